@@ -1,0 +1,1 @@
+//! kustoplan library.
