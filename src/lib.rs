@@ -1,1 +1,7 @@
-//! kustoplan library.
+//! kustoplan: pipeline-as-code for Azure Data Explorer (Kusto) ingestion from Kafka.
+//!
+//! The library holds everything the `kustoplan` binary does, so tests and benchmarks can call it.
+
+pub mod diagnostics;
+pub mod manifest;
+pub mod model;

@@ -1,0 +1,226 @@
+//! User-facing problems with their positions, and how they are printed.
+//!
+//! Every problem kustoplan finds in the input becomes one [`Diagnostic`]; they are collected (not
+//! returned on the first failure) so a user fixes everything in one round.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use annotate_snippets::{AnnotationKind, Group, Level, Renderer, Snippet};
+
+use crate::manifest::node::Loc;
+
+/// The manifest files of a run, so diagnostics can show the offending line.
+#[derive(Debug, Default, Clone)]
+pub struct SourceMap {
+    files: Vec<SourceFile>,
+}
+
+#[derive(Debug, Clone)]
+struct SourceFile {
+    path: PathBuf,
+    text: String,
+}
+
+impl SourceMap {
+    /// Registers a file and returns its index for [`Loc::file`].
+    pub fn add(&mut self, path: PathBuf, text: String) -> u32 {
+        self.files.push(SourceFile { path, text });
+        u32::try_from(self.files.len() - 1).unwrap_or(u32::MAX)
+    }
+
+    /// The path of a file, as the user gave it.
+    pub fn path(&self, file: u32) -> Option<&Path> {
+        self.files.get(file as usize).map(|f| f.path.as_path())
+    }
+
+    /// The text of a file.
+    pub fn text(&self, file: u32) -> Option<&str> {
+        self.files.get(file as usize).map(|f| f.text.as_str())
+    }
+
+    /// How many files were read.
+    pub fn len(&self) -> usize {
+        self.files.len()
+    }
+
+    /// Whether no file was read.
+    pub fn is_empty(&self) -> bool {
+        self.files.is_empty()
+    }
+}
+
+/// One problem: what is wrong, where, and what to do about it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Diagnostic {
+    /// Where; `None` for problems that belong to no file (a missing path, say).
+    pub loc: Option<Loc>,
+    /// What is wrong, in one sentence.
+    pub message: String,
+    /// What to do about it, in one line.
+    pub hint: Option<String>,
+}
+
+impl Diagnostic {
+    /// A problem at a position.
+    pub fn at(loc: Loc, message: impl Into<String>) -> Diagnostic {
+        Diagnostic {
+            loc: Some(loc),
+            message: message.into(),
+            hint: None,
+        }
+    }
+
+    /// A problem with no position.
+    pub fn global(message: impl Into<String>) -> Diagnostic {
+        Diagnostic {
+            loc: None,
+            message: message.into(),
+            hint: None,
+        }
+    }
+
+    /// Adds the one-line fix hint.
+    pub fn hint(mut self, hint: impl Into<String>) -> Diagnostic {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    /// `file:line:column`, as editors and CI annotations parse it.
+    pub fn location(&self, sources: &SourceMap) -> Option<String> {
+        let loc = self.loc?;
+        let path = sources.path(loc.file)?;
+        Some(format!("{}:{}:{}", path.display(), loc.line, loc.column))
+    }
+}
+
+/// Renders diagnostics like rustc does: message, `--> file:line:column`, the source line with
+/// the spot marked, and the hint. `color` adds ANSI styles (callers decide: TTY and no NO_COLOR).
+pub fn render(diagnostics: &[Diagnostic], sources: &SourceMap, color: bool) -> String {
+    let renderer = if color {
+        Renderer::styled()
+    } else {
+        Renderer::plain()
+    };
+    let mut out = String::new();
+    for d in diagnostics {
+        let mut group = Group::with_title(Level::ERROR.primary_title(d.message.as_str()));
+        let snippet = d.loc.and_then(|loc| {
+            let text = sources.text(loc.file)?;
+            let path = sources.path(loc.file)?;
+            let span = span_of(text, loc)?;
+            Some((text, path.display().to_string(), span))
+        });
+        match snippet {
+            Some((text, path, span)) => {
+                group = group.element(
+                    Snippet::source(text)
+                        .path(path)
+                        .fold(true)
+                        .annotation(AnnotationKind::Primary.span(span)),
+                );
+            }
+            None => {
+                if let Some(location) = d.location(sources) {
+                    group = group.element(Level::NOTE.message(format!("in {location}")));
+                }
+            }
+        }
+        if let Some(hint) = &d.hint {
+            group = group.element(Level::HELP.message(hint.as_str()));
+        }
+        let report: [Group<'_>; 1] = [group];
+        let _ = writeln!(out, "{}\n", renderer.render(&report));
+    }
+    out
+}
+
+/// The byte range of the token that starts at `loc` (a scalar, a key, or a flow collection's
+/// opening bracket), for underlining.
+fn span_of(text: &str, loc: Loc) -> Option<std::ops::Range<usize>> {
+    if loc.line == 0 {
+        return None;
+    }
+    let line_start = if loc.line == 1 {
+        0
+    } else {
+        text.match_indices('\n').nth(loc.line as usize - 2)?.0 + 1
+    };
+    let line = text[line_start..].split('\n').next().unwrap_or("");
+    let col = (loc.column.max(1) - 1) as usize;
+    let start_in_line = line.char_indices().nth(col).map_or(line.len(), |(i, _)| i);
+    let rest = &line[start_in_line..];
+    let len = token_len(rest);
+    let start = line_start + start_in_line;
+    Some(start..start + len.max(usize::from(!rest.is_empty())))
+}
+
+fn token_len(rest: &str) -> usize {
+    match rest.chars().next() {
+        Some(q @ ('"' | '\'')) => rest[1..].find(q).map_or(rest.len(), |end| end + 2),
+        Some('[' | '{' | '-' | '|' | '>') | None => rest.chars().next().map_or(0, char::len_utf8),
+        Some(_) => {
+            let stop = [rest.find([',', ']', '}', '#', '\r']), rest.find(": ")]
+                .into_iter()
+                .flatten()
+                .min()
+                .unwrap_or(rest.len());
+            rest[..stop].trim_end().len()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spans_cover_the_token() {
+        let text = "kind: Table\nname: 'A B'\ncolumns: [x, y]\nkey: value # c\n";
+        let at = |line, column| {
+            span_of(
+                text,
+                Loc {
+                    file: 0,
+                    line,
+                    column,
+                },
+            )
+            .map(|r| &text[r])
+        };
+        assert_eq!(at(1, 7), Some("Table"));
+        assert_eq!(at(2, 7), Some("'A B'"));
+        assert_eq!(at(3, 11), Some("x"));
+        assert_eq!(at(4, 1), Some("key"));
+        assert_eq!(at(4, 6), Some("value"));
+        assert_eq!(at(9, 1), None);
+    }
+
+    #[test]
+    fn plain_rendering_shows_location_snippet_and_hint() {
+        let mut sources = SourceMap::default();
+        let f = sources.add(
+            "stack/t.yaml".into(),
+            "kind: Table\nname: Bad/Name\n".into(),
+        );
+        let d = Diagnostic::at(
+            Loc {
+                file: f,
+                line: 2,
+                column: 7,
+            },
+            "invalid table name",
+        )
+        .hint("use letters and digits");
+        let out = render(&[d], &sources, false);
+        assert!(out.contains("error: invalid table name"), "{out}");
+        assert!(out.contains("--> stack/t.yaml:2:7"), "{out}");
+        assert!(out.contains("2 | name: Bad/Name"), "{out}");
+        assert!(out.contains("^^^^^^^^"), "{out}");
+        assert!(out.contains("help: use letters and digits"), "{out}");
+        assert!(
+            !out.contains('\u{1b}'),
+            "no ANSI codes without color: {out}"
+        );
+    }
+}

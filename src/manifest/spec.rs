@@ -1,0 +1,806 @@
+//! The manifest language: one struct per document kind.
+//!
+//! These types are the single source of truth for the YAML format: the JSON Schema under
+//! `schemas/` is generated from them (doc comments become descriptions), the structural check of
+//! every document runs against that schema, and typed values are read into them. Semantic rules
+//! live in [`super::validate`].
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use schemars::JsonSchema;
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde::{Deserialize, Serialize};
+
+use super::located::Located;
+
+/// Any manifest document; the `kind` key says which. Used to generate the schema editors use.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(untagged)]
+#[schemars(title = "kustoplan manifest document")]
+pub enum Document {
+    /// `kind: Stack`
+    Stack(StackDoc),
+    /// `kind: Database`
+    Database(DatabaseDoc),
+    /// `kind: Table`
+    Table(TableDoc),
+    /// `kind: Topic`
+    Topic(TopicDoc),
+    /// `kind: Sink`
+    Sink(SinkDoc),
+}
+
+macro_rules! kind_tag {
+    ($name:ident, $variant:ident) => {
+        /// The document kind tag.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+        pub enum $name {
+            /// The only value.
+            $variant,
+        }
+    };
+}
+
+kind_tag!(StackKind, Stack);
+kind_tag!(DatabaseKind, Database);
+kind_tag!(TableKind, Table);
+kind_tag!(TopicKind, Topic);
+kind_tag!(SinkKind, Sink);
+
+/// The stack: its name, where it deploys (per environment through variables), and its safety
+/// settings. At most one per stack; without one, the stack targets the built-in local sandbox.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StackDoc {
+    /// Always `Stack`.
+    pub kind: StackKind,
+    /// Stack name; also the ownership marker written into the objects this stack manages.
+    pub name: Located<String>,
+    /// Free text for humans.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Variables usable as `${var.NAME}` in any string of any document of the stack.
+    #[serde(default)]
+    pub vars: BTreeMap<String, Located<VarValue>>,
+    /// Per-environment variable values (`--env NAME`), overriding `vars`.
+    #[serde(default)]
+    pub environments: BTreeMap<String, Environment>,
+    /// The environment used when `--env` is not given.
+    #[serde(default)]
+    pub default_environment: Option<Located<String>>,
+    /// Where the stack deploys.
+    #[serde(default)]
+    pub targets: Targets,
+    /// What `apply` may do without an explicit flag.
+    #[serde(default)]
+    pub safety: Safety,
+}
+
+/// A variable value: a string, number or boolean.
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum VarValue {
+    /// A boolean.
+    Bool(bool),
+    /// An integer.
+    Int(i64),
+    /// A number.
+    Float(f64),
+    /// A string.
+    Str(String),
+}
+
+/// One environment (dev, prod, ...).
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Environment {
+    /// Variable values for this environment.
+    #[serde(default)]
+    pub vars: BTreeMap<String, Located<VarValue>>,
+}
+
+/// The three systems a stack converges.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Targets {
+    /// The Kusto (Azure Data Explorer) cluster.
+    #[serde(default)]
+    pub kusto: Option<KustoTarget>,
+    /// The Kafka cluster holding the routed topics.
+    #[serde(default)]
+    pub kafka: Option<KafkaTarget>,
+    /// Kafka Connect clusters by name; sinks pick one with `connect:`.
+    #[serde(default)]
+    pub connect: BTreeMap<String, ConnectTarget>,
+}
+
+/// A Kusto cluster and how to authenticate to it.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct KustoTarget {
+    /// Engine (query/management) URL, e.g. `https://mycluster.westeurope.kusto.windows.net`, or
+    /// `sandbox` for the built-in local sandbox.
+    pub cluster: Located<String>,
+    /// Data ingestion URL (`https://ingest-mycluster...`), used by sink connectors. Derived from
+    /// `cluster` by adding the `ingest-` prefix when omitted.
+    #[serde(default)]
+    pub ingest: Option<Located<String>>,
+    /// How kustoplan gets an AAD token for the cluster.
+    #[serde(default)]
+    pub auth: KustoAuth,
+}
+
+/// AAD authentication for kustoplan itself (not for the connectors).
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct KustoAuth {
+    /// Which credential to use.
+    #[serde(default)]
+    pub method: Located<AuthMethod>,
+    /// AAD tenant id (required for `workload_identity` and `client_secret`).
+    #[serde(default)]
+    pub tenant_id: Option<Located<String>>,
+    /// Application (client) id (required for `workload_identity` and `client_secret`; optional
+    /// user-assigned identity for `managed_identity`).
+    #[serde(default)]
+    pub client_id: Option<Located<String>>,
+    /// The client secret, by reference: `{env: NAME}`. Only for `client_secret`.
+    #[serde(default)]
+    pub client_secret: Option<Located<SecretRef>>,
+    /// File holding the federated token (workload identity); defaults to `AZURE_FEDERATED_TOKEN_FILE`.
+    #[serde(default)]
+    pub token_file: Option<String>,
+}
+
+/// How kustoplan authenticates to Kusto.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthMethod {
+    /// No token: the built-in sandbox or a local emulator.
+    #[default]
+    None,
+    /// Federated credential (GitHub Actions OIDC, AKS workload identity).
+    WorkloadIdentity,
+    /// App registration with a client secret read from an environment variable.
+    ClientSecret,
+    /// The Azure managed identity of the machine.
+    ManagedIdentity,
+    /// The signed-in Azure CLI user (`az login`), for laptops.
+    AzureCli,
+}
+
+/// A Kafka cluster.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct KafkaTarget {
+    /// `host:port` list, or `sandbox` for the built-in local sandbox.
+    pub bootstrap_servers: Located<String>,
+    /// Client security settings.
+    #[serde(default)]
+    pub security: KafkaSecurity,
+    /// Extra librdkafka client properties (no secrets: use `security`).
+    #[serde(default)]
+    pub properties: BTreeMap<String, Located<ConfigValue>>,
+}
+
+/// Kafka client security.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct KafkaSecurity {
+    /// `security.protocol`.
+    #[serde(default)]
+    pub protocol: KafkaProtocol,
+    /// `sasl.mechanism`, for the SASL protocols.
+    #[serde(default)]
+    pub sasl_mechanism: Option<SaslMechanism>,
+    /// SASL user name.
+    #[serde(default)]
+    pub username: Option<String>,
+    /// SASL password, by reference: `{env: NAME}`.
+    #[serde(default)]
+    pub password: Option<Located<SecretRef>>,
+    /// CA certificate file for TLS.
+    #[serde(default)]
+    pub ca_location: Option<String>,
+}
+
+/// Kafka `security.protocol`.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum KafkaProtocol {
+    /// No TLS, no SASL.
+    #[default]
+    Plaintext,
+    /// TLS.
+    Ssl,
+    /// SASL without TLS.
+    SaslPlaintext,
+    /// SASL over TLS (Event Hubs, Confluent Cloud).
+    SaslSsl,
+}
+
+/// Kafka `sasl.mechanism`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+pub enum SaslMechanism {
+    /// PLAIN
+    #[serde(rename = "PLAIN")]
+    Plain,
+    /// SCRAM-SHA-256
+    #[serde(rename = "SCRAM-SHA-256")]
+    ScramSha256,
+    /// SCRAM-SHA-512
+    #[serde(rename = "SCRAM-SHA-512")]
+    ScramSha512,
+    /// OAUTHBEARER
+    #[serde(rename = "OAUTHBEARER")]
+    OauthBearer,
+}
+
+/// A Kafka Connect cluster's REST endpoint.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectTarget {
+    /// REST URL, e.g. `http://connect:8083`, or `sandbox` for the built-in local sandbox.
+    pub url: Located<String>,
+    /// HTTP basic authentication user.
+    #[serde(default)]
+    pub username: Option<String>,
+    /// HTTP basic authentication password, by reference: `{env: NAME}`.
+    #[serde(default)]
+    pub password: Option<Located<SecretRef>>,
+}
+
+/// What apply may do without an explicit command-line flag.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Safety {
+    /// Impact classes apply may carry out: `restart` (connector rebalances) and `data-loss`
+    /// (drops, retypes). Safe changes are always allowed.
+    #[serde(default)]
+    pub allow: Vec<ImpactClass>,
+    /// Delete live objects that carry this stack's ownership marker but are no longer declared.
+    #[serde(default)]
+    pub prune: bool,
+}
+
+/// How risky a change is.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, Serialize, JsonSchema,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum ImpactClass {
+    /// Nothing is lost and nothing restarts.
+    Safe,
+    /// A connector rebalances or restarts; records may be delivered twice.
+    Restart,
+    /// Data or access is removed or nulled.
+    DataLoss,
+}
+
+/// A Kusto database: database-level policies and principals. The database itself must exist
+/// (Kusto databases are created in Azure, not by control commands).
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseDoc {
+    /// Always `Database`.
+    pub kind: DatabaseKind,
+    /// Database name.
+    pub name: Located<String>,
+    /// Database-level ingestion batching policy (tables without their own inherit it).
+    #[serde(default)]
+    pub ingestion_batching: Option<Located<BatchingSpec>>,
+    /// Database-level streaming ingestion policy.
+    #[serde(default)]
+    pub streaming_ingestion: Option<Located<bool>>,
+    /// Principals per database role.
+    #[serde(default)]
+    pub principals: DatabaseRoles,
+}
+
+/// Principals in each database role.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseRoles {
+    /// Full control of the database.
+    #[serde(default)]
+    pub admins: Vec<Located<PrincipalSpec>>,
+    /// View the database and create objects.
+    #[serde(default)]
+    pub users: Vec<Located<PrincipalSpec>>,
+    /// Query the database.
+    #[serde(default)]
+    pub viewers: Vec<Located<PrincipalSpec>>,
+    /// Query even restricted tables.
+    #[serde(default)]
+    pub unrestrictedviewers: Vec<Located<PrincipalSpec>>,
+    /// Ingest into any table (what sink connectors need).
+    #[serde(default)]
+    pub ingestors: Vec<Located<PrincipalSpec>>,
+    /// View metadata.
+    #[serde(default)]
+    pub monitors: Vec<Located<PrincipalSpec>>,
+}
+
+impl DatabaseRoles {
+    /// Every role with its principals, in a fixed order.
+    pub fn roles(&self) -> [(&'static str, &[Located<PrincipalSpec>]); 6] {
+        [
+            ("admins", &self.admins),
+            ("users", &self.users),
+            ("viewers", &self.viewers),
+            ("unrestrictedviewers", &self.unrestrictedviewers),
+            ("ingestors", &self.ingestors),
+            ("monitors", &self.monitors),
+        ]
+    }
+}
+
+/// Principals in each table role.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TableRoles {
+    /// Full control of the table.
+    #[serde(default)]
+    pub admins: Vec<Located<PrincipalSpec>>,
+    /// Ingest into the table.
+    #[serde(default)]
+    pub ingestors: Vec<Located<PrincipalSpec>>,
+}
+
+impl TableRoles {
+    /// Every role with its principals, in a fixed order.
+    pub fn roles(&self) -> [(&'static str, &[Located<PrincipalSpec>]); 2] {
+        [("admins", &self.admins), ("ingestors", &self.ingestors)]
+    }
+}
+
+/// An AAD principal: exactly one of `app`, `user`, `group`.
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PrincipalSpec {
+    /// Application (client) id of an AAD app / service principal.
+    #[serde(default)]
+    pub app: Option<String>,
+    /// User principal name or object id.
+    #[serde(default)]
+    pub user: Option<String>,
+    /// Group name or object id.
+    #[serde(default)]
+    pub group: Option<String>,
+    /// Tenant id (recommended: tenant ids, not domain names, compare without a lookup).
+    #[serde(default)]
+    pub tenant: Option<String>,
+    /// Kusto's role-assignment notes (e.g. `AAD App`).
+    #[serde(default)]
+    pub notes: Option<String>,
+}
+
+/// An ingestion batching policy; omitted values take Kusto's defaults (5m, 500 items, 1024 MB).
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BatchingSpec {
+    /// `MaximumBatchingTimeSpan`: `10s`..`30m` (also `00:00:10`).
+    #[serde(default)]
+    pub max_time: Option<Located<String>>,
+    /// `MaximumNumberOfItems`: 1..25000.
+    #[serde(default)]
+    pub max_items: Option<Located<u64>>,
+    /// `MaximumRawDataSizeMB`: 100..4096.
+    #[serde(default)]
+    pub max_raw_size_mb: Option<Located<u64>>,
+}
+
+/// A Kusto table.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TableDoc {
+    /// Always `Table`.
+    pub kind: TableKind,
+    /// Table name.
+    pub name: Located<String>,
+    /// Database; may be omitted when the stack declares exactly one.
+    #[serde(default)]
+    pub database: Option<Located<String>>,
+    /// Table docstring.
+    #[serde(default)]
+    pub docstring: Option<String>,
+    /// Table folder (UI grouping).
+    #[serde(default)]
+    pub folder: Option<String>,
+    /// Columns in order.
+    pub columns: Vec<ColumnSpec>,
+    /// Ingestion mappings of this table.
+    #[serde(default)]
+    pub mappings: Vec<MappingSpec>,
+    /// Table-level ingestion batching policy.
+    #[serde(default)]
+    pub ingestion_batching: Option<Located<BatchingSpec>>,
+    /// Table-level streaming ingestion policy.
+    #[serde(default)]
+    pub streaming_ingestion: Option<Located<bool>>,
+    /// Principals per table role.
+    #[serde(default)]
+    pub principals: TableRoles,
+}
+
+/// A table column.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ColumnSpec {
+    /// Column name.
+    pub name: Located<String>,
+    /// Kusto type: bool, datetime, dynamic, guid, int, long, real, string, timespan, decimal
+    /// (aliases: boolean, date, uuid, uniqueid, int32, int64, double, time).
+    #[serde(rename = "type")]
+    pub ty: Located<String>,
+}
+
+/// An ingestion mapping.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MappingSpec {
+    /// Mapping name, referenced by routes.
+    pub name: Located<String>,
+    /// Mapping kind: csv, json, avro, parquet, orc, w3clogfile.
+    pub kind: Located<String>,
+    /// One entry per mapped column.
+    pub columns: Vec<MappingColumnSpec>,
+}
+
+/// One mapped column.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MappingColumnSpec {
+    /// Target column (must be a column of the table).
+    pub column: Located<String>,
+    /// JSON path (`$.a.b`) for json, avro, parquet and orc mappings.
+    #[serde(default)]
+    pub path: Option<Located<String>>,
+    /// Field position for csv mappings.
+    #[serde(default)]
+    pub ordinal: Option<Located<u32>>,
+    /// A constant instead of a value from the record.
+    #[serde(default)]
+    pub const_value: Option<String>,
+    /// Ingest-time transformation (e.g. `DateTimeFromUnixMilliseconds`).
+    #[serde(default)]
+    pub transform: Option<Located<String>>,
+    /// Column type; when given it must equal the table column's type.
+    #[serde(default)]
+    pub datatype: Option<Located<String>>,
+}
+
+/// A Kafka topic.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TopicDoc {
+    /// Always `Topic`.
+    pub kind: TopicKind,
+    /// Topic name.
+    pub name: Located<String>,
+    /// Number of partitions (can grow, never shrink).
+    pub partitions: Located<u32>,
+    /// Replication factor; the broker default when omitted.
+    #[serde(default)]
+    pub replication_factor: Option<Located<u16>>,
+    /// Topic configs (`retention.ms`, `cleanup.policy`, ...).
+    #[serde(default)]
+    pub config: BTreeMap<String, Located<ConfigValue>>,
+}
+
+/// A Kusto sink connector in Kafka Connect, carrying a group of routes.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SinkDoc {
+    /// Always `Sink`.
+    pub kind: SinkKind,
+    /// Connector name.
+    pub name: Located<String>,
+    /// Connect cluster name from `targets.connect`; may be omitted when there is exactly one.
+    #[serde(default)]
+    pub connect: Option<Located<String>>,
+    /// `tasks.max` (at most the topics' partition count is useful).
+    #[serde(default = "default_tasks_max")]
+    pub tasks_max: Located<u32>,
+    /// Desired connector state.
+    #[serde(default)]
+    pub state: ConnectorState,
+    /// How the connector authenticates to Kusto.
+    pub auth: SinkAuth,
+    /// Error handling.
+    #[serde(default)]
+    pub errors: ErrorHandling,
+    /// When the connector flushes a batch to Kusto.
+    #[serde(default)]
+    pub flush: Flush,
+    /// Record converters; `schemas.enable` is always written explicitly.
+    #[serde(default)]
+    pub converters: Converters,
+    /// Extra connector properties (no secrets: use `auth`).
+    #[serde(default)]
+    pub config: BTreeMap<String, Located<ConfigValue>>,
+    /// Topic -> table routes.
+    pub routes: Vec<RouteSpec>,
+}
+
+fn default_tasks_max() -> Located<u32> {
+    Located::new(Default::default(), 1)
+}
+
+/// Desired state of a connector.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ConnectorState {
+    /// Running.
+    #[default]
+    Running,
+    /// Paused (tasks stay assigned).
+    Paused,
+    /// Stopped (tasks shut down; offsets can be edited).
+    Stopped,
+}
+
+/// Connector authentication to Kusto (`aad.auth.*`).
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SinkAuth {
+    /// `aad.auth.strategy`.
+    pub strategy: Located<SinkAuthStrategy>,
+    /// `aad.auth.appid`: the AAD app (or user-assigned identity) client id.
+    #[serde(default)]
+    pub app_id: Option<Located<String>>,
+    /// `aad.auth.authority`: the tenant id.
+    #[serde(default)]
+    pub tenant_id: Option<Located<String>>,
+    /// `aad.auth.appkey`, by reference only: a Connect config-provider placeholder such as
+    /// `${file:/opt/secrets/kusto.properties:appkey}`, or `{env: NAME}` for `${env:NAME}`.
+    #[serde(default)]
+    pub app_key: Option<Located<SecretRef>>,
+}
+
+/// `aad.auth.strategy` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SinkAuthStrategy {
+    /// App id + key.
+    Application,
+    /// The worker's managed identity.
+    ManagedIdentity,
+    /// AKS workload identity.
+    WorkloadIdentity,
+}
+
+/// Error handling of a sink.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ErrorHandling {
+    /// `behavior.on.error`.
+    #[serde(default)]
+    pub behavior: OnError,
+    /// `errors.tolerance` (Connect framework: converter errors).
+    #[serde(default)]
+    pub tolerance: Tolerance,
+    /// Connect's dead-letter queue for records that fail conversion.
+    #[serde(default)]
+    pub dead_letter_queue: Option<DeadLetterQueue>,
+    /// `errors.retry.max.time.ms`.
+    #[serde(default)]
+    pub retry_max_time_ms: Option<u64>,
+    /// `errors.retry.backoff.time.ms`.
+    #[serde(default)]
+    pub retry_backoff_ms: Option<u64>,
+}
+
+/// `behavior.on.error`.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OnError {
+    /// Stop the task.
+    #[default]
+    Fail,
+    /// Log and continue.
+    Log,
+    /// Continue silently.
+    Ignore,
+}
+
+/// `errors.tolerance`.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Tolerance {
+    /// Fail on the first bad record.
+    #[default]
+    None,
+    /// Skip bad records (to the DLQ when one is set).
+    All,
+}
+
+/// Connect's dead-letter queue.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeadLetterQueue {
+    /// `errors.deadletterqueue.topic.name`.
+    pub topic: Located<String>,
+    /// `errors.deadletterqueue.topic.replication.factor`.
+    #[serde(default)]
+    pub replication_factor: Option<u16>,
+    /// `errors.deadletterqueue.context.headers.enable`.
+    #[serde(default)]
+    pub context_headers: bool,
+}
+
+/// Flush settings.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Flush {
+    /// `flush.size.bytes` (min 100; at most 4 MB for streaming routes).
+    #[serde(default)]
+    pub size_bytes: Option<Located<u64>>,
+    /// `flush.interval.ms` (min 100).
+    #[serde(default)]
+    pub interval_ms: Option<Located<u64>>,
+}
+
+/// Key and value converters.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Converters {
+    /// `key.converter`.
+    #[serde(default)]
+    pub key: Converter,
+    /// `value.converter`.
+    #[serde(default)]
+    pub value: Converter,
+}
+
+/// One converter.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Converter {
+    /// Class, or a short name: `json`, `string`, `bytearray`, `avro`.
+    #[serde(default = "default_converter_class")]
+    pub class: Located<String>,
+    /// `schemas.enable` (always written; JsonConverter's own default `true` rejects plain JSON).
+    #[serde(default)]
+    pub schemas_enable: bool,
+    /// Extra converter properties (e.g. `schema.registry.url`).
+    #[serde(default)]
+    pub properties: BTreeMap<String, Located<ConfigValue>>,
+}
+
+impl Default for Converter {
+    fn default() -> Self {
+        Converter {
+            class: default_converter_class(),
+            schemas_enable: false,
+            properties: BTreeMap::new(),
+        }
+    }
+}
+
+fn default_converter_class() -> Located<String> {
+    Located::new(Default::default(), "json".to_string())
+}
+
+/// A topic -> table route.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RouteSpec {
+    /// Source topic.
+    pub topic: Located<String>,
+    /// Target database; may be omitted when the stack declares exactly one.
+    #[serde(default)]
+    pub database: Option<Located<String>>,
+    /// Target table.
+    pub table: Located<String>,
+    /// Data format (json, multijson, avro, apacheavro, csv, tsv, parquet, orc, ...).
+    pub format: Located<String>,
+    /// Ingestion mapping of the table (its kind must fit the format).
+    #[serde(default)]
+    pub mapping: Option<Located<String>>,
+    /// Streaming ingestion (the table or database must enable it).
+    #[serde(default)]
+    pub streaming: Located<bool>,
+}
+
+/// A reference to a secret; never the secret itself.
+///
+/// Written as `{env: NAME}` (an environment variable), or as a Kafka Connect config-provider
+/// placeholder string such as `${file:/path:key}` (resolved by the Connect worker).
+#[derive(Debug, Clone, PartialEq, JsonSchema)]
+#[schemars(schema_with = "secret_ref_schema")]
+pub enum SecretRef {
+    /// An environment variable name.
+    Env {
+        /// Variable name.
+        env: String,
+    },
+    /// A Connect config-provider placeholder, or (rejected by validation) a literal value.
+    Text(String),
+}
+
+fn secret_ref_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({
+        "description": "A secret by reference: `{env: NAME}`, or a Connect config-provider placeholder such as `${file:/path:key}`. Literal secrets are rejected.",
+        "anyOf": [
+            {"type": "string", "description": "A Connect config-provider placeholder: `${provider:path:key}`."},
+            {
+                "type": "object",
+                "properties": {"env": {"type": "string", "description": "Environment variable name."}},
+                "required": ["env"],
+                "additionalProperties": false
+            }
+        ]
+    })
+}
+
+impl<'de> Deserialize<'de> for SecretRef {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct SecretVisitor;
+        impl<'de> Visitor<'de> for SecretVisitor {
+            type Value = SecretRef;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("`{env: NAME}` or a `${provider:path:key}` placeholder")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<SecretRef, E> {
+                Ok(SecretRef::Text(v.to_string()))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<SecretRef, E> {
+                Ok(SecretRef::Text(v.to_string()))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<SecretRef, A::Error> {
+                let mut env = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "env" if env.is_none() => env = Some(map.next_value::<String>()?),
+                        _ => return Err(de::Error::unknown_field(&key, &["env"])),
+                    }
+                }
+                env.map(|env| SecretRef::Env { env })
+                    .ok_or_else(|| de::Error::missing_field("env"))
+            }
+        }
+        deserializer.deserialize_any(SecretVisitor)
+    }
+}
+
+/// A config value: strings, numbers and booleans are all written to Kafka as strings.
+#[derive(Debug, Clone, PartialEq, Eq, JsonSchema)]
+#[schemars(schema_with = "config_scalar_schema")]
+pub struct ConfigValue(pub String);
+
+fn config_scalar_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({
+        "description": "A string, number or boolean (sent as a string).",
+        "type": ["string", "number", "boolean"]
+    })
+}
+
+impl<'de> Deserialize<'de> for ConfigValue {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ScalarVisitor;
+        impl Visitor<'_> for ScalarVisitor {
+            type Value = ConfigValue;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string, number or boolean")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<ConfigValue, E> {
+                Ok(ConfigValue(v.to_string()))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<ConfigValue, E> {
+                Ok(ConfigValue(v.to_string()))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<ConfigValue, E> {
+                Ok(ConfigValue(v.to_string()))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<ConfigValue, E> {
+                Ok(ConfigValue(v.to_string()))
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<ConfigValue, E> {
+                Ok(ConfigValue(v.to_string()))
+            }
+        }
+        deserializer.deserialize_any(ScalarVisitor)
+    }
+}

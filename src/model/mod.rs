@@ -1,0 +1,15 @@
+//! The canonical, normalised vocabulary shared by desired state (manifests) and observed state
+//! (live systems). Every spelling that means the same thing is folded here, so the diff never
+//! reports drift that is only a difference of notation.
+
+mod column_type;
+mod format;
+mod names;
+mod principal;
+mod timespan;
+
+pub use column_type::ColumnType;
+pub use format::{DataFormat, MappingKind};
+pub use names::{check_kafka_topic_name, check_kusto_name, is_sink_safe_name};
+pub use principal::{PrincipalKind, PrincipalRef};
+pub use timespan::Timespan;
