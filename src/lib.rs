@@ -2,6 +2,7 @@
 //!
 //! The library holds everything the `kustoplan` binary does, so tests and benchmarks can call it.
 
+pub mod cli;
 pub mod diagnostics;
 pub mod manifest;
 pub mod model;

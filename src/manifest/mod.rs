@@ -1,6 +1,355 @@
-//! Manifests: YAML files that declare a stack.
+//! Manifests: the YAML files that declare a stack.
+//!
+//! Loading is a pipeline that collects problems instead of stopping at the first one:
+//! files -> YAML documents (located nodes) -> `${var.X}` substitution -> schema check per `kind`
+//! -> typed documents -> semantic validation. Nothing here does I/O beyond reading the files.
+
 pub mod de;
 pub mod located;
 pub mod node;
 pub mod schema;
 pub mod spec;
+pub mod validate;
+pub mod vars;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use crate::diagnostics::{Diagnostic, SourceMap};
+use node::{Node, Value};
+use schema::{KINDS, SchemaChecker};
+use spec::{DatabaseDoc, SinkDoc, StackDoc, TableDoc, TopicDoc};
+
+/// What the command line adds to the manifests.
+#[derive(Debug, Default, Clone)]
+pub struct LoadOptions {
+    /// `--env NAME`: which environment's variables apply.
+    pub environment: Option<String>,
+    /// `--var NAME=VALUE`, applied last.
+    pub vars: Vec<(String, String)>,
+}
+
+/// A loaded, valid stack: every document, typed, with the sources they came from.
+#[derive(Debug)]
+pub struct Manifests {
+    /// The files read, for diagnostics.
+    pub sources: SourceMap,
+    /// The environment whose variables were applied.
+    pub environment: Option<String>,
+    /// The `Stack` document, if the stack has one.
+    pub stack: Option<StackDoc>,
+    /// `Database` documents.
+    pub databases: Vec<DatabaseDoc>,
+    /// `Table` documents.
+    pub tables: Vec<TableDoc>,
+    /// `Topic` documents.
+    pub topics: Vec<TopicDoc>,
+    /// `Sink` documents.
+    pub sinks: Vec<SinkDoc>,
+    /// `(kind, name)` of documents that failed their structural check: references to them are
+    /// not reported again as "undeclared".
+    broken: BTreeSet<(String, String)>,
+}
+
+impl Manifests {
+    /// Whether a document of this kind and name exists but failed its structural check.
+    pub fn is_broken(&self, kind: &str, name: &str) -> bool {
+        self.broken.contains(&(kind.to_string(), name.to_string()))
+    }
+
+    /// Number of documents of each kind, for the one-line summary.
+    pub fn summary(&self) -> String {
+        let files = self.sources.len();
+        format!(
+            "{} {}, {} {}, {} {}, {} {}, {} {} in {} {}",
+            self.databases.len(),
+            plural(self.databases.len(), "database", "databases"),
+            self.tables.len(),
+            plural(self.tables.len(), "table", "tables"),
+            self.topics.len(),
+            plural(self.topics.len(), "topic", "topics"),
+            self.sinks.len(),
+            plural(self.sinks.len(), "sink", "sinks"),
+            self.sinks.iter().map(|s| s.routes.len()).sum::<usize>(),
+            plural(
+                self.sinks.iter().map(|s| s.routes.len()).sum::<usize>(),
+                "route",
+                "routes"
+            ),
+            files,
+            plural(files, "file", "files"),
+        )
+    }
+}
+
+fn plural(n: usize, one: &'static str, many: &'static str) -> &'static str {
+    if n == 1 { one } else { many }
+}
+
+/// Why a stack could not be loaded: every problem found, with the sources to show them.
+#[derive(Debug)]
+pub struct LoadFailure {
+    /// The files read.
+    pub sources: SourceMap,
+    /// Every problem, sorted by position.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Loads and validates the stack made of `paths` (files, or directories searched recursively for
+/// `*.yaml`/`*.yml`, skipping hidden ones).
+pub fn load(paths: &[PathBuf], options: &LoadOptions) -> Result<Manifests, LoadFailure> {
+    let mut sources = SourceMap::default();
+    let mut problems = Vec::new();
+    let mut docs = Vec::new();
+    for file in collect_files(paths, &mut problems) {
+        match std::fs::read_to_string(&file) {
+            Ok(text) => {
+                let id = sources.add(file.clone(), text);
+                match node::parse_documents(sources.text(id).unwrap_or_default(), id) {
+                    Ok(parsed) => docs.extend(parsed),
+                    Err(e) => problems.push(
+                        Diagnostic::at(e.loc, format!("invalid YAML: {}", e.message))
+                            .hint("fix the YAML syntax; every document must be a mapping with a `kind`"),
+                    ),
+                }
+            }
+            Err(e) => problems.push(
+                Diagnostic::global(format!("cannot read {}: {e}", file.display()))
+                    .hint("check the path and its permissions"),
+            ),
+        }
+    }
+    let environment = resolve_vars_and_substitute(&mut docs, options, &mut problems);
+    let checker = SchemaChecker::new();
+    let mut manifests = Manifests {
+        sources,
+        environment,
+        stack: None,
+        databases: Vec::new(),
+        tables: Vec::new(),
+        topics: Vec::new(),
+        sinks: Vec::new(),
+        broken: BTreeSet::new(),
+    };
+    for doc in &docs {
+        read_document(doc, &checker, &mut manifests, &mut problems);
+    }
+    problems.extend(validate::validate(&manifests));
+    if problems.is_empty() {
+        Ok(manifests)
+    } else {
+        problems.sort();
+        problems.dedup();
+        Err(LoadFailure {
+            sources: manifests.sources,
+            diagnostics: problems,
+        })
+    }
+}
+
+fn collect_files(paths: &[PathBuf], problems: &mut Vec<Diagnostic>) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            walk(path, &mut files);
+        } else if path.is_file() {
+            files.push(path.clone());
+        } else {
+            problems.push(
+                Diagnostic::global(format!("{} does not exist", path.display()))
+                    .hint("pass manifest files or directories that contain them"),
+            );
+        }
+    }
+    files.sort();
+    files.dedup();
+    if files.is_empty() && problems.is_empty() {
+        problems.push(
+            Diagnostic::global("no manifest files (*.yaml, *.yml) found")
+                .hint("pass the directory that holds the stack, e.g. `kustoplan validate examples/gameplay`"),
+        );
+    }
+    files
+}
+
+fn walk(dir: &Path, files: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let hidden = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with('.'));
+        if hidden {
+            continue;
+        }
+        if path.is_dir() {
+            walk(&path, files);
+        } else if path
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| e == "yaml" || e == "yml")
+        {
+            files.push(path);
+        }
+    }
+}
+
+/// Gathers variables (stack `vars`, then the environment's, then `--var`) and substitutes them.
+fn resolve_vars_and_substitute(
+    docs: &mut [Node],
+    options: &LoadOptions,
+    problems: &mut Vec<Diagnostic>,
+) -> Option<String> {
+    let stack = docs
+        .iter()
+        .find(|d| d.get("kind").and_then(Node::as_str) == Some("Stack"));
+    let mut vars = vars::Vars::new();
+    let mut environment = None;
+    if let Some(stack) = stack {
+        extend_vars(&mut vars, stack.get("vars"));
+        let envs = stack.get("environments");
+        let chosen = options.environment.clone().or_else(|| {
+            stack
+                .get("default_environment")
+                .and_then(Node::as_str)
+                .map(str::to_string)
+        });
+        if let Some(name) = chosen {
+            match envs.and_then(|e| e.get(&name)) {
+                Some(env) => {
+                    extend_vars(&mut vars, env.get("vars"));
+                    environment = Some(name);
+                }
+                None => {
+                    let known: Vec<String> = match envs.map(|e| &e.value) {
+                        Some(Value::Map(entries)) => entries.iter().map(|(k, _)| k.key_text()).collect(),
+                        _ => Vec::new(),
+                    };
+                    problems.push(
+                        Diagnostic::at(stack.loc, format!("unknown environment `{name}`")).hint(
+                            if known.is_empty() {
+                                "declare it under `environments:` of the Stack document".to_string()
+                            } else {
+                                format!("known environments: {}", known.join(", "))
+                            },
+                        ),
+                    );
+                }
+            }
+        }
+    } else if let Some(name) = &options.environment {
+        problems.push(
+            Diagnostic::global(format!("unknown environment `{name}`: the stack has no Stack document"))
+                .hint("declare environments under `environments:` of a `kind: Stack` document"),
+        );
+    }
+    for (name, text) in &options.vars {
+        let value = node::parse_documents(text, 0)
+            .ok()
+            .and_then(|mut d| (d.len() == 1).then(|| d.remove(0)))
+            .filter(|n| !matches!(n.value, Value::Seq(_) | Value::Map(_)))
+            .unwrap_or(Node {
+                loc: Default::default(),
+                value: Value::Str(text.clone()),
+            });
+        vars.insert(name.clone(), value);
+    }
+    for doc in docs.iter_mut() {
+        let is_stack = doc.get("kind").and_then(Node::as_str) == Some("Stack");
+        match (&mut doc.value, is_stack) {
+            (Value::Map(entries), true) => {
+                for (k, v) in entries.iter_mut() {
+                    if !matches!(k.as_str(), Some("vars" | "environments")) {
+                        vars::substitute(v, &vars, problems);
+                    }
+                }
+            }
+            _ => vars::substitute(doc, &vars, problems),
+        }
+    }
+    environment
+}
+
+fn extend_vars(vars: &mut vars::Vars, map: Option<&Node>) {
+    if let Some(Value::Map(entries)) = map.map(|m| &m.value) {
+        for (k, v) in entries {
+            vars.insert(k.key_text(), v.clone());
+        }
+    }
+}
+
+fn read_document(doc: &Node, checker: &SchemaChecker, out: &mut Manifests, problems: &mut Vec<Diagnostic>) {
+    let kinds: Vec<&str> = KINDS.iter().map(|(k, _)| *k).collect();
+    if !matches!(doc.value, Value::Map(_)) {
+        problems.push(
+            Diagnostic::at(doc.loc, format!("a manifest document must be a mapping, found {}", doc.value.type_name()))
+                .hint(format!("start the document with `kind:` ({})", kinds.join(", "))),
+        );
+        return;
+    }
+    let Some(kind_node) = doc.get("kind") else {
+        problems.push(
+            Diagnostic::at(doc.loc, "document has no `kind`")
+                .hint(format!("add `kind:` with one of {}", kinds.join(", "))),
+        );
+        return;
+    };
+    let kind = kind_node.as_str().unwrap_or_default();
+    if !kinds.contains(&kind) {
+        let found = kind_node.key_text();
+        let d = Diagnostic::at(kind_node.loc, format!("unknown kind `{found}`"));
+        problems.push(match schema::closest(&found, kinds.iter().copied()) {
+            Some(best) => d.hint(format!("did you mean `{best}`?")),
+            None => d.hint(format!("use one of {}", kinds.join(", "))),
+        });
+        return;
+    }
+    let structural = checker.check(kind, doc);
+    if !structural.is_empty() {
+        problems.extend(structural);
+        if let Some(name) = doc.get("name").map(Node::key_text) {
+            out.broken.insert((kind.to_string(), name));
+        }
+        return;
+    }
+    let typed = match kind {
+        "Stack" => de::from_node(doc).map(|d| {
+            if out.stack.is_some() {
+                problems.push(
+                    Diagnostic::at(doc.loc, "a stack has only one Stack document")
+                        .hint("merge the Stack documents into one"),
+                );
+            } else {
+                out.stack = Some(d);
+            }
+        }),
+        "Database" => de::from_node(doc).map(|d| out.databases.push(d)),
+        "Table" => de::from_node(doc).map(|d| out.tables.push(d)),
+        "Topic" => de::from_node(doc).map(|d| out.topics.push(d)),
+        _ => de::from_node(doc).map(|d| out.sinks.push(d)),
+    };
+    if let Err(e) = typed {
+        problems.push(
+            Diagnostic::at(e.loc.unwrap_or(doc.loc), e.message)
+                .hint("see schemas/kustoplan.schema.json for the expected shape"),
+        );
+    }
+}
+
+/// Groups items by a key, for duplicate detection.
+pub(crate) fn group_by<'a, T, K: Ord>(
+    items: impl Iterator<Item = &'a T>,
+    key: impl Fn(&T) -> K,
+) -> BTreeMap<K, Vec<&'a T>>
+where
+    T: 'a,
+{
+    let mut groups: BTreeMap<K, Vec<&T>> = BTreeMap::new();
+    for item in items {
+        groups.entry(key(item)).or_default().push(item);
+    }
+    groups
+}

@@ -390,8 +390,8 @@ mod tests {
                 (
                     5,
                     13,
-                    "`a` must be a string or a number or a boolean, found a list".into(),
-                    Some("write a string or a number or a boolean here".into())
+                    "`a` must be a boolean, a number or a string, found a list".into(),
+                    Some("write a boolean, a number or a string here".into())
                 ),
             ]
         );

@@ -1,0 +1,78 @@
+//! The command line: a thin clap layer over the library. Commands parse arguments, call the
+//! library, and hand results to the renderers; they hold no logic of their own.
+
+mod output;
+mod schema;
+mod validate;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+pub use output::ColorChoice;
+
+/// kustoplan: pipeline-as-code for Azure Data Explorer (Kusto) ingestion from Kafka.
+#[derive(Debug, Parser)]
+#[command(name = "kustoplan", version, about, long_about = None)]
+pub struct Cli {
+    /// When to use colours: auto (a terminal, and NO_COLOR unset), always, never.
+    #[arg(long, global = true, value_enum, default_value_t = ColorArg::Auto)]
+    pub color: ColorArg,
+    /// The command to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// `--color` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorArg {
+    /// Colours on a terminal unless NO_COLOR is set.
+    Auto,
+    /// Always colour.
+    Always,
+    /// Never colour.
+    Never,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check manifests and report every problem with file:line:column.
+    #[command(after_help = "Examples:\n  kustoplan validate examples/gameplay\n  kustoplan validate stack/ --env prod --var cluster=https://c.kusto.windows.net")]
+    Validate(StackArgs),
+    /// Print the JSON Schema of manifest documents (for editors and CI).
+    #[command(after_help = "Example:\n  kustoplan schema > kustoplan.schema.json")]
+    Schema,
+}
+
+/// Where the stack is and which environment to use.
+#[derive(Debug, Args)]
+pub struct StackArgs {
+    /// Manifest files or directories (searched recursively for *.yaml and *.yml).
+    #[arg(default_value = ".")]
+    pub paths: Vec<PathBuf>,
+    /// Environment whose variables apply (from the Stack document's `environments`).
+    #[arg(long, short = 'e', env = "KUSTOPLAN_ENV")]
+    pub env: Option<String>,
+    /// Set a variable, overriding the manifests: NAME=VALUE (repeatable).
+    #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var)]
+    pub vars: Vec<(String, String)>,
+}
+
+fn parse_var(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((name, value)) if !name.trim().is_empty() => Ok((name.trim().to_string(), value.to_string())),
+        _ => Err(format!("expected NAME=VALUE, found `{text}`")),
+    }
+}
+
+/// Runs the command line and returns the process exit code.
+pub fn run() -> ExitCode {
+    let cli = Cli::parse();
+    let color = ColorChoice::resolve(cli.color);
+    match cli.command {
+        Command::Validate(args) => validate::run(&args, color),
+        Command::Schema => schema::run(),
+    }
+}

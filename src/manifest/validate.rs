@@ -1,0 +1,785 @@
+//! Semantic rules: what the schema cannot say. Each rule adds one diagnostic per problem, at the
+//! position of the offending value, with a one-line fix.
+
+use std::collections::BTreeMap;
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+use super::located::Located;
+use super::node::Loc;
+use super::spec::{
+    AuthMethod, BatchingSpec, ConfigValue, MappingSpec, PrincipalSpec, SecretRef, SinkAuthStrategy, SinkDoc,
+    TableDoc,
+};
+use super::{Manifests, group_by};
+use crate::diagnostics::Diagnostic;
+use crate::model::{
+    ColumnType, DataFormat, MappingKind, Timespan, check_kafka_topic_name, check_kusto_name,
+    is_sink_safe_name,
+};
+
+/// Documented limits of the ingestion batching policy.
+pub const BATCHING_TIME_MIN: Timespan = Timespan::from_secs(10);
+/// Upper limit of `MaximumBatchingTimeSpan`.
+pub const BATCHING_TIME_MAX: Timespan = Timespan::from_secs(30 * 60);
+/// Limits of `MaximumNumberOfItems`.
+pub const BATCHING_ITEMS: (u64, u64) = (1, 25_000);
+/// Limits of `MaximumRawDataSizeMB`.
+pub const BATCHING_SIZE_MB: (u64, u64) = (100, 4_096);
+/// The sink's largest useful flush for streaming routes (streaming requests are capped at 4 MB).
+const STREAMING_FLUSH_MAX: u64 = 4 * 1024 * 1024;
+/// The sink's minimum for `flush.size.bytes` and `flush.interval.ms`.
+const FLUSH_MIN: u64 = 100;
+
+static PLACEHOLDER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^\$\{[A-Za-z0-9_.-]+:[^}]+\}$").unwrap_or_else(|e| panic!("{e}"))
+});
+static SECRET_KEY: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)(password|secret|token|appkey|app\.key|credential|sasl\.jaas\.config|private\.key|\.key$|accesskey|apikey)")
+        .unwrap_or_else(|e| panic!("{e}"))
+});
+
+/// Whether a string is a Kafka Connect config-provider placeholder (`${file:/p:k}`, `${env:X}`).
+pub fn is_placeholder(text: &str) -> bool {
+    PLACEHOLDER.is_match(text.trim())
+}
+
+/// Whether a config key names a credential, whose value must be a reference.
+pub fn is_secret_key(key: &str) -> bool {
+    SECRET_KEY.is_match(key)
+}
+
+/// Connector properties kustoplan derives itself; setting them by hand would fight the plan.
+const DERIVED_KEYS: [(&str, &str); 12] = [
+    ("connector.class", "it is always the Kusto sink"),
+    ("topics", "list routes instead"),
+    ("topics.regex", "list routes instead"),
+    ("kusto.tables.topics.mapping", "list routes instead"),
+    ("kusto.ingestion.url", "set `targets.kusto.ingest` instead"),
+    ("kusto.query.url", "set `targets.kusto.cluster` instead"),
+    ("tasks.max", "set `tasks_max` instead"),
+    ("aad.auth.strategy", "set `auth.strategy` instead"),
+    ("aad.auth.appid", "set `auth.app_id` instead"),
+    ("aad.auth.appkey", "set `auth.app_key` instead"),
+    ("aad.auth.authority", "set `auth.tenant_id` instead"),
+    ("key.converter", "set `converters.key` instead"),
+];
+
+/// Runs every semantic rule over a structurally valid stack.
+pub fn validate(m: &Manifests) -> Vec<Diagnostic> {
+    let mut v = Validator { m, out: Vec::new() };
+    v.stack();
+    v.databases();
+    v.tables();
+    v.topics();
+    v.sinks();
+    v.out
+}
+
+struct Validator<'a> {
+    m: &'a Manifests,
+    out: Vec<Diagnostic>,
+}
+
+impl Validator<'_> {
+    fn push(&mut self, d: Diagnostic) {
+        self.out.push(d);
+    }
+
+    fn at_or(&self, loc: Loc, fallback: Loc) -> Loc {
+        if loc.line == 0 { fallback } else { loc }
+    }
+
+    fn where_(&self, loc: Loc) -> String {
+        match self.m.sources.path(loc.file) {
+            Some(p) => format!("{}:{}:{}", p.display(), loc.line, loc.column),
+            None => "elsewhere".into(),
+        }
+    }
+
+    fn duplicates<T>(&mut self, what: &str, items: &[T], key: impl Fn(&T) -> String, loc: impl Fn(&T) -> Loc) {
+        for (name, group) in group_by(items.iter(), &key) {
+            if let Some((first, rest)) = group.split_first() {
+                for dup in rest {
+                    let first_at = self.where_(loc(first));
+                    self.push(
+                        Diagnostic::at(loc(dup), format!("duplicate {what} `{name}`"))
+                            .hint(format!("it is already declared at {first_at}; remove or rename one")),
+                    );
+                }
+            }
+        }
+    }
+
+    fn kusto_name(&mut self, what: &str, name: &Located<String>) {
+        if let Err(reason) = check_kusto_name(name) {
+            self.push(
+                Diagnostic::at(name.loc, format!("invalid {what} name `{}`: {reason}", name.value))
+                    .hint("Kusto names use letters, digits, '_', ' ', '.', '-' (at most 1024 characters)"),
+            );
+        }
+    }
+
+    fn secret(&mut self, what: &str, secret: &Located<SecretRef>, connect_placeholder_ok: bool) {
+        match &secret.value {
+            SecretRef::Env { env } if env.trim().is_empty() => self.push(
+                Diagnostic::at(secret.loc, format!("`{what}` names an empty environment variable"))
+                    .hint("write `{env: VARIABLE_NAME}`"),
+            ),
+            SecretRef::Env { .. } => {}
+            SecretRef::Text(text) if connect_placeholder_ok && is_placeholder(text) => {}
+            SecretRef::Text(text) if is_placeholder(text) => self.push(
+                Diagnostic::at(secret.loc, format!("`{what}` is read by kustoplan itself, not by Kafka Connect"))
+                    .hint("reference an environment variable: `{env: NAME}`"),
+            ),
+            SecretRef::Text(_) => self.push(
+                Diagnostic::at(secret.loc, format!("literal secret in `{what}`: secrets must be references"))
+                    .hint(if connect_placeholder_ok {
+                        "write `{env: NAME}` or a Connect placeholder like `${file:/opt/connect/secrets.properties:appkey}`"
+                    } else {
+                        "write `{env: NAME}` and export the secret in that environment variable"
+                    }),
+            ),
+        }
+    }
+
+    fn config_secrets(&mut self, map: &BTreeMap<String, Located<ConfigValue>>) {
+        for (key, value) in map {
+            if is_secret_key(key) && !is_placeholder(&value.0) {
+                self.push(
+                    Diagnostic::at(value.loc, format!("literal secret in `{key}`: secrets must be references"))
+                        .hint("use a Connect config-provider placeholder like `${file:/opt/connect/secrets.properties:KEY}`"),
+                );
+            }
+        }
+    }
+
+    fn url(&mut self, what: &str, url: &Located<String>) {
+        let ok = url.value == "sandbox"
+            || url.starts_with("https://")
+            || url.starts_with("http://");
+        if !ok {
+            self.push(
+                Diagnostic::at(url.loc, format!("`{what}` must be an http(s) URL or `sandbox`, found `{}`", url.value))
+                    .hint("write the full URL, e.g. `https://mycluster.westeurope.kusto.windows.net`"),
+            );
+        }
+    }
+
+    fn stack(&mut self) {
+        let Some(stack) = &self.m.stack else { return };
+        if !is_sink_safe_name(&stack.name) {
+            self.push(
+                Diagnostic::at(stack.name.loc, format!("invalid stack name `{}`", stack.name.value))
+                    .hint("use letters, digits, '_', '.', '-' (the name is written into objects as an ownership marker)"),
+            );
+        }
+        let targets = &stack.targets;
+        if let Some(kusto) = &targets.kusto {
+            self.url("targets.kusto.cluster", &kusto.cluster);
+            if let Some(ingest) = &kusto.ingest {
+                self.url("targets.kusto.ingest", ingest);
+            }
+            let auth = &kusto.auth;
+            let needs_ids = matches!(*auth.method, AuthMethod::WorkloadIdentity | AuthMethod::ClientSecret);
+            let at = self.at_or(auth.method.loc, kusto.cluster.loc);
+            if needs_ids && auth.tenant_id.is_none() {
+                self.push(
+                    Diagnostic::at(at, "this auth method needs `tenant_id`")
+                        .hint("add `tenant_id:` with the AAD tenant id"),
+                );
+            }
+            if needs_ids && auth.client_id.is_none() {
+                self.push(
+                    Diagnostic::at(at, "this auth method needs `client_id`")
+                        .hint("add `client_id:` with the app registration's client id"),
+                );
+            }
+            match (&auth.client_secret, *auth.method == AuthMethod::ClientSecret) {
+                (Some(s), true) => self.secret("client_secret", s, false),
+                (None, true) => self.push(
+                    Diagnostic::at(at, "`client_secret` auth needs `client_secret: {env: NAME}`")
+                        .hint("add `client_secret: {env: AZURE_CLIENT_SECRET}`"),
+                ),
+                (Some(s), false) => self.push(
+                    Diagnostic::at(s.loc, "`client_secret` is only used with `method: client_secret`")
+                        .hint("remove it, or set `method: client_secret`"),
+                ),
+                (None, false) => {}
+            }
+        }
+        if let Some(kafka) = &targets.kafka {
+            if let Some(p) = &kafka.security.password {
+                self.secret("password", p, false);
+            }
+            self.config_secrets(&kafka.properties);
+        }
+        for (name, connect) in &targets.connect {
+            self.url(&format!("targets.connect.{name}.url"), &connect.url);
+            if let Some(p) = &connect.password {
+                self.secret("password", p, false);
+            }
+        }
+    }
+
+    fn batching(&mut self, batching: &Located<BatchingSpec>) {
+        if let Some(t) = &batching.max_time {
+            match Timespan::parse(t) {
+                None => self.push(
+                    Diagnostic::at(t.loc, format!("`max_time` is not a timespan: `{}`", t.value))
+                        .hint("write e.g. `10s`, `5m` or `00:05:00`"),
+                ),
+                Some(ts) if ts < BATCHING_TIME_MIN || ts > BATCHING_TIME_MAX => self.push(
+                    Diagnostic::at(t.loc, format!("`max_time` {ts} is outside the allowed range 10s..30m"))
+                        .hint("Kusto accepts a batching time between 10 seconds and 30 minutes"),
+                ),
+                Some(_) => {}
+            }
+        }
+        if let Some(n) = &batching.max_items
+            && !(BATCHING_ITEMS.0..=BATCHING_ITEMS.1).contains(&n.value)
+        {
+            self.push(
+                Diagnostic::at(n.loc, format!("`max_items` {} is outside the allowed range 1..25000", n.value))
+                    .hint("Kusto accepts between 1 and 25,000 items per batch"),
+            );
+        }
+        if let Some(n) = &batching.max_raw_size_mb
+            && !(BATCHING_SIZE_MB.0..=BATCHING_SIZE_MB.1).contains(&n.value)
+        {
+            self.push(
+                Diagnostic::at(n.loc, format!("`max_raw_size_mb` {} is outside the allowed range 100..4096", n.value))
+                    .hint("Kusto accepts between 100 and 4,096 MB per batch"),
+            );
+        }
+    }
+
+    fn principals(&mut self, roles: &[(&'static str, &[Located<PrincipalSpec>])]) {
+        for (role, list) in roles {
+            let mut seen: BTreeMap<String, Loc> = BTreeMap::new();
+            for p in *list {
+                let ids: Vec<(&str, &String)> = [("app", &p.app), ("user", &p.user), ("group", &p.group)]
+                    .into_iter()
+                    .filter_map(|(k, v)| v.as_ref().map(|v| (k, v)))
+                    .collect();
+                match ids.as_slice() {
+                    [(_, id)] if id.trim().is_empty() => self.push(
+                        Diagnostic::at(p.loc, "principal id is empty")
+                            .hint("write the app id, user principal name or group id"),
+                    ),
+                    [(kind, id)] => {
+                        let key = format!("{kind}={};{}", id.to_lowercase(), p.tenant.clone().unwrap_or_default().to_lowercase());
+                        if let Some(first) = seen.get(&key) {
+                            let first_at = self.where_(*first);
+                            self.push(
+                                Diagnostic::at(p.loc, format!("duplicate principal `{kind}: {id}` in role `{role}`"))
+                                    .hint(format!("it is already listed at {first_at}")),
+                            );
+                        } else {
+                            seen.insert(key, p.loc);
+                        }
+                    }
+                    _ => self.push(
+                        Diagnostic::at(p.loc, "a principal needs exactly one of `app`, `user`, `group`")
+                            .hint("e.g. `{app: <client id>, tenant: <tenant id>, notes: 'AAD App'}`"),
+                    ),
+                }
+            }
+        }
+    }
+
+    fn databases(&mut self) {
+        let dbs = &self.m.databases;
+        self.duplicates("database", dbs, |d| d.name.value.clone(), |d| d.name.loc);
+        for db in dbs {
+            self.kusto_name("database", &db.name);
+            if let Some(b) = &db.ingestion_batching {
+                self.batching(b);
+            }
+            self.principals(&db.principals.roles());
+        }
+    }
+
+    /// The database a table or route belongs to: its own, or the only one declared.
+    fn database_of(&mut self, explicit: &Option<Located<String>>, at: Loc, what: &str) -> Option<String> {
+        match explicit {
+            Some(db) => {
+                if self.m.databases.iter().any(|d| d.name.value == db.value) {
+                    Some(db.value.clone())
+                } else if self.m.is_broken("Database", &db.value) {
+                    None
+                } else {
+                    let known: Vec<&str> = self.m.databases.iter().map(|d| d.name.as_str()).collect();
+                    let d = Diagnostic::at(db.loc, format!("{what} refers to undeclared database `{}`", db.value));
+                    self.push(match super::schema::closest(&db.value, known.iter().copied()) {
+                        Some(best) => d.hint(format!("did you mean `{best}`?")),
+                        None => d.hint("declare it with a `kind: Database` document"),
+                    });
+                    None
+                }
+            }
+            None => match self.m.databases.as_slice() {
+                [only] => Some(only.name.value.clone()),
+                [] => {
+                    self.push(
+                        Diagnostic::at(at, format!("{what} has no database and the stack declares none"))
+                            .hint("add a `kind: Database` document"),
+                    );
+                    None
+                }
+                _ => {
+                    self.push(
+                        Diagnostic::at(at, format!("{what} must name its `database`: the stack declares several"))
+                            .hint("add `database: <name>`"),
+                    );
+                    None
+                }
+            },
+        }
+    }
+
+    fn tables(&mut self) {
+        let tables = &self.m.tables;
+        let keyed: Vec<(String, &TableDoc)> = tables
+            .iter()
+            .map(|t| {
+                let db = t
+                    .database
+                    .as_ref()
+                    .map(|d| d.value.clone())
+                    .or_else(|| self.m.databases.first().map(|d| d.name.value.clone()))
+                    .unwrap_or_default();
+                (db, t)
+            })
+            .collect();
+        self.duplicates("table", &keyed, |(db, t)| format!("{db}.{}", t.name.value), |(_, t)| t.name.loc);
+        for t in tables {
+            self.database_of(&t.database, t.name.loc, &format!("table `{}`", t.name.value));
+            self.kusto_name("table", &t.name);
+            self.table_columns(t);
+            self.duplicates(
+                "mapping",
+                &t.mappings,
+                |m| format!("{} ({})", m.name.value, m.kind.to_lowercase()),
+                |m| m.name.loc,
+            );
+            for mapping in &t.mappings {
+                self.mapping(t, mapping);
+            }
+            if let Some(b) = &t.ingestion_batching {
+                self.batching(b);
+            }
+            self.principals(&t.principals.roles());
+        }
+    }
+
+    fn table_columns(&mut self, t: &TableDoc) {
+        if t.columns.is_empty() {
+            self.push(
+                Diagnostic::at(t.name.loc, format!("table `{}` has no columns", t.name.value))
+                    .hint("list at least one column under `columns:`"),
+            );
+        }
+        self.duplicates("column", &t.columns, |c| c.name.value.clone(), |c| c.name.loc);
+        for c in &t.columns {
+            self.kusto_name("column", &c.name);
+            if ColumnType::parse(&c.ty).is_none() {
+                let names: Vec<&str> = ColumnType::ALL.iter().map(|t| t.as_kql()).collect();
+                let d = Diagnostic::at(c.ty.loc, format!("unknown column type `{}`", c.ty.value));
+                self.push(match super::schema::closest(&c.ty, names.iter().copied()) {
+                    Some(best) => d.hint(format!("did you mean `{best}`?")),
+                    None => d.hint(format!("use one of {}", names.join(", "))),
+                });
+            }
+        }
+    }
+
+    fn mapping(&mut self, t: &TableDoc, m: &MappingSpec) {
+        self.kusto_name("mapping", &m.name);
+        let Some(kind) = MappingKind::parse(&m.kind) else {
+            let names: Vec<&str> = MappingKind::ALL.iter().map(|k| k.as_kql()).collect();
+            self.push(
+                Diagnostic::at(m.kind.loc, format!("unknown mapping kind `{}`", m.kind.value))
+                    .hint(format!("use one of {}", names.join(", "))),
+            );
+            return;
+        };
+        if m.columns.is_empty() {
+            self.push(
+                Diagnostic::at(m.name.loc, format!("mapping `{}` maps no columns", m.name.value))
+                    .hint("list the mapped columns under `columns:`"),
+            );
+        }
+        for mc in &m.columns {
+            let column = t.columns.iter().find(|c| c.name.value == mc.column.value);
+            match column {
+                None => {
+                    let names: Vec<&str> = t.columns.iter().map(|c| c.name.as_str()).collect();
+                    let d = Diagnostic::at(
+                        mc.column.loc,
+                        format!("mapping `{}` maps `{}`, which is not a column of table `{}`", m.name.value, mc.column.value, t.name.value),
+                    );
+                    self.push(match super::schema::closest(&mc.column, names.iter().copied()) {
+                        Some(best) => d.hint(format!("did you mean `{best}`?")),
+                        None => d.hint("add the column to the table, or remove it from the mapping"),
+                    });
+                }
+                Some(col) => {
+                    if let (Some(dt), Some(col_ty)) = (&mc.datatype, ColumnType::parse(&col.ty)) {
+                        match ColumnType::parse(dt) {
+                            None => self.push(
+                                Diagnostic::at(dt.loc, format!("unknown datatype `{}`", dt.value))
+                                    .hint(format!("the column is `{col_ty}`; write that or drop `datatype`")),
+                            ),
+                            Some(t2) if t2 != col_ty => self.push(
+                                Diagnostic::at(dt.loc, format!("datatype `{}` does not match column `{}` of type `{col_ty}`", dt.value, col.name.value))
+                                    .hint(format!("write `datatype: {col_ty}` or drop `datatype`")),
+                            ),
+                            Some(_) => {}
+                        }
+                    }
+                }
+            }
+            let source = mc.path.is_some() || mc.const_value.is_some() || mc.transform.is_some() || mc.ordinal.is_some();
+            if !source {
+                self.push(
+                    Diagnostic::at(mc.column.loc, format!("mapped column `{}` has no source", mc.column.value))
+                        .hint(if kind == MappingKind::Csv { "add `ordinal:` (or `const_value:`)" } else { "add `path:` such as `$.field` (or `const_value:`)" }),
+                );
+            }
+            if let Some(p) = &mc.path {
+                if kind == MappingKind::Csv {
+                    self.push(
+                        Diagnostic::at(p.loc, "csv mappings locate fields by `ordinal`, not `path`")
+                            .hint("replace `path:` with `ordinal: <field index>`"),
+                    );
+                } else if !p.starts_with('$') {
+                    self.push(
+                        Diagnostic::at(p.loc, format!("`path` must be a JSON path starting with `$`, found `{}`", p.value))
+                            .hint("write e.g. `$.playerId`; use `const_value` for constants"),
+                    );
+                }
+            }
+            if let Some(o) = &mc.ordinal
+                && kind != MappingKind::Csv
+            {
+                self.push(
+                    Diagnostic::at(o.loc, format!("{kind} mappings locate fields by `path`, not `ordinal`"))
+                        .hint("replace `ordinal:` with `path: $.field`"),
+                );
+            }
+            if let Some(tr) = &mc.transform {
+                self.transform(kind, tr);
+            }
+        }
+    }
+
+    fn transform(&mut self, kind: MappingKind, tr: &Located<String>) {
+        const ANY: &[&str] = &["SourceLocation", "SourceLineNumber"];
+        const DATETIME: &[&str] = &[
+            "DateTimeFromUnixSeconds",
+            "DateTimeFromUnixMilliseconds",
+            "DateTimeFromUnixMicroseconds",
+            "DateTimeFromUnixNanoseconds",
+        ];
+        const STRUCTURED: &[&str] = &["PropertyBagArrayToDictionary", "DropMappedFields"];
+        let known: Vec<&str> = ANY.iter().chain(DATETIME).chain(STRUCTURED).chain(&["BytesAsBase64"]).copied().collect();
+        if !known.contains(&tr.as_str()) {
+            let d = Diagnostic::at(tr.loc, format!("unknown transform `{}`", tr.value));
+            self.push(match super::schema::closest(tr, known.iter().copied()) {
+                Some(best) => d.hint(format!("did you mean `{best}`?")),
+                None => d.hint(format!("use one of {}", known.join(", "))),
+            });
+            return;
+        }
+        let allowed = match tr.as_str() {
+            "BytesAsBase64" => kind == MappingKind::Avro,
+            t if STRUCTURED.contains(&t) => matches!(kind, MappingKind::Json | MappingKind::Parquet | MappingKind::Avro | MappingKind::Orc),
+            t if DATETIME.contains(&t) => kind != MappingKind::W3cLogFile,
+            _ => true,
+        };
+        if !allowed {
+            self.push(
+                Diagnostic::at(tr.loc, format!("transform `{}` is not available for {kind} mappings", tr.value))
+                    .hint("see the Kusto docs on mapping transformations for which kinds support it"),
+            );
+        }
+    }
+
+    fn topics(&mut self) {
+        let topics = &self.m.topics;
+        self.duplicates("topic", topics, |t| t.name.value.clone(), |t| t.name.loc);
+        for t in topics {
+            if let Err(reason) = check_kafka_topic_name(&t.name) {
+                self.push(
+                    Diagnostic::at(t.name.loc, format!("invalid topic name `{}`: {reason}", t.name.value))
+                        .hint("Kafka topic names use ASCII letters, digits, '.', '_', '-'"),
+                );
+            }
+            if t.partitions.value == 0 {
+                self.push(
+                    Diagnostic::at(t.partitions.loc, "a topic needs at least 1 partition")
+                        .hint("set `partitions:` to 1 or more"),
+                );
+            }
+            if let Some(rf) = &t.replication_factor
+                && rf.value == 0
+            {
+                self.push(
+                    Diagnostic::at(rf.loc, "`replication_factor` must be at least 1")
+                        .hint("set it to 1 or more, or omit it for the broker default"),
+                );
+            }
+        }
+    }
+
+    fn sinks(&mut self) {
+        let sinks = &self.m.sinks;
+        self.duplicates("sink", sinks, |s| s.name.value.clone(), |s| s.name.loc);
+        let mut routed: BTreeMap<String, Loc> = BTreeMap::new();
+        for s in sinks {
+            self.sink(s, &mut routed);
+        }
+    }
+
+    fn sink(&mut self, s: &SinkDoc, routed: &mut BTreeMap<String, Loc>) {
+        if s.name.trim().is_empty() || s.name.chars().any(char::is_control) {
+            self.push(
+                Diagnostic::at(s.name.loc, "invalid connector name")
+                    .hint("use a non-empty name without control characters"),
+            );
+        }
+        let connect = self.m.stack.as_ref().map(|st| &st.targets.connect);
+        match (&s.connect, connect) {
+            (Some(c), Some(targets)) if !targets.contains_key(&c.value) => {
+                let known: Vec<&str> = targets.keys().map(String::as_str).collect();
+                self.push(
+                    Diagnostic::at(c.loc, format!("sink `{}` uses undeclared Connect cluster `{}`", s.name.value, c.value))
+                        .hint(if known.is_empty() { "declare it under `targets.connect` of the Stack document".to_string() } else { format!("declared Connect clusters: {}", known.join(", ")) }),
+                );
+            }
+            (Some(c), None) => self.push(
+                Diagnostic::at(c.loc, format!("sink `{}` uses Connect cluster `{}` but the stack declares no targets", s.name.value, c.value))
+                    .hint("declare it under `targets.connect` of a `kind: Stack` document"),
+            ),
+            (None, Some(targets)) if targets.len() > 1 => self.push(
+                Diagnostic::at(s.name.loc, format!("sink `{}` must name its `connect` cluster: the stack declares several", s.name.value))
+                    .hint("add `connect: <name>`"),
+            ),
+            _ => {}
+        }
+        if s.tasks_max.value == 0 {
+            self.push(
+                Diagnostic::at(self.at_or(s.tasks_max.loc, s.name.loc), "`tasks_max` must be at least 1")
+                    .hint("set `tasks_max: 1` or more (at most the partition count is useful)"),
+            );
+        }
+        self.sink_auth(s);
+        self.config_secrets(&s.config);
+        for (key, value) in &s.config {
+            if let Some((_, instead)) = DERIVED_KEYS.iter().find(|(k, _)| k == key).or(
+                (key == "value.converter").then_some(&("value.converter", "set `converters.value` instead")),
+            ) {
+                self.push(
+                    Diagnostic::at(value.loc, format!("`{key}` is derived by kustoplan and cannot be set in `config`"))
+                        .hint(format!("remove it: {instead}")),
+                );
+            }
+        }
+        for conv in [&s.converters.key, &s.converters.value] {
+            let c = conv.class.as_str();
+            if !matches!(c, "json" | "string" | "bytearray" | "avro") && !c.contains('.') {
+                self.push(
+                    Diagnostic::at(conv.class.loc, format!("unknown converter `{c}`"))
+                        .hint("use json, string, bytearray, avro or a fully qualified class name"),
+                );
+            }
+            self.config_secrets(&conv.properties);
+        }
+        if let Some(dlq) = &s.errors.dead_letter_queue {
+            if let Err(reason) = check_kafka_topic_name(&dlq.topic) {
+                self.push(Diagnostic::at(dlq.topic.loc, format!("invalid dead-letter topic `{}`: {reason}", dlq.topic.value)).hint("use a valid Kafka topic name"));
+            }
+            if s.errors.tolerance == super::spec::Tolerance::None {
+                self.push(
+                    Diagnostic::at(dlq.topic.loc, "a dead-letter queue needs `tolerance: all`")
+                        .hint("with `tolerance: none` Connect fails the task instead of using the queue"),
+                );
+            }
+        }
+        for (what, value) in [("size_bytes", &s.flush.size_bytes), ("interval_ms", &s.flush.interval_ms)] {
+            if let Some(v) = value
+                && v.value < FLUSH_MIN
+            {
+                self.push(
+                    Diagnostic::at(v.loc, format!("`flush.{what}` must be at least {FLUSH_MIN}, found {}", v.value))
+                        .hint(format!("the sink rejects values below {FLUSH_MIN}")),
+                );
+            }
+        }
+        if s.routes.is_empty() {
+            self.push(
+                Diagnostic::at(s.name.loc, format!("sink `{}` has no routes", s.name.value))
+                    .hint("add at least one route under `routes:`"),
+            );
+        }
+        for r in &s.routes {
+            if let Err(reason) = check_kafka_topic_name(&r.topic) {
+                self.push(Diagnostic::at(r.topic.loc, format!("invalid topic name `{}`: {reason}", r.topic.value)).hint("Kafka topic names use ASCII letters, digits, '.', '_', '-'"));
+            }
+            match routed.get(&r.topic.value) {
+                Some(first) => {
+                    let first_at = self.where_(*first);
+                    self.push(
+                        Diagnostic::at(r.topic.loc, format!("topic `{}` is routed twice", r.topic.value))
+                            .hint(format!("it is already routed at {first_at}; a topic feeds one table")),
+                    );
+                }
+                None => {
+                    routed.insert(r.topic.value.clone(), r.topic.loc);
+                }
+            }
+            let format = DataFormat::parse(&r.format);
+            if format.is_none() {
+                let names: Vec<&str> = DataFormat::names().collect();
+                let d = Diagnostic::at(r.format.loc, format!("unknown data format `{}`", r.format.value));
+                self.push(match super::schema::closest(&r.format, names.iter().copied()) {
+                    Some(best) => d.hint(format!("did you mean `{best}`?")),
+                    None => d.hint(format!("use one of {}", names.join(", "))),
+                });
+            }
+            let what = format!("route of topic `{}`", r.topic.value);
+            let Some(db) = self.database_of(&r.database, r.table.loc, &what) else { continue };
+            for (label, name) in [Some(("database", r.database.as_ref())), Some(("table", Some(&r.table))), Some(("mapping", r.mapping.as_ref()))].into_iter().flatten() {
+                if let Some(name) = name
+                    && !is_sink_safe_name(name)
+                {
+                    self.push(
+                        Diagnostic::at(name.loc, format!("{label} name `{}` cannot be used in a sink route", name.value))
+                            .hint("the Kusto sink only accepts names matching ^[A-Za-z0-9_.-]+$; rename the object"),
+                    );
+                }
+            }
+            let Some(table) = self.m.tables.iter().find(|t| t.name.value == r.table.value && self.table_db(t) == db) else {
+                if self.m.is_broken("Table", &r.table.value) {
+                    continue;
+                }
+                let known: Vec<&str> = self.m.tables.iter().map(|t| t.name.as_str()).collect();
+                let d = Diagnostic::at(r.table.loc, format!("route to undeclared table `{db}.{}`", r.table.value));
+                self.push(match super::schema::closest(&r.table, known.iter().copied()) {
+                    Some(best) => d.hint(format!("did you mean `{best}`?")),
+                    None => d.hint("declare the table with a `kind: Table` document"),
+                });
+                continue;
+            };
+            if let Some(mapping) = &r.mapping {
+                match table.mappings.iter().find(|m| m.name.value == mapping.value) {
+                    None => {
+                        let known: Vec<&str> = table.mappings.iter().map(|m| m.name.as_str()).collect();
+                        let d = Diagnostic::at(mapping.loc, format!("route uses undeclared mapping `{}` of table `{}`", mapping.value, table.name.value));
+                        self.push(match super::schema::closest(mapping, known.iter().copied()) {
+                            Some(best) => d.hint(format!("did you mean `{best}`?")),
+                            None => d.hint("declare it under `mappings:` of the table"),
+                        });
+                    }
+                    Some(m) => {
+                        if let (Some(f), Some(kind)) = (format, MappingKind::parse(&m.kind))
+                            && f.mapping_kind() != kind
+                        {
+                            self.push(
+                                Diagnostic::at(mapping.loc, format!("mapping `{}` is a {kind} mapping but the route's format `{}` needs a {} mapping", m.name.value, f.name(), f.mapping_kind()))
+                                    .hint(format!("use a {} mapping, or change the route's format", f.mapping_kind())),
+                            );
+                        }
+                    }
+                }
+            }
+            if r.streaming.value {
+                let db_doc = self.m.databases.iter().find(|d| d.name.value == db);
+                let enabled = table.streaming_ingestion.as_ref().map(|l| l.value)
+                    .or_else(|| db_doc.and_then(|d| d.streaming_ingestion.as_ref().map(|l| l.value)))
+                    .unwrap_or(false);
+                if !enabled {
+                    self.push(
+                        Diagnostic::at(self.at_or(r.streaming.loc, r.topic.loc), format!("streaming route to `{}` but streaming ingestion is not enabled", table.name.value))
+                            .hint("set `streaming_ingestion: true` on the table or its database, or `streaming: false`"),
+                    );
+                }
+                if let Some(size) = &s.flush.size_bytes
+                    && size.value > STREAMING_FLUSH_MAX
+                {
+                    self.push(
+                        Diagnostic::at(size.loc, format!("`flush.size_bytes` {} exceeds 4 MB, the limit for streaming routes", size.value))
+                            .hint("use at most 4194304 bytes with streaming routes"),
+                    );
+                }
+            }
+        }
+    }
+
+    fn table_db(&self, t: &TableDoc) -> String {
+        t.database
+            .as_ref()
+            .map(|d| d.value.clone())
+            .or_else(|| match self.m.databases.as_slice() {
+                [only] => Some(only.name.value.clone()),
+                _ => None,
+            })
+            .unwrap_or_default()
+    }
+
+    fn sink_auth(&mut self, s: &SinkDoc) {
+        let auth = &s.auth;
+        let at = self.at_or(auth.strategy.loc, s.name.loc);
+        let need = |field: &str| {
+            Diagnostic::at(at, format!("`auth.strategy: {}` needs `{field}`", strategy_name(*auth.strategy)))
+                .hint(format!("add `{field}:` under `auth`"))
+        };
+        match *auth.strategy {
+            SinkAuthStrategy::Application => {
+                if auth.app_id.is_none() { self.push(need("app_id")); }
+                if auth.tenant_id.is_none() { self.push(need("tenant_id")); }
+                if auth.app_key.is_none() { self.push(need("app_key")); }
+            }
+            SinkAuthStrategy::WorkloadIdentity => {
+                if auth.app_id.is_none() { self.push(need("app_id")); }
+                if auth.tenant_id.is_none() { self.push(need("tenant_id")); }
+            }
+            SinkAuthStrategy::ManagedIdentity => {}
+        }
+        if let Some(key) = &auth.app_key {
+            if *auth.strategy != SinkAuthStrategy::Application {
+                self.push(
+                    Diagnostic::at(key.loc, "`app_key` is only used with `strategy: application`")
+                        .hint("remove it: identities need no key"),
+                );
+            }
+            self.secret("app_key", key, true);
+        }
+    }
+}
+
+fn strategy_name(s: SinkAuthStrategy) -> &'static str {
+    match s {
+        SinkAuthStrategy::Application => "application",
+        SinkAuthStrategy::ManagedIdentity => "managed_identity",
+        SinkAuthStrategy::WorkloadIdentity => "workload_identity",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_and_secret_keys() {
+        assert!(is_placeholder("${file:/opt/s.properties:appkey}"));
+        assert!(is_placeholder("${env:KUSTO_KEY}"));
+        assert!(!is_placeholder("${var.x}"));
+        assert!(!is_placeholder("hunter2"));
+        assert!(is_secret_key("sasl.jaas.config"));
+        assert!(is_secret_key("ssl.keystore.password"));
+        assert!(!is_secret_key("retention.ms"));
+    }
+}
