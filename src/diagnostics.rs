@@ -59,6 +59,8 @@ pub struct Diagnostic {
     pub message: String,
     /// What to do about it, in one line.
     pub hint: Option<String>,
+    /// The value at `loc` is a secret: the snippet shows `<redacted>` in its place.
+    pub redact: bool,
 }
 
 impl Diagnostic {
@@ -68,6 +70,7 @@ impl Diagnostic {
             loc: Some(loc),
             message: message.into(),
             hint: None,
+            redact: false,
         }
     }
 
@@ -77,7 +80,14 @@ impl Diagnostic {
             loc: None,
             message: message.into(),
             hint: None,
+            redact: false,
         }
+    }
+
+    /// Marks the value at the position as a secret, never to be shown.
+    pub fn redacted(mut self) -> Diagnostic {
+        self.redact = true;
+        self
     }
 
     /// Adds the one-line fix hint.
@@ -94,6 +104,9 @@ impl Diagnostic {
     }
 }
 
+/// What a secret's value is shown as.
+const REDACTED: &str = "<redacted>";
+
 /// Renders diagnostics like rustc does: message, `--> file:line:column`, the source line with
 /// the spot marked, and the hint. `color` adds ANSI styles (callers decide: TTY and no NO_COLOR).
 pub fn render(diagnostics: &[Diagnostic], sources: &SourceMap, color: bool) -> String {
@@ -109,7 +122,21 @@ pub fn render(diagnostics: &[Diagnostic], sources: &SourceMap, color: bool) -> S
             let text = sources.text(loc.file)?;
             let path = sources.path(loc.file)?;
             let span = span_of(text, loc)?;
-            Some((text, path.display().to_string(), span))
+            if d.redact {
+                let masked = format!("{}{REDACTED}{}", &text[..span.start], &text[span.end..]);
+                let span = span.start..span.start + REDACTED.len();
+                Some((
+                    std::borrow::Cow::Owned(masked),
+                    path.display().to_string(),
+                    span,
+                ))
+            } else {
+                Some((
+                    std::borrow::Cow::Borrowed(text),
+                    path.display().to_string(),
+                    span,
+                ))
+            }
         });
         match snippet {
             Some((text, path, span)) => {

@@ -39,7 +39,9 @@ pub enum ColorArg {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Check manifests and report every problem with file:line:column.
-    #[command(after_help = "Examples:\n  kustoplan validate examples/gameplay\n  kustoplan validate stack/ --env prod --var cluster=https://c.kusto.windows.net")]
+    #[command(
+        after_help = "Examples:\n  kustoplan validate examples/gameplay\n  kustoplan validate stack/ --env prod --var cluster=https://c.kusto.windows.net"
+    )]
     Validate(StackArgs),
     /// Print the JSON Schema of manifest documents (for editors and CI).
     #[command(after_help = "Example:\n  kustoplan schema > kustoplan.schema.json")]
@@ -62,7 +64,9 @@ pub struct StackArgs {
 
 fn parse_var(text: &str) -> Result<(String, String), String> {
     match text.split_once('=') {
-        Some((name, value)) if !name.trim().is_empty() => Ok((name.trim().to_string(), value.to_string())),
+        Some((name, value)) if !name.trim().is_empty() => {
+            Ok((name.trim().to_string(), value.to_string()))
+        }
         _ => Err(format!("expected NAME=VALUE, found `{text}`")),
     }
 }

@@ -107,9 +107,15 @@ pub fn load(paths: &[PathBuf], options: &LoadOptions) -> Result<Manifests, LoadF
                 let id = sources.add(file.clone(), text);
                 match node::parse_documents(sources.text(id).unwrap_or_default(), id) {
                     Ok(parsed) => docs.extend(parsed),
+                    Err(e) if e.message.starts_with("duplicate key") => {
+                        problems.push(Diagnostic::at(e.loc, e.message).hint(
+                            "a key may appear once per mapping; remove or merge the repeated one",
+                        ))
+                    }
                     Err(e) => problems.push(
-                        Diagnostic::at(e.loc, format!("invalid YAML: {}", e.message))
-                            .hint("fix the YAML syntax; every document must be a mapping with a `kind`"),
+                        Diagnostic::at(e.loc, format!("invalid YAML: {}", e.message)).hint(
+                            "fix the YAML syntax; every document must be a mapping with a `kind`",
+                        ),
                     ),
                 }
             }
@@ -119,7 +125,10 @@ pub fn load(paths: &[PathBuf], options: &LoadOptions) -> Result<Manifests, LoadF
             ),
         }
     }
+    let before = problems.len();
     let environment = resolve_vars_and_substitute(&mut docs, options, &mut problems);
+    // A value whose variable is undefined is already reported; its schema errors would repeat it.
+    let var_locs: BTreeSet<node::Loc> = problems[before..].iter().filter_map(|d| d.loc).collect();
     let checker = SchemaChecker::new();
     let mut manifests = Manifests {
         sources,
@@ -132,7 +141,13 @@ pub fn load(paths: &[PathBuf], options: &LoadOptions) -> Result<Manifests, LoadF
         broken: BTreeSet::new(),
     };
     for doc in &docs {
-        read_document(doc, &checker, &mut manifests, &mut problems);
+        let mut found = Vec::new();
+        read_document(doc, &checker, &mut manifests, &mut found);
+        problems.extend(
+            found
+                .into_iter()
+                .filter(|d| d.loc.is_none_or(|l| !var_locs.contains(&l))),
+        );
     }
     problems.extend(validate::validate(&manifests));
     if problems.is_empty() {
@@ -211,12 +226,15 @@ fn resolve_vars_and_substitute(
     if let Some(stack) = stack {
         extend_vars(&mut vars, stack.get("vars"));
         let envs = stack.get("environments");
-        let chosen = options.environment.clone().or_else(|| {
-            stack
-                .get("default_environment")
-                .and_then(Node::as_str)
-                .map(str::to_string)
-        });
+        let default_env = stack.get("default_environment");
+        let chosen = options
+            .environment
+            .clone()
+            .or_else(|| default_env.and_then(Node::as_str).map(str::to_string));
+        let env_loc = match (&options.environment, default_env) {
+            (None, Some(node)) => node.loc,
+            _ => stack.loc,
+        };
         if let Some(name) = chosen {
             match envs.and_then(|e| e.get(&name)) {
                 Some(env) => {
@@ -225,11 +243,13 @@ fn resolve_vars_and_substitute(
                 }
                 None => {
                     let known: Vec<String> = match envs.map(|e| &e.value) {
-                        Some(Value::Map(entries)) => entries.iter().map(|(k, _)| k.key_text()).collect(),
+                        Some(Value::Map(entries)) => {
+                            entries.iter().map(|(k, _)| k.key_text()).collect()
+                        }
                         _ => Vec::new(),
                     };
                     problems.push(
-                        Diagnostic::at(stack.loc, format!("unknown environment `{name}`")).hint(
+                        Diagnostic::at(env_loc, format!("unknown environment `{name}`")).hint(
                             if known.is_empty() {
                                 "declare it under `environments:` of the Stack document".to_string()
                             } else {
@@ -242,8 +262,10 @@ fn resolve_vars_and_substitute(
         }
     } else if let Some(name) = &options.environment {
         problems.push(
-            Diagnostic::global(format!("unknown environment `{name}`: the stack has no Stack document"))
-                .hint("declare environments under `environments:` of a `kind: Stack` document"),
+            Diagnostic::global(format!(
+                "unknown environment `{name}`: the stack has no Stack document"
+            ))
+            .hint("declare environments under `environments:` of a `kind: Stack` document"),
         );
     }
     for (name, text) in &options.vars {
@@ -281,12 +303,26 @@ fn extend_vars(vars: &mut vars::Vars, map: Option<&Node>) {
     }
 }
 
-fn read_document(doc: &Node, checker: &SchemaChecker, out: &mut Manifests, problems: &mut Vec<Diagnostic>) {
+fn read_document(
+    doc: &Node,
+    checker: &SchemaChecker,
+    out: &mut Manifests,
+    problems: &mut Vec<Diagnostic>,
+) {
     let kinds: Vec<&str> = KINDS.iter().map(|(k, _)| *k).collect();
     if !matches!(doc.value, Value::Map(_)) {
         problems.push(
-            Diagnostic::at(doc.loc, format!("a manifest document must be a mapping, found {}", doc.value.type_name()))
-                .hint(format!("start the document with `kind:` ({})", kinds.join(", "))),
+            Diagnostic::at(
+                doc.loc,
+                format!(
+                    "a manifest document must be a mapping, found {}",
+                    doc.value.type_name()
+                ),
+            )
+            .hint(format!(
+                "start the document with `kind:` ({})",
+                kinds.join(", ")
+            )),
         );
         return;
     }

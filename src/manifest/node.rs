@@ -296,7 +296,17 @@ fn plain_message(err: &serde_saphyr::Error) -> String {
     let rendered = err.without_snippet().to_string();
     let first = rendered.lines().next().unwrap_or("invalid YAML").trim();
     let cut = first.find(" at line ").map_or(first, |i| &first[..i]);
-    cut.trim_end_matches('.').to_string()
+    let message = cut.trim_end_matches('.');
+    match message.strip_prefix("duplicate mapping key: ") {
+        Some(rest) => {
+            let key = rest
+                .split(", set DuplicateKeyPolicy")
+                .next()
+                .unwrap_or(rest);
+            format!("duplicate key `{key}`")
+        }
+        None => message.to_string(),
+    }
 }
 
 #[cfg(test)]
@@ -359,7 +369,7 @@ mod tests {
         let err = parse_documents("a: 1\nb: 2\na: 3\n", 5).unwrap_err();
         assert_eq!(err.loc.file, 5);
         assert_eq!(err.loc.line, 3);
-        assert!(err.message.contains("duplicate"), "{}", err.message);
+        assert_eq!(err.message, "duplicate key `a`");
     }
 
     #[test]

@@ -105,21 +105,17 @@ impl SchemaChecker {
         let Some(validator) = self.validators.get(kind) else {
             return Vec::new();
         };
-        let def = KINDS
-            .iter()
-            .find(|(k, _)| *k == kind)
-            .map_or("", |(_, d)| *d);
         let instance = doc.to_json();
         let mut out: Vec<Diagnostic> = validator
             .iter_errors(&instance)
-            .flat_map(|e| self.explain(def, doc, &e))
+            .flat_map(|e| self.explain(doc, &e))
             .collect();
         out.sort();
         out.dedup();
         out
     }
 
-    fn explain(&self, def: &str, doc: &Node, err: &ValidationError<'_>) -> Vec<Diagnostic> {
+    fn explain(&self, doc: &Node, err: &ValidationError<'_>) -> Vec<Diagnostic> {
         let pointer = err.instance_path().as_str().to_string();
         let node = doc.at_pointer(&pointer).unwrap_or(doc);
         let field = field_name(&pointer);
@@ -220,7 +216,7 @@ impl SchemaChecker {
                     })
                     .collect();
                 match deeper.as_slice() {
-                    [branch] => branch.iter().flat_map(|e| self.explain(def, doc, e)).collect(),
+                    [branch] => branch.iter().flat_map(|e| self.explain(doc, e)).collect(),
                     _ => vec![Diagnostic::at(
                         node.loc,
                         format!("{field} has an unexpected shape ({})", node.value.type_name()),

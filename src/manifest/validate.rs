@@ -9,8 +9,8 @@ use regex::Regex;
 use super::located::Located;
 use super::node::Loc;
 use super::spec::{
-    AuthMethod, BatchingSpec, ConfigValue, MappingSpec, PrincipalSpec, SecretRef, SinkAuthStrategy, SinkDoc,
-    TableDoc,
+    AuthMethod, BatchingSpec, ConfigValue, MappingSpec, PrincipalSpec, SecretRef, SinkAuthStrategy,
+    SinkDoc, TableDoc,
 };
 use super::{Manifests, group_by};
 use crate::diagnostics::Diagnostic;
@@ -98,14 +98,21 @@ impl Validator<'_> {
         }
     }
 
-    fn duplicates<T>(&mut self, what: &str, items: &[T], key: impl Fn(&T) -> String, loc: impl Fn(&T) -> Loc) {
+    fn duplicates<T>(
+        &mut self,
+        what: &str,
+        items: &[T],
+        key: impl Fn(&T) -> String,
+        loc: impl Fn(&T) -> Loc,
+    ) {
         for (name, group) in group_by(items.iter(), &key) {
             if let Some((first, rest)) = group.split_first() {
                 for dup in rest {
                     let first_at = self.where_(loc(first));
                     self.push(
-                        Diagnostic::at(loc(dup), format!("duplicate {what} `{name}`"))
-                            .hint(format!("it is already declared at {first_at}; remove or rename one")),
+                        Diagnostic::at(loc(dup), format!("duplicate {what} `{name}`")).hint(
+                            format!("it is already declared at {first_at}; remove or rename one"),
+                        ),
                     );
                 }
             }
@@ -115,8 +122,13 @@ impl Validator<'_> {
     fn kusto_name(&mut self, what: &str, name: &Located<String>) {
         if let Err(reason) = check_kusto_name(name) {
             self.push(
-                Diagnostic::at(name.loc, format!("invalid {what} name `{}`: {reason}", name.value))
-                    .hint("Kusto names use letters, digits, '_', ' ', '.', '-' (at most 1024 characters)"),
+                Diagnostic::at(
+                    name.loc,
+                    format!("invalid {what} name `{}`: {reason}", name.value),
+                )
+                .hint(
+                    "Kusto names use letters, digits, '_', ' ', '.', '-' (at most 1024 characters)",
+                ),
             );
         }
     }
@@ -135,6 +147,7 @@ impl Validator<'_> {
             ),
             SecretRef::Text(_) => self.push(
                 Diagnostic::at(secret.loc, format!("literal secret in `{what}`: secrets must be references"))
+                    .redacted()
                     .hint(if connect_placeholder_ok {
                         "write `{env: NAME}` or a Connect placeholder like `${file:/opt/connect/secrets.properties:appkey}`"
                     } else {
@@ -149,6 +162,7 @@ impl Validator<'_> {
             if is_secret_key(key) && !is_placeholder(&value.0) {
                 self.push(
                     Diagnostic::at(value.loc, format!("literal secret in `{key}`: secrets must be references"))
+                        .redacted()
                         .hint("use a Connect config-provider placeholder like `${file:/opt/connect/secrets.properties:KEY}`"),
                 );
             }
@@ -156,13 +170,18 @@ impl Validator<'_> {
     }
 
     fn url(&mut self, what: &str, url: &Located<String>) {
-        let ok = url.value == "sandbox"
-            || url.starts_with("https://")
-            || url.starts_with("http://");
+        let ok =
+            url.value == "sandbox" || url.starts_with("https://") || url.starts_with("http://");
         if !ok {
             self.push(
-                Diagnostic::at(url.loc, format!("`{what}` must be an http(s) URL or `sandbox`, found `{}`", url.value))
-                    .hint("write the full URL, e.g. `https://mycluster.westeurope.kusto.windows.net`"),
+                Diagnostic::at(
+                    url.loc,
+                    format!(
+                        "`{what}` must be an http(s) URL or `sandbox`, found `{}`",
+                        url.value
+                    ),
+                )
+                .hint("write the full URL, e.g. `https://mycluster.westeurope.kusto.windows.net`"),
             );
         }
     }
@@ -182,7 +201,10 @@ impl Validator<'_> {
                 self.url("targets.kusto.ingest", ingest);
             }
             let auth = &kusto.auth;
-            let needs_ids = matches!(*auth.method, AuthMethod::WorkloadIdentity | AuthMethod::ClientSecret);
+            let needs_ids = matches!(
+                *auth.method,
+                AuthMethod::WorkloadIdentity | AuthMethod::ClientSecret
+            );
             let at = self.at_or(auth.method.loc, kusto.cluster.loc);
             if needs_ids && auth.tenant_id.is_none() {
                 self.push(
@@ -196,15 +218,24 @@ impl Validator<'_> {
                         .hint("add `client_id:` with the app registration's client id"),
                 );
             }
-            match (&auth.client_secret, *auth.method == AuthMethod::ClientSecret) {
+            match (
+                &auth.client_secret,
+                *auth.method == AuthMethod::ClientSecret,
+            ) {
                 (Some(s), true) => self.secret("client_secret", s, false),
                 (None, true) => self.push(
-                    Diagnostic::at(at, "`client_secret` auth needs `client_secret: {env: NAME}`")
-                        .hint("add `client_secret: {env: AZURE_CLIENT_SECRET}`"),
+                    Diagnostic::at(
+                        at,
+                        "`client_secret` auth needs `client_secret: {env: NAME}`",
+                    )
+                    .hint("add `client_secret: {env: AZURE_CLIENT_SECRET}`"),
                 ),
                 (Some(s), false) => self.push(
-                    Diagnostic::at(s.loc, "`client_secret` is only used with `method: client_secret`")
-                        .hint("remove it, or set `method: client_secret`"),
+                    Diagnostic::at(
+                        s.loc,
+                        "`client_secret` is only used with `method: client_secret`",
+                    )
+                    .hint("remove it, or set `method: client_secret`"),
                 ),
                 (None, false) => {}
             }
@@ -227,12 +258,18 @@ impl Validator<'_> {
         if let Some(t) = &batching.max_time {
             match Timespan::parse(t) {
                 None => self.push(
-                    Diagnostic::at(t.loc, format!("`max_time` is not a timespan: `{}`", t.value))
-                        .hint("write e.g. `10s`, `5m` or `00:05:00`"),
+                    Diagnostic::at(
+                        t.loc,
+                        format!("`max_time` is not a timespan: `{}`", t.value),
+                    )
+                    .hint("write e.g. `10s`, `5m` or `00:05:00`"),
                 ),
                 Some(ts) if ts < BATCHING_TIME_MIN || ts > BATCHING_TIME_MAX => self.push(
-                    Diagnostic::at(t.loc, format!("`max_time` {ts} is outside the allowed range 10s..30m"))
-                        .hint("Kusto accepts a batching time between 10 seconds and 30 minutes"),
+                    Diagnostic::at(
+                        t.loc,
+                        format!("`max_time` {ts} is outside the allowed range 10s..30m"),
+                    )
+                    .hint("Kusto accepts a batching time between 10 seconds and 30 minutes"),
                 ),
                 Some(_) => {}
             }
@@ -241,16 +278,28 @@ impl Validator<'_> {
             && !(BATCHING_ITEMS.0..=BATCHING_ITEMS.1).contains(&n.value)
         {
             self.push(
-                Diagnostic::at(n.loc, format!("`max_items` {} is outside the allowed range 1..25000", n.value))
-                    .hint("Kusto accepts between 1 and 25,000 items per batch"),
+                Diagnostic::at(
+                    n.loc,
+                    format!(
+                        "`max_items` {} is outside the allowed range 1..25000",
+                        n.value
+                    ),
+                )
+                .hint("Kusto accepts between 1 and 25,000 items per batch"),
             );
         }
         if let Some(n) = &batching.max_raw_size_mb
             && !(BATCHING_SIZE_MB.0..=BATCHING_SIZE_MB.1).contains(&n.value)
         {
             self.push(
-                Diagnostic::at(n.loc, format!("`max_raw_size_mb` {} is outside the allowed range 100..4096", n.value))
-                    .hint("Kusto accepts between 100 and 4,096 MB per batch"),
+                Diagnostic::at(
+                    n.loc,
+                    format!(
+                        "`max_raw_size_mb` {} is outside the allowed range 100..4096",
+                        n.value
+                    ),
+                )
+                .hint("Kusto accepts between 100 and 4,096 MB per batch"),
             );
         }
     }
@@ -259,30 +308,41 @@ impl Validator<'_> {
         for (role, list) in roles {
             let mut seen: BTreeMap<String, Loc> = BTreeMap::new();
             for p in *list {
-                let ids: Vec<(&str, &String)> = [("app", &p.app), ("user", &p.user), ("group", &p.group)]
-                    .into_iter()
-                    .filter_map(|(k, v)| v.as_ref().map(|v| (k, v)))
-                    .collect();
+                let ids: Vec<(&str, &String)> =
+                    [("app", &p.app), ("user", &p.user), ("group", &p.group)]
+                        .into_iter()
+                        .filter_map(|(k, v)| v.as_ref().map(|v| (k, v)))
+                        .collect();
                 match ids.as_slice() {
                     [(_, id)] if id.trim().is_empty() => self.push(
                         Diagnostic::at(p.loc, "principal id is empty")
                             .hint("write the app id, user principal name or group id"),
                     ),
                     [(kind, id)] => {
-                        let key = format!("{kind}={};{}", id.to_lowercase(), p.tenant.clone().unwrap_or_default().to_lowercase());
+                        let key = format!(
+                            "{kind}={};{}",
+                            id.to_lowercase(),
+                            p.tenant.clone().unwrap_or_default().to_lowercase()
+                        );
                         if let Some(first) = seen.get(&key) {
                             let first_at = self.where_(*first);
                             self.push(
-                                Diagnostic::at(p.loc, format!("duplicate principal `{kind}: {id}` in role `{role}`"))
-                                    .hint(format!("it is already listed at {first_at}")),
+                                Diagnostic::at(
+                                    p.loc,
+                                    format!("duplicate principal `{kind}: {id}` in role `{role}`"),
+                                )
+                                .hint(format!("it is already listed at {first_at}")),
                             );
                         } else {
                             seen.insert(key, p.loc);
                         }
                     }
                     _ => self.push(
-                        Diagnostic::at(p.loc, "a principal needs exactly one of `app`, `user`, `group`")
-                            .hint("e.g. `{app: <client id>, tenant: <tenant id>, notes: 'AAD App'}`"),
+                        Diagnostic::at(
+                            p.loc,
+                            "a principal needs exactly one of `app`, `user`, `group`",
+                        )
+                        .hint("e.g. `{app: <client id>, tenant: <tenant id>, notes: 'AAD App'}`"),
                     ),
                 }
             }
@@ -302,7 +362,12 @@ impl Validator<'_> {
     }
 
     /// The database a table or route belongs to: its own, or the only one declared.
-    fn database_of(&mut self, explicit: &Option<Located<String>>, at: Loc, what: &str) -> Option<String> {
+    fn database_of(
+        &mut self,
+        explicit: &Option<Located<String>>,
+        at: Loc,
+        what: &str,
+    ) -> Option<String> {
         match explicit {
             Some(db) => {
                 if self.m.databases.iter().any(|d| d.name.value == db.value) {
@@ -310,12 +375,18 @@ impl Validator<'_> {
                 } else if self.m.is_broken("Database", &db.value) {
                     None
                 } else {
-                    let known: Vec<&str> = self.m.databases.iter().map(|d| d.name.as_str()).collect();
-                    let d = Diagnostic::at(db.loc, format!("{what} refers to undeclared database `{}`", db.value));
-                    self.push(match super::schema::closest(&db.value, known.iter().copied()) {
-                        Some(best) => d.hint(format!("did you mean `{best}`?")),
-                        None => d.hint("declare it with a `kind: Database` document"),
-                    });
+                    let known: Vec<&str> =
+                        self.m.databases.iter().map(|d| d.name.as_str()).collect();
+                    let d = Diagnostic::at(
+                        db.loc,
+                        format!("{what} refers to undeclared database `{}`", db.value),
+                    );
+                    self.push(
+                        match super::schema::closest(&db.value, known.iter().copied()) {
+                            Some(best) => d.hint(format!("did you mean `{best}`?")),
+                            None => d.hint("declare it with a `kind: Database` document"),
+                        },
+                    );
                     None
                 }
             }
@@ -323,15 +394,21 @@ impl Validator<'_> {
                 [only] => Some(only.name.value.clone()),
                 [] => {
                     self.push(
-                        Diagnostic::at(at, format!("{what} has no database and the stack declares none"))
-                            .hint("add a `kind: Database` document"),
+                        Diagnostic::at(
+                            at,
+                            format!("{what} has no database and the stack declares none"),
+                        )
+                        .hint("add a `kind: Database` document"),
                     );
                     None
                 }
                 _ => {
                     self.push(
-                        Diagnostic::at(at, format!("{what} must name its `database`: the stack declares several"))
-                            .hint("add `database: <name>`"),
+                        Diagnostic::at(
+                            at,
+                            format!("{what} must name its `database`: the stack declares several"),
+                        )
+                        .hint("add `database: <name>`"),
                     );
                     None
                 }
@@ -353,9 +430,18 @@ impl Validator<'_> {
                 (db, t)
             })
             .collect();
-        self.duplicates("table", &keyed, |(db, t)| format!("{db}.{}", t.name.value), |(_, t)| t.name.loc);
+        self.duplicates(
+            "table",
+            &keyed,
+            |(db, t)| format!("{db}.{}", t.name.value),
+            |(_, t)| t.name.loc,
+        );
         for t in tables {
-            self.database_of(&t.database, t.name.loc, &format!("table `{}`", t.name.value));
+            self.database_of(
+                &t.database,
+                t.name.loc,
+                &format!("table `{}`", t.name.value),
+            );
             self.kusto_name("table", &t.name);
             self.table_columns(t);
             self.duplicates(
@@ -377,11 +463,19 @@ impl Validator<'_> {
     fn table_columns(&mut self, t: &TableDoc) {
         if t.columns.is_empty() {
             self.push(
-                Diagnostic::at(t.name.loc, format!("table `{}` has no columns", t.name.value))
-                    .hint("list at least one column under `columns:`"),
+                Diagnostic::at(
+                    t.name.loc,
+                    format!("table `{}` has no columns", t.name.value),
+                )
+                .hint("list at least one column under `columns:`"),
             );
         }
-        self.duplicates("column", &t.columns, |c| c.name.value.clone(), |c| c.name.loc);
+        self.duplicates(
+            "column",
+            &t.columns,
+            |c| c.name.value.clone(),
+            |c| c.name.loc,
+        );
         for c in &t.columns {
             self.kusto_name("column", &c.name);
             if ColumnType::parse(&c.ty).is_none() {
@@ -400,15 +494,21 @@ impl Validator<'_> {
         let Some(kind) = MappingKind::parse(&m.kind) else {
             let names: Vec<&str> = MappingKind::ALL.iter().map(|k| k.as_kql()).collect();
             self.push(
-                Diagnostic::at(m.kind.loc, format!("unknown mapping kind `{}`", m.kind.value))
-                    .hint(format!("use one of {}", names.join(", "))),
+                Diagnostic::at(
+                    m.kind.loc,
+                    format!("unknown mapping kind `{}`", m.kind.value),
+                )
+                .hint(format!("use one of {}", names.join(", "))),
             );
             return;
         };
         if m.columns.is_empty() {
             self.push(
-                Diagnostic::at(m.name.loc, format!("mapping `{}` maps no columns", m.name.value))
-                    .hint("list the mapped columns under `columns:`"),
+                Diagnostic::at(
+                    m.name.loc,
+                    format!("mapping `{}` maps no columns", m.name.value),
+                )
+                .hint("list the mapped columns under `columns:`"),
             );
         }
         for mc in &m.columns {
@@ -418,12 +518,19 @@ impl Validator<'_> {
                     let names: Vec<&str> = t.columns.iter().map(|c| c.name.as_str()).collect();
                     let d = Diagnostic::at(
                         mc.column.loc,
-                        format!("mapping `{}` maps `{}`, which is not a column of table `{}`", m.name.value, mc.column.value, t.name.value),
+                        format!(
+                            "mapping `{}` maps `{}`, which is not a column of table `{}`",
+                            m.name.value, mc.column.value, t.name.value
+                        ),
                     );
-                    self.push(match super::schema::closest(&mc.column, names.iter().copied()) {
-                        Some(best) => d.hint(format!("did you mean `{best}`?")),
-                        None => d.hint("add the column to the table, or remove it from the mapping"),
-                    });
+                    self.push(
+                        match super::schema::closest(&mc.column, names.iter().copied()) {
+                            Some(best) => d.hint(format!("did you mean `{best}`?")),
+                            None => {
+                                d.hint("add the column to the table, or remove it from the mapping")
+                            }
+                        },
+                    );
                 }
                 Some(col) => {
                     if let (Some(dt), Some(col_ty)) = (&mc.datatype, ColumnType::parse(&col.ty)) {
@@ -441,23 +548,42 @@ impl Validator<'_> {
                     }
                 }
             }
-            let source = mc.path.is_some() || mc.const_value.is_some() || mc.transform.is_some() || mc.ordinal.is_some();
+            let source = mc.path.is_some()
+                || mc.const_value.is_some()
+                || mc.transform.is_some()
+                || mc.ordinal.is_some();
             if !source {
                 self.push(
-                    Diagnostic::at(mc.column.loc, format!("mapped column `{}` has no source", mc.column.value))
-                        .hint(if kind == MappingKind::Csv { "add `ordinal:` (or `const_value:`)" } else { "add `path:` such as `$.field` (or `const_value:`)" }),
+                    Diagnostic::at(
+                        mc.column.loc,
+                        format!("mapped column `{}` has no source", mc.column.value),
+                    )
+                    .hint(if kind == MappingKind::Csv {
+                        "add `ordinal:` (or `const_value:`)"
+                    } else {
+                        "add `path:` such as `$.field` (or `const_value:`)"
+                    }),
                 );
             }
             if let Some(p) = &mc.path {
                 if kind == MappingKind::Csv {
                     self.push(
-                        Diagnostic::at(p.loc, "csv mappings locate fields by `ordinal`, not `path`")
-                            .hint("replace `path:` with `ordinal: <field index>`"),
+                        Diagnostic::at(
+                            p.loc,
+                            "csv mappings locate fields by `ordinal`, not `path`",
+                        )
+                        .hint("replace `path:` with `ordinal: <field index>`"),
                     );
                 } else if !p.starts_with('$') {
                     self.push(
-                        Diagnostic::at(p.loc, format!("`path` must be a JSON path starting with `$`, found `{}`", p.value))
-                            .hint("write e.g. `$.playerId`; use `const_value` for constants"),
+                        Diagnostic::at(
+                            p.loc,
+                            format!(
+                                "`path` must be a JSON path starting with `$`, found `{}`",
+                                p.value
+                            ),
+                        )
+                        .hint("write e.g. `$.playerId`; use `const_value` for constants"),
                     );
                 }
             }
@@ -465,8 +591,11 @@ impl Validator<'_> {
                 && kind != MappingKind::Csv
             {
                 self.push(
-                    Diagnostic::at(o.loc, format!("{kind} mappings locate fields by `path`, not `ordinal`"))
-                        .hint("replace `ordinal:` with `path: $.field`"),
+                    Diagnostic::at(
+                        o.loc,
+                        format!("{kind} mappings locate fields by `path`, not `ordinal`"),
+                    )
+                    .hint("replace `ordinal:` with `path: $.field`"),
                 );
             }
             if let Some(tr) = &mc.transform {
@@ -484,7 +613,13 @@ impl Validator<'_> {
             "DateTimeFromUnixNanoseconds",
         ];
         const STRUCTURED: &[&str] = &["PropertyBagArrayToDictionary", "DropMappedFields"];
-        let known: Vec<&str> = ANY.iter().chain(DATETIME).chain(STRUCTURED).chain(&["BytesAsBase64"]).copied().collect();
+        let known: Vec<&str> = ANY
+            .iter()
+            .chain(DATETIME)
+            .chain(STRUCTURED)
+            .chain(&["BytesAsBase64"])
+            .copied()
+            .collect();
         if !known.contains(&tr.as_str()) {
             let d = Diagnostic::at(tr.loc, format!("unknown transform `{}`", tr.value));
             self.push(match super::schema::closest(tr, known.iter().copied()) {
@@ -495,14 +630,23 @@ impl Validator<'_> {
         }
         let allowed = match tr.as_str() {
             "BytesAsBase64" => kind == MappingKind::Avro,
-            t if STRUCTURED.contains(&t) => matches!(kind, MappingKind::Json | MappingKind::Parquet | MappingKind::Avro | MappingKind::Orc),
+            t if STRUCTURED.contains(&t) => matches!(
+                kind,
+                MappingKind::Json | MappingKind::Parquet | MappingKind::Avro | MappingKind::Orc
+            ),
             t if DATETIME.contains(&t) => kind != MappingKind::W3cLogFile,
             _ => true,
         };
         if !allowed {
             self.push(
-                Diagnostic::at(tr.loc, format!("transform `{}` is not available for {kind} mappings", tr.value))
-                    .hint("see the Kusto docs on mapping transformations for which kinds support it"),
+                Diagnostic::at(
+                    tr.loc,
+                    format!(
+                        "transform `{}` is not available for {kind} mappings",
+                        tr.value
+                    ),
+                )
+                .hint("see the Kusto docs on mapping transformations for which kinds support it"),
             );
         }
     }
@@ -513,8 +657,11 @@ impl Validator<'_> {
         for t in topics {
             if let Err(reason) = check_kafka_topic_name(&t.name) {
                 self.push(
-                    Diagnostic::at(t.name.loc, format!("invalid topic name `{}`: {reason}", t.name.value))
-                        .hint("Kafka topic names use ASCII letters, digits, '.', '_', '-'"),
+                    Diagnostic::at(
+                        t.name.loc,
+                        format!("invalid topic name `{}`: {reason}", t.name.value),
+                    )
+                    .hint("Kafka topic names use ASCII letters, digits, '.', '_', '-'"),
                 );
             }
             if t.partitions.value == 0 {
@@ -555,35 +702,66 @@ impl Validator<'_> {
             (Some(c), Some(targets)) if !targets.contains_key(&c.value) => {
                 let known: Vec<&str> = targets.keys().map(String::as_str).collect();
                 self.push(
-                    Diagnostic::at(c.loc, format!("sink `{}` uses undeclared Connect cluster `{}`", s.name.value, c.value))
-                        .hint(if known.is_empty() { "declare it under `targets.connect` of the Stack document".to_string() } else { format!("declared Connect clusters: {}", known.join(", ")) }),
+                    Diagnostic::at(
+                        c.loc,
+                        format!(
+                            "sink `{}` uses undeclared Connect cluster `{}`",
+                            s.name.value, c.value
+                        ),
+                    )
+                    .hint(if known.is_empty() {
+                        "declare it under `targets.connect` of the Stack document".to_string()
+                    } else {
+                        format!("declared Connect clusters: {}", known.join(", "))
+                    }),
                 );
             }
             (Some(c), None) => self.push(
-                Diagnostic::at(c.loc, format!("sink `{}` uses Connect cluster `{}` but the stack declares no targets", s.name.value, c.value))
-                    .hint("declare it under `targets.connect` of a `kind: Stack` document"),
+                Diagnostic::at(
+                    c.loc,
+                    format!(
+                        "sink `{}` uses Connect cluster `{}` but the stack declares no targets",
+                        s.name.value, c.value
+                    ),
+                )
+                .hint("declare it under `targets.connect` of a `kind: Stack` document"),
             ),
             (None, Some(targets)) if targets.len() > 1 => self.push(
-                Diagnostic::at(s.name.loc, format!("sink `{}` must name its `connect` cluster: the stack declares several", s.name.value))
-                    .hint("add `connect: <name>`"),
+                Diagnostic::at(
+                    s.name.loc,
+                    format!(
+                        "sink `{}` must name its `connect` cluster: the stack declares several",
+                        s.name.value
+                    ),
+                )
+                .hint("add `connect: <name>`"),
             ),
             _ => {}
         }
         if s.tasks_max.value == 0 {
             self.push(
-                Diagnostic::at(self.at_or(s.tasks_max.loc, s.name.loc), "`tasks_max` must be at least 1")
-                    .hint("set `tasks_max: 1` or more (at most the partition count is useful)"),
+                Diagnostic::at(
+                    self.at_or(s.tasks_max.loc, s.name.loc),
+                    "`tasks_max` must be at least 1",
+                )
+                .hint("set `tasks_max: 1` or more (at most the partition count is useful)"),
             );
         }
         self.sink_auth(s);
         self.config_secrets(&s.config);
         for (key, value) in &s.config {
-            if let Some((_, instead)) = DERIVED_KEYS.iter().find(|(k, _)| k == key).or(
-                (key == "value.converter").then_some(&("value.converter", "set `converters.value` instead")),
-            ) {
+            if let Some((_, instead)) = DERIVED_KEYS
+                .iter()
+                .find(|(k, _)| k == key)
+                .or((key == "value.converter")
+                    .then_some(&("value.converter", "set `converters.value` instead")))
+            {
                 self.push(
-                    Diagnostic::at(value.loc, format!("`{key}` is derived by kustoplan and cannot be set in `config`"))
-                        .hint(format!("remove it: {instead}")),
+                    Diagnostic::at(
+                        value.loc,
+                        format!("`{key}` is derived by kustoplan and cannot be set in `config`"),
+                    )
+                    .hint(format!("remove it: {instead}")),
                 );
             }
         }
@@ -599,7 +777,13 @@ impl Validator<'_> {
         }
         if let Some(dlq) = &s.errors.dead_letter_queue {
             if let Err(reason) = check_kafka_topic_name(&dlq.topic) {
-                self.push(Diagnostic::at(dlq.topic.loc, format!("invalid dead-letter topic `{}`: {reason}", dlq.topic.value)).hint("use a valid Kafka topic name"));
+                self.push(
+                    Diagnostic::at(
+                        dlq.topic.loc,
+                        format!("invalid dead-letter topic `{}`: {reason}", dlq.topic.value),
+                    )
+                    .hint("use a valid Kafka topic name"),
+                );
             }
             if s.errors.tolerance == super::spec::Tolerance::None {
                 self.push(
@@ -608,13 +792,22 @@ impl Validator<'_> {
                 );
             }
         }
-        for (what, value) in [("size_bytes", &s.flush.size_bytes), ("interval_ms", &s.flush.interval_ms)] {
+        for (what, value) in [
+            ("size_bytes", &s.flush.size_bytes),
+            ("interval_ms", &s.flush.interval_ms),
+        ] {
             if let Some(v) = value
                 && v.value < FLUSH_MIN
             {
                 self.push(
-                    Diagnostic::at(v.loc, format!("`flush.{what}` must be at least {FLUSH_MIN}, found {}", v.value))
-                        .hint(format!("the sink rejects values below {FLUSH_MIN}")),
+                    Diagnostic::at(
+                        v.loc,
+                        format!(
+                            "`flush.{what}` must be at least {FLUSH_MIN}, found {}",
+                            v.value
+                        ),
+                    )
+                    .hint(format!("the sink rejects values below {FLUSH_MIN}")),
                 );
             }
         }
@@ -626,14 +819,25 @@ impl Validator<'_> {
         }
         for r in &s.routes {
             if let Err(reason) = check_kafka_topic_name(&r.topic) {
-                self.push(Diagnostic::at(r.topic.loc, format!("invalid topic name `{}`: {reason}", r.topic.value)).hint("Kafka topic names use ASCII letters, digits, '.', '_', '-'"));
+                self.push(
+                    Diagnostic::at(
+                        r.topic.loc,
+                        format!("invalid topic name `{}`: {reason}", r.topic.value),
+                    )
+                    .hint("Kafka topic names use ASCII letters, digits, '.', '_', '-'"),
+                );
             }
             match routed.get(&r.topic.value) {
                 Some(first) => {
                     let first_at = self.where_(*first);
                     self.push(
-                        Diagnostic::at(r.topic.loc, format!("topic `{}` is routed twice", r.topic.value))
-                            .hint(format!("it is already routed at {first_at}; a topic feeds one table")),
+                        Diagnostic::at(
+                            r.topic.loc,
+                            format!("topic `{}` is routed twice", r.topic.value),
+                        )
+                        .hint(format!(
+                            "it is already routed at {first_at}; a topic feeds one table"
+                        )),
                     );
                 }
                 None => {
@@ -643,15 +847,29 @@ impl Validator<'_> {
             let format = DataFormat::parse(&r.format);
             if format.is_none() {
                 let names: Vec<&str> = DataFormat::names().collect();
-                let d = Diagnostic::at(r.format.loc, format!("unknown data format `{}`", r.format.value));
-                self.push(match super::schema::closest(&r.format, names.iter().copied()) {
-                    Some(best) => d.hint(format!("did you mean `{best}`?")),
-                    None => d.hint(format!("use one of {}", names.join(", "))),
-                });
+                let d = Diagnostic::at(
+                    r.format.loc,
+                    format!("unknown data format `{}`", r.format.value),
+                );
+                self.push(
+                    match super::schema::closest(&r.format, names.iter().copied()) {
+                        Some(best) => d.hint(format!("did you mean `{best}`?")),
+                        None => d.hint(format!("use one of {}", names.join(", "))),
+                    },
+                );
             }
             let what = format!("route of topic `{}`", r.topic.value);
-            let Some(db) = self.database_of(&r.database, r.table.loc, &what) else { continue };
-            for (label, name) in [Some(("database", r.database.as_ref())), Some(("table", Some(&r.table))), Some(("mapping", r.mapping.as_ref()))].into_iter().flatten() {
+            let Some(db) = self.database_of(&r.database, r.table.loc, &what) else {
+                continue;
+            };
+            for (label, name) in [
+                Some(("database", r.database.as_ref())),
+                Some(("table", Some(&r.table))),
+                Some(("mapping", r.mapping.as_ref())),
+            ]
+            .into_iter()
+            .flatten()
+            {
                 if let Some(name) = name
                     && !is_sink_safe_name(name)
                 {
@@ -661,35 +879,58 @@ impl Validator<'_> {
                     );
                 }
             }
-            let Some(table) = self.m.tables.iter().find(|t| t.name.value == r.table.value && self.table_db(t) == db) else {
+            let Some(table) = self
+                .m
+                .tables
+                .iter()
+                .find(|t| t.name.value == r.table.value && self.table_db(t) == db)
+            else {
                 if self.m.is_broken("Table", &r.table.value) {
                     continue;
                 }
                 let known: Vec<&str> = self.m.tables.iter().map(|t| t.name.as_str()).collect();
-                let d = Diagnostic::at(r.table.loc, format!("route to undeclared table `{db}.{}`", r.table.value));
-                self.push(match super::schema::closest(&r.table, known.iter().copied()) {
-                    Some(best) => d.hint(format!("did you mean `{best}`?")),
-                    None => d.hint("declare the table with a `kind: Table` document"),
-                });
+                let d = Diagnostic::at(
+                    r.table.loc,
+                    format!("route to undeclared table `{db}.{}`", r.table.value),
+                );
+                self.push(
+                    match super::schema::closest(&r.table, known.iter().copied()) {
+                        Some(best) => d.hint(format!("did you mean `{best}`?")),
+                        None => d.hint("declare the table with a `kind: Table` document"),
+                    },
+                );
                 continue;
             };
             if let Some(mapping) = &r.mapping {
-                match table.mappings.iter().find(|m| m.name.value == mapping.value) {
+                match table
+                    .mappings
+                    .iter()
+                    .find(|m| m.name.value == mapping.value)
+                {
                     None => {
-                        let known: Vec<&str> = table.mappings.iter().map(|m| m.name.as_str()).collect();
-                        let d = Diagnostic::at(mapping.loc, format!("route uses undeclared mapping `{}` of table `{}`", mapping.value, table.name.value));
-                        self.push(match super::schema::closest(mapping, known.iter().copied()) {
-                            Some(best) => d.hint(format!("did you mean `{best}`?")),
-                            None => d.hint("declare it under `mappings:` of the table"),
-                        });
+                        let known: Vec<&str> =
+                            table.mappings.iter().map(|m| m.name.as_str()).collect();
+                        let d = Diagnostic::at(
+                            mapping.loc,
+                            format!(
+                                "route uses undeclared mapping `{}` of table `{}`",
+                                mapping.value, table.name.value
+                            ),
+                        );
+                        self.push(
+                            match super::schema::closest(mapping, known.iter().copied()) {
+                                Some(best) => d.hint(format!("did you mean `{best}`?")),
+                                None => d.hint("declare it under `mappings:` of the table"),
+                            },
+                        );
                     }
                     Some(m) => {
                         if let (Some(f), Some(kind)) = (format, MappingKind::parse(&m.kind))
                             && f.mapping_kind() != kind
                         {
                             self.push(
-                                Diagnostic::at(mapping.loc, format!("mapping `{}` is a {kind} mapping but the route's format `{}` needs a {} mapping", m.name.value, f.name(), f.mapping_kind()))
-                                    .hint(format!("use a {} mapping, or change the route's format", f.mapping_kind())),
+                                Diagnostic::at(mapping.loc, format!("mapping `{}` is of kind {kind} but format `{}` needs kind {}", m.name.value, f.name(), f.mapping_kind()))
+                                    .hint(format!("use a mapping of kind {}, or change the route's format", f.mapping_kind())),
                             );
                         }
                     }
@@ -697,8 +938,13 @@ impl Validator<'_> {
             }
             if r.streaming.value {
                 let db_doc = self.m.databases.iter().find(|d| d.name.value == db);
-                let enabled = table.streaming_ingestion.as_ref().map(|l| l.value)
-                    .or_else(|| db_doc.and_then(|d| d.streaming_ingestion.as_ref().map(|l| l.value)))
+                let enabled = table
+                    .streaming_ingestion
+                    .as_ref()
+                    .map(|l| l.value)
+                    .or_else(|| {
+                        db_doc.and_then(|d| d.streaming_ingestion.as_ref().map(|l| l.value))
+                    })
                     .unwrap_or(false);
                 if !enabled {
                     self.push(
@@ -733,26 +979,45 @@ impl Validator<'_> {
         let auth = &s.auth;
         let at = self.at_or(auth.strategy.loc, s.name.loc);
         let need = |field: &str| {
-            Diagnostic::at(at, format!("`auth.strategy: {}` needs `{field}`", strategy_name(*auth.strategy)))
-                .hint(format!("add `{field}:` under `auth`"))
+            Diagnostic::at(
+                at,
+                format!(
+                    "`auth.strategy: {}` needs `{field}`",
+                    strategy_name(*auth.strategy)
+                ),
+            )
+            .hint(format!("add `{field}:` under `auth`"))
         };
         match *auth.strategy {
             SinkAuthStrategy::Application => {
-                if auth.app_id.is_none() { self.push(need("app_id")); }
-                if auth.tenant_id.is_none() { self.push(need("tenant_id")); }
-                if auth.app_key.is_none() { self.push(need("app_key")); }
+                if auth.app_id.is_none() {
+                    self.push(need("app_id"));
+                }
+                if auth.tenant_id.is_none() {
+                    self.push(need("tenant_id"));
+                }
+                if auth.app_key.is_none() {
+                    self.push(need("app_key"));
+                }
             }
             SinkAuthStrategy::WorkloadIdentity => {
-                if auth.app_id.is_none() { self.push(need("app_id")); }
-                if auth.tenant_id.is_none() { self.push(need("tenant_id")); }
+                if auth.app_id.is_none() {
+                    self.push(need("app_id"));
+                }
+                if auth.tenant_id.is_none() {
+                    self.push(need("tenant_id"));
+                }
             }
             SinkAuthStrategy::ManagedIdentity => {}
         }
         if let Some(key) = &auth.app_key {
             if *auth.strategy != SinkAuthStrategy::Application {
                 self.push(
-                    Diagnostic::at(key.loc, "`app_key` is only used with `strategy: application`")
-                        .hint("remove it: identities need no key"),
+                    Diagnostic::at(
+                        key.loc,
+                        "`app_key` is only used with `strategy: application`",
+                    )
+                    .hint("remove it: identities need no key"),
                 );
             }
             self.secret("app_key", key, true);

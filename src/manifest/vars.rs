@@ -38,7 +38,12 @@ pub fn substitute(node: &mut Node, vars: &Vars, problems: &mut Vec<Diagnostic>) 
     }
 }
 
-fn whole_reference(text: &str, loc: Loc, vars: &Vars, problems: &mut Vec<Diagnostic>) -> Option<Value> {
+fn whole_reference(
+    text: &str,
+    loc: Loc,
+    vars: &Vars,
+    problems: &mut Vec<Diagnostic>,
+) -> Option<Value> {
     let caps = VAR_REF.captures(text)?;
     let whole = caps.get(0)?;
     if whole.start() != 0 || whole.end() != text.len() {
@@ -67,7 +72,10 @@ fn replace_all(text: &str, loc: Loc, vars: &Vars, problems: &mut Vec<Diagnostic>
                     problems.push(
                         Diagnostic::at(
                             loc,
-                            format!("variable `{}` is not a scalar and cannot be part of a string", name.as_str()),
+                            format!(
+                                "variable `{}` is not a scalar and cannot be part of a string",
+                                name.as_str()
+                            ),
                         )
                         .hint("use a string, number or boolean variable here"),
                     );
@@ -100,7 +108,10 @@ mod tests {
     fn vars(text: &str) -> Vars {
         let doc = parse_documents(text, 0).unwrap().remove(0);
         match doc.value {
-            Value::Map(entries) => entries.into_iter().map(|(k, v)| (k.key_text(), v)).collect(),
+            Value::Map(entries) => entries
+                .into_iter()
+                .map(|(k, v)| (k.key_text(), v))
+                .collect(),
             _ => Vars::new(),
         }
     }
@@ -131,12 +142,17 @@ mod tests {
     #[test]
     fn undefined_variables_are_reported_where_used() {
         let vars = vars("partitions: 4\n");
-        let mut doc = parse_documents("a: 1\np: ${var.partition}\n", 0).unwrap().remove(0);
+        let mut doc = parse_documents("a: 1\np: ${var.partition}\n", 0)
+            .unwrap()
+            .remove(0);
         let mut problems = Vec::new();
         substitute(&mut doc, &vars, &mut problems);
         assert_eq!(problems.len(), 1);
         assert_eq!(problems[0].message, "undefined variable `partition`");
-        assert_eq!(problems[0].hint.as_deref(), Some("did you mean `partitions`?"));
+        assert_eq!(
+            problems[0].hint.as_deref(),
+            Some("did you mean `partitions`?")
+        );
         assert_eq!(problems[0].loc.map(|l| (l.line, l.column)), Some((2, 4)));
     }
 }

@@ -1,0 +1,156 @@
+//! The CLI as a user sees it: exit codes, stdout and stderr.
+
+use std::process::Command;
+
+fn kustoplan(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_kustoplan"))
+        .args(args)
+        .env_remove("NO_COLOR")
+        .env_remove("KUSTOPLAN_ENV")
+        .output()
+        .expect("run kustoplan");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn validate_accepts_the_gameplay_example_with_a_one_line_summary() {
+    let (code, stdout, stderr) = kustoplan(&["validate", "examples/gameplay"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        stdout,
+        "valid: 1 database, 1 table, 1 topic, 1 sink, 1 route in 3 files (environment local)\n"
+    );
+    assert_eq!(stderr, "");
+}
+
+#[test]
+fn validate_reports_problems_on_stderr_with_exit_code_1() {
+    let (code, stdout, stderr) = kustoplan(&["validate", "tests/fixtures/invalid/wrong-type.yaml"]);
+    assert_eq!(code, 1);
+    assert_eq!(stdout, "");
+    let expected = "\
+error: `partitions` must be an integer, found a string
+ --> tests/fixtures/invalid/wrong-type.yaml:3:13
+  |
+3 | partitions: four
+  |             ^^^^
+  |
+  = help: write an integer here
+
+error: `replication_factor` must be an integer, found a list
+ --> tests/fixtures/invalid/wrong-type.yaml:4:21
+  |
+4 | replication_factor: [3]
+  |                     ^
+  |
+  = help: write an integer here
+
+error: 2 problems found; nothing was sent to any system
+";
+    assert_eq!(stderr, expected);
+}
+
+#[test]
+fn colours_only_when_asked_and_never_with_no_color() {
+    let (_, _, plain) = kustoplan(&["validate", "tests/fixtures/invalid/wrong-type.yaml"]);
+    assert!(!plain.contains('\u{1b}'), "piped stderr has no ANSI codes");
+    let (_, _, forced) = kustoplan(&[
+        "--color",
+        "always",
+        "validate",
+        "tests/fixtures/invalid/wrong-type.yaml",
+    ]);
+    assert!(forced.contains('\u{1b}'), "--color always colours");
+    let out = Command::new(env!("CARGO_BIN_EXE_kustoplan"))
+        .args(["validate", "tests/fixtures/invalid/wrong-type.yaml"])
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run kustoplan");
+    assert!(!String::from_utf8_lossy(&out.stderr).contains('\u{1b}'));
+}
+
+#[test]
+fn literal_secrets_are_never_echoed() {
+    let (code, stdout, stderr) =
+        kustoplan(&["validate", "tests/fixtures/invalid/literal-secret.yaml"]);
+    assert_eq!(code, 1);
+    for secret in ["s3cr3t-value", "kafka-pass", "hunter2", "password=x"] {
+        assert!(
+            !stderr.contains(secret),
+            "secret {secret} leaked:\n{stderr}"
+        );
+        assert!(!stdout.contains(secret));
+    }
+    assert!(stderr.contains("literal secret in `app_key`"));
+}
+
+#[test]
+fn environment_and_variables_from_the_command_line() {
+    let (code, stdout, stderr) = kustoplan(&["validate", "examples/gameplay", "--env", "prod"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.ends_with("(environment prod)\n"), "{stdout}");
+    let (code, _, stderr) = kustoplan(&["validate", "examples/gameplay", "--env", "staging"]);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("error: unknown environment `staging`"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("help: known environments: local, prod"),
+        "{stderr}"
+    );
+    let (code, _, stderr) =
+        kustoplan(&["validate", "examples/telemetry", "--var", "partitions=zero"]);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("`partitions` must be an integer, found a string"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("`tasks_max` must be an integer, found a string"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn missing_paths_are_reported_without_a_location() {
+    let (code, _, stderr) = kustoplan(&["validate", "does/not/exist"]);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.starts_with("error: does/not/exist does not exist\n"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn committed_schema_is_up_to_date() {
+    let (code, stdout, _) = kustoplan(&["schema"]);
+    assert_eq!(code, 0);
+    let committed =
+        std::fs::read_to_string("schemas/kustoplan.schema.json").expect("committed schema");
+    assert!(
+        committed == stdout,
+        "schemas/kustoplan.schema.json is stale: run `cargo run -- schema > schemas/kustoplan.schema.json`"
+    );
+}
+
+#[test]
+fn every_example_file_points_editors_at_the_schema() {
+    for dir in ["examples/gameplay", "examples/telemetry"] {
+        for entry in std::fs::read_dir(dir).expect("example dir") {
+            let path = entry.expect("entry").path();
+            let text = std::fs::read_to_string(&path).expect("read");
+            assert!(
+                text.starts_with(
+                    "# yaml-language-server: $schema=../../schemas/kustoplan.schema.json\n"
+                ),
+                "{} lacks the schema line",
+                path.display()
+            );
+        }
+    }
+}
