@@ -139,6 +139,23 @@ fn committed_schema_is_up_to_date() {
 }
 
 #[test]
+fn committed_manifest_reference_is_up_to_date() {
+    let (code, stdout, _) = kustoplan(&["schema", "--format", "markdown"]);
+    assert_eq!(code, 0);
+    assert!(stdout.contains("## kind: Table"), "{stdout}");
+    assert!(
+        stdout.contains("| `partitions` | integer | yes |"),
+        "{stdout}"
+    );
+    let committed =
+        std::fs::read_to_string("docs/manifest-reference.md").expect("committed reference");
+    assert!(
+        committed == stdout,
+        "docs/manifest-reference.md is stale: run `cargo run -- schema --format markdown > docs/manifest-reference.md`"
+    );
+}
+
+#[test]
 fn every_example_file_points_editors_at_the_schema() {
     for dir in ["examples/gameplay", "examples/telemetry"] {
         for entry in std::fs::read_dir(dir).expect("example dir") {

@@ -43,9 +43,28 @@ pub enum Command {
         after_help = "Examples:\n  kustoplan validate examples/gameplay\n  kustoplan validate stack/ --env prod --var cluster=https://c.kusto.windows.net"
     )]
     Validate(StackArgs),
-    /// Print the JSON Schema of manifest documents (for editors and CI).
-    #[command(after_help = "Example:\n  kustoplan schema > kustoplan.schema.json")]
-    Schema,
+    /// Print the JSON Schema of manifest documents (for editors and CI), or the Markdown reference.
+    #[command(
+        after_help = "Examples:\n  kustoplan schema > schemas/kustoplan.schema.json\n  kustoplan schema --format markdown > docs/manifest-reference.md"
+    )]
+    Schema(SchemaArgs),
+}
+
+/// `schema` options.
+#[derive(Debug, Args)]
+pub struct SchemaArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = SchemaFormat::Json)]
+    pub format: SchemaFormat,
+}
+
+/// What `schema` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SchemaFormat {
+    /// JSON Schema (draft 2020-12).
+    Json,
+    /// The manifest reference as Markdown.
+    Markdown,
 }
 
 /// Where the stack is and which environment to use.
@@ -77,6 +96,6 @@ pub fn run() -> ExitCode {
     let color = ColorChoice::resolve(cli.color);
     match cli.command {
         Command::Validate(args) => validate::run(&args, color),
-        Command::Schema => schema::run(),
+        Command::Schema(args) => schema::run(args.format),
     }
 }

@@ -2,10 +2,16 @@
 
 use std::process::ExitCode;
 
+use super::SchemaFormat;
+use crate::manifest::reference;
 use crate::manifest::schema::manifest_schema;
 
-/// Prints the manifest JSON Schema; the same text is committed under `schemas/`.
-pub fn run() -> ExitCode {
+/// Prints the manifest JSON Schema or its Markdown reference; both are committed.
+pub fn run(format: SchemaFormat) -> ExitCode {
+    if format == SchemaFormat::Markdown {
+        print!("{}", reference::markdown());
+        return ExitCode::SUCCESS;
+    }
     match serde_json::to_string_pretty(&manifest_schema()) {
         Ok(text) => {
             println!("{text}");

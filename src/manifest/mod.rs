@@ -389,3 +389,4 @@ where
     }
     groups
 }
+pub mod reference;
