@@ -1,1 +1,3 @@
 //! kustoplan library.
+
+pub mod kusto;

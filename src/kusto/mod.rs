@@ -1,0 +1,6 @@
+//! Kusto protocol pieces shared by the Kusto provider and the sandbox: the v1 REST response
+//! format, scalar types and the control-command language.
+
+pub mod command;
+pub mod types;
+pub mod v1;
