@@ -1,3 +1,4 @@
 //! kustoplan library.
 
 pub mod kusto;
+pub mod sandbox;
