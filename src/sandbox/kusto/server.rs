@@ -74,6 +74,9 @@ pub enum ServeError {
     /// The state could not be opened.
     #[error(transparent)]
     Sandbox(#[from] SandboxError),
+    /// The startup task failed.
+    #[error("sandbox startup failed: {0}")]
+    Startup(String),
     /// The listener could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -155,7 +158,10 @@ impl Drop for ServerHandle {
 
 /// Opens the sandbox in `config.dir` and serves it on `config.listen`.
 pub async fn serve(config: ServeConfig) -> Result<ServerHandle, ServeError> {
-    let sandbox = KustoSandbox::open(&config.dir, &config.databases)?;
+    let (dir, databases) = (config.dir.clone(), config.databases.clone());
+    let sandbox = tokio::task::spawn_blocking(move || KustoSandbox::open(&dir, &databases))
+        .await
+        .map_err(|e| ServeError::Startup(e.to_string()))??;
     let listener = TcpListener::bind(config.listen)
         .await
         .map_err(|source| ServeError::Bind {
