@@ -4,5 +4,7 @@
 
 pub mod cli;
 pub mod diagnostics;
+pub mod kusto;
 pub mod manifest;
 pub mod model;
+pub mod sandbox;

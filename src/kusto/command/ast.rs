@@ -1,0 +1,502 @@
+//! Typed syntax tree of the Kusto control commands kustoplan sends and the sandbox serves.
+//!
+//! One variant family per documented command; literal values are already decoded (string
+//! escapes resolved, adjacent string literals concatenated), but not yet validated
+//! semantically (JSON, name rules and ranges are the executor's business, as in Kusto).
+
+use crate::kusto::types::ScalarType;
+
+/// A table reference, optionally qualified with its database (`Db.Table`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableRef {
+    /// Explicit database, if written.
+    pub database: Option<String>,
+    /// Table name.
+    pub table: String,
+}
+
+/// `name:type` in a table schema.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ColumnDecl {
+    /// Column name.
+    pub name: String,
+    /// Column type.
+    pub ty: ScalarType,
+}
+
+/// A `with (key = value)` property; the value is kept as written (strings decoded).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Property {
+    /// Property name as written.
+    pub key: String,
+    /// Value text.
+    pub value: String,
+}
+
+/// How a table-schema command treats an existing table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SchemaVerb {
+    /// `.create table`: no-op if the table exists.
+    Create,
+    /// `.create-merge table`: create, or add missing columns.
+    CreateMerge,
+    /// `.alter table`: set exactly this column list.
+    Alter,
+    /// `.alter-merge table`: add missing columns.
+    AlterMerge,
+}
+
+/// Ingestion mapping kinds.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+pub enum MappingKind {
+    /// CSV and the other delimited formats.
+    Csv,
+    /// JSON.
+    Json,
+    /// Avro / ApacheAvro.
+    Avro,
+    /// Parquet.
+    Parquet,
+    /// ORC.
+    Orc,
+    /// W3C log files.
+    W3cLogFile,
+}
+
+impl MappingKind {
+    /// Parses the kind keyword (case-insensitive, as Kusto accepts `CSV` and `csv`).
+    pub fn from_keyword(word: &str) -> Option<Self> {
+        Some(match word.to_ascii_lowercase().as_str() {
+            "csv" => MappingKind::Csv,
+            "json" => MappingKind::Json,
+            "avro" => MappingKind::Avro,
+            "parquet" => MappingKind::Parquet,
+            "orc" => MappingKind::Orc,
+            "w3clogfile" => MappingKind::W3cLogFile,
+            _ => return None,
+        })
+    }
+
+    /// The lowercase keyword used in commands.
+    pub fn keyword(self) -> &'static str {
+        match self {
+            MappingKind::Csv => "csv",
+            MappingKind::Json => "json",
+            MappingKind::Avro => "avro",
+            MappingKind::Parquet => "parquet",
+            MappingKind::Orc => "orc",
+            MappingKind::W3cLogFile => "w3clogfile",
+        }
+    }
+
+    /// The name shown in the `Kind` column of mapping results (uppercase, as in the docs).
+    pub fn display_name(self) -> &'static str {
+        match self {
+            MappingKind::Csv => "CSV",
+            MappingKind::Json => "JSON",
+            MappingKind::Avro => "AVRO",
+            MappingKind::Parquet => "PARQUET",
+            MappingKind::Orc => "ORC",
+            MappingKind::W3cLogFile => "W3CLOGFILE",
+        }
+    }
+}
+
+/// Where a mapping or policy lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EntityRef {
+    /// A table.
+    Table(TableRef),
+    /// A database by name.
+    Database(String),
+}
+
+/// How a mapping command treats an existing mapping.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MappingVerb {
+    /// `.create`: fails if it exists.
+    Create,
+    /// `.create-or-alter`: upsert.
+    CreateOrAlter,
+    /// `.alter`: fails if missing.
+    Alter,
+}
+
+/// Policies the sandbox supports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PolicyKind {
+    /// `ingestionbatching`.
+    IngestionBatching,
+    /// `streamingingestion`.
+    StreamingIngestion,
+}
+
+impl PolicyKind {
+    /// The `PolicyName` column value.
+    pub fn policy_name(self) -> &'static str {
+        match self {
+            PolicyKind::IngestionBatching => "IngestionBatchingPolicy",
+            PolicyKind::StreamingIngestion => "StreamingIngestionPolicy",
+        }
+    }
+
+    /// The keyword used in commands.
+    pub fn keyword(self) -> &'static str {
+        match self {
+            PolicyKind::IngestionBatching => "ingestionbatching",
+            PolicyKind::StreamingIngestion => "streamingingestion",
+        }
+    }
+}
+
+/// Targets of `.alter ... policy` (`.alter tables (A, B) policy ...` hits several tables).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PolicyTarget {
+    /// One or more tables.
+    Tables(Vec<TableRef>),
+    /// A database.
+    Database(String),
+}
+
+/// Targets of `.show ... policy`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PolicyShowTarget {
+    /// One table.
+    Table(TableRef),
+    /// `.show table * policy ...`: every table of the context database.
+    AllTables,
+    /// A database.
+    Database(String),
+}
+
+/// Database security roles.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+pub enum DatabaseRole {
+    /// `admins`
+    Admins,
+    /// `users`
+    Users,
+    /// `viewers`
+    Viewers,
+    /// `unrestrictedviewers`
+    UnrestrictedViewers,
+    /// `ingestors`
+    Ingestors,
+    /// `monitors`
+    Monitors,
+}
+
+impl DatabaseRole {
+    /// Parses the role keyword.
+    pub fn from_keyword(word: &str) -> Option<Self> {
+        Some(match word {
+            "admins" => DatabaseRole::Admins,
+            "users" => DatabaseRole::Users,
+            "viewers" => DatabaseRole::Viewers,
+            "unrestrictedviewers" => DatabaseRole::UnrestrictedViewers,
+            "ingestors" => DatabaseRole::Ingestors,
+            "monitors" => DatabaseRole::Monitors,
+            _ => return None,
+        })
+    }
+
+    /// Singular title used in the `Role` column (`Database DB Admin`).
+    pub fn title(self) -> &'static str {
+        match self {
+            DatabaseRole::Admins => "Admin",
+            DatabaseRole::Users => "User",
+            DatabaseRole::Viewers => "Viewer",
+            DatabaseRole::UnrestrictedViewers => "UnrestrictedViewer",
+            DatabaseRole::Ingestors => "Ingestor",
+            DatabaseRole::Monitors => "Monitor",
+        }
+    }
+}
+
+/// Table security roles.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+pub enum TableRole {
+    /// `admins`
+    Admins,
+    /// `ingestors`
+    Ingestors,
+}
+
+impl TableRole {
+    /// Parses the role keyword.
+    pub fn from_keyword(word: &str) -> Option<Self> {
+        Some(match word {
+            "admins" => TableRole::Admins,
+            "ingestors" => TableRole::Ingestors,
+            _ => return None,
+        })
+    }
+
+    /// Singular title used in the `Role` column (`Table T Admin`).
+    pub fn title(self) -> &'static str {
+        match self {
+            TableRole::Admins => "Admin",
+            TableRole::Ingestors => "Ingestor",
+        }
+    }
+}
+
+/// `.add`, `.drop` or `.set` of principals.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PrincipalAction {
+    /// Add the listed principals.
+    Add,
+    /// Remove the listed principals.
+    Drop,
+    /// Replace the role's principals with the list (`none` = empty).
+    Set,
+}
+
+/// The role a principals command addresses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RoleScope {
+    /// A database role.
+    Database(String, DatabaseRole),
+    /// A table role.
+    Table(TableRef, TableRole),
+}
+
+/// One command of an `.execute database script`, with its source text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScriptCommand {
+    /// The command text as written in the script (trimmed, comments between commands removed).
+    pub text: String,
+    /// The parsed command.
+    pub command: Command,
+}
+
+/// A parsed control command.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    /// `.show version`
+    ShowVersion,
+    /// `.show databases`
+    ShowDatabases,
+    /// `.show tables`
+    ShowTables,
+    /// `.show database DB schema as json`
+    ShowDatabaseSchemaJson {
+        /// Database.
+        database: String,
+    },
+    /// `.show table T schema as json`
+    ShowTableSchemaJson {
+        /// Table.
+        table: TableRef,
+    },
+    /// `.create|.create-merge|.alter|.alter-merge table T (cols) [with (...)]`
+    TableSchema {
+        /// Which of the four verbs.
+        verb: SchemaVerb,
+        /// Table.
+        table: TableRef,
+        /// Columns in order.
+        columns: Vec<ColumnDecl>,
+        /// `with (docstring=..., folder=...)`.
+        properties: Vec<Property>,
+    },
+    /// `.alter column [DB.]T.C type = X`
+    AlterColumnType {
+        /// Table.
+        table: TableRef,
+        /// Column.
+        column: String,
+        /// New type.
+        ty: ScalarType,
+    },
+    /// `.drop column T.C [ifexists]`
+    DropColumn {
+        /// Table.
+        table: TableRef,
+        /// Column.
+        column: String,
+        /// Do not fail if the column is missing.
+        if_exists: bool,
+    },
+    /// `.drop table T [ifexists]`
+    DropTable {
+        /// Table.
+        table: TableRef,
+        /// Do not fail if the table is missing.
+        if_exists: bool,
+    },
+    /// `.alter table T docstring "..."`
+    AlterDocString {
+        /// Table.
+        table: TableRef,
+        /// New docstring.
+        docstring: String,
+    },
+    /// `.alter table T folder "..."`
+    AlterFolder {
+        /// Table.
+        table: TableRef,
+        /// New folder.
+        folder: String,
+    },
+    /// `.create|.create-or-alter|.alter table|database X ingestion K mapping 'name' '<json>'`
+    SetMapping {
+        /// Upsert semantics.
+        verb: MappingVerb,
+        /// Table or database.
+        entity: EntityRef,
+        /// Mapping kind.
+        kind: MappingKind,
+        /// Mapping name.
+        name: String,
+        /// Mapping JSON text (unvalidated).
+        json: String,
+    },
+    /// `.drop table|database X ingestion K mapping 'name'`
+    DropMapping {
+        /// Table or database.
+        entity: EntityRef,
+        /// Mapping kind.
+        kind: MappingKind,
+        /// Mapping name.
+        name: String,
+    },
+    /// `.show table|database X ingestion [K] mappings` or `... K mapping 'name'`
+    ShowMappings {
+        /// Table or database.
+        entity: EntityRef,
+        /// Restrict to one kind.
+        kind: Option<MappingKind>,
+        /// Restrict to one name.
+        name: Option<String>,
+    },
+    /// `.alter[-merge] table|tables|database ... policy P '<json>'`
+    AlterPolicy {
+        /// `.alter-merge` keeps omitted fields; `.alter` resets them to defaults.
+        merge: bool,
+        /// Target entities.
+        target: PolicyTarget,
+        /// Policy.
+        policy: PolicyKind,
+        /// Policy JSON text (unvalidated).
+        json: String,
+    },
+    /// `.delete table|database X policy P`
+    DeletePolicy {
+        /// Table or database.
+        entity: EntityRef,
+        /// Policy.
+        policy: PolicyKind,
+    },
+    /// `.show table T|*|database DB policy P`
+    ShowPolicy {
+        /// Target.
+        target: PolicyShowTarget,
+        /// Policy.
+        policy: PolicyKind,
+    },
+    /// `.add|.drop|.set database|table X role (principals) [skip-results] ['notes']`
+    Principals {
+        /// Add, drop or set.
+        action: PrincipalAction,
+        /// Role addressed.
+        scope: RoleScope,
+        /// Principal FQNs as written (`.set ... none` gives an empty list).
+        principals: Vec<String>,
+        /// Suppress the result table.
+        skip_results: bool,
+        /// Optional notes.
+        notes: Option<String>,
+    },
+    /// `.show database DB principals`
+    ShowDatabasePrincipals {
+        /// Database.
+        database: String,
+    },
+    /// `.show table T principals`
+    ShowTablePrincipals {
+        /// Table.
+        table: TableRef,
+    },
+    /// `.execute database script [with (...)] <| commands`
+    ExecuteScript {
+        /// `ContinueOnErrors` (default false).
+        continue_on_errors: bool,
+        /// `ThrowOnErrors` (default false).
+        throw_on_errors: bool,
+        /// The commands, in order.
+        commands: Vec<ScriptCommand>,
+    },
+}
+
+impl Command {
+    /// True for commands that never change state (`.show ...`).
+    pub fn is_read_only(&self) -> bool {
+        matches!(
+            self,
+            Command::ShowVersion
+                | Command::ShowDatabases
+                | Command::ShowTables
+                | Command::ShowDatabaseSchemaJson { .. }
+                | Command::ShowTableSchemaJson { .. }
+                | Command::ShowMappings { .. }
+                | Command::ShowPolicy { .. }
+                | Command::ShowDatabasePrincipals { .. }
+                | Command::ShowTablePrincipals { .. }
+        )
+    }
+
+    /// The `CommandType` reported by `.execute database script` for this command.
+    pub fn command_type(&self) -> &'static str {
+        match self {
+            Command::ShowVersion => "VersionShow",
+            Command::ShowDatabases => "DatabasesShow",
+            Command::ShowTables => "TablesShow",
+            Command::ShowDatabaseSchemaJson { .. } => "DatabaseSchemaShow",
+            Command::ShowTableSchemaJson { .. } => "TableSchemaShow",
+            Command::TableSchema { verb, .. } => match verb {
+                SchemaVerb::Create | SchemaVerb::CreateMerge => "TableCreate",
+                SchemaVerb::Alter => "TableAlter",
+                SchemaVerb::AlterMerge => "TableAlterMerge",
+            },
+            Command::AlterColumnType { .. } => "ColumnTypeAlter",
+            Command::DropColumn { .. } => "ColumnDrop",
+            Command::DropTable { .. } => "TableDrop",
+            Command::AlterDocString { .. } => "TableDocStringAlter",
+            Command::AlterFolder { .. } => "TableFolderAlter",
+            Command::SetMapping { verb, .. } => match verb {
+                MappingVerb::Create => "IngestionMappingCreate",
+                MappingVerb::CreateOrAlter => "IngestionMappingCreateOrAlter",
+                MappingVerb::Alter => "IngestionMappingAlter",
+            },
+            Command::DropMapping { .. } => "IngestionMappingDrop",
+            Command::ShowMappings { .. } => "IngestionMappingShow",
+            Command::AlterPolicy { policy, .. } => match policy {
+                PolicyKind::IngestionBatching => "IngestionBatchingPolicyAlter",
+                PolicyKind::StreamingIngestion => "StreamingIngestionPolicyAlter",
+            },
+            Command::DeletePolicy { policy, .. } => match policy {
+                PolicyKind::IngestionBatching => "IngestionBatchingPolicyDelete",
+                PolicyKind::StreamingIngestion => "StreamingIngestionPolicyDelete",
+            },
+            Command::ShowPolicy { .. } => "PolicyShow",
+            Command::Principals { action, scope, .. } => match (scope, action) {
+                (RoleScope::Database(..), PrincipalAction::Add) => "DatabasePrincipalsAdd",
+                (RoleScope::Database(..), PrincipalAction::Drop) => "DatabasePrincipalsDrop",
+                (RoleScope::Database(..), PrincipalAction::Set) => "DatabasePrincipalsSet",
+                (RoleScope::Table(..), PrincipalAction::Add) => "TablePrincipalsAdd",
+                (RoleScope::Table(..), PrincipalAction::Drop) => "TablePrincipalsDrop",
+                (RoleScope::Table(..), PrincipalAction::Set) => "TablePrincipalsSet",
+            },
+            Command::ShowDatabasePrincipals { .. } => "DatabasePrincipalsShow",
+            Command::ShowTablePrincipals { .. } => "TablePrincipalsShow",
+            Command::ExecuteScript { .. } => "DatabaseScriptExecute",
+        }
+    }
+}

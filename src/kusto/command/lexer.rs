@@ -1,0 +1,454 @@
+//! Tokenizer for Kusto control commands.
+//!
+//! Handles the literal syntax Kusto users actually write: bracketed names (`['My Table']`),
+//! '...' and "..." strings with backslash escapes, verbatim `@'...'` strings (doubled quotes),
+//! obfuscated `h'...'` strings, multi-line ```` ``` ```` literals, `//` comments and the `<|`
+//! script separator. A token remembers whether it starts its line so that
+//! `.execute database script` can split a script into commands exactly like the service.
+
+use super::SyntaxError;
+
+/// What a token is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenKind {
+    /// A control command verb such as `.create-merge`, without the dot.
+    Command(String),
+    /// A bare identifier or keyword.
+    Ident(String),
+    /// A bracketed name `['x']` / `["x"]`, decoded.
+    Bracketed(String),
+    /// A string literal, decoded.
+    Str(String),
+    /// A numeric literal (possibly with a unit suffix such as `10d`), as written.
+    Number(String),
+    /// `(`
+    LParen,
+    /// `)`
+    RParen,
+    /// `,`
+    Comma,
+    /// `:`
+    Colon,
+    /// `=`
+    Eq,
+    /// `.` between name parts.
+    Dot,
+    /// `*`
+    Star,
+    /// `<|`
+    ScriptArrow,
+    /// `|` (only to report queries sent as commands clearly).
+    Pipe,
+}
+
+/// A token with its position in the source text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Token {
+    /// The token.
+    pub kind: TokenKind,
+    /// Byte offset of the first character.
+    pub start: usize,
+    /// Byte offset just past the last character.
+    pub end: usize,
+    /// 1-based line.
+    pub line: usize,
+    /// 0-based column (characters), as Kusto reports `[line:position=L:C]`.
+    pub col: usize,
+    /// No other token precedes it on its line.
+    pub line_start: bool,
+}
+
+/// Splits `src` into tokens, or reports the first lexical error.
+pub fn tokenize(src: &str) -> Result<Vec<Token>, SyntaxError> {
+    Lexer {
+        src,
+        chars: src.char_indices().collect(),
+        pos: 0,
+        line: 1,
+        line_begin: 0,
+        line_has_token: false,
+        out: Vec::new(),
+    }
+    .run()
+}
+
+struct Lexer<'a> {
+    src: &'a str,
+    chars: Vec<(usize, char)>,
+    pos: usize,
+    line: usize,
+    /// Index into `chars` of the first character of the current line.
+    line_begin: usize,
+    line_has_token: bool,
+    out: Vec<Token>,
+}
+
+impl Lexer<'_> {
+    fn peek(&self, ahead: usize) -> Option<char> {
+        self.chars.get(self.pos + ahead).map(|&(_, c)| c)
+    }
+
+    fn offset(&self, idx: usize) -> usize {
+        self.chars.get(idx).map_or(self.src.len(), |&(o, _)| o)
+    }
+
+    fn bump(&mut self) -> Option<char> {
+        let c = self.peek(0)?;
+        self.pos += 1;
+        if c == '\n' {
+            self.line += 1;
+            self.line_begin = self.pos;
+            self.line_has_token = false;
+        }
+        Some(c)
+    }
+
+    fn error_at(&self, idx: usize, line: usize, line_begin: usize, message: String) -> SyntaxError {
+        SyntaxError {
+            message,
+            line,
+            col: idx.saturating_sub(line_begin),
+        }
+    }
+
+    fn run(mut self) -> Result<Vec<Token>, SyntaxError> {
+        while let Some(c) = self.peek(0) {
+            if c.is_whitespace() {
+                self.bump();
+                continue;
+            }
+            if c == '/' && self.peek(1) == Some('/') {
+                while let Some(c) = self.peek(0) {
+                    if c == '\n' {
+                        break;
+                    }
+                    self.bump();
+                }
+                continue;
+            }
+            self.token()?;
+        }
+        Ok(self.out)
+    }
+
+    fn token(&mut self) -> Result<(), SyntaxError> {
+        let start = self.pos;
+        let (line, line_begin) = (self.line, self.line_begin);
+        let line_start = !self.line_has_token;
+        let c = self.peek(0).unwrap_or(' ');
+        let prev_is_space = start == 0 || self.chars[start - 1].1.is_whitespace();
+        let kind = match c {
+            '(' => self.single(TokenKind::LParen),
+            ')' => self.single(TokenKind::RParen),
+            ',' => self.single(TokenKind::Comma),
+            ':' => self.single(TokenKind::Colon),
+            '=' => self.single(TokenKind::Eq),
+            '*' => self.single(TokenKind::Star),
+            '<' if self.peek(1) == Some('|') => {
+                self.pos += 2;
+                TokenKind::ScriptArrow
+            }
+            '.' if prev_is_space && self.peek(1).is_some_and(|c| c.is_ascii_alphabetic()) => {
+                self.bump();
+                TokenKind::Command(self.word(true))
+            }
+            '.' => self.single(TokenKind::Dot),
+            '|' => self.single(TokenKind::Pipe),
+            '[' => self.bracketed()?,
+            '\'' | '"' | '`' | '@' => TokenKind::Str(self.string()?),
+            'h' | 'H' if matches!(self.peek(1), Some('\'' | '"' | '@')) => {
+                self.bump();
+                TokenKind::Str(self.string()?)
+            }
+            c if c.is_ascii_digit() => TokenKind::Number(self.word(false)),
+            c if c.is_alphabetic() || c == '_' => TokenKind::Ident(self.word(false)),
+            other => {
+                return Err(self.error_at(
+                    start,
+                    line,
+                    line_begin,
+                    format!("unexpected character '{other}'"),
+                ));
+            }
+        };
+        self.line_has_token = true;
+        self.out.push(Token {
+            kind,
+            start: self.offset(start),
+            end: self.offset(self.pos),
+            line,
+            col: start - line_begin,
+            line_start,
+        });
+        Ok(())
+    }
+
+    fn single(&mut self, kind: TokenKind) -> TokenKind {
+        self.bump();
+        kind
+    }
+
+    /// Letters, digits and `_`; command verbs (`create-or-alter`) and the `skip-results`
+    /// keyword also take inner hyphens.
+    fn word(&mut self, command: bool) -> String {
+        let mut s = String::new();
+        loop {
+            match self.peek(0) {
+                Some(c) if c.is_alphanumeric() || c == '_' => {
+                    s.push(c);
+                    self.bump();
+                }
+                Some('-')
+                    if self.peek(1).is_some_and(|c| c.is_ascii_alphabetic())
+                        && (command || s == "skip") =>
+                {
+                    s.push('-');
+                    self.bump();
+                }
+                _ => return s,
+            }
+        }
+    }
+
+    fn bracketed(&mut self) -> Result<TokenKind, SyntaxError> {
+        let (start, line, line_begin) = (self.pos, self.line, self.line_begin);
+        self.bump();
+        self.skip_blanks();
+        if !matches!(self.peek(0), Some('\'' | '"' | '@')) {
+            return Err(self.error_at(
+                start,
+                line,
+                line_begin,
+                "expected a quoted name after '['".into(),
+            ));
+        }
+        let name = self.string()?;
+        self.skip_blanks();
+        if self.bump() != Some(']') {
+            return Err(self.error_at(start, line, line_begin, "expected ']'".into()));
+        }
+        Ok(TokenKind::Bracketed(name))
+    }
+
+    fn skip_blanks(&mut self) {
+        while self.peek(0).is_some_and(char::is_whitespace) {
+            self.bump();
+        }
+    }
+
+    fn string(&mut self) -> Result<String, SyntaxError> {
+        let (start, line, line_begin) = (self.pos, self.line, self.line_begin);
+        let unterminated = |lx: &Self| {
+            lx.error_at(
+                start,
+                line,
+                line_begin,
+                "unterminated string literal".into(),
+            )
+        };
+        if self.peek(0) == Some('`') {
+            if self.peek(1) != Some('`') || self.peek(2) != Some('`') {
+                return Err(self.error_at(
+                    start,
+                    line,
+                    line_begin,
+                    "unexpected character '`'".into(),
+                ));
+            }
+            self.pos += 3;
+            let body_start = self.pos;
+            loop {
+                match self.peek(0) {
+                    None => return Err(unterminated(self)),
+                    Some('`') if self.peek(1) == Some('`') && self.peek(2) == Some('`') => {
+                        let text =
+                            self.src[self.offset(body_start)..self.offset(self.pos)].to_string();
+                        self.pos += 3;
+                        return Ok(text);
+                    }
+                    Some(_) => {
+                        self.bump();
+                    }
+                }
+            }
+        }
+        let verbatim = self.peek(0) == Some('@');
+        if verbatim {
+            self.bump();
+        }
+        let quote = match self.bump() {
+            Some(q @ ('\'' | '"')) => q,
+            _ => return Err(self.error_at(start, line, line_begin, "expected a quote".into())),
+        };
+        let mut out = String::new();
+        loop {
+            let Some(c) = self.bump() else {
+                return Err(unterminated(self));
+            };
+            match c {
+                '\n' => return Err(unterminated(self)),
+                c if c == quote && verbatim => {
+                    if self.peek(0) == Some(quote) {
+                        self.bump();
+                        out.push(quote);
+                    } else {
+                        return Ok(out);
+                    }
+                }
+                c if c == quote => return Ok(out),
+                '\\' if !verbatim => out.push(self.escape(start, line, line_begin)?),
+                c => out.push(c),
+            }
+        }
+    }
+
+    fn escape(
+        &mut self,
+        start: usize,
+        line: usize,
+        line_begin: usize,
+    ) -> Result<char, SyntaxError> {
+        let bad = |lx: &Self, what: &str| {
+            lx.error_at(
+                start,
+                line,
+                line_begin,
+                format!("invalid escape sequence '\\{what}'"),
+            )
+        };
+        Ok(match self.bump() {
+            Some('\\') => '\\',
+            Some('\'') => '\'',
+            Some('"') => '"',
+            Some('n') => '\n',
+            Some('t') => '\t',
+            Some('r') => '\r',
+            Some('0') => '\0',
+            Some('u') => {
+                let hex: String = (0..4).filter_map(|_| self.bump()).collect();
+                u32::from_str_radix(&hex, 16)
+                    .ok()
+                    .and_then(char::from_u32)
+                    .ok_or_else(|| bad(self, &format!("u{hex}")))?
+            }
+            Some(other) => return Err(bad(self, &other.to_string())),
+            None => return Err(bad(self, "")),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kinds(src: &str) -> Vec<TokenKind> {
+        tokenize(src)
+            .expect("tokenize")
+            .into_iter()
+            .map(|t| t.kind)
+            .collect()
+    }
+
+    fn s(v: &str) -> TokenKind {
+        TokenKind::Str(v.into())
+    }
+
+    fn id(v: &str) -> TokenKind {
+        TokenKind::Ident(v.into())
+    }
+
+    #[test]
+    fn command_words_keep_hyphens() {
+        assert_eq!(
+            kinds(".create-or-alter table T"),
+            [
+                TokenKind::Command("create-or-alter".into()),
+                id("table"),
+                id("T")
+            ]
+        );
+        assert_eq!(kinds("skip-results"), [id("skip-results")]);
+        // A hyphen inside an ordinary identifier is not part of it.
+        assert_eq!(
+            tokenize("a-b").map(|_| ()).map_err(|e| e.message),
+            Err("unexpected character '-'".to_string())
+        );
+    }
+
+    #[test]
+    fn dotted_names_are_not_commands() {
+        assert_eq!(
+            kinds(".alter column ['T'].['C'] type=string"),
+            [
+                TokenKind::Command("alter".into()),
+                id("column"),
+                TokenKind::Bracketed("T".into()),
+                TokenKind::Dot,
+                TokenKind::Bracketed("C".into()),
+                id("type"),
+                TokenKind::Eq,
+                id("string"),
+            ]
+        );
+        assert_eq!(kinds("Db.T"), [id("Db"), TokenKind::Dot, id("T")]);
+    }
+
+    #[test]
+    fn string_literal_forms() {
+        assert_eq!(
+            kinds(r#"'a\'b' "c\"d\\" 'tab\tend'"#),
+            [s("a'b"), s("c\"d\\"), s("tab\tend")]
+        );
+        assert_eq!(kinds(r#"@'C:\x''y' @"q""q""#), [s("C:\\x'y"), s("q\"q")]);
+        assert_eq!(kinds(r#"h'secret' H@"v\""#), [s("secret"), s("v\\")]);
+        assert_eq!(kinds(r#"'\u0041'"#), [s("A")]);
+        assert_eq!(kinds("```\n[1,\n 2]\n```"), [s("\n[1,\n 2]\n")]);
+        assert_eq!(
+            kinds(r#"['My Table'] ["x"]"#),
+            [
+                TokenKind::Bracketed("My Table".into()),
+                TokenKind::Bracketed("x".into())
+            ]
+        );
+    }
+
+    #[test]
+    fn comments_are_skipped_but_not_inside_strings() {
+        assert_eq!(
+            kinds("// header\n.show version // trailing\n'http://x'"),
+            [
+                TokenKind::Command("show".into()),
+                id("version"),
+                s("http://x")
+            ]
+        );
+    }
+
+    #[test]
+    fn positions_and_line_starts() {
+        let toks = tokenize(".create table T (a:int)\n  .drop table T").expect("tokenize");
+        let drop = &toks[8];
+        assert_eq!(drop.kind, TokenKind::Command("drop".into()));
+        assert_eq!((drop.line, drop.col, drop.line_start), (2, 2, true));
+        assert!(!toks[1].line_start);
+        assert_eq!(
+            &".create table T (a:int)\n  .drop table T"[drop.start..drop.end],
+            ".drop"
+        );
+    }
+
+    #[test]
+    fn lexical_errors_report_position() {
+        let err = tokenize(".show x\n  'abc").expect_err("unterminated");
+        assert_eq!(
+            (err.message.as_str(), err.line, err.col),
+            ("unterminated string literal", 2, 2)
+        );
+        let err = tokenize(r"'a\qb'").expect_err("bad escape");
+        assert_eq!(err.message, "invalid escape sequence '\\q'");
+        let err = tokenize("[T]").expect_err("unquoted bracket");
+        assert_eq!(err.message, "expected a quoted name after '['");
+        let err = tokenize("```abc").expect_err("unterminated block");
+        assert_eq!(err.message, "unterminated string literal");
+    }
+}

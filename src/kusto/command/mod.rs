@@ -1,0 +1,53 @@
+//! Kusto control-command language: lexer, typed AST and parser.
+//!
+//! The sandbox executes these commands and the planner can use the same AST to check the
+//! commands it renders, so one grammar decides what is valid Kusto for both.
+
+mod ast;
+mod lexer;
+mod parser;
+
+pub use ast::*;
+pub use lexer::{Token, TokenKind, tokenize};
+
+use std::fmt;
+
+/// A syntax error with the position Kusto reports (`[line:position=L:C]`, 1-based line,
+/// 0-based column).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyntaxError {
+    /// What is wrong.
+    pub message: String,
+    /// 1-based line.
+    pub line: usize,
+    /// 0-based column.
+    pub col: usize,
+}
+
+impl fmt::Display for SyntaxError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "Syntax error: SYN0002: {} [line:position={}:{}]",
+            self.message, self.line, self.col
+        )
+    }
+}
+
+impl std::error::Error for SyntaxError {}
+
+/// Parses one control command (comments and surrounding whitespace allowed, nothing else).
+pub fn parse(csl: &str) -> Result<Command, SyntaxError> {
+    let tokens = tokenize(csl)?;
+    if tokens.is_empty() {
+        return Err(SyntaxError {
+            message: "the command text is empty".into(),
+            line: 1,
+            col: 0,
+        });
+    }
+    parser::parse_one(csl, &tokens)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,698 @@
+//! Recursive-descent parser from tokens to [`Command`].
+//!
+//! Kusto keywords are case-sensitive and lowercase; anything the grammar below does not
+//! describe is a syntax error (never silently accepted), including trailing tokens.
+
+use super::SyntaxError;
+use super::ast::*;
+use super::lexer::{Token, TokenKind};
+use crate::kusto::types::ScalarType;
+
+/// Parses exactly one command from `toks` (a slice of the tokens of `src`).
+pub(super) fn parse_one(src: &str, toks: &[Token]) -> Result<Command, SyntaxError> {
+    let mut p = Parser { src, toks, pos: 0 };
+    let cmd = p.command()?;
+    p.end()?;
+    Ok(cmd)
+}
+
+struct Parser<'a> {
+    src: &'a str,
+    toks: &'a [Token],
+    pos: usize,
+}
+
+fn position_of(src: &str, offset: usize) -> (usize, usize) {
+    let before = &src[..offset.min(src.len())];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count());
+    (line, col)
+}
+
+fn describe(kind: &TokenKind) -> String {
+    match kind {
+        TokenKind::Command(c) => format!("'.{c}'"),
+        TokenKind::Ident(s) | TokenKind::Number(s) => format!("'{s}'"),
+        TokenKind::Bracketed(s) => format!("'['{s}']'"),
+        TokenKind::Str(_) => "string literal".into(),
+        TokenKind::LParen => "'('".into(),
+        TokenKind::RParen => "')'".into(),
+        TokenKind::Comma => "','".into(),
+        TokenKind::Colon => "':'".into(),
+        TokenKind::Eq => "'='".into(),
+        TokenKind::Dot => "'.'".into(),
+        TokenKind::Star => "'*'".into(),
+        TokenKind::ScriptArrow => "'<|'".into(),
+        TokenKind::Pipe => "'|'".into(),
+    }
+}
+
+impl<'a> Parser<'a> {
+    fn peek(&self) -> Option<&'a TokenKind> {
+        self.toks.get(self.pos).map(|t| &t.kind)
+    }
+
+    fn error(&self, message: String) -> SyntaxError {
+        let (line, col) = match self.toks.get(self.pos) {
+            Some(t) => (t.line, t.col),
+            None => position_of(self.src, self.toks.last().map_or(self.src.len(), |t| t.end)),
+        };
+        SyntaxError { message, line, col }
+    }
+
+    fn found(&self) -> String {
+        self.peek()
+            .map_or_else(|| "end of command".to_string(), describe)
+    }
+
+    fn expected(&self, what: &str) -> SyntaxError {
+        self.error(format!("expected {what} but found {}", self.found()))
+    }
+
+    fn peek_keyword(&self, kw: &str) -> bool {
+        matches!(self.peek(), Some(TokenKind::Ident(w)) if w == kw)
+    }
+
+    fn eat_keyword(&mut self, kw: &str) -> bool {
+        let hit = self.peek_keyword(kw);
+        if hit {
+            self.pos += 1;
+        }
+        hit
+    }
+
+    fn keyword(&mut self, kw: &str) -> Result<(), SyntaxError> {
+        if self.eat_keyword(kw) {
+            Ok(())
+        } else {
+            Err(self.expected(&format!("'{kw}'")))
+        }
+    }
+
+    /// One of several keywords; returns which.
+    fn one_of(&mut self, kws: &[&'static str]) -> Result<&'static str, SyntaxError> {
+        for kw in kws {
+            if self.eat_keyword(kw) {
+                return Ok(kw);
+            }
+        }
+        let list: Vec<String> = kws.iter().map(|k| format!("'{k}'")).collect();
+        Err(self.expected(&format!("one of {}", list.join(", "))))
+    }
+
+    fn eat(&mut self, kind: &TokenKind) -> bool {
+        let hit = self.peek() == Some(kind);
+        if hit {
+            self.pos += 1;
+        }
+        hit
+    }
+
+    fn punct(&mut self, kind: TokenKind) -> Result<(), SyntaxError> {
+        if self.eat(&kind) {
+            Ok(())
+        } else {
+            Err(self.expected(&describe(&kind)))
+        }
+    }
+
+    fn end(&self) -> Result<(), SyntaxError> {
+        match self.peek() {
+            None => Ok(()),
+            Some(kind) => Err(self.error(format!(
+                "unexpected {} after the end of the command",
+                describe(kind)
+            ))),
+        }
+    }
+
+    /// An entity name: identifier or bracketed name.
+    fn name(&mut self) -> Result<String, SyntaxError> {
+        match self.peek() {
+            Some(TokenKind::Ident(s) | TokenKind::Bracketed(s)) => {
+                self.pos += 1;
+                Ok(s.clone())
+            }
+            _ => Err(self.expected("a name")),
+        }
+    }
+
+    /// Dot-separated name parts (`Db.T`, `T.C`, `Db.T.C`).
+    fn dotted(&mut self) -> Result<Vec<String>, SyntaxError> {
+        let mut parts = vec![self.name()?];
+        while self.eat(&TokenKind::Dot) {
+            parts.push(self.name()?);
+        }
+        Ok(parts)
+    }
+
+    fn table_ref(&mut self) -> Result<TableRef, SyntaxError> {
+        let at = self.pos;
+        let mut parts = self.dotted()?;
+        match parts.len() {
+            1 => Ok(TableRef {
+                database: None,
+                table: parts.remove(0),
+            }),
+            2 => {
+                let table = parts.remove(1);
+                Ok(TableRef {
+                    database: Some(parts.remove(0)),
+                    table,
+                })
+            }
+            _ => {
+                self.pos = at;
+                Err(self.error("a table name has at most two parts (Database.Table)".into()))
+            }
+        }
+    }
+
+    /// One or more adjacent string literals, concatenated (Kusto's multi-line idiom).
+    fn string(&mut self) -> Result<String, SyntaxError> {
+        let mut out = None::<String>;
+        while let Some(TokenKind::Str(s)) = self.peek() {
+            out.get_or_insert_with(String::new).push_str(s);
+            self.pos += 1;
+        }
+        out.ok_or_else(|| self.expected("a string literal"))
+    }
+
+    /// A mapping name: a single string literal or a name.
+    fn string_or_name(&mut self) -> Result<String, SyntaxError> {
+        match self.peek() {
+            Some(TokenKind::Str(s)) => {
+                self.pos += 1;
+                Ok(s.clone())
+            }
+            Some(TokenKind::Ident(_) | TokenKind::Bracketed(_)) => self.name(),
+            _ => Err(self.expected("a name or string literal")),
+        }
+    }
+
+    fn command(&mut self) -> Result<Command, SyntaxError> {
+        let verb = match self.peek() {
+            Some(TokenKind::Command(v)) => v.as_str(),
+            _ => return Err(self.expected("a control command starting with '.'")),
+        };
+        let at = self.pos;
+        self.pos += 1;
+        match verb {
+            "show" => self.show(),
+            "create" => self.create(),
+            "create-merge" => {
+                self.keyword("table")?;
+                let table = self.table_ref()?;
+                self.schema(SchemaVerb::CreateMerge, table)
+            }
+            "create-or-alter" => {
+                let entity = self.entity()?;
+                self.keyword("ingestion")?;
+                self.set_mapping(MappingVerb::CreateOrAlter, entity)
+            }
+            "alter" => self.alter(),
+            "alter-merge" => self.alter_merge(),
+            "drop" => self.drop(),
+            "delete" => {
+                let entity = self.entity()?;
+                self.keyword("policy")?;
+                let policy = self.policy_kind()?;
+                Ok(Command::DeletePolicy { entity, policy })
+            }
+            "add" => self.principals(PrincipalAction::Add),
+            "set" => self.principals(PrincipalAction::Set),
+            "execute" => self.execute(),
+            other => {
+                self.pos = at;
+                Err(self.error(format!("unknown or unsupported control command '.{other}'")))
+            }
+        }
+    }
+
+    fn entity(&mut self) -> Result<EntityRef, SyntaxError> {
+        match self.one_of(&["table", "database"])? {
+            "table" => Ok(EntityRef::Table(self.table_ref()?)),
+            _ => Ok(EntityRef::Database(self.name()?)),
+        }
+    }
+
+    fn policy_kind(&mut self) -> Result<PolicyKind, SyntaxError> {
+        match self.one_of(&["ingestionbatching", "streamingingestion"])? {
+            "ingestionbatching" => Ok(PolicyKind::IngestionBatching),
+            _ => Ok(PolicyKind::StreamingIngestion),
+        }
+    }
+
+    fn mapping_kind(&mut self) -> Result<MappingKind, SyntaxError> {
+        if let Some(TokenKind::Ident(w)) = self.peek()
+            && let Some(kind) = MappingKind::from_keyword(w)
+        {
+            self.pos += 1;
+            return Ok(kind);
+        }
+        Err(self.expected("a mapping kind (csv, json, avro, parquet, orc, w3clogfile)"))
+    }
+
+    fn show(&mut self) -> Result<Command, SyntaxError> {
+        match self.one_of(&["version", "databases", "tables", "database", "table"])? {
+            "version" => Ok(Command::ShowVersion),
+            "databases" => Ok(Command::ShowDatabases),
+            "tables" => Ok(Command::ShowTables),
+            "database" => {
+                let database = self.name()?;
+                match self.one_of(&["schema", "principals", "ingestion", "policy"])? {
+                    "schema" => {
+                        self.keyword("as")?;
+                        self.keyword("json")?;
+                        Ok(Command::ShowDatabaseSchemaJson { database })
+                    }
+                    "principals" => Ok(Command::ShowDatabasePrincipals { database }),
+                    "ingestion" => self.show_mappings(EntityRef::Database(database)),
+                    _ => Ok(Command::ShowPolicy {
+                        target: PolicyShowTarget::Database(database),
+                        policy: self.policy_kind()?,
+                    }),
+                }
+            }
+            _ => {
+                if self.eat(&TokenKind::Star) {
+                    self.keyword("policy")?;
+                    return Ok(Command::ShowPolicy {
+                        target: PolicyShowTarget::AllTables,
+                        policy: self.policy_kind()?,
+                    });
+                }
+                let table = self.table_ref()?;
+                match self.one_of(&["ingestion", "policy", "principals", "schema"])? {
+                    "ingestion" => self.show_mappings(EntityRef::Table(table)),
+                    "policy" => Ok(Command::ShowPolicy {
+                        target: PolicyShowTarget::Table(table),
+                        policy: self.policy_kind()?,
+                    }),
+                    "principals" => Ok(Command::ShowTablePrincipals { table }),
+                    _ => {
+                        self.keyword("as")?;
+                        self.keyword("json")?;
+                        Ok(Command::ShowTableSchemaJson { table })
+                    }
+                }
+            }
+        }
+    }
+
+    fn show_mappings(&mut self, entity: EntityRef) -> Result<Command, SyntaxError> {
+        if self.eat_keyword("mappings") {
+            return Ok(Command::ShowMappings {
+                entity,
+                kind: None,
+                name: None,
+            });
+        }
+        let kind = Some(self.mapping_kind()?);
+        match self.one_of(&["mappings", "mapping"])? {
+            "mappings" => Ok(Command::ShowMappings {
+                entity,
+                kind,
+                name: None,
+            }),
+            _ => Ok(Command::ShowMappings {
+                entity,
+                kind,
+                name: Some(self.string_or_name()?),
+            }),
+        }
+    }
+
+    fn create(&mut self) -> Result<Command, SyntaxError> {
+        match self.one_of(&["table", "database"])? {
+            "table" => {
+                let table = self.table_ref()?;
+                if self.eat_keyword("ingestion") {
+                    return self.set_mapping(MappingVerb::Create, EntityRef::Table(table));
+                }
+                self.schema(SchemaVerb::Create, table)
+            }
+            _ => {
+                let database = self.name()?;
+                self.keyword("ingestion")?;
+                self.set_mapping(MappingVerb::Create, EntityRef::Database(database))
+            }
+        }
+    }
+
+    fn schema(&mut self, verb: SchemaVerb, table: TableRef) -> Result<Command, SyntaxError> {
+        self.punct(TokenKind::LParen)?;
+        let mut columns = Vec::new();
+        loop {
+            let name = self.name()?;
+            self.punct(TokenKind::Colon)?;
+            let ty = self.scalar_type()?;
+            columns.push(ColumnDecl { name, ty });
+            if !self.eat(&TokenKind::Comma) {
+                break;
+            }
+        }
+        self.punct(TokenKind::RParen)?;
+        let properties = self.with_properties()?;
+        Ok(Command::TableSchema {
+            verb,
+            table,
+            columns,
+            properties,
+        })
+    }
+
+    fn scalar_type(&mut self) -> Result<ScalarType, SyntaxError> {
+        match self.peek() {
+            Some(TokenKind::Ident(w)) => match ScalarType::from_csl(w) {
+                Some(ty) => {
+                    self.pos += 1;
+                    Ok(ty)
+                }
+                None => Err(self.error(format!("unknown column type '{w}'"))),
+            },
+            _ => Err(self.expected("a column type")),
+        }
+    }
+
+    fn with_properties(&mut self) -> Result<Vec<Property>, SyntaxError> {
+        let mut props = Vec::new();
+        if !self.eat_keyword("with") {
+            return Ok(props);
+        }
+        self.punct(TokenKind::LParen)?;
+        loop {
+            let key = match self.peek() {
+                Some(TokenKind::Ident(k)) => k.clone(),
+                _ => return Err(self.expected("a property name")),
+            };
+            self.pos += 1;
+            self.punct(TokenKind::Eq)?;
+            let value = match self.peek() {
+                Some(TokenKind::Str(_)) => self.string()?,
+                Some(TokenKind::Ident(v) | TokenKind::Number(v)) => {
+                    self.pos += 1;
+                    v.clone()
+                }
+                _ => return Err(self.expected("a property value")),
+            };
+            props.push(Property { key, value });
+            if !self.eat(&TokenKind::Comma) {
+                break;
+            }
+        }
+        self.punct(TokenKind::RParen)?;
+        Ok(props)
+    }
+
+    fn set_mapping(
+        &mut self,
+        verb: MappingVerb,
+        entity: EntityRef,
+    ) -> Result<Command, SyntaxError> {
+        let kind = self.mapping_kind()?;
+        self.keyword("mapping")?;
+        let name = self.string_or_name()?;
+        let json = self.string()?;
+        Ok(Command::SetMapping {
+            verb,
+            entity,
+            kind,
+            name,
+            json,
+        })
+    }
+
+    fn alter(&mut self) -> Result<Command, SyntaxError> {
+        match self.one_of(&["table", "tables", "database", "column"])? {
+            "table" => {
+                let table = self.table_ref()?;
+                if self.peek() == Some(&TokenKind::LParen) {
+                    return self.schema(SchemaVerb::Alter, table);
+                }
+                match self.one_of(&["docstring", "folder", "policy", "ingestion"])? {
+                    "docstring" => Ok(Command::AlterDocString {
+                        table,
+                        docstring: self.string()?,
+                    }),
+                    "folder" => Ok(Command::AlterFolder {
+                        table,
+                        folder: self.string()?,
+                    }),
+                    "policy" => self.alter_policy(false, PolicyTarget::Tables(vec![table])),
+                    _ => self.set_mapping(MappingVerb::Alter, EntityRef::Table(table)),
+                }
+            }
+            "tables" => {
+                self.punct(TokenKind::LParen)?;
+                let mut tables = vec![self.table_ref()?];
+                while self.eat(&TokenKind::Comma) {
+                    tables.push(self.table_ref()?);
+                }
+                self.punct(TokenKind::RParen)?;
+                self.keyword("policy")?;
+                self.alter_policy(false, PolicyTarget::Tables(tables))
+            }
+            "database" => {
+                let database = self.name()?;
+                match self.one_of(&["policy", "ingestion"])? {
+                    "policy" => self.alter_policy(false, PolicyTarget::Database(database)),
+                    _ => self.set_mapping(MappingVerb::Alter, EntityRef::Database(database)),
+                }
+            }
+            _ => {
+                let at = self.pos;
+                let mut parts = self.dotted()?;
+                let (database, table, column) = match parts.len() {
+                    2 => (None, parts.remove(0), parts.remove(0)),
+                    3 => (Some(parts.remove(0)), parts.remove(0), parts.remove(0)),
+                    _ => {
+                        self.pos = at;
+                        return Err(self.error("expected [Database.]Table.Column".into()));
+                    }
+                };
+                self.keyword("type")?;
+                self.punct(TokenKind::Eq)?;
+                let ty = self.scalar_type()?;
+                Ok(Command::AlterColumnType {
+                    table: TableRef { database, table },
+                    column,
+                    ty,
+                })
+            }
+        }
+    }
+
+    fn alter_merge(&mut self) -> Result<Command, SyntaxError> {
+        match self.one_of(&["table", "database"])? {
+            "table" => {
+                let table = self.table_ref()?;
+                if self.eat_keyword("policy") {
+                    return self.alter_policy(true, PolicyTarget::Tables(vec![table]));
+                }
+                self.schema(SchemaVerb::AlterMerge, table)
+            }
+            _ => {
+                let database = self.name()?;
+                self.keyword("policy")?;
+                self.alter_policy(true, PolicyTarget::Database(database))
+            }
+        }
+    }
+
+    fn alter_policy(&mut self, merge: bool, target: PolicyTarget) -> Result<Command, SyntaxError> {
+        let policy = self.policy_kind()?;
+        let json = self.string()?;
+        Ok(Command::AlterPolicy {
+            merge,
+            target,
+            policy,
+            json,
+        })
+    }
+
+    fn drop(&mut self) -> Result<Command, SyntaxError> {
+        match self.one_of(&["table", "column", "database"])? {
+            "table" => {
+                let table = self.table_ref()?;
+                if self.eat_keyword("ingestion") {
+                    return self.drop_mapping(EntityRef::Table(table));
+                }
+                if let Some(role) = self.try_table_role() {
+                    return self
+                        .principal_list(PrincipalAction::Drop, RoleScope::Table(table, role));
+                }
+                let if_exists = self.eat_keyword("ifexists");
+                Ok(Command::DropTable { table, if_exists })
+            }
+            "column" => {
+                let at = self.pos;
+                let mut parts = self.dotted()?;
+                if parts.len() != 2 {
+                    self.pos = at;
+                    return Err(self.error("expected Table.Column".into()));
+                }
+                let column = parts.remove(1);
+                let table = TableRef {
+                    database: None,
+                    table: parts.remove(0),
+                };
+                let if_exists = self.eat_keyword("ifexists");
+                Ok(Command::DropColumn {
+                    table,
+                    column,
+                    if_exists,
+                })
+            }
+            _ => {
+                let database = self.name()?;
+                if self.eat_keyword("ingestion") {
+                    return self.drop_mapping(EntityRef::Database(database));
+                }
+                let role = self.database_role()?;
+                self.principal_list(PrincipalAction::Drop, RoleScope::Database(database, role))
+            }
+        }
+    }
+
+    fn drop_mapping(&mut self, entity: EntityRef) -> Result<Command, SyntaxError> {
+        let kind = self.mapping_kind()?;
+        self.keyword("mapping")?;
+        let name = self.string_or_name()?;
+        Ok(Command::DropMapping { entity, kind, name })
+    }
+
+    fn try_table_role(&mut self) -> Option<TableRole> {
+        let role = match self.peek() {
+            Some(TokenKind::Ident(w)) => TableRole::from_keyword(w)?,
+            _ => return None,
+        };
+        self.pos += 1;
+        Some(role)
+    }
+
+    fn database_role(&mut self) -> Result<DatabaseRole, SyntaxError> {
+        if let Some(TokenKind::Ident(w)) = self.peek()
+            && let Some(role) = DatabaseRole::from_keyword(w)
+        {
+            self.pos += 1;
+            return Ok(role);
+        }
+        Err(self.expected(
+            "a database role (admins, users, viewers, unrestrictedviewers, ingestors, monitors)",
+        ))
+    }
+
+    fn principals(&mut self, action: PrincipalAction) -> Result<Command, SyntaxError> {
+        let scope = match self.one_of(&["database", "table"])? {
+            "database" => {
+                let database = self.name()?;
+                RoleScope::Database(database, self.database_role()?)
+            }
+            _ => {
+                let table = self.table_ref()?;
+                match self.try_table_role() {
+                    Some(role) => RoleScope::Table(table, role),
+                    None => return Err(self.expected("a table role (admins, ingestors)")),
+                }
+            }
+        };
+        self.principal_list(action, scope)
+    }
+
+    fn principal_list(
+        &mut self,
+        action: PrincipalAction,
+        scope: RoleScope,
+    ) -> Result<Command, SyntaxError> {
+        let mut principals = Vec::new();
+        if action == PrincipalAction::Set && self.eat_keyword("none") {
+            // `.set ... none` clears the role.
+        } else {
+            self.punct(TokenKind::LParen)?;
+            loop {
+                principals.push(self.string()?);
+                if !self.eat(&TokenKind::Comma) {
+                    break;
+                }
+            }
+            self.punct(TokenKind::RParen)?;
+        }
+        let skip_results = self.eat_keyword("skip-results");
+        let notes = match self.peek() {
+            Some(TokenKind::Str(_)) => Some(self.string()?),
+            _ => None,
+        };
+        Ok(Command::Principals {
+            action,
+            scope,
+            principals,
+            skip_results,
+            notes,
+        })
+    }
+
+    fn execute(&mut self) -> Result<Command, SyntaxError> {
+        self.keyword("database")?;
+        self.keyword("script")?;
+        let mut continue_on_errors = false;
+        let mut throw_on_errors = false;
+        let props_at = self.pos;
+        for prop in self.with_properties()? {
+            let flag = match prop.value.to_ascii_lowercase().as_str() {
+                "true" => true,
+                "false" => false,
+                _ => {
+                    self.pos = props_at;
+                    return Err(self.error(format!(
+                        "property '{}' expects true or false, got '{}'",
+                        prop.key, prop.value
+                    )));
+                }
+            };
+            match prop.key.to_ascii_lowercase().as_str() {
+                "continueonerrors" => continue_on_errors = flag,
+                "throwonerrors" => throw_on_errors = flag,
+                _ => {
+                    self.pos = props_at;
+                    return Err(self.error(format!("unknown script property '{}'", prop.key)));
+                }
+            }
+        }
+        self.punct(TokenKind::ScriptArrow)?;
+        let commands = self.script_commands()?;
+        Ok(Command::ExecuteScript {
+            continue_on_errors,
+            throw_on_errors,
+            commands,
+        })
+    }
+
+    /// Splits the rest of the tokens into commands: each starts with a `.verb` that begins
+    /// its line (or directly follows `<|`), and runs until the next one.
+    fn script_commands(&mut self) -> Result<Vec<ScriptCommand>, SyntaxError> {
+        let rest = &self.toks[self.pos..];
+        if rest.is_empty() {
+            return Err(self.expected("at least one command after '<|'"));
+        }
+        let mut starts = Vec::new();
+        for (i, tok) in rest.iter().enumerate() {
+            if matches!(tok.kind, TokenKind::Command(_)) && (tok.line_start || i == 0) {
+                starts.push(i);
+            }
+        }
+        if starts.first() != Some(&0) {
+            return Err(self.expected("a control command after '<|'"));
+        }
+        let mut commands = Vec::with_capacity(starts.len());
+        for (n, &from) in starts.iter().enumerate() {
+            let to = starts.get(n + 1).copied().unwrap_or(rest.len());
+            let group = &rest[from..to];
+            let text = self.src[group[0].start..group[group.len() - 1].end].to_string();
+            let command = parse_one(self.src, group)?;
+            commands.push(ScriptCommand { text, command });
+        }
+        self.pos = self.toks.len();
+        Ok(commands)
+    }
+}

@@ -1,0 +1,459 @@
+use super::*;
+use crate::kusto::types::ScalarType;
+
+fn ok(csl: &str) -> Command {
+    parse(csl).unwrap_or_else(|e| panic!("{csl:?} should parse: {e}"))
+}
+
+fn err(csl: &str) -> String {
+    match parse(csl) {
+        Ok(cmd) => panic!("{csl:?} should fail, parsed as {cmd:?}"),
+        Err(e) => e.to_string(),
+    }
+}
+
+fn t(name: &str) -> TableRef {
+    TableRef {
+        database: None,
+        table: name.into(),
+    }
+}
+
+fn col(name: &str, ty: ScalarType) -> ColumnDecl {
+    ColumnDecl {
+        name: name.into(),
+        ty,
+    }
+}
+
+#[test]
+fn create_table_with_aliases_and_properties() {
+    let cmd = ok(
+        ".create table ['Game Play'] (PlayerId: int32, Ts:datetime, Ok:boolean) with (docstring = 'Plays', folder = @\"A\\B\")",
+    );
+    assert_eq!(
+        cmd,
+        Command::TableSchema {
+            verb: SchemaVerb::Create,
+            table: t("Game Play"),
+            columns: vec![
+                col("PlayerId", ScalarType::Int),
+                col("Ts", ScalarType::DateTime),
+                col("Ok", ScalarType::Bool)
+            ],
+            properties: vec![
+                Property {
+                    key: "docstring".into(),
+                    value: "Plays".into()
+                },
+                Property {
+                    key: "folder".into(),
+                    value: "A\\B".into()
+                }
+            ],
+        }
+    );
+}
+
+#[test]
+fn schema_verbs_and_qualified_tables() {
+    let Command::TableSchema { verb, table, .. } = ok(".create-merge table Db.T (a:long)") else {
+        panic!("expected TableSchema");
+    };
+    assert_eq!(verb, SchemaVerb::CreateMerge);
+    assert_eq!(
+        table,
+        TableRef {
+            database: Some("Db".into()),
+            table: "T".into()
+        }
+    );
+    assert!(matches!(
+        ok(".alter table T (a:string)"),
+        Command::TableSchema {
+            verb: SchemaVerb::Alter,
+            ..
+        }
+    ));
+    assert!(matches!(
+        ok(".alter-merge table T (a:string, b:dynamic)"),
+        Command::TableSchema {
+            verb: SchemaVerb::AlterMerge,
+            ..
+        }
+    ));
+}
+
+#[test]
+fn alter_column_drop_column_drop_table() {
+    assert_eq!(
+        ok(".alter column ['T'].['ColumnX'] type=string"),
+        Command::AlterColumnType {
+            table: t("T"),
+            column: "ColumnX".into(),
+            ty: ScalarType::String
+        }
+    );
+    assert_eq!(
+        ok(".alter column Db.T.C type = long"),
+        Command::AlterColumnType {
+            table: TableRef {
+                database: Some("Db".into()),
+                table: "T".into()
+            },
+            column: "C".into(),
+            ty: ScalarType::Long
+        }
+    );
+    assert_eq!(
+        ok(".drop column Test.Value ifexists"),
+        Command::DropColumn {
+            table: t("Test"),
+            column: "Value".into(),
+            if_exists: true
+        }
+    );
+    assert_eq!(
+        ok(".drop table CustomersTable ifexists"),
+        Command::DropTable {
+            table: t("CustomersTable"),
+            if_exists: true
+        }
+    );
+    assert_eq!(
+        ok(".drop table T"),
+        Command::DropTable {
+            table: t("T"),
+            if_exists: false
+        }
+    );
+}
+
+#[test]
+fn docstring_and_folder() {
+    assert_eq!(
+        ok(r#".alter table LyricsAsTable docstring "This is the theme to Garry's show""#),
+        Command::AlterDocString {
+            table: t("LyricsAsTable"),
+            docstring: "This is the theme to Garry's show".into()
+        }
+    );
+    assert_eq!(
+        ok(r#".alter table MyTable folder @"First Level\Second Level""#),
+        Command::AlterFolder {
+            table: t("MyTable"),
+            folder: "First Level\\Second Level".into()
+        }
+    );
+}
+
+#[test]
+fn mapping_with_concatenated_multiline_literal() {
+    let csl = ".create table MyTable ingestion csv mapping \"Mapping1\"\n'['\n'   { \"column\" : \"rownumber\", \"Properties\":{\"Ordinal\":\"0\"}}'\n']'";
+    assert_eq!(
+        ok(csl),
+        Command::SetMapping {
+            verb: MappingVerb::Create,
+            entity: EntityRef::Table(t("MyTable")),
+            kind: MappingKind::Csv,
+            name: "Mapping1".into(),
+            json: "[   { \"column\" : \"rownumber\", \"Properties\":{\"Ordinal\":\"0\"}}]".into(),
+        }
+    );
+}
+
+#[test]
+fn mapping_with_escaped_quotes_and_backtick_block() {
+    let Command::SetMapping { json, .. } = ok(
+        r#".create table test_table ingestion json mapping "m" '[{"column":"a","path":"$[\'a b\']"}]'"#,
+    ) else {
+        panic!("expected SetMapping");
+    };
+    assert_eq!(json, r#"[{"column":"a","path":"$['a b']"}]"#);
+    let cmd = ok(".alter database Db ingestion JSON mapping 'm'\n```\n[{\"column\":\"a\"}]\n```");
+    assert_eq!(
+        cmd,
+        Command::SetMapping {
+            verb: MappingVerb::Alter,
+            entity: EntityRef::Database("Db".into()),
+            kind: MappingKind::Json,
+            name: "m".into(),
+            json: "\n[{\"column\":\"a\"}]\n".into(),
+        }
+    );
+    assert!(matches!(
+        ok(".create-or-alter table T ingestion avro mapping m '[]'"),
+        Command::SetMapping {
+            verb: MappingVerb::CreateOrAlter,
+            kind: MappingKind::Avro,
+            ..
+        }
+    ));
+}
+
+#[test]
+fn mapping_drop_and_show_forms() {
+    assert_eq!(
+        ok(r#".drop database MyDatabase ingestion csv mapping "Mapping2""#),
+        Command::DropMapping {
+            entity: EntityRef::Database("MyDatabase".into()),
+            kind: MappingKind::Csv,
+            name: "Mapping2".into()
+        }
+    );
+    assert_eq!(
+        ok(".show database Db ingestion mappings"),
+        Command::ShowMappings {
+            entity: EntityRef::Database("Db".into()),
+            kind: None,
+            name: None
+        }
+    );
+    assert_eq!(
+        ok(".show table T ingestion json mappings"),
+        Command::ShowMappings {
+            entity: EntityRef::Table(t("T")),
+            kind: Some(MappingKind::Json),
+            name: None
+        }
+    );
+    assert_eq!(
+        ok(r#".show table MyTable ingestion csv mapping "mapping1""#),
+        Command::ShowMappings {
+            entity: EntityRef::Table(t("MyTable")),
+            kind: Some(MappingKind::Csv),
+            name: Some("mapping1".into())
+        }
+    );
+}
+
+#[test]
+fn policies() {
+    let csl = ".alter table MyDatabase.MyTable policy ingestionbatching\n```\n{\"MaximumBatchingTimeSpan\" : \"00:00:30\"}\n```";
+    assert_eq!(
+        ok(csl),
+        Command::AlterPolicy {
+            merge: false,
+            target: PolicyTarget::Tables(vec![TableRef {
+                database: Some("MyDatabase".into()),
+                table: "MyTable".into()
+            }]),
+            policy: PolicyKind::IngestionBatching,
+            json: "\n{\"MaximumBatchingTimeSpan\" : \"00:00:30\"}\n".into(),
+        }
+    );
+    assert!(matches!(
+        ok(".alter tables (A, B) policy ingestionbatching '{}'"),
+        Command::AlterPolicy { target: PolicyTarget::Tables(ts), .. } if ts.len() == 2
+    ));
+    assert!(matches!(
+        ok(".alter-merge database Db policy streamingingestion '{\"IsEnabled\":true}'"),
+        Command::AlterPolicy {
+            merge: true,
+            target: PolicyTarget::Database(_),
+            policy: PolicyKind::StreamingIngestion,
+            ..
+        }
+    ));
+    assert_eq!(
+        ok(".show table * policy ingestionbatching"),
+        Command::ShowPolicy {
+            target: PolicyShowTarget::AllTables,
+            policy: PolicyKind::IngestionBatching
+        }
+    );
+    assert_eq!(
+        ok(".delete table MyTable policy streamingingestion"),
+        Command::DeletePolicy {
+            entity: EntityRef::Table(t("MyTable")),
+            policy: PolicyKind::StreamingIngestion
+        }
+    );
+    assert_eq!(
+        ok(".show database Db policy ingestionbatching"),
+        Command::ShowPolicy {
+            target: PolicyShowTarget::Database("Db".into()),
+            policy: PolicyKind::IngestionBatching
+        }
+    );
+}
+
+#[test]
+fn principals() {
+    assert_eq!(
+        ok(
+            ".add database Test users ('aadapp=4c7e82bd;fabrikam.com', 'aaduser=a@b.com') 'Test app'"
+        ),
+        Command::Principals {
+            action: PrincipalAction::Add,
+            scope: RoleScope::Database("Test".into(), DatabaseRole::Users),
+            principals: vec![
+                "aadapp=4c7e82bd;fabrikam.com".into(),
+                "aaduser=a@b.com".into()
+            ],
+            skip_results: false,
+            notes: Some("Test app".into()),
+        }
+    );
+    assert_eq!(
+        ok(".set database Samples viewers none skip-results"),
+        Command::Principals {
+            action: PrincipalAction::Set,
+            scope: RoleScope::Database("Samples".into(), DatabaseRole::Viewers),
+            principals: vec![],
+            skip_results: true,
+            notes: None,
+        }
+    );
+    assert!(matches!(
+        ok(".drop table StormEvents admins ('aadGroup=SomeGroupEmail@fabrikam.com')"),
+        Command::Principals {
+            action: PrincipalAction::Drop,
+            scope: RoleScope::Table(_, TableRole::Admins),
+            ..
+        }
+    ));
+    assert!(matches!(
+        ok(".drop database Db ingestors ('aaduser=x@y')"),
+        Command::Principals {
+            action: PrincipalAction::Drop,
+            scope: RoleScope::Database(_, DatabaseRole::Ingestors),
+            ..
+        }
+    ));
+    assert_eq!(
+        ok(".show database Samples principals"),
+        Command::ShowDatabasePrincipals {
+            database: "Samples".into()
+        }
+    );
+    assert_eq!(
+        ok(".show table T principals"),
+        Command::ShowTablePrincipals { table: t("T") }
+    );
+}
+
+#[test]
+fn shows() {
+    assert_eq!(ok(".show version"), Command::ShowVersion);
+    assert_eq!(
+        ok("  // comment\n.show databases\n"),
+        Command::ShowDatabases
+    );
+    assert_eq!(
+        ok(".show database TestDB schema as json"),
+        Command::ShowDatabaseSchemaJson {
+            database: "TestDB".into()
+        }
+    );
+}
+
+#[test]
+fn execute_script_splits_commands_by_line() {
+    let csl = ".execute database script with (ContinueOnErrors=true)\n<|\n//\n// Create tables\n.create-merge table T(a:string, b:string)\n// mapping spans lines\n.create table T ingestion json mapping 'm'\n'['\n'{\"column\":\"a\"}'\n']'\n\n.show version\n";
+    let Command::ExecuteScript {
+        continue_on_errors,
+        throw_on_errors,
+        commands,
+    } = ok(csl)
+    else {
+        panic!("expected ExecuteScript");
+    };
+    assert!(continue_on_errors);
+    assert!(!throw_on_errors);
+    let texts: Vec<&str> = commands.iter().map(|c| c.text.as_str()).collect();
+    assert_eq!(
+        texts,
+        [
+            ".create-merge table T(a:string, b:string)",
+            ".create table T ingestion json mapping 'm'\n'['\n'{\"column\":\"a\"}'\n']'",
+            ".show version",
+        ]
+    );
+    assert_eq!(commands[2].command, Command::ShowVersion);
+    assert_eq!(commands[0].command.command_type(), "TableCreate");
+}
+
+#[test]
+fn execute_script_default_and_single_line() {
+    let Command::ExecuteScript {
+        continue_on_errors,
+        commands,
+        ..
+    } = ok(".execute database script <| .drop table T ifexists")
+    else {
+        panic!("expected ExecuteScript");
+    };
+    assert!(!continue_on_errors);
+    assert_eq!(commands.len(), 1);
+}
+
+#[test]
+fn execute_script_rejects_any_bad_command_up_front() {
+    assert_eq!(
+        err(".execute database script <|\n.create table T (a:int)\n.frobnicate table T"),
+        "Syntax error: SYN0002: unknown or unsupported control command '.frobnicate' [line:position=3:0]"
+    );
+    assert_eq!(
+        err(".execute database script with (Bogus=true) <| .show version"),
+        "Syntax error: SYN0002: unknown script property 'Bogus' [line:position=1:25]"
+    );
+    assert_eq!(
+        err(".execute database script <|"),
+        "Syntax error: SYN0002: expected at least one command after '<|' but found end of command [line:position=1:27]"
+    );
+}
+
+#[test]
+fn syntax_errors_are_precise() {
+    assert_eq!(
+        err(".frobnicate table T"),
+        "Syntax error: SYN0002: unknown or unsupported control command '.frobnicate' [line:position=1:0]"
+    );
+    assert_eq!(
+        err(".create table T (a:integer)"),
+        "Syntax error: SYN0002: unknown column type 'integer' [line:position=1:19]"
+    );
+    assert_eq!(
+        err(".create table T (a:int) extra"),
+        "Syntax error: SYN0002: unexpected 'extra' after the end of the command [line:position=1:24]"
+    );
+    assert_eq!(
+        err(".create tabel T (a:int)"),
+        "Syntax error: SYN0002: expected one of 'table', 'database' but found 'tabel' [line:position=1:8]"
+    );
+    assert_eq!(
+        err("T | take 10"),
+        "Syntax error: SYN0002: expected a control command starting with '.' but found 'T' [line:position=1:0]"
+    );
+    assert_eq!(
+        err(""),
+        "Syntax error: SYN0002: the command text is empty [line:position=1:0]"
+    );
+    assert_eq!(
+        err(".show table T policy retention"),
+        "Syntax error: SYN0002: expected one of 'ingestionbatching', 'streamingingestion' but found 'retention' [line:position=1:21]"
+    );
+    assert_eq!(
+        err(".create table T (a:int)\n.create table U (b:int)"),
+        "Syntax error: SYN0002: unexpected '.create' after the end of the command [line:position=2:0]"
+    );
+    assert_eq!(
+        err(".alter table T policy ingestionbatching"),
+        "Syntax error: SYN0002: expected a string literal but found end of command [line:position=1:39]"
+    );
+    assert_eq!(
+        err(".add database Db admins ()"),
+        "Syntax error: SYN0002: expected a string literal but found ')' [line:position=1:25]"
+    );
+    assert_eq!(
+        err(".add database Db admins ('aaduser=x') 'unterminated"),
+        "Syntax error: SYN0002: unterminated string literal [line:position=1:38]"
+    );
+}
+
+#[test]
+fn keywords_are_case_sensitive() {
+    assert!(err(".show VERSION").contains("found 'VERSION'"));
+    assert!(err(".Show version").contains("'.Show'"));
+}

@@ -1,0 +1,8 @@
+//! Kusto protocol pieces shared by the Kusto provider and the sandbox: the v1 REST response
+//! format, scalar types and the control-command language.
+
+#![warn(missing_docs)]
+
+pub mod command;
+pub mod types;
+pub mod v1;

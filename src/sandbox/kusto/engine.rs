@@ -1,0 +1,419 @@
+//! The in-process Kusto engine: parse, authorise, execute, persist.
+//!
+//! Synchronous and free of I/O apart from persistence, so the planner's tests can drive it
+//! directly and the HTTP server is a thin shell around it.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+
+use super::clock;
+use super::error::KustoError;
+use super::exec::{self, Context, results};
+use super::state::{Database, SandboxState};
+use super::store::{Store, StoreError};
+use super::validate;
+use crate::kusto::command::{
+    self, Command, DatabaseRole, EntityRef, PolicyTarget, RoleScope, ScriptCommand, TableRole,
+};
+use crate::kusto::v1::V1Response;
+
+/// Who is calling: the principal FQN the bearer token maps to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    /// Principal FQN, e.g. `aadapp=...;tenant`.
+    pub principal: String,
+    /// Cluster admins pass every role check (the way the sandbox is bootstrapped).
+    pub cluster_admin: bool,
+}
+
+impl Caller {
+    /// A caller that passes every role check (used when authentication is off).
+    pub fn cluster_admin(principal: impl Into<String>) -> Self {
+        Caller {
+            principal: principal.into(),
+            cluster_admin: true,
+        }
+    }
+
+    /// A caller whose rights come only from its database and table roles.
+    pub fn principal(principal: impl Into<String>) -> Self {
+        Caller {
+            principal: principal.into(),
+            cluster_admin: false,
+        }
+    }
+}
+
+/// One request to the engine.
+#[derive(Debug, Clone, Copy)]
+pub struct Request<'a> {
+    /// The request's `db` field ("" when absent).
+    pub database: &'a str,
+    /// The command text.
+    pub csl: &'a str,
+    /// Who is calling.
+    pub caller: &'a Caller,
+    /// Reject state-changing commands (the query endpoint).
+    pub read_only: bool,
+    /// Fault injection: for an `.execute database script`, stop after this many commands
+    /// (their effects are kept) and report [`Execution::ConnectionDropped`].
+    pub cut_script_after: Option<usize>,
+}
+
+/// What happened to a request that did not fail.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Execution {
+    /// The command ran; here is its result.
+    Completed(V1Response),
+    /// A script was cut by fault injection after `executed` commands; the caller must not
+    /// get a response.
+    ConnectionDropped {
+        /// How many script commands ran (and were persisted).
+        executed: usize,
+    },
+}
+
+/// Why a sandbox could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum SandboxError {
+    /// Loading or saving the state failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A declared database name is not a valid Kusto name.
+    #[error("invalid database name: {0}")]
+    InvalidDatabase(String),
+}
+
+/// The Kusto sandbox engine. Thread-safe: requests are serialised, like one control-command
+/// queue.
+#[derive(Debug)]
+pub struct KustoSandbox {
+    inner: Mutex<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    state: SandboxState,
+    store: Option<Store>,
+}
+
+/// What a command needs from the caller.
+enum Need<'a> {
+    Anyone,
+    Read(&'a str),
+    Write {
+        database: &'a str,
+        table: Option<&'a str>,
+        ingestor_ok: bool,
+    },
+}
+
+impl KustoSandbox {
+    /// A sandbox that keeps state in memory only, with these databases.
+    pub fn in_memory(databases: &[String]) -> Result<Self, SandboxError> {
+        let mut state = SandboxState::default();
+        declare(&mut state, databases)?;
+        Ok(Self::from_parts(state, None))
+    }
+
+    /// A sandbox persisted in `dir`: loads the existing state (if any), adds the declared
+    /// databases that are missing, and saves. Databases are never created by commands,
+    /// exactly like real Kusto.
+    pub fn open(dir: &Path, databases: &[String]) -> Result<Self, SandboxError> {
+        let store = Store::new(dir)?;
+        let mut state = store.load()?.unwrap_or_default();
+        if declare(&mut state, databases)? {
+            store.save(&state)?;
+        }
+        Ok(Self::from_parts(state, Some(store)))
+    }
+
+    fn from_parts(state: SandboxState, store: Option<Store>) -> Self {
+        KustoSandbox {
+            inner: Mutex::new(Inner { state, store }),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic while holding the lock cannot leave a half-applied command behind (commands
+        // run on a copy), so a poisoned lock is still consistent.
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A snapshot of the whole state, for inspection.
+    pub fn state(&self) -> SandboxState {
+        self.lock().state.clone()
+    }
+
+    /// Where the state is persisted, if anywhere.
+    pub fn state_path(&self) -> Option<PathBuf> {
+        self.lock().store.as_ref().map(Store::path)
+    }
+
+    /// Runs one management command in database `db` ("" for none) as `caller`.
+    pub fn execute(&self, db: &str, csl: &str, caller: &Caller) -> Result<V1Response, KustoError> {
+        let request = Request {
+            database: db,
+            csl,
+            caller,
+            read_only: false,
+            cut_script_after: None,
+        };
+        match self.run(request)? {
+            Execution::Completed(response) => Ok(response),
+            Execution::ConnectionDropped { .. } => Err(KustoError::internal(
+                "script was cut without fault injection",
+            )),
+        }
+    }
+
+    /// Runs a request; changes are persisted before the result is returned, including the
+    /// effects of script commands that ran before a failure or a cut.
+    pub fn run(&self, request: Request<'_>) -> Result<Execution, KustoError> {
+        let command = command::parse(request.csl).map_err(|e| KustoError::syntax(&e))?;
+        if request.read_only && !command.is_read_only() {
+            return Err(KustoError::bad_request(format!(
+                "'{}' changes state and cannot run on the query endpoint; send it to /v1/rest/mgmt.",
+                command.command_type()
+            )));
+        }
+        let ctx = Context {
+            database: Some(request.database).filter(|d| !d.is_empty()),
+        };
+        let mut inner = self.lock();
+        let mut work = inner.state.clone();
+        let outcome = match &command {
+            Command::ExecuteScript {
+                continue_on_errors,
+                throw_on_errors,
+                commands,
+            } => run_script(
+                &mut work,
+                ctx,
+                request.caller,
+                ScriptOptions {
+                    continue_on_errors: *continue_on_errors,
+                    throw_on_errors: *throw_on_errors,
+                    cut_after: request.cut_script_after,
+                },
+                commands,
+            ),
+            single => authorize(&work, request.caller, need(single, ctx))
+                .and_then(|()| exec::execute(&mut work, ctx, single))
+                .map(|t| Execution::Completed(V1Response::single(t))),
+        };
+        if work != inner.state {
+            if let Some(store) = &inner.store {
+                store.save(&work).map_err(|e| {
+                    KustoError::internal(format!("The sandbox could not persist its state: {e}"))
+                })?;
+            }
+            inner.state = work;
+        }
+        outcome
+    }
+}
+
+/// Adds missing databases; true if anything was added.
+fn declare(state: &mut SandboxState, databases: &[String]) -> Result<bool, SandboxError> {
+    let mut added = false;
+    for name in databases {
+        validate::entity_name("database", name)
+            .map_err(|e| SandboxError::InvalidDatabase(e.detail))?;
+        if !state.databases.contains_key(name) {
+            state
+                .databases
+                .insert(name.clone(), Database::new(clock::new_guid()));
+            added = true;
+        }
+    }
+    Ok(added)
+}
+
+fn need<'a>(cmd: &'a Command, ctx: Context<'a>) -> Need<'a> {
+    let table_write = |t: &'a command::TableRef, ingestor_ok| Need::Write {
+        database: ctx.resolve(t.database.as_deref()),
+        table: Some(&t.table),
+        ingestor_ok,
+    };
+    let entity_write = |e: &'a EntityRef, ingestor_ok| match e {
+        EntityRef::Table(t) => table_write(t, ingestor_ok),
+        EntityRef::Database(d) => Need::Write {
+            database: d,
+            table: None,
+            ingestor_ok,
+        },
+    };
+    match cmd {
+        Command::ShowVersion | Command::ShowDatabases => Need::Anyone,
+        Command::ShowDatabaseSchemaJson { database }
+        | Command::ShowDatabasePrincipals { database } => Need::Read(database),
+        Command::ShowMappings { entity, .. } => Need::Read(ctx.entity_database(entity)),
+        Command::ShowTables | Command::ShowPolicy { .. } => Need::Read(ctx.resolve(None)),
+        Command::ShowTableSchemaJson { table } | Command::ShowTablePrincipals { table } => {
+            Need::Read(ctx.resolve(table.database.as_deref()))
+        }
+        Command::TableSchema { table, .. }
+        | Command::AlterColumnType { table, .. }
+        | Command::DropColumn { table, .. }
+        | Command::DropTable { table, .. }
+        | Command::AlterDocString { table, .. }
+        | Command::AlterFolder { table, .. } => table_write(table, false),
+        Command::SetMapping { entity, .. } | Command::DropMapping { entity, .. } => {
+            entity_write(entity, true)
+        }
+        Command::DeletePolicy { entity, .. } => entity_write(entity, false),
+        Command::AlterPolicy { target, .. } => match target {
+            PolicyTarget::Tables(tables) if tables.len() == 1 => table_write(&tables[0], false),
+            PolicyTarget::Tables(_) => Need::Write {
+                database: ctx.resolve(None),
+                table: None,
+                ingestor_ok: false,
+            },
+            PolicyTarget::Database(d) => Need::Write {
+                database: d,
+                table: None,
+                ingestor_ok: false,
+            },
+        },
+        Command::Principals { scope, .. } => match scope {
+            RoleScope::Database(d, _) => Need::Write {
+                database: d,
+                table: None,
+                ingestor_ok: false,
+            },
+            RoleScope::Table(t, _) => table_write(t, false),
+        },
+        Command::ExecuteScript { .. } => Need::Write {
+            database: ctx.resolve(None),
+            table: None,
+            ingestor_ok: false,
+        },
+    }
+}
+
+fn authorize(state: &SandboxState, caller: &Caller, need: Need<'_>) -> Result<(), KustoError> {
+    let (database, action) = match need {
+        Need::Anyone => return Ok(()),
+        Need::Read(d) | Need::Write { database: d, .. } => (
+            d,
+            if matches!(need, Need::Read(_)) {
+                "read"
+            } else {
+                "write"
+            },
+        ),
+    };
+    let db = exec::database(state, database)?;
+    if caller.cluster_admin {
+        return Ok(());
+    }
+    let holds = |role: DatabaseRole| {
+        db.principals
+            .iter()
+            .any(|a| a.role == role && a.fqn.eq_ignore_ascii_case(&caller.principal))
+    };
+    let table_holds = |table: Option<&str>, role: TableRole| {
+        table.and_then(|t| db.tables.get(t)).is_some_and(|t| {
+            t.principals
+                .iter()
+                .any(|a| a.role == role && a.fqn.eq_ignore_ascii_case(&caller.principal))
+        })
+    };
+    let allowed = match need {
+        Need::Anyone => true,
+        Need::Read(_) => [
+            DatabaseRole::Admins,
+            DatabaseRole::Users,
+            DatabaseRole::Viewers,
+            DatabaseRole::UnrestrictedViewers,
+            DatabaseRole::Monitors,
+        ]
+        .into_iter()
+        .any(holds),
+        Need::Write {
+            table, ingestor_ok, ..
+        } => {
+            holds(DatabaseRole::Admins)
+                || table_holds(table, TableRole::Admins)
+                || (ingestor_ok
+                    && (holds(DatabaseRole::Ingestors) || table_holds(table, TableRole::Ingestors)))
+        }
+    };
+    if allowed {
+        Ok(())
+    } else {
+        Err(KustoError::forbidden(&caller.principal, action, database))
+    }
+}
+
+struct ScriptOptions {
+    continue_on_errors: bool,
+    throw_on_errors: bool,
+    cut_after: Option<usize>,
+}
+
+/// Sequential and not transactional: each command commits on its own, so a failure or a cut
+/// keeps the effects of the commands before it.
+fn run_script(
+    state: &mut SandboxState,
+    ctx: Context<'_>,
+    caller: &Caller,
+    opts: ScriptOptions,
+    commands: &[ScriptCommand],
+) -> Result<Execution, KustoError> {
+    if opts.continue_on_errors && opts.throw_on_errors {
+        return Err(KustoError::bad_request(
+            "ContinueOnErrors and ThrowOnErrors cannot be used together.",
+        ));
+    }
+    authorize(
+        state,
+        caller,
+        Need::Write {
+            database: ctx.resolve(None),
+            table: None,
+            ingestor_ok: false,
+        },
+    )?;
+    let mut table = results::script();
+    let mut stopped = false;
+    for (i, sc) in commands.iter().enumerate() {
+        if opts.cut_after == Some(i) {
+            return Ok(Execution::ConnectionDropped { executed: i });
+        }
+        let (result, reason) = if stopped {
+            (
+                "Skipped",
+                "Not executed: a previous command failed and ContinueOnErrors is false."
+                    .to_string(),
+            )
+        } else if sc.command.is_read_only() {
+            ("Skipped", String::new())
+        } else {
+            match authorize(state, caller, need(&sc.command, ctx))
+                .and_then(|()| exec::execute(state, ctx, &sc.command))
+            {
+                Ok(_) => ("Completed", String::new()),
+                Err(e) if opts.throw_on_errors => return Err(e),
+                Err(e) => {
+                    stopped = !opts.continue_on_errors;
+                    ("Failed", e.detail)
+                }
+            }
+        };
+        table.push(vec![
+            clock::new_guid().into(),
+            sc.command.command_type().into(),
+            sc.text.clone().into(),
+            result.into(),
+            reason.into(),
+        ]);
+    }
+    if opts.cut_after.is_some() {
+        return Ok(Execution::ConnectionDropped {
+            executed: commands.len(),
+        });
+    }
+    Ok(Execution::Completed(V1Response::single(table)))
+}

@@ -1,0 +1,196 @@
+//! Executes one parsed command against the state (no access checks, no persistence, no
+//! scripts: those belong to the engine).
+
+mod mappings;
+mod policies;
+mod principals;
+pub(super) mod results;
+mod tables;
+
+use super::error::KustoError;
+use super::state::{Database, SandboxState, Table};
+use crate::kusto::command::{Command, EntityRef, TableRef};
+use crate::kusto::v1::V1Table;
+
+/// The database a command runs in, as given by the request's `db` field.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Context<'a> {
+    /// Context database, if the request named one.
+    pub database: Option<&'a str>,
+}
+
+/// The database the service falls back to when a request names none.
+const DEFAULT_DATABASE: &str = "NetDefaultDB";
+
+impl<'a> Context<'a> {
+    /// The database a command addresses: explicit if written, else the context.
+    pub fn resolve(&self, explicit: Option<&'a str>) -> &'a str {
+        explicit.or(self.database).unwrap_or(DEFAULT_DATABASE)
+    }
+
+    /// The database of a table or database reference.
+    pub fn entity_database(&self, entity: &'a EntityRef) -> &'a str {
+        match entity {
+            EntityRef::Table(t) => self.resolve(t.database.as_deref()),
+            EntityRef::Database(d) => d,
+        }
+    }
+}
+
+pub(super) fn database<'s>(
+    state: &'s SandboxState,
+    name: &str,
+) -> Result<&'s Database, KustoError> {
+    state
+        .databases
+        .get(name)
+        .ok_or_else(|| KustoError::database_not_found(name))
+}
+
+pub(super) fn database_mut<'s>(
+    state: &'s mut SandboxState,
+    name: &str,
+) -> Result<&'s mut Database, KustoError> {
+    state
+        .databases
+        .get_mut(name)
+        .ok_or_else(|| KustoError::database_not_found(name))
+}
+
+pub(super) fn table<'s>(db: &'s Database, name: &str) -> Result<&'s Table, KustoError> {
+    db.tables
+        .get(name)
+        .ok_or_else(|| KustoError::entity_not_found("Table", name))
+}
+
+pub(super) fn table_mut<'s>(db: &'s mut Database, name: &str) -> Result<&'s mut Table, KustoError> {
+    db.tables
+        .get_mut(name)
+        .ok_or_else(|| KustoError::entity_not_found("Table", name))
+}
+
+/// The database and table a table reference resolves to.
+pub(super) fn table_ref<'s>(
+    state: &'s mut SandboxState,
+    ctx: Context<'_>,
+    t: &TableRef,
+) -> Result<(String, &'s mut Table), KustoError> {
+    let db_name = ctx.resolve(t.database.as_deref()).to_string();
+    let db = database_mut(state, &db_name)?;
+    let tb = table_mut(db, &t.table)?;
+    Ok((db_name, tb))
+}
+
+/// Runs a non-script command atomically: on error the state is unchanged.
+pub(super) fn execute(
+    state: &mut SandboxState,
+    ctx: Context<'_>,
+    cmd: &Command,
+) -> Result<V1Table, KustoError> {
+    let mut work = state.clone();
+    let result = dispatch(&mut work, ctx, cmd)?;
+    if work != *state {
+        for (name, db) in &mut work.databases {
+            if state.databases.get(name) != Some(db) {
+                db.minor_version += 1;
+            }
+        }
+        *state = work;
+    }
+    Ok(result)
+}
+
+fn dispatch(
+    state: &mut SandboxState,
+    ctx: Context<'_>,
+    cmd: &Command,
+) -> Result<V1Table, KustoError> {
+    match cmd {
+        Command::ShowVersion => Ok(results::version()),
+        Command::ShowDatabases => Ok(results::databases(state.databases.iter(), ctx.database)),
+        Command::ShowTables => {
+            let name = ctx.resolve(None);
+            Ok(results::table_details(
+                name,
+                database(state, name)?.tables.values(),
+            ))
+        }
+        Command::ShowDatabaseSchemaJson { database: name } => {
+            Ok(results::database_schema(name, database(state, name)?))
+        }
+        Command::ShowTableSchemaJson { table: t } => {
+            let (db, tb) = table_ref(state, ctx, t)?;
+            Ok(results::table_schema(&db, tb))
+        }
+        Command::TableSchema {
+            verb,
+            table: t,
+            columns,
+            properties,
+        } => tables::schema(state, ctx, *verb, t, columns, properties),
+        Command::AlterColumnType {
+            table: t,
+            column,
+            ty,
+        } => tables::alter_column(state, ctx, t, column, *ty),
+        Command::DropColumn {
+            table: t,
+            column,
+            if_exists,
+        } => tables::drop_column(state, ctx, t, column, *if_exists),
+        Command::DropTable {
+            table: t,
+            if_exists,
+        } => tables::drop_table(state, ctx, t, *if_exists),
+        Command::AlterDocString {
+            table: t,
+            docstring,
+        } => tables::alter_details(state, ctx, t, |tb| tb.docstring = docstring.clone()),
+        Command::AlterFolder { table: t, folder } => {
+            tables::alter_details(state, ctx, t, |tb| tb.folder = folder.clone())
+        }
+        Command::SetMapping {
+            verb,
+            entity,
+            kind,
+            name,
+            json,
+        } => mappings::set(state, ctx, *verb, entity, *kind, name, json),
+        Command::DropMapping { entity, kind, name } => {
+            mappings::drop(state, ctx, entity, *kind, name)
+        }
+        Command::ShowMappings { entity, kind, name } => {
+            mappings::show(state, ctx, entity, *kind, name.as_deref())
+        }
+        Command::AlterPolicy {
+            merge,
+            target,
+            policy,
+            json,
+        } => policies::alter(state, ctx, *merge, target, *policy, json),
+        Command::DeletePolicy { entity, policy } => policies::delete(state, ctx, entity, *policy),
+        Command::ShowPolicy { target, policy } => policies::show(state, ctx, target, *policy),
+        Command::Principals {
+            action,
+            scope,
+            principals: list,
+            skip_results,
+            notes,
+        } => principals::change(
+            state,
+            ctx,
+            *action,
+            scope,
+            list,
+            *skip_results,
+            notes.as_deref(),
+        ),
+        Command::ShowDatabasePrincipals { database: name } => {
+            principals::show_database(state, name)
+        }
+        Command::ShowTablePrincipals { table: t } => principals::show_table(state, ctx, t),
+        Command::ExecuteScript { .. } => Err(KustoError::bad_request(
+            "'.execute database script' cannot be nested inside another script.",
+        )),
+    }
+}

@@ -1,0 +1,162 @@
+//! Ingestion batching and streaming ingestion policies at table and database level.
+
+use super::super::error::KustoError;
+use super::super::state::{BatchingPolicy, Database, SandboxState, StreamingPolicy, Table};
+use super::super::validate;
+use super::results::{self, PolicyRow};
+use super::{Context, database, database_mut, table, table_mut};
+use crate::kusto::command::{EntityRef, PolicyKind, PolicyShowTarget, PolicyTarget};
+use crate::kusto::v1::V1Table;
+
+/// The two policy slots of a table or database.
+struct Slots<'a> {
+    batching: &'a mut Option<BatchingPolicy>,
+    streaming: &'a mut Option<StreamingPolicy>,
+}
+
+fn db_slots(db: &mut Database) -> Slots<'_> {
+    Slots {
+        batching: &mut db.batching,
+        streaming: &mut db.streaming,
+    }
+}
+
+fn table_slots(t: &mut Table) -> Slots<'_> {
+    Slots {
+        batching: &mut t.batching,
+        streaming: &mut t.streaming,
+    }
+}
+
+/// Validates `json` and stores it; `.alter` starts from defaults, `.alter-merge` from the
+/// current value.
+fn apply(slots: Slots<'_>, merge: bool, kind: PolicyKind, json: &str) -> Result<(), KustoError> {
+    match kind {
+        PolicyKind::IngestionBatching => {
+            let base = match (merge, *slots.batching) {
+                (true, Some(current)) => current,
+                _ => validate::BATCHING_DEFAULTS,
+            };
+            *slots.batching = Some(validate::batching_policy(json, base)?);
+        }
+        PolicyKind::StreamingIngestion => {
+            let base = if merge { *slots.streaming } else { None };
+            *slots.streaming = Some(validate::streaming_policy(json, base)?);
+        }
+    }
+    Ok(())
+}
+
+fn policy_text(
+    kind: PolicyKind,
+    batching: Option<&BatchingPolicy>,
+    streaming: Option<&StreamingPolicy>,
+) -> Option<String> {
+    match kind {
+        PolicyKind::IngestionBatching => batching.map(validate::batching_json),
+        PolicyKind::StreamingIngestion => streaming.map(validate::streaming_json),
+    }
+}
+
+fn table_row(kind: PolicyKind, db_name: &str, t: &Table) -> PolicyRow {
+    PolicyRow {
+        entity_name: format!("[{db_name}].[{}]", t.name),
+        policy: policy_text(kind, t.batching.as_ref(), t.streaming.as_ref()),
+        child_entities: String::new(),
+        entity_type: "Table",
+    }
+}
+
+fn database_row(kind: PolicyKind, db_name: &str, db: &Database) -> PolicyRow {
+    let children: Vec<&String> = db.tables.keys().collect();
+    PolicyRow {
+        entity_name: format!("[{db_name}]"),
+        policy: policy_text(kind, db.batching.as_ref(), db.streaming.as_ref()),
+        child_entities: serde_json::to_string(&children).unwrap_or_default(),
+        entity_type: "Database",
+    }
+}
+
+pub(super) fn alter(
+    state: &mut SandboxState,
+    ctx: Context<'_>,
+    merge: bool,
+    target: &PolicyTarget,
+    kind: PolicyKind,
+    json: &str,
+) -> Result<V1Table, KustoError> {
+    let mut rows = Vec::new();
+    match target {
+        PolicyTarget::Database(name) => {
+            let db = database_mut(state, name)?;
+            apply(db_slots(db), merge, kind, json)?;
+            rows.push(database_row(kind, name, db));
+        }
+        PolicyTarget::Tables(tables) => {
+            for t in tables {
+                let db_name = ctx.resolve(t.database.as_deref());
+                let tb = table_mut(database_mut(state, db_name)?, &t.table)?;
+                apply(table_slots(tb), merge, kind, json)?;
+                rows.push(table_row(kind, db_name, tb));
+            }
+        }
+    }
+    Ok(results::policies(kind.policy_name(), rows.into_iter()))
+}
+
+pub(super) fn delete(
+    state: &mut SandboxState,
+    ctx: Context<'_>,
+    entity: &EntityRef,
+    kind: PolicyKind,
+) -> Result<V1Table, KustoError> {
+    let db_name = ctx.entity_database(entity);
+    let db = database_mut(state, db_name)?;
+    let row = match entity {
+        EntityRef::Database(_) => {
+            clear(db_slots(db), kind);
+            database_row(kind, db_name, db)
+        }
+        EntityRef::Table(t) => {
+            let tb = table_mut(db, &t.table)?;
+            clear(table_slots(tb), kind);
+            table_row(kind, db_name, tb)
+        }
+    };
+    Ok(results::policies(kind.policy_name(), std::iter::once(row)))
+}
+
+fn clear(slots: Slots<'_>, kind: PolicyKind) {
+    match kind {
+        PolicyKind::IngestionBatching => *slots.batching = None,
+        PolicyKind::StreamingIngestion => *slots.streaming = None,
+    }
+}
+
+pub(super) fn show(
+    state: &SandboxState,
+    ctx: Context<'_>,
+    target: &PolicyShowTarget,
+    kind: PolicyKind,
+) -> Result<V1Table, KustoError> {
+    let rows: Vec<PolicyRow> = match target {
+        PolicyShowTarget::Database(name) => vec![database_row(kind, name, database(state, name)?)],
+        PolicyShowTarget::Table(t) => {
+            let db_name = ctx.resolve(t.database.as_deref());
+            vec![table_row(
+                kind,
+                db_name,
+                table(database(state, db_name)?, &t.table)?,
+            )]
+        }
+        PolicyShowTarget::AllTables => {
+            let db_name = ctx.resolve(None);
+            let db = database(state, db_name)?;
+            db.tables
+                .values()
+                .map(|t| table_row(kind, db_name, t))
+                .collect()
+        }
+    };
+    Ok(results::policies(kind.policy_name(), rows.into_iter()))
+}

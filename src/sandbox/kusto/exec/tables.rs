@@ -1,0 +1,197 @@
+//! Table schema commands: create, create-merge, alter, alter-merge, alter column, drop
+//! column, drop table, docstring and folder.
+
+use super::super::error::KustoError;
+use super::super::state::{Column, SandboxState, Table};
+use super::super::validate;
+use super::{Context, database_mut, results, table_ref};
+use crate::kusto::command::{ColumnDecl, Property, SchemaVerb, TableRef};
+use crate::kusto::types::ScalarType;
+use crate::kusto::v1::V1Table;
+
+/// `docstring` / `folder` from `with (...)`; anything else is rejected.
+fn table_properties(props: &[Property]) -> Result<(Option<String>, Option<String>), KustoError> {
+    let (mut docstring, mut folder) = (None, None);
+    for p in props {
+        match p.key.to_ascii_lowercase().as_str() {
+            "docstring" => docstring = Some(p.value.clone()),
+            "folder" => folder = Some(p.value.clone()),
+            _ => {
+                return Err(KustoError::bad_request(format!(
+                    "Property '{}' is not supported for tables (supported: docstring, folder).",
+                    p.key
+                )));
+            }
+        }
+    }
+    Ok((docstring, folder))
+}
+
+fn check_columns(columns: &[ColumnDecl]) -> Result<(), KustoError> {
+    for (i, c) in columns.iter().enumerate() {
+        validate::entity_name("column", &c.name)?;
+        if columns[..i].iter().any(|o| o.name == c.name) {
+            return Err(KustoError::bad_request(format!(
+                "Column '{}' is specified more than once.",
+                c.name
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn new_column(c: &ColumnDecl) -> Column {
+    Column {
+        name: c.name.clone(),
+        ty: c.ty,
+        data_nulled: false,
+    }
+}
+
+/// Fails if a listed column exists with another type (only `.alter column` retypes).
+fn check_no_retype(table: &Table, columns: &[ColumnDecl]) -> Result<(), KustoError> {
+    for c in columns {
+        if let Some(existing) = table.column(&c.name)
+            && existing.ty != c.ty
+        {
+            return Err(KustoError::bad_request(format!(
+                "Column '{}' already exists in table '{}' with type '{}'; changing it to '{}' requires '.alter column'.",
+                c.name, table.name, existing.ty, c.ty
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn add_missing(table: &mut Table, columns: &[ColumnDecl]) {
+    for c in columns {
+        if table.column(&c.name).is_none() {
+            table.columns.push(new_column(c));
+        }
+    }
+}
+
+pub(super) fn schema(
+    state: &mut SandboxState,
+    ctx: Context<'_>,
+    verb: SchemaVerb,
+    t: &TableRef,
+    columns: &[ColumnDecl],
+    props: &[Property],
+) -> Result<V1Table, KustoError> {
+    validate::entity_name("table", &t.table)?;
+    check_columns(columns)?;
+    let (docstring, folder) = table_properties(props)?;
+    let db_name = ctx.resolve(t.database.as_deref());
+    let db = database_mut(state, db_name)?;
+    let exists = db.tables.contains_key(&t.table);
+    match (verb, exists) {
+        (SchemaVerb::Create | SchemaVerb::CreateMerge, false) => {
+            let mut table = Table::new(t.table.clone(), columns.iter().map(new_column).collect());
+            table.docstring = docstring.unwrap_or_default();
+            table.folder = folder.unwrap_or_default();
+            db.tables.insert(t.table.clone(), table);
+        }
+        (SchemaVerb::Alter | SchemaVerb::AlterMerge, false) => {
+            return Err(KustoError::entity_not_found("Table", &t.table));
+        }
+        // `.create table` on an existing table succeeds and changes nothing.
+        (SchemaVerb::Create, true) => {}
+        (SchemaVerb::CreateMerge | SchemaVerb::AlterMerge, true) => {
+            let table = super::table_mut(db, &t.table)?;
+            check_no_retype(table, columns)?;
+            add_missing(table, columns);
+            if let Some(d) = docstring {
+                table.docstring = d;
+            }
+            if let Some(f) = folder {
+                table.folder = f;
+            }
+        }
+        (SchemaVerb::Alter, true) => {
+            let table = super::table_mut(db, &t.table)?;
+            check_no_retype(table, columns)?;
+            // Exactly the listed columns, in the listed order; unlisted columns are dropped.
+            table.columns = columns
+                .iter()
+                .map(|c| {
+                    table
+                        .column(&c.name)
+                        .cloned()
+                        .unwrap_or_else(|| new_column(c))
+                })
+                .collect();
+            table.docstring = docstring.unwrap_or_default();
+            table.folder = folder.unwrap_or_default();
+        }
+    }
+    let db = database_mut(state, db_name)?;
+    Ok(results::table_schema(db_name, super::table(db, &t.table)?))
+}
+
+pub(super) fn alter_column(
+    state: &mut SandboxState,
+    ctx: Context<'_>,
+    t: &TableRef,
+    column: &str,
+    ty: ScalarType,
+) -> Result<V1Table, KustoError> {
+    let (db, table) = table_ref(state, ctx, t)?;
+    let col = table
+        .columns
+        .iter_mut()
+        .find(|c| c.name == column)
+        .ok_or_else(|| KustoError::entity_not_found("Column", column))?;
+    if col.ty != ty {
+        col.ty = ty;
+        col.data_nulled = true;
+    }
+    Ok(results::table_schema(&db, table))
+}
+
+pub(super) fn drop_column(
+    state: &mut SandboxState,
+    ctx: Context<'_>,
+    t: &TableRef,
+    column: &str,
+    if_exists: bool,
+) -> Result<V1Table, KustoError> {
+    let (db, table) = table_ref(state, ctx, t)?;
+    let before = table.columns.len();
+    table.columns.retain(|c| c.name != column);
+    if table.columns.len() == before && !if_exists {
+        return Err(KustoError::entity_not_found("Column", column));
+    }
+    if table.columns.is_empty() {
+        return Err(KustoError::bad_request(format!(
+            "Cannot drop column '{column}': table '{}' must keep at least one column.",
+            table.name
+        )));
+    }
+    Ok(results::table_schema(&db, table))
+}
+
+pub(super) fn drop_table(
+    state: &mut SandboxState,
+    ctx: Context<'_>,
+    t: &TableRef,
+    if_exists: bool,
+) -> Result<V1Table, KustoError> {
+    let db_name = ctx.resolve(t.database.as_deref());
+    let db = database_mut(state, db_name)?;
+    if db.tables.remove(&t.table).is_none() && !if_exists {
+        return Err(KustoError::entity_not_found("Table", &t.table));
+    }
+    Ok(results::table_names(db_name, db.tables.values()))
+}
+
+pub(super) fn alter_details(
+    state: &mut SandboxState,
+    ctx: Context<'_>,
+    t: &TableRef,
+    change: impl FnOnce(&mut Table),
+) -> Result<V1Table, KustoError> {
+    let (db, table) = table_ref(state, ctx, t)?;
+    change(table);
+    Ok(results::table_details(&db, std::iter::once(&*table)))
+}

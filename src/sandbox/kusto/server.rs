@@ -1,0 +1,453 @@
+//! The sandbox's HTTP face: `POST /v1/rest/mgmt` and `/v1/rest/query` speaking Kusto v1,
+//! plus `GET /sandbox/stats` and `GET|POST /sandbox/faults` for tests.
+//!
+//! The accept loop is hand-rolled (hyper + axum router) so that fault injection can close a
+//! single TCP connection mid-request without answering, which `axum::serve` cannot do.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use hyper_util::rt::TokioIo;
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+use tokio::net::TcpListener;
+use tokio::sync::{Notify, oneshot};
+use tokio::task::JoinSet;
+use tower::ServiceExt;
+
+use super::clock;
+use super::engine::{Caller, Execution, KustoSandbox, Request as EngineRequest, SandboxError};
+use super::error::KustoError;
+use super::faults::{Faults, Injected, RequestStats};
+
+const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+
+/// Bearer-token authentication: which tokens are accepted and who they are.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuthConfig {
+    /// Accepted bearer tokens, mapped to the principal FQN they authenticate.
+    pub tokens: BTreeMap<String, String>,
+    /// Principals that pass every role check (so the first database admin can be added).
+    pub cluster_admins: Vec<String>,
+}
+
+/// How to run the sandbox server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServeConfig {
+    /// Directory holding the persisted state.
+    pub dir: PathBuf,
+    /// Address to bind; port 0 picks a free port (see [`ServerHandle::addr`]).
+    pub listen: SocketAddr,
+    /// Databases that exist (added to those remembered in the state file).
+    pub databases: Vec<String>,
+    /// Require bearer tokens and enforce roles; `None` lets every caller act as cluster admin.
+    pub auth: Option<AuthConfig>,
+}
+
+impl ServeConfig {
+    /// Default database name when none is declared.
+    pub const DEFAULT_DATABASE: &'static str = "kustoplan";
+
+    /// A config with the default database and no authentication.
+    pub fn new(dir: impl Into<PathBuf>, listen: SocketAddr) -> Self {
+        ServeConfig {
+            dir: dir.into(),
+            listen,
+            databases: vec![Self::DEFAULT_DATABASE.to_string()],
+            auth: None,
+        }
+    }
+}
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The state could not be opened.
+    #[error(transparent)]
+    Sandbox(#[from] SandboxError),
+    /// The startup task failed.
+    #[error("sandbox startup failed: {0}")]
+    Startup(String),
+    /// The listener could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// Requested address.
+        addr: SocketAddr,
+        /// The error.
+        source: std::io::Error,
+    },
+}
+
+struct Shared {
+    sandbox: Arc<KustoSandbox>,
+    faults: Mutex<Faults>,
+    stats: Mutex<RequestStats>,
+    auth: Option<AuthConfig>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// A running server. Dropping it stops the server too.
+pub struct ServerHandle {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl ServerHandle {
+    /// The bound address (with the real port when 0 was requested).
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://ADDR`, the cluster URL clients should use.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The engine behind the server, for in-process inspection.
+    pub fn sandbox(&self) -> Arc<KustoSandbox> {
+        Arc::clone(&self.shared.sandbox)
+    }
+
+    /// Replaces the fault configuration.
+    pub fn set_faults(&self, faults: Faults) {
+        *lock(&self.shared.faults) = faults;
+    }
+
+    /// The current fault configuration (counters reflect faults already consumed).
+    pub fn faults(&self) -> Faults {
+        lock(&self.shared.faults).clone()
+    }
+
+    /// Requests received so far, per endpoint.
+    pub fn stats(&self) -> RequestStats {
+        *lock(&self.shared.stats)
+    }
+
+    /// Stops accepting, closes open connections and waits for the accept loop to end.
+    pub async fn shutdown(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for ServerHandle {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// Opens the sandbox in `config.dir` and serves it on `config.listen`.
+pub async fn serve(config: ServeConfig) -> Result<ServerHandle, ServeError> {
+    let (dir, databases) = (config.dir.clone(), config.databases.clone());
+    let sandbox = tokio::task::spawn_blocking(move || KustoSandbox::open(&dir, &databases))
+        .await
+        .map_err(|e| ServeError::Startup(e.to_string()))??;
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .map_err(|source| ServeError::Bind {
+            addr: config.listen,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| ServeError::Bind {
+        addr: config.listen,
+        source,
+    })?;
+    let shared = Arc::new(Shared {
+        sandbox: Arc::new(sandbox),
+        faults: Mutex::new(Faults::default()),
+        stats: Mutex::new(RequestStats::default()),
+        auth: config.auth,
+    });
+    let router = Router::new()
+        .route("/v1/rest/mgmt", post(mgmt))
+        .route("/v1/rest/query", post(query))
+        .route("/sandbox/stats", get(stats))
+        .route("/sandbox/faults", get(get_faults).post(set_faults))
+        .with_state(Arc::clone(&shared));
+    let (tx, rx) = oneshot::channel();
+    let task = tokio::spawn(accept_loop(listener, router, rx));
+    Ok(ServerHandle {
+        addr,
+        shared,
+        shutdown: Some(tx),
+        task: Some(task),
+    })
+}
+
+/// Lets a handler close its own TCP connection without answering.
+#[derive(Clone)]
+struct ConnectionKill(Arc<Notify>);
+
+async fn accept_loop(listener: TcpListener, router: Router, mut shutdown: oneshot::Receiver<()>) {
+    let mut connections = JoinSet::new();
+    loop {
+        tokio::select! {
+            _ = &mut shutdown => break,
+            accepted = listener.accept() => {
+                let Ok((stream, _)) = accepted else { continue };
+                let router = router.clone();
+                connections.spawn(serve_connection(stream, router));
+            }
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+        }
+    }
+    connections.shutdown().await;
+}
+
+async fn serve_connection(stream: tokio::net::TcpStream, router: Router) {
+    let kill = Arc::new(Notify::new());
+    let handle = ConnectionKill(Arc::clone(&kill));
+    let service =
+        hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+            req.extensions_mut().insert(handle.clone());
+            router.clone().oneshot(req)
+        });
+    let connection =
+        hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service);
+    tokio::select! {
+        _ = connection => {}
+        // Dropping the connection future closes the socket with no response.
+        _ = kill.notified() => {}
+    }
+}
+
+#[derive(Deserialize)]
+struct RequestBody {
+    #[serde(default)]
+    db: Option<String>,
+    csl: String,
+    #[serde(default)]
+    properties: Option<Value>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Endpoint {
+    Mgmt,
+    Query,
+}
+
+async fn mgmt(State(shared): State<Arc<Shared>>, req: Request) -> Response {
+    kusto_request(shared, Endpoint::Mgmt, req).await
+}
+
+async fn query(State(shared): State<Arc<Shared>>, req: Request) -> Response {
+    kusto_request(shared, Endpoint::Query, req).await
+}
+
+/// Per-request identifiers echoed in headers and error bodies.
+struct Ids {
+    client_request_id: String,
+    activity_id: String,
+}
+
+async fn kusto_request(shared: Arc<Shared>, endpoint: Endpoint, req: Request) -> Response {
+    {
+        let mut stats = lock(&shared.stats);
+        match endpoint {
+            Endpoint::Mgmt => stats.mgmt += 1,
+            Endpoint::Query => stats.query += 1,
+        }
+    }
+    let (parts, body) = req.into_parts();
+    let ids = Ids {
+        client_request_id: parts
+            .headers
+            .get("x-ms-client-request-id")
+            .and_then(|v| v.to_str().ok())
+            .map_or_else(
+                || format!("KPSandbox;{}", clock::new_guid()),
+                str::to_string,
+            ),
+        activity_id: clock::new_guid(),
+    };
+    let kill = parts.extensions.get::<ConnectionKill>().cloned();
+    let latency = lock(&shared.faults).latency_ms;
+    if latency > 0 {
+        tokio::time::sleep(Duration::from_millis(latency)).await;
+    }
+    let cut = match lock(&shared.faults).take() {
+        Injected::Throttle(secs) => {
+            let mut resp = error_response(&ids, &KustoError::throttled());
+            if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
+                resp.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+            return resp;
+        }
+        Injected::Unavailable => return error_response(&ids, &KustoError::unavailable()),
+        Injected::Run(cut) => cut,
+    };
+    let Some(caller) = authenticate(&shared, &parts.headers) else {
+        let mut resp = StatusCode::UNAUTHORIZED.into_response();
+        resp.headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        return with_ids(resp, &ids);
+    };
+    let body = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
+        Ok(b) => b,
+        Err(e) => {
+            return error_response(
+                &ids,
+                &KustoError::bad_request(format!("The request body could not be read: {e}.")),
+            );
+        }
+    };
+    let request = match parse_body(&body) {
+        Ok(r) => r,
+        Err(e) => return error_response(&ids, &e),
+    };
+    let sandbox = Arc::clone(&shared.sandbox);
+    let outcome = tokio::task::spawn_blocking(move || {
+        sandbox.run(EngineRequest {
+            database: request.db.as_deref().unwrap_or(""),
+            csl: &request.csl,
+            caller: &caller,
+            read_only: endpoint == Endpoint::Query,
+            cut_script_after: cut,
+        })
+    })
+    .await
+    .unwrap_or_else(|e| Err(KustoError::internal(format!("The command panicked: {e}"))));
+    match outcome {
+        Ok(Execution::Completed(response)) => match serde_json::to_vec(&response) {
+            Ok(bytes) => with_ids(json_response(StatusCode::OK, bytes), &ids),
+            Err(e) => error_response(&ids, &KustoError::internal(e.to_string())),
+        },
+        Ok(Execution::ConnectionDropped { .. }) => {
+            {
+                let mut faults = lock(&shared.faults);
+                if faults.drop_script_after == cut {
+                    faults.drop_script_after = None;
+                }
+            }
+            if let Some(ConnectionKill(notify)) = kill {
+                notify.notify_one();
+                std::future::pending::<()>().await;
+            }
+            error_response(
+                &ids,
+                &KustoError::internal("connection drop requested outside the sandbox server"),
+            )
+        }
+        Err(e) => error_response(&ids, &e),
+    }
+}
+
+/// Validates the JSON body; `properties` may be a JSON string (Python SDK) or an object
+/// (Go SDK).
+fn parse_body(body: &Bytes) -> Result<RequestBody, KustoError> {
+    let parsed: RequestBody = serde_json::from_slice(body).map_err(|e| {
+        KustoError::bad_request(format!(
+            "The request body is not a valid Kusto request: {e}."
+        ))
+    })?;
+    match &parsed.properties {
+        None | Some(Value::Null | Value::Object(_)) => {}
+        Some(Value::String(s)) => {
+            if !matches!(serde_json::from_str::<Value>(s), Ok(Value::Object(_))) {
+                return Err(KustoError::bad_request(
+                    "The request 'properties' string is not a JSON object.",
+                ));
+            }
+        }
+        Some(_) => {
+            return Err(KustoError::bad_request(
+                "The request 'properties' must be a JSON object or a JSON string.",
+            ));
+        }
+    }
+    Ok(parsed)
+}
+
+/// The caller a request authenticates as; `None` means 401.
+fn authenticate(shared: &Shared, headers: &HeaderMap) -> Option<Caller> {
+    let Some(auth) = &shared.auth else {
+        return Some(Caller::cluster_admin("aaduser=sandbox"));
+    };
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)?;
+    let principal = auth.tokens.get(token)?;
+    Some(Caller {
+        principal: principal.clone(),
+        cluster_admin: auth
+            .cluster_admins
+            .iter()
+            .any(|a| a.eq_ignore_ascii_case(principal)),
+    })
+}
+
+fn json_response(status: StatusCode, bytes: Vec<u8>) -> Response {
+    let mut resp = Response::new(Body::from(bytes));
+    *resp.status_mut() = status;
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json; charset=utf-8"),
+    );
+    resp
+}
+
+fn with_ids(mut resp: Response, ids: &Ids) -> Response {
+    for (name, value) in [
+        ("x-ms-client-request-id", &ids.client_request_id),
+        ("x-ms-activity-id", &ids.activity_id),
+    ] {
+        if let Ok(v) = HeaderValue::from_str(value) {
+            resp.headers_mut().insert(name, v);
+        }
+    }
+    resp
+}
+
+fn error_response(ids: &Ids, e: &KustoError) -> Response {
+    let mut context = Map::new();
+    context.insert("timestamp".into(), json!(clock::now()));
+    context.insert("serviceAlias".into(), json!("KUSTOPLAN-SANDBOX"));
+    context.insert("clientRequestId".into(), json!(ids.client_request_id));
+    context.insert("activityId".into(), json!(ids.activity_id));
+    context.insert("subActivityId".into(), json!(ids.activity_id));
+    context.insert("activityType".into(), json!("DN.AdminCommand.Execute"));
+    context.insert("parentActivityId".into(), json!(ids.activity_id));
+    let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let bytes = serde_json::to_vec(&e.to_envelope(context)).unwrap_or_default();
+    with_ids(json_response(status, bytes), ids)
+}
+
+async fn stats(State(shared): State<Arc<Shared>>) -> Response {
+    axum::Json(*lock(&shared.stats)).into_response()
+}
+
+async fn get_faults(State(shared): State<Arc<Shared>>) -> Response {
+    axum::Json(lock(&shared.faults).clone()).into_response()
+}
+
+async fn set_faults(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+    match serde_json::from_slice::<Faults>(&body) {
+        Ok(faults) => {
+            *lock(&shared.faults) = faults.clone();
+            axum::Json(faults).into_response()
+        }
+        Err(e) => (StatusCode::BAD_REQUEST, format!("invalid faults: {e}")).into_response(),
+    }
+}

@@ -1,0 +1,169 @@
+//! The sandbox's whole world: databases, tables, mappings, policies and principals.
+//!
+//! Plain data with serde so it can be persisted as one JSON document and inspected by tests
+//! (for example to check that `.alter column` marked a column's data as nulled, which no
+//! Kusto result shows).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::kusto::command::{DatabaseRole, MappingKind, TableRole};
+use crate::kusto::types::ScalarType;
+
+/// Version of the persisted format, bumped on incompatible changes.
+pub const STATE_FORMAT: u32 = 1;
+
+/// Everything the sandbox knows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SandboxState {
+    /// Persisted format version ([`STATE_FORMAT`]).
+    pub format: u32,
+    /// Databases by name.
+    pub databases: BTreeMap<String, Database>,
+}
+
+impl Default for SandboxState {
+    fn default() -> Self {
+        SandboxState {
+            format: STATE_FORMAT,
+            databases: BTreeMap::new(),
+        }
+    }
+}
+
+/// One database.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Database {
+    /// Stable id reported by `.show databases`.
+    pub id: String,
+    /// Schema minor version, bumped by every successful change (`.show database schema`).
+    pub minor_version: u64,
+    /// Tables by name.
+    pub tables: BTreeMap<String, Table>,
+    /// Database-level ingestion mappings.
+    pub mappings: Vec<Mapping>,
+    /// Database-level ingestion batching policy, if set.
+    pub batching: Option<BatchingPolicy>,
+    /// Database-level streaming ingestion policy, if set.
+    pub streaming: Option<StreamingPolicy>,
+    /// Database role assignments.
+    pub principals: Vec<Assignment<DatabaseRole>>,
+}
+
+/// One table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Table {
+    /// Table name.
+    pub name: String,
+    /// Columns in order.
+    pub columns: Vec<Column>,
+    /// Docstring ("" when unset).
+    pub docstring: String,
+    /// Folder ("" when unset).
+    pub folder: String,
+    /// Table-level ingestion mappings.
+    pub mappings: Vec<Mapping>,
+    /// Table-level ingestion batching policy, if set.
+    pub batching: Option<BatchingPolicy>,
+    /// Table-level streaming ingestion policy, if set.
+    pub streaming: Option<StreamingPolicy>,
+    /// Table role assignments.
+    pub principals: Vec<Assignment<TableRole>>,
+}
+
+/// One column.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Column {
+    /// Column name.
+    pub name: String,
+    /// Column type.
+    #[serde(rename = "type")]
+    pub ty: ScalarType,
+    /// True once `.alter column` changed the type: real Kusto would now return null for all
+    /// data ingested before the change (the sandbox holds no rows, so it records the fact).
+    #[serde(default)]
+    pub data_nulled: bool,
+}
+
+/// An ingestion mapping.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Mapping {
+    /// Mapping name.
+    pub name: String,
+    /// Mapping kind.
+    pub kind: MappingKind,
+    /// Canonical mapping JSON text, as `.show ... ingestion mappings` returns it.
+    pub mapping: String,
+    /// When it was last created or altered (Kusto datetime text).
+    pub last_updated: String,
+}
+
+/// Ingestion batching policy values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BatchingPolicy {
+    /// `MaximumBatchingTimeSpan`, in 100 ns ticks.
+    pub max_batching_ticks: u64,
+    /// `MaximumNumberOfItems`.
+    pub max_items: u64,
+    /// `MaximumRawDataSizeMB`.
+    pub max_raw_size_mb: u64,
+}
+
+/// Streaming ingestion policy values.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct StreamingPolicy {
+    /// `IsEnabled`.
+    pub is_enabled: bool,
+    /// `HintAllocatedRate`.
+    pub hint_allocated_rate: Option<f64>,
+}
+
+/// A principal holding a role.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Assignment<R> {
+    /// The role.
+    pub role: R,
+    /// Principal FQN (`aadapp=...;tenant`), as written, with a lowercase prefix.
+    pub fqn: String,
+    /// Notes given when the role was granted.
+    pub notes: String,
+    /// `RoleAssignmentIdentifier`.
+    pub id: String,
+}
+
+impl Database {
+    /// A new, empty database.
+    pub fn new(id: String) -> Self {
+        Database {
+            id,
+            minor_version: 0,
+            tables: BTreeMap::new(),
+            mappings: Vec::new(),
+            batching: None,
+            streaming: None,
+            principals: Vec::new(),
+        }
+    }
+}
+
+impl Table {
+    /// A new table with columns and no policies.
+    pub fn new(name: String, columns: Vec<Column>) -> Self {
+        Table {
+            name,
+            columns,
+            docstring: String::new(),
+            folder: String::new(),
+            mappings: Vec::new(),
+            batching: None,
+            streaming: None,
+            principals: Vec::new(),
+        }
+    }
+
+    /// The column with this exact name.
+    pub fn column(&self, name: &str) -> Option<&Column> {
+        self.columns.iter().find(|c| c.name == name)
+    }
+}

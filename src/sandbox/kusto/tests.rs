@@ -1,0 +1,205 @@
+//! In-process engine tests: semantics that need no HTTP.
+
+use serde_json::{Value, json};
+
+use super::*;
+use crate::kusto::types::ScalarType;
+use crate::kusto::v1::V1Response;
+
+fn sandbox() -> KustoSandbox {
+    KustoSandbox::in_memory(&["db".to_string()]).expect("sandbox")
+}
+
+fn root() -> Caller {
+    Caller::cluster_admin("aaduser=root@x")
+}
+
+fn run(s: &KustoSandbox, csl: &str) -> V1Response {
+    s.execute("db", csl, &root())
+        .unwrap_or_else(|e| panic!("{csl}: {e}"))
+}
+
+fn fail(s: &KustoSandbox, csl: &str) -> KustoError {
+    match s.execute("db", csl, &root()) {
+        Ok(r) => panic!("{csl} should fail, got {r:?}"),
+        Err(e) => e,
+    }
+}
+
+fn rows(r: &V1Response) -> Vec<&[Value]> {
+    r.primary().expect("table").value_rows().collect()
+}
+
+#[test]
+fn aliases_are_stored_as_canonical_types() {
+    let s = sandbox();
+    run(
+        &s,
+        ".create table T (a:int32, b:int64, c:double, d:boolean, e:date, f:uuid, g:time)",
+    );
+    let types: Vec<ScalarType> = s.state().databases["db"].tables["T"]
+        .columns
+        .iter()
+        .map(|c| c.ty)
+        .collect();
+    use ScalarType::*;
+    assert_eq!(types, [Int, Long, Real, Bool, DateTime, Guid, TimeSpan]);
+}
+
+#[test]
+fn names_and_duplicate_columns_are_validated() {
+    let s = sandbox();
+    assert_eq!(
+        fail(&s, ".create table ['a/b'] (x:int)").detail,
+        "The name 'a/b' is not a valid table name: character '/' is not allowed."
+    );
+    assert_eq!(
+        fail(&s, ".create table T (x:int, x:long)").detail,
+        "Column 'x' is specified more than once."
+    );
+    assert_eq!(
+        fail(&s, ".create table T (x:int) with (retention='1d')").detail,
+        "Property 'retention' is not supported for tables (supported: docstring, folder)."
+    );
+    run(&s, ".create table ['My Table-1.x'] (['a b']:string)");
+    assert!(
+        s.state().databases["db"]
+            .tables
+            .contains_key("My Table-1.x")
+    );
+}
+
+#[test]
+fn alter_tables_policy_hits_every_listed_table() {
+    let s = sandbox();
+    run(&s, ".create table A (x:int)");
+    run(&s, ".create table B (x:int)");
+    let r = run(
+        &s,
+        ".alter tables (A, B) policy ingestionbatching '{\"MaximumNumberOfItems\":9}'",
+    );
+    let names: Vec<&Value> = rows(&r).iter().map(|r| &r[1]).collect();
+    assert_eq!(names, [&json!("[db].[A]"), &json!("[db].[B]")]);
+    let state = s.state();
+    assert_eq!(
+        state.databases["db"].tables["B"]
+            .batching
+            .map(|b| b.max_items),
+        Some(9)
+    );
+}
+
+#[test]
+fn failed_command_changes_nothing_and_schema_version_counts_changes() {
+    let s = sandbox();
+    run(&s, ".create table A (x:int)");
+    let version = s.state().databases["db"].minor_version;
+    fail(
+        &s,
+        ".alter table A policy ingestionbatching '{\"MaximumNumberOfItems\":0}'",
+    );
+    run(&s, ".show table A policy ingestionbatching");
+    run(&s, ".create table A (y:int)");
+    assert_eq!(s.state().databases["db"].minor_version, version);
+    run(&s, ".alter-merge table A (y:int)");
+    assert_eq!(s.state().databases["db"].minor_version, version + 1);
+}
+
+#[test]
+fn roles_come_from_assignments_for_non_admin_callers() {
+    let s = sandbox();
+    run(&s, ".create table T (x:int)");
+    let viewer = Caller::principal("aaduser=v@x");
+    let ingestor = Caller::principal("aadapp=ing;x");
+    run(&s, ".add database db viewers ('aaduser=v@x')");
+    run(&s, ".add table T ingestors ('aadapp=ing;x')");
+    assert!(s.execute("db", ".show tables", &viewer).is_ok());
+    assert_eq!(
+        s.execute("db", ".drop table T", &viewer)
+            .map(|_| ())
+            .map_err(|e| e.status),
+        Err(403)
+    );
+    // Table ingestors may manage that table's mappings, but not its schema.
+    assert!(
+        s.execute(
+            "db",
+            ".create table T ingestion csv mapping 'm' '[{\"column\":\"x\"}]'",
+            &ingestor
+        )
+        .is_ok()
+    );
+    assert_eq!(
+        s.execute("db", ".alter table T (x:int, y:int)", &ingestor)
+            .map(|_| ())
+            .map_err(|e| e.detail),
+        Err("Principal 'aadapp=ing;x' is not authorized to write database 'db'.".to_string())
+    );
+    assert_eq!(
+        s.execute("db", ".show tables", &ingestor)
+            .map(|_| ())
+            .map_err(|e| e.status),
+        Err(403)
+    );
+}
+
+#[test]
+fn no_context_database_falls_back_like_the_service() {
+    let s = sandbox();
+    let err = s
+        .execute("", ".create table T (x:int)", &root())
+        .expect_err("no database");
+    assert_eq!(err.status, 404);
+    assert_eq!(
+        err.detail,
+        "Entity name 'NetDefaultDB' of kind 'Database' does not exist."
+    );
+    assert!(s.execute("", ".show version", &root()).is_ok());
+}
+
+#[test]
+fn declared_databases_must_be_valid_names() {
+    let err = KustoSandbox::in_memory(&["bad/name".to_string()]).expect_err("invalid");
+    assert!(matches!(err, SandboxError::InvalidDatabase(_)), "{err}");
+}
+
+#[test]
+fn open_remembers_databases_and_adds_declared_ones() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let first = KustoSandbox::open(dir.path(), &["a".to_string()]).expect("open");
+    let id = first.state().databases["a"].id.clone();
+    drop(first);
+    let second = KustoSandbox::open(dir.path(), &["b".to_string()]).expect("reopen");
+    let state = second.state();
+    assert_eq!(state.databases.keys().collect::<Vec<_>>(), ["a", "b"]);
+    assert_eq!(state.databases["a"].id, id);
+    assert_eq!(second.state_path(), Some(dir.path().join(STATE_FILE)));
+}
+
+#[test]
+fn script_rejects_conflicting_options_and_nested_scripts() {
+    let s = sandbox();
+    assert_eq!(
+        fail(
+            &s,
+            ".execute database script with (ContinueOnErrors=true, ThrowOnErrors=true) <| .create table A (x:int)"
+        )
+        .detail,
+        "ContinueOnErrors and ThrowOnErrors cannot be used together."
+    );
+    let r = run(
+        &s,
+        ".execute database script with (ContinueOnErrors=true) <|\n.execute database script <| .create table A (x:int)\n.create table B (x:int)",
+    );
+    let outcome: Vec<(&Value, &Value)> = rows(&r).iter().map(|r| (&r[2], &r[3])).collect();
+    assert_eq!(
+        outcome,
+        [
+            (
+                &json!(".execute database script <| .create table A (x:int)"),
+                &json!("Failed")
+            ),
+            (&json!(".create table B (x:int)"), &json!("Completed")),
+        ]
+    );
+}

@@ -1,0 +1,3 @@
+//! Built-in local targets, so kustoplan's main job runs without external services.
+
+pub mod kusto;
