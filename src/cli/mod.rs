@@ -2,9 +2,11 @@
 //! library, and hand results to the renderers; they hold no logic of their own.
 
 mod output;
+mod sandbox;
 mod schema;
 mod validate;
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -48,6 +50,33 @@ pub enum Command {
         after_help = "Examples:\n  kustoplan schema > schemas/kustoplan.schema.json\n  kustoplan schema --format markdown > docs/manifest-reference.md"
     )]
     Schema(SchemaArgs),
+    /// The built-in local target: a Kusto-compatible management endpoint persisted to a directory.
+    #[command(subcommand)]
+    Sandbox(SandboxCommand),
+}
+
+/// `sandbox` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum SandboxCommand {
+    /// Serve the Kusto REST management endpoint (`POST /v1/rest/mgmt`) until Ctrl-C.
+    #[command(
+        after_help = "Example:\n  kustoplan sandbox serve --dir .kustoplan/sandbox --listen 127.0.0.1:8080 --database gamedb"
+    )]
+    Serve(SandboxServeArgs),
+}
+
+/// `sandbox serve` options.
+#[derive(Debug, Args)]
+pub struct SandboxServeArgs {
+    /// Directory holding the sandbox state (created if missing; survives restarts).
+    #[arg(long, default_value = ".kustoplan/sandbox")]
+    pub dir: PathBuf,
+    /// Address to listen on; port 0 picks a free port (the URL is printed).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Database to serve (repeatable; Kusto databases are not created by commands).
+    #[arg(long = "database")]
+    pub databases: Vec<String>,
 }
 
 /// `schema` options.
@@ -97,5 +126,6 @@ pub fn run() -> ExitCode {
     match cli.command {
         Command::Validate(args) => validate::run(&args, color),
         Command::Schema(args) => schema::run(args.format),
+        Command::Sandbox(SandboxCommand::Serve(args)) => sandbox::run(&args),
     }
 }
