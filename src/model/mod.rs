@@ -4,6 +4,7 @@
 
 mod column_type;
 mod format;
+pub mod kusto;
 mod names;
 mod principal;
 mod timespan;
