@@ -103,7 +103,7 @@ fn err(command: &str, reason: &str) -> ObserveError {
     }
 }
 
-fn text<'a>(row: &'a [Value], index: Option<usize>) -> &'a str {
+fn text(row: &[Value], index: Option<usize>) -> &str {
     index
         .and_then(|i| row.get(i))
         .and_then(Value::as_str)
@@ -225,12 +225,12 @@ fn read_mappings(
     Ok(())
 }
 
+/// One row of a `.show ... policy` result: the table it is about, and the policy if one is set.
+type PolicyRow = (Option<String>, Option<Value>);
+
 /// Rows of a `.show ... policy` result: the table the row is about (from `[db].[table]`), and the
 /// policy JSON (`None` when no policy is set).
-fn policy_rows(
-    t: &V1Table,
-    command: &str,
-) -> Result<Vec<(Option<String>, Option<Value>)>, ObserveError> {
+fn policy_rows(t: &V1Table, command: &str) -> Result<Vec<PolicyRow>, ObserveError> {
     let (entity_i, policy_i) = (t.column_index("EntityName"), t.column_index("Policy"));
     if policy_i.is_none() {
         return Err(err(command, "no Policy column"));
