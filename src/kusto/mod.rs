@@ -4,5 +4,6 @@
 #![warn(missing_docs)]
 
 pub mod command;
+pub mod render;
 pub mod types;
 pub mod v1;
