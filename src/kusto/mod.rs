@@ -5,5 +5,6 @@
 
 pub mod command;
 pub mod observe;
+pub mod render;
 pub mod types;
 pub mod v1;

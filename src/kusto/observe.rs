@@ -11,7 +11,8 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use super::v1::{V1Response, V1Table};
-use crate::model::kusto::{BatchingPolicy, Column, DatabaseState, Mapping, RoleKey, TableState};
+use crate::model::BatchingPolicy;
+use crate::model::kusto::{Column, DatabaseState, Mapping, RoleKey, TableState};
 use crate::model::{ColumnType, MappingKind, PrincipalRef};
 
 /// A result that does not have the shape the documented command returns.
@@ -64,7 +65,10 @@ pub fn database_state(
     read_mappings(table(1)?, &commands[1], &mut state)?;
     for (row_table, policy) in policy_rows(table(2)?, &commands[2])? {
         if let (Some(t), Some(p)) = (row_table.and_then(|n| state.tables.get_mut(&n)), policy) {
-            t.batching = Some(BatchingPolicy::from_json(&p).map_err(|r| err(&commands[2], &r))?);
+            t.batching = Some(
+                BatchingPolicy::from_json(&p)
+                    .ok_or_else(|| err(&commands[2], "malformed batching policy"))?,
+            );
         }
     }
     for (row_table, policy) in policy_rows(table(3)?, &commands[3])? {
@@ -74,7 +78,10 @@ pub fn database_state(
     }
     state.principals = principals(table(4)?, &commands[4])?;
     if let Some((_, Some(p))) = policy_rows(table(5)?, &commands[5])?.into_iter().next() {
-        state.batching = Some(BatchingPolicy::from_json(&p).map_err(|r| err(&commands[5], &r))?);
+        state.batching = Some(
+            BatchingPolicy::from_json(&p)
+                .ok_or_else(|| err(&commands[5], "malformed batching policy"))?,
+        );
     }
     if let Some((_, Some(p))) = policy_rows(table(6)?, &commands[6])?.into_iter().next() {
         state.streaming = streaming_enabled(&p);

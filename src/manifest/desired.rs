@@ -4,8 +4,9 @@ use std::collections::BTreeMap;
 
 use super::Manifests;
 use super::spec::{BatchingSpec, MappingSpec, PrincipalSpec, TableDoc};
+use crate::model::BatchingPolicy;
 use crate::model::kusto::{
-    BatchingPolicy, Column, DatabaseState, KustoState, Mapping, MappingColumn, RoleKey, TableState,
+    Column, DatabaseState, KustoState, Mapping, MappingColumn, RoleKey, TableState,
 };
 use crate::model::{ColumnType, MappingKind, PrincipalKind, PrincipalRef, Timespan};
 
@@ -100,7 +101,7 @@ fn mapping(m: &MappingSpec) -> Option<Mapping> {
 }
 
 fn batching(b: &BatchingSpec) -> BatchingPolicy {
-    let d = BatchingPolicy::DEFAULT;
+    let d = BatchingPolicy::DEFAULTS;
     BatchingPolicy {
         max_time: b
             .max_time

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::{ColumnType, MappingKind, PrincipalRef, Timespan};
+use super::{BatchingPolicy, ColumnType, MappingKind, PrincipalRef};
 
 /// The ownership marker kustoplan appends to docstrings of tables it manages, so pruning only
 /// ever touches objects created by this stack.
@@ -246,52 +246,6 @@ fn canonical_property(key: &str) -> String {
     )
 }
 
-/// An ingestion batching policy with every value explicit (Kusto fills omitted ones with defaults).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct BatchingPolicy {
-    /// `MaximumBatchingTimeSpan`.
-    #[serde(with = "timespan_text")]
-    pub max_time: Timespan,
-    /// `MaximumNumberOfItems`.
-    pub max_items: u64,
-    /// `MaximumRawDataSizeMB`.
-    pub max_raw_size_mb: u64,
-}
-
-impl BatchingPolicy {
-    /// Kusto's documented defaults: 5 minutes, 500 items, 1024 MB.
-    pub const DEFAULT: BatchingPolicy = BatchingPolicy {
-        max_time: Timespan::from_secs(300),
-        max_items: 500,
-        max_raw_size_mb: 1024,
-    };
-
-    /// The policy JSON kustoplan writes (always complete, so `.alter` cannot reset a value).
-    pub fn to_json(&self) -> serde_json::Value {
-        serde_json::json!({
-            "MaximumBatchingTimeSpan": self.max_time.to_kusto(),
-            "MaximumNumberOfItems": self.max_items,
-            "MaximumRawDataSizeMB": self.max_raw_size_mb,
-        })
-    }
-
-    /// Reads Kusto's policy JSON; omitted values take the defaults, as the service does.
-    pub fn from_json(json: &serde_json::Value) -> Result<BatchingPolicy, String> {
-        let mut policy = BatchingPolicy::DEFAULT;
-        if let Some(t) = json.get("MaximumBatchingTimeSpan").and_then(|v| v.as_str()) {
-            policy.max_time =
-                Timespan::parse(t).ok_or_else(|| format!("invalid timespan `{t}`"))?;
-        }
-        if let Some(n) = json.get("MaximumNumberOfItems").and_then(|v| v.as_u64()) {
-            policy.max_items = n;
-        }
-        if let Some(n) = json.get("MaximumRawDataSizeMB").and_then(|v| v.as_u64()) {
-            policy.max_raw_size_mb = n;
-        }
-        Ok(policy)
-    }
-}
-
 /// A principal in a role. The notes are the value stored alongside.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct RoleKey {
@@ -373,19 +327,6 @@ mod mapping_kind_text {
     }
 }
 
-mod timespan_text {
-    use super::Timespan;
-    use serde::{Deserialize, Deserializer, Serializer};
-    pub fn serialize<S: Serializer>(t: &Timespan, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&t.to_kusto())
-    }
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Timespan, D::Error> {
-        let text = String::deserialize(d)?;
-        Timespan::parse(&text)
-            .ok_or_else(|| serde::de::Error::custom(format!("invalid timespan {text}")))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -409,23 +350,6 @@ mod tests {
             Mapping::from_json(MappingKind::Json, "m", &declared).unwrap()
         );
         assert_eq!(m.to_json(), declared);
-    }
-
-    #[test]
-    fn batching_defaults_fill_omitted_values() {
-        let p = BatchingPolicy::from_json(&json!({"MaximumBatchingTimeSpan": "00:00:10"})).unwrap();
-        assert_eq!(
-            p,
-            BatchingPolicy {
-                max_time: Timespan::from_secs(10),
-                max_items: 500,
-                max_raw_size_mb: 1024
-            }
-        );
-        assert_eq!(
-            p.to_json(),
-            json!({"MaximumBatchingTimeSpan": "00:00:10", "MaximumNumberOfItems": 500, "MaximumRawDataSizeMB": 1024})
-        );
     }
 
     #[test]

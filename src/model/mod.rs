@@ -6,11 +6,13 @@ mod column_type;
 mod format;
 pub mod kusto;
 mod names;
+mod policy;
 mod principal;
-mod timespan;
+pub(crate) mod timespan;
 
 pub use column_type::ColumnType;
 pub use format::{DataFormat, MappingKind};
 pub use names::{check_kafka_topic_name, check_kusto_name, is_sink_safe_name};
+pub use policy::BatchingPolicy;
 pub use principal::{PrincipalKind, PrincipalRef};
 pub use timespan::Timespan;

@@ -204,6 +204,28 @@ impl DatabaseRole {
         })
     }
 
+    /// Every database role, in the order the docs list them.
+    pub const ALL: [DatabaseRole; 6] = [
+        DatabaseRole::Admins,
+        DatabaseRole::Users,
+        DatabaseRole::Viewers,
+        DatabaseRole::UnrestrictedViewers,
+        DatabaseRole::Ingestors,
+        DatabaseRole::Monitors,
+    ];
+
+    /// The role keyword used in commands (inverse of [`DatabaseRole::from_keyword`]).
+    pub fn keyword(self) -> &'static str {
+        match self {
+            DatabaseRole::Admins => "admins",
+            DatabaseRole::Users => "users",
+            DatabaseRole::Viewers => "viewers",
+            DatabaseRole::UnrestrictedViewers => "unrestrictedviewers",
+            DatabaseRole::Ingestors => "ingestors",
+            DatabaseRole::Monitors => "monitors",
+        }
+    }
+
     /// Singular title used in the `Role` column (`Database DB Admin`).
     pub fn title(self) -> &'static str {
         match self {
@@ -236,6 +258,17 @@ impl TableRole {
             "ingestors" => TableRole::Ingestors,
             _ => return None,
         })
+    }
+
+    /// Every table role.
+    pub const ALL: [TableRole; 2] = [TableRole::Admins, TableRole::Ingestors];
+
+    /// The role keyword used in commands (inverse of [`TableRole::from_keyword`]).
+    pub fn keyword(self) -> &'static str {
+        match self {
+            TableRole::Admins => "admins",
+            TableRole::Ingestors => "ingestors",
+        }
     }
 
     /// Singular title used in the `Role` column (`Table T Admin`).

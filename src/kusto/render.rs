@@ -1,0 +1,293 @@
+//! Every control command kustoplan sends to Kusto is built here, and only here.
+//!
+//! Plans show these strings to reviewers and apply executes them verbatim, so they must be
+//! exact, deterministic and safe whatever names and texts the manifests hold. All functions
+//! are pure. Conventions:
+//! - Names go through [`quote_name`]: bare when a plain identifier, else `['...']`.
+//! - Literals go through [`quote_string`]: always `"..."` with backslash escapes.
+//! - JSON (mappings, policies) is compact, single-line JSON inside one string literal.
+//! - Every command is a single line, so any list of them can go into
+//!   [`execute_script`], which splits commands at line starts.
+//! - Table commands address tables of the request's database (the `db` of the request); the
+//!   database is named only where the command needs it.
+//!
+//! Each command is checked against our own parser and the sandbox (unit tests) and against
+//! Microsoft's Kusto parser (`tests/render_conformance.rs`).
+
+mod quote;
+
+use serde_json::Value;
+
+use crate::kusto::command::{DatabaseRole, TableRole};
+use crate::model::{BatchingPolicy, ColumnType, MappingKind, PrincipalRef};
+
+pub use quote::{name as quote_name, string as quote_string};
+
+/// The entity a policy is set on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PolicyScope<'a> {
+    /// A table of the request's database.
+    Table(&'a str),
+    /// A database.
+    Database(&'a str),
+}
+
+impl PolicyScope<'_> {
+    /// `table T` or `database DB`.
+    fn target(self) -> String {
+        match self {
+            PolicyScope::Table(t) => format!("table {}", quote_name(t)),
+            PolicyScope::Database(d) => format!("database {}", quote_name(d)),
+        }
+    }
+}
+
+/// A security role of a database or of a table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RoleScope<'a> {
+    /// A database role.
+    Database(&'a str, DatabaseRole),
+    /// A role on a table of the request's database.
+    Table(&'a str, TableRole),
+}
+
+impl RoleScope<'_> {
+    /// `database DB role` or `table T role`.
+    fn target(self) -> String {
+        match self {
+            RoleScope::Database(d, role) => {
+                format!("database {} {}", quote_name(d), role.keyword())
+            }
+            RoleScope::Table(t, role) => format!("table {} {}", quote_name(t), role.keyword()),
+        }
+    }
+}
+
+fn columns<N: AsRef<str>>(columns: &[(N, ColumnType)]) -> String {
+    let list: Vec<String> = columns
+        .iter()
+        .map(|(n, ty)| format!("{}:{}", quote_name(n.as_ref()), ty.as_kql()))
+        .collect();
+    format!("({})", list.join(", "))
+}
+
+fn principal_list(principals: &[PrincipalRef]) -> String {
+    let list: Vec<String> = principals.iter().map(|p| quote_string(&p.fqn())).collect();
+    format!("({})", list.join(", "))
+}
+
+/// Compact, single-line JSON inside one string literal. `serde_json` escapes control
+/// characters inside JSON strings, so the text never holds a raw line break.
+fn json_literal(value: &Value) -> String {
+    quote_string(&value.to_string())
+}
+
+/// `.create table T (a:int, ...)`: creates a missing table. Kusto treats it as a no-op on an
+/// existing table (even with other columns), so plans use it only for tables observed
+/// missing; [`create_merge_table`] is the idempotent form.
+pub fn create_table<N: AsRef<str>>(table: &str, cols: &[(N, ColumnType)]) -> String {
+    format!(".create table {} {}", quote_name(table), columns(cols))
+}
+
+/// `.create-merge table T (...)`: creates the table or adds the missing columns, never drops
+/// or retypes one, so it is safe to re-run after a partial apply.
+pub fn create_merge_table<N: AsRef<str>>(table: &str, cols: &[(N, ColumnType)]) -> String {
+    format!(
+        ".create-merge table {} {}",
+        quote_name(table),
+        columns(cols)
+    )
+}
+
+/// `.alter-merge table T (...)`: adds columns to an existing table (fails if it is missing),
+/// keeping existing columns and data. kustoplan never renders `.alter table T (...)`, which
+/// would drop every column not listed.
+pub fn alter_merge_table<N: AsRef<str>>(table: &str, cols: &[(N, ColumnType)]) -> String {
+    format!(".alter-merge table {} {}", quote_name(table), columns(cols))
+}
+
+/// `.alter column T.C type=X`: retypes a column. Kusto nulls the existing data of the column
+/// (data loss), so plans classify it `data-loss`.
+pub fn alter_column_type(table: &str, column: &str, ty: ColumnType) -> String {
+    format!(
+        ".alter column {}.{} type={}",
+        quote_name(table),
+        quote_name(column),
+        ty.as_kql()
+    )
+}
+
+/// `.drop column T.C`: removes a column and its data. No `ifexists`: Microsoft's parser does
+/// not accept it here, and the plan only drops columns it observed.
+pub fn drop_column(table: &str, column: &str) -> String {
+    format!(".drop column {}.{}", quote_name(table), quote_name(column))
+}
+
+/// `.drop table T ifexists`: removes a table and its data; `ifexists` makes a re-run after a
+/// partial apply succeed instead of failing on the table already gone.
+pub fn drop_table(table: &str) -> String {
+    format!(".drop table {} ifexists", quote_name(table))
+}
+
+/// `.alter table T docstring "..."`: sets the table docstring (where the ownership marker
+/// can live).
+pub fn alter_table_docstring(table: &str, text: &str) -> String {
+    format!(
+        ".alter table {} docstring {}",
+        quote_name(table),
+        quote_string(text)
+    )
+}
+
+/// `.alter table T folder "..."`: sets the table folder (where the ownership marker can
+/// live).
+pub fn alter_table_folder(table: &str, text: &str) -> String {
+    format!(
+        ".alter table {} folder {}",
+        quote_name(table),
+        quote_string(text)
+    )
+}
+
+/// `.create-or-alter table T ingestion K mapping "name" "<json>"`: creates or replaces a
+/// mapping in one idempotent command (no drop-then-create window in which ingestion fails).
+pub fn create_or_alter_mapping(
+    table: &str,
+    kind: MappingKind,
+    name: &str,
+    mapping_json: &Value,
+) -> String {
+    format!(
+        ".create-or-alter table {} ingestion {} mapping {} {}",
+        quote_name(table),
+        kind.as_kql(),
+        quote_string(name),
+        json_literal(mapping_json)
+    )
+}
+
+/// `.drop table T ingestion K mapping "name"`: removes a mapping; ingestion that still names
+/// it fails, so plans order it after the routes that use it are gone.
+pub fn drop_mapping(table: &str, kind: MappingKind, name: &str) -> String {
+    format!(
+        ".drop table {} ingestion {} mapping {}",
+        quote_name(table),
+        kind.as_kql(),
+        quote_string(name)
+    )
+}
+
+/// `.alter table|database X policy ingestionbatching "<json>"`: sets the whole policy. All
+/// three fields are always written, because `.alter` resets omitted fields to defaults.
+pub fn alter_batching_policy(scope: PolicyScope<'_>, policy: &BatchingPolicy) -> String {
+    format!(
+        ".alter {} policy ingestionbatching {}",
+        scope.target(),
+        json_literal(&policy.to_json())
+    )
+}
+
+/// `.delete table|database X policy ingestionbatching`: back to the inherited policy
+/// (the database's for a table, the defaults for a database).
+pub fn delete_batching_policy(scope: PolicyScope<'_>) -> String {
+    format!(".delete {} policy ingestionbatching", scope.target())
+}
+
+/// `.alter table|database X policy streamingingestion "{"IsEnabled":true}"`: turns streaming
+/// ingestion on or off for the entity.
+pub fn alter_streaming_policy(scope: PolicyScope<'_>, enabled: bool) -> String {
+    format!(
+        ".alter {} policy streamingingestion {}",
+        scope.target(),
+        json_literal(&serde_json::json!({ "IsEnabled": enabled }))
+    )
+}
+
+/// `.delete table|database X policy streamingingestion`: removes the streaming policy.
+pub fn delete_streaming_policy(scope: PolicyScope<'_>) -> String {
+    format!(".delete {} policy streamingingestion", scope.target())
+}
+
+/// `.add database DB role ("fqn", ...) ["notes"]` (or `table T role`): grants a role. Kusto
+/// needs at least one principal; the notes show up in `.show ... principals`.
+pub fn add_principals(
+    scope: RoleScope<'_>,
+    principals: &[PrincipalRef],
+    notes: Option<&str>,
+) -> String {
+    let mut out = format!(".add {} {}", scope.target(), principal_list(principals));
+    if let Some(notes) = notes {
+        out.push(' ');
+        out.push_str(&quote_string(notes));
+    }
+    out
+}
+
+/// `.drop database DB role ("fqn", ...)` (or `table T role`): revokes a role. The database
+/// name is always written: without it Microsoft's parser reads `.drop database admins (...)`
+/// as a different command (a detach of a database named `admins`).
+pub fn drop_principals(scope: RoleScope<'_>, principals: &[PrincipalRef]) -> String {
+    format!(".drop {} {}", scope.target(), principal_list(principals))
+}
+
+/// `.execute database script with (ContinueOnErrors=...) <|` followed by one command per line:
+/// runs several commands in one round trip, in order. Not transactional: the result has one
+/// row per command telling which ran. Kusto rejects an empty script, so callers send nothing
+/// when there is nothing to do.
+pub fn execute_script(commands: &[String], continue_on_errors: bool) -> String {
+    let mut out =
+        format!(".execute database script with (ContinueOnErrors={continue_on_errors}) <|");
+    for command in commands {
+        out.push('\n');
+        out.push_str(command);
+    }
+    out
+}
+
+/// `.show database DB schema as json`: every table, column, docstring and folder of a
+/// database in one round trip (bulk observe).
+pub fn show_database_schema_json(database: &str) -> String {
+    format!(".show database {} schema as json", quote_name(database))
+}
+
+/// `.show database DB ingestion mappings`: the database's mappings and those of all its
+/// tables in one round trip (bulk observe).
+pub fn show_database_mappings(database: &str) -> String {
+    format!(".show database {} ingestion mappings", quote_name(database))
+}
+
+/// `.show table T ingestion mappings`: one table's mappings (verification after apply).
+pub fn show_table_mappings(table: &str) -> String {
+    format!(".show table {} ingestion mappings", quote_name(table))
+}
+
+/// `.show table * policy ingestionbatching`: the batching policy of every table of the
+/// request's database in one round trip (bulk observe).
+pub fn show_tables_batching_policy() -> String {
+    ".show table * policy ingestionbatching".to_string()
+}
+
+/// `.show table|database X policy ingestionbatching`: one entity's batching policy.
+pub fn show_batching_policy(scope: PolicyScope<'_>) -> String {
+    format!(".show {} policy ingestionbatching", scope.target())
+}
+
+/// `.show table|database X policy streamingingestion`: one entity's streaming policy.
+/// (Microsoft's grammar has no `.show table *` form for this policy.)
+pub fn show_streaming_policy(scope: PolicyScope<'_>) -> String {
+    format!(".show {} policy streamingingestion", scope.target())
+}
+
+/// `.show database DB principals`: every role assignment of a database in one round trip
+/// (bulk observe).
+pub fn show_database_principals(database: &str) -> String {
+    format!(".show database {} principals", quote_name(database))
+}
+
+/// `.show table T principals`: the role assignments of one table.
+pub fn show_table_principals(table: &str) -> String {
+    format!(".show table {} principals", quote_name(table))
+}
+
+#[cfg(test)]
+mod tests;
