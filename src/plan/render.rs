@@ -1,0 +1,1 @@
+//! Plan renderers: human text, Markdown for pull requests, JSON for machines.
