@@ -8,4 +8,6 @@ pub mod kusto;
 pub mod manifest;
 pub mod model;
 pub mod plan;
+pub mod providers;
 pub mod sandbox;
+pub mod workflow;
