@@ -364,12 +364,17 @@ fn table_children(
     );
 }
 
+/// Pretty JSON with a final newline, so unified diffs need no "no newline at end" marker.
+fn pretty(value: &serde_json::Value) -> String {
+    serde_json::to_string_pretty(value).unwrap_or_default() + "\n"
+}
+
 fn mapping_text(m: &Mapping) -> String {
-    serde_json::to_string_pretty(&m.to_json()).unwrap_or_default()
+    pretty(&m.to_json())
 }
 
 fn policy_text(p: &BatchingPolicy) -> String {
-    serde_json::to_string_pretty(&p.to_json()).unwrap_or_default()
+    pretty(&p.to_json())
 }
 
 fn batching(
