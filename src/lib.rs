@@ -7,4 +7,5 @@ pub mod diagnostics;
 pub mod kusto;
 pub mod manifest;
 pub mod model;
+pub mod providers;
 pub mod sandbox;

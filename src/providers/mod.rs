@@ -1,0 +1,8 @@
+//! Providers: the only modules that talk to live systems over the network.
+//!
+//! Everything else in kustoplan is pure; keeping network I/O here means timeouts, retries,
+//! request ids and credential handling are implemented (and audited) in one place.
+
+#![warn(missing_docs)]
+
+pub mod kusto;
