@@ -15,7 +15,8 @@ use kustoplan::providers::kusto::{
 use kustoplan::sandbox::kusto::{AuthConfig, Faults, RequestStats, ServeConfig, serve};
 use serde_json::{Value, json};
 use support::{
-    Canned, Captured, CountingCredential, DB, FailingCredential, RawServer, fast, loopback, sandbox,
+    Canned, Captured, CountingCredential, DB, FailingCredential, GenericScopeOnlyCredential,
+    RawServer, fast, loopback, sandbox,
 };
 
 fn client(url: &str, options: ClientOptions) -> KustoClient {
@@ -528,6 +529,32 @@ async fn token_is_fetched_once_for_concurrent_calls_and_refreshed_near_expiry() 
             .expect("ok");
         assert_eq!(credential.calls(), expected);
     }
+}
+
+#[tokio::test]
+async fn falls_back_to_the_generic_kusto_scope_when_aad_does_not_know_the_cluster() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = serve(ServeConfig {
+        auth: Some(auth_config()),
+        ..ServeConfig::new(dir.path(), loopback())
+    })
+    .await
+    .expect("serve");
+    let credential = Arc::new(GenericScopeOnlyCredential::default());
+    let tokens = TokenSource::from_credential("test", credential.clone(), &server.url());
+    let c = KustoClient::new(&server.url(), tokens, fast()).expect("client");
+    for _ in 0..2 {
+        c.mgmt(DB, ".show version", Idempotency::Safe)
+            .await
+            .expect("authorised with the generic scope");
+    }
+    let cluster_scope = format!("{}/.default", server.url());
+    let generic = kustoplan::providers::kusto::auth::KUSTO_DEFAULT_SCOPE.to_string();
+    // The fallback is remembered: the refresh goes straight to the scope that worked.
+    assert_eq!(
+        *credential.scopes.lock().expect("lock"),
+        [cluster_scope, generic.clone(), generic]
+    );
 }
 
 #[tokio::test]

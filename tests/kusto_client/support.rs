@@ -272,3 +272,35 @@ impl io::Write for Captured {
         Ok(())
     }
 }
+
+/// A credential for a tenant that does not know the cluster's own scope (AADSTS500011):
+/// only the generic Kusto scope works. Tokens are short-lived, so every call refetches.
+#[derive(Debug, Default)]
+pub struct GenericScopeOnlyCredential {
+    pub scopes: Mutex<Vec<String>>,
+}
+
+#[async_trait::async_trait]
+impl TokenCredential for GenericScopeOnlyCredential {
+    async fn get_token(
+        &self,
+        scopes: &[&str],
+        _options: Option<TokenRequestOptions<'_>>,
+    ) -> azure_core::Result<AccessToken> {
+        let scope = scopes.join(" ");
+        self.scopes.lock().expect("lock").push(scope.clone());
+        if scope != kustoplan::providers::kusto::auth::KUSTO_DEFAULT_SCOPE {
+            return Err(azure_core::Error::with_message(
+                azure_core::error::ErrorKind::Credential,
+                format!(
+                    "AADSTS500011: The resource principal named {} was not found in the tenant named contoso.",
+                    scope.trim_end_matches("/.default")
+                ),
+            ));
+        }
+        Ok(AccessToken::new(
+            "token-1",
+            OffsetDateTime::now_utc() + azure_core::time::Duration::seconds(60),
+        ))
+    }
+}

@@ -23,6 +23,8 @@ use tokio::sync::Mutex;
 
 use crate::manifest::spec::{AuthMethod, KustoAuth, SecretRef};
 
+use super::error::error_chain;
+
 /// Scope that every Kusto cluster accepts; used when the cluster's own scope is unknown
 /// to the tenant (AADSTS500011), e.g. for some custom domains.
 pub const KUSTO_DEFAULT_SCOPE: &str = "https://kusto.kusto.windows.net/.default";
@@ -176,7 +178,7 @@ impl TokenSource {
                     ..Default::default()
                 };
                 WorkloadIdentityCredential::new(Some(options))
-                    .map_err(|e| setup(e.to_string(), &secrets))?
+                    .map_err(|e| setup(error_chain(&e), &secrets))?
             }
             AuthMethod::ClientSecret => {
                 let tenant = setting(&auth.tenant_id, "tenant_id")?;
@@ -196,7 +198,7 @@ impl TokenSource {
                     .ok_or_else(|| TokenError::MissingSecretEnv { var: var.clone() })?;
                 secrets.push(value.clone());
                 ClientSecretCredential::new(&tenant, client, Secret::new(value), None)
-                    .map_err(|e| setup(e.to_string(), &secrets))?
+                    .map_err(|e| setup(error_chain(&e), &secrets))?
             }
             AuthMethod::ManagedIdentity => {
                 let options = ManagedIdentityCredentialOptions {
@@ -207,7 +209,7 @@ impl TokenSource {
                     ..Default::default()
                 };
                 ManagedIdentityCredential::new(Some(options))
-                    .map_err(|e| setup(e.to_string(), &secrets))?
+                    .map_err(|e| setup(error_chain(&e), &secrets))?
             }
             AuthMethod::AzureCli => {
                 let options = AzureCliCredentialOptions {
@@ -215,7 +217,7 @@ impl TokenSource {
                     ..Default::default()
                 };
                 AzureCliCredential::new(Some(options))
-                    .map_err(|e| setup(e.to_string(), &secrets))?
+                    .map_err(|e| setup(error_chain(&e), &secrets))?
             }
         };
         Ok(Self::build(method, credential, cluster_url, secrets))
@@ -364,21 +366,6 @@ fn hint(method: &str) -> &'static str {
     }
 }
 
-/// The error and all its causes, `: `-separated.
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let part = s.to_string();
-        if !text.contains(&part) {
-            text.push_str(": ");
-            text.push_str(&part);
-        }
-        source = s.source();
-    }
-    text
-}
-
 /// Removes known secrets and anything shaped like a JWT from a message.
 fn redact(message: &str, secrets: &[String]) -> String {
     let mut text = message.to_string();
@@ -489,6 +476,33 @@ mod tests {
             "kusto.auth.tenant_id is required for method workload_identity: set it in the \
              manifest (see `kustoplan schema`)"
         );
+    }
+
+    #[test]
+    fn workload_identity_reads_the_token_file_and_names_it_when_missing() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("federated-token");
+        let mut a = auth(AuthMethod::WorkloadIdentity);
+        a.tenant_id = located("72f988bf-86f1-41af-91ab-2d7cd011db47".into());
+        a.client_id = located("00000000-0000-0000-0000-000000000001".into());
+        a.token_file = Some(file.display().to_string());
+        let err = TokenSource::from_auth_with_env(&a, "https://c.kusto.windows.net", &|_| None)
+            .expect_err("missing file");
+        let text = err.to_string();
+        assert!(
+            text.starts_with(&format!(
+                "cannot set up the workload_identity credential: failed to read federated token from file {}",
+                file.display()
+            )),
+            "{text}"
+        );
+        assert!(text.contains("id-token: write"), "{text}");
+        let jwt = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJyZXBvOngifQ.c2lnbmF0dXJl";
+        std::fs::write(&file, jwt).expect("write token file");
+        let s = TokenSource::from_auth_with_env(&a, "https://c.kusto.windows.net", &|_| None)
+            .expect("credential");
+        assert_eq!(s.method(), "workload_identity");
+        assert!(!format!("{s:?}").contains(jwt));
     }
 
     #[test]

@@ -15,7 +15,7 @@ use serde_json::json;
 use crate::kusto::v1::{ServiceError, V1Response};
 
 use super::auth::TokenSource;
-use super::error::KustoClientError;
+use super::error::{KustoClientError, error_chain};
 use super::retry::{Idempotency, RetryPolicy, parse_retry_after, status_is_retryable};
 
 /// Value of `x-ms-app`, and the prefix of every client request id.
@@ -418,21 +418,6 @@ fn timespan(d: Duration) -> String {
     };
     if d.subsec_millis() > 0 {
         text.push_str(&format!(".{:03}", d.subsec_millis()));
-    }
-    text
-}
-
-/// The error and all its causes, `: `-separated (reqwest's own message hides the cause).
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let part = s.to_string();
-        if !text.contains(&part) {
-            text.push_str(": ");
-            text.push_str(&part);
-        }
-        source = s.source();
     }
     text
 }

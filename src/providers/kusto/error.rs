@@ -254,6 +254,22 @@ impl From<TokenError> for KustoClientError {
     }
 }
 
+/// The error and all its causes, `: `-separated (reqwest's and azure_core's top-level
+/// messages hide the cause, which is usually what the user needs to see).
+pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let part = s.to_string();
+        if !text.contains(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        source = s.source();
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
