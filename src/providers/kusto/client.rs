@@ -155,23 +155,47 @@ impl KustoClient {
                 Err(failure) => failure,
             };
             let Some(retry_after) = failure.retry else {
-                tracing::debug!(request_id = %request_id, reason = %failure.reason, "Kusto command failed");
+                if failure.error.is_outcome_unknown() {
+                    tracing::warn!(
+                        request_id = %request_id,
+                        command = %command,
+                        "response lost for a non-idempotent command: outcome unknown, not retried"
+                    );
+                } else {
+                    tracing::debug!(
+                        request_id = %request_id,
+                        reason = %failure.reason,
+                        "Kusto command failed (not retryable)"
+                    );
+                }
                 return Err(failure.error);
             };
             if attempt >= retry.max_attempts.max(1) {
-                tracing::warn!(request_id = %request_id, attempts = attempt, reason = %failure.reason, "giving up: retry attempts exhausted");
+                tracing::warn!(
+                    request_id = %request_id,
+                    attempts = attempt,
+                    reason = %failure.reason,
+                    "giving up: retry attempts exhausted"
+                );
                 return Err(failure.error);
             }
             let wait = retry.wait(attempt, retry_after);
+            let wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX);
             if started.elapsed() + wait > retry.max_elapsed {
-                tracing::warn!(request_id = %request_id, attempts = attempt, reason = %failure.reason, wait_ms = wait.as_millis() as u64, "giving up: retry time budget exhausted");
+                tracing::warn!(
+                    request_id = %request_id,
+                    attempts = attempt,
+                    reason = %failure.reason,
+                    wait_ms,
+                    "giving up: the next retry would exceed the retry time budget"
+                );
                 return Err(failure.error);
             }
             tracing::warn!(
                 request_id = %request_id,
                 attempt,
                 reason = %failure.reason,
-                wait_ms = wait.as_millis() as u64,
+                wait_ms,
                 "retrying Kusto command"
             );
             tokio::time::sleep(wait).await;
@@ -237,7 +261,7 @@ impl KustoClient {
         tracing::debug!(
             request_id = %request_id,
             status = status.as_u16(),
-            elapsed_ms = sent.elapsed().as_millis() as u64,
+            elapsed_ms = u64::try_from(sent.elapsed().as_millis()).unwrap_or(u64::MAX),
             "Kusto answered"
         );
         if status.is_success() {
