@@ -13,6 +13,7 @@ use crate::plan::kusto::{DiffOptions, diff};
 use crate::plan::{ImpactClass, PLAN_VERSION, Plan, fingerprint};
 use crate::providers::kusto::observe::observe;
 use crate::providers::kusto::transport::{KustoTransport, TransportError};
+use crate::providers::kusto::{ClientOptions, KustoClient, TokenSource};
 use crate::sandbox::kusto::KustoSandbox;
 
 /// Where a plan came from, so a saved plan can be applied with the same stack and targets.
@@ -153,7 +154,15 @@ fn open_kusto(
         })?;
         return Ok(KustoTransport::local(Arc::new(sandbox)));
     }
-    Err(WorkflowError::Target(format!(
-        "cannot reach Kusto cluster {cluster}: this build only has the built-in sandbox (set `cluster: sandbox`)"
-    )))
+    let auth = m
+        .stack
+        .as_ref()
+        .and_then(|s| s.targets.kusto.as_ref())
+        .map(|k| &k.auth);
+    let default_auth = crate::manifest::spec::KustoAuth::default();
+    let tokens = TokenSource::from_auth(auth.unwrap_or(&default_auth), cluster)
+        .map_err(|e| WorkflowError::Target(format!("cannot authenticate to {cluster}: {e}")))?;
+    let client = KustoClient::new(cluster, tokens, ClientOptions::default())
+        .map_err(|e| WorkflowError::Target(e.to_string()))?;
+    Ok(KustoTransport::http(client))
 }

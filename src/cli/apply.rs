@@ -92,10 +92,22 @@ pub fn run(args: &ApplyArgs, color: ColorChoice) -> ExitCode {
         );
         ExitCode::SUCCESS
     } else {
-        eprintln!(
-            "error: apply stopped: {done} of {} commands ran (listed above); Kusto scripts are not transactional",
-            report.commands.len()
-        );
+        let unknown = report
+            .commands
+            .iter()
+            .filter(|(_, _, o)| *o == CommandOutcome::Unknown)
+            .count();
+        if unknown > 0 {
+            eprintln!(
+                "error: apply stopped: {done} of {} commands confirmed; the outcome of {unknown} is unknown because the response was lost",
+                report.commands.len()
+            );
+        } else {
+            eprintln!(
+                "error: apply stopped: {done} of {} commands ran (listed above); Kusto scripts are not transactional",
+                report.commands.len()
+            );
+        }
         eprintln!(
             "help: fix the cause, then run `kustoplan plan` to see exactly what remains and apply again"
         );

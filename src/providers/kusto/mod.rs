@@ -1,6 +1,23 @@
-//! The Kusto provider: a transport (the built-in sandbox in-process, or a cluster over HTTP), bulk
-//! observe, and apply in `.execute database script` batches.
+//! The Kusto provider: a transport (the built-in sandbox in-process, or a cluster over HTTP),
+//! bulk observe, and apply in `.execute database script` batches.
+//!
+//! - [`client`]: [`KustoClient::mgmt`] posts a management command with timeouts, bounded
+//!   retries and a client request id, and returns the parsed v1 response.
+//! - [`auth`]: [`TokenSource`] turns the manifest's `kusto.auth` into cached AAD tokens.
+//! - [`error`]: [`KustoClientError`], whose messages say what to do next and never contain
+//!   tokens or secrets.
+//! - [`retry`]: [`RetryPolicy`] and [`Idempotency`], which decide what may be retried.
+//! - [`transport`]: where commands go (in-process sandbox or [`KustoClient`]).
 
 pub mod apply;
+pub mod auth;
+pub mod client;
+pub mod error;
 pub mod observe;
+pub mod retry;
 pub mod transport;
+
+pub use auth::{TokenError, TokenSource};
+pub use client::{ClientOptions, KustoClient};
+pub use error::KustoClientError;
+pub use retry::{Idempotency, RetryPolicy};

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use super::{Idempotency, KustoClient};
 use crate::kusto::v1::V1Response;
 use crate::sandbox::kusto::{Caller, KustoSandbox};
 
@@ -25,6 +26,8 @@ pub struct KustoTransport {
 enum Kind {
     /// The built-in sandbox, in this process, persisted to a directory.
     Local(Arc<KustoSandbox>),
+    /// A cluster (or a sandbox server) over HTTP.
+    Http(Box<KustoClient>),
 }
 
 /// The identity the in-process sandbox sees: kustoplan runs as cluster admin of its own sandbox.
@@ -39,7 +42,16 @@ impl KustoTransport {
         }
     }
 
-    /// Runs one management command in `db`.
+    /// A cluster over HTTP.
+    pub fn http(client: KustoClient) -> KustoTransport {
+        KustoTransport {
+            kind: Kind::Http(Box::new(client)),
+            requests: AtomicUsize::new(0),
+        }
+    }
+
+    /// Runs one management command in `db`. Only `.show` commands are retried after a lost
+    /// response; a lost write is reported as outcome-unknown.
     pub async fn mgmt(&self, db: &str, csl: &str) -> Result<V1Response, TransportError> {
         self.requests.fetch_add(1, Ordering::Relaxed);
         match &self.kind {
@@ -48,6 +60,13 @@ impl KustoTransport {
                 .map_err(|e| TransportError {
                     message: format!("{}: {}", e.code, e.detail),
                     outcome_unknown: false,
+                }),
+            Kind::Http(client) => client
+                .mgmt(db, csl, Idempotency::of_command(csl))
+                .await
+                .map_err(|e| TransportError {
+                    message: e.to_string(),
+                    outcome_unknown: e.is_outcome_unknown(),
                 }),
         }
     }

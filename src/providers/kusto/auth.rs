@@ -1,0 +1,518 @@
+//! AAD tokens for Kusto: which credential to use (from the manifest's `kusto.auth`), for
+//! which scope, and a cache so one token serves many requests.
+//!
+//! azure_core's bearer-token policy refuses `http://` targets (the sandbox), so the client
+//! asks this module for the token and sets the `Authorization` header itself. Tokens are
+//! refreshed [`REFRESH_MARGIN`] before they expire; concurrent callers share one fetch.
+//! Nothing here logs or formats a token or secret: [`TokenSource`]'s `Debug` shows only
+//! the method and scope, and credential errors are redacted before they are stored.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use azure_core::credentials::{AccessToken, Secret, TokenCredential};
+use azure_core::time::{Duration, OffsetDateTime};
+use azure_identity::{
+    AzureCliCredential, AzureCliCredentialOptions, ClientSecretCredential,
+    ManagedIdentityCredential, ManagedIdentityCredentialOptions, UserAssignedId,
+    WorkloadIdentityCredential, WorkloadIdentityCredentialOptions,
+};
+use reqwest::header::HeaderValue;
+use tokio::sync::Mutex;
+
+use crate::manifest::spec::{AuthMethod, KustoAuth, SecretRef};
+
+use super::error::error_chain;
+
+/// Scope that every Kusto cluster accepts; used when the cluster's own scope is unknown
+/// to the tenant (AADSTS500011), e.g. for some custom domains.
+pub const KUSTO_DEFAULT_SCOPE: &str = "https://kusto.kusto.windows.net/.default";
+
+/// How long before expiry a cached token is replaced, so a token never expires in flight.
+pub const REFRESH_MARGIN: Duration = Duration::minutes(5);
+
+/// Why no token could be obtained. Messages name variables and settings, never values.
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    /// A required `kusto.auth` setting is missing.
+    #[error(
+        "kusto.auth.{field} is required for method {method}: set it in the manifest (see `kustoplan schema`)"
+    )]
+    MissingSetting {
+        /// The auth method.
+        method: &'static str,
+        /// The missing field.
+        field: &'static str,
+    },
+    /// `client_secret` is not an environment variable reference.
+    #[error(
+        "kusto.auth.client_secret must reference an environment variable, e.g. `client_secret: {{env: KUSTO_CLIENT_SECRET}}`; literal secrets are not accepted"
+    )]
+    SecretNotFromEnv,
+    /// The environment variable holding the client secret is unset or empty.
+    #[error(
+        "environment variable {var} (kusto.auth.client_secret) is not set or empty: export the client secret in {var} before running kustoplan"
+    )]
+    MissingSecretEnv {
+        /// The variable name.
+        var: String,
+    },
+    /// The credential could not be constructed.
+    #[error("cannot set up the {method} credential: {message}. {hint}")]
+    Setup {
+        /// The auth method.
+        method: &'static str,
+        /// The (redacted) error.
+        message: String,
+        /// What to check.
+        hint: &'static str,
+    },
+    /// AAD (or the identity endpoint) refused or failed to issue a token.
+    #[error("cannot get an AAD token ({method}) for scope {scope}: {message}. {hint}")]
+    Fetch {
+        /// The auth method.
+        method: &'static str,
+        /// The scope asked for.
+        scope: String,
+        /// The (redacted) error.
+        message: String,
+        /// What to check.
+        hint: &'static str,
+    },
+    /// The issued token cannot be sent as an HTTP header.
+    #[error("the {method} credential returned a token that is not a valid HTTP header value")]
+    InvalidToken {
+        /// The auth method.
+        method: &'static str,
+    },
+}
+
+/// Where Kusto's bearer tokens come from; cheap to clone (clones share the cache).
+#[derive(Clone)]
+pub struct TokenSource {
+    provider: Option<Arc<Provider>>,
+}
+
+struct Provider {
+    method: &'static str,
+    credential: Arc<dyn TokenCredential>,
+    /// Scopes to try, in order: the cluster's own, then [`KUSTO_DEFAULT_SCOPE`].
+    scopes: Vec<String>,
+    /// Strings that must never appear in an error message (the client secret).
+    secrets: Vec<String>,
+    state: Mutex<Cache>,
+}
+
+#[derive(Default)]
+struct Cache {
+    token: Option<AccessToken>,
+    /// Index into `scopes` that last worked.
+    scope: usize,
+}
+
+impl fmt::Debug for TokenSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.provider {
+            None => f.write_str("TokenSource(none)"),
+            Some(p) => f
+                .debug_struct("TokenSource")
+                .field("method", &p.method)
+                .field("scopes", &p.scopes)
+                .finish_non_exhaustive(),
+        }
+    }
+}
+
+/// The scope for a cluster: `{scheme}://{host[:port]}/.default`, or [`KUSTO_DEFAULT_SCOPE`]
+/// when the URL has no host.
+pub fn scope_for_cluster(cluster_url: &str) -> String {
+    match reqwest::Url::parse(cluster_url) {
+        Ok(url) if url.host_str().is_some() => {
+            format!("{}/.default", url.origin().ascii_serialization())
+        }
+        _ => KUSTO_DEFAULT_SCOPE.to_string(),
+    }
+}
+
+impl TokenSource {
+    /// No authentication: requests carry no `Authorization` header (sandbox, emulators).
+    pub fn none() -> Self {
+        TokenSource { provider: None }
+    }
+
+    /// Builds the credential the manifest asks for, reading the client secret's environment
+    /// variable now (so a missing variable fails before any request is sent).
+    pub fn from_auth(auth: &KustoAuth, cluster_url: &str) -> Result<Self, TokenError> {
+        Self::from_auth_with_env(auth, cluster_url, &|name| std::env::var(name).ok())
+    }
+
+    /// [`TokenSource::from_auth`] with an explicit environment lookup, so callers and tests
+    /// need not mutate the process environment.
+    pub fn from_auth_with_env(
+        auth: &KustoAuth,
+        cluster_url: &str,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Self, TokenError> {
+        let method = method_name(*auth.method);
+        let setting = |v: &Option<crate::manifest::located::Located<String>>,
+                       field: &'static str| {
+            v.as_ref()
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .ok_or(TokenError::MissingSetting { method, field })
+        };
+        let setup = |message: String, secrets: &[String]| TokenError::Setup {
+            method,
+            message: redact(&message, secrets),
+            hint: hint(method),
+        };
+        let mut secrets = Vec::new();
+        let credential: Arc<dyn TokenCredential> = match *auth.method {
+            AuthMethod::None => return Ok(Self::none()),
+            AuthMethod::WorkloadIdentity => {
+                let options = WorkloadIdentityCredentialOptions {
+                    tenant_id: Some(setting(&auth.tenant_id, "tenant_id")?),
+                    client_id: Some(setting(&auth.client_id, "client_id")?),
+                    token_file_path: auth.token_file.as_ref().map(PathBuf::from),
+                    ..Default::default()
+                };
+                WorkloadIdentityCredential::new(Some(options))
+                    .map_err(|e| setup(error_chain(&e), &secrets))?
+            }
+            AuthMethod::ClientSecret => {
+                let tenant = setting(&auth.tenant_id, "tenant_id")?;
+                let client = setting(&auth.client_id, "client_id")?;
+                let var = match auth.client_secret.as_deref() {
+                    Some(SecretRef::Env { env }) => env.clone(),
+                    Some(SecretRef::Text(_)) => return Err(TokenError::SecretNotFromEnv),
+                    None => {
+                        return Err(TokenError::MissingSetting {
+                            method,
+                            field: "client_secret",
+                        });
+                    }
+                };
+                let value = env(&var)
+                    .filter(|v| !v.trim().is_empty())
+                    .ok_or_else(|| TokenError::MissingSecretEnv { var: var.clone() })?;
+                secrets.push(value.clone());
+                ClientSecretCredential::new(&tenant, client, Secret::new(value), None)
+                    .map_err(|e| setup(error_chain(&e), &secrets))?
+            }
+            AuthMethod::ManagedIdentity => {
+                let options = ManagedIdentityCredentialOptions {
+                    user_assigned_id: auth
+                        .client_id
+                        .as_ref()
+                        .map(|id| UserAssignedId::ClientId(id.trim().to_string())),
+                    ..Default::default()
+                };
+                ManagedIdentityCredential::new(Some(options))
+                    .map_err(|e| setup(error_chain(&e), &secrets))?
+            }
+            AuthMethod::AzureCli => {
+                let options = AzureCliCredentialOptions {
+                    tenant_id: auth.tenant_id.as_ref().map(|t| t.trim().to_string()),
+                    ..Default::default()
+                };
+                AzureCliCredential::new(Some(options))
+                    .map_err(|e| setup(error_chain(&e), &secrets))?
+            }
+        };
+        Ok(Self::build(method, credential, cluster_url, secrets))
+    }
+
+    /// Uses any azure_identity credential (e.g. a chain composed by the caller); `method`
+    /// names it in errors and logs.
+    pub fn from_credential(
+        method: &'static str,
+        credential: Arc<dyn TokenCredential>,
+        cluster_url: &str,
+    ) -> Self {
+        Self::build(method, credential, cluster_url, Vec::new())
+    }
+
+    fn build(
+        method: &'static str,
+        credential: Arc<dyn TokenCredential>,
+        cluster_url: &str,
+        secrets: Vec<String>,
+    ) -> Self {
+        let mut scopes = vec![scope_for_cluster(cluster_url)];
+        if scopes[0] != KUSTO_DEFAULT_SCOPE {
+            scopes.push(KUSTO_DEFAULT_SCOPE.to_string());
+        }
+        TokenSource {
+            provider: Some(Arc::new(Provider {
+                method,
+                credential,
+                scopes,
+                secrets,
+                state: Mutex::new(Cache::default()),
+            })),
+        }
+    }
+
+    /// The auth method's manifest name (`none`, `workload_identity`, ...), for logs.
+    pub fn method(&self) -> &'static str {
+        self.provider.as_ref().map_or("none", |p| p.method)
+    }
+
+    /// The scope tokens are requested for first, if a credential is configured.
+    pub fn scope(&self) -> Option<&str> {
+        self.provider
+            .as_ref()
+            .and_then(|p| p.scopes.first())
+            .map(String::as_str)
+    }
+
+    /// The `Authorization` header value (`Bearer ...`, marked sensitive so it is never
+    /// printed), or `None` without a credential. Fetches only when no cached token is
+    /// valid for at least [`REFRESH_MARGIN`]; concurrent callers wait for one fetch.
+    pub(crate) async fn authorization(&self) -> Result<Option<HeaderValue>, TokenError> {
+        let Some(p) = &self.provider else {
+            return Ok(None);
+        };
+        let mut cache = p.state.lock().await;
+        let fresh = cache
+            .token
+            .as_ref()
+            .filter(|t| t.expires_on > OffsetDateTime::now_utc() + REFRESH_MARGIN);
+        let token = match fresh {
+            Some(t) => t.token.clone(),
+            None => {
+                let (token, scope) = p.fetch(cache.scope).await?;
+                tracing::debug!(
+                    method = p.method,
+                    scope = %p.scopes[scope],
+                    expires_on = %token.expires_on,
+                    "fetched AAD token"
+                );
+                let secret = token.token.clone();
+                cache.token = Some(token);
+                cache.scope = scope;
+                secret
+            }
+        };
+        let mut value = HeaderValue::try_from(format!("Bearer {}", token.secret()))
+            .map_err(|_| TokenError::InvalidToken { method: p.method })?;
+        value.set_sensitive(true);
+        Ok(Some(value))
+    }
+}
+
+impl Provider {
+    /// Asks the credential for a token, starting with scope `first`; falls back to the next
+    /// scope when AAD says the cluster's resource is unknown in the tenant.
+    async fn fetch(&self, first: usize) -> Result<(AccessToken, usize), TokenError> {
+        let mut index = first.min(self.scopes.len().saturating_sub(1));
+        loop {
+            let scope = self.scopes[index].as_str();
+            match self.credential.get_token(&[scope], None).await {
+                Ok(token) => return Ok((token, index)),
+                Err(e) => {
+                    let message = redact(&error_chain(&e), &self.secrets);
+                    let resource_unknown = message.contains("AADSTS500011");
+                    if resource_unknown && index + 1 < self.scopes.len() {
+                        tracing::debug!(
+                            method = self.method,
+                            scope,
+                            "AAD does not know the cluster scope; trying the generic Kusto scope"
+                        );
+                        index += 1;
+                        continue;
+                    }
+                    return Err(TokenError::Fetch {
+                        method: self.method,
+                        scope: scope.to_string(),
+                        message,
+                        hint: hint(self.method),
+                    });
+                }
+            }
+        }
+    }
+}
+
+fn method_name(method: AuthMethod) -> &'static str {
+    match method {
+        AuthMethod::None => "none",
+        AuthMethod::WorkloadIdentity => "workload_identity",
+        AuthMethod::ClientSecret => "client_secret",
+        AuthMethod::ManagedIdentity => "managed_identity",
+        AuthMethod::AzureCli => "azure_cli",
+    }
+}
+
+fn hint(method: &str) -> &'static str {
+    match method {
+        "workload_identity" => {
+            "Check kusto.auth.tenant_id and client_id, that the federated token file \
+             (token_file or AZURE_FEDERATED_TOKEN_FILE) exists, and that the app has a federated \
+             credential for this workload (GitHub Actions: azure/login with OIDC and \
+             `permissions: id-token: write`)"
+        }
+        "client_secret" => {
+            "Check kusto.auth.tenant_id and client_id and that the secret in the referenced \
+             environment variable is current (not expired or rotated)"
+        }
+        "managed_identity" => {
+            "Run on an Azure resource with a managed identity (IDENTITY_ENDPOINT or the IMDS \
+             endpoint must be reachable); for a user-assigned identity set kusto.auth.client_id"
+        }
+        "azure_cli" => "Run `az login` (and `az account set`) on this machine",
+        _ => "Check kusto.auth in the manifest",
+    }
+}
+
+/// Removes known secrets and anything shaped like a JWT from a message.
+fn redact(message: &str, secrets: &[String]) -> String {
+    let mut text = message.to_string();
+    for secret in secrets.iter().filter(|s| !s.is_empty()) {
+        text = text.replace(secret.as_str(), "***");
+    }
+    text.split_inclusive(|c: char| c.is_whitespace() || c == '"' || c == '\'')
+        .map(|word| {
+            if word.starts_with("eyJ") && word.len() > 20 {
+                let tail: String = word
+                    .chars()
+                    .rev()
+                    .take_while(|c| c.is_whitespace() || *c == '"' || *c == '\'')
+                    .collect();
+                format!("***{tail}")
+            } else {
+                word.to_string()
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest::located::Located;
+
+    fn auth(method: AuthMethod) -> KustoAuth {
+        KustoAuth {
+            method: Located::new(Default::default(), method),
+            tenant_id: None,
+            client_id: None,
+            client_secret: None,
+            token_file: None,
+        }
+    }
+
+    fn located<T>(v: T) -> Option<Located<T>> {
+        Some(Located::new(Default::default(), v))
+    }
+
+    const SECRET: &str = "very-secret-value-123";
+
+    #[test]
+    fn scopes() {
+        assert_eq!(
+            scope_for_cluster("https://help.kusto.windows.net/"),
+            "https://help.kusto.windows.net/.default"
+        );
+        assert_eq!(
+            scope_for_cluster("http://127.0.0.1:8080"),
+            "http://127.0.0.1:8080/.default"
+        );
+        assert_eq!(scope_for_cluster("not a url"), KUSTO_DEFAULT_SCOPE);
+    }
+
+    #[test]
+    fn none_has_no_credential() {
+        let s = TokenSource::from_auth_with_env(&auth(AuthMethod::None), "https://c", &|_| None)
+            .expect("none");
+        assert_eq!(s.method(), "none");
+        assert_eq!(s.scope(), None);
+        assert_eq!(format!("{s:?}"), "TokenSource(none)");
+    }
+
+    #[test]
+    fn client_secret_missing_env_names_the_variable() {
+        let mut a = auth(AuthMethod::ClientSecret);
+        a.tenant_id = located("72f988bf-86f1-41af-91ab-2d7cd011db47".into());
+        a.client_id = located("app".into());
+        a.client_secret = located(SecretRef::Env {
+            env: "KP_TEST_SECRET".into(),
+        });
+        let err = TokenSource::from_auth_with_env(&a, "https://c.kusto.windows.net", &|_| None)
+            .expect_err("missing env");
+        assert_eq!(
+            err.to_string(),
+            "environment variable KP_TEST_SECRET (kusto.auth.client_secret) is not set or empty: \
+             export the client secret in KP_TEST_SECRET before running kustoplan"
+        );
+        let s = TokenSource::from_auth_with_env(&a, "https://c.kusto.windows.net", &|name| {
+            (name == "KP_TEST_SECRET").then(|| SECRET.to_string())
+        })
+        .expect("credential");
+        let debug = format!("{s:?}");
+        assert!(!debug.contains(SECRET), "{debug}");
+        assert_eq!(s.method(), "client_secret");
+        assert_eq!(s.scope(), Some("https://c.kusto.windows.net/.default"));
+    }
+
+    #[test]
+    fn literal_secret_and_missing_settings_are_refused() {
+        let mut a = auth(AuthMethod::ClientSecret);
+        a.tenant_id = located("t".into());
+        a.client_id = located("app".into());
+        a.client_secret = located(SecretRef::Text(SECRET.into()));
+        let err = TokenSource::from_auth_with_env(&a, "https://c", &|_| None).expect_err("literal");
+        assert!(matches!(err, TokenError::SecretNotFromEnv));
+        assert!(!err.to_string().contains(SECRET));
+        let err = TokenSource::from_auth_with_env(
+            &auth(AuthMethod::WorkloadIdentity),
+            "https://c",
+            &|_| None,
+        )
+        .expect_err("tenant");
+        assert_eq!(
+            err.to_string(),
+            "kusto.auth.tenant_id is required for method workload_identity: set it in the \
+             manifest (see `kustoplan schema`)"
+        );
+    }
+
+    #[test]
+    fn workload_identity_reads_the_token_file_and_names_it_when_missing() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("federated-token");
+        let mut a = auth(AuthMethod::WorkloadIdentity);
+        a.tenant_id = located("72f988bf-86f1-41af-91ab-2d7cd011db47".into());
+        a.client_id = located("00000000-0000-0000-0000-000000000001".into());
+        a.token_file = Some(file.display().to_string());
+        let err = TokenSource::from_auth_with_env(&a, "https://c.kusto.windows.net", &|_| None)
+            .expect_err("missing file");
+        let text = err.to_string();
+        assert!(
+            text.starts_with(&format!(
+                "cannot set up the workload_identity credential: failed to read federated token from file {}",
+                file.display()
+            )),
+            "{text}"
+        );
+        assert!(text.contains("id-token: write"), "{text}");
+        let jwt = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJyZXBvOngifQ.c2lnbmF0dXJl";
+        std::fs::write(&file, jwt).expect("write token file");
+        let s = TokenSource::from_auth_with_env(&a, "https://c.kusto.windows.net", &|_| None)
+            .expect("credential");
+        assert_eq!(s.method(), "workload_identity");
+        assert!(!format!("{s:?}").contains(jwt));
+    }
+
+    #[test]
+    fn redaction() {
+        assert_eq!(
+            redact(
+                &format!("bad secret {SECRET} and token \"eyJhbGciOiJIUzI1NiJ9.e30.abcdef\" end"),
+                &[SECRET.to_string()]
+            ),
+            "bad secret *** and token \"***\" end"
+        );
+    }
+}

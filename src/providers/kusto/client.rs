@@ -1,0 +1,488 @@
+//! The HTTP client for Kusto management commands.
+//!
+//! One place implements the protocol details users rely on: the request shape
+//! (`POST {cluster}/v1/rest/mgmt` with `{"db","csl","properties"}`), identification headers
+//! (`x-ms-client-request-id: kustoplan;<uuid>`, `x-ms-app`, `x-ms-client-version`), bearer
+//! tokens, connect/request/server timeouts, bounded retries with backoff that respect
+//! [`Idempotency`], and errors that carry the request id. It speaks to a real cluster and
+//! to the sandbox alike.
+
+use std::time::{Duration, Instant, SystemTime};
+
+use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue, RETRY_AFTER};
+use serde_json::json;
+
+use crate::kusto::v1::{ServiceError, V1Response};
+
+use super::auth::TokenSource;
+use super::error::{KustoClientError, error_chain};
+use super::retry::{Idempotency, RetryPolicy, parse_retry_after, status_is_retryable};
+
+/// Value of `x-ms-app`, and the prefix of every client request id.
+pub const APP_NAME: &str = "kustoplan";
+
+/// Timeouts and retry bounds; the defaults suit CI runs against a production cluster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientOptions {
+    /// Time allowed to open a TCP/TLS connection.
+    pub connect_timeout: Duration,
+    /// Time allowed for one attempt, from sending to reading the whole response.
+    pub request_timeout: Duration,
+    /// Sent as the `servertimeout` request property so the service gives up (with a clear
+    /// error) before the client does; keep it below `request_timeout`. `None` omits it.
+    pub server_timeout: Option<Duration>,
+    /// When and how often to retry.
+    pub retry: RetryPolicy,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        ClientOptions {
+            connect_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(60),
+            server_timeout: Some(Duration::from_secs(50)),
+            retry: RetryPolicy::default(),
+        }
+    }
+}
+
+/// A Kusto cluster endpoint with credentials; cheap to clone (connections and token cache
+/// are shared).
+#[derive(Debug, Clone)]
+pub struct KustoClient {
+    http: reqwest::Client,
+    cluster: String,
+    mgmt_url: reqwest::Url,
+    tokens: TokenSource,
+    options: ClientOptions,
+}
+
+/// One failed attempt and whether another may follow.
+struct Failure {
+    error: KustoClientError,
+    /// `None`: stop. `Some(retry_after)`: retryable, honouring the server's wait if any.
+    retry: Option<Option<Duration>>,
+    /// Short reason for the retry log line.
+    reason: String,
+}
+
+impl KustoClient {
+    /// A client for `cluster_url` (`https://NAME.REGION.kusto.windows.net`, or the sandbox's
+    /// `http://127.0.0.1:PORT`). No request is sent until a command runs.
+    pub fn new(
+        cluster_url: &str,
+        tokens: TokenSource,
+        options: ClientOptions,
+    ) -> Result<Self, KustoClientError> {
+        let invalid = |reason: &str| KustoClientError::InvalidClusterUrl {
+            url: cluster_url.to_string(),
+            reason: reason.to_string(),
+        };
+        let cluster = cluster_url.trim().trim_end_matches('/').to_string();
+        let parsed = reqwest::Url::parse(&cluster).map_err(|e| invalid(&e.to_string()))?;
+        if !matches!(parsed.scheme(), "http" | "https") {
+            return Err(invalid(
+                "the scheme must be https (or http for a local sandbox)",
+            ));
+        }
+        if parsed.host_str().is_none() {
+            return Err(invalid("the URL has no host"));
+        }
+        if parsed.query().is_some() || parsed.fragment().is_some() {
+            return Err(invalid("the URL must not have a query or fragment"));
+        }
+        let mgmt_url = reqwest::Url::parse(&format!("{cluster}/v1/rest/mgmt"))
+            .map_err(|e| invalid(&e.to_string()))?;
+        let http = reqwest::Client::builder()
+            .connect_timeout(options.connect_timeout)
+            .timeout(options.request_timeout)
+            .user_agent(client_version())
+            .default_headers(default_headers())
+            .build()
+            .map_err(|e| KustoClientError::Setup {
+                message: error_chain(&e),
+            })?;
+        Ok(KustoClient {
+            http,
+            cluster,
+            mgmt_url,
+            tokens,
+            options,
+        })
+    }
+
+    /// The cluster URL, without a trailing slash.
+    pub fn cluster_url(&self) -> &str {
+        &self.cluster
+    }
+
+    /// Runs a management command in database `db` and returns its v1 result.
+    ///
+    /// Transient failures are retried within [`ClientOptions::retry`] as `idempotency`
+    /// allows; all attempts share one request id (`kustoplan;<uuid>`, then `;2`, `;3`, ...).
+    /// A 200 response carrying `Exceptions` is an error
+    /// ([`KustoClientError::PartialFailure`]).
+    pub async fn mgmt(
+        &self,
+        db: &str,
+        csl: &str,
+        idempotency: Idempotency,
+    ) -> Result<V1Response, KustoClientError> {
+        let base_id = format!("{APP_NAME};{}", uuid::Uuid::new_v4());
+        let command = first_line(csl);
+        let body = self.body(db, csl);
+        let retry = &self.options.retry;
+        let started = Instant::now();
+        let mut attempt = 1u32;
+        loop {
+            let request_id = if attempt == 1 {
+                base_id.clone()
+            } else {
+                format!("{base_id};{attempt}")
+            };
+            tracing::debug!(
+                request_id = %request_id,
+                attempt,
+                db,
+                command = %command,
+                "sending Kusto management command"
+            );
+            let failure = match self
+                .attempt(&request_id, &command, &body, idempotency, attempt)
+                .await
+            {
+                Ok(response) => return Ok(response),
+                Err(failure) => failure,
+            };
+            let Some(retry_after) = failure.retry else {
+                if failure.error.is_outcome_unknown() {
+                    tracing::warn!(
+                        request_id = %request_id,
+                        command = %command,
+                        "response lost for a non-idempotent command: outcome unknown, not retried"
+                    );
+                } else {
+                    tracing::debug!(
+                        request_id = %request_id,
+                        reason = %failure.reason,
+                        "Kusto command failed (not retryable)"
+                    );
+                }
+                return Err(failure.error);
+            };
+            if attempt >= retry.max_attempts.max(1) {
+                tracing::warn!(
+                    request_id = %request_id,
+                    attempts = attempt,
+                    reason = %failure.reason,
+                    "giving up: retry attempts exhausted"
+                );
+                return Err(failure.error);
+            }
+            let wait = retry.wait(attempt, retry_after);
+            let wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX);
+            if started.elapsed() + wait > retry.max_elapsed {
+                tracing::warn!(
+                    request_id = %request_id,
+                    attempts = attempt,
+                    reason = %failure.reason,
+                    wait_ms,
+                    "giving up: the next retry would exceed the retry time budget"
+                );
+                return Err(failure.error);
+            }
+            tracing::warn!(
+                request_id = %request_id,
+                attempt,
+                reason = %failure.reason,
+                wait_ms,
+                "retrying Kusto command"
+            );
+            tokio::time::sleep(wait).await;
+            attempt += 1;
+        }
+    }
+
+    fn body(&self, db: &str, csl: &str) -> Vec<u8> {
+        let mut body = json!({ "db": db, "csl": csl });
+        if let Some(timeout) = self.options.server_timeout {
+            body["properties"] = json!({ "Options": { "servertimeout": timespan(timeout) } });
+        }
+        // Serialising a `Value` cannot fail.
+        serde_json::to_vec(&body).unwrap_or_default()
+    }
+
+    async fn attempt(
+        &self,
+        request_id: &str,
+        command: &str,
+        body: &[u8],
+        idempotency: Idempotency,
+        attempt: u32,
+    ) -> Result<V1Response, Box<Failure>> {
+        let authorization = self.tokens.authorization().await.map_err(|e| {
+            Box::new(Failure {
+                reason: "no token".into(),
+                error: KustoClientError::Token(e),
+                retry: None,
+            })
+        })?;
+        let mut request = self
+            .http
+            .post(self.mgmt_url.clone())
+            .header("x-ms-client-request-id", request_id)
+            .body(body.to_vec());
+        if let Some(value) = authorization {
+            request = request.header(AUTHORIZATION, value);
+        }
+        let sent = Instant::now();
+        let response = request
+            .send()
+            .await
+            .map_err(|e| self.transport_failure(&e, request_id, command, idempotency, attempt))?;
+        let status = response.status();
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
+        let activity_id = header("x-ms-activity-id");
+        let retry_after = response
+            .headers()
+            .get(RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| parse_retry_after(v, SystemTime::now()));
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|e| self.transport_failure(&e, request_id, command, idempotency, attempt))?;
+        tracing::debug!(
+            request_id = %request_id,
+            status = status.as_u16(),
+            elapsed_ms = u64::try_from(sent.elapsed().as_millis()).unwrap_or(u64::MAX),
+            "Kusto answered"
+        );
+        if status.is_success() {
+            return self.success(&bytes, request_id, command);
+        }
+        let error = ServiceError::parse(&bytes);
+        let retryable = status_is_retryable(status.as_u16(), error.permanent(), idempotency);
+        Err(Box::new(Failure {
+            reason: format!(
+                "HTTP {} {}",
+                status.as_u16(),
+                error
+                    .code()
+                    .unwrap_or_else(|| status.canonical_reason().unwrap_or(""))
+            ),
+            retry: retryable.then_some(retry_after),
+            error: KustoClientError::Http {
+                status: status.as_u16(),
+                error: Box::new(error),
+                request_id: request_id.to_string(),
+                activity_id,
+                command: command.to_string(),
+                attempts: attempt,
+            },
+        }))
+    }
+
+    fn success(
+        &self,
+        bytes: &[u8],
+        request_id: &str,
+        command: &str,
+    ) -> Result<V1Response, Box<Failure>> {
+        let stop = |error| {
+            Box::new(Failure {
+                reason: "invalid response".into(),
+                error,
+                retry: None,
+            })
+        };
+        let response = V1Response::parse(bytes).map_err(|e| {
+            stop(KustoClientError::InvalidResponse {
+                message: e.to_string(),
+                request_id: request_id.to_string(),
+                command: command.to_string(),
+            })
+        })?;
+        let exceptions = response.partial_failures();
+        if !exceptions.is_empty() {
+            return Err(stop(KustoClientError::PartialFailure {
+                exceptions: exceptions.into_iter().map(str::to_string).collect(),
+                request_id: request_id.to_string(),
+                command: command.to_string(),
+            }));
+        }
+        Ok(response)
+    }
+
+    /// Classifies a reqwest error. A connection that was never established is always
+    /// retryable (the service never saw the request); anything later means the request may
+    /// have run, so it is retried only when [`Idempotency::Safe`].
+    fn transport_failure(
+        &self,
+        e: &reqwest::Error,
+        request_id: &str,
+        command: &str,
+        idempotency: Idempotency,
+        attempt: u32,
+    ) -> Box<Failure> {
+        let message = error_chain(e);
+        if e.is_builder() {
+            return Box::new(Failure {
+                reason: "invalid request".into(),
+                error: KustoClientError::Transport {
+                    message,
+                    request_id: request_id.to_string(),
+                    command: command.to_string(),
+                    attempts: attempt,
+                },
+                retry: None,
+            });
+        }
+        if e.is_connect() {
+            return Box::new(Failure {
+                reason: "connection failed".into(),
+                error: KustoClientError::Transport {
+                    message,
+                    request_id: request_id.to_string(),
+                    command: command.to_string(),
+                    attempts: attempt,
+                },
+                retry: Some(None),
+            });
+        }
+        if idempotency == Idempotency::Unsafe {
+            let reason = if e.is_timeout() {
+                format!(
+                    "no response within the {:.1}s request timeout",
+                    self.options.request_timeout.as_secs_f64()
+                )
+            } else {
+                format!("the connection closed without a complete response ({message})")
+            };
+            return Box::new(Failure {
+                reason: "response lost".into(),
+                error: KustoClientError::OutcomeUnknown {
+                    reason,
+                    request_id: request_id.to_string(),
+                    command: command.to_string(),
+                },
+                retry: None,
+            });
+        }
+        if e.is_timeout() {
+            return Box::new(Failure {
+                reason: "timeout".into(),
+                error: KustoClientError::Timeout {
+                    timeout: self.options.request_timeout,
+                    request_id: request_id.to_string(),
+                    command: command.to_string(),
+                    attempts: attempt,
+                },
+                retry: Some(None),
+            });
+        }
+        Box::new(Failure {
+            reason: "connection lost".into(),
+            error: KustoClientError::Transport {
+                message,
+                request_id: request_id.to_string(),
+                command: command.to_string(),
+                attempts: attempt,
+            },
+            retry: Some(None),
+        })
+    }
+}
+
+/// `kustoplan/<crate version>`, sent as `x-ms-client-version` and `User-Agent`.
+pub fn client_version() -> String {
+    format!("{APP_NAME}/{}", env!("CARGO_PKG_VERSION"))
+}
+
+fn default_headers() -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
+    headers.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("application/json; charset=utf-8"),
+    );
+    headers.insert("x-ms-app", HeaderValue::from_static(APP_NAME));
+    if let Ok(version) = HeaderValue::try_from(client_version()) {
+        headers.insert("x-ms-client-version", version);
+    }
+    headers
+}
+
+/// The first line of a command, trimmed and shortened, for logs and errors (scripts can be
+/// long; their first line says what they are).
+fn first_line(csl: &str) -> String {
+    let line = csl.trim().lines().next().unwrap_or("").trim();
+    let mut short: String = line.chars().take(120).collect();
+    if short.len() < line.len() {
+        short.push('…');
+    }
+    short
+}
+
+/// A Kusto timespan literal `[d.]hh:mm:ss[.fff]`.
+fn timespan(d: Duration) -> String {
+    let total = d.as_secs();
+    let (days, hours) = (total / 86_400, (total / 3600) % 24);
+    let (minutes, seconds) = ((total / 60) % 60, total % 60);
+    let mut text = if days > 0 {
+        format!("{days}.{hours:02}:{minutes:02}:{seconds:02}")
+    } else {
+        format!("{hours:02}:{minutes:02}:{seconds:02}")
+    };
+    if d.subsec_millis() > 0 {
+        text.push_str(&format!(".{:03}", d.subsec_millis()));
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timespans() {
+        assert_eq!(timespan(Duration::from_secs(50)), "00:00:50");
+        assert_eq!(timespan(Duration::from_secs(3725)), "01:02:05");
+        assert_eq!(timespan(Duration::from_millis(1500)), "00:00:01.500");
+        assert_eq!(timespan(Duration::from_secs(90_000)), "1.01:00:00");
+    }
+
+    #[test]
+    fn first_lines() {
+        assert_eq!(
+            first_line("\n .execute database script <|\n.create table T (a:int)"),
+            ".execute database script <|"
+        );
+        assert_eq!(first_line(&"x".repeat(200)).chars().count(), 121);
+    }
+
+    #[test]
+    fn cluster_urls() {
+        let ok = |u: &str| KustoClient::new(u, TokenSource::none(), ClientOptions::default());
+        assert_eq!(
+            ok("https://help.kusto.windows.net/")
+                .expect("valid")
+                .mgmt_url
+                .as_str(),
+            "https://help.kusto.windows.net/v1/rest/mgmt"
+        );
+        for bad in ["ftp://x", "help.kusto.windows.net", "https://x/?a=b"] {
+            let e = ok(bad).expect_err(bad);
+            assert!(
+                matches!(e, KustoClientError::InvalidClusterUrl { .. }),
+                "{bad}: {e}"
+            );
+        }
+    }
+}

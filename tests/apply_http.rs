@@ -1,0 +1,129 @@
+//! plan/apply over real HTTP: the kustoplan binary and its Kusto client against the sandbox server
+//! on loopback, including a connection dropped in the middle of an apply script.
+
+use std::process::Command;
+
+use kustoplan::sandbox::kusto::{Faults, ServeConfig, serve};
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+async fn kustoplan(url: &str, args: &[&str]) -> Run {
+    let mut all: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    all.extend(["--var".to_string(), format!("kusto_cluster={url}")]);
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_kustoplan"))
+            .args(&all)
+            .env_remove("KUSTOPLAN_SANDBOX_DIR")
+            .output()
+            .expect("run kustoplan")
+    })
+    .await
+    .expect("join");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn interrupted_apply_leaves_exactly_the_remaining_changes_and_a_second_apply_converges() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut config = ServeConfig::new(dir.path(), "127.0.0.1:0".parse().expect("addr"));
+    config.databases = vec!["gamedb".to_string()];
+    let server = serve(config).await.expect("sandbox server");
+    let url = server.url();
+
+    let plan = kustoplan(&url, &["plan", "examples/gameplay", "--detailed-exitcode"]).await;
+    assert_eq!(plan.code, 2, "{}", plan.stderr);
+    let before = server.stats();
+
+    server.set_faults(Faults {
+        drop_script_after: Some(2),
+        ..Faults::default()
+    });
+    let cut = kustoplan(&url, &["apply", "examples/gameplay", "--auto-approve"]).await;
+    assert_eq!(cut.code, 1, "{}", cut.stdout);
+    assert!(
+        cut.stdout
+            .contains("unknown kusto.gamedb.table.GamePlay (response lost; re-plan to see)"),
+        "{}",
+        cut.stdout
+    );
+    assert!(cut.stderr.contains("error: apply stopped: 0 of 5 commands confirmed; the outcome of 5 is unknown because the response was lost"), "{}", cut.stderr);
+    assert_eq!(
+        server.stats().mgmt - before.mgmt,
+        8,
+        "7 bulk reads and 1 script, no blind retry of the write"
+    );
+    server.set_faults(Faults::default());
+
+    let remaining = kustoplan(&url, &["plan", "examples/gameplay", "--detailed-exitcode"]).await;
+    assert_eq!(remaining.code, 2);
+    let addresses: Vec<&str> = remaining
+        .stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("  + "))
+        .collect();
+    assert_eq!(
+        addresses,
+        vec![
+            "kusto.gamedb.table.GamePlay.mapping.gameplay_json_mapping",
+            "kusto.gamedb.table.GamePlay.policy.ingestionbatching",
+            "kusto.gamedb.role.admins.aadapp=00000000-0000-0000-0000-00000000a11d;00000000-0000-0000-0000-0000000007e2",
+        ],
+        "the table and its docstring were created before the cut: {}",
+        remaining.stdout
+    );
+
+    let finish = kustoplan(&url, &["apply", "examples/gameplay", "--auto-approve"]).await;
+    assert_eq!(finish.code, 0, "{}", finish.stderr);
+    assert!(
+        finish
+            .stdout
+            .ends_with("Apply complete: 3 changes applied in 1 request.\n"),
+        "{}",
+        finish.stdout
+    );
+    let done = kustoplan(&url, &["plan", "examples/gameplay", "--detailed-exitcode"]).await;
+    assert_eq!(
+        (done.code, done.stdout.as_str()),
+        (0, "No changes. The live systems match the manifests.\n")
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn observe_costs_a_constant_number_of_requests_whatever_the_number_of_tables() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut config = ServeConfig::new(dir.path(), "127.0.0.1:0".parse().expect("addr"));
+    config.databases = vec!["gamedb".to_string()];
+    let server = serve(config).await.expect("sandbox server");
+    let url = server.url();
+    let count = |n: usize| {
+        let sandbox = server.sandbox();
+        for i in 0..n {
+            sandbox
+                .execute(
+                    "gamedb",
+                    &format!(".create table Extra{i} (A:int)"),
+                    &kustoplan::sandbox::kusto::Caller::cluster_admin("aaduser=t"),
+                )
+                .expect("create");
+        }
+    };
+    let mut costs = Vec::new();
+    for n in [0usize, 50] {
+        count(n);
+        let before = server.stats().mgmt;
+        let run = kustoplan(&url, &["plan", "examples/gameplay"]).await;
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        costs.push(server.stats().mgmt - before);
+    }
+    assert_eq!(costs, vec![7, 7]);
+    server.shutdown().await;
+}
