@@ -2,6 +2,7 @@
 
 #![allow(dead_code)] // Each test binary uses a different subset.
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
@@ -29,13 +30,19 @@ pub fn tool_available(program: &str, test: &str) -> bool {
         !in_ci(),
         "{test}: `{program}` is required in CI (CI=true); run scripts/dev-setup"
     );
-    eprintln!();
-    eprintln!("!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!");
-    eprintln!("!! SKIPPED {test}: `{program}` is not installed (scripts/dev-setup installs it).");
-    eprintln!("!! This test is NOT optional in CI (CI=true).");
-    eprintln!("!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!");
-    eprintln!();
+    skip_loudly(&format!(
+        "SKIPPED {test}: `{program}` is not installed (scripts/dev-setup installs it)"
+    ));
     false
+}
+
+/// Prints a skip notice straight to stderr: libtest captures `eprintln!` of passing tests,
+/// and a skip must not go unnoticed.
+pub fn skip_loudly(message: &str) {
+    let bar = "!".repeat(78);
+    let text =
+        format!("\n{bar}\n!! {message}\n!! This test is NOT optional in CI (CI=true).\n{bar}\n\n");
+    let _ = std::io::stderr().write_all(text.as_bytes());
 }
 
 /// Runs a command to completion, panicking with its output if it cannot start.
