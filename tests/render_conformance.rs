@@ -19,8 +19,30 @@ fn parser_dir() -> PathBuf {
     common::repo().join("tests").join("kusto_parser")
 }
 
-/// Node plus the pinned parser package (`npm ci` once per test binary when missing); `None`
-/// when the test should skip.
+const PACKAGE: &str = "@kusto/language-service-next";
+
+/// The `version` field of a package.json, if readable.
+fn package_version(path: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let json: Value = serde_json::from_str(&text).ok()?;
+    Some(json["version"].as_str()?.to_string())
+}
+
+/// Whether node_modules holds the exact version package.json pins.
+fn pinned_package_installed(dir: &Path) -> bool {
+    let manifest: Value = std::fs::read_to_string(dir.join("package.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .expect("tests/kusto_parser/package.json");
+    let pinned = manifest["dependencies"][PACKAGE]
+        .as_str()
+        .map(str::to_string);
+    let installed = package_version(&dir.join("node_modules").join(PACKAGE).join("package.json"));
+    pinned.is_some() && installed == pinned
+}
+
+/// Node plus the pinned parser package (`npm ci` once per test binary when missing or of
+/// another version); `None` when the test should skip.
 fn checker(test: &str) -> Option<PathBuf> {
     if !common::tool_available("node", test) {
         return None;
@@ -28,10 +50,7 @@ fn checker(test: &str) -> Option<PathBuf> {
     static INSTALLED: OnceLock<()> = OnceLock::new();
     INSTALLED.get_or_init(|| {
         let dir = parser_dir();
-        if dir
-            .join("node_modules/@kusto/language-service-next")
-            .exists()
-        {
+        if pinned_package_installed(&dir) {
             return;
         }
         assert!(
