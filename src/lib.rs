@@ -7,4 +7,7 @@ pub mod diagnostics;
 pub mod kusto;
 pub mod manifest;
 pub mod model;
+pub mod plan;
+pub mod providers;
 pub mod sandbox;
+pub mod workflow;

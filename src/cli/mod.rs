@@ -1,10 +1,14 @@
 //! The command line: a thin clap layer over the library. Commands parse arguments, call the
 //! library, and hand results to the renderers; they hold no logic of their own.
 
+mod apply;
 mod output;
+mod plan;
+mod sandbox;
 mod schema;
 mod validate;
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -43,11 +47,96 @@ pub enum Command {
         after_help = "Examples:\n  kustoplan validate examples/gameplay\n  kustoplan validate stack/ --env prod --var cluster=https://c.kusto.windows.net"
     )]
     Validate(StackArgs),
+    /// Diff the manifests against the live systems and print the plan.
+    #[command(
+        after_help = "Exit codes: 0 no changes (or changes without --detailed-exitcode), 1 error, 2 changes.\n\nExamples:\n  kustoplan plan examples/gameplay\n  kustoplan plan stack/ --env prod --format markdown > plan.md\n  kustoplan plan stack/ --out gameplay.plan --detailed-exitcode"
+    )]
+    Plan(PlanArgs),
+    /// Apply a fresh plan of the manifests, or exactly a saved plan if the live state still matches it.
+    #[command(
+        after_help = "Examples:\n  kustoplan apply examples/gameplay --auto-approve\n  kustoplan apply gameplay.plan\n  kustoplan apply stack/ --allow data-loss"
+    )]
+    Apply(ApplyArgs),
     /// Print the JSON Schema of manifest documents (for editors and CI), or the Markdown reference.
     #[command(
         after_help = "Examples:\n  kustoplan schema > schemas/kustoplan.schema.json\n  kustoplan schema --format markdown > docs/manifest-reference.md"
     )]
     Schema(SchemaArgs),
+    /// The built-in local target: a Kusto-compatible management endpoint persisted to a directory.
+    #[command(subcommand)]
+    Sandbox(SandboxCommand),
+}
+
+/// `sandbox` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum SandboxCommand {
+    /// Serve the Kusto REST management endpoint (`POST /v1/rest/mgmt`) until Ctrl-C.
+    #[command(
+        after_help = "Example:\n  kustoplan sandbox serve --dir .kustoplan/sandbox --listen 127.0.0.1:8080 --database gamedb"
+    )]
+    Serve(SandboxServeArgs),
+}
+
+/// `sandbox serve` options.
+#[derive(Debug, Args)]
+pub struct SandboxServeArgs {
+    /// Directory holding the sandbox state (created if missing; survives restarts).
+    #[arg(long, default_value = ".kustoplan/sandbox")]
+    pub dir: PathBuf,
+    /// Address to listen on; port 0 picks a free port (the URL is printed).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Database to serve (repeatable; Kusto databases are not created by commands).
+    #[arg(long = "database")]
+    pub databases: Vec<String>,
+}
+
+/// `plan` options.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// The stack.
+    #[command(flatten)]
+    pub stack: StackArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
+    pub format: PlanFormat,
+    /// Save the plan to FILE for `kustoplan apply FILE`.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Exit with 2 when there are changes (Terraform's -detailed-exitcode).
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+    /// Directory of the built-in sandbox (default: .kustoplan/sandbox next to the manifests).
+    #[arg(long, env = "KUSTOPLAN_SANDBOX_DIR", value_name = "DIR")]
+    pub sandbox_dir: Option<PathBuf>,
+}
+
+/// Plan output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PlanFormat {
+    /// Terraform-like text.
+    Text,
+    /// A pull-request comment.
+    Markdown,
+    /// JSON with stable field names.
+    Json,
+}
+
+/// `apply` options.
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// The stack, or a single saved plan file (`*.plan` or `*.json`).
+    #[command(flatten)]
+    pub stack: StackArgs,
+    /// Do not ask for confirmation.
+    #[arg(long)]
+    pub auto_approve: bool,
+    /// Allow changes of this impact class: data-loss or restart (repeatable).
+    #[arg(long, value_name = "CLASS", value_parser = apply::parse_allow)]
+    pub allow: Vec<crate::plan::ImpactClass>,
+    /// Directory of the built-in sandbox (default: .kustoplan/sandbox next to the manifests).
+    #[arg(long, env = "KUSTOPLAN_SANDBOX_DIR", value_name = "DIR")]
+    pub sandbox_dir: Option<PathBuf>,
 }
 
 /// `schema` options.
@@ -90,12 +179,56 @@ fn parse_var(text: &str) -> Result<(String, String), String> {
     }
 }
 
+fn source_of(stack: &StackArgs, sandbox_dir: Option<PathBuf>) -> crate::workflow::Source {
+    crate::workflow::Source {
+        paths: stack.paths.clone(),
+        environment: stack.env.clone(),
+        vars: stack.vars.clone(),
+        sandbox_dir,
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            eprintln!("error: cannot start the async runtime: {e}");
+            ExitCode::FAILURE
+        })
+}
+
+fn report_workflow_error(e: crate::workflow::WorkflowError, color: ColorChoice) -> ExitCode {
+    match e {
+        crate::workflow::WorkflowError::Invalid(sources, diagnostics) => {
+            eprint!(
+                "{}",
+                crate::diagnostics::render(&diagnostics, &sources, color.stderr)
+            );
+            eprintln!(
+                "error: {} {} found; nothing was sent to any system",
+                diagnostics.len(),
+                if diagnostics.len() == 1 {
+                    "problem"
+                } else {
+                    "problems"
+                }
+            );
+        }
+        crate::workflow::WorkflowError::Target(message) => eprintln!("error: {message}"),
+    }
+    ExitCode::FAILURE
+}
+
 /// Runs the command line and returns the process exit code.
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
     let color = ColorChoice::resolve(cli.color);
     match cli.command {
         Command::Validate(args) => validate::run(&args, color),
+        Command::Plan(args) => plan::run(&args, color),
+        Command::Apply(args) => apply::run(&args, color),
         Command::Schema(args) => schema::run(args.format),
+        Command::Sandbox(SandboxCommand::Serve(args)) => sandbox::run(&args),
     }
 }

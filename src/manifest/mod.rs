@@ -5,6 +5,7 @@
 //! -> typed documents -> semantic validation. Nothing here does I/O beyond reading the files.
 
 pub mod de;
+pub mod desired;
 pub mod located;
 pub mod node;
 pub mod schema;

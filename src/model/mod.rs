@@ -4,10 +4,11 @@
 
 mod column_type;
 mod format;
+pub mod kusto;
 mod names;
 mod policy;
 mod principal;
-mod timespan;
+pub(crate) mod timespan;
 
 pub use column_type::ColumnType;
 pub use format::{DataFormat, MappingKind};

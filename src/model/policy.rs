@@ -1,3 +1,4 @@
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::Timespan;
@@ -5,9 +6,10 @@ use super::Timespan;
 /// An ingestion batching policy in canonical form: what a manifest declares and what
 /// `.show ... policy ingestionbatching` reports are both folded into this, so the diff
 /// compares values, not JSON spellings (`"00:00:10"` vs `"00:00:10.0000000"`, key case).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct BatchingPolicy {
     /// `MaximumBatchingTimeSpan`: seal a batch after this long.
+    #[serde(with = "super::timespan::kusto_text")]
     pub max_time: Timespan,
     /// `MaximumNumberOfItems`: seal a batch after this many blobs or files.
     pub max_items: u64,

@@ -139,6 +139,24 @@ impl fmt::Display for Timespan {
     }
 }
 
+/// Serde as Kusto's `hh:mm:ss` text, for saved plans that humans may read.
+pub mod kusto_text {
+    use super::Timespan;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    /// Writes `00:00:10`.
+    pub fn serialize<S: Serializer>(t: &Timespan, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&t.to_kusto())
+    }
+
+    /// Reads any spelling [`Timespan::parse`] accepts.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Timespan, D::Error> {
+        let text = String::deserialize(d)?;
+        Timespan::parse(&text)
+            .ok_or_else(|| serde::de::Error::custom(format!("invalid timespan {text}")))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

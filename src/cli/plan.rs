@@ -1,0 +1,62 @@
+//! `kustoplan plan`.
+
+use std::process::ExitCode;
+
+use super::{ColorChoice, PlanArgs, PlanFormat, report_workflow_error, runtime, source_of};
+use crate::plan::render;
+use crate::workflow::{SavedPlan, Session};
+
+/// Exit code of `--detailed-exitcode` when the plan has changes (Terraform's convention).
+const EXIT_CHANGES: u8 = 2;
+
+/// Observes, diffs, prints the plan; `--out` saves it for `apply`.
+pub fn run(args: &PlanArgs, color: ColorChoice) -> ExitCode {
+    let source = source_of(&args.stack, args.sandbox_dir.clone());
+    let session = match Session::open(source) {
+        Ok(s) => s,
+        Err(e) => return report_workflow_error(e, color),
+    };
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(code) => return code,
+    };
+    let plan = match rt.block_on(session.plan()) {
+        Ok((plan, _)) => plan,
+        Err(e) => return report_workflow_error(e, color),
+    };
+    let allowed = session.stack_allows.clone();
+    let text = match args.format {
+        PlanFormat::Text => render::text(&plan, &allowed, color.stdout),
+        PlanFormat::Markdown => render::markdown(&plan, &allowed),
+        PlanFormat::Json => render::json(&plan, &allowed),
+    };
+    print!("{text}");
+    if !text.ends_with('\n') {
+        println!();
+    }
+    if let Some(out) = &args.out {
+        let saved = SavedPlan {
+            plan: plan.clone(),
+            source: session.source.clone(),
+        };
+        let written = serde_json::to_string_pretty(&saved)
+            .map_err(|e| e.to_string())
+            .and_then(|json| std::fs::write(out, json + "\n").map_err(|e| e.to_string()));
+        match written {
+            Ok(()) => eprintln!(
+                "Saved the plan to {}. Apply exactly these changes with: kustoplan apply {}",
+                out.display(),
+                out.display()
+            ),
+            Err(e) => {
+                eprintln!("error: cannot write the plan to {}: {e}", out.display());
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    if args.detailed_exitcode && !plan.is_empty() {
+        ExitCode::from(EXIT_CHANGES)
+    } else {
+        ExitCode::SUCCESS
+    }
+}

@@ -1,0 +1,46 @@
+//! `kustoplan sandbox serve`: the built-in Kusto-compatible target over HTTP.
+
+use std::process::ExitCode;
+
+use super::SandboxServeArgs;
+use crate::sandbox::kusto::{ServeConfig, serve};
+
+/// Serves the sandbox until Ctrl-C, printing the URL first so scripts can read it.
+pub fn run(args: &SandboxServeArgs) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async {
+        let mut config = ServeConfig::new(&args.dir, args.listen);
+        if !args.databases.is_empty() {
+            config.databases = args.databases.clone();
+        }
+        let handle = match serve(config).await {
+            Ok(h) => h,
+            Err(e) => {
+                eprintln!("error: cannot start the Kusto sandbox: {e}");
+                eprintln!(
+                    "help: check that --listen is a free local address and --dir is writable"
+                );
+                return ExitCode::FAILURE;
+            }
+        };
+        println!(
+            "kusto sandbox listening on {} (state in {})",
+            handle.url(),
+            args.dir.display()
+        );
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            eprintln!("error: cannot wait for Ctrl-C: {e}");
+        }
+        handle.shutdown().await;
+        ExitCode::SUCCESS
+    })
+}

@@ -1,0 +1,548 @@
+//! The Kusto diff: desired and observed [`KustoState`] in, ordered [`Change`]s out. Pure.
+//!
+//! Rules:
+//! - A declared table is authoritative for its columns: missing ones are added with
+//!   `.alter-merge table` (never a form that could drop data), a type change is `data-loss`
+//!   (`.alter column` nulls the data it retypes), an undeclared live column is dropped (`data-loss`).
+//! - Declared mappings, policies and principals are created or updated (`safe`).
+//! - Live objects that are not declared are left alone, unless pruning is on and they belong to
+//!   this stack (tables carry the ownership marker; mappings, policies and principals of owned
+//!   tables, and database principals, follow their parent).
+//! - Column order is not compared: Kusto appends merged columns and reordering needs a full
+//!   `.alter table`, which is not worth its risk.
+
+use std::collections::BTreeMap;
+
+use super::{Action, Change, ImpactClass, Target};
+use crate::kusto::command::{DatabaseRole, TableRole};
+use crate::kusto::render::{self, PolicyScope, RoleScope};
+use crate::model::kusto::{DatabaseState, KustoState, Mapping, RoleKey, TableState};
+use crate::model::{BatchingPolicy, PrincipalRef};
+
+/// Phases: apply order across addresses.
+const PHASE_TABLES: u8 = 0;
+const PHASE_MAPPINGS: u8 = 1;
+const PHASE_POLICIES: u8 = 2;
+const PHASE_PRINCIPALS: u8 = 3;
+const PHASE_REMOVALS: u8 = 4;
+
+/// What the diff needs besides the two states.
+#[derive(Debug, Clone, Default)]
+pub struct DiffOptions {
+    /// Remove live objects owned by this stack that are no longer declared.
+    pub prune: bool,
+    /// This stack's name (the ownership marker).
+    pub owner: Option<String>,
+}
+
+/// Every change that takes `observed` to `desired`, ordered by phase then address.
+pub fn diff(desired: &KustoState, observed: &KustoState, options: &DiffOptions) -> Vec<Change> {
+    let mut out = Vec::new();
+    for (name, want) in &desired.databases {
+        let empty = DatabaseState {
+            name: name.clone(),
+            ..Default::default()
+        };
+        let have = observed.databases.get(name).unwrap_or(&empty);
+        database(want, have, options, &mut out);
+    }
+    out.sort_by(|a, b| (a.phase, &a.address).cmp(&(b.phase, &b.address)));
+    out
+}
+
+struct Ctx<'a> {
+    db: &'a str,
+    out: &'a mut Vec<Change>,
+}
+
+impl Ctx<'_> {
+    #[allow(clippy::too_many_arguments)]
+    fn push(
+        &mut self,
+        address: String,
+        action: Action,
+        impact: ImpactClass,
+        summary: String,
+        before: Option<String>,
+        after: Option<String>,
+        commands: Vec<String>,
+        phase: u8,
+    ) {
+        self.out.push(Change {
+            address,
+            action,
+            impact,
+            summary,
+            before,
+            after,
+            target: Target::Kusto {
+                database: self.db.to_string(),
+            },
+            commands,
+            phase,
+        });
+    }
+}
+
+fn database(
+    want: &DatabaseState,
+    have: &DatabaseState,
+    options: &DiffOptions,
+    out: &mut Vec<Change>,
+) {
+    let db = want.name.as_str();
+    let mut ctx = Ctx { db, out };
+    let base = format!("kusto.{db}");
+    for (name, table_want) in &want.tables {
+        match have.tables.get(name) {
+            None => create_table(&mut ctx, &base, table_want),
+            Some(table_have) => update_table(&mut ctx, &base, table_want, table_have, options),
+        }
+    }
+    for (name, table_have) in &have.tables {
+        let owned = options.owner.is_some() && table_have.owner == options.owner;
+        if !want.tables.contains_key(name) && owned && options.prune {
+            ctx.push(
+                format!("{base}.table.{name}"),
+                Action::Delete,
+                ImpactClass::DataLoss,
+                format!(
+                    "drop table {name} and all its data (owned by this stack, no longer declared)"
+                ),
+                Some(table_text(table_have)),
+                None,
+                vec![render::drop_table(name)],
+                PHASE_REMOVALS,
+            );
+        }
+    }
+    batching(
+        &mut ctx,
+        &format!("{base}.policy.ingestionbatching"),
+        PolicyScope::Database(db),
+        want.batching,
+        have.batching,
+    );
+    streaming(
+        &mut ctx,
+        &format!("{base}.policy.streamingingestion"),
+        PolicyScope::Database(db),
+        want.streaming,
+        have.streaming,
+    );
+    principals(
+        &mut ctx,
+        &base,
+        Scope::Database(db),
+        &want.principals,
+        &have.principals,
+        options.prune,
+    );
+}
+
+fn table_text(t: &TableState) -> String {
+    let cols: Vec<String> = t
+        .columns
+        .iter()
+        .map(|c| format!("{}: {}", c.name, c.ty))
+        .collect();
+    format!("({})", cols.join(", "))
+}
+
+fn create_table(ctx: &mut Ctx<'_>, base: &str, t: &TableState) {
+    let name = t.name.as_str();
+    let cols: Vec<(&str, crate::model::ColumnType)> =
+        t.columns.iter().map(|c| (c.name.as_str(), c.ty)).collect();
+    let mut commands = vec![render::create_table(name, &cols)];
+    let stored = t.stored_docstring();
+    if !stored.is_empty() {
+        commands.push(render::alter_table_docstring(name, &stored));
+    }
+    if !t.folder.is_empty() {
+        commands.push(render::alter_table_folder(name, &t.folder));
+    }
+    ctx.push(
+        format!("{base}.table.{name}"),
+        Action::Create,
+        ImpactClass::Safe,
+        format!("create table {name} with {} columns", t.columns.len()),
+        None,
+        Some(table_text(t)),
+        commands,
+        PHASE_TABLES,
+    );
+    let empty = TableState {
+        name: t.name.clone(),
+        ..Default::default()
+    };
+    table_children(ctx, base, t, &empty, false);
+}
+
+fn update_table(
+    ctx: &mut Ctx<'_>,
+    base: &str,
+    want: &TableState,
+    have: &TableState,
+    options: &DiffOptions,
+) {
+    let name = want.name.as_str();
+    let addr = format!("{base}.table.{name}");
+    let missing: Vec<(&str, crate::model::ColumnType)> = want
+        .columns
+        .iter()
+        .filter(|c| !have.columns.iter().any(|h| h.name == c.name))
+        .map(|c| (c.name.as_str(), c.ty))
+        .collect();
+    if !missing.is_empty() {
+        let names: Vec<String> = missing.iter().map(|(n, t)| format!("{n}: {t}")).collect();
+        ctx.push(
+            addr.clone(),
+            Action::Update,
+            ImpactClass::Safe,
+            format!(
+                "add column{} {}",
+                if missing.len() == 1 { "" } else { "s" },
+                names.join(", ")
+            ),
+            Some(table_text(have)),
+            Some(table_text(want)),
+            vec![render::alter_merge_table(name, &missing)],
+            PHASE_TABLES,
+        );
+    }
+    for c in &want.columns {
+        if let Some(h) = have.columns.iter().find(|h| h.name == c.name)
+            && h.ty != c.ty
+        {
+            ctx.push(
+                format!("{addr}.column.{}", c.name),
+                Action::Update,
+                ImpactClass::DataLoss,
+                format!(
+                    "change type of column {} from {} to {} (existing values become null)",
+                    c.name, h.ty, c.ty
+                ),
+                Some(h.ty.to_string()),
+                Some(c.ty.to_string()),
+                vec![render::alter_column_type(name, &c.name, c.ty)],
+                PHASE_TABLES,
+            );
+        }
+    }
+    for h in &have.columns {
+        if !want.columns.iter().any(|c| c.name == h.name) {
+            ctx.push(
+                format!("{addr}.column.{}", h.name),
+                Action::Delete,
+                ImpactClass::DataLoss,
+                format!("drop column {} ({}) and its data", h.name, h.ty),
+                Some(h.ty.to_string()),
+                None,
+                vec![render::drop_column(name, &h.name)],
+                PHASE_REMOVALS,
+            );
+        }
+    }
+    let (want_doc, have_doc) = (want.stored_docstring(), have.stored_docstring());
+    if want_doc != have_doc {
+        let adopting = have.owner.is_none() && want.owner.is_some();
+        ctx.push(
+            format!("{addr}.docstring"),
+            Action::Update,
+            ImpactClass::Safe,
+            if adopting {
+                format!("set docstring (marks {name} as managed by this stack)")
+            } else {
+                "set docstring".to_string()
+            },
+            Some(have_doc),
+            Some(want_doc.clone()),
+            vec![render::alter_table_docstring(name, &want_doc)],
+            PHASE_TABLES,
+        );
+    }
+    if want.folder != have.folder {
+        ctx.push(
+            format!("{addr}.folder"),
+            Action::Update,
+            ImpactClass::Safe,
+            "set folder".to_string(),
+            Some(have.folder.clone()),
+            Some(want.folder.clone()),
+            vec![render::alter_table_folder(name, &want.folder)],
+            PHASE_TABLES,
+        );
+    }
+    let owned = options.owner.is_some() && have.owner == options.owner;
+    table_children(ctx, base, want, have, options.prune && owned);
+}
+
+/// Mappings, policies and principals of a table.
+fn table_children(
+    ctx: &mut Ctx<'_>,
+    base: &str,
+    want: &TableState,
+    have: &TableState,
+    prune: bool,
+) {
+    let name = want.name.as_str();
+    let addr = format!("{base}.table.{name}");
+    for (key, m) in &want.mappings {
+        let current = have.mappings.get(key);
+        if current == Some(m) {
+            continue;
+        }
+        ctx.push(
+            format!("{addr}.mapping.{}", m.name),
+            if current.is_some() {
+                Action::Update
+            } else {
+                Action::Create
+            },
+            ImpactClass::Safe,
+            format!(
+                "{} {} mapping {}",
+                if current.is_some() {
+                    "update"
+                } else {
+                    "create"
+                },
+                m.kind,
+                m.name
+            ),
+            current.map(mapping_text),
+            Some(mapping_text(m)),
+            vec![render::create_or_alter_mapping(
+                name,
+                m.kind,
+                &m.name,
+                &m.to_json(),
+            )],
+            PHASE_MAPPINGS,
+        );
+    }
+    if prune {
+        for (key, m) in &have.mappings {
+            if !want.mappings.contains_key(key) {
+                ctx.push(
+                    format!("{addr}.mapping.{}", m.name),
+                    Action::Delete,
+                    ImpactClass::DataLoss,
+                    format!(
+                        "drop {} mapping {} (ingestion that names it fails)",
+                        m.kind, m.name
+                    ),
+                    Some(mapping_text(m)),
+                    None,
+                    vec![render::drop_mapping(name, m.kind, &m.name)],
+                    PHASE_REMOVALS,
+                );
+            }
+        }
+    }
+    batching(
+        ctx,
+        &format!("{addr}.policy.ingestionbatching"),
+        PolicyScope::Table(name),
+        want.batching,
+        have.batching,
+    );
+    streaming(
+        ctx,
+        &format!("{addr}.policy.streamingingestion"),
+        PolicyScope::Table(name),
+        want.streaming,
+        have.streaming,
+    );
+    principals(
+        ctx,
+        &addr,
+        Scope::Table(name),
+        &want.principals,
+        &have.principals,
+        prune,
+    );
+}
+
+/// Pretty JSON with a final newline, so unified diffs need no "no newline at end" marker.
+fn pretty(value: &serde_json::Value) -> String {
+    serde_json::to_string_pretty(value).unwrap_or_default() + "\n"
+}
+
+fn mapping_text(m: &Mapping) -> String {
+    pretty(&m.to_json())
+}
+
+fn policy_text(p: &BatchingPolicy) -> String {
+    pretty(&p.to_json())
+}
+
+fn batching(
+    ctx: &mut Ctx<'_>,
+    address: &str,
+    scope: PolicyScope<'_>,
+    want: Option<BatchingPolicy>,
+    have: Option<BatchingPolicy>,
+) {
+    match (want, have) {
+        (Some(w), h) if Some(w) != h => ctx.push(
+            address.to_string(),
+            if h.is_some() {
+                Action::Update
+            } else {
+                Action::Create
+            },
+            ImpactClass::Safe,
+            format!(
+                "set ingestion batching to {} / {} items / {} MB",
+                w.max_time, w.max_items, w.max_raw_size_mb
+            ),
+            h.as_ref().map(policy_text),
+            Some(policy_text(&w)),
+            vec![render::alter_batching_policy(scope, &w)],
+            PHASE_POLICIES,
+        ),
+        (None, Some(h)) => ctx.push(
+            address.to_string(),
+            Action::Delete,
+            ImpactClass::Safe,
+            "remove ingestion batching policy (not declared; the parent's policy applies)"
+                .to_string(),
+            Some(policy_text(&h)),
+            None,
+            vec![render::delete_batching_policy(scope)],
+            PHASE_POLICIES,
+        ),
+        _ => {}
+    }
+}
+
+fn streaming(ctx: &mut Ctx<'_>, address: &str, scope: PolicyScope<'_>, want: bool, have: bool) {
+    if want == have {
+        return;
+    }
+    let (action, summary, command) = if want {
+        (
+            Action::Create,
+            "enable streaming ingestion",
+            render::alter_streaming_policy(scope, true),
+        )
+    } else {
+        (
+            Action::Delete,
+            "disable streaming ingestion (streaming routes fall back to queued)",
+            render::delete_streaming_policy(scope),
+        )
+    };
+    ctx.push(
+        address.to_string(),
+        action,
+        ImpactClass::Safe,
+        summary.to_string(),
+        Some(have.to_string()),
+        Some(want.to_string()),
+        vec![command],
+        PHASE_POLICIES,
+    );
+}
+
+#[derive(Clone, Copy)]
+enum Scope<'a> {
+    Database(&'a str),
+    Table(&'a str),
+}
+
+impl Scope<'_> {
+    fn role(&self, keyword: &str) -> Option<RoleScope<'_>> {
+        match self {
+            Scope::Database(db) => {
+                DatabaseRole::from_keyword(keyword).map(|r| RoleScope::Database(db, r))
+            }
+            Scope::Table(t) => TableRole::from_keyword(keyword).map(|r| RoleScope::Table(t, r)),
+        }
+    }
+}
+
+fn principals(
+    ctx: &mut Ctx<'_>,
+    base: &str,
+    scope: Scope<'_>,
+    want: &BTreeMap<RoleKey, Option<String>>,
+    have: &BTreeMap<RoleKey, Option<String>>,
+    prune: bool,
+) {
+    for (key, notes) in want {
+        let Some(role_scope) = scope.role(&key.role) else {
+            continue;
+        };
+        let Some(p) = PrincipalRef::parse_fqn(&key.fqn) else {
+            continue;
+        };
+        let address = format!("{base}.role.{}.{}", key.role, key.fqn);
+        match have.get(key) {
+            None => ctx.push(
+                address,
+                Action::Create,
+                ImpactClass::Safe,
+                format!("grant {} to {}", key.role, key.fqn),
+                None,
+                Some(notes_text(notes)),
+                vec![render::add_principals(
+                    role_scope,
+                    std::slice::from_ref(&p),
+                    notes.as_deref(),
+                )],
+                PHASE_PRINCIPALS,
+            ),
+            Some(current) if current != notes => ctx.push(
+                address,
+                Action::Replace,
+                ImpactClass::Safe,
+                format!("change notes of {} in {} (re-granted)", key.fqn, key.role),
+                Some(notes_text(current)),
+                Some(notes_text(notes)),
+                vec![
+                    render::drop_principals(role_scope, std::slice::from_ref(&p)),
+                    render::add_principals(role_scope, std::slice::from_ref(&p), notes.as_deref()),
+                ],
+                PHASE_PRINCIPALS,
+            ),
+            Some(_) => {}
+        }
+    }
+    if prune {
+        for (key, notes) in have {
+            if want.contains_key(key) {
+                continue;
+            }
+            let Some(role_scope) = scope.role(&key.role) else {
+                continue;
+            };
+            let Some(p) = PrincipalRef::parse_fqn(&key.fqn) else {
+                continue;
+            };
+            ctx.push(
+                format!("{base}.role.{}.{}", key.role, key.fqn),
+                Action::Delete,
+                ImpactClass::DataLoss,
+                format!("revoke {} from {} (access is removed)", key.role, key.fqn),
+                Some(notes_text(notes)),
+                None,
+                vec![render::drop_principals(
+                    role_scope,
+                    std::slice::from_ref(&p),
+                )],
+                PHASE_REMOVALS,
+            );
+        }
+    }
+}
+
+fn notes_text(notes: &Option<String>) -> String {
+    notes
+        .clone()
+        .map_or_else(|| "(no notes)".to_string(), |n| format!("notes: {n}"))
+}
+
+#[cfg(test)]
+mod tests;

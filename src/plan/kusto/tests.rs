@@ -1,0 +1,279 @@
+use super::*;
+use crate::kusto::observe;
+use crate::manifest::{LoadOptions, desired, load};
+use crate::sandbox::kusto::{Caller, KustoSandbox};
+
+fn gameplay() -> KustoState {
+    let m = load(&["examples/gameplay".into()], &LoadOptions::default()).expect("gameplay loads");
+    desired::kusto_state(&m)
+}
+
+fn options() -> DiffOptions {
+    DiffOptions {
+        prune: false,
+        owner: Some("gameplay".into()),
+    }
+}
+
+fn run(sandbox: &KustoSandbox, csl: &str) {
+    sandbox
+        .execute("gamedb", csl, &Caller::cluster_admin("aaduser=me"))
+        .unwrap_or_else(|e| panic!("{csl}: {e:?}"));
+}
+
+fn observe_all(sandbox: &KustoSandbox, desired: &KustoState) -> KustoState {
+    let caller = Caller::cluster_admin("aaduser=me");
+    let mut state = KustoState::default();
+    for (db, want) in &desired.databases {
+        let bulk: Vec<_> = observe::bulk_reads(db)
+            .iter()
+            .map(|c| sandbox.execute(db, c, &caller).expect("bulk read"))
+            .collect();
+        let per_table: Vec<_> = want
+            .tables
+            .values()
+            .filter(|t| !t.principals.is_empty())
+            .filter_map(|t| {
+                sandbox
+                    .execute(db, &observe::table_principals_read(&t.name), &caller)
+                    .ok()
+                    .map(|r| (t.name.clone(), r))
+            })
+            .collect();
+        state.databases.insert(
+            db.clone(),
+            observe::database_state(db, &bulk, &per_table).expect("observe"),
+        );
+    }
+    state
+}
+
+fn apply_all(sandbox: &KustoSandbox, changes: &[Change]) {
+    for c in changes {
+        for cmd in &c.commands {
+            run(sandbox, cmd);
+        }
+    }
+}
+
+fn summary(changes: &[Change]) -> Vec<(String, Action, ImpactClass)> {
+    changes
+        .iter()
+        .map(|c| (c.address.clone(), c.action, c.impact))
+        .collect()
+}
+
+#[test]
+fn from_empty_the_gameplay_walkthrough_is_four_safe_creates_in_dependency_order() {
+    let desired = gameplay();
+    let sandbox = KustoSandbox::in_memory(&["gamedb".to_string()]).expect("sandbox");
+    let observed = observe_all(&sandbox, &desired);
+    let changes = diff(&desired, &observed, &options());
+    let app = "aadapp=00000000-0000-0000-0000-00000000a11d;00000000-0000-0000-0000-0000000007e2";
+    assert_eq!(
+        summary(&changes),
+        vec![
+            (
+                "kusto.gamedb.table.GamePlay".into(),
+                Action::Create,
+                ImpactClass::Safe
+            ),
+            (
+                "kusto.gamedb.table.GamePlay.mapping.gameplay_json_mapping".into(),
+                Action::Create,
+                ImpactClass::Safe
+            ),
+            (
+                "kusto.gamedb.table.GamePlay.policy.ingestionbatching".into(),
+                Action::Create,
+                ImpactClass::Safe
+            ),
+            (
+                format!("kusto.gamedb.role.admins.{app}"),
+                Action::Create,
+                ImpactClass::Safe
+            ),
+        ]
+    );
+    assert_eq!(
+        changes[0].commands,
+        vec![
+            ".create table GamePlay (PlayerID:int, GameID:int, Win:long, Score:int, EventTime:datetime)".to_string(),
+            r#".alter table GamePlay docstring "[kustoplan:gameplay]""#.to_string(),
+        ]
+    );
+    assert_eq!(
+        changes[1].commands,
+        vec![r#".create-or-alter table GamePlay ingestion json mapping "gameplay_json_mapping" "[{\"column\":\"PlayerID\",\"datatype\":\"int\",\"Properties\":{\"Path\":\"$.playerId\"}},{\"column\":\"GameID\",\"datatype\":\"int\",\"Properties\":{\"Path\":\"$.gameId\"}},{\"column\":\"Win\",\"datatype\":\"long\",\"Properties\":{\"Path\":\"$.win\"}},{\"column\":\"Score\",\"datatype\":\"int\",\"Properties\":{\"Path\":\"$.score\"}},{\"column\":\"EventTime\",\"datatype\":\"datetime\",\"Properties\":{\"Path\":\"$.eventTime\"}}]""#.to_string()]
+    );
+    assert_eq!(
+        changes[2].commands,
+        vec![r#".alter table GamePlay policy ingestionbatching "{\"MaximumBatchingTimeSpan\":\"00:00:10\",\"MaximumNumberOfItems\":5,\"MaximumRawDataSizeMB\":100}""#.to_string()]
+    );
+    assert_eq!(
+        changes[3].commands,
+        vec![format!(
+            r#".add database gamedb admins ("{app}") "AAD App""#
+        )]
+    );
+}
+
+#[test]
+fn applying_the_plan_converges_and_a_second_plan_is_empty() {
+    let desired = gameplay();
+    let sandbox = KustoSandbox::in_memory(&["gamedb".to_string()]).expect("sandbox");
+    let first = diff(&desired, &observe_all(&sandbox, &desired), &options());
+    apply_all(&sandbox, &first);
+    let observed = observe_all(&sandbox, &desired);
+    assert_eq!(
+        diff(&desired, &observed, &options()),
+        vec![],
+        "no false drift after apply"
+    );
+    assert_eq!(
+        observed, desired,
+        "observed state reads back identical to the declared one"
+    );
+}
+
+#[test]
+fn column_changes_are_classified_by_risk() {
+    let desired = gameplay();
+    let sandbox = KustoSandbox::in_memory(&["gamedb".to_string()]).expect("sandbox");
+    apply_all(
+        &sandbox,
+        &diff(&desired, &observe_all(&sandbox, &desired), &options()),
+    );
+    let mut next = desired.clone();
+    let table = next
+        .databases
+        .get_mut("gamedb")
+        .and_then(|d| d.tables.get_mut("GamePlay"))
+        .expect("table");
+    table.columns.push(crate::model::kusto::Column {
+        name: "Level".into(),
+        ty: crate::model::ColumnType::String,
+    });
+    table.columns[2].ty = crate::model::ColumnType::Real;
+    table.columns.retain(|c| c.name != "Score");
+    let changes = diff(&next, &observe_all(&sandbox, &desired), &options());
+    assert_eq!(
+        summary(&changes),
+        vec![
+            (
+                "kusto.gamedb.table.GamePlay".into(),
+                Action::Update,
+                ImpactClass::Safe
+            ),
+            (
+                "kusto.gamedb.table.GamePlay.column.Win".into(),
+                Action::Update,
+                ImpactClass::DataLoss
+            ),
+            (
+                "kusto.gamedb.table.GamePlay.column.Score".into(),
+                Action::Delete,
+                ImpactClass::DataLoss
+            ),
+        ]
+    );
+    assert_eq!(
+        changes[0].commands,
+        vec![".alter-merge table GamePlay (Level:string)".to_string()]
+    );
+    assert_eq!(
+        changes[1].commands,
+        vec![".alter column GamePlay.Win type=real".to_string()]
+    );
+    assert_eq!(
+        changes[2].commands,
+        vec![".drop column GamePlay.Score".to_string()]
+    );
+}
+
+#[test]
+fn drift_behind_our_back_is_reported_with_before_and_after() {
+    let desired = gameplay();
+    let sandbox = KustoSandbox::in_memory(&["gamedb".to_string()]).expect("sandbox");
+    apply_all(
+        &sandbox,
+        &diff(&desired, &observe_all(&sandbox, &desired), &options()),
+    );
+    run(
+        &sandbox,
+        r#".alter table GamePlay policy ingestionbatching @'{"MaximumBatchingTimeSpan":"00:05:00"}'"#,
+    );
+    run(
+        &sandbox,
+        ".add database gamedb viewers ('aaduser=intruder@example.com')",
+    );
+    let changes = diff(&desired, &observe_all(&sandbox, &desired), &options());
+    assert_eq!(
+        summary(&changes),
+        vec![(
+            "kusto.gamedb.table.GamePlay.policy.ingestionbatching".into(),
+            Action::Update,
+            ImpactClass::Safe
+        )],
+        "undeclared principals are left alone without pruning"
+    );
+    assert!(
+        changes[0]
+            .before
+            .as_deref()
+            .is_some_and(|b| b.contains("\"00:05:00\""))
+    );
+    assert!(
+        changes[0]
+            .after
+            .as_deref()
+            .is_some_and(|a| a.contains("\"00:00:10\""))
+    );
+    let pruning = DiffOptions {
+        prune: true,
+        ..options()
+    };
+    let changes = diff(&desired, &observe_all(&sandbox, &desired), &pruning);
+    assert_eq!(
+        changes
+            .last()
+            .map(|c| (c.address.as_str(), c.action, c.impact)),
+        Some((
+            "kusto.gamedb.role.viewers.aaduser=intruder@example.com",
+            Action::Delete,
+            ImpactClass::DataLoss
+        ))
+    );
+}
+
+#[test]
+fn pruning_touches_only_tables_this_stack_owns() {
+    let desired = gameplay();
+    let sandbox = KustoSandbox::in_memory(&["gamedb".to_string()]).expect("sandbox");
+    run(&sandbox, ".create table Old (A:int)");
+    run(
+        &sandbox,
+        ".alter table Old docstring 'legacy [kustoplan:gameplay]'",
+    );
+    run(&sandbox, ".create table Theirs (A:int)");
+    let pruning = DiffOptions {
+        prune: true,
+        ..options()
+    };
+    let changes = diff(&desired, &observe_all(&sandbox, &desired), &pruning);
+    let drops: Vec<_> = changes
+        .iter()
+        .filter(|c| c.action == Action::Delete)
+        .map(|c| (c.address.as_str(), c.impact, c.commands.clone()))
+        .collect();
+    assert_eq!(
+        drops,
+        vec![(
+            "kusto.gamedb.table.Old",
+            ImpactClass::DataLoss,
+            vec![".drop table Old ifexists".to_string()]
+        )]
+    );
+    let no_prune = diff(&desired, &observe_all(&sandbox, &desired), &options());
+    assert!(no_prune.iter().all(|c| c.action != Action::Delete));
+}

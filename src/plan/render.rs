@@ -1,0 +1,375 @@
+//! Plan renderers: human text (Terraform-like), Markdown for a pull-request comment, and JSON for
+//! machines. Output formatting lives here, not in command handlers.
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+use similar::TextDiff;
+
+use super::{Action, Change, ImpactClass, Plan};
+
+/// GitHub's limit on a comment body; the Markdown view stays under it.
+pub const MARKDOWN_LIMIT: usize = 65_535;
+
+const GREEN: &str = "\x1b[32m";
+const YELLOW: &str = "\x1b[33m";
+const RED: &str = "\x1b[31m";
+const BOLD: &str = "\x1b[1m";
+const DIM: &str = "\x1b[2m";
+const RESET: &str = "\x1b[0m";
+
+fn paint(color: bool, style: &str, text: &str) -> String {
+    if color {
+        format!("{style}{text}{RESET}")
+    } else {
+        text.to_string()
+    }
+}
+
+fn action_style(a: Action) -> &'static str {
+    match a {
+        Action::Create => GREEN,
+        Action::Update | Action::Replace => YELLOW,
+        Action::Delete => RED,
+    }
+}
+
+/// `safe`, `restart` or `data-loss`.
+pub fn impact_name(i: ImpactClass) -> &'static str {
+    match i {
+        ImpactClass::Safe => "safe",
+        ImpactClass::Restart => "restart",
+        ImpactClass::DataLoss => "data-loss",
+    }
+}
+
+/// The unified diff between a change's before and after texts, when both exist.
+pub fn unified_diff(change: &Change) -> Option<String> {
+    let (before, after) = (change.before.as_deref()?, change.after.as_deref()?);
+    if !before.contains('\n') && !after.contains('\n') {
+        return None;
+    }
+    let diff = TextDiff::from_lines(before, after);
+    Some(
+        diff.unified_diff()
+            .context_radius(3)
+            .header("live", "declared")
+            .to_string(),
+    )
+}
+
+/// The one-line summary: `Plan: 4 to create, 0 to update, 1 to delete.` plus refused classes.
+pub fn summary_line(plan: &Plan, allowed: &[ImpactClass]) -> String {
+    if plan.is_empty() {
+        return "No changes. The live systems match the manifests.".to_string();
+    }
+    let (create, update, delete) = plan.counts();
+    let mut line = format!("Plan: {create} to create, {update} to update, {delete} to delete.");
+    let refused: Vec<&Change> = plan.refused(allowed).collect();
+    if !refused.is_empty() {
+        let mut classes: Vec<&str> = refused.iter().map(|c| impact_name(c.impact)).collect();
+        classes.dedup();
+        let flags: Vec<String> = classes.iter().map(|c| format!("--allow {c}")).collect();
+        let _ = write!(
+            line,
+            " {} {} need{} {} (or `safety.allow` in the Stack).",
+            refused.len(),
+            if refused.len() == 1 {
+                "change"
+            } else {
+                "changes"
+            },
+            if refused.len() == 1 { "s" } else { "" },
+            flags.join(" ")
+        );
+    }
+    line
+}
+
+/// The Terraform-like text view, with ANSI colours only when `color` is set.
+pub fn text(plan: &Plan, allowed: &[ImpactClass], color: bool) -> String {
+    let mut out = String::new();
+    if plan.is_empty() {
+        let _ = writeln!(out, "{}", paint(color, BOLD, &summary_line(plan, allowed)));
+        return out;
+    }
+    let env = plan
+        .environment
+        .as_deref()
+        .map(|e| format!(", environment {e}"))
+        .unwrap_or_default();
+    let _ = writeln!(
+        out,
+        "kustoplan will make these changes (stack {}{env}):\n",
+        plan.stack
+    );
+    for c in &plan.changes {
+        let symbol = paint(
+            color,
+            action_style(c.action),
+            &format!("{:>3}", c.action.symbol()),
+        );
+        let impact = match c.impact {
+            ImpactClass::Safe => String::new(),
+            other => format!(
+                " {}",
+                paint(color, RED, &format!("[{}]", impact_name(other)))
+            ),
+        };
+        let _ = writeln!(out, "{symbol} {}{impact}", paint(color, BOLD, &c.address));
+        let _ = writeln!(out, "      {}", c.summary);
+        if let Some(diff) = unified_diff(c) {
+            for line in diff.lines() {
+                let style = match line.chars().next() {
+                    Some('+') if !line.starts_with("+++") => GREEN,
+                    Some('-') if !line.starts_with("---") => RED,
+                    _ => DIM,
+                };
+                let _ = writeln!(out, "      {}", paint(color, style, line));
+            }
+        }
+        for cmd in &c.commands {
+            let _ = writeln!(out, "      {}", paint(color, DIM, &one_line(cmd)));
+        }
+        out.push('\n');
+    }
+    let _ = writeln!(out, "{}", paint(color, BOLD, &summary_line(plan, allowed)));
+    out
+}
+
+/// Long commands (mapping JSON) are cut for the terminal view; JSON output has them whole.
+fn one_line(cmd: &str) -> String {
+    const MAX: usize = 160;
+    let flat = cmd.replace('\n', " ");
+    if flat.chars().count() <= MAX {
+        flat
+    } else {
+        let cut: String = flat.chars().take(MAX).collect();
+        format!("{cut}…")
+    }
+}
+
+/// A pull-request comment: summary line, a table of changes, collapsible details with the diff
+/// and the commands. Stays under [`MARKDOWN_LIMIT`] by summarising the changes that do not fit.
+pub fn markdown(plan: &Plan, allowed: &[ImpactClass]) -> String {
+    let env = plan
+        .environment
+        .as_deref()
+        .map(|e| format!(" · environment `{e}`"))
+        .unwrap_or_default();
+    let mut head = format!(
+        "### kustoplan: stack `{}`{env}\n\n**{}**\n",
+        plan.stack,
+        summary_line(plan, allowed)
+    );
+    if plan.is_empty() {
+        return head;
+    }
+    head.push_str("\n| | address | impact | change |\n|---|---|---|---|\n");
+    let footer_reserve = 400;
+    let mut rows = String::new();
+    let mut details = String::new();
+    let mut omitted = 0usize;
+    for c in &plan.changes {
+        let row = format!(
+            "| `{}` | `{}` | {} | {} |\n",
+            c.action.symbol(),
+            c.address,
+            impact_name(c.impact),
+            c.summary.replace('|', "\\|")
+        );
+        let mut detail = format!(
+            "<details><summary><code>{}</code> {}</summary>\n\n",
+            c.address,
+            html_escape(&c.summary)
+        );
+        if let Some(diff) = unified_diff(c) {
+            let _ = write!(detail, "```diff\n{diff}```\n\n");
+        }
+        let _ = write!(
+            detail,
+            "```kusto\n{}\n```\n</details>\n",
+            c.commands.join("\n")
+        );
+        let used = head.len() + rows.len() + details.len() + footer_reserve;
+        if used + row.len() + detail.len() > MARKDOWN_LIMIT {
+            if used + row.len() <= MARKDOWN_LIMIT {
+                rows.push_str(&row);
+            }
+            omitted += 1;
+            continue;
+        }
+        rows.push_str(&row);
+        details.push_str(&detail);
+    }
+    let mut out = head + &rows + "\n" + &details;
+    if omitted > 0 {
+        let _ = write!(
+            out,
+            "\n_{omitted} more {} not shown in full to stay within the comment size limit; run `kustoplan plan --format json` for everything._\n",
+            if omitted == 1 { "change" } else { "changes" }
+        );
+    }
+    out
+}
+
+fn html_escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// The documented JSON view (`--format json`): the saved-plan fields plus a summary.
+#[derive(Serialize)]
+struct JsonView<'a> {
+    format_version: u32,
+    summary: JsonSummary,
+    #[serde(flatten)]
+    plan: &'a Plan,
+}
+
+#[derive(Serialize)]
+struct JsonSummary {
+    create: usize,
+    update: usize,
+    delete: usize,
+    refused: usize,
+    changes: bool,
+}
+
+/// Stable, documented field names: see README "Plan JSON".
+pub fn json(plan: &Plan, allowed: &[ImpactClass]) -> String {
+    let (create, update, delete) = plan.counts();
+    let view = JsonView {
+        format_version: plan.version,
+        summary: JsonSummary {
+            create,
+            update,
+            delete,
+            refused: plan.refused(allowed).count(),
+            changes: !plan.is_empty(),
+        },
+        plan,
+    };
+    serde_json::to_string_pretty(&view).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::Target;
+
+    fn change(address: &str, action: Action, impact: ImpactClass) -> Change {
+        Change {
+            address: address.into(),
+            action,
+            impact,
+            summary: "set ingestion batching to 10s / 5 items / 100 MB".into(),
+            before: Some("{\n  \"a\": 1,\n  \"b\": 2\n}".into()),
+            after: Some("{\n  \"a\": 1,\n  \"b\": 3\n}".into()),
+            target: Target::Kusto {
+                database: "db".into(),
+            },
+            commands: vec![".alter table T policy ingestionbatching \"{}\"".into()],
+            phase: 2,
+        }
+    }
+
+    fn plan(changes: Vec<Change>) -> Plan {
+        Plan {
+            version: 1,
+            stack: "s".into(),
+            environment: Some("dev".into()),
+            fingerprint: "f".into(),
+            changes,
+        }
+    }
+
+    #[test]
+    fn text_view_has_symbols_diff_commands_and_summary() {
+        let p = plan(vec![
+            change(
+                "kusto.db.table.T.policy.ingestionbatching",
+                Action::Update,
+                ImpactClass::Safe,
+            ),
+            change(
+                "kusto.db.table.T.column.C",
+                Action::Delete,
+                ImpactClass::DataLoss,
+            ),
+        ]);
+        let out = text(&p, &[], false);
+        assert!(
+            out.contains("  ~ kusto.db.table.T.policy.ingestionbatching\n"),
+            "{out}"
+        );
+        assert!(
+            out.contains("  - kusto.db.table.T.column.C [data-loss]\n"),
+            "{out}"
+        );
+        assert!(
+            out.contains("      -  \"b\": 2\n      +  \"b\": 3\n"),
+            "{out}"
+        );
+        assert!(out.ends_with("Plan: 0 to create, 1 to update, 1 to delete. 1 change needs --allow data-loss (or `safety.allow` in the Stack).\n"), "{out}");
+        assert!(!out.contains('\x1b'));
+        assert!(text(&p, &[], true).contains('\x1b'));
+        assert_eq!(
+            text(&plan(vec![]), &[], false),
+            "No changes. The live systems match the manifests.\n"
+        );
+    }
+
+    #[test]
+    fn markdown_stays_under_the_comment_limit() {
+        let big: Vec<Change> = (0..2000)
+            .map(|i| {
+                change(
+                    &format!("kusto.db.table.T{i}.policy.ingestionbatching"),
+                    Action::Update,
+                    ImpactClass::Safe,
+                )
+            })
+            .collect();
+        let md = markdown(&plan(big), &[]);
+        assert!(md.len() <= MARKDOWN_LIMIT, "{}", md.len());
+        assert!(md.contains("**Plan: 0 to create, 2000 to update, 0 to delete.**"));
+        assert!(md.contains("more changes not shown in full"));
+        let small = markdown(
+            &plan(vec![change(
+                "kusto.db.table.T",
+                Action::Create,
+                ImpactClass::Safe,
+            )]),
+            &[],
+        );
+        assert!(
+            small.contains("<details><summary><code>kusto.db.table.T</code>"),
+            "{small}"
+        );
+        assert!(small.contains("```kusto\n.alter table T"), "{small}");
+    }
+
+    #[test]
+    fn json_view_has_stable_fields() {
+        let p = plan(vec![change(
+            "kusto.db.table.T.column.C",
+            Action::Delete,
+            ImpactClass::DataLoss,
+        )]);
+        let v: serde_json::Value = serde_json::from_str(&json(&p, &[])).unwrap();
+        assert_eq!(v["format_version"], 1);
+        assert_eq!(
+            v["summary"],
+            serde_json::json!({"create": 0, "update": 0, "delete": 1, "refused": 1, "changes": true})
+        );
+        assert_eq!(v["changes"][0]["action"], "delete");
+        assert_eq!(v["changes"][0]["impact"], "data-loss");
+        assert_eq!(
+            v["changes"][0]["target"],
+            serde_json::json!({"system": "kusto", "database": "db"})
+        );
+        assert_eq!(v["fingerprint"], "f");
+    }
+}

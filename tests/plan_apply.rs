@@ -1,0 +1,297 @@
+//! `plan` and `apply` as a user runs them, against the built-in sandbox persisted in a temp dir.
+
+use std::path::Path;
+use std::process::Command;
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn kustoplan(sandbox: &Path, args: &[&str]) -> Run {
+    let out = Command::new(env!("CARGO_BIN_EXE_kustoplan"))
+        .args(args)
+        .env("KUSTOPLAN_SANDBOX_DIR", sandbox)
+        .env_remove("NO_COLOR")
+        .env_remove("KUSTOPLAN_ENV")
+        .output()
+        .expect("run kustoplan");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// A copy of the gameplay example that a test may edit.
+fn stack_copy() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for f in ["stack.yaml", "kusto.yaml", "kafka.yaml"] {
+        std::fs::copy(Path::new("examples/gameplay").join(f), dir.path().join(f)).expect("copy");
+    }
+    dir
+}
+
+fn edit(dir: &Path, file: &str, from: &str, to: &str) {
+    let path = dir.join(file);
+    let text = std::fs::read_to_string(&path).expect("read");
+    assert!(text.contains(from), "{from} not in {file}");
+    std::fs::write(&path, text.replace(from, to)).expect("write");
+}
+
+#[test]
+fn create_from_empty_then_no_op_replan() {
+    let sandbox = tempfile::tempdir().expect("tempdir");
+    let s = sandbox.path();
+    let plan = kustoplan(s, &["plan", "examples/gameplay", "--detailed-exitcode"]);
+    assert_eq!(plan.code, 2, "{}", plan.stderr);
+    assert!(
+        plan.stdout
+            .ends_with("Plan: 4 to create, 0 to update, 0 to delete.\n"),
+        "{}",
+        plan.stdout
+    );
+    let apply = kustoplan(s, &["apply", "examples/gameplay", "--auto-approve"]);
+    assert_eq!(apply.code, 0, "{}", apply.stderr);
+    assert!(
+        apply
+            .stdout
+            .ends_with("Apply complete: 4 changes applied in 1 request.\n"),
+        "{}",
+        apply.stdout
+    );
+    for _ in 0..2 {
+        let again = kustoplan(s, &["plan", "examples/gameplay", "--detailed-exitcode"]);
+        assert_eq!(again.code, 0, "{}{}", again.stdout, again.stderr);
+        assert_eq!(
+            again.stdout,
+            "No changes. The live systems match the manifests.\n"
+        );
+    }
+}
+
+#[test]
+fn add_column_then_retype_is_refused_until_allowed() {
+    let sandbox = tempfile::tempdir().expect("tempdir");
+    let s = sandbox.path();
+    let stack = stack_copy();
+    let dir = stack.path().to_str().expect("utf-8 path");
+    assert_eq!(kustoplan(s, &["apply", dir, "--auto-approve"]).code, 0);
+
+    edit(
+        stack.path(),
+        "kusto.yaml",
+        "  - {name: EventTime, type: datetime}\n",
+        "  - {name: EventTime, type: datetime}\n  - {name: Level, type: string}\n",
+    );
+    let add = kustoplan(s, &["apply", dir, "--auto-approve"]);
+    assert_eq!(add.code, 0, "{}", add.stderr);
+    assert!(
+        add.stdout.contains(
+            "add column Level: string\n      .alter-merge table GamePlay (Level:string)\n"
+        ),
+        "{}",
+        add.stdout
+    );
+
+    edit(
+        stack.path(),
+        "kusto.yaml",
+        "{name: Score, type: int}",
+        "{name: Score, type: long}",
+    );
+    edit(
+        stack.path(),
+        "kusto.yaml",
+        "{column: Score, path: $.score, datatype: int}",
+        "{column: Score, path: $.score, datatype: long}",
+    );
+    let refused = kustoplan(s, &["apply", dir, "--auto-approve"]);
+    assert_eq!(refused.code, 1);
+    assert!(
+        refused
+            .stdout
+            .contains("  ~ kusto.gamedb.table.GamePlay.column.Score [data-loss]\n"),
+        "{}",
+        refused.stdout
+    );
+    assert!(
+        refused.stderr.contains(
+            "error: refusing data-loss change to kusto.gamedb.table.GamePlay.column.Score"
+        ),
+        "{}",
+        refused.stderr
+    );
+    assert!(
+        refused
+            .stderr
+            .contains("help: nothing was applied; rerun with --allow data-loss"),
+        "{}",
+        refused.stderr
+    );
+    let still = kustoplan(s, &["plan", dir, "--detailed-exitcode"]);
+    assert_eq!(still.code, 2, "the refused apply changed nothing");
+
+    let allowed = kustoplan(s, &["apply", dir, "--auto-approve", "--allow", "data-loss"]);
+    assert_eq!(allowed.code, 0, "{}", allowed.stderr);
+    assert_eq!(kustoplan(s, &["plan", dir, "--detailed-exitcode"]).code, 0);
+}
+
+#[test]
+fn mapping_and_policy_changes_show_a_unified_diff() {
+    let sandbox = tempfile::tempdir().expect("tempdir");
+    let s = sandbox.path();
+    let stack = stack_copy();
+    let dir = stack.path().to_str().expect("utf-8 path");
+    assert_eq!(kustoplan(s, &["apply", dir, "--auto-approve"]).code, 0);
+    edit(
+        stack.path(),
+        "kusto.yaml",
+        "path: $.score,",
+        "path: $.points,",
+    );
+    edit(stack.path(), "kusto.yaml", "max_items: 5", "max_items: 50");
+    let plan = kustoplan(s, &["plan", dir]);
+    assert_eq!(plan.code, 0);
+    assert!(
+        plan.stdout
+            .contains("  ~ kusto.gamedb.table.GamePlay.mapping.gameplay_json_mapping\n"),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        plan.stdout.contains("      -      \"Path\": \"$.score\"\n"),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        plan.stdout
+            .contains("      +      \"Path\": \"$.points\"\n"),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        plan.stdout.contains("-  \"MaximumNumberOfItems\": 5,\n"),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        plan.stdout.contains("+  \"MaximumNumberOfItems\": 50,\n"),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        plan.stdout
+            .ends_with("Plan: 0 to create, 2 to update, 0 to delete.\n"),
+        "{}",
+        plan.stdout
+    );
+}
+
+#[test]
+fn saved_plans_apply_exactly_and_refuse_when_stale() {
+    let sandbox = tempfile::tempdir().expect("tempdir");
+    let s = sandbox.path();
+    let work = tempfile::tempdir().expect("tempdir");
+    let plan_file = work.path().join("gameplay.plan");
+    let plan_path = plan_file.to_str().expect("utf-8 path");
+    let plan = kustoplan(s, &["plan", "examples/gameplay", "--out", plan_path]);
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    let saved = std::fs::read_to_string(&plan_file).expect("plan file");
+    assert!(saved.contains("\"fingerprint\""));
+    assert!(
+        !saved.to_lowercase().contains("appkey\":"),
+        "no secrets in plan files"
+    );
+
+    let other = tempfile::tempdir().expect("tempdir");
+    let other_plan = other.path().join("other.plan");
+    assert_eq!(
+        kustoplan(
+            s,
+            &[
+                "plan",
+                "examples/gameplay",
+                "--out",
+                other_plan.to_str().expect("utf-8")
+            ]
+        )
+        .code,
+        0
+    );
+
+    let applied = kustoplan(s, &["apply", plan_path, "--auto-approve"]);
+    assert_eq!(applied.code, 0, "{}", applied.stderr);
+    assert!(
+        applied.stdout.contains("Apply complete: 4 changes applied"),
+        "{}",
+        applied.stdout
+    );
+
+    let stale = kustoplan(
+        s,
+        &[
+            "apply",
+            other_plan.to_str().expect("utf-8"),
+            "--auto-approve",
+        ],
+    );
+    assert_eq!(stale.code, 1);
+    assert!(
+        stale
+            .stderr
+            .starts_with("error: stale plan: the live state changed since the plan was made"),
+        "{}",
+        stale.stderr
+    );
+}
+
+#[test]
+fn formats_and_non_interactive_confirmation() {
+    let sandbox = tempfile::tempdir().expect("tempdir");
+    let s = sandbox.path();
+    let md = kustoplan(s, &["plan", "examples/gameplay", "--format", "markdown"]);
+    assert!(md.stdout.starts_with("### kustoplan: stack `gameplay` · environment `local`\n\n**Plan: 4 to create, 0 to update, 0 to delete.**\n"), "{}", md.stdout);
+    let json = kustoplan(s, &["plan", "examples/gameplay", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&json.stdout).expect("json plan");
+    assert_eq!(v["summary"]["create"], 4);
+    assert_eq!(v["changes"][0]["address"], "kusto.gamedb.table.GamePlay");
+    let no_tty = kustoplan(s, &["apply", "examples/gameplay"]);
+    assert_eq!(no_tty.code, 1);
+    assert!(
+        no_tty
+            .stderr
+            .contains("pass --auto-approve when not running in a terminal"),
+        "{}",
+        no_tty.stderr
+    );
+    assert_eq!(
+        kustoplan(s, &["plan", "examples/gameplay", "--detailed-exitcode"]).code,
+        2,
+        "nothing was applied"
+    );
+}
+
+#[test]
+fn invalid_manifests_send_nothing() {
+    let sandbox = tempfile::tempdir().expect("tempdir");
+    let run = kustoplan(
+        sandbox.path(),
+        &["plan", "tests/fixtures/invalid/wrong-type.yaml"],
+    );
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr
+            .ends_with("error: 2 problems found; nothing was sent to any system\n"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        std::fs::read_dir(sandbox.path())
+            .expect("dir")
+            .next()
+            .is_none(),
+        "the sandbox was not even opened"
+    );
+}
