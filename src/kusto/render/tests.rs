@@ -814,3 +814,77 @@ fn sandbox_runs_a_rendered_script() {
         json!("x\n.drop table GamePlay")
     );
 }
+
+#[test]
+fn execute_script_exact() {
+    assert_eq!(
+        execute_script(
+            &[
+                create_table("A", &[("a", ColumnType::Int)]),
+                drop_table("B")
+            ],
+            false
+        ),
+        ".execute database script with (ContinueOnErrors=false) <|\n.create table A (a:int)\n.drop table B ifexists"
+    );
+}
+
+mod quoting_properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// Text mixing the characters quoting must handle with arbitrary Unicode.
+    fn awkward_text() -> impl Strategy<Value = String> {
+        proptest::collection::vec(
+            prop_oneof![
+                Just('\''),
+                Just('"'),
+                Just('\\'),
+                Just('\n'),
+                Just('\r'),
+                Just('\t'),
+                Just('\u{0}'),
+                Just('\u{7f}'),
+                Just(']'),
+                Just('['),
+                Just(' '),
+                Just('.'),
+                Just('/'),
+                Just('|'),
+                Just('<'),
+                any::<char>(),
+                proptest::char::range('a', 'z'),
+            ],
+            0..24,
+        )
+        .prop_map(|chars| chars.into_iter().collect())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 500, .. ProptestConfig::default() })]
+
+        /// Whatever the names, the command names exactly those entities.
+        #[test]
+        fn names_survive_quoting(table in awkward_text(), column in awkward_text()) {
+            let csl = create_table(&table, &[(column.as_str(), ColumnType::String)]);
+            prop_assert!(!csl.contains('\n'), "{}", csl);
+            let Command::TableSchema { table: t, columns, .. } = parse(&csl) else {
+                panic!("{csl}");
+            };
+            prop_assert_eq!(t, table_ref(&table));
+            prop_assert_eq!(&columns[0].name, &column);
+        }
+
+        /// Whatever the text, the literal holds exactly that text, on one line.
+        #[test]
+        fn strings_survive_quoting(text in awkward_text()) {
+            let csl = alter_table_docstring("T", &text);
+            prop_assert!(!csl.contains('\n'), "{}", csl);
+            let Command::AlterDocString { docstring, .. } = parse(&csl) else {
+                panic!("{csl}");
+            };
+            prop_assert_eq!(docstring, text);
+        }
+    }
+}

@@ -1,0 +1,73 @@
+//! Helpers for the conformance tests that drive Microsoft's own tools (Node, Python).
+
+#![allow(dead_code)] // Each test binary uses a different subset.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+/// The repository root.
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Whether this run is CI (`CI=true`), where a missing tool is a failure, not a skip.
+pub fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v.eq_ignore_ascii_case("true"))
+}
+
+/// Checks that `program --version` runs. Outside CI a missing tool makes the caller skip
+/// (returns false) with a loud message; in CI it fails the test.
+pub fn tool_available(program: &str, test: &str) -> bool {
+    let ok = Command::new(program)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if ok {
+        return true;
+    }
+    assert!(
+        !in_ci(),
+        "{test}: `{program}` is required in CI (CI=true); run scripts/dev-setup"
+    );
+    skip_loudly(&format!(
+        "SKIPPED {test}: `{program}` is not installed (scripts/dev-setup installs it)"
+    ));
+    false
+}
+
+/// Prints a skip notice straight to stderr: libtest captures `eprintln!` of passing tests,
+/// and a skip must not go unnoticed.
+pub fn skip_loudly(message: &str) {
+    let bar = "!".repeat(78);
+    let text =
+        format!("\n{bar}\n!! {message}\n!! This test is NOT optional in CI (CI=true).\n{bar}\n\n");
+    let _ = std::io::stderr().write_all(text.as_bytes());
+}
+
+/// Runs a command to completion, panicking with its output if it cannot start.
+pub fn run(cmd: &mut Command) -> Output {
+    cmd.output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
+}
+
+/// Panics with the command's output unless it succeeded.
+pub fn run_ok(cmd: &mut Command) -> Output {
+    let out = run(cmd);
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed with {}\n--- stdout\n{}\n--- stderr\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// Writes `lines` (one per line) to a fresh file in a temp dir kept alive by the returned guard.
+pub fn write_lines(lines: &[String]) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("input.jsonl");
+    std::fs::write(&path, lines.join("\n") + "\n").expect("write input");
+    (dir, path)
+}

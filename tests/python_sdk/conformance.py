@@ -1,0 +1,97 @@
+"""Conformance of kustoplan's rendered commands and of the sandbox with Microsoft's Python SDK.
+
+Usage: python conformance.py CLUSTER_URL CASE_FILE
+
+CASE_FILE is JSON written by tests/python_sdk_conformance.rs:
+  {"database": DB, "table": T,
+   "setup": [command, ...],                       # run in order with execute_mgmt
+   "reads": {"schema": ..., "mappings": ..., "batching": ...},   # the read-back commands
+   "expect": {"columns": [[name, csl_type], ...],
+              "mapping": {"Name": ..., "Kind": ..., "Mapping": <json>},
+              "batching": <policy json>}}
+
+Every command goes through azure-kusto-data's KustoClient.execute_mgmt (no authentication:
+the sandbox runs without it), so the SDK's request shape, headers and response parsing are
+exercised for real. Prints one line per check and exits non-zero on the first failure.
+"""
+
+import json
+import sys
+
+from azure.kusto.data import KustoClient, KustoConnectionStringBuilder
+
+
+class ConformanceError(Exception):
+    """A check failed."""
+
+
+def expect_equal(what, got, want):
+    if got != want:
+        raise ConformanceError(f"{what}:\n  got:  {got!r}\n  want: {want!r}")
+    print(f"ok   {what}")
+
+
+def rows(response):
+    """Rows of the primary result as dicts keyed by column name."""
+    table = response.primary_results[0]
+    names = [c.column_name for c in table.columns]
+    return [dict(zip(names, row)) for row in table]
+
+
+def run(client, database, command):
+    try:
+        return client.execute_mgmt(database, command)
+    except Exception as e:  # the SDK raises several exception types; report any of them
+        raise ConformanceError(f"{command!r} failed: {type(e).__name__}: {e}") from e
+
+
+def check(url, case):
+    client = KustoClient(KustoConnectionStringBuilder.with_no_authentication(url))
+    db, table = case["database"], case["table"]
+    expect = case["expect"]
+
+    for command in case["setup"]:
+        run(client, db, command)
+        print(f"ok   ran {command[:70]}{'...' if len(command) > 70 else ''}")
+
+    schema_rows = rows(run(client, db, case["reads"]["schema"]))
+    expect_equal("schema result has one row", len(schema_rows), 1)
+    schema = json.loads(schema_rows[0]["DatabaseSchema"])
+    tables = schema["Databases"][db]["Tables"]
+    if table not in tables:
+        raise ConformanceError(f"table {table!r} missing from schema: {sorted(tables)}")
+    columns = [[c["Name"], c["CslType"]] for c in tables[table]["OrderedColumns"]]
+    expect_equal("columns and types", columns, expect["columns"])
+
+    mapping_rows = rows(run(client, db, case["reads"]["mappings"]))
+    expect_equal("one mapping", len(mapping_rows), 1)
+    mapping = mapping_rows[0]
+    expect_equal("mapping name", mapping["Name"], expect["mapping"]["Name"])
+    expect_equal("mapping kind", mapping["Kind"], expect["mapping"]["Kind"])
+    expect_equal("mapping json", json.loads(mapping["Mapping"]), expect["mapping"]["Mapping"])
+
+    policy_rows = rows(run(client, db, case["reads"]["batching"]))
+    expect_equal("one batching policy row", len(policy_rows), 1)
+    policy = policy_rows[0]
+    expect_equal("policy name", policy["PolicyName"], "IngestionBatchingPolicy")
+    expect_equal("policy entity", policy["EntityName"], f"[{db}].[{table}]")
+    expect_equal("batching policy", json.loads(policy["Policy"]), expect["batching"])
+
+
+def main(argv):
+    if len(argv) != 3:
+        print("usage: conformance.py CLUSTER_URL CASE_FILE", file=sys.stderr)
+        return 2
+    with open(argv[2], encoding="utf-8") as f:
+        case = json.load(f)
+    try:
+        check(argv[1], case)
+    except ConformanceError as e:
+        print(f"FAIL {e}")
+        return 1
+    print("python-sdk: conformance passed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,188 @@
+//! Microsoft's Python SDK (`azure-kusto-data`) against the sandbox's HTTP face, running
+//! commands rendered by `kusto::render` and reading them back with exact expectations
+//! (`tests/python_sdk/conformance.py`). Needs python3 with venv; skipped loudly without it,
+//! except in CI (CI=true). The SDK is installed once into `<target>/py`.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use kustoplan::kusto::render::{self, PolicyScope};
+use kustoplan::model::{BatchingPolicy, ColumnType, MappingKind, Timespan};
+use kustoplan::sandbox::kusto::{ServeConfig, serve};
+use serde_json::json;
+
+const TEST: &str = "python_sdk_conformance";
+const DB: &str = "game db";
+const TABLE: &str = "Game Play.v1-x";
+const MAPPING: &str = "gameplay_json-mapping.v1";
+
+fn python_dir() -> PathBuf {
+    common::repo().join("tests").join("python_sdk")
+}
+
+/// `<target>/py`: next to the build outputs, so `cargo clean` removes it and CI's cached
+/// target directory keeps it.
+fn venv_dir() -> PathBuf {
+    let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    tmp.parent().unwrap_or(tmp).join("py")
+}
+
+/// The venv's python with the pinned SDK (set up once per test binary); `None` when the test
+/// should skip.
+fn sdk_python() -> Option<PathBuf> {
+    static PYTHON: OnceLock<Option<PathBuf>> = OnceLock::new();
+    PYTHON.get_or_init(install_sdk).clone()
+}
+
+/// Creates or refreshes the venv when it is missing or `requirements.txt` changed.
+fn install_sdk() -> Option<PathBuf> {
+    if !common::tool_available("python3", TEST) {
+        return None;
+    }
+    let has_venv = common::run(Command::new("python3").args(["-c", "import venv, ensurepip"]))
+        .status
+        .success();
+    if !has_venv {
+        assert!(
+            !common::in_ci(),
+            "{TEST}: python3 has no venv/ensurepip module in CI; run scripts/dev-setup"
+        );
+        eprintln!(
+            "!! SKIPPED {TEST}: python3-venv is not installed (scripts/dev-setup installs it)"
+        );
+        return None;
+    }
+    let venv = venv_dir();
+    let python = venv.join("bin").join("python");
+    let requirements = python_dir().join("requirements.txt");
+    let wanted = std::fs::read_to_string(&requirements).expect("requirements.txt");
+    let stamp = venv.join("kustoplan-requirements.txt");
+    if std::fs::read_to_string(&stamp).ok().as_deref() != Some(wanted.as_str()) || !python.exists()
+    {
+        common::run_ok(Command::new("python3").args(["-m", "venv"]).arg(&venv));
+        common::run_ok(
+            Command::new(&python)
+                .args(["-m", "pip", "install", "--quiet", "-r"])
+                .arg(&requirements),
+        );
+        std::fs::write(&stamp, wanted).expect("write stamp");
+    }
+    Some(python)
+}
+
+fn case() -> serde_json::Value {
+    let columns = [
+        ("Id", ColumnType::Long),
+        ("player name", ColumnType::String),
+        ("score.v2-final", ColumnType::Real),
+        ("table", ColumnType::Dynamic),
+        ("at", ColumnType::DateTime),
+    ];
+    let mapping = json!([
+        {"column": "Id", "Properties": {"Path": "$.id"}},
+        {"column": "player name", "datatype": "string", "Properties": {"Path": "$['player \"x\" name']"}},
+        {"column": "score.v2-final", "Properties": {"Path": "$.score\\v2"}},
+        {"column": "table", "Properties": {"Path": "$.t"}},
+        {"column": "at", "Properties": {"Path": "$.at"}}
+    ]);
+    let policy = BatchingPolicy {
+        max_time: Timespan::from_secs(10),
+        max_items: 100,
+        max_raw_size_mb: 256,
+    };
+    let table_scope = PolicyScope::Table(TABLE);
+    json!({
+        "database": DB,
+        "table": TABLE,
+        "setup": [
+            render::execute_script(
+                &[
+                    render::create_table(TABLE, &columns),
+                    render::create_or_alter_mapping(TABLE, MappingKind::Json, MAPPING, &mapping),
+                ],
+                false,
+            ),
+            render::alter_batching_policy(table_scope, &policy),
+        ],
+        "reads": {
+            "schema": render::show_database_schema_json(DB),
+            "mappings": render::show_table_mappings(TABLE),
+            "batching": render::show_batching_policy(table_scope),
+        },
+        "expect": {
+            "columns": columns.iter().map(|(n, t)| json!([n, t.as_kql()])).collect::<Vec<_>>(),
+            "mapping": {
+                "Name": MAPPING,
+                "Kind": "JSON",
+                // The stored form documented for create-or-alter: keys in ordinal order,
+                // datatype defaulted to "".
+                "Mapping": [
+                    {"Properties": {"Path": "$.id"}, "column": "Id", "datatype": ""},
+                    {"Properties": {"Path": "$['player \"x\" name']"}, "column": "player name", "datatype": "string"},
+                    {"Properties": {"Path": "$.score\\v2"}, "column": "score.v2-final", "datatype": ""},
+                    {"Properties": {"Path": "$.t"}, "column": "table", "datatype": ""},
+                    {"Properties": {"Path": "$.at"}, "column": "at", "datatype": ""}
+                ],
+            },
+            "batching": policy.to_json(),
+        },
+    })
+}
+
+/// Runs conformance.py on `case` against a fresh sandbox; `None` when skipped.
+async fn run_case(case: serde_json::Value) -> Option<(bool, String)> {
+    let python = tokio::task::spawn_blocking(sdk_python)
+        .await
+        .expect("setup task")?;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut config = ServeConfig::new(dir.path(), SocketAddr::from(([127, 0, 0, 1], 0)));
+    config.databases = vec![DB.to_string()];
+    let server = serve(config).await.expect("serve");
+    let case_file = dir.path().join("case.json");
+    std::fs::write(&case_file, case.to_string()).expect("write case");
+
+    let url = server.url();
+    let out = tokio::task::spawn_blocking(move || {
+        common::run(
+            Command::new(python)
+                .arg(python_dir().join("conformance.py"))
+                .arg(url)
+                .arg(case_file),
+        )
+    })
+    .await
+    .expect("python task");
+    server.shutdown().await;
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    println!("{text}");
+    Some((out.status.success(), text))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_sdk_reads_back_what_render_wrote() {
+    let Some((ok, text)) = run_case(case()).await else {
+        return;
+    };
+    assert!(ok, "conformance.py failed:\n{text}");
+    assert!(text.contains("python-sdk: conformance passed"), "{text}");
+}
+
+/// The script is a real check: a wrong expectation makes it fail.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_sdk_check_fails_on_a_mismatch() {
+    let mut wrong = case();
+    wrong["expect"]["batching"]["MaximumNumberOfItems"] = json!(101);
+    let Some((ok, text)) = run_case(wrong).await else {
+        return;
+    };
+    assert!(!ok, "conformance.py passed a wrong expectation:\n{text}");
+    assert!(text.contains("FAIL batching policy"), "{text}");
+}

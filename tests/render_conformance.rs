@@ -1,0 +1,402 @@
+//! Every kind of command `kusto::render` produces, awkward names included, must be accepted by
+//! Microsoft's own Kusto parser (Kusto.Language via `tests/kusto_parser/check.mjs`) as exactly
+//! one command of the intended kind. Needs Node.js; skipped loudly without it, except in CI.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use kustoplan::kusto::command::{DatabaseRole, TableRole};
+use kustoplan::kusto::render::{self, PolicyScope, RoleScope};
+use kustoplan::model::{
+    BatchingPolicy, ColumnType, MappingKind, PrincipalKind, PrincipalRef, Timespan,
+};
+use serde_json::{Value, json};
+
+fn parser_dir() -> PathBuf {
+    common::repo().join("tests").join("kusto_parser")
+}
+
+const PACKAGE: &str = "@kusto/language-service-next";
+
+/// The `version` field of a package.json, if readable.
+fn package_version(path: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let json: Value = serde_json::from_str(&text).ok()?;
+    Some(json["version"].as_str()?.to_string())
+}
+
+/// Whether node_modules holds the exact version package.json pins.
+fn pinned_package_installed(dir: &Path) -> bool {
+    let manifest: Value = std::fs::read_to_string(dir.join("package.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .expect("tests/kusto_parser/package.json");
+    let pinned = manifest["dependencies"][PACKAGE]
+        .as_str()
+        .map(str::to_string);
+    let installed = package_version(&dir.join("node_modules").join(PACKAGE).join("package.json"));
+    pinned.is_some() && installed == pinned
+}
+
+/// Node plus the pinned parser package (`npm ci` once per test binary when missing or of
+/// another version); `None` when the test should skip.
+fn checker(test: &str) -> Option<PathBuf> {
+    if !common::tool_available("node", test) {
+        return None;
+    }
+    static INSTALLED: OnceLock<()> = OnceLock::new();
+    INSTALLED.get_or_init(|| {
+        let dir = parser_dir();
+        if pinned_package_installed(&dir) {
+            return;
+        }
+        assert!(
+            common::tool_available("npm", test),
+            "{test}: node is installed but npm is not; run scripts/dev-setup"
+        );
+        common::run_ok(
+            Command::new("npm")
+                .args(["ci", "--no-audit", "--no-fund", "--prefix"])
+                .arg(&dir),
+        );
+    });
+    Some(parser_dir().join("check.mjs"))
+}
+
+/// One input line for check.mjs: the command and the kind Microsoft's parser must see.
+fn line(command: String, kind: &str) -> String {
+    json!({ "command": command, "kind": kind }).to_string()
+}
+
+/// Runs check.mjs on `lines`; returns whether it passed and its output.
+fn check(script: &Path, lines: &[String]) -> (bool, String) {
+    let (_dir, input) = common::write_lines(lines);
+    let out = common::run(Command::new("node").arg(script).arg(&input));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+/// [`check`] on two halves at once: Kusto.Language in JavaScript needs ~0.1 s per command,
+/// and the machines have two cores.
+fn check_in_parallel(script: &Path, lines: &[String]) -> Vec<(bool, String)> {
+    let half = lines.len().div_ceil(2);
+    std::thread::scope(|scope| {
+        let jobs: Vec<_> = lines
+            .chunks(half.max(1))
+            .map(|chunk| scope.spawn(move || check(script, chunk)))
+            .collect();
+        jobs.into_iter()
+            .map(|job| job.join().expect("check thread"))
+            .collect()
+    })
+}
+
+/// Table names covering every quoting case: plain, space/dot/dash/non-ASCII, keyword, and the
+/// characters that need escaping inside `['...']`.
+const TABLES: [&str; 4] = ["GamePlay", "Zeit ü-1.v2", "table", r"it's a \ name"];
+
+const COLUMNS: [(&str, ColumnType); 10] = [
+    ("Id", ColumnType::Long),
+    ("player name", ColumnType::String),
+    ("score.v2-final", ColumnType::Real),
+    ("table", ColumnType::Dynamic),
+    ("string", ColumnType::Guid),
+    ("ok", ColumnType::Bool),
+    ("at", ColumnType::DateTime),
+    ("n", ColumnType::Int),
+    ("dur", ColumnType::Timespan),
+    ("price", ColumnType::Decimal),
+];
+
+fn mapping() -> Value {
+    json!([
+        {"column": "Id", "Properties": {"Path": "$.id"}},
+        {"column": "player name", "datatype": "string", "Properties": {"Path": "$['player \"x\" name']"}},
+        {"column": "score.v2-final", "Properties": {"Path": "$.score\\v2"}}
+    ])
+}
+
+/// A representative set of every command kind, with the kind Kusto.Language must report:
+/// every table-level command for each awkward table name, every column type, mapping kind and
+/// role at least once. (Kusto.Language in JavaScript takes ~0.1 s per command, so the set
+/// enumerates each dimension once rather than their product.)
+fn representative() -> Vec<(String, &'static str)> {
+    let policy = BatchingPolicy {
+        max_time: Timespan::from_secs(10),
+        max_items: 100,
+        max_raw_size_mb: 256,
+    };
+    let principals = [
+        PrincipalRef::new(PrincipalKind::App, "0000-app", Some("72f988bf-tenant")),
+        PrincipalRef::new(PrincipalKind::User, "jane@contoso.com", None),
+        PrincipalRef::new(PrincipalKind::Group, "ops", Some("contoso.com")),
+    ];
+    let mut out = Vec::new();
+    for table in TABLES {
+        let scope = PolicyScope::Table(table);
+        out.extend([
+            (render::create_table(table, &COLUMNS), "CreateTable"),
+            (
+                render::create_merge_table(table, &COLUMNS),
+                "CreateMergeTable",
+            ),
+            (
+                render::alter_merge_table(table, &COLUMNS[..2]),
+                "AlterMergeTable",
+            ),
+            (
+                render::alter_column_type(table, "player name", ColumnType::Long),
+                "AlterColumnType",
+            ),
+            (render::drop_column(table, "table"), "DropColumn"),
+            (render::drop_table(table), "DropTable"),
+            (
+                render::alter_table_docstring(
+                    table,
+                    "managed by \"kustoplan\"\\prod\nline 2\ttab\u{1}",
+                ),
+                "AlterTableDocString",
+            ),
+            (
+                render::alter_table_folder(table, "kustoplan/it's"),
+                "AlterTableFolder",
+            ),
+            (
+                render::create_or_alter_mapping(
+                    table,
+                    MappingKind::Json,
+                    "map \"1\".v2-x",
+                    &mapping(),
+                ),
+                "CreateOrAlterTableIngestionMapping",
+            ),
+            (
+                render::drop_mapping(table, MappingKind::Json, "map \"1\".v2-x"),
+                "DropTableIngestionMapping",
+            ),
+            (
+                render::alter_batching_policy(scope, &policy),
+                "AlterTablePolicyIngestionBatching",
+            ),
+            (
+                render::delete_batching_policy(scope),
+                "DeleteTablePolicyIngestionBatching",
+            ),
+            (
+                render::alter_streaming_policy(scope, true),
+                "AlterTablePolicyStreamingIngestion",
+            ),
+            (
+                render::delete_streaming_policy(scope),
+                "DeleteTablePolicyStreamingIngestion",
+            ),
+            (
+                render::show_batching_policy(scope),
+                "ShowTablePolicyIngestionBatching",
+            ),
+            (
+                render::show_streaming_policy(scope),
+                "ShowTablePolicyStreamingIngestion",
+            ),
+            (
+                render::add_principals(
+                    RoleScope::Table(table, TableRole::Admins),
+                    &principals,
+                    Some("AAD \"App\""),
+                ),
+                "AddTableRole",
+            ),
+            (
+                render::drop_principals(
+                    RoleScope::Table(table, TableRole::Ingestors),
+                    &principals[..1],
+                ),
+                "DropTableRole",
+            ),
+            (
+                render::show_table_mappings(table),
+                "ShowTableIngestionMappings",
+            ),
+            (render::show_table_principals(table), "ShowTablePrincipals"),
+        ]);
+    }
+    let table = TABLES[1];
+    for (column, ty) in COLUMNS {
+        out.push((
+            render::alter_column_type(table, column, ty),
+            "AlterColumnType",
+        ));
+        out.push((render::drop_column(table, column), "DropColumn"));
+    }
+    for kind in MappingKind::ALL {
+        out.push((
+            render::create_or_alter_mapping(table, kind, "m", &mapping()),
+            "CreateOrAlterTableIngestionMapping",
+        ));
+        out.push((
+            render::drop_mapping(table, kind, "m"),
+            "DropTableIngestionMapping",
+        ));
+    }
+    for role in TableRole::ALL {
+        let scope = RoleScope::Table(table, role);
+        out.push((
+            render::add_principals(scope, &principals, None),
+            "AddTableRole",
+        ));
+        out.push((render::drop_principals(scope, &principals), "DropTableRole"));
+    }
+    for db in ["db", "game db-1.x"] {
+        let scope = PolicyScope::Database(db);
+        out.extend([
+            (
+                render::alter_batching_policy(scope, &BatchingPolicy::DEFAULTS),
+                "AlterDatabasePolicyIngestionBatching",
+            ),
+            (
+                render::delete_batching_policy(scope),
+                "DeleteDatabasePolicyIngestionBatching",
+            ),
+            (
+                render::alter_streaming_policy(scope, false),
+                "AlterDatabasePolicyStreamingIngestion",
+            ),
+            (
+                render::delete_streaming_policy(scope),
+                "DeleteDatabasePolicyStreamingIngestion",
+            ),
+            (
+                render::show_batching_policy(scope),
+                "ShowDatabasePolicyIngestionBatching",
+            ),
+            (
+                render::show_streaming_policy(scope),
+                "ShowDatabasePolicyStreamingIngestion",
+            ),
+            (
+                render::show_database_schema_json(db),
+                "ShowDatabaseSchemaAsJson",
+            ),
+            (
+                render::show_database_mappings(db),
+                "ShowDatabaseIngestionMappings",
+            ),
+            (
+                render::show_database_principals(db),
+                "ShowDatabasePrincipals",
+            ),
+        ]);
+    }
+    for role in DatabaseRole::ALL {
+        let scope = RoleScope::Database("game db", role);
+        out.push((
+            render::add_principals(scope, &principals[..1], Some("AAD App")),
+            "AddDatabaseRole",
+        ));
+        out.push((
+            render::drop_principals(scope, &principals),
+            "DropDatabaseRole",
+        ));
+    }
+    out.push((
+        render::show_tables_batching_policy(),
+        "ShowTableStarPolicyIngestionBatching",
+    ));
+    let script: Vec<String> = out
+        .iter()
+        .filter(|(c, _)| !c.starts_with(".show"))
+        .take(20)
+        .map(|(c, _)| c.clone())
+        .collect();
+    out.push((
+        render::execute_script(&script, false),
+        "ExecuteDatabaseScript",
+    ));
+    out.push((
+        render::execute_script(&script[..1], true),
+        "ExecuteDatabaseScript",
+    ));
+    out
+}
+
+#[test]
+fn microsoft_parser_accepts_every_rendered_command() {
+    let Some(script) = checker("microsoft_parser_accepts_every_rendered_command") else {
+        return;
+    };
+    let commands = representative();
+    let lines: Vec<String> = commands
+        .iter()
+        .map(|(c, kind)| line(c.clone(), kind))
+        .collect();
+    let mut checked = 0;
+    for (ok, output) in check_in_parallel(&script, &lines) {
+        assert!(
+            ok,
+            "Microsoft's Kusto parser rejected rendered commands:\n{output}"
+        );
+        let passed = output
+            .lines()
+            .find_map(|l| {
+                l.strip_prefix("kusto-parser: ")?
+                    .strip_suffix(" passed, 0 failed")
+            })
+            .and_then(|n| n.parse::<usize>().ok());
+        checked += passed.unwrap_or_else(|| panic!("no summary line:\n{output}"));
+    }
+    assert_eq!(checked, lines.len());
+}
+
+#[test]
+fn the_check_catches_broken_commands() {
+    let Some(script) = checker("the_check_catches_broken_commands") else {
+        return;
+    };
+    let broken = [
+        // Unknown command: the parser reports no error for it by itself.
+        json!(".frobnicate table T").to_string(),
+        // Trailing text after a complete command.
+        json!(".drop table T ifexists please").to_string(),
+        // Two commands where one is expected.
+        json!(".create table A (x:int)\n.create table B (x:int)").to_string(),
+        // A type name as a bare column name.
+        json!(".create table T (string:string)").to_string(),
+        // Invalid JSON inside the policy literal.
+        json!(".alter table T policy ingestionbatching \"{\\\"MaximumNumberOfItems\\\":}\"")
+            .to_string(),
+        // A mapping that is not a JSON array.
+        json!(".create-or-alter table T ingestion json mapping \"m\" \"{}\"").to_string(),
+        // Without the database name this is another command (DESIGN.md).
+        line(
+            ".drop database admins (\"aadapp=x\")".to_string(),
+            "DropDatabaseRole",
+        ),
+        // Right syntax, wrong kind.
+        line(
+            ".show database db principals".to_string(),
+            "ShowTablePrincipals",
+        ),
+        // Unterminated string literal.
+        json!(".alter table T docstring \"oops").to_string(),
+    ];
+    let (ok, output) = check(&script, &broken);
+    assert!(!ok, "check.mjs accepted broken commands:\n{output}");
+    for n in 1..=broken.len() {
+        assert!(
+            output.contains(&format!("FAIL line {n}: ")),
+            "line {n} ({}) was not reported:\n{output}",
+            broken[n - 1]
+        );
+    }
+    assert!(
+        output.contains(&format!("kusto-parser: 0 passed, {} failed", broken.len())),
+        "{output}"
+    );
+}
