@@ -400,3 +400,76 @@ fn the_check_catches_broken_commands() {
         "{output}"
     );
 }
+
+/// Every command real plans emit: the two examples from empty, a data-loss change set (retype,
+/// drops, pruning), the apply script that wraps them, and observe's bulk reads.
+fn plan_commands() -> Vec<String> {
+    use kustoplan::manifest::{LoadOptions, desired, load};
+    use kustoplan::model::kusto::{Column, KustoState};
+    use kustoplan::plan::kusto::{DiffOptions, diff};
+    let mut out = Vec::new();
+    let mut states = Vec::new();
+    for (dir, env) in [
+        ("examples/gameplay", "local"),
+        ("examples/telemetry", "dev"),
+    ] {
+        let options = LoadOptions {
+            environment: Some(env.into()),
+            vars: Vec::new(),
+        };
+        let m = load(&[dir.into()], &options).expect("example loads");
+        states.push(desired::kusto_state(&m));
+    }
+    let options = DiffOptions {
+        prune: true,
+        owner: Some("gameplay".into()),
+    };
+    for want in &states {
+        let changes = diff(want, &KustoState::default(), &options);
+        let commands: Vec<String> = changes.iter().flat_map(|c| c.commands.clone()).collect();
+        out.push(kustoplan::kusto::render::execute_script(&commands, false));
+        out.extend(commands);
+        for db in want.databases.keys() {
+            out.extend(
+                kustoplan::kusto::observe::bulk_reads(db)
+                    .into_iter()
+                    .filter(|r| !r.starts_with(".show table * policy streamingingestion")),
+            );
+        }
+    }
+    let mut changed = states[0].clone();
+    let db = changed.databases.get_mut("gamedb").expect("gamedb");
+    let table = db.tables.get_mut("GamePlay").expect("GamePlay");
+    table.columns[1].ty = ColumnType::String;
+    table.columns.pop();
+    table.columns.push(Column {
+        name: "Level name".into(),
+        ty: ColumnType::String,
+    });
+    table.mappings.clear();
+    table.batching = None;
+    table.streaming = true;
+    db.principals.clear();
+    db.tables.insert("Old Table".into(), Default::default());
+    let changes = diff(&states[0], &changed, &options);
+    assert!(changes.len() >= 6, "{changes:?}");
+    out.extend(changes.iter().flat_map(|c| c.commands.clone()));
+    out
+}
+
+#[test]
+fn microsoft_parser_accepts_every_command_real_plans_emit() {
+    let Some(script) = checker("microsoft_parser_accepts_every_command_real_plans_emit") else {
+        return;
+    };
+    let lines: Vec<String> = plan_commands()
+        .into_iter()
+        .map(|c| json!({ "command": c }).to_string())
+        .collect();
+    for (ok, output) in check_in_parallel(&script, &lines) {
+        assert!(
+            ok,
+            "Microsoft's Kusto parser rejected plan commands:\n{output}"
+        );
+    }
+}
