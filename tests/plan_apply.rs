@@ -295,3 +295,170 @@ fn invalid_manifests_send_nothing() {
         "the sandbox was not even opened"
     );
 }
+
+/// Runs kustoplan under a pseudo-terminal (util-linux `script`), typing `answer`.
+fn on_a_terminal(sandbox: &Path, args: &str, answer: &str) -> Option<Run> {
+    if Command::new("script").arg("--version").output().is_err() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "`script` (util-linux) is needed in CI"
+        );
+        eprintln!("SKIPPED: `script` is not installed");
+        return None;
+    }
+    let mut child = Command::new("script")
+        .args([
+            "-qec",
+            &format!("{} {args}", env!("CARGO_BIN_EXE_kustoplan")),
+            "/dev/null",
+        ])
+        .env("KUSTOPLAN_SANDBOX_DIR", sandbox)
+        .env_remove("NO_COLOR")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start script");
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(answer.as_bytes())
+        .expect("type");
+    let out = child.wait_with_output().expect("wait");
+    Some(Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    })
+}
+
+#[test]
+fn on_a_terminal_apply_asks_and_only_yes_applies() {
+    let sandbox = tempfile::tempdir().expect("tempdir");
+    let s = sandbox.path();
+    let Some(no) = on_a_terminal(s, "apply examples/gameplay", "no\n") else {
+        return;
+    };
+    assert_eq!(no.code, 1, "{}{}", no.stdout, no.stderr);
+    assert!(
+        no.stdout
+            .contains("Do you want to apply these changes? Only 'yes' is accepted:"),
+        "{}",
+        no.stdout
+    );
+    assert!(
+        no.stdout.contains("Apply cancelled; nothing was changed."),
+        "{}",
+        no.stdout
+    );
+    assert!(no.stdout.contains("\x1b["), "a terminal gets colours");
+    assert_eq!(
+        kustoplan(s, &["plan", "examples/gameplay", "--detailed-exitcode"]).code,
+        2
+    );
+    let Some(yes) = on_a_terminal(s, "apply examples/gameplay", "yes\n") else {
+        return;
+    };
+    assert_eq!(yes.code, 0, "{}{}", yes.stdout, yes.stderr);
+    assert!(
+        yes.stdout
+            .contains("Apply complete: 4 changes applied in 1 request."),
+        "{}",
+        yes.stdout
+    );
+}
+
+#[test]
+fn principals_added_and_removed_and_drift_behind_our_back() {
+    let sandbox = tempfile::tempdir().expect("tempdir");
+    let s = sandbox.path();
+    let stack = stack_copy();
+    let dir = stack.path().to_str().expect("utf-8 path");
+    assert_eq!(kustoplan(s, &["apply", dir, "--auto-approve"]).code, 0);
+
+    edit(
+        stack.path(),
+        "kusto.yaml",
+        "      notes: AAD App\n",
+        "      notes: AAD App\n  viewers:\n    - {user: analyst@example.com}\n",
+    );
+    let add = kustoplan(s, &["apply", dir, "--auto-approve"]);
+    assert_eq!(add.code, 0, "{}", add.stderr);
+    assert!(
+        add.stdout
+            .contains("  + kusto.gamedb.role.viewers.aaduser=analyst@example.com\n"),
+        "{}",
+        add.stdout
+    );
+    assert!(
+        add.stdout
+            .contains(r#".add database gamedb viewers ("aaduser=analyst@example.com")"#),
+        "{}",
+        add.stdout
+    );
+
+    edit(
+        stack.path(),
+        "kusto.yaml",
+        "  viewers:\n    - {user: analyst@example.com}\n",
+        "",
+    );
+    let kept = kustoplan(s, &["plan", dir, "--detailed-exitcode"]);
+    assert_eq!(
+        kept.code, 0,
+        "without pruning an undeclared principal is left alone: {}",
+        kept.stdout
+    );
+
+    edit(
+        stack.path(),
+        "stack.yaml",
+        "targets:\n",
+        "safety: {prune: true}\ntargets:\n",
+    );
+    let removal = kustoplan(s, &["apply", dir, "--auto-approve"]);
+    assert_eq!(
+        removal.code, 1,
+        "role removal is data-loss: {}",
+        removal.stdout
+    );
+    assert!(
+        removal
+            .stdout
+            .contains("  - kusto.gamedb.role.viewers.aaduser=analyst@example.com [data-loss]\n"),
+        "{}",
+        removal.stdout
+    );
+    let removed = kustoplan(s, &["apply", dir, "--auto-approve", "--allow", "data-loss"]);
+    assert_eq!(removed.code, 0, "{}", removed.stderr);
+    assert!(
+        removed
+            .stdout
+            .contains(r#".drop database gamedb viewers ("aaduser=analyst@example.com")"#),
+        "{}",
+        removed.stdout
+    );
+
+    // Someone drops the mapping by hand: the next plan puts it back.
+    let sandbox_state = kustoplan::sandbox::kusto::KustoSandbox::open(s, &["gamedb".to_string()])
+        .expect("open sandbox");
+    sandbox_state
+        .execute(
+            "gamedb",
+            ".drop table GamePlay ingestion json mapping 'gameplay_json_mapping'",
+            &kustoplan::sandbox::kusto::Caller::cluster_admin("aaduser=someone"),
+        )
+        .expect("drop by hand");
+    drop(sandbox_state);
+    let drift = kustoplan(s, &["plan", dir, "--detailed-exitcode"]);
+    assert_eq!(drift.code, 2);
+    assert!(
+        drift
+            .stdout
+            .contains("  + kusto.gamedb.table.GamePlay.mapping.gameplay_json_mapping\n"),
+        "{}",
+        drift.stdout
+    );
+}

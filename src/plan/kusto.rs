@@ -471,6 +471,7 @@ fn principals(
     have: &BTreeMap<RoleKey, Option<String>>,
     prune: bool,
 ) {
+    let want = &align_tenants(want, have);
     for (key, notes) in want {
         let Some(role_scope) = scope.role(&key.role) else {
             continue;
@@ -536,6 +537,47 @@ fn principals(
             );
         }
     }
+}
+
+/// Kusto resolves tenant names to tenant ids (`aadapp=X;contoso.com` reads back as
+/// `aadapp=X;72f988bf-...`). A declared principal whose tenant is a name therefore matches a live
+/// one with the same role, kind and id whose tenant is an id: without a directory lookup that is
+/// the most that can be compared, and it keeps such principals from showing as drift forever.
+fn align_tenants(
+    want: &BTreeMap<RoleKey, Option<String>>,
+    have: &BTreeMap<RoleKey, Option<String>>,
+) -> BTreeMap<RoleKey, Option<String>> {
+    want.iter()
+        .map(|(key, notes)| {
+            if have.contains_key(key) {
+                return (key.clone(), notes.clone());
+            }
+            let declared = PrincipalRef::parse_fqn(&key.fqn);
+            let resolved = declared
+                .as_ref()
+                .filter(|p| p.tenant.as_deref().is_some_and(|t| !is_tenant_id(t)))
+                .and_then(|p| {
+                    have.keys().find(|h| {
+                        h.role == key.role
+                            && PrincipalRef::parse_fqn(&h.fqn).is_some_and(|live| {
+                                live.kind == p.kind
+                                    && live.id == p.id
+                                    && live.tenant.as_deref().is_some_and(is_tenant_id)
+                            })
+                    })
+                });
+            (resolved.unwrap_or(key).clone(), notes.clone())
+        })
+        .collect()
+}
+
+/// Whether a tenant is given as its id (a GUID) rather than a domain name.
+fn is_tenant_id(tenant: &str) -> bool {
+    let parts: Vec<&str> = tenant.split('-').collect();
+    parts.iter().map(|p| p.len()).eq([8, 4, 4, 4, 12])
+        && parts
+            .iter()
+            .all(|p| p.chars().all(|c| c.is_ascii_hexdigit()))
 }
 
 fn notes_text(notes: &Option<String>) -> String {

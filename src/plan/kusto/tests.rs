@@ -277,3 +277,51 @@ fn pruning_touches_only_tables_this_stack_owns() {
     let no_prune = diff(&desired, &observe_all(&sandbox, &desired), &options());
     assert!(no_prune.iter().all(|c| c.action != Action::Delete));
 }
+
+#[test]
+fn tenant_names_match_the_tenant_ids_kusto_resolves_them_to() {
+    let mut desired = gameplay();
+    let db = desired.databases.get_mut("gamedb").expect("db");
+    db.principals = [(
+        RoleKey {
+            role: "admins".into(),
+            fqn: "aadapp=00000000-0000-0000-0000-00000000a11d;contoso.com".into(),
+        },
+        Some("AAD App".to_string()),
+    )]
+    .into_iter()
+    .collect();
+    let mut observed = desired.clone();
+    observed.databases.get_mut("gamedb").expect("db").principals = [(
+        RoleKey {
+            role: "admins".into(),
+            fqn: "aadapp=00000000-0000-0000-0000-00000000a11d;72f988bf-86f1-41af-91ab-2d7cd011db47"
+                .into(),
+        },
+        Some("AAD App".to_string()),
+    )]
+    .into_iter()
+    .collect();
+    assert_eq!(diff(&desired, &observed, &options()), vec![]);
+    let other_app = observed.databases.get_mut("gamedb").expect("db");
+    other_app.principals = [(
+        RoleKey {
+            role: "admins".into(),
+            fqn: "aadapp=11111111-0000-0000-0000-00000000a11d;72f988bf-86f1-41af-91ab-2d7cd011db47"
+                .into(),
+        },
+        None,
+    )]
+    .into_iter()
+    .collect();
+    let changes = diff(&desired, &observed, &options());
+    assert_eq!(
+        summary(&changes),
+        vec![(
+            "kusto.gamedb.role.admins.aadapp=00000000-0000-0000-0000-00000000a11d;contoso.com"
+                .into(),
+            Action::Create,
+            ImpactClass::Safe
+        )]
+    );
+}
