@@ -33,6 +33,18 @@ fn stack_copy() -> tempfile::TempDir {
     dir
 }
 
+/// A sandbox and an editable copy of the gameplay stack, already applied.
+fn applied_stack() -> (tempfile::TempDir, tempfile::TempDir) {
+    let sandbox = tempfile::tempdir().expect("tempdir");
+    let stack = stack_copy();
+    let dir = stack.path().to_str().expect("utf-8 path");
+    assert_eq!(
+        kustoplan(sandbox.path(), &["apply", dir, "--auto-approve"]).code,
+        0
+    );
+    (sandbox, stack)
+}
+
 fn edit(dir: &Path, file: &str, from: &str, to: &str) {
     let path = dir.join(file);
     let text = std::fs::read_to_string(&path).expect("read");
@@ -73,11 +85,8 @@ fn create_from_empty_then_no_op_replan() {
 
 #[test]
 fn add_column_then_retype_is_refused_until_allowed() {
-    let sandbox = tempfile::tempdir().expect("tempdir");
-    let s = sandbox.path();
-    let stack = stack_copy();
-    let dir = stack.path().to_str().expect("utf-8 path");
-    assert_eq!(kustoplan(s, &["apply", dir, "--auto-approve"]).code, 0);
+    let (sandbox, stack) = applied_stack();
+    let (s, dir) = (sandbox.path(), stack.path().to_str().expect("utf-8 path"));
 
     edit(
         stack.path(),
@@ -140,11 +149,8 @@ fn add_column_then_retype_is_refused_until_allowed() {
 
 #[test]
 fn mapping_and_policy_changes_show_a_unified_diff() {
-    let sandbox = tempfile::tempdir().expect("tempdir");
-    let s = sandbox.path();
-    let stack = stack_copy();
-    let dir = stack.path().to_str().expect("utf-8 path");
-    assert_eq!(kustoplan(s, &["apply", dir, "--auto-approve"]).code, 0);
+    let (sandbox, stack) = applied_stack();
+    let (s, dir) = (sandbox.path(), stack.path().to_str().expect("utf-8 path"));
     edit(
         stack.path(),
         "kusto.yaml",
@@ -372,11 +378,8 @@ fn on_a_terminal_apply_asks_and_only_yes_applies() {
 
 #[test]
 fn principals_added_and_removed_and_drift_behind_our_back() {
-    let sandbox = tempfile::tempdir().expect("tempdir");
-    let s = sandbox.path();
-    let stack = stack_copy();
-    let dir = stack.path().to_str().expect("utf-8 path");
-    assert_eq!(kustoplan(s, &["apply", dir, "--auto-approve"]).code, 0);
+    let (sandbox, stack) = applied_stack();
+    let (s, dir) = (sandbox.path(), stack.path().to_str().expect("utf-8 path"));
 
     edit(
         stack.path(),

@@ -4,7 +4,7 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
 use std::process::ExitCode;
 
-use super::{ApplyArgs, ColorChoice, report_workflow_error, runtime, source_of};
+use super::{ApplyArgs, ColorChoice, open_session, report_workflow_error, source_of};
 use crate::plan::render::{self, impact_name};
 use crate::plan::{ImpactClass, Plan, fingerprint};
 use crate::providers::kusto::apply::{CommandOutcome, apply};
@@ -24,12 +24,8 @@ pub fn run(args: &ApplyArgs, color: ColorChoice) -> ExitCode {
         Some(s) => s.source.clone(),
         None => source_of(&args.stack, args.sandbox_dir.clone()),
     };
-    let session = match Session::open(source) {
-        Ok(s) => s,
-        Err(e) => return report_workflow_error(e, color),
-    };
-    let rt = match runtime() {
-        Ok(rt) => rt,
+    let (session, rt) = match open_session(source, color) {
+        Ok(opened) => opened,
         Err(code) => return code,
     };
     let plan = match rt.block_on(current_plan(&session, saved)) {

@@ -188,6 +188,17 @@ fn source_of(stack: &StackArgs, sandbox_dir: Option<PathBuf>) -> crate::workflow
     }
 }
 
+/// Loads the stack and opens its targets, with the async runtime the providers need; on failure
+/// the problem has been printed and the exit code is returned.
+fn open_session(
+    source: crate::workflow::Source,
+    color: ColorChoice,
+) -> Result<(crate::workflow::Session, tokio::runtime::Runtime), ExitCode> {
+    let session =
+        crate::workflow::Session::open(source).map_err(|e| report_workflow_error(e, color))?;
+    Ok((session, runtime()?))
+}
+
 fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()

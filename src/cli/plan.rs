@@ -2,9 +2,9 @@
 
 use std::process::ExitCode;
 
-use super::{ColorChoice, PlanArgs, PlanFormat, report_workflow_error, runtime, source_of};
+use super::{ColorChoice, PlanArgs, PlanFormat, open_session, report_workflow_error, source_of};
 use crate::plan::render;
-use crate::workflow::{SavedPlan, Session};
+use crate::workflow::SavedPlan;
 
 /// Exit code of `--detailed-exitcode` when the plan has changes (Terraform's convention).
 const EXIT_CHANGES: u8 = 2;
@@ -12,12 +12,8 @@ const EXIT_CHANGES: u8 = 2;
 /// Observes, diffs, prints the plan; `--out` saves it for `apply`.
 pub fn run(args: &PlanArgs, color: ColorChoice) -> ExitCode {
     let source = source_of(&args.stack, args.sandbox_dir.clone());
-    let session = match Session::open(source) {
-        Ok(s) => s,
-        Err(e) => return report_workflow_error(e, color),
-    };
-    let rt = match runtime() {
-        Ok(rt) => rt,
+    let (session, rt) = match open_session(source, color) {
+        Ok(opened) => opened,
         Err(code) => return code,
     };
     let plan = match rt.block_on(session.plan()) {
