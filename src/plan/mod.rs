@@ -5,6 +5,7 @@
 //! fingerprint it was made from.
 
 pub mod connect;
+pub mod cross;
 pub mod kafka;
 pub mod kusto;
 pub mod render;
