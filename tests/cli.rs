@@ -211,3 +211,21 @@ fn verbose_logs_requests_to_stderr_and_quiet_by_default() {
         "logs never mix into the plan on stdout"
     );
 }
+
+#[test]
+fn a_closed_pipe_ends_quietly() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kustoplan"))
+        .args(["schema", "--format", "markdown"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start");
+    // Close the reading end before kustoplan writes, as `| head` does once it has enough.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("wait");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "",
+        "no panic message on a closed pipe"
+    );
+}
