@@ -4,7 +4,7 @@
 //! escapes resolved, adjacent string literals concatenated), but not yet validated
 //! semantically (JSON, name rules and ranges are the executor's business, as in Kusto).
 
-use crate::kusto::types::ScalarType;
+use crate::model::ColumnType;
 
 /// A table reference, optionally qualified with its database (`Db.Table`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,7 +21,7 @@ pub struct ColumnDecl {
     /// Column name.
     pub name: String,
     /// Column type.
-    pub ty: ScalarType,
+    pub ty: ColumnType,
 }
 
 /// A `with (key = value)` property; the value is kept as written (strings decoded).
@@ -346,7 +346,7 @@ pub enum Command {
         /// Column.
         column: String,
         /// New type.
-        ty: ScalarType,
+        ty: ColumnType,
     },
     /// `.drop column T.C [ifexists]`
     DropColumn {

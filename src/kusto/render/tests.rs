@@ -8,7 +8,7 @@ use crate::kusto::command::{
     PolicyShowTarget, PolicyTarget, PrincipalAction, RoleScope as AstRoleScope, SchemaVerb,
     TableRef,
 };
-use crate::kusto::types::ScalarType;
+use crate::model::ColumnType;
 use crate::model::{PrincipalKind, Timespan};
 use crate::sandbox::kusto::{Caller, KustoSandbox};
 
@@ -134,13 +134,13 @@ fn table_schema_commands_parse_to_what_was_meant() {
         assert_eq!(parsed_verb, verb);
         assert_eq!(table, table_ref(r"a'b\c d"));
         assert!(properties.is_empty());
-        let got: Vec<(String, ScalarType)> = columns.into_iter().map(|c| (c.name, c.ty)).collect();
-        let want: Vec<(String, ScalarType)> = AWKWARD_COLUMNS
+        let got: Vec<(String, ColumnType)> = columns.into_iter().map(|c| (c.name, c.ty)).collect();
+        let want: Vec<(String, ColumnType)> = AWKWARD_COLUMNS
             .iter()
             .map(|(n, t)| {
                 (
                     n.to_string(),
-                    ScalarType::from_csl(t.as_kql()).expect("type"),
+                    ColumnType::from_kql(t.as_kql()).expect("type"),
                 )
             })
             .collect();
@@ -163,7 +163,7 @@ fn column_and_table_commands_exact_and_parsed() {
         Command::AlterColumnType {
             table: table_ref("Game Play"),
             column: "score.v2".into(),
-            ty: ScalarType::Long,
+            ty: ColumnType::Long,
         }
     );
     assert_eq!(drop_column("T", "c"), ".drop column T.c");

@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 use super::error::KustoError;
 use super::state::{BatchingPolicy, StreamingPolicy, Table};
 use crate::kusto::command::MappingKind;
-use crate::kusto::types::ScalarType;
+use crate::model::ColumnType;
 
 /// Longest entity name Kusto accepts.
 pub const MAX_NAME_LEN: usize = 1024;
@@ -274,7 +274,7 @@ pub fn mapping(
             }
             None => String::new(),
         };
-        if !datatype.is_empty() && ScalarType::from_csl(&datatype).is_none() {
+        if !datatype.is_empty() && ColumnType::from_kql(&datatype).is_none() {
             return Err(invalid(format!(
                 "column '{column}' has unknown datatype '{datatype}'"
             )));
@@ -480,7 +480,7 @@ mod tests {
             "T".into(),
             vec![Column {
                 name: "a".into(),
-                ty: ScalarType::Int,
+                ty: ColumnType::Int,
                 data_nulled: false,
             }],
         )
