@@ -6,7 +6,7 @@
 use super::SyntaxError;
 use super::ast::*;
 use super::lexer::{Token, TokenKind};
-use crate::model::ColumnType;
+use crate::model::{ColumnType, MappingKind};
 
 /// Parses exactly one command from `toks` (a slice of the tokens of `src`).
 pub(super) fn parse_one(src: &str, toks: &[Token]) -> Result<Command, SyntaxError> {

@@ -1,5 +1,5 @@
 use super::*;
-use crate::model::ColumnType;
+use crate::model::{ColumnType, MappingKind};
 
 fn ok(csl: &str) -> Command {
     parse(csl).unwrap_or_else(|e| panic!("{csl:?} should parse: {e}"))

@@ -4,9 +4,8 @@ use serde_json::{Value, json};
 
 use super::*;
 use crate::kusto::command::{
-    self, Command, EntityRef, MappingKind as AstMappingKind, MappingVerb, PolicyKind,
-    PolicyShowTarget, PolicyTarget, PrincipalAction, RoleScope as AstRoleScope, SchemaVerb,
-    TableRef,
+    self, Command, EntityRef, MappingVerb, PolicyKind, PolicyShowTarget, PolicyTarget,
+    PrincipalAction, RoleScope as AstRoleScope, SchemaVerb, TableRef,
 };
 use crate::model::ColumnType;
 use crate::model::{PrincipalKind, Timespan};
@@ -255,7 +254,7 @@ fn mapping_commands_exact_and_parsed() {
     };
     assert_eq!(verb, MappingVerb::CreateOrAlter);
     assert_eq!(entity, EntityRef::Table(table_ref("game play")));
-    assert_eq!(kind, AstMappingKind::Json);
+    assert_eq!(kind, MappingKind::Json);
     assert_eq!(name, "my-map.v1");
     assert_eq!(serde_json::from_str::<Value>(&json).expect("json"), mapping);
     assert!(!json.contains('\n'));
@@ -264,7 +263,7 @@ fn mapping_commands_exact_and_parsed() {
         let Command::DropMapping { kind: parsed, .. } = parse(&csl) else {
             panic!("{csl}");
         };
-        assert_eq!(parsed.keyword(), kind.as_kql());
+        assert_eq!(parsed.as_kql(), kind.as_kql());
     }
 }
 

@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::kusto::command::{DatabaseRole, MappingKind, TableRole};
-use crate::model::ColumnType;
+use crate::kusto::command::{DatabaseRole, TableRole};
+use crate::model::{ColumnType, MappingKind};
 
 /// Version of the persisted format, bumped on incompatible changes.
 pub const STATE_FORMAT: u32 = 1;

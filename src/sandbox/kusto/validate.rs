@@ -5,8 +5,7 @@ use serde_json::{Map, Value};
 
 use super::error::KustoError;
 use super::state::{BatchingPolicy, StreamingPolicy, Table};
-use crate::kusto::command::MappingKind;
-use crate::model::ColumnType;
+use crate::model::{ColumnType, MappingKind};
 
 /// Longest entity name Kusto accepts.
 pub const MAX_NAME_LEN: usize = 1024;
