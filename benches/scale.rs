@@ -236,14 +236,14 @@ fn main() {
                 u.code,
             ));
         };
-        measure("plan (from empty)", kustoplan(&["plan"]).as_mut());
+        measure("plan (from empty)", &mut kustoplan(&["plan"]));
         measure(
             "apply (from empty)",
-            kustoplan(&["apply", "--auto-approve"]).as_mut(),
+            &mut kustoplan(&["apply", "--auto-approve"]),
         );
         measure(
             "plan (no changes)",
-            kustoplan(&["plan", "--detailed-exitcode"]).as_mut(),
+            &mut kustoplan(&["plan", "--detailed-exitcode"]),
         );
         let per_object = per_object_refresh(&rt, &client, &sandbox.url, tables);
         let plan_wall = rows.last().map_or(Duration::ZERO, |r| r.3);
