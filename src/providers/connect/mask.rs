@@ -15,6 +15,9 @@ use regex::Regex;
 /// What a masked value is replaced with.
 pub const MASK: &str = "****";
 
+/// What Connect itself shows for `PASSWORD` values in validation answers: already safe.
+const HIDDEN: &str = "[hidden]";
+
 /// Credential keys of the Kusto sink and of Kafka clients that are secret whatever their
 /// name looks like.
 const KNOWN_SECRET_KEYS: &[&str] = &[
@@ -85,7 +88,7 @@ static TEXT_SECRET_PAIR: LazyLock<Regex> = LazyLock::new(|| {
 
 /// The masked form of one value of `key` (`key` must be secret, see [`is_secret_key`]).
 fn mask_value(key: &str, value: &str) -> String {
-    if value.is_empty() || is_placeholder(value) {
+    if value.is_empty() || value == HIDDEN || is_placeholder(value) {
         return value.to_string();
     }
     if key.to_ascii_lowercase().ends_with("jaas.config") {
