@@ -12,20 +12,21 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::Duration;
 
-use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderValue, RETRY_AFTER};
+use reqwest::header::{ACCEPT, HeaderMap, HeaderValue};
 use reqwest::{Method, StatusCode, Url};
 use serde::de::DeserializeOwned;
 
 use super::error::ConnectClientError;
 use super::mask::{MASK, Masker};
+use super::request::Answer;
 use super::types::{
-    ConnectorInfo, ConnectorStatus, ErrorBody, ExpandedConnector, PluginInfo, PutAction,
-    PutOutcome, RawValidation, RestartOutcome, ServerInfo, ValidationReport,
+    ConnectorInfo, ConnectorStatus, ExpandedConnector, PluginInfo, PutAction, PutOutcome,
+    RawValidation, RestartOutcome, ServerInfo, ValidationReport,
 };
 use crate::providers::kusto::error::error_chain;
-use crate::providers::retry::{GiveUp, RetryPolicy, parse_retry_after};
+use crate::providers::retry::RetryPolicy;
 
 /// Prefix of every request id, and the `User-Agent` product.
 pub const APP_NAME: &str = "kustoplan";
@@ -40,7 +41,7 @@ pub const REQUEST_ID_HEADER: &str = "X-Request-Id";
 pub struct BasicAuth {
     /// User name.
     pub username: String,
-    password: String,
+    pub(super) password: String,
 }
 
 impl BasicAuth {
@@ -111,10 +112,10 @@ impl Default for ConnectClientOptions {
 /// learnt secrets are shared).
 #[derive(Clone)]
 pub struct ConnectClient {
-    http: reqwest::Client,
+    pub(super) http: reqwest::Client,
     base: Url,
-    auth: Option<BasicAuth>,
-    options: ConnectClientOptions,
+    pub(super) auth: Option<BasicAuth>,
+    pub(super) options: ConnectClientOptions,
     masker: Arc<Mutex<Masker>>,
 }
 
@@ -126,21 +127,6 @@ impl fmt::Debug for ConnectClient {
             .field("options", &self.options)
             .finish_non_exhaustive()
     }
-}
-
-/// A response with a success status.
-struct Answer {
-    status: StatusCode,
-    bytes: Vec<u8>,
-    request_id: String,
-}
-
-/// One failed attempt and whether another may follow.
-struct Failure {
-    error: ConnectClientError,
-    /// `None`: stop. `Some(retry_after)`: retryable, honouring the server's wait if any.
-    retry: Option<Option<Duration>>,
-    reason: String,
 }
 
 fn lock(m: &Mutex<Masker>) -> MutexGuard<'_, Masker> {
@@ -385,7 +371,11 @@ impl ConnectClient {
         status.map_traces(&|t| masker.mask_text(t));
     }
 
-    fn url(&self, segments: &[&str], query: &[(&str, &str)]) -> Result<Url, ConnectClientError> {
+    pub(super) fn url(
+        &self,
+        segments: &[&str],
+        query: &[(&str, &str)],
+    ) -> Result<Url, ConnectClientError> {
         let mut url = self.base.clone();
         {
             let mut path =
@@ -403,7 +393,7 @@ impl ConnectClient {
         Ok(url)
     }
 
-    fn parse<T: DeserializeOwned>(
+    pub(super) fn parse<T: DeserializeOwned>(
         &self,
         answer: &Answer,
         request: &str,
@@ -413,193 +403,6 @@ impl ConnectClient {
             request: request.to_string(),
             request_id: answer.request_id.clone(),
         })
-    }
-
-    /// Sends one request with retries; returns the first success, or the last failure.
-    async fn send(
-        &self,
-        method: Method,
-        segments: &[&str],
-        query: &[(&str, &str)],
-        body: Option<Vec<u8>>,
-    ) -> Result<Answer, ConnectClientError> {
-        let url = self.url(segments, query)?;
-        let request = describe(&method, &url);
-        let base_id = format!("{APP_NAME}-{}", uuid::Uuid::new_v4());
-        let retry = &self.options.retry;
-        let started = Instant::now();
-        let mut attempt = 1u32;
-        loop {
-            let request_id = if attempt == 1 {
-                base_id.clone()
-            } else {
-                format!("{base_id}.{attempt}")
-            };
-            tracing::debug!(request_id = %request_id, attempt, request = %request, "sending Kafka Connect request");
-            let failure = match self
-                .attempt(
-                    &method,
-                    &url,
-                    body.as_deref(),
-                    &request,
-                    &request_id,
-                    attempt,
-                )
-                .await
-            {
-                Ok(answer) => return Ok(answer),
-                Err(failure) => failure,
-            };
-            let Some(retry_after) = failure.retry else {
-                tracing::debug!(request_id = %request_id, reason = %failure.reason, "Kafka Connect request failed (not retryable)");
-                return Err(failure.error);
-            };
-            let wait = match retry.next_wait(attempt, started.elapsed(), retry_after) {
-                Ok(wait) => wait,
-                Err(give_up) => {
-                    let why = match give_up {
-                        GiveUp::AttemptsExhausted => "retry attempts exhausted",
-                        GiveUp::TimeBudgetExceeded { .. } => {
-                            "the next retry would exceed the retry time budget"
-                        }
-                    };
-                    tracing::warn!(request_id = %request_id, attempts = attempt, reason = %failure.reason, "giving up: {why}");
-                    return Err(failure.error);
-                }
-            };
-            tracing::warn!(
-                request_id = %request_id,
-                attempt,
-                reason = %failure.reason,
-                wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
-                "retrying Kafka Connect request"
-            );
-            tokio::time::sleep(wait).await;
-            attempt += 1;
-        }
-    }
-
-    async fn attempt(
-        &self,
-        method: &Method,
-        url: &Url,
-        body: Option<&[u8]>,
-        request: &str,
-        request_id: &str,
-        attempt: u32,
-    ) -> Result<Answer, Box<Failure>> {
-        let mut builder = self
-            .http
-            .request(method.clone(), url.clone())
-            .header(REQUEST_ID_HEADER, request_id);
-        if let Some(auth) = &self.auth {
-            builder = builder.basic_auth(&auth.username, Some(&auth.password));
-        }
-        if let Some(body) = body {
-            builder = builder
-                .header(CONTENT_TYPE, "application/json")
-                .body(body.to_vec());
-        }
-        let sent = Instant::now();
-        let response = builder
-            .send()
-            .await
-            .map_err(|e| self.transport_failure(&e, request, request_id, attempt))?;
-        let status = response.status();
-        let retry_after = response
-            .headers()
-            .get(RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| parse_retry_after(v, SystemTime::now()));
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|e| self.transport_failure(&e, request, request_id, attempt))?
-            .to_vec();
-        tracing::debug!(
-            request_id = %request_id,
-            status = status.as_u16(),
-            elapsed_ms = u64::try_from(sent.elapsed().as_millis()).unwrap_or(u64::MAX),
-            "Kafka Connect answered"
-        );
-        if status.is_success() {
-            return Ok(Answer {
-                status,
-                bytes,
-                request_id: request_id.to_string(),
-            });
-        }
-        let parsed = ErrorBody::parse(&bytes);
-        let raw_message = match &parsed {
-            Some(b) => b.message.clone(),
-            None => non_connect_body(&bytes),
-        };
-        let message = self.mask_text(&raw_message);
-        let retryable = status_is_retryable(status.as_u16(), &raw_message);
-        Err(Box::new(Failure {
-            reason: format!("HTTP {}", status.as_u16()),
-            retry: retryable.then_some(retry_after),
-            error: ConnectClientError::Http {
-                status: status.as_u16(),
-                error_code: parsed.map(|b| b.error_code),
-                message,
-                request: request.to_string(),
-                request_id: request_id.to_string(),
-                attempts: attempt,
-            },
-        }))
-    }
-
-    /// Every Connect request kustoplan sends is idempotent, so connection failures, lost
-    /// responses and timeouts are all retried; only a request that could not be built is not.
-    fn transport_failure(
-        &self,
-        e: &reqwest::Error,
-        request: &str,
-        request_id: &str,
-        attempt: u32,
-    ) -> Box<Failure> {
-        let message = self.mask_text(&error_chain(e));
-        let retry = if e.is_builder() { None } else { Some(None) };
-        if e.is_timeout() {
-            return Box::new(Failure {
-                reason: "timeout".into(),
-                error: ConnectClientError::Timeout {
-                    timeout: self.options.request_timeout,
-                    request: request.to_string(),
-                    request_id: request_id.to_string(),
-                    attempts: attempt,
-                },
-                retry,
-            });
-        }
-        Box::new(Failure {
-            reason: if e.is_connect() {
-                "connection failed".into()
-            } else {
-                "connection lost".into()
-            },
-            error: ConnectClientError::Transport {
-                message,
-                request: request.to_string(),
-                request_id: request_id.to_string(),
-                attempts: attempt,
-            },
-            retry,
-        })
-    }
-}
-
-/// Whether an HTTP error status may be retried: 409 (rebalance in progress or stale
-/// config), 429, and 5xx except Connect's 500 for a missing plugin class, which is
-/// permanent (the validate endpoint wraps the `BadRequestException` in a 500).
-pub(crate) fn status_is_retryable(status: u16, message: &str) -> bool {
-    let permanent_500 = message.contains("BadRequestException")
-        || message.contains("Failed to find any class that implements Connector");
-    match status {
-        409 | 429 => true,
-        500..=599 => !permanent_500,
-        _ => false,
     }
 }
 
@@ -613,28 +416,6 @@ fn without_userinfo(url: &str) -> String {
     }
 }
 
-/// `METHOD /path?query` for logs and errors (connector names are not secrets).
-fn describe(method: &Method, url: &Url) -> String {
-    match url.query() {
-        Some(q) => format!("{method} {}?{q}", url.path()),
-        None => format!("{method} {}", url.path()),
-    }
-}
-
-/// The first 200 characters of a non-Connect error body (a proxy page, an empty body).
-fn non_connect_body(bytes: &[u8]) -> String {
-    let text = String::from_utf8_lossy(bytes);
-    let text = text.trim();
-    if text.is_empty() {
-        return "(empty body)".to_string();
-    }
-    let mut short: String = text.chars().take(200).collect();
-    if short.len() < text.len() {
-        short.push('…');
-    }
-    short
-}
-
 fn json_body(config: &BTreeMap<String, String>) -> Vec<u8> {
     // Serialising a map of strings cannot fail.
     serde_json::to_vec(config).unwrap_or_default()
@@ -643,27 +424,6 @@ fn json_body(config: &BTreeMap<String, String>) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn retryable_statuses() {
-        assert!(status_is_retryable(
-            409,
-            "Cannot complete request momentarily due to stale configuration (typically caused \
-             by a concurrent config change)"
-        ));
-        assert!(status_is_retryable(429, ""));
-        assert!(status_is_retryable(500, "Request timed out"));
-        assert!(status_is_retryable(503, ""));
-        assert!(!status_is_retryable(
-            500,
-            "org.apache.kafka.connect.runtime.rest.errors.BadRequestException: \
-             org.apache.kafka.connect.errors.ConnectException: Failed to find any class that \
-             implements Connector and which name matches x"
-        ));
-        for s in [400, 401, 403, 404] {
-            assert!(!status_is_retryable(s, ""), "{s}");
-        }
-    }
 
     #[test]
     fn urls_encode_names_and_keep_a_base_path() {
@@ -682,7 +442,7 @@ mod tests {
             .url(&["connectors"], &[("expand", "status"), ("expand", "info")])
             .expect("url");
         assert_eq!(
-            describe(&Method::GET, &url),
+            super::super::request::describe(&reqwest::Method::GET, &url),
             "GET /base/connectors?expand=status&expand=info"
         );
     }

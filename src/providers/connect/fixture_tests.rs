@@ -411,7 +411,7 @@ fn error_bodies() {
             "{name}"
         );
         assert!(
-            !super::client::status_is_retryable(status, &e.message),
+            !super::request::status_is_retryable(status, &e.message),
             "{name}: a missing plugin is permanent"
         );
     }

@@ -3,6 +3,7 @@
 //!
 //! - [`client`]: [`ConnectClient`], with timeouts, request ids, basic auth and bounded
 //!   retries (5xx, connection errors, 409 during a rebalance).
+//! - `request`: the retry loop and failure classification behind every call.
 //! - [`types`]: typed responses (states, statuses with traces, configs, validation reports).
 //! - [`mask`]: [`mask_config`] and [`Masker`], because Connect returns literal secrets verbatim.
 //! - [`error`]: [`ConnectClientError`], whose messages say what to do next and hold no secret.
@@ -10,6 +11,7 @@
 pub mod client;
 pub mod error;
 pub mod mask;
+mod request;
 pub mod types;
 
 #[cfg(test)]
