@@ -585,3 +585,77 @@ async fn an_unreachable_worker_is_retried_within_bounds() {
         "{e}"
     );
 }
+
+#[tokio::test]
+async fn slow_answers_time_out_and_are_retried_within_bounds() {
+    let server = sandbox().await;
+    let mut options = fast();
+    options.request_timeout = Duration::from_millis(150);
+    options.retry.max_attempts = 2;
+    let c = ConnectClient::new(&server.url(), None, options).expect("client");
+    server.set_faults(ConnectFaults {
+        latency_ms: 600,
+        ..ConnectFaults::default()
+    });
+    let e = c.list_expanded().await.expect_err("too slow");
+    match &e {
+        ConnectClientError::Timeout {
+            attempts, timeout, ..
+        } => {
+            assert_eq!((*attempts, *timeout), (2, Duration::from_millis(150)));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(e.to_string().contains("did not answer"), "{e}");
+    assert_eq!(server.stats().route("GET /connectors"), 2);
+}
+
+#[tokio::test]
+async fn faults_and_stats_are_reachable_over_http() {
+    let server = sandbox().await;
+    let http = reqwest::Client::new();
+    let set = http
+        .post(format!("{}/sandbox/faults", server.url()))
+        .body(r#"{"conflict_next": 1}"#)
+        .send()
+        .await
+        .expect("set faults");
+    assert_eq!(set.status().as_u16(), 200);
+    let conflict = http
+        .get(format!("{}/connectors", server.url()))
+        .send()
+        .await
+        .expect("list");
+    assert_eq!(conflict.status().as_u16(), 409);
+    let body: serde_json::Value = conflict.json().await.expect("json");
+    assert_eq!(
+        body,
+        serde_json::json!({
+            "error_code": 409,
+            "message": "Cannot complete request momentarily due to stale configuration (typically caused by a concurrent config change)"
+        })
+    );
+    let bad = http
+        .post(format!("{}/sandbox/faults", server.url()))
+        .body(r#"{"conflicts": 1}"#)
+        .send()
+        .await
+        .expect("bad faults");
+    assert_eq!(
+        bad.status().as_u16(),
+        400,
+        "unknown fault names are refused"
+    );
+    let stats: serde_json::Value = http
+        .get(format!("{}/sandbox/stats", server.url()))
+        .send()
+        .await
+        .expect("stats")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        stats,
+        serde_json::json!({ "total": 1, "routes": { "GET /connectors": 1 } })
+    );
+}

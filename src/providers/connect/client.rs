@@ -238,7 +238,8 @@ impl ConnectClient {
 
     /// `PUT /connector-plugins/{class}/config/validate`: Connect's verdict on `config`
     /// without writing anything. Keys declared `PASSWORD` are remembered and masked from
-    /// then on.
+    /// then on. Include `name` in `config`: Connect reports it missing otherwise (it is a
+    /// required framework key even though `PUT /connectors/{name}/config` adds it itself).
     pub async fn validate(
         &self,
         class: &str,
@@ -293,7 +294,10 @@ impl ConnectClient {
         Ok(info)
     }
 
-    /// `GET /connectors/{name}/status`: connector and task states (traces masked).
+    /// `GET /connectors/{name}/status`: connector and task states. Traces are masked with
+    /// the secrets this client has seen (configs sent or listed) and secret-looking
+    /// `key=value` pairs; call [`ConnectClient::list_expanded`] first to mask secrets the
+    /// client did not send itself.
     pub async fn status(&self, name: &str) -> Result<ConnectorStatus, ConnectClientError> {
         let answer = self
             .send(Method::GET, &["connectors", name, "status"], &[], None)

@@ -22,6 +22,7 @@
 mod defs;
 mod engine;
 mod faults;
+mod render;
 mod rest;
 mod server;
 mod state;
