@@ -442,3 +442,44 @@ fn config_debug_is_masked() {
     );
     assert_eq!(c.get("aad.auth.appkey"), Some("Sup3r~Secret"));
 }
+
+#[test]
+fn masking_leaves_recorded_traces_and_messages_alone() {
+    let masker = Masker::default();
+    let mut checked = 0;
+    for entry in std::fs::read_dir(fixture_dir()).expect("fixtures") {
+        let path = entry.expect("entry").path();
+        if path.extension().and_then(|e| e.to_str()) != Some("json") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).expect("read");
+        let Ok(value) = serde_json::from_str::<serde_json::Value>(&text) else {
+            continue;
+        };
+        let mut texts = Vec::new();
+        collect_texts(&value, &mut texts);
+        for t in texts {
+            assert_eq!(masker.mask_text(&t), t, "{}", path.display());
+            checked += 1;
+        }
+    }
+    assert!(checked > 10, "{checked}");
+}
+
+/// Every `trace` and `message` string in a document.
+fn collect_texts(v: &serde_json::Value, out: &mut Vec<String>) {
+    match v {
+        serde_json::Value::Object(o) => {
+            for (k, x) in o {
+                match x {
+                    serde_json::Value::String(s) if k == "trace" || k == "message" => {
+                        out.push(s.clone());
+                    }
+                    _ => collect_texts(x, out),
+                }
+            }
+        }
+        serde_json::Value::Array(a) => a.iter().for_each(|x| collect_texts(x, out)),
+        _ => {}
+    }
+}

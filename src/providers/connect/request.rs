@@ -207,13 +207,15 @@ impl ConnectClient {
 }
 
 /// Whether an HTTP error status may be retried: 409 (rebalance in progress or stale
-/// config), 429, and 5xx except Connect's 500 for a missing plugin class, which is
+/// config; not "already exists"), 429, and 5xx except Connect's 500 for a missing plugin class, which is
 /// permanent (the validate endpoint wraps the `BadRequestException` in a 500).
 pub(crate) fn status_is_retryable(status: u16, message: &str) -> bool {
     let permanent_500 = message.contains("BadRequestException")
         || message.contains("Failed to find any class that implements Connector");
     match status {
-        409 | 429 => true,
+        // `POST /connectors` answers 409 for a name that exists: not transient.
+        409 => !message.contains("already exists"),
+        429 => true,
         500..=599 => !permanent_500,
         _ => false,
     }
@@ -252,6 +254,7 @@ mod tests {
             "Cannot complete request momentarily due to stale configuration (typically caused \
              by a concurrent config change)"
         ));
+        assert!(!status_is_retryable(409, "Connector kusto-sink already exists"));
         assert!(status_is_retryable(429, ""));
         assert!(status_is_retryable(500, "Request timed out"));
         assert!(status_is_retryable(503, ""));
