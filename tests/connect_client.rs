@@ -659,3 +659,47 @@ async fn faults_and_stats_are_reachable_over_http() {
         serde_json::json!({ "total": 1, "routes": { "GET /connectors": 1 } })
     );
 }
+
+/// The same calls through the in-process sandbox and over HTTP give the same typed answers
+/// (apart from the worker id), so observe/apply written against the client work on both.
+#[tokio::test]
+async fn the_in_process_sandbox_answers_like_its_http_face() {
+    let server = sandbox().await;
+    let remote = client(&server);
+    let local = ConnectClient::local(std::sync::Arc::new(
+        kustoplan::sandbox::connect::ConnectSandbox::in_memory(),
+    ))
+    .expect("local client");
+    for c in [&remote, &local] {
+        let config = sink_config("gameplay", APPKEY);
+        assert_eq!(
+            c.put_config("k", &config).await.expect("create").action,
+            PutAction::Created
+        );
+        assert_eq!(
+            c.put_config("k", &config).await.expect("update").action,
+            PutAction::Updated
+        );
+        c.pause("k").await.expect("pause");
+    }
+    let mut a = remote.list_expanded().await.expect("remote");
+    let b = local.list_expanded().await.expect("local");
+    for entry in a.values_mut() {
+        entry.status.connector.worker_id = "kustoplan-sandbox:8083".into();
+        for t in &mut entry.status.tasks {
+            t.worker_id = "kustoplan-sandbox:8083".into();
+        }
+    }
+    assert_eq!(a, b);
+    let e = local.status("missing").await.expect_err("404");
+    assert_eq!(e.status(), Some(404));
+    assert!(
+        e.to_string()
+            .contains("No status found for connector missing"),
+        "{e}"
+    );
+    let mut no_class = sink_config("gameplay", APPKEY);
+    no_class.remove("connector.class");
+    let e = local.put_config("k", &no_class).await.expect_err("400");
+    assert!(!format!("{e} {e:?}").contains(APPKEY), "{e}");
+}

@@ -27,9 +27,13 @@ use super::types::{
 };
 use crate::providers::kusto::error::error_chain;
 use crate::providers::retry::RetryPolicy;
+use crate::sandbox::connect::ConnectSandbox;
 
 /// Prefix of every request id, and the `User-Agent` product.
 pub const APP_NAME: &str = "kustoplan";
+
+/// The base URL a [`ConnectClient::local`] client reports (never contacted).
+pub const LOCAL_BASE: &str = "http://kustoplan-sandbox.local";
 
 /// Header carrying the client request id.
 pub const REQUEST_ID_HEADER: &str = "X-Request-Id";
@@ -108,8 +112,10 @@ impl Default for ConnectClientOptions {
     }
 }
 
-/// A Kafka Connect cluster's REST endpoint; cheap to clone (connections and the set of
-/// learnt secrets are shared).
+/// A Kafka Connect cluster's REST endpoint, or the built-in sandbox in this process; cheap
+/// to clone (connections and the set of learnt secrets are shared). Observe and apply are
+/// written once against it: [`ConnectClient::local`] answers through the sandbox's REST
+/// routing, so typed parsing and masking are the same for both.
 #[derive(Clone)]
 pub struct ConnectClient {
     pub(super) http: reqwest::Client,
@@ -117,6 +123,8 @@ pub struct ConnectClient {
     pub(super) auth: Option<BasicAuth>,
     pub(super) options: ConnectClientOptions,
     masker: Arc<Mutex<Masker>>,
+    /// Requests go to this in-process sandbox instead of the network.
+    pub(super) local: Option<Arc<ConnectSandbox>>,
 }
 
 impl fmt::Debug for ConnectClient {
@@ -125,6 +133,7 @@ impl fmt::Debug for ConnectClient {
             .field("base", &self.base.as_str())
             .field("auth", &self.auth)
             .field("options", &self.options)
+            .field("local", &self.local.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -179,7 +188,16 @@ impl ConnectClient {
             auth,
             options,
             masker: Arc::new(Mutex::new(Masker::default())),
+            local: None,
         })
+    }
+
+    /// A client for the built-in sandbox in this process (the README's main job, with no
+    /// external service): the same typed methods, answered by [`ConnectSandbox::handle`].
+    pub fn local(sandbox: Arc<ConnectSandbox>) -> Result<Self, ConnectClientError> {
+        let mut client = Self::new(LOCAL_BASE, None, ConnectClientOptions::default())?;
+        client.local = Some(sandbox);
+        Ok(client)
     }
 
     /// The base URL, with a trailing slash.

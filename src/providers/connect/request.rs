@@ -14,6 +14,7 @@ use super::error::ConnectClientError;
 use super::types::ErrorBody;
 use crate::providers::kusto::error::error_chain;
 use crate::providers::retry::{GiveUp, parse_retry_after};
+use crate::sandbox::connect::RestRequest;
 
 /// A response with a success status.
 pub(super) struct Answer {
@@ -104,6 +105,9 @@ impl ConnectClient {
         request_id: &str,
         attempt: u32,
     ) -> Result<Answer, Box<Failure>> {
+        if self.local.is_some() {
+            return self.attempt_local(method, url, body, request, request_id, attempt);
+        }
         let mut builder = self
             .http
             .request(method.clone(), url.clone())
@@ -164,6 +168,55 @@ impl ConnectClient {
                 attempts: attempt,
             },
         }))
+    }
+
+    /// One attempt answered by the in-process sandbox's REST routing.
+    fn attempt_local(
+        &self,
+        method: &Method,
+        url: &Url,
+        body: Option<&[u8]>,
+        request: &str,
+        request_id: &str,
+        attempt: u32,
+    ) -> Result<Answer, Box<Failure>> {
+        let Some(sandbox) = &self.local else {
+            return Err(Box::new(Failure {
+                reason: "no sandbox".into(),
+                retry: None,
+                error: ConnectClientError::Setup {
+                    message: "the client has no in-process sandbox".into(),
+                },
+            }));
+        };
+        let outcome = sandbox.handle(RestRequest {
+            method: method.as_str(),
+            path: url.path(),
+            query: url.query().unwrap_or(""),
+            body: body.unwrap_or(&[]),
+        });
+        match outcome {
+            Ok(reply) => Ok(Answer {
+                status: StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK),
+                bytes: reply
+                    .body
+                    .map(|b| serde_json::to_vec(&b).unwrap_or_default())
+                    .unwrap_or_default(),
+                request_id: request_id.to_string(),
+            }),
+            Err(e) => Err(Box::new(Failure {
+                reason: format!("HTTP {}", e.status),
+                retry: None,
+                error: ConnectClientError::Http {
+                    status: e.status,
+                    error_code: Some(i64::from(e.status)),
+                    message: self.mask_text(&e.message),
+                    request: request.to_string(),
+                    request_id: request_id.to_string(),
+                    attempts: attempt,
+                },
+            })),
+        }
     }
 
     /// Every Connect request kustoplan sends is idempotent, so connection failures, lost
@@ -254,7 +307,10 @@ mod tests {
             "Cannot complete request momentarily due to stale configuration (typically caused \
              by a concurrent config change)"
         ));
-        assert!(!status_is_retryable(409, "Connector kusto-sink already exists"));
+        assert!(!status_is_retryable(
+            409,
+            "Connector kusto-sink already exists"
+        ));
         assert!(status_is_retryable(429, ""));
         assert!(status_is_retryable(500, "Request timed out"));
         assert!(status_is_retryable(503, ""));
