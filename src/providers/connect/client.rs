@@ -421,11 +421,35 @@ impl ConnectClient {
         request: &str,
     ) -> Result<T, ConnectClientError> {
         serde_json::from_slice(&answer.bytes).map_err(|e| ConnectClientError::InvalidResponse {
-            message: format!("HTTP {}: {e}", answer.status.as_u16()),
+            message: format!(
+                "HTTP {}: {}",
+                answer.status.as_u16(),
+                without_quoted_data(&e.to_string())
+            ),
             request: request.to_string(),
             request_id: answer.request_id.clone(),
         })
     }
+}
+
+/// A serde error message with the data it quotes (`invalid type: string "..."`) elided:
+/// the quoted text may be a config value, hence a secret. Field names (in backticks) stay.
+fn without_quoted_data(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut inside = false;
+    for c in message.chars() {
+        if c == '"' {
+            if inside {
+                out.push_str("…\"");
+            } else {
+                out.push('"');
+            }
+            inside = !inside;
+        } else if !inside {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// `url` with any `user:password@` replaced, so a URL quoted in an error holds no secret.
@@ -467,6 +491,15 @@ mod tests {
             super::super::request::describe(&reqwest::Method::GET, &url),
             "GET /base/connectors?expand=status&expand=info"
         );
+    }
+
+    #[test]
+    fn parse_errors_do_not_quote_data() {
+        let e = serde_json::from_str::<BTreeMap<String, u32>>(r#"{"aad.auth.appkey": "s3cr3t"}"#)
+            .expect_err("type");
+        let shown = without_quoted_data(&e.to_string());
+        assert!(!shown.contains("s3cr3t"), "{shown}");
+        assert!(shown.starts_with("invalid type: string \"…\""), "{shown}");
     }
 
     #[test]
