@@ -53,7 +53,7 @@ impl StoredConnector {
 /// The whole persisted document.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConnectState {
-    /// [`STATE_FORMAT`].
+    /// Version of the document (`STATE_FORMAT`, currently 1).
     pub format: u32,
     /// Connectors by name.
     pub connectors: BTreeMap<String, StoredConnector>,
