@@ -334,8 +334,8 @@ fn has_errors(checked: &[Checked], key: &str) -> bool {
         .any(|c| c.def.name == key && !c.errors.is_empty())
 }
 
-/// Validates `config` for the Kusto sink and builds the response body. `class` is the
-/// class the request named (echoed as `name`, like Connect does).
+/// Validates `config` for the Kusto sink and builds the response body, shaped like a
+/// Connect 4.3 worker's (`name` is the sink class, as Connect echoes the plugin).
 pub fn validate_kusto_sink(config: &BTreeMap<String, String>) -> Validation {
     let mut checked: Vec<Checked> = FRAMEWORK_KEYS
         .iter()
