@@ -81,7 +81,8 @@ pub enum Command {
 /// `sandbox` subcommands.
 #[derive(Debug, Subcommand)]
 pub enum SandboxCommand {
-    /// Serve the Kusto REST management endpoint (`POST /v1/rest/mgmt`) until Ctrl-C.
+    /// Serve the Kusto REST management endpoint (`POST /v1/rest/mgmt`), and with
+    /// `--connect-listen` the Kafka Connect REST stand-in, until Ctrl-C.
     #[command(
         after_help = "Example:\n  kustoplan sandbox serve --dir .kustoplan/sandbox --listen 127.0.0.1:8080 --database gamedb"
     )]
@@ -100,6 +101,10 @@ pub struct SandboxServeArgs {
     /// Database to serve (repeatable; Kusto databases are not created by commands).
     #[arg(long = "database")]
     pub databases: Vec<String>,
+    /// Also serve the Kafka Connect REST stand-in (Kusto sink connectors) on this address;
+    /// its state is kept in the same directory.
+    #[arg(long, value_name = "ADDR")]
+    pub connect_listen: Option<SocketAddr>,
 }
 
 /// `plan` options.

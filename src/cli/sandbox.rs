@@ -1,8 +1,10 @@
-//! `kustoplan sandbox serve`: the built-in Kusto-compatible target over HTTP.
+//! `kustoplan sandbox serve`: the built-in Kusto-compatible target over HTTP, and optionally
+//! the Kafka Connect REST stand-in next to it.
 
 use std::process::ExitCode;
 
 use super::SandboxServeArgs;
+use crate::sandbox::connect::{ConnectServeConfig, serve_connect};
 use crate::sandbox::kusto::{ServeConfig, serve};
 
 /// A future that completes on Ctrl-C (SIGINT), registered when this returns.
@@ -63,7 +65,34 @@ pub fn run(args: &SandboxServeArgs) -> ExitCode {
             handle.url(),
             args.dir.display()
         );
+        let connect = match args.connect_listen {
+            None => None,
+            Some(listen) => {
+                let config = ConnectServeConfig {
+                    dir: Some(args.dir.clone()),
+                    listen,
+                };
+                match serve_connect(config).await {
+                    Ok(h) => {
+                        println!("connect sandbox listening on {}", h.url());
+                        Some(h)
+                    }
+                    Err(e) => {
+                        eprintln!("error: cannot start the Connect sandbox: {e}");
+                        eprintln!(
+                            "help: check that --connect-listen is a free local address and \
+                             --dir is writable"
+                        );
+                        handle.shutdown().await;
+                        return ExitCode::FAILURE;
+                    }
+                }
+            }
+        };
         interrupted.await;
+        if let Some(connect) = connect {
+            connect.shutdown().await;
+        }
         handle.shutdown().await;
         ExitCode::SUCCESS
     })

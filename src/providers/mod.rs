@@ -6,4 +6,6 @@
 
 #![warn(missing_docs)]
 
+pub mod connect;
 pub mod kusto;
+pub mod retry;

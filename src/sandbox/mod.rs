@@ -1,3 +1,6 @@
 //! Built-in local targets, so kustoplan's main job runs without external services.
 
+pub mod connect;
+pub mod http;
 pub mod kusto;
+pub mod persist;

@@ -1,8 +1,8 @@
 //! The sandbox's HTTP face: `POST /v1/rest/mgmt` and `/v1/rest/query` speaking Kusto v1,
 //! plus `GET /sandbox/stats` and `GET|POST /sandbox/faults` for tests.
 //!
-//! The accept loop is hand-rolled (hyper + axum router) so that fault injection can close a
-//! single TCP connection mid-request without answering, which `axum::serve` cannot do.
+//! The accept loop ([`crate::sandbox::http::accept_loop`]) is hand-rolled so that fault
+//! injection can close a single TCP connection mid-request without answering.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -16,18 +16,16 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use hyper_util::rt::TokioIo;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use tokio::net::TcpListener;
-use tokio::sync::{Notify, oneshot};
-use tokio::task::JoinSet;
-use tower::ServiceExt;
+use tokio::sync::oneshot;
 
 use super::clock;
 use super::engine::{Caller, Execution, KustoSandbox, Request as EngineRequest, SandboxError};
 use super::error::KustoError;
 use super::faults::{Faults, Injected, RequestStats};
+use crate::sandbox::http::{ConnectionKill, accept_loop};
 
 const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
 
@@ -194,43 +192,6 @@ pub async fn serve(config: ServeConfig) -> Result<ServerHandle, ServeError> {
     })
 }
 
-/// Lets a handler close its own TCP connection without answering.
-#[derive(Clone)]
-struct ConnectionKill(Arc<Notify>);
-
-async fn accept_loop(listener: TcpListener, router: Router, mut shutdown: oneshot::Receiver<()>) {
-    let mut connections = JoinSet::new();
-    loop {
-        tokio::select! {
-            _ = &mut shutdown => break,
-            accepted = listener.accept() => {
-                let Ok((stream, _)) = accepted else { continue };
-                let router = router.clone();
-                connections.spawn(serve_connection(stream, router));
-            }
-            Some(_) = connections.join_next(), if !connections.is_empty() => {}
-        }
-    }
-    connections.shutdown().await;
-}
-
-async fn serve_connection(stream: tokio::net::TcpStream, router: Router) {
-    let kill = Arc::new(Notify::new());
-    let handle = ConnectionKill(Arc::clone(&kill));
-    let service =
-        hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
-            req.extensions_mut().insert(handle.clone());
-            router.clone().oneshot(req)
-        });
-    let connection =
-        hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service);
-    tokio::select! {
-        _ = connection => {}
-        // Dropping the connection future closes the socket with no response.
-        _ = kill.notified() => {}
-    }
-}
-
 #[derive(Deserialize)]
 struct RequestBody {
     #[serde(default)]
@@ -339,8 +300,8 @@ async fn kusto_request(shared: Arc<Shared>, endpoint: Endpoint, req: Request) ->
                     faults.drop_script_after = None;
                 }
             }
-            if let Some(ConnectionKill(notify)) = kill {
-                notify.notify_one();
+            if let Some(kill) = kill {
+                kill.fire();
                 std::future::pending::<()>().await;
             }
             error_response(

@@ -1,40 +1,21 @@
 //! Crash-safe persistence of [`SandboxState`] as `DIR/kusto-state.json`.
 //!
-//! Written after every successful mutating command with write-temp, fsync, rename, fsync-dir,
-//! so a crash leaves either the old or the new file, never a torn one. A file that exists but
-//! cannot be read is an error, never silently replaced by an empty state.
+//! Written after every successful mutating command through [`crate::sandbox::persist`]
+//! (write-temp, fsync, rename, fsync-dir), so a crash leaves either the old or the new file,
+//! never a torn one. A file that exists but cannot be read is an error, never silently
+//! replaced by an empty state.
 
-use std::fs::{self, File};
-use std::io::Write;
+use std::fs;
 use std::path::{Path, PathBuf};
 
 use super::state::{STATE_FORMAT, SandboxState};
+use crate::sandbox::persist;
 
 /// File name of the state document inside the sandbox directory.
 pub const STATE_FILE: &str = "kusto-state.json";
 
-/// Why the state could not be loaded or saved.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    /// Filesystem failure.
-    #[error("{action} {path}: {source}")]
-    Io {
-        /// What was being done.
-        action: &'static str,
-        /// Which file.
-        path: PathBuf,
-        /// The error.
-        source: std::io::Error,
-    },
-    /// The file exists but is not a state document this version understands.
-    #[error("{path} is not a valid sandbox state file: {reason}")]
-    Corrupt {
-        /// Which file.
-        path: PathBuf,
-        /// Why.
-        reason: String,
-    },
-}
+/// Why the state could not be loaded or saved (shared with the other sandboxes).
+pub use crate::sandbox::persist::PersistError as StoreError;
 
 /// The on-disk location of one sandbox's state.
 #[derive(Debug, Clone)]
@@ -42,19 +23,14 @@ pub struct Store {
     dir: PathBuf,
 }
 
-fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> StoreError {
-    let path = path.to_path_buf();
-    move |source| StoreError::Io {
-        action,
-        path,
-        source,
-    }
-}
-
 impl Store {
     /// A store in `dir` (created if missing).
     pub fn new(dir: &Path) -> Result<Self, StoreError> {
-        fs::create_dir_all(dir).map_err(io("create directory", dir))?;
+        fs::create_dir_all(dir).map_err(|source| StoreError::Io {
+            action: "create directory",
+            path: dir.to_path_buf(),
+            source,
+        })?;
         Ok(Store {
             dir: dir.to_path_buf(),
         })
@@ -68,16 +44,9 @@ impl Store {
     /// Loads the state, or `None` if no state file exists yet.
     pub fn load(&self) -> Result<Option<SandboxState>, StoreError> {
         let path = self.path();
-        let bytes = match fs::read(&path) {
-            Ok(b) => b,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(io("read", &path)(e)),
+        let Some(state) = persist::load_json::<SandboxState>(&path)? else {
+            return Ok(None);
         };
-        let state: SandboxState =
-            serde_json::from_slice(&bytes).map_err(|e| StoreError::Corrupt {
-                path: path.clone(),
-                reason: e.to_string(),
-            })?;
         if state.format != STATE_FORMAT {
             return Err(StoreError::Corrupt {
                 path,
@@ -92,21 +61,7 @@ impl Store {
 
     /// Atomically replaces the state file.
     pub fn save(&self, state: &SandboxState) -> Result<(), StoreError> {
-        let path = self.path();
-        let tmp = self.dir.join(format!("{STATE_FILE}.tmp"));
-        let text = serde_json::to_vec_pretty(state).map_err(|e| StoreError::Corrupt {
-            path: path.clone(),
-            reason: e.to_string(),
-        })?;
-        let mut file = File::create(&tmp).map_err(io("create", &tmp))?;
-        file.write_all(&text).map_err(io("write", &tmp))?;
-        file.sync_all().map_err(io("fsync", &tmp))?;
-        drop(file);
-        fs::rename(&tmp, &path).map_err(io("rename", &path))?;
-        File::open(&self.dir)
-            .and_then(|d| d.sync_all())
-            .map_err(io("fsync directory", &self.dir))?;
-        Ok(())
+        persist::save_json(&self.dir, STATE_FILE, state)
     }
 }
 

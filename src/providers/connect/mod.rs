@@ -1,0 +1,27 @@
+//! The Kafka Connect provider: a REST client for the endpoints kustoplan uses to observe and
+//! converge Kusto sink connectors.
+//!
+//! - [`client`]: [`ConnectClient`], with timeouts, request ids, basic auth and bounded
+//!   retries (5xx, connection errors, 409 during a rebalance).
+//! - `request`: the retry loop and failure classification behind every call.
+//! - [`types`]: typed responses (states, statuses with traces, configs, validation reports).
+//! - [`mask`]: [`mask_config`] and [`Masker`], because Connect returns literal secrets verbatim.
+//! - [`error`]: [`ConnectClientError`], whose messages say what to do next and hold no secret.
+
+pub mod client;
+pub mod error;
+pub mod mask;
+mod request;
+pub mod types;
+
+#[cfg(test)]
+mod fixture_tests;
+
+pub use client::{BasicAuth, ConnectClient, ConnectClientOptions};
+pub use error::ConnectClientError;
+pub use mask::{Masker, is_placeholder, is_secret_key, mask_config};
+pub use types::{
+    ConnectorConfig, ConnectorInfo, ConnectorState, ConnectorStatus, ErrorBody, ExpandedConnector,
+    PluginInfo, PutAction, PutOutcome, RestartOutcome, ServerInfo, State, TaskId, TaskState,
+    ValidatedKey, ValidationReport,
+};

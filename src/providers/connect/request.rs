@@ -1,0 +1,327 @@
+//! Sending one Connect request: the retry loop, one attempt, and the classification of
+//! failures (which statuses and transport errors are retried).
+//!
+//! Every Connect request kustoplan sends is idempotent, so connection failures, lost
+//! responses and timeouts are retried like 5xx, 429 and 409 (rebalance in progress).
+
+use std::time::{Duration, Instant, SystemTime};
+
+use reqwest::header::{CONTENT_TYPE, RETRY_AFTER};
+use reqwest::{Method, StatusCode, Url};
+
+use super::client::{APP_NAME, ConnectClient, REQUEST_ID_HEADER};
+use super::error::ConnectClientError;
+use super::types::ErrorBody;
+use crate::providers::kusto::error::error_chain;
+use crate::providers::retry::{GiveUp, parse_retry_after};
+use crate::sandbox::connect::RestRequest;
+
+/// A response with a success status.
+pub(super) struct Answer {
+    pub status: StatusCode,
+    pub bytes: Vec<u8>,
+    pub request_id: String,
+}
+
+/// One failed attempt and whether another may follow.
+struct Failure {
+    error: ConnectClientError,
+    /// `None`: stop. `Some(retry_after)`: retryable, honouring the server's wait if any.
+    retry: Option<Option<Duration>>,
+    reason: String,
+}
+
+impl ConnectClient {
+    /// Sends one request with retries; returns the first success, or the last failure.
+    pub(super) async fn send(
+        &self,
+        method: Method,
+        segments: &[&str],
+        query: &[(&str, &str)],
+        body: Option<Vec<u8>>,
+    ) -> Result<Answer, ConnectClientError> {
+        let url = self.url(segments, query)?;
+        let request = describe(&method, &url);
+        let base_id = format!("{APP_NAME}-{}", uuid::Uuid::new_v4());
+        let retry = &self.options.retry;
+        let started = Instant::now();
+        let mut attempt = 1u32;
+        loop {
+            let request_id = if attempt == 1 {
+                base_id.clone()
+            } else {
+                format!("{base_id}.{attempt}")
+            };
+            tracing::debug!(request_id = %request_id, attempt, request = %request, "sending Kafka Connect request");
+            let failure = match self
+                .attempt(
+                    &method,
+                    &url,
+                    body.as_deref(),
+                    &request,
+                    &request_id,
+                    attempt,
+                )
+                .await
+            {
+                Ok(answer) => return Ok(answer),
+                Err(failure) => failure,
+            };
+            let Some(retry_after) = failure.retry else {
+                tracing::debug!(request_id = %request_id, reason = %failure.reason, "Kafka Connect request failed (not retryable)");
+                return Err(failure.error);
+            };
+            let wait = match retry.next_wait(attempt, started.elapsed(), retry_after) {
+                Ok(wait) => wait,
+                Err(give_up) => {
+                    let why = match give_up {
+                        GiveUp::AttemptsExhausted => "retry attempts exhausted",
+                        GiveUp::TimeBudgetExceeded { .. } => {
+                            "the next retry would exceed the retry time budget"
+                        }
+                    };
+                    tracing::warn!(request_id = %request_id, attempts = attempt, reason = %failure.reason, "giving up: {why}");
+                    return Err(failure.error);
+                }
+            };
+            tracing::warn!(
+                request_id = %request_id,
+                attempt,
+                reason = %failure.reason,
+                wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+                "retrying Kafka Connect request"
+            );
+            tokio::time::sleep(wait).await;
+            attempt += 1;
+        }
+    }
+
+    async fn attempt(
+        &self,
+        method: &Method,
+        url: &Url,
+        body: Option<&[u8]>,
+        request: &str,
+        request_id: &str,
+        attempt: u32,
+    ) -> Result<Answer, Box<Failure>> {
+        if self.local.is_some() {
+            return self.attempt_local(method, url, body, request, request_id, attempt);
+        }
+        let mut builder = self
+            .http
+            .request(method.clone(), url.clone())
+            .header(REQUEST_ID_HEADER, request_id);
+        if let Some(auth) = &self.auth {
+            builder = builder.basic_auth(&auth.username, Some(&auth.password));
+        }
+        if let Some(body) = body {
+            builder = builder
+                .header(CONTENT_TYPE, "application/json")
+                .body(body.to_vec());
+        }
+        let sent = Instant::now();
+        let response = builder
+            .send()
+            .await
+            .map_err(|e| self.transport_failure(&e, request, request_id, attempt))?;
+        let status = response.status();
+        let retry_after = response
+            .headers()
+            .get(RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| parse_retry_after(v, SystemTime::now()));
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|e| self.transport_failure(&e, request, request_id, attempt))?
+            .to_vec();
+        tracing::debug!(
+            request_id = %request_id,
+            status = status.as_u16(),
+            elapsed_ms = u64::try_from(sent.elapsed().as_millis()).unwrap_or(u64::MAX),
+            "Kafka Connect answered"
+        );
+        if status.is_success() {
+            return Ok(Answer {
+                status,
+                bytes,
+                request_id: request_id.to_string(),
+            });
+        }
+        let parsed = ErrorBody::parse(&bytes);
+        let raw_message = match &parsed {
+            Some(b) => b.message.clone(),
+            None => non_connect_body(&bytes),
+        };
+        let message = self.mask_text(&raw_message);
+        let retryable = status_is_retryable(status.as_u16(), &raw_message);
+        Err(Box::new(Failure {
+            reason: format!("HTTP {}", status.as_u16()),
+            retry: retryable.then_some(retry_after),
+            error: ConnectClientError::Http {
+                status: status.as_u16(),
+                error_code: parsed.map(|b| b.error_code),
+                message,
+                request: request.to_string(),
+                request_id: request_id.to_string(),
+                attempts: attempt,
+            },
+        }))
+    }
+
+    /// One attempt answered by the in-process sandbox's REST routing.
+    fn attempt_local(
+        &self,
+        method: &Method,
+        url: &Url,
+        body: Option<&[u8]>,
+        request: &str,
+        request_id: &str,
+        attempt: u32,
+    ) -> Result<Answer, Box<Failure>> {
+        let Some(sandbox) = &self.local else {
+            return Err(Box::new(Failure {
+                reason: "no sandbox".into(),
+                retry: None,
+                error: ConnectClientError::Setup {
+                    message: "the client has no in-process sandbox".into(),
+                },
+            }));
+        };
+        let outcome = sandbox.handle(RestRequest {
+            method: method.as_str(),
+            path: url.path(),
+            query: url.query().unwrap_or(""),
+            body: body.unwrap_or(&[]),
+        });
+        match outcome {
+            Ok(reply) => Ok(Answer {
+                status: StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK),
+                bytes: reply
+                    .body
+                    .map(|b| serde_json::to_vec(&b).unwrap_or_default())
+                    .unwrap_or_default(),
+                request_id: request_id.to_string(),
+            }),
+            Err(e) => Err(Box::new(Failure {
+                reason: format!("HTTP {}", e.status),
+                retry: None,
+                error: ConnectClientError::Http {
+                    status: e.status,
+                    error_code: Some(i64::from(e.status)),
+                    message: self.mask_text(&e.message),
+                    request: request.to_string(),
+                    request_id: request_id.to_string(),
+                    attempts: attempt,
+                },
+            })),
+        }
+    }
+
+    /// Every Connect request kustoplan sends is idempotent, so connection failures, lost
+    /// responses and timeouts are all retried; only a request that could not be built is not.
+    fn transport_failure(
+        &self,
+        e: &reqwest::Error,
+        request: &str,
+        request_id: &str,
+        attempt: u32,
+    ) -> Box<Failure> {
+        let message = self.mask_text(&error_chain(e));
+        let retry = if e.is_builder() { None } else { Some(None) };
+        if e.is_timeout() {
+            return Box::new(Failure {
+                reason: "timeout".into(),
+                error: ConnectClientError::Timeout {
+                    timeout: self.options.request_timeout,
+                    request: request.to_string(),
+                    request_id: request_id.to_string(),
+                    attempts: attempt,
+                },
+                retry,
+            });
+        }
+        Box::new(Failure {
+            reason: if e.is_connect() {
+                "connection failed".into()
+            } else {
+                "connection lost".into()
+            },
+            error: ConnectClientError::Transport {
+                message,
+                request: request.to_string(),
+                request_id: request_id.to_string(),
+                attempts: attempt,
+            },
+            retry,
+        })
+    }
+}
+
+/// Whether an HTTP error status may be retried: 409 (rebalance in progress or stale
+/// config; not "already exists"), 429, and 5xx except Connect's 500 for a missing plugin class, which is
+/// permanent (the validate endpoint wraps the `BadRequestException` in a 500).
+pub(crate) fn status_is_retryable(status: u16, message: &str) -> bool {
+    let permanent_500 = message.contains("BadRequestException")
+        || message.contains("Failed to find any class that implements Connector");
+    match status {
+        // `POST /connectors` answers 409 for a name that exists: not transient.
+        409 => !message.contains("already exists"),
+        429 => true,
+        500..=599 => !permanent_500,
+        _ => false,
+    }
+}
+
+/// `METHOD /path?query` for logs and errors (connector names are not secrets).
+pub(super) fn describe(method: &Method, url: &Url) -> String {
+    match url.query() {
+        Some(q) => format!("{method} {}?{q}", url.path()),
+        None => format!("{method} {}", url.path()),
+    }
+}
+
+/// The first 200 characters of a non-Connect error body (a proxy page, an empty body).
+fn non_connect_body(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    let text = text.trim();
+    if text.is_empty() {
+        return "(empty body)".to_string();
+    }
+    let mut short: String = text.chars().take(200).collect();
+    if short.len() < text.len() {
+        short.push('…');
+    }
+    short
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retryable_statuses() {
+        assert!(status_is_retryable(
+            409,
+            "Cannot complete request momentarily due to stale configuration (typically caused \
+             by a concurrent config change)"
+        ));
+        assert!(!status_is_retryable(
+            409,
+            "Connector kusto-sink already exists"
+        ));
+        assert!(status_is_retryable(429, ""));
+        assert!(status_is_retryable(500, "Request timed out"));
+        assert!(status_is_retryable(503, ""));
+        assert!(!status_is_retryable(
+            500,
+            "org.apache.kafka.connect.runtime.rest.errors.BadRequestException: \
+             org.apache.kafka.connect.errors.ConnectException: Failed to find any class that \
+             implements Connector and which name matches x"
+        ));
+        for s in [400, 401, 403, 404] {
+            assert!(!status_is_retryable(s, ""), "{s}");
+        }
+    }
+}

@@ -1,0 +1,254 @@
+//! The Connect sandbox's HTTP face: the Connect REST endpoints kustoplan uses, answered by
+//! [`ConnectSandbox::handle`], plus `GET /sandbox/stats` and `GET|POST /sandbox/faults`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde_json::Value;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+use super::engine::{ConnectError, ConnectSandbox, OpenError};
+use super::faults::{ConnectFaults, ConnectStats, Injected, REBALANCE_MESSAGE};
+use super::rest::RestRequest;
+use crate::sandbox::http::{ConnectionKill, accept_loop};
+
+const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
+
+/// How to run the Connect sandbox server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectServeConfig {
+    /// Directory holding the persisted state; `None` keeps it in memory.
+    pub dir: Option<PathBuf>,
+    /// Address to bind; port 0 picks a free port (see [`ConnectServerHandle::addr`]).
+    pub listen: SocketAddr,
+}
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectServeError {
+    /// The state could not be opened.
+    #[error(transparent)]
+    Open(#[from] OpenError),
+    /// The startup task failed.
+    #[error("Connect sandbox startup failed: {0}")]
+    Startup(String),
+    /// The listener could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// Requested address.
+        addr: SocketAddr,
+        /// The error.
+        source: std::io::Error,
+    },
+}
+
+struct Shared {
+    sandbox: Arc<ConnectSandbox>,
+    faults: Mutex<ConnectFaults>,
+    stats: Mutex<ConnectStats>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// A running Connect sandbox server. Dropping it stops the server too.
+pub struct ConnectServerHandle {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl ConnectServerHandle {
+    /// The bound address (with the real port when 0 was requested).
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://ADDR`, the Connect URL clients should use.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The engine behind the server, for in-process inspection and test hooks.
+    pub fn sandbox(&self) -> Arc<ConnectSandbox> {
+        Arc::clone(&self.shared.sandbox)
+    }
+
+    /// Replaces the fault configuration.
+    pub fn set_faults(&self, faults: ConnectFaults) {
+        *lock(&self.shared.faults) = faults;
+    }
+
+    /// The current fault configuration (counters reflect faults already consumed).
+    pub fn faults(&self) -> ConnectFaults {
+        lock(&self.shared.faults).clone()
+    }
+
+    /// Requests received so far.
+    pub fn stats(&self) -> ConnectStats {
+        lock(&self.shared.stats).clone()
+    }
+
+    /// Stops accepting, closes open connections and waits for the accept loop to end.
+    pub async fn shutdown(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for ConnectServerHandle {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// Opens the Connect sandbox (in `config.dir`, or in memory) and serves it on
+/// `config.listen`.
+pub async fn serve_connect(
+    config: ConnectServeConfig,
+) -> Result<ConnectServerHandle, ConnectServeError> {
+    let sandbox = match config.dir.clone() {
+        Some(dir) => tokio::task::spawn_blocking(move || ConnectSandbox::open(&dir))
+            .await
+            .map_err(|e| ConnectServeError::Startup(e.to_string()))??,
+        None => ConnectSandbox::in_memory(),
+    };
+    let bind_error = |source| ConnectServeError::Bind {
+        addr: config.listen,
+        source,
+    };
+    let listener = TcpListener::bind(config.listen).await.map_err(bind_error)?;
+    let addr = listener.local_addr().map_err(bind_error)?;
+    sandbox.set_worker_id(addr.to_string());
+    let shared = Arc::new(Shared {
+        sandbox: Arc::new(sandbox),
+        faults: Mutex::new(ConnectFaults::default()),
+        stats: Mutex::new(ConnectStats::default()),
+    });
+    let router = Router::new()
+        .route("/sandbox/stats", get(stats))
+        .route("/sandbox/faults", get(get_faults).post(set_faults))
+        .fallback(connect_request)
+        .with_state(Arc::clone(&shared));
+    let (tx, rx) = oneshot::channel();
+    let task = tokio::spawn(accept_loop(listener, router, rx));
+    Ok(ConnectServerHandle {
+        addr,
+        shared,
+        shutdown: Some(tx),
+        task: Some(task),
+    })
+}
+
+async fn connect_request(State(shared): State<Arc<Shared>>, req: Request) -> Response {
+    let (parts, body) = req.into_parts();
+    let method = parts.method.as_str().to_string();
+    let path = parts.uri.path().to_string();
+    let query = parts.uri.query().unwrap_or("").to_string();
+    lock(&shared.stats).count(&method, &path);
+    let request_id = parts
+        .headers
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    tracing::debug!(method = %method, path = %path, request_id = ?request_id, "Connect sandbox request");
+    let latency = lock(&shared.faults).latency_ms;
+    if latency > 0 {
+        tokio::time::sleep(Duration::from_millis(latency)).await;
+    }
+    let injected = lock(&shared.faults).take();
+    match injected {
+        Injected::Drop => {
+            if let Some(kill) = parts.extensions.get::<ConnectionKill>() {
+                kill.fire();
+                std::future::pending::<()>().await;
+            }
+            return answer(Err(ConnectError::new(
+                500,
+                "connection drop requested outside the server",
+            )));
+        }
+        Injected::Conflict => return answer(Err(ConnectError::new(409, REBALANCE_MESSAGE))),
+        Injected::Error => return answer(Err(ConnectError::new(500, "Request timed out"))),
+        Injected::None => {}
+    }
+    let body = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
+        Ok(b) => b,
+        Err(e) => {
+            return answer(Err(ConnectError::new(
+                400,
+                format!("The request body could not be read: {e}"),
+            )));
+        }
+    };
+    let sandbox = Arc::clone(&shared.sandbox);
+    let outcome = tokio::task::spawn_blocking(move || {
+        sandbox.handle(RestRequest {
+            method: &method,
+            path: &path,
+            query: &query,
+            body: &body,
+        })
+    })
+    .await
+    .unwrap_or_else(|e| Err(ConnectError::new(500, format!("The request panicked: {e}"))));
+    answer(outcome)
+}
+
+fn answer(outcome: Result<super::engine::Reply, ConnectError>) -> Response {
+    let (status, body) = match outcome {
+        Ok(reply) => (reply.status, reply.body),
+        Err(e) => (e.status, Some(e.body())),
+    };
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    match body {
+        None => status.into_response(),
+        Some(value) => json_response(status, &value),
+    }
+}
+
+fn json_response(status: StatusCode, value: &Value) -> Response {
+    let bytes = serde_json::to_vec(value).unwrap_or_default();
+    let mut resp = Response::new(Body::from(bytes));
+    *resp.status_mut() = status;
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    resp
+}
+
+async fn stats(State(shared): State<Arc<Shared>>) -> Response {
+    axum::Json(lock(&shared.stats).clone()).into_response()
+}
+
+async fn get_faults(State(shared): State<Arc<Shared>>) -> Response {
+    axum::Json(lock(&shared.faults).clone()).into_response()
+}
+
+async fn set_faults(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+    match serde_json::from_slice::<ConnectFaults>(&body) {
+        Ok(faults) => {
+            *lock(&shared.faults) = faults.clone();
+            axum::Json(faults).into_response()
+        }
+        Err(e) => (StatusCode::BAD_REQUEST, format!("invalid faults: {e}")).into_response(),
+    }
+}
