@@ -367,7 +367,12 @@ impl KafkaAdmin {
     }
 
     fn request_error(&self, op: &'static str, e: RdError) -> KafkaError {
-        match e.rdkafka_error_code() {
+        // rdkafka's `rdkafka_error_code()` is `None` for admin errors, so match them first.
+        let code = match &e {
+            RdError::AdminOp(code) => Some(*code),
+            _ => e.rdkafka_error_code(),
+        };
+        match code {
             Some(code) => self.code_error(op, code, ""),
             None => self.failed(op, e.to_string()),
         }
