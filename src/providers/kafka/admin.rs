@@ -90,8 +90,7 @@ impl KafkaAdmin {
                 .map_err(|e| KafkaError::Request {
                     operation: "client setup",
                     bootstrap: settings.bootstrap().to_string(),
-                    // rdkafka's creation errors name the bad property, never its value.
-                    detail: e.to_string(),
+                    detail: setup_error(&e),
                 })?;
         Ok(KafkaAdmin {
             client: Arc::new(client),
@@ -399,6 +398,20 @@ impl KafkaAdmin {
     }
 }
 
+/// A client-creation error without property values: rdkafka's `Display` of a config error
+/// prints the rejected value, which could be a secret.
+fn setup_error(e: &RdError) -> String {
+    match e {
+        RdError::ClientConfig(_, _, key, _) if key.contains("password") => {
+            format!("invalid client property {key}")
+        }
+        RdError::ClientConfig(_, desc, key, _) => {
+            format!("invalid client property {key}: {desc}")
+        }
+        other => other.to_string(),
+    }
+}
+
 fn is_unreachable(code: RDKafkaErrorCode) -> bool {
     matches!(
         code,
@@ -452,4 +465,37 @@ fn topic_error(op: &'static str, code: RDKafkaErrorCode, message: &str) -> Topic
         format!("{what} ({code}: {message})")
     };
     TopicError::new(kind, message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bad_property_is_named_without_its_value() {
+        let mut settings = ClientSettings::plaintext("127.0.0.1:9");
+        settings.set("socket.timeout.ms", "not-a-number-s3cret");
+        let err = KafkaAdmin::new(&settings, AdminTimeouts::default()).expect_err("bad value");
+        let text = err.to_string();
+        assert!(text.contains("socket.timeout.ms"), "{text}");
+        assert!(!text.contains("s3cret"), "{text}");
+    }
+
+    #[test]
+    fn error_codes_map_to_kinds() {
+        assert_eq!(
+            classify(RDKafkaErrorCode::TopicAlreadyExists),
+            TopicErrorKind::AlreadyExists
+        );
+        assert_eq!(
+            classify(RDKafkaErrorCode::UnsupportedVersion),
+            TopicErrorKind::Unsupported
+        );
+        let e = topic_error("CreatePartitions", RDKafkaErrorCode::UnsupportedVersion, "");
+        assert!(
+            e.message
+                .starts_with("the broker does not support CreatePartitions"),
+            "{e}"
+        );
+    }
 }
