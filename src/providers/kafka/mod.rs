@@ -5,6 +5,8 @@
 //!   timeouts so nothing hangs). The password never appears in logs, `Debug` output or errors.
 //! - [`admin`]: [`KafkaAdmin`], the broker side: observe in a constant number of admin requests,
 //!   batched CreateTopics / CreatePartitions / IncrementalAlterConfigs with per-topic results.
+//! - [`apply`]: a plan's topic operations as at most three batched requests, with a result per
+//!   operation.
 //! - [`transport`]: [`KafkaTransport`], the one interface observe/apply code is written against;
 //!   it is either the in-process sandbox ([`crate::sandbox::kafka::KafkaSandbox`]) or a broker.
 //!
@@ -12,6 +14,7 @@
 //! implementations, so a plan applied to the sandbox reports exactly what a broker would.
 
 pub mod admin;
+pub mod apply;
 pub mod config;
 mod incremental;
 pub mod transport;
