@@ -59,11 +59,27 @@ impl AdminTimeouts {
     }
 }
 
+/// Which DescribeConfigs entries observe keeps as the topic's configs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ConfigFilter {
+    /// Only the topic's own overrides: `is_default == false` and source
+    /// `DYNAMIC_TOPIC_CONFIG`. Kafka reports every topic config, defaults included, so anything
+    /// else would be broker defaults that nobody declared.
+    #[default]
+    OverridesOnly,
+    /// Every entry the broker reports. For brokers that report only a topic's overrides but
+    /// mislabel them as defaults: tansu 0.6 answers with exactly the configs set on the topic,
+    /// each marked `is_default` with source `DEFAULT_CONFIG`, so [`ConfigFilter::OverridesOnly`]
+    /// would see none of them.
+    AllReported,
+}
+
 /// A Kafka cluster's admin API. Requests are counted for round-trip budgets and benchmarks.
 pub struct KafkaAdmin {
     client: Arc<AdminClient<DefaultClientContext>>,
     bootstrap: String,
     timeouts: AdminTimeouts,
+    config_filter: ConfigFilter,
     requests: AtomicUsize,
 }
 
@@ -96,8 +112,15 @@ impl KafkaAdmin {
             client: Arc::new(client),
             bootstrap: settings.bootstrap().to_string(),
             timeouts,
+            config_filter: ConfigFilter::default(),
             requests: AtomicUsize::new(0),
         })
+    }
+
+    /// The same client with another [`ConfigFilter`] for observe.
+    pub fn with_config_filter(mut self, filter: ConfigFilter) -> KafkaAdmin {
+        self.config_filter = filter;
+        self
     }
 
     /// How many admin requests this client has sent.
@@ -184,9 +207,9 @@ impl KafkaAdmin {
             .collect())
     }
 
-    /// One batched DescribeConfigs. Keeps entries the topic itself overrides
-    /// (`is_default == false` and source `DYNAMIC_TOPIC_CONFIG`): broker-wide defaults and
-    /// static broker settings are not part of the topic's declared state.
+    /// One batched DescribeConfigs. By default keeps the entries the topic itself overrides
+    /// (see [`ConfigFilter`]): broker-wide defaults and static broker settings are not part of
+    /// the topic's declared state.
     async fn describe_configs(
         &self,
         names: Vec<String>,
@@ -212,7 +235,12 @@ impl KafkaAdmin {
             let configs = resource
                 .entries
                 .into_iter()
-                .filter(|e| !e.is_default && e.source == ConfigSource::DynamicTopic)
+                .filter(|e| match self.config_filter {
+                    ConfigFilter::OverridesOnly => {
+                        !e.is_default && e.source == ConfigSource::DynamicTopic
+                    }
+                    ConfigFilter::AllReported => true,
+                })
                 .filter_map(|e| e.value.map(|v| (e.name, v)))
                 .collect();
             out.insert(name.clone(), configs);

@@ -22,7 +22,7 @@ pub mod transport;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-pub use admin::{AdminTimeouts, KafkaAdmin};
+pub use admin::{AdminTimeouts, ConfigFilter, KafkaAdmin};
 pub use config::{ClientSettings, ConfigError};
 pub use transport::KafkaTransport;
 
