@@ -471,3 +471,78 @@ async fn a_dead_broker_is_a_bounded_error() {
     );
     assert!(err.is_outcome_unknown());
 }
+
+/// The same plan operations through [`KafkaTransport`] on a broker: one request per kind of
+/// operation, a result per operation, and CreatePartitions (unsupported by tansu) stops the
+/// apply with the clear error and lists what did not run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plan_operations_through_the_transport() {
+    use kustoplan::plan::Operation;
+    use kustoplan::providers::kafka::KafkaTransport;
+    use kustoplan::providers::kafka::apply::execute;
+
+    let Some(broker) = start_broker("plan_operations_through_the_transport") else {
+        return;
+    };
+    let transport = KafkaTransport::broker(admin_reading_all(&broker));
+    let mut pinned = topic("pinned", 2, &[("retention.ms", "1000")]);
+    pinned.replication_factor = Some(1);
+    let ops = vec![
+        Operation::CreateTopic { topic: pinned },
+        Operation::CreateTopic {
+            topic: topic("loose", 1, &[]),
+        },
+    ];
+    let report = execute(&transport, &ops).await;
+    assert!(report.succeeded(), "{report:?}");
+    assert_eq!(transport.requests(), 1);
+
+    let ops = vec![
+        Operation::AlterTopicConfigs {
+            topic: "pinned".into(),
+            configs: BTreeMap::from([
+                ("retention.ms".to_string(), None),
+                ("cleanup.policy".to_string(), Some("compact".to_string())),
+            ]),
+        },
+        Operation::CreatePartitions {
+            topic: "loose".into(),
+            total: 3,
+        },
+    ];
+    let report = execute(&transport, &ops).await;
+    assert_eq!(
+        transport.requests(),
+        2,
+        "the alter was not sent after the failure"
+    );
+    assert!(report.ran.is_empty(), "{report:?}");
+    let error = report.error.as_ref().expect("unsupported");
+    assert!(
+        error
+            .to_string()
+            .starts_with("the broker does not support CreatePartitions"),
+        "{error}"
+    );
+    assert_eq!(
+        report.not_run,
+        ops[1..]
+            .iter()
+            .chain(&ops[..1])
+            .cloned()
+            .collect::<Vec<_>>()
+    );
+
+    let report = execute(&transport, &ops[..1]).await;
+    assert!(report.succeeded(), "{report:?}");
+    let seen = transport
+        .observe(&names(&["pinned", "loose"]))
+        .await
+        .expect("observe");
+    assert_eq!(
+        seen["pinned"].configs,
+        BTreeMap::from([("cleanup.policy".to_string(), "compact".to_string())])
+    );
+    assert_eq!(seen["pinned"].replication_factor, Some(1));
+    assert_eq!(seen["loose"].partitions, 1);
+}

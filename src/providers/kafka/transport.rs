@@ -140,3 +140,54 @@ impl KafkaTransport {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest::located::Located;
+    use crate::manifest::node::Loc;
+
+    fn target(bootstrap: &str) -> KafkaTarget {
+        KafkaTarget {
+            bootstrap_servers: Located::new(Loc::default(), bootstrap.to_string()),
+            security: Default::default(),
+            properties: BTreeMap::new(),
+        }
+    }
+
+    #[tokio::test]
+    async fn sandbox_target_persists_topics_in_the_sandbox_directory() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let transport = KafkaTransport::for_target(&target("sandbox"), dir.path()).expect("open");
+        assert!(transport.is_sandbox());
+        let topic = Topic {
+            name: "gameplay".into(),
+            partitions: 4,
+            replication_factor: None,
+            configs: BTreeMap::new(),
+        };
+        let out = transport
+            .create_topics(std::slice::from_ref(&topic))
+            .await
+            .expect("create");
+        assert_eq!(out, [TopicOutcome::ok("gameplay")]);
+        drop(transport);
+        let again = KafkaTransport::for_target(&target("sandbox"), dir.path()).expect("reopen");
+        let seen = again
+            .observe(&["gameplay".to_string()])
+            .await
+            .expect("observe");
+        assert_eq!(seen["gameplay"].partitions, 4);
+        assert_eq!(again.requests(), 1);
+    }
+
+    #[test]
+    fn a_broker_target_does_not_touch_the_sandbox_directory() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let sandbox_dir = dir.path().join("sandbox");
+        let transport =
+            KafkaTransport::for_target(&target("127.0.0.1:9"), &sandbox_dir).expect("client");
+        assert!(!transport.is_sandbox());
+        assert!(!sandbox_dir.exists());
+    }
+}
