@@ -18,6 +18,8 @@
 //! rename, fsync-dir, so a crash leaves either the old or the new file, never a torn one. A
 //! request applies to a copy of the state; if saving fails, nothing changes in memory either.
 
+#![warn(missing_docs)]
+
 use std::collections::BTreeMap;
 use std::fs::{self, File};
 use std::io::Write;

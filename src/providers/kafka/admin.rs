@@ -16,8 +16,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use rdkafka::admin::{
-    AdminClient, AdminOptions, ConfigSource, NewPartitions, NewTopic, ResourceSpecifier,
-    TopicReplication, TopicResult,
+    AdminClient, AdminOptions, ConfigSource, NewPartitions, NewTopic, OwnedResourceSpecifier,
+    ResourceSpecifier, TopicReplication, TopicResult,
 };
 use rdkafka::client::DefaultClientContext;
 use rdkafka::error::KafkaError as RdError;
@@ -146,13 +146,13 @@ impl KafkaAdmin {
         if topics.is_empty() {
             return Ok(topics);
         }
-        let configs = self
+        let mut configs = self
             .describe_configs(topics.keys().cloned().collect())
             .await?;
-        for (name, config) in configs {
-            if let Some(topic) = topics.get_mut(&name) {
-                topic.configs = config;
-            }
+        // A topic without a config result was deleted between the two requests.
+        topics.retain(|name, _| configs.contains_key(name));
+        for (name, topic) in topics.iter_mut() {
+            topic.configs = configs.remove(name).unwrap_or_default();
         }
         Ok(topics)
     }
@@ -225,13 +225,26 @@ impl KafkaAdmin {
             Ok(Ok(results)) => results,
         };
         let mut out = BTreeMap::new();
-        for (name, result) in names.iter().zip(results) {
-            let resource = result.map_err(|code| {
-                self.failed(
-                    OP,
-                    format!("cannot read the configs of topic {name:?}: {code}"),
-                )
-            })?;
+        // librdkafka answers in request order; a success also names its topic, so use that.
+        for (requested, result) in names.iter().zip(results) {
+            let name = match &result {
+                Ok(r) => match &r.specifier {
+                    OwnedResourceSpecifier::Topic(n) => n.clone(),
+                    _ => requested.clone(),
+                },
+                Err(_) => requested.clone(),
+            };
+            let resource = match result {
+                Ok(resource) => resource,
+                // Deleted since the metadata request: it no longer exists.
+                Err(code) if classify(code) == TopicErrorKind::UnknownTopic => continue,
+                Err(code) => {
+                    return Err(self.failed(
+                        OP,
+                        format!("cannot read the configs of topic {name:?}: {code}"),
+                    ));
+                }
+            };
             let configs = resource
                 .entries
                 .into_iter()
@@ -243,7 +256,7 @@ impl KafkaAdmin {
                 })
                 .filter_map(|e| e.value.map(|v| (e.name, v)))
                 .collect();
-            out.insert(name.clone(), configs);
+            out.insert(name, configs);
         }
         Ok(out)
     }

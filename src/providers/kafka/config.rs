@@ -41,8 +41,10 @@ pub enum ConfigError {
     /// A SASL protocol without a user name or password.
     #[error("security.protocol {0} needs security.username and security.password")]
     MissingCredentials(&'static str),
-    /// A security setting written in `properties`.
-    #[error("targets.kafka.properties.{0} is a security setting: write it under `security`")]
+    /// A security setting or a secret written in `properties` (which end up in git).
+    #[error(
+        "targets.kafka.properties.{0} is a security setting or a secret: write it under `security`"
+    )]
     SecurityInProperties(String),
     /// `bootstrap_servers: sandbox` has no client.
     #[error("`bootstrap_servers: sandbox` is the built-in sandbox, not a Kafka cluster")]
@@ -92,7 +94,10 @@ impl ClientSettings {
         }
         let mut settings = ClientSettings::plaintext(&bootstrap);
         for (key, value) in &target.properties {
-            if SECURITY_KEYS.contains(&key.as_str()) || key.starts_with("sasl.") {
+            if SECURITY_KEYS.contains(&key.as_str())
+                || key.contains("password")
+                || key.contains("secret")
+            {
                 return Err(ConfigError::SecurityInProperties(key.clone()));
             }
             settings.set(key, &value.value.0);
@@ -285,6 +290,19 @@ mod tests {
             ClientSettings::from_target_with(&t, |_| None).expect_err("in properties"),
             ConfigError::SecurityInProperties("sasl.password".into())
         );
+        let mut t = target(KafkaProtocol::Plaintext, None);
+        t.properties.insert(
+            "sasl.oauthbearer.client.secret".into(),
+            Located::new(Loc::default(), ConfigValue("x".into())),
+        );
+        assert!(ClientSettings::from_target_with(&t, |_| None).is_err());
+        // Non-secret SASL settings (OIDC endpoint, client id) are allowed.
+        let mut t = target(KafkaProtocol::Plaintext, None);
+        t.properties.insert(
+            "sasl.oauthbearer.method".into(),
+            Located::new(Loc::default(), ConfigValue("oidc".into())),
+        );
+        assert!(ClientSettings::from_target_with(&t, |_| None).is_ok());
     }
 
     #[test]
