@@ -22,7 +22,7 @@ const TANSU_VERSION: &str = "0.6.0";
 /// Where tansu may be: `KUSTOPLAN_TANSU`, the tool cache `scripts/test-env` fills, then `PATH`.
 fn tansu_binary() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("KUSTOPLAN_TANSU") {
-        return Some(PathBuf::from(p));
+        return Some(PathBuf::from(p)).filter(|p| p.is_file());
     }
     let tools = std::env::var_os("KUSTOPLAN_TOOLS_DIR")
         .map(PathBuf::from)
@@ -545,4 +545,60 @@ async fn plan_operations_through_the_transport() {
     );
     assert_eq!(seen["pinned"].replication_factor, Some(1));
     assert_eq!(seen["loose"].partitions, 1);
+}
+
+/// The SASL password, read from its variable, appears in no error or debug output.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sasl_password_never_appears_in_errors() {
+    use kustoplan::manifest::located::Located;
+    use kustoplan::manifest::node::Loc;
+    use kustoplan::manifest::spec::{
+        KafkaProtocol, KafkaSecurity, KafkaTarget, SaslMechanism, SecretRef,
+    };
+    const SECRET: &str = "pw-7f3a9c-never-print-me";
+    let port = free_port();
+    let target = KafkaTarget {
+        bootstrap_servers: Located::new(Loc::default(), format!("127.0.0.1:{port}")),
+        security: KafkaSecurity {
+            protocol: KafkaProtocol::SaslPlaintext,
+            sasl_mechanism: Some(SaslMechanism::ScramSha256),
+            username: Some("svc".into()),
+            password: Some(Located::new(
+                Loc::default(),
+                SecretRef::Env {
+                    env: "KUSTOPLAN_TEST_KAFKA_PW".into(),
+                },
+            )),
+            ca_location: None,
+        },
+        properties: BTreeMap::new(),
+    };
+    let settings = ClientSettings::from_target_with(&target, |name| {
+        (name == "KUSTOPLAN_TEST_KAFKA_PW").then(|| SECRET.to_string())
+    })
+    .expect("settings");
+    let admin = KafkaAdmin::new(
+        &settings,
+        AdminTimeouts {
+            request: Duration::from_secs(1),
+            operation: Duration::from_secs(1),
+        },
+    )
+    .expect("admin");
+    let errors = [
+        admin.observe(&names(&["t"])).await.expect_err("dead"),
+        admin
+            .create_topics(&[topic("t", 1, &[])])
+            .await
+            .expect_err("dead"),
+    ];
+    let text = format!(
+        "{errors:?} {} {} {settings:?} {admin:?}",
+        errors[0], errors[1]
+    );
+    assert!(!text.contains(SECRET), "{text}");
+    assert!(
+        text.contains("****"),
+        "the masked password is shown as ****: {text}"
+    );
 }
