@@ -7,5 +7,6 @@
 #![warn(missing_docs)]
 
 pub mod connect;
+pub mod kafka;
 pub mod kusto;
 pub mod retry;

@@ -2,5 +2,6 @@
 
 pub mod connect;
 pub mod http;
+pub mod kafka;
 pub mod kusto;
 pub mod persist;

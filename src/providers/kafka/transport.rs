@@ -1,0 +1,193 @@
+//! Where topic operations go: the built-in sandbox or a Kafka cluster. Observe and apply are
+//! written once against [`KafkaTransport`], as the Kusto side is written against its transport.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use super::{
+    AdminTimeouts, ClientSettings, ConfigChange, KafkaAdmin, KafkaError, PartitionIncrease,
+    TopicOutcome,
+};
+use crate::manifest::spec::KafkaTarget;
+use crate::model::connect::Topic;
+use crate::sandbox::kafka::KafkaSandbox;
+
+/// The `bootstrap_servers` value that selects the built-in sandbox.
+pub const SANDBOX: &str = "sandbox";
+
+/// A Kafka cluster's topic metadata: the in-process sandbox or a broker's admin API.
+#[derive(Debug)]
+pub struct KafkaTransport {
+    kind: Kind,
+    /// Requests answered by the sandbox (a broker's are counted by [`KafkaAdmin`]).
+    local_requests: AtomicUsize,
+}
+
+#[derive(Debug)]
+enum Kind {
+    /// The built-in sandbox, in this process, persisted to a directory.
+    Local(Arc<KafkaSandbox>),
+    /// A Kafka cluster through rdkafka's AdminClient.
+    Broker(Box<KafkaAdmin>),
+}
+
+impl KafkaTransport {
+    /// The in-process sandbox.
+    pub fn local(sandbox: Arc<KafkaSandbox>) -> KafkaTransport {
+        KafkaTransport {
+            kind: Kind::Local(sandbox),
+            local_requests: AtomicUsize::new(0),
+        }
+    }
+
+    /// A Kafka cluster.
+    pub fn broker(admin: KafkaAdmin) -> KafkaTransport {
+        KafkaTransport {
+            kind: Kind::Broker(Box::new(admin)),
+            local_requests: AtomicUsize::new(0),
+        }
+    }
+
+    /// The transport `target` names: the sandbox persisted in `sandbox_dir` for
+    /// `bootstrap_servers: sandbox`, else the cluster (the SASL password is read from its
+    /// environment variable now).
+    pub fn for_target(
+        target: &KafkaTarget,
+        sandbox_dir: &Path,
+    ) -> Result<KafkaTransport, KafkaError> {
+        if target.bootstrap_servers.value.trim() == SANDBOX {
+            let sandbox = KafkaSandbox::open(sandbox_dir).map_err(|e| {
+                KafkaError::Sandbox(format!(
+                    "cannot open the built-in sandbox in {}: {e}",
+                    sandbox_dir.display()
+                ))
+            })?;
+            return Ok(KafkaTransport::local(Arc::new(sandbox)));
+        }
+        let settings = ClientSettings::from_target(target)?;
+        Ok(KafkaTransport::broker(KafkaAdmin::new(
+            &settings,
+            AdminTimeouts::default(),
+        )?))
+    }
+
+    /// Whether this is the built-in sandbox.
+    pub fn is_sandbox(&self) -> bool {
+        matches!(self.kind, Kind::Local(_))
+    }
+
+    /// How many admin requests this transport has sent (for round-trip budgets and benchmarks).
+    pub fn requests(&self) -> usize {
+        match &self.kind {
+            Kind::Local(_) => self.local_requests.load(Ordering::Relaxed),
+            Kind::Broker(admin) => admin.requests(),
+        }
+    }
+
+    fn local_request(&self) {
+        self.local_requests.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The named topics that exist, in a constant number of requests.
+    pub async fn observe(&self, names: &[String]) -> Result<BTreeMap<String, Topic>, KafkaError> {
+        match &self.kind {
+            Kind::Local(sandbox) => {
+                self.local_request();
+                Ok(sandbox.observe(names))
+            }
+            Kind::Broker(admin) => admin.observe(names).await,
+        }
+    }
+
+    /// Creates topics in one request, with a result per topic.
+    pub async fn create_topics(&self, topics: &[Topic]) -> Result<Vec<TopicOutcome>, KafkaError> {
+        match &self.kind {
+            Kind::Local(sandbox) => {
+                self.local_request();
+                sandbox.create_topics(topics)
+            }
+            Kind::Broker(admin) => admin.create_topics(topics).await,
+        }
+    }
+
+    /// Raises partition counts in one request, with a result per topic.
+    pub async fn create_partitions(
+        &self,
+        increases: &[PartitionIncrease],
+    ) -> Result<Vec<TopicOutcome>, KafkaError> {
+        match &self.kind {
+            Kind::Local(sandbox) => {
+                self.local_request();
+                sandbox.create_partitions(increases)
+            }
+            Kind::Broker(admin) => admin.create_partitions(increases).await,
+        }
+    }
+
+    /// Sets and deletes topic configs incrementally in one request, with a result per topic.
+    pub async fn alter_configs(
+        &self,
+        changes: &[ConfigChange],
+    ) -> Result<Vec<TopicOutcome>, KafkaError> {
+        match &self.kind {
+            Kind::Local(sandbox) => {
+                self.local_request();
+                sandbox.alter_configs(changes)
+            }
+            Kind::Broker(admin) => admin.alter_configs(changes).await,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest::located::Located;
+    use crate::manifest::node::Loc;
+
+    fn target(bootstrap: &str) -> KafkaTarget {
+        KafkaTarget {
+            bootstrap_servers: Located::new(Loc::default(), bootstrap.to_string()),
+            security: Default::default(),
+            properties: BTreeMap::new(),
+        }
+    }
+
+    #[tokio::test]
+    async fn sandbox_target_persists_topics_in_the_sandbox_directory() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let transport = KafkaTransport::for_target(&target("sandbox"), dir.path()).expect("open");
+        assert!(transport.is_sandbox());
+        let topic = Topic {
+            name: "gameplay".into(),
+            partitions: 4,
+            replication_factor: None,
+            configs: BTreeMap::new(),
+        };
+        let out = transport
+            .create_topics(std::slice::from_ref(&topic))
+            .await
+            .expect("create");
+        assert_eq!(out, [TopicOutcome::ok("gameplay")]);
+        drop(transport);
+        let again = KafkaTransport::for_target(&target("sandbox"), dir.path()).expect("reopen");
+        let seen = again
+            .observe(&["gameplay".to_string()])
+            .await
+            .expect("observe");
+        assert_eq!(seen["gameplay"].partitions, 4);
+        assert_eq!(again.requests(), 1);
+    }
+
+    #[test]
+    fn a_broker_target_does_not_touch_the_sandbox_directory() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let sandbox_dir = dir.path().join("sandbox");
+        let transport =
+            KafkaTransport::for_target(&target("127.0.0.1:9"), &sandbox_dir).expect("client");
+        assert!(!transport.is_sandbox());
+        assert!(!sandbox_dir.exists());
+    }
+}
