@@ -1,10 +1,21 @@
 //! The steps `plan` and `apply` share: load the stack, pick its targets, observe, diff. Keeps the
 //! command handlers thin and the planner pure.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+
+use crate::model::connect::{ConnectCluster, Connector, RunState, Topic};
+use crate::plan::{Change, Operation, Target, connect as connect_plan, cross, kafka as kafka_plan};
+use crate::providers::connect::converge;
+use crate::providers::connect::{BasicAuth, ConnectClient, ConnectClientOptions, State};
+use crate::providers::kafka::transport::KafkaTransport;
+use crate::providers::kusto::apply::{ApplyReport, CommandOutcome};
+use crate::sandbox::connect::ConnectSandbox;
+use crate::sandbox::kafka::KafkaSandbox;
 
 use crate::diagnostics::{Diagnostic, SourceMap};
 use crate::manifest::{self, LoadOptions, Manifests, desired};
@@ -45,6 +56,9 @@ pub enum WorkflowError {
     Invalid(SourceMap, Vec<Diagnostic>),
     /// A target could not be reached or read.
     Target(String),
+    /// The plan cannot be carried out (a topic would shrink, a route misses what it needs, a
+    /// connector config is rejected): one message per problem.
+    Plan(Vec<String>),
 }
 
 impl From<TransportError> for WorkflowError {
@@ -53,14 +67,33 @@ impl From<TransportError> for WorkflowError {
     }
 }
 
-/// A loaded stack with its Kusto target opened.
+/// The live state of all three systems, as observed for one plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Observed {
+    /// Kusto databases the stack declares.
+    pub kusto: KustoState,
+    /// Topics the stack declares or routes from.
+    pub topics: BTreeMap<String, Topic>,
+    /// Connectors of every Connect cluster the stack uses (secrets masked).
+    pub connect: BTreeMap<String, ConnectCluster>,
+}
+
+/// A loaded stack with its targets opened.
 pub struct Session {
     /// The manifests.
     pub manifests: Manifests,
     /// What they declare.
     pub desired: KustoState,
+    /// The declared connectors by Connect cluster.
+    pub connectors: BTreeMap<String, ConnectCluster>,
+    /// The declared topics.
+    pub topics: BTreeMap<String, Topic>,
     /// Where Kusto commands go.
     pub transport: KustoTransport,
+    /// Where topic operations go, when the stack has topics or routes.
+    pub kafka: Option<KafkaTransport>,
+    /// One client per Connect cluster the stack uses.
+    pub connect: BTreeMap<String, ConnectClient>,
     /// How the diff treats undeclared objects.
     pub diff_options: DiffOptions,
     /// Impact classes the stack allows without a flag.
@@ -80,8 +113,20 @@ impl Session {
             .map_err(|f| WorkflowError::Invalid(f.sources, f.diagnostics))?;
         let desired = desired::kusto_state(&manifests);
         let transport = open_kusto(&manifests, &desired, &source)?;
+        let connectors = desired::connect_state(&manifests);
+        let topics = desired::kafka_topics(&manifests);
+        let kafka = if topics.is_empty() && connectors.is_empty() {
+            None
+        } else {
+            Some(open_kafka(&manifests, &source)?)
+        };
+        let connect = open_connect(&manifests, &connectors, &source)?;
         let stack = manifests.stack.as_ref();
         Ok(Session {
+            connectors,
+            topics,
+            kafka,
+            connect,
             diff_options: DiffOptions {
                 prune: stack.is_some_and(|s| s.safety.prune),
                 owner: stack.map(|s| s.name.value.clone()),
@@ -94,10 +139,84 @@ impl Session {
         })
     }
 
-    /// Observes the live state and diffs it against the manifests.
-    pub async fn plan(&self) -> Result<(Plan, KustoState), WorkflowError> {
-        let observed = observe(&self.transport, &self.desired).await?;
-        let changes = diff(&self.desired, &observed, &self.diff_options);
+    /// Observes all three systems (a constant number of requests each).
+    pub async fn observe(&self) -> Result<Observed, WorkflowError> {
+        let kusto = observe(&self.transport, &self.desired).await?;
+        let topics = match &self.kafka {
+            Some(kafka) => kafka
+                .observe(&self.topic_names())
+                .await
+                .map_err(|e| WorkflowError::Target(format!("cannot read Kafka topics: {e}")))?,
+            None => BTreeMap::new(),
+        };
+        let mut connect = BTreeMap::new();
+        for (cluster, client) in &self.connect {
+            let listed = client.list_expanded().await.map_err(|e| {
+                WorkflowError::Target(format!("cannot read Connect cluster `{cluster}`: {e}"))
+            })?;
+            let connectors = listed
+                .into_iter()
+                .map(|(name, c)| {
+                    let state = match c.status.connector.state {
+                        State::Paused => RunState::Paused,
+                        State::Stopped => RunState::Stopped,
+                        _ => RunState::Running,
+                    };
+                    let config = client.mask_config(c.info.config.expose());
+                    (name.clone(), Connector { name, config, state })
+                })
+                .collect();
+            connect.insert(cluster.clone(), connectors);
+        }
+        Ok(Observed { kusto, topics, connect })
+    }
+
+    /// Every topic the plan looks at: declared ones, routed ones and dead-letter queues.
+    fn topic_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.topics.keys().cloned().collect();
+        for connectors in self.connectors.values() {
+            for c in connectors.values() {
+                if let Some(topics) = c.config.get("topics") {
+                    names.extend(topics.split(',').map(|t| t.trim().to_string()));
+                }
+            }
+        }
+        names.sort();
+        names.dedup();
+        names
+    }
+
+    /// Observes the live state and diffs it against the manifests: topics, then Kusto, then
+    /// connectors, in one plan. Refuses plans that cannot be carried out.
+    pub async fn plan(&self) -> Result<(Plan, Observed), WorkflowError> {
+        let observed = self.observe().await?;
+        let (mut changes, topic_errors) = kafka_plan::diff(&self.topics, &observed.topics);
+        changes.extend(diff(&self.desired, &observed.kusto, &self.diff_options));
+        changes.extend(connect_plan::diff(
+            &self.connectors,
+            &observed.connect,
+            self.diff_options.owner.as_deref(),
+            self.diff_options.prune,
+        ));
+        changes.sort_by(|a, b| (a.phase, &a.address).cmp(&(b.phase, &b.address)));
+        let mut problems: Vec<String> = topic_errors
+            .into_iter()
+            .map(|e| format!("{}: {}", e.address, e.message))
+            .collect();
+        problems.extend(
+            cross::check(&cross::World {
+                kusto_desired: &self.desired,
+                kusto_observed: &observed.kusto,
+                connectors: &self.connectors,
+                topics_desired: &self.topics,
+                topics_observed: &observed.topics,
+            })
+            .into_iter()
+            .map(|p| format!("{} route {}: {}", p.connector, p.route, p.message)),
+        );
+        if !problems.is_empty() {
+            return Err(WorkflowError::Plan(problems));
+        }
         let plan = Plan {
             version: PLAN_VERSION,
             stack: self
@@ -111,6 +230,185 @@ impl Session {
         };
         Ok((plan, observed))
     }
+
+    /// Validates every connector config the plan writes; nothing is written when any is invalid.
+    pub async fn validate_connectors(&self, changes: &[Change]) -> Result<(), WorkflowError> {
+        let mut problems = Vec::new();
+        for (cluster, client) in &self.connect {
+            let ops: Vec<Operation> = connect_ops(changes, cluster).into_iter().map(|(_, op)| op).collect();
+            let invalid = converge::validate(client, &ops).await.map_err(|e| {
+                WorkflowError::Target(format!("cannot validate connector configs on `{cluster}`: {e}"))
+            })?;
+            problems.extend(invalid.into_iter().map(|i| {
+                format!("connect.{cluster}.connector.{}: `{}`: {}", i.connector, i.key, i.message)
+            }));
+        }
+        if problems.is_empty() { Ok(()) } else { Err(WorkflowError::Plan(problems)) }
+    }
+
+    /// Applies the plan: topics, then Kusto, then connectors; stops at the first failure and
+    /// reports every step. Then waits until changed connectors reach their declared state.
+    pub async fn apply(&self, changes: &[Change], mut progress: impl FnMut(String)) -> ApplyReport {
+        let mut report = ApplyReport::default();
+        if let Some(kafka) = &self.kafka {
+            let ops: Vec<(String, Operation)> = changes
+                .iter()
+                .filter(|c| c.target == Target::Kafka)
+                .flat_map(|c| c.operations.iter().map(move |op| (c.address.clone(), op.clone())))
+                .collect();
+            if !ops.is_empty() {
+                progress(format!("Applying {} topic operations...", ops.len()));
+                let only: Vec<Operation> = ops.iter().map(|(_, op)| op.clone()).collect();
+                let topics = crate::providers::kafka::apply::execute(kafka, &only).await;
+                let ok = topics.succeeded();
+                for (address, op) in &ops {
+                    let outcome = match topics.ran.iter().find(|(o, _)| o == op) {
+                        Some((_, Ok(()))) => CommandOutcome::Completed,
+                        Some((_, Err(e))) => CommandOutcome::Failed(e.to_string()),
+                        None => match &topics.error {
+                            Some(e) => CommandOutcome::Failed(e.to_string()),
+                            None => CommandOutcome::NotRun,
+                        },
+                    };
+                    report.commands.push((address.clone(), connect_plan::describe(op), outcome));
+                }
+                report.requests += 1;
+                if !ok {
+                    skip_rest(&mut report, changes, |t| !matches!(t, Target::Kafka));
+                    return report;
+                }
+            }
+        }
+        let kusto = crate::providers::kusto::apply::apply(&self.transport, changes, |i, total, n| {
+            progress(format!("Applying Kusto batch {i}/{total} ({n} commands)..."));
+        })
+        .await;
+        let kusto_ok = kusto.succeeded();
+        report.requests += kusto.requests;
+        report.commands.extend(kusto.commands);
+        if !kusto_ok {
+            skip_rest(&mut report, changes, |t| matches!(t, Target::Connect { .. }));
+            return report;
+        }
+        for (cluster, client) in &self.connect {
+            let ops = connect_ops(changes, cluster);
+            let mut wanted = BTreeMap::new();
+            let mut failed = false;
+            for (address, op) in ops {
+                let text = connect_plan::describe(&op);
+                if failed {
+                    report.commands.push((address, text, CommandOutcome::NotRun));
+                    continue;
+                }
+                progress(text.clone());
+                report.requests += 1;
+                match converge::execute(client, &op).await {
+                    Ok(()) => {
+                        match &op {
+                            Operation::PutConnectorConfig { name, .. } => {
+                                let state = self.connectors.get(cluster).and_then(|c| c.get(name)).map_or(State::Running, |c| wire_state(c.state));
+                                wanted.insert(name.clone(), state);
+                            }
+                            Operation::PauseConnector { name } => { wanted.insert(name.clone(), State::Paused); }
+                            Operation::ResumeConnector { name } => { wanted.insert(name.clone(), State::Running); }
+                            Operation::StopConnector { name } => { wanted.insert(name.clone(), State::Stopped); }
+                            _ => {}
+                        }
+                        report.commands.push((address, text, CommandOutcome::Completed));
+                    }
+                    Err(e) => {
+                        failed = true;
+                        report.commands.push((address, text, CommandOutcome::Failed(e.to_string())));
+                    }
+                }
+            }
+            if !wanted.is_empty() {
+                progress(format!("Waiting for {} connector(s) on `{cluster}` to reach their declared state...", wanted.len()));
+                for nc in converge::wait_for(client, &wanted, CONNECTOR_WAIT).await {
+                    report.commands.push((
+                        format!("connect.{cluster}.connector.{}", nc.connector),
+                        "verify state".to_string(),
+                        CommandOutcome::Failed(nc.detail),
+                    ));
+                }
+            }
+        }
+        report
+    }
+}
+
+/// How long apply waits for connectors and tasks to reach their declared state.
+const CONNECTOR_WAIT: Duration = Duration::from_secs(60);
+
+fn wire_state(s: RunState) -> State {
+    match s {
+        RunState::Running => State::Running,
+        RunState::Paused => State::Paused,
+        RunState::Stopped => State::Stopped,
+    }
+}
+
+/// The Connect operations of a plan for one cluster, with their change's address, in order.
+fn connect_ops(changes: &[Change], cluster: &str) -> Vec<(String, Operation)> {
+    changes
+        .iter()
+        .filter(|c| matches!(&c.target, Target::Connect { cluster: name } if name == cluster))
+        .flat_map(|c| c.operations.iter().map(move |op| (c.address.clone(), op.clone())))
+        .collect()
+}
+
+/// Marks the commands of the changes `later` selects as not run (an earlier system failed).
+fn skip_rest(report: &mut ApplyReport, changes: &[Change], later: impl Fn(&Target) -> bool) {
+    for c in changes.iter().filter(|c| later(&c.target)) {
+        for cmd in &c.commands {
+            report.commands.push((c.address.clone(), cmd.clone(), CommandOutcome::NotRun));
+        }
+    }
+}
+
+fn open_kafka(m: &Manifests, source: &Source) -> Result<KafkaTransport, WorkflowError> {
+    let dir = sandbox_dir(source);
+    match m.stack.as_ref().and_then(|s| s.targets.kafka.as_ref()) {
+        Some(target) => KafkaTransport::for_target(target, &dir)
+            .map_err(|e| WorkflowError::Target(format!("cannot reach Kafka: {e}"))),
+        None => KafkaSandbox::open(&dir)
+            .map(|s| KafkaTransport::local(Arc::new(s)))
+            .map_err(|e| WorkflowError::Target(format!("cannot open the built-in Kafka sandbox in {}: {e}", dir.display()))),
+    }
+}
+
+fn open_connect(
+    m: &Manifests,
+    connectors: &BTreeMap<String, ConnectCluster>,
+    source: &Source,
+) -> Result<BTreeMap<String, ConnectClient>, WorkflowError> {
+    let targets = m.stack.as_ref().map(|s| &s.targets.connect);
+    let mut out = BTreeMap::new();
+    for cluster in connectors.keys() {
+        let target = targets.and_then(|t| t.get(cluster));
+        let url = target.map_or("sandbox", |t| t.url.value.as_str());
+        let client = if url == "sandbox" {
+            let dir = sandbox_dir(source).join("connect").join(cluster);
+            let sandbox = ConnectSandbox::open(&dir).map_err(|e| {
+                WorkflowError::Target(format!("cannot open the built-in Connect sandbox in {}: {e}", dir.display()))
+            })?;
+            ConnectClient::local(Arc::new(sandbox))
+        } else {
+            let auth = match target.and_then(|t| t.password.as_ref().map(|p| (t.username.clone(), p))) {
+                Some((user, password)) => match &password.value {
+                    crate::manifest::spec::SecretRef::Env { env } => {
+                        Some(BasicAuth::from_env(user.unwrap_or_default(), env).map_err(|e| WorkflowError::Target(e.to_string()))?)
+                    }
+                    crate::manifest::spec::SecretRef::Text(_) => None,
+                },
+                None => None,
+            };
+            ConnectClient::new(url, auth, ConnectClientOptions::default())
+        }
+        .map_err(|e| WorkflowError::Target(format!("cannot reach Connect cluster `{cluster}`: {e}")))?;
+        out.insert(cluster.clone(), client);
+    }
+    Ok(out)
 }
 
 /// The directory the built-in sandbox persists to: `--sandbox-dir`, else `.kustoplan/sandbox`

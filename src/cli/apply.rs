@@ -7,8 +7,7 @@ use std::process::ExitCode;
 use super::{ApplyArgs, ColorChoice, open_session, report_workflow_error, source_of};
 use crate::plan::render::{self, impact_name};
 use crate::plan::{ImpactClass, Plan, fingerprint};
-use crate::providers::kusto::apply::{CommandOutcome, apply};
-use crate::providers::kusto::observe::observe;
+use crate::providers::kusto::apply::CommandOutcome;
 use crate::workflow::{SavedPlan, Session, WorkflowError};
 
 /// Applies a fresh plan of the manifests, or exactly a saved plan if it is still current.
@@ -58,12 +57,13 @@ pub fn run(args: &ApplyArgs, color: ColorChoice) -> ExitCode {
         );
         return ExitCode::FAILURE;
     }
+    if let Err(e) = rt.block_on(session.validate_connectors(&plan.changes)) {
+        return report_workflow_error(e, color);
+    }
     if !args.auto_approve && !confirm() {
         return ExitCode::FAILURE;
     }
-    let report = rt.block_on(apply(&session.transport, &plan.changes, |i, total, n| {
-        eprintln!("Applying batch {i}/{total} ({n} commands)...");
-    }));
+    let report = rt.block_on(session.apply(&plan.changes, |line| eprintln!("{line}")));
     print_report(&report.commands, color);
     let done = report
         .commands
@@ -143,7 +143,7 @@ async fn current_plan(session: &Session, saved: Option<SavedPlan>) -> Result<Pla
     match saved {
         None => Ok(session.plan().await?.0),
         Some(saved) => {
-            let observed = observe(&session.transport, &session.desired).await?;
+            let observed = session.observe().await?;
             let now = fingerprint(&observed);
             if now != saved.plan.fingerprint {
                 return Err(WorkflowError::Target(format!(

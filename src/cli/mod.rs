@@ -261,6 +261,16 @@ fn report_workflow_error(e: crate::workflow::WorkflowError, color: ColorChoice) 
             );
         }
         crate::workflow::WorkflowError::Target(message) => eprintln!("error: {message}"),
+        crate::workflow::WorkflowError::Plan(problems) => {
+            for p in &problems {
+                eprintln!("error: {p}");
+            }
+            eprintln!(
+                "error: {} {} the plan cannot carry out; nothing was changed",
+                problems.len(),
+                if problems.len() == 1 { "problem" } else { "problems" }
+            );
+        }
     }
     ExitCode::FAILURE
 }

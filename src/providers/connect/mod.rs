@@ -9,6 +9,7 @@
 //! - [`error`]: [`ConnectClientError`], whose messages say what to do next and hold no secret.
 
 pub mod client;
+pub mod converge;
 pub mod error;
 pub mod mask;
 mod request;
