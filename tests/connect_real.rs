@@ -207,6 +207,14 @@ fn validate_errors(resp: &Value) -> std::collections::BTreeMap<String, Vec<Strin
     out
 }
 
+/// `config` with a valid gameplay mapping and query URL.
+fn good_base(config: &Value) -> Value {
+    let mut c = config.clone();
+    c["kusto.tables.topics.mapping"] = json!(gameplay_mapping());
+    c["kusto.query.url"] = json!("https://kustoplan-test.westeurope.kusto.windows.net");
+    c
+}
+
 fn gameplay_mapping() -> String {
     json!([{
         "topic": "gameplay", "db": "gamedb", "table": "GamePlay",
@@ -358,8 +366,106 @@ async fn connect_lists_the_kusto_sink_and_validates_with_its_rules() {
     assert_eq!(appkey["definition"]["type"], "PASSWORD");
     assert_eq!(appkey["value"]["value"], "[hidden]");
 
+    // Enumerations, ranges, types and the format allow-list; table validation needs the query URL.
+    let mut out_of_range = good_base(&bad_db);
+    for (key, value) in [
+        ("aad.auth.strategy", "bogus"),
+        ("behavior.on.error", "explode"),
+        ("flush.size.bytes", "10"),
+        ("flush.interval.ms", "abc"),
+        ("kusto.validation.table.enable", "true"),
+        (
+            "kusto.tables.topics.mapping",
+            r#"[{"topic":"gameplay","db":"gamedb","table":"GamePlay","format":"js-on"}]"#,
+        ),
+    ] {
+        out_of_range[key] = json!(value);
+    }
+    out_of_range
+        .as_object_mut()
+        .unwrap()
+        .remove("kusto.query.url");
+    let resp = connect
+        .expect(
+            "validate-rules",
+            Method::PUT,
+            &validate,
+            Some(&out_of_range),
+            StatusCode::OK,
+        )
+        .await;
+    let errors = validate_errors(&resp);
+    let one_of = |key: &str, value: &str, allowed: &[&str]| {
+        let e = &errors[key];
+        assert_eq!(e.len(), 1, "{key}: {e:?}");
+        let prefix = format!(
+            "Invalid value {value} for configuration {key}: String must be one of (case insensitive): "
+        );
+        let listed = e[0]
+            .strip_prefix(&prefix)
+            .unwrap_or_else(|| panic!("{key}: {e:?}"));
+        let mut listed: Vec<&str> = listed.split(", ").collect();
+        listed.sort_unstable();
+        assert_eq!(listed, allowed, "{key}");
+    };
+    one_of(
+        "aad.auth.strategy",
+        "bogus",
+        &[
+            "APPLICATION",
+            "AZ_DEV_TOKEN",
+            "MANAGED_IDENTITY",
+            "WORKLOAD_IDENTITY",
+        ],
+    );
+    one_of("behavior.on.error", "explode", &["FAIL", "IGNORE", "LOG"]);
+    assert_eq!(
+        errors["flush.size.bytes"],
+        vec!["Invalid value 10 for configuration flush.size.bytes: Value must be at least 100"]
+    );
+    assert_eq!(
+        errors["flush.interval.ms"][0],
+        "Invalid value abc for configuration flush.interval.ms: Not a number of type LONG"
+    );
+    assert_eq!(
+        errors["kusto.tables.topics.mapping"],
+        vec![format!(
+            "Invalid value {} for configuration kusto.tables.topics.mapping: \
+             Invalid 'format' value 'js-on': must match ^[A-Za-z0-9]+$",
+            out_of_range["kusto.tables.topics.mapping"]
+                .as_str()
+                .unwrap()
+        )]
+    );
+    // The cross-field rule runs only when aad.auth.strategy itself is valid: check it alone.
+    let mut needs_query_url = good_base(&bad_db);
+    needs_query_url["kusto.validation.table.enable"] = json!("true");
+    needs_query_url
+        .as_object_mut()
+        .unwrap()
+        .remove("kusto.query.url");
+    let resp = connect
+        .expect(
+            "validate-needs-query-url",
+            Method::PUT,
+            &validate,
+            Some(&needs_query_url),
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(
+        resp["error_count"],
+        json!(1),
+        "{:#?}",
+        validate_errors(&resp)
+    );
+    assert_eq!(
+        validate_errors(&resp)["kusto.query.url"],
+        vec!["kusto.query.url must be set when kusto.validation.table.enable is true"]
+    );
+
     // Single quotes are accepted, as by the real sink; defaults are the documented ones.
-    let mut good = bad_db.clone();
+    let mut good = good_base(&bad_db);
     good["kusto.tables.topics.mapping"] = json!(
         "[{'topic': 'gameplay','db': 'gamedb', 'table': 'GamePlay','format': 'json', 'mapping':'gameplay_json_mapping', 'streaming': 'false'}]"
     );

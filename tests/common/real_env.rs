@@ -16,6 +16,12 @@
 //! 2. the `env` file written by `scripts/test-env up` in `$KUSTOPLAN_TEST_ENV_DIR`
 //!    (default `<repo>/target/test-env`).
 //!
+//! One broker and one Connect worker serve every test of a run, and tests run in parallel: give
+//! connectors and topics names of your own test (and delete leftovers of an earlier run first).
+//! tansu lacks CreatePartitions and the non-incremental AlterConfigs and reads topic configs back
+//! incompletely; the Kusto sink is the stand-in of tests/connect/kusto-sink-standin (its task
+//! fails on purpose when `kusto.ingestion.url` has the host `fail.invalid`).
+//!
 //! Both must accept a TCP connection. When they do not: with `CI=true` the test panics; otherwise
 //! it prints a loud SKIPPED banner and `real_env` returns `None`.
 
