@@ -14,6 +14,7 @@ use common::real_env::{RealEnv, real_env};
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::config::ClientConfig;
+use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::types::RDKafkaErrorCode;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -243,6 +244,32 @@ fn gameplay_config(ingestion_url: &str, secret_file: &std::path::Path) -> Value 
         "flush.size.bytes": "1048576",
         "flush.interval.ms": "1000",
     })
+}
+
+/// Produces `n` JSON records to partition 0 of `topic`; returns the offset after the last one.
+async fn produce(bootstrap: &str, topic: &str, n: usize) -> i64 {
+    let producer: FutureProducer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("message.timeout.ms", "15000")
+        .create()
+        .expect("producer");
+    let mut next = -1;
+    for i in 0..n {
+        let payload =
+            json!({"PlayerId": i, "Event": "kill", "Ts": "2026-01-01T00:00:00Z"}).to_string();
+        let delivery = producer
+            .send(
+                FutureRecord::to(topic)
+                    .partition(0)
+                    .key("k")
+                    .payload(&payload),
+                Duration::from_secs(15),
+            )
+            .await
+            .unwrap_or_else(|(e, _)| panic!("produce to {topic} on {bootstrap}: {e}"));
+        next = delivery.offset + 1;
+    }
+    next
 }
 
 /// Creates the topic with rdkafka's AdminClient (an existing topic is fine).
@@ -535,6 +562,33 @@ async fn kusto_sink_connector_lifecycle_on_real_connect() {
     assert_eq!(created["type"], "sink");
     let status = connect.wait_status(t1, "RUNNING", all_running).await;
     assert_eq!(task_states(&status), vec!["RUNNING"], "{status}");
+
+    // The sink really consumes from the broker: its committed offset reaches the end of what we
+    // produced (GET /offsets works while RUNNING; the worker commits every second).
+    let end = produce(&env.bootstrap, "gameplay", 3).await;
+    let deadline = Instant::now() + STATE_TIMEOUT;
+    loop {
+        let (status, offsets) = connect
+            .call_quiet(&format!("/connectors/{t1}/offsets"))
+            .await;
+        let committed = offsets["offsets"].as_array().and_then(|os| {
+            os.iter()
+                .find(|o| {
+                    o["partition"]["kafka_topic"] == "gameplay"
+                        && o["partition"]["kafka_partition"] == 0
+                })
+                .and_then(|o| o["offset"]["kafka_offset"].as_i64())
+        });
+        if status == StatusCode::OK && committed == Some(end) {
+            connect.record("offsets-running", status, &offsets.to_string());
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the sink did not commit offset {end} of gameplay/0 within {STATE_TIMEOUT:?}; last: {status} {offsets}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
 
     // The stored config keeps the reference; the secret itself is nowhere in the REST answers.
     let stored = connect
