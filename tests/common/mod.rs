@@ -2,6 +2,8 @@
 
 #![allow(dead_code)] // Each test binary uses a different subset.
 
+pub mod real_env;
+
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Output};
