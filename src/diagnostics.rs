@@ -177,9 +177,14 @@ fn span_of(text: &str, loc: Loc) -> Option<std::ops::Range<usize>> {
     let col = (loc.column.max(1) - 1) as usize;
     let start_in_line = line.char_indices().nth(col).map_or(line.len(), |(i, _)| i);
     let rest = &line[start_in_line..];
-    let len = token_len(rest);
+    // A token that trims to nothing (e.g. a Unicode space) still gets its first character
+    // underlined; the length is always in whole characters.
+    let len = match token_len(rest) {
+        0 => rest.chars().next().map_or(0, char::len_utf8),
+        n => n,
+    };
     let start = line_start + start_in_line;
-    Some(start..start + len.max(usize::from(!rest.is_empty())))
+    Some(start..start + len)
 }
 
 fn token_len(rest: &str) -> usize {
@@ -221,6 +226,38 @@ mod tests {
         assert_eq!(at(4, 1), Some("key"));
         assert_eq!(at(4, 6), Some("value"));
         assert_eq!(at(9, 1), None);
+    }
+
+    /// Regression (found by the fuzz test): a Unicode space before `]` made a 1-byte span
+    /// inside a 3-byte character, and the renderer panicked.
+    #[test]
+    fn spans_never_split_a_character() {
+        let text = "\u{2000}]\n";
+        let span = span_of(
+            text,
+            Loc {
+                file: 0,
+                line: 1,
+                column: 1,
+            },
+        )
+        .expect("span");
+        assert_eq!(&text[span], "\u{2000}");
+        let mut sources = SourceMap::default();
+        let f = sources.add("x.yaml".into(), text.into());
+        let out = render(
+            &[Diagnostic::at(
+                Loc {
+                    file: f,
+                    line: 1,
+                    column: 1,
+                },
+                "bad",
+            )],
+            &sources,
+            false,
+        );
+        assert!(out.contains("error: bad"), "{out}");
     }
 
     #[test]

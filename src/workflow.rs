@@ -163,12 +163,23 @@ impl Session {
                         _ => RunState::Running,
                     };
                     let config = client.mask_config(c.info.config.expose());
-                    (name.clone(), Connector { name, config, state })
+                    (
+                        name.clone(),
+                        Connector {
+                            name,
+                            config,
+                            state,
+                        },
+                    )
                 })
                 .collect();
             connect.insert(cluster.clone(), connectors);
         }
-        Ok(Observed { kusto, topics, connect })
+        Ok(Observed {
+            kusto,
+            topics,
+            connect,
+        })
     }
 
     /// Every topic the plan looks at: declared ones, routed ones and dead-letter queues.
@@ -235,15 +246,27 @@ impl Session {
     pub async fn validate_connectors(&self, changes: &[Change]) -> Result<(), WorkflowError> {
         let mut problems = Vec::new();
         for (cluster, client) in &self.connect {
-            let ops: Vec<Operation> = connect_ops(changes, cluster).into_iter().map(|(_, op)| op).collect();
+            let ops: Vec<Operation> = connect_ops(changes, cluster)
+                .into_iter()
+                .map(|(_, op)| op)
+                .collect();
             let invalid = converge::validate(client, &ops).await.map_err(|e| {
-                WorkflowError::Target(format!("cannot validate connector configs on `{cluster}`: {e}"))
+                WorkflowError::Target(format!(
+                    "cannot validate connector configs on `{cluster}`: {e}"
+                ))
             })?;
             problems.extend(invalid.into_iter().map(|i| {
-                format!("connect.{cluster}.connector.{}: `{}`: {}", i.connector, i.key, i.message)
+                format!(
+                    "connect.{cluster}.connector.{}: `{}`: {}",
+                    i.connector, i.key, i.message
+                )
             }));
         }
-        if problems.is_empty() { Ok(()) } else { Err(WorkflowError::Plan(problems)) }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(WorkflowError::Plan(problems))
+        }
     }
 
     /// Applies the plan: topics, then Kusto, then connectors; stops at the first failure and
@@ -254,7 +277,11 @@ impl Session {
             let ops: Vec<(String, Operation)> = changes
                 .iter()
                 .filter(|c| c.target == Target::Kafka)
-                .flat_map(|c| c.operations.iter().map(move |op| (c.address.clone(), op.clone())))
+                .flat_map(|c| {
+                    c.operations
+                        .iter()
+                        .map(move |op| (c.address.clone(), op.clone()))
+                })
                 .collect();
             if !ops.is_empty() {
                 progress(format!("Applying {} topic operations...", ops.len()));
@@ -270,7 +297,9 @@ impl Session {
                             None => CommandOutcome::NotRun,
                         },
                     };
-                    report.commands.push((address.clone(), connect_plan::describe(op), outcome));
+                    report
+                        .commands
+                        .push((address.clone(), connect_plan::describe(op), outcome));
                 }
                 report.requests += 1;
                 if !ok {
@@ -279,15 +308,20 @@ impl Session {
                 }
             }
         }
-        let kusto = crate::providers::kusto::apply::apply(&self.transport, changes, |i, total, n| {
-            progress(format!("Applying Kusto batch {i}/{total} ({n} commands)..."));
-        })
-        .await;
+        let kusto =
+            crate::providers::kusto::apply::apply(&self.transport, changes, |i, total, n| {
+                progress(format!(
+                    "Applying Kusto batch {i}/{total} ({n} commands)..."
+                ));
+            })
+            .await;
         let kusto_ok = kusto.succeeded();
         report.requests += kusto.requests;
         report.commands.extend(kusto.commands);
         if !kusto_ok {
-            skip_rest(&mut report, changes, |t| matches!(t, Target::Connect { .. }));
+            skip_rest(&mut report, changes, |t| {
+                matches!(t, Target::Connect { .. })
+            });
             return report;
         }
         for (cluster, client) in &self.connect {
@@ -297,7 +331,9 @@ impl Session {
             for (address, op) in ops {
                 let text = connect_plan::describe(&op);
                 if failed {
-                    report.commands.push((address, text, CommandOutcome::NotRun));
+                    report
+                        .commands
+                        .push((address, text, CommandOutcome::NotRun));
                     continue;
                 }
                 progress(text.clone());
@@ -306,24 +342,43 @@ impl Session {
                     Ok(()) => {
                         match &op {
                             Operation::PutConnectorConfig { name, .. } => {
-                                let state = self.connectors.get(cluster).and_then(|c| c.get(name)).map_or(State::Running, |c| wire_state(c.state));
+                                let state = self
+                                    .connectors
+                                    .get(cluster)
+                                    .and_then(|c| c.get(name))
+                                    .map_or(State::Running, |c| wire_state(c.state));
                                 wanted.insert(name.clone(), state);
                             }
-                            Operation::PauseConnector { name } => { wanted.insert(name.clone(), State::Paused); }
-                            Operation::ResumeConnector { name } => { wanted.insert(name.clone(), State::Running); }
-                            Operation::StopConnector { name } => { wanted.insert(name.clone(), State::Stopped); }
+                            Operation::PauseConnector { name } => {
+                                wanted.insert(name.clone(), State::Paused);
+                            }
+                            Operation::ResumeConnector { name } => {
+                                wanted.insert(name.clone(), State::Running);
+                            }
+                            Operation::StopConnector { name } => {
+                                wanted.insert(name.clone(), State::Stopped);
+                            }
                             _ => {}
                         }
-                        report.commands.push((address, text, CommandOutcome::Completed));
+                        report
+                            .commands
+                            .push((address, text, CommandOutcome::Completed));
                     }
                     Err(e) => {
                         failed = true;
-                        report.commands.push((address, text, CommandOutcome::Failed(e.to_string())));
+                        report.commands.push((
+                            address,
+                            text,
+                            CommandOutcome::Failed(e.to_string()),
+                        ));
                     }
                 }
             }
             if !wanted.is_empty() {
-                progress(format!("Waiting for {} connector(s) on `{cluster}` to reach their declared state...", wanted.len()));
+                progress(format!(
+                    "Waiting for {} connector(s) on `{cluster}` to reach their declared state...",
+                    wanted.len()
+                ));
                 for nc in converge::wait_for(client, &wanted, CONNECTOR_WAIT).await {
                     report.commands.push((
                         format!("connect.{cluster}.connector.{}", nc.connector),
@@ -353,7 +408,11 @@ fn connect_ops(changes: &[Change], cluster: &str) -> Vec<(String, Operation)> {
     changes
         .iter()
         .filter(|c| matches!(&c.target, Target::Connect { cluster: name } if name == cluster))
-        .flat_map(|c| c.operations.iter().map(move |op| (c.address.clone(), op.clone())))
+        .flat_map(|c| {
+            c.operations
+                .iter()
+                .map(move |op| (c.address.clone(), op.clone()))
+        })
         .collect()
 }
 
@@ -361,7 +420,9 @@ fn connect_ops(changes: &[Change], cluster: &str) -> Vec<(String, Operation)> {
 fn skip_rest(report: &mut ApplyReport, changes: &[Change], later: impl Fn(&Target) -> bool) {
     for c in changes.iter().filter(|c| later(&c.target)) {
         for cmd in &c.commands {
-            report.commands.push((c.address.clone(), cmd.clone(), CommandOutcome::NotRun));
+            report
+                .commands
+                .push((c.address.clone(), cmd.clone(), CommandOutcome::NotRun));
         }
     }
 }
@@ -373,7 +434,12 @@ fn open_kafka(m: &Manifests, source: &Source) -> Result<KafkaTransport, Workflow
             .map_err(|e| WorkflowError::Target(format!("cannot reach Kafka: {e}"))),
         None => KafkaSandbox::open(&dir)
             .map(|s| KafkaTransport::local(Arc::new(s)))
-            .map_err(|e| WorkflowError::Target(format!("cannot open the built-in Kafka sandbox in {}: {e}", dir.display()))),
+            .map_err(|e| {
+                WorkflowError::Target(format!(
+                    "cannot open the built-in Kafka sandbox in {}: {e}",
+                    dir.display()
+                ))
+            }),
     }
 }
 
@@ -390,22 +456,29 @@ fn open_connect(
         let client = if url == "sandbox" {
             let dir = sandbox_dir(source).join("connect").join(cluster);
             let sandbox = ConnectSandbox::open(&dir).map_err(|e| {
-                WorkflowError::Target(format!("cannot open the built-in Connect sandbox in {}: {e}", dir.display()))
+                WorkflowError::Target(format!(
+                    "cannot open the built-in Connect sandbox in {}: {e}",
+                    dir.display()
+                ))
             })?;
             ConnectClient::local(Arc::new(sandbox))
         } else {
-            let auth = match target.and_then(|t| t.password.as_ref().map(|p| (t.username.clone(), p))) {
-                Some((user, password)) => match &password.value {
-                    crate::manifest::spec::SecretRef::Env { env } => {
-                        Some(BasicAuth::from_env(user.unwrap_or_default(), env).map_err(|e| WorkflowError::Target(e.to_string()))?)
-                    }
-                    crate::manifest::spec::SecretRef::Text(_) => None,
-                },
-                None => None,
-            };
+            let auth =
+                match target.and_then(|t| t.password.as_ref().map(|p| (t.username.clone(), p))) {
+                    Some((user, password)) => match &password.value {
+                        crate::manifest::spec::SecretRef::Env { env } => Some(
+                            BasicAuth::from_env(user.unwrap_or_default(), env)
+                                .map_err(|e| WorkflowError::Target(e.to_string()))?,
+                        ),
+                        crate::manifest::spec::SecretRef::Text(_) => None,
+                    },
+                    None => None,
+                };
             ConnectClient::new(url, auth, ConnectClientOptions::default())
         }
-        .map_err(|e| WorkflowError::Target(format!("cannot reach Connect cluster `{cluster}`: {e}")))?;
+        .map_err(|e| {
+            WorkflowError::Target(format!("cannot reach Connect cluster `{cluster}`: {e}"))
+        })?;
         out.insert(cluster.clone(), client);
     }
     Ok(out)

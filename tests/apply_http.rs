@@ -11,13 +11,16 @@ struct Run {
     stderr: String,
 }
 
-async fn kustoplan(url: &str, args: &[&str]) -> Run {
+/// Runs kustoplan with Kusto at `url` (the HTTP sandbox server) and Kafka/Connect on the
+/// built-in sandbox persisted in `local`.
+async fn kustoplan(url: &str, local: &std::path::Path, args: &[&str]) -> Run {
     let mut all: Vec<String> = args.iter().map(|s| s.to_string()).collect();
     all.extend(["--var".to_string(), format!("kusto_cluster={url}")]);
+    let local = local.to_path_buf();
     let out = tokio::task::spawn_blocking(move || {
         Command::new(env!("CARGO_BIN_EXE_kustoplan"))
             .args(&all)
-            .env_remove("KUSTOPLAN_SANDBOX_DIR")
+            .env("KUSTOPLAN_SANDBOX_DIR", &local)
             .output()
             .expect("run kustoplan")
     })
@@ -37,8 +40,14 @@ async fn interrupted_apply_leaves_exactly_the_remaining_changes_and_a_second_app
     config.databases = vec!["gamedb".to_string()];
     let server = serve(config).await.expect("sandbox server");
     let url = server.url();
+    let local = tempfile::tempdir().expect("tempdir");
 
-    let plan = kustoplan(&url, &["plan", "examples/gameplay", "--detailed-exitcode"]).await;
+    let plan = kustoplan(
+        &url,
+        local.path(),
+        &["plan", "examples/gameplay", "--detailed-exitcode"],
+    )
+    .await;
     assert_eq!(plan.code, 2, "{}", plan.stderr);
     let before = server.stats();
 
@@ -46,15 +55,32 @@ async fn interrupted_apply_leaves_exactly_the_remaining_changes_and_a_second_app
         drop_script_after: Some(2),
         ..Faults::default()
     });
-    let cut = kustoplan(&url, &["apply", "examples/gameplay", "--auto-approve"]).await;
-    assert_eq!(cut.code, 1, "{}", cut.stdout);
+    let cut = kustoplan(
+        &url,
+        local.path(),
+        &["apply", "examples/gameplay", "--auto-approve"],
+    )
+    .await;
+    assert_eq!(cut.code, 1, "{}{}", cut.stdout, cut.stderr);
     assert!(
         cut.stdout
             .contains("unknown kusto.gamedb.table.GamePlay (response lost; re-plan to see)"),
+        "{}{}",
+        cut.stdout,
+        cut.stderr
+    );
+    assert!(
+        cut.stdout.contains("     ok kafka.topic.gameplay\n"),
         "{}",
         cut.stdout
     );
-    assert!(cut.stderr.contains("error: apply stopped: 0 of 5 commands confirmed; the outcome of 5 is unknown because the response was lost"), "{}", cut.stderr);
+    assert!(
+        cut.stdout
+            .contains("not run connect.main.connector.gameplay-kusto-sink"),
+        "{}",
+        cut.stdout
+    );
+    assert!(cut.stderr.contains("error: apply stopped: 1 of 7 commands confirmed; the outcome of 5 is unknown because the response was lost"), "{}", cut.stderr);
     assert_eq!(
         server.stats().mgmt - before.mgmt,
         8,
@@ -62,7 +88,12 @@ async fn interrupted_apply_leaves_exactly_the_remaining_changes_and_a_second_app
     );
     server.set_faults(Faults::default());
 
-    let remaining = kustoplan(&url, &["plan", "examples/gameplay", "--detailed-exitcode"]).await;
+    let remaining = kustoplan(
+        &url,
+        local.path(),
+        &["plan", "examples/gameplay", "--detailed-exitcode"],
+    )
+    .await;
     assert_eq!(remaining.code, 2);
     let addresses: Vec<&str> = remaining
         .stdout
@@ -75,21 +106,32 @@ async fn interrupted_apply_leaves_exactly_the_remaining_changes_and_a_second_app
             "kusto.gamedb.table.GamePlay.mapping.gameplay_json_mapping",
             "kusto.gamedb.table.GamePlay.policy.ingestionbatching",
             "kusto.gamedb.role.admins.aadapp=00000000-0000-0000-0000-00000000a11d;00000000-0000-0000-0000-0000000007e2",
+            "connect.main.connector.gameplay-kusto-sink",
         ],
-        "the table and its docstring were created before the cut: {}",
+        "the topic, the table and its docstring were created before the cut: {}",
         remaining.stdout
     );
 
-    let finish = kustoplan(&url, &["apply", "examples/gameplay", "--auto-approve"]).await;
+    let finish = kustoplan(
+        &url,
+        local.path(),
+        &["apply", "examples/gameplay", "--auto-approve"],
+    )
+    .await;
     assert_eq!(finish.code, 0, "{}", finish.stderr);
     assert!(
         finish
             .stdout
-            .ends_with("Apply complete: 3 changes applied in 1 request.\n"),
+            .ends_with("Apply complete: 4 changes applied in 2 requests.\n"),
         "{}",
         finish.stdout
     );
-    let done = kustoplan(&url, &["plan", "examples/gameplay", "--detailed-exitcode"]).await;
+    let done = kustoplan(
+        &url,
+        local.path(),
+        &["plan", "examples/gameplay", "--detailed-exitcode"],
+    )
+    .await;
     assert_eq!(
         (done.code, done.stdout.as_str()),
         (0, "No changes. The live systems match the manifests.\n")
@@ -104,6 +146,7 @@ async fn observe_costs_a_constant_number_of_requests_whatever_the_number_of_tabl
     config.databases = vec!["gamedb".to_string()];
     let server = serve(config).await.expect("sandbox server");
     let url = server.url();
+    let local = tempfile::tempdir().expect("tempdir");
     let count = |n: usize| {
         let sandbox = server.sandbox();
         for i in 0..n {
@@ -120,7 +163,7 @@ async fn observe_costs_a_constant_number_of_requests_whatever_the_number_of_tabl
     for n in [0usize, 50] {
         count(n);
         let before = server.stats().mgmt;
-        let run = kustoplan(&url, &["plan", "examples/gameplay"]).await;
+        let run = kustoplan(&url, local.path(), &["plan", "examples/gameplay"]).await;
         assert_eq!(run.code, 0, "{}", run.stderr);
         costs.push(server.stats().mgmt - before);
     }

@@ -124,6 +124,14 @@ proptest! {
     }
 }
 
+/// Inputs that once made validation panic (found by the property tests above).
+#[test]
+fn known_panics_stay_fixed() {
+    for text in ["\u{2000}]", "a: \u{3000}\u{3000}]", "\u{2000}"] {
+        let _ = validate_text(text);
+    }
+}
+
 #[test]
 fn the_invalid_fixtures_fail_and_the_examples_pass_through_the_same_path() {
     assert!(

@@ -60,7 +60,7 @@ fn create_from_empty_then_no_op_replan() {
     assert_eq!(plan.code, 2, "{}", plan.stderr);
     assert!(
         plan.stdout
-            .ends_with("Plan: 4 to create, 0 to update, 0 to delete.\n"),
+            .ends_with("Plan: 6 to create, 0 to update, 0 to delete.\n"),
         "{}",
         plan.stdout
     );
@@ -69,7 +69,7 @@ fn create_from_empty_then_no_op_replan() {
     assert!(
         apply
             .stdout
-            .ends_with("Apply complete: 4 changes applied in 1 request.\n"),
+            .ends_with("Apply complete: 6 changes applied in 3 requests.\n"),
         "{}",
         apply.stdout
     );
@@ -206,10 +206,13 @@ fn saved_plans_apply_exactly_and_refuse_when_stale() {
     assert_eq!(plan.code, 0, "{}", plan.stderr);
     let saved = std::fs::read_to_string(&plan_file).expect("plan file");
     assert!(saved.contains("\"fingerprint\""));
+    // The connector's credential is in the plan only as the reference the manifest gives.
     assert!(
-        !saved.to_lowercase().contains("appkey\":"),
-        "no secrets in plan files"
+        saved
+            .contains(r#""aad.auth.appkey": "${file:/opt/kafka/secrets/kusto.properties:appkey}""#),
+        "{saved}"
     );
+    assert_eq!(saved.matches("appkey\"").count(), 1, "{saved}");
 
     let other = tempfile::tempdir().expect("tempdir");
     let other_plan = other.path().join("other.plan");
@@ -230,7 +233,7 @@ fn saved_plans_apply_exactly_and_refuse_when_stale() {
     let applied = kustoplan(s, &["apply", plan_path, "--auto-approve"]);
     assert_eq!(applied.code, 0, "{}", applied.stderr);
     assert!(
-        applied.stdout.contains("Apply complete: 4 changes applied"),
+        applied.stdout.contains("Apply complete: 6 changes applied"),
         "{}",
         applied.stdout
     );
@@ -258,11 +261,18 @@ fn formats_and_non_interactive_confirmation() {
     let sandbox = tempfile::tempdir().expect("tempdir");
     let s = sandbox.path();
     let md = kustoplan(s, &["plan", "examples/gameplay", "--format", "markdown"]);
-    assert!(md.stdout.starts_with("### kustoplan: stack `gameplay` · environment `local`\n\n**Plan: 4 to create, 0 to update, 0 to delete.**\n"), "{}", md.stdout);
+    assert!(md.stdout.starts_with("### kustoplan: stack `gameplay` · environment `local`\n\n**Plan: 6 to create, 0 to update, 0 to delete.**\n"), "{}", md.stdout);
     let json = kustoplan(s, &["plan", "examples/gameplay", "--format", "json"]);
     let v: serde_json::Value = serde_json::from_str(&json.stdout).expect("json plan");
-    assert_eq!(v["summary"]["create"], 4);
-    assert_eq!(v["changes"][0]["address"], "kusto.gamedb.table.GamePlay");
+    assert_eq!(v["summary"]["create"], 6);
+    assert_eq!(
+        v["changes"][0]["address"], "kafka.topic.gameplay",
+        "topics come first"
+    );
+    assert_eq!(
+        v["changes"][5]["address"], "connect.main.connector.gameplay-kusto-sink",
+        "connectors come last"
+    );
     let no_tty = kustoplan(s, &["apply", "examples/gameplay"]);
     assert_eq!(no_tty.code, 1);
     assert!(
@@ -370,7 +380,7 @@ fn on_a_terminal_apply_asks_and_only_yes_applies() {
     assert_eq!(yes.code, 0, "{}{}", yes.stdout, yes.stderr);
     assert!(
         yes.stdout
-            .contains("Apply complete: 4 changes applied in 1 request."),
+            .contains("Apply complete: 6 changes applied in 3 requests."),
         "{}",
         yes.stdout
     );

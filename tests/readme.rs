@@ -40,12 +40,12 @@ fn readme_main_job_plans_applies_and_converges() {
         outputs.push(String::from_utf8_lossy(&out.stdout).into_owned());
     }
     assert!(
-        outputs[0].ends_with("Plan: 4 to create, 0 to update, 0 to delete.\n"),
+        outputs[0].ends_with("Plan: 6 to create, 0 to update, 0 to delete.\n"),
         "{}",
         outputs[0]
     );
     assert!(
-        outputs[1].ends_with("Apply complete: 4 changes applied in 1 request.\n"),
+        outputs[1].ends_with("Apply complete: 6 changes applied in 3 requests.\n"),
         "{}",
         outputs[1]
     );

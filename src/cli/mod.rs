@@ -268,7 +268,11 @@ fn report_workflow_error(e: crate::workflow::WorkflowError, color: ColorChoice) 
             eprintln!(
                 "error: {} {} the plan cannot carry out; nothing was changed",
                 problems.len(),
-                if problems.len() == 1 { "problem" } else { "problems" }
+                if problems.len() == 1 {
+                    "problem"
+                } else {
+                    "problems"
+                }
             );
         }
     }

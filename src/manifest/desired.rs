@@ -166,11 +166,30 @@ fn kusto_urls(m: &Manifests) -> (String, String) {
     let ingest = target
         .and_then(|k| k.ingest.as_ref())
         .map(|i| i.value.trim_end_matches('/').to_string())
-        .unwrap_or_else(|| match query.split_once("://") {
-            Some((scheme, host)) => format!("{scheme}://ingest-{host}"),
-            None => format!("ingest-{query}"),
-        });
+        .unwrap_or_else(|| derive_ingest(&query));
     (query, ingest)
+}
+
+/// Azure Data Explorer hosts get their ingestion endpoint by prefixing `ingest-`; any other host
+/// (an emulator, a loopback address) is its own ingestion endpoint.
+fn derive_ingest(query: &str) -> String {
+    const KUSTO_DOMAINS: [&str; 4] = [
+        ".kusto.windows.net",
+        ".kusto.usgovcloudapi.net",
+        ".kusto.chinacloudapi.cn",
+        ".kusto.localhost",
+    ];
+    match query.split_once("://") {
+        Some((scheme, rest)) => {
+            let host = rest.split(['/', ':']).next().unwrap_or(rest);
+            if KUSTO_DOMAINS.iter().any(|d| host.ends_with(d)) {
+                format!("{scheme}://ingest-{rest}")
+            } else {
+                query.to_string()
+            }
+        }
+        None => query.to_string(),
+    }
 }
 
 /// The connectors the stack declares, by Connect cluster name.
@@ -477,6 +496,14 @@ mod tests {
         assert_eq!(
             c["kusto.ingestion.url"],
             "https://ingest-gameplay.westeurope.kusto.windows.net"
+        );
+        assert_eq!(
+            derive_ingest("http://127.0.0.1:8080"),
+            "http://127.0.0.1:8080"
+        );
+        assert_eq!(
+            derive_ingest("https://c.kusto.usgovcloudapi.net/"),
+            "https://ingest-c.kusto.usgovcloudapi.net/"
         );
         let t = load(&["examples/telemetry".into()], &LoadOptions::default()).unwrap();
         let live = &connect_state(&t)["ingest"]["telemetry-live"].config;

@@ -23,7 +23,10 @@ pub struct Invalid {
 }
 
 /// Validates every config the operations would write. Returns each reported error.
-pub async fn validate(client: &ConnectClient, operations: &[Operation]) -> Result<Vec<Invalid>, ConnectClientError> {
+pub async fn validate(
+    client: &ConnectClient,
+    operations: &[Operation],
+) -> Result<Vec<Invalid>, ConnectClientError> {
     let mut out = Vec::new();
     for op in operations {
         if let Operation::PutConnectorConfig { name, config } = op {
@@ -47,12 +50,16 @@ pub async fn validate(client: &ConnectClient, operations: &[Operation]) -> Resul
 /// Sends one operation.
 pub async fn execute(client: &ConnectClient, op: &Operation) -> Result<(), ConnectClientError> {
     match op {
-        Operation::PutConnectorConfig { name, config } => client.put_config(name, config).await.map(|_| ()),
+        Operation::PutConnectorConfig { name, config } => {
+            client.put_config(name, config).await.map(|_| ())
+        }
         Operation::PauseConnector { name } => client.pause(name).await,
         Operation::ResumeConnector { name } => client.resume(name).await,
         Operation::StopConnector { name } => client.stop(name).await,
         Operation::DeleteConnector { name } => client.delete(name).await,
-        Operation::CreateTopic { .. } | Operation::CreatePartitions { .. } | Operation::AlterTopicConfigs { .. } => Ok(()),
+        Operation::CreateTopic { .. }
+        | Operation::CreatePartitions { .. }
+        | Operation::AlterTopicConfigs { .. } => Ok(()),
     }
 }
 
@@ -68,7 +75,11 @@ pub struct NotConverged {
 /// Waits until each connector (name -> declared state) and all its tasks are in the declared
 /// state; `RUNNING` also needs every task `RUNNING`, `STOPPED` needs no tasks. A failed
 /// connector or task ends the wait for that connector at once.
-pub async fn wait_for(client: &ConnectClient, wanted: &BTreeMap<String, State>, timeout: Duration) -> Vec<NotConverged> {
+pub async fn wait_for(
+    client: &ConnectClient,
+    wanted: &BTreeMap<String, State>,
+    timeout: Duration,
+) -> Vec<NotConverged> {
     let deadline = Instant::now() + timeout;
     let mut pending: Vec<(&String, &State)> = wanted.iter().collect();
     let mut out = Vec::new();
@@ -80,7 +91,10 @@ pub async fn wait_for(client: &ConnectClient, wanted: &BTreeMap<String, State>, 
                 Ok(status) => {
                     let tasks_ok = match want {
                         State::Stopped => status.tasks.is_empty(),
-                        other => !status.tasks.is_empty() && status.tasks.iter().all(|t| t.state == *other),
+                        other => {
+                            !status.tasks.is_empty()
+                                && status.tasks.iter().all(|t| t.state == *other)
+                        }
                     };
                     if status.connector.state == *want && tasks_ok {
                         continue;
@@ -90,14 +104,29 @@ pub async fn wait_for(client: &ConnectClient, wanted: &BTreeMap<String, State>, 
                         .iter()
                         .filter(|t| t.state == State::Failed)
                         .map(|t| {
-                            let trace = t.trace.as_deref().map(|tr| client.mask_text(tr)).unwrap_or_default();
-                            format!("task {} FAILED: {}", t.id, trace.lines().take(3).collect::<Vec<_>>().join(" | "))
+                            let trace = t
+                                .trace
+                                .as_deref()
+                                .map(|tr| client.mask_text(tr))
+                                .unwrap_or_default();
+                            format!(
+                                "task {} FAILED: {}",
+                                t.id,
+                                trace.lines().take(3).collect::<Vec<_>>().join(" | ")
+                            )
                         })
                         .collect();
                     let seen = format!("connector is {}", status.connector.state.as_str());
                     if status.connector.state == State::Failed || !failed.is_empty() {
-                        let detail = if failed.is_empty() { seen } else { format!("{seen}; {}", failed.join("; ")) };
-                        out.push(NotConverged { connector: name.clone(), detail });
+                        let detail = if failed.is_empty() {
+                            seen
+                        } else {
+                            format!("{seen}; {}", failed.join("; "))
+                        };
+                        out.push(NotConverged {
+                            connector: name.clone(),
+                            detail,
+                        });
                         continue;
                     }
                     last.insert(name, seen);
