@@ -323,6 +323,7 @@ async fn an_existing_topic_fails_alone() {
         .find(|o| o.topic == "orders")
         .and_then(|o| o.result.as_ref().err())
         .expect("orders failed");
+    eprintln!("re-create: {}", failed.message);
     assert!(
         failed.message.contains("already exists"),
         "{}",

@@ -16,7 +16,7 @@
 pub mod admin;
 pub mod apply;
 pub mod config;
-mod incremental;
+mod native;
 pub mod transport;
 
 use std::collections::BTreeMap;
