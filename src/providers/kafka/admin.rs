@@ -139,8 +139,13 @@ impl KafkaAdmin {
 
     /// The named topics that exist, with partition count, replication factor and the configs
     /// set on the topic itself (not broker defaults). Two requests at most, whatever
-    /// `names.len()`: one metadata request and one DescribeConfigs.
+    /// `names.len()`: one metadata request and one DescribeConfigs (none for no names, the
+    /// second only if a named topic exists).
     pub async fn observe(&self, names: &[String]) -> Result<BTreeMap<String, Topic>, KafkaError> {
+        if names.is_empty() {
+            // Nothing declared: no request, so a stack without topics plans without Kafka.
+            return Ok(BTreeMap::new());
+        }
         let mut topics = self.fetch_partitions(names).await?;
         if topics.is_empty() {
             return Ok(topics);
