@@ -323,6 +323,7 @@ async fn an_existing_topic_fails_alone() {
         .find(|o| o.topic == "orders")
         .and_then(|o| o.result.as_ref().err())
         .expect("orders failed");
+    eprintln!("re-create: {}", failed.message);
     assert!(
         failed.message.contains("already exists"),
         "{}",
@@ -443,6 +444,11 @@ async fn a_dead_broker_is_a_bounded_error() {
         },
     )
     .expect("admin");
+    assert_eq!(
+        admin.observe(&[]).await.expect("nothing to observe"),
+        BTreeMap::new()
+    );
+    assert_eq!(admin.requests(), 0, "no topics, no request");
     let started = Instant::now();
     let err = admin.observe(&names(&["x"])).await.expect_err("no broker");
     let elapsed = started.elapsed();
@@ -601,4 +607,56 @@ async fn the_sasl_password_never_appears_in_errors() {
         text.contains("****"),
         "the masked password is shown as ****: {text}"
     );
+}
+
+/// A broker that accepts connections but never answers (hung process, wrong service on the
+/// port): every call ends within its limit instead of hanging.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_broker_is_a_bounded_error() {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for conn in listener.incoming().flatten() {
+            held.push(conn); // keep it open, say nothing
+        }
+    });
+    let limits = AdminTimeouts {
+        request: Duration::from_secs(2),
+        operation: Duration::from_secs(2),
+    };
+    let admin = KafkaAdmin::new(
+        &ClientSettings::plaintext(&format!("127.0.0.1:{port}")),
+        limits,
+    )
+    .expect("admin");
+    let bound = limits.request + Duration::from_secs(4);
+    let started = Instant::now();
+    let observed = admin.observe(&names(&["t"])).await;
+    let t_observe = started.elapsed();
+    let started = Instant::now();
+    let grown = admin
+        .create_partitions(&[PartitionIncrease {
+            topic: "t".into(),
+            total: 2,
+        }])
+        .await;
+    let t_grow = started.elapsed();
+    let started = Instant::now();
+    let altered = admin
+        .alter_configs(&[ConfigChange {
+            topic: "t".into(),
+            set: BTreeMap::from([("retention.ms".to_string(), "1".to_string())]),
+            delete: vec![],
+        }])
+        .await;
+    let t_alter = started.elapsed();
+    eprintln!(
+        "silent broker: observe {t_observe:?} {observed:?}\n grow {t_grow:?} {grown:?}\n alter {t_alter:?} {altered:?}"
+    );
+    assert!(observed.is_err() && grown.is_err() && altered.is_err());
+    assert!(t_observe < bound && t_grow < bound && t_alter < bound);
+    for e in [grown.expect_err("grow"), altered.expect_err("alter")] {
+        assert!(e.is_outcome_unknown(), "{e}");
+    }
 }

@@ -16,14 +16,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use rdkafka::admin::{
-    AdminClient, AdminOptions, ConfigSource, NewPartitions, NewTopic, OwnedResourceSpecifier,
-    ResourceSpecifier, TopicReplication, TopicResult,
+    AdminClient, AdminOptions, ConfigSource, OwnedResourceSpecifier, ResourceSpecifier,
 };
 use rdkafka::client::DefaultClientContext;
 use rdkafka::error::KafkaError as RdError;
 use rdkafka::types::RDKafkaErrorCode;
 
-use super::incremental::{self, Failure};
+use super::native::{self, Failure, Limits, ResourceResult};
 use super::{
     ClientSettings, ConfigChange, KafkaError, PartitionIncrease, TopicError, TopicErrorKind,
     TopicOutcome,
@@ -140,8 +139,13 @@ impl KafkaAdmin {
 
     /// The named topics that exist, with partition count, replication factor and the configs
     /// set on the topic itself (not broker defaults). Two requests at most, whatever
-    /// `names.len()`: one metadata request and one DescribeConfigs.
+    /// `names.len()`: one metadata request and one DescribeConfigs (none for no names, the
+    /// second only if a named topic exists).
     pub async fn observe(&self, names: &[String]) -> Result<BTreeMap<String, Topic>, KafkaError> {
+        if names.is_empty() {
+            // Nothing declared: no request, so a stack without topics plans without Kafka.
+            return Ok(BTreeMap::new());
+        }
         let mut topics = self.fetch_partitions(names).await?;
         if topics.is_empty() {
             return Ok(topics);
@@ -263,47 +267,36 @@ impl KafkaAdmin {
 
     /// Creates `topics` in one CreateTopics request. A replication factor of `None` asks for the
     /// broker's default (`-1`, KIP-464, brokers since Kafka 2.4). Each topic's result is
-    /// reported on its own: an existing topic fails with [`TopicErrorKind::AlreadyExists`]
-    /// without affecting the others.
+    /// reported on its own, with the broker's message: an existing topic fails with
+    /// [`TopicErrorKind::AlreadyExists`] without affecting the others.
     pub async fn create_topics(&self, topics: &[Topic]) -> Result<Vec<TopicOutcome>, KafkaError> {
         const OP: &str = "CreateTopics";
-        if topics.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut invalid = Vec::new();
-        let mut new_topics = Vec::new();
-        for t in topics {
-            match i32::try_from(t.partitions) {
-                Ok(p) if p > 0 => {
-                    let replication = t.replication_factor.map_or(-1, i32::from);
-                    let mut nt = NewTopic::new(&t.name, p, TopicReplication::Fixed(replication));
-                    for (k, v) in &t.configs {
-                        nt = nt.set(k, v);
-                    }
-                    new_topics.push(nt);
-                }
-                _ => invalid.push(TopicOutcome::failed(
-                    &t.name,
-                    TopicError::new(
-                        TopicErrorKind::InvalidPartitions,
-                        format!("{} partitions: a topic needs 1 to 2^31-1", t.partitions),
-                    ),
-                )),
-            }
-        }
-        let mut outcomes = if new_topics.is_empty() {
+        let (valid, invalid): (Vec<Topic>, Vec<Topic>) = topics
+            .iter()
+            .cloned()
+            .partition(|t| t.partitions > 0 && i32::try_from(t.partitions).is_ok());
+        let mut outcomes = if valid.is_empty() {
             Vec::new()
         } else {
-            self.count();
-            let call = self.client.create_topics(&new_topics, &self.options());
-            let results = self.bounded(OP, call).await?;
-            self.topic_outcomes(OP, results)
+            let limits = self.limits(true);
+            self.native(OP, move |client| {
+                native::create_topics(client, &valid, limits)
+            })
+            .await?
         };
-        outcomes.extend(invalid);
+        outcomes.extend(invalid.into_iter().map(|t| {
+            let error = TopicError::new(
+                TopicErrorKind::InvalidPartitions,
+                format!("{} partitions: a topic needs 1 to 2^31-1", t.partitions),
+            );
+            TopicOutcome::failed(t.name, error)
+        }));
         Ok(outcomes)
     }
 
     /// Raises partition counts in one CreatePartitions request (`total` is the new count).
+    /// A broker without the API (tansu) gives [`KafkaError::Unsupported`] at once: librdkafka
+    /// knows the broker's APIs from its ApiVersions answer and does not send the request.
     pub async fn create_partitions(
         &self,
         increases: &[PartitionIncrease],
@@ -312,19 +305,17 @@ impl KafkaAdmin {
         if increases.is_empty() {
             return Ok(Vec::new());
         }
-        let parts: Vec<NewPartitions<'_>> = increases
-            .iter()
-            .map(|i| NewPartitions::new(&i.topic, i.total as usize))
-            .collect();
-        self.count();
-        let call = self.client.create_partitions(&parts, &self.options());
-        let results = self.bounded(OP, call).await?;
-        Ok(self.topic_outcomes(OP, results))
+        let increases = increases.to_vec();
+        let limits = self.limits(true);
+        self.native(OP, move |client| {
+            native::create_partitions(client, &increases, limits)
+        })
+        .await
     }
 
     /// Sets and deletes topic configs in one IncrementalAlterConfigs request. Only the named
     /// keys change (the legacy AlterConfigs, the only one rdkafka 0.39 wraps, would reset every
-    /// key not sent; see [`super::incremental`]).
+    /// key not sent; see the `native` module).
     pub async fn alter_configs(
         &self,
         changes: &[ConfigChange],
@@ -338,21 +329,41 @@ impl KafkaAdmin {
         if changes.is_empty() {
             return Ok(Vec::new());
         }
+        let limits = self.limits(false);
+        self.native(OP, move |client| {
+            native::incremental_alter_configs(client, &changes, limits)
+        })
+        .await
+    }
+
+    fn limits(&self, with_operation_timeout: bool) -> Limits {
+        Limits {
+            request: self.timeouts.request,
+            operation: with_operation_timeout.then_some(self.timeouts.operation),
+            wait: self.timeouts.wall(),
+        }
+    }
+
+    /// Runs one native admin request on a blocking thread, bounded by the wall-clock limit, and
+    /// turns its results into per-topic outcomes.
+    async fn native<F>(&self, op: &'static str, call: F) -> Result<Vec<TopicOutcome>, KafkaError>
+    where
+        F: FnOnce(&AdminClient<DefaultClientContext>) -> Result<Vec<ResourceResult>, Failure>
+            + Send
+            + 'static,
+    {
         self.count();
         let client = Arc::clone(&self.client);
-        let request = self.timeouts.request;
-        let wait = self.timeouts.wall();
-        let call = tokio::task::spawn_blocking(move || {
-            incremental::incremental_alter_configs(&client, &changes, request, wait)
-        });
-        let results = match tokio::time::timeout(wait + Duration::from_secs(1), call).await {
+        let task = tokio::task::spawn_blocking(move || call(&client));
+        let limit = self.timeouts.wall() + Duration::from_secs(1);
+        let results = match tokio::time::timeout(limit, task).await {
             Err(_) | Ok(Ok(Err(Failure::TimedOut))) => {
-                return Err(self.timed_out(OP, "no IncrementalAlterConfigs response".into()));
+                return Err(self.timed_out(op, format!("no {op} response")));
             }
-            Ok(Err(join)) => return Err(self.failed(OP, format!("admin thread failed: {join}"))),
-            Ok(Ok(Err(Failure::Setup(detail)))) => return Err(self.failed(OP, detail)),
+            Ok(Err(join)) => return Err(self.failed(op, format!("admin thread failed: {join}"))),
+            Ok(Ok(Err(Failure::Setup(detail)))) => return Err(self.failed(op, detail)),
             Ok(Ok(Err(Failure::Request(code, message)))) => {
-                return Err(self.code_error(OP, code, &message));
+                return Err(self.code_error(op, code, &message));
             }
             Ok(Ok(Ok(results))) => results,
         };
@@ -361,32 +372,11 @@ impl KafkaAdmin {
             .map(|r| match r.error {
                 None => TopicOutcome::ok(r.topic),
                 Some((code, message)) => {
-                    let error = topic_error(OP, code, &message);
+                    let error = topic_error(op, code, &message);
                     TopicOutcome::failed(r.topic, error)
                 }
             })
             .collect())
-    }
-
-    async fn bounded<F>(&self, op: &'static str, call: F) -> Result<Vec<TopicResult>, KafkaError>
-    where
-        F: Future<Output = rdkafka::error::KafkaResult<Vec<TopicResult>>>,
-    {
-        match tokio::time::timeout(self.timeouts.wall(), call).await {
-            Err(_) => Err(self.timed_out(op, format!("no {op} response"))),
-            Ok(Err(e)) => Err(self.request_error(op, e)),
-            Ok(Ok(results)) => Ok(results),
-        }
-    }
-
-    fn topic_outcomes(&self, op: &'static str, results: Vec<TopicResult>) -> Vec<TopicOutcome> {
-        results
-            .into_iter()
-            .map(|r| match r {
-                Ok(name) => TopicOutcome::ok(name),
-                Err((name, code)) => TopicOutcome::failed(name, topic_error(op, code, "")),
-            })
-            .collect()
     }
 
     fn timed_out(&self, operation: &'static str, detail: String) -> KafkaError {
@@ -500,10 +490,12 @@ fn topic_error(op: &'static str, code: RDKafkaErrorCode, message: &str) -> Topic
         TopicErrorKind::NotAuthorized => format!("not authorized to run {op} on this topic"),
         _ => format!("{op} refused"),
     };
+    // The broker's own message says the most (which config, which limit); the code name is
+    // kept for searching Kafka's documentation.
     let message = if message.is_empty() {
-        format!("{what} ({code})")
+        format!("{what} [{code:?}]")
     } else {
-        format!("{what} ({code}: {message})")
+        format!("{what}: {message} [{code:?}]")
     };
     TopicError::new(kind, message)
 }

@@ -16,7 +16,7 @@
 pub mod admin;
 pub mod apply;
 pub mod config;
-mod incremental;
+mod native;
 pub mod transport;
 
 use std::collections::BTreeMap;
@@ -157,7 +157,10 @@ pub enum KafkaError {
         detail: String,
     },
     /// No answer within the timeout. For a write, the change may or may not have been made.
-    #[error("{operation} got no answer from {bootstrap} within {}s: {detail}", timeout.as_secs_f32())]
+    #[error(
+        "{operation} got no answer from {bootstrap} within {}s ({detail}); if it was a change, it may or may not have been made: run plan again to see the live state",
+        timeout.as_secs_f32()
+    )]
     TimedOut {
         /// The Kafka API.
         operation: &'static str,
