@@ -171,3 +171,61 @@ fn every_example_file_points_editors_at_the_schema() {
         }
     }
 }
+
+#[test]
+fn completions_for_each_shell() {
+    for (shell, marker) in [
+        ("bash", "_kustoplan()"),
+        ("zsh", "#compdef kustoplan"),
+        ("fish", "complete -c kustoplan"),
+    ] {
+        let (code, stdout, _) = kustoplan(&["completions", shell]);
+        assert_eq!(code, 0);
+        assert!(stdout.contains(marker), "{shell}: {stdout}");
+        assert!(stdout.contains("validate"), "{shell} completes subcommands");
+    }
+}
+
+#[test]
+fn verbose_logs_requests_to_stderr_and_quiet_by_default() {
+    let sandbox = tempfile::tempdir().expect("tempdir");
+    let run = |extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_kustoplan"))
+            .args(["plan", "examples/gameplay"])
+            .args(extra)
+            .env("KUSTOPLAN_SANDBOX_DIR", sandbox.path())
+            .env_remove("RUST_LOG")
+            .output()
+            .expect("run")
+    };
+    let quiet = run(&[]);
+    assert_eq!(String::from_utf8_lossy(&quiet.stderr), "");
+    let verbose = run(&["-v"]);
+    let log = String::from_utf8_lossy(&verbose.stderr);
+    assert!(
+        log.contains(r#"kusto request db="gamedb" command=".show database gamedb schema as json""#),
+        "{log}"
+    );
+    assert_eq!(
+        verbose.stdout, quiet.stdout,
+        "logs never mix into the plan on stdout"
+    );
+}
+
+#[test]
+fn a_closed_pipe_ends_quietly() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kustoplan"))
+        .args(["schema", "--format", "markdown"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start");
+    // Close the reading end before kustoplan writes, as `| head` does once it has enough.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("wait");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "",
+        "no panic message on a closed pipe"
+    );
+}

@@ -111,3 +111,14 @@ async fn unknown_commands_get_the_real_syntax_error_shape() {
     );
     assert_eq!(body["error"]["@permanent"], true);
 }
+
+/// Regression: the Ctrl-C handler used to be installed after the banner was printed, so a SIGINT
+/// sent as soon as the URL was read could kill the server instead of stopping it cleanly.
+#[test]
+fn ctrl_c_right_after_the_banner_is_always_a_clean_shutdown() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for _ in 0..10 {
+        let (child, _) = start(dir.path());
+        stop(child);
+    }
+}

@@ -23,6 +23,9 @@ pub struct Cli {
     /// When to use colours: auto (a terminal, and NO_COLOR unset), always, never.
     #[arg(long, global = true, value_enum, default_value_t = ColorArg::Auto)]
     pub color: ColorArg,
+    /// Log what kustoplan does to stderr: -v requests and retries, -vv everything (never secrets).
+    #[arg(long, short = 'v', global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
     /// The command to run.
     #[command(subcommand)]
     pub command: Command,
@@ -62,6 +65,14 @@ pub enum Command {
         after_help = "Examples:\n  kustoplan schema > schemas/kustoplan.schema.json\n  kustoplan schema --format markdown > docs/manifest-reference.md"
     )]
     Schema(SchemaArgs),
+    /// Print a shell completion script.
+    #[command(
+        after_help = "Examples:\n  kustoplan completions bash > /etc/bash_completion.d/kustoplan\n  kustoplan completions zsh > \"${fpath[1]}/_kustoplan\""
+    )]
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
     /// The built-in local target: a Kusto-compatible management endpoint persisted to a directory.
     #[command(subcommand)]
     Sandbox(SandboxCommand),
@@ -184,6 +195,24 @@ fn parse_var(text: &str) -> Result<(String, String), String> {
     }
 }
 
+/// `-v` shows kustoplan's own info and debug events (requests, retries, waits); `-vv` adds its
+/// trace events and other crates' debug output. `RUST_LOG` overrides. Logs go to stderr.
+fn init_logging(verbose: u8, color: ColorChoice) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "warn,kustoplan=debug",
+        _ => "debug,kustoplan=trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(color.stderr)
+        .with_target(verbose > 1)
+        .try_init();
+}
+
 fn source_of(stack: &StackArgs, sandbox_dir: Option<PathBuf>) -> crate::workflow::Source {
     crate::workflow::Source {
         paths: stack.paths.clone(),
@@ -240,11 +269,20 @@ fn report_workflow_error(e: crate::workflow::WorkflowError, color: ColorChoice) 
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
     let color = ColorChoice::resolve(cli.color);
+    init_logging(cli.verbose, color);
     match cli.command {
         Command::Validate(args) => validate::run(&args, color),
         Command::Plan(args) => plan::run(&args, color),
         Command::Apply(args) => apply::run(&args, color),
         Command::Schema(args) => schema::run(args.format),
         Command::Sandbox(SandboxCommand::Serve(args)) => sandbox::run(&args),
+        Command::Completions { shell } => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut command, "kustoplan", &mut script);
+            // A closed pipe (`| head`) is not an error worth a panic.
+            let _ = std::io::Write::write_all(&mut std::io::stdout(), &script);
+            ExitCode::SUCCESS
+        }
     }
 }

@@ -7,6 +7,23 @@ use super::SandboxServeArgs;
 use crate::sandbox::connect::{ConnectServeConfig, serve_connect};
 use crate::sandbox::kusto::{ServeConfig, serve};
 
+/// A future that completes on Ctrl-C (SIGINT), registered when this returns.
+#[cfg(unix)]
+fn interrupt_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    let mut signal = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
+    Ok(async move {
+        signal.recv().await;
+    })
+}
+
+/// A future that completes on Ctrl-C.
+#[cfg(not(unix))]
+fn interrupt_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    Ok(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+}
+
 /// Serves the sandbox until Ctrl-C, printing the URL first so scripts can read it.
 pub fn run(args: &SandboxServeArgs) -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -31,6 +48,15 @@ pub fn run(args: &SandboxServeArgs) -> ExitCode {
                 eprintln!(
                     "help: check that --listen is a free local address and --dir is writable"
                 );
+                return ExitCode::FAILURE;
+            }
+        };
+        // Listen for Ctrl-C before announcing the URL: a script that reads the banner and stops
+        // the server at once must get a clean shutdown, not the default SIGINT death.
+        let interrupted = match interrupt_signal() {
+            Ok(signal) => signal,
+            Err(e) => {
+                eprintln!("error: cannot listen for Ctrl-C: {e}");
                 return ExitCode::FAILURE;
             }
         };
@@ -63,9 +89,7 @@ pub fn run(args: &SandboxServeArgs) -> ExitCode {
                 }
             }
         };
-        if let Err(e) = tokio::signal::ctrl_c().await {
-            eprintln!("error: cannot wait for Ctrl-C: {e}");
-        }
+        interrupted.await;
         if let Some(connect) = connect {
             connect.shutdown().await;
         }

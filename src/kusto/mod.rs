@@ -6,5 +6,4 @@
 pub mod command;
 pub mod observe;
 pub mod render;
-pub mod types;
 pub mod v1;

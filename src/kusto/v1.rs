@@ -11,7 +11,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::types::ScalarType;
+use crate::model::ColumnType;
 
 /// A whole v1 response document.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -116,15 +116,15 @@ impl V1Response {
 
 impl V1Table {
     /// Creates an empty table with typed columns (the sandbox always sends `ColumnType`).
-    pub fn new(name: &str, columns: &[(&str, ScalarType)]) -> Self {
+    pub fn new(name: &str, columns: &[(&str, ColumnType)]) -> Self {
         V1Table {
             name: name.to_string(),
             columns: columns
                 .iter()
                 .map(|(column, ty)| V1Column {
                     name: (*column).to_string(),
-                    data_type: ty.v1_data_type().to_string(),
-                    column_type: Some(ty.csl_name().to_string()),
+                    data_type: ty.as_v1_data_type().to_string(),
+                    column_type: Some(ty.as_kql().to_string()),
                 })
                 .collect(),
             rows: Vec::new(),
@@ -460,7 +460,7 @@ mod tests {
     fn serializer_round_trips_and_omits_empty_exceptions() {
         let mut t = V1Table::new(
             "Table_0",
-            &[("Name", ScalarType::String), ("N", ScalarType::Int)],
+            &[("Name", ColumnType::String), ("N", ColumnType::Int)],
         );
         t.push(vec![json!("x"), json!(1)]);
         let r = V1Response::single(t);

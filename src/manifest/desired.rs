@@ -3,8 +3,14 @@
 use std::collections::BTreeMap;
 
 use super::Manifests;
-use super::spec::{BatchingSpec, MappingSpec, PrincipalSpec, TableDoc};
+use super::spec::{
+    BatchingSpec, ConnectorState, Converter, MappingSpec, OnError, PrincipalSpec, SecretRef,
+    SinkAuthStrategy, SinkDoc, TableDoc, Tolerance,
+};
 use crate::model::BatchingPolicy;
+use crate::model::connect::{
+    ConnectCluster, Connector, KUSTO_SINK_CLASS, OWNER_KEY, Route, RunState, Topic, render_routes,
+};
 use crate::model::kusto::{
     Column, DatabaseState, KustoState, Mapping, MappingColumn, RoleKey, TableState,
 };
@@ -145,6 +151,233 @@ fn principals(
         .collect()
 }
 
+/// The name sinks use for the Connect cluster when the stack declares none (the built-in sandbox).
+pub const DEFAULT_CONNECT: &str = "default";
+
+/// The Kusto engine and ingestion URLs connectors are given.
+fn kusto_urls(m: &Manifests) -> (String, String) {
+    let target = m.stack.as_ref().and_then(|s| s.targets.kusto.as_ref());
+    let cluster = target.map_or("sandbox", |k| k.cluster.value.as_str());
+    let query = if cluster == "sandbox" {
+        "https://sandbox.kusto.localhost".to_string()
+    } else {
+        cluster.trim_end_matches('/').to_string()
+    };
+    let ingest = target
+        .and_then(|k| k.ingest.as_ref())
+        .map(|i| i.value.trim_end_matches('/').to_string())
+        .unwrap_or_else(|| match query.split_once("://") {
+            Some((scheme, host)) => format!("{scheme}://ingest-{host}"),
+            None => format!("ingest-{query}"),
+        });
+    (query, ingest)
+}
+
+/// The connectors the stack declares, by Connect cluster name.
+pub fn connect_state(m: &Manifests) -> BTreeMap<String, ConnectCluster> {
+    let owner = m
+        .stack
+        .as_ref()
+        .map_or_else(|| "default".to_string(), |s| s.name.value.clone());
+    let only_cluster = m
+        .stack
+        .as_ref()
+        .and_then(|s| {
+            (s.targets.connect.len() == 1).then(|| s.targets.connect.keys().next().cloned())
+        })
+        .flatten();
+    let (query, ingest) = kusto_urls(m);
+    let mut out: BTreeMap<String, ConnectCluster> = BTreeMap::new();
+    for sink in &m.sinks {
+        let cluster = sink
+            .connect
+            .as_ref()
+            .map(|c| c.value.clone())
+            .or_else(|| only_cluster.clone())
+            .unwrap_or_else(|| DEFAULT_CONNECT.to_string());
+        let connector = Connector {
+            name: sink.name.value.clone(),
+            config: sink_config(sink, m, &owner, &query, &ingest),
+            state: match sink.state {
+                ConnectorState::Running => RunState::Running,
+                ConnectorState::Paused => RunState::Paused,
+                ConnectorState::Stopped => RunState::Stopped,
+            },
+        };
+        out.entry(cluster)
+            .or_default()
+            .insert(connector.name.clone(), connector);
+    }
+    out
+}
+
+/// The routes of a sink, with databases resolved.
+pub fn sink_routes(sink: &SinkDoc, m: &Manifests) -> Vec<Route> {
+    sink.routes
+        .iter()
+        .map(|r| Route {
+            topic: r.topic.value.clone(),
+            db: r
+                .database
+                .as_ref()
+                .map(|d| d.value.clone())
+                .or_else(|| m.databases.first().map(|d| d.name.value.clone()))
+                .unwrap_or_default(),
+            table: r.table.value.clone(),
+            format: r.format.value.to_lowercase(),
+            mapping: r.mapping.as_ref().map(|m| m.value.clone()),
+            streaming: r.streaming.value,
+        })
+        .collect()
+}
+
+/// The full connector config of a sink: every key kustoplan derives, converters with
+/// `schemas.enable` always explicit, credentials by reference only, and the ownership marker.
+fn sink_config(
+    sink: &SinkDoc,
+    m: &Manifests,
+    owner: &str,
+    query: &str,
+    ingest: &str,
+) -> BTreeMap<String, String> {
+    let mut c: BTreeMap<String, String> = BTreeMap::new();
+    let mut put = |k: &str, v: String| {
+        c.insert(k.to_string(), v);
+    };
+    let routes = sink_routes(sink, m);
+    put("connector.class", KUSTO_SINK_CLASS.to_string());
+    put("tasks.max", sink.tasks_max.value.to_string());
+    put(
+        "topics",
+        routes
+            .iter()
+            .map(|r| r.topic.as_str())
+            .collect::<Vec<_>>()
+            .join(","),
+    );
+    put("kusto.tables.topics.mapping", render_routes(&routes));
+    put("kusto.ingestion.url", ingest.to_string());
+    put("kusto.query.url", query.to_string());
+    put(
+        "aad.auth.strategy",
+        match *sink.auth.strategy {
+            SinkAuthStrategy::Application => "application",
+            SinkAuthStrategy::ManagedIdentity => "managed_identity",
+            SinkAuthStrategy::WorkloadIdentity => "workload_identity",
+        }
+        .to_string(),
+    );
+    if let Some(app) = &sink.auth.app_id {
+        put("aad.auth.appid", app.value.clone());
+    }
+    if let Some(tenant) = &sink.auth.tenant_id {
+        put("aad.auth.authority", tenant.value.clone());
+    }
+    if let Some(key) = &sink.auth.app_key {
+        put(
+            "aad.auth.appkey",
+            match &key.value {
+                SecretRef::Env { env } => format!("${{env:{env}}}"),
+                SecretRef::Text(placeholder) => placeholder.clone(),
+            },
+        );
+    }
+    let errors = &sink.errors;
+    put(
+        "behavior.on.error",
+        match errors.behavior {
+            OnError::Fail => "fail",
+            OnError::Log => "log",
+            OnError::Ignore => "ignore",
+        }
+        .to_string(),
+    );
+    put(
+        "errors.tolerance",
+        match errors.tolerance {
+            Tolerance::None => "none",
+            Tolerance::All => "all",
+        }
+        .to_string(),
+    );
+    if let Some(dlq) = &errors.dead_letter_queue {
+        put("errors.deadletterqueue.topic.name", dlq.topic.value.clone());
+        if let Some(rf) = dlq.replication_factor {
+            put(
+                "errors.deadletterqueue.topic.replication.factor",
+                rf.to_string(),
+            );
+        }
+        put(
+            "errors.deadletterqueue.context.headers.enable",
+            dlq.context_headers.to_string(),
+        );
+    }
+    if let Some(ms) = errors.retry_max_time_ms {
+        put("errors.retry.max.time.ms", ms.to_string());
+    }
+    if let Some(ms) = errors.retry_backoff_ms {
+        put("errors.retry.backoff.time.ms", ms.to_string());
+    }
+    if let Some(n) = &sink.flush.size_bytes {
+        put("flush.size.bytes", n.value.to_string());
+    }
+    if let Some(n) = &sink.flush.interval_ms {
+        put("flush.interval.ms", n.value.to_string());
+    }
+    for (prefix, conv) in [
+        ("key.converter", &sink.converters.key),
+        ("value.converter", &sink.converters.value),
+    ] {
+        converter(&mut c, prefix, conv);
+    }
+    for (k, v) in &sink.config {
+        c.insert(k.clone(), v.value.0.clone());
+    }
+    c.insert(OWNER_KEY.to_string(), owner.to_string());
+    c
+}
+
+fn converter(c: &mut BTreeMap<String, String>, prefix: &str, conv: &Converter) {
+    let class = match conv.class.as_str() {
+        "json" => "org.apache.kafka.connect.json.JsonConverter",
+        "string" => "org.apache.kafka.connect.storage.StringConverter",
+        "bytearray" => "org.apache.kafka.connect.converters.ByteArrayConverter",
+        "avro" => "io.confluent.connect.avro.AvroConverter",
+        other => other,
+    };
+    c.insert(prefix.to_string(), class.to_string());
+    c.insert(
+        format!("{prefix}.schemas.enable"),
+        conv.schemas_enable.to_string(),
+    );
+    for (k, v) in &conv.properties {
+        c.insert(format!("{prefix}.{k}"), v.value.0.clone());
+    }
+}
+
+/// The topics the stack declares, by name.
+pub fn kafka_topics(m: &Manifests) -> BTreeMap<String, Topic> {
+    m.topics
+        .iter()
+        .map(|t| {
+            (
+                t.name.value.clone(),
+                Topic {
+                    name: t.name.value.clone(),
+                    partitions: t.partitions.value,
+                    replication_factor: t.replication_factor.as_ref().map(|r| r.value),
+                    configs: t
+                        .config
+                        .iter()
+                        .map(|(k, v)| (k.clone(), v.value.0.clone()))
+                        .collect(),
+                },
+            )
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -191,5 +424,71 @@ mod tests {
             "aadapp=00000000-0000-0000-0000-00000000a11d;00000000-0000-0000-0000-0000000007e2"
         );
         assert_eq!(admins[0].1.as_deref(), Some("AAD App"));
+    }
+
+    #[test]
+    fn gameplay_sink_becomes_the_walkthrough_connector_config() {
+        let m = load(&["examples/gameplay".into()], &LoadOptions::default()).unwrap();
+        let connect = connect_state(&m);
+        let connector = &connect["main"]["gameplay-kusto-sink"];
+        assert_eq!(connector.state, RunState::Running);
+        let expected: BTreeMap<String, String> = [
+            ("aad.auth.appid", "00000000-0000-0000-0000-00000000a11d"),
+            ("aad.auth.appkey", "${file:/opt/kafka/secrets/kusto.properties:appkey}"),
+            ("aad.auth.authority", "00000000-0000-0000-0000-0000000007e2"),
+            ("aad.auth.strategy", "application"),
+            ("behavior.on.error", "fail"),
+            ("connector.class", "com.microsoft.azure.kusto.kafka.connect.sink.KustoSinkConnector"),
+            ("errors.tolerance", "none"),
+            ("key.converter", "org.apache.kafka.connect.json.JsonConverter"),
+            ("key.converter.schemas.enable", "false"),
+            ("kusto.ingestion.url", "https://ingest-sandbox.kusto.localhost"),
+            ("kusto.query.url", "https://sandbox.kusto.localhost"),
+            (
+                "kusto.tables.topics.mapping",
+                r#"[{"topic":"gameplay","db":"gamedb","table":"GamePlay","format":"json","mapping":"gameplay_json_mapping","streaming":false}]"#,
+            ),
+            ("kustoplan.stack", "gameplay"),
+            ("tasks.max", "1"),
+            ("topics", "gameplay"),
+            ("value.converter", "org.apache.kafka.connect.json.JsonConverter"),
+            ("value.converter.schemas.enable", "false"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        assert_eq!(connector.config, expected);
+        let topics = kafka_topics(&m);
+        assert_eq!(topics["gameplay"].partitions, 4);
+    }
+
+    #[test]
+    fn prod_urls_derive_the_ingest_endpoint() {
+        let options = LoadOptions {
+            environment: Some("prod".into()),
+            vars: Vec::new(),
+        };
+        let m = load(&["examples/gameplay".into()], &options).unwrap();
+        let c = &connect_state(&m)["main"]["gameplay-kusto-sink"].config;
+        assert_eq!(
+            c["kusto.query.url"],
+            "https://gameplay.westeurope.kusto.windows.net"
+        );
+        assert_eq!(
+            c["kusto.ingestion.url"],
+            "https://ingest-gameplay.westeurope.kusto.windows.net"
+        );
+        let t = load(&["examples/telemetry".into()], &LoadOptions::default()).unwrap();
+        let live = &connect_state(&t)["ingest"]["telemetry-live"].config;
+        assert_eq!(live["errors.deadletterqueue.topic.name"], "telemetry.dlq");
+        assert_eq!(
+            live["key.converter"],
+            "org.apache.kafka.connect.storage.StringConverter"
+        );
+        assert!(!live.contains_key("aad.auth.appkey"));
+        assert_eq!(
+            connect_state(&t)["bulk"]["telemetry-bulk"].state,
+            RunState::Paused
+        );
     }
 }

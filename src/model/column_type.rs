@@ -1,11 +1,19 @@
 use std::fmt;
 
+use serde::{Deserialize, Serialize};
+
 /// A Kusto scalar column type in canonical form.
 ///
 /// Kusto accepts several spellings for the same type (`int`/`int32`, `real`/`double`, ...) and
-/// reports CLR names (`System.Int32`) in schema output; comparing this enum instead of strings is
-/// what keeps aliases from showing up as false drift.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// reports each type under three names depending on the surface: the KQL name in commands, the
+/// CLR type in `.show ... schema as json` (`System.Int32`), and the .NET type name in the v1
+/// `DataType` column field (`Int32`). Comparing this enum instead of strings is what keeps
+/// aliases from showing up as false drift, and keeping every name here stops the planner and
+/// the sandbox from disagreeing about what a type is called.
+///
+/// Serde writes the canonical KQL name (`int`, `timespan`, ...), as the sandbox persists it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum ColumnType {
     /// `bool` (alias `boolean`).
     Bool,
@@ -47,35 +55,34 @@ impl ColumnType {
     /// Parses a KQL type name or alias, or a CLR type name as `.show ... schema` reports it.
     pub fn parse(text: &str) -> Option<ColumnType> {
         let t = text.trim();
-        let by_kql = match t {
-            "bool" | "boolean" => Some(ColumnType::Bool),
-            "datetime" | "date" => Some(ColumnType::DateTime),
-            "dynamic" => Some(ColumnType::Dynamic),
-            "guid" | "uuid" | "uniqueid" => Some(ColumnType::Guid),
-            "int" | "int32" => Some(ColumnType::Int),
-            "long" | "int64" => Some(ColumnType::Long),
-            "real" | "double" => Some(ColumnType::Real),
-            "string" => Some(ColumnType::String),
-            "timespan" | "time" => Some(ColumnType::Timespan),
-            "decimal" => Some(ColumnType::Decimal),
-            _ => None,
-        };
-        by_kql.or(match t {
-            "System.Boolean" | "System.SByte" => Some(ColumnType::Bool),
-            "System.DateTime" => Some(ColumnType::DateTime),
-            "System.Object" => Some(ColumnType::Dynamic),
-            "System.Guid" => Some(ColumnType::Guid),
-            "System.Int32" => Some(ColumnType::Int),
-            "System.Int64" => Some(ColumnType::Long),
-            "System.Double" => Some(ColumnType::Real),
-            "System.String" => Some(ColumnType::String),
-            "System.TimeSpan" => Some(ColumnType::Timespan),
-            "System.Data.SqlTypes.SqlDecimal" | "System.Decimal" => Some(ColumnType::Decimal),
-            _ => None,
+        ColumnType::from_kql(t).or(match t {
+            "System.Boolean" => Some(ColumnType::Bool),
+            "System.Decimal" => Some(ColumnType::Decimal),
+            _ => ColumnType::ALL.into_iter().find(|ty| ty.as_clr() == t),
         })
     }
 
-    /// The canonical KQL spelling, used in every command kustoplan emits.
+    /// Parses a KQL type name or alias exactly as written in a command (type names are
+    /// lowercase in Kusto, and nothing around them is trimmed); `None` for anything Kusto
+    /// would reject there, CLR names included.
+    pub fn from_kql(name: &str) -> Option<ColumnType> {
+        Some(match name {
+            "bool" | "boolean" => ColumnType::Bool,
+            "datetime" | "date" => ColumnType::DateTime,
+            "dynamic" => ColumnType::Dynamic,
+            "guid" | "uuid" | "uniqueid" => ColumnType::Guid,
+            "int" | "int32" => ColumnType::Int,
+            "long" | "int64" => ColumnType::Long,
+            "real" | "double" => ColumnType::Real,
+            "string" => ColumnType::String,
+            "timespan" | "time" => ColumnType::Timespan,
+            "decimal" => ColumnType::Decimal,
+            _ => return None,
+        })
+    }
+
+    /// The canonical KQL spelling, used in every command kustoplan emits and in the
+    /// `CslType` / v1 `ColumnType` fields Kusto reports.
     pub fn as_kql(self) -> &'static str {
         match self {
             ColumnType::Bool => "bool",
@@ -88,6 +95,38 @@ impl ColumnType {
             ColumnType::String => "string",
             ColumnType::Timespan => "timespan",
             ColumnType::Decimal => "decimal",
+        }
+    }
+
+    /// The CLR type name used in `.show database schema as json` (`Type` field).
+    pub fn as_clr(self) -> &'static str {
+        match self {
+            ColumnType::Bool => "System.SByte",
+            ColumnType::DateTime => "System.DateTime",
+            ColumnType::Dynamic => "System.Object",
+            ColumnType::Guid => "System.Guid",
+            ColumnType::Int => "System.Int32",
+            ColumnType::Long => "System.Int64",
+            ColumnType::Real => "System.Double",
+            ColumnType::String => "System.String",
+            ColumnType::Timespan => "System.TimeSpan",
+            ColumnType::Decimal => "System.Data.SqlTypes.SqlDecimal",
+        }
+    }
+
+    /// The .NET type name used in the v1 response `DataType` column field.
+    pub fn as_v1_data_type(self) -> &'static str {
+        match self {
+            ColumnType::Bool => "Boolean",
+            ColumnType::DateTime => "DateTime",
+            ColumnType::Dynamic => "Object",
+            ColumnType::Guid => "Guid",
+            ColumnType::Int => "Int32",
+            ColumnType::Long => "Int64",
+            ColumnType::Real => "Double",
+            ColumnType::String => "String",
+            ColumnType::Timespan => "TimeSpan",
+            ColumnType::Decimal => "Decimal",
         }
     }
 }
@@ -117,6 +156,67 @@ mod tests {
     fn canonical_names_round_trip() {
         for t in ColumnType::ALL {
             assert_eq!(ColumnType::parse(t.as_kql()), Some(t));
+        }
+    }
+
+    #[test]
+    fn kql_aliases_normalise_to_one_type() {
+        let cases = [
+            ("int", ColumnType::Int),
+            ("int32", ColumnType::Int),
+            ("long", ColumnType::Long),
+            ("int64", ColumnType::Long),
+            ("real", ColumnType::Real),
+            ("double", ColumnType::Real),
+            ("bool", ColumnType::Bool),
+            ("boolean", ColumnType::Bool),
+            ("datetime", ColumnType::DateTime),
+            ("date", ColumnType::DateTime),
+            ("guid", ColumnType::Guid),
+            ("uuid", ColumnType::Guid),
+            ("uniqueid", ColumnType::Guid),
+            ("timespan", ColumnType::Timespan),
+            ("time", ColumnType::Timespan),
+            ("string", ColumnType::String),
+            ("dynamic", ColumnType::Dynamic),
+            ("decimal", ColumnType::Decimal),
+        ];
+        for (alias, expected) in cases {
+            assert_eq!(ColumnType::from_kql(alias), Some(expected), "{alias}");
+        }
+    }
+
+    #[test]
+    fn unknown_and_miscased_kql_names_are_rejected() {
+        for bad in ["Int", "integer", "float", "str", ""] {
+            assert_eq!(ColumnType::from_kql(bad), None, "{bad}");
+        }
+        // Commands take KQL names only, as written.
+        for bad in ["System.Int32", " int"] {
+            assert_eq!(ColumnType::from_kql(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn every_surface_name_round_trips() {
+        for ty in ColumnType::ALL {
+            assert_eq!(ColumnType::from_kql(ty.as_kql()), Some(ty));
+            assert_eq!(ColumnType::parse(ty.as_clr()), Some(ty));
+        }
+        assert_eq!(ColumnType::Int.as_clr(), "System.Int32");
+        assert_eq!(ColumnType::Bool.as_v1_data_type(), "Boolean");
+        assert_eq!(ColumnType::Long.as_v1_data_type(), "Int64");
+    }
+
+    #[test]
+    fn serde_writes_the_kql_name() {
+        for ty in ColumnType::ALL {
+            let json = serde_json::to_string(&ty).expect("serialise");
+            assert_eq!(json, format!("\"{}\"", ty.as_kql()));
+            assert_eq!(
+                serde_json::from_str::<ColumnType>(&json).expect("deserialise"),
+                ty
+            );
         }
     }
 }

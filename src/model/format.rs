@@ -1,7 +1,12 @@
 use std::fmt;
 
+use serde::{Deserialize, Serialize};
+
 /// The kind of a Kusto ingestion mapping; one kind serves several data formats.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+///
+/// Serde writes the variant name (`Csv`, `W3cLogFile`, ...), as the sandbox persists it; plans
+/// and models that want the keyword use `as_kql` explicitly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum MappingKind {
     /// CSV mapping, also used by TSV, PSV, SCSV, SOHsv, TXT and RAW.
     Csv,
@@ -28,11 +33,18 @@ impl MappingKind {
         MappingKind::W3cLogFile,
     ];
 
-    /// Parses the kind keyword as Kusto commands and `.show ... mappings` spell it (any case).
+    /// Parses the kind keyword as Kusto commands and `.show ... mappings` spell it (any case),
+    /// ignoring surrounding whitespace.
     pub fn parse(text: &str) -> Option<MappingKind> {
+        MappingKind::from_keyword(text.trim())
+    }
+
+    /// Parses the kind keyword exactly as written in a command: any case (Kusto accepts `CSV`
+    /// and `csv`), nothing trimmed.
+    pub fn from_keyword(word: &str) -> Option<MappingKind> {
         MappingKind::ALL
             .into_iter()
-            .find(|k| k.as_kql().eq_ignore_ascii_case(text.trim()))
+            .find(|k| k.as_kql().eq_ignore_ascii_case(word))
     }
 
     /// The keyword used in `.create table T ingestion <kind> mapping`.
@@ -44,6 +56,18 @@ impl MappingKind {
             MappingKind::Parquet => "parquet",
             MappingKind::Orc => "orc",
             MappingKind::W3cLogFile => "w3clogfile",
+        }
+    }
+
+    /// The name shown in the `Kind` column of mapping results (uppercase, as in the docs).
+    pub fn display_name(self) -> &'static str {
+        match self {
+            MappingKind::Csv => "CSV",
+            MappingKind::Json => "JSON",
+            MappingKind::Avro => "AVRO",
+            MappingKind::Parquet => "PARQUET",
+            MappingKind::Orc => "ORC",
+            MappingKind::W3cLogFile => "W3CLOGFILE",
         }
     }
 }
@@ -123,6 +147,29 @@ mod tests {
         assert_eq!(
             MappingKind::parse("W3CLogFile"),
             Some(MappingKind::W3cLogFile)
+        );
+    }
+
+    #[test]
+    fn keywords_parse_in_any_case_and_round_trip() {
+        for kind in MappingKind::ALL {
+            assert_eq!(MappingKind::from_keyword(kind.as_kql()), Some(kind));
+            assert_eq!(MappingKind::from_keyword(kind.display_name()), Some(kind));
+            assert_eq!(MappingKind::parse(&format!(" {kind} ")), Some(kind));
+        }
+        assert_eq!(MappingKind::from_keyword("Json"), Some(MappingKind::Json));
+        assert_eq!(MappingKind::from_keyword(" json"), None);
+        assert_eq!(MappingKind::from_keyword("xml"), None);
+        assert_eq!(MappingKind::Csv.display_name(), "CSV");
+    }
+
+    #[test]
+    fn serde_writes_the_variant_name() {
+        let json = serde_json::to_string(&MappingKind::W3cLogFile).expect("serialise");
+        assert_eq!(json, r#""W3cLogFile""#);
+        assert_eq!(
+            serde_json::from_str::<MappingKind>(&json).expect("deserialise"),
+            MappingKind::W3cLogFile
         );
     }
 }

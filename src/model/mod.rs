@@ -3,6 +3,7 @@
 //! reports drift that is only a difference of notation.
 
 mod column_type;
+pub mod connect;
 mod format;
 pub mod kusto;
 mod names;

@@ -28,6 +28,9 @@ impl Timespan {
     }
 
     /// Parses `10s`, `500ms`, `5m`, `1h`, `2d`, `1h30m`, or Kusto's `[d.]hh:mm:ss[.fffffff]`.
+    ///
+    /// The clock form is read leniently (hours and minutes of any width, any number of
+    /// fraction digits) and cut to whole milliseconds.
     pub fn parse(text: &str) -> Option<Timespan> {
         let t = text.trim();
         if t.contains(':') {
@@ -38,28 +41,32 @@ impl Timespan {
     }
 
     fn parse_clock(t: &str) -> Option<Timespan> {
-        let (days, clock) = match t.split_once(':') {
-            Some((head, _)) if head.contains('.') => {
-                let (d, rest) = t.split_once('.')?;
-                (d.parse::<u64>().ok()?, rest)
-            }
-            _ => (0, t),
-        };
-        let mut parts = clock.split(':');
-        let hours: u64 = parts.next()?.parse().ok()?;
-        let minutes: u64 = parts.next()?.parse().ok()?;
-        let seconds = parts.next()?;
-        if parts.next().is_some() || hours > 23 || minutes > 59 {
-            return None;
+        let (secs, fraction) = split_clock(t, Clock::Lenient)?;
+        let millis = secs
+            .checked_mul(1000)?
+            .checked_add(fraction_units(fraction, 3))?;
+        Some(Timespan::from_millis(millis))
+    }
+
+    /// Parses a timespan exactly as Kusto writes and checks it in policies,
+    /// `[d.]hh:mm:ss[.fffffff]` (two-digit fields, at most seven fraction digits, no unit
+    /// forms, nothing trimmed), into 100 ns ticks: finer than a [`Timespan`] holds, for
+    /// callers that must keep every digit (the sandbox stores policies in ticks).
+    pub fn parse_ticks(text: &str) -> Option<u64> {
+        let (secs, fraction) = split_clock(text, Clock::Exact)?;
+        secs.checked_mul(TICKS_PER_SECOND)?
+            .checked_add(fraction_units(fraction, 7))
+    }
+
+    /// Formats 100 ns ticks as Kusto prints timespans: `00:05:00`, `1.00:00:00`,
+    /// `00:00:10.5000000` (seven fraction digits whenever there is a fraction).
+    pub fn format_ticks(ticks: u64) -> String {
+        let mut out = clock_text(ticks / TICKS_PER_SECOND);
+        let fraction = ticks % TICKS_PER_SECOND;
+        if fraction > 0 {
+            out.push_str(&format!(".{fraction:07}"));
         }
-        let (whole, fraction) = seconds.split_once('.').unwrap_or((seconds, ""));
-        let secs: u64 = whole.parse().ok()?;
-        if secs > 59 || whole.len() != 2 || !fraction.chars().all(|c| c.is_ascii_digit()) {
-            return None;
-        }
-        let millis_fraction: u64 = format!("{fraction:0<3}")[..3].parse().ok()?;
-        let total_secs = ((days * 24 + hours) * 60 + minutes) * 60 + secs;
-        Some(Timespan::from_millis(total_secs * 1000 + millis_fraction))
+        out
     }
 
     fn parse_units(t: &str) -> Option<Timespan> {
@@ -96,23 +103,84 @@ impl Timespan {
 
     /// Kusto's own spelling, `[d.]hh:mm:ss[.fff]`, used in policies kustoplan writes.
     pub fn to_kusto(self) -> String {
-        let total_secs = self.millis / 1000;
+        let mut out = clock_text(self.millis / 1000);
         let ms = self.millis % 1000;
-        let (d, h, m, s) = (
-            total_secs / 86_400,
-            total_secs / 3600 % 24,
-            total_secs / 60 % 60,
-            total_secs % 60,
-        );
-        let mut out = if d > 0 {
-            format!("{d}.{h:02}:{m:02}:{s:02}")
-        } else {
-            format!("{h:02}:{m:02}:{s:02}")
-        };
         if ms > 0 {
             out.push_str(&format!(".{ms:03}"));
         }
         out
+    }
+}
+
+/// 100 ns ticks in one second: the resolution of .NET and Kusto timespans.
+pub const TICKS_PER_SECOND: u64 = 10_000_000;
+
+/// How strictly the clock form `[d.]hh:mm:ss[.f...]` is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Clock {
+    /// kustoplan's reading of manifests and observed values: hours and minutes of any width,
+    /// any number of fraction digits.
+    Lenient,
+    /// As Kusto prints it and checks it in policies: two-digit hours, minutes and seconds, at
+    /// most seven fraction digits.
+    Exact,
+}
+
+/// Splits the clock form `[d.]hh:mm:ss[.f...]` into whole seconds and the fraction's digits,
+/// checking every field; seconds always have two digits and hours and minutes stay below 24
+/// and 60.
+fn split_clock(t: &str, mode: Clock) -> Option<(u64, &str)> {
+    let (days, clock) = match t.split_once('.') {
+        Some((d, rest)) if !d.contains(':') => (d.parse::<u64>().ok()?, rest),
+        _ => (0, t),
+    };
+    let mut parts = clock.split(':');
+    let (h, m, s) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() {
+        return None;
+    }
+    let (s, fraction) = s.split_once('.').unwrap_or((s, ""));
+    let field = |v: &str, max: u64| -> Option<u64> {
+        let two_digits = v.len() == 2 && v.bytes().all(|b| b.is_ascii_digit());
+        if mode == Clock::Exact && !two_digits {
+            return None;
+        }
+        v.parse::<u64>().ok().filter(|&n| n < max)
+    };
+    let (h, m) = (field(h, 24)?, field(m, 60)?);
+    if s.len() != 2 {
+        return None;
+    }
+    let s = field(s, 60)?;
+    if !fraction.bytes().all(|b| b.is_ascii_digit()) || (mode == Clock::Exact && fraction.len() > 7)
+    {
+        return None;
+    }
+    let secs = days
+        .checked_mul(86_400)?
+        .checked_add((h * 60 + m) * 60 + s)?;
+    Some((secs, fraction))
+}
+
+/// The first `digits` digits of a fraction (all ASCII digits), padded with zeros: the fraction
+/// in units of 10^-digits seconds, anything finer cut off.
+fn fraction_units(fraction: &str, digits: usize) -> u64 {
+    let padded = format!("{fraction:0<digits$}");
+    padded[..digits].parse().unwrap_or(0)
+}
+
+/// `[d.]hh:mm:ss`, the whole-second part of Kusto's spelling.
+fn clock_text(total_secs: u64) -> String {
+    let (d, h, m, s) = (
+        total_secs / 86_400,
+        total_secs / 3600 % 24,
+        total_secs / 60 % 60,
+        total_secs % 60,
+    );
+    if d > 0 {
+        format!("{d}.{h:02}:{m:02}:{s:02}")
+    } else {
+        format!("{h:02}:{m:02}:{s:02}")
     }
 }
 
@@ -201,5 +269,81 @@ mod tests {
         assert_eq!(t.to_string(), "1d2h3m4s");
         assert_eq!(Timespan::from_secs(10).to_kusto(), "00:00:10");
         assert_eq!(Timespan::from_millis(1500).to_kusto(), "00:00:01.500");
+    }
+
+    #[test]
+    fn kusto_ticks_as_the_sandbox_reads_policies() {
+        assert_eq!(
+            Timespan::parse_ticks("00:05:00"),
+            Some(300 * TICKS_PER_SECOND)
+        );
+        assert_eq!(
+            Timespan::parse_ticks("1.00:00:00"),
+            Some(86_400 * TICKS_PER_SECOND)
+        );
+        assert_eq!(
+            Timespan::parse_ticks("00:00:10.5"),
+            Some(105 * TICKS_PER_SECOND / 10)
+        );
+        for bad in [
+            "5m",
+            "0:05:00",
+            "00:60:00",
+            "00:05",
+            "00:05:00.12345678",
+            "",
+        ] {
+            assert_eq!(Timespan::parse_ticks(bad), None, "{bad}");
+        }
+        assert_eq!(Timespan::format_ticks(30 * TICKS_PER_SECOND), "00:00:30");
+        assert_eq!(
+            Timespan::format_ticks(86_400 * TICKS_PER_SECOND + 5),
+            "1.00:00:00.0000005"
+        );
+    }
+
+    #[test]
+    fn kusto_ticks_keep_every_digit() {
+        assert_eq!(
+            Timespan::parse_ticks("1.02:03:04.1234567"),
+            Some(93_784 * TICKS_PER_SECOND + 1_234_567)
+        );
+        assert_eq!(
+            Timespan::parse_ticks("00:00:10."),
+            Some(10 * TICKS_PER_SECOND)
+        );
+        assert_eq!(
+            Timespan::format_ticks(93_784 * TICKS_PER_SECOND + 1_234_567),
+            "1.02:03:04.1234567"
+        );
+        assert_eq!(Timespan::format_ticks(0), "00:00:00");
+    }
+
+    #[test]
+    fn kusto_ticks_take_only_the_exact_form() {
+        // What `parse` accepts leniently, Kusto's exact form does not.
+        for loose in [
+            "10s",
+            "0:05:00",
+            "00:5:00",
+            "00:05:00.12345678",
+            " 00:05:00",
+        ] {
+            assert!(Timespan::parse(loose).is_some(), "{loose}");
+            assert_eq!(Timespan::parse_ticks(loose), None, "{loose}");
+        }
+        for bad in [
+            "", "00:05", "00:60:00", "24:00:00", "00:00:60", "00:00:1", "0:0:0:0",
+        ] {
+            assert_eq!(Timespan::parse_ticks(bad), None, "{bad}");
+            assert_eq!(Timespan::parse(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn absurd_lengths_are_rejected_not_overflowed() {
+        let days = format!("{}.00:00:00", u64::MAX / 86_400);
+        assert_eq!(Timespan::parse_ticks(&days), None);
+        assert_eq!(Timespan::parse(&days), None);
     }
 }

@@ -19,12 +19,11 @@ use crate::kusto::render::{self, PolicyScope, RoleScope};
 use crate::model::kusto::{DatabaseState, KustoState, Mapping, RoleKey, TableState};
 use crate::model::{BatchingPolicy, PrincipalRef};
 
-/// Phases: apply order across addresses.
-const PHASE_TABLES: u8 = 0;
-const PHASE_MAPPINGS: u8 = 1;
-const PHASE_POLICIES: u8 = 2;
-const PHASE_PRINCIPALS: u8 = 3;
-const PHASE_REMOVALS: u8 = 4;
+use super::phase::{
+    KUSTO_MAPPINGS as PHASE_MAPPINGS, KUSTO_POLICIES as PHASE_POLICIES,
+    KUSTO_PRINCIPALS as PHASE_PRINCIPALS, KUSTO_REMOVALS as PHASE_REMOVALS,
+    KUSTO_TABLES as PHASE_TABLES,
+};
 
 /// What the diff needs besides the two states.
 #[derive(Debug, Clone, Default)]
@@ -79,6 +78,7 @@ impl Ctx<'_> {
                 database: self.db.to_string(),
             },
             commands,
+            operations: Vec::new(),
             phase,
         });
     }

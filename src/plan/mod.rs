@@ -4,10 +4,17 @@
 //! machines, saved to a file, and applied later only if the live state still matches the
 //! fingerprint it was made from.
 
+pub mod connect;
+pub mod cross;
+pub mod kafka;
 pub mod kusto;
 pub mod render;
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
+
+use crate::model::connect::Topic;
 
 pub use crate::manifest::spec::ImpactClass;
 
@@ -51,10 +58,69 @@ impl Action {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(tag = "system", rename_all = "kebab-case")]
 pub enum Target {
+    /// Kafka admin operations on the stack's Kafka cluster.
+    Kafka,
     /// Kusto control commands run in this database.
     Kusto {
         /// Database the commands run in.
         database: String,
+    },
+    /// Kafka Connect REST requests to this Connect cluster.
+    Connect {
+        /// The cluster's name in `targets.connect`.
+        cluster: String,
+    },
+}
+
+/// A structured request for Kafka or Kafka Connect (Kusto changes are control commands).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "kebab-case")]
+pub enum Operation {
+    /// Create a topic.
+    CreateTopic {
+        /// The topic as declared.
+        topic: Topic,
+    },
+    /// Grow a topic to this many partitions.
+    CreatePartitions {
+        /// Topic name.
+        topic: String,
+        /// New total partition count.
+        total: u32,
+    },
+    /// Set (or, with `None`, delete) topic configs incrementally.
+    AlterTopicConfigs {
+        /// Topic name.
+        topic: String,
+        /// Key -> new value, or `None` to delete.
+        configs: BTreeMap<String, Option<String>>,
+    },
+    /// Validate, then create or update a connector (`PUT /connectors/N/config`).
+    PutConnectorConfig {
+        /// Connector name.
+        name: String,
+        /// Full config (credentials are placeholders: literal secrets are rejected earlier).
+        config: BTreeMap<String, String>,
+    },
+    /// `PUT /connectors/N/pause`.
+    PauseConnector {
+        /// Connector name.
+        name: String,
+    },
+    /// `PUT /connectors/N/resume`.
+    ResumeConnector {
+        /// Connector name.
+        name: String,
+    },
+    /// `PUT /connectors/N/stop`.
+    StopConnector {
+        /// Connector name.
+        name: String,
+    },
+    /// `DELETE /connectors/N`.
+    DeleteConnector {
+        /// Connector name.
+        name: String,
     },
 }
 
@@ -75,10 +141,37 @@ pub struct Change {
     pub after: Option<String>,
     /// Where the commands run.
     pub target: Target,
-    /// The exact commands apply runs, in order.
+    /// The exact commands or requests apply runs, in order, as text (Kusto control commands,
+    /// or the Kafka/Connect requests that `operations` carries out).
     pub commands: Vec<String>,
-    /// Ordering phase: tables, then mappings, then policies, then principals, then removals.
+    /// The structured Kafka/Connect requests; empty for Kusto changes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub operations: Vec<Operation>,
+    /// Ordering phase: topics, then Kusto tables, mappings, policies, principals and removals,
+    /// then connectors (configs, states, removals).
     pub phase: u8,
+}
+
+/// Apply order across systems: topics first, then Kusto objects, then connectors.
+pub mod phase {
+    /// Kafka topics.
+    pub const TOPICS: u8 = 0;
+    /// Kusto tables and columns.
+    pub const KUSTO_TABLES: u8 = 1;
+    /// Kusto mappings.
+    pub const KUSTO_MAPPINGS: u8 = 2;
+    /// Kusto policies.
+    pub const KUSTO_POLICIES: u8 = 3;
+    /// Kusto principals.
+    pub const KUSTO_PRINCIPALS: u8 = 4;
+    /// Kusto removals.
+    pub const KUSTO_REMOVALS: u8 = 5;
+    /// Connector configs.
+    pub const CONNECTORS: u8 = 6;
+    /// Connector run states.
+    pub const CONNECTOR_STATES: u8 = 7;
+    /// Connector removals.
+    pub const CONNECTOR_REMOVALS: u8 = 8;
 }
 
 /// A complete plan.

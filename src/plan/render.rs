@@ -271,6 +271,7 @@ mod tests {
                 database: "db".into(),
             },
             commands: vec![".alter table T policy ingestionbatching \"{}\"".into()],
+            operations: Vec::new(),
             phase: 2,
         }
     }

@@ -4,7 +4,7 @@
 //! escapes resolved, adjacent string literals concatenated), but not yet validated
 //! semantically (JSON, name rules and ranges are the executor's business, as in Kusto).
 
-use crate::kusto::types::ScalarType;
+use crate::model::{ColumnType, MappingKind};
 
 /// A table reference, optionally qualified with its database (`Db.Table`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,7 +21,7 @@ pub struct ColumnDecl {
     /// Column name.
     pub name: String,
     /// Column type.
-    pub ty: ScalarType,
+    pub ty: ColumnType,
 }
 
 /// A `with (key = value)` property; the value is kept as written (strings decoded).
@@ -44,64 +44,6 @@ pub enum SchemaVerb {
     Alter,
     /// `.alter-merge table`: add missing columns.
     AlterMerge,
-}
-
-/// Ingestion mapping kinds.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
-)]
-pub enum MappingKind {
-    /// CSV and the other delimited formats.
-    Csv,
-    /// JSON.
-    Json,
-    /// Avro / ApacheAvro.
-    Avro,
-    /// Parquet.
-    Parquet,
-    /// ORC.
-    Orc,
-    /// W3C log files.
-    W3cLogFile,
-}
-
-impl MappingKind {
-    /// Parses the kind keyword (case-insensitive, as Kusto accepts `CSV` and `csv`).
-    pub fn from_keyword(word: &str) -> Option<Self> {
-        Some(match word.to_ascii_lowercase().as_str() {
-            "csv" => MappingKind::Csv,
-            "json" => MappingKind::Json,
-            "avro" => MappingKind::Avro,
-            "parquet" => MappingKind::Parquet,
-            "orc" => MappingKind::Orc,
-            "w3clogfile" => MappingKind::W3cLogFile,
-            _ => return None,
-        })
-    }
-
-    /// The lowercase keyword used in commands.
-    pub fn keyword(self) -> &'static str {
-        match self {
-            MappingKind::Csv => "csv",
-            MappingKind::Json => "json",
-            MappingKind::Avro => "avro",
-            MappingKind::Parquet => "parquet",
-            MappingKind::Orc => "orc",
-            MappingKind::W3cLogFile => "w3clogfile",
-        }
-    }
-
-    /// The name shown in the `Kind` column of mapping results (uppercase, as in the docs).
-    pub fn display_name(self) -> &'static str {
-        match self {
-            MappingKind::Csv => "CSV",
-            MappingKind::Json => "JSON",
-            MappingKind::Avro => "AVRO",
-            MappingKind::Parquet => "PARQUET",
-            MappingKind::Orc => "ORC",
-            MappingKind::W3cLogFile => "W3CLOGFILE",
-        }
-    }
 }
 
 /// Where a mapping or policy lives.
@@ -346,7 +288,7 @@ pub enum Command {
         /// Column.
         column: String,
         /// New type.
-        ty: ScalarType,
+        ty: ColumnType,
     },
     /// `.drop column T.C [ifexists]`
     DropColumn {

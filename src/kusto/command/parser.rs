@@ -6,7 +6,7 @@
 use super::SyntaxError;
 use super::ast::*;
 use super::lexer::{Token, TokenKind};
-use crate::kusto::types::ScalarType;
+use crate::model::{ColumnType, MappingKind};
 
 /// Parses exactly one command from `toks` (a slice of the tokens of `src`).
 pub(super) fn parse_one(src: &str, toks: &[Token]) -> Result<Command, SyntaxError> {
@@ -362,9 +362,9 @@ impl<'a> Parser<'a> {
         })
     }
 
-    fn scalar_type(&mut self) -> Result<ScalarType, SyntaxError> {
+    fn scalar_type(&mut self) -> Result<ColumnType, SyntaxError> {
         match self.peek() {
-            Some(TokenKind::Ident(w)) => match ScalarType::from_csl(w) {
+            Some(TokenKind::Ident(w)) => match ColumnType::from_kql(w) {
                 Some(ty) => {
                     self.pos += 1;
                     Ok(ty)

@@ -1,5 +1,5 @@
 use super::*;
-use crate::kusto::types::ScalarType;
+use crate::model::{ColumnType, MappingKind};
 
 fn ok(csl: &str) -> Command {
     parse(csl).unwrap_or_else(|e| panic!("{csl:?} should parse: {e}"))
@@ -19,7 +19,7 @@ fn t(name: &str) -> TableRef {
     }
 }
 
-fn col(name: &str, ty: ScalarType) -> ColumnDecl {
+fn col(name: &str, ty: ColumnType) -> ColumnDecl {
     ColumnDecl {
         name: name.into(),
         ty,
@@ -37,9 +37,9 @@ fn create_table_with_aliases_and_properties() {
             verb: SchemaVerb::Create,
             table: t("Game Play"),
             columns: vec![
-                col("PlayerId", ScalarType::Int),
-                col("Ts", ScalarType::DateTime),
-                col("Ok", ScalarType::Bool)
+                col("PlayerId", ColumnType::Int),
+                col("Ts", ColumnType::DateTime),
+                col("Ok", ColumnType::Bool)
             ],
             properties: vec![
                 Property {
@@ -91,7 +91,7 @@ fn alter_column_drop_column_drop_table() {
         Command::AlterColumnType {
             table: t("T"),
             column: "ColumnX".into(),
-            ty: ScalarType::String
+            ty: ColumnType::String
         }
     );
     assert_eq!(
@@ -102,7 +102,7 @@ fn alter_column_drop_column_drop_table() {
                 table: "T".into()
             },
             column: "C".into(),
-            ty: ScalarType::Long
+            ty: ColumnType::Long
         }
     );
     assert_eq!(

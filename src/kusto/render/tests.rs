@@ -4,11 +4,10 @@ use serde_json::{Value, json};
 
 use super::*;
 use crate::kusto::command::{
-    self, Command, EntityRef, MappingKind as AstMappingKind, MappingVerb, PolicyKind,
-    PolicyShowTarget, PolicyTarget, PrincipalAction, RoleScope as AstRoleScope, SchemaVerb,
-    TableRef,
+    self, Command, EntityRef, MappingVerb, PolicyKind, PolicyShowTarget, PolicyTarget,
+    PrincipalAction, RoleScope as AstRoleScope, SchemaVerb, TableRef,
 };
-use crate::kusto::types::ScalarType;
+use crate::model::ColumnType;
 use crate::model::{PrincipalKind, Timespan};
 use crate::sandbox::kusto::{Caller, KustoSandbox};
 
@@ -134,13 +133,13 @@ fn table_schema_commands_parse_to_what_was_meant() {
         assert_eq!(parsed_verb, verb);
         assert_eq!(table, table_ref(r"a'b\c d"));
         assert!(properties.is_empty());
-        let got: Vec<(String, ScalarType)> = columns.into_iter().map(|c| (c.name, c.ty)).collect();
-        let want: Vec<(String, ScalarType)> = AWKWARD_COLUMNS
+        let got: Vec<(String, ColumnType)> = columns.into_iter().map(|c| (c.name, c.ty)).collect();
+        let want: Vec<(String, ColumnType)> = AWKWARD_COLUMNS
             .iter()
             .map(|(n, t)| {
                 (
                     n.to_string(),
-                    ScalarType::from_csl(t.as_kql()).expect("type"),
+                    ColumnType::from_kql(t.as_kql()).expect("type"),
                 )
             })
             .collect();
@@ -163,7 +162,7 @@ fn column_and_table_commands_exact_and_parsed() {
         Command::AlterColumnType {
             table: table_ref("Game Play"),
             column: "score.v2".into(),
-            ty: ScalarType::Long,
+            ty: ColumnType::Long,
         }
     );
     assert_eq!(drop_column("T", "c"), ".drop column T.c");
@@ -255,7 +254,7 @@ fn mapping_commands_exact_and_parsed() {
     };
     assert_eq!(verb, MappingVerb::CreateOrAlter);
     assert_eq!(entity, EntityRef::Table(table_ref("game play")));
-    assert_eq!(kind, AstMappingKind::Json);
+    assert_eq!(kind, MappingKind::Json);
     assert_eq!(name, "my-map.v1");
     assert_eq!(serde_json::from_str::<Value>(&json).expect("json"), mapping);
     assert!(!json.contains('\n'));
@@ -264,7 +263,7 @@ fn mapping_commands_exact_and_parsed() {
         let Command::DropMapping { kind: parsed, .. } = parse(&csl) else {
             panic!("{csl}");
         };
-        assert_eq!(parsed.keyword(), kind.as_kql());
+        assert_eq!(parsed.as_kql(), kind.as_kql());
     }
 }
 

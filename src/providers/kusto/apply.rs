@@ -53,7 +53,9 @@ struct Batch {
 fn batches(changes: &[Change]) -> Vec<Batch> {
     let mut out: Vec<Batch> = Vec::new();
     for change in changes {
-        let Target::Kusto { database } = &change.target;
+        let Target::Kusto { database } = &change.target else {
+            continue;
+        };
         for command in &change.commands {
             let fits = out.last().is_some_and(|b| {
                 b.database == *database
@@ -75,7 +77,8 @@ fn batches(changes: &[Change]) -> Vec<Batch> {
     out
 }
 
-/// Runs the changes' commands in order, batched into scripts; stops at the first failure.
+/// Runs the Kusto changes' commands in order, batched into scripts; stops at the first failure.
+/// Changes for other systems are skipped here.
 /// `progress` is told about each batch before it is sent.
 pub async fn apply(
     transport: &KustoTransport,
@@ -185,6 +188,7 @@ mod tests {
                 database: "db".into(),
             },
             commands,
+            operations: Vec::new(),
             phase: 0,
         }
     }

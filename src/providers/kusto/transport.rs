@@ -54,6 +54,11 @@ impl KustoTransport {
     /// response; a lost write is reported as outcome-unknown.
     pub async fn mgmt(&self, db: &str, csl: &str) -> Result<V1Response, TransportError> {
         self.requests.fetch_add(1, Ordering::Relaxed);
+        tracing::debug!(
+            db,
+            command = csl.lines().next().unwrap_or(""),
+            "kusto request"
+        );
         match &self.kind {
             Kind::Local(sandbox) => sandbox
                 .execute(db, csl, &Caller::cluster_admin(LOCAL_CALLER))

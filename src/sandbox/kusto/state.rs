@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::kusto::command::{DatabaseRole, MappingKind, TableRole};
-use crate::kusto::types::ScalarType;
+use crate::kusto::command::{DatabaseRole, TableRole};
+use crate::model::{ColumnType, MappingKind};
 
 /// Version of the persisted format, bumped on incompatible changes.
 pub const STATE_FORMAT: u32 = 1;
@@ -79,7 +79,7 @@ pub struct Column {
     pub name: String,
     /// Column type.
     #[serde(rename = "type")]
-    pub ty: ScalarType,
+    pub ty: ColumnType,
     /// True once `.alter column` changed the type: real Kusto would now return null for all
     /// data ingested before the change (the sandbox holds no rows, so it records the fact).
     #[serde(default)]

@@ -3,8 +3,8 @@
 use serde_json::{Value, json};
 
 use super::*;
-use crate::kusto::types::ScalarType;
 use crate::kusto::v1::V1Response;
+use crate::model::ColumnType;
 
 fn sandbox() -> KustoSandbox {
     KustoSandbox::in_memory(&["db".to_string()]).expect("sandbox")
@@ -37,13 +37,13 @@ fn aliases_are_stored_as_canonical_types() {
         &s,
         ".create table T (a:int32, b:int64, c:double, d:boolean, e:date, f:uuid, g:time)",
     );
-    let types: Vec<ScalarType> = s.state().databases["db"].tables["T"]
+    let types: Vec<ColumnType> = s.state().databases["db"].tables["T"]
         .columns
         .iter()
         .map(|c| c.ty)
         .collect();
-    use ScalarType::*;
-    assert_eq!(types, [Int, Long, Real, Bool, DateTime, Guid, TimeSpan]);
+    use ColumnType::*;
+    assert_eq!(types, [Int, Long, Real, Bool, DateTime, Guid, Timespan]);
 }
 
 #[test]

@@ -5,13 +5,11 @@ use serde_json::{Map, Value};
 
 use super::error::KustoError;
 use super::state::{BatchingPolicy, StreamingPolicy, Table};
-use crate::kusto::command::MappingKind;
-use crate::kusto::types::ScalarType;
+use crate::model::timespan::TICKS_PER_SECOND;
+use crate::model::{ColumnType, MappingKind, Timespan};
 
 /// Longest entity name Kusto accepts.
 pub const MAX_NAME_LEN: usize = 1024;
-
-const TICKS_PER_SECOND: u64 = 10_000_000;
 
 /// The documented batching defaults: 5 minutes, 500 items, 1024 MB.
 pub const BATCHING_DEFAULTS: BatchingPolicy = BatchingPolicy {
@@ -41,57 +39,6 @@ pub fn entity_name(kind: &str, name: &str) -> Result<(), KustoError> {
         return Err(bad(&format!("character '{c}' is not allowed")));
     }
     Ok(())
-}
-
-/// Parses a .NET timespan (`[d.]hh:mm:ss[.fffffff]`) into 100 ns ticks.
-pub fn parse_timespan(text: &str) -> Option<u64> {
-    let (days, clock) = match text.split_once('.') {
-        Some((d, rest)) if !d.contains(':') => (d.parse::<u64>().ok()?, rest),
-        _ => (0, text),
-    };
-    let mut parts = clock.split(':');
-    let (h, m, s) = (parts.next()?, parts.next()?, parts.next()?);
-    if parts.next().is_some() {
-        return None;
-    }
-    let (s, frac) = s.split_once('.').unwrap_or((s, ""));
-    let field = |v: &str, max: u64| -> Option<u64> {
-        (v.len() == 2 && v.bytes().all(|b| b.is_ascii_digit()))
-            .then(|| v.parse().ok())
-            .flatten()
-            .filter(|&n| n < max)
-    };
-    let (h, m, s) = (field(h, 24)?, field(m, 60)?, field(s, 60)?);
-    if frac.len() > 7 || !frac.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let frac_ticks = if frac.is_empty() {
-        0
-    } else {
-        format!("{frac:0<7}").parse::<u64>().ok()?
-    };
-    Some(((days * 24 + h) * 3600 + m * 60 + s) * TICKS_PER_SECOND + frac_ticks)
-}
-
-/// Formats ticks as Kusto prints timespans (`00:05:00`, `1.00:00:00`, `00:00:10.5000000`).
-pub fn format_timespan(ticks: u64) -> String {
-    let total_secs = ticks / TICKS_PER_SECOND;
-    let frac = ticks % TICKS_PER_SECOND;
-    let (days, h, m, s) = (
-        total_secs / 86_400,
-        total_secs % 86_400 / 3600,
-        total_secs % 3600 / 60,
-        total_secs % 60,
-    );
-    let mut out = if days > 0 {
-        format!("{days}.{h:02}:{m:02}:{s:02}")
-    } else {
-        format!("{h:02}:{m:02}:{s:02}")
-    };
-    if frac > 0 {
-        out.push_str(&format!(".{frac:07}"));
-    }
-    out
 }
 
 fn policy_object(json: &str) -> Result<Map<String, Value>, KustoError> {
@@ -136,7 +83,7 @@ pub fn batching_policy(json: &str, base: BatchingPolicy) -> Result<BatchingPolic
     let map = policy_object(json)?;
     let mut policy = base;
     if let Some(v) = field(&map, "MaximumBatchingTimeSpan") {
-        let ticks = v.as_str().and_then(parse_timespan).ok_or_else(|| {
+        let ticks = v.as_str().and_then(Timespan::parse_ticks).ok_or_else(|| {
             KustoError::bad_request(format!(
                 "Invalid IngestionBatching policy: MaximumBatchingTimeSpan must be a timespan such as \"00:05:00\", got {v}."
             ))
@@ -144,7 +91,7 @@ pub fn batching_policy(json: &str, base: BatchingPolicy) -> Result<BatchingPolic
         if !(10 * TICKS_PER_SECOND..=1800 * TICKS_PER_SECOND).contains(&ticks) {
             return Err(KustoError::bad_request(format!(
                 "Invalid IngestionBatching policy: MaximumBatchingTimeSpan must be between 00:00:10 and 00:30:00, got {}.",
-                format_timespan(ticks)
+                Timespan::format_ticks(ticks)
             )));
         }
         policy.max_batching_ticks = ticks;
@@ -161,7 +108,7 @@ pub fn batching_policy(json: &str, base: BatchingPolicy) -> Result<BatchingPolic
 /// The policy JSON text the service returns for a batching policy.
 pub fn batching_json(p: &BatchingPolicy) -> String {
     serde_json::json!({
-        "MaximumBatchingTimeSpan": format_timespan(p.max_batching_ticks),
+        "MaximumBatchingTimeSpan": Timespan::format_ticks(p.max_batching_ticks),
         "MaximumNumberOfItems": p.max_items,
         "MaximumRawDataSizeMB": p.max_raw_size_mb,
     })
@@ -274,7 +221,7 @@ pub fn mapping(
             }
             None => String::new(),
         };
-        if !datatype.is_empty() && ScalarType::from_csl(&datatype).is_none() {
+        if !datatype.is_empty() && ColumnType::from_kql(&datatype).is_none() {
             return Err(invalid(format!(
                 "column '{column}' has unknown datatype '{datatype}'"
             )));
@@ -380,34 +327,6 @@ mod tests {
     }
 
     #[test]
-    fn timespans() {
-        assert_eq!(parse_timespan("00:05:00"), Some(300 * TICKS_PER_SECOND));
-        assert_eq!(
-            parse_timespan("1.00:00:00"),
-            Some(86_400 * TICKS_PER_SECOND)
-        );
-        assert_eq!(
-            parse_timespan("00:00:10.5"),
-            Some(105 * TICKS_PER_SECOND / 10)
-        );
-        for bad in [
-            "5m",
-            "0:05:00",
-            "00:60:00",
-            "00:05",
-            "00:05:00.12345678",
-            "",
-        ] {
-            assert_eq!(parse_timespan(bad), None, "{bad}");
-        }
-        assert_eq!(format_timespan(30 * TICKS_PER_SECOND), "00:00:30");
-        assert_eq!(
-            format_timespan(86_400 * TICKS_PER_SECOND + 5),
-            "1.00:00:00.0000005"
-        );
-    }
-
-    #[test]
     fn batching_alter_resets_and_merge_keeps() {
         let custom = BatchingPolicy {
             max_batching_ticks: 30 * TICKS_PER_SECOND,
@@ -480,7 +399,7 @@ mod tests {
             "T".into(),
             vec![Column {
                 name: "a".into(),
-                ty: ScalarType::Int,
+                ty: ColumnType::Int,
                 data_nulled: false,
             }],
         )

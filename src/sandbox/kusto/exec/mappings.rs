@@ -6,8 +6,9 @@ use super::super::state::{Mapping, SandboxState};
 use super::super::validate;
 use super::results::{self, MappingRow};
 use super::{Context, database, database_mut, table, table_mut};
-use crate::kusto::command::{EntityRef, MappingKind, MappingVerb};
+use crate::kusto::command::{EntityRef, MappingVerb};
 use crate::kusto::v1::V1Table;
+use crate::model::MappingKind;
 
 /// The mapping list of an entity, plus its database and table names.
 fn mappings_mut<'s>(

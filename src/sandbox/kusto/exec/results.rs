@@ -4,12 +4,12 @@ use serde_json::{Value, json};
 
 use super::super::state::{Assignment, Database, Mapping, Table};
 use super::super::validate::PrincipalName;
-use crate::kusto::types::ScalarType::{self, Bool, DateTime, Guid, String as Str};
 use crate::kusto::v1::V1Table;
+use crate::model::ColumnType::{self, Bool, DateTime, Guid, String as Str};
 
 const TABLE_NAME: &str = "Table_0";
 
-fn result_table(columns: &[(&str, ScalarType)]) -> V1Table {
+fn result_table(columns: &[(&str, ColumnType)]) -> V1Table {
     V1Table::new(TABLE_NAME, columns)
 }
 
@@ -67,8 +67,8 @@ fn schema_json(table: &Table) -> Value {
         "Name": table.name,
         "OrderedColumns": table.columns.iter().map(|c| json!({
             "Name": c.name,
-            "Type": c.ty.clr_type(),
-            "CslType": c.ty.csl_name(),
+            "Type": c.ty.as_clr(),
+            "CslType": c.ty.as_kql(),
         })).collect::<Vec<_>>(),
     })
 }

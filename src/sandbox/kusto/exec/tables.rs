@@ -6,8 +6,8 @@ use super::super::state::{Column, SandboxState, Table};
 use super::super::validate;
 use super::{Context, database_mut, results, table_ref};
 use crate::kusto::command::{ColumnDecl, Property, SchemaVerb, TableRef};
-use crate::kusto::types::ScalarType;
 use crate::kusto::v1::V1Table;
+use crate::model::ColumnType;
 
 /// `docstring` / `folder` from `with (...)`; anything else is rejected.
 fn table_properties(props: &[Property]) -> Result<(Option<String>, Option<String>), KustoError> {
@@ -134,7 +134,7 @@ pub(super) fn alter_column(
     ctx: Context<'_>,
     t: &TableRef,
     column: &str,
-    ty: ScalarType,
+    ty: ColumnType,
 ) -> Result<V1Table, KustoError> {
     let (db, table) = table_ref(state, ctx, t)?;
     let col = table

@@ -1,0 +1,412 @@
+//! The Kafka Connect diff: declared connectors vs the live ones, per Connect cluster. Pure.
+//!
+//! A config change restarts the connector's tasks (the sink rebalances and can deliver records
+//! twice), so it is `restart`; removing a route stops ingestion from that topic and deleting a
+//! connector stops all of it, so both are `data-loss`. Connectors that are not declared are left
+//! alone unless they carry this stack's marker and pruning is on.
+
+use std::collections::BTreeMap;
+
+use super::phase::{CONNECTOR_REMOVALS, CONNECTOR_STATES, CONNECTORS};
+use super::{Action, Change, ImpactClass, Operation, Target};
+use crate::model::connect::{
+    ConnectCluster, Connector, RunState, config_differences, parse_routes, shown,
+};
+
+/// Every change that takes the live connectors to the declared ones.
+pub fn diff(
+    desired: &BTreeMap<String, ConnectCluster>,
+    observed: &BTreeMap<String, ConnectCluster>,
+    owner: Option<&str>,
+    prune: bool,
+) -> Vec<Change> {
+    let empty = ConnectCluster::new();
+    let mut out = Vec::new();
+    for (cluster, want) in desired {
+        let have = observed.get(cluster).unwrap_or(&empty);
+        for (name, connector) in want {
+            match have.get(name) {
+                None => out.extend(create(cluster, connector)),
+                Some(live) => out.extend(update(cluster, connector, live)),
+            }
+        }
+        for (name, live) in have {
+            let ours = owner.is_some() && live.owner() == owner;
+            if !want.contains_key(name) && ours && prune {
+                out.push(change(
+                    cluster,
+                    name,
+                    Action::Delete,
+                    ImpactClass::DataLoss,
+                    format!("delete connector {name} (owned by this stack, no longer declared): its routes stop"),
+                    Some(config_text(&live.config)),
+                    None,
+                    vec![Operation::DeleteConnector { name: name.clone() }],
+                    CONNECTOR_REMOVALS,
+                ));
+            }
+        }
+    }
+    out.sort_by(|a, b| (a.phase, &a.address).cmp(&(b.phase, &b.address)));
+    out
+}
+
+#[allow(clippy::too_many_arguments)]
+fn change(
+    cluster: &str,
+    name: &str,
+    action: Action,
+    impact: ImpactClass,
+    summary: String,
+    before: Option<String>,
+    after: Option<String>,
+    operations: Vec<Operation>,
+    phase: u8,
+) -> Change {
+    Change {
+        address: format!("connect.{cluster}.connector.{name}"),
+        action,
+        impact,
+        summary,
+        before,
+        after,
+        target: Target::Connect {
+            cluster: cluster.to_string(),
+        },
+        commands: operations.iter().map(describe).collect(),
+        operations,
+        phase,
+    }
+}
+
+/// The request an operation sends, as plans show it.
+pub fn describe(op: &Operation) -> String {
+    match op {
+        Operation::PutConnectorConfig { name, .. } => {
+            format!(
+                "PUT /connector-plugins/KustoSinkConnector/config/validate, then PUT /connectors/{name}/config"
+            )
+        }
+        Operation::PauseConnector { name } => format!("PUT /connectors/{name}/pause"),
+        Operation::ResumeConnector { name } => format!("PUT /connectors/{name}/resume"),
+        Operation::StopConnector { name } => format!("PUT /connectors/{name}/stop"),
+        Operation::DeleteConnector { name } => format!("DELETE /connectors/{name}"),
+        Operation::CreateTopic { topic } => format!(
+            "CreateTopics {} (partitions {}, replication factor {})",
+            topic.name,
+            topic.partitions,
+            topic
+                .replication_factor
+                .map_or_else(|| "broker default".to_string(), |r| r.to_string())
+        ),
+        Operation::CreatePartitions { topic, total } => {
+            format!("CreatePartitions {topic} to {total}")
+        }
+        Operation::AlterTopicConfigs { topic, configs } => {
+            let parts: Vec<String> = configs
+                .iter()
+                .map(|(k, v)| match v {
+                    Some(v) => format!("set {k}={v}"),
+                    None => format!("delete {k}"),
+                })
+                .collect();
+            format!("IncrementalAlterConfigs {topic}: {}", parts.join(", "))
+        }
+    }
+}
+
+/// The config as plans show it: one `key = value` line each, secrets masked.
+fn config_text(config: &BTreeMap<String, String>) -> String {
+    config
+        .iter()
+        .map(|(k, v)| format!("{k} = {}\n", shown(k, v)))
+        .collect()
+}
+
+fn state_op(name: &str, from: Option<RunState>, to: RunState) -> Option<Operation> {
+    let name = name.to_string();
+    match (from, to) {
+        (Some(a), b) if a == b => None,
+        (None, RunState::Running) => None,
+        (_, RunState::Paused) => Some(Operation::PauseConnector { name }),
+        (_, RunState::Stopped) => Some(Operation::StopConnector { name }),
+        (_, RunState::Running) => Some(Operation::ResumeConnector { name }),
+    }
+}
+
+fn state_name(s: RunState) -> &'static str {
+    match s {
+        RunState::Running => "running",
+        RunState::Paused => "paused",
+        RunState::Stopped => "stopped",
+    }
+}
+
+fn create(cluster: &str, c: &Connector) -> Vec<Change> {
+    let mut ops = vec![Operation::PutConnectorConfig {
+        name: c.name.clone(),
+        config: c.config.clone(),
+    }];
+    ops.extend(state_op(&c.name, None, c.state));
+    let routes = c
+        .config
+        .get("kusto.tables.topics.mapping")
+        .and_then(|r| parse_routes(r).ok())
+        .map_or(0, |r| r.len());
+    vec![change(
+        cluster,
+        &c.name,
+        Action::Create,
+        ImpactClass::Safe,
+        format!(
+            "create Kusto sink connector {} with {routes} route{}{}",
+            c.name,
+            if routes == 1 { "" } else { "s" },
+            if c.state == RunState::Running {
+                String::new()
+            } else {
+                format!(", {}", state_name(c.state))
+            }
+        ),
+        None,
+        Some(config_text(&c.config)),
+        ops,
+        CONNECTORS,
+    )]
+}
+
+fn update(cluster: &str, want: &Connector, live: &Connector) -> Vec<Change> {
+    let mut out = Vec::new();
+    let diffs = config_differences(&want.config, &live.config);
+    if !diffs.is_empty() {
+        let removed = removed_routes(want, live);
+        let keys: Vec<&str> = diffs.iter().map(|d| d.key.as_str()).collect();
+        let (impact, summary) = if removed.is_empty() {
+            (
+                ImpactClass::Restart,
+                format!(
+                    "update {} ({}); tasks restart and may deliver records twice",
+                    keys.join(", "),
+                    want.name
+                ),
+            )
+        } else {
+            (
+                ImpactClass::DataLoss,
+                format!(
+                    "remove route{} {} from {}: ingestion from {} stops",
+                    if removed.len() == 1 { "" } else { "s" },
+                    removed.join(", "),
+                    want.name,
+                    if removed.len() == 1 {
+                        "that topic"
+                    } else {
+                        "those topics"
+                    }
+                ),
+            )
+        };
+        let line = |v: &Option<String>| v.clone().unwrap_or_else(|| "(unset)".to_string());
+        out.push(change(
+            cluster,
+            &want.name,
+            Action::Update,
+            impact,
+            summary,
+            Some(
+                diffs
+                    .iter()
+                    .map(|d| format!("{} = {}\n", d.key, line(&d.before)))
+                    .collect(),
+            ),
+            Some(
+                diffs
+                    .iter()
+                    .map(|d| format!("{} = {}\n", d.key, line(&d.after)))
+                    .collect(),
+            ),
+            vec![Operation::PutConnectorConfig {
+                name: want.name.clone(),
+                config: want.config.clone(),
+            }],
+            CONNECTORS,
+        ));
+    }
+    if let Some(op) = state_op(&want.name, Some(live.state), want.state) {
+        out.push(change(
+            cluster,
+            &format!("{}.state", want.name),
+            Action::Update,
+            ImpactClass::Restart,
+            format!(
+                "{} connector {} (was {})",
+                match want.state {
+                    RunState::Running => "resume",
+                    RunState::Paused => "pause",
+                    RunState::Stopped => "stop",
+                },
+                want.name,
+                state_name(live.state)
+            ),
+            Some(state_name(live.state).to_string()),
+            Some(state_name(want.state).to_string()),
+            vec![op],
+            CONNECTOR_STATES,
+        ));
+    }
+    out
+}
+
+/// `topic -> db.table` of live routes the declared config no longer has.
+fn removed_routes(want: &Connector, live: &Connector) -> Vec<String> {
+    let routes = |c: &Connector| {
+        c.config
+            .get("kusto.tables.topics.mapping")
+            .and_then(|r| parse_routes(r).ok())
+            .unwrap_or_default()
+    };
+    let wanted = routes(want);
+    routes(live)
+        .into_iter()
+        .filter(|r| {
+            !wanted
+                .iter()
+                .any(|w| w.topic == r.topic && w.db == r.db && w.table == r.table)
+        })
+        .map(|r| format!("{} -> {}.{}", r.topic, r.db, r.table))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest::{LoadOptions, desired, load};
+
+    fn gameplay() -> BTreeMap<String, ConnectCluster> {
+        desired::connect_state(
+            &load(&["examples/gameplay".into()], &LoadOptions::default()).expect("loads"),
+        )
+    }
+
+    fn summary(changes: &[Change]) -> Vec<(String, Action, ImpactClass)> {
+        changes
+            .iter()
+            .map(|c| (c.address.clone(), c.action, c.impact))
+            .collect()
+    }
+
+    #[test]
+    fn create_then_no_drift_against_connects_own_keys_and_spelling() {
+        let want = gameplay();
+        let changes = diff(&want, &BTreeMap::new(), Some("gameplay"), false);
+        assert_eq!(
+            summary(&changes),
+            vec![(
+                "connect.main.connector.gameplay-kusto-sink".into(),
+                Action::Create,
+                ImpactClass::Safe
+            )]
+        );
+        assert_eq!(changes[0].commands, vec!["PUT /connector-plugins/KustoSinkConnector/config/validate, then PUT /connectors/gameplay-kusto-sink/config".to_string()]);
+        let mut live = want.clone();
+        let c = live
+            .get_mut("main")
+            .and_then(|m| m.get_mut("gameplay-kusto-sink"))
+            .expect("connector");
+        c.config.insert("name".into(), "gameplay-kusto-sink".into());
+        c.config.insert(
+            "kusto.tables.topics.mapping".into(),
+            "[{'topic': 'gameplay', 'db': 'gamedb', 'table': 'GamePlay', 'format': 'JSON', 'mapping': 'gameplay_json_mapping'}]".into(),
+        );
+        assert_eq!(diff(&want, &live, Some("gameplay"), false), vec![]);
+    }
+
+    #[test]
+    fn config_changes_restart_route_removals_lose_data_states_use_their_endpoints() {
+        let want = gameplay();
+        let mut live = want.clone();
+        let c = live
+            .get_mut("main")
+            .and_then(|m| m.get_mut("gameplay-kusto-sink"))
+            .expect("connector");
+        c.config.insert("flush.interval.ms".into(), "5000".into());
+        c.config
+            .insert("aad.auth.appkey".into(), "literal-leaked-key".into());
+        c.state = RunState::Paused;
+        let changes = diff(&want, &live, Some("gameplay"), false);
+        assert_eq!(
+            summary(&changes),
+            vec![
+                (
+                    "connect.main.connector.gameplay-kusto-sink".into(),
+                    Action::Update,
+                    ImpactClass::Restart
+                ),
+                (
+                    "connect.main.connector.gameplay-kusto-sink.state".into(),
+                    Action::Update,
+                    ImpactClass::Restart
+                ),
+            ]
+        );
+        let before = changes[0].before.clone().unwrap_or_default();
+        assert_eq!(before, "aad.auth.appkey = ****\nflush.interval.ms = 5000\n");
+        assert!(!format!("{changes:?}").contains("literal-leaked-key"));
+        assert_eq!(
+            changes[1].commands,
+            vec!["PUT /connectors/gameplay-kusto-sink/resume".to_string()]
+        );
+
+        let mut two_routes = want.clone();
+        let c = two_routes
+            .get_mut("main")
+            .and_then(|m| m.get_mut("gameplay-kusto-sink"))
+            .expect("connector");
+        c.config.insert(
+            "kusto.tables.topics.mapping".into(),
+            r#"[{"topic":"gameplay","db":"gamedb","table":"GamePlay","format":"json","mapping":"gameplay_json_mapping"},{"topic":"old","db":"gamedb","table":"Old","format":"json"}]"#.into(),
+        );
+        c.config.insert("topics".into(), "gameplay,old".into());
+        let changes = diff(&want, &two_routes, Some("gameplay"), false);
+        assert_eq!(
+            summary(&changes),
+            vec![(
+                "connect.main.connector.gameplay-kusto-sink".into(),
+                Action::Update,
+                ImpactClass::DataLoss
+            )]
+        );
+        assert_eq!(
+            changes[0].summary,
+            "remove route old -> gamedb.Old from gameplay-kusto-sink: ingestion from that topic stops"
+        );
+    }
+
+    #[test]
+    fn only_owned_connectors_are_pruned() {
+        let want = gameplay();
+        let mut live = want.clone();
+        let main = live.get_mut("main").expect("cluster");
+        let mut ours = main["gameplay-kusto-sink"].clone();
+        ours.name = "old-sink".into();
+        main.insert("old-sink".into(), ours);
+        let mut theirs = main["gameplay-kusto-sink"].clone();
+        theirs.name = "their-sink".into();
+        theirs.config.remove("kustoplan.stack");
+        main.insert("their-sink".into(), theirs);
+        assert_eq!(diff(&want, &live, Some("gameplay"), false), vec![]);
+        let changes = diff(&want, &live, Some("gameplay"), true);
+        assert_eq!(
+            summary(&changes),
+            vec![(
+                "connect.main.connector.old-sink".into(),
+                Action::Delete,
+                ImpactClass::DataLoss
+            )]
+        );
+        assert_eq!(
+            changes[0].commands,
+            vec!["DELETE /connectors/old-sink".to_string()]
+        );
+    }
+}

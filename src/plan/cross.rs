@@ -1,0 +1,210 @@
+//! Cross-system checks at plan time: each route must find, in the declared or the live state,
+//! everything the sink connector needs, or ingestion fails at run time where nobody looks
+//! (the sink reports most Kusto-side failures only in `.show ingestion failures`).
+
+use std::collections::BTreeMap;
+
+use crate::model::connect::{ConnectCluster, Topic, parse_routes};
+use crate::model::kusto::{KustoState, Mapping};
+use crate::model::{DataFormat, PrincipalKind, PrincipalRef};
+
+/// One unmet requirement of a route.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteProblem {
+    /// `connect.CLUSTER.connector.NAME`.
+    pub connector: String,
+    /// `topic -> db.table`.
+    pub route: String,
+    /// What is missing and what to do.
+    pub message: String,
+}
+
+/// Everything a check looks at: declared and live state of all three systems.
+pub struct World<'a> {
+    /// Declared Kusto state.
+    pub kusto_desired: &'a KustoState,
+    /// Live Kusto state.
+    pub kusto_observed: &'a KustoState,
+    /// Declared connectors by Connect cluster.
+    pub connectors: &'a BTreeMap<String, ConnectCluster>,
+    /// Declared topics.
+    pub topics_desired: &'a BTreeMap<String, Topic>,
+    /// Live topics.
+    pub topics_observed: &'a BTreeMap<String, Topic>,
+}
+
+/// Every problem of every route of every declared connector.
+pub fn check(w: &World<'_>) -> Vec<RouteProblem> {
+    let mut out = Vec::new();
+    for (cluster, connectors) in w.connectors {
+        for c in connectors.values() {
+            let Some(routes) = c
+                .config
+                .get("kusto.tables.topics.mapping")
+                .and_then(|r| parse_routes(r).ok())
+            else {
+                continue;
+            };
+            let app = c
+                .config
+                .get("aad.auth.appid")
+                .map(|a| a.to_ascii_lowercase());
+            for r in routes {
+                let mut problem = |message: String| {
+                    out.push(RouteProblem {
+                        connector: format!("connect.{cluster}.connector.{}", c.name),
+                        route: format!("{} -> {}.{}", r.topic, r.db, r.table),
+                        message,
+                    })
+                };
+                if !w.topics_desired.contains_key(&r.topic)
+                    && !w.topics_observed.contains_key(&r.topic)
+                {
+                    problem(format!(
+                        "topic `{}` is neither declared nor present in Kafka; declare it with a `kind: Topic` document",
+                        r.topic
+                    ));
+                }
+                let db_want = w.kusto_desired.databases.get(&r.db);
+                let db_have = w.kusto_observed.databases.get(&r.db);
+                let table_want = db_want.and_then(|d| d.tables.get(&r.table));
+                let table_have = db_have.and_then(|d| d.tables.get(&r.table));
+                if table_want.is_none() && table_have.is_none() {
+                    problem(format!(
+                        "table `{}.{}` is neither declared nor present in Kusto",
+                        r.db, r.table
+                    ));
+                    continue;
+                }
+                if let Some(name) = &r.mapping {
+                    let find = |t: Option<&crate::model::kusto::TableState>| -> Option<Mapping> {
+                        t.and_then(|t| t.mappings.values().find(|m| &m.name == name).cloned())
+                    };
+                    match find(table_want).or_else(|| find(table_have)) {
+                        None => problem(format!(
+                            "mapping `{name}` of table `{}` is neither declared nor present in Kusto",
+                            r.table
+                        )),
+                        Some(m) => {
+                            if let Some(f) = DataFormat::parse(&r.format)
+                                && f.mapping_kind() != m.kind
+                            {
+                                problem(format!(
+                                    "mapping `{name}` is of kind {} but format `{}` needs kind {}",
+                                    m.kind,
+                                    r.format,
+                                    f.mapping_kind()
+                                ));
+                            }
+                        }
+                    }
+                }
+                if r.streaming {
+                    let table_on = table_want.or(table_have).is_some_and(|t| t.streaming);
+                    let db_on = db_want.or(db_have).is_some_and(|d| d.streaming);
+                    if !table_on && !db_on {
+                        problem(format!(
+                            "streaming route but streaming ingestion is enabled on neither `{}.{}` nor its database",
+                            r.db, r.table
+                        ));
+                    }
+                }
+                if let Some(app) = &app {
+                    let allowed = [db_want, db_have]
+                        .into_iter()
+                        .flatten()
+                        .any(|d| holds(&d.principals, app, &["admins", "ingestors"]))
+                        || [table_want, table_have]
+                            .into_iter()
+                            .flatten()
+                            .any(|t| holds(&t.principals, app, &["admins", "ingestors"]));
+                    if !allowed {
+                        problem(format!(
+                            "the connector's AAD app {app} is neither ingestor nor admin of database `{}` or table `{}`; add it to `principals.ingestors` of the database",
+                            r.db, r.table
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+fn holds(
+    principals: &BTreeMap<crate::model::kusto::RoleKey, Option<String>>,
+    app: &str,
+    roles: &[&str],
+) -> bool {
+    principals.keys().any(|k| {
+        roles.contains(&k.role.as_str())
+            && PrincipalRef::parse_fqn(&k.fqn)
+                .is_some_and(|p| p.kind == PrincipalKind::App && p.id == app)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest::{LoadOptions, desired, load};
+
+    #[test]
+    fn the_examples_satisfy_every_route_requirement() {
+        for (dir, env) in [
+            ("examples/gameplay", "local"),
+            ("examples/telemetry", "dev"),
+        ] {
+            let m = load(
+                &[dir.into()],
+                &LoadOptions {
+                    environment: Some(env.into()),
+                    vars: Vec::new(),
+                },
+            )
+            .expect("loads");
+            let kusto = desired::kusto_state(&m);
+            let world = World {
+                kusto_desired: &kusto,
+                kusto_observed: &KustoState::default(),
+                connectors: &desired::connect_state(&m),
+                topics_desired: &desired::kafka_topics(&m),
+                topics_observed: &BTreeMap::new(),
+            };
+            assert_eq!(check(&world), vec![], "{dir}");
+        }
+    }
+
+    #[test]
+    fn missing_topic_access_and_streaming_are_reported_per_route() {
+        let m = load(&["examples/gameplay".into()], &LoadOptions::default()).expect("loads");
+        let mut kusto = desired::kusto_state(&m);
+        let db = kusto.databases.get_mut("gamedb").expect("db");
+        db.principals.clear();
+        let mut connectors = desired::connect_state(&m);
+        let c = connectors
+            .get_mut("main")
+            .and_then(|m| m.get_mut("gameplay-kusto-sink"))
+            .expect("sink");
+        c.config.insert(
+            "kusto.tables.topics.mapping".into(),
+            r#"[{"topic":"missing","db":"gamedb","table":"GamePlay","format":"csv","mapping":"gameplay_json_mapping","streaming":true}]"#.into(),
+        );
+        let world = World {
+            kusto_desired: &kusto,
+            kusto_observed: &KustoState::default(),
+            connectors: &connectors,
+            topics_desired: &desired::kafka_topics(&m),
+            topics_observed: &BTreeMap::new(),
+        };
+        let messages: Vec<String> = check(&world).into_iter().map(|p| p.message).collect();
+        assert_eq!(
+            messages,
+            vec![
+                "topic `missing` is neither declared nor present in Kafka; declare it with a `kind: Topic` document".to_string(),
+                "mapping `gameplay_json_mapping` is of kind json but format `csv` needs kind csv".to_string(),
+                "streaming route but streaming ingestion is enabled on neither `gamedb.GamePlay` nor its database".to_string(),
+                "the connector's AAD app 00000000-0000-0000-0000-00000000a11d is neither ingestor nor admin of database `gamedb` or table `GamePlay`; add it to `principals.ingestors` of the database".to_string(),
+            ]
+        );
+    }
+}
