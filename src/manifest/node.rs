@@ -258,6 +258,7 @@ pub fn parse_documents(text: &str, file: u32) -> Result<Vec<Node>, YamlError> {
         strict_booleans: true,
         leading_zero_numbers_as_strings: true,
         underscored_numbers_as_strings: true,
+        budget: Some(size_budget()),
     };
     match serde_saphyr::from_multiple_with_options::<Option<Node>>(text, options) {
         Ok(docs) => Ok(docs
@@ -288,6 +289,18 @@ pub fn parse_documents(text: &str, file: u32) -> Result<Vec<Node>, YamlError> {
             })
         }
     }
+}
+
+/// serde-saphyr's default budget stops at 1,024 documents and 250,000 nodes per file, which a
+/// stack of 10,000 tables in one file exceeds. The size limits are raised (5 million nodes is
+/// about 150,000 tables); the protections
+/// against alias bombs (aliases, anchors, expansion ratio, depth) keep their defaults.
+fn size_budget() -> serde_saphyr::Budget {
+    let mut budget = serde_saphyr::Budget::default();
+    budget.max_documents = 1_000_000;
+    budget.max_nodes = 5_000_000;
+    budget.max_events = 20_000_000;
+    budget
 }
 
 /// serde-saphyr renders a snippet and an "at line X column Y" suffix; we render our own snippet,
@@ -351,6 +364,28 @@ mod tests {
         assert_eq!(
             docs[0].to_json(),
             serde_json::json!({"y": "no", "on": "yes", "id": "0123", "ok": true})
+        );
+    }
+
+    /// Regression: 10,000 tables in one file broke the parser's default document budget.
+    #[test]
+    fn large_files_with_many_documents_parse() {
+        let text: String = (0..2000)
+            .map(|i| format!("---\nkind: Table\nname: T{i}\n"))
+            .collect();
+        assert_eq!(parse_documents(&text, 0).map(|d| d.len()), Ok(2000));
+    }
+
+    #[test]
+    fn alias_bombs_are_still_refused() {
+        let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..9 {
+            let prev = format!("*a{}", i - 1);
+            text.push_str(&format!("a{i}: &a{i} [{}]\n", vec![prev; 10].join(", ")));
+        }
+        assert!(
+            parse_documents(&text, 0).is_err(),
+            "a billion-laughs document must be refused"
         );
     }
 
