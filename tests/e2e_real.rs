@@ -1,0 +1,164 @@
+//! kustoplan end to end against the real components: Kafka topics on a real Kafka-protocol
+//! broker (tansu), the Kusto sink connector in a real Kafka Connect worker (with the stand-in
+//! plugin), and Kusto on the sandbox server over HTTP. Plan, apply, no-drift re-plan, a state
+//! change, and cleanup.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::real_env::real_env;
+use kustoplan::sandbox::kusto::{ServeConfig, serve};
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+async fn kustoplan(stack: &Path, vars: &[String], args: &[&str]) -> Run {
+    let mut all: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    all.push(stack.display().to_string());
+    for v in vars {
+        all.extend(["--var".to_string(), v.clone()]);
+    }
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_kustoplan"))
+            .args(&all)
+            .output()
+            .expect("run kustoplan")
+    })
+    .await
+    .expect("join");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// The gameplay example with names unique to this run (the broker and worker are shared by all
+/// tests) and the connector's key file written where its `${file:...}` placeholder points.
+fn gameplay_copy(dir: &Path, suffix: &str) {
+    let secret = dir.join("kusto.properties");
+    std::fs::write(&secret, "appkey=not-a-real-key\n").expect("secret file");
+    for f in ["stack.yaml", "kusto.yaml", "kafka.yaml"] {
+        let text = std::fs::read_to_string(Path::new("examples/gameplay").join(f)).expect("read");
+        let text = text
+            .replace("name: gameplay\n", &format!("name: gameplay-{suffix}\n"))
+            .replace("topic: gameplay\n", &format!("topic: gameplay-{suffix}\n"))
+            .replace(
+                "name: gameplay-kusto-sink",
+                &format!("name: gameplay-sink-{suffix}"),
+            )
+            .replace(
+                "/opt/kafka/secrets/kusto.properties",
+                &secret.display().to_string(),
+            );
+        std::fs::write(dir.join(f), text).expect("write");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plan_apply_converge_on_real_kafka_and_connect() {
+    let Some(env) = real_env("plan_apply_converge_on_real_kafka_and_connect") else {
+        return;
+    };
+    let suffix = format!("e2e{}", std::process::id());
+    let stack = tempfile::tempdir().expect("tempdir");
+    gameplay_copy(stack.path(), &suffix);
+    let kusto_dir = tempfile::tempdir().expect("tempdir");
+    let mut config = ServeConfig::new(kusto_dir.path(), "127.0.0.1:0".parse().expect("addr"));
+    config.databases = vec!["gamedb".to_string()];
+    let kusto = serve(config).await.expect("kusto sandbox");
+    let vars = vec![
+        format!("kusto_cluster={}", kusto.url()),
+        format!("kafka_bootstrap={}", env.bootstrap),
+        format!("connect_url={}", env.connect_url),
+    ];
+    let sink = format!("gameplay-sink-{suffix}");
+
+    let plan = kustoplan(stack.path(), &vars, &["plan", "--detailed-exitcode"]).await;
+    assert_eq!(plan.code, 2, "{}{}", plan.stdout, plan.stderr);
+    assert!(
+        plan.stdout
+            .contains(&format!("  + kafka.topic.gameplay-{suffix}\n")),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        plan.stdout
+            .contains(&format!("  + connect.main.connector.{sink}\n")),
+        "{}",
+        plan.stdout
+    );
+
+    let apply = kustoplan(stack.path(), &vars, &["apply", "--auto-approve"]).await;
+    assert_eq!(apply.code, 0, "{}{}", apply.stdout, apply.stderr);
+    assert!(
+        apply
+            .stdout
+            .ends_with("Apply complete: 6 changes applied in 3 requests.\n"),
+        "{}",
+        apply.stdout
+    );
+    assert!(
+        apply.stderr.contains("to reach their declared state"),
+        "{}",
+        apply.stderr
+    );
+
+    let status: serde_json::Value =
+        reqwest::get(format!("{}/connectors/{sink}/status", env.connect_url))
+            .await
+            .expect("status")
+            .json()
+            .await
+            .expect("json");
+    assert_eq!(status["connector"]["state"], "RUNNING", "{status}");
+    assert_eq!(
+        status["tasks"][0]["state"], "RUNNING",
+        "apply waited for the task: {status}"
+    );
+
+    let again = kustoplan(stack.path(), &vars, &["plan", "--detailed-exitcode"]).await;
+    assert_eq!(
+        (again.code, again.stdout.as_str()),
+        (0, "No changes. The live systems match the manifests.\n"),
+        "no false drift against a real Connect worker and broker: {}",
+        again.stderr
+    );
+
+    let kafka_yaml = stack.path().join("kafka.yaml");
+    let text = std::fs::read_to_string(&kafka_yaml).expect("read");
+    std::fs::write(
+        &kafka_yaml,
+        text.replace("tasks_max: 1\n", "tasks_max: 1\nstate: paused\n"),
+    )
+    .expect("write");
+    let pause = kustoplan(
+        stack.path(),
+        &vars,
+        &["apply", "--auto-approve", "--allow", "restart"],
+    )
+    .await;
+    assert_eq!(pause.code, 0, "{}{}", pause.stdout, pause.stderr);
+    assert!(
+        pause
+            .stdout
+            .contains(&format!("PUT /connectors/{sink}/pause")),
+        "{}",
+        pause.stdout
+    );
+    let paused = kustoplan(stack.path(), &vars, &["plan", "--detailed-exitcode"]).await;
+    assert_eq!(paused.code, 0, "{}{}", paused.stdout, paused.stderr);
+
+    let deleted = reqwest::Client::new()
+        .delete(format!("{}/connectors/{sink}", env.connect_url))
+        .send()
+        .await
+        .expect("cleanup");
+    assert_eq!(deleted.status().as_u16(), 204);
+    kusto.shutdown().await;
+}
