@@ -392,6 +392,61 @@ impl Session {
     }
 }
 
+impl Session {
+    /// Restarts the failed tasks (and failed connectors) of the declared connectors with
+    /// `POST /connectors/N/restart?includeTasks=true&onlyFailed=true`, then waits until they
+    /// run again. One list request per Connect cluster finds them.
+    pub async fn restart_failed(
+        &self,
+        mut progress: impl FnMut(String),
+    ) -> Result<ApplyReport, WorkflowError> {
+        let mut report = ApplyReport::default();
+        for (cluster, client) in &self.connect {
+            let declared = self.connectors.get(cluster);
+            let listed = client.list_expanded().await.map_err(|e| {
+                WorkflowError::Target(format!("cannot read Connect cluster `{cluster}`: {e}"))
+            })?;
+            let mut wanted = BTreeMap::new();
+            for (name, c) in listed {
+                let Some(want) = declared.and_then(|d| d.get(&name)) else {
+                    continue;
+                };
+                let failed = c.status.connector.state == State::Failed
+                    || c.status.tasks.iter().any(|t| t.state == State::Failed);
+                if !failed {
+                    continue;
+                }
+                let address = format!("connect.{cluster}.connector.{name}");
+                let text =
+                    format!("POST /connectors/{name}/restart?includeTasks=true&onlyFailed=true");
+                progress(text.clone());
+                report.requests += 1;
+                match client.restart(&name, true, true).await {
+                    Ok(_) => {
+                        wanted.insert(name.clone(), wire_state(want.state));
+                        report
+                            .commands
+                            .push((address, text, CommandOutcome::Completed));
+                    }
+                    Err(e) => {
+                        report
+                            .commands
+                            .push((address, text, CommandOutcome::Failed(e.to_string())))
+                    }
+                }
+            }
+            for nc in converge::wait_for(client, &wanted, CONNECTOR_WAIT).await {
+                report.commands.push((
+                    format!("connect.{cluster}.connector.{}", nc.connector),
+                    "verify state".to_string(),
+                    CommandOutcome::Failed(nc.detail),
+                ));
+            }
+        }
+        Ok(report)
+    }
+}
+
 /// How long apply waits for connectors and tasks to reach their declared state.
 const CONNECTOR_WAIT: Duration = Duration::from_secs(60);
 

@@ -475,3 +475,59 @@ fn principals_added_and_removed_and_drift_behind_our_back() {
         drift.stdout
     );
 }
+
+#[test]
+fn restart_failed_restarts_only_failed_tasks_when_asked() {
+    let (sandbox, stack) = applied_stack();
+    let (s, dir) = (sandbox.path(), stack.path().to_str().expect("utf-8 path"));
+    let connect =
+        kustoplan::sandbox::connect::ConnectSandbox::open(&s.join("connect").join("main"))
+            .expect("connect sandbox");
+    assert!(
+        connect
+            .fail_task(
+                "gameplay-kusto-sink",
+                0,
+                "java.lang.RuntimeException: ingestion failed\n\tat Sink.put"
+            )
+            .expect("fail task")
+    );
+    drop(connect);
+
+    let plain = kustoplan(s, &["apply", dir, "--auto-approve"]);
+    assert_eq!(plain.code, 0);
+    assert_eq!(
+        plain.stdout, "No changes. The live systems match the manifests.\n",
+        "a failed task is not drift"
+    );
+
+    let restarted = kustoplan(s, &["apply", dir, "--auto-approve", "--restart-failed"]);
+    assert_eq!(
+        restarted.code, 0,
+        "{}{}",
+        restarted.stdout, restarted.stderr
+    );
+    assert!(
+        restarted.stderr.contains(
+            "POST /connectors/gameplay-kusto-sink/restart?includeTasks=true&onlyFailed=true"
+        ),
+        "{}",
+        restarted.stderr
+    );
+    assert!(
+        restarted
+            .stdout
+            .contains("Restarted the failed tasks of 1 connector(s); they run again."),
+        "{}",
+        restarted.stdout
+    );
+
+    let again = kustoplan(s, &["apply", dir, "--auto-approve", "--restart-failed"]);
+    assert!(
+        again
+            .stdout
+            .ends_with("No failed connector tasks to restart.\n"),
+        "{}",
+        again.stdout
+    );
+}

@@ -35,7 +35,7 @@ pub fn run(args: &ApplyArgs, color: ColorChoice) -> ExitCode {
     allowed.extend(args.allow.iter().copied());
     print!("{}", render::text(&plan, &allowed, color.stdout));
     if plan.is_empty() {
-        return ExitCode::SUCCESS;
+        return restart_failed(args, &session, &rt, color);
     }
     let refused: Vec<_> = plan.refused(&allowed).collect();
     if !refused.is_empty() {
@@ -107,6 +107,37 @@ pub fn run(args: &ApplyArgs, color: ColorChoice) -> ExitCode {
         eprintln!(
             "help: fix the cause, then run `kustoplan plan` to see exactly what remains and apply again"
         );
+        ExitCode::FAILURE
+    }
+}
+
+/// `--restart-failed`: restarts failed connector tasks and reports the outcome.
+fn restart_failed(
+    args: &ApplyArgs,
+    session: &crate::workflow::Session,
+    rt: &tokio::runtime::Runtime,
+    color: ColorChoice,
+) -> ExitCode {
+    if !args.restart_failed {
+        return ExitCode::SUCCESS;
+    }
+    let report = match rt.block_on(session.restart_failed(|line| eprintln!("{line}"))) {
+        Ok(r) => r,
+        Err(e) => return report_workflow_error(e, color),
+    };
+    if report.commands.is_empty() {
+        println!("No failed connector tasks to restart.");
+        return ExitCode::SUCCESS;
+    }
+    print_report(&report.commands, color);
+    if report.succeeded() {
+        println!(
+            "Restarted the failed tasks of {} connector(s); they run again.",
+            report.requests
+        );
+        ExitCode::SUCCESS
+    } else {
+        eprintln!("error: some connectors did not recover (see above); their task traces say why");
         ExitCode::FAILURE
     }
 }

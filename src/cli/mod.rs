@@ -147,6 +147,10 @@ pub struct ApplyArgs {
     /// Do not ask for confirmation.
     #[arg(long)]
     pub auto_approve: bool,
+    /// Also restart the failed tasks of the declared connectors (Connect's
+    /// `restart?includeTasks=true&onlyFailed=true`), even when nothing else changes.
+    #[arg(long)]
+    pub restart_failed: bool,
     /// Allow changes of this impact class: data-loss or restart (repeatable).
     #[arg(long, value_name = "CLASS", value_parser = apply::parse_allow)]
     pub allow: Vec<crate::plan::ImpactClass>,
