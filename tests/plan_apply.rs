@@ -531,3 +531,38 @@ fn restart_failed_restarts_only_failed_tasks_when_asked() {
         again.stdout
     );
 }
+
+#[test]
+fn connect_validation_errors_stop_apply_before_anything_is_written() {
+    let sandbox = tempfile::tempdir().expect("tempdir");
+    let s = sandbox.path();
+    let stack = stack_copy();
+    let dir = stack.path().to_str().expect("utf-8 path");
+    edit(
+        stack.path(),
+        "kafka.yaml",
+        "routes:\n",
+        "config:\n  behavior.on.error: explode\nroutes:\n",
+    );
+    let apply = kustoplan(s, &["apply", dir, "--auto-approve"]);
+    assert_eq!(apply.code, 1, "{}{}", apply.stdout, apply.stderr);
+    assert!(
+        apply
+            .stderr
+            .contains("error: connect.main.connector.gameplay-kusto-sink: `behavior.on.error`:"),
+        "{}",
+        apply.stderr
+    );
+    assert!(
+        apply.stderr.contains("nothing was changed"),
+        "{}",
+        apply.stderr
+    );
+    let plan = kustoplan(s, &["plan", dir, "--detailed-exitcode"]);
+    assert_eq!(plan.code, 2);
+    assert!(
+        plan.stdout.contains("Plan: 6 to create"),
+        "not even the topic was created: {}",
+        plan.stdout
+    );
+}
