@@ -64,6 +64,19 @@ fn create_from_empty_then_no_op_replan() {
         "{}",
         plan.stdout
     );
+    assert!(
+        plan.stdout.contains(
+            r#"      +kusto.tables.topics.mapping = [{"topic":"gameplay","db":"gamedb","table":"GamePlay","format":"json","mapping":"gameplay_json_mapping","streaming":false}]"#
+        ),
+        "a created connector shows its whole config: {}",
+        plan.stdout
+    );
+    assert!(
+        plan.stdout
+            .contains("      +value.converter.schemas.enable = false\n"),
+        "{}",
+        plan.stdout
+    );
     let apply = kustoplan(s, &["apply", "examples/gameplay", "--auto-approve"]);
     assert_eq!(apply.code, 0, "{}", apply.stderr);
     assert!(

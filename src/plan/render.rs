@@ -43,9 +43,14 @@ pub fn impact_name(i: ImpactClass) -> &'static str {
     }
 }
 
-/// The unified diff between a change's before and after texts, when both exist.
+/// The unified diff between a change's before and after texts.
+/// A created object's text is shown as all added lines and a deleted one's as all removed lines,
+/// as Terraform shows every attribute of what it creates or destroys.
 pub fn unified_diff(change: &Change) -> Option<String> {
-    let (before, after) = (change.before.as_deref()?, change.after.as_deref()?);
+    let (before, after) = match (change.before.as_deref(), change.after.as_deref()) {
+        (None, None) => return None,
+        (b, a) => (b.unwrap_or(""), a.unwrap_or("")),
+    };
     if !before.contains('\n') && !after.contains('\n') {
         return None;
     }
