@@ -162,3 +162,55 @@ async fn plan_apply_converge_on_real_kafka_and_connect() {
     assert_eq!(deleted.status().as_u16(), 204);
     kusto.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apply_reports_a_failed_task_with_its_trace() {
+    let Some(env) = real_env("apply_reports_a_failed_task_with_its_trace") else {
+        return;
+    };
+    let suffix = format!("fail{}", std::process::id());
+    let stack = tempfile::tempdir().expect("tempdir");
+    gameplay_copy(stack.path(), &suffix);
+    let stack_yaml = stack.path().join("stack.yaml");
+    let text = std::fs::read_to_string(&stack_yaml).expect("read");
+    std::fs::write(
+        &stack_yaml,
+        text.replace(
+            "    cluster: ${var.kusto_cluster}\n",
+            "    cluster: ${var.kusto_cluster}\n    ingest: https://fail.invalid\n",
+        ),
+    )
+    .expect("write");
+    let kusto_dir = tempfile::tempdir().expect("tempdir");
+    let mut config = ServeConfig::new(kusto_dir.path(), "127.0.0.1:0".parse().expect("addr"));
+    config.databases = vec!["gamedb".to_string()];
+    let kusto = serve(config).await.expect("kusto sandbox");
+    let vars = vec![
+        format!("kusto_cluster={}", kusto.url()),
+        format!("kafka_bootstrap={}", env.bootstrap),
+        format!("connect_url={}", env.connect_url),
+    ];
+    let sink = format!("gameplay-sink-{suffix}");
+    let apply = kustoplan(stack.path(), &vars, &["apply", "--auto-approve"]).await;
+    assert_eq!(apply.code, 1, "{}{}", apply.stdout, apply.stderr);
+    let line = apply
+        .stdout
+        .lines()
+        .find(|l| l.contains(&format!("connect.main.connector.{sink}: connector is")))
+        .unwrap_or_else(|| panic!("no failure line: {}", apply.stdout));
+    assert!(line.contains("FAILED"), "{line}");
+    assert!(
+        line.contains("task 0 FAILED"),
+        "the task's trace is reported: {line}"
+    );
+    assert!(
+        !apply.stdout.contains("not-a-real-key"),
+        "secrets stay masked"
+    );
+    reqwest::Client::new()
+        .delete(format!("{}/connectors/{sink}", env.connect_url))
+        .send()
+        .await
+        .expect("cleanup");
+    kusto.shutdown().await;
+}
