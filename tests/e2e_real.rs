@@ -8,8 +8,8 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use common::real_env::real_env;
-use kustoplan::sandbox::kusto::{ServeConfig, serve};
+use common::real_env::{RealEnv, real_env};
+use kustoplan::sandbox::kusto::{ServeConfig, ServerHandle, serve};
 
 struct Run {
     code: i32,
@@ -36,6 +36,21 @@ async fn kustoplan(stack: &Path, vars: &[String], args: &[&str]) -> Run {
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     }
+}
+
+/// Kusto on the sandbox server over HTTP, and the `--var`s that point the gameplay stack at it
+/// and at the real broker and Connect worker.
+async fn targets(env: &RealEnv) -> (tempfile::TempDir, ServerHandle, Vec<String>) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut config = ServeConfig::new(dir.path(), "127.0.0.1:0".parse().expect("addr"));
+    config.databases = vec!["gamedb".to_string()];
+    let kusto = serve(config).await.expect("kusto sandbox");
+    let vars = vec![
+        format!("kusto_cluster={}", kusto.url()),
+        format!("kafka_bootstrap={}", env.bootstrap),
+        format!("connect_url={}", env.connect_url),
+    ];
+    (dir, kusto, vars)
 }
 
 /// The gameplay example with names unique to this run (the broker and worker are shared by all
@@ -68,15 +83,7 @@ async fn plan_apply_converge_on_real_kafka_and_connect() {
     let suffix = format!("e2e{}", std::process::id());
     let stack = tempfile::tempdir().expect("tempdir");
     gameplay_copy(stack.path(), &suffix);
-    let kusto_dir = tempfile::tempdir().expect("tempdir");
-    let mut config = ServeConfig::new(kusto_dir.path(), "127.0.0.1:0".parse().expect("addr"));
-    config.databases = vec!["gamedb".to_string()];
-    let kusto = serve(config).await.expect("kusto sandbox");
-    let vars = vec![
-        format!("kusto_cluster={}", kusto.url()),
-        format!("kafka_bootstrap={}", env.bootstrap),
-        format!("connect_url={}", env.connect_url),
-    ];
+    let (_kusto_dir, kusto, vars) = targets(&env).await;
     let sink = format!("gameplay-sink-{suffix}");
 
     let plan = kustoplan(stack.path(), &vars, &["plan", "--detailed-exitcode"]).await;
@@ -181,15 +188,7 @@ async fn apply_reports_a_failed_task_with_its_trace() {
         ),
     )
     .expect("write");
-    let kusto_dir = tempfile::tempdir().expect("tempdir");
-    let mut config = ServeConfig::new(kusto_dir.path(), "127.0.0.1:0".parse().expect("addr"));
-    config.databases = vec!["gamedb".to_string()];
-    let kusto = serve(config).await.expect("kusto sandbox");
-    let vars = vec![
-        format!("kusto_cluster={}", kusto.url()),
-        format!("kafka_bootstrap={}", env.bootstrap),
-        format!("connect_url={}", env.connect_url),
-    ];
+    let (_kusto_dir, kusto, vars) = targets(&env).await;
     let sink = format!("gameplay-sink-{suffix}");
     let apply = kustoplan(stack.path(), &vars, &["apply", "--auto-approve"]).await;
     assert_eq!(apply.code, 1, "{}{}", apply.stdout, apply.stderr);
