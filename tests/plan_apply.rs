@@ -579,3 +579,50 @@ fn connect_validation_errors_stop_apply_before_anything_is_written() {
         plan.stdout
     );
 }
+
+#[test]
+fn topics_grow_and_change_configs_but_never_shrink() {
+    let (sandbox, stack) = applied_stack();
+    let (s, dir) = (sandbox.path(), stack.path().to_str().expect("utf-8 path"));
+    edit(
+        stack.path(),
+        "kafka.yaml",
+        "partitions: 4\n",
+        "partitions: 6\nconfig: {retention.ms: 86400000}\n",
+    );
+    let grow = kustoplan(s, &["apply", dir, "--auto-approve"]);
+    assert_eq!(grow.code, 0, "{}{}", grow.stdout, grow.stderr);
+    assert!(
+        grow.stdout
+            .contains("      CreatePartitions gameplay to 6\n"),
+        "{}",
+        grow.stdout
+    );
+    assert!(
+        grow.stdout
+            .contains("      IncrementalAlterConfigs gameplay: set retention.ms=86400000\n"),
+        "{}",
+        grow.stdout
+    );
+    assert_eq!(
+        kustoplan(s, &["plan", dir, "--detailed-exitcode"]).code,
+        0,
+        "converged"
+    );
+
+    edit(
+        stack.path(),
+        "kafka.yaml",
+        "partitions: 6\n",
+        "partitions: 2\n",
+    );
+    let shrink = kustoplan(s, &["plan", dir, "--detailed-exitcode"]);
+    assert_eq!(shrink.code, 1);
+    assert!(
+        shrink.stderr.starts_with(
+            "error: kafka.topic.gameplay: topic gameplay has 6 partitions and cannot shrink to 2; declare 6 or more (or recreate the topic by hand)\n"
+        ),
+        "{}",
+        shrink.stderr
+    );
+}
