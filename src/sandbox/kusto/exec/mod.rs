@@ -81,12 +81,17 @@ pub(super) fn table_ref<'s>(
     Ok((db_name, tb))
 }
 
-/// Runs a non-script command atomically: on error the state is unchanged.
+/// Runs a non-script command atomically: on error the state is unchanged. Reads change
+/// nothing, so they skip the copy that makes writes atomic (a copy of every table per command
+/// made reads cost O(tables)).
 pub(super) fn execute(
     state: &mut SandboxState,
     ctx: Context<'_>,
     cmd: &Command,
 ) -> Result<V1Table, KustoError> {
+    if cmd.is_read_only() {
+        return dispatch(state, ctx, cmd);
+    }
     let mut work = state.clone();
     let result = dispatch(&mut work, ctx, cmd)?;
     if work != *state {
