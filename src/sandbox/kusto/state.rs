@@ -51,6 +51,39 @@ pub struct Database {
     pub principals: Vec<Assignment<DatabaseRole>>,
 }
 
+impl Database {
+    /// Everything but the tables (cheap to copy whatever the number of tables).
+    pub fn clone_without_tables(&self) -> Database {
+        Database {
+            id: self.id.clone(),
+            minor_version: self.minor_version,
+            tables: BTreeMap::new(),
+            mappings: self.mappings.clone(),
+            batching: self.batching.clone(),
+            streaming: self.streaming.clone(),
+            principals: self.principals.clone(),
+        }
+    }
+
+    /// Whether the database-level settings (not tables, not the version) are the same.
+    pub fn same_settings(&self, other: &Database) -> bool {
+        self.id == other.id
+            && self.mappings == other.mappings
+            && self.batching == other.batching
+            && self.streaming == other.streaming
+            && self.principals == other.principals
+    }
+
+    /// Puts back the database-level settings of `saved` (tables and version stay).
+    pub fn restore_settings(&mut self, saved: Database) {
+        self.id = saved.id;
+        self.mappings = saved.mappings;
+        self.batching = saved.batching;
+        self.streaming = saved.streaming;
+        self.principals = saved.principals;
+    }
+}
+
 /// One table.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Table {

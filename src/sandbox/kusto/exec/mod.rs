@@ -9,7 +9,7 @@ mod tables;
 
 use super::error::KustoError;
 use super::state::{Database, SandboxState, Table};
-use crate::kusto::command::{Command, EntityRef, TableRef};
+use crate::kusto::command::{Command, EntityRef, PolicyTarget, RoleScope, TableRef};
 use crate::kusto::v1::V1Table;
 
 /// The database a command runs in, as given by the request's `db` field.
@@ -92,6 +92,19 @@ pub(super) fn execute(
     if cmd.is_read_only() {
         return dispatch(state, ctx, cmd);
     }
+    if let Some(t) = single_table(cmd) {
+        let db_name = ctx.resolve(t.database.as_deref()).to_string();
+        if let Some(db) = state.databases.get(&db_name) {
+            return execute_on_table(
+                state,
+                ctx,
+                cmd,
+                &db_name,
+                &t.table,
+                Snapshot::of(db, &t.table),
+            );
+        }
+    }
     let mut work = state.clone();
     let result = dispatch(&mut work, ctx, cmd)?;
     if work != *state {
@@ -103,6 +116,101 @@ pub(super) fn execute(
         *state = work;
     }
     Ok(result)
+}
+
+/// The one table a write touches, for the commands that touch nothing else; other writes
+/// (database-level ones, multi-table policies) take the whole-state copy.
+fn single_table(cmd: &Command) -> Option<&TableRef> {
+    match cmd {
+        Command::TableSchema { table, .. }
+        | Command::AlterColumnType { table, .. }
+        | Command::DropColumn { table, .. }
+        | Command::DropTable { table, .. }
+        | Command::AlterDocString { table, .. }
+        | Command::AlterFolder { table, .. }
+        | Command::SetMapping {
+            entity: EntityRef::Table(table),
+            ..
+        }
+        | Command::DropMapping {
+            entity: EntityRef::Table(table),
+            ..
+        }
+        | Command::DeletePolicy {
+            entity: EntityRef::Table(table),
+            ..
+        }
+        | Command::Principals {
+            scope: RoleScope::Table(table, _),
+            ..
+        } => Some(table),
+        Command::AlterPolicy {
+            target: PolicyTarget::Tables(tables),
+            ..
+        } => match tables.as_slice() {
+            [table] => Some(table),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// What a single-table write may change: the table itself and the database's own settings.
+/// Copying these instead of the whole state keeps a write O(1) in the number of tables.
+struct Snapshot {
+    table: Option<Table>,
+    meta: Database,
+}
+
+impl Snapshot {
+    fn of(db: &Database, table: &str) -> Snapshot {
+        Snapshot {
+            table: db.tables.get(table).cloned(),
+            meta: db.clone_without_tables(),
+        }
+    }
+
+    fn matches(&self, db: &Database, table: &str) -> bool {
+        db.tables.get(table) == self.table.as_ref() && self.meta.same_settings(db)
+    }
+
+    fn restore(self, db: &mut Database, table: &str) {
+        match self.table {
+            Some(t) => {
+                db.tables.insert(table.to_string(), t);
+            }
+            None => {
+                db.tables.remove(table);
+            }
+        }
+        db.restore_settings(self.meta);
+    }
+}
+
+fn execute_on_table(
+    state: &mut SandboxState,
+    ctx: Context<'_>,
+    cmd: &Command,
+    db_name: &str,
+    table: &str,
+    snapshot: Snapshot,
+) -> Result<V1Table, KustoError> {
+    let result = dispatch(state, ctx, cmd);
+    let Some(db) = state.databases.get_mut(db_name) else {
+        return result;
+    };
+    match result {
+        Err(e) => {
+            snapshot.restore(db, table);
+            Err(e)
+        }
+        Ok(r) => {
+            if !snapshot.matches(db, table) {
+                db.minor_version += 1;
+            }
+            Ok(r)
+        }
+    }
 }
 
 fn dispatch(
@@ -197,5 +305,80 @@ fn dispatch(
         Command::ExecuteScript { .. } => Err(KustoError::bad_request(
             "'.execute database script' cannot be nested inside another script.",
         )),
+    }
+}
+
+#[cfg(test)]
+mod single_table_tests {
+    use crate::sandbox::kusto::{Caller, KustoSandbox};
+
+    fn schema(s: &KustoSandbox) -> serde_json::Value {
+        let r = s
+            .execute(
+                "db",
+                ".show database db schema as json",
+                &Caller::cluster_admin("aaduser=t"),
+            )
+            .expect("schema");
+        let cell = r
+            .primary()
+            .and_then(|t| t.value_rows().next().map(|row| row[0].clone()))
+            .expect("cell");
+        serde_json::from_str(cell.as_str().expect("text")).expect("json")
+    }
+
+    /// Single-table writes snapshot only their table: a failure leaves everything as it was and
+    /// does not bump the schema version; a success bumps it once.
+    #[test]
+    fn single_table_writes_are_atomic_and_versioned() {
+        let s = KustoSandbox::in_memory(&["db".to_string()]).expect("sandbox");
+        let admin = Caller::cluster_admin("aaduser=t");
+        s.execute("db", ".create table T (A:int)", &admin)
+            .expect("create");
+        s.execute("db", ".create table U (X:string)", &admin)
+            .expect("create");
+        let before = schema(&s);
+        for failing in [
+            ".alter column T.Missing type=long",
+            ".drop table Nope",
+            ".alter table T folder 'x' with (bad=1)",
+        ] {
+            let _ = s.execute("db", failing, &admin);
+        }
+        assert!(
+            s.execute("db", ".alter column T.Missing type=long", &admin)
+                .is_err()
+        );
+        assert_eq!(
+            schema(&s),
+            before,
+            "failed writes change nothing, not even the version"
+        );
+        s.execute("db", ".create-merge table T (B:string)", &admin)
+            .expect("merge");
+        let after = schema(&s);
+        let version = |v: &serde_json::Value| {
+            v["Databases"]["db"]["MinorVersion"]
+                .as_u64()
+                .expect("version")
+        };
+        assert_eq!(version(&after), version(&before) + 1);
+        assert_eq!(
+            after["Databases"]["db"]["Tables"]["T"]["OrderedColumns"]
+                .as_array()
+                .map(Vec::len),
+            Some(2)
+        );
+        assert_eq!(
+            after["Databases"]["db"]["Tables"]["U"],
+            before["Databases"]["db"]["Tables"]["U"]
+        );
+        s.execute("db", ".create table T (A:int)", &admin)
+            .expect("no-op create");
+        assert_eq!(
+            version(&schema(&s)),
+            version(&after),
+            "a no-op write does not bump the version"
+        );
     }
 }
