@@ -59,8 +59,8 @@ impl Database {
             minor_version: self.minor_version,
             tables: BTreeMap::new(),
             mappings: self.mappings.clone(),
-            batching: self.batching.clone(),
-            streaming: self.streaming.clone(),
+            batching: self.batching,
+            streaming: self.streaming,
             principals: self.principals.clone(),
         }
     }
