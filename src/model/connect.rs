@@ -131,12 +131,57 @@ fn single_to_double_quotes(text: &str) -> String {
     out
 }
 
-/// Whether a config key holds a credential (its value is masked and never printed).
+/// Credential keys of the Kusto sink and of Kafka clients that are secret whatever their
+/// name looks like.
+const KNOWN_SECRET_KEYS: &[&str] = &[
+    "aad.auth.appkey",
+    "aad.auth.accesstoken",
+    "sasl.jaas.config",
+    "basic.auth.user.info",
+];
+
+/// Name fragments that make a key secret.
+const SECRET_FRAGMENTS: &[&str] = &["password", "secret", "token", "credential", "jaas.config"];
+
+/// Suffixes of keys that are never secrets even when a fragment matches (e.g.
+/// `sasl.oauthbearer.token.endpoint.url`, `ssl.keystore.type`).
+const NEVER_SECRET_SUFFIXES: &[&str] = &[
+    ".url",
+    ".location",
+    ".type",
+    ".class",
+    ".ms",
+    ".enable",
+    ".mechanism",
+];
+
+/// Whether a config key holds a credential, so its value is masked wherever it is shown (plans,
+/// logs, errors): the keys the manifest requires to be references
+/// ([`crate::manifest::validate::is_secret_key`]), the known credential keys, anything whose name
+/// contains password/secret/token/credential/jaas.config, and anything ending in `key`
+/// (`aad.auth.appkey`, `ssl.key`) or `user.info`. Masking errs on the side of hiding. This is the
+/// one rule: the Connect client masks live configs with it and plans mask diffs with it.
 pub fn is_secret_key(key: &str) -> bool {
-    crate::manifest::validate::is_secret_key(key) || key == "aad.auth.accesstoken"
+    crate::manifest::validate::is_secret_key(key) || looks_secret(key)
 }
 
-/// Whether a value is a config-provider placeholder (safe to show: it names, not holds, a secret).
+fn looks_secret(key: &str) -> bool {
+    let k = key.trim().to_ascii_lowercase();
+    if KNOWN_SECRET_KEYS
+        .iter()
+        .any(|known| k == *known || k.ends_with(&format!(".{known}")))
+    {
+        return true;
+    }
+    if NEVER_SECRET_SUFFIXES.iter().any(|s| k.ends_with(s)) {
+        return false;
+    }
+    SECRET_FRAGMENTS.iter().any(|f| k.contains(f)) || k.ends_with("key") || k.ends_with("user.info")
+}
+
+/// Whether a value is exactly one config-provider reference such as `${file:/s.properties:key}`
+/// or `${env:APPKEY}`: safe to show, it names a secret without holding it. The same rule the
+/// manifest uses to accept a credential.
 pub fn is_placeholder(value: &str) -> bool {
     crate::manifest::validate::is_placeholder(value)
 }

@@ -12,64 +12,10 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-/// What a masked value is replaced with.
-pub const MASK: &str = "****";
+pub use crate::model::connect::{MASK, is_placeholder, is_secret_key};
 
 /// What Connect itself shows for `PASSWORD` values in validation answers: already safe.
 const HIDDEN: &str = "[hidden]";
-
-/// Credential keys of the Kusto sink and of Kafka clients that are secret whatever their
-/// name looks like.
-const KNOWN_SECRET_KEYS: &[&str] = &[
-    "aad.auth.appkey",
-    "aad.auth.accesstoken",
-    "sasl.jaas.config",
-    "basic.auth.user.info",
-];
-
-/// Name fragments that make a key secret.
-const SECRET_FRAGMENTS: &[&str] = &["password", "secret", "token", "credential", "jaas.config"];
-
-/// Suffixes of keys that are never secrets even when a fragment matches (e.g.
-/// `sasl.oauthbearer.token.endpoint.url`, `ssl.keystore.type`).
-const NEVER_SECRET_SUFFIXES: &[&str] = &[
-    ".url",
-    ".location",
-    ".type",
-    ".class",
-    ".ms",
-    ".enable",
-    ".mechanism",
-];
-
-/// True for keys whose values are credentials: those the manifest requires to be references
-/// ([`crate::manifest::validate::is_secret_key`]), the known credential keys, anything whose
-/// name contains password/secret/token/credential/jaas.config, and anything ending in `key`
-/// (`aad.auth.appkey`, `ssl.key`) or `user.info`. Masking errs on the side of hiding.
-pub fn is_secret_key(key: &str) -> bool {
-    crate::manifest::validate::is_secret_key(key) || looks_secret(key)
-}
-
-fn looks_secret(key: &str) -> bool {
-    let k = key.trim().to_ascii_lowercase();
-    if KNOWN_SECRET_KEYS
-        .iter()
-        .any(|known| k == *known || k.ends_with(&format!(".{known}")))
-    {
-        return true;
-    }
-    if NEVER_SECRET_SUFFIXES.iter().any(|s| k.ends_with(s)) {
-        return false;
-    }
-    SECRET_FRAGMENTS.iter().any(|f| k.contains(f)) || k.ends_with("key") || k.ends_with("user.info")
-}
-
-/// True when `value` is exactly one config-provider reference such as
-/// `${file:/s.properties:key}` or `${env:APPKEY}`: safe to show, it holds no secret itself.
-/// The same rule the manifest uses to accept a credential.
-pub fn is_placeholder(value: &str) -> bool {
-    crate::manifest::validate::is_placeholder(value)
-}
 
 /// `name="value"` options inside a JAAS line whose names are secret.
 static JAAS_SECRET_OPTION: LazyLock<Regex> = LazyLock::new(|| {
