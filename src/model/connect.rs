@@ -338,6 +338,15 @@ mod tests {
                 },
             ]
         );
+        let basic = config_differences(
+            &map(&[]),
+            &map(&[("value.converter.basic.auth.user.info", "user:pw")]),
+        );
+        assert_eq!(
+            basic[0].before.as_deref(),
+            Some(MASK),
+            "diffs mask with the same rule as the client"
+        );
         assert_eq!(
             config_differences(&map(&[("a.enable", "TRUE")]), &map(&[("a.enable", "true")])),
             vec![]
