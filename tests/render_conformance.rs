@@ -540,7 +540,10 @@ fn sandbox_script_rows() -> Vec<String> {
             "map_1.v2-x",
             &mapping(),
         ));
-        run(&render::alter_batching_policy(PolicyScope::Table(table), &policy));
+        run(&render::alter_batching_policy(
+            PolicyScope::Table(table),
+            &policy,
+        ));
         run(&render::alter_streaming_policy(
             PolicyScope::Table(table),
             i % 2 == 1,
@@ -553,8 +556,14 @@ fn sandbox_script_rows() -> Vec<String> {
             ));
         }
     }
-    run(&render::alter_batching_policy(PolicyScope::Database(db), &policy));
-    run(&render::alter_streaming_policy(PolicyScope::Database(db), true));
+    run(&render::alter_batching_policy(
+        PolicyScope::Database(db),
+        &policy,
+    ));
+    run(&render::alter_streaming_policy(
+        PolicyScope::Database(db),
+        true,
+    ));
     for role in DatabaseRole::ALL {
         run(&render::add_principals(
             RoleScope::Database(db, role),
@@ -583,7 +592,10 @@ fn sandbox_script_rows() -> Vec<String> {
     assert_eq!(starts(".alter table "), 2 * tables.len());
     assert_eq!(starts(".alter database "), 2);
     assert_eq!(starts(".add database "), DatabaseRole::ALL.len() + 1);
-    assert_eq!(starts(".add table "), 3 * TableRole::ALL.len() * tables.len());
+    assert_eq!(
+        starts(".add table "),
+        3 * TableRole::ALL.len() * tables.len()
+    );
     rows
 }
 

@@ -260,7 +260,8 @@ fn read_script(t: &V1Table, command: &str, state: &mut DatabaseState) -> Result<
             } => {
                 let value: Value = serde_json::from_str(&json)
                     .map_err(|e| bad(&format!("the policy is not JSON ({e})")))?;
-                let setting = Setting::read(policy, &value).ok_or_else(|| bad("malformed batching policy"))?;
+                let setting = Setting::read(policy, &value)
+                    .ok_or_else(|| bad("malformed batching policy"))?;
                 match target {
                     PolicyTarget::Database(_) => {
                         setting.set(&mut state.batching, &mut state.streaming);
@@ -322,9 +323,12 @@ fn is_read(row: &str) -> bool {
         Some(&(".add" | ".set")) => matches!(words.get(1), Some(&("database" | "table"))),
         Some(&(".alter" | ".alter-merge")) => words.windows(2).any(|w| {
             w[0] == "policy"
-                && [PolicyKind::IngestionBatching, PolicyKind::StreamingIngestion]
-                    .iter()
-                    .any(|k| w[1] == k.keyword())
+                && [
+                    PolicyKind::IngestionBatching,
+                    PolicyKind::StreamingIngestion,
+                ]
+                .iter()
+                .any(|k| w[1] == k.keyword())
         }),
         _ => false,
     }
@@ -523,7 +527,9 @@ mod tests {
         );
         t2.push(vec![
             json!("Database gamedb Admin"),
-            json!(format!("aadapp=00000000-0000-0000-0000-00000000a11d;{TENANT}")),
+            json!(format!(
+                "aadapp=00000000-0000-0000-0000-00000000a11d;{TENANT}"
+            )),
             json!("AAD App"),
         ]);
         [t0, t1, t2].into_iter().map(V1Response::single).collect()
@@ -718,7 +724,11 @@ mod tests {
             "x".repeat(500)
         );
         let e = script_error(&long);
-        assert!(e.reason.contains(&format!("{}...`)", &long[..160])), "{}", e.reason);
+        assert!(
+            e.reason.contains(&format!("{}...`)", &long[..160])),
+            "{}",
+            e.reason
+        );
     }
 
     #[test]

@@ -707,7 +707,8 @@ impl<'a> Parser<'a> {
             match key {
                 "IncludeSecuritySettings" => options.include_security_settings = flag,
                 "IncludeIngestionMappings" => options.include_ingestion_mappings = flag,
-                // Nothing the sandbox holds is an encoding policy or an obfuscated string.
+                // Accepted as documented; kustoplan models neither encoding policies nor
+                // obfuscated strings, so they select nothing here.
                 _ => {}
             }
         }

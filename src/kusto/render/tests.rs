@@ -949,5 +949,8 @@ fn schema_script_forms_exact_and_parsed() {
         &["msauser=someone@live.com"],
         None,
     );
-    assert_eq!(csl, r#".add table ['a b'] admins ("msauser=someone@live.com")"#);
+    assert_eq!(
+        csl,
+        r#".add table ['a b'] admins ("msauser=someone@live.com")"#
+    );
 }

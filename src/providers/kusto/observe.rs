@@ -23,12 +23,11 @@ pub async fn observe(
             read(transport, db, &principals),
             read(transport, db, &script),
         )?;
-        let db_state = database_state(db, &[bulk.0, bulk.1, bulk.2, bulk.3]).map_err(|e| {
-            TransportError {
+        let db_state =
+            database_state(db, &[bulk.0, bulk.1, bulk.2, bulk.3]).map_err(|e| TransportError {
                 message: e.to_string(),
                 outcome_unknown: false,
-            }
-        })?;
+            })?;
         state.databases.insert(db.clone(), db_state);
     }
     Ok(state)

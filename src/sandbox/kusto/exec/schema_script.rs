@@ -19,7 +19,11 @@ pub(super) fn show(
     name: &str,
     options: SchemaScriptOptions,
 ) -> Result<V1Table, KustoError> {
-    Ok(results::schema_script(rows(name, database(state, name)?, options)))
+    Ok(results::schema_script(rows(
+        name,
+        database(state, name)?,
+        options,
+    )))
 }
 
 fn rows(name: &str, db: &Database, options: SchemaScriptOptions) -> Vec<String> {
@@ -38,18 +42,34 @@ fn rows(name: &str, db: &Database, options: SchemaScriptOptions) -> Vec<String> 
             for m in &t.mappings {
                 // Stored mappings were validated JSON on the way in.
                 let json = serde_json::from_str(&m.mapping).unwrap_or(Value::Null);
-                out.push(render::create_or_alter_mapping(&t.name, m.kind, &m.name, &json));
+                out.push(render::create_or_alter_mapping(
+                    &t.name, m.kind, &m.name, &json,
+                ));
             }
         }
     }
     for t in db.tables.values() {
-        policies(&mut out, PolicyScope::Table(&t.name), t.batching, t.streaming);
+        policies(
+            &mut out,
+            PolicyScope::Table(&t.name),
+            t.batching,
+            t.streaming,
+        );
     }
-    policies(&mut out, PolicyScope::Database(name), db.batching, db.streaming);
+    policies(
+        &mut out,
+        PolicyScope::Database(name),
+        db.batching,
+        db.streaming,
+    );
     if options.include_security_settings {
-        principals(&mut out, &db.principals, |role| RoleScope::Database(name, role));
+        principals(&mut out, &db.principals, |role| {
+            RoleScope::Database(name, role)
+        });
         for t in db.tables.values() {
-            principals(&mut out, &t.principals, |role| RoleScope::Table(&t.name, role));
+            principals(&mut out, &t.principals, |role| {
+                RoleScope::Table(&t.name, role)
+            });
         }
     }
     out
