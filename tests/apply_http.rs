@@ -210,3 +210,29 @@ async fn observe_costs_a_constant_number_of_requests_whatever_the_number_of_tabl
         ]
     );
 }
+
+/// The four reads of a database go out together: with 1.5 s of latency per request, a plan
+/// waits about one latency for Kusto, not four (sequential reads would take at least 6 s).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn observe_sends_the_reads_of_a_database_concurrently() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut config = ServeConfig::new(dir.path(), "127.0.0.1:0".parse().expect("addr"));
+    config.databases = vec!["gamedb".to_string()];
+    let server = serve(config).await.expect("sandbox server");
+    let latency = std::time::Duration::from_millis(1500);
+    server.set_faults(Faults {
+        latency_ms: latency.as_millis() as u64,
+        ..Faults::default()
+    });
+    let local = tempfile::tempdir().expect("tempdir");
+    let started = std::time::Instant::now();
+    let plan = kustoplan(&server.url(), local.path(), &["plan", "examples/gameplay"]).await;
+    let elapsed = started.elapsed();
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    assert_eq!(server.stats().mgmt, 4);
+    assert!(
+        elapsed >= latency && elapsed < latency * 3,
+        "plan took {elapsed:?} with {latency:?} per Kusto request"
+    );
+    server.shutdown().await;
+}
