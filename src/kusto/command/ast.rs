@@ -379,7 +379,8 @@ pub enum Command {
         /// Restrict to one name.
         name: Option<String>,
     },
-    /// `.alter[-merge] table|tables|database ... policy P '<json>'`
+    /// `.alter[-merge] table|tables|database ... policy P '<json>'` (or, for streaming ingestion,
+    /// `enable|disable`, read as the JSON `{"IsEnabled":true|false}`)
     AlterPolicy {
         /// `.alter-merge` keeps omitted fields; `.alter` resets them to defaults.
         merge: bool,

@@ -508,7 +508,17 @@ impl<'a> Parser<'a> {
 
     fn alter_policy(&mut self, merge: bool, target: PolicyTarget) -> Result<Command, SyntaxError> {
         let policy = self.policy_kind()?;
-        let json = self.string()?;
+        // `policy streamingingestion enable|disable`: the documented shorthand for the policy
+        // `{"IsEnabled": true|false}`, common in scripts users write.
+        let json = match (policy, self.peek()) {
+            (PolicyKind::StreamingIngestion, Some(TokenKind::Ident(w)))
+                if w == "enable" || w == "disable" =>
+            {
+                self.pos += 1;
+                serde_json::json!({ "IsEnabled": w == "enable" }).to_string()
+            }
+            _ => self.string()?,
+        };
         Ok(Command::AlterPolicy {
             merge,
             target,
