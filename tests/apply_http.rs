@@ -219,20 +219,21 @@ async fn observe_sends_the_reads_of_a_database_concurrently() {
     let mut config = ServeConfig::new(dir.path(), "127.0.0.1:0".parse().expect("addr"));
     config.databases = vec!["gamedb".to_string()];
     let server = serve(config).await.expect("sandbox server");
-    let latency = std::time::Duration::from_millis(1500);
+    // Latency keeps each request open long enough for the others to arrive if they are sent
+    // together; the sandbox counts how many were open at once (no timing is asserted).
     server.set_faults(Faults {
-        latency_ms: latency.as_millis() as u64,
+        latency_ms: 300,
         ..Faults::default()
     });
     let local = tempfile::tempdir().expect("tempdir");
-    let started = std::time::Instant::now();
     let plan = kustoplan(&server.url(), local.path(), &["plan", "examples/gameplay"]).await;
-    let elapsed = started.elapsed();
     assert_eq!(plan.code, 0, "{}", plan.stderr);
-    assert_eq!(server.stats().mgmt, 4);
-    assert!(
-        elapsed >= latency && elapsed < latency * 3,
-        "plan took {elapsed:?} with {latency:?} per Kusto request"
+    let stats = server.stats();
+    assert_eq!(stats.mgmt, 4);
+    assert_eq!(
+        stats.max_in_flight, 4,
+        "the four reads were not open at the same time"
     );
+    assert_eq!(stats.in_flight, 0);
     server.shutdown().await;
 }

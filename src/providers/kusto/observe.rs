@@ -3,7 +3,7 @@
 
 use crate::kusto::observe::{bulk_reads, database_state};
 use crate::kusto::v1::V1Response;
-use crate::model::kusto::KustoState;
+use crate::model::kusto::{DatabaseState, KustoState};
 
 use super::transport::{KustoTransport, TransportError};
 
@@ -13,24 +13,38 @@ pub async fn observe(
     transport: &KustoTransport,
     desired: &KustoState,
 ) -> Result<KustoState, TransportError> {
-    let mut state = KustoState::default();
-    for db in desired.databases.keys() {
-        let [schema, mappings, principals, script] = bulk_reads(db);
-        // The reads are independent: one round trip of latency instead of four.
-        let bulk = tokio::try_join!(
-            read(transport, db, &schema),
-            read(transport, db, &mappings),
-            read(transport, db, &principals),
-            read(transport, db, &script),
-        )?;
-        let db_state =
-            database_state(db, &[bulk.0, bulk.1, bulk.2, bulk.3]).map_err(|e| TransportError {
-                message: e.to_string(),
-                outcome_unknown: false,
-            })?;
-        state.databases.insert(db.clone(), db_state);
-    }
-    Ok(state)
+    // Databases are independent too: every read of every database is in flight at once.
+    let databases = futures::future::try_join_all(
+        desired
+            .databases
+            .keys()
+            .map(|db| observe_one(transport, db)),
+    )
+    .await?;
+    Ok(KustoState {
+        databases: databases
+            .into_iter()
+            .map(|db| (db.name.clone(), db))
+            .collect(),
+    })
+}
+
+async fn observe_one(
+    transport: &KustoTransport,
+    db: &str,
+) -> Result<DatabaseState, TransportError> {
+    let [schema, mappings, principals, script] = bulk_reads(db);
+    // The reads are independent: one round trip of latency instead of four.
+    let bulk = tokio::try_join!(
+        read(transport, db, &schema),
+        read(transport, db, &mappings),
+        read(transport, db, &principals),
+        read(transport, db, &script),
+    )?;
+    database_state(db, &[bulk.0, bulk.1, bulk.2, bulk.3]).map_err(|e| TransportError {
+        message: e.to_string(),
+        outcome_unknown: false,
+    })
 }
 
 async fn read(
