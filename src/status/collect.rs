@@ -91,7 +91,10 @@ async fn read_lag(
         return unavailable(SANDBOX_NO_LAG);
     };
     match reader.read(group, &topics).await {
-        Ok(read) => read.into_iter().map(|t| (t.topic.clone(), lag_of(&t))).collect(),
+        Ok(read) => read
+            .into_iter()
+            .map(|t| (t.topic.clone(), lag_of(&t)))
+            .collect(),
         Err(e) => unavailable(&format!("cannot read consumer group offsets: {e}")),
     }
 }

@@ -178,11 +178,7 @@ pub struct PartitionLag {
 /// The health of a connector from its declared state and what Connect reports: missing or
 /// FAILED anywhere is [`Health::Failed`]; anything but the declared state is
 /// [`Health::Degraded`].
-pub fn connector_health(
-    declared: RunState,
-    state: Option<&str>,
-    task_states: &[&str],
-) -> Health {
+pub fn connector_health(declared: RunState, state: Option<&str>, task_states: &[&str]) -> Health {
     let Some(state) = state else {
         return Health::Failed;
     };

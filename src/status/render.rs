@@ -101,9 +101,10 @@ fn connector(out: &mut String, c: &ConnectorReport, color: bool) {
             lag_summary(&r.lag)
         );
         for p in &r.lag.partitions {
-            let committed = p
-                .committed
-                .map_or_else(|| "no committed offset".to_string(), |o| format!("committed {o}"));
+            let committed = p.committed.map_or_else(
+                || "no committed offset".to_string(),
+                |o| format!("committed {o}"),
+            );
             let _ = writeln!(
                 out,
                 "    partition {}: lag {} ({committed}, high watermark {}, low watermark {})",

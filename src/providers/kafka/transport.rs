@@ -175,7 +175,10 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let transport = KafkaTransport::for_target(&target("sandbox"), dir.path()).expect("open");
         assert!(transport.is_sandbox());
-        assert!(transport.lag_reader().is_none(), "the sandbox has no consumer groups");
+        assert!(
+            transport.lag_reader().is_none(),
+            "the sandbox has no consumer groups"
+        );
         let topic = Topic {
             name: "gameplay".into(),
             partitions: 4,
