@@ -207,7 +207,7 @@ pub fn connector_health(declared: RunState, state: Option<&str>, task_states: &[
 pub fn error_summary(trace: &str) -> Option<String> {
     let mut lines = trace.lines().map(str::trim).filter(|l| !l.is_empty());
     let first = lines.next()?;
-    let cause = lines.filter(|l| l.starts_with("Caused by:")).last();
+    let cause = lines.rfind(|l| l.starts_with("Caused by:"));
     let mut out = shorten(first);
     if let Some(cause) = cause {
         out.push('\n');
