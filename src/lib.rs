@@ -10,4 +10,5 @@ pub mod model;
 pub mod plan;
 pub mod providers;
 pub mod sandbox;
+pub mod status;
 pub mod workflow;

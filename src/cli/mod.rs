@@ -6,6 +6,7 @@ mod output;
 mod plan;
 mod sandbox;
 mod schema;
+mod status;
 mod validate;
 
 use std::net::SocketAddr;
@@ -60,6 +61,12 @@ pub enum Command {
         after_help = "Examples:\n  kustoplan apply examples/gameplay --auto-approve\n  kustoplan apply gameplay.plan\n  kustoplan apply stack/ --allow data-loss"
     )]
     Apply(ApplyArgs),
+    /// Show, per declared sink, connector and task states, the last task error and the
+    /// consumer group's lag on every partition of each route's topic.
+    #[command(
+        after_help = "Exit codes: 0 every connector and task is in its declared state (RUNNING unless declared paused/stopped), 1 error, 3 a connector is missing or it or a task is FAILED, 4 a connector or task is in another state (UNASSIGNED, RESTARTING, paused by hand).\n\nExamples:\n  kustoplan status examples/gameplay\n  kustoplan status stack/ --env prod --format json | jq '.connectors[].routes[].lag.total'"
+    )]
+    Status(StatusArgs),
     /// Print the JSON Schema of manifest documents (for editors and CI), or the Markdown reference.
     #[command(
         after_help = "Examples:\n  kustoplan schema > schemas/kustoplan.schema.json\n  kustoplan schema --format markdown > docs/manifest-reference.md"
@@ -157,6 +164,29 @@ pub struct ApplyArgs {
     /// Directory of the built-in sandbox (default: .kustoplan/sandbox next to the manifests).
     #[arg(long, env = "KUSTOPLAN_SANDBOX_DIR", value_name = "DIR")]
     pub sandbox_dir: Option<PathBuf>,
+}
+
+/// `status` options.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// The stack.
+    #[command(flatten)]
+    pub stack: StackArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = StatusFormat::Text)]
+    pub format: StatusFormat,
+    /// Directory of the built-in sandbox (default: .kustoplan/sandbox next to the manifests).
+    #[arg(long, env = "KUSTOPLAN_SANDBOX_DIR", value_name = "DIR")]
+    pub sandbox_dir: Option<PathBuf>,
+}
+
+/// Status output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StatusFormat {
+    /// Text for people.
+    Text,
+    /// JSON with stable field names.
+    Json,
 }
 
 /// `schema` options.
@@ -292,6 +322,7 @@ pub fn run() -> ExitCode {
         Command::Validate(args) => validate::run(&args, color),
         Command::Plan(args) => plan::run(&args, color),
         Command::Apply(args) => apply::run(&args, color),
+        Command::Status(args) => status::run(&args, color),
         Command::Schema(args) => schema::run(args.format),
         Command::Sandbox(SandboxCommand::Serve(args)) => sandbox::run(&args),
         Command::Completions { shell } => {

@@ -73,3 +73,14 @@ pub fn write_lines(lines: &[String]) -> (tempfile::TempDir, PathBuf) {
     std::fs::write(&path, lines.join("\n") + "\n").expect("write input");
     (dir, path)
 }
+
+/// The kustoplan binary the CLI tests run: `KUSTOPLAN_TEST_BIN` when set, else the one cargo
+/// built for this test. The override exists because several worktrees may share one cargo
+/// target directory, where another build can replace `target/debug/kustoplan` while a long
+/// test runs; copy your build elsewhere and point the variable at it.
+pub fn kustoplan_bin() -> PathBuf {
+    match std::env::var_os("KUSTOPLAN_TEST_BIN") {
+        Some(bin) if !bin.is_empty() => PathBuf::from(bin),
+        _ => PathBuf::from(env!("CARGO_BIN_EXE_kustoplan")),
+    }
+}

@@ -7,6 +7,8 @@
 //!   batched CreateTopics / CreatePartitions / IncrementalAlterConfigs with per-topic results.
 //! - [`apply`]: a plan's topic operations as at most three batched requests, with a result per
 //!   operation.
+//! - [`lag`]: [`LagReader`], consumer-group committed offsets vs high watermarks for
+//!   `status`, read without joining the group.
 //! - [`transport`]: [`KafkaTransport`], the one interface observe/apply code is written against;
 //!   it is either the in-process sandbox ([`crate::sandbox::kafka::KafkaSandbox`]) or a broker.
 //!
@@ -16,6 +18,7 @@
 pub mod admin;
 pub mod apply;
 pub mod config;
+pub mod lag;
 mod native;
 pub mod transport;
 
@@ -24,6 +27,7 @@ use std::time::Duration;
 
 pub use admin::{AdminTimeouts, ConfigFilter, KafkaAdmin};
 pub use config::{ClientSettings, ConfigError};
+pub use lag::{LagReader, PartitionOffsets, TopicOffsets};
 pub use transport::KafkaTransport;
 
 /// Why one topic's part of a batched request failed, in Kafka's own terms so the sandbox and a

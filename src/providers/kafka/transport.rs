@@ -6,6 +6,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use super::lag::LagReader;
 use super::{
     AdminTimeouts, ClientSettings, ConfigChange, KafkaAdmin, KafkaError, PartitionIncrease,
     TopicOutcome,
@@ -23,6 +24,8 @@ pub struct KafkaTransport {
     kind: Kind,
     /// Requests answered by the sandbox (a broker's are counted by [`KafkaAdmin`]).
     local_requests: AtomicUsize,
+    /// Consumer-group offsets of a broker (`status`); the sandbox has no consumer groups.
+    lag: Option<LagReader>,
 }
 
 #[derive(Debug)]
@@ -39,6 +42,7 @@ impl KafkaTransport {
         KafkaTransport {
             kind: Kind::Local(sandbox),
             local_requests: AtomicUsize::new(0),
+            lag: None,
         }
     }
 
@@ -47,7 +51,20 @@ impl KafkaTransport {
         KafkaTransport {
             kind: Kind::Broker(Box::new(admin)),
             local_requests: AtomicUsize::new(0),
+            lag: None,
         }
+    }
+
+    /// The same transport, able to read consumer-group lag with `reader`.
+    pub fn with_lag_reader(mut self, reader: LagReader) -> KafkaTransport {
+        self.lag = Some(reader);
+        self
+    }
+
+    /// The consumer-group offset reader: `None` on the sandbox (no broker, so no consumer
+    /// groups) or when the transport was built without one.
+    pub fn lag_reader(&self) -> Option<&LagReader> {
+        self.lag.as_ref()
     }
 
     /// The transport `target` names: the sandbox persisted in `sandbox_dir` for
@@ -67,10 +84,8 @@ impl KafkaTransport {
             return Ok(KafkaTransport::local(Arc::new(sandbox)));
         }
         let settings = ClientSettings::from_target(target)?;
-        Ok(KafkaTransport::broker(KafkaAdmin::new(
-            &settings,
-            AdminTimeouts::default(),
-        )?))
+        let admin = KafkaAdmin::new(&settings, AdminTimeouts::default())?;
+        Ok(KafkaTransport::broker(admin).with_lag_reader(LagReader::new(settings)))
     }
 
     /// Whether this is the built-in sandbox.
@@ -160,6 +175,10 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let transport = KafkaTransport::for_target(&target("sandbox"), dir.path()).expect("open");
         assert!(transport.is_sandbox());
+        assert!(
+            transport.lag_reader().is_none(),
+            "the sandbox has no consumer groups"
+        );
         let topic = Topic {
             name: "gameplay".into(),
             partitions: 4,
@@ -188,6 +207,7 @@ mod tests {
         let transport =
             KafkaTransport::for_target(&target("127.0.0.1:9"), &sandbox_dir).expect("client");
         assert!(!transport.is_sandbox());
+        assert!(transport.lag_reader().is_some());
         assert!(!sandbox_dir.exists());
     }
 }

@@ -1,0 +1,196 @@
+//! `status` output: text for people, JSON (fields documented in the README) for scripts.
+
+use std::fmt::Write;
+
+use super::{ConnectorReport, Health, Lag, StatusReport};
+
+const RED: &str = "\x1b[31m";
+const YELLOW: &str = "\x1b[33m";
+const GREEN: &str = "\x1b[32m";
+const BOLD: &str = "\x1b[1m";
+
+fn paint(color: bool, style: &str, text: &str) -> String {
+    if color {
+        format!("{style}{text}\x1b[0m")
+    } else {
+        text.to_string()
+    }
+}
+
+fn state_style(state: &str) -> &'static str {
+    match state {
+        "RUNNING" => GREEN,
+        "FAILED" | "MISSING" => RED,
+        _ => YELLOW,
+    }
+}
+
+/// The report as text: per connector its state and worker, its tasks with their last error,
+/// and per route the lag of each partition; a summary line last.
+pub fn text(report: &StatusReport, color: bool) -> String {
+    let mut out = String::new();
+    if report.connectors.is_empty() {
+        let _ = writeln!(out, "The stack declares no sinks: nothing to report.");
+        return out;
+    }
+    for c in &report.connectors {
+        connector(&mut out, c, color);
+    }
+    let count = |h: Health| report.connectors.iter().filter(|c| c.health == h).count();
+    let summary = format!(
+        "Status: {} healthy, {} degraded, {} failed.",
+        count(Health::Healthy),
+        count(Health::Degraded),
+        count(Health::Failed)
+    );
+    let _ = writeln!(out, "{}", paint(color, BOLD, &summary));
+    out
+}
+
+fn connector(out: &mut String, c: &ConnectorReport, color: bool) {
+    let state = c.state.as_deref().unwrap_or("MISSING");
+    let declared = match c.declared_state {
+        crate::model::connect::RunState::Running => "RUNNING",
+        crate::model::connect::RunState::Paused => "PAUSED",
+        crate::model::connect::RunState::Stopped => "STOPPED",
+    };
+    let worker = c
+        .worker
+        .as_deref()
+        .map(|w| format!(" on {w}"))
+        .unwrap_or_default();
+    let _ = writeln!(
+        out,
+        "{}: {}{worker} (declared {declared})",
+        paint(color, BOLD, &c.address),
+        paint(color, state_style(state), state)
+    );
+    if c.state.is_none() {
+        let _ = writeln!(
+            out,
+            "  the connector does not exist; `kustoplan apply` creates it"
+        );
+    }
+    if let Some(error) = &c.error {
+        for line in error.lines() {
+            let _ = writeln!(out, "  error: {line}");
+        }
+    }
+    for t in &c.tasks {
+        let _ = writeln!(
+            out,
+            "  task {}: {} on {}",
+            t.id,
+            paint(color, state_style(&t.state), &t.state),
+            t.worker
+        );
+        if let Some(error) = &t.error {
+            for line in error.lines() {
+                let _ = writeln!(out, "    error: {line}");
+            }
+        }
+    }
+    for r in &c.routes {
+        let _ = writeln!(
+            out,
+            "  route {} -> {}.{} (group {}): {}",
+            r.topic,
+            r.database,
+            r.table,
+            c.group,
+            lag_summary(&r.lag)
+        );
+        for p in &r.lag.partitions {
+            let committed = p.committed.map_or_else(
+                || "no committed offset".to_string(),
+                |o| format!("committed {o}"),
+            );
+            let _ = writeln!(
+                out,
+                "    partition {}: lag {} ({committed}, high watermark {}, low watermark {})",
+                p.partition, p.lag, p.high_watermark, p.low_watermark
+            );
+        }
+    }
+}
+
+fn lag_summary(lag: &Lag) -> String {
+    match (lag.total, &lag.reason) {
+        (Some(total), _) => format!("lag {total}"),
+        (None, Some(reason)) => format!("lag unavailable: {reason}"),
+        (None, None) => "lag unavailable".to_string(),
+    }
+}
+
+/// The report as pretty JSON with stable field names (see the README's "Status JSON").
+pub fn json(report: &StatusReport) -> String {
+    serde_json::to_string_pretty(report).unwrap_or_default() + "\n"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::connect::RunState;
+    use crate::status::{PartitionLag, RouteReport, TaskReport};
+
+    fn report() -> StatusReport {
+        let c = ConnectorReport {
+            address: "connect.main.connector.sink".into(),
+            cluster: "main".into(),
+            name: "sink".into(),
+            declared_state: RunState::Running,
+            state: Some("RUNNING".into()),
+            worker: Some("w:8083".into()),
+            error: None,
+            tasks: vec![TaskReport {
+                id: 0,
+                state: "FAILED".into(),
+                worker: "w:8083".into(),
+                error: Some("ConnectException: boom".into()),
+            }],
+            group: "connect-sink".into(),
+            routes: vec![RouteReport {
+                topic: "t".into(),
+                database: "db".into(),
+                table: "T".into(),
+                lag: Lag::of(vec![PartitionLag {
+                    partition: 0,
+                    committed: None,
+                    low_watermark: 0,
+                    high_watermark: 3,
+                    lag: 3,
+                }]),
+            }],
+            health: Health::Failed,
+        };
+        StatusReport::new("s".into(), Some("prod".into()), vec![c])
+    }
+
+    #[test]
+    fn text_shows_states_errors_and_lag_per_partition() {
+        let text = text(&report(), false);
+        assert_eq!(
+            text,
+            "connect.main.connector.sink: RUNNING on w:8083 (declared RUNNING)\n  \
+             task 0: FAILED on w:8083\n    error: ConnectException: boom\n  \
+             route t -> db.T (group connect-sink): lag 3\n    \
+             partition 0: lag 3 (no committed offset, high watermark 3, low watermark 0)\n\
+             Status: 0 healthy, 0 degraded, 1 failed.\n"
+        );
+    }
+
+    #[test]
+    fn json_has_the_documented_fields() {
+        let value: serde_json::Value = serde_json::from_str(&json(&report())).expect("json");
+        assert_eq!(value["format_version"], 1);
+        assert_eq!(value["health"], "failed");
+        let c = &value["connectors"][0];
+        assert_eq!(c["declared_state"], "RUNNING");
+        assert_eq!(c["tasks"][0]["error"], "ConnectException: boom");
+        assert_eq!(c["routes"][0]["lag"]["total"], 3);
+        assert_eq!(
+            c["routes"][0]["lag"]["partitions"][0]["committed"],
+            serde_json::Value::Null
+        );
+    }
+}
