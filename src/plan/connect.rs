@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use super::phase::{CONNECTOR_REMOVALS, CONNECTOR_STATES, CONNECTORS};
 use super::{Action, Change, ImpactClass, Operation, Target};
 use crate::model::connect::{
-    ConnectCluster, Connector, RunState, config_differences, parse_routes, shown,
+    ConnectCluster, Connector, OWNER_KEY, RunState, config_differences, parse_routes, shown,
 };
 
 /// Every change that takes the live connectors to the declared ones.
@@ -177,7 +177,13 @@ fn create(cluster: &str, c: &Connector) -> Vec<Change> {
 
 fn update(cluster: &str, want: &Connector, live: &Connector) -> Vec<Change> {
     let mut out = Vec::new();
-    let diffs = config_differences(&want.config, &live.config);
+    // A connector with no ownership marker at all is adopted as is: writing the marker alone
+    // would restart its tasks for nothing. It is written with the next config change; until
+    // then the connector is never pruned.
+    let diffs: Vec<_> = config_differences(&want.config, &live.config)
+        .into_iter()
+        .filter(|d| !(d.key == OWNER_KEY && d.before.is_none()))
+        .collect();
     if !diffs.is_empty() {
         let removed = removed_routes(want, live);
         let keys: Vec<&str> = diffs.iter().map(|d| d.key.as_str()).collect();
