@@ -11,10 +11,12 @@ use crate::workflow::WorkflowError;
 
 /// Reads the live systems the Stack targets and writes manifests for them into `--out`.
 pub fn run(args: &ImportArgs, color: ColorChoice) -> ExitCode {
-    let topics = match args.topics.as_deref().map(regex::Regex::new).transpose() {
-        Ok(t) => t,
-        Err(e) => {
-            eprintln!("error: `--topics` is not a valid regular expression: {e}");
+    let (sinks, topics) = match (pattern("--sinks", &args.sinks), pattern("--topics", &args.topics)) {
+        (Ok(s), Ok(t)) => (s, t),
+        (s, t) => {
+            for e in [s.err(), t.err()].into_iter().flatten() {
+                eprintln!("error: {e}");
+            }
             return ExitCode::FAILURE;
         }
     };
@@ -39,6 +41,7 @@ pub fn run(args: &ImportArgs, color: ColorChoice) -> ExitCode {
     let selection = Selection {
         databases: args.databases.clone(),
         connect: args.connect.clone(),
+        sinks,
         topics,
     };
     let rt = match runtime() {
@@ -95,6 +98,13 @@ pub fn run(args: &ImportArgs, color: ColorChoice) -> ExitCode {
         args.out.display()
     );
     ExitCode::SUCCESS
+}
+
+fn pattern(flag: &str, text: &Option<String>) -> Result<Option<regex::Regex>, String> {
+    text.as_deref()
+        .map(regex::Regex::new)
+        .transpose()
+        .map_err(|e| format!("`{flag}` is not a valid regular expression: {e}"))
 }
 
 fn plural(n: usize) -> &'static str {

@@ -77,7 +77,7 @@ variable (`{env: NAME}` or `${env:NAME}`), never as the value; one line per repl
 which variable to set. With the variable set to the current value, the plan compares equal; \
 without it, the plan shows the switch to the reference (masked). Connect config-provider \
 placeholders (`${file:...}`, `${env:...}`) are kept as they are.",
-        after_help = "Examples:\n  kustoplan import stack/ --out imported/\n  kustoplan import stack/stack.yaml --env prod --out imported/ --database gamedb --connect main --topics '^game'\n  kustoplan plan stack/ imported/ --env prod --detailed-exitcode"
+        after_help = "Examples:\n  kustoplan import stack/ --out imported/\n  kustoplan import stack/stack.yaml --env prod --out imported/ --database gamedb --connect main --sinks '^game' --topics '^game'\n  kustoplan plan stack/ imported/ --env prod --detailed-exitcode"
     )]
     Import(ImportArgs),
     /// Print the JSON Schema of manifest documents (for editors and CI), or the Markdown reference.
@@ -196,6 +196,9 @@ pub struct ImportArgs {
     /// all of them).
     #[arg(long = "connect", value_name = "CLUSTER")]
     pub connect: Vec<String>,
+    /// Import only the connectors whose names match this regular expression (default: all).
+    #[arg(long, value_name = "REGEX")]
+    pub sinks: Option<String>,
     /// Also import the topics whose names match this regular expression (the topics imported
     /// sinks route from and dead-letter to are always imported).
     #[arg(long, value_name = "REGEX")]

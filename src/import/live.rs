@@ -24,6 +24,8 @@ pub struct Selection {
     pub databases: Vec<String>,
     /// Connect clusters by their name in `targets.connect` (default: all of them).
     pub connect: Vec<String>,
+    /// Only connectors whose names match (default: all).
+    pub sinks: Option<Regex>,
     /// Topics whose names match, besides the topics the imported sinks route from and
     /// dead-letter to.
     pub topics: Option<Regex>,
@@ -60,7 +62,10 @@ pub async fn read(
             WorkflowError::Target(format!("cannot read Connect cluster `{cluster}`: {e}"))
         })?;
         let mut connectors = BTreeMap::new();
-        for (name, c) in listed {
+        let selected = listed
+            .into_iter()
+            .filter(|(name, _)| selection.sinks.as_ref().is_none_or(|p| p.is_match(name)));
+        for (name, c) in selected {
             let (config, secrets) = reference_secrets(&cluster, &name, c.info.config.expose());
             observed.secrets.extend(secrets);
             if config.get("connector.class").map(String::as_str) == Some(KUSTO_SINK_CLASS) {

@@ -328,6 +328,37 @@ mod tests {
     }
 
     #[test]
+    fn a_connector_without_any_marker_is_adopted_without_a_restart_and_never_pruned() {
+        let want = gameplay();
+        let mut live = want.clone();
+        let c = live
+            .get_mut("main")
+            .and_then(|m| m.get_mut("gameplay-kusto-sink"))
+            .expect("connector");
+        c.config.remove(OWNER_KEY);
+        assert_eq!(diff(&want, &live, Some("gameplay"), false), vec![]);
+        if let Some(c) = live.get_mut("main").and_then(|m| m.get_mut("gameplay-kusto-sink")) {
+            c.config.insert(OWNER_KEY.into(), "another-stack".into());
+        }
+        assert_eq!(
+            diff(&want, &live, Some("gameplay"), false)[0].before.as_deref(),
+            Some("kustoplan.stack = another-stack\n"),
+            "taking over another stack's connector is a change"
+        );
+        if let Some(c) = live.get_mut("main").and_then(|m| m.get_mut("gameplay-kusto-sink")) {
+            c.config.remove(OWNER_KEY);
+            c.config.insert("flush.interval.ms".into(), "5000".into());
+        }
+        let changes = diff(&want, &live, Some("gameplay"), false);
+        assert!(
+            matches!(&changes[0].operations[0], Operation::PutConnectorConfig { config, .. } if config[OWNER_KEY] == "gameplay"),
+            "the marker comes with the next config change"
+        );
+        let nothing_declared = BTreeMap::from([("main".to_string(), ConnectCluster::new())]);
+        assert_eq!(diff(&nothing_declared, &live, Some("gameplay"), true), vec![]);
+    }
+
+    #[test]
     fn config_changes_restart_route_removals_lose_data_states_use_their_endpoints() {
         let want = gameplay();
         let mut live = want.clone();
