@@ -8,9 +8,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::connect::{
-    ConnectCluster, Connector, RunState, Topic, adopt_resolved_secrets,
-};
+use crate::model::connect::{ConnectCluster, Connector, RunState, Topic, adopt_resolved_secrets};
 use crate::plan::{Change, Operation, Target, connect as connect_plan, cross, kafka as kafka_plan};
 use crate::providers::connect::converge;
 use crate::providers::connect::{BasicAuth, ConnectClient, ConnectClientOptions, State};

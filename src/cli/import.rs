@@ -11,7 +11,10 @@ use crate::workflow::WorkflowError;
 
 /// Reads the live systems the Stack targets and writes manifests for them into `--out`.
 pub fn run(args: &ImportArgs, color: ColorChoice) -> ExitCode {
-    let (sinks, topics) = match (pattern("--sinks", &args.sinks), pattern("--topics", &args.topics)) {
+    let (sinks, topics) = match (
+        pattern("--sinks", &args.sinks),
+        pattern("--topics", &args.topics),
+    ) {
         (Ok(s), Ok(t)) => (s, t),
         (s, t) => {
             for e in [s.err(), t.err()].into_iter().flatten() {
@@ -133,7 +136,11 @@ fn declared(m: &Manifests) -> Declared {
             .tables
             .iter()
             .map(|t| {
-                let db = t.database.as_ref().map(|d| d.value.clone()).or_else(|| only_db.clone());
+                let db = t
+                    .database
+                    .as_ref()
+                    .map(|d| d.value.clone())
+                    .or_else(|| only_db.clone());
                 (db.unwrap_or_default(), t.name.value.clone())
             })
             .collect(),
@@ -142,8 +149,15 @@ fn declared(m: &Manifests) -> Declared {
             .sinks
             .iter()
             .map(|s| {
-                let cluster = s.connect.as_ref().map(|c| c.value.clone()).or_else(|| only_cluster.clone());
-                (cluster.unwrap_or_else(|| desired::DEFAULT_CONNECT.to_string()), s.name.value.clone())
+                let cluster = s
+                    .connect
+                    .as_ref()
+                    .map(|c| c.value.clone())
+                    .or_else(|| only_cluster.clone());
+                (
+                    cluster.unwrap_or_else(|| desired::DEFAULT_CONNECT.to_string()),
+                    s.name.value.clone(),
+                )
             })
             .collect(),
     }
@@ -151,8 +165,8 @@ fn declared(m: &Manifests) -> Declared {
 
 /// Writes every file, or none: existing files are refused (all of them listed) unless `force`.
 fn write(out: &Path, output: &Output, force: bool) -> Result<(), ExitCode> {
-    let schema = serde_json::to_string_pretty(&manifest::schema::manifest_schema())
-        .map_err(|e| {
+    let schema =
+        serde_json::to_string_pretty(&manifest::schema::manifest_schema()).map_err(|e| {
             eprintln!("error: cannot render the schema: {e}");
             ExitCode::FAILURE
         })?;

@@ -14,7 +14,10 @@ pub fn database_doc(db: &DatabaseState, notes: &mut Vec<String>) -> Node {
         .put("kind", Node::str("Database"))
         .put("name", Node::str(&db.name))
         .opt("ingestion_batching", db.batching.as_ref().map(batching))
-        .opt("streaming_ingestion", db.streaming.then_some(Node::Bool(true)))
+        .opt(
+            "streaming_ingestion",
+            db.streaming.then_some(Node::Bool(true)),
+        )
         .opt(
             "principals",
             roles(
@@ -35,7 +38,10 @@ pub fn table_doc(db: &str, t: &TableState, notes: &mut Vec<String>) -> Node {
         .put("kind", Node::str("Table"))
         .put("name", Node::str(&t.name))
         .put("database", Node::str(db))
-        .opt("folder", (!t.folder.is_empty()).then(|| Node::str(&t.folder)))
+        .opt(
+            "folder",
+            (!t.folder.is_empty()).then(|| Node::str(&t.folder)),
+        )
         .opt(
             "docstring",
             (!t.docstring.is_empty()).then(|| Node::str(&t.docstring)),
@@ -66,7 +72,10 @@ pub fn table_doc(db: &str, t: &TableState, notes: &mut Vec<String>) -> Node {
             }),
         )
         .opt("ingestion_batching", t.batching.as_ref().map(batching))
-        .opt("streaming_ingestion", t.streaming.then_some(Node::Bool(true)))
+        .opt(
+            "streaming_ingestion",
+            t.streaming.then_some(Node::Bool(true)),
+        )
         .opt(
             "principals",
             roles(&t.principals, &TABLE_ROLES, &address, notes),
@@ -146,7 +155,10 @@ fn roles(
     address: &str,
     notes: &mut Vec<String>,
 ) -> Option<Node> {
-    for key in principals.keys().filter(|k| !allowed.contains(&k.role.as_str())) {
+    for key in principals
+        .keys()
+        .filter(|k| !allowed.contains(&k.role.as_str()))
+    {
         notes.push(format!(
             "{address}: `{}` holds the role {}, which manifests cannot declare here; it is left out",
             key.fqn, key.role

@@ -9,9 +9,7 @@ use regex::Regex;
 use super::Observed;
 use super::sink::reference_secrets;
 use crate::manifest::Manifests;
-use crate::model::connect::{
-    ConnectCluster, Connector, KUSTO_SINK_CLASS, RunState, parse_routes,
-};
+use crate::model::connect::{ConnectCluster, Connector, KUSTO_SINK_CLASS, RunState, parse_routes};
 use crate::model::kusto::KustoState;
 use crate::providers::connect::State;
 use crate::providers::kusto::observe::{database_names, observe_whole};

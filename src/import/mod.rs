@@ -128,14 +128,23 @@ pub fn render(observed: &Observed, declared: &Declared, ctx: &Context) -> Output
     for (name, db) in &observed.kusto.databases {
         let dir = PathBuf::from("kusto").join(slug(name));
         if declared.databases.contains(name) {
-            notes.push(format!("kusto.{name}: already declared; its Database document is not written"));
+            notes.push(format!(
+                "kusto.{name}: already declared; its Database document is not written"
+            ));
         } else {
-            files.add(dir.join("database.yaml"), Vec::new(), kusto::database_doc(db, &mut notes));
+            files.add(
+                dir.join("database.yaml"),
+                Vec::new(),
+                kusto::database_doc(db, &mut notes),
+            );
             counts.databases += 1;
         }
         for t in db.tables.values() {
             if declared.tables.contains(&(name.clone(), t.name.clone())) {
-                notes.push(format!("kusto.{name}.table.{}: already declared; skipped", t.name));
+                notes.push(format!(
+                    "kusto.{name}.table.{}: already declared; skipped",
+                    t.name
+                ));
                 continue;
             }
             if let Some(owner) = t.owner.as_deref().filter(|o| *o != ctx.stack) {
@@ -149,7 +158,11 @@ pub fn render(observed: &Observed, declared: &Declared, ctx: &Context) -> Output
             } else {
                 format!("{}.yaml", slug(&t.folder))
             };
-            files.add(dir.join("tables").join(file), Vec::new(), kusto::table_doc(name, t, &mut notes));
+            files.add(
+                dir.join("tables").join(file),
+                Vec::new(),
+                kusto::table_doc(name, t, &mut notes),
+            );
             counts.tables += 1;
         }
     }
@@ -158,7 +171,11 @@ pub fn render(observed: &Observed, declared: &Declared, ctx: &Context) -> Output
             notes.push(format!("kafka.topic.{name}: already declared; skipped"));
             continue;
         }
-        files.add(PathBuf::from("kafka").join("topics.yaml"), Vec::new(), topic_doc(topic));
+        files.add(
+            PathBuf::from("kafka").join("topics.yaml"),
+            Vec::new(),
+            topic_doc(topic),
+        );
         counts.topics += 1;
     }
     for (cluster, connectors) in &observed.connect {
@@ -170,7 +187,10 @@ pub fn render(observed: &Observed, declared: &Declared, ctx: &Context) -> Output
         };
         for c in connectors.values() {
             if declared.sinks.contains(&(cluster.clone(), c.name.clone())) {
-                notes.push(format!("connect.{cluster}.connector.{}: already declared; skipped", c.name));
+                notes.push(format!(
+                    "connect.{cluster}.connector.{}: already declared; skipped",
+                    c.name
+                ));
                 continue;
             }
             if let Some(doc) = sink::sink_doc(&c.name, &c.config, c.state, &sink_ctx, &mut notes) {
@@ -185,7 +205,9 @@ pub fn render(observed: &Observed, declared: &Declared, ctx: &Context) -> Output
                     ))
                     .collect();
                 files.add(
-                    PathBuf::from("connect").join(slug(cluster)).join(format!("{}.yaml", slug(&c.name))),
+                    PathBuf::from("connect")
+                        .join(slug(cluster))
+                        .join(format!("{}.yaml", slug(&c.name))),
                     comments,
                     doc,
                 );
@@ -266,7 +288,9 @@ mod tests {
         files.add(
             PathBuf::from("kafka").join("topics.yaml"),
             Vec::new(),
-            MapBuilder::default().put("kind", Node::str("Topic")).block(),
+            MapBuilder::default()
+                .put("kind", Node::str("Topic"))
+                .block(),
         );
         let rendered = files.render();
         assert!(

@@ -97,7 +97,11 @@ pub fn sink_doc(
         ));
         return None;
     }
-    let routes = match parse_routes(config.get("kusto.tables.topics.mapping").map_or("[]", String::as_str)) {
+    let routes = match parse_routes(
+        config
+            .get("kusto.tables.topics.mapping")
+            .map_or("[]", String::as_str),
+    ) {
         Ok(routes) => routes,
         Err(e) => {
             notes.push(format!(
@@ -122,7 +126,12 @@ pub fn sink_doc(
     let route_topics: BTreeSet<&str> = routes.iter().map(|r| r.topic.as_str()).collect();
     let live_topics: BTreeSet<&str> = config
         .get("topics")
-        .map(|t| t.split(',').map(str::trim).filter(|t| !t.is_empty()).collect())
+        .map(|t| {
+            t.split(',')
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .collect()
+        })
         .unwrap_or_default();
     m.used.insert("topics");
     m.used.insert("kusto.tables.topics.mapping");
@@ -193,7 +202,11 @@ pub fn sink_doc(
         .iter()
         .filter(|(k, _)| !m.used.contains(k.as_str()) && !is_converter_key(k))
         .map(|(k, v)| (k.clone(), Node::str(v)))
-        .chain(std::mem::take(&mut m.extra).into_iter().map(|(k, v)| (k, Node::str(v))))
+        .chain(
+            std::mem::take(&mut m.extra)
+                .into_iter()
+                .map(|(k, v)| (k, Node::str(v))),
+        )
         .collect::<BTreeMap<_, _>>()
         .into_iter()
         .collect();
@@ -299,28 +312,28 @@ impl<'a> Reader<'a> {
             self.defaulted("errors.tolerance", "none");
             None
         };
-        let dlq = self.get("errors.deadletterqueue.topic.name").cloned().map(|topic| {
-            let rf = self.number("errors.deadletterqueue.topic.replication.factor");
-            let headers = match self.get("errors.deadletterqueue.context.headers.enable") {
-                None => {
-                    self.defaulted("errors.deadletterqueue.context.headers.enable", "false");
-                    None
-                }
-                Some(v) => self.boolean("errors.deadletterqueue.context.headers.enable", v),
-            };
-            MapBuilder::default()
-                .put("topic", Node::str(topic))
-                .opt("replication_factor", rf.map(Node::Int))
-                .opt("context_headers", headers.filter(|h| *h).map(Node::Bool))
-                .flow()
-        });
+        let dlq = self
+            .get("errors.deadletterqueue.topic.name")
+            .cloned()
+            .map(|topic| {
+                let rf = self.number("errors.deadletterqueue.topic.replication.factor");
+                let headers = match self.get("errors.deadletterqueue.context.headers.enable") {
+                    None => {
+                        self.defaulted("errors.deadletterqueue.context.headers.enable", "false");
+                        None
+                    }
+                    Some(v) => self.boolean("errors.deadletterqueue.context.headers.enable", v),
+                };
+                MapBuilder::default()
+                    .put("topic", Node::str(topic))
+                    .opt("replication_factor", rf.map(Node::Int))
+                    .opt("context_headers", headers.filter(|h| *h).map(Node::Bool))
+                    .flow()
+            });
         let retry_max = self.number("errors.retry.max.time.ms");
         let retry_backoff = self.number("errors.retry.backoff.time.ms");
         let node = MapBuilder::default()
-            .opt(
-                "behavior",
-                behavior.filter(|b| b != "fail").map(Node::str),
-            )
+            .opt("behavior", behavior.filter(|b| b != "fail").map(Node::str))
             .opt(
                 "tolerance",
                 tolerance.filter(|t| t != "none").map(Node::str),
@@ -432,8 +445,14 @@ mod tests {
                 ("flush.size.bytes", "100"),
             ]),
         );
-        assert_eq!(config["aad.auth.appkey"], "${env:GAME_SINK_AAD_AUTH_APPKEY}");
-        assert_eq!(config["consumer.override.sasl.jaas.config"], "${file:/s:jaas}");
+        assert_eq!(
+            config["aad.auth.appkey"],
+            "${env:GAME_SINK_AAD_AUTH_APPKEY}"
+        );
+        assert_eq!(
+            config["consumer.override.sasl.jaas.config"],
+            "${file:/s:jaas}"
+        );
         assert_eq!(config["flush.size.bytes"], "100");
         assert_eq!(
             replaced,

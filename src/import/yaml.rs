@@ -105,7 +105,13 @@ fn write_item(item: &Node, indent: usize, out: &mut String) {
     match item {
         Node::Map(entries) if !entries.is_empty() => {
             let (first, rest) = entries.split_at(1);
-            write_entry(&format!("{pad}- "), &first[0].0, &first[0].1, indent + 4, out);
+            write_entry(
+                &format!("{pad}- "),
+                &first[0].0,
+                &first[0].1,
+                indent + 4,
+                out,
+            );
             write_entries(rest, indent + 2, out);
         }
         Node::Seq(items) => {
@@ -163,11 +169,7 @@ fn scalar(text: &str, value: bool) -> String {
     } else {
         text.to_string()
     };
-    if is_plain(&text) {
-        text
-    } else {
-        quoted(&text)
-    }
+    if is_plain(&text) { text } else { quoted(&text) }
 }
 
 /// `${var.` and `$${` mean something to the manifest loader; `$${` writes a literal `${`.
@@ -212,7 +214,20 @@ fn is_plain(text: &str) -> bool {
         c.is_ascii_alphanumeric()
             || matches!(
                 c,
-                '_' | '.' | '/' | '-' | '@' | '$' | '+' | '(' | ')' | '=' | ';' | ':' | ' ' | '{' | '}'
+                '_' | '.'
+                    | '/'
+                    | '-'
+                    | '@'
+                    | '$'
+                    | '+'
+                    | '('
+                    | ')'
+                    | '='
+                    | ';'
+                    | ':'
+                    | ' '
+                    | '{'
+                    | '}'
             )
     })
 }
@@ -229,7 +244,10 @@ mod tests {
     fn scalars_are_plain_only_when_they_read_back_the_same() {
         assert_eq!(scalar("GamePlay", true), "GamePlay");
         assert_eq!(scalar("$.playerId", true), "$.playerId");
-        assert_eq!(scalar("${file:/s.properties:k}", true), "${file:/s.properties:k}");
+        assert_eq!(
+            scalar("${file:/s.properties:k}", true),
+            "${file:/s.properties:k}"
+        );
         assert_eq!(scalar("true", true), "\"true\"");
         assert_eq!(scalar("123", true), "\"123\"");
         assert_eq!(scalar("1e5", true), "\"1e5\"");

@@ -354,7 +354,8 @@ mod tests {
             ("aad.auth.appkey", "the-live-key"),
             ("flush.size.bytes", "200"),
         ]);
-        let set = |v: &'static str| move |name: &str| (name == "SINK_APPKEY").then(|| v.to_string());
+        let set =
+            |v: &'static str| move |name: &str| (name == "SINK_APPKEY").then(|| v.to_string());
         let same = adopt_resolved_secrets(&desired, &live, set("the-live-key"));
         assert_eq!(same["aad.auth.appkey"], "${env:SINK_APPKEY}");
         assert_eq!(same["flush.size.bytes"], "200", "only secrets are resolved");

@@ -337,15 +337,23 @@ mod tests {
             .expect("connector");
         c.config.remove(OWNER_KEY);
         assert_eq!(diff(&want, &live, Some("gameplay"), false), vec![]);
-        if let Some(c) = live.get_mut("main").and_then(|m| m.get_mut("gameplay-kusto-sink")) {
+        if let Some(c) = live
+            .get_mut("main")
+            .and_then(|m| m.get_mut("gameplay-kusto-sink"))
+        {
             c.config.insert(OWNER_KEY.into(), "another-stack".into());
         }
         assert_eq!(
-            diff(&want, &live, Some("gameplay"), false)[0].before.as_deref(),
+            diff(&want, &live, Some("gameplay"), false)[0]
+                .before
+                .as_deref(),
             Some("kustoplan.stack = another-stack\n"),
             "taking over another stack's connector is a change"
         );
-        if let Some(c) = live.get_mut("main").and_then(|m| m.get_mut("gameplay-kusto-sink")) {
+        if let Some(c) = live
+            .get_mut("main")
+            .and_then(|m| m.get_mut("gameplay-kusto-sink"))
+        {
             c.config.remove(OWNER_KEY);
             c.config.insert("flush.interval.ms".into(), "5000".into());
         }
@@ -355,7 +363,10 @@ mod tests {
             "the marker comes with the next config change"
         );
         let nothing_declared = BTreeMap::from([("main".to_string(), ConnectCluster::new())]);
-        assert_eq!(diff(&nothing_declared, &live, Some("gameplay"), true), vec![]);
+        assert_eq!(
+            diff(&nothing_declared, &live, Some("gameplay"), true),
+            vec![]
+        );
     }
 
     #[test]

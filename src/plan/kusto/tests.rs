@@ -330,7 +330,10 @@ fn tenant_names_match_the_tenant_ids_kusto_resolves_them_to() {
 fn a_declared_table_without_any_marker_is_adopted_without_a_change_and_never_pruned() {
     let desired = gameplay();
     let sandbox = KustoSandbox::in_memory(&["gamedb".to_string()]).expect("sandbox");
-    apply_all(&sandbox, &diff(&desired, &observe_all(&sandbox, &desired), &options()));
+    apply_all(
+        &sandbox,
+        &diff(&desired, &observe_all(&sandbox, &desired), &options()),
+    );
     run(&sandbox, ".alter table GamePlay docstring ''");
     let observed = observe_all(&sandbox, &desired);
     assert_eq!(observed.databases["gamedb"].tables["GamePlay"].owner, None);
