@@ -281,6 +281,38 @@ async fn brownfield_gameplay_with_a_literal_secret_on_the_sandbox() {
 }
 
 #[test]
+fn objects_the_stack_already_declares_are_skipped() {
+    let sandbox = tempfile::tempdir().expect("tempdir");
+    let sb = Some(sandbox.path());
+    let apply = kustoplan(sb, &[], &["apply", "examples/gameplay", "--auto-approve"]);
+    assert_eq!(apply.code, 0, "{}", apply.all());
+    let out = tempfile::tempdir().expect("tempdir");
+    let out_dir = text(out.path());
+    let import = kustoplan(sb, &[], &["import", "examples/gameplay", "--out", out_dir]);
+    assert_eq!(import.code, 0, "{}", import.all());
+    assert!(
+        import
+            .stdout
+            .starts_with("Imported 0 databases, 0 tables, 0 topics and 0 sinks"),
+        "{}",
+        import.stdout
+    );
+    for note in [
+        "note: kusto.gamedb.table.GamePlay: already declared; skipped",
+        "note: kafka.topic.gameplay: already declared; skipped",
+        "note: connect.main.connector.gameplay-kusto-sink: already declared; skipped",
+    ] {
+        assert!(import.stderr.contains(note), "{note}: {}", import.stderr);
+    }
+    let plan = kustoplan(
+        sb,
+        &[],
+        &["plan", "examples/gameplay", out_dir, "--detailed-exitcode"],
+    );
+    assert_eq!(plan.code, 0, "{}", plan.all());
+}
+
+#[test]
 fn bad_input_writes_nothing() {
     let sandbox = tempfile::tempdir().expect("tempdir");
     let sb = Some(sandbox.path());

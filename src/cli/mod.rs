@@ -76,8 +76,11 @@ Secrets: a connector key holding a literal secret is written as a reference to a
 variable (`{env: NAME}` or `${env:NAME}`), never as the value; one line per replaced secret says \
 which variable to set. With the variable set to the current value, the plan compares equal; \
 without it, the plan shows the switch to the reference (masked). Connect config-provider \
-placeholders (`${file:...}`, `${env:...}`) are kept as they are.",
-        after_help = "Examples:\n  kustoplan import stack/ --out imported/\n  kustoplan import stack/stack.yaml --env prod --out imported/ --database gamedb --connect main --sinks '^game' --topics '^game'\n  kustoplan plan stack/ imported/ --env prod --detailed-exitcode"
+placeholders (`${file:...}`, `${env:...}`) are kept as they are.\n\n\
+Files: kusto/DB/database.yaml, kusto/DB/tables/FOLDER.yaml (tables without a folder in \
+_no_folder.yaml), kafka/topics.yaml, connect/CLUSTER/SINK.yaml, and kustoplan.schema.json, which \
+their `$schema` lines point to. Existing files are refused unless --force.",
+        after_help = "Examples:\n  kustoplan import stack/ --out imported/\n  kustoplan import stack/ --env prod -o imported/ --database gamedb --sinks '^game'\n  kustoplan plan stack/ imported/ --env prod --detailed-exitcode"
     )]
     Import(ImportArgs),
     /// Print the JSON Schema of manifest documents (for editors and CI), or the Markdown reference.
