@@ -467,8 +467,6 @@ async fn round_trip_on_real_kafka_and_connect() {
             text(only.path()),
             "--out",
             text(out.path()),
-            "--database",
-            "gamedb",
             "--sinks",
             &format!("^{sink}$"),
         ]),

@@ -75,7 +75,7 @@ pub fn run(args: &ImportArgs, color: ColorChoice) -> ExitCode {
     for note in &output.notes {
         eprintln!("note: {note}");
     }
-    for s in &observed.secrets {
+    for s in &output.secrets {
         eprintln!(
             "secret: {} `{}` held a literal secret; the manifest references the environment variable {} instead (export {}=<the current value> so that plan compares equal, and enable Connect's EnvVarConfigProvider before the connector's config next changes)",
             s.address, s.key, s.env, s.env

@@ -71,6 +71,8 @@ pub struct Output {
     pub notes: Vec<String>,
     /// How many documents of each kind were written.
     pub counts: Counts,
+    /// The replaced literal secrets of the sinks written.
+    pub secrets: Vec<sink::SecretReference>,
 }
 
 /// Document counts, for the summary line.
@@ -125,6 +127,7 @@ pub fn render(observed: &Observed, declared: &Declared, ctx: &Context) -> Output
     let mut files = Files::default();
     let mut notes = Vec::new();
     let mut counts = Counts::default();
+    let mut secrets = Vec::new();
     for (name, db) in &observed.kusto.databases {
         let dir = PathBuf::from("kusto").join(slug(name));
         if declared.databases.contains(name) {
@@ -195,10 +198,23 @@ pub fn render(observed: &Observed, declared: &Declared, ctx: &Context) -> Output
             }
             if let Some(doc) = sink::sink_doc(&c.name, &c.config, c.state, &sink_ctx, &mut notes) {
                 let address = format!("connect.{cluster}.connector.{}", c.name);
-                let comments = observed
+                for db in route_databases(&c.config) {
+                    if !observed.kusto.databases.contains_key(&db)
+                        && !declared.databases.contains(&db)
+                    {
+                        notes.push(format!(
+                            "{address}: routes to database `{db}`, which was not imported; import it too (`--database {db}`) or declare it"
+                        ));
+                    }
+                }
+                let mine: Vec<&sink::SecretReference> = observed
                     .secrets
                     .iter()
                     .filter(|s| s.address == address)
+                    .collect();
+                secrets.extend(mine.iter().map(|s| (*s).clone()));
+                let comments = mine
+                    .iter()
                     .map(|s| format!(
                         "`{}` held a literal secret; it is now read from the environment variable {} (set it, and enable Connect's EnvVarConfigProvider on the workers).",
                         s.key, s.env
@@ -219,7 +235,19 @@ pub fn render(observed: &Observed, declared: &Declared, ctx: &Context) -> Output
         files: files.render(),
         notes,
         counts,
+        secrets,
     }
+}
+
+/// The databases a sink's routes write to.
+fn route_databases(config: &BTreeMap<String, String>) -> BTreeSet<String> {
+    config
+        .get("kusto.tables.topics.mapping")
+        .and_then(|r| crate::model::connect::parse_routes(r).ok())
+        .unwrap_or_default()
+        .into_iter()
+        .map(|r| r.db)
+        .collect()
 }
 
 fn topic_doc(t: &Topic) -> Node {
@@ -273,6 +301,73 @@ fn slug(name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn connector(name: &str, pairs: &[(&str, &str)]) -> Connector {
+        Connector {
+            name: name.to_string(),
+            config: pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            state: crate::model::connect::RunState::Running,
+        }
+    }
+
+    #[test]
+    fn only_written_sinks_report_secrets_and_missing_databases_are_noted() {
+        let mut observed = Observed::default();
+        let mut secrets = Vec::new();
+        let mut cluster = BTreeMap::new();
+        for c in [
+            connector(
+                "mirror",
+                &[("connector.class", "org.example.Mirror"), ("password", "x")],
+            ),
+            connector(
+                "sink",
+                &[
+                    ("connector.class", crate::model::connect::KUSTO_SINK_CLASS),
+                    ("aad.auth.appkey", "literal"),
+                    (
+                        "kusto.tables.topics.mapping",
+                        r#"[{"topic":"t","db":"elsewhere","table":"T","format":"json"}]"#,
+                    ),
+                ],
+            ),
+        ] {
+            let (config, replaced) = sink::reference_secrets("main", &c.name, &c.config);
+            secrets.extend(replaced);
+            cluster.insert(c.name.clone(), Connector { config, ..c });
+        }
+        observed.secrets = secrets;
+        observed.connect.insert("main".into(), cluster);
+        let ctx = Context {
+            stack: "s".into(),
+            query_url: "q".into(),
+            ingest_url: "i".into(),
+        };
+        let out = render(&observed, &Declared::default(), &ctx);
+        assert_eq!(out.counts.sinks, 1);
+        let keys: Vec<&str> = out.secrets.iter().map(|s| s.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            ["aad.auth.appkey"],
+            "the skipped connector's secret is not reported"
+        );
+        assert!(
+            out.notes
+                .iter()
+                .any(|n| n.contains("routes to database `elsewhere`, which was not imported")),
+            "{:?}",
+            out.notes
+        );
+        let (_, sink_file) = &out.files[0];
+        assert!(
+            sink_file.contains("# `aad.auth.appkey` held a literal secret; it is now read from the environment variable SINK_AAD_AUTH_APPKEY"),
+            "{sink_file}"
+        );
+        assert!(!sink_file.contains("literal\n"), "{sink_file}");
+    }
 
     #[test]
     fn slugs_are_safe_file_names() {
