@@ -260,6 +260,38 @@ mod tests {
         assert_eq!(flow_scalar("${file:/a:b}"), "\"${file:/a:b}\"");
     }
 
+    proptest::proptest! {
+        /// Whatever a live system holds, the manifest loader reads back the same string (not a
+        /// number, boolean or `${var.NAME}` reference), in block and in flow position.
+        #[test]
+        fn every_string_reads_back_the_same(text in "[ -~\u{e9}\u{4e2d}\n\t]{0,24}") {
+            let root = MapBuilder::default()
+                .put("block", Node::str(text.clone()))
+                .put("flow", MapBuilder::default().put("v", Node::str(text.clone())).flow())
+                .block();
+            let yaml = doc(root);
+            let mut docs = crate::manifest::node::parse_documents(&yaml, 0)
+                .map_err(|e| proptest::test_runner::TestCaseError::fail(format!("{e:?}: {yaml}")))?;
+            proptest::prop_assert_eq!(docs.len(), 1);
+            let mut problems = Vec::new();
+            crate::manifest::vars::substitute(&mut docs[0], &Default::default(), &mut problems);
+            proptest::prop_assert!(problems.is_empty(), "{}", yaml);
+            let back = &docs[0];
+            proptest::prop_assert_eq!(
+                back.get("block").and_then(|n| n.as_str()),
+                Some(text.as_str()),
+                "{}",
+                yaml
+            );
+            proptest::prop_assert_eq!(
+                back.get("flow").and_then(|f| f.get("v")).and_then(|n| n.as_str()),
+                Some(text.as_str()),
+                "{}",
+                yaml
+            );
+        }
+    }
+
     #[test]
     fn layout_follows_the_examples() {
         let root = MapBuilder::default()
