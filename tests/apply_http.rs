@@ -83,8 +83,8 @@ async fn interrupted_apply_leaves_exactly_the_remaining_changes_and_a_second_app
     assert!(cut.stderr.contains("error: apply stopped: 1 of 7 commands confirmed; the outcome of 5 is unknown because the response was lost"), "{}", cut.stderr);
     assert_eq!(
         server.stats().mgmt - before.mgmt,
-        8,
-        "7 bulk reads and 1 script, no blind retry of the write"
+        5,
+        "4 bulk reads and 1 script, no blind retry of the write"
     );
     server.set_faults(Faults::default());
 
@@ -139,34 +139,101 @@ async fn interrupted_apply_leaves_exactly_the_remaining_changes_and_a_second_app
     server.shutdown().await;
 }
 
+/// A stack of `tables` tables in database `scaledb`, every table with table roles (admins and
+/// ingestors) and batching or streaming policies, and the database with principals and both
+/// policies: everything observe reads, at table and database level.
+fn scale_stack(dir: &std::path::Path, tables: usize) {
+    let mut docs = vec![
+        "kind: Stack\nname: scale\nvars:\n  kusto_cluster: sandbox\ntargets:\n  kusto:\n    cluster: ${var.kusto_cluster}\n    auth: {method: none}\n".to_string(),
+        "kind: Database\nname: scaledb\ningestion_batching: {max_time: 1m}\nstreaming_ingestion: true\nprincipals:\n  admins:\n    - {app: 00000000-0000-0000-0000-00000000a11d, tenant: 00000000-0000-0000-0000-0000000007e2, notes: AAD App}\n".to_string(),
+    ];
+    for i in 0..tables {
+        let policy = if i % 2 == 0 {
+            "ingestion_batching: {max_time: 10s, max_items: 5}"
+        } else {
+            "streaming_ingestion: true"
+        };
+        docs.push(format!(
+            "kind: Table\nname: T{i}\ndatabase: scaledb\ncolumns:\n  - {{name: A, type: int}}\n{policy}\nprincipals:\n  admins:\n    - {{user: owner{i}@example.com, notes: Owner {i}}}\n  ingestors:\n    - {{app: 00000000-0000-0000-0000-00000000a11d, tenant: 00000000-0000-0000-0000-0000000007e2}}\n"
+        ));
+    }
+    std::fs::write(dir.join("stack.yaml"), docs.join("---\n")).expect("write stack");
+}
+
+/// Observe costs 4 Kusto requests per database whatever the number of tables, also when every
+/// table declares table roles and exists (the old per-table principal read would show), and what
+/// apply wrote (table roles, policies at both levels) reads back with no drift.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn observe_costs_a_constant_number_of_requests_whatever_the_number_of_tables() {
+    let mut costs = Vec::new();
+    for tables in [3usize, 300] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut config = ServeConfig::new(dir.path(), "127.0.0.1:0".parse().expect("addr"));
+        config.databases = vec!["scaledb".to_string()];
+        let server = serve(config).await.expect("sandbox server");
+        let url = server.url();
+        let local = tempfile::tempdir().expect("tempdir");
+        let stack = tempfile::tempdir().expect("tempdir");
+        scale_stack(stack.path(), tables);
+        let path = stack.path().to_str().expect("utf-8 path");
+
+        let before = server.stats().mgmt;
+        let empty = kustoplan(&url, local.path(), &["plan", path, "--detailed-exitcode"]).await;
+        assert_eq!(empty.code, 2, "{}", empty.stderr);
+        costs.push((tables, "plan from empty", server.stats().mgmt - before));
+
+        let apply = kustoplan(&url, local.path(), &["apply", path, "--auto-approve"]).await;
+        assert_eq!(apply.code, 0, "{}{}", apply.stdout, apply.stderr);
+        let live = server.sandbox().state();
+        let db = &live.databases["scaledb"];
+        assert_eq!(db.tables.len(), tables);
+        assert!(db.tables.values().all(|t| t.principals.len() == 2));
+
+        let before = server.stats().mgmt;
+        let again = kustoplan(&url, local.path(), &["plan", path, "--detailed-exitcode"]).await;
+        assert_eq!(
+            (again.code, again.stdout.as_str()),
+            (0, "No changes. The live systems match the manifests.\n"),
+            "{}",
+            again.stderr
+        );
+        costs.push((tables, "plan after apply", server.stats().mgmt - before));
+        server.shutdown().await;
+    }
+    assert_eq!(
+        costs,
+        vec![
+            (3, "plan from empty", 4),
+            (3, "plan after apply", 4),
+            (300, "plan from empty", 4),
+            (300, "plan after apply", 4),
+        ]
+    );
+}
+
+/// The four reads of a database go out together: with 1.5 s of latency per request, a plan
+/// waits about one latency for Kusto, not four (sequential reads would take at least 6 s).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn observe_sends_the_reads_of_a_database_concurrently() {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut config = ServeConfig::new(dir.path(), "127.0.0.1:0".parse().expect("addr"));
     config.databases = vec!["gamedb".to_string()];
     let server = serve(config).await.expect("sandbox server");
-    let url = server.url();
+    // Latency keeps each request open long enough for the others to arrive if they are sent
+    // together; the sandbox counts how many were open at once (no timing is asserted).
+    server.set_faults(Faults {
+        latency_ms: 300,
+        ..Faults::default()
+    });
     let local = tempfile::tempdir().expect("tempdir");
-    let count = |n: usize| {
-        let sandbox = server.sandbox();
-        for i in 0..n {
-            sandbox
-                .execute(
-                    "gamedb",
-                    &format!(".create table Extra{i} (A:int)"),
-                    &kustoplan::sandbox::kusto::Caller::cluster_admin("aaduser=t"),
-                )
-                .expect("create");
-        }
-    };
-    let mut costs = Vec::new();
-    for n in [0usize, 50] {
-        count(n);
-        let before = server.stats().mgmt;
-        let run = kustoplan(&url, local.path(), &["plan", "examples/gameplay"]).await;
-        assert_eq!(run.code, 0, "{}", run.stderr);
-        costs.push(server.stats().mgmt - before);
-    }
-    assert_eq!(costs, vec![7, 7]);
+    let plan = kustoplan(&server.url(), local.path(), &["plan", "examples/gameplay"]).await;
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    let stats = server.stats();
+    assert_eq!(stats.mgmt, 4);
+    assert_eq!(
+        stats.max_in_flight, 4,
+        "the four reads were not open at the same time"
+    );
+    assert_eq!(stats.in_flight, 0);
     server.shutdown().await;
 }

@@ -155,7 +155,15 @@ fn managed_identity_tokens_are_fetched_cached_refreshed_and_accepted() {
                 .expect("authorised");
             assert_eq!(endpoint.requests.lock().expect("lock").len(), expected);
         }
-        assert_eq!(server.stats(), RequestStats { mgmt: 4, query: 0 });
+        assert_eq!(
+            server.stats(),
+            RequestStats {
+                mgmt: 4,
+                query: 0,
+                in_flight: 0,
+                max_in_flight: 1
+            }
+        );
         assert_eq!(*endpoint.refused.lock().expect("lock"), 0);
         let first = endpoint.requests.lock().expect("lock")[0].clone();
         assert_eq!(
@@ -185,7 +193,15 @@ fn managed_identity_tokens_are_fetched_cached_refreshed_and_accepted() {
             "{text}"
         );
         assert!(text.contains("set kusto.auth.client_id"), "{text}");
-        assert_eq!(server.stats(), RequestStats { mgmt: 4, query: 0 });
+        assert_eq!(
+            server.stats(),
+            RequestStats {
+                mgmt: 4,
+                query: 0,
+                in_flight: 0,
+                max_in_flight: 1
+            }
+        );
 
         let logs = String::from_utf8_lossy(&captured.lock().expect("lock")).to_string();
         let everything = format!("{logs}\n{err}\n{err:?}");

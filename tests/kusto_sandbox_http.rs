@@ -994,7 +994,12 @@ async fn request_counters_in_process_and_over_http() {
     k.post("/v1/rest/query", json!({"db": DB, "csl": ".show tables"}))
         .await
         .expect("query");
-    let expected = RequestStats { mgmt: 2, query: 1 };
+    let expected = RequestStats {
+        mgmt: 2,
+        query: 1,
+        in_flight: 0,
+        max_in_flight: 1,
+    };
     assert_eq!(server.stats(), expected);
     let over_http: RequestStats = k
         .http

@@ -10,8 +10,11 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-use kustoplan::kusto::render::{self, PolicyScope};
-use kustoplan::model::{BatchingPolicy, ColumnType, MappingKind, Timespan};
+use kustoplan::kusto::command::TableRole;
+use kustoplan::kusto::render::{self, PolicyScope, RoleScope};
+use kustoplan::model::{
+    BatchingPolicy, ColumnType, MappingKind, PrincipalKind, PrincipalRef, Timespan,
+};
 use kustoplan::sandbox::kusto::{ServeConfig, serve};
 use serde_json::json;
 
@@ -95,6 +98,15 @@ fn case() -> serde_json::Value {
         max_raw_size_mb: 256,
     };
     let table_scope = PolicyScope::Table(TABLE);
+    let principal = render::add_principals(
+        RoleScope::Table(TABLE, TableRole::Ingestors),
+        &[PrincipalRef::new(
+            PrincipalKind::App,
+            "0000-sink",
+            Some("72f988bf-86f1-41af-91ab-2d7cd011db47"),
+        )],
+        Some("Kafka \"sink\""),
+    );
     json!({
         "database": DB,
         "table": TABLE,
@@ -107,11 +119,13 @@ fn case() -> serde_json::Value {
                 false,
             ),
             render::alter_batching_policy(table_scope, &policy),
+            principal.clone(),
         ],
         "reads": {
             "schema": render::show_database_schema_json(DB),
             "mappings": render::show_table_mappings(TABLE),
             "batching": render::show_batching_policy(table_scope),
+            "script": render::show_database_schema_script(DB),
         },
         "expect": {
             "columns": columns.iter().map(|(n, t)| json!([n, t.as_kql()])).collect::<Vec<_>>(),
@@ -129,6 +143,12 @@ fn case() -> serde_json::Value {
                 ],
             },
             "batching": policy.to_json(),
+            // Observe's read of the schema script: no mappings, one command per row.
+            "script": [
+                render::create_merge_table(TABLE, &columns),
+                render::alter_batching_policy(table_scope, &policy),
+                principal,
+            ],
         },
     })
 }

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-use kustoplan::kusto::command::{DatabaseRole, TableRole};
+use kustoplan::kusto::command::{DatabaseRole, PolicyKind, TableRole};
 use kustoplan::kusto::render::{self, PolicyScope, RoleScope};
 use kustoplan::model::{
     BatchingPolicy, ColumnType, MappingKind, PrincipalKind, PrincipalRef, Timespan,
@@ -148,6 +148,15 @@ fn representative() -> Vec<(String, &'static str)> {
                 "CreateMergeTable",
             ),
             (
+                render::create_merge_table_with(
+                    table,
+                    &COLUMNS,
+                    "kustoplan/it's",
+                    "managed by \"kustoplan\"\\prod\nline 2",
+                ),
+                "CreateMergeTable",
+            ),
+            (
                 render::alter_merge_table(table, &COLUMNS[..2]),
                 "AlterMergeTable",
             ),
@@ -204,6 +213,22 @@ fn representative() -> Vec<(String, &'static str)> {
             (
                 render::show_streaming_policy(scope),
                 "ShowTablePolicyStreamingIngestion",
+            ),
+            (
+                render::alter_policy(
+                    scope,
+                    PolicyKind::StreamingIngestion,
+                    &json!({"IsEnabled": true, "HintAllocatedRate": 2.5}),
+                ),
+                "AlterTablePolicyStreamingIngestion",
+            ),
+            (
+                render::add_principal_fqns(
+                    RoleScope::Table(table, TableRole::Ingestors),
+                    &["msauser=someone@live.com"],
+                    None,
+                ),
+                "AddTableRole",
             ),
             (
                 render::add_principals(
@@ -283,6 +308,10 @@ fn representative() -> Vec<(String, &'static str)> {
             (
                 render::show_database_schema_json(db),
                 "ShowDatabaseSchemaAsJson",
+            ),
+            (
+                render::show_database_schema_script(db),
+                "ShowDatabaseSchemaAsCslScript",
             ),
             (
                 render::show_database_mappings(db),
@@ -402,7 +431,8 @@ fn the_check_catches_broken_commands() {
 }
 
 /// Every command real plans emit: the two examples from empty, a data-loss change set (retype,
-/// drops, pruning), the apply script that wraps them, and observe's bulk reads.
+/// drops, pruning), the apply script that wraps them, and observe's bulk reads (all four, the
+/// schema script read included).
 fn plan_commands() -> Vec<String> {
     use kustoplan::manifest::{LoadOptions, desired, load};
     use kustoplan::model::kusto::{Column, KustoState};
@@ -430,11 +460,7 @@ fn plan_commands() -> Vec<String> {
         out.push(kustoplan::kusto::render::execute_script(&commands, false));
         out.extend(commands);
         for db in want.databases.keys() {
-            out.extend(
-                kustoplan::kusto::observe::bulk_reads(db)
-                    .into_iter()
-                    .filter(|r| !r.starts_with(".show table * policy streamingingestion")),
-            );
+            out.extend(kustoplan::kusto::observe::bulk_reads(db));
         }
     }
     let mut changed = states[0].clone();
@@ -472,4 +498,131 @@ fn microsoft_parser_accepts_every_command_real_plans_emit() {
             "Microsoft's Kusto parser rejected plan commands:\n{output}"
         );
     }
+}
+
+/// Every row of the sandbox's `.show database DB schema as csl script` for a database holding
+/// every kind of object it scripts, with awkward names: each row must be exactly one valid
+/// command, so the sandbox's script reads like the service's.
+fn sandbox_script_rows() -> Vec<String> {
+    use kustoplan::sandbox::kusto::{Caller, KustoSandbox};
+    let db = "game db-1.x";
+    let sandbox = KustoSandbox::in_memory(&[db.to_string()]).expect("sandbox");
+    let caller = Caller::cluster_admin("aaduser=test");
+    let run = |csl: &str| {
+        sandbox
+            .execute(db, csl, &caller)
+            .unwrap_or_else(|e| panic!("{csl}: {e}"))
+    };
+    let policy = BatchingPolicy {
+        max_time: Timespan::from_secs(10),
+        max_items: 100,
+        max_raw_size_mb: 256,
+    };
+    let principals = [
+        PrincipalRef::new(PrincipalKind::App, "0000-app", Some("72f988bf-tenant")),
+        PrincipalRef::new(PrincipalKind::User, "jane@contoso.com", None),
+        PrincipalRef::new(PrincipalKind::Group, "ops", Some("contoso.com")),
+    ];
+    // Names Kusto accepts for tables (the last of TABLES only tests quoting).
+    let tables = &TABLES[..3];
+    for (i, &table) in tables.iter().enumerate() {
+        run(&render::create_table(table, &COLUMNS));
+        if i % 2 == 0 {
+            run(&render::alter_table_folder(table, "kustoplan/it's"));
+            run(&render::alter_table_docstring(
+                table,
+                "managed by \"kustoplan\"\\prod [kustoplan:x]",
+            ));
+        }
+        run(&render::create_or_alter_mapping(
+            table,
+            MappingKind::Json,
+            "map_1.v2-x",
+            &mapping(),
+        ));
+        run(&render::alter_batching_policy(
+            PolicyScope::Table(table),
+            &policy,
+        ));
+        run(&render::alter_streaming_policy(
+            PolicyScope::Table(table),
+            i % 2 == 1,
+        ));
+        for role in TableRole::ALL {
+            run(&render::add_principals(
+                RoleScope::Table(table, role),
+                &principals,
+                Some("AAD \"App\""),
+            ));
+        }
+    }
+    run(&render::alter_batching_policy(
+        PolicyScope::Database(db),
+        &policy,
+    ));
+    run(&render::alter_streaming_policy(
+        PolicyScope::Database(db),
+        true,
+    ));
+    for role in DatabaseRole::ALL {
+        run(&render::add_principals(
+            RoleScope::Database(db, role),
+            &principals[..1],
+            None,
+        ));
+    }
+    run(&render::add_principal_fqns(
+        RoleScope::Database(db, DatabaseRole::Viewers),
+        &["msauser=someone@live.com"],
+        Some("MSA"),
+    ));
+    let response = run(&format!(
+        ".show database {} schema as csl script",
+        render::quote_name(db)
+    ));
+    let rows: Vec<String> = response
+        .primary()
+        .expect("result")
+        .value_rows()
+        .map(|row| row[0].as_str().expect("text").to_string())
+        .collect();
+    let starts = |prefix: &str| rows.iter().filter(|r| r.starts_with(prefix)).count();
+    assert_eq!(starts(".create-merge table "), tables.len());
+    assert_eq!(starts(".create-or-alter table "), tables.len());
+    assert_eq!(starts(".alter table "), 2 * tables.len());
+    assert_eq!(starts(".alter database "), 2);
+    assert_eq!(starts(".add database "), DatabaseRole::ALL.len() + 1);
+    assert_eq!(
+        starts(".add table "),
+        3 * TableRole::ALL.len() * tables.len()
+    );
+    rows
+}
+
+#[test]
+fn microsoft_parser_accepts_every_row_of_the_sandbox_schema_script() {
+    let Some(script) = checker("microsoft_parser_accepts_every_row_of_the_sandbox_schema_script")
+    else {
+        return;
+    };
+    let lines: Vec<String> = sandbox_script_rows()
+        .into_iter()
+        .map(|c| json!({ "command": c }).to_string())
+        .collect();
+    let mut checked = 0;
+    for (ok, output) in check_in_parallel(&script, &lines) {
+        assert!(
+            ok,
+            "Microsoft's Kusto parser rejected rows of the sandbox's schema script:\n{output}"
+        );
+        checked += output
+            .lines()
+            .find_map(|l| {
+                l.strip_prefix("kusto-parser: ")?
+                    .strip_suffix(" passed, 0 failed")
+            })
+            .and_then(|n| n.parse::<usize>().ok())
+            .unwrap_or_else(|| panic!("no summary line:\n{output}"));
+    }
+    assert_eq!(checked, lines.len());
 }

@@ -12,7 +12,7 @@ use crate::manifest::Manifests;
 use crate::model::connect::{ConnectCluster, Connector, KUSTO_SINK_CLASS, RunState, parse_routes};
 use crate::model::kusto::KustoState;
 use crate::providers::connect::State;
-use crate::providers::kusto::observe::{database_names, observe_whole};
+use crate::providers::kusto::observe::{database_names, observe};
 use crate::workflow::{Source, WorkflowError, open_connect, open_kafka, open_kusto};
 
 /// What to import; empty lists mean everything the Stack's targets reach.
@@ -44,7 +44,13 @@ pub async fn read(
     } else {
         selection.databases.clone()
     };
-    let kusto = observe_whole(&transport, &databases).await?;
+    let named = KustoState {
+        databases: databases
+            .iter()
+            .map(|db| (db.clone(), Default::default()))
+            .collect(),
+    };
+    let kusto = observe(&transport, &named).await?;
 
     let mut observed = Observed {
         kusto,

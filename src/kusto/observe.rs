@@ -1,16 +1,28 @@
 //! Reading a database's live state from the results of a fixed set of bulk `.show` commands.
 //!
-//! The number of requests does not grow with the number of tables: one schema read, one read of
-//! all mappings, one read of all table batching policies and one of all table streaming policies,
-//! one of database principals, and the two database-level policies. Table-level principals have
-//! no bulk read in Kusto, so they are read per table, only for tables that declare table roles.
-//! Parsing is pure; a transport (HTTP client or in-process sandbox) runs the commands.
+//! Four reads per database, whatever the number of tables, none depending on another (the
+//! provider sends them concurrently):
+//! 1. `.show database DB schema as json`: tables, columns, docstrings, folders;
+//! 2. `.show database DB ingestion mappings`: the mappings of every table;
+//! 3. `.show database DB principals`: database roles, with the FQNs the service resolved;
+//! 4. `.show database DB schema as csl script with (...)`: one command per row that recreates
+//!    the database. Its `.alter[-merge] ... policy ingestionbatching|streamingingestion` rows
+//!    give the policies of the database and of every table, and its `.add|.set table T role`
+//!    rows every table's principals. Kusto has no other bulk read for these: `.show table *`
+//!    exists only for batching policies, and table principals are shown one table at a time.
+//!
+//! Script rows of those kinds must parse with our command grammar ([`crate::kusto::command`]),
+//! or observe fails naming the row (a policy silently misread would be planned over). Every other
+//! row (functions, other policies, table creation, ...) is skipped without being parsed, so
+//! commands kustoplan does not model cannot break observe. Parsing is pure; a transport (HTTP
+//! client or in-process sandbox) runs the commands.
 
 use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use super::render::{self, PolicyScope};
+use super::command::{self, Command, PolicyKind, PolicyTarget, PrincipalAction, RoleScope};
+use super::render;
 use super::v1::{V1Response, V1Table};
 use crate::model::BatchingPolicy;
 use crate::model::kusto::{Column, DatabaseState, Mapping, RoleKey, TableState};
@@ -27,78 +39,37 @@ pub struct ObserveError {
 }
 
 /// The bulk reads of one database, in the order [`database_state`] expects their results.
-///
-/// Known gap: `.show table * policy streamingingestion` is answered by the sandbox but is not in
-/// Microsoft's grammar (only `.show table T policy streamingingestion` is); a real cluster needs
-/// another bulk read for table streaming policies (see the open issue).
-pub fn bulk_reads(db: &str) -> [String; 7] {
+pub fn bulk_reads(db: &str) -> [String; 4] {
     [
         render::show_database_schema_json(db),
         render::show_database_mappings(db),
-        render::show_tables_batching_policy(),
-        ".show table * policy streamingingestion".to_string(),
         render::show_database_principals(db),
-        render::show_batching_policy(PolicyScope::Database(db)),
-        render::show_streaming_policy(PolicyScope::Database(db)),
+        render::show_database_schema_script(db),
     ]
 }
 
-/// The read of one table's principals.
-pub fn table_principals_read(table: &str) -> String {
-    render::show_table_principals(table)
-}
-
-/// Builds the database state from the results of [`bulk_reads`] (same order) and the
-/// per-table principal reads (table name, result).
-pub fn database_state(
-    db: &str,
-    bulk: &[V1Response],
-    table_principals: &[(String, V1Response)],
-) -> Result<DatabaseState, ObserveError> {
+/// Builds the database state from the results of [`bulk_reads`] (same order).
+pub fn database_state(db: &str, bulk: &[V1Response]) -> Result<DatabaseState, ObserveError> {
     let commands = bulk_reads(db);
-    let table = |i: usize| -> Result<&V1Table, ObserveError> {
+    let table = |i: usize| -> Result<(&V1Table, &str), ObserveError> {
+        let command = commands[i].as_str();
         bulk.get(i)
             .and_then(V1Response::primary)
-            .ok_or_else(|| err(&commands[i.min(6)], "no result table"))
+            .map(|t| (t, command))
+            .ok_or_else(|| err(command, "no result table"))
     };
     let mut state = DatabaseState {
         name: db.to_string(),
         ..Default::default()
     };
-    read_schema(db, table(0)?, &commands[0], &mut state)?;
-    read_mappings(table(1)?, &commands[1], &mut state)?;
-    for (row_table, policy) in policy_rows(table(2)?, &commands[2])? {
-        if let (Some(t), Some(p)) = (row_table.and_then(|n| state.tables.get_mut(&n)), policy) {
-            t.batching = Some(
-                BatchingPolicy::from_json(&p)
-                    .ok_or_else(|| err(&commands[2], "malformed batching policy"))?,
-            );
-        }
-    }
-    for (row_table, policy) in policy_rows(table(3)?, &commands[3])? {
-        if let (Some(t), Some(p)) = (row_table.and_then(|n| state.tables.get_mut(&n)), policy) {
-            t.streaming = streaming_enabled(&p);
-        }
-    }
-    state.principals = principals(table(4)?, &commands[4])?;
-    if let Some((_, Some(p))) = policy_rows(table(5)?, &commands[5])?.into_iter().next() {
-        state.batching = Some(
-            BatchingPolicy::from_json(&p)
-                .ok_or_else(|| err(&commands[5], "malformed batching policy"))?,
-        );
-    }
-    if let Some((_, Some(p))) = policy_rows(table(6)?, &commands[6])?.into_iter().next() {
-        state.streaming = streaming_enabled(&p);
-    }
-    for (name, response) in table_principals {
-        let command = table_principals_read(name);
-        let rows = response
-            .primary()
-            .ok_or_else(|| err(&command, "no result table"))?;
-        if let Some(t) = state.tables.get_mut(name) {
-            t.principals = principals(rows, &command)?;
-        }
-    }
+    let (schema, command) = table(0)?;
+    read_schema(db, schema, command, &mut state)?;
+    let (mappings, command) = table(1)?;
+    read_mappings(mappings, command, &mut state)?;
+    let (roles, command) = table(2)?;
+    state.principals = principals(roles, command)?;
+    let (script, command) = table(3)?;
+    read_script(script, command, &mut state)?;
     Ok(state)
 }
 
@@ -231,28 +202,6 @@ fn read_mappings(
     Ok(())
 }
 
-/// One row of a `.show ... policy` result: the table it is about, and the policy if one is set.
-type PolicyRow = (Option<String>, Option<Value>);
-
-/// Rows of a `.show ... policy` result: the table the row is about (from `[db].[table]`), and the
-/// policy JSON (`None` when no policy is set).
-fn policy_rows(t: &V1Table, command: &str) -> Result<Vec<PolicyRow>, ObserveError> {
-    let (entity_i, policy_i) = (t.column_index("EntityName"), t.column_index("Policy"));
-    if policy_i.is_none() {
-        return Err(err(command, "no Policy column"));
-    }
-    Ok(t.value_rows()
-        .map(|row| (entity_table(text(row, entity_i)), json_cell(row, policy_i)))
-        .collect())
-}
-
-/// `[db].[table]` -> `table`; `[db]` -> `None`.
-fn entity_table(entity: &str) -> Option<String> {
-    let rest = entity.strip_prefix('[')?;
-    let (_, after_db) = rest.split_once("].[")?;
-    after_db.strip_suffix(']').map(str::to_string)
-}
-
 fn streaming_enabled(policy: &Value) -> bool {
     policy
         .get("IsEnabled")
@@ -286,10 +235,192 @@ fn principals(
     Ok(out)
 }
 
+/// Reads the policy and table-principal rows of the schema script (see the module docs).
+fn read_script(t: &V1Table, command: &str, state: &mut DatabaseState) -> Result<(), ObserveError> {
+    let column = t
+        .column_index("DatabaseSchemaScript")
+        .ok_or_else(|| err(command, "no DatabaseSchemaScript column"))?;
+    for (n, row) in t.value_rows().enumerate() {
+        let text = text(row, Some(column));
+        if !is_read(text) {
+            continue;
+        }
+        let bad = |why: &str| {
+            err(
+                command,
+                &format!("row {} (`{}`): {why}", n + 1, excerpt(text)),
+            )
+        };
+        match command::parse(text).map_err(|e| bad(&e.to_string()))? {
+            Command::AlterPolicy {
+                target,
+                policy,
+                json,
+                ..
+            } => {
+                let value: Value = serde_json::from_str(&json)
+                    .map_err(|e| bad(&format!("the policy is not JSON ({e})")))?;
+                let setting = Setting::read(policy, &value)
+                    .ok_or_else(|| bad("malformed batching policy"))?;
+                match target {
+                    PolicyTarget::Database(_) => {
+                        setting.set(&mut state.batching, &mut state.streaming);
+                    }
+                    PolicyTarget::Tables(tables) => {
+                        for t in tables {
+                            if let Some(table) = state.tables.get_mut(&t.table) {
+                                setting.set(&mut table.batching, &mut table.streaming);
+                            }
+                        }
+                    }
+                }
+            }
+            Command::Principals {
+                action,
+                scope: RoleScope::Table(t, role),
+                principals,
+                notes,
+                ..
+            } => {
+                if let Some(table) = state.tables.get_mut(&t.table) {
+                    change_roles(
+                        &mut table.principals,
+                        role.keyword(),
+                        action,
+                        &principals,
+                        notes,
+                    );
+                }
+            }
+            // Database roles come from `.show database DB principals`, with resolved FQNs.
+            Command::Principals {
+                scope: RoleScope::Database(..),
+                ..
+            } => {}
+            other => {
+                return Err(bad(&format!(
+                    "expected a policy or principals command, read {}",
+                    other.command_type()
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Whether observe reads a script row: a batching or streaming policy command
+/// (`.alter[-merge] table|tables|database ... policy ingestionbatching|streamingingestion`) or a
+/// principals command (`.add|.set database|table ...`). Decided from the words before the first
+/// string literal, so that neither a skipped row's text nor a literal can make a row count.
+fn is_read(row: &str) -> bool {
+    let words: Vec<&str> = row
+        .lines()
+        .filter(|line| !line.trim_start().starts_with("//"))
+        .flat_map(str::split_whitespace)
+        .take_while(|w| !starts_literal(w))
+        .collect();
+    match words.first() {
+        Some(&(".add" | ".set")) => matches!(words.get(1), Some(&("database" | "table"))),
+        Some(&(".alter" | ".alter-merge")) => words.windows(2).any(|w| {
+            w[0] == "policy"
+                && [
+                    PolicyKind::IngestionBatching,
+                    PolicyKind::StreamingIngestion,
+                ]
+                .iter()
+                .any(|k| w[1] == k.keyword())
+        }),
+        _ => false,
+    }
+}
+
+/// Whether a word starts a string literal: `'`, `"`, verbatim `@'`, obfuscated `h'`, or a
+/// multi-line ```` ``` ```` block.
+fn starts_literal(word: &str) -> bool {
+    let rest = word
+        .strip_prefix(['@', 'h', 'H'])
+        .filter(|r| r.starts_with(['\'', '"']))
+        .unwrap_or(word);
+    rest.starts_with(['\'', '"', '`'])
+}
+
+/// The start of a row for error messages (rows can hold long policies).
+fn excerpt(row: &str) -> String {
+    const MAX: usize = 160;
+    let one_line = row.split_whitespace().collect::<Vec<_>>().join(" ");
+    match one_line.char_indices().nth(MAX) {
+        Some((cut, _)) => format!("{}...", &one_line[..cut]),
+        None => one_line,
+    }
+}
+
+/// The value a policy row sets.
+enum Setting {
+    Batching(Option<BatchingPolicy>),
+    Streaming(bool),
+}
+
+impl Setting {
+    /// `None` when a batching policy is not a well-formed policy object (`null` means unset).
+    fn read(kind: PolicyKind, policy: &Value) -> Option<Setting> {
+        Some(match kind {
+            PolicyKind::IngestionBatching if policy.is_null() => Setting::Batching(None),
+            PolicyKind::IngestionBatching => {
+                Setting::Batching(Some(BatchingPolicy::from_json(policy)?))
+            }
+            PolicyKind::StreamingIngestion => Setting::Streaming(streaming_enabled(policy)),
+        })
+    }
+
+    fn set(&self, batching: &mut Option<BatchingPolicy>, streaming: &mut bool) {
+        match self {
+            Setting::Batching(p) => *batching = *p,
+            Setting::Streaming(on) => *streaming = *on,
+        }
+    }
+}
+
+/// Applies one principals command to a role map, as the service would: `.add` keeps an
+/// assignment (new notes replace old ones), `.set` replaces the role's list, `.drop` removes.
+/// FQN kinds kustoplan does not model are skipped, as in `.show ... principals` results.
+fn change_roles(
+    roles: &mut BTreeMap<RoleKey, Option<String>>,
+    role: &str,
+    action: PrincipalAction,
+    fqns: &[String],
+    notes: Option<String>,
+) {
+    let notes = notes.filter(|n| !n.is_empty());
+    let keys = fqns
+        .iter()
+        .filter_map(|f| PrincipalRef::parse_fqn(f))
+        .map(|p| RoleKey::new(role, &p));
+    match action {
+        PrincipalAction::Drop => {
+            for key in keys {
+                roles.remove(&key);
+            }
+        }
+        PrincipalAction::Add | PrincipalAction::Set => {
+            if action == PrincipalAction::Set {
+                roles.retain(|k, _| k.role != role);
+            }
+            for key in keys {
+                let entry = roles.entry(key).or_default();
+                if notes.is_some() {
+                    entry.clone_from(&notes);
+                }
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::Timespan;
     use crate::sandbox::kusto::{Caller, KustoSandbox};
+    use serde_json::json;
 
     fn run(s: &KustoSandbox, csl: &str) -> V1Response {
         s.execute("db", csl, &Caller::cluster_admin("aaduser=me"))
@@ -314,8 +445,7 @@ mod tests {
             run(&s, csl);
         }
         let bulk: Vec<V1Response> = bulk_reads("db").iter().map(|c| run(&s, c)).collect();
-        let per_table = vec![("U".to_string(), run(&s, &table_principals_read("U")))];
-        let state = database_state("db", &bulk, &per_table).unwrap();
+        let state = database_state("db", &bulk).unwrap();
         let t = &state.tables["T"];
         assert_eq!(
             t.columns,
@@ -341,15 +471,16 @@ mod tests {
             Some((10_000, 5, 1024))
         );
         assert!(!t.streaming);
+        assert!(t.principals.is_empty());
         let u = &state.tables["U"];
         assert!(u.streaming);
         assert_eq!(u.batching, None);
         assert_eq!(
             u.principals
-                .keys()
-                .map(|k| (k.role.as_str(), k.fqn.as_str()))
+                .iter()
+                .map(|(k, n)| (k.role.as_str(), k.fqn.as_str(), n.as_deref()))
                 .collect::<Vec<_>>(),
-            vec![("ingestors", "aaduser=x@y.com")]
+            vec![("ingestors", "aaduser=x@y.com", Some("n"))]
         );
         assert_eq!(state.batching.map(|b| b.max_time.as_millis()), Some(60_000));
         assert!(!state.streaming);
@@ -361,13 +492,268 @@ mod tests {
         assert_eq!(admins, vec![("admins", "aadapp=abc;tid", Some("AAD App"))]);
     }
 
-    #[test]
-    fn entity_names() {
-        assert_eq!(entity_table("[db].[T]"), Some("T".into()));
-        assert_eq!(
-            entity_table("[game db].[Game Play]"),
-            Some("Game Play".into())
+    const TENANT: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+
+    /// Results of the first three reads for a database `gamedb` with tables GamePlay and
+    /// `Raw Events`, and an admin app.
+    fn structured_reads() -> Vec<V1Response> {
+        let schema = json!({"Databases": {"gamedb": {"Name": "gamedb", "Tables": {
+            "GamePlay": {"Name": "GamePlay", "Folder": "Game",
+                "DocString": "Plays [kustoplan:gameplay]",
+                "OrderedColumns": [
+                    {"Name": "PlayerID", "Type": "System.Int32", "CslType": "int"},
+                    {"Name": "EventTime", "Type": "System.DateTime", "CslType": "datetime"}]},
+            "Raw Events": {"Name": "Raw Events",
+                "OrderedColumns": [{"Name": "Payload", "Type": "System.Object", "CslType": "dynamic"}]}
+        }}}});
+        let mut t0 = V1Table::new("Table_0", &[("DatabaseSchema", ColumnType::String)]);
+        t0.push(vec![json!(schema.to_string())]);
+        let t1 = V1Table::new(
+            "Table_0",
+            &[
+                ("Name", ColumnType::String),
+                ("Kind", ColumnType::String),
+                ("Mapping", ColumnType::String),
+                ("Table", ColumnType::String),
+            ],
         );
-        assert_eq!(entity_table("[db]"), None);
+        let mut t2 = V1Table::new(
+            "Table_0",
+            &[
+                ("Role", ColumnType::String),
+                ("PrincipalFQN", ColumnType::String),
+                ("Notes", ColumnType::String),
+            ],
+        );
+        t2.push(vec![
+            json!("Database gamedb Admin"),
+            json!(format!(
+                "aadapp=00000000-0000-0000-0000-00000000a11d;{TENANT}"
+            )),
+            json!("AAD App"),
+        ]);
+        [t0, t1, t2].into_iter().map(V1Response::single).collect()
+    }
+
+    fn script(rows: &[&str]) -> V1Response {
+        let mut t = V1Table::new("Table_0", &[("DatabaseSchemaScript", ColumnType::String)]);
+        for row in rows {
+            t.push(vec![json!(row)]);
+        }
+        V1Response::single(t)
+    }
+
+    /// The shape the service's script has: rows kustoplan reads mixed with functions, other
+    /// policies and commands its grammar does not know, which must be skipped unparsed.
+    const REALISTIC_SCRIPT: &[&str] = &[
+        r#".create-merge table GamePlay (PlayerID:int, EventTime:datetime) with (folder = "Game", docstring = "Plays [kustoplan:gameplay]")"#,
+        ".create-merge table ['Raw Events'] (Payload:dynamic)",
+        ".create-or-alter function with (folder = \"Helpers\", docstring = \"Recent plays\", skipvalidation = \"true\") RecentPlays(since:timespan = 1h) {\n    GamePlay\n    | where EventTime > ago(since)\n    | summarize count() by PlayerID\n}",
+        r#".alter table GamePlay policy retention @'{"SoftDeletePeriod":"365.00:00:00","Recoverability":"Enabled"}'"#,
+        ".alter-merge table GamePlay policy retention softdelete = 365d recoverability = enabled",
+        ".alter table GamePlay policy caching hot = 7d",
+        r#".alter table GamePlay policy ingestionbatching @'{"MaximumBatchingTimeSpan":"00:00:10","MaximumNumberOfItems":5,"MaximumRawDataSizeMB":100}'"#,
+        r#".alter table ['Raw Events'] policy streamingingestion @'{"IsEnabled":true,"HintAllocatedRate":null}'"#,
+        r#".alter table ['Raw Events'] policy row_level_security disable "['Raw Events'] | where Payload.policy == 'policy ingestionbatching' { }""#,
+        r#".alter table GamePlay policy update @'[{"IsEnabled":true,"Source":"Raw Events","Query":"RawToPlays()","IsTransactional":false}]'"#,
+        r#".alter tables (GamePlay, ['Raw Events']) policy streamingingestion @'{"IsEnabled":false}'"#,
+        ".alter table ['Raw Events'] policy streamingingestion enable",
+        r#".alter database gamedb policy ingestionbatching @'{"MaximumBatchingTimeSpan":"00:01:00"}'"#,
+        ".alter database gamedb policy streamingingestion disable",
+        r#".alter database gamedb policy streamingingestion @'{"IsEnabled":true,"HintAllocatedRate":2.5}'"#,
+        r#".alter database gamedb policy retention "{\"SoftDeletePeriod\":\"3650.00:00:00\"}""#,
+        ".add database gamedb admins ('aadapp=00000000-0000-0000-0000-00000000a11d;72f988bf-86f1-41af-91ab-2d7cd011db47') 'AAD App'",
+        ".add database gamedb viewers ('aadgroup=readers;contoso.com')",
+        ".add table GamePlay ingestors ('aadapp=0000-SINK;72f988bf-86f1-41af-91ab-2d7cd011db47') 'Kafka sink'",
+        ".add table ['Raw Events'] admins ('aaduser=Jane@Contoso.com', 'aadgroup=ops;contoso.com')",
+        ".add table ['Raw Events'] ingestors ('msauser=someone@live.com')",
+        ".add table Dropped admins ('aaduser=ghost@contoso.com')",
+        "// a trailing comment row",
+    ];
+
+    fn table_principal(role: &str, fqn: &str, notes: Option<&str>) -> (RoleKey, Option<String>) {
+        (
+            RoleKey::new(role, &PrincipalRef::parse_fqn(fqn).unwrap()),
+            notes.map(str::to_string),
+        )
+    }
+
+    #[test]
+    fn a_realistic_script_gives_the_exact_policies_and_table_principals() {
+        let mut bulk = structured_reads();
+        bulk.push(script(REALISTIC_SCRIPT));
+        let state = database_state("gamedb", &bulk).unwrap();
+        let game_play = TableState {
+            name: "GamePlay".into(),
+            columns: vec![
+                Column {
+                    name: "PlayerID".into(),
+                    ty: ColumnType::Int,
+                },
+                Column {
+                    name: "EventTime".into(),
+                    ty: ColumnType::DateTime,
+                },
+            ],
+            docstring: "Plays".into(),
+            folder: "Game".into(),
+            owner: Some("gameplay".into()),
+            mappings: BTreeMap::new(),
+            batching: Some(BatchingPolicy {
+                max_time: Timespan::from_secs(10),
+                max_items: 5,
+                max_raw_size_mb: 100,
+            }),
+            streaming: false,
+            principals: [table_principal(
+                "ingestors",
+                &format!("aadapp=0000-sink;{TENANT}"),
+                Some("Kafka sink"),
+            )]
+            .into(),
+        };
+        let raw_events = TableState {
+            name: "Raw Events".into(),
+            columns: vec![Column {
+                name: "Payload".into(),
+                ty: ColumnType::Dynamic,
+            }],
+            streaming: true,
+            principals: [
+                table_principal("admins", "aaduser=jane@contoso.com", None),
+                table_principal("admins", "aadgroup=ops;contoso.com", None),
+            ]
+            .into(),
+            ..Default::default()
+        };
+        let want = DatabaseState {
+            name: "gamedb".into(),
+            tables: [
+                ("GamePlay".to_string(), game_play),
+                ("Raw Events".to_string(), raw_events),
+            ]
+            .into(),
+            batching: Some(BatchingPolicy {
+                max_time: Timespan::from_secs(60),
+                ..BatchingPolicy::DEFAULTS
+            }),
+            streaming: true,
+            principals: [(
+                RoleKey::new(
+                    "admins",
+                    &PrincipalRef::parse_fqn(&format!(
+                        "aadapp=00000000-0000-0000-0000-00000000a11d;{TENANT}"
+                    ))
+                    .unwrap(),
+                ),
+                Some("AAD App".to_string()),
+            )]
+            .into(),
+        };
+        assert_eq!(state, want);
+    }
+
+    #[test]
+    fn set_and_drop_rows_replace_and_remove_table_principals() {
+        let mut bulk = structured_reads();
+        bulk.push(script(&[
+            ".add table GamePlay admins ('aaduser=a@x.com') 'first'",
+            ".add table GamePlay admins ('aaduser=a@x.com')",
+            ".add table GamePlay ingestors ('aaduser=b@x.com', 'aaduser=c@x.com')",
+            ".set table GamePlay ingestors ('aaduser=c@x.com') 'only c'",
+            ".set table ['Raw Events'] admins none",
+        ]));
+        let state = database_state("gamedb", &bulk).unwrap();
+        assert_eq!(
+            state.tables["GamePlay"].principals,
+            [
+                table_principal("admins", "aaduser=a@x.com", Some("first")),
+                table_principal("ingestors", "aaduser=c@x.com", Some("only c")),
+            ]
+            .into()
+        );
+        assert!(state.tables["Raw Events"].principals.is_empty());
+    }
+
+    fn script_error(row: &str) -> ObserveError {
+        let mut bulk = structured_reads();
+        bulk.push(script(&[
+            ".create-merge table GamePlay (PlayerID:int, EventTime:datetime)",
+            row,
+        ]));
+        database_state("gamedb", &bulk).expect_err(row)
+    }
+
+    #[test]
+    fn a_row_observe_reads_must_be_well_formed() {
+        let e = script_error(
+            r#".alter table GamePlay policy ingestionbatching @'{"MaximumNumberOfItems":"many"}'"#,
+        );
+        assert_eq!(e.command, render::show_database_schema_script("gamedb"));
+        assert_eq!(
+            e.reason,
+            r#"row 2 (`.alter table GamePlay policy ingestionbatching @'{"MaximumNumberOfItems":"many"}'`): malformed batching policy"#
+        );
+        assert!(
+            e.to_string().starts_with(
+                "unexpected result of `.show database gamedb schema as csl script with (",
+            ),
+            "{e}"
+        );
+        let e = script_error(r#".alter table GamePlay policy ingestionbatching @'{"Maximum'"#);
+        assert!(
+            e.reason
+                .starts_with("row 2 (`.alter table GamePlay policy ingestionbatching @'{\"Maximum'`): the policy is not JSON ("),
+            "{}",
+            e.reason
+        );
+        let e = script_error(".alter table GamePlay policy streamingingestion");
+        assert_eq!(
+            e.reason,
+            "row 2 (`.alter table GamePlay policy streamingingestion`): Syntax error: SYN0002: expected a string literal but found end of command [line:position=1:47]"
+        );
+        let e = script_error(".add table GamePlay viewers ('aaduser=a@x.com')");
+        assert!(
+            e.reason.starts_with(
+                "row 2 (`.add table GamePlay viewers ('aaduser=a@x.com')`): Syntax error: SYN0002: expected a table role (admins, ingestors)"
+            ),
+            "{}",
+            e.reason
+        );
+        let long = format!(
+            ".alter table GamePlay policy ingestionbatching '{}'",
+            "x".repeat(500)
+        );
+        let e = script_error(&long);
+        assert!(
+            e.reason.contains(&format!("{}...`)", &long[..160])),
+            "{}",
+            e.reason
+        );
+    }
+
+    #[test]
+    fn which_rows_are_read() {
+        for row in [
+            ".alter table T policy ingestionbatching '{}'",
+            ".alter-merge table ['a b'] policy streamingingestion '{}'",
+            ".alter tables (A, B) policy ingestionbatching '{}'",
+            ".alter database db policy streamingingestion\n'{}'",
+            "// comment\n.add table T admins ('aaduser=a')",
+            ".set database db viewers none",
+        ] {
+            assert!(is_read(row), "{row}");
+        }
+        for row in [
+            ".alter table T policy retention '{}'",
+            ".alter table T policy row_level_security enable 'policy ingestionbatching'",
+            ".alter table T docstring @'policy streamingingestion'",
+            ".create-or-alter function F() { T | where x == 'policy ingestionbatching' }",
+            ".create-merge table T (a:int)",
+            ".add materialized-view V",
+            "",
+        ] {
+            assert!(!is_read(row), "{row}");
+        }
     }
 }

@@ -18,7 +18,7 @@ mod quote;
 
 use serde_json::Value;
 
-use crate::kusto::command::{DatabaseRole, TableRole};
+use crate::kusto::command::{DatabaseRole, PolicyKind, TableRole};
 use crate::model::{BatchingPolicy, ColumnType, MappingKind, PrincipalRef};
 
 pub use quote::{name as quote_name, string as quote_string};
@@ -71,8 +71,8 @@ fn columns<N: AsRef<str>>(columns: &[(N, ColumnType)]) -> String {
     format!("({})", list.join(", "))
 }
 
-fn principal_list(principals: &[PrincipalRef]) -> String {
-    let list: Vec<String> = principals.iter().map(|p| quote_string(&p.fqn())).collect();
+fn principal_list<F: AsRef<str>>(fqns: &[F]) -> String {
+    let list: Vec<String> = fqns.iter().map(|f| quote_string(f.as_ref())).collect();
     format!("({})", list.join(", "))
 }
 
@@ -92,11 +92,32 @@ pub fn create_table<N: AsRef<str>>(table: &str, cols: &[(N, ColumnType)]) -> Str
 /// `.create-merge table T (...)`: creates the table or adds the missing columns, never drops
 /// or retypes one, so it is safe to re-run after a partial apply.
 pub fn create_merge_table<N: AsRef<str>>(table: &str, cols: &[(N, ColumnType)]) -> String {
-    format!(
+    create_merge_table_with(table, cols, "", "")
+}
+
+/// `.create-merge table T (...) with (folder = "...", docstring = "...")`, each property only
+/// when non-empty: the form `.show database DB schema as csl script` uses for a table, so
+/// the sandbox's script reads back like the service's.
+pub fn create_merge_table_with<N: AsRef<str>>(
+    table: &str,
+    cols: &[(N, ColumnType)],
+    folder: &str,
+    docstring: &str,
+) -> String {
+    let mut out = format!(
         ".create-merge table {} {}",
         quote_name(table),
         columns(cols)
-    )
+    );
+    let properties: Vec<String> = [("folder", folder), ("docstring", docstring)]
+        .into_iter()
+        .filter(|(_, value)| !value.is_empty())
+        .map(|(key, value)| format!("{key} = {}", quote_string(value)))
+        .collect();
+    if !properties.is_empty() {
+        out.push_str(&format!(" with ({})", properties.join(", ")));
+    }
+    out
 }
 
 /// `.alter-merge table T (...)`: adds columns to an existing table (fails if it is missing),
@@ -177,14 +198,21 @@ pub fn drop_mapping(table: &str, kind: MappingKind, name: &str) -> String {
     )
 }
 
+/// `.alter table|database X policy P "<json>"` with the policy JSON as given: the form the
+/// sandbox's schema script writes a stored policy in (every field it holds).
+pub fn alter_policy(scope: PolicyScope<'_>, kind: PolicyKind, policy_json: &Value) -> String {
+    format!(
+        ".alter {} policy {} {}",
+        scope.target(),
+        kind.keyword(),
+        json_literal(policy_json)
+    )
+}
+
 /// `.alter table|database X policy ingestionbatching "<json>"`: sets the whole policy. All
 /// three fields are always written, because `.alter` resets omitted fields to defaults.
 pub fn alter_batching_policy(scope: PolicyScope<'_>, policy: &BatchingPolicy) -> String {
-    format!(
-        ".alter {} policy ingestionbatching {}",
-        scope.target(),
-        json_literal(&policy.to_json())
-    )
+    alter_policy(scope, PolicyKind::IngestionBatching, &policy.to_json())
 }
 
 /// `.delete table|database X policy ingestionbatching`: back to the inherited policy
@@ -196,10 +224,10 @@ pub fn delete_batching_policy(scope: PolicyScope<'_>) -> String {
 /// `.alter table|database X policy streamingingestion "{"IsEnabled":true}"`: turns streaming
 /// ingestion on or off for the entity.
 pub fn alter_streaming_policy(scope: PolicyScope<'_>, enabled: bool) -> String {
-    format!(
-        ".alter {} policy streamingingestion {}",
-        scope.target(),
-        json_literal(&serde_json::json!({ "IsEnabled": enabled }))
+    alter_policy(
+        scope,
+        PolicyKind::StreamingIngestion,
+        &serde_json::json!({ "IsEnabled": enabled }),
     )
 }
 
@@ -215,7 +243,18 @@ pub fn add_principals(
     principals: &[PrincipalRef],
     notes: Option<&str>,
 ) -> String {
-    let mut out = format!(".add {} {}", scope.target(), principal_list(principals));
+    let fqns: Vec<String> = principals.iter().map(PrincipalRef::fqn).collect();
+    add_principal_fqns(scope, &fqns, notes)
+}
+
+/// [`add_principals`] for FQNs kept as text: the sandbox's schema script writes the FQNs it
+/// stores, including kinds kustoplan does not model (`msauser=`).
+pub fn add_principal_fqns<F: AsRef<str>>(
+    scope: RoleScope<'_>,
+    fqns: &[F],
+    notes: Option<&str>,
+) -> String {
+    let mut out = format!(".add {} {}", scope.target(), principal_list(fqns));
     if let Some(notes) = notes {
         out.push(' ');
         out.push_str(&quote_string(notes));
@@ -227,7 +266,8 @@ pub fn add_principals(
 /// name is always written: without it Microsoft's parser reads `.drop database admins (...)`
 /// as a different command (a detach of a database named `admins`).
 pub fn drop_principals(scope: RoleScope<'_>, principals: &[PrincipalRef]) -> String {
-    format!(".drop {} {}", scope.target(), principal_list(principals))
+    let fqns: Vec<String> = principals.iter().map(PrincipalRef::fqn).collect();
+    format!(".drop {} {}", scope.target(), principal_list(&fqns))
 }
 
 /// `.execute database script with (ContinueOnErrors=...) <|` followed by one command per line:
@@ -255,6 +295,19 @@ pub fn show_database_schema_json(database: &str) -> String {
     format!(".show database {} schema as json", quote_name(database))
 }
 
+/// `.show database DB schema as csl script with (IncludeEncodingPolicies = false,
+/// IncludeIngestionMappings = false)`: one row per command that recreates the database. Bulk
+/// observe reads the batching and streaming policies of the database and of every table, and
+/// every table's principals, from it in one round trip (Kusto has no bulk `.show` for
+/// streaming policies or table principals). Encoding policies and mappings are left out: observe
+/// does not use them (mappings come structured from [`show_database_mappings`]).
+pub fn show_database_schema_script(database: &str) -> String {
+    format!(
+        ".show database {} schema as csl script with (IncludeEncodingPolicies = false, IncludeIngestionMappings = false)",
+        quote_name(database)
+    )
+}
+
 /// `.show database DB ingestion mappings`: the database's mappings and those of all its
 /// tables in one round trip (bulk observe).
 pub fn show_database_mappings(database: &str) -> String {
@@ -267,7 +320,8 @@ pub fn show_table_mappings(table: &str) -> String {
 }
 
 /// `.show table * policy ingestionbatching`: the batching policy of every table of the
-/// request's database in one round trip (bulk observe).
+/// request's database in one round trip (ad-hoc checks; observe reads policies from
+/// [`show_database_schema_script`], which also covers streaming policies).
 pub fn show_tables_batching_policy() -> String {
     ".show table * policy ingestionbatching".to_string()
 }
@@ -289,7 +343,8 @@ pub fn show_database_principals(database: &str) -> String {
     format!(".show database {} principals", quote_name(database))
 }
 
-/// `.show table T principals`: the role assignments of one table.
+/// `.show table T principals`: the role assignments of one table (ad-hoc checks; observe reads
+/// every table's from [`show_database_schema_script`] instead of one request per table).
 pub fn show_table_principals(table: &str) -> String {
     format!(".show table {} principals", quote_name(table))
 }

@@ -5,10 +5,11 @@ Usage: python conformance.py CLUSTER_URL CASE_FILE
 CASE_FILE is JSON written by tests/python_sdk_conformance.rs:
   {"database": DB, "table": T,
    "setup": [command, ...],                       # run in order with execute_mgmt
-   "reads": {"schema": ..., "mappings": ..., "batching": ...},   # the read-back commands
+   "reads": {"schema": ..., "mappings": ..., "batching": ..., "script": ...},  # read-backs
    "expect": {"columns": [[name, csl_type], ...],
               "mapping": {"Name": ..., "Kind": ..., "Mapping": <json>},
-              "batching": <policy json>}}
+              "batching": <policy json>,
+              "script": [command, ...]}}   # rows of `.show database DB schema as csl script`
 
 Every command goes through azure-kusto-data's KustoClient.execute_mgmt (no authentication:
 the sandbox runs without it), so the SDK's request shape, headers and response parsing are
@@ -76,6 +77,16 @@ def check(url, case):
     expect_equal("policy name", policy["PolicyName"], "IngestionBatchingPolicy")
     expect_equal("policy entity", policy["EntityName"], f"[{db}].[{table}]")
     expect_equal("batching policy", json.loads(policy["Policy"]), expect["batching"])
+
+    script = run(client, db, case["reads"]["script"]).primary_results[0]
+    expect_equal(
+        "schema script columns",
+        [(c.column_name, c.column_type) for c in script.columns],
+        [("DatabaseSchemaScript", "string")],
+    )
+    expect_equal(
+        "schema script rows", [row["DatabaseSchemaScript"] for row in script], expect["script"]
+    )
 
 
 def main(argv):

@@ -242,6 +242,26 @@ pub enum RoleScope {
     Table(TableRef, TableRole),
 }
 
+/// The `with (...)` options of `.show database DB schema as csl script` that change what the
+/// sandbox can emit. `IncludeEncodingPolicies` and `ShowObfuscatedStrings` are accepted too, but
+/// the sandbox holds neither encoding policies nor credentials, so they change nothing there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SchemaScriptOptions {
+    /// `IncludeSecuritySettings` (default true): database and table principals.
+    pub include_security_settings: bool,
+    /// `IncludeIngestionMappings` (default true): table ingestion mappings.
+    pub include_ingestion_mappings: bool,
+}
+
+impl Default for SchemaScriptOptions {
+    fn default() -> Self {
+        SchemaScriptOptions {
+            include_security_settings: true,
+            include_ingestion_mappings: true,
+        }
+    }
+}
+
 /// One command of an `.execute database script`, with its source text.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ScriptCommand {
@@ -264,6 +284,14 @@ pub enum Command {
     ShowDatabaseSchemaJson {
         /// Database.
         database: String,
+    },
+    /// `.show database DB schema as csl script [with (...)]`: one row per command that
+    /// recreates the database (observe reads policies and table principals from it).
+    ShowDatabaseSchemaScript {
+        /// Database.
+        database: String,
+        /// What the script includes.
+        options: SchemaScriptOptions,
     },
     /// `.show table T schema as json`
     ShowTableSchemaJson {
@@ -351,7 +379,8 @@ pub enum Command {
         /// Restrict to one name.
         name: Option<String>,
     },
-    /// `.alter[-merge] table|tables|database ... policy P '<json>'`
+    /// `.alter[-merge] table|tables|database ... policy P '<json>'` (or, for streaming ingestion,
+    /// `enable|disable`, read as the JSON `{"IsEnabled":true|false}`)
     AlterPolicy {
         /// `.alter-merge` keeps omitted fields; `.alter` resets them to defaults.
         merge: bool,
@@ -419,6 +448,7 @@ impl Command {
                 | Command::ShowDatabases
                 | Command::ShowTables
                 | Command::ShowDatabaseSchemaJson { .. }
+                | Command::ShowDatabaseSchemaScript { .. }
                 | Command::ShowTableSchemaJson { .. }
                 | Command::ShowMappings { .. }
                 | Command::ShowPolicy { .. }
@@ -433,7 +463,9 @@ impl Command {
             Command::ShowVersion => "VersionShow",
             Command::ShowDatabases => "DatabasesShow",
             Command::ShowTables => "TablesShow",
-            Command::ShowDatabaseSchemaJson { .. } => "DatabaseSchemaShow",
+            Command::ShowDatabaseSchemaJson { .. } | Command::ShowDatabaseSchemaScript { .. } => {
+                "DatabaseSchemaShow"
+            }
             Command::ShowTableSchemaJson { .. } => "TableSchemaShow",
             Command::TableSchema { verb, .. } => match verb {
                 SchemaVerb::Create | SchemaVerb::CreateMerge => "TableCreate",

@@ -263,8 +263,14 @@ impl<'a> Parser<'a> {
                 match self.one_of(&["schema", "principals", "ingestion", "policy"])? {
                     "schema" => {
                         self.keyword("as")?;
-                        self.keyword("json")?;
-                        Ok(Command::ShowDatabaseSchemaJson { database })
+                        match self.one_of(&["json", "csl"])? {
+                            "json" => Ok(Command::ShowDatabaseSchemaJson { database }),
+                            _ => {
+                                self.keyword("script")?;
+                                let options = self.schema_script_options()?;
+                                Ok(Command::ShowDatabaseSchemaScript { database, options })
+                            }
+                        }
                     }
                     "principals" => Ok(Command::ShowDatabasePrincipals { database }),
                     "ingestion" => self.show_mappings(EntityRef::Database(database)),
@@ -502,7 +508,17 @@ impl<'a> Parser<'a> {
 
     fn alter_policy(&mut self, merge: bool, target: PolicyTarget) -> Result<Command, SyntaxError> {
         let policy = self.policy_kind()?;
-        let json = self.string()?;
+        // `policy streamingingestion enable|disable`: the documented shorthand for the policy
+        // `{"IsEnabled": true|false}`, common in scripts users write.
+        let json = match (policy, self.peek()) {
+            (PolicyKind::StreamingIngestion, Some(TokenKind::Ident(w)))
+                if w == "enable" || w == "disable" =>
+            {
+                self.pos += 1;
+                serde_json::json!({ "IsEnabled": w == "enable" }).to_string()
+            }
+            _ => self.string()?,
+        };
         Ok(Command::AlterPolicy {
             merge,
             target,
@@ -637,7 +653,32 @@ impl<'a> Parser<'a> {
         self.keyword("script")?;
         let mut continue_on_errors = false;
         let mut throw_on_errors = false;
+        for (key, flag) in
+            self.bool_properties(&["ContinueOnErrors", "ThrowOnErrors"], "script property")?
+        {
+            match key {
+                "ContinueOnErrors" => continue_on_errors = flag,
+                _ => throw_on_errors = flag,
+            }
+        }
+        self.punct(TokenKind::ScriptArrow)?;
+        let commands = self.script_commands()?;
+        Ok(Command::ExecuteScript {
+            continue_on_errors,
+            throw_on_errors,
+            commands,
+        })
+    }
+
+    /// `with (Key = true|false, ...)` where every key is one of `known` (matched without regard
+    /// to case; returned in `known`'s spelling). `what` names the options in errors.
+    fn bool_properties(
+        &mut self,
+        known: &[&'static str],
+        what: &str,
+    ) -> Result<Vec<(&'static str, bool)>, SyntaxError> {
         let props_at = self.pos;
+        let mut out = Vec::new();
         for prop in self.with_properties()? {
             let flag = match prop.value.to_ascii_lowercase().as_str() {
                 "true" => true,
@@ -650,22 +691,38 @@ impl<'a> Parser<'a> {
                     )));
                 }
             };
-            match prop.key.to_ascii_lowercase().as_str() {
-                "continueonerrors" => continue_on_errors = flag,
-                "throwonerrors" => throw_on_errors = flag,
-                _ => {
+            match known.iter().find(|k| k.eq_ignore_ascii_case(&prop.key)) {
+                Some(key) => out.push((*key, flag)),
+                None => {
                     self.pos = props_at;
-                    return Err(self.error(format!("unknown script property '{}'", prop.key)));
+                    return Err(self.error(format!("unknown {what} '{}'", prop.key)));
                 }
             }
         }
-        self.punct(TokenKind::ScriptArrow)?;
-        let commands = self.script_commands()?;
-        Ok(Command::ExecuteScript {
-            continue_on_errors,
-            throw_on_errors,
-            commands,
-        })
+        Ok(out)
+    }
+
+    /// The documented options of `.show database DB schema as csl script`.
+    fn schema_script_options(&mut self) -> Result<SchemaScriptOptions, SyntaxError> {
+        let mut options = SchemaScriptOptions::default();
+        for (key, flag) in self.bool_properties(
+            &[
+                "IncludeEncodingPolicies",
+                "IncludeSecuritySettings",
+                "IncludeIngestionMappings",
+                "ShowObfuscatedStrings",
+            ],
+            "schema script option",
+        )? {
+            match key {
+                "IncludeSecuritySettings" => options.include_security_settings = flag,
+                "IncludeIngestionMappings" => options.include_ingestion_mappings = flag,
+                // Accepted as documented; kustoplan models neither encoding policies nor
+                // obfuscated strings, so they select nothing here.
+                _ => {}
+            }
+        }
+        Ok(options)
     }
 
     /// Splits the rest of the tokens into commands: each starts with a `.verb` that begins

@@ -255,6 +255,23 @@ fn policies() {
             ..
         }
     ));
+    for (word, on) in [("enable", true), ("disable", false)] {
+        assert_eq!(
+            ok(&format!(
+                ".alter database Db policy streamingingestion {word}"
+            )),
+            Command::AlterPolicy {
+                merge: false,
+                target: PolicyTarget::Database("Db".into()),
+                policy: PolicyKind::StreamingIngestion,
+                json: format!("{{\"IsEnabled\":{on}}}"),
+            }
+        );
+    }
+    assert_eq!(
+        err(".alter table T policy ingestionbatching enable"),
+        "Syntax error: SYN0002: expected a string literal but found 'enable' [line:position=1:40]"
+    );
     assert_eq!(
         ok(".show table * policy ingestionbatching"),
         Command::ShowPolicy {
@@ -456,4 +473,35 @@ fn syntax_errors_are_precise() {
 fn keywords_are_case_sensitive() {
     assert!(err(".show VERSION").contains("found 'VERSION'"));
     assert!(err(".Show version").contains("'.Show'"));
+}
+
+#[test]
+fn schema_script_show_and_its_options() {
+    assert_eq!(
+        ok(".show database ['game db'] schema as csl script"),
+        Command::ShowDatabaseSchemaScript {
+            database: "game db".into(),
+            options: SchemaScriptOptions::default(),
+        }
+    );
+    assert_eq!(
+        ok(
+            ".show database Db schema as csl script with (includeSecuritySettings = FALSE, IncludeIngestionMappings=false, IncludeEncodingPolicies=true, ShowObfuscatedStrings=false)"
+        ),
+        Command::ShowDatabaseSchemaScript {
+            database: "Db".into(),
+            options: SchemaScriptOptions {
+                include_security_settings: false,
+                include_ingestion_mappings: false,
+            },
+        }
+    );
+    assert_eq!(
+        err(".show database Db schema as csl script with (Tables=true)"),
+        "Syntax error: SYN0002: unknown schema script option 'Tables' [line:position=1:39]"
+    );
+    assert_eq!(
+        err(".show database Db schema as yaml"),
+        "Syntax error: SYN0002: expected one of 'json', 'csl' but found 'yaml' [line:position=1:28]"
+    );
 }

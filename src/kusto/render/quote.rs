@@ -40,7 +40,7 @@ const RESERVED: &[&str] = &[
     "ulong", "uint64", "float", "real", "decimal", "double", "string", "time", "timespan", "date",
     "datetime", "guid", "uniqueid", "dynamic",
     // Control-command words of the commands rendered here.
-    "add", "admins", "alter", "column", "columns", "create", "databases", "delete", "details",
+    "add", "admins", "alter", "column", "columns", "create", "csl", "databases", "delete", "details",
     "docstring", "drop", "execute", "false", "folder", "ifexists", "ingestion",
     "ingestionbatching", "ingestors", "mapping", "mappings", "monitors", "none", "policy",
     "principals", "schema", "script", "show", "streamingingestion", "table", "tables", "true",

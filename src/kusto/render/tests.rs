@@ -418,7 +418,18 @@ fn principal_commands_parse_for_every_role() {
 
 #[test]
 fn show_commands_exact_and_parsed() {
-    let cases: [(String, &str, Command); 10] = [
+    let cases: [(String, &str, Command); 11] = [
+        (
+            show_database_schema_script(DB),
+            ".show database ['game db'] schema as csl script with (IncludeEncodingPolicies = false, IncludeIngestionMappings = false)",
+            Command::ShowDatabaseSchemaScript {
+                database: DB.into(),
+                options: command::SchemaScriptOptions {
+                    include_security_settings: true,
+                    include_ingestion_mappings: false,
+                },
+            },
+        ),
         (
             show_database_schema_json(DB),
             ".show database ['game db'] schema as json",
@@ -886,4 +897,60 @@ mod quoting_properties {
             prop_assert_eq!(docstring, text);
         }
     }
+}
+
+#[test]
+fn schema_script_forms_exact_and_parsed() {
+    let cols = [("a b", ColumnType::Int), ("c", ColumnType::Dynamic)];
+    assert_eq!(
+        create_merge_table_with("T", &cols, "", ""),
+        create_merge_table("T", &cols)
+    );
+    let with_both = create_merge_table_with("x y", &cols, "Game\\Raw", "it's \"here\"");
+    assert_eq!(
+        with_both,
+        r#".create-merge table ['x y'] (['a b']:int, c:dynamic) with (folder = "Game\\Raw", docstring = "it's \"here\"")"#
+    );
+    let Command::TableSchema { properties, .. } = parse(&with_both) else {
+        panic!("{with_both}");
+    };
+    assert_eq!(
+        properties
+            .iter()
+            .map(|p| (p.key.as_str(), p.value.as_str()))
+            .collect::<Vec<_>>(),
+        [("folder", "Game\\Raw"), ("docstring", "it's \"here\"")]
+    );
+    assert_eq!(
+        create_merge_table_with("T", &cols[1..], "", "doc"),
+        r#".create-merge table T (c:dynamic) with (docstring = "doc")"#
+    );
+    let policy = json!({"IsEnabled": true, "HintAllocatedRate": 2.5});
+    let csl = alter_policy(
+        PolicyScope::Database(DB),
+        PolicyKind::StreamingIngestion,
+        &policy,
+    );
+    assert_eq!(
+        csl,
+        r#".alter database ['game db'] policy streamingingestion "{\"IsEnabled\":true,\"HintAllocatedRate\":2.5}""#
+    );
+    assert_eq!(
+        parse(&csl),
+        Command::AlterPolicy {
+            merge: false,
+            target: PolicyTarget::Database(DB.into()),
+            policy: PolicyKind::StreamingIngestion,
+            json: policy.to_string(),
+        }
+    );
+    let csl = add_principal_fqns(
+        RoleScope::Table("a b", TableRole::Admins),
+        &["msauser=someone@live.com"],
+        None,
+    );
+    assert_eq!(
+        csl,
+        r#".add table ['a b'] admins ("msauser=someone@live.com")"#
+    );
 }

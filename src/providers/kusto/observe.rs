@@ -1,43 +1,64 @@
-//! Observing the live Kusto state of the databases a stack declares, in a constant number of
-//! requests per database (see [`crate::kusto::observe`]).
+//! Observing the live Kusto state of the databases a stack declares: four reads per database,
+//! sent concurrently, whatever the number of tables (see [`crate::kusto::observe`]).
 
-use crate::kusto::observe::{bulk_reads, database_state, table_principals_read};
+use crate::kusto::observe::{bulk_reads, database_state};
+use crate::kusto::v1::V1Response;
 use crate::model::kusto::{DatabaseState, KustoState};
 
 use super::transport::{KustoTransport, TransportError};
 
 /// Reads every declared database. A database that does not exist is an error: Kusto databases
-/// are created in Azure, not by control commands. Table principals are read only for declared
-/// tables that declare some (Kusto has no bulk read of them).
+/// are created in Azure, not by control commands.
 pub async fn observe(
     transport: &KustoTransport,
     desired: &KustoState,
 ) -> Result<KustoState, TransportError> {
-    let mut state = KustoState::default();
-    for (db, want) in &desired.databases {
-        let db_state = observe_database(transport, db, |table| {
-            want.tables
-                .get(table)
-                .is_some_and(|t| !t.principals.is_empty())
-        })
-        .await?;
-        state.databases.insert(db.clone(), db_state);
-    }
-    Ok(state)
+    // Databases are independent too: every read of every database is in flight at once.
+    let databases = futures::future::try_join_all(
+        desired
+            .databases
+            .keys()
+            .map(|db| observe_one(transport, db)),
+    )
+    .await?;
+    Ok(KustoState {
+        databases: databases
+            .into_iter()
+            .map(|db| (db.name.clone(), db))
+            .collect(),
+    })
 }
 
-/// Reads databases whole, the principals of every table included, for `import`. That costs the
-/// bulk reads plus one request per table; a plan never needs it.
-pub async fn observe_whole(
+async fn observe_one(
     transport: &KustoTransport,
-    databases: &[String],
-) -> Result<KustoState, TransportError> {
-    let mut state = KustoState::default();
-    for db in databases {
-        let db_state = observe_database(transport, db, |_| true).await?;
-        state.databases.insert(db.clone(), db_state);
-    }
-    Ok(state)
+    db: &str,
+) -> Result<DatabaseState, TransportError> {
+    let [schema, mappings, principals, script] = bulk_reads(db);
+    // The reads are independent: one round trip of latency instead of four.
+    let bulk = tokio::try_join!(
+        read(transport, db, &schema),
+        read(transport, db, &mappings),
+        read(transport, db, &principals),
+        read(transport, db, &script),
+    )?;
+    database_state(db, &[bulk.0, bulk.1, bulk.2, bulk.3]).map_err(|e| TransportError {
+        message: e.to_string(),
+        outcome_unknown: false,
+    })
+}
+
+async fn read(
+    transport: &KustoTransport,
+    db: &str,
+    command: &str,
+) -> Result<V1Response, TransportError> {
+    transport
+        .mgmt(db, command)
+        .await
+        .map_err(|e| TransportError {
+            message: format!("cannot read database `{db}`: {}", e.message),
+            outcome_unknown: false,
+        })
 }
 
 /// The names of the databases the caller can see, with one `.show databases`: what `import`
@@ -56,35 +77,4 @@ pub async fn database_names(transport: &KustoTransport) -> Result<Vec<String>, T
         .into_iter()
         .filter_map(|v| v.as_str().map(str::to_string))
         .collect())
-}
-
-/// One database: the bulk reads, then the principals of the live tables `principals_of` picks.
-async fn observe_database(
-    transport: &KustoTransport,
-    db: &str,
-    principals_of: impl Fn(&str) -> bool,
-) -> Result<DatabaseState, TransportError> {
-    let mut bulk = Vec::new();
-    for command in bulk_reads(db) {
-        bulk.push(
-            transport
-                .mgmt(db, &command)
-                .await
-                .map_err(|e| TransportError {
-                    message: format!("cannot read database `{db}`: {}", e.message),
-                    outcome_unknown: false,
-                })?,
-        );
-    }
-    let unreadable = |e: crate::kusto::observe::ObserveError| TransportError {
-        message: e.to_string(),
-        outcome_unknown: false,
-    };
-    let live_tables = database_state(db, &bulk, &[]).map_err(unreadable)?;
-    let mut per_table = Vec::new();
-    for table in live_tables.tables.keys().filter(|t| principals_of(t)) {
-        let response = transport.mgmt(db, &table_principals_read(table)).await?;
-        per_table.push((table.clone(), response));
-    }
-    database_state(db, &bulk, &per_table).map_err(unreadable)
 }

@@ -254,6 +254,7 @@ fn need<'a>(cmd: &'a Command, ctx: Context<'a>) -> Need<'a> {
     match cmd {
         Command::ShowVersion | Command::ShowDatabases => Need::Anyone,
         Command::ShowDatabaseSchemaJson { database }
+        | Command::ShowDatabaseSchemaScript { database, .. }
         | Command::ShowDatabasePrincipals { database } => Need::Read(database),
         Command::ShowMappings { entity, .. } => Need::Read(ctx.entity_database(entity)),
         Command::ShowTables | Command::ShowPolicy { .. } => Need::Read(ctx.resolve(None)),

@@ -54,6 +54,11 @@ pub struct RequestStats {
     pub mgmt: u64,
     /// `POST /v1/rest/query`.
     pub query: u64,
+    /// Requests being answered right now.
+    pub in_flight: u64,
+    /// The most requests ever answered at the same time: shows whether a client sends requests
+    /// concurrently without timing anything.
+    pub max_in_flight: u64,
 }
 
 #[cfg(test)]

@@ -221,14 +221,31 @@ struct Ids {
     activity_id: String,
 }
 
-async fn kusto_request(shared: Arc<Shared>, endpoint: Endpoint, req: Request) -> Response {
-    {
+/// Counts a request as in flight until it is dropped, whichever way the handler returns.
+struct InFlight(Arc<Shared>);
+
+impl InFlight {
+    fn start(shared: &Arc<Shared>, endpoint: Endpoint) -> Self {
         let mut stats = lock(&shared.stats);
         match endpoint {
             Endpoint::Mgmt => stats.mgmt += 1,
             Endpoint::Query => stats.query += 1,
         }
+        stats.in_flight += 1;
+        stats.max_in_flight = stats.max_in_flight.max(stats.in_flight);
+        Self(Arc::clone(shared))
     }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        let mut stats = lock(&self.0.stats);
+        stats.in_flight = stats.in_flight.saturating_sub(1);
+    }
+}
+
+async fn kusto_request(shared: Arc<Shared>, endpoint: Endpoint, req: Request) -> Response {
+    let _in_flight = InFlight::start(&shared, endpoint);
     let (parts, body) = req.into_parts();
     let ids = Ids {
         client_request_id: parts

@@ -5,6 +5,7 @@ mod mappings;
 mod policies;
 mod principals;
 pub(super) mod results;
+mod schema_script;
 mod tables;
 
 use super::error::KustoError;
@@ -231,6 +232,10 @@ fn dispatch(
         Command::ShowDatabaseSchemaJson { database: name } => {
             Ok(results::database_schema(name, database(state, name)?))
         }
+        Command::ShowDatabaseSchemaScript {
+            database: name,
+            options,
+        } => schema_script::show(state, name, *options),
         Command::ShowTableSchemaJson { table: t } => {
             let (db, tb) = table_ref(state, ctx, t)?;
             Ok(results::table_schema(&db, tb))

@@ -153,6 +153,15 @@ pub fn database_schema(name: &str, db: &Database) -> V1Table {
     t
 }
 
+/// `.show database DB schema as csl script`: one `DatabaseSchemaScript` row per command.
+pub fn schema_script(commands: Vec<String>) -> V1Table {
+    let mut t = result_table(&[("DatabaseSchemaScript", Str)]);
+    for command in commands {
+        t.push(vec![json!(command)]);
+    }
+    t
+}
+
 /// A mapping with the entity it belongs to.
 pub struct MappingRow<'a> {
     /// The mapping.

@@ -1,0 +1,115 @@
+//! `.show database DB schema as csl script`: the commands that recreate a database, one per
+//! row, rendered by [`crate::kusto::render`] so every row is valid KQL (and parses with our
+//! own grammar, which is how observe reads policies and table principals from it).
+
+use serde_json::Value;
+
+use super::super::error::KustoError;
+use super::super::state::{Assignment, BatchingPolicy, Database, SandboxState, StreamingPolicy};
+use super::super::validate;
+use super::{database, results};
+use crate::kusto::command::{PolicyKind, SchemaScriptOptions};
+use crate::kusto::render::{self, PolicyScope, RoleScope};
+use crate::kusto::v1::V1Table;
+
+/// The script rows in the service's order: tables, table mappings, table policies, database
+/// policies, database principals, table principals.
+pub(super) fn show(
+    state: &SandboxState,
+    name: &str,
+    options: SchemaScriptOptions,
+) -> Result<V1Table, KustoError> {
+    Ok(results::schema_script(rows(
+        name,
+        database(state, name)?,
+        options,
+    )))
+}
+
+fn rows(name: &str, db: &Database, options: SchemaScriptOptions) -> Vec<String> {
+    let mut out = Vec::new();
+    for t in db.tables.values() {
+        let columns: Vec<(&str, _)> = t.columns.iter().map(|c| (c.name.as_str(), c.ty)).collect();
+        out.push(render::create_merge_table_with(
+            &t.name,
+            &columns,
+            &t.folder,
+            &t.docstring,
+        ));
+    }
+    if options.include_ingestion_mappings {
+        for t in db.tables.values() {
+            for m in &t.mappings {
+                // Stored mappings were validated JSON on the way in.
+                let json = serde_json::from_str(&m.mapping).unwrap_or(Value::Null);
+                out.push(render::create_or_alter_mapping(
+                    &t.name, m.kind, &m.name, &json,
+                ));
+            }
+        }
+    }
+    for t in db.tables.values() {
+        policies(
+            &mut out,
+            PolicyScope::Table(&t.name),
+            t.batching,
+            t.streaming,
+        );
+    }
+    policies(
+        &mut out,
+        PolicyScope::Database(name),
+        db.batching,
+        db.streaming,
+    );
+    if options.include_security_settings {
+        principals(&mut out, &db.principals, |role| {
+            RoleScope::Database(name, role)
+        });
+        for t in db.tables.values() {
+            principals(&mut out, &t.principals, |role| {
+                RoleScope::Table(&t.name, role)
+            });
+        }
+    }
+    out
+}
+
+fn policies(
+    out: &mut Vec<String>,
+    scope: PolicyScope<'_>,
+    batching: Option<BatchingPolicy>,
+    streaming: Option<StreamingPolicy>,
+) {
+    let set = [
+        (
+            PolicyKind::IngestionBatching,
+            batching.map(|p| validate::batching_json(&p)),
+        ),
+        (
+            PolicyKind::StreamingIngestion,
+            streaming.map(|p| validate::streaming_json(&p)),
+        ),
+    ];
+    for (kind, text) in set {
+        if let Some(json) = text.and_then(|t| serde_json::from_str::<Value>(&t).ok()) {
+            out.push(render::alter_policy(scope, kind, &json));
+        }
+    }
+}
+
+/// One row per assignment, with its notes when it has any.
+fn principals<'a, R: Copy + 'a>(
+    out: &mut Vec<String>,
+    assignments: &[Assignment<R>],
+    scope: impl Fn(R) -> RoleScope<'a>,
+) {
+    for a in assignments {
+        let notes = Some(a.notes.as_str()).filter(|n| !n.is_empty());
+        out.push(render::add_principal_fqns(
+            scope(a.role),
+            std::slice::from_ref(&a.fqn),
+            notes,
+        ));
+    }
+}
