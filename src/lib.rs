@@ -4,6 +4,7 @@
 
 pub mod cli;
 pub mod diagnostics;
+pub mod import;
 pub mod kusto;
 pub mod manifest;
 pub mod model;

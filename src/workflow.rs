@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::connect::{ConnectCluster, Connector, RunState, Topic};
+use crate::model::connect::{ConnectCluster, Connector, RunState, Topic, adopt_resolved_secrets};
 use crate::plan::{Change, Operation, Target, connect as connect_plan, cross, kafka as kafka_plan};
 use crate::providers::connect::converge;
 use crate::providers::connect::{BasicAuth, ConnectClient, ConnectClientOptions, State};
@@ -162,7 +162,19 @@ impl Session {
                         State::Stopped => RunState::Stopped,
                         _ => RunState::Running,
                     };
-                    let config = client.mask_config(c.info.config.expose());
+                    let declared = self
+                        .connectors
+                        .get(cluster)
+                        .and_then(|d| d.get(&name))
+                        .map(|d| &d.config);
+                    let config = match declared {
+                        Some(declared) => client.mask_config(&adopt_resolved_secrets(
+                            declared,
+                            c.info.config.expose(),
+                            |var| std::env::var(var).ok(),
+                        )),
+                        None => client.mask_config(c.info.config.expose()),
+                    };
                     (
                         name.clone(),
                         Connector {
@@ -482,7 +494,8 @@ fn skip_rest(report: &mut ApplyReport, changes: &[Change], later: impl Fn(&Targe
     }
 }
 
-fn open_kafka(m: &Manifests, source: &Source) -> Result<KafkaTransport, WorkflowError> {
+/// The Kafka transport of the stack's target (the built-in sandbox without one).
+pub(crate) fn open_kafka(m: &Manifests, source: &Source) -> Result<KafkaTransport, WorkflowError> {
     let dir = sandbox_dir(source);
     match m.stack.as_ref().and_then(|s| s.targets.kafka.as_ref()) {
         Some(target) => KafkaTransport::for_target(target, &dir)
@@ -498,7 +511,9 @@ fn open_kafka(m: &Manifests, source: &Source) -> Result<KafkaTransport, Workflow
     }
 }
 
-fn open_connect(
+/// One client per Connect cluster named by `connectors`' keys (the built-in sandbox for
+/// `url: sandbox` or an undeclared cluster).
+pub(crate) fn open_connect(
     m: &Manifests,
     connectors: &BTreeMap<String, ConnectCluster>,
     source: &Source,
@@ -559,7 +574,9 @@ pub fn sandbox_dir(source: &Source) -> PathBuf {
     root.join(".kustoplan").join("sandbox")
 }
 
-fn open_kusto(
+/// The Kusto transport of the stack's target; the built-in sandbox is opened with `desired`'s
+/// databases.
+pub(crate) fn open_kusto(
     m: &Manifests,
     desired: &KustoState,
     source: &Source,

@@ -323,6 +323,7 @@ fn representative() -> Vec<(String, &'static str)> {
             ),
         ]);
     }
+    out.push((render::show_databases(), "ShowClusterDatabases"));
     for role in DatabaseRole::ALL {
         let scope = RoleScope::Database("game db", role);
         out.push((

@@ -2,6 +2,7 @@
 //! library, and hand results to the renderers; they hold no logic of their own.
 
 mod apply;
+mod import;
 mod output;
 mod plan;
 mod sandbox;
@@ -67,6 +68,28 @@ pub enum Command {
         after_help = "Exit codes: 0 every connector and task is in its declared state (RUNNING unless declared paused/stopped), 1 error, 3 a connector is missing or it or a task is FAILED, 4 a connector or task is in another state (UNASSIGNED, RESTARTING, paused by hand).\n\nExamples:\n  kustoplan status examples/gameplay\n  kustoplan status stack/ --env prod --format json | jq '.connectors[].routes[].lag.total'"
     )]
     Status(StatusArgs),
+    /// Write manifests for what already runs (brownfield adoption): databases, tables, topics and
+    /// Kusto sink connectors, read from the targets of the Stack document in PATH.
+    #[command(
+        long_about = "Write manifests for what already runs (brownfield adoption).\n\n\
+PATH holds the Stack document (name and targets); import reads the live Kusto databases, Kafka \
+Connect clusters and topics it targets and writes Database, Table, Topic and Sink documents into \
+--out, so that `kustoplan plan PATH OUT` right after the import reports no changes. Nothing live \
+is changed, and objects PATH already declares are skipped.\n\n\
+Ownership: imported tables and connectors get no ownership marker during the import. A plan does \
+not count a missing marker as a change; the marker is written with the object's next change. \
+Until then `safety.prune` never deletes an imported object.\n\n\
+Secrets: a connector key holding a literal secret is written as a reference to an environment \
+variable (`{env: NAME}` or `${env:NAME}`), never as the value; one line per replaced secret says \
+which variable to set. With the variable set to the current value, the plan compares equal; \
+without it, the plan shows the switch to the reference (masked). Connect config-provider \
+placeholders (`${file:...}`, `${env:...}`) are kept as they are.\n\n\
+Files: kusto/DB/database.yaml, kusto/DB/tables/FOLDER.yaml (tables without a folder in \
+_no_folder.yaml), kafka/topics.yaml, connect/CLUSTER/SINK.yaml, and kustoplan.schema.json, which \
+their `$schema` lines point to. Existing files are refused unless --force.",
+        after_help = "Examples:\n  kustoplan import stack/ --out imported/\n  kustoplan import stack/ --env prod -o imported/ --database gamedb --sinks '^game'\n  kustoplan plan stack/ imported/ --env prod --detailed-exitcode"
+    )]
+    Import(ImportArgs),
     /// Print the JSON Schema of manifest documents (for editors and CI), or the Markdown reference.
     #[command(
         after_help = "Examples:\n  kustoplan schema > schemas/kustoplan.schema.json\n  kustoplan schema --format markdown > docs/manifest-reference.md"
@@ -175,6 +198,38 @@ pub struct StatusArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = StatusFormat::Text)]
     pub format: StatusFormat,
+    /// Directory of the built-in sandbox (default: .kustoplan/sandbox next to the manifests).
+    #[arg(long, env = "KUSTOPLAN_SANDBOX_DIR", value_name = "DIR")]
+    pub sandbox_dir: Option<PathBuf>,
+}
+
+/// `import` options.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The stack whose targets are read (its Stack document); objects it already declares are
+    /// skipped.
+    #[command(flatten)]
+    pub stack: StackArgs,
+    /// Directory to write the manifests to (created if missing).
+    #[arg(long, short = 'o', value_name = "DIR")]
+    pub out: PathBuf,
+    /// Import this Kusto database (repeatable; default: every database the caller can see).
+    #[arg(long = "database", value_name = "DB")]
+    pub databases: Vec<String>,
+    /// Import the connectors of this Connect cluster of `targets.connect` (repeatable; default:
+    /// all of them).
+    #[arg(long = "connect", value_name = "CLUSTER")]
+    pub connect: Vec<String>,
+    /// Import only the connectors whose names match this regular expression (default: all).
+    #[arg(long, value_name = "REGEX")]
+    pub sinks: Option<String>,
+    /// Also import the topics whose names match this regular expression (the topics imported
+    /// sinks route from and dead-letter to are always imported).
+    #[arg(long, value_name = "REGEX")]
+    pub topics: Option<String>,
+    /// Overwrite files that already exist in DIR.
+    #[arg(long)]
+    pub force: bool,
     /// Directory of the built-in sandbox (default: .kustoplan/sandbox next to the manifests).
     #[arg(long, env = "KUSTOPLAN_SANDBOX_DIR", value_name = "DIR")]
     pub sandbox_dir: Option<PathBuf>,
@@ -323,6 +378,7 @@ pub fn run() -> ExitCode {
         Command::Plan(args) => plan::run(&args, color),
         Command::Apply(args) => apply::run(&args, color),
         Command::Status(args) => status::run(&args, color),
+        Command::Import(args) => import::run(&args, color),
         Command::Schema(args) => schema::run(args.format),
         Command::Sandbox(SandboxCommand::Serve(args)) => sandbox::run(&args),
         Command::Completions { shell } => {

@@ -284,6 +284,11 @@ pub fn execute_script(commands: &[String], continue_on_errors: bool) -> String {
     out
 }
 
+/// `.show databases`: the databases the caller can see (import's default selection).
+pub fn show_databases() -> String {
+    ".show databases".to_string()
+}
+
 /// `.show database DB schema as json`: every table, column, docstring and folder of a
 /// database in one round trip (bulk observe).
 pub fn show_database_schema_json(database: &str) -> String {

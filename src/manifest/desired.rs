@@ -154,8 +154,9 @@ fn principals(
 /// The name sinks use for the Connect cluster when the stack declares none (the built-in sandbox).
 pub const DEFAULT_CONNECT: &str = "default";
 
-/// The Kusto engine and ingestion URLs connectors are given.
-fn kusto_urls(m: &Manifests) -> (String, String) {
+/// The Kusto engine and ingestion URLs connectors are given (`import` compares live connectors
+/// with them).
+pub fn kusto_urls(m: &Manifests) -> (String, String) {
     let target = m.stack.as_ref().and_then(|s| s.targets.kusto.as_ref());
     let cluster = target.map_or("sandbox", |k| k.cluster.value.as_str());
     let query = if cluster == "sandbox" {

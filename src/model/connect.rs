@@ -186,6 +186,36 @@ pub fn is_placeholder(value: &str) -> bool {
     crate::manifest::validate::is_placeholder(value)
 }
 
+/// The live config as a plan should compare it: a literal secret that equals what the declared
+/// `${env:NAME}` reference resolves to in kustoplan's own environment (`env`) is taken as that
+/// reference. This is how an imported connector, whose literal secret `import` replaced by a
+/// reference, plans without changes once the variable holds the current value; without it the
+/// plan shows the switch to the reference (masked). Values are compared, never returned.
+pub fn adopt_resolved_secrets(
+    desired: &BTreeMap<String, String>,
+    live: &BTreeMap<String, String>,
+    env: impl Fn(&str) -> Option<String>,
+) -> BTreeMap<String, String> {
+    let mut out = live.clone();
+    for (key, want) in desired {
+        let Some(have) = live.get(key) else { continue };
+        if !is_secret_key(key) || is_placeholder(have) || !is_placeholder(want) {
+            continue;
+        }
+        let Some(name) = want
+            .trim()
+            .strip_prefix("${env:")
+            .and_then(|rest| rest.strip_suffix('}'))
+        else {
+            continue;
+        };
+        if env(name).is_some_and(|value| value == *have) {
+            out.insert(key.clone(), want.clone());
+        }
+    }
+    out
+}
+
 /// The value as it may be shown: secrets that are not placeholders become [`MASK`].
 pub fn shown(key: &str, value: &str) -> String {
     if is_secret_key(key) && !is_placeholder(value) {
@@ -311,6 +341,31 @@ mod tests {
             parse_routes("[{'topic': 'a'}]")
                 .unwrap_err()
                 .contains("no `db`")
+        );
+    }
+
+    #[test]
+    fn a_literal_secret_equal_to_the_resolved_env_reference_is_that_reference() {
+        let desired = map(&[
+            ("aad.auth.appkey", "${env:SINK_APPKEY}"),
+            ("flush.size.bytes", "100"),
+        ]);
+        let live = map(&[
+            ("aad.auth.appkey", "the-live-key"),
+            ("flush.size.bytes", "200"),
+        ]);
+        let set =
+            |v: &'static str| move |name: &str| (name == "SINK_APPKEY").then(|| v.to_string());
+        let same = adopt_resolved_secrets(&desired, &live, set("the-live-key"));
+        assert_eq!(same["aad.auth.appkey"], "${env:SINK_APPKEY}");
+        assert_eq!(same["flush.size.bytes"], "200", "only secrets are resolved");
+        assert_eq!(config_differences(&desired, &same).len(), 1);
+        let other = adopt_resolved_secrets(&desired, &live, set("another-key"));
+        assert_eq!(other["aad.auth.appkey"], "the-live-key");
+        let unset = adopt_resolved_secrets(&desired, &live, |_| None);
+        assert_eq!(
+            config_differences(&desired, &unset)[0].before.as_deref(),
+            Some(MASK)
         );
     }
 

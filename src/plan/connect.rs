@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use super::phase::{CONNECTOR_REMOVALS, CONNECTOR_STATES, CONNECTORS};
 use super::{Action, Change, ImpactClass, Operation, Target};
 use crate::model::connect::{
-    ConnectCluster, Connector, RunState, config_differences, parse_routes, shown,
+    ConnectCluster, Connector, OWNER_KEY, RunState, config_differences, parse_routes, shown,
 };
 
 /// Every change that takes the live connectors to the declared ones.
@@ -177,7 +177,13 @@ fn create(cluster: &str, c: &Connector) -> Vec<Change> {
 
 fn update(cluster: &str, want: &Connector, live: &Connector) -> Vec<Change> {
     let mut out = Vec::new();
-    let diffs = config_differences(&want.config, &live.config);
+    // A connector with no ownership marker at all is adopted as is: writing the marker alone
+    // would restart its tasks for nothing. It is written with the next config change; until
+    // then the connector is never pruned.
+    let diffs: Vec<_> = config_differences(&want.config, &live.config)
+        .into_iter()
+        .filter(|d| !(d.key == OWNER_KEY && d.before.is_none()))
+        .collect();
     if !diffs.is_empty() {
         let removed = removed_routes(want, live);
         let keys: Vec<&str> = diffs.iter().map(|d| d.key.as_str()).collect();
@@ -319,6 +325,48 @@ mod tests {
             "[{'topic': 'gameplay', 'db': 'gamedb', 'table': 'GamePlay', 'format': 'JSON', 'mapping': 'gameplay_json_mapping'}]".into(),
         );
         assert_eq!(diff(&want, &live, Some("gameplay"), false), vec![]);
+    }
+
+    #[test]
+    fn a_connector_without_any_marker_is_adopted_without_a_restart_and_never_pruned() {
+        let want = gameplay();
+        let mut live = want.clone();
+        let c = live
+            .get_mut("main")
+            .and_then(|m| m.get_mut("gameplay-kusto-sink"))
+            .expect("connector");
+        c.config.remove(OWNER_KEY);
+        assert_eq!(diff(&want, &live, Some("gameplay"), false), vec![]);
+        if let Some(c) = live
+            .get_mut("main")
+            .and_then(|m| m.get_mut("gameplay-kusto-sink"))
+        {
+            c.config.insert(OWNER_KEY.into(), "another-stack".into());
+        }
+        assert_eq!(
+            diff(&want, &live, Some("gameplay"), false)[0]
+                .before
+                .as_deref(),
+            Some("kustoplan.stack = another-stack\n"),
+            "taking over another stack's connector is a change"
+        );
+        if let Some(c) = live
+            .get_mut("main")
+            .and_then(|m| m.get_mut("gameplay-kusto-sink"))
+        {
+            c.config.remove(OWNER_KEY);
+            c.config.insert("flush.interval.ms".into(), "5000".into());
+        }
+        let changes = diff(&want, &live, Some("gameplay"), false);
+        assert!(
+            matches!(&changes[0].operations[0], Operation::PutConnectorConfig { config, .. } if config[OWNER_KEY] == "gameplay"),
+            "the marker comes with the next config change"
+        );
+        let nothing_declared = BTreeMap::from([("main".to_string(), ConnectCluster::new())]);
+        assert_eq!(
+            diff(&nothing_declared, &live, Some("gameplay"), true),
+            vec![]
+        );
     }
 
     #[test]

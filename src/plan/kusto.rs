@@ -244,8 +244,12 @@ fn update_table(
         }
     }
     let (want_doc, have_doc) = (want.stored_docstring(), have.stored_docstring());
-    if want_doc != have_doc {
-        let adopting = have.owner.is_none() && want.owner.is_some();
+    let adopting = have.owner.is_none() && want.owner.is_some();
+    // A declared table with no marker at all is adopted as is: the marker alone is not drift
+    // (an import is followed by an empty plan), it is written with the table's next docstring
+    // change. Until then the table is never pruned, which is the safe side.
+    let marker_only = adopting && want.docstring == have.docstring;
+    if want_doc != have_doc && !marker_only {
         ctx.push(
             format!("{addr}.docstring"),
             Action::Update,

@@ -137,6 +137,11 @@ impl KafkaSandbox {
         self.topics.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Every topic's name, as a metadata request lists them.
+    pub fn topic_names(&self) -> Vec<String> {
+        self.lock().keys().cloned().collect()
+    }
+
     /// The named topics that exist, as a broker would report them.
     pub fn observe(&self, names: &[String]) -> BTreeMap<String, Topic> {
         let topics = self.lock();

@@ -418,7 +418,8 @@ fn principal_commands_parse_for_every_role() {
 
 #[test]
 fn show_commands_exact_and_parsed() {
-    let cases: [(String, &str, Command); 11] = [
+    let cases: [(String, &str, Command); 12] = [
+        (show_databases(), ".show databases", Command::ShowDatabases),
         (
             show_database_schema_script(DB),
             ".show database ['game db'] schema as csl script with (IncludeEncodingPolicies = false, IncludeIngestionMappings = false)",

@@ -361,3 +361,47 @@ fn table_principals_and_policies_at_both_levels_round_trip() {
     assert_eq!(observed, desired);
     assert_eq!(diff(&desired, &observed, &owned), vec![]);
 }
+
+#[test]
+fn a_declared_table_without_any_marker_is_adopted_without_a_change_and_never_pruned() {
+    let desired = gameplay();
+    let sandbox = KustoSandbox::in_memory(&["gamedb".to_string()]).expect("sandbox");
+    apply_all(
+        &sandbox,
+        &diff(&desired, &observe_all(&sandbox, &desired), &options()),
+    );
+    run(&sandbox, ".alter table GamePlay docstring ''");
+    let observed = observe_all(&sandbox, &desired);
+    assert_eq!(observed.databases["gamedb"].tables["GamePlay"].owner, None);
+    assert_eq!(diff(&desired, &observed, &options()), vec![]);
+
+    let mut changed = desired.clone();
+    if let Some(t) = changed
+        .databases
+        .get_mut("gamedb")
+        .and_then(|d| d.tables.get_mut("GamePlay"))
+    {
+        t.docstring = "Game events".into();
+    }
+    let changes = diff(&changed, &observed, &options());
+    assert_eq!(
+        changes[0].commands,
+        vec![r#".alter table GamePlay docstring "Game events [kustoplan:gameplay]""#.to_string()],
+        "the marker comes with the next docstring change"
+    );
+
+    let mut undeclared = desired.clone();
+    if let Some(d) = undeclared.databases.get_mut("gamedb") {
+        d.tables.clear();
+    }
+    let pruning = DiffOptions {
+        prune: true,
+        ..options()
+    };
+    assert!(
+        diff(&undeclared, &observed, &pruning)
+            .iter()
+            .all(|c| !c.address.ends_with("table.GamePlay")),
+        "an unmarked table is never pruned"
+    );
+}

@@ -161,12 +161,42 @@ impl KafkaAdmin {
         Ok(topics)
     }
 
+    /// The names of every topic of the cluster, with one metadata request: what `import`
+    /// filters with `--topics`.
+    pub async fn topic_names(&self) -> Result<Vec<String>, KafkaError> {
+        Ok(self
+            .fetch_metadata()
+            .await?
+            .into_iter()
+            .map(|(name, _, _)| name)
+            .collect())
+    }
+
     /// One metadata request for all topics (a per-topic request would cost one round trip per
     /// topic, and asking for a named topic can auto-create it on some brokers).
     async fn fetch_partitions(
         &self,
         names: &[String],
     ) -> Result<BTreeMap<String, Topic>, KafkaError> {
+        let fetched = self.fetch_metadata().await?;
+        let wanted: std::collections::BTreeSet<&str> = names.iter().map(String::as_str).collect();
+        Ok(fetched
+            .into_iter()
+            .filter(|(name, _, _)| wanted.contains(name.as_str()))
+            .map(|(name, partitions, replicas)| {
+                let topic = Topic {
+                    name: name.clone(),
+                    partitions: u32::try_from(partitions).unwrap_or(u32::MAX),
+                    replication_factor: replicas.and_then(|r| u16::try_from(r).ok()),
+                    configs: BTreeMap::new(),
+                };
+                (name, topic)
+            })
+            .collect())
+    }
+
+    /// Name, partition count and replica count of every existing topic, in one request.
+    async fn fetch_metadata(&self) -> Result<Vec<(String, usize, Option<usize>)>, KafkaError> {
         const OP: &str = "Metadata";
         self.count();
         let client = Arc::clone(&self.client);
@@ -187,28 +217,12 @@ impl KafkaAdmin {
                     .collect::<Vec<_>>()
             })
         });
-        let fetched = match tokio::time::timeout(self.timeouts.wall(), fetched).await {
-            Err(_) => return Err(self.timed_out(OP, "no metadata response".into())),
-            Ok(Err(join)) => {
-                return Err(self.failed(OP, format!("metadata thread failed: {join}")));
-            }
-            Ok(Ok(Err(e))) => return Err(self.request_error(OP, e)),
-            Ok(Ok(Ok(list))) => list,
-        };
-        let wanted: std::collections::BTreeSet<&str> = names.iter().map(String::as_str).collect();
-        Ok(fetched
-            .into_iter()
-            .filter(|(name, _, _)| wanted.contains(name.as_str()))
-            .map(|(name, partitions, replicas)| {
-                let topic = Topic {
-                    name: name.clone(),
-                    partitions: u32::try_from(partitions).unwrap_or(u32::MAX),
-                    replication_factor: replicas.and_then(|r| u16::try_from(r).ok()),
-                    configs: BTreeMap::new(),
-                };
-                (name, topic)
-            })
-            .collect())
+        match tokio::time::timeout(self.timeouts.wall(), fetched).await {
+            Err(_) => Err(self.timed_out(OP, "no metadata response".into())),
+            Ok(Err(join)) => Err(self.failed(OP, format!("metadata thread failed: {join}"))),
+            Ok(Ok(Err(e))) => Err(self.request_error(OP, e)),
+            Ok(Ok(Ok(list))) => Ok(list),
+        }
     }
 
     /// One batched DescribeConfigs. By default keeps the entries the topic itself overrides

@@ -116,6 +116,17 @@ impl KafkaTransport {
         }
     }
 
+    /// The names of every topic, in one request (what `import --topics` filters).
+    pub async fn topic_names(&self) -> Result<Vec<String>, KafkaError> {
+        match &self.kind {
+            Kind::Local(sandbox) => {
+                self.local_request();
+                Ok(sandbox.topic_names())
+            }
+            Kind::Broker(admin) => admin.topic_names().await,
+        }
+    }
+
     /// Creates topics in one request, with a result per topic.
     pub async fn create_topics(&self, topics: &[Topic]) -> Result<Vec<TopicOutcome>, KafkaError> {
         match &self.kind {

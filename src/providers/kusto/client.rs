@@ -204,7 +204,13 @@ impl KustoClient {
     }
 
     fn body(&self, db: &str, csl: &str) -> Vec<u8> {
-        let mut body = json!({ "db": db, "csl": csl });
+        // `db` is optional for cluster-level commands such as `.show databases`: left out when
+        // no database is in scope rather than sent empty.
+        let mut body = if db.is_empty() {
+            json!({ "csl": csl })
+        } else {
+            json!({ "db": db, "csl": csl })
+        };
         if let Some(timeout) = self.options.server_timeout {
             body["properties"] = json!({ "Options": { "servertimeout": timespan(timeout) } });
         }

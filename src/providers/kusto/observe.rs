@@ -60,3 +60,21 @@ async fn read(
             outcome_unknown: false,
         })
 }
+
+/// The names of the databases the caller can see, with one `.show databases`: what `import`
+/// reads when no database is named.
+pub async fn database_names(transport: &KustoTransport) -> Result<Vec<String>, TransportError> {
+    let command = crate::kusto::render::show_databases();
+    let response = transport.mgmt("", &command).await?;
+    let names = response
+        .primary()
+        .and_then(|t| t.column_values("DatabaseName"))
+        .ok_or_else(|| TransportError {
+            message: format!("unexpected result of `{command}`: no DatabaseName column"),
+            outcome_unknown: false,
+        })?;
+    Ok(names
+        .into_iter()
+        .filter_map(|v| v.as_str().map(str::to_string))
+        .collect())
+}

@@ -1,0 +1,205 @@
+//! `kustoplan import`.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use super::{ColorChoice, ImportArgs, report_workflow_error, runtime, source_of};
+use crate::import::live::{Selection, read};
+use crate::import::{Context, Declared, Output, SCHEMA_FILE, render};
+use crate::manifest::{self, LoadOptions, Manifests, desired};
+use crate::workflow::WorkflowError;
+
+/// Reads the live systems the Stack targets and writes manifests for them into `--out`.
+pub fn run(args: &ImportArgs, color: ColorChoice) -> ExitCode {
+    let (sinks, topics) = match (
+        pattern("--sinks", &args.sinks),
+        pattern("--topics", &args.topics),
+    ) {
+        (Ok(s), Ok(t)) => (s, t),
+        (s, t) => {
+            for e in [s.err(), t.err()].into_iter().flatten() {
+                eprintln!("error: {e}");
+            }
+            return ExitCode::FAILURE;
+        }
+    };
+    let source = source_of(&args.stack, args.sandbox_dir.clone());
+    let options = LoadOptions {
+        environment: source.environment.clone(),
+        vars: source.vars.clone(),
+    };
+    let m = match manifest::load(&source.paths, &options) {
+        Ok(m) => m,
+        Err(f) => {
+            return report_workflow_error(WorkflowError::Invalid(f.sources, f.diagnostics), color);
+        }
+    };
+    let Some(stack) = m.stack.as_ref() else {
+        eprintln!(
+            "error: no Stack document in {}: import reads the targets (and the name) of a Stack",
+            paths_text(&source.paths)
+        );
+        return ExitCode::FAILURE;
+    };
+    let selection = Selection {
+        databases: args.databases.clone(),
+        connect: args.connect.clone(),
+        sinks,
+        topics,
+    };
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(code) => return code,
+    };
+    let observed = match rt.block_on(read(&m, &source, &selection)) {
+        Ok(o) => o,
+        Err(WorkflowError::Plan(problems)) => {
+            for p in &problems {
+                eprintln!("error: {p}");
+            }
+            eprintln!("error: nothing was imported");
+            return ExitCode::FAILURE;
+        }
+        Err(e) => return report_workflow_error(e, color),
+    };
+    let (query_url, ingest_url) = desired::kusto_urls(&m);
+    let ctx = Context {
+        stack: stack.name.value.clone(),
+        query_url,
+        ingest_url,
+    };
+    let output = render(&observed, &declared(&m), &ctx);
+    if let Err(code) = write(&args.out, &output, args.force) {
+        return code;
+    }
+    for note in &output.notes {
+        eprintln!("note: {note}");
+    }
+    for s in &output.secrets {
+        eprintln!(
+            "secret: {} `{}` held a literal secret; the manifest references the environment variable {} instead (export {}=<the current value> so that plan compares equal, and enable Connect's EnvVarConfigProvider before the connector's config next changes)",
+            s.address, s.key, s.env, s.env
+        );
+    }
+    let c = output.counts;
+    println!(
+        "Imported {} database{}, {} table{}, {} topic{} and {} sink{} into {} ({} files).",
+        c.databases,
+        plural(c.databases),
+        c.tables,
+        plural(c.tables),
+        c.topics,
+        plural(c.topics),
+        c.sinks,
+        plural(c.sinks),
+        args.out.display(),
+        output.files.len() + 1
+    );
+    println!(
+        "Check it with: kustoplan plan {} {} --detailed-exitcode",
+        paths_text(&source.paths),
+        args.out.display()
+    );
+    ExitCode::SUCCESS
+}
+
+fn pattern(flag: &str, text: &Option<String>) -> Result<Option<regex::Regex>, String> {
+    text.as_deref()
+        .map(regex::Regex::new)
+        .transpose()
+        .map_err(|e| format!("`{flag}` is not a valid regular expression: {e}"))
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+fn paths_text(paths: &[PathBuf]) -> String {
+    paths
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// What the stack in PATH already declares, so import does not declare it twice.
+fn declared(m: &Manifests) -> Declared {
+    let only_db = m.databases.first().map(|d| d.name.value.clone());
+    let only_cluster = m
+        .stack
+        .as_ref()
+        .filter(|s| s.targets.connect.len() == 1)
+        .and_then(|s| s.targets.connect.keys().next().cloned());
+    Declared {
+        databases: m.databases.iter().map(|d| d.name.value.clone()).collect(),
+        tables: m
+            .tables
+            .iter()
+            .map(|t| {
+                let db = t
+                    .database
+                    .as_ref()
+                    .map(|d| d.value.clone())
+                    .or_else(|| only_db.clone());
+                (db.unwrap_or_default(), t.name.value.clone())
+            })
+            .collect(),
+        topics: m.topics.iter().map(|t| t.name.value.clone()).collect(),
+        sinks: m
+            .sinks
+            .iter()
+            .map(|s| {
+                let cluster = s
+                    .connect
+                    .as_ref()
+                    .map(|c| c.value.clone())
+                    .or_else(|| only_cluster.clone());
+                (
+                    cluster.unwrap_or_else(|| desired::DEFAULT_CONNECT.to_string()),
+                    s.name.value.clone(),
+                )
+            })
+            .collect(),
+    }
+}
+
+/// Writes every file, or none: existing files are refused (all of them listed) unless `force`.
+fn write(out: &Path, output: &Output, force: bool) -> Result<(), ExitCode> {
+    let schema =
+        serde_json::to_string_pretty(&manifest::schema::manifest_schema()).map_err(|e| {
+            eprintln!("error: cannot render the schema: {e}");
+            ExitCode::FAILURE
+        })?;
+    let mut files: Vec<(PathBuf, String)> = vec![(PathBuf::from(SCHEMA_FILE), schema + "\n")];
+    files.extend(output.files.iter().cloned());
+    if !force {
+        let existing: Vec<PathBuf> = files
+            .iter()
+            .map(|(p, _)| out.join(p))
+            .filter(|p| p.exists())
+            .collect();
+        if !existing.is_empty() {
+            for p in &existing {
+                eprintln!("error: {} already exists", p.display());
+            }
+            eprintln!(
+                "error: {} file{} would be overwritten; nothing was written (use --force to overwrite)",
+                existing.len(),
+                plural(existing.len())
+            );
+            return Err(ExitCode::FAILURE);
+        }
+    }
+    for (path, text) in &files {
+        let path = out.join(path);
+        let written = path
+            .parent()
+            .map_or(Ok(()), std::fs::create_dir_all)
+            .and_then(|()| std::fs::write(&path, text));
+        if let Err(e) = written {
+            eprintln!("error: cannot write {}: {e}", path.display());
+            return Err(ExitCode::FAILURE);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,199 @@
+//! Kusto databases and tables as `Database` and `Table` documents: the inverse of
+//! [`crate::manifest::desired::kusto_state`], so the documents written here turn back into exactly
+//! the observed state.
+
+use std::collections::BTreeMap;
+
+use super::yaml::{MapBuilder, Node};
+use crate::model::kusto::{DatabaseState, Mapping, RoleKey, TableState};
+use crate::model::{BatchingPolicy, PrincipalKind, PrincipalRef};
+
+/// The `Database` document of one database (policies and database principals).
+pub fn database_doc(db: &DatabaseState, notes: &mut Vec<String>) -> Node {
+    MapBuilder::default()
+        .put("kind", Node::str("Database"))
+        .put("name", Node::str(&db.name))
+        .opt("ingestion_batching", db.batching.as_ref().map(batching))
+        .opt(
+            "streaming_ingestion",
+            db.streaming.then_some(Node::Bool(true)),
+        )
+        .opt(
+            "principals",
+            roles(
+                &db.principals,
+                &DATABASE_ROLES,
+                &format!("kusto.{}", db.name),
+                notes,
+            ),
+        )
+        .block()
+}
+
+/// The `Table` document of one table. The database is always written, so the file stays right
+/// when more databases are declared later.
+pub fn table_doc(db: &str, t: &TableState, notes: &mut Vec<String>) -> Node {
+    let address = format!("kusto.{db}.table.{}", t.name);
+    MapBuilder::default()
+        .put("kind", Node::str("Table"))
+        .put("name", Node::str(&t.name))
+        .put("database", Node::str(db))
+        .opt(
+            "folder",
+            (!t.folder.is_empty()).then(|| Node::str(&t.folder)),
+        )
+        .opt(
+            "docstring",
+            (!t.docstring.is_empty()).then(|| Node::str(&t.docstring)),
+        )
+        .put(
+            "columns",
+            Node::Seq(
+                t.columns
+                    .iter()
+                    .map(|c| {
+                        MapBuilder::default()
+                            .put("name", Node::str(&c.name))
+                            .put("type", Node::str(c.ty.as_kql()))
+                            .flow()
+                    })
+                    .collect(),
+            ),
+        )
+        .opt(
+            "mappings",
+            (!t.mappings.is_empty()).then(|| {
+                Node::Seq(
+                    t.mappings
+                        .values()
+                        .map(|m| mapping(m, &address, notes))
+                        .collect(),
+                )
+            }),
+        )
+        .opt("ingestion_batching", t.batching.as_ref().map(batching))
+        .opt(
+            "streaming_ingestion",
+            t.streaming.then_some(Node::Bool(true)),
+        )
+        .opt(
+            "principals",
+            roles(&t.principals, &TABLE_ROLES, &address, notes),
+        )
+        .block()
+}
+
+/// Every field written, so the policy reads back the same whatever Kusto's defaults become.
+fn batching(p: &BatchingPolicy) -> Node {
+    MapBuilder::default()
+        .put("max_time", Node::str(p.max_time.to_string()))
+        .put("max_items", Node::Int(p.max_items))
+        .put("max_raw_size_mb", Node::Int(p.max_raw_size_mb))
+        .block()
+}
+
+/// Mapping properties the manifest language has a field for, with that field's name.
+const MAPPING_FIELDS: [(&str, &str); 4] = [
+    ("Path", "path"),
+    ("Ordinal", "ordinal"),
+    ("ConstValue", "const_value"),
+    ("Transform", "transform"),
+];
+
+fn mapping(m: &Mapping, address: &str, notes: &mut Vec<String>) -> Node {
+    let columns = m
+        .columns
+        .iter()
+        .map(|c| {
+            let mut row = MapBuilder::default().put("column", Node::str(&c.column));
+            for (property, field) in MAPPING_FIELDS {
+                let Some(value) = c.properties.get(property) else {
+                    continue;
+                };
+                let node = match (field, value.parse::<u64>()) {
+                    ("ordinal", Ok(n)) => Node::Int(n),
+                    _ => Node::str(value),
+                };
+                row = row.put(field, node);
+            }
+            for property in c.properties.keys() {
+                if !MAPPING_FIELDS.iter().any(|(p, _)| p == property) {
+                    notes.push(format!(
+                        "{address}.mapping.{}: column {} has the property `{property}`, which manifests cannot express; it is left out, so the plan will show this mapping changing",
+                        m.name, c.column
+                    ));
+                }
+            }
+            row.opt("datatype", c.datatype.map(|t| Node::str(t.as_kql())))
+                .flow()
+        })
+        .collect();
+    MapBuilder::default()
+        .put("name", Node::str(&m.name))
+        .put("kind", Node::str(m.kind.as_kql()))
+        .put("columns", Node::Seq(columns))
+        .block()
+}
+
+/// Database roles in the order `Database` documents list them.
+const DATABASE_ROLES: [&str; 6] = [
+    "admins",
+    "users",
+    "viewers",
+    "unrestrictedviewers",
+    "ingestors",
+    "monitors",
+];
+/// The table roles manifests declare.
+const TABLE_ROLES: [&str; 2] = ["admins", "ingestors"];
+
+/// Principals grouped by role, in the order of `allowed`; principals in other roles are noted
+/// and left out (manifests cannot declare them).
+fn roles(
+    principals: &BTreeMap<RoleKey, Option<String>>,
+    allowed: &[&str],
+    address: &str,
+    notes: &mut Vec<String>,
+) -> Option<Node> {
+    for key in principals
+        .keys()
+        .filter(|k| !allowed.contains(&k.role.as_str()))
+    {
+        notes.push(format!(
+            "{address}: `{}` holds the role {}, which manifests cannot declare here; it is left out",
+            key.fqn, key.role
+        ));
+    }
+    let mut by_role: Vec<(String, Node)> = Vec::new();
+    for &role in allowed {
+        let entries: Vec<Node> = principals
+            .iter()
+            .filter(|(k, _)| k.role == role)
+            .filter_map(|(k, notes_text)| {
+                let Some(p) = PrincipalRef::parse_fqn(&k.fqn) else {
+                    notes.push(format!(
+                        "{address}: principal `{}` in {role} is not an AAD app, user or group; it is left out",
+                        k.fqn
+                    ));
+                    return None;
+                };
+                let kind = match p.kind {
+                    PrincipalKind::App => "app",
+                    PrincipalKind::User => "user",
+                    PrincipalKind::Group => "group",
+                };
+                Some(
+                    MapBuilder::default()
+                        .put(kind, Node::str(&p.id))
+                        .opt("tenant", p.tenant.as_ref().map(Node::str))
+                        .opt("notes", notes_text.as_ref().map(Node::str))
+                        .flow(),
+                )
+            })
+            .collect();
+        if !entries.is_empty() {
+            by_role.push((role.to_string(), Node::Seq(entries)));
+        }
+    }
+    (!by_role.is_empty()).then_some(Node::Map(by_role))
+}

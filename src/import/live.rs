@@ -1,0 +1,161 @@
+//! Reading the live systems for `import`, through the same providers (and the same target
+//! resolution) as `plan`. Literal connector secrets are replaced by references here, right where
+//! the configs arrive, so no other part of import ever holds a secret value.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use regex::Regex;
+
+use super::Observed;
+use super::sink::reference_secrets;
+use crate::manifest::Manifests;
+use crate::model::connect::{ConnectCluster, Connector, KUSTO_SINK_CLASS, RunState, parse_routes};
+use crate::model::kusto::KustoState;
+use crate::providers::connect::State;
+use crate::providers::kusto::observe::{database_names, observe};
+use crate::workflow::{Source, WorkflowError, open_connect, open_kafka, open_kusto};
+
+/// What to import; empty lists mean everything the Stack's targets reach.
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    /// Kusto databases (default: every database `.show databases` lists).
+    pub databases: Vec<String>,
+    /// Connect clusters by their name in `targets.connect` (default: all of them).
+    pub connect: Vec<String>,
+    /// Only connectors whose names match (default: all).
+    pub sinks: Option<Regex>,
+    /// Topics whose names match, besides the topics the imported sinks route from and
+    /// dead-letter to.
+    pub topics: Option<Regex>,
+}
+
+/// Reads the selected databases, connectors and topics.
+pub async fn read(
+    m: &Manifests,
+    source: &Source,
+    selection: &Selection,
+) -> Result<Observed, WorkflowError> {
+    let clusters = clusters(m, selection)?;
+    // No databases are named to the opener: on the built-in sandbox that would create them, and
+    // import changes nothing.
+    let transport = open_kusto(m, &KustoState::default(), source)?;
+    let databases = if selection.databases.is_empty() {
+        database_names(&transport).await?
+    } else {
+        selection.databases.clone()
+    };
+    let named = KustoState {
+        databases: databases
+            .iter()
+            .map(|db| (db.clone(), Default::default()))
+            .collect(),
+    };
+    let kusto = observe(&transport, &named).await?;
+
+    let mut observed = Observed {
+        kusto,
+        ..Default::default()
+    };
+    let mut routed = BTreeSet::new();
+    let wanted: BTreeMap<String, ConnectCluster> = clusters
+        .iter()
+        .map(|c| (c.clone(), ConnectCluster::new()))
+        .collect();
+    for (cluster, client) in open_connect(m, &wanted, source)? {
+        let listed = client.list_expanded().await.map_err(|e| {
+            WorkflowError::Target(format!("cannot read Connect cluster `{cluster}`: {e}"))
+        })?;
+        let mut connectors = BTreeMap::new();
+        let selected = listed
+            .into_iter()
+            .filter(|(name, _)| selection.sinks.as_ref().is_none_or(|p| p.is_match(name)));
+        for (name, c) in selected {
+            let (config, secrets) = reference_secrets(&cluster, &name, c.info.config.expose());
+            observed.secrets.extend(secrets);
+            if config.get("connector.class").map(String::as_str) == Some(KUSTO_SINK_CLASS) {
+                routed.extend(routed_topics(&config));
+            }
+            let state = match c.status.connector.state {
+                State::Paused => RunState::Paused,
+                State::Stopped => RunState::Stopped,
+                _ => RunState::Running,
+            };
+            connectors.insert(
+                name.clone(),
+                Connector {
+                    name,
+                    config,
+                    state,
+                },
+            );
+        }
+        observed.connect.insert(cluster, connectors);
+    }
+
+    if !routed.is_empty() || selection.topics.is_some() {
+        let kafka = open_kafka(m, source)?;
+        let kafka_error = |e: crate::providers::kafka::KafkaError| {
+            WorkflowError::Target(format!("cannot read Kafka topics: {e}"))
+        };
+        let mut names = routed;
+        if let Some(pattern) = &selection.topics {
+            names.extend(
+                kafka
+                    .topic_names()
+                    .await
+                    .map_err(kafka_error)?
+                    .into_iter()
+                    .filter(|t| pattern.is_match(t)),
+            );
+        }
+        let names: Vec<String> = names.into_iter().collect();
+        observed.topics = kafka.observe(&names).await.map_err(kafka_error)?;
+    }
+    Ok(observed)
+}
+
+/// The Connect clusters to read: the selection (each must be a declared target), else every
+/// declared one.
+fn clusters(m: &Manifests, selection: &Selection) -> Result<Vec<String>, WorkflowError> {
+    let declared: Vec<String> = m
+        .stack
+        .as_ref()
+        .map(|s| s.targets.connect.keys().cloned().collect())
+        .unwrap_or_default();
+    if selection.connect.is_empty() {
+        return Ok(declared);
+    }
+    let unknown: Vec<String> = selection
+        .connect
+        .iter()
+        .filter(|c| !declared.contains(c))
+        .map(|c| {
+            format!(
+                "`--connect {c}`: the Stack declares no Connect cluster `{c}` (declared: {})",
+                if declared.is_empty() {
+                    "none".to_string()
+                } else {
+                    declared.join(", ")
+                }
+            )
+        })
+        .collect();
+    if unknown.is_empty() {
+        Ok(selection.connect.clone())
+    } else {
+        Err(WorkflowError::Plan(unknown))
+    }
+}
+
+/// The topics a Kusto sink reads from or dead-letters to.
+fn routed_topics(config: &BTreeMap<String, String>) -> Vec<String> {
+    let mut topics: Vec<String> = config
+        .get("kusto.tables.topics.mapping")
+        .and_then(|r| parse_routes(r).ok())
+        .unwrap_or_default()
+        .into_iter()
+        .map(|r| r.topic)
+        .collect();
+    topics.extend(config.get("errors.deadletterqueue.topic.name").cloned());
+    topics
+}

@@ -1,0 +1,397 @@
+//! `kustoplan import`: manifests for what already runs (brownfield adoption).
+//!
+//! [`live`] reads the live systems through the providers; everything else here is pure: the
+//! observed state becomes `Database`, `Table`, `Topic` and `Sink` documents, grouped into files a
+//! reviewer can read, such that the stack's desired state equals the observed state again and a
+//! plan right after the import is empty.
+//!
+//! Ownership: import changes nothing live, so imported tables and connectors carry no ownership
+//! marker yet. A plan does not treat a missing marker as drift (see [`crate::plan::kusto`] and
+//! [`crate::plan::connect`]); the marker is written with the object's next change. Until then
+//! `safety.prune` never deletes an imported object: adoption can only make pruning more careful.
+
+pub mod kusto;
+pub mod live;
+pub mod sink;
+pub mod yaml;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+
+use crate::model::connect::{Connector, Topic};
+use crate::model::kusto::KustoState;
+use yaml::{MapBuilder, Node};
+
+/// The file the imported documents' `$schema` lines point to, written next to them.
+pub const SCHEMA_FILE: &str = "kustoplan.schema.json";
+
+/// What was read from the live systems, literal secrets already replaced by references.
+#[derive(Debug, Clone, Default)]
+pub struct Observed {
+    /// The selected databases, whole.
+    pub kusto: KustoState,
+    /// The selected topics.
+    pub topics: BTreeMap<String, Topic>,
+    /// Connectors by Connect cluster name.
+    pub connect: BTreeMap<String, BTreeMap<String, Connector>>,
+    /// The literal secrets replaced by references in `connect`.
+    pub secrets: Vec<sink::SecretReference>,
+}
+
+/// Objects the stack already declares: import leaves them to their existing files.
+#[derive(Debug, Clone, Default)]
+pub struct Declared {
+    /// Database documents.
+    pub databases: BTreeSet<String>,
+    /// Tables as `(database, table)`.
+    pub tables: BTreeSet<(String, String)>,
+    /// Topics.
+    pub topics: BTreeSet<String>,
+    /// Sinks as `(cluster, name)`.
+    pub sinks: BTreeSet<(String, String)>,
+}
+
+/// Settings of one import.
+#[derive(Debug, Clone)]
+pub struct Context {
+    /// The stack's name (ownership markers are compared with it).
+    pub stack: String,
+    /// `kusto.query.url` the Stack's Kusto target derives.
+    pub query_url: String,
+    /// `kusto.ingestion.url` the Stack's Kusto target derives.
+    pub ingest_url: String,
+}
+
+/// The files to write (relative paths, contents) and what the user should know.
+#[derive(Debug, Clone, Default)]
+pub struct Output {
+    /// Files in a stable order.
+    pub files: Vec<(PathBuf, String)>,
+    /// One line per object that could not be imported exactly, or was skipped.
+    pub notes: Vec<String>,
+    /// How many documents of each kind were written.
+    pub counts: Counts,
+    /// The replaced literal secrets of the sinks written.
+    pub secrets: Vec<sink::SecretReference>,
+}
+
+/// Document counts, for the summary line.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// `Database` documents.
+    pub databases: usize,
+    /// `Table` documents.
+    pub tables: usize,
+    /// `Topic` documents.
+    pub topics: usize,
+    /// `Sink` documents.
+    pub sinks: usize,
+}
+
+/// Groups documents per file, files in path order, documents in name order.
+#[derive(Default)]
+struct Files(BTreeMap<PathBuf, Vec<(Vec<String>, Node)>>);
+
+impl Files {
+    fn add(&mut self, path: PathBuf, comments: Vec<String>, doc: Node) {
+        self.0.entry(path).or_default().push((comments, doc));
+    }
+
+    fn render(self) -> Vec<(PathBuf, String)> {
+        self.0
+            .into_iter()
+            .map(|(path, docs)| {
+                let schema = format!(
+                    "{}{SCHEMA_FILE}",
+                    "../".repeat(path.components().count().saturating_sub(1))
+                );
+                let text = docs
+                    .iter()
+                    .map(|(comments, doc)| yaml::document(&schema, comments, doc))
+                    .collect::<Vec<_>>()
+                    .join("---\n");
+                (path, text)
+            })
+            .collect()
+    }
+}
+
+/// Turns the observed state into manifest files:
+///
+/// - `kusto/DB/database.yaml`: the `Database` document;
+/// - `kusto/DB/tables/FOLDER.yaml`: the tables of one table folder (`_no_folder.yaml` for the
+///   rest), by name;
+/// - `kafka/topics.yaml`: every topic, by name;
+/// - `connect/CLUSTER/SINK.yaml`: one Kusto sink connector each.
+pub fn render(observed: &Observed, declared: &Declared, ctx: &Context) -> Output {
+    let mut files = Files::default();
+    let mut notes = Vec::new();
+    let mut counts = Counts::default();
+    let mut secrets = Vec::new();
+    for (name, db) in &observed.kusto.databases {
+        let dir = PathBuf::from("kusto").join(slug(name));
+        if declared.databases.contains(name) {
+            notes.push(format!(
+                "kusto.{name}: already declared; its Database document is not written"
+            ));
+        } else {
+            files.add(
+                dir.join("database.yaml"),
+                Vec::new(),
+                kusto::database_doc(db, &mut notes),
+            );
+            counts.databases += 1;
+        }
+        for t in db.tables.values() {
+            if declared.tables.contains(&(name.clone(), t.name.clone())) {
+                notes.push(format!(
+                    "kusto.{name}.table.{}: already declared; skipped",
+                    t.name
+                ));
+                continue;
+            }
+            if let Some(owner) = t.owner.as_deref().filter(|o| *o != ctx.stack) {
+                notes.push(format!(
+                    "kusto.{name}.table.{}: owned by stack `{owner}`; the plan will show this stack taking it over",
+                    t.name
+                ));
+            }
+            let file = if t.folder.is_empty() {
+                "_no_folder.yaml".to_string()
+            } else {
+                format!("{}.yaml", slug(&t.folder))
+            };
+            files.add(
+                dir.join("tables").join(file),
+                Vec::new(),
+                kusto::table_doc(name, t, &mut notes),
+            );
+            counts.tables += 1;
+        }
+    }
+    for (name, topic) in &observed.topics {
+        if declared.topics.contains(name) {
+            notes.push(format!("kafka.topic.{name}: already declared; skipped"));
+            continue;
+        }
+        files.add(
+            PathBuf::from("kafka").join("topics.yaml"),
+            Vec::new(),
+            topic_doc(topic),
+        );
+        counts.topics += 1;
+    }
+    for (cluster, connectors) in &observed.connect {
+        let sink_ctx = sink::SinkContext {
+            stack: &ctx.stack,
+            cluster,
+            query_url: &ctx.query_url,
+            ingest_url: &ctx.ingest_url,
+        };
+        for c in connectors.values() {
+            if declared.sinks.contains(&(cluster.clone(), c.name.clone())) {
+                notes.push(format!(
+                    "connect.{cluster}.connector.{}: already declared; skipped",
+                    c.name
+                ));
+                continue;
+            }
+            if let Some(doc) = sink::sink_doc(&c.name, &c.config, c.state, &sink_ctx, &mut notes) {
+                let address = format!("connect.{cluster}.connector.{}", c.name);
+                for db in route_databases(&c.config) {
+                    if !observed.kusto.databases.contains_key(&db)
+                        && !declared.databases.contains(&db)
+                    {
+                        notes.push(format!(
+                            "{address}: routes to database `{db}`, which was not imported; import it too (`--database {db}`) or declare it"
+                        ));
+                    }
+                }
+                let mine: Vec<&sink::SecretReference> = observed
+                    .secrets
+                    .iter()
+                    .filter(|s| s.address == address)
+                    .collect();
+                secrets.extend(mine.iter().map(|s| (*s).clone()));
+                let comments = mine
+                    .iter()
+                    .map(|s| format!(
+                        "`{}` held a literal secret; it is now read from the environment variable {} (set it, and enable Connect's EnvVarConfigProvider on the workers).",
+                        s.key, s.env
+                    ))
+                    .collect();
+                files.add(
+                    PathBuf::from("connect")
+                        .join(slug(cluster))
+                        .join(format!("{}.yaml", slug(&c.name))),
+                    comments,
+                    doc,
+                );
+                counts.sinks += 1;
+            }
+        }
+    }
+    Output {
+        files: files.render(),
+        notes,
+        counts,
+        secrets,
+    }
+}
+
+/// The databases a sink's routes write to.
+fn route_databases(config: &BTreeMap<String, String>) -> BTreeSet<String> {
+    config
+        .get("kusto.tables.topics.mapping")
+        .and_then(|r| crate::model::connect::parse_routes(r).ok())
+        .unwrap_or_default()
+        .into_iter()
+        .map(|r| r.db)
+        .collect()
+}
+
+fn topic_doc(t: &Topic) -> Node {
+    MapBuilder::default()
+        .put("kind", Node::str("Topic"))
+        .put("name", Node::str(&t.name))
+        .put("partitions", Node::Int(u64::from(t.partitions)))
+        .opt(
+            "replication_factor",
+            t.replication_factor.map(|r| Node::Int(u64::from(r))),
+        )
+        .opt(
+            "config",
+            (!t.configs.is_empty()).then(|| {
+                Node::Map(
+                    t.configs
+                        .iter()
+                        .map(|(k, v)| (k.clone(), config_value(v)))
+                        .collect(),
+                )
+            }),
+        )
+        .block()
+}
+
+/// Topic config values are strings to Kafka; whole numbers are written as YAML integers (they
+/// read back as the same digits), everything else as a string.
+fn config_value(v: &str) -> Node {
+    match v.parse::<u64>() {
+        Ok(n) if n.to_string() == v => Node::Int(n),
+        _ => Node::str(v),
+    }
+}
+
+/// A file name for an object name: letters, digits, `.`, `_` and `-` kept, the rest `-`.
+fn slug(name: &str) -> String {
+    let s: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let s = s.trim_start_matches(['.', '_']).to_string();
+    if s.is_empty() { "-".to_string() } else { s }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn connector(name: &str, pairs: &[(&str, &str)]) -> Connector {
+        Connector {
+            name: name.to_string(),
+            config: pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            state: crate::model::connect::RunState::Running,
+        }
+    }
+
+    #[test]
+    fn only_written_sinks_report_secrets_and_missing_databases_are_noted() {
+        let mut observed = Observed::default();
+        let mut secrets = Vec::new();
+        let mut cluster = BTreeMap::new();
+        for c in [
+            connector(
+                "mirror",
+                &[("connector.class", "org.example.Mirror"), ("password", "x")],
+            ),
+            connector(
+                "sink",
+                &[
+                    ("connector.class", crate::model::connect::KUSTO_SINK_CLASS),
+                    ("aad.auth.appkey", "literal"),
+                    (
+                        "kusto.tables.topics.mapping",
+                        r#"[{"topic":"t","db":"elsewhere","table":"T","format":"json"}]"#,
+                    ),
+                ],
+            ),
+        ] {
+            let (config, replaced) = sink::reference_secrets("main", &c.name, &c.config);
+            secrets.extend(replaced);
+            cluster.insert(c.name.clone(), Connector { config, ..c });
+        }
+        observed.secrets = secrets;
+        observed.connect.insert("main".into(), cluster);
+        let ctx = Context {
+            stack: "s".into(),
+            query_url: "q".into(),
+            ingest_url: "i".into(),
+        };
+        let out = render(&observed, &Declared::default(), &ctx);
+        assert_eq!(out.counts.sinks, 1);
+        let keys: Vec<&str> = out.secrets.iter().map(|s| s.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            ["aad.auth.appkey"],
+            "the skipped connector's secret is not reported"
+        );
+        assert!(
+            out.notes
+                .iter()
+                .any(|n| n.contains("routes to database `elsewhere`, which was not imported")),
+            "{:?}",
+            out.notes
+        );
+        let (_, sink_file) = &out.files[0];
+        assert!(
+            sink_file.contains("# `aad.auth.appkey` held a literal secret; it is now read from the environment variable SINK_AAD_AUTH_APPKEY"),
+            "{sink_file}"
+        );
+        assert!(!sink_file.contains("literal\n"), "{sink_file}");
+    }
+
+    #[test]
+    fn slugs_are_safe_file_names() {
+        assert_eq!(slug("Telemetry/Raw data"), "Telemetry-Raw-data");
+        assert_eq!(slug("..hidden"), "hidden");
+        assert_eq!(slug("_x"), "x");
+        assert_eq!(slug("ü"), "-");
+    }
+
+    #[test]
+    fn schema_lines_point_at_the_schema_next_to_the_files() {
+        let mut files = Files::default();
+        files.add(
+            PathBuf::from("kafka").join("topics.yaml"),
+            Vec::new(),
+            MapBuilder::default()
+                .put("kind", Node::str("Topic"))
+                .block(),
+        );
+        let rendered = files.render();
+        assert!(
+            rendered[0]
+                .1
+                .starts_with("# yaml-language-server: $schema=../kustoplan.schema.json\n")
+        );
+    }
+}

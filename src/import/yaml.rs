@@ -1,0 +1,328 @@
+//! A small YAML writer for imported manifests.
+//!
+//! Imported files are read and edited by people, so they follow the hand-written examples: block
+//! maps, short rows (columns, routes, principals) as one-line flow maps, plain scalars wherever
+//! YAML reads them back as the same string, and double quotes otherwise. A general serializer
+//! cannot do that layout, and the manifest's own `${var.NAME}` syntax needs escaping that only
+//! this writer knows about.
+
+/// A YAML value to write.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Node {
+    /// A string.
+    Str(String),
+    /// An integer.
+    Int(u64),
+    /// A boolean.
+    Bool(bool),
+    /// A block map, keys in the given order.
+    Map(Vec<(String, Node)>),
+    /// A map written on one line (`{a: 1, b: x}`); values must be scalars.
+    Flow(Vec<(String, Node)>),
+    /// A block sequence.
+    Seq(Vec<Node>),
+}
+
+impl Node {
+    /// A string node.
+    pub fn str(text: impl Into<String>) -> Node {
+        Node::Str(text.into())
+    }
+}
+
+/// A map under construction that skips absent values, so callers list every field once.
+#[derive(Debug, Default)]
+pub struct MapBuilder(Vec<(String, Node)>);
+
+impl MapBuilder {
+    /// Adds `key: value`.
+    pub fn put(mut self, key: &str, value: Node) -> MapBuilder {
+        self.0.push((key.to_string(), value));
+        self
+    }
+
+    /// Adds `key: value` when there is a value.
+    pub fn opt(self, key: &str, value: Option<Node>) -> MapBuilder {
+        match value {
+            Some(v) => self.put(key, v),
+            None => self,
+        }
+    }
+
+    /// The block map.
+    pub fn block(self) -> Node {
+        Node::Map(self.0)
+    }
+
+    /// The one-line flow map.
+    pub fn flow(self) -> Node {
+        Node::Flow(self.0)
+    }
+}
+
+/// One document: the schema comment line, optional comment lines, and the top-level map.
+pub fn document(schema: &str, comments: &[String], root: &Node) -> String {
+    let mut out = format!("# yaml-language-server: $schema={schema}\n");
+    for c in comments {
+        for line in c.lines() {
+            out.push_str(&format!("# {line}\n"));
+        }
+    }
+    if let Node::Map(entries) = root {
+        write_entries(entries, 0, &mut out);
+    }
+    out
+}
+
+fn write_entries(entries: &[(String, Node)], indent: usize, out: &mut String) {
+    for (key, value) in entries {
+        write_entry(&" ".repeat(indent), key, value, indent + 2, out);
+    }
+}
+
+/// Writes `prefix key: value`; nested blocks are indented to `child`.
+fn write_entry(prefix: &str, key: &str, value: &Node, child: usize, out: &mut String) {
+    let key = scalar(key, false);
+    match value {
+        Node::Map(entries) if entries.is_empty() => out.push_str(&format!("{prefix}{key}: {{}}\n")),
+        Node::Map(entries) => {
+            out.push_str(&format!("{prefix}{key}:\n"));
+            write_entries(entries, child, out);
+        }
+        Node::Seq(items) if items.is_empty() => out.push_str(&format!("{prefix}{key}: []\n")),
+        Node::Seq(items) => {
+            out.push_str(&format!("{prefix}{key}:\n"));
+            for item in items {
+                write_item(item, child, out);
+            }
+        }
+        other => out.push_str(&format!("{prefix}{key}: {}\n", inline(other))),
+    }
+}
+
+fn write_item(item: &Node, indent: usize, out: &mut String) {
+    let pad = " ".repeat(indent);
+    match item {
+        Node::Map(entries) if !entries.is_empty() => {
+            let (first, rest) = entries.split_at(1);
+            write_entry(
+                &format!("{pad}- "),
+                &first[0].0,
+                &first[0].1,
+                indent + 4,
+                out,
+            );
+            write_entries(rest, indent + 2, out);
+        }
+        Node::Seq(items) => {
+            out.push_str(&format!("{pad}-\n"));
+            for i in items {
+                write_item(i, indent + 2, out);
+            }
+        }
+        other => out.push_str(&format!("{pad}- {}\n", inline(other))),
+    }
+}
+
+/// A scalar or flow map on one line.
+fn inline(node: &Node) -> String {
+    match node {
+        Node::Str(s) => scalar(s, true),
+        Node::Int(n) => n.to_string(),
+        Node::Bool(b) => b.to_string(),
+        Node::Flow(entries) | Node::Map(entries) => {
+            let parts: Vec<String> = entries
+                .iter()
+                .map(|(k, v)| format!("{}: {}", scalar(k, false), inline_flow(v)))
+                .collect();
+            format!("{{{}}}", parts.join(", "))
+        }
+        Node::Seq(items) => format!(
+            "[{}]",
+            items.iter().map(inline_flow).collect::<Vec<_>>().join(", ")
+        ),
+    }
+}
+
+fn inline_flow(node: &Node) -> String {
+    match node {
+        Node::Str(s) => flow_scalar(s),
+        other => inline(other),
+    }
+}
+
+/// A string as it is written inside a flow map (where `,{}[]` are syntax).
+fn flow_scalar(text: &str) -> String {
+    if text.contains([',', '{', '}', '[', ']']) {
+        quoted(&escape_vars(text))
+    } else {
+        scalar(text, true)
+    }
+}
+
+/// A string scalar: plain when YAML reads it back as the same string, double-quoted otherwise.
+/// Values (`value == true`) also get the manifest's `$${` escape where they would otherwise be
+/// read as a `${var.NAME}` reference.
+fn scalar(text: &str, value: bool) -> String {
+    let text = if value {
+        escape_vars(text)
+    } else {
+        text.to_string()
+    };
+    if is_plain(&text) { text } else { quoted(&text) }
+}
+
+/// `${var.` and `$${` mean something to the manifest loader; `$${` writes a literal `${`.
+fn escape_vars(text: &str) -> String {
+    if text.contains("${var.") || text.contains("$${") {
+        text.replace("${", "$${")
+    } else {
+        text.to_string()
+    }
+}
+
+/// JSON string syntax is valid YAML double-quoted syntax.
+fn quoted(text: &str) -> String {
+    serde_json::to_string(text).unwrap_or_else(|_| format!("\"{}\"", text.escape_default()))
+}
+
+/// Words YAML 1.1/1.2 resolves to booleans or null.
+const RESERVED: [&str; 11] = [
+    "true", "false", "yes", "no", "on", "off", "null", "~", "y", "n", "nan",
+];
+
+fn is_plain(text: &str) -> bool {
+    let Some(first) = text.chars().next() else {
+        return false;
+    };
+    if !(first.is_ascii_alphanumeric() || matches!(first, '_' | '.' | '/' | '$' | '(')) {
+        return false;
+    }
+    if text.ends_with([' ', ':'])
+        || text.contains(": ")
+        || text.contains(" #")
+        || RESERVED.iter().any(|r| r.eq_ignore_ascii_case(text))
+        || text.parse::<f64>().is_ok()
+        || text.to_ascii_lowercase().starts_with("0x")
+        || text.to_ascii_lowercase().starts_with("0o")
+        || text.starts_with(".inf")
+        || text.starts_with(".nan")
+    {
+        return false;
+    }
+    text.chars().all(|c| {
+        c.is_ascii_alphanumeric()
+            || matches!(
+                c,
+                '_' | '.'
+                    | '/'
+                    | '-'
+                    | '@'
+                    | '$'
+                    | '+'
+                    | '('
+                    | ')'
+                    | '='
+                    | ';'
+                    | ':'
+                    | ' '
+                    | '{'
+                    | '}'
+            )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc(root: Node) -> String {
+        document("s.json", &[], &root)
+    }
+
+    #[test]
+    fn scalars_are_plain_only_when_they_read_back_the_same() {
+        assert_eq!(scalar("GamePlay", true), "GamePlay");
+        assert_eq!(scalar("$.playerId", true), "$.playerId");
+        assert_eq!(
+            scalar("${file:/s.properties:k}", true),
+            "${file:/s.properties:k}"
+        );
+        assert_eq!(scalar("true", true), "\"true\"");
+        assert_eq!(scalar("123", true), "\"123\"");
+        assert_eq!(scalar("1e5", true), "\"1e5\"");
+        assert_eq!(scalar("", true), "\"\"");
+        assert_eq!(scalar("a: b", true), "\"a: b\"");
+        assert_eq!(scalar("-x", true), "\"-x\"");
+        assert_eq!(scalar("say \"hi\"\n", true), "\"say \\\"hi\\\"\\n\"");
+        assert_eq!(scalar("${var.x}", true), "$${var.x}");
+        assert_eq!(scalar("a$${b", true), "a$$${b");
+        assert_eq!(flow_scalar("${file:/a:b}"), "\"${file:/a:b}\"");
+    }
+
+    proptest::proptest! {
+        /// Whatever a live system holds, the manifest loader reads back the same string (not a
+        /// number, boolean or `${var.NAME}` reference), in block and in flow position.
+        #[test]
+        fn every_string_reads_back_the_same(text in "[ -~\u{e9}\u{4e2d}\n\t]{0,24}") {
+            let root = MapBuilder::default()
+                .put("block", Node::str(text.clone()))
+                .put("flow", MapBuilder::default().put("v", Node::str(text.clone())).flow())
+                .block();
+            let yaml = doc(root);
+            let mut docs = crate::manifest::node::parse_documents(&yaml, 0)
+                .map_err(|e| proptest::test_runner::TestCaseError::fail(format!("{e:?}: {yaml}")))?;
+            proptest::prop_assert_eq!(docs.len(), 1);
+            let mut problems = Vec::new();
+            crate::manifest::vars::substitute(&mut docs[0], &Default::default(), &mut problems);
+            proptest::prop_assert!(problems.is_empty(), "{}", yaml);
+            let back = &docs[0];
+            proptest::prop_assert_eq!(
+                back.get("block").and_then(|n| n.as_str()),
+                Some(text.as_str()),
+                "{}",
+                yaml
+            );
+            proptest::prop_assert_eq!(
+                back.get("flow").and_then(|f| f.get("v")).and_then(|n| n.as_str()),
+                Some(text.as_str()),
+                "{}",
+                yaml
+            );
+        }
+    }
+
+    #[test]
+    fn layout_follows_the_examples() {
+        let root = MapBuilder::default()
+            .put("kind", Node::str("Table"))
+            .put(
+                "columns",
+                Node::Seq(vec![
+                    MapBuilder::default()
+                        .put("name", Node::str("Id"))
+                        .put("type", Node::str("int"))
+                        .flow(),
+                ]),
+            )
+            .put(
+                "mappings",
+                Node::Seq(vec![
+                    MapBuilder::default()
+                        .put("name", Node::str("m"))
+                        .put("columns", Node::Seq(vec![]))
+                        .block(),
+                ]),
+            )
+            .put("config", Node::Map(vec![]))
+            .put(
+                "batching",
+                MapBuilder::default().put("max_items", Node::Int(5)).block(),
+            )
+            .block();
+        assert_eq!(
+            doc(root),
+            "# yaml-language-server: $schema=s.json\nkind: Table\ncolumns:\n  - {name: Id, type: int}\nmappings:\n  - name: m\n    columns: []\nconfig: {}\nbatching:\n  max_items: 5\n"
+        );
+    }
+}
