@@ -5,11 +5,13 @@
 pub mod cli;
 pub mod diagnostics;
 pub mod import;
+pub mod interrupt;
 pub mod kusto;
 pub mod manifest;
 pub mod model;
 pub mod plan;
 pub mod providers;
 pub mod sandbox;
+pub mod saved_plan;
 pub mod status;
 pub mod workflow;

@@ -1,19 +1,38 @@
 //! The `kustoplan` binary; everything lives in the library.
 
 fn main() -> std::process::ExitCode {
-    restore_default_sigpipe();
+    end_quietly_on_closed_output();
     kustoplan::cli::run()
 }
 
-/// Rust ignores SIGPIPE, so `kustoplan plan | head` would panic on the closed pipe. Like other
-/// Unix tools, end quietly instead.
+/// SIGPIPE stays ignored (Rust's default), so a server that closes its socket during an upload
+/// is an error apply reports, never a silent kill after changes were made. A closed stdout or
+/// stderr (`kustoplan plan | head`) is different: like other Unix tools, end quietly as SIGPIPE
+/// would, instead of printing a panic.
 #[cfg(unix)]
-fn restore_default_sigpipe() {
-    // SAFETY: called once at start-up before any other thread exists; SIG_DFL is a valid handler.
-    unsafe {
-        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
-    }
+fn end_quietly_on_closed_output() {
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or_default();
+        let closed_output = (message.starts_with("failed printing to stdout")
+            || message.starts_with("failed printing to stderr"))
+            && message.contains("Broken pipe");
+        if closed_output {
+            // SAFETY: restoring the default action and raising the signal in this process; the
+            // default action ends the process, exactly what an unignored SIGPIPE does.
+            unsafe {
+                libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+                libc::raise(libc::SIGPIPE);
+            }
+        }
+        default_hook(info);
+    }));
 }
 
 #[cfg(not(unix))]
-fn restore_default_sigpipe() {}
+fn end_quietly_on_closed_output() {}

@@ -18,6 +18,7 @@ use crate::sandbox::connect::ConnectSandbox;
 use crate::sandbox::kafka::KafkaSandbox;
 
 use crate::diagnostics::{Diagnostic, SourceMap};
+use crate::interrupt::StopRequest;
 use crate::manifest::{self, LoadOptions, Manifests, desired};
 use crate::model::kusto::KustoState;
 use crate::plan::kusto::{DiffOptions, diff};
@@ -40,15 +41,6 @@ pub struct Source {
     pub sandbox_dir: Option<PathBuf>,
 }
 
-/// A plan file written by `plan --out`: the plan and where it came from. No secrets or tokens.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SavedPlan {
-    /// The reviewed plan.
-    pub plan: Plan,
-    /// How to reach the same targets again.
-    pub source: Source,
-}
-
 /// Everything that can stop plan or apply before a change is made.
 #[derive(Debug)]
 pub enum WorkflowError {
@@ -59,6 +51,10 @@ pub enum WorkflowError {
     /// The plan cannot be carried out (a topic would shrink, a route misses what it needs, a
     /// connector config is rejected): one message per problem.
     Plan(Vec<String>),
+    /// A saved plan is refused: damaged, edited, made from other inputs, or stale.
+    SavedPlan(crate::saved_plan::SavedPlanError),
+    /// The observed state could not be put in canonical form for its fingerprint.
+    Fingerprint(String),
 }
 
 impl From<TransportError> for WorkflowError {
@@ -76,6 +72,15 @@ pub struct Observed {
     pub topics: BTreeMap<String, Topic>,
     /// Connectors of every Connect cluster the stack uses (secrets masked).
     pub connect: BTreeMap<String, ConnectCluster>,
+}
+
+impl Observed {
+    /// The SHA-256 of this state's canonical form that saved plans are bound to.
+    pub fn fingerprint(&self) -> Result<String, WorkflowError> {
+        fingerprint(self).map_err(|e| {
+            WorkflowError::Fingerprint(format!("cannot fingerprint the observed state: {e}"))
+        })
+    }
 }
 
 /// A loaded stack with its targets opened.
@@ -213,6 +218,13 @@ impl Session {
     /// connectors, in one plan. Refuses plans that cannot be carried out.
     pub async fn plan(&self) -> Result<(Plan, Observed), WorkflowError> {
         let observed = self.observe().await?;
+        let plan = self.plan_from(&observed)?;
+        Ok((plan, observed))
+    }
+
+    /// The plan from an observed state (pure): the diff of all three systems, in apply order,
+    /// or the problems that stop it.
+    pub fn plan_from(&self, observed: &Observed) -> Result<Plan, WorkflowError> {
         let (mut changes, topic_errors) = kafka_plan::diff(&self.topics, &observed.topics);
         changes.extend(diff(&self.desired, &observed.kusto, &self.diff_options));
         changes.extend(connect_plan::diff(
@@ -248,10 +260,16 @@ impl Session {
                 .as_ref()
                 .map_or_else(|| "default".to_string(), |s| s.name.value.clone()),
             environment: self.manifests.environment.clone(),
-            fingerprint: fingerprint(&observed),
+            fingerprint: observed.fingerprint()?,
             changes,
         };
-        Ok((plan, observed))
+        Ok(plan)
+    }
+
+    /// The digest of this session's manifests and source that a saved plan is bound to.
+    pub fn inputs_digest(&self) -> Result<String, String> {
+        crate::saved_plan::inputs_digest(&self.manifests, &self.source)
+            .map_err(|e| format!("cannot digest the plan's inputs: {e}"))
     }
 
     /// Validates every connector config the plan writes; nothing is written when any is invalid.
@@ -281,10 +299,22 @@ impl Session {
         }
     }
 
-    /// Applies the plan: topics, then Kusto, then connectors; stops at the first failure and
-    /// reports every step. Then waits until changed connectors reach their declared state.
-    pub async fn apply(&self, changes: &[Change], mut progress: impl FnMut(String)) -> ApplyReport {
+    /// Applies the plan: topics, then Kusto, then connectors; stops at the first failure, or
+    /// before the next request once `stop` is requested, and reports every step. Then waits
+    /// until changed connectors reach their declared state (not after a stop: nothing more is
+    /// sent).
+    pub async fn apply(
+        &self,
+        changes: &[Change],
+        stop: &StopRequest,
+        mut progress: impl FnMut(String),
+    ) -> ApplyReport {
         let mut report = ApplyReport::default();
+        if stop.is_requested() {
+            report.interrupted = true;
+            skip_rest(&mut report, changes, |_| true);
+            return report;
+        }
         if let Some(kafka) = &self.kafka {
             let ops: Vec<(String, Operation)> = changes
                 .iter()
@@ -320,8 +350,13 @@ impl Session {
                 }
             }
         }
+        if stop.is_requested() {
+            report.interrupted = true;
+            skip_rest(&mut report, changes, |t| !matches!(t, Target::Kafka));
+            return report;
+        }
         let kusto =
-            crate::providers::kusto::apply::apply(&self.transport, changes, |i, total, n| {
+            crate::providers::kusto::apply::apply(&self.transport, changes, stop, |i, total, n| {
                 progress(format!(
                     "Applying Kusto batch {i}/{total} ({n} commands)..."
                 ));
@@ -329,6 +364,7 @@ impl Session {
             .await;
         let kusto_ok = kusto.succeeded();
         report.requests += kusto.requests;
+        report.interrupted |= kusto.interrupted;
         report.commands.extend(kusto.commands);
         if !kusto_ok {
             skip_rest(&mut report, changes, |t| {
@@ -342,6 +378,10 @@ impl Session {
             let mut failed = false;
             for (address, op) in ops {
                 let text = connect_plan::describe(&op);
+                if !failed && stop.is_requested() {
+                    failed = true;
+                    report.interrupted = true;
+                }
                 if failed {
                     report
                         .commands
@@ -386,7 +426,7 @@ impl Session {
                     }
                 }
             }
-            if !wanted.is_empty() {
+            if !wanted.is_empty() && !report.interrupted {
                 progress(format!(
                     "Waiting for {} connector(s) on `{cluster}` to reach their declared state...",
                     wanted.len()

@@ -1,14 +1,15 @@
 //! `kustoplan apply`.
 
 use std::io::{BufRead, IsTerminal, Write};
-use std::path::Path;
 use std::process::ExitCode;
 
 use super::{ApplyArgs, ColorChoice, open_session, report_workflow_error, source_of};
+use crate::interrupt::StopRequest;
 use crate::plan::render::{self, impact_name};
-use crate::plan::{ImpactClass, Plan, fingerprint};
+use crate::plan::{ImpactClass, Plan};
 use crate::providers::kusto::apply::CommandOutcome;
-use crate::workflow::{SavedPlan, Session, WorkflowError};
+use crate::saved_plan::{self, SavedPlan, SavedPlanError};
+use crate::workflow::{Session, WorkflowError};
 
 /// Applies a fresh plan of the manifests, or exactly a saved plan if it is still current.
 pub fn run(args: &ApplyArgs, color: ColorChoice) -> ExitCode {
@@ -27,7 +28,7 @@ pub fn run(args: &ApplyArgs, color: ColorChoice) -> ExitCode {
         Ok(opened) => opened,
         Err(code) => return code,
     };
-    let plan = match rt.block_on(current_plan(&session, saved)) {
+    let plan = match rt.block_on(current_plan(&session, saved.as_ref())) {
         Ok(p) => p,
         Err(e) => return report_workflow_error(e, color),
     };
@@ -60,10 +61,20 @@ pub fn run(args: &ApplyArgs, color: ColorChoice) -> ExitCode {
     if let Err(e) = rt.block_on(session.validate_connectors(&plan.changes)) {
         return report_workflow_error(e, color);
     }
-    if !args.auto_approve && !confirm() {
+    // A saved plan was reviewed when it was made (as `terraform apply PLANFILE`).
+    if saved.is_none() && !args.auto_approve && !confirm() {
         return ExitCode::FAILURE;
     }
-    let report = rt.block_on(session.apply(&plan.changes, |line| eprintln!("{line}")));
+    let stop = StopRequest::default();
+    let watcher = match rt.block_on(async { watch_signals(stop.clone()) }) {
+        Ok(watcher) => watcher,
+        Err(e) => {
+            eprintln!("error: cannot watch for Ctrl-C and SIGTERM: {e}; nothing was applied");
+            return ExitCode::FAILURE;
+        }
+    };
+    let report = rt.block_on(session.apply(&plan.changes, &stop, |line| eprintln!("{line}")));
+    watcher.abort();
     print_report(&report.commands, color);
     let done = report
         .commands
@@ -93,6 +104,14 @@ pub fn run(args: &ApplyArgs, color: ColorChoice) -> ExitCode {
             .iter()
             .filter(|(_, _, o)| *o == CommandOutcome::Unknown)
             .count();
+        if report.interrupted {
+            eprintln!(
+                "error: apply interrupted: {done} of {} commands ran (listed above); nothing more was sent",
+                report.commands.len()
+            );
+            eprintln!("help: run `kustoplan plan` to see exactly what remains and apply again");
+            return ExitCode::FAILURE;
+        }
         if unknown > 0 {
             eprintln!(
                 "error: apply stopped: {done} of {} commands confirmed; the outcome of {unknown} is unknown because the response was lost",
@@ -142,6 +161,8 @@ fn restart_failed(
     }
 }
 
+/// The saved plan named on the command line, if any, after checking that no flag tries to change
+/// what it was made from.
 fn saved_plan(args: &ApplyArgs) -> Result<Option<SavedPlan>, String> {
     let [path] = args.stack.paths.as_slice() else {
         return Ok(None);
@@ -151,42 +172,115 @@ fn saved_plan(args: &ApplyArgs) -> Result<Option<SavedPlan>, String> {
     if !is_plan_file {
         return Ok(None);
     }
-    read_saved(path).map(Some)
-}
-
-fn read_saved(path: &Path) -> Result<SavedPlan, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let saved: SavedPlan = serde_json::from_str(&text)
-        .map_err(|e| format!("{} is not a kustoplan plan file: {e}", path.display()))?;
-    if saved.plan.version != crate::plan::PLAN_VERSION {
+    let saved = saved_plan::read(path).map_err(|e| e.to_string())?;
+    if !args.stack.vars.is_empty() {
         return Err(format!(
-            "{} was written by a different kustoplan (plan format {}); make a new plan",
-            path.display(),
-            saved.plan.version
+            "--var cannot be used with a plan file: {} was made with its variables and applies only with them; make a new plan to change them",
+            path.display()
         ));
     }
-    Ok(saved)
-}
-
-/// A saved plan is used as is, but only if the live state is still the one it was made from.
-async fn current_plan(session: &Session, saved: Option<SavedPlan>) -> Result<Plan, WorkflowError> {
-    match saved {
-        None => Ok(session.plan().await?.0),
-        Some(saved) => {
-            let observed = session.observe().await?;
-            let now = fingerprint(&observed);
-            if now != saved.plan.fingerprint {
-                return Err(WorkflowError::Target(format!(
-                    "stale plan: the live state changed since the plan was made (plan {}, live {}); run `kustoplan plan` again and review the new plan",
-                    &saved.plan.fingerprint[..12.min(saved.plan.fingerprint.len())],
-                    &now[..12]
-                )));
-            }
-            Ok(saved.plan)
+    if let Some(env) = &args.stack.env
+        && saved.source.environment.as_ref() != Some(env)
+    {
+        return Err(format!(
+            "--env {env} cannot be used with a plan file: {} was made for {}; make a new plan for `{env}`",
+            path.display(),
+            saved.source.environment.as_ref().map_or_else(
+                || "no environment".to_string(),
+                |e| format!("environment `{e}`")
+            )
+        ));
+    }
+    if let Some(dir) = &args.sandbox_dir {
+        let given = std::path::absolute(dir)
+            .map_err(|e| format!("cannot resolve {}: {e}", dir.display()))?;
+        let planned = crate::workflow::sandbox_dir(&saved.source);
+        if given != planned {
+            return Err(format!(
+                "--sandbox-dir {} cannot be used with a plan file: {} was made against the sandbox in {}",
+                dir.display(),
+                path.display(),
+                planned.display()
+            ));
         }
     }
+    Ok(Some(saved))
 }
+
+/// A fresh plan; with a saved plan, the fresh plan only if the saved one is exactly it (same
+/// inputs, same live state, same changes), so what runs is what was reviewed and the impact
+/// gates are judged on the fresh derivation.
+async fn current_plan(session: &Session, saved: Option<&SavedPlan>) -> Result<Plan, WorkflowError> {
+    let Some(saved) = saved else {
+        return Ok(session.plan().await?.0);
+    };
+    let inputs = session
+        .inputs_digest()
+        .map_err(WorkflowError::Fingerprint)?;
+    if saved.inputs != inputs {
+        return Err(WorkflowError::SavedPlan(SavedPlanError::InputsChanged));
+    }
+    let observed = session.observe().await?;
+    let live = observed.fingerprint()?;
+    if live != saved.plan.fingerprint {
+        return Err(WorkflowError::SavedPlan(SavedPlanError::Stale {
+            planned: saved.plan.fingerprint.clone(),
+            live,
+        }));
+    }
+    let fresh = session.plan_from(&observed)?;
+    saved_plan::check(saved, &inputs, &fresh).map_err(WorkflowError::SavedPlan)?;
+    Ok(fresh)
+}
+
+/// Watches SIGINT and SIGTERM while apply runs. The first asks apply to stop before its next
+/// request (the one in flight finishes, so its outcome is known); a second exits at once.
+#[cfg(unix)]
+fn watch_signals(stop: StopRequest) -> std::io::Result<tokio::task::JoinHandle<()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    Ok(tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = interrupt.recv() => {}
+                _ = terminate.recv() => {}
+            }
+            if stop.is_requested() {
+                eprintln!(
+                    "Interrupted again: exiting at once; the outcome of the request in flight is unknown (run `kustoplan plan` to see)"
+                );
+                std::process::exit(EXIT_INTERRUPTED_TWICE);
+            }
+            stop.request();
+            eprintln!(
+                "Interrupted: finishing the request in flight, then sending nothing more (interrupt again to exit at once)"
+            );
+        }
+    }))
+}
+
+/// Ctrl-C only, where Unix signals do not exist.
+#[cfg(not(unix))]
+fn watch_signals(stop: StopRequest) -> std::io::Result<tokio::task::JoinHandle<()>> {
+    Ok(tokio::spawn(async move {
+        loop {
+            if tokio::signal::ctrl_c().await.is_err() {
+                return;
+            }
+            if stop.is_requested() {
+                std::process::exit(EXIT_INTERRUPTED_TWICE);
+            }
+            stop.request();
+            eprintln!(
+                "Interrupted: finishing the request in flight, then sending nothing more (interrupt again to exit at once)"
+            );
+        }
+    }))
+}
+
+/// Exit code after a second interrupt: the shell's 128 + SIGINT.
+const EXIT_INTERRUPTED_TWICE: i32 = 130;
 
 fn confirm() -> bool {
     if !std::io::stdin().is_terminal() {

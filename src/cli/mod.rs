@@ -349,7 +349,9 @@ fn report_workflow_error(e: crate::workflow::WorkflowError, color: ColorChoice) 
                 }
             );
         }
-        crate::workflow::WorkflowError::Target(message) => eprintln!("error: {message}"),
+        crate::workflow::WorkflowError::Target(message)
+        | crate::workflow::WorkflowError::Fingerprint(message) => eprintln!("error: {message}"),
+        crate::workflow::WorkflowError::SavedPlan(refusal) => eprintln!("error: {refusal}"),
         crate::workflow::WorkflowError::Plan(problems) => {
             for p in &problems {
                 eprintln!("error: {p}");

@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use super::{ColorChoice, PlanArgs, PlanFormat, open_session, report_workflow_error, source_of};
 use crate::plan::render;
-use crate::workflow::SavedPlan;
+use crate::saved_plan::{self, SavedPlan};
 
 /// Exit code of `--detailed-exitcode` when the plan has changes (Terraform's convention).
 const EXIT_CHANGES: u8 = 2;
@@ -31,13 +31,9 @@ pub fn run(args: &PlanArgs, color: ColorChoice) -> ExitCode {
         println!();
     }
     if let Some(out) = &args.out {
-        let saved = SavedPlan {
-            plan: plan.clone(),
-            source: session.source.clone(),
-        };
-        let written = serde_json::to_string_pretty(&saved)
-            .map_err(|e| e.to_string())
-            .and_then(|json| std::fs::write(out, json + "\n").map_err(|e| e.to_string()));
+        let written = save(&session, &plan)
+            .and_then(|saved| saved_plan::write(out, &saved))
+            .map_err(|e| format!("cannot write the plan to {}: {e}", out.display()));
         match written {
             Ok(()) => eprintln!(
                 "Saved the plan to {}. Apply exactly these changes with: kustoplan apply {}",
@@ -45,7 +41,7 @@ pub fn run(args: &PlanArgs, color: ColorChoice) -> ExitCode {
                 out.display()
             ),
             Err(e) => {
-                eprintln!("error: cannot write the plan to {}: {e}", out.display());
+                eprintln!("error: {e}");
                 return ExitCode::FAILURE;
             }
         }
@@ -55,4 +51,13 @@ pub fn run(args: &PlanArgs, color: ColorChoice) -> ExitCode {
     } else {
         ExitCode::SUCCESS
     }
+}
+
+/// The plan bound to its inputs, with absolute paths so it applies from any directory.
+fn save(session: &crate::workflow::Session, plan: &crate::plan::Plan) -> Result<SavedPlan, String> {
+    Ok(SavedPlan {
+        plan: plan.clone(),
+        source: saved_plan::absolute_source(&session.source)?,
+        inputs: session.inputs_digest()?,
+    })
 }

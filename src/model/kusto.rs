@@ -32,6 +32,7 @@ pub struct DatabaseState {
     /// Database-level streaming ingestion (absent and disabled are the same).
     pub streaming: bool,
     /// Principals in database roles.
+    #[serde(with = "role_entries")]
     pub principals: BTreeMap<RoleKey, Option<String>>,
 }
 
@@ -55,6 +56,7 @@ pub struct TableState {
     /// Table-level streaming ingestion.
     pub streaming: bool,
     /// Principals in table roles.
+    #[serde(with = "role_entries")]
     pub principals: BTreeMap<RoleKey, Option<String>>,
 }
 
@@ -279,6 +281,52 @@ impl RoleKey {
             "monitor" | "monitors" => "monitors",
             _ => return None,
         })
+    }
+}
+
+/// Role assignments as a list of `{role, fqn, notes}`: JSON object keys must be strings, and a
+/// map keyed by [`RoleKey`] would fail to serialize (which once made every saved plan's
+/// fingerprint hash nothing).
+mod role_entries {
+    use std::collections::BTreeMap;
+
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use super::RoleKey;
+
+    #[derive(Serialize, Deserialize)]
+    struct Entry {
+        role: String,
+        fqn: String,
+        notes: Option<String>,
+    }
+
+    pub fn serialize<S: Serializer>(
+        map: &BTreeMap<RoleKey, Option<String>>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        s.collect_seq(map.iter().map(|(k, notes)| Entry {
+            role: k.role.clone(),
+            fqn: k.fqn.clone(),
+            notes: notes.clone(),
+        }))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<BTreeMap<RoleKey, Option<String>>, D::Error> {
+        Ok(Vec::<Entry>::deserialize(d)?
+            .into_iter()
+            .map(|e| {
+                (
+                    RoleKey {
+                        role: e.role,
+                        fqn: e.fqn,
+                    },
+                    e.notes,
+                )
+            })
+            .collect())
     }
 }
 

@@ -191,7 +191,7 @@ pub struct Plan {
 }
 
 /// The saved-plan format version this build writes and reads.
-pub const PLAN_VERSION: u32 = 1;
+pub const PLAN_VERSION: u32 = 2;
 
 impl Plan {
     /// Whether the live state already matches the manifests.
@@ -221,9 +221,24 @@ impl Plan {
 }
 
 /// A stable fingerprint of observed state: SHA-256 of its canonical JSON.
-pub fn fingerprint<T: Serialize>(observed: &T) -> String {
+///
+/// A state that cannot be serialized is an error, never the hash of nothing: a fingerprint that
+/// does not depend on the state would let a stale saved plan through.
+pub fn fingerprint<T: Serialize>(observed: &T) -> Result<String, serde_json::Error> {
+    Ok(sha256_hex(&serde_json::to_vec(observed)?))
+}
+
+/// Lower-case hex SHA-256, the form fingerprints and input digests take in plan files.
+pub fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::{Digest, Sha256};
-    let json = serde_json::to_vec(observed).unwrap_or_default();
-    let digest = Sha256::digest(&json);
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Whether `text` has the form [`sha256_hex`] produces (64 lower-case hex digits); anything else
+/// in a plan file means the file was damaged or edited.
+pub fn is_sha256_hex(text: &str) -> bool {
+    text.len() == 64 && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }

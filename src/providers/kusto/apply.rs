@@ -3,6 +3,7 @@
 //! A script runs its commands in order and is not transactional, so the report says exactly
 //! which commands ran, which one failed and which never started.
 
+use crate::interrupt::StopRequest;
 use crate::kusto::render;
 use crate::plan::{Change, Target};
 
@@ -33,6 +34,8 @@ pub struct ApplyReport {
     pub commands: Vec<(String, String, CommandOutcome)>,
     /// Script requests sent.
     pub requests: usize,
+    /// Apply stopped early because the user asked it to (Ctrl-C or SIGTERM).
+    pub interrupted: bool,
 }
 
 impl ApplyReport {
@@ -83,6 +86,7 @@ fn batches(changes: &[Change]) -> Vec<Batch> {
 pub async fn apply(
     transport: &KustoTransport,
     changes: &[Change],
+    stop: &StopRequest,
     mut progress: impl FnMut(usize, usize, usize),
 ) -> ApplyReport {
     let all = batches(changes);
@@ -90,6 +94,10 @@ pub async fn apply(
     let mut report = ApplyReport::default();
     let mut stopped = false;
     for (i, batch) in all.into_iter().enumerate() {
+        if !stopped && stop.is_requested() {
+            stopped = true;
+            report.interrupted = true;
+        }
         if stopped {
             report.commands.extend(
                 batch
@@ -218,7 +226,7 @@ mod tests {
             change("b", vec![".alter column Missing.x type=long".into()]),
             change("c", vec![".create table C (x:int)".into()]),
         ];
-        let report = apply(&transport, &changes, |_, _, _| {}).await;
+        let report = apply(&transport, &changes, &StopRequest::default(), |_, _, _| {}).await;
         assert_eq!(report.requests, 1);
         let outcomes: Vec<(&str, bool)> = report
             .commands

@@ -1,0 +1,300 @@
+//! Saved plans: `plan --out FILE` writes one, `apply FILE` runs it.
+//!
+//! A plan file is not trusted as a list of commands. It records what the plan was made from (a
+//! digest of the manifest files, the environment, the variables and the targets) and the live
+//! state it saw (the fingerprint). `apply FILE` loads the same inputs, observes again and derives
+//! the plan afresh; it runs only when the inputs, the live state and the derived changes all
+//! equal the file's. Impact classes, and so the `--allow` gates, come from the fresh derivation,
+//! never from the file, so an edited command or a relabelled impact cannot run.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::manifest::Manifests;
+use crate::plan::{PLAN_VERSION, Plan, is_sha256_hex, sha256_hex};
+use crate::workflow::{Source, sandbox_dir};
+
+/// A plan file written by `plan --out`: the plan, where it came from and a digest of those
+/// inputs. No secrets or tokens.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SavedPlan {
+    /// The reviewed plan.
+    pub plan: Plan,
+    /// How to reach the same manifests and targets again (absolute paths, so the file works
+    /// from any working directory).
+    pub source: Source,
+    /// [`inputs_digest`] of the manifests and source the plan was made from.
+    pub inputs: String,
+}
+
+/// Why a saved plan is refused. Each says what to do next.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SavedPlanError {
+    /// The file cannot be read, is not a plan file, or is damaged.
+    Unreadable(String),
+    /// The manifests, variables or targets differ from the ones the plan was made from.
+    InputsChanged,
+    /// The live state moved on since the plan was made.
+    Stale {
+        /// The file's fingerprint.
+        planned: String,
+        /// The live state's fingerprint now.
+        live: String,
+    },
+    /// The file's changes are not what its inputs and the live state produce: it was edited.
+    Edited {
+        /// The first change that differs, by address.
+        address: String,
+    },
+}
+
+impl std::fmt::Display for SavedPlanError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SavedPlanError::Unreadable(message) => write!(f, "{message}"),
+            SavedPlanError::InputsChanged => write!(
+                f,
+                "the plan file does not match its inputs: the manifests, environment, variables or targets changed since the plan was made (or the file was edited); run `kustoplan plan --out FILE` again and review the new plan"
+            ),
+            SavedPlanError::Stale { planned, live } => write!(
+                f,
+                "stale plan: the live state changed since the plan was made (plan {}, live {}); run `kustoplan plan` again and review the new plan",
+                &planned[..12],
+                &live[..12]
+            ),
+            SavedPlanError::Edited { address } => write!(
+                f,
+                "the plan file was edited: its changes differ from what its manifests and the live state produce (first difference at {address}); nothing was applied; make a new plan with `kustoplan plan --out FILE`"
+            ),
+        }
+    }
+}
+
+/// Reads and checks the form of a plan file. A file that is not JSON, was written by another
+/// plan format, or carries a malformed digest is refused here, before anything is opened.
+pub fn read(path: &Path) -> Result<SavedPlan, SavedPlanError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| SavedPlanError::Unreadable(format!("cannot read {}: {e}", path.display())))?;
+    let saved: SavedPlan = serde_json::from_str(&text).map_err(|e| {
+        SavedPlanError::Unreadable(format!(
+            "{} is not a kustoplan plan file: {e}",
+            path.display()
+        ))
+    })?;
+    if saved.plan.version != PLAN_VERSION {
+        return Err(SavedPlanError::Unreadable(format!(
+            "{} was written by a different kustoplan (plan format {}, this one reads {PLAN_VERSION}); make a new plan",
+            path.display(),
+            saved.plan.version
+        )));
+    }
+    for (what, digest) in [
+        ("fingerprint", &saved.plan.fingerprint),
+        ("inputs digest", &saved.inputs),
+    ] {
+        if !is_sha256_hex(digest) {
+            return Err(SavedPlanError::Unreadable(format!(
+                "{} is damaged: its {what} is not a SHA-256 digest (64 lower-case hex digits); make a new plan",
+                path.display()
+            )));
+        }
+    }
+    Ok(saved)
+}
+
+/// Writes a plan file; a plan that cannot be serialized is an error, never an empty file.
+pub fn write(path: &Path, saved: &SavedPlan) -> Result<(), String> {
+    let json = serde_json::to_string_pretty(saved).map_err(|e| e.to_string())?;
+    std::fs::write(path, json + "\n").map_err(|e| e.to_string())
+}
+
+/// The source with every path absolute, so a plan file applies from any working directory.
+pub fn absolute_source(source: &Source) -> Result<Source, String> {
+    let absolute = |p: &PathBuf| {
+        std::path::absolute(p).map_err(|e| format!("cannot resolve {}: {e}", p.display()))
+    };
+    Ok(Source {
+        paths: source
+            .paths
+            .iter()
+            .map(absolute)
+            .collect::<Result<_, _>>()?,
+        environment: source.environment.clone(),
+        vars: source.vars.clone(),
+        sandbox_dir: source.sandbox_dir.as_ref().map(absolute).transpose()?,
+    })
+}
+
+/// SHA-256 over everything a plan is derived from besides the live state: each manifest file's
+/// absolute path and bytes, the environment, the variables and the built-in sandbox's directory
+/// (the other targets are written in the manifests or set by the variables).
+pub fn inputs_digest(manifests: &Manifests, source: &Source) -> Result<String, String> {
+    #[derive(Serialize)]
+    struct Inputs<'a> {
+        files: Vec<(PathBuf, String)>,
+        environment: &'a Option<String>,
+        vars: &'a [(String, String)],
+        sandbox_dir: PathBuf,
+    }
+    let sources = &manifests.sources;
+    let mut files = Vec::with_capacity(sources.len());
+    for id in 0..sources.len() {
+        let id = u32::try_from(id).map_err(|e| e.to_string())?;
+        let (Some(path), Some(text)) = (sources.path(id), sources.text(id)) else {
+            continue;
+        };
+        let path = std::path::absolute(path)
+            .map_err(|e| format!("cannot resolve {}: {e}", path.display()))?;
+        files.push((path, sha256_hex(text.as_bytes())));
+    }
+    let sandbox = sandbox_dir(source);
+    let inputs = Inputs {
+        files,
+        environment: &source.environment,
+        vars: &source.vars,
+        sandbox_dir: std::path::absolute(&sandbox)
+            .map_err(|e| format!("cannot resolve {}: {e}", sandbox.display()))?,
+    };
+    let json = serde_json::to_vec(&inputs).map_err(|e| e.to_string())?;
+    Ok(sha256_hex(&json))
+}
+
+/// Accepts a saved plan only if its inputs and live state are unchanged and a fresh derivation
+/// from them yields exactly its changes.
+pub fn check(saved: &SavedPlan, inputs: &str, fresh: &Plan) -> Result<(), SavedPlanError> {
+    if saved.inputs != inputs {
+        return Err(SavedPlanError::InputsChanged);
+    }
+    if saved.plan.fingerprint != fresh.fingerprint {
+        return Err(SavedPlanError::Stale {
+            planned: saved.plan.fingerprint.clone(),
+            live: fresh.fingerprint.clone(),
+        });
+    }
+    if saved.plan != *fresh {
+        let address = first_difference(&saved.plan, fresh);
+        return Err(SavedPlanError::Edited { address });
+    }
+    Ok(())
+}
+
+/// The address of the first change where two plans differ (or what differs, when the changes are
+/// equal and the header is not).
+fn first_difference(saved: &Plan, fresh: &Plan) -> String {
+    for i in 0..saved.changes.len().max(fresh.changes.len()) {
+        match (saved.changes.get(i), fresh.changes.get(i)) {
+            (Some(a), Some(b)) if a == b => {}
+            (Some(a), _) => return a.address.clone(),
+            (None, Some(b)) => return b.address.clone(),
+            (None, None) => break,
+        }
+    }
+    "the plan header (stack or environment)".to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::{Action, Change, ImpactClass, Target};
+
+    fn plan(changes: Vec<Change>) -> Plan {
+        Plan {
+            version: PLAN_VERSION,
+            stack: "s".into(),
+            environment: None,
+            fingerprint: sha256_hex(b"live"),
+            changes,
+        }
+    }
+
+    fn drop_column() -> Change {
+        Change {
+            address: "kusto.db.table.T.column.C".into(),
+            action: Action::Delete,
+            impact: ImpactClass::DataLoss,
+            summary: "drop column".into(),
+            before: None,
+            after: None,
+            target: Target::Kusto {
+                database: "db".into(),
+            },
+            commands: vec![".alter table T (A:string)".into()],
+            operations: Vec::new(),
+            phase: 1,
+        }
+    }
+
+    fn saved(changes: Vec<Change>) -> SavedPlan {
+        SavedPlan {
+            plan: plan(changes),
+            source: Source {
+                paths: vec!["/stack".into()],
+                environment: None,
+                vars: Vec::new(),
+                sandbox_dir: None,
+            },
+            inputs: sha256_hex(b"inputs"),
+        }
+    }
+
+    #[test]
+    fn a_relabelled_impact_is_an_edit() {
+        let mut relabelled = drop_column();
+        relabelled.impact = ImpactClass::Safe;
+        let file = saved(vec![relabelled]);
+        assert_eq!(
+            check(&file, &file.inputs, &plan(vec![drop_column()])),
+            Err(SavedPlanError::Edited {
+                address: "kusto.db.table.T.column.C".into()
+            })
+        );
+    }
+
+    #[test]
+    fn an_edited_command_is_an_edit() {
+        let mut edited = drop_column();
+        edited.commands = vec![".drop table T".into()];
+        let file = saved(vec![edited]);
+        assert!(matches!(
+            check(&file, &file.inputs, &plan(vec![drop_column()])),
+            Err(SavedPlanError::Edited { .. })
+        ));
+    }
+
+    #[test]
+    fn other_inputs_are_refused_before_the_state_is_compared() {
+        let file = saved(vec![drop_column()]);
+        let mut fresh = plan(vec![]);
+        fresh.fingerprint = sha256_hex(b"other");
+        assert_eq!(
+            check(&file, &sha256_hex(b"other inputs"), &fresh),
+            Err(SavedPlanError::InputsChanged)
+        );
+        assert!(matches!(
+            check(&file, &file.inputs, &fresh),
+            Err(SavedPlanError::Stale { .. })
+        ));
+        assert_eq!(
+            check(&file, &file.inputs, &plan(vec![drop_column()])),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn a_malformed_fingerprint_is_refused_without_panicking() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for bad in ["", "abc", "é", &"ü".repeat(32), &"A".repeat(64)] {
+            let mut file = saved(vec![]);
+            file.plan.fingerprint = bad.to_string();
+            let path = dir.path().join("bad.plan");
+            write(&path, &file).expect("write");
+            let err = read(&path).expect_err("malformed fingerprint accepted");
+            assert!(
+                err.to_string()
+                    .ends_with("is damaged: its fingerprint is not a SHA-256 digest (64 lower-case hex digits); make a new plan"),
+                "{err}"
+            );
+        }
+    }
+}
