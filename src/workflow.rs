@@ -238,6 +238,11 @@ impl Session {
             .into_iter()
             .map(|e| format!("{}: {}", e.address, e.message))
             .collect();
+        let removed: std::collections::BTreeSet<String> = changes
+            .iter()
+            .filter(|c| c.action == crate::plan::Action::Delete)
+            .map(|c| c.address.clone())
+            .collect();
         problems.extend(
             cross::check(&cross::World {
                 kusto_desired: &self.desired,
@@ -245,6 +250,7 @@ impl Session {
                 connectors: &self.connectors,
                 topics_desired: &self.topics,
                 topics_observed: &observed.topics,
+                removed: &removed,
             })
             .into_iter()
             .map(|p| format!("{} route {}: {}", p.connector, p.route, p.message)),

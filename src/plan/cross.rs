@@ -1,12 +1,18 @@
-//! Cross-system checks at plan time: each route must find, in the declared or the live state,
+//! Cross-system checks at plan time: each route must find, in the state the plan leaves behind,
 //! everything the sink connector needs, or ingestion fails at run time where nobody looks
 //! (the sink reports most Kusto-side failures only in `.show ingestion failures`).
+//!
+//! The state after apply is judged, not the state before: a declared object is there as declared,
+//! and a live one that is not declared stays only if the plan does not remove it. A plan that
+//! revokes the sink's role or drops a table or mapping a route uses is refused before anything is
+//! applied.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::model::connect::{ConnectCluster, Topic, parse_routes};
 use crate::model::kusto::{KustoState, Mapping};
 use crate::model::{DataFormat, PrincipalKind, PrincipalRef};
+use crate::plan::kusto::address;
 
 /// One unmet requirement of a route.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,6 +37,8 @@ pub struct World<'a> {
     pub topics_desired: &'a BTreeMap<String, Topic>,
     /// Live topics.
     pub topics_observed: &'a BTreeMap<String, Topic>,
+    /// Addresses of the objects the plan deletes.
+    pub removed: &'a BTreeSet<String>,
 }
 
 /// Every problem of every route of every declared connector.
@@ -67,20 +75,43 @@ pub fn check(w: &World<'_>) -> Vec<RouteProblem> {
                 }
                 let db_want = w.kusto_desired.databases.get(&r.db);
                 let db_have = w.kusto_observed.databases.get(&r.db);
+                let table_address = address::table(&r.db, &r.table);
                 let table_want = db_want.and_then(|d| d.tables.get(&r.table));
-                let table_have = db_have.and_then(|d| d.tables.get(&r.table));
+                let table_have = db_have
+                    .and_then(|d| d.tables.get(&r.table))
+                    .filter(|_| !w.removed.contains(&table_address));
                 if table_want.is_none() && table_have.is_none() {
-                    problem(format!(
-                        "table `{}.{}` is neither declared nor present in Kusto",
-                        r.db, r.table
-                    ));
+                    problem(
+                        if db_have.is_some_and(|d| d.tables.contains_key(&r.table)) {
+                            format!(
+                                "the plan drops table `{}.{}`, which the route ingests into; remove or re-point the route in the same change",
+                                r.db, r.table
+                            )
+                        } else {
+                            format!(
+                                "table `{}.{}` is neither declared nor present in Kusto",
+                                r.db, r.table
+                            )
+                        },
+                    );
                     continue;
                 }
                 if let Some(name) = &r.mapping {
+                    let removed = w.removed.contains(&address::mapping(&r.db, &r.table, name));
                     let find = |t: Option<&crate::model::kusto::TableState>| -> Option<Mapping> {
                         t.and_then(|t| t.mappings.values().find(|m| &m.name == name).cloned())
                     };
-                    match find(table_want).or_else(|| find(table_have)) {
+                    let after = match table_want {
+                        Some(declared) => {
+                            find(Some(declared)).or_else(|| find(table_have).filter(|_| !removed))
+                        }
+                        None => find(table_have).filter(|_| !removed),
+                    };
+                    match after {
+                        None if removed => problem(format!(
+                            "the plan drops mapping `{name}` of table `{}`, which the route uses; keep the mapping or change the route",
+                            r.table
+                        )),
                         None => problem(format!(
                             "mapping `{name}` of table `{}` is neither declared nor present in Kusto",
                             r.table
@@ -110,17 +141,19 @@ pub fn check(w: &World<'_>) -> Vec<RouteProblem> {
                     }
                 }
                 if let Some(app) = &app {
-                    let allowed = [db_want, db_have]
-                        .into_iter()
-                        .flatten()
-                        .any(|d| holds(&d.principals, app, &["admins", "ingestors"]))
-                        || [table_want, table_have]
-                            .into_iter()
-                            .flatten()
-                            .any(|t| holds(&t.principals, app, &["admins", "ingestors"]));
+                    let roles = ["admins", "ingestors"];
+                    let db_address = address::database(&r.db);
+                    let allowed = db_want.is_some_and(|d| holds(&d.principals, app, &roles))
+                        || db_have.is_some_and(|d| {
+                            holds_kept(&d.principals, app, &roles, &db_address, w.removed)
+                        })
+                        || table_want.is_some_and(|t| holds(&t.principals, app, &roles))
+                        || table_have.is_some_and(|t| {
+                            holds_kept(&t.principals, app, &roles, &table_address, w.removed)
+                        });
                     if !allowed {
                         problem(format!(
-                            "the connector's AAD app {app} is neither ingestor nor admin of database `{}` or table `{}`; add it to `principals.ingestors` of the database",
+                            "the connector's AAD app {app} is neither ingestor nor admin of database `{}` or table `{}` after this plan; add it to `principals.ingestors` of the database",
                             r.db, r.table
                         ));
                     }
@@ -136,11 +169,26 @@ fn holds(
     app: &str,
     roles: &[&str],
 ) -> bool {
-    principals.keys().any(|k| {
-        roles.contains(&k.role.as_str())
-            && PrincipalRef::parse_fqn(&k.fqn)
-                .is_some_and(|p| p.kind == PrincipalKind::App && p.id == app)
-    })
+    principals.keys().any(|k| grants(k, app, roles))
+}
+
+/// Whether a live assignment grants the app one of the roles and the plan does not revoke it.
+fn holds_kept(
+    principals: &BTreeMap<crate::model::kusto::RoleKey, Option<String>>,
+    app: &str,
+    roles: &[&str],
+    scope: &str,
+    removed: &BTreeSet<String>,
+) -> bool {
+    principals
+        .keys()
+        .any(|k| grants(k, app, roles) && !removed.contains(&address::role(scope, &k.role, &k.fqn)))
+}
+
+fn grants(k: &crate::model::kusto::RoleKey, app: &str, roles: &[&str]) -> bool {
+    roles.contains(&k.role.as_str())
+        && PrincipalRef::parse_fqn(&k.fqn)
+            .is_some_and(|p| p.kind == PrincipalKind::App && p.id == app)
 }
 
 #[cfg(test)]
@@ -169,6 +217,7 @@ mod tests {
                 connectors: &desired::connect_state(&m),
                 topics_desired: &desired::kafka_topics(&m),
                 topics_observed: &BTreeMap::new(),
+                removed: &BTreeSet::new(),
             };
             assert_eq!(check(&world), vec![], "{dir}");
         }
@@ -195,6 +244,7 @@ mod tests {
             connectors: &connectors,
             topics_desired: &desired::kafka_topics(&m),
             topics_observed: &BTreeMap::new(),
+            removed: &BTreeSet::new(),
         };
         let messages: Vec<String> = check(&world).into_iter().map(|p| p.message).collect();
         assert_eq!(
@@ -203,8 +253,69 @@ mod tests {
                 "topic `missing` is neither declared nor present in Kafka; declare it with a `kind: Topic` document".to_string(),
                 "mapping `gameplay_json_mapping` is of kind json but format `csv` needs kind csv".to_string(),
                 "streaming route but streaming ingestion is enabled on neither `gamedb.GamePlay` nor its database".to_string(),
-                "the connector's AAD app 00000000-0000-0000-0000-00000000a11d is neither ingestor nor admin of database `gamedb` or table `GamePlay`; add it to `principals.ingestors` of the database".to_string(),
+                "the connector's AAD app 00000000-0000-0000-0000-00000000a11d is neither ingestor nor admin of database `gamedb` or table `GamePlay` after this plan; add it to `principals.ingestors` of the database".to_string(),
             ]
+        );
+    }
+
+    #[test]
+    fn live_objects_the_plan_removes_do_not_count() {
+        let m = load(&["examples/gameplay".into()], &LoadOptions::default()).expect("loads");
+        let declared = desired::kusto_state(&m);
+        let live = declared.clone();
+        let mut kusto = declared;
+        kusto
+            .databases
+            .get_mut("gamedb")
+            .expect("db")
+            .tables
+            .clear();
+        kusto
+            .databases
+            .get_mut("gamedb")
+            .expect("db")
+            .principals
+            .clear();
+        let connectors = desired::connect_state(&m);
+        let topics = desired::kafka_topics(&m);
+        let check_with = |removed: &[String]| -> Vec<String> {
+            let removed: BTreeSet<String> = removed.iter().cloned().collect();
+            check(&World {
+                kusto_desired: &kusto,
+                kusto_observed: &live,
+                connectors: &connectors,
+                topics_desired: &topics,
+                topics_observed: &BTreeMap::new(),
+                removed: &removed,
+            })
+            .into_iter()
+            .map(|p| p.message)
+            .collect()
+        };
+        assert_eq!(check_with(&[]), Vec::<String>::new(), "live and kept");
+        assert_eq!(
+            check_with(&[address::mapping("gamedb", "GamePlay", "gameplay_json_mapping")]),
+            vec!["the plan drops mapping `gameplay_json_mapping` of table `GamePlay`, which the route uses; keep the mapping or change the route".to_string()]
+        );
+        assert_eq!(
+            check_with(&[address::table("gamedb", "GamePlay")]),
+            vec!["the plan drops table `gamedb.GamePlay`, which the route ingests into; remove or re-point the route in the same change".to_string()]
+        );
+        let admin = live.databases["gamedb"]
+            .principals
+            .keys()
+            .next()
+            .expect("the app's role")
+            .clone();
+        assert_eq!(
+            check_with(&[address::role(
+                &address::database("gamedb"),
+                &admin.role,
+                &admin.fqn
+            )])
+            .len(),
+            1,
+            "a revoked role no longer grants access"
         );
     }
 }

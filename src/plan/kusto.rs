@@ -84,6 +84,30 @@ impl Ctx<'_> {
     }
 }
 
+/// Addresses of Kusto objects. The diff names its changes with them and the cross-system checks
+/// look removals up by them, so both must spell them the same way.
+pub mod address {
+    /// `kusto.DB`: the database, and the prefix of everything in it.
+    pub fn database(db: &str) -> String {
+        format!("kusto.{db}")
+    }
+
+    /// `kusto.DB.table.T`.
+    pub fn table(db: &str, table: &str) -> String {
+        format!("{}.table.{table}", database(db))
+    }
+
+    /// `kusto.DB.table.T.mapping.NAME`.
+    pub fn mapping(db: &str, table: &str, name: &str) -> String {
+        format!("{}.mapping.{name}", self::table(db, table))
+    }
+
+    /// `SCOPE.role.ROLE.FQN`, where SCOPE is a database's or a table's address.
+    pub fn role(scope: &str, role: &str, fqn: &str) -> String {
+        format!("{scope}.role.{role}.{fqn}")
+    }
+}
+
 fn database(
     want: &DatabaseState,
     have: &DatabaseState,
@@ -92,18 +116,18 @@ fn database(
 ) {
     let db = want.name.as_str();
     let mut ctx = Ctx { db, out };
-    let base = format!("kusto.{db}");
+    let base = address::database(db);
     for (name, table_want) in &want.tables {
         match have.tables.get(name) {
-            None => create_table(&mut ctx, &base, table_want),
-            Some(table_have) => update_table(&mut ctx, &base, table_want, table_have, options),
+            None => create_table(&mut ctx, table_want),
+            Some(table_have) => update_table(&mut ctx, table_want, table_have, options),
         }
     }
     for (name, table_have) in &have.tables {
         let owned = options.owner.is_some() && table_have.owner == options.owner;
         if !want.tables.contains_key(name) && owned && options.prune {
             ctx.push(
-                format!("{base}.table.{name}"),
+                address::table(db, name),
                 Action::Delete,
                 ImpactClass::DataLoss,
                 format!(
@@ -149,7 +173,7 @@ fn table_text(t: &TableState) -> String {
     format!("({})", cols.join(", "))
 }
 
-fn create_table(ctx: &mut Ctx<'_>, base: &str, t: &TableState) {
+fn create_table(ctx: &mut Ctx<'_>, t: &TableState) {
     let name = t.name.as_str();
     let cols: Vec<(&str, crate::model::ColumnType)> =
         t.columns.iter().map(|c| (c.name.as_str(), c.ty)).collect();
@@ -162,7 +186,7 @@ fn create_table(ctx: &mut Ctx<'_>, base: &str, t: &TableState) {
         commands.push(render::alter_table_folder(name, &t.folder));
     }
     ctx.push(
-        format!("{base}.table.{name}"),
+        address::table(ctx.db, name),
         Action::Create,
         ImpactClass::Safe,
         format!("create table {name} with {} columns", t.columns.len()),
@@ -175,18 +199,12 @@ fn create_table(ctx: &mut Ctx<'_>, base: &str, t: &TableState) {
         name: t.name.clone(),
         ..Default::default()
     };
-    table_children(ctx, base, t, &empty, false);
+    table_children(ctx, t, &empty, false);
 }
 
-fn update_table(
-    ctx: &mut Ctx<'_>,
-    base: &str,
-    want: &TableState,
-    have: &TableState,
-    options: &DiffOptions,
-) {
+fn update_table(ctx: &mut Ctx<'_>, want: &TableState, have: &TableState, options: &DiffOptions) {
     let name = want.name.as_str();
-    let addr = format!("{base}.table.{name}");
+    let addr = address::table(ctx.db, name);
     let missing: Vec<(&str, crate::model::ColumnType)> = want
         .columns
         .iter()
@@ -278,26 +296,20 @@ fn update_table(
         );
     }
     let owned = options.owner.is_some() && have.owner == options.owner;
-    table_children(ctx, base, want, have, options.prune && owned);
+    table_children(ctx, want, have, options.prune && owned);
 }
 
 /// Mappings, policies and principals of a table.
-fn table_children(
-    ctx: &mut Ctx<'_>,
-    base: &str,
-    want: &TableState,
-    have: &TableState,
-    prune: bool,
-) {
+fn table_children(ctx: &mut Ctx<'_>, want: &TableState, have: &TableState, prune: bool) {
     let name = want.name.as_str();
-    let addr = format!("{base}.table.{name}");
+    let addr = address::table(ctx.db, name);
     for (key, m) in &want.mappings {
         let current = have.mappings.get(key);
         if current == Some(m) {
             continue;
         }
         ctx.push(
-            format!("{addr}.mapping.{}", m.name),
+            address::mapping(ctx.db, name, &m.name),
             if current.is_some() {
                 Action::Update
             } else {
@@ -329,7 +341,7 @@ fn table_children(
         for (key, m) in &have.mappings {
             if !want.mappings.contains_key(key) {
                 ctx.push(
-                    format!("{addr}.mapping.{}", m.name),
+                    address::mapping(ctx.db, name, &m.name),
                     Action::Delete,
                     ImpactClass::DataLoss,
                     format!(
@@ -483,7 +495,7 @@ fn principals(
         let Some(p) = PrincipalRef::parse_fqn(&key.fqn) else {
             continue;
         };
-        let address = format!("{base}.role.{}.{}", key.role, key.fqn);
+        let address = address::role(base, &key.role, &key.fqn);
         match have.get(key) {
             None => ctx.push(
                 address,
@@ -527,7 +539,7 @@ fn principals(
                 continue;
             };
             ctx.push(
-                format!("{base}.role.{}.{}", key.role, key.fqn),
+                address::role(base, &key.role, &key.fqn),
                 Action::Delete,
                 ImpactClass::DataLoss,
                 format!("revoke {} from {} (access is removed)", key.role, key.fqn),
