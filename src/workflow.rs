@@ -118,15 +118,22 @@ impl Session {
             .map_err(|f| WorkflowError::Invalid(f.sources, f.diagnostics))?;
         let desired = desired::kusto_state(&manifests);
         let transport = open_kusto(&manifests, &desired, &source)?;
-        let connectors = desired::connect_state(&manifests);
+        let mut connectors = desired::connect_state(&manifests);
+        let stack = manifests.stack.as_ref();
+        if stack.is_some_and(|s| s.safety.prune) {
+            // A Connect cluster whose last Sink was removed is still observed, so the
+            // connectors this stack owns there are pruned.
+            for cluster in stack.iter().flat_map(|s| s.targets.connect.keys()) {
+                connectors.entry(cluster.clone()).or_default();
+            }
+        }
         let topics = desired::kafka_topics(&manifests);
-        let kafka = if topics.is_empty() && connectors.is_empty() {
+        let kafka = if topics.is_empty() && connectors.values().all(|c| c.is_empty()) {
             None
         } else {
             Some(open_kafka(&manifests, &source)?)
         };
         let connect = open_connect(&manifests, &connectors, &source)?;
-        let stack = manifests.stack.as_ref();
         Ok(Session {
             connectors,
             topics,

@@ -89,6 +89,18 @@ pub fn create_table<N: AsRef<str>>(table: &str, cols: &[(N, ColumnType)]) -> Str
     format!(".create table {} {}", quote_name(table), columns(cols))
 }
 
+/// `.create table T (...) with (folder = "...", docstring = "...")`, each property only when
+/// non-empty: the docstring (with the ownership marker) is part of the create, so a script cut
+/// right after it still leaves a table this stack owns and may prune.
+pub fn create_table_with<N: AsRef<str>>(
+    table: &str,
+    cols: &[(N, ColumnType)],
+    folder: &str,
+    docstring: &str,
+) -> String {
+    create_table(table, cols) + &table_properties(folder, docstring)
+}
+
 /// `.create-merge table T (...)`: creates the table or adds the missing columns, never drops
 /// or retypes one, so it is safe to re-run after a partial apply.
 pub fn create_merge_table<N: AsRef<str>>(table: &str, cols: &[(N, ColumnType)]) -> String {
@@ -104,20 +116,26 @@ pub fn create_merge_table_with<N: AsRef<str>>(
     folder: &str,
     docstring: &str,
 ) -> String {
-    let mut out = format!(
-        ".create-merge table {} {}",
+    format!(
+        ".create-merge table {} {}{}",
         quote_name(table),
-        columns(cols)
-    );
+        columns(cols),
+        table_properties(folder, docstring)
+    )
+}
+
+/// ` with (folder = "...", docstring = "...")` with the non-empty ones, or nothing.
+fn table_properties(folder: &str, docstring: &str) -> String {
     let properties: Vec<String> = [("folder", folder), ("docstring", docstring)]
         .into_iter()
         .filter(|(_, value)| !value.is_empty())
         .map(|(key, value)| format!("{key} = {}", quote_string(value)))
         .collect();
-    if !properties.is_empty() {
-        out.push_str(&format!(" with ({})", properties.join(", ")));
+    if properties.is_empty() {
+        String::new()
+    } else {
+        format!(" with ({})", properties.join(", "))
     }
-    out
 }
 
 /// `.alter-merge table T (...)`: adds columns to an existing table (fails if it is missing),

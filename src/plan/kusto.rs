@@ -177,14 +177,12 @@ fn create_table(ctx: &mut Ctx<'_>, t: &TableState) {
     let name = t.name.as_str();
     let cols: Vec<(&str, crate::model::ColumnType)> =
         t.columns.iter().map(|c| (c.name.as_str(), c.ty)).collect();
-    let mut commands = vec![render::create_table(name, &cols)];
-    let stored = t.stored_docstring();
-    if !stored.is_empty() {
-        commands.push(render::alter_table_docstring(name, &stored));
-    }
-    if !t.folder.is_empty() {
-        commands.push(render::alter_table_folder(name, &t.folder));
-    }
+    let commands = vec![render::create_table_with(
+        name,
+        &cols,
+        &t.folder,
+        &t.stored_docstring(),
+    )];
     ctx.push(
         address::table(ctx.db, name),
         Action::Create,

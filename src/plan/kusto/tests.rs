@@ -87,8 +87,7 @@ fn from_empty_the_gameplay_walkthrough_is_four_safe_creates_in_dependency_order(
     assert_eq!(
         changes[0].commands,
         vec![
-            ".create table GamePlay (PlayerID:int, GameID:int, Win:long, Score:int, EventTime:datetime)".to_string(),
-            r#".alter table GamePlay docstring "[kustoplan:gameplay]""#.to_string(),
+            r#".create table GamePlay (PlayerID:int, GameID:int, Win:long, Score:int, EventTime:datetime) with (docstring = "[kustoplan:gameplay]")"#.to_string(),
         ]
     );
     assert_eq!(

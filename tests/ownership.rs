@@ -1,0 +1,138 @@
+//! Ownership survives interruptions: the marker is part of `.create table`, so a script cut right
+//! after it leaves a table the stack owns and may prune; and with `safety.prune` the connectors a
+//! stack owns on a Connect cluster are pruned when its last Sink there is removed.
+
+use std::path::Path;
+use std::process::Command;
+
+use kustoplan::sandbox::kusto::{Faults, ServeConfig, serve};
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn kustoplan(sandbox: &Path, args: &[&str]) -> Run {
+    let out = Command::new(env!("CARGO_BIN_EXE_kustoplan"))
+        .args(args)
+        .env("KUSTOPLAN_SANDBOX_DIR", sandbox)
+        .env("NO_COLOR", "1")
+        .env_remove("KUSTOPLAN_ENV")
+        .output()
+        .expect("run kustoplan");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+const TABLE: &str = "---
+kind: Table
+name: Events
+database: gamedb
+columns:
+  - {name: Id, type: string}
+mappings:
+  - name: events_json
+    kind: json
+    columns:
+      - {column: Id, path: $.id}
+ingestion_batching: {max_time: 10s, max_items: 5, max_raw_size_mb: 100}
+";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_table_created_by_a_cut_script_is_owned_and_can_be_pruned() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut config = ServeConfig::new(dir.path(), "127.0.0.1:0".parse().expect("addr"));
+    config.databases = vec!["gamedb".to_string()];
+    let server = serve(config).await.expect("sandbox server");
+    let stack = tempfile::tempdir().expect("tempdir");
+    let head = format!(
+        "kind: Stack\nname: events\nsafety: {{prune: true}}\ntargets:\n  kusto:\n    cluster: {}\n    auth: {{method: none}}\n---\nkind: Database\nname: gamedb\n",
+        server.url()
+    );
+    std::fs::write(stack.path().join("stack.yaml"), format!("{head}{TABLE}")).expect("write");
+    let local = tempfile::tempdir().expect("tempdir");
+    let (s, d) = (
+        local.path().to_path_buf(),
+        stack.path().to_str().expect("utf-8").to_string(),
+    );
+
+    server.set_faults(Faults {
+        drop_script_after: Some(1),
+        ..Faults::default()
+    });
+    let cut = {
+        let (s, d) = (s.clone(), d.clone());
+        tokio::task::spawn_blocking(move || kustoplan(&s, &["apply", &d, "--auto-approve"]))
+            .await
+            .expect("join")
+    };
+    assert_eq!(cut.code, 1, "{}\n{}", cut.stdout, cut.stderr);
+    assert!(
+        cut.stdout.contains(
+            r#".create table Events (Id:string) with (docstring = "[kustoplan:events]")"#
+        ),
+        "{}",
+        cut.stdout
+    );
+    server.set_faults(Faults::default());
+
+    // The table is no longer declared: only the marker written with the create lets prune see
+    // that this stack owns it.
+    std::fs::write(stack.path().join("stack.yaml"), &head).expect("write");
+    let plan = {
+        let (s, d) = (s.clone(), d.clone());
+        tokio::task::spawn_blocking(move || kustoplan(&s, &["plan", &d, "--detailed-exitcode"]))
+            .await
+            .expect("join")
+    };
+    assert_eq!(plan.code, 2, "{}\n{}", plan.stdout, plan.stderr);
+    assert!(
+        plan.stdout
+            .contains("  - kusto.gamedb.table.Events [data-loss]\n"),
+        "{}",
+        plan.stdout
+    );
+}
+
+#[test]
+fn removing_the_last_sink_of_a_cluster_prunes_its_owned_connectors() {
+    let sandbox = tempfile::tempdir().expect("tempdir");
+    let stack = tempfile::tempdir().expect("tempdir");
+    for f in ["stack.yaml", "kusto.yaml", "kafka.yaml"] {
+        std::fs::copy(Path::new("examples/gameplay").join(f), stack.path().join(f)).expect("copy");
+    }
+    let stack_yaml = stack.path().join("stack.yaml");
+    let text = std::fs::read_to_string(&stack_yaml).expect("read");
+    std::fs::write(
+        &stack_yaml,
+        text.replace("targets:\n", "safety: {prune: true}\ntargets:\n"),
+    )
+    .expect("write");
+    let dir = stack.path().to_str().expect("utf-8");
+    let applied = kustoplan(sandbox.path(), &["apply", dir, "--auto-approve"]);
+    assert_eq!(applied.code, 0, "{}", applied.stderr);
+
+    let kafka_yaml = stack.path().join("kafka.yaml");
+    let kafka = std::fs::read_to_string(&kafka_yaml).expect("read");
+    let sink = kafka.find("---\n").expect("second document");
+    std::fs::write(&kafka_yaml, &kafka[..sink]).expect("write");
+    let plan = kustoplan(sandbox.path(), &["plan", dir, "--detailed-exitcode"]);
+    assert_eq!(plan.code, 2, "{}\n{}", plan.stdout, plan.stderr);
+    assert!(
+        plan.stdout
+            .contains("  - connect.main.connector.gameplay-kusto-sink [data-loss]\n"),
+        "{}",
+        plan.stdout
+    );
+    let pruned = kustoplan(
+        sandbox.path(),
+        &["apply", dir, "--auto-approve", "--allow", "data-loss"],
+    );
+    assert_eq!(pruned.code, 0, "{}\n{}", pruned.stdout, pruned.stderr);
+    let after = kustoplan(sandbox.path(), &["plan", dir, "--detailed-exitcode"]);
+    assert_eq!(after.code, 0, "{}", after.stdout);
+}
