@@ -10,6 +10,7 @@ pub mod manifest;
 pub mod model;
 pub mod plan;
 pub mod providers;
+pub mod redact;
 pub mod sandbox;
 pub mod status;
 pub mod workflow;
