@@ -1,6 +1,7 @@
 //! Input written by someone else: literal secrets never appear in a diagnostic, whichever rule
 //! reports the problem; a manifest that is not UTF-8 is reported at its position; symlink loops
-//! in a stack directory are named instead of hanging `validate`.
+//! in a stack directory are named instead of hanging `validate`; names from the live systems stay
+//! text in a Markdown plan.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -197,5 +198,64 @@ fn a_directory_linked_twice_is_read_once() {
     assert_eq!(
         run.stdout,
         "valid: 0 databases, 0 tables, 1 topic, 0 sinks, 0 routes in 1 file\n"
+    );
+}
+
+/// A connector named with `|`, `<` and backticks (Connect accepts such names) that the stack owns
+/// and prunes: the Markdown plan shows the name as text in its table row and `<summary>`.
+#[test]
+fn markdown_plans_show_hostile_live_names_as_text() {
+    use kustoplan::sandbox::connect::ConnectSandbox;
+    let sandbox = tempfile::tempdir().expect("tempdir");
+    let stack = tempfile::tempdir().expect("tempdir");
+    for f in ["stack.yaml", "kusto.yaml", "kafka.yaml"] {
+        std::fs::copy(Path::new("examples/gameplay").join(f), stack.path().join(f)).expect("copy");
+    }
+    let stack_file = stack.path().join("stack.yaml");
+    let text_of_stack = std::fs::read_to_string(&stack_file).expect("read");
+    std::fs::write(&stack_file, text_of_stack + "safety:\n  prune: true\n").expect("write");
+    let run_with_sandbox = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_kustoplan"))
+            .args(args)
+            .env("KUSTOPLAN_SANDBOX_DIR", sandbox.path())
+            .env_remove("KUSTOPLAN_ENV")
+            .output()
+            .expect("run kustoplan");
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let dir = text(stack.path());
+    let (code, _, stderr) = run_with_sandbox(&["apply", dir, "--auto-approve"]);
+    assert_eq!(code, 0, "{stderr}");
+    let hostile = "evil|<img src=x onerror=alert(1)>`x`";
+    let connect =
+        ConnectSandbox::open(&sandbox.path().join("connect").join("main")).expect("open connect");
+    let mut config = connect.state().connectors["gameplay-kusto-sink"]
+        .config
+        .clone();
+    config.insert("name".into(), hostile.into());
+    connect.put_config(hostile, config).expect("create by hand");
+    drop(connect);
+    let (code, md, stderr) = run_with_sandbox(&["plan", dir, "--format", "markdown"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        md.contains(
+            "| `-` | `` connect.main.connector.evil\\|<img src=x onerror=alert(1)>`x` `` | data-loss | "
+        ),
+        "{md}"
+    );
+    assert!(
+        md.contains(
+            "<details><summary><code>connect.main.connector.evil|&lt;img src=x onerror=alert(1)&gt;`x`</code> "
+        ),
+        "{md}"
+    );
+    assert!(
+        !md.lines()
+            .any(|l| l.starts_with("<details>") && l.contains("<img")),
+        "{md}"
     );
 }
