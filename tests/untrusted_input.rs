@@ -259,3 +259,22 @@ fn markdown_plans_show_hostile_live_names_as_text() {
         "{md}"
     );
 }
+
+#[cfg(unix)]
+#[test]
+fn a_link_round_a_loop_on_the_command_line_is_named_not_called_missing() {
+    use std::os::unix::fs::symlink;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let link = dir.path().join("self.yaml");
+    symlink(&link, &link).expect("symlink");
+    let run = kustoplan(&["validate", text(&link)]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.starts_with(&format!(
+            "error: cannot read {}: Too many levels of symbolic links (os error 40)\n",
+            text(&link)
+        )),
+        "{}",
+        run.stderr
+    );
+}

@@ -23,8 +23,8 @@ const TERRAFORM_SPELLINGS: [(&str, &str); 5] = [
 ];
 
 /// `argv` with Terraform's single-dash spellings (`-out=FILE`, `-out FILE`, `-detailed-exitcode`,
-/// `-auto-approve`, `-var NAME=VALUE`) rewritten to kustoplan's `--` forms. Arguments after `--`
-/// are left as they are.
+/// `-auto-approve`, `-var NAME=VALUE`, `-help`) rewritten to kustoplan's `--` forms. Arguments
+/// after `--` are left as they are.
 pub fn terraform_spellings<I, T>(argv: I) -> Vec<OsString>
 where
     I: IntoIterator<Item = T>,

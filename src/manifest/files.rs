@@ -32,10 +32,7 @@ pub fn collect(paths: &[PathBuf], problems: &mut Vec<Diagnostic>) -> Vec<PathBuf
         } else if path.is_file() {
             files.push(path.clone());
         } else {
-            problems.push(
-                Diagnostic::global(format!("{} does not exist", path.display()))
-                    .hint("pass manifest files or directories that contain them"),
-            );
+            problems.push(not_readable(path));
         }
     }
     files.sort();
@@ -115,6 +112,22 @@ impl Walk<'_> {
         self.ancestors.push(real);
         self.dir(path);
         self.ancestors.pop();
+    }
+}
+
+/// Why a path given on the command line is neither a file nor a directory to read.
+fn not_readable(path: &Path) -> Diagnostic {
+    match (std::fs::symlink_metadata(path), std::fs::metadata(path)) {
+        // A link that leads nowhere, or round a loop.
+        (Ok(_), Err(e)) => Diagnostic::global(format!("cannot read {}: {e}", path.display()))
+            .hint("check where the link leads"),
+        (Ok(_), Ok(_)) => Diagnostic::global(format!(
+            "{} is neither a file nor a directory",
+            path.display()
+        ))
+        .hint("pass manifest files or directories that contain them"),
+        (Err(_), _) => Diagnostic::global(format!("{} does not exist", path.display()))
+            .hint("pass manifest files or directories that contain them"),
     }
 }
 
