@@ -3,30 +3,75 @@
 //! Every problem kustoplan finds in the input becomes one [`Diagnostic`]; they are collected (not
 //! returned on the first failure) so a user fixes everything in one round.
 
+use std::collections::BTreeSet;
 use std::fmt::Write as _;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use annotate_snippets::{AnnotationKind, Group, Level, Renderer, Snippet};
 
 use crate::manifest::node::Loc;
+use crate::redact;
 
-/// The manifest files of a run, so diagnostics can show the offending line.
+/// The manifest files of a run, so diagnostics can show the offending line, and the literal
+/// secrets they hold, so diagnostics never show those ([`crate::redact`]).
 #[derive(Debug, Default, Clone)]
 pub struct SourceMap {
     files: Vec<SourceFile>,
+    secrets: BTreeSet<String>,
 }
 
 #[derive(Debug, Clone)]
 struct SourceFile {
     path: PathBuf,
     text: String,
+    secret_spans: Vec<Range<usize>>,
 }
 
 impl SourceMap {
-    /// Registers a file and returns its index for [`Loc::file`].
+    /// Registers a file and returns its index for [`Loc::file`]. The values of secret keys in it
+    /// are found right away, so they are masked even if the file does not parse.
     pub fn add(&mut self, path: PathBuf, text: String) -> u32 {
-        self.files.push(SourceFile { path, text });
+        let secret_spans = redact::lexical_secrets(&text);
+        self.files.push(SourceFile {
+            path,
+            text,
+            secret_spans,
+        });
         u32::try_from(self.files.len() - 1).unwrap_or(u32::MAX)
+    }
+
+    /// Records a literal secret: the value written at `loc` (and, after variable substitution,
+    /// `value`) is never shown, in any snippet or message.
+    pub fn add_secret(&mut self, loc: Loc, value: &str) {
+        if let Some(file) = self.files.get_mut(loc.file as usize)
+            && let Some(span) = span_of(&file.text, loc)
+        {
+            file.secret_spans.push(span);
+        }
+        if !value.trim().is_empty() {
+            self.secrets.insert(value.to_string());
+        }
+    }
+
+    /// `text` with every recorded secret value replaced by `<redacted>`.
+    pub fn redact(&self, text: &str) -> String {
+        redact::redact_text(text, self.secrets.iter().map(String::as_str))
+    }
+
+    /// The text of a file with every secret masked, plus `extra` ranges (a diagnostic's own
+    /// redacted span).
+    fn masked(&self, file: u32, extra: Option<Range<usize>>) -> Option<redact::Masked> {
+        let f = self.files.get(file as usize)?;
+        let mut ranges = f.secret_spans.clone();
+        ranges.extend(extra);
+        ranges.extend(
+            self.secrets
+                .iter()
+                .flat_map(|v| redact::fragments(v))
+                .flat_map(|v| redact::occurrences(&f.text, v)),
+        );
+        Some(redact::mask(&f.text, ranges))
     }
 
     /// The path of a file, as the user gave it.
@@ -104,9 +149,6 @@ impl Diagnostic {
     }
 }
 
-/// What a secret's value is shown as.
-const REDACTED: &str = "<redacted>";
-
 /// Renders diagnostics like rustc does: message, `--> file:line:column`, the source line with
 /// the spot marked, and the hint. `color` adds ANSI styles (callers decide: TTY and no NO_COLOR).
 pub fn render(diagnostics: &[Diagnostic], sources: &SourceMap, color: bool) -> String {
@@ -117,26 +159,17 @@ pub fn render(diagnostics: &[Diagnostic], sources: &SourceMap, color: bool) -> S
     };
     let mut out = String::new();
     for d in diagnostics {
-        let mut group = Group::with_title(Level::ERROR.primary_title(d.message.as_str()));
+        let message = sources.redact(&d.message);
+        let mut group = Group::with_title(Level::ERROR.primary_title(message.as_str()));
         let snippet = d.loc.and_then(|loc| {
-            let text = sources.text(loc.file)?;
-            let path = sources.path(loc.file)?;
-            let span = span_of(text, loc)?;
-            if d.redact {
-                let masked = format!("{}{REDACTED}{}", &text[..span.start], &text[span.end..]);
-                let span = span.start..span.start + REDACTED.len();
-                Some((
-                    std::borrow::Cow::Owned(masked),
-                    path.display().to_string(),
-                    span,
-                ))
-            } else {
-                Some((
-                    std::borrow::Cow::Borrowed(text),
-                    path.display().to_string(),
-                    span,
-                ))
-            }
+            let span = span_of(sources.text(loc.file)?, loc)?;
+            let masked = sources.masked(loc.file, d.redact.then(|| span.clone()))?;
+            let span = masked.map(span);
+            Some((
+                masked.text,
+                sources.path(loc.file)?.display().to_string(),
+                span,
+            ))
         });
         match snippet {
             Some((text, path, span)) => {
@@ -153,7 +186,8 @@ pub fn render(diagnostics: &[Diagnostic], sources: &SourceMap, color: bool) -> S
                 }
             }
         }
-        if let Some(hint) = &d.hint {
+        let hint = d.hint.as_deref().map(|h| sources.redact(h));
+        if let Some(hint) = &hint {
             group = group.element(Level::HELP.message(hint.as_str()));
         }
         let report: [Group<'_>; 1] = [group];

@@ -11,6 +11,7 @@ pub mod manifest;
 pub mod model;
 pub mod plan;
 pub mod providers;
+pub mod redact;
 pub mod sandbox;
 pub mod saved_plan;
 pub mod status;

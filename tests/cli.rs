@@ -1,5 +1,7 @@
 //! The CLI as a user sees it: exit codes, stdout and stderr.
 
+mod common;
+
 use std::process::Command;
 
 fn kustoplan(args: &[&str]) -> (i32, String, String) {
@@ -158,8 +160,7 @@ fn committed_manifest_reference_is_up_to_date() {
 #[test]
 fn every_example_file_points_editors_at_the_schema() {
     for dir in ["examples/gameplay", "examples/telemetry"] {
-        for entry in std::fs::read_dir(dir).expect("example dir") {
-            let path = entry.expect("entry").path();
+        for path in common::manifest_files(dir) {
             let text = std::fs::read_to_string(&path).expect("read");
             assert!(
                 text.starts_with(

@@ -3,6 +3,8 @@
 
 use std::path::PathBuf;
 
+mod common;
+
 use kustoplan::manifest::{self, LoadOptions};
 use proptest::prelude::*;
 
@@ -27,8 +29,8 @@ fn seeds() -> Vec<String> {
         "tests/fixtures/invalid",
     ]
     .iter()
-    .flat_map(|d| std::fs::read_dir(d).expect("dir"))
-    .map(|e| std::fs::read_to_string(e.expect("entry").path()).expect("read"))
+    .flat_map(common::manifest_files)
+    .map(|p| std::fs::read_to_string(p).expect("read"))
     .collect()
 }
 

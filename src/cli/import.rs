@@ -163,7 +163,8 @@ fn declared(m: &Manifests) -> Declared {
     }
 }
 
-/// Writes every file, or none: existing files are refused (all of them listed) unless `force`.
+/// Writes every file, or none: existing files are refused (all of them listed) unless `force`,
+/// and nothing is written through a symlink leading out of `out` ([`crate::import::write`]).
 fn write(out: &Path, output: &Output, force: bool) -> Result<(), ExitCode> {
     let schema =
         serde_json::to_string_pretty(&manifest::schema::manifest_schema()).map_err(|e| {
@@ -172,34 +173,11 @@ fn write(out: &Path, output: &Output, force: bool) -> Result<(), ExitCode> {
         })?;
     let mut files: Vec<(PathBuf, String)> = vec![(PathBuf::from(SCHEMA_FILE), schema + "\n")];
     files.extend(output.files.iter().cloned());
-    if !force {
-        let existing: Vec<PathBuf> = files
-            .iter()
-            .map(|(p, _)| out.join(p))
-            .filter(|p| p.exists())
-            .collect();
-        if !existing.is_empty() {
-            for p in &existing {
-                eprintln!("error: {} already exists", p.display());
-            }
-            eprintln!(
-                "error: {} file{} would be overwritten; nothing was written (use --force to overwrite)",
-                existing.len(),
-                plural(existing.len())
-            );
-            return Err(ExitCode::FAILURE);
+    crate::import::write::write_all(out, &files, force).map_err(|problems| {
+        for p in &problems {
+            eprintln!("error: {p}");
         }
-    }
-    for (path, text) in &files {
-        let path = out.join(path);
-        let written = path
-            .parent()
-            .map_or(Ok(()), std::fs::create_dir_all)
-            .and_then(|()| std::fs::write(&path, text));
-        if let Err(e) = written {
-            eprintln!("error: cannot write {}: {e}", path.display());
-            return Err(ExitCode::FAILURE);
-        }
-    }
-    Ok(())
+        eprintln!("error: nothing was written to {}", out.display());
+        ExitCode::FAILURE
+    })
 }

@@ -2,6 +2,7 @@
 //! library, and hand results to the renderers; they hold no logic of their own.
 
 mod apply;
+pub mod args;
 mod import;
 mod output;
 mod plan;
@@ -372,7 +373,10 @@ fn report_workflow_error(e: crate::workflow::WorkflowError, color: ColorChoice) 
 
 /// Runs the command line and returns the process exit code.
 pub fn run() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match args::parse(std::env::args_os()) {
+        Ok(cli) => cli,
+        Err(code) => return code,
+    };
     let color = ColorChoice::resolve(cli.color);
     init_logging(cli.verbose, color);
     match cli.command {

@@ -13,6 +13,7 @@
 pub mod kusto;
 pub mod live;
 pub mod sink;
+pub mod write;
 pub mod yaml;
 
 use std::collections::{BTreeMap, BTreeSet};

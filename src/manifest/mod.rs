@@ -6,15 +6,17 @@
 
 pub mod de;
 pub mod desired;
+pub mod files;
 pub mod located;
 pub mod node;
 pub mod schema;
+pub mod secrets;
 pub mod spec;
 pub mod validate;
 pub mod vars;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use crate::diagnostics::{Diagnostic, SourceMap};
 use node::{Node, Value};
@@ -102,32 +104,30 @@ pub fn load(paths: &[PathBuf], options: &LoadOptions) -> Result<Manifests, LoadF
     let mut sources = SourceMap::default();
     let mut problems = Vec::new();
     let mut docs = Vec::new();
-    for file in collect_files(paths, &mut problems) {
-        match std::fs::read_to_string(&file) {
-            Ok(text) => {
-                let id = sources.add(file.clone(), text);
-                match node::parse_documents(sources.text(id).unwrap_or_default(), id) {
-                    Ok(parsed) => docs.extend(parsed),
-                    Err(e) if e.message.starts_with("duplicate key") => {
-                        problems.push(Diagnostic::at(e.loc, e.message).hint(
-                            "a key may appear once per mapping; remove or merge the repeated one",
-                        ))
-                    }
-                    Err(e) => problems.push(
-                        Diagnostic::at(e.loc, format!("invalid YAML: {}", e.message)).hint(
-                            "fix the YAML syntax; every document must be a mapping with a `kind`",
-                        ),
-                    ),
-                }
+    for file in files::collect(paths, &mut problems) {
+        let id = match files::read(&file, &mut sources) {
+            Ok(id) => id,
+            Err(problem) => {
+                problems.push(problem);
+                continue;
             }
+        };
+        match node::parse_documents(sources.text(id).unwrap_or_default(), id) {
+            Ok(parsed) => docs.extend(parsed),
+            Err(e) if e.message.starts_with("duplicate key") => problems.push(
+                Diagnostic::at(e.loc, e.message)
+                    .hint("a key may appear once per mapping; remove or merge the repeated one"),
+            ),
             Err(e) => problems.push(
-                Diagnostic::global(format!("cannot read {}: {e}", file.display()))
-                    .hint("check the path and its permissions"),
+                Diagnostic::at(e.loc, format!("invalid YAML: {}", e.message))
+                    .hint("fix the YAML syntax; every document must be a mapping with a `kind`"),
             ),
         }
     }
     let before = problems.len();
     let environment = resolve_vars_and_substitute(&mut docs, options, &mut problems);
+    docs.iter()
+        .for_each(|doc| secrets::record(doc, &mut sources));
     // A value whose variable is undefined is already reported; its schema errors would repeat it.
     let var_locs: BTreeSet<node::Loc> = problems[before..].iter().filter_map(|d| d.loc).collect();
     let checker = SchemaChecker::new();
@@ -160,56 +160,6 @@ pub fn load(paths: &[PathBuf], options: &LoadOptions) -> Result<Manifests, LoadF
             sources: manifests.sources,
             diagnostics: problems,
         })
-    }
-}
-
-fn collect_files(paths: &[PathBuf], problems: &mut Vec<Diagnostic>) -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    for path in paths {
-        if path.is_dir() {
-            walk(path, &mut files);
-        } else if path.is_file() {
-            files.push(path.clone());
-        } else {
-            problems.push(
-                Diagnostic::global(format!("{} does not exist", path.display()))
-                    .hint("pass manifest files or directories that contain them"),
-            );
-        }
-    }
-    files.sort();
-    files.dedup();
-    if files.is_empty() && problems.is_empty() {
-        problems.push(
-            Diagnostic::global("no manifest files (*.yaml, *.yml) found")
-                .hint("pass the directory that holds the stack, e.g. `kustoplan validate examples/gameplay`"),
-        );
-    }
-    files
-}
-
-fn walk(dir: &Path, files: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        let hidden = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .is_some_and(|n| n.starts_with('.'));
-        if hidden {
-            continue;
-        }
-        if path.is_dir() {
-            walk(&path, files);
-        } else if path
-            .extension()
-            .and_then(|e| e.to_str())
-            .is_some_and(|e| e == "yaml" || e == "yml")
-        {
-            files.push(path);
-        }
     }
 }
 

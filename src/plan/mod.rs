@@ -8,6 +8,7 @@ pub mod connect;
 pub mod cross;
 pub mod kafka;
 pub mod kusto;
+pub mod markdown_escape;
 pub mod render;
 
 use std::collections::BTreeMap;

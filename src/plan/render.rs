@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 use serde::Serialize;
 use similar::TextDiff;
 
+use super::markdown_escape as md;
 use super::{Action, Change, ImpactClass, Plan};
 
 /// GitHub's limit on a comment body; the Markdown view stays under it.
@@ -160,11 +161,11 @@ pub fn markdown(plan: &Plan, allowed: &[ImpactClass]) -> String {
     let env = plan
         .environment
         .as_deref()
-        .map(|e| format!(" · environment `{e}`"))
+        .map(|e| format!(" · environment {}", md::code_span(e)))
         .unwrap_or_default();
     let mut head = format!(
-        "### kustoplan: stack `{}`{env}\n\n**{}**\n",
-        plan.stack,
+        "### kustoplan: stack {}{env}\n\n**{}**\n",
+        md::code_span(&plan.stack),
         summary_line(plan, allowed)
     );
     if plan.is_empty() {
@@ -177,24 +178,24 @@ pub fn markdown(plan: &Plan, allowed: &[ImpactClass]) -> String {
     let mut omitted = 0usize;
     for c in &plan.changes {
         let row = format!(
-            "| `{}` | `{}` | {} | {} |\n",
+            "| `{}` | {} | {} | {} |\n",
             c.action.symbol(),
-            c.address,
+            md::table_code(&c.address),
             impact_name(c.impact),
-            c.summary.replace('|', "\\|")
+            md::table_text(&c.summary)
         );
         let mut detail = format!(
             "<details><summary><code>{}</code> {}</summary>\n\n",
-            c.address,
-            html_escape(&c.summary)
+            md::html(&c.address),
+            md::html(&c.summary)
         );
         if let Some(diff) = unified_diff(c) {
-            let _ = write!(detail, "```diff\n{diff}```\n\n");
+            let _ = writeln!(detail, "{}", md::fenced("diff", &diff));
         }
-        let _ = write!(
+        let _ = writeln!(
             detail,
-            "```kusto\n{}\n```\n</details>\n",
-            c.commands.join("\n")
+            "{}</details>",
+            md::fenced("kusto", &c.commands.join("\n"))
         );
         let used = head.len() + rows.len() + details.len() + footer_reserve;
         if used + row.len() + detail.len() > MARKDOWN_LIMIT {
@@ -216,12 +217,6 @@ pub fn markdown(plan: &Plan, allowed: &[ImpactClass]) -> String {
         );
     }
     out
-}
-
-fn html_escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
 }
 
 /// The documented JSON view (`--format json`): the saved-plan fields plus a summary.
@@ -355,6 +350,44 @@ mod tests {
             "{small}"
         );
         assert!(small.contains("```kusto\n.alter table T"), "{small}");
+    }
+
+    /// Names come from manifests and live systems: a table named with `|`, `<` and backticks
+    /// (and a command holding a fence) stays text in its cell, `<summary>` and code block.
+    #[test]
+    fn markdown_escapes_names_from_manifests_and_live_systems() {
+        let mut hostile = change(
+            "kusto.db.table.a|b<img src=x onerror=alert(1)>`c`",
+            Action::Delete,
+            ImpactClass::DataLoss,
+        );
+        hostile.summary =
+            "drop table a|b<img src=x onerror=alert(1)>`c` </summary></details>".into();
+        hostile.before = None;
+        hostile.after = None;
+        hostile.commands = vec![".drop table ['a|b<img>`c`'] // ```\n# injected".into()];
+        let mut p = plan(vec![hostile]);
+        p.stack = "s`x".into();
+        p.environment = Some("<b>dev</b>".into());
+        let md = markdown(&p, &[]);
+        assert!(
+            md.starts_with("### kustoplan: stack ``s`x`` · environment `<b>dev</b>`\n"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| `-` | `` kusto.db.table.a\\|b<img src=x onerror=alert(1)>`c` `` | data-loss | drop table a\\|b&lt;img src=x onerror=alert(1)&gt;\\`c\\` &lt;/summary&gt;&lt;/details&gt; |\n"),
+            "{md}"
+        );
+        assert!(
+            md.contains("<details><summary><code>kusto.db.table.a|b&lt;img src=x onerror=alert(1)&gt;`c`</code> drop table a|b&lt;img src=x onerror=alert(1)&gt;`c` &lt;/summary&gt;&lt;/details&gt;</summary>\n"),
+            "{md}"
+        );
+        assert!(
+            md.contains(
+                "````kusto\n.drop table ['a|b<img>`c`'] // ```\n# injected\n````\n</details>\n"
+            ),
+            "{md}"
+        );
     }
 
     #[test]

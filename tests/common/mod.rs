@@ -5,12 +5,29 @@
 pub mod real_env;
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 /// The repository root.
 pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The manifest files directly in an example directory (`*.yaml`, `*.yml`), sorted. Never what
+/// running the example leaves next to them (the README's main job keeps its sandbox in
+/// `.kustoplan/`), so tests that read the examples pass after the main job has run.
+pub fn manifest_files(dir: impl AsRef<Path>) -> Vec<PathBuf> {
+    let dir = dir.as_ref();
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()))
+        .map(|e| {
+            e.unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()))
+                .path()
+        })
+        .filter(|p| p.is_file() && p.extension().is_some_and(|e| e == "yaml" || e == "yml"))
+        .collect();
+    files.sort();
+    files
 }
 
 /// Whether this run is CI (`CI=true`), where a missing tool is a failure, not a skip.
