@@ -122,3 +122,87 @@ fn ctrl_c_right_after_the_banner_is_always_a_clean_shutdown() {
         stop(child);
     }
 }
+
+/// The lock record `sandbox serve` writes names its process: what a refused process prints.
+fn held_by_serve(dir: &std::path::Path, pid: u32) -> String {
+    let record = std::fs::read(dir.join(kustoplan::sandbox::lease::LOCK_FILE)).expect("lock file");
+    let holder: kustoplan::sandbox::lease::Holder =
+        serde_json::from_slice(&record).expect("holder record");
+    assert_eq!(holder.pid, pid);
+    format!(
+        "the sandbox directory {} is held by `kustoplan sandbox serve` (pid {pid} on {}, since {})",
+        dir.display(),
+        holder.host,
+        httpdate::fmt_http_date(
+            std::time::UNIX_EPOCH + std::time::Duration::from_secs(holder.since_unix)
+        )
+    )
+}
+
+/// A served directory belongs to the server: a second server, an apply and a plan on it are
+/// refused (they would load the state beside the server and overwrite it), and nothing is
+/// written; once the server stops, the directory is free.
+#[test]
+fn a_served_directory_is_refused_to_other_processes_until_the_server_stops() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (child, _) = start(dir.path());
+    let held = held_by_serve(dir.path(), child.id());
+    let state = std::fs::read(dir.path().join("kusto-state.json")).expect("state");
+
+    let second = Command::new(env!("CARGO_BIN_EXE_kustoplan"))
+        .args(["sandbox", "serve", "--listen", "127.0.0.1:0", "--dir"])
+        .arg(dir.path())
+        .output()
+        .expect("second serve");
+    assert_eq!(second.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&second.stderr),
+        format!(
+            "error: cannot start the Kusto sandbox: {held}\nhelp: stop the other process first, or serve another --dir\n"
+        )
+    );
+    assert_eq!(String::from_utf8_lossy(&second.stdout), "");
+
+    let kustoplan = |command: &str| {
+        Command::new(env!("CARGO_BIN_EXE_kustoplan"))
+            .args([command, "examples/gameplay"])
+            .args(if command == "apply" {
+                &["--auto-approve"][..]
+            } else {
+                &[][..]
+            })
+            .env("KUSTOPLAN_SANDBOX_DIR", dir.path())
+            .env_remove("KUSTOPLAN_ENV")
+            .output()
+            .expect("run kustoplan")
+    };
+    let apply = kustoplan("apply");
+    assert_eq!(apply.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&apply.stderr),
+        format!(
+            "error: {held}; nothing was changed. Wait for it to finish, or pass --lock-timeout \
+             DURATION (e.g. --lock-timeout 30s) to wait for it\n"
+        )
+    );
+    let plan = kustoplan("plan");
+    assert_eq!(plan.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&plan.stderr),
+        format!("error: {held}; nothing was read. Run again when it has finished\n")
+    );
+    assert_eq!(
+        std::fs::read(dir.path().join("kusto-state.json")).expect("state"),
+        state,
+        "nothing was written"
+    );
+
+    stop(child);
+    let apply = kustoplan("apply");
+    assert_eq!(
+        apply.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&apply.stderr)
+    );
+}

@@ -184,6 +184,10 @@ pub struct ApplyArgs {
     /// Allow changes of this impact class: data-loss or restart (repeatable).
     #[arg(long, value_name = "CLASS", value_parser = apply::parse_allow)]
     pub allow: Vec<crate::plan::ImpactClass>,
+    /// How long to wait when another process holds the built-in sandbox's directory (e.g. 30s);
+    /// 0 refuses at once.
+    #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = crate::sandbox::lease::parse_timeout)]
+    pub lock_timeout: std::time::Duration,
     /// Directory of the built-in sandbox (default: .kustoplan/sandbox next to the manifests).
     #[arg(long, env = "KUSTOPLAN_SANDBOX_DIR", value_name = "DIR")]
     pub sandbox_dir: Option<PathBuf>,
@@ -319,6 +323,19 @@ fn open_session(
 ) -> Result<(crate::workflow::Session, tokio::runtime::Runtime), ExitCode> {
     let session =
         crate::workflow::Session::open(source).map_err(|e| report_workflow_error(e, color))?;
+    Ok((session, runtime()?))
+}
+
+/// [`open_session`] for a writer: the built-in sandbox's directory is held exclusively, waiting
+/// up to `lock_timeout` for another holder.
+fn open_session_for_apply(
+    source: crate::workflow::Source,
+    lock_timeout: std::time::Duration,
+    color: ColorChoice,
+) -> Result<(crate::workflow::Session, tokio::runtime::Runtime), ExitCode> {
+    let lease = crate::sandbox::lease::LeaseRequest::write("kustoplan apply", lock_timeout);
+    let session = crate::workflow::Session::open_leased(source, &lease)
+        .map_err(|e| report_workflow_error(e, color))?;
     Ok((session, runtime()?))
 }
 

@@ -2,10 +2,12 @@
 //! the Kafka Connect REST stand-in next to it.
 
 use std::process::ExitCode;
+use std::time::Duration;
 
 use super::SandboxServeArgs;
 use crate::sandbox::connect::{ConnectServeConfig, serve_connect};
 use crate::sandbox::kusto::{ServeConfig, serve};
+use crate::sandbox::lease::{DirLease, LeaseRequest};
 
 /// A future that completes on Ctrl-C (SIGINT), registered when this returns.
 #[cfg(unix)]
@@ -33,6 +35,19 @@ pub fn run(args: &SandboxServeArgs) -> ExitCode {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    // Held until the servers stop: another serve, apply or plan on this directory would load
+    // the state beside this process and overwrite it.
+    let _lease = match DirLease::acquire(
+        &args.dir,
+        &LeaseRequest::write("kustoplan sandbox serve", Duration::ZERO),
+    ) {
+        Ok(lease) => lease,
+        Err(e) => {
+            eprintln!("error: cannot start the Kusto sandbox: {e}");
+            eprintln!("help: stop the other process first, or serve another --dir");
             return ExitCode::FAILURE;
         }
     };
