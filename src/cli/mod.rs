@@ -135,6 +135,19 @@ pub struct SandboxServeArgs {
     /// its state is kept in the same directory.
     #[arg(long, value_name = "ADDR")]
     pub connect_listen: Option<SocketAddr>,
+    /// Require `Authorization: Bearer TOKEN` on the Kusto endpoint, TOKEN being this file's
+    /// content (surrounding whitespace ignored); others get 401. The token is never printed.
+    #[arg(long, value_name = "FILE")]
+    pub token_file: Option<PathBuf>,
+    /// Close a connection that has not sent a request's headers within this time (e.g. 30s).
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = crate::sandbox::lease::parse_timeout)]
+    pub header_timeout: std::time::Duration,
+    /// Answer 408 to a request whose body has not arrived within this time (e.g. 60s).
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = crate::sandbox::lease::parse_timeout)]
+    pub body_timeout: std::time::Duration,
+    /// Connections served at once per endpoint; more wait until one closes.
+    #[arg(long, value_name = "N", default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: u32,
 }
 
 /// `plan` options.

@@ -1,12 +1,15 @@
 //! `kustoplan sandbox serve`: the built-in Kusto-compatible target over HTTP, and optionally
 //! the Kafka Connect REST stand-in next to it.
 
+use std::collections::BTreeMap;
+use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use super::SandboxServeArgs;
 use crate::sandbox::connect::{ConnectServeConfig, serve_connect};
-use crate::sandbox::kusto::{ServeConfig, serve};
+use crate::sandbox::http::ServerLimits;
+use crate::sandbox::kusto::{AuthConfig, ServeConfig, serve};
 use crate::sandbox::lease::{DirLease, LeaseRequest};
 
 /// A future that completes on Ctrl-C (SIGINT), registered when this returns.
@@ -23,6 +26,30 @@ fn interrupt_signal() -> std::io::Result<impl std::future::Future<Output = ()>> 
 fn interrupt_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
     Ok(async {
         let _ = tokio::signal::ctrl_c().await;
+    })
+}
+
+/// The caller whose token `--token-file` holds: a cluster admin, like the anonymous caller of
+/// a server without a token.
+const TOKEN_PRINCIPAL: &str = "aaduser=sandbox";
+
+/// Reads `--token-file`; errors name the file, never its content.
+fn token_auth(path: &Path) -> Result<AuthConfig, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read --token-file {}: {e}", path.display()))?;
+    let token = text.trim();
+    if token.is_empty() {
+        return Err(format!("--token-file {} is empty", path.display()));
+    }
+    if token.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(format!(
+            "--token-file {} must hold one token (no spaces or line breaks inside)",
+            path.display()
+        ));
+    }
+    Ok(AuthConfig {
+        tokens: BTreeMap::from([(token.to_string(), TOKEN_PRINCIPAL.to_string())]),
+        cluster_admins: vec![TOKEN_PRINCIPAL.to_string()],
     })
 }
 
@@ -51,11 +78,33 @@ pub fn run(args: &SandboxServeArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let auth = match &args.token_file {
+        None => None,
+        Some(path) => match token_auth(path) {
+            Ok(auth) => Some(auth),
+            Err(message) => {
+                eprintln!("error: {message}");
+                return ExitCode::FAILURE;
+            }
+        },
+    };
+    let limits = ServerLimits {
+        header_read_timeout: args.header_timeout,
+        body_timeout: args.body_timeout,
+        max_connections: usize::try_from(args.max_connections).unwrap_or(usize::MAX),
+    };
     runtime.block_on(async {
         let mut config = ServeConfig::new(&args.dir, args.listen);
         if !args.databases.is_empty() {
             config.databases = args.databases.clone();
         }
+        let token_note = if auth.is_some() {
+            ", bearer token required"
+        } else {
+            ""
+        };
+        config.auth = auth;
+        config.limits = limits;
         let handle = match serve(config).await {
             Ok(h) => h,
             Err(e) => {
@@ -76,7 +125,7 @@ pub fn run(args: &SandboxServeArgs) -> ExitCode {
             }
         };
         println!(
-            "kusto sandbox listening on {} (state in {})",
+            "kusto sandbox listening on {} (state in {}{token_note})",
             handle.url(),
             args.dir.display()
         );
@@ -86,6 +135,7 @@ pub fn run(args: &SandboxServeArgs) -> ExitCode {
                 let config = ConnectServeConfig {
                     dir: Some(args.dir.clone()),
                     listen,
+                    limits,
                 };
                 match serve_connect(config).await {
                     Ok(h) => {
