@@ -140,10 +140,10 @@ pub struct SandboxServeArgs {
     #[arg(long, value_name = "FILE")]
     pub token_file: Option<PathBuf>,
     /// Close a connection that has not sent a request's headers within this time (e.g. 30s).
-    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = crate::sandbox::lease::parse_timeout)]
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
     pub header_timeout: std::time::Duration,
     /// Answer 408 to a request whose body has not arrived within this time (e.g. 60s).
-    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = crate::sandbox::lease::parse_timeout)]
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
     pub body_timeout: std::time::Duration,
     /// Connections served at once per endpoint; more wait until one closes.
     #[arg(long, value_name = "N", default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..))]
@@ -199,7 +199,7 @@ pub struct ApplyArgs {
     pub allow: Vec<crate::plan::ImpactClass>,
     /// How long to wait when another process holds the built-in sandbox's directory (e.g. 30s);
     /// 0 refuses at once.
-    #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = crate::sandbox::lease::parse_timeout)]
+    #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = parse_duration)]
     pub lock_timeout: std::time::Duration,
     /// Directory of the built-in sandbox (default: .kustoplan/sandbox next to the manifests).
     #[arg(long, env = "KUSTOPLAN_SANDBOX_DIR", value_name = "DIR")]
@@ -290,6 +290,18 @@ pub struct StackArgs {
     /// Set a variable, overriding the manifests: NAME=VALUE (repeatable).
     #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var)]
     pub vars: Vec<(String, String)>,
+}
+
+/// Parses a duration flag: `0`, or a number with a unit as manifests write timespans (`500ms`,
+/// `30s`, `5m`, `1h`, `1m30s`).
+fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    if text.trim() == "0" {
+        return Ok(std::time::Duration::ZERO);
+    }
+    crate::model::Timespan::parse(text)
+        .filter(|_| !text.contains(':'))
+        .map(|t| std::time::Duration::from_millis(t.as_millis()))
+        .ok_or_else(|| format!("expected a duration such as 30s, 500ms or 5m, found `{text}`"))
 }
 
 fn parse_var(text: &str) -> Result<(String, String), String> {
@@ -418,6 +430,30 @@ pub fn run() -> ExitCode {
             // A closed pipe (`| head`) is not an error worth a panic.
             let _ = std::io::Write::write_all(&mut std::io::stdout(), &script);
             ExitCode::SUCCESS
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::parse_duration;
+
+    #[test]
+    fn durations_need_a_unit_except_zero() {
+        assert_eq!(parse_duration("0"), Ok(Duration::ZERO));
+        assert_eq!(parse_duration("0s"), Ok(Duration::ZERO));
+        assert_eq!(parse_duration("30s"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("1m30s"), Ok(Duration::from_secs(90)));
+        for bad in ["30", "s", "3x", "00:00:30", ""] {
+            assert_eq!(
+                parse_duration(bad),
+                Err(format!(
+                    "expected a duration such as 30s, 500ms or 5m, found `{bad}`"
+                ))
+            );
         }
     }
 }

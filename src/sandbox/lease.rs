@@ -245,34 +245,5 @@ fn host_name() -> String {
         .unwrap_or_else(|| "an unknown host".to_string())
 }
 
-/// Parses `--lock-timeout`: a number with a unit (`500ms`, `30s`, `5m`); `0` alone is allowed.
-pub fn parse_timeout(text: &str) -> Result<Duration, String> {
-    let text = text.trim();
-    if text == "0" {
-        return Ok(Duration::ZERO);
-    }
-    let split = text
-        .find(|c: char| !c.is_ascii_digit())
-        .filter(|&i| i > 0)
-        .ok_or_else(|| format!("expected a duration such as 30s, 500ms or 5m, found `{text}`"))?;
-    let (number, unit) = text.split_at(split);
-    let n: u64 = number
-        .parse()
-        .map_err(|e| format!("invalid duration `{text}`: {e}"))?;
-    let ms = match unit {
-        "ms" => Some(n),
-        "s" => n.checked_mul(1_000),
-        "m" => n.checked_mul(60_000),
-        "h" => n.checked_mul(3_600_000),
-        _ => {
-            return Err(format!(
-                "unknown unit `{unit}` in `{text}`: use ms, s, m or h"
-            ));
-        }
-    };
-    ms.map(Duration::from_millis)
-        .ok_or_else(|| format!("duration `{text}` is too long"))
-}
-
 #[cfg(test)]
 mod tests;

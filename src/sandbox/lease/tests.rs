@@ -128,25 +128,3 @@ fn a_record_left_by_a_crashed_writer_is_cleared_by_the_next_holder() {
     assert_eq!(holder, None, "no stale holder is named");
     drop(reader);
 }
-
-#[test]
-fn lock_timeouts_parse_with_units() {
-    assert_eq!(parse_timeout("0"), Ok(Duration::ZERO));
-    assert_eq!(parse_timeout("0s"), Ok(Duration::ZERO));
-    assert_eq!(parse_timeout("30s"), Ok(Duration::from_secs(30)));
-    assert_eq!(parse_timeout("500ms"), Ok(Duration::from_millis(500)));
-    assert_eq!(parse_timeout("5m"), Ok(Duration::from_secs(300)));
-    assert_eq!(parse_timeout("1h"), Ok(Duration::from_secs(3600)));
-    assert_eq!(
-        parse_timeout("30"),
-        Err("expected a duration such as 30s, 500ms or 5m, found `30`".to_string())
-    );
-    assert_eq!(
-        parse_timeout("3d"),
-        Err("unknown unit `d` in `3d`: use ms, s, m or h".to_string())
-    );
-    assert_eq!(
-        parse_timeout("s"),
-        Err("expected a duration such as 30s, 500ms or 5m, found `s`".to_string())
-    );
-}
