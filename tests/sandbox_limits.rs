@@ -336,3 +336,37 @@ async fn a_table_has_at_most_10000_columns() {
     assert_eq!(status, 200);
     server.shutdown().await;
 }
+
+/// The Connect stand-in shares the limits: a silent client is dropped, a half-sent body gets
+/// 408 in Connect's error shape.
+#[tokio::test]
+async fn the_connect_stand_in_drops_silent_clients_and_answers_a_half_sent_body_with_408() {
+    use kustoplan::sandbox::connect::{ConnectServeConfig, serve_connect};
+    let server = serve_connect(ConnectServeConfig {
+        dir: None,
+        listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+        limits: short(ServerLimits::default()),
+    })
+    .await
+    .expect("serve");
+    let mut silent = TcpStream::connect(server.addr()).await.expect("connect");
+    until_closed(&mut silent).await;
+
+    let mut stream = TcpStream::connect(server.addr()).await.expect("connect");
+    stream
+        .write_all(
+            b"PUT /connectors/sink/config HTTP/1.1\r\nHost: connect\r\nContent-Type: application/json\r\n\
+              Content-Length: 100\r\n\r\n{\"connector.cl",
+        )
+        .await
+        .expect("write");
+    let raw = until_closed(&mut stream).await;
+    let (status, _, body) = parse(&raw);
+    assert_eq!(status, 408);
+    assert_eq!(
+        body,
+        json!({"error_code": 408, "message": "The request body did not arrive within 200 ms"})
+    );
+    assert!(server.sandbox().state().connectors.is_empty());
+    server.shutdown().await;
+}
