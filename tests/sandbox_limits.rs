@@ -206,6 +206,28 @@ async fn connections_beyond_the_limit_wait_until_one_closes() {
     server.shutdown().await;
 }
 
+/// A silent client holds its connection slot only until the header timeout: with one slot,
+/// the next client is served once the server has dropped the silent one.
+#[tokio::test]
+async fn a_silent_client_gives_its_slot_back_after_the_header_timeout() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let limits = short(ServerLimits {
+        max_connections: 1,
+        ..ServerLimits::default()
+    });
+    let server = start(dir.path(), limits).await;
+    let _silent = TcpStream::connect(server.addr()).await.expect("connect");
+    let reply = tokio::time::timeout(
+        CLOSED_WITHIN,
+        reqwest::get(format!("{}/sandbox/stats", server.url())),
+    )
+    .await
+    .expect("served once the silent client was dropped")
+    .expect("request");
+    assert_eq!(reply.status(), 200);
+    server.shutdown().await;
+}
+
 #[tokio::test]
 async fn unknown_endpoints_and_methods_get_kustos_error_shape() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -240,6 +262,18 @@ async fn unknown_endpoints_and_methods_get_kustos_error_shape() {
         .expect("request");
     assert_eq!(wrong.status(), 405);
     assert_eq!(wrong.headers()["allow"], "POST");
+    let stats = client
+        .delete(format!("{}/sandbox/stats", server.url()))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(
+        (
+            stats.status().as_u16(),
+            stats.headers()["allow"].to_str().ok()
+        ),
+        (405, Some("GET"))
+    );
     let body: Value = wrong.json().await.expect("json");
     assert_eq!(
         error_of(&body),

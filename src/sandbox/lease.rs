@@ -3,8 +3,8 @@
 //! The sandboxes load their whole state when opened and write it back after every change, so
 //! two processes writing the same directory silently lose each other's work (the second apply's
 //! saves overwrite the first's tables). A [`DirLease`] is an OS advisory lock (`flock`) on
-//! `DIR/kustoplan.lock`: `apply` and `sandbox serve` hold it exclusively, `plan`, `status` and
-//! `import` hold it shared (they only read, but opening a sandbox may add declared databases).
+//! `DIR/kustoplan.lock`: `apply` and `sandbox serve` hold it exclusively, `plan` and `status`
+//! hold it shared (they only read, but opening a sandbox may add declared databases).
 //! The OS releases the lock when its holder exits, even by `kill -9`, so a crash never leaves
 //! a directory locked.
 //!
@@ -30,7 +30,7 @@ const RETRY_EVERY: Duration = Duration::from_millis(100);
 /// Whether the holder writes the directory or only reads it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LeaseMode {
-    /// Readers (plan, status, import): any number at once, never alongside a writer.
+    /// Readers (plan, status): any number at once, never alongside a writer.
     Shared,
     /// A writer (apply, sandbox serve): alone.
     Exclusive,
@@ -121,7 +121,7 @@ pub enum LeaseError {
 
 fn held_message(dir: &Path, holder: Option<&Holder>, waited: Duration) -> String {
     let who = holder.map_or_else(
-        || "another kustoplan process reading it (plan, status or import)".to_string(),
+        || "another kustoplan process reading it (plan or status)".to_string(),
         Holder::to_string,
     );
     let ms = waited.as_millis();

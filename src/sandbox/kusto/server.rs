@@ -431,10 +431,10 @@ async fn method_not_allowed(State(shared): State<Arc<Shared>>, req: Request) -> 
     }
     let error = KustoError::method_not_allowed(req.method().as_str(), req.uri().path());
     let mut resp = error_response(&Ids::of(req.headers()), &error);
-    let allow = if req.uri().path().starts_with("/sandbox/") {
-        "GET, POST"
-    } else {
-        "POST"
+    let allow = match req.uri().path() {
+        "/sandbox/stats" => "GET",
+        "/sandbox/faults" => "GET, POST",
+        _ => "POST",
     };
     resp.headers_mut()
         .insert(header::ALLOW, HeaderValue::from_static(allow));

@@ -63,7 +63,7 @@ fn readers_share_and_exclude_writers_both_ways() {
     );
     assert_eq!(holder, None);
     assert!(
-        text.contains("is held by another kustoplan process reading it (plan, status or import)"),
+        text.contains("is held by another kustoplan process reading it (plan or status)"),
         "{text}"
     );
     drop((r1, r2));
