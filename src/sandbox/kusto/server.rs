@@ -30,12 +30,23 @@ use crate::sandbox::http::{BodyError, ConnectionKill, ServerLimits, accept_loop,
 const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
 
 /// Bearer-token authentication: which tokens are accepted and who they are.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct AuthConfig {
     /// Accepted bearer tokens, mapped to the principal FQN they authenticate.
     pub tokens: BTreeMap<String, String>,
     /// Principals that pass every role check (so the first database admin can be added).
     pub cluster_admins: Vec<String>,
+}
+
+/// Shows who the tokens authenticate, never the tokens (a logged config must not leak them).
+impl std::fmt::Debug for AuthConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthConfig")
+            .field("tokens", &format_args!("<{} redacted>", self.tokens.len()))
+            .field("principals", &self.tokens.values().collect::<Vec<_>>())
+            .field("cluster_admins", &self.cluster_admins)
+            .finish()
+    }
 }
 
 /// How to run the sandbox server.
