@@ -232,3 +232,29 @@ fn a_lock_timeout_needs_a_unit() {
     );
     assert!(tables(sandbox.path()).is_empty());
 }
+
+/// A stack whose targets are all live takes no sandbox lease: nothing is created next to the
+/// manifests (here the live targets are unreachable, so apply fails reaching them).
+#[test]
+fn live_targets_take_no_sandbox_lease() {
+    let stack = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        stack.path().join("stack.yaml"),
+        "kind: Stack\nname: live\ntargets:\n  kusto:\n    cluster: http://127.0.0.1:9\n    auth: {method: none}\n---\nkind: Database\nname: lockdb\n---\nkind: Table\nname: T\ndatabase: lockdb\ncolumns:\n  - {name: A, type: int}\n",
+    )
+    .expect("write stack");
+    let out = Command::new(env!("CARGO_BIN_EXE_kustoplan"))
+        .args(["apply", "--auto-approve"])
+        .arg(stack.path())
+        .env_remove("KUSTOPLAN_SANDBOX_DIR")
+        .env_remove("KUSTOPLAN_ENV")
+        .output()
+        .expect("run");
+    let (_, err) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(!err.contains("sandbox directory"), "{err}");
+    assert!(
+        !stack.path().join(".kustoplan").exists(),
+        "no sandbox directory for a live stack"
+    );
+}
