@@ -16,6 +16,7 @@ use crate::providers::kafka::transport::KafkaTransport;
 use crate::providers::kusto::apply::{ApplyReport, CommandOutcome};
 use crate::sandbox::connect::ConnectSandbox;
 use crate::sandbox::kafka::KafkaSandbox;
+use crate::sandbox::lease::{DirLease, LeaseError, LeaseMode, LeaseRequest};
 
 use crate::diagnostics::{Diagnostic, SourceMap};
 use crate::interrupt::StopRequest;
@@ -105,11 +106,21 @@ pub struct Session {
     pub stack_allows: Vec<ImpactClass>,
     /// The source, for saved plans.
     pub source: Source,
+    /// The built-in sandbox directory's lease, released when the session is dropped.
+    _sandbox_lease: Option<DirLease>,
 }
 
 impl Session {
-    /// Loads the stack and opens its Kusto target.
+    /// Loads the stack and opens its targets, holding the built-in sandbox's directory shared
+    /// (a reader: plan, status).
     pub fn open(source: Source) -> Result<Session, WorkflowError> {
+        Self::open_leased(source, &LeaseRequest::read())
+    }
+
+    /// Loads the stack and opens its targets; when any target is the built-in sandbox, its
+    /// directory is leased as `lease` asks first (before any state is loaded) and held until
+    /// the session is dropped.
+    pub fn open_leased(source: Source, lease: &LeaseRequest) -> Result<Session, WorkflowError> {
         let options = LoadOptions {
             environment: source.environment.clone(),
             vars: source.vars.clone(),
@@ -117,7 +128,6 @@ impl Session {
         let manifests = manifest::load(&source.paths, &options)
             .map_err(|f| WorkflowError::Invalid(f.sources, f.diagnostics))?;
         let desired = desired::kusto_state(&manifests);
-        let transport = open_kusto(&manifests, &desired, &source)?;
         let mut connectors = desired::connect_state(&manifests);
         let stack = manifests.stack.as_ref();
         if stack.is_some_and(|s| s.safety.prune) {
@@ -128,6 +138,8 @@ impl Session {
             }
         }
         let topics = desired::kafka_topics(&manifests);
+        let sandbox_lease = lease_sandbox(&manifests, &topics, &connectors, &source, lease)?;
+        let transport = open_kusto(&manifests, &desired, &source)?;
         let kafka = if topics.is_empty() && connectors.values().all(|c| c.is_empty()) {
             None
         } else {
@@ -148,6 +160,7 @@ impl Session {
             desired,
             transport,
             source,
+            _sandbox_lease: sandbox_lease,
         })
     }
 
@@ -605,6 +618,45 @@ pub(crate) fn open_connect(
         out.insert(cluster.clone(), client);
     }
     Ok(out)
+}
+
+/// Leases the built-in sandbox's directory when any target of the stack is the sandbox (the
+/// same choices as [`open_kusto`], [`open_kafka`] and [`open_connect`]); live targets need none.
+fn lease_sandbox(
+    m: &Manifests,
+    topics: &BTreeMap<String, Topic>,
+    connectors: &BTreeMap<String, ConnectCluster>,
+    source: &Source,
+    request: &LeaseRequest,
+) -> Result<Option<DirLease>, WorkflowError> {
+    let targets = m.stack.as_ref().map(|s| &s.targets);
+    let kusto = targets
+        .and_then(|t| t.kusto.as_ref())
+        .is_none_or(|k| k.cluster.value == "sandbox");
+    let kafka = (!topics.is_empty() || connectors.values().any(|c| !c.is_empty()))
+        && targets
+            .and_then(|t| t.kafka.as_ref())
+            .is_none_or(|k| k.bootstrap_servers.value.trim() == "sandbox");
+    let connect = connectors.keys().any(|cluster| {
+        targets
+            .and_then(|t| t.connect.get(cluster))
+            .is_none_or(|c| c.url.value == "sandbox")
+    });
+    if !(kusto || kafka || connect) {
+        return Ok(None);
+    }
+    DirLease::acquire(&sandbox_dir(source), request)
+        .map(Some)
+        .map_err(|e| match (&e, request.mode) {
+            (LeaseError::Held { .. }, LeaseMode::Exclusive) => WorkflowError::Target(format!(
+                "{e}; nothing was changed. Wait for it to finish, or pass --lock-timeout \
+                 DURATION (e.g. --lock-timeout 30s) to wait for it"
+            )),
+            (LeaseError::Held { .. }, LeaseMode::Shared) => WorkflowError::Target(format!(
+                "{e}; nothing was read. Run again when it has finished"
+            )),
+            (LeaseError::Io { .. }, _) => WorkflowError::Target(e.to_string()),
+        })
 }
 
 /// The directory the built-in sandbox persists to: `--sandbox-dir`, else `.kustoplan/sandbox`

@@ -34,6 +34,7 @@ async fn sandbox() -> ConnectServerHandle {
     serve_connect(ConnectServeConfig {
         dir: None,
         listen: loopback(),
+        limits: Default::default(),
     })
     .await
     .expect("serve")

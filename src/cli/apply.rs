@@ -3,7 +3,7 @@
 use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
 
-use super::{ApplyArgs, ColorChoice, open_session, report_workflow_error, source_of};
+use super::{ApplyArgs, ColorChoice, open_session_for_apply, report_workflow_error, source_of};
 use crate::interrupt::StopRequest;
 use crate::plan::render::{self, impact_name};
 use crate::plan::{ImpactClass, Plan};
@@ -24,7 +24,7 @@ pub fn run(args: &ApplyArgs, color: ColorChoice) -> ExitCode {
         Some(s) => s.source.clone(),
         None => source_of(&args.stack, args.sandbox_dir.clone()),
     };
-    let (session, rt) = match open_session(source, color) {
+    let (session, rt) = match open_session_for_apply(source, args.lock_timeout, color) {
         Ok(opened) => opened,
         Err(code) => return code,
     };

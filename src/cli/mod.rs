@@ -136,6 +136,19 @@ pub struct SandboxServeArgs {
     /// its state is kept in the same directory.
     #[arg(long, value_name = "ADDR")]
     pub connect_listen: Option<SocketAddr>,
+    /// Require `Authorization: Bearer TOKEN` on the Kusto endpoint, TOKEN being this file's
+    /// content (surrounding whitespace ignored); others get 401. The token is never printed.
+    #[arg(long, value_name = "FILE")]
+    pub token_file: Option<PathBuf>,
+    /// Close a connection that has not sent a request's headers within this time (e.g. 30s).
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
+    pub header_timeout: std::time::Duration,
+    /// Answer 408 to a request whose body has not arrived within this time (e.g. 60s).
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
+    pub body_timeout: std::time::Duration,
+    /// Connections served at once per endpoint; more wait until one closes.
+    #[arg(long, value_name = "N", default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: u32,
 }
 
 /// `plan` options.
@@ -185,6 +198,10 @@ pub struct ApplyArgs {
     /// Allow changes of this impact class: data-loss or restart (repeatable).
     #[arg(long, value_name = "CLASS", value_parser = apply::parse_allow)]
     pub allow: Vec<crate::plan::ImpactClass>,
+    /// How long to wait when another process holds the built-in sandbox's directory (e.g. 30s);
+    /// 0 refuses at once.
+    #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = parse_duration)]
+    pub lock_timeout: std::time::Duration,
     /// Directory of the built-in sandbox (default: .kustoplan/sandbox next to the manifests).
     #[arg(long, env = "KUSTOPLAN_SANDBOX_DIR", value_name = "DIR")]
     pub sandbox_dir: Option<PathBuf>,
@@ -276,6 +293,18 @@ pub struct StackArgs {
     pub vars: Vec<(String, String)>,
 }
 
+/// Parses a duration flag: `0`, or a number with a unit as manifests write timespans (`500ms`,
+/// `30s`, `5m`, `1h`, `1m30s`).
+fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    if text.trim() == "0" {
+        return Ok(std::time::Duration::ZERO);
+    }
+    crate::model::Timespan::parse(text)
+        .filter(|_| !text.contains(':'))
+        .map(|t| std::time::Duration::from_millis(t.as_millis()))
+        .ok_or_else(|| format!("expected a duration such as 30s, 500ms or 5m, found `{text}`"))
+}
+
 fn parse_var(text: &str) -> Result<(String, String), String> {
     match text.split_once('=') {
         Some((name, value)) if !name.trim().is_empty() => {
@@ -320,6 +349,19 @@ fn open_session(
 ) -> Result<(crate::workflow::Session, tokio::runtime::Runtime), ExitCode> {
     let session =
         crate::workflow::Session::open(source).map_err(|e| report_workflow_error(e, color))?;
+    Ok((session, runtime()?))
+}
+
+/// [`open_session`] for a writer: the built-in sandbox's directory is held exclusively, waiting
+/// up to `lock_timeout` for another holder.
+fn open_session_for_apply(
+    source: crate::workflow::Source,
+    lock_timeout: std::time::Duration,
+    color: ColorChoice,
+) -> Result<(crate::workflow::Session, tokio::runtime::Runtime), ExitCode> {
+    let lease = crate::sandbox::lease::LeaseRequest::write("kustoplan apply", lock_timeout);
+    let session = crate::workflow::Session::open_leased(source, &lease)
+        .map_err(|e| report_workflow_error(e, color))?;
     Ok((session, runtime()?))
 }
 
@@ -394,6 +436,30 @@ pub fn run() -> ExitCode {
             // A closed pipe (`| head`) is not an error worth a panic.
             let _ = std::io::Write::write_all(&mut std::io::stdout(), &script);
             ExitCode::SUCCESS
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::parse_duration;
+
+    #[test]
+    fn durations_need_a_unit_except_zero() {
+        assert_eq!(parse_duration("0"), Ok(Duration::ZERO));
+        assert_eq!(parse_duration("0s"), Ok(Duration::ZERO));
+        assert_eq!(parse_duration("30s"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("1m30s"), Ok(Duration::from_secs(90)));
+        for bad in ["30", "s", "3x", "00:00:30", ""] {
+            assert_eq!(
+                parse_duration(bad),
+                Err(format!(
+                    "expected a duration such as 30s, 500ms or 5m, found `{bad}`"
+                ))
+            );
         }
     }
 }

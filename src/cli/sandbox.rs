@@ -1,11 +1,16 @@
 //! `kustoplan sandbox serve`: the built-in Kusto-compatible target over HTTP, and optionally
 //! the Kafka Connect REST stand-in next to it.
 
+use std::collections::BTreeMap;
+use std::path::Path;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use super::SandboxServeArgs;
 use crate::sandbox::connect::{ConnectServeConfig, serve_connect};
-use crate::sandbox::kusto::{ServeConfig, serve};
+use crate::sandbox::http::ServerLimits;
+use crate::sandbox::kusto::{AuthConfig, ServeConfig, serve};
+use crate::sandbox::lease::{DirLease, LeaseRequest};
 
 /// A future that completes on Ctrl-C (SIGINT), registered when this returns.
 #[cfg(unix)]
@@ -24,6 +29,30 @@ fn interrupt_signal() -> std::io::Result<impl std::future::Future<Output = ()>> 
     })
 }
 
+/// The caller whose token `--token-file` holds: a cluster admin, like the anonymous caller of
+/// a server without a token.
+const TOKEN_PRINCIPAL: &str = "aaduser=sandbox";
+
+/// Reads `--token-file`; errors name the file, never its content.
+fn token_auth(path: &Path) -> Result<AuthConfig, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read --token-file {}: {e}", path.display()))?;
+    let token = text.trim();
+    if token.is_empty() {
+        return Err(format!("--token-file {} is empty", path.display()));
+    }
+    if token.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(format!(
+            "--token-file {} must hold one token (no spaces or line breaks inside)",
+            path.display()
+        ));
+    }
+    Ok(AuthConfig {
+        tokens: BTreeMap::from([(token.to_string(), TOKEN_PRINCIPAL.to_string())]),
+        cluster_admins: vec![TOKEN_PRINCIPAL.to_string()],
+    })
+}
+
 /// Serves the sandbox until Ctrl-C, printing the URL first so scripts can read it.
 pub fn run(args: &SandboxServeArgs) -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -36,11 +65,46 @@ pub fn run(args: &SandboxServeArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // Held until the servers stop: another serve, apply or plan on this directory would load
+    // the state beside this process and overwrite it.
+    let _lease = match DirLease::acquire(
+        &args.dir,
+        &LeaseRequest::write("kustoplan sandbox serve", Duration::ZERO),
+    ) {
+        Ok(lease) => lease,
+        Err(e) => {
+            eprintln!("error: cannot start the Kusto sandbox: {e}");
+            eprintln!("help: stop the other process first, or serve another --dir");
+            return ExitCode::FAILURE;
+        }
+    };
+    let auth = match &args.token_file {
+        None => None,
+        Some(path) => match token_auth(path) {
+            Ok(auth) => Some(auth),
+            Err(message) => {
+                eprintln!("error: {message}");
+                return ExitCode::FAILURE;
+            }
+        },
+    };
+    let limits = ServerLimits {
+        header_read_timeout: args.header_timeout,
+        body_timeout: args.body_timeout,
+        max_connections: usize::try_from(args.max_connections).unwrap_or(usize::MAX),
+    };
     runtime.block_on(async {
         let mut config = ServeConfig::new(&args.dir, args.listen);
         if !args.databases.is_empty() {
             config.databases = args.databases.clone();
         }
+        let token_note = if auth.is_some() {
+            ", bearer token required"
+        } else {
+            ""
+        };
+        config.auth = auth;
+        config.limits = limits;
         let handle = match serve(config).await {
             Ok(h) => h,
             Err(e) => {
@@ -61,7 +125,7 @@ pub fn run(args: &SandboxServeArgs) -> ExitCode {
             }
         };
         println!(
-            "kusto sandbox listening on {} (state in {})",
+            "kusto sandbox listening on {} (state in {}{token_note})",
             handle.url(),
             args.dir.display()
         );
@@ -71,6 +135,7 @@ pub fn run(args: &SandboxServeArgs) -> ExitCode {
                 let config = ConnectServeConfig {
                     dir: Some(args.dir.clone()),
                     listen,
+                    limits,
                 };
                 match serve_connect(config).await {
                     Ok(h) => {

@@ -4,4 +4,5 @@ pub mod connect;
 pub mod http;
 pub mod kafka;
 pub mod kusto;
+pub mod lease;
 pub mod persist;

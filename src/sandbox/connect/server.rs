@@ -19,7 +19,7 @@ use tokio::sync::oneshot;
 use super::engine::{ConnectError, ConnectSandbox, OpenError};
 use super::faults::{ConnectFaults, ConnectStats, Injected, REBALANCE_MESSAGE};
 use super::rest::RestRequest;
-use crate::sandbox::http::{ConnectionKill, accept_loop};
+use crate::sandbox::http::{BodyError, ConnectionKill, ServerLimits, accept_loop, read_body};
 
 const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
 
@@ -30,6 +30,8 @@ pub struct ConnectServeConfig {
     pub dir: Option<PathBuf>,
     /// Address to bind; port 0 picks a free port (see [`ConnectServerHandle::addr`]).
     pub listen: SocketAddr,
+    /// Timeouts and the connection limit, so no client holds the server.
+    pub limits: ServerLimits,
 }
 
 /// Why the server could not start.
@@ -55,6 +57,7 @@ struct Shared {
     sandbox: Arc<ConnectSandbox>,
     faults: Mutex<ConnectFaults>,
     stats: Mutex<ConnectStats>,
+    body_timeout: Duration,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -141,6 +144,7 @@ pub async fn serve_connect(
         sandbox: Arc::new(sandbox),
         faults: Mutex::new(ConnectFaults::default()),
         stats: Mutex::new(ConnectStats::default()),
+        body_timeout: config.limits.body_timeout,
     });
     let router = Router::new()
         .route("/sandbox/stats", get(stats))
@@ -148,7 +152,7 @@ pub async fn serve_connect(
         .fallback(connect_request)
         .with_state(Arc::clone(&shared));
     let (tx, rx) = oneshot::channel();
-    let task = tokio::spawn(accept_loop(listener, router, rx));
+    let task = tokio::spawn(accept_loop(listener, router, rx, config.limits));
     Ok(ConnectServerHandle {
         addr,
         shared,
@@ -189,13 +193,29 @@ async fn connect_request(State(shared): State<Arc<Shared>>, req: Request) -> Res
         Injected::Error => return answer(Err(ConnectError::new(500, "Request timed out"))),
         Injected::None => {}
     }
-    let body = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
+    let declared = parts
+        .headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok());
+    let body = match read_body(body, declared, MAX_BODY_BYTES, shared.body_timeout).await {
         Ok(b) => b,
         Err(e) => {
-            return answer(Err(ConnectError::new(
-                400,
-                format!("The request body could not be read: {e}"),
-            )));
+            let (status, message) = match e {
+                BodyError::TimedOut(after) => (
+                    408,
+                    format!(
+                        "The request body did not arrive within {} ms",
+                        after.as_millis()
+                    ),
+                ),
+                BodyError::TooLarge(limit) => (
+                    413,
+                    format!("The request body is larger than {limit} bytes"),
+                ),
+                BodyError::Read(e) => (400, format!("The request body could not be read: {e}")),
+            };
+            return answer(Err(ConnectError::new(status, message)));
         }
     };
     let sandbox = Arc::clone(&shared.sandbox);

@@ -11,6 +11,8 @@ use crate::kusto::v1::{ErrorBody, ErrorEnvelope};
 
 const INVALID_REQUEST: &str = "Request is invalid and cannot be executed.";
 const BAD_REQUEST_TYPE: &str = "Kusto.Data.Exceptions.KustoBadRequestException";
+/// `@type` of failures of the HTTP request itself (auth, endpoint, method, body).
+const REQUEST_TYPE: &str = "Kusto.Data.Exceptions.KustoRequestException";
 
 /// A failed command, with everything needed to render the service's error response.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -144,6 +146,71 @@ impl KustoError {
             "The service is temporarily unavailable. Retrying after some backoff might succeed."
                 .into(),
             false,
+        )
+    }
+
+    /// A request without an accepted bearer token (`sandbox serve --token-file`).
+    pub fn unauthorized() -> Self {
+        Self::new(
+            401,
+            "Unauthorized",
+            "Client needs to authenticate first.",
+            REQUEST_TYPE,
+            "The request has no valid 'Authorization: Bearer' token.".into(),
+            true,
+        )
+    }
+
+    /// A path the service does not serve.
+    pub fn endpoint_not_found(method: &str, path: &str) -> Self {
+        Self::new(
+            404,
+            "NotFound",
+            "Request references a non-existing entity.",
+            REQUEST_TYPE,
+            format!(
+                "There is no endpoint '{method} {path}'; the service answers POST /v1/rest/mgmt and POST /v1/rest/query."
+            ),
+            true,
+        )
+    }
+
+    /// A served path called with the wrong HTTP method.
+    pub fn method_not_allowed(method: &str, path: &str) -> Self {
+        Self::new(
+            405,
+            "MethodNotAllowed",
+            "The HTTP method is not allowed for this endpoint.",
+            REQUEST_TYPE,
+            format!("Method '{method}' is not allowed on '{path}'."),
+            true,
+        )
+    }
+
+    /// The request body did not arrive in time; the client may retry.
+    pub fn body_timeout(after: std::time::Duration) -> Self {
+        Self::new(
+            408,
+            "RequestTimeout",
+            "The request body was not received in time.",
+            REQUEST_TYPE,
+            format!(
+                "The request body did not arrive within {} ms.",
+                after.as_millis()
+            ),
+            false,
+        )
+    }
+
+    /// A request body over the size limit (413, as the service documents).
+    pub fn payload_too_large(limit: usize) -> Self {
+        Self::new(
+            413,
+            "PayloadTooLarge",
+            "Request payload exceeded limits.",
+            REQUEST_TYPE,
+            format!("The request body is larger than {limit} bytes."),
+            true,
         )
     }
 

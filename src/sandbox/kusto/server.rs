@@ -25,17 +25,28 @@ use super::clock;
 use super::engine::{Caller, Execution, KustoSandbox, Request as EngineRequest, SandboxError};
 use super::error::KustoError;
 use super::faults::{Faults, Injected, RequestStats};
-use crate::sandbox::http::{ConnectionKill, accept_loop};
+use crate::sandbox::http::{BodyError, ConnectionKill, ServerLimits, accept_loop, read_body};
 
 const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
 
 /// Bearer-token authentication: which tokens are accepted and who they are.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct AuthConfig {
     /// Accepted bearer tokens, mapped to the principal FQN they authenticate.
     pub tokens: BTreeMap<String, String>,
     /// Principals that pass every role check (so the first database admin can be added).
     pub cluster_admins: Vec<String>,
+}
+
+/// Shows who the tokens authenticate, never the tokens (a logged config must not leak them).
+impl std::fmt::Debug for AuthConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthConfig")
+            .field("tokens", &format_args!("<{} redacted>", self.tokens.len()))
+            .field("principals", &self.tokens.values().collect::<Vec<_>>())
+            .field("cluster_admins", &self.cluster_admins)
+            .finish()
+    }
 }
 
 /// How to run the sandbox server.
@@ -49,6 +60,8 @@ pub struct ServeConfig {
     pub databases: Vec<String>,
     /// Require bearer tokens and enforce roles; `None` lets every caller act as cluster admin.
     pub auth: Option<AuthConfig>,
+    /// Timeouts and the connection limit, so no client holds the server.
+    pub limits: ServerLimits,
 }
 
 impl ServeConfig {
@@ -62,6 +75,7 @@ impl ServeConfig {
             listen,
             databases: vec![Self::DEFAULT_DATABASE.to_string()],
             auth: None,
+            limits: ServerLimits::default(),
         }
     }
 }
@@ -90,6 +104,7 @@ struct Shared {
     faults: Mutex<Faults>,
     stats: Mutex<RequestStats>,
     auth: Option<AuthConfig>,
+    body_timeout: Duration,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -175,15 +190,18 @@ pub async fn serve(config: ServeConfig) -> Result<ServerHandle, ServeError> {
         faults: Mutex::new(Faults::default()),
         stats: Mutex::new(RequestStats::default()),
         auth: config.auth,
+        body_timeout: config.limits.body_timeout,
     });
     let router = Router::new()
         .route("/v1/rest/mgmt", post(mgmt))
         .route("/v1/rest/query", post(query))
         .route("/sandbox/stats", get(stats))
         .route("/sandbox/faults", get(get_faults).post(set_faults))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .with_state(Arc::clone(&shared));
     let (tx, rx) = oneshot::channel();
-    let task = tokio::spawn(accept_loop(listener, router, rx));
+    let task = tokio::spawn(accept_loop(listener, router, rx, config.limits));
     Ok(ServerHandle {
         addr,
         shared,
@@ -244,20 +262,26 @@ impl Drop for InFlight {
     }
 }
 
+impl Ids {
+    /// The caller's `x-ms-client-request-id` (or a fresh one) and a fresh activity id.
+    fn of(headers: &HeaderMap) -> Self {
+        Ids {
+            client_request_id: headers
+                .get("x-ms-client-request-id")
+                .and_then(|v| v.to_str().ok())
+                .map_or_else(
+                    || format!("KPSandbox;{}", clock::new_guid()),
+                    str::to_string,
+                ),
+            activity_id: clock::new_guid(),
+        }
+    }
+}
+
 async fn kusto_request(shared: Arc<Shared>, endpoint: Endpoint, req: Request) -> Response {
     let _in_flight = InFlight::start(&shared, endpoint);
     let (parts, body) = req.into_parts();
-    let ids = Ids {
-        client_request_id: parts
-            .headers
-            .get("x-ms-client-request-id")
-            .and_then(|v| v.to_str().ok())
-            .map_or_else(
-                || format!("KPSandbox;{}", clock::new_guid()),
-                str::to_string,
-            ),
-        activity_id: clock::new_guid(),
-    };
+    let ids = Ids::of(&parts.headers);
     let kill = parts.extensions.get::<ConnectionKill>().cloned();
     let latency = lock(&shared.faults).latency_ms;
     if latency > 0 {
@@ -275,18 +299,24 @@ async fn kusto_request(shared: Arc<Shared>, endpoint: Endpoint, req: Request) ->
         Injected::Run(cut) => cut,
     };
     let Some(caller) = authenticate(&shared, &parts.headers) else {
-        let mut resp = StatusCode::UNAUTHORIZED.into_response();
-        resp.headers_mut()
-            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-        return with_ids(resp, &ids);
+        return unauthorized(&ids);
     };
-    let body = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
+    let declared = parts
+        .headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok());
+    let body = match read_body(body, declared, MAX_BODY_BYTES, shared.body_timeout).await {
         Ok(b) => b,
         Err(e) => {
-            return error_response(
-                &ids,
-                &KustoError::bad_request(format!("The request body could not be read: {e}.")),
-            );
+            let error = match e {
+                BodyError::TimedOut(after) => KustoError::body_timeout(after),
+                BodyError::TooLarge(limit) => KustoError::payload_too_large(limit),
+                BodyError::Read(e) => {
+                    KustoError::bad_request(format!("The request body could not be read: {e}."))
+                }
+            };
+            return error_response(&ids, &error);
         }
     };
     let request = match parse_body(&body) {
@@ -366,7 +396,11 @@ fn authenticate(shared: &Shared, headers: &HeaderMap) -> Option<Caller> {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::trim)?;
-    let principal = auth.tokens.get(token)?;
+    let principal = auth.tokens.iter().fold(None, |found, (known, principal)| {
+        // Every token is compared in full, so the answer time says nothing about the token.
+        let equal = same_bytes(known.as_bytes(), token.as_bytes());
+        found.or(equal.then_some(principal))
+    })?;
     Some(Caller {
         principal: principal.clone(),
         cluster_admin: auth
@@ -374,6 +408,53 @@ fn authenticate(shared: &Shared, headers: &HeaderMap) -> Option<Caller> {
             .iter()
             .any(|a| a.eq_ignore_ascii_case(principal)),
     })
+}
+
+/// 401 in Kusto's error shape, with the `WWW-Authenticate: Bearer` challenge. The token is
+/// never echoed.
+fn unauthorized(ids: &Ids) -> Response {
+    let mut resp = error_response(ids, &KustoError::unauthorized());
+    resp.headers_mut()
+        .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    resp
+}
+
+/// The 401 answer when tokens are required and `headers` carry none that is accepted; guards
+/// the endpoints that have no Kusto caller (stats, faults, unknown paths).
+fn refuse_without_token(shared: &Shared, headers: &HeaderMap) -> Option<Response> {
+    match authenticate(shared, headers) {
+        Some(_) => None,
+        None => Some(unauthorized(&Ids::of(headers))),
+    }
+}
+
+async fn not_found(State(shared): State<Arc<Shared>>, req: Request) -> Response {
+    if let Some(resp) = refuse_without_token(&shared, req.headers()) {
+        return resp;
+    }
+    let error = KustoError::endpoint_not_found(req.method().as_str(), req.uri().path());
+    error_response(&Ids::of(req.headers()), &error)
+}
+
+async fn method_not_allowed(State(shared): State<Arc<Shared>>, req: Request) -> Response {
+    if let Some(resp) = refuse_without_token(&shared, req.headers()) {
+        return resp;
+    }
+    let error = KustoError::method_not_allowed(req.method().as_str(), req.uri().path());
+    let mut resp = error_response(&Ids::of(req.headers()), &error);
+    let allow = match req.uri().path() {
+        "/sandbox/stats" => "GET",
+        "/sandbox/faults" => "GET, POST",
+        _ => "POST",
+    };
+    resp.headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static(allow));
+    resp
+}
+
+/// Constant-time equality for secrets of public length.
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 fn json_response(status: StatusCode, bytes: Vec<u8>) -> Response {
@@ -412,15 +493,28 @@ fn error_response(ids: &Ids, e: &KustoError) -> Response {
     with_ids(json_response(status, bytes), ids)
 }
 
-async fn stats(State(shared): State<Arc<Shared>>) -> Response {
+async fn stats(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    if let Some(resp) = refuse_without_token(&shared, &headers) {
+        return resp;
+    }
     axum::Json(*lock(&shared.stats)).into_response()
 }
 
-async fn get_faults(State(shared): State<Arc<Shared>>) -> Response {
+async fn get_faults(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    if let Some(resp) = refuse_without_token(&shared, &headers) {
+        return resp;
+    }
     axum::Json(lock(&shared.faults).clone()).into_response()
 }
 
-async fn set_faults(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+async fn set_faults(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if let Some(resp) = refuse_without_token(&shared, &headers) {
+        return resp;
+    }
     match serde_json::from_slice::<Faults>(&body) {
         Ok(faults) => {
             *lock(&shared.faults) = faults.clone();

@@ -336,3 +336,26 @@ fn schema_script_options_are_checked() {
         "Syntax error: SYN0002: expected 'script' but found end of command [line:position=1:31]"
     );
 }
+
+#[test]
+fn a_logged_auth_config_shows_principals_but_never_tokens() {
+    let auth = AuthConfig {
+        tokens: std::collections::BTreeMap::from([(
+            "s3cret-token".to_string(),
+            "aaduser=sandbox".to_string(),
+        )]),
+        cluster_admins: vec!["aaduser=sandbox".to_string()],
+    };
+    let config = ServeConfig {
+        auth: Some(auth),
+        ..ServeConfig::new("/tmp/x", std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
+    };
+    let shown = format!("{config:?}");
+    assert!(!shown.contains("s3cret-token"), "{shown}");
+    assert!(
+        shown.contains(
+            r#"auth: Some(AuthConfig { tokens: <1 redacted>, principals: ["aaduser=sandbox"], cluster_admins: ["aaduser=sandbox"] })"#
+        ),
+        "{shown}"
+    );
+}

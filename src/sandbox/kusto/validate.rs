@@ -11,6 +11,20 @@ use crate::model::{ColumnType, MappingKind, Timespan};
 /// Longest entity name Kusto accepts.
 pub const MAX_NAME_LEN: usize = 1024;
 
+/// Most columns a table may have ("The maximum limit of columns per table is 10,000", Kusto's
+/// columns reference).
+pub const MAX_COLUMNS: usize = 10_000;
+
+/// Fails when a table would end up with more than [`MAX_COLUMNS`] columns.
+pub fn column_count(table: &str, count: usize) -> Result<(), KustoError> {
+    if count > MAX_COLUMNS {
+        return Err(KustoError::bad_request(format!(
+            "Table '{table}' would have {count} columns; a table has at most {MAX_COLUMNS} columns."
+        )));
+    }
+    Ok(())
+}
+
 /// The documented batching defaults: 5 minutes, 500 items, 1024 MB.
 pub const BATCHING_DEFAULTS: BatchingPolicy = BatchingPolicy {
     max_batching_ticks: 300 * TICKS_PER_SECOND,

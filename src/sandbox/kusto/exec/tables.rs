@@ -71,6 +71,21 @@ fn add_missing(table: &mut Table, columns: &[ColumnDecl]) {
     }
 }
 
+/// How many columns the table has once `verb` ran (checked before anything changes).
+fn columns_after(existing: Option<&Table>, verb: SchemaVerb, columns: &[ColumnDecl]) -> usize {
+    match (existing, verb) {
+        (None, _) | (Some(_), SchemaVerb::Alter) => columns.len(),
+        (Some(t), SchemaVerb::Create) => t.columns.len(),
+        (Some(t), SchemaVerb::CreateMerge | SchemaVerb::AlterMerge) => {
+            t.columns.len()
+                + columns
+                    .iter()
+                    .filter(|c| t.column(&c.name).is_none())
+                    .count()
+        }
+    }
+}
+
 pub(super) fn schema(
     state: &mut SandboxState,
     ctx: Context<'_>,
@@ -85,6 +100,10 @@ pub(super) fn schema(
     let db_name = ctx.resolve(t.database.as_deref());
     let db = database_mut(state, db_name)?;
     let exists = db.tables.contains_key(&t.table);
+    validate::column_count(
+        &t.table,
+        columns_after(db.tables.get(&t.table), verb, columns),
+    )?;
     match (verb, exists) {
         (SchemaVerb::Create | SchemaVerb::CreateMerge, false) => {
             let mut table = Table::new(t.table.clone(), columns.iter().map(new_column).collect());
