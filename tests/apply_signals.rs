@@ -119,7 +119,7 @@ async fn stopped_by(signal: i32) {
     assert!(!run.stdout.contains("Apply complete"), "{}", run.stdout);
     assert!(
         run.stderr.contains(
-            "error: apply interrupted: 6 of 7 commands ran (listed above); nothing more was sent\n"
+            "error: apply interrupted: 5 of 6 commands ran (listed above); nothing more was sent\n"
         ),
         "{}",
         run.stderr
