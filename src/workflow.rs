@@ -371,30 +371,28 @@ impl Session {
                 }
                 report.requests += 1;
                 if !ok {
-                    skip_rest(&mut report, changes, |t| !matches!(t, Target::Kafka));
+                    skip_rest(&mut report, changes, |c| c.target != Target::Kafka);
                     return report;
                 }
             }
         }
         if stop.is_requested() {
             report.interrupted = true;
-            skip_rest(&mut report, changes, |t| !matches!(t, Target::Kafka));
+            skip_rest(&mut report, changes, |c| c.target != Target::Kafka);
             return report;
         }
-        let kusto =
-            crate::providers::kusto::apply::apply(&self.transport, changes, stop, |i, total, n| {
-                progress(format!(
-                    "Applying Kusto batch {i}/{total} ({n} commands)..."
-                ));
-            })
-            .await;
-        let kusto_ok = kusto.succeeded();
-        report.requests += kusto.requests;
-        report.interrupted |= kusto.interrupted;
-        report.commands.extend(kusto.commands);
-        if !kusto_ok {
-            skip_rest(&mut report, changes, |t| {
-                matches!(t, Target::Connect { .. })
+        let (kusto_first, kusto_last): (Vec<Change>, Vec<Change>) = changes
+            .iter()
+            .filter(|c| matches!(c.target, Target::Kusto { .. }))
+            .cloned()
+            .partition(|c| c.phase != crate::plan::phase::KUSTO_REMOVALS);
+        if !self
+            .apply_kusto(&kusto_first, stop, &mut report, &mut progress)
+            .await
+        {
+            skip_rest(&mut report, changes, |c| {
+                matches!(c.target, Target::Connect { .. })
+                    || c.phase == crate::plan::phase::KUSTO_REMOVALS
             });
             return report;
         }
@@ -426,6 +424,13 @@ impl Session {
                                     .and_then(|c| c.get(name))
                                     .map_or(State::Running, |c| wire_state(c.state));
                                 wanted.insert(name.clone(), state);
+                            }
+                            Operation::CreateConnector {
+                                name,
+                                initial_state,
+                                ..
+                            } => {
+                                wanted.insert(name.clone(), wire_state(*initial_state));
                             }
                             Operation::PauseConnector { name } => {
                                 wanted.insert(name.clone(), State::Paused);
@@ -466,7 +471,46 @@ impl Session {
                 }
             }
         }
+        if !kusto_last.is_empty() {
+            if report.succeeded() {
+                self.apply_kusto(&kusto_last, stop, &mut report, &mut progress)
+                    .await;
+            } else {
+                skip_rest(&mut report, &kusto_last, |_| true);
+            }
+        }
         report
+    }
+
+    /// Runs Kusto changes in script batches and adds their outcomes to `report`; whether every
+    /// command completed.
+    async fn apply_kusto(
+        &self,
+        changes: &[Change],
+        stop: &StopRequest,
+        report: &mut ApplyReport,
+        progress: &mut impl FnMut(String),
+    ) -> bool {
+        if changes.is_empty() {
+            return true;
+        }
+        if stop.is_requested() {
+            report.interrupted = true;
+            skip_rest(report, changes, |_| true);
+            return false;
+        }
+        let kusto =
+            crate::providers::kusto::apply::apply(&self.transport, changes, stop, |i, total, n| {
+                progress(format!(
+                    "Applying Kusto batch {i}/{total} ({n} commands)..."
+                ));
+            })
+            .await;
+        let ok = kusto.succeeded();
+        report.requests += kusto.requests;
+        report.interrupted |= kusto.interrupted;
+        report.commands.extend(kusto.commands);
+        ok
     }
 }
 
@@ -549,9 +593,10 @@ fn connect_ops(changes: &[Change], cluster: &str) -> Vec<(String, Operation)> {
         .collect()
 }
 
-/// Marks the commands of the changes `later` selects as not run (an earlier system failed).
-fn skip_rest(report: &mut ApplyReport, changes: &[Change], later: impl Fn(&Target) -> bool) {
-    for c in changes.iter().filter(|c| later(&c.target)) {
+/// Marks the commands of the changes `later` selects as not run (an earlier step failed or
+/// apply was interrupted).
+fn skip_rest(report: &mut ApplyReport, changes: &[Change], later: impl Fn(&Change) -> bool) {
+    for c in changes.iter().filter(|c| later(c)) {
         for cmd in &c.commands {
             report
                 .commands

@@ -739,3 +739,61 @@ async fn kusto_sink_connector_lifecycle_on_real_connect() {
         }
     }
 }
+
+/// KIP-980 on the real worker: our client creates a connector with `initial_state` PAUSED and
+/// STOPPED; it reaches that state and no task is ever seen RUNNING.
+#[tokio::test]
+async fn connectors_created_with_an_initial_state_never_run_on_real_connect() {
+    use kustoplan::model::connect::RunState;
+    use kustoplan::providers::connect::{ConnectClient, ConnectClientOptions};
+
+    let Some(env) = real_env("connectors_created_with_an_initial_state_never_run_on_real_connect")
+    else {
+        return;
+    };
+    let connect = Connect::new(&env, "initial-state");
+    ensure_topic(&env.bootstrap, "gameplay", 4).await;
+    let secrets = tempfile::tempdir().expect("tempdir");
+    let secret_file = secrets.path().join("kusto.properties");
+    std::fs::write(&secret_file, "appkey=not-a-real-key\n").expect("write secret file");
+    let config: std::collections::BTreeMap<String, String> = gameplay_config(
+        "https://ingest-kustoplan-test.westeurope.kusto.windows.net",
+        &secret_file,
+    )
+    .as_object()
+    .expect("config object")
+    .iter()
+    .map(|(k, v)| (k.clone(), v.as_str().expect("string value").to_string()))
+    .collect();
+    let client = ConnectClient::new(&env.connect_url, None, ConnectClientOptions::default())
+        .expect("client");
+    for (name, state, wire) in [
+        ("initial-paused", RunState::Paused, "PAUSED"),
+        ("initial-stopped", RunState::Stopped, "STOPPED"),
+    ] {
+        connect.delete_if_present(name).await;
+        client
+            .create(name, &config, state)
+            .await
+            .unwrap_or_else(|e| panic!("POST /connectors {name}: {e}"));
+        let deadline = Instant::now() + STATE_TIMEOUT;
+        loop {
+            let (_, status) = connect
+                .call_quiet(&format!("/connectors/{name}/status"))
+                .await;
+            assert!(
+                !task_states(&status).contains(&"RUNNING") && connector_state(&status) != "RUNNING",
+                "{name} ran: {status}"
+            );
+            if connector_state(&status) == wire {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{name} did not reach {wire} within {STATE_TIMEOUT:?}: {status}"
+            );
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+        connect.delete_if_present(name).await;
+    }
+}

@@ -87,6 +87,14 @@ pub fn describe(op: &Operation) -> String {
                 "PUT /connector-plugins/KustoSinkConnector/config/validate, then PUT /connectors/{name}/config"
             )
         }
+        Operation::CreateConnector {
+            name,
+            initial_state,
+            ..
+        } => format!(
+            "PUT /connector-plugins/KustoSinkConnector/config/validate, then POST /connectors {name} (initial_state {})",
+            state_name(*initial_state).to_ascii_uppercase()
+        ),
         Operation::PauseConnector { name } => format!("PUT /connectors/{name}/pause"),
         Operation::ResumeConnector { name } => format!("PUT /connectors/{name}/resume"),
         Operation::StopConnector { name } => format!("PUT /connectors/{name}/stop"),
@@ -143,11 +151,18 @@ fn state_name(s: RunState) -> &'static str {
 }
 
 fn create(cluster: &str, c: &Connector) -> Vec<Change> {
-    let mut ops = vec![Operation::PutConnectorConfig {
-        name: c.name.clone(),
-        config: c.config.clone(),
+    let ops = vec![if c.state == RunState::Running {
+        Operation::PutConnectorConfig {
+            name: c.name.clone(),
+            config: c.config.clone(),
+        }
+    } else {
+        Operation::CreateConnector {
+            name: c.name.clone(),
+            config: c.config.clone(),
+            initial_state: c.state,
+        }
     }];
-    ops.extend(state_op(&c.name, None, c.state));
     let routes = c
         .config
         .get("kusto.tables.topics.mapping")

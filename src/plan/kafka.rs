@@ -31,6 +31,7 @@ pub fn diff(
             changes.push(change(
                 &address,
                 Action::Create,
+                ImpactClass::Safe,
                 format!("create topic {name} with {} partitions", want.partitions),
                 None,
                 Some(topic_text(want)),
@@ -63,6 +64,7 @@ pub fn diff(
             changes.push(change(
                 &address,
                 Action::Update,
+                ImpactClass::Safe,
                 format!(
                     "grow topic {name} from {} to {} partitions (new records with a key may land in another partition)",
                     have.partitions, want.partitions
@@ -85,11 +87,28 @@ pub fn diff(
                     .map(|k| format!("{k} = {}\n", m.get(k).map_or("(default)", String::as_str)))
                     .collect()
             };
+            let deleting: Vec<&str> = configs
+                .keys()
+                .filter(|k| deletes_records(k, have.configs.get(*k), want.configs.get(*k)))
+                .map(String::as_str)
+                .collect();
+            let (impact, consequence) = if deleting.is_empty() {
+                (ImpactClass::Safe, String::new())
+            } else {
+                (
+                    ImpactClass::DataLoss,
+                    format!(
+                        " ({} may delete records the broker keeps today)",
+                        deleting.join(", ")
+                    ),
+                )
+            };
             changes.push(change(
                 &format!("{address}.config"),
                 Action::Update,
+                impact,
                 format!(
-                    "set {} on topic {name}",
+                    "set {} on topic {name}{consequence}",
                     configs.keys().cloned().collect::<Vec<_>>().join(", ")
                 ),
                 Some(line(&have.configs)),
@@ -115,9 +134,39 @@ fn topic_text(t: &Topic) -> String {
     s
 }
 
+/// Whether changing a topic config from `before` (`None`: the broker default, unknown here) to
+/// `after` can delete records the broker keeps today: a shorter or newly finite retention, or
+/// compaction switched on (it drops all but the latest record per key).
+fn deletes_records(key: &str, before: Option<&String>, after: Option<&String>) -> bool {
+    let Some(after) = after else {
+        return false;
+    };
+    match key {
+        "retention.ms" | "retention.bytes" | "local.retention.ms" | "local.retention.bytes" => {
+            let limit = |v: &str| -> Option<i64> {
+                v.trim()
+                    .parse::<i64>()
+                    .ok()
+                    .map(|n| if n < 0 { i64::MAX } else { n })
+            };
+            match (before.and_then(|b| limit(b)), limit(after)) {
+                (_, Some(i64::MAX)) => false,
+                (Some(b), Some(a)) => a < b,
+                _ => true,
+            }
+        }
+        "cleanup.policy" => {
+            let compacts = |v: &str| v.split(',').any(|p| p.trim() == "compact");
+            compacts(after) && !before.is_some_and(|b| compacts(b))
+        }
+        _ => false,
+    }
+}
+
 fn change(
     address: &str,
     action: Action,
+    impact: ImpactClass,
     summary: String,
     before: Option<String>,
     after: Option<String>,
@@ -126,7 +175,7 @@ fn change(
     Change {
         address: address.to_string(),
         action,
-        impact: ImpactClass::Safe,
+        impact,
         summary,
         before,
         after,
@@ -205,6 +254,47 @@ mod tests {
                 address: "kafka.topic.shrink".into(),
                 message: "topic shrink has 6 partitions and cannot shrink to 2; declare 6 or more (or recreate the topic by hand)".into(),
             }]
+        );
+    }
+
+    #[test]
+    fn configs_that_can_delete_records_are_data_loss() {
+        let s = |v: &str| Some(v.to_string());
+        let cases = [
+            ("retention.ms", s("604800000"), s("86400000"), true),
+            ("retention.ms", s("86400000"), s("604800000"), false),
+            ("retention.ms", s("-1"), s("604800000"), true),
+            ("retention.ms", s("604800000"), s("-1"), false),
+            ("retention.ms", None, s("86400000"), true),
+            ("retention.bytes", s("1000"), s("2000"), false),
+            ("cleanup.policy", s("delete"), s("compact"), true),
+            ("cleanup.policy", s("compact"), s("compact,delete"), false),
+            ("cleanup.policy", None, s("delete"), false),
+            ("max.message.bytes", s("1"), s("2"), false),
+        ];
+        for (key, before, after, expected) in cases {
+            assert_eq!(
+                deletes_records(key, before.as_ref(), after.as_ref()),
+                expected,
+                "{key}: {before:?} -> {after:?}"
+            );
+        }
+        let topic = |retention: &str| {
+            BTreeMap::from([(
+                "t".to_string(),
+                Topic {
+                    name: "t".into(),
+                    partitions: 1,
+                    replication_factor: None,
+                    configs: BTreeMap::from([("retention.ms".into(), retention.into())]),
+                },
+            )])
+        };
+        let (changes, _) = diff(&topic("3600000"), &topic("604800000"));
+        assert_eq!(changes[0].impact, ImpactClass::DataLoss);
+        assert_eq!(
+            changes[0].summary,
+            "set retention.ms on topic t (retention.ms may delete records the broker keeps today)"
         );
     }
 }

@@ -103,6 +103,16 @@ pub enum Operation {
         /// Full config (credentials are placeholders: literal secrets are rejected earlier).
         config: BTreeMap<String, String>,
     },
+    /// Validate, then create a connector that starts in `initial_state` (`POST /connectors`,
+    /// KIP-980), so a connector declared paused or stopped never runs, not even briefly.
+    CreateConnector {
+        /// Connector name.
+        name: String,
+        /// Full config (credentials are placeholders: literal secrets are rejected earlier).
+        config: BTreeMap<String, String>,
+        /// The declared state it starts in.
+        initial_state: crate::model::connect::RunState,
+    },
     /// `PUT /connectors/N/pause`.
     PauseConnector {
         /// Connector name.
@@ -153,7 +163,10 @@ pub struct Change {
     pub phase: u8,
 }
 
-/// Apply order across systems: topics first, then Kusto objects, then connectors.
+/// Apply order across systems: topics first, then Kusto objects, then connectors, and Kusto
+/// removals last: a route is removed or re-pointed (its connector updated, stopped or deleted)
+/// before the table, mapping or role it used is dropped, so a running pipeline never writes into
+/// something that is gone.
 pub mod phase {
     /// Kafka topics.
     pub const TOPICS: u8 = 0;
@@ -165,14 +178,14 @@ pub mod phase {
     pub const KUSTO_POLICIES: u8 = 3;
     /// Kusto principals.
     pub const KUSTO_PRINCIPALS: u8 = 4;
-    /// Kusto removals.
-    pub const KUSTO_REMOVALS: u8 = 5;
     /// Connector configs.
     pub const CONNECTORS: u8 = 6;
     /// Connector run states.
     pub const CONNECTOR_STATES: u8 = 7;
     /// Connector removals.
     pub const CONNECTOR_REMOVALS: u8 = 8;
+    /// Kusto removals (tables, columns, mappings, roles), after every connector change.
+    pub const KUSTO_REMOVALS: u8 = 9;
 }
 
 /// A complete plan.

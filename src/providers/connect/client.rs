@@ -302,6 +302,31 @@ impl ConnectClient {
         Ok(PutOutcome { action, info })
     }
 
+    /// `POST /connectors` with `initial_state` (KIP-980, Connect 3.7+): creates the connector in
+    /// that state; 409 when it exists.
+    pub async fn create(
+        &self,
+        name: &str,
+        config: &BTreeMap<String, String>,
+        initial_state: crate::model::connect::RunState,
+    ) -> Result<ConnectorInfo, ConnectClientError> {
+        lock(&self.masker).learn(config);
+        let body = serde_json::json!({
+            "name": name,
+            "config": config,
+            "initial_state": initial_state,
+        });
+        let answer = self
+            .send(
+                Method::POST,
+                &["connectors"],
+                &[],
+                Some(body.to_string().into_bytes()),
+            )
+            .await?;
+        self.parse(&answer, "POST /connectors")
+    }
+
     /// `GET /connectors/{name}`: config, tasks and type of one connector.
     pub async fn connector(&self, name: &str) -> Result<ConnectorInfo, ConnectClientError> {
         let answer = self

@@ -29,7 +29,9 @@ pub async fn validate(
 ) -> Result<Vec<Invalid>, ConnectClientError> {
     let mut out = Vec::new();
     for op in operations {
-        if let Operation::PutConnectorConfig { name, config } = op {
+        if let Operation::PutConnectorConfig { name, config }
+        | Operation::CreateConnector { name, config, .. } = op
+        {
             let mut with_name = config.clone();
             with_name.insert("name".to_string(), name.clone());
             let report = client.validate(KUSTO_SINK_CLASS, &with_name).await?;
@@ -53,6 +55,14 @@ pub async fn execute(client: &ConnectClient, op: &Operation) -> Result<(), Conne
         Operation::PutConnectorConfig { name, config } => {
             client.put_config(name, config).await.map(|_| ())
         }
+        Operation::CreateConnector {
+            name,
+            config,
+            initial_state,
+        } => client
+            .create(name, config, *initial_state)
+            .await
+            .map(|_| ()),
         Operation::PauseConnector { name } => client.pause(name).await,
         Operation::ResumeConnector { name } => client.resume(name).await,
         Operation::StopConnector { name } => client.stop(name).await,

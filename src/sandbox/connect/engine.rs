@@ -234,7 +234,34 @@ impl ConnectSandbox {
     pub fn put_config(
         &self,
         name: &str,
+        config: BTreeMap<String, String>,
+    ) -> Result<Reply, ConnectError> {
+        self.store_config(name, config, TargetState::Running)
+    }
+
+    /// `POST /connectors` with `initial_state` (KIP-980): 201 with a new connector that starts
+    /// in that state (never briefly running), or 409 when it exists.
+    pub fn create(
+        &self,
+        name: &str,
+        config: BTreeMap<String, String>,
+        initial: TargetState,
+    ) -> Result<Reply, ConnectError> {
+        if self.connector(name).is_ok() {
+            return Err(ConnectError::new(
+                409,
+                format!("Connector {name} already exists"),
+            ));
+        }
+        self.store_config(name, config, initial)
+    }
+
+    /// Creates (in state `initial`) or updates a connector's config.
+    fn store_config(
+        &self,
+        name: &str,
         mut config: BTreeMap<String, String>,
+        initial: TargetState,
     ) -> Result<Reply, ConnectError> {
         if let Some(in_config) = config.get("name")
             && in_config != name
@@ -285,7 +312,7 @@ impl ConnectSandbox {
                     name.to_string(),
                     StoredConnector {
                         config,
-                        target: TargetState::Running,
+                        target: initial,
                         failed_tasks: BTreeMap::new(),
                     },
                 );

@@ -48,14 +48,8 @@ impl ConnectSandbox {
             }
             ("GET", ["connectors"]) => Ok(self.list(expand("status"), expand("info"))),
             ("POST", ["connectors"]) => {
-                let (name, config) = parse_create(req.body)?;
-                if self.connector(&name).is_ok() {
-                    return Err(ConnectError::new(
-                        409,
-                        format!("Connector {name} already exists"),
-                    ));
-                }
-                self.put_config(&name, config)
+                let (name, config, initial) = parse_create(req.body)?;
+                self.create(&name, config, initial)
             }
             ("GET", ["connectors", name]) => self.connector(name),
             ("DELETE", ["connectors", name]) => self.delete(name),
@@ -152,7 +146,9 @@ fn config_from_value(value: &Value) -> Result<BTreeMap<String, String>, ConnectE
 }
 
 /// `POST /connectors` body: `{"name": N, "config": {...}}`.
-fn parse_create(body: &[u8]) -> Result<(String, BTreeMap<String, String>), ConnectError> {
+fn parse_create(
+    body: &[u8],
+) -> Result<(String, BTreeMap<String, String>, TargetState), ConnectError> {
     let value: Value = serde_json::from_slice(body)
         .map_err(|e| ConnectError::new(400, format!("Invalid JSON in the request body: {e}")))?;
     let name = value["name"]
@@ -161,7 +157,21 @@ fn parse_create(body: &[u8]) -> Result<(String, BTreeMap<String, String>), Conne
         .ok_or_else(|| ConnectError::new(400, "Connector name is required"))?
         .to_string();
     let config = config_from_value(&value["config"])?;
-    Ok((name, config))
+    // KIP-980: RUNNING (the default), PAUSED or STOPPED; Connect rejects anything else.
+    let initial = match value.get("initial_state").and_then(Value::as_str) {
+        None | Some("RUNNING") => TargetState::Running,
+        Some("PAUSED") => TargetState::Paused,
+        Some("STOPPED") => TargetState::Stopped,
+        Some(other) => {
+            return Err(ConnectError::new(
+                400,
+                format!(
+                    "Cannot deserialize value of type `org.apache.kafka.connect.runtime.rest.entities.CreateConnectorRequest$InitialState` from String \"{other}\": not one of the values accepted for Enum class: [STOPPED, RUNNING, PAUSED]"
+                ),
+            ));
+        }
+    };
+    Ok((name, config, initial))
 }
 
 fn parse_query(query: &str) -> Vec<(String, String)> {
