@@ -590,7 +590,17 @@ fn topics_grow_and_change_configs_but_never_shrink() {
         "partitions: 4\n",
         "partitions: 6\nconfig: {retention.ms: 86400000}\n",
     );
-    let grow = kustoplan(s, &["apply", dir, "--auto-approve"]);
+    // Lowering retention below the broker default deletes records: refused unless allowed.
+    let refused = kustoplan(s, &["apply", dir, "--auto-approve"]);
+    assert_eq!(refused.code, 1, "{}{}", refused.stdout, refused.stderr);
+    assert!(
+        refused.stderr.starts_with(
+            "error: refusing data-loss change to kafka.topic.gameplay.config: set retention.ms on topic gameplay (retention.ms may delete records the broker keeps today)\n"
+        ),
+        "{}",
+        refused.stderr
+    );
+    let grow = kustoplan(s, &["apply", dir, "--auto-approve", "--allow", "data-loss"]);
     assert_eq!(grow.code, 0, "{}{}", grow.stdout, grow.stderr);
     assert!(
         grow.stdout
