@@ -108,9 +108,27 @@ pub fn parse_routes(text: &str) -> Result<Vec<Route>, String> {
     Ok(routes)
 }
 
-/// Renders routes the way kustoplan writes them: compact JSON, in the given order.
+/// Renders routes the way kustoplan writes them: compact JSON, in the given order, with the
+/// keys in the sink's order. Built as a JSON value, so no serialization step can fail.
 pub fn render_routes(routes: &[Route]) -> String {
-    serde_json::to_string(routes).unwrap_or_default()
+    use serde_json::Value;
+    let text = |s: &str| Value::String(s.to_string());
+    let array: Vec<Value> = routes
+        .iter()
+        .map(|r| {
+            let mut route = serde_json::Map::new();
+            route.insert("topic".into(), text(&r.topic));
+            route.insert("db".into(), text(&r.db));
+            route.insert("table".into(), text(&r.table));
+            route.insert("format".into(), text(&r.format));
+            if let Some(mapping) = &r.mapping {
+                route.insert("mapping".into(), text(mapping));
+            }
+            route.insert("streaming".into(), Value::Bool(r.streaming));
+            Value::Object(route)
+        })
+        .collect();
+    Value::Array(array).to_string()
 }
 
 fn single_to_double_quotes(text: &str) -> String {

@@ -380,7 +380,7 @@ fn table_children(ctx: &mut Ctx<'_>, want: &TableState, have: &TableState, prune
 
 /// Pretty JSON with a final newline, so unified diffs need no "no newline at end" marker.
 fn pretty(value: &serde_json::Value) -> String {
-    serde_json::to_string_pretty(value).unwrap_or_default() + "\n"
+    format!("{value:#}\n")
 }
 
 fn mapping_text(m: &Mapping) -> String {

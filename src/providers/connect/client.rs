@@ -311,9 +311,14 @@ impl ConnectClient {
         initial_state: crate::model::connect::RunState,
     ) -> Result<ConnectorInfo, ConnectClientError> {
         lock(&self.masker).learn(config);
+        let initial_state = match initial_state {
+            crate::model::connect::RunState::Running => "RUNNING",
+            crate::model::connect::RunState::Paused => "PAUSED",
+            crate::model::connect::RunState::Stopped => "STOPPED",
+        };
         let body = serde_json::json!({
             "name": name,
-            "config": config,
+            "config": json_object(config),
             "initial_state": initial_state,
         });
         let answer = self
@@ -487,9 +492,19 @@ fn without_userinfo(url: &str) -> String {
     }
 }
 
+/// The config as a JSON object. Built from the map directly, so there is no serialization step
+/// that could fail (and no error to swallow).
+fn json_object(config: &BTreeMap<String, String>) -> serde_json::Value {
+    serde_json::Value::Object(
+        config
+            .iter()
+            .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+            .collect(),
+    )
+}
+
 fn json_body(config: &BTreeMap<String, String>) -> Vec<u8> {
-    // Serialising a map of strings cannot fail.
-    serde_json::to_vec(config).unwrap_or_default()
+    json_object(config).to_string().into_bytes()
 }
 
 #[cfg(test)]

@@ -200,7 +200,7 @@ impl ConnectClient {
                 status: StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK),
                 bytes: reply
                     .body
-                    .map(|b| serde_json::to_vec(&b).unwrap_or_default())
+                    .map(|b| b.to_string().into_bytes())
                     .unwrap_or_default(),
                 request_id: request_id.to_string(),
             }),

@@ -214,8 +214,7 @@ impl KustoClient {
         if let Some(timeout) = self.options.server_timeout {
             body["properties"] = json!({ "Options": { "servertimeout": timespan(timeout) } });
         }
-        // Serialising a `Value` cannot fail.
-        serde_json::to_vec(&body).unwrap_or_default()
+        body.to_string().into_bytes()
     }
 
     async fn attempt(

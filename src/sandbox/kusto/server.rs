@@ -489,7 +489,13 @@ fn error_response(ids: &Ids, e: &KustoError) -> Response {
     context.insert("activityType".into(), json!("DN.AdminCommand.Execute"));
     context.insert("parentActivityId".into(), json!(ids.activity_id));
     let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let bytes = serde_json::to_vec(&e.to_envelope(context)).unwrap_or_default();
+    let bytes = match serde_json::to_vec(&e.to_envelope(context)) {
+        Ok(bytes) => bytes,
+        Err(err) => {
+            tracing::error!(%err, "cannot serialize a Kusto error envelope");
+            br#"{"error":{"code":"Internal service error","message":"The sandbox could not render its error response."}}"#.to_vec()
+        }
+    };
     with_ids(json_response(status, bytes), ids)
 }
 

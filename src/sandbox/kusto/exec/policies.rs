@@ -72,7 +72,10 @@ fn database_row(kind: PolicyKind, db_name: &str, db: &Database) -> PolicyRow {
     PolicyRow {
         entity_name: format!("[{db_name}]"),
         policy: policy_text(kind, db.batching.as_ref(), db.streaming.as_ref()),
-        child_entities: serde_json::to_string(&children).unwrap_or_default(),
+        child_entities: serde_json::Value::from(
+            children.iter().map(|c| c.as_str()).collect::<Vec<_>>(),
+        )
+        .to_string(),
         entity_type: "Database",
     }
 }
