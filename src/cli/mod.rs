@@ -8,6 +8,7 @@ mod output;
 mod plan;
 mod sandbox;
 mod schema;
+mod show;
 mod status;
 mod validate;
 
@@ -63,6 +64,11 @@ pub enum Command {
         after_help = "Examples:\n  kustoplan apply examples/gameplay --auto-approve\n  kustoplan apply gameplay.plan\n  kustoplan apply stack/ --allow data-loss"
     )]
     Apply(ApplyArgs),
+    /// Print a saved plan file (`plan --out`) for review, without contacting any system.
+    #[command(
+        after_help = "Examples:\n  kustoplan show gameplay.plan\n  kustoplan show gameplay.plan --format markdown > plan.md"
+    )]
+    Show(ShowArgs),
     /// Show, per declared sink, connector and task states, the last task error and the
     /// consumer group's lag on every partition of each route's topic.
     #[command(
@@ -205,6 +211,17 @@ pub struct ApplyArgs {
     /// Directory of the built-in sandbox (default: .kustoplan/sandbox next to the manifests).
     #[arg(long, env = "KUSTOPLAN_SANDBOX_DIR", value_name = "DIR")]
     pub sandbox_dir: Option<PathBuf>,
+}
+
+/// `show` options.
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// The plan file written by `kustoplan plan --out`.
+    #[arg(value_name = "PLANFILE")]
+    pub file: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
+    pub format: PlanFormat,
 }
 
 /// `status` options.
@@ -425,6 +442,7 @@ pub fn run() -> ExitCode {
         Command::Validate(args) => validate::run(&args, color),
         Command::Plan(args) => plan::run(&args, color),
         Command::Apply(args) => apply::run(&args, color),
+        Command::Show(args) => show::run(&args, color),
         Command::Status(args) => status::run(&args, color),
         Command::Import(args) => import::run(&args, color),
         Command::Schema(args) => schema::run(args.format),
