@@ -196,6 +196,41 @@ pub fn render(diagnostics: &[Diagnostic], sources: &SourceMap, color: bool) -> S
     out
 }
 
+/// The problems as JSON for machines (`validate --format json`): one object per problem with
+/// `file`, `line`, `column` (null when the problem has no position), `message` and `hint`,
+/// redacted by the same rule as the text rendering.
+pub fn json(diagnostics: &[Diagnostic], sources: &SourceMap) -> serde_json::Value {
+    use serde_json::Value;
+    let problems: Vec<Value> = diagnostics
+        .iter()
+        .map(|d| {
+            let mut problem = serde_json::Map::new();
+            let (file, line, column) = match d.loc {
+                Some(loc) => (
+                    sources
+                        .path(loc.file)
+                        .map_or(Value::Null, |p| Value::String(p.display().to_string())),
+                    Value::from(loc.line),
+                    Value::from(loc.column),
+                ),
+                None => (Value::Null, Value::Null, Value::Null),
+            };
+            problem.insert("file".into(), file);
+            problem.insert("line".into(), line);
+            problem.insert("column".into(), column);
+            problem.insert("message".into(), Value::String(sources.redact(&d.message)));
+            problem.insert(
+                "hint".into(),
+                d.hint
+                    .as_deref()
+                    .map_or(Value::Null, |h| Value::String(sources.redact(h))),
+            );
+            Value::Object(problem)
+        })
+        .collect();
+    Value::Array(problems)
+}
+
 /// The byte range of the token that starts at `loc` (a scalar, a key, or a flow collection's
 /// opening bracket), for underlining.
 fn span_of(text: &str, loc: Loc) -> Option<std::ops::Range<usize>> {

@@ -53,7 +53,7 @@ pub enum Command {
     #[command(
         after_help = "Examples:\n  kustoplan validate examples/gameplay\n  kustoplan validate stack/ --env prod --var cluster=https://c.kusto.windows.net"
     )]
-    Validate(StackArgs),
+    Validate(ValidateArgs),
     /// Diff the manifests against the live systems and print the plan.
     #[command(
         after_help = "Exit codes: 0 no changes (or changes without --detailed-exitcode), 1 error, 2 changes.\n\nExamples:\n  kustoplan plan examples/gameplay\n  kustoplan plan stack/ --env prod --format markdown > plan.md\n  kustoplan plan stack/ --out gameplay.plan --detailed-exitcode"
@@ -211,6 +211,27 @@ pub struct ApplyArgs {
     /// Directory of the built-in sandbox (default: .kustoplan/sandbox next to the manifests).
     #[arg(long, env = "KUSTOPLAN_SANDBOX_DIR", value_name = "DIR")]
     pub sandbox_dir: Option<PathBuf>,
+}
+
+/// `validate` options.
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// The stack.
+    #[command(flatten)]
+    pub stack: StackArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ValidateFormat::Text)]
+    pub format: ValidateFormat,
+}
+
+/// `validate` output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ValidateFormat {
+    /// A summary line, or every problem with its source snippet (stderr).
+    Text,
+    /// One JSON document on stdout: `format_version`, `valid`, `summary`, `problems` (each
+    /// with `file`, `line`, `column`, `message`, `hint`).
+    Json,
 }
 
 /// `show` options.
