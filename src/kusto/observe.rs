@@ -421,6 +421,7 @@ mod tests {
     use crate::model::Timespan;
     use crate::sandbox::kusto::{Caller, KustoSandbox};
     use serde_json::json;
+    use std::collections::BTreeSet;
 
     fn run(s: &KustoSandbox, csl: &str) -> V1Response {
         s.execute("db", csl, &Caller::cluster_admin("aaduser=me"))
@@ -611,6 +612,7 @@ mod tests {
                 Some("Kafka sink"),
             )]
             .into(),
+            declared_roles: BTreeSet::new(),
         };
         let raw_events = TableState {
             name: "Raw Events".into(),
@@ -649,6 +651,7 @@ mod tests {
                 Some("AAD App".to_string()),
             )]
             .into(),
+            declared_roles: BTreeSet::new(),
         };
         assert_eq!(state, want);
     }

@@ -3,7 +3,7 @@
 //! compares like with like: alias types, timespan spellings, mapping JSON key order and empty
 //! properties, principal case, and default policy values all fold away here.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -34,6 +34,9 @@ pub struct DatabaseState {
     /// Principals in database roles.
     #[serde(with = "role_entries")]
     pub principals: BTreeMap<RoleKey, Option<String>>,
+    /// Roles the manifests list (desired state only): their principals are the exact set.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub declared_roles: BTreeSet<String>,
 }
 
 /// One table.
@@ -58,6 +61,9 @@ pub struct TableState {
     /// Principals in table roles.
     #[serde(with = "role_entries")]
     pub principals: BTreeMap<RoleKey, Option<String>>,
+    /// Roles the manifests list (desired state only): their principals are the exact set.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub declared_roles: BTreeSet<String>,
 }
 
 impl TableState {

@@ -11,7 +11,7 @@
 //! - Column order is not compared: Kusto appends merged columns and reordering needs a full
 //!   `.alter table`, which is not worth its risk.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::{Action, Change, ImpactClass, Target};
 use crate::kusto::command::{DatabaseRole, TableRole};
@@ -34,24 +34,46 @@ pub struct DiffOptions {
     pub owner: Option<String>,
 }
 
+/// The Kusto part of a plan: the changes, and what was deliberately left alone.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KustoDiff {
+    /// Every change that takes the observed state to the desired one, in apply order.
+    pub changes: Vec<Change>,
+    /// Live principals that are not declared, in roles the manifests do not list, and that
+    /// the plan therefore keeps (a plan says so rather than claiming the systems match).
+    pub undeclared_principals_left: usize,
+}
+
 /// Every change that takes `observed` to `desired`, ordered by phase then address.
 pub fn diff(desired: &KustoState, observed: &KustoState, options: &DiffOptions) -> Vec<Change> {
-    let mut out = Vec::new();
+    diff_report(desired, observed, options).changes
+}
+
+/// [`diff`] plus how many undeclared principals were left in place.
+pub fn diff_report(
+    desired: &KustoState,
+    observed: &KustoState,
+    options: &DiffOptions,
+) -> KustoDiff {
+    let mut report = KustoDiff::default();
     for (name, want) in &desired.databases {
         let empty = DatabaseState {
             name: name.clone(),
             ..Default::default()
         };
         let have = observed.databases.get(name).unwrap_or(&empty);
-        database(want, have, options, &mut out);
+        database(want, have, options, &mut report);
     }
-    out.sort_by(|a, b| (a.phase, &a.address).cmp(&(b.phase, &b.address)));
-    out
+    report
+        .changes
+        .sort_by(|a, b| (a.phase, &a.address).cmp(&(b.phase, &b.address)));
+    report
 }
 
 struct Ctx<'a> {
     db: &'a str,
     out: &'a mut Vec<Change>,
+    left: &'a mut usize,
 }
 
 impl Ctx<'_> {
@@ -112,10 +134,14 @@ fn database(
     want: &DatabaseState,
     have: &DatabaseState,
     options: &DiffOptions,
-    out: &mut Vec<Change>,
+    report: &mut KustoDiff,
 ) {
     let db = want.name.as_str();
-    let mut ctx = Ctx { db, out };
+    let mut ctx = Ctx {
+        db,
+        out: &mut report.changes,
+        left: &mut report.undeclared_principals_left,
+    };
     let base = address::database(db);
     for (name, table_want) in &want.tables {
         match have.tables.get(name) {
@@ -158,8 +184,11 @@ fn database(
         &mut ctx,
         &base,
         Scope::Database(db),
-        &want.principals,
-        &have.principals,
+        Roles {
+            want: &want.principals,
+            declared: &want.declared_roles,
+            have: &have.principals,
+        },
         options.prune,
     );
 }
@@ -372,8 +401,11 @@ fn table_children(ctx: &mut Ctx<'_>, want: &TableState, have: &TableState, prune
         ctx,
         &addr,
         Scope::Table(name),
-        &want.principals,
-        &have.principals,
+        Roles {
+            want: &want.principals,
+            declared: &want.declared_roles,
+            have: &have.principals,
+        },
         prune,
     );
 }
@@ -477,15 +509,16 @@ impl Scope<'_> {
     }
 }
 
-fn principals(
-    ctx: &mut Ctx<'_>,
-    base: &str,
-    scope: Scope<'_>,
-    want: &BTreeMap<RoleKey, Option<String>>,
-    have: &BTreeMap<RoleKey, Option<String>>,
-    prune: bool,
-) {
-    let want = &align_tenants(want, have);
+/// The principals of one scope: declared, the roles the manifests list, and live.
+struct Roles<'a> {
+    want: &'a BTreeMap<RoleKey, Option<String>>,
+    declared: &'a BTreeSet<String>,
+    have: &'a BTreeMap<RoleKey, Option<String>>,
+}
+
+fn principals(ctx: &mut Ctx<'_>, base: &str, scope: Scope<'_>, roles: Roles<'_>, prune: bool) {
+    let have = roles.have;
+    let want = &align_tenants(roles.want, have);
     for (key, notes) in want {
         let Some(role_scope) = scope.role(&key.role) else {
             continue;
@@ -525,31 +558,37 @@ fn principals(
             Some(_) => {}
         }
     }
-    if prune {
-        for (key, notes) in have {
-            if want.contains_key(key) {
-                continue;
-            }
-            let Some(role_scope) = scope.role(&key.role) else {
-                continue;
-            };
-            let Some(p) = PrincipalRef::parse_fqn(&key.fqn) else {
-                continue;
-            };
-            ctx.push(
-                address::role(base, &key.role, &key.fqn),
-                Action::Delete,
-                ImpactClass::DataLoss,
-                format!("revoke {} from {} (access is removed)", key.role, key.fqn),
-                Some(notes_text(notes)),
-                None,
-                vec![render::drop_principals(
-                    role_scope,
-                    std::slice::from_ref(&p),
-                )],
-                PHASE_REMOVALS,
-            );
+    for (key, notes) in have {
+        if want.contains_key(key) {
+            continue;
         }
+        let listed = roles.declared.contains(&key.role);
+        let target = scope.role(&key.role).zip(PrincipalRef::parse_fqn(&key.fqn));
+        let Some((role_scope, p)) = target.filter(|_| listed || prune) else {
+            *ctx.left += 1;
+            continue;
+        };
+        let summary = if listed {
+            format!(
+                "revoke {} from {} (not in the declared {} list; access is removed)",
+                key.role, key.fqn, key.role
+            )
+        } else {
+            format!("revoke {} from {} (access is removed)", key.role, key.fqn)
+        };
+        ctx.push(
+            address::role(base, &key.role, &key.fqn),
+            Action::Delete,
+            ImpactClass::DataLoss,
+            summary,
+            Some(notes_text(notes)),
+            None,
+            vec![render::drop_principals(
+                role_scope,
+                std::slice::from_ref(&p),
+            )],
+            PHASE_REMOVALS,
+        );
     }
 }
 

@@ -45,6 +45,19 @@ fn apply_all(sandbox: &KustoSandbox, changes: &[Change]) {
     }
 }
 
+/// The desired state as the cluster can report it: which roles the manifests list is not a
+/// property of the cluster.
+fn as_observed(desired: &KustoState) -> KustoState {
+    let mut state = desired.clone();
+    for db in state.databases.values_mut() {
+        db.declared_roles.clear();
+        for t in db.tables.values_mut() {
+            t.declared_roles.clear();
+        }
+    }
+    state
+}
+
 fn summary(changes: &[Change]) -> Vec<(String, Action, ImpactClass)> {
     changes
         .iter()
@@ -119,7 +132,8 @@ fn applying_the_plan_converges_and_a_second_plan_is_empty() {
         "no false drift after apply"
     );
     assert_eq!(
-        observed, desired,
+        observed,
+        as_observed(&desired),
         "observed state reads back identical to the declared one"
     );
 }
@@ -305,12 +319,21 @@ fn tenant_names_match_the_tenant_ids_kusto_resolves_them_to() {
     let changes = diff(&desired, &observed, &options());
     assert_eq!(
         summary(&changes),
-        vec![(
-            "kusto.gamedb.role.admins.aadapp=00000000-0000-0000-0000-00000000a11d;contoso.com"
-                .into(),
-            Action::Create,
-            ImpactClass::Safe
-        )]
+        vec![
+            (
+                "kusto.gamedb.role.admins.aadapp=00000000-0000-0000-0000-00000000a11d;contoso.com"
+                    .into(),
+                Action::Create,
+                ImpactClass::Safe
+            ),
+            (
+                "kusto.gamedb.role.admins.aadapp=11111111-0000-0000-0000-00000000a11d;72f988bf-86f1-41af-91ab-2d7cd011db47"
+                    .into(),
+                Action::Delete,
+                ImpactClass::DataLoss
+            )
+        ],
+        "the other app is not in the declared admins list"
     );
 }
 
@@ -357,7 +380,7 @@ fn table_principals_and_policies_at_both_levels_round_trip() {
         }
     }
     let observed = observe_all(&sandbox, &desired);
-    assert_eq!(observed, desired);
+    assert_eq!(observed, as_observed(&desired));
     assert_eq!(diff(&desired, &observed, &owned), vec![]);
 }
 
@@ -403,4 +426,67 @@ fn a_declared_table_without_any_marker_is_adopted_without_a_change_and_never_pru
             .all(|c| !c.address.ends_with("table.GamePlay")),
         "an unmarked table is never pruned"
     );
+}
+
+/// A role the manifests list is the exact set: an undeclared principal in it is a `data-loss`
+/// removal even without pruning. Undeclared principals in unlisted roles are kept and counted.
+#[test]
+fn a_listed_role_is_the_exact_set_and_unlisted_roles_are_counted() {
+    let mut desired = gameplay();
+    let sandbox = KustoSandbox::in_memory(&["gamedb".to_string()]).expect("sandbox");
+    apply_all(
+        &sandbox,
+        &diff(&desired, &observe_all(&sandbox, &desired), &options()),
+    );
+    run(
+        &sandbox,
+        ".add database gamedb admins ('aadapp=00000000-0000-0000-0000-0000000bad00;72f988bf-86f1-41af-91ab-2d7cd011db47')",
+    );
+    run(
+        &sandbox,
+        ".add database gamedb viewers ('aadapp=00000000-0000-0000-0000-00000000beef;72f988bf-86f1-41af-91ab-2d7cd011db47')",
+    );
+    let intruder =
+        "aadapp=00000000-0000-0000-0000-0000000bad00;72f988bf-86f1-41af-91ab-2d7cd011db47";
+    let viewer = "aadapp=00000000-0000-0000-0000-00000000beef;72f988bf-86f1-41af-91ab-2d7cd011db47";
+    let report = diff_report(&desired, &observe_all(&sandbox, &desired), &options());
+    assert_eq!(
+        summary(&report.changes),
+        vec![(
+            format!("kusto.gamedb.role.admins.{intruder}"),
+            Action::Delete,
+            ImpactClass::DataLoss
+        )]
+    );
+    assert_eq!(
+        report.changes[0].summary,
+        format!(
+            "revoke admins from {intruder} (not in the declared admins list; access is removed)"
+        )
+    );
+    assert_eq!(
+        report.changes[0].commands,
+        vec![format!(".drop database gamedb admins (\"{intruder}\")")]
+    );
+    assert_eq!(report.undeclared_principals_left, 1, "the viewer is kept");
+
+    let db = desired.databases.get_mut("gamedb").expect("db");
+    db.declared_roles.insert("viewers".to_string());
+    let report = diff_report(&desired, &observe_all(&sandbox, &desired), &options());
+    assert_eq!(
+        summary(&report.changes),
+        vec![
+            (
+                format!("kusto.gamedb.role.admins.{intruder}"),
+                Action::Delete,
+                ImpactClass::DataLoss
+            ),
+            (
+                format!("kusto.gamedb.role.viewers.{viewer}"),
+                Action::Delete,
+                ImpactClass::DataLoss
+            ),
+        ]
+    );
+    assert_eq!(report.undeclared_principals_left, 0);
 }
