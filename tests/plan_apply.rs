@@ -424,6 +424,35 @@ fn principals_added_and_removed_and_drift_behind_our_back() {
         "{}",
         add.stdout
     );
+    // The service lists the user by object id, the UPN only in the display name: the plan
+    // still converges, and pruning does not revoke the declared user.
+    let analyst =
+        kustoplan::sandbox::kusto::resolved_fqn("aaduser=analyst@example.com").expect("valid");
+    assert!(live_principals(s).contains(&analyst));
+    assert!(live_principals(s).contains("analyst (upn: analyst@example.com)"));
+    let converged = kustoplan(s, &["plan", dir, "--detailed-exitcode"]);
+    assert_eq!(
+        (converged.code, converged.stdout.as_str()),
+        (0, "No changes. The live systems match the manifests.\n")
+    );
+    edit(
+        stack.path(),
+        "stack.yaml",
+        "targets:\n",
+        "safety: {prune: true}\ntargets:\n",
+    );
+    let pruned = kustoplan(s, &["plan", dir, "--detailed-exitcode"]);
+    assert_eq!(
+        (pruned.code, pruned.stdout.as_str()),
+        (0, "No changes. The live systems match the manifests.\n"),
+        "prune never revokes a declared user"
+    );
+    edit(
+        stack.path(),
+        "stack.yaml",
+        "safety: {prune: true}\ntargets:\n",
+        "targets:\n",
+    );
 
     edit(
         stack.path(),
@@ -454,9 +483,9 @@ fn principals_added_and_removed_and_drift_behind_our_back() {
         removal.stdout
     );
     assert!(
-        removal
-            .stdout
-            .contains("  - kusto.gamedb.role.viewers.aaduser=analyst@example.com [data-loss]\n"),
+        removal.stdout.contains(&format!(
+            "  - kusto.gamedb.role.viewers.{analyst} [data-loss]\n"
+        )),
         "{}",
         removal.stdout
     );
@@ -465,7 +494,7 @@ fn principals_added_and_removed_and_drift_behind_our_back() {
     assert!(
         removed
             .stdout
-            .contains(r#".drop database gamedb viewers ("aaduser=analyst@example.com")"#),
+            .contains(&format!(r#".drop database gamedb viewers ("{analyst}")"#)),
         "{}",
         removed.stdout
     );

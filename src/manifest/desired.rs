@@ -31,6 +31,7 @@ pub fn kusto_state(m: &Manifests) -> KustoState {
                 streaming: db.streaming_ingestion.as_ref().is_some_and(|s| s.value),
                 principals: principals(&db.principals.roles()),
                 declared_roles: listed(&db.principals.listed()),
+                directory: BTreeMap::new(),
             },
         );
     }

@@ -37,6 +37,11 @@ pub struct DatabaseState {
     /// Roles the manifests list (desired state only): their principals are the exact set.
     #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
     pub declared_roles: BTreeSet<String>,
+    /// Names of users and groups the service lists by object id (observed state only): object
+    /// id -> lower-cased UPN (from `Name (upn: x@y)`) or group display name. Declared
+    /// principals named by UPN or group name are matched through it.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub directory: BTreeMap<String, String>,
 }
 
 /// One table.
