@@ -205,6 +205,7 @@ mod tests {
             environment: None,
             fingerprint: sha256_hex(b"live"),
             changes,
+            undeclared_principals_left: 0,
         }
     }
 

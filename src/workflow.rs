@@ -22,7 +22,7 @@ use crate::diagnostics::{Diagnostic, SourceMap};
 use crate::interrupt::StopRequest;
 use crate::manifest::{self, LoadOptions, Manifests, desired};
 use crate::model::kusto::KustoState;
-use crate::plan::kusto::{DiffOptions, diff};
+use crate::plan::kusto::{DiffOptions, diff_report};
 use crate::plan::{ImpactClass, PLAN_VERSION, Plan, fingerprint};
 use crate::providers::kusto::observe::observe;
 use crate::providers::kusto::transport::{KustoTransport, TransportError};
@@ -246,7 +246,8 @@ impl Session {
     /// or the problems that stop it.
     pub fn plan_from(&self, observed: &Observed) -> Result<Plan, WorkflowError> {
         let (mut changes, topic_errors) = kafka_plan::diff(&self.topics, &observed.topics);
-        changes.extend(diff(&self.desired, &observed.kusto, &self.diff_options));
+        let kusto = diff_report(&self.desired, &observed.kusto, &self.diff_options);
+        changes.extend(kusto.changes);
         changes.extend(connect_plan::diff(
             &self.connectors,
             &observed.connect,
@@ -288,6 +289,7 @@ impl Session {
             environment: self.manifests.environment.clone(),
             fingerprint: observed.fingerprint()?,
             changes,
+            undeclared_principals_left: kusto.undeclared_principals_left,
         };
         Ok(plan)
     }

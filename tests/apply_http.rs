@@ -152,8 +152,15 @@ fn scale_stack(dir: &std::path::Path, tables: usize) {
         } else {
             "streaming_ingestion: true"
         };
+        // Table roles are read from the schema script, which lists users by object id and has
+        // no display names: a table-only user is declared by object id to match without a
+        // directory lookup.
+        let owner =
+            kustoplan::sandbox::kusto::resolved_fqn(&format!("aaduser=owner{i}@example.com"))
+                .expect("valid");
+        let (oid, tenant) = owner["aaduser=".len()..].split_once(';').expect("tenant");
         docs.push(format!(
-            "kind: Table\nname: T{i}\ndatabase: scaledb\ncolumns:\n  - {{name: A, type: int}}\n{policy}\nprincipals:\n  admins:\n    - {{user: owner{i}@example.com, notes: Owner {i}}}\n  ingestors:\n    - {{app: 00000000-0000-0000-0000-00000000a11d, tenant: 00000000-0000-0000-0000-0000000007e2}}\n"
+            "kind: Table\nname: T{i}\ndatabase: scaledb\ncolumns:\n  - {{name: A, type: int}}\n{policy}\nprincipals:\n  admins:\n    - {{user: {oid}, tenant: {tenant}, notes: Owner {i}}}\n  ingestors:\n    - {{app: 00000000-0000-0000-0000-00000000a11d, tenant: 00000000-0000-0000-0000-0000000007e2}}\n"
         ));
     }
     std::fs::write(dir.join("stack.yaml"), docs.join("---\n")).expect("write stack");

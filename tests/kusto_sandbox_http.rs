@@ -506,6 +506,11 @@ async fn batching_alter_resets_alter_merge_keeps_and_show_star_is_one_call() {
     );
 }
 
+/// The FQN the sandbox lists for a principal granted as `fqn` (users by object id, tenants by id).
+fn listed(fqn: &str) -> String {
+    kustoplan::sandbox::kusto::resolved_fqn(fqn).expect("valid principal")
+}
+
 #[tokio::test]
 async fn principals_add_drop_set_show_with_notes() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -532,11 +537,18 @@ async fn principals_add_drop_set_show_with_notes() {
         [
             json!("Database kustoplan Admin"),
             json!("AAD Application"),
-            json!("11111111-2222-3333-4444-555555555555"),
-            json!("11111111-2222-3333-4444-555555555555"),
-            json!("aadapp=11111111-2222-3333-4444-555555555555;contoso.com"),
+            json!("app (app id: 11111111-2222-3333-4444-555555555555)"),
+            row[3].clone(),
+            json!(listed(
+                "aadapp=11111111-2222-3333-4444-555555555555;contoso.com"
+            )),
             json!("AAD App")
         ]
+    );
+    assert_eq!(
+        row[3].as_str().map(str::len),
+        Some(36),
+        "a service principal object id"
     );
     assert_eq!(row[6].as_str().map(str::len), Some(36));
 
@@ -555,12 +567,14 @@ async fn principals_add_drop_set_show_with_notes() {
         [
             (
                 json!("Database kustoplan Admin"),
-                json!("aadapp=11111111-2222-3333-4444-555555555555;contoso.com"),
+                json!(listed(
+                    "aadapp=11111111-2222-3333-4444-555555555555;contoso.com"
+                )),
                 json!("AAD App")
             ),
             (
                 json!("Database kustoplan Viewer"),
-                json!("aaduser=bob@contoso.com"),
+                json!(listed("aaduser=bob@contoso.com")),
                 json!("readers")
             ),
         ]
@@ -572,7 +586,7 @@ async fn principals_add_drop_set_show_with_notes() {
         summary(&set)[1],
         (
             json!("Database kustoplan Viewer"),
-            json!("aaduser=carl@contoso.com"),
+            json!(listed("aaduser=carl@contoso.com")),
             json!("new")
         )
     );
@@ -608,7 +622,7 @@ async fn principals_add_drop_set_show_with_notes() {
         summary(&table),
         [(
             json!("Table T Ingestor"),
-            json!("aadgroup=ingest@contoso.com"),
+            json!(listed("aadgroup=ingest@contoso.com")),
             json!("pipeline")
         )]
     );
@@ -711,7 +725,7 @@ async fn state_survives_restart() {
     );
     assert_eq!(
         k.ok(".show database kustoplan principals").await.rows()[0][4],
-        json!("aaduser=a@b.c")
+        json!(listed("aaduser=a@b.c"))
     );
 }
 

@@ -424,6 +424,35 @@ fn principals_added_and_removed_and_drift_behind_our_back() {
         "{}",
         add.stdout
     );
+    // The service lists the user by object id, the UPN only in the display name: the plan
+    // still converges, and pruning does not revoke the declared user.
+    let analyst =
+        kustoplan::sandbox::kusto::resolved_fqn("aaduser=analyst@example.com").expect("valid");
+    assert!(live_principals(s).contains(&analyst));
+    assert!(live_principals(s).contains("analyst (upn: analyst@example.com)"));
+    let converged = kustoplan(s, &["plan", dir, "--detailed-exitcode"]);
+    assert_eq!(
+        (converged.code, converged.stdout.as_str()),
+        (0, "No changes. The live systems match the manifests.\n")
+    );
+    edit(
+        stack.path(),
+        "stack.yaml",
+        "targets:\n",
+        "safety: {prune: true}\ntargets:\n",
+    );
+    let pruned = kustoplan(s, &["plan", dir, "--detailed-exitcode"]);
+    assert_eq!(
+        (pruned.code, pruned.stdout.as_str()),
+        (0, "No changes. The live systems match the manifests.\n"),
+        "prune never revokes a declared user"
+    );
+    edit(
+        stack.path(),
+        "stack.yaml",
+        "safety: {prune: true}\ntargets:\n",
+        "targets:\n",
+    );
 
     edit(
         stack.path(),
@@ -433,9 +462,12 @@ fn principals_added_and_removed_and_drift_behind_our_back() {
     );
     let kept = kustoplan(s, &["plan", dir, "--detailed-exitcode"]);
     assert_eq!(
-        kept.code, 0,
-        "without pruning an undeclared principal is left alone: {}",
-        kept.stdout
+        (kept.code, kept.stdout.as_str()),
+        (
+            0,
+            "No changes. 1 undeclared principal in roles the manifests do not list was left in place.\n"
+        ),
+        "without pruning an undeclared principal in an unlisted role is left alone, and said so"
     );
 
     edit(
@@ -451,9 +483,9 @@ fn principals_added_and_removed_and_drift_behind_our_back() {
         removal.stdout
     );
     assert!(
-        removal
-            .stdout
-            .contains("  - kusto.gamedb.role.viewers.aaduser=analyst@example.com [data-loss]\n"),
+        removal.stdout.contains(&format!(
+            "  - kusto.gamedb.role.viewers.{analyst} [data-loss]\n"
+        )),
         "{}",
         removal.stdout
     );
@@ -462,7 +494,7 @@ fn principals_added_and_removed_and_drift_behind_our_back() {
     assert!(
         removed
             .stdout
-            .contains(r#".drop database gamedb viewers ("aaduser=analyst@example.com")"#),
+            .contains(&format!(r#".drop database gamedb viewers ("{analyst}")"#)),
         "{}",
         removed.stdout
     );
@@ -486,6 +518,99 @@ fn principals_added_and_removed_and_drift_behind_our_back() {
             .contains("  + kusto.gamedb.table.GamePlay.mapping.gameplay_json_mapping\n"),
         "{}",
         drift.stdout
+    );
+}
+
+/// `.show database gamedb principals` of the sandbox in `dir`, as JSON text.
+fn live_principals(dir: &Path) -> String {
+    let sandbox = kustoplan::sandbox::kusto::KustoSandbox::open(dir, &["gamedb".to_string()])
+        .expect("open sandbox");
+    let shown = sandbox
+        .execute(
+            "gamedb",
+            ".show database gamedb principals",
+            &kustoplan::sandbox::kusto::Caller::cluster_admin("aaduser=someone"),
+        )
+        .expect("show principals");
+    serde_json::to_string(&shown).expect("principals as JSON")
+}
+
+/// Adds a principal behind kustoplan's back.
+fn grant_by_hand(dir: &Path, csl: &str) {
+    let sandbox = kustoplan::sandbox::kusto::KustoSandbox::open(dir, &["gamedb".to_string()])
+        .expect("open sandbox");
+    sandbox
+        .execute(
+            "gamedb",
+            csl,
+            &kustoplan::sandbox::kusto::Caller::cluster_admin("aaduser=someone"),
+        )
+        .expect("grant by hand");
+}
+
+#[test]
+fn a_listed_role_is_the_exact_set_even_when_empty() {
+    let (sandbox, stack) = applied_stack();
+    let (s, dir) = (sandbox.path(), stack.path().to_str().expect("utf-8 path"));
+    let viewer = "aadapp=00000000-0000-0000-0000-00000000beef;72f988bf-86f1-41af-91ab-2d7cd011db47";
+    grant_by_hand(s, &format!(".add database gamedb viewers ('{viewer}')"));
+
+    let kept = kustoplan(s, &["plan", dir, "--detailed-exitcode"]);
+    assert_eq!(
+        (kept.code, kept.stdout.as_str()),
+        (
+            0,
+            "No changes. 1 undeclared principal in roles the manifests do not list was left in place.\n"
+        )
+    );
+
+    edit(
+        stack.path(),
+        "kusto.yaml",
+        "      notes: AAD App\n",
+        "      notes: AAD App\n  viewers: []\n",
+    );
+    let refused = kustoplan(s, &["apply", dir, "--auto-approve"]);
+    assert_eq!(refused.code, 1, "{}", refused.stdout);
+    let address = format!("kusto.gamedb.role.viewers.{viewer}");
+    let summary = format!(
+        "revoke viewers from {viewer} (not in the declared viewers list; access is removed)"
+    );
+    assert!(
+        refused.stdout.contains(&format!(
+            "  - {address} [data-loss]\n      {summary}\n      .drop database gamedb viewers (\"{viewer}\")\n"
+        )),
+        "{}",
+        refused.stdout
+    );
+    assert!(
+        refused.stdout.ends_with("Plan: 0 to create, 0 to update, 1 to delete. 1 change needs --allow data-loss (or `safety.allow` in the Stack).\n"),
+        "{}",
+        refused.stdout
+    );
+    assert!(
+        refused.stderr.contains(&format!(
+            "error: refusing data-loss change to {address}: {summary}\n"
+        )),
+        "{}",
+        refused.stderr
+    );
+    assert!(
+        live_principals(s).contains(viewer),
+        "a refused plan revokes nothing"
+    );
+
+    let removed = kustoplan(s, &["apply", dir, "--auto-approve", "--allow", "data-loss"]);
+    assert_eq!(removed.code, 0, "{}", removed.stderr);
+    assert!(!live_principals(s).contains(viewer));
+    assert!(
+        live_principals(s).contains("AAD App"),
+        "the declared admin stays"
+    );
+    let converged = kustoplan(s, &["plan", dir, "--detailed-exitcode"]);
+    assert_eq!(
+        (converged.code, converged.stdout.as_str()),
+        (0, "No changes. The live systems match the manifests.\n")
     );
 }
 

@@ -26,7 +26,7 @@ use super::render;
 use super::v1::{V1Response, V1Table};
 use crate::model::BatchingPolicy;
 use crate::model::kusto::{Column, DatabaseState, Mapping, RoleKey, TableState};
-use crate::model::{ColumnType, MappingKind, PrincipalRef};
+use crate::model::{ColumnType, MappingKind, PrincipalKind, PrincipalRef};
 
 /// A result that does not have the shape the documented command returns.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -68,6 +68,7 @@ pub fn database_state(db: &str, bulk: &[V1Response]) -> Result<DatabaseState, Ob
     read_mappings(mappings, command, &mut state)?;
     let (roles, command) = table(2)?;
     state.principals = principals(roles, command)?;
+    state.directory = directory(roles);
     let (script, command) = table(3)?;
     read_script(script, command, &mut state)?;
     Ok(state)
@@ -233,6 +234,34 @@ fn principals(
         out.insert(RoleKey::new(role, &principal), notes);
     }
     Ok(out)
+}
+
+/// What the display names of `.show database DB principals` tell about users and groups listed
+/// by object id: the UPN in `Name (upn: x@y)`, or a group's name.
+fn directory(t: &V1Table) -> BTreeMap<String, String> {
+    let (fqn_i, name_i) = (
+        t.column_index("PrincipalFQN"),
+        t.column_index("PrincipalDisplayName"),
+    );
+    let mut out = BTreeMap::new();
+    for row in t.value_rows() {
+        let Some(p) = PrincipalRef::parse_fqn(text(row, fqn_i)) else {
+            continue;
+        };
+        let display = text(row, name_i).trim();
+        let name = match p.kind {
+            PrincipalKind::User => display
+                .rsplit_once("(upn:")
+                .and_then(|(_, rest)| rest.trim().strip_suffix(')'))
+                .map(str::trim),
+            PrincipalKind::Group => Some(display),
+            PrincipalKind::App => None,
+        };
+        if let Some(name) = name.filter(|n| !n.is_empty() && *n != p.id) {
+            out.insert(p.id.clone(), name.to_ascii_lowercase());
+        }
+    }
+    out
 }
 
 /// Reads the policy and table-principal rows of the schema script (see the module docs).
@@ -421,6 +450,7 @@ mod tests {
     use crate::model::Timespan;
     use crate::sandbox::kusto::{Caller, KustoSandbox};
     use serde_json::json;
+    use std::collections::BTreeSet;
 
     fn run(s: &KustoSandbox, csl: &str) -> V1Response {
         s.execute("db", csl, &Caller::cluster_admin("aaduser=me"))
@@ -480,7 +510,13 @@ mod tests {
                 .iter()
                 .map(|(k, n)| (k.role.as_str(), k.fqn.as_str(), n.as_deref()))
                 .collect::<Vec<_>>(),
-            vec![("ingestors", "aaduser=x@y.com", Some("n"))]
+            vec![(
+                "ingestors",
+                crate::sandbox::kusto::resolved_fqn("aaduser=x@y.com")
+                    .expect("valid")
+                    .as_str(),
+                Some("n")
+            )]
         );
         assert_eq!(state.batching.map(|b| b.max_time.as_millis()), Some(60_000));
         assert!(!state.streaming);
@@ -489,7 +525,8 @@ mod tests {
             .iter()
             .map(|(k, n)| (k.role.as_str(), k.fqn.as_str(), n.as_deref()))
             .collect();
-        assert_eq!(admins, vec![("admins", "aadapp=abc;tid", Some("AAD App"))]);
+        let app = crate::sandbox::kusto::resolved_fqn("aadapp=abc;tid").expect("valid");
+        assert_eq!(admins, vec![("admins", app.as_str(), Some("AAD App"))]);
     }
 
     const TENANT: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
@@ -611,6 +648,7 @@ mod tests {
                 Some("Kafka sink"),
             )]
             .into(),
+            declared_roles: BTreeSet::new(),
         };
         let raw_events = TableState {
             name: "Raw Events".into(),
@@ -649,6 +687,8 @@ mod tests {
                 Some("AAD App".to_string()),
             )]
             .into(),
+            declared_roles: BTreeSet::new(),
+            directory: BTreeMap::new(),
         };
         assert_eq!(state, want);
     }

@@ -1,6 +1,6 @@
 //! Desired state: a valid stack turned into the canonical model the diff compares.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::Manifests;
 use super::spec::{
@@ -30,6 +30,8 @@ pub fn kusto_state(m: &Manifests) -> KustoState {
                 batching: db.ingestion_batching.as_ref().map(|b| batching(b)),
                 streaming: db.streaming_ingestion.as_ref().is_some_and(|s| s.value),
                 principals: principals(&db.principals.roles()),
+                declared_roles: listed(&db.principals.listed()),
+                directory: BTreeMap::new(),
             },
         );
     }
@@ -73,6 +75,7 @@ fn table(t: &TableDoc, owner: Option<String>) -> TableState {
         batching: t.ingestion_batching.as_ref().map(|b| batching(b)),
         streaming: t.streaming_ingestion.as_ref().is_some_and(|s| s.value),
         principals: principals(&t.principals.roles()),
+        declared_roles: listed(&t.principals.listed()),
     }
 }
 
@@ -148,6 +151,20 @@ fn principals(
                 })
             })
         })
+        .collect()
+}
+
+/// The roles a manifest lists, even as `[]`.
+fn listed(
+    roles: &[(
+        &'static str,
+        Option<&[super::located::Located<PrincipalSpec>]>,
+    )],
+) -> BTreeSet<String> {
+    roles
+        .iter()
+        .filter(|(_, list)| list.is_some())
+        .map(|(role, _)| (*role).to_string())
         .collect()
 }
 

@@ -304,34 +304,41 @@ pub struct DatabaseDoc {
 pub struct DatabaseRoles {
     /// Full control of the database.
     #[serde(default)]
-    pub admins: Vec<Located<PrincipalSpec>>,
+    pub admins: Option<Vec<Located<PrincipalSpec>>>,
     /// View the database and create objects.
     #[serde(default)]
-    pub users: Vec<Located<PrincipalSpec>>,
+    pub users: Option<Vec<Located<PrincipalSpec>>>,
     /// Query the database.
     #[serde(default)]
-    pub viewers: Vec<Located<PrincipalSpec>>,
+    pub viewers: Option<Vec<Located<PrincipalSpec>>>,
     /// Query even restricted tables.
     #[serde(default)]
-    pub unrestrictedviewers: Vec<Located<PrincipalSpec>>,
+    pub unrestrictedviewers: Option<Vec<Located<PrincipalSpec>>>,
     /// Ingest into any table (what sink connectors need).
     #[serde(default)]
-    pub ingestors: Vec<Located<PrincipalSpec>>,
+    pub ingestors: Option<Vec<Located<PrincipalSpec>>>,
     /// View metadata.
     #[serde(default)]
-    pub monitors: Vec<Located<PrincipalSpec>>,
+    pub monitors: Option<Vec<Located<PrincipalSpec>>>,
 }
 
 impl DatabaseRoles {
     /// Every role with its principals, in a fixed order.
     pub fn roles(&self) -> [(&'static str, &[Located<PrincipalSpec>]); 6] {
+        self.listed()
+            .map(|(role, list)| (role, list.unwrap_or(&[])))
+    }
+
+    /// Every role with its principals when the manifest lists the role (even as `[]`): a listed
+    /// role is the exact set of its principals, an unlisted one is left as it is.
+    pub fn listed(&self) -> [(&'static str, Option<&[Located<PrincipalSpec>]>); 6] {
         [
-            ("admins", &self.admins),
-            ("users", &self.users),
-            ("viewers", &self.viewers),
-            ("unrestrictedviewers", &self.unrestrictedviewers),
-            ("ingestors", &self.ingestors),
-            ("monitors", &self.monitors),
+            ("admins", self.admins.as_deref()),
+            ("users", self.users.as_deref()),
+            ("viewers", self.viewers.as_deref()),
+            ("unrestrictedviewers", self.unrestrictedviewers.as_deref()),
+            ("ingestors", self.ingestors.as_deref()),
+            ("monitors", self.monitors.as_deref()),
         ]
     }
 }
@@ -342,16 +349,26 @@ impl DatabaseRoles {
 pub struct TableRoles {
     /// Full control of the table.
     #[serde(default)]
-    pub admins: Vec<Located<PrincipalSpec>>,
+    pub admins: Option<Vec<Located<PrincipalSpec>>>,
     /// Ingest into the table.
     #[serde(default)]
-    pub ingestors: Vec<Located<PrincipalSpec>>,
+    pub ingestors: Option<Vec<Located<PrincipalSpec>>>,
 }
 
 impl TableRoles {
     /// Every role with its principals, in a fixed order.
     pub fn roles(&self) -> [(&'static str, &[Located<PrincipalSpec>]); 2] {
-        [("admins", &self.admins), ("ingestors", &self.ingestors)]
+        self.listed()
+            .map(|(role, list)| (role, list.unwrap_or(&[])))
+    }
+
+    /// Every role with its principals when the manifest lists the role (even as `[]`): a listed
+    /// role is the exact set of its principals, an unlisted one is left as it is.
+    pub fn listed(&self) -> [(&'static str, Option<&[Located<PrincipalSpec>]>); 2] {
+        [
+            ("admins", self.admins.as_deref()),
+            ("ingestors", self.ingestors.as_deref()),
+        ]
     }
 }
 

@@ -3,7 +3,7 @@
 //! compares like with like: alias types, timespan spellings, mapping JSON key order and empty
 //! properties, principal case, and default policy values all fold away here.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -34,6 +34,14 @@ pub struct DatabaseState {
     /// Principals in database roles.
     #[serde(with = "role_entries")]
     pub principals: BTreeMap<RoleKey, Option<String>>,
+    /// Roles the manifests list (desired state only): their principals are the exact set.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub declared_roles: BTreeSet<String>,
+    /// Names of users and groups the service lists by object id (observed state only): object
+    /// id -> lower-cased UPN (from `Name (upn: x@y)`) or group display name. Declared
+    /// principals named by UPN or group name are matched through it.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub directory: BTreeMap<String, String>,
 }
 
 /// One table.
@@ -58,6 +66,9 @@ pub struct TableState {
     /// Principals in table roles.
     #[serde(with = "role_entries")]
     pub principals: BTreeMap<RoleKey, Option<String>>,
+    /// Roles the manifests list (desired state only): their principals are the exact set.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub declared_roles: BTreeSet<String>,
 }
 
 impl TableState {

@@ -11,13 +11,13 @@
 //! - Column order is not compared: Kusto appends merged columns and reordering needs a full
 //!   `.alter table`, which is not worth its risk.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::{Action, Change, ImpactClass, Target};
 use crate::kusto::command::{DatabaseRole, TableRole};
 use crate::kusto::render::{self, PolicyScope, RoleScope};
 use crate::model::kusto::{DatabaseState, KustoState, Mapping, RoleKey, TableState};
-use crate::model::{BatchingPolicy, PrincipalRef};
+use crate::model::{BatchingPolicy, PrincipalKind, PrincipalRef};
 
 use super::phase::{
     KUSTO_MAPPINGS as PHASE_MAPPINGS, KUSTO_POLICIES as PHASE_POLICIES,
@@ -34,24 +34,49 @@ pub struct DiffOptions {
     pub owner: Option<String>,
 }
 
+/// The Kusto part of a plan: the changes, and what was deliberately left alone.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KustoDiff {
+    /// Every change that takes the observed state to the desired one, in apply order.
+    pub changes: Vec<Change>,
+    /// Live principals that are not declared, in roles the manifests do not list, and that
+    /// the plan therefore keeps (a plan says so rather than claiming the systems match).
+    pub undeclared_principals_left: usize,
+}
+
 /// Every change that takes `observed` to `desired`, ordered by phase then address.
 pub fn diff(desired: &KustoState, observed: &KustoState, options: &DiffOptions) -> Vec<Change> {
-    let mut out = Vec::new();
+    diff_report(desired, observed, options).changes
+}
+
+/// [`diff`] plus how many undeclared principals were left in place.
+pub fn diff_report(
+    desired: &KustoState,
+    observed: &KustoState,
+    options: &DiffOptions,
+) -> KustoDiff {
+    let mut report = KustoDiff::default();
     for (name, want) in &desired.databases {
         let empty = DatabaseState {
             name: name.clone(),
             ..Default::default()
         };
         let have = observed.databases.get(name).unwrap_or(&empty);
-        database(want, have, options, &mut out);
+        database(want, have, options, &mut report);
     }
-    out.sort_by(|a, b| (a.phase, &a.address).cmp(&(b.phase, &b.address)));
-    out
+    report
+        .changes
+        .sort_by(|a, b| (a.phase, &a.address).cmp(&(b.phase, &b.address)));
+    report
 }
 
 struct Ctx<'a> {
     db: &'a str,
     out: &'a mut Vec<Change>,
+    left: &'a mut usize,
+    /// Object id -> UPN or group name, from the database's principals (see
+    /// [`DatabaseState::directory`]); used for the database's and its tables' roles.
+    directory: &'a BTreeMap<String, String>,
 }
 
 impl Ctx<'_> {
@@ -112,10 +137,15 @@ fn database(
     want: &DatabaseState,
     have: &DatabaseState,
     options: &DiffOptions,
-    out: &mut Vec<Change>,
+    report: &mut KustoDiff,
 ) {
     let db = want.name.as_str();
-    let mut ctx = Ctx { db, out };
+    let mut ctx = Ctx {
+        db,
+        out: &mut report.changes,
+        left: &mut report.undeclared_principals_left,
+        directory: &have.directory,
+    };
     let base = address::database(db);
     for (name, table_want) in &want.tables {
         match have.tables.get(name) {
@@ -158,8 +188,11 @@ fn database(
         &mut ctx,
         &base,
         Scope::Database(db),
-        &want.principals,
-        &have.principals,
+        Roles {
+            want: &want.principals,
+            declared: &want.declared_roles,
+            have: &have.principals,
+        },
         options.prune,
     );
 }
@@ -372,8 +405,11 @@ fn table_children(ctx: &mut Ctx<'_>, want: &TableState, have: &TableState, prune
         ctx,
         &addr,
         Scope::Table(name),
-        &want.principals,
-        &have.principals,
+        Roles {
+            want: &want.principals,
+            declared: &want.declared_roles,
+            have: &have.principals,
+        },
         prune,
     );
 }
@@ -477,15 +513,16 @@ impl Scope<'_> {
     }
 }
 
-fn principals(
-    ctx: &mut Ctx<'_>,
-    base: &str,
-    scope: Scope<'_>,
-    want: &BTreeMap<RoleKey, Option<String>>,
-    have: &BTreeMap<RoleKey, Option<String>>,
-    prune: bool,
-) {
-    let want = &align_tenants(want, have);
+/// The principals of one scope: declared, the roles the manifests list, and live.
+struct Roles<'a> {
+    want: &'a BTreeMap<RoleKey, Option<String>>,
+    declared: &'a BTreeSet<String>,
+    have: &'a BTreeMap<RoleKey, Option<String>>,
+}
+
+fn principals(ctx: &mut Ctx<'_>, base: &str, scope: Scope<'_>, roles: Roles<'_>, prune: bool) {
+    let have = roles.have;
+    let want = &align(roles.want, have, ctx.directory);
     for (key, notes) in want {
         let Some(role_scope) = scope.role(&key.role) else {
             continue;
@@ -513,7 +550,10 @@ fn principals(
                 address,
                 Action::Replace,
                 ImpactClass::Safe,
-                format!("change notes of {} in {} (re-granted)", key.fqn, key.role),
+                format!(
+                    "change notes of {} in {} (dropped and added again: access is briefly removed)",
+                    key.fqn, key.role
+                ),
                 Some(notes_text(current)),
                 Some(notes_text(notes)),
                 vec![
@@ -525,68 +565,115 @@ fn principals(
             Some(_) => {}
         }
     }
-    if prune {
-        for (key, notes) in have {
-            if want.contains_key(key) {
-                continue;
-            }
-            let Some(role_scope) = scope.role(&key.role) else {
-                continue;
-            };
-            let Some(p) = PrincipalRef::parse_fqn(&key.fqn) else {
-                continue;
-            };
-            ctx.push(
-                address::role(base, &key.role, &key.fqn),
-                Action::Delete,
-                ImpactClass::DataLoss,
-                format!("revoke {} from {} (access is removed)", key.role, key.fqn),
-                Some(notes_text(notes)),
-                None,
-                vec![render::drop_principals(
-                    role_scope,
-                    std::slice::from_ref(&p),
-                )],
-                PHASE_REMOVALS,
-            );
+    for (key, notes) in have {
+        if want.contains_key(key) {
+            continue;
         }
+        let live = PrincipalRef::parse_fqn(&key.fqn);
+        if live
+            .as_ref()
+            .is_some_and(|p| maybe_declared(p, &key.role, want, have, ctx.directory))
+        {
+            continue;
+        }
+        let listed = roles.declared.contains(&key.role);
+        let target = scope.role(&key.role).zip(live);
+        let Some((role_scope, p)) = target.filter(|_| listed || prune) else {
+            *ctx.left += 1;
+            continue;
+        };
+        let summary = if listed {
+            format!(
+                "revoke {} from {} (not in the declared {} list; access is removed)",
+                key.role, key.fqn, key.role
+            )
+        } else {
+            format!("revoke {} from {} (access is removed)", key.role, key.fqn)
+        };
+        ctx.push(
+            address::role(base, &key.role, &key.fqn),
+            Action::Delete,
+            ImpactClass::DataLoss,
+            summary,
+            Some(notes_text(notes)),
+            None,
+            vec![render::drop_principals(
+                role_scope,
+                std::slice::from_ref(&p),
+            )],
+            PHASE_REMOVALS,
+        );
     }
 }
 
-/// Kusto resolves tenant names to tenant ids (`aadapp=X;contoso.com` reads back as
-/// `aadapp=X;72f988bf-...`). A declared principal whose tenant is a name therefore matches a live
-/// one with the same role, kind and id whose tenant is an id: without a directory lookup that is
-/// the most that can be compared, and it keeps such principals from showing as drift forever.
-fn align_tenants(
+/// Whether a declared principal is the live one. Kusto lists users and groups by object id and
+/// resolves tenant names to tenant ids (`aaduser=jack@contoso.com` reads back as
+/// `aaduser=<objectId>;<tenantId>`, `aadapp=X;contoso.com` as `aadapp=X;<tenantId>`), and a
+/// principal given without a tenant gets the cluster's. So: same kind; same id, or the live
+/// object id is known (from the display names) to be the declared UPN or group name; and a
+/// declared tenant id must be the live one (a tenant name cannot be checked without a
+/// directory lookup).
+fn same_principal(
+    declared: &PrincipalRef,
+    live: &PrincipalRef,
+    directory: &BTreeMap<String, String>,
+) -> bool {
+    declared.kind == live.kind
+        && (live.id == declared.id || directory.get(&live.id) == Some(&declared.id))
+        && match (&declared.tenant, &live.tenant) {
+            (None, _) => true,
+            (Some(d), Some(l)) => d == l || (!is_guid(d) && is_guid(l)),
+            (Some(_), None) => false,
+        }
+}
+
+/// Declared principals keyed as the service lists them, where a live principal matches.
+fn align(
     want: &BTreeMap<RoleKey, Option<String>>,
     have: &BTreeMap<RoleKey, Option<String>>,
+    directory: &BTreeMap<String, String>,
 ) -> BTreeMap<RoleKey, Option<String>> {
     want.iter()
         .map(|(key, notes)| {
             if have.contains_key(key) {
                 return (key.clone(), notes.clone());
             }
-            let declared = PrincipalRef::parse_fqn(&key.fqn);
-            let resolved = declared
-                .as_ref()
-                .filter(|p| p.tenant.as_deref().is_some_and(|t| !is_tenant_id(t)))
-                .and_then(|p| {
-                    have.keys().find(|h| {
-                        h.role == key.role
-                            && PrincipalRef::parse_fqn(&h.fqn).is_some_and(|live| {
-                                live.kind == p.kind
-                                    && live.id == p.id
-                                    && live.tenant.as_deref().is_some_and(is_tenant_id)
-                            })
-                    })
-                });
+            let resolved = PrincipalRef::parse_fqn(&key.fqn).and_then(|declared| {
+                have.keys().find(|h| {
+                    h.role == key.role
+                        && PrincipalRef::parse_fqn(&h.fqn)
+                            .is_some_and(|live| same_principal(&declared, &live, directory))
+                })
+            });
             (resolved.unwrap_or(key).clone(), notes.clone())
         })
         .collect()
 }
 
-/// Whether a tenant is given as its id (a GUID) rather than a domain name.
-fn is_tenant_id(tenant: &str) -> bool {
+/// Whether a live user or group listed only by an object id that no display name explains might
+/// be a declared principal named by UPN or group name that matched nothing. Table roles are read
+/// from the schema script, which has no display names: a person who holds no database role
+/// cannot be told apart there without a directory lookup, so such a principal is never revoked.
+fn maybe_declared(
+    live: &PrincipalRef,
+    role: &str,
+    want: &BTreeMap<RoleKey, Option<String>>,
+    have: &BTreeMap<RoleKey, Option<String>>,
+    directory: &BTreeMap<String, String>,
+) -> bool {
+    live.kind != PrincipalKind::App
+        && is_guid(&live.id)
+        && !directory.contains_key(&live.id)
+        && want.keys().any(|k| {
+            k.role == role
+                && !have.contains_key(k)
+                && PrincipalRef::parse_fqn(&k.fqn)
+                    .is_some_and(|d| d.kind == live.kind && !is_guid(&d.id))
+        })
+}
+
+/// Whether an id or tenant is a GUID (an object or tenant id) rather than a name.
+fn is_guid(tenant: &str) -> bool {
     let parts: Vec<&str> = tenant.split('-').collect();
     parts.iter().map(|p| p.len()).eq([8, 4, 4, 4, 12])
         && parts

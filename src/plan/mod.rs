@@ -202,6 +202,10 @@ pub struct Plan {
     pub fingerprint: String,
     /// The changes, in the order apply runs them.
     pub changes: Vec<Change>,
+    /// Live principals that are not declared, in roles the manifests do not list: kept, and
+    /// counted so that an empty plan does not claim the live systems match the manifests.
+    #[serde(default)]
+    pub undeclared_principals_left: usize,
 }
 
 /// The saved-plan format version this build writes and reads.

@@ -66,11 +66,24 @@ pub fn unified_diff(change: &Change) -> Option<String> {
 
 /// The one-line summary: `Plan: 4 to create, 0 to update, 1 to delete.` plus refused classes.
 pub fn summary_line(plan: &Plan, allowed: &[ImpactClass]) -> String {
+    let left = match plan.undeclared_principals_left {
+        0 => String::new(),
+        1 => " 1 undeclared principal in roles the manifests do not list was left in place."
+            .to_string(),
+        n => format!(
+            " {n} undeclared principals in roles the manifests do not list were left in place."
+        ),
+    };
     if plan.is_empty() {
-        return "No changes. The live systems match the manifests.".to_string();
+        return if left.is_empty() {
+            "No changes. The live systems match the manifests.".to_string()
+        } else {
+            format!("No changes.{left}")
+        };
     }
     let (create, update, delete) = plan.counts();
-    let mut line = format!("Plan: {create} to create, {update} to update, {delete} to delete.");
+    let mut line =
+        format!("Plan: {create} to create, {update} to update, {delete} to delete.{left}");
     let refused: Vec<&Change> = plan.refused(allowed).collect();
     if !refused.is_empty() {
         let mut classes: Vec<&str> = refused.iter().map(|c| impact_name(c.impact)).collect();
@@ -235,6 +248,7 @@ struct JsonSummary {
     delete: usize,
     refused: usize,
     changes: bool,
+    undeclared_principals_left: usize,
 }
 
 /// Stable, documented field names: see README "Plan JSON".
@@ -248,6 +262,7 @@ pub fn json(plan: &Plan, allowed: &[ImpactClass]) -> String {
             delete,
             refused: plan.refused(allowed).count(),
             changes: !plan.is_empty(),
+            undeclared_principals_left: plan.undeclared_principals_left,
         },
         plan,
     };
@@ -283,6 +298,7 @@ mod tests {
             environment: Some("dev".into()),
             fingerprint: "f".into(),
             changes,
+            undeclared_principals_left: 0,
         }
     }
 
@@ -401,7 +417,7 @@ mod tests {
         assert_eq!(v["format_version"], 1);
         assert_eq!(
             v["summary"],
-            serde_json::json!({"create": 0, "update": 0, "delete": 1, "refused": 1, "changes": true})
+            serde_json::json!({"create": 0, "update": 0, "delete": 1, "refused": 1, "changes": true, "undeclared_principals_left": 0})
         );
         assert_eq!(v["changes"][0]["action"], "delete");
         assert_eq!(v["changes"][0]["impact"], "data-loss");
@@ -410,5 +426,25 @@ mod tests {
             serde_json::json!({"system": "kusto", "database": "db"})
         );
         assert_eq!(v["fingerprint"], "f");
+    }
+
+    #[test]
+    fn principals_left_in_place_are_said_in_every_view() {
+        let mut empty = plan(vec![]);
+        empty.undeclared_principals_left = 2;
+        let line = "No changes. 2 undeclared principals in roles the manifests do not list were left in place.";
+        assert_eq!(text(&empty, &[], false), format!("{line}\n"));
+        assert!(markdown(&empty, &[]).contains(&format!("**{line}**")));
+        let v: serde_json::Value = serde_json::from_str(&json(&empty, &[])).unwrap();
+        assert_eq!(v["summary"]["undeclared_principals_left"], 2);
+        assert_eq!(v["summary"]["changes"], false);
+        assert_eq!(v["undeclared_principals_left"], 2);
+        let mut one = plan(vec![change(
+            "kusto.db.table.T.policy.ingestionbatching",
+            Action::Update,
+            ImpactClass::Safe,
+        )]);
+        one.undeclared_principals_left = 1;
+        assert!(text(&one, &[], false).ends_with("Plan: 0 to create, 1 to update, 0 to delete. 1 undeclared principal in roles the manifests do not list was left in place.\n"));
     }
 }

@@ -7,11 +7,12 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
 use super::clock;
+use super::directory;
 use super::error::KustoError;
 use super::exec::{self, Context, results};
 use super::state::{Database, SandboxState};
 use super::store::{Store, StoreError};
-use super::validate;
+use super::validate::{self, PrincipalName};
 use crate::kusto::command::{
     self, Command, DatabaseRole, EntityRef, PolicyTarget, RoleScope, ScriptCommand, TableRole,
 };
@@ -316,16 +317,19 @@ fn authorize(state: &SandboxState, caller: &Caller, need: Need<'_>) -> Result<()
     if caller.cluster_admin {
         return Ok(());
     }
+    // The caller is known by the FQN the directory resolves its name to, as roles are stored.
+    let principal = PrincipalName::parse(&caller.principal)
+        .map_or_else(|_| caller.principal.clone(), |p| directory::resolve(&p).fqn);
     let holds = |role: DatabaseRole| {
         db.principals
             .iter()
-            .any(|a| a.role == role && a.fqn.eq_ignore_ascii_case(&caller.principal))
+            .any(|a| a.role == role && a.fqn.eq_ignore_ascii_case(&principal))
     };
     let table_holds = |table: Option<&str>, role: TableRole| {
         table.and_then(|t| db.tables.get(t)).is_some_and(|t| {
             t.principals
                 .iter()
-                .any(|a| a.role == role && a.fqn.eq_ignore_ascii_case(&caller.principal))
+                .any(|a| a.role == role && a.fqn.eq_ignore_ascii_case(&principal))
         })
     };
     let allowed = match need {

@@ -18,8 +18,12 @@
 //!   reason; `.show` commands are `Skipped` as documented.
 //! - Mappings are stored in the canonical form shown by the create-or-alter docs: element
 //!   keys in ordinal order, `datatype` defaulted to `""`.
-//! - No directory lookups: `PrincipalDisplayName` and `PrincipalObjectId` are the identity
-//!   part of the FQN; FQNs compare case-insensitively.
+//! - A small built-in directory resolves principals as the service does: users and groups are
+//!   stored and listed by a stable object id derived from their lower-cased name
+//!   (`aaduser=<oid>;<tenantId>`, display name `jack (upn: jack@contoso.com)`), apps keep their
+//!   app id, tenant domains become stable tenant ids, and no tenant means the home tenant
+//!   ([`directory::HOME_TENANT`]). Adding a user again by UPN or by object id is the same
+//!   principal.
 //! - `.alter table T (cols)` without `with (...)` clears docstring and folder ("overwriting"
 //!   per the docs); `.create-merge`/`.alter-merge` only set the properties they are given.
 //! - Policy cells are JSON text, `"null"` when no policy is set.
@@ -27,6 +31,7 @@
 #![warn(missing_docs)]
 
 mod clock;
+mod directory;
 mod engine;
 mod error;
 mod exec;
@@ -35,6 +40,12 @@ mod server;
 mod state;
 mod store;
 mod validate;
+
+/// The FQN the sandbox stores and lists for a principal given as `fqn` (users and groups by
+/// object id, tenants by id): what a client reads back after granting it, for tests and docs.
+pub fn resolved_fqn(fqn: &str) -> Result<String, KustoError> {
+    validate::PrincipalName::parse(fqn).map(|p| directory::resolve(&p).fqn)
+}
 
 pub use engine::{Caller, Execution, KustoSandbox, Request, SandboxError};
 pub use error::KustoError;

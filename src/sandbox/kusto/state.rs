@@ -21,6 +21,10 @@ pub struct SandboxState {
     pub format: u32,
     /// Databases by name.
     pub databases: BTreeMap<String, Database>,
+    /// The built-in directory's memory: object id -> display name of every user or group
+    /// granted by name, so a later grant by object id shows the same name.
+    #[serde(default)]
+    pub directory: BTreeMap<String, String>,
 }
 
 impl Default for SandboxState {
@@ -28,6 +32,7 @@ impl Default for SandboxState {
         SandboxState {
             format: STATE_FORMAT,
             databases: BTreeMap::new(),
+            directory: BTreeMap::new(),
         }
     }
 }
@@ -161,6 +166,9 @@ pub struct Assignment<R> {
     pub fqn: String,
     /// Notes given when the role was granted.
     pub notes: String,
+    /// `PrincipalDisplayName`, from the directory when the role was granted.
+    #[serde(default)]
+    pub display: String,
     /// `RoleAssignmentIdentifier`.
     pub id: String,
 }

@@ -311,8 +311,8 @@ impl PrincipalName {
         }
     }
 
-    /// The identity without the tenant: the sandbox does no directory lookup, so this stands
-    /// in for the display name and object id the service would resolve.
+    /// The identity without the tenant: the object id of a resolved user or group, the app id
+    /// of an app.
     pub fn object(&self) -> &str {
         self.identity.split(';').next().unwrap_or(&self.identity)
     }

@@ -1,6 +1,7 @@
 //! `.add|.drop|.set` of database and table principals, and their `.show` commands.
 
 use super::super::clock;
+use super::super::directory::{self, Resolved};
 use super::super::error::KustoError;
 use super::super::state::{Assignment, SandboxState};
 use super::super::validate::PrincipalName;
@@ -19,20 +20,20 @@ fn apply<R: Copy + Eq>(
     assignments: &mut Vec<Assignment<R>>,
     role: R,
     action: PrincipalAction,
-    names: &[String],
+    names: &[Resolved],
     notes: Option<&str>,
 ) {
     if action == PrincipalAction::Drop {
-        assignments.retain(|a| !(a.role == role && names.iter().any(|n| same(n, &a.fqn))));
+        assignments.retain(|a| !(a.role == role && names.iter().any(|n| same(&n.fqn, &a.fqn))));
         return;
     }
     if action == PrincipalAction::Set {
-        assignments.retain(|a| a.role != role || names.iter().any(|n| same(n, &a.fqn)));
+        assignments.retain(|a| a.role != role || names.iter().any(|n| same(&n.fqn, &a.fqn)));
     }
     for name in names {
         match assignments
             .iter_mut()
-            .find(|a| a.role == role && same(&a.fqn, name))
+            .find(|a| a.role == role && same(&a.fqn, &name.fqn))
         {
             Some(existing) => {
                 if let Some(n) = notes {
@@ -41,8 +42,9 @@ fn apply<R: Copy + Eq>(
             }
             None => assignments.push(Assignment {
                 role,
-                fqn: name.clone(),
+                fqn: name.fqn.clone(),
                 notes: notes.unwrap_or_default().to_string(),
+                display: name.display.clone().unwrap_or_else(|| name.object.clone()),
                 id: clock::new_guid(),
             }),
         }
@@ -66,10 +68,18 @@ pub(super) fn change(
     skip_results: bool,
     notes: Option<&str>,
 ) -> Result<V1Table, KustoError> {
-    let names = principals
+    let mut names = principals
         .iter()
-        .map(|p| PrincipalName::parse(p).map(|n| n.fqn()))
+        .map(|p| PrincipalName::parse(p).map(|n| directory::resolve(&n)))
         .collect::<Result<Vec<_>, _>>()?;
+    for n in &mut names {
+        match &n.display {
+            Some(display) => {
+                state.directory.insert(n.object.clone(), display.clone());
+            }
+            None => n.display = state.directory.get(&n.object).cloned(),
+        }
+    }
     let result = match scope {
         RoleScope::Database(db_name, role) => {
             let db = database_mut(state, db_name)?;

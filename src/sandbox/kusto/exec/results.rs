@@ -2,6 +2,7 @@
 
 use serde_json::{Value, json};
 
+use super::super::directory;
 use super::super::state::{Assignment, Database, Mapping, Table};
 use super::super::validate::PrincipalName;
 use crate::kusto::v1::V1Table;
@@ -246,13 +247,18 @@ pub fn principals<'a, R: Copy + 'a>(
     for a in assignments {
         // Stored FQNs were validated on the way in; fall back to raw text if that ever changes.
         let (kind, object) = match PrincipalName::parse(&a.fqn) {
-            Ok(p) => (p.type_name(), p.object().to_string()),
+            Ok(p) => (p.type_name(), directory::object_id(&p)),
             Err(_) => ("", a.fqn.clone()),
+        };
+        let display = if a.display.is_empty() {
+            &object
+        } else {
+            &a.display
         };
         t.push(vec![
             json!(role_title(a.role)),
             json!(kind),
-            json!(object),
+            json!(display),
             json!(object),
             json!(a.fqn),
             json!(a.notes),
