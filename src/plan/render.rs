@@ -184,6 +184,7 @@ pub fn markdown(plan: &Plan, allowed: &[ImpactClass]) -> String {
     if plan.is_empty() {
         return head;
     }
+    head.push_str(&risk_banner(plan));
     head.push_str("\n| | address | impact | change |\n|---|---|---|---|\n");
     let footer_reserve = 400;
     let mut rows = String::new();
@@ -228,6 +229,51 @@ pub fn markdown(plan: &Plan, allowed: &[ImpactClass]) -> String {
             "\n_{omitted} more {} not shown in full to stay within the comment size limit; run `kustoplan plan --format json` for everything._\n",
             if omitted == 1 { "change" } else { "changes" }
         );
+    }
+    out
+}
+
+/// The banner at the top of a markdown plan: every `data-loss` and `restart` change by address,
+/// before any detail, so truncation for the comment size limit never hides a risky change. Only
+/// a banner that would itself overflow the limit is cut, and then it says how many it left out.
+fn risk_banner(plan: &Plan) -> String {
+    let risky: Vec<&Change> = plan
+        .changes
+        .iter()
+        .filter(|c| c.impact != ImpactClass::Safe)
+        .collect();
+    if risky.is_empty() {
+        return String::new();
+    }
+    let count = |class: ImpactClass| risky.iter().filter(|c| c.impact == class).count();
+    let mut out = format!(
+        "\n> [!WARNING]\n> **{} risky {}**: {} data-loss, {} restart.\n",
+        risky.len(),
+        if risky.len() == 1 {
+            "change"
+        } else {
+            "changes"
+        },
+        count(ImpactClass::DataLoss),
+        count(ImpactClass::Restart)
+    );
+    let budget = MARKDOWN_LIMIT / 2;
+    for (i, c) in risky.iter().enumerate() {
+        let line = format!(
+            "> - `{}` {} — {}\n",
+            impact_name(c.impact),
+            md::code_span(&c.address),
+            md::html(&c.summary)
+        );
+        if out.len() + line.len() > budget {
+            let _ = writeln!(
+                out,
+                "> - … and {} more; run `kustoplan plan --format json` for every one.",
+                risky.len() - i
+            );
+            break;
+        }
+        out.push_str(&line);
     }
     out
 }
@@ -446,5 +492,50 @@ mod tests {
         )]);
         one.undeclared_principals_left = 1;
         assert!(text(&one, &[], false).ends_with("Plan: 0 to create, 1 to update, 0 to delete. 1 undeclared principal in roles the manifests do not list was left in place.\n"));
+    }
+
+    #[test]
+    fn markdown_lists_every_risky_change_first_whatever_the_size() {
+        let mut changes: Vec<Change> = (0..3000)
+            .map(|i| {
+                change(
+                    &format!("kusto.db.table.T{i:04}"),
+                    Action::Update,
+                    ImpactClass::Safe,
+                )
+            })
+            .collect();
+        changes.push(change(
+            "kusto.db.table.Z.column.C",
+            Action::Delete,
+            ImpactClass::DataLoss,
+        ));
+        changes.push(change(
+            "connect.main.connector.sink",
+            Action::Update,
+            ImpactClass::Restart,
+        ));
+        let text = markdown(&plan(changes), &[]);
+        assert!(text.len() <= MARKDOWN_LIMIT, "{}", text.len());
+        let banner = text
+            .find("> **2 risky changes**: 1 data-loss, 1 restart.")
+            .expect("banner");
+        let table = text.find("| | address |").expect("table");
+        assert!(banner < table, "the banner comes before any detail");
+        for address in [
+            "`kusto.db.table.Z.column.C`",
+            "`connect.main.connector.sink`",
+        ] {
+            let at = text.find(address).expect("listed");
+            assert!(at < table, "{address} is in the banner");
+        }
+        assert!(text.contains("not shown in full"), "details were truncated");
+        assert!(
+            !markdown(
+                &plan(vec![change("a", Action::Create, ImpactClass::Safe)]),
+                &[]
+            )
+            .contains("risky")
+        );
     }
 }
