@@ -4,8 +4,9 @@
 //! digest of the manifest files, the environment, the variables and the targets) and the live
 //! state it saw (the fingerprint). `apply FILE` loads the same inputs, observes again and derives
 //! the plan afresh; it runs only when the inputs, the live state and the derived changes all
-//! equal the file's. Impact classes, and so the `--allow` gates, come from the fresh derivation,
-//! never from the file, so an edited command or a relabelled impact cannot run.
+//! equal the file's ([`check_inputs`], [`check_live`], [`check_changes`], in that order).
+//! Impact classes, and so the `--allow` gates, come from the fresh derivation, never from the
+//! file, so an edited command or a relabelled impact cannot run.
 
 use std::path::{Path, PathBuf};
 
@@ -160,23 +161,39 @@ pub fn inputs_digest(manifests: &Manifests, source: &Source) -> Result<String, S
     Ok(sha256_hex(&json))
 }
 
-/// Accepts a saved plan only if its inputs and live state are unchanged and a fresh derivation
-/// from them yields exactly its changes.
-pub fn check(saved: &SavedPlan, inputs: &str, fresh: &Plan) -> Result<(), SavedPlanError> {
-    if saved.inputs != inputs {
-        return Err(SavedPlanError::InputsChanged);
+/// First gate of `apply FILE`, before anything is observed: the manifests, environment,
+/// variables and targets are the ones the plan was made from.
+pub fn check_inputs(saved: &SavedPlan, inputs: &str) -> Result<(), SavedPlanError> {
+    if saved.inputs == inputs {
+        Ok(())
+    } else {
+        Err(SavedPlanError::InputsChanged)
     }
-    if saved.plan.fingerprint != fresh.fingerprint {
-        return Err(SavedPlanError::Stale {
+}
+
+/// Second gate, before the plan is derived again (so a live change that makes the plan
+/// impossible still reads as "stale plan"): the live state is the one the plan saw.
+pub fn check_live(saved: &SavedPlan, live_fingerprint: &str) -> Result<(), SavedPlanError> {
+    if saved.plan.fingerprint == live_fingerprint {
+        Ok(())
+    } else {
+        Err(SavedPlanError::Stale {
             planned: saved.plan.fingerprint.clone(),
-            live: fresh.fingerprint.clone(),
-        });
+            live: live_fingerprint.to_string(),
+        })
     }
-    if saved.plan != *fresh {
-        let address = first_difference(&saved.plan, fresh);
-        return Err(SavedPlanError::Edited { address });
+}
+
+/// Last gate: a fresh derivation from the same inputs and live state yields exactly the file's
+/// plan, so an edited command or a relabelled impact is refused.
+pub fn check_changes(saved: &SavedPlan, fresh: &Plan) -> Result<(), SavedPlanError> {
+    if saved.plan == *fresh {
+        Ok(())
+    } else {
+        Err(SavedPlanError::Edited {
+            address: first_difference(&saved.plan, fresh),
+        })
     }
-    Ok(())
 }
 
 /// The address of the first change where two plans differ (or what differs, when the changes are
@@ -245,7 +262,7 @@ mod tests {
         relabelled.impact = ImpactClass::Safe;
         let file = saved(vec![relabelled]);
         assert_eq!(
-            check(&file, &file.inputs, &plan(vec![drop_column()])),
+            check_changes(&file, &plan(vec![drop_column()])),
             Err(SavedPlanError::Edited {
                 address: "kusto.db.table.T.column.C".into()
             })
@@ -258,28 +275,25 @@ mod tests {
         edited.commands = vec![".drop table T".into()];
         let file = saved(vec![edited]);
         assert!(matches!(
-            check(&file, &file.inputs, &plan(vec![drop_column()])),
+            check_changes(&file, &plan(vec![drop_column()])),
             Err(SavedPlanError::Edited { .. })
         ));
     }
 
     #[test]
-    fn other_inputs_are_refused_before_the_state_is_compared() {
+    fn each_gate_refuses_what_it_guards_and_accepts_the_plan_it_was_made_from() {
         let file = saved(vec![drop_column()]);
-        let mut fresh = plan(vec![]);
-        fresh.fingerprint = sha256_hex(b"other");
         assert_eq!(
-            check(&file, &sha256_hex(b"other inputs"), &fresh),
+            check_inputs(&file, &sha256_hex(b"other inputs")),
             Err(SavedPlanError::InputsChanged)
         );
+        assert_eq!(check_inputs(&file, &file.inputs), Ok(()));
         assert!(matches!(
-            check(&file, &file.inputs, &fresh),
+            check_live(&file, &sha256_hex(b"other")),
             Err(SavedPlanError::Stale { .. })
         ));
-        assert_eq!(
-            check(&file, &file.inputs, &plan(vec![drop_column()])),
-            Ok(())
-        );
+        assert_eq!(check_live(&file, &sha256_hex(b"live")), Ok(()));
+        assert_eq!(check_changes(&file, &plan(vec![drop_column()])), Ok(()));
     }
 
     #[test]

@@ -8,7 +8,7 @@ use crate::interrupt::StopRequest;
 use crate::plan::render::{self, impact_name};
 use crate::plan::{ImpactClass, Plan};
 use crate::providers::kusto::apply::CommandOutcome;
-use crate::saved_plan::{self, SavedPlan, SavedPlanError};
+use crate::saved_plan::{self, SavedPlan};
 use crate::workflow::{Session, WorkflowError};
 
 /// Applies a fresh plan of the manifests, or exactly a saved plan if it is still current.
@@ -217,19 +217,11 @@ async fn current_plan(session: &Session, saved: Option<&SavedPlan>) -> Result<Pl
     let inputs = session
         .inputs_digest()
         .map_err(WorkflowError::Fingerprint)?;
-    if saved.inputs != inputs {
-        return Err(WorkflowError::SavedPlan(SavedPlanError::InputsChanged));
-    }
+    saved_plan::check_inputs(saved, &inputs).map_err(WorkflowError::SavedPlan)?;
     let observed = session.observe().await?;
-    let live = observed.fingerprint()?;
-    if live != saved.plan.fingerprint {
-        return Err(WorkflowError::SavedPlan(SavedPlanError::Stale {
-            planned: saved.plan.fingerprint.clone(),
-            live,
-        }));
-    }
+    saved_plan::check_live(saved, &observed.fingerprint()?).map_err(WorkflowError::SavedPlan)?;
     let fresh = session.plan_from(&observed)?;
-    saved_plan::check(saved, &inputs, &fresh).map_err(WorkflowError::SavedPlan)?;
+    saved_plan::check_changes(saved, &fresh).map_err(WorkflowError::SavedPlan)?;
     Ok(fresh)
 }
 
