@@ -2,46 +2,11 @@
 //! the table it used is dropped, and a connector declared paused or stopped is created in that
 //! state with `POST /connectors` and `initial_state` (KIP-980), never briefly running.
 
-use std::path::Path;
-use std::process::Command;
+mod common;
+
+use common::cli::{edit, gameplay_copy, kustoplan};
 
 use kustoplan::sandbox::connect::{ConnectSandbox, TargetState};
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn kustoplan(sandbox: &Path, args: &[&str]) -> Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_kustoplan"))
-        .args(args)
-        .env("KUSTOPLAN_SANDBOX_DIR", sandbox)
-        .env("NO_COLOR", "1")
-        .env_remove("KUSTOPLAN_ENV")
-        .output()
-        .expect("run kustoplan");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
-
-fn stack_copy() -> tempfile::TempDir {
-    let stack = tempfile::tempdir().expect("tempdir");
-    for f in ["stack.yaml", "kusto.yaml", "kafka.yaml"] {
-        std::fs::copy(Path::new("examples/gameplay").join(f), stack.path().join(f)).expect("copy");
-    }
-    stack
-}
-
-fn edit(dir: &Path, file: &str, from: &str, to: &str) {
-    let path = dir.join(file);
-    let text = std::fs::read_to_string(&path).expect("read");
-    assert!(text.contains(from), "{from} not in {file}");
-    std::fs::write(&path, text.replace(from, to)).expect("write");
-}
 
 fn position(text: &str, needle: &str) -> usize {
     text.find(needle)
@@ -51,7 +16,7 @@ fn position(text: &str, needle: &str) -> usize {
 #[test]
 fn a_route_is_re_pointed_before_the_table_it_used_is_dropped() {
     let sandbox = tempfile::tempdir().expect("tempdir");
-    let stack = stack_copy();
+    let stack = gameplay_copy();
     edit(
         stack.path(),
         "stack.yaml",
@@ -118,7 +83,7 @@ fn connectors_declared_paused_or_stopped_are_created_in_that_state() {
         ("stopped", TargetState::Stopped),
     ] {
         let sandbox = tempfile::tempdir().expect("tempdir");
-        let stack = stack_copy();
+        let stack = gameplay_copy();
         edit(
             stack.path(),
             "kafka.yaml",

@@ -2,39 +2,18 @@
 //! app ingests with, or drops a table or mapping a route uses, is refused before anything is
 //! applied (before, it applied and every later plan failed).
 
+mod common;
+
 use std::path::Path;
-use std::process::Command;
+
+use common::cli::{edit, gameplay_copy, kustoplan};
 
 use kustoplan::sandbox::kusto::{Caller, KustoSandbox};
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn kustoplan(sandbox: &Path, args: &[&str]) -> Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_kustoplan"))
-        .args(args)
-        .env("KUSTOPLAN_SANDBOX_DIR", sandbox)
-        .env("NO_COLOR", "1")
-        .env_remove("KUSTOPLAN_ENV")
-        .output()
-        .expect("run kustoplan");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
 
 /// The gameplay example with pruning on, applied to a fresh sandbox.
 fn applied_with_prune() -> (tempfile::TempDir, tempfile::TempDir) {
     let sandbox = tempfile::tempdir().expect("tempdir");
-    let stack = tempfile::tempdir().expect("tempdir");
-    for f in ["stack.yaml", "kusto.yaml", "kafka.yaml"] {
-        std::fs::copy(Path::new("examples/gameplay").join(f), stack.path().join(f)).expect("copy");
-    }
+    let stack = gameplay_copy();
     edit(
         stack.path(),
         "stack.yaml",
@@ -45,13 +24,6 @@ fn applied_with_prune() -> (tempfile::TempDir, tempfile::TempDir) {
     let run = kustoplan(sandbox.path(), &["apply", dir, "--auto-approve"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     (sandbox, stack)
-}
-
-fn edit(dir: &Path, file: &str, from: &str, to: &str) {
-    let path = dir.join(file);
-    let text = std::fs::read_to_string(&path).expect("read");
-    assert!(text.contains(from), "{from} not in {file}");
-    std::fs::write(&path, text.replace(from, to)).expect("write");
 }
 
 /// Plans and applies (with every impact allowed): both must refuse with `message`, and the live

@@ -2,31 +2,11 @@
 //! after it leaves a table the stack owns and may prune; and with `safety.prune` the connectors a
 //! stack owns on a Connect cluster are pruned when its last Sink there is removed.
 
-use std::path::Path;
-use std::process::Command;
+mod common;
+
+use common::cli::{gameplay_copy, kustoplan};
 
 use kustoplan::sandbox::kusto::{Faults, ServeConfig, serve};
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn kustoplan(sandbox: &Path, args: &[&str]) -> Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_kustoplan"))
-        .args(args)
-        .env("KUSTOPLAN_SANDBOX_DIR", sandbox)
-        .env("NO_COLOR", "1")
-        .env_remove("KUSTOPLAN_ENV")
-        .output()
-        .expect("run kustoplan");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
 
 const TABLE: &str = "---
 kind: Table
@@ -101,10 +81,7 @@ async fn a_table_created_by_a_cut_script_is_owned_and_can_be_pruned() {
 #[test]
 fn removing_the_last_sink_of_a_cluster_prunes_its_owned_connectors() {
     let sandbox = tempfile::tempdir().expect("tempdir");
-    let stack = tempfile::tempdir().expect("tempdir");
-    for f in ["stack.yaml", "kusto.yaml", "kafka.yaml"] {
-        std::fs::copy(Path::new("examples/gameplay").join(f), stack.path().join(f)).expect("copy");
-    }
+    let stack = gameplay_copy();
     let stack_yaml = stack.path().join("stack.yaml");
     let text = std::fs::read_to_string(&stack_yaml).expect("read");
     std::fs::write(
