@@ -225,8 +225,7 @@ async fn current_plan(session: &Session, saved: Option<&SavedPlan>) -> Result<Pl
     Ok(fresh)
 }
 
-/// Watches SIGINT and SIGTERM while apply runs. The first asks apply to stop before its next
-/// request (the one in flight finishes, so its outcome is known); a second exits at once.
+/// Watches SIGINT and SIGTERM while apply runs; see [`interrupted`].
 #[cfg(unix)]
 fn watch_signals(stop: StopRequest) -> std::io::Result<tokio::task::JoinHandle<()>> {
     use tokio::signal::unix::{SignalKind, signal};
@@ -238,37 +237,38 @@ fn watch_signals(stop: StopRequest) -> std::io::Result<tokio::task::JoinHandle<(
                 _ = interrupt.recv() => {}
                 _ = terminate.recv() => {}
             }
-            if stop.is_requested() {
-                eprintln!(
-                    "Interrupted again: exiting at once; the outcome of the request in flight is unknown (run `kustoplan plan` to see)"
-                );
-                std::process::exit(EXIT_INTERRUPTED_TWICE);
-            }
-            stop.request();
-            eprintln!(
-                "Interrupted: finishing the request in flight, then sending nothing more (interrupt again to exit at once)"
-            );
+            interrupted(&stop);
         }
     }))
 }
 
-/// Ctrl-C only, where Unix signals do not exist.
+/// Ctrl-C only, where Unix signals do not exist; see [`interrupted`].
 #[cfg(not(unix))]
 fn watch_signals(stop: StopRequest) -> std::io::Result<tokio::task::JoinHandle<()>> {
     Ok(tokio::spawn(async move {
         loop {
-            if tokio::signal::ctrl_c().await.is_err() {
+            if let Err(e) = tokio::signal::ctrl_c().await {
+                eprintln!("warning: cannot watch for Ctrl-C any more: {e}");
                 return;
             }
-            if stop.is_requested() {
-                std::process::exit(EXIT_INTERRUPTED_TWICE);
-            }
-            stop.request();
-            eprintln!(
-                "Interrupted: finishing the request in flight, then sending nothing more (interrupt again to exit at once)"
-            );
+            interrupted(&stop);
         }
     }))
+}
+
+/// One interrupt: the first asks apply to stop before its next request (the one in flight
+/// finishes, so its outcome is known); a second exits at once.
+fn interrupted(stop: &StopRequest) {
+    if stop.is_requested() {
+        eprintln!(
+            "Interrupted again: exiting at once; the outcome of the request in flight is unknown (run `kustoplan plan` to see)"
+        );
+        std::process::exit(EXIT_INTERRUPTED_TWICE);
+    }
+    stop.request();
+    eprintln!(
+        "Interrupted: finishing the request in flight, then sending nothing more (interrupt again to exit at once)"
+    );
 }
 
 /// Exit code after a second interrupt: the shell's 128 + SIGINT.
