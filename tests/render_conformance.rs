@@ -475,7 +475,7 @@ fn plan_commands() -> Vec<String> {
     });
     table.mappings.clear();
     table.batching = None;
-    table.streaming = true;
+    table.streaming = Some(true);
     db.principals.clear();
     db.tables.insert("Old Table".into(), Default::default());
     let changes = diff(&states[0], &changed, &options);

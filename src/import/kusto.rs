@@ -72,10 +72,7 @@ pub fn table_doc(db: &str, t: &TableState, notes: &mut Vec<String>) -> Node {
             }),
         )
         .opt("ingestion_batching", t.batching.as_ref().map(batching))
-        .opt(
-            "streaming_ingestion",
-            t.streaming.then_some(Node::Bool(true)),
-        )
+        .opt("streaming_ingestion", t.streaming.map(Node::Bool))
         .opt(
             "principals",
             roles(&t.principals, &TABLE_ROLES, &address, notes),

@@ -203,11 +203,15 @@ fn read_mappings(
     Ok(())
 }
 
-fn streaming_enabled(policy: &Value) -> bool {
-    policy
-        .get("IsEnabled")
-        .and_then(Value::as_bool)
-        .unwrap_or(false)
+/// A streaming policy row: `None` when the entity has no policy (`null`), else its
+/// `IsEnabled` (a policy object without it enables nothing).
+fn streaming_policy(policy: &Value) -> Option<bool> {
+    (!policy.is_null()).then(|| {
+        policy
+            .get("IsEnabled")
+            .and_then(Value::as_bool)
+            .unwrap_or(false)
+    })
 }
 
 fn principals(
@@ -293,7 +297,9 @@ fn read_script(t: &V1Table, command: &str, state: &mut DatabaseState) -> Result<
                     .ok_or_else(|| bad("malformed batching policy"))?;
                 match target {
                     PolicyTarget::Database(_) => {
-                        setting.set(&mut state.batching, &mut state.streaming);
+                        let mut policy = Some(state.streaming);
+                        setting.set(&mut state.batching, &mut policy);
+                        state.streaming = policy.unwrap_or(false);
                     }
                     PolicyTarget::Tables(tables) => {
                         for t in tables {
@@ -386,7 +392,7 @@ fn excerpt(row: &str) -> String {
 /// The value a policy row sets.
 enum Setting {
     Batching(Option<BatchingPolicy>),
-    Streaming(bool),
+    Streaming(Option<bool>),
 }
 
 impl Setting {
@@ -397,11 +403,11 @@ impl Setting {
             PolicyKind::IngestionBatching => {
                 Setting::Batching(Some(BatchingPolicy::from_json(policy)?))
             }
-            PolicyKind::StreamingIngestion => Setting::Streaming(streaming_enabled(policy)),
+            PolicyKind::StreamingIngestion => Setting::Streaming(streaming_policy(policy)),
         })
     }
 
-    fn set(&self, batching: &mut Option<BatchingPolicy>, streaming: &mut bool) {
+    fn set(&self, batching: &mut Option<BatchingPolicy>, streaming: &mut Option<bool>) {
         match self {
             Setting::Batching(p) => *batching = *p,
             Setting::Streaming(on) => *streaming = *on,
@@ -463,11 +469,13 @@ mod tests {
         for csl in [
             ".create table T (A:int, B:string)",
             ".create table U (X:datetime)",
+            ".create table V (X:datetime)",
             ".alter table T docstring 'Events [kustoplan:gameplay]'",
             ".alter table T folder 'Game'",
             r#".create table T ingestion json mapping 'm' '[{"column":"A","Properties":{"Path":"$.a"}}]'"#,
             r#".alter table T policy ingestionbatching @'{"MaximumBatchingTimeSpan":"00:00:10","MaximumNumberOfItems":5}'"#,
             r#".alter table U policy streamingingestion @'{"IsEnabled":true}'"#,
+            ".alter table V policy streamingingestion disable",
             r#".alter database db policy ingestionbatching @'{"MaximumBatchingTimeSpan":"00:01:00"}'"#,
             ".add database db admins ('aadapp=ABC;TID') 'AAD App'",
             ".add table U ingestors ('aaduser=X@Y.com') 'n'",
@@ -500,10 +508,11 @@ mod tests {
                 .map(|b| (b.max_time.as_millis(), b.max_items, b.max_raw_size_mb)),
             Some((10_000, 5, 1024))
         );
-        assert!(!t.streaming);
+        assert_eq!(t.streaming, None);
         assert!(t.principals.is_empty());
         let u = &state.tables["U"];
-        assert!(u.streaming);
+        assert_eq!(u.streaming, Some(true));
+        assert_eq!(state.tables["V"].streaming, Some(false));
         assert_eq!(u.batching, None);
         assert_eq!(
             u.principals
@@ -641,7 +650,7 @@ mod tests {
                 max_items: 5,
                 max_raw_size_mb: 100,
             }),
-            streaming: false,
+            streaming: Some(false),
             principals: [table_principal(
                 "ingestors",
                 &format!("aadapp=0000-sink;{TENANT}"),
@@ -656,7 +665,7 @@ mod tests {
                 name: "Payload".into(),
                 ty: ColumnType::Dynamic,
             }],
-            streaming: true,
+            streaming: Some(true),
             principals: [
                 table_principal("admins", "aaduser=jane@contoso.com", None),
                 table_principal("admins", "aadgroup=ops;contoso.com", None),

@@ -73,7 +73,7 @@ fn table(t: &TableDoc, owner: Option<String>) -> TableState {
             .map(|m| (m.key(), m))
             .collect(),
         batching: t.ingestion_batching.as_ref().map(|b| batching(b)),
-        streaming: t.streaming_ingestion.as_ref().is_some_and(|s| s.value),
+        streaming: t.streaming_ingestion.as_ref().map(|s| s.value),
         principals: principals(&t.principals.roles()),
         declared_roles: listed(&t.principals.listed()),
     }

@@ -290,7 +290,7 @@ pub struct DatabaseDoc {
     /// Database-level ingestion batching policy (tables without their own inherit it).
     #[serde(default)]
     pub ingestion_batching: Option<Located<BatchingSpec>>,
-    /// Database-level streaming ingestion policy.
+    /// Database-level streaming ingestion policy: tables without their own policy follow it.
     #[serde(default)]
     pub streaming_ingestion: Option<Located<bool>>,
     /// Principals per database role.
@@ -433,7 +433,9 @@ pub struct TableDoc {
     /// Table-level ingestion batching policy.
     #[serde(default)]
     pub ingestion_batching: Option<Located<BatchingSpec>>,
-    /// Table-level streaming ingestion policy.
+    /// Table-level streaming ingestion policy, which overrides the database's: `true` enables,
+    /// `false` writes an explicit disabling policy (so the table stays off in a database that
+    /// streams), absent follows the database.
     #[serde(default)]
     pub streaming_ingestion: Option<Located<bool>>,
     /// Principals per table role.

@@ -61,8 +61,11 @@ pub struct TableState {
     pub mappings: BTreeMap<String, Mapping>,
     /// Table-level ingestion batching policy.
     pub batching: Option<BatchingPolicy>,
-    /// Table-level streaming ingestion.
-    pub streaming: bool,
+    /// The table's own streaming ingestion policy: `None` when it has none (the database's
+    /// setting applies), else whether it enables streaming. Kusto lets a table policy override
+    /// the database's either way, so a table that must not stream in a streaming database
+    /// needs an explicit disabling policy; absence and `false` are different states.
+    pub streaming: Option<bool>,
     /// Principals in table roles.
     #[serde(with = "role_entries")]
     pub principals: BTreeMap<RoleKey, Option<String>>,
@@ -72,6 +75,12 @@ pub struct TableState {
 }
 
 impl TableState {
+    /// Whether streaming ingestion is on for the table when its database's setting is
+    /// `database`: the table's own policy wins, as on the service.
+    pub fn streams(&self, database: bool) -> bool {
+        self.streaming.unwrap_or(database)
+    }
+
     /// The docstring as stored in Kusto: the user's text plus the ownership marker.
     pub fn stored_docstring(&self) -> String {
         match &self.owner {

@@ -131,13 +131,20 @@ pub fn check(w: &World<'_>) -> Vec<RouteProblem> {
                     }
                 }
                 if r.streaming {
-                    let table_on = table_want.or(table_have).is_some_and(|t| t.streaming);
                     let db_on = db_want.or(db_have).is_some_and(|d| d.streaming);
-                    if !table_on && !db_on {
-                        problem(format!(
-                            "streaming route but streaming ingestion is enabled on neither `{}.{}` nor its database",
-                            r.db, r.table
-                        ));
+                    let table_after = table_want.or(table_have);
+                    if !table_after.is_some_and(|t| t.streams(db_on)) {
+                        problem(if table_after.and_then(|t| t.streaming) == Some(false) {
+                            format!(
+                                "streaming route but `{}.{}` has a streaming ingestion policy that disables it (a table's policy overrides its database's)",
+                                r.db, r.table
+                            )
+                        } else {
+                            format!(
+                                "streaming route but streaming ingestion is enabled on neither `{}.{}` nor its database",
+                                r.db, r.table
+                            )
+                        });
                     }
                 }
                 if let Some(app) = &app {
@@ -255,6 +262,48 @@ mod tests {
                 "streaming route but streaming ingestion is enabled on neither `gamedb.GamePlay` nor its database".to_string(),
                 "the connector's AAD app 00000000-0000-0000-0000-00000000a11d is neither ingestor nor admin of database `gamedb` or table `GamePlay` after this plan; add it to `principals.ingestors` of the database".to_string(),
             ]
+        );
+    }
+
+    /// A table's own disabling policy overrides a streaming database, so a streaming route into
+    /// it is refused even though the database streams; a table without a policy follows the
+    /// database.
+    #[test]
+    fn a_table_policy_that_disables_streaming_overrides_its_database() {
+        let m = load(&["examples/gameplay".into()], &LoadOptions::default()).expect("loads");
+        let mut connectors = desired::connect_state(&m);
+        connectors
+            .get_mut("main")
+            .and_then(|m| m.get_mut("gameplay-kusto-sink"))
+            .expect("sink")
+            .config
+            .insert(
+                "kusto.tables.topics.mapping".into(),
+                r#"[{"topic":"gameplay","db":"gamedb","table":"GamePlay","format":"json","mapping":"gameplay_json_mapping","streaming":true}]"#.into(),
+            );
+        let messages = |table: Option<bool>| {
+            let mut kusto = desired::kusto_state(&m);
+            let db = kusto.databases.get_mut("gamedb").expect("db");
+            db.streaming = true;
+            db.tables.get_mut("GamePlay").expect("GamePlay").streaming = table;
+            let world = World {
+                kusto_desired: &kusto,
+                kusto_observed: &KustoState::default(),
+                connectors: &connectors,
+                topics_desired: &desired::kafka_topics(&m),
+                topics_observed: &BTreeMap::new(),
+                removed: &BTreeSet::new(),
+            };
+            check(&world)
+                .into_iter()
+                .map(|p| p.message)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(messages(None), Vec::<String>::new());
+        assert_eq!(messages(Some(true)), Vec::<String>::new());
+        assert_eq!(
+            messages(Some(false)),
+            vec!["streaming route but `gamedb.GamePlay` has a streaming ingestion policy that disables it (a table's policy overrides its database's)".to_string()]
         );
     }
 

@@ -77,6 +77,9 @@ struct Ctx<'a> {
     /// Object id -> UPN or group name, from the database's principals (see
     /// [`DatabaseState::directory`]); used for the database's and its tables' roles.
     directory: &'a BTreeMap<String, String>,
+    /// Whether the database streams once the plan is applied: a table without its own
+    /// streaming policy follows it.
+    database_streams: bool,
 }
 
 impl Ctx<'_> {
@@ -145,6 +148,7 @@ fn database(
         out: &mut report.changes,
         left: &mut report.undeclared_principals_left,
         directory: &have.directory,
+        database_streams: want.streaming,
     };
     let base = address::database(db);
     for (name, table_want) in &want.tables {
@@ -177,10 +181,9 @@ fn database(
         want.batching,
         have.batching,
     );
-    streaming(
+    database_streaming(
         &mut ctx,
         &format!("{base}.policy.streamingingestion"),
-        PolicyScope::Database(db),
         want.streaming,
         have.streaming,
     );
@@ -394,10 +397,10 @@ fn table_children(ctx: &mut Ctx<'_>, want: &TableState, have: &TableState, prune
         want.batching,
         have.batching,
     );
-    streaming(
+    table_streaming(
         ctx,
         &format!("{addr}.policy.streamingingestion"),
-        PolicyScope::Table(name),
+        name,
         want.streaming,
         have.streaming,
     );
@@ -467,20 +470,24 @@ fn batching(
     }
 }
 
-fn streaming(ctx: &mut Ctx<'_>, address: &str, scope: PolicyScope<'_>, want: bool, have: bool) {
+/// The database's streaming policy: there is nothing above a database, so "no policy" and a
+/// disabling one mean the same and disabling removes the policy.
+fn database_streaming(ctx: &mut Ctx<'_>, address: &str, want: bool, have: bool) {
     if want == have {
         return;
     }
+    let scope = PolicyScope::Database(ctx.db);
     let (action, summary, command) = if want {
         (
             Action::Create,
-            "enable streaming ingestion",
+            "enable streaming ingestion for the database (tables without their own policy follow)",
             render::alter_streaming_policy(scope, true),
         )
     } else {
         (
             Action::Delete,
-            "disable streaming ingestion (streaming routes fall back to queued)",
+            "disable streaming ingestion for the database (tables without their own policy follow; \
+             their streaming routes fall back to queued)",
             render::delete_streaming_policy(scope),
         )
     };
@@ -489,11 +496,80 @@ fn streaming(ctx: &mut Ctx<'_>, address: &str, scope: PolicyScope<'_>, want: boo
         action,
         ImpactClass::Safe,
         summary.to_string(),
-        Some(have.to_string()),
-        Some(want.to_string()),
+        Some(streaming_text(Some(have), false)),
+        Some(streaming_text(Some(want), false)),
         vec![command],
         PHASE_POLICIES,
     );
+}
+
+/// A table's streaming policy, judged by its effect: the table's own policy when it has one,
+/// else the database's (as the service applies them). Equivalent states are not drift (no
+/// policy and a disabling one in a database that does not stream). A table declared
+/// `streaming_ingestion: false` gets an explicit disabling policy, never a deletion, so it
+/// stays off in a database that streams; an undeclared setting follows the database.
+fn table_streaming(
+    ctx: &mut Ctx<'_>,
+    address: &str,
+    table: &str,
+    want: Option<bool>,
+    have: Option<bool>,
+) {
+    let database = ctx.database_streams;
+    let after = want.unwrap_or(database);
+    if after == have.unwrap_or(database) {
+        return;
+    }
+    let scope = PolicyScope::Table(table);
+    let (action, summary, command) = match want {
+        Some(on) => (
+            if have.is_some() {
+                Action::Update
+            } else {
+                Action::Create
+            },
+            if on {
+                "enable streaming ingestion".to_string()
+            } else if database {
+                "disable streaming ingestion with a table policy (the database enables it; \
+                 streaming routes fall back to queued)"
+                    .to_string()
+            } else {
+                "disable streaming ingestion (streaming routes fall back to queued)".to_string()
+            },
+            render::alter_streaming_policy(scope, on),
+        ),
+        None => (
+            Action::Delete,
+            format!(
+                "remove the table's streaming policy (the database's applies: streaming {})",
+                if database { "enabled" } else { "disabled" }
+            ),
+            render::delete_streaming_policy(scope),
+        ),
+    };
+    ctx.push(
+        address.to_string(),
+        action,
+        ImpactClass::Safe,
+        summary,
+        Some(streaming_text(have, database)),
+        Some(streaming_text(want, database)),
+        vec![command],
+        PHASE_POLICIES,
+    );
+}
+
+/// How a plan shows a streaming setting: the policy's value, or what is inherited.
+fn streaming_text(policy: Option<bool>, inherited: bool) -> String {
+    match policy {
+        Some(true) => "enabled".to_string(),
+        Some(false) => "disabled".to_string(),
+        None => format!(
+            "no policy (database: {})",
+            if inherited { "enabled" } else { "disabled" }
+        ),
+    }
 }
 
 #[derive(Clone, Copy)]

@@ -366,8 +366,10 @@ fn table_principals_and_policies_at_both_levels_round_trip() {
     let tables = || db.tables.values();
     assert!(tables().filter(|t| !t.principals.is_empty()).count() >= 2);
     assert!(tables().any(|t| t.principals.len() >= 2));
-    assert!(tables().any(|t| t.streaming && t.batching.is_some()));
-    assert!(tables().any(|t| !t.streaming && t.batching.is_some()));
+    assert!(tables().any(|t| t.streaming == Some(true) && t.batching.is_some()));
+    // In a database that streams, a table declared `streaming_ingestion: false` needs its own
+    // disabling policy, which must read back as declared.
+    assert!(tables().any(|t| t.streaming == Some(false) && t.batching.is_some()));
 
     let sandbox = KustoSandbox::in_memory(&["telemetry".to_string()]).expect("sandbox");
     let owned = DiffOptions {
@@ -414,11 +416,22 @@ fn table_principals_and_policies_at_both_levels_round_trip() {
         for db in state.databases.values_mut() {
             db.principals.clear();
             db.directory.clear();
-            db.tables.values_mut().for_each(|t| t.principals.clear());
+            let database = db.streaming;
+            for t in db.tables.values_mut() {
+                t.principals.clear();
+                // A table whose declared setting equals its database's needs no policy of its
+                // own: compare what streams, not which entity says so.
+                t.streaming = Some(t.streams(database));
+            }
         }
         state
     };
     assert_eq!(anonymous(&observed), anonymous(&desired));
+    assert_eq!(
+        observed.databases["telemetry"].tables["DeviceReadings"].streaming,
+        Some(false),
+        "declared off in a streaming database: an explicit disabling policy"
+    );
 }
 
 #[test]
@@ -601,4 +614,106 @@ fn users_and_groups_by_name_match_the_object_ids_the_service_lists() {
             "change notes of {jack} in viewers (dropped and added again: access is briefly removed)"
         )
     );
+}
+
+/// Kusto applies a table's streaming policy over its database's, either way. The plan judges a
+/// table by what streams after apply (no drift between equivalent states), writes an explicit
+/// disabling policy for a table declared off (a deletion would let the database's policy turn
+/// it on), and removes a table policy only when the table's setting is not declared.
+#[test]
+fn streaming_is_judged_by_effect_and_declared_off_is_an_explicit_policy() {
+    let state = |database: bool, table: Option<bool>| {
+        let mut s = gameplay();
+        let db = s.databases.get_mut("gamedb").expect("gamedb");
+        db.streaming = database;
+        db.tables.get_mut("GamePlay").expect("GamePlay").streaming = table;
+        s
+    };
+    let address = "kusto.gamedb.table.GamePlay.policy.streamingingestion";
+    // (database, table) declared, then live, then the table's expected change.
+    type Case<'a> = (
+        (bool, Option<bool>),
+        (bool, Option<bool>),
+        Option<(Action, &'a str)>,
+    );
+    let cases: [Case<'_>; 9] = [
+        (
+            (true, Some(false)),
+            (true, None),
+            Some((Action::Create, r#"IsEnabled\":false"#)),
+        ),
+        (
+            (true, Some(false)),
+            (true, Some(true)),
+            Some((Action::Update, r#"IsEnabled\":false"#)),
+        ),
+        (
+            (false, Some(false)),
+            (false, Some(true)),
+            Some((Action::Update, r#"IsEnabled\":false"#)),
+        ),
+        ((false, Some(false)), (false, None), None),
+        ((false, None), (false, Some(false)), None),
+        ((true, Some(true)), (true, None), None),
+        (
+            (true, None),
+            (true, Some(false)),
+            Some((
+                Action::Delete,
+                ".delete table GamePlay policy streamingingestion",
+            )),
+        ),
+        (
+            (false, None),
+            (false, Some(true)),
+            Some((
+                Action::Delete,
+                ".delete table GamePlay policy streamingingestion",
+            )),
+        ),
+        // The database turns streaming on in the same plan: a table declared off must not
+        // follow it.
+        (
+            (true, Some(false)),
+            (false, None),
+            Some((Action::Create, r#"IsEnabled\":false"#)),
+        ),
+    ];
+    for ((want_db, want_t), (have_db, have_t), expected) in cases {
+        let desired = state(want_db, want_t);
+        let observed = as_observed(&state(have_db, have_t));
+        let changes = diff(&desired, &observed, &options());
+        let table: Vec<_> = changes.iter().filter(|c| c.address == address).collect();
+        let case = format!("declared ({want_db}, {want_t:?}), live ({have_db}, {have_t:?})");
+        match expected {
+            None => assert!(
+                table.is_empty(),
+                "{case}: no change expected, got {table:?}"
+            ),
+            Some((action, command)) => {
+                assert_eq!(table.len(), 1, "{case}: {changes:?}");
+                assert_eq!(table[0].action, action, "{case}");
+                assert!(
+                    table[0].commands.iter().any(|c| c.contains(command)),
+                    "{case}: {:?}",
+                    table[0].commands
+                );
+            }
+        }
+        // Whatever the plan writes, the sandbox reads it back as converged.
+        let sandbox = KustoSandbox::in_memory(&["gamedb".to_string()]).expect("sandbox");
+        apply_all(
+            &sandbox,
+            &diff(&observed, &KustoState::default(), &options()),
+        );
+        apply_all(&sandbox, &changes);
+        let after = observe_all(&sandbox, &desired);
+        let again = diff(&desired, &after, &options());
+        assert!(
+            again
+                .iter()
+                .all(|c| !c.address.contains("streamingingestion")),
+            "{case}: not converged: {again:?}"
+        );
+    }
 }
