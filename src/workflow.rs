@@ -206,6 +206,7 @@ impl Session {
                             name,
                             config,
                             state,
+                            renamed_from: None,
                         },
                     )
                 })
@@ -442,6 +443,9 @@ impl Session {
                             }
                             Operation::StopConnector { name } => {
                                 wanted.insert(name.clone(), State::Stopped);
+                            }
+                            Operation::DeleteConnector { name } => {
+                                wanted.remove(name);
                             }
                             _ => {}
                         }

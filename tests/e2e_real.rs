@@ -213,3 +213,166 @@ async fn apply_reports_a_failed_task_with_its_trace() {
         .expect("cleanup");
     kusto.shutdown().await;
 }
+
+/// The committed offsets of a connector, as `(topic, partition, offset)` sorted.
+async fn committed(connect_url: &str, connector: &str) -> (u16, Vec<(String, i64, i64)>) {
+    let resp = reqwest::get(format!("{connect_url}/connectors/{connector}/offsets"))
+        .await
+        .expect("GET offsets");
+    let status = resp.status().as_u16();
+    let body: serde_json::Value = resp.json().await.unwrap_or_default();
+    let mut out: Vec<(String, i64, i64)> = body["offsets"]
+        .as_array()
+        .map(|entries| {
+            entries
+                .iter()
+                .filter_map(|o| {
+                    Some((
+                        o["partition"]["kafka_topic"].as_str()?.to_string(),
+                        o["partition"]["kafka_partition"].as_i64()?,
+                        o["offset"]["kafka_offset"].as_i64()?,
+                    ))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    out.sort();
+    (status, out)
+}
+
+/// Produces `n` records to partition 0 of `topic`, key and value JSON (the gameplay sink's
+/// converters).
+async fn produce(bootstrap: &str, topic: &str, n: usize) {
+    use rdkafka::config::ClientConfig;
+    use rdkafka::producer::{FutureProducer, FutureRecord};
+    let producer: FutureProducer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("message.timeout.ms", "15000")
+        .create()
+        .expect("producer");
+    for i in 0..n {
+        let payload = format!(r#"{{"PlayerID":{i},"Event":"kill"}}"#);
+        producer
+            .send(
+                FutureRecord::to(topic)
+                    .partition(0)
+                    .key(r#""k""#)
+                    .payload(&payload),
+                std::time::Duration::from_secs(15),
+            )
+            .await
+            .unwrap_or_else(|(e, _)| panic!("produce to {topic}: {e}"));
+    }
+}
+
+/// A sink renamed with `renamed_from` on the real worker: the plan says it moves the connector
+/// with its offsets; apply stops the old one, creates the new one stopped, copies the consumer
+/// offsets (KIP-875) and deletes the old one. Declared stopped, the new connector has never
+/// consumed, so the offsets it holds can only be the copy; started, it goes on from there (so
+/// nothing is ingested twice) and the next plan is empty.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_renamed_sink_carries_its_offsets_on_real_connect() {
+    let Some(env) = real_env("a_renamed_sink_carries_its_offsets_on_real_connect") else {
+        return;
+    };
+    let suffix = format!("mv{}", std::process::id());
+    let stack = tempfile::tempdir().expect("tempdir");
+    gameplay_copy(stack.path(), &suffix);
+    let (_kusto_dir, kusto, vars) = targets(&env).await;
+    let old = format!("gameplay-sink-{suffix}");
+    let new = format!("{old}-v2");
+
+    let apply = kustoplan(stack.path(), &vars, &["apply", "--auto-approve"]).await;
+    assert_eq!(apply.code, 0, "{}{}", apply.stdout, apply.stderr);
+    produce(&env.bootstrap, &format!("gameplay-{suffix}"), 5).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
+    let before = loop {
+        let (_, offsets) = committed(&env.connect_url, &old).await;
+        if offsets.iter().any(|(_, p, o)| *p == 0 && *o == 5) {
+            break offsets;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{old} did not commit offset 5 of partition 0: {offsets:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    };
+
+    let kafka_yaml = stack.path().join("kafka.yaml");
+    let text = std::fs::read_to_string(&kafka_yaml).expect("read");
+    std::fs::write(
+        &kafka_yaml,
+        text.replace(
+            &format!("name: {old}\n"),
+            &format!("name: {new}\nrenamed_from: {old}\n"),
+        )
+        .replace("tasks_max: 1\n", "tasks_max: 1\nstate: stopped\n"),
+    )
+    .expect("write");
+    let plan = kustoplan(stack.path(), &vars, &["plan", "--detailed-exitcode"]).await;
+    assert_eq!(plan.code, 2, "{}{}", plan.stdout, plan.stderr);
+    assert!(
+        plan.stdout.contains(&format!(
+            "rename connector {old} to {new}, carrying its consumer offsets over"
+        )),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        !plan
+            .stdout
+            .contains(&format!("- connect.main.connector.{old}")),
+        "the old connector is moved, not deleted on its own: {}",
+        plan.stdout
+    );
+
+    let apply = kustoplan(
+        stack.path(),
+        &vars,
+        &["apply", "--auto-approve", "--allow", "restart"],
+    )
+    .await;
+    assert_eq!(apply.code, 0, "{}{}", apply.stdout, apply.stderr);
+    assert_eq!(
+        committed(&env.connect_url, &old).await.0,
+        404,
+        "the old connector is deleted"
+    );
+    // Declared stopped, the new connector has never consumed: its offsets are the copy.
+    assert_eq!(
+        committed(&env.connect_url, &new).await,
+        (200, before.clone()),
+        "the new connector starts where the old one stopped"
+    );
+    let text = std::fs::read_to_string(&kafka_yaml).expect("read");
+    std::fs::write(&kafka_yaml, text.replace("state: stopped\n", "")).expect("write");
+    let resume = kustoplan(
+        stack.path(),
+        &vars,
+        &["apply", "--auto-approve", "--allow", "restart"],
+    )
+    .await;
+    assert_eq!(resume.code, 0, "{}{}", resume.stdout, resume.stderr);
+    let status: serde_json::Value =
+        reqwest::get(format!("{}/connectors/{new}/status", env.connect_url))
+            .await
+            .expect("status")
+            .json()
+            .await
+            .expect("json");
+    assert_eq!(status["connector"]["state"], "RUNNING", "{status}");
+
+    let again = kustoplan(stack.path(), &vars, &["plan", "--detailed-exitcode"]).await;
+    assert_eq!(
+        (again.code, again.stdout.as_str()),
+        (0, "No changes. The live systems match the manifests.\n"),
+        "{}",
+        again.stderr
+    );
+    reqwest::Client::new()
+        .delete(format!("{}/connectors/{new}", env.connect_url))
+        .send()
+        .await
+        .expect("cleanup");
+    kusto.shutdown().await;
+}

@@ -86,6 +86,7 @@ pub async fn read(
                     name,
                     config,
                     state,
+                    renamed_from: None,
                 },
             );
         }

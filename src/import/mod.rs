@@ -311,6 +311,7 @@ mod tests {
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
             state: crate::model::connect::RunState::Running,
+            renamed_from: None,
         }
     }
 

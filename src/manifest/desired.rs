@@ -240,6 +240,7 @@ pub fn connect_state(m: &Manifests) -> BTreeMap<String, ConnectCluster> {
                 ConnectorState::Paused => RunState::Paused,
                 ConnectorState::Stopped => RunState::Stopped,
             },
+            renamed_from: sink.renamed_from.as_ref().map(|r| r.value.clone()),
         };
         out.entry(cluster)
             .or_default()

@@ -519,6 +519,12 @@ pub struct SinkDoc {
     /// Connect cluster name from `targets.connect`; may be omitted when there is exactly one.
     #[serde(default)]
     pub connect: Option<Located<String>>,
+    /// The connector's previous name. While a connector of that name exists on the cluster and
+    /// none of the new name does, the plan moves it: stop it, create this one stopped, copy
+    /// its consumer offsets over (KIP-875), start it, delete the old one; nothing is ingested
+    /// twice. Once the old connector is gone the field changes nothing and can be removed.
+    #[serde(default)]
+    pub renamed_from: Option<Located<String>>,
     /// `tasks.max` (at most the topics' partition count is useful).
     #[serde(default = "default_tasks_max")]
     pub tasks_max: Located<u32>,

@@ -688,6 +688,47 @@ impl Validator<'_> {
         for s in sinks {
             self.sink(s, &mut routed);
         }
+        self.renames(sinks);
+    }
+
+    /// `renamed_from`: a different, valid name that no declared sink still has and that only
+    /// one sink claims (a connector moves to one place).
+    fn renames(&mut self, sinks: &[SinkDoc]) {
+        let mut claimed: BTreeMap<&str, Loc> = BTreeMap::new();
+        for s in sinks {
+            let Some(old) = &s.renamed_from else {
+                continue;
+            };
+            if old.trim().is_empty() || old.chars().any(char::is_control) {
+                self.push(
+                    Diagnostic::at(old.loc, "invalid connector name in `renamed_from`").hint(
+                        "use the previous connector name, non-empty, without control characters",
+                    ),
+                );
+            } else if old.value == s.name.value {
+                self.push(
+                    Diagnostic::at(
+                        old.loc,
+                        format!("sink `{}` is renamed from itself", s.name.value),
+                    )
+                    .hint("remove `renamed_from`, or set it to the connector's previous name"),
+                );
+            } else if let Some(other) = sinks.iter().find(|o| o.name.value == old.value) {
+                let at = self.where_(other.name.loc);
+                self.push(
+                    Diagnostic::at(old.loc, format!("sink `{}` is renamed from `{}`, which is still declared", s.name.value, old.value))
+                        .hint(format!("`{}` is declared at {at}; remove that document (the rename replaces it) or `renamed_from`", old.value)),
+                );
+            } else if let Some(first) = claimed.get(old.value.as_str()) {
+                let at = self.where_(*first);
+                self.push(
+                    Diagnostic::at(old.loc, format!("connector `{}` is renamed twice", old.value))
+                        .hint(format!("another sink is renamed from it at {at}; a connector's offsets can move to one connector only")),
+                );
+            } else {
+                claimed.insert(&old.value, old.loc);
+            }
+        }
     }
 
     fn sink(&mut self, s: &SinkDoc, routed: &mut BTreeMap<String, Loc>) {

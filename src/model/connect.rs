@@ -40,6 +40,10 @@ pub struct Connector {
     pub config: BTreeMap<String, String>,
     /// Run state.
     pub state: RunState,
+    /// The name a declared connector had before (desired state only): a live connector of
+    /// that name is moved, with its offsets, rather than left behind and re-ingested.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub renamed_from: Option<String>,
 }
 
 impl Connector {

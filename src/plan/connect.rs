@@ -24,15 +24,28 @@ pub fn diff(
     let mut out = Vec::new();
     for (cluster, want) in desired {
         let have = observed.get(cluster).unwrap_or(&empty);
+        let mut moving = Vec::new();
         for (name, connector) in want {
-            match have.get(name) {
-                None => out.extend(create(cluster, connector)),
-                Some(live) => out.extend(update(cluster, connector, live)),
+            let old = connector
+                .renamed_from
+                .as_ref()
+                .and_then(|old| have.get(old).map(|live| (old, live)));
+            match (have.get(name), old) {
+                (None, Some((old, live))) => {
+                    moving.push(old);
+                    out.push(rename(cluster, connector, live, None));
+                }
+                (Some(new), Some((old, live))) if new.state == RunState::Stopped => {
+                    moving.push(old);
+                    out.push(rename(cluster, connector, live, Some(new)));
+                }
+                (None, None) => out.extend(create(cluster, connector)),
+                (Some(live), _) => out.extend(update(cluster, connector, live)),
             }
         }
         for (name, live) in have {
             let ours = owner.is_some() && live.owner() == owner;
-            if !want.contains_key(name) && ours && prune {
+            if !want.contains_key(name) && !moving.contains(&name) && ours && prune {
                 out.push(change(
                     cluster,
                     name,
@@ -99,6 +112,9 @@ pub fn describe(op: &Operation) -> String {
         Operation::ResumeConnector { name } => format!("PUT /connectors/{name}/resume"),
         Operation::StopConnector { name } => format!("PUT /connectors/{name}/stop"),
         Operation::DeleteConnector { name } => format!("DELETE /connectors/{name}"),
+        Operation::CopyConnectorOffsets { from, to } => format!(
+            "wait for {from} to stop, GET /connectors/{from}/offsets, then PATCH /connectors/{to}/offsets"
+        ),
         Operation::CreateTopic { topic } => format!(
             "CreateTopics {} (partitions {}, replication factor {})",
             topic.name,
@@ -174,20 +190,104 @@ fn create(cluster: &str, c: &Connector) -> Vec<Change> {
         Action::Create,
         ImpactClass::Safe,
         format!(
-            "create Kusto sink connector {} with {routes} route{}{}",
+            "create Kusto sink connector {} with {routes} route{}{}{}",
             c.name,
             if routes == 1 { "" } else { "s" },
             if c.state == RunState::Running {
                 String::new()
             } else {
                 format!(", {}", state_name(c.state))
-            }
+            },
+            c.renamed_from
+                .as_ref()
+                .map_or_else(String::new, |old| format!(
+                    " (renamed from {old}, which does not exist here: no offsets to carry over)"
+                ))
         ),
         None,
         Some(config_text(&c.config)),
         ops,
         CONNECTORS,
     )]
+}
+
+/// Moves the live connector `old` to the declared name: stop it, create the new one stopped
+/// (or, when an interrupted move already created it, update it while it stays stopped), copy
+/// the consumer offsets, bring the new one to its declared state, delete the old one. Its
+/// topics are consumed on from the old connector's offsets, so nothing is ingested twice; the
+/// tasks restart, and routes the new config drops stop (`data-loss`).
+fn rename(cluster: &str, want: &Connector, old: &Connector, created: Option<&Connector>) -> Change {
+    let mut ops = vec![Operation::StopConnector {
+        name: old.name.clone(),
+    }];
+    match created {
+        None => ops.push(Operation::CreateConnector {
+            name: want.name.clone(),
+            config: want.config.clone(),
+            initial_state: RunState::Stopped,
+        }),
+        Some(created) if !config_differences(&want.config, &created.config).is_empty() => {
+            ops.push(Operation::PutConnectorConfig {
+                name: want.name.clone(),
+                config: want.config.clone(),
+            });
+        }
+        Some(_) => {}
+    }
+    ops.push(Operation::CopyConnectorOffsets {
+        from: old.name.clone(),
+        to: want.name.clone(),
+    });
+    ops.extend(state_op(&want.name, Some(RunState::Stopped), want.state));
+    ops.push(Operation::DeleteConnector {
+        name: old.name.clone(),
+    });
+    let removed = removed_routes(want, old);
+    let (impact, consequence) = if removed.is_empty() {
+        (
+            ImpactClass::Restart,
+            "its tasks restart; nothing is ingested twice".to_string(),
+        )
+    } else {
+        (
+            ImpactClass::DataLoss,
+            format!(
+                "route{} {} {} not carried over: ingestion from {} stops",
+                if removed.len() == 1 { "" } else { "s" },
+                removed.join(", "),
+                if removed.len() == 1 { "is" } else { "are" },
+                if removed.len() == 1 {
+                    "that topic"
+                } else {
+                    "those topics"
+                }
+            ),
+        )
+    };
+    change(
+        cluster,
+        &want.name,
+        Action::Update,
+        impact,
+        format!(
+            "{} connector {} to {}, carrying its consumer offsets over ({consequence})",
+            if created.is_some() {
+                "finish renaming"
+            } else {
+                "rename"
+            },
+            old.name,
+            want.name
+        ),
+        Some(format!("name = {}\n{}", old.name, config_text(&old.config))),
+        Some(format!(
+            "name = {}\n{}",
+            want.name,
+            config_text(&want.config)
+        )),
+        ops,
+        CONNECTORS,
+    )
 }
 
 fn update(cluster: &str, want: &Connector, live: &Connector) -> Vec<Change> {
@@ -442,6 +542,118 @@ mod tests {
         assert_eq!(
             changes[0].summary,
             "remove route old -> gamedb.Old from gameplay-kusto-sink: ingestion from that topic stops"
+        );
+    }
+
+    /// A declared sink renamed from a live connector moves it with its offsets, in an order
+    /// that never lets both consume and never creates the new one running before its offsets
+    /// are set; the old connector is not pruned separately. An interrupted move (new one
+    /// created, still stopped) is finished; with no old connector it is a plain create.
+    #[test]
+    fn a_renamed_sink_moves_the_live_connector_with_its_offsets() {
+        let live = gameplay();
+        let mut want = gameplay();
+        let main = want.get_mut("main").expect("main");
+        let mut renamed = main.remove("gameplay-kusto-sink").expect("sink");
+        renamed.name = "gameplay-sink-v2".into();
+        renamed.renamed_from = Some("gameplay-kusto-sink".into());
+        main.insert(renamed.name.clone(), renamed.clone());
+
+        let changes = diff(&want, &live, Some("gameplay"), true);
+        assert_eq!(
+            summary(&changes),
+            vec![(
+                "connect.main.connector.gameplay-sink-v2".into(),
+                Action::Update,
+                ImpactClass::Restart
+            )],
+            "one move, and no separate prune of the old connector"
+        );
+        let old = "gameplay-kusto-sink".to_string();
+        let new = "gameplay-sink-v2".to_string();
+        assert_eq!(
+            changes[0].operations,
+            vec![
+                Operation::StopConnector { name: old.clone() },
+                Operation::CreateConnector {
+                    name: new.clone(),
+                    config: renamed.config.clone(),
+                    initial_state: RunState::Stopped
+                },
+                Operation::CopyConnectorOffsets {
+                    from: old.clone(),
+                    to: new.clone()
+                },
+                Operation::ResumeConnector { name: new.clone() },
+                Operation::DeleteConnector { name: old.clone() },
+            ]
+        );
+        assert_eq!(
+            changes[0].summary,
+            "rename connector gameplay-kusto-sink to gameplay-sink-v2, carrying its consumer offsets over (its tasks restart; nothing is ingested twice)"
+        );
+
+        // Interrupted after the create: both exist, the new one stopped.
+        let mut half = live.clone();
+        let mut created = renamed.clone();
+        created.renamed_from = None;
+        created.state = RunState::Stopped;
+        half.get_mut("main")
+            .expect("main")
+            .insert(new.clone(), created);
+        let changes = diff(&want, &half, Some("gameplay"), true);
+        assert_eq!(changes.len(), 1, "{changes:?}");
+        assert!(changes[0].summary.starts_with("finish renaming"));
+        assert_eq!(
+            changes[0].operations,
+            vec![
+                Operation::StopConnector { name: old.clone() },
+                Operation::CopyConnectorOffsets {
+                    from: old.clone(),
+                    to: new.clone()
+                },
+                Operation::ResumeConnector { name: new.clone() },
+                Operation::DeleteConnector { name: old.clone() },
+            ]
+        );
+
+        // Done: the old one is gone and the new one runs.
+        let mut done = BTreeMap::new();
+        done.insert("main".to_string(), {
+            let mut c = ConnectCluster::new();
+            let mut running = renamed.clone();
+            running.renamed_from = None;
+            c.insert(new.clone(), running);
+            c
+        });
+        assert_eq!(diff(&want, &done, Some("gameplay"), true), vec![]);
+
+        // Nothing to move: a create that says so.
+        let changes = diff(&want, &BTreeMap::new(), Some("gameplay"), true);
+        assert_eq!(changes[0].action, Action::Create);
+        assert!(
+            changes[0]
+                .summary
+                .ends_with("(renamed from gameplay-kusto-sink, which does not exist here: no offsets to carry over)"),
+            "{}",
+            changes[0].summary
+        );
+
+        // A declared stopped sink stays stopped after the move; a dropped route loses data.
+        let main = want.get_mut("main").expect("main");
+        let sink = main.get_mut(&new).expect("sink");
+        sink.state = RunState::Stopped;
+        sink.config
+            .insert("kusto.tables.topics.mapping".into(), "[]".into());
+        let changes = diff(&want, &live, Some("gameplay"), true);
+        assert_eq!(changes[0].impact, ImpactClass::DataLoss);
+        assert!(
+            !changes[0]
+                .operations
+                .iter()
+                .any(|op| matches!(op, Operation::ResumeConnector { .. })),
+            "{:?}",
+            changes[0].operations
         );
     }
 

@@ -133,6 +133,16 @@ pub enum Operation {
         /// Connector name.
         name: String,
     },
+    /// Wait until `from` is stopped (its tasks have committed their last offsets), read its
+    /// consumer offsets (`GET /connectors/FROM/offsets`) and write them to `to`, which is
+    /// stopped too (`PATCH /connectors/TO/offsets`, KIP-875): a renamed sink resumes where
+    /// the old one stopped instead of re-ingesting its topics.
+    CopyConnectorOffsets {
+        /// The connector the offsets are read from.
+        from: String,
+        /// The connector they are written to.
+        to: String,
+    },
 }
 
 /// One change of one object.

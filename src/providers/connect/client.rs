@@ -23,7 +23,7 @@ use super::mask::{MASK, Masker};
 use super::request::Answer;
 use super::types::{
     ConnectorInfo, ConnectorStatus, ExpandedConnector, PluginInfo, PutAction, PutOutcome,
-    RawValidation, RestartOutcome, ServerInfo, ValidationReport,
+    RawValidation, RestartOutcome, ServerInfo, SinkOffsets, ValidationReport,
 };
 use crate::providers::kusto::error::error_chain;
 use crate::providers::retry::RetryPolicy;
@@ -398,6 +398,49 @@ impl ConnectClient {
         let mut status: ConnectorStatus = self.parse(&answer, "POST /connectors/NAME/restart")?;
         self.mask_status(&mut status);
         Ok(RestartOutcome::Accepted(status))
+    }
+
+    /// `GET /connectors/{name}/offsets` (KIP-875, Connect 3.6+): a sink's committed consumer
+    /// offsets. Complete only once the connector is stopped (its tasks commit on shutdown).
+    pub async fn offsets(&self, name: &str) -> Result<SinkOffsets, ConnectClientError> {
+        let answer = self
+            .send(Method::GET, &["connectors", name, "offsets"], &[], None)
+            .await?;
+        self.parse(&answer, "GET /connectors/NAME/offsets")
+    }
+
+    /// `PATCH /connectors/{name}/offsets` (KIP-875): sets a stopped sink's consumer offsets
+    /// (Connect refuses while it is not `STOPPED`). Setting absolute offsets is idempotent, so
+    /// a retried attempt is safe.
+    pub async fn alter_offsets(
+        &self,
+        name: &str,
+        offsets: &SinkOffsets,
+    ) -> Result<(), ConnectClientError> {
+        let entries: Vec<serde_json::Value> = offsets
+            .offsets
+            .iter()
+            .map(|o| {
+                serde_json::json!({
+                    "partition": {
+                        "kafka_topic": o.partition.kafka_topic,
+                        "kafka_partition": o.partition.kafka_partition,
+                    },
+                    "offset": { "kafka_offset": o.offset.kafka_offset },
+                })
+            })
+            .collect();
+        let body = serde_json::json!({ "offsets": entries })
+            .to_string()
+            .into_bytes();
+        self.send(
+            Method::PATCH,
+            &["connectors", name, "offsets"],
+            &[],
+            Some(body),
+        )
+        .await
+        .map(drop)
     }
 
     /// `DELETE /connectors/{name}` (204). A 404 on a retried attempt means an earlier

@@ -49,11 +49,46 @@ pub async fn validate(
     Ok(out)
 }
 
+/// How long a connector whose offsets are copied may take to stop (its tasks commit their last
+/// offsets while shutting down).
+const STOP_WAIT: Duration = Duration::from_secs(60);
+
+/// Why an operation failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StepError {
+    /// A request failed.
+    Request(ConnectClientError),
+    /// The connector whose offsets were to be copied did not stop, so its offsets were not
+    /// final; nothing was written to the other connector.
+    NotStopped(NotConverged),
+}
+
+impl std::fmt::Display for StepError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StepError::Request(e) => write!(f, "{e}"),
+            StepError::NotStopped(nc) => write!(
+                f,
+                "connector {} did not stop within {}s ({}); its offsets were not copied",
+                nc.connector,
+                STOP_WAIT.as_secs(),
+                nc.detail
+            ),
+        }
+    }
+}
+
+impl From<ConnectClientError> for StepError {
+    fn from(e: ConnectClientError) -> Self {
+        StepError::Request(e)
+    }
+}
+
 /// Sends one operation.
-pub async fn execute(client: &ConnectClient, op: &Operation) -> Result<(), ConnectClientError> {
+pub async fn execute(client: &ConnectClient, op: &Operation) -> Result<(), StepError> {
     match op {
         Operation::PutConnectorConfig { name, config } => {
-            client.put_config(name, config).await.map(|_| ())
+            client.put_config(name, config).await.map(drop)?
         }
         Operation::CreateConnector {
             name,
@@ -62,15 +97,37 @@ pub async fn execute(client: &ConnectClient, op: &Operation) -> Result<(), Conne
         } => client
             .create(name, config, *initial_state)
             .await
-            .map(|_| ()),
-        Operation::PauseConnector { name } => client.pause(name).await,
-        Operation::ResumeConnector { name } => client.resume(name).await,
-        Operation::StopConnector { name } => client.stop(name).await,
-        Operation::DeleteConnector { name } => client.delete(name).await,
+            .map(drop)?,
+        Operation::PauseConnector { name } => client.pause(name).await?,
+        Operation::ResumeConnector { name } => client.resume(name).await?,
+        Operation::StopConnector { name } => client.stop(name).await?,
+        Operation::DeleteConnector { name } => client.delete(name).await?,
+        Operation::CopyConnectorOffsets { from, to } => copy_offsets(client, from, to).await?,
         Operation::CreateTopic { .. }
         | Operation::CreatePartitions { .. }
-        | Operation::AlterTopicConfigs { .. } => Ok(()),
+        | Operation::AlterTopicConfigs { .. } => {}
     }
+    Ok(())
+}
+
+/// Waits until `from` is stopped, then writes its committed offsets to `to` (which must be
+/// stopped too; Connect refuses otherwise). A connector that never committed anything has
+/// nothing to carry over, and `PATCH` with no offsets is an error on Connect, so nothing is
+/// written then.
+async fn copy_offsets(client: &ConnectClient, from: &str, to: &str) -> Result<(), StepError> {
+    let stopped = BTreeMap::from([(from.to_string(), State::Stopped)]);
+    if let Some(nc) = wait_for(client, &stopped, STOP_WAIT)
+        .await
+        .into_iter()
+        .next()
+    {
+        return Err(StepError::NotStopped(nc));
+    }
+    let offsets = client.offsets(from).await?;
+    if !offsets.offsets.is_empty() {
+        client.alter_offsets(to, &offsets).await?;
+    }
+    Ok(())
 }
 
 /// Why a connector did not reach its declared state.

@@ -23,6 +23,6 @@ pub use error::ConnectClientError;
 pub use mask::{Masker, is_placeholder, is_secret_key, mask_config};
 pub use types::{
     ConnectorConfig, ConnectorInfo, ConnectorState, ConnectorStatus, ErrorBody, ExpandedConnector,
-    PluginInfo, PutAction, PutOutcome, RestartOutcome, ServerInfo, State, TaskId, TaskState,
-    ValidatedKey, ValidationReport,
+    PluginInfo, PutAction, PutOutcome, RestartOutcome, ServerInfo, SinkOffset, SinkOffsets,
+    SinkPartition, SinkPartitionOffset, State, TaskId, TaskState, ValidatedKey, ValidationReport,
 };

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use serde::{Deserialize, Deserializer};
+use serde::{Deserialize, Deserializer, Serialize};
 
 use super::mask::{Masker, mask_config};
 
@@ -196,6 +196,40 @@ pub struct ConnectorInfo {
     /// `sink` or `source` (absent while the worker cannot load the plugin).
     #[serde(rename = "type", default)]
     pub kind: Option<String>,
+}
+
+/// `GET /connectors/N/offsets` of a sink connector, and the body of `PATCH .../offsets`
+/// (KIP-875): the consumer offsets its tasks committed, per topic partition. Read from one
+/// connector and written to another, they move a sink's position with it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+pub struct SinkOffsets {
+    /// One entry per partition with a committed offset.
+    pub offsets: Vec<SinkPartitionOffset>,
+}
+
+/// One partition's committed offset in [`SinkOffsets`].
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct SinkPartitionOffset {
+    /// The topic partition.
+    pub partition: SinkPartition,
+    /// The next offset to consume.
+    pub offset: SinkOffset,
+}
+
+/// `{"kafka_topic": T, "kafka_partition": P}`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct SinkPartition {
+    /// Topic name.
+    pub kafka_topic: String,
+    /// Partition number.
+    pub kafka_partition: i32,
+}
+
+/// `{"kafka_offset": N}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+pub struct SinkOffset {
+    /// The offset.
+    pub kafka_offset: i64,
 }
 
 /// One entry of `GET /connectors?expand=status&expand=info`: everything observe needs about

@@ -314,6 +314,7 @@ impl ConnectSandbox {
                         config,
                         target: initial,
                         failed_tasks: BTreeMap::new(),
+                        offsets: Vec::new(),
                     },
                 );
                 true
@@ -404,11 +405,71 @@ impl ConnectSandbox {
         Ok(Reply::json(200, json!({ name: { "topics": [] } })))
     }
 
-    /// `GET /connectors/{name}/offsets`: none (no records move through the sandbox).
+    /// `GET /connectors/{name}/offsets`: what `PATCH` last set (no records move through the
+    /// sandbox, so nothing else commits offsets).
     pub fn offsets(&self, name: &str) -> Result<Reply, ConnectError> {
         let inner = self.lock();
-        inner.get(name)?;
-        Ok(Reply::json(200, json!({ "offsets": [] })))
+        let c = inner.get(name)?;
+        Ok(Reply::json(200, json!({ "offsets": c.offsets })))
+    }
+
+    /// `PATCH /connectors/{name}/offsets` (KIP-875): only while the connector is stopped, as
+    /// Connect requires; each entry needs a `partition` object and an `offset` (an object,
+    /// or `null` to reset that partition). Entries replace those of the same partition.
+    pub fn alter_offsets(&self, name: &str, body: &[u8]) -> Result<Reply, ConnectError> {
+        let value: Value = serde_json::from_slice(body).map_err(|e| {
+            ConnectError::new(400, format!("Invalid JSON in the request body: {e}"))
+        })?;
+        let entries = value
+            .get("offsets")
+            .and_then(Value::as_array)
+            .filter(|entries| !entries.is_empty())
+            .ok_or_else(|| {
+                ConnectError::new(
+                    400,
+                    "Partitions / offsets need to be provided for an alter offsets request",
+                )
+            })?;
+        for entry in entries {
+            let partition_ok = entry.get("partition").is_some_and(Value::is_object);
+            let offset_ok = entry
+                .get("offset")
+                .is_some_and(|o| o.is_object() || o.is_null());
+            if !partition_ok || !offset_ok {
+                return Err(ConnectError::new(
+                    400,
+                    format!("Invalid offsets entry: {entry}"),
+                ));
+            }
+        }
+        let mut inner = self.lock();
+        let c = inner
+            .state
+            .connectors
+            .get_mut(name)
+            .ok_or_else(|| ConnectError::new(404, format!("Connector {name} not found")))?;
+        if c.target != TargetState::Stopped {
+            return Err(ConnectError::new(
+                400,
+                format!(
+                    "Connectors must be in the STOPPED state before their offsets can be modified. \
+                     This can be done for the specified connector by issuing a 'PUT' request to the \
+                     '/connectors/{name}/stop' endpoint"
+                ),
+            ));
+        }
+        for entry in entries {
+            c.offsets
+                .retain(|o| o.get("partition") != entry.get("partition"));
+            if entry.get("offset").is_some_and(Value::is_object) {
+                c.offsets.push(entry.clone());
+            }
+        }
+        inner.save().map_err(internal)?;
+        Ok(Reply::json(
+            200,
+            json!({ "message": "The Connect framework-managed offsets for this connector have been altered successfully. However, if this connector manages offsets externally, they will need to be manually altered in the system that the connector uses." }),
+        ))
     }
 
     /// `PUT /connectors/{name}/pause|resume|stop`: 202, 202, 204 like Connect.

@@ -61,6 +61,7 @@ impl ConnectSandbox {
             ("GET", ["connectors", name, "tasks"]) => self.tasks(name),
             ("GET", ["connectors", name, "topics"]) => self.topics(name),
             ("GET", ["connectors", name, "offsets"]) => self.offsets(name),
+            ("PATCH", ["connectors", name, "offsets"]) => self.alter_offsets(name, req.body),
             ("PUT", ["connectors", name, "pause"]) => self.set_target(name, TargetState::Paused),
             ("PUT", ["connectors", name, "resume"]) => self.set_target(name, TargetState::Running),
             ("PUT", ["connectors", name, "stop"]) => self.set_target(name, TargetState::Stopped),

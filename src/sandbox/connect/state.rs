@@ -36,6 +36,10 @@ pub struct StoredConnector {
     /// Tasks made to fail by a test hook, with their traces; cleared by a restart.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub failed_tasks: BTreeMap<u32, String>,
+    /// Committed offsets as `PATCH .../offsets` last set them (`{"partition": .., "offset": ..}`
+    /// entries); no records move through the sandbox, so nothing else changes them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub offsets: Vec<serde_json::Value>,
 }
 
 impl StoredConnector {

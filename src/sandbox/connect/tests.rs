@@ -602,3 +602,85 @@ fn state_survives_a_restart_of_the_sandbox() {
         "a corrupt file is an error"
     );
 }
+
+/// KIP-875 as the real worker answers it: offsets can be set only while the connector is
+/// stopped (fixture 16c is the shape `GET` returns), they read back and survive a restart, a
+/// `null` offset resets its partition, and an empty request is refused.
+#[test]
+fn offsets_are_altered_only_while_stopped_and_read_back() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (_, recorded) = fixture("16c-offsets-stopped");
+    let recorded = recorded.expect("fixture body");
+    {
+        let sb = ConnectSandbox::open(dir.path()).expect("open");
+        call(
+            &sb,
+            "PUT",
+            "/connectors/k/config",
+            cfg_json(&sink_config("sink-in")),
+        );
+        let (status, body) = call(
+            &sb,
+            "PATCH",
+            "/connectors/k/offsets",
+            Some(recorded.clone()),
+        );
+        assert_eq!(status, 400);
+        assert_eq!(
+            body.expect("error body")["message"],
+            "Connectors must be in the STOPPED state before their offsets can be modified. This can be done for the specified connector by issuing a 'PUT' request to the '/connectors/k/stop' endpoint"
+        );
+        assert_eq!(
+            call(&sb, "GET", "/connectors/k/offsets", None),
+            (200, Some(json!({ "offsets": [] })))
+        );
+        call(&sb, "PUT", "/connectors/k/stop", None);
+        let (status, _) = call(
+            &sb,
+            "PATCH",
+            "/connectors/k/offsets",
+            Some(recorded.clone()),
+        );
+        assert_eq!(status, 200);
+        assert_eq!(
+            call(
+                &sb,
+                "PATCH",
+                "/connectors/k/offsets",
+                Some(json!({ "offsets": [] }))
+            )
+            .0,
+            400
+        );
+        assert_eq!(
+            call(
+                &sb,
+                "PATCH",
+                "/connectors/nope/offsets",
+                Some(recorded.clone())
+            )
+            .0,
+            404
+        );
+    }
+    let sb = ConnectSandbox::open(dir.path()).expect("reopen");
+    let (status, body) = call(&sb, "GET", "/connectors/k/offsets", None);
+    assert_eq!(status, 200);
+    assert_eq!(body.as_ref(), Some(&recorded));
+    let reset = json!({ "offsets": [{
+        "partition": { "kafka_topic": "sink-in", "kafka_partition": 1 },
+        "offset": null
+    }] });
+    assert_eq!(
+        call(&sb, "PATCH", "/connectors/k/offsets", Some(reset)).0,
+        200
+    );
+    let (_, body) = call(&sb, "GET", "/connectors/k/offsets", None);
+    let partitions: Vec<i64> = body.expect("body")["offsets"]
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter_map(|o| o["partition"]["kafka_partition"].as_i64())
+        .collect();
+    assert_eq!(partitions, vec![2, 0]);
+}
