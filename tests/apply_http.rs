@@ -153,8 +153,8 @@ fn scale_stack(dir: &std::path::Path, tables: usize) {
             "streaming_ingestion: true"
         };
         // Table roles are read from the schema script, which lists users by object id and has
-        // no display names: a table-only user is declared by object id to match without a
-        // directory lookup.
+        // no display names: a table-only user declared by object id matches without reading
+        // the table's principals (declared by UPN, each table would cost one read).
         let owner =
             kustoplan::sandbox::kusto::resolved_fqn(&format!("aaduser=owner{i}@example.com"))
                 .expect("valid");
@@ -241,5 +241,57 @@ async fn observe_sends_the_reads_of_a_database_concurrently() {
         "the four reads were not open at the same time"
     );
     assert_eq!(stats.in_flight, 0);
+    server.shutdown().await;
+}
+
+/// A user declared by UPN who holds only a table role (telemetry's `oncall@example.com`, admin
+/// of `DeviceAlerts`) is listed by the service by object id, and the schema script carries no
+/// display name. Observe reads that one table's principals to name it, so the plan after apply
+/// is empty (before: a re-grant on every plan) and costs one read more than the four bulk
+/// reads, not one per table.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_table_only_user_declared_by_upn_converges() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut config = ServeConfig::new(dir.path(), "127.0.0.1:0".parse().expect("addr"));
+    config.databases = vec!["telemetry".to_string()];
+    let server = serve(config).await.expect("sandbox server");
+    let url = server.url();
+    let local = tempfile::tempdir().expect("tempdir");
+    let apply = kustoplan(
+        &url,
+        local.path(),
+        &["apply", "examples/telemetry", "--auto-approve"],
+    )
+    .await;
+    assert_eq!(apply.code, 0, "{}{}", apply.stdout, apply.stderr);
+    let live = server.sandbox().state();
+    let oncall =
+        kustoplan::sandbox::kusto::resolved_fqn("aaduser=oncall@example.com").expect("valid");
+    assert!(
+        live.databases["telemetry"].tables["DeviceAlerts"]
+            .principals
+            .iter()
+            .any(|p| p.fqn == oncall),
+        "the service lists the user by object id ({oncall})"
+    );
+
+    let before = server.stats().mgmt;
+    let again = kustoplan(
+        &url,
+        local.path(),
+        &["plan", "examples/telemetry", "--detailed-exitcode"],
+    )
+    .await;
+    assert_eq!(
+        (again.code, again.stdout.as_str()),
+        (0, "No changes. The live systems match the manifests.\n"),
+        "{}",
+        again.stderr
+    );
+    assert_eq!(
+        server.stats().mgmt - before,
+        5,
+        "four bulk reads and one table's principals"
+    );
     server.shutdown().await;
 }

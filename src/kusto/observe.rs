@@ -74,6 +74,56 @@ pub fn database_state(db: &str, bulk: &[V1Response]) -> Result<DatabaseState, Ob
     Ok(state)
 }
 
+/// Tables whose principals must be named before the plan can match them: a role of the table
+/// lists a user or group by an object id that the database's principals did not name, while the
+/// manifests declare a user or group in that role by UPN or group name that matches no live
+/// entry as written. The schema script gives table roles without display names, so a person
+/// who holds only table roles is otherwise just an id; `.show table T principals` names it.
+/// One extra read per such table, none when every declared principal already matches (or is
+/// declared by object id), so observe stays at a constant number of reads in steady state.
+pub fn tables_to_name(observed: &DatabaseState, desired: &DatabaseState) -> Vec<String> {
+    let is_person = |p: &PrincipalRef| matches!(p.kind, PrincipalKind::User | PrincipalKind::Group);
+    let is_id = |id: &str| uuid::Uuid::parse_str(id).is_ok();
+    observed
+        .tables
+        .values()
+        .filter(|live| {
+            let Some(declared) = desired.tables.get(&live.name) else {
+                return false;
+            };
+            live.principals.keys().any(|key| {
+                PrincipalRef::parse_fqn(&key.fqn).is_some_and(|p| {
+                    is_person(&p) && is_id(&p.id) && !observed.directory.contains_key(&p.id)
+                }) && declared.principals.keys().any(|want| {
+                    want.role == key.role
+                        && !live.principals.contains_key(want)
+                        && PrincipalRef::parse_fqn(&want.fqn)
+                            .is_some_and(|d| is_person(&d) && !is_id(&d.id))
+                })
+            })
+        })
+        .map(|t| t.name.clone())
+        .collect()
+}
+
+/// Adds the names that `.show table T principals` (for a table of [`tables_to_name`]) gives
+/// to the database's directory.
+pub fn add_table_names(
+    state: &mut DatabaseState,
+    table: &str,
+    result: &V1Response,
+) -> Result<(), ObserveError> {
+    let command = render::show_table_principals(table);
+    let t = result
+        .primary()
+        .ok_or_else(|| err(&command, "no result table"))?;
+    if t.column_index("PrincipalFQN").is_none() {
+        return Err(err(&command, "no PrincipalFQN column"));
+    }
+    state.directory.extend(directory(t));
+    Ok(())
+}
+
 fn err(command: &str, reason: &str) -> ObserveError {
     ObserveError {
         command: command.to_string(),
@@ -240,8 +290,8 @@ fn principals(
     Ok(out)
 }
 
-/// What the display names of `.show database DB principals` tell about users and groups listed
-/// by object id: the UPN in `Name (upn: x@y)`, or a group's name.
+/// What the display names of `.show database|table X principals` tell about users and groups
+/// listed by object id: the UPN in `Name (upn: x@y)`, or a group's name.
 fn directory(t: &V1Table) -> BTreeMap<String, String> {
     let (fqn_i, name_i) = (
         t.column_index("PrincipalFQN"),

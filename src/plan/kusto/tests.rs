@@ -29,10 +29,16 @@ fn observe_all(sandbox: &KustoSandbox, desired: &KustoState) -> KustoState {
             .iter()
             .map(|c| sandbox.execute(db, c, &caller).expect("bulk read"))
             .collect();
-        state.databases.insert(
-            db.clone(),
-            observe::database_state(db, &bulk).expect("observe"),
-        );
+        let mut db_state = observe::database_state(db, &bulk).expect("observe");
+        // As the provider does: name users and groups known only by object id.
+        for table in observe::tables_to_name(&db_state, &desired.databases[db]) {
+            let command = crate::kusto::render::show_table_principals(&table);
+            let result = sandbox
+                .execute(db, &command, &caller)
+                .expect("table principals");
+            observe::add_table_names(&mut db_state, &table, &result).expect("names");
+        }
+        state.databases.insert(db.clone(), db_state);
     }
     state
 }
@@ -388,16 +394,11 @@ fn table_principals_and_policies_at_both_levels_round_trip() {
     let observed = observe_all(&sandbox, &desired);
     let report = diff_report(&desired, &observed, &owned);
     // Database principals are matched through their display names. A table admin who holds no
-    // database role is listed by object id only (the schema script has no display names):
-    // without a directory lookup the plan cannot tell it is `oncall@example.com`, so it grants
-    // again (Kusto's `.add` of a holder changes nothing) and never revokes the object id.
+    // database role is listed by object id only in the schema script; the table's principals
+    // name it, so it matches `oncall@example.com` and nothing is granted again.
     assert_eq!(
         summary(&report.changes),
-        vec![(
-            "kusto.telemetry.table.DeviceAlerts.role.admins.aaduser=oncall@example.com".into(),
-            Action::Create,
-            ImpactClass::Safe
-        )],
+        vec![],
         "UPNs and group names match the object ids the service lists"
     );
     assert_eq!(report.undeclared_principals_left, 0);

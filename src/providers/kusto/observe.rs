@@ -1,7 +1,10 @@
 //! Observing the live Kusto state of the databases a stack declares: four reads per database,
-//! sent concurrently, whatever the number of tables (see [`crate::kusto::observe`]).
+//! sent concurrently, whatever the number of tables (see [`crate::kusto::observe`]), plus one
+//! `.show table T principals` for each table whose roles hold a user or group known only by
+//! object id where the manifests name one by UPN or group name (see
+//! [`crate::kusto::observe::tables_to_name`]).
 
-use crate::kusto::observe::{bulk_reads, database_state};
+use crate::kusto::observe::{add_table_names, bulk_reads, database_state, tables_to_name};
 use crate::kusto::v1::V1Response;
 use crate::model::kusto::{DatabaseState, KustoState};
 
@@ -17,8 +20,8 @@ pub async fn observe(
     let databases = futures::future::try_join_all(
         desired
             .databases
-            .keys()
-            .map(|db| observe_one(transport, db)),
+            .iter()
+            .map(|(db, declared)| observe_one(transport, db, declared)),
     )
     .await?;
     Ok(KustoState {
@@ -32,6 +35,7 @@ pub async fn observe(
 async fn observe_one(
     transport: &KustoTransport,
     db: &str,
+    desired: &DatabaseState,
 ) -> Result<DatabaseState, TransportError> {
     let [schema, mappings, principals, script] = bulk_reads(db);
     // The reads are independent: one round trip of latency instead of four.
@@ -41,10 +45,23 @@ async fn observe_one(
         read(transport, db, &principals),
         read(transport, db, &script),
     )?;
-    database_state(db, &[bulk.0, bulk.1, bulk.2, bulk.3]).map_err(|e| TransportError {
+    let unreadable = |e: crate::kusto::observe::ObserveError| TransportError {
         message: e.to_string(),
         outcome_unknown: false,
-    })
+    };
+    let mut state = database_state(db, &[bulk.0, bulk.1, bulk.2, bulk.3]).map_err(unreadable)?;
+    // Users and groups that hold only table roles are listed by object id alone; where the
+    // manifests name one by UPN or group name, the table's principals name it.
+    let unnamed = tables_to_name(&state, desired);
+    let named = futures::future::try_join_all(unnamed.iter().map(|table| {
+        let command = crate::kusto::render::show_table_principals(table);
+        async move { read(transport, db, &command).await }
+    }))
+    .await?;
+    for (table, result) in unnamed.iter().zip(&named) {
+        add_table_names(&mut state, table, result).map_err(unreadable)?;
+    }
+    Ok(state)
 }
 
 async fn read(
