@@ -11,9 +11,7 @@ mod tables;
 use super::data;
 use super::error::KustoError;
 use super::state::{Database, SandboxState, Table};
-use crate::kusto::command::{
-    Command, EntityRef, ExtentSelection, PolicyTarget, Property, RoleScope, TableRef,
-};
+use crate::kusto::command::{Command, EntityRef, PolicyTarget, Property, RoleScope, TableRef};
 use crate::kusto::v1::V1Table;
 
 /// The database a command runs in, as given by the request's `db` field.
@@ -361,13 +359,6 @@ fn dispatch(
             selection,
             what_if,
         } => {
-            if let ExtentSelection::Ids(ids) = selection
-                && let Some(bad) = ids.iter().find(|id| uuid::Uuid::parse_str(id).is_err())
-            {
-                return Err(KustoError::bad_request(format!(
-                    "'{bad}' is not an extent id."
-                )));
-            }
             let (_, tb) = table_ref(state, ctx, t)?;
             Ok(data::extents::drop(tb, selection, *what_if))
         }
