@@ -31,7 +31,7 @@ pub struct KustoError {
     /// `@permanent` field: false means a retry may succeed.
     pub permanent: bool,
     /// `innererror`: the specific exception of a failed query (semantic or syntax error).
-    pub inner: Option<InnerError>,
+    pub inner: Option<Box<InnerError>>,
 }
 
 /// The `innererror` of a query failure, as the v2 response docs show it.
@@ -144,7 +144,7 @@ impl KustoError {
             format!("{QUERY_FAILED}: {}", inner.detail),
             true,
         );
-        e.inner = Some(inner);
+        e.inner = Some(Box::new(inner));
         e
     }
 

@@ -14,7 +14,7 @@ use crate::model::ColumnType::{DateTime, Guid, Long, Real, String as Str};
 pub fn matches(extent: &Extent, filters: &[TagFilter]) -> bool {
     filters.iter().all(|f| {
         let needle = f.tag.to_lowercase();
-        let has = || extent.tags.iter().any(|t| *t == f.tag);
+        let has = || extent.tags.contains(&f.tag);
         let contains = || {
             extent
                 .tags
