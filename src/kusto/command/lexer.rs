@@ -63,7 +63,8 @@ pub enum TokenKind {
     LiteralBody(String),
 }
 
-/// Words that open a typed literal whose parenthesised body is taken verbatim.
+/// Words that open a typed literal whose parenthesised body is taken verbatim (right after a
+/// comparison operator).
 const TYPED_LITERALS: [&str; 7] = [
     "datetime", "date", "timespan", "time", "guid", "uuid", "uniqueid",
 ];
@@ -223,7 +224,20 @@ impl<'a> Lexer<'a> {
             c if c.is_ascii_digit() => TokenKind::Number(self.number()),
             c if c.is_alphabetic() || c == '_' => {
                 let word = self.word(false);
-                let typed_literal = TYPED_LITERALS.contains(&word.as_str());
+                // Only where a value is compared (`x == datetime(...)`): elsewhere these words
+                // are ordinary names (`.create table date(a:int)`).
+                let typed_literal = TYPED_LITERALS.contains(&word.as_str())
+                    && matches!(
+                        self.out.last().map(|t| &t.kind),
+                        Some(
+                            TokenKind::EqEq
+                                | TokenKind::NotEq
+                                | TokenKind::Lt
+                                | TokenKind::Le
+                                | TokenKind::Gt
+                                | TokenKind::Ge
+                        )
+                    );
                 self.push(TokenKind::Ident(word), start, line, line_begin, line_start);
                 if typed_literal && self.peek(0) == Some('(') {
                     self.literal_body()?;
@@ -589,6 +603,54 @@ mod tests {
             &".create table T (a:int)\n  .drop table T"[drop.start..drop.end],
             ".drop"
         );
+    }
+
+    #[test]
+    fn query_tokens_numbers_and_typed_literals() {
+        assert_eq!(
+            kinds("a == datetime(2024-01-01 10:00) and b != -1.5 and c <= 10s"),
+            [
+                id("a"),
+                TokenKind::EqEq,
+                id("datetime"),
+                TokenKind::LParen,
+                TokenKind::LiteralBody("2024-01-01 10:00".into()),
+                TokenKind::RParen,
+                id("and"),
+                id("b"),
+                TokenKind::NotEq,
+                TokenKind::Number("-1.5".into()),
+                id("and"),
+                id("c"),
+                TokenKind::Le,
+                TokenKind::Number("10s".into()),
+            ]
+        );
+        // Outside a comparison the words are names, and a GUID is one token.
+        assert_eq!(
+            kinds(".create table date(a:int) 609ad1e2-5b1c-4b79-90c0-1dec262e9f46 !has"),
+            [
+                TokenKind::Command("create".into()),
+                id("table"),
+                id("date"),
+                TokenKind::LParen,
+                id("a"),
+                TokenKind::Colon,
+                id("int"),
+                TokenKind::RParen,
+                id("609ad1e2-5b1c-4b79-90c0-1dec262e9f46"),
+                TokenKind::Bang,
+                id("has"),
+            ]
+        );
+        let src = ".ingest inline into table T <| 'x,\"y";
+        let (tokens, data_at) = tokenize_command(src).expect("ingest");
+        assert_eq!(
+            tokens.last().map(|t| &t.kind),
+            Some(&TokenKind::ScriptArrow)
+        );
+        assert_eq!(data_at.map(|at| &src[at..]), Some(" 'x,\"y"));
+        assert_eq!(tokenize_command(".show version").expect("show").1, None);
     }
 
     #[test]
