@@ -761,3 +761,61 @@ fn topics_grow_and_change_configs_but_never_shrink() {
         shrink.stderr
     );
 }
+
+/// Rows are data, not configuration: ingesting into a managed table changes neither the plan
+/// nor the fingerprint of the observed state (so a saved plan does not go stale either).
+#[test]
+fn ingested_rows_change_neither_the_plan_nor_its_fingerprint() {
+    use kustoplan::sandbox::kusto::{Caller, KustoSandbox};
+
+    let (sandbox, stack) = applied_stack();
+    let s = sandbox.path();
+    let dir = stack.path().to_str().expect("utf-8 path");
+    let fingerprint = |run: &Run| -> String {
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        let plan: serde_json::Value = serde_json::from_str(&run.stdout).expect("plan json");
+        plan["fingerprint"]
+            .as_str()
+            .expect("fingerprint")
+            .to_string()
+    };
+    let before = fingerprint(&kustoplan(s, &["plan", dir, "--format", "json"]));
+    let plan_file = stack.path().join("before.plan");
+    let saved = kustoplan(
+        s,
+        &["plan", dir, "--out", plan_file.to_str().expect("utf-8")],
+    );
+    assert_eq!(saved.code, 0, "{}", saved.stderr);
+    {
+        let kusto = KustoSandbox::open(s, &[]).expect("open the sandbox");
+        let admin = Caller::cluster_admin("aaduser=test");
+        kusto
+            .execute(
+                "gamedb",
+                ".ingest inline into table GamePlay with (tags='[\"drop-by:t\"]') <| 1,2,3,4",
+                &admin,
+            )
+            .expect("ingest");
+        let count = kusto
+            .query("gamedb", "GamePlay | count", &admin)
+            .expect("count");
+        assert_eq!(count.rows, vec![vec![serde_json::json!(1)]]);
+    }
+    let after = fingerprint(&kustoplan(s, &["plan", dir, "--format", "json"]));
+    assert_eq!(after, before);
+    let replan = kustoplan(s, &["plan", dir, "--detailed-exitcode"]);
+    assert_eq!(replan.code, 0, "{}{}", replan.stdout, replan.stderr);
+    let apply = kustoplan(
+        s,
+        &[
+            "apply",
+            plan_file.to_str().expect("utf-8"),
+            "--auto-approve",
+        ],
+    );
+    assert_eq!(
+        apply.code, 0,
+        "the saved plan is not stale: {}",
+        apply.stderr
+    );
+}

@@ -127,6 +127,28 @@ fn case() -> serde_json::Value {
             "batching": render::show_batching_policy(table_scope),
             "script": render::show_database_schema_script(DB),
         },
+        // Rows through the SDK's streaming ingestion and v2 query parsing, after the checks
+        // above (the streaming policy would otherwise show in the schema script).
+        "data": {
+            "enable": render::alter_streaming_policy(table_scope, true),
+            "json_lines": concat!(
+                r#"{"id":1,"player \"x\" name":"ann","score\\v2":1.5,"t":{"k":1},"at":"2024-01-01T00:00:00Z"}"#,
+                "\n",
+                r#"{"id":2,"player \"x\" name":"bob","score\\v2":2.5,"t":{"k":2},"at":"2024-01-02 00:00"}"#,
+                "\n",
+            ),
+            "mapping": MAPPING,
+            "count": 2,
+            "where": "where Id == 2 | take 1",
+            "row": {
+                "Id": 2,
+                "player name": "bob",
+                "score.v2-final": 2.5,
+                "table": {"k": 2},
+                "at": "2024-01-02T00:00:00+00:00",
+            },
+            "unsupported": "project Id",
+        },
         "expect": {
             "columns": columns.iter().map(|(n, t)| json!([n, t.as_kql()])).collect::<Vec<_>>(),
             "mapping": {

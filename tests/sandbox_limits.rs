@@ -249,7 +249,7 @@ async fn unknown_endpoints_and_methods_get_kustos_error_shape() {
             "code": "NotFound",
             "message": "Request references a non-existing entity.",
             "@type": "Kusto.Data.Exceptions.KustoRequestException",
-            "@message": "There is no endpoint 'POST /v1/rest/nope'; the service answers POST /v1/rest/mgmt and POST /v1/rest/query.",
+            "@message": "There is no endpoint 'POST /v1/rest/nope'; the service answers POST /v1/rest/mgmt, /v1/rest/query, /v2/rest/query and /v1/rest/ingest/DATABASE/TABLE.",
             "@permanent": true,
         })
     );

@@ -9,17 +9,26 @@ CASE_FILE is JSON written by tests/python_sdk_conformance.rs:
    "expect": {"columns": [[name, csl_type], ...],
               "mapping": {"Name": ..., "Kind": ..., "Mapping": <json>},
               "batching": <policy json>,
-              "script": [command, ...]}}   # rows of `.show database DB schema as csl script`
+              "script": [command, ...]},   # rows of `.show database DB schema as csl script`
+   "data": {"enable": command,                     # optional: rows, after the checks above
+            "json_lines": text, "mapping": name,  # streamed gzipped by execute_streaming_ingest
+            "count": N,                           # `T | count` through execute_query (v2)
+            "where": query, "row": {column: value},  # one typed row read back (v2)
+            "unsupported": query}}                # must raise KustoApiError General_BadRequest
 
 Every command goes through azure-kusto-data's KustoClient.execute_mgmt (no authentication:
 the sandbox runs without it), so the SDK's request shape, headers and response parsing are
 exercised for real. Prints one line per check and exits non-zero on the first failure.
 """
 
+import gzip
+import io
 import json
 import sys
+from datetime import datetime
 
-from azure.kusto.data import KustoClient, KustoConnectionStringBuilder
+from azure.kusto.data import DataFormat, KustoClient, KustoConnectionStringBuilder
+from azure.kusto.data.exceptions import KustoApiError
 
 
 class ConformanceError(Exception):
@@ -87,6 +96,51 @@ def check(url, case):
     expect_equal(
         "schema script rows", [row["DatabaseSchemaScript"] for row in script], expect["script"]
     )
+
+    if "data" in case:
+        check_data(client, db, table, case["data"])
+
+
+def query(client, database, text):
+    try:
+        return client.execute_query(database, text)
+    except Exception as e:  # as in run()
+        raise ConformanceError(f"{text!r} failed: {type(e).__name__}: {e}") from e
+
+
+def plain(value):
+    """A typed SDK value as JSON-comparable data (datetimes as ISO text)."""
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+def check_data(client, database, table, data):
+    """Streams rows through the SDK and reads them back with v2 queries."""
+    run(client, database, data["enable"])
+    stream = io.BytesIO(gzip.compress(data["json_lines"].encode("utf-8")))
+    try:
+        client.execute_streaming_ingest(
+            database, table, stream, None, DataFormat.JSON, mapping_name=data["mapping"]
+        )
+    except Exception as e:  # as in run()
+        raise ConformanceError(f"streaming ingestion failed: {type(e).__name__}: {e}") from e
+    print("ok   streamed gzipped JSON with execute_streaming_ingest")
+    quoted = "['" + table.replace("'", "\\'") + "']"
+    counted = rows(query(client, database, f"{quoted} | count"))
+    expect_equal("T | count through execute_query (v2)", counted, [{"Count": data["count"]}])
+    found = rows(query(client, database, f"{quoted} | {data['where']}"))
+    expect_equal(
+        "typed row through execute_query (v2)",
+        [{k: plain(v) for k, v in r.items()} for r in found],
+        [data["row"]],
+    )
+    try:
+        client.execute_query(database, f"{quoted} | {data['unsupported']}")
+    except KustoApiError as e:
+        error = e.get_api_error()
+        expect_equal("unsupported query error code", error.code, "General_BadRequest")
+        expect_equal("unsupported query permanent", error.permanent, True)
+    else:
+        raise ConformanceError("an unsupported query was answered")
 
 
 def main(argv):

@@ -262,6 +262,39 @@ impl Default for SchemaScriptOptions {
     }
 }
 
+/// How a tag filter of `.show table T extents where tags ...` matches an extent's tags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TagOp {
+    /// `has`: some tag equals the value.
+    Has,
+    /// `!has`: no tag equals the value.
+    NotHas,
+    /// `contains`: some tag contains the value, ignoring case.
+    Contains,
+    /// `!contains`: no tag contains the value, ignoring case.
+    NotContains,
+}
+
+/// One `tags OP 'value'` condition; an extent must satisfy all of them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TagFilter {
+    /// The comparison.
+    pub op: TagOp,
+    /// The tag text.
+    pub tag: String,
+}
+
+/// Which extents of a table `.drop extents` removes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExtentSelection {
+    /// `.drop extents from T`: every extent.
+    All,
+    /// `.drop extents (id, ...) from T`: these extent ids.
+    Ids(Vec<String>),
+    /// `.drop extents <| .show table T extents where tags ...`: the extents the filters keep.
+    Tags(Vec<TagFilter>),
+}
+
 /// One command of an `.execute database script`, with its source text.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ScriptCommand {
@@ -428,6 +461,32 @@ pub enum Command {
         /// Table.
         table: TableRef,
     },
+    /// `.show table T extents [hot] [where tags has|!has|contains|!contains 'x' [and ...]]`
+    ShowExtents {
+        /// Table.
+        table: TableRef,
+        /// Tag conditions, all of which must hold.
+        tags: Vec<TagFilter>,
+    },
+    /// `.drop extents [whatif] <| .show table T extents ...`, `.drop extents (ids) from T`,
+    /// `.drop extent id from T` or `.drop extents from T`
+    DropExtents {
+        /// Table.
+        table: TableRef,
+        /// Which extents.
+        selection: ExtentSelection,
+        /// `whatif`: report the extents without dropping them.
+        what_if: bool,
+    },
+    /// `.ingest inline into table T [with (...)] <| data`
+    IngestInline {
+        /// Table.
+        table: TableRef,
+        /// Ingestion properties, as written.
+        properties: Vec<Property>,
+        /// Everything after `<|`, verbatim.
+        data: String,
+    },
     /// `.execute database script [with (...)] <| commands`
     ExecuteScript {
         /// `ContinueOnErrors` (default false).
@@ -454,6 +513,7 @@ impl Command {
                 | Command::ShowPolicy { .. }
                 | Command::ShowDatabasePrincipals { .. }
                 | Command::ShowTablePrincipals { .. }
+                | Command::ShowExtents { .. }
         )
     }
 
@@ -503,6 +563,9 @@ impl Command {
             },
             Command::ShowDatabasePrincipals { .. } => "DatabasePrincipalsShow",
             Command::ShowTablePrincipals { .. } => "TablePrincipalsShow",
+            Command::ShowExtents { .. } => "ExtentsShow",
+            Command::DropExtents { .. } => "ExtentsDrop",
+            Command::IngestInline { .. } => "DataIngestPush",
             Command::ExecuteScript { .. } => "DatabaseScriptExecute",
         }
     }

@@ -5,6 +5,11 @@
 //! obfuscated `h'...'` strings, multi-line ```` ``` ```` literals, `//` comments and the `<|`
 //! script separator. A token remembers whether it starts its line so that
 //! `.execute database script` can split a script into commands exactly like the service.
+//!
+//! The same tokens serve the sandbox's query subset (comparison operators, decimal and
+//! negative numbers, `datetime(...)`-style typed literals, unquoted GUIDs in extent lists),
+//! and [`tokenize_command`] stops after the `<|` of `.ingest inline` so its data, which
+//! follows no lexical rules, is handed over verbatim.
 
 use super::SyntaxError;
 
@@ -37,9 +42,32 @@ pub enum TokenKind {
     Star,
     /// `<|`
     ScriptArrow,
-    /// `|` (only to report queries sent as commands clearly).
+    /// `|` (query pipes, and queries sent as commands reported clearly).
     Pipe,
+    /// `==`
+    EqEq,
+    /// `!=`
+    NotEq,
+    /// `<`
+    Lt,
+    /// `<=`
+    Le,
+    /// `>`
+    Gt,
+    /// `>=`
+    Ge,
+    /// `!` directly before a word (`!has`, `!contains`).
+    Bang,
+    /// The text between the parentheses of a typed literal such as `datetime(2024-01-01)`,
+    /// as written (the surrounding `(` and `)` are tokens of their own).
+    LiteralBody(String),
 }
+
+/// Words that open a typed literal whose parenthesised body is taken verbatim (right after a
+/// comparison operator).
+const TYPED_LITERALS: [&str; 7] = [
+    "datetime", "date", "timespan", "time", "guid", "uuid", "uniqueid",
+];
 
 /// A token with its position in the source text.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,17 +88,17 @@ pub struct Token {
 
 /// Splits `src` into tokens, or reports the first lexical error.
 pub fn tokenize(src: &str) -> Result<Vec<Token>, SyntaxError> {
-    Lexer {
-        src,
-        chars: src.char_indices().collect(),
-        pos: 0,
-        line: 1,
-        line_begin: 0,
-        line_has_token: false,
-        out: Vec::new(),
-    }
-    .run()
+    Lexer::new(src).run(false).map(|(tokens, _)| tokens)
 }
+
+/// Like [`tokenize`], but when the text starts with `.ingest`, stops after its first `<|` and
+/// also returns the byte offset where the inline data begins (the data is not tokenized).
+pub fn tokenize_command(src: &str) -> Result<(Vec<Token>, Option<usize>), SyntaxError> {
+    Lexer::new(src).run(true)
+}
+
+/// Characters in a hyphenated GUID.
+const GUID_LEN: usize = 36;
 
 struct Lexer<'a> {
     src: &'a str,
@@ -83,7 +111,19 @@ struct Lexer<'a> {
     out: Vec<Token>,
 }
 
-impl Lexer<'_> {
+impl<'a> Lexer<'a> {
+    fn new(src: &'a str) -> Self {
+        Lexer {
+            src,
+            chars: src.char_indices().collect(),
+            pos: 0,
+            line: 1,
+            line_begin: 0,
+            line_has_token: false,
+            out: Vec::new(),
+        }
+    }
+
     fn peek(&self, ahead: usize) -> Option<char> {
         self.chars.get(self.pos + ahead).map(|&(_, c)| c)
     }
@@ -111,8 +151,17 @@ impl Lexer<'_> {
         }
     }
 
-    fn run(mut self) -> Result<Vec<Token>, SyntaxError> {
+    /// Tokenizes the text; with `inline_data`, an `.ingest` command ends at its first `<|`
+    /// and the offset of the rest is returned.
+    fn run(mut self, inline_data: bool) -> Result<(Vec<Token>, Option<usize>), SyntaxError> {
         while let Some(c) = self.peek(0) {
+            if inline_data
+                && self.out.last().map(|t| &t.kind) == Some(&TokenKind::ScriptArrow)
+                && matches!(self.out.first().map(|t| &t.kind), Some(TokenKind::Command(v)) if v == "ingest")
+            {
+                let data_at = self.offset(self.pos);
+                return Ok((self.out, Some(data_at)));
+            }
             if c.is_whitespace() {
                 self.bump();
                 continue;
@@ -128,7 +177,7 @@ impl Lexer<'_> {
             }
             self.token()?;
         }
-        Ok(self.out)
+        Ok((self.out, None))
     }
 
     fn token(&mut self) -> Result<(), SyntaxError> {
@@ -142,11 +191,23 @@ impl Lexer<'_> {
             ')' => self.single(TokenKind::RParen),
             ',' => self.single(TokenKind::Comma),
             ':' => self.single(TokenKind::Colon),
+            '=' if self.peek(1) == Some('=') => self.pair(TokenKind::EqEq),
             '=' => self.single(TokenKind::Eq),
             '*' => self.single(TokenKind::Star),
-            '<' if self.peek(1) == Some('|') => {
-                self.pos += 2;
-                TokenKind::ScriptArrow
+            '<' if self.peek(1) == Some('|') => self.pair(TokenKind::ScriptArrow),
+            '<' if self.peek(1) == Some('=') => self.pair(TokenKind::Le),
+            '<' => self.single(TokenKind::Lt),
+            '>' if self.peek(1) == Some('=') => self.pair(TokenKind::Ge),
+            '>' => self.single(TokenKind::Gt),
+            '!' if self.peek(1) == Some('=') => self.pair(TokenKind::NotEq),
+            '!' if self.peek(1).is_some_and(char::is_alphabetic) => self.single(TokenKind::Bang),
+            '-' if self.peek(1).is_some_and(|c| c.is_ascii_digit()) && self.sign_allowed() => {
+                self.bump();
+                TokenKind::Number(format!("-{}", self.number()))
+            }
+            c if c.is_ascii_hexdigit() && self.guid_ahead() => {
+                let text: String = (0..GUID_LEN).filter_map(|_| self.bump()).collect();
+                TokenKind::Ident(text)
             }
             '.' if prev_is_space && self.peek(1).is_some_and(|c| c.is_ascii_alphabetic()) => {
                 self.bump();
@@ -160,8 +221,29 @@ impl Lexer<'_> {
                 self.bump();
                 TokenKind::Str(self.string()?)
             }
-            c if c.is_ascii_digit() => TokenKind::Number(self.word(false)),
-            c if c.is_alphabetic() || c == '_' => TokenKind::Ident(self.word(false)),
+            c if c.is_ascii_digit() => TokenKind::Number(self.number()),
+            c if c.is_alphabetic() || c == '_' => {
+                let word = self.word(false);
+                // Only where a value is compared (`x == datetime(...)`): elsewhere these words
+                // are ordinary names (`.create table date(a:int)`).
+                let typed_literal = TYPED_LITERALS.contains(&word.as_str())
+                    && matches!(
+                        self.out.last().map(|t| &t.kind),
+                        Some(
+                            TokenKind::EqEq
+                                | TokenKind::NotEq
+                                | TokenKind::Lt
+                                | TokenKind::Le
+                                | TokenKind::Gt
+                                | TokenKind::Ge
+                        )
+                    );
+                self.push(TokenKind::Ident(word), start, line, line_begin, line_start);
+                if typed_literal && self.peek(0) == Some('(') {
+                    self.literal_body()?;
+                }
+                return Ok(());
+            }
             other => {
                 return Err(self.error_at(
                     start,
@@ -171,6 +253,19 @@ impl Lexer<'_> {
                 ));
             }
         };
+        self.push(kind, start, line, line_begin, line_start);
+        Ok(())
+    }
+
+    /// Records a token that began at char index `start` and ends at the current position.
+    fn push(
+        &mut self,
+        kind: TokenKind,
+        start: usize,
+        line: usize,
+        line_begin: usize,
+        line_start: bool,
+    ) {
         self.line_has_token = true;
         self.out.push(Token {
             kind,
@@ -180,12 +275,85 @@ impl Lexer<'_> {
             col: start - line_begin,
             line_start,
         });
-        Ok(())
     }
 
     fn single(&mut self, kind: TokenKind) -> TokenKind {
         self.bump();
         kind
+    }
+
+    fn pair(&mut self, kind: TokenKind) -> TokenKind {
+        self.pos += 2;
+        kind
+    }
+
+    /// A `-` is a sign (not an error) where a value may start: at the beginning, after
+    /// whitespace, `(`, `,` or a comparison.
+    fn sign_allowed(&self) -> bool {
+        self.pos == 0
+            || matches!(
+                self.chars[self.pos - 1].1,
+                c if c.is_whitespace() || matches!(c, '(' | ',' | '=' | '<' | '>')
+            )
+    }
+
+    /// Whether a GUID (`8-4-4-4-12` hex digits) starts here and is not part of a longer word.
+    fn guid_ahead(&self) -> bool {
+        let shape = (0..GUID_LEN).all(|i| match self.peek(i) {
+            Some('-') => matches!(i, 8 | 13 | 18 | 23),
+            Some(c) => c.is_ascii_hexdigit() && !matches!(i, 8 | 13 | 18 | 23),
+            None => false,
+        });
+        shape
+            && !self
+                .peek(GUID_LEN)
+                .is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '-')
+    }
+
+    /// Digits, an optional `.digits` fraction, and any unit suffix (`1.5`, `10s`, `100ms`).
+    fn number(&mut self) -> String {
+        let mut s = self.word(false);
+        if self.peek(0) == Some('.') && self.peek(1).is_some_and(|c| c.is_ascii_digit()) {
+            self.bump();
+            s.push('.');
+            s.push_str(&self.word(false));
+        }
+        s
+    }
+
+    /// `(body)` after a typed-literal word: `(`, the body verbatim, `)`.
+    fn literal_body(&mut self) -> Result<(), SyntaxError> {
+        let (line, line_begin) = (self.line, self.line_begin);
+        let open = self.pos;
+        self.bump();
+        self.push(TokenKind::LParen, open, line, line_begin, false);
+        let body_start = self.pos;
+        while let Some(c) = self.peek(0) {
+            if c == ')' {
+                let text = self.src[self.offset(body_start)..self.offset(self.pos)].to_string();
+                self.push(
+                    TokenKind::LiteralBody(text),
+                    body_start,
+                    line,
+                    line_begin,
+                    false,
+                );
+                let close = self.pos;
+                self.bump();
+                self.push(TokenKind::RParen, close, self.line, self.line_begin, false);
+                return Ok(());
+            }
+            if c == '\n' {
+                break;
+            }
+            self.bump();
+        }
+        Err(self.error_at(
+            open,
+            line,
+            line_begin,
+            "expected ')' to close the literal".into(),
+        ))
     }
 
     /// Letters, digits and `_`; command verbs (`create-or-alter`) and the `skip-results`
@@ -435,6 +603,54 @@ mod tests {
             &".create table T (a:int)\n  .drop table T"[drop.start..drop.end],
             ".drop"
         );
+    }
+
+    #[test]
+    fn query_tokens_numbers_and_typed_literals() {
+        assert_eq!(
+            kinds("a == datetime(2024-01-01 10:00) and b != -1.5 and c <= 10s"),
+            [
+                id("a"),
+                TokenKind::EqEq,
+                id("datetime"),
+                TokenKind::LParen,
+                TokenKind::LiteralBody("2024-01-01 10:00".into()),
+                TokenKind::RParen,
+                id("and"),
+                id("b"),
+                TokenKind::NotEq,
+                TokenKind::Number("-1.5".into()),
+                id("and"),
+                id("c"),
+                TokenKind::Le,
+                TokenKind::Number("10s".into()),
+            ]
+        );
+        // Outside a comparison the words are names, and a GUID is one token.
+        assert_eq!(
+            kinds(".create table date(a:int) 609ad1e2-5b1c-4b79-90c0-1dec262e9f46 !has"),
+            [
+                TokenKind::Command("create".into()),
+                id("table"),
+                id("date"),
+                TokenKind::LParen,
+                id("a"),
+                TokenKind::Colon,
+                id("int"),
+                TokenKind::RParen,
+                id("609ad1e2-5b1c-4b79-90c0-1dec262e9f46"),
+                TokenKind::Bang,
+                id("has"),
+            ]
+        );
+        let src = ".ingest inline into table T <| 'x,\"y";
+        let (tokens, data_at) = tokenize_command(src).expect("ingest");
+        assert_eq!(
+            tokens.last().map(|t| &t.kind),
+            Some(&TokenKind::ScriptArrow)
+        );
+        assert_eq!(data_at.map(|at| &src[at..]), Some(" 'x,\"y"));
+        assert_eq!(tokenize_command(".show version").expect("show").1, None);
     }
 
     #[test]

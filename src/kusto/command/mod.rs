@@ -8,7 +8,7 @@ mod lexer;
 mod parser;
 
 pub use ast::*;
-pub use lexer::{Token, TokenKind, tokenize};
+pub use lexer::{Token, TokenKind, tokenize, tokenize_command};
 
 use std::fmt;
 
@@ -37,8 +37,9 @@ impl fmt::Display for SyntaxError {
 impl std::error::Error for SyntaxError {}
 
 /// Parses one control command (comments and surrounding whitespace allowed, nothing else).
+/// The data of `.ingest inline ... <| data` is taken verbatim, never tokenized.
 pub fn parse(csl: &str) -> Result<Command, SyntaxError> {
-    let tokens = tokenize(csl)?;
+    let (tokens, data_at) = tokenize_command(csl)?;
     if tokens.is_empty() {
         return Err(SyntaxError {
             message: "the command text is empty".into(),
@@ -46,7 +47,7 @@ pub fn parse(csl: &str) -> Result<Command, SyntaxError> {
             col: 0,
         });
     }
-    parser::parse_one(csl, &tokens)
+    parser::parse_top(csl, &tokens, data_at.map(|at| &csl[at..]))
 }
 
 #[cfg(test)]

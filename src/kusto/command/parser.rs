@@ -8,18 +8,36 @@ use super::ast::*;
 use super::lexer::{Token, TokenKind};
 use crate::model::{ColumnType, MappingKind};
 
-/// Parses exactly one command from `toks` (a slice of the tokens of `src`).
-pub(super) fn parse_one(src: &str, toks: &[Token]) -> Result<Command, SyntaxError> {
-    let mut p = Parser { src, toks, pos: 0 };
+/// Parses the whole request text: one command whose tokens are `toks`; `inline_data` is the
+/// verbatim text after the `<|` of an `.ingest inline` command.
+pub(super) fn parse_top(
+    src: &str,
+    toks: &[Token],
+    inline_data: Option<&str>,
+) -> Result<Command, SyntaxError> {
+    let mut p = Parser {
+        src,
+        toks,
+        pos: 0,
+        inline_data,
+    };
     let cmd = p.command()?;
     p.end()?;
     Ok(cmd)
+}
+
+/// Parses exactly one command from `toks` (a slice of the tokens of `src`), as inside a script
+/// (where no command carries inline data).
+pub(super) fn parse_one(src: &str, toks: &[Token]) -> Result<Command, SyntaxError> {
+    parse_top(src, toks, None)
 }
 
 struct Parser<'a> {
     src: &'a str,
     toks: &'a [Token],
     pos: usize,
+    /// The text after `<|` of `.ingest inline`, when the lexer stopped there.
+    inline_data: Option<&'a str>,
 }
 
 fn position_of(src: &str, offset: usize) -> (usize, usize) {
@@ -44,6 +62,14 @@ fn describe(kind: &TokenKind) -> String {
         TokenKind::Star => "'*'".into(),
         TokenKind::ScriptArrow => "'<|'".into(),
         TokenKind::Pipe => "'|'".into(),
+        TokenKind::EqEq => "'=='".into(),
+        TokenKind::NotEq => "'!='".into(),
+        TokenKind::Lt => "'<'".into(),
+        TokenKind::Le => "'<='".into(),
+        TokenKind::Gt => "'>'".into(),
+        TokenKind::Ge => "'>='".into(),
+        TokenKind::Bang => "'!'".into(),
+        TokenKind::LiteralBody(s) => format!("'{s}'"),
     }
 }
 
@@ -222,6 +248,7 @@ impl<'a> Parser<'a> {
             "add" => self.principals(PrincipalAction::Add),
             "set" => self.principals(PrincipalAction::Set),
             "execute" => self.execute(),
+            "ingest" => self.ingest_inline(),
             other => {
                 self.pos = at;
                 Err(self.error(format!("unknown or unsupported control command '.{other}'")))
@@ -289,8 +316,13 @@ impl<'a> Parser<'a> {
                     });
                 }
                 let table = self.table_ref()?;
-                match self.one_of(&["ingestion", "policy", "principals", "schema"])? {
+                match self.one_of(&["ingestion", "policy", "principals", "schema", "extents"])? {
                     "ingestion" => self.show_mappings(EntityRef::Table(table)),
+                    "extents" => {
+                        self.eat_keyword("hot");
+                        let tags = self.tag_filters()?;
+                        Ok(Command::ShowExtents { table, tags })
+                    }
                     "policy" => Ok(Command::ShowPolicy {
                         target: PolicyShowTarget::Table(table),
                         policy: self.policy_kind()?,
@@ -528,7 +560,8 @@ impl<'a> Parser<'a> {
     }
 
     fn drop(&mut self) -> Result<Command, SyntaxError> {
-        match self.one_of(&["table", "column", "database"])? {
+        match self.one_of(&["table", "column", "database", "extents", "extent"])? {
+            "extents" | "extent" => self.drop_extents(),
             "table" => {
                 let table = self.table_ref()?;
                 if self.eat_keyword("ingestion") {
@@ -569,6 +602,114 @@ impl<'a> Parser<'a> {
                 self.principal_list(PrincipalAction::Drop, RoleScope::Database(database, role))
             }
         }
+    }
+
+    /// `[where tags OP 'x' [and tags OP 'y' ...]]` after `.show table T extents`.
+    fn tag_filters(&mut self) -> Result<Vec<TagFilter>, SyntaxError> {
+        let mut filters = Vec::new();
+        if !self.eat_keyword("where") {
+            return Ok(filters);
+        }
+        loop {
+            self.keyword("tags")?;
+            let negated = self.eat(&TokenKind::Bang);
+            let op = match (self.one_of(&["has", "contains"])?, negated) {
+                ("has", false) => TagOp::Has,
+                ("has", true) => TagOp::NotHas,
+                (_, false) => TagOp::Contains,
+                (_, true) => TagOp::NotContains,
+            };
+            filters.push(TagFilter {
+                op,
+                tag: self.string()?,
+            });
+            if !self.eat_keyword("and") {
+                return Ok(filters);
+            }
+        }
+    }
+
+    /// After `.drop extents` / `.drop extent`: `[whatif] <| .show table T extents ...`,
+    /// `(id, ...) from T`, `id from T` or `from T`.
+    fn drop_extents(&mut self) -> Result<Command, SyntaxError> {
+        let what_if = self.eat_keyword("whatif");
+        if self.eat(&TokenKind::ScriptArrow) {
+            let at = self.pos;
+            return match self.command()? {
+                Command::ShowExtents { table, tags } => Ok(Command::DropExtents {
+                    table,
+                    selection: if tags.is_empty() {
+                        ExtentSelection::All
+                    } else {
+                        ExtentSelection::Tags(tags)
+                    },
+                    what_if,
+                }),
+                _ => {
+                    self.pos = at;
+                    Err(self.error(
+                        "the query after '.drop extents <|' must be '.show table T extents [where tags ...]'"
+                            .into(),
+                    ))
+                }
+            };
+        }
+        let selection = if self.eat_keyword("from") {
+            ExtentSelection::All
+        } else {
+            let mut ids = Vec::new();
+            if self.eat(&TokenKind::LParen) {
+                loop {
+                    ids.push(self.extent_id()?);
+                    if !self.eat(&TokenKind::Comma) {
+                        break;
+                    }
+                }
+                self.punct(TokenKind::RParen)?;
+            } else {
+                ids.push(self.extent_id()?);
+            }
+            self.keyword("from")?;
+            ExtentSelection::Ids(ids)
+        };
+        let table = self.table_ref()?;
+        Ok(Command::DropExtents {
+            table,
+            selection,
+            what_if,
+        })
+    }
+
+    /// An extent id: a GUID, bare or quoted.
+    fn extent_id(&mut self) -> Result<String, SyntaxError> {
+        match self.peek() {
+            Some(TokenKind::Ident(s) | TokenKind::Str(s)) if uuid::Uuid::parse_str(s).is_ok() => {
+                self.pos += 1;
+                Ok(s.to_ascii_lowercase())
+            }
+            _ => Err(self.expected("an extent id (a GUID)")),
+        }
+    }
+
+    /// `.ingest inline into table T [with (...)] <| data`; the lexer stopped after `<|`.
+    fn ingest_inline(&mut self) -> Result<Command, SyntaxError> {
+        self.keyword("inline")?;
+        self.keyword("into")?;
+        self.keyword("table")?;
+        let table = self.table_ref()?;
+        let properties = self.with_properties()?;
+        self.punct(TokenKind::ScriptArrow)?;
+        let Some(data) = self.inline_data else {
+            return Err(self.error(
+                "'.ingest inline' must be sent on its own, with its data after '<|' (not inside a script)"
+                    .into(),
+            ));
+        };
+        Ok(Command::IngestInline {
+            table,
+            properties,
+            data: data.to_string(),
+        })
     }
 
     fn drop_mapping(&mut self, entity: EntityRef) -> Result<Command, SyntaxError> {

@@ -505,3 +505,128 @@ fn schema_script_show_and_its_options() {
         "Syntax error: SYN0002: expected one of 'json', 'csl' but found 'yaml' [line:position=1:28]"
     );
 }
+
+#[test]
+fn show_extents_with_tag_filters() {
+    assert_eq!(
+        ok(".show table T extents"),
+        Command::ShowExtents {
+            table: t("T"),
+            tags: vec![]
+        }
+    );
+    assert_eq!(
+        ok(".show table Db.T extents hot where tags has 'drop-by:x' and tags !contains \"b\""),
+        Command::ShowExtents {
+            table: TableRef {
+                database: Some("Db".into()),
+                table: "T".into()
+            },
+            tags: vec![
+                TagFilter {
+                    op: TagOp::Has,
+                    tag: "drop-by:x".into()
+                },
+                TagFilter {
+                    op: TagOp::NotContains,
+                    tag: "b".into()
+                },
+            ]
+        }
+    );
+    assert!(ok(".show table T extents").is_read_only());
+    assert!(
+        err(".show table T extents where tags == 'x'")
+            .contains("expected one of 'has', 'contains'")
+    );
+}
+
+#[test]
+fn drop_extents_forms() {
+    let by_tag = ok(".drop extents <| .show table T extents where tags has \"drop-by:2016-02-17\"");
+    assert_eq!(
+        by_tag,
+        Command::DropExtents {
+            table: t("T"),
+            selection: ExtentSelection::Tags(vec![TagFilter {
+                op: TagOp::Has,
+                tag: "drop-by:2016-02-17".into()
+            }]),
+            what_if: false
+        }
+    );
+    assert_eq!(by_tag.command_type(), "ExtentsDrop");
+    assert_eq!(
+        ok(".drop extents whatif <| .show table T extents"),
+        Command::DropExtents {
+            table: t("T"),
+            selection: ExtentSelection::All,
+            what_if: true
+        }
+    );
+    assert_eq!(
+        ok(
+            ".drop extents (609ad1e2-5b1c-4b79-90c0-1dec262e9f46, '310A60C6-8529-4cdf-a309-fe6aa7857e1d') from Table1"
+        ),
+        Command::DropExtents {
+            table: t("Table1"),
+            selection: ExtentSelection::Ids(vec![
+                "609ad1e2-5b1c-4b79-90c0-1dec262e9f46".into(),
+                "310a60c6-8529-4cdf-a309-fe6aa7857e1d".into()
+            ]),
+            what_if: false
+        }
+    );
+    assert_eq!(
+        ok(".drop extent 609ad1e2-5b1c-4b79-90c0-1dec262e9f46 from Table1"),
+        Command::DropExtents {
+            table: t("Table1"),
+            selection: ExtentSelection::Ids(vec!["609ad1e2-5b1c-4b79-90c0-1dec262e9f46".into()]),
+            what_if: false
+        }
+    );
+    assert_eq!(
+        ok(".drop extents from TestTable"),
+        Command::DropExtents {
+            table: t("TestTable"),
+            selection: ExtentSelection::All,
+            what_if: false
+        }
+    );
+    assert!(err(".drop extents <| .show tables").contains("must be '.show table T extents"));
+    assert!(err(".drop extents (abc) from T").contains("an extent id"));
+}
+
+#[test]
+fn ingest_inline_keeps_its_data_verbatim() {
+    let cmd = ok(
+        ".ingest inline into table Purchases with (format='csv', tags='[\"drop-by:x\"]') <|\n    Shoes,1000\n    \"Coats with \"\"quotes\"\"\",5 // not a comment\n",
+    );
+    assert_eq!(
+        cmd,
+        Command::IngestInline {
+            table: t("Purchases"),
+            properties: vec![
+                Property {
+                    key: "format".into(),
+                    value: "csv".into()
+                },
+                Property {
+                    key: "tags".into(),
+                    value: "[\"drop-by:x\"]".into()
+                },
+            ],
+            data: "\n    Shoes,1000\n    \"Coats with \"\"quotes\"\"\",5 // not a comment\n".into()
+        }
+    );
+    assert!(!cmd.is_read_only());
+    // Data with characters the lexer would refuse is still taken as is.
+    assert!(matches!(
+        ok(".ingest inline into table T <| a;b,'unterminated,#~"),
+        Command::IngestInline { data, .. } if data == " a;b,'unterminated,#~"
+    ));
+    assert!(
+        err(".execute database script <|\n.ingest inline into table T <| 1,2")
+            .contains("not inside a script")
+    );
+}

@@ -7,9 +7,11 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
 use super::clock;
+use super::data;
 use super::directory;
 use super::error::KustoError;
 use super::exec::{self, Context, results};
+use super::query::{self, ResultTable};
 use super::state::{Database, SandboxState};
 use super::store::{Store, StoreError};
 use super::validate::{self, PrincipalName};
@@ -59,6 +61,23 @@ pub struct Request<'a> {
     /// Fault injection: for an `.execute database script`, stop after this many commands
     /// (their effects are kept) and report [`Execution::ConnectionDropped`].
     pub cut_script_after: Option<usize>,
+}
+
+/// One streaming ingestion request (`POST /v1/rest/ingest/DATABASE/TABLE`).
+#[derive(Debug, Clone, Copy)]
+pub struct StreamIngest<'a> {
+    /// Target database.
+    pub database: &'a str,
+    /// Target table.
+    pub table: &'a str,
+    /// `streamFormat` (required).
+    pub format: Option<&'a str>,
+    /// `mappingName`, if given.
+    pub mapping: Option<&'a str>,
+    /// The data, already decompressed.
+    pub data: &'a [u8],
+    /// Who is calling.
+    pub caller: &'a Caller,
 }
 
 /// What happened to a request that did not fail.
@@ -168,6 +187,74 @@ impl KustoSandbox {
         }
     }
 
+    /// Answers a query (not a control command) in database `database`: the subset described
+    /// in the query module, or the service's error.
+    pub fn query(
+        &self,
+        database: &str,
+        csl: &str,
+        caller: &Caller,
+    ) -> Result<ResultTable, KustoError> {
+        let parsed = query::parse(csl)?;
+        let inner = self.lock();
+        authorize(&inner.state, caller, Need::Read(database))?;
+        let db = exec::database(&inner.state, database)?;
+        let table = db.tables.get(&parsed.table).ok_or_else(|| {
+            KustoError::query_semantic(
+                "SEM0100",
+                format!(
+                    "'table' operator: Failed to resolve table expression named '{}'",
+                    parsed.table
+                ),
+            )
+        })?;
+        query::evaluate(&parsed, table)
+    }
+
+    /// Streams data into a table: checks access (table or database ingestor or admin), the
+    /// streaming ingestion policy, then reads the data into one new extent and persists it.
+    pub fn stream_ingest(&self, request: StreamIngest<'_>) -> Result<V1Response, KustoError> {
+        let mut inner = self.lock();
+        authorize(
+            &inner.state,
+            request.caller,
+            Need::Write {
+                database: request.database,
+                table: Some(request.table),
+                ingestor_ok: true,
+            },
+        )?;
+        let db = exec::database(&inner.state, request.database)?;
+        let table = exec::table(db, request.table)?;
+        if !data::streaming_enabled(db, table) {
+            return Err(KustoError::streaming_disabled(
+                request.database,
+                request.table,
+            ));
+        }
+        let format = request.format.filter(|f| !f.is_empty()).ok_or_else(|| {
+            KustoError::bad_request(
+                "The streaming ingestion request has no 'streamFormat' parameter.",
+            )
+        })?;
+        let reading = data::stream_reading(format, request.mapping)?;
+        let text = data::formats::text(request.data)?;
+        let extent = data::build_extent(db, table, text, &reading, Vec::new())?;
+        let Inner { state, store } = &mut *inner;
+        let db = exec::database_mut(state, request.database)?;
+        exec::table_mut(db, request.table)?.extents.push(extent);
+        if let Some(store) = store
+            && let Err(e) = store.save(state)
+        {
+            let db = exec::database_mut(state, request.database)?;
+            exec::table_mut(db, request.table)?.extents.pop();
+            return Err(KustoError::internal(format!(
+                "The sandbox could not persist its state: {e}"
+            )));
+        }
+        Ok(V1Response::single(data::stream_result()))
+    }
+
     /// Runs a request; changes are persisted before the result is returned, including the
     /// effects of script commands that ran before a failure or a cut.
     pub fn run(&self, request: Request<'_>) -> Result<Execution, KustoError> {
@@ -259,9 +346,11 @@ fn need<'a>(cmd: &'a Command, ctx: Context<'a>) -> Need<'a> {
         | Command::ShowDatabasePrincipals { database } => Need::Read(database),
         Command::ShowMappings { entity, .. } => Need::Read(ctx.entity_database(entity)),
         Command::ShowTables | Command::ShowPolicy { .. } => Need::Read(ctx.resolve(None)),
-        Command::ShowTableSchemaJson { table } | Command::ShowTablePrincipals { table } => {
-            Need::Read(ctx.resolve(table.database.as_deref()))
-        }
+        Command::ShowTableSchemaJson { table }
+        | Command::ShowTablePrincipals { table }
+        | Command::ShowExtents { table, .. } => Need::Read(ctx.resolve(table.database.as_deref())),
+        Command::DropExtents { table, .. } => table_write(table, false),
+        Command::IngestInline { table, .. } => table_write(table, true),
         Command::TableSchema { table, .. }
         | Command::AlterColumnType { table, .. }
         | Command::DropColumn { table, .. }

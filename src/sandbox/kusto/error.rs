@@ -4,7 +4,7 @@
 //! `@permanent`, so each constructor reproduces one real failure class rather than a
 //! generic error.
 
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
 
 use crate::kusto::command::SyntaxError;
 use crate::kusto::v1::{ErrorBody, ErrorEnvelope};
@@ -30,7 +30,25 @@ pub struct KustoError {
     pub detail: String,
     /// `@permanent` field: false means a retry may succeed.
     pub permanent: bool,
+    /// `innererror`: the specific exception of a failed query (semantic or syntax error).
+    pub inner: Option<Box<InnerError>>,
 }
+
+/// The `innererror` of a query failure, as the v2 response docs show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InnerError {
+    /// `code`, e.g. `SEM0100` or `SYN0002`.
+    pub code: String,
+    /// `message`: the error without its kind prefix.
+    pub message: String,
+    /// `@type`, e.g. `Kusto.Data.Exceptions.SemanticException`.
+    pub exception_type: String,
+    /// `@message`: the message with its kind prefix (`Semantic error: ...`).
+    pub detail: String,
+}
+
+/// Prefix of the `@message` of failed queries.
+const QUERY_FAILED: &str = "Request is invalid and cannot be processed";
 
 impl KustoError {
     fn new(
@@ -48,7 +66,98 @@ impl KustoError {
             exception_type: exception_type.into(),
             detail,
             permanent,
+            inner: None,
         }
+    }
+
+    /// Ingestion of bad data or with a bad mapping or format: 400 with the documented
+    /// ingestion error code (`Stream_WrongNumberOfFields`, `BadRequest_InvalidBlob`, ...).
+    pub fn ingestion(code: &str, detail: impl Into<String>) -> Self {
+        Self::new(
+            400,
+            code,
+            INVALID_REQUEST,
+            BAD_REQUEST_TYPE,
+            detail.into(),
+            true,
+        )
+    }
+
+    /// Streaming ingestion into a table whose (table or database) streaming ingestion policy
+    /// is not enabled.
+    pub fn streaming_disabled(database: &str, table: &str) -> Self {
+        Self::new(
+            400,
+            "BadRequest_StreamingIngestionPolicyNotEnabled",
+            INVALID_REQUEST,
+            "Kusto.DataNode.Exceptions.StreamingIngestionPolicyNotEnabledException",
+            format!(
+                "Streaming ingestion policy is not enabled for the table '{table}' in database '{database}'; enable it with '.alter table {table} policy streamingingestion enable' (or on the database)."
+            ),
+            true,
+        )
+    }
+
+    /// A query that names something that does not exist or mixes types: `General_BadRequest`
+    /// with a `SemanticException` inner error. `code` is the service's `SEMxxxx` code.
+    pub fn query_semantic(code: &str, message: impl Into<String>) -> Self {
+        let message = message.into();
+        let detail = format!("Semantic error: {code}: {message}");
+        Self::query_failure(InnerError {
+            code: code.into(),
+            message,
+            exception_type: "Kusto.Data.Exceptions.SemanticException".into(),
+            detail,
+        })
+    }
+
+    /// A query that does not parse: `General_BadRequest` with a `SyntaxException` inner error.
+    pub fn query_syntax(e: &SyntaxError) -> Self {
+        Self::query_failure(InnerError {
+            code: "SYN0002".into(),
+            message: e.message.clone(),
+            exception_type: "Kusto.Data.Exceptions.SyntaxException".into(),
+            detail: e.to_string(),
+        })
+    }
+
+    /// A valid query outside the subset the sandbox evaluates: refused in the same shape,
+    /// never answered approximately.
+    pub fn query_unsupported(what: impl std::fmt::Display) -> Self {
+        let message = format!(
+            "{what} is not supported by the kustoplan sandbox, which evaluates only 'T', '| where' (==, !=, <, <=, >, >= between a column or ingestion_time() and a literal, with and/or), '| take'/'| limit', '| count' and '| summarize' with count(), min() and max()"
+        );
+        Self::query_failure(InnerError {
+            code: "General_BadRequest".into(),
+            message: message.clone(),
+            exception_type: BAD_REQUEST_TYPE.into(),
+            detail: message,
+        })
+    }
+
+    fn query_failure(inner: InnerError) -> Self {
+        let mut e = Self::new(
+            400,
+            "General_BadRequest",
+            INVALID_REQUEST,
+            BAD_REQUEST_TYPE,
+            format!("{QUERY_FAILED}: {}", inner.detail),
+            true,
+        );
+        e.inner = Some(Box::new(inner));
+        e
+    }
+
+    /// A request whose data is over a size limit (413), with the specific reason.
+    pub fn payload_too_large_detail(detail: impl Into<String>) -> Self {
+        Self::new(
+            413,
+            "PayloadTooLarge",
+            "Request payload exceeded limits.",
+            REQUEST_TYPE,
+            detail.into(),
+            true,
+        )
     }
 
     /// Unparseable or unsupported command text.
@@ -169,7 +278,7 @@ impl KustoError {
             "Request references a non-existing entity.",
             REQUEST_TYPE,
             format!(
-                "There is no endpoint '{method} {path}'; the service answers POST /v1/rest/mgmt and POST /v1/rest/query."
+                "There is no endpoint '{method} {path}'; the service answers POST /v1/rest/mgmt, /v1/rest/query, /v2/rest/query and /v1/rest/ingest/DATABASE/TABLE."
             ),
             true,
         )
@@ -231,6 +340,20 @@ impl KustoError {
         let mut extra = Map::new();
         if !context.is_empty() {
             extra.insert("@context".into(), Value::Object(context));
+        }
+        if let Some(inner) = &self.inner {
+            extra.insert(
+                "innererror".into(),
+                json!({
+                    "code": inner.code,
+                    "message": inner.message,
+                    "@type": inner.exception_type,
+                    "@message": inner.detail,
+                    "@permanent": self.permanent,
+                    "@errorCode": inner.code,
+                    "@errorMessage": inner.message,
+                }),
+            );
         }
         ErrorEnvelope {
             error: ErrorBody {

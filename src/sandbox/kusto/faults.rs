@@ -52,7 +52,8 @@ impl Faults {
 pub struct RequestStats {
     /// `POST /v1/rest/mgmt`.
     pub mgmt: u64,
-    /// `POST /v1/rest/query`.
+    /// `POST /v1/rest/query` and `POST /v2/rest/query` (streaming ingestion requests count only
+    /// in `in_flight` and `max_in_flight`).
     pub query: u64,
     /// Requests being answered right now.
     pub in_flight: u64,

@@ -1,5 +1,6 @@
-//! A local Kusto management endpoint: the engine ([`KustoSandbox`]) and its HTTP face
-//! ([`serve`]).
+//! A local Kusto endpoint: the engine ([`KustoSandbox`]) and its HTTP face ([`serve`]):
+//! management commands, rows (streaming ingestion, `.ingest inline`, extents) and a small,
+//! exact query subset answered in v1 and v2 formats.
 //!
 //! Databases exist only if declared (`--database NAME`, default `kustoplan`) or remembered
 //! in the state file: real Kusto cannot create databases with control commands, so neither
@@ -31,11 +32,13 @@
 #![warn(missing_docs)]
 
 mod clock;
+mod data;
 mod directory;
 mod engine;
 mod error;
 mod exec;
 mod faults;
+mod query;
 mod server;
 mod state;
 mod store;
@@ -47,12 +50,14 @@ pub fn resolved_fqn(fqn: &str) -> Result<String, KustoError> {
     validate::PrincipalName::parse(fqn).map(|p| directory::resolve(&p).fqn)
 }
 
-pub use engine::{Caller, Execution, KustoSandbox, Request, SandboxError};
+pub use engine::{Caller, Execution, KustoSandbox, Request, SandboxError, StreamIngest};
 pub use error::KustoError;
 pub use faults::{Faults, RequestStats};
+pub use query::ResultTable as QueryResult;
 pub use server::{AuthConfig, ServeConfig, ServeError, ServerHandle, serve};
 pub use state::{
-    Assignment, BatchingPolicy, Column, Database, Mapping, SandboxState, StreamingPolicy, Table,
+    Assignment, BatchingPolicy, Column, Database, Extent, Mapping, SandboxState, StreamingPolicy,
+    Table,
 };
 pub use store::{STATE_FILE, StoreError};
 

@@ -1,5 +1,7 @@
 //! The sandbox's HTTP face: `POST /v1/rest/mgmt` and `/v1/rest/query` speaking Kusto v1,
-//! plus `GET /sandbox/stats` and `GET|POST /sandbox/faults` for tests.
+//! `POST /v2/rest/query` speaking v2 frames, `POST /v1/rest/ingest/{database}/{table}` for
+//! streaming ingestion (plain or `Content-Encoding: gzip` bodies), plus `GET /sandbox/stats`
+//! and `GET|POST /sandbox/faults` for tests.
 //!
 //! The accept loop ([`crate::sandbox::http::accept_loop`]) is hand-rolled so that fault
 //! injection can close a single TCP connection mid-request without answering.
@@ -12,7 +14,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::{Request, State};
+use axum::extract::{Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -22,9 +24,13 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
 use super::clock;
-use super::engine::{Caller, Execution, KustoSandbox, Request as EngineRequest, SandboxError};
+use super::data::formats;
+use super::engine::{
+    Caller, Execution, KustoSandbox, Request as EngineRequest, SandboxError, StreamIngest,
+};
 use super::error::KustoError;
 use super::faults::{Faults, Injected, RequestStats};
+use super::query::response::{self, Ids as ResponseIds};
 use crate::sandbox::http::{BodyError, ConnectionKill, ServerLimits, accept_loop, read_body};
 
 const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
@@ -195,6 +201,8 @@ pub async fn serve(config: ServeConfig) -> Result<ServerHandle, ServeError> {
     let router = Router::new()
         .route("/v1/rest/mgmt", post(mgmt))
         .route("/v1/rest/query", post(query))
+        .route("/v2/rest/query", post(query_v2))
+        .route("/v1/rest/ingest/{database}/{table}", post(ingest))
         .route("/sandbox/stats", get(stats))
         .route("/sandbox/faults", get(get_faults).post(set_faults))
         .fallback(not_found)
@@ -219,10 +227,13 @@ struct RequestBody {
     properties: Option<Value>,
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 enum Endpoint {
     Mgmt,
     Query,
+    QueryV2,
+    /// Streaming ingestion into (database, table).
+    Ingest(String, String),
 }
 
 async fn mgmt(State(shared): State<Arc<Shared>>, req: Request) -> Response {
@@ -231,6 +242,64 @@ async fn mgmt(State(shared): State<Arc<Shared>>, req: Request) -> Response {
 
 async fn query(State(shared): State<Arc<Shared>>, req: Request) -> Response {
     kusto_request(shared, Endpoint::Query, req).await
+}
+
+async fn query_v2(State(shared): State<Arc<Shared>>, req: Request) -> Response {
+    kusto_request(shared, Endpoint::QueryV2, req).await
+}
+
+async fn ingest(
+    State(shared): State<Arc<Shared>>,
+    Path((database, table)): Path<(String, String)>,
+    req: Request,
+) -> Response {
+    kusto_request(shared, Endpoint::Ingest(database, table), req).await
+}
+
+/// Whether request text is a control command (starts with `.` after blanks and `//`
+/// comments) rather than a query.
+fn is_control_command(csl: &str) -> bool {
+    let mut rest = csl;
+    loop {
+        rest = rest.trim_start();
+        match rest.strip_prefix("//") {
+            Some(comment) => rest = comment.split_once('\n').map_or("", |(_, r)| r),
+            None => return rest.starts_with('.'),
+        }
+    }
+}
+
+/// Decodes `%XX` escapes and `+` in a URL query component.
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len()
+                && bytes[i + 1].is_ascii_hexdigit()
+                && bytes[i + 2].is_ascii_hexdigit() =>
+            {
+                let hex = |b: u8| (b as char).to_digit(16).unwrap_or(0) as u8;
+                out.push(hex(bytes[i + 1]) * 16 + hex(bytes[i + 2]));
+                i += 2;
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The value of URL query parameter `name` (matched without regard to case).
+fn query_param(query: Option<&str>, name: &str) -> Option<String> {
+    query?.split('&').find_map(|pair| {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        percent_decode(k)
+            .eq_ignore_ascii_case(name)
+            .then(|| percent_decode(v))
+    })
 }
 
 /// Per-request identifiers echoed in headers and error bodies.
@@ -243,11 +312,12 @@ struct Ids {
 struct InFlight(Arc<Shared>);
 
 impl InFlight {
-    fn start(shared: &Arc<Shared>, endpoint: Endpoint) -> Self {
+    fn start(shared: &Arc<Shared>, endpoint: &Endpoint) -> Self {
         let mut stats = lock(&shared.stats);
         match endpoint {
             Endpoint::Mgmt => stats.mgmt += 1,
-            Endpoint::Query => stats.query += 1,
+            Endpoint::Query | Endpoint::QueryV2 => stats.query += 1,
+            Endpoint::Ingest(..) => {}
         }
         stats.in_flight += 1;
         stats.max_in_flight = stats.max_in_flight.max(stats.in_flight);
@@ -279,7 +349,7 @@ impl Ids {
 }
 
 async fn kusto_request(shared: Arc<Shared>, endpoint: Endpoint, req: Request) -> Response {
-    let _in_flight = InFlight::start(&shared, endpoint);
+    let _in_flight = InFlight::start(&shared, &endpoint);
     let (parts, body) = req.into_parts();
     let ids = Ids::of(&parts.headers);
     let kill = parts.extensions.get::<ConnectionKill>().cloned();
@@ -319,27 +389,85 @@ async fn kusto_request(shared: Arc<Shared>, endpoint: Endpoint, req: Request) ->
             return error_response(&ids, &error);
         }
     };
+    if let Endpoint::Ingest(database, table) = endpoint {
+        let gzip = parts
+            .headers
+            .get(header::CONTENT_ENCODING)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("gzip"));
+        let query = parts.uri.query();
+        let format = query_param(query, "streamFormat");
+        let mapping = query_param(query, "mappingName");
+        let sandbox = Arc::clone(&shared.sandbox);
+        let outcome = tokio::task::spawn_blocking(move || {
+            let data = formats::decode(&body, gzip)?;
+            sandbox.stream_ingest(StreamIngest {
+                database: &database,
+                table: &table,
+                format: format.as_deref(),
+                mapping: mapping.as_deref(),
+                data: &data,
+                caller: &caller,
+            })
+        })
+        .await
+        .unwrap_or_else(|e| Err(KustoError::internal(format!("The ingestion panicked: {e}"))));
+        return match outcome {
+            Ok(result) => json_ok(&ids, &result),
+            Err(e) => error_response(&ids, &e),
+        };
+    }
     let request = match parse_body(&body) {
         Ok(r) => r,
         Err(e) => return error_response(&ids, &e),
     };
+    let response_ids = |ids: &Ids| -> (String, String) {
+        (ids.client_request_id.clone(), ids.activity_id.clone())
+    };
+    if endpoint != Endpoint::Mgmt && !is_control_command(&request.csl) {
+        let sandbox = Arc::clone(&shared.sandbox);
+        let database = request.db.clone().unwrap_or_default();
+        let outcome =
+            tokio::task::spawn_blocking(move || sandbox.query(&database, &request.csl, &caller))
+                .await
+                .unwrap_or_else(|e| Err(KustoError::internal(format!("The query panicked: {e}"))));
+        let (crid, aid) = response_ids(&ids);
+        let rids = ResponseIds {
+            client_request_id: &crid,
+            activity_id: &aid,
+        };
+        return match (outcome, &endpoint) {
+            (Ok(result), Endpoint::QueryV2) => json_ok(&ids, &response::v2(&result, rids)),
+            (Ok(result), _) => json_ok(&ids, &response::v1(&result, rids)),
+            (Err(e), _) => error_response(&ids, &e),
+        };
+    }
     let sandbox = Arc::clone(&shared.sandbox);
+    let read_only = endpoint != Endpoint::Mgmt;
     let outcome = tokio::task::spawn_blocking(move || {
         sandbox.run(EngineRequest {
             database: request.db.as_deref().unwrap_or(""),
             csl: &request.csl,
             caller: &caller,
-            read_only: endpoint == Endpoint::Query,
+            read_only,
             cut_script_after: cut,
         })
     })
     .await
     .unwrap_or_else(|e| Err(KustoError::internal(format!("The command panicked: {e}"))));
     match outcome {
-        Ok(Execution::Completed(response)) => match serde_json::to_vec(&response) {
-            Ok(bytes) => with_ids(json_response(StatusCode::OK, bytes), &ids),
-            Err(e) => error_response(&ids, &KustoError::internal(e.to_string())),
-        },
+        Ok(Execution::Completed(result)) if endpoint == Endpoint::QueryV2 => {
+            let (crid, aid) = response_ids(&ids);
+            let rids = ResponseIds {
+                client_request_id: &crid,
+                activity_id: &aid,
+            };
+            match result.primary() {
+                Some(table) => json_ok(&ids, &response::v2_of_v1(table, rids)),
+                None => error_response(&ids, &KustoError::internal("the command had no result")),
+            }
+        }
+        Ok(Execution::Completed(result)) => json_ok(&ids, &result),
         Ok(Execution::ConnectionDropped { .. }) => {
             {
                 let mut faults = lock(&shared.faults);
@@ -455,6 +583,14 @@ async fn method_not_allowed(State(shared): State<Arc<Shared>>, req: Request) -> 
 /// Constant-time equality for secrets of public length.
 fn same_bytes(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// 200 with `value` as the JSON body and the request's ids.
+fn json_ok<T: serde::Serialize>(ids: &Ids, value: &T) -> Response {
+    match serde_json::to_vec(value) {
+        Ok(bytes) => with_ids(json_response(StatusCode::OK, bytes), ids),
+        Err(e) => error_response(ids, &KustoError::internal(e.to_string())),
+    }
 }
 
 fn json_response(status: StatusCode, bytes: Vec<u8>) -> Response {

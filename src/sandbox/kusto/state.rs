@@ -1,4 +1,5 @@
-//! The sandbox's whole world: databases, tables, mappings, policies and principals.
+//! The sandbox's whole world: databases, tables, mappings, policies, principals and the rows
+//! ingested into tables (held in extents, as Kusto holds them).
 //!
 //! Plain data with serde so it can be persisted as one JSON document and inspected by tests
 //! (for example to check that `.alter column` marked a column's data as nulled, which no
@@ -108,6 +109,58 @@ pub struct Table {
     pub streaming: Option<StreamingPolicy>,
     /// Table role assignments.
     pub principals: Vec<Assignment<TableRole>>,
+    /// The table's data shards, oldest first. Absent in state files written before the
+    /// sandbox held rows.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extents: Vec<Extent>,
+}
+
+/// One data shard: the rows of one ingestion, with when it happened and its tags.
+///
+/// An extent keeps values only for the columns it was ingested with, by name: a column added
+/// later reads as null in old extents, and a dropped (or retyped) column's values are removed
+/// from every extent, so they never come back.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Extent {
+    /// `ExtentId`, a lowercase GUID.
+    pub id: String,
+    /// Ingestion time of every row (Kusto datetime text, 7 fraction digits): what
+    /// `ingestion_time()` returns and `.show extents` reports as `MinCreatedOn`/`MaxCreatedOn`.
+    pub created_on: String,
+    /// Extent tags (`drop-by:...`, `ingest-by:...`, ...).
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// Size of the source data the rows came from, in bytes (`OriginalSize`).
+    pub original_size: u64,
+    /// Names of the columns `rows` hold values for, in row order.
+    pub columns: Vec<String>,
+    /// The rows: one cell per entry of `columns`, in the form the v2 query response writes
+    /// for the column's type (null for a missing value).
+    pub rows: Vec<Vec<serde_json::Value>>,
+}
+
+impl Extent {
+    /// Removes the values of `column` (dropped or retyped): they read as null from now on.
+    pub fn forget_column(&mut self, column: &str) {
+        if let Some(i) = self.columns.iter().position(|c| c == column) {
+            self.columns.remove(i);
+            for row in &mut self.rows {
+                if i < row.len() {
+                    row.remove(i);
+                }
+            }
+        }
+    }
+
+    /// The value of `column` in row `row`, null when the extent holds none.
+    pub fn cell(&self, row: usize, column: &str) -> serde_json::Value {
+        self.columns
+            .iter()
+            .position(|c| c == column)
+            .and_then(|i| self.rows.get(row).and_then(|r| r.get(i)))
+            .cloned()
+            .unwrap_or(serde_json::Value::Null)
+    }
 }
 
 /// One column.
@@ -118,8 +171,8 @@ pub struct Column {
     /// Column type.
     #[serde(rename = "type")]
     pub ty: ColumnType,
-    /// True once `.alter column` changed the type: real Kusto would now return null for all
-    /// data ingested before the change (the sandbox holds no rows, so it records the fact).
+    /// True once `.alter column` changed the type: data ingested before the change reads as
+    /// null (the sandbox also removes those values from the table's extents).
     #[serde(default)]
     pub data_nulled: bool,
 }
@@ -200,6 +253,7 @@ impl Table {
             batching: None,
             streaming: None,
             principals: Vec::new(),
+            extents: Vec::new(),
         }
     }
 

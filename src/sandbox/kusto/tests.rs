@@ -381,3 +381,266 @@ fn a_logged_auth_config_shows_principals_but_never_tokens() {
         "{shown}"
     );
 }
+
+fn count(s: &KustoSandbox, table: &str) -> Value {
+    let r = s
+        .query("db", &format!("{table} | count"), &root())
+        .unwrap_or_else(|e| panic!("count: {e}"));
+    r.rows[0][0].clone()
+}
+
+#[test]
+fn ingest_inline_adds_one_extent_with_tags_and_drop_by_tag_removes_it() {
+    let s = sandbox();
+    run(&s, ".create table T (Sku:string, Qty:long)");
+    let first = run(
+        &s,
+        ".ingest inline into table T <|\n    Shoes,1000\n    Wide Shoes,50\n    \"Coats with \"\"quotes\"\"\",5",
+    );
+    assert_eq!(rows(&first).len(), 1);
+    let tagged = run(
+        &s,
+        ".ingest inline into table T with (tags='[\"drop-by:old\", \"ingest-by:b1\"]') <|\nHats,7",
+    );
+    let tagged_id = rows(&tagged)[0][0].clone();
+    assert_eq!(count(&s, "T"), json!(4));
+    let r = s
+        .query("db", "T | where Qty < 100 and Sku != 'Hats'", &root())
+        .expect("where");
+    assert_eq!(
+        r.rows,
+        vec![
+            vec![json!("Wide Shoes"), json!(50)],
+            vec![json!("Coats with \"quotes\""), json!(5)]
+        ]
+    );
+    // ingestIfNotExists finds the ingest-by tag: nothing is ingested, the zero id comes back.
+    let skipped = run(
+        &s,
+        ".ingest inline into table T with (ingestIfNotExists='[\"b1\"]') <| Hats,7",
+    );
+    assert_eq!(
+        rows(&skipped)[0][0],
+        json!("00000000-0000-0000-0000-000000000000")
+    );
+    assert_eq!(count(&s, "T"), json!(4));
+    let shown = run(&s, ".show table T extents where tags has 'drop-by:old'");
+    let t = shown.primary().expect("table");
+    assert_eq!(t.column_values("ExtentId").expect("ids"), [&tagged_id]);
+    assert_eq!(t.column_values("RowCount").expect("rows"), [&json!(1)]);
+    assert_eq!(
+        t.column_values("Tags").expect("tags"),
+        [&json!("drop-by:old\r\ningest-by:b1")]
+    );
+    let version = s.state().databases["db"].minor_version;
+    let dropped = run(
+        &s,
+        ".drop extents <| .show table T extents where tags has 'drop-by:old'",
+    );
+    assert_eq!(
+        dropped
+            .primary()
+            .expect("t")
+            .column_values("ExtentId")
+            .expect("ids"),
+        [&tagged_id]
+    );
+    assert_eq!(count(&s, "T"), json!(3));
+    assert_eq!(
+        s.state().databases["db"].minor_version,
+        version,
+        "rows are not schema: no version bump"
+    );
+    run(&s, ".drop extents from T");
+    assert_eq!(count(&s, "T"), json!(0));
+}
+
+#[test]
+fn bad_inline_data_and_options_change_nothing() {
+    let s = sandbox();
+    run(&s, ".create table T (A:long, B:string)");
+    for (csl, code) in [
+        (
+            ".ingest inline into table T <| 1,a\n2",
+            "Stream_WrongNumberOfFields",
+        ),
+        (
+            ".ingest inline into table T <| 1,\"a",
+            "Stream_ClosingQuoteMissing",
+        ),
+        (
+            ".ingest inline into table T with (format='multijson') <| {\"A\":1} {",
+            "BadRequest_InvalidBlob",
+        ),
+        (
+            ".ingest inline into table T with (format='json', ingestionMappingReference='nope') <| {\"A\":1}",
+            "BadRequest_InvalidMappingReference",
+        ),
+        (
+            ".ingest inline into table T with (format='avro') <| x",
+            "BadRequest_FormatNotSupported",
+        ),
+        (
+            ".ingest inline into table T <|   ",
+            "BadRequest_NoRecordsOrWrongFormat",
+        ),
+    ] {
+        assert_eq!(fail(&s, csl).code, code, "{csl}");
+    }
+    assert_eq!(
+        fail(&s, ".ingest inline into table Nope <| 1,a").code,
+        "BadRequest_EntityNotFound"
+    );
+    assert!(s.state().databases["db"].tables["T"].extents.is_empty());
+}
+
+#[test]
+fn schema_changes_keep_rows_consistent() {
+    let s = sandbox();
+    run(&s, ".create table T (A:long, B:string, C:real)");
+    run(&s, ".ingest inline into table T <| 1,x,1.5");
+    run(&s, ".alter-merge table T (D:bool)");
+    let all = |s: &KustoSandbox| s.query("db", "T", &root()).expect("T").rows;
+    assert_eq!(
+        all(&s),
+        vec![vec![json!(1), json!("x"), json!(1.5), Value::Null]]
+    );
+    run(&s, ".drop column T.B");
+    run(&s, ".alter-merge table T (B:string)");
+    assert_eq!(
+        all(&s),
+        vec![vec![json!(1), json!(1.5), Value::Null, json!("")]],
+        "a dropped column's data does not come back with a new column of that name"
+    );
+    run(&s, ".alter column T.C type=string");
+    assert_eq!(
+        all(&s),
+        vec![vec![json!(1), json!(""), Value::Null, json!("")]],
+        "a retyped column's old data is null"
+    );
+    run(&s, ".alter table T (D:bool, A:long)");
+    assert_eq!(all(&s), vec![vec![Value::Null, json!(1)]]);
+    run(&s, ".drop table T");
+    run(&s, ".create table T (D:bool, A:long)");
+    assert_eq!(count(&s, "T"), json!(0), "dropping a table drops its rows");
+}
+
+#[test]
+fn rows_never_show_in_what_observe_reads() {
+    let s = sandbox();
+    run(&s, ".create table T (A:long)");
+    run(
+        &s,
+        ".create table T ingestion csv mapping 'm' '[{\"column\":\"A\",\"Properties\":{\"Ordinal\":\"0\"}}]'",
+    );
+    run(&s, ".alter table T policy streamingingestion enable");
+    let reads = [
+        ".show database db schema as json",
+        ".show database db schema as csl script",
+        ".show database db ingestion mappings",
+        ".show database db principals",
+        ".show table * policy ingestionbatching",
+        ".show databases",
+    ];
+    let before: Vec<V1Response> = reads.iter().map(|r| run(&s, r)).collect();
+    run(
+        &s,
+        ".ingest inline into table T with (ingestionMappingReference='m') <| 1\n2",
+    );
+    let after: Vec<V1Response> = reads.iter().map(|r| run(&s, r)).collect();
+    assert_eq!(before, after);
+}
+
+#[test]
+fn rows_persist_and_old_state_files_still_load() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let dbs = ["db".to_string()];
+    {
+        let s = KustoSandbox::open(dir.path(), &dbs).expect("open");
+        run(&s, ".create table T (A:long)");
+        run(&s, ".ingest inline into table T <| 41\n42");
+    }
+    let s = KustoSandbox::open(dir.path(), &dbs).expect("reopen");
+    assert_eq!(count(&s, "T"), json!(2));
+    // A state file from before rows existed has no `extents`: it loads with empty tables.
+    let path = s.state_path().expect("path");
+    let mut doc: Value =
+        serde_json::from_slice(&std::fs::read(&path).expect("read")).expect("json");
+    doc["databases"]["db"]["tables"]["T"]
+        .as_object_mut()
+        .expect("table")
+        .remove("extents");
+    drop(s);
+    std::fs::write(&path, doc.to_string()).expect("write");
+    let s = KustoSandbox::open(dir.path(), &dbs).expect("old format");
+    assert_eq!(count(&s, "T"), json!(0));
+}
+
+#[test]
+fn streaming_needs_the_policy_and_a_json_mapping() {
+    let s = sandbox();
+    run(&s, ".create table T (A:long, B:string)");
+    let stream = |format: &str, mapping: Option<&str>, data: &str| {
+        s.stream_ingest(StreamIngest {
+            database: "db",
+            table: "T",
+            format: Some(format),
+            mapping,
+            data: data.as_bytes(),
+            caller: &root(),
+        })
+    };
+    let refused = stream("csv", None, "1,a").expect_err("no policy");
+    assert_eq!(
+        (refused.status, refused.code.as_str()),
+        (400, "BadRequest_StreamingIngestionPolicyNotEnabled")
+    );
+    run(&s, ".alter database db policy streamingingestion enable");
+    let ok = stream("csv", None, "1,a\n2,b").expect("database policy allows it");
+    assert_eq!(ok.primary().expect("t").rows.len(), 1);
+    run(&s, ".alter table T policy streamingingestion disable");
+    assert!(
+        stream("csv", None, "3,c").is_err(),
+        "the table's policy wins"
+    );
+    run(&s, ".delete table T policy streamingingestion");
+    assert_eq!(
+        stream("json", None, "{\"A\":1}")
+            .expect_err("mapping needed")
+            .code,
+        "BadRequest_EmptyMappingReference"
+    );
+    run(
+        &s,
+        ".create table T ingestion json mapping 'j' '[{\"column\":\"A\",\"Properties\":{\"Path\":\"$.a.b\"}},{\"column\":\"B\",\"Properties\":{\"Path\":\"$.s\"}}]'",
+    );
+    stream("json", Some("j"), "{\"a\":{\"b\":7},\"s\":\"q\"}").expect("json");
+    let r = s.query("db", "T | where A == 7", &root()).expect("query");
+    assert_eq!(r.rows, vec![vec![json!(7), json!("q")]]);
+    assert_eq!(count(&s, "T"), json!(3));
+    let viewer = Caller::principal("aaduser=viewer@x");
+    assert_eq!(
+        s.stream_ingest(StreamIngest {
+            database: "db",
+            table: "T",
+            format: Some("csv"),
+            mapping: None,
+            data: b"1,a",
+            caller: &viewer,
+        })
+        .expect_err("no role")
+        .status,
+        403
+    );
+}
+
+#[test]
+fn queries_name_missing_tables_like_the_service() {
+    let s = sandbox();
+    let e = s.query("db", "Nope | count", &root()).expect_err("missing");
+    assert_eq!(
+        e.detail,
+        "Request is invalid and cannot be processed: Semantic error: SEM0100: 'table' operator: Failed to resolve table expression named 'Nope'"
+    );
+    assert_eq!(s.query("other", "T", &root()).expect_err("db").status, 404);
+}

@@ -8,9 +8,10 @@ pub(super) mod results;
 mod schema_script;
 mod tables;
 
+use super::data;
 use super::error::KustoError;
 use super::state::{Database, SandboxState, Table};
-use crate::kusto::command::{Command, EntityRef, PolicyTarget, RoleScope, TableRef};
+use crate::kusto::command::{Command, EntityRef, PolicyTarget, Property, RoleScope, TableRef};
 use crate::kusto::v1::V1Table;
 
 /// The database a command runs in, as given by the request's `db` field.
@@ -90,7 +91,9 @@ pub(super) fn execute(
     ctx: Context<'_>,
     cmd: &Command,
 ) -> Result<V1Table, KustoError> {
-    if cmd.is_read_only() {
+    if cmd.is_read_only() || changes_only_data(cmd) {
+        // Data commands validate everything before they change anything, and rows are not
+        // schema: they bump no version.
         return dispatch(state, ctx, cmd);
     }
     if let Some(t) = single_table(cmd) {
@@ -117,6 +120,40 @@ pub(super) fn execute(
         *state = work;
     }
     Ok(result)
+}
+
+/// Commands that add or remove rows and change nothing else.
+fn changes_only_data(cmd: &Command) -> bool {
+    matches!(
+        cmd,
+        Command::IngestInline { .. } | Command::DropExtents { .. }
+    )
+}
+
+/// `.ingest inline`: reads all the data first, then adds one extent.
+fn ingest_inline(
+    state: &mut SandboxState,
+    ctx: Context<'_>,
+    t: &TableRef,
+    properties: &[Property],
+    data: &str,
+) -> Result<V1Table, KustoError> {
+    let options = data::inline_options(properties)?;
+    let db = database_mut(state, ctx.resolve(t.database.as_deref()))?;
+    let tb = table(db, &t.table)?;
+    if data::already_ingested(tb, &options.ingest_if_not_exists) {
+        return Ok(data::inline_result(None));
+    }
+    let extent = data::build_extent(
+        db,
+        tb,
+        &data::inline_text(data),
+        &options.reading,
+        options.tags,
+    )?;
+    let id = extent.id.clone();
+    table_mut(db, &t.table)?.extents.push(extent);
+    Ok(data::inline_result(Some(&id)))
 }
 
 /// The one table a write touches, for the commands that touch nothing else; other writes
@@ -307,6 +344,29 @@ fn dispatch(
             principals::show_database(state, name)
         }
         Command::ShowTablePrincipals { table: t } => principals::show_table(state, ctx, t),
+        Command::ShowExtents { table: t, tags } => {
+            let db_name = ctx.resolve(t.database.as_deref());
+            let db = database(state, db_name)?;
+            Ok(data::extents::show(
+                db_name,
+                &db.id,
+                table(db, &t.table)?,
+                tags,
+            ))
+        }
+        Command::DropExtents {
+            table: t,
+            selection,
+            what_if,
+        } => {
+            let (_, tb) = table_ref(state, ctx, t)?;
+            Ok(data::extents::drop(tb, selection, *what_if))
+        }
+        Command::IngestInline {
+            table: t,
+            properties,
+            data,
+        } => ingest_inline(state, ctx, t, properties, data),
         Command::ExecuteScript { .. } => Err(KustoError::bad_request(
             "'.execute database script' cannot be nested inside another script.",
         )),

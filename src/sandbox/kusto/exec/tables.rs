@@ -130,7 +130,19 @@ pub(super) fn schema(
         (SchemaVerb::Alter, true) => {
             let table = super::table_mut(db, &t.table)?;
             check_no_retype(table, columns)?;
-            // Exactly the listed columns, in the listed order; unlisted columns are dropped.
+            // Exactly the listed columns, in the listed order; unlisted columns are dropped,
+            // and so is their data.
+            let dropped: Vec<String> = table
+                .columns
+                .iter()
+                .filter(|c| !columns.iter().any(|d| d.name == c.name))
+                .map(|c| c.name.clone())
+                .collect();
+            for extent in &mut table.extents {
+                for name in &dropped {
+                    extent.forget_column(name);
+                }
+            }
             table.columns = columns
                 .iter()
                 .map(|c| {
@@ -164,6 +176,10 @@ pub(super) fn alter_column(
     if col.ty != ty {
         col.ty = ty;
         col.data_nulled = true;
+        // Data ingested before the change reads as null from now on.
+        for extent in &mut table.extents {
+            extent.forget_column(column);
+        }
     }
     Ok(results::table_schema(&db, table))
 }
@@ -186,6 +202,9 @@ pub(super) fn drop_column(
             "Cannot drop column '{column}': table '{}' must keep at least one column.",
             table.name
         )));
+    }
+    for extent in &mut table.extents {
+        extent.forget_column(column);
     }
     Ok(results::table_schema(&db, table))
 }

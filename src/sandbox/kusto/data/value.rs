@@ -1,0 +1,519 @@
+//! Values in the sandbox's tables: conversion of ingested text and JSON to a column's type,
+//! the stored (v2 response) form of each type, and typed scalars for query comparisons.
+//!
+//! Conversion follows "Ingestion behavior of invalid data": a value that does not match the
+//! column's type becomes null (strings become `""`, since Kusto strings are never null); it
+//! never becomes a different value.
+
+use std::cmp::Ordering;
+
+use serde_json::{Number, Value};
+
+use crate::model::timespan::TICKS_PER_SECOND;
+use crate::model::{ColumnType, Timespan};
+
+/// 100 ns ticks in one day.
+const TICKS_PER_DAY: i64 = 86_400 * TICKS_PER_SECOND as i64;
+
+/// Days from 0000-03-01 to 1970-01-01 in Howard Hinnant's civil calendar algorithms.
+const EPOCH_SHIFT: i64 = 719_468;
+
+/// Days since 1970-01-01 of a proleptic Gregorian date.
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - EPOCH_SHIFT
+}
+
+/// The date of a day count since 1970-01-01.
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + EPOCH_SHIFT;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+fn days_in_month(y: i64, m: i64) -> i64 {
+    match m {
+        4 | 6 | 9 | 11 => 30,
+        2 if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
+        2 => 28,
+        _ => 31,
+    }
+}
+
+/// Parses `n` ASCII digits at the start of `s`.
+fn digits(s: &str, n: usize) -> Option<(i64, &str)> {
+    let head = s.get(..n)?;
+    if !head.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some((head.parse().ok()?, &s[n..]))
+}
+
+/// Reads fraction digits (any number, kept to 7 = 100 ns ticks) after a `.`.
+fn fraction_ticks(s: &str) -> Option<(i64, &str)> {
+    let len = s.bytes().take_while(u8::is_ascii_digit).count();
+    if len == 0 {
+        return None;
+    }
+    let kept = &s[..len.min(7)];
+    let ticks = kept.parse::<i64>().ok()? * 10_i64.pow(7 - kept.len() as u32);
+    Some((ticks, &s[len..]))
+}
+
+/// Parses an ISO 8601 datetime as ingestion and `datetime(...)` accept it: `2024-01-31`,
+/// `2024-01-31 10:20`, `2024-01-31T10:20:30.1234567Z`, with an optional `Z` or `±hh:mm`
+/// offset (no offset means UTC). Returns 100 ns ticks since the Unix epoch.
+pub fn parse_datetime(text: &str) -> Option<i64> {
+    let s = text.trim();
+    let (y, s) = digits(s, 4)?;
+    let (m, s) = digits(s.strip_prefix('-')?, 2)?;
+    let (d, mut s) = digits(s.strip_prefix('-')?, 2)?;
+    if !(1..=12).contains(&m) || d < 1 || d > days_in_month(y, m) || y < 1 {
+        return None;
+    }
+    let mut ticks = days_from_civil(y, m, d) * TICKS_PER_DAY;
+    if let Some(rest) = s.strip_prefix(['T', 't', ' ']) {
+        let (h, rest) = digits(rest, 2)?;
+        let (min, mut rest) = digits(rest.strip_prefix(':')?, 2)?;
+        let mut sec = 0;
+        let mut frac = 0;
+        if let Some(r) = rest.strip_prefix(':') {
+            let (sv, r) = digits(r, 2)?;
+            sec = sv;
+            rest = r;
+            if let Some(r) = rest.strip_prefix('.') {
+                let (f, r) = fraction_ticks(r)?;
+                frac = f;
+                rest = r;
+            }
+        }
+        if h > 23 || min > 59 || sec > 59 {
+            return None;
+        }
+        ticks += (h * 3600 + min * 60 + sec) * TICKS_PER_SECOND as i64 + frac;
+        s = rest;
+    }
+    let offset = match s {
+        "" | "Z" | "z" => 0,
+        _ => {
+            let sign = match s.as_bytes().first() {
+                Some(b'+') => 1,
+                Some(b'-') => -1,
+                _ => return None,
+            };
+            let (oh, r) = digits(&s[1..], 2)?;
+            let (om, r) = digits(r.strip_prefix(':').unwrap_or(r), 2)?;
+            if !r.is_empty() || oh > 14 || om > 59 {
+                return None;
+            }
+            sign * (oh * 3600 + om * 60) * TICKS_PER_SECOND as i64
+        }
+    };
+    Some(ticks - offset)
+}
+
+/// Kusto's datetime text: `2024-01-31T10:20:30Z`, with the fraction (up to 7 digits) only when
+/// it is not zero and without trailing zeros.
+pub fn format_datetime(ticks: i64) -> String {
+    let days = ticks.div_euclid(TICKS_PER_DAY);
+    let rem = ticks.rem_euclid(TICKS_PER_DAY);
+    let (y, m, d) = civil_from_days(days);
+    let secs = rem / TICKS_PER_SECOND as i64;
+    let frac = rem % TICKS_PER_SECOND as i64;
+    let mut out = format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}",
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60
+    );
+    if frac > 0 {
+        let text = format!("{frac:07}");
+        out.push('.');
+        out.push_str(text.trim_end_matches('0'));
+    }
+    out.push('Z');
+    out
+}
+
+/// Parses a timespan as ingestion accepts it: `[-][d.]hh:mm:ss[.fffffff]`, in 100 ns ticks.
+pub fn parse_timespan(text: &str) -> Option<i64> {
+    let s = text.trim();
+    let (negative, body) = match s.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, s),
+    };
+    let ticks = i64::try_from(Timespan::parse_ticks(body)?).ok()?;
+    Some(if negative { -ticks } else { ticks })
+}
+
+/// Parses a query timespan literal: `10s`, `500ms`, `2h`, `1d`, `1h30m` (whole units), or the
+/// clock form inside `timespan(...)`.
+pub fn parse_timespan_literal(text: &str) -> Option<i64> {
+    let s = text.trim();
+    if s.contains(':') {
+        return parse_timespan(s);
+    }
+    let (negative, body) = match s.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, s),
+    };
+    let millis = i64::try_from(Timespan::parse(body)?.as_millis()).ok()?;
+    let ticks = millis.checked_mul(10_000)?;
+    Some(if negative { -ticks } else { ticks })
+}
+
+/// Kusto's timespan text: `00:00:10`, `1.00:00:00`, `-00:00:00.5000000`.
+pub fn format_timespan(ticks: i64) -> String {
+    let text = Timespan::format_ticks(ticks.unsigned_abs());
+    if ticks < 0 { format!("-{text}") } else { text }
+}
+
+/// A value as it arrives from the data: a JSON value (JSON formats) or a text field (CSV).
+#[derive(Debug, Clone, Copy)]
+pub enum Raw<'a> {
+    /// The field is absent (a missing JSON path, a missing CSV field).
+    Missing,
+    /// A JSON value.
+    Json(&'a Value),
+    /// A CSV field or constant, as text.
+    Text(&'a str),
+}
+
+/// Converts a raw value to the stored form of `ty` (null when it does not fit the type).
+pub fn convert(ty: ColumnType, raw: Raw<'_>) -> Value {
+    match raw {
+        Raw::Missing | Raw::Json(Value::Null) => empty(ty),
+        Raw::Json(Value::String(s)) if ty != ColumnType::Dynamic => from_text(ty, s),
+        Raw::Json(v) => from_json(ty, v),
+        Raw::Text(t) => from_text(ty, t),
+    }
+}
+
+/// The value of a missing field: `""` for strings, null otherwise.
+fn empty(ty: ColumnType) -> Value {
+    match ty {
+        ColumnType::String => Value::String(String::new()),
+        _ => Value::Null,
+    }
+}
+
+fn real(f: f64) -> Value {
+    if f.is_nan() {
+        Value::String("NaN".into())
+    } else if f.is_infinite() {
+        Value::String(if f > 0.0 { "Infinity" } else { "-Infinity" }.into())
+    } else {
+        Number::from_f64(f).map_or(Value::Null, Value::Number)
+    }
+}
+
+fn from_json(ty: ColumnType, v: &Value) -> Value {
+    match (ty, v) {
+        (ColumnType::Dynamic, v) => v.clone(),
+        (ColumnType::String, Value::Number(n)) => Value::String(n.to_string()),
+        (ColumnType::String, Value::Bool(b)) => Value::String(b.to_string()),
+        (ColumnType::String, other) => Value::String(other.to_string()),
+        (ColumnType::Long, Value::Number(n)) => n.as_i64().map_or(Value::Null, Value::from),
+        (ColumnType::Int, Value::Number(n)) => n
+            .as_i64()
+            .and_then(|i| i32::try_from(i).ok())
+            .map_or(Value::Null, Value::from),
+        (ColumnType::Real, Value::Number(n)) => n.as_f64().map_or(Value::Null, real),
+        (ColumnType::Decimal, Value::Number(n)) => decimal(&n.to_string()),
+        (ColumnType::Bool, Value::Bool(b)) => Value::Bool(*b),
+        (ColumnType::Bool, Value::Number(n)) => match n.as_i64() {
+            Some(0) => Value::Bool(false),
+            Some(1) => Value::Bool(true),
+            _ => Value::Null,
+        },
+        _ => Value::Null,
+    }
+}
+
+fn from_text(ty: ColumnType, t: &str) -> Value {
+    let trimmed = t.trim();
+    match ty {
+        ColumnType::String => Value::String(t.to_string()),
+        _ if trimmed.is_empty() => Value::Null,
+        ColumnType::Long => trimmed.parse::<i64>().map_or(Value::Null, Value::from),
+        ColumnType::Int => trimmed.parse::<i32>().map_or(Value::Null, Value::from),
+        ColumnType::Real => match trimmed {
+            "NaN" => real(f64::NAN),
+            "Infinity" | "+Infinity" => real(f64::INFINITY),
+            "-Infinity" => real(f64::NEG_INFINITY),
+            _ if trimmed
+                .bytes()
+                .all(|b| b.is_ascii_digit() || b"+-.eE".contains(&b)) =>
+            {
+                trimmed.parse::<f64>().map_or(Value::Null, real)
+            }
+            _ => Value::Null,
+        },
+        ColumnType::Decimal => decimal(trimmed),
+        ColumnType::Bool => match trimmed.to_ascii_lowercase().as_str() {
+            "true" | "1" => Value::Bool(true),
+            "false" | "0" => Value::Bool(false),
+            _ => Value::Null,
+        },
+        ColumnType::DateTime => {
+            parse_datetime(trimmed).map_or(Value::Null, |t| Value::String(format_datetime(t)))
+        }
+        ColumnType::Timespan => {
+            parse_timespan(trimmed).map_or(Value::Null, |t| Value::String(format_timespan(t)))
+        }
+        ColumnType::Guid => uuid::Uuid::parse_str(trimmed)
+            .map_or(Value::Null, |g| Value::String(g.hyphenated().to_string())),
+        // CSV text into a dynamic column is read as JSON, else kept as a string.
+        ColumnType::Dynamic => {
+            serde_json::from_str(trimmed).unwrap_or_else(|_| Value::String(t.to_string()))
+        }
+    }
+}
+
+/// A decimal literal (`-12.50`, `3`), kept as written without a leading `+`; anything else
+/// (exponents included: the sandbox keeps decimals as exact text) is null.
+fn decimal(t: &str) -> Value {
+    let body = t.strip_prefix('+').unwrap_or(t);
+    let unsigned = body.strip_prefix('-').unwrap_or(body);
+    let (int, frac) = unsigned.split_once('.').unwrap_or((unsigned, ""));
+    let ok = !int.is_empty()
+        && int.bytes().all(|b| b.is_ascii_digit())
+        && frac.bytes().all(|b| b.is_ascii_digit())
+        && int.len() + frac.len() <= 34;
+    if ok {
+        Value::String(body.to_string())
+    } else {
+        Value::Null
+    }
+}
+
+/// A typed value for comparisons and aggregates.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Scalar {
+    /// No value.
+    Null,
+    /// `bool`.
+    Bool(bool),
+    /// `int` and `long`.
+    Long(i64),
+    /// `real`.
+    Real(f64),
+    /// `datetime`, in 100 ns ticks since the Unix epoch.
+    DateTime(i64),
+    /// `timespan`, in 100 ns ticks.
+    Timespan(i64),
+    /// `string`.
+    Str(String),
+    /// `guid`, lowercase hyphenated.
+    Guid(String),
+}
+
+impl Scalar {
+    /// Reads a stored cell of a column of type `ty`; `None` for types the query subset does
+    /// not compare (`dynamic`, `decimal`).
+    pub fn from_cell(ty: ColumnType, cell: &Value) -> Option<Scalar> {
+        if cell.is_null() {
+            return Some(Scalar::Null);
+        }
+        Some(match ty {
+            ColumnType::Bool => cell.as_bool().map_or(Scalar::Null, Scalar::Bool),
+            ColumnType::Int | ColumnType::Long => cell.as_i64().map_or(Scalar::Null, Scalar::Long),
+            ColumnType::Real => match cell {
+                Value::String(s) if s == "NaN" => Scalar::Real(f64::NAN),
+                Value::String(s) if s == "Infinity" => Scalar::Real(f64::INFINITY),
+                Value::String(s) if s == "-Infinity" => Scalar::Real(f64::NEG_INFINITY),
+                other => other.as_f64().map_or(Scalar::Null, Scalar::Real),
+            },
+            ColumnType::DateTime => cell
+                .as_str()
+                .and_then(parse_datetime)
+                .map_or(Scalar::Null, Scalar::DateTime),
+            ColumnType::Timespan => cell
+                .as_str()
+                .and_then(parse_timespan)
+                .map_or(Scalar::Null, Scalar::Timespan),
+            ColumnType::String => Scalar::Str(cell.as_str().unwrap_or_default().to_string()),
+            ColumnType::Guid => Scalar::Guid(cell.as_str().unwrap_or_default().to_string()),
+            ColumnType::Dynamic | ColumnType::Decimal => return None,
+        })
+    }
+
+    /// The stored (v2) form of this value.
+    pub fn to_cell(&self) -> Value {
+        match self {
+            Scalar::Null => Value::Null,
+            Scalar::Bool(b) => Value::Bool(*b),
+            Scalar::Long(i) => Value::from(*i),
+            Scalar::Real(f) => real(*f),
+            Scalar::DateTime(t) => Value::String(format_datetime(*t)),
+            Scalar::Timespan(t) => Value::String(format_timespan(*t)),
+            Scalar::Str(s) | Scalar::Guid(s) => Value::String(s.clone()),
+        }
+    }
+
+    /// Orders two values of comparable types (numbers with numbers, datetimes with datetimes,
+    /// ...); `None` when either is null or the types do not compare.
+    pub fn compare(&self, other: &Scalar) -> Option<Ordering> {
+        match (self, other) {
+            (Scalar::Long(a), Scalar::Long(b)) => Some(a.cmp(b)),
+            (Scalar::Long(a), Scalar::Real(b)) => (*a as f64).partial_cmp(b),
+            (Scalar::Real(a), Scalar::Long(b)) => a.partial_cmp(&(*b as f64)),
+            (Scalar::Real(a), Scalar::Real(b)) => a.partial_cmp(b),
+            (Scalar::DateTime(a), Scalar::DateTime(b))
+            | (Scalar::Timespan(a), Scalar::Timespan(b)) => Some(a.cmp(b)),
+            (Scalar::Bool(a), Scalar::Bool(b)) => Some(a.cmp(b)),
+            (Scalar::Str(a), Scalar::Str(b)) | (Scalar::Guid(a), Scalar::Guid(b)) => Some(a.cmp(b)),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn datetimes_parse_iso_forms_and_format_like_kusto() {
+        let t = parse_datetime("2018-11-14 11:34").expect("space form");
+        assert_eq!(format_datetime(t), "2018-11-14T11:34:00Z");
+        assert_eq!(parse_datetime("2018-11-14T11:34:00Z"), Some(t));
+        assert_eq!(parse_datetime("2018-11-14T13:34:00+02:00"), Some(t));
+        let frac = parse_datetime("2023-12-03T13:17:49.48329561Z").expect("8 digits");
+        assert_eq!(format_datetime(frac), "2023-12-03T13:17:49.4832956Z");
+        assert_eq!(
+            format_datetime(parse_datetime("2024-02-29T00:00:00.5Z").expect("leap")),
+            "2024-02-29T00:00:00.5Z"
+        );
+        assert_eq!(
+            format_datetime(parse_datetime("1969-12-31").expect("pre-epoch")),
+            "1969-12-31T00:00:00Z"
+        );
+        for bad in [
+            "2023-02-29",
+            "2024-13-01",
+            "2024-01-01T24:00",
+            "yesterday",
+            "2024-1-1",
+            "2024-01-01X",
+        ] {
+            assert_eq!(parse_datetime(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn timespans_are_signed_ticks() {
+        assert_eq!(parse_timespan("00:00:10"), Some(100_000_000));
+        assert_eq!(parse_timespan("-1.00:00:00"), Some(-TICKS_PER_DAY));
+        assert_eq!(format_timespan(-5_000_000), "-00:00:00.5000000");
+        assert_eq!(parse_timespan_literal("10s"), Some(100_000_000));
+        assert_eq!(parse_timespan_literal("1d"), Some(TICKS_PER_DAY));
+        assert_eq!(parse_timespan_literal("1.00:00:00"), Some(TICKS_PER_DAY));
+        assert_eq!(
+            parse_timespan("10s"),
+            None,
+            "ingestion reads the clock form only"
+        );
+    }
+
+    #[test]
+    fn json_values_convert_to_the_column_type_or_null() {
+        let c = |ty, v: Value| convert(ty, Raw::Json(&v));
+        assert_eq!(c(ColumnType::Long, json!(42)), json!(42));
+        assert_eq!(c(ColumnType::Long, json!("42")), json!(42));
+        assert_eq!(
+            c(ColumnType::Int, json!(1.5)),
+            Value::Null,
+            "float into int is null"
+        );
+        assert_eq!(c(ColumnType::Int, json!(3_000_000_000_i64)), Value::Null);
+        assert_eq!(c(ColumnType::Real, json!(1.5)), json!(1.5));
+        assert_eq!(c(ColumnType::Real, json!("NaN")), json!("NaN"));
+        assert_eq!(c(ColumnType::String, json!(7)), json!("7"));
+        assert_eq!(c(ColumnType::String, json!({"a": 1})), json!(r#"{"a":1}"#));
+        assert_eq!(c(ColumnType::String, Value::Null), json!(""));
+        assert_eq!(c(ColumnType::Bool, json!(true)), json!(true));
+        assert_eq!(c(ColumnType::Bool, json!("yes")), Value::Null);
+        assert_eq!(
+            c(ColumnType::DateTime, json!("2018-11-14 11:34")),
+            json!("2018-11-14T11:34:00Z")
+        );
+        assert_eq!(c(ColumnType::DateTime, json!(1_700_000_000)), Value::Null);
+        assert_eq!(
+            c(ColumnType::Timespan, json!("01:02:03")),
+            json!("01:02:03")
+        );
+        assert_eq!(
+            c(ColumnType::Dynamic, json!({"k": [1, 2]})),
+            json!({"k": [1, 2]})
+        );
+        assert_eq!(
+            c(ColumnType::Dynamic, json!("{\"a\":1}")),
+            json!("{\"a\":1}"),
+            "a JSON string stays a string in a dynamic column"
+        );
+        assert_eq!(
+            c(
+                ColumnType::Guid,
+                json!("6B4C0AB2-180E-46D8-B97E-593E6AEA1E7A")
+            ),
+            json!("6b4c0ab2-180e-46d8-b97e-593e6aea1e7a")
+        );
+        assert_eq!(c(ColumnType::Guid, json!("not-a-guid")), Value::Null);
+        assert_eq!(c(ColumnType::Decimal, json!("12.50")), json!("12.50"));
+        assert_eq!(c(ColumnType::Decimal, json!("1e5")), Value::Null);
+        assert_eq!(convert(ColumnType::Long, Raw::Missing), Value::Null);
+    }
+
+    #[test]
+    fn csv_text_converts_per_type() {
+        let c = |ty, t| convert(ty, Raw::Text(t));
+        assert_eq!(c(ColumnType::Long, " 12 "), json!(12));
+        assert_eq!(c(ColumnType::Long, ""), Value::Null);
+        assert_eq!(
+            c(ColumnType::String, " keep spaces "),
+            json!(" keep spaces ")
+        );
+        assert_eq!(c(ColumnType::Bool, "TRUE"), json!(true));
+        assert_eq!(c(ColumnType::Bool, "0"), json!(false));
+        assert_eq!(c(ColumnType::Real, "2.5e1"), json!(25.0));
+        assert_eq!(c(ColumnType::Real, "abc"), Value::Null);
+        assert_eq!(
+            c(ColumnType::Dynamic, r#"{"EventType":"Read"}"#),
+            json!({"EventType": "Read"})
+        );
+        assert_eq!(c(ColumnType::Dynamic, "plain"), json!("plain"));
+    }
+
+    #[test]
+    fn scalars_compare_within_type_families() {
+        let dt = |t: &str| Scalar::DateTime(parse_datetime(t).expect("datetime"));
+        assert_eq!(
+            Scalar::Long(2).compare(&Scalar::Real(1.5)),
+            Some(Ordering::Greater)
+        );
+        assert_eq!(
+            dt("2024-01-01").compare(&dt("2024-01-02")),
+            Some(Ordering::Less)
+        );
+        assert_eq!(Scalar::Null.compare(&Scalar::Long(1)), None);
+        assert_eq!(Scalar::Str("a".into()).compare(&Scalar::Long(1)), None);
+        assert_eq!(
+            Scalar::from_cell(ColumnType::Real, &json!("NaN"))
+                .map(|s| matches!(s, Scalar::Real(f) if f.is_nan())),
+            Some(true)
+        );
+        assert_eq!(Scalar::from_cell(ColumnType::Dynamic, &json!(1)), None);
+    }
+}
