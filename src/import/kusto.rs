@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use super::yaml::{MapBuilder, Node};
 use crate::model::kusto::{DatabaseState, Mapping, RoleKey, TableState};
-use crate::model::{BatchingPolicy, PrincipalKind, PrincipalRef};
+use crate::model::{BatchingPolicy, CachingPolicy, PrincipalKind, PrincipalRef, RetentionPolicy};
 
 /// The `Database` document of one database (policies and database principals).
 pub fn database_doc(db: &DatabaseState, notes: &mut Vec<String>) -> Node {
@@ -18,6 +18,8 @@ pub fn database_doc(db: &DatabaseState, notes: &mut Vec<String>) -> Node {
             "streaming_ingestion",
             db.streaming.then_some(Node::Bool(true)),
         )
+        .opt("retention", db.retention.as_ref().map(retention))
+        .opt("caching", db.caching.as_ref().map(caching))
         .opt(
             "principals",
             roles(
@@ -81,6 +83,39 @@ pub fn table_doc(db: &str, t: &TableState, notes: &mut Vec<String>) -> Node {
 }
 
 /// Every field written, so the policy reads back the same whatever Kusto's defaults become.
+/// Both fields written, so the policy reads back the same whatever the defaults become.
+fn retention(p: &RetentionPolicy) -> Node {
+    MapBuilder::default()
+        .put("soft_delete", Node::str(p.soft_delete.to_string()))
+        .put(
+            "recoverability",
+            Node::str(if p.recoverable { "enabled" } else { "disabled" }),
+        )
+        .block()
+}
+
+fn caching(p: &CachingPolicy) -> Node {
+    MapBuilder::default()
+        .put("hot", Node::str(p.hot.to_string()))
+        .opt(
+            "hot_windows",
+            (!p.hot_windows.is_empty()).then(|| {
+                Node::Seq(
+                    p.hot_windows
+                        .iter()
+                        .map(|w| {
+                            MapBuilder::default()
+                                .put("from", Node::str(&w.from))
+                                .put("to", Node::str(&w.to))
+                                .flow()
+                        })
+                        .collect(),
+                )
+            }),
+        )
+        .block()
+}
+
 fn batching(p: &BatchingPolicy) -> Node {
     MapBuilder::default()
         .put("max_time", Node::str(p.max_time.to_string()))

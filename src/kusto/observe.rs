@@ -24,8 +24,8 @@ use serde_json::Value;
 use super::command::{self, Command, PolicyKind, PolicyTarget, PrincipalAction, RoleScope};
 use super::render;
 use super::v1::{V1Response, V1Table};
-use crate::model::BatchingPolicy;
 use crate::model::kusto::{Column, DatabaseState, Mapping, RoleKey, TableState};
+use crate::model::{BatchingPolicy, CachingPolicy, RetentionPolicy};
 use crate::model::{ColumnType, MappingKind, PrincipalKind, PrincipalRef};
 
 /// A result that does not have the shape the documented command returns.
@@ -339,22 +339,37 @@ fn read_script(t: &V1Table, command: &str, state: &mut DatabaseState) -> Result<
                 target,
                 policy,
                 json,
-                ..
+                merge,
             } => {
                 let value: Value = serde_json::from_str(&json)
                     .map_err(|e| bad(&format!("the policy is not JSON ({e})")))?;
-                let setting = Setting::read(policy, &value)
-                    .ok_or_else(|| bad("malformed batching policy"))?;
+                let malformed = || bad(&format!("malformed {} policy", policy.keyword()));
                 match target {
                     PolicyTarget::Database(_) => {
-                        let mut policy = Some(state.streaming);
-                        setting.set(&mut state.batching, &mut policy);
-                        state.streaming = policy.unwrap_or(false);
+                        let mut streaming = Some(state.streaming);
+                        let mut slots = Slots {
+                            batching: &mut state.batching,
+                            streaming: &mut streaming,
+                            retention: &mut state.retention,
+                            caching: &mut state.caching,
+                        };
+                        let setting =
+                            Setting::read(policy, &value, merge, &slots).ok_or_else(malformed)?;
+                        setting.set(&mut slots);
+                        state.streaming = streaming.unwrap_or(false);
                     }
                     PolicyTarget::Tables(tables) => {
                         for t in tables {
                             if let Some(table) = state.tables.get_mut(&t.table) {
-                                setting.set(&mut table.batching, &mut table.streaming);
+                                let mut slots = Slots {
+                                    batching: &mut table.batching,
+                                    streaming: &mut table.streaming,
+                                    retention: &mut table.retention,
+                                    caching: &mut table.caching,
+                                };
+                                let setting = Setting::read(policy, &value, merge, &slots)
+                                    .ok_or_else(malformed)?;
+                                setting.set(&mut slots);
                             }
                         }
                     }
@@ -393,8 +408,9 @@ fn read_script(t: &V1Table, command: &str, state: &mut DatabaseState) -> Result<
     Ok(())
 }
 
-/// Whether observe reads a script row: a batching or streaming policy command
-/// (`.alter[-merge] table|tables|database ... policy ingestionbatching|streamingingestion`) or a
+/// Whether observe reads a script row: a batching, streaming, retention or caching policy
+/// command (`.alter[-merge] table|tables|database ... policy ingestionbatching|
+/// streamingingestion|retention|caching`) or a
 /// principals command (`.add|.set database|table ...`). Decided from the words before the first
 /// string literal, so that neither a skipped row's text nor a literal can make a row count.
 fn is_read(row: &str) -> bool {
@@ -411,6 +427,8 @@ fn is_read(row: &str) -> bool {
                 && [
                     PolicyKind::IngestionBatching,
                     PolicyKind::StreamingIngestion,
+                    PolicyKind::Retention,
+                    PolicyKind::Caching,
                 ]
                 .iter()
                 .any(|k| w[1] == k.keyword())
@@ -439,28 +457,55 @@ fn excerpt(row: &str) -> String {
     }
 }
 
+/// The policy slots of a table or database that script rows set.
+struct Slots<'a> {
+    batching: &'a mut Option<BatchingPolicy>,
+    streaming: &'a mut Option<bool>,
+    retention: &'a mut Option<RetentionPolicy>,
+    caching: &'a mut Option<CachingPolicy>,
+}
+
 /// The value a policy row sets.
 enum Setting {
     Batching(Option<BatchingPolicy>),
     Streaming(Option<bool>),
+    Retention(Option<RetentionPolicy>),
+    Caching(Option<CachingPolicy>),
 }
 
 impl Setting {
-    /// `None` when a batching policy is not a well-formed policy object (`null` means unset).
-    fn read(kind: PolicyKind, policy: &Value) -> Option<Setting> {
+    /// `None` when a policy is not a well-formed policy object (`null` means unset). An
+    /// `.alter-merge` retention row keeps the fields it omits from the policy already read.
+    fn read(kind: PolicyKind, policy: &Value, merge: bool, current: &Slots<'_>) -> Option<Setting> {
         Some(match kind {
             PolicyKind::IngestionBatching if policy.is_null() => Setting::Batching(None),
             PolicyKind::IngestionBatching => {
                 Setting::Batching(Some(BatchingPolicy::from_json(policy)?))
             }
             PolicyKind::StreamingIngestion => Setting::Streaming(streaming_policy(policy)),
+            PolicyKind::Retention if policy.is_null() => Setting::Retention(None),
+            PolicyKind::Retention => {
+                let mut merged = policy.as_object()?.clone();
+                if merge && let Some(Value::Object(old)) = current.retention.map(|p| p.to_json()) {
+                    for (k, v) in old {
+                        if !merged.keys().any(|m| m.eq_ignore_ascii_case(&k)) {
+                            merged.insert(k, v);
+                        }
+                    }
+                }
+                Setting::Retention(Some(RetentionPolicy::from_json(&Value::Object(merged))?))
+            }
+            PolicyKind::Caching if policy.is_null() => Setting::Caching(None),
+            PolicyKind::Caching => Setting::Caching(Some(CachingPolicy::from_json(policy)?)),
         })
     }
 
-    fn set(&self, batching: &mut Option<BatchingPolicy>, streaming: &mut Option<bool>) {
+    fn set(self, slots: &mut Slots<'_>) {
         match self {
-            Setting::Batching(p) => *batching = *p,
-            Setting::Streaming(on) => *streaming = *on,
+            Setting::Batching(p) => *slots.batching = p,
+            Setting::Streaming(on) => *slots.streaming = on,
+            Setting::Retention(p) => *slots.retention = p,
+            Setting::Caching(p) => *slots.caching = p,
         }
     }
 }
@@ -701,6 +746,14 @@ mod tests {
                 max_raw_size_mb: 100,
             }),
             streaming: Some(false),
+            retention: Some(RetentionPolicy {
+                soft_delete: Timespan::from_secs(365 * 86_400),
+                recoverable: true,
+            }),
+            caching: Some(CachingPolicy {
+                hot: Timespan::from_secs(7 * 86_400),
+                hot_windows: Vec::new(),
+            }),
             principals: [table_principal(
                 "ingestors",
                 &format!("aadapp=0000-sink;{TENANT}"),
@@ -735,6 +788,11 @@ mod tests {
                 ..BatchingPolicy::DEFAULTS
             }),
             streaming: true,
+            retention: Some(RetentionPolicy {
+                soft_delete: Timespan::from_secs(3650 * 86_400),
+                recoverable: true,
+            }),
+            caching: None,
             principals: [(
                 RoleKey::new(
                     "admins",
@@ -791,7 +849,7 @@ mod tests {
         assert_eq!(e.command, render::show_database_schema_script("gamedb"));
         assert_eq!(
             e.reason,
-            r#"row 2 (`.alter table GamePlay policy ingestionbatching @'{"MaximumNumberOfItems":"many"}'`): malformed batching policy"#
+            r#"row 2 (`.alter table GamePlay policy ingestionbatching @'{"MaximumNumberOfItems":"many"}'`): malformed ingestionbatching policy"#
         );
         assert!(
             e.to_string().starts_with(
@@ -840,11 +898,14 @@ mod tests {
             ".alter database db policy streamingingestion\n'{}'",
             "// comment\n.add table T admins ('aaduser=a')",
             ".set database db viewers none",
+            ".alter table T policy retention '{}'",
+            ".alter-merge database db policy retention softdelete = 10d",
+            ".alter table T policy caching hot = 7d",
         ] {
             assert!(is_read(row), "{row}");
         }
         for row in [
-            ".alter table T policy retention '{}'",
+            ".alter table T policy merge '{}'",
             ".alter table T policy row_level_security enable 'policy ingestionbatching'",
             ".alter table T docstring @'policy streamingingestion'",
             ".create-or-alter function F() { T | where x == 'policy ingestionbatching' }",

@@ -19,7 +19,9 @@ mod quote;
 use serde_json::Value;
 
 use crate::kusto::command::{DatabaseRole, PolicyKind, TableRole};
-use crate::model::{BatchingPolicy, ColumnType, MappingKind, PrincipalRef};
+use crate::model::{
+    BatchingPolicy, CachingPolicy, ColumnType, MappingKind, PrincipalRef, RetentionPolicy, Timespan,
+};
 
 pub use quote::{name as quote_name, string as quote_string};
 
@@ -252,6 +254,75 @@ pub fn alter_streaming_policy(scope: PolicyScope<'_>, enabled: bool) -> String {
 /// `.delete table|database X policy streamingingestion`: removes the streaming policy.
 pub fn delete_streaming_policy(scope: PolicyScope<'_>) -> String {
     format!(".delete {} policy streamingingestion", scope.target())
+}
+
+/// `.alter table|database X policy retention "<json>"`: sets the whole retention policy, both
+/// fields written (`.alter` resets omitted ones to the defaults).
+pub fn alter_retention_policy(scope: PolicyScope<'_>, policy: &RetentionPolicy) -> String {
+    alter_policy(scope, PolicyKind::Retention, &policy.to_json())
+}
+
+/// `.alter-merge table|database X policy retention softdelete = 365d recoverability =
+/// enabled`: the form the service's schema script writes a stored retention policy in.
+pub fn alter_merge_retention_properties(
+    scope: PolicyScope<'_>,
+    policy: &RetentionPolicy,
+) -> String {
+    format!(
+        ".alter-merge {} policy retention softdelete = {} recoverability = {}",
+        scope.target(),
+        timespan_literal(policy.soft_delete),
+        if policy.recoverable {
+            "enabled"
+        } else {
+            "disabled"
+        }
+    )
+}
+
+/// `.delete table|database X policy retention`: back to the inherited retention (the
+/// database's for a table, unlimited for a database).
+pub fn delete_retention_policy(scope: PolicyScope<'_>) -> String {
+    format!(".delete {} policy retention", scope.target())
+}
+
+/// `.alter table|database X policy caching hot = 7d[, hot_window = datetime(A) ..
+/// datetime(B)]...`: the documented syntax (the policy takes no JSON form).
+pub fn alter_caching_policy(scope: PolicyScope<'_>, policy: &CachingPolicy) -> String {
+    let mut out = format!(
+        ".alter {} policy caching hot = {}",
+        scope.target(),
+        timespan_literal(policy.hot)
+    );
+    for w in &policy.hot_windows {
+        out.push_str(&format!(
+            ", hot_window = datetime({}) .. datetime({})",
+            w.from, w.to
+        ));
+    }
+    out
+}
+
+/// `.delete table|database X policy caching`: back to the inherited caching policy.
+pub fn delete_caching_policy(scope: PolicyScope<'_>) -> String {
+    format!(".delete {} policy caching", scope.target())
+}
+
+/// A timespan as a KQL literal in its largest whole unit: `365d`, `12h`, `90m`, `10s`,
+/// `250ms`.
+pub fn timespan_literal(t: Timespan) -> String {
+    let ms = t.as_millis();
+    for (unit, size) in [
+        ("d", 86_400_000),
+        ("h", 3_600_000),
+        ("m", 60_000),
+        ("s", 1000),
+    ] {
+        if ms.is_multiple_of(size) {
+            return format!("{}{unit}", ms / size);
+        }
+    }
+    format!("{ms}ms")
 }
 
 /// `.add database DB role ("fqn", ...) ["notes"]` (or `table T role`): grants a role. Kusto

@@ -4,16 +4,16 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::Manifests;
 use super::spec::{
-    BatchingSpec, ConnectorState, Converter, MappingSpec, OnError, PrincipalSpec, SecretRef,
-    SinkAuthStrategy, SinkDoc, TableDoc, Tolerance,
+    BatchingSpec, CachingSpec, ConnectorState, Converter, MappingSpec, OnError, PrincipalSpec,
+    Recoverability, RetentionSpec, SecretRef, SinkAuthStrategy, SinkDoc, TableDoc, Tolerance,
 };
-use crate::model::BatchingPolicy;
 use crate::model::connect::{
     ConnectCluster, Connector, KUSTO_SINK_CLASS, OWNER_KEY, Route, RunState, Topic, render_routes,
 };
 use crate::model::kusto::{
     Column, DatabaseState, KustoState, Mapping, MappingColumn, RoleKey, TableState,
 };
+use crate::model::{BatchingPolicy, CachingPolicy, HotWindow, RetentionPolicy, normalize_instant};
 use crate::model::{ColumnType, MappingKind, PrincipalKind, PrincipalRef, Timespan};
 
 /// The Kusto state the stack declares. Call only on a stack that passed validation: invalid
@@ -29,6 +29,8 @@ pub fn kusto_state(m: &Manifests) -> KustoState {
                 tables: BTreeMap::new(),
                 batching: db.ingestion_batching.as_ref().map(|b| batching(b)),
                 streaming: db.streaming_ingestion.as_ref().is_some_and(|s| s.value),
+                retention: db.retention.as_ref().and_then(|r| retention(r)),
+                caching: db.caching.as_ref().and_then(|c| caching(c)),
                 principals: principals(&db.principals.roles()),
                 declared_roles: listed(&db.principals.listed()),
                 directory: BTreeMap::new(),
@@ -74,6 +76,8 @@ fn table(t: &TableDoc, owner: Option<String>) -> TableState {
             .collect(),
         batching: t.ingestion_batching.as_ref().map(|b| batching(b)),
         streaming: t.streaming_ingestion.as_ref().map(|s| s.value),
+        retention: t.retention.as_ref().and_then(|r| retention(r)),
+        caching: t.caching.as_ref().and_then(|c| caching(c)),
         principals: principals(&t.principals.roles()),
         declared_roles: listed(&t.principals.listed()),
     }
@@ -106,6 +110,34 @@ fn mapping(m: &MappingSpec) -> Option<Mapping> {
         kind,
         name: m.name.value.clone(),
         columns,
+    })
+}
+
+fn retention(r: &RetentionSpec) -> Option<RetentionPolicy> {
+    Some(RetentionPolicy {
+        soft_delete: Timespan::parse(&r.soft_delete)?,
+        recoverable: r
+            .recoverability
+            .as_ref()
+            .is_none_or(|v| v.value == Recoverability::Enabled),
+    })
+}
+
+fn caching(c: &CachingSpec) -> Option<CachingPolicy> {
+    let mut hot_windows = c
+        .hot_windows
+        .iter()
+        .map(|w| {
+            Some(HotWindow {
+                from: normalize_instant(&w.from)?,
+                to: normalize_instant(&w.to)?,
+            })
+        })
+        .collect::<Option<Vec<_>>>()?;
+    hot_windows.sort();
+    Some(CachingPolicy {
+        hot: Timespan::parse(&c.hot)?,
+        hot_windows,
     })
 }
 

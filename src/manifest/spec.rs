@@ -293,6 +293,14 @@ pub struct DatabaseDoc {
     /// Database-level streaming ingestion policy: tables without their own policy follow it.
     #[serde(default)]
     pub streaming_ingestion: Option<Located<bool>>,
+    /// Database-level retention policy (tables without their own follow it). Not declared:
+    /// left as it is.
+    #[serde(default)]
+    pub retention: Option<Located<RetentionSpec>>,
+    /// Database-level caching policy (tables without their own follow it). Not declared: left
+    /// as it is.
+    #[serde(default)]
+    pub caching: Option<Located<CachingSpec>>,
     /// Principals per database role.
     #[serde(default)]
     pub principals: DatabaseRoles,
@@ -408,6 +416,48 @@ pub struct BatchingSpec {
     pub max_raw_size_mb: Option<Located<u64>>,
 }
 
+/// A retention policy: how long data is kept after ingestion.
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionSpec {
+    /// `SoftDeletePeriod`: data older than this is deleted, e.g. `365d` (1s..365000d).
+    pub soft_delete: Located<String>,
+    /// `Recoverability`: whether deleted data can be recovered for 14 days (default enabled).
+    #[serde(default)]
+    pub recoverability: Option<Located<Recoverability>>,
+}
+
+/// `Recoverability` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Recoverability {
+    /// Deleted data can be recovered for 14 days.
+    Enabled,
+    /// Deleted data is gone at once.
+    Disabled,
+}
+
+/// A caching policy: how much recent data stays in the hot cache.
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CachingSpec {
+    /// Data ingested within this span is kept hot, e.g. `7d` (0s..365000d).
+    pub hot: Located<String>,
+    /// Extra periods kept hot, e.g. `{from: 2026-01-01, to: 2026-02-01}`.
+    #[serde(default)]
+    pub hot_windows: Vec<HotWindowSpec>,
+}
+
+/// A hot window of a caching policy.
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HotWindowSpec {
+    /// Start: a date (`2026-01-01`) or a UTC instant (`2026-01-01T06:00:00Z`).
+    pub from: Located<String>,
+    /// End, after the start, in the same forms.
+    pub to: Located<String>,
+}
+
 /// A Kusto table.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -438,6 +488,14 @@ pub struct TableDoc {
     /// streams), absent follows the database.
     #[serde(default)]
     pub streaming_ingestion: Option<Located<bool>>,
+    /// Table-level retention policy, which overrides the database's. Not declared: left as it
+    /// is.
+    #[serde(default)]
+    pub retention: Option<Located<RetentionSpec>>,
+    /// Table-level caching policy, which overrides the database's. Not declared: left as it
+    /// is.
+    #[serde(default)]
+    pub caching: Option<Located<CachingSpec>>,
     /// Principals per table role.
     #[serde(default)]
     pub principals: TableRoles,

@@ -9,8 +9,8 @@ use regex::Regex;
 use super::located::Located;
 use super::node::Loc;
 use super::spec::{
-    AuthMethod, BatchingSpec, ConfigValue, MappingSpec, PrincipalSpec, SecretRef, SinkAuthStrategy,
-    SinkDoc, TableDoc,
+    AuthMethod, BatchingSpec, CachingSpec, ConfigValue, MappingSpec, PrincipalSpec, RetentionSpec,
+    SecretRef, SinkAuthStrategy, SinkDoc, TableDoc,
 };
 use super::{Manifests, group_by};
 use crate::diagnostics::Diagnostic;
@@ -254,6 +254,82 @@ impl Validator<'_> {
         }
     }
 
+    /// Retention and caching: timespans Kusto accepts (retention 1s..365000d, hot 0s..365000d)
+    /// and hot windows that are instants in order.
+    fn data_policies(
+        &mut self,
+        retention: Option<&Located<RetentionSpec>>,
+        caching: Option<&Located<CachingSpec>>,
+    ) {
+        let max = crate::model::RetentionPolicy::UNLIMITED;
+        if let Some(r) = retention {
+            let t = &r.soft_delete;
+            match Timespan::parse(t) {
+                None => self.push(
+                    Diagnostic::at(
+                        t.loc,
+                        format!("`soft_delete` is not a timespan: `{}`", t.value),
+                    )
+                    .hint("write e.g. `365d`, `90d` or `30.00:00:00`"),
+                ),
+                Some(ts) if ts.as_millis() < 1000 || ts > max => self.push(
+                    Diagnostic::at(
+                        t.loc,
+                        format!("`soft_delete` {ts} is outside the allowed range 1s..365000d"),
+                    )
+                    .hint("Kusto keeps data between 1 second and 365,000 days (1,000 years)"),
+                ),
+                Some(_) => {}
+            }
+        }
+        if let Some(c) = caching {
+            let t = &c.hot;
+            match Timespan::parse(t) {
+                None => self.push(
+                    Diagnostic::at(t.loc, format!("`hot` is not a timespan: `{}`", t.value))
+                        .hint("write e.g. `7d`, `31d` or `12h`"),
+                ),
+                Some(ts) if ts > max => self.push(
+                    Diagnostic::at(
+                        t.loc,
+                        format!("`hot` {ts} is outside the allowed range 0s..365000d"),
+                    )
+                    .hint("use at most 365000d"),
+                ),
+                Some(_) => {}
+            }
+            for w in &c.hot_windows {
+                let instant = |v: &Located<String>, this: &mut Self| {
+                    let n = crate::model::normalize_instant(v);
+                    if n.is_none() {
+                        this.push(
+                            Diagnostic::at(
+                                v.loc,
+                                format!("`{}` is not a date or UTC instant", v.value),
+                            )
+                            .hint("write e.g. `2026-01-01` or `2026-01-01T06:00:00Z`"),
+                        );
+                    }
+                    n
+                };
+                if let (Some(from), Some(to)) = (instant(&w.from, self), instant(&w.to, self))
+                    && !(crate::model::HotWindow { from, to }).is_ordered()
+                {
+                    self.push(
+                        Diagnostic::at(
+                            w.to.loc,
+                            format!(
+                                "hot window ends at `{}`, not after its start `{}`",
+                                w.to.value, w.from.value
+                            ),
+                        )
+                        .hint("give `to` a later instant than `from`"),
+                    );
+                }
+            }
+        }
+    }
+
     fn batching(&mut self, batching: &Located<BatchingSpec>) {
         if let Some(t) = &batching.max_time {
             match Timespan::parse(t) {
@@ -357,6 +433,7 @@ impl Validator<'_> {
             if let Some(b) = &db.ingestion_batching {
                 self.batching(b);
             }
+            self.data_policies(db.retention.as_ref(), db.caching.as_ref());
             self.principals(&db.principals.roles());
         }
     }
@@ -456,6 +533,7 @@ impl Validator<'_> {
             if let Some(b) = &t.ingestion_batching {
                 self.batching(b);
             }
+            self.data_policies(t.retention.as_ref(), t.caching.as_ref());
             self.principals(&t.principals.roles());
         }
     }

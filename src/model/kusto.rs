@@ -7,7 +7,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use super::{BatchingPolicy, ColumnType, MappingKind, PrincipalRef};
+use super::{
+    BatchingPolicy, CachingPolicy, ColumnType, MappingKind, PrincipalRef, RetentionPolicy,
+};
 
 /// The ownership marker kustoplan appends to docstrings of tables it manages, so pruning only
 /// ever touches objects created by this stack.
@@ -31,6 +33,13 @@ pub struct DatabaseState {
     pub batching: Option<BatchingPolicy>,
     /// Database-level streaming ingestion (absent and disabled are the same).
     pub streaming: bool,
+    /// Database-level retention policy: observed, the one set (`None`: unlimited); desired,
+    /// the declared one (`None`: not managed, left as it is).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retention: Option<RetentionPolicy>,
+    /// Database-level caching policy, observed or declared as for `retention`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caching: Option<CachingPolicy>,
     /// Principals in database roles.
     #[serde(with = "role_entries")]
     pub principals: BTreeMap<RoleKey, Option<String>>,
@@ -66,6 +75,13 @@ pub struct TableState {
     /// the database's either way, so a table that must not stream in a streaming database
     /// needs an explicit disabling policy; absence and `false` are different states.
     pub streaming: Option<bool>,
+    /// Table-level retention policy: observed, the one set (`None`: the database's applies);
+    /// desired, the declared one (`None`: not managed, left as it is).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retention: Option<RetentionPolicy>,
+    /// Table-level caching policy, observed or declared as for `retention`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caching: Option<CachingPolicy>,
     /// Principals in table roles.
     #[serde(with = "role_entries")]
     pub principals: BTreeMap<RoleKey, Option<String>>,

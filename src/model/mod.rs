@@ -9,6 +9,7 @@ pub mod kusto;
 mod names;
 mod policy;
 mod principal;
+mod retention;
 pub(crate) mod timespan;
 
 pub use column_type::ColumnType;
@@ -16,4 +17,5 @@ pub use format::{DataFormat, MappingKind};
 pub use names::{check_kafka_topic_name, check_kusto_name, is_sink_safe_name};
 pub use policy::BatchingPolicy;
 pub use principal::{PrincipalKind, PrincipalRef};
+pub use retention::{CachingPolicy, HotWindow, RetentionPolicy, normalize_instant};
 pub use timespan::Timespan;

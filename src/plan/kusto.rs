@@ -17,7 +17,9 @@ use super::{Action, Change, ImpactClass, Target};
 use crate::kusto::command::{DatabaseRole, TableRole};
 use crate::kusto::render::{self, PolicyScope, RoleScope};
 use crate::model::kusto::{DatabaseState, KustoState, Mapping, RoleKey, TableState};
-use crate::model::{BatchingPolicy, PrincipalKind, PrincipalRef};
+use crate::model::{
+    BatchingPolicy, CachingPolicy, PrincipalKind, PrincipalRef, RetentionPolicy, Timespan,
+};
 
 use super::phase::{
     KUSTO_MAPPINGS as PHASE_MAPPINGS, KUSTO_POLICIES as PHASE_POLICIES,
@@ -80,6 +82,9 @@ struct Ctx<'a> {
     /// Whether the database streams once the plan is applied: a table without its own
     /// streaming policy follows it.
     database_streams: bool,
+    /// The database's soft-delete period before the plan: what a table without its own
+    /// retention policy keeps today.
+    database_retention: Timespan,
 }
 
 impl Ctx<'_> {
@@ -149,6 +154,9 @@ fn database(
         left: &mut report.undeclared_principals_left,
         directory: &have.directory,
         database_streams: want.streaming,
+        database_retention: have
+            .retention
+            .map_or(RetentionPolicy::UNLIMITED, |r| r.soft_delete),
     };
     let base = address::database(db);
     for (name, table_want) in &want.tables {
@@ -186,6 +194,21 @@ fn database(
         &format!("{base}.policy.streamingingestion"),
         want.streaming,
         have.streaming,
+    );
+    retention(
+        &mut ctx,
+        &format!("{base}.policy.retention"),
+        PolicyScope::Database(db),
+        (want.retention, have.retention),
+        RetentionPolicy::UNLIMITED,
+        !have.tables.is_empty(),
+    );
+    caching(
+        &mut ctx,
+        &format!("{base}.policy.caching"),
+        PolicyScope::Database(db),
+        want.caching.as_ref(),
+        have.caching.as_ref(),
     );
     principals(
         &mut ctx,
@@ -404,6 +427,24 @@ fn table_children(ctx: &mut Ctx<'_>, want: &TableState, have: &TableState, prune
         want.streaming,
         have.streaming,
     );
+    let inherited = ctx.database_retention;
+    // A live table has at least one column; the empty stand-in of a table this plan creates
+    // has none, and holds no data to lose.
+    retention(
+        ctx,
+        &format!("{addr}.policy.retention"),
+        PolicyScope::Table(name),
+        (want.retention, have.retention),
+        inherited,
+        !have.columns.is_empty(),
+    );
+    caching(
+        ctx,
+        &format!("{addr}.policy.caching"),
+        PolicyScope::Table(name),
+        want.caching.as_ref(),
+        have.caching.as_ref(),
+    );
     principals(
         ctx,
         &addr,
@@ -468,6 +509,94 @@ fn batching(
         ),
         _ => {}
     }
+}
+
+/// A declared retention policy is set when the live one differs; an undeclared one is left as
+/// it is. A shorter soft-delete period than what applies today (the entity's own policy, else
+/// `inherited`) deletes the data older than it: `data-loss`, when the entity holds data (a
+/// table that exists, a database with tables). Disabling recoverability is safe but said,
+/// since deleted data can then no longer be recovered.
+fn retention(
+    ctx: &mut Ctx<'_>,
+    address: &str,
+    scope: PolicyScope<'_>,
+    (want, have): (Option<RetentionPolicy>, Option<RetentionPolicy>),
+    inherited: Timespan,
+    holds_data: bool,
+) {
+    let Some(want) = want else {
+        return;
+    };
+    if have == Some(want) {
+        return;
+    }
+    let before = have.map_or(inherited, |h| h.soft_delete);
+    let mut summary = format!("keep data for {}", want.soft_delete);
+    let impact = if want.soft_delete < before && holds_data {
+        summary.push_str(&format!(
+            " (was {before}): data older than {} is deleted",
+            want.soft_delete
+        ));
+        ImpactClass::DataLoss
+    } else {
+        if want.soft_delete > before {
+            summary.push_str(&format!(" (was {before})"));
+        }
+        ImpactClass::Safe
+    };
+    if !want.recoverable && have.is_none_or(|h| h.recoverable) {
+        summary.push_str("; deleted data can no longer be recovered");
+    }
+    ctx.push(
+        address.to_string(),
+        if have.is_some() {
+            Action::Update
+        } else {
+            Action::Create
+        },
+        impact,
+        summary,
+        have.map(|h| pretty(&h.to_json())),
+        Some(pretty(&want.to_json())),
+        vec![render::alter_retention_policy(scope, &want)],
+        PHASE_POLICIES,
+    );
+}
+
+/// A declared caching policy is set when the live one differs; an undeclared one is left as
+/// it is. Caching changes query speed and cost, never data: `safe`.
+fn caching(
+    ctx: &mut Ctx<'_>,
+    address: &str,
+    scope: PolicyScope<'_>,
+    want: Option<&CachingPolicy>,
+    have: Option<&CachingPolicy>,
+) {
+    let Some(want) = want else {
+        return;
+    };
+    if have == Some(want) {
+        return;
+    }
+    let windows = match want.hot_windows.len() {
+        0 => String::new(),
+        1 => " and 1 hot window".to_string(),
+        n => format!(" and {n} hot windows"),
+    };
+    ctx.push(
+        address.to_string(),
+        if have.is_some() {
+            Action::Update
+        } else {
+            Action::Create
+        },
+        ImpactClass::Safe,
+        format!("keep the last {} hot{windows}", want.hot),
+        have.map(|h| pretty(&h.to_json())),
+        Some(pretty(&want.to_json())),
+        vec![render::alter_caching_policy(scope, want)],
+        PHASE_POLICIES,
+    );
 }
 
 /// The database's streaming policy: there is nothing above a database, so "no policy" and a

@@ -76,6 +76,9 @@ function lastStringLiteral(command) {
 function jsonShape(kind) {
   if (!/^(Create|Alter)/.test(kind)) return null;
   if (/IngestionMapping$/.test(kind)) return "array";
+  // Caching takes `hot = 7d, hot_window = ...`; `.alter-merge ... policy retention` takes
+  // `softdelete = 365d recoverability = enabled`: properties, not JSON.
+  if (/PolicyCaching$/.test(kind) || /^AlterMerge.*PolicyRetention$/.test(kind)) return null;
   if (/Policy/.test(kind)) return "object";
   return null;
 }

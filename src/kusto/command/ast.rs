@@ -73,6 +73,10 @@ pub enum PolicyKind {
     IngestionBatching,
     /// `streamingingestion`.
     StreamingIngestion,
+    /// `retention` (also written `softdelete = 365d recoverability = enabled`).
+    Retention,
+    /// `caching` (written `hot = 7d[, hot_window = datetime(..) .. datetime(..)]`).
+    Caching,
 }
 
 impl PolicyKind {
@@ -81,6 +85,8 @@ impl PolicyKind {
         match self {
             PolicyKind::IngestionBatching => "IngestionBatchingPolicy",
             PolicyKind::StreamingIngestion => "StreamingIngestionPolicy",
+            PolicyKind::Retention => "RetentionPolicy",
+            PolicyKind::Caching => "CachingPolicy",
         }
     }
 
@@ -89,6 +95,8 @@ impl PolicyKind {
         match self {
             PolicyKind::IngestionBatching => "ingestionbatching",
             PolicyKind::StreamingIngestion => "streamingingestion",
+            PolicyKind::Retention => "retention",
+            PolicyKind::Caching => "caching",
         }
     }
 }
@@ -413,7 +421,9 @@ pub enum Command {
         name: Option<String>,
     },
     /// `.alter[-merge] table|tables|database ... policy P '<json>'` (or, for streaming ingestion,
-    /// `enable|disable`, read as the JSON `{"IsEnabled":true|false}`)
+    /// `enable|disable`, read as the JSON `{"IsEnabled":true|false}`; for retention,
+    /// `softdelete = T [recoverability = enabled|disabled]`; for caching, `hot = T[,
+    /// hot_window = datetime(A) .. datetime(B)]...`: each read as the policy JSON)
     AlterPolicy {
         /// `.alter-merge` keeps omitted fields; `.alter` resets them to defaults.
         merge: bool,
@@ -547,10 +557,14 @@ impl Command {
             Command::AlterPolicy { policy, .. } => match policy {
                 PolicyKind::IngestionBatching => "IngestionBatchingPolicyAlter",
                 PolicyKind::StreamingIngestion => "StreamingIngestionPolicyAlter",
+                PolicyKind::Retention => "RetentionPolicyAlter",
+                PolicyKind::Caching => "CachingPolicyAlter",
             },
             Command::DeletePolicy { policy, .. } => match policy {
                 PolicyKind::IngestionBatching => "IngestionBatchingPolicyDelete",
                 PolicyKind::StreamingIngestion => "StreamingIngestionPolicyDelete",
+                PolicyKind::Retention => "RetentionPolicyDelete",
+                PolicyKind::Caching => "CachingPolicyDelete",
             },
             Command::ShowPolicy { .. } => "PolicyShow",
             Command::Principals { action, scope, .. } => match (scope, action) {

@@ -224,20 +224,27 @@ impl<'a> Lexer<'a> {
             c if c.is_ascii_digit() => TokenKind::Number(self.number()),
             c if c.is_alphabetic() || c == '_' => {
                 let word = self.word(false);
-                // Only where a value is compared (`x == datetime(...)`): elsewhere these words
-                // are ordinary names (`.create table date(a:int)`).
+                // Only where a value is compared or assigned (`x == datetime(...)`,
+                // `hot_window = datetime(...) .. datetime(...)`): elsewhere these words are
+                // ordinary names (`.create table date(a:int)`).
+                let last_two = self.out.len().checked_sub(2).map(|i| &self.out[i..]);
+                let after_range = last_two.is_some_and(|t| {
+                    t.iter().all(|t| t.kind == TokenKind::Dot) && t[0].end == t[1].start
+                });
                 let typed_literal = TYPED_LITERALS.contains(&word.as_str())
-                    && matches!(
-                        self.out.last().map(|t| &t.kind),
-                        Some(
-                            TokenKind::EqEq
-                                | TokenKind::NotEq
-                                | TokenKind::Lt
-                                | TokenKind::Le
-                                | TokenKind::Gt
-                                | TokenKind::Ge
-                        )
-                    );
+                    && (after_range
+                        || matches!(
+                            self.out.last().map(|t| &t.kind),
+                            Some(
+                                TokenKind::EqEq
+                                    | TokenKind::NotEq
+                                    | TokenKind::Lt
+                                    | TokenKind::Le
+                                    | TokenKind::Gt
+                                    | TokenKind::Ge
+                                    | TokenKind::Eq
+                            )
+                        ));
                 self.push(TokenKind::Ident(word), start, line, line_begin, line_start);
                 if typed_literal && self.peek(0) == Some('(') {
                     self.literal_body()?;

@@ -264,9 +264,16 @@ impl<'a> Parser<'a> {
     }
 
     fn policy_kind(&mut self) -> Result<PolicyKind, SyntaxError> {
-        match self.one_of(&["ingestionbatching", "streamingingestion"])? {
+        match self.one_of(&[
+            "ingestionbatching",
+            "streamingingestion",
+            "retention",
+            "caching",
+        ])? {
             "ingestionbatching" => Ok(PolicyKind::IngestionBatching),
-            _ => Ok(PolicyKind::StreamingIngestion),
+            "streamingingestion" => Ok(PolicyKind::StreamingIngestion),
+            "retention" => Ok(PolicyKind::Retention),
+            _ => Ok(PolicyKind::Caching),
         }
     }
 
@@ -549,6 +556,10 @@ impl<'a> Parser<'a> {
                 self.pos += 1;
                 serde_json::json!({ "IsEnabled": w == "enable" }).to_string()
             }
+            (PolicyKind::Retention, Some(TokenKind::Ident(w))) if w == "softdelete" => {
+                self.retention_properties()?
+            }
+            (PolicyKind::Caching, Some(TokenKind::Ident(_))) => self.caching_properties()?,
             _ => self.string()?,
         };
         Ok(Command::AlterPolicy {
@@ -557,6 +568,108 @@ impl<'a> Parser<'a> {
             policy,
             json,
         })
+    }
+
+    /// `softdelete = T [recoverability = enabled|disabled]`, as the policy JSON (the form
+    /// `.alter-merge ... policy retention` takes and the schema script writes).
+    fn retention_properties(&mut self) -> Result<String, SyntaxError> {
+        self.keyword("softdelete")?;
+        self.punct(TokenKind::Eq)?;
+        let soft_delete = self.timespan_literal()?;
+        let mut policy = serde_json::json!({ "SoftDeletePeriod": soft_delete.to_kusto() });
+        if self.eat_keyword("recoverability") {
+            self.punct(TokenKind::Eq)?;
+            let value = match self.one_of(&["enabled", "disabled"])? {
+                "enabled" => "Enabled",
+                _ => "Disabled",
+            };
+            policy["Recoverability"] = serde_json::json!(value);
+        }
+        Ok(policy.to_string())
+    }
+
+    /// `hot = T[, hot_window = datetime(A) .. datetime(B)]...` (or the older `hotdata = T
+    /// hotindex = T`), as the policy JSON the service reports.
+    fn caching_properties(&mut self) -> Result<String, SyntaxError> {
+        let (data, index) = match self.one_of(&["hot", "hotdata"])? {
+            "hot" => {
+                self.punct(TokenKind::Eq)?;
+                let hot = self.timespan_literal()?;
+                (hot, hot)
+            }
+            _ => {
+                self.punct(TokenKind::Eq)?;
+                let data = self.timespan_literal()?;
+                self.keyword("hotindex")?;
+                self.punct(TokenKind::Eq)?;
+                (data, self.timespan_literal()?)
+            }
+        };
+        let mut windows = Vec::new();
+        while self.peek() == Some(&TokenKind::Comma) {
+            self.pos += 1;
+            self.keyword("hot_window")?;
+            self.punct(TokenKind::Eq)?;
+            let from = self.datetime_literal()?;
+            self.punct(TokenKind::Dot)?;
+            self.punct(TokenKind::Dot)?;
+            let to = self.datetime_literal()?;
+            windows.push(serde_json::json!({ "MinValue": from, "MaxValue": to }));
+        }
+        let mut policy = serde_json::json!({
+            "DataHotSpan": { "Value": data.to_kusto() },
+            "IndexHotSpan": { "Value": index.to_kusto() },
+        });
+        if !windows.is_empty() {
+            policy["HotWindows"] = serde_json::Value::Array(windows);
+        }
+        Ok(policy.to_string())
+    }
+
+    /// A timespan literal: `7d`, `12h`, `30m`, `10s`, `100ms` (a number with a unit), or
+    /// `time(1.02:03:04)` / `timespan(...)`.
+    fn timespan_literal(&mut self) -> Result<crate::model::Timespan, SyntaxError> {
+        let at = self.pos;
+        let text = match self.peek().cloned() {
+            Some(TokenKind::Number(n)) => {
+                self.pos += 1;
+                n
+            }
+            Some(TokenKind::Ident(w)) if w == "time" || w == "timespan" => {
+                self.pos += 1;
+                self.literal_body()?
+            }
+            _ => return Err(self.error("expected a timespan literal such as 7d".into())),
+        };
+        crate::model::Timespan::parse(&text).ok_or_else(|| {
+            self.pos = at;
+            self.error(format!("invalid timespan literal '{text}'"))
+        })
+    }
+
+    /// `datetime(...)`, normalised to `YYYY-MM-DDTHH:MM:SSZ`.
+    fn datetime_literal(&mut self) -> Result<String, SyntaxError> {
+        let at = self.pos;
+        self.keyword("datetime")?;
+        let body = self.literal_body()?;
+        crate::model::normalize_instant(&body).ok_or_else(|| {
+            self.pos = at;
+            self.error(format!("invalid datetime literal '{body}'"))
+        })
+    }
+
+    /// `( body )` of a typed literal, where the lexer took the body verbatim.
+    fn literal_body(&mut self) -> Result<String, SyntaxError> {
+        self.punct(TokenKind::LParen)?;
+        let body = match self.peek().cloned() {
+            Some(TokenKind::LiteralBody(b)) => {
+                self.pos += 1;
+                b
+            }
+            _ => return Err(self.error("expected a literal value inside the parentheses".into())),
+        };
+        self.punct(TokenKind::RParen)?;
+        Ok(body)
     }
 
     fn drop(&mut self) -> Result<Command, SyntaxError> {

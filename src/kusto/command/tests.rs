@@ -448,8 +448,8 @@ fn syntax_errors_are_precise() {
         "Syntax error: SYN0002: the command text is empty [line:position=1:0]"
     );
     assert_eq!(
-        err(".show table T policy retention"),
-        "Syntax error: SYN0002: expected one of 'ingestionbatching', 'streamingingestion' but found 'retention' [line:position=1:21]"
+        err(".show table T policy merge"),
+        "Syntax error: SYN0002: expected one of 'ingestionbatching', 'streamingingestion', 'retention', 'caching' but found 'merge' [line:position=1:21]"
     );
     assert_eq!(
         err(".create table T (a:int)\n.create table U (b:int)"),
@@ -629,4 +629,73 @@ fn ingest_inline_keeps_its_data_verbatim() {
         err(".execute database script <|\n.ingest inline into table T <| 1,2")
             .contains("not inside a script")
     );
+}
+
+/// Retention and caching in the property forms the service's schema script and docs use are
+/// read as the policy JSON the service reports; bad literals are precise errors.
+#[test]
+fn retention_and_caching_properties_read_as_policy_json() {
+    let json = |csl: &str| match ok(csl) {
+        Command::AlterPolicy { policy, json, .. } => (policy, json),
+        other => panic!("{csl}: {other:?}"),
+    };
+    assert_eq!(
+        json(".alter-merge table T policy retention softdelete = 365d recoverability = disabled"),
+        (
+            PolicyKind::Retention,
+            r#"{"SoftDeletePeriod":"365.00:00:00","Recoverability":"Disabled"}"#.to_string()
+        )
+    );
+    assert_eq!(
+        json(".alter-merge database Db policy retention softdelete = 12h"),
+        (
+            PolicyKind::Retention,
+            r#"{"SoftDeletePeriod":"12:00:00"}"#.to_string()
+        )
+    );
+    assert_eq!(
+        json(".alter table T policy caching hot = 7d"),
+        (
+            PolicyKind::Caching,
+            r#"{"DataHotSpan":{"Value":"7.00:00:00"},"IndexHotSpan":{"Value":"7.00:00:00"}}"#
+                .to_string()
+        )
+    );
+    assert_eq!(
+        json(".alter database Db policy caching hotdata = 3d hotindex = time(1.00:00:00)"),
+        (
+            PolicyKind::Caching,
+            r#"{"DataHotSpan":{"Value":"3.00:00:00"},"IndexHotSpan":{"Value":"1.00:00:00"}}"#
+                .to_string()
+        )
+    );
+    assert_eq!(
+        json(
+            ".alter table T policy caching hot = 30d,\n hot_window = datetime(2021-01-01) .. datetime(2021-02-01 12:00),\n hot_window = datetime(2021-04-01T00:00:00Z)..datetime(2021-05-01)"
+        ),
+        (
+            PolicyKind::Caching,
+            r#"{"DataHotSpan":{"Value":"30.00:00:00"},"IndexHotSpan":{"Value":"30.00:00:00"},"HotWindows":[{"MinValue":"2021-01-01T00:00:00Z","MaxValue":"2021-02-01T12:00:00Z"},{"MinValue":"2021-04-01T00:00:00Z","MaxValue":"2021-05-01T00:00:00Z"}]}"#
+                .to_string()
+        )
+    );
+    assert_eq!(
+        json(r#".alter table T policy retention '{"SoftDeletePeriod":"1.00:00:00"}'"#).1,
+        r#"{"SoftDeletePeriod":"1.00:00:00"}"#
+    );
+    assert_eq!(
+        err(".alter table T policy caching hot = soon"),
+        "Syntax error: SYN0002: expected a timespan literal such as 7d [line:position=1:36]"
+    );
+    assert_eq!(
+        err(
+            ".alter table T policy caching hot = 7d, hot_window = datetime(2021-13-01) .. datetime(2022-01-01)"
+        ),
+        "Syntax error: SYN0002: invalid datetime literal '2021-13-01' [line:position=1:53]"
+    );
+    // `date(...)` after a dot stays a name, not a literal.
+    assert!(matches!(
+        ok(".create table Db.date (a:int)"),
+        Command::TableSchema { .. }
+    ));
 }

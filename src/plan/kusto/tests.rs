@@ -718,3 +718,146 @@ fn streaming_is_judged_by_effect_and_declared_off_is_an_explicit_policy() {
         );
     }
 }
+
+/// Retention and caching at both levels: what apply writes reads back equal (no drift, also
+/// for hot windows and spellings), a shorter soft-delete period than what applies today is
+/// `data-loss` where there is data (the table's own policy, else the database's; not for a
+/// table this plan creates), a longer one or any caching change is `safe`, and a policy the
+/// manifests do not declare is left alone.
+#[test]
+fn retention_and_caching_round_trip_and_shortening_retention_loses_data() {
+    use crate::model::{CachingPolicy, HotWindow, RetentionPolicy, Timespan};
+    let days = |n: u64| Timespan::from_secs(n * 86_400);
+    let mut desired = gameplay();
+    let db = desired.databases.get_mut("gamedb").expect("gamedb");
+    db.retention = Some(RetentionPolicy {
+        soft_delete: days(365),
+        recoverable: true,
+    });
+    db.caching = Some(CachingPolicy {
+        hot: days(31),
+        hot_windows: vec![HotWindow {
+            from: "2026-01-01T00:00:00Z".into(),
+            to: "2026-02-01T00:00:00Z".into(),
+        }],
+    });
+    let table = db.tables.get_mut("GamePlay").expect("GamePlay");
+    table.retention = Some(RetentionPolicy {
+        soft_delete: days(90),
+        recoverable: false,
+    });
+    table.caching = Some(CachingPolicy {
+        hot: Timespan::from_secs(12 * 3600),
+        hot_windows: Vec::new(),
+    });
+    let sandbox = KustoSandbox::in_memory(&["gamedb".to_string()]).expect("sandbox");
+    let first = diff(&desired, &observe_all(&sandbox, &desired), &options());
+    let policy = |changes: &[Change], address: &str| -> Option<(Action, ImpactClass, String)> {
+        changes
+            .iter()
+            .find(|c| c.address == address)
+            .map(|c| (c.action, c.impact, c.summary.clone()))
+    };
+    // Nothing exists yet: no data to lose.
+    assert_eq!(
+        policy(&first, "kusto.gamedb.policy.retention"),
+        Some((
+            Action::Create,
+            ImpactClass::Safe,
+            "keep data for 365d".into()
+        ))
+    );
+    assert_eq!(
+        policy(&first, "kusto.gamedb.table.GamePlay.policy.retention"),
+        Some((
+            Action::Create,
+            ImpactClass::Safe,
+            "keep data for 90d; deleted data can no longer be recovered".into()
+        ))
+    );
+    // The same policies over existing tables judge against what applies before the plan.
+    let bare = KustoSandbox::in_memory(&["gamedb".to_string()]).expect("sandbox");
+    let mut tables_only = desired.clone();
+    for db in tables_only.databases.values_mut() {
+        db.retention = None;
+        db.tables.values_mut().for_each(|t| t.retention = None);
+    }
+    apply_all(
+        &bare,
+        &diff(&tables_only, &observe_all(&bare, &tables_only), &options()),
+    );
+    let over_data = diff(&desired, &observe_all(&bare, &desired), &options());
+    assert_eq!(
+        policy(&over_data, "kusto.gamedb.policy.retention"),
+        Some((
+            Action::Create,
+            ImpactClass::DataLoss,
+            "keep data for 365d (was 365000d): data older than 365d is deleted".into()
+        ))
+    );
+    assert_eq!(
+        policy(&over_data, "kusto.gamedb.table.GamePlay.policy.retention"),
+        Some((
+            Action::Create,
+            ImpactClass::DataLoss,
+            "keep data for 90d (was 365000d): data older than 90d is deleted; deleted data can no longer be recovered".into()
+        ))
+    );
+    assert_eq!(
+        policy(&first, "kusto.gamedb.policy.caching"),
+        Some((
+            Action::Create,
+            ImpactClass::Safe,
+            "keep the last 31d hot and 1 hot window".into()
+        ))
+    );
+    apply_all(&sandbox, &first);
+    let observed = observe_all(&sandbox, &desired);
+    assert_eq!(diff(&desired, &observed, &options()), vec![]);
+    let live = &observed.databases["gamedb"];
+    assert_eq!(live.retention, desired.databases["gamedb"].retention);
+    assert_eq!(live.caching, desired.databases["gamedb"].caching);
+    assert_eq!(
+        live.tables["GamePlay"].caching,
+        desired.databases["gamedb"].tables["GamePlay"].caching
+    );
+
+    // Longer is safe, shorter loses data; not declared is left alone.
+    let mut longer = desired.clone();
+    let t = longer
+        .databases
+        .get_mut("gamedb")
+        .and_then(|d| d.tables.get_mut("GamePlay"))
+        .expect("GamePlay");
+    t.retention = Some(RetentionPolicy {
+        soft_delete: days(180),
+        recoverable: false,
+    });
+    t.caching = None;
+    let changes = diff(&longer, &observed, &options());
+    assert_eq!(
+        summary(&changes),
+        vec![(
+            "kusto.gamedb.table.GamePlay.policy.retention".into(),
+            Action::Update,
+            ImpactClass::Safe
+        )]
+    );
+    let mut shorter = desired.clone();
+    shorter
+        .databases
+        .get_mut("gamedb")
+        .expect("gamedb")
+        .retention = Some(RetentionPolicy {
+        soft_delete: days(30),
+        recoverable: true,
+    });
+    assert_eq!(
+        summary(&diff(&shorter, &observed, &options())),
+        vec![(
+            "kusto.gamedb.policy.retention".into(),
+            Action::Update,
+            ImpactClass::DataLoss
+        )]
+    );
+}

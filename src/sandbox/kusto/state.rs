@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::kusto::command::{DatabaseRole, TableRole};
-use crate::model::{ColumnType, MappingKind};
+use crate::model::{CachingPolicy, ColumnType, MappingKind, RetentionPolicy};
 
 /// Version of the persisted format, bumped on incompatible changes.
 pub const STATE_FORMAT: u32 = 1;
@@ -53,6 +53,12 @@ pub struct Database {
     pub batching: Option<BatchingPolicy>,
     /// Database-level streaming ingestion policy, if set.
     pub streaming: Option<StreamingPolicy>,
+    /// Database-level retention policy, if set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retention: Option<RetentionPolicy>,
+    /// Database-level caching policy, if set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caching: Option<CachingPolicy>,
     /// Database role assignments.
     pub principals: Vec<Assignment<DatabaseRole>>,
 }
@@ -67,6 +73,8 @@ impl Database {
             mappings: self.mappings.clone(),
             batching: self.batching,
             streaming: self.streaming,
+            retention: self.retention,
+            caching: self.caching.clone(),
             principals: self.principals.clone(),
         }
     }
@@ -77,6 +85,8 @@ impl Database {
             && self.mappings == other.mappings
             && self.batching == other.batching
             && self.streaming == other.streaming
+            && self.retention == other.retention
+            && self.caching == other.caching
             && self.principals == other.principals
     }
 
@@ -86,6 +96,8 @@ impl Database {
         self.mappings = saved.mappings;
         self.batching = saved.batching;
         self.streaming = saved.streaming;
+        self.retention = saved.retention;
+        self.caching = saved.caching;
         self.principals = saved.principals;
     }
 }
@@ -107,6 +119,12 @@ pub struct Table {
     pub batching: Option<BatchingPolicy>,
     /// Table-level streaming ingestion policy, if set.
     pub streaming: Option<StreamingPolicy>,
+    /// Table-level retention policy, if set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retention: Option<RetentionPolicy>,
+    /// Table-level caching policy, if set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caching: Option<CachingPolicy>,
     /// Table role assignments.
     pub principals: Vec<Assignment<TableRole>>,
     /// The table's data shards, oldest first. Absent in state files written before the
@@ -236,6 +254,8 @@ impl Database {
             mappings: Vec::new(),
             batching: None,
             streaming: None,
+            retention: None,
+            caching: None,
             principals: Vec::new(),
         }
     }
@@ -252,6 +272,8 @@ impl Table {
             mappings: Vec::new(),
             batching: None,
             streaming: None,
+            retention: None,
+            caching: None,
             principals: Vec::new(),
             extents: Vec::new(),
         }

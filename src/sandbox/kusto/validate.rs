@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 use super::error::KustoError;
 use super::state::{BatchingPolicy, StreamingPolicy, Table};
 use crate::model::timespan::TICKS_PER_SECOND;
-use crate::model::{ColumnType, MappingKind, Timespan};
+use crate::model::{CachingPolicy, ColumnType, MappingKind, RetentionPolicy, Timespan};
 
 /// Longest entity name Kusto accepts.
 pub const MAX_NAME_LEN: usize = 1024;
@@ -127,6 +127,53 @@ pub fn batching_json(p: &BatchingPolicy) -> String {
         "MaximumRawDataSizeMB": p.max_raw_size_mb,
     })
     .to_string()
+}
+
+/// Applies a retention policy JSON onto `base` (`.alter-merge` keeps the fields it omits;
+/// `.alter` passes `None` and omitted fields take the documented defaults).
+pub fn retention_policy(
+    json: &str,
+    base: Option<RetentionPolicy>,
+) -> Result<RetentionPolicy, KustoError> {
+    let mut map = policy_object(json)?;
+    if let Some(base) = base
+        && let Value::Object(current) = base.to_json()
+    {
+        for (k, v) in current {
+            if field(&map, &k).is_none() {
+                map.insert(k, v);
+            }
+        }
+    }
+    let policy = RetentionPolicy::from_json(&Value::Object(map)).ok_or_else(|| {
+        KustoError::bad_request(
+            "Invalid Retention policy: SoftDeletePeriod must be a timespan such as \"365.00:00:00\" and Recoverability 'Enabled' or 'Disabled'.",
+        )
+    })?;
+    if policy.soft_delete > RetentionPolicy::UNLIMITED {
+        return Err(KustoError::bad_request(format!(
+            "Invalid Retention policy: SoftDeletePeriod must be at most 365000.00:00:00, got {}.",
+            policy.soft_delete.to_kusto()
+        )));
+    }
+    Ok(policy)
+}
+
+/// Reads a caching policy JSON (`DataHotSpan`, `IndexHotSpan`, `HotWindows`).
+pub fn caching_policy(json: &str) -> Result<CachingPolicy, KustoError> {
+    let map = policy_object(json)?;
+    let policy = CachingPolicy::from_json(&Value::Object(map)).ok_or_else(|| {
+        KustoError::bad_request(
+            "Invalid Caching policy: DataHotSpan must be a timespan and every hot window needs MinValue and MaxValue datetimes.",
+        )
+    })?;
+    if let Some(w) = policy.hot_windows.iter().find(|w| !w.is_ordered()) {
+        return Err(KustoError::bad_request(format!(
+            "Invalid Caching policy: hot window {} .. {} ends before it starts.",
+            w.from, w.to
+        )));
+    }
+    Ok(policy)
 }
 
 /// Applies a streaming policy JSON onto `base` (`None` for `.alter`: `IsEnabled` required).

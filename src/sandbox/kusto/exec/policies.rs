@@ -1,4 +1,5 @@
-//! Ingestion batching and streaming ingestion policies at table and database level.
+//! Ingestion batching, streaming ingestion, retention and caching policies at table and
+//! database level.
 
 use super::super::error::KustoError;
 use super::super::state::{BatchingPolicy, Database, SandboxState, StreamingPolicy, Table};
@@ -7,17 +8,22 @@ use super::results::{self, PolicyRow};
 use super::{Context, database, database_mut, table, table_mut};
 use crate::kusto::command::{EntityRef, PolicyKind, PolicyShowTarget, PolicyTarget};
 use crate::kusto::v1::V1Table;
+use crate::model::{CachingPolicy, RetentionPolicy};
 
 /// The two policy slots of a table or database.
 struct Slots<'a> {
     batching: &'a mut Option<BatchingPolicy>,
     streaming: &'a mut Option<StreamingPolicy>,
+    retention: &'a mut Option<RetentionPolicy>,
+    caching: &'a mut Option<CachingPolicy>,
 }
 
 fn db_slots(db: &mut Database) -> Slots<'_> {
     Slots {
         batching: &mut db.batching,
         streaming: &mut db.streaming,
+        retention: &mut db.retention,
+        caching: &mut db.caching,
     }
 }
 
@@ -25,6 +31,8 @@ fn table_slots(t: &mut Table) -> Slots<'_> {
     Slots {
         batching: &mut t.batching,
         streaming: &mut t.streaming,
+        retention: &mut t.retention,
+        caching: &mut t.caching,
     }
 }
 
@@ -43,25 +51,45 @@ fn apply(slots: Slots<'_>, merge: bool, kind: PolicyKind, json: &str) -> Result<
             let base = if merge { *slots.streaming } else { None };
             *slots.streaming = Some(validate::streaming_policy(json, base)?);
         }
+        PolicyKind::Retention => {
+            let base = if merge { *slots.retention } else { None };
+            *slots.retention = Some(validate::retention_policy(json, base)?);
+        }
+        PolicyKind::Caching => *slots.caching = Some(validate::caching_policy(json)?),
     }
     Ok(())
 }
 
-fn policy_text(
-    kind: PolicyKind,
-    batching: Option<&BatchingPolicy>,
-    streaming: Option<&StreamingPolicy>,
-) -> Option<String> {
+/// The policies of one table or database, read-only.
+struct Stored<'a> {
+    batching: Option<&'a BatchingPolicy>,
+    streaming: Option<&'a StreamingPolicy>,
+    retention: Option<&'a RetentionPolicy>,
+    caching: Option<&'a CachingPolicy>,
+}
+
+/// The stored policy of one kind, as the JSON `.show ... policy` reports.
+fn policy_text(kind: PolicyKind, stored: Stored<'_>) -> Option<String> {
     match kind {
-        PolicyKind::IngestionBatching => batching.map(validate::batching_json),
-        PolicyKind::StreamingIngestion => streaming.map(validate::streaming_json),
+        PolicyKind::IngestionBatching => stored.batching.map(validate::batching_json),
+        PolicyKind::StreamingIngestion => stored.streaming.map(validate::streaming_json),
+        PolicyKind::Retention => stored.retention.map(|p| p.to_json().to_string()),
+        PolicyKind::Caching => stored.caching.map(|p| p.to_json().to_string()),
     }
 }
 
 fn table_row(kind: PolicyKind, db_name: &str, t: &Table) -> PolicyRow {
     PolicyRow {
         entity_name: format!("[{db_name}].[{}]", t.name),
-        policy: policy_text(kind, t.batching.as_ref(), t.streaming.as_ref()),
+        policy: policy_text(
+            kind,
+            Stored {
+                batching: t.batching.as_ref(),
+                streaming: t.streaming.as_ref(),
+                retention: t.retention.as_ref(),
+                caching: t.caching.as_ref(),
+            },
+        ),
         child_entities: String::new(),
         entity_type: "Table",
     }
@@ -71,7 +99,15 @@ fn database_row(kind: PolicyKind, db_name: &str, db: &Database) -> PolicyRow {
     let children: Vec<&String> = db.tables.keys().collect();
     PolicyRow {
         entity_name: format!("[{db_name}]"),
-        policy: policy_text(kind, db.batching.as_ref(), db.streaming.as_ref()),
+        policy: policy_text(
+            kind,
+            Stored {
+                batching: db.batching.as_ref(),
+                streaming: db.streaming.as_ref(),
+                retention: db.retention.as_ref(),
+                caching: db.caching.as_ref(),
+            },
+        ),
         child_entities: serde_json::Value::from(
             children.iter().map(|c| c.as_str()).collect::<Vec<_>>(),
         )
@@ -133,6 +169,8 @@ fn clear(slots: Slots<'_>, kind: PolicyKind) {
     match kind {
         PolicyKind::IngestionBatching => *slots.batching = None,
         PolicyKind::StreamingIngestion => *slots.streaming = None,
+        PolicyKind::Retention => *slots.retention = None,
+        PolicyKind::Caching => *slots.caching = None,
     }
 }
 

@@ -11,6 +11,7 @@ use super::{database, results};
 use crate::kusto::command::{PolicyKind, SchemaScriptOptions};
 use crate::kusto::render::{self, PolicyScope, RoleScope};
 use crate::kusto::v1::V1Table;
+use crate::model::{CachingPolicy, RetentionPolicy};
 
 /// The script rows in the service's order: tables, table mappings, table policies, database
 /// policies, database principals, table principals.
@@ -52,15 +53,23 @@ fn rows(name: &str, db: &Database, options: SchemaScriptOptions) -> Vec<String> 
         policies(
             &mut out,
             PolicyScope::Table(&t.name),
-            t.batching,
-            t.streaming,
+            Stored {
+                batching: t.batching,
+                streaming: t.streaming,
+                retention: t.retention,
+                caching: t.caching.as_ref(),
+            },
         );
     }
     policies(
         &mut out,
         PolicyScope::Database(name),
-        db.batching,
-        db.streaming,
+        Stored {
+            batching: db.batching,
+            streaming: db.streaming,
+            retention: db.retention,
+            caching: db.caching.as_ref(),
+        },
     );
     if options.include_security_settings {
         principals(&mut out, &db.principals, |role| {
@@ -75,26 +84,37 @@ fn rows(name: &str, db: &Database, options: SchemaScriptOptions) -> Vec<String> 
     out
 }
 
-fn policies(
-    out: &mut Vec<String>,
-    scope: PolicyScope<'_>,
+/// The policies of one table or database.
+struct Stored<'a> {
     batching: Option<BatchingPolicy>,
     streaming: Option<StreamingPolicy>,
-) {
+    retention: Option<RetentionPolicy>,
+    caching: Option<&'a CachingPolicy>,
+}
+
+/// One row per set policy, in the forms the service writes: batching and streaming as JSON,
+/// retention as `.alter-merge ... softdelete = ...`, caching as `hot = ...`.
+fn policies(out: &mut Vec<String>, scope: PolicyScope<'_>, stored: Stored<'_>) {
     let set = [
         (
             PolicyKind::IngestionBatching,
-            batching.map(|p| validate::batching_json(&p)),
+            stored.batching.map(|p| validate::batching_json(&p)),
         ),
         (
             PolicyKind::StreamingIngestion,
-            streaming.map(|p| validate::streaming_json(&p)),
+            stored.streaming.map(|p| validate::streaming_json(&p)),
         ),
     ];
     for (kind, text) in set {
         if let Some(json) = text.and_then(|t| serde_json::from_str::<Value>(&t).ok()) {
             out.push(render::alter_policy(scope, kind, &json));
         }
+    }
+    if let Some(p) = &stored.retention {
+        out.push(render::alter_merge_retention_properties(scope, p));
+    }
+    if let Some(p) = stored.caching {
+        out.push(render::alter_caching_policy(scope, p));
     }
 }
 
