@@ -10,7 +10,7 @@ mod tables;
 
 use super::error::KustoError;
 use super::state::{Database, SandboxState, Table};
-use crate::kusto::command::{Command, EntityRef, PolicyTarget, RoleScope, TableRef};
+use crate::kusto::command::{Command, EntityRef, PolicyTarget, RoleScope, TableRef, TableRename};
 use crate::kusto::v1::V1Table;
 
 /// The database a command runs in, as given by the request's `db` field.
@@ -260,6 +260,16 @@ fn dispatch(
             table: t,
             if_exists,
         } => tables::drop_table(state, ctx, t, *if_exists),
+        Command::RenameTable { from, to } => tables::rename(
+            state,
+            ctx,
+            &[TableRename {
+                to: to.clone(),
+                from: from.clone(),
+                if_exists: false,
+            }],
+        ),
+        Command::RenameTables { renames } => tables::rename(state, ctx, renames),
         Command::AlterDocString {
             table: t,
             docstring,
