@@ -529,3 +529,54 @@ async fn an_apply_interrupted_before_applying_releases_the_lease_and_applies_not
     assert_eq!(tables(&sandbox), BTreeSet::new());
     assert_eq!(lease_tables(&sandbox), Vec::<String>::new());
 }
+
+/// `apply PLANFILE` takes the lease before it checks the live state: with the lease held it is
+/// refused as held (not as stale, and without applying); once free it applies the plan.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_saved_plan_is_applied_under_the_lease() {
+    let (_dir, server) = server().await;
+    let sandbox = server.sandbox();
+    let a = stack(&server.url(), "A", "");
+    let file = a.path().join("a.plan");
+    let planned = output(kustoplan(
+        a.path(),
+        &["plan", "--out", file.to_str().expect("utf-8 path")],
+    ))
+    .await;
+    assert_eq!(planned.status.code(), Some(0), "{:?}", text(&planned));
+    let live = record("00000000000000000000000000000005", now() + 3600);
+    write_lease(&sandbox, &live);
+
+    let mut apply_file = Command::new(env!("CARGO_BIN_EXE_kustoplan"));
+    apply_file
+        .arg("apply")
+        .arg(&file)
+        .env("NO_COLOR", "1")
+        .env_remove("KUSTOPLAN_ENV")
+        .env_remove("KUSTOPLAN_SANDBOX_DIR");
+    let out = output(apply_file).await;
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    assert_eq!(stderr, refusal(&live));
+    assert_eq!(tables(&sandbox), BTreeSet::new());
+
+    sandbox
+        .execute(
+            DB,
+            &format!(".drop table {}", table_name(STACK)),
+            &Caller::cluster_admin("aaduser=test@localhost"),
+        )
+        .expect("drop the lease");
+    let mut apply_file = Command::new(env!("CARGO_BIN_EXE_kustoplan"));
+    apply_file
+        .arg("apply")
+        .arg(&file)
+        .env("NO_COLOR", "1")
+        .env_remove("KUSTOPLAN_ENV")
+        .env_remove("KUSTOPLAN_SANDBOX_DIR");
+    let out = output(apply_file).await;
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
+    assert_eq!(tables(&sandbox), names("A"));
+    assert_eq!(lease_tables(&sandbox), Vec::<String>::new());
+}

@@ -553,3 +553,167 @@ pub async fn force_unlock(
     }
     Ok(removed)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sandbox::kusto::{Caller, KustoSandbox};
+
+    fn target(databases: &[&str]) -> (Arc<KustoSandbox>, Arc<KustoTransport>) {
+        let names: Vec<String> = databases.iter().map(|d| d.to_string()).collect();
+        let sandbox = Arc::new(KustoSandbox::in_memory(&names).expect("sandbox"));
+        let transport = Arc::new(KustoTransport::local(sandbox.clone()));
+        (sandbox, transport)
+    }
+
+    fn request(databases: &[&str], wait: Duration) -> LeaseRequest {
+        LeaseRequest {
+            stack: "s".into(),
+            databases: databases.iter().map(|d| d.to_string()).collect(),
+            command: "kustoplan apply".into(),
+            wait,
+            ttl: lease::TTL,
+        }
+    }
+
+    /// Every table of `db`, lease tables included.
+    fn tables(sandbox: &KustoSandbox, db: &str) -> Vec<String> {
+        sandbox.state().databases[db]
+            .tables
+            .keys()
+            .cloned()
+            .collect()
+    }
+
+    fn held_id(sandbox: &KustoSandbox, db: &str) -> Option<LeaseId> {
+        let state = sandbox.state();
+        let table = state.databases[db].tables.get("kustoplan_lease_s")?;
+        LeaseRecord::from_docstring(&table.docstring).map(|r| r.id)
+    }
+
+    #[tokio::test]
+    async fn a_second_acquirer_is_refused_until_the_first_releases() {
+        let (sandbox, transport) = target(&["a", "b"]);
+        let first = acquire(transport.clone(), &request(&["b", "a"], Duration::ZERO))
+            .await
+            .expect("first");
+        for db in ["a", "b"] {
+            assert_eq!(held_id(&sandbox, db).as_ref(), Some(&first.record().id));
+        }
+        let Err(LeaseError::Held {
+            database, holder, ..
+        }) = acquire(transport.clone(), &request(&["a", "b"], Duration::ZERO)).await
+        else {
+            panic!("the second must be refused");
+        };
+        assert_eq!(database, "a");
+        assert_eq!(holder, Holder::Record(first.record().clone()));
+        assert_eq!(
+            tables(&sandbox, "a"),
+            ["kustoplan_lease_s"],
+            "no side table left"
+        );
+        first.release().await.expect("release");
+        assert_eq!(tables(&sandbox, "a"), Vec::<String>::new());
+        assert_eq!(tables(&sandbox, "b"), Vec::<String>::new());
+        acquire(transport, &request(&["a", "b"], Duration::ZERO))
+            .await
+            .expect("free again");
+    }
+
+    /// Held in `b` only: the waiter takes `a`, finds `b` busy, and gives `a` back before waiting,
+    /// so it never holds part of the lease while the holder of `b` runs.
+    #[tokio::test]
+    async fn a_waiter_holds_no_part_of_the_lease() {
+        let (sandbox, transport) = target(&["a", "b"]);
+        let holder = acquire(transport.clone(), &request(&["b"], Duration::ZERO))
+            .await
+            .expect("holder of b");
+        let refused = acquire(transport.clone(), &request(&["a", "b"], Duration::ZERO)).await;
+        assert!(
+            matches!(&refused, Err(LeaseError::Held { database, .. }) if database == "b"),
+            "{refused:?}"
+        );
+        assert_eq!(tables(&sandbox, "a"), Vec::<String>::new(), "a given back");
+        assert_eq!(held_id(&sandbox, "b").as_ref(), Some(&holder.record().id));
+    }
+
+    #[tokio::test]
+    async fn renewal_pushes_the_expiry_and_notices_a_lost_lease() {
+        let (sandbox, transport) = target(&["a"]);
+        let lease = acquire(transport.clone(), &request(&["a"], Duration::ZERO))
+            .await
+            .expect("lease");
+        lease.renew().await.expect("renew");
+        assert!(!lease.is_lost());
+        let removed = force_unlock(&transport, "s", &["a".to_string()], &lease.record().id)
+            .await
+            .expect("force-unlock");
+        assert_eq!(removed, ["a"]);
+        assert_eq!(
+            lease.renew().await,
+            Err(LeaseError::Lost {
+                database: "a".into(),
+                holder: None
+            })
+        );
+        assert!(lease.is_lost());
+        // Someone else takes it; the lost holder's release leaves theirs alone.
+        let other = acquire(transport.clone(), &request(&["a"], Duration::ZERO))
+            .await
+            .expect("other");
+        assert!(matches!(
+            lease.release().await,
+            Err(LeaseError::Lost { .. })
+        ));
+        assert_eq!(held_id(&sandbox, "a").as_ref(), Some(&other.record().id));
+    }
+
+    /// A take-over that finds another lease than the one it meant (it changed hands since it
+    /// was read) puts it back.
+    #[tokio::test]
+    async fn taking_over_another_lease_than_meant_puts_it_back() {
+        let (sandbox, transport) = target(&["a"]);
+        let lease = acquire(transport.clone(), &request(&["a"], Duration::ZERO))
+            .await
+            .expect("lease");
+        let other = LeaseId::random();
+        assert!(
+            !take_over(&transport, "a", "kustoplan_lease_s", &other)
+                .await
+                .expect("take over")
+        );
+        assert_eq!(held_id(&sandbox, "a").as_ref(), Some(&lease.record().id));
+        assert_eq!(tables(&sandbox, "a"), ["kustoplan_lease_s"]);
+        assert!(
+            force_unlock(&transport, "s", &["a".to_string()], &other)
+                .await
+                .expect("force-unlock")
+                .is_empty()
+        );
+    }
+
+    /// A table with the lease's name but no record is never taken over, however old.
+    #[tokio::test]
+    async fn an_unreadable_lease_is_never_taken_over() {
+        let (sandbox, transport) = target(&["a"]);
+        sandbox
+            .execute(
+                "a",
+                ".create table kustoplan_lease_s (x:int) with (docstring = 'by hand')",
+                &Caller::cluster_admin("aaduser=test"),
+            )
+            .expect("create");
+        let refused = acquire(transport, &request(&["a"], Duration::ZERO)).await;
+        assert_eq!(
+            refused.map(|l| l.record().clone()),
+            Err(LeaseError::Held {
+                database: "a".into(),
+                holder: Holder::Unreadable {
+                    docstring: "by hand".into()
+                },
+                waited: Duration::ZERO,
+            })
+        );
+    }
+}
