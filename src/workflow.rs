@@ -94,8 +94,8 @@ pub struct Session {
     pub connectors: BTreeMap<String, ConnectCluster>,
     /// The declared topics.
     pub topics: BTreeMap<String, Topic>,
-    /// Where Kusto commands go.
-    pub transport: KustoTransport,
+    /// Where Kusto commands go (shared with the apply lease's renewal).
+    pub transport: Arc<KustoTransport>,
     /// Where topic operations go, when the stack has topics or routes.
     pub kafka: Option<KafkaTransport>,
     /// One client per Connect cluster the stack uses.
@@ -139,7 +139,7 @@ impl Session {
         }
         let topics = desired::kafka_topics(&manifests);
         let sandbox_lease = lease_sandbox(&manifests, &topics, &connectors, &source, lease)?;
-        let transport = open_kusto(&manifests, &desired, &source)?;
+        let transport = Arc::new(open_kusto(&manifests, &desired, &source)?);
         let kafka = if topics.is_empty() && connectors.values().all(|c| c.is_empty()) {
             None
         } else {
@@ -162,6 +162,12 @@ impl Session {
             source,
             _sandbox_lease: sandbox_lease,
         })
+    }
+
+    /// Where the apply lease lives when the Kusto target is live; `None` on the built-in
+    /// sandbox, whose directory lease already keeps applies apart.
+    pub fn lease_target(&self) -> Option<LeaseTarget> {
+        lease_target(&self.manifests, &self.desired, self.transport.clone())
     }
 
     /// Observes all three systems (a constant number of requests each).
@@ -708,6 +714,57 @@ fn lease_sandbox(
             )),
             (LeaseError::Io { .. }, _) => WorkflowError::Target(e.to_string()),
         })
+}
+
+/// A live Kusto target and what names and places the stack's apply lease there
+/// ([`crate::kusto::lease`]).
+pub struct LeaseTarget {
+    /// The stack's name.
+    pub stack: String,
+    /// The databases the stack declares (the lease is taken in each).
+    pub databases: Vec<String>,
+    /// Where the lease's commands go.
+    pub transport: Arc<KustoTransport>,
+}
+
+fn lease_target(
+    m: &Manifests,
+    desired: &KustoState,
+    transport: Arc<KustoTransport>,
+) -> Option<LeaseTarget> {
+    if transport.is_local() {
+        return None;
+    }
+    // Without a Stack document every target is the built-in sandbox, so a live target always
+    // comes with a stack name.
+    let stack = m.stack.as_ref()?.name.value.clone();
+    Some(LeaseTarget {
+        stack,
+        databases: desired.databases.keys().cloned().collect(),
+        transport,
+    })
+}
+
+/// Loads the stack and opens only its Kusto target, for `force-unlock`: `None` when the target
+/// is the built-in sandbox (nothing is opened then, so no sandbox directory is touched).
+pub fn open_lease_target(source: &Source) -> Result<Option<LeaseTarget>, WorkflowError> {
+    let options = LoadOptions {
+        environment: source.environment.clone(),
+        vars: source.vars.clone(),
+    };
+    let manifests = manifest::load(&source.paths, &options)
+        .map_err(|f| WorkflowError::Invalid(f.sources, f.diagnostics))?;
+    let live = manifests
+        .stack
+        .as_ref()
+        .and_then(|s| s.targets.kusto.as_ref())
+        .is_some_and(|k| k.cluster.value != "sandbox");
+    if !live {
+        return Ok(None);
+    }
+    let desired = desired::kusto_state(&manifests);
+    let transport = Arc::new(open_kusto(&manifests, &desired, source)?);
+    Ok(lease_target(&manifests, &desired, transport))
 }
 
 /// The directory the built-in sandbox persists to: `--sandbox-dir`, else `.kustoplan/sandbox`

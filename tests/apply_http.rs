@@ -83,8 +83,9 @@ async fn interrupted_apply_leaves_exactly_the_remaining_changes_and_a_second_app
     assert!(cut.stderr.contains("error: apply stopped: 1 of 6 commands confirmed; the outcome of 4 is unknown because the response was lost"), "{}", cut.stderr);
     assert_eq!(
         server.stats().mgmt - before.mgmt,
-        5,
-        "4 bulk reads and 1 script, no blind retry of the write"
+        2 + 4 + 1 + 4,
+        "the apply lease taken (stage, rename), 4 bulk reads and 1 script, no blind retry of the \
+         write, then the lease released (read, rename aside, read back, drop)"
     );
     server.set_faults(Faults::default());
 

@@ -126,8 +126,17 @@ async fn stopped_by(signal: i32) {
     );
     assert_eq!(
         server.stats().mgmt - before.mgmt,
-        5,
-        "4 observe reads and the script in flight, nothing after the signal"
+        2 + 4 + 1 + 4,
+        "the apply lease taken (stage, rename), 4 observe reads and the script in flight; after \
+         the signal only the lease's release (read, rename aside, read back, drop)"
+    );
+    let db = &server.sandbox().state().databases["gamedb"];
+    assert!(
+        db.tables
+            .keys()
+            .all(|t| !kustoplan::kusto::lease::is_lease_table(t)),
+        "the lease was released: {:?}",
+        db.tables.keys().collect::<Vec<_>>()
     );
     let connect = ConnectSandbox::open(&local.path().join("connect").join("main"))
         .expect("open connect sandbox");

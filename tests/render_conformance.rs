@@ -222,6 +222,14 @@ fn representative() -> Vec<(String, &'static str)> {
             (render::drop_column(table, "table"), "DropColumn"),
             (render::drop_table(table), "DropTable"),
             (
+                render::rename_table(table, "kustoplan_lease_gameplay"),
+                "RenameTable",
+            ),
+            (
+                render::show_table_schema_json(table),
+                "ShowTableSchemaAsJson",
+            ),
+            (
                 render::alter_table_docstring(
                     table,
                     "managed by \"kustoplan\"\\prod\nline 2\ttab\u{1}",

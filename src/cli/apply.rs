@@ -2,16 +2,24 @@
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
 
 use super::{ApplyArgs, ColorChoice, open_session_for_apply, report_workflow_error, source_of};
 use crate::interrupt::StopRequest;
+use crate::kusto::lease::{self, Holder};
 use crate::plan::render::{self, impact_name};
 use crate::plan::{ImpactClass, Plan};
 use crate::providers::kusto::apply::CommandOutcome;
+use crate::providers::kusto::lease::{LeaseError, LeaseRequest, LiveLease, acquire};
 use crate::saved_plan::{self, SavedPlan};
 use crate::workflow::{Session, WorkflowError};
 
 /// Applies a fresh plan of the manifests, or exactly a saved plan if it is still current.
+///
+/// On live targets the run holds the stack's apply lease from before the live state is read
+/// (so a saved plan's staleness check runs under it) until after the last request, renewing it
+/// meanwhile; it is released however the run ends short of a crash, including an interrupt.
 pub fn run(args: &ApplyArgs, color: ColorChoice) -> ExitCode {
     let saved = match saved_plan(args) {
         Ok(s) => s,
@@ -28,7 +36,149 @@ pub fn run(args: &ApplyArgs, color: ColorChoice) -> ExitCode {
         Ok(opened) => opened,
         Err(code) => return code,
     };
-    let plan = match rt.block_on(current_plan(&session, saved.as_ref())) {
+    let lease = match rt.block_on(take_lease(&session, args.lock_timeout)) {
+        Ok(lease) => lease.map(Arc::new),
+        Err(message) => {
+            eprintln!("error: {message}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let stop = StopRequest::default();
+    let phase = Arc::new(tokio::sync::Mutex::new(Phase::Preparing));
+    let watcher = rt.block_on(async { watch_signals(stop.clone(), phase.clone(), lease.clone()) });
+    let code = match watcher {
+        Ok(watcher) => {
+            // Spawned on the runtime, whose workers run it while the run waits or plans.
+            let runtime = rt.enter();
+            let renewal = lease.as_ref().map(|l| {
+                l.keep_alive(lease::RENEW_EVERY, stop.clone(), |e| match e {
+                    LeaseError::Lost { .. } => {
+                        eprintln!("error: {e}; apply stops before its next request");
+                    }
+                    _ => eprintln!(
+                        "warning: {e}; retrying in {}s",
+                        lease::RENEW_EVERY.as_secs()
+                    ),
+                })
+            });
+            drop(runtime);
+            let code = apply_leased(args, &session, &rt, saved.as_ref(), &stop, &phase, color);
+            drop(renewal);
+            *rt.block_on(phase.lock()) = Phase::Done;
+            watcher.abort();
+            code
+        }
+        Err(e) => {
+            eprintln!("error: cannot watch for Ctrl-C and SIGTERM: {e}; nothing was applied");
+            ExitCode::FAILURE
+        }
+    };
+    if let Some(lease) = &lease
+        && let Err(e) = rt.block_on(lease.release())
+    {
+        eprintln!("warning: {}", release_failed(&e, lease.record()));
+    }
+    code
+}
+
+/// Where an apply is, for an interrupt: before any change is sent it ends the run at once
+/// (releasing the lease); once changes are being sent it lets the request in flight finish.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Taking the lease, reading the live state, planning, asking for confirmation.
+    Preparing,
+    /// Sending changes.
+    Applying,
+    /// Releasing the lease.
+    Done,
+}
+
+/// Takes the stack's apply lease on its live Kusto target, waiting up to `wait`; `None` on the
+/// built-in sandbox (its directory lease already keeps applies apart) and for a stack that
+/// declares no database (there is nowhere to hold one: said on stderr). The error is the
+/// message to print.
+async fn take_lease(session: &Session, wait: Duration) -> Result<Option<LiveLease>, String> {
+    let Some(target) = session.lease_target() else {
+        return Ok(None);
+    };
+    if target.databases.is_empty() {
+        eprintln!(
+            "warning: the stack declares no Kusto database, so this apply holds no lease on the live systems; another apply of `{}` may run at the same time",
+            target.stack
+        );
+        return Ok(None);
+    }
+    let table = lease::table_name(&target.stack);
+    let request = LeaseRequest {
+        stack: target.stack,
+        databases: target.databases,
+        command: "kustoplan apply".to_string(),
+        wait,
+        ttl: lease::TTL,
+    };
+    match acquire(target.transport, &request).await {
+        Ok(lease) => {
+            for (database, holder) in lease.taken_over() {
+                eprintln!(
+                    "warning: took over the expired apply lease in database `{database}` held by {holder}"
+                );
+            }
+            Ok(Some(lease))
+        }
+        Err(e @ LeaseError::Held { .. }) => Err(format!(
+            "{e}; nothing was changed. {}",
+            held_help(&e, &table)
+        )),
+        Err(e) => Err(format!("{e}; nothing was changed")),
+    }
+}
+
+/// What to do about a lease someone else holds (`table` is the lease table).
+fn held_help(e: &LeaseError, table: &str) -> String {
+    match e {
+        LeaseError::Held {
+            holder: Holder::Record(record),
+            ..
+        } => format!(
+            "Wait for it to finish, or pass --lock-timeout DURATION (e.g. --lock-timeout 30s) to wait for it; if it no longer runs, the lease expires by itself, or remove it with `kustoplan force-unlock {}`",
+            record.id
+        ),
+        LeaseError::Held {
+            holder: Holder::Unreadable { .. },
+            database,
+            ..
+        } => format!(
+            "kustoplan never takes such a lease over; if no apply of this stack runs, drop the table with `.drop table {}` in database `{database}`",
+            crate::kusto::render::quote_name(table)
+        ),
+        _ => String::new(),
+    }
+}
+
+/// The warning for a lease that could not be released.
+fn release_failed(e: &LeaseError, record: &crate::kusto::lease::LeaseRecord) -> String {
+    match e {
+        LeaseError::Lost { .. } => format!("{e}; it was left alone"),
+        _ => format!(
+            "{e}; the lease expires by itself within {}s, or remove it with `kustoplan force-unlock {}`",
+            lease::TTL.as_secs(),
+            record.id
+        ),
+    }
+}
+
+/// The apply proper, under the lease: plan (or check the saved plan), gate, confirm, apply,
+/// report.
+fn apply_leased(
+    args: &ApplyArgs,
+    session: &Session,
+    rt: &tokio::runtime::Runtime,
+    saved: Option<&SavedPlan>,
+    stop: &StopRequest,
+    phase: &tokio::sync::Mutex<Phase>,
+    color: ColorChoice,
+) -> ExitCode {
+    let plan = match rt.block_on(current_plan(session, saved)) {
         Ok(p) => p,
         Err(e) => return report_workflow_error(e, color),
     };
@@ -36,7 +186,11 @@ pub fn run(args: &ApplyArgs, color: ColorChoice) -> ExitCode {
     allowed.extend(args.allow.iter().copied());
     print!("{}", render::text(&plan, &allowed, color.stdout));
     if plan.is_empty() {
-        return restart_failed(args, &session, &rt, color);
+        if !args.restart_failed {
+            return ExitCode::SUCCESS;
+        }
+        *rt.block_on(phase.lock()) = Phase::Applying;
+        return restart_failed(session, rt, color);
     }
     let refused: Vec<_> = plan.refused(&allowed).collect();
     if !refused.is_empty() {
@@ -65,16 +219,9 @@ pub fn run(args: &ApplyArgs, color: ColorChoice) -> ExitCode {
     if saved.is_none() && !args.auto_approve && !confirm() {
         return ExitCode::FAILURE;
     }
-    let stop = StopRequest::default();
-    let watcher = match rt.block_on(async { watch_signals(stop.clone()) }) {
-        Ok(watcher) => watcher,
-        Err(e) => {
-            eprintln!("error: cannot watch for Ctrl-C and SIGTERM: {e}; nothing was applied");
-            return ExitCode::FAILURE;
-        }
-    };
-    let report = rt.block_on(session.apply(&plan.changes, &stop, |line| eprintln!("{line}")));
-    watcher.abort();
+    // From here an interrupt lets the request in flight finish instead of ending the run.
+    *rt.block_on(phase.lock()) = Phase::Applying;
+    let report = rt.block_on(session.apply(&plan.changes, stop, |line| eprintln!("{line}")));
     print_report(&report.commands, color);
     let done = report
         .commands
@@ -132,14 +279,10 @@ pub fn run(args: &ApplyArgs, color: ColorChoice) -> ExitCode {
 
 /// `--restart-failed`: restarts failed connector tasks and reports the outcome.
 fn restart_failed(
-    args: &ApplyArgs,
     session: &crate::workflow::Session,
     rt: &tokio::runtime::Runtime,
     color: ColorChoice,
 ) -> ExitCode {
-    if !args.restart_failed {
-        return ExitCode::SUCCESS;
-    }
     let report = match rt.block_on(session.restart_failed(|line| eprintln!("{line}"))) {
         Ok(r) => r,
         Err(e) => return report_workflow_error(e, color),
@@ -225,9 +368,13 @@ async fn current_plan(session: &Session, saved: Option<&SavedPlan>) -> Result<Pl
     Ok(fresh)
 }
 
-/// Watches SIGINT and SIGTERM while apply runs; see [`interrupted`].
+/// Watches SIGINT and SIGTERM from the moment the lease is held; see [`on_signal`].
 #[cfg(unix)]
-fn watch_signals(stop: StopRequest) -> std::io::Result<tokio::task::JoinHandle<()>> {
+fn watch_signals(
+    stop: StopRequest,
+    phase: Arc<tokio::sync::Mutex<Phase>>,
+    lease: Option<Arc<LiveLease>>,
+) -> std::io::Result<tokio::task::JoinHandle<()>> {
     use tokio::signal::unix::{SignalKind, signal};
     let mut interrupt = signal(SignalKind::interrupt())?;
     let mut terminate = signal(SignalKind::terminate())?;
@@ -237,27 +384,67 @@ fn watch_signals(stop: StopRequest) -> std::io::Result<tokio::task::JoinHandle<(
                 _ = interrupt.recv() => {}
                 _ = terminate.recv() => {}
             }
-            interrupted(&stop);
+            on_signal(&stop, &phase, lease.as_ref()).await;
         }
     }))
 }
 
-/// Ctrl-C only, where Unix signals do not exist; see [`interrupted`].
+/// Ctrl-C only, where Unix signals do not exist; see [`on_signal`].
 #[cfg(not(unix))]
-fn watch_signals(stop: StopRequest) -> std::io::Result<tokio::task::JoinHandle<()>> {
+fn watch_signals(
+    stop: StopRequest,
+    phase: Arc<tokio::sync::Mutex<Phase>>,
+    lease: Option<Arc<LiveLease>>,
+) -> std::io::Result<tokio::task::JoinHandle<()>> {
     Ok(tokio::spawn(async move {
         loop {
             if let Err(e) = tokio::signal::ctrl_c().await {
                 eprintln!("warning: cannot watch for Ctrl-C any more: {e}");
                 return;
             }
-            interrupted(&stop);
+            on_signal(&stop, &phase, lease.as_ref()).await;
         }
     }))
 }
 
-/// One interrupt: the first asks apply to stop before its next request (the one in flight
-/// finishes, so its outcome is known); a second exits at once.
+/// One interrupt. Before any change was sent, the run ends at once: the lease is released (in
+/// a task that holds the phase, so the run cannot start sending changes meanwhile) and the
+/// process exits 1. Once changes are being sent, see [`interrupted`].
+async fn on_signal(
+    stop: &StopRequest,
+    phase: &Arc<tokio::sync::Mutex<Phase>>,
+    lease: Option<&Arc<LiveLease>>,
+) {
+    if stop.is_requested() {
+        interrupted(stop);
+        return;
+    }
+    let held = phase.clone().lock_owned().await;
+    if *held != Phase::Preparing {
+        drop(held);
+        interrupted(stop);
+        return;
+    }
+    // A second interrupt while the lease is being released exits at once.
+    stop.request();
+    let lease = lease.cloned();
+    tokio::spawn(async move {
+        let _held = held;
+        match &lease {
+            Some(lease) => {
+                eprintln!("Interrupted: nothing was applied; releasing the apply lease");
+                if let Err(e) = lease.release().await {
+                    eprintln!("warning: {}", release_failed(&e, lease.record()));
+                }
+            }
+            None => eprintln!("Interrupted: nothing was applied"),
+        }
+        std::process::exit(1);
+    });
+}
+
+/// An interrupt while changes are being sent: the first asks apply to stop before its next
+/// request (the one in flight finishes, so its outcome is known); a second exits at once.
 fn interrupted(stop: &StopRequest) {
     if stop.is_requested() {
         eprintln!(

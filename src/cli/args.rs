@@ -14,16 +14,18 @@ use clap::Parser;
 use super::Cli;
 
 /// Terraform's single-dash long options that kustoplan also has, and their `--` forms.
-const TERRAFORM_SPELLINGS: [(&str, &str); 5] = [
+const TERRAFORM_SPELLINGS: [(&str, &str); 7] = [
     ("-out", "--out"),
     ("-detailed-exitcode", "--detailed-exitcode"),
     ("-auto-approve", "--auto-approve"),
     ("-var", "--var"),
     ("-help", "--help"),
+    ("-force", "--force"),
+    ("-lock-timeout", "--lock-timeout"),
 ];
 
 /// `argv` with Terraform's single-dash spellings (`-out=FILE`, `-out FILE`, `-detailed-exitcode`,
-/// `-auto-approve`, `-var NAME=VALUE`, `-help`) rewritten to kustoplan's `--` forms. Arguments
+/// `-auto-approve`, `-var NAME=VALUE`, `-help`, `-force`, `-lock-timeout`) rewritten to kustoplan's `--` forms. Arguments
 /// after `--` are left as they are.
 pub fn terraform_spellings<I, T>(argv: I) -> Vec<OsString>
 where

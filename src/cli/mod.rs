@@ -3,6 +3,7 @@
 
 mod apply;
 pub mod args;
+mod force_unlock;
 mod import;
 mod output;
 mod plan;
@@ -64,6 +65,13 @@ pub enum Command {
         after_help = "Examples:\n  kustoplan apply examples/gameplay --auto-approve\n  kustoplan apply gameplay.plan\n  kustoplan apply stack/ --allow data-loss"
     )]
     Apply(ApplyArgs),
+    /// Remove the apply lease a crashed or stuck apply left on the live systems, by the id its
+    /// refusal showed (as `terraform force-unlock LOCK_ID`).
+    #[command(
+        name = "force-unlock",
+        after_help = "An apply on live targets holds a lease in each Kusto database of the stack; a second apply is refused with the holder and the lease id. A lease expires by itself a few minutes after its apply stopped renewing it; force-unlock removes it at once.\n\nExit codes: 0 removed, 1 error (no lease with that id, not confirmed, or the target could not be reached).\n\nExamples:\n  kustoplan force-unlock 0f3c2a9e8b7d4c1a9e8b7d4c1a0f3c2a stack/ --env prod\n  kustoplan force-unlock 0f3c2a9e8b7d4c1a9e8b7d4c1a0f3c2a stack/ --env prod -force"
+    )]
+    ForceUnlock(ForceUnlockArgs),
     /// Print a saved plan file (`plan --out`) for review, without contacting any system.
     #[command(
         after_help = "Examples:\n  kustoplan show gameplay.plan\n  kustoplan show gameplay.plan --format markdown > plan.md"
@@ -204,13 +212,27 @@ pub struct ApplyArgs {
     /// Allow changes of this impact class: data-loss or restart (repeatable).
     #[arg(long, value_name = "CLASS", value_parser = apply::parse_allow)]
     pub allow: Vec<crate::plan::ImpactClass>,
-    /// How long to wait when another process holds the built-in sandbox's directory (e.g. 30s);
-    /// 0 refuses at once.
+    /// How long to wait when another apply holds the stack's lease (the built-in sandbox's
+    /// directory, or the lease on a live Kusto target), e.g. 30s; 0 refuses at once.
     #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = parse_duration)]
     pub lock_timeout: std::time::Duration,
     /// Directory of the built-in sandbox (default: .kustoplan/sandbox next to the manifests).
     #[arg(long, env = "KUSTOPLAN_SANDBOX_DIR", value_name = "DIR")]
     pub sandbox_dir: Option<PathBuf>,
+}
+
+/// `force-unlock` options.
+#[derive(Debug, Args)]
+pub struct ForceUnlockArgs {
+    /// The lease id, as shown in the refusal of a second apply (`lease id ...`).
+    #[arg(value_name = "LOCK_ID", value_parser = parse_lease_id)]
+    pub lock_id: crate::kusto::lease::LeaseId,
+    /// The stack whose lease to remove.
+    #[command(flatten)]
+    pub stack: StackArgs,
+    /// Do not ask for confirmation.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// `validate` options.
@@ -343,6 +365,12 @@ fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
         .ok_or_else(|| format!("expected a duration such as 30s, 500ms or 5m, found `{text}`"))
 }
 
+fn parse_lease_id(text: &str) -> Result<crate::kusto::lease::LeaseId, String> {
+    crate::kusto::lease::LeaseId::parse(text).ok_or_else(|| {
+        format!("expected a lease id (32 hex digits, as a refusal shows it), found `{text}`")
+    })
+}
+
 fn parse_var(text: &str) -> Result<(String, String), String> {
     match text.split_once('=') {
         Some((name, value)) if !name.trim().is_empty() => {
@@ -464,6 +492,7 @@ pub fn run() -> ExitCode {
         Command::Plan(args) => plan::run(&args, color),
         Command::Apply(args) => apply::run(&args, color),
         Command::Show(args) => show::run(&args, color),
+        Command::ForceUnlock(args) => force_unlock::run(&args, color),
         Command::Status(args) => status::run(&args, color),
         Command::Import(args) => import::run(&args, color),
         Command::Schema(args) => schema::run(args.format),

@@ -4,6 +4,7 @@
 #![warn(missing_docs)]
 
 pub mod command;
+pub mod lease;
 pub mod observe;
 pub mod render;
 pub mod v1;

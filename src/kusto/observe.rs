@@ -177,7 +177,13 @@ fn read_schema(
         .and_then(Value::as_object)
         .cloned()
         .unwrap_or_default();
-    for (name, table) in tables {
+    // kustoplan's own apply lease tables are not the stack's objects: dropped here, in the one
+    // place every observation passes, so plan, prune, import and status never see them (their
+    // mappings, policies and principals are skipped with them, having no table to attach to).
+    for (name, table) in tables
+        .into_iter()
+        .filter(|(name, _)| !super::lease::is_lease_table(name))
+    {
         let mut columns = Vec::new();
         for c in table
             .get("OrderedColumns")

@@ -170,6 +170,13 @@ pub fn drop_table(table: &str) -> String {
     format!(".drop table {} ifexists", quote_name(table))
 }
 
+/// `.rename table Old to New`: Kusto's one atomic compare-and-swap. It fails when `New` exists
+/// (and when `Old` does not), so of several processes renaming onto the same name exactly one
+/// wins: the live-system apply lease ([`crate::kusto::lease`]) is built on it.
+pub fn rename_table(from: &str, to: &str) -> String {
+    format!(".rename table {} to {}", quote_name(from), quote_name(to))
+}
+
 /// `.alter table T docstring "..."`: sets the table docstring (where the ownership marker
 /// can live).
 pub fn alter_table_docstring(table: &str, text: &str) -> String {
@@ -401,6 +408,12 @@ pub fn show_database_schema_script(database: &str) -> String {
 /// tables in one round trip (bulk observe).
 pub fn show_database_mappings(database: &str) -> String {
     format!(".show database {} ingestion mappings", quote_name(database))
+}
+
+/// `.show table T schema as json`: one table's schema, folder and docstring in one row (the
+/// apply lease reads its holder record from the docstring).
+pub fn show_table_schema_json(table: &str) -> String {
+    format!(".show table {} schema as json", quote_name(table))
 }
 
 /// `.show table T ingestion mappings`: one table's mappings (verification after apply).

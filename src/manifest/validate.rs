@@ -520,6 +520,18 @@ impl Validator<'_> {
                 &format!("table `{}`", t.name.value),
             );
             self.kusto_name("table", &t.name);
+            if crate::kusto::lease::is_lease_table(&t.name.value) {
+                self.push(
+                    Diagnostic::at(
+                        t.name.loc,
+                        format!("table name `{}` is reserved", t.name.value),
+                    )
+                    .hint(format!(
+                        "names starting with `{}` are kustoplan's apply lease tables, which plans ignore; rename the table",
+                        crate::kusto::lease::PREFIX
+                    )),
+                );
+            }
             self.table_columns(t);
             self.duplicates(
                 "mapping",

@@ -235,8 +235,8 @@ fn read_holder(file: &File) -> Option<Holder> {
     serde_json::from_slice(&text).ok()
 }
 
-/// This machine's host name, for the holder record.
-fn host_name() -> String {
+/// This machine's host name, for the holder record (and the live-system lease's record).
+pub(crate) fn host_name() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .ok()
         .map(|h| h.trim().to_string())

@@ -303,6 +303,17 @@ pub enum ExtentSelection {
     Tags(Vec<TagFilter>),
 }
 
+/// One `NewName = OldName [ifexists]` pair of `.rename tables`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableRename {
+    /// The name the table gets.
+    pub to: String,
+    /// The table's current name.
+    pub from: String,
+    /// `ifexists`: skip this pair when `from` does not exist instead of failing the command.
+    pub if_exists: bool,
+}
+
 /// One command of an `.execute database script`, with its source text.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ScriptCommand {
@@ -374,6 +385,20 @@ pub enum Command {
         table: TableRef,
         /// Do not fail if the table is missing.
         if_exists: bool,
+    },
+    /// `.rename table Old to New`: fails when `Old` is missing or `New` exists, so it is
+    /// Kusto's one atomic compare-and-swap on names (the live-system apply lease relies on it).
+    RenameTable {
+        /// The table's current name (never database-qualified).
+        from: String,
+        /// The new name (never database-qualified).
+        to: String,
+    },
+    /// `.rename tables New=Old [ifexists], ...`: every pair in one transaction; the number of
+    /// tables must not change, so names may be swapped but never collide.
+    RenameTables {
+        /// The pairs, in order written.
+        renames: Vec<TableRename>,
     },
     /// `.alter table T docstring "..."`
     AlterDocString {
@@ -545,6 +570,8 @@ impl Command {
             Command::AlterColumnType { .. } => "ColumnTypeAlter",
             Command::DropColumn { .. } => "ColumnDrop",
             Command::DropTable { .. } => "TableDrop",
+            Command::RenameTable { .. } => "TableRename",
+            Command::RenameTables { .. } => "TablesRename",
             Command::AlterDocString { .. } => "TableDocStringAlter",
             Command::AlterFolder { .. } => "TableFolderAlter",
             Command::SetMapping { verb, .. } => match verb {

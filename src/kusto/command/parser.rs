@@ -239,6 +239,7 @@ impl<'a> Parser<'a> {
             "alter" => self.alter(),
             "alter-merge" => self.alter_merge(),
             "drop" => self.drop(),
+            "rename" => self.rename(),
             "delete" => {
                 let entity = self.entity()?;
                 self.keyword("policy")?;
@@ -823,6 +824,38 @@ impl<'a> Parser<'a> {
             properties,
             data: data.to_string(),
         })
+    }
+
+    /// `.rename table Old to New` or `.rename tables New=Old [ifexists], ...`. Names are never
+    /// database-qualified (the docs: the command works on the database in scope only), so a
+    /// dot after a name is a syntax error.
+    fn rename(&mut self) -> Result<Command, SyntaxError> {
+        match self.one_of(&["table", "tables"])? {
+            "table" => {
+                let from = self.name()?;
+                self.keyword("to")?;
+                let to = self.name()?;
+                Ok(Command::RenameTable { from, to })
+            }
+            _ => {
+                let mut renames = Vec::new();
+                loop {
+                    let to = self.name()?;
+                    self.punct(TokenKind::Eq)?;
+                    let from = self.name()?;
+                    let if_exists = self.eat_keyword("ifexists");
+                    renames.push(TableRename {
+                        to,
+                        from,
+                        if_exists,
+                    });
+                    if !self.eat(&TokenKind::Comma) {
+                        break;
+                    }
+                }
+                Ok(Command::RenameTables { renames })
+            }
+        }
     }
 
     fn drop_mapping(&mut self, entity: EntityRef) -> Result<Command, SyntaxError> {

@@ -699,3 +699,55 @@ fn retention_and_caching_properties_read_as_policy_json() {
         Command::TableSchema { .. }
     ));
 }
+
+#[test]
+fn rename_table_and_rename_tables() {
+    assert_eq!(
+        ok(".rename table ['a b'] to kustoplan_lease_x"),
+        Command::RenameTable {
+            from: "a b".into(),
+            to: "kustoplan_lease_x".into(),
+        }
+    );
+    assert_eq!(
+        ok(".rename tables A=A_TEMP, NEWB=B ifexists, A_TEMP = A"),
+        Command::RenameTables {
+            renames: vec![
+                TableRename {
+                    to: "A".into(),
+                    from: "A_TEMP".into(),
+                    if_exists: false,
+                },
+                TableRename {
+                    to: "NEWB".into(),
+                    from: "B".into(),
+                    if_exists: true,
+                },
+                TableRename {
+                    to: "A_TEMP".into(),
+                    from: "A".into(),
+                    if_exists: false,
+                },
+            ],
+        }
+    );
+    assert_eq!(
+        err(".rename table Db.A to B"),
+        "Syntax error: SYN0002: expected 'to' but found '.' [line:position=1:16]"
+    );
+    assert_eq!(
+        err(".rename table A B"),
+        "Syntax error: SYN0002: expected 'to' but found 'B' [line:position=1:16]"
+    );
+    assert_eq!(
+        err(".rename tables A=B,"),
+        "Syntax error: SYN0002: expected a name but found end of command [line:position=1:19]"
+    );
+    assert_eq!(
+        err(".rename column T.a to b"),
+        "Syntax error: SYN0002: expected one of 'table', 'tables' but found 'column' [line:position=1:8]"
+    );
+    assert_eq!(ok(".rename table A to B").command_type(), "TableRename");
+    assert_eq!(ok(".rename tables B=A").command_type(), "TablesRename");
+    assert!(!ok(".rename table A to B").is_read_only());
+}

@@ -187,6 +187,32 @@ fn column_and_table_commands_exact_and_parsed() {
 }
 
 #[test]
+fn rename_and_show_table_schema_exact_and_parsed() {
+    assert_eq!(
+        rename_table("kustoplan_lease_s_1", "kustoplan_lease_s"),
+        ".rename table kustoplan_lease_s_1 to kustoplan_lease_s"
+    );
+    assert_eq!(rename_table("a b", "to"), ".rename table ['a b'] to ['to']");
+    assert_eq!(
+        parse(&rename_table("a b", "to")),
+        Command::RenameTable {
+            from: "a b".into(),
+            to: "to".into(),
+        }
+    );
+    assert_eq!(
+        show_table_schema_json("Game Play"),
+        ".show table ['Game Play'] schema as json"
+    );
+    assert_eq!(
+        parse(&show_table_schema_json("Game Play")),
+        Command::ShowTableSchemaJson {
+            table: table_ref("Game Play"),
+        }
+    );
+}
+
+#[test]
 fn docstring_and_folder_exact_and_parsed() {
     let text = "Owned by \"kustoplan\" stack=prod\\eu\nline 2\ttab";
     assert_eq!(

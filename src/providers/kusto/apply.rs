@@ -126,6 +126,7 @@ pub async fn apply(
             Err(TransportError {
                 message,
                 outcome_unknown,
+                ..
             }) => {
                 stopped = true;
                 let outcome = if outcome_unknown {

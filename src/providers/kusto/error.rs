@@ -121,6 +121,23 @@ impl KustoClientError {
         }
     }
 
+    /// What kind of service answer this is, for callers that branch on it (see
+    /// [`Failure`](super::transport::Failure)); [`Failure::Other`](super::transport::Failure)
+    /// for anything but an HTTP error.
+    pub fn failure(&self) -> super::transport::Failure {
+        match self {
+            KustoClientError::Http { error, .. } => super::transport::Failure::classify(
+                error.code(),
+                match error.as_ref() {
+                    ServiceError::Structured(body) => body.exception_type.as_deref(),
+                    ServiceError::Text(_) => None,
+                },
+                error.detail(),
+            ),
+            _ => super::transport::Failure::Other,
+        }
+    }
+
     /// True when the request may or may not have taken effect, so apply must re-observe.
     pub fn is_outcome_unknown(&self) -> bool {
         matches!(self, KustoClientError::OutcomeUnknown { .. })

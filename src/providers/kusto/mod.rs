@@ -8,11 +8,13 @@
 //!   tokens or secrets.
 //! - [`retry`]: [`RetryPolicy`] and [`Idempotency`], which decide what may be retried.
 //! - [`transport`]: where commands go (in-process sandbox or [`KustoClient`]).
+//! - [`lease`]: the apply lease on a live target (one apply of a stack at a time).
 
 pub mod apply;
 pub mod auth;
 pub mod client;
 pub mod error;
+pub mod lease;
 pub mod observe;
 pub mod retry;
 pub mod transport;

@@ -45,10 +45,8 @@ async fn observe_one(
         read(transport, db, &principals),
         read(transport, db, &script),
     )?;
-    let unreadable = |e: crate::kusto::observe::ObserveError| TransportError {
-        message: e.to_string(),
-        outcome_unknown: false,
-    };
+    let unreadable =
+        |e: crate::kusto::observe::ObserveError| TransportError::other(e.to_string());
     let mut state = database_state(db, &[bulk.0, bulk.1, bulk.2, bulk.3]).map_err(unreadable)?;
     // Users and groups that hold only table roles are listed by object id alone; where the
     // manifests name one by UPN or group name, the table's principals name it.
@@ -72,10 +70,7 @@ async fn read(
     transport
         .mgmt(db, command)
         .await
-        .map_err(|e| TransportError {
-            message: format!("cannot read database `{db}`: {}", e.message),
-            outcome_unknown: false,
-        })
+        .map_err(|e| TransportError::other(format!("cannot read database `{db}`: {}", e.message)))
 }
 
 /// The names of the databases the caller can see, with one `.show databases`: what `import`
@@ -86,9 +81,10 @@ pub async fn database_names(transport: &KustoTransport) -> Result<Vec<String>, T
     let names = response
         .primary()
         .and_then(|t| t.column_values("DatabaseName"))
-        .ok_or_else(|| TransportError {
-            message: format!("unexpected result of `{command}`: no DatabaseName column"),
-            outcome_unknown: false,
+        .ok_or_else(|| {
+            TransportError::other(format!(
+                "unexpected result of `{command}`: no DatabaseName column"
+            ))
         })?;
     Ok(names
         .into_iter()

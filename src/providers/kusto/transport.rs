@@ -15,6 +15,50 @@ pub struct TransportError {
     pub message: String,
     /// The request may or may not have taken effect (response lost): re-observe before retrying.
     pub outcome_unknown: bool,
+    /// The failures a caller branches on (the apply lease's rename is a compare-and-swap whose
+    /// "already exists" answer is an outcome, not an error).
+    pub failure: Failure,
+}
+
+impl TransportError {
+    /// A failure of no particular kind, worded by the caller.
+    pub fn other(message: impl Into<String>) -> Self {
+        TransportError {
+            message: message.into(),
+            outcome_unknown: false,
+            failure: Failure::Other,
+        }
+    }
+}
+
+/// What kind of service answer a failed command got, as far as callers need to tell.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Failure {
+    /// The command names a table (or other entity) that does not exist.
+    EntityNotFound,
+    /// The command would create a name that exists (`.rename table A to B` with `B` there).
+    EntityAlreadyExists,
+    /// Anything else.
+    #[default]
+    Other,
+}
+
+impl Failure {
+    /// Classifies a service error by its `code`, its `@type` and, when neither says, its
+    /// message (the service's texts "... was not found." and "... already exists.").
+    pub fn classify(code: Option<&str>, exception_type: Option<&str>, detail: &str) -> Failure {
+        let says = |what: &str| {
+            code.is_some_and(|c| c.contains(what))
+                || exception_type.is_some_and(|t| t.contains(what))
+        };
+        if says("EntityNotFound") || detail.contains("' was not found.") {
+            Failure::EntityNotFound
+        } else if says("EntityAlreadyExists") || detail.ends_with("already exists.") {
+            Failure::EntityAlreadyExists
+        } else {
+            Failure::Other
+        }
+    }
 }
 
 /// A Kusto management endpoint.
@@ -65,6 +109,7 @@ impl KustoTransport {
                 .map_err(|e| TransportError {
                     message: format!("{}: {}", e.code, e.detail),
                     outcome_unknown: false,
+                    failure: Failure::classify(Some(&e.code), Some(&e.exception_type), &e.detail),
                 }),
             Kind::Http(client) => client
                 .mgmt(db, csl, Idempotency::of_command(csl))
@@ -72,8 +117,15 @@ impl KustoTransport {
                 .map_err(|e| TransportError {
                     message: e.to_string(),
                     outcome_unknown: e.is_outcome_unknown(),
+                    failure: e.failure(),
                 }),
         }
+    }
+
+    /// Whether this is the in-process built-in sandbox (whose directory lease already keeps
+    /// applies apart), not a live endpoint.
+    pub fn is_local(&self) -> bool {
+        matches!(self.kind, Kind::Local(_))
     }
 
     /// How many requests this transport has sent (for round-trip budgets and benchmarks).

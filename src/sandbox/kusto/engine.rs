@@ -382,7 +382,14 @@ fn need<'a>(cmd: &'a Command, ctx: Context<'a>) -> Need<'a> {
             },
             RoleScope::Table(t, _) => table_write(t, false),
         },
-        Command::ExecuteScript { .. } => Need::Write {
+        // Table Admin on the source, as documented (the creator of a table is its admin).
+        Command::RenameTable { from, .. } => Need::Write {
+            database: ctx.resolve(None),
+            table: Some(from),
+            ingestor_ok: false,
+        },
+        // Several tables: the sandbox asks for Database Admin rather than Table Admin on each.
+        Command::RenameTables { .. } | Command::ExecuteScript { .. } => Need::Write {
             database: ctx.resolve(None),
             table: None,
             ingestor_ok: false,

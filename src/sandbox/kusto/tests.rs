@@ -644,3 +644,96 @@ fn queries_name_missing_tables_like_the_service() {
     );
     assert_eq!(s.query("other", "T", &root()).expect_err("db").status, 404);
 }
+
+#[test]
+fn rename_table_fails_onto_an_existing_table_and_from_a_missing_one() {
+    let s = sandbox();
+    run(&s, ".create table A (x:int) with (docstring = 'a')");
+    run(&s, ".create table B (y:string)");
+    let taken = fail(&s, ".rename table A to B");
+    assert_eq!(
+        (taken.status, taken.code.as_str(), taken.detail.as_str()),
+        (
+            400,
+            "BadRequest_EntityAlreadyExists",
+            "Entity 'B' of kind 'Table' already exists."
+        )
+    );
+    let missing = fail(&s, ".rename table Nope to C");
+    assert_eq!(
+        (
+            missing.status,
+            missing.code.as_str(),
+            missing.detail.as_str()
+        ),
+        (
+            400,
+            "BadRequest_EntityNotFound",
+            "Entity ID 'Nope' of kind 'Table' was not found."
+        )
+    );
+    let before = s.state();
+    assert_eq!(before.databases["db"].tables.len(), 2, "nothing changed");
+
+    let r = run(&s, ".rename table A to ['C-1']");
+    assert_eq!(rows(&r), [[json!("C-1"), json!("db")]]);
+    let db = &s.state().databases["db"];
+    let renamed = &db.tables["C-1"];
+    assert_eq!(renamed.name, "C-1");
+    assert_eq!(
+        renamed.docstring, "a",
+        "the table itself moves, with its docstring"
+    );
+    assert!(!db.tables.contains_key("A"));
+    assert_eq!(db.minor_version, before.databases["db"].minor_version + 1);
+    assert_eq!(
+        fail(&s, ".rename table B to ['a/b']").detail,
+        "The name 'a/b' is not a valid table name: character '/' is not allowed."
+    );
+}
+
+#[test]
+fn rename_tables_is_one_transaction_that_may_swap_names() {
+    let s = sandbox();
+    for t in ["A", "B", "C", "A_TEMP"] {
+        run(
+            &s,
+            &format!(".create table {t} (x:int) with (docstring = '{t}')"),
+        );
+    }
+    // The documented example: swap A and A_TEMP, rename B, keep C.
+    run(&s, ".rename tables A=A_TEMP, NEWB=B, A_TEMP=A");
+    let docstrings = |s: &KustoSandbox| -> Vec<(String, String)> {
+        s.state().databases["db"]
+            .tables
+            .iter()
+            .map(|(n, t)| (n.clone(), t.docstring.clone()))
+            .collect()
+    };
+    let swapped = vec![
+        ("A".to_string(), "A_TEMP".to_string()),
+        ("A_TEMP".to_string(), "A".to_string()),
+        ("C".to_string(), "C".to_string()),
+        ("NEWB".to_string(), "B".to_string()),
+    ];
+    assert_eq!(docstrings(&s), swapped);
+
+    // One failing pair fails the whole command: nothing is renamed.
+    let e = fail(&s, ".rename tables D=A, C=NEWB");
+    assert_eq!(e.detail, "Entity 'C' of kind 'Table' already exists.");
+    let e = fail(&s, ".rename tables D=A, E=Missing");
+    assert_eq!(
+        e.detail,
+        "Entity ID 'Missing' of kind 'Table' was not found."
+    );
+    let e = fail(&s, ".rename tables D=A, D=C");
+    assert_eq!(e.detail, "More than one table is renamed to 'D'.");
+    let e = fail(&s, ".rename tables D=A, E=A");
+    assert_eq!(e.detail, "Table 'A' is renamed more than once.");
+    assert_eq!(docstrings(&s), swapped);
+
+    // `ifexists` skips a missing source instead of failing.
+    run(&s, ".rename tables D=A, E=Missing ifexists");
+    assert!(s.state().databases["db"].tables.contains_key("D"));
+    assert!(!s.state().databases["db"].tables.contains_key("E"));
+}

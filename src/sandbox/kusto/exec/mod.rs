@@ -11,7 +11,9 @@ mod tables;
 use super::data;
 use super::error::KustoError;
 use super::state::{Database, SandboxState, Table};
-use crate::kusto::command::{Command, EntityRef, PolicyTarget, Property, RoleScope, TableRef};
+use crate::kusto::command::{
+    Command, EntityRef, PolicyTarget, Property, RoleScope, TableRef, TableRename,
+};
 use crate::kusto::v1::V1Table;
 
 /// The database a command runs in, as given by the request's `db` field.
@@ -297,6 +299,16 @@ fn dispatch(
             table: t,
             if_exists,
         } => tables::drop_table(state, ctx, t, *if_exists),
+        Command::RenameTable { from, to } => tables::rename(
+            state,
+            ctx,
+            &[TableRename {
+                to: to.clone(),
+                from: from.clone(),
+                if_exists: false,
+            }],
+        ),
+        Command::RenameTables { renames } => tables::rename(state, ctx, renames),
         Command::AlterDocString {
             table: t,
             docstring,

@@ -1,11 +1,11 @@
 //! Table schema commands: create, create-merge, alter, alter-merge, alter column, drop
-//! column, drop table, docstring and folder.
+//! column, drop table, rename, docstring and folder.
 
 use super::super::error::KustoError;
 use super::super::state::{Column, SandboxState, Table};
 use super::super::validate;
 use super::{Context, database_mut, results, table_ref};
-use crate::kusto::command::{ColumnDecl, Property, SchemaVerb, TableRef};
+use crate::kusto::command::{ColumnDecl, Property, SchemaVerb, TableRef, TableRename};
 use crate::kusto::v1::V1Table;
 use crate::model::ColumnType;
 
@@ -221,6 +221,62 @@ pub(super) fn drop_table(
         return Err(KustoError::entity_not_found("Table", &t.table));
     }
     Ok(results::table_names(db_name, db.tables.values()))
+}
+
+/// `.rename table` (one pair) and `.rename tables` (several, as one transaction): every source
+/// must exist (unless `ifexists`), and afterwards no two tables may share a name, so renaming
+/// onto an existing table fails with the service's "already exists" error unless that table is
+/// itself renamed away in the same command (a swap). Nothing changes when any pair fails.
+pub(super) fn rename(
+    state: &mut SandboxState,
+    ctx: Context<'_>,
+    renames: &[TableRename],
+) -> Result<V1Table, KustoError> {
+    let db_name = ctx.resolve(None);
+    let db = database_mut(state, db_name)?;
+    let mut pairs = Vec::new();
+    for (i, r) in renames.iter().enumerate() {
+        validate::entity_name("table", &r.to)?;
+        if renames[..i].iter().any(|o| o.from == r.from) {
+            return Err(KustoError::bad_request(format!(
+                "Table '{}' is renamed more than once.",
+                r.from
+            )));
+        }
+        if renames[..i].iter().any(|o| o.to == r.to) {
+            return Err(KustoError::bad_request(format!(
+                "More than one table is renamed to '{}'.",
+                r.to
+            )));
+        }
+        if db.tables.contains_key(&r.from) {
+            pairs.push(r);
+        } else if !r.if_exists {
+            return Err(KustoError::entity_not_found("Table", &r.from));
+        }
+    }
+    let mut moved = Vec::with_capacity(pairs.len());
+    for r in &pairs {
+        if let Some(table) = db.tables.remove(&r.from) {
+            moved.push((r.to.clone(), table));
+        }
+    }
+    // Checked after every source left, so swaps and permutations are allowed; the caller
+    // (exec::execute) discards the work copy on error, so a failure changes nothing.
+    for (to, _) in &moved {
+        if db.tables.contains_key(to) {
+            return Err(KustoError::already_exists("Table", to));
+        }
+    }
+    let renamed: Vec<String> = moved.iter().map(|(to, _)| to.clone()).collect();
+    for (to, mut table) in moved {
+        table.name.clone_from(&to);
+        db.tables.insert(to, table);
+    }
+    Ok(results::table_names(
+        db_name,
+        renamed.iter().filter_map(|n| db.tables.get(n)),
+    ))
 }
 
 pub(super) fn alter_details(

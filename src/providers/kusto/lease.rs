@@ -1,0 +1,719 @@
+//! Taking, renewing and releasing the apply lease on a live Kusto target (the design and the
+//! names are in [`crate::kusto::lease`]). Every step is a control command; the one that decides
+//! who holds the lease is `.rename table SIDE to LEASE`, which only one process can win.
+//!
+//! Steps, per declared database, in name order:
+//! - acquire: `.create table SIDE (...) with (docstring = RECORD)` (on a retry
+//!   `.alter table SIDE docstring`, so the expiry counts from the attempt), then
+//!   `.rename table SIDE to LEASE`. "Already exists": `.show table LEASE schema as json` reads
+//!   the holder; a live one is waited for (up to the wait asked for) or reported; an expired one
+//!   is taken over (below) and the rename retried. When a later database is held by someone
+//!   else, the databases already taken are released before waiting, so a waiter never holds
+//!   part of the lease and the one holding the rest can finish.
+//! - take over an expired lease: rename LEASE to a fresh side name (one renamer wins), read the
+//!   moved record: if it is the expired one seen, drop it; if not (the holder changed between the
+//!   read and the rename), rename it back.
+//! - renew: read LEASE; if the record is still ours, `.alter table LEASE docstring` with a later
+//!   expiry. Otherwise the lease was lost (taken over after expiring, or force-unlocked).
+//! - release: read LEASE; if ours, rename it to our side name, read it again (it could have
+//!   changed hands between the two commands only if it had expired), drop it if ours, else
+//!   rename it back. A lease that is no longer ours is left alone.
+//!
+//! A read racing a change can only matter once a lease expired, which renewal prevents while
+//! the holder runs; the holder's next renewal notices a lease it lost and its apply stops before
+//! the next request (see [`LiveLease::keep_alive`]).
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::interrupt::StopRequest;
+use crate::kusto::lease::{self, Holder, LeaseId, LeaseRecord};
+use crate::kusto::render;
+use crate::model::ColumnType;
+
+use super::transport::{Failure, KustoTransport, TransportError};
+
+/// How often a waiting apply retries a held lease (each retry is four requests at most).
+const RETRY_EVERY: Duration = Duration::from_secs(1);
+
+/// What an apply asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeaseRequest {
+    /// The stack, whose name names the lease.
+    pub stack: String,
+    /// The databases the stack declares: the lease is taken in each.
+    pub databases: Vec<String>,
+    /// The command, as shown to a refused process.
+    pub command: String,
+    /// How long to wait for another holder; zero refuses at once.
+    pub wait: Duration,
+    /// How long the lease lives without renewal.
+    pub ttl: Duration,
+}
+
+/// Why the lease was not taken, kept, or released.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LeaseError {
+    /// Someone else holds the lease in `database`.
+    #[error("{}", held_message(.database, .holder, *.waited))]
+    Held {
+        /// Where.
+        database: String,
+        /// Who.
+        holder: Holder,
+        /// How long this process waited (`--lock-timeout`).
+        waited: Duration,
+    },
+    /// The lease in `database` is no longer this process's.
+    #[error("{}", lost_message(.database, .holder.as_ref()))]
+    Lost {
+        /// Where.
+        database: String,
+        /// Who holds it now, if anyone.
+        holder: Option<Holder>,
+    },
+    /// A request failed.
+    #[error("cannot {action} the apply lease in database `{database}`: {source}")]
+    Target {
+        /// What was being done: `take`, `renew`, `release`, `read`, `remove`.
+        action: &'static str,
+        /// Where.
+        database: String,
+        /// The failure.
+        source: TransportError,
+    },
+}
+
+fn held_message(database: &str, holder: &Holder, waited: Duration) -> String {
+    let waited = match waited.as_millis() {
+        0 => String::new(),
+        ms if ms.is_multiple_of(1000) => format!(" (waited {}s)", ms / 1000),
+        ms => format!(" (waited {ms}ms)"),
+    };
+    format!("the apply lease in database `{database}` is held by {holder}{waited}")
+}
+
+fn lost_message(database: &str, holder: Option<&Holder>) -> String {
+    match holder {
+        Some(holder) => format!(
+            "the apply lease in database `{database}` is no longer ours: it is held by {holder}"
+        ),
+        None => format!(
+            "the apply lease in database `{database}` is no longer ours: it was removed (by `kustoplan force-unlock`?)"
+        ),
+    }
+}
+
+/// A held lease. Release it with [`LiveLease::release`]; a process that ends without releasing
+/// leaves it to expire.
+pub struct LiveLease {
+    transport: Arc<KustoTransport>,
+    databases: Vec<String>,
+    table: String,
+    record: LeaseRecord,
+    ttl: Duration,
+    taken_over: Vec<(String, Holder)>,
+    lost: AtomicBool,
+}
+
+impl std::fmt::Debug for LiveLease {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LiveLease")
+            .field("databases", &self.databases)
+            .field("table", &self.table)
+            .field("record", &self.record)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a lease table holds right now.
+enum Seen {
+    /// No lease table.
+    Free,
+    /// A lease table and what its docstring says.
+    Held(Holder),
+}
+
+impl Seen {
+    fn is(&self, id: &LeaseId) -> bool {
+        matches!(self, Seen::Held(Holder::Record(r)) if &r.id == id)
+    }
+
+    fn holder(self) -> Option<Holder> {
+        match self {
+            Seen::Free => None,
+            Seen::Held(h) => Some(h),
+        }
+    }
+}
+
+/// Takes the lease in every database of `request`, in name order, waiting up to
+/// `request.wait` for other holders.
+pub async fn acquire(
+    transport: Arc<KustoTransport>,
+    request: &LeaseRequest,
+) -> Result<LiveLease, LeaseError> {
+    let mut databases = request.databases.clone();
+    databases.sort();
+    databases.dedup();
+    let table = lease::table_name(&request.stack);
+    let mut record = LeaseRecord::new(
+        &request.stack,
+        &request.command,
+        lease::now_unix(),
+        request.ttl,
+    );
+    let started = Instant::now();
+    // Databases where our side table exists (staged, not yet renamed onto the lease).
+    let mut staged: BTreeSet<String> = BTreeSet::new();
+    let mut taken_over = Vec::new();
+    loop {
+        let mut lease = LiveLease {
+            transport: transport.clone(),
+            databases: Vec::new(),
+            table: table.clone(),
+            record: record.clone(),
+            ttl: request.ttl,
+            taken_over: Vec::new(),
+            lost: AtomicBool::new(false),
+        };
+        let mut busy = None;
+        for db in &databases {
+            let attempt = take_one(
+                &transport,
+                db,
+                &table,
+                &record,
+                &mut staged,
+                &mut taken_over,
+            )
+            .await;
+            match attempt {
+                Ok(()) => lease.databases.push(db.clone()),
+                Err(TakeError::Busy(holder)) => {
+                    busy = Some((db.clone(), holder));
+                    break;
+                }
+                Err(TakeError::Failed(e)) => {
+                    if let Err(release) = lease.release().await {
+                        tracing::warn!("{release}");
+                    }
+                    drop_sides(&lease, &staged).await;
+                    return Err(e);
+                }
+            }
+        }
+        let Some((database, holder)) = busy else {
+            lease.taken_over = taken_over;
+            return Ok(lease);
+        };
+        // Nobody waits holding part of the lease: the holder of the rest must be able to finish.
+        let released = lease.release().await;
+        let waited = started.elapsed();
+        if waited >= request.wait || released.is_err() {
+            drop_sides(&lease, &staged).await;
+            released?;
+            return Err(LeaseError::Held {
+                database,
+                holder,
+                waited: request.wait,
+            });
+        }
+        tokio::time::sleep(RETRY_EVERY.min(request.wait - waited)).await;
+        let now = lease::now_unix();
+        record = record.renewed(now, request.ttl);
+        record.acquired_unix = now;
+    }
+}
+
+/// Drops the side tables still staged: the cleanup of an acquisition that gives up. Best
+/// effort: a side table that cannot be dropped is logged (plans never see it).
+async fn drop_sides(lease: &LiveLease, staged: &BTreeSet<String>) {
+    let side = lease::side_name(&lease.table, &lease.record.id);
+    for db in staged {
+        if let Err(e) = lease.transport.mgmt(db, &render::drop_table(&side)).await {
+            tracing::warn!(
+                "cannot drop the apply lease's side table `{side}` in database `{db}`: {e}"
+            );
+        }
+    }
+}
+
+/// Why one database's lease was not taken.
+enum TakeError {
+    /// Someone else holds it.
+    Busy(Holder),
+    /// A request failed.
+    Failed(LeaseError),
+}
+
+/// One attempt to take the lease in `db`: stage the record in the side table (created, or
+/// updated when a previous attempt left it), rename it onto the lease; an expired holder is
+/// taken over and the rename retried.
+async fn take_one(
+    transport: &KustoTransport,
+    db: &str,
+    table: &str,
+    record: &LeaseRecord,
+    staged: &mut BTreeSet<String>,
+    taken_over: &mut Vec<(String, Holder)>,
+) -> Result<(), TakeError> {
+    let side = lease::side_name(table, &record.id);
+    let docstring = record.to_docstring();
+    let stage = if staged.contains(db) {
+        render::alter_table_docstring(&side, &docstring)
+    } else {
+        render::create_table_with(&side, &[("Holder", ColumnType::String)], "", &docstring)
+    };
+    // From here on the side table may exist (even when the answer is lost): clean it up on
+    // failure.
+    staged.insert(db.to_string());
+    transport
+        .mgmt(db, &stage)
+        .await
+        .map_err(|e| TakeError::Failed(target("take", db, e)))?;
+    // Another holder may release or expire between our attempts: a few rounds, not forever.
+    for _ in 0..3 {
+        match transport
+            .mgmt(db, &render::rename_table(&side, table))
+            .await
+        {
+            Ok(_) => {
+                staged.remove(db);
+                return Ok(());
+            }
+            Err(e) if e.failure == Failure::EntityAlreadyExists => {}
+            Err(e) if e.outcome_unknown => {
+                // The rename may have run: the lease table says whether it did.
+                return match read(transport, db, table)
+                    .await
+                    .map_err(TakeError::Failed)?
+                {
+                    seen if seen.is(&record.id) => {
+                        staged.remove(db);
+                        Ok(())
+                    }
+                    _ => Err(TakeError::Failed(target("take", db, e))),
+                };
+            }
+            Err(e) => return Err(TakeError::Failed(target("take", db, e))),
+        }
+        match read(transport, db, table)
+            .await
+            .map_err(TakeError::Failed)?
+        {
+            Seen::Free => continue,
+            Seen::Held(Holder::Record(holder)) if holder.is_expired(lease::now_unix()) => {
+                if take_over(transport, db, table, &holder.id)
+                    .await
+                    .map_err(TakeError::Failed)?
+                {
+                    taken_over.push((db.to_string(), Holder::Record(holder)));
+                }
+            }
+            Seen::Held(holder) => return Err(TakeError::Busy(holder)),
+        }
+    }
+    match read(transport, db, table)
+        .await
+        .map_err(TakeError::Failed)?
+    {
+        Seen::Held(holder) => Err(TakeError::Busy(holder)),
+        Seen::Free => Err(TakeError::Failed(LeaseError::Target {
+            action: "take",
+            database: db.to_string(),
+            source: TransportError::other(
+                "the lease changed hands too often while taking it; try again",
+            ),
+        })),
+    }
+}
+
+fn target(action: &'static str, db: &str, source: TransportError) -> LeaseError {
+    LeaseError::Target {
+        action,
+        database: db.to_string(),
+        source,
+    }
+}
+
+/// Moves the lease in `db` away if it is the one with `id`, and drops it; whether it was.
+/// Renaming first means only one process can take a given lease away; a lease that turns out to
+/// be another one (it changed hands since it was read) is put back.
+async fn take_over(
+    transport: &KustoTransport,
+    db: &str,
+    table: &str,
+    id: &LeaseId,
+) -> Result<bool, LeaseError> {
+    let aside = lease::side_name(table, &LeaseId::random());
+    match transport
+        .mgmt(db, &render::rename_table(table, &aside))
+        .await
+    {
+        Ok(_) => {}
+        Err(e) if e.failure == Failure::EntityNotFound => return Ok(false),
+        Err(e) => return Err(target("remove", db, e)),
+    }
+    if read(transport, db, &aside).await?.is(id) {
+        transport
+            .mgmt(db, &render::drop_table(&aside))
+            .await
+            .map_err(|e| target("remove", db, e))?;
+        return Ok(true);
+    }
+    // Not the lease we meant: give it back to whoever holds it now.
+    transport
+        .mgmt(db, &render::rename_table(&aside, table))
+        .await
+        .map_err(|e| target("remove", db, e))?;
+    Ok(false)
+}
+
+/// What the lease table `table` in `db` holds.
+async fn read(transport: &KustoTransport, db: &str, table: &str) -> Result<Seen, LeaseError> {
+    let command = render::show_table_schema_json(table);
+    let response = match transport.mgmt(db, &command).await {
+        Ok(r) => r,
+        Err(e) if e.failure == Failure::EntityNotFound => return Ok(Seen::Free),
+        Err(e) => return Err(target("read", db, e)),
+    };
+    let docstring = response
+        .primary()
+        .and_then(|t| {
+            let i = t.column_index("DocString")?;
+            let row = t.value_rows().next()?;
+            row.get(i)?.as_str().map(str::to_string)
+        })
+        .ok_or_else(|| {
+            target(
+                "read",
+                db,
+                TransportError::other(format!(
+                    "unexpected result of `{command}`: no DocString cell"
+                )),
+            )
+        })?;
+    Ok(Seen::Held(match LeaseRecord::from_docstring(&docstring) {
+        Some(record) => Holder::Record(record),
+        None => Holder::Unreadable { docstring },
+    }))
+}
+
+impl LiveLease {
+    /// This lease's record (its id is what `force-unlock` takes).
+    pub fn record(&self) -> &LeaseRecord {
+        &self.record
+    }
+
+    /// Expired leases of other holders that were taken over to take this one.
+    pub fn taken_over(&self) -> &[(String, Holder)] {
+        &self.taken_over
+    }
+
+    /// Whether a renewal found the lease gone (taken over or force-unlocked).
+    pub fn is_lost(&self) -> bool {
+        self.lost.load(Ordering::SeqCst)
+    }
+
+    /// Pushes the expiry forward in every database, if the lease is still ours there.
+    pub async fn renew(&self) -> Result<(), LeaseError> {
+        let record = self.record.renewed(lease::now_unix(), self.ttl);
+        for db in &self.databases {
+            let seen = read(&self.transport, db, &self.table).await?;
+            if !seen.is(&record.id) {
+                self.lost.store(true, Ordering::SeqCst);
+                return Err(LeaseError::Lost {
+                    database: db.clone(),
+                    holder: seen.holder(),
+                });
+            }
+            self.transport
+                .mgmt(
+                    db,
+                    &render::alter_table_docstring(&self.table, &record.to_docstring()),
+                )
+                .await
+                .map_err(|e| target("renew", db, e))?;
+        }
+        Ok(())
+    }
+
+    /// Renews the lease every `every` until the returned guard is dropped, so a long apply
+    /// never outlives its lease. A failed renewal is reported to `report` and retried at the
+    /// next tick (the lease outlives several); when the lease turns out lost, `stop` is asked to
+    /// stop the apply before its next request: another apply may be running now.
+    pub fn keep_alive(
+        self: &Arc<Self>,
+        every: Duration,
+        stop: StopRequest,
+        report: impl Fn(&LeaseError) + Send + 'static,
+    ) -> KeepAlive {
+        let lease = Arc::clone(self);
+        KeepAlive(tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(every).await;
+                let renewed = lease.renew().await;
+                if let Err(e) = &renewed {
+                    report(e);
+                }
+                if matches!(renewed, Err(LeaseError::Lost { .. })) {
+                    stop.request();
+                    return;
+                }
+            }
+        }))
+    }
+
+    /// Releases the lease in every database where it is still ours. Errors leave the rest to
+    /// expire (the first error is returned after every database was tried).
+    pub async fn release(&self) -> Result<(), LeaseError> {
+        let mut first_error = None;
+        for db in &self.databases {
+            if let Err(e) = self.release_one(db).await {
+                first_error.get_or_insert(e);
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+
+    async fn release_one(&self, db: &str) -> Result<(), LeaseError> {
+        let id = &self.record.id;
+        let seen = read(&self.transport, db, &self.table).await?;
+        if !seen.is(id) {
+            return Err(LeaseError::Lost {
+                database: db.to_string(),
+                holder: seen.holder(),
+            });
+        }
+        let aside = lease::side_name(&self.table, id);
+        self.transport
+            .mgmt(db, &render::rename_table(&self.table, &aside))
+            .await
+            .map_err(|e| target("release", db, e))?;
+        let moved = read(&self.transport, db, &aside).await?;
+        if moved.is(id) {
+            self.transport
+                .mgmt(db, &render::drop_table(&aside))
+                .await
+                .map_err(|e| target("release", db, e))?;
+            return Ok(());
+        }
+        self.transport
+            .mgmt(db, &render::rename_table(&aside, &self.table))
+            .await
+            .map_err(|e| target("release", db, e))?;
+        Err(LeaseError::Lost {
+            database: db.to_string(),
+            holder: moved.holder(),
+        })
+    }
+}
+
+/// The renewal task of [`LiveLease::keep_alive`]; stops it when dropped.
+#[derive(Debug)]
+pub struct KeepAlive(tokio::task::JoinHandle<()>);
+
+impl Drop for KeepAlive {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Who holds the lease of `stack` in each of `databases` (`None`: nobody).
+pub async fn holders(
+    transport: &KustoTransport,
+    stack: &str,
+    databases: &[String],
+) -> Result<Vec<(String, Option<Holder>)>, LeaseError> {
+    let table = lease::table_name(stack);
+    let mut out = Vec::new();
+    for db in databases {
+        out.push((db.clone(), read(transport, db, &table).await?.holder()));
+    }
+    Ok(out)
+}
+
+/// Removes the lease with `id` of `stack` from each of `databases` that it holds (whoever took
+/// it, expired or not): `kustoplan force-unlock`. Returns the databases it was removed from.
+pub async fn force_unlock(
+    transport: &KustoTransport,
+    stack: &str,
+    databases: &[String],
+    id: &LeaseId,
+) -> Result<Vec<String>, LeaseError> {
+    let table = lease::table_name(stack);
+    let mut removed = Vec::new();
+    for db in databases {
+        if take_over(transport, db, &table, id).await? {
+            removed.push(db.clone());
+        }
+    }
+    Ok(removed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sandbox::kusto::{Caller, KustoSandbox};
+
+    fn target(databases: &[&str]) -> (Arc<KustoSandbox>, Arc<KustoTransport>) {
+        let names: Vec<String> = databases.iter().map(|d| d.to_string()).collect();
+        let sandbox = Arc::new(KustoSandbox::in_memory(&names).expect("sandbox"));
+        let transport = Arc::new(KustoTransport::local(sandbox.clone()));
+        (sandbox, transport)
+    }
+
+    fn request(databases: &[&str], wait: Duration) -> LeaseRequest {
+        LeaseRequest {
+            stack: "s".into(),
+            databases: databases.iter().map(|d| d.to_string()).collect(),
+            command: "kustoplan apply".into(),
+            wait,
+            ttl: lease::TTL,
+        }
+    }
+
+    /// Every table of `db`, lease tables included.
+    fn tables(sandbox: &KustoSandbox, db: &str) -> Vec<String> {
+        sandbox.state().databases[db]
+            .tables
+            .keys()
+            .cloned()
+            .collect()
+    }
+
+    fn held_id(sandbox: &KustoSandbox, db: &str) -> Option<LeaseId> {
+        let state = sandbox.state();
+        let table = state.databases[db].tables.get("kustoplan_lease_s")?;
+        LeaseRecord::from_docstring(&table.docstring).map(|r| r.id)
+    }
+
+    #[tokio::test]
+    async fn a_second_acquirer_is_refused_until_the_first_releases() {
+        let (sandbox, transport) = target(&["a", "b"]);
+        let first = acquire(transport.clone(), &request(&["b", "a"], Duration::ZERO))
+            .await
+            .expect("first");
+        for db in ["a", "b"] {
+            assert_eq!(held_id(&sandbox, db).as_ref(), Some(&first.record().id));
+        }
+        let Err(LeaseError::Held {
+            database, holder, ..
+        }) = acquire(transport.clone(), &request(&["a", "b"], Duration::ZERO)).await
+        else {
+            panic!("the second must be refused");
+        };
+        assert_eq!(database, "a");
+        assert_eq!(holder, Holder::Record(first.record().clone()));
+        assert_eq!(
+            tables(&sandbox, "a"),
+            ["kustoplan_lease_s"],
+            "no side table left"
+        );
+        first.release().await.expect("release");
+        assert_eq!(tables(&sandbox, "a"), Vec::<String>::new());
+        assert_eq!(tables(&sandbox, "b"), Vec::<String>::new());
+        acquire(transport, &request(&["a", "b"], Duration::ZERO))
+            .await
+            .expect("free again");
+    }
+
+    /// Held in `b` only: the waiter takes `a`, finds `b` busy, and gives `a` back before waiting,
+    /// so it never holds part of the lease while the holder of `b` runs.
+    #[tokio::test]
+    async fn a_waiter_holds_no_part_of_the_lease() {
+        let (sandbox, transport) = target(&["a", "b"]);
+        let holder = acquire(transport.clone(), &request(&["b"], Duration::ZERO))
+            .await
+            .expect("holder of b");
+        let refused = acquire(transport.clone(), &request(&["a", "b"], Duration::ZERO)).await;
+        assert!(
+            matches!(&refused, Err(LeaseError::Held { database, .. }) if database == "b"),
+            "{refused:?}"
+        );
+        assert_eq!(tables(&sandbox, "a"), Vec::<String>::new(), "a given back");
+        assert_eq!(held_id(&sandbox, "b").as_ref(), Some(&holder.record().id));
+    }
+
+    #[tokio::test]
+    async fn renewal_pushes_the_expiry_and_notices_a_lost_lease() {
+        let (sandbox, transport) = target(&["a"]);
+        let lease = acquire(transport.clone(), &request(&["a"], Duration::ZERO))
+            .await
+            .expect("lease");
+        lease.renew().await.expect("renew");
+        assert!(!lease.is_lost());
+        let removed = force_unlock(&transport, "s", &["a".to_string()], &lease.record().id)
+            .await
+            .expect("force-unlock");
+        assert_eq!(removed, ["a"]);
+        assert_eq!(
+            lease.renew().await,
+            Err(LeaseError::Lost {
+                database: "a".into(),
+                holder: None
+            })
+        );
+        assert!(lease.is_lost());
+        // Someone else takes it; the lost holder's release leaves theirs alone.
+        let other = acquire(transport.clone(), &request(&["a"], Duration::ZERO))
+            .await
+            .expect("other");
+        assert!(matches!(
+            lease.release().await,
+            Err(LeaseError::Lost { .. })
+        ));
+        assert_eq!(held_id(&sandbox, "a").as_ref(), Some(&other.record().id));
+    }
+
+    /// A take-over that finds another lease than the one it meant (it changed hands since it
+    /// was read) puts it back.
+    #[tokio::test]
+    async fn taking_over_another_lease_than_meant_puts_it_back() {
+        let (sandbox, transport) = target(&["a"]);
+        let lease = acquire(transport.clone(), &request(&["a"], Duration::ZERO))
+            .await
+            .expect("lease");
+        let other = LeaseId::random();
+        assert!(
+            !take_over(&transport, "a", "kustoplan_lease_s", &other)
+                .await
+                .expect("take over")
+        );
+        assert_eq!(held_id(&sandbox, "a").as_ref(), Some(&lease.record().id));
+        assert_eq!(tables(&sandbox, "a"), ["kustoplan_lease_s"]);
+        assert!(
+            force_unlock(&transport, "s", &["a".to_string()], &other)
+                .await
+                .expect("force-unlock")
+                .is_empty()
+        );
+    }
+
+    /// A table with the lease's name but no record is never taken over, however old.
+    #[tokio::test]
+    async fn an_unreadable_lease_is_never_taken_over() {
+        let (sandbox, transport) = target(&["a"]);
+        sandbox
+            .execute(
+                "a",
+                ".create table kustoplan_lease_s (x:int) with (docstring = 'by hand')",
+                &Caller::cluster_admin("aaduser=test"),
+            )
+            .expect("create");
+        let refused = acquire(transport, &request(&["a"], Duration::ZERO)).await;
+        assert_eq!(
+            refused.map(|l| l.record().clone()),
+            Err(LeaseError::Held {
+                database: "a".into(),
+                holder: Holder::Unreadable {
+                    docstring: "by hand".into()
+                },
+                waited: Duration::ZERO,
+            })
+        );
+    }
+}
