@@ -487,6 +487,12 @@ pub enum Command {
         /// Everything after `<|`, verbatim.
         data: String,
     },
+    /// `.get ingestion resources`: the storage queues and containers of queued ingestion.
+    GetIngestionResources,
+    /// `.get kusto identity token`: the authorization context queued ingestion messages carry.
+    GetKustoIdentityToken,
+    /// `.show ingestion failures`: failures of queued ingestion.
+    ShowIngestionFailures,
     /// `.execute database script [with (...)] <| commands`
     ExecuteScript {
         /// `ContinueOnErrors` (default false).
@@ -514,6 +520,9 @@ impl Command {
                 | Command::ShowDatabasePrincipals { .. }
                 | Command::ShowTablePrincipals { .. }
                 | Command::ShowExtents { .. }
+                | Command::GetIngestionResources
+                | Command::GetKustoIdentityToken
+                | Command::ShowIngestionFailures
         )
     }
 
@@ -566,6 +575,9 @@ impl Command {
             Command::ShowExtents { .. } => "ExtentsShow",
             Command::DropExtents { .. } => "ExtentsDrop",
             Command::IngestInline { .. } => "DataIngestPush",
+            Command::GetIngestionResources => "IngestionResourcesGet",
+            Command::GetKustoIdentityToken => "KustoIdentityTokenGet",
+            Command::ShowIngestionFailures => "IngestionFailuresShow",
             Command::ExecuteScript { .. } => "DatabaseScriptExecute",
         }
     }
