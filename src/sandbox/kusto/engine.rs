@@ -156,8 +156,8 @@ pub(super) struct BatchOutcome {
     pub operation_id: String,
     /// The root activity.
     pub root_activity_id: String,
-    /// One entry per blob, in order: `Ok` or the recorded failure.
-    pub results: Vec<Result<(), IngestionFailure>>,
+    /// One entry per blob, in order: `None` when ingested, else the recorded failure.
+    pub results: Vec<Option<IngestionFailure>>,
 }
 
 /// What a command needs from the caller.
@@ -354,11 +354,11 @@ impl KustoSandbox {
             properties: properties.clone(),
         };
         let (extent, errors) = read_batch(&inner.state, &batch, principal.as_ref());
-        let results: Vec<Result<(), IngestionFailure>> = batch
+        let results: Vec<Option<IngestionFailure>> = batch
             .blobs
             .iter()
             .zip(&errors)
-            .map(|(blob, e)| e.as_ref().map_or(Ok(()), |e| Err(failure(blob, e))))
+            .map(|(blob, e)| e.as_ref().map(|e| failure(blob, e)))
             .collect();
         let Inner { state, store, .. } = &mut *inner;
         let saved = state.clone();
@@ -368,7 +368,7 @@ impl KustoSandbox {
         {
             table.extents.push(extent);
         }
-        for failed in results.iter().filter_map(|r| r.as_ref().err()) {
+        for failed in results.iter().flatten() {
             state.ingestion_failures.push(failed.clone());
         }
         let excess = state
@@ -387,7 +387,7 @@ impl KustoSandbox {
             let results = batch
                 .blobs
                 .iter()
-                .map(|b| Err(failure(b, &error)))
+                .map(|b| Some(failure(b, &error)))
                 .collect();
             return BatchOutcome {
                 operation_id,

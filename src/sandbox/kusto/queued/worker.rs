@@ -235,7 +235,7 @@ async fn report(storage: &Storage, items: &[Pending], outcome: &BatchOutcome) {
         let m = &p.message;
         let queue_report = m.report_method.uses_queue();
         match result {
-            Ok(()) => {
+            None => {
                 if !m.retain_blob_on_success
                     && let Err(e) = storage.delete_blob(&m.blob_path).await
                 {
@@ -254,7 +254,7 @@ async fn report(storage: &Storage, items: &[Pending], outcome: &BatchOutcome) {
                     post(storage, SUCCESS_QUEUE, &status).await;
                 }
             }
-            Err(f) => {
+            Some(f) => {
                 tracing::info!(
                     database = %m.database, table = %m.table, code = %f.error_code,
                     source = %f.source_path, "queued ingestion failed"
