@@ -228,3 +228,49 @@ async fn python_sdk_check_fails_on_a_mismatch() {
     assert!(!ok, "conformance.py passed a wrong expectation:\n{text}");
     assert!(text.contains("FAIL batching policy"), "{text}");
 }
+
+/// Microsoft's Python ingest SDK (`QueuedIngestClient`), unchanged, queues a file and a stream
+/// into the sandbox with queued ingestion on Azurite; azure-kusto-data reads the rows back
+/// (`tests/python_sdk/queued.py`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_ingest_sdk_queues_rows_into_the_sandbox() {
+    let Some(python) = tokio::task::spawn_blocking(sdk_python)
+        .await
+        .expect("setup task")
+    else {
+        return;
+    };
+    let Some(azurite) = common::azurite::start(TEST).await else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut config = ServeConfig::new(dir.path(), SocketAddr::from(([127, 0, 0, 1], 0)));
+    config.databases = vec![DB.to_string()];
+    config.queued = Some(azurite.account().clone());
+    let server = serve(config).await.expect("serve");
+    let (url, work) = (server.url(), dir.path().to_path_buf());
+    let out = tokio::task::spawn_blocking(move || {
+        common::run(
+            Command::new(python)
+                .arg(python_dir().join("queued.py"))
+                .arg(url)
+                .arg(DB)
+                .arg(work),
+        )
+    })
+    .await
+    .expect("python task");
+    server.shutdown().await;
+    drop(azurite);
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    println!("{text}");
+    assert!(out.status.success(), "queued.py failed:\n{text}");
+    assert!(
+        text.contains("python-sdk: queued ingestion passed"),
+        "{text}"
+    );
+}

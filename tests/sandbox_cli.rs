@@ -1,6 +1,8 @@
 //! `kustoplan sandbox serve` as a user runs it: a real process on loopback, spoken to over HTTP,
 //! stopped with Ctrl-C (SIGINT), restarted on the same directory with its state intact.
 
+mod common;
+
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
@@ -400,5 +402,61 @@ fn accept_errors_back_off_instead_of_spinning() {
     assert!(
         used < 40,
         "the server used {used} CPU ticks in 2 s while accept failed"
+    );
+}
+
+/// `--ingest` starts Azurite next to the sandbox (`.get ingestion resources` points at it) and
+/// Ctrl-C stops both.
+#[tokio::test]
+async fn ingest_serves_queued_ingestion_on_azurite_and_ctrl_c_stops_it() {
+    if !common::tool_available("npm", "sandbox_cli --ingest") {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kustoplan"))
+        .args(["sandbox", "serve", "--listen", "127.0.0.1:0", "--ingest"])
+        .args(["--database", "gamedb", "--dir"])
+        .arg(dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start sandbox");
+    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+    let (mut banner, mut storage) = (String::new(), String::new());
+    stdout.read_line(&mut banner).expect("banner");
+    stdout.read_line(&mut storage).expect("storage line");
+    let url = banner
+        .strip_prefix("kusto sandbox listening on ")
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("unexpected banner: {banner}"))
+        .to_string();
+    let blobs = storage
+        .strip_prefix("queued ingestion on Azurite: blobs ")
+        .and_then(|rest| rest.split(',').next())
+        .unwrap_or_else(|| panic!("unexpected line: {storage}"))
+        .to_string();
+    let (status, body) = mgmt(&url, ".get ingestion resources").await;
+    assert_eq!(status, 200, "{body}");
+    let rows = body["Tables"][0]["Rows"].as_array().expect("rows");
+    assert_eq!(rows.len(), 4, "{rows:?}");
+    let temp = rows
+        .iter()
+        .find(|r| r[0] == "TempStorage")
+        .and_then(|r| r[1].as_str())
+        .expect("TempStorage");
+    assert!(temp.starts_with(&format!("{blobs}/tempstorage?")), "{temp}");
+    let host_port = blobs
+        .strip_prefix("http://")
+        .and_then(|rest| rest.split('/').next())
+        .expect("host:port")
+        .to_string();
+    assert!(
+        std::net::TcpStream::connect(&host_port).is_ok(),
+        "Azurite listens"
+    );
+    stop(child);
+    assert!(
+        std::net::TcpStream::connect(&host_port).is_err(),
+        "Azurite stopped with the sandbox"
     );
 }

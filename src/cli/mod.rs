@@ -163,6 +163,12 @@ pub struct SandboxServeArgs {
     /// Connections served at once per endpoint; more wait until one closes.
     #[arg(long, value_name = "N", default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_connections: u32,
+    /// Also serve queued ingestion: start Azurite (the Azure Storage emulator, installed with
+    /// npm into the user cache when missing) on free loopback ports for the blob containers
+    /// and queues `.get ingestion resources` hands out, and run the ingestion worker. Azurite
+    /// stops with the sandbox.
+    #[arg(long)]
+    pub ingest: bool,
 }
 
 /// `plan` options.

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use super::SandboxServeArgs;
+use crate::sandbox::azurite::{self, Azurite};
 use crate::sandbox::connect::{ConnectServeConfig, serve_connect};
 use crate::sandbox::http::ServerLimits;
 use crate::sandbox::kusto::{AuthConfig, ServeConfig, serve};
@@ -53,6 +54,20 @@ fn token_auth(path: &Path) -> Result<AuthConfig, String> {
     })
 }
 
+/// Installs Azurite into the cache when missing (saying so: it takes a while) and starts it.
+fn start_azurite() -> Result<Azurite, azurite::AzuriteError> {
+    let dir = azurite::install_dir()?;
+    if !dir.exists() {
+        eprintln!(
+            "installing Azurite {} into {} (once)...",
+            azurite::VERSION,
+            dir.display()
+        );
+    }
+    let exe = azurite::install(&dir)?;
+    Azurite::start_with(&exe)
+}
+
 /// Serves the sandbox until Ctrl-C, printing the URL first so scripts can read it.
 pub fn run(args: &SandboxServeArgs) -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -93,8 +108,25 @@ pub fn run(args: &SandboxServeArgs) -> ExitCode {
         body_timeout: args.body_timeout,
         max_connections: usize::try_from(args.max_connections).unwrap_or(usize::MAX),
     };
+    // Started before the servers and dropped after them, whatever way `run` returns.
+    let storage = if args.ingest {
+        match start_azurite() {
+            Ok(a) => Some(a),
+            Err(e) => {
+                eprintln!("error: cannot start queued ingestion: {e}");
+                eprintln!(
+                    "help: Azurite needs Node.js and npm (npm install azurite@{})",
+                    azurite::VERSION
+                );
+                return ExitCode::FAILURE;
+            }
+        }
+    } else {
+        None
+    };
     runtime.block_on(async {
         let mut config = ServeConfig::new(&args.dir, args.listen);
+        config.queued = storage.as_ref().map(|a| a.account().clone());
         if !args.databases.is_empty() {
             config.databases = args.databases.clone();
         }
@@ -129,6 +161,13 @@ pub fn run(args: &SandboxServeArgs) -> ExitCode {
             handle.url(),
             args.dir.display()
         );
+        if let Some(a) = &storage {
+            println!(
+                "queued ingestion on Azurite: blobs {}, queues {}",
+                a.account().blob_endpoint(),
+                a.account().queue_endpoint()
+            );
+        }
         let connect = match args.connect_listen {
             None => None,
             Some(listen) => {

@@ -1,5 +1,6 @@
 //! Built-in local targets, so kustoplan's main job runs without external services.
 
+pub mod azurite;
 pub mod connect;
 pub mod http;
 pub mod kafka;

@@ -2,6 +2,7 @@
 
 #![allow(dead_code)] // Each test binary uses a different subset.
 
+pub mod azurite;
 pub mod cli;
 pub mod real_env;
 

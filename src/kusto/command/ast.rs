@@ -522,6 +522,12 @@ pub enum Command {
         /// Everything after `<|`, verbatim.
         data: String,
     },
+    /// `.get ingestion resources`: the storage queues and containers of queued ingestion.
+    GetIngestionResources,
+    /// `.get kusto identity token`: the authorization context queued ingestion messages carry.
+    GetKustoIdentityToken,
+    /// `.show ingestion failures`: failures of queued ingestion.
+    ShowIngestionFailures,
     /// `.execute database script [with (...)] <| commands`
     ExecuteScript {
         /// `ContinueOnErrors` (default false).
@@ -549,6 +555,9 @@ impl Command {
                 | Command::ShowDatabasePrincipals { .. }
                 | Command::ShowTablePrincipals { .. }
                 | Command::ShowExtents { .. }
+                | Command::GetIngestionResources
+                | Command::GetKustoIdentityToken
+                | Command::ShowIngestionFailures
         )
     }
 
@@ -607,6 +616,9 @@ impl Command {
             Command::ShowExtents { .. } => "ExtentsShow",
             Command::DropExtents { .. } => "ExtentsDrop",
             Command::IngestInline { .. } => "DataIngestPush",
+            Command::GetIngestionResources => "IngestionResourcesGet",
+            Command::GetKustoIdentityToken => "KustoIdentityTokenGet",
+            Command::ShowIngestionFailures => "IngestionFailuresShow",
             Command::ExecuteScript { .. } => "DatabaseScriptExecute",
         }
     }

@@ -250,6 +250,17 @@ impl<'a> Parser<'a> {
             "set" => self.principals(PrincipalAction::Set),
             "execute" => self.execute(),
             "ingest" => self.ingest_inline(),
+            "get" => match self.one_of(&["ingestion", "kusto"])? {
+                "ingestion" => {
+                    self.keyword("resources")?;
+                    Ok(Command::GetIngestionResources)
+                }
+                _ => {
+                    self.keyword("identity")?;
+                    self.keyword("token")?;
+                    Ok(Command::GetKustoIdentityToken)
+                }
+            },
             other => {
                 self.pos = at;
                 Err(self.error(format!("unknown or unsupported control command '.{other}'")))
@@ -289,8 +300,19 @@ impl<'a> Parser<'a> {
     }
 
     fn show(&mut self) -> Result<Command, SyntaxError> {
-        match self.one_of(&["version", "databases", "tables", "database", "table"])? {
+        match self.one_of(&[
+            "version",
+            "databases",
+            "tables",
+            "database",
+            "table",
+            "ingestion",
+        ])? {
             "version" => Ok(Command::ShowVersion),
+            "ingestion" => {
+                self.keyword("failures")?;
+                Ok(Command::ShowIngestionFailures)
+            }
             "databases" => Ok(Command::ShowDatabases),
             "tables" => Ok(Command::ShowTables),
             "database" => {

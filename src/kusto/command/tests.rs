@@ -751,3 +751,29 @@ fn rename_table_and_rename_tables() {
     assert_eq!(ok(".rename tables B=A").command_type(), "TablesRename");
     assert!(!ok(".rename table A to B").is_read_only());
 }
+
+#[test]
+fn queued_ingestion_commands() {
+    assert_eq!(
+        ok(".get ingestion resources"),
+        Command::GetIngestionResources
+    );
+    assert_eq!(
+        ok("  .get kusto identity token  "),
+        Command::GetKustoIdentityToken
+    );
+    assert_eq!(
+        ok(".show ingestion failures"),
+        Command::ShowIngestionFailures
+    );
+    for read in [
+        Command::GetIngestionResources,
+        Command::GetKustoIdentityToken,
+        Command::ShowIngestionFailures,
+    ] {
+        assert!(read.is_read_only(), "{read:?}");
+    }
+    assert!(err(".get ingestion queues").contains("'resources'"));
+    assert!(err(".get kusto identity").contains("'token'"));
+    assert!(err(".show ingestion failures now").contains("after the end"));
+}

@@ -12,11 +12,15 @@ use super::directory;
 use super::error::KustoError;
 use super::exec::{self, Context, results};
 use super::query::{self, ResultTable};
-use super::state::{Database, SandboxState};
+use super::queued::batching::Limits;
+use super::queued::sas::StorageAccount;
+use super::queued::{self as queued_ingest, QueuedIngestion};
+use super::state::{Database, Extent, IngestionFailure, SandboxState};
 use super::store::{Store, StoreError};
 use super::validate::{self, PrincipalName};
 use crate::kusto::command::{
-    self, Command, DatabaseRole, EntityRef, PolicyTarget, RoleScope, ScriptCommand, TableRole,
+    self, Command, DatabaseRole, EntityRef, PolicyTarget, Property, RoleScope, ScriptCommand,
+    TableRole,
 };
 use crate::kusto::v1::V1Response;
 
@@ -115,6 +119,45 @@ pub struct KustoSandbox {
 struct Inner {
     state: SandboxState,
     store: Option<Store>,
+    /// Set once queued ingestion is served (`.get ingestion resources` fails before).
+    queued: Option<QueuedIngestion>,
+}
+
+/// One blob of a sealed queued-ingestion batch, downloaded (and decompressed) or not.
+#[derive(Debug)]
+pub(super) struct QueuedBlob {
+    /// The message's `Id`.
+    pub source_id: String,
+    /// The blob URI without its SAS.
+    pub source_path: String,
+    /// The data, or why it could not be read.
+    pub data: Result<Vec<u8>, KustoError>,
+}
+
+/// A sealed batch: blobs for one table with the same properties and authorization.
+#[derive(Debug)]
+pub(super) struct QueuedBatch<'a> {
+    /// Target database.
+    pub database: &'a str,
+    /// Target table.
+    pub table: &'a str,
+    /// Ingestion properties (`format`, mapping, `tags`, ...).
+    pub properties: &'a [Property],
+    /// The messages' authorization context.
+    pub authorization_context: Option<&'a str>,
+    /// The blobs, in arrival order.
+    pub blobs: Vec<QueuedBlob>,
+}
+
+/// What happened to each blob of a batch.
+#[derive(Debug)]
+pub(super) struct BatchOutcome {
+    /// The ingestion operation.
+    pub operation_id: String,
+    /// The root activity.
+    pub root_activity_id: String,
+    /// One entry per blob, in order: `None` when ingested, else the recorded failure.
+    pub results: Vec<Option<IngestionFailure>>,
 }
 
 /// What a command needs from the caller.
@@ -150,7 +193,11 @@ impl KustoSandbox {
 
     fn from_parts(state: SandboxState, store: Option<Store>) -> Self {
         KustoSandbox {
-            inner: Mutex::new(Inner { state, store }),
+            inner: Mutex::new(Inner {
+                state,
+                store,
+                queued: None,
+            }),
         }
     }
 
@@ -240,7 +287,7 @@ impl KustoSandbox {
         let reading = data::stream_reading(format, request.mapping)?;
         let text = data::formats::text(request.data)?;
         let extent = data::build_extent(db, table, text, &reading, Vec::new())?;
-        let Inner { state, store } = &mut *inner;
+        let Inner { state, store, .. } = &mut *inner;
         let db = exec::database_mut(state, request.database)?;
         exec::table_mut(db, request.table)?.extents.push(extent);
         if let Some(store) = store
@@ -253,6 +300,106 @@ impl KustoSandbox {
             )));
         }
         Ok(V1Response::single(data::stream_result()))
+    }
+
+    /// Serves queued ingestion through `account`: `.get ingestion resources` hands out its
+    /// SAS URIs and `.get kusto identity token` contexts signed by a fresh key.
+    pub(super) fn enable_queued_ingestion(&self, account: StorageAccount) {
+        self.lock().queued = Some(QueuedIngestion::new(account));
+    }
+
+    /// The batching limits in effect for `database.table` (the defaults when either is
+    /// missing: the failure shows when the batch is ingested).
+    pub(super) fn batching_limits(&self, database: &str, table: &str) -> Limits {
+        let inner = self.lock();
+        inner
+            .state
+            .databases
+            .get(database)
+            .and_then(|db| db.tables.get(table).map(|t| Limits::effective(db, t)))
+            .unwrap_or(Limits::DEFAULT)
+    }
+
+    /// Ingests a sealed queued batch: checks the authorization context (the caller it was
+    /// issued to must be an ingestor or admin of the table), reads every blob, appends the
+    /// readable ones as one extent, records a failure per unreadable blob for
+    /// `.show ingestion failures`, and persists.
+    pub(super) fn ingest_queued(&self, batch: QueuedBatch<'_>) -> BatchOutcome {
+        let operation_id = clock::new_guid();
+        let root_activity_id = clock::new_guid();
+        let mut inner = self.lock();
+        let principal = batch
+            .authorization_context
+            .and_then(|t| inner.queued.as_ref().and_then(|q| q.caller_of(t)));
+        let properties = batch
+            .properties
+            .iter()
+            .map(|p| format!("{}={}", p.key, p.value))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let failure = |source: &QueuedBlob, e: &KustoError| IngestionFailure {
+            operation_id: operation_id.clone(),
+            database: batch.database.to_string(),
+            table: batch.table.to_string(),
+            failed_on: clock::now(),
+            source_path: source.source_path.clone(),
+            source_id: source.source_id.clone(),
+            details: e.detail.clone(),
+            error_code: e.code.clone(),
+            permanent: e.permanent,
+            root_activity_id: root_activity_id.clone(),
+            principal: principal
+                .as_ref()
+                .map_or_else(String::new, |c| c.principal.clone()),
+            properties: properties.clone(),
+        };
+        let (extent, errors) = read_batch(&inner.state, &batch, principal.as_ref());
+        let results: Vec<Option<IngestionFailure>> = batch
+            .blobs
+            .iter()
+            .zip(&errors)
+            .map(|(blob, e)| e.as_ref().map(|e| failure(blob, e)))
+            .collect();
+        let Inner { state, store, .. } = &mut *inner;
+        let saved = state.clone();
+        if let Some(extent) = extent
+            && let Ok(db) = exec::database_mut(state, batch.database)
+            && let Ok(table) = exec::table_mut(db, batch.table)
+        {
+            table.extents.push(extent);
+        }
+        for failed in results.iter().flatten() {
+            state.ingestion_failures.push(failed.clone());
+        }
+        let excess = state
+            .ingestion_failures
+            .len()
+            .saturating_sub(queued_ingest::MAX_FAILURES);
+        state.ingestion_failures.drain(..excess);
+        if let Some(store) = store
+            && let Err(e) = store.save(state)
+        {
+            *state = saved;
+            let error = KustoError::transient_ingestion(
+                "General_InternalError",
+                format!("The sandbox could not persist its state: {e}"),
+            );
+            let results = batch
+                .blobs
+                .iter()
+                .map(|b| Some(failure(b, &error)))
+                .collect();
+            return BatchOutcome {
+                operation_id,
+                root_activity_id,
+                results,
+            };
+        }
+        BatchOutcome {
+            operation_id,
+            root_activity_id,
+            results,
+        }
     }
 
     /// Runs a request; changes are persisted before the result is returned, including the
@@ -269,6 +416,22 @@ impl KustoSandbox {
             database: Some(request.database).filter(|d| !d.is_empty()),
         };
         let mut inner = self.lock();
+        if matches!(
+            command,
+            Command::GetIngestionResources | Command::GetKustoIdentityToken
+        ) {
+            let queued = inner.queued.as_ref().ok_or_else(|| {
+                KustoError::bad_request(
+                    "Queued ingestion is not enabled in this sandbox: start it with 'kustoplan sandbox serve --ingest'.",
+                )
+            })?;
+            let table = if command == Command::GetIngestionResources {
+                queued.resources()
+            } else {
+                queued.identity_token(request.caller)
+            };
+            return Ok(Execution::Completed(V1Response::single(table)));
+        }
         if command.is_read_only() {
             // Reads run on the live state: no copy, nothing to persist (a copy of 10,000 tables
             // per bulk read made the sandbox, not kustoplan, the bottleneck at scale).
@@ -309,6 +472,69 @@ impl KustoSandbox {
     }
 }
 
+/// Reads a queued batch against the current state (nothing is changed): the extent of the
+/// readable blobs (if any) and, per blob, why it was not ingested.
+fn read_batch(
+    state: &SandboxState,
+    batch: &QueuedBatch<'_>,
+    principal: Option<&Caller>,
+) -> (Option<Extent>, Vec<Option<KustoError>>) {
+    let all = |e: KustoError| (None, vec![Some(e); batch.blobs.len()]);
+    let Some(caller) = principal else {
+        return all(KustoError::ingestion(
+            "BadRequest_InvalidAuthorizationContext",
+            "The message's 'authorizationContext' is missing or was not issued by this sandbox (contexts come from '.get kusto identity token' and end with the sandbox process).",
+        ));
+    };
+    let need = Need::Write {
+        database: batch.database,
+        table: Some(batch.table),
+        ingestor_ok: true,
+    };
+    let checked = authorize(state, caller, need)
+        .and_then(|()| data::inline_options(batch.properties))
+        .and_then(|options| {
+            let db = exec::database(state, batch.database)?;
+            Ok((db, exec::table(db, batch.table)?, options))
+        });
+    let (db, table, options) = match checked {
+        Ok(found) => found,
+        Err(e) => return all(e),
+    };
+    if data::already_ingested(table, &options.ingest_if_not_exists) {
+        return (None, vec![None; batch.blobs.len()]);
+    }
+    let mut merged: Option<Extent> = None;
+    let mut errors = Vec::with_capacity(batch.blobs.len());
+    for blob in &batch.blobs {
+        let read = blob.data.clone().and_then(|bytes| {
+            let text = data::formats::text(&bytes)?;
+            data::build_extent(db, table, text, &options.reading, options.tags.clone())
+        });
+        match read {
+            Ok(extent) => {
+                errors.push(None);
+                match &mut merged {
+                    // One mapping plan per batch: every extent has the same columns.
+                    Some(m) if m.columns == extent.columns => {
+                        m.original_size += extent.original_size;
+                        m.rows.extend(extent.rows);
+                    }
+                    Some(_) => {
+                        errors.pop();
+                        errors.push(Some(KustoError::internal(
+                            "The blobs of one batch were read with different columns.",
+                        )));
+                    }
+                    None => merged = Some(extent),
+                }
+            }
+            Err(e) => errors.push(Some(e)),
+        }
+    }
+    (merged, errors)
+}
+
 /// Adds missing databases; true if anything was added.
 fn declare(state: &mut SandboxState, databases: &[String]) -> Result<bool, SandboxError> {
     let mut added = false;
@@ -340,7 +566,11 @@ fn need<'a>(cmd: &'a Command, ctx: Context<'a>) -> Need<'a> {
         },
     };
     match cmd {
-        Command::ShowVersion | Command::ShowDatabases => Need::Anyone,
+        Command::ShowVersion
+        | Command::ShowDatabases
+        | Command::GetIngestionResources
+        | Command::GetKustoIdentityToken => Need::Anyone,
+        Command::ShowIngestionFailures => Need::Read(ctx.resolve(None)),
         Command::ShowDatabaseSchemaJson { database }
         | Command::ShowDatabaseSchemaScript { database, .. }
         | Command::ShowDatabasePrincipals { database } => Need::Read(database),

@@ -83,6 +83,19 @@ impl KustoError {
         )
     }
 
+    /// A queued ingestion failure that a retry may cure (storage unreachable or failing):
+    /// reported as `Transient`.
+    pub fn transient_ingestion(code: &str, detail: impl Into<String>) -> Self {
+        Self::new(
+            503,
+            code,
+            INVALID_REQUEST,
+            BAD_REQUEST_TYPE,
+            detail.into(),
+            false,
+        )
+    }
+
     /// Streaming ingestion into a table whose (table or database) streaming ingestion policy
     /// is not enabled.
     pub fn streaming_disabled(database: &str, table: &str) -> Self {

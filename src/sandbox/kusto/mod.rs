@@ -39,6 +39,7 @@ mod error;
 mod exec;
 mod faults;
 mod query;
+mod queued;
 mod server;
 mod state;
 mod store;
@@ -54,10 +55,12 @@ pub use engine::{Caller, Execution, KustoSandbox, Request, SandboxError, StreamI
 pub use error::KustoError;
 pub use faults::{Faults, RequestStats};
 pub use query::ResultTable as QueryResult;
+pub use queued::sas::{AccountError, StorageAccount};
+pub use queued::{FAILURE_QUEUE, READY_QUEUE, SUCCESS_QUEUE, TEMP_CONTAINER};
 pub use server::{AuthConfig, ServeConfig, ServeError, ServerHandle, serve};
 pub use state::{
-    Assignment, BatchingPolicy, Column, Database, Extent, Mapping, SandboxState, StreamingPolicy,
-    Table,
+    Assignment, BatchingPolicy, Column, Database, Extent, IngestionFailure, Mapping, SandboxState,
+    StreamingPolicy, Table,
 };
 pub use store::{STATE_FILE, StoreError};
 

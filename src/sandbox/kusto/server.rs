@@ -31,9 +31,15 @@ use super::engine::{
 use super::error::KustoError;
 use super::faults::{Faults, Injected, RequestStats};
 use super::query::response::{self, Ids as ResponseIds};
+use super::queued::sas::StorageAccount;
+use super::queued::storage::{Storage, StorageError};
+use super::queued::worker::Worker;
 use crate::sandbox::http::{BodyError, ConnectionKill, ServerLimits, accept_loop, read_body};
 
 const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+
+/// How often the ingestion worker polls an empty queue.
+const QUEUE_POLL: Duration = Duration::from_millis(200);
 
 /// Bearer-token authentication: which tokens are accepted and who they are.
 #[derive(Clone, Default, PartialEq, Eq)]
@@ -68,6 +74,9 @@ pub struct ServeConfig {
     pub auth: Option<AuthConfig>,
     /// Timeouts and the connection limit, so no client holds the server.
     pub limits: ServerLimits,
+    /// Serve queued ingestion through this storage account (blob containers and queues,
+    /// e.g. Azurite's): `.get ingestion resources` answers and the ingestion worker runs.
+    pub queued: Option<StorageAccount>,
 }
 
 impl ServeConfig {
@@ -82,6 +91,7 @@ impl ServeConfig {
             databases: vec![Self::DEFAULT_DATABASE.to_string()],
             auth: None,
             limits: ServerLimits::default(),
+            queued: None,
         }
     }
 }
@@ -95,6 +105,9 @@ pub enum ServeError {
     /// The startup task failed.
     #[error("sandbox startup failed: {0}")]
     Startup(String),
+    /// The storage account for queued ingestion could not be prepared.
+    #[error("cannot prepare queued ingestion: {0}")]
+    Storage(#[from] StorageError),
     /// The listener could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -123,6 +136,7 @@ pub struct ServerHandle {
     shared: Arc<Shared>,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
+    worker: Option<Worker>,
 }
 
 impl ServerHandle {
@@ -158,6 +172,9 @@ impl ServerHandle {
 
     /// Stops accepting, closes open connections and waits for the accept loop to end.
     pub async fn shutdown(mut self) {
+        if let Some(worker) = self.worker.take() {
+            worker.stop().await;
+        }
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
@@ -191,8 +208,16 @@ pub async fn serve(config: ServeConfig) -> Result<ServerHandle, ServeError> {
         addr: config.listen,
         source,
     })?;
+    let sandbox = Arc::new(sandbox);
+    let worker = match config.queued {
+        Some(account) => {
+            let storage = Storage::new(account)?;
+            Some(Worker::start(Arc::clone(&sandbox), storage, QUEUE_POLL).await?)
+        }
+        None => None,
+    };
     let shared = Arc::new(Shared {
-        sandbox: Arc::new(sandbox),
+        sandbox,
         faults: Mutex::new(Faults::default()),
         stats: Mutex::new(RequestStats::default()),
         auth: config.auth,
@@ -215,6 +240,7 @@ pub async fn serve(config: ServeConfig) -> Result<ServerHandle, ServeError> {
         shared,
         shutdown: Some(tx),
         task: Some(task),
+        worker,
     })
 }
 

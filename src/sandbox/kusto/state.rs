@@ -26,6 +26,9 @@ pub struct SandboxState {
     /// granted by name, so a later grant by object id shows the same name.
     #[serde(default)]
     pub directory: BTreeMap<String, String>,
+    /// Queued ingestion failures, oldest first (`.show ingestion failures`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ingestion_failures: Vec<IngestionFailure>,
 }
 
 impl Default for SandboxState {
@@ -34,8 +37,38 @@ impl Default for SandboxState {
             format: STATE_FORMAT,
             databases: BTreeMap::new(),
             directory: BTreeMap::new(),
+            ingestion_failures: Vec::new(),
         }
     }
+}
+
+/// One failed queued ingestion of one blob, as `.show ingestion failures` lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IngestionFailure {
+    /// `OperationId`.
+    pub operation_id: String,
+    /// Target database.
+    pub database: String,
+    /// Target table.
+    pub table: String,
+    /// When it failed (Kusto datetime text).
+    pub failed_on: String,
+    /// The blob URI without its SAS.
+    pub source_path: String,
+    /// The ingestion source id (`Id` of the queue message).
+    pub source_id: String,
+    /// What went wrong.
+    pub details: String,
+    /// `ErrorCode`.
+    pub error_code: String,
+    /// Permanent (retrying as is cannot succeed) or transient.
+    pub permanent: bool,
+    /// `RootActivityId`.
+    pub root_activity_id: String,
+    /// The principal whose authorization context the message carried ("" if none).
+    pub principal: String,
+    /// The ingestion properties, as `key=value` pairs.
+    pub properties: String,
 }
 
 /// One database.

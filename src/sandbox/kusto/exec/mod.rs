@@ -379,6 +379,19 @@ fn dispatch(
             properties,
             data,
         } => ingest_inline(state, ctx, t, properties, data),
+        Command::ShowIngestionFailures => {
+            let name = ctx.resolve(None);
+            database(state, name)?;
+            Ok(super::queued::failures_table(
+                state.ingestion_failures.iter(),
+                name,
+            ))
+        }
+        Command::GetIngestionResources | Command::GetKustoIdentityToken => {
+            Err(KustoError::bad_request(
+                "Queued ingestion resources are answered by the engine, not inside scripts.",
+            ))
+        }
         Command::ExecuteScript { .. } => Err(KustoError::bad_request(
             "'.execute database script' cannot be nested inside another script.",
         )),
