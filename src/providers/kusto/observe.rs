@@ -45,8 +45,7 @@ async fn observe_one(
         read(transport, db, &principals),
         read(transport, db, &script),
     )?;
-    let unreadable =
-        |e: crate::kusto::observe::ObserveError| TransportError::other(e.to_string());
+    let unreadable = |e: crate::kusto::observe::ObserveError| TransportError::other(e.to_string());
     let mut state = database_state(db, &[bulk.0, bulk.1, bulk.2, bulk.3]).map_err(unreadable)?;
     // Users and groups that hold only table roles are listed by object id alone; where the
     // manifests name one by UPN or group name, the table's principals name it.
