@@ -36,43 +36,74 @@ pub fn run(args: &ApplyArgs, color: ColorChoice) -> ExitCode {
         Ok(opened) => opened,
         Err(code) => return code,
     };
-    let lease = match rt.block_on(take_lease(&session, args.lock_timeout)) {
+    // Interrupts are caught from before the lease is taken: one that arrives while the lease
+    // is being taken lets the request in flight finish (a lease it took is then released,
+    // never left behind) and ends a wait for another holder.
+    let mut interrupts = match rt.block_on(async { Interrupts::listen() }) {
+        Ok(interrupts) => interrupts,
+        Err(e) => {
+            eprintln!("error: cannot watch for Ctrl-C and SIGTERM: {e}; nothing was applied");
+            return ExitCode::FAILURE;
+        }
+    };
+    let stop = StopRequest::default();
+    let taken = rt.block_on(async {
+        let take = take_lease(&session, args.lock_timeout, stop.clone());
+        tokio::pin!(take);
+        tokio::select! {
+            taken = &mut take => taken,
+            () = interrupts.next() => {
+                stop.request();
+                take.await
+            }
+        }
+    });
+    let lease = match taken {
         Ok(lease) => lease.map(Arc::new),
+        Err(_) if stop.is_requested() => {
+            eprintln!("Interrupted: nothing was applied");
+            return ExitCode::FAILURE;
+        }
         Err(message) => {
             eprintln!("error: {message}");
             return ExitCode::FAILURE;
         }
     };
-    let stop = StopRequest::default();
+    if stop.is_requested() {
+        match &lease {
+            Some(lease) => {
+                eprintln!("Interrupted: nothing was applied; releasing the apply lease");
+                if let Err(e) = rt.block_on(lease.release()) {
+                    eprintln!("warning: {}", release_failed(&e, lease.record()));
+                }
+            }
+            None => eprintln!("Interrupted: nothing was applied"),
+        }
+        return ExitCode::FAILURE;
+    }
     let phase = Arc::new(tokio::sync::Mutex::new(Phase::Preparing));
-    let watcher = rt.block_on(async { watch_signals(stop.clone(), phase.clone(), lease.clone()) });
-    let code = match watcher {
-        Ok(watcher) => {
-            // Spawned on the runtime, whose workers run it while the run waits or plans.
-            let runtime = rt.enter();
-            let renewal = lease.as_ref().map(|l| {
-                l.keep_alive(lease::RENEW_EVERY, stop.clone(), |e| match e {
-                    LeaseError::Lost { .. } => {
-                        eprintln!("error: {e}; apply stops before its next request");
-                    }
-                    _ => eprintln!(
-                        "warning: {e}; retrying in {}s",
-                        lease::RENEW_EVERY.as_secs()
-                    ),
-                })
-            });
-            drop(runtime);
-            let code = apply_leased(args, &session, &rt, saved.as_ref(), &stop, &phase, color);
-            drop(renewal);
-            *rt.block_on(phase.lock()) = Phase::Done;
-            watcher.abort();
-            code
-        }
-        Err(e) => {
-            eprintln!("error: cannot watch for Ctrl-C and SIGTERM: {e}; nothing was applied");
-            ExitCode::FAILURE
-        }
+    let watcher = {
+        let _runtime = rt.enter();
+        watch_signals(interrupts, stop.clone(), phase.clone(), lease.clone())
     };
+    // Spawned on the runtime, whose workers run it while the run waits or plans.
+    let runtime = rt.enter();
+    let renewal = lease.as_ref().map(|l| {
+        l.keep_alive(lease::RENEW_EVERY, stop.clone(), |e| match e {
+            LeaseError::Lost { .. } => {
+                eprintln!("error: {e}; apply stops before its next request");
+            }
+            _ => eprintln!(
+                "warning: {e}; retrying in {}s",
+                lease::RENEW_EVERY.as_secs()
+            ),
+        })
+    });
+    drop(runtime);
+    let code = apply_leased(args, &session, &rt, saved.as_ref(), &stop, &phase, color);
+    drop(renewal);
+    *rt.block_on(phase.lock()) = Phase::Done;
+    watcher.abort();
     if let Some(lease) = &lease
         && let Err(e) = rt.block_on(lease.release())
     {
@@ -97,7 +128,11 @@ enum Phase {
 /// built-in sandbox (its directory lease already keeps applies apart) and for a stack that
 /// declares no database (there is nowhere to hold one: said on stderr). The error is the
 /// message to print.
-async fn take_lease(session: &Session, wait: Duration) -> Result<Option<LiveLease>, String> {
+async fn take_lease(
+    session: &Session,
+    wait: Duration,
+    stop: StopRequest,
+) -> Result<Option<LiveLease>, String> {
     let Some(target) = session.lease_target() else {
         return Ok(None);
     };
@@ -115,6 +150,7 @@ async fn take_lease(session: &Session, wait: Duration) -> Result<Option<LiveLeas
         command: "kustoplan apply".to_string(),
         wait,
         ttl: lease::TTL,
+        stop,
     };
     match acquire(target.transport, &request).await {
         Ok(lease) => {
@@ -368,43 +404,65 @@ async fn current_plan(session: &Session, saved: Option<&SavedPlan>) -> Result<Pl
     Ok(fresh)
 }
 
-/// Watches SIGINT and SIGTERM from the moment the lease is held; see [`on_signal`].
-#[cfg(unix)]
-fn watch_signals(
-    stop: StopRequest,
-    phase: Arc<tokio::sync::Mutex<Phase>>,
-    lease: Option<Arc<LiveLease>>,
-) -> std::io::Result<tokio::task::JoinHandle<()>> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut interrupt = signal(SignalKind::interrupt())?;
-    let mut terminate = signal(SignalKind::terminate())?;
-    Ok(tokio::spawn(async move {
-        loop {
-            tokio::select! {
-                _ = interrupt.recv() => {}
-                _ = terminate.recv() => {}
-            }
-            on_signal(&stop, &phase, lease.as_ref()).await;
-        }
-    }))
+/// SIGINT and SIGTERM (Ctrl-C where Unix signals do not exist), caught from the moment they
+/// are listened for: the default action (ending the process) no longer applies, and a signal
+/// that arrives before anyone waits is kept for the next wait.
+struct Interrupts {
+    #[cfg(unix)]
+    interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
 }
 
-/// Ctrl-C only, where Unix signals do not exist; see [`on_signal`].
-#[cfg(not(unix))]
+impl Interrupts {
+    /// Starts catching the signals; must run inside the runtime.
+    #[cfg(unix)]
+    fn listen() -> std::io::Result<Interrupts> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Interrupts {
+            interrupt: signal(SignalKind::interrupt())?,
+            terminate: signal(SignalKind::terminate())?,
+        })
+    }
+
+    /// Ctrl-C is caught by each wait; nothing to set up.
+    #[cfg(not(unix))]
+    fn listen() -> std::io::Result<Interrupts> {
+        Ok(Interrupts {})
+    }
+
+    /// The next interrupt.
+    #[cfg(unix)]
+    async fn next(&mut self) {
+        tokio::select! {
+            _ = self.interrupt.recv() => {}
+            _ = self.terminate.recv() => {}
+        }
+    }
+
+    /// The next Ctrl-C; if Ctrl-C cannot be watched, never (said once).
+    #[cfg(not(unix))]
+    async fn next(&mut self) {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            eprintln!("warning: cannot watch for Ctrl-C any more: {e}");
+            std::future::pending::<()>().await;
+        }
+    }
+}
+
+/// Handles interrupts once the lease is held (or known not to be needed); see [`on_signal`].
 fn watch_signals(
+    mut interrupts: Interrupts,
     stop: StopRequest,
     phase: Arc<tokio::sync::Mutex<Phase>>,
     lease: Option<Arc<LiveLease>>,
-) -> std::io::Result<tokio::task::JoinHandle<()>> {
-    Ok(tokio::spawn(async move {
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
         loop {
-            if let Err(e) = tokio::signal::ctrl_c().await {
-                eprintln!("warning: cannot watch for Ctrl-C any more: {e}");
-                return;
-            }
+            interrupts.next().await;
             on_signal(&stop, &phase, lease.as_ref()).await;
         }
-    }))
+    })
 }
 
 /// One interrupt. Before any change was sent, the run ends at once: the lease is released (in

@@ -39,7 +39,7 @@ use super::transport::{Failure, KustoTransport, TransportError};
 const RETRY_EVERY: Duration = Duration::from_secs(1);
 
 /// What an apply asks for.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct LeaseRequest {
     /// The stack, whose name names the lease.
     pub stack: String,
@@ -51,6 +51,9 @@ pub struct LeaseRequest {
     pub wait: Duration,
     /// How long the lease lives without renewal.
     pub ttl: Duration,
+    /// Set by an interrupt: a wait for another holder ends at once, while a request in
+    /// flight still finishes, so nothing is left half taken.
+    pub stop: StopRequest,
 }
 
 /// Why the lease was not taken, kept, or released.
@@ -74,6 +77,9 @@ pub enum LeaseError {
         /// Who holds it now, if anyone.
         holder: Option<Holder>,
     },
+    /// An interrupt ended the wait for another holder; nothing is held.
+    #[error("interrupted while waiting for the apply lease")]
+    Interrupted,
     /// A request failed.
     #[error("cannot {action} the apply lease in database `{database}`: {source}")]
     Target {
@@ -212,9 +218,12 @@ pub async fn acquire(
         // Nobody waits holding part of the lease: the holder of the rest must be able to finish.
         let released = lease.release().await;
         let waited = started.elapsed();
-        if waited >= request.wait || released.is_err() {
+        if waited >= request.wait || released.is_err() || request.stop.is_requested() {
             drop_sides(&lease, &staged).await;
             released?;
+            if request.stop.is_requested() {
+                return Err(LeaseError::Interrupted);
+            }
             return Err(LeaseError::Held {
                 database,
                 holder,
@@ -573,6 +582,7 @@ mod tests {
             command: "kustoplan apply".into(),
             wait,
             ttl: lease::TTL,
+            stop: StopRequest::default(),
         }
     }
 
@@ -619,6 +629,31 @@ mod tests {
         acquire(transport, &request(&["a", "b"], Duration::ZERO))
             .await
             .expect("free again");
+    }
+
+    /// An interrupt ends a wait for another holder at once (not after `--lock-timeout`), with
+    /// nothing of the lease held and no side table left.
+    #[tokio::test]
+    async fn an_interrupt_ends_the_wait_for_another_holder() {
+        let (sandbox, transport) = target(&["a", "b"]);
+        let holder = acquire(transport.clone(), &request(&["b"], Duration::ZERO))
+            .await
+            .expect("holder of b");
+        let waiter = request(&["a", "b"], Duration::from_secs(600));
+        waiter.stop.request();
+        let started = Instant::now();
+        let refused = acquire(transport.clone(), &waiter).await;
+        assert!(
+            matches!(refused, Err(LeaseError::Interrupted)),
+            "{refused:?}"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "did not wait out the timeout"
+        );
+        assert_eq!(tables(&sandbox, "a"), Vec::<String>::new());
+        assert_eq!(tables(&sandbox, "b"), ["kustoplan_lease_s"]);
+        assert_eq!(held_id(&sandbox, "b").as_ref(), Some(&holder.record().id));
     }
 
     /// Held in `b` only: the waiter takes `a`, finds `b` busy, and gives `a` back before waiting,
