@@ -1,6 +1,6 @@
 //! `kustoplan apply --format json`: exactly one JSON document on stdout, per step, for a
-//! successful apply, a second apply with nothing to do, a refused apply and a failed step; the
-//! exit codes are those of text mode.
+//! successful apply, a second apply with nothing to do, a saved plan, refused applies, a failed
+//! step and a lost response; the exit codes are those of text mode.
 
 mod common;
 
@@ -262,5 +262,77 @@ fn a_failed_step_is_followed_by_steps_not_run() {
         &vec![Value::from(
             "apply stopped: 0 of 6 commands ran (listed above); Kusto scripts are not transactional"
         )]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_response_leaves_steps_unknown() {
+    use kustoplan::sandbox::kusto::{Faults, ServeConfig, serve};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut config = ServeConfig::new(dir.path(), "127.0.0.1:0".parse().expect("addr"));
+    config.databases = vec!["gamedb".to_string()];
+    let server = serve(config).await.expect("sandbox server");
+    let cluster = format!("kusto_cluster={}", server.url());
+    let local = tempfile::tempdir().expect("tempdir");
+    // The script runs 2 commands, then the connection is closed without a response.
+    server.set_faults(Faults {
+        drop_script_after: Some(2),
+        ..Faults::default()
+    });
+    let local_path = local.path().to_path_buf();
+    let cut = tokio::task::spawn_blocking(move || {
+        kustoplan(
+            &local_path,
+            &[
+                "apply",
+                "examples/gameplay",
+                "--format",
+                "json",
+                "--auto-approve",
+                "--var",
+                &cluster,
+            ],
+        )
+    })
+    .await
+    .expect("join");
+    assert_eq!(cut.code, 1, "{}", cut.stderr);
+    let doc = document(&cut);
+    assert_eq!(doc["outcome"], "failed");
+    let outcomes: Vec<(&str, &str)> = steps(&doc)
+        .iter()
+        .map(|s| {
+            (
+                s["address"].as_str().expect("address"),
+                s["outcome"].as_str().expect("outcome"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        outcomes,
+        vec![
+            ("kafka.topic.gameplay", "completed"),
+            ("kusto.gamedb.table.GamePlay", "unknown"),
+            (
+                "kusto.gamedb.table.GamePlay.mapping.gameplay_json_mapping",
+                "unknown"
+            ),
+            (
+                "kusto.gamedb.table.GamePlay.policy.ingestionbatching",
+                "unknown"
+            ),
+            (
+                "kusto.gamedb.role.admins.aadapp=00000000-0000-0000-0000-00000000a11d;00000000-0000-0000-0000-0000000007e2",
+                "unknown"
+            ),
+            ("connect.main.connector.gameplay-kusto-sink", "not_run"),
+        ]
+    );
+    assert_eq!(doc["counts"]["unknown"], 4);
+    assert_eq!(
+        doc["errors"],
+        serde_json::json!([
+            "apply stopped: 1 of 6 commands confirmed; the outcome of 4 is unknown because the response was lost"
+        ])
     );
 }

@@ -226,7 +226,7 @@ fn apply_leased(
     let mut allowed = session.stack_allows.clone();
     allowed.extend(args.allow.iter().copied());
     // With JSON on stdout, the plan is for the person watching (and answering the prompt).
-    say(json, &render::text(&plan, &allowed, color.stdout && !json));
+    say(json, &render::text(&plan, &allowed, painted(json, color)));
     if plan.is_empty() {
         if !args.restart_failed {
             return ended(doc, Outcome::NoChanges, Vec::new());
@@ -278,7 +278,7 @@ fn apply_leased(
     // From here an interrupt lets the request in flight finish instead of ending the run.
     *rt.block_on(phase.lock()) = Phase::Applying;
     let report = rt.block_on(session.apply(&plan.changes, stop, |line| eprintln!("{line}")));
-    say(json, &report_text(&report, color.stdout && !json));
+    say(json, &report_text(&report, painted(json, color)));
     if let Some(doc) = doc.as_mut() {
         doc.set_report(&report, |a| ApplyDocument::system_in(&plan, a));
         doc.outcome = if report.succeeded() {
@@ -380,7 +380,7 @@ fn restart_failed(
         say_line(json, "No failed connector tasks to restart.");
         return ended(doc, Outcome::NoChanges, Vec::new());
     }
-    say(json, &report_text(&report, color.stdout && !json));
+    say(json, &report_text(&report, painted(json, color)));
     if let Some(doc) = doc.as_mut() {
         doc.set_report(&report, |_| Some(System::Connect));
     }
@@ -471,6 +471,11 @@ fn say(json: bool, text: &str) {
     } else {
         print!("{text}");
     }
+}
+
+/// Whether what [`say`] prints gets colours: those of the stream it goes to.
+fn painted(json: bool, color: ColorChoice) -> bool {
+    if json { color.stderr } else { color.stdout }
 }
 
 /// [`say`] with a final newline.
