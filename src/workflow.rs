@@ -13,7 +13,7 @@ use crate::plan::{Change, Operation, Target, connect as connect_plan, cross, kaf
 use crate::providers::connect::converge;
 use crate::providers::connect::{BasicAuth, ConnectClient, ConnectClientOptions, State};
 use crate::providers::kafka::transport::KafkaTransport;
-use crate::providers::kusto::apply::{ApplyReport, CommandOutcome};
+use crate::providers::kusto::apply::{ApplyReport, CommandOutcome, StateCheck};
 use crate::sandbox::connect::ConnectSandbox;
 use crate::sandbox::kafka::KafkaSandbox;
 use crate::sandbox::lease::{DirLease, LeaseError, LeaseMode, LeaseRequest};
@@ -474,13 +474,10 @@ impl Session {
                     "Waiting for {} connector(s) on `{cluster}` to reach their declared state...",
                     wanted.len()
                 ));
-                for nc in converge::wait_for(client, &wanted, CONNECTOR_WAIT).await {
-                    report.commands.push((
-                        format!("connect.{cluster}.connector.{}", nc.connector),
-                        "verify state".to_string(),
-                        CommandOutcome::Failed(nc.detail),
-                    ));
-                }
+                let missed = converge::wait_for(client, &wanted, CONNECTOR_WAIT).await;
+                report
+                    .verifications
+                    .extend(state_checks(cluster, &wanted, missed));
             }
         }
         if !kusto_last.is_empty() {
@@ -569,13 +566,10 @@ impl Session {
                     }
                 }
             }
-            for nc in converge::wait_for(client, &wanted, CONNECTOR_WAIT).await {
-                report.commands.push((
-                    format!("connect.{cluster}.connector.{}", nc.connector),
-                    "verify state".to_string(),
-                    CommandOutcome::Failed(nc.detail),
-                ));
-            }
+            let missed = converge::wait_for(client, &wanted, CONNECTOR_WAIT).await;
+            report
+                .verifications
+                .extend(state_checks(cluster, &wanted, missed));
         }
         Ok(report)
     }
@@ -583,6 +577,26 @@ impl Session {
 
 /// How long apply waits for connectors and tasks to reach their declared state.
 const CONNECTOR_WAIT: Duration = Duration::from_secs(60);
+
+/// One check per connector of `wanted` on `cluster`: reached, or the detail of its entry in
+/// `missed` (what [`converge::wait_for`] saw last).
+fn state_checks(
+    cluster: &str,
+    wanted: &BTreeMap<String, State>,
+    missed: Vec<converge::NotConverged>,
+) -> Vec<StateCheck> {
+    let mut missed: BTreeMap<String, String> = missed
+        .into_iter()
+        .map(|nc| (nc.connector, nc.detail))
+        .collect();
+    wanted
+        .keys()
+        .map(|name| StateCheck {
+            address: format!("connect.{cluster}.connector.{name}"),
+            reached: missed.remove(name).map_or(Ok(()), Err),
+        })
+        .collect()
+}
 
 fn wire_state(s: RunState) -> State {
     match s {

@@ -5,12 +5,15 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{ApplyArgs, ColorChoice, open_session_for_apply, report_workflow_error, source_of};
+use super::apply_json::{ApplyDocument, Outcome, System};
+use super::{
+    ApplyArgs, ApplyFormat, ColorChoice, open_session_for_apply, report_workflow_error, source_of,
+};
 use crate::interrupt::StopRequest;
 use crate::kusto::lease::{self, Holder};
 use crate::plan::render::{self, impact_name};
 use crate::plan::{ImpactClass, Plan};
-use crate::providers::kusto::apply::CommandOutcome;
+use crate::providers::kusto::apply::{ApplyReport, CommandOutcome};
 use crate::providers::kusto::lease::{LeaseError, LeaseRequest, LiveLease, acquire};
 use crate::saved_plan::{self, SavedPlan};
 use crate::workflow::{Session, WorkflowError};
@@ -20,21 +23,48 @@ use crate::workflow::{Session, WorkflowError};
 /// On live targets the run holds the stack's apply lease from before the live state is read
 /// (so a saved plan's staleness check runs under it) until after the last request, renewing it
 /// meanwhile; it is released however the run ends short of a crash, including an interrupt.
+///
+/// With `--format json` the run is the same (messages and the prompt on stderr) and its outcome
+/// is printed last, as one [`ApplyDocument`] on stdout, with the same exit code as text.
 pub fn run(args: &ApplyArgs, color: ColorChoice) -> ExitCode {
+    let mut doc = (args.format == ApplyFormat::Json)
+        .then(|| ApplyDocument::new(names_plan_file(args), Outcome::Failed));
+    let code = run_reported(args, color, &mut doc);
+    let Some(doc) = doc else {
+        return code;
+    };
+    match doc.render() {
+        Ok(text) => {
+            print!("{text}");
+            code
+        }
+        Err(e) => {
+            eprintln!("error: cannot write the apply report as JSON: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// [`run`], recording in `doc` (with `--format json`) how it ends.
+fn run_reported(args: &ApplyArgs, color: ColorChoice, doc: &mut Option<ApplyDocument>) -> ExitCode {
     let saved = match saved_plan(args) {
         Ok(s) => s,
         Err(message) => {
             eprintln!("error: {message}");
-            return ExitCode::FAILURE;
+            return ended(doc, Outcome::Refused, vec![message]);
         }
     };
+    if let (Some(doc), Some(saved)) = (doc.as_mut(), &saved) {
+        doc.saved_plan = true;
+        doc.set_plan(&saved.plan);
+    }
     let source = match &saved {
         Some(s) => s.source.clone(),
         None => source_of(&args.stack, args.sandbox_dir.clone()),
     };
-    let (session, rt) = match open_session_for_apply(source, args.lock_timeout, color) {
+    let (session, rt) = match open_session_for_apply(source, args.lock_timeout) {
         Ok(opened) => opened,
-        Err(code) => return code,
+        Err(e) => return workflow_failed(doc, e, color),
     };
     // Interrupts are caught from before the lease is taken: one that arrives while the lease
     // is being taken lets the request in flight finish (a lease it took is then released,
@@ -42,8 +72,9 @@ pub fn run(args: &ApplyArgs, color: ColorChoice) -> ExitCode {
     let mut interrupts = match rt.block_on(async { Interrupts::listen() }) {
         Ok(interrupts) => interrupts,
         Err(e) => {
-            eprintln!("error: cannot watch for Ctrl-C and SIGTERM: {e}; nothing was applied");
-            return ExitCode::FAILURE;
+            let message = format!("cannot watch for Ctrl-C and SIGTERM: {e}; nothing was applied");
+            eprintln!("error: {message}");
+            return ended(doc, Outcome::Failed, vec![message]);
         }
     };
     let stop = StopRequest::default();
@@ -62,11 +93,15 @@ pub fn run(args: &ApplyArgs, color: ColorChoice) -> ExitCode {
         Ok(lease) => lease.map(Arc::new),
         Err(_) if stop.is_requested() => {
             eprintln!("Interrupted: nothing was applied");
-            return ExitCode::FAILURE;
+            return ended(
+                doc,
+                Outcome::Interrupted,
+                vec!["interrupted: nothing was applied".to_string()],
+            );
         }
         Err(message) => {
             eprintln!("error: {message}");
-            return ExitCode::FAILURE;
+            return ended(doc, Outcome::Failed, vec![message]);
         }
     };
     if stop.is_requested() {
@@ -79,7 +114,11 @@ pub fn run(args: &ApplyArgs, color: ColorChoice) -> ExitCode {
             }
             None => eprintln!("Interrupted: nothing was applied"),
         }
-        return ExitCode::FAILURE;
+        return ended(
+            doc,
+            Outcome::Interrupted,
+            vec!["interrupted: nothing was applied".to_string()],
+        );
     }
     let phase = Arc::new(tokio::sync::Mutex::new(Phase::Preparing));
     let watcher = {
@@ -100,7 +139,14 @@ pub fn run(args: &ApplyArgs, color: ColorChoice) -> ExitCode {
         })
     });
     drop(runtime);
-    let code = apply_leased(args, &session, &rt, saved.as_ref(), &stop, &phase, color);
+    let code = apply_leased(
+        args,
+        &session,
+        &rt,
+        (saved.as_ref(), &stop, &phase),
+        color,
+        doc,
+    );
     drop(renewal);
     *rt.block_on(phase.lock()) = Phase::Done;
     watcher.abort();
@@ -209,24 +255,28 @@ fn apply_leased(
     args: &ApplyArgs,
     session: &Session,
     rt: &tokio::runtime::Runtime,
-    saved: Option<&SavedPlan>,
-    stop: &StopRequest,
-    phase: &tokio::sync::Mutex<Phase>,
+    (saved, stop, phase): (Option<&SavedPlan>, &StopRequest, &tokio::sync::Mutex<Phase>),
     color: ColorChoice,
+    doc: &mut Option<ApplyDocument>,
 ) -> ExitCode {
+    let json = doc.is_some();
     let plan = match rt.block_on(current_plan(session, saved)) {
         Ok(p) => p,
-        Err(e) => return report_workflow_error(e, color),
+        Err(e) => return workflow_failed(doc, e, color),
     };
+    if let Some(doc) = doc.as_mut() {
+        doc.set_plan(&plan);
+    }
     let mut allowed = session.stack_allows.clone();
     allowed.extend(args.allow.iter().copied());
-    print!("{}", render::text(&plan, &allowed, color.stdout));
+    // With JSON on stdout, the plan is for the person watching (and answering the prompt).
+    say(json, &render::text(&plan, &allowed, painted(json, color)));
     if plan.is_empty() {
         if !args.restart_failed {
-            return ExitCode::SUCCESS;
+            return ended(doc, Outcome::NoChanges, Vec::new());
         }
         *rt.block_on(phase.lock()) = Phase::Applying;
-        return restart_failed(session, rt, color);
+        return restart_failed(session, rt, color, doc);
     }
     let refused: Vec<_> = plan.refused(&allowed).collect();
     if !refused.is_empty() {
@@ -246,70 +296,115 @@ fn apply_leased(
             "help: nothing was applied; rerun with {} (or add them to `safety.allow` in the Stack) if you accept the risk",
             flags.join(" ")
         );
-        return ExitCode::FAILURE;
+        let errors = refused
+            .iter()
+            .map(|c| {
+                format!(
+                    "refusing {} change to {}: {}",
+                    impact_name(c.impact),
+                    c.address,
+                    c.summary
+                )
+            })
+            .collect();
+        return ended(doc, Outcome::Refused, errors);
     }
     if let Err(e) = rt.block_on(session.validate_connectors(&plan.changes)) {
-        return report_workflow_error(e, color);
+        return workflow_failed(doc, e, color);
     }
     // A saved plan was reviewed when it was made (as `terraform apply PLANFILE`).
-    if saved.is_none() && !args.auto_approve && !confirm() {
-        return ExitCode::FAILURE;
+    if saved.is_none()
+        && !args.auto_approve
+        && let Err(message) = confirm(json)
+    {
+        return ended(doc, Outcome::Refused, vec![message]);
     }
     // From here an interrupt lets the request in flight finish instead of ending the run.
     *rt.block_on(phase.lock()) = Phase::Applying;
     let report = rt.block_on(session.apply(&plan.changes, stop, |line| eprintln!("{line}")));
-    print_report(&report.commands, color);
+    say(json, &report_text(&report, painted(json, color)));
+    if let Some(doc) = doc.as_mut() {
+        doc.set_report(&report, |a| ApplyDocument::system_in(&plan, a));
+        doc.outcome = if report.succeeded() {
+            Outcome::Applied
+        } else if report.interrupted {
+            Outcome::Interrupted
+        } else {
+            Outcome::Failed
+        };
+    }
     let done = report
         .commands
         .iter()
         .filter(|(_, _, o)| *o == CommandOutcome::Completed)
         .count();
     if report.succeeded() {
-        println!(
-            "Apply complete: {} {} applied in {} {}.",
-            plan.changes.len(),
-            if plan.changes.len() == 1 {
-                "change"
-            } else {
-                "changes"
-            },
-            report.requests,
-            if report.requests == 1 {
-                "request"
-            } else {
-                "requests"
-            }
+        say_line(
+            json,
+            &format!(
+                "Apply complete: {} {} applied in {} {}.",
+                plan.changes.len(),
+                if plan.changes.len() == 1 {
+                    "change"
+                } else {
+                    "changes"
+                },
+                report.requests,
+                if report.requests == 1 {
+                    "request"
+                } else {
+                    "requests"
+                }
+            ),
         );
         ExitCode::SUCCESS
     } else {
-        let unknown = report
-            .commands
-            .iter()
-            .filter(|(_, _, o)| *o == CommandOutcome::Unknown)
-            .count();
-        if report.interrupted {
-            eprintln!(
-                "error: apply interrupted: {done} of {} commands ran (listed above); nothing more was sent",
-                report.commands.len()
-            );
-            eprintln!("help: run `kustoplan plan` to see exactly what remains and apply again");
-            return ExitCode::FAILURE;
-        }
-        if unknown > 0 {
-            eprintln!(
-                "error: apply stopped: {done} of {} commands confirmed; the outcome of {unknown} is unknown because the response was lost",
-                report.commands.len()
-            );
-        } else {
-            eprintln!(
-                "error: apply stopped: {done} of {} commands ran (listed above); Kusto scripts are not transactional",
-                report.commands.len()
-            );
-        }
+        let message = stopped_message(&report, done);
+        eprintln!("error: {message}");
         eprintln!(
-            "help: fix the cause, then run `kustoplan plan` to see exactly what remains and apply again"
+            "help: {}run `kustoplan plan` to see exactly what remains and apply again",
+            if report.interrupted {
+                ""
+            } else {
+                "fix the cause, then "
+            }
         );
+        if let Some(doc) = doc.as_mut() {
+            doc.errors.push(message);
+        }
         ExitCode::FAILURE
+    }
+}
+
+/// Why an apply that sent changes did not succeed (`done` commands completed).
+fn stopped_message(report: &ApplyReport, done: usize) -> String {
+    let total = report.commands.len();
+    let unknown = report
+        .commands
+        .iter()
+        .filter(|(_, _, o)| *o == CommandOutcome::Unknown)
+        .count();
+    let missed = report
+        .verifications
+        .iter()
+        .filter(|v| v.reached.is_err())
+        .count();
+    if report.interrupted {
+        format!(
+            "apply interrupted: {done} of {total} commands ran (listed above); nothing more was sent"
+        )
+    } else if unknown > 0 {
+        format!(
+            "apply stopped: {done} of {total} commands confirmed; the outcome of {unknown} is unknown because the response was lost"
+        )
+    } else if done == total && missed > 0 {
+        format!(
+            "all {total} commands ran, but {missed} connector(s) did not reach their declared state (listed above)"
+        )
+    } else {
+        format!(
+            "apply stopped: {done} of {total} commands ran (listed above); Kusto scripts are not transactional"
+        )
     }
 }
 
@@ -318,26 +413,118 @@ fn restart_failed(
     session: &crate::workflow::Session,
     rt: &tokio::runtime::Runtime,
     color: ColorChoice,
+    doc: &mut Option<ApplyDocument>,
 ) -> ExitCode {
+    let json = doc.is_some();
     let report = match rt.block_on(session.restart_failed(|line| eprintln!("{line}"))) {
         Ok(r) => r,
-        Err(e) => return report_workflow_error(e, color),
+        Err(e) => return workflow_failed(doc, e, color),
     };
     if report.commands.is_empty() {
-        println!("No failed connector tasks to restart.");
-        return ExitCode::SUCCESS;
+        say_line(json, "No failed connector tasks to restart.");
+        return ended(doc, Outcome::NoChanges, Vec::new());
     }
-    print_report(&report.commands, color);
+    say(json, &report_text(&report, painted(json, color)));
+    if let Some(doc) = doc.as_mut() {
+        doc.set_report(&report, |_| Some(System::Connect));
+    }
     if report.succeeded() {
-        println!(
-            "Restarted the failed tasks of {} connector(s); they run again.",
-            report.requests
+        say_line(
+            json,
+            &format!(
+                "Restarted the failed tasks of {} connector(s); they run again.",
+                report.requests
+            ),
         );
-        ExitCode::SUCCESS
+        ended(doc, Outcome::Applied, Vec::new())
     } else {
-        eprintln!("error: some connectors did not recover (see above); their task traces say why");
-        ExitCode::FAILURE
+        let message =
+            "some connectors did not recover (see above); their task traces say why".to_string();
+        eprintln!("error: {message}");
+        ended(doc, Outcome::Failed, vec![message])
     }
+}
+
+/// Records in `doc` (with `--format json`) that the run ended as `outcome` for `errors`; the
+/// exit code: success for `applied` and `no_changes`, else failure (as in text mode).
+fn ended(doc: &mut Option<ApplyDocument>, outcome: Outcome, errors: Vec<String>) -> ExitCode {
+    if let Some(doc) = doc.as_mut() {
+        doc.outcome = outcome;
+        doc.errors.extend(errors);
+    }
+    match outcome {
+        Outcome::Applied | Outcome::NoChanges => ExitCode::SUCCESS,
+        _ => ExitCode::FAILURE,
+    }
+}
+
+/// Reports a workflow error on stderr as text mode does, and records it in `doc`: a refusal for
+/// invalid manifests, a plan that cannot be carried out and a refused saved plan; a failure for
+/// targets that cannot be reached or read.
+fn workflow_failed(
+    doc: &mut Option<ApplyDocument>,
+    e: WorkflowError,
+    color: ColorChoice,
+) -> ExitCode {
+    if let Some(doc) = doc.as_mut() {
+        let (outcome, errors) = match &e {
+            WorkflowError::Invalid(sources, diagnostics) => {
+                if let serde_json::Value::Array(problems) =
+                    crate::diagnostics::json(diagnostics, sources)
+                {
+                    doc.problems = problems;
+                }
+                (
+                    Outcome::Refused,
+                    vec![format!(
+                        "{} {} found; nothing was sent to any system",
+                        diagnostics.len(),
+                        if diagnostics.len() == 1 {
+                            "problem"
+                        } else {
+                            "problems"
+                        }
+                    )],
+                )
+            }
+            WorkflowError::Plan(problems) => (Outcome::Refused, problems.clone()),
+            WorkflowError::SavedPlan(refusal) => (Outcome::Refused, vec![refusal.to_string()]),
+            WorkflowError::Target(message) | WorkflowError::Fingerprint(message) => {
+                (Outcome::Failed, vec![message.clone()])
+            }
+        };
+        doc.outcome = outcome;
+        doc.errors.extend(errors);
+    }
+    report_workflow_error(e, color)
+}
+
+/// Whether the command line names a single saved plan file (as [`saved_plan`] decides), so a
+/// refusal before the file is read is still reported as a saved-plan apply.
+fn names_plan_file(args: &ApplyArgs) -> bool {
+    match args.stack.paths.as_slice() {
+        [path] => path.is_file() && path.extension().is_some_and(|e| e == "json" || e == "plan"),
+        _ => false,
+    }
+}
+
+/// Prints `text` for people: on stdout, or on stderr when stdout carries the JSON document.
+fn say(json: bool, text: &str) {
+    if json {
+        eprint!("{text}");
+    } else {
+        print!("{text}");
+    }
+}
+
+/// Whether what [`say`] prints gets colours: those of the stream it goes to.
+fn painted(json: bool, color: ColorChoice) -> bool {
+    if json { color.stderr } else { color.stdout }
+}
+
+/// [`say`] with a final newline.
+fn say_line(json: bool, line: &str) {
+    say(json, &format!("{line}\n"));
 }
 
 /// The saved plan named on the command line, if any, after checking that no flag tries to change
@@ -346,9 +533,7 @@ fn saved_plan(args: &ApplyArgs) -> Result<Option<SavedPlan>, String> {
     let [path] = args.stack.paths.as_slice() else {
         return Ok(None);
     };
-    let is_plan_file =
-        path.is_file() && path.extension().is_some_and(|e| e == "json" || e == "plan");
-    if !is_plan_file {
+    if !names_plan_file(args) {
         return Ok(None);
     }
     let saved = saved_plan::read(path).map_err(|e| e.to_string())?;
@@ -519,26 +704,43 @@ fn interrupted(stop: &StopRequest) {
 /// Exit code after a second interrupt: the shell's 128 + SIGINT.
 const EXIT_INTERRUPTED_TWICE: i32 = 130;
 
-fn confirm() -> bool {
+/// Asks on the terminal whether to apply (on stderr when stdout carries JSON); the refusal's
+/// message (printed) when stdin is no terminal or the answer is not `yes`.
+fn confirm(json: bool) -> Result<(), String> {
     if !std::io::stdin().is_terminal() {
-        eprintln!(
-            "error: apply needs confirmation; pass --auto-approve when not running in a terminal"
-        );
-        return false;
+        let message =
+            "apply needs confirmation; pass --auto-approve when not running in a terminal"
+                .to_string();
+        eprintln!("error: {message}");
+        return Err(message);
     }
-    print!("\nDo you want to apply these changes? Only 'yes' is accepted: ");
-    let _ = std::io::stdout().flush();
+    say(
+        json,
+        "\nDo you want to apply these changes? Only 'yes' is accepted: ",
+    );
+    // A closed stdout or stderr leaves nobody to ask; the answer decides.
+    let _ = if json {
+        std::io::stderr().flush()
+    } else {
+        std::io::stdout().flush()
+    };
     let mut answer = String::new();
     let ok = std::io::stdin().lock().read_line(&mut answer).is_ok() && answer.trim() == "yes";
-    if !ok {
-        eprintln!("Apply cancelled; nothing was changed.");
+    if ok {
+        Ok(())
+    } else {
+        let message = "Apply cancelled; nothing was changed.".to_string();
+        eprintln!("{message}");
+        Err(message)
     }
-    ok
 }
 
-fn print_report(commands: &[(String, String, CommandOutcome)], color: ColorChoice) {
+/// The per-step report for people: one line per address (and per command that did not
+/// complete), then one per connector that did not reach its declared state.
+fn report_text(report: &ApplyReport, color: bool) -> String {
+    let mut out = String::new();
     let mut last = "";
-    for (address, _, outcome) in commands {
+    for (address, _, outcome) in &report.commands {
         let (mark, style, note) = match outcome {
             CommandOutcome::Completed => ("ok", "\x1b[32m", String::new()),
             CommandOutcome::Failed(reason) => ("FAILED", "\x1b[31m", format!(": {reason}")),
@@ -553,13 +755,30 @@ fn print_report(commands: &[(String, String, CommandOutcome)], color: ColorChoic
             continue;
         }
         last = address;
-        let mark = if color.stdout {
-            format!("{style}{mark}\x1b[0m")
-        } else {
-            mark.to_string()
-        };
-        println!("  {mark:>7} {address}{note}");
+        out.push_str(&report_line(mark, style, address, &note, color));
     }
+    for v in &report.verifications {
+        if let Err(detail) = &v.reached {
+            out.push_str(&report_line(
+                "FAILED",
+                "\x1b[31m",
+                &v.address,
+                &format!(": {detail}"),
+                color,
+            ));
+        }
+    }
+    out
+}
+
+/// One line of [`report_text`].
+fn report_line(mark: &str, style: &str, address: &str, note: &str, color: bool) -> String {
+    let mark = if color {
+        format!("{style}{mark}\x1b[0m")
+    } else {
+        mark.to_string()
+    };
+    format!("  {mark:>7} {address}{note}\n")
 }
 
 /// Impact classes accepted by `--allow`.

@@ -2,6 +2,7 @@
 //! library, and hand results to the renderers; they hold no logic of their own.
 
 mod apply;
+mod apply_json;
 pub mod args;
 mod force_unlock;
 mod import;
@@ -225,6 +226,19 @@ pub struct ApplyArgs {
     /// Directory of the built-in sandbox (default: .kustoplan/sandbox next to the manifests).
     #[arg(long, env = "KUSTOPLAN_SANDBOX_DIR", value_name = "DIR")]
     pub sandbox_dir: Option<PathBuf>,
+    /// Output format of the report.
+    #[arg(long, value_enum, default_value_t = ApplyFormat::Text)]
+    pub format: ApplyFormat,
+}
+
+/// `apply` output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ApplyFormat {
+    /// The plan and a per-step report for people.
+    Text,
+    /// One JSON document on stdout (README "Apply JSON"): the outcome and every step; the plan,
+    /// progress and the prompt go to stderr.
+    Json,
 }
 
 /// `force-unlock` options.
@@ -425,16 +439,21 @@ fn open_session(
 }
 
 /// [`open_session`] for a writer: the built-in sandbox's directory is held exclusively, waiting
-/// up to `lock_timeout` for another holder.
+/// up to `lock_timeout` for another holder. The error is returned unprinted, for apply's JSON
+/// report.
 fn open_session_for_apply(
     source: crate::workflow::Source,
     lock_timeout: std::time::Duration,
-    color: ColorChoice,
-) -> Result<(crate::workflow::Session, tokio::runtime::Runtime), ExitCode> {
+) -> Result<(crate::workflow::Session, tokio::runtime::Runtime), crate::workflow::WorkflowError> {
     let lease = crate::sandbox::lease::LeaseRequest::write("kustoplan apply", lock_timeout);
-    let session = crate::workflow::Session::open_leased(source, &lease)
-        .map_err(|e| report_workflow_error(e, color))?;
-    Ok((session, runtime()?))
+    let session = crate::workflow::Session::open_leased(source, &lease)?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            crate::workflow::WorkflowError::Target(format!("cannot start the async runtime: {e}"))
+        })?;
+    Ok((session, rt))
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {

@@ -36,14 +36,27 @@ pub struct ApplyReport {
     pub requests: usize,
     /// Apply stopped early because the user asked it to (Ctrl-C or SIGTERM).
     pub interrupted: bool,
+    /// After the commands, whether each changed connector reached its declared state, in the
+    /// order checked: kept apart from `commands` because no request of the plan is behind it.
+    pub verifications: Vec<StateCheck>,
+}
+
+/// Whether a connector reached its declared state (and all its tasks) after apply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StateCheck {
+    /// The connector's address (`connect.CLUSTER.connector.NAME`).
+    pub address: String,
+    /// `Err` with what Connect showed last (masked, first lines of task traces) when it did not.
+    pub reached: Result<(), String>,
 }
 
 impl ApplyReport {
-    /// Whether every command completed.
+    /// Whether every command completed and every changed connector reached its declared state.
     pub fn succeeded(&self) -> bool {
         self.commands
             .iter()
             .all(|(_, _, o)| *o == CommandOutcome::Completed)
+            && self.verifications.iter().all(|v| v.reached.is_ok())
     }
 }
 
