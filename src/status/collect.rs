@@ -63,8 +63,9 @@ pub fn consumer_group(name: &str, config: &BTreeMap<String, String>) -> String {
 pub async fn collect(session: &Session, since: Duration) -> Result<StatusReport, WorkflowError> {
     let tables: BTreeSet<(String, String)> = session
         .connectors
-        .values()
-        .flat_map(|declared| declared.values())
+        .iter()
+        .filter(|(cluster, _)| session.connect.contains_key(*cluster))
+        .flat_map(|(_, declared)| declared.values())
         .flat_map(routes_of)
         .map(|(_, db, table)| (db, table))
         .collect();
