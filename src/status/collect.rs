@@ -380,6 +380,49 @@ mod tests {
         assert_eq!(consumer_group("sink", &config), "connect-sink");
     }
 
+    fn failures_response(rows: &[(&str, &str)]) -> V1Response {
+        use crate::kusto::v1::V1Table;
+        use crate::model::ColumnType;
+        let mut table = V1Table::new(
+            "Table_0",
+            &[
+                ("Table", ColumnType::String),
+                ("FailedOn", ColumnType::DateTime),
+                ("FailureKind", ColumnType::String),
+                ("ErrorCode", ColumnType::String),
+                ("Details", ColumnType::String),
+            ],
+        );
+        for (t, on) in rows {
+            table.push(vec![
+                (*t).into(),
+                (*on).into(),
+                "Permanent".into(),
+                "Code".into(),
+                "why".into(),
+            ]);
+        }
+        V1Response::single(table)
+    }
+
+    #[test]
+    fn failure_rows_are_grouped_by_table_with_their_time() {
+        let rows = failure_rows(&failures_response(&[
+            ("A", "1970-01-01T00:00:01Z"),
+            ("B", "1970-01-01T00:00:02Z"),
+            ("A", "1970-01-01T00:00:03Z"),
+        ]))
+        .expect("rows");
+        let a: Vec<i64> = rows["A"].iter().map(|(at, _)| *at).collect();
+        assert_eq!(a, [10_000_000, 30_000_000]);
+        assert_eq!(rows["B"][0].1.reason(), "Code: why");
+        let bad = failure_rows(&failures_response(&[("A", "yesterday")]));
+        assert_eq!(
+            bad.err().as_deref(),
+            Some("`.show ingestion failures` has a FailedOn of `yesterday`")
+        );
+    }
+
     #[test]
     fn a_missing_topic_has_no_lag_and_says_why() {
         let lag = lag_of(&TopicOffsets {
