@@ -7,9 +7,11 @@ use super::{
 };
 use crate::status::{Health, collect, render};
 
-/// Exit code when a declared connector is missing, or it or one of its tasks is FAILED.
+/// Exit code when a declared connector is missing, or it or one of its tasks is FAILED, or a
+/// route's table recorded a permanent ingestion failure since `--since`.
 pub const EXIT_FAILED: u8 = 3;
-/// Exit code when a connector or task is not in its declared state but nothing failed.
+/// Exit code when a connector or task is not in its declared state, or a route's table or
+/// failures could not be read, but nothing failed.
 pub const EXIT_DEGRADED: u8 = 4;
 
 /// Reads and prints the status; the exit code tells scripts whether ingestion runs.
@@ -19,7 +21,7 @@ pub fn run(args: &StatusArgs, color: ColorChoice) -> ExitCode {
         Ok(opened) => opened,
         Err(code) => return code,
     };
-    let report = match rt.block_on(collect::collect(&session)) {
+    let report = match rt.block_on(collect::collect(&session, args.since)) {
         Ok(report) => report,
         Err(e) => return report_workflow_error(e, color),
     };

@@ -1,6 +1,7 @@
 //! `kustoplan status`: is ingestion running, and is it keeping up? Per declared sink, the
 //! connector's and tasks' states, the last task error, and per route the consumer group's lag
-//! on each partition of the route's topic.
+//! on each partition of the route's topic, the table's last ingestion time and the ingestion
+//! failures Kusto recorded for the table since `--since`.
 //!
 //! Plan answers "do the live systems match the manifests"; status answers the operational
 //! question a pipeline owner asks next. The report model and its health rules are here (pure),
@@ -28,9 +29,11 @@ pub enum Health {
     /// when the manifest says so).
     Healthy,
     /// Not failed, but not in the declared state either (UNASSIGNED, RESTARTING, paused by
-    /// hand, a running connector without tasks).
+    /// hand, a running connector without tasks), or a route's table or its ingestion
+    /// failures could not be read.
     Degraded,
-    /// The connector is missing, or it or one of its tasks is FAILED.
+    /// The connector is missing, or it or one of its tasks is FAILED, or a route's table
+    /// recorded a permanent ingestion failure since `--since`.
     Failed,
 }
 
@@ -122,6 +125,105 @@ pub struct RouteReport {
     pub table: String,
     /// The group's lag on the topic.
     pub lag: Lag,
+    /// The table's last ingestion time (Kusto datetime text); `None` when it holds no rows or
+    /// could not be read.
+    pub last_ingestion: Option<String>,
+    /// Why the table's last ingestion time could not be read (the table does not exist, no
+    /// access), else `None`.
+    pub table_error: Option<String>,
+    /// Ingestion failures Kusto recorded for the table since the `--since` cutoff.
+    pub failures: Failures,
+    /// [`route_health`] of this route.
+    pub health: Health,
+}
+
+/// The ingestion failures of one table since a cutoff (`.show ingestion failures`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Failures {
+    /// The cutoff (Kusto datetime text): failures before it are not counted.
+    pub since: String,
+    /// Whether the database's failures were read.
+    pub available: bool,
+    /// Why not, when they were not.
+    pub reason: Option<String>,
+    /// How many failures since the cutoff.
+    pub count: usize,
+    /// How many of them are permanent (retrying the same data cannot succeed).
+    pub permanent: usize,
+    /// The most recent one.
+    pub last: Option<IngestionFailure>,
+}
+
+/// One row of `.show ingestion failures`, as status shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct IngestionFailure {
+    /// `FailedOn`.
+    pub failed_on: String,
+    /// `FailureKind`: `Permanent` or `Transient`.
+    pub kind: String,
+    /// `ErrorCode`.
+    pub error_code: String,
+    /// `Details`, secrets masked and cut to a readable length.
+    pub details: String,
+}
+
+impl IngestionFailure {
+    /// Whether retrying the same data cannot succeed: such a failure means rows are lost.
+    pub fn is_permanent(&self) -> bool {
+        self.kind.eq_ignore_ascii_case("Permanent")
+    }
+
+    /// The failure's reason as status prints it: `ErrorCode: Details`.
+    pub fn reason(&self) -> String {
+        format!("{}: {}", self.error_code, self.details)
+    }
+}
+
+impl Failures {
+    /// Failures that could not be read, with the reason.
+    pub fn unavailable(since: &str, reason: impl Into<String>) -> Failures {
+        Failures {
+            since: since.to_string(),
+            available: false,
+            reason: Some(reason.into()),
+            count: 0,
+            permanent: 0,
+            last: None,
+        }
+    }
+
+    /// The failures among `rows` (each with its `FailedOn` in ticks) at or after `since_ticks`;
+    /// the most recent is kept.
+    pub fn since(since: &str, since_ticks: i64, rows: Vec<(i64, IngestionFailure)>) -> Failures {
+        let mut recent: Vec<(i64, IngestionFailure)> = rows
+            .into_iter()
+            .filter(|(at, _)| *at >= since_ticks)
+            .collect();
+        recent.sort_by_key(|(at, _)| *at);
+        Failures {
+            since: since.to_string(),
+            available: true,
+            reason: None,
+            count: recent.len(),
+            permanent: recent.iter().filter(|(_, f)| f.is_permanent()).count(),
+            last: recent.pop().map(|(_, f)| f),
+        }
+    }
+}
+
+/// The health of one route's ingestion: a permanent failure since the cutoff is
+/// [`Health::Failed`] (data was refused and will not be retried); a table whose last ingestion
+/// time cannot be read (missing, no access) or failures that cannot be read are
+/// [`Health::Degraded`]; transient failures alone are retried by Kusto and leave the route
+/// [`Health::Healthy`] (they are still counted).
+pub fn route_health(failures: &Failures, table_error: Option<&str>) -> Health {
+    if failures.permanent > 0 {
+        Health::Failed
+    } else if table_error.is_some() || !failures.available {
+        Health::Degraded
+    } else {
+        Health::Healthy
+    }
 }
 
 /// Consumer-group lag on one topic, or why it could not be read.
@@ -216,7 +318,8 @@ pub fn error_summary(trace: &str) -> Option<String> {
     Some(out)
 }
 
-fn shorten(line: &str) -> String {
+/// `line` cut to [`MAX_ERROR_LINE`] characters (failure details can quote whole records).
+pub fn shorten(line: &str) -> String {
     match line.char_indices().nth(MAX_ERROR_LINE) {
         Some((at, _)) => format!("{}...", &line[..at]),
         None => line.to_string(),
@@ -285,6 +388,64 @@ mod tests {
         let long = "x".repeat(MAX_ERROR_LINE + 10);
         let short = error_summary(&long).expect("line");
         assert_eq!(short.len(), MAX_ERROR_LINE + 3);
+    }
+
+    fn failure(kind: &str, code: &str) -> IngestionFailure {
+        IngestionFailure {
+            failed_on: String::new(),
+            kind: kind.into(),
+            error_code: code.into(),
+            details: "d".into(),
+        }
+    }
+
+    #[test]
+    fn failures_count_since_the_cutoff_and_keep_the_latest() {
+        let f = Failures::since(
+            "cutoff",
+            100,
+            vec![
+                (150, failure("Transient", "late")),
+                (99, failure("Permanent", "before the cutoff")),
+                (100, failure("Permanent", "at the cutoff")),
+                (120, failure("Transient", "middle")),
+            ],
+        );
+        assert_eq!(f.count, 3);
+        assert_eq!(f.permanent, 1);
+        assert_eq!(f.last.as_ref().map(|l| l.error_code.as_str()), Some("late"));
+        assert_eq!(
+            f.last.as_ref().map(IngestionFailure::reason).as_deref(),
+            Some("late: d")
+        );
+        let none = Failures::since("cutoff", 100, vec![(1, failure("Permanent", "old"))]);
+        assert_eq!((none.count, none.permanent, none.last), (0, 0, None));
+    }
+
+    #[test]
+    fn route_health_fails_on_permanent_failures_only() {
+        let healthy = Failures::since("c", 0, Vec::new());
+        assert_eq!(route_health(&healthy, None), Health::Healthy);
+        let transient = Failures::since("c", 0, vec![(1, failure("Transient", "t"))]);
+        assert_eq!(
+            route_health(&transient, None),
+            Health::Healthy,
+            "Kusto retries transient failures"
+        );
+        let permanent = Failures::since("c", 0, vec![(1, failure("Permanent", "p"))]);
+        assert_eq!(route_health(&permanent, None), Health::Failed);
+        assert_eq!(
+            route_health(&permanent, Some("cannot read table")),
+            Health::Failed
+        );
+        assert_eq!(
+            route_health(&healthy, Some("cannot read table")),
+            Health::Degraded
+        );
+        assert_eq!(
+            route_health(&Failures::unavailable("c", "no access"), None),
+            Health::Degraded
+        );
     }
 
     #[test]

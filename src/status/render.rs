@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use super::{ConnectorReport, Health, Lag, StatusReport};
+use super::{ConnectorReport, Failures, Health, Lag, StatusReport};
 
 const RED: &str = "\x1b[31m";
 const YELLOW: &str = "\x1b[33m";
@@ -100,6 +100,19 @@ fn connector(out: &mut String, c: &ConnectorReport, color: bool) {
             c.group,
             lag_summary(&r.lag)
         );
+        let last = r
+            .last_ingestion
+            .as_deref()
+            .map_or_else(|| "no rows".to_string(), |t| format!("last ingestion {t}"));
+        match &r.table_error {
+            Some(e) => {
+                let _ = writeln!(out, "    table: {}", paint(color, YELLOW, e));
+            }
+            None => {
+                let _ = writeln!(out, "    table: {last}");
+            }
+        }
+        let _ = writeln!(out, "    {}", failures_summary(&r.failures, color));
         for p in &r.lag.partitions {
             let committed = p.committed.map_or_else(
                 || "no committed offset".to_string(),
@@ -112,6 +125,31 @@ fn connector(out: &mut String, c: &ConnectorReport, color: bool) {
             );
         }
     }
+}
+
+fn failures_summary(f: &Failures, color: bool) -> String {
+    if !f.available {
+        let reason = f.reason.as_deref().unwrap_or("not read");
+        return format!(
+            "ingestion failures unavailable: {}",
+            paint(color, YELLOW, reason)
+        );
+    }
+    let Some(last) = &f.last else {
+        return format!("no ingestion failures since {}", f.since);
+    };
+    let style = if f.permanent > 0 { RED } else { YELLOW };
+    let counts = format!(
+        "{} ingestion failure(s) since {} ({} permanent)",
+        f.count, f.since, f.permanent
+    );
+    format!(
+        "{}; last at {} ({}): {}",
+        paint(color, style, &counts),
+        last.failed_on,
+        last.kind,
+        last.reason()
+    )
 }
 
 fn lag_summary(lag: &Lag) -> String {
@@ -131,7 +169,7 @@ pub fn json(report: &StatusReport) -> String {
 mod tests {
     use super::*;
     use crate::model::connect::RunState;
-    use crate::status::{PartitionLag, RouteReport, TaskReport};
+    use crate::status::{IngestionFailure, PartitionLag, RouteReport, TaskReport};
 
     fn report() -> StatusReport {
         let c = ConnectorReport {
@@ -160,6 +198,22 @@ mod tests {
                     high_watermark: 3,
                     lag: 3,
                 }]),
+                last_ingestion: Some("2026-12-05T05:00:00Z".into()),
+                table_error: None,
+                failures: Failures::since(
+                    "2026-12-05T04:00:00Z",
+                    0,
+                    vec![(
+                        1,
+                        IngestionFailure {
+                            failed_on: "2026-12-05T05:10:00Z".into(),
+                            kind: "Permanent".into(),
+                            error_code: "Stream_ClosingQuoteMissing".into(),
+                            details: "bad csv".into(),
+                        },
+                    )],
+                ),
+                health: Health::Failed,
             }],
             health: Health::Failed,
         };
@@ -174,6 +228,9 @@ mod tests {
             "connect.main.connector.sink: RUNNING on w:8083 (declared RUNNING)\n  \
              task 0: FAILED on w:8083\n    error: ConnectException: boom\n  \
              route t -> db.T (group connect-sink): lag 3\n    \
+             table: last ingestion 2026-12-05T05:00:00Z\n    \
+             1 ingestion failure(s) since 2026-12-05T04:00:00Z (1 permanent); last at \
+             2026-12-05T05:10:00Z (Permanent): Stream_ClosingQuoteMissing: bad csv\n    \
              partition 0: lag 3 (no committed offset, high watermark 3, low watermark 0)\n\
              Status: 0 healthy, 0 degraded, 1 failed.\n"
         );
@@ -188,6 +245,18 @@ mod tests {
         assert_eq!(c["declared_state"], "RUNNING");
         assert_eq!(c["tasks"][0]["error"], "ConnectException: boom");
         assert_eq!(c["routes"][0]["lag"]["total"], 3);
+        let route = &c["routes"][0];
+        assert_eq!(route["last_ingestion"], "2026-12-05T05:00:00Z");
+        assert_eq!(route["table_error"], serde_json::Value::Null);
+        assert_eq!(route["health"], "failed");
+        assert_eq!(route["failures"]["count"], 1);
+        assert_eq!(route["failures"]["permanent"], 1);
+        assert_eq!(route["failures"]["since"], "2026-12-05T04:00:00Z");
+        assert_eq!(
+            route["failures"]["last"]["error_code"],
+            "Stream_ClosingQuoteMissing"
+        );
+        assert_eq!(route["failures"]["last"]["details"], "bad csv");
         assert_eq!(
             c["routes"][0]["lag"]["partitions"][0]["committed"],
             serde_json::Value::Null

@@ -102,6 +102,51 @@ async fn runs_commands_against_the_sandbox() {
 }
 
 #[tokio::test]
+async fn queries_go_to_the_query_endpoint_and_return_v1_tables() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = sandbox(dir.path()).await;
+    let c = client(&server.url(), fast());
+    c.mgmt(DB, ".create table T (a:int)", Idempotency::Unsafe)
+        .await
+        .expect("create");
+    let last = "T | summarize LastIngestion = max(ingestion_time())";
+    let empty = c.query(DB, last).await.expect("query");
+    assert_eq!(
+        empty
+            .primary()
+            .expect("table")
+            .column_values("LastIngestion")
+            .expect("column"),
+        [&Value::Null],
+        "an empty table has no last ingestion"
+    );
+    c.mgmt(
+        DB,
+        ".ingest inline into table T <|\n1\n2",
+        Idempotency::Unsafe,
+    )
+    .await
+    .expect("ingest");
+    let count = c.query(DB, "T | count").await.expect("count");
+    assert_eq!(
+        count
+            .primary()
+            .expect("table")
+            .column_values("Count")
+            .expect("Count"),
+        [&json!(2)]
+    );
+    let missing = c.query(DB, "Missing | count").await.expect_err("missing");
+    assert!(
+        missing
+            .to_string()
+            .contains("Failed to resolve table expression named 'Missing'"),
+        "{missing}"
+    );
+    assert_eq!(requests(&server), (2, 3));
+}
+
+#[tokio::test]
 async fn throttled_429_waits_at_least_retry_after_then_succeeds() {
     let dir = tempfile::tempdir().expect("tempdir");
     let server = sandbox(dir.path()).await;

@@ -53,6 +53,7 @@ pub struct KustoClient {
     http: reqwest::Client,
     cluster: String,
     mgmt_url: reqwest::Url,
+    query_url: reqwest::Url,
     tokens: TokenSource,
     options: ClientOptions,
 }
@@ -93,6 +94,8 @@ impl KustoClient {
         }
         let mgmt_url = reqwest::Url::parse(&format!("{cluster}/v1/rest/mgmt"))
             .map_err(|e| invalid(&e.to_string()))?;
+        let query_url = reqwest::Url::parse(&format!("{cluster}/v1/rest/query"))
+            .map_err(|e| invalid(&e.to_string()))?;
         let http = reqwest::Client::builder()
             .connect_timeout(options.connect_timeout)
             .timeout(options.request_timeout)
@@ -106,6 +109,7 @@ impl KustoClient {
             http,
             cluster,
             mgmt_url,
+            query_url,
             tokens,
             options,
         })
@@ -124,6 +128,24 @@ impl KustoClient {
     /// ([`KustoClientError::PartialFailure`]).
     pub async fn mgmt(
         &self,
+        db: &str,
+        csl: &str,
+        idempotency: Idempotency,
+    ) -> Result<V1Response, KustoClientError> {
+        self.send(&self.mgmt_url, db, csl, idempotency).await
+    }
+
+    /// Runs a query (not a management command) in database `db` on `/v1/rest/query` and
+    /// returns its v1 result; `status` reads a table's last ingestion time this way. Queries
+    /// change nothing, so every transient failure is retried like a `.show` command.
+    pub async fn query(&self, db: &str, csl: &str) -> Result<V1Response, KustoClientError> {
+        self.send(&self.query_url, db, csl, Idempotency::Safe).await
+    }
+
+    /// One request to `url` with the retry loop shared by commands and queries.
+    async fn send(
+        &self,
+        url: &reqwest::Url,
         db: &str,
         csl: &str,
         idempotency: Idempotency,
@@ -148,7 +170,7 @@ impl KustoClient {
                 "sending Kusto management command"
             );
             let failure = match self
-                .attempt(&request_id, &command, &body, idempotency, attempt)
+                .attempt(url, &request_id, &command, &body, idempotency, attempt)
                 .await
             {
                 Ok(response) => return Ok(response),
@@ -219,6 +241,7 @@ impl KustoClient {
 
     async fn attempt(
         &self,
+        url: &reqwest::Url,
         request_id: &str,
         command: &str,
         body: &[u8],
@@ -234,7 +257,7 @@ impl KustoClient {
         })?;
         let mut request = self
             .http
-            .post(self.mgmt_url.clone())
+            .post(url.clone())
             .header("x-ms-client-request-id", request_id)
             .body(body.to_vec());
         if let Some(value) = authorization {

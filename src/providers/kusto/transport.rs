@@ -4,8 +4,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::{Idempotency, KustoClient};
-use crate::kusto::v1::V1Response;
-use crate::sandbox::kusto::{Caller, KustoSandbox};
+use crate::kusto::v1::{V1Response, V1Table};
+use crate::model::ColumnType;
+use crate::sandbox::kusto::{Caller, KustoSandbox, QueryResult};
 
 /// A management-command failure, already worded for users (never containing secrets).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -122,6 +123,29 @@ impl KustoTransport {
         }
     }
 
+    /// Runs one query (not a management command) in `db`: `status` reads a table's last
+    /// ingestion time this way. The in-process sandbox answers its query subset; over HTTP
+    /// the query goes to `/v1/rest/query`.
+    pub async fn query(&self, db: &str, csl: &str) -> Result<V1Response, TransportError> {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        tracing::debug!(db, query = csl, "kusto query");
+        match &self.kind {
+            Kind::Local(sandbox) => sandbox
+                .query(db, csl, &Caller::cluster_admin(LOCAL_CALLER))
+                .map(|result| V1Response::single(v1_table(&result)))
+                .map_err(|e| TransportError {
+                    message: format!("{}: {}", e.code, e.detail),
+                    outcome_unknown: false,
+                    failure: Failure::classify(Some(&e.code), Some(&e.exception_type), &e.detail),
+                }),
+            Kind::Http(client) => client.query(db, csl).await.map_err(|e| TransportError {
+                message: e.to_string(),
+                outcome_unknown: false,
+                failure: e.failure(),
+            }),
+        }
+    }
+
     /// Whether this is the in-process built-in sandbox (whose directory lease already keeps
     /// applies apart), not a live endpoint.
     pub fn is_local(&self) -> bool {
@@ -132,4 +156,19 @@ impl KustoTransport {
     pub fn requests(&self) -> usize {
         self.requests.load(Ordering::Relaxed)
     }
+}
+
+/// The in-process sandbox's query result as the v1 table `/v1/rest/query` would return, so
+/// callers parse one shape whichever transport answered.
+fn v1_table(result: &QueryResult) -> V1Table {
+    let columns: Vec<(&str, ColumnType)> = result
+        .columns
+        .iter()
+        .map(|(name, ty)| (name.as_str(), *ty))
+        .collect();
+    let mut table = V1Table::new("Table_0", &columns);
+    for row in &result.rows {
+        table.push(row.clone());
+    }
+    table
 }

@@ -352,6 +352,7 @@ impl KustoSandbox {
                 .as_ref()
                 .map_or_else(String::new, |c| c.principal.clone()),
             properties: properties.clone(),
+            operation_kind: "DataIngestPull".to_string(),
         };
         let (extent, errors) = read_batch(&inner.state, &batch, principal.as_ref());
         let results: Vec<Option<IngestionFailure>> = batch

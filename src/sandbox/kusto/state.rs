@@ -42,7 +42,9 @@ impl Default for SandboxState {
     }
 }
 
-/// One failed queued ingestion of one blob, as `.show ingestion failures` lists it.
+/// One failed ingestion, as `.show ingestion failures` lists it: a queued blob that could not
+/// be ingested, or a failed `.ingest inline` command (the service lists the failures of
+/// ingestion management commands there).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IngestionFailure {
     /// `OperationId`.
@@ -69,6 +71,15 @@ pub struct IngestionFailure {
     pub principal: String,
     /// The ingestion properties, as `key=value` pairs.
     pub properties: String,
+    /// `OperationKind`: `DataIngestPull` for queued ingestion (the default of state files
+    /// written before inline failures were recorded), `DataIngestPush` for `.ingest inline`.
+    #[serde(default = "data_ingest_pull")]
+    pub operation_kind: String,
+}
+
+/// The operation kind of a queued ingestion failure.
+fn data_ingest_pull() -> String {
+    "DataIngestPull".to_string()
 }
 
 /// One database.

@@ -737,3 +737,32 @@ fn rename_tables_is_one_transaction_that_may_swap_names() {
     assert!(s.state().databases["db"].tables.contains_key("D"));
     assert!(!s.state().databases["db"].tables.contains_key("E"));
 }
+
+#[test]
+fn a_failed_ingest_inline_fails_and_is_listed_as_an_ingestion_failure() {
+    let s = sandbox();
+    run(&s, ".create table T (Name:string, Count:int)");
+    let e = fail(&s, ".ingest inline into table T <|\n\"unclosed,1");
+    assert_eq!(e.code, "Stream_ClosingQuoteMissing");
+    let failures = run(&s, ".show ingestion failures");
+    let table = failures.primary().expect("table");
+    let column = |name: &str| table.column_values(name).expect(name);
+    assert_eq!(column("Table"), [&Value::from("T")]);
+    assert_eq!(
+        column("ErrorCode"),
+        [&Value::from("Stream_ClosingQuoteMissing")]
+    );
+    assert_eq!(column("FailureKind"), [&Value::from("Permanent")]);
+    assert_eq!(column("OperationKind"), [&Value::from("DataIngestPush")]);
+    assert_eq!(column("ShouldRetry"), [&Value::from(false)]);
+    assert_eq!(column("Details"), [&Value::from(e.detail.as_str())]);
+    assert_eq!(
+        run(&s, ".show table T extents")
+            .primary()
+            .expect("extents")
+            .rows
+            .len(),
+        0,
+        "nothing was ingested"
+    );
+}

@@ -8,9 +8,10 @@ pub(super) mod results;
 mod schema_script;
 mod tables;
 
+use super::clock;
 use super::data;
 use super::error::KustoError;
-use super::state::{Database, SandboxState, Table};
+use super::state::{Database, IngestionFailure, SandboxState, Table};
 use crate::kusto::command::{
     Command, EntityRef, PolicyTarget, Property, RoleScope, TableRef, TableRename,
 };
@@ -141,21 +142,57 @@ fn ingest_inline(
     data: &str,
 ) -> Result<V1Table, KustoError> {
     let options = data::inline_options(properties)?;
-    let db = database_mut(state, ctx.resolve(t.database.as_deref()))?;
+    let db_name = ctx.resolve(t.database.as_deref());
+    let db = database_mut(state, db_name)?;
     let tb = table(db, &t.table)?;
     if data::already_ingested(tb, &options.ingest_if_not_exists) {
         return Ok(data::inline_result(None));
     }
-    let extent = data::build_extent(
+    let built = data::build_extent(
         db,
         tb,
         &data::inline_text(data),
         &options.reading,
         options.tags,
-    )?;
+    );
+    let extent = match built {
+        Ok(extent) => extent,
+        Err(e) => {
+            // The service lists failures of ingestion management commands in
+            // `.show ingestion failures`; the command still fails.
+            state
+                .ingestion_failures
+                .push(inline_failure(db_name, &t.table, &e));
+            let excess = state
+                .ingestion_failures
+                .len()
+                .saturating_sub(super::queued::MAX_FAILURES);
+            state.ingestion_failures.drain(..excess);
+            return Err(e);
+        }
+    };
     let id = extent.id.clone();
     table_mut(db, &t.table)?.extents.push(extent);
     Ok(data::inline_result(Some(&id)))
+}
+
+/// The `.show ingestion failures` record of a failed `.ingest inline`.
+fn inline_failure(database: &str, table: &str, e: &KustoError) -> IngestionFailure {
+    IngestionFailure {
+        operation_id: clock::new_guid(),
+        database: database.to_string(),
+        table: table.to_string(),
+        failed_on: clock::now(),
+        source_path: String::new(),
+        source_id: String::new(),
+        details: e.detail.clone(),
+        error_code: e.code.clone(),
+        permanent: e.permanent,
+        root_activity_id: clock::new_guid(),
+        principal: String::new(),
+        properties: String::new(),
+        operation_kind: "DataIngestPush".to_string(),
+    }
 }
 
 /// The one table a write touches, for the commands that touch nothing else; other writes

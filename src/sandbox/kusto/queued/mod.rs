@@ -190,7 +190,7 @@ pub(super) fn failures_table<'a>(
                 "Transient"
             }),
             json!(f.root_activity_id),
-            json!("DataIngestPull"),
+            json!(f.operation_kind),
             json!(false),
             json!(f.error_code),
             json!(f.principal),
