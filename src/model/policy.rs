@@ -42,12 +42,7 @@ impl BatchingPolicy {
     /// for the service. Returns `None` for anything that is not a well-formed policy object.
     pub fn from_json(policy: &Value) -> Option<BatchingPolicy> {
         let map = policy.as_object()?;
-        let field = |key: &str| {
-            map.iter()
-                .find(|(k, _)| k.eq_ignore_ascii_case(key))
-                .map(|(_, v)| v)
-                .filter(|v| !v.is_null())
-        };
+        let field = |key: &str| field(map, key);
         let d = BatchingPolicy::DEFAULTS;
         let max_time = match field("MaximumBatchingTimeSpan") {
             Some(v) => Timespan::parse(v.as_str()?)?,
@@ -63,6 +58,15 @@ impl BatchingPolicy {
             max_raw_size_mb: number("MaximumRawDataSizeMB", d.max_raw_size_mb)?,
         })
     }
+}
+
+/// A field of a policy object as the service reads it: the key matched case-insensitively
+/// (Kusto deserialises policies so), `null` counted as absent (the default applies).
+pub(crate) fn field<'a>(map: &'a serde_json::Map<String, Value>, key: &str) -> Option<&'a Value> {
+    map.iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(key))
+        .map(|(_, v)| v)
+        .filter(|v| !v.is_null())
 }
 
 #[cfg(test)]

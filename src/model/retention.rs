@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::Timespan;
+use super::policy::field;
 
 /// A retention policy (`SoftDeletePeriod`, `Recoverability`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -36,12 +37,7 @@ impl RetentionPolicy {
     /// that is not a well-formed policy object.
     pub fn from_json(policy: &Value) -> Option<RetentionPolicy> {
         let map = policy.as_object()?;
-        let field = |key: &str| {
-            map.iter()
-                .find(|(k, _)| k.eq_ignore_ascii_case(key))
-                .map(|(_, v)| v)
-                .filter(|v| !v.is_null())
-        };
+        let field = |key: &str| field(map, key);
         let soft_delete = match field("SoftDeletePeriod") {
             Some(v) => Timespan::parse(v.as_str()?)?,
             None => Self::UNLIMITED,
@@ -116,30 +112,20 @@ impl CachingPolicy {
     /// `None` for anything that is not a well-formed policy object.
     pub fn from_json(policy: &Value) -> Option<CachingPolicy> {
         let map = policy.as_object()?;
-        let field = |key: &str| {
-            map.iter()
-                .find(|(k, _)| k.eq_ignore_ascii_case(key))
-                .map(|(_, v)| v)
-                .filter(|v| !v.is_null())
-        };
-        let span = field("DataHotSpan").or_else(|| field("IndexHotSpan"))?;
+        let span = field(map, "DataHotSpan").or_else(|| field(map, "IndexHotSpan"))?;
         let text = match span {
             Value::String(s) => s.as_str(),
-            Value::Object(o) => o
-                .iter()
-                .find(|(k, _)| k.eq_ignore_ascii_case("Value"))
-                .and_then(|(_, v)| v.as_str())?,
+            Value::Object(o) => field(o, "Value").and_then(Value::as_str)?,
             _ => return None,
         };
         let hot = Timespan::parse(text)?;
         let mut hot_windows = Vec::new();
-        if let Some(windows) = field("HotWindows") {
+        if let Some(windows) = field(map, "HotWindows") {
             for w in windows.as_array()? {
                 let w = w.as_object()?;
                 let get = |key: &str| {
-                    w.iter()
-                        .find(|(k, _)| k.eq_ignore_ascii_case(key))
-                        .and_then(|(_, v)| v.as_str())
+                    field(w, key)
+                        .and_then(Value::as_str)
                         .and_then(normalize_instant)
                 };
                 hot_windows.push(HotWindow {
