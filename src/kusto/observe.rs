@@ -24,7 +24,7 @@ use serde_json::Value;
 use super::command::{self, Command, PolicyKind, PolicyTarget, PrincipalAction, RoleScope};
 use super::render;
 use super::v1::{V1Response, V1Table};
-use crate::model::kusto::{Column, DatabaseState, Mapping, RoleKey, TableState};
+use crate::model::kusto::{Column, DatabaseState, Mapping, RoleKey, TableState, maybe_declared};
 use crate::model::{BatchingPolicy, CachingPolicy, RetentionPolicy};
 use crate::model::{ColumnType, MappingKind, PrincipalKind, PrincipalRef};
 
@@ -82,23 +82,21 @@ pub fn database_state(db: &str, bulk: &[V1Response]) -> Result<DatabaseState, Ob
 /// One extra read per such table, none when every declared principal already matches (or is
 /// declared by object id), so observe stays at a constant number of reads in steady state.
 pub fn tables_to_name(observed: &DatabaseState, desired: &DatabaseState) -> Vec<String> {
-    let is_person = |p: &PrincipalRef| matches!(p.kind, PrincipalKind::User | PrincipalKind::Group);
-    let is_id = |id: &str| uuid::Uuid::parse_str(id).is_ok();
     observed
         .tables
         .values()
         .filter(|live| {
-            let Some(declared) = desired.tables.get(&live.name) else {
-                return false;
-            };
-            live.principals.keys().any(|key| {
-                PrincipalRef::parse_fqn(&key.fqn).is_some_and(|p| {
-                    is_person(&p) && is_id(&p.id) && !observed.directory.contains_key(&p.id)
-                }) && declared.principals.keys().any(|want| {
-                    want.role == key.role
-                        && !live.principals.contains_key(want)
-                        && PrincipalRef::parse_fqn(&want.fqn)
-                            .is_some_and(|d| is_person(&d) && !is_id(&d.id))
+            desired.tables.get(&live.name).is_some_and(|declared| {
+                live.principals.keys().any(|key| {
+                    PrincipalRef::parse_fqn(&key.fqn).is_some_and(|p| {
+                        maybe_declared(
+                            &p,
+                            &key.role,
+                            &declared.principals,
+                            &live.principals,
+                            &observed.directory,
+                        )
+                    })
                 })
             })
         })

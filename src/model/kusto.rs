@@ -8,8 +8,31 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 use super::{
-    BatchingPolicy, CachingPolicy, ColumnType, MappingKind, PrincipalRef, RetentionPolicy,
+    BatchingPolicy, CachingPolicy, ColumnType, MappingKind, PrincipalKind, PrincipalRef,
+    RetentionPolicy, is_guid,
 };
+
+/// Whether a live user or group listed only by an object id that no display name explains might
+/// be a declared principal named by UPN or group name that matched nothing. Table roles are read
+/// from the schema script, which has no display names: a person who holds no database role
+/// cannot be told apart there without a directory lookup, so such a principal is never revoked.
+pub fn maybe_declared(
+    live: &PrincipalRef,
+    role: &str,
+    want: &BTreeMap<RoleKey, Option<String>>,
+    have: &BTreeMap<RoleKey, Option<String>>,
+    directory: &BTreeMap<String, String>,
+) -> bool {
+    live.kind != PrincipalKind::App
+        && is_guid(&live.id)
+        && !directory.contains_key(&live.id)
+        && want.keys().any(|k| {
+            k.role == role
+                && !have.contains_key(k)
+                && PrincipalRef::parse_fqn(&k.fqn)
+                    .is_some_and(|d| d.kind == live.kind && !is_guid(&d.id))
+        })
+}
 
 /// The ownership marker kustoplan appends to docstrings of tables it manages, so pruning only
 /// ever touches objects created by this stack.

@@ -16,6 +16,6 @@ pub use column_type::ColumnType;
 pub use format::{DataFormat, MappingKind};
 pub use names::{check_kafka_topic_name, check_kusto_name, is_sink_safe_name};
 pub use policy::BatchingPolicy;
-pub use principal::{PrincipalKind, PrincipalRef};
+pub use principal::{PrincipalKind, PrincipalRef, is_guid};
 pub use retention::{CachingPolicy, HotWindow, RetentionPolicy, normalize_instant};
 pub use timespan::Timespan;

@@ -35,6 +35,16 @@ pub struct PrincipalRef {
     pub tenant: Option<String>,
 }
 
+/// Whether an id or tenant is a GUID (8-4-4-4-12 hex digits: an object, app or tenant id)
+/// rather than a name (a UPN, a group name, a domain).
+pub fn is_guid(text: &str) -> bool {
+    let parts: Vec<&str> = text.split('-').collect();
+    parts.iter().map(|p| p.len()).eq([8, 4, 4, 4, 12])
+        && parts
+            .iter()
+            .all(|p| p.chars().all(|c| c.is_ascii_hexdigit()))
+}
+
 impl PrincipalRef {
     /// Builds a principal, normalising case.
     pub fn new(kind: PrincipalKind, id: &str, tenant: Option<&str>) -> PrincipalRef {

@@ -16,9 +16,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::{Action, Change, ImpactClass, Target};
 use crate::kusto::command::{DatabaseRole, TableRole};
 use crate::kusto::render::{self, PolicyScope, RoleScope};
-use crate::model::kusto::{DatabaseState, KustoState, Mapping, RoleKey, TableState};
+use crate::model::kusto::{
+    DatabaseState, KustoState, Mapping, RoleKey, TableState, maybe_declared,
+};
 use crate::model::{
-    BatchingPolicy, CachingPolicy, PrincipalKind, PrincipalRef, RetentionPolicy, Timespan,
+    BatchingPolicy, CachingPolicy, PrincipalRef, RetentionPolicy, Timespan, is_guid,
 };
 
 use super::phase::{
@@ -367,11 +369,7 @@ fn table_children(ctx: &mut Ctx<'_>, want: &TableState, have: &TableState, prune
         }
         ctx.push(
             address::mapping(ctx.db, name, &m.name),
-            if current.is_some() {
-                Action::Update
-            } else {
-                Action::Create
-            },
+            Action::setting(current.is_some()),
             ImpactClass::Safe,
             format!(
                 "{} {} mapping {}",
@@ -481,11 +479,7 @@ fn batching(
     match (want, have) {
         (Some(w), h) if Some(w) != h => ctx.push(
             address.to_string(),
-            if h.is_some() {
-                Action::Update
-            } else {
-                Action::Create
-            },
+            Action::setting(h.is_some()),
             ImpactClass::Safe,
             format!(
                 "set ingestion batching to {} / {} items / {} MB",
@@ -549,11 +543,7 @@ fn retention(
     }
     ctx.push(
         address.to_string(),
-        if have.is_some() {
-            Action::Update
-        } else {
-            Action::Create
-        },
+        Action::setting(have.is_some()),
         impact,
         summary,
         have.map(|h| pretty(&h.to_json())),
@@ -585,11 +575,7 @@ fn caching(
     };
     ctx.push(
         address.to_string(),
-        if have.is_some() {
-            Action::Update
-        } else {
-            Action::Create
-        },
+        Action::setting(have.is_some()),
         ImpactClass::Safe,
         format!("keep the last {} hot{windows}", want.hot),
         have.map(|h| pretty(&h.to_json())),
@@ -652,11 +638,7 @@ fn table_streaming(
     let scope = PolicyScope::Table(table);
     let (action, summary, command) = match want {
         Some(on) => (
-            if have.is_some() {
-                Action::Update
-            } else {
-                Action::Create
-            },
+            Action::setting(have.is_some()),
             if on {
                 "enable streaming ingestion".to_string()
             } else if database {
@@ -853,37 +835,6 @@ fn align(
             (resolved.unwrap_or(key).clone(), notes.clone())
         })
         .collect()
-}
-
-/// Whether a live user or group listed only by an object id that no display name explains might
-/// be a declared principal named by UPN or group name that matched nothing. Table roles are read
-/// from the schema script, which has no display names: a person who holds no database role
-/// cannot be told apart there without a directory lookup, so such a principal is never revoked.
-fn maybe_declared(
-    live: &PrincipalRef,
-    role: &str,
-    want: &BTreeMap<RoleKey, Option<String>>,
-    have: &BTreeMap<RoleKey, Option<String>>,
-    directory: &BTreeMap<String, String>,
-) -> bool {
-    live.kind != PrincipalKind::App
-        && is_guid(&live.id)
-        && !directory.contains_key(&live.id)
-        && want.keys().any(|k| {
-            k.role == role
-                && !have.contains_key(k)
-                && PrincipalRef::parse_fqn(&k.fqn)
-                    .is_some_and(|d| d.kind == live.kind && !is_guid(&d.id))
-        })
-}
-
-/// Whether an id or tenant is a GUID (an object or tenant id) rather than a name.
-fn is_guid(tenant: &str) -> bool {
-    let parts: Vec<&str> = tenant.split('-').collect();
-    parts.iter().map(|p| p.len()).eq([8, 4, 4, 4, 12])
-        && parts
-            .iter()
-            .all(|p| p.chars().all(|c| c.is_ascii_hexdigit()))
 }
 
 fn notes_text(notes: &Option<String>) -> String {

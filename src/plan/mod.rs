@@ -34,6 +34,15 @@ pub enum Action {
 }
 
 impl Action {
+    /// Setting an object or a policy: `Update` where one exists already, else `Create`.
+    pub fn setting(exists: bool) -> Action {
+        if exists {
+            Action::Update
+        } else {
+            Action::Create
+        }
+    }
+
     /// Terraform's symbol for the action.
     pub fn symbol(self) -> &'static str {
         match self {

@@ -7,6 +7,7 @@
 use sha2::{Digest, Sha256};
 
 use super::validate::PrincipalName;
+use crate::model::is_guid;
 
 /// The tenant of principals given without one (the cluster's home tenant).
 pub const HOME_TENANT: &str = "0ca5a1d0-5a1d-4b0c-8a5e-000000000001";
@@ -21,15 +22,6 @@ pub struct Resolved {
     /// `PrincipalDisplayName`, when the name given tells it (not for a bare object id: the
     /// sandbox remembers names it has seen, see [`super::SandboxState::directory`]).
     pub display: Option<String>,
-}
-
-/// Whether `text` is a GUID (8-4-4-4-12 hex digits).
-pub fn is_guid(text: &str) -> bool {
-    let parts: Vec<&str> = text.split('-').collect();
-    parts.iter().map(|p| p.len()).eq([8, 4, 4, 4, 12])
-        && parts
-            .iter()
-            .all(|p| p.chars().all(|c| c.is_ascii_hexdigit()))
 }
 
 /// A stable GUID for a name of a kind: the same lower-cased name always gets the same id.
