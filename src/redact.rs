@@ -28,7 +28,7 @@ static KEY_VALUE: LazyLock<Regex> = LazyLock::new(|| {
 /// manifest requires to be references, and the sink's `app_key`. A key ending in `_file` names
 /// where a secret is (a path), not the secret.
 pub fn is_secret_field(key: &str) -> bool {
-    !key.ends_with("_file") && (key == "app_key" || crate::manifest::validate::is_secret_key(key))
+    !key.ends_with("_file") && (key == "app_key" || crate::model::connect::must_be_reference(key))
 }
 
 /// Byte ranges of the values of secret keys in a YAML text, found line by line without parsing
@@ -57,7 +57,7 @@ pub fn lexical_secrets(text: &str) -> Vec<Range<usize>> {
             if !is_secret_field(key.as_str())
                 || token.is_empty()
                 || matches!(token, "|" | ">" | "|-" | ">-" | "|+" | ">+")
-                || crate::manifest::validate::is_placeholder(token.trim_matches(['"', '\'']))
+                || crate::model::connect::is_placeholder(token.trim_matches(['"', '\'']))
             {
                 continue;
             }

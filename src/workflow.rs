@@ -9,6 +9,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::model::connect::{ConnectCluster, Connector, RunState, Topic, adopt_resolved_secrets};
+use crate::model::sink::{key, topic_list};
 use crate::plan::{Change, Operation, Target, connect as connect_plan, cross, kafka as kafka_plan};
 use crate::providers::connect::converge;
 use crate::providers::connect::{BasicAuth, ConnectClient, ConnectClientOptions, State};
@@ -231,8 +232,8 @@ impl Session {
         let mut names: Vec<String> = self.topics.keys().cloned().collect();
         for connectors in self.connectors.values() {
             for c in connectors.values() {
-                if let Some(topics) = c.config.get("topics") {
-                    names.extend(topics.split(',').map(|t| t.trim().to_string()));
+                if let Some(topics) = c.config.get(key::TOPICS) {
+                    names.extend(topic_list(topics).into_iter().map(str::to_string));
                 }
             }
         }

@@ -9,8 +9,9 @@ use regex::Regex;
 use super::Observed;
 use super::sink::reference_secrets;
 use crate::manifest::Manifests;
-use crate::model::connect::{ConnectCluster, Connector, KUSTO_SINK_CLASS, RunState, parse_routes};
+use crate::model::connect::{ConnectCluster, Connector, RunState};
 use crate::model::kusto::KustoState;
+use crate::model::sink::{KUSTO_SINK_CLASS, key, routes_in};
 use crate::providers::connect::State;
 use crate::providers::kusto::observe::{database_names, observe};
 use crate::workflow::{Source, WorkflowError, open_connect, open_kafka, open_kusto};
@@ -150,13 +151,11 @@ fn clusters(m: &Manifests, selection: &Selection) -> Result<Vec<String>, Workflo
 
 /// The topics a Kusto sink reads from or dead-letters to.
 fn routed_topics(config: &BTreeMap<String, String>) -> Vec<String> {
-    let mut topics: Vec<String> = config
-        .get("kusto.tables.topics.mapping")
-        .and_then(|r| parse_routes(r).ok())
+    let mut topics: Vec<String> = routes_in(config)
         .unwrap_or_default()
         .into_iter()
         .map(|r| r.topic)
         .collect();
-    topics.extend(config.get("errors.deadletterqueue.topic.name").cloned());
+    topics.extend(config.get(key::DLQ_TOPIC).cloned());
     topics
 }

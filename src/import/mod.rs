@@ -242,9 +242,7 @@ pub fn render(observed: &Observed, declared: &Declared, ctx: &Context) -> Output
 
 /// The databases a sink's routes write to.
 fn route_databases(config: &BTreeMap<String, String>) -> BTreeSet<String> {
-    config
-        .get("kusto.tables.topics.mapping")
-        .and_then(|r| crate::model::connect::parse_routes(r).ok())
+    crate::model::sink::routes_in(config)
         .unwrap_or_default()
         .into_iter()
         .map(|r| r.db)
@@ -328,7 +326,7 @@ mod tests {
             connector(
                 "sink",
                 &[
-                    ("connector.class", crate::model::connect::KUSTO_SINK_CLASS),
+                    ("connector.class", crate::model::sink::KUSTO_SINK_CLASS),
                     ("aad.auth.appkey", "literal"),
                     (
                         "kusto.tables.topics.mapping",

@@ -4,11 +4,13 @@
 //! sink's `config` (which desired state writes last, so they read back verbatim). Literal secrets
 //! never reach this module: [`reference_secrets`] replaces them as soon as a config is read.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use super::yaml::{MapBuilder, Node};
-use crate::model::connect::{
-    KUSTO_SINK_CLASS, OWNER_KEY, RunState, is_placeholder, is_secret_key, parse_routes,
+use crate::model::connect::{OWNER_KEY, RunState, is_placeholder, is_secret_key};
+use crate::model::sink::{
+    ConverterSettings, ErrorSettings, FlushSettings, KUSTO_SINK_CLASS, OnError, SinkAuthSettings,
+    SinkSettings, Tolerance, converter_short_name, key,
 };
 
 /// A literal secret that import replaced by a reference: what the user must set.
@@ -84,90 +86,61 @@ pub fn sink_doc(
     notes: &mut Vec<String>,
 ) -> Option<Node> {
     let address = format!("connect.{}.connector.{name}", ctx.cluster);
-    let class = config.get("connector.class").map_or("", String::as_str);
+    let class = config.get(key::CLASS).map_or("", String::as_str);
     if class != KUSTO_SINK_CLASS {
         notes.push(format!(
             "{address}: skipped, not a Kusto sink connector (class `{class}`)"
         ));
         return None;
     }
-    if config.contains_key("topics.regex") {
+    if config.contains_key(key::TOPICS_REGEX) {
         notes.push(format!(
-            "{address}: skipped, it subscribes with `topics.regex`; sinks list their routes"
+            "{address}: skipped, it subscribes with `{}`; sinks list their routes",
+            key::TOPICS_REGEX
         ));
         return None;
     }
-    let routes = match parse_routes(
-        config
-            .get("kusto.tables.topics.mapping")
-            .map_or("[]", String::as_str),
-    ) {
-        Ok(routes) => routes,
+    let reading = match SinkSettings::read(config) {
+        Ok(reading) => reading,
         Err(e) => {
             notes.push(format!(
-                "{address}: skipped, its `kusto.tables.topics.mapping` cannot be read: {e}"
+                "{address}: skipped, its `{}` cannot be read: {e}",
+                key::ROUTES
             ));
             return None;
         }
     };
-    let mut m = Reader {
-        config,
-        used: BTreeSet::from(["name", "connector.class", OWNER_KEY]),
-        extra: BTreeMap::new(),
-        address: &address,
-        notes,
-    };
-    match config.get(OWNER_KEY) {
-        Some(owner) if owner != ctx.stack => m.notes.push(format!(
+    if let Some(owner) = config.get(OWNER_KEY).filter(|owner| *owner != ctx.stack) {
+        notes.push(format!(
             "{address}: owned by stack `{owner}`; the plan will show this stack taking it over"
-        )),
-        _ => {}
-    }
-    let route_topics: BTreeSet<&str> = routes.iter().map(|r| r.topic.as_str()).collect();
-    let live_topics: BTreeSet<&str> = config
-        .get("topics")
-        .map(|t| {
-            t.split(',')
-                .map(str::trim)
-                .filter(|t| !t.is_empty())
-                .collect()
-        })
-        .unwrap_or_default();
-    m.used.insert("topics");
-    m.used.insert("kusto.tables.topics.mapping");
-    if route_topics != live_topics {
-        m.notes.push(format!(
-            "{address}: `topics` does not list exactly the routed topics; the plan will show `topics` set to the routes' topics"
         ));
     }
-    for (key, want) in [
-        ("kusto.query.url", ctx.query_url),
-        ("kusto.ingestion.url", ctx.ingest_url),
+    for (key, have, want) in [
+        (key::QUERY_URL, &reading.settings.query_url, ctx.query_url),
+        (
+            key::INGEST_URL,
+            &reading.settings.ingest_url,
+            ctx.ingest_url,
+        ),
     ] {
-        m.used.insert(key);
-        if config.get(key).map(|v| v.trim_end_matches('/')) != Some(want) {
-            m.notes.push(format!(
+        if have.as_deref().map(|v| v.trim_end_matches('/')) != Some(want) {
+            notes.push(format!(
                 "{address}: `{key}` is not `{want}`, which the Stack's Kusto target derives; the plan will show it changing (or point `targets.kusto` at the cluster it uses)"
             ));
         }
     }
-    let tasks_max = m.number("tasks.max").unwrap_or_else(|| {
-        m.defaulted("tasks.max", "1");
-        1
-    });
-    let auth = m.auth();
-    for key in ["tasks.max", "aad.auth.strategy"] {
-        if m.extra.remove(key).is_some() {
-            m.notes.push(format!(
-                "{address}: `{key}` has a value manifests cannot express; the plan will show it changing"
-            ));
-        }
-    }
+    notes.extend(
+        reading
+            .findings
+            .iter()
+            .map(|finding| format!("{address}: {finding}")),
+    );
+    let s = &reading.settings;
     let doc = MapBuilder::default()
         .put("kind", Node::str("Sink"))
         .put("name", Node::str(name))
         .put("connect", Node::str(ctx.cluster))
-        .put("tasks_max", Node::Int(tasks_max))
+        .put("tasks_max", Node::Int(u64::from(s.tasks_max)))
         .opt(
             "state",
             match state {
@@ -176,14 +149,20 @@ pub fn sink_doc(
                 RunState::Stopped => Some(Node::str("stopped")),
             },
         )
-        .put("auth", auth)
-        .opt("errors", m.errors())
-        .opt("flush", m.flush())
-        .put("converters", m.converters())
+        .put("auth", auth_doc(&s.auth))
+        .opt("errors", errors_doc(&s.errors))
+        .opt("flush", flush_doc(&s.flush))
+        .put(
+            "converters",
+            MapBuilder::default()
+                .put("key", converter_doc(&s.key_converter))
+                .put("value", converter_doc(&s.value_converter))
+                .block(),
+        )
         .put(
             "routes",
             Node::Seq(
-                routes
+                s.routes
                     .iter()
                     .map(|r| {
                         MapBuilder::default()
@@ -198,17 +177,10 @@ pub fn sink_doc(
                     .collect(),
             ),
         );
-    let rest: Vec<(String, Node)> = config
+    let rest: Vec<(String, Node)> = s
+        .extra
         .iter()
-        .filter(|(k, _)| !m.used.contains(k.as_str()) && !is_converter_key(k))
         .map(|(k, v)| (k.clone(), Node::str(v)))
-        .chain(
-            std::mem::take(&mut m.extra)
-                .into_iter()
-                .map(|(k, v)| (k, Node::str(v))),
-        )
-        .collect::<BTreeMap<_, _>>()
-        .into_iter()
         .collect();
     Some(
         doc.opt("config", (!rest.is_empty()).then_some(Node::Map(rest)))
@@ -216,211 +188,84 @@ pub fn sink_doc(
     )
 }
 
-fn is_converter_key(key: &str) -> bool {
-    ["key.converter", "value.converter"]
-        .iter()
-        .any(|p| key == *p || key.starts_with(&format!("{p}.")))
+fn auth_doc(auth: &SinkAuthSettings) -> Node {
+    let app_key = auth.app_key.as_ref().map(|key| {
+        match key
+            .trim()
+            .strip_prefix("${env:")
+            .and_then(|rest| rest.strip_suffix('}'))
+        {
+            Some(env) => MapBuilder::default().put("env", Node::str(env)).flow(),
+            None => Node::str(key),
+        }
+    });
+    MapBuilder::default()
+        .put("strategy", Node::str(auth.strategy.connect_value()))
+        .opt("app_id", auth.app_id.as_ref().map(Node::str))
+        .opt("tenant_id", auth.authority.as_ref().map(Node::str))
+        .opt("app_key", app_key)
+        .block()
 }
 
-/// Reads typed fields out of a config, remembering which keys it used and sending values the
-/// fields cannot hold to `extra` (the sink's `config`).
-struct Reader<'a> {
-    config: &'a BTreeMap<String, String>,
-    used: BTreeSet<&'a str>,
-    extra: BTreeMap<String, String>,
-    address: &'a str,
-    notes: &'a mut Vec<String>,
+/// The `errors` block, without what manifests default (`fail`, `none`), or `None` if empty.
+fn errors_doc(errors: &ErrorSettings) -> Option<Node> {
+    let dlq = errors.dead_letter_queue.as_ref().map(|dlq| {
+        MapBuilder::default()
+            .put("topic", Node::str(&dlq.topic))
+            .opt(
+                "replication_factor",
+                dlq.replication_factor.map(|rf| Node::Int(u64::from(rf))),
+            )
+            .opt(
+                "context_headers",
+                dlq.context_headers.then_some(Node::Bool(true)),
+            )
+            .flow()
+    });
+    let node = MapBuilder::default()
+        .opt(
+            "behavior",
+            (errors.behavior != OnError::Fail).then(|| Node::str(errors.behavior.connect_value())),
+        )
+        .opt(
+            "tolerance",
+            (errors.tolerance != Tolerance::None)
+                .then(|| Node::str(errors.tolerance.connect_value())),
+        )
+        .opt("dead_letter_queue", dlq)
+        .opt("retry_max_time_ms", errors.retry_max_time_ms.map(Node::Int))
+        .opt("retry_backoff_ms", errors.retry_backoff_ms.map(Node::Int))
+        .block();
+    (node != Node::Map(Vec::new())).then_some(node)
 }
 
-impl<'a> Reader<'a> {
-    fn get(&mut self, key: &'a str) -> Option<&'a String> {
-        self.used.insert(key);
-        self.config.get(key)
-    }
+fn flush_doc(flush: &FlushSettings) -> Option<Node> {
+    let node = MapBuilder::default()
+        .opt("size_bytes", flush.size_bytes.map(Node::Int))
+        .opt("interval_ms", flush.interval_ms.map(Node::Int))
+        .block();
+    (node != Node::Map(Vec::new())).then_some(node)
+}
 
-    /// A whole number, or `None` with the value kept verbatim in `config`.
-    fn number(&mut self, key: &'a str) -> Option<u64> {
-        let value = self.get(key)?;
-        match value.trim().parse::<u64>() {
-            Ok(n) if n.to_string() == *value => Some(n),
-            _ => {
-                self.extra.insert(key.to_string(), value.clone());
-                None
-            }
-        }
-    }
-
-    /// One of `allowed` exactly as written, or `None` with the value kept in `config`.
-    fn word(&mut self, key: &'a str, allowed: &[&str]) -> Option<String> {
-        let value = self.get(key)?;
-        if allowed.contains(&value.as_str()) {
-            Some(value.clone())
-        } else {
-            self.extra.insert(key.to_string(), value.clone());
-            None
-        }
-    }
-
-    /// kustoplan always writes `key`; a live config without it will see it set.
-    fn defaulted(&mut self, key: &str, default: &str) {
-        self.notes.push(format!(
-            "{}: `{key}` is not set; kustoplan always writes it (`{default}`), so the plan will show it",
-            self.address
-        ));
-    }
-
-    fn auth(&mut self) -> Node {
-        let strategies = ["application", "managed_identity", "workload_identity"];
-        let strategy = match self.config.get("aad.auth.strategy") {
-            None => {
-                self.used.insert("aad.auth.strategy");
-                self.defaulted("aad.auth.strategy", "application");
-                "application".to_string()
-            }
-            Some(_) => self
-                .word("aad.auth.strategy", &strategies)
-                .unwrap_or_else(|| "application".to_string()),
-        };
-        let app_key = self.get("aad.auth.appkey").map(|key| {
-            match key
-                .trim()
-                .strip_prefix("${env:")
-                .and_then(|rest| rest.strip_suffix('}'))
-            {
-                Some(env) => MapBuilder::default().put("env", Node::str(env)).flow(),
-                None => Node::str(key),
-            }
-        });
-        MapBuilder::default()
-            .put("strategy", Node::str(strategy))
-            .opt("app_id", self.get("aad.auth.appid").map(Node::str))
-            .opt("tenant_id", self.get("aad.auth.authority").map(Node::str))
-            .opt("app_key", app_key)
-            .block()
-    }
-
-    fn errors(&mut self) -> Option<Node> {
-        let behavior = if self.config.contains_key("behavior.on.error") {
-            self.word("behavior.on.error", &["fail", "log", "ignore"])
-        } else {
-            self.defaulted("behavior.on.error", "fail");
-            None
-        };
-        let tolerance = if self.config.contains_key("errors.tolerance") {
-            self.word("errors.tolerance", &["none", "all"])
-        } else {
-            self.defaulted("errors.tolerance", "none");
-            None
-        };
-        let dlq = self
-            .get("errors.deadletterqueue.topic.name")
-            .cloned()
-            .map(|topic| {
-                let rf = self.number("errors.deadletterqueue.topic.replication.factor");
-                let headers = match self.get("errors.deadletterqueue.context.headers.enable") {
-                    None => {
-                        self.defaulted("errors.deadletterqueue.context.headers.enable", "false");
-                        None
-                    }
-                    Some(v) => self.boolean("errors.deadletterqueue.context.headers.enable", v),
-                };
-                MapBuilder::default()
-                    .put("topic", Node::str(topic))
-                    .opt("replication_factor", rf.map(Node::Int))
-                    .opt("context_headers", headers.filter(|h| *h).map(Node::Bool))
-                    .flow()
-            });
-        let retry_max = self.number("errors.retry.max.time.ms");
-        let retry_backoff = self.number("errors.retry.backoff.time.ms");
-        let node = MapBuilder::default()
-            .opt("behavior", behavior.filter(|b| b != "fail").map(Node::str))
-            .opt(
-                "tolerance",
-                tolerance.filter(|t| t != "none").map(Node::str),
-            )
-            .opt("dead_letter_queue", dlq)
-            .opt("retry_max_time_ms", retry_max.map(Node::Int))
-            .opt("retry_backoff_ms", retry_backoff.map(Node::Int))
-            .block();
-        (node != Node::Map(Vec::new())).then_some(node)
-    }
-
-    /// `true`/`false` in any case, or `None` with the value kept in `config`.
-    fn boolean(&mut self, key: &str, value: &str) -> Option<bool> {
-        match value.trim().to_ascii_lowercase().as_str() {
-            "true" => Some(true),
-            "false" => Some(false),
-            _ => {
-                self.extra.insert(key.to_string(), value.to_string());
-                None
-            }
-        }
-    }
-
-    fn flush(&mut self) -> Option<Node> {
-        let size = self.number("flush.size.bytes");
-        let interval = self.number("flush.interval.ms");
-        let node = MapBuilder::default()
-            .opt("size_bytes", size.map(Node::Int))
-            .opt("interval_ms", interval.map(Node::Int))
-            .block();
-        (node != Node::Map(Vec::new())).then_some(node)
-    }
-
-    fn converters(&mut self) -> Node {
-        MapBuilder::default()
-            .put("key", self.converter("key.converter"))
-            .put("value", self.converter("value.converter"))
-            .block()
-    }
-
-    fn converter(&mut self, prefix: &str) -> Node {
-        let class = match self.config.get(prefix).map(String::as_str) {
-            None => {
-                self.defaulted(prefix, "org.apache.kafka.connect.json.JsonConverter");
-                "json".to_string()
-            }
-            Some("org.apache.kafka.connect.json.JsonConverter") => "json".to_string(),
-            Some("org.apache.kafka.connect.storage.StringConverter") => "string".to_string(),
-            Some("org.apache.kafka.connect.converters.ByteArrayConverter") => {
-                "bytearray".to_string()
-            }
-            Some("io.confluent.connect.avro.AvroConverter") => "avro".to_string(),
-            Some(other) => other.to_string(),
-        };
-        let schemas_key = format!("{prefix}.schemas.enable");
-        let mut properties = BTreeMap::new();
-        let schemas_enable = match self.config.get(&schemas_key) {
-            None => {
-                self.defaulted(&schemas_key, "false");
-                false
-            }
-            Some(v) => match v.trim().to_ascii_lowercase().as_str() {
-                "true" => true,
-                "false" => false,
-                _ => {
-                    properties.insert("schemas.enable".to_string(), Node::str(v));
-                    false
-                }
-            },
-        };
-        let nested = format!("{prefix}.");
-        for (key, value) in self.config {
-            if let Some(property) = key.strip_prefix(&nested)
-                && property != "schemas.enable"
-            {
-                properties.insert(property.to_string(), Node::str(value));
-            }
-        }
-        MapBuilder::default()
-            .put("class", Node::str(class))
-            .put("schemas_enable", Node::Bool(schemas_enable))
-            .opt(
-                "properties",
-                (!properties.is_empty()).then(|| Node::Map(properties.into_iter().collect())),
-            )
-            .block()
-    }
+fn converter_doc(conv: &ConverterSettings) -> Node {
+    MapBuilder::default()
+        .put(
+            "class",
+            Node::str(converter_short_name(&conv.class).unwrap_or(&conv.class)),
+        )
+        .put("schemas_enable", Node::Bool(conv.schemas_enable))
+        .opt(
+            "properties",
+            (!conv.properties.is_empty()).then(|| {
+                Node::Map(
+                    conv.properties
+                        .iter()
+                        .map(|(k, v)| (k.clone(), Node::str(v)))
+                        .collect(),
+                )
+            }),
+        )
+        .block()
 }
 
 #[cfg(test)]

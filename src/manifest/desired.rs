@@ -4,14 +4,16 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::Manifests;
 use super::spec::{
-    BatchingSpec, CachingSpec, ConnectorState, Converter, MappingSpec, OnError, PrincipalSpec,
-    Recoverability, RetentionSpec, SecretRef, SinkAuthStrategy, SinkDoc, TableDoc, Tolerance,
+    BatchingSpec, CachingSpec, ConnectorState, Converter, MappingSpec, PrincipalSpec,
+    Recoverability, RetentionSpec, SecretRef, SinkDoc, TableDoc,
 };
-use crate::model::connect::{
-    ConnectCluster, Connector, KUSTO_SINK_CLASS, OWNER_KEY, Route, RunState, Topic, render_routes,
-};
+use crate::model::connect::{ConnectCluster, Connector, RunState, Topic};
 use crate::model::kusto::{
     Column, DatabaseState, KustoState, Mapping, MappingColumn, RoleKey, TableState,
+};
+use crate::model::sink::{
+    ConverterSettings, DeadLetterSettings, ErrorSettings, FlushSettings, Route, SinkAuthSettings,
+    SinkSettings, converter_class,
 };
 use crate::model::{BatchingPolicy, CachingPolicy, HotWindow, RetentionPolicy, normalize_instant};
 use crate::model::{ColumnType, MappingKind, PrincipalKind, PrincipalRef, Timespan};
@@ -310,119 +312,59 @@ fn sink_config(
     query: &str,
     ingest: &str,
 ) -> BTreeMap<String, String> {
-    let mut c: BTreeMap<String, String> = BTreeMap::new();
-    let mut put = |k: &str, v: String| {
-        c.insert(k.to_string(), v);
-    };
-    let routes = sink_routes(sink, m);
-    put("connector.class", KUSTO_SINK_CLASS.to_string());
-    put("tasks.max", sink.tasks_max.value.to_string());
-    put(
-        "topics",
-        routes
-            .iter()
-            .map(|r| r.topic.as_str())
-            .collect::<Vec<_>>()
-            .join(","),
-    );
-    put("kusto.tables.topics.mapping", render_routes(&routes));
-    put("kusto.ingestion.url", ingest.to_string());
-    put("kusto.query.url", query.to_string());
-    put(
-        "aad.auth.strategy",
-        match *sink.auth.strategy {
-            SinkAuthStrategy::Application => "application",
-            SinkAuthStrategy::ManagedIdentity => "managed_identity",
-            SinkAuthStrategy::WorkloadIdentity => "workload_identity",
-        }
-        .to_string(),
-    );
-    if let Some(app) = &sink.auth.app_id {
-        put("aad.auth.appid", app.value.clone());
-    }
-    if let Some(tenant) = &sink.auth.tenant_id {
-        put("aad.auth.authority", tenant.value.clone());
-    }
-    if let Some(key) = &sink.auth.app_key {
-        put(
-            "aad.auth.appkey",
-            match &key.value {
+    let errors = &sink.errors;
+    SinkSettings {
+        tasks_max: sink.tasks_max.value,
+        routes: sink_routes(sink, m),
+        query_url: Some(query.to_string()),
+        ingest_url: Some(ingest.to_string()),
+        auth: SinkAuthSettings {
+            strategy: *sink.auth.strategy,
+            app_id: sink.auth.app_id.as_ref().map(|a| a.value.clone()),
+            authority: sink.auth.tenant_id.as_ref().map(|t| t.value.clone()),
+            app_key: sink.auth.app_key.as_ref().map(|key| match &key.value {
                 SecretRef::Env { env } => format!("${{env:{env}}}"),
                 SecretRef::Text(placeholder) => placeholder.clone(),
-            },
-        );
+            }),
+        },
+        errors: ErrorSettings {
+            behavior: errors.behavior,
+            tolerance: errors.tolerance,
+            dead_letter_queue: errors
+                .dead_letter_queue
+                .as_ref()
+                .map(|dlq| DeadLetterSettings {
+                    topic: dlq.topic.value.clone(),
+                    replication_factor: dlq.replication_factor,
+                    context_headers: dlq.context_headers,
+                }),
+            retry_max_time_ms: errors.retry_max_time_ms,
+            retry_backoff_ms: errors.retry_backoff_ms,
+        },
+        flush: FlushSettings {
+            size_bytes: sink.flush.size_bytes.as_ref().map(|n| n.value),
+            interval_ms: sink.flush.interval_ms.as_ref().map(|n| n.value),
+        },
+        key_converter: converter(&sink.converters.key),
+        value_converter: converter(&sink.converters.value),
+        extra: sink
+            .config
+            .iter()
+            .map(|(k, v)| (k.clone(), v.value.0.clone()))
+            .collect(),
     }
-    let errors = &sink.errors;
-    put(
-        "behavior.on.error",
-        match errors.behavior {
-            OnError::Fail => "fail",
-            OnError::Log => "log",
-            OnError::Ignore => "ignore",
-        }
-        .to_string(),
-    );
-    put(
-        "errors.tolerance",
-        match errors.tolerance {
-            Tolerance::None => "none",
-            Tolerance::All => "all",
-        }
-        .to_string(),
-    );
-    if let Some(dlq) = &errors.dead_letter_queue {
-        put("errors.deadletterqueue.topic.name", dlq.topic.value.clone());
-        if let Some(rf) = dlq.replication_factor {
-            put(
-                "errors.deadletterqueue.topic.replication.factor",
-                rf.to_string(),
-            );
-        }
-        put(
-            "errors.deadletterqueue.context.headers.enable",
-            dlq.context_headers.to_string(),
-        );
-    }
-    if let Some(ms) = errors.retry_max_time_ms {
-        put("errors.retry.max.time.ms", ms.to_string());
-    }
-    if let Some(ms) = errors.retry_backoff_ms {
-        put("errors.retry.backoff.time.ms", ms.to_string());
-    }
-    if let Some(n) = &sink.flush.size_bytes {
-        put("flush.size.bytes", n.value.to_string());
-    }
-    if let Some(n) = &sink.flush.interval_ms {
-        put("flush.interval.ms", n.value.to_string());
-    }
-    for (prefix, conv) in [
-        ("key.converter", &sink.converters.key),
-        ("value.converter", &sink.converters.value),
-    ] {
-        converter(&mut c, prefix, conv);
-    }
-    for (k, v) in &sink.config {
-        c.insert(k.clone(), v.value.0.clone());
-    }
-    c.insert(OWNER_KEY.to_string(), owner.to_string());
-    c
+    .to_config(owner)
 }
 
-fn converter(c: &mut BTreeMap<String, String>, prefix: &str, conv: &Converter) {
-    let class = match conv.class.as_str() {
-        "json" => "org.apache.kafka.connect.json.JsonConverter",
-        "string" => "org.apache.kafka.connect.storage.StringConverter",
-        "bytearray" => "org.apache.kafka.connect.converters.ByteArrayConverter",
-        "avro" => "io.confluent.connect.avro.AvroConverter",
-        other => other,
-    };
-    c.insert(prefix.to_string(), class.to_string());
-    c.insert(
-        format!("{prefix}.schemas.enable"),
-        conv.schemas_enable.to_string(),
-    );
-    for (k, v) in &conv.properties {
-        c.insert(format!("{prefix}.{k}"), v.value.0.clone());
+fn converter(conv: &Converter) -> ConverterSettings {
+    ConverterSettings {
+        class: converter_class(&conv.class).to_string(),
+        schemas_enable: conv.schemas_enable,
+        properties: conv
+            .properties
+            .iter()
+            .map(|(k, v)| (k.clone(), v.value.0.clone()))
+            .collect(),
     }
 }
 

@@ -29,7 +29,7 @@ pub fn record(doc: &Node, sources: &mut SourceMap) {
 fn record_value(node: &Node, sources: &mut SourceMap) {
     let text = match &node.value {
         Value::Null => return,
-        Value::Str(s) if crate::manifest::validate::is_placeholder(s) => return,
+        Value::Str(s) if crate::model::connect::is_placeholder(s) => return,
         Value::Str(s) => s.clone(),
         Value::Bool(b) => b.to_string(),
         Value::Int(i) => i.to_string(),

@@ -13,6 +13,7 @@ use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
 
 use super::located::Located;
+use crate::model::sink::{OnError, SinkAuthStrategy, Tolerance};
 
 /// Any manifest document; the `kind` key says which. Used to generate the schema editors use.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -642,18 +643,6 @@ pub struct SinkAuth {
     pub app_key: Option<Located<SecretRef>>,
 }
 
-/// `aad.auth.strategy` values.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum SinkAuthStrategy {
-    /// App id + key.
-    Application,
-    /// The worker's managed identity.
-    ManagedIdentity,
-    /// AKS workload identity.
-    WorkloadIdentity,
-}
-
 /// Error handling of a sink.
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -673,30 +662,6 @@ pub struct ErrorHandling {
     /// `errors.retry.backoff.time.ms`.
     #[serde(default)]
     pub retry_backoff_ms: Option<u64>,
-}
-
-/// `behavior.on.error`.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum OnError {
-    /// Stop the task.
-    #[default]
-    Fail,
-    /// Log and continue.
-    Log,
-    /// Continue silently.
-    Ignore,
-}
-
-/// `errors.tolerance`.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Tolerance {
-    /// Fail on the first bad record.
-    #[default]
-    None,
-    /// Skip bad records (to the DLQ when one is set).
-    All,
 }
 
 /// Connect's dead-letter queue.

@@ -2,18 +2,17 @@
 //! position of the offending value, with a one-line fix.
 
 use std::collections::BTreeMap;
-use std::sync::LazyLock;
-
-use regex::Regex;
 
 use super::located::Located;
 use super::node::Loc;
 use super::spec::{
     AuthMethod, BatchingSpec, CachingSpec, ConfigValue, MappingSpec, PrincipalSpec, RetentionSpec,
-    SecretRef, SinkAuthStrategy, SinkDoc, TableDoc,
+    SecretRef, SinkDoc, TableDoc,
 };
 use super::{Manifests, group_by};
 use crate::diagnostics::Diagnostic;
+use crate::model::connect::{is_placeholder, must_be_reference};
+use crate::model::sink::{SinkAuthStrategy, key};
 use crate::model::{
     ColumnType, DataFormat, MappingKind, Timespan, check_kafka_topic_name, check_kusto_name,
     is_sink_safe_name,
@@ -32,38 +31,20 @@ const STREAMING_FLUSH_MAX: u64 = 4 * 1024 * 1024;
 /// The sink's minimum for `flush.size.bytes` and `flush.interval.ms`.
 const FLUSH_MIN: u64 = 100;
 
-static PLACEHOLDER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^\$\{[A-Za-z0-9_.-]+:[^}]+\}$").unwrap_or_else(|e| panic!("{e}"))
-});
-static SECRET_KEY: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)(password|secret|token|appkey|app\.key|credential|sasl\.jaas\.config|private\.key|\.key$|accesskey|apikey)")
-        .unwrap_or_else(|e| panic!("{e}"))
-});
-
-/// Whether a string is a Kafka Connect config-provider placeholder (`${file:/p:k}`, `${env:X}`).
-pub fn is_placeholder(text: &str) -> bool {
-    PLACEHOLDER.is_match(text.trim())
-}
-
-/// Whether a config key names a credential, whose value must be a reference.
-pub fn is_secret_key(key: &str) -> bool {
-    SECRET_KEY.is_match(key)
-}
-
 /// Connector properties kustoplan derives itself; setting them by hand would fight the plan.
 const DERIVED_KEYS: [(&str, &str); 12] = [
-    ("connector.class", "it is always the Kusto sink"),
-    ("topics", "list routes instead"),
-    ("topics.regex", "list routes instead"),
-    ("kusto.tables.topics.mapping", "list routes instead"),
-    ("kusto.ingestion.url", "set `targets.kusto.ingest` instead"),
-    ("kusto.query.url", "set `targets.kusto.cluster` instead"),
-    ("tasks.max", "set `tasks_max` instead"),
-    ("aad.auth.strategy", "set `auth.strategy` instead"),
-    ("aad.auth.appid", "set `auth.app_id` instead"),
-    ("aad.auth.appkey", "set `auth.app_key` instead"),
-    ("aad.auth.authority", "set `auth.tenant_id` instead"),
-    ("key.converter", "set `converters.key` instead"),
+    (key::CLASS, "it is always the Kusto sink"),
+    (key::TOPICS, "list routes instead"),
+    (key::TOPICS_REGEX, "list routes instead"),
+    (key::ROUTES, "list routes instead"),
+    (key::INGEST_URL, "set `targets.kusto.ingest` instead"),
+    (key::QUERY_URL, "set `targets.kusto.cluster` instead"),
+    (key::TASKS_MAX, "set `tasks_max` instead"),
+    (key::AUTH_STRATEGY, "set `auth.strategy` instead"),
+    (key::APP_ID, "set `auth.app_id` instead"),
+    (key::APP_KEY, "set `auth.app_key` instead"),
+    (key::AUTHORITY, "set `auth.tenant_id` instead"),
+    (key::KEY_CONVERTER, "set `converters.key` instead"),
 ];
 
 /// Runs every semantic rule over a structurally valid stack.
@@ -159,7 +140,7 @@ impl Validator<'_> {
 
     fn config_secrets(&mut self, map: &BTreeMap<String, Located<ConfigValue>>) {
         for (key, value) in map {
-            if is_secret_key(key) && !is_placeholder(&value.0) {
+            if must_be_reference(key) && !is_placeholder(&value.0) {
                 self.push(
                     Diagnostic::at(value.loc, format!("literal secret in `{key}`: secrets must be references"))
                         .redacted()
@@ -916,7 +897,7 @@ impl Validator<'_> {
                     .hint("use a valid Kafka topic name"),
                 );
             }
-            if s.errors.tolerance == super::spec::Tolerance::None {
+            if s.errors.tolerance == crate::model::sink::Tolerance::None {
                 self.push(
                     Diagnostic::at(dlq.topic.loc, "a dead-letter queue needs `tolerance: all`")
                         .hint("with `tolerance: none` Connect fails the task instead of using the queue"),
@@ -1174,8 +1155,8 @@ mod tests {
         assert!(is_placeholder("${env:KUSTO_KEY}"));
         assert!(!is_placeholder("${var.x}"));
         assert!(!is_placeholder("hunter2"));
-        assert!(is_secret_key("sasl.jaas.config"));
-        assert!(is_secret_key("ssl.keystore.password"));
-        assert!(!is_secret_key("retention.ms"));
+        assert!(must_be_reference("sasl.jaas.config"));
+        assert!(must_be_reference("ssl.keystore.password"));
+        assert!(!must_be_reference("retention.ms"));
     }
 }

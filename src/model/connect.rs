@@ -6,12 +6,14 @@
 //! Connect adds itself are ignored, and secret values are compared without ever being printed.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::LazyLock;
+
+use regex::Regex;
 
 use serde::{Deserialize, Serialize};
 
-/// The Kusto sink connector class.
-pub const KUSTO_SINK_CLASS: &str =
-    "com.microsoft.azure.kusto.kafka.connect.sink.KustoSinkConnector";
+use super::sink::{key, parse_routes, topic_list};
+
 /// The config key that marks a connector as managed by a stack (its value is the stack name).
 pub const OWNER_KEY: &str = "kustoplan.stack";
 /// Keys Connect adds to stored configs itself; they are not drift.
@@ -56,101 +58,19 @@ impl Connector {
 /// All connectors of one Connect cluster, by name.
 pub type ConnectCluster = BTreeMap<String, Connector>;
 
-/// A topic -> table route as the sink's `kusto.tables.topics.mapping` lists it.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct Route {
-    /// Source topic.
-    pub topic: String,
-    /// Target database.
-    pub db: String,
-    /// Target table.
-    pub table: String,
-    /// Data format, lower-case.
-    pub format: String,
-    /// Mapping name, if any.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mapping: Option<String>,
-    /// Streaming ingestion.
-    #[serde(default)]
-    pub streaming: bool,
-}
+static PLACEHOLDER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^\$\{[A-Za-z0-9_.-]+:[^}]+\}$").unwrap_or_else(|e| panic!("{e}"))
+});
+static REFERENCE_ONLY_KEY: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)(password|secret|token|appkey|app\.key|credential|sasl\.jaas\.config|private\.key|\.key$|accesskey|apikey)")
+        .unwrap_or_else(|e| panic!("{e}"))
+});
 
-/// Parses `kusto.tables.topics.mapping` as the sink does: a JSON array, where single-quoted
-/// strings are accepted too. Returns the routes in canonical form (sorted).
-pub fn parse_routes(text: &str) -> Result<Vec<Route>, String> {
-    let value: serde_json::Value = serde_json::from_str(text)
-        .or_else(|_| serde_json::from_str(&single_to_double_quotes(text)))
-        .map_err(|e| format!("not a JSON array of routes: {e}"))?;
-    let items = value.as_array().ok_or("not a JSON array of routes")?;
-    let mut routes = Vec::with_capacity(items.len());
-    for item in items {
-        let text_of = |key: &str| {
-            item.get(key).and_then(|v| match v {
-                serde_json::Value::String(s) => Some(s.trim().to_string()),
-                serde_json::Value::Null => None,
-                other => Some(other.to_string()),
-            })
-        };
-        let required = |key: &str| {
-            text_of(key)
-                .filter(|s| !s.is_empty())
-                .ok_or(format!("a route has no `{key}`"))
-        };
-        routes.push(Route {
-            topic: required("topic")?,
-            db: required("db")?,
-            table: required("table")?,
-            format: required("format")?.to_lowercase(),
-            mapping: text_of("mapping").filter(|m| !m.is_empty()),
-            streaming: item.get("streaming").is_some_and(|v| {
-                v.as_bool()
-                    .unwrap_or_else(|| v.as_str().is_some_and(|s| s.eq_ignore_ascii_case("true")))
-            }),
-        });
-    }
-    routes.sort();
-    Ok(routes)
-}
-
-/// Renders routes the way kustoplan writes them: compact JSON, in the given order, with the
-/// keys in the sink's order. Built as a JSON value, so no serialization step can fail.
-pub fn render_routes(routes: &[Route]) -> String {
-    use serde_json::Value;
-    let text = |s: &str| Value::String(s.to_string());
-    let array: Vec<Value> = routes
-        .iter()
-        .map(|r| {
-            let mut route = serde_json::Map::new();
-            route.insert("topic".into(), text(&r.topic));
-            route.insert("db".into(), text(&r.db));
-            route.insert("table".into(), text(&r.table));
-            route.insert("format".into(), text(&r.format));
-            if let Some(mapping) = &r.mapping {
-                route.insert("mapping".into(), text(mapping));
-            }
-            route.insert("streaming".into(), Value::Bool(r.streaming));
-            Value::Object(route)
-        })
-        .collect();
-    Value::Array(array).to_string()
-}
-
-fn single_to_double_quotes(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut in_double = false;
-    let mut prev_backslash = false;
-    for c in text.chars() {
-        match c {
-            '"' if !prev_backslash => {
-                in_double = !in_double;
-                out.push(c);
-            }
-            '\'' if !in_double && !prev_backslash => out.push('"'),
-            _ => out.push(c),
-        }
-        prev_backslash = c == '\\' && !prev_backslash;
-    }
-    out
+/// Whether a manifest must give this config key's value by reference (a config-provider
+/// placeholder), never literally: the keys that name a credential. Narrower than
+/// [`is_secret_key`], which also masks keys that only look secret.
+pub fn must_be_reference(key: &str) -> bool {
+    REFERENCE_ONLY_KEY.is_match(key)
 }
 
 /// Credential keys of the Kusto sink and of Kafka clients that are secret whatever their
@@ -179,12 +99,12 @@ const NEVER_SECRET_SUFFIXES: &[&str] = &[
 
 /// Whether a config key holds a credential, so its value is masked wherever it is shown (plans,
 /// logs, errors): the keys the manifest requires to be references
-/// ([`crate::manifest::validate::is_secret_key`]), the known credential keys, anything whose name
+/// ([`must_be_reference`]), the known credential keys, anything whose name
 /// contains password/secret/token/credential/jaas.config, and anything ending in `key`
 /// (`aad.auth.appkey`, `ssl.key`) or `user.info`. Masking errs on the side of hiding. This is the
 /// one rule: the Connect client masks live configs with it and plans mask diffs with it.
 pub fn is_secret_key(key: &str) -> bool {
-    crate::manifest::validate::is_secret_key(key) || looks_secret(key)
+    must_be_reference(key) || looks_secret(key)
 }
 
 fn looks_secret(key: &str) -> bool {
@@ -205,7 +125,7 @@ fn looks_secret(key: &str) -> bool {
 /// or `${env:APPKEY}`: safe to show, it names a secret without holding it. The same rule the
 /// manifest uses to accept a credential.
 pub fn is_placeholder(value: &str) -> bool {
-    crate::manifest::validate::is_placeholder(value)
+    PLACEHOLDER.is_match(value.trim())
 }
 
 /// The live config as a plan should compare it: a literal secret that equals what the declared
@@ -287,22 +207,15 @@ fn same_value(key: &str, want: Option<&String>, have: Option<&String>) -> bool {
     match (want, have) {
         (Some(w), Some(h)) if w == h => true,
         (Some(w), Some(h)) => match key {
-            "kusto.tables.topics.mapping" => {
+            key::ROUTES => {
                 matches!((parse_routes(w), parse_routes(h)), (Ok(a), Ok(b)) if a == b)
             }
-            "topics" => topic_set(w) == topic_set(h),
+            key::TOPICS => topic_list(w) == topic_list(h),
             _ => w.trim().eq_ignore_ascii_case(h.trim()) && is_bool_or_number(w),
         },
         (None, None) => true,
         _ => false,
     }
-}
-
-fn topic_set(text: &str) -> BTreeSet<&str> {
-    text.split(',')
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-        .collect()
 }
 
 fn is_bool_or_number(text: &str) -> bool {

@@ -10,6 +10,7 @@ mod names;
 mod policy;
 mod principal;
 mod retention;
+pub mod sink;
 pub(crate) mod timespan;
 
 pub use column_type::ColumnType;

@@ -10,8 +10,9 @@ use std::collections::BTreeMap;
 use super::phase::{CONNECTOR_REMOVALS, CONNECTOR_STATES, CONNECTORS};
 use super::{Action, Change, ImpactClass, Operation, Target};
 use crate::model::connect::{
-    ConnectCluster, Connector, OWNER_KEY, RunState, config_differences, parse_routes, shown,
+    ConnectCluster, Connector, OWNER_KEY, RunState, config_differences, shown,
 };
+use crate::model::sink::routes_in;
 
 /// Every change that takes the live connectors to the declared ones.
 pub fn diff(
@@ -179,11 +180,7 @@ fn create(cluster: &str, c: &Connector) -> Vec<Change> {
             initial_state: c.state,
         }
     }];
-    let routes = c
-        .config
-        .get("kusto.tables.topics.mapping")
-        .and_then(|r| parse_routes(r).ok())
-        .map_or(0, |r| r.len());
+    let routes = routes_in(&c.config).map_or(0, |r| r.len());
     vec![change(
         cluster,
         &c.name,
@@ -380,12 +377,7 @@ fn update(cluster: &str, want: &Connector, live: &Connector) -> Vec<Change> {
 
 /// `topic -> db.table` of live routes the declared config no longer has.
 fn removed_routes(want: &Connector, live: &Connector) -> Vec<String> {
-    let routes = |c: &Connector| {
-        c.config
-            .get("kusto.tables.topics.mapping")
-            .and_then(|r| parse_routes(r).ok())
-            .unwrap_or_default()
-    };
+    let routes = |c: &Connector| routes_in(&c.config).unwrap_or_default();
     let wanted = routes(want);
     routes(live)
         .into_iter()

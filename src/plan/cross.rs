@@ -9,8 +9,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::model::connect::{ConnectCluster, Topic, parse_routes};
+use crate::model::connect::{ConnectCluster, Topic};
 use crate::model::kusto::{KustoState, Mapping};
+use crate::model::sink::{key, routes_in};
 use crate::model::{DataFormat, PrincipalKind, PrincipalRef};
 use crate::plan::kusto::address;
 
@@ -46,17 +47,10 @@ pub fn check(w: &World<'_>) -> Vec<RouteProblem> {
     let mut out = Vec::new();
     for (cluster, connectors) in w.connectors {
         for c in connectors.values() {
-            let Some(routes) = c
-                .config
-                .get("kusto.tables.topics.mapping")
-                .and_then(|r| parse_routes(r).ok())
-            else {
+            let Some(routes) = routes_in(&c.config) else {
                 continue;
             };
-            let app = c
-                .config
-                .get("aad.auth.appid")
-                .map(|a| a.to_ascii_lowercase());
+            let app = c.config.get(key::APP_ID).map(|a| a.to_ascii_lowercase());
             for r in routes {
                 let mut problem = |message: String| {
                     out.push(RouteProblem {

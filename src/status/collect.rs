@@ -17,7 +17,8 @@ use super::{
 };
 use crate::kusto::render::quote_name;
 use crate::kusto::v1::V1Response;
-use crate::model::connect::{Connector, parse_routes};
+use crate::model::connect::Connector;
+use crate::model::sink::routes_in;
 use crate::providers::connect::{ConnectClient, ExpandedConnector};
 use crate::providers::kafka::TopicOffsets;
 use crate::sandbox::kusto::{format_datetime, parse_datetime};
@@ -268,10 +269,7 @@ fn route_reports(
 
 /// `(topic, database, table)` of each declared route.
 fn routes_of(connector: &Connector) -> Vec<(String, String, String)> {
-    connector
-        .config
-        .get("kusto.tables.topics.mapping")
-        .and_then(|m| parse_routes(m).ok())
+    routes_in(&connector.config)
         .unwrap_or_default()
         .into_iter()
         .map(|r| (r.topic, r.db, r.table))

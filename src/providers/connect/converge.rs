@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use super::types::State;
 use super::{ConnectClient, ConnectClientError};
-use crate::model::connect::KUSTO_SINK_CLASS;
+use crate::model::sink::KUSTO_SINK_CLASS;
 use crate::plan::Operation;
 
 /// One invalid config key, as Connect's validate endpoint reported it (values masked).
