@@ -4,17 +4,17 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::connect::{ConnectCluster, Connector, RunState, Topic, adopt_resolved_secrets};
+use crate::model::connect::{ConnectCluster, Topic};
 use crate::model::sink::{key, topic_list};
 use crate::plan::{Change, Operation, Target, connect as connect_plan, cross, kafka as kafka_plan};
 use crate::providers::connect::converge;
-use crate::providers::connect::{BasicAuth, ConnectClient, ConnectClientOptions, State};
+use crate::providers::connect::observe::{self as connect_observe, ListError};
+use crate::providers::connect::{BasicAuth, ConnectClient, ConnectClientOptions};
 use crate::providers::kafka::transport::KafkaTransport;
-use crate::providers::kusto::apply::{ApplyReport, CommandOutcome, StateCheck};
+use crate::providers::report::{ApplyReport, CommandOutcome};
 use crate::sandbox::connect::ConnectSandbox;
 use crate::sandbox::kafka::KafkaSandbox;
 use crate::sandbox::lease::{DirLease, LeaseError, LeaseMode, LeaseRequest};
@@ -57,6 +57,12 @@ pub enum WorkflowError {
     SavedPlan(crate::saved_plan::SavedPlanError),
     /// The observed state could not be put in canonical form for its fingerprint.
     Fingerprint(String),
+}
+
+impl From<ListError> for WorkflowError {
+    fn from(e: ListError) -> Self {
+        WorkflowError::Target(e.to_string())
+    }
 }
 
 impl From<TransportError> for WorkflowError {
@@ -183,41 +189,8 @@ impl Session {
         };
         let mut connect = BTreeMap::new();
         for (cluster, client) in &self.connect {
-            let listed = client.list_expanded().await.map_err(|e| {
-                WorkflowError::Target(format!("cannot read Connect cluster `{cluster}`: {e}"))
-            })?;
-            let connectors = listed
-                .into_iter()
-                .map(|(name, c)| {
-                    let state = match c.status.connector.state {
-                        State::Paused => RunState::Paused,
-                        State::Stopped => RunState::Stopped,
-                        _ => RunState::Running,
-                    };
-                    let declared = self
-                        .connectors
-                        .get(cluster)
-                        .and_then(|d| d.get(&name))
-                        .map(|d| &d.config);
-                    let config = match declared {
-                        Some(declared) => client.mask_config(&adopt_resolved_secrets(
-                            declared,
-                            c.info.config.expose(),
-                            |var| std::env::var(var).ok(),
-                        )),
-                        None => client.mask_config(c.info.config.expose()),
-                    };
-                    (
-                        name.clone(),
-                        Connector {
-                            name,
-                            config,
-                            state,
-                            renamed_from: None,
-                        },
-                    )
-                })
-                .collect();
+            let connectors =
+                connect_observe::observe(client, cluster, self.connectors.get(cluster)).await?;
             connect.insert(cluster.clone(), connectors);
         }
         Ok(Observed {
@@ -407,79 +380,16 @@ impl Session {
             return report;
         }
         for (cluster, client) in &self.connect {
-            let ops = connect_ops(changes, cluster);
-            let mut wanted = BTreeMap::new();
-            let mut failed = false;
-            for (address, op) in ops {
-                let text = connect_plan::describe(&op);
-                if !failed && stop.is_requested() {
-                    failed = true;
-                    report.interrupted = true;
-                }
-                if failed {
-                    report
-                        .commands
-                        .push((address, text, CommandOutcome::NotRun));
-                    continue;
-                }
-                progress(text.clone());
-                report.requests += 1;
-                match converge::execute(client, &op).await {
-                    Ok(()) => {
-                        match &op {
-                            Operation::PutConnectorConfig { name, .. } => {
-                                let state = self
-                                    .connectors
-                                    .get(cluster)
-                                    .and_then(|c| c.get(name))
-                                    .map_or(State::Running, |c| wire_state(c.state));
-                                wanted.insert(name.clone(), state);
-                            }
-                            Operation::CreateConnector {
-                                name,
-                                initial_state,
-                                ..
-                            } => {
-                                wanted.insert(name.clone(), wire_state(*initial_state));
-                            }
-                            Operation::PauseConnector { name } => {
-                                wanted.insert(name.clone(), State::Paused);
-                            }
-                            Operation::ResumeConnector { name } => {
-                                wanted.insert(name.clone(), State::Running);
-                            }
-                            Operation::StopConnector { name } => {
-                                wanted.insert(name.clone(), State::Stopped);
-                            }
-                            Operation::DeleteConnector { name } => {
-                                wanted.remove(name);
-                            }
-                            _ => {}
-                        }
-                        report
-                            .commands
-                            .push((address, text, CommandOutcome::Completed));
-                    }
-                    Err(e) => {
-                        failed = true;
-                        report.commands.push((
-                            address,
-                            text,
-                            CommandOutcome::Failed(e.to_string()),
-                        ));
-                    }
-                }
-            }
-            if !wanted.is_empty() && !report.interrupted {
-                progress(format!(
-                    "Waiting for {} connector(s) on `{cluster}` to reach their declared state...",
-                    wanted.len()
-                ));
-                let missed = converge::wait_for(client, &wanted, CONNECTOR_WAIT).await;
-                report
-                    .verifications
-                    .extend(state_checks(cluster, &wanted, missed));
-            }
+            converge::apply_cluster(
+                client,
+                cluster,
+                connect_ops(changes, cluster),
+                self.connectors.get(cluster),
+                stop,
+                &mut progress,
+                &mut report,
+            )
+            .await;
         }
         if !kusto_last.is_empty() {
             if report.succeeded() {
@@ -534,76 +444,16 @@ impl Session {
     ) -> Result<ApplyReport, WorkflowError> {
         let mut report = ApplyReport::default();
         for (cluster, client) in &self.connect {
-            let declared = self.connectors.get(cluster);
-            let listed = client.list_expanded().await.map_err(|e| {
-                WorkflowError::Target(format!("cannot read Connect cluster `{cluster}`: {e}"))
-            })?;
-            let mut wanted = BTreeMap::new();
-            for (name, c) in listed {
-                let Some(want) = declared.and_then(|d| d.get(&name)) else {
-                    continue;
-                };
-                let failed = c.status.connector.state == State::Failed
-                    || c.status.tasks.iter().any(|t| t.state == State::Failed);
-                if !failed {
-                    continue;
-                }
-                let address = format!("connect.{cluster}.connector.{name}");
-                let text =
-                    format!("POST /connectors/{name}/restart?includeTasks=true&onlyFailed=true");
-                progress(text.clone());
-                report.requests += 1;
-                match client.restart(&name, true, true).await {
-                    Ok(_) => {
-                        wanted.insert(name.clone(), wire_state(want.state));
-                        report
-                            .commands
-                            .push((address, text, CommandOutcome::Completed));
-                    }
-                    Err(e) => {
-                        report
-                            .commands
-                            .push((address, text, CommandOutcome::Failed(e.to_string())))
-                    }
-                }
-            }
-            let missed = converge::wait_for(client, &wanted, CONNECTOR_WAIT).await;
-            report
-                .verifications
-                .extend(state_checks(cluster, &wanted, missed));
+            converge::restart_failed(
+                client,
+                cluster,
+                self.connectors.get(cluster),
+                &mut progress,
+                &mut report,
+            )
+            .await?;
         }
         Ok(report)
-    }
-}
-
-/// How long apply waits for connectors and tasks to reach their declared state.
-const CONNECTOR_WAIT: Duration = Duration::from_secs(60);
-
-/// One check per connector of `wanted` on `cluster`: reached, or the detail of its entry in
-/// `missed` (what [`converge::wait_for`] saw last).
-fn state_checks(
-    cluster: &str,
-    wanted: &BTreeMap<String, State>,
-    missed: Vec<converge::NotConverged>,
-) -> Vec<StateCheck> {
-    let mut missed: BTreeMap<String, String> = missed
-        .into_iter()
-        .map(|nc| (nc.connector, nc.detail))
-        .collect();
-    wanted
-        .keys()
-        .map(|name| StateCheck {
-            address: format!("connect.{cluster}.connector.{name}"),
-            reached: missed.remove(name).map_or(Ok(()), Err),
-        })
-        .collect()
-}
-
-fn wire_state(s: RunState) -> State {
-    match s {
-        RunState::Running => State::Running,
-        RunState::Paused => State::Paused,
-        RunState::Stopped => State::Stopped,
     }
 }
 

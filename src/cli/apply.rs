@@ -13,8 +13,8 @@ use crate::interrupt::StopRequest;
 use crate::kusto::lease::{self, Holder};
 use crate::plan::render::{self, impact_name};
 use crate::plan::{ImpactClass, Plan};
-use crate::providers::kusto::apply::{ApplyReport, CommandOutcome};
 use crate::providers::kusto::lease::{LeaseError, LeaseRequest, LiveLease, acquire};
+use crate::providers::report::{ApplyReport, CommandOutcome};
 use crate::saved_plan::{self, SavedPlan};
 use crate::workflow::{Session, WorkflowError};
 

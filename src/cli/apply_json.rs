@@ -9,7 +9,7 @@
 use serde::Serialize;
 
 use crate::plan::{Plan, Target};
-use crate::providers::kusto::apply::{ApplyReport, CommandOutcome};
+use crate::providers::report::{ApplyReport, CommandOutcome};
 
 /// The apply JSON format's version (`format_version`).
 pub const APPLY_FORMAT_VERSION: u32 = 1;
@@ -226,7 +226,7 @@ impl ApplyDocument {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::providers::kusto::apply::StateCheck;
+    use crate::providers::report::StateCheck;
 
     #[test]
     fn steps_carry_their_system_outcome_and_counts() {

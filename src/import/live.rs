@@ -9,10 +9,10 @@ use regex::Regex;
 use super::Observed;
 use super::sink::reference_secrets;
 use crate::manifest::Manifests;
-use crate::model::connect::{ConnectCluster, Connector, RunState};
+use crate::model::connect::{ConnectCluster, Connector};
 use crate::model::kusto::KustoState;
 use crate::model::sink::{KUSTO_SINK_CLASS, key, routes_in};
-use crate::providers::connect::State;
+use crate::providers::connect::observe as connect_observe;
 use crate::providers::kusto::observe::{database_names, observe};
 use crate::workflow::{Source, WorkflowError, open_connect, open_kafka, open_kusto};
 
@@ -63,9 +63,7 @@ pub async fn read(
         .map(|c| (c.clone(), ConnectCluster::new()))
         .collect();
     for (cluster, client) in open_connect(m, &wanted, source)? {
-        let listed = client.list_expanded().await.map_err(|e| {
-            WorkflowError::Target(format!("cannot read Connect cluster `{cluster}`: {e}"))
-        })?;
+        let listed = connect_observe::list(&client, &cluster).await?;
         let mut connectors = BTreeMap::new();
         let selected = listed
             .into_iter()
@@ -76,11 +74,7 @@ pub async fn read(
             if config.get("connector.class").map(String::as_str) == Some(KUSTO_SINK_CLASS) {
                 routed.extend(routed_topics(&config));
             }
-            let state = match c.status.connector.state {
-                State::Paused => RunState::Paused,
-                State::Stopped => RunState::Stopped,
-                _ => RunState::Running,
-            };
+            let state = c.run_state();
             connectors.insert(
                 name.clone(),
                 Connector {

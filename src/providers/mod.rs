@@ -9,4 +9,5 @@
 pub mod connect;
 pub mod kafka;
 pub mod kusto;
+pub mod report;
 pub mod retry;

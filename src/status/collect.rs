@@ -76,9 +76,7 @@ pub async fn collect(session: &Session, since: Duration) -> Result<StatusReport,
         let Some(client) = session.connect.get(cluster) else {
             continue;
         };
-        let live = client.list_expanded().await.map_err(|e| {
-            WorkflowError::Target(format!("cannot read Connect cluster `{cluster}`: {e}"))
-        })?;
+        let live = crate::providers::connect::observe::list(client, cluster).await?;
         for want in declared.values() {
             let found = live.get(&want.name);
             let config = found.map_or(&want.config, |c| c.info.config.expose());

@@ -6,10 +6,15 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
+use super::observe::{ListError, list};
 use super::types::State;
 use super::{ConnectClient, ConnectClientError};
+use crate::interrupt::StopRequest;
+use crate::model::connect::{ConnectCluster, RunState};
 use crate::model::sink::KUSTO_SINK_CLASS;
 use crate::plan::Operation;
+use crate::plan::connect::describe;
+use crate::providers::report::{ApplyReport, CommandOutcome, StateCheck};
 
 /// One invalid config key, as Connect's validate endpoint reported it (values masked).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -223,4 +228,171 @@ pub async fn wait_for(
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     out
+}
+
+/// How long apply waits for connectors and tasks to reach their declared state.
+const CONNECTOR_WAIT: Duration = Duration::from_secs(60);
+
+/// Carries out one cluster's planned operations in order, adding each outcome to `report`:
+/// stops at the first failure, or before the next request once `stop` is requested. Then, unless
+/// interrupted, waits until every connector it touched reaches the state `declared` gives it.
+/// `ops` are (change address, operation) in plan order.
+pub async fn apply_cluster(
+    client: &ConnectClient,
+    cluster: &str,
+    ops: Vec<(String, Operation)>,
+    declared: Option<&ConnectCluster>,
+    stop: &StopRequest,
+    progress: &mut impl FnMut(String),
+    report: &mut ApplyReport,
+) {
+    let mut wanted = BTreeMap::new();
+    let mut failed = false;
+    for (address, op) in ops {
+        let text = describe(&op);
+        if !failed && stop.is_requested() {
+            failed = true;
+            report.interrupted = true;
+        }
+        if failed {
+            report
+                .commands
+                .push((address, text, CommandOutcome::NotRun));
+            continue;
+        }
+        progress(text.clone());
+        report.requests += 1;
+        match execute(client, &op).await {
+            Ok(()) => {
+                track_wanted_state(&mut wanted, &op, declared);
+                report
+                    .commands
+                    .push((address, text, CommandOutcome::Completed));
+            }
+            Err(e) => {
+                failed = true;
+                report
+                    .commands
+                    .push((address, text, CommandOutcome::Failed(e.to_string())));
+            }
+        }
+    }
+    if !wanted.is_empty() && !report.interrupted {
+        progress(format!(
+            "Waiting for {} connector(s) on `{cluster}` to reach their declared state...",
+            wanted.len()
+        ));
+        let missed = wait_for(client, &wanted, CONNECTOR_WAIT).await;
+        report
+            .verifications
+            .extend(state_checks(cluster, &wanted, missed));
+    }
+}
+
+/// Updates which state each connector should end in after `op` succeeded.
+fn track_wanted_state(
+    wanted: &mut BTreeMap<String, State>,
+    op: &Operation,
+    declared: Option<&ConnectCluster>,
+) {
+    match op {
+        Operation::PutConnectorConfig { name, .. } => {
+            let state = declared
+                .and_then(|c| c.get(name))
+                .map_or(State::Running, |c| wire_state(c.state));
+            wanted.insert(name.clone(), state);
+        }
+        Operation::CreateConnector {
+            name,
+            initial_state,
+            ..
+        } => {
+            wanted.insert(name.clone(), wire_state(*initial_state));
+        }
+        Operation::PauseConnector { name } => {
+            wanted.insert(name.clone(), State::Paused);
+        }
+        Operation::ResumeConnector { name } => {
+            wanted.insert(name.clone(), State::Running);
+        }
+        Operation::StopConnector { name } => {
+            wanted.insert(name.clone(), State::Stopped);
+        }
+        Operation::DeleteConnector { name } => {
+            wanted.remove(name);
+        }
+        Operation::CopyConnectorOffsets { .. }
+        | Operation::CreateTopic { .. }
+        | Operation::CreatePartitions { .. }
+        | Operation::AlterTopicConfigs { .. } => {}
+    }
+}
+
+/// Restarts the failed connectors and tasks of `cluster` that `declared` lists (one list
+/// request finds them), then waits until they reach their declared state.
+pub async fn restart_failed(
+    client: &ConnectClient,
+    cluster: &str,
+    declared: Option<&ConnectCluster>,
+    progress: &mut impl FnMut(String),
+    report: &mut ApplyReport,
+) -> Result<(), ListError> {
+    let listed = list(client, cluster).await?;
+    let mut wanted = BTreeMap::new();
+    for (name, c) in listed {
+        let Some(want) = declared.and_then(|d| d.get(&name)) else {
+            continue;
+        };
+        if !c.has_failed() {
+            continue;
+        }
+        let address = format!("connect.{cluster}.connector.{name}");
+        let text = format!("POST /connectors/{name}/restart?includeTasks=true&onlyFailed=true");
+        progress(text.clone());
+        report.requests += 1;
+        match client.restart(&name, true, true).await {
+            Ok(_) => {
+                wanted.insert(name.clone(), wire_state(want.state));
+                report
+                    .commands
+                    .push((address, text, CommandOutcome::Completed));
+            }
+            Err(e) => report
+                .commands
+                .push((address, text, CommandOutcome::Failed(e.to_string()))),
+        }
+    }
+    let missed = wait_for(client, &wanted, CONNECTOR_WAIT).await;
+    report
+        .verifications
+        .extend(state_checks(cluster, &wanted, missed));
+    Ok(())
+}
+
+/// One check per connector of `wanted` on `cluster`: reached, or the detail of its entry in
+/// `missed` (what [`wait_for`] saw last).
+fn state_checks(
+    cluster: &str,
+    wanted: &BTreeMap<String, State>,
+    missed: Vec<NotConverged>,
+) -> Vec<StateCheck> {
+    let mut missed: BTreeMap<String, String> = missed
+        .into_iter()
+        .map(|nc| (nc.connector, nc.detail))
+        .collect();
+    wanted
+        .keys()
+        .map(|name| StateCheck {
+            address: format!("connect.{cluster}.connector.{name}"),
+            reached: missed.remove(name).map_or(Ok(()), Err),
+        })
+        .collect()
+}
+
+fn wire_state(s: RunState) -> State {
+    match s {
+        RunState::Running => State::Running,
+        RunState::Paused => State::Paused,
+        RunState::Stopped => State::Stopped,
+    }
 }

@@ -6,12 +6,15 @@
 //! - `request`: the retry loop and failure classification behind every call.
 //! - [`types`]: typed responses (states, statuses with traces, configs, validation reports).
 //! - [`mask`]: [`mask_config`] and [`Masker`], because Connect returns literal secrets verbatim.
+//! - [`observe`]: listing a cluster's connectors, once for plan, status, import and restarts.
+//! - [`converge`]: validating, applying and waiting for planned operations.
 //! - [`error`]: [`ConnectClientError`], whose messages say what to do next and hold no secret.
 
 pub mod client;
 pub mod converge;
 pub mod error;
 pub mod mask;
+pub mod observe;
 mod request;
 pub mod types;
 

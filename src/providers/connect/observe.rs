@@ -1,0 +1,84 @@
+//! Reading a Connect cluster's connectors: one request whatever their number, written once for
+//! plan, status, import and restarts.
+
+use std::collections::BTreeMap;
+
+use super::types::{ExpandedConnector, State};
+use super::{ConnectClient, ConnectClientError};
+use crate::model::connect::{ConnectCluster, Connector, RunState, adopt_resolved_secrets};
+
+/// A Connect cluster could not be listed.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot read Connect cluster `{cluster}`: {source}")]
+pub struct ListError {
+    /// The cluster's name in the stack.
+    pub cluster: String,
+    /// Why.
+    #[source]
+    pub source: ConnectClientError,
+}
+
+/// Every connector of `cluster` with its config (secrets masked in what the client shows) and
+/// its status, from `GET /connectors?expand=status&expand=info`.
+pub async fn list(
+    client: &ConnectClient,
+    cluster: &str,
+) -> Result<BTreeMap<String, ExpandedConnector>, ListError> {
+    client.list_expanded().await.map_err(|source| ListError {
+        cluster: cluster.to_string(),
+        source,
+    })
+}
+
+impl ExpandedConnector {
+    /// The run state a plan compares: `PAUSED` and `STOPPED` as such, anything else (running,
+    /// failed, unassigned, restarting) as running, since that is what it was asked to do.
+    pub fn run_state(&self) -> RunState {
+        match self.status.connector.state {
+            State::Paused => RunState::Paused,
+            State::Stopped => RunState::Stopped,
+            _ => RunState::Running,
+        }
+    }
+
+    /// Whether the connector or any of its tasks is `FAILED`.
+    pub fn has_failed(&self) -> bool {
+        self.status.connector.state == State::Failed
+            || self.status.tasks.iter().any(|t| t.state == State::Failed)
+    }
+}
+
+/// The connectors of `cluster` as a plan compares them: masked configs, where a literal
+/// secret equal to what the declared `${env:NAME}` reference resolves to is taken as that
+/// reference (see [`adopt_resolved_secrets`]).
+pub async fn observe(
+    client: &ConnectClient,
+    cluster: &str,
+    declared: Option<&ConnectCluster>,
+) -> Result<ConnectCluster, ListError> {
+    let listed = list(client, cluster).await?;
+    Ok(listed
+        .into_iter()
+        .map(|(name, c)| {
+            let state = c.run_state();
+            let live = c.info.config.expose();
+            let config = match declared.and_then(|d| d.get(&name)) {
+                Some(want) => {
+                    client.mask_config(&adopt_resolved_secrets(&want.config, live, |var| {
+                        std::env::var(var).ok()
+                    }))
+                }
+                None => client.mask_config(live),
+            };
+            (
+                name.clone(),
+                Connector {
+                    name,
+                    config,
+                    state,
+                    renamed_from: None,
+                },
+            )
+        })
+        .collect())
+}
