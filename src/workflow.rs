@@ -8,6 +8,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::model::connect::{ConnectCluster, Topic};
+use crate::model::endpoint::Endpoint;
 use crate::model::sink::{key, topic_list};
 use crate::plan::{Change, Operation, Target, connect as connect_plan, cross, kafka as kafka_plan};
 use crate::providers::connect::converge;
@@ -262,11 +263,7 @@ impl Session {
         }
         let plan = Plan {
             version: PLAN_VERSION,
-            stack: self
-                .manifests
-                .stack
-                .as_ref()
-                .map_or_else(|| "default".to_string(), |s| s.name.value.clone()),
+            stack: self.manifests.owner_name().to_string(),
             environment: self.manifests.environment.clone(),
             fingerprint: observed.fingerprint()?,
             changes,
@@ -510,19 +507,21 @@ pub(crate) fn open_connect(
     let mut out = BTreeMap::new();
     for cluster in connectors.keys() {
         let target = targets.and_then(|t| t.get(cluster));
-        let url = target.map_or("sandbox", |t| t.url.value.as_str());
-        let client = if url == "sandbox" {
-            let dir = sandbox_dir(source).join("connect").join(cluster);
-            let sandbox = ConnectSandbox::open(&dir).map_err(|e| {
-                WorkflowError::Target(format!(
-                    "cannot open the built-in Connect sandbox in {}: {e}",
-                    dir.display()
-                ))
-            })?;
-            ConnectClient::local(Arc::new(sandbox))
-        } else {
-            let auth =
-                match target.and_then(|t| t.password.as_ref().map(|p| (t.username.clone(), p))) {
+        let client = match m.connect_endpoint(cluster) {
+            Endpoint::Sandbox => {
+                let dir = sandbox_dir(source).join("connect").join(cluster);
+                let sandbox = ConnectSandbox::open(&dir).map_err(|e| {
+                    WorkflowError::Target(format!(
+                        "cannot open the built-in Connect sandbox in {}: {e}",
+                        dir.display()
+                    ))
+                })?;
+                ConnectClient::local(Arc::new(sandbox))
+            }
+            Endpoint::Live(url) => {
+                let auth = match target
+                    .and_then(|t| t.password.as_ref().map(|p| (t.username.clone(), p)))
+                {
                     Some((user, password)) => match &password.value {
                         crate::manifest::spec::SecretRef::Env { env } => Some(
                             BasicAuth::from_env(user.unwrap_or_default(), env)
@@ -532,7 +531,8 @@ pub(crate) fn open_connect(
                     },
                     None => None,
                 };
-            ConnectClient::new(url, auth, ConnectClientOptions::default())
+                ConnectClient::new(url, auth, ConnectClientOptions::default())
+            }
         }
         .map_err(|e| {
             WorkflowError::Target(format!("cannot reach Connect cluster `{cluster}`: {e}"))
@@ -551,19 +551,12 @@ fn lease_sandbox(
     source: &Source,
     request: &LeaseRequest,
 ) -> Result<Option<DirLease>, WorkflowError> {
-    let targets = m.stack.as_ref().map(|s| &s.targets);
-    let kusto = targets
-        .and_then(|t| t.kusto.as_ref())
-        .is_none_or(|k| k.cluster.value == "sandbox");
+    let kusto = m.kusto_endpoint().is_sandbox();
     let kafka = (!topics.is_empty() || connectors.values().any(|c| !c.is_empty()))
-        && targets
-            .and_then(|t| t.kafka.as_ref())
-            .is_none_or(|k| k.bootstrap_servers.value.trim() == "sandbox");
-    let connect = connectors.keys().any(|cluster| {
-        targets
-            .and_then(|t| t.connect.get(cluster))
-            .is_none_or(|c| c.url.value == "sandbox")
-    });
+        && m.kafka_endpoint().is_sandbox();
+    let connect = connectors
+        .keys()
+        .any(|cluster| m.connect_endpoint(cluster).is_sandbox());
     if !(kusto || kafka || connect) {
         return Ok(None);
     }
@@ -619,12 +612,7 @@ pub fn open_lease_target(source: &Source) -> Result<Option<LeaseTarget>, Workflo
     };
     let manifests = manifest::load(&source.paths, &options)
         .map_err(|f| WorkflowError::Invalid(f.sources, f.diagnostics))?;
-    let live = manifests
-        .stack
-        .as_ref()
-        .and_then(|s| s.targets.kusto.as_ref())
-        .is_some_and(|k| k.cluster.value != "sandbox");
-    if !live {
+    if manifests.kusto_endpoint().is_sandbox() {
         return Ok(None);
     }
     let desired = desired::kusto_state(&manifests);
@@ -659,12 +647,7 @@ pub(crate) fn open_kusto(
     desired: &KustoState,
     source: &Source,
 ) -> Result<KustoTransport, WorkflowError> {
-    let cluster = m
-        .stack
-        .as_ref()
-        .and_then(|s| s.targets.kusto.as_ref())
-        .map_or("sandbox", |k| k.cluster.value.as_str());
-    if cluster == "sandbox" {
+    let Endpoint::Live(cluster) = m.kusto_endpoint() else {
         let dir = sandbox_dir(source);
         let databases: Vec<String> = desired.databases.keys().cloned().collect();
         let sandbox = KustoSandbox::open(&dir, &databases).map_err(|e| {
@@ -674,7 +657,7 @@ pub(crate) fn open_kusto(
             ))
         })?;
         return Ok(KustoTransport::local(Arc::new(sandbox)));
-    }
+    };
     let auth = m
         .stack
         .as_ref()

@@ -124,24 +124,16 @@ fn paths_text(paths: &[PathBuf]) -> String {
 
 /// What the stack in PATH already declares, so import does not declare it twice.
 fn declared(m: &Manifests) -> Declared {
-    let only_db = m.databases.first().map(|d| d.name.value.clone());
-    let only_cluster = m
-        .stack
-        .as_ref()
-        .filter(|s| s.targets.connect.len() == 1)
-        .and_then(|s| s.targets.connect.keys().next().cloned());
     Declared {
         databases: m.databases.iter().map(|d| d.name.value.clone()).collect(),
         tables: m
             .tables
             .iter()
             .map(|t| {
-                let db = t
-                    .database
-                    .as_ref()
-                    .map(|d| d.value.clone())
-                    .or_else(|| only_db.clone());
-                (db.unwrap_or_default(), t.name.value.clone())
+                (
+                    m.database_or_default(t.database.as_ref()),
+                    t.name.value.clone(),
+                )
             })
             .collect(),
         topics: m.topics.iter().map(|t| t.name.value.clone()).collect(),
@@ -149,13 +141,8 @@ fn declared(m: &Manifests) -> Declared {
             .sinks
             .iter()
             .map(|s| {
-                let cluster = s
-                    .connect
-                    .as_ref()
-                    .map(|c| c.value.clone())
-                    .or_else(|| only_cluster.clone());
                 (
-                    cluster.unwrap_or_else(|| desired::DEFAULT_CONNECT.to_string()),
+                    m.connect_cluster_or_default(s.connect.as_ref()),
                     s.name.value.clone(),
                 )
             })

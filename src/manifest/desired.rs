@@ -8,6 +8,7 @@ use super::spec::{
     Recoverability, RetentionSpec, SecretRef, SinkDoc, TableDoc,
 };
 use crate::model::connect::{ConnectCluster, Connector, RunState, Topic};
+use crate::model::endpoint::Endpoint;
 use crate::model::kusto::{
     Column, DatabaseState, KustoState, Mapping, MappingColumn, RoleKey, TableState,
 };
@@ -21,7 +22,7 @@ use crate::model::{ColumnType, MappingKind, PrincipalKind, PrincipalRef, Timespa
 /// The Kusto state the stack declares. Call only on a stack that passed validation: invalid
 /// values that validation rejects are skipped here rather than reported twice.
 pub fn kusto_state(m: &Manifests) -> KustoState {
-    let owner = m.stack.as_ref().map(|s| s.name.value.clone());
+    let owner = m.stack_name().map(str::to_string);
     let mut state = KustoState::default();
     for db in &m.databases {
         state.databases.insert(
@@ -40,12 +41,7 @@ pub fn kusto_state(m: &Manifests) -> KustoState {
         );
     }
     for t in &m.tables {
-        let db_name = t
-            .database
-            .as_ref()
-            .map(|d| d.value.clone())
-            .or_else(|| m.databases.first().map(|d| d.name.value.clone()))
-            .unwrap_or_default();
+        let db_name = m.database_or_default(t.database.as_ref());
         if let Some(db) = state.databases.get_mut(&db_name) {
             db.tables
                 .insert(t.name.value.clone(), table(t, owner.clone()));
@@ -202,18 +198,13 @@ fn listed(
         .collect()
 }
 
-/// The name sinks use for the Connect cluster when the stack declares none (the built-in sandbox).
-pub const DEFAULT_CONNECT: &str = "default";
-
 /// The Kusto engine and ingestion URLs connectors are given (`import` compares live connectors
 /// with them).
 pub fn kusto_urls(m: &Manifests) -> (String, String) {
     let target = m.stack.as_ref().and_then(|s| s.targets.kusto.as_ref());
-    let cluster = target.map_or("sandbox", |k| k.cluster.value.as_str());
-    let query = if cluster == "sandbox" {
-        "https://sandbox.kusto.localhost".to_string()
-    } else {
-        cluster.trim_end_matches('/').to_string()
+    let query = match m.kusto_endpoint() {
+        Endpoint::Sandbox => "https://sandbox.kusto.localhost".to_string(),
+        Endpoint::Live(cluster) => cluster.trim_end_matches('/').to_string(),
     };
     let ingest = target
         .and_then(|k| k.ingest.as_ref())
@@ -246,29 +237,14 @@ fn derive_ingest(query: &str) -> String {
 
 /// The connectors the stack declares, by Connect cluster name.
 pub fn connect_state(m: &Manifests) -> BTreeMap<String, ConnectCluster> {
-    let owner = m
-        .stack
-        .as_ref()
-        .map_or_else(|| "default".to_string(), |s| s.name.value.clone());
-    let only_cluster = m
-        .stack
-        .as_ref()
-        .and_then(|s| {
-            (s.targets.connect.len() == 1).then(|| s.targets.connect.keys().next().cloned())
-        })
-        .flatten();
+    let owner = m.owner_name();
     let (query, ingest) = kusto_urls(m);
     let mut out: BTreeMap<String, ConnectCluster> = BTreeMap::new();
     for sink in &m.sinks {
-        let cluster = sink
-            .connect
-            .as_ref()
-            .map(|c| c.value.clone())
-            .or_else(|| only_cluster.clone())
-            .unwrap_or_else(|| DEFAULT_CONNECT.to_string());
+        let cluster = m.connect_cluster_or_default(sink.connect.as_ref());
         let connector = Connector {
             name: sink.name.value.clone(),
-            config: sink_config(sink, m, &owner, &query, &ingest),
+            config: sink_config(sink, m, owner, &query, &ingest),
             state: match sink.state {
                 ConnectorState::Running => RunState::Running,
                 ConnectorState::Paused => RunState::Paused,
@@ -289,12 +265,7 @@ pub fn sink_routes(sink: &SinkDoc, m: &Manifests) -> Vec<Route> {
         .iter()
         .map(|r| Route {
             topic: r.topic.value.clone(),
-            db: r
-                .database
-                .as_ref()
-                .map(|d| d.value.clone())
-                .or_else(|| m.databases.first().map(|d| d.name.value.clone()))
-                .unwrap_or_default(),
+            db: m.database_or_default(r.database.as_ref()),
             table: r.table.value.clone(),
             format: r.format.value.to_lowercase(),
             mapping: r.mapping.as_ref().map(|m| m.value.clone()),

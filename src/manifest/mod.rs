@@ -9,6 +9,7 @@ pub mod desired;
 pub mod files;
 pub mod located;
 pub mod node;
+pub mod resolve;
 pub mod schema;
 pub mod secrets;
 pub mod spec;

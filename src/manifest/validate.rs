@@ -12,6 +12,7 @@ use super::spec::{
 use super::{Manifests, group_by};
 use crate::diagnostics::Diagnostic;
 use crate::model::connect::{is_placeholder, must_be_reference};
+use crate::model::endpoint::Endpoint;
 use crate::model::sink::{SinkAuthStrategy, key};
 use crate::model::{
     ColumnType, DataFormat, MappingKind, Timespan, check_kafka_topic_name, check_kusto_name,
@@ -151,8 +152,9 @@ impl Validator<'_> {
     }
 
     fn url(&mut self, what: &str, url: &Located<String>) {
-        let ok =
-            url.value == "sandbox" || url.starts_with("https://") || url.starts_with("http://");
+        let ok = Endpoint::of(&url.value).is_sandbox()
+            || url.starts_with("https://")
+            || url.starts_with("http://");
         if !ok {
             self.push(
                 Diagnostic::at(
@@ -479,12 +481,7 @@ impl Validator<'_> {
         let keyed: Vec<(String, &TableDoc)> = tables
             .iter()
             .map(|t| {
-                let db = t
-                    .database
-                    .as_ref()
-                    .map(|d| d.value.clone())
-                    .or_else(|| self.m.databases.first().map(|d| d.name.value.clone()))
-                    .unwrap_or_default();
+                let db = self.m.database_or_default(t.database.as_ref());
                 (db, t)
             })
             .collect();

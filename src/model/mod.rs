@@ -4,6 +4,7 @@
 
 mod column_type;
 pub mod connect;
+pub mod endpoint;
 mod format;
 pub mod kusto;
 mod names;

@@ -87,11 +87,7 @@ pub async fn collect(session: &Session, since: Duration) -> Result<StatusReport,
             reports.push(connector_report(cluster, want, found, group, routes));
         }
     }
-    let stack = session
-        .manifests
-        .stack
-        .as_ref()
-        .map_or_else(|| "default".to_string(), |s| s.name.value.clone());
+    let stack = session.manifests.owner_name().to_string();
     Ok(StatusReport::new(
         stack,
         session.manifests.environment.clone(),

@@ -12,6 +12,7 @@ use std::time::Duration;
 use rdkafka::ClientConfig;
 
 use crate::manifest::spec::{KafkaProtocol, KafkaTarget, SaslMechanism, SecretRef};
+use crate::model::endpoint::Endpoint;
 
 /// Properties only `security` may set: a password in `properties` would end up in git.
 const SECURITY_KEYS: [&str; 5] = [
@@ -89,7 +90,7 @@ impl ClientSettings {
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<ClientSettings, ConfigError> {
         let bootstrap = target.bootstrap_servers.value.trim().to_string();
-        if bootstrap == "sandbox" {
+        if Endpoint::of(&bootstrap).is_sandbox() {
             return Err(ConfigError::Sandbox);
         }
         let mut settings = ClientSettings::plaintext(&bootstrap);

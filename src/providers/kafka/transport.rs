@@ -13,10 +13,8 @@ use super::{
 };
 use crate::manifest::spec::KafkaTarget;
 use crate::model::connect::Topic;
+use crate::model::endpoint::Endpoint;
 use crate::sandbox::kafka::KafkaSandbox;
-
-/// The `bootstrap_servers` value that selects the built-in sandbox.
-pub const SANDBOX: &str = "sandbox";
 
 /// A Kafka cluster's topic metadata: the in-process sandbox or a broker's admin API.
 #[derive(Debug)]
@@ -74,7 +72,7 @@ impl KafkaTransport {
         target: &KafkaTarget,
         sandbox_dir: &Path,
     ) -> Result<KafkaTransport, KafkaError> {
-        if target.bootstrap_servers.value.trim() == SANDBOX {
+        if Endpoint::of(&target.bootstrap_servers.value).is_sandbox() {
             let sandbox = KafkaSandbox::open(sandbox_dir).map_err(|e| {
                 KafkaError::Sandbox(format!(
                     "cannot open the built-in sandbox in {}: {e}",

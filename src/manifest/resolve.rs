@@ -1,0 +1,130 @@
+//! Decisions about a loaded stack that several stages need, made in one place: the database
+//! of tables and routes that name none, the stack's name, and each system's endpoint.
+
+use super::Manifests;
+use super::located::Located;
+use crate::model::endpoint::Endpoint;
+
+/// The name sinks use for the Connect cluster when the stack declares none (the built-in sandbox).
+pub const DEFAULT_CONNECT: &str = "default";
+
+/// The owner name connectors get when the manifests have no `Stack` document.
+pub const DEFAULT_STACK: &str = "default";
+
+impl Manifests {
+    /// The database of a table or route that names none: the first declared one (validation
+    /// reports a missing database where more than one is declared).
+    pub fn default_database(&self) -> Option<&str> {
+        self.databases.first().map(|d| d.name.value.as_str())
+    }
+
+    /// `database` when given, else [`Manifests::default_database`]; empty when the stack
+    /// declares no database (validation has reported that).
+    pub fn database_or_default(&self, database: Option<&Located<String>>) -> String {
+        database
+            .map(|d| d.value.as_str())
+            .or_else(|| self.default_database())
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    /// The Connect cluster of a sink that names none: the only declared one, or
+    /// [`DEFAULT_CONNECT`] (the built-in sandbox) when the stack declares none. With several
+    /// declared, validation requires every sink to name one.
+    pub fn connect_cluster_or_default(&self, connect: Option<&Located<String>>) -> String {
+        connect
+            .map(|c| c.value.as_str())
+            .or_else(|| {
+                self.stack
+                    .as_ref()
+                    .filter(|s| s.targets.connect.len() == 1)
+                    .and_then(|s| s.targets.connect.keys().next())
+                    .map(String::as_str)
+            })
+            .unwrap_or(DEFAULT_CONNECT)
+            .to_string()
+    }
+
+    /// The `Stack` document's name, if there is one.
+    pub fn stack_name(&self) -> Option<&str> {
+        self.stack.as_ref().map(|s| s.name.value.as_str())
+    }
+
+    /// The name that marks connectors as this stack's: its name, or [`DEFAULT_STACK`].
+    pub fn owner_name(&self) -> &str {
+        self.stack_name().unwrap_or(DEFAULT_STACK)
+    }
+
+    /// Where Kusto is: `targets.kusto.cluster`, or the sandbox without one.
+    pub fn kusto_endpoint(&self) -> Endpoint<'_> {
+        Endpoint::of_optional(
+            self.stack
+                .as_ref()
+                .and_then(|s| s.targets.kusto.as_ref())
+                .map(|k| k.cluster.value.as_str()),
+        )
+    }
+
+    /// Where Kafka is: `targets.kafka.bootstrap_servers`, or the sandbox without one.
+    pub fn kafka_endpoint(&self) -> Endpoint<'_> {
+        Endpoint::of_optional(
+            self.stack
+                .as_ref()
+                .and_then(|s| s.targets.kafka.as_ref())
+                .map(|k| k.bootstrap_servers.value.as_str()),
+        )
+    }
+
+    /// Where Connect cluster `cluster` is: its `targets.connect` URL, or the sandbox.
+    pub fn connect_endpoint(&self, cluster: &str) -> Endpoint<'_> {
+        Endpoint::of_optional(
+            self.stack
+                .as_ref()
+                .and_then(|s| s.targets.connect.get(cluster))
+                .map(|c| c.url.value.as_str()),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::manifest::{LoadOptions, load};
+    use crate::model::endpoint::Endpoint;
+
+    #[test]
+    fn the_gameplay_stack_resolves_its_defaults_and_endpoints() {
+        let m = load(&["examples/gameplay".into()], &LoadOptions::default()).unwrap();
+        assert_eq!(m.default_database(), Some("gamedb"));
+        assert_eq!(m.database_or_default(None), "gamedb");
+        assert_eq!(m.connect_cluster_or_default(None), "main");
+        assert_eq!(m.owner_name(), "gameplay");
+        assert!(m.kusto_endpoint().is_sandbox());
+        assert!(m.kafka_endpoint().is_sandbox());
+        assert!(m.connect_endpoint("main").is_sandbox());
+        let prod = LoadOptions {
+            environment: Some("prod".into()),
+            vars: Vec::new(),
+        };
+        let m = load(&["examples/gameplay".into()], &prod).unwrap();
+        assert_eq!(
+            m.kusto_endpoint(),
+            Endpoint::Live("https://gameplay.westeurope.kusto.windows.net")
+        );
+    }
+
+    #[test]
+    fn without_a_stack_document_the_defaults_are_the_sandbox_and_default() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("db.yaml"),
+            "kind: Database\nname: one\n---\nkind: Database\nname: two\n",
+        )
+        .unwrap();
+        let m = load(&[dir.path().to_path_buf()], &LoadOptions::default()).unwrap();
+        assert_eq!(m.stack_name(), None);
+        assert_eq!(m.owner_name(), super::DEFAULT_STACK);
+        assert_eq!(m.connect_cluster_or_default(None), super::DEFAULT_CONNECT);
+        assert_eq!(m.default_database(), Some("one"));
+        assert!(m.connect_endpoint("anything").is_sandbox());
+    }
+}
