@@ -11,9 +11,11 @@ use crate::model::connect::{ConnectCluster, Topic};
 use crate::model::endpoint::Endpoint;
 use crate::model::sink::{key, topic_list};
 use crate::plan::{Change, Operation, Target, connect as connect_plan, cross, kafka as kafka_plan};
+use crate::providers::connect::ConnectClientError;
 use crate::providers::connect::converge;
 use crate::providers::connect::observe::{self as connect_observe, ListError};
 use crate::providers::connect::{BasicAuth, ConnectClient, ConnectClientOptions};
+use crate::providers::kafka::KafkaError;
 use crate::providers::kafka::transport::KafkaTransport;
 use crate::providers::report::{ApplyReport, CommandOutcome};
 use crate::sandbox::connect::ConnectSandbox;
@@ -28,7 +30,9 @@ use crate::plan::kusto::{DiffOptions, diff_report};
 use crate::plan::{ImpactClass, PLAN_VERSION, Plan, fingerprint};
 use crate::providers::kusto::observe::observe;
 use crate::providers::kusto::transport::{KustoTransport, TransportError};
-use crate::providers::kusto::{ClientOptions, KustoClient, TokenSource};
+use crate::providers::kusto::{
+    ClientOptions, KustoClient, KustoClientError, TokenError, TokenSource,
+};
 use crate::sandbox::kusto::KustoSandbox;
 
 /// Where a plan came from, so a saved plan can be applied with the same stack and targets.
@@ -49,8 +53,10 @@ pub struct Source {
 pub enum WorkflowError {
     /// The manifests are invalid.
     Invalid(SourceMap, Vec<Diagnostic>),
-    /// A target could not be reached or read.
-    Target(String),
+    /// A live system (or the built-in sandbox) could not be opened, reached or read.
+    Target(Box<TargetError>),
+    /// Another kustoplan holds the built-in sandbox's lock.
+    Locked(String),
     /// The plan cannot be carried out (a topic would shrink, a route misses what it needs, a
     /// connector config is rejected): one message per problem.
     Plan(Vec<String>),
@@ -60,15 +66,82 @@ pub enum WorkflowError {
     Fingerprint(String),
 }
 
+/// Why a system could not be opened, reached or read; the message says which system and what
+/// to do, and never holds a secret.
+#[derive(Debug, thiserror::Error)]
+pub enum TargetError {
+    /// A Kusto request failed.
+    #[error("{}", .0.message)]
+    Kusto(TransportError),
+    /// No token source could be set up for the cluster.
+    #[error("cannot authenticate to {cluster}: {source}")]
+    KustoAuth {
+        /// The cluster URL.
+        cluster: String,
+        /// Why.
+        source: TokenError,
+    },
+    /// The Kusto client could not be built (an invalid cluster URL, ...).
+    #[error(transparent)]
+    KustoClient(KustoClientError),
+    /// A Connect cluster could not be listed.
+    #[error(transparent)]
+    ConnectList(#[from] ListError),
+    /// A Connect cluster could not be reached.
+    #[error("cannot reach Connect cluster `{cluster}`: {source}")]
+    ConnectOpen {
+        /// The cluster's name in the stack.
+        cluster: String,
+        /// Why.
+        source: ConnectClientError,
+    },
+    /// Connect could not validate the configs the plan writes.
+    #[error("cannot validate connector configs on `{cluster}`: {source}")]
+    ConnectValidate {
+        /// The cluster's name in the stack.
+        cluster: String,
+        /// Why.
+        source: ConnectClientError,
+    },
+    /// The Kafka cluster could not be reached.
+    #[error("cannot reach Kafka: {0}")]
+    KafkaOpen(KafkaError),
+    /// The Kafka topics could not be read.
+    #[error("cannot read Kafka topics: {0}")]
+    KafkaRead(KafkaError),
+    /// The built-in sandbox of a system could not be opened.
+    #[error("cannot open the built-in {system} in {}: {source}", .dir.display())]
+    SandboxOpen {
+        /// `sandbox`, `Kafka sandbox` or `Connect sandbox`.
+        system: &'static str,
+        /// Its directory.
+        dir: PathBuf,
+        /// Why.
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// The sandbox lock could not be taken.
+    #[error(transparent)]
+    Lease(LeaseError),
+    /// The async runtime could not start.
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(std::io::Error),
+}
+
+impl From<TargetError> for WorkflowError {
+    fn from(e: TargetError) -> Self {
+        WorkflowError::Target(Box::new(e))
+    }
+}
+
 impl From<ListError> for WorkflowError {
     fn from(e: ListError) -> Self {
-        WorkflowError::Target(e.to_string())
+        TargetError::ConnectList(e).into()
     }
 }
 
 impl From<TransportError> for WorkflowError {
     fn from(e: TransportError) -> Self {
-        WorkflowError::Target(e.message)
+        TargetError::Kusto(e).into()
     }
 }
 
@@ -185,7 +258,7 @@ impl Session {
             Some(kafka) => kafka
                 .observe(&self.topic_names())
                 .await
-                .map_err(|e| WorkflowError::Target(format!("cannot read Kafka topics: {e}")))?,
+                .map_err(TargetError::KafkaRead)?,
             None => BTreeMap::new(),
         };
         let mut connect = BTreeMap::new();
@@ -286,10 +359,11 @@ impl Session {
                 .into_iter()
                 .map(|(_, op)| op)
                 .collect();
-            let invalid = converge::validate(client, &ops).await.map_err(|e| {
-                WorkflowError::Target(format!(
-                    "cannot validate connector configs on `{cluster}`: {e}"
-                ))
+            let invalid = converge::validate(client, &ops).await.map_err(|source| {
+                TargetError::ConnectValidate {
+                    cluster: cluster.clone(),
+                    source,
+                }
             })?;
             problems.extend(invalid.into_iter().map(|i| {
                 format!(
@@ -483,15 +557,18 @@ fn skip_rest(report: &mut ApplyReport, changes: &[Change], later: impl Fn(&Chang
 pub(crate) fn open_kafka(m: &Manifests, source: &Source) -> Result<KafkaTransport, WorkflowError> {
     let dir = sandbox_dir(source);
     match m.stack.as_ref().and_then(|s| s.targets.kafka.as_ref()) {
-        Some(target) => KafkaTransport::for_target(target, &dir)
-            .map_err(|e| WorkflowError::Target(format!("cannot reach Kafka: {e}"))),
+        Some(target) => {
+            KafkaTransport::for_target(target, &dir).map_err(|e| TargetError::KafkaOpen(e).into())
+        }
         None => KafkaSandbox::open(&dir)
             .map(|s| KafkaTransport::local(Arc::new(s)))
             .map_err(|e| {
-                WorkflowError::Target(format!(
-                    "cannot open the built-in Kafka sandbox in {}: {e}",
-                    dir.display()
-                ))
+                TargetError::SandboxOpen {
+                    system: "Kafka sandbox",
+                    dir: dir.clone(),
+                    source: Box::new(e),
+                }
+                .into()
             }),
     }
 }
@@ -510,11 +587,10 @@ pub(crate) fn open_connect(
         let client = match m.connect_endpoint(cluster) {
             Endpoint::Sandbox => {
                 let dir = sandbox_dir(source).join("connect").join(cluster);
-                let sandbox = ConnectSandbox::open(&dir).map_err(|e| {
-                    WorkflowError::Target(format!(
-                        "cannot open the built-in Connect sandbox in {}: {e}",
-                        dir.display()
-                    ))
+                let sandbox = ConnectSandbox::open(&dir).map_err(|e| TargetError::SandboxOpen {
+                    system: "Connect sandbox",
+                    dir: dir.clone(),
+                    source: Box::new(e),
                 })?;
                 ConnectClient::local(Arc::new(sandbox))
             }
@@ -523,10 +599,14 @@ pub(crate) fn open_connect(
                     .and_then(|t| t.password.as_ref().map(|p| (t.username.clone(), p)))
                 {
                     Some((user, password)) => match &password.value {
-                        crate::manifest::spec::SecretRef::Env { env } => Some(
-                            BasicAuth::from_env(user.unwrap_or_default(), env)
-                                .map_err(|e| WorkflowError::Target(e.to_string()))?,
-                        ),
+                        crate::manifest::spec::SecretRef::Env { env } => {
+                            Some(BasicAuth::from_env(user.unwrap_or_default(), env).map_err(
+                                |source| TargetError::ConnectOpen {
+                                    cluster: cluster.clone(),
+                                    source,
+                                },
+                            )?)
+                        }
                         crate::manifest::spec::SecretRef::Text(_) => None,
                     },
                     None => None,
@@ -534,8 +614,9 @@ pub(crate) fn open_connect(
                 ConnectClient::new(url, auth, ConnectClientOptions::default())
             }
         }
-        .map_err(|e| {
-            WorkflowError::Target(format!("cannot reach Connect cluster `{cluster}`: {e}"))
+        .map_err(|source| TargetError::ConnectOpen {
+            cluster: cluster.clone(),
+            source,
         })?;
         out.insert(cluster.clone(), client);
     }
@@ -563,14 +644,14 @@ fn lease_sandbox(
     DirLease::acquire(&sandbox_dir(source), request)
         .map(Some)
         .map_err(|e| match (&e, request.mode) {
-            (LeaseError::Held { .. }, LeaseMode::Exclusive) => WorkflowError::Target(format!(
+            (LeaseError::Held { .. }, LeaseMode::Exclusive) => WorkflowError::Locked(format!(
                 "{e}; nothing was changed. Wait for it to finish, or pass --lock-timeout \
                  DURATION (e.g. --lock-timeout 30s) to wait for it"
             )),
-            (LeaseError::Held { .. }, LeaseMode::Shared) => WorkflowError::Target(format!(
+            (LeaseError::Held { .. }, LeaseMode::Shared) => WorkflowError::Locked(format!(
                 "{e}; nothing was read. Run again when it has finished"
             )),
-            (LeaseError::Io { .. }, _) => WorkflowError::Target(e.to_string()),
+            (LeaseError::Io { .. }, _) => TargetError::Lease(e).into(),
         })
 }
 
@@ -650,12 +731,12 @@ pub(crate) fn open_kusto(
     let Endpoint::Live(cluster) = m.kusto_endpoint() else {
         let dir = sandbox_dir(source);
         let databases: Vec<String> = desired.databases.keys().cloned().collect();
-        let sandbox = KustoSandbox::open(&dir, &databases).map_err(|e| {
-            WorkflowError::Target(format!(
-                "cannot open the built-in sandbox in {}: {e}",
-                dir.display()
-            ))
-        })?;
+        let sandbox =
+            KustoSandbox::open(&dir, &databases).map_err(|e| TargetError::SandboxOpen {
+                system: "sandbox",
+                dir: dir.clone(),
+                source: Box::new(e),
+            })?;
         return Ok(KustoTransport::local(Arc::new(sandbox)));
     };
     let auth = m
@@ -664,9 +745,14 @@ pub(crate) fn open_kusto(
         .and_then(|s| s.targets.kusto.as_ref())
         .map(|k| &k.auth);
     let default_auth = crate::manifest::spec::KustoAuth::default();
-    let tokens = TokenSource::from_auth(auth.unwrap_or(&default_auth), cluster)
-        .map_err(|e| WorkflowError::Target(format!("cannot authenticate to {cluster}: {e}")))?;
+    let tokens =
+        TokenSource::from_auth(auth.unwrap_or(&default_auth), cluster).map_err(|source| {
+            TargetError::KustoAuth {
+                cluster: cluster.to_string(),
+                source,
+            }
+        })?;
     let client = KustoClient::new(cluster, tokens, ClientOptions::default())
-        .map_err(|e| WorkflowError::Target(e.to_string()))?;
+        .map_err(TargetError::KustoClient)?;
     Ok(KustoTransport::http(client))
 }

@@ -489,7 +489,8 @@ fn workflow_failed(
             }
             WorkflowError::Plan(problems) => (Outcome::Refused, problems.clone()),
             WorkflowError::SavedPlan(refusal) => (Outcome::Refused, vec![refusal.to_string()]),
-            WorkflowError::Target(message) | WorkflowError::Fingerprint(message) => {
+            WorkflowError::Target(e) => (Outcome::Failed, vec![e.to_string()]),
+            WorkflowError::Locked(message) | WorkflowError::Fingerprint(message) => {
                 (Outcome::Failed, vec![message.clone()])
             }
         };

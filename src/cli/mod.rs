@@ -455,7 +455,7 @@ fn open_session_for_apply(
         .enable_all()
         .build()
         .map_err(|e| {
-            crate::workflow::WorkflowError::Target(format!("cannot start the async runtime: {e}"))
+            crate::workflow::WorkflowError::from(crate::workflow::TargetError::Runtime(e))
         })?;
     Ok((session, rt))
 }
@@ -487,7 +487,8 @@ fn report_workflow_error(e: crate::workflow::WorkflowError, color: ColorChoice) 
                 }
             );
         }
-        crate::workflow::WorkflowError::Target(message)
+        crate::workflow::WorkflowError::Target(e) => eprintln!("error: {e}"),
+        crate::workflow::WorkflowError::Locked(message)
         | crate::workflow::WorkflowError::Fingerprint(message) => eprintln!("error: {message}"),
         crate::workflow::WorkflowError::SavedPlan(refusal) => eprintln!("error: {refusal}"),
         crate::workflow::WorkflowError::Plan(problems) => {

@@ -14,7 +14,7 @@ use crate::model::kusto::KustoState;
 use crate::model::sink::{KUSTO_SINK_CLASS, key, routes_in};
 use crate::providers::connect::observe as connect_observe;
 use crate::providers::kusto::observe::{database_names, observe};
-use crate::workflow::{Source, WorkflowError, open_connect, open_kafka, open_kusto};
+use crate::workflow::{Source, TargetError, WorkflowError, open_connect, open_kafka, open_kusto};
 
 /// What to import; empty lists mean everything the Stack's targets reach.
 #[derive(Debug, Clone, Default)]
@@ -90,9 +90,7 @@ pub async fn read(
 
     if !routed.is_empty() || selection.topics.is_some() {
         let kafka = open_kafka(m, source)?;
-        let kafka_error = |e: crate::providers::kafka::KafkaError| {
-            WorkflowError::Target(format!("cannot read Kafka topics: {e}"))
-        };
+        let kafka_error = TargetError::KafkaRead;
         let mut names = routed;
         if let Some(pattern) = &selection.topics {
             names.extend(
