@@ -251,26 +251,35 @@ impl Session {
         lease_target(&self.manifests, &self.desired, self.transport.clone())
     }
 
-    /// Observes all three systems (a constant number of requests each).
+    /// Observes all three systems (a constant number of requests each), concurrently.
     pub async fn observe(&self) -> Result<Observed, WorkflowError> {
-        let kusto = observe(&self.transport, &self.desired).await?;
-        let topics = match &self.kafka {
-            Some(kafka) => kafka
-                .observe(&self.topic_names())
+        let kusto = async {
+            observe(&self.transport, &self.desired)
                 .await
-                .map_err(TargetError::KafkaRead)?,
-            None => BTreeMap::new(),
+                .map_err(WorkflowError::from)
         };
-        let mut connect = BTreeMap::new();
-        for (cluster, client) in &self.connect {
-            let connectors =
-                connect_observe::observe(client, cluster, self.connectors.get(cluster)).await?;
-            connect.insert(cluster.clone(), connectors);
-        }
+        let topics = async {
+            match &self.kafka {
+                Some(kafka) => kafka
+                    .observe(&self.topic_names())
+                    .await
+                    .map_err(|e| TargetError::KafkaRead(e).into()),
+                None => Ok(BTreeMap::new()),
+            }
+        };
+        let connect = futures::future::try_join_all(self.connect.iter().map(
+            |(cluster, client)| async move {
+                let connectors =
+                    connect_observe::observe(client, cluster, self.connectors.get(cluster)).await?;
+                Ok::<_, WorkflowError>((cluster.clone(), connectors))
+            },
+        ));
+        // The systems are independent: one round trip each, all in flight at once.
+        let (kusto, topics, connect) = futures::try_join!(kusto, topics, connect)?;
         Ok(Observed {
             kusto,
             topics,
-            connect,
+            connect: connect.into_iter().collect(),
         })
     }
 
