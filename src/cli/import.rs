@@ -83,11 +83,15 @@ pub fn run(args: &ImportArgs, color: ColorChoice) -> ExitCode {
     }
     let c = output.counts;
     println!(
-        "Imported {} database{}, {} table{}, {} topic{} and {} sink{} into {} ({} files).",
+        "Imported {} database{}, {} table{}, {}{} topic{} and {} sink{} into {} ({} files).",
         c.databases,
         plural(c.databases),
         c.tables,
         plural(c.tables),
+        match c.functions {
+            0 => String::new(),
+            n => format!("{n} function{}, ", plural(n)),
+        },
         c.topics,
         plural(c.topics),
         c.sinks,
@@ -142,6 +146,18 @@ fn declared(m: &Manifests) -> Declared {
                     .map(|d| d.value.clone())
                     .or_else(|| only_db.clone());
                 (db.unwrap_or_default(), t.name.value.clone())
+            })
+            .collect(),
+        functions: m
+            .functions
+            .iter()
+            .map(|f| {
+                let db = f
+                    .database
+                    .as_ref()
+                    .map(|d| d.value.clone())
+                    .or_else(|| only_db.clone());
+                (db.unwrap_or_default(), f.name.value.clone())
             })
             .collect(),
         topics: m.topics.iter().map(|t| t.name.value.clone()).collect(),

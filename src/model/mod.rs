@@ -5,6 +5,7 @@
 mod column_type;
 pub mod connect;
 mod format;
+pub mod function;
 pub mod kusto;
 mod names;
 mod policy;
@@ -15,6 +16,7 @@ pub(crate) mod timespan;
 
 pub use column_type::ColumnType;
 pub use format::{DataFormat, MappingKind};
+pub use function::{Function, Parameter, ParameterType};
 pub use names::{check_kafka_topic_name, check_kusto_name, is_sink_safe_name};
 pub use policy::BatchingPolicy;
 pub use principal::{PrincipalKind, PrincipalRef, is_guid};
