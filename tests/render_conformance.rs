@@ -593,6 +593,11 @@ fn the_check_catches_broken_commands() {
         ),
         // Unterminated string literal.
         json!(".alter table T docstring \"oops").to_string(),
+        // A body line starting with `.` starts another command (manifest validation rejects
+        // such bodies; the sandbox's lexer cuts the block there too).
+        json!(".create-or-alter function F() {\nT\n  .drop table T\n}").to_string(),
+        // A `}` inside the body ends the function early.
+        json!(".create-or-alter function F() {\nT } | take 1\n}").to_string(),
     ];
     let (ok, output) = check(&script, &broken);
     assert!(!ok, "check.mjs accepted broken commands:\n{output}");

@@ -457,7 +457,8 @@ fn function_text(f: &Function) -> String {
         out.push_str(&format!("docstring: {docstring}\n"));
     }
     out.push_str("{\n");
-    out.push_str(f.body.trim_matches(['\n', '\r']).trim_end());
+    let body = f.body.replace("\r\n", "\n").replace('\r', "\n");
+    out.push_str(body.trim_matches('\n').trim_end());
     out.push_str("\n}\n");
     out
 }
