@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use super::yaml::{MapBuilder, Node};
 use crate::model::Function;
+use crate::model::function::normalize_body;
 use crate::model::kusto::{DatabaseState, Mapping, RoleKey, TableState};
 use crate::model::{BatchingPolicy, CachingPolicy, PrincipalKind, PrincipalRef, RetentionPolicy};
 
@@ -130,9 +131,19 @@ pub fn function_doc(db: &str, f: &Function, notes: &mut Vec<String>) -> Option<N
     )
 }
 
-/// The lines of `text` without blank lines around them and without the indentation they all
-/// share.
+/// The lines of `text` without blank lines around them, trailing blanks and the indentation
+/// they all share; `text` merely trimmed when that would change it in more than whitespace
+/// (inside a multi-line string literal).
 fn dedent(text: &str) -> String {
+    let dedented = dedent_lines(text);
+    if normalize_body(&dedented) == normalize_body(text) {
+        dedented
+    } else {
+        text.trim().to_string()
+    }
+}
+
+fn dedent_lines(text: &str) -> String {
     let text = text.replace("\r\n", "\n").replace('\r', "\n");
     let lines: Vec<&str> = text.trim_matches('\n').lines().map(str::trim_end).collect();
     let indent = lines

@@ -397,6 +397,68 @@ mod tests {
     }
 
     #[test]
+    fn functions_are_written_unless_their_parameters_cannot_be_declared() {
+        use crate::model::{ColumnType, Function, Parameter, ParameterType};
+        let function = |name: &str, ty: ParameterType, body: &str| Function {
+            name: name.into(),
+            parameters: vec![Parameter {
+                name: "p".into(),
+                ty,
+            }],
+            body: body.into(),
+            folder: "Q/ueries".into(),
+            ..Default::default()
+        };
+        let mut db = crate::model::kusto::DatabaseState {
+            name: "db".into(),
+            ..Default::default()
+        };
+        for f in [
+            function(
+                "Plain",
+                ParameterType::Scalar(ColumnType::Long),
+                "\n\t\tT\n\t\t| take p   \n",
+            ),
+            function(
+                "Spaced",
+                ParameterType::Scalar(ColumnType::String),
+                "  print s = ```a  \n  b``` ",
+            ),
+            function("Tabular", ParameterType::Unmodelled("(*)".into()), "p"),
+        ] {
+            db.functions.insert(f.name.clone(), f);
+        }
+        let mut observed = Observed::default();
+        observed.kusto.databases.insert("db".into(), db);
+        let ctx = Context {
+            stack: "s".into(),
+            query_url: "q".into(),
+            ingest_url: "i".into(),
+        };
+        let mut declared = Declared::default();
+        declared.databases.insert("db".into());
+        let out = render(&observed, &declared, &ctx);
+        assert_eq!(out.counts.functions, 2);
+        assert!(
+            out.notes.iter().any(|n| n.starts_with(
+                "kusto.db.function.Tabular: its parameters (p:(*)) include tabular parameters or default values"
+            )),
+            "{:?}",
+            out.notes
+        );
+        let (path, text) = &out.files[0];
+        assert_eq!(path, &PathBuf::from("kusto/db/functions/Q-ueries.yaml"));
+        assert!(
+            text.contains("name: Plain\ndatabase: db\nfolder: Q/ueries\nparameters:\n  - {name: p, type: long}\nbody: |-\n  T\n  | take p\n"),
+            "dedented literal block: {text}"
+        );
+        assert!(
+            text.contains("body: \"print s = ```a  \\n  b```\"\n"),
+            "whitespace inside a multi-line literal stays exact: {text}"
+        );
+    }
+
+    #[test]
     fn slugs_are_safe_file_names() {
         assert_eq!(slug("Telemetry/Raw data"), "Telemetry-Raw-data");
         assert_eq!(slug("..hidden"), "hidden");

@@ -764,6 +764,60 @@ mod tests {
         [t0, t1, t2].into_iter().map(V1Response::single).collect()
     }
 
+    #[test]
+    fn functions_come_from_the_schema_with_every_parameter_shape() {
+        let schema = json!({"Databases": {"gamedb": {"Name": "gamedb", "Tables": {}, "Functions": {
+            "RecentPlays": {"Name": "RecentPlays",
+                "InputParameters": [
+                    {"Name": "since", "Type": "System.TimeSpan", "CslType": "timespan", "CslDefaultValue": null},
+                    {"Name": "n", "Type": "System.Int64", "CslType": "long"}],
+                "Body": "{\r\n    GamePlay\r\n    | take n\r\n}",
+                "Folder": "Helpers", "DocString": "Recent plays [kustoplan:gameplay]",
+                "FunctionKind": "Unknown", "OutputColumns": []},
+            "Tabular": {"Name": "Tabular",
+                "InputParameters": [
+                    {"Name": "T", "Columns": [{"Name": "x", "Type": "System.Int32", "CslType": "int"}]},
+                    {"Name": "Any", "Columns": []},
+                    {"Name": "k", "Type": "System.Int64", "CslType": "long", "CslDefaultValue": "5"}],
+                "Body": "{ T }", "Folder": "", "DocString": ""}
+        }}}});
+        let mut t0 = V1Table::new("Table_0", &[("DatabaseSchema", ColumnType::String)]);
+        t0.push(vec![json!(schema.to_string())]);
+        let mut bulk = structured_reads();
+        bulk[0] = V1Response::single(t0);
+        bulk.push(script(&[]));
+        let state = database_state("gamedb", &bulk).unwrap();
+        let scalar = |name: &str, ty| Parameter {
+            name: name.into(),
+            ty: ParameterType::Scalar(ty),
+        };
+        assert_eq!(
+            state.functions["RecentPlays"],
+            Function {
+                name: "RecentPlays".into(),
+                parameters: vec![
+                    scalar("since", ColumnType::Timespan),
+                    scalar("n", ColumnType::Long)
+                ],
+                body: "\r\n    GamePlay\r\n    | take n\r\n".into(),
+                docstring: "Recent plays".into(),
+                folder: "Helpers".into(),
+                owner: Some("gameplay".into()),
+                skip_validation: false,
+            }
+        );
+        let tabular = &state.functions["Tabular"];
+        assert_eq!(
+            tabular.parameters_text(),
+            "(T:(x:int), Any:(*), k:long = 5)"
+        );
+        assert_eq!(tabular.scalar_parameters(), None);
+        assert_eq!(
+            (tabular.body.as_str(), tabular.owner.as_ref()),
+            (" T ", None)
+        );
+    }
+
     fn script(rows: &[&str]) -> V1Response {
         let mut t = V1Table::new("Table_0", &[("DatabaseSchemaScript", ColumnType::String)]);
         for row in rows {
