@@ -579,7 +579,8 @@ pub struct FunctionDoc {
     #[serde(default)]
     pub docstring: Option<String>,
     /// Create the function without the service checking the body against the schema
-    /// (`skipvalidation`), e.g. when it uses a table another stack creates later.
+    /// (`skipvalidation`), e.g. when it uses a table another stack creates later. The service
+    /// does not store it, so changing only this changes nothing live.
     #[serde(default)]
     pub skipvalidation: bool,
 }
