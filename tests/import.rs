@@ -101,7 +101,7 @@ fn telemetry_round_trip_on_the_sandbox() {
     assert!(
         import
             .stdout
-            .starts_with("Imported 1 database, 4 tables, 5 topics and 2 sinks into"),
+            .starts_with("Imported 1 database, 4 tables, 2 functions, 5 topics and 2 sinks into"),
         "{}",
         import.stdout
     );
@@ -114,6 +114,7 @@ fn telemetry_round_trip_on_the_sandbox() {
             "connect/ingest/telemetry-live.yaml",
             "kafka/topics.yaml",
             "kusto/telemetry/database.yaml",
+            "kusto/telemetry/functions/Telemetry.yaml",
             "kusto/telemetry/tables/Reference.yaml",
             "kusto/telemetry/tables/Telemetry.yaml",
             "kusto/telemetry/tables/_no_folder.yaml",
@@ -136,6 +137,19 @@ fn telemetry_round_trip_on_the_sandbox() {
             .contains("  app_key: ${file:/opt/kafka/secrets/kusto.properties:appkey}\n"),
         "placeholders are kept as they are"
     );
+    let functions = &written[Path::new("kusto/telemetry/functions/Telemetry.yaml")];
+    assert!(
+        functions.starts_with(
+            "# yaml-language-server: $schema=../../../kustoplan.schema.json\nkind: Function\nname: LatestReadings\ndatabase: telemetry\nfolder: Telemetry\ndocstring: The latest value of each sensor of each device since a point in time.\nparameters:\n  - {name: since, type: timespan}\nbody: |-\n  DeviceReadings\n  | where ReadingTime > ago(since)\n  | summarize arg_max(ReadingTime, Value) by DeviceId, Sensor\n---\n"
+        ),
+        "{functions}"
+    );
+    assert!(
+        functions.contains(
+            "body: |-\n  // Acknowledged alerts are handled; only open ones matter here.\n  DeviceAlerts\n"
+        ),
+        "{functions}"
+    );
 
     let validate = kustoplan(sb, &[], &["validate", stack_dir, out_dir]);
     assert_eq!(validate.code, 0, "{}", validate.all());
@@ -155,7 +169,7 @@ fn telemetry_round_trip_on_the_sandbox() {
     assert_eq!(again.code, 1, "{}", again.all());
     assert!(
         again.stderr.contains(
-            "8 files would be overwritten; nothing was written (use --force to overwrite)"
+            "9 files would be overwritten; nothing was written (use --force to overwrite)"
         ),
         "{}",
         again.stderr
@@ -181,6 +195,13 @@ async fn make_brownfield(sandbox: &Path) {
             &Caller::cluster_admin("aaduser=ops@example.com"),
         )
         .expect("create Legacy");
+    kusto
+        .execute(
+            "gamedb",
+            ".create-or-alter function with (docstring = 'Written by hand') PlaysOf(player:int, since:timespan) {\r\n    GamePlay\r\n    | where PlayerID == player and EventTime > ago(since)\r\n}",
+            &Caller::cluster_admin("aaduser=ops@example.com"),
+        )
+        .expect("create PlaysOf");
     drop(kusto);
     let connect = ConnectSandbox::open(&sandbox.join("connect").join("main")).expect("connect");
     let client = ConnectClient::local(Arc::new(connect)).expect("client");
@@ -224,6 +245,11 @@ async fn brownfield_gameplay_with_a_literal_secret_on_the_sandbox() {
     assert!(
         tables.contains("name: Legacy\n") && tables.contains("name: GamePlay\n"),
         "{tables}"
+    );
+    assert_eq!(
+        written[Path::new("kusto/gamedb/functions/_no_folder.yaml")],
+        "# yaml-language-server: $schema=../../../kustoplan.schema.json\nkind: Function\nname: PlaysOf\ndatabase: gamedb\ndocstring: Written by hand\nparameters:\n  - {name: player, type: int}\n  - {name: since, type: timespan}\nbody: |-\n  GamePlay\n  | where PlayerID == player and EventTime > ago(since)\n",
+        "a function made by hand imports as a Function document, its body dedented"
     );
     for (path, body) in &written {
         assert!(

@@ -113,3 +113,79 @@ fn removing_the_last_sink_of_a_cluster_prunes_its_owned_connectors() {
     let after = kustoplan(sandbox.path(), &["plan", dir, "--detailed-exitcode"]);
     assert_eq!(after.code, 0, "{}", after.stdout);
 }
+
+/// The marker of a function is in its `.create-or-alter function` command (the docstring), so a
+/// function created by a script cut right after it is owned: pruned once it is no longer
+/// declared, and only with `safety.prune`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_function_created_by_a_cut_script_is_owned_and_pruned_only_with_prune() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut config = ServeConfig::new(dir.path(), "127.0.0.1:0".parse().expect("addr"));
+    config.databases = vec!["gamedb".to_string()];
+    let server = serve(config).await.expect("sandbox server");
+    let stack = tempfile::tempdir().expect("tempdir");
+    let head = |prune: bool| {
+        format!(
+            "kind: Stack\nname: events\nsafety: {{prune: {prune}}}\ntargets:\n  kusto:\n    cluster: {}\n    auth: {{method: none}}\n---\nkind: Database\nname: gamedb\n",
+            server.url()
+        )
+    };
+    let function = "---\nkind: Function\nname: Recent\nparameters: [{name: n, type: long}]\nbody: |\n  print x = n\n  | take 1\n";
+    std::fs::write(
+        stack.path().join("stack.yaml"),
+        format!("{}{function}", head(true)),
+    )
+    .expect("write");
+    let local = tempfile::tempdir().expect("tempdir");
+    let (s, d) = (
+        local.path().to_path_buf(),
+        stack.path().to_str().expect("utf-8").to_string(),
+    );
+    let run = |args: &'static [&'static str]| {
+        let (s, d) = (s.clone(), d.clone());
+        tokio::task::spawn_blocking(move || {
+            let mut all = args.to_vec();
+            all.insert(1, &d);
+            kustoplan(&s, &all)
+        })
+    };
+
+    server.set_faults(Faults {
+        drop_script_after: Some(1),
+        ..Faults::default()
+    });
+    let cut = run(&["apply", "--auto-approve"]).await.expect("join");
+    assert_eq!(cut.code, 1, "{}\n{}", cut.stdout, cut.stderr);
+    assert!(
+        cut.stdout.contains(
+            ".create-or-alter function with (docstring = \"[kustoplan:events]\") Recent(n:long)"
+        ),
+        "{}",
+        cut.stdout
+    );
+    server.set_faults(Faults::default());
+    let replan = run(&["plan", "--detailed-exitcode"]).await.expect("join");
+    assert_eq!(
+        (replan.code, replan.stdout.as_str()),
+        (0, "No changes. The live systems match the manifests.\n"),
+        "the cut script created the function: {}",
+        replan.stderr
+    );
+
+    std::fs::write(stack.path().join("stack.yaml"), head(false)).expect("write");
+    let kept = run(&["plan", "--detailed-exitcode"]).await.expect("join");
+    assert_eq!(
+        (kept.code, kept.stdout.as_str()),
+        (0, "No changes. The live systems match the manifests.\n"),
+        "without prune an undeclared function is left alone"
+    );
+    std::fs::write(stack.path().join("stack.yaml"), head(true)).expect("write");
+    let plan = run(&["plan", "--detailed-exitcode"]).await.expect("join");
+    assert_eq!(plan.code, 2, "{}\n{}", plan.stdout, plan.stderr);
+    assert!(
+        plan.stdout
+            .contains("  - kusto.gamedb.function.Recent [data-loss]\n"),
+        "{}",
+        plan.stdout
+    );
+}

@@ -819,3 +819,119 @@ fn ingested_rows_change_neither_the_plan_nor_its_fingerprint() {
         apply.stderr
     );
 }
+
+const FUNCTION: &str = "# yaml-language-server: $schema=../../schemas/kustoplan.schema.json
+kind: Function
+name: TopPlayers
+folder: Queries
+docstring: Players with the most events.
+parameters:
+  - {name: n, type: long}
+  - {name: since, type: timespan}
+body: |
+  GamePlay
+  | where EventTime > ago(since)
+  | summarize events = count() by PlayerID
+  | top n by events
+";
+
+#[test]
+fn functions_plan_apply_replan_and_prune() {
+    let (sandbox, stack) = applied_stack();
+    let (s, dir) = (sandbox.path(), stack.path().to_str().expect("utf-8 path"));
+    std::fs::write(stack.path().join("functions.yaml"), FUNCTION).expect("write");
+
+    let create = kustoplan(s, &["apply", dir, "--auto-approve"]);
+    assert_eq!(create.code, 0, "{}{}", create.stdout, create.stderr);
+    assert!(
+        create.stdout.contains(
+            "  + kusto.gamedb.function.TopPlayers\n      create function TopPlayers(n:long, since:timespan)\n"
+        ),
+        "{}",
+        create.stdout
+    );
+    let again = kustoplan(s, &["plan", dir, "--detailed-exitcode"]);
+    assert_eq!(
+        (again.code, again.stdout.as_str()),
+        (0, "No changes. The live systems match the manifests.\n"),
+        "{}",
+        again.stderr
+    );
+
+    // Re-indented and with CRLF line endings: the same function.
+    let respaced = FUNCTION
+        .replace("  | where", "      | where")
+        .replace('\n', "\r\n");
+    std::fs::write(stack.path().join("functions.yaml"), respaced).expect("write");
+    let same = kustoplan(s, &["plan", dir, "--detailed-exitcode"]);
+    assert_eq!(
+        (same.code, same.stdout.as_str()),
+        (0, "No changes. The live systems match the manifests.\n"),
+        "{}",
+        same.stderr
+    );
+
+    // A real change is an in-place update, applied without any flag.
+    std::fs::write(stack.path().join("functions.yaml"), FUNCTION).expect("write");
+    edit(
+        stack.path(),
+        "functions.yaml",
+        "| where EventTime >",
+        "| where EventTime >=",
+    );
+    let update = kustoplan(s, &["apply", dir, "--auto-approve"]);
+    assert_eq!(update.code, 0, "{}{}", update.stdout, update.stderr);
+    assert!(
+        update.stdout.contains(
+            "  ~ kusto.gamedb.function.TopPlayers\n      update function TopPlayers: body\n"
+        ),
+        "{}",
+        update.stdout
+    );
+    assert!(
+        update.stdout.contains(
+            "      -| where EventTime > ago(since)\n      +| where EventTime >= ago(since)\n"
+        ),
+        "{}",
+        update.stdout
+    );
+    let converged = kustoplan(s, &["plan", dir, "--detailed-exitcode"]);
+    assert_eq!(converged.code, 0, "{}", converged.stdout);
+
+    // No longer declared: left alone without prune, dropped (data-loss) with it.
+    std::fs::remove_file(stack.path().join("functions.yaml")).expect("remove");
+    let kept = kustoplan(s, &["plan", dir, "--detailed-exitcode"]);
+    assert_eq!(
+        (kept.code, kept.stdout.as_str()),
+        (0, "No changes. The live systems match the manifests.\n")
+    );
+    edit(
+        stack.path(),
+        "stack.yaml",
+        "targets:\n",
+        "safety: {prune: true}\ntargets:\n",
+    );
+    let refused = kustoplan(s, &["apply", dir, "--auto-approve"]);
+    assert_eq!(refused.code, 1, "{}", refused.stdout);
+    assert!(
+        refused
+            .stdout
+            .contains("  - kusto.gamedb.function.TopPlayers [data-loss]\n"),
+        "{}",
+        refused.stdout
+    );
+    let dropped = kustoplan(s, &["apply", dir, "--auto-approve", "--allow", "data-loss"]);
+    assert_eq!(dropped.code, 0, "{}", dropped.stderr);
+    assert!(
+        dropped
+            .stdout
+            .contains("      .drop function TopPlayers ifexists\n"),
+        "{}",
+        dropped.stdout
+    );
+    let gone = kustoplan(s, &["plan", dir, "--detailed-exitcode"]);
+    assert_eq!(
+        (gone.code, gone.stdout.as_str()),
+        (0, "No changes. The live systems match the manifests.\n")
+    );
+}

@@ -157,6 +157,22 @@ fn check_in_parallel(script: &Path, lines: &[String]) -> Vec<(bool, String)> {
 /// characters that need escaping inside `['...']`.
 const TABLES: [&str; 4] = ["GamePlay", "Zeit ü-1.v2", "table", r"it's a \ name"];
 
+/// Function bodies that must stay one block: literals and comments holding braces, `let`
+/// statements, verbatim and multi-line literals, CRLF line endings, no trailing newline.
+const BODIES: [&str; 4] = [
+    "GamePlay\n| where EventTime > ago(since) // only recent }\n| summarize count() by PlayerID",
+    "let threshold = 10;\nprint x = '}', y = @'{ \\ ''quoted'' }', d = dynamic({\"a\": [1, 2]})\n| where x != \"{\"",
+    "  range i from 1 to n step 1\r\n  | extend s = ```multi\n}line```\r\n",
+    "print 1",
+];
+
+/// Scalar parameters covering every type and awkward names.
+const PARAMETERS: [(&str, ColumnType); 3] = [
+    ("since", ColumnType::Timespan),
+    ("n", ColumnType::Long),
+    ("ok_1", ColumnType::Bool),
+];
+
 const COLUMNS: [(&str, ColumnType); 10] = [
     ("Id", ColumnType::Long),
     ("player name", ColumnType::String),
@@ -466,12 +482,47 @@ fn representative() -> Vec<(String, &'static str)> {
         render::show_tables_batching_policy(),
         "ShowTableStarPolicyIngestionBatching",
     ));
-    let script: Vec<String> = out
+    for (i, name) in ["RecentPlays", "Zeit ü-1.v2", "function", r"it's a \ name"]
+        .into_iter()
+        .enumerate()
+    {
+        let body = BODIES[i % BODIES.len()];
+        out.extend([
+            (
+                render::create_or_alter_function(
+                    name,
+                    &PARAMETERS,
+                    body,
+                    "kustoplan/it's",
+                    "managed by \"kustoplan\"\\prod [kustoplan:x]",
+                    i % 2 == 0,
+                ),
+                "CreateOrAlterFunction",
+            ),
+            (
+                render::create_or_alter_function(name, &PARAMETERS[..0], body, "", "", false),
+                "CreateOrAlterFunction",
+            ),
+            (render::drop_function(name), "DropFunction"),
+            (render::show_function(name), "ShowFunction"),
+        ]);
+    }
+    out.push((render::show_functions(), "ShowFunctions"));
+    let mut script: Vec<String> = out
         .iter()
         .filter(|(c, _)| !c.starts_with(".show"))
         .take(20)
         .map(|(c, _)| c.clone())
         .collect();
+    // Multi-line function commands between one-line ones: the script must still split into
+    // exactly these commands.
+    script.extend(
+        out.iter()
+            .filter(|(_, kind)| kind.ends_with("Function"))
+            .take(6)
+            .map(|(c, _)| c.clone()),
+    );
+    script.push(render::drop_table("GamePlay"));
     out.push((
         render::execute_script(&script, false),
         "ExecuteDatabaseScript",
@@ -542,6 +593,11 @@ fn the_check_catches_broken_commands() {
         ),
         // Unterminated string literal.
         json!(".alter table T docstring \"oops").to_string(),
+        // A body line starting with `.` starts another command (manifest validation rejects
+        // such bodies; the sandbox's lexer cuts the block there too).
+        json!(".create-or-alter function F() {\nT\n  .drop table T\n}").to_string(),
+        // A `}` inside the body ends the function early.
+        json!(".create-or-alter function F() {\nT } | take 1\n}").to_string(),
     ];
     let (ok, output) = check(&script, &broken);
     assert!(!ok, "check.mjs accepted broken commands:\n{output}");
@@ -605,7 +661,22 @@ fn plan_commands() -> Vec<String> {
     table.streaming = Some(true);
     db.principals.clear();
     db.tables.insert("Old Table".into(), Default::default());
+    db.functions.insert(
+        "Old Function".into(),
+        kustoplan::model::Function {
+            name: "Old Function".into(),
+            body: "print 1".into(),
+            owner: Some("gameplay".into()),
+            ..Default::default()
+        },
+    );
     let changes = diff(&states[0], &changed, &options);
+    assert!(
+        changes
+            .iter()
+            .any(|c| c.commands == [render::drop_function("Old Function")]),
+        "{changes:?}"
+    );
     assert!(changes.len() >= 6, "{changes:?}");
     out.extend(changes.iter().flat_map(|c| c.commands.clone()));
     out
@@ -732,6 +803,16 @@ fn sandbox_script_rows() -> Vec<String> {
         &["msauser=someone@live.com"],
         Some("MSA"),
     ));
+    for (i, body) in BODIES.iter().enumerate() {
+        run(&render::create_or_alter_function(
+            &format!("{} f{i}", tables[i % tables.len()]),
+            &PARAMETERS[..i % 3],
+            body,
+            if i % 2 == 0 { "kustoplan/it's" } else { "" },
+            "managed by \"kustoplan\"\\prod [kustoplan:x]",
+            true,
+        ));
+    }
     let response = run(&format!(
         ".show database {} schema as csl script",
         render::quote_name(db)
@@ -745,6 +826,7 @@ fn sandbox_script_rows() -> Vec<String> {
     let starts = |prefix: &str| rows.iter().filter(|r| r.starts_with(prefix)).count();
     assert_eq!(starts(".create-merge table "), tables.len());
     assert_eq!(starts(".create-or-alter table "), tables.len());
+    assert_eq!(starts(".create-or-alter function "), BODIES.len());
     assert_eq!(starts(".alter table "), 3 * tables.len());
     assert_eq!(starts(".alter-merge table "), tables.len());
     assert_eq!(starts(".alter database "), 3);

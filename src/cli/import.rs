@@ -83,11 +83,15 @@ pub fn run(args: &ImportArgs, color: ColorChoice) -> ExitCode {
     }
     let c = output.counts;
     println!(
-        "Imported {} database{}, {} table{}, {} topic{} and {} sink{} into {} ({} files).",
+        "Imported {} database{}, {} table{}, {}{} topic{} and {} sink{} into {} ({} files).",
         c.databases,
         plural(c.databases),
         c.tables,
         plural(c.tables),
+        match c.functions {
+            0 => String::new(),
+            n => format!("{n} function{}, ", plural(n)),
+        },
         c.topics,
         plural(c.topics),
         c.sinks,
@@ -133,6 +137,16 @@ fn declared(m: &Manifests) -> Declared {
                 (
                     m.database_or_default(t.database.as_ref()),
                     t.name.value.clone(),
+                )
+            })
+            .collect(),
+        functions: m
+            .functions
+            .iter()
+            .map(|f| {
+                (
+                    m.database_or_default(f.database.as_ref()),
+                    f.name.value.clone(),
                 )
             })
             .collect(),

@@ -1,10 +1,12 @@
-//! Kusto databases and tables as `Database` and `Table` documents: the inverse of
+//! Kusto databases, tables and stored functions as `Database`, `Table` and `Function` documents: the inverse of
 //! [`crate::manifest::desired::kusto_state`], so the documents written here turn back into exactly
 //! the observed state.
 
 use std::collections::BTreeMap;
 
 use super::yaml::{MapBuilder, Node};
+use crate::model::Function;
+use crate::model::function::normalize_body;
 use crate::model::kusto::{DatabaseState, Mapping, RoleKey, TableState};
 use crate::model::{BatchingPolicy, CachingPolicy, PrincipalKind, PrincipalRef, RetentionPolicy};
 
@@ -80,6 +82,83 @@ pub fn table_doc(db: &str, t: &TableState, notes: &mut Vec<String>) -> Node {
             roles(&t.principals, &TABLE_ROLES, &address, notes),
         )
         .block()
+}
+
+/// The `Function` document of one stored function, or `None` (with a note) when its
+/// parameters cannot be declared (tabular ones, default values). The body is written as a
+/// literal block without its common indentation: whitespace is not compared, so it plans
+/// clean and reads like the function as written.
+pub fn function_doc(db: &str, f: &Function, notes: &mut Vec<String>) -> Option<Node> {
+    let Some(parameters) = f.scalar_parameters() else {
+        notes.push(format!(
+            "kusto.{db}.function.{}: its parameters {} include tabular parameters or default values, which manifests cannot declare; it is left out (and left alone by plans)",
+            f.name,
+            f.parameters_text()
+        ));
+        return None;
+    };
+    Some(
+        MapBuilder::default()
+            .put("kind", Node::str("Function"))
+            .put("name", Node::str(&f.name))
+            .put("database", Node::str(db))
+            .opt(
+                "folder",
+                (!f.folder.is_empty()).then(|| Node::str(&f.folder)),
+            )
+            .opt(
+                "docstring",
+                (!f.docstring.is_empty()).then(|| Node::str(&f.docstring)),
+            )
+            .opt(
+                "parameters",
+                (!parameters.is_empty()).then(|| {
+                    Node::Seq(
+                        parameters
+                            .iter()
+                            .map(|(name, ty)| {
+                                MapBuilder::default()
+                                    .put("name", Node::str(*name))
+                                    .put("type", Node::str(ty.as_kql()))
+                                    .flow()
+                            })
+                            .collect(),
+                    )
+                }),
+            )
+            .put("body", Node::Text(dedent(&f.body)))
+            .block(),
+    )
+}
+
+/// The lines of `text` without blank lines around them, trailing blanks and the indentation
+/// they all share; `text` merely trimmed when that would change it in more than whitespace
+/// (inside a multi-line string literal).
+fn dedent(text: &str) -> String {
+    let dedented = dedent_lines(text);
+    if normalize_body(&dedented) == normalize_body(text) {
+        dedented
+    } else {
+        text.trim().to_string()
+    }
+}
+
+fn dedent_lines(text: &str) -> String {
+    let text = text.replace("\r\n", "\n").replace('\r', "\n");
+    let lines: Vec<&str> = text.trim_matches('\n').lines().map(str::trim_end).collect();
+    let indent = lines
+        .iter()
+        .filter(|l| !l.is_empty())
+        .map(|l| l.len() - l.trim_start_matches([' ', '\t']).len())
+        .min()
+        .unwrap_or(0);
+    lines
+        .iter()
+        .map(|l| l.get(indent..).unwrap_or(""))
+        .collect::<Vec<_>>()
+        .join("\n")
+        .trim()
+        .to_string()
 }
 
 /// Every field written, so the policy reads back the same whatever Kusto's defaults become.

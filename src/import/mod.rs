@@ -1,7 +1,7 @@
 //! `kustoplan import`: manifests for what already runs (brownfield adoption).
 //!
 //! [`live`] reads the live systems through the providers; everything else here is pure: the
-//! observed state becomes `Database`, `Table`, `Topic` and `Sink` documents, grouped into files a
+//! observed state becomes `Database`, `Table`, `Function`, `Topic` and `Sink` documents, grouped into files a
 //! reviewer can read, such that the stack's desired state equals the observed state again and a
 //! plan right after the import is empty.
 //!
@@ -46,6 +46,8 @@ pub struct Declared {
     pub databases: BTreeSet<String>,
     /// Tables as `(database, table)`.
     pub tables: BTreeSet<(String, String)>,
+    /// Functions as `(database, function)`.
+    pub functions: BTreeSet<(String, String)>,
     /// Topics.
     pub topics: BTreeSet<String>,
     /// Sinks as `(cluster, name)`.
@@ -83,6 +85,8 @@ pub struct Counts {
     pub databases: usize,
     /// `Table` documents.
     pub tables: usize,
+    /// `Function` documents.
+    pub functions: usize,
     /// `Topic` documents.
     pub topics: usize,
     /// `Sink` documents.
@@ -122,6 +126,7 @@ impl Files {
 /// - `kusto/DB/database.yaml`: the `Database` document;
 /// - `kusto/DB/tables/FOLDER.yaml`: the tables of one table folder (`_no_folder.yaml` for the
 ///   rest), by name;
+/// - `kusto/DB/functions/FOLDER.yaml`: the stored functions of one function folder, likewise;
 /// - `kafka/topics.yaml`: every topic, by name;
 /// - `connect/CLUSTER/SINK.yaml`: one Kusto sink connector each.
 pub fn render(observed: &Observed, declared: &Declared, ctx: &Context) -> Output {
@@ -168,6 +173,28 @@ pub fn render(observed: &Observed, declared: &Declared, ctx: &Context) -> Output
                 kusto::table_doc(name, t, &mut notes),
             );
             counts.tables += 1;
+        }
+        for f in db.functions.values() {
+            let address = format!("kusto.{name}.function.{}", f.name);
+            if declared.functions.contains(&(name.clone(), f.name.clone())) {
+                notes.push(format!("{address}: already declared; skipped"));
+                continue;
+            }
+            let Some(doc) = kusto::function_doc(name, f, &mut notes) else {
+                continue;
+            };
+            if let Some(owner) = f.owner.as_deref().filter(|o| *o != ctx.stack) {
+                notes.push(format!(
+                    "{address}: owned by stack `{owner}`; the plan will show this stack taking it over"
+                ));
+            }
+            let file = if f.folder.is_empty() {
+                "_no_folder.yaml".to_string()
+            } else {
+                format!("{}.yaml", slug(&f.folder))
+            };
+            files.add(dir.join("functions").join(file), Vec::new(), doc);
+            counts.functions += 1;
         }
     }
     for (name, topic) in &observed.topics {
@@ -367,6 +394,68 @@ mod tests {
             "{sink_file}"
         );
         assert!(!sink_file.contains("literal\n"), "{sink_file}");
+    }
+
+    #[test]
+    fn functions_are_written_unless_their_parameters_cannot_be_declared() {
+        use crate::model::{ColumnType, Function, Parameter, ParameterType};
+        let function = |name: &str, ty: ParameterType, body: &str| Function {
+            name: name.into(),
+            parameters: vec![Parameter {
+                name: "p".into(),
+                ty,
+            }],
+            body: body.into(),
+            folder: "Q/ueries".into(),
+            ..Default::default()
+        };
+        let mut db = crate::model::kusto::DatabaseState {
+            name: "db".into(),
+            ..Default::default()
+        };
+        for f in [
+            function(
+                "Plain",
+                ParameterType::Scalar(ColumnType::Long),
+                "\n\t\tT\n\t\t| take p   \n",
+            ),
+            function(
+                "Spaced",
+                ParameterType::Scalar(ColumnType::String),
+                "  print s = ```a  \n  b``` ",
+            ),
+            function("Tabular", ParameterType::Unmodelled("(*)".into()), "p"),
+        ] {
+            db.functions.insert(f.name.clone(), f);
+        }
+        let mut observed = Observed::default();
+        observed.kusto.databases.insert("db".into(), db);
+        let ctx = Context {
+            stack: "s".into(),
+            query_url: "q".into(),
+            ingest_url: "i".into(),
+        };
+        let mut declared = Declared::default();
+        declared.databases.insert("db".into());
+        let out = render(&observed, &declared, &ctx);
+        assert_eq!(out.counts.functions, 2);
+        assert!(
+            out.notes.iter().any(|n| n.starts_with(
+                "kusto.db.function.Tabular: its parameters (p:(*)) include tabular parameters or default values"
+            )),
+            "{:?}",
+            out.notes
+        );
+        let (path, text) = &out.files[0];
+        assert_eq!(path, &PathBuf::from("kusto/db/functions/Q-ueries.yaml"));
+        assert!(
+            text.contains("name: Plain\ndatabase: db\nfolder: Q/ueries\nparameters:\n  - {name: p, type: long}\nbody: |-\n  T\n  | take p\n"),
+            "dedented literal block: {text}"
+        );
+        assert!(
+            text.contains("body: \"print s = ```a  \\n  b```\"\n"),
+            "whitespace inside a multi-line literal stays exact: {text}"
+        );
     }
 
     #[test]

@@ -11,6 +11,9 @@
 pub enum Node {
     /// A string.
     Str(String),
+    /// A multi-line text (a function body), written as a literal block (`|-`) when YAML
+    /// reads that back as the same text, else as a string.
+    Text(String),
     /// An integer.
     Int(u64),
     /// A boolean.
@@ -96,8 +99,31 @@ fn write_entry(prefix: &str, key: &str, value: &Node, child: usize, out: &mut St
                 write_item(item, child, out);
             }
         }
+        Node::Text(text) if is_literal_block(text) => {
+            out.push_str(&format!("{prefix}{key}: |-\n"));
+            for line in escape_vars(text).lines() {
+                if line.is_empty() {
+                    out.push('\n');
+                } else {
+                    out.push_str(&format!("{}{line}\n", " ".repeat(child)));
+                }
+            }
+        }
         other => out.push_str(&format!("{prefix}{key}: {}\n", inline(other))),
     }
+}
+
+/// Whether a literal block (`|-`) reads back as exactly `text`: no leading or trailing
+/// blank, no first line starting with a space (the block's indentation would absorb it), no
+/// line with trailing spaces (kept, but invisible to reviewers), no control characters but
+/// tabs, and no byte-order mark.
+fn is_literal_block(text: &str) -> bool {
+    !text.is_empty()
+        && text.trim() == text
+        && !text.contains('\u{feff}')
+        && text
+            .lines()
+            .all(|l| l.trim_end() == l && l.chars().all(|c| c == '\t' || !c.is_control()))
 }
 
 fn write_item(item: &Node, indent: usize, out: &mut String) {
@@ -127,7 +153,7 @@ fn write_item(item: &Node, indent: usize, out: &mut String) {
 /// A scalar or flow map on one line.
 fn inline(node: &Node) -> String {
     match node {
-        Node::Str(s) => scalar(s, true),
+        Node::Str(s) | Node::Text(s) => scalar(s, true),
         Node::Int(n) => n.to_string(),
         Node::Bool(b) => b.to_string(),
         Node::Flow(entries) | Node::Map(entries) => {
@@ -146,7 +172,7 @@ fn inline(node: &Node) -> String {
 
 fn inline_flow(node: &Node) -> String {
     match node {
-        Node::Str(s) => flow_scalar(s),
+        Node::Str(s) | Node::Text(s) => flow_scalar(s),
         other => inline(other),
     }
 }

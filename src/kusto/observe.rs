@@ -2,7 +2,8 @@
 //!
 //! Four reads per database, whatever the number of tables, none depending on another (the
 //! provider sends them concurrently):
-//! 1. `.show database DB schema as json`: tables, columns, docstrings, folders;
+//! 1. `.show database DB schema as json`: tables, columns, docstrings, folders, and stored
+//!    functions (parameters, body, docstring, folder);
 //! 2. `.show database DB ingestion mappings`: the mappings of every table;
 //! 3. `.show database DB principals`: database roles, with the FQNs the service resolved;
 //! 4. `.show database DB schema as csl script with (...)`: one command per row that recreates
@@ -24,9 +25,12 @@ use serde_json::Value;
 use super::command::{self, Command, PolicyKind, PolicyTarget, PrincipalAction, RoleScope};
 use super::render;
 use super::v1::{V1Response, V1Table};
-use crate::model::kusto::{Column, DatabaseState, Mapping, RoleKey, TableState, maybe_declared};
+use crate::model::kusto::{
+    Column, DatabaseState, Mapping, RoleKey, TableState, maybe_declared, split_docstring,
+};
 use crate::model::{BatchingPolicy, CachingPolicy, RetentionPolicy};
 use crate::model::{ColumnType, MappingKind, PrincipalKind, PrincipalRef};
+use crate::model::{Function, Parameter, ParameterType};
 
 /// A result that does not have the shape the documented command returns.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -225,7 +229,87 @@ fn read_schema(
             },
         );
     }
+    for (name, function) in schema
+        .get("Functions")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+    {
+        state
+            .functions
+            .insert(name.clone(), read_function(name, function));
+    }
     Ok(())
+}
+
+/// One entry of the schema's `Functions`: `InputParameters` (a scalar one has a `CslType`,
+/// a tabular one `Columns` instead; either may have a `CslDefaultValue`), and the `Body` as
+/// stored, braces included. Parameters kustoplan does not model (tabular ones, defaults,
+/// types it does not know) are kept as CSL text: a function it does not manage must not
+/// stop observe.
+fn read_function(name: &str, f: &Value) -> Function {
+    let field = |key: &str| f.get(key).and_then(Value::as_str).unwrap_or("");
+    let mut parameters = Vec::new();
+    for p in f
+        .get("InputParameters")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let param = p.get("Name").and_then(Value::as_str).unwrap_or_default();
+        let csl = p.get("CslType").and_then(Value::as_str);
+        let default = p
+            .get("CslDefaultValue")
+            .and_then(Value::as_str)
+            .filter(|d| !d.is_empty());
+        let ty = match (csl.and_then(ColumnType::parse), csl, default) {
+            (Some(ty), _, None) => ParameterType::Scalar(ty),
+            (_, Some(csl), Some(default)) => {
+                ParameterType::Unmodelled(format!("{csl} = {default}"))
+            }
+            (_, Some(csl), None) => ParameterType::Unmodelled(csl.to_string()),
+            (_, None, default) => {
+                let columns: Vec<String> = p
+                    .get("Columns")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .map(|c| {
+                        let text = |k: &str| c.get(k).and_then(Value::as_str).unwrap_or_default();
+                        format!("{}:{}", text("Name"), text("CslType"))
+                    })
+                    .collect();
+                let table = if columns.is_empty() {
+                    "(*)".to_string()
+                } else {
+                    format!("({})", columns.join(", "))
+                };
+                ParameterType::Unmodelled(match default {
+                    Some(d) => format!("{table} = {d}"),
+                    None => table,
+                })
+            }
+        };
+        parameters.push(Parameter {
+            name: param.to_string(),
+            ty,
+        });
+    }
+    let stored = field("Body").trim();
+    let body = stored
+        .strip_prefix('{')
+        .and_then(|b| b.strip_suffix('}'))
+        .unwrap_or(stored);
+    let (docstring, owner) = split_docstring(field("DocString"));
+    Function {
+        name: name.to_string(),
+        parameters,
+        body: body.to_string(),
+        docstring,
+        folder: field("Folder").to_string(),
+        owner,
+        skip_validation: false,
+    }
 }
 
 fn read_mappings(
@@ -680,6 +764,60 @@ mod tests {
         [t0, t1, t2].into_iter().map(V1Response::single).collect()
     }
 
+    #[test]
+    fn functions_come_from_the_schema_with_every_parameter_shape() {
+        let schema = json!({"Databases": {"gamedb": {"Name": "gamedb", "Tables": {}, "Functions": {
+            "RecentPlays": {"Name": "RecentPlays",
+                "InputParameters": [
+                    {"Name": "since", "Type": "System.TimeSpan", "CslType": "timespan", "CslDefaultValue": null},
+                    {"Name": "n", "Type": "System.Int64", "CslType": "long"}],
+                "Body": "{\r\n    GamePlay\r\n    | take n\r\n}",
+                "Folder": "Helpers", "DocString": "Recent plays [kustoplan:gameplay]",
+                "FunctionKind": "Unknown", "OutputColumns": []},
+            "Tabular": {"Name": "Tabular",
+                "InputParameters": [
+                    {"Name": "T", "Columns": [{"Name": "x", "Type": "System.Int32", "CslType": "int"}]},
+                    {"Name": "Any", "Columns": []},
+                    {"Name": "k", "Type": "System.Int64", "CslType": "long", "CslDefaultValue": "5"}],
+                "Body": "{ T }", "Folder": "", "DocString": ""}
+        }}}});
+        let mut t0 = V1Table::new("Table_0", &[("DatabaseSchema", ColumnType::String)]);
+        t0.push(vec![json!(schema.to_string())]);
+        let mut bulk = structured_reads();
+        bulk[0] = V1Response::single(t0);
+        bulk.push(script(&[]));
+        let state = database_state("gamedb", &bulk).unwrap();
+        let scalar = |name: &str, ty| Parameter {
+            name: name.into(),
+            ty: ParameterType::Scalar(ty),
+        };
+        assert_eq!(
+            state.functions["RecentPlays"],
+            Function {
+                name: "RecentPlays".into(),
+                parameters: vec![
+                    scalar("since", ColumnType::Timespan),
+                    scalar("n", ColumnType::Long)
+                ],
+                body: "\r\n    GamePlay\r\n    | take n\r\n".into(),
+                docstring: "Recent plays".into(),
+                folder: "Helpers".into(),
+                owner: Some("gameplay".into()),
+                skip_validation: false,
+            }
+        );
+        let tabular = &state.functions["Tabular"];
+        assert_eq!(
+            tabular.parameters_text(),
+            "(T:(x:int), Any:(*), k:long = 5)"
+        );
+        assert_eq!(tabular.scalar_parameters(), None);
+        assert_eq!(
+            (tabular.body.as_str(), tabular.owner.as_ref()),
+            (" T ", None)
+        );
+    }
+
     fn script(rows: &[&str]) -> V1Response {
         let mut t = V1Table::new("Table_0", &[("DatabaseSchemaScript", ColumnType::String)]);
         for row in rows {
@@ -787,6 +925,7 @@ mod tests {
                 ("Raw Events".to_string(), raw_events),
             ]
             .into(),
+            functions: BTreeMap::new(),
             batching: Some(BatchingPolicy {
                 max_time: Timespan::from_secs(60),
                 ..BatchingPolicy::DEFAULTS

@@ -7,7 +7,10 @@
 //! - Literals go through [`quote_string`]: always `"..."` with backslash escapes.
 //! - JSON (mappings, policies) is compact, single-line JSON inside one string literal.
 //! - Every command is a single line, so any list of them can go into
-//!   [`execute_script`], which splits commands at line starts.
+//!   [`execute_script`], which splits commands at line starts. The one exception is a
+//!   function body, which keeps its lines (a `//` comment ends at its line's end, so a body
+//!   cannot be joined into one line); it sits inside `{ ... }`, which both the service and the
+//!   sandbox read as one block, so no line of it starts a command.
 //! - Table commands address tables of the request's database (the `db` of the request); the
 //!   database is named only where the command needs it.
 //!
@@ -380,13 +383,69 @@ pub fn execute_script(commands: &[String], continue_on_errors: bool) -> String {
     out
 }
 
+/// `.create-or-alter function [with (folder = "...", docstring = "...", skipvalidation =
+/// "true")] F(a:int, ...) {` then the body on its own lines, then `}`: creates the function
+/// or replaces its definition in one idempotent command, the form `.show database DB schema
+/// as csl script` writes functions in. Properties are written when non-empty (the
+/// docstring carries the ownership marker); `skipvalidation` only when asked for, since the
+/// service's default is to check the body. The body must be one brace-balanced block
+/// ([`crate::model::function::check_body`]; manifest validation enforces it).
+pub fn create_or_alter_function<N: AsRef<str>>(
+    name: &str,
+    parameters: &[(N, ColumnType)],
+    body: &str,
+    folder: &str,
+    docstring: &str,
+    skip_validation: bool,
+) -> String {
+    let mut properties: Vec<String> = [("folder", folder), ("docstring", docstring)]
+        .into_iter()
+        .filter(|(_, value)| !value.is_empty())
+        .map(|(key, value)| format!("{key} = {}", quote_string(value)))
+        .collect();
+    if skip_validation {
+        properties.push("skipvalidation = \"true\"".to_string());
+    }
+    let with = if properties.is_empty() {
+        String::new()
+    } else {
+        format!("with ({}) ", properties.join(", "))
+    };
+    let body = body.replace("\r\n", "\n").replace('\r', "\n");
+    let body = body.trim_end().trim_start_matches('\n');
+    format!(
+        ".create-or-alter function {with}{}{} {{\n{body}\n}}",
+        quote_name(name),
+        columns(parameters)
+    )
+}
+
+/// `.drop function F ifexists`: removes a stored function; queries, policies and other
+/// functions that call it fail from then on. `ifexists` makes a re-run after a partial apply
+/// succeed.
+pub fn drop_function(name: &str) -> String {
+    format!(".drop function {} ifexists", quote_name(name))
+}
+
+/// `.show functions`: every stored function of the request's database (Name, Parameters,
+/// Body, Folder, DocString). Observe reads functions from [`show_database_schema_json`]
+/// instead, which gives typed parameters in the same round trip as the tables.
+pub fn show_functions() -> String {
+    ".show functions".to_string()
+}
+
+/// `.show function F`: one stored function, in the columns of [`show_functions`].
+pub fn show_function(name: &str) -> String {
+    format!(".show function {}", quote_name(name))
+}
+
 /// `.show databases`: the databases the caller can see (import's default selection).
 pub fn show_databases() -> String {
     ".show databases".to_string()
 }
 
-/// `.show database DB schema as json`: every table, column, docstring and folder of a
-/// database in one round trip (bulk observe).
+/// `.show database DB schema as json`: every table, column, docstring and folder, and every
+/// stored function, of a database in one round trip (bulk observe).
 pub fn show_database_schema_json(database: &str) -> String {
     format!(".show database {} schema as json", quote_name(database))
 }

@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::Manifests;
 use super::spec::{
-    BatchingSpec, CachingSpec, ConnectorState, Converter, MappingSpec, PrincipalSpec,
+    BatchingSpec, CachingSpec, ConnectorState, Converter, FunctionDoc, MappingSpec, PrincipalSpec,
     Recoverability, RetentionSpec, SecretRef, SinkDoc, TableDoc,
 };
 use crate::model::connect::{ConnectCluster, Connector, RunState, Topic};
@@ -18,6 +18,7 @@ use crate::model::sink::{
 };
 use crate::model::{BatchingPolicy, CachingPolicy, HotWindow, RetentionPolicy, normalize_instant};
 use crate::model::{ColumnType, MappingKind, PrincipalKind, PrincipalRef, Timespan};
+use crate::model::{Function, Parameter, ParameterType};
 
 /// The Kusto state the stack declares. Call only on a stack that passed validation: invalid
 /// values that validation rejects are skipped here rather than reported twice.
@@ -30,6 +31,7 @@ pub fn kusto_state(m: &Manifests) -> KustoState {
             DatabaseState {
                 name: db.name.value.clone(),
                 tables: BTreeMap::new(),
+                functions: BTreeMap::new(),
                 batching: db.ingestion_batching.as_ref().map(|b| batching(b)),
                 streaming: db.streaming_ingestion.as_ref().is_some_and(|s| s.value),
                 retention: db.retention.as_ref().and_then(|r| retention(r)),
@@ -47,7 +49,35 @@ pub fn kusto_state(m: &Manifests) -> KustoState {
                 .insert(t.name.value.clone(), table(t, owner.clone()));
         }
     }
+    for f in &m.functions {
+        let db_name = m.database_or_default(f.database.as_ref());
+        if let Some(db) = state.databases.get_mut(&db_name) {
+            db.functions
+                .insert(f.name.value.clone(), function(f, owner.clone()));
+        }
+    }
     state
+}
+
+fn function(f: &FunctionDoc, owner: Option<String>) -> Function {
+    Function {
+        name: f.name.value.clone(),
+        parameters: f
+            .parameters
+            .iter()
+            .filter_map(|p| {
+                ColumnType::parse(&p.ty).map(|ty| Parameter {
+                    name: p.name.value.clone(),
+                    ty: ParameterType::Scalar(ty),
+                })
+            })
+            .collect(),
+        body: f.body.value.clone(),
+        docstring: f.docstring.clone().unwrap_or_default(),
+        folder: f.folder.clone().unwrap_or_default(),
+        owner,
+        skip_validation: f.skipvalidation,
+    }
 }
 
 fn table(t: &TableDoc, owner: Option<String>) -> TableState {

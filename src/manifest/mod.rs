@@ -22,7 +22,7 @@ use std::path::PathBuf;
 use crate::diagnostics::{Diagnostic, SourceMap};
 use node::{Node, Value};
 use schema::{KINDS, SchemaChecker};
-use spec::{DatabaseDoc, SinkDoc, StackDoc, TableDoc, TopicDoc};
+use spec::{DatabaseDoc, FunctionDoc, SinkDoc, StackDoc, TableDoc, TopicDoc};
 
 /// What the command line adds to the manifests.
 #[derive(Debug, Default, Clone)]
@@ -46,6 +46,8 @@ pub struct Manifests {
     pub databases: Vec<DatabaseDoc>,
     /// `Table` documents.
     pub tables: Vec<TableDoc>,
+    /// `Function` documents.
+    pub functions: Vec<FunctionDoc>,
     /// `Topic` documents.
     pub topics: Vec<TopicDoc>,
     /// `Sink` documents.
@@ -61,11 +63,17 @@ impl Manifests {
         self.broken.contains(&(kind.to_string(), name.to_string()))
     }
 
-    /// Number of documents of each kind, for the one-line summary.
+    /// Number of documents of each kind, for the one-line summary (functions only when the
+    /// stack declares some).
     pub fn summary(&self) -> String {
         let files = self.sources.len();
+        let routes = self.sinks.iter().map(|s| s.routes.len()).sum::<usize>();
+        let functions = match self.functions.len() {
+            0 => String::new(),
+            n => format!(", {n} {}", plural(n, "function", "functions")),
+        };
         format!(
-            "{} {}, {} {}, {} {}, {} {}, {} {} in {} {}",
+            "{} {}, {} {}{functions}, {} {}, {} {}, {routes} {} in {files} {}",
             self.databases.len(),
             plural(self.databases.len(), "database", "databases"),
             self.tables.len(),
@@ -74,13 +82,7 @@ impl Manifests {
             plural(self.topics.len(), "topic", "topics"),
             self.sinks.len(),
             plural(self.sinks.len(), "sink", "sinks"),
-            self.sinks.iter().map(|s| s.routes.len()).sum::<usize>(),
-            plural(
-                self.sinks.iter().map(|s| s.routes.len()).sum::<usize>(),
-                "route",
-                "routes"
-            ),
-            files,
+            plural(routes, "route", "routes"),
             plural(files, "file", "files"),
         )
     }
@@ -138,6 +140,7 @@ pub fn load(paths: &[PathBuf], options: &LoadOptions) -> Result<Manifests, LoadF
         stack: None,
         databases: Vec::new(),
         tables: Vec::new(),
+        functions: Vec::new(),
         topics: Vec::new(),
         sinks: Vec::new(),
         broken: BTreeSet::new(),
@@ -316,6 +319,7 @@ fn read_document(
         }),
         "Database" => de::from_node(doc).map(|d| out.databases.push(d)),
         "Table" => de::from_node(doc).map(|d| out.tables.push(d)),
+        "Function" => de::from_node(doc).map(|d| out.functions.push(d)),
         "Topic" => de::from_node(doc).map(|d| out.topics.push(d)),
         _ => de::from_node(doc).map(|d| out.sinks.push(d)),
     };

@@ -19,10 +19,11 @@ use crate::diagnostics::Diagnostic;
 pub const SCHEMA_PATH: &str = "schemas/kustoplan.schema.json";
 
 /// The document kinds and the `$defs` entry that describes each.
-pub const KINDS: [(&str, &str); 5] = [
+pub const KINDS: [(&str, &str); 6] = [
     ("Stack", "StackDoc"),
     ("Database", "DatabaseDoc"),
     ("Table", "TableDoc"),
+    ("Function", "FunctionDoc"),
     ("Topic", "TopicDoc"),
     ("Sink", "SinkDoc"),
 ];

@@ -30,6 +30,8 @@ pub enum Document {
     Topic(TopicDoc),
     /// `kind: Sink`
     Sink(SinkDoc),
+    /// `kind: Function`
+    Function(FunctionDoc),
 }
 
 macro_rules! kind_tag {
@@ -48,6 +50,7 @@ kind_tag!(DatabaseKind, Database);
 kind_tag!(TableKind, Table);
 kind_tag!(TopicKind, Topic);
 kind_tag!(SinkKind, Sink);
+kind_tag!(FunctionKind, Function);
 
 /// The stack: its name, where it deploys (per environment through variables), and its safety
 /// settings. At most one per stack; without one, the stack targets the built-in local sandbox.
@@ -547,6 +550,51 @@ pub struct MappingColumnSpec {
     /// Column type; when given it must equal the table column's type.
     #[serde(default)]
     pub datatype: Option<Located<String>>,
+}
+
+/// A stored function of a Kusto database, created or replaced with `.create-or-alter
+/// function`. Its body is compared with the live one after normalising whitespace and line
+/// endings only. A live function that is not declared is left alone, unless `safety.prune`
+/// is on and it carries this stack's ownership marker (written into its docstring).
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FunctionDoc {
+    /// Always `Function`.
+    pub kind: FunctionKind,
+    /// Function name.
+    pub name: Located<String>,
+    /// Database; may be omitted when the stack declares exactly one.
+    #[serde(default)]
+    pub database: Option<Located<String>>,
+    /// Scalar parameters in order (tabular parameters and default values are not supported).
+    #[serde(default)]
+    pub parameters: Vec<ParameterSpec>,
+    /// The body without its surrounding braces: zero or more `let` statements followed by a
+    /// query expression, e.g. `GamePlay | where EventTime > ago(since)`.
+    pub body: Located<String>,
+    /// Folder (UI grouping).
+    #[serde(default)]
+    pub folder: Option<String>,
+    /// Docstring.
+    #[serde(default)]
+    pub docstring: Option<String>,
+    /// Create the function without the service checking the body against the schema
+    /// (`skipvalidation`), e.g. when it uses a table another stack creates later. The service
+    /// does not store it, so changing only this changes nothing live.
+    #[serde(default)]
+    pub skipvalidation: bool,
+}
+
+/// A scalar function parameter.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ParameterSpec {
+    /// Parameter name: letters, digits and `_`, not starting with a digit.
+    pub name: Located<String>,
+    /// Scalar type: bool, datetime, dynamic, guid, int, long, real, string, timespan, decimal
+    /// (aliases as for columns).
+    #[serde(rename = "type")]
+    pub ty: Located<String>,
 }
 
 /// A Kafka topic.

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 use super::{
-    BatchingPolicy, CachingPolicy, ColumnType, MappingKind, PrincipalKind, PrincipalRef,
+    BatchingPolicy, CachingPolicy, ColumnType, Function, MappingKind, PrincipalKind, PrincipalRef,
     RetentionPolicy, is_guid,
 };
 
@@ -52,6 +52,9 @@ pub struct DatabaseState {
     pub name: String,
     /// Tables by name.
     pub tables: BTreeMap<String, TableState>,
+    /// Stored functions by name: observed, every one; desired, the declared ones.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub functions: BTreeMap<String, Function>,
     /// Database-level ingestion batching policy.
     pub batching: Option<BatchingPolicy>,
     /// Database-level streaming ingestion (absent and disabled are the same).
@@ -122,29 +125,48 @@ impl TableState {
 
     /// The docstring as stored in Kusto: the user's text plus the ownership marker.
     pub fn stored_docstring(&self) -> String {
-        match &self.owner {
-            Some(owner) if self.docstring.is_empty() => format!("{OWNER_MARKER_PREFIX}{owner}]"),
-            Some(owner) => format!("{} {OWNER_MARKER_PREFIX}{owner}]", self.docstring),
-            None => self.docstring.clone(),
-        }
+        stored_docstring(&self.docstring, self.owner.as_deref())
     }
 
     /// Splits a stored docstring into the user's text and the owning stack.
     pub fn split_docstring(stored: &str) -> (String, Option<String>) {
-        let trimmed = stored.trim_end();
-        if let Some(start) = trimmed.rfind(OWNER_MARKER_PREFIX)
-            && trimmed.ends_with(']')
-        {
-            let owner = &trimmed[start + OWNER_MARKER_PREFIX.len()..trimmed.len() - 1];
-            if !owner.is_empty() && !owner.contains([']', '[']) {
-                return (
-                    trimmed[..start].trim_end().to_string(),
-                    Some(owner.to_string()),
-                );
-            }
-        }
-        (stored.to_string(), None)
+        split_docstring(stored)
     }
+}
+
+impl Function {
+    /// The docstring as stored in Kusto: the user's text plus the ownership marker (functions
+    /// carry it like tables, so pruning only ever drops functions this stack created).
+    pub fn stored_docstring(&self) -> String {
+        stored_docstring(&self.docstring, self.owner.as_deref())
+    }
+}
+
+/// A docstring as stored: `text`, then the ownership marker of `owner` when there is one.
+pub fn stored_docstring(text: &str, owner: Option<&str>) -> String {
+    match owner {
+        Some(owner) if text.is_empty() => format!("{OWNER_MARKER_PREFIX}{owner}]"),
+        Some(owner) => format!("{text} {OWNER_MARKER_PREFIX}{owner}]"),
+        None => text.to_string(),
+    }
+}
+
+/// Splits a stored docstring (of a table or a function) into the user's text and the
+/// owning stack.
+pub fn split_docstring(stored: &str) -> (String, Option<String>) {
+    let trimmed = stored.trim_end();
+    if let Some(start) = trimmed.rfind(OWNER_MARKER_PREFIX)
+        && trimmed.ends_with(']')
+    {
+        let owner = &trimmed[start + OWNER_MARKER_PREFIX.len()..trimmed.len() - 1];
+        if !owner.is_empty() && !owner.contains([']', '[']) {
+            return (
+                trimmed[..start].trim_end().to_string(),
+                Some(owner.to_string()),
+            );
+        }
+    }
+    (stored.to_string(), None)
 }
 
 /// A column.

@@ -6,6 +6,7 @@ mod column_type;
 pub mod connect;
 pub mod endpoint;
 mod format;
+pub mod function;
 pub mod kusto;
 mod names;
 mod policy;
@@ -16,6 +17,7 @@ pub(crate) mod timespan;
 
 pub use column_type::ColumnType;
 pub use format::{DataFormat, MappingKind};
+pub use function::{Function, Parameter, ParameterType};
 pub use names::{check_kafka_topic_name, check_kusto_name, is_sink_safe_name};
 pub use policy::BatchingPolicy;
 pub use principal::{PrincipalKind, PrincipalRef, is_guid};

@@ -5,9 +5,14 @@
 //!   `.alter-merge table` (never a form that could drop data), a type change is `data-loss`
 //!   (`.alter column` nulls the data it retypes), an undeclared live column is dropped (`data-loss`).
 //! - Declared mappings, policies and principals are created or updated (`safe`).
+//! - A declared function is created or replaced in place with `.create-or-alter function`
+//!   (`safe`) when its parameters, docstring or folder differ, or its body differs in more
+//!   than whitespace and line endings.
 //! - Live objects that are not declared are left alone, unless pruning is on and they belong to
-//!   this stack (tables carry the ownership marker; mappings, policies and principals of owned
-//!   tables, and database principals, follow their parent).
+//!   this stack (tables and functions carry the ownership marker; mappings, policies and
+//!   principals of owned tables, and database principals, follow their parent). Dropping a
+//!   function is `data-loss` like every other drop: whatever calls it (queries, update
+//!   policies, other functions) fails from then on.
 //! - Column order is not compared: Kusto appends merged columns and reordering needs a full
 //!   `.alter table`, which is not worth its risk.
 
@@ -20,13 +25,13 @@ use crate::model::kusto::{
     DatabaseState, KustoState, Mapping, RoleKey, TableState, maybe_declared,
 };
 use crate::model::{
-    BatchingPolicy, CachingPolicy, PrincipalRef, RetentionPolicy, Timespan, is_guid,
+    BatchingPolicy, CachingPolicy, Function, PrincipalRef, RetentionPolicy, Timespan, is_guid,
 };
 
 use super::phase::{
-    KUSTO_MAPPINGS as PHASE_MAPPINGS, KUSTO_POLICIES as PHASE_POLICIES,
-    KUSTO_PRINCIPALS as PHASE_PRINCIPALS, KUSTO_REMOVALS as PHASE_REMOVALS,
-    KUSTO_TABLES as PHASE_TABLES,
+    KUSTO_FUNCTIONS as PHASE_FUNCTIONS, KUSTO_MAPPINGS as PHASE_MAPPINGS,
+    KUSTO_POLICIES as PHASE_POLICIES, KUSTO_PRINCIPALS as PHASE_PRINCIPALS,
+    KUSTO_REMOVALS as PHASE_REMOVALS, KUSTO_TABLES as PHASE_TABLES,
 };
 
 /// What the diff needs besides the two states.
@@ -137,6 +142,11 @@ pub mod address {
         format!("{}.mapping.{name}", self::table(db, table))
     }
 
+    /// `kusto.DB.function.F`.
+    pub fn function(db: &str, name: &str) -> String {
+        format!("{}.function.{name}", database(db))
+    }
+
     /// `SCOPE.role.ROLE.FQN`, where SCOPE is a database's or a table's address.
     pub fn role(scope: &str, role: &str, fqn: &str) -> String {
         format!("{scope}.role.{role}.{fqn}")
@@ -184,6 +194,7 @@ fn database(
             );
         }
     }
+    functions(&mut ctx, want, have, options);
     batching(
         &mut ctx,
         &format!("{base}.policy.ingestionbatching"),
@@ -356,6 +367,100 @@ fn update_table(ctx: &mut Ctx<'_>, want: &TableState, have: &TableState, options
     }
     let owned = options.owner.is_some() && have.owner == options.owner;
     table_children(ctx, want, have, options.prune && owned);
+}
+
+/// Declared functions are created or replaced when they differ (see the module docs); live
+/// ones that are not declared are dropped only when pruning and owned by this stack.
+fn functions(ctx: &mut Ctx<'_>, want: &DatabaseState, have: &DatabaseState, options: &DiffOptions) {
+    for (name, f) in &want.functions {
+        let current = have.functions.get(name);
+        let Some(changes) = function_changes(f, current) else {
+            continue;
+        };
+        let Some(parameters) = f.scalar_parameters() else {
+            continue;
+        };
+        ctx.push(
+            address::function(ctx.db, name),
+            Action::setting(current.is_some()),
+            ImpactClass::Safe,
+            match current {
+                None => format!("create function {name}{}", f.parameters_text()),
+                Some(_) => format!("update function {name}: {}", changes.join(", ")),
+            },
+            current.map(function_text),
+            Some(function_text(f)),
+            vec![render::create_or_alter_function(
+                name,
+                &parameters,
+                &f.body,
+                &f.folder,
+                &f.stored_docstring(),
+                f.skip_validation,
+            )],
+            PHASE_FUNCTIONS,
+        );
+    }
+    for (name, f) in &have.functions {
+        let owned = options.owner.is_some() && f.owner == options.owner;
+        if !want.functions.contains_key(name) && owned && options.prune {
+            ctx.push(
+                address::function(ctx.db, name),
+                Action::Delete,
+                ImpactClass::DataLoss,
+                format!(
+                    "drop function {name} (owned by this stack, no longer declared; queries, \
+                     policies and functions that call it fail)"
+                ),
+                Some(function_text(f)),
+                None,
+                vec![render::drop_function(name)],
+                PHASE_REMOVALS,
+            );
+        }
+    }
+}
+
+/// What differs between a declared function and the live one: `None` when nothing does,
+/// else the parts that change (empty for a function that does not exist yet). A live
+/// function without the ownership marker is adopted as is, like a table: the marker alone
+/// is not drift, and it is written with the function's next change.
+fn function_changes(want: &Function, have: Option<&Function>) -> Option<Vec<&'static str>> {
+    let Some(have) = have else {
+        return Some(Vec::new());
+    };
+    let adopting = have.owner.is_none() && want.owner.is_some();
+    let mut changes = Vec::new();
+    if want.parameters != have.parameters {
+        changes.push("parameters (callers must pass the new ones)");
+    }
+    if !want.same_body(have) {
+        changes.push("body");
+    }
+    if want.docstring != have.docstring || (want.owner != have.owner && !adopting) {
+        changes.push("docstring");
+    }
+    if want.folder != have.folder {
+        changes.push("folder");
+    }
+    (!changes.is_empty()).then_some(changes)
+}
+
+/// How a plan shows a function: its signature, folder and docstring, then the body.
+fn function_text(f: &Function) -> String {
+    let mut out = format!("{}{}\n", f.name, f.parameters_text());
+    if !f.folder.is_empty() {
+        out.push_str(&format!("folder: {}\n", f.folder));
+    }
+    let docstring = f.stored_docstring();
+    if !docstring.is_empty() {
+        out.push_str(&format!("docstring: {docstring}\n"));
+    }
+    out.push_str("{\n");
+    let body = f.body.replace("\r\n", "\n").replace('\r', "\n");
+    out.push_str(body.trim_matches('\n').trim_end());
+    out.push_str("\n}\n");
+    out
 }
 
 /// Mappings, policies and principals of a table.

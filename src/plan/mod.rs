@@ -177,8 +177,8 @@ pub struct Change {
     /// The structured Kafka/Connect requests; empty for Kusto changes.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub operations: Vec<Operation>,
-    /// Ordering phase: topics, then Kusto tables, mappings, policies, principals and removals,
-    /// then connectors (configs, states, removals).
+    /// Ordering phase: topics, then Kusto tables, mappings, policies, principals, functions,
+    /// then connectors (configs, states, removals), then Kusto removals.
     pub phase: u8,
 }
 
@@ -197,13 +197,16 @@ pub mod phase {
     pub const KUSTO_POLICIES: u8 = 3;
     /// Kusto principals.
     pub const KUSTO_PRINCIPALS: u8 = 4;
+    /// Kusto stored functions, after the tables, columns and mappings their bodies may use.
+    pub const KUSTO_FUNCTIONS: u8 = 5;
     /// Connector configs.
     pub const CONNECTORS: u8 = 6;
     /// Connector run states.
     pub const CONNECTOR_STATES: u8 = 7;
     /// Connector removals.
     pub const CONNECTOR_REMOVALS: u8 = 8;
-    /// Kusto removals (tables, columns, mappings, roles), after every connector change.
+    /// Kusto removals (tables, columns, mappings, roles, functions), after every connector
+    /// change.
     pub const KUSTO_REMOVALS: u8 = 9;
 }
 

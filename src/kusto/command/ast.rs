@@ -528,6 +528,31 @@ pub enum Command {
     GetKustoIdentityToken,
     /// `.show ingestion failures`: failures of queued ingestion.
     ShowIngestionFailures,
+    /// `.create-or-alter function [with (...)] F(p:type, ...) { body }`
+    CreateOrAlterFunction {
+        /// Function name.
+        name: String,
+        /// Scalar parameters in order.
+        parameters: Vec<ColumnDecl>,
+        /// The text between the braces, verbatim.
+        body: String,
+        /// `with (docstring=..., folder=..., skipvalidation=...)`.
+        properties: Vec<Property>,
+    },
+    /// `.drop function F [ifexists]`
+    DropFunction {
+        /// Function name.
+        name: String,
+        /// Do not fail if the function is missing.
+        if_exists: bool,
+    },
+    /// `.show functions`
+    ShowFunctions,
+    /// `.show function F`
+    ShowFunction {
+        /// Function name.
+        name: String,
+    },
     /// `.execute database script [with (...)] <| commands`
     ExecuteScript {
         /// `ContinueOnErrors` (default false).
@@ -558,6 +583,8 @@ impl Command {
                 | Command::GetIngestionResources
                 | Command::GetKustoIdentityToken
                 | Command::ShowIngestionFailures
+                | Command::ShowFunctions
+                | Command::ShowFunction { .. }
         )
     }
 
@@ -620,6 +647,9 @@ impl Command {
             Command::GetKustoIdentityToken => "KustoIdentityTokenGet",
             Command::ShowIngestionFailures => "IngestionFailuresShow",
             Command::ExecuteScript { .. } => "DatabaseScriptExecute",
+            Command::CreateOrAlterFunction { .. } => "FunctionCreateOrAlter",
+            Command::DropFunction { .. } => "FunctionDrop",
+            Command::ShowFunctions | Command::ShowFunction { .. } => "FunctionsShow",
         }
     }
 }

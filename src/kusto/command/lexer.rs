@@ -61,6 +61,9 @@ pub enum TokenKind {
     /// The text between the parentheses of a typed literal such as `datetime(2024-01-01)`,
     /// as written (the surrounding `(` and `)` are tokens of their own).
     LiteralBody(String),
+    /// A `{ ... }` block (a function body), the text between the braces verbatim: braces in
+    /// string literals and comments do not count, and no line of it starts a script command.
+    Body(String),
 }
 
 /// Words that open a typed literal whose parenthesised body is taken verbatim (right after a
@@ -216,6 +219,7 @@ impl<'a> Lexer<'a> {
             '.' => self.single(TokenKind::Dot),
             '|' => self.single(TokenKind::Pipe),
             '[' => self.bracketed()?,
+            '{' => self.body()?,
             '\'' | '"' | '`' | '@' => TokenKind::Str(self.string()?),
             'h' | 'H' if matches!(self.peek(1), Some('\'' | '"' | '@')) => {
                 self.bump();
@@ -383,6 +387,26 @@ impl<'a> Lexer<'a> {
                 _ => return s,
             }
         }
+    }
+
+    /// A `{ ... }` block up to its matching `}` ([`crate::model::function::braced_block_len`]).
+    fn body(&mut self) -> Result<TokenKind, SyntaxError> {
+        let (start, line, line_begin) = (self.pos, self.line, self.line_begin);
+        let from = self.offset(start);
+        let Some(len) = crate::model::function::braced_block_len(&self.src[from..]) else {
+            return Err(self.error_at(
+                start,
+                line,
+                line_begin,
+                "expected '}' to close the block".into(),
+            ));
+        };
+        while self.offset(self.pos) < from + len {
+            self.bump();
+        }
+        Ok(TokenKind::Body(
+            self.src[from + 1..from + len - 1].to_string(),
+        ))
     }
 
     fn bracketed(&mut self) -> Result<TokenKind, SyntaxError> {

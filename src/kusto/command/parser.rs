@@ -70,6 +70,7 @@ fn describe(kind: &TokenKind) -> String {
         TokenKind::Ge => "'>='".into(),
         TokenKind::Bang => "'!'".into(),
         TokenKind::LiteralBody(s) => format!("'{s}'"),
+        TokenKind::Body(_) => "'{'".into(),
     }
 }
 
@@ -232,6 +233,9 @@ impl<'a> Parser<'a> {
                 self.schema(SchemaVerb::CreateMerge, table)
             }
             "create-or-alter" => {
+                if self.eat_keyword("function") {
+                    return self.function();
+                }
                 let entity = self.entity()?;
                 self.keyword("ingestion")?;
                 self.set_mapping(MappingVerb::CreateOrAlter, entity)
@@ -307,8 +311,12 @@ impl<'a> Parser<'a> {
             "database",
             "table",
             "ingestion",
+            "functions",
+            "function",
         ])? {
             "version" => Ok(Command::ShowVersion),
+            "functions" => Ok(Command::ShowFunctions),
+            "function" => Ok(Command::ShowFunction { name: self.name()? }),
             "ingestion" => {
                 self.keyword("failures")?;
                 Ok(Command::ShowIngestionFailures)
@@ -426,6 +434,50 @@ impl<'a> Parser<'a> {
             verb,
             table,
             columns,
+            properties,
+        })
+    }
+
+    /// After `.create-or-alter function`: `[with (...)] Name(p:type, ...) { body }`. Scalar
+    /// parameters only: tabular parameters and default values are reported as unsupported.
+    fn function(&mut self) -> Result<Command, SyntaxError> {
+        let properties = self.with_properties()?;
+        let name = self.name()?;
+        self.punct(TokenKind::LParen)?;
+        let mut parameters = Vec::new();
+        if !self.eat(&TokenKind::RParen) {
+            loop {
+                let param = self.name()?;
+                self.punct(TokenKind::Colon)?;
+                if self.peek() == Some(&TokenKind::LParen) {
+                    return Err(self.error(
+                        "tabular function parameters are not supported by the sandbox".into(),
+                    ));
+                }
+                let ty = self.scalar_type()?;
+                if self.peek() == Some(&TokenKind::Eq) {
+                    return Err(self.error(
+                        "default parameter values are not supported by the sandbox".into(),
+                    ));
+                }
+                parameters.push(ColumnDecl { name: param, ty });
+                if !self.eat(&TokenKind::Comma) {
+                    break;
+                }
+            }
+            self.punct(TokenKind::RParen)?;
+        }
+        let body = match self.peek() {
+            Some(TokenKind::Body(text)) => {
+                self.pos += 1;
+                text.clone()
+            }
+            _ => return Err(self.expected("'{' to open the function body")),
+        };
+        Ok(Command::CreateOrAlterFunction {
+            name,
+            parameters,
+            body,
             properties,
         })
     }
@@ -696,8 +748,15 @@ impl<'a> Parser<'a> {
     }
 
     fn drop(&mut self) -> Result<Command, SyntaxError> {
-        match self.one_of(&["table", "column", "database", "extents", "extent"])? {
+        match self.one_of(&[
+            "table", "column", "database", "extents", "extent", "function",
+        ])? {
             "extents" | "extent" => self.drop_extents(),
+            "function" => {
+                let name = self.name()?;
+                let if_exists = self.eat_keyword("ifexists");
+                Ok(Command::DropFunction { name, if_exists })
+            }
             "table" => {
                 let table = self.table_ref()?;
                 if self.eat_keyword("ingestion") {

@@ -777,3 +777,104 @@ fn queued_ingestion_commands() {
     assert!(err(".get kusto identity").contains("'token'"));
     assert!(err(".show ingestion failures now").contains("after the end"));
 }
+
+#[test]
+fn functions_parse_with_their_body_verbatim() {
+    let csl = ".create-or-alter function with (folder = 'Helpers', docstring = \"Recent\", skipvalidation = \"true\") ['Recent Plays'](since:time, n: int64) {\n    GamePlay // }\n    | where s == '}' and EventTime > ago(since)\n    | take n\n}";
+    assert_eq!(
+        ok(csl),
+        Command::CreateOrAlterFunction {
+            name: "Recent Plays".into(),
+            parameters: vec![
+                col("since", ColumnType::Timespan),
+                col("n", ColumnType::Long)
+            ],
+            body: "\n    GamePlay // }\n    | where s == '}' and EventTime > ago(since)\n    | take n\n"
+                .into(),
+            properties: vec![
+                Property {
+                    key: "folder".into(),
+                    value: "Helpers".into()
+                },
+                Property {
+                    key: "docstring".into(),
+                    value: "Recent".into()
+                },
+                Property {
+                    key: "skipvalidation".into(),
+                    value: "true".into()
+                },
+            ],
+        }
+    );
+    assert_eq!(
+        ok(".create-or-alter function F() { print 1 }"),
+        Command::CreateOrAlterFunction {
+            name: "F".into(),
+            parameters: Vec::new(),
+            body: " print 1 ".into(),
+            properties: Vec::new(),
+        }
+    );
+    assert_eq!(
+        ok(".drop function F ifexists"),
+        Command::DropFunction {
+            name: "F".into(),
+            if_exists: true
+        }
+    );
+    assert_eq!(ok(".show functions"), Command::ShowFunctions);
+    assert_eq!(
+        ok(".show function ['a b']"),
+        Command::ShowFunction { name: "a b".into() }
+    );
+    assert_eq!(
+        ok(".create-or-alter function F() { print 1 }").command_type(),
+        "FunctionCreateOrAlter"
+    );
+}
+
+#[test]
+fn bad_function_commands_are_syntax_errors() {
+    assert_eq!(
+        err(".create-or-alter function F() { print 1"),
+        "Syntax error: SYN0002: expected '}' to close the block [line:position=1:30]"
+    );
+    assert_eq!(
+        err(".create-or-alter function F() {\n  .drop table T\n}"),
+        "Syntax error: SYN0002: expected '}' to close the block [line:position=1:30]"
+    );
+    assert_eq!(
+        err(".create-or-alter function F(T:(*)) { T }"),
+        "Syntax error: SYN0002: tabular function parameters are not supported by the sandbox [line:position=1:30]"
+    );
+    assert_eq!(
+        err(".create-or-alter function F(n:long = 5) { print n }"),
+        "Syntax error: SYN0002: default parameter values are not supported by the sandbox [line:position=1:35]"
+    );
+    assert_eq!(
+        err(".create-or-alter function F() print 1"),
+        "Syntax error: SYN0002: expected '{' to open the function body but found 'print' [line:position=1:30]"
+    );
+    assert_eq!(
+        err(".create-or-alter function F() { print 1 } x"),
+        "Syntax error: SYN0002: unexpected 'x' after the end of the command [line:position=1:42]"
+    );
+}
+
+#[test]
+fn a_multi_line_function_is_one_command_of_a_script() {
+    let csl = ".execute database script <|\n.create-merge table T (a:int)\n.create-or-alter function F() {\nT\n| where a > 1 // .not a command\n| take 1\n}\n.drop function G ifexists";
+    let Command::ExecuteScript { commands, .. } = ok(csl) else {
+        panic!("expected ExecuteScript");
+    };
+    let types: Vec<&str> = commands.iter().map(|c| c.command.command_type()).collect();
+    assert_eq!(
+        types,
+        ["TableCreate", "FunctionCreateOrAlter", "FunctionDrop"]
+    );
+    assert_eq!(
+        commands[1].text,
+        ".create-or-alter function F() {\nT\n| where a > 1 // .not a command\n| take 1\n}"
+    );
+}

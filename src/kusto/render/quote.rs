@@ -41,9 +41,11 @@ const RESERVED: &[&str] = &[
     "datetime", "guid", "uniqueid", "dynamic",
     // Control-command words of the commands rendered here.
     "add", "admins", "alter", "column", "columns", "create", "csl", "databases", "delete", "details",
-    "docstring", "drop", "execute", "false", "folder", "ifexists", "ingestion",
+    "docstring", "drop", "execute", "false", "folder", "function", "functions", "ifexists",
+    "ingestion",
     "ingestionbatching", "ingestors", "mapping", "mappings", "monitors", "none", "policy",
-    "principals", "schema", "script", "show", "streamingingestion", "table", "tables", "true",
+    "principals", "schema", "script", "show", "skipvalidation", "streamingingestion", "table",
+    "tables", "true",
     "type", "users",
 ];
 

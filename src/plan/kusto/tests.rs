@@ -424,6 +424,10 @@ fn table_principals_and_policies_at_both_levels_round_trip() {
                 // own: compare what streams, not which entity says so.
                 t.streaming = Some(t.streams(database));
             }
+            // Bodies read back as the service stores them: equal up to whitespace.
+            for f in db.functions.values_mut() {
+                f.body = crate::model::function::normalize_body(&f.body);
+            }
         }
         state
     };
@@ -859,5 +863,187 @@ fn retention_and_caching_round_trip_and_shortening_retention_loses_data() {
             Action::Update,
             ImpactClass::DataLoss
         )]
+    );
+}
+
+/// The gameplay stack plus one declared function.
+fn with_function(body: &str) -> KustoState {
+    let mut desired = gameplay();
+    let db = desired.databases.get_mut("gamedb").expect("gamedb");
+    db.functions.insert(
+        "RecentPlays".into(),
+        Function {
+            name: "RecentPlays".into(),
+            parameters: vec![crate::model::Parameter {
+                name: "since".into(),
+                ty: crate::model::ParameterType::Scalar(crate::model::ColumnType::Timespan),
+            }],
+            body: body.into(),
+            docstring: "Plays since a time".into(),
+            folder: "Helpers".into(),
+            owner: Some("gameplay".into()),
+            skip_validation: false,
+        },
+    );
+    desired
+}
+
+#[test]
+fn functions_round_trip_and_only_real_body_changes_are_updates() {
+    let sandbox = KustoSandbox::in_memory(&["gamedb".to_string()]).expect("sandbox");
+    let desired = with_function("GamePlay\n| where EventTime > ago(since)\n| take 10\n");
+    let changes = diff(&desired, &observe_all(&sandbox, &desired), &options());
+    let created: Vec<&Change> = changes
+        .iter()
+        .filter(|c| c.address == "kusto.gamedb.function.RecentPlays")
+        .collect();
+    assert_eq!(created.len(), 1, "{changes:?}");
+    assert_eq!(
+        (created[0].action, created[0].impact, created[0].phase),
+        (Action::Create, ImpactClass::Safe, PHASE_FUNCTIONS)
+    );
+    assert_eq!(
+        created[0].commands,
+        [
+            ".create-or-alter function with (folder = \"Helpers\", docstring = \"Plays since a time [kustoplan:gameplay]\") RecentPlays(since:timespan) {\nGamePlay\n| where EventTime > ago(since)\n| take 10\n}"
+        ]
+    );
+    assert!(
+        changes
+            .iter()
+            .all(|c| c.phase < PHASE_FUNCTIONS || c.address.contains(".function.")),
+        "functions come after tables, mappings, policies and principals"
+    );
+    apply_all(&sandbox, &changes);
+    assert!(diff(&desired, &observe_all(&sandbox, &desired), &options()).is_empty());
+
+    // Re-indented, CRLF line endings, lines joined: the same function.
+    let respaced =
+        with_function("  GamePlay   | where EventTime > ago(since)\r\n\r\n    | take 10");
+    assert!(
+        diff(&respaced, &observe_all(&sandbox, &respaced), &options()).is_empty(),
+        "whitespace and line endings are not drift"
+    );
+
+    // A real change is an in-place update.
+    let changed = with_function("GamePlay\n| where EventTime > ago(since)\n| take 20");
+    let changes = diff(&changed, &observe_all(&sandbox, &changed), &options());
+    assert_eq!(
+        summary(&changes),
+        [(
+            "kusto.gamedb.function.RecentPlays".to_string(),
+            Action::Update,
+            ImpactClass::Safe
+        )]
+    );
+    assert_eq!(changes[0].summary, "update function RecentPlays: body");
+    let before = changes[0].before.as_deref().expect("before");
+    assert!(before.contains("| take 10\n}"), "{before}");
+    assert!(
+        changes[0]
+            .after
+            .as_deref()
+            .expect("after")
+            .contains("| take 20\n}")
+    );
+    apply_all(&sandbox, &changes);
+    assert!(diff(&changed, &observe_all(&sandbox, &changed), &options()).is_empty());
+
+    // Parameters, folder and docstring are compared too.
+    let mut retyped = changed.clone();
+    let f = retyped
+        .databases
+        .get_mut("gamedb")
+        .and_then(|db| db.functions.get_mut("RecentPlays"))
+        .expect("function");
+    f.parameters[0].ty = crate::model::ParameterType::Scalar(crate::model::ColumnType::DateTime);
+    f.folder = "Queries".into();
+    let changes = diff(&retyped, &observe_all(&sandbox, &retyped), &options());
+    assert_eq!(
+        changes[0].summary,
+        "update function RecentPlays: parameters (callers must pass the new ones), folder"
+    );
+}
+
+#[test]
+fn undeclared_functions_are_dropped_only_when_pruning_and_owned() {
+    let sandbox = KustoSandbox::in_memory(&["gamedb".to_string()]).expect("sandbox");
+    let desired = with_function("GamePlay | take 1");
+    apply_all(
+        &sandbox,
+        &diff(&desired, &observe_all(&sandbox, &desired), &options()),
+    );
+    run(
+        &sandbox,
+        ".create-or-alter function with (docstring = 'not ours') Theirs() { GamePlay | take 2 }",
+    );
+    run(
+        &sandbox,
+        ".create-or-alter function with (docstring = 'x [kustoplan:other]') OtherStack() { print 1 }",
+    );
+    let without = gameplay();
+    let observed = observe_all(&sandbox, &without);
+    assert_eq!(observed.databases["gamedb"].functions.len(), 3);
+    assert!(
+        diff(&without, &observed, &options()).is_empty(),
+        "without prune nothing is dropped"
+    );
+    let pruning = DiffOptions {
+        prune: true,
+        ..options()
+    };
+    let changes = diff(&without, &observed, &pruning);
+    assert_eq!(
+        summary(&changes),
+        [(
+            "kusto.gamedb.function.RecentPlays".to_string(),
+            Action::Delete,
+            ImpactClass::DataLoss
+        )],
+        "only the function this stack owns"
+    );
+    assert_eq!(changes[0].commands, [".drop function RecentPlays ifexists"]);
+    assert_eq!(changes[0].phase, PHASE_REMOVALS);
+    assert!(
+        changes[0].summary.contains("that call it fail"),
+        "{}",
+        changes[0].summary
+    );
+    apply_all(&sandbox, &changes);
+    let after = observe_all(&sandbox, &without);
+    assert_eq!(
+        after.databases["gamedb"]
+            .functions
+            .keys()
+            .collect::<Vec<_>>(),
+        ["OtherStack", "Theirs"]
+    );
+}
+
+#[test]
+fn a_declared_function_without_a_marker_is_adopted_without_a_change() {
+    let sandbox = KustoSandbox::in_memory(&["gamedb".to_string()]).expect("sandbox");
+    let desired = with_function("GamePlay | take 1");
+    apply_all(
+        &sandbox,
+        &diff(&desired, &observe_all(&sandbox, &desired), &options()),
+    );
+    run(
+        &sandbox,
+        ".create-or-alter function with (folder = 'Helpers', docstring = 'Plays since a time') RecentPlays(since:timespan) { GamePlay | take 1 }",
+    );
+    let observed = observe_all(&sandbox, &desired);
+    assert_eq!(
+        observed.databases["gamedb"].functions["RecentPlays"].owner,
+        None
+    );
+    assert!(diff(&desired, &observed, &options()).is_empty());
+    let pruning = DiffOptions {
+        prune: true,
+        ..options()
+    };
+    assert!(
+        diff(&gameplay(), &observed, &pruning).is_empty(),
+        "never pruned"
     );
 }

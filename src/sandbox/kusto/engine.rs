@@ -576,7 +576,10 @@ fn need<'a>(cmd: &'a Command, ctx: Context<'a>) -> Need<'a> {
         | Command::ShowDatabaseSchemaScript { database, .. }
         | Command::ShowDatabasePrincipals { database } => Need::Read(database),
         Command::ShowMappings { entity, .. } => Need::Read(ctx.entity_database(entity)),
-        Command::ShowTables | Command::ShowPolicy { .. } => Need::Read(ctx.resolve(None)),
+        Command::ShowTables
+        | Command::ShowPolicy { .. }
+        | Command::ShowFunctions
+        | Command::ShowFunction { .. } => Need::Read(ctx.resolve(None)),
         Command::ShowTableSchemaJson { table }
         | Command::ShowTablePrincipals { table }
         | Command::ShowExtents { table, .. } => Need::Read(ctx.resolve(table.database.as_deref())),
@@ -620,7 +623,10 @@ fn need<'a>(cmd: &'a Command, ctx: Context<'a>) -> Need<'a> {
             ingestor_ok: false,
         },
         // Several tables: the sandbox asks for Database Admin rather than Table Admin on each.
-        Command::RenameTables { .. } | Command::ExecuteScript { .. } => Need::Write {
+        Command::RenameTables { .. }
+        | Command::ExecuteScript { .. }
+        | Command::CreateOrAlterFunction { .. }
+        | Command::DropFunction { .. } => Need::Write {
             database: ctx.resolve(None),
             table: None,
             ingestor_ok: false,

@@ -105,6 +105,37 @@ pub struct Database {
     pub caching: Option<CachingPolicy>,
     /// Database role assignments.
     pub principals: Vec<Assignment<DatabaseRole>>,
+    /// Stored functions by name. Absent in state files written before the sandbox held
+    /// functions.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub functions: BTreeMap<String, StoredFunction>,
+}
+
+/// A stored function, kept as the service keeps it: the body as sent, braces included.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredFunction {
+    /// Function name.
+    pub name: String,
+    /// Scalar parameters in order.
+    pub parameters: Vec<(String, ColumnType)>,
+    /// `{ ... }` as sent.
+    pub body: String,
+    /// Folder ("" when unset).
+    pub folder: String,
+    /// Docstring ("" when unset).
+    pub docstring: String,
+}
+
+impl StoredFunction {
+    /// `(a:int, b:string)`: the `Parameters` column of `.show functions`.
+    pub fn parameters_text(&self) -> String {
+        let list: Vec<String> = self
+            .parameters
+            .iter()
+            .map(|(name, ty)| format!("{name}:{}", ty.as_kql()))
+            .collect();
+        format!("({})", list.join(", "))
+    }
 }
 
 impl Database {
@@ -120,6 +151,7 @@ impl Database {
             retention: self.retention,
             caching: self.caching.clone(),
             principals: self.principals.clone(),
+            functions: self.functions.clone(),
         }
     }
 
@@ -132,6 +164,7 @@ impl Database {
             && self.retention == other.retention
             && self.caching == other.caching
             && self.principals == other.principals
+            && self.functions == other.functions
     }
 
     /// Puts back the database-level settings of `saved` (tables and version stay).
@@ -143,6 +176,7 @@ impl Database {
         self.retention = saved.retention;
         self.caching = saved.caching;
         self.principals = saved.principals;
+        self.functions = saved.functions;
     }
 }
 
@@ -301,6 +335,7 @@ impl Database {
             retention: None,
             caching: None,
             principals: Vec::new(),
+            functions: BTreeMap::new(),
         }
     }
 }

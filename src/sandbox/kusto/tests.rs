@@ -766,3 +766,96 @@ fn a_failed_ingest_inline_fails_and_is_listed_as_an_ingestion_failure() {
         "nothing was ingested"
     );
 }
+
+/// Column names of a result, in order.
+fn columns(r: &V1Response) -> Vec<String> {
+    r.primary()
+        .expect("table")
+        .columns
+        .iter()
+        .map(|c| c.name.clone())
+        .collect()
+}
+
+#[test]
+fn functions_show_as_the_docs_describe() {
+    let s = sandbox();
+    run(&s, ".create table T (a:int)");
+    let created = run(
+        &s,
+        ".create-or-alter function with (docstring = 'Demo function with parameter', folder='MyFolder')\nTestFunction(myLimit:int)\n{ T | take myLimit}",
+    );
+    let shape = ["Name", "Parameters", "Body", "Folder", "DocString"];
+    assert_eq!(columns(&created), shape);
+    let expected = vec![
+        json!("TestFunction"),
+        json!("(myLimit:int)"),
+        json!("{ T | take myLimit}"),
+        json!("MyFolder"),
+        json!("Demo function with parameter"),
+    ];
+    assert_eq!(rows(&created), [expected.as_slice()]);
+    run(&s, ".create-or-alter function Other() { print 1 }");
+    let all = run(&s, ".show functions");
+    assert_eq!(columns(&all), shape);
+    let names: Vec<&Value> = rows(&all).iter().map(|r| &r[0]).collect();
+    assert_eq!(names, [&json!("Other"), &json!("TestFunction")]);
+    let one = run(&s, ".show function TestFunction");
+    assert_eq!(rows(&one), [expected.as_slice()]);
+    assert_eq!(
+        fail(&s, ".show function Missing").detail,
+        "Entity ID 'Missing' of kind 'Function' was not found."
+    );
+
+    // `.create-or-alter` replaces the whole definition: an omitted property is reset.
+    run(
+        &s,
+        ".create-or-alter function TestFunction(n:long) { T | take n }",
+    );
+    assert_eq!(
+        rows(&run(&s, ".show function TestFunction"))[0],
+        [
+            json!("TestFunction"),
+            json!("(n:long)"),
+            json!("{ T | take n }"),
+            json!(""),
+            json!("")
+        ]
+    );
+
+    // The schema lists functions with typed parameters and the body as stored.
+    let schema = run(&s, ".show database db schema as json");
+    let cell: Value =
+        serde_json::from_str(rows(&schema)[0][0].as_str().expect("text")).expect("json");
+    assert_eq!(
+        cell["Databases"]["db"]["Functions"]["TestFunction"],
+        json!({
+            "Name": "TestFunction",
+            "InputParameters": [
+                {"Name": "n", "Type": "System.Int64", "CslType": "long", "CslDefaultValue": null}
+            ],
+            "Body": "{ T | take n }",
+            "Folder": "",
+            "DocString": "",
+            "FunctionKind": "Unknown",
+            "OutputColumns": [],
+        })
+    );
+
+    let dropped = run(&s, ".drop function TestFunction");
+    assert_eq!(columns(&dropped), ["Name"]);
+    assert_eq!(rows(&dropped), [[json!("TestFunction")].as_slice()]);
+    assert_eq!(
+        fail(&s, ".drop function TestFunction").detail,
+        "Entity ID 'TestFunction' of kind 'Function' was not found."
+    );
+    assert!(rows(&run(&s, ".drop function TestFunction ifexists")).is_empty());
+    assert_eq!(
+        fail(&s, ".create-or-alter function T() { print 1 }").detail,
+        "Entity 'T' of kind 'Table' already exists."
+    );
+    assert_eq!(
+        fail(&s, ".create-or-alter function with (view = true) V() { T }").detail,
+        "Property 'view' is not supported for functions by the sandbox (supported: docstring, folder, skipvalidation)."
+    );
+}

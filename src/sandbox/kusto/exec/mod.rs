@@ -1,6 +1,7 @@
 //! Executes one parsed command against the state (no access checks, no persistence, no
 //! scripts: those belong to the engine).
 
+mod functions;
 mod mappings;
 mod policies;
 mod principals;
@@ -432,6 +433,24 @@ fn dispatch(
         Command::ExecuteScript { .. } => Err(KustoError::bad_request(
             "'.execute database script' cannot be nested inside another script.",
         )),
+        Command::CreateOrAlterFunction {
+            name,
+            parameters,
+            body,
+            properties,
+        } => functions::create_or_alter(
+            state,
+            ctx,
+            functions::Definition {
+                name,
+                parameters,
+                body,
+                properties,
+            },
+        ),
+        Command::DropFunction { name, if_exists } => functions::drop(state, ctx, name, *if_exists),
+        Command::ShowFunctions => functions::show(state, ctx, None),
+        Command::ShowFunction { name } => functions::show(state, ctx, Some(name)),
     }
 }
 

@@ -3,7 +3,7 @@
 use serde_json::{Value, json};
 
 use super::super::directory;
-use super::super::state::{Assignment, Database, Mapping, Table};
+use super::super::state::{Assignment, Database, Mapping, StoredFunction, Table};
 use super::super::validate::PrincipalName;
 use crate::kusto::v1::V1Table;
 use crate::model::ColumnType::{self, Bool, DateTime, Guid, String as Str};
@@ -134,6 +134,11 @@ pub fn database_schema(name: &str, db: &Database) -> V1Table {
             (tb.name.clone(), v)
         })
         .collect();
+    let functions: serde_json::Map<String, Value> = db
+        .functions
+        .values()
+        .map(|f| (f.name.clone(), function_schema(f)))
+        .collect();
     let doc = json!({
         "Databases": {
             name: {
@@ -144,13 +149,64 @@ pub fn database_schema(name: &str, db: &Database) -> V1Table {
                 "PrettyName": null,
                 "MajorVersion": 1,
                 "MinorVersion": db.minor_version,
-                "Functions": {},
+                "Functions": functions,
                 "DatabaseAccessMode": "ReadWrite",
             }
         }
     });
     let mut t = result_table(&[("DatabaseSchema", Str)]);
     t.push(vec![json!(doc.to_string())]);
+    t
+}
+
+/// A function in `.show database DB schema as json`: typed `InputParameters` (scalar ones
+/// carry `CslType`; tabular ones, which the sandbox does not store, would carry `Columns`),
+/// the body as stored, braces included.
+fn function_schema(f: &StoredFunction) -> Value {
+    json!({
+        "Name": f.name,
+        "InputParameters": f.parameters.iter().map(|(name, ty)| json!({
+            "Name": name,
+            "Type": ty.as_clr(),
+            "CslType": ty.as_kql(),
+            "CslDefaultValue": null,
+        })).collect::<Vec<_>>(),
+        "Body": f.body,
+        "Folder": f.folder,
+        "DocString": f.docstring,
+        "FunctionKind": "Unknown",
+        "OutputColumns": [],
+    })
+}
+
+/// `.show functions`, `.show function F` and the result of `.create-or-alter function`:
+/// Name, Parameters (`(a:int, b:string)`), Body (braces included), Folder, DocString.
+pub fn functions<'a>(functions: impl Iterator<Item = &'a StoredFunction>) -> V1Table {
+    let mut t = result_table(&[
+        ("Name", Str),
+        ("Parameters", Str),
+        ("Body", Str),
+        ("Folder", Str),
+        ("DocString", Str),
+    ]);
+    for f in functions {
+        t.push(vec![
+            json!(f.name),
+            json!(f.parameters_text()),
+            json!(f.body),
+            json!(f.folder),
+            json!(f.docstring),
+        ]);
+    }
+    t
+}
+
+/// Result of `.drop function`: the name of the function dropped.
+pub fn function_names(name: Option<&str>) -> V1Table {
+    let mut t = result_table(&[("Name", Str)]);
+    if let Some(name) = name {
+        t.push(vec![json!(name)]);
+    }
     t
 }
 

@@ -13,8 +13,8 @@ use crate::kusto::render::{self, PolicyScope, RoleScope};
 use crate::kusto::v1::V1Table;
 use crate::model::{CachingPolicy, RetentionPolicy};
 
-/// The script rows in the service's order: tables, table mappings, table policies, database
-/// policies, database principals, table principals.
+/// The script rows in the service's order: tables, table mappings, functions, table policies,
+/// database policies, database principals, table principals.
 pub(super) fn show(
     state: &SandboxState,
     name: &str,
@@ -48,6 +48,21 @@ fn rows(name: &str, db: &Database, options: SchemaScriptOptions) -> Vec<String> 
                 ));
             }
         }
+    }
+    for f in db.functions.values() {
+        let body = f
+            .body
+            .strip_prefix('{')
+            .and_then(|b| b.strip_suffix('}'))
+            .unwrap_or(&f.body);
+        out.push(render::create_or_alter_function(
+            &f.name,
+            &f.parameters,
+            body,
+            &f.folder,
+            &f.docstring,
+            true,
+        ));
     }
     for t in db.tables.values() {
         policies(
