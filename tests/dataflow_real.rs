@@ -5,6 +5,8 @@
 //! the Azurite container `.get ingestion resources` handed out, announced on its queue, and
 //! ingested by the sandbox: the walk-through's last step, `GamePlay | count`, returns the number
 //! of events produced. `behavior.on.error` decides what a record the sink cannot write does.
+//! With a sandbox that requires tokens, the sink signs in with its app key (a wrong one fails
+//! its task with the sandbox's 401) and ingests as the app, which apply made a database admin.
 
 mod common;
 
@@ -16,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use common::real_env::{RealEnv, real_env};
 use kustoplan::sandbox::azurite::Azurite;
-use kustoplan::sandbox::kusto::{ServeConfig, ServerHandle, serve};
+use kustoplan::sandbox::kusto::{AuthConfig, ServeConfig, ServerHandle, serve};
 use rdkafka::config::ClientConfig;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use serde_json::{Value, json};
@@ -32,15 +34,23 @@ struct Run {
     stderr: String,
 }
 
-async fn kustoplan(stack: &Path, vars: &[String], args: &[&str]) -> Run {
+/// Runs kustoplan on `stack` with `vars` and the environment variables `envs`.
+async fn kustoplan(stack: &Path, vars: &[String], envs: &[(&str, String)], args: &[&str]) -> Run {
     let mut all: Vec<String> = args.iter().map(|s| s.to_string()).collect();
     all.push(stack.display().to_string());
     for v in vars {
         all.extend(["--var".to_string(), v.clone()]);
     }
+    let envs: Vec<(String, String)> = envs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect();
     let out = tokio::task::spawn_blocking(move || {
         Command::new(common::kustoplan_bin())
             .args(&all)
+            .envs(envs)
+            .env_remove("IDENTITY_SERVER_THUMBPRINT")
+            .env_remove("IMDS_ENDPOINT")
             .output()
             .expect("run kustoplan")
     })
@@ -58,19 +68,40 @@ struct Kusto {
     _dir: tempfile::TempDir,
     server: ServerHandle,
     http: reqwest::Client,
+    /// The bearer token the test's own requests carry, when the sandbox requires one.
+    token: Option<String>,
 }
 
 impl Kusto {
     async fn start(azurite: Option<&Azurite>) -> Kusto {
+        Kusto::start_with_auth(azurite, None).await
+    }
+
+    /// A sandbox that requires bearer tokens: `auth`, and the token of its cluster admin.
+    async fn start_with_auth(azurite: Option<&Azurite>, auth: Option<(AuthConfig, &str)>) -> Kusto {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut config = ServeConfig::new(dir.path(), SocketAddr::from(([127, 0, 0, 1], 0)));
         config.databases = vec![DB.to_string()];
         config.queued = azurite.map(|a| a.account().clone());
+        let token = auth.as_ref().map(|(_, token)| token.to_string());
+        config.auth = auth.map(|(config, _)| config);
         let server = serve(config).await.expect("kusto sandbox");
         Kusto {
             _dir: dir,
             server,
             http: reqwest::Client::new(),
+            token,
+        }
+    }
+
+    fn post(&self, path: &str, csl: &str) -> reqwest::RequestBuilder {
+        let req = self
+            .http
+            .post(format!("{}{path}", self.server.url()))
+            .json(&json!({"db": DB, "csl": csl}));
+        match &self.token {
+            Some(token) => req.bearer_auth(token),
+            None => req,
         }
     }
 
@@ -86,9 +117,7 @@ impl Kusto {
     /// Rows of a query on gamedb.
     async fn query(&self, csl: &str) -> Vec<Value> {
         let resp = self
-            .http
-            .post(format!("{}/v1/rest/query", self.server.url()))
-            .json(&json!({"db": DB, "csl": csl}))
+            .post("/v1/rest/query", csl)
             .send()
             .await
             .expect("query");
@@ -124,9 +153,7 @@ impl Kusto {
     }
 
     async fn mgmt(&self, csl: &str) -> Value {
-        self.http
-            .post(format!("{}/v1/rest/mgmt", self.server.url()))
-            .json(&json!({"db": DB, "csl": csl}))
+        self.post("/v1/rest/mgmt", csl)
             .send()
             .await
             .expect("mgmt")
@@ -140,8 +167,12 @@ impl Kusto {
 /// all tests), the connector's key file written where its `${file:...}` placeholder points,
 /// and `edit` applied to kafka.yaml.
 fn gameplay_copy(dir: &Path, suffix: &str, edit: impl Fn(String) -> String) {
+    gameplay_copy_with_key(dir, suffix, "not-a-real-key", edit);
+}
+
+fn gameplay_copy_with_key(dir: &Path, suffix: &str, key: &str, edit: impl Fn(String) -> String) {
     let secret = dir.join("kusto.properties");
-    std::fs::write(&secret, "appkey=not-a-real-key\n").expect("secret file");
+    std::fs::write(&secret, format!("appkey={key}\n")).expect("secret file");
     for f in ["stack.yaml", "kusto.yaml", "kafka.yaml"] {
         let text = std::fs::read_to_string(common::repo().join("examples/gameplay").join(f))
             .expect("read example");
@@ -274,7 +305,11 @@ async fn delete_connector(env: &RealEnv, name: &str) {
 
 /// Applies a gameplay copy; panics with kustoplan's output unless it succeeded.
 async fn apply(stack: &Path, vars: &[String]) {
-    let run = kustoplan(stack, vars, &["apply", "--auto-approve"]).await;
+    apply_with_env(stack, vars, &[]).await;
+}
+
+async fn apply_with_env(stack: &Path, vars: &[String], envs: &[(&str, String)]) {
+    let run = kustoplan(stack, vars, envs, &["apply", "--auto-approve"]).await;
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
 }
 
@@ -446,5 +481,128 @@ async fn behavior_on_error_log_and_ignore_skip_the_bad_record_and_ingest_the_res
     for (_, _, sink, _, _, _) in &cases {
         delete_connector(&env, sink).await;
     }
+    kusto.server.shutdown().await;
+}
+
+/// The principal of the example's AAD app (`aadapp=${var.app_id};${var.tenant_id}`).
+const APP: &str =
+    "aadapp=00000000-0000-0000-0000-00000000a11d;00000000-0000-0000-0000-0000000007e2";
+const APP_KEY: &str = "app-key-7d1f0c";
+const DEPLOYER: &str =
+    "aadapp=11111111-2222-3333-4444-555555555555;00000000-0000-0000-0000-0000000007e2";
+const DEPLOYER_TOKEN: &str = "deployer-token-42b9";
+
+/// A loopback managed-identity endpoint (App Service protocol, plain http) handing kustoplan
+/// the deployer's token; the environment that points kustoplan's credential at it.
+async fn identity_endpoint() -> Vec<(&'static str, String)> {
+    use axum::Router;
+    use axum::routing::get;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let app = Router::new().route(
+        "/msi/token",
+        get(|| async {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .expect("clock")
+                .as_secs();
+            axum::Json(json!({
+                "access_token": DEPLOYER_TOKEN,
+                "expires_on": (now + 3600).to_string(),
+                "resource": "https://kusto.kusto.windows.net",
+                "token_type": "Bearer",
+            }))
+        }),
+    );
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    vec![
+        ("IDENTITY_ENDPOINT", format!("http://{addr}/msi/token")),
+        ("IDENTITY_HEADER", "identity-header".to_string()),
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sink_signs_in_with_its_app_key_and_a_wrong_key_fails_its_task() {
+    const TEST: &str = "the_sink_signs_in_with_its_app_key_and_a_wrong_key_fails_its_task";
+    let Some(env) = real_env(TEST) else {
+        return;
+    };
+    let Some(azurite) = common::azurite::start(TEST).await else {
+        return;
+    };
+    let auth = AuthConfig {
+        tokens: BTreeMap::from([
+            (DEPLOYER_TOKEN.to_string(), DEPLOYER.to_string()),
+            (APP_KEY.to_string(), APP.to_string()),
+        ]),
+        cluster_admins: vec![DEPLOYER.to_string()],
+    };
+    let kusto = Kusto::start_with_auth(Some(&azurite), Some((auth, DEPLOYER_TOKEN))).await;
+    let identity = identity_endpoint().await;
+    let mut vars = kusto.vars(&env);
+    vars.push("kusto_auth=managed_identity".to_string());
+    let flush_every_second = |t: String| {
+        t.replace(
+            "tasks_max: 1\n",
+            "tasks_max: 1\nflush:\n  interval_ms: 1000\n",
+        )
+    };
+
+    // A key the sandbox does not know: the first flush is refused with 401 and the task fails.
+    let bad = format!("authbad{}", std::process::id());
+    let bad_stack = tempfile::tempdir().expect("tempdir");
+    gameplay_copy_with_key(
+        bad_stack.path(),
+        &bad,
+        "not-the-app-key",
+        flush_every_second,
+    );
+    apply_with_env(bad_stack.path(), &vars, &identity).await;
+    let bad_sink = format!("gameplay-sink-{bad}");
+    produce(
+        &env.bootstrap,
+        &format!("gameplay-{bad}"),
+        4,
+        &[event(1, 1)],
+    )
+    .await;
+    let deadline = Instant::now() + DATA_TIMEOUT;
+    let status = loop {
+        let status = connector_status(&env, &bad_sink).await;
+        if status["tasks"][0]["state"] == "FAILED" {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "the task did not fail: {status}");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    let trace = status["tasks"][0]["trace"].as_str().unwrap_or_default();
+    assert!(
+        trace.contains("'.get ingestion resources' to ") && trace.contains("answered HTTP 401"),
+        "{trace}"
+    );
+    assert!(
+        !trace.contains("not-the-app-key"),
+        "the key stays out of the trace"
+    );
+
+    // The app's key: the sandbox knows it as the app, which apply made a database admin (the
+    // walk-through's `.add database gamedb admins ('aadapp=APPID;TENANT')`), so its blobs
+    // become rows.
+    let good = format!("authok{}", std::process::id());
+    let good_stack = tempfile::tempdir().expect("tempdir");
+    gameplay_copy_with_key(good_stack.path(), &good, APP_KEY, flush_every_second);
+    apply_with_env(good_stack.path(), &vars, &identity).await;
+    let good_sink = format!("gameplay-sink-{good}");
+    let events: Vec<String> = (10..15).map(|i| event(i, 2)).collect();
+    let produced = produce(&env.bootstrap, &format!("gameplay-{good}"), 4, &events).await;
+    kusto.wait_for_count("GamePlay | count", 5).await;
+    wait_for_offsets(&env, &good_sink, &produced).await;
+    let status = connector_status(&env, &good_sink).await;
+    assert_eq!(status["tasks"][0]["state"], "RUNNING", "{status}");
+
+    delete_connector(&env, &bad_sink).await;
+    delete_connector(&env, &good_sink).await;
     kusto.server.shutdown().await;
 }
