@@ -4,7 +4,8 @@
 //! the real topic are consumed by the sink task in the worker's JVM, uploaded as gzip blobs to
 //! the Azurite container `.get ingestion resources` handed out, announced on its queue, and
 //! ingested by the sandbox: the walk-through's last step, `GamePlay | count`, returns the number
-//! of events produced. `behavior.on.error` decides what a record the sink cannot write does.
+//! of events produced. A buffer is shipped when it reaches `flush.size.bytes`, and only shipped
+//! offsets are committed. `behavior.on.error` decides what a record the sink cannot write does.
 //! With a sandbox that requires tokens, the sink signs in with its app key (a wrong one fails
 //! its task with the sandbox's 401) and ingests as the app, which apply made a database admin.
 
@@ -357,6 +358,66 @@ async fn gameplay_events_reach_kusto_through_the_real_connect_worker() {
         failures["Tables"][0]["Rows"],
         json!([]),
         "no ingestion failed: {failures}"
+    );
+
+    delete_connector(&env, &sink).await;
+    kusto.server.shutdown().await;
+}
+
+/// The offset up to which a sink with `flush.size.bytes` `limit` (and no flush by time) has
+/// shipped `values` of one partition: each value is a line of the blob, and a buffer is
+/// shipped as soon as it holds `limit` bytes.
+fn shipped_by_size(values: &[String], limit: usize) -> i64 {
+    let (mut buffered, mut shipped) = (0, 0);
+    for (i, v) in values.iter().enumerate() {
+        buffered += v.len() + 1;
+        if buffered >= limit {
+            buffered = 0;
+            shipped = i64::try_from(i + 1).expect("offset");
+        }
+    }
+    shipped
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_buffer_is_shipped_at_flush_size_bytes_and_the_rest_waits() {
+    const TEST: &str = "a_full_buffer_is_shipped_at_flush_size_bytes_and_the_rest_waits";
+    let Some(env) = real_env(TEST) else {
+        return;
+    };
+    let Some(azurite) = common::azurite::start(TEST).await else {
+        return;
+    };
+    let kusto = Kusto::start(Some(&azurite)).await;
+    let suffix = format!("size{}", std::process::id());
+    let stack = tempfile::tempdir().expect("tempdir");
+    gameplay_copy(stack.path(), &suffix, |t| {
+        t.replace(
+            "tasks_max: 1\n",
+            "tasks_max: 1\nflush:\n  size_bytes: 1000\n  interval_ms: 3600000\n",
+        )
+    });
+    let vars = kusto.vars(&env);
+    let sink = format!("gameplay-sink-{suffix}");
+    apply(stack.path(), &vars).await;
+
+    let events: Vec<String> = (0..30).map(|i| event(i, 3)).collect();
+    let shipped = shipped_by_size(&events, 1000);
+    assert!(
+        0 < shipped && shipped < 30,
+        "the test needs a remainder: {shipped}"
+    );
+    produce(&env.bootstrap, &format!("gameplay-{suffix}"), 1, &events).await;
+    // Exactly the full buffers arrive and are committed; the rest waits for the hour-long
+    // interval (or more data), buffered and uncommitted.
+    wait_for_offsets(&env, &sink, &BTreeMap::from([(0, shipped)])).await;
+    kusto.wait_for_count("GamePlay | count", shipped).await;
+    let status = connector_status(&env, &sink).await;
+    assert_eq!(status["tasks"][0]["state"], "RUNNING", "{status}");
+    assert_eq!(
+        committed(&env, &sink).await.get(&0),
+        Some(&shipped),
+        "the buffered rest is not committed"
     );
 
     delete_connector(&env, &sink).await;
