@@ -4,7 +4,7 @@
 //! the real topic are consumed by the sink task in the worker's JVM, uploaded as gzip blobs to
 //! the Azurite container `.get ingestion resources` handed out, announced on its queue, and
 //! ingested by the sandbox: the walk-through's last step, `GamePlay | count`, returns the number
-//! of events produced. A buffer is shipped when it reaches `flush.size.bytes`, and only shipped
+//! of events produced. Streaming routes post to the engine instead. A buffer is shipped when it reaches `flush.size.bytes`, and only shipped
 //! offsets are committed. `behavior.on.error` decides what a record the sink cannot write does.
 //! With a sandbox that requires tokens, the sink signs in with its app key (a wrong one fails
 //! its task with the sandbox's 401) and ingests as the app, which apply made a database admin.
@@ -418,6 +418,51 @@ async fn a_full_buffer_is_shipped_at_flush_size_bytes_and_the_rest_waits() {
         committed(&env, &sink).await.get(&0),
         Some(&shipped),
         "the buffered rest is not committed"
+    );
+
+    delete_connector(&env, &sink).await;
+    kusto.server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_streaming_route_posts_its_blobs_to_the_engine() {
+    const TEST: &str = "a_streaming_route_posts_its_blobs_to_the_engine";
+    let Some(env) = real_env(TEST) else {
+        return;
+    };
+    // No queued ingestion at all: rows can only come through streaming ingestion.
+    let kusto = Kusto::start(None).await;
+    let suffix = format!("stream{}", std::process::id());
+    let stack = tempfile::tempdir().expect("tempdir");
+    gameplay_copy(stack.path(), &suffix, |t| {
+        t.replace("streaming: false\n", "streaming: true\n")
+            .replace(
+                "tasks_max: 1\n",
+                "tasks_max: 1\nflush:\n  interval_ms: 1000\n",
+            )
+    });
+    let kusto_yaml = stack.path().join("kusto.yaml");
+    let text = std::fs::read_to_string(&kusto_yaml).expect("read");
+    assert!(text.contains("database: gamedb\n"), "{text}");
+    std::fs::write(
+        &kusto_yaml,
+        text.replace(
+            "database: gamedb\n",
+            "database: gamedb\nstreaming_ingestion: true\n",
+        ),
+    )
+    .expect("write");
+    let vars = kusto.vars(&env);
+    let sink = format!("gameplay-sink-{suffix}");
+    apply(stack.path(), &vars).await;
+
+    let events: Vec<String> = (0..9).map(|i| event(i, 4)).collect();
+    let produced = produce(&env.bootstrap, &format!("gameplay-{suffix}"), 4, &events).await;
+    kusto.wait_for_count("GamePlay | count", 9).await;
+    wait_for_offsets(&env, &sink, &produced).await;
+    assert_eq!(
+        kusto.query("GamePlay | where PlayerID == 5").await,
+        vec![json!([5, 4, 1, 50, "2026-12-05T10:00:05Z"])]
     );
 
     delete_connector(&env, &sink).await;
