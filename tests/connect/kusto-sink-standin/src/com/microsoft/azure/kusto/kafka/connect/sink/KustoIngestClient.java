@@ -82,7 +82,11 @@ final class KustoIngestClient {
      * @param authorization the Authorization header value, or null to send none
      */
     KustoIngestClient(String ingestUrl, String engineUrl, String authorization) {
-        this.http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+        // HTTP/1.1 like the SDK's clients: no h2c upgrade offers to plain-http emulators.
+        this.http = HttpClient.newBuilder()
+                .version(HttpClient.Version.HTTP_1_1)
+                .connectTimeout(Duration.ofSeconds(10))
+                .build();
         this.ingestUrl = trimSlash(ingestUrl);
         this.engineUrl = engineUrl == null ? null : trimSlash(engineUrl);
         this.authorization = authorization;
