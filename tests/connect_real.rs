@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use common::real_env::{RealEnv, real_env};
+use kustoplan::sandbox::kusto::{ServeConfig, serve};
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::config::ClientConfig;
@@ -527,11 +528,22 @@ async fn connect_lists_the_kusto_sink_and_validates_with_its_rules() {
     assert_eq!(default_of("kusto.validation.table.enable"), "false");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kusto_sink_connector_lifecycle_on_real_connect() {
-    let Some(env) = real_env("kusto_sink_connector_lifecycle_on_real_connect") else {
+    const TEST: &str = "kusto_sink_connector_lifecycle_on_real_connect";
+    let Some(env) = real_env(TEST) else {
         return;
     };
+    // The sink commits offsets once it has shipped their records: it needs a Kusto with queued
+    // ingestion (the sandbox on Azurite) to ship to.
+    let Some(azurite) = common::azurite::start(TEST).await else {
+        return;
+    };
+    let kusto_dir = tempfile::tempdir().expect("tempdir");
+    let mut kusto_config = ServeConfig::new(kusto_dir.path(), "127.0.0.1:0".parse().expect("addr"));
+    kusto_config.databases = vec!["gamedb".to_string()];
+    kusto_config.queued = Some(azurite.account().clone());
+    let kusto = serve(kusto_config).await.expect("kusto sandbox");
     let connect = Connect::new(&env, "lifecycle");
     ensure_topic(&env.bootstrap, "gameplay", 4).await;
 
@@ -545,10 +557,7 @@ async fn kusto_sink_connector_lifecycle_on_real_connect() {
     connect.delete_if_present(t1).await;
     connect.delete_if_present(failing).await;
 
-    let config = gameplay_config(
-        "https://ingest-kustoplan-test.westeurope.kusto.windows.net",
-        &secret_file,
-    );
+    let config = gameplay_config(&kusto.url(), &secret_file);
     let created = connect
         .expect(
             "put-config-create",
@@ -563,8 +572,9 @@ async fn kusto_sink_connector_lifecycle_on_real_connect() {
     let status = connect.wait_status(t1, "RUNNING", all_running).await;
     assert_eq!(task_states(&status), vec!["RUNNING"], "{status}");
 
-    // The sink really consumes from the broker: its committed offset reaches the end of what we
-    // produced (GET /offsets works while RUNNING; the worker commits every second).
+    // The sink really consumes from the broker and ships to Kusto: its committed offset reaches
+    // the end of what we produced (GET /offsets works while RUNNING; the sink flushes and the
+    // worker commits every second).
     let end = produce(&env.bootstrap, "gameplay", 3).await;
     let deadline = Instant::now() + STATE_TIMEOUT;
     loop {
@@ -738,6 +748,7 @@ async fn kusto_sink_connector_lifecycle_on_real_connect() {
             tokio::time::sleep(Duration::from_millis(500)).await;
         }
     }
+    kusto.shutdown().await;
 }
 
 /// KIP-980 on the real worker: our client creates a connector with `initial_state` PAUSED and

@@ -9,6 +9,7 @@ use std::path::Path;
 use std::process::Command;
 
 use common::real_env::{RealEnv, real_env};
+use kustoplan::sandbox::azurite::Azurite;
 use kustoplan::sandbox::kusto::{ServeConfig, ServerHandle, serve};
 
 struct Run {
@@ -38,12 +39,17 @@ async fn kustoplan(stack: &Path, vars: &[String], args: &[&str]) -> Run {
     }
 }
 
-/// Kusto on the sandbox server over HTTP, and the `--var`s that point the gameplay stack at it
-/// and at the real broker and Connect worker.
-async fn targets(env: &RealEnv) -> (tempfile::TempDir, ServerHandle, Vec<String>) {
+/// Kusto on the sandbox server over HTTP (with queued ingestion on `queued` when given: the sink
+/// commits offsets only once it has shipped their records), and the `--var`s that point the
+/// gameplay stack at it and at the real broker and Connect worker.
+async fn targets(
+    env: &RealEnv,
+    queued: Option<&Azurite>,
+) -> (tempfile::TempDir, ServerHandle, Vec<String>) {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut config = ServeConfig::new(dir.path(), "127.0.0.1:0".parse().expect("addr"));
     config.databases = vec!["gamedb".to_string()];
+    config.queued = queued.map(|a| a.account().clone());
     let kusto = serve(config).await.expect("kusto sandbox");
     let vars = vec![
         format!("kusto_cluster={}", kusto.url()),
@@ -83,7 +89,7 @@ async fn plan_apply_converge_on_real_kafka_and_connect() {
     let suffix = format!("e2e{}", std::process::id());
     let stack = tempfile::tempdir().expect("tempdir");
     gameplay_copy(stack.path(), &suffix);
-    let (_kusto_dir, kusto, vars) = targets(&env).await;
+    let (_kusto_dir, kusto, vars) = targets(&env, None).await;
     let sink = format!("gameplay-sink-{suffix}");
 
     let plan = kustoplan(stack.path(), &vars, &["plan", "--detailed-exitcode"]).await;
@@ -188,7 +194,7 @@ async fn apply_reports_a_failed_task_with_its_trace() {
         ),
     )
     .expect("write");
-    let (_kusto_dir, kusto, vars) = targets(&env).await;
+    let (_kusto_dir, kusto, vars) = targets(&env, None).await;
     let sink = format!("gameplay-sink-{suffix}");
     let apply = kustoplan(stack.path(), &vars, &["apply", "--auto-approve"]).await;
     assert_eq!(apply.code, 1, "{}{}", apply.stdout, apply.stderr);
@@ -251,7 +257,9 @@ async fn produce(bootstrap: &str, topic: &str, n: usize) {
         .create()
         .expect("producer");
     for i in 0..n {
-        let payload = format!(r#"{{"PlayerID":{i},"Event":"kill"}}"#);
+        let payload = format!(
+            r#"{{"playerId":{i},"gameId":1,"win":1,"score":7,"eventTime":"2026-12-05T10:00:00Z"}}"#
+        );
         producer
             .send(
                 FutureRecord::to(topic)
@@ -272,20 +280,25 @@ async fn produce(bootstrap: &str, topic: &str, n: usize) {
 /// nothing is ingested twice) and the next plan is empty.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_renamed_sink_carries_its_offsets_on_real_connect() {
-    let Some(env) = real_env("a_renamed_sink_carries_its_offsets_on_real_connect") else {
+    const TEST: &str = "a_renamed_sink_carries_its_offsets_on_real_connect";
+    let Some(env) = real_env(TEST) else {
+        return;
+    };
+    let Some(azurite) = common::azurite::start(TEST).await else {
         return;
     };
     let suffix = format!("mv{}", std::process::id());
     let stack = tempfile::tempdir().expect("tempdir");
     gameplay_copy(stack.path(), &suffix);
-    let (_kusto_dir, kusto, vars) = targets(&env).await;
+    let (_kusto_dir, kusto, vars) = targets(&env, Some(&azurite)).await;
     let old = format!("gameplay-sink-{suffix}");
     let new = format!("{old}-v2");
 
     let apply = kustoplan(stack.path(), &vars, &["apply", "--auto-approve"]).await;
     assert_eq!(apply.code, 0, "{}{}", apply.stdout, apply.stderr);
     produce(&env.bootstrap, &format!("gameplay-{suffix}"), 5).await;
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
+    // The example flushes every 30 s (the sink's default); then the offsets are committed.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(180);
     let before = loop {
         let (_, offsets) = committed(&env.connect_url, &old).await;
         if offsets.iter().any(|(_, p, o)| *p == 0 && *o == 5) {

@@ -9,14 +9,16 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::real_env::{RealEnv, real_env};
+use kustoplan::sandbox::azurite::Azurite;
 use kustoplan::sandbox::kusto::{ServeConfig, ServerHandle, serve};
 use rdkafka::config::ClientConfig;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use serde_json::Value;
 
-/// How long the stand-in may take to consume and Connect to commit (offset.flush.interval.ms
-/// is 1 s in scripts/test-env; rebalances on a 2-core machine are slow).
-const CONSUME_TIMEOUT: Duration = Duration::from_secs(120);
+/// How long the stand-in may take to consume, ship (the example flushes every 30 s, the sink's
+/// default) and Connect to commit (offset.flush.interval.ms is 1 s in scripts/test-env;
+/// rebalances on a 2-core machine are slow).
+const CONSUME_TIMEOUT: Duration = Duration::from_secs(180);
 
 /// The secret the connector's `${file:...}` placeholder resolves to on the worker.
 const SECRET: &str = "not-a-real-key-s3cr3t";
@@ -55,12 +57,17 @@ async fn status_json(stack: &Path, vars: &[String]) -> (i32, Value) {
     (run.code, value)
 }
 
-/// Kusto on the sandbox server over HTTP, and the `--var`s pointing the stack at it and at the
-/// real broker and Connect worker.
-async fn targets(env: &RealEnv) -> (tempfile::TempDir, ServerHandle, Vec<String>) {
+/// Kusto on the sandbox server over HTTP (with queued ingestion on `queued` when given: the sink
+/// commits offsets only once it has shipped their records), and the `--var`s pointing the stack
+/// at it and at the real broker and Connect worker.
+async fn targets(
+    env: &RealEnv,
+    queued: Option<&Azurite>,
+) -> (tempfile::TempDir, ServerHandle, Vec<String>) {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut config = ServeConfig::new(dir.path(), "127.0.0.1:0".parse().expect("addr"));
     config.databases = vec!["gamedb".to_string()];
+    config.queued = queued.map(|a| a.account().clone());
     let kusto = serve(config).await.expect("kusto sandbox");
     let vars = vec![
         format!("kusto_cluster={}", kusto.url()),
@@ -133,16 +140,18 @@ async fn delete_connector(env: &RealEnv, name: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn status_reports_exact_lag_while_paused_and_zero_after_the_sink_consumed() {
-    let Some(env) =
-        real_env("status_reports_exact_lag_while_paused_and_zero_after_the_sink_consumed")
-    else {
+    const TEST: &str = "status_reports_exact_lag_while_paused_and_zero_after_the_sink_consumed";
+    let Some(env) = real_env(TEST) else {
+        return;
+    };
+    let Some(azurite) = common::azurite::start(TEST).await else {
         return;
     };
     let suffix = format!("lag{}", std::process::id());
     let stack = tempfile::tempdir().expect("tempdir");
     gameplay_copy(stack.path(), &suffix);
     let kafka_yaml = stack.path().join("kafka.yaml");
-    let (_kusto_dir, kusto, vars) = targets(&env).await;
+    let (_kusto_dir, kusto, vars) = targets(&env, Some(&azurite)).await;
     let sink = format!("gameplay-sink-{suffix}");
     let topic = format!("gameplay-{suffix}");
 
@@ -259,7 +268,7 @@ async fn status_shows_a_failed_task_with_its_error_and_exits_3() {
         "    cluster: ${var.kusto_cluster}\n",
         "    cluster: ${var.kusto_cluster}\n    ingest: https://fail.invalid\n",
     );
-    let (_kusto_dir, kusto, vars) = targets(&env).await;
+    let (_kusto_dir, kusto, vars) = targets(&env, None).await;
     let sink = format!("gameplay-sink-{suffix}");
     let apply = kustoplan(stack.path(), &vars, &["apply", "--auto-approve"]).await;
     assert_eq!(

@@ -20,7 +20,9 @@
 //! connectors and topics names of your own test (and delete leftovers of an earlier run first).
 //! tansu lacks CreatePartitions and the non-incremental AlterConfigs and reads topic configs back
 //! incompletely; the Kusto sink is the stand-in of tests/connect/kusto-sink-standin (its task
-//! fails on purpose when `kusto.ingestion.url` has the host `fail.invalid`).
+//! fails on purpose when `kusto.ingestion.url` has the host `fail.invalid`). The stand-in ingests
+//! like the real sink and commits only offsets it has shipped to Kusto: a test that waits for
+//! committed offsets points the sink at a sandbox with queued ingestion (`common::azurite`).
 //!
 //! Both must accept a TCP connection. When they do not: with `CI=true` the test panics; otherwise
 //! it prints a loud SKIPPED banner and `real_env` returns `None`.

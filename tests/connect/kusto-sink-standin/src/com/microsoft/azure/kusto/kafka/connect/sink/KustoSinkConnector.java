@@ -13,7 +13,8 @@ import org.apache.kafka.connect.sink.SinkConnector;
 
 /**
  * Test stand-in with the real Kusto sink connector's class name. It declares the sink's
- * configuration and validation rules; its task only counts records. Not the real connector.
+ * configuration and validation rules; its task ingests records into Kusto with plain HTTP
+ * (see KustoSinkTask). Not the real connector.
  */
 public class KustoSinkConnector extends SinkConnector {
     static final String VERSION = "5.3.0-kustoplan-standin";
