@@ -131,7 +131,10 @@ async fn verify_ingests_a_tagged_canary_per_table_reports_latency_and_drops_it()
         assert_eq!(check["database"], DB);
         assert_eq!(check["table"], table);
         assert_eq!(check["via"], "queued_ingestion", "{check}");
-        assert_eq!(check["expected_wait"], 10.0, "the table's batching time: {check}");
+        assert_eq!(
+            check["expected_wait"], 10.0,
+            "the table's batching time: {check}"
+        );
         assert_eq!(check["result"], "verified", "{check}");
         let latency = check["latency_seconds"].as_f64().expect("latency");
         assert!(latency > 0.0, "{check}");
@@ -141,7 +144,7 @@ async fn verify_ingests_a_tagged_canary_per_table_reports_latency_and_drops_it()
             "{marker}"
         );
         assert_eq!(check["cleanup"], "removed", "{check}");
-        let command = check["command"].as_str().expect("command");
+        let command = check["cleanup_command"].as_str().expect("command");
         assert!(
             command.starts_with(&format!(
                 ".drop extents <| .show table {table} extents where tags has \"drop-by:kustoplan-canary-"
@@ -169,7 +172,11 @@ async fn verify_ingests_a_tagged_canary_per_table_reports_latency_and_drops_it()
             &format!(".show table {table} extents where tags contains 'kustoplan-canary'"),
         )
         .await;
-        assert_eq!(extents["Tables"][0]["Rows"], json!([]), "{table}: {extents}");
+        assert_eq!(
+            extents["Tables"][0]["Rows"],
+            json!([]),
+            "{table}: {extents}"
+        );
     }
 
     // The text report says the same for people.
@@ -184,9 +191,12 @@ async fn verify_ingests_a_tagged_canary_per_table_reports_latency_and_drops_it()
     .await;
     assert_eq!(text.code, 0, "{}{}", text.stdout, text.stderr);
     assert!(
-        text.stdout.contains("✓ verified verifydb.Metrics via queued ingestion: canary queryable after")
+        text.stdout
+            .contains("✓ verified verifydb.Metrics via queued ingestion: canary queryable after")
             && text.stdout.contains("canary removed; none remains")
-            && text.stdout.contains("Verify: 1 verified, 0 failed, 0 not verified."),
+            && text
+                .stdout
+                .contains("Verify: 1 verified, 0 failed, 0 not verified."),
         "{}",
         text.stdout
     );

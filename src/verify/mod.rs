@@ -237,6 +237,7 @@ pub enum Cleanup {
     /// The canary row was removed and a query confirmed none remains.
     Removed {
         /// The command that removed it.
+        #[serde(rename = "cleanup_command")]
         command: String,
     },
     /// Nothing reached the table, so nothing was removed.
@@ -244,8 +245,10 @@ pub enum Cleanup {
     /// A canary may remain: the reason and the command that removes it.
     Left {
         /// Why.
+        #[serde(rename = "cleanup_reason")]
         reason: String,
         /// Run this to remove it.
+        #[serde(rename = "cleanup_command")]
         command: String,
     },
 }

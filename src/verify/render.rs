@@ -71,7 +71,8 @@ pub fn text(report: &VerifyReport, color: bool) -> String {
 /// (`route` with `cluster`, `connector`, `topic`, `format`, `mapping`, `streaming`,
 /// `flush_interval`; or `queued_ingestion`), `expected_wait` (seconds), `marker`, `result`
 /// (`verified` with `latency_seconds`, `failed` or `not_verified` with `reason`) and
-/// `cleanup` (`removed` with `command`, `nothing_sent`, or `left` with `reason` and `command`).
+/// `cleanup` (`removed` with `cleanup_command`, `nothing_sent`, or `left` with
+/// `cleanup_reason` and `cleanup_command`).
 pub fn json(report: &VerifyReport) -> String {
     let doc = json!({
         "format_version": FORMAT_VERSION,
