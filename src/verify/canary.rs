@@ -376,3 +376,161 @@ fn csv_field(value: &Value) -> String {
         text
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::model::kusto::{Column, MappingColumn};
+
+    fn table(columns: &[(&str, ColumnType)]) -> TableState {
+        TableState {
+            name: "T".into(),
+            columns: columns
+                .iter()
+                .map(|(n, ty)| Column {
+                    name: n.to_string(),
+                    ty: *ty,
+                })
+                .collect(),
+            ..TableState::default()
+        }
+    }
+
+    fn mapping(kind: MappingKind, cols: &[(&str, &str, &str)]) -> Mapping {
+        Mapping {
+            kind,
+            name: "m".into(),
+            columns: cols
+                .iter()
+                .map(|(col, key, value)| MappingColumn {
+                    column: col.to_string(),
+                    datatype: None,
+                    properties: BTreeMap::from([(key.to_string(), value.to_string())]),
+                })
+                .collect(),
+        }
+    }
+
+    const SEED: uuid::Uuid = uuid::Uuid::from_u128(0x1234_5678_9abc_def0_1234_5678_9abc_def0);
+
+    #[test]
+    fn json_canaries_follow_the_mapping_paths_and_mark_the_best_column() {
+        let t = table(&[
+            ("Player", ColumnType::Int),
+            ("Name", ColumnType::String),
+            ("At", ColumnType::DateTime),
+            ("Extra", ColumnType::Dynamic),
+        ]);
+        let m = mapping(
+            MappingKind::Json,
+            &[
+                ("Player", "Path", "$.player.id"),
+                ("Name", "Path", "$['name']"),
+                ("At", "Transform", "DateTimeFromUnixSeconds"),
+                ("Extra", "Path", "$.player.extra"),
+            ],
+        );
+        let c = build(&t, Encoding::Json, Some(&m), SEED).expect("canary");
+        let record: Value = serde_json::from_str(&c.record).expect("json");
+        let marker = format!("{MARKER_PREFIX}-{SEED}");
+        assert_eq!(
+            record["name"],
+            json!(marker),
+            "a string column is preferred"
+        );
+        assert_eq!(record["player"]["id"], json!(1));
+        assert_eq!(record["player"]["extra"], json!({"kustoplan": "canary"}));
+        assert!(
+            record.get("At").is_none(),
+            "transformed columns are left out"
+        );
+        assert_eq!(
+            c.marker,
+            Marker {
+                column: "Name".into(),
+                literal: quote_string(&marker)
+            }
+        );
+        assert_eq!(
+            c.marker.count_query("T"),
+            format!("T | where Name == {} | count", quote_string(&marker))
+        );
+    }
+
+    #[test]
+    fn csv_canaries_put_fields_at_their_ordinals() {
+        let t = table(&[("A", ColumnType::Long), ("B", ColumnType::Dynamic)]);
+        let m = mapping(
+            MappingKind::Csv,
+            &[("A", "Ordinal", "2"), ("B", "Ordinal", "0")],
+        );
+        let c = build(&t, Encoding::Csv, Some(&m), SEED).expect("canary");
+        let fields: Vec<&str> = c.record.splitn(2, ',').collect();
+        assert_eq!(fields[0], "\"{\"\"kustoplan\"\":\"\"canary\"\"}\"");
+        assert!(
+            c.record.ends_with(&format!(",,{}", c.marker.literal)),
+            "{}",
+            c.record
+        );
+        assert_eq!(c.marker.column, "A");
+        assert!(c.marker.literal.starts_with('-'), "{}", c.marker.literal);
+        // Without a mapping: every column in order.
+        let plain = build(&t, Encoding::Csv, None, SEED).expect("canary");
+        assert!(
+            plain
+                .record
+                .starts_with(&format!("{},", plain.marker.literal))
+        );
+    }
+
+    #[test]
+    fn datetime_markers_are_valid_instants_in_1901() {
+        let t = table(&[("At", ColumnType::DateTime), ("V", ColumnType::Real)]);
+        let c = build(&t, Encoding::Json, None, SEED).expect("canary");
+        assert_eq!(c.marker.column, "At");
+        let literal = &c.marker.literal;
+        assert!(literal.starts_with("datetime(1901-"), "{literal}");
+        let at = literal
+            .trim_start_matches("datetime(")
+            .trim_end_matches(')');
+        assert!(
+            crate::sandbox::kusto::parse_datetime(at).is_some(),
+            "{at} parses as a Kusto datetime"
+        );
+        assert_eq!(datetime_after_1901(0, 0), "1901-01-01T00:00:00.0000000Z");
+        assert_eq!(
+            datetime_after_1901(25_202 * 86_400 + 86_399, 5),
+            "1970-01-01T23:59:59.0000005Z"
+        );
+    }
+
+    #[test]
+    fn what_cannot_carry_a_canary_says_why() {
+        let t = table(&[("V", ColumnType::Real), ("B", ColumnType::Bool)]);
+        assert!(
+            build(&t, Encoding::Json, None, SEED)
+                .expect_err("no marker")
+                .contains("no mapped column can carry a marker")
+        );
+        assert!(
+            Encoding::of_format("avro")
+                .expect_err("avro")
+                .contains("json, multijson and csv only")
+        );
+        let t = table(&[("A", ColumnType::String)]);
+        let m = mapping(MappingKind::Json, &[("A", "Path", "$.items[0]")]);
+        assert!(
+            build(&t, Encoding::Json, Some(&m), SEED)
+                .expect_err("array path")
+                .contains("cannot be shaped for path `$.items[0]`")
+        );
+        let csv = mapping(MappingKind::Csv, &[("A", "Ordinal", "0")]);
+        assert!(
+            build(&t, Encoding::Json, Some(&csv), SEED)
+                .expect_err("wrong kind")
+                .contains("is a csv mapping, not the json mapping")
+        );
+    }
+}

@@ -285,3 +285,131 @@ impl VerifyReport {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Timespan;
+    use crate::model::connect::{Connector, RunState};
+    use crate::model::kusto::{DatabaseState, TableState};
+    use crate::plan::{ImpactClass, Target};
+
+    fn desired() -> KustoState {
+        let table = |name: &str, batching: Option<u64>| TableState {
+            name: name.into(),
+            batching: batching.map(|secs| BatchingPolicy {
+                max_time: Timespan::from_secs(secs),
+                ..BatchingPolicy::DEFAULTS
+            }),
+            ..TableState::default()
+        };
+        KustoState {
+            databases: BTreeMap::from([(
+                "db".to_string(),
+                DatabaseState {
+                    name: "db".into(),
+                    tables: BTreeMap::from([
+                        ("Routed".to_string(), table("Routed", Some(10))),
+                        ("Lonely".to_string(), table("Lonely", None)),
+                    ]),
+                    ..DatabaseState::default()
+                },
+            )]),
+        }
+    }
+
+    fn connectors() -> BTreeMap<String, ConnectCluster> {
+        let config = BTreeMap::from([
+            (
+                key::ROUTES.to_string(),
+                r#"[{"topic":"t1","db":"db","table":"Routed","format":"json","mapping":"m","streaming":false}]"#
+                    .to_string(),
+            ),
+            (key::FLUSH_INTERVAL_MS.to_string(), "2000".to_string()),
+        ]);
+        BTreeMap::from([(
+            "main".to_string(),
+            BTreeMap::from([(
+                "sink".to_string(),
+                Connector {
+                    name: "sink".into(),
+                    config,
+                    state: RunState::Running,
+                    renamed_from: None,
+                },
+            )]),
+        )])
+    }
+
+    fn change(address: &str, action: Action) -> Change {
+        Change {
+            address: address.into(),
+            action,
+            impact: ImpactClass::Safe,
+            summary: String::new(),
+            before: None,
+            after: None,
+            target: Target::Kafka,
+            commands: Vec::new(),
+            operations: Vec::new(),
+            phase: 0,
+        }
+    }
+
+    fn tables(checks: &[Check]) -> Vec<(String, bool)> {
+        checks
+            .iter()
+            .map(|c| (c.table.clone(), matches!(c.path, Path::Route { .. })))
+            .collect()
+    }
+
+    fn expect(want: &[(&str, bool)]) -> Vec<(String, bool)> {
+        want.iter().map(|(t, r)| (t.to_string(), *r)).collect()
+    }
+
+    #[test]
+    fn every_route_and_every_table_without_one_by_default() {
+        let all = checks(&desired(), &connectors(), Scope::All);
+        assert_eq!(tables(&all), expect(&[("Routed", true), ("Lonely", false)]));
+        assert_eq!(
+            all[0].expected_wait,
+            Duration::from_secs(12),
+            "flush 2s + the table's batching 10s"
+        );
+        assert_eq!(all[0].wait_basis(), "flush 2s + batching 10s");
+        assert_eq!(
+            all[1].expected_wait,
+            Duration::from_secs(300),
+            "no policy: the service default"
+        );
+    }
+
+    #[test]
+    fn after_apply_only_what_the_plan_created_or_changed() {
+        let (d, c) = (desired(), connectors());
+        let only = |changes: &[Change]| tables(&checks(&d, &c, Scope::Changed(changes)));
+        assert!(only(&[]).is_empty());
+        assert_eq!(
+            only(&[change("connect.main.connector.sink", Action::Update)]),
+            expect(&[("Routed", true)])
+        );
+        assert_eq!(
+            only(&[change("kusto.db.table.Routed.mapping.m", Action::Delete)]),
+            expect(&[("Routed", true)]),
+            "a sub-object of the table changed: its route is verified"
+        );
+        assert_eq!(
+            only(&[change("kafka.topic.t1", Action::Create)]),
+            expect(&[("Routed", true)])
+        );
+        assert_eq!(
+            only(&[change("kusto.db.table.Lonely", Action::Create)]),
+            expect(&[("Lonely", false)])
+        );
+        assert!(
+            only(&[change("kusto.db.table.Lonely", Action::Delete)]).is_empty(),
+            "a dropped table is not verified"
+        );
+        assert!(only(&[change("kusto.db.table.Lonelier", Action::Create)]).is_empty());
+    }
+}
