@@ -202,8 +202,8 @@ fn batching_time(desired: &KustoState, db: &str, table: &str) -> Duration {
     let database = desired.databases.get(db);
     let policy = database
         .and_then(|d| d.tables.get(table))
-        .and_then(|t| t.batching.clone())
-        .or_else(|| database.and_then(|d| d.batching.clone()))
+        .and_then(|t| t.batching)
+        .or_else(|| database.and_then(|d| d.batching))
         .unwrap_or(BatchingPolicy::DEFAULTS);
     Duration::from_millis(policy.max_time.as_millis())
 }
