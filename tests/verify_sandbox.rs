@@ -203,3 +203,55 @@ async fn verify_ingests_a_tagged_canary_per_table_reports_latency_and_drops_it()
     assert_eq!(count(&http, &url, "Metrics").await, 0);
     server.shutdown().await;
 }
+
+#[test]
+fn on_the_built_in_sandbox_verify_says_what_it_cannot_verify_and_why() {
+    let sandbox = tempfile::tempdir().expect("tempdir");
+    let stack = common::cli::gameplay_copy();
+    // A table no route writes to, next to the routed GamePlay.
+    let kusto_yaml = stack.path().join("kusto.yaml");
+    let mut text = std::fs::read_to_string(&kusto_yaml).expect("read");
+    text.push_str("---\nkind: Table\nname: Audit\ndatabase: gamedb\ncolumns:\n  - {name: Who, type: string}\n");
+    std::fs::write(&kusto_yaml, text).expect("write");
+    let path = stack.path().display().to_string();
+    let applied = common::cli::kustoplan(sandbox.path(), &["apply", &path, "--auto-approve"]);
+    assert_eq!(applied.code, 0, "{}{}", applied.stdout, applied.stderr);
+
+    let run = common::cli::kustoplan(sandbox.path(), &["verify", &path, "--format", "json"]);
+    assert_eq!(run.code, 0, "nothing failed: {}{}", run.stdout, run.stderr);
+    let doc: Value = serde_json::from_str(&run.stdout).expect("json");
+    assert_eq!(doc["ok"], true, "{doc}");
+    let checks = doc["checks"].as_array().expect("checks");
+    assert_eq!(checks.len(), 2, "{doc}");
+    assert_eq!(checks[0]["table"], "GamePlay");
+    assert_eq!(checks[0]["via"], "route");
+    assert_eq!(checks[0]["result"], "not_verified", "{doc}");
+    assert!(
+        checks[0]["reason"]
+            .as_str()
+            .expect("reason")
+            .contains("carries no records"),
+        "{doc}"
+    );
+    assert_eq!(checks[0]["cleanup"], "nothing_sent");
+    assert_eq!(checks[1]["table"], "Audit");
+    assert_eq!(checks[1]["via"], "queued_ingestion");
+    assert_eq!(checks[1]["result"], "not_verified", "{doc}");
+    assert!(
+        checks[1]["reason"]
+            .as_str()
+            .expect("reason")
+            .contains("sandbox serve --ingest"),
+        "{doc}"
+    );
+
+    let unknown = common::cli::kustoplan(sandbox.path(), &["verify", &path, "--table", "Nope"]);
+    assert_eq!(unknown.code, 1, "{}", unknown.stderr);
+    assert!(
+        unknown
+            .stderr
+            .contains("--table Nope: the stack declares no such table"),
+        "{}",
+        unknown.stderr
+    );
+}
