@@ -7,7 +7,7 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::kusto::render::quote_string;
+use crate::kusto::render::{self, quote_string};
 use crate::model::kusto::{Mapping, TableState};
 use crate::model::{ColumnType, MappingKind};
 
@@ -56,21 +56,14 @@ impl Marker {
     /// The query that counts the canary rows in `table`.
     pub fn count_query(&self, table: &str) -> String {
         format!(
-            "{} | where {} == {} | count",
-            crate::kusto::render::quote_name(table),
-            crate::kusto::render::quote_name(&self.column),
-            self.literal
+            "{} | count",
+            render::rows_where_equal(table, &self.column, &self.literal)
         )
     }
 
-    /// The predicate query selecting the canary rows, for `.delete table T records <| ...`.
-    pub fn predicate(&self, table: &str) -> String {
-        format!(
-            "{} | where {} == {}",
-            crate::kusto::render::quote_name(table),
-            crate::kusto::render::quote_name(&self.column),
-            self.literal
-        )
+    /// The command that removes the canary rows from `table`.
+    pub fn delete_command(&self, table: &str) -> String {
+        render::delete_records_where_equal(table, &self.column, &self.literal)
     }
 }
 

@@ -11,7 +11,7 @@ use futures::future::join_all;
 
 use super::canary::{self, Canary, Encoding, MARKER_PREFIX};
 use super::{Check, CheckReport, Cleanup, Outcome, Path, VerifyReport};
-use crate::kusto::render::quote_string;
+use crate::kusto::render::drop_extents_tagged;
 use crate::model::kusto::TableState;
 use crate::providers::connect::types::State;
 use crate::providers::kafka::KafkaError;
@@ -305,16 +305,8 @@ async fn ingestion_failure(session: &Session, check: &Check) -> Option<String> {
 /// that arrives late would otherwise stay.
 async fn cleanup(session: &Session, check: &Check, canary: &Canary, tag: &str) -> Cleanup {
     let command = match check.path {
-        Path::QueuedIngestion => format!(
-            ".drop extents <| .show table {} extents where tags has {}",
-            crate::kusto::render::quote_name(&check.table),
-            quote_string(tag)
-        ),
-        Path::Route { .. } => format!(
-            ".delete table {} records <| {}",
-            crate::kusto::render::quote_name(&check.table),
-            canary.marker.predicate(&check.table)
-        ),
+        Path::QueuedIngestion => drop_extents_tagged(&check.table, tag),
+        Path::Route { .. } => canary.marker.delete_command(&check.table),
     };
     if let Err(e) = session.transport.mgmt(&check.database, &command).await {
         return Cleanup::Left {
