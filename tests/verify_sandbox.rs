@@ -245,6 +245,32 @@ fn on_the_built_in_sandbox_verify_says_what_it_cannot_verify_and_why() {
         "{doc}"
     );
 
+    // A connector declared paused consumes nothing: its routes are not verified, and why.
+    common::cli::edit(
+        stack.path(),
+        "kafka.yaml",
+        "tasks_max: 1\n",
+        "tasks_max: 1\nstate: paused\n",
+    );
+    let paused = common::cli::kustoplan(
+        sandbox.path(),
+        &[
+            "verify",
+            &path,
+            "--table",
+            "gamedb.GamePlay",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(paused.code, 0, "{}{}", paused.stdout, paused.stderr);
+    let doc: Value = serde_json::from_str(&paused.stdout).expect("json");
+    assert_eq!(doc["checks"].as_array().map(Vec::len), Some(1), "{doc}");
+    assert_eq!(
+        doc["checks"][0]["reason"], "the connector is declared PAUSED: its tasks consume nothing",
+        "{doc}"
+    );
+
     let unknown = common::cli::kustoplan(sandbox.path(), &["verify", &path, "--table", "Nope"]);
     assert_eq!(unknown.code, 1, "{}", unknown.stderr);
     assert!(

@@ -12,6 +12,7 @@ use futures::future::join_all;
 use super::canary::{self, Canary, Encoding, MARKER_PREFIX};
 use super::{Check, CheckReport, Cleanup, Outcome, Path, VerifyReport};
 use crate::kusto::render::drop_extents_tagged;
+use crate::model::connect::RunState;
 use crate::model::kusto::TableState;
 use crate::providers::connect::types::State;
 use crate::providers::kafka::KafkaError;
@@ -87,6 +88,21 @@ fn build(session: &Session, check: &Check) -> Result<Canary, String> {
     }
 }
 
+/// The declared run state of the route's connector when it is not `RUNNING`.
+fn declared_idle(session: &Session, check: &Check) -> Option<&'static str> {
+    let Path::Route {
+        cluster, connector, ..
+    } = &check.path
+    else {
+        return None;
+    };
+    match session.connectors.get(cluster)?.get(connector)?.state {
+        RunState::Running => None,
+        RunState::Paused => Some("PAUSED"),
+        RunState::Stopped => Some("STOPPED"),
+    }
+}
+
 fn declared_table<'s>(session: &'s Session, check: &Check) -> Option<&'s TableState> {
     session
         .desired
@@ -107,6 +123,12 @@ async fn run_one(
         outcome: Outcome::NotVerified { reason },
         cleanup: Cleanup::NothingSent,
     };
+    if let Some(state) = declared_idle(session, &check) {
+        return not_verified(
+            check,
+            format!("the connector is declared {state}: its tasks consume nothing"),
+        );
+    }
     let canary = match build(session, &check) {
         Ok(built) => built,
         Err(reason) => return not_verified(check, reason),
