@@ -15,4 +15,5 @@ pub mod redact;
 pub mod sandbox;
 pub mod saved_plan;
 pub mod status;
+pub mod verify;
 pub mod workflow;

@@ -712,3 +712,158 @@ async fn the_sink_signs_in_with_its_app_key_and_a_wrong_key_fails_its_task() {
     delete_connector(&env, &good_sink).await;
     kusto.server.shutdown().await;
 }
+
+/// kafka.yaml of a sink that flushes every `interval_ms`.
+fn flush_every(interval_ms: u32) -> impl Fn(String) -> String {
+    move |t: String| {
+        t.replace(
+            "tasks_max: 1\n",
+            &format!("tasks_max: 1\nflush:\n  interval_ms: {interval_ms}\n"),
+        )
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apply_verify_sends_a_canary_through_the_changed_route_and_removes_it() {
+    const TEST: &str = "apply_verify_sends_a_canary_through_the_changed_route_and_removes_it";
+    let Some(env) = real_env(TEST) else {
+        return;
+    };
+    let Some(azurite) = common::azurite::start(TEST).await else {
+        return;
+    };
+    let kusto = Kusto::start(Some(&azurite)).await;
+    let suffix = format!("verify{}", std::process::id());
+    let stack = tempfile::tempdir().expect("tempdir");
+    gameplay_copy(stack.path(), &suffix, flush_every(1000));
+    let vars = kusto.vars(&env);
+    let sink = format!("gameplay-sink-{suffix}");
+    let topic = format!("gameplay-{suffix}");
+    apply(stack.path(), &vars).await;
+    let events: Vec<String> = (0..5).map(|i| event(i, 6)).collect();
+    produce(&env.bootstrap, &topic, 4, &events).await;
+    kusto.wait_for_count("GamePlay | count", 5).await;
+
+    // Change the connector, so the plan touches the route, and verify what it applied.
+    let kafka_yaml = stack.path().join("kafka.yaml");
+    let text = std::fs::read_to_string(&kafka_yaml).expect("read");
+    std::fs::write(
+        &kafka_yaml,
+        text.replace("interval_ms: 1000\n", "interval_ms: 2000\n"),
+    )
+    .expect("write");
+    let run = kustoplan(
+        stack.path(),
+        &vars,
+        &[],
+        &[
+            "apply",
+            "--auto-approve",
+            "--allow",
+            "restart",
+            "--verify",
+            "--format",
+            "json",
+        ],
+    )
+    .await;
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let doc: Value = serde_json::from_str(&run.stdout).expect("apply document");
+    assert_eq!(doc["outcome"], "applied", "{doc}");
+    assert_eq!(doc["canaries"]["ok"], true, "{doc}");
+    let checks = doc["canaries"]["checks"].as_array().expect("checks");
+    assert_eq!(checks.len(), 1, "one route: {doc}");
+    let check = &checks[0];
+    assert_eq!(check["via"], "route", "{check}");
+    assert_eq!(check["connector"], sink.as_str(), "{check}");
+    assert_eq!(check["topic"], topic.as_str(), "{check}");
+    assert_eq!(check["table"], "GamePlay", "{check}");
+    assert_eq!(check["format"], "json", "{check}");
+    assert_eq!(check["mapping"], "gameplay_json_mapping", "{check}");
+    assert_eq!(
+        check["expected_wait"], 12.0,
+        "flush 2s + the table's 10s batching: {check}"
+    );
+    assert_eq!(check["result"], "verified", "{check}");
+    assert!(
+        check["latency_seconds"].as_f64().expect("latency") > 0.0,
+        "{check}"
+    );
+    // The route's JSON mapping put the marker in a long column (GamePlay has no string one),
+    // a value no event carries; the row is found, and removed, by it.
+    let marker = check["marker"].as_str().expect("marker");
+    assert!(marker.starts_with("Win == -"), "{marker}");
+    assert_eq!(check["cleanup"], "removed", "{check}");
+    assert_eq!(
+        check["cleanup_command"].as_str().expect("command"),
+        format!(".delete table GamePlay records <| GamePlay | where {marker}"),
+        "{check}"
+    );
+    assert!(
+        run.stderr.contains("canary queryable after"),
+        "progress on stderr: {}",
+        run.stderr
+    );
+    assert!(
+        !run.stdout.contains("not-a-real-key") && !run.stderr.contains("not-a-real-key"),
+        "the connector's key stays out of the output"
+    );
+
+    // The verification left the table as it was.
+    assert_eq!(kusto.count("GamePlay | count").await, 5);
+    assert_eq!(kusto.count("GamePlay | where Win < 0 | count").await, 0);
+    let failures = kusto.mgmt(".show ingestion failures").await;
+    assert_eq!(failures["Tables"][0]["Rows"], json!([]), "{failures}");
+
+    delete_connector(&env, &sink).await;
+    kusto.server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verify_reports_a_route_whose_connector_cannot_ingest_as_failed() {
+    const TEST: &str = "verify_reports_a_route_whose_connector_cannot_ingest_as_failed";
+    let Some(env) = real_env(TEST) else {
+        return;
+    };
+    // No queued ingestion: the sink's first flush cannot get ingestion resources.
+    let kusto = Kusto::start(None).await;
+    let suffix = format!("verifyfail{}", std::process::id());
+    let stack = tempfile::tempdir().expect("tempdir");
+    gameplay_copy(stack.path(), &suffix, flush_every(1000));
+    let vars = kusto.vars(&env);
+    let sink = format!("gameplay-sink-{suffix}");
+    apply(stack.path(), &vars).await;
+
+    let run = kustoplan(
+        stack.path(),
+        &vars,
+        &[],
+        &["verify", "--format", "json", "--timeout", "150s"],
+    )
+    .await;
+    assert_eq!(run.code, 5, "{}{}", run.stdout, run.stderr);
+    let doc: Value = serde_json::from_str(&run.stdout).expect("verify document");
+    assert_eq!(doc["ok"], false, "{doc}");
+    let check = &doc["checks"][0];
+    assert_eq!(check["connector"], sink.as_str(), "{doc}");
+    assert_eq!(check["result"], "failed", "{doc}");
+    let reason = check["reason"].as_str().expect("reason");
+    assert!(
+        reason.contains(&format!("connector {sink} task 0 FAILED"))
+            && reason.contains("ingestion resources"),
+        "the reason names the failed task and its error: {reason}"
+    );
+    // Nothing arrived, so nothing was removed; the report says how to remove a late canary.
+    assert_eq!(check["cleanup"], "left", "{doc}");
+    assert!(
+        check["cleanup_command"]
+            .as_str()
+            .expect("command")
+            .starts_with(".delete table GamePlay records <| GamePlay | where Win == -"),
+        "{doc}"
+    );
+    assert_eq!(kusto.count("GamePlay | count").await, 0);
+
+    delete_connector(&env, &sink).await;
+    kusto.server.shutdown().await;
+}

@@ -522,6 +522,24 @@ fn representative() -> Vec<(String, &'static str)> {
             .take(6)
             .map(|(c, _)| c.clone()),
     );
+    // verify's canary lookup and cleanup.
+    for table in TABLES {
+        for literal in [
+            render::quote_string("kustoplan-canary-0f3c2a9e"),
+            "-1000000123456".to_string(),
+            "guid(12345678-9abc-def0-1234-56789abcdef0)".to_string(),
+            "datetime(1901-03-04T05:06:07.1234567Z)".to_string(),
+        ] {
+            out.push((
+                render::delete_records_where_equal(table, "Marker Col", &literal),
+                "DeleteTableRecords",
+            ));
+        }
+        out.push((
+            render::drop_extents_tagged(table, "drop-by:kustoplan-canary-0f3c2a9e"),
+            "DropExtents",
+        ));
+    }
     script.push(render::drop_table("GamePlay"));
     out.push((
         render::execute_script(&script, false),

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::apply_json::{ApplyDocument, Outcome, System};
+use super::apply_json::{ApplyDocument, CanaryReport, Outcome, System};
 use super::{
     ApplyArgs, ApplyFormat, ColorChoice, open_session_for_apply, report_workflow_error, source_of,
 };
@@ -361,6 +361,9 @@ fn apply_leased(
                 }
             ),
         );
+        if args.verify {
+            return verify_applied(args, session, rt, &plan, color, doc);
+        }
         ExitCode::SUCCESS
     } else {
         let message = stopped_message(&report, done);
@@ -378,6 +381,39 @@ fn apply_leased(
         }
         ExitCode::FAILURE
     }
+}
+
+/// `apply --verify` after a successful apply: canaries through what the plan created or
+/// changed; the report goes to stdout (text) or into the JSON document.
+fn verify_applied(
+    args: &ApplyArgs,
+    session: &Session,
+    rt: &tokio::runtime::Runtime,
+    plan: &Plan,
+    color: ColorChoice,
+    doc: &mut Option<ApplyDocument>,
+) -> ExitCode {
+    let json = doc.is_some();
+    let report = rt.block_on(super::verify::verify_changes(
+        session,
+        &plan.changes,
+        args.verify_timeout,
+    ));
+    say(
+        json,
+        &crate::verify::render::text(&report, painted(json, color)),
+    );
+    if let Some(doc) = doc.as_mut() {
+        if report.failed() {
+            doc.errors
+                .push("verification failed: see `canaries` for each check".to_string());
+        }
+        doc.canaries = Some(CanaryReport {
+            ok: !report.failed(),
+            checks: report.checks.clone(),
+        });
+    }
+    super::verify::exit_code(&report)
 }
 
 /// Why an apply that sent changes did not succeed (`done` commands completed).

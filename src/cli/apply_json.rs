@@ -150,6 +150,19 @@ pub struct ApplyDocument {
     pub steps: Vec<Step>,
     /// Connector-state checks after the steps.
     pub verifications: Vec<Verification>,
+    /// With `--verify`: the canary checks of the routes and tables the plan created or
+    /// changed, as `verify --format json` reports them (`ok`, `checks`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub canaries: Option<CanaryReport>,
+}
+
+/// The canary checks inside the apply document.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CanaryReport {
+    /// No check failed and no canary was left behind.
+    pub ok: bool,
+    /// One entry per check.
+    pub checks: Vec<crate::verify::CheckReport>,
 }
 
 impl ApplyDocument {
@@ -166,6 +179,7 @@ impl ApplyDocument {
             counts: Counts::default(),
             steps: Vec::new(),
             verifications: Vec::new(),
+            canaries: None,
         }
     }
 

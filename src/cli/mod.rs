@@ -13,6 +13,7 @@ mod schema;
 mod show;
 mod status;
 mod validate;
+mod verify;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -84,6 +85,13 @@ pub enum Command {
         after_help = "Exit codes: 0 every connector and task is in its declared state (RUNNING unless declared paused/stopped), 1 error, 3 a connector is missing or it or a task is FAILED, 4 a connector or task is in another state (UNASSIGNED, RESTARTING, paused by hand).\n\nExamples:\n  kustoplan status examples/gameplay\n  kustoplan status stack/ --env prod --format json | jq '.connectors[].routes[].lag.total'"
     )]
     Status(StatusArgs),
+    /// Send a canary through every declared route (a record to its topic) and into every
+    /// declared table without a route (queued ingestion), wait until each is queryable, report
+    /// the end-to-end latency, and remove the canaries again.
+    #[command(
+        after_help = "Exit codes: 0 every check verified (or could not run here, as said), 1 error, 5 a check failed or a canary could not be removed.\n\nExamples:\n  kustoplan verify examples/gameplay --env prod\n  kustoplan verify stack/ --table GamePlay --timeout 5m --format json"
+    )]
+    Verify(VerifyArgs),
     /// Write manifests for what already runs (brownfield adoption): databases, tables, topics and
     /// Kusto sink connectors, read from the targets of the Stack document in PATH.
     #[command(
@@ -238,6 +246,36 @@ pub struct ApplyArgs {
     /// Output format of the report.
     #[arg(long, value_enum, default_value_t = ApplyFormat::Text)]
     pub format: ApplyFormat,
+    /// After a successful apply, send a canary through each route and table the plan created
+    /// or changed and wait until it is queryable (as `kustoplan verify`); exit 5 if one fails.
+    #[arg(long)]
+    pub verify: bool,
+    /// With --verify: give up on a canary after this long (default: the wait the flush
+    /// interval and batching policy imply, plus 60s).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, requires = "verify")]
+    pub verify_timeout: Option<std::time::Duration>,
+}
+
+/// `verify` options.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The stack.
+    #[command(flatten)]
+    pub stack: StackArgs,
+    /// Verify only these tables (`Table` or `database.Table`; repeatable): their routes, or
+    /// queued ingestion for a table without a route.
+    #[arg(long = "table", value_name = "TABLE")]
+    pub tables: Vec<String>,
+    /// Give up on a canary after this long (default: the wait the flush interval and
+    /// batching policy imply, plus 60s).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub timeout: Option<std::time::Duration>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = StatusFormat::Text)]
+    pub format: StatusFormat,
+    /// Directory of the built-in sandbox (default: .kustoplan/sandbox next to the manifests).
+    #[arg(long, env = "KUSTOPLAN_SANDBOX_DIR", value_name = "DIR")]
+    pub sandbox_dir: Option<PathBuf>,
 }
 
 /// `apply` output formats.
@@ -534,6 +572,7 @@ pub fn run() -> ExitCode {
         Command::Show(args) => show::run(&args, color),
         Command::ForceUnlock(args) => force_unlock::run(&args, color),
         Command::Status(args) => status::run(&args, color),
+        Command::Verify(args) => verify::run(&args, color),
         Command::Import(args) => import::run(&args, color),
         Command::Schema(args) => schema::run(args.format),
         Command::Sandbox(SandboxCommand::Serve(args)) => sandbox::run(&args),

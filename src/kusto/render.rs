@@ -427,6 +427,38 @@ pub fn drop_function(name: &str) -> String {
     format!(".drop function {} ifexists", quote_name(name))
 }
 
+/// `T | where Col == literal`: the rows whose `column` equals `literal` (a Kusto literal as
+/// written, e.g. `'x'`, `-12`, `guid(...)`); `verify` finds its canary rows this way.
+pub fn rows_where_equal(table: &str, column: &str, literal: &str) -> String {
+    format!(
+        "{} | where {} == {literal}",
+        quote_name(table),
+        quote_name(column)
+    )
+}
+
+/// `.delete table T records <| T | where Col == literal` (soft delete): removes the rows the
+/// predicate selects. `verify` removes a route's canary this way, since the Kusto sink cannot
+/// give one record's rows a `drop-by:` tag.
+pub fn delete_records_where_equal(table: &str, column: &str, literal: &str) -> String {
+    format!(
+        ".delete table {} records <| {}",
+        quote_name(table),
+        rows_where_equal(table, column, literal)
+    )
+}
+
+/// `.drop extents <| .show table T extents where tags has 'TAG'`: drops the extents ingested
+/// with the tag (management-drop-extents.md); `verify` removes a queued canary by its
+/// `drop-by:` tag this way.
+pub fn drop_extents_tagged(table: &str, tag: &str) -> String {
+    format!(
+        ".drop extents <| .show table {} extents where tags has {}",
+        quote_name(table),
+        quote_string(tag)
+    )
+}
+
 /// `.show functions`: every stored function of the request's database (Name, Parameters,
 /// Body, Folder, DocString). Observe reads functions from [`show_database_schema_json`]
 /// instead, which gives typed parameters in the same round trip as the tables.

@@ -150,7 +150,7 @@ fn ticks(since_epoch: Duration) -> i64 {
 
 /// The rows of a `.show ingestion failures` answer by table (unmasked: each is masked with
 /// the secrets of the connector whose route shows it).
-fn failure_rows(response: &V1Response) -> DatabaseFailures {
+pub(crate) fn failure_rows(response: &V1Response) -> DatabaseFailures {
     let table = response
         .primary()
         .ok_or("`.show ingestion failures` returned no table")?;

@@ -513,6 +513,17 @@ pub enum Command {
         /// `whatif`: report the extents without dropping them.
         what_if: bool,
     },
+    /// `.delete table T records [with (whatif=true)] <| T | where ...`: soft delete of the
+    /// rows the predicate query returns (how canary rows ingested through a connector, which
+    /// cannot tag them, are removed again).
+    DeleteRecords {
+        /// Table.
+        table: TableRef,
+        /// `whatif=true`: count the matching rows without deleting them.
+        what_if: bool,
+        /// The predicate query after `<|`, verbatim.
+        predicate: String,
+    },
     /// `.ingest inline into table T [with (...)] <| data`
     IngestInline {
         /// Table.
@@ -642,6 +653,7 @@ impl Command {
             Command::ShowTablePrincipals { .. } => "TablePrincipalsShow",
             Command::ShowExtents { .. } => "ExtentsShow",
             Command::DropExtents { .. } => "ExtentsDrop",
+            Command::DeleteRecords { .. } => "TableRecordsDelete",
             Command::IngestInline { .. } => "DataIngestPush",
             Command::GetIngestionResources => "IngestionResourcesGet",
             Command::GetKustoIdentityToken => "KustoIdentityTokenGet",

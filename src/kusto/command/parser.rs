@@ -245,6 +245,9 @@ impl<'a> Parser<'a> {
             "drop" => self.drop(),
             "rename" => self.rename(),
             "delete" => {
+                if self.peek_keyword_pair("table", "records") {
+                    return self.delete_records();
+                }
                 let entity = self.entity()?;
                 self.keyword("policy")?;
                 let policy = self.policy_kind()?;
@@ -884,6 +887,47 @@ impl<'a> Parser<'a> {
             }
             _ => Err(self.expected("an extent id (a GUID)")),
         }
+    }
+
+    /// Whether the command continues `table NAME WORD2` (`.delete table T records` as opposed
+    /// to `.delete table T policy ...`).
+    fn peek_keyword_pair(&self, first: &str, third: &str) -> bool {
+        let word = |at: usize, want: &str| matches!(self.toks.get(at).map(|t| &t.kind), Some(TokenKind::Ident(w)) if w == want);
+        word(self.pos, first) && word(self.pos + 2, third)
+    }
+
+    /// `.delete table T records [with (whatif=true)] <| query`: the query is kept verbatim
+    /// (the engine parses and checks it against the table).
+    fn delete_records(&mut self) -> Result<Command, SyntaxError> {
+        self.keyword("table")?;
+        let table = self.table_ref()?;
+        self.keyword("records")?;
+        let mut what_if = false;
+        for p in self.with_properties()? {
+            if p.key.eq_ignore_ascii_case("whatif") {
+                what_if = match p.value.to_ascii_lowercase().as_str() {
+                    "true" => true,
+                    "false" => false,
+                    _ => return Err(self.error("'whatif' must be true or false".into())),
+                };
+            } else {
+                return Err(self.error(format!(
+                    "unsupported property '{}' of '.delete table records' (only 'whatif')",
+                    p.key
+                )));
+            }
+        }
+        self.punct(TokenKind::ScriptArrow)?;
+        let (Some(first), Some(last)) = (self.toks.get(self.pos), self.toks.last()) else {
+            return Err(self.expected("a predicate query after '<|'"));
+        };
+        let predicate = self.src[first.start..last.end].to_string();
+        self.pos = self.toks.len();
+        Ok(Command::DeleteRecords {
+            table,
+            what_if,
+            predicate,
+        })
     }
 
     /// `.ingest inline into table T [with (...)] <| data`; the lexer stopped after `<|`.

@@ -542,6 +542,39 @@ fn show_extents_with_tag_filters() {
 }
 
 #[test]
+fn delete_records_keeps_its_predicate_query_verbatim() {
+    let cmd = ok(".delete table MyTable records <| MyTable | where UserId == 'X'");
+    assert_eq!(
+        cmd,
+        Command::DeleteRecords {
+            table: t("MyTable"),
+            what_if: false,
+            predicate: "MyTable | where UserId == 'X'".into()
+        }
+    );
+    assert_eq!(cmd.command_type(), "TableRecordsDelete");
+    assert!(!cmd.is_read_only());
+    assert_eq!(
+        ok(".delete table MyTable records with (whatif=true) <| MyTable | where A == 1"),
+        Command::DeleteRecords {
+            table: t("MyTable"),
+            what_if: true,
+            predicate: "MyTable | where A == 1".into()
+        }
+    );
+    // `.delete table T policy ...` is still the policy command.
+    assert!(matches!(
+        ok(".delete table T policy ingestionbatching"),
+        Command::DeletePolicy { .. }
+    ));
+    assert!(
+        err(".delete table T records with (async=true) <| T | where A == 1")
+            .contains("only 'whatif'")
+    );
+    assert!(err(".delete table T records <|").contains("a predicate query"));
+}
+
+#[test]
 fn drop_extents_forms() {
     let by_tag = ok(".drop extents <| .show table T extents where tags has \"drop-by:2016-02-17\"");
     assert_eq!(

@@ -445,7 +445,7 @@ impl KafkaAdmin {
 
 /// A client-creation error without property values: rdkafka's `Display` of a config error
 /// prints the rejected value, which could be a secret.
-fn setup_error(e: &RdError) -> String {
+pub(super) fn setup_error(e: &RdError) -> String {
     match e {
         RdError::ClientConfig(_, _, key, _) if key.contains("password") => {
             format!("invalid client property {key}")

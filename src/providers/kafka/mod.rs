@@ -9,6 +9,7 @@
 //!   operation.
 //! - [`lag`]: [`LagReader`], consumer-group committed offsets vs high watermarks for
 //!   `status`, read without joining the group.
+//! - [`produce`]: one record to a topic (the canary `verify` sends through a route).
 //! - [`transport`]: [`KafkaTransport`], the one interface observe/apply code is written against;
 //!   it is either the in-process sandbox ([`crate::sandbox::kafka::KafkaSandbox`]) or a broker.
 //!
@@ -20,6 +21,7 @@ pub mod apply;
 pub mod config;
 pub mod lag;
 mod native;
+pub mod produce;
 pub mod transport;
 
 use std::collections::BTreeMap;

@@ -24,6 +24,8 @@ pub struct KafkaTransport {
     local_requests: AtomicUsize,
     /// Consumer-group offsets of a broker (`status`); the sandbox has no consumer groups.
     lag: Option<LagReader>,
+    /// The broker's client settings, for producing canary records (`verify`).
+    producer: Option<ClientSettings>,
 }
 
 #[derive(Debug)]
@@ -41,6 +43,7 @@ impl KafkaTransport {
             kind: Kind::Local(sandbox),
             local_requests: AtomicUsize::new(0),
             lag: None,
+            producer: None,
         }
     }
 
@@ -50,6 +53,7 @@ impl KafkaTransport {
             kind: Kind::Broker(Box::new(admin)),
             local_requests: AtomicUsize::new(0),
             lag: None,
+            producer: None,
         }
     }
 
@@ -83,7 +87,23 @@ impl KafkaTransport {
         }
         let settings = ClientSettings::from_target(target)?;
         let admin = KafkaAdmin::new(&settings, AdminTimeouts::default())?;
-        Ok(KafkaTransport::broker(admin).with_lag_reader(LagReader::new(settings)))
+        let mut transport =
+            KafkaTransport::broker(admin).with_lag_reader(LagReader::new(settings.clone()));
+        transport.producer = Some(settings);
+        Ok(transport)
+    }
+
+    /// Produces one record and waits for its acknowledgement: the canary `verify` sends
+    /// through a route. The built-in sandbox keeps topic metadata only, so it cannot carry
+    /// records ([`KafkaError::Sandbox`] says so).
+    pub async fn produce(&self, topic: &str, key: &str, value: &str) -> Result<(), KafkaError> {
+        match &self.producer {
+            Some(settings) => super::produce::produce_one(settings, topic, key, value).await,
+            None => Err(KafkaError::Sandbox(
+                "the built-in Kafka sandbox keeps topic metadata only and carries no records"
+                    .to_string(),
+            )),
+        }
     }
 
     /// Whether this is the built-in sandbox.

@@ -8,6 +8,7 @@
 //!   tokens or secrets.
 //! - [`retry`]: [`RetryPolicy`] and [`Idempotency`], which decide what may be retried.
 //! - [`transport`]: where commands go (in-process sandbox or [`KustoClient`]).
+//! - [`queued`]: queued ingestion of one blob through storage, as the REST page describes.
 //! - [`lease`]: the apply lease on a live target (one apply of a stack at a time).
 
 pub mod apply;
@@ -16,6 +17,7 @@ pub mod client;
 pub mod error;
 pub mod lease;
 pub mod observe;
+pub mod queued;
 pub mod retry;
 pub mod transport;
 

@@ -583,7 +583,9 @@ fn need<'a>(cmd: &'a Command, ctx: Context<'a>) -> Need<'a> {
         Command::ShowTableSchemaJson { table }
         | Command::ShowTablePrincipals { table }
         | Command::ShowExtents { table, .. } => Need::Read(ctx.resolve(table.database.as_deref())),
-        Command::DropExtents { table, .. } => table_write(table, false),
+        Command::DropExtents { table, .. } | Command::DeleteRecords { table, .. } => {
+            table_write(table, false)
+        }
         Command::IngestInline { table, .. } => table_write(table, true),
         Command::TableSchema { table, .. }
         | Command::AlterColumnType { table, .. }

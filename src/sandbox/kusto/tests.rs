@@ -456,6 +456,46 @@ fn ingest_inline_adds_one_extent_with_tags_and_drop_by_tag_removes_it() {
 }
 
 #[test]
+fn delete_records_removes_exactly_the_rows_the_predicate_selects() {
+    let s = sandbox();
+    run(&s, ".create table T (Sku:string, Qty:long)");
+    run(
+        &s,
+        ".ingest inline into table T <|\nShoes,1\ncanary,2\nHats,3",
+    );
+    run(&s, ".ingest inline into table T <|\ncanary,4");
+    let what_if = run(
+        &s,
+        ".delete table T records with (whatif=true) <| T | where Sku == 'canary'",
+    );
+    let t = what_if.primary().expect("table");
+    assert_eq!(
+        t.column_values("RecordsMatchPredicate").expect("counts"),
+        [&json!(1), &json!(1)],
+        "one matching row in each extent"
+    );
+    assert_eq!(count(&s, "T"), json!(4), "whatif deletes nothing");
+    run(&s, ".delete table T records <| T | where Sku == 'canary'");
+    assert_eq!(count(&s, "T"), json!(2));
+    assert_eq!(count(&s, "T | where Sku == 'canary'"), json!(0));
+    let extents = run(&s, ".show table T extents");
+    assert_eq!(
+        rows(&extents).len(),
+        1,
+        "the extent left empty is gone, the other keeps its other rows"
+    );
+    for bad in [
+        ".delete table T records <| T | take 1",
+        ".delete table T records <| T",
+        ".delete table T records <| Other | where Sku == 'x'",
+        ".delete table T records <| T | where Missing == 'x'",
+    ] {
+        fail(&s, bad);
+        assert_eq!(count(&s, "T"), json!(2), "{bad} changes nothing");
+    }
+}
+
+#[test]
 fn bad_inline_data_and_options_change_nothing() {
     let s = sandbox();
     run(&s, ".create table T (A:long, B:string)");

@@ -106,6 +106,39 @@ pub fn drop(table: &mut Table, selection: &ExtentSelection, what_if: bool) -> V1
     t
 }
 
+/// `.delete table T records`: removes the rows `selected` marks (one list per extent, in
+/// table order) unless `what_if`, and reports each extent that had matching rows. The
+/// service replaces such extents with new ones; the sandbox keeps the extent id and drops
+/// the rows (an extent left empty is removed). `RecordsMatchPredicate` is the documented
+/// column; the others name the extent.
+pub fn delete_rows(table: &mut Table, selected: &[Vec<bool>], what_if: bool) -> V1Table {
+    let mut t = V1Table::new(
+        "Table_0",
+        &[
+            ("TableName", Str),
+            ("ExtentId", Str),
+            ("RecordsMatchPredicate", Long),
+        ],
+    );
+    for (extent, marks) in table.extents.iter_mut().zip(selected) {
+        let matching = marks.iter().filter(|m| **m).count();
+        if matching == 0 {
+            continue;
+        }
+        t.push(vec![json!(table.name), json!(extent.id), json!(matching)]);
+        if !what_if {
+            let mut marks = marks.iter();
+            extent
+                .rows
+                .retain(|_| !marks.next().copied().unwrap_or(false));
+        }
+    }
+    if !what_if {
+        table.extents.retain(|e| !e.rows.is_empty());
+    }
+    t
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -130,7 +130,7 @@ pub(super) fn execute(
 fn changes_only_data(cmd: &Command) -> bool {
     matches!(
         cmd,
-        Command::IngestInline { .. } | Command::DropExtents { .. }
+        Command::IngestInline { .. } | Command::DropExtents { .. } | Command::DeleteRecords { .. }
     )
 }
 
@@ -411,6 +411,22 @@ fn dispatch(
         } => {
             let (_, tb) = table_ref(state, ctx, t)?;
             Ok(data::extents::drop(tb, selection, *what_if))
+        }
+        Command::DeleteRecords {
+            table: t,
+            what_if,
+            predicate,
+        } => {
+            let query = super::query::parse(predicate)?;
+            if !query.table.eq_ignore_ascii_case(&t.table) {
+                return Err(KustoError::bad_request(format!(
+                    "The predicate of '.delete table {} records' must start from that table, not '{}'.",
+                    t.table, query.table
+                )));
+            }
+            let (_, tb) = table_ref(state, ctx, t)?;
+            let selected = super::query::rows_to_delete(&query, tb)?;
+            Ok(data::extents::delete_rows(tb, &selected, *what_if))
         }
         Command::IngestInline {
             table: t,

@@ -317,6 +317,40 @@ pub fn evaluate(query: &Query, table: &Table) -> Result<ResultTable, KustoError>
     })
 }
 
+/// For `.delete table T records <| T | where ...`: per extent (in table order), which rows
+/// the predicate query selects. The docs allow only `where` (plus `extend`/`project`, which
+/// the sandbox does not evaluate) and require at least one `where`; anything else is refused.
+pub fn rows_to_delete(query: &Query, table: &Table) -> Result<Vec<Vec<bool>>, KustoError> {
+    let frame = Frame::of(table);
+    let mut checks = Vec::new();
+    for op in &query.ops {
+        match op {
+            Op::Where(e) => checks.push(frame.check(e)?),
+            _ => {
+                return Err(KustoError::bad_request(
+                    "The predicate of '.delete table records' may use only 'where' operators.",
+                ));
+            }
+        }
+    }
+    if checks.is_empty() {
+        return Err(KustoError::bad_request(
+            "The predicate of '.delete table records' must have at least one 'where' operator.",
+        ));
+    }
+    let mut rows = frame.rows.iter();
+    Ok(table
+        .extents
+        .iter()
+        .map(|extent| {
+            rows.by_ref()
+                .take(extent.rows.len())
+                .map(|r| checks.iter().all(|c| c.holds(r)))
+                .collect()
+        })
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::parse;

@@ -22,7 +22,7 @@ use super::data::value::{parse_datetime, parse_timespan_literal};
 use super::error::KustoError;
 use crate::kusto::command::{SyntaxError, Token, TokenKind, tokenize};
 
-pub use eval::{ResultTable, evaluate};
+pub use eval::{ResultTable, evaluate, rows_to_delete};
 
 /// A parsed query.
 #[derive(Debug, Clone, PartialEq)]
