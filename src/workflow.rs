@@ -322,6 +322,12 @@ impl Session {
         let mut problems: Vec<String> = topic_errors
             .into_iter()
             .map(|e| format!("{}: {}", e.address, e.message))
+            .chain(
+                kusto
+                    .rename_problems
+                    .iter()
+                    .map(|p| format!("{}: {}", p.address, p.message)),
+            )
             .collect();
         let removed: std::collections::BTreeSet<String> = changes
             .iter()
@@ -331,7 +337,7 @@ impl Session {
         problems.extend(
             cross::check(&cross::World {
                 kusto_desired: &self.desired,
-                kusto_observed: &observed.kusto,
+                kusto_observed: &kusto.live_after_renames,
                 connectors: &self.connectors,
                 topics_desired: &self.topics,
                 topics_observed: &observed.topics,

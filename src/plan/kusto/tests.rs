@@ -883,6 +883,7 @@ fn with_function(body: &str) -> KustoState {
             folder: "Helpers".into(),
             owner: Some("gameplay".into()),
             skip_validation: false,
+            renamed_from: None,
         },
     );
     desired
