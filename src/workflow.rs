@@ -312,11 +312,12 @@ impl Session {
         let (mut changes, topic_errors) = kafka_plan::diff(&self.topics, &observed.topics);
         let kusto = diff_report(&self.desired, &observed.kusto, &self.diff_options);
         changes.extend(kusto.changes);
-        changes.extend(connect_plan::diff(
+        changes.extend(connect_plan::diff_after_renames(
             &self.connectors,
             &observed.connect,
             self.diff_options.owner.as_deref(),
             self.diff_options.prune,
+            &kusto.renamed_tables,
         ));
         changes.sort_by(|a, b| (a.phase, &a.address).cmp(&(b.phase, &b.address)));
         let mut problems: Vec<String> = topic_errors

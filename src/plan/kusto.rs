@@ -39,7 +39,7 @@ use super::phase::{
 
 mod renames;
 
-pub use renames::RenameProblem;
+pub use renames::{RenameProblem, RenamedTable};
 
 /// What the diff needs besides the two states.
 #[derive(Debug, Clone, Default)]
@@ -60,6 +60,9 @@ pub struct KustoDiff {
     pub undeclared_principals_left: usize,
     /// `renamed_from` declarations the plan cannot carry out: the plan is refused.
     pub rename_problems: Vec<RenameProblem>,
+    /// The tables the plan renames: a route into one that the declared sink points at the new
+    /// name is re-pointed, not removed.
+    pub renamed_tables: Vec<RenamedTable>,
     /// The observed state as the plan's renames leave it (tables, columns and functions under
     /// their new names): what the cross-system checks judge routes against.
     pub live_after_renames: KustoState,
@@ -89,6 +92,7 @@ pub fn diff_report(
         let resolved = renames::resolve(want, have);
         report.changes.extend(resolved.changes);
         report.rename_problems.extend(resolved.problems);
+        report.renamed_tables.extend(resolved.tables);
         database(want, &resolved.live, options, &mut report);
         if observed.databases.contains_key(name) {
             report

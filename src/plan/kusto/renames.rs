@@ -29,6 +29,17 @@ pub struct RenameProblem {
     pub message: String,
 }
 
+/// A table the plan renames.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenamedTable {
+    /// Its database.
+    pub database: String,
+    /// The live (old) name.
+    pub from: String,
+    /// The declared (new) name.
+    pub to: String,
+}
+
 /// The renames of one database and the live state they leave behind.
 pub(super) struct Resolved {
     /// The database as it is after the renames: what the rest of the diff compares with.
@@ -37,6 +48,8 @@ pub(super) struct Resolved {
     pub changes: Vec<Change>,
     /// Renames that cannot be carried out.
     pub problems: Vec<RenameProblem>,
+    /// The tables renamed.
+    pub tables: Vec<RenamedTable>,
 }
 
 /// Where a rename stands, from whether each name exists live.
@@ -69,6 +82,7 @@ pub(super) fn resolve(want: &DatabaseState, have: &DatabaseState) -> Resolved {
         live: have.clone(),
         changes: Vec::new(),
         problems: Vec::new(),
+        tables: Vec::new(),
     };
     let change = |address: String, summary: String, before, after, commands, phase| Change {
         address,
@@ -127,6 +141,11 @@ pub(super) fn resolve(want: &DatabaseState, have: &DatabaseState) -> Resolved {
                 ));
                 table.name.clone_from(new);
                 out.live.tables.insert(new.clone(), table);
+                out.tables.push(RenamedTable {
+                    database: db.to_string(),
+                    from: old.clone(),
+                    to: new.clone(),
+                });
             }
         }
     }
