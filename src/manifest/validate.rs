@@ -117,14 +117,15 @@ impl Validator<'_> {
         }
     }
 
-    /// `renamed_from` of a table, column or function (`what`, named `name`): a valid Kusto
+    /// `renamed_from` of a table, column or function (`kind`; `what` names it in messages):
+    /// a valid Kusto
     /// name, not the object's own, not a name still declared in the same scope (`declared`:
     /// the rename replaces that object, and the plan would rename it away), and claimed by no
     /// earlier `renamed_from` of the scope (`claims`, in document order, this one included:
     /// an object moves to one place only).
     fn renamed_from<'n>(
         &mut self,
-        what: &str,
+        (kind, what): (&str, &str),
         name: &Located<String>,
         old: Option<&Located<String>>,
         mut declared: impl Iterator<Item = &'n Located<String>>,
@@ -164,7 +165,7 @@ impl Validator<'_> {
         {
             let at = self.where_(first.loc);
             self.push(
-                Diagnostic::at(old.loc, format!("`{}` is renamed twice", old.value)).hint(
+                Diagnostic::at(old.loc, format!("{kind} `{}` is renamed twice", old.value)).hint(
                     format!("another `renamed_from` names it at {at}; an object can be renamed to one name only"),
                 ),
             );
@@ -571,7 +572,7 @@ impl Validator<'_> {
             let db = m.database_or_default(t.database.as_ref());
             let in_db = |d: &Option<Located<String>>| m.database_or_default(d.as_ref()) == db;
             self.renamed_from(
-                &format!("table `{}`", t.name.value),
+                ("table", &format!("table `{}`", t.name.value)),
                 &t.name,
                 t.renamed_from.as_ref(),
                 tables
@@ -655,7 +656,7 @@ impl Validator<'_> {
             let m = self.m;
             let same_db = |d: &Option<Located<String>>| m.database_or_default(d.as_ref()) == *db;
             self.renamed_from(
-                &format!("function `{}`", f.name.value),
+                ("function", &format!("function `{}`", f.name.value)),
                 &f.name,
                 f.renamed_from.as_ref(),
                 functions
@@ -731,7 +732,10 @@ impl Validator<'_> {
         );
         for c in &t.columns {
             self.renamed_from(
-                &format!("column `{}` of table `{}`", c.name.value, t.name.value),
+                (
+                    "column",
+                    &format!("column `{}` of table `{}`", c.name.value, t.name.value),
+                ),
                 &c.name,
                 c.renamed_from.as_ref(),
                 t.columns.iter().map(|o| &o.name),
