@@ -319,7 +319,7 @@ impl Session {
             self.diff_options.prune,
             &kusto.renamed_tables,
         ));
-        changes.sort_by(|a, b| (a.phase, &a.address).cmp(&(b.phase, &b.address)));
+        changes.sort_by(|a, b| a.apply_order().cmp(&b.apply_order()));
         let mut problems: Vec<String> = topic_errors
             .into_iter()
             .map(|e| format!("{}: {}", e.address, e.message))

@@ -76,7 +76,7 @@ pub fn diff_after_renames(
             }
         }
     }
-    out.sort_by(|a, b| (a.phase, &a.address).cmp(&(b.phase, &b.address)));
+    out.sort_by(|a, b| a.apply_order().cmp(&b.apply_order()));
     out
 }
 
@@ -105,6 +105,7 @@ fn change(
         commands: operations.iter().map(describe).collect(),
         operations,
         phase,
+        previous_address: None,
     }
 }
 

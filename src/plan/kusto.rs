@@ -101,10 +101,9 @@ pub fn diff_report(
                 .insert(name.clone(), resolved.live);
         }
     }
-    // Stable: a rename comes before the changes at its address that build on it.
     report
         .changes
-        .sort_by(|a, b| (a.phase, &a.address).cmp(&(b.phase, &b.address)));
+        .sort_by(|a, b| a.apply_order().cmp(&b.apply_order()));
     report
 }
 
@@ -149,6 +148,7 @@ impl Ctx<'_> {
             commands,
             operations: Vec::new(),
             phase,
+            previous_address: None,
         });
     }
 }

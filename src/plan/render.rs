@@ -334,6 +334,7 @@ mod tests {
             commands: vec![".alter table T policy ingestionbatching \"{}\"".into()],
             operations: Vec::new(),
             phase: 2,
+            previous_address: None,
         }
     }
 

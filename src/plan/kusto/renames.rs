@@ -8,9 +8,9 @@
 //! The rest of the diff then compares the declared state with the live state as the renames
 //! leave it ([`Resolved::live`]): a renamed table is diffed under its new name (its columns,
 //! mappings, policies and principals moved with it), a renamed column keeps its type (a type
-//! change plans on top), and the old names are never planned as drops. The rename changes are
-//! emitted first, at the same phase and address as the changes that build on them, so apply
-//! runs them first.
+//! change plans on top), and the old names are never planned as drops. A rename change carries
+//! the old address as its `previous_address`, which runs it first in its phase (see
+//! [`Change::apply_order`]).
 //!
 //! A rename keeps all data but breaks whatever still uses the old name (queries, functions,
 //! update policies, mappings of a renamed column): `restart`-class, in place but disruptive.
@@ -84,20 +84,24 @@ pub(super) fn resolve(want: &DatabaseState, have: &DatabaseState) -> Resolved {
         problems: Vec::new(),
         tables: Vec::new(),
     };
-    let change = |address: String, summary: String, before, after, commands, phase| Change {
-        address,
-        action: Action::Update,
-        impact: ImpactClass::Restart,
-        summary,
-        before: Some(before),
-        after: Some(after),
-        target: Target::Kusto {
-            database: db.to_string(),
-        },
-        commands,
-        operations: Vec::new(),
-        phase,
-    };
+    let change =
+        |(address, previous): (String, String), summary: String, before, after, commands, phase| {
+            Change {
+                address,
+                previous_address: Some(previous),
+                action: Action::Update,
+                impact: ImpactClass::Restart,
+                summary,
+                before: Some(before),
+                after: Some(after),
+                target: Target::Kusto {
+                    database: db.to_string(),
+                },
+                commands,
+                operations: Vec::new(),
+                phase,
+            }
+        };
     for (new, t) in &want.tables {
         let Some(old) = &t.renamed_from else {
             continue;
@@ -129,7 +133,7 @@ pub(super) fn resolve(want: &DatabaseState, have: &DatabaseState) -> Resolved {
                     continue;
                 };
                 out.changes.push(change(
-                    addr,
+                    (addr, address::table(db, old)),
                     format!(
                         "rename table {old} to {new} (data, mappings, policies and principals \
                          move with it; queries and functions that use {old} fail)"
@@ -187,8 +191,9 @@ pub(super) fn resolve(want: &DatabaseState, have: &DatabaseState) -> Resolved {
                     };
                     column.name.clone_from(new);
                     let ty = column.ty;
+                    let previous = format!("{}.column.{old}", address::table(db, name));
                     out.changes.push(change(
-                        addr,
+                        (addr, previous),
                         format!(
                             "rename column {name}.{old} to {new} (its data is kept; queries, \
                              functions and mappings that use {old} fail until changed)"
@@ -236,7 +241,7 @@ pub(super) fn resolve(want: &DatabaseState, have: &DatabaseState) -> Resolved {
                     continue;
                 };
                 out.changes.push(change(
-                    addr,
+                    (addr, address::function(db, old)),
                     format!(
                         "rename function {old} to {new}: Kusto has no function rename, so {new} \
                          is created as declared and {old} dropped in the same script (a function \

@@ -1377,3 +1377,54 @@ fn a_renamed_function_is_created_under_its_new_name_and_the_old_one_dropped() {
         "{after:?}"
     );
 }
+
+#[test]
+fn a_column_of_a_renamed_table_is_renamed_after_the_table_and_before_added_columns() {
+    let mut old = gameplay_table_named("Plays");
+    table_mut(&mut old, "Plays").columns[3].name = "Points".into();
+    for m in table_mut(&mut old, "Plays").mappings.values_mut() {
+        m.columns[3].column = "Points".into();
+    }
+    let sandbox = sandbox_with(&old);
+    let mut desired = gameplay();
+    let table = table_mut(&mut desired, "GamePlay");
+    table.renamed_from = Some("Plays".into());
+    table
+        .renamed_columns
+        .insert("Score".into(), "Points".into());
+    table.columns.push(crate::model::kusto::Column {
+        name: "Level".into(),
+        ty: crate::model::ColumnType::String,
+    });
+    let report = diff_report(&desired, &observe_all(&sandbox, &desired), &pruning());
+    assert!(report.rename_problems.is_empty(), "{report:?}");
+    let commands: Vec<&str> = report
+        .changes
+        .iter()
+        .flat_map(|c| c.commands.iter().map(String::as_str))
+        .collect();
+    assert_eq!(
+        commands[..2],
+        [
+            ".rename table Plays to GamePlay",
+            ".rename column GamePlay.Points to Score",
+        ]
+    );
+    assert_eq!(commands[2], ".alter-merge table GamePlay (Level:string)");
+    assert!(
+        commands[3].starts_with(".create-or-alter table GamePlay ingestion json mapping"),
+        "the mapping is updated to the new column name after the renames: {commands:?}"
+    );
+    assert_eq!(commands.len(), 4, "{commands:?}");
+    assert_eq!(
+        report.renamed_tables,
+        [RenamedTable {
+            database: "gamedb".into(),
+            from: "Plays".into(),
+            to: "GamePlay".into(),
+        }]
+    );
+    apply_all(&sandbox, &report.changes);
+    let after = diff_report(&desired, &observe_all(&sandbox, &desired), &pruning());
+    assert!(after.changes.is_empty(), "{after:?}");
+}
