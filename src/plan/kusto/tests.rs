@@ -1118,6 +1118,11 @@ fn a_renamed_table_is_renamed_first_and_diffed_under_its_new_name() {
         report.changes[0].commands,
         [".rename table Plays to GamePlay"]
     );
+    assert_eq!(
+        report.changes[0].previous_address.as_deref(),
+        Some("kusto.gamedb.table.Plays")
+    );
+    assert_eq!(report.changes[1].previous_address, None);
     assert!(
         report.changes[0].summary.starts_with(
             "rename table Plays to GamePlay (data, mappings, policies and principals move"
@@ -1313,6 +1318,10 @@ fn a_renamed_column_is_renamed_before_its_type_change_and_mapping_update() {
         [".rename column GamePlay.Score to Points"]
     );
     assert_eq!(
+        report.changes[0].previous_address.as_deref(),
+        Some("kusto.gamedb.table.GamePlay.column.Score")
+    );
+    assert_eq!(
         report.changes[1].commands,
         [".alter column GamePlay.Points type=long"]
     );
@@ -1352,6 +1361,10 @@ fn a_renamed_function_is_created_under_its_new_name_and_the_old_one_dropped() {
     );
     let change = &report.changes[0];
     assert_eq!(change.phase, PHASE_FUNCTIONS);
+    assert_eq!(
+        change.previous_address.as_deref(),
+        Some("kusto.gamedb.function.LatestPlays")
+    );
     assert_eq!(
         change.commands,
         [
