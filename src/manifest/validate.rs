@@ -118,11 +118,10 @@ impl Validator<'_> {
     }
 
     /// `renamed_from` of a table, column or function (`kind`; `what` names it in messages):
-    /// a valid Kusto
-    /// name, not the object's own, not a name still declared in the same scope (`declared`:
-    /// the rename replaces that object, and the plan would rename it away), and claimed by no
-    /// earlier `renamed_from` of the scope (`claims`, in document order, this one included:
-    /// an object moves to one place only).
+    /// a valid Kusto name, not the object's own, not a name still declared in the same scope
+    /// (`declared`: the rename replaces that object, and the plan would rename it away), and
+    /// claimed by no earlier `renamed_from` of the scope (`claims`, in document order, this one
+    /// included: an object moves to one place only).
     fn renamed_from<'n>(
         &mut self,
         (kind, what): (&str, &str),

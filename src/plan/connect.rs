@@ -3,8 +3,9 @@
 //! A config change restarts the connector's tasks (the sink rebalances and can deliver records
 //! twice), so it is `restart`; removing a route stops ingestion from that topic and deleting a
 //! connector stops all of it, so both are `data-loss`. A route re-pointed at the new name of a
-//! table the same plan renames is not removed: its topic goes on into the same table. Connectors that are not declared are left
-//! alone unless they carry this stack's marker and pruning is on.
+//! table the same plan renames is not removed: its topic goes on into the same table.
+//! Connectors that are not declared are left alone unless they carry this stack's marker and
+//! pruning is on.
 
 use std::collections::BTreeMap;
 

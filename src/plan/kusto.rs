@@ -14,8 +14,8 @@
 //!   function is `data-loss` like every other drop: whatever calls it (queries, update
 //!   policies, other functions) fails from then on.
 //! - `renamed_from` on a table, column or function renames the live object instead of
-//!   dropping and creating it (see the `renames` module); the rest of the diff runs against the live
-//!   state as the renames leave it.
+//!   dropping and creating it (see the `renames` module); the rest of the diff runs against
+//!   the live state as the renames leave it.
 //! - Column order is not compared: Kusto appends merged columns and reordering needs a full
 //!   `.alter table`, which is not worth its risk.
 
