@@ -123,6 +123,7 @@ pub fn absolute_source(source: &Source) -> Result<Source, String> {
             .collect::<Result<_, _>>()?,
         environment: source.environment.clone(),
         vars: source.vars.clone(),
+        targets: source.targets.clone(),
         sandbox_dir: source.sandbox_dir.as_ref().map(absolute).transpose()?,
     })
 }
@@ -137,6 +138,7 @@ pub fn inputs_digest(manifests: &Manifests, source: &Source) -> Result<String, S
         environment: &'a Option<String>,
         vars: &'a [(String, String)],
         sandbox_dir: PathBuf,
+        targets: &'a [String],
     }
     let sources = &manifests.sources;
     let mut files = Vec::with_capacity(sources.len());
@@ -154,6 +156,7 @@ pub fn inputs_digest(manifests: &Manifests, source: &Source) -> Result<String, S
         files,
         environment: &source.environment,
         vars: &source.vars,
+        targets: &source.targets,
         sandbox_dir: std::path::absolute(&sandbox)
             .map_err(|e| format!("cannot resolve {}: {e}", sandbox.display()))?,
     };
@@ -223,6 +226,7 @@ mod tests {
             fingerprint: sha256_hex(b"live"),
             changes,
             undeclared_principals_left: 0,
+            targets: Vec::new(),
         }
     }
 
@@ -252,6 +256,7 @@ mod tests {
                 environment: None,
                 vars: Vec::new(),
                 sandbox_dir: None,
+                targets: Vec::new(),
             },
             inputs: sha256_hex(b"inputs"),
         }

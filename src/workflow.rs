@@ -1,7 +1,7 @@
 //! The steps `plan` and `apply` share: load the stack, pick its targets, observe, diff. Keeps the
 //! command handlers thin and the planner pure.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -10,7 +10,9 @@ use serde::{Deserialize, Serialize};
 use crate::model::connect::{ConnectCluster, Topic};
 use crate::model::endpoint::Endpoint;
 use crate::model::sink::{key, topic_list};
-use crate::plan::{Change, Operation, Target, connect as connect_plan, cross, kafka as kafka_plan};
+use crate::plan::{
+    Change, Operation, Target, connect as connect_plan, cross, kafka as kafka_plan, target,
+};
 use crate::providers::connect::ConnectClientError;
 use crate::providers::connect::converge;
 use crate::providers::connect::observe::{self as connect_observe, ListError};
@@ -46,6 +48,9 @@ pub struct Source {
     pub vars: Vec<(String, String)>,
     /// `--sandbox-dir`, when given.
     pub sandbox_dir: Option<PathBuf>,
+    /// `--target` patterns: only the changes they select are planned (README "Targeting").
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub targets: Vec<String>,
 }
 
 /// Everything that can stop plan or apply before a change is made.
@@ -175,6 +180,8 @@ pub struct Session {
     pub connectors: BTreeMap<String, ConnectCluster>,
     /// The declared topics.
     pub topics: BTreeMap<String, Topic>,
+    /// The `--target` filter, when the plan is limited to part of the stack.
+    pub targets: Option<target::TargetFilter>,
     /// Where Kusto commands go (shared with the apply lease's renewal).
     pub transport: Arc<KustoTransport>,
     /// Where topic operations go, when the stack has topics or routes.
@@ -202,6 +209,8 @@ impl Session {
     /// directory is leased as `lease` asks first (before any state is loaded) and held until
     /// the session is dropped.
     pub fn open_leased(source: Source, lease: &LeaseRequest) -> Result<Session, WorkflowError> {
+        let targets = target::TargetFilter::new(&source.targets)
+            .map_err(|e| WorkflowError::Plan(vec![e.to_string()]))?;
         let options = LoadOptions {
             environment: source.environment.clone(),
             vars: source.vars.clone(),
@@ -230,6 +239,7 @@ impl Session {
         Ok(Session {
             connectors,
             topics,
+            targets,
             kafka,
             connect,
             diff_options: DiffOptions {
@@ -311,6 +321,11 @@ impl Session {
     pub fn plan_from(&self, observed: &Observed) -> Result<Plan, WorkflowError> {
         let (mut changes, topic_errors) = kafka_plan::diff(&self.topics, &observed.topics);
         let kusto = diff_report(&self.desired, &observed.kusto, &self.diff_options);
+        let kusto_renames = kusto
+            .changes
+            .iter()
+            .filter(|c| c.previous_address.is_some())
+            .count();
         changes.extend(kusto.changes);
         changes.extend(connect_plan::diff_after_renames(
             &self.connectors,
@@ -322,30 +337,46 @@ impl Session {
         changes.sort_by(|a, b| a.apply_order().cmp(&b.apply_order()));
         let mut problems: Vec<String> = topic_errors
             .into_iter()
+            .filter(|e| self.in_target(&e.address))
             .map(|e| format!("{}: {}", e.address, e.message))
             .chain(
                 kusto
                     .rename_problems
                     .iter()
+                    .filter(|p| self.in_target(&p.address))
                     .map(|p| format!("{}: {}", p.address, p.message)),
             )
             .collect();
+        if let Some(filter) = &self.targets {
+            let (kept, missing) = target::select(changes, filter, &self.connectors);
+            changes = kept;
+            if !missing.is_empty() {
+                // What to add to the target comes first; the route checks would only repeat
+                // it in other words.
+                problems.extend(missing.iter().map(ToString::to_string));
+                return Err(WorkflowError::Plan(problems));
+            }
+        }
+        // Routes are judged against Kusto as the plan's renames leave it, unless a target
+        // leaves one of them out (then against Kusto as it is: the left-out rename does not run).
+        let kept_renames = changes
+            .iter()
+            .filter(|c| c.previous_address.is_some())
+            .count();
+        let kusto_after = if kept_renames == kusto_renames {
+            &kusto.live_after_renames
+        } else {
+            &observed.kusto
+        };
         let removed: std::collections::BTreeSet<String> = changes
             .iter()
             .filter(|c| c.action == crate::plan::Action::Delete)
             .map(|c| c.address.clone())
             .collect();
         problems.extend(
-            cross::check(&cross::World {
-                kusto_desired: &self.desired,
-                kusto_observed: &kusto.live_after_renames,
-                connectors: &self.connectors,
-                topics_desired: &self.topics,
-                topics_observed: &observed.topics,
-                removed: &removed,
-            })
-            .into_iter()
-            .map(|p| format!("{} route {}: {}", p.connector, p.route, p.message)),
+            self.route_problems(observed, &removed, kusto_after)
+                .into_iter()
+                .map(|p| format!("{} route {}: {}", p.connector, p.route, p.message)),
         );
         if !problems.is_empty() {
             return Err(WorkflowError::Plan(problems));
@@ -357,8 +388,90 @@ impl Session {
             fingerprint: observed.fingerprint()?,
             changes,
             undeclared_principals_left: kusto.undeclared_principals_left,
+            targets: self.source.targets.clone(),
         };
         Ok(plan)
+    }
+
+    /// Whether `address` is in the plan's `--target` (everything is without one).
+    fn in_target(&self, address: &str) -> bool {
+        self.targets.as_ref().is_none_or(|f| f.matches(address))
+    }
+
+    /// The route problems of the state the plan leaves behind (`kusto_after`: Kusto once the
+    /// plan's renames ran). With `--target`, connectors and
+    /// topics outside it stay as they are live, and a problem of a connector outside it counts
+    /// only when the plan causes it (it removes what the route uses): one that is already
+    /// there is for a full plan to fix.
+    fn route_problems(
+        &self,
+        observed: &Observed,
+        removed: &BTreeSet<String>,
+        kusto_after: &KustoState,
+    ) -> Vec<cross::RouteProblem> {
+        let Some(filter) = &self.targets else {
+            return cross::check(&cross::World {
+                kusto_desired: &self.desired,
+                kusto_observed: kusto_after,
+                connectors: &self.connectors,
+                topics_desired: &self.topics,
+                topics_observed: &observed.topics,
+                removed,
+            });
+        };
+        let mut clusters: BTreeSet<&String> = self.connectors.keys().collect();
+        clusters.extend(observed.connect.keys());
+        let connectors: BTreeMap<String, ConnectCluster> = clusters
+            .into_iter()
+            .map(|cluster| {
+                let declared = self.connectors.get(cluster);
+                let live = observed.connect.get(cluster);
+                let mut names: BTreeSet<&String> =
+                    declared.into_iter().flat_map(|d| d.keys()).collect();
+                names.extend(live.into_iter().flat_map(|l| l.keys()));
+                let after: ConnectCluster = names
+                    .into_iter()
+                    .filter_map(|name| {
+                        let address = format!("connect.{cluster}.connector.{name}");
+                        let side = if filter.matches(&address) {
+                            declared
+                        } else {
+                            live
+                        };
+                        side.and_then(|s| s.get(name))
+                            .map(|c| (name.clone(), c.clone()))
+                    })
+                    .collect();
+                (cluster.clone(), after)
+            })
+            .collect();
+        let topics: BTreeMap<String, Topic> = self
+            .topics
+            .keys()
+            .chain(observed.topics.keys())
+            .filter_map(|name| {
+                let side = if filter.matches(&format!("kafka.topic.{name}")) {
+                    &self.topics
+                } else {
+                    &observed.topics
+                };
+                side.get(name).map(|t| (name.clone(), t.clone()))
+            })
+            .collect();
+        let world = |kusto_observed, removed| cross::World {
+            kusto_desired: &self.desired,
+            kusto_observed,
+            connectors: &connectors,
+            topics_desired: &topics,
+            topics_observed: &observed.topics,
+            removed,
+        };
+        let nothing_removed = BTreeSet::new();
+        let before = cross::check(&world(&observed.kusto, &nothing_removed));
+        cross::check(&world(kusto_after, removed))
+            .into_iter()
+            .filter(|p| filter.matches(&p.connector) || !before.contains(p))
+            .collect()
     }
 
     /// The digest of this session's manifests and source that a saved plan is bound to.

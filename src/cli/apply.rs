@@ -60,7 +60,11 @@ fn run_reported(args: &ApplyArgs, color: ColorChoice, doc: &mut Option<ApplyDocu
     }
     let source = match &saved {
         Some(s) => s.source.clone(),
-        None => source_of(&args.stack, args.sandbox_dir.clone()),
+        None => {
+            let mut source = source_of(&args.stack, args.sandbox_dir.clone());
+            source.targets = args.targets.clone();
+            source
+        }
     };
     let (session, rt) = match open_session_for_apply(source, args.lock_timeout) {
         Ok(opened) => opened,
@@ -541,6 +545,12 @@ fn saved_plan(args: &ApplyArgs) -> Result<Option<SavedPlan>, String> {
     if !args.stack.vars.is_empty() {
         return Err(format!(
             "--var cannot be used with a plan file: {} was made with its variables and applies only with them; make a new plan to change them",
+            path.display()
+        ));
+    }
+    if !args.targets.is_empty() && args.targets != saved.source.targets {
+        return Err(format!(
+            "--target cannot be used with a plan file: {} applies exactly the changes it holds; make a new plan with --target instead",
             path.display()
         ));
     }

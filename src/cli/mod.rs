@@ -187,6 +187,11 @@ pub struct PlanArgs {
     /// Exit with 2 when there are changes (Terraform's -detailed-exitcode).
     #[arg(long)]
     pub detailed_exitcode: bool,
+    /// Plan only the changes at ADDRESS and under it (repeatable; `*` and `?` are wildcards),
+    /// e.g. `kusto.gamedb.table.GamePlay` or `connect.main.connector.*`. Nothing outside is
+    /// changed or pruned; a change that needs a left-out one is an error naming it.
+    #[arg(long = "target", value_name = "ADDRESS")]
+    pub targets: Vec<String>,
     /// Directory of the built-in sandbox (default: .kustoplan/sandbox next to the manifests).
     #[arg(long, env = "KUSTOPLAN_SANDBOX_DIR", value_name = "DIR")]
     pub sandbox_dir: Option<PathBuf>,
@@ -216,6 +221,10 @@ pub struct ApplyArgs {
     /// `restart?includeTasks=true&onlyFailed=true`), even when nothing else changes.
     #[arg(long)]
     pub restart_failed: bool,
+    /// Apply only the changes at ADDRESS and under it (repeatable; see `plan --target`). Not
+    /// with a saved plan, which keeps the targets it was made with.
+    #[arg(long = "target", value_name = "ADDRESS")]
+    pub targets: Vec<String>,
     /// Allow changes of this impact class: data-loss or restart (repeatable).
     #[arg(long, value_name = "CLASS", value_parser = apply::parse_allow)]
     pub allow: Vec<crate::plan::ImpactClass>,
@@ -428,6 +437,7 @@ fn source_of(stack: &StackArgs, sandbox_dir: Option<PathBuf>) -> crate::workflow
         environment: stack.env.clone(),
         vars: stack.vars.clone(),
         sandbox_dir,
+        targets: Vec::new(),
     }
 }
 

@@ -11,7 +11,8 @@ const EXIT_CHANGES: u8 = 2;
 
 /// Observes, diffs, prints the plan; `--out` saves it for `apply`.
 pub fn run(args: &PlanArgs, color: ColorChoice) -> ExitCode {
-    let source = source_of(&args.stack, args.sandbox_dir.clone());
+    let mut source = source_of(&args.stack, args.sandbox_dir.clone());
+    source.targets = args.targets.clone();
     let (session, rt) = match open_session(source, color) {
         Ok(opened) => opened,
         Err(code) => return code,
@@ -24,7 +25,13 @@ pub fn run(args: &PlanArgs, color: ColorChoice) -> ExitCode {
     let text = match args.format {
         PlanFormat::Text => render::text(&plan, &allowed, color.stdout),
         PlanFormat::Markdown => render::markdown(&plan, &allowed),
-        PlanFormat::Json => render::json(&plan, &allowed),
+        PlanFormat::Json => match render::json(&plan, &allowed) {
+            Ok(text) => text,
+            Err(e) => {
+                eprintln!("error: cannot write the plan as JSON: {e}");
+                return ExitCode::FAILURE;
+            }
+        },
     };
     print!("{text}");
     if !text.ends_with('\n') {

@@ -21,7 +21,13 @@ pub fn run(args: &ShowArgs, color: ColorChoice) -> ExitCode {
     let text = match args.format {
         PlanFormat::Text => render::text(&saved.plan, &[], color.stdout),
         PlanFormat::Markdown => render::markdown(&saved.plan, &[]),
-        PlanFormat::Json => render::json(&saved.plan, &[]),
+        PlanFormat::Json => match render::json(&saved.plan, &[]) {
+            Ok(text) => text,
+            Err(e) => {
+                eprintln!("error: cannot write the plan as JSON: {e}");
+                return ExitCode::FAILURE;
+            }
+        },
     };
     print!("{text}");
     if !text.ends_with('\n') {

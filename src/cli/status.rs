@@ -27,7 +27,13 @@ pub fn run(args: &StatusArgs, color: ColorChoice) -> ExitCode {
     };
     let text = match args.format {
         StatusFormat::Text => render::text(&report, color.stdout),
-        StatusFormat::Json => render::json(&report),
+        StatusFormat::Json => match render::json(&report) {
+            Ok(text) => text,
+            Err(e) => {
+                eprintln!("error: cannot write the status as JSON: {e}");
+                return ExitCode::FAILURE;
+            }
+        },
     };
     print!("{text}");
     match report.health {

@@ -293,15 +293,21 @@ pub fn parse_documents(text: &str, file: u32) -> Result<Vec<Node>, YamlError> {
 
 /// serde-saphyr's default budget stops at 1,024 documents and 250,000 nodes per file, which a
 /// stack of 10,000 tables in one file exceeds. The size limits are raised (5 million nodes is
-/// about 150,000 tables); the protections
-/// against alias bombs (aliases, anchors, expansion ratio, depth) keep their defaults.
+/// about 150,000 tables). Alias bombs must fail fast instead: an anchor that contains aliases
+/// copies their events, and the default allows a million copies, which took seconds for a
+/// 400-byte file; [`MAX_ANCHOR_COPIES`] cuts that tenfold while leaving real reuse (anchors of
+/// defaults merged into thousands of tables copy nothing) far below it.
 fn size_budget() -> serde_saphyr::Budget {
     let mut budget = serde_saphyr::Budget::default();
     budget.max_documents = 1_000_000;
     budget.max_nodes = 5_000_000;
     budget.max_events = 20_000_000;
+    budget.max_recorded_anchor_events = MAX_ANCHOR_COPIES;
     budget
 }
+
+/// Events copied into anchored nodes (with the aliases inside them expanded) per file.
+const MAX_ANCHOR_COPIES: usize = 100_000;
 
 /// serde-saphyr renders a snippet and an "at line X column Y" suffix; we render our own snippet,
 /// so keep only the first line and drop the suffix.
@@ -377,16 +383,41 @@ mod tests {
     }
 
     #[test]
-    fn alias_bombs_are_still_refused() {
+    fn alias_bombs_are_refused_after_a_bounded_amount_of_copying() {
         let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
         for i in 1..9 {
             let prev = format!("*a{}", i - 1);
             text.push_str(&format!("a{i}: &a{i} [{}]\n", vec![prev; 10].join(", ")));
         }
+        let err = parse_documents(&text, 0).expect_err("a billion-laughs document is refused");
         assert!(
-            parse_documents(&text, 0).is_err(),
-            "a billion-laughs document must be refused"
+            err.message.contains(&format!(
+                "recorded_anchor_events: {}",
+                MAX_ANCHOR_COPIES + 1
+            )),
+            "it stops at the copy budget, not later: {}",
+            err.message
         );
+    }
+
+    /// Regression for the tighter alias budget: anchors of defaults merged into many entries
+    /// (anchors live within one document; more than 100 aliases at over 10 per anchor is
+    /// refused by the parser's ratio rule, whatever the copy budget) is reuse, not a bomb.
+    #[test]
+    fn defaults_merged_into_many_entries_parse() {
+        let mut text = String::from(
+            "defaults: &defaults {max_time: 10s, max_items: 5, max_raw_size_mb: 100}\ncolumns: &columns [{name: Id, type: int}, {name: At, type: datetime}]\ntables:\n",
+        );
+        for i in 0..40 {
+            text.push_str(&format!(
+                "  - {{name: T{i}, columns: *columns, batching: {{<<: *defaults, max_items: 6}}}}\n"
+            ));
+        }
+        let docs = parse_documents(&text, 0).expect("parses");
+        let tables = docs[0].get("tables").expect("tables").to_json();
+        assert_eq!(tables[39]["batching"]["max_items"], 6);
+        assert_eq!(tables[39]["batching"]["max_time"], "10s");
+        assert_eq!(tables[39]["columns"][1]["name"], "At");
     }
 
     #[test]

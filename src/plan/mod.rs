@@ -10,6 +10,7 @@ pub mod kafka;
 pub mod kusto;
 pub mod markdown_escape;
 pub mod render;
+pub mod target;
 
 use std::collections::BTreeMap;
 
@@ -248,6 +249,9 @@ pub struct Plan {
     /// counted so that an empty plan does not claim the live systems match the manifests.
     #[serde(default)]
     pub undeclared_principals_left: usize,
+    /// The `--target` patterns the plan was limited to; empty for a plan of the whole stack.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub targets: Vec<String>,
 }
 
 /// The saved-plan format version this build writes and reads.

@@ -75,7 +75,9 @@ pub fn summary_line(plan: &Plan, allowed: &[ImpactClass]) -> String {
         ),
     };
     if plan.is_empty() {
-        return if left.is_empty() {
+        return if !plan.targets.is_empty() {
+            format!("No changes within the target.{left}")
+        } else if left.is_empty() {
             "No changes. The live systems match the manifests.".to_string()
         } else {
             format!("No changes.{left}")
@@ -109,9 +111,31 @@ pub fn summary_line(plan: &Plan, allowed: &[ImpactClass]) -> String {
     line
 }
 
+/// What a `--target` plan leaves out, said before anything else so nobody reads a partial plan
+/// as the whole story; `None` for a plan of the whole stack.
+fn target_note(plan: &Plan, code: impl Fn(&str) -> String) -> Option<String> {
+    if plan.targets.is_empty() {
+        return None;
+    }
+    let targets: Vec<String> = plan.targets.iter().map(|t| code(t)).collect();
+    Some(format!(
+        "Targeted plan: only changes at {} and under {} are included; anything else that differs is left for a full plan.",
+        targets.join(", "),
+        if targets.len() == 1 { "it" } else { "them" }
+    ))
+}
+
 /// The Terraform-like text view, with ANSI colours only when `color` is set.
 pub fn text(plan: &Plan, allowed: &[ImpactClass], color: bool) -> String {
     let mut out = String::new();
+    if let Some(note) = target_note(plan, |t| format!("`{t}`")) {
+        let _ = writeln!(
+            out,
+            "{}
+",
+            paint(color, YELLOW, &note)
+        );
+    }
     if plan.is_empty() {
         let _ = writeln!(out, "{}", paint(color, BOLD, &summary_line(plan, allowed)));
         return out;
@@ -185,6 +209,9 @@ pub fn markdown(plan: &Plan, allowed: &[ImpactClass]) -> String {
         md::code_span(&plan.stack),
         summary_line(plan, allowed)
     );
+    if let Some(note) = target_note(plan, md::code_span) {
+        let _ = write!(head, "\n> [!NOTE]\n> {note}\n");
+    }
     if plan.is_empty() {
         return head;
     }
@@ -302,7 +329,7 @@ struct JsonSummary {
 }
 
 /// Stable, documented field names: see README "Plan JSON".
-pub fn json(plan: &Plan, allowed: &[ImpactClass]) -> String {
+pub fn json(plan: &Plan, allowed: &[ImpactClass]) -> Result<String, serde_json::Error> {
     let (create, update, delete) = plan.counts();
     let view = JsonView {
         format_version: plan.version,
@@ -316,7 +343,7 @@ pub fn json(plan: &Plan, allowed: &[ImpactClass]) -> String {
         },
         plan,
     };
-    serde_json::to_string_pretty(&view).unwrap_or_default()
+    serde_json::to_string_pretty(&view)
 }
 
 #[cfg(test)]
@@ -350,6 +377,7 @@ mod tests {
             fingerprint: "f".into(),
             changes,
             undeclared_principals_left: 0,
+            targets: Vec::new(),
         }
     }
 
@@ -477,7 +505,7 @@ mod tests {
             Action::Delete,
             ImpactClass::DataLoss,
         )]);
-        let v: serde_json::Value = serde_json::from_str(&json(&p, &[])).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&json(&p, &[]).unwrap()).unwrap();
         assert_eq!(v["format_version"], 1);
         assert_eq!(
             v["summary"],
@@ -499,7 +527,7 @@ mod tests {
         let line = "No changes. 2 undeclared principals in roles the manifests do not list were left in place.";
         assert_eq!(text(&empty, &[], false), format!("{line}\n"));
         assert!(markdown(&empty, &[]).contains(&format!("**{line}**")));
-        let v: serde_json::Value = serde_json::from_str(&json(&empty, &[])).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&json(&empty, &[]).unwrap()).unwrap();
         assert_eq!(v["summary"]["undeclared_principals_left"], 2);
         assert_eq!(v["summary"]["changes"], false);
         assert_eq!(v["undeclared_principals_left"], 2);

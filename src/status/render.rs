@@ -161,8 +161,8 @@ fn lag_summary(lag: &Lag) -> String {
 }
 
 /// The report as pretty JSON with stable field names (see the README's "Status JSON").
-pub fn json(report: &StatusReport) -> String {
-    serde_json::to_string_pretty(report).unwrap_or_default() + "\n"
+pub fn json(report: &StatusReport) -> Result<String, serde_json::Error> {
+    serde_json::to_string_pretty(report).map(|text| text + "\n")
 }
 
 #[cfg(test)]
@@ -238,7 +238,8 @@ mod tests {
 
     #[test]
     fn json_has_the_documented_fields() {
-        let value: serde_json::Value = serde_json::from_str(&json(&report())).expect("json");
+        let value: serde_json::Value =
+            serde_json::from_str(&json(&report()).expect("serialise")).expect("json");
         assert_eq!(value["format_version"], 1);
         assert_eq!(value["health"], "failed");
         let c = &value["connectors"][0];

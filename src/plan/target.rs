@@ -1,0 +1,227 @@
+//! `--target`: planning and applying part of a stack, as Terraform's `-target` does, without its
+//! sharp edges. A pattern selects changes by address (`*` matches any run of characters, `?`
+//! one; a pattern also selects everything under the address it matches, so
+//! `kusto.gamedb.table.GamePlay` includes the table's mappings and policies). Changes outside
+//! the target are left out, so nothing outside it is ever created, changed or pruned. A kept
+//! change that needs a left-out one (a mapping of a table still to be created, a route whose
+//! topic, table, mapping or ingestor role is still to come) is a plan error naming what to add,
+//! rather than an apply that fails half way.
+
+use std::collections::BTreeMap;
+
+use regex::Regex;
+
+use super::kusto::address;
+use super::{Action, Change, Target};
+use crate::model::connect::ConnectCluster;
+use crate::model::sink::routes_in;
+
+/// The systems an address can start with.
+const SYSTEMS: [&str; 3] = ["kusto", "kafka", "connect"];
+
+/// A `--target` pattern that cannot select anything.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TargetPatternError {
+    /// An empty pattern.
+    #[error(
+        "--target needs an address, e.g. kusto.DB.table.T, kafka.topic.T or connect.CLUSTER.connector.N"
+    )]
+    Empty,
+    /// A pattern for no system kustoplan plans.
+    #[error(
+        "--target `{0}` is not an address: addresses start with kusto., kafka. or connect. (e.g. kusto.DB.table.T, kafka.topic.T, connect.CLUSTER.connector.N)"
+    )]
+    UnknownSystem(String),
+}
+
+/// The `--target` patterns of a plan.
+#[derive(Debug, Clone)]
+pub struct TargetFilter {
+    patterns: Vec<Regex>,
+}
+
+impl TargetFilter {
+    /// The filter of `patterns`, or `None` when there are none (the whole stack is planned).
+    pub fn new(patterns: &[String]) -> Result<Option<TargetFilter>, TargetPatternError> {
+        if patterns.is_empty() {
+            return Ok(None);
+        }
+        let mut compiled = Vec::with_capacity(patterns.len());
+        for pattern in patterns {
+            let pattern = pattern.trim();
+            if pattern.is_empty() {
+                return Err(TargetPatternError::Empty);
+            }
+            let first = pattern.split('.').next().unwrap_or(pattern);
+            let first = glob_regex(first, "");
+            if !SYSTEMS.iter().any(|system| first.is_match(system)) {
+                return Err(TargetPatternError::UnknownSystem(pattern.to_string()));
+            }
+            compiled.push(glob_regex(pattern, r"(\..*)?"));
+        }
+        Ok(Some(TargetFilter { patterns: compiled }))
+    }
+
+    /// Whether `address` is selected: some pattern matches it or an address it lies under.
+    pub fn matches(&self, address: &str) -> bool {
+        self.patterns.iter().any(|p| p.is_match(address))
+    }
+}
+
+/// `^GLOB` + `tail` + `$`, with `*` and `?` as wildcards and everything else literal.
+fn glob_regex(pattern: &str, tail: &str) -> Regex {
+    let mut re = String::from("^");
+    for c in pattern.chars() {
+        match c {
+            '*' => re.push_str(".*"),
+            '?' => re.push('.'),
+            other => re.push_str(&regex::escape(other.encode_utf8(&mut [0; 4]))),
+        }
+    }
+    re.push_str(tail);
+    re.push('$');
+    Regex::new(&re).unwrap_or_else(|e| unreachable!("an escaped glob is a valid regex: {e}"))
+}
+
+/// A kept change that needs a change `--target` left out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MissingDependency {
+    /// The kept change's address.
+    pub change: String,
+    /// The left-out change's address.
+    pub needs: String,
+    /// Why the one needs the other.
+    pub because: &'static str,
+}
+
+impl std::fmt::Display for MissingDependency {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} needs {} ({}), which --target leaves out; add --target {}",
+            self.change, self.needs, self.because, self.needs
+        )
+    }
+}
+
+/// The changes `filter` selects, in order, and every dependency of a kept change on a
+/// left-out one (one per object to add: a table's target covers its mapping and policies). `connectors` are the declared connectors (their routes say what they need).
+pub fn select(
+    changes: Vec<Change>,
+    filter: &TargetFilter,
+    connectors: &BTreeMap<String, ConnectCluster>,
+) -> (Vec<Change>, Vec<MissingDependency>) {
+    let (kept, left): (Vec<Change>, Vec<Change>) = changes
+        .into_iter()
+        .partition(|c| filter.matches(&c.address));
+    let mut missing = Vec::new();
+    for k in &kept {
+        if k.action == Action::Delete {
+            continue;
+        }
+        let needs = needs_of(k, connectors);
+        for l in &left {
+            if let Some(because) = needs.iter().find_map(|n| n.needs(l)) {
+                missing.push(MissingDependency {
+                    change: k.address.clone(),
+                    needs: l.address.clone(),
+                    because,
+                });
+            }
+        }
+    }
+    let covered = |m: &MissingDependency| {
+        missing.iter().any(|other| {
+            other.change == m.change
+                && m.needs
+                    .strip_prefix(other.needs.as_str())
+                    .is_some_and(|rest| rest.starts_with('.'))
+        })
+    };
+    let missing: Vec<MissingDependency> = missing.iter().filter(|m| !covered(m)).cloned().collect();
+    (kept, missing)
+}
+
+/// One thing a change needs to be there when it runs.
+enum Need {
+    /// The object it lies under must be created (or renamed to its name) first.
+    Parent(String),
+    /// A route's topic.
+    Topic(String),
+    /// A route's table, or anything under it (columns, mapping, policies, table roles).
+    Table(String),
+    /// The roles of the database a route writes to (the sink's ingestor role).
+    DatabaseRoles(String),
+}
+
+impl Need {
+    /// Why `other` is needed, when it is.
+    fn needs(&self, other: &Change) -> Option<&'static str> {
+        let under = |prefix: &str| {
+            other.address == prefix
+                || other
+                    .address
+                    .strip_prefix(prefix)
+                    .is_some_and(|rest| rest.starts_with('.'))
+        };
+        match self {
+            Need::Parent(address) if other.address == *address => {
+                if other.action == Action::Create {
+                    Some("it is created there")
+                } else if other.previous_address.is_some() {
+                    Some("it is renamed to there")
+                } else {
+                    None
+                }
+            }
+            Need::Parent(_) => None,
+            Need::Topic(address) => {
+                (other.address == *address).then_some("a route reads the topic")
+            }
+            Need::Table(address) => under(address).then_some("a route ingests into the table"),
+            Need::DatabaseRoles(prefix) => (other.address.starts_with(prefix.as_str())
+                && other.action != Action::Delete)
+                .then_some("the sink needs its role in the database"),
+        }
+    }
+}
+
+fn needs_of(change: &Change, connectors: &BTreeMap<String, ConnectCluster>) -> Vec<Need> {
+    let mut needs: Vec<Need> = parents(&change.address)
+        .into_iter()
+        .map(Need::Parent)
+        .collect();
+    if let Target::Connect { cluster } = &change.target {
+        let name = change
+            .address
+            .strip_prefix(&format!("connect.{cluster}.connector."))
+            .unwrap_or_default();
+        let routes = connectors
+            .get(cluster)
+            .and_then(|c| c.get(name))
+            .and_then(|c| routes_in(&c.config))
+            .unwrap_or_default();
+        for r in routes {
+            needs.push(Need::Topic(format!("kafka.topic.{}", r.topic)));
+            needs.push(Need::Table(address::table(&r.db, &r.table)));
+            needs.push(Need::DatabaseRoles(format!(
+                "{}.role.",
+                address::database(&r.db)
+            )));
+        }
+    }
+    needs
+}
+
+/// Every proper prefix of an address at a `.` boundary (`kusto.db.table.T` for
+/// `kusto.db.table.T.mapping.M`, and so on).
+fn parents(address: &str) -> Vec<String> {
+    address
+        .char_indices()
+        .filter(|(_, c)| *c == '.')
+        .map(|(i, _)| address[..i].to_string())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests;
