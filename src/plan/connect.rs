@@ -284,7 +284,7 @@ fn rename(
             ),
         )
     };
-    change(
+    let moved = change(
         cluster,
         &want.name,
         Action::Update,
@@ -307,7 +307,11 @@ fn rename(
         )),
         ops,
         CONNECTORS,
-    )
+    );
+    Change {
+        previous_address: Some(format!("connect.{cluster}.connector.{}", old.name)),
+        ..moved
+    }
 }
 
 fn update(
@@ -639,6 +643,10 @@ mod tests {
         assert_eq!(
             changes[0].summary,
             "rename connector gameplay-kusto-sink to gameplay-sink-v2, carrying its consumer offsets over (its tasks restart; nothing is ingested twice)"
+        );
+        assert_eq!(
+            changes[0].previous_address.as_deref(),
+            Some("connect.main.connector.gameplay-kusto-sink")
         );
 
         // Interrupted after the create: both exist, the new one stopped.

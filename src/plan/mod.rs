@@ -181,9 +181,10 @@ pub struct Change {
     /// Ordering phase: topics, then Kusto tables, mappings, policies, principals, functions,
     /// then connectors (configs, states, removals), then Kusto removals.
     pub phase: u8,
-    /// For a rename (`renamed_from`), the object's address under its old name, as Terraform's
-    /// `previous_address`: the object is kept and moved, not dropped and created. A rename runs
-    /// before the other changes of its phase, which build on the new name.
+    /// For a rename (`renamed_from` on a table, column, function or sink), the object's
+    /// address under its old name, as Terraform's `previous_address`: the object is kept and
+    /// moved, not dropped and created. A rename runs before the other changes of its phase,
+    /// which build on the new name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub previous_address: Option<String>,
 }
