@@ -361,7 +361,10 @@ impl Session {
         // leaves one of them out (then against Kusto as it is: the left-out rename does not run).
         let kept_renames = changes
             .iter()
-            .filter(|c| c.previous_address.is_some())
+            .filter(|c| {
+                c.previous_address.is_some()
+                    && matches!(c.target, crate::plan::Target::Kusto { .. })
+            })
             .count();
         let kusto_after = if kept_renames == kusto_renames {
             &kusto.live_after_renames
