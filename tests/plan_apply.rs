@@ -1110,3 +1110,53 @@ fn a_renamed_column_keeps_its_data_and_its_mapping_follows() {
     let replan = kustoplan(s, &["plan", dir, "--detailed-exitcode"]);
     assert_eq!(replan.code, 0, "{}{}", replan.stdout, replan.stderr);
 }
+
+#[test]
+fn a_renamed_function_is_created_under_its_new_name_and_the_old_one_dropped_in_one_script() {
+    let (sandbox, stack) = applied_stack();
+    let (s, dir) = (sandbox.path(), stack.path().to_str().expect("utf-8 path"));
+    std::fs::write(stack.path().join("functions.yaml"), FUNCTION).expect("write");
+    let create = kustoplan(s, &["apply", dir, "--auto-approve"]);
+    assert_eq!(create.code, 0, "{}{}", create.stdout, create.stderr);
+
+    let renamed = FUNCTION.replace(
+        "name: TopPlayers\n",
+        "name: BestPlayers\nrenamed_from: TopPlayers\n",
+    );
+    std::fs::write(stack.path().join("functions.yaml"), renamed).expect("write");
+    let plan = kustoplan(s, &["plan", dir, "--detailed-exitcode"]);
+    assert_eq!(plan.code, 2, "{}{}", plan.stdout, plan.stderr);
+    assert!(
+        plan.stdout
+            .contains("  ~ kusto.gamedb.function.BestPlayers [restart]\n      rename function TopPlayers to BestPlayers: Kusto has no function rename"),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        plan.stdout.contains(".drop function TopPlayers ifexists\n"),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        plan.stdout
+            .ends_with("Plan: 0 to create, 1 to update, 0 to delete. 1 change needs --allow restart (or `safety.allow` in the Stack).\n"),
+        "one change, no separate create or drop: {}",
+        plan.stdout
+    );
+    let apply = kustoplan(s, &["apply", dir, "--auto-approve", "--allow", "restart"]);
+    assert_eq!(apply.code, 0, "{}{}", apply.stdout, apply.stderr);
+    assert!(
+        apply
+            .stdout
+            .contains("Apply complete: 1 change applied in 1 request."),
+        "both commands in one script: {}",
+        apply.stdout
+    );
+    let replan = kustoplan(s, &["plan", dir, "--detailed-exitcode"]);
+    assert_eq!(
+        (replan.code, replan.stdout.as_str()),
+        (0, "No changes. The live systems match the manifests.\n"),
+        "{}",
+        replan.stderr
+    );
+}
