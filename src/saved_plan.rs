@@ -244,6 +244,7 @@ mod tests {
             commands: vec![".alter table T (A:string)".into()],
             operations: Vec::new(),
             phase: 1,
+            previous_address: None,
         }
     }
 

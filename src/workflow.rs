@@ -321,18 +321,31 @@ impl Session {
     pub fn plan_from(&self, observed: &Observed) -> Result<Plan, WorkflowError> {
         let (mut changes, topic_errors) = kafka_plan::diff(&self.topics, &observed.topics);
         let kusto = diff_report(&self.desired, &observed.kusto, &self.diff_options);
+        let kusto_renames = kusto
+            .changes
+            .iter()
+            .filter(|c| c.previous_address.is_some())
+            .count();
         changes.extend(kusto.changes);
-        changes.extend(connect_plan::diff(
+        changes.extend(connect_plan::diff_after_renames(
             &self.connectors,
             &observed.connect,
             self.diff_options.owner.as_deref(),
             self.diff_options.prune,
+            &kusto.renamed_tables,
         ));
-        changes.sort_by(|a, b| (a.phase, &a.address).cmp(&(b.phase, &b.address)));
+        changes.sort_by(|a, b| a.apply_order().cmp(&b.apply_order()));
         let mut problems: Vec<String> = topic_errors
             .into_iter()
             .filter(|e| self.in_target(&e.address))
             .map(|e| format!("{}: {}", e.address, e.message))
+            .chain(
+                kusto
+                    .rename_problems
+                    .iter()
+                    .filter(|p| self.in_target(&p.address))
+                    .map(|p| format!("{}: {}", p.address, p.message)),
+            )
             .collect();
         if let Some(filter) = &self.targets {
             let (kept, missing) = target::select(changes, filter, &self.connectors);
@@ -344,13 +357,27 @@ impl Session {
                 return Err(WorkflowError::Plan(problems));
             }
         }
+        // Routes are judged against Kusto as the plan's renames leave it, unless a target
+        // leaves one of them out (then against Kusto as it is: the left-out rename does not run).
+        let kept_renames = changes
+            .iter()
+            .filter(|c| {
+                c.previous_address.is_some()
+                    && matches!(c.target, crate::plan::Target::Kusto { .. })
+            })
+            .count();
+        let kusto_after = if kept_renames == kusto_renames {
+            &kusto.live_after_renames
+        } else {
+            &observed.kusto
+        };
         let removed: std::collections::BTreeSet<String> = changes
             .iter()
             .filter(|c| c.action == crate::plan::Action::Delete)
             .map(|c| c.address.clone())
             .collect();
         problems.extend(
-            self.route_problems(observed, &removed)
+            self.route_problems(observed, &removed, kusto_after)
                 .into_iter()
                 .map(|p| format!("{} route {}: {}", p.connector, p.route, p.message)),
         );
@@ -374,7 +401,8 @@ impl Session {
         self.targets.as_ref().is_none_or(|f| f.matches(address))
     }
 
-    /// The route problems of the state the plan leaves behind. With `--target`, connectors and
+    /// The route problems of the state the plan leaves behind (`kusto_after`: Kusto once the
+    /// plan's renames ran). With `--target`, connectors and
     /// topics outside it stay as they are live, and a problem of a connector outside it counts
     /// only when the plan causes it (it removes what the route uses): one that is already
     /// there is for a full plan to fix.
@@ -382,11 +410,12 @@ impl Session {
         &self,
         observed: &Observed,
         removed: &BTreeSet<String>,
+        kusto_after: &KustoState,
     ) -> Vec<cross::RouteProblem> {
         let Some(filter) = &self.targets else {
             return cross::check(&cross::World {
                 kusto_desired: &self.desired,
-                kusto_observed: &observed.kusto,
+                kusto_observed: kusto_after,
                 connectors: &self.connectors,
                 topics_desired: &self.topics,
                 topics_observed: &observed.topics,
@@ -432,17 +461,17 @@ impl Session {
                 side.get(name).map(|t| (name.clone(), t.clone()))
             })
             .collect();
-        let world = |removed| cross::World {
+        let world = |kusto_observed, removed| cross::World {
             kusto_desired: &self.desired,
-            kusto_observed: &observed.kusto,
+            kusto_observed,
             connectors: &connectors,
             topics_desired: &topics,
             topics_observed: &observed.topics,
             removed,
         };
         let nothing_removed = BTreeSet::new();
-        let before = cross::check(&world(&nothing_removed));
-        cross::check(&world(removed))
+        let before = cross::check(&world(&observed.kusto, &nothing_removed));
+        cross::check(&world(kusto_after, removed))
             .into_iter()
             .filter(|p| filter.matches(&p.connector) || !before.contains(p))
             .collect()

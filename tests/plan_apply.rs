@@ -935,3 +935,228 @@ fn functions_plan_apply_replan_and_prune() {
         (0, "No changes. The live systems match the manifests.\n")
     );
 }
+
+/// Ingests `rows` (CSV) into `table` of the sandbox and returns the table's row count.
+fn ingest_rows(sandbox: &Path, table: &str, rows: &str) -> serde_json::Value {
+    use kustoplan::sandbox::kusto::{Caller, KustoSandbox};
+    let kusto = KustoSandbox::open(sandbox, &[]).expect("open the sandbox");
+    let admin = Caller::cluster_admin("aaduser=test");
+    kusto
+        .execute(
+            "gamedb",
+            &format!(".ingest inline into table {table} <| {rows}"),
+            &admin,
+        )
+        .expect("ingest");
+    sandbox_query(sandbox, &format!("{table} | count"))
+}
+
+/// The first cell of a query's first row on the sandbox.
+fn sandbox_query(sandbox: &Path, query: &str) -> serde_json::Value {
+    use kustoplan::sandbox::kusto::{Caller, KustoSandbox};
+    let kusto = KustoSandbox::open(sandbox, &[]).expect("open the sandbox");
+    let admin = Caller::cluster_admin("aaduser=test");
+    let result = kusto.query("gamedb", query, &admin).expect(query);
+    result.rows[0][0].clone()
+}
+
+#[test]
+fn a_renamed_table_keeps_its_rows_and_its_route_is_re_pointed_after_the_rename() {
+    let (sandbox, stack) = applied_stack();
+    let (s, dir) = (sandbox.path(), stack.path().to_str().expect("utf-8 path"));
+    let rows = "1,10,1,100,2026-12-05T07:00:00Z\n2,10,0,50,2026-12-05T07:01:00Z";
+    assert_eq!(ingest_rows(s, "GamePlay", rows), serde_json::json!(2));
+
+    edit(
+        stack.path(),
+        "kusto.yaml",
+        "name: GamePlay\n",
+        "name: GamePlays\nrenamed_from: GamePlay\n",
+    );
+    edit(
+        stack.path(),
+        "kafka.yaml",
+        "table: GamePlay\n",
+        "table: GamePlays\n",
+    );
+    let plan = kustoplan(s, &["plan", dir, "--detailed-exitcode"]);
+    assert_eq!(plan.code, 2, "{}{}", plan.stdout, plan.stderr);
+    let out = &plan.stdout;
+    let rename = out
+        .find("  ~ kusto.gamedb.table.GamePlays [restart]\n")
+        .unwrap_or_else(|| panic!("a restart-class rename: {out}"));
+    assert!(
+        out.contains(".rename table GamePlay to GamePlays\n"),
+        "{out}"
+    );
+    let route = out
+        .find("connect.main.connector.gameplay-kusto-sink")
+        .unwrap_or_else(|| panic!("the route is re-pointed in the same plan: {out}"));
+    assert!(
+        rename < route,
+        "the table is renamed before the connector writes to it: {out}"
+    );
+    assert!(
+        !out.contains("kusto.gamedb.table.GamePlay ") && !out.contains(".drop table"),
+        "no drop, no create: {out}"
+    );
+    assert!(
+        !out.contains(".create table") && !out.contains("ingestion json mapping"),
+        "the mapping moves with the table: {out}"
+    );
+
+    assert!(
+        out.contains("  ~ connect.main.connector.gameplay-kusto-sink [restart]\n"),
+        "re-pointed, not removed: ingestion from the topic goes on into the same table: {out}"
+    );
+    assert!(
+        out.contains(
+            "route gameplay -> gamedb.GamePlay => GamePlays follows the rename of its table"
+        ),
+        "{out}"
+    );
+    let refused = kustoplan(s, &["apply", dir, "--auto-approve"]);
+    assert_eq!(
+        refused.code, 1,
+        "a rename is refused until restart is allowed"
+    );
+    let apply = kustoplan(s, &["apply", dir, "--auto-approve", "--allow", "restart"]);
+    assert_eq!(apply.code, 0, "{}{}", apply.stdout, apply.stderr);
+    assert_eq!(
+        sandbox_query(s, "GamePlays | count"),
+        serde_json::json!(2),
+        "the rows are still there under the new name"
+    );
+    assert_eq!(
+        sandbox_query(s, "GamePlays | where Score == 50 | count"),
+        serde_json::json!(1)
+    );
+    let replan = kustoplan(s, &["plan", dir, "--detailed-exitcode"]);
+    assert_eq!(
+        replan.code, 0,
+        "renamed_from may stay in the manifest: {}{}",
+        replan.stdout, replan.stderr
+    );
+    assert!(replan.stdout.contains("No changes"), "{}", replan.stdout);
+
+    // A rename whose source is gone is a plan error, and nothing is sent.
+    edit(
+        stack.path(),
+        "kusto.yaml",
+        "name: GamePlays\nrenamed_from: GamePlay\n",
+        "name: GamePlays2\nrenamed_from: GamePlay\n",
+    );
+    edit(
+        stack.path(),
+        "kafka.yaml",
+        "table: GamePlays\n",
+        "table: GamePlays2\n",
+    );
+    let gone = kustoplan(s, &["plan", dir, "--detailed-exitcode"]);
+    assert_eq!(gone.code, 1, "{}{}", gone.stdout, gone.stderr);
+    assert!(
+        gone.stderr.contains(
+            "kusto.gamedb.table.GamePlays2: table `GamePlays2` is renamed from `GamePlay`, but neither exists in database `gamedb`: the rename's source is gone"
+        ),
+        "{}",
+        gone.stderr
+    );
+}
+
+#[test]
+fn a_renamed_column_keeps_its_data_and_its_mapping_follows() {
+    let (sandbox, stack) = applied_stack();
+    let (s, dir) = (sandbox.path(), stack.path().to_str().expect("utf-8 path"));
+    let rows = "1,10,1,100,2026-12-05T07:00:00Z\n2,10,0,50,2026-12-05T07:01:00Z";
+    assert_eq!(ingest_rows(s, "GamePlay", rows), serde_json::json!(2));
+
+    edit(
+        stack.path(),
+        "kusto.yaml",
+        "{name: Score, type: int}",
+        "{name: Points, type: int, renamed_from: Score}",
+    );
+    edit(
+        stack.path(),
+        "kusto.yaml",
+        "{column: Score, path: $.score, datatype: int}",
+        "{column: Points, path: $.score, datatype: int}",
+    );
+    let plan = kustoplan(s, &["plan", dir, "--detailed-exitcode"]);
+    assert_eq!(plan.code, 2, "{}{}", plan.stdout, plan.stderr);
+    let out = &plan.stdout;
+    let rename = out
+        .find(".rename column GamePlay.Score to Points\n")
+        .unwrap_or_else(|| panic!("{out}"));
+    let mapping = out
+        .find("kusto.gamedb.table.GamePlay.mapping.gameplay_json_mapping")
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(rename < mapping, "the column is renamed first: {out}");
+    assert!(
+        !out.contains(".drop column") && !out.contains(".alter-merge"),
+        "{out}"
+    );
+    let apply = kustoplan(s, &["apply", dir, "--auto-approve", "--allow", "restart"]);
+    assert_eq!(apply.code, 0, "{}{}", apply.stdout, apply.stderr);
+    assert_eq!(
+        sandbox_query(s, "GamePlay | where Points == 50 | count"),
+        serde_json::json!(1),
+        "the column's data is kept under its new name"
+    );
+    assert_eq!(
+        sandbox_query(s, "GamePlay | where Points == 100 | count"),
+        serde_json::json!(1)
+    );
+    let replan = kustoplan(s, &["plan", dir, "--detailed-exitcode"]);
+    assert_eq!(replan.code, 0, "{}{}", replan.stdout, replan.stderr);
+}
+
+#[test]
+fn a_renamed_function_is_created_under_its_new_name_and_the_old_one_dropped_in_one_script() {
+    let (sandbox, stack) = applied_stack();
+    let (s, dir) = (sandbox.path(), stack.path().to_str().expect("utf-8 path"));
+    std::fs::write(stack.path().join("functions.yaml"), FUNCTION).expect("write");
+    let create = kustoplan(s, &["apply", dir, "--auto-approve"]);
+    assert_eq!(create.code, 0, "{}{}", create.stdout, create.stderr);
+
+    let renamed = FUNCTION.replace(
+        "name: TopPlayers\n",
+        "name: BestPlayers\nrenamed_from: TopPlayers\n",
+    );
+    std::fs::write(stack.path().join("functions.yaml"), renamed).expect("write");
+    let plan = kustoplan(s, &["plan", dir, "--detailed-exitcode"]);
+    assert_eq!(plan.code, 2, "{}{}", plan.stdout, plan.stderr);
+    assert!(
+        plan.stdout
+            .contains("  ~ kusto.gamedb.function.BestPlayers [restart]\n      rename function TopPlayers to BestPlayers: Kusto has no function rename"),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        plan.stdout.contains(".drop function TopPlayers ifexists\n"),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        plan.stdout
+            .ends_with("Plan: 0 to create, 1 to update, 0 to delete. 1 change needs --allow restart (or `safety.allow` in the Stack).\n"),
+        "one change, no separate create or drop: {}",
+        plan.stdout
+    );
+    let apply = kustoplan(s, &["apply", dir, "--auto-approve", "--allow", "restart"]);
+    assert_eq!(apply.code, 0, "{}{}", apply.stdout, apply.stderr);
+    assert!(
+        apply
+            .stdout
+            .contains("Apply complete: 1 change applied in 1 request."),
+        "both commands in one script: {}",
+        apply.stdout
+    );
+    let replan = kustoplan(s, &["plan", dir, "--detailed-exitcode"]);
+    assert_eq!(
+        (replan.code, replan.stdout.as_str()),
+        (0, "No changes. The live systems match the manifests.\n"),
+        "{}",
+        replan.stderr
+    );
+}

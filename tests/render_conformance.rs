@@ -242,6 +242,14 @@ fn representative() -> Vec<(String, &'static str)> {
                 "RenameTable",
             ),
             (
+                render::rename_column(table, "player name", "table"),
+                "RenameColumn",
+            ),
+            (
+                render::rename_column(table, "PlayerID", "Player ID 2"),
+                "RenameColumn",
+            ),
+            (
                 render::show_table_schema_json(table),
                 "ShowTableSchemaAsJson",
             ),
@@ -697,6 +705,51 @@ fn plan_commands() -> Vec<String> {
     );
     assert!(changes.len() >= 6, "{changes:?}");
     out.extend(changes.iter().flat_map(|c| c.commands.clone()));
+
+    // Renames: the table, one of its columns and a function, from their old names.
+    let mut old_names = states[0].clone();
+    let db = old_names.databases.get_mut("gamedb").expect("gamedb");
+    let mut table = db.tables.remove("GamePlay").expect("GamePlay");
+    table.name = "Game Play (old)".into();
+    table.columns[3].name = "score-old".into();
+    db.tables.insert(table.name.clone(), table);
+    db.functions.insert(
+        "Old Function".into(),
+        kustoplan::model::Function {
+            name: "Old Function".into(),
+            body: "print 1".into(),
+            owner: Some("gameplay".into()),
+            ..Default::default()
+        },
+    );
+    let mut renamed = states[0].clone();
+    let db = renamed.databases.get_mut("gamedb").expect("gamedb");
+    let table = db.tables.get_mut("GamePlay").expect("GamePlay");
+    table.renamed_from = Some("Game Play (old)".into());
+    table
+        .renamed_columns
+        .insert(table.columns[3].name.clone(), "score-old".into());
+    db.functions.insert(
+        "New Function".into(),
+        kustoplan::model::Function {
+            name: "New Function".into(),
+            body: "print 1".into(),
+            owner: Some("gameplay".into()),
+            renamed_from: Some("Old Function".into()),
+            ..Default::default()
+        },
+    );
+    let changes = diff(&renamed, &old_names, &options);
+    let commands: Vec<String> = changes.iter().flat_map(|c| c.commands.clone()).collect();
+    for expected in [
+        render::rename_table("Game Play (old)", "GamePlay"),
+        render::rename_column("GamePlay", "score-old", "Score"),
+        render::drop_function("Old Function"),
+    ] {
+        assert!(commands.contains(&expected), "{expected} in {commands:?}");
+    }
+    out.push(kustoplan::kusto::render::execute_script(&commands, false));
+    out.extend(commands);
     out
 }
 

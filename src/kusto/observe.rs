@@ -309,6 +309,7 @@ fn read_function(name: &str, f: &Value) -> Function {
         folder: field("Folder").to_string(),
         owner,
         skip_validation: false,
+        renamed_from: None,
     }
 }
 
@@ -804,6 +805,7 @@ mod tests {
                 folder: "Helpers".into(),
                 owner: Some("gameplay".into()),
                 skip_validation: false,
+                renamed_from: None,
             }
         );
         let tabular = &state.functions["Tabular"];
@@ -903,6 +905,7 @@ mod tests {
             )]
             .into(),
             declared_roles: BTreeSet::new(),
+            ..Default::default()
         };
         let raw_events = TableState {
             name: "Raw Events".into(),

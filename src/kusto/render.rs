@@ -173,6 +173,18 @@ pub fn drop_table(table: &str) -> String {
     format!(".drop table {} ifexists", quote_name(table))
 }
 
+/// `.rename column T.Old to New`: renames a column in place, keeping its type and data (the
+/// plan's way to apply a column's `renamed_from`). It fails when `Old` is missing or `New`
+/// exists.
+pub fn rename_column(table: &str, from: &str, to: &str) -> String {
+    format!(
+        ".rename column {}.{} to {}",
+        quote_name(table),
+        quote_name(from),
+        quote_name(to)
+    )
+}
+
 /// `.rename table Old to New`: Kusto's one atomic compare-and-swap. It fails when `New` exists
 /// (and when `Old` does not), so of several processes renaming onto the same name exactly one
 /// wins: the live-system apply lease ([`crate::kusto::lease`]) is built on it.

@@ -77,6 +77,7 @@ fn function(f: &FunctionDoc, owner: Option<String>) -> Function {
         folder: f.folder.clone().unwrap_or_default(),
         owner,
         skip_validation: f.skipvalidation,
+        renamed_from: f.renamed_from.as_ref().map(|r| r.value.clone()),
     }
 }
 
@@ -108,6 +109,16 @@ fn table(t: &TableDoc, owner: Option<String>) -> TableState {
         caching: t.caching.as_ref().and_then(|c| caching(c)),
         principals: principals(&t.principals.roles()),
         declared_roles: listed(&t.principals.listed()),
+        renamed_from: t.renamed_from.as_ref().map(|r| r.value.clone()),
+        renamed_columns: t
+            .columns
+            .iter()
+            .filter_map(|c| {
+                c.renamed_from
+                    .as_ref()
+                    .map(|old| (c.name.value.clone(), old.value.clone()))
+            })
+            .collect(),
     }
 }
 

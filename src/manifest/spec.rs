@@ -276,7 +276,9 @@ pub struct Safety {
 pub enum ImpactClass {
     /// Nothing is lost and nothing restarts.
     Safe,
-    /// A connector rebalances or restarts; records may be delivered twice.
+    /// Disruptive but nothing is lost: a connector rebalances or restarts (records may be
+    /// delivered twice), or an object is renamed (queries and functions that use the old name
+    /// fail until they are changed).
     Restart,
     /// Data or access is removed or nulled.
     DataLoss,
@@ -473,6 +475,14 @@ pub struct TableDoc {
     /// Database; may be omitted when the stack declares exactly one.
     #[serde(default)]
     pub database: Option<Located<String>>,
+    /// The table's previous name. While a table of that name exists in the database and none
+    /// of the new name does, the plan renames it (`.rename table`): its data, mappings,
+    /// policies and principals move with it, and the rest of the table's changes plan on top.
+    /// Queries and functions that use the old name fail afterwards, so the rename is
+    /// `restart`-class. Once the old table is gone the field changes nothing and can be
+    /// removed; both names existing, or neither, is a plan error.
+    #[serde(default)]
+    pub renamed_from: Option<Located<String>>,
     /// Table docstring.
     #[serde(default)]
     pub docstring: Option<String>,
@@ -511,6 +521,12 @@ pub struct TableDoc {
 pub struct ColumnSpec {
     /// Column name.
     pub name: Located<String>,
+    /// The column's previous name. While the table has a column of that name and none of the
+    /// new name, the plan renames it (`.rename column`) before any other change to the table,
+    /// keeping its data; a type change plans on top. Once renamed the field changes nothing;
+    /// both names existing, or neither, is a plan error.
+    #[serde(default)]
+    pub renamed_from: Option<Located<String>>,
     /// Kusto type: bool, datetime, dynamic, guid, int, long, real, string, timespan, decimal
     /// (aliases: boolean, date, uuid, uniqueid, int32, int64, double, time).
     #[serde(rename = "type")]
@@ -566,6 +582,13 @@ pub struct FunctionDoc {
     /// Database; may be omitted when the stack declares exactly one.
     #[serde(default)]
     pub database: Option<Located<String>>,
+    /// The function's previous name. While a function of that name exists and none of the
+    /// new name does, the plan creates this one and drops the old one in the same script
+    /// (Kusto has no function rename; a function holds no data, so nothing is lost, but
+    /// callers of the old name fail). Once the old function is gone the field changes
+    /// nothing; both names existing, or neither, is a plan error.
+    #[serde(default)]
+    pub renamed_from: Option<Located<String>>,
     /// Scalar parameters in order (tabular parameters and default values are not supported).
     #[serde(default)]
     pub parameters: Vec<ParameterSpec>,

@@ -117,6 +117,60 @@ impl Validator<'_> {
         }
     }
 
+    /// `renamed_from` of a table, column or function (`kind`; `what` names it in messages):
+    /// a valid Kusto name, not the object's own, not a name still declared in the same scope
+    /// (`declared`: the rename replaces that object, and the plan would rename it away), and
+    /// claimed by no earlier `renamed_from` of the scope (`claims`, in document order, this one
+    /// included: an object moves to one place only).
+    fn renamed_from<'n>(
+        &mut self,
+        (kind, what): (&str, &str),
+        name: &Located<String>,
+        old: Option<&Located<String>>,
+        mut declared: impl Iterator<Item = &'n Located<String>>,
+        claims: impl Iterator<Item = &'n Located<String>>,
+    ) {
+        let Some(old) = old else {
+            return;
+        };
+        if let Err(reason) = check_kusto_name(old) {
+            self.push(
+                Diagnostic::at(
+                    old.loc,
+                    format!("invalid name `{}` in `renamed_from`: {reason}", old.value),
+                )
+                .hint("set it to the object's previous name"),
+            );
+        } else if old.value == name.value {
+            self.push(
+                Diagnostic::at(old.loc, format!("{what} is renamed from itself"))
+                    .hint("remove `renamed_from`, or set it to the previous name"),
+            );
+        } else if let Some(other) = declared.find(|o| o.value == old.value) {
+            let at = self.where_(other.loc);
+            self.push(
+                Diagnostic::at(
+                    old.loc,
+                    format!("{what} is renamed from `{}`, which is still declared", old.value),
+                )
+                .hint(format!(
+                    "`{}` is declared at {at}; remove that declaration (the rename replaces it) or `renamed_from`",
+                    old.value
+                )),
+            );
+        } else if let Some(first) = claims
+            .take_while(|c| !std::ptr::eq(*c, old))
+            .find(|c| c.value == old.value)
+        {
+            let at = self.where_(first.loc);
+            self.push(
+                Diagnostic::at(old.loc, format!("{kind} `{}` is renamed twice", old.value)).hint(
+                    format!("another `renamed_from` names it at {at}; an object can be renamed to one name only"),
+                ),
+            );
+        }
+    }
+
     fn secret(&mut self, what: &str, secret: &Located<SecretRef>, connect_placeholder_ok: bool) {
         match &secret.value {
             SecretRef::Env { env } if env.trim().is_empty() => self.push(
@@ -513,6 +567,28 @@ impl Validator<'_> {
                 );
             }
             self.table_columns(t);
+            let m = self.m;
+            let db = m.database_or_default(t.database.as_ref());
+            let in_db = |d: &Option<Located<String>>| m.database_or_default(d.as_ref()) == db;
+            self.renamed_from(
+                ("table", &format!("table `{}`", t.name.value)),
+                &t.name,
+                t.renamed_from.as_ref(),
+                tables
+                    .iter()
+                    .filter(|o| in_db(&o.database))
+                    .map(|o| &o.name)
+                    .chain(
+                        m.functions
+                            .iter()
+                            .filter(|f| in_db(&f.database))
+                            .map(|f| &f.name),
+                    ),
+                tables
+                    .iter()
+                    .filter(|o| in_db(&o.database))
+                    .filter_map(|o| o.renamed_from.as_ref()),
+            );
             self.duplicates(
                 "mapping",
                 &t.mappings,
@@ -576,6 +652,27 @@ impl Validator<'_> {
             for p in &f.parameters {
                 self.parameter(p);
             }
+            let m = self.m;
+            let same_db = |d: &Option<Located<String>>| m.database_or_default(d.as_ref()) == *db;
+            self.renamed_from(
+                ("function", &format!("function `{}`", f.name.value)),
+                &f.name,
+                f.renamed_from.as_ref(),
+                functions
+                    .iter()
+                    .filter(|o| same_db(&o.database))
+                    .map(|o| &o.name)
+                    .chain(
+                        m.tables
+                            .iter()
+                            .filter(|t| same_db(&t.database))
+                            .map(|t| &t.name),
+                    ),
+                functions
+                    .iter()
+                    .filter(|o| same_db(&o.database))
+                    .filter_map(|o| o.renamed_from.as_ref()),
+            );
             if let Err(why) = check_body(&f.body) {
                 self.push(
                     Diagnostic::at(
@@ -633,6 +730,16 @@ impl Validator<'_> {
             |c| c.name.loc,
         );
         for c in &t.columns {
+            self.renamed_from(
+                (
+                    "column",
+                    &format!("column `{}` of table `{}`", c.name.value, t.name.value),
+                ),
+                &c.name,
+                c.renamed_from.as_ref(),
+                t.columns.iter().map(|o| &o.name),
+                t.columns.iter().filter_map(|o| o.renamed_from.as_ref()),
+            );
             self.kusto_name("column", &c.name);
             if ColumnType::parse(&c.ty).is_none() {
                 let names: Vec<&str> = ColumnType::ALL.iter().map(|t| t.as_kql()).collect();

@@ -32,6 +32,10 @@ pub struct Function {
     /// (`skipvalidation`). The service does not store it, so it is never compared.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub skip_validation: bool,
+    /// Desired state only: the function's previous name (`renamed_from`), which the plan
+    /// replaces by this one while only the old name exists.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub renamed_from: Option<String>,
 }
 
 /// One parameter: a name and its type.

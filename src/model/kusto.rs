@@ -114,6 +114,14 @@ pub struct TableState {
     /// Roles the manifests list (desired state only): their principals are the exact set.
     #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
     pub declared_roles: BTreeSet<String>,
+    /// Desired state only: the table's previous name (`renamed_from`), which the plan renames
+    /// to this one while only the old name exists.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub renamed_from: Option<String>,
+    /// Desired state only: new column name -> previous name, for the columns declared with
+    /// `renamed_from`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub renamed_columns: BTreeMap<String, String>,
 }
 
 impl TableState {

@@ -2,8 +2,10 @@
 //!
 //! A config change restarts the connector's tasks (the sink rebalances and can deliver records
 //! twice), so it is `restart`; removing a route stops ingestion from that topic and deleting a
-//! connector stops all of it, so both are `data-loss`. Connectors that are not declared are left
-//! alone unless they carry this stack's marker and pruning is on.
+//! connector stops all of it, so both are `data-loss`. A route re-pointed at the new name of a
+//! table the same plan renames is not removed: its topic goes on into the same table.
+//! Connectors that are not declared are left alone unless they carry this stack's marker and
+//! pruning is on.
 
 use std::collections::BTreeMap;
 
@@ -12,7 +14,8 @@ use super::{Action, Change, ImpactClass, Operation, Target};
 use crate::model::connect::{
     ConnectCluster, Connector, OWNER_KEY, RunState, config_differences, shown,
 };
-use crate::model::sink::routes_in;
+use crate::model::sink::{Route, routes_in};
+use crate::plan::kusto::RenamedTable;
 
 /// Every change that takes the live connectors to the declared ones.
 pub fn diff(
@@ -20,6 +23,19 @@ pub fn diff(
     observed: &BTreeMap<String, ConnectCluster>,
     owner: Option<&str>,
     prune: bool,
+) -> Vec<Change> {
+    diff_after_renames(desired, observed, owner, prune, &[])
+}
+
+/// [`diff`] in a plan that also renames Kusto tables (applied before any connector change): a
+/// live route into a renamed table that the declared config points at the new name is
+/// re-pointed, not removed, since ingestion from its topic goes on into the same table.
+pub fn diff_after_renames(
+    desired: &BTreeMap<String, ConnectCluster>,
+    observed: &BTreeMap<String, ConnectCluster>,
+    owner: Option<&str>,
+    prune: bool,
+    renamed: &[RenamedTable],
 ) -> Vec<Change> {
     let empty = ConnectCluster::new();
     let mut out = Vec::new();
@@ -34,14 +50,14 @@ pub fn diff(
             match (have.get(name), old) {
                 (None, Some((old, live))) => {
                     moving.push(old);
-                    out.push(rename(cluster, connector, live, None));
+                    out.push(rename(cluster, connector, live, None, renamed));
                 }
                 (Some(new), Some((old, live))) if new.state == RunState::Stopped => {
                     moving.push(old);
-                    out.push(rename(cluster, connector, live, Some(new)));
+                    out.push(rename(cluster, connector, live, Some(new), renamed));
                 }
                 (None, None) => out.extend(create(cluster, connector)),
-                (Some(live), _) => out.extend(update(cluster, connector, live)),
+                (Some(live), _) => out.extend(update(cluster, connector, live, renamed)),
             }
         }
         for (name, live) in have {
@@ -61,7 +77,7 @@ pub fn diff(
             }
         }
     }
-    out.sort_by(|a, b| (a.phase, &a.address).cmp(&(b.phase, &b.address)));
+    out.sort_by(|a, b| a.apply_order().cmp(&b.apply_order()));
     out
 }
 
@@ -90,6 +106,7 @@ fn change(
         commands: operations.iter().map(describe).collect(),
         operations,
         phase,
+        previous_address: None,
     }
 }
 
@@ -213,7 +230,13 @@ fn create(cluster: &str, c: &Connector) -> Vec<Change> {
 /// the consumer offsets, bring the new one to its declared state, delete the old one. Its
 /// topics are consumed on from the old connector's offsets, so nothing is ingested twice; the
 /// tasks restart, and routes the new config drops stop (`data-loss`).
-fn rename(cluster: &str, want: &Connector, old: &Connector, created: Option<&Connector>) -> Change {
+fn rename(
+    cluster: &str,
+    want: &Connector,
+    old: &Connector,
+    created: Option<&Connector>,
+    renamed: &[RenamedTable],
+) -> Change {
     let mut ops = vec![Operation::StopConnector {
         name: old.name.clone(),
     }];
@@ -239,7 +262,7 @@ fn rename(cluster: &str, want: &Connector, old: &Connector, created: Option<&Con
     ops.push(Operation::DeleteConnector {
         name: old.name.clone(),
     });
-    let removed = removed_routes(want, old);
+    let (removed, _) = route_changes(want, old, renamed);
     let (impact, consequence) = if removed.is_empty() {
         (
             ImpactClass::Restart,
@@ -261,7 +284,7 @@ fn rename(cluster: &str, want: &Connector, old: &Connector, created: Option<&Con
             ),
         )
     };
-    change(
+    let moved = change(
         cluster,
         &want.name,
         Action::Update,
@@ -284,10 +307,19 @@ fn rename(cluster: &str, want: &Connector, old: &Connector, created: Option<&Con
         )),
         ops,
         CONNECTORS,
-    )
+    );
+    Change {
+        previous_address: Some(format!("connect.{cluster}.connector.{}", old.name)),
+        ..moved
+    }
 }
 
-fn update(cluster: &str, want: &Connector, live: &Connector) -> Vec<Change> {
+fn update(
+    cluster: &str,
+    want: &Connector,
+    live: &Connector,
+    renamed: &[RenamedTable],
+) -> Vec<Change> {
     let mut out = Vec::new();
     // A connector with no ownership marker at all is adopted as is: writing the marker alone
     // would restart its tasks for nothing. It is written with the next config change; until
@@ -297,15 +329,26 @@ fn update(cluster: &str, want: &Connector, live: &Connector) -> Vec<Change> {
         .filter(|d| !(d.key == OWNER_KEY && d.before.is_none()))
         .collect();
     if !diffs.is_empty() {
-        let removed = removed_routes(want, live);
+        let (removed, repointed) = route_changes(want, live, renamed);
         let keys: Vec<&str> = diffs.iter().map(|d| d.key.as_str()).collect();
         let (impact, summary) = if removed.is_empty() {
             (
                 ImpactClass::Restart,
                 format!(
-                    "update {} ({}); tasks restart and may deliver records twice",
+                    "update {} ({}){}; tasks restart and may deliver records twice",
                     keys.join(", "),
-                    want.name
+                    want.name,
+                    if repointed.is_empty() {
+                        String::new()
+                    } else {
+                        format!(
+                            ": route{} {} follow{} the rename of {} table",
+                            if repointed.len() == 1 { "" } else { "s" },
+                            repointed.join(", "),
+                            if repointed.len() == 1 { "s" } else { "" },
+                            if repointed.len() == 1 { "its" } else { "their" },
+                        )
+                    }
                 ),
             )
         } else {
@@ -375,19 +418,36 @@ fn update(cluster: &str, want: &Connector, live: &Connector) -> Vec<Change> {
     out
 }
 
-/// `topic -> db.table` of live routes the declared config no longer has.
-fn removed_routes(want: &Connector, live: &Connector) -> Vec<String> {
+/// `topic -> db.table` of live routes the declared config no longer has, and of those it
+/// re-points at the new name of their renamed table (`topic -> db.OLD => NEW`).
+fn route_changes(
+    want: &Connector,
+    live: &Connector,
+    renamed: &[RenamedTable],
+) -> (Vec<String>, Vec<String>) {
     let routes = |c: &Connector| routes_in(&c.config).unwrap_or_default();
     let wanted = routes(want);
-    routes(live)
-        .into_iter()
-        .filter(|r| {
-            !wanted
+    let mut removed = Vec::new();
+    let mut repointed = Vec::new();
+    for r in routes(live) {
+        let declared = |table: &str| {
+            wanted
                 .iter()
-                .any(|w| w.topic == r.topic && w.db == r.db && w.table == r.table)
-        })
-        .map(|r| format!("{} -> {}.{}", r.topic, r.db, r.table))
-        .collect()
+                .any(|w: &Route| w.topic == r.topic && w.db == r.db && w.table == table)
+        };
+        if declared(&r.table) {
+            continue;
+        }
+        let text = format!("{} -> {}.{}", r.topic, r.db, r.table);
+        match renamed
+            .iter()
+            .find(|t| t.database == r.db && t.from == r.table && declared(&t.to))
+        {
+            Some(t) => repointed.push(format!("{text} => {}", t.to)),
+            None => removed.push(text),
+        }
+    }
+    (removed, repointed)
 }
 
 #[cfg(test)]
@@ -583,6 +643,10 @@ mod tests {
         assert_eq!(
             changes[0].summary,
             "rename connector gameplay-kusto-sink to gameplay-sink-v2, carrying its consumer offsets over (its tasks restart; nothing is ingested twice)"
+        );
+        assert_eq!(
+            changes[0].previous_address.as_deref(),
+            Some("connect.main.connector.gameplay-kusto-sink")
         );
 
         // Interrupted after the create: both exist, the new one stopped.

@@ -183,6 +183,7 @@ fn change(
         commands: operations.iter().map(describe).collect(),
         operations,
         phase: TOPICS,
+        previous_address: None,
     }
 }
 

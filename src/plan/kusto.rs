@@ -13,6 +13,9 @@
 //!   principals of owned tables, and database principals, follow their parent). Dropping a
 //!   function is `data-loss` like every other drop: whatever calls it (queries, update
 //!   policies, other functions) fails from then on.
+//! - `renamed_from` on a table, column or function renames the live object instead of
+//!   dropping and creating it (see the `renames` module); the rest of the diff runs against
+//!   the live state as the renames leave it.
 //! - Column order is not compared: Kusto appends merged columns and reordering needs a full
 //!   `.alter table`, which is not worth its risk.
 
@@ -34,6 +37,10 @@ use super::phase::{
     KUSTO_REMOVALS as PHASE_REMOVALS, KUSTO_TABLES as PHASE_TABLES,
 };
 
+mod renames;
+
+pub use renames::{RenameProblem, RenamedTable};
+
 /// What the diff needs besides the two states.
 #[derive(Debug, Clone, Default)]
 pub struct DiffOptions {
@@ -51,6 +58,14 @@ pub struct KustoDiff {
     /// Live principals that are not declared, in roles the manifests do not list, and that
     /// the plan therefore keeps (a plan says so rather than claiming the systems match).
     pub undeclared_principals_left: usize,
+    /// `renamed_from` declarations the plan cannot carry out: the plan is refused.
+    pub rename_problems: Vec<RenameProblem>,
+    /// The tables the plan renames: a route into one that the declared sink points at the new
+    /// name is re-pointed, not removed.
+    pub renamed_tables: Vec<RenamedTable>,
+    /// The observed state as the plan's renames leave it (tables, columns and functions under
+    /// their new names): what the cross-system checks judge routes against.
+    pub live_after_renames: KustoState,
 }
 
 /// Every change that takes `observed` to `desired`, ordered by phase then address.
@@ -64,18 +79,31 @@ pub fn diff_report(
     observed: &KustoState,
     options: &DiffOptions,
 ) -> KustoDiff {
-    let mut report = KustoDiff::default();
+    let mut report = KustoDiff {
+        live_after_renames: observed.clone(),
+        ..Default::default()
+    };
     for (name, want) in &desired.databases {
         let empty = DatabaseState {
             name: name.clone(),
             ..Default::default()
         };
         let have = observed.databases.get(name).unwrap_or(&empty);
-        database(want, have, options, &mut report);
+        let resolved = renames::resolve(want, have);
+        report.changes.extend(resolved.changes);
+        report.rename_problems.extend(resolved.problems);
+        report.renamed_tables.extend(resolved.tables);
+        database(want, &resolved.live, options, &mut report);
+        if observed.databases.contains_key(name) {
+            report
+                .live_after_renames
+                .databases
+                .insert(name.clone(), resolved.live);
+        }
     }
     report
         .changes
-        .sort_by(|a, b| (a.phase, &a.address).cmp(&(b.phase, &b.address)));
+        .sort_by(|a, b| a.apply_order().cmp(&b.apply_order()));
     report
 }
 
@@ -120,6 +148,7 @@ impl Ctx<'_> {
             commands,
             operations: Vec::new(),
             phase,
+            previous_address: None,
         });
     }
 }

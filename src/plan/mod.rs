@@ -181,12 +181,33 @@ pub struct Change {
     /// Ordering phase: topics, then Kusto tables, mappings, policies, principals, functions,
     /// then connectors (configs, states, removals), then Kusto removals.
     pub phase: u8,
+    /// For a rename (`renamed_from` on a table, column, function or sink), the object's
+    /// address under its old name, as Terraform's `previous_address`: the object is kept and
+    /// moved, not dropped and created. A rename runs before the other changes of its phase,
+    /// which build on the new name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_address: Option<String>,
+}
+
+impl Change {
+    /// The order apply runs changes in: by phase; within a phase renames first (the other
+    /// changes address the new names), then by address (a table before its columns and
+    /// mappings). Every part of a plan sorts with this key, so a plan's order never depends on
+    /// which system's changes came first.
+    pub fn apply_order(&self) -> (u8, bool, &str) {
+        (
+            self.phase,
+            self.previous_address.is_none(),
+            self.address.as_str(),
+        )
+    }
 }
 
 /// Apply order across systems: topics first, then Kusto objects, then connectors, and Kusto
 /// removals last: a route is removed or re-pointed (its connector updated, stopped or deleted)
 /// before the table, mapping or role it used is dropped, so a running pipeline never writes into
-/// something that is gone.
+/// something that is gone. Within a phase renames run first, then changes in address order (see
+/// [`Change::apply_order`]).
 pub mod phase {
     /// Kafka topics.
     pub const TOPICS: u8 = 0;

@@ -88,9 +88,13 @@ pub fn summary_line(plan: &Plan, allowed: &[ImpactClass]) -> String {
         format!("Plan: {create} to create, {update} to update, {delete} to delete.{left}");
     let refused: Vec<&Change> = plan.refused(allowed).collect();
     if !refused.is_empty() {
-        let mut classes: Vec<&str> = refused.iter().map(|c| impact_name(c.impact)).collect();
-        classes.dedup();
-        let flags: Vec<String> = classes.iter().map(|c| format!("--allow {c}")).collect();
+        // Each class once, mildest first, whatever order the changes run in.
+        let classes: std::collections::BTreeSet<ImpactClass> =
+            refused.iter().map(|c| c.impact).collect();
+        let flags: Vec<String> = classes
+            .iter()
+            .map(|c| format!("--allow {}", impact_name(*c)))
+            .collect();
         let _ = write!(
             line,
             " {} {} need{} {} (or `safety.allow` in the Stack).",
@@ -361,6 +365,7 @@ mod tests {
             commands: vec![".alter table T policy ingestionbatching \"{}\"".into()],
             operations: Vec::new(),
             phase: 2,
+            previous_address: None,
         }
     }
 
@@ -409,6 +414,19 @@ mod tests {
         assert_eq!(
             text(&plan(vec![]), &[], false),
             "No changes. The live systems match the manifests.\n"
+        );
+        // A rename (restart), a retype (data-loss), a connector update (restart): each flag once.
+        let mixed = plan(vec![
+            change("a", Action::Update, ImpactClass::Restart),
+            change("b", Action::Update, ImpactClass::DataLoss),
+            change("c", Action::Update, ImpactClass::Restart),
+        ]);
+        assert!(
+            text(&mixed, &[], false).ends_with(
+                "3 changes need --allow restart --allow data-loss (or `safety.allow` in the Stack).\n"
+            ),
+            "{}",
+            text(&mixed, &[], false)
         );
     }
 

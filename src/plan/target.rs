@@ -144,7 +144,7 @@ pub fn select(
 
 /// One thing a change needs to be there when it runs.
 enum Need {
-    /// The object it lies under must be created first.
+    /// The object it lies under must be created (or renamed to its name) first.
     Parent(String),
     /// A route's topic.
     Topic(String),
@@ -165,8 +165,16 @@ impl Need {
                     .is_some_and(|rest| rest.starts_with('.'))
         };
         match self {
-            Need::Parent(address) => (other.action == Action::Create && other.address == *address)
-                .then_some("it is created there"),
+            Need::Parent(address) if other.address == *address => {
+                if other.action == Action::Create {
+                    Some("it is created there")
+                } else if other.previous_address.is_some() {
+                    Some("it is renamed to there")
+                } else {
+                    None
+                }
+            }
+            Need::Parent(_) => None,
             Need::Topic(address) => {
                 (other.address == *address).then_some("a route reads the topic")
             }

@@ -394,6 +394,16 @@ pub enum Command {
         /// The new name (never database-qualified).
         to: String,
     },
+    /// `.rename column [Db.]T.Old to New`: the column keeps its type, data and position;
+    /// fails when `Old` is missing or `New` exists. How a `renamed_from` column is applied.
+    RenameColumn {
+        /// Table.
+        table: TableRef,
+        /// The column's current name.
+        from: String,
+        /// The new name.
+        to: String,
+    },
     /// `.rename tables New=Old [ifexists], ...`: every pair in one transaction; the number of
     /// tables must not change, so names may be swapped but never collide.
     RenameTables {
@@ -619,6 +629,7 @@ impl Command {
             Command::DropTable { .. } => "TableDrop",
             Command::RenameTable { .. } => "TableRename",
             Command::RenameTables { .. } => "TablesRename",
+            Command::RenameColumn { .. } => "ColumnRename",
             Command::AlterDocString { .. } => "TableDocStringAlter",
             Command::AlterFolder { .. } => "TableFolderAlter",
             Command::SetMapping { verb, .. } => match verb {

@@ -951,11 +951,31 @@ impl<'a> Parser<'a> {
         })
     }
 
-    /// `.rename table Old to New` or `.rename tables New=Old [ifexists], ...`. Names are never
-    /// database-qualified (the docs: the command works on the database in scope only), so a
-    /// dot after a name is a syntax error.
+    /// `.rename table Old to New`, `.rename tables New=Old [ifexists], ...` or `.rename column
+    /// [Db.]T.Old to New`. Table names are never database-qualified (the docs: the command works
+    /// on the database in scope only), so a dot after one is a syntax error; a column is named
+    /// through its table, optionally database-qualified, and its new name is a plain name.
     fn rename(&mut self) -> Result<Command, SyntaxError> {
-        match self.one_of(&["table", "tables"])? {
+        match self.one_of(&["table", "tables", "column"])? {
+            "column" => {
+                let at = self.pos;
+                let mut parts = self.dotted()?;
+                let (database, table, from) = match parts.len() {
+                    2 => (None, parts.remove(0), parts.remove(0)),
+                    3 => (Some(parts.remove(0)), parts.remove(0), parts.remove(0)),
+                    _ => {
+                        self.pos = at;
+                        return Err(self.error("expected [Database.]Table.Column".into()));
+                    }
+                };
+                self.keyword("to")?;
+                let to = self.name()?;
+                Ok(Command::RenameColumn {
+                    table: TableRef { database, table },
+                    from,
+                    to,
+                })
+            }
             "table" => {
                 let from = self.name()?;
                 self.keyword("to")?;

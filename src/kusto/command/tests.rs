@@ -777,12 +777,44 @@ fn rename_table_and_rename_tables() {
         "Syntax error: SYN0002: expected a name but found end of command [line:position=1:19]"
     );
     assert_eq!(
-        err(".rename column T.a to b"),
-        "Syntax error: SYN0002: expected one of 'table', 'tables' but found 'column' [line:position=1:8]"
+        err(".rename function F to G"),
+        "Syntax error: SYN0002: expected one of 'table', 'tables', 'column' but found 'function' [line:position=1:8]"
     );
     assert_eq!(ok(".rename table A to B").command_type(), "TableRename");
     assert_eq!(ok(".rename tables B=A").command_type(), "TablesRename");
     assert!(!ok(".rename table A to B").is_read_only());
+}
+
+#[test]
+fn rename_column() {
+    let column =
+        |database: Option<&str>, table: &str, from: &str, to: &str| Command::RenameColumn {
+            table: TableRef {
+                database: database.map(Into::into),
+                table: table.into(),
+            },
+            from: from.into(),
+            to: to.into(),
+        };
+    assert_eq!(
+        ok(".rename column GamePlay.Score to Points"),
+        column(None, "GamePlay", "Score", "Points")
+    );
+    assert_eq!(
+        ok(".rename column ['game db'].['Game Play'].['old x'] to ['new x']"),
+        column(Some("game db"), "Game Play", "old x", "new x")
+    );
+    assert_eq!(
+        err(".rename column Score to Points"),
+        "Syntax error: SYN0002: expected [Database.]Table.Column [line:position=1:15]"
+    );
+    assert_eq!(
+        err(".rename column T.a to x.b"),
+        "Syntax error: SYN0002: unexpected '.' after the end of the command [line:position=1:23]"
+    );
+    let cmd = ok(".rename column T.a to b");
+    assert_eq!(cmd.command_type(), "ColumnRename");
+    assert!(!cmd.is_read_only());
 }
 
 #[test]

@@ -17,6 +17,7 @@ fn change(address: &str, action: Action, target: Target) -> Change {
         commands: Vec::new(),
         operations: Vec::new(),
         phase: 0,
+        previous_address: None,
     }
 }
 
@@ -135,6 +136,39 @@ fn a_child_of_an_object_still_to_be_created_needs_it() {
         &BTreeMap::new(),
     );
     assert_eq!(kept.len(), 2, "the table's target includes its mapping");
+    assert_eq!(missing, vec![]);
+}
+
+#[test]
+fn a_change_under_a_renamed_table_needs_the_rename() {
+    let mut rename = kusto("kusto.gamedb.table.GamePlays", Action::Update);
+    rename.previous_address = Some("kusto.gamedb.table.GamePlay".into());
+    let changes = vec![
+        rename,
+        kusto("kusto.gamedb.table.GamePlays.mapping.m", Action::Update),
+    ];
+    let (_, missing) = select(
+        changes.clone(),
+        &filter(&["kusto.gamedb.table.GamePlays.mapping.m"]),
+        &BTreeMap::new(),
+    );
+    assert_eq!(
+        missing,
+        vec![MissingDependency {
+            change: "kusto.gamedb.table.GamePlays.mapping.m".into(),
+            needs: "kusto.gamedb.table.GamePlays".into(),
+            because: "it is renamed to there",
+        }]
+    );
+    // An in-place update of the parent is not needed first.
+    let (_, missing) = select(
+        vec![
+            kusto("kusto.gamedb.table.GamePlays", Action::Update),
+            kusto("kusto.gamedb.table.GamePlays.mapping.m", Action::Update),
+        ],
+        &filter(&["kusto.gamedb.table.GamePlays.mapping.m"]),
+        &BTreeMap::new(),
+    );
     assert_eq!(missing, vec![]);
 }
 

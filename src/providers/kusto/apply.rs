@@ -167,6 +167,7 @@ mod tests {
             commands,
             operations: Vec::new(),
             phase: 0,
+            previous_address: None,
         }
     }
 

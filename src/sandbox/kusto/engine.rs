@@ -590,6 +590,7 @@ fn need<'a>(cmd: &'a Command, ctx: Context<'a>) -> Need<'a> {
         Command::TableSchema { table, .. }
         | Command::AlterColumnType { table, .. }
         | Command::DropColumn { table, .. }
+        | Command::RenameColumn { table, .. }
         | Command::DropTable { table, .. }
         | Command::AlterDocString { table, .. }
         | Command::AlterFolder { table, .. } => table_write(table, false),

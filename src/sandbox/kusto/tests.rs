@@ -566,6 +566,69 @@ fn schema_changes_keep_rows_consistent() {
 }
 
 #[test]
+fn rename_column_keeps_type_position_and_data_and_leaves_mappings_alone() {
+    let s = sandbox();
+    run(&s, ".create table T (A:long, B:string, C:real)");
+    run(
+        &s,
+        ".create table T ingestion csv mapping 'm' '[{\"column\":\"B\",\"Properties\":{\"Ordinal\":\"0\"}}]'",
+    );
+    run(&s, ".ingest inline into table T <| 1,x,1.5");
+    let r = run(&s, ".rename column T.B to ['B 2']");
+    assert_eq!(rows(&r).len(), 1, "the table's schema");
+    let table = &s.state().databases["db"].tables["T"];
+    let columns: Vec<(&str, ColumnType)> = table
+        .columns
+        .iter()
+        .map(|c| (c.name.as_str(), c.ty))
+        .collect();
+    assert_eq!(
+        columns,
+        [
+            ("A", ColumnType::Long),
+            ("B 2", ColumnType::String),
+            ("C", ColumnType::Real)
+        ]
+    );
+    assert_eq!(
+        s.query("db", "T | where ['B 2'] == 'x'", &root())
+            .expect("query")
+            .rows,
+        vec![vec![json!(1), json!("x"), json!(1.5)]],
+        "the data moves with the column"
+    );
+    assert!(
+        table.mappings.iter().any(|m| m.mapping.contains("\"B\"")),
+        "mappings are stored text: the service does not rewrite them"
+    );
+
+    let taken = fail(&s, ".rename column T.A to C");
+    assert_eq!(
+        (taken.code.as_str(), taken.detail.as_str()),
+        (
+            "BadRequest_EntityAlreadyExists",
+            "Entity 'C' of kind 'Column' already exists."
+        )
+    );
+    let missing = fail(&s, ".rename column db.T.Nope to D");
+    assert_eq!(
+        (missing.code.as_str(), missing.detail.as_str()),
+        (
+            "BadRequest_EntityNotFound",
+            "Entity ID 'Nope' of kind 'Column' was not found."
+        )
+    );
+    assert_eq!(
+        fail(&s, ".rename column Nope.A to D").code,
+        "BadRequest_EntityNotFound"
+    );
+    assert_eq!(
+        fail(&s, ".rename column T.A to ['a/b']").detail,
+        "The name 'a/b' is not a valid column name: character '/' is not allowed."
+    );
+}
+
+#[test]
 fn rows_never_show_in_what_observe_reads() {
     let s = sandbox();
     run(&s, ".create table T (A:long)");

@@ -203,6 +203,7 @@ fn single_table(cmd: &Command) -> Option<&TableRef> {
         Command::TableSchema { table, .. }
         | Command::AlterColumnType { table, .. }
         | Command::DropColumn { table, .. }
+        | Command::RenameColumn { table, .. }
         | Command::DropTable { table, .. }
         | Command::AlterDocString { table, .. }
         | Command::AlterFolder { table, .. }
@@ -347,6 +348,9 @@ fn dispatch(
             }],
         ),
         Command::RenameTables { renames } => tables::rename(state, ctx, renames),
+        Command::RenameColumn { table: t, from, to } => {
+            tables::rename_column(state, ctx, t, from, to)
+        }
         Command::AlterDocString {
             table: t,
             docstring,

@@ -184,6 +184,38 @@ pub(super) fn alter_column(
     Ok(results::table_schema(&db, table))
 }
 
+/// `.rename column T.Old to New`: the column keeps its type, position and data (every extent
+/// holds its values under the new name from now on). Ingestion mappings are stored text and
+/// are not rewritten: one that still names `Old` must be altered separately. Fails when `Old`
+/// is missing or `New` exists, changing nothing.
+pub(super) fn rename_column(
+    state: &mut SandboxState,
+    ctx: Context<'_>,
+    t: &TableRef,
+    from: &str,
+    to: &str,
+) -> Result<V1Table, KustoError> {
+    validate::entity_name("column", to)?;
+    let (db, table) = table_ref(state, ctx, t)?;
+    if table.column(to).is_some() {
+        return Err(KustoError::already_exists("Column", to));
+    }
+    let col = table
+        .columns
+        .iter_mut()
+        .find(|c| c.name == from)
+        .ok_or_else(|| KustoError::entity_not_found("Column", from))?;
+    col.name = to.to_string();
+    for extent in &mut table.extents {
+        for name in &mut extent.columns {
+            if name == from {
+                *name = to.to_string();
+            }
+        }
+    }
+    Ok(results::table_schema(&db, table))
+}
+
 pub(super) fn drop_column(
     state: &mut SandboxState,
     ctx: Context<'_>,
