@@ -360,6 +360,28 @@ async fn gameplay_events_reach_kusto_through_the_real_connect_worker() {
         "no ingestion failed: {failures}"
     );
 
+    // `status` reports the flow: the route caught up, the table's last ingestion, no failures.
+    let run = kustoplan(stack.path(), &vars, &[], &["status", "--format", "json"]).await;
+    let report: Value = serde_json::from_str(&run.stdout)
+        .unwrap_or_else(|e| panic!("status JSON: {e}\n{}{}", run.stdout, run.stderr));
+    assert_eq!(run.code, 0, "{report:#}");
+    assert_eq!(report["health"], "healthy", "{report:#}");
+    let route = &report["connectors"][0]["routes"][0];
+    assert_eq!(route["topic"], topic.as_str(), "{report:#}");
+    assert_eq!(route["table"], "GamePlay", "{report:#}");
+    assert_eq!(
+        route["lag"]["total"], 0,
+        "every event is shipped: {report:#}"
+    );
+    assert!(
+        route["last_ingestion"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("20")),
+        "the table's last ingestion time is shown: {report:#}"
+    );
+    assert_eq!(route["failures"]["available"], true, "{report:#}");
+    assert_eq!(route["failures"]["count"], 0, "{report:#}");
+
     delete_connector(&env, &sink).await;
     kusto.server.shutdown().await;
 }

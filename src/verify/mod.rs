@@ -353,6 +353,7 @@ mod tests {
             commands: Vec::new(),
             operations: Vec::new(),
             phase: 0,
+            previous_address: None,
         }
     }
 
