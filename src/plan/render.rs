@@ -1,13 +1,14 @@
 //! Plan renderers: human text (Terraform-like), Markdown for a pull-request comment, and JSON for
 //! machines. Output formatting lives here, not in command handlers.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use serde::Serialize;
 use similar::TextDiff;
 
 use super::markdown_escape as md;
-use super::{Action, Change, ImpactClass, Plan};
+use super::{Action, Change, ImpactClass, Plan, Target};
 
 /// GitHub's limit on a comment body; the Markdown view stays under it.
 pub const MARKDOWN_LIMIT: usize = 65_535;
@@ -216,6 +217,7 @@ pub fn markdown(plan: &Plan, allowed: &[ImpactClass]) -> String {
         return head;
     }
     head.push_str(&risk_banner(plan));
+    head.push_str(&kind_summary(plan));
     head.push_str("\n| | address | impact | change |\n|---|---|---|---|\n");
     let footer_reserve = 400;
     let mut rows = String::new();
@@ -260,6 +262,56 @@ pub fn markdown(plan: &Plan, allowed: &[ImpactClass]) -> String {
             "\n_{omitted} more {} not shown in full to stay within the comment size limit; run `kustoplan plan --format json` for everything._\n",
             if omitted == 1 { "change" } else { "changes" }
         );
+    }
+    out
+}
+
+/// Plans with more changes than this get a count by kind and action before the details.
+const KIND_SUMMARY_FROM: usize = 10;
+
+/// What kind of object a change is about, for the summary by kind.
+fn kind_of(change: &Change) -> &'static str {
+    match &change.target {
+        Target::Kafka => "topics",
+        Target::Connect { .. } => "connectors",
+        Target::Kusto { .. } => {
+            let rest = change.address.splitn(3, '.').nth(2).unwrap_or_default();
+            if rest.contains(".mapping.") {
+                "mappings"
+            } else if rest.starts_with("policy.") || rest.contains(".policy.") {
+                "policies"
+            } else if rest.starts_with("role.") || rest.contains(".role.") {
+                "principals"
+            } else if rest.starts_with("function.") {
+                "functions"
+            } else if rest.starts_with("table.") {
+                "tables"
+            } else {
+                "databases"
+            }
+        }
+    }
+}
+
+/// A table of changes by kind (tables, mappings, policies, principals, functions, topics,
+/// connectors) and action, so a plan of thousands of changes still says what is in it before
+/// any detail is cut for the comment size limit. Empty for small plans.
+fn kind_summary(plan: &Plan) -> String {
+    if plan.changes.len() <= KIND_SUMMARY_FROM {
+        return String::new();
+    }
+    let mut counts: BTreeMap<&str, [usize; 3]> = BTreeMap::new();
+    for c in &plan.changes {
+        let column = match c.action {
+            Action::Create => 0,
+            Action::Update | Action::Replace => 1,
+            Action::Delete => 2,
+        };
+        counts.entry(kind_of(c)).or_default()[column] += 1;
+    }
+    let mut out = String::from("\n| kind | create | update | delete |\n|---|---|---|---|\n");
+    for (kind, [create, update, delete]) in counts {
+        let _ = writeln!(out, "| {kind} | {create} | {update} | {delete} |");
     }
     out
 }
@@ -445,6 +497,13 @@ mod tests {
         assert!(md.len() <= MARKDOWN_LIMIT, "{}", md.len());
         assert!(md.contains("**Plan: 0 to create, 2000 to update, 0 to delete.**"));
         assert!(md.contains("more changes not shown in full"));
+        let summary = md
+            .find("| policies | 0 | 2000 | 0 |")
+            .expect("summary by kind");
+        assert!(
+            summary < md.find("<details>").expect("details"),
+            "the summary comes before any detail"
+        );
         let small = markdown(
             &plan(vec![change(
                 "kusto.db.table.T",
@@ -458,6 +517,62 @@ mod tests {
             "{small}"
         );
         assert!(small.contains("```kusto\n.alter table T"), "{small}");
+    }
+
+    #[test]
+    fn large_markdown_plans_count_changes_by_kind_and_action() {
+        let mut changes = vec![
+            change("kafka.topic.t", Action::Create, ImpactClass::Safe),
+            change(
+                "connect.main.connector.c",
+                Action::Update,
+                ImpactClass::Safe,
+            ),
+            change("kusto.db.function.F", Action::Delete, ImpactClass::DataLoss),
+            change(
+                "kusto.db.role.admins.aadapp=x",
+                Action::Create,
+                ImpactClass::Safe,
+            ),
+            change(
+                "kusto.db.policy.retention",
+                Action::Update,
+                ImpactClass::Safe,
+            ),
+            change(
+                "kusto.db.table.T.mapping.m",
+                Action::Create,
+                ImpactClass::Safe,
+            ),
+        ];
+        changes[0].target = Target::Kafka;
+        changes[1].target = Target::Connect {
+            cluster: "main".into(),
+        };
+        let small = markdown(&plan(changes.clone()), &[]);
+        assert!(
+            !small.contains("| kind |"),
+            "small plans have no summary: {small}"
+        );
+        changes.extend((0..5).map(|i| {
+            change(
+                &format!("kusto.db.table.T{i}"),
+                Action::Create,
+                ImpactClass::Safe,
+            )
+        }));
+        let md = markdown(&plan(changes), &[]);
+        for row in [
+            "| connectors | 0 | 1 | 0 |",
+            "| functions | 0 | 0 | 1 |",
+            "| mappings | 1 | 0 | 0 |",
+            "| policies | 0 | 1 | 0 |",
+            "| principals | 1 | 0 | 0 |",
+            "| tables | 5 | 0 | 0 |",
+            "| topics | 1 | 0 | 0 |",
+        ] {
+            assert!(md.contains(row), "{row}: {md}");
+        }
     }
 
     /// Names come from manifests and live systems: a table named with `|`, `<` and backticks
