@@ -3,6 +3,7 @@
 
 #![warn(missing_docs)]
 
+pub mod calendar;
 pub mod command;
 pub mod lease;
 pub mod observe;

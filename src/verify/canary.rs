@@ -7,6 +7,7 @@
 
 use serde_json::{Map, Value, json};
 
+use crate::kusto::calendar::civil_from_days;
 use crate::kusto::render::{self, quote_string};
 use crate::model::kusto::{Mapping, TableState};
 use crate::model::{ColumnType, MappingKind};
@@ -315,16 +316,7 @@ fn marker_value(ty: ColumnType, seed: uuid::Uuid) -> Option<(Value, String)> {
 fn datetime_after_1901(secs: i64, frac: u32) -> String {
     let days = secs.div_euclid(86_400);
     let rem = secs.rem_euclid(86_400);
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm), offset to 1901.
-    let z = days - 25_202 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
+    let (year, month, day) = civil_from_days(days - DAYS_1901_TO_1970);
     format!(
         "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{frac:07}Z",
         rem / 3600,
@@ -332,6 +324,9 @@ fn datetime_after_1901(secs: i64, frac: u32) -> String {
         rem % 60
     )
 }
+
+/// Days from 1901-01-01 to 1970-01-01.
+const DAYS_1901_TO_1970: i64 = 25_202;
 
 /// A value of type `ty` for a column that is not the marker.
 fn filler(ty: ColumnType) -> Value {
@@ -354,7 +349,7 @@ fn now_iso() -> String {
         .unwrap_or_default();
     let secs = i64::try_from(now.as_secs()).unwrap_or(0);
     // Seconds since 1901-01-01 = seconds since 1970 + the 25,202 days between them.
-    datetime_after_1901(secs + 25_202 * 86_400, now.subsec_nanos() / 100)
+    datetime_after_1901(secs + DAYS_1901_TO_1970 * 86_400, now.subsec_nanos() / 100)
 }
 
 /// A CSV field: the value's text, quoted when it holds a comma, quote or line break.

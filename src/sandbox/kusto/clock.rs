@@ -2,6 +2,8 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use crate::kusto::calendar::civil_from_days;
+
 /// The current UTC time as Kusto writes datetimes: `2023-12-03T13:17:49.4832956Z`.
 pub fn now() -> String {
     let since = SystemTime::now()
@@ -23,34 +25,6 @@ pub fn format_datetime(secs: u64, nanos: u32) -> String {
         rem % 60,
         nanos / 100
     )
-}
-
-/// Days from 0000-03-01 to 1970-01-01 in Howard Hinnant's civil calendar algorithms.
-const EPOCH_SHIFT: i64 = 719_468;
-
-/// Days since 1970-01-01 of a proleptic Gregorian date.
-pub(super) fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - EPOCH_SHIFT
-}
-
-/// The date (year, month, day) of a day count since 1970-01-01, in the proleptic Gregorian
-/// calendar (Howard Hinnant's algorithm); before 1970 too.
-pub(super) fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + EPOCH_SHIFT;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
 /// A fresh random GUID in Kusto's lowercase hyphenated form.

@@ -9,7 +9,7 @@ use std::cmp::Ordering;
 
 use serde_json::{Number, Value};
 
-use super::super::clock::{civil_from_days, days_from_civil};
+use crate::kusto::calendar::{civil_from_days, days_from_civil};
 use crate::model::timespan::TICKS_PER_SECOND;
 use crate::model::{ColumnType, Timespan};
 
