@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use super::yaml::{MapBuilder, Node};
-use crate::model::connect::{OWNER_KEY, RunState, is_placeholder, is_secret_key};
+use crate::model::connect::{OWNER_KEY, RunState, env_reference, is_placeholder, is_secret_key};
 use crate::model::sink::{
     ConverterSettings, ErrorSettings, FlushSettings, KUSTO_SINK_CLASS, OnError, SinkAuthSettings,
     SinkSettings, Tolerance, converter_short_name, key,
@@ -189,15 +189,9 @@ pub fn sink_doc(
 }
 
 fn auth_doc(auth: &SinkAuthSettings) -> Node {
-    let app_key = auth.app_key.as_ref().map(|key| {
-        match key
-            .trim()
-            .strip_prefix("${env:")
-            .and_then(|rest| rest.strip_suffix('}'))
-        {
-            Some(env) => MapBuilder::default().put("env", Node::str(env)).flow(),
-            None => Node::str(key),
-        }
+    let app_key = auth.app_key.as_ref().map(|key| match env_reference(key) {
+        Some(env) => MapBuilder::default().put("env", Node::str(env)).flow(),
+        None => Node::str(key),
     });
     MapBuilder::default()
         .put("strategy", Node::str(auth.strategy.connect_value()))

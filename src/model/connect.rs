@@ -128,6 +128,14 @@ pub fn is_placeholder(value: &str) -> bool {
     PLACEHOLDER.is_match(value.trim())
 }
 
+/// The variable a `${env:NAME}` reference names, or `None` for any other value.
+pub fn env_reference(value: &str) -> Option<&str> {
+    value
+        .trim()
+        .strip_prefix("${env:")
+        .and_then(|rest| rest.strip_suffix('}'))
+}
+
 /// The live config as a plan should compare it: a literal secret that equals what the declared
 /// `${env:NAME}` reference resolves to in kustoplan's own environment (`env`) is taken as that
 /// reference. This is how an imported connector, whose literal secret `import` replaced by a
@@ -144,11 +152,7 @@ pub fn adopt_resolved_secrets(
         if !is_secret_key(key) || is_placeholder(have) || !is_placeholder(want) {
             continue;
         }
-        let Some(name) = want
-            .trim()
-            .strip_prefix("${env:")
-            .and_then(|rest| rest.strip_suffix('}'))
-        else {
+        let Some(name) = env_reference(want) else {
             continue;
         };
         if env(name).is_some_and(|value| value == *have) {

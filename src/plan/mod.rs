@@ -203,6 +203,14 @@ impl Change {
     }
 }
 
+/// Whether `address` names something inside the object at `parent` (`kusto.db.table.T.mapping.M`
+/// inside `kusto.db.table.T`), not merely an address that starts with the same text.
+pub fn is_under(address: &str, parent: &str) -> bool {
+    address
+        .strip_prefix(parent)
+        .is_some_and(|rest| rest.starts_with('.'))
+}
+
 /// Apply order across systems: topics first, then Kusto objects, then connectors, and Kusto
 /// removals last: a route is removed or re-pointed (its connector updated, stopped or deleted)
 /// before the table, mapping or role it used is dropped, so a running pipeline never writes into

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use regex::Regex;
 
 use super::kusto::address;
-use super::{Action, Change, Target};
+use super::{Action, Change, Target, is_under};
 use crate::model::connect::ConnectCluster;
 use crate::model::sink::routes_in;
 
@@ -131,12 +131,9 @@ pub fn select(
         }
     }
     let covered = |m: &MissingDependency| {
-        missing.iter().any(|other| {
-            other.change == m.change
-                && m.needs
-                    .strip_prefix(other.needs.as_str())
-                    .is_some_and(|rest| rest.starts_with('.'))
-        })
+        missing
+            .iter()
+            .any(|other| other.change == m.change && is_under(&m.needs, &other.needs))
     };
     let missing: Vec<MissingDependency> = missing.iter().filter(|m| !covered(m)).cloned().collect();
     (kept, missing)
@@ -157,13 +154,7 @@ enum Need {
 impl Need {
     /// Why `other` is needed, when it is.
     fn needs(&self, other: &Change) -> Option<&'static str> {
-        let under = |prefix: &str| {
-            other.address == prefix
-                || other
-                    .address
-                    .strip_prefix(prefix)
-                    .is_some_and(|rest| rest.starts_with('.'))
-        };
+        let under = |prefix: &str| other.address == prefix || is_under(&other.address, prefix);
         match self {
             Need::Parent(address) if other.address == *address => {
                 if other.action == Action::Create {

@@ -23,7 +23,8 @@ use crate::model::BatchingPolicy;
 use crate::model::connect::ConnectCluster;
 use crate::model::kusto::KustoState;
 use crate::model::sink::{key, routes_in};
-use crate::plan::{Action, Change};
+use crate::plan::kusto::address;
+use crate::plan::{Action, Change, is_under};
 
 /// The Kusto sink's `flush.interval.ms` when a connector does not set it.
 pub const DEFAULT_FLUSH_INTERVAL: Duration = Duration::from_secs(30);
@@ -132,8 +133,7 @@ pub fn checks(
     let touched = |address: &str| match scope {
         Scope::All => true,
         Scope::Changed(changes) => changes.iter().any(|c| {
-            (c.address == address && c.action != Action::Delete)
-                || c.address.starts_with(&format!("{address}."))
+            (c.address == address && c.action != Action::Delete) || is_under(&c.address, address)
         }),
     };
     let mut out = Vec::new();
@@ -149,7 +149,7 @@ pub fn checks(
                 touched(&format!("connect.{cluster}.connector.{}", connector.name));
             for route in routes_in(&connector.config).unwrap_or_default() {
                 routed.insert((route.db.clone(), route.table.clone()));
-                let table_address = format!("kusto.{}.table.{}", route.db, route.table);
+                let table_address = address::table(&route.db, &route.table);
                 if !(connector_touched
                     || touched(&table_address)
                     || touched(&format!("kafka.topic.{}", route.topic)))
@@ -180,8 +180,7 @@ pub fn checks(
     }
     for (db, database) in &desired.databases {
         for table in database.tables.keys() {
-            if routed.contains(&(db.clone(), table.clone()))
-                || !touched(&format!("kusto.{db}.table.{table}"))
+            if routed.contains(&(db.clone(), table.clone())) || !touched(&address::table(db, table))
             {
                 continue;
             }
