@@ -28,7 +28,7 @@ enum Phase {
 fn phase(name: &str) -> Phase {
     match name.to_ascii_lowercase().as_str() {
         "plan" => Phase::Plan,
-        "apply" => Phase::Apply,
+        "plan-merged" | "apply" => Phase::Apply,
         "drift" => Phase::Drift,
         other => panic!("unexpected job or stage `{other}`: the test knows plan, apply, drift"),
     }
@@ -275,7 +275,7 @@ fn commands(
 fn expected_code(line: &str, phase: Phase, drifted: bool) -> i32 {
     let detailed = line.contains("--detailed-exitcode");
     match phase {
-        Phase::Plan if detailed => 2,
+        Phase::Plan | Phase::Apply if detailed => 2,
         Phase::Drift if detailed && drifted => 2,
         _ => 0,
     }
@@ -328,13 +328,48 @@ fn assert_no_stored_secret(name: &str, text: &str) {
     }
 }
 
+/// The `kustoplan` command lines of a list of steps (GitHub `run:`, Azure DevOps `script:` or
+/// AzureCLI `inlineScript`).
+fn step_commands(steps: &Value) -> Vec<String> {
+    steps
+        .as_array()
+        .expect("steps")
+        .iter()
+        .filter_map(|step| {
+            step["run"]
+                .as_str()
+                .or_else(|| step["script"].as_str())
+                .or_else(|| step["inputs"]["inlineScript"].as_str())
+        })
+        .flat_map(kustoplan_lines)
+        .collect()
+}
+
+/// The job that applies: it applies a saved plan file and never plans itself, so what runs is
+/// exactly what was reviewed.
+fn assert_applies_the_reviewed_file(name: &str, job: &str, commands: &[String]) {
+    let applies: Vec<&String> = commands
+        .iter()
+        .filter(|c| c.starts_with("kustoplan apply"))
+        .collect();
+    assert_eq!(applies.len(), 1, "{name}: {job} applies once: {commands:?}");
+    assert_eq!(
+        applies[0], "kustoplan apply kustoplan.plan",
+        "{name}: {job} applies the plan file, not the stack"
+    );
+    assert!(
+        !commands.iter().any(|c| c.starts_with("kustoplan plan")),
+        "{name}: {job} must not plan again: {commands:?}"
+    );
+}
+
 #[test]
 fn github_actions_workflow_runs_against_the_sandbox() {
     let (text, doc) = load("github-actions.yml");
     assert_no_stored_secret("github-actions.yml", &text);
-    assert_eq!(
-        doc["permissions"]["id-token"], "write",
-        "OIDC needs id-token: write"
+    assert!(
+        doc["permissions"].as_object().is_some_and(|p| p.is_empty()),
+        "no permission by default; each job asks for what it needs"
     );
     let on = &doc["on"];
     assert!(on["pull_request"].is_object(), "{on}");
@@ -343,33 +378,131 @@ fn github_actions_workflow_runs_against_the_sandbox() {
         on["schedule"][0]["cron"].is_string(),
         "a scheduled drift job: {on}"
     );
-    let mut logins = 0;
-    for (job, spec) in doc["jobs"].as_object().expect("jobs") {
-        for step in spec["steps"].as_array().expect("steps") {
-            if step["uses"]
-                .as_str()
-                .is_some_and(|u| u.starts_with("azure/login@"))
-            {
-                logins += 1;
-                for key in ["client-id", "tenant-id", "subscription-id"] {
-                    let value = step["with"][key].as_str().unwrap_or_default();
-                    assert!(
-                        value.starts_with("${{ vars."),
-                        "{job}: azure/login {key} comes from a non-secret variable: {value}"
-                    );
-                }
-            }
+    assert!(
+        doc["concurrency"].is_null(),
+        "no workflow-wide concurrency group: a newer run would cancel a pending apply"
+    );
+    let jobs = doc["jobs"].as_object().expect("jobs");
+    for (job, spec) in jobs {
+        let steps = spec["steps"].as_array().expect("steps");
+        let uses = |prefix: &str| {
+            steps
+                .iter()
+                .filter(|s| s["uses"].as_str().is_some_and(|u| u.starts_with(prefix)))
+                .count()
+        };
+        assert_eq!(
+            uses("azure/login@"),
+            0,
+            "{job}: no login step kustoplan does not use"
+        );
+        assert_eq!(
+            uses("./"),
+            1,
+            "{job}: installs the pinned release with the action"
+        );
+        let install = steps.iter().find(|s| s["uses"] == "./").expect("install");
+        assert_eq!(install["with"]["version"], "${{ env.KUSTOPLAN_VERSION }}");
+        let live = step_commands(&spec["steps"])
+            .iter()
+            .any(|c| !c.starts_with("kustoplan validate"));
+        if live {
+            assert_eq!(
+                spec["permissions"]["id-token"], "write",
+                "{job}: workload identity needs an OIDC token"
+            );
+            let token_steps = steps
+                .iter()
+                .filter(|s| {
+                    s["with"]["script"]
+                        .as_str()
+                        .is_some_and(|t| t.contains("AZURE_FEDERATED_TOKEN_FILE"))
+                })
+                .count();
+            assert_eq!(token_steps, 1, "{job}: one federated token step");
         }
     }
-    assert_eq!(logins, 3, "every job that touches Azure logs in with OIDC");
     assert!(
-        text.contains("<!-- kustoplan-plan -->") && text.contains("updateComment"),
-        "the plan comment is found by its marker and updated"
+        !text.contains("cargo install"),
+        "CI installs the release binary, it does not compile kustoplan"
+    );
+    assert_eq!(doc["env"]["KUSTOPLAN_VERSION"], "0.1.0", "a pinned version");
+
+    let plan = &jobs["plan"];
+    assert!(
+        plan["concurrency"]["group"]
+            .as_str()
+            .is_some_and(|g| g.contains("pull_request.number") && g.contains("matrix.stack")),
+        "plans are grouped per pull request and stack"
+    );
+    let plan_text = serde_json::to_string(&plan["steps"]).expect("json");
+    for needle in [
+        "<!-- kustoplan-plan: ${stack} -->",
+        "updateComment",
+        "plan.err",
+        "github.event.pull_request.head.repo.full_name != github.repository",
+    ] {
+        assert!(
+            plan_text.contains(needle)
+                || serde_json::to_string(plan).expect("json").contains(needle),
+            "plan job: `{needle}` (one comment per stack, updated in place, errors posted, forks)"
+        );
+    }
+    assert!(
+        !plan_text.contains("slice(0, 6") && !plan_text.contains("substring("),
+        "the workflow does not truncate the plan again"
+    );
+    let comment = plan["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .find(|s| s["name"] == "Post or update the plan comment")
+        .expect("comment step");
+    assert!(
+        comment["if"]
+            .as_str()
+            .is_some_and(|c| c.starts_with("always()")),
+        "the comment is posted when planning failed too"
+    );
+
+    let merged = &jobs["plan-merged"];
+    let merged_steps = serde_json::to_string(&merged["steps"]).expect("json");
+    assert!(
+        merged_steps.contains("actions/upload-artifact@")
+            && merged_steps.contains("kustoplan.plan"),
+        "the merge plan is kept as an artifact"
+    );
+    let apply = &jobs["apply"];
+    assert_eq!(apply["needs"], "plan-merged");
+    assert_eq!(
+        apply["environment"], "production",
+        "apply waits for approval"
+    );
+    assert_eq!(apply["concurrency"]["cancel-in-progress"], false);
+    assert!(
+        apply["concurrency"]["group"]
+            .as_str()
+            .is_some_and(|g| g.contains("github.sha")),
+        "each merge's apply has its own group, so none cancels a pending one"
     );
     assert!(
-        text.contains("AZURE_FEDERATED_TOKEN_FILE"),
-        "kustoplan's workload identity credential reads the federated token file"
+        serde_json::to_string(&apply["steps"])
+            .expect("json")
+            .contains("actions/download-artifact@"),
+        "apply fetches the reviewed plan"
     );
+    assert_applies_the_reviewed_file(
+        "github-actions.yml",
+        "apply",
+        &step_commands(&apply["steps"]),
+    );
+    let drift = serde_json::to_string(&jobs["drift"]).expect("json");
+    for needle in ["issues.create", "issues.update", "state: 'closed'"] {
+        assert!(
+            drift.contains(needle),
+            "the drift job opens, updates and closes its issue: `{needle}`"
+        );
+    }
     run_pipeline("github-actions.yml", &github_scripts(&doc));
 }
 
@@ -383,6 +516,10 @@ fn azure_devops_pipeline_runs_against_the_sandbox() {
         doc["schedules"][0]["always"], true,
         "a scheduled drift check"
     );
+    assert!(
+        !text.contains("cargo install"),
+        "CI installs the release binary, it does not compile kustoplan"
+    );
     let mut azure_cli = 0;
     let mut visit = |steps: &Value| {
         for step in steps.as_array().expect("steps") {
@@ -395,20 +532,80 @@ fn azure_devops_pipeline_runs_against_the_sandbox() {
             }
         }
     };
+    let mut deployment = None;
     for stage in doc["stages"].as_array().expect("stages") {
         for job in stage["jobs"].as_array().expect("jobs") {
             if job["steps"].is_array() {
                 visit(&job["steps"]);
             } else {
                 visit(&job["strategy"]["runOnce"]["deploy"]["steps"]);
+                deployment = Some((stage, job));
             }
         }
     }
     assert_eq!(
-        azure_cli, 3,
-        "plan, apply and drift sign in through the service connection"
+        azure_cli, 4,
+        "pull-request plan, merge plan, apply and drift sign in through the service connection"
     );
+    let (stage, apply) = deployment.expect("an apply deployment job");
+    assert_eq!(
+        stage["lockBehavior"], "sequential",
+        "a waiting apply is never cancelled"
+    );
+    assert_eq!(
+        apply["environment"], "kustoplan-prod",
+        "apply waits for approval"
+    );
+    assert_eq!(apply["dependsOn"], "plan");
+    let steps = &apply["strategy"]["runOnce"]["deploy"]["steps"];
+    assert!(
+        steps
+            .as_array()
+            .expect("steps")
+            .iter()
+            .any(|s| s["download"] == "current" && s["artifact"] == "kustoplan-plan"),
+        "apply fetches the reviewed plan"
+    );
+    assert_applies_the_reviewed_file("azure-pipelines.yml", "apply", &step_commands(steps));
+    let plan_stage = serde_json::to_string(&doc["stages"][0]).expect("json");
+    for needle in [
+        "<!-- kustoplan-plan: {stack} -->",
+        "PATCH",
+        "plan.err",
+        "System.PullRequest.IsFork",
+    ] {
+        assert!(
+            plan_stage.contains(needle),
+            "plan stage: `{needle}` (one comment per stack, updated in place, errors posted, forks)"
+        );
+    }
     run_pipeline("azure-pipelines.yml", &azure_scripts(&doc));
+}
+
+/// actionlint (with the workflow's own `uses: ./` action resolved from this repository) finds
+/// no problem in the example workflow nor in the release workflow.
+#[test]
+fn the_workflows_pass_actionlint() {
+    const TEST: &str = "the_workflows_pass_actionlint";
+    let requirements = common::repo().join("tests/actionlint/requirements.txt");
+    let Some(venv) = common::venv::with_requirements("actionlint", &requirements, TEST) else {
+        return;
+    };
+    let out = common::run(
+        Command::new(venv.join("bin").join("actionlint"))
+            .args([
+                "-no-color",
+                "examples/ci/github-actions.yml",
+                ".github/workflows/release.yml",
+            ])
+            .current_dir(common::repo()),
+    );
+    assert!(
+        out.status.success(),
+        "actionlint:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]

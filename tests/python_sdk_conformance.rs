@@ -6,7 +6,7 @@
 mod common;
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::sync::OnceLock;
 
@@ -27,54 +27,16 @@ fn python_dir() -> PathBuf {
     common::repo().join("tests").join("python_sdk")
 }
 
-/// `<target>/py`: next to the build outputs, so `cargo clean` removes it and CI's cached
-/// target directory keeps it.
-fn venv_dir() -> PathBuf {
-    let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
-    tmp.parent().unwrap_or(tmp).join("py")
-}
-
 /// The venv's python with the pinned SDK (set up once per test binary); `None` when the test
 /// should skip.
 fn sdk_python() -> Option<PathBuf> {
     static PYTHON: OnceLock<Option<PathBuf>> = OnceLock::new();
-    PYTHON.get_or_init(install_sdk).clone()
-}
-
-/// Creates or refreshes the venv when it is missing or `requirements.txt` changed.
-fn install_sdk() -> Option<PathBuf> {
-    if !common::tool_available("python3", TEST) {
-        return None;
-    }
-    let has_venv = common::run(Command::new("python3").args(["-c", "import venv, ensurepip"]))
-        .status
-        .success();
-    if !has_venv {
-        assert!(
-            !common::in_ci(),
-            "{TEST}: python3 has no venv/ensurepip module in CI; run scripts/dev-setup"
-        );
-        eprintln!(
-            "!! SKIPPED {TEST}: python3-venv is not installed (scripts/dev-setup installs it)"
-        );
-        return None;
-    }
-    let venv = venv_dir();
-    let python = venv.join("bin").join("python");
-    let requirements = python_dir().join("requirements.txt");
-    let wanted = std::fs::read_to_string(&requirements).expect("requirements.txt");
-    let stamp = venv.join("kustoplan-requirements.txt");
-    if std::fs::read_to_string(&stamp).ok().as_deref() != Some(wanted.as_str()) || !python.exists()
-    {
-        common::run_ok(Command::new("python3").args(["-m", "venv"]).arg(&venv));
-        common::run_ok(
-            Command::new(&python)
-                .args(["-m", "pip", "install", "--quiet", "-r"])
-                .arg(&requirements),
-        );
-        std::fs::write(&stamp, wanted).expect("write stamp");
-    }
-    Some(python)
+    PYTHON
+        .get_or_init(|| {
+            common::venv::with_requirements("py", &python_dir().join("requirements.txt"), TEST)
+                .map(|venv| venv.join("bin").join("python"))
+        })
+        .clone()
 }
 
 fn case() -> serde_json::Value {

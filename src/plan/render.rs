@@ -10,8 +10,16 @@ use similar::TextDiff;
 use super::markdown_escape as md;
 use super::{Action, Change, ImpactClass, Plan, Target};
 
-/// GitHub's limit on a comment body; the Markdown view stays under it.
-pub const MARKDOWN_LIMIT: usize = 65_535;
+/// GitHub's limit on a comment or issue body (65,536 characters).
+pub const COMMENT_LIMIT: usize = 65_536;
+
+/// What the CI examples wrap around the Markdown view (a marker line naming the stack, a
+/// heading, a footer with the commit): the view leaves this much room, so a workflow posts it
+/// whole and never truncates it again, which could cut inside a code block or hide a change.
+pub const WRAPPER_ROOM: usize = 1_024;
+
+/// The Markdown view's size limit, in bytes (at least as many as characters).
+pub const MARKDOWN_LIMIT: usize = COMMENT_LIMIT - WRAPPER_ROOM;
 
 const GREEN: &str = "\x1b[32m";
 const YELLOW: &str = "\x1b[33m";

@@ -5,6 +5,7 @@
 pub mod azurite;
 pub mod cli;
 pub mod real_env;
+pub mod venv;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
