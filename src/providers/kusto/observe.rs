@@ -2,9 +2,13 @@
 //! sent concurrently, whatever the number of tables (see [`crate::kusto::observe`]), plus one
 //! `.show table T principals` for each table whose roles hold a user or group known only by
 //! object id where the manifests name one by UPN or group name (see
-//! [`crate::kusto::observe::tables_to_name`]).
+//! [`crate::kusto::observe::tables_to_name`]), plus one `<query> | getschema` for each
+//! declared update policy entry the plan sets whose source table is live (see
+//! [`crate::kusto::observe::schema_probes`]). In steady state only the four reads are sent.
 
-use crate::kusto::observe::{add_table_names, bulk_reads, database_state, tables_to_name};
+use crate::kusto::observe::{
+    add_query_schema, add_table_names, bulk_reads, database_state, schema_probes, tables_to_name,
+};
 use crate::kusto::v1::V1Response;
 use crate::model::kusto::{DatabaseState, KustoState};
 
@@ -57,6 +61,20 @@ async fn observe_one(
     .await?;
     for (table, result) in unnamed.iter().zip(&named) {
         add_table_names(&mut state, table, result).map_err(unreadable)?;
+    }
+    // Update policy entries the plan sets are checked against their target: the cluster
+    // types each query (`| getschema`). An error answer is recorded for the plan to show,
+    // not a failure of observe: the query may use what the same apply creates.
+    let probes = schema_probes(&state, desired);
+    let answers = futures::future::join_all(
+        probes
+            .iter()
+            .map(|probe| async move { transport.query(db, probe).await }),
+    )
+    .await;
+    for (probe, answer) in probes.iter().zip(&answers) {
+        let answer = answer.as_ref().map_err(|e| e.message.clone());
+        add_query_schema(&mut state, probe, answer).map_err(unreadable)?;
     }
     Ok(state)
 }
