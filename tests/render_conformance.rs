@@ -12,7 +12,7 @@ use kustoplan::kusto::command::{DatabaseRole, PolicyKind, TableRole};
 use kustoplan::kusto::render::{self, PolicyScope, RoleScope};
 use kustoplan::model::{
     BatchingPolicy, CachingPolicy, ColumnType, HotWindow, MappingKind, PrincipalKind, PrincipalRef,
-    RetentionPolicy, Timespan,
+    RetentionPolicy, Timespan, UpdatePolicy,
 };
 use serde_json::{Value, json};
 
@@ -337,6 +337,33 @@ fn representative() -> Vec<(String, &'static str)> {
                 "ShowTableIngestionMappings",
             ),
             (render::show_table_principals(table), "ShowTablePrincipals"),
+        ]);
+    }
+    for table in TABLES {
+        let entries = [
+            UpdatePolicy::new(TABLES[0], "ParseRaw()", true, true, false, None),
+            UpdatePolicy::new(
+                TABLES[2],
+                "['table']\n| where ['player name'] != \"it's \\\"quoted\\\"\" // a comment\n| extend x = 1",
+                false,
+                false,
+                true,
+                Some("00000000-0000-0000-0000-0000000000aa"),
+            ),
+        ];
+        out.extend([
+            (
+                render::alter_update_policy(table, &entries),
+                "AlterTablePolicyUpdate",
+            ),
+            (
+                render::alter_update_policy(table, &[]),
+                "AlterTablePolicyUpdate",
+            ),
+            (
+                render::delete_update_policy(table),
+                "DeleteTablePolicyUpdate",
+            ),
         ]);
     }
     let table = TABLES[1];
@@ -869,6 +896,18 @@ fn sandbox_script_rows() -> Vec<String> {
             None,
         ));
     }
+    // The source has the target's columns: the query is the source table itself.
+    run(&render::alter_update_policy(
+        tables[1],
+        &[UpdatePolicy::new(
+            tables[0],
+            &render::quote_name(tables[0]),
+            true,
+            true,
+            false,
+            Some("system"),
+        )],
+    ));
     run(&render::add_principal_fqns(
         RoleScope::Database(db, DatabaseRole::Viewers),
         &["msauser=someone@live.com"],
@@ -898,7 +937,7 @@ fn sandbox_script_rows() -> Vec<String> {
     assert_eq!(starts(".create-merge table "), tables.len());
     assert_eq!(starts(".create-or-alter table "), tables.len());
     assert_eq!(starts(".create-or-alter function "), BODIES.len());
-    assert_eq!(starts(".alter table "), 3 * tables.len());
+    assert_eq!(starts(".alter table "), 3 * tables.len() + 1);
     assert_eq!(starts(".alter-merge table "), tables.len());
     assert_eq!(starts(".alter database "), 3);
     assert_eq!(starts(".alter-merge database "), 1);

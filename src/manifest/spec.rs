@@ -511,8 +511,13 @@ pub struct TableDoc {
     #[serde(default)]
     pub caching: Option<Located<CachingSpec>>,
     /// The table's update policy: queries that run over each ingestion into a source table
-    /// and append their output to this table. Not declared: left as it is; an empty list
-    /// removes the live one.
+    /// and append their output to this table. Not declared: left as it is (removed only when
+    /// pruning a table this stack owns); an empty list removes the live one. Plans set the
+    /// whole policy after the functions its queries call; setting one on a table without
+    /// one is `safe`, changing or removing one `data-loss` (rows land differently or stop
+    /// landing). A plan is refused when a source table is neither declared nor live, when
+    /// the tables' policies form a cycle, or when the cluster's `<query> | getschema` (asked
+    /// when the source table exists) differs from this table's columns.
     #[serde(default)]
     pub update_policies: Option<Located<Vec<UpdatePolicySpec>>>,
     /// Principals per table role.

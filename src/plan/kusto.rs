@@ -45,7 +45,7 @@ mod renames;
 mod update_policies;
 
 pub use renames::{RenameProblem, RenamedTable};
-pub use update_policies::{UpdatePolicyProblem, policy_address};
+pub use update_policies::{UpdatePolicyProblem, note_fed_tables, policy_address};
 
 /// What the diff needs besides the two states.
 #[derive(Debug, Clone, Default)]

@@ -17,10 +17,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::{Ctx, DiffOptions, address, pretty};
 use crate::kusto::observe::{changed_update_policies, schema_probe};
 use crate::kusto::render;
-use crate::model::kusto::{Column, DatabaseState, TableState};
+use crate::model::kusto::{Column, DatabaseState, KustoState, TableState};
+use crate::model::sink::routes_in;
 use crate::model::{QuerySchema, UpdatePolicy, update_policies_json};
 use crate::plan::phase::KUSTO_UPDATE_POLICIES;
-use crate::plan::{Action, ImpactClass};
+use crate::plan::{Action, Change, ImpactClass, Operation};
 
 /// An update policy the plan cannot set as declared: the plan is refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -233,36 +234,17 @@ fn columns_text(columns: &[Column]) -> String {
 /// plan's to refuse; one the manifests do not touch is left as it is live.
 fn cycles(want: &DatabaseState, have: &DatabaseState) -> Vec<UpdatePolicyProblem> {
     let mut feeds: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
-    let tables: BTreeSet<&String> = want.tables.keys().chain(have.tables.keys()).collect();
     let declared = |t: &str| {
         want.tables
             .get(t)
             .is_some_and(|t| t.update_policies.is_some())
     };
-    for target in &tables {
-        let entries = match want
-            .tables
-            .get(*target)
-            .and_then(|t| t.update_policies.as_ref())
-        {
-            Some(entries) => entries,
-            None => match have
-                .tables
-                .get(*target)
-                .and_then(|t| t.update_policies.as_ref())
-            {
-                Some(entries) => entries,
-                None => continue,
-            },
-        };
+    for (target, entries) in policies_after(Some(want), Some(have)) {
         for e in entries
             .iter()
             .filter(|e| e.enabled && !e.source_is_wildcard)
         {
-            feeds
-                .entry(e.source.as_str())
-                .or_default()
-                .insert(target.as_str());
+            feeds.entry(e.source.as_str()).or_default().insert(target);
         }
     }
     let mut found: BTreeSet<Vec<&str>> = BTreeSet::new();
@@ -316,14 +298,90 @@ fn walk<'a>(
     }
 }
 
+/// Says, in the summary of every connector change that writes a route into a table with
+/// update policies, which tables that route's rows also land in (through the policies,
+/// transitively): a reviewer sees everything a route feeds. The policies are the ones the plan
+/// leaves: each table's declared policy, else its live one in `observed`.
+pub fn note_fed_tables(changes: &mut [Change], desired: &KustoState, observed: &KustoState) {
+    for change in changes.iter_mut() {
+        let config = change.operations.iter().find_map(|op| match op {
+            Operation::PutConnectorConfig { config, .. }
+            | Operation::CreateConnector { config, .. } => Some(config),
+            _ => None,
+        });
+        let Some(routes) = config.and_then(routes_in) else {
+            continue;
+        };
+        let mut notes = Vec::new();
+        for route in routes {
+            let want = desired.databases.get(&route.db);
+            let have = observed.databases.get(&route.db);
+            let fed = fed_tables(want, have, &route.table);
+            if !fed.is_empty() {
+                notes.push(format!(
+                    "route {} -> {}.{} also feeds {} through update policies",
+                    route.topic,
+                    route.db,
+                    route.table,
+                    fed.join(", ")
+                ));
+            }
+        }
+        for note in notes {
+            change.summary.push_str("; ");
+            change.summary.push_str(&note);
+        }
+    }
+}
+
+/// The tables rows ingested into `table` also land in, following enabled update policies
+/// from table to table (see [`policies_after`]), in name order.
+fn fed_tables(
+    want: Option<&DatabaseState>,
+    have: Option<&DatabaseState>,
+    table: &str,
+) -> Vec<String> {
+    let policies = policies_after(want, have);
+    let mut fed: BTreeSet<&str> = BTreeSet::new();
+    let mut queue = vec![table];
+    while let Some(source) = queue.pop() {
+        for (target, entries) in &policies {
+            let feeds = entries
+                .iter()
+                .any(|e| e.enabled && !e.source_is_wildcard && e.source == source);
+            if feeds && *target != table && fed.insert(target) {
+                queue.push(target);
+            }
+        }
+    }
+    fed.into_iter().map(str::to_string).collect()
+}
+
+/// Each table's update policy once the plan is applied: its declared one, else its live one.
+fn policies_after<'a>(
+    want: Option<&'a DatabaseState>,
+    have: Option<&'a DatabaseState>,
+) -> BTreeMap<&'a str, &'a [UpdatePolicy]> {
+    let mut out = BTreeMap::new();
+    for (name, t) in have.into_iter().flat_map(|h| &h.tables) {
+        if let Some(entries) = &t.update_policies {
+            out.insert(name.as_str(), entries.as_slice());
+        }
+    }
+    for (name, t) in want.into_iter().flat_map(|w| &w.tables) {
+        if let Some(entries) = &t.update_policies {
+            out.insert(name.as_str(), entries.as_slice());
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::model::kusto::KustoState;
     use crate::model::{ColumnType, Function};
-    use crate::plan::Change;
     use crate::plan::kusto::{KustoDiff, diff_report};
     use crate::providers::kusto::transport::KustoTransport;
     use crate::sandbox::kusto::{Caller, KustoSandbox};
@@ -582,6 +640,49 @@ mod tests {
                 address: "kusto.db.table.Parsed.policy.update".into(),
                 message: "the update policy's source table `Missing` is neither declared nor in database `db`".into(),
             }]
+        );
+    }
+
+    #[test]
+    fn a_route_into_a_source_table_is_shown_feeding_every_table_downstream() {
+        let mut want = desired(GOOD);
+        let db = want.databases.get_mut("db").expect("db");
+        db.tables.insert(
+            "Audit".into(),
+            table(
+                "Audit",
+                vec![col("Id", ColumnType::Long), col("Name", ColumnType::String)],
+                Some(vec![entry("Parsed", "Parsed")]),
+            ),
+        );
+        let config: std::collections::BTreeMap<String, String> = [(
+            crate::model::sink::key::ROUTES.to_string(),
+            r#"[{"topic":"raw","db":"db","table":"Raw","format":"json"},{"topic":"other","db":"db","table":"Audit","format":"json"}]"#
+                .to_string(),
+        )]
+        .into();
+        let mut changes = vec![Change {
+            address: "connect.c.connector.sink".into(),
+            action: Action::Create,
+            impact: ImpactClass::Safe,
+            summary: "create Kusto sink connector sink with 2 routes".into(),
+            before: None,
+            after: None,
+            target: crate::plan::Target::Connect {
+                cluster: "c".into(),
+            },
+            commands: Vec::new(),
+            operations: vec![Operation::PutConnectorConfig {
+                name: "sink".into(),
+                config,
+            }],
+            phase: crate::plan::phase::CONNECTORS,
+            previous_address: None,
+        }];
+        note_fed_tables(&mut changes, &want, &KustoState::default());
+        assert_eq!(
+            changes[0].summary,
+            "create Kusto sink connector sink with 2 routes; route raw -> db.Raw also feeds Audit, Parsed through update policies"
         );
     }
 }
