@@ -973,3 +973,95 @@ fn microsoft_parser_accepts_every_row_of_the_sandbox_schema_script() {
     }
     assert_eq!(checked, lines.len());
 }
+
+/// One check_query.mjs line per update policy entry the manifests in `dir` declare: the
+/// entry's query after `let` statements declaring every declared table (as an empty
+/// `datatable` of its columns) and function, expected to return its table's columns.
+fn update_policy_queries(dir: &str, env: &str) -> Vec<String> {
+    use kustoplan::manifest::{LoadOptions, desired, load};
+    let options = LoadOptions {
+        environment: Some(env.into()),
+        vars: Vec::new(),
+    };
+    let m = load(&[dir.into()], &options).expect("manifests load");
+    let state = desired::kusto_state(&m);
+    let mut out = Vec::new();
+    for db in state.databases.values() {
+        let mut prelude = String::new();
+        for t in db.tables.values() {
+            let columns: Vec<String> = t
+                .columns
+                .iter()
+                .map(|c| format!("{}:{}", render::quote_name(&c.name), c.ty.as_kql()))
+                .collect();
+            prelude.push_str(&format!(
+                "let {} = datatable({})[];\n",
+                render::quote_name(&t.name),
+                columns.join(", ")
+            ));
+        }
+        for f in db.functions.values() {
+            let parameters = f
+                .scalar_parameters()
+                .expect("declared functions are scalar");
+            prelude.push_str(&render::let_function(&f.name, &parameters, &f.body));
+            prelude.push('\n');
+        }
+        for t in db.tables.values() {
+            for entry in t.update_policies.iter().flatten() {
+                let columns: Vec<Value> = t
+                    .columns
+                    .iter()
+                    .map(|c| json!([c.name, c.ty.as_kql()]))
+                    .collect();
+                out.push(
+                    json!({
+                        "label": format!("{}.{} from {}", db.name, t.name, entry.source),
+                        "query": format!("{prelude}{}", entry.query),
+                        "columns": columns,
+                    })
+                    .to_string(),
+                );
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn microsoft_analyzer_types_every_update_policy_query_as_its_table() {
+    let Some(script) = checker("microsoft_analyzer_types_every_update_policy_query_as_its_table")
+    else {
+        return;
+    };
+    let script = script.with_file_name("check_query.mjs");
+    let lines = update_policy_queries("examples/telemetry", "dev");
+    assert_eq!(lines.len(), 1, "telemetry declares one update policy entry");
+    let (ok, output) = check(&script, &lines);
+    assert!(
+        ok && output.contains("kusto-query: 1 passed, 0 failed"),
+        "Microsoft's analyzer rejected update policy queries:\n{output}"
+    );
+    // The check bites: a query returning another type, or naming an unknown column, fails.
+    let broken: Vec<String> = lines
+        .iter()
+        .flat_map(|l| {
+            [
+                l.replace(
+                    "Kind = tostring(Payload.kind)",
+                    "Kind = tolong(Payload.kind)",
+                ),
+                l.replace("Payload.kind", "Missing.kind"),
+            ]
+        })
+        .collect();
+    assert!(broken.iter().all(|b| !lines.contains(b)), "the edits apply");
+    let (ok, output) = check(&script, &broken);
+    assert!(!ok, "{output}");
+    assert!(
+        output.contains(
+            "returns (DeviceId:guid, Kind:long, OccurredAt:datetime, Details:dynamic), expected (DeviceId:guid, Kind:string, OccurredAt:datetime, Details:dynamic)"
+        ) && output.contains("kusto-query: 0 passed, 2 failed"),
+        "{output}"
+    );
+}

@@ -217,3 +217,109 @@ fn validate_points_at_bad_entries() {
         );
     }
 }
+
+/// Runs kustoplan with Kusto at `url` (the HTTP sandbox server).
+async fn kustoplan_at(url: &str, local: &Path, args: &[&str]) -> Run {
+    let mut all: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    all.extend(["--var".to_string(), format!("kusto_cluster={url}")]);
+    let local = local.to_path_buf();
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_kustoplan"))
+            .args(&all)
+            .env("KUSTOPLAN_SANDBOX_DIR", &local)
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("run kustoplan")
+    })
+    .await
+    .expect("join");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// `tables` tables in `scaledb`, every odd one fed from the one before by an update policy
+/// (`transactional` as given).
+fn chained_stack(dir: &Path, tables: usize, transactional: bool) {
+    let mut docs = vec![
+        "kind: Stack\nname: scale\nvars:\n  kusto_cluster: sandbox\ntargets:\n  kusto:\n    cluster: ${var.kusto_cluster}\n    auth: {method: none}\n".to_string(),
+        "kind: Database\nname: scaledb\n".to_string(),
+    ];
+    for i in 0..tables {
+        let policy = if i % 2 == 1 {
+            format!(
+                "update_policies:\n  - {{source: T{}, query: T{}, transactional: {transactional}}}\n",
+                i - 1,
+                i - 1
+            )
+        } else {
+            String::new()
+        };
+        docs.push(format!(
+            "kind: Table\nname: T{i}\ndatabase: scaledb\ncolumns:\n  - {{name: A, type: int}}\n{policy}"
+        ));
+    }
+    std::fs::write(dir.join("stack.yaml"), docs.join("---\n")).expect("write stack");
+}
+
+/// Update policies cost observe no request of their own: they come with the schema script.
+/// The `getschema` probes go out only for the entries a plan sets whose source is live.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn observe_stays_at_four_reads_and_probes_only_what_the_plan_sets() {
+    use kustoplan::sandbox::kusto::{ServeConfig, serve};
+    let mut costs = Vec::new();
+    for tables in [4usize, 40] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut config = ServeConfig::new(dir.path(), "127.0.0.1:0".parse().expect("addr"));
+        config.databases = vec!["scaledb".to_string()];
+        let server = serve(config).await.expect("sandbox server");
+        let url = server.url();
+        let local = tempfile::tempdir().expect("tempdir");
+        let stack = tempfile::tempdir().expect("tempdir");
+        chained_stack(stack.path(), tables, false);
+        let path = stack.path().to_str().expect("utf-8 path");
+        let mut measure = async |what: &'static str, args: &[&str], code: i32| {
+            let before = server.stats();
+            let run = kustoplan_at(&url, local.path(), args).await;
+            assert_eq!(run.code, code, "{what}: {}", run.all());
+            let after = server.stats();
+            costs.push((
+                tables,
+                what,
+                after.mgmt - before.mgmt,
+                after.query - before.query,
+            ));
+        };
+        measure("plan from empty", &["plan", path, "--detailed-exitcode"], 2).await;
+        let apply = kustoplan_at(&url, local.path(), &["apply", path, "--auto-approve"]).await;
+        assert_eq!(apply.code, 0, "{}", apply.all());
+        measure(
+            "plan after apply",
+            &["plan", path, "--detailed-exitcode"],
+            0,
+        )
+        .await;
+        // Every policy changes (now transactional): one probe per entry the plan sets.
+        chained_stack(stack.path(), tables, true);
+        measure(
+            "plan of changed policies",
+            &["plan", path, "--detailed-exitcode"],
+            2,
+        )
+        .await;
+        server.shutdown().await;
+    }
+    assert_eq!(
+        costs,
+        vec![
+            (4, "plan from empty", 4, 0),
+            (4, "plan after apply", 4, 0),
+            (4, "plan of changed policies", 4, 2),
+            (40, "plan from empty", 4, 0),
+            (40, "plan after apply", 4, 0),
+            (40, "plan of changed policies", 4, 20),
+        ]
+    );
+}

@@ -76,7 +76,8 @@ pub fn strip_getschema(csl: &str) -> Option<&str> {
     Some(rest)
 }
 
-/// The result of `<query> | getschema`: ColumnName, ColumnOrdinal, DataType, ColumnType.
+/// The result of `<query> | getschema`: ColumnName, ColumnOrdinal, DataType (the CLR type,
+/// `System.String`), ColumnType (the KQL type, `string`), one row per column.
 pub fn getschema_result(schema: &Schema) -> super::ResultTable {
     super::ResultTable {
         columns: vec![
@@ -92,7 +93,13 @@ pub fn getschema_result(schema: &Schema) -> super::ResultTable {
                 vec![
                     name.clone().into(),
                     i.into(),
-                    ty.as_clr().into(),
+                    // getschema names bool's CLR type as queries see it (the schema JSON's
+                    // `System.SByte` is the storage type).
+                    if *ty == ColumnType::Bool {
+                        "System.Boolean".into()
+                    } else {
+                        ty.as_clr().into()
+                    },
                     ty.as_kql().into(),
                 ]
             })
