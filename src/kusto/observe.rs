@@ -29,7 +29,9 @@ use super::v1::{V1Response, V1Table};
 use crate::model::kusto::{
     Column, DatabaseState, Mapping, RoleKey, TableState, maybe_declared, split_docstring,
 };
-use crate::model::{BatchingPolicy, CachingPolicy, QuerySchema, RetentionPolicy, UpdatePolicy};
+use crate::model::{
+    BatchingPolicy, CachingPolicy, QuerySchema, RetentionPolicy, UpdatePolicy, query_calls,
+};
 use crate::model::{ColumnType, MappingKind, PrincipalKind, PrincipalRef};
 use crate::model::{Function, Parameter, ParameterType};
 
@@ -109,20 +111,44 @@ pub fn tables_to_name(observed: &DatabaseState, desired: &DatabaseState) -> Vec<
         .collect()
 }
 
-/// The declared entries of a table's update policy that are not live as declared: the ones
-/// a plan sets, whose queries it checks.
-pub fn changed_update_policies<'a>(
+/// The declared entries of a table's update policy whose output schema a plan checks: the
+/// ones not live as declared (the plan sets them), and the live ones whose query calls a
+/// declared function the plan creates or changes (the service does not check a policy again
+/// when a function it calls changes).
+pub fn update_policies_to_check<'a>(
+    desired: &DatabaseState,
+    observed: &DatabaseState,
     want: &'a TableState,
-    have: Option<&TableState>,
 ) -> Vec<&'a UpdatePolicy> {
-    let live = have
+    let live = observed
+        .tables
+        .get(&want.name)
         .and_then(|h| h.update_policies.as_deref())
         .unwrap_or(&[]);
+    let changed: Vec<&str> = changed_functions(desired, observed)
+        .map(|(name, _)| name.as_str())
+        .collect();
     want.update_policies
         .iter()
         .flatten()
-        .filter(|entry| !live.contains(entry))
+        .filter(|entry| {
+            !live.contains(entry) || changed.iter().any(|f| query_calls(&entry.query, f))
+        })
         .collect()
+}
+
+/// The declared functions that are not live as declared (parameters or body), which the
+/// plan creates or replaces.
+fn changed_functions<'a>(
+    desired: &'a DatabaseState,
+    observed: &'a DatabaseState,
+) -> impl Iterator<Item = (&'a String, &'a Function)> {
+    desired.functions.iter().filter(|(name, f)| {
+        !observed
+            .functions
+            .get(*name)
+            .is_some_and(|l| l.parameters == f.parameters && l.same_body(f))
+    })
 }
 
 /// The query that asks the cluster for an update policy entry's output schema:
@@ -138,11 +164,7 @@ pub fn schema_probe(
         return None;
     }
     let mut text = String::new();
-    for (name, f) in &desired.functions {
-        let live = observed.functions.get(name);
-        if live.is_some_and(|l| l.parameters == f.parameters && l.same_body(f)) {
-            continue;
-        }
+    for (name, f) in changed_functions(desired, observed) {
         if let Some(parameters) = f.scalar_parameters() {
             text.push_str(&render::let_function(name, &parameters, &f.body));
             text.push('\n');
@@ -154,13 +176,13 @@ pub fn schema_probe(
 }
 
 /// Every `getschema` probe the plan's update policy checks need (see [`schema_probe`]): one
-/// per declared entry the plan sets whose source is live, none in steady state, so observe
-/// stays at its constant number of reads when nothing changes.
+/// per declared entry to check ([`update_policies_to_check`]) whose source is live, none in
+/// steady state, so observe stays at its constant number of reads when nothing changes.
 pub fn schema_probes(observed: &DatabaseState, desired: &DatabaseState) -> Vec<String> {
     let probes: std::collections::BTreeSet<String> = desired
         .tables
         .values()
-        .flat_map(|t| changed_update_policies(t, observed.tables.get(&t.name)))
+        .flat_map(|t| update_policies_to_check(desired, observed, t))
         .filter_map(|entry| schema_probe(desired, observed, entry))
         .collect();
     probes.into_iter().collect()

@@ -25,5 +25,5 @@ pub use principal::{PrincipalKind, PrincipalRef, is_guid};
 pub use retention::{CachingPolicy, HotWindow, RetentionPolicy, normalize_instant};
 pub use timespan::Timespan;
 pub use update_policy::{
-    QuerySchema, UpdatePolicy, update_policies_from_json, update_policies_json,
+    QuerySchema, UpdatePolicy, query_calls, update_policies_from_json, update_policies_json,
 };

@@ -136,6 +136,19 @@ pub fn update_policies_json(entries: &[UpdatePolicy]) -> Value {
     Value::Array(entries.iter().map(UpdatePolicy::to_json).collect())
 }
 
+/// Whether a query names `function` as a whole word: a call, or a reference without
+/// parentheses (Kusto allows those for functions without parameters). What a plan uses to
+/// tell which update policies a function change can break.
+pub fn query_calls(query: &str, function: &str) -> bool {
+    let is_word = |c: char| c.is_alphanumeric() || c == '_';
+    !function.is_empty()
+        && query.match_indices(function).any(|(i, _)| {
+            let before = query[..i].chars().next_back();
+            let after = query[i + function.len()..].chars().next();
+            !before.is_some_and(is_word) && !after.is_some_and(is_word)
+        })
+}
+
 /// `system` in lower case (the reserved word), object ids in lower case; empty is none.
 fn normalize_identity(identity: Option<&str>) -> Option<String> {
     let identity = identity.map(str::trim).filter(|i| !i.is_empty())?;

@@ -15,6 +15,7 @@ use regex::Regex;
 use super::kusto::address;
 use super::{Action, Change, Target, is_under};
 use crate::model::connect::ConnectCluster;
+use crate::model::query_calls;
 use crate::model::sink::routes_in;
 
 /// The systems an address can start with.
@@ -185,7 +186,7 @@ impl Need {
             Need::PolicyFunctions(prefix, queries) => other
                 .address
                 .strip_prefix(prefix.as_str())
-                .filter(|name| other.action != Action::Delete && calls(queries, name))
+                .filter(|name| other.action != Action::Delete && query_calls(queries, name))
                 .map(|_| "the update policy's query calls the function"),
         }
     }
@@ -244,17 +245,6 @@ fn needs_of(change: &Change, connectors: &BTreeMap<String, ConnectCluster>) -> V
         }
     }
     needs
-}
-
-/// Whether `text` names `function` as a whole word (a call, or a reference without
-/// parentheses, which Kusto allows for functions without parameters).
-fn calls(text: &str, function: &str) -> bool {
-    let is_word = |c: char| c.is_alphanumeric() || c == '_';
-    text.match_indices(function).any(|(i, _)| {
-        let before = text[..i].chars().next_back();
-        let after = text[i + function.len()..].chars().next();
-        !before.is_some_and(is_word) && !after.is_some_and(is_word)
-    })
 }
 
 /// Every proper prefix of an address at a `.` boundary (`kusto.db.table.T` for

@@ -5,7 +5,9 @@
 //! every declared entry's source table exists (declared or live), the tables' policies form
 //! no cycle (declared policies, and live ones of tables whose policy is not declared), and an
 //! entry's query returns the target table's columns, when the cluster could type it (see
-//! [`crate::kusto::observe::schema_probes`]).
+//! [`crate::kusto::observe::schema_probes`]): checked for the entries the plan sets, and for
+//! live ones whose query calls a function the plan creates or changes (the service checks a
+//! policy when it is set, not when a function it calls changes).
 //!
 //! Impact: setting a policy on a table that has none only adds rows (`safe`); changing or
 //! removing one changes which rows land in the target from then on, or stops them (a query
@@ -15,7 +17,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::{Ctx, DiffOptions, address, pretty};
-use crate::kusto::observe::{changed_update_policies, schema_probe};
+use crate::kusto::observe::{schema_probe, update_policies_to_check};
 use crate::kusto::render;
 use crate::model::kusto::{Column, DatabaseState, KustoState, TableState};
 use crate::model::sink::routes_in;
@@ -170,8 +172,17 @@ fn check_entries(
             });
         }
     }
-    for entry in changed_update_policies(want, have) {
+    let live = have
+        .and_then(|h| h.update_policies.as_deref())
+        .unwrap_or(&[]);
+    for entry in update_policies_to_check(want_db, have_db, want) {
+        // A live entry is checked because a function it calls changes: it has no change of
+        // its own to carry a note, so only a known mismatch is said (as a problem).
+        let set_by_plan = !live.contains(entry);
         let Some(probe) = schema_probe(want_db, have_db, entry) else {
+            if !set_by_plan {
+                continue;
+            }
             if have_db.tables.contains_key(&entry.source)
                 || want_db.tables.contains_key(&entry.source)
             {
@@ -189,17 +200,23 @@ fn check_entries(
                     problems.push(UpdatePolicyProblem {
                         address: address.clone(),
                         message: format!(
-                            "the query `{}` returns {} but table `{}` has {}: the service \
+                            "the query `{}` returns {} but table `{}` has {}{}: the service \
                              refuses an update policy whose query's column names, types and \
                              order differ from its table's",
                             entry.query,
                             columns_text(columns),
                             want.name,
-                            columns_text(&want.columns)
+                            columns_text(&want.columns),
+                            if set_by_plan {
+                                ""
+                            } else {
+                                " once the plan changes the functions it calls"
+                            }
                         ),
                     });
                 }
             }
+            Some(QuerySchema::Unknown(_)) | None if !set_by_plan => {}
             Some(QuerySchema::Unknown(why)) => notes.push(format!(
                 "output schema of the query from {} not checked: the cluster could not type \
                  it ({why})",
@@ -683,6 +700,33 @@ mod tests {
         assert_eq!(
             changes[0].summary,
             "create Kusto sink connector sink with 2 routes; route raw -> db.Raw also feeds Audit, Parsed through update policies"
+        );
+    }
+
+    #[test]
+    fn a_function_change_that_breaks_a_live_policy_is_a_problem() {
+        let s = sandbox();
+        apply(&s, &plan(&s, &desired(GOOD), false).changes);
+        let bad = "Raw | project Id = tolong(Payload.id)";
+        let report = plan(&s, &desired(bad), false);
+        assert_eq!(
+            report.update_policy_problems,
+            vec![UpdatePolicyProblem {
+                address: "kusto.db.table.Parsed.policy.update".into(),
+                message: "the query `ParseRaw()` returns (Id:long) but table `Parsed` has (Id:long, Name:string) once the plan changes the functions it calls: the service refuses an update policy whose query's column names, types and order differ from its table's".into(),
+            }]
+        );
+        // A compatible change of the function is no problem, and the policy is not changed.
+        let fine = "Raw | project Id = tolong(Payload.id), Name = tostring(Payload.title)";
+        let report = plan(&s, &desired(fine), false);
+        assert!(report.update_policy_problems.is_empty());
+        assert_eq!(
+            report
+                .changes
+                .iter()
+                .map(|c| c.address.as_str())
+                .collect::<Vec<_>>(),
+            vec!["kusto.db.function.ParseRaw"]
         );
     }
 }

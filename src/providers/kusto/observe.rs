@@ -3,7 +3,8 @@
 //! `.show table T principals` for each table whose roles hold a user or group known only by
 //! object id where the manifests name one by UPN or group name (see
 //! [`crate::kusto::observe::tables_to_name`]), plus one `<query> | getschema` for each
-//! declared update policy entry the plan sets whose source table is live (see
+//! declared update policy entry the plan sets, or whose called function it changes, whose
+//! source table is live (see
 //! [`crate::kusto::observe::schema_probes`]). In steady state only the four reads are sent.
 
 use crate::kusto::observe::{
@@ -62,7 +63,8 @@ async fn observe_one(
     for (table, result) in unnamed.iter().zip(&named) {
         add_table_names(&mut state, table, result).map_err(unreadable)?;
     }
-    // Update policy entries the plan sets are checked against their target: the cluster
+    // Update policy entries the plan sets (or whose functions it changes) are checked against
+    // their target: the cluster
     // types each query (`| getschema`). An error answer is recorded for the plan to show,
     // not a failure of observe: the query may use what the same apply creates.
     let probes = schema_probes(&state, desired);
