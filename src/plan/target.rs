@@ -200,11 +200,15 @@ fn needs_of(change: &Change, connectors: &BTreeMap<String, ConnectCluster>) -> V
     if let Target::Kusto { database } = &change.target
         && change.address.ends_with(".policy.update")
     {
-        let entries: Vec<serde_json::Value> = change
-            .after
-            .as_deref()
-            .and_then(|text| serde_json::from_str(text).ok())
-            .unwrap_or_default();
+        // `after` is the plan's own JSON array of the entries it sets (the Kusto diff writes
+        // it); a change without one sets no entry and so needs nothing.
+        let entries: Vec<serde_json::Value> = match change.after.as_deref() {
+            Some(text) => serde_json::from_str(text).unwrap_or_else(|e| {
+                tracing::warn!(address = %change.address, "update policy entries unreadable: {e}");
+                Vec::new()
+            }),
+            None => Vec::new(),
+        };
         let field = |e: &serde_json::Value, key: &str| {
             e.get(key)
                 .and_then(serde_json::Value::as_str)
