@@ -323,3 +323,71 @@ async fn observe_stays_at_four_reads_and_probes_only_what_the_plan_sets() {
         ]
     );
 }
+
+/// A plan whose update policy query the cluster cannot type (here, outside what the sandbox
+/// types) says so in the change, and its saved plan applies: the probe's error answer, which
+/// over HTTP names its request id, is neither part of the fingerprint nor, with its request
+/// id, of the change (a saved plan applies only if re-planning gives the same changes).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unchecked_policy_is_said_and_its_saved_plan_is_not_stale() {
+    use kustoplan::sandbox::kusto::{ServeConfig, serve};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut config = ServeConfig::new(dir.path(), "127.0.0.1:0".parse().expect("addr"));
+    config.databases = vec!["scaledb".to_string()];
+    let server = serve(config).await.expect("sandbox server");
+    let url = server.url();
+    let local = tempfile::tempdir().expect("tempdir");
+    let stack = tempfile::tempdir().expect("tempdir");
+    chained_stack(stack.path(), 2, false);
+    let path = stack.path().to_str().expect("utf-8 path");
+    let apply = kustoplan_at(&url, local.path(), &["apply", path, "--auto-approve"]).await;
+    assert_eq!(apply.code, 0, "{}", apply.all());
+    edit(
+        stack.path(),
+        "stack.yaml",
+        "{source: T0, query: T0, transactional: false}",
+        "{source: T0, query: \"T0 | summarize A = max(A)\", transactional: false}",
+    );
+    // A plan file applies with the variables it was made with: the cluster goes in the stack.
+    edit(
+        stack.path(),
+        "stack.yaml",
+        "kusto_cluster: sandbox",
+        &format!("kusto_cluster: {url}"),
+    );
+    let saved = stack.path().join("change.plan");
+    let saved = saved.to_str().expect("utf-8 path").to_string();
+    let cli = |args: Vec<String>| {
+        let local = local.path().to_path_buf();
+        tokio::task::spawn_blocking(move || {
+            kustoplan(&local, &args.iter().map(String::as_str).collect::<Vec<_>>())
+        })
+    };
+    let plan = cli(vec![
+        "plan".into(),
+        path.into(),
+        "--out".into(),
+        saved.clone(),
+    ])
+    .await
+    .expect("join");
+    assert_eq!(plan.code, 0, "{}", plan.all());
+    assert!(
+        plan.all().contains(
+            "output schema of the query from T0 not checked: the cluster could not type it ("
+        ) && !plan.all().contains("request id"),
+        "{}",
+        plan.all()
+    );
+    let apply = cli(vec![
+        "apply".into(),
+        saved,
+        "--auto-approve".into(),
+        "--allow".into(),
+        "data-loss".into(),
+    ])
+    .await
+    .expect("join");
+    assert_eq!(apply.code, 0, "{}", apply.all());
+    server.shutdown().await;
+}

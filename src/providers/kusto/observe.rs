@@ -75,10 +75,21 @@ async fn observe_one(
     )
     .await;
     for (probe, answer) in probes.iter().zip(&answers) {
-        let answer = answer.as_ref().map_err(|e| e.message.clone());
+        let answer = answer
+            .as_ref()
+            .map_err(|e| stable_reason(&e.message, probe));
         add_query_schema(&mut state, probe, answer).map_err(unreadable)?;
     }
     Ok(state)
+}
+
+/// The part of a probe's error that a plan can show and compare: a saved plan is applied only
+/// if re-planning gives the same changes, so the reason drops what differs on every request
+/// (the client's `[request id ..., activity id ..., N attempt(s)]` and the hint after it) and
+/// the probe's text when the message repeats it whole (the change already implies it).
+fn stable_reason(message: &str, probe: &str) -> String {
+    let reason = message.split(" [request id ").next().unwrap_or(message);
+    reason.replace(&format!(" to `{probe}`"), "")
 }
 
 async fn read(
@@ -109,4 +120,22 @@ pub async fn database_names(transport: &KustoTransport) -> Result<Vec<String>, T
         .into_iter()
         .filter_map(|v| v.as_str().map(str::to_string))
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::stable_reason;
+
+    #[test]
+    fn probe_errors_lose_request_ids_and_the_probe_text() {
+        let probe = "T | summarize n = count()\n| getschema";
+        let message = format!(
+            "Kusto answered HTTP 400 (General_BadRequest) to `{probe}`: the 'summarize' operator is not supported [request id KP.plan;1234, activity id 99, 1 attempt(s)]. Fix the command."
+        );
+        assert_eq!(
+            stable_reason(&message, probe),
+            "Kusto answered HTTP 400 (General_BadRequest): the 'summarize' operator is not supported"
+        );
+        assert_eq!(stable_reason("SEM0100: unknown", probe), "SEM0100: unknown");
+    }
 }
