@@ -201,7 +201,7 @@ struct Typer<'a> {
 impl Typer<'_> {
     /// The schema of one tabular expression (a query or a function body).
     fn tabular(&self, text: &str) -> Result<Schema, SchemaError> {
-        let text = hyphenated_operators(strip_getschema(text).unwrap_or(text));
+        let text = hyphenated_operators(text);
         let text = text.as_str();
         let tokens = tokenize(text).map_err(SchemaError::Syntax)?;
         let mut p = Parser {
