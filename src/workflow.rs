@@ -335,6 +335,7 @@ impl Session {
             &kusto.renamed_tables,
         ));
         changes.sort_by(|a, b| a.apply_order().cmp(&b.apply_order()));
+        crate::plan::kusto::note_fed_tables(&mut changes, &self.desired, &kusto.live_after_renames);
         let mut problems: Vec<String> = topic_errors
             .into_iter()
             .filter(|e| self.in_target(&e.address))
@@ -342,6 +343,13 @@ impl Session {
             .chain(
                 kusto
                     .rename_problems
+                    .iter()
+                    .filter(|p| self.in_target(&p.address))
+                    .map(|p| format!("{}: {}", p.address, p.message)),
+            )
+            .chain(
+                kusto
+                    .update_policy_problems
                     .iter()
                     .filter(|p| self.in_target(&p.address))
                     .map(|p| format!("{}: {}", p.address, p.message)),

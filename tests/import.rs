@@ -101,7 +101,7 @@ fn telemetry_round_trip_on_the_sandbox() {
     assert!(
         import
             .stdout
-            .starts_with("Imported 1 database, 4 tables, 2 functions, 5 topics and 2 sinks into"),
+            .starts_with("Imported 1 database, 6 tables, 3 functions, 6 topics and 2 sinks into"),
         "{}",
         import.stdout
     );
@@ -129,6 +129,12 @@ fn telemetry_round_trip_on_the_sandbox() {
     assert!(
         readings.contains(
             "      - {column: ReadingTime, path: $.ts, transform: DateTimeFromUnixMilliseconds}\n"
+        ),
+        "{readings}"
+    );
+    assert!(
+        readings.contains(
+            "update_policies:\n  - source: DeviceEventsRaw\n    query: ParseDeviceEvents()\n    transactional: true\n"
         ),
         "{readings}"
     );

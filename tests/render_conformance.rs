@@ -12,7 +12,7 @@ use kustoplan::kusto::command::{DatabaseRole, PolicyKind, TableRole};
 use kustoplan::kusto::render::{self, PolicyScope, RoleScope};
 use kustoplan::model::{
     BatchingPolicy, CachingPolicy, ColumnType, HotWindow, MappingKind, PrincipalKind, PrincipalRef,
-    RetentionPolicy, Timespan,
+    RetentionPolicy, Timespan, UpdatePolicy,
 };
 use serde_json::{Value, json};
 
@@ -337,6 +337,33 @@ fn representative() -> Vec<(String, &'static str)> {
                 "ShowTableIngestionMappings",
             ),
             (render::show_table_principals(table), "ShowTablePrincipals"),
+        ]);
+    }
+    for table in TABLES {
+        let entries = [
+            UpdatePolicy::new(TABLES[0], "ParseRaw()", true, true, false, None),
+            UpdatePolicy::new(
+                TABLES[2],
+                "['table']\n| where ['player name'] != \"it's \\\"quoted\\\"\" // a comment\n| extend x = 1",
+                false,
+                false,
+                true,
+                Some("00000000-0000-0000-0000-0000000000aa"),
+            ),
+        ];
+        out.extend([
+            (
+                render::alter_update_policy(table, &entries),
+                "AlterTablePolicyUpdate",
+            ),
+            (
+                render::alter_update_policy(table, &[]),
+                "AlterTablePolicyUpdate",
+            ),
+            (
+                render::delete_update_policy(table),
+                "DeleteTablePolicyUpdate",
+            ),
         ]);
     }
     let table = TABLES[1];
@@ -869,6 +896,18 @@ fn sandbox_script_rows() -> Vec<String> {
             None,
         ));
     }
+    // The source has the target's columns: the query is the source table itself.
+    run(&render::alter_update_policy(
+        tables[1],
+        &[UpdatePolicy::new(
+            tables[0],
+            &render::quote_name(tables[0]),
+            true,
+            true,
+            false,
+            Some("system"),
+        )],
+    ));
     run(&render::add_principal_fqns(
         RoleScope::Database(db, DatabaseRole::Viewers),
         &["msauser=someone@live.com"],
@@ -898,7 +937,7 @@ fn sandbox_script_rows() -> Vec<String> {
     assert_eq!(starts(".create-merge table "), tables.len());
     assert_eq!(starts(".create-or-alter table "), tables.len());
     assert_eq!(starts(".create-or-alter function "), BODIES.len());
-    assert_eq!(starts(".alter table "), 3 * tables.len());
+    assert_eq!(starts(".alter table "), 3 * tables.len() + 1);
     assert_eq!(starts(".alter-merge table "), tables.len());
     assert_eq!(starts(".alter database "), 3);
     assert_eq!(starts(".alter-merge database "), 1);
@@ -933,4 +972,96 @@ fn microsoft_parser_accepts_every_row_of_the_sandbox_schema_script() {
             .unwrap_or_else(|| panic!("no summary line:\n{output}"));
     }
     assert_eq!(checked, lines.len());
+}
+
+/// One check_query.mjs line per update policy entry the manifests in `dir` declare: the
+/// entry's query after `let` statements declaring every declared table (as an empty
+/// `datatable` of its columns) and function, expected to return its table's columns.
+fn update_policy_queries(dir: &str, env: &str) -> Vec<String> {
+    use kustoplan::manifest::{LoadOptions, desired, load};
+    let options = LoadOptions {
+        environment: Some(env.into()),
+        vars: Vec::new(),
+    };
+    let m = load(&[dir.into()], &options).expect("manifests load");
+    let state = desired::kusto_state(&m);
+    let mut out = Vec::new();
+    for db in state.databases.values() {
+        let mut prelude = String::new();
+        for t in db.tables.values() {
+            let columns: Vec<String> = t
+                .columns
+                .iter()
+                .map(|c| format!("{}:{}", render::quote_name(&c.name), c.ty.as_kql()))
+                .collect();
+            prelude.push_str(&format!(
+                "let {} = datatable({})[];\n",
+                render::quote_name(&t.name),
+                columns.join(", ")
+            ));
+        }
+        for f in db.functions.values() {
+            let parameters = f
+                .scalar_parameters()
+                .expect("declared functions are scalar");
+            prelude.push_str(&render::let_function(&f.name, &parameters, &f.body));
+            prelude.push('\n');
+        }
+        for t in db.tables.values() {
+            for entry in t.update_policies.iter().flatten() {
+                let columns: Vec<Value> = t
+                    .columns
+                    .iter()
+                    .map(|c| json!([c.name, c.ty.as_kql()]))
+                    .collect();
+                out.push(
+                    json!({
+                        "label": format!("{}.{} from {}", db.name, t.name, entry.source),
+                        "query": format!("{prelude}{}", entry.query),
+                        "columns": columns,
+                    })
+                    .to_string(),
+                );
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn microsoft_analyzer_types_every_update_policy_query_as_its_table() {
+    let Some(script) = checker("microsoft_analyzer_types_every_update_policy_query_as_its_table")
+    else {
+        return;
+    };
+    let script = script.with_file_name("check_query.mjs");
+    let lines = update_policy_queries("examples/telemetry", "dev");
+    assert_eq!(lines.len(), 1, "telemetry declares one update policy entry");
+    let (ok, output) = check(&script, &lines);
+    assert!(
+        ok && output.contains("kusto-query: 1 passed, 0 failed"),
+        "Microsoft's analyzer rejected update policy queries:\n{output}"
+    );
+    // The check bites: a query returning another type, or naming an unknown column, fails.
+    let broken: Vec<String> = lines
+        .iter()
+        .flat_map(|l| {
+            [
+                l.replace(
+                    "Kind = tostring(Payload.kind)",
+                    "Kind = tolong(Payload.kind)",
+                ),
+                l.replace("Payload.kind", "Missing.kind"),
+            ]
+        })
+        .collect();
+    assert!(broken.iter().all(|b| !lines.contains(b)), "the edits apply");
+    let (ok, output) = check(&script, &broken);
+    assert!(!ok, "{output}");
+    assert!(
+        output.contains(
+            "returns (DeviceId:guid, Kind:long, OccurredAt:datetime, Details:dynamic), expected (DeviceId:guid, Kind:string, OccurredAt:datetime, Details:dynamic)"
+        ) && output.contains("kusto-query: 0 passed, 2 failed"),
+        "{output}"
+    );
 }

@@ -8,7 +8,9 @@ use super::yaml::{MapBuilder, Node};
 use crate::model::Function;
 use crate::model::function::normalize_body;
 use crate::model::kusto::{DatabaseState, Mapping, RoleKey, TableState};
-use crate::model::{BatchingPolicy, CachingPolicy, PrincipalKind, PrincipalRef, RetentionPolicy};
+use crate::model::{
+    BatchingPolicy, CachingPolicy, PrincipalKind, PrincipalRef, RetentionPolicy, UpdatePolicy,
+};
 
 /// The `Database` document of one database (policies and database principals).
 pub fn database_doc(db: &DatabaseState, notes: &mut Vec<String>) -> Node {
@@ -77,6 +79,10 @@ pub fn table_doc(db: &str, t: &TableState, notes: &mut Vec<String>) -> Node {
         )
         .opt("ingestion_batching", t.batching.as_ref().map(batching))
         .opt("streaming_ingestion", t.streaming.map(Node::Bool))
+        .opt(
+            "update_policies",
+            update_policies(t.update_policies.as_deref(), &address, notes),
+        )
         .opt(
             "principals",
             roles(&t.principals, &TABLE_ROLES, &address, notes),
@@ -159,6 +165,51 @@ fn dedent_lines(text: &str) -> String {
         .join("\n")
         .trim()
         .to_string()
+}
+
+/// A table's update policy entries, or `None` (with a note) when an entry has a wildcard
+/// source, which manifests cannot declare: the policy is then left out, and so left alone by
+/// plans. `transactional` is always written (production policies should say it); the other
+/// flags only where they differ from their defaults.
+fn update_policies(
+    entries: Option<&[UpdatePolicy]>,
+    address: &str,
+    notes: &mut Vec<String>,
+) -> Option<Node> {
+    let entries = entries.filter(|e| !e.is_empty())?;
+    if let Some(wildcard) = entries.iter().find(|e| e.source_is_wildcard) {
+        notes.push(format!(
+            "{address}.policy.update: the entry from `{}` has a wildcard source, which manifests cannot declare; the update policy is left out (and left alone by plans)",
+            wildcard.source
+        ));
+        return None;
+    }
+    Some(Node::Seq(
+        entries
+            .iter()
+            .map(|e| {
+                let query = if e.query.contains('\n') {
+                    Node::Text(e.query.clone())
+                } else {
+                    Node::str(&e.query)
+                };
+                MapBuilder::default()
+                    .put("source", Node::str(&e.source))
+                    .put("query", query)
+                    .put("transactional", Node::Bool(e.transactional))
+                    .opt(
+                        "propagate_ingestion_properties",
+                        e.propagate_ingestion_properties.then_some(Node::Bool(true)),
+                    )
+                    .opt(
+                        "managed_identity",
+                        e.managed_identity.as_deref().map(Node::str),
+                    )
+                    .opt("enabled", (!e.enabled).then_some(Node::Bool(false)))
+                    .block()
+            })
+            .collect(),
+    ))
 }
 
 /// Every field written, so the policy reads back the same whatever Kusto's defaults become.

@@ -7,8 +7,9 @@
 //! 2. `.show database DB ingestion mappings`: the mappings of every table;
 //! 3. `.show database DB principals`: database roles, with the FQNs the service resolved;
 //! 4. `.show database DB schema as csl script with (...)`: one command per row that recreates
-//!    the database. Its `.alter[-merge] ... policy ingestionbatching|streamingingestion` rows
-//!    give the policies of the database and of every table, and its `.add|.set table T role`
+//!    the database. Its `.alter[-merge] ... policy ingestionbatching|streamingingestion|
+//!    retention|caching|update` rows give the policies of the database and of every table
+//!    (update policies included, so they cost no read of their own), and its `.add|.set table T role`
 //!    rows every table's principals. Kusto has no other bulk read for these: `.show table *`
 //!    exists only for batching policies, and table principals are shown one table at a time.
 //!
@@ -28,7 +29,9 @@ use super::v1::{V1Response, V1Table};
 use crate::model::kusto::{
     Column, DatabaseState, Mapping, RoleKey, TableState, maybe_declared, split_docstring,
 };
-use crate::model::{BatchingPolicy, CachingPolicy, RetentionPolicy};
+use crate::model::{
+    BatchingPolicy, CachingPolicy, QuerySchema, RetentionPolicy, UpdatePolicy, query_calls,
+};
 use crate::model::{ColumnType, MappingKind, PrincipalKind, PrincipalRef};
 use crate::model::{Function, Parameter, ParameterType};
 
@@ -106,6 +109,117 @@ pub fn tables_to_name(observed: &DatabaseState, desired: &DatabaseState) -> Vec<
         })
         .map(|t| t.name.clone())
         .collect()
+}
+
+/// The declared entries of a table's update policy whose output schema a plan checks: the
+/// ones not live as declared (the plan sets them), and the live ones whose query calls a
+/// declared function the plan creates or changes (the service does not check a policy again
+/// when a function it calls changes).
+pub fn update_policies_to_check<'a>(
+    desired: &DatabaseState,
+    observed: &DatabaseState,
+    want: &'a TableState,
+) -> Vec<&'a UpdatePolicy> {
+    let live = observed
+        .tables
+        .get(&want.name)
+        .and_then(|h| h.update_policies.as_deref())
+        .unwrap_or(&[]);
+    let changed: Vec<&str> = changed_functions(desired, observed)
+        .map(|(name, _)| name.as_str())
+        .collect();
+    want.update_policies
+        .iter()
+        .flatten()
+        .filter(|entry| {
+            !live.contains(entry) || changed.iter().any(|f| query_calls(&entry.query, f))
+        })
+        .collect()
+}
+
+/// The declared functions that are not live as declared (parameters or body), which the
+/// plan creates or replaces.
+fn changed_functions<'a>(
+    desired: &'a DatabaseState,
+    observed: &'a DatabaseState,
+) -> impl Iterator<Item = (&'a String, &'a Function)> {
+    desired.functions.iter().filter(|(name, f)| {
+        !observed
+            .functions
+            .get(*name)
+            .is_some_and(|l| l.parameters == f.parameters && l.same_body(f))
+    })
+}
+
+/// The query that asks the cluster for an update policy entry's output schema:
+/// `<entry query> | getschema`, preceded by a `let` for every declared function that is not
+/// live as declared (new or changed in the same plan), so the query types against the bodies
+/// the apply creates. `None` when the source is not a live table (nothing to ask yet).
+pub fn schema_probe(
+    desired: &DatabaseState,
+    observed: &DatabaseState,
+    entry: &UpdatePolicy,
+) -> Option<String> {
+    if entry.source_is_wildcard || !observed.tables.contains_key(&entry.source) {
+        return None;
+    }
+    let mut text = String::new();
+    for (name, f) in changed_functions(desired, observed) {
+        if let Some(parameters) = f.scalar_parameters() {
+            text.push_str(&render::let_function(name, &parameters, &f.body));
+            text.push('\n');
+        }
+    }
+    text.push_str(&entry.query);
+    text.push_str("\n| getschema");
+    Some(text)
+}
+
+/// Every `getschema` probe the plan's update policy checks need (see [`schema_probe`]): one
+/// per declared entry to check ([`update_policies_to_check`]) whose source is live, none in
+/// steady state, so observe stays at its constant number of reads when nothing changes.
+pub fn schema_probes(observed: &DatabaseState, desired: &DatabaseState) -> Vec<String> {
+    let probes: std::collections::BTreeSet<String> = desired
+        .tables
+        .values()
+        .flat_map(|t| update_policies_to_check(desired, observed, t))
+        .filter_map(|entry| schema_probe(desired, observed, entry))
+        .collect();
+    probes.into_iter().collect()
+}
+
+/// Records the cluster's answer to a [`schema_probes`] query: the columns of a `getschema`
+/// result (ColumnName, ColumnType), or why the cluster could not type the query.
+pub fn add_query_schema(
+    state: &mut DatabaseState,
+    probe: &str,
+    answer: Result<&V1Response, String>,
+) -> Result<(), ObserveError> {
+    let schema = match answer {
+        Err(why) => QuerySchema::Unknown(why),
+        Ok(result) => {
+            let t = result
+                .primary()
+                .ok_or_else(|| err(probe, "no result table"))?;
+            let (name_i, type_i) = (t.column_index("ColumnName"), t.column_index("ColumnType"));
+            if name_i.is_none() || type_i.is_none() {
+                return Err(err(probe, "no ColumnName or ColumnType column"));
+            }
+            let mut columns = Vec::new();
+            for row in t.value_rows() {
+                let type_text = text(row, type_i);
+                let ty = ColumnType::parse(type_text)
+                    .ok_or_else(|| err(probe, &format!("unknown column type `{type_text}`")))?;
+                columns.push(Column {
+                    name: text(row, name_i).to_string(),
+                    ty,
+                });
+            }
+            QuerySchema::Columns(columns)
+        }
+    };
+    state.query_schemas.insert(probe.to_string(), schema);
+    Ok(())
 }
 
 /// Adds the names that `.show table T principals` (for a table of [`tables_to_name`]) gives
@@ -441,6 +555,7 @@ fn read_script(t: &V1Table, command: &str, state: &mut DatabaseState) -> Result<
                             streaming: &mut streaming,
                             retention: &mut state.retention,
                             caching: &mut state.caching,
+                            update: None,
                         };
                         let setting =
                             Setting::read(policy, &value, merge, &slots).ok_or_else(malformed)?;
@@ -455,6 +570,7 @@ fn read_script(t: &V1Table, command: &str, state: &mut DatabaseState) -> Result<
                                     streaming: &mut table.streaming,
                                     retention: &mut table.retention,
                                     caching: &mut table.caching,
+                                    update: Some(&mut table.update_policies),
                                 };
                                 let setting = Setting::read(policy, &value, merge, &slots)
                                     .ok_or_else(malformed)?;
@@ -497,9 +613,9 @@ fn read_script(t: &V1Table, command: &str, state: &mut DatabaseState) -> Result<
     Ok(())
 }
 
-/// Whether observe reads a script row: a batching, streaming, retention or caching policy
-/// command (`.alter[-merge] table|tables|database ... policy ingestionbatching|
-/// streamingingestion|retention|caching`) or a
+/// Whether observe reads a script row: a batching, streaming, retention, caching or update
+/// policy command (`.alter[-merge] table|tables|database ... policy ingestionbatching|
+/// streamingingestion|retention|caching|update`) or a
 /// principals command (`.add|.set database|table ...`). Decided from the words before the first
 /// string literal, so that neither a skipped row's text nor a literal can make a row count.
 fn is_read(row: &str) -> bool {
@@ -518,6 +634,7 @@ fn is_read(row: &str) -> bool {
                     PolicyKind::StreamingIngestion,
                     PolicyKind::Retention,
                     PolicyKind::Caching,
+                    PolicyKind::Update,
                 ]
                 .iter()
                 .any(|k| w[1] == k.keyword())
@@ -552,6 +669,8 @@ struct Slots<'a> {
     streaming: &'a mut Option<bool>,
     retention: &'a mut Option<RetentionPolicy>,
     caching: &'a mut Option<CachingPolicy>,
+    /// A table's update policy; `None` for a database, which has none.
+    update: Option<&'a mut Option<Vec<UpdatePolicy>>>,
 }
 
 /// The value a policy row sets.
@@ -560,6 +679,7 @@ enum Setting {
     Streaming(Option<bool>),
     Retention(Option<RetentionPolicy>),
     Caching(Option<CachingPolicy>),
+    Update(Option<Vec<UpdatePolicy>>),
 }
 
 impl Setting {
@@ -586,6 +706,16 @@ impl Setting {
             }
             PolicyKind::Caching if policy.is_null() => Setting::Caching(None),
             PolicyKind::Caching => Setting::Caching(Some(CachingPolicy::from_json(policy)?)),
+            // A database has no update policy; `.alter-merge` appends entries.
+            PolicyKind::Update => {
+                let current = current.update.as_deref()?;
+                let mut entries = crate::model::update_policies_from_json(policy)?;
+                if merge && let Some(old) = current {
+                    entries.extend(old.iter().cloned());
+                    entries.sort();
+                }
+                Setting::Update(Some(entries).filter(|e| !e.is_empty()))
+            }
         })
     }
 
@@ -595,6 +725,11 @@ impl Setting {
             Setting::Streaming(on) => *slots.streaming = on,
             Setting::Retention(p) => *slots.retention = p,
             Setting::Caching(p) => *slots.caching = p,
+            Setting::Update(entries) => {
+                if let Some(slot) = slots.update.as_deref_mut() {
+                    *slot = entries;
+                }
+            }
         }
     }
 }
@@ -898,6 +1033,14 @@ mod tests {
                 hot: Timespan::from_secs(7 * 86_400),
                 hot_windows: Vec::new(),
             }),
+            update_policies: Some(vec![UpdatePolicy::new(
+                "Raw Events",
+                "RawToPlays()",
+                true,
+                false,
+                false,
+                None,
+            )]),
             principals: [table_principal(
                 "ingestors",
                 &format!("aadapp=0000-sink;{TENANT}"),
@@ -952,6 +1095,7 @@ mod tests {
             .into(),
             declared_roles: BTreeSet::new(),
             directory: BTreeMap::new(),
+            query_schemas: BTreeMap::new(),
         };
         assert_eq!(state, want);
     }
@@ -1047,6 +1191,8 @@ mod tests {
             ".alter table T policy retention '{}'",
             ".alter-merge database db policy retention softdelete = 10d",
             ".alter table T policy caching hot = 7d",
+            ".alter table T policy update '[]'",
+            ".alter-merge table T policy update '[]'",
         ] {
             assert!(is_read(row), "{row}");
         }

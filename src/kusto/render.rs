@@ -23,7 +23,8 @@ use serde_json::Value;
 
 use crate::kusto::command::{DatabaseRole, PolicyKind, TableRole};
 use crate::model::{
-    BatchingPolicy, CachingPolicy, ColumnType, MappingKind, PrincipalRef, RetentionPolicy, Timespan,
+    BatchingPolicy, CachingPolicy, ColumnType, MappingKind, PrincipalRef, RetentionPolicy,
+    Timespan, UpdatePolicy, update_policies_json,
 };
 
 pub use quote::{name as quote_name, string as quote_string};
@@ -328,6 +329,39 @@ pub fn alter_caching_policy(scope: PolicyScope<'_>, policy: &CachingPolicy) -> S
 /// `.delete table|database X policy caching`: back to the inherited caching policy.
 pub fn delete_caching_policy(scope: PolicyScope<'_>) -> String {
     format!(".delete {} policy caching", scope.target())
+}
+
+/// `.alter table T policy update "<json array>"`: replaces the table's whole update policy
+/// with these entries (`.alter-merge` would append to the live ones).
+pub fn alter_update_policy(table: &str, entries: &[UpdatePolicy]) -> String {
+    alter_policy(
+        PolicyScope::Table(table),
+        PolicyKind::Update,
+        &update_policies_json(entries),
+    )
+}
+
+/// `.delete table T policy update`: removes the table's update policy.
+pub fn delete_update_policy(table: &str) -> String {
+    format!(
+        ".delete {} policy update",
+        PolicyScope::Table(table).target()
+    )
+}
+
+/// `let F = (a:int) { body };`: a stored function as a query-local one, so that a query
+/// prefixed with it types against this body rather than the stored one (how a plan checks an
+/// update policy against functions it creates or changes in the same apply).
+pub fn let_function<N: AsRef<str>>(
+    name: &str,
+    parameters: &[(N, ColumnType)],
+    body: &str,
+) -> String {
+    format!(
+        "let {} = {} {{{body}}};",
+        quote_name(name),
+        columns(parameters)
+    )
 }
 
 /// A timespan as a KQL literal in its largest whole unit: `365d`, `12h`, `90m`, `10s`,

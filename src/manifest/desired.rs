@@ -18,7 +18,7 @@ use crate::model::sink::{
 };
 use crate::model::{BatchingPolicy, CachingPolicy, HotWindow, RetentionPolicy, normalize_instant};
 use crate::model::{ColumnType, MappingKind, PrincipalKind, PrincipalRef, Timespan};
-use crate::model::{Function, Parameter, ParameterType};
+use crate::model::{Function, Parameter, ParameterType, UpdatePolicy};
 
 /// The Kusto state the stack declares. Call only on a stack that passed validation: invalid
 /// values that validation rejects are skipped here rather than reported twice.
@@ -39,6 +39,7 @@ pub fn kusto_state(m: &Manifests) -> KustoState {
                 principals: principals(&db.principals.roles()),
                 declared_roles: listed(&db.principals.listed()),
                 directory: BTreeMap::new(),
+                query_schemas: BTreeMap::new(),
             },
         );
     }
@@ -107,6 +108,23 @@ fn table(t: &TableDoc, owner: Option<String>) -> TableState {
         streaming: t.streaming_ingestion.as_ref().map(|s| s.value),
         retention: t.retention.as_ref().and_then(|r| retention(r)),
         caching: t.caching.as_ref().and_then(|c| caching(c)),
+        update_policies: t.update_policies.as_ref().map(|list| {
+            let mut entries: Vec<UpdatePolicy> = list
+                .iter()
+                .map(|p| {
+                    UpdatePolicy::new(
+                        &p.source,
+                        &p.query,
+                        p.enabled,
+                        p.transactional,
+                        p.propagate_ingestion_properties,
+                        p.managed_identity.as_ref().map(|m| m.value.as_str()),
+                    )
+                })
+                .collect();
+            entries.sort();
+            entries
+        }),
         principals: principals(&t.principals.roles()),
         declared_roles: listed(&t.principals.listed()),
         renamed_from: t.renamed_from.as_ref().map(|r| r.value.clone()),

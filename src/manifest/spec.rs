@@ -510,9 +510,50 @@ pub struct TableDoc {
     /// is.
     #[serde(default)]
     pub caching: Option<Located<CachingSpec>>,
+    /// The table's update policy: queries that run over each ingestion into a source table
+    /// and append their output to this table. Not declared: left as it is (removed only when
+    /// pruning a table this stack owns); an empty list removes the live one. Plans set the
+    /// whole policy after the functions its queries call; setting one on a table without
+    /// one is `safe`, changing or removing one `data-loss` (rows land differently or stop
+    /// landing). A plan is refused when a source table is neither declared nor live, when
+    /// the tables' policies form a cycle, or when the cluster's `<query> | getschema` (asked
+    /// when the source table exists) differs from this table's columns.
+    #[serde(default)]
+    pub update_policies: Option<Located<Vec<UpdatePolicySpec>>>,
     /// Principals per table role.
     #[serde(default)]
     pub principals: TableRoles,
+}
+
+/// One entry of a table's update policy (this table is the target).
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdatePolicySpec {
+    /// `Source`: the table (of the same database, declared or live) whose ingestions run the
+    /// query.
+    pub source: Located<String>,
+    /// `Query`: a query over the source table, or a call of a stored function such as
+    /// `ParseRaw()`. Its output columns must be this table's, in order, with the same types.
+    pub query: Located<String>,
+    /// `IsTransactional`: when the query fails, the source's ingestion fails too, so no rows
+    /// land in one table without the other (default false, the service's default).
+    #[serde(default)]
+    pub transactional: bool,
+    /// `PropagateIngestionProperties`: the source ingestion's extent tags and creation time
+    /// carry over to this table (default false).
+    #[serde(default)]
+    pub propagate_ingestion_properties: bool,
+    /// `ManagedIdentity`: `system` or a managed identity's object id, needed when the query
+    /// reads other databases or tables with row level security.
+    #[serde(default)]
+    pub managed_identity: Option<Located<String>>,
+    /// `IsEnabled` (default true).
+    #[serde(default = "enabled_by_default")]
+    pub enabled: bool,
+}
+
+fn enabled_by_default() -> bool {
+    true
 }
 
 /// A table column.

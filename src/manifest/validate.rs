@@ -7,7 +7,7 @@ use super::located::Located;
 use super::node::Loc;
 use super::spec::{
     AuthMethod, BatchingSpec, CachingSpec, ConfigValue, FunctionDoc, MappingSpec, ParameterSpec,
-    PrincipalSpec, RetentionSpec, SecretRef, SinkDoc, TableDoc,
+    PrincipalSpec, RetentionSpec, SecretRef, SinkDoc, TableDoc, UpdatePolicySpec,
 };
 use super::{Manifests, group_by};
 use crate::diagnostics::Diagnostic;
@@ -602,7 +602,70 @@ impl Validator<'_> {
                 self.batching(b);
             }
             self.data_policies(t.retention.as_ref(), t.caching.as_ref());
+            if let Some(list) = &t.update_policies {
+                self.update_policies(t, list);
+            }
             self.principals(&t.principals.roles());
+        }
+    }
+
+    /// A table's update policy entries: a valid source name other than the table itself (a
+    /// table feeding itself is a cycle), a query, an identity the service takes (`system` or
+    /// an object id), and no entry twice. Whether the source exists and whether the tables'
+    /// policies form a cycle is checked at plan time, against the live tables too.
+    fn update_policies(&mut self, t: &TableDoc, list: &[UpdatePolicySpec]) {
+        for (i, p) in list.iter().enumerate() {
+            self.kusto_name("update policy source", &p.source);
+            if p.source.value == t.name.value {
+                self.push(
+                    Diagnostic::at(
+                        p.source.loc,
+                        format!(
+                            "the update policy of `{}` has the table itself as its source",
+                            t.name.value
+                        ),
+                    )
+                    .hint("a table cannot feed itself (a cycle); name another table as `source`"),
+                );
+            }
+            if p.query.trim().is_empty() {
+                self.push(
+                    Diagnostic::at(p.query.loc, "the update policy's `query` is empty")
+                        .hint("write a query over the source table, or a function call such as `ParseRaw()`"),
+                );
+            }
+            if let Some(identity) = &p.managed_identity
+                && !identity.value.eq_ignore_ascii_case("system")
+                && !crate::model::is_guid(identity.value.trim())
+            {
+                self.push(
+                    Diagnostic::at(
+                        identity.loc,
+                        format!(
+                            "`managed_identity` `{}` is neither `system` nor an object id",
+                            identity.value
+                        ),
+                    )
+                    .hint("write `system` or the managed identity's object id (a GUID)"),
+                );
+            }
+            let normalised = crate::model::function::normalize_body(&p.query);
+            if let Some(first) = list[..i].iter().find(|q| {
+                q.source.value == p.source.value
+                    && crate::model::function::normalize_body(&q.query) == normalised
+            }) {
+                let first_at = self.where_(first.source.loc);
+                self.push(
+                    Diagnostic::at(
+                        p.source.loc,
+                        format!(
+                            "duplicate update policy entry from `{}` with the same query",
+                            p.source.value
+                        ),
+                    )
+                    .hint(format!("it is already declared at {first_at}; remove one")),
+                );
+            }
         }
     }
 

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     BatchingPolicy, CachingPolicy, ColumnType, Function, MappingKind, PrincipalKind, PrincipalRef,
-    RetentionPolicy, is_guid,
+    QuerySchema, RetentionPolicy, UpdatePolicy, is_guid,
 };
 
 /// Whether a live user or group listed only by an object id that no display name explains might
@@ -77,6 +77,14 @@ pub struct DatabaseState {
     /// principals named by UPN or group name are matched through it.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub directory: BTreeMap<String, String>,
+    /// Observed state only: what the cluster answered to the `getschema` probes of declared
+    /// update policy entries that the plan sets (see
+    /// [`crate::kusto::observe::schema_probes`]), keyed by the probe's text. Empty in steady
+    /// state, when every declared entry is live already. Not serialized, so not part of a
+    /// saved plan's fingerprint: the answers derive from the tables and functions that are,
+    /// and an error answer over HTTP names its request id, which differs on every read.
+    #[serde(skip)]
+    pub query_schemas: BTreeMap<String, QuerySchema>,
 }
 
 /// One table.
@@ -108,6 +116,11 @@ pub struct TableState {
     /// Table-level caching policy, observed or declared as for `retention`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub caching: Option<CachingPolicy>,
+    /// The table's update policy, entries in canonical order: observed, the entries set
+    /// (`None` and an empty list both mean none is); desired, the declared ones (`None`: not
+    /// managed, left as it is; an empty list: none may be set).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub update_policies: Option<Vec<UpdatePolicy>>,
     /// Principals in table roles.
     #[serde(with = "role_entries")]
     pub principals: BTreeMap<RoleKey, Option<String>>,
@@ -487,6 +500,20 @@ mod tests {
             Mapping::from_json(MappingKind::Json, "m", &declared).unwrap()
         );
         assert_eq!(m.to_json(), declared);
+    }
+
+    #[test]
+    fn getschema_answers_are_not_part_of_the_fingerprinted_state() {
+        let plain = DatabaseState::default();
+        let mut probed = plain.clone();
+        probed.query_schemas.insert(
+            "T\n| getschema".into(),
+            QuerySchema::Unknown("request id 1234".into()),
+        );
+        assert_eq!(
+            serde_json::to_string(&plain).expect("serializable"),
+            serde_json::to_string(&probed).expect("serializable")
+        );
     }
 
     #[test]

@@ -14,6 +14,7 @@ mod principal;
 mod retention;
 pub mod sink;
 pub(crate) mod timespan;
+mod update_policy;
 
 pub use column_type::ColumnType;
 pub use format::{DataFormat, MappingKind};
@@ -23,3 +24,6 @@ pub use policy::BatchingPolicy;
 pub use principal::{PrincipalKind, PrincipalRef, is_guid};
 pub use retention::{CachingPolicy, HotWindow, RetentionPolicy, normalize_instant};
 pub use timespan::Timespan;
+pub use update_policy::{
+    QuerySchema, UpdatePolicy, query_calls, update_policies_from_json, update_policies_json,
+};

@@ -8,6 +8,10 @@
 //! - A declared function is created or replaced in place with `.create-or-alter function`
 //!   (`safe`) when its parameters, docstring or folder differ, or its body differs in more
 //!   than whitespace and line endings.
+//! - A declared update policy is set as a whole when its entries differ (see the
+//!   `update_policies` module: creating one is `safe`, changing or removing one `data-loss`),
+//!   after the functions its queries call; a plan whose policies miss a source, form a cycle
+//!   or return other columns than their table is refused.
 //! - Live objects that are not declared are left alone, unless pruning is on and they belong to
 //!   this stack (tables and functions carry the ownership marker; mappings, policies and
 //!   principals of owned tables, and database principals, follow their parent). Dropping a
@@ -38,8 +42,10 @@ use super::phase::{
 };
 
 mod renames;
+mod update_policies;
 
 pub use renames::{RenameProblem, RenamedTable};
+pub use update_policies::{UpdatePolicyProblem, note_fed_tables, policy_address};
 
 /// What the diff needs besides the two states.
 #[derive(Debug, Clone, Default)]
@@ -60,6 +66,9 @@ pub struct KustoDiff {
     pub undeclared_principals_left: usize,
     /// `renamed_from` declarations the plan cannot carry out: the plan is refused.
     pub rename_problems: Vec<RenameProblem>,
+    /// Update policies the plan cannot set as declared (a missing source, a cycle, a query
+    /// whose output does not match its table): the plan is refused.
+    pub update_policy_problems: Vec<UpdatePolicyProblem>,
     /// The tables the plan renames: a route into one that the declared sink points at the new
     /// name is re-pointed, not removed.
     pub renamed_tables: Vec<RenamedTable>,
@@ -224,6 +233,13 @@ fn database(
         }
     }
     functions(&mut ctx, want, have, options);
+    update_policies::plan(
+        &mut ctx,
+        want,
+        have,
+        options,
+        &mut report.update_policy_problems,
+    );
     batching(
         &mut ctx,
         &format!("{base}.policy.ingestionbatching"),

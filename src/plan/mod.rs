@@ -179,7 +179,7 @@ pub struct Change {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub operations: Vec<Operation>,
     /// Ordering phase: topics, then Kusto tables, mappings, policies, principals, functions,
-    /// then connectors (configs, states, removals), then Kusto removals.
+    /// update policies, then connectors (configs, states, removals), then Kusto removals.
     pub phase: u8,
     /// For a rename (`renamed_from` on a table, column, function or sink), the object's
     /// address under its old name, as Terraform's `previous_address`: the object is kept and
@@ -229,15 +229,18 @@ pub mod phase {
     pub const KUSTO_PRINCIPALS: u8 = 4;
     /// Kusto stored functions, after the tables, columns and mappings their bodies may use.
     pub const KUSTO_FUNCTIONS: u8 = 5;
+    /// Kusto update policies, after the tables they read and write and the functions their
+    /// queries call (the service checks a policy's query when it is set).
+    pub const KUSTO_UPDATE_POLICIES: u8 = 6;
     /// Connector configs.
-    pub const CONNECTORS: u8 = 6;
+    pub const CONNECTORS: u8 = 7;
     /// Connector run states.
-    pub const CONNECTOR_STATES: u8 = 7;
+    pub const CONNECTOR_STATES: u8 = 8;
     /// Connector removals.
-    pub const CONNECTOR_REMOVALS: u8 = 8;
+    pub const CONNECTOR_REMOVALS: u8 = 9;
     /// Kusto removals (tables, columns, mappings, roles, functions), after every connector
     /// change.
-    pub const KUSTO_REMOVALS: u8 = 9;
+    pub const KUSTO_REMOVALS: u8 = 10;
 }
 
 /// A complete plan.

@@ -4,8 +4,9 @@
 //! `kusto.gamedb.table.GamePlay` includes the table's mappings and policies). Changes outside
 //! the target are left out, so nothing outside it is ever created, changed or pruned. A kept
 //! change that needs a left-out one (a mapping of a table still to be created, a route whose
-//! topic, table, mapping or ingestor role is still to come) is a plan error naming what to add,
-//! rather than an apply that fails half way.
+//! topic, table, mapping or ingestor role is still to come, an update policy whose source table
+//! or called function is still to come) is a plan error naming what to add, rather than an
+//! apply that fails half way.
 
 use std::collections::BTreeMap;
 
@@ -14,6 +15,7 @@ use regex::Regex;
 use super::kusto::address;
 use super::{Action, Change, Target, is_under};
 use crate::model::connect::ConnectCluster;
+use crate::model::query_calls;
 use crate::model::sink::routes_in;
 
 /// The systems an address can start with.
@@ -149,6 +151,11 @@ enum Need {
     Table(String),
     /// The roles of the database a route writes to (the sink's ingestor role).
     DatabaseRoles(String),
+    /// An update policy's source table (its address): created (or renamed) first.
+    PolicySource(String),
+    /// The functions an update policy's queries may call: the database's function address
+    /// prefix and the queries' text.
+    PolicyFunctions(String, String),
 }
 
 impl Need {
@@ -173,6 +180,14 @@ impl Need {
             Need::DatabaseRoles(prefix) => (other.address.starts_with(prefix.as_str())
                 && other.action != Action::Delete)
                 .then_some("the sink needs its role in the database"),
+            Need::PolicySource(address) => (other.address == *address
+                && (other.action == Action::Create || other.previous_address.is_some()))
+            .then_some("the update policy reads from the table"),
+            Need::PolicyFunctions(prefix, queries) => other
+                .address
+                .strip_prefix(prefix.as_str())
+                .filter(|name| other.action != Action::Delete && query_calls(queries, name))
+                .map(|_| "the update policy's query calls the function"),
         }
     }
 }
@@ -182,6 +197,38 @@ fn needs_of(change: &Change, connectors: &BTreeMap<String, ConnectCluster>) -> V
         .into_iter()
         .map(Need::Parent)
         .collect();
+    if let Target::Kusto { database } = &change.target
+        && change.address.ends_with(".policy.update")
+    {
+        // `after` is the plan's own JSON array of the entries it sets (the Kusto diff writes
+        // it); a change without one sets no entry and so needs nothing.
+        let entries: Vec<serde_json::Value> = match change.after.as_deref() {
+            Some(text) => serde_json::from_str(text).unwrap_or_else(|e| {
+                tracing::warn!(address = %change.address, "update policy entries unreadable: {e}");
+                Vec::new()
+            }),
+            None => Vec::new(),
+        };
+        let field = |e: &serde_json::Value, key: &str| {
+            e.get(key)
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_string)
+        };
+        let mut queries = String::new();
+        for e in &entries {
+            if let Some(source) = field(e, "Source") {
+                needs.push(Need::PolicySource(address::table(database, &source)));
+            }
+            if let Some(query) = field(e, "Query") {
+                queries.push_str(&query);
+                queries.push('\n');
+            }
+        }
+        needs.push(Need::PolicyFunctions(
+            address::function(database, ""),
+            queries,
+        ));
+    }
     if let Target::Connect { cluster } = &change.target {
         let name = change
             .address

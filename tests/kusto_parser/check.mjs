@@ -15,7 +15,8 @@
 //   3. nowhere in the tree an UnknownCommand, BadCommand, SkippedTokens or
 //      CommandAndSkippedTokens node, nor a missing (parser-inserted) token;
 //   4. for mapping and policy commands (also inside .execute database script), the last
-//      string literal is valid JSON: an array for mappings, an object for policies;
+//      string literal is valid JSON: an array for mappings and update policies, an object
+//      for other policies;
 //   5. the top-level command kind equals "kind" when the line gives one.
 //
 // Prints one line per failing command and a closing "N passed, N failed" line; exits 0 when
@@ -79,6 +80,8 @@ function jsonShape(kind) {
   // Caching takes `hot = 7d, hot_window = ...`; `.alter-merge ... policy retention` takes
   // `softdelete = 365d recoverability = enabled`: properties, not JSON.
   if (/PolicyCaching$/.test(kind) || /^AlterMerge.*PolicyRetention$/.test(kind)) return null;
+  // An update policy is an array of entries.
+  if (/PolicyUpdate$/.test(kind)) return "array";
   if (/Policy/.test(kind)) return "object";
   return null;
 }

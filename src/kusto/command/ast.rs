@@ -77,6 +77,8 @@ pub enum PolicyKind {
     Retention,
     /// `caching` (written `hot = 7d[, hot_window = datetime(..) .. datetime(..)]`).
     Caching,
+    /// `update`: a table's update policy, a JSON array of entries (tables only).
+    Update,
 }
 
 impl PolicyKind {
@@ -87,6 +89,7 @@ impl PolicyKind {
             PolicyKind::StreamingIngestion => "StreamingIngestionPolicy",
             PolicyKind::Retention => "RetentionPolicy",
             PolicyKind::Caching => "CachingPolicy",
+            PolicyKind::Update => "UpdatePolicy",
         }
     }
 
@@ -97,6 +100,7 @@ impl PolicyKind {
             PolicyKind::StreamingIngestion => "streamingingestion",
             PolicyKind::Retention => "retention",
             PolicyKind::Caching => "caching",
+            PolicyKind::Update => "update",
         }
     }
 }
@@ -644,12 +648,14 @@ impl Command {
                 PolicyKind::StreamingIngestion => "StreamingIngestionPolicyAlter",
                 PolicyKind::Retention => "RetentionPolicyAlter",
                 PolicyKind::Caching => "CachingPolicyAlter",
+                PolicyKind::Update => "UpdatePolicyAlter",
             },
             Command::DeletePolicy { policy, .. } => match policy {
                 PolicyKind::IngestionBatching => "IngestionBatchingPolicyDelete",
                 PolicyKind::StreamingIngestion => "StreamingIngestionPolicyDelete",
                 PolicyKind::Retention => "RetentionPolicyDelete",
                 PolicyKind::Caching => "CachingPolicyDelete",
+                PolicyKind::Update => "UpdatePolicyDelete",
             },
             Command::ShowPolicy { .. } => "PolicyShow",
             Command::Principals { action, scope, .. } => match (scope, action) {

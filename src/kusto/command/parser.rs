@@ -288,11 +288,13 @@ impl<'a> Parser<'a> {
             "streamingingestion",
             "retention",
             "caching",
+            "update",
         ])? {
             "ingestionbatching" => Ok(PolicyKind::IngestionBatching),
             "streamingingestion" => Ok(PolicyKind::StreamingIngestion),
             "retention" => Ok(PolicyKind::Retention),
-            _ => Ok(PolicyKind::Caching),
+            "caching" => Ok(PolicyKind::Caching),
+            _ => Ok(PolicyKind::Update),
         }
     }
 

@@ -449,7 +449,7 @@ fn syntax_errors_are_precise() {
     );
     assert_eq!(
         err(".show table T policy merge"),
-        "Syntax error: SYN0002: expected one of 'ingestionbatching', 'streamingingestion', 'retention', 'caching' but found 'merge' [line:position=1:21]"
+        "Syntax error: SYN0002: expected one of 'ingestionbatching', 'streamingingestion', 'retention', 'caching', 'update' but found 'merge' [line:position=1:21]"
     );
     assert_eq!(
         err(".create table T (a:int)\n.create table U (b:int)"),

@@ -219,3 +219,31 @@ fn a_connector_needs_its_routes_topic_table_mapping_and_role_changes() {
     );
     assert_eq!((kept.len(), missing.len()), (2, 0));
 }
+
+#[test]
+fn an_update_policy_needs_its_new_source_and_the_functions_its_query_calls() {
+    let mut policy = kusto("kusto.gamedb.table.Wins.policy.update", Action::Create);
+    policy.after = Some(
+        r#"[{"IsEnabled":true,"Source":"Raw","Query":"WinsOf()","IsTransactional":true}]"#.into(),
+    );
+    let changes = vec![
+        kusto("kusto.gamedb.table.Raw", Action::Create),
+        kusto("kusto.gamedb.function.WinsOf", Action::Update),
+        kusto("kusto.gamedb.function.WinsOfOld", Action::Create),
+        kusto("kusto.gamedb.table.Other", Action::Create),
+        policy,
+    ];
+    let (kept, missing) = select(
+        changes,
+        &filter(&["kusto.gamedb.table.Wins"]),
+        &BTreeMap::new(),
+    );
+    assert_eq!(kept.len(), 1);
+    assert_eq!(
+        missing.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        vec![
+            "kusto.gamedb.table.Wins.policy.update needs kusto.gamedb.table.Raw (the update policy reads from the table), which --target leaves out; add --target kusto.gamedb.table.Raw",
+            "kusto.gamedb.table.Wins.policy.update needs kusto.gamedb.function.WinsOf (the update policy's query calls the function), which --target leaves out; add --target kusto.gamedb.function.WinsOf",
+        ]
+    );
+}

@@ -2,9 +2,14 @@
 //! sent concurrently, whatever the number of tables (see [`crate::kusto::observe`]), plus one
 //! `.show table T principals` for each table whose roles hold a user or group known only by
 //! object id where the manifests name one by UPN or group name (see
-//! [`crate::kusto::observe::tables_to_name`]).
+//! [`crate::kusto::observe::tables_to_name`]), plus one `<query> | getschema` for each
+//! declared update policy entry the plan sets, or whose called function it changes, whose
+//! source table is live (see
+//! [`crate::kusto::observe::schema_probes`]). In steady state only the four reads are sent.
 
-use crate::kusto::observe::{add_table_names, bulk_reads, database_state, tables_to_name};
+use crate::kusto::observe::{
+    add_query_schema, add_table_names, bulk_reads, database_state, schema_probes, tables_to_name,
+};
 use crate::kusto::v1::V1Response;
 use crate::model::kusto::{DatabaseState, KustoState};
 
@@ -58,7 +63,33 @@ async fn observe_one(
     for (table, result) in unnamed.iter().zip(&named) {
         add_table_names(&mut state, table, result).map_err(unreadable)?;
     }
+    // Update policy entries the plan sets (or whose functions it changes) are checked against
+    // their target: the cluster
+    // types each query (`| getschema`). An error answer is recorded for the plan to show,
+    // not a failure of observe: the query may use what the same apply creates.
+    let probes = schema_probes(&state, desired);
+    let answers = futures::future::join_all(
+        probes
+            .iter()
+            .map(|probe| async move { transport.query(db, probe).await }),
+    )
+    .await;
+    for (probe, answer) in probes.iter().zip(&answers) {
+        let answer = answer
+            .as_ref()
+            .map_err(|e| stable_reason(&e.message, probe));
+        add_query_schema(&mut state, probe, answer).map_err(unreadable)?;
+    }
     Ok(state)
+}
+
+/// The part of a probe's error that a plan can show and compare: a saved plan is applied only
+/// if re-planning gives the same changes, so the reason drops what differs on every request
+/// (the client's `[request id ..., activity id ..., N attempt(s)]` and the hint after it) and
+/// the probe's text when the message repeats it whole (the change already implies it).
+fn stable_reason(message: &str, probe: &str) -> String {
+    let reason = message.split(" [request id ").next().unwrap_or(message);
+    reason.replace(&format!(" to `{probe}`"), "")
 }
 
 async fn read(
@@ -89,4 +120,22 @@ pub async fn database_names(transport: &KustoTransport) -> Result<Vec<String>, T
         .into_iter()
         .filter_map(|v| v.as_str().map(str::to_string))
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::stable_reason;
+
+    #[test]
+    fn probe_errors_lose_request_ids_and_the_probe_text() {
+        let probe = "T | summarize n = count()\n| getschema";
+        let message = format!(
+            "Kusto answered HTTP 400 (General_BadRequest) to `{probe}`: the 'summarize' operator is not supported [request id KP.plan;1234, activity id 99, 1 attempt(s)]. Fix the command."
+        );
+        assert_eq!(
+            stable_reason(&message, probe),
+            "Kusto answered HTTP 400 (General_BadRequest): the 'summarize' operator is not supported"
+        );
+        assert_eq!(stable_reason("SEM0100: unknown", probe), "SEM0100: unknown");
+    }
 }

@@ -242,6 +242,13 @@ impl KustoSandbox {
         csl: &str,
         caller: &Caller,
     ) -> Result<ResultTable, KustoError> {
+        if let Some(tabular) = query::schema::strip_getschema(csl) {
+            let inner = self.lock();
+            authorize(&inner.state, caller, Need::Read(database))?;
+            let db = exec::database(&inner.state, database)?;
+            let schema = query::schema::query_schema(db, tabular).map_err(|e| e.into_kusto())?;
+            return Ok(query::schema::getschema_result(&schema));
+        }
         let parsed = query::parse(csl)?;
         let inner = self.lock();
         authorize(&inner.state, caller, Need::Read(database))?;

@@ -148,6 +148,20 @@ impl KustoError {
         })
     }
 
+    /// A query `| getschema` cannot type: refused in the same shape as other unsupported
+    /// queries, saying what it types.
+    pub fn getschema_unsupported(what: impl std::fmt::Display) -> Self {
+        let message = format!(
+            "{what} is not supported by the kustoplan sandbox's getschema, which types table references, functions without parameters (stored or 'let'), '| where', '| take', '| project', '| project-away', '| project-rename' and '| extend' with columns, literals, dynamic paths and casts"
+        );
+        Self::query_failure(InnerError {
+            code: "General_BadRequest".into(),
+            message: message.clone(),
+            exception_type: BAD_REQUEST_TYPE.into(),
+            detail: message,
+        })
+    }
+
     fn query_failure(inner: InnerError) -> Self {
         let mut e = Self::new(
             400,

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::kusto::command::{DatabaseRole, TableRole};
-use crate::model::{CachingPolicy, ColumnType, MappingKind, RetentionPolicy};
+use crate::model::{CachingPolicy, ColumnType, MappingKind, RetentionPolicy, UpdatePolicy};
 
 /// Version of the persisted format, bumped on incompatible changes.
 pub const STATE_FORMAT: u32 = 1;
@@ -203,6 +203,10 @@ pub struct Table {
     /// Table-level caching policy, if set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub caching: Option<CachingPolicy>,
+    /// The table's update policy entries as stored (`None` when no policy was ever set or
+    /// it was deleted; an empty list when set to `[]`, which `.show` reports as `[]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub update_policies: Option<Vec<UpdatePolicy>>,
     /// Table role assignments.
     pub principals: Vec<Assignment<TableRole>>,
     /// The table's data shards, oldest first. Absent in state files written before the
@@ -353,6 +357,7 @@ impl Table {
             streaming: None,
             retention: None,
             caching: None,
+            update_policies: None,
             principals: Vec::new(),
             extents: Vec::new(),
         }

@@ -6,7 +6,9 @@ use serde_json::{Map, Value};
 use super::error::KustoError;
 use super::state::{BatchingPolicy, StreamingPolicy, Table};
 use crate::model::timespan::TICKS_PER_SECOND;
-use crate::model::{CachingPolicy, ColumnType, MappingKind, RetentionPolicy, Timespan};
+use crate::model::{
+    CachingPolicy, ColumnType, MappingKind, RetentionPolicy, Timespan, UpdatePolicy,
+};
 
 /// Longest entity name Kusto accepts.
 pub const MAX_NAME_LEN: usize = 1024;
@@ -157,6 +159,30 @@ pub fn retention_policy(
         )));
     }
     Ok(policy)
+}
+
+/// Reads an update policy: a JSON array of entries, each with a `Source` and a `Query`
+/// (booleans default as the service documents). The entries keep their order.
+pub fn update_policy(json: &str) -> Result<Vec<UpdatePolicy>, KustoError> {
+    let bad = |why: String| KustoError::bad_request(format!("Invalid Update policy: {why}"));
+    let value: Value =
+        serde_json::from_str(json).map_err(|e| bad(format!("the policy is not JSON ({e})")))?;
+    let items = value
+        .as_array()
+        .ok_or_else(|| bad("expected a JSON array of policy objects".into()))?;
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| {
+            UpdatePolicy::from_json(item)
+                .filter(|p| !p.source.trim().is_empty() && !p.query.is_empty())
+                .ok_or_else(|| {
+                    bad(format!(
+                        "entry {i} needs a non-empty 'Source' and 'Query', and boolean 'IsEnabled', 'IsTransactional' and 'PropagateIngestionProperties'"
+                    ))
+                })
+        })
+        .collect()
 }
 
 /// Reads a caching policy JSON (`DataHotSpan`, `IndexHotSpan`, `HotWindows`).

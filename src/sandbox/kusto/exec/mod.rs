@@ -8,6 +8,7 @@ mod principals;
 pub(super) mod results;
 mod schema_script;
 mod tables;
+mod update_policies;
 
 use super::clock;
 use super::data;

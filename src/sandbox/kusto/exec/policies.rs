@@ -1,5 +1,5 @@
 //! Ingestion batching, streaming ingestion, retention and caching policies at table and
-//! database level.
+//! database level, and update policies of tables.
 
 use super::super::error::KustoError;
 use super::super::state::{BatchingPolicy, Database, SandboxState, StreamingPolicy, Table};
@@ -8,7 +8,7 @@ use super::results::{self, PolicyRow};
 use super::{Context, database, database_mut, table, table_mut};
 use crate::kusto::command::{EntityRef, PolicyKind, PolicyShowTarget, PolicyTarget};
 use crate::kusto::v1::V1Table;
-use crate::model::{CachingPolicy, RetentionPolicy};
+use crate::model::{CachingPolicy, RetentionPolicy, UpdatePolicy, update_policies_json};
 
 /// The two policy slots of a table or database.
 struct Slots<'a> {
@@ -16,6 +16,8 @@ struct Slots<'a> {
     streaming: &'a mut Option<StreamingPolicy>,
     retention: &'a mut Option<RetentionPolicy>,
     caching: &'a mut Option<CachingPolicy>,
+    /// A table's update policy; `None` for a database, which has none.
+    update: Option<&'a mut Option<Vec<UpdatePolicy>>>,
 }
 
 fn db_slots(db: &mut Database) -> Slots<'_> {
@@ -24,6 +26,7 @@ fn db_slots(db: &mut Database) -> Slots<'_> {
         streaming: &mut db.streaming,
         retention: &mut db.retention,
         caching: &mut db.caching,
+        update: None,
     }
 }
 
@@ -33,6 +36,7 @@ fn table_slots(t: &mut Table) -> Slots<'_> {
         streaming: &mut t.streaming,
         retention: &mut t.retention,
         caching: &mut t.caching,
+        update: Some(&mut t.update_policies),
     }
 }
 
@@ -56,8 +60,24 @@ fn apply(slots: Slots<'_>, merge: bool, kind: PolicyKind, json: &str) -> Result<
             *slots.retention = Some(validate::retention_policy(json, base)?);
         }
         PolicyKind::Caching => *slots.caching = Some(validate::caching_policy(json)?),
+        // Update policies are validated against the database first (see `alter`).
+        PolicyKind::Update => {
+            let slot = slots.update.ok_or_else(no_database_update_policy)?;
+            let entries = validate::update_policy(json)?;
+            match (merge, slot.as_mut()) {
+                (true, Some(current)) => current.extend(entries),
+                _ => *slot = Some(entries),
+            }
+        }
     }
     Ok(())
+}
+
+/// Update policies belong to tables: the service has no database-level one.
+fn no_database_update_policy() -> KustoError {
+    KustoError::bad_request(
+        "Update policies can only be set on tables: use '.alter table T policy update'",
+    )
 }
 
 /// The policies of one table or database, read-only.
@@ -66,6 +86,7 @@ struct Stored<'a> {
     streaming: Option<&'a StreamingPolicy>,
     retention: Option<&'a RetentionPolicy>,
     caching: Option<&'a CachingPolicy>,
+    update: Option<&'a Vec<UpdatePolicy>>,
 }
 
 /// The stored policy of one kind, as the JSON `.show ... policy` reports.
@@ -75,6 +96,9 @@ fn policy_text(kind: PolicyKind, stored: Stored<'_>) -> Option<String> {
         PolicyKind::StreamingIngestion => stored.streaming.map(validate::streaming_json),
         PolicyKind::Retention => stored.retention.map(|p| p.to_json().to_string()),
         PolicyKind::Caching => stored.caching.map(|p| p.to_json().to_string()),
+        PolicyKind::Update => stored
+            .update
+            .map(|entries| update_policies_json(entries).to_string()),
     }
 }
 
@@ -88,6 +112,7 @@ fn table_row(kind: PolicyKind, db_name: &str, t: &Table) -> PolicyRow {
                 streaming: t.streaming.as_ref(),
                 retention: t.retention.as_ref(),
                 caching: t.caching.as_ref(),
+                update: t.update_policies.as_ref(),
             },
         ),
         child_entities: String::new(),
@@ -106,6 +131,7 @@ fn database_row(kind: PolicyKind, db_name: &str, db: &Database) -> PolicyRow {
                 streaming: db.streaming.as_ref(),
                 retention: db.retention.as_ref(),
                 caching: db.caching.as_ref(),
+                update: None,
             },
         ),
         child_entities: serde_json::Value::from(
@@ -126,6 +152,9 @@ pub(super) fn alter(
 ) -> Result<V1Table, KustoError> {
     let mut rows = Vec::new();
     match target {
+        PolicyTarget::Database(_) if kind == PolicyKind::Update => {
+            return Err(no_database_update_policy());
+        }
         PolicyTarget::Database(name) => {
             let db = database_mut(state, name)?;
             apply(db_slots(db), merge, kind, json)?;
@@ -134,6 +163,13 @@ pub(super) fn alter(
         PolicyTarget::Tables(tables) => {
             for t in tables {
                 let db_name = ctx.resolve(t.database.as_deref());
+                if kind == PolicyKind::Update {
+                    let db = database(state, db_name)?;
+                    let target = table(db, &t.table)?;
+                    for entry in validate::update_policy(json)? {
+                        super::update_policies::check(db, target, &entry)?;
+                    }
+                }
                 let tb = table_mut(database_mut(state, db_name)?, &t.table)?;
                 apply(table_slots(tb), merge, kind, json)?;
                 rows.push(table_row(kind, db_name, tb));
@@ -152,6 +188,9 @@ pub(super) fn delete(
     let db_name = ctx.entity_database(entity);
     let db = database_mut(state, db_name)?;
     let row = match entity {
+        EntityRef::Database(_) if kind == PolicyKind::Update => {
+            return Err(no_database_update_policy());
+        }
         EntityRef::Database(_) => {
             clear(db_slots(db), kind);
             database_row(kind, db_name, db)
@@ -171,6 +210,11 @@ fn clear(slots: Slots<'_>, kind: PolicyKind) {
         PolicyKind::StreamingIngestion => *slots.streaming = None,
         PolicyKind::Retention => *slots.retention = None,
         PolicyKind::Caching => *slots.caching = None,
+        PolicyKind::Update => {
+            if let Some(slot) = slots.update {
+                *slot = None;
+            }
+        }
     }
 }
 
@@ -181,6 +225,9 @@ pub(super) fn show(
     kind: PolicyKind,
 ) -> Result<V1Table, KustoError> {
     let rows: Vec<PolicyRow> = match target {
+        PolicyShowTarget::Database(_) if kind == PolicyKind::Update => {
+            return Err(no_database_update_policy());
+        }
         PolicyShowTarget::Database(name) => vec![database_row(kind, name, database(state, name)?)],
         PolicyShowTarget::Table(t) => {
             let db_name = ctx.resolve(t.database.as_deref());

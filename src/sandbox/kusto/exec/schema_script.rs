@@ -75,6 +75,9 @@ fn rows(name: &str, db: &Database, options: SchemaScriptOptions) -> Vec<String> 
                 caching: t.caching.as_ref(),
             },
         );
+        if let Some(entries) = &t.update_policies {
+            out.push(render::alter_update_policy(&t.name, entries));
+        }
     }
     policies(
         &mut out,

@@ -17,6 +17,7 @@
 
 mod eval;
 pub(super) mod response;
+pub mod schema;
 
 use super::data::value::{parse_datetime, parse_timespan_literal};
 use super::error::KustoError;
