@@ -194,8 +194,32 @@ pub struct Session {
     pub stack_allows: Vec<ImpactClass>,
     /// The source, for saved plans.
     pub source: Source,
+    /// How many requests apply keeps in flight (the CLI sets it from `--parallelism` and
+    /// `--connect-parallelism`).
+    pub parallelism: Parallelism,
     /// The built-in sandbox directory's lease, released when the session is dropped.
     _sandbox_lease: Option<DirLease>,
+}
+
+/// Bounds on apply's concurrency, per system: Kusto and Connect have different limits, and
+/// their defaults are sized for each (see the constants they default to).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Parallelism {
+    /// Databases whose scripts are in flight at once
+    /// ([`crate::providers::kusto::apply::DEFAULT_PARALLELISM`]).
+    pub kusto: usize,
+    /// Connector requests in flight at once
+    /// ([`crate::providers::connect::converge::DEFAULT_PARALLELISM`]).
+    pub connect: usize,
+}
+
+impl Default for Parallelism {
+    fn default() -> Self {
+        Parallelism {
+            kusto: crate::providers::kusto::apply::DEFAULT_PARALLELISM,
+            connect: converge::DEFAULT_PARALLELISM,
+        }
+    }
 }
 
 impl Session {
@@ -251,6 +275,7 @@ impl Session {
             desired,
             transport,
             source,
+            parallelism: Parallelism::default(),
             _sandbox_lease: sandbox_lease,
         })
     }
@@ -622,13 +647,19 @@ impl Session {
             skip_rest(report, changes, |_| true);
             return false;
         }
-        let kusto =
-            crate::providers::kusto::apply::apply(&self.transport, changes, stop, |i, total, n| {
+        let kusto = crate::providers::kusto::apply::apply(
+            &self.transport,
+            changes,
+            self.parallelism.kusto,
+            stop,
+            |b| {
                 progress(format!(
-                    "Applying Kusto batch {i}/{total} ({n} commands)..."
+                    "Applying Kusto batch {}/{} in `{}` ({} commands)...",
+                    b.number, b.total, b.database, b.commands
                 ));
-            })
-            .await;
+            },
+        )
+        .await;
         let ok = kusto.succeeded();
         report.requests += kusto.requests;
         report.interrupted |= kusto.interrupted;

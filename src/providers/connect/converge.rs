@@ -230,6 +230,13 @@ pub async fn wait_for(
     out
 }
 
+/// How many connector requests apply keeps in flight unless told otherwise
+/// (`--connect-parallelism`): Terraform's default parallelism. A Connect worker answers REST
+/// calls from a thread pool and forwards writes to the group's leader, which appends them to
+/// the config topic one by one; ten in flight hide the round trips of a thousand routes
+/// without piling up rebalances (whose 409 answers the client retries).
+pub const DEFAULT_PARALLELISM: usize = 10;
+
 /// How long apply waits for connectors and tasks to reach their declared state.
 const CONNECTOR_WAIT: Duration = Duration::from_secs(60);
 
