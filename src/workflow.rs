@@ -512,16 +512,16 @@ impl Session {
     pub async fn validate_connectors(&self, changes: &[Change]) -> Result<(), WorkflowError> {
         let mut problems = Vec::new();
         for (cluster, client) in &self.connect {
-            let ops: Vec<Operation> = connect_ops(changes, cluster)
+            let ops: Vec<Operation> = connect_steps(changes, cluster)
                 .into_iter()
-                .map(|(_, op)| op)
+                .flat_map(|step| step.operations)
                 .collect();
-            let invalid = converge::validate(client, &ops).await.map_err(|source| {
-                TargetError::ConnectValidate {
+            let invalid = converge::validate(client, &ops, self.parallelism.connect)
+                .await
+                .map_err(|source| TargetError::ConnectValidate {
                     cluster: cluster.clone(),
                     source,
-                }
-            })?;
+                })?;
             problems.extend(invalid.into_iter().map(|i| {
                 format!(
                     "connect.{cluster}.connector.{}: `{}`: {}",
@@ -611,8 +611,9 @@ impl Session {
             converge::apply_cluster(
                 client,
                 cluster,
-                connect_ops(changes, cluster),
+                connect_steps(changes, cluster),
                 self.connectors.get(cluster),
+                self.parallelism.connect,
                 stop,
                 &mut progress,
                 &mut report,
@@ -682,6 +683,7 @@ impl Session {
                 client,
                 cluster,
                 self.connectors.get(cluster),
+                self.parallelism.connect,
                 &mut progress,
                 &mut report,
             )
@@ -691,15 +693,15 @@ impl Session {
     }
 }
 
-/// The Connect operations of a plan for one cluster, with their change's address, in order.
-fn connect_ops(changes: &[Change], cluster: &str) -> Vec<(String, Operation)> {
+/// The Connect steps of a plan for one cluster, in plan order.
+fn connect_steps(changes: &[Change], cluster: &str) -> Vec<converge::Step> {
     changes
         .iter()
         .filter(|c| matches!(&c.target, Target::Connect { cluster: name } if name == cluster))
-        .flat_map(|c| {
-            c.operations
-                .iter()
-                .map(move |op| (c.address.clone(), op.clone()))
+        .map(|c| converge::Step {
+            address: c.address.clone(),
+            phase: c.phase,
+            operations: c.operations.clone(),
         })
         .collect()
 }
