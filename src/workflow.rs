@@ -608,6 +608,20 @@ impl Session {
             return report;
         }
         for (cluster, client) in &self.connect {
+            // A failure or a stop on one Connect cluster starts nothing on the next.
+            if report.interrupted
+                || report
+                    .commands
+                    .iter()
+                    .any(|(_, _, o)| *o != CommandOutcome::Completed)
+            {
+                skip_rest(
+                    &mut report,
+                    changes,
+                    |c| matches!(&c.target, Target::Connect { cluster: name } if name == cluster),
+                );
+                continue;
+            }
             converge::apply_cluster(
                 client,
                 cluster,
