@@ -3,7 +3,7 @@
 //! peak memory of the kustoplan process, and comparing with a per-object read strategy (two
 //! requests per table, ten in flight, as Terraform-style providers do).
 //!
-//! Run: `cargo bench --bench scale -- [--sizes 100,1000,10000] [--databases 1] [--latency-ms 50] [--markdown]`
+//! Run: `cargo bench --bench scale -- [--sizes 100,1000,10000] [--databases 1] [--latency-ms 50] [--markdown] [--no-per-object]`
 //!
 //! `--databases N` spreads each size's tables evenly over N databases (issue 18: apply of 100
 //! databases of 100 tables against one database of 10,000).
@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 struct Args {
     sizes: Vec<usize>,
     databases: usize,
+    per_object: bool,
     latency_ms: u64,
     markdown: bool,
 }
@@ -24,6 +25,7 @@ fn args() -> Args {
     let mut a = Args {
         sizes: vec![100, 1000, 10_000],
         databases: 1,
+        per_object: true,
         latency_ms: 50,
         markdown: false,
     };
@@ -45,6 +47,7 @@ fn args() -> Args {
             }
             "--latency-ms" => a.latency_ms = it.next().and_then(|n| n.parse().ok()).unwrap_or(50),
             "--markdown" => a.markdown = true,
+            "--no-per-object" => a.per_object = false,
             _ => {}
         }
     }
@@ -269,6 +272,9 @@ fn main() {
             "plan (no changes)",
             &mut kustoplan(&["plan", "--detailed-exitcode"]),
         );
+        if !args.per_object {
+            continue;
+        }
         let per_object = per_object_refresh(&rt, &client, &sandbox.url, tables);
         let plan_wall = rows.last().map_or(Duration::ZERO, |r| r.3);
         rows.push((

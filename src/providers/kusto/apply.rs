@@ -13,6 +13,7 @@
 //! command waits until every command before it in the plan has run (a new [`Stage`] starts), so
 //! what it reads in the other database exists as it would in a one-at-a-time apply.
 
+use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
@@ -88,20 +89,20 @@ fn commands(changes: &[Change]) -> Vec<(&str, &str, &str)> {
 fn stages(commands: &[(&str, &str, &str)]) -> Vec<Stage> {
     let mut out = Vec::new();
     let mut stage = Stage::default();
+    // The current stage's lane of each database.
+    let mut lane_of: BTreeMap<&str, usize> = BTreeMap::new();
     for (i, (_, database, command)) in commands.iter().enumerate() {
-        if names_another_database(command) && stage.lanes.iter().any(|l| l.database != *database) {
+        if names_another_database(command) && lane_of.keys().any(|db| db != database) {
             out.push(std::mem::take(&mut stage));
+            lane_of.clear();
         }
-        let at = match stage.lanes.iter().position(|l| l.database == *database) {
-            Some(at) => at,
-            None => {
-                stage.lanes.push(Lane {
-                    database: (*database).to_string(),
-                    batches: Vec::new(),
-                });
-                stage.lanes.len() - 1
-            }
-        };
+        let at = *lane_of.entry(database).or_insert_with(|| {
+            stage.lanes.push(Lane {
+                database: (*database).to_string(),
+                batches: Vec::new(),
+            });
+            stage.lanes.len() - 1
+        });
         let lane = &mut stage.lanes[at];
         let fits = lane.batches.last().is_some_and(|b| {
             b.items.len() < MAX_COMMANDS_PER_SCRIPT && b.bytes + command.len() <= MAX_SCRIPT_BYTES
