@@ -748,7 +748,7 @@ fn interrupted(stop: &StopRequest) {
     }
     stop.request();
     eprintln!(
-        "Interrupted: finishing the request in flight, then sending nothing more (interrupt again to exit at once)"
+        "Interrupted: finishing the requests in flight, then sending nothing more (interrupt again to exit at once)"
     );
 }
 
