@@ -3,7 +3,10 @@
 //! peak memory of the kustoplan process, and comparing with a per-object read strategy (two
 //! requests per table, ten in flight, as Terraform-style providers do).
 //!
-//! Run: `cargo bench --bench scale -- [--sizes 100,1000,10000] [--latency-ms 50] [--markdown]`
+//! Run: `cargo bench --bench scale -- [--sizes 100,1000,10000] [--databases 1] [--latency-ms 50] [--markdown] [--no-per-object]`
+//!
+//! `--databases N` spreads each size's tables evenly over N databases (issue 18: apply of 100
+//! databases of 100 tables against one database of 10,000).
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
@@ -12,6 +15,8 @@ use std::time::{Duration, Instant};
 
 struct Args {
     sizes: Vec<usize>,
+    databases: usize,
+    per_object: bool,
     latency_ms: u64,
     markdown: bool,
 }
@@ -19,6 +24,8 @@ struct Args {
 fn args() -> Args {
     let mut a = Args {
         sizes: vec![100, 1000, 10_000],
+        databases: 1,
+        per_object: true,
         latency_ms: 50,
         markdown: false,
     };
@@ -31,8 +38,16 @@ fn args() -> Args {
                     .map(|s| s.split(',').filter_map(|n| n.trim().parse().ok()).collect())
                     .unwrap_or_default()
             }
+            "--databases" => {
+                a.databases = it
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .filter(|&n| n > 0)
+                    .unwrap_or(1)
+            }
             "--latency-ms" => a.latency_ms = it.next().and_then(|n| n.parse().ok()).unwrap_or(50),
             "--markdown" => a.markdown = true,
+            "--no-per-object" => a.per_object = false,
             _ => {}
         }
     }
@@ -75,20 +90,37 @@ fn run_measured(cmd: &mut Command) -> Usage {
     }
 }
 
-fn generate(dir: &Path, url: &str, tables: usize) {
+/// The benchmark's database names: `bench` alone, or `bench0`.. for several.
+fn database_names(databases: usize) -> Vec<String> {
+    if databases == 1 {
+        vec!["bench".to_string()]
+    } else {
+        (0..databases).map(|d| format!("bench{d}")).collect()
+    }
+}
+
+fn generate(dir: &Path, url: &str, tables: usize, databases: &[String]) {
     let mut stack = std::fs::File::create(dir.join("stack.yaml")).expect("stack file");
     writeln!(
         stack,
-        "kind: Stack\nname: bench\ntargets:\n  kusto:\n    cluster: {url}\n---\nkind: Database\nname: bench\nprincipals:\n  admins:\n    - {{app: 00000000-0000-0000-0000-000000000001, tenant: 00000000-0000-0000-0000-000000000002, notes: ops}}\n  ingestors:\n    - {{app: 00000000-0000-0000-0000-000000000003, tenant: 00000000-0000-0000-0000-000000000002, notes: sink}}\n  viewers:\n    - {{group: analysts@example.com}}"
+        "kind: Stack\nname: bench\ntargets:\n  kusto:\n    cluster: {url}"
     )
     .expect("write");
+    for db in databases {
+        writeln!(
+            stack,
+            "---\nkind: Database\nname: {db}\nprincipals:\n  admins:\n    - {{app: 00000000-0000-0000-0000-000000000001, tenant: 00000000-0000-0000-0000-000000000002, notes: ops}}\n  ingestors:\n    - {{app: 00000000-0000-0000-0000-000000000003, tenant: 00000000-0000-0000-0000-000000000002, notes: sink}}\n  viewers:\n    - {{group: analysts@example.com}}"
+        )
+        .expect("write");
+    }
     let mut out = std::io::BufWriter::new(
         std::fs::File::create(dir.join("tables.yaml")).expect("tables file"),
     );
     for i in 0..tables {
         writeln!(
             out,
-            "---\nkind: Table\nname: Events{i}\nfolder: f{}\ncolumns: [{{name: Id, type: long}}, {{name: Device, type: guid}}, {{name: Value, type: real}}, {{name: At, type: datetime}}, {{name: Props, type: dynamic}}]\nmappings:\n  - name: events{i}_json\n    kind: json\n    columns: [{{column: Id, path: $.id}}, {{column: Device, path: $.device}}, {{column: Value, path: $.value}}, {{column: At, path: $.at}}, {{column: Props, path: $.props}}]\ningestion_batching: {{max_time: 30s, max_items: 100, max_raw_size_mb: 256}}",
+            "---\nkind: Table\nname: Events{i}\ndatabase: {}\nfolder: f{}\ncolumns: [{{name: Id, type: long}}, {{name: Device, type: guid}}, {{name: Value, type: real}}, {{name: At, type: datetime}}, {{name: Props, type: dynamic}}]\nmappings:\n  - name: events{i}_json\n    kind: json\n    columns: [{{column: Id, path: $.id}}, {{column: Device, path: $.device}}, {{column: Value, path: $.value}}, {{column: At, path: $.at}}, {{column: Props, path: $.props}}]\ningestion_batching: {{max_time: 30s, max_items: 100, max_raw_size_mb: 256}}",
+            databases[i % databases.len()],
             i % 20
         )
         .expect("write");
@@ -107,17 +139,11 @@ impl Drop for Sandbox {
     }
 }
 
-fn start_sandbox(dir: &Path) -> Sandbox {
+fn start_sandbox(dir: &Path, databases: &[String]) -> Sandbox {
     let mut child = Command::new(env!("CARGO_BIN_EXE_kustoplan"))
-        .args([
-            "sandbox",
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--database",
-            "bench",
-            "--dir",
-        ])
+        .args(["sandbox", "serve", "--listen", "127.0.0.1:0"])
+        .args(databases.iter().flat_map(|db| ["--database", db.as_str()]))
+        .arg("--dir")
         .arg(dir)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -214,8 +240,9 @@ fn main() {
     for &tables in &args.sizes {
         let state = tempfile::tempdir().expect("tempdir");
         let stack = tempfile::tempdir().expect("tempdir");
-        let sandbox = start_sandbox(state.path());
-        generate(stack.path(), &sandbox.url, tables);
+        let databases = database_names(args.databases);
+        let sandbox = start_sandbox(state.path(), &databases);
+        generate(stack.path(), &sandbox.url, tables, &databases);
         set_latency(&rt, &client, &sandbox.url, args.latency_ms);
         let kustoplan = |extra: &[&str]| {
             let mut c = Command::new(env!("CARGO_BIN_EXE_kustoplan"));
@@ -245,6 +272,9 @@ fn main() {
             "plan (no changes)",
             &mut kustoplan(&["plan", "--detailed-exitcode"]),
         );
+        if !args.per_object {
+            continue;
+        }
         let per_object = per_object_refresh(&rt, &client, &sandbox.url, tables);
         let plan_wall = rows.last().map_or(Duration::ZERO, |r| r.3);
         rows.push((
@@ -260,7 +290,10 @@ fn main() {
             0,
         ));
     }
-    let header = format!("latency {} ms per request", args.latency_ms);
+    let header = format!(
+        "latency {} ms per request, tables spread over {} database(s)",
+        args.latency_ms, args.databases
+    );
     if args.markdown {
         println!(
             "| tables | step | Kusto requests | wall | CPU | peak memory | exit |\n|---:|---|---:|---:|---:|---:|---:|"

@@ -194,8 +194,32 @@ pub struct Session {
     pub stack_allows: Vec<ImpactClass>,
     /// The source, for saved plans.
     pub source: Source,
+    /// How many requests apply keeps in flight (the CLI sets it from `--parallelism` and
+    /// `--connect-parallelism`).
+    pub parallelism: Parallelism,
     /// The built-in sandbox directory's lease, released when the session is dropped.
     _sandbox_lease: Option<DirLease>,
+}
+
+/// Bounds on apply's concurrency, per system: Kusto and Connect have different limits, and
+/// their defaults are sized for each (see the constants they default to).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Parallelism {
+    /// Databases whose scripts are in flight at once
+    /// ([`crate::providers::kusto::apply::DEFAULT_PARALLELISM`]).
+    pub kusto: usize,
+    /// Connector requests in flight at once
+    /// ([`crate::providers::connect::converge::DEFAULT_PARALLELISM`]).
+    pub connect: usize,
+}
+
+impl Default for Parallelism {
+    fn default() -> Self {
+        Parallelism {
+            kusto: crate::providers::kusto::apply::DEFAULT_PARALLELISM,
+            connect: converge::DEFAULT_PARALLELISM,
+        }
+    }
 }
 
 impl Session {
@@ -251,6 +275,7 @@ impl Session {
             desired,
             transport,
             source,
+            parallelism: Parallelism::default(),
             _sandbox_lease: sandbox_lease,
         })
     }
@@ -495,16 +520,16 @@ impl Session {
     pub async fn validate_connectors(&self, changes: &[Change]) -> Result<(), WorkflowError> {
         let mut problems = Vec::new();
         for (cluster, client) in &self.connect {
-            let ops: Vec<Operation> = connect_ops(changes, cluster)
+            let ops: Vec<Operation> = connect_steps(changes, cluster)
                 .into_iter()
-                .map(|(_, op)| op)
+                .flat_map(|step| step.operations)
                 .collect();
-            let invalid = converge::validate(client, &ops).await.map_err(|source| {
-                TargetError::ConnectValidate {
+            let invalid = converge::validate(client, &ops, self.parallelism.connect)
+                .await
+                .map_err(|source| TargetError::ConnectValidate {
                     cluster: cluster.clone(),
                     source,
-                }
-            })?;
+                })?;
             problems.extend(invalid.into_iter().map(|i| {
                 format!(
                     "connect.{cluster}.connector.{}: `{}`: {}",
@@ -591,11 +616,26 @@ impl Session {
             return report;
         }
         for (cluster, client) in &self.connect {
+            // A failure or a stop on one Connect cluster starts nothing on the next.
+            if report.interrupted
+                || report
+                    .commands
+                    .iter()
+                    .any(|(_, _, o)| *o != CommandOutcome::Completed)
+            {
+                skip_rest(
+                    &mut report,
+                    changes,
+                    |c| matches!(&c.target, Target::Connect { cluster: name } if name == cluster),
+                );
+                continue;
+            }
             converge::apply_cluster(
                 client,
                 cluster,
-                connect_ops(changes, cluster),
+                connect_steps(changes, cluster),
                 self.connectors.get(cluster),
+                self.parallelism.connect,
                 stop,
                 &mut progress,
                 &mut report,
@@ -630,13 +670,19 @@ impl Session {
             skip_rest(report, changes, |_| true);
             return false;
         }
-        let kusto =
-            crate::providers::kusto::apply::apply(&self.transport, changes, stop, |i, total, n| {
+        let kusto = crate::providers::kusto::apply::apply(
+            &self.transport,
+            changes,
+            self.parallelism.kusto,
+            stop,
+            |b| {
                 progress(format!(
-                    "Applying Kusto batch {i}/{total} ({n} commands)..."
+                    "Applying Kusto batch {}/{} in `{}` ({} commands)...",
+                    b.number, b.total, b.database, b.commands
                 ));
-            })
-            .await;
+            },
+        )
+        .await;
         let ok = kusto.succeeded();
         report.requests += kusto.requests;
         report.interrupted |= kusto.interrupted;
@@ -659,6 +705,7 @@ impl Session {
                 client,
                 cluster,
                 self.connectors.get(cluster),
+                self.parallelism.connect,
                 &mut progress,
                 &mut report,
             )
@@ -668,15 +715,15 @@ impl Session {
     }
 }
 
-/// The Connect operations of a plan for one cluster, with their change's address, in order.
-fn connect_ops(changes: &[Change], cluster: &str) -> Vec<(String, Operation)> {
+/// The Connect steps of a plan for one cluster, in plan order.
+fn connect_steps(changes: &[Change], cluster: &str) -> Vec<converge::Step> {
     changes
         .iter()
         .filter(|c| matches!(&c.target, Target::Connect { cluster: name } if name == cluster))
-        .flat_map(|c| {
-            c.operations
-                .iter()
-                .map(move |op| (c.address.clone(), op.clone()))
+        .map(|c| converge::Step {
+            address: c.address.clone(),
+            phase: c.phase,
+            operations: c.operations.clone(),
         })
         .collect()
 }

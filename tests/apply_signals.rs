@@ -103,7 +103,7 @@ async fn stopped_by(signal: i32) {
     assert_eq!(run.code, Some(1), "{}\n{}", run.stdout, run.stderr);
     assert!(
         run.stderr.contains(
-            "Interrupted: finishing the request in flight, then sending nothing more (interrupt again to exit at once)\n"
+            "Interrupted: finishing the requests in flight, then sending nothing more (interrupt again to exit at once)\n"
         ),
         "{}",
         run.stderr

@@ -657,7 +657,12 @@ async fn faults_and_stats_are_reachable_over_http() {
         .expect("json");
     assert_eq!(
         stats,
-        serde_json::json!({ "total": 1, "routes": { "GET /connectors": 1 } })
+        serde_json::json!({
+            "total": 1,
+            "routes": { "GET /connectors": 1 },
+            "in_flight": 0,
+            "max_in_flight": 1
+        })
     );
 }
 

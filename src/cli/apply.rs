@@ -66,9 +66,13 @@ fn run_reported(args: &ApplyArgs, color: ColorChoice, doc: &mut Option<ApplyDocu
             source
         }
     };
-    let (session, rt) = match open_session_for_apply(source, args.lock_timeout) {
+    let (mut session, rt) = match open_session_for_apply(source, args.lock_timeout) {
         Ok(opened) => opened,
         Err(e) => return workflow_failed(doc, e, color),
+    };
+    session.parallelism = crate::workflow::Parallelism {
+        kusto: args.parallelism,
+        connect: args.connect_parallelism,
     };
     // Interrupts are caught from before the lease is taken: one that arrives while the lease
     // is being taken lets the request in flight finish (a lease it took is then released,
@@ -744,7 +748,7 @@ fn interrupted(stop: &StopRequest) {
     }
     stop.request();
     eprintln!(
-        "Interrupted: finishing the request in flight, then sending nothing more (interrupt again to exit at once)"
+        "Interrupted: finishing the requests in flight, then sending nothing more (interrupt again to exit at once)"
     );
 }
 

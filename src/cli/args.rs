@@ -14,7 +14,7 @@ use clap::Parser;
 use super::Cli;
 
 /// Terraform's single-dash long options that kustoplan also has, and their `--` forms.
-const TERRAFORM_SPELLINGS: [(&str, &str); 7] = [
+const TERRAFORM_SPELLINGS: [(&str, &str); 8] = [
     ("-out", "--out"),
     ("-detailed-exitcode", "--detailed-exitcode"),
     ("-auto-approve", "--auto-approve"),
@@ -22,10 +22,11 @@ const TERRAFORM_SPELLINGS: [(&str, &str); 7] = [
     ("-help", "--help"),
     ("-force", "--force"),
     ("-lock-timeout", "--lock-timeout"),
+    ("-parallelism", "--parallelism"),
 ];
 
 /// `argv` with Terraform's single-dash spellings (`-out=FILE`, `-out FILE`, `-detailed-exitcode`,
-/// `-auto-approve`, `-var NAME=VALUE`, `-help`, `-force`, `-lock-timeout`) rewritten to kustoplan's `--` forms. Arguments
+/// `-auto-approve`, `-var NAME=VALUE`, `-help`, `-force`, `-lock-timeout`, `-parallelism`) rewritten to kustoplan's `--` forms. Arguments
 /// after `--` are left as they are.
 pub fn terraform_spellings<I, T>(argv: I) -> Vec<OsString>
 where
@@ -115,6 +116,10 @@ mod tests {
         assert_eq!(
             rewritten(&["kustoplan", "apply", "-auto-approve", "-out", "x"]),
             ["kustoplan", "apply", "--auto-approve", "--out", "x"]
+        );
+        assert_eq!(
+            rewritten(&["kustoplan", "apply", "-parallelism=8"]),
+            ["kustoplan", "apply", "--parallelism=8"]
         );
     }
 

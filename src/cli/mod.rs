@@ -240,6 +240,19 @@ pub struct ApplyArgs {
     /// directory, or the lease on a live Kusto target), e.g. 30s; 0 refuses at once.
     #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = parse_duration)]
     pub lock_timeout: std::time::Duration,
+    /// Kusto databases changed at once (each database's commands still run in plan order, as
+    /// scripts one after another). Default 4: schema changes within a database are serialised
+    /// by the service anyway, and four scripts in flight stay far below a cluster's limit on
+    /// concurrent management commands.
+    #[arg(long, value_name = "N", default_value_t = crate::providers::kusto::apply::DEFAULT_PARALLELISM,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    pub parallelism: usize,
+    /// Connect requests in flight at once (connector writes, state changes and status checks;
+    /// each connector's own requests still run in plan order). Default 10, Terraform's
+    /// default parallelism.
+    #[arg(long, value_name = "N", default_value_t = crate::providers::connect::converge::DEFAULT_PARALLELISM,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    pub connect_parallelism: usize,
     /// Directory of the built-in sandbox (default: .kustoplan/sandbox next to the manifests).
     #[arg(long, env = "KUSTOPLAN_SANDBOX_DIR", value_name = "DIR")]
     pub sandbox_dir: Option<PathBuf>,

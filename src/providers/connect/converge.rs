@@ -3,8 +3,12 @@
 //! and wait until the connector and its tasks are there, reporting failed tasks with their
 //! (masked) traces.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
+
+use futures::StreamExt;
 
 use super::observe::{ListError, list};
 use super::types::State;
@@ -27,27 +31,40 @@ pub struct Invalid {
     pub message: String,
 }
 
-/// Validates every config the operations would write. Returns each reported error.
+/// Validates every config the operations would write, up to `parallelism` requests at once.
+/// Returns each reported error, in the operations' order.
 pub async fn validate(
     client: &ConnectClient,
     operations: &[Operation],
+    parallelism: usize,
 ) -> Result<Vec<Invalid>, ConnectClientError> {
-    let mut out = Vec::new();
-    for op in operations {
-        if let Operation::PutConnectorConfig { name, config }
-        | Operation::CreateConnector { name, config, .. } = op
-        {
+    let configs = operations.iter().filter_map(|op| match op {
+        Operation::PutConnectorConfig { name, config }
+        | Operation::CreateConnector { name, config, .. } => Some((name, config)),
+        _ => None,
+    });
+    let reports: Vec<_> = futures::stream::iter(configs)
+        .map(|(name, config)| async move {
             let mut with_name = config.clone();
             with_name.insert("name".to_string(), name.clone());
-            let report = client.validate(KUSTO_SINK_CLASS, &with_name).await?;
-            for (key, errors) in report.errors() {
-                for message in errors {
-                    out.push(Invalid {
-                        connector: name.clone(),
-                        key: key.to_string(),
-                        message: client.mask_text(message),
-                    });
-                }
+            client
+                .validate(KUSTO_SINK_CLASS, &with_name)
+                .await
+                .map(|report| (name, report))
+        })
+        .buffered(parallelism.max(1))
+        .collect()
+        .await;
+    let mut out = Vec::new();
+    for report in reports {
+        let (name, report) = report?;
+        for (key, errors) in report.errors() {
+            for message in errors {
+                out.push(Invalid {
+                    connector: name.clone(),
+                    key: key.to_string(),
+                    message: client.mask_text(message),
+                });
             }
         }
     }
@@ -121,7 +138,7 @@ pub async fn execute(client: &ConnectClient, op: &Operation) -> Result<(), StepE
 /// written then.
 async fn copy_offsets(client: &ConnectClient, from: &str, to: &str) -> Result<(), StepError> {
     let stopped = BTreeMap::from([(from.to_string(), State::Stopped)]);
-    if let Some(nc) = wait_for(client, &stopped, STOP_WAIT)
+    if let Some(nc) = wait_for(client, &stopped, STOP_WAIT, 1)
         .await
         .into_iter()
         .next()
@@ -146,20 +163,27 @@ pub struct NotConverged {
 
 /// Waits until each connector (name -> declared state) and all its tasks are in the declared
 /// state; `RUNNING` also needs every task `RUNNING`, `STOPPED` needs no tasks. A failed
-/// connector or task ends the wait for that connector at once.
+/// connector or task ends the wait for that connector at once. Each round asks for the pending
+/// connectors' status, up to `parallelism` requests at once; the result is in `wanted`'s order.
 pub async fn wait_for(
     client: &ConnectClient,
     wanted: &BTreeMap<String, State>,
     timeout: Duration,
+    parallelism: usize,
 ) -> Vec<NotConverged> {
     let deadline = Instant::now() + timeout;
     let mut pending: Vec<(&String, &State)> = wanted.iter().collect();
     let mut out = Vec::new();
     let mut last: BTreeMap<&String, String> = BTreeMap::new();
     while !pending.is_empty() {
+        let statuses: Vec<_> = futures::stream::iter(&pending)
+            .map(|(name, _)| client.status(name))
+            .buffered(parallelism.max(1))
+            .collect()
+            .await;
         let mut next = Vec::new();
-        for (name, want) in pending {
-            match client.status(name).await {
+        for ((name, want), status) in pending.into_iter().zip(statuses) {
+            match status {
                 Ok(status) => {
                     let tasks_ok = match want {
                         State::Stopped => status.tasks.is_empty(),
@@ -227,62 +251,218 @@ pub async fn wait_for(
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
+    out.sort_by(|a, b| a.connector.cmp(&b.connector));
     out
 }
+
+/// How many connector requests apply keeps in flight unless told otherwise
+/// (`--connect-parallelism`): Terraform's default parallelism. A Connect worker answers REST
+/// calls from a thread pool and forwards writes to the group's leader, which appends them to
+/// the config topic one by one; ten in flight hide the round trips of a thousand routes
+/// without piling up rebalances (whose 409 answers the client retries).
+pub const DEFAULT_PARALLELISM: usize = 10;
 
 /// How long apply waits for connectors and tasks to reach their declared state.
 const CONNECTOR_WAIT: Duration = Duration::from_secs(60);
 
-/// Carries out one cluster's planned operations in order, adding each outcome to `report`:
-/// stops at the first failure, or before the next request once `stop` is requested. Then, unless
-/// interrupted, waits until every connector it touched reaches the state `declared` gives it.
-/// `ops` are (change address, operation) in plan order.
+/// One change's requests to a Connect cluster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Step {
+    /// The change's address.
+    pub address: String,
+    /// The change's phase: the steps of a phase may run concurrently, phases run one after
+    /// another (configs, then run states, then removals, as the plan orders them).
+    pub phase: u8,
+    /// Its requests, in order.
+    pub operations: Vec<Operation>,
+}
+
+/// The connectors an operation touches.
+fn connectors_of(op: &Operation) -> Vec<&str> {
+    match op {
+        Operation::PutConnectorConfig { name, .. }
+        | Operation::CreateConnector { name, .. }
+        | Operation::PauseConnector { name }
+        | Operation::ResumeConnector { name }
+        | Operation::StopConnector { name }
+        | Operation::DeleteConnector { name } => vec![name],
+        Operation::CopyConnectorOffsets { from, to } => vec![from, to],
+        Operation::CreateTopic { .. }
+        | Operation::CreatePartitions { .. }
+        | Operation::AlterTopicConfigs { .. } => Vec::new(),
+    }
+}
+
+/// Splits the steps' operations (numbered in plan order) into waves, one per phase, run one
+/// after another; within a wave, into groups run concurrently, each in plan order. Steps that
+/// touch a common connector share a group (a rename stops one connector, creates another and
+/// copies offsets from one to the other), so no connector ever sees its requests reordered or
+/// two at once, and nothing of a later phase starts before the earlier phase has finished.
+fn waves(steps: &[Step]) -> Vec<Vec<Vec<usize>>> {
+    type Group<'a> = (BTreeSet<&'a str>, Vec<usize>);
+    let mut out: Vec<Vec<Group>> = Vec::new();
+    let mut wave: Vec<Group> = Vec::new();
+    let mut phase = None;
+    let mut next = 0;
+    for step in steps {
+        if phase.is_some_and(|p| p != step.phase) {
+            out.push(std::mem::take(&mut wave));
+        }
+        phase = Some(step.phase);
+        let numbers: Vec<usize> = (next..next + step.operations.len()).collect();
+        next += step.operations.len();
+        let names: BTreeSet<&str> = step.operations.iter().flat_map(connectors_of).collect();
+        let (sharing, rest): (Vec<Group>, Vec<Group>) = std::mem::take(&mut wave)
+            .into_iter()
+            .partition(|(touched, _)| !touched.is_disjoint(&names));
+        wave = rest;
+        let mut group = (names, numbers);
+        for (touched, ops) in sharing {
+            group.0.extend(touched);
+            group.1.extend(ops);
+        }
+        group.1.sort_unstable();
+        wave.push(group);
+        wave.sort_by_key(|(_, ops)| ops.first().copied());
+    }
+    out.push(wave);
+    out.into_iter()
+        .filter(|wave| !wave.is_empty())
+        .map(|wave| wave.into_iter().map(|(_, ops)| ops).collect())
+        .collect()
+}
+
+/// The shared state of one cluster's apply. Its groups all run on the caller's task (polled
+/// together, never spawned), so the locks are only ever held between two awaits.
+struct Run<'a, F> {
+    client: &'a ConnectClient,
+    ops: &'a [(String, String, Operation)],
+    declared: Option<&'a ConnectCluster>,
+    stop: &'a StopRequest,
+    /// A request failed, or a stop was requested: no request starts any more.
+    halted: AtomicBool,
+    interrupted: AtomicBool,
+    requests: AtomicUsize,
+    /// Each operation's outcome by number; `None` until it has been sent and answered.
+    outcomes: Mutex<Vec<Option<CommandOutcome>>>,
+    /// The state each connector touched should end in.
+    wanted: Mutex<BTreeMap<String, State>>,
+    progress: Mutex<&'a mut F>,
+}
+
+impl<F: FnMut(String)> Run<'_, F> {
+    /// Sends one group's operations in order, until one fails or apply halts.
+    async fn group(&self, numbers: &[usize]) {
+        for &i in numbers {
+            if self.halted.load(Ordering::SeqCst) {
+                return;
+            }
+            if self.stop.is_requested() {
+                self.interrupted.store(true, Ordering::SeqCst);
+                self.halted.store(true, Ordering::SeqCst);
+                return;
+            }
+            let (_, text, op) = &self.ops[i];
+            (lock(&self.progress))(text.clone());
+            self.requests.fetch_add(1, Ordering::SeqCst);
+            let outcome = match execute(self.client, op).await {
+                Ok(()) => {
+                    track_wanted_state(&mut lock(&self.wanted), op, self.declared);
+                    CommandOutcome::Completed
+                }
+                Err(e) => {
+                    self.halted.store(true, Ordering::SeqCst);
+                    CommandOutcome::Failed(e.to_string())
+                }
+            };
+            let failed = outcome != CommandOutcome::Completed;
+            lock(&self.outcomes)[i] = Some(outcome);
+            if failed {
+                return;
+            }
+        }
+    }
+}
+
+/// Locks a mutex of this module; each write under it is one assignment or one map update, so
+/// a panic while one was held leaves nothing half-written and poisoning is ignored.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Carries out one cluster's planned steps, adding each outcome to `report` in plan order:
+/// phase by phase, and within a phase the steps of different connectors concurrently, up to
+/// `parallelism` requests at once (see [`waves`]). At the first failure, or once `stop` is
+/// requested, no further request starts; those in flight finish. Then, unless interrupted,
+/// waits until every connector it touched reaches the state `declared` gives it.
+#[allow(clippy::too_many_arguments)]
 pub async fn apply_cluster(
     client: &ConnectClient,
     cluster: &str,
-    ops: Vec<(String, Operation)>,
+    steps: Vec<Step>,
     declared: Option<&ConnectCluster>,
+    parallelism: usize,
     stop: &StopRequest,
     progress: &mut impl FnMut(String),
     report: &mut ApplyReport,
 ) {
-    let mut wanted = BTreeMap::new();
-    let mut failed = false;
-    for (address, op) in ops {
-        let text = describe(&op);
-        if !failed && stop.is_requested() {
-            failed = true;
-            report.interrupted = true;
+    let waves = waves(&steps);
+    let ops: Vec<(String, String, Operation)> = steps
+        .into_iter()
+        .flat_map(|step| {
+            let address = step.address;
+            step.operations
+                .into_iter()
+                .map(move |op| (address.clone(), describe(&op), op))
+        })
+        .collect();
+    let run = Run {
+        client,
+        ops: &ops,
+        declared,
+        stop,
+        halted: AtomicBool::new(false),
+        interrupted: AtomicBool::new(false),
+        requests: AtomicUsize::new(0),
+        outcomes: Mutex::new(vec![None; ops.len()]),
+        wanted: Mutex::new(BTreeMap::new()),
+        progress: Mutex::new(progress),
+    };
+    for wave in &waves {
+        if run.halted.load(Ordering::SeqCst) {
+            break;
         }
-        if failed {
-            report
-                .commands
-                .push((address, text, CommandOutcome::NotRun));
-            continue;
-        }
-        progress(text.clone());
-        report.requests += 1;
-        match execute(client, &op).await {
-            Ok(()) => {
-                track_wanted_state(&mut wanted, &op, declared);
-                report
-                    .commands
-                    .push((address, text, CommandOutcome::Completed));
-            }
-            Err(e) => {
-                failed = true;
-                report
-                    .commands
-                    .push((address, text, CommandOutcome::Failed(e.to_string())));
-            }
-        }
+        futures::stream::iter(wave)
+            .map(|group| run.group(group))
+            .buffer_unordered(parallelism.max(1))
+            .for_each(|()| async {})
+            .await;
     }
+    let outcomes = std::mem::take(&mut *lock(&run.outcomes));
+    report.commands.extend(
+        ops.iter()
+            .zip(outcomes)
+            .map(|((address, text, _), outcome)| {
+                (
+                    address.clone(),
+                    text.clone(),
+                    outcome.unwrap_or(CommandOutcome::NotRun),
+                )
+            }),
+    );
+    report.requests += run.requests.load(Ordering::SeqCst);
+    report.interrupted |= run.interrupted.load(Ordering::SeqCst);
+    let wanted = std::mem::take(&mut *lock(&run.wanted));
+    let progress = run
+        .progress
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     if !wanted.is_empty() && !report.interrupted {
         progress(format!(
             "Waiting for {} connector(s) on `{cluster}` to reach their declared state...",
             wanted.len()
         ));
-        let missed = wait_for(client, &wanted, CONNECTOR_WAIT).await;
+        let missed = wait_for(client, &wanted, CONNECTOR_WAIT, parallelism).await;
         report
             .verifications
             .extend(state_checks(cluster, &wanted, missed));
@@ -329,11 +509,13 @@ fn track_wanted_state(
 }
 
 /// Restarts the failed connectors and tasks of `cluster` that `declared` lists (one list
-/// request finds them), then waits until they reach their declared state.
+/// request finds them), then waits until they reach their declared state, asking for up to
+/// `parallelism` statuses at once.
 pub async fn restart_failed(
     client: &ConnectClient,
     cluster: &str,
     declared: Option<&ConnectCluster>,
+    parallelism: usize,
     progress: &mut impl FnMut(String),
     report: &mut ApplyReport,
 ) -> Result<(), ListError> {
@@ -362,7 +544,7 @@ pub async fn restart_failed(
                 .push((address, text, CommandOutcome::Failed(e.to_string()))),
         }
     }
-    let missed = wait_for(client, &wanted, CONNECTOR_WAIT).await;
+    let missed = wait_for(client, &wanted, CONNECTOR_WAIT, parallelism).await;
     report
         .verifications
         .extend(state_checks(cluster, &wanted, missed));
@@ -394,5 +576,84 @@ fn wire_state(s: RunState) -> State {
         RunState::Running => State::Running,
         RunState::Paused => State::Paused,
         RunState::Stopped => State::Stopped,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::phase::{CONNECTOR_REMOVALS, CONNECTOR_STATES, CONNECTORS};
+
+    fn step(phase: u8, operations: Vec<Operation>) -> Step {
+        Step {
+            address: String::new(),
+            phase,
+            operations,
+        }
+    }
+
+    fn put(name: &str) -> Operation {
+        Operation::PutConnectorConfig {
+            name: name.into(),
+            config: BTreeMap::new(),
+        }
+    }
+
+    #[test]
+    fn phases_run_one_after_another_and_each_connector_keeps_its_order() {
+        let steps = vec![
+            step(CONNECTORS, vec![put("a")]),
+            step(CONNECTORS, vec![put("b")]),
+            // A rename: the old connector stops, the new one gets its offsets.
+            step(
+                CONNECTORS,
+                vec![
+                    Operation::StopConnector { name: "old".into() },
+                    put("new"),
+                    Operation::CopyConnectorOffsets {
+                        from: "old".into(),
+                        to: "new".into(),
+                    },
+                ],
+            ),
+            step(CONNECTORS, vec![put("old")]),
+            step(
+                CONNECTOR_STATES,
+                vec![Operation::PauseConnector { name: "a".into() }],
+            ),
+            step(
+                CONNECTOR_STATES,
+                vec![Operation::ResumeConnector { name: "b".into() }],
+            ),
+            step(
+                CONNECTOR_REMOVALS,
+                vec![Operation::DeleteConnector { name: "c".into() }],
+            ),
+        ];
+        assert_eq!(
+            waves(&steps),
+            vec![
+                vec![vec![0], vec![1], vec![2, 3, 4, 5]],
+                vec![vec![6], vec![7]],
+                vec![vec![8]],
+            ]
+        );
+    }
+
+    #[test]
+    fn steps_joined_by_a_later_one_are_merged_in_plan_order() {
+        let steps = vec![
+            step(CONNECTORS, vec![put("a")]),
+            step(CONNECTORS, vec![put("x")]),
+            step(CONNECTORS, vec![put("b")]),
+            step(
+                CONNECTORS,
+                vec![Operation::CopyConnectorOffsets {
+                    from: "a".into(),
+                    to: "b".into(),
+                }],
+            ),
+        ];
+        assert_eq!(waves(&steps), vec![vec![vec![0, 2, 3], vec![1]]]);
     }
 }

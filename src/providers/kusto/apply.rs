@@ -2,6 +2,22 @@
 //!
 //! A script runs its commands in order and is not transactional, so the report says exactly
 //! which commands ran, which one failed and which never started.
+//!
+//! Every command of a plan runs in one database (a change's [`Target::Kusto`]): the plan emits
+//! no cluster-level command (databases are not created or dropped by it). Each database's
+//! commands are therefore grouped into scripts of their own, in plan order, and databases are
+//! applied concurrently, a bounded number at a time. Within a database the plan's order (tables,
+//! mappings, policies, principals, functions, renames first) is kept because its scripts run one
+//! after another. Across databases the plan orders nothing, except where a command names another
+//! database (`database("…")` or `cluster("…")` in a function body or a policy's query): such a
+//! command waits until every command before it in the plan has run (a new [`Stage`] starts), so
+//! what it reads in the other database exists as it would in a one-at-a-time apply.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use futures::StreamExt;
 
 use crate::interrupt::StopRequest;
 use crate::kusto::render;
@@ -15,109 +31,260 @@ pub const MAX_COMMANDS_PER_SCRIPT: usize = 1000;
 /// At most this many bytes of command text per script request (well under the service's limits).
 pub const MAX_SCRIPT_BYTES: usize = 1 << 20;
 
+/// How many databases apply sends scripts to at once unless told otherwise (`--parallelism`).
+/// Schema changes in one database are serialised by the service, so concurrency pays only
+/// across databases; four scripts in flight keep the latency of many databases hidden while
+/// staying far below a cluster's limit on concurrent management requests, even on the smallest
+/// SKUs, so apply does not compete with ingestion and queries for the cluster's command slots.
+pub const DEFAULT_PARALLELISM: usize = 4;
+
 /// A script-sized group of commands in one database.
 struct Batch {
-    database: String,
-    items: Vec<(String, String)>,
+    /// 1-based, in plan order across all databases (for progress lines).
+    number: usize,
+    /// Positions of its commands in the plan's list of Kusto commands.
+    items: Vec<usize>,
+    /// Bytes of command text so far, with a separator each.
+    bytes: usize,
 }
 
-fn batches(changes: &[Change]) -> Vec<Batch> {
-    let mut out: Vec<Batch> = Vec::new();
-    for change in changes {
-        let Target::Kusto { database } = &change.target else {
-            continue;
-        };
-        for command in &change.commands {
-            let fits = out.last().is_some_and(|b| {
-                b.database == *database
-                    && b.items.len() < MAX_COMMANDS_PER_SCRIPT
-                    && b.items.iter().map(|(_, c)| c.len() + 1).sum::<usize>() + command.len()
-                        <= MAX_SCRIPT_BYTES
-            });
-            if !fits {
-                out.push(Batch {
-                    database: database.clone(),
-                    items: Vec::new(),
-                });
-            }
-            if let Some(batch) = out.last_mut() {
-                batch.items.push((change.address.clone(), command.clone()));
-            }
+/// One database's batches within a stage, sent one after another.
+struct Lane {
+    database: String,
+    batches: Vec<Batch>,
+}
+
+/// Lanes that may run concurrently; a stage starts once the previous one has finished.
+#[derive(Default)]
+struct Stage {
+    lanes: Vec<Lane>,
+}
+
+/// Whether a command may read another database: its text calls `database(` or `cluster(`.
+/// Matching the text rather than parsing it errs towards waiting, which costs only concurrency.
+fn names_another_database(command: &str) -> bool {
+    let lower = command.to_ascii_lowercase();
+    lower.contains("database(") || lower.contains("cluster(")
+}
+
+/// The plan's Kusto commands as (address, database, command), in plan order.
+fn commands(changes: &[Change]) -> Vec<(&str, &str, &str)> {
+    changes
+        .iter()
+        .filter_map(|change| match &change.target {
+            Target::Kusto { database } => Some((change, database.as_str())),
+            _ => None,
+        })
+        .flat_map(|(change, database)| {
+            change
+                .commands
+                .iter()
+                .map(move |command| (change.address.as_str(), database, command.as_str()))
+        })
+        .collect()
+}
+
+/// Groups the commands into stages of per-database lanes of script-sized batches (see the
+/// module documentation for why this keeps every order the plan needs).
+fn stages(commands: &[(&str, &str, &str)]) -> Vec<Stage> {
+    let mut out = Vec::new();
+    let mut stage = Stage::default();
+    // The current stage's lane of each database.
+    let mut lane_of: BTreeMap<&str, usize> = BTreeMap::new();
+    for (i, (_, database, command)) in commands.iter().enumerate() {
+        if names_another_database(command) && lane_of.keys().any(|db| db != database) {
+            out.push(std::mem::take(&mut stage));
+            lane_of.clear();
         }
+        let at = *lane_of.entry(database).or_insert_with(|| {
+            stage.lanes.push(Lane {
+                database: (*database).to_string(),
+                batches: Vec::new(),
+            });
+            stage.lanes.len() - 1
+        });
+        let lane = &mut stage.lanes[at];
+        let fits = lane.batches.last().is_some_and(|b| {
+            b.items.len() < MAX_COMMANDS_PER_SCRIPT && b.bytes + command.len() <= MAX_SCRIPT_BYTES
+        });
+        if !fits {
+            lane.batches.push(Batch {
+                number: 0,
+                items: Vec::new(),
+                bytes: 0,
+            });
+        }
+        if let Some(batch) = lane.batches.last_mut() {
+            batch.items.push(i);
+            batch.bytes += command.len() + 1;
+        }
+    }
+    out.push(stage);
+    out.retain(|s| !s.lanes.is_empty());
+    let mut number = 0;
+    for batch in out
+        .iter_mut()
+        .flat_map(|s| s.lanes.iter_mut())
+        .flat_map(|l| l.batches.iter_mut())
+    {
+        number += 1;
+        batch.number = number;
     }
     out
 }
 
-/// Runs the Kusto changes' commands in order, batched into scripts; stops at the first failure.
-/// Changes for other systems are skipped here.
-/// `progress` is told about each batch before it is sent.
-pub async fn apply(
-    transport: &KustoTransport,
-    changes: &[Change],
-    stop: &StopRequest,
-    mut progress: impl FnMut(usize, usize, usize),
-) -> ApplyReport {
-    let all = batches(changes);
-    let total = all.len();
-    let mut report = ApplyReport::default();
-    let mut stopped = false;
-    for (i, batch) in all.into_iter().enumerate() {
-        if !stopped && stop.is_requested() {
-            stopped = true;
-            report.interrupted = true;
-        }
-        if stopped {
-            report.commands.extend(
-                batch
-                    .items
-                    .into_iter()
-                    .map(|(a, c)| (a, c, CommandOutcome::NotRun)),
-            );
-            continue;
-        }
-        progress(i + 1, total, batch.items.len());
-        let commands: Vec<String> = batch.items.iter().map(|(_, c)| c.clone()).collect();
-        let script = render::execute_script(&commands, false);
-        report.requests += 1;
-        match transport.mgmt(&batch.database, &script).await {
-            Ok(response) => {
-                let outcomes = script_outcomes(&response, commands.len());
-                stopped = outcomes.iter().any(|o| *o != CommandOutcome::Completed);
-                report.commands.extend(
-                    batch
-                        .items
-                        .into_iter()
-                        .zip(outcomes)
-                        .map(|((a, c), o)| (a, c, o)),
-                );
+/// What apply tells its caller as a batch is sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BatchStart<'a> {
+    /// The batch's number (1-based, in plan order: stable whatever order batches start in).
+    pub number: usize,
+    /// How many batches the apply has.
+    pub total: usize,
+    /// The database the script runs in (batches of different databases run concurrently).
+    pub database: &'a str,
+    /// Commands in the script.
+    pub commands: usize,
+}
+
+/// The shared state of one apply's lanes. They all run on the caller's task (polled together,
+/// never spawned), so the locks are only ever held between two awaits.
+struct Run<'a, F> {
+    transport: &'a KustoTransport,
+    commands: &'a [(&'a str, &'a str, &'a str)],
+    total: usize,
+    stop: &'a StopRequest,
+    /// A command did not complete, or a stop was requested: no batch starts any more.
+    halted: AtomicBool,
+    interrupted: AtomicBool,
+    requests: AtomicUsize,
+    /// Each command's outcome by position; `None` until its batch has answered.
+    outcomes: Mutex<Vec<Option<CommandOutcome>>>,
+    progress: Mutex<F>,
+}
+
+impl<F: FnMut(BatchStart<'_>)> Run<'_, F> {
+    /// Sends one database's batches of a stage in order, until one fails or apply halts.
+    async fn lane(&self, lane: &Lane) {
+        for batch in &lane.batches {
+            if self.halted.load(Ordering::SeqCst) {
+                return;
             }
-            Err(TransportError {
-                message,
-                outcome_unknown,
-                ..
-            }) => {
-                stopped = true;
-                let outcome = if outcome_unknown {
-                    CommandOutcome::Unknown
-                } else {
-                    CommandOutcome::Failed(message)
-                };
-                let mut items = batch.items.into_iter();
-                if let Some((a, c)) = items.next() {
-                    report.commands.push((a, c, outcome.clone()));
-                }
-                let rest = if outcome_unknown {
-                    CommandOutcome::Unknown
-                } else {
-                    CommandOutcome::NotRun
-                };
-                report
-                    .commands
-                    .extend(items.map(|(a, c)| (a, c, rest.clone())));
+            if self.stop.is_requested() {
+                self.interrupted.store(true, Ordering::SeqCst);
+                self.halted.store(true, Ordering::SeqCst);
+                return;
+            }
+            (lock(&self.progress))(BatchStart {
+                number: batch.number,
+                total: self.total,
+                database: &lane.database,
+                commands: batch.items.len(),
+            });
+            let commands: Vec<String> = batch
+                .items
+                .iter()
+                .map(|&i| self.commands[i].2.to_string())
+                .collect();
+            let script = render::execute_script(&commands, false);
+            self.requests.fetch_add(1, Ordering::SeqCst);
+            let outcomes = match self.transport.mgmt(&lane.database, &script).await {
+                Ok(response) => script_outcomes(&response, commands.len()),
+                Err(e) => error_outcomes(e, commands.len()),
+            };
+            let completed = outcomes.iter().all(|o| *o == CommandOutcome::Completed);
+            let mut all = lock(&self.outcomes);
+            for (&i, outcome) in batch.items.iter().zip(outcomes) {
+                all[i] = Some(outcome);
+            }
+            if !completed {
+                self.halted.store(true, Ordering::SeqCst);
+                return;
             }
         }
     }
-    report
+}
+
+/// Locks a mutex of this module; a panic while one was held leaves nothing half-written that
+/// a later reader could misread (each write is one assignment), so poisoning is ignored.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Runs the Kusto changes' commands, batched into one script per database (or more when a
+/// database has more than a script holds), with up to `parallelism` databases in flight.
+/// At the first command that does not complete, or once `stop` is requested, no further batch
+/// starts anywhere; batches in flight finish. The report lists every command in plan order:
+/// ran, failed, unknown, or not run. Changes for other systems are skipped here.
+/// `progress` is told about each batch as it is sent.
+pub async fn apply(
+    transport: &KustoTransport,
+    changes: &[Change],
+    parallelism: usize,
+    stop: &StopRequest,
+    progress: impl FnMut(BatchStart<'_>),
+) -> ApplyReport {
+    let commands = commands(changes);
+    let stages = stages(&commands);
+    let run = Run {
+        transport,
+        commands: &commands,
+        total: stages
+            .iter()
+            .flat_map(|s| &s.lanes)
+            .map(|l| l.batches.len())
+            .sum(),
+        stop,
+        halted: AtomicBool::new(false),
+        interrupted: AtomicBool::new(false),
+        requests: AtomicUsize::new(0),
+        outcomes: Mutex::new(vec![None; commands.len()]),
+        progress: Mutex::new(progress),
+    };
+    for stage in &stages {
+        if run.halted.load(Ordering::SeqCst) {
+            break;
+        }
+        futures::stream::iter(&stage.lanes)
+            .map(|lane| run.lane(lane))
+            .buffer_unordered(parallelism.max(1))
+            .for_each(|()| async {})
+            .await;
+    }
+    let outcomes = std::mem::take(&mut *lock(&run.outcomes));
+    ApplyReport {
+        commands: commands
+            .iter()
+            .zip(outcomes)
+            .map(|((address, _, command), outcome)| {
+                (
+                    (*address).to_string(),
+                    (*command).to_string(),
+                    outcome.unwrap_or(CommandOutcome::NotRun),
+                )
+            })
+            .collect(),
+        requests: run.requests.load(Ordering::SeqCst),
+        interrupted: run.interrupted.load(Ordering::SeqCst),
+        verifications: Vec::new(),
+    }
+}
+
+/// The outcomes of a script whose request failed: the first command failed with the message
+/// and the rest never ran, or, when the response was lost, all of them are unknown.
+fn error_outcomes(error: TransportError, expected: usize) -> Vec<CommandOutcome> {
+    let TransportError {
+        message,
+        outcome_unknown,
+        ..
+    } = error;
+    if outcome_unknown {
+        return vec![CommandOutcome::Unknown; expected];
+    }
+    let mut out = vec![CommandOutcome::NotRun; expected];
+    if let Some(first) = out.first_mut() {
+        *first = CommandOutcome::Failed(message);
+    }
+    out
 }
 
 /// Reads the per-command rows of an `.execute database script` result.
@@ -153,7 +320,7 @@ mod tests {
     use super::*;
     use crate::plan::{Action, ImpactClass};
 
-    fn change(address: &str, commands: Vec<String>) -> Change {
+    fn change_in(database: &str, address: &str, commands: Vec<String>) -> Change {
         Change {
             address: address.into(),
             action: Action::Create,
@@ -162,13 +329,38 @@ mod tests {
             before: None,
             after: None,
             target: Target::Kusto {
-                database: "db".into(),
+                database: database.into(),
             },
             commands,
             operations: Vec::new(),
             phase: 0,
             previous_address: None,
         }
+    }
+
+    fn change(address: &str, commands: Vec<String>) -> Change {
+        change_in("db", address, commands)
+    }
+
+    /// Per stage, per lane: the database and its batches' command texts.
+    fn shape(changes: &[Change]) -> Vec<Vec<(String, Vec<Vec<String>>)>> {
+        let commands = commands(changes);
+        stages(&commands)
+            .iter()
+            .map(|s| {
+                s.lanes
+                    .iter()
+                    .map(|l| {
+                        let batches = l
+                            .batches
+                            .iter()
+                            .map(|b| b.items.iter().map(|&i| commands[i].2.to_string()).collect())
+                            .collect();
+                        (l.database.clone(), batches)
+                    })
+                    .collect()
+            })
+            .collect()
     }
 
     #[test]
@@ -181,8 +373,75 @@ mod tests {
                 )
             })
             .collect();
-        let sizes: Vec<usize> = batches(&changes).iter().map(|b| b.items.len()).collect();
+        let commands = commands(&changes);
+        let stages = stages(&commands);
+        let sizes: Vec<usize> = stages[0].lanes[0]
+            .batches
+            .iter()
+            .map(|b| b.items.len())
+            .collect();
         assert_eq!(sizes, vec![1000, 1000, 500]);
+        let numbers: Vec<usize> = stages[0].lanes[0]
+            .batches
+            .iter()
+            .map(|b| b.number)
+            .collect();
+        assert_eq!(numbers, vec![1, 2, 3]);
+    }
+
+    #[test]
+    fn each_database_gets_one_script_in_plan_order_whatever_the_phases_interleave() {
+        // The plan sorts by phase, then address: tables of both databases, then their mappings.
+        let changes = vec![
+            change_in("a", "kusto.a.table.T", vec!["A1".into()]),
+            change_in("b", "kusto.b.table.T", vec!["B1".into()]),
+            change_in(
+                "a",
+                "kusto.a.table.T.mapping.m",
+                vec!["A2".into(), "A3".into()],
+            ),
+            change_in("b", "kusto.b.table.T.mapping.m", vec!["B2".into()]),
+        ];
+        assert_eq!(
+            shape(&changes),
+            vec![vec![
+                (
+                    "a".to_string(),
+                    vec![vec!["A1".into(), "A2".into(), "A3".into()]]
+                ),
+                ("b".to_string(), vec![vec!["B1".into(), "B2".into()]]),
+            ]]
+        );
+    }
+
+    #[test]
+    fn a_command_naming_another_database_waits_for_everything_before_it() {
+        let function = ".create-or-alter function F() { Database(\"b\").T | take 1 }";
+        let changes = vec![
+            change_in("a", "kusto.a.table.T", vec!["A1".into()]),
+            change_in("b", "kusto.b.table.T", vec!["B1".into()]),
+            change_in("a", "kusto.a.function.F", vec![function.into()]),
+            change_in("b", "kusto.b.function.G", vec!["B2".into()]),
+        ];
+        assert_eq!(
+            shape(&changes),
+            vec![
+                vec![
+                    ("a".to_string(), vec![vec!["A1".to_string()]]),
+                    ("b".to_string(), vec![vec!["B1".to_string()]]),
+                ],
+                vec![
+                    ("a".to_string(), vec![vec![function.to_string()]]),
+                    ("b".to_string(), vec![vec!["B2".to_string()]]),
+                ],
+            ]
+        );
+        // In a stage of its own database only, nothing needs to wait.
+        let alone = vec![
+            change_in("a", "kusto.a.table.T", vec!["A1".into()]),
+            change_in("a", "kusto.a.function.F", vec![function.into()]),
+        ];
+        assert_eq!(shape(&alone).len(), 1);
     }
 
     #[tokio::test]
@@ -196,7 +455,7 @@ mod tests {
             change("b", vec![".alter column Missing.x type=long".into()]),
             change("c", vec![".create table C (x:int)".into()]),
         ];
-        let report = apply(&transport, &changes, &StopRequest::default(), |_, _, _| {}).await;
+        let report = apply(&transport, &changes, 4, &StopRequest::default(), |_| {}).await;
         assert_eq!(report.requests, 1);
         let outcomes: Vec<(&str, bool)> = report
             .commands
@@ -207,5 +466,87 @@ mod tests {
         assert!(matches!(report.commands[1].2, CommandOutcome::Failed(ref r) if !r.is_empty()));
         assert_eq!(report.commands[2].2, CommandOutcome::NotRun);
         assert!(!report.succeeded());
+    }
+
+    #[tokio::test]
+    async fn a_failure_in_one_database_starts_no_other_database_and_the_report_is_in_plan_order() {
+        let databases = ["a", "b", "c"].map(String::from);
+        let sandbox = std::sync::Arc::new(
+            crate::sandbox::kusto::KustoSandbox::in_memory(&databases).unwrap(),
+        );
+        let transport = KustoTransport::local(sandbox);
+        let changes = vec![
+            change_in(
+                "a",
+                "kusto.a.table.A",
+                vec![".create table A (x:int)".into()],
+            ),
+            change_in(
+                "b",
+                "kusto.b.table.B",
+                vec![".alter column Missing.x type=long".into()],
+            ),
+            change_in(
+                "c",
+                "kusto.c.table.C",
+                vec![".create table C (x:int)".into()],
+            ),
+            change_in(
+                "a",
+                "kusto.a.table.A2",
+                vec![".create table A2 (x:int)".into()],
+            ),
+        ];
+        let mut started = Vec::new();
+        // One database at a time, so which batches start is certain.
+        let report = apply(&transport, &changes, 1, &StopRequest::default(), |b| {
+            started.push((b.number, b.database.to_string()));
+        })
+        .await;
+        assert_eq!(started, vec![(1, "a".to_string()), (2, "b".to_string())]);
+        assert_eq!(report.requests, 2);
+        let outcomes: Vec<(&str, &CommandOutcome)> = report
+            .commands
+            .iter()
+            .map(|(a, _, o)| (a.as_str(), o))
+            .collect();
+        assert_eq!(outcomes[0], ("kusto.a.table.A", &CommandOutcome::Completed));
+        assert!(matches!(
+            outcomes[1],
+            ("kusto.b.table.B", CommandOutcome::Failed(_))
+        ));
+        assert_eq!(outcomes[2], ("kusto.c.table.C", &CommandOutcome::NotRun));
+        assert_eq!(
+            outcomes[3],
+            ("kusto.a.table.A2", &CommandOutcome::Completed)
+        );
+        assert!(!report.interrupted);
+    }
+
+    #[tokio::test]
+    async fn a_stop_before_the_next_batch_leaves_it_not_run_and_says_interrupted() {
+        let databases = ["a", "b"].map(String::from);
+        let sandbox = std::sync::Arc::new(
+            crate::sandbox::kusto::KustoSandbox::in_memory(&databases).unwrap(),
+        );
+        let transport = KustoTransport::local(sandbox);
+        let changes = vec![
+            change_in(
+                "a",
+                "kusto.a.table.A",
+                vec![".create table A (x:int)".into()],
+            ),
+            change_in(
+                "b",
+                "kusto.b.table.B",
+                vec![".create table B (x:int)".into()],
+            ),
+        ];
+        let stop = StopRequest::default();
+        let report = apply(&transport, &changes, 1, &stop, |_| stop.request()).await;
+        assert!(report.interrupted);
+        assert_eq!(report.requests, 1);
+        assert_eq!(report.commands[0].2, CommandOutcome::Completed);
+        assert_eq!(report.commands[1].2, CommandOutcome::NotRun);
     }
 }

@@ -28,11 +28,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use futures::StreamExt;
+
 use crate::interrupt::StopRequest;
 use crate::kusto::lease::{self, Holder, LeaseId, LeaseRecord};
 use crate::kusto::render;
 use crate::model::ColumnType;
 
+use super::apply::DEFAULT_PARALLELISM;
 use super::transport::{Failure, KustoTransport, TransportError};
 
 /// How often a waiting apply retries a held lease (each retry is four requests at most).
@@ -477,15 +480,21 @@ impl LiveLease {
     }
 
     /// Releases the lease in every database where it is still ours. Errors leave the rest to
-    /// expire (the first error is returned after every database was tried).
+    /// expire (the first error, in database order, is returned after every database was
+    /// tried). Unlike taking it (in name order, one database after another, so two appliers
+    /// never each hold part of it), releasing one database depends on no other, so up to
+    /// [`DEFAULT_PARALLELISM`] databases are released at once: with many databases the
+    /// release would otherwise cost one round trip per command per database.
     pub async fn release(&self) -> Result<(), LeaseError> {
-        let mut first_error = None;
-        for db in &self.databases {
-            if let Err(e) = self.release_one(db).await {
-                first_error.get_or_insert(e);
-            }
-        }
-        first_error.map_or(Ok(()), Err)
+        // Owned names: a closure over borrowed ones is not `Send` for every lifetime, which
+        // the interrupt handler's spawned release needs.
+        let results: Vec<Result<(), LeaseError>> =
+            futures::stream::iter(self.databases.iter().cloned())
+                .map(|db| async move { self.release_one(&db).await })
+                .buffered(DEFAULT_PARALLELISM)
+                .collect()
+                .await;
+        results.into_iter().collect()
     }
 
     async fn release_one(&self, db: &str) -> Result<(), LeaseError> {

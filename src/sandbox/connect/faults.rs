@@ -60,6 +60,13 @@ pub struct ConnectStats {
     pub total: u64,
     /// Per route, e.g. `GET /connectors`, `PUT /connectors/{name}/config`.
     pub routes: BTreeMap<String, u64>,
+    /// Requests being answered right now.
+    #[serde(default)]
+    pub in_flight: u64,
+    /// The most requests ever answered at the same time: shows whether a client sends
+    /// requests concurrently, and within which bound, without timing anything.
+    #[serde(default)]
+    pub max_in_flight: u64,
 }
 
 impl ConnectStats {

@@ -64,6 +64,25 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// Counts a request as in flight until it is dropped, whichever way the handler returns.
+struct InFlight(Arc<Shared>);
+
+impl InFlight {
+    fn start(shared: &Arc<Shared>) -> Self {
+        let mut stats = lock(&shared.stats);
+        stats.in_flight += 1;
+        stats.max_in_flight = stats.max_in_flight.max(stats.in_flight);
+        Self(Arc::clone(shared))
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        let mut stats = lock(&self.0.stats);
+        stats.in_flight = stats.in_flight.saturating_sub(1);
+    }
+}
+
 /// A running Connect sandbox server. Dropping it stops the server too.
 pub struct ConnectServerHandle {
     addr: SocketAddr,
@@ -167,6 +186,7 @@ async fn connect_request(State(shared): State<Arc<Shared>>, req: Request) -> Res
     let path = parts.uri.path().to_string();
     let query = parts.uri.query().unwrap_or("").to_string();
     lock(&shared.stats).count(&method, &path);
+    let _in_flight = InFlight::start(&shared);
     let request_id = parts
         .headers
         .get("x-request-id")
