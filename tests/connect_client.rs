@@ -98,7 +98,11 @@ impl Captured {
             .with_ansi(false)
             .with_writer(move || writer.clone())
             .finish();
-        tracing::subscriber::set_default(subscriber)
+        let guard = tracing::subscriber::set_default(subscriber);
+        // Other tests' threads (without this subscriber) may have hit a callsite while this
+        // one was being installed and cached "not interested" for it: ask again.
+        tracing::callsite::rebuild_interest_cache();
+        guard
     }
 }
 
@@ -585,6 +589,26 @@ async fn an_unreachable_worker_is_retried_within_bounds() {
             .contains("Check the Connect URL, that the workers are up"),
         "{e}"
     );
+    assert!(
+        e.to_string().contains("connection refused"),
+        "the error says which network failure: {e}"
+    );
+}
+
+/// A host name that does not resolve cannot start resolving on a retry: one attempt, and the
+/// error says DNS.
+#[tokio::test]
+async fn an_unresolvable_host_fails_at_once_and_says_dns() {
+    let mut options = fast();
+    options.retry.max_attempts = 5;
+    let c = ConnectClient::new("http://connect.no-such-host.invalid:8083", None, options)
+        .expect("client");
+    let e = c.list_expanded().await.expect_err("unresolvable");
+    match &e {
+        ConnectClientError::Transport { attempts, .. } => assert_eq!(*attempts, 1, "{e}"),
+        other => panic!("{other:?}"),
+    }
+    assert!(e.to_string().contains("DNS lookup failed"), "{e}");
 }
 
 #[tokio::test]

@@ -6,7 +6,8 @@
 //! so that all network calls back off the same way. Free of I/O, so it is unit-tested
 //! without a server.
 
-use std::time::{Duration, SystemTime};
+use std::future::Future;
+use std::time::{Duration, Instant, SystemTime};
 
 /// Bounds on retrying a transient failure.
 ///
@@ -97,6 +98,165 @@ pub enum GiveUp {
     },
 }
 
+/// Whether another attempt may follow a failed one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retry {
+    /// The failure is final: the same request would fail the same way, or repeating it could
+    /// apply a change twice.
+    Stop,
+    /// Transient: try again, after the server's `Retry-After` when it sent one.
+    After(Option<Duration>),
+}
+
+/// A failed attempt as its protocol classifies it. Kusto and Connect decide differently which
+/// failures are transient (Kusto's `@permanent`, Connect's 409 during a rebalance); the loop
+/// that acts on the decision is [`with_retries`], written once.
+pub trait Classified {
+    /// Whether another attempt may follow.
+    fn retry(&self) -> Retry;
+    /// A short reason for the log lines, e.g. `HTTP 503` or `connection refused`.
+    fn reason(&self) -> &str;
+}
+
+/// Runs `attempt(n, request_id)` for n = 1, 2, ... until it succeeds, fails for good, or
+/// `policy` gives up; returns the success or the last failure. `request_id(n)` names attempt n
+/// (so the server's logs tell retries apart), and `what` names the request in the log lines,
+/// e.g. `Kafka Connect request`.
+pub async fn with_retries<T, F, Fut>(
+    policy: &RetryPolicy,
+    what: &str,
+    request_id: impl Fn(u32) -> String,
+    mut attempt: impl FnMut(u32, String) -> Fut,
+) -> Result<T, F>
+where
+    F: Classified,
+    Fut: Future<Output = Result<T, F>>,
+{
+    let started = Instant::now();
+    let mut n = 1u32;
+    loop {
+        let id = request_id(n);
+        let failure = match attempt(n, id.clone()).await {
+            Ok(done) => return Ok(done),
+            Err(failure) => failure,
+        };
+        let Retry::After(retry_after) = failure.retry() else {
+            tracing::debug!(request_id = %id, reason = %failure.reason(), "{what} failed (not retryable)");
+            return Err(failure);
+        };
+        let wait = match policy.next_wait(n, started.elapsed(), retry_after) {
+            Ok(wait) => wait,
+            Err(give_up) => {
+                let why = match give_up {
+                    GiveUp::AttemptsExhausted => "retry attempts exhausted",
+                    GiveUp::TimeBudgetExceeded { .. } => {
+                        "the next retry would exceed the retry time budget"
+                    }
+                };
+                tracing::warn!(request_id = %id, attempts = n, reason = %failure.reason(), "{what}: giving up: {why}");
+                return Err(failure);
+            }
+        };
+        tracing::warn!(
+            request_id = %id,
+            attempt = n,
+            reason = %failure.reason(),
+            wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+            "retrying {what}"
+        );
+        tokio::time::sleep(wait).await;
+        n += 1;
+    }
+}
+
+/// What went wrong below HTTP, named so that an error says which: a host that does not
+/// resolve or a certificate that is not trusted fails at once (retrying cannot fix either),
+/// while a refused connection or a timeout is retried and then reported as such.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransportFault {
+    /// The request could not be built (a bad URL or header).
+    Invalid,
+    /// The host name does not resolve.
+    Dns,
+    /// The TLS handshake failed (untrusted or wrong certificate).
+    Tls,
+    /// Nothing listens on the port.
+    Refused,
+    /// No connection for another reason (network unreachable, connect timeout).
+    Unreachable,
+    /// No complete answer within the request timeout.
+    Timeout,
+    /// The connection broke after the request was sent: it may have run.
+    Lost,
+}
+
+impl TransportFault {
+    /// Classifies a reqwest error by its kind and the causes it wraps.
+    pub fn of(e: &reqwest::Error) -> TransportFault {
+        if e.is_builder() {
+            return TransportFault::Invalid;
+        }
+        let mut dns = false;
+        let mut tls = false;
+        let mut refused = false;
+        let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);
+        while let Some(c) = cause {
+            if let Some(io) = c.downcast_ref::<std::io::Error>() {
+                refused |= io.kind() == std::io::ErrorKind::ConnectionRefused;
+            }
+            let text = c.to_string().to_ascii_lowercase();
+            dns |= text.contains("dns error") || text.contains("failed to lookup address");
+            tls |= text.contains("certificate") || text.contains("tls handshake");
+            cause = c.source();
+        }
+        if e.is_connect() {
+            if dns {
+                return TransportFault::Dns;
+            }
+            if tls {
+                return TransportFault::Tls;
+            }
+            if refused {
+                return TransportFault::Refused;
+            }
+            return TransportFault::Unreachable;
+        }
+        if e.is_timeout() {
+            return TransportFault::Timeout;
+        }
+        TransportFault::Lost
+    }
+
+    /// Whether the server can have seen the request: only then may repeating it matter.
+    pub fn request_may_have_run(self) -> bool {
+        matches!(self, TransportFault::Timeout | TransportFault::Lost)
+    }
+
+    /// Whether a later attempt can succeed: not for a request that cannot be built, a host
+    /// that does not resolve, or a certificate that is not trusted.
+    pub fn is_transient(self) -> bool {
+        !matches!(
+            self,
+            TransportFault::Invalid | TransportFault::Dns | TransportFault::Tls
+        )
+    }
+
+    /// What to call it in errors and log lines.
+    pub fn describe(self) -> &'static str {
+        match self {
+            TransportFault::Invalid => "invalid request",
+            TransportFault::Dns => "DNS lookup failed (the host name does not resolve)",
+            TransportFault::Tls => {
+                "TLS handshake failed (certificate not trusted or not for this host)"
+            }
+            TransportFault::Refused => "connection refused (nothing listens on that port)",
+            TransportFault::Unreachable => "cannot connect",
+            TransportFault::Timeout => "timeout",
+            TransportFault::Lost => "connection lost",
+        }
+    }
+}
+
 /// Reads a `Retry-After` value: delay seconds, or an HTTP-date (a date in the past means
 /// "now"). Unreadable values are ignored, falling back to backoff.
 pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
@@ -111,6 +271,164 @@ pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A failure of the tests' made-up protocol.
+    #[derive(Debug, PartialEq)]
+    struct Fails(Retry, u32);
+
+    impl Classified for Fails {
+        fn retry(&self) -> Retry {
+            self.0
+        }
+
+        fn reason(&self) -> &str {
+            "made up"
+        }
+    }
+
+    fn quick(max_attempts: u32) -> RetryPolicy {
+        RetryPolicy {
+            max_attempts,
+            initial_backoff: Duration::from_millis(1),
+            max_backoff: Duration::from_millis(2),
+            ..RetryPolicy::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn transient_failures_are_retried_until_success_with_a_new_request_id_each() {
+        let mut seen = Vec::new();
+        let outcome = with_retries(
+            &quick(5),
+            "test request",
+            |n| format!("id.{n}"),
+            |n, id| {
+                seen.push(id);
+                async move {
+                    if n < 3 {
+                        Err(Fails(Retry::After(None), n))
+                    } else {
+                        Ok(n)
+                    }
+                }
+            },
+        )
+        .await;
+        assert_eq!(outcome, Ok(3));
+        assert_eq!(seen, ["id.1", "id.2", "id.3"]);
+    }
+
+    #[tokio::test]
+    async fn a_final_failure_is_returned_at_once() {
+        let mut attempts = 0;
+        let outcome: Result<(), Fails> = with_retries(
+            &quick(5),
+            "test request",
+            |n| n.to_string(),
+            |n, _| {
+                attempts += 1;
+                async move { Err(Fails(Retry::Stop, n)) }
+            },
+        )
+        .await;
+        assert_eq!(outcome, Err(Fails(Retry::Stop, 1)));
+        assert_eq!(attempts, 1);
+    }
+
+    #[tokio::test]
+    async fn the_last_failure_is_returned_when_attempts_run_out() {
+        let outcome: Result<(), Fails> = with_retries(
+            &quick(3),
+            "test request",
+            |n| n.to_string(),
+            |n, _| async move { Err(Fails(Retry::After(Some(Duration::ZERO)), n)) },
+        )
+        .await;
+        assert_eq!(outcome, Err(Fails(Retry::After(Some(Duration::ZERO)), 3)));
+    }
+
+    async fn fault_of(request: reqwest::RequestBuilder) -> TransportFault {
+        match request.send().await {
+            Ok(response) => panic!("expected a transport error, got HTTP {}", response.status()),
+            Err(e) => TransportFault::of(&e),
+        }
+    }
+
+    #[tokio::test]
+    async fn transport_faults_are_told_apart() {
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_millis(300))
+            .build()
+            .expect("client");
+        assert_eq!(
+            fault_of(client.get("http://no-such-host.invalid/")).await,
+            TransportFault::Dns
+        );
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = closed.local_addr().expect("addr").port();
+        drop(closed);
+        assert_eq!(
+            fault_of(client.get(format!("http://127.0.0.1:{port}/"))).await,
+            TransportFault::Refused
+        );
+        // Accepts, reads the request, never answers.
+        let silent = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let silent_addr = silent.local_addr().expect("addr");
+        tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((socket, _)) = silent.accept().await {
+                held.push(socket);
+            }
+        });
+        assert_eq!(
+            fault_of(client.get(format!("http://{silent_addr}/"))).await,
+            TransportFault::Timeout
+        );
+        // Accepts, reads the request, hangs up without an answer.
+        let rude = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let rude_addr = rude.local_addr().expect("addr");
+        tokio::spawn(async move {
+            use tokio::io::AsyncReadExt;
+            while let Ok((mut socket, _)) = rude.accept().await {
+                let mut buf = [0u8; 1024];
+                let _ = socket.read(&mut buf).await;
+            }
+        });
+        assert_eq!(
+            fault_of(client.get(format!("http://{rude_addr}/"))).await,
+            TransportFault::Lost
+        );
+        assert_eq!(
+            fault_of(client.get("http://[::1")).await,
+            TransportFault::Invalid
+        );
+    }
+
+    #[test]
+    fn only_faults_a_retry_can_fix_are_transient() {
+        for fault in [
+            TransportFault::Invalid,
+            TransportFault::Dns,
+            TransportFault::Tls,
+        ] {
+            assert!(!fault.is_transient(), "{fault:?}");
+        }
+        for fault in [
+            TransportFault::Refused,
+            TransportFault::Unreachable,
+            TransportFault::Timeout,
+            TransportFault::Lost,
+        ] {
+            assert!(fault.is_transient(), "{fault:?}");
+        }
+        assert!(TransportFault::Lost.request_may_have_run());
+        assert!(TransportFault::Timeout.request_may_have_run());
+        assert!(!TransportFault::Refused.request_may_have_run());
+    }
 
     #[test]
     fn retry_after_seconds_and_http_date() {

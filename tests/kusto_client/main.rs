@@ -476,6 +476,24 @@ async fn connection_refused_is_retried_then_reported() {
     assert!(err.to_string().contains("Check the cluster URL"), "{err}");
 }
 
+/// A cluster name that does not resolve (a typo in the URL) fails at once, saying DNS,
+/// instead of after a minute of retries.
+#[tokio::test]
+async fn an_unresolvable_cluster_fails_at_once_and_says_dns() {
+    let mut options = fast();
+    options.retry.max_attempts = 5;
+    let c = client("http://mycluster.no-such-region.invalid", options);
+    let err = c
+        .mgmt(DB, ".show tables", Idempotency::Safe)
+        .await
+        .expect_err("unresolvable");
+    let KustoClientError::Transport { attempts, .. } = &err else {
+        panic!("expected transport error, got {err:?}");
+    };
+    assert_eq!(*attempts, 1, "{err}");
+    assert!(err.to_string().contains("DNS lookup failed"), "{err}");
+}
+
 #[tokio::test]
 async fn partial_failure_rows_in_a_200_are_an_error() {
     let body = r#"{"Tables":[{"TableName":"Table_0","Columns":[{"ColumnName":"a","DataType":"Int32"}],"Rows":[[1],{"Exceptions":["Query execution has exceeded the allowed limits"]}]}]}"#;

@@ -4,7 +4,7 @@
 //! Every Connect request kustoplan sends is idempotent, so connection failures, lost
 //! responses and timeouts are retried like 5xx, 429 and 409 (rebalance in progress).
 
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Instant, SystemTime};
 
 use reqwest::header::{CONTENT_TYPE, RETRY_AFTER};
 use reqwest::{Method, StatusCode, Url};
@@ -13,7 +13,7 @@ use super::client::{APP_NAME, ConnectClient, REQUEST_ID_HEADER};
 use super::error::ConnectClientError;
 use super::types::ErrorBody;
 use crate::providers::kusto::error::error_chain;
-use crate::providers::retry::{GiveUp, parse_retry_after};
+use crate::providers::retry::{Classified, Retry, TransportFault, parse_retry_after, with_retries};
 use crate::sandbox::connect::RestRequest;
 
 /// A response with a success status.
@@ -26,9 +26,18 @@ pub(super) struct Answer {
 /// One failed attempt and whether another may follow.
 struct Failure {
     error: ConnectClientError,
-    /// `None`: stop. `Some(retry_after)`: retryable, honouring the server's wait if any.
-    retry: Option<Option<Duration>>,
+    retry: Retry,
     reason: String,
+}
+
+impl Classified for Failure {
+    fn retry(&self) -> Retry {
+        self.retry
+    }
+
+    fn reason(&self) -> &str {
+        &self.reason
+    }
 }
 
 impl ConnectClient {
@@ -43,57 +52,29 @@ impl ConnectClient {
         let url = self.url(segments, query)?;
         let request = describe(&method, &url);
         let base_id = format!("{APP_NAME}-{}", uuid::Uuid::new_v4());
-        let retry = &self.options.retry;
-        let started = Instant::now();
-        let mut attempt = 1u32;
-        loop {
-            let request_id = if attempt == 1 {
+        let request_id = |attempt: u32| {
+            if attempt == 1 {
                 base_id.clone()
             } else {
                 format!("{base_id}.{attempt}")
-            };
-            tracing::debug!(request_id = %request_id, attempt, request = %request, "sending Kafka Connect request");
-            let failure = match self
-                .attempt(
-                    &method,
-                    &url,
-                    body.as_deref(),
-                    &request,
-                    &request_id,
-                    attempt,
-                )
-                .await
-            {
-                Ok(answer) => return Ok(answer),
-                Err(failure) => failure,
-            };
-            let Some(retry_after) = failure.retry else {
-                tracing::debug!(request_id = %request_id, reason = %failure.reason, "Kafka Connect request failed (not retryable)");
-                return Err(failure.error);
-            };
-            let wait = match retry.next_wait(attempt, started.elapsed(), retry_after) {
-                Ok(wait) => wait,
-                Err(give_up) => {
-                    let why = match give_up {
-                        GiveUp::AttemptsExhausted => "retry attempts exhausted",
-                        GiveUp::TimeBudgetExceeded { .. } => {
-                            "the next retry would exceed the retry time budget"
-                        }
-                    };
-                    tracing::warn!(request_id = %request_id, attempts = attempt, reason = %failure.reason, "giving up: {why}");
-                    return Err(failure.error);
+            }
+        };
+        with_retries(
+            &self.options.retry,
+            "Kafka Connect request",
+            request_id,
+            |attempt, request_id| {
+                tracing::debug!(request_id = %request_id, attempt, request = %request, "sending Kafka Connect request");
+                let (method, url, body, request) = (&method, &url, body.as_deref(), &request);
+                async move {
+                    self.attempt(method, url, body, request, &request_id, attempt)
+                        .await
+                        .map_err(|failure| *failure)
                 }
-            };
-            tracing::warn!(
-                request_id = %request_id,
-                attempt,
-                reason = %failure.reason,
-                wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
-                "retrying Kafka Connect request"
-            );
-            tokio::time::sleep(wait).await;
-            attempt += 1;
-        }
+            },
+        )
+        .await
+        .map_err(|failure| failure.error)
     }
 
     async fn attempt(
@@ -158,7 +139,11 @@ impl ConnectClient {
         let retryable = status_is_retryable(status.as_u16(), &raw_message);
         Err(Box::new(Failure {
             reason: format!("HTTP {}", status.as_u16()),
-            retry: retryable.then_some(retry_after),
+            retry: if retryable {
+                Retry::After(retry_after)
+            } else {
+                Retry::Stop
+            },
             error: ConnectClientError::Http {
                 status: status.as_u16(),
                 error_code: parsed.map(|b| b.error_code),
@@ -183,7 +168,7 @@ impl ConnectClient {
         let Some(sandbox) = &self.local else {
             return Err(Box::new(Failure {
                 reason: "no sandbox".into(),
-                retry: None,
+                retry: Retry::Stop,
                 error: ConnectClientError::Setup {
                     message: "the client has no in-process sandbox".into(),
                 },
@@ -206,7 +191,7 @@ impl ConnectClient {
             }),
             Err(e) => Err(Box::new(Failure {
                 reason: format!("HTTP {}", e.status),
-                retry: None,
+                retry: Retry::Stop,
                 error: ConnectClientError::Http {
                     status: e.status,
                     error_code: Some(i64::from(e.status)),
@@ -220,7 +205,8 @@ impl ConnectClient {
     }
 
     /// Every Connect request kustoplan sends is idempotent, so connection failures, lost
-    /// responses and timeouts are all retried; only a request that could not be built is not.
+    /// responses and timeouts are all retried; not a request that could not be built, a host
+    /// that does not resolve or an untrusted certificate, which no retry can fix.
     fn transport_failure(
         &self,
         e: &reqwest::Error,
@@ -228,32 +214,30 @@ impl ConnectClient {
         request_id: &str,
         attempt: u32,
     ) -> Box<Failure> {
-        let message = self.mask_text(&error_chain(e));
-        let retry = if e.is_builder() { None } else { Some(None) };
-        if e.is_timeout() {
-            return Box::new(Failure {
-                reason: "timeout".into(),
-                error: ConnectClientError::Timeout {
-                    timeout: self.options.request_timeout,
-                    request: request.to_string(),
-                    request_id: request_id.to_string(),
-                    attempts: attempt,
-                },
-                retry,
-            });
-        }
-        Box::new(Failure {
-            reason: if e.is_connect() {
-                "connection failed".into()
-            } else {
-                "connection lost".into()
-            },
-            error: ConnectClientError::Transport {
-                message,
+        let fault = TransportFault::of(e);
+        let retry = if fault.is_transient() {
+            Retry::After(None)
+        } else {
+            Retry::Stop
+        };
+        let error = if fault == TransportFault::Timeout {
+            ConnectClientError::Timeout {
+                timeout: self.options.request_timeout,
                 request: request.to_string(),
                 request_id: request_id.to_string(),
                 attempts: attempt,
-            },
+            }
+        } else {
+            ConnectClientError::Transport {
+                message: self.mask_text(&format!("{}: {}", fault.describe(), error_chain(e))),
+                request: request.to_string(),
+                request_id: request_id.to_string(),
+                attempts: attempt,
+            }
+        };
+        Box::new(Failure {
+            reason: fault.describe().into(),
+            error,
             retry,
         })
     }

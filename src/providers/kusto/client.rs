@@ -17,6 +17,7 @@ use crate::kusto::v1::{ServiceError, V1Response};
 use super::auth::TokenSource;
 use super::error::{KustoClientError, error_chain};
 use super::retry::{Idempotency, RetryPolicy, parse_retry_after, status_is_retryable};
+use crate::providers::retry::{Classified, Retry, TransportFault, with_retries};
 
 /// Value of `x-ms-app`, and the prefix of every client request id.
 pub const APP_NAME: &str = "kustoplan";
@@ -61,10 +62,19 @@ pub struct KustoClient {
 /// One failed attempt and whether another may follow.
 struct Failure {
     error: KustoClientError,
-    /// `None`: stop. `Some(retry_after)`: retryable, honouring the server's wait if any.
-    retry: Option<Option<Duration>>,
+    retry: Retry,
     /// Short reason for the retry log line.
     reason: String,
+}
+
+impl Classified for Failure {
+    fn retry(&self) -> Retry {
+        self.retry
+    }
+
+    fn reason(&self) -> &str {
+        &self.reason
+    }
 }
 
 impl KustoClient {
@@ -153,76 +163,43 @@ impl KustoClient {
         let base_id = format!("{APP_NAME};{}", uuid::Uuid::new_v4());
         let command = first_line(csl);
         let body = self.body(db, csl);
-        let retry = &self.options.retry;
-        let started = Instant::now();
-        let mut attempt = 1u32;
-        loop {
-            let request_id = if attempt == 1 {
+        let request_id = |attempt: u32| {
+            if attempt == 1 {
                 base_id.clone()
             } else {
                 format!("{base_id};{attempt}")
-            };
-            tracing::debug!(
-                request_id = %request_id,
-                attempt,
-                db,
-                command = %command,
-                "sending Kusto management command"
-            );
-            let failure = match self
-                .attempt(url, &request_id, &command, &body, idempotency, attempt)
-                .await
-            {
-                Ok(response) => return Ok(response),
-                Err(failure) => failure,
-            };
-            let Some(retry_after) = failure.retry else {
-                if failure.error.is_outcome_unknown() {
-                    tracing::warn!(
-                        request_id = %request_id,
-                        command = %command,
-                        "response lost for a non-idempotent command: outcome unknown, not retried"
-                    );
-                } else {
-                    tracing::debug!(
-                        request_id = %request_id,
-                        reason = %failure.reason,
-                        "Kusto command failed (not retryable)"
-                    );
+            }
+        };
+        let outcome = with_retries(
+            &self.options.retry,
+            "Kusto command",
+            request_id,
+            |attempt, request_id| {
+                tracing::debug!(
+                    request_id = %request_id,
+                    attempt,
+                    db,
+                    command = %command,
+                    "sending Kusto management command"
+                );
+                let (command, body) = (&command, &body);
+                async move {
+                    self.attempt(url, &request_id, command, body, idempotency, attempt)
+                        .await
+                        .map_err(|failure| *failure)
                 }
-                return Err(failure.error);
-            };
-            if attempt >= retry.max_attempts.max(1) {
+            },
+        )
+        .await;
+        outcome.map_err(|failure| {
+            if failure.error.is_outcome_unknown() {
                 tracing::warn!(
-                    request_id = %request_id,
-                    attempts = attempt,
-                    reason = %failure.reason,
-                    "giving up: retry attempts exhausted"
+                    command = %command,
+                    "response lost for a non-idempotent command: outcome unknown, not retried"
                 );
-                return Err(failure.error);
             }
-            let wait = retry.wait(attempt, retry_after);
-            let wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX);
-            if started.elapsed() + wait > retry.max_elapsed {
-                tracing::warn!(
-                    request_id = %request_id,
-                    attempts = attempt,
-                    reason = %failure.reason,
-                    wait_ms,
-                    "giving up: the next retry would exceed the retry time budget"
-                );
-                return Err(failure.error);
-            }
-            tracing::warn!(
-                request_id = %request_id,
-                attempt,
-                reason = %failure.reason,
-                wait_ms,
-                "retrying Kusto command"
-            );
-            tokio::time::sleep(wait).await;
-            attempt += 1;
-        }
+            failure.error
+        })
     }
 
     fn body(&self, db: &str, csl: &str) -> Vec<u8> {
@@ -252,7 +229,7 @@ impl KustoClient {
             Box::new(Failure {
                 reason: "no token".into(),
                 error: KustoClientError::Token(e),
-                retry: None,
+                retry: Retry::Stop,
             })
         })?;
         let mut request = self
@@ -305,7 +282,11 @@ impl KustoClient {
                     .code()
                     .unwrap_or_else(|| status.canonical_reason().unwrap_or(""))
             ),
-            retry: retryable.then_some(retry_after),
+            retry: if retryable {
+                Retry::After(retry_after)
+            } else {
+                Retry::Stop
+            },
             error: KustoClientError::Http {
                 status: status.as_u16(),
                 error: Box::new(error),
@@ -327,7 +308,7 @@ impl KustoClient {
             Box::new(Failure {
                 reason: "invalid response".into(),
                 error,
-                retry: None,
+                retry: Retry::Stop,
             })
         };
         let response = V1Response::parse(bytes).map_err(|e| {
@@ -348,9 +329,9 @@ impl KustoClient {
         Ok(response)
     }
 
-    /// Classifies a reqwest error. A connection that was never established is always
-    /// retryable (the service never saw the request); anything later means the request may
-    /// have run, so it is retried only when [`Idempotency::Safe`].
+    /// Classifies a reqwest error. A request that never reached the service is retried
+    /// unless retrying cannot help (a host that does not resolve, an untrusted certificate);
+    /// one that may have run is retried only when [`Idempotency::Safe`].
     fn transport_failure(
         &self,
         e: &reqwest::Error,
@@ -359,33 +340,10 @@ impl KustoClient {
         idempotency: Idempotency,
         attempt: u32,
     ) -> Box<Failure> {
-        let message = error_chain(e);
-        if e.is_builder() {
-            return Box::new(Failure {
-                reason: "invalid request".into(),
-                error: KustoClientError::Transport {
-                    message,
-                    request_id: request_id.to_string(),
-                    command: command.to_string(),
-                    attempts: attempt,
-                },
-                retry: None,
-            });
-        }
-        if e.is_connect() {
-            return Box::new(Failure {
-                reason: "connection failed".into(),
-                error: KustoClientError::Transport {
-                    message,
-                    request_id: request_id.to_string(),
-                    command: command.to_string(),
-                    attempts: attempt,
-                },
-                retry: Some(None),
-            });
-        }
-        if idempotency == Idempotency::Unsafe {
-            let reason = if e.is_timeout() {
+        let fault = TransportFault::of(e);
+        let message = format!("{}: {}", fault.describe(), error_chain(e));
+        if fault.request_may_have_run() && idempotency == Idempotency::Unsafe {
+            let reason = if fault == TransportFault::Timeout {
                 format!(
                     "no response within the {:.1}s request timeout",
                     self.options.request_timeout.as_secs_f64()
@@ -400,30 +358,33 @@ impl KustoClient {
                     request_id: request_id.to_string(),
                     command: command.to_string(),
                 },
-                retry: None,
+                retry: Retry::Stop,
             });
         }
-        if e.is_timeout() {
-            return Box::new(Failure {
-                reason: "timeout".into(),
-                error: KustoClientError::Timeout {
-                    timeout: self.options.request_timeout,
-                    request_id: request_id.to_string(),
-                    command: command.to_string(),
-                    attempts: attempt,
-                },
-                retry: Some(None),
-            });
-        }
-        Box::new(Failure {
-            reason: "connection lost".into(),
-            error: KustoClientError::Transport {
+        let retry = if fault.is_transient() {
+            Retry::After(None)
+        } else {
+            Retry::Stop
+        };
+        let error = if fault == TransportFault::Timeout {
+            KustoClientError::Timeout {
+                timeout: self.options.request_timeout,
+                request_id: request_id.to_string(),
+                command: command.to_string(),
+                attempts: attempt,
+            }
+        } else {
+            KustoClientError::Transport {
                 message,
                 request_id: request_id.to_string(),
                 command: command.to_string(),
                 attempts: attempt,
-            },
-            retry: Some(None),
+            }
+        };
+        Box::new(Failure {
+            reason: fault.describe().into(),
+            error,
+            retry,
         })
     }
 }
