@@ -33,7 +33,7 @@ use crate::model::{
     BatchingPolicy, CachingPolicy, QuerySchema, RetentionPolicy, UpdatePolicy, query_calls,
 };
 use crate::model::{ColumnType, MappingKind, PrincipalKind, PrincipalRef};
-use crate::model::{Function, Parameter, ParameterType};
+use crate::model::{Function, MaterializedView, Parameter, ParameterType, Timespan};
 
 /// A result that does not have the shape the documented command returns.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -353,7 +353,40 @@ fn read_schema(
             .functions
             .insert(name.clone(), read_function(name, function));
     }
+    for (name, view) in schema
+        .get("MaterializedViews")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+    {
+        state
+            .materialized_views
+            .insert(name.clone(), read_view(name, view));
+    }
     Ok(())
+}
+
+/// One entry of the schema's `MaterializedViews`: `SourceTable`, `Query` (without braces),
+/// `Folder`, `DocString` with the ownership marker, and, where the service lists them,
+/// `AutoUpdateSchema` and `Lookback` (absent or null: not reported, so never compared).
+fn read_view(name: &str, v: &Value) -> MaterializedView {
+    let field = |key: &str| v.get(key).and_then(Value::as_str).unwrap_or("");
+    let (docstring, owner) = split_docstring(field("DocString"));
+    MaterializedView {
+        name: name.to_string(),
+        source: field("SourceTable").to_string(),
+        query: field("Query").to_string(),
+        docstring,
+        folder: field("Folder").to_string(),
+        owner,
+        lookback: v
+            .get("Lookback")
+            .and_then(Value::as_str)
+            .and_then(Timespan::parse),
+        auto_update_schema: v.get("AutoUpdateSchema").and_then(Value::as_bool),
+        backfill: false,
+        renamed_from: None,
+    }
 }
 
 /// One entry of the schema's `Functions`: `InputParameters` (a scalar one has a `CslType`,
@@ -1072,6 +1105,7 @@ mod tests {
             ]
             .into(),
             functions: BTreeMap::new(),
+            materialized_views: BTreeMap::new(),
             batching: Some(BatchingPolicy {
                 max_time: Timespan::from_secs(60),
                 ..BatchingPolicy::DEFAULTS
