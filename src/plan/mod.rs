@@ -237,15 +237,18 @@ pub mod phase {
     /// functions that fill those tables (a view created with backfill reads its source at
     /// once).
     pub const KUSTO_MATERIALIZED_VIEWS: u8 = 7;
+    /// Kusto materialized views over other materialized views, after the views they read
+    /// (the service allows one level: the source must be a deduplicating view over a table).
+    pub const KUSTO_VIEWS_OVER_VIEWS: u8 = 8;
     /// Connector configs.
-    pub const CONNECTORS: u8 = 8;
+    pub const CONNECTORS: u8 = 9;
     /// Connector run states.
-    pub const CONNECTOR_STATES: u8 = 9;
+    pub const CONNECTOR_STATES: u8 = 10;
     /// Connector removals.
-    pub const CONNECTOR_REMOVALS: u8 = 10;
+    pub const CONNECTOR_REMOVALS: u8 = 11;
     /// Kusto removals (tables, columns, mappings, roles, functions, materialized views), after
     /// every connector change (views sort before the tables they read, so they go first).
-    pub const KUSTO_REMOVALS: u8 = 11;
+    pub const KUSTO_REMOVALS: u8 = 12;
 }
 
 /// A complete plan.

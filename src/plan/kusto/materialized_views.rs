@@ -23,8 +23,16 @@ use crate::model::kusto::DatabaseState;
 use crate::model::{MaterializedView, QueryChange};
 
 use super::super::phase::{
-    KUSTO_MATERIALIZED_VIEWS as PHASE_VIEWS, KUSTO_REMOVALS as PHASE_REMOVALS,
+    KUSTO_MATERIALIZED_VIEWS, KUSTO_REMOVALS as PHASE_REMOVALS, KUSTO_VIEWS_OVER_VIEWS,
 };
+
+/// The phase of a view's changes: views over views after the views they read.
+fn phase(on: ViewSource) -> u8 {
+    match on {
+        ViewSource::Table => KUSTO_MATERIALIZED_VIEWS,
+        ViewSource::MaterializedView => KUSTO_VIEWS_OVER_VIEWS,
+    }
+}
 
 /// A declared materialized view the plan cannot create as declared: the plan is refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -105,7 +113,7 @@ pub(super) fn plan(
                 None,
                 Some(view_text(view)),
                 vec![render::create_materialized_view(view, on)],
-                PHASE_VIEWS,
+                phase(on),
             ),
             Some(live) => update(ctx, view, live, on),
         }
@@ -159,7 +167,7 @@ fn update(ctx: &mut Ctx<'_>, want: &MaterializedView, have: &MaterializedView, o
                 render::drop_materialized_view(name),
                 render::create_materialized_view(want, on),
             ],
-            PHASE_VIEWS,
+            phase(on),
         );
         return;
     }
@@ -190,7 +198,7 @@ fn update(ctx: &mut Ctx<'_>, want: &MaterializedView, have: &MaterializedView, o
             Some(view_text(have)),
             Some(view_text(want)),
             vec![render::alter_materialized_view(want, on)],
-            PHASE_VIEWS,
+            phase(on),
         );
     }
     let (want_doc, have_doc) = (want.stored_docstring(), have.stored_docstring());
@@ -207,7 +215,7 @@ fn update(ctx: &mut Ctx<'_>, want: &MaterializedView, have: &MaterializedView, o
             Some(have_doc),
             Some(want_doc.clone()),
             vec![render::alter_materialized_view_docstring(name, &want_doc)],
-            PHASE_VIEWS,
+            phase(on),
         );
     }
     if want.folder != have.folder {
@@ -219,7 +227,7 @@ fn update(ctx: &mut Ctx<'_>, want: &MaterializedView, have: &MaterializedView, o
             Some(have.folder.clone()),
             Some(want.folder.clone()),
             vec![render::alter_materialized_view_folder(name, &want.folder)],
-            PHASE_VIEWS,
+            phase(on),
         );
     }
 }
