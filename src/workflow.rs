@@ -379,6 +379,13 @@ impl Session {
                     .filter(|p| self.in_target(&p.address))
                     .map(|p| format!("{}: {}", p.address, p.message)),
             )
+            .chain(
+                kusto
+                    .materialized_view_problems
+                    .iter()
+                    .filter(|p| self.in_target(&p.address))
+                    .map(|p| format!("{}: {}", p.address, p.message)),
+            )
             .collect();
         if let Some(filter) = &self.targets {
             let (kept, missing) = target::select(changes, filter, &self.connectors);

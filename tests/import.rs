@@ -101,7 +101,7 @@ fn telemetry_round_trip_on_the_sandbox() {
     assert!(
         import
             .stdout
-            .starts_with("Imported 1 database, 6 tables, 3 functions, 6 topics and 2 sinks into"),
+            .starts_with("Imported 1 database, 6 tables, 3 functions, 1 materialized view, 6 topics and 2 sinks into"),
         "{}",
         import.stdout
     );
@@ -115,6 +115,7 @@ fn telemetry_round_trip_on_the_sandbox() {
             "kafka/topics.yaml",
             "kusto/telemetry/database.yaml",
             "kusto/telemetry/functions/Telemetry.yaml",
+            "kusto/telemetry/materialized-views.yaml",
             "kusto/telemetry/tables/Reference.yaml",
             "kusto/telemetry/tables/Telemetry.yaml",
             "kusto/telemetry/tables/_no_folder.yaml",
@@ -157,6 +158,13 @@ fn telemetry_round_trip_on_the_sandbox() {
         "{functions}"
     );
 
+    let views = &written[Path::new("kusto/telemetry/materialized-views.yaml")];
+    assert_eq!(
+        views,
+        "# yaml-language-server: $schema=../../kustoplan.schema.json\nkind: MaterializedView\nname: LatestReadingPerDevice\ndatabase: telemetry\nsource: DeviceReadings\nfolder: Telemetry\ndocstring: The latest reading of each sensor of each device.\nlookback: 6h\nquery: |-\n  DeviceReadings\n  | summarize arg_max(ReadingTime, *) by DeviceId, Sensor\n",
+        "the view as declared, without `backfill` (a creation option the service does not keep)"
+    );
+
     let validate = kustoplan(sb, &[], &["validate", stack_dir, out_dir]);
     assert_eq!(validate.code, 0, "{}", validate.all());
     let plan = kustoplan(
@@ -175,7 +183,7 @@ fn telemetry_round_trip_on_the_sandbox() {
     assert_eq!(again.code, 1, "{}", again.all());
     assert!(
         again.stderr.contains(
-            "9 files would be overwritten; nothing was written (use --force to overwrite)"
+            "10 files would be overwritten; nothing was written (use --force to overwrite)"
         ),
         "{}",
         again.stderr

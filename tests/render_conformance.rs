@@ -543,6 +543,82 @@ fn representative() -> Vec<(String, &'static str)> {
         ]);
     }
     out.push((render::show_functions(), "ShowFunctions"));
+    // Materialized views: every create form (sync, async with backfill and every property,
+    // over another view), in-place alters, metadata, drop, rename and the reads.
+    let view = |name: &str, source: &str, backfill: bool| kustoplan::model::MaterializedView {
+        name: name.to_string(),
+        source: source.to_string(),
+        query: format!(
+            "{}\r\n| where Score > 0\n| summarize arg_max(EventTime, *) by PlayerID\n",
+            render::quote_name(source)
+        ),
+        docstring: "latest \"play\"\\per player".to_string(),
+        folder: "kustoplan/it's".to_string(),
+        owner: Some("x".to_string()),
+        lookback: Some(kustoplan::model::Timespan::from_secs(6 * 3600)),
+        auto_update_schema: Some(backfill),
+        backfill,
+        renamed_from: None,
+    };
+    for (i, name) in ["LatestPlay", "Zeit ü-1.v2", r"it's a \ name"]
+        .into_iter()
+        .enumerate()
+    {
+        let full = view(name, "GamePlay", i % 2 == 0);
+        let bare = kustoplan::model::MaterializedView {
+            lookback: None,
+            auto_update_schema: Some(false),
+            docstring: String::new(),
+            folder: String::new(),
+            owner: None,
+            ..view(name, "Raw Events", false)
+        };
+        let over = view(name, "DedupedPlays", true);
+        out.extend([
+            (
+                render::create_materialized_view(&full, render::ViewSource::Table),
+                "CreateMaterializedView",
+            ),
+            (
+                render::create_materialized_view(&bare, render::ViewSource::Table),
+                "CreateMaterializedView",
+            ),
+            (
+                render::create_materialized_view(&over, render::ViewSource::MaterializedView),
+                "CreateMaterializedViewOverMaterializedView",
+            ),
+            (
+                render::alter_materialized_view(&full, render::ViewSource::Table),
+                "AlterMaterializedView",
+            ),
+            (
+                render::alter_materialized_view(&bare, render::ViewSource::Table),
+                "AlterMaterializedView",
+            ),
+            (
+                render::alter_materialized_view(&over, render::ViewSource::MaterializedView),
+                "AlterMaterializedViewOverMaterializedView",
+            ),
+            (
+                render::alter_materialized_view_docstring(name, &full.stored_docstring()),
+                "AlterMaterializedViewDocString",
+            ),
+            (
+                render::alter_materialized_view_folder(name, &full.folder),
+                "AlterMaterializedViewFolder",
+            ),
+            (render::drop_materialized_view(name), "DropMaterializedView"),
+            (
+                render::rename_materialized_view(name, "Renamed View"),
+                "RenameMaterializedView",
+            ),
+        ]);
+    }
+    out.push((render::show_materialized_views(), "ShowMaterializedViews"));
+    out.push((
+        render::show_operation("12345678-9abc-def0-1234-56789abcdef0"),
+        "ShowOperations",
+    ));
     let mut script: Vec<String> = out
         .iter()
         .filter(|(c, _)| !c.starts_with(".show"))

@@ -88,9 +88,15 @@ pub fn run(args: &ImportArgs, color: ColorChoice) -> ExitCode {
         plural(c.databases),
         c.tables,
         plural(c.tables),
-        match c.functions {
-            0 => String::new(),
-            n => format!("{n} function{}, ", plural(n)),
+        match (c.functions, c.materialized_views) {
+            (0, 0) => String::new(),
+            (n, 0) => format!("{n} function{}, ", plural(n)),
+            (0, v) => format!("{v} materialized view{}, ", plural(v)),
+            (n, v) => format!(
+                "{n} function{}, {v} materialized view{}, ",
+                plural(n),
+                plural(v)
+            ),
         },
         c.topics,
         plural(c.topics),
@@ -147,6 +153,16 @@ fn declared(m: &Manifests) -> Declared {
                 (
                     m.database_or_default(f.database.as_ref()),
                     f.name.value.clone(),
+                )
+            })
+            .collect(),
+        materialized_views: m
+            .materialized_views
+            .iter()
+            .map(|v| {
+                (
+                    m.database_or_default(v.database.as_ref()),
+                    v.name.value.clone(),
                 )
             })
             .collect(),

@@ -5,12 +5,12 @@
 use std::collections::BTreeMap;
 
 use super::yaml::{MapBuilder, Node};
-use crate::model::Function;
 use crate::model::function::normalize_body;
 use crate::model::kusto::{DatabaseState, Mapping, RoleKey, TableState};
 use crate::model::{
     BatchingPolicy, CachingPolicy, PrincipalKind, PrincipalRef, RetentionPolicy, UpdatePolicy,
 };
+use crate::model::{Function, MaterializedView};
 
 /// The `Database` document of one database (policies and database principals).
 pub fn database_doc(db: &DatabaseState, notes: &mut Vec<String>) -> Node {
@@ -87,6 +87,32 @@ pub fn table_doc(db: &str, t: &TableState, notes: &mut Vec<String>) -> Node {
             "principals",
             roles(&t.principals, &TABLE_ROLES, &address, notes),
         )
+        .block()
+}
+
+/// The `MaterializedView` document of one view. The query is written as a literal block
+/// without its common indentation (whitespace is not compared); `backfill` is a creation
+/// option the service does not keep, so it is not written (the view exists already).
+pub fn materialized_view_doc(db: &str, v: &MaterializedView) -> Node {
+    MapBuilder::default()
+        .put("kind", Node::str("MaterializedView"))
+        .put("name", Node::str(&v.name))
+        .put("database", Node::str(db))
+        .put("source", Node::str(&v.source))
+        .opt(
+            "folder",
+            (!v.folder.is_empty()).then(|| Node::str(&v.folder)),
+        )
+        .opt(
+            "docstring",
+            (!v.docstring.is_empty()).then(|| Node::str(&v.docstring)),
+        )
+        .opt("lookback", v.lookback.map(|l| Node::str(l.to_string())))
+        .opt(
+            "auto_update_schema",
+            (v.auto_update_schema == Some(true)).then_some(Node::Bool(true)),
+        )
+        .put("query", Node::Text(dedent(&v.query)))
         .block()
 }
 

@@ -48,6 +48,8 @@ pub struct Declared {
     pub tables: BTreeSet<(String, String)>,
     /// Functions as `(database, function)`.
     pub functions: BTreeSet<(String, String)>,
+    /// Materialized views as `(database, view)`.
+    pub materialized_views: BTreeSet<(String, String)>,
     /// Topics.
     pub topics: BTreeSet<String>,
     /// Sinks as `(cluster, name)`.
@@ -87,6 +89,8 @@ pub struct Counts {
     pub tables: usize,
     /// `Function` documents.
     pub functions: usize,
+    /// `MaterializedView` documents.
+    pub materialized_views: usize,
     /// `Topic` documents.
     pub topics: usize,
     /// `Sink` documents.
@@ -127,6 +131,7 @@ impl Files {
 /// - `kusto/DB/tables/FOLDER.yaml`: the tables of one table folder (`_no_folder.yaml` for the
 ///   rest), by name;
 /// - `kusto/DB/functions/FOLDER.yaml`: the stored functions of one function folder, likewise;
+/// - `kusto/DB/materialized-views.yaml`: every materialized view of the database, by name;
 /// - `kafka/topics.yaml`: every topic, by name;
 /// - `connect/CLUSTER/SINK.yaml`: one Kusto sink connector each.
 pub fn render(observed: &Observed, declared: &Declared, ctx: &Context) -> Output {
@@ -195,6 +200,27 @@ pub fn render(observed: &Observed, declared: &Declared, ctx: &Context) -> Output
             };
             files.add(dir.join("functions").join(file), Vec::new(), doc);
             counts.functions += 1;
+        }
+        for v in db.materialized_views.values() {
+            let address = format!("kusto.{name}.materialized_view.{}", v.name);
+            if declared
+                .materialized_views
+                .contains(&(name.clone(), v.name.clone()))
+            {
+                notes.push(format!("{address}: already declared; skipped"));
+                continue;
+            }
+            if let Some(owner) = v.owner.as_deref().filter(|o| *o != ctx.stack) {
+                notes.push(format!(
+                    "{address}: owned by stack `{owner}`; the plan will show this stack taking it over"
+                ));
+            }
+            files.add(
+                dir.join("materialized-views.yaml"),
+                Vec::new(),
+                kusto::materialized_view_doc(name, v),
+            );
+            counts.materialized_views += 1;
         }
     }
     for (name, topic) in &observed.topics {

@@ -4,8 +4,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::Manifests;
 use super::spec::{
-    BatchingSpec, CachingSpec, ConnectorState, Converter, FunctionDoc, MappingSpec, PrincipalSpec,
-    Recoverability, RetentionSpec, SecretRef, SinkDoc, TableDoc,
+    BatchingSpec, CachingSpec, ConnectorState, Converter, FunctionDoc, MappingSpec,
+    MaterializedViewDoc, PrincipalSpec, Recoverability, RetentionSpec, SecretRef, SinkDoc,
+    TableDoc,
 };
 use crate::model::connect::{ConnectCluster, Connector, RunState, Topic};
 use crate::model::endpoint::Endpoint;
@@ -18,7 +19,7 @@ use crate::model::sink::{
 };
 use crate::model::{BatchingPolicy, CachingPolicy, HotWindow, RetentionPolicy, normalize_instant};
 use crate::model::{ColumnType, MappingKind, PrincipalKind, PrincipalRef, Timespan};
-use crate::model::{Function, Parameter, ParameterType, UpdatePolicy};
+use crate::model::{Function, MaterializedView, Parameter, ParameterType, UpdatePolicy};
 
 /// The Kusto state the stack declares. Call only on a stack that passed validation: invalid
 /// values that validation rejects are skipped here rather than reported twice.
@@ -32,6 +33,7 @@ pub fn kusto_state(m: &Manifests) -> KustoState {
                 name: db.name.value.clone(),
                 tables: BTreeMap::new(),
                 functions: BTreeMap::new(),
+                materialized_views: BTreeMap::new(),
                 batching: db.ingestion_batching.as_ref().map(|b| batching(b)),
                 streaming: db.streaming_ingestion.as_ref().is_some_and(|s| s.value),
                 retention: db.retention.as_ref().and_then(|r| retention(r)),
@@ -57,7 +59,29 @@ pub fn kusto_state(m: &Manifests) -> KustoState {
                 .insert(f.name.value.clone(), function(f, owner.clone()));
         }
     }
+    for v in &m.materialized_views {
+        let db_name = m.database_or_default(v.database.as_ref());
+        if let Some(db) = state.databases.get_mut(&db_name) {
+            db.materialized_views
+                .insert(v.name.value.clone(), materialized_view(v, owner.clone()));
+        }
+    }
     state
+}
+
+fn materialized_view(v: &MaterializedViewDoc, owner: Option<String>) -> MaterializedView {
+    MaterializedView {
+        name: v.name.value.clone(),
+        source: v.source.value.clone(),
+        query: v.query.value.clone(),
+        docstring: v.docstring.clone().unwrap_or_default(),
+        folder: v.folder.clone().unwrap_or_default(),
+        owner,
+        lookback: v.lookback.as_ref().and_then(|l| Timespan::parse(l)),
+        auto_update_schema: Some(v.auto_update_schema),
+        backfill: v.backfill,
+        renamed_from: v.renamed_from.as_ref().map(|r| r.value.clone()),
+    }
 }
 
 fn function(f: &FunctionDoc, owner: Option<String>) -> Function {

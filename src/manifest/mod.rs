@@ -22,7 +22,7 @@ use std::path::PathBuf;
 use crate::diagnostics::{Diagnostic, SourceMap};
 use node::{Node, Value};
 use schema::{KINDS, SchemaChecker};
-use spec::{DatabaseDoc, FunctionDoc, SinkDoc, StackDoc, TableDoc, TopicDoc};
+use spec::{DatabaseDoc, FunctionDoc, MaterializedViewDoc, SinkDoc, StackDoc, TableDoc, TopicDoc};
 
 /// What the command line adds to the manifests.
 #[derive(Debug, Default, Clone)]
@@ -48,6 +48,8 @@ pub struct Manifests {
     pub tables: Vec<TableDoc>,
     /// `Function` documents.
     pub functions: Vec<FunctionDoc>,
+    /// `MaterializedView` documents.
+    pub materialized_views: Vec<MaterializedViewDoc>,
     /// `Topic` documents.
     pub topics: Vec<TopicDoc>,
     /// `Sink` documents.
@@ -141,6 +143,7 @@ pub fn load(paths: &[PathBuf], options: &LoadOptions) -> Result<Manifests, LoadF
         databases: Vec::new(),
         tables: Vec::new(),
         functions: Vec::new(),
+        materialized_views: Vec::new(),
         topics: Vec::new(),
         sinks: Vec::new(),
         broken: BTreeSet::new(),
@@ -320,6 +323,7 @@ fn read_document(
         "Database" => de::from_node(doc).map(|d| out.databases.push(d)),
         "Table" => de::from_node(doc).map(|d| out.tables.push(d)),
         "Function" => de::from_node(doc).map(|d| out.functions.push(d)),
+        "MaterializedView" => de::from_node(doc).map(|d| out.materialized_views.push(d)),
         "Topic" => de::from_node(doc).map(|d| out.topics.push(d)),
         _ => de::from_node(doc).map(|d| out.sinks.push(d)),
     };

@@ -19,11 +19,12 @@ use crate::diagnostics::Diagnostic;
 pub const SCHEMA_PATH: &str = "schemas/kustoplan.schema.json";
 
 /// The document kinds and the `$defs` entry that describes each.
-pub const KINDS: [(&str, &str); 6] = [
+pub const KINDS: [(&str, &str); 7] = [
     ("Stack", "StackDoc"),
     ("Database", "DatabaseDoc"),
     ("Table", "TableDoc"),
     ("Function", "FunctionDoc"),
+    ("MaterializedView", "MaterializedViewDoc"),
     ("Topic", "TopicDoc"),
     ("Sink", "SinkDoc"),
 ];

@@ -32,6 +32,8 @@ pub enum Document {
     Sink(SinkDoc),
     /// `kind: Function`
     Function(FunctionDoc),
+    /// `kind: MaterializedView`
+    MaterializedView(MaterializedViewDoc),
 }
 
 macro_rules! kind_tag {
@@ -51,6 +53,7 @@ kind_tag!(TableKind, Table);
 kind_tag!(TopicKind, Topic);
 kind_tag!(SinkKind, Sink);
 kind_tag!(FunctionKind, Function);
+kind_tag!(MaterializedViewKind, MaterializedView);
 
 /// The stack: its name, where it deploys (per environment through variables), and its safety
 /// settings. At most one per stack; without one, the stack targets the built-in local sandbox.
@@ -647,6 +650,53 @@ pub struct FunctionDoc {
     /// does not store it, so changing only this changes nothing live.
     #[serde(default)]
     pub skipvalidation: bool,
+}
+
+/// A materialized view of a Kusto database: an aggregation over a source table (or another
+/// materialized view) that the service keeps up to date as records arrive. Created with
+/// `.create materialized-view`, or with `.create async ifnotexists materialized-view` when
+/// `backfill` is on. A query change that keeps the source and the `summarize ... by` keys is
+/// made in place with `.alter materialized-view` (`restart`: records already materialized are
+/// not recomputed); any other query or source change drops and creates the view again
+/// (`data-loss`). A live view that is not declared is left alone, unless `safety.prune` is on
+/// and it carries this stack's ownership marker (written into its docstring).
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MaterializedViewDoc {
+    /// Always `MaterializedView`.
+    pub kind: MaterializedViewKind,
+    /// View name.
+    pub name: Located<String>,
+    /// Database; may be omitted when the stack declares exactly one.
+    #[serde(default)]
+    pub database: Option<Located<String>>,
+    /// The view's previous name: while a view of that name exists and none of the new name
+    /// does, the plan renames it (`.rename materialized-view`), keeping its data.
+    #[serde(default)]
+    pub renamed_from: Option<Located<String>>,
+    /// The source: a table, or another materialized view, of the same database.
+    pub source: Located<String>,
+    /// The query without its surrounding braces, starting from the source and ending with
+    /// one `summarize`, e.g. `Readings | summarize arg_max(Timestamp, *) by DeviceId`.
+    pub query: Located<String>,
+    /// Fill the view with the records already in the source when it is created (the
+    /// `async` form; the service runs the backfill in the background). Creation only.
+    #[serde(default)]
+    pub backfill: bool,
+    /// The period in which duplicates or updates are expected (e.g. `6h`), for views of
+    /// `arg_max`/`arg_min`/`take_any`.
+    #[serde(default)]
+    pub lookback: Option<Located<String>>,
+    /// Follow source table schema changes automatically (`autoUpdateSchema`; only for
+    /// `arg_max(T, *)`, `arg_min(T, *)` and `take_any(*)` views).
+    #[serde(default)]
+    pub auto_update_schema: bool,
+    /// Folder (UI grouping).
+    #[serde(default)]
+    pub folder: Option<String>,
+    /// Docstring.
+    #[serde(default)]
+    pub docstring: Option<String>,
 }
 
 /// A scalar function parameter.

@@ -8,8 +8,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 use super::{
-    BatchingPolicy, CachingPolicy, ColumnType, Function, MappingKind, PrincipalKind, PrincipalRef,
-    QuerySchema, RetentionPolicy, UpdatePolicy, is_guid,
+    BatchingPolicy, CachingPolicy, ColumnType, Function, MappingKind, MaterializedView,
+    PrincipalKind, PrincipalRef, QuerySchema, RetentionPolicy, UpdatePolicy, is_guid,
 };
 
 /// Whether a live user or group listed only by an object id that no display name explains might
@@ -55,6 +55,9 @@ pub struct DatabaseState {
     /// Stored functions by name: observed, every one; desired, the declared ones.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub functions: BTreeMap<String, Function>,
+    /// Materialized views by name: observed, every one; desired, the declared ones.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub materialized_views: BTreeMap<String, MaterializedView>,
     /// Database-level ingestion batching policy.
     pub batching: Option<BatchingPolicy>,
     /// Database-level streaming ingestion (absent and disabled are the same).
@@ -152,6 +155,14 @@ impl TableState {
     /// Splits a stored docstring into the user's text and the owning stack.
     pub fn split_docstring(stored: &str) -> (String, Option<String>) {
         split_docstring(stored)
+    }
+}
+
+impl MaterializedView {
+    /// The docstring as stored in Kusto: the user's text plus the ownership marker (views
+    /// carry it like tables, so pruning only ever drops views this stack created).
+    pub fn stored_docstring(&self) -> String {
+        stored_docstring(&self.docstring, self.owner.as_deref())
     }
 }
 

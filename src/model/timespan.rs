@@ -225,6 +225,30 @@ pub mod kusto_text {
     }
 }
 
+/// Serde of an optional timespan as Kusto's `hh:mm:ss` text (absent when `None`).
+pub mod optional_text {
+    use super::Timespan;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    /// Writes `00:00:10`, or nothing (with `skip_serializing_if`).
+    pub fn serialize<S: Serializer>(t: &Option<Timespan>, s: S) -> Result<S::Ok, S::Error> {
+        match t {
+            Some(t) => s.serialize_str(&t.to_kusto()),
+            None => s.serialize_none(),
+        }
+    }
+
+    /// Reads any spelling [`Timespan::parse`] accepts.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Timespan>, D::Error> {
+        match Option::<String>::deserialize(d)? {
+            None => Ok(None),
+            Some(text) => Timespan::parse(&text)
+                .map(Some)
+                .ok_or_else(|| serde::de::Error::custom(format!("invalid timespan {text}"))),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -17,7 +17,10 @@
 //!   principals of owned tables, and database principals, follow their parent). Dropping a
 //!   function is `data-loss` like every other drop: whatever calls it (queries, update
 //!   policies, other functions) fails from then on.
-//! - `renamed_from` on a table, column or function renames the live object instead of
+//! - A declared materialized view is created (with backfill through the `async` form),
+//!   altered in place when its source and group-by keys stay, or dropped and created again
+//!   (`data-loss`) otherwise (see the `materialized_views` module).
+//! - `renamed_from` on a table, column, function or materialized view renames the live object instead of
 //!   dropping and creating it (see the `renames` module); the rest of the diff runs against
 //!   the live state as the renames leave it.
 //! - Column order is not compared: Kusto appends merged columns and reordering needs a full
@@ -41,9 +44,11 @@ use super::phase::{
     KUSTO_REMOVALS as PHASE_REMOVALS, KUSTO_TABLES as PHASE_TABLES,
 };
 
+mod materialized_views;
 mod renames;
 mod update_policies;
 
+pub use materialized_views::MaterializedViewProblem;
 pub use renames::{RenameProblem, RenamedTable};
 pub use update_policies::{UpdatePolicyProblem, note_fed_tables, policy_address};
 
@@ -69,6 +74,9 @@ pub struct KustoDiff {
     /// Update policies the plan cannot set as declared (a missing source, a cycle, a query
     /// whose output does not match its table): the plan is refused.
     pub update_policy_problems: Vec<UpdatePolicyProblem>,
+    /// Materialized views the plan cannot create as declared (a missing source, a name a
+    /// live table or function holds): the plan is refused.
+    pub materialized_view_problems: Vec<MaterializedViewProblem>,
     /// The tables the plan renames: a route into one that the declared sink points at the new
     /// name is re-pointed, not removed.
     pub renamed_tables: Vec<RenamedTable>,
@@ -185,6 +193,11 @@ pub mod address {
         format!("{}.function.{name}", database(db))
     }
 
+    /// `kusto.DB.materialized_view.V`.
+    pub fn materialized_view(db: &str, name: &str) -> String {
+        format!("{}.materialized_view.{name}", database(db))
+    }
+
     /// `SCOPE.role.ROLE.FQN`, where SCOPE is a database's or a table's address.
     pub fn role(scope: &str, role: &str, fqn: &str) -> String {
         format!("{scope}.role.{role}.{fqn}")
@@ -239,6 +252,13 @@ fn database(
         have,
         options,
         &mut report.update_policy_problems,
+    );
+    materialized_views::plan(
+        &mut ctx,
+        want,
+        have,
+        options,
+        &mut report.materialized_view_problems,
     );
     batching(
         &mut ctx,

@@ -179,7 +179,8 @@ pub struct Change {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub operations: Vec<Operation>,
     /// Ordering phase: topics, then Kusto tables, mappings, policies, principals, functions,
-    /// update policies, then connectors (configs, states, removals), then Kusto removals.
+    /// update policies, materialized views, then connectors (configs, states, removals), then
+    /// Kusto removals.
     pub phase: u8,
     /// For a rename (`renamed_from` on a table, column, function or sink), the object's
     /// address under its old name, as Terraform's `previous_address`: the object is kept and
@@ -232,15 +233,22 @@ pub mod phase {
     /// Kusto update policies, after the tables they read and write and the functions their
     /// queries call (the service checks a policy's query when it is set).
     pub const KUSTO_UPDATE_POLICIES: u8 = 6;
+    /// Kusto materialized views, after the tables they read and the update policies and
+    /// functions that fill those tables (a view created with backfill reads its source at
+    /// once).
+    pub const KUSTO_MATERIALIZED_VIEWS: u8 = 7;
+    /// Kusto materialized views over other materialized views, after the views they read
+    /// (the service allows one level: the source must be a deduplicating view over a table).
+    pub const KUSTO_VIEWS_OVER_VIEWS: u8 = 8;
     /// Connector configs.
-    pub const CONNECTORS: u8 = 7;
+    pub const CONNECTORS: u8 = 9;
     /// Connector run states.
-    pub const CONNECTOR_STATES: u8 = 8;
+    pub const CONNECTOR_STATES: u8 = 10;
     /// Connector removals.
-    pub const CONNECTOR_REMOVALS: u8 = 9;
-    /// Kusto removals (tables, columns, mappings, roles, functions), after every connector
-    /// change.
-    pub const KUSTO_REMOVALS: u8 = 10;
+    pub const CONNECTOR_REMOVALS: u8 = 11;
+    /// Kusto removals (tables, columns, mappings, roles, functions, materialized views), after
+    /// every connector change (views sort before the tables they read, so they go first).
+    pub const KUSTO_REMOVALS: u8 = 12;
 }
 
 /// A complete plan.

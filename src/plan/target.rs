@@ -156,6 +156,9 @@ enum Need {
     /// The functions an update policy's queries may call: the database's function address
     /// prefix and the queries' text.
     PolicyFunctions(String, String),
+    /// A materialized view's source: the addresses it has as a table and as a view; created
+    /// (or renamed) first.
+    ViewSource([String; 2]),
 }
 
 impl Need {
@@ -183,6 +186,9 @@ impl Need {
             Need::PolicySource(address) => (other.address == *address
                 && (other.action == Action::Create || other.previous_address.is_some()))
             .then_some("the update policy reads from the table"),
+            Need::ViewSource(addresses) => (addresses.contains(&other.address)
+                && (other.action == Action::Create || other.previous_address.is_some()))
+            .then_some("the materialized view reads from it"),
             Need::PolicyFunctions(prefix, queries) => other
                 .address
                 .strip_prefix(prefix.as_str())
@@ -228,6 +234,22 @@ fn needs_of(change: &Change, connectors: &BTreeMap<String, ConnectCluster>) -> V
             address::function(database, ""),
             queries,
         ));
+    }
+    if let Target::Kusto { database } = &change.target
+        && change.address.contains(".materialized_view.")
+        && change.action != Action::Delete
+        && let Some(source) = change
+            .after
+            .as_deref()
+            .and_then(|text| text.lines().next())
+            .and_then(|first| first.split_once(" on table "))
+            .map(|(_, source)| source)
+    {
+        // `after` is the plan's own text of the view, whose first line is `V on table T`.
+        needs.push(Need::ViewSource([
+            address::table(database, source),
+            address::materialized_view(database, source),
+        ]));
     }
     if let Target::Connect { cluster } = &change.target {
         let name = change

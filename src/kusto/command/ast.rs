@@ -307,6 +307,15 @@ pub enum ExtentSelection {
     Tags(Vec<TagFilter>),
 }
 
+/// The metadata of a materialized view that has its own `.alter` command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ViewMetadata {
+    /// `docstring`
+    DocString,
+    /// `folder`
+    Folder,
+}
+
 /// One `NewName = OldName [ifexists]` pair of `.rename tables`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TableRename {
@@ -578,6 +587,70 @@ pub enum Command {
         /// Function name.
         name: String,
     },
+    /// `.create [async] [ifnotexists] materialized-view [with (...)] V on table T { query }`
+    /// (or `.create-or-alter materialized-view ...`).
+    CreateMaterializedView {
+        /// `async`: answer with an operation id at once (required for `backfill=true`).
+        is_async: bool,
+        /// `ifnotexists`: succeed without change when the view exists.
+        if_not_exists: bool,
+        /// `.create-or-alter`: alter the view when it exists.
+        or_alter: bool,
+        /// View name.
+        name: String,
+        /// Source table (or materialized view).
+        source: String,
+        /// The text between the braces, verbatim.
+        query: String,
+        /// `with (backfill=..., lookback=..., autoUpdateSchema=..., folder=..., docString=...)`.
+        properties: Vec<Property>,
+    },
+    /// `.alter materialized-view [with (...)] V on table T { query }`
+    AlterMaterializedView {
+        /// View name.
+        name: String,
+        /// Source table (must be the view's own).
+        source: String,
+        /// The text between the braces, verbatim.
+        query: String,
+        /// `with (lookback=..., autoUpdateSchema=..., folder=..., docString=...)`.
+        properties: Vec<Property>,
+    },
+    /// `.alter materialized-view V docstring "text"` or `... folder "text"`
+    AlterMaterializedViewMetadata {
+        /// View name.
+        name: String,
+        /// Which of the two is set.
+        field: ViewMetadata,
+        /// The new text.
+        value: String,
+    },
+    /// `.drop materialized-view V [ifexists]`
+    DropMaterializedView {
+        /// View name.
+        name: String,
+        /// Do not fail if the view is missing.
+        if_exists: bool,
+    },
+    /// `.rename materialized-view Old to New`
+    RenameMaterializedView {
+        /// Current name.
+        from: String,
+        /// New name.
+        to: String,
+    },
+    /// `.show materialized-views`
+    ShowMaterializedViews,
+    /// `.show materialized-view V`
+    ShowMaterializedView {
+        /// View name.
+        name: String,
+    },
+    /// `.show operations <id>`
+    ShowOperation {
+        /// The operation id (a GUID, lower-cased).
+        id: String,
+    },
     /// `.execute database script [with (...)] <| commands`
     ExecuteScript {
         /// `ContinueOnErrors` (default false).
@@ -610,6 +683,9 @@ impl Command {
                 | Command::ShowIngestionFailures
                 | Command::ShowFunctions
                 | Command::ShowFunction { .. }
+                | Command::ShowMaterializedViews
+                | Command::ShowMaterializedView { .. }
+                | Command::ShowOperation { .. }
         )
     }
 
@@ -679,6 +755,21 @@ impl Command {
             Command::CreateOrAlterFunction { .. } => "FunctionCreateOrAlter",
             Command::DropFunction { .. } => "FunctionDrop",
             Command::ShowFunctions | Command::ShowFunction { .. } => "FunctionsShow",
+            Command::CreateMaterializedView { or_alter: true, .. } => {
+                "MaterializedViewCreateOrAlter"
+            }
+            Command::CreateMaterializedView { .. } => "MaterializedViewCreate",
+            Command::AlterMaterializedView { .. } => "MaterializedViewAlter",
+            Command::AlterMaterializedViewMetadata { field, .. } => match field {
+                ViewMetadata::DocString => "MaterializedViewAlterDocString",
+                ViewMetadata::Folder => "MaterializedViewAlterFolder",
+            },
+            Command::DropMaterializedView { .. } => "MaterializedViewDrop",
+            Command::RenameMaterializedView { .. } => "MaterializedViewRename",
+            Command::ShowMaterializedViews | Command::ShowMaterializedView { .. } => {
+                "MaterializedViewsShow"
+            }
+            Command::ShowOperation { .. } => "OperationsShow",
         }
     }
 }

@@ -367,8 +367,8 @@ impl<'a> Lexer<'a> {
         ))
     }
 
-    /// Letters, digits and `_`; command verbs (`create-or-alter`) and the `skip-results`
-    /// keyword also take inner hyphens.
+    /// Letters, digits and `_`; command verbs (`create-or-alter`) and the `skip-results`,
+    /// `materialized-view` and `materialized-views` keywords also take inner hyphens.
     fn word(&mut self, command: bool) -> String {
         let mut s = String::new();
         loop {
@@ -379,7 +379,7 @@ impl<'a> Lexer<'a> {
                 }
                 Some('-')
                     if self.peek(1).is_some_and(|c| c.is_ascii_alphabetic())
-                        && (command || s == "skip") =>
+                        && (command || s == "skip" || s == "materialized") =>
                 {
                     s.push('-');
                     self.bump();

@@ -236,6 +236,9 @@ impl<'a> Parser<'a> {
                 if self.eat_keyword("function") {
                     return self.function();
                 }
+                if self.eat_keyword("materialized-view") {
+                    return self.create_view(false, false, true);
+                }
                 let entity = self.entity()?;
                 self.keyword("ingestion")?;
                 self.set_mapping(MappingVerb::CreateOrAlter, entity)
@@ -318,8 +321,23 @@ impl<'a> Parser<'a> {
             "ingestion",
             "functions",
             "function",
+            "materialized-views",
+            "materialized-view",
+            "operations",
         ])? {
             "version" => Ok(Command::ShowVersion),
+            "materialized-views" => Ok(Command::ShowMaterializedViews),
+            "materialized-view" => Ok(Command::ShowMaterializedView { name: self.name()? }),
+            "operations" => match self.peek() {
+                Some(TokenKind::Ident(s) | TokenKind::Str(s))
+                    if uuid::Uuid::parse_str(s).is_ok() =>
+                {
+                    let id = s.to_ascii_lowercase();
+                    self.pos += 1;
+                    Ok(Command::ShowOperation { id })
+                }
+                _ => Err(self.expected("an operation id (a GUID)")),
+            },
             "functions" => Ok(Command::ShowFunctions),
             "function" => Ok(Command::ShowFunction { name: self.name()? }),
             "ingestion" => {
@@ -405,6 +423,12 @@ impl<'a> Parser<'a> {
     }
 
     fn create(&mut self) -> Result<Command, SyntaxError> {
+        let is_async = self.eat_keyword("async");
+        let if_not_exists = self.eat_keyword("ifnotexists");
+        if is_async || if_not_exists || self.peek_keyword("materialized-view") {
+            self.keyword("materialized-view")?;
+            return self.create_view(is_async, if_not_exists, false);
+        }
         match self.one_of(&["table", "database"])? {
             "table" => {
                 let table = self.table_ref()?;
@@ -487,6 +511,78 @@ impl<'a> Parser<'a> {
         })
     }
 
+    /// After `.create [async] [ifnotexists] materialized-view` (or `.create-or-alter
+    /// materialized-view`): `[with (...)] V on table T { query }`.
+    fn create_view(
+        &mut self,
+        is_async: bool,
+        if_not_exists: bool,
+        or_alter: bool,
+    ) -> Result<Command, SyntaxError> {
+        let properties = self.with_properties()?;
+        let (name, source, query) = self.view_definition()?;
+        Ok(Command::CreateMaterializedView {
+            is_async,
+            if_not_exists,
+            or_alter,
+            name,
+            source,
+            query,
+            properties,
+        })
+    }
+
+    /// `V on table T { query }` (or `on materialized-view W`): the view, its source and the
+    /// query between the braces. The sandbox tells the two sources apart by name.
+    fn view_definition(&mut self) -> Result<(String, String, String), SyntaxError> {
+        let name = self.name()?;
+        self.keyword("on")?;
+        self.one_of(&["table", "materialized-view"])?;
+        let source = self.name()?;
+        let query = match self.peek() {
+            Some(TokenKind::Body(text)) => {
+                self.pos += 1;
+                text.clone()
+            }
+            _ => return Err(self.expected("'{' to open the materialized view query")),
+        };
+        Ok((name, source, query))
+    }
+
+    /// After `.alter materialized-view`: `V docstring "text"`, `V folder "text"`, or
+    /// `[with (...)] V on table T { query }`.
+    fn alter_view(&mut self) -> Result<Command, SyntaxError> {
+        if !self.peek_keyword("with") {
+            let at = self.pos;
+            let name = self.name()?;
+            if self.eat_keyword("docstring") {
+                let value = self.string()?;
+                return Ok(Command::AlterMaterializedViewMetadata {
+                    name,
+                    field: ViewMetadata::DocString,
+                    value,
+                });
+            }
+            if self.eat_keyword("folder") {
+                let value = self.string()?;
+                return Ok(Command::AlterMaterializedViewMetadata {
+                    name,
+                    field: ViewMetadata::Folder,
+                    value,
+                });
+            }
+            self.pos = at;
+        }
+        let properties = self.with_properties()?;
+        let (name, source, query) = self.view_definition()?;
+        Ok(Command::AlterMaterializedView {
+            name,
+            source,
+            query,
+            properties,
+        })
+    }
+
     fn scalar_type(&mut self) -> Result<ColumnType, SyntaxError> {
         match self.peek() {
             Some(TokenKind::Ident(w)) => match ColumnType::from_kql(w) {
@@ -549,6 +645,9 @@ impl<'a> Parser<'a> {
     }
 
     fn alter(&mut self) -> Result<Command, SyntaxError> {
+        if self.eat_keyword("materialized-view") {
+            return self.alter_view();
+        }
         match self.one_of(&["table", "tables", "database", "column"])? {
             "table" => {
                 let table = self.table_ref()?;
@@ -754,9 +853,20 @@ impl<'a> Parser<'a> {
 
     fn drop(&mut self) -> Result<Command, SyntaxError> {
         match self.one_of(&[
-            "table", "column", "database", "extents", "extent", "function",
+            "table",
+            "column",
+            "database",
+            "extents",
+            "extent",
+            "function",
+            "materialized-view",
         ])? {
             "extents" | "extent" => self.drop_extents(),
+            "materialized-view" => {
+                let name = self.name()?;
+                let if_exists = self.eat_keyword("ifexists");
+                Ok(Command::DropMaterializedView { name, if_exists })
+            }
             "function" => {
                 let name = self.name()?;
                 let if_exists = self.eat_keyword("ifexists");
@@ -958,7 +1068,13 @@ impl<'a> Parser<'a> {
     /// on the database in scope only), so a dot after one is a syntax error; a column is named
     /// through its table, optionally database-qualified, and its new name is a plain name.
     fn rename(&mut self) -> Result<Command, SyntaxError> {
-        match self.one_of(&["table", "tables", "column"])? {
+        match self.one_of(&["table", "tables", "column", "materialized-view"])? {
+            "materialized-view" => {
+                let from = self.name()?;
+                self.keyword("to")?;
+                let to = self.name()?;
+                Ok(Command::RenameMaterializedView { from, to })
+            }
             "column" => {
                 let at = self.pos;
                 let mut parts = self.dotted()?;

@@ -778,7 +778,7 @@ fn rename_table_and_rename_tables() {
     );
     assert_eq!(
         err(".rename function F to G"),
-        "Syntax error: SYN0002: expected one of 'table', 'tables', 'column' but found 'function' [line:position=1:8]"
+        "Syntax error: SYN0002: expected one of 'table', 'tables', 'column', 'materialized-view' but found 'function' [line:position=1:8]"
     );
     assert_eq!(ok(".rename table A to B").command_type(), "TableRename");
     assert_eq!(ok(".rename tables B=A").command_type(), "TablesRename");

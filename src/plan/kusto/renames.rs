@@ -1,4 +1,4 @@
-//! `renamed_from` on tables, columns and functions: renames instead of drop + create.
+//! `renamed_from` on tables, columns, functions and materialized views: renames instead of drop + create.
 //!
 //! A rename is planned only while the old name exists live and the new one does not; once the
 //! new name exists and the old one is gone it has been carried out and changes nothing, so
@@ -15,10 +15,12 @@
 //! A rename keeps all data but breaks whatever still uses the old name (queries, functions,
 //! update policies, mappings of a renamed column): `restart`-class, in place but disruptive.
 
+use super::materialized_views::view_text;
 use super::{Action, Change, ImpactClass, Target, address, function_text, table_text};
 use super::{PHASE_FUNCTIONS, PHASE_TABLES};
 use crate::kusto::render;
 use crate::model::kusto::DatabaseState;
+use crate::plan::phase::KUSTO_MATERIALIZED_VIEWS as PHASE_VIEWS;
 
 /// A `renamed_from` the plan cannot carry out.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -263,6 +265,53 @@ pub(super) fn resolve(want: &DatabaseState, have: &DatabaseState) -> Resolved {
                     PHASE_FUNCTIONS,
                 ));
                 out.live.functions.insert(new.clone(), f.clone());
+            }
+        }
+    }
+    for (new, v) in &want.materialized_views {
+        let Some(old) = &v.renamed_from else {
+            continue;
+        };
+        let addr = address::materialized_view(db, new);
+        match step(
+            out.live.materialized_views.contains_key(new),
+            out.live.materialized_views.contains_key(old),
+        ) {
+            Step::Done => {}
+            Step::Conflict => out.problems.push(RenameProblem {
+                address: addr,
+                message: format!(
+                    "materialized view `{new}` is renamed from `{old}`, but both exist in \
+                     database `{db}`: drop the one you do not want by hand, or remove \
+                     `renamed_from`"
+                ),
+            }),
+            Step::SourceGone => out.problems.push(RenameProblem {
+                address: addr,
+                message: format!(
+                    "materialized view `{new}` is renamed from `{old}`, but neither exists in \
+                     database `{db}`: the rename's source is gone; remove `renamed_from` to \
+                     create `{new}`"
+                ),
+            }),
+            Step::Rename => {
+                let Some(mut view) = out.live.materialized_views.remove(old) else {
+                    continue;
+                };
+                let before = view_text(&view);
+                view.name = new.clone();
+                out.changes.push(change(
+                    (addr, address::materialized_view(db, old)),
+                    format!(
+                        "rename materialized view {old} to {new} (its records move with it; \
+                         queries that use {old} fail)"
+                    ),
+                    before,
+                    view_text(&view),
+                    vec![render::rename_materialized_view(old, new)],
+                    PHASE_VIEWS,
+                ));
+                out.live.materialized_views.insert(new.clone(), view);
             }
         }
     }

@@ -428,6 +428,11 @@ fn table_principals_and_policies_at_both_levels_round_trip() {
             for f in db.functions.values_mut() {
                 f.body = crate::model::function::normalize_body(&f.body);
             }
+            // Queries likewise; backfill is a creation option the service does not keep.
+            for v in db.materialized_views.values_mut() {
+                v.query = crate::model::function::normalize_body(&v.query);
+                v.backfill = false;
+            }
         }
         state
     };
@@ -1440,4 +1445,132 @@ fn a_column_of_a_renamed_table_is_renamed_after_the_table_and_before_added_colum
     apply_all(&sandbox, &report.changes);
     let after = diff_report(&desired, &observe_all(&sandbox, &desired), &pruning());
     assert!(after.changes.is_empty(), "{after:?}");
+}
+
+fn view(name: &str, source: &str, query: &str) -> crate::model::MaterializedView {
+    crate::model::MaterializedView {
+        name: name.into(),
+        source: source.into(),
+        query: query.into(),
+        owner: Some("gameplay".into()),
+        auto_update_schema: Some(false),
+        ..Default::default()
+    }
+}
+
+/// Views against the sandbox: a view over a view is created `on materialized-view` after
+/// the one it reads, a plain re-plan is empty, a rename keeps the view, an owned view that
+/// is no longer declared goes only with pruning, and a live table's name or a missing
+/// source refuses the plan.
+#[test]
+fn materialized_views_plan_converge_rename_and_prune() {
+    let mut desired = gameplay();
+    let db = desired.databases.get_mut("gamedb").expect("gamedb");
+    db.materialized_views.insert(
+        "Dedup".into(),
+        view(
+            "Dedup",
+            "GamePlay",
+            "GamePlay | summarize take_any(*) by PlayerID, GameID",
+        ),
+    );
+    db.materialized_views.insert(
+        "Best".into(),
+        view("Best", "Dedup", "Dedup | summarize max(Score) by PlayerID"),
+    );
+    let sandbox = KustoSandbox::in_memory(&["gamedb".to_string()]).expect("sandbox");
+    let changes = diff(&desired, &observe_all(&sandbox, &desired), &options());
+    let views: Vec<&Change> = changes
+        .iter()
+        .filter(|c| c.address.contains(".materialized_view."))
+        .collect();
+    assert_eq!(views.len(), 2, "{changes:#?}");
+    assert!(
+        views[1].commands[0].contains("Best on materialized-view Dedup"),
+        "{:?}",
+        views[1].commands
+    );
+    // Best sorts before Dedup but reads it: its phase runs after Dedup's.
+    assert!(
+        views[0].address.ends_with(".Dedup") && views[1].address.ends_with(".Best"),
+        "{views:#?}"
+    );
+    apply_all(&sandbox, &changes);
+    let again = diff(&desired, &observe_all(&sandbox, &desired), &options());
+    assert!(again.is_empty(), "{again:#?}");
+
+    // A rename keeps the view (restart, one command); the rest of the diff sees it renamed.
+    let db = desired.databases.get_mut("gamedb").expect("gamedb");
+    let mut best = db.materialized_views.remove("Best").expect("Best");
+    best.name = "TopScores".into();
+    best.renamed_from = Some("Best".into());
+    db.materialized_views.insert("TopScores".into(), best);
+    let renamed = diff(&desired, &observe_all(&sandbox, &desired), &options());
+    assert_eq!(
+        summary(&renamed),
+        [(
+            "kusto.gamedb.materialized_view.TopScores".to_string(),
+            Action::Update,
+            ImpactClass::Restart
+        )]
+    );
+    assert_eq!(
+        renamed[0].commands,
+        [".rename materialized-view Best to TopScores"]
+    );
+    apply_all(&sandbox, &renamed);
+
+    // No longer declared: kept without pruning, dropped (data-loss) with it.
+    let db = desired.databases.get_mut("gamedb").expect("gamedb");
+    db.materialized_views.remove("TopScores");
+    let kept = diff(&desired, &observe_all(&sandbox, &desired), &options());
+    assert!(kept.is_empty(), "{kept:#?}");
+    let pruning = DiffOptions {
+        prune: true,
+        ..options()
+    };
+    let pruned = diff(&desired, &observe_all(&sandbox, &desired), &pruning);
+    assert_eq!(
+        summary(&pruned),
+        [(
+            "kusto.gamedb.materialized_view.TopScores".to_string(),
+            Action::Delete,
+            ImpactClass::DataLoss
+        )]
+    );
+    assert_eq!(pruned[0].commands, [".drop materialized-view TopScores"]);
+
+    // A live table's name, or a source nobody has, refuses the plan.
+    let db = desired.databases.get_mut("gamedb").expect("gamedb");
+    db.materialized_views.insert(
+        "Elsewhere".into(),
+        view("Elsewhere", "Nope", "Nope | summarize count() by A"),
+    );
+    run(&sandbox, ".create table Clash (A:int)");
+    db.materialized_views.insert(
+        "Clash".into(),
+        view(
+            "Clash",
+            "GamePlay",
+            "GamePlay | summarize count() by PlayerID",
+        ),
+    );
+    let report = diff_report(&desired, &observe_all(&sandbox, &desired), &options());
+    let problems: Vec<&str> = report
+        .materialized_view_problems
+        .iter()
+        .map(|p| p.address.as_str())
+        .collect();
+    assert_eq!(
+        problems,
+        [
+            "kusto.gamedb.materialized_view.Clash",
+            "kusto.gamedb.materialized_view.Elsewhere"
+        ]
+    );
+    assert!(
+        report.materialized_view_problems[0]
+            .message
+            .contains("has the name of a live table")
+    );
 }

@@ -247,3 +247,44 @@ fn an_update_policy_needs_its_new_source_and_the_functions_its_query_calls() {
         ]
     );
 }
+
+#[test]
+fn a_materialized_view_needs_its_new_or_renamed_source() {
+    let mut view = kusto("kusto.gamedb.materialized_view.V", Action::Create);
+    view.after =
+        Some("V on table GamePlay\n{\nGamePlay | summarize count() by PlayerID\n}\n".into());
+    let table = kusto("kusto.gamedb.table.GamePlay", Action::Create);
+    let other = kusto("kusto.gamedb.table.Other", Action::Create);
+    let (kept, missing) = select(
+        vec![table.clone(), other, view.clone()],
+        &filter(&["kusto.gamedb.materialized_view.V"]),
+        &BTreeMap::new(),
+    );
+    assert_eq!(kept.len(), 1);
+    assert_eq!(
+        missing
+            .iter()
+            .map(|m| (m.needs.as_str(), m.because))
+            .collect::<Vec<_>>(),
+        [(
+            "kusto.gamedb.table.GamePlay",
+            "the materialized view reads from it"
+        )]
+    );
+    // A source view that is created too is needed the same way; an updated one is not.
+    view.after = Some("V on table Dedup\n{\nDedup | summarize count() by PlayerID\n}\n".into());
+    let dedup = kusto("kusto.gamedb.materialized_view.Dedup", Action::Create);
+    let (_, missing) = select(
+        vec![dedup, view.clone()],
+        &filter(&["kusto.gamedb.materialized_view.V"]),
+        &BTreeMap::new(),
+    );
+    assert_eq!(missing.len(), 1);
+    let dedup = kusto("kusto.gamedb.materialized_view.Dedup", Action::Update);
+    let (_, missing) = select(
+        vec![dedup, view],
+        &filter(&["kusto.gamedb.materialized_view.V"]),
+        &BTreeMap::new(),
+    );
+    assert!(missing.is_empty());
+}

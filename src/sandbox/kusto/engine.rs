@@ -586,7 +586,11 @@ fn need<'a>(cmd: &'a Command, ctx: Context<'a>) -> Need<'a> {
         Command::ShowTables
         | Command::ShowPolicy { .. }
         | Command::ShowFunctions
-        | Command::ShowFunction { .. } => Need::Read(ctx.resolve(None)),
+        | Command::ShowFunction { .. }
+        | Command::ShowMaterializedViews
+        | Command::ShowMaterializedView { .. } => Need::Read(ctx.resolve(None)),
+        // The service shows an operation to its caller; the sandbox to anyone who can connect.
+        Command::ShowOperation { .. } => Need::Anyone,
         Command::ShowTableSchemaJson { table }
         | Command::ShowTablePrincipals { table }
         | Command::ShowExtents { table, .. } => Need::Read(ctx.resolve(table.database.as_deref())),
@@ -636,7 +640,12 @@ fn need<'a>(cmd: &'a Command, ctx: Context<'a>) -> Need<'a> {
         Command::RenameTables { .. }
         | Command::ExecuteScript { .. }
         | Command::CreateOrAlterFunction { .. }
-        | Command::DropFunction { .. } => Need::Write {
+        | Command::DropFunction { .. }
+        | Command::CreateMaterializedView { .. }
+        | Command::AlterMaterializedView { .. }
+        | Command::AlterMaterializedViewMetadata { .. }
+        | Command::DropMaterializedView { .. }
+        | Command::RenameMaterializedView { .. } => Need::Write {
             database: ctx.resolve(None),
             table: None,
             ingestor_ok: false,

@@ -109,6 +109,48 @@ pub struct Database {
     /// functions.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub functions: BTreeMap<String, StoredFunction>,
+    /// Materialized views by name. Absent in state files written before the sandbox held
+    /// views.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub materialized_views: BTreeMap<String, StoredView>,
+    /// Async operations started in this database (`.create async materialized-view`), by
+    /// operation id, for `.show operations <id>`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub operations: BTreeMap<String, StoredOperation>,
+}
+
+/// A materialized view, kept as the service lists it in `.show materialized-views`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredView {
+    /// View name.
+    pub name: String,
+    /// Source table (or materialized view).
+    pub source: String,
+    /// The query as sent, without its braces.
+    pub query: String,
+    /// Folder ("" when unset).
+    pub folder: String,
+    /// Docstring ("" when unset).
+    pub docstring: String,
+    /// `autoUpdateSchema`.
+    pub auto_update_schema: bool,
+    /// `lookback`, as Kusto prints timespans (`06:00:00`), if set.
+    pub lookback: Option<String>,
+    /// When the view started materializing (`EffectiveDateTime`).
+    pub effective_date_time: String,
+}
+
+/// An async operation and its outcome (the sandbox completes each before answering).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredOperation {
+    /// `Operation` column: e.g. `MaterializedViewCreate`.
+    pub operation: String,
+    /// When it started and finished.
+    pub started_on: String,
+    /// `State` column: `Completed` or `Failed`.
+    pub state: String,
+    /// `Status` column: the failure reason, "" on success.
+    pub status: String,
 }
 
 /// A stored function, kept as the service keeps it: the body as sent, braces included.
@@ -152,6 +194,8 @@ impl Database {
             caching: self.caching.clone(),
             principals: self.principals.clone(),
             functions: self.functions.clone(),
+            materialized_views: self.materialized_views.clone(),
+            operations: self.operations.clone(),
         }
     }
 
@@ -165,6 +209,8 @@ impl Database {
             && self.caching == other.caching
             && self.principals == other.principals
             && self.functions == other.functions
+            && self.materialized_views == other.materialized_views
+            && self.operations == other.operations
     }
 
     /// Puts back the database-level settings of `saved` (tables and version stay).
@@ -177,6 +223,8 @@ impl Database {
         self.caching = saved.caching;
         self.principals = saved.principals;
         self.functions = saved.functions;
+        self.materialized_views = saved.materialized_views;
+        self.operations = saved.operations;
     }
 }
 
@@ -340,6 +388,8 @@ impl Database {
             caching: None,
             principals: Vec::new(),
             functions: BTreeMap::new(),
+            materialized_views: BTreeMap::new(),
+            operations: BTreeMap::new(),
         }
     }
 }

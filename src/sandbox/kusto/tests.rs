@@ -962,3 +962,94 @@ fn functions_show_as_the_docs_describe() {
         "Property 'view' is not supported for functions by the sandbox (supported: docstring, folder, skipvalidation)."
     );
 }
+
+#[test]
+fn materialized_views_follow_the_documented_commands() {
+    let s = sandbox();
+    run(&s, ".create table T (Id:string, Ts:datetime, V:long)");
+    // Sync create answers with the view's .show row; async with an operation id that
+    // .show operations knows as completed.
+    let created = run(
+        &s,
+        ".create materialized-view with (lookback=6h, folder=\"F\") V on table T\n{\nT | summarize arg_max(Ts, *) by Id\n}",
+    );
+    assert_eq!(rows(&created)[0][0], json!("V"));
+    assert_eq!(rows(&created)[0][12], json!("06:00:00"));
+    let started = run(
+        &s,
+        ".create async ifnotexists materialized-view with (backfill=true) W on table T { T | summarize count() by Id }",
+    );
+    let id = rows(&started)[0][0]
+        .as_str()
+        .expect("operation id")
+        .to_string();
+    let op = run(&s, &format!(".show operations {id}"));
+    assert_eq!(rows(&op)[0][1], json!("MaterializedViewCreate"));
+    assert_eq!(rows(&op)[0][6], json!("Completed"));
+    assert!(
+        rows(&run(
+            &s,
+            ".show operations 00000000-0000-0000-0000-000000000001"
+        ))
+        .is_empty()
+    );
+    // ifnotexists: no change, no error; without it the view exists already.
+    run(
+        &s,
+        ".create ifnotexists materialized-view V on table T { T | summarize count() by Other }",
+    );
+    assert_eq!(
+        s.state().databases["db"].materialized_views["V"].query,
+        "T | summarize arg_max(Ts, *) by Id"
+    );
+    fail(
+        &s,
+        ".create materialized-view V on table T { T | summarize count() by Id }",
+    );
+    // The documented limits of .alter: same source, same group-by keys.
+    run(
+        &s,
+        ".alter materialized-view V on table T { T | where V > 0 | summarize arg_max(Ts, *) by Id }",
+    );
+    assert!(
+        fail(
+            &s,
+            ".alter materialized-view V on table T { T | summarize arg_max(Ts, *) by Id, V }"
+        )
+        .detail
+        .contains("group by")
+    );
+    run(&s, ".alter materialized-view V docstring \"doc\"");
+    run(&s, ".alter materialized-view V folder \"G\"");
+    let shown = run(&s, ".show materialized-views");
+    assert_eq!(rows(&shown).len(), 2);
+    assert_eq!(rows(&shown)[0][8], json!("G"));
+    assert_eq!(rows(&shown)[0][9], json!("doc"));
+    // Names: no clash with a table; the source must exist and start the query.
+    fail(
+        &s,
+        ".create materialized-view T on table T { T | summarize count() by Id }",
+    );
+    fail(
+        &s,
+        ".create materialized-view X on table Nope { Nope | summarize count() by Id }",
+    );
+    fail(&s, ".create materialized-view X on table T { T | take 1 }");
+    // A view over a view, then neither can go while the other reads from it.
+    run(
+        &s,
+        ".create materialized-view Over on materialized-view V { V | summarize count() by Id }",
+    );
+    fail(&s, ".drop materialized-view V");
+    run(&s, ".rename materialized-view Over to Over2");
+    run(&s, ".drop materialized-view Over2");
+    run(&s, ".drop materialized-view V");
+    fail(&s, ".drop materialized-view V");
+    // The schema read carries the remaining view with its properties.
+    let schema = run(&s, ".show database db schema as json");
+    let doc: Value = serde_json::from_str(rows(&schema)[0][0].as_str().expect("schema cell"))
+        .expect("schema json");
+    let w = &doc["Databases"]["db"]["MaterializedViews"]["W"];
+    assert_eq!(w["SourceTable"], json!("T"));
+    assert_eq!(w["Query"], json!("T | summarize count() by Id"));
+}

@@ -3,6 +3,7 @@
 
 mod functions;
 mod mappings;
+mod materialized_views;
 mod policies;
 mod principals;
 pub(super) mod results;
@@ -472,6 +473,56 @@ fn dispatch(
         Command::DropFunction { name, if_exists } => functions::drop(state, ctx, name, *if_exists),
         Command::ShowFunctions => functions::show(state, ctx, None),
         Command::ShowFunction { name } => functions::show(state, ctx, Some(name)),
+        Command::CreateMaterializedView {
+            is_async,
+            if_not_exists,
+            or_alter,
+            name,
+            source,
+            query,
+            properties,
+        } => materialized_views::create(
+            state,
+            ctx,
+            materialized_views::CreateForm {
+                is_async: *is_async,
+                if_not_exists: *if_not_exists,
+                or_alter: *or_alter,
+            },
+            materialized_views::Definition {
+                name,
+                source,
+                query,
+                properties,
+            },
+        ),
+        Command::AlterMaterializedView {
+            name,
+            source,
+            query,
+            properties,
+        } => materialized_views::alter(
+            state,
+            ctx,
+            materialized_views::Definition {
+                name,
+                source,
+                query,
+                properties,
+            },
+        ),
+        Command::AlterMaterializedViewMetadata { name, field, value } => {
+            materialized_views::alter_metadata(state, ctx, name, *field, value)
+        }
+        Command::DropMaterializedView { name, if_exists } => {
+            materialized_views::drop(state, ctx, name, *if_exists)
+        }
+        Command::RenameMaterializedView { from, to } => {
+            materialized_views::rename(state, ctx, from, to)
+        }
+        Command::ShowMaterializedViews => materialized_views::show(state, ctx, None),
+        Command::ShowMaterializedView { name } => materialized_views::show(state, ctx, Some(name)),
+        Command::ShowOperation { id } => Ok(materialized_views::show_operation(state, id)),
     }
 }
 

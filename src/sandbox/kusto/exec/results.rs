@@ -3,7 +3,9 @@
 use serde_json::{Value, json};
 
 use super::super::directory;
-use super::super::state::{Assignment, Database, Mapping, StoredFunction, Table};
+use super::super::state::{
+    Assignment, Database, Mapping, StoredFunction, StoredOperation, StoredView, Table,
+};
 use super::super::validate::PrincipalName;
 use crate::kusto::v1::V1Table;
 use crate::model::ColumnType::{self, Bool, DateTime, Guid, String as Str};
@@ -139,13 +141,18 @@ pub fn database_schema(name: &str, db: &Database) -> V1Table {
         .values()
         .map(|f| (f.name.clone(), function_schema(f)))
         .collect();
+    let views: serde_json::Map<String, Value> = db
+        .materialized_views
+        .values()
+        .map(|v| (v.name.clone(), view_schema(v)))
+        .collect();
     let doc = json!({
         "Databases": {
             name: {
                 "Name": name,
                 "Tables": tables,
                 "ExternalTables": {},
-                "MaterializedViews": {},
+                "MaterializedViews": views,
                 "PrettyName": null,
                 "MajorVersion": 1,
                 "MinorVersion": db.minor_version,
@@ -177,6 +184,107 @@ fn function_schema(f: &StoredFunction) -> Value {
         "FunctionKind": "Unknown",
         "OutputColumns": [],
     })
+}
+
+/// A materialized view in `.show database DB schema as json`: its definition (source,
+/// query without braces, folder, docstring) and properties. The sandbox does not type view
+/// queries, so `OrderedColumns` is empty.
+fn view_schema(v: &StoredView) -> Value {
+    json!({
+        "Name": v.name,
+        "SourceTable": v.source,
+        "Query": v.query,
+        "Folder": v.folder,
+        "DocString": v.docstring,
+        "AutoUpdateSchema": v.auto_update_schema,
+        "Lookback": v.lookback,
+        "EffectiveDateTime": v.effective_date_time,
+        "OrderedColumns": [],
+    })
+}
+
+/// `.show materialized-views`, `.show materialized-view V` and the result of the sync
+/// create and alter commands, in the documented columns.
+pub fn materialized_views<'a>(views: impl Iterator<Item = &'a StoredView>) -> V1Table {
+    let mut t = result_table(&[
+        ("Name", Str),
+        ("SourceTable", Str),
+        ("Query", Str),
+        ("MaterializedTo", DateTime),
+        ("LastRun", DateTime),
+        ("LastRunResult", Str),
+        ("IsHealthy", Bool),
+        ("IsEnabled", Bool),
+        ("Folder", Str),
+        ("DocString", Str),
+        ("AutoUpdateSchema", Bool),
+        ("EffectiveDateTime", DateTime),
+        ("Lookback", ColumnType::Timespan),
+    ]);
+    for v in views {
+        t.push(vec![
+            json!(v.name),
+            json!(v.source),
+            json!(v.query),
+            json!(v.effective_date_time),
+            json!(v.effective_date_time),
+            json!("Completed"),
+            json!(true),
+            json!(true),
+            json!(v.folder),
+            json!(v.docstring),
+            json!(v.auto_update_schema),
+            json!(v.effective_date_time),
+            json!(v.lookback),
+        ]);
+    }
+    t
+}
+
+/// The answer of an async command: one `OperationId`.
+pub fn operation_id(id: &str) -> V1Table {
+    let mut t = result_table(&[("OperationId", Guid)]);
+    t.push(vec![json!(id)]);
+    t
+}
+
+/// `.show operations <id>`: the operation's row (none when the id is unknown).
+pub fn operations(id: &str, found: Option<(&str, &StoredOperation)>) -> V1Table {
+    let mut t = result_table(&[
+        ("OperationId", Guid),
+        ("Operation", Str),
+        ("NodeId", Str),
+        ("StartedOn", DateTime),
+        ("LastUpdatedOn", DateTime),
+        ("Duration", ColumnType::Timespan),
+        ("State", Str),
+        ("Status", Str),
+        ("RootActivityId", Guid),
+        ("ShouldRetry", Bool),
+        ("Database", Str),
+        ("Principal", Str),
+        ("User", Str),
+        ("AdminEpochStartTime", DateTime),
+    ]);
+    if let Some((database, op)) = found {
+        t.push(vec![
+            json!(id),
+            json!(op.operation),
+            json!(""),
+            json!(op.started_on),
+            json!(op.started_on),
+            json!("00:00:00"),
+            json!(op.state),
+            json!(op.status),
+            json!(id),
+            json!(false),
+            json!(database),
+            json!(""),
+            json!(""),
+            json!(op.started_on),
+        ]);
+    }
+    t
 }
 
 /// `.show functions`, `.show function F` and the result of `.create-or-alter function`:
