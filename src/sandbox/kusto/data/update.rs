@@ -194,7 +194,7 @@ fn run_entry(
 mod tests {
     use serde_json::{Value, json};
 
-    use crate::sandbox::kusto::{Caller, KustoSandbox};
+    use crate::sandbox::kusto::{Caller, KustoSandbox, StreamIngest};
 
     fn me() -> Caller {
         Caller::cluster_admin("aaduser=me")
@@ -282,6 +282,45 @@ mod tests {
             ".drop extents <| .show table Parsed extents where tags has 'drop-by:canary'",
         );
         assert_eq!(rows(&s, "Parsed | count"), vec![vec![json!(0)]]);
+    }
+
+    fn stream(s: &KustoSandbox, csv: &str) -> Result<(), String> {
+        s.stream_ingest(StreamIngest {
+            database: "db",
+            table: "Raw",
+            format: Some("csv"),
+            mapping: None,
+            data: csv.as_bytes(),
+            caller: &me(),
+        })
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn streamed_rows_run_the_policies_and_a_transactional_failure_refuses_the_stream() {
+        let s = sandbox();
+        ok(&s, ".alter table Raw policy streamingingestion enable");
+        let row = "\"{\"\"id\"\":3,\"\"name\"\":\"\"s\"\"}\",2026-01-01T00:00:00Z";
+        stream(&s, row).expect("stream");
+        assert_eq!(
+            rows(&s, "Parsed"),
+            vec![vec![
+                json!(3),
+                json!("s"),
+                Value::Null,
+                json!("2026-01-01T00:00:00Z")
+            ]]
+        );
+        ok(&s, ".create table Bad (At:datetime, count_:long)");
+        ok(
+            &s,
+            &policy("Bad", "Raw", "Raw | summarize count() by At", true, false),
+        );
+        let e = stream(&s, row).expect_err("the policy fails");
+        assert!(e.contains("UpdatePolicy_QueryFailed"), "{e}");
+        assert_eq!(rows(&s, "Raw | count"), vec![vec![json!(1)]]);
+        assert_eq!(rows(&s, "Parsed | count"), vec![vec![json!(1)]]);
     }
 
     #[test]
