@@ -2,7 +2,7 @@
 //! kustoplan's own code): `.get ingestion resources` SAS URIs that Azurite accepts, blobs
 //! uploaded and messages enqueued with plain REST calls as the REST ingestion page describes,
 //! then exact rows, extents and tags, blob deletion, status queue messages,
-//! `.show ingestion failures`, and batching by item count.
+//! `.show ingestion failures`, batching by item count, and an update policy fed by a batch.
 
 mod common;
 
@@ -232,6 +232,9 @@ async fn queued_blobs_become_rows_failures_are_reported_and_batches_seal_by_coun
     k.mgmt(".create table Events (Id:long, Name:string)").await;
     k.mgmt(r#".create table Events ingestion json mapping 'events_json' '[{"column":"Id","Properties":{"Path":"$.id"}},{"column":"Name","Properties":{"Path":"$.user.name"}}]'"#).await;
     k.mgmt(".create table Sales (Item:string, Qty:long)").await;
+    // An update policy fed by queued ingestion, propagating the source's tags.
+    k.mgmt(".create table Names (Name:string)").await;
+    k.mgmt(r#".alter table Names policy update @'[{"IsEnabled":true,"Source":"Events","Query":"Events | project Name","IsTransactional":true,"PropagateIngestionProperties":true}]'"#).await;
     k.mgmt(r#".alter table Sales policy ingestionbatching '{"MaximumBatchingTimeSpan":"00:10:00","MaximumNumberOfItems":2,"MaximumRawDataSizeMB":100}'"#).await;
 
     // A gzip JSON blob with a mapping reference and a drop-by tag.
@@ -256,6 +259,19 @@ async fn queued_blobs_become_rows_failures_are_reported_and_batches_seal_by_coun
     assert_eq!(
         k.query("Events | where Id == 2").await,
         vec![json!([2, "bob"])]
+    );
+    assert_eq!(
+        k.query("Names | where Name == 'ann'").await,
+        vec![json!(["ann"])],
+        "the update policy ran on the queued batch"
+    );
+    assert_eq!(k.count("Names").await, 2);
+    assert_eq!(
+        k.mgmt(".show table Names extents where tags has 'drop-by:load1'")
+            .await
+            .len(),
+        1,
+        "the tag propagated"
     );
     assert_eq!(
         s.blob_status(&json_blob).await,

@@ -12,9 +12,9 @@ use super::directory;
 use super::error::KustoError;
 use super::exec::{self, Context, results};
 use super::query::{self, ResultTable};
+use super::queued::QueuedIngestion;
 use super::queued::batching::Limits;
 use super::queued::sas::StorageAccount;
-use super::queued::{self as queued_ingest, QueuedIngestion};
 use super::state::{Database, Extent, IngestionFailure, SandboxState};
 use super::store::{Store, StoreError};
 use super::validate::{self, PrincipalName};
@@ -296,12 +296,20 @@ impl KustoSandbox {
         let extent = data::build_extent(db, table, text, &reading, Vec::new())?;
         let Inner { state, store, .. } = &mut *inner;
         let db = exec::database_mut(state, request.database)?;
-        exec::table_mut(db, request.table)?.extents.push(extent);
+        let ingested = data::update::append(db, request.table, extent)?;
+        let failures = ingested
+            .failures
+            .iter()
+            .map(|f| exec::inline_failure(request.database, &f.table, &f.error))
+            .collect();
+        let saved_failures = state.ingestion_failures.clone();
+        exec::record_failures(state, failures);
         if let Some(store) = store
             && let Err(e) = store.save(state)
         {
+            state.ingestion_failures = saved_failures;
             let db = exec::database_mut(state, request.database)?;
-            exec::table_mut(db, request.table)?.extents.pop();
+            data::update::undo(db, &ingested);
             return Err(KustoError::internal(format!(
                 "The sandbox could not persist its state: {e}"
             )));
@@ -370,20 +378,33 @@ impl KustoSandbox {
             .collect();
         let Inner { state, store, .. } = &mut *inner;
         let saved = state.clone();
+        let mut results = results;
+        let mut policy_failures = Vec::new();
         if let Some(extent) = extent
             && let Ok(db) = exec::database_mut(state, batch.database)
-            && let Ok(table) = exec::table_mut(db, batch.table)
         {
-            table.extents.push(extent);
+            match data::update::append(db, batch.table, extent) {
+                Ok(ingested) => policy_failures = ingested.failures,
+                // A transactional update policy failed: no blob's rows are kept.
+                Err(e) => {
+                    for (result, blob) in results.iter_mut().zip(&batch.blobs) {
+                        if result.is_none() {
+                            *result = Some(failure(blob, &e));
+                        }
+                    }
+                }
+            }
         }
-        for failed in results.iter().flatten() {
-            state.ingestion_failures.push(failed.clone());
+        let mut failures: Vec<IngestionFailure> = results.iter().flatten().cloned().collect();
+        for f in policy_failures {
+            for blob in &batch.blobs {
+                failures.push(IngestionFailure {
+                    table: f.table.clone(),
+                    ..failure(blob, &f.error)
+                });
+            }
         }
-        let excess = state
-            .ingestion_failures
-            .len()
-            .saturating_sub(queued_ingest::MAX_FAILURES);
-        state.ingestion_failures.drain(..excess);
+        exec::record_failures(state, failures);
         if let Some(store) = store
             && let Err(e) = store.save(state)
         {

@@ -16,7 +16,7 @@
 //! - `.ingest inline` data: each line is trimmed of surrounding whitespace (the docs' examples
 //!   indent the data), blank lines are skipped; the default format is CSV.
 //! - Each successful ingestion adds exactly one extent, whose creation time is the ingestion
-//!   time of all its rows. Ingestion changes no schema and does not bump the database's schema
+//!   time of all its rows, plus one per update policy it feeds that returns rows ([`update`]). Ingestion changes no schema and does not bump the database's schema
 //!   version.
 //! - `.show table T extents`: `Tags` joins the tags with `\r\n`; sizes are the source data's
 //!   byte count (`OriginalSize`) and the stored rows' JSON size (`CompressedSize`,
@@ -25,6 +25,7 @@
 pub(super) mod extents;
 pub(super) mod formats;
 pub(super) mod mapping;
+pub(super) mod update;
 pub(super) mod value;
 
 use serde_json::json;

@@ -158,29 +158,40 @@ fn ingest_inline(
         &options.reading,
         options.tags,
     );
-    let extent = match built {
-        Ok(extent) => extent,
+    // The service lists failures of ingestion management commands in
+    // `.show ingestion failures`; the command still fails. A transactional update policy that
+    // fails fails the command; a non-transactional one only records its failure.
+    let ingested = built.and_then(|extent| data::update::append(db, &t.table, extent));
+    let ingested = match ingested {
+        Ok(ingested) => ingested,
         Err(e) => {
-            // The service lists failures of ingestion management commands in
-            // `.show ingestion failures`; the command still fails.
-            state
-                .ingestion_failures
-                .push(inline_failure(db_name, &t.table, &e));
-            let excess = state
-                .ingestion_failures
-                .len()
-                .saturating_sub(super::queued::MAX_FAILURES);
-            state.ingestion_failures.drain(..excess);
+            record_failures(state, vec![inline_failure(db_name, &t.table, &e)]);
             return Err(e);
         }
     };
-    let id = extent.id.clone();
-    table_mut(db, &t.table)?.extents.push(extent);
-    Ok(data::inline_result(Some(&id)))
+    let failures = ingested
+        .failures
+        .iter()
+        .map(|f| inline_failure(db_name, &f.table, &f.error))
+        .collect();
+    record_failures(state, failures);
+    let id = ingested.added.first().map(|(_, id)| id.as_str());
+    Ok(data::inline_result(id))
 }
 
-/// The `.show ingestion failures` record of a failed `.ingest inline`.
-fn inline_failure(database: &str, table: &str, e: &KustoError) -> IngestionFailure {
+/// Adds failures for `.show ingestion failures`, keeping the most recent ones.
+pub(super) fn record_failures(state: &mut SandboxState, failures: Vec<IngestionFailure>) {
+    state.ingestion_failures.extend(failures);
+    let excess = state
+        .ingestion_failures
+        .len()
+        .saturating_sub(super::queued::MAX_FAILURES);
+    state.ingestion_failures.drain(..excess);
+}
+
+/// The `.show ingestion failures` record of a failed `.ingest inline` (or of an update policy
+/// it ran).
+pub(super) fn inline_failure(database: &str, table: &str, e: &KustoError) -> IngestionFailure {
     IngestionFailure {
         operation_id: clock::new_guid(),
         database: database.to_string(),

@@ -12,6 +12,11 @@ use super::super::state::Table;
 use super::{AggFunc, Aggregate, CmpOp, Expr, Literal, Op, Operand, Query};
 use crate::model::ColumnType;
 
+mod steps;
+
+pub(in super::super) use steps::cast;
+pub use steps::run_plan;
+
 /// A query result: typed columns and rows of cells in their v2 form.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ResultTable {

@@ -16,6 +16,7 @@
 //! answered approximately.
 
 mod eval;
+pub mod plan;
 pub(super) mod response;
 pub mod schema;
 
@@ -23,7 +24,8 @@ use super::data::value::{parse_datetime, parse_timespan_literal};
 use super::error::KustoError;
 use crate::kusto::command::{SyntaxError, Token, TokenKind, tokenize};
 
-pub use eval::{ResultTable, evaluate, rows_to_delete};
+pub(super) use eval::cast;
+pub use eval::{ResultTable, evaluate, rows_to_delete, run_plan};
 
 /// A parsed query.
 #[derive(Debug, Clone, PartialEq)]

@@ -24,7 +24,9 @@ use super::Parser;
 use crate::kusto::command::{SyntaxError, TokenKind, tokenize};
 use crate::model::ColumnType;
 
+use super::plan::{Plan, Scalar, Step};
 use super::{Expr, Operand};
+use serde_json::Value;
 
 /// Typed output columns: name and type, in order.
 pub type Schema = Vec<(String, ColumnType)>;
@@ -109,6 +111,12 @@ pub fn getschema_result(schema: &Schema) -> super::ResultTable {
 
 /// The output columns of `csl` (a query with optional leading `let` functions) in `db`.
 pub fn query_schema(db: &Database, csl: &str) -> Result<Schema, SchemaError> {
+    query_plan(db, csl).map(|(schema, _)| schema)
+}
+
+/// The output columns of `csl` and the steps that compute its rows: update policies run the
+/// plan of the very query `.alter table T policy update` typed.
+pub fn query_plan(db: &Database, csl: &str) -> Result<(Schema, Plan), SchemaError> {
     let statements = split_statements(csl);
     let Some((last, lets)) = statements.split_last() else {
         return Err(unsupported("an empty query"));
@@ -199,8 +207,8 @@ struct Typer<'a> {
 }
 
 impl Typer<'_> {
-    /// The schema of one tabular expression (a query or a function body).
-    fn tabular(&self, text: &str) -> Result<Schema, SchemaError> {
+    /// The schema and plan of one tabular expression (a query or a function body).
+    fn tabular(&self, text: &str) -> Result<(Schema, Plan), SchemaError> {
         let text = hyphenated_operators(text);
         let text = text.as_str();
         let tokens = tokenize(text).map_err(SchemaError::Syntax)?;
@@ -209,17 +217,19 @@ impl Typer<'_> {
             toks: &tokens,
             pos: 0,
         };
-        let mut schema = self.source(&mut p)?;
+        let (mut schema, mut plan) = self.source(&mut p)?;
         while p.eat(&TokenKind::Pipe) {
-            schema = operator(&mut p, schema)?;
+            let (next, step) = operator(&mut p, schema)?;
+            schema = next;
+            plan.steps.push(step);
         }
         if p.peek().is_some() {
             return Err(unsupported(format!("{} after the query", p.found())));
         }
-        Ok(schema)
+        Ok((schema, plan))
     }
 
-    fn source(&self, p: &mut Parser<'_>) -> Result<Schema, SchemaError> {
+    fn source(&self, p: &mut Parser<'_>) -> Result<(Schema, Plan), SchemaError> {
         if let Some(w @ ("let" | "print" | "datatable" | "range" | "union" | "search")) =
             p.peek_word()
         {
@@ -239,7 +249,12 @@ impl Typer<'_> {
             return self.nested().and_then(|t| t.tabular(body));
         }
         if !call && let Some(t) = self.db.tables.get(&name) {
-            return Ok(t.columns.iter().map(|c| (c.name.clone(), c.ty)).collect());
+            let schema = t.columns.iter().map(|c| (c.name.clone(), c.ty)).collect();
+            let plan = Plan {
+                table: name,
+                steps: Vec::new(),
+            };
+            return Ok((schema, plan));
         }
         if let Some(f) = self.db.functions.get(&name) {
             if !f.parameters.is_empty() {
@@ -323,7 +338,7 @@ fn column_type(schema: &Schema, name: &str) -> Result<ColumnType, SchemaError> {
         })
 }
 
-fn operator(p: &mut Parser<'_>, schema: Schema) -> Result<Schema, SchemaError> {
+fn operator(p: &mut Parser<'_>, schema: Schema) -> Result<(Schema, Step), SchemaError> {
     let Some(word) = p.peek_word().map(str::to_string) else {
         return Err(expected(p, "a query operator"));
     };
@@ -334,56 +349,64 @@ fn operator(p: &mut Parser<'_>, schema: Schema) -> Result<Schema, SchemaError> {
                 unsupported("a 'where' predicate other than comparisons of columns with literals")
             })?;
             check_predicate(&schema, &predicate)?;
-            Ok(schema)
+            Ok((schema, Step::Where(predicate)))
         }
-        "take" | "limit" => match p.peek() {
+        "take" | "limit" => match p.peek().cloned() {
             Some(TokenKind::Number(n)) if n.parse::<u64>().is_ok() => {
                 p.pos += 1;
-                Ok(schema)
+                let n = n.parse::<u64>().map_err(|_| expected(p, "a row count"))?;
+                Ok((schema, Step::Take(n)))
             }
             _ => Err(expected(p, "a row count")),
         },
         "project" => {
             let mut out: Schema = Vec::new();
+            let mut items = Vec::new();
             loop {
-                let (name, ty) = item(p, &schema)?;
+                let (name, ty, scalar) = item(p, &schema)?;
                 if out.iter().any(|(n, _)| *n == name) {
                     return Err(semantic(format!(
                         "'project' operator: the column '{name}' is given twice"
                     )));
                 }
-                out.push((name, ty));
+                out.push((name.clone(), ty));
+                items.push((name, ty, scalar));
                 if !p.eat(&TokenKind::Comma) {
-                    return Ok(out);
+                    return Ok((out, Step::Project(items)));
                 }
             }
         }
         "extend" => {
             let mut out = schema.clone();
+            let mut items = Vec::new();
             loop {
-                let (name, ty) = item(p, &schema)?;
+                let (name, ty, scalar) = item(p, &schema)?;
                 match out.iter_mut().find(|(n, _)| *n == name) {
                     Some(slot) => slot.1 = ty,
-                    None => out.push((name, ty)),
+                    None => out.push((name.clone(), ty)),
                 }
+                items.push((name, ty, scalar));
                 if !p.eat(&TokenKind::Comma) {
-                    return Ok(out);
+                    return Ok((out, Step::Extend(items)));
                 }
             }
         }
         "project_away" => {
             let mut out = schema;
+            let mut names = Vec::new();
             loop {
                 let name = p.name().map_err(|_| expected(p, "a column name"))?;
                 column_type(&out, &name)?;
                 out.retain(|(n, _)| *n != name);
+                names.push(name);
                 if !p.eat(&TokenKind::Comma) {
-                    return Ok(out);
+                    return Ok((out, Step::ProjectAway(names)));
                 }
             }
         }
         "project_rename" => {
             let mut out = schema;
+            let mut pairs = Vec::new();
             loop {
                 let new = p.name().map_err(|_| expected(p, "a column name"))?;
                 if !p.eat(&TokenKind::Eq) {
@@ -394,8 +417,9 @@ fn operator(p: &mut Parser<'_>, schema: Schema) -> Result<Schema, SchemaError> {
                 for slot in out.iter_mut().filter(|(n, _)| *n == old) {
                     slot.0.clone_from(&new);
                 }
+                pairs.push((new, old));
                 if !p.eat(&TokenKind::Comma) {
-                    return Ok(out);
+                    return Ok((out, Step::Rename(pairs)));
                 }
             }
         }
@@ -417,8 +441,9 @@ fn check_predicate(schema: &Schema, e: &Expr) -> Result<(), SchemaError> {
     }
 }
 
-/// `[Name =] expr`: the column's name (the expression's own, when it has one) and type.
-fn item(p: &mut Parser<'_>, schema: &Schema) -> Result<(String, ColumnType), SchemaError> {
+/// `[Name =] expr`: the column's name (the expression's own, when it has one), type and
+/// expression.
+fn item(p: &mut Parser<'_>, schema: &Schema) -> Result<(String, ColumnType, Scalar), SchemaError> {
     let named = matches!(
         (
             p.toks.get(p.pos).map(|t| &t.kind),
@@ -436,28 +461,37 @@ fn item(p: &mut Parser<'_>, schema: &Schema) -> Result<(String, ColumnType), Sch
     } else {
         None
     };
-    let (implied, ty) = expr(p, schema)?;
+    let (implied, ty, scalar) = expr(p, schema)?;
     match alias.or(implied) {
-        Some(name) => Ok((name, ty)),
+        Some(name) => Ok((name, ty, scalar)),
         None => Err(unsupported(
             "an unnamed computed column (write 'Name = ...')",
         )),
     }
 }
 
+/// A typed expression: the name Kusto gives it (a column or a dynamic path), its type, and
+/// how to compute it.
+type Typed = (Option<String>, ColumnType, Scalar);
+
 /// The type of one expression and, for a column or a dynamic path, the name Kusto gives it.
-fn expr(p: &mut Parser<'_>, schema: &Schema) -> Result<(Option<String>, ColumnType), SchemaError> {
+fn expr(p: &mut Parser<'_>, schema: &Schema) -> Result<Typed, SchemaError> {
     let Some(token) = p.toks.get(p.pos).cloned() else {
         return Err(expected(p, "an expression"));
     };
     p.pos += 1;
     let result = match token.kind {
-        TokenKind::Str(_) => (None, ColumnType::String),
-        TokenKind::Number(n) => (
+        TokenKind::Str(s) => (None, ColumnType::String, Scalar::Literal(Value::String(s))),
+        TokenKind::Number(n) => {
+            let (ty, cell) =
+                number_literal(&n).ok_or_else(|| unsupported(format!("the literal '{n}'")))?;
+            (None, ty, Scalar::Literal(cell))
+        }
+        TokenKind::Ident(w) if w == "true" || w == "false" => (
             None,
-            number_type(&n).ok_or_else(|| unsupported(format!("the literal '{n}'")))?,
+            ColumnType::Bool,
+            Scalar::Literal(Value::Bool(w == "true")),
         ),
-        TokenKind::Ident(w) if w == "true" || w == "false" => (None, ColumnType::Bool),
         TokenKind::Ident(w) if p.peek() == Some(&TokenKind::LParen) => {
             p.pos += 1;
             call(p, schema, &w)?
@@ -482,13 +516,10 @@ fn expr(p: &mut Parser<'_>, schema: &Schema) -> Result<(Option<String>, ColumnTy
 }
 
 /// `.name` and `['name']` steps into a dynamic value: dynamic, named `Column_name`.
-fn path(
-    p: &mut Parser<'_>,
-    name: String,
-    ty: ColumnType,
-) -> Result<(Option<String>, ColumnType), SchemaError> {
-    let mut full = name;
+fn path(p: &mut Parser<'_>, name: String, ty: ColumnType) -> Result<Typed, SchemaError> {
+    let mut full = name.clone();
     let mut ty = ty;
+    let mut steps = Vec::new();
     loop {
         let step = match (p.peek(), p.toks.get(p.pos + 1).map(|t| &t.kind)) {
             (Some(TokenKind::Dot), Some(TokenKind::Ident(s))) => {
@@ -501,7 +532,7 @@ fn path(
                 p.pos += 1;
                 s
             }
-            _ => return Ok((Some(full), ty)),
+            _ => return Ok((Some(full), ty, Scalar::Column(name, steps))),
         };
         if ty != ColumnType::Dynamic {
             return Err(semantic(format!(
@@ -509,16 +540,13 @@ fn path(
             )));
         }
         full = format!("{full}_{step}");
+        steps.push(step);
         ty = ColumnType::Dynamic;
     }
 }
 
 /// A call whose `(` was read: casts and the few functions whose type needs no arguments.
-fn call(
-    p: &mut Parser<'_>,
-    schema: &Schema,
-    name: &str,
-) -> Result<(Option<String>, ColumnType), SchemaError> {
+fn call(p: &mut Parser<'_>, schema: &Schema, name: &str) -> Result<Typed, SchemaError> {
     let result = match name {
         "tostring" => ColumnType::String,
         "toint" => ColumnType::Int,
@@ -533,35 +561,58 @@ fn call(
         "now" | "ingestion_time" => ColumnType::DateTime,
         other => return Err(unsupported(format!("the function '{other}()'"))),
     };
-    let takes_argument = !matches!(name, "now" | "ingestion_time");
-    if takes_argument {
-        let Some(token) = p.toks.get(p.pos).cloned() else {
-            return Err(expected(p, "an argument"));
-        };
-        p.pos += 1;
-        match token.kind {
-            TokenKind::Str(_) | TokenKind::Number(_) => {}
-            TokenKind::Ident(w) if w == "true" || w == "false" => {}
-            TokenKind::Ident(c) | TokenKind::Bracketed(c) => {
-                let ty = column_type(schema, &c)?;
-                path(p, c, ty)?;
-            }
-            _ => {
-                p.pos -= 1;
-                return Err(unsupported(format!(
-                    "the argument {} of '{name}()'",
-                    p.found()
-                )));
-            }
+    let scalar = match name {
+        "now" => Scalar::Now,
+        "ingestion_time" => Scalar::IngestionTime,
+        _ => {
+            let Some(token) = p.toks.get(p.pos).cloned() else {
+                return Err(expected(p, "an argument"));
+            };
+            p.pos += 1;
+            let argument = match token.kind {
+                TokenKind::Str(s) => Scalar::Literal(Value::String(s)),
+                TokenKind::Number(n) => match number_literal(&n) {
+                    Some((_, cell)) => Scalar::Literal(cell),
+                    None => return Err(unsupported(format!("the literal '{n}'"))),
+                },
+                TokenKind::Ident(w) if w == "true" || w == "false" => {
+                    Scalar::Literal(Value::Bool(w == "true"))
+                }
+                TokenKind::Ident(c) | TokenKind::Bracketed(c) => {
+                    let ty = column_type(schema, &c)?;
+                    path(p, c, ty)?.2
+                }
+                _ => {
+                    p.pos -= 1;
+                    return Err(unsupported(format!(
+                        "the argument {} of '{name}()'",
+                        p.found()
+                    )));
+                }
+            };
+            Scalar::Cast(result, Box::new(argument))
         }
-    }
+    };
     if !p.eat(&TokenKind::RParen) {
         return Err(unsupported(format!(
             "'{name}()' with {} (one column, path or literal argument only)",
             p.found()
         )));
     }
-    Ok((None, result))
+    Ok((None, result, scalar))
+}
+
+/// A number literal's type (`long`, `real`, or `timespan` with a unit) and its stored cell.
+fn number_literal(text: &str) -> Option<(ColumnType, Value)> {
+    use super::super::data::value::{Raw, convert};
+    let ty = number_type(text)?;
+    let cell = match ty {
+        ColumnType::Timespan => Value::String(super::super::data::value::format_timespan(
+            super::super::data::value::parse_timespan_literal(text)?,
+        )),
+        _ => convert(ty, Raw::Text(text)),
+    };
+    Some((ty, cell))
 }
 
 /// The type of a number literal: `long`, `real`, or `timespan` with a unit.
