@@ -281,3 +281,41 @@ fn on_the_built_in_sandbox_verify_says_what_it_cannot_verify_and_why() {
         unknown.stderr
     );
 }
+
+/// A canary into a table that update policies copy from would leave copies behind in the
+/// tables they feed, where verify can neither find nor remove it: no canary is sent, and the
+/// report says why and names the fed tables (the telemetry example routes into
+/// DeviceEventsRaw, whose rows its update policy parses into DeviceEvents).
+#[test]
+fn a_table_that_feeds_update_policies_is_not_sent_a_canary() {
+    let sandbox = tempfile::tempdir().expect("tempdir");
+    let stack = common::repo()
+        .join("examples/telemetry")
+        .display()
+        .to_string();
+    let applied = common::cli::kustoplan(sandbox.path(), &["apply", &stack, "--auto-approve"]);
+    assert_eq!(applied.code, 0, "{}{}", applied.stdout, applied.stderr);
+    let run = common::cli::kustoplan(
+        sandbox.path(),
+        &[
+            "verify",
+            &stack,
+            "--table",
+            "telemetry.DeviceEventsRaw",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let doc: Value = serde_json::from_str(&run.stdout).expect("json");
+    let checks = doc["checks"].as_array().expect("checks");
+    assert_eq!(checks.len(), 1, "{doc}");
+    assert_eq!(checks[0]["table"], "DeviceEventsRaw");
+    assert_eq!(checks[0]["result"], "not_verified", "{doc}");
+    assert_eq!(checks[0]["cleanup"], "nothing_sent", "{doc}");
+    let reason = checks[0]["reason"].as_str().expect("reason");
+    assert!(
+        reason.contains("update policies copy") && reason.contains("`DeviceEvents`"),
+        "{reason}"
+    );
+}

@@ -103,6 +103,32 @@ fn declared_idle(session: &Session, check: &Check) -> Option<&'static str> {
     }
 }
 
+/// The tables an ingestion into `check`'s table also writes to through the declared, enabled
+/// update policies of its database, directly or down a chain, in name order. A canary there
+/// would be copied into them, where verify can neither find it by its marker (the policy's
+/// query may drop that column) nor by its `drop-by:` tag (kept only by policies that propagate
+/// ingestion properties), so such a table is not sent a canary.
+fn fed_tables(session: &Session, check: &Check) -> Vec<String> {
+    let Some(database) = session.desired.databases.get(&check.database) else {
+        return Vec::new();
+    };
+    let mut fed = std::collections::BTreeSet::new();
+    let mut sources = vec![check.table.clone()];
+    while let Some(source) = sources.pop() {
+        for (name, table) in &database.tables {
+            let feeds = table
+                .update_policies
+                .iter()
+                .flatten()
+                .any(|p| p.enabled && p.source == source);
+            if feeds && *name != check.table && fed.insert(name.clone()) {
+                sources.push(name.clone());
+            }
+        }
+    }
+    fed.into_iter().collect()
+}
+
 fn declared_table<'s>(session: &'s Session, check: &Check) -> Option<&'s TableState> {
     session
         .desired
@@ -127,6 +153,21 @@ async fn run_one(
         return not_verified(
             check,
             format!("the connector is declared {state}: its tasks consume nothing"),
+        );
+    }
+    let fed = fed_tables(session, &check);
+    if !fed.is_empty() {
+        let list = fed
+            .iter()
+            .map(|t| format!("`{t}`"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        return not_verified(
+            check,
+            format!(
+                "update policies copy what this table ingests into {list}, where a canary could \
+                 not be removed; no canary was sent (query those tables after real traffic)"
+            ),
         );
     }
     let canary = match build(session, &check) {
