@@ -4,36 +4,12 @@
 //! the group-by keys is altered in place, one that changes them is a data-loss re-creation
 //! refused until allowed, a missing source refuses the plan, and import writes the view back.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::Command;
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn all(&self) -> String {
-        format!("{}{}", self.stdout, self.stderr)
-    }
-}
-
-fn kustoplan(sandbox: &Path, args: &[&str]) -> Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_kustoplan"))
-        .args(args)
-        .env("KUSTOPLAN_SANDBOX_DIR", sandbox)
-        .env("NO_COLOR", "1")
-        .env_remove("KUSTOPLAN_ENV")
-        .output()
-        .expect("run kustoplan");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
+use common::cli::{edit, kustoplan, kustoplan_at};
 
 const VIEW: &str = "kind: MaterializedView
 name: LatestPlay
@@ -50,19 +26,9 @@ query: |
 
 /// The gameplay example plus `views.yaml`, in a directory a test may edit.
 fn stack() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("tempdir");
-    for f in ["stack.yaml", "kusto.yaml", "kafka.yaml"] {
-        std::fs::copy(Path::new("examples/gameplay").join(f), dir.path().join(f)).expect("copy");
-    }
+    let dir = common::cli::gameplay_copy();
     std::fs::write(dir.path().join("views.yaml"), VIEW).expect("write");
     dir
-}
-
-fn edit(dir: &Path, file: &str, from: &str, to: &str) {
-    let path = dir.join(file);
-    let text = std::fs::read_to_string(&path).expect("read");
-    assert!(text.contains(from), "{from} not in {file}");
-    std::fs::write(&path, text.replace(from, to)).expect("write");
 }
 
 const NO_CHANGES: &str = "No changes. The live systems match the manifests.\n";
@@ -285,27 +251,6 @@ query: ''
         found.insert(message, located);
     }
     assert!(found.values().all(|f| *f), "{found:?}\n{}", run.all());
-}
-
-async fn kustoplan_at(url: &str, local: &Path, args: &[&str]) -> Run {
-    let mut all: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-    all.extend(["--var".to_string(), format!("kusto_cluster={url}")]);
-    let local = local.to_path_buf();
-    let out = tokio::task::spawn_blocking(move || {
-        Command::new(env!("CARGO_BIN_EXE_kustoplan"))
-            .args(&all)
-            .env("KUSTOPLAN_SANDBOX_DIR", &local)
-            .env("NO_COLOR", "1")
-            .output()
-            .expect("run kustoplan")
-    })
-    .await
-    .expect("join");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
 }
 
 /// `views` tables in `scaledb`, each with a materialized view over it.

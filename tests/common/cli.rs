@@ -11,6 +11,13 @@ pub struct Run {
     pub stderr: String,
 }
 
+impl Run {
+    /// Standard output then standard error, for assertion messages.
+    pub fn all(&self) -> String {
+        format!("{}{}", self.stdout, self.stderr)
+    }
+}
+
 /// Runs kustoplan with the built-in sandbox in `sandbox`, without colours or an environment
 /// from the caller's shell.
 pub fn kustoplan(sandbox: &Path, args: &[&str]) -> Run {
@@ -43,4 +50,27 @@ pub fn edit(dir: &Path, file: &str, from: &str, to: &str) {
     let text = std::fs::read_to_string(&path).expect("read");
     assert!(text.contains(from), "{from} not in {file}");
     std::fs::write(&path, text.replace(from, to)).expect("write");
+}
+
+/// Runs kustoplan (off the async runtime) with its Kusto cluster at `url`, a sandbox server
+/// (`--var kusto_cluster=URL`), and the rest of the built-in sandbox in `local`.
+pub async fn kustoplan_at(url: &str, local: &Path, args: &[&str]) -> Run {
+    let mut all: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    all.extend(["--var".to_string(), format!("kusto_cluster={url}")]);
+    let local = local.to_path_buf();
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_kustoplan"))
+            .args(&all)
+            .env("KUSTOPLAN_SANDBOX_DIR", &local)
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("run kustoplan")
+    })
+    .await
+    .expect("join");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
 }
