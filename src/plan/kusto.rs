@@ -514,18 +514,24 @@ fn function_changes(want: &Function, have: Option<&Function>) -> Option<Vec<&'st
 /// How a plan shows a function: its signature, folder and docstring, then the body.
 fn function_text(f: &Function) -> String {
     let mut out = format!("{}{}\n", f.name, f.parameters_text());
-    if !f.folder.is_empty() {
-        out.push_str(&format!("folder: {}\n", f.folder));
+    push_definition(&mut out, &f.folder, &f.stored_docstring(), &f.body);
+    out
+}
+
+/// The part a function and a materialized view show alike: folder and docstring when set,
+/// then the body in braces with its line endings made `\n`, so a plan's diff of either never
+/// shows a line-ending change.
+fn push_definition(out: &mut String, folder: &str, docstring: &str, body: &str) {
+    if !folder.is_empty() {
+        out.push_str(&format!("folder: {folder}\n"));
     }
-    let docstring = f.stored_docstring();
     if !docstring.is_empty() {
         out.push_str(&format!("docstring: {docstring}\n"));
     }
     out.push_str("{\n");
-    let body = f.body.replace("\r\n", "\n").replace('\r', "\n");
+    let body = body.replace("\r\n", "\n").replace('\r', "\n");
     out.push_str(body.trim_matches('\n').trim_end());
     out.push_str("\n}\n");
-    out
 }
 
 /// Mappings, policies and principals of a table.

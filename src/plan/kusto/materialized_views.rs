@@ -241,16 +241,6 @@ pub(super) fn view_text(v: &MaterializedView) -> String {
     if v.auto_update_schema == Some(true) {
         out.push_str("autoUpdateSchema: true\n");
     }
-    if !v.folder.is_empty() {
-        out.push_str(&format!("folder: {}\n", v.folder));
-    }
-    let docstring = v.stored_docstring();
-    if !docstring.is_empty() {
-        out.push_str(&format!("docstring: {docstring}\n"));
-    }
-    out.push_str("{\n");
-    let query = v.query.replace("\r\n", "\n").replace('\r', "\n");
-    out.push_str(query.trim_matches('\n').trim_end());
-    out.push_str("\n}\n");
+    super::push_definition(&mut out, &v.folder, &v.stored_docstring(), &v.query);
     out
 }
