@@ -48,7 +48,7 @@ fn github_scripts(doc: &Value) -> Vec<(Phase, String)> {
     let mut out = Vec::new();
     for (job, spec) in jobs {
         for step in spec["steps"].as_array().expect("steps") {
-            if let Some(run) = step["run"].as_str() {
+            if let Some(run) = script_of(step) {
                 out.push((phase(job), run.to_string()));
             }
         }
@@ -68,16 +68,22 @@ fn azure_scripts(doc: &Value) -> Vec<(Phase, String)> {
                 .or_else(|| job["strategy"]["runOnce"]["deploy"]["steps"].as_array())
                 .expect("steps");
             for step in steps {
-                let script = step["script"]
-                    .as_str()
-                    .or_else(|| step["inputs"]["inlineScript"].as_str());
-                if let Some(script) = script {
+                if let Some(script) = script_of(step) {
                     out.push((p, script.to_string()));
                 }
             }
         }
     }
     out
+}
+
+/// The shell script of a step: GitHub's `run:`, Azure DevOps' `script:` or an AzureCLI task's
+/// `inlineScript`.
+fn script_of(step: &Value) -> Option<&str> {
+    step["run"]
+        .as_str()
+        .or_else(|| step["script"].as_str())
+        .or_else(|| step["inputs"]["inlineScript"].as_str())
 }
 
 /// The kustoplan invocations of a shell script: lines (with `\` continuations joined) that
@@ -335,12 +341,7 @@ fn step_commands(steps: &Value) -> Vec<String> {
         .as_array()
         .expect("steps")
         .iter()
-        .filter_map(|step| {
-            step["run"]
-                .as_str()
-                .or_else(|| step["script"].as_str())
-                .or_else(|| step["inputs"]["inlineScript"].as_str())
-        })
+        .filter_map(script_of)
         .flat_map(kustoplan_lines)
         .collect()
 }
