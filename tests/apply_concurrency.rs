@@ -444,3 +444,68 @@ async fn a_failed_connector_write_starts_no_other_and_the_report_says_which_ran(
     assert_eq!(server.stats().route("POST /connectors"), 2);
     assert_eq!(report.requests, 2);
 }
+
+fn lease_request(command: &str) -> kustoplan::providers::kusto::lease::LeaseRequest {
+    kustoplan::providers::kusto::lease::LeaseRequest {
+        stack: "many".into(),
+        databases: (0..DATABASES).rev().map(database).collect(),
+        command: command.into(),
+        wait: std::time::Duration::ZERO,
+        ttl: std::time::Duration::from_secs(600),
+        stop: StopRequest::default(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_apply_lease_is_taken_in_the_first_database_then_in_the_others_concurrently() {
+    use kustoplan::kusto::lease::Holder;
+    use kustoplan::providers::kusto::apply::DEFAULT_PARALLELISM;
+    use kustoplan::providers::kusto::lease::{self, LeaseError};
+
+    let (_dir, server) = server().await;
+    server.set_faults(Faults {
+        latency_ms: 200,
+        ..Faults::default()
+    });
+    let transport = std::sync::Arc::new(transport(&server));
+    let first = lease::acquire(transport.clone(), &lease_request("first"))
+        .await
+        .expect("the lease is free");
+    let stats = server.stats();
+    assert!(
+        stats.max_in_flight > 1,
+        "databases after the first were taken together"
+    );
+    assert!(stats.max_in_flight <= DEFAULT_PARALLELISM as u64);
+    let everywhere: Vec<String> = (0..DATABASES).map(database).collect();
+    let held = lease::holders(&transport, "many", &everywhere)
+        .await
+        .expect("holders");
+    for (db, holder) in &held {
+        assert!(
+            matches!(holder, Some(Holder::Record(r)) if r.id == first.record().id),
+            "{db} is held by the first applier: {holder:?}"
+        );
+    }
+
+    // A second applier is stopped at the gate (the first database by name) and leaves nothing:
+    // `live_tables` lists lease and side tables too.
+    let tables_before = live_tables(&server);
+    let refused = lease::acquire(transport.clone(), &lease_request("second")).await;
+    match refused {
+        Err(LeaseError::Held { database: at, .. }) => assert_eq!(at, database(0)),
+        other => panic!("expected the lease to be held, got {other:?}"),
+    }
+    assert_eq!(
+        live_tables(&server),
+        tables_before,
+        "the refused applier left no side table anywhere"
+    );
+
+    first.renew().await.expect("renewed in every database");
+    first.release().await.expect("released");
+    let held = lease::holders(&transport, "many", &everywhere)
+        .await
+        .expect("holders");
+    assert!(held.iter().all(|(_, h)| h.is_none()), "{held:?}");
+}

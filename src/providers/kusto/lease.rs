@@ -2,14 +2,18 @@
 //! names are in [`crate::kusto::lease`]). Every step is a control command; the one that decides
 //! who holds the lease is `.rename table SIDE to LEASE`, which only one process can win.
 //!
-//! Steps, per declared database, in name order:
-//! - acquire: `.create table SIDE (...) with (docstring = RECORD)` (on a retry
+//! Steps, per declared database:
+//! - acquire, in the first database (by name) alone, then in the others concurrently (up to
+//!   [`DEFAULT_PARALLELISM`] at once): `.create table SIDE (...) with (docstring = RECORD)` (on a retry
 //!   `.alter table SIDE docstring`, so the expiry counts from the attempt), then
 //!   `.rename table SIDE to LEASE`. "Already exists": `.show table LEASE schema as json` reads
 //!   the holder; a live one is waited for (up to the wait asked for) or reported; an expired one
-//!   is taken over (below) and the rename retried. When a later database is held by someone
+//!   is taken over (below) and the rename retried. When any database is held by someone
 //!   else, the databases already taken are released before waiting, so a waiter never holds
-//!   part of the lease and the one holding the rest can finish.
+//!   part of the lease and the one holding the rest can finish. The first database is the
+//!   gate: two appliers racing for the lease both try it first, one wins it, and the other
+//!   waits without touching the rest, so they never split the databases between them and
+//!   retry in step forever.
 //! - take over an expired lease: rename LEASE to a fresh side name (one renamer wins), read the
 //!   moved record: if it is the expired one seen, drop it; if not (the holder changed between the
 //!   read and the rename), rename it back.
@@ -158,8 +162,8 @@ impl Seen {
     }
 }
 
-/// Takes the lease in every database of `request`, in name order, waiting up to
-/// `request.wait` for other holders.
+/// Takes the lease in every database of `request` (the first by name alone, then the rest
+/// concurrently), waiting up to `request.wait` for other holders.
 pub async fn acquire(
     transport: Arc<KustoTransport>,
     request: &LeaseRequest,
@@ -189,30 +193,54 @@ pub async fn acquire(
             lost: AtomicBool::new(false),
         };
         let mut busy = None;
-        for db in &databases {
-            let attempt = take_one(
-                &transport,
-                db,
-                &table,
-                &record,
-                &mut staged,
-                &mut taken_over,
-            )
-            .await;
-            match attempt {
-                Ok(()) => lease.databases.push(db.clone()),
-                Err(TakeError::Busy(holder)) => {
-                    busy = Some((db.clone(), holder));
-                    break;
+        let mut failed = None;
+        let (gate, rest) = databases
+            .split_first()
+            .map_or((&[][..], &[][..]), |(first, rest)| {
+                (std::slice::from_ref(first), rest)
+            });
+        for group in [gate, rest] {
+            let attempts: Vec<Attempt> = futures::stream::iter(group)
+                .map(|db| {
+                    let was_staged = staged.contains(db);
+                    let (transport, table, record) = (&transport, &table, &record);
+                    async move { take_one(transport, db, table, record, was_staged).await }
+                })
+                .buffered(DEFAULT_PARALLELISM)
+                .collect()
+                .await;
+            for attempt in attempts {
+                if attempt.staged {
+                    staged.insert(attempt.db.clone());
+                } else {
+                    staged.remove(&attempt.db);
                 }
-                Err(TakeError::Failed(e)) => {
-                    if let Err(release) = lease.release().await {
-                        tracing::warn!("{release}");
+                taken_over.extend(
+                    attempt
+                        .taken_over
+                        .into_iter()
+                        .map(|holder| (attempt.db.clone(), holder)),
+                );
+                match attempt.result {
+                    Ok(()) => lease.databases.push(attempt.db),
+                    Err(TakeError::Busy(holder)) => {
+                        busy.get_or_insert((attempt.db, holder));
                     }
-                    drop_sides(&lease, &staged).await;
-                    return Err(e);
+                    Err(TakeError::Failed(e)) => {
+                        failed.get_or_insert(e);
+                    }
                 }
             }
+            if busy.is_some() || failed.is_some() {
+                break;
+            }
+        }
+        if let Some(e) = failed {
+            if let Err(release) = lease.release().await {
+                tracing::warn!("{release}");
+            }
+            drop_sides(&lease, &staged).await;
+            return Err(e);
         }
         let Some((database, holder)) = busy else {
             lease.taken_over = taken_over;
@@ -261,27 +289,57 @@ enum TakeError {
     Failed(LeaseError),
 }
 
+/// What one attempt in one database came to.
+struct Attempt {
+    /// The database.
+    db: String,
+    /// Taken, held by someone else, or failed.
+    result: Result<(), TakeError>,
+    /// Whether our side table may still exist there (to update on the next attempt, or to drop
+    /// when giving up).
+    staged: bool,
+    /// Expired holders taken over on the way.
+    taken_over: Vec<Holder>,
+}
+
 /// One attempt to take the lease in `db`: stage the record in the side table (created, or
-/// updated when a previous attempt left it), rename it onto the lease; an expired holder is
-/// taken over and the rename retried.
+/// updated when a previous attempt left it there: `was_staged`), rename it onto the lease; an
+/// expired holder is taken over and the rename retried.
 async fn take_one(
     transport: &KustoTransport,
     db: &str,
     table: &str,
     record: &LeaseRecord,
-    staged: &mut BTreeSet<String>,
-    taken_over: &mut Vec<(String, Holder)>,
+    was_staged: bool,
+) -> Attempt {
+    let mut attempt = Attempt {
+        db: db.to_string(),
+        result: Ok(()),
+        staged: was_staged,
+        taken_over: Vec::new(),
+    };
+    attempt.result = stage_and_rename(transport, &mut attempt, table, record).await;
+    attempt
+}
+
+async fn stage_and_rename(
+    transport: &KustoTransport,
+    attempt: &mut Attempt,
+    table: &str,
+    record: &LeaseRecord,
 ) -> Result<(), TakeError> {
+    let db = attempt.db.clone();
+    let db = db.as_str();
     let side = lease::side_name(table, &record.id);
     let docstring = record.to_docstring();
-    let stage = if staged.contains(db) {
+    let stage = if attempt.staged {
         render::alter_table_docstring(&side, &docstring)
     } else {
         render::create_table_with(&side, &[("Holder", ColumnType::String)], "", &docstring)
     };
     // From here on the side table may exist (even when the answer is lost): clean it up on
     // failure.
-    staged.insert(db.to_string());
+    attempt.staged = true;
     transport
         .mgmt(db, &stage)
         .await
@@ -293,7 +351,7 @@ async fn take_one(
             .await
         {
             Ok(_) => {
-                staged.remove(db);
+                attempt.staged = false;
                 return Ok(());
             }
             Err(e) if e.failure == Failure::EntityAlreadyExists => {}
@@ -304,7 +362,7 @@ async fn take_one(
                     .map_err(TakeError::Failed)?
                 {
                     seen if seen.is(&record.id) => {
-                        staged.remove(db);
+                        attempt.staged = false;
                         Ok(())
                     }
                     _ => Err(TakeError::Failed(target("take", db, e))),
@@ -322,7 +380,7 @@ async fn take_one(
                     .await
                     .map_err(TakeError::Failed)?
                 {
-                    taken_over.push((db.to_string(), Holder::Record(holder)));
+                    attempt.taken_over.push(Holder::Record(holder));
                 }
             }
             Seen::Held(holder) => return Err(TakeError::Busy(holder)),
@@ -430,26 +488,41 @@ impl LiveLease {
         self.lost.load(Ordering::SeqCst)
     }
 
-    /// Pushes the expiry forward in every database, if the lease is still ours there.
+    /// Pushes the expiry forward in every database, if the lease is still ours there. The
+    /// databases are renewed concurrently (up to [`DEFAULT_PARALLELISM`] at once), so a renewal
+    /// of many databases stays well within the lease's time to live; the first problem in
+    /// database order is returned after every database was tried.
     pub async fn renew(&self) -> Result<(), LeaseError> {
         let record = self.record.renewed(lease::now_unix(), self.ttl);
-        for db in &self.databases {
-            let seen = read(&self.transport, db, &self.table).await?;
-            if !seen.is(&record.id) {
-                self.lost.store(true, Ordering::SeqCst);
-                return Err(LeaseError::Lost {
-                    database: db.clone(),
-                    holder: seen.holder(),
-                });
-            }
-            self.transport
-                .mgmt(
-                    db,
-                    &render::alter_table_docstring(&self.table, &record.to_docstring()),
-                )
-                .await
-                .map_err(|e| target("renew", db, e))?;
+        // Owned names and records: the renewal runs in a spawned task (see `release`).
+        let results: Vec<Result<(), LeaseError>> =
+            futures::stream::iter(self.databases.iter().cloned())
+                .map(|db| {
+                    let record = record.clone();
+                    async move { self.renew_one(&db, &record).await }
+                })
+                .buffered(DEFAULT_PARALLELISM)
+                .collect()
+                .await;
+        results.into_iter().collect()
+    }
+
+    async fn renew_one(&self, db: &str, record: &LeaseRecord) -> Result<(), LeaseError> {
+        let seen = read(&self.transport, db, &self.table).await?;
+        if !seen.is(&record.id) {
+            self.lost.store(true, Ordering::SeqCst);
+            return Err(LeaseError::Lost {
+                database: db.to_string(),
+                holder: seen.holder(),
+            });
         }
+        self.transport
+            .mgmt(
+                db,
+                &render::alter_table_docstring(&self.table, &record.to_docstring()),
+            )
+            .await
+            .map_err(|e| target("renew", db, e))?;
         Ok(())
     }
 
@@ -481,8 +554,7 @@ impl LiveLease {
 
     /// Releases the lease in every database where it is still ours. Errors leave the rest to
     /// expire (the first error, in database order, is returned after every database was
-    /// tried). Unlike taking it (in name order, one database after another, so two appliers
-    /// never each hold part of it), releasing one database depends on no other, so up to
+    /// tried). Releasing one database depends on no other, so up to
     /// [`DEFAULT_PARALLELISM`] databases are released at once: with many databases the
     /// release would otherwise cost one round trip per command per database.
     pub async fn release(&self) -> Result<(), LeaseError> {
