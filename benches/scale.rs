@@ -1,12 +1,22 @@
-//! Scale benchmark (issue 7): plan and apply at 100, 1,000 and 10,000 tables against the Kusto
-//! sandbox server with added latency per request, measuring requests, wall time, CPU time and
-//! peak memory of the kustoplan process, and comparing with a per-object read strategy (two
-//! requests per table, ten in flight, as Terraform-style providers do).
+//! Scale benchmark (issues 7, 18, 19): plan, apply and import at 100, 1,000 and 10,000 tables
+//! against the Kusto and Connect sandbox servers with added latency per request, measuring
+//! requests (counted by the sandboxes), wall time, CPU time and peak memory of the kustoplan
+//! process, and comparing with a per-object read strategy (each object's kinds of state read one
+//! request at a time, ten in flight, as Terraform-style providers do).
 //!
-//! Run: `cargo bench --bench scale -- [--sizes 100,1000,10000] [--databases 1] [--latency-ms 50] [--markdown] [--no-per-object]`
+//! Every generated table has columns, a JSON mapping, a batching policy, retention and caching;
+//! every hundredth table also gets a function, an update policy and a materialized view over it,
+//! so the observe request count shows whether those kinds cost a request per object. Routes
+//! (one topic each, ten routes per Kusto sink connector) go to the first tables.
+//!
+//! Run: `cargo bench --bench scale -- [--sizes 100,1000,10000] [--routes-per-10-tables 1] [--databases 1] [--latency-ms 50] [--markdown] [--no-per-object]`
+//!
+//! `--keep` leaves each size's stack, sandbox state and Kafka sandbox state on disk (their paths
+//! are printed) for profiling a step by hand against `kustoplan sandbox serve --dir STATE`.
 //!
 //! `--databases N` spreads each size's tables evenly over N databases (issue 18: apply of 100
-//! databases of 100 tables against one database of 10,000).
+//! databases of 100 tables against one database of 10,000). `--routes-per-10-tables R` sets how
+//! many routes there are per ten tables (default 1: 1,000 routes at 10,000 tables; 0 for none).
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
@@ -16,18 +26,22 @@ use std::time::{Duration, Instant};
 struct Args {
     sizes: Vec<usize>,
     databases: usize,
+    routes_per_10_tables: usize,
     per_object: bool,
     latency_ms: u64,
     markdown: bool,
+    keep: bool,
 }
 
 fn args() -> Args {
     let mut a = Args {
         sizes: vec![100, 1000, 10_000],
         databases: 1,
+        routes_per_10_tables: 1,
         per_object: true,
         latency_ms: 50,
         markdown: false,
+        keep: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -45,9 +59,13 @@ fn args() -> Args {
                     .filter(|&n| n > 0)
                     .unwrap_or(1)
             }
+            "--routes-per-10-tables" => {
+                a.routes_per_10_tables = it.next().and_then(|n| n.parse().ok()).unwrap_or(1)
+            }
             "--latency-ms" => a.latency_ms = it.next().and_then(|n| n.parse().ok()).unwrap_or(50),
             "--markdown" => a.markdown = true,
             "--no-per-object" => a.per_object = false,
+            "--keep" => a.keep = true,
             _ => {}
         }
     }
@@ -99,37 +117,101 @@ fn database_names(databases: usize) -> Vec<String> {
     }
 }
 
-fn generate(dir: &Path, url: &str, tables: usize, databases: &[String]) {
+/// Every hundredth table also gets a function, an update policy and a materialized view.
+const EXTRAS_EVERY: usize = 100;
+
+/// How many routes one generated Kusto sink connector carries.
+const ROUTES_PER_SINK: usize = 10;
+
+/// Writes the benchmark stack: `stack.yaml` (targets and databases), `tables.yaml`,
+/// `kusto_extras.yaml` (functions and materialized views), and with routes `kafka.yaml` (topics)
+/// and `sinks.yaml` (connectors).
+fn generate(dir: &Path, urls: &Urls, tables: usize, routes: usize, databases: &[String]) {
     let mut stack = std::fs::File::create(dir.join("stack.yaml")).expect("stack file");
     writeln!(
         stack,
-        "kind: Stack\nname: bench\ntargets:\n  kusto:\n    cluster: {url}"
+        "kind: Stack\nname: bench\ntargets:\n  kusto:\n    cluster: {}\n  kafka:\n    bootstrap_servers: sandbox\n  connect:\n    main:\n      url: {}",
+        urls.kusto, urls.connect
     )
     .expect("write");
     for db in databases {
         writeln!(
             stack,
-            "---\nkind: Database\nname: {db}\nprincipals:\n  admins:\n    - {{app: 00000000-0000-0000-0000-000000000001, tenant: 00000000-0000-0000-0000-000000000002, notes: ops}}\n  ingestors:\n    - {{app: 00000000-0000-0000-0000-000000000003, tenant: 00000000-0000-0000-0000-000000000002, notes: sink}}\n  viewers:\n    - {{group: analysts@example.com}}"
+            "---\nkind: Database\nname: {db}\nretention: {{soft_delete: 365d}}\ncaching: {{hot: 31d}}\nprincipals:\n  admins:\n    - {{app: 00000000-0000-0000-0000-000000000001, tenant: 00000000-0000-0000-0000-000000000002, notes: ops}}\n  ingestors:\n    - {{app: 00000000-0000-0000-0000-000000000003, tenant: 00000000-0000-0000-0000-000000000002, notes: sink}}\n  viewers:\n    - {{group: analysts@example.com}}"
         )
         .expect("write");
     }
+    let database = |i: usize| &databases[i % databases.len()];
     let mut out = std::io::BufWriter::new(
         std::fs::File::create(dir.join("tables.yaml")).expect("tables file"),
     );
     for i in 0..tables {
         writeln!(
             out,
-            "---\nkind: Table\nname: Events{i}\ndatabase: {}\nfolder: f{}\ncolumns: [{{name: Id, type: long}}, {{name: Device, type: guid}}, {{name: Value, type: real}}, {{name: At, type: datetime}}, {{name: Props, type: dynamic}}]\nmappings:\n  - name: events{i}_json\n    kind: json\n    columns: [{{column: Id, path: $.id}}, {{column: Device, path: $.device}}, {{column: Value, path: $.value}}, {{column: At, path: $.at}}, {{column: Props, path: $.props}}]\ningestion_batching: {{max_time: 30s, max_items: 100, max_raw_size_mb: 256}}",
-            databases[i % databases.len()],
+            "---\nkind: Table\nname: Events{i}\ndatabase: {}\nfolder: f{}\ncolumns: [{{name: Id, type: long}}, {{name: Device, type: guid}}, {{name: Value, type: real}}, {{name: At, type: datetime}}, {{name: Props, type: dynamic}}]\nmappings:\n  - name: events{i}_json\n    kind: json\n    columns: [{{column: Id, path: $.id}}, {{column: Device, path: $.device}}, {{column: Value, path: $.value}}, {{column: At, path: $.at}}, {{column: Props, path: $.props}}]\ningestion_batching: {{max_time: 30s, max_items: 100, max_raw_size_mb: 256}}\nretention: {{soft_delete: 90d}}\ncaching: {{hot: 7d}}",
+            database(i),
             i % 20
         )
         .expect("write");
+        // The table after an extras table (same database when there is one) feeds its update
+        // policy; it has no policy itself, so there is no cycle.
+        let source = i + databases.len();
+        if i % EXTRAS_EVERY == 0 && source < tables {
+            writeln!(
+                out,
+                "update_policies:\n  - source: Events{source}\n    query: Events{source} | project Id, Device, Value, At, Props\n    transactional: false"
+            )
+            .expect("write");
+        }
     }
+    let mut extras = std::io::BufWriter::new(
+        std::fs::File::create(dir.join("kusto_extras.yaml")).expect("extras file"),
+    );
+    for i in (0..tables).step_by(EXTRAS_EVERY) {
+        writeln!(
+            extras,
+            "---\nkind: Function\nname: Recent{i}\ndatabase: {db}\nfolder: f{}\nparameters:\n  - {{name: since, type: timespan}}\nbody: |\n  Events{i}\n  | where At > ago(since)\n---\nkind: MaterializedView\nname: Latest{i}\ndatabase: {db}\nsource: Events{i}\nquery: |\n  Events{i}\n  | summarize arg_max(At, *) by Device",
+            i % 20,
+            db = database(i)
+        )
+        .expect("write");
+    }
+    if routes == 0 {
+        return;
+    }
+    let mut topics =
+        std::io::BufWriter::new(std::fs::File::create(dir.join("kafka.yaml")).expect("kafka file"));
+    for r in 0..routes {
+        writeln!(topics, "---\nkind: Topic\nname: events{r}\npartitions: 1").expect("write");
+    }
+    let mut sinks =
+        std::io::BufWriter::new(std::fs::File::create(dir.join("sinks.yaml")).expect("sinks file"));
+    for first in (0..routes).step_by(ROUTES_PER_SINK) {
+        writeln!(
+            sinks,
+            "---\nkind: Sink\nname: sink{first}\nconnect: main\ntasks_max: 1\nauth:\n  strategy: application\n  app_id: 00000000-0000-0000-0000-000000000003\n  tenant_id: 00000000-0000-0000-0000-000000000002\n  app_key: ${{file:/opt/secrets/kusto.properties:appkey}}\nroutes:"
+        )
+        .expect("write");
+        for r in first..(first + ROUTES_PER_SINK).min(routes) {
+            writeln!(
+                sinks,
+                "  - {{topic: events{r}, database: {}, table: Events{r}, format: json, mapping: events{r}_json}}",
+                database(r)
+            )
+            .expect("write");
+        }
+    }
+}
+
+/// Where the sandbox servers listen.
+struct Urls {
+    kusto: String,
+    connect: String,
 }
 
 struct Sandbox {
     child: Child,
-    url: String,
+    urls: Urls,
 }
 
 impl Drop for Sandbox {
@@ -139,9 +221,12 @@ impl Drop for Sandbox {
     }
 }
 
+/// Starts `kustoplan sandbox serve` with the Connect stand-in, and reads both URLs from its
+/// banner lines.
 fn start_sandbox(dir: &Path, databases: &[String]) -> Sandbox {
     let mut child = Command::new(env!("CARGO_BIN_EXE_kustoplan"))
         .args(["sandbox", "serve", "--listen", "127.0.0.1:0"])
+        .args(["--connect-listen", "127.0.0.1:0"])
         .args(databases.iter().flat_map(|db| ["--database", db.as_str()]))
         .arg("--dir")
         .arg(dir)
@@ -149,16 +234,21 @@ fn start_sandbox(dir: &Path, databases: &[String]) -> Sandbox {
         .stderr(Stdio::null())
         .spawn()
         .expect("start sandbox");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("banner");
-    let url = line
-        .strip_prefix("kusto sandbox listening on ")
-        .and_then(|r| r.split_whitespace().next())
-        .expect("sandbox url")
-        .to_string();
-    Sandbox { child, url }
+    let mut banner = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut url_after = |prefix: &str| {
+        let mut line = String::new();
+        banner.read_line(&mut line).expect("banner");
+        line.strip_prefix(prefix)
+            .and_then(|r| r.split_whitespace().next())
+            .unwrap_or_else(|| panic!("no URL in sandbox banner line {line:?}"))
+            .to_string()
+    };
+    let kusto = url_after("kusto sandbox listening on ");
+    let connect = url_after("connect sandbox listening on ");
+    Sandbox {
+        child,
+        urls: Urls { kusto, connect },
+    }
 }
 
 fn http(rt: &tokio::runtime::Runtime) -> reqwest::Client {
@@ -166,67 +256,125 @@ fn http(rt: &tokio::runtime::Runtime) -> reqwest::Client {
     reqwest::Client::new()
 }
 
-fn mgmt_requests(rt: &tokio::runtime::Runtime, client: &reqwest::Client, url: &str) -> u64 {
+/// Requests the sandboxes counted so far: Kusto management requests and Connect REST requests.
+fn requests(rt: &tokio::runtime::Runtime, client: &reqwest::Client, urls: &Urls) -> (u64, u64) {
     rt.block_on(async {
-        let stats: serde_json::Value = client
-            .get(format!("{url}/sandbox/stats"))
-            .send()
-            .await
-            .expect("stats")
-            .json()
-            .await
-            .expect("stats json");
-        stats["mgmt"].as_u64().unwrap_or(0)
+        let stats = |url: String| async move {
+            let stats: serde_json::Value = client
+                .get(format!("{url}/sandbox/stats"))
+                .send()
+                .await
+                .expect("stats")
+                .json()
+                .await
+                .expect("stats json");
+            stats
+        };
+        let kusto = stats(urls.kusto.clone()).await["mgmt"]
+            .as_u64()
+            .unwrap_or(0);
+        let connect = stats(urls.connect.clone()).await["total"]
+            .as_u64()
+            .unwrap_or(0);
+        (kusto, connect)
     })
 }
 
-fn set_latency(rt: &tokio::runtime::Runtime, client: &reqwest::Client, url: &str, ms: u64) {
+fn set_latency(rt: &tokio::runtime::Runtime, client: &reqwest::Client, urls: &Urls, ms: u64) {
     rt.block_on(async {
-        client
-            .post(format!("{url}/sandbox/faults"))
-            .json(&serde_json::json!({"latency_ms": ms}))
-            .send()
-            .await
-            .expect("faults");
+        for url in [&urls.kusto, &urls.connect] {
+            client
+                .post(format!("{url}/sandbox/faults"))
+                .json(&serde_json::json!({"latency_ms": ms}))
+                .send()
+                .await
+                .expect("faults");
+        }
     });
 }
 
-/// Two reads per table, ten in flight: what a per-object provider does to refresh its state.
+/// One read of one object's state, as a per-object provider sends it.
+enum Read {
+    Kusto { db: String, csl: String },
+    Connect { path: String },
+}
+
+/// What a per-object provider does to refresh its state: every kind of state of every object
+/// read with its own request (a table's mappings, batching, retention and caching policies; a
+/// connector's config and status), ten in flight, each answer parsed as JSON. Returns the
+/// wall time and the number of requests sent.
 fn per_object_refresh(
     rt: &tokio::runtime::Runtime,
     client: &reqwest::Client,
-    url: &str,
+    urls: &Urls,
     tables: usize,
-) -> Duration {
+    sinks: usize,
+    databases: &[String],
+) -> (Duration, u64) {
+    let mut reads = Vec::new();
+    for i in 0..tables {
+        let db = &databases[i % databases.len()];
+        for what in [
+            "ingestion mappings",
+            "policy ingestionbatching",
+            "policy retention",
+            "policy caching",
+        ] {
+            reads.push(Read::Kusto {
+                db: db.clone(),
+                csl: format!(".show table Events{i} {what}"),
+            });
+        }
+    }
+    for s in 0..sinks {
+        let name = format!("sink{}", s * ROUTES_PER_SINK);
+        reads.push(Read::Connect {
+            path: format!("/connectors/{name}/config"),
+        });
+        reads.push(Read::Connect {
+            path: format!("/connectors/{name}/status"),
+        });
+    }
+    let count = reads.len() as u64;
     let start = Instant::now();
     rt.block_on(async {
         let semaphore = std::sync::Arc::new(tokio::sync::Semaphore::new(10));
         let mut handles = Vec::new();
-        for i in 0..tables {
-            for csl in [
-                format!(".show table Events{i} ingestion mappings"),
-                format!(".show table Events{i} policy ingestionbatching"),
-            ] {
-                let (client, url, semaphore) = (client.clone(), url.to_string(), semaphore.clone());
-                handles.push(tokio::spawn(async move {
-                    let _permit = semaphore.acquire().await.expect("permit");
-                    client
-                        .post(format!("{url}/v1/rest/mgmt"))
-                        .json(&serde_json::json!({"db": "bench", "csl": csl}))
-                        .send()
-                        .await
-                        .expect("request")
-                        .bytes()
-                        .await
-                        .expect("body");
-                }));
-            }
+        for read in reads {
+            let (client, semaphore) = (client.clone(), semaphore.clone());
+            let request = match read {
+                Read::Kusto { db, csl } => client
+                    .post(format!("{}/v1/rest/mgmt", urls.kusto))
+                    .json(&serde_json::json!({"db": db, "csl": csl})),
+                Read::Connect { path } => client.get(format!("{}{path}", urls.connect)),
+            };
+            handles.push(tokio::spawn(async move {
+                let _permit = semaphore.acquire().await.expect("permit");
+                let answer: serde_json::Value = request
+                    .send()
+                    .await
+                    .expect("request")
+                    .json()
+                    .await
+                    .expect("JSON answer");
+                answer
+            }));
         }
         for h in handles {
             h.await.expect("join");
         }
     });
-    start.elapsed()
+    (start.elapsed(), count)
+}
+
+/// One measured step of one size.
+struct Row {
+    tables: usize,
+    routes: usize,
+    step: String,
+    kusto_requests: u64,
+    connect_requests: u64,
+    usage: Usage,
 }
 
 fn main() {
@@ -236,59 +384,91 @@ fn main() {
         .build()
         .expect("runtime");
     let client = http(&rt);
-    let mut rows = Vec::new();
+    let mut rows: Vec<Row> = Vec::new();
     for &tables in &args.sizes {
+        let routes = tables * args.routes_per_10_tables / 10;
         let state = tempfile::tempdir().expect("tempdir");
+        let kafka_state = tempfile::tempdir().expect("tempdir");
         let stack = tempfile::tempdir().expect("tempdir");
+        let imported = tempfile::tempdir().expect("tempdir");
+        if args.keep {
+            eprintln!(
+                "keeping stack {}, sandbox state {}, Kafka sandbox state {}",
+                stack.path().display(),
+                state.path().display(),
+                kafka_state.path().display()
+            );
+        }
         let databases = database_names(args.databases);
         let sandbox = start_sandbox(state.path(), &databases);
-        generate(stack.path(), &sandbox.url, tables, &databases);
-        set_latency(&rt, &client, &sandbox.url, args.latency_ms);
-        let kustoplan = |extra: &[&str]| {
+        generate(stack.path(), &sandbox.urls, tables, routes, &databases);
+        set_latency(&rt, &client, &sandbox.urls, args.latency_ms);
+        let kustoplan = |extra: &[&str], path: &Path| {
             let mut c = Command::new(env!("CARGO_BIN_EXE_kustoplan"));
-            c.args(extra).arg(stack.path());
+            c.args(extra)
+                .arg(path)
+                .env("KUSTOPLAN_SANDBOX_DIR", kafka_state.path());
             c
         };
-        let mut measure = |label: &str, cmd: &mut Command| {
-            let before = mgmt_requests(&rt, &client, &sandbox.url);
-            let u = run_measured(cmd);
-            let requests = mgmt_requests(&rt, &client, &sandbox.url) - before;
-            rows.push((
+        let mut measure = |step: &str, cmd: &mut Command| {
+            let (kusto_before, connect_before) = requests(&rt, &client, &sandbox.urls);
+            let usage = run_measured(cmd);
+            let (kusto_after, connect_after) = requests(&rt, &client, &sandbox.urls);
+            rows.push(Row {
                 tables,
-                label.to_string(),
-                requests,
-                u.wall,
-                u.cpu,
-                u.peak_kb,
-                u.code,
-            ));
+                routes,
+                step: step.to_string(),
+                kusto_requests: kusto_after - kusto_before,
+                connect_requests: connect_after - connect_before,
+                usage,
+            });
         };
-        measure("plan (from empty)", &mut kustoplan(&["plan"]));
+        measure("plan (from empty)", &mut kustoplan(&["plan"], stack.path()));
         measure(
             "apply (from empty)",
-            &mut kustoplan(&["apply", "--auto-approve"]),
+            &mut kustoplan(&["apply", "--auto-approve"], stack.path()),
         );
         measure(
             "plan (no changes)",
-            &mut kustoplan(&["plan", "--detailed-exitcode"]),
+            &mut kustoplan(&["plan", "--detailed-exitcode"], stack.path()),
         );
+        let out = imported.path().to_string_lossy().into_owned();
+        measure(
+            "import",
+            &mut kustoplan(&["import", "--out", &out], &stack.path().join("stack.yaml")),
+        );
+        if args.keep {
+            for dir in [state, kafka_state, stack] {
+                let _ = dir.keep();
+            }
+        }
         if !args.per_object {
             continue;
         }
-        let per_object = per_object_refresh(&rt, &client, &sandbox.url, tables);
-        let plan_wall = rows.last().map_or(Duration::ZERO, |r| r.3);
-        rows.push((
+        let sinks = routes.div_ceil(ROUTES_PER_SINK);
+        let (wall, count) =
+            per_object_refresh(&rt, &client, &sandbox.urls, tables, sinks, &databases);
+        let plan_wall = rows
+            .iter()
+            .rev()
+            .find(|r| r.step == "plan (no changes)")
+            .map_or(Duration::ZERO, |r| r.usage.wall);
+        rows.push(Row {
             tables,
-            format!(
-                "per-object refresh (2 requests per table, 10 in flight): {:.1}x slower",
-                per_object.as_secs_f64() / plan_wall.as_secs_f64()
+            routes,
+            step: format!(
+                "per-object refresh (one request per kind of state, 10 in flight): {:.1}x the no-change plan",
+                wall.as_secs_f64() / plan_wall.as_secs_f64()
             ),
-            (2 * tables) as u64,
-            per_object,
-            Duration::ZERO,
-            0,
-            0,
-        ));
+            kusto_requests: count - 2 * sinks as u64,
+            connect_requests: 2 * sinks as u64,
+            usage: Usage {
+                wall,
+                cpu: Duration::ZERO,
+                peak_kb: 0,
+                code: 0,
+            },
+        });
     }
     let header = format!(
         "latency {} ms per request, tables spread over {} database(s)",
@@ -296,29 +476,41 @@ fn main() {
     );
     if args.markdown {
         println!(
-            "| tables | step | Kusto requests | wall | CPU | peak memory | exit |\n|---:|---|---:|---:|---:|---:|---:|"
+            "| tables | routes | step | Kusto requests | Connect requests | wall | CPU | peak memory | exit |\n|---:|---:|---|---:|---:|---:|---:|---:|---:|"
         );
-        for (t, step, req, wall, cpu, kb, code) in &rows {
+        for r in &rows {
             println!(
-                "| {t} | {step} | {req} | {:.2} s | {:.2} s | {} | {code} |",
-                wall.as_secs_f64(),
-                cpu.as_secs_f64(),
-                if *kb > 0 {
-                    format!("{:.0} MB", *kb as f64 / 1024.0)
+                "| {} | {} | {} | {} | {} | {:.2} s | {:.2} s | {} | {} |",
+                r.tables,
+                r.routes,
+                r.step,
+                r.kusto_requests,
+                r.connect_requests,
+                r.usage.wall.as_secs_f64(),
+                r.usage.cpu.as_secs_f64(),
+                if r.usage.peak_kb > 0 {
+                    format!("{:.0} MB", r.usage.peak_kb as f64 / 1024.0)
                 } else {
                     "-".into()
-                }
+                },
+                r.usage.code
             );
         }
         println!("\n({header})");
     } else {
         println!("{header}");
-        for (t, step, req, wall, cpu, kb, code) in &rows {
+        for r in &rows {
             println!(
-                "{t:>6} tables  {step:<60} {req:>6} req  wall {:>7.2}s  cpu {:>6.2}s  peak {:>6} KB  exit {code}",
-                wall.as_secs_f64(),
-                cpu.as_secs_f64(),
-                kb
+                "{:>6} tables {:>5} routes  {:<60} {:>6} kusto {:>5} connect  wall {:>7.2}s  cpu {:>6.2}s  peak {:>7} KB  exit {}",
+                r.tables,
+                r.routes,
+                r.step,
+                r.kusto_requests,
+                r.connect_requests,
+                r.usage.wall.as_secs_f64(),
+                r.usage.cpu.as_secs_f64(),
+                r.usage.peak_kb,
+                r.usage.code
             );
         }
     }

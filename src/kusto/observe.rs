@@ -120,6 +120,10 @@ pub fn update_policies_to_check<'a>(
     observed: &DatabaseState,
     want: &'a TableState,
 ) -> Vec<&'a UpdatePolicy> {
+    let Some(entries) = want.update_policies.as_deref().filter(|e| !e.is_empty()) else {
+        // Most tables have no policy: no need to look at the functions for them.
+        return Vec::new();
+    };
     let live = observed
         .tables
         .get(&want.name)
@@ -128,9 +132,8 @@ pub fn update_policies_to_check<'a>(
     let changed: Vec<&str> = changed_functions(desired, observed)
         .map(|(name, _)| name.as_str())
         .collect();
-    want.update_policies
+    entries
         .iter()
-        .flatten()
         .filter(|entry| {
             !live.contains(entry) || changed.iter().any(|f| query_calls(&entry.query, f))
         })

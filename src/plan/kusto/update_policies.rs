@@ -320,6 +320,9 @@ fn walk<'a>(
 /// transitively): a reviewer sees everything a route feeds. The policies are the ones the plan
 /// leaves: each table's declared policy, else its live one in `observed`.
 pub fn note_fed_tables(changes: &mut [Change], desired: &KustoState, observed: &KustoState) {
+    // Built once per database a route names: with many routes and tables, walking every
+    // table's policies for each route would cost routes × tables.
+    let mut feeds_by_db: BTreeMap<String, Feeds> = BTreeMap::new();
     for change in changes.iter_mut() {
         let config = change.operations.iter().find_map(|op| match op {
             Operation::PutConnectorConfig { config, .. }
@@ -331,9 +334,13 @@ pub fn note_fed_tables(changes: &mut [Change], desired: &KustoState, observed: &
         };
         let mut notes = Vec::new();
         for route in routes {
-            let want = desired.databases.get(&route.db);
-            let have = observed.databases.get(&route.db);
-            let fed = fed_tables(want, have, &route.table);
+            let feeds = feeds_by_db.entry(route.db.to_string()).or_insert_with(|| {
+                Feeds::after(
+                    desired.databases.get(&route.db),
+                    observed.databases.get(&route.db),
+                )
+            });
+            let fed = feeds.fed_tables(&route.table);
             if !fed.is_empty() {
                 notes.push(format!(
                     "route {} -> {}.{} also feeds {} through update policies",
@@ -351,27 +358,40 @@ pub fn note_fed_tables(changes: &mut [Change], desired: &KustoState, observed: &
     }
 }
 
-/// The tables rows ingested into `table` also land in, following enabled update policies
-/// from table to table (see [`policies_after`]), in name order.
-fn fed_tables(
-    want: Option<&DatabaseState>,
-    have: Option<&DatabaseState>,
-    table: &str,
-) -> Vec<String> {
-    let policies = policies_after(want, have);
-    let mut fed: BTreeSet<&str> = BTreeSet::new();
-    let mut queue = vec![table];
-    while let Some(source) = queue.pop() {
-        for (target, entries) in &policies {
-            let feeds = entries
-                .iter()
-                .any(|e| e.enabled && !e.source_is_wildcard && e.source == source);
-            if feeds && *target != table && fed.insert(target) {
-                queue.push(target);
+/// Which tables each table's rows are copied into by enabled update policies, once the plan is
+/// applied (see [`policies_after`]): source table -> target tables.
+struct Feeds(BTreeMap<String, BTreeSet<String>>);
+
+impl Feeds {
+    fn after(want: Option<&DatabaseState>, have: Option<&DatabaseState>) -> Feeds {
+        let mut feeds: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for (target, entries) in policies_after(want, have) {
+            for e in entries {
+                if e.enabled && !e.source_is_wildcard {
+                    feeds
+                        .entry(e.source.clone())
+                        .or_default()
+                        .insert(target.to_string());
+                }
             }
         }
+        Feeds(feeds)
     }
-    fed.into_iter().map(str::to_string).collect()
+
+    /// The tables rows ingested into `table` also land in, following the policies from table
+    /// to table, in name order.
+    fn fed_tables(&self, table: &str) -> Vec<String> {
+        let mut fed: BTreeSet<&str> = BTreeSet::new();
+        let mut queue = vec![table];
+        while let Some(source) = queue.pop() {
+            for target in self.0.get(source).into_iter().flatten() {
+                if target != table && fed.insert(target) {
+                    queue.push(target);
+                }
+            }
+        }
+        fed.into_iter().map(str::to_string).collect()
+    }
 }
 
 /// Each table's update policy once the plan is applied: its declared one, else its live one.
