@@ -32,10 +32,10 @@ pub const BATCHING_SIZE_MB: (u64, u64) = (100, 4_096);
 /// The sink's largest useful flush for streaming routes (streaming requests are capped at 4 MB).
 const STREAMING_FLUSH_MAX: u64 = 4 * 1024 * 1024;
 /// The sink's minimum for `flush.size.bytes` and `flush.interval.ms`.
-const FLUSH_MIN: u64 = 100;
+pub const FLUSH_MIN: u64 = 100;
 
 /// Connector properties kustoplan derives itself; setting them by hand would fight the plan.
-const DERIVED_KEYS: [(&str, &str); 12] = [
+pub const DERIVED_KEYS: [(&str, &str); 13] = [
     (key::CLASS, "it is always the Kusto sink"),
     (key::TOPICS, "list routes instead"),
     (key::TOPICS_REGEX, "list routes instead"),
@@ -48,6 +48,7 @@ const DERIVED_KEYS: [(&str, &str); 12] = [
     (key::APP_KEY, "set `auth.app_key` instead"),
     (key::AUTHORITY, "set `auth.tenant_id` instead"),
     (key::KEY_CONVERTER, "set `converters.key` instead"),
+    (key::VALUE_CONVERTER, "set `converters.value` instead"),
 ];
 
 /// Runs every semantic rule over a structurally valid stack.
@@ -1210,12 +1211,7 @@ impl Validator<'_> {
         self.sink_auth(s);
         self.config_secrets(&s.config);
         for (key, value) in &s.config {
-            if let Some((_, instead)) = DERIVED_KEYS
-                .iter()
-                .find(|(k, _)| k == key)
-                .or((key == "value.converter")
-                    .then_some(&("value.converter", "set `converters.value` instead")))
-            {
+            if let Some((_, instead)) = DERIVED_KEYS.iter().find(|(k, _)| k == key) {
                 self.push(
                     Diagnostic::at(
                         value.loc,

@@ -1,0 +1,401 @@
+//! The schema published for editors (`schemas/kustoplan.schema.json`): the structural schema
+//! of [`super::spec`] plus what `validate` checks that JSON Schema can say, and `${var.NAME}`
+//! wherever substitution can put a typed value.
+//!
+//! Editors see a file as written, before `${var.NAME}` substitution, so every number, boolean
+//! and constrained string here also accepts a whole variable reference. `validate` checks the
+//! substituted documents against the structural schema instead ([`super::schema::SchemaChecker`])
+//! and reports the rules added here with its own messages and hints; this file only mirrors
+//! them, from the same constants, so an editor flags a manifest `validate` would reject.
+
+use serde_json::{Map, Value as Json, json};
+
+use super::validate::{BATCHING_ITEMS, BATCHING_SIZE_MB, DERIVED_KEYS, FLUSH_MIN};
+use super::vars::WHOLE_REFERENCE_PATTERN;
+use crate::model::connect::{PLACEHOLDER_PATTERN, REFERENCE_ONLY_KEY_PATTERN};
+use crate::model::{ColumnType, DataFormat, MappingKind};
+
+/// The `$defs` entry of a whole `${var.NAME}` reference.
+pub const VAR_REF: &str = "VarRef";
+
+/// The `$defs` entry of a secret kustoplan reads itself: only `{env: NAME}`.
+const ENV_SECRET_REF: &str = "EnvSecretRef";
+
+/// Definitions whose values are never substituted (stack variables) or that tell documents
+/// apart (`kind`), so they keep their exact form.
+fn keeps_exact_form(def: &str) -> bool {
+    def == "VarValue" || def.ends_with("Kind")
+}
+
+/// The editor schema made from the structural one.
+pub fn editor_schema(mut schema: Json) -> Json {
+    drop_rust_annotations(&mut schema);
+    if let Some(defs) = schema.get_mut("$defs").and_then(Json::as_object_mut) {
+        defs.insert(ENV_SECRET_REF.into(), env_secret_ref());
+        for (pointer, extra) in constraints() {
+            if let Some(Json::Object(target)) = defs_pointer_mut(defs, pointer)
+                && let Json::Object(extra) = extra
+            {
+                target.extend(extra);
+            }
+        }
+        for (name, def) in defs.iter_mut() {
+            if !keeps_exact_form(name) {
+                accept_var_refs(def);
+            }
+        }
+        defs.insert(
+            VAR_REF.into(),
+            json!({
+                "type": "string",
+                "pattern": WHOLE_REFERENCE_PATTERN,
+                "description": "A Stack variable, `${var.NAME}`, replaced by its value (with the value's type) before any check."
+            }),
+        );
+    }
+    schema
+}
+
+/// `pointer` (`/Def` or `/Def/properties/key`) inside `$defs`.
+fn defs_pointer_mut<'a>(defs: &'a mut Map<String, Json>, pointer: &str) -> Option<&'a mut Json> {
+    let path = pointer.trim_start_matches('/');
+    match path.split_once('/') {
+        Some((def, rest)) => defs.get_mut(def)?.pointer_mut(&format!("/{rest}")),
+        None => defs.get_mut(path),
+    }
+}
+
+/// A timespan as [`crate::model::Timespan::parse`] reads it: units (`10s`, `1h30m`, `500ms`)
+/// or the clock form `[d.]hh:mm:ss[.f]`. Its range is left to `validate`.
+const TIMESPAN_PATTERN: &str =
+    r"^\s*((\d+(ms|[smhd]))+|(\d+\.)?0*(1?\d|2[0-3]):0*[1-5]?\d:[0-5]\d(\.\d*)?)\s*$";
+
+/// What validation rejects that a schema can express, by `$defs` pointer; each value's keys are
+/// added to (or replace those of) the schema there.
+pub fn constraints() -> Vec<(&'static str, Json)> {
+    let column_types = json!({ "enum": ColumnType::spellings().collect::<Vec<_>>() });
+    let non_blank = json!({ "pattern": r"\S" });
+    let principal_id = json!({ "pattern": r"\S", "minLength": 1 });
+    let placeholder = json!({ "pattern": PLACEHOLDER_PATTERN });
+    let connect_secret_keys = json!({
+        "patternProperties": {
+            any_case(REFERENCE_ONLY_KEY_PATTERN): {
+                "type": "string",
+                "pattern": PLACEHOLDER_PATTERN,
+                "description": "A credential, by reference only: a Connect config-provider placeholder such as `${file:/opt/connect/secrets.properties:KEY}`."
+            }
+        }
+    });
+    let mut sink_config = connect_secret_keys.clone();
+    if let Some(obj) = sink_config.as_object_mut() {
+        let derived: Vec<&str> = DERIVED_KEYS.iter().map(|(k, _)| *k).collect();
+        obj.insert(
+            "propertyNames".into(),
+            json!({ "not": { "enum": derived } }),
+        );
+    }
+    let timespan = json!({ "pattern": TIMESPAN_PATTERN });
+    vec![
+        ("/BatchingSpec/properties/max_time", timespan.clone()),
+        ("/RetentionSpec/properties/soft_delete", timespan.clone()),
+        ("/CachingSpec/properties/hot", timespan.clone()),
+        ("/MaterializedViewDoc/properties/lookback", timespan),
+        ("/ColumnSpec/properties/type", column_types.clone()),
+        ("/ParameterSpec/properties/type", column_types.clone()),
+        ("/MappingColumnSpec/properties/datatype", column_types),
+        (
+            "/MappingSpec/properties/kind",
+            any_case_choice(MappingKind::ALL.iter().map(|k| k.as_kql())),
+        ),
+        (
+            "/RouteSpec/properties/format",
+            any_case_choice(DataFormat::names()),
+        ),
+        (
+            "/Converter/properties/class",
+            json!({
+                "pattern": r"^(json|string|bytearray|avro)$|\.",
+                "examples": ["json", "string", "bytearray", "avro"]
+            }),
+        ),
+        (
+            "/BatchingSpec/properties/max_items",
+            json!({ "minimum": BATCHING_ITEMS.0, "maximum": BATCHING_ITEMS.1 }),
+        ),
+        (
+            "/BatchingSpec/properties/max_raw_size_mb",
+            json!({ "minimum": BATCHING_SIZE_MB.0, "maximum": BATCHING_SIZE_MB.1 }),
+        ),
+        ("/TopicDoc/properties/partitions", json!({ "minimum": 1 })),
+        (
+            "/TopicDoc/properties/replication_factor",
+            json!({ "minimum": 1 }),
+        ),
+        ("/SinkDoc/properties/tasks_max", json!({ "minimum": 1 })),
+        (
+            "/Flush/properties/size_bytes",
+            json!({ "minimum": FLUSH_MIN }),
+        ),
+        (
+            "/Flush/properties/interval_ms",
+            json!({ "minimum": FLUSH_MIN }),
+        ),
+        (
+            "/PrincipalSpec",
+            // Each branch names its key in `properties` too, as strict validators require.
+            json!({
+                "oneOf": [
+                    { "required": ["app"], "properties": { "app": true } },
+                    { "required": ["user"], "properties": { "user": true } },
+                    { "required": ["group"], "properties": { "group": true } }
+                ]
+            }),
+        ),
+        ("/PrincipalSpec/properties/app", principal_id.clone()),
+        ("/PrincipalSpec/properties/user", principal_id.clone()),
+        ("/PrincipalSpec/properties/group", principal_id),
+        ("/SecretRef/anyOf/0", placeholder),
+        ("/SecretRef/anyOf/1/properties/env", non_blank),
+        (
+            "/KustoAuth/properties/client_secret",
+            json!({ "$ref": format!("#/$defs/{ENV_SECRET_REF}") }),
+        ),
+        (
+            "/KafkaSecurity/properties/password",
+            json!({ "$ref": format!("#/$defs/{ENV_SECRET_REF}") }),
+        ),
+        (
+            "/ConnectTarget/properties/password",
+            json!({ "$ref": format!("#/$defs/{ENV_SECRET_REF}") }),
+        ),
+        (
+            "/KafkaTarget/properties/properties",
+            connect_secret_keys.clone(),
+        ),
+        ("/Converter/properties/properties", connect_secret_keys),
+        ("/SinkDoc/properties/config", sink_config),
+    ]
+}
+
+/// A secret kustoplan itself reads: a Connect placeholder would reach it unresolved.
+fn env_secret_ref() -> Json {
+    json!({
+        "description": "A secret kustoplan reads itself, by reference only: `{env: NAME}`. Literal secrets and Connect placeholders are rejected.",
+        "type": "object",
+        "properties": {"env": {"type": "string", "pattern": r"\S", "description": "Environment variable name."}},
+        "required": ["env"],
+        "additionalProperties": false
+    })
+}
+
+/// A string matching one of `names` in any case (as Kusto and the sink read them), offering the
+/// names themselves as completions.
+fn any_case_choice<'a>(names: impl Iterator<Item = &'a str>) -> Json {
+    let names: Vec<&str> = names.collect();
+    let choices: Vec<String> = names.iter().map(|n| any_case(&regex_escape(n))).collect();
+    json!({
+        "pattern": format!("^({})$", choices.join("|")),
+        "examples": names
+    })
+}
+
+fn regex_escape(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| {
+            let escape = !c.is_ascii_alphanumeric() && c != '_';
+            escape.then_some('\\').into_iter().chain([c])
+        })
+        .collect()
+}
+
+/// A regular expression that matches in any case: JSON Schema patterns have no flags, so each
+/// ASCII letter becomes a class of both cases (escapes are copied as they are).
+fn any_case(pattern: &str) -> String {
+    let mut out = String::new();
+    let mut chars = pattern.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                out.push(c);
+                out.extend(chars.next());
+            }
+            c if c.is_ascii_alphabetic() => {
+                out.push('[');
+                out.push(c.to_ascii_lowercase());
+                out.push(c.to_ascii_uppercase());
+                out.push(']');
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Removes what schemars writes for Rust's benefit: integer `format`s no JSON Schema tool
+/// knows (their bounds become `minimum`/`maximum`), and `default: null` on optional keys,
+/// which an editor would offer to insert although the schema rejects `null`.
+fn drop_rust_annotations(value: &mut Json) {
+    match value {
+        Json::Object(obj) => {
+            let bound = match obj.get("format").and_then(Json::as_str) {
+                Some("uint8") => Some(Some(u64::from(u8::MAX))),
+                Some("uint16") => Some(Some(u64::from(u16::MAX))),
+                Some("uint32") => Some(Some(u64::from(u32::MAX))),
+                Some("uint64" | "uint" | "int64" | "int32" | "int" | "double" | "float") => {
+                    Some(None)
+                }
+                _ => None,
+            };
+            if let Some(max) = bound {
+                obj.remove("format");
+                if let Some(max) = max {
+                    obj.entry("maximum").or_insert(json!(max));
+                }
+            }
+            if obj.get("default") == Some(&Json::Null) {
+                obj.remove("default");
+            }
+            obj.values_mut().for_each(drop_rust_annotations);
+        }
+        Json::Array(items) => items.iter_mut().for_each(drop_rust_annotations),
+        _ => {}
+    }
+}
+
+/// Whether a schema describes one constrained scalar: an enum, a number, a boolean, or a
+/// string whose pattern a variable reference does not match. A plain string already accepts
+/// `${var.NAME}`.
+fn is_constrained_scalar(obj: &Map<String, Json>) -> bool {
+    let consts = |key: &str| {
+        obj.get(key)
+            .and_then(Json::as_array)
+            .is_some_and(|b| !b.is_empty() && b.iter().all(|b| b.get("const").is_some()))
+    };
+    if obj.contains_key("enum") || obj.contains_key("const") || consts("oneOf") {
+        return true;
+    }
+    match obj.get("type").and_then(Json::as_str) {
+        Some("integer" | "number" | "boolean") => true,
+        Some("string") => obj
+            .get("pattern")
+            .and_then(Json::as_str)
+            .is_some_and(|p| !regex::Regex::new(p).is_ok_and(|re| re.is_match("${var.NAME}"))),
+        _ => false,
+    }
+}
+
+/// Lets every constrained scalar in `schema` also be a whole `${var.NAME}` reference.
+fn accept_var_refs(schema: &mut Json) {
+    let Json::Object(obj) = schema else {
+        return;
+    };
+    if is_constrained_scalar(obj) {
+        let mut outer = Map::new();
+        for annotation in ["title", "description", "default"] {
+            if let Some(v) = obj.remove(annotation) {
+                outer.insert(annotation.into(), v);
+            }
+        }
+        let inner = Json::Object(std::mem::take(obj));
+        outer.insert(
+            "anyOf".into(),
+            json!([inner, { "$ref": format!("#/$defs/{VAR_REF}") }]),
+        );
+        *obj = outer;
+        return;
+    }
+    for key in ["items", "additionalProperties"] {
+        if let Some(child) = obj.get_mut(key) {
+            accept_var_refs(child);
+        }
+    }
+    for key in ["properties", "patternProperties"] {
+        if let Some(Json::Object(children)) = obj.get_mut(key) {
+            children.values_mut().for_each(accept_var_refs);
+        }
+    }
+    for key in ["anyOf", "oneOf"] {
+        if let Some(Json::Array(branches)) = obj.get_mut(key) {
+            branches.iter_mut().for_each(accept_var_refs);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest::schema::structural_schema;
+
+    #[test]
+    fn every_constraint_lands_on_an_existing_key() {
+        let mut schema = structural_schema();
+        let Some(defs) = schema.get_mut("$defs").and_then(Json::as_object_mut) else {
+            panic!("no $defs");
+        };
+        for (pointer, _) in constraints() {
+            assert!(
+                matches!(defs_pointer_mut(defs, pointer), Some(Json::Object(_))),
+                "{pointer} is not in the structural schema: was the field renamed?"
+            );
+        }
+    }
+
+    #[test]
+    fn the_timespan_pattern_accepts_what_the_parser_reads() {
+        let pattern = regex::Regex::new(TIMESPAN_PATTERN).expect("pattern");
+        for text in [
+            "10s",
+            "500ms",
+            "5m",
+            "1h30m",
+            "2d",
+            "365000d",
+            "00:00:10",
+            "00:02:00",
+            "1.00:00:00",
+            "0:5:00",
+            "23:59:59.5",
+            "00:00:10.",
+            " 30s ",
+            "0s",
+            "x",
+            "10",
+            "1w",
+            "24:00:00",
+            "00:60:00",
+            "00:00:7",
+            "1:2",
+            "10 s",
+            "-5m",
+            "",
+        ] {
+            assert_eq!(
+                pattern.is_match(text),
+                crate::model::Timespan::parse(text).is_some(),
+                "{text:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn any_case_keeps_escapes() {
+        assert_eq!(any_case(r"a\.b$"), r"[aA]\.[bB]$");
+        assert_eq!(regex_escape("w3c.log"), r"w3c\.log");
+    }
+
+    #[test]
+    fn scalars_accept_a_whole_variable_and_kinds_do_not() {
+        let schema = editor_schema(structural_schema());
+        let topic = &schema["$defs"]["TopicDoc"]["properties"];
+        assert_eq!(
+            topic["partitions"]["anyOf"][1]["$ref"],
+            json!("#/$defs/VarRef")
+        );
+        assert_eq!(topic["partitions"]["anyOf"][0]["minimum"], json!(1));
+        assert!(schema["$defs"]["TopicKind"].get("anyOf").is_none());
+        assert_eq!(
+            schema["$defs"]["ConnectorState"]["anyOf"][1]["$ref"],
+            json!("#/$defs/VarRef")
+        );
+    }
+}
