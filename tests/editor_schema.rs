@@ -237,7 +237,8 @@ const WRONG: &[Wrong] = &[
     },
 ];
 
-/// Whole `${var.NAME}` references where numbers, booleans, enums and enum-like strings go.
+/// `${var.NAME}` references where numbers, booleans and enums go (whole), and inside a
+/// constrained string.
 const WITH_VARIABLES: &[(&str, &[Edit])] = &[
     (
         "a variable in an integer range",
@@ -251,6 +252,21 @@ const WITH_VARIABLES: &[(&str, &[Edit])] = &[
                 "tables.yaml",
                 "max_items: 500",
                 "max_items: ${var.batch_items}",
+            ),
+        ],
+    ),
+    (
+        "a variable inside a timespan",
+        &[
+            (
+                "stack.yaml",
+                "  partitions: 3\n",
+                "  partitions: 3\n  batch_seconds: 30\n",
+            ),
+            (
+                "tables.yaml",
+                "max_time: 30s",
+                "max_time: ${var.batch_seconds}s",
             ),
         ],
     ),
@@ -497,9 +513,8 @@ fn each_wrong_manifest_is_flagged_by_the_schema_and_by_validate() {
 }
 
 #[test]
-fn whole_variables_in_numbers_booleans_and_enums_are_accepted_by_the_schema_and_by_validate() {
-    let test =
-        "whole_variables_in_numbers_booleans_and_enums_are_accepted_by_the_schema_and_by_validate";
+fn variables_in_numbers_booleans_enums_and_strings_are_accepted_by_the_schema_and_by_validate() {
+    let test = "variables_in_numbers_booleans_enums_and_strings_are_accepted_by_the_schema_and_by_validate";
     let cases: Vec<(&str, tempfile::TempDir)> = WITH_VARIABLES
         .iter()
         .map(|(name, edits)| (*name, edited_telemetry(edits)))

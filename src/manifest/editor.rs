@@ -11,12 +11,15 @@
 use serde_json::{Map, Value as Json, json};
 
 use super::validate::{BATCHING_ITEMS, BATCHING_SIZE_MB, DERIVED_KEYS, FLUSH_MIN};
-use super::vars::WHOLE_REFERENCE_PATTERN;
+use super::vars::{CONTAINED_REFERENCE_PATTERN, WHOLE_REFERENCE_PATTERN};
 use crate::model::connect::{PLACEHOLDER_PATTERN, REFERENCE_ONLY_KEY_PATTERN};
 use crate::model::{ColumnType, DataFormat, MappingKind};
 
-/// The `$defs` entry of a whole `${var.NAME}` reference.
+/// The `$defs` entry of a whole `${var.NAME}` reference, which a number or boolean may be.
 pub const VAR_REF: &str = "VarRef";
+
+/// The `$defs` entry of a string holding a `${var.NAME}`, which a constrained string may be.
+pub const VAR_IN_STRING: &str = "VarInString";
 
 /// The `$defs` entry of a secret kustoplan reads itself: only `{env: NAME}`.
 const ENV_SECRET_REF: &str = "EnvSecretRef";
@@ -50,6 +53,14 @@ pub fn editor_schema(mut schema: Json) -> Json {
                 "type": "string",
                 "pattern": WHOLE_REFERENCE_PATTERN,
                 "description": "A Stack variable, `${var.NAME}`, replaced by its value (with the value's type) before any check."
+            }),
+        );
+        defs.insert(
+            VAR_IN_STRING.into(),
+            json!({
+                "type": "string",
+                "pattern": CONTAINED_REFERENCE_PATTERN,
+                "description": "A string holding Stack variables (`${var.NAME}`), checked once they are replaced."
             }),
         );
     }
@@ -284,7 +295,22 @@ fn is_constrained_scalar(obj: &Map<String, Json>) -> bool {
     }
 }
 
-/// Lets every constrained scalar in `schema` also be a whole `${var.NAME}` reference.
+/// Whether a constrained scalar is a string (its variables may sit anywhere in it) rather
+/// than a number or boolean (which only a whole reference can stand for).
+fn is_string(obj: &Map<String, Json>) -> bool {
+    let strings = |values: Option<&Json>, of: fn(&Json) -> Option<&Json>| {
+        values
+            .and_then(Json::as_array)
+            .is_some_and(|v| v.iter().all(|v| of(v).is_some_and(Json::is_string)))
+    };
+    obj.get("type").and_then(Json::as_str) == Some("string")
+        || obj.get("const").is_some_and(Json::is_string)
+        || strings(obj.get("enum"), |v| Some(v))
+        || strings(obj.get("oneOf"), |b| b.get("const"))
+}
+
+/// Lets every constrained scalar in `schema` also be a `${var.NAME}` reference: a whole one
+/// for numbers and booleans, one anywhere in a string.
 fn accept_var_refs(schema: &mut Json) {
     let Json::Object(obj) = schema else {
         return;
@@ -296,10 +322,15 @@ fn accept_var_refs(schema: &mut Json) {
                 outer.insert(annotation.into(), v);
             }
         }
+        let variable = if is_string(obj) {
+            VAR_IN_STRING
+        } else {
+            VAR_REF
+        };
         let inner = Json::Object(std::mem::take(obj));
         outer.insert(
             "anyOf".into(),
-            json!([inner, { "$ref": format!("#/$defs/{VAR_REF}") }]),
+            json!([inner, { "$ref": format!("#/$defs/{variable}") }]),
         );
         *obj = outer;
         return;
@@ -395,7 +426,7 @@ mod tests {
         assert!(schema["$defs"]["TopicKind"].get("anyOf").is_none());
         assert_eq!(
             schema["$defs"]["ConnectorState"]["anyOf"][1]["$ref"],
-            json!("#/$defs/VarRef")
+            json!("#/$defs/VarInString")
         );
     }
 }

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use serde_json::{Value as Json, json};
 
-use super::editor::VAR_REF;
+use super::editor::{VAR_IN_STRING, VAR_REF};
 use super::schema::manifest_schema;
 
 /// Where the committed reference lives, relative to the repository root.
@@ -95,10 +95,10 @@ fn type_of(prop: &Json) -> String {
     }
     if let Some(branches) = prop.get("anyOf").and_then(Json::as_array) {
         // Every constrained scalar also takes a `${var.NAME}`, which the header says once.
-        let var_ref = json!({ "$ref": format!("#/$defs/{VAR_REF}") });
+        let variables = [VAR_REF, VAR_IN_STRING].map(|d| json!({ "$ref": format!("#/$defs/{d}") }));
         return branches
             .iter()
-            .filter(|b| **b != var_ref)
+            .filter(|b| !variables.contains(b))
             .map(type_of)
             .collect::<Vec<_>>()
             .join(" or ");

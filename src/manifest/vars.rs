@@ -24,6 +24,10 @@ macro_rules! var_name {
 /// constrained string goes.
 pub const WHOLE_REFERENCE_PATTERN: &str = concat!(r"^\$\{var\.", var_name!(), r"\}$");
 
+/// A string that holds a variable reference somewhere (not escaped as `$${`): once substituted
+/// it may be any string, so the editor schema leaves checking it to `validate`.
+pub const CONTAINED_REFERENCE_PATTERN: &str = concat!(r"(^|[^$])\$\{var\.", var_name!(), r"\}");
+
 static VAR_REF: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(concat!(r"\$\$\{|\$\{var\.(", var_name!(), r")\}")).unwrap_or_else(|e| panic!("{e}"))
 });
