@@ -47,6 +47,15 @@ const WRONG: &[Wrong] = &[
         validate_says: "unknown parameter type `timespam`",
     },
     Wrong {
+        what: "unknown mapping transform",
+        edits: &[(
+            "tables.yaml",
+            "transform: DateTimeFromUnixMilliseconds",
+            "transform: DateTimeFromUnixMillis",
+        )],
+        validate_says: "unknown transform `DateTimeFromUnixMillis`",
+    },
+    Wrong {
         what: "mapping kind typo",
         edits: &[(
             "tables.yaml",
@@ -141,6 +150,15 @@ const WRONG: &[Wrong] = &[
         what: "batching time that is not a timespan",
         edits: &[("tables.yaml", "max_time: 30s", "max_time: 30 seconds")],
         validate_says: "`max_time` is not a timespan",
+    },
+    Wrong {
+        what: "hot window end that is not a date",
+        edits: &[(
+            "tables.yaml",
+            "{from: 2026-01-01, to: 2026-02-01}",
+            "{from: 2026-01-01, to: 2026-13-01}",
+        )],
+        validate_says: "`2026-13-01` is not a date or UTC instant",
     },
     Wrong {
         what: "flush interval below the minimum",

@@ -10,7 +10,7 @@
 
 use serde_json::{Map, Value as Json, json};
 
-use super::validate::{BATCHING_ITEMS, BATCHING_SIZE_MB, DERIVED_KEYS, FLUSH_MIN};
+use super::validate::{BATCHING_ITEMS, BATCHING_SIZE_MB, DERIVED_KEYS, FLUSH_MIN, transforms};
 use super::vars::{CONTAINED_REFERENCE_PATTERN, WHOLE_REFERENCE_PATTERN};
 use crate::model::connect::{PLACEHOLDER_PATTERN, REFERENCE_ONLY_KEY_PATTERN};
 use crate::model::{ColumnType, DataFormat, MappingKind};
@@ -81,6 +81,9 @@ fn defs_pointer_mut<'a>(defs: &'a mut Map<String, Json>, pointer: &str) -> Optio
 const TIMESPAN_PATTERN: &str =
     r"^\s*((\d+(ms|[smhd]))+|(\d+\.)?0*(1?\d|2[0-3]):0*[1-5]?\d:[0-5]\d(\.\d*)?)\s*$";
 
+/// A date or UTC instant as [`crate::model::normalize_instant`] reads it (hot windows).
+const INSTANT_PATTERN: &str = r"^\s*\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])([Tt ]([01]\d|2[0-3]):[0-5]\d(:[0-5]\d)?(\.\d+)?)?[Zz]?\s*$";
+
 /// What validation rejects that a schema can express, by `$defs` pointer; each value's keys are
 /// added to (or replace those of) the schema there.
 pub fn constraints() -> Vec<(&'static str, Json)> {
@@ -111,9 +114,21 @@ pub fn constraints() -> Vec<(&'static str, Json)> {
         ("/RetentionSpec/properties/soft_delete", timespan.clone()),
         ("/CachingSpec/properties/hot", timespan.clone()),
         ("/MaterializedViewDoc/properties/lookback", timespan),
+        (
+            "/HotWindowSpec/properties/from",
+            json!({ "pattern": INSTANT_PATTERN }),
+        ),
+        (
+            "/HotWindowSpec/properties/to",
+            json!({ "pattern": INSTANT_PATTERN }),
+        ),
         ("/ColumnSpec/properties/type", column_types.clone()),
         ("/ParameterSpec/properties/type", column_types.clone()),
         ("/MappingColumnSpec/properties/datatype", column_types),
+        (
+            "/MappingColumnSpec/properties/transform",
+            json!({ "enum": transforms().collect::<Vec<_>>() }),
+        ),
         (
             "/MappingSpec/properties/kind",
             any_case_choice(MappingKind::ALL.iter().map(|k| k.as_kql())),
@@ -403,6 +418,37 @@ mod tests {
             assert_eq!(
                 pattern.is_match(text),
                 crate::model::Timespan::parse(text).is_some(),
+                "{text:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_instant_pattern_accepts_what_the_parser_reads() {
+        let pattern = regex::Regex::new(INSTANT_PATTERN).expect("pattern");
+        for text in [
+            "2026-01-01",
+            "2026-01-01Z",
+            "2026-01-01T06:00:00Z",
+            "2026-01-01 06:00",
+            "2026-01-01t06:00:00.250z",
+            " 2026-12-31T23:59:59 ",
+            "2026-13-01",
+            "2026-00-10",
+            "2026-01-32",
+            "2026-1-01",
+            "26-01-01",
+            "2026-01-01T",
+            "2026-01-01T24:00",
+            "2026-01-01T06",
+            "2026-01-01T06:00:00+01:00",
+            "2026-01-01T06:00:00.",
+            "2026-01-01 Z",
+            "",
+        ] {
+            assert_eq!(
+                pattern.is_match(text),
+                crate::model::normalize_instant(text).is_some(),
                 "{text:?}"
             );
         }

@@ -51,6 +51,31 @@ pub const DERIVED_KEYS: [(&str, &str); 13] = [
     (key::VALUE_CONVERTER, "set `converters.value` instead"),
 ];
 
+/// Mapping transformations every mapping kind takes.
+const TRANSFORMS_ANY: &[&str] = &["SourceLocation", "SourceLineNumber"];
+/// Unix-time transformations (all kinds but w3clogfile).
+const TRANSFORMS_DATETIME: &[&str] = &[
+    "DateTimeFromUnixSeconds",
+    "DateTimeFromUnixMilliseconds",
+    "DateTimeFromUnixMicroseconds",
+    "DateTimeFromUnixNanoseconds",
+];
+/// Transformations of structured data (json, parquet, avro, orc).
+const TRANSFORMS_STRUCTURED: &[&str] = &["PropertyBagArrayToDictionary", "DropMappedFields"];
+/// The transformation only avro mappings take.
+const TRANSFORM_AVRO_ONLY: &str = "BytesAsBase64";
+
+/// Every mapping transformation Kusto knows, whatever the mapping kind: the editor schema
+/// offers these, and `validate` also checks each against its mapping's kind.
+pub fn transforms() -> impl Iterator<Item = &'static str> {
+    TRANSFORMS_ANY
+        .iter()
+        .chain(TRANSFORMS_DATETIME)
+        .chain(TRANSFORMS_STRUCTURED)
+        .copied()
+        .chain([TRANSFORM_AVRO_ONLY])
+}
+
 /// Runs every semantic rule over a structurally valid stack.
 pub fn validate(m: &Manifests) -> Vec<Diagnostic> {
     let mut v = Validator { m, out: Vec::new() };
@@ -1025,21 +1050,7 @@ impl Validator<'_> {
     }
 
     fn transform(&mut self, kind: MappingKind, tr: &Located<String>) {
-        const ANY: &[&str] = &["SourceLocation", "SourceLineNumber"];
-        const DATETIME: &[&str] = &[
-            "DateTimeFromUnixSeconds",
-            "DateTimeFromUnixMilliseconds",
-            "DateTimeFromUnixMicroseconds",
-            "DateTimeFromUnixNanoseconds",
-        ];
-        const STRUCTURED: &[&str] = &["PropertyBagArrayToDictionary", "DropMappedFields"];
-        let known: Vec<&str> = ANY
-            .iter()
-            .chain(DATETIME)
-            .chain(STRUCTURED)
-            .chain(&["BytesAsBase64"])
-            .copied()
-            .collect();
+        let known: Vec<&str> = transforms().collect();
         if !known.contains(&tr.as_str()) {
             let d = Diagnostic::at(tr.loc, format!("unknown transform `{}`", tr.value));
             self.push(match super::schema::closest(tr, known.iter().copied()) {
@@ -1049,12 +1060,12 @@ impl Validator<'_> {
             return;
         }
         let allowed = match tr.as_str() {
-            "BytesAsBase64" => kind == MappingKind::Avro,
-            t if STRUCTURED.contains(&t) => matches!(
+            TRANSFORM_AVRO_ONLY => kind == MappingKind::Avro,
+            t if TRANSFORMS_STRUCTURED.contains(&t) => matches!(
                 kind,
                 MappingKind::Json | MappingKind::Parquet | MappingKind::Avro | MappingKind::Orc
             ),
-            t if DATETIME.contains(&t) => kind != MappingKind::W3cLogFile,
+            t if TRANSFORMS_DATETIME.contains(&t) => kind != MappingKind::W3cLogFile,
             _ => true,
         };
         if !allowed {
