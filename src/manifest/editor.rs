@@ -3,13 +3,15 @@
 //! wherever substitution can put a typed value.
 //!
 //! Editors see a file as written, before `${var.NAME}` substitution, so every number, boolean
-//! and constrained string here also accepts a whole variable reference. `validate` checks the
+//! and enum here also accepts a whole variable reference, and every constrained string one that
+//! holds a variable anywhere (`${var.days}d`). `validate` checks the
 //! substituted documents against the structural schema instead ([`super::schema::SchemaChecker`])
 //! and reports the rules added here with its own messages and hints; this file only mirrors
 //! them, from the same constants, so an editor flags a manifest `validate` would reject.
 
 use serde_json::{Map, Value as Json, json};
 
+use super::schema::KINDS;
 use super::validate::{BATCHING_ITEMS, BATCHING_SIZE_MB, DERIVED_KEYS, FLUSH_MIN, transforms};
 use super::vars::{CONTAINED_REFERENCE_PATTERN, WHOLE_REFERENCE_PATTERN};
 use crate::model::connect::{PLACEHOLDER_PATTERN, REFERENCE_ONLY_KEY_PATTERN};
@@ -24,10 +26,14 @@ pub const VAR_IN_STRING: &str = "VarInString";
 /// The `$defs` entry of a secret kustoplan reads itself: only `{env: NAME}`.
 const ENV_SECRET_REF: &str = "EnvSecretRef";
 
-/// Definitions whose values are never substituted (stack variables) or that tell documents
-/// apart (`kind`), so they keep their exact form.
-fn keeps_exact_form(def: &str) -> bool {
-    def == "VarValue" || def.ends_with("Kind")
+/// Definitions that keep their exact form: the stack's variable values, which are never
+/// substituted, and the `kind` tags, which tell documents apart before anything is substituted.
+fn exact_forms(defs: &Map<String, Json>) -> Vec<String> {
+    let kind_tags = KINDS.iter().filter_map(|(_, doc)| {
+        let tag = defs.get(*doc)?.pointer("/properties/kind/$ref")?.as_str()?;
+        tag.rsplit('/').next().map(str::to_string)
+    });
+    kind_tags.chain(["VarValue".to_string()]).collect()
 }
 
 /// The editor schema made from the structural one.
@@ -42,8 +48,9 @@ pub fn editor_schema(mut schema: Json) -> Json {
                 target.extend(extra);
             }
         }
+        let exact = exact_forms(defs);
         for (name, def) in defs.iter_mut() {
-            if !keeps_exact_form(name) {
+            if !exact.contains(name) {
                 accept_var_refs(def);
             }
         }
@@ -86,10 +93,9 @@ const INSTANT_PATTERN: &str = r"^\s*\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])(
 
 /// What validation rejects that a schema can express, by `$defs` pointer; each value's keys are
 /// added to (or replace those of) the schema there.
-pub fn constraints() -> Vec<(&'static str, Json)> {
+fn constraints() -> Vec<(&'static str, Json)> {
     let column_types = json!({ "enum": ColumnType::spellings().collect::<Vec<_>>() });
     let non_blank = json!({ "pattern": r"\S" });
-    let principal_id = json!({ "pattern": r"\S", "minLength": 1 });
     let placeholder = json!({ "pattern": PLACEHOLDER_PATTERN });
     let connect_secret_keys = json!({
         "patternProperties": {
@@ -177,9 +183,9 @@ pub fn constraints() -> Vec<(&'static str, Json)> {
                 ]
             }),
         ),
-        ("/PrincipalSpec/properties/app", principal_id.clone()),
-        ("/PrincipalSpec/properties/user", principal_id.clone()),
-        ("/PrincipalSpec/properties/group", principal_id),
+        ("/PrincipalSpec/properties/app", non_blank.clone()),
+        ("/PrincipalSpec/properties/user", non_blank.clone()),
+        ("/PrincipalSpec/properties/group", non_blank.clone()),
         ("/SecretRef/anyOf/0", placeholder),
         ("/SecretRef/anyOf/1/properties/env", non_blank),
         (
@@ -225,6 +231,7 @@ fn any_case_choice<'a>(names: impl Iterator<Item = &'a str>) -> Json {
     })
 }
 
+/// `text` as a literal inside a regular expression.
 fn regex_escape(text: &str) -> String {
     text.chars()
         .flat_map(|c| {
@@ -263,20 +270,20 @@ fn any_case(pattern: &str) -> String {
 fn drop_rust_annotations(value: &mut Json) {
     match value {
         Json::Object(obj) => {
-            let bound = match obj.get("format").and_then(Json::as_str) {
-                Some("uint8") => Some(Some(u64::from(u8::MAX))),
-                Some("uint16") => Some(Some(u64::from(u16::MAX))),
-                Some("uint32") => Some(Some(u64::from(u32::MAX))),
-                Some("uint64" | "uint" | "int64" | "int32" | "int" | "double" | "float") => {
-                    Some(None)
-                }
+            let format = obj.get("format").and_then(Json::as_str).unwrap_or_default();
+            let max = match format {
+                "uint8" => Some(u64::from(u8::MAX)),
+                "uint16" => Some(u64::from(u16::MAX)),
+                "uint32" => Some(u64::from(u32::MAX)),
                 _ => None,
             };
-            if let Some(max) = bound {
+            let numeric = ["int", "uint"].iter().any(|p| format.starts_with(p))
+                || matches!(format, "float" | "double");
+            if numeric {
                 obj.remove("format");
-                if let Some(max) = max {
-                    obj.entry("maximum").or_insert(json!(max));
-                }
+            }
+            if let Some(max) = max {
+                obj.entry("maximum").or_insert(json!(max));
             }
             if obj.get("default") == Some(&Json::Null) {
                 obj.remove("default");
