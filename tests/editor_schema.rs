@@ -1,9 +1,11 @@
-//! The committed editor schema (`schemas/kustoplan.schema.json`) checked with a real JSON Schema
-//! tool: Ajv in strict mode (draft 2020-12, `tests/editor_schema/check.mjs`) must compile it,
-//! accept every document of every example manifest, and flag each wrong manifest. The wrong
-//! manifests are one-edit copies of the telemetry example that `kustoplan validate` rejects
-//! too, and the variable cases are copies it accepts, so the schema an editor uses flags what
-//! validate flags and nothing it accepts. Needs Node.js; skipped loudly without it, except in CI.
+//! The committed editor schema (`schemas/kustoplan.schema.json`) checked with real tools: Ajv
+//! in strict mode (draft 2020-12, `tests/editor_schema/check.mjs`) must compile it, and Ajv and
+//! yaml-language-server (what VS Code's YAML extension runs, spoken to over stdio like an editor,
+//! `tests/editor_schema/lsp-check.mjs`) must find no problem in any document of any example
+//! manifest and flag each wrong manifest. The wrong manifests are one-edit copies of the
+//! telemetry example that `kustoplan validate` rejects too (with the expected message), and the
+//! variable cases are copies it accepts, so the schema an editor uses flags what validate flags
+//! and nothing it accepts. Needs Node.js; skipped loudly without it, except in CI.
 
 mod common;
 
@@ -314,8 +316,8 @@ const WITH_VARIABLES: &[(&str, &[Edit])] = &[
             ("sinks.yaml", "state: paused", "state: ${var.bulk_state}"),
             (
                 "tables.yaml",
-                "name: DeviceReadings\nfolder: Telemetry\ndocstring: One row per sensor reading.\ncolumns:\n  - {name: DeviceId, type: guid}",
-                "name: DeviceReadings\nfolder: Telemetry\ndocstring: One row per sensor reading.\ncolumns:\n  - {name: DeviceId, type: \"${var.id_type}\"}",
+                "{name: DeviceId, type: guid}\n  - {name: Sensor,",
+                "{name: DeviceId, type: \"${var.id_type}\"}\n  - {name: Sensor,",
             ),
         ],
     ),
