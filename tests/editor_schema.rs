@@ -58,6 +58,20 @@ const WRONG: &[Wrong] = &[
         validate_says: "unknown transform `DateTimeFromUnixMillis`",
     },
     Wrong {
+        what: "table name with a slash",
+        edits: &[(
+            "tables.yaml",
+            "name: FirmwareEvents",
+            "name: Firmware/Events",
+        )],
+        validate_says: "invalid table name `Firmware/Events`",
+    },
+    Wrong {
+        what: "topic name with a space",
+        edits: &[("kafka.yaml", "name: telemetry.dlq", "name: telemetry dlq")],
+        validate_says: "invalid topic name `telemetry dlq`",
+    },
+    Wrong {
         what: "mapping kind typo",
         edits: &[(
             "tables.yaml",
@@ -287,6 +301,36 @@ const WITH_VARIABLES: &[(&str, &[Edit])] = &[
                 "tables.yaml",
                 "max_time: 30s",
                 "max_time: ${var.batch_seconds}s",
+            ),
+        ],
+    ),
+    (
+        "a variable inside a topic name, and a column name beyond ASCII",
+        &[
+            (
+                "stack.yaml",
+                "  partitions: 3\n",
+                "  partitions: 3\n  firmware: firmware\n",
+            ),
+            (
+                "kafka.yaml",
+                "name: telemetry.firmware",
+                "name: telemetry.${var.firmware}",
+            ),
+            (
+                "sinks.yaml",
+                "topic: telemetry.firmware,",
+                "topic: \"telemetry.${var.firmware}\",",
+            ),
+            (
+                "tables.yaml",
+                "{name: Model, type: string}",
+                "{name: Modèle, type: string}",
+            ),
+            (
+                "tables.yaml",
+                "{column: Model, ordinal: 1}",
+                "{column: Modèle, ordinal: 1}",
             ),
         ],
     ),

@@ -15,7 +15,10 @@ use super::schema::KINDS;
 use super::validate::{BATCHING_ITEMS, BATCHING_SIZE_MB, DERIVED_KEYS, FLUSH_MIN, transforms};
 use super::vars::{CONTAINED_REFERENCE_PATTERN, WHOLE_REFERENCE_PATTERN};
 use crate::model::connect::{PLACEHOLDER_PATTERN, REFERENCE_ONLY_KEY_PATTERN};
-use crate::model::{ColumnType, DataFormat, MappingKind};
+use crate::model::{
+    ColumnType, DataFormat, KAFKA_TOPIC_MAX, KAFKA_TOPIC_PATTERN, KUSTO_NAME_MAX,
+    KUSTO_NAME_PATTERN, MappingKind, SINK_SAFE_NAME_PATTERN,
+};
 
 /// The `$defs` entry of a whole `${var.NAME}` reference, which a number or boolean may be.
 pub const VAR_REF: &str = "VarRef";
@@ -115,98 +118,125 @@ fn constraints() -> Vec<(&'static str, Json)> {
         );
     }
     let timespan = json!({ "pattern": TIMESPAN_PATTERN });
-    vec![
-        ("/BatchingSpec/properties/max_time", timespan.clone()),
-        ("/RetentionSpec/properties/soft_delete", timespan.clone()),
-        ("/CachingSpec/properties/hot", timespan.clone()),
-        ("/MaterializedViewDoc/properties/lookback", timespan),
-        (
-            "/HotWindowSpec/properties/from",
-            json!({ "pattern": INSTANT_PATTERN }),
-        ),
-        (
-            "/HotWindowSpec/properties/to",
-            json!({ "pattern": INSTANT_PATTERN }),
-        ),
-        ("/ColumnSpec/properties/type", column_types.clone()),
-        ("/ParameterSpec/properties/type", column_types.clone()),
-        ("/MappingColumnSpec/properties/datatype", column_types),
-        (
-            "/MappingColumnSpec/properties/transform",
-            json!({ "enum": transforms().collect::<Vec<_>>() }),
-        ),
-        (
-            "/MappingSpec/properties/kind",
-            any_case_choice(MappingKind::ALL.iter().map(|k| k.as_kql())),
-        ),
-        (
-            "/RouteSpec/properties/format",
-            any_case_choice(DataFormat::names()),
-        ),
-        (
-            "/Converter/properties/class",
-            json!({
-                "pattern": r"^(json|string|bytearray|avro)$|\.",
-                "examples": ["json", "string", "bytearray", "avro"]
-            }),
-        ),
-        (
-            "/BatchingSpec/properties/max_items",
-            json!({ "minimum": BATCHING_ITEMS.0, "maximum": BATCHING_ITEMS.1 }),
-        ),
-        (
-            "/BatchingSpec/properties/max_raw_size_mb",
-            json!({ "minimum": BATCHING_SIZE_MB.0, "maximum": BATCHING_SIZE_MB.1 }),
-        ),
-        ("/TopicDoc/properties/partitions", json!({ "minimum": 1 })),
-        (
-            "/TopicDoc/properties/replication_factor",
-            json!({ "minimum": 1 }),
-        ),
-        ("/SinkDoc/properties/tasks_max", json!({ "minimum": 1 })),
-        (
-            "/Flush/properties/size_bytes",
-            json!({ "minimum": FLUSH_MIN }),
-        ),
-        (
-            "/Flush/properties/interval_ms",
-            json!({ "minimum": FLUSH_MIN }),
-        ),
-        (
-            "/PrincipalSpec",
-            // Each branch names its key in `properties` too, as strict validators require.
-            json!({
-                "oneOf": [
-                    { "required": ["app"], "properties": { "app": true } },
-                    { "required": ["user"], "properties": { "user": true } },
-                    { "required": ["group"], "properties": { "group": true } }
-                ]
-            }),
-        ),
-        ("/PrincipalSpec/properties/app", non_blank.clone()),
-        ("/PrincipalSpec/properties/user", non_blank.clone()),
-        ("/PrincipalSpec/properties/group", non_blank.clone()),
-        ("/SecretRef/anyOf/0", placeholder),
-        ("/SecretRef/anyOf/1/properties/env", non_blank),
-        (
-            "/KustoAuth/properties/client_secret",
-            json!({ "$ref": format!("#/$defs/{ENV_SECRET_REF}") }),
-        ),
-        (
-            "/KafkaSecurity/properties/password",
-            json!({ "$ref": format!("#/$defs/{ENV_SECRET_REF}") }),
-        ),
-        (
-            "/ConnectTarget/properties/password",
-            json!({ "$ref": format!("#/$defs/{ENV_SECRET_REF}") }),
-        ),
-        (
-            "/KafkaTarget/properties/properties",
-            connect_secret_keys.clone(),
-        ),
-        ("/Converter/properties/properties", connect_secret_keys),
-        ("/SinkDoc/properties/config", sink_config),
+    let kusto_name = json!({ "pattern": KUSTO_NAME_PATTERN, "maxLength": KUSTO_NAME_MAX });
+    let topic = json!({ "pattern": KAFKA_TOPIC_PATTERN, "maxLength": KAFKA_TOPIC_MAX });
+    let kusto_names = [
+        "/DatabaseDoc/properties/name",
+        "/TableDoc/properties/name",
+        "/TableDoc/properties/renamed_from",
+        "/ColumnSpec/properties/name",
+        "/ColumnSpec/properties/renamed_from",
+        "/MappingSpec/properties/name",
+        "/FunctionDoc/properties/name",
+        "/FunctionDoc/properties/renamed_from",
+        "/MaterializedViewDoc/properties/name",
+        "/UpdatePolicySpec/properties/source",
     ]
+    .map(|pointer| (pointer, kusto_name.clone()));
+    let topics = [
+        "/TopicDoc/properties/name",
+        "/RouteSpec/properties/topic",
+        "/DeadLetterQueue/properties/topic",
+    ]
+    .map(|pointer| (pointer, topic.clone()));
+    let names = kusto_names.into_iter().chain(topics).chain([(
+        "/StackDoc/properties/name",
+        json!({ "pattern": SINK_SAFE_NAME_PATTERN }),
+    )]);
+    names
+        .chain([
+            ("/BatchingSpec/properties/max_time", timespan.clone()),
+            ("/RetentionSpec/properties/soft_delete", timespan.clone()),
+            ("/CachingSpec/properties/hot", timespan.clone()),
+            ("/MaterializedViewDoc/properties/lookback", timespan),
+            (
+                "/HotWindowSpec/properties/from",
+                json!({ "pattern": INSTANT_PATTERN }),
+            ),
+            (
+                "/HotWindowSpec/properties/to",
+                json!({ "pattern": INSTANT_PATTERN }),
+            ),
+            ("/ColumnSpec/properties/type", column_types.clone()),
+            ("/ParameterSpec/properties/type", column_types.clone()),
+            ("/MappingColumnSpec/properties/datatype", column_types),
+            (
+                "/MappingColumnSpec/properties/transform",
+                json!({ "enum": transforms().collect::<Vec<_>>() }),
+            ),
+            (
+                "/MappingSpec/properties/kind",
+                any_case_choice(MappingKind::ALL.iter().map(|k| k.as_kql())),
+            ),
+            (
+                "/RouteSpec/properties/format",
+                any_case_choice(DataFormat::names()),
+            ),
+            (
+                "/Converter/properties/class",
+                json!({
+                    "pattern": r"^(json|string|bytearray|avro)$|\.",
+                    "examples": ["json", "string", "bytearray", "avro"]
+                }),
+            ),
+            (
+                "/BatchingSpec/properties/max_items",
+                json!({ "minimum": BATCHING_ITEMS.0, "maximum": BATCHING_ITEMS.1 }),
+            ),
+            (
+                "/BatchingSpec/properties/max_raw_size_mb",
+                json!({ "minimum": BATCHING_SIZE_MB.0, "maximum": BATCHING_SIZE_MB.1 }),
+            ),
+            ("/TopicDoc/properties/partitions", json!({ "minimum": 1 })),
+            (
+                "/TopicDoc/properties/replication_factor",
+                json!({ "minimum": 1 }),
+            ),
+            ("/SinkDoc/properties/tasks_max", json!({ "minimum": 1 })),
+            (
+                "/Flush/properties/size_bytes",
+                json!({ "minimum": FLUSH_MIN }),
+            ),
+            (
+                "/Flush/properties/interval_ms",
+                json!({ "minimum": FLUSH_MIN }),
+            ),
+            (
+                "/PrincipalSpec",
+                // Each branch names its key in `properties` too, as strict validators require.
+                json!({
+                    "oneOf": [
+                        { "required": ["app"], "properties": { "app": true } },
+                        { "required": ["user"], "properties": { "user": true } },
+                        { "required": ["group"], "properties": { "group": true } }
+                    ]
+                }),
+            ),
+            ("/PrincipalSpec/properties/app", non_blank.clone()),
+            ("/PrincipalSpec/properties/user", non_blank.clone()),
+            ("/PrincipalSpec/properties/group", non_blank.clone()),
+            ("/SecretRef/anyOf/0", placeholder),
+            ("/SecretRef/anyOf/1/properties/env", non_blank),
+            (
+                "/KustoAuth/properties/client_secret",
+                json!({ "$ref": format!("#/$defs/{ENV_SECRET_REF}") }),
+            ),
+            (
+                "/KafkaSecurity/properties/password",
+                json!({ "$ref": format!("#/$defs/{ENV_SECRET_REF}") }),
+            ),
+            (
+                "/ConnectTarget/properties/password",
+                json!({ "$ref": format!("#/$defs/{ENV_SECRET_REF}") }),
+            ),
+            (
+                "/KafkaTarget/properties/properties",
+                connect_secret_keys.clone(),
+            ),
+            ("/Converter/properties/properties", connect_secret_keys),
+            ("/SinkDoc/properties/config", sink_config),
+        ])
+        .collect()
 }
 
 /// A secret kustoplan itself reads: a Connect placeholder would reach it unresolved.
