@@ -82,8 +82,10 @@ const uris = files.map((file) => {
   return uri;
 });
 
+// Done once every file has diagnostics and none has come for two seconds (a server may publish
+// a file again, e.g. once its schema is loaded).
 const deadline = Date.now() + 60_000;
-while (!uris.every((u) => diagnostics.has(u)) || Date.now() - lastPublish < 1000) {
+while (!uris.every((u) => diagnostics.has(u)) || Date.now() - lastPublish < 2000) {
   if (Date.now() > deadline) {
     console.error(`yaml-language-server published diagnostics for ${diagnostics.size} of ${uris.length} files`);
     process.exit(2);
