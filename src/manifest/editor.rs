@@ -29,6 +29,12 @@ pub const VAR_IN_STRING: &str = "VarInString";
 /// The `$defs` entry of a secret kustoplan reads itself: only `{env: NAME}`.
 const ENV_SECRET_REF: &str = "EnvSecretRef";
 
+/// The `$defs` entry of a column, parameter or mapping data type.
+const COLUMN_TYPE: &str = "ColumnType";
+
+/// The `$defs` entry of a mapping transformation.
+const TRANSFORM: &str = "MappingTransform";
+
 /// Definitions that keep their exact form: the stack's variable values, which are never
 /// substituted, and the `kind` tags, which tell documents apart before anything is substituted.
 fn exact_forms(defs: &Map<String, Json>) -> Vec<String> {
@@ -43,7 +49,7 @@ fn exact_forms(defs: &Map<String, Json>) -> Vec<String> {
 pub fn editor_schema(mut schema: Json) -> Json {
     drop_rust_annotations(&mut schema);
     if let Some(defs) = schema.get_mut("$defs").and_then(Json::as_object_mut) {
-        defs.insert(ENV_SECRET_REF.into(), env_secret_ref());
+        defs.extend(added_defs());
         for (pointer, extra) in constraints() {
             if let Some(Json::Object(target)) = defs_pointer_mut(defs, pointer)
                 && let Json::Object(extra) = extra
@@ -97,7 +103,7 @@ const INSTANT_PATTERN: &str = r"^\s*\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])(
 /// What validation rejects that a schema can express, by `$defs` pointer; each value's keys are
 /// added to (or replace those of) the schema there.
 fn constraints() -> Vec<(&'static str, Json)> {
-    let column_types = json!({ "enum": ColumnType::spellings().collect::<Vec<_>>() });
+    let column_types = json!({ "$ref": format!("#/$defs/{COLUMN_TYPE}") });
     let non_blank = json!({ "pattern": r"\S" });
     let placeholder = json!({ "pattern": PLACEHOLDER_PATTERN });
     let connect_secret_keys = json!({
@@ -162,7 +168,7 @@ fn constraints() -> Vec<(&'static str, Json)> {
             ("/MappingColumnSpec/properties/datatype", column_types),
             (
                 "/MappingColumnSpec/properties/transform",
-                json!({ "enum": transforms().collect::<Vec<_>>() }),
+                json!({ "$ref": format!("#/$defs/{TRANSFORM}") }),
             ),
             (
                 "/MappingSpec/properties/kind",
@@ -239,15 +245,38 @@ fn constraints() -> Vec<(&'static str, Json)> {
         .collect()
 }
 
-/// A secret kustoplan itself reads: a Connect placeholder would reach it unresolved.
-fn env_secret_ref() -> Json {
-    json!({
-        "description": "A secret kustoplan reads itself, by reference only: `{env: NAME}`. Literal secrets and Connect placeholders are rejected.",
-        "type": "object",
-        "properties": {"env": {"type": "string", "pattern": r"\S", "description": "Environment variable name."}},
-        "required": ["env"],
-        "additionalProperties": false
-    })
+/// Definitions the structural schema lacks, shared by several keys: a secret kustoplan reads
+/// itself (a Connect placeholder would reach it unresolved), and the value sets named once so
+/// editors and the reference show one name instead of every value at every key.
+fn added_defs() -> [(String, Json); 3] {
+    [
+        (
+            ENV_SECRET_REF.into(),
+            json!({
+                "description": "A secret kustoplan reads itself, by reference only: `{env: NAME}`. Literal secrets and Connect placeholders are rejected.",
+                "type": "object",
+                "properties": {"env": {"type": "string", "pattern": r"\S", "description": "Environment variable name."}},
+                "required": ["env"],
+                "additionalProperties": false
+            }),
+        ),
+        (
+            COLUMN_TYPE.into(),
+            json!({
+                "description": "A Kusto scalar type: its name, an alias, or the CLR name `.show ... schema as json` reports.",
+                "type": "string",
+                "enum": ColumnType::spellings().collect::<Vec<_>>()
+            }),
+        ),
+        (
+            TRANSFORM.into(),
+            json!({
+                "description": "A mapping transformation; `validate` also checks it suits the mapping's kind.",
+                "type": "string",
+                "enum": transforms().collect::<Vec<_>>()
+            }),
+        ),
+    ]
 }
 
 /// A string matching one of `names` in any case (as Kusto and the sink read them), offering the
