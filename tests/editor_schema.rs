@@ -104,6 +104,24 @@ const WRONG: &[Wrong] = &[
         validate_says: "a principal needs exactly one of `app`, `user`, `group`",
     },
     Wrong {
+        what: "application auth of a sink without its key",
+        edits: &[(
+            "sinks.yaml",
+            "  app_key: ${file:/opt/kafka/secrets/kusto.properties:appkey}\n",
+            "",
+        )],
+        validate_says: "`auth.strategy: application` needs `app_key`",
+    },
+    Wrong {
+        what: "client secret auth of kustoplan without the secret",
+        edits: &[(
+            "stack.yaml",
+            "method: ${var.kusto_auth}",
+            "method: client_secret",
+        )],
+        validate_says: "`client_secret` auth needs `client_secret: {env: NAME}`",
+    },
+    Wrong {
         what: "literal secret in a sink",
         edits: &[(
             "sinks.yaml",

@@ -241,8 +241,32 @@ fn constraints() -> Vec<(&'static str, Json)> {
             ),
             ("/Converter/properties/properties", connect_secret_keys),
             ("/SinkDoc/properties/config", sink_config),
+            (
+                "/SinkAuth",
+                json!({ "allOf": [
+                    needs("strategy", "application", &["app_id", "tenant_id", "app_key"]),
+                    needs("strategy", "workload_identity", &["app_id", "tenant_id"]),
+                ] }),
+            ),
+            (
+                "/KustoAuth",
+                json!({ "allOf": [
+                    needs("method", "workload_identity", &["tenant_id", "client_id"]),
+                    needs("method", "client_secret", &["tenant_id", "client_id", "client_secret"]),
+                ] }),
+            ),
         ])
         .collect()
+}
+
+/// The keys an auth mapping needs when its `selector` is `value` (when it is a variable, only
+/// `validate` knows). Each key is named in `properties` too, as strict validators require.
+fn needs(selector: &str, value: &str, keys: &[&str]) -> Json {
+    let named: Map<String, Json> = keys.iter().map(|k| ((*k).into(), json!(true))).collect();
+    json!({
+        "if": { "properties": { selector: { "const": value } }, "required": [selector] },
+        "then": { "properties": named, "required": keys }
+    })
 }
 
 /// Definitions the structural schema lacks, shared by several keys: a secret kustoplan reads
