@@ -6,7 +6,6 @@ mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::OnceLock;
 
 use kustoplan::kusto::command::{DatabaseRole, PolicyKind, TableRole};
 use kustoplan::kusto::render::{self, PolicyScope, RoleScope};
@@ -20,51 +19,9 @@ fn parser_dir() -> PathBuf {
     common::repo().join("tests").join("kusto_parser")
 }
 
-const PACKAGE: &str = "@kusto/language-service-next";
-
-/// The `version` field of a package.json, if readable.
-fn package_version(path: &Path) -> Option<String> {
-    let text = std::fs::read_to_string(path).ok()?;
-    let json: Value = serde_json::from_str(&text).ok()?;
-    Some(json["version"].as_str()?.to_string())
-}
-
-/// Whether node_modules holds the exact version package.json pins.
-fn pinned_package_installed(dir: &Path) -> bool {
-    let manifest: Value = std::fs::read_to_string(dir.join("package.json"))
-        .ok()
-        .and_then(|t| serde_json::from_str(&t).ok())
-        .expect("tests/kusto_parser/package.json");
-    let pinned = manifest["dependencies"][PACKAGE]
-        .as_str()
-        .map(str::to_string);
-    let installed = package_version(&dir.join("node_modules").join(PACKAGE).join("package.json"));
-    pinned.is_some() && installed == pinned
-}
-
-/// Node plus the pinned parser package (`npm ci` once per test binary when missing or of
-/// another version); `None` when the test should skip.
+/// Node plus the pinned parser package; `None` when the test should skip.
 fn checker(test: &str) -> Option<PathBuf> {
-    if !common::tool_available("node", test) {
-        return None;
-    }
-    static INSTALLED: OnceLock<()> = OnceLock::new();
-    INSTALLED.get_or_init(|| {
-        let dir = parser_dir();
-        if pinned_package_installed(&dir) {
-            return;
-        }
-        assert!(
-            common::tool_available("npm", test),
-            "{test}: node is installed but npm is not; run scripts/dev-setup"
-        );
-        common::run_ok(
-            Command::new("npm")
-                .args(["ci", "--no-audit", "--no-fund", "--prefix"])
-                .arg(&dir),
-        );
-    });
-    Some(parser_dir().join("check.mjs"))
+    common::npm::pinned_packages(&parser_dir(), test).then(|| parser_dir().join("check.mjs"))
 }
 
 /// One input line for check.mjs: the command and the kind Microsoft's parser must see.

@@ -6,6 +6,7 @@
 
 pub mod de;
 pub mod desired;
+pub mod editor;
 pub mod files;
 pub mod located;
 pub mod node;

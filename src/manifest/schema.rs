@@ -29,8 +29,16 @@ pub const KINDS: [(&str, &str); 7] = [
     ("Sink", "SinkDoc"),
 ];
 
-/// The JSON Schema of a manifest document (any kind), as committed under `schemas/`.
+/// The JSON Schema of a manifest document (any kind) that editors use, as committed under
+/// `schemas/`: the structural schema plus the rules validation mirrors there and `${var.NAME}`
+/// references ([`super::editor`]).
 pub fn manifest_schema() -> Json {
+    super::editor::editor_schema(structural_schema())
+}
+
+/// The shape of a substituted document, as [`SchemaChecker`] checks it: the validation rules
+/// the editor schema adds are left to `validate`, whose messages say more.
+pub fn structural_schema() -> Json {
     let schema = SchemaSettings::draft2020_12()
         .into_generator()
         .into_root_schema_for::<Document>();
@@ -86,7 +94,7 @@ pub struct SchemaChecker {
 impl SchemaChecker {
     /// Compiles one validator per document kind.
     pub fn new() -> SchemaChecker {
-        let root = manifest_schema();
+        let root = structural_schema();
         let defs = root.get("$defs").cloned().unwrap_or_else(|| json!({}));
         let validators = KINDS
             .iter()

@@ -32,10 +32,10 @@ pub const BATCHING_SIZE_MB: (u64, u64) = (100, 4_096);
 /// The sink's largest useful flush for streaming routes (streaming requests are capped at 4 MB).
 const STREAMING_FLUSH_MAX: u64 = 4 * 1024 * 1024;
 /// The sink's minimum for `flush.size.bytes` and `flush.interval.ms`.
-const FLUSH_MIN: u64 = 100;
+pub const FLUSH_MIN: u64 = 100;
 
 /// Connector properties kustoplan derives itself; setting them by hand would fight the plan.
-const DERIVED_KEYS: [(&str, &str); 12] = [
+pub const DERIVED_KEYS: [(&str, &str); 13] = [
     (key::CLASS, "it is always the Kusto sink"),
     (key::TOPICS, "list routes instead"),
     (key::TOPICS_REGEX, "list routes instead"),
@@ -48,7 +48,33 @@ const DERIVED_KEYS: [(&str, &str); 12] = [
     (key::APP_KEY, "set `auth.app_key` instead"),
     (key::AUTHORITY, "set `auth.tenant_id` instead"),
     (key::KEY_CONVERTER, "set `converters.key` instead"),
+    (key::VALUE_CONVERTER, "set `converters.value` instead"),
 ];
+
+/// Mapping transformations every mapping kind takes.
+const TRANSFORMS_ANY: &[&str] = &["SourceLocation", "SourceLineNumber"];
+/// Unix-time transformations (all kinds but w3clogfile).
+const TRANSFORMS_DATETIME: &[&str] = &[
+    "DateTimeFromUnixSeconds",
+    "DateTimeFromUnixMilliseconds",
+    "DateTimeFromUnixMicroseconds",
+    "DateTimeFromUnixNanoseconds",
+];
+/// Transformations of structured data (json, parquet, avro, orc).
+const TRANSFORMS_STRUCTURED: &[&str] = &["PropertyBagArrayToDictionary", "DropMappedFields"];
+/// The transformation only avro mappings take.
+const TRANSFORM_AVRO_ONLY: &str = "BytesAsBase64";
+
+/// Every mapping transformation Kusto knows, whatever the mapping kind: the editor schema
+/// offers these, and `validate` also checks each against its mapping's kind.
+pub fn transforms() -> impl Iterator<Item = &'static str> {
+    TRANSFORMS_ANY
+        .iter()
+        .chain(TRANSFORMS_DATETIME)
+        .chain(TRANSFORMS_STRUCTURED)
+        .copied()
+        .chain([TRANSFORM_AVRO_ONLY])
+}
 
 /// Runs every semantic rule over a structurally valid stack.
 pub fn validate(m: &Manifests) -> Vec<Diagnostic> {
@@ -1024,21 +1050,7 @@ impl Validator<'_> {
     }
 
     fn transform(&mut self, kind: MappingKind, tr: &Located<String>) {
-        const ANY: &[&str] = &["SourceLocation", "SourceLineNumber"];
-        const DATETIME: &[&str] = &[
-            "DateTimeFromUnixSeconds",
-            "DateTimeFromUnixMilliseconds",
-            "DateTimeFromUnixMicroseconds",
-            "DateTimeFromUnixNanoseconds",
-        ];
-        const STRUCTURED: &[&str] = &["PropertyBagArrayToDictionary", "DropMappedFields"];
-        let known: Vec<&str> = ANY
-            .iter()
-            .chain(DATETIME)
-            .chain(STRUCTURED)
-            .chain(&["BytesAsBase64"])
-            .copied()
-            .collect();
+        let known: Vec<&str> = transforms().collect();
         if !known.contains(&tr.as_str()) {
             let d = Diagnostic::at(tr.loc, format!("unknown transform `{}`", tr.value));
             self.push(match super::schema::closest(tr, known.iter().copied()) {
@@ -1048,12 +1060,12 @@ impl Validator<'_> {
             return;
         }
         let allowed = match tr.as_str() {
-            "BytesAsBase64" => kind == MappingKind::Avro,
-            t if STRUCTURED.contains(&t) => matches!(
+            TRANSFORM_AVRO_ONLY => kind == MappingKind::Avro,
+            t if TRANSFORMS_STRUCTURED.contains(&t) => matches!(
                 kind,
                 MappingKind::Json | MappingKind::Parquet | MappingKind::Avro | MappingKind::Orc
             ),
-            t if DATETIME.contains(&t) => kind != MappingKind::W3cLogFile,
+            t if TRANSFORMS_DATETIME.contains(&t) => kind != MappingKind::W3cLogFile,
             _ => true,
         };
         if !allowed {
@@ -1210,12 +1222,7 @@ impl Validator<'_> {
         self.sink_auth(s);
         self.config_secrets(&s.config);
         for (key, value) in &s.config {
-            if let Some((_, instead)) = DERIVED_KEYS
-                .iter()
-                .find(|(k, _)| k == key)
-                .or((key == "value.converter")
-                    .then_some(&("value.converter", "set `converters.value` instead")))
-            {
+            if let Some((_, instead)) = DERIVED_KEYS.iter().find(|(k, _)| k == key) {
                 self.push(
                     Diagnostic::at(
                         value.loc,

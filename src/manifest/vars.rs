@@ -12,8 +12,24 @@ use regex::Regex;
 use super::node::{Loc, Node, Value};
 use crate::diagnostics::Diagnostic;
 
+/// A variable name, as a regular expression (a macro so the patterns below can `concat!` it).
+macro_rules! var_name {
+    () => {
+        r"[A-Za-z_][A-Za-z0-9_]*"
+    };
+}
+
+/// A value that is exactly one variable reference, `${var.NAME}`: what substitution turns into
+/// the variable's own type, so the editor schema accepts it wherever a number, boolean or
+/// constrained string goes.
+pub const WHOLE_REFERENCE_PATTERN: &str = concat!(r"^\$\{var\.", var_name!(), r"\}$");
+
+/// A string that holds a variable reference somewhere (not escaped as `$${`): once substituted
+/// it may be any string, so the editor schema leaves checking it to `validate`.
+pub const CONTAINED_REFERENCE_PATTERN: &str = concat!(r"(^|[^$])\$\{var\.", var_name!(), r"\}");
+
 static VAR_REF: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\$\$\{|\$\{var\.([A-Za-z_][A-Za-z0-9_]*)\}").unwrap_or_else(|e| panic!("{e}"))
+    Regex::new(concat!(r"\$\$\{|\$\{var\.(", var_name!(), r")\}")).unwrap_or_else(|e| panic!("{e}"))
 });
 
 /// Variable values by name, each with where it was defined.

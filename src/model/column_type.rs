@@ -37,6 +37,35 @@ pub enum ColumnType {
     Decimal,
 }
 
+/// Every KQL spelling of a type, canonical names first: one table for the parser, the
+/// planner and the editor schema, so they cannot disagree on an alias.
+const KQL_NAMES: [(&str, ColumnType); 18] = [
+    ("bool", ColumnType::Bool),
+    ("datetime", ColumnType::DateTime),
+    ("dynamic", ColumnType::Dynamic),
+    ("guid", ColumnType::Guid),
+    ("int", ColumnType::Int),
+    ("long", ColumnType::Long),
+    ("real", ColumnType::Real),
+    ("string", ColumnType::String),
+    ("timespan", ColumnType::Timespan),
+    ("decimal", ColumnType::Decimal),
+    ("boolean", ColumnType::Bool),
+    ("date", ColumnType::DateTime),
+    ("uuid", ColumnType::Guid),
+    ("uniqueid", ColumnType::Guid),
+    ("int32", ColumnType::Int),
+    ("int64", ColumnType::Long),
+    ("double", ColumnType::Real),
+    ("time", ColumnType::Timespan),
+];
+
+/// CLR names `.show ... schema` reports besides each type's own [`ColumnType::as_clr`].
+const CLR_ALIASES: [(&str, ColumnType); 2] = [
+    ("System.Boolean", ColumnType::Bool),
+    ("System.Decimal", ColumnType::Decimal),
+];
+
 impl ColumnType {
     /// Every canonical type, in the order used by help texts.
     pub const ALL: [ColumnType; 10] = [
@@ -55,30 +84,33 @@ impl ColumnType {
     /// Parses a KQL type name or alias, or a CLR type name as `.show ... schema` reports it.
     pub fn parse(text: &str) -> Option<ColumnType> {
         let t = text.trim();
-        ColumnType::from_kql(t).or(match t {
-            "System.Boolean" => Some(ColumnType::Bool),
-            "System.Decimal" => Some(ColumnType::Decimal),
-            _ => ColumnType::ALL.into_iter().find(|ty| ty.as_clr() == t),
+        ColumnType::from_kql(t).or_else(|| {
+            CLR_ALIASES
+                .into_iter()
+                .find(|(name, _)| *name == t)
+                .map(|(_, ty)| ty)
+                .or_else(|| ColumnType::ALL.into_iter().find(|ty| ty.as_clr() == t))
         })
+    }
+
+    /// Every spelling [`ColumnType::parse`] accepts once trimmed (KQL names, aliases and CLR
+    /// names), so the editor schema can offer exactly what validation accepts.
+    pub fn spellings() -> impl Iterator<Item = &'static str> {
+        KQL_NAMES
+            .iter()
+            .map(|(name, _)| *name)
+            .chain(ColumnType::ALL.iter().map(|ty| ty.as_clr()))
+            .chain(CLR_ALIASES.iter().map(|(name, _)| *name))
     }
 
     /// Parses a KQL type name or alias exactly as written in a command (type names are
     /// lowercase in Kusto, and nothing around them is trimmed); `None` for anything Kusto
     /// would reject there, CLR names included.
     pub fn from_kql(name: &str) -> Option<ColumnType> {
-        Some(match name {
-            "bool" | "boolean" => ColumnType::Bool,
-            "datetime" | "date" => ColumnType::DateTime,
-            "dynamic" => ColumnType::Dynamic,
-            "guid" | "uuid" | "uniqueid" => ColumnType::Guid,
-            "int" | "int32" => ColumnType::Int,
-            "long" | "int64" => ColumnType::Long,
-            "real" | "double" => ColumnType::Real,
-            "string" => ColumnType::String,
-            "timespan" | "time" => ColumnType::Timespan,
-            "decimal" => ColumnType::Decimal,
-            _ => return None,
-        })
+        KQL_NAMES
+            .into_iter()
+            .find(|(kql, _)| *kql == name)
+            .map(|(_, ty)| ty)
     }
 
     /// The canonical KQL spelling, used in every command kustoplan emits and in the

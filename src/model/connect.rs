@@ -58,12 +58,18 @@ impl Connector {
 /// All connectors of one Connect cluster, by name.
 pub type ConnectCluster = BTreeMap<String, Connector>;
 
-static PLACEHOLDER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^\$\{[A-Za-z0-9_.-]+:[^}]+\}$").unwrap_or_else(|e| panic!("{e}"))
-});
+/// A config-provider placeholder (`${provider:path:key}`), as a regular expression both Rust
+/// and the editor schema's ECMAScript engine read the same way.
+pub const PLACEHOLDER_PATTERN: &str = r"^\$\{[A-Za-z0-9_.-]+:[^}]+\}$";
+
+/// Config keys that name a credential (matched anywhere, in any case), shared with the editor
+/// schema, which spells the case-insensitivity out because JSON Schema patterns have no flags.
+pub const REFERENCE_ONLY_KEY_PATTERN: &str = r"(password|secret|token|appkey|app\.key|credential|sasl\.jaas\.config|private\.key|\.key$|accesskey|apikey)";
+
+static PLACEHOLDER: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(PLACEHOLDER_PATTERN).unwrap_or_else(|e| panic!("{e}")));
 static REFERENCE_ONLY_KEY: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)(password|secret|token|appkey|app\.key|credential|sasl\.jaas\.config|private\.key|\.key$|accesskey|apikey)")
-        .unwrap_or_else(|e| panic!("{e}"))
+    Regex::new(&format!("(?i){REFERENCE_ONLY_KEY_PATTERN}")).unwrap_or_else(|e| panic!("{e}"))
 });
 
 /// Whether a manifest must give this config key's value by reference (a config-provider

@@ -21,7 +21,10 @@ pub use column_type::ColumnType;
 pub use format::{DataFormat, MappingKind};
 pub use function::{Function, Parameter, ParameterType};
 pub use materialized_view::{MaterializedView, QueryChange};
-pub use names::{check_kafka_topic_name, check_kusto_name, is_sink_safe_name};
+pub use names::{
+    KAFKA_TOPIC_MAX, KAFKA_TOPIC_PATTERN, KUSTO_NAME_MAX, KUSTO_NAME_PATTERN,
+    SINK_SAFE_NAME_PATTERN, check_kafka_topic_name, check_kusto_name, is_sink_safe_name,
+};
 pub use policy::BatchingPolicy;
 pub use principal::{PrincipalKind, PrincipalRef, is_guid};
 pub use retention::{CachingPolicy, HotWindow, RetentionPolicy, normalize_instant};

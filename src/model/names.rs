@@ -1,9 +1,22 @@
 //! Naming rules of Kusto entities, the Kusto sink connector and Kafka topics.
 
 /// Kusto's limit on the length of an entity name.
-const KUSTO_NAME_MAX: usize = 1024;
+pub const KUSTO_NAME_MAX: usize = 1024;
 /// Kafka's limit on the length of a topic name.
-const KAFKA_TOPIC_MAX: usize = 249;
+pub const KAFKA_TOPIC_MAX: usize = 249;
+
+/// [`check_kusto_name`] but the length, as a regular expression that Rust and ECMAScript (with
+/// the `u` flag JSON Schema tools use) read alike, for the editor schema.
+pub const KUSTO_NAME_PATTERN: &str =
+    r"^[\p{Alphabetic}\p{N}_.-]([\p{Alphabetic}\p{N}_ .-]*[\p{Alphabetic}\p{N}_.-])?$";
+
+/// [`check_kafka_topic_name`] but the length, as a regular expression (no look-around, so Rust
+/// reads it too): not `.` or `..`.
+pub const KAFKA_TOPIC_PATTERN: &str =
+    r"^([A-Za-z0-9_-][A-Za-z0-9._-]*|\.[A-Za-z0-9_-][A-Za-z0-9._-]*|\.\.[A-Za-z0-9._-]+)$";
+
+/// [`is_sink_safe_name`] as a regular expression.
+pub const SINK_SAFE_NAME_PATTERN: &str = r"^[A-Za-z0-9_.-]+$";
 
 /// Checks a Kusto entity name (database, table, column, mapping) against the service's rules:
 /// letters, digits, `_`, space, `.` and `-`, at most 1,024 characters, not blank, no surrounding
@@ -69,6 +82,49 @@ pub fn check_kafka_topic_name(name: &str) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_patterns_say_what_the_checks_say() {
+        let kusto = regex::Regex::new(KUSTO_NAME_PATTERN).expect("pattern");
+        let topic = regex::Regex::new(KAFKA_TOPIC_PATTERN).expect("pattern");
+        let sink = regex::Regex::new(SINK_SAFE_NAME_PATTERN).expect("pattern");
+        for name in [
+            "GamePlay",
+            "Zeit ü-1.v2",
+            "a",
+            "_",
+            ".",
+            "..",
+            "...",
+            ".a",
+            "..a",
+            "a b",
+            " a",
+            "a ",
+            " ",
+            "",
+            "a/b",
+            "Modèle",
+            "日本",
+            "x\ty",
+            "a'b",
+            "telemetry.dlq",
+            "a-b_c.d",
+            "Ⅻ",
+        ] {
+            assert_eq!(
+                kusto.is_match(name),
+                check_kusto_name(name).is_ok(),
+                "{name:?}"
+            );
+            assert_eq!(
+                topic.is_match(name),
+                check_kafka_topic_name(name).is_ok(),
+                "{name:?}"
+            );
+            assert_eq!(sink.is_match(name), is_sink_safe_name(name), "{name:?}");
+        }
+    }
 
     #[test]
     fn kusto_names() {

@@ -4,6 +4,7 @@
 
 pub mod azurite;
 pub mod cli;
+pub mod npm;
 pub mod real_env;
 pub mod venv;
 
