@@ -13,6 +13,7 @@ use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
 
 use super::located::Located;
+pub use crate::model::ImpactClass;
 use crate::model::sink::{OnError, SinkAuthStrategy, Tolerance};
 
 /// Any manifest document; the `kind` key says which. Used to generate the schema editors use.
@@ -269,22 +270,6 @@ pub struct Safety {
     /// Delete live objects that carry this stack's ownership marker but are no longer declared.
     #[serde(default)]
     pub prune: bool,
-}
-
-/// How risky a change is.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, Serialize, JsonSchema,
-)]
-#[serde(rename_all = "kebab-case")]
-pub enum ImpactClass {
-    /// Nothing is lost and nothing restarts.
-    Safe,
-    /// Disruptive but nothing is lost: a connector rebalances or restarts (records may be
-    /// delivered twice), or an object is renamed (queries and functions that use the old name
-    /// fail until they are changed).
-    Restart,
-    /// Data or access is removed or nulled.
-    DataLoss,
 }
 
 /// A Kusto database: database-level policies and principals. The database itself must exist

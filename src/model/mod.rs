@@ -7,6 +7,7 @@ pub mod connect;
 pub mod endpoint;
 mod format;
 pub mod function;
+mod impact;
 pub mod kusto;
 pub mod materialized_view;
 mod names;
@@ -20,6 +21,7 @@ mod update_policy;
 pub use column_type::ColumnType;
 pub use format::{DataFormat, MappingKind};
 pub use function::{Function, Parameter, ParameterType};
+pub use impact::ImpactClass;
 pub use materialized_view::{MaterializedView, QueryChange};
 pub use names::{
     KAFKA_TOPIC_MAX, KAFKA_TOPIC_PATTERN, KUSTO_NAME_MAX, KUSTO_NAME_PATTERN,

@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::connect::Topic;
 
-pub use crate::manifest::spec::ImpactClass;
+pub use crate::model::ImpactClass;
 
 /// What a change does to its object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
