@@ -393,3 +393,48 @@ where
     groups
 }
 pub mod reference;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Files are parsed in parallel, largest first; documents and diagnostics still come in
+    /// file order.
+    #[test]
+    fn files_parsed_in_parallel_keep_their_order() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("a.yaml"), "kind: Database\nname: db\n").expect("write");
+        for i in 0..12 {
+            // Sizes that do not follow the names, so the schedule differs from file order.
+            let padding = "# padding\n".repeat((i * 7) % 12 * 100);
+            let text =
+                format!("{padding}kind: Table\nname: T{i}\ncolumns: [{{name: A, type: int}}]\n");
+            std::fs::write(dir.path().join(format!("t{i:02}.yaml")), text).expect("write");
+        }
+        std::fs::write(dir.path().join("t03.yaml"), "kind: Table\nname: [\n").expect("write");
+        std::fs::write(dir.path().join("t07.yaml"), "a: 1\na: 2\n").expect("write");
+        let failure = load(&[dir.path().to_path_buf()], &LoadOptions::default())
+            .expect_err("two files are broken");
+        let files: Vec<String> = failure
+            .diagnostics
+            .iter()
+            .filter_map(|d| d.loc)
+            .filter_map(|l| failure.sources.path(l.file))
+            .map(|p| {
+                p.file_name()
+                    .unwrap_or_default()
+                    .to_string_lossy()
+                    .into_owned()
+            })
+            .collect();
+        assert_eq!(files, ["t03.yaml", "t07.yaml"]);
+        std::fs::remove_file(dir.path().join("t03.yaml")).expect("remove");
+        std::fs::remove_file(dir.path().join("t07.yaml")).expect("remove");
+        let m = load(&[dir.path().to_path_buf()], &LoadOptions::default()).expect("loads");
+        let names: Vec<&str> = m.tables.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(
+            names,
+            ["T0", "T1", "T2", "T4", "T5", "T6", "T8", "T9", "T10", "T11"]
+        );
+    }
+}
