@@ -65,9 +65,16 @@ pub(super) fn resolve(
     style: ScalarStyle,
     tag: Option<&Tag>,
 ) -> Result<Value, String> {
+    let wanted = wanted(tag);
+    if let Wanted::Implicit = wanted {
+        return match style {
+            ScalarStyle::Plain => plain(text),
+            _ => Ok(Value::Str(text.into_owned())),
+        };
+    }
     let trimmed = text.trim_matches([' ', '\t', '\r', '\n']);
-    match wanted(tag) {
-        Wanted::Str => Ok(Value::Str(text.into_owned())),
+    match wanted {
+        Wanted::Implicit | Wanted::Str => Ok(Value::Str(text.into_owned())),
         Wanted::Null => Ok(Value::Null),
         Wanted::Bool => core_bool(trimmed)
             .map(Value::Bool)
@@ -79,8 +86,6 @@ pub(super) fn resolve(
             "unsupported tag `{}`",
             tag.map(Tag::original).unwrap_or_default()
         )),
-        Wanted::Implicit if style != ScalarStyle::Plain => Ok(Value::Str(text.into_owned())),
-        Wanted::Implicit => plain(text),
     }
 }
 
@@ -93,9 +98,11 @@ fn plain(text: std::borrow::Cow<'_, str>) -> Result<Value, String> {
     if let Some(b) = core_bool(t) {
         return Ok(Value::Bool(b));
     }
-    let starts_numeric = t
-        .trim_start_matches(['+', '-'])
-        .starts_with(|c: char| c.is_ascii_digit() || c == '.');
+    let unsigned = t.strip_prefix(['+', '-']).unwrap_or(t);
+    let starts_numeric = unsigned
+        .as_bytes()
+        .first()
+        .is_some_and(|c| c.is_ascii_digit() || *c == b'.');
     if !starts_numeric || leading_zero(t) || t.contains('_') {
         return Ok(Value::Str(text.into_owned()));
     }
