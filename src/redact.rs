@@ -28,7 +28,20 @@ static KEY_VALUE: LazyLock<Regex> = LazyLock::new(|| {
 /// manifest requires to be references, and the sink's `app_key`. A key ending in `_file` names
 /// where a secret is (a path), not the secret.
 pub fn is_secret_field(key: &str) -> bool {
-    !key.ends_with("_file") && (key == "app_key" || crate::model::connect::must_be_reference(key))
+    !key.ends_with("_file")
+        && (!key.is_ascii() || may_name_a_secret(key))
+        && (key == "app_key" || crate::model::connect::must_be_reference(key))
+}
+
+/// Words one of which every secret field's name contains, ASCII case aside (`app_key`, and
+/// every pattern of [`crate::model::connect::must_be_reference`]).
+const SECRET_HINTS: [&str; 6] = ["key", "password", "secret", "token", "credential", "jaas"];
+
+/// Whether ASCII `text` contains a word of [`SECRET_HINTS`]: text without one holds no secret
+/// field, and the regexes need not run on it (most lines and keys of a large stack).
+fn may_name_a_secret(text: &str) -> bool {
+    let lower = text.to_ascii_lowercase();
+    SECRET_HINTS.iter().any(|hint| lower.contains(hint))
 }
 
 /// Byte ranges of the values of secret keys in a YAML text, found line by line without parsing
@@ -37,6 +50,11 @@ pub fn lexical_secrets(text: &str) -> Vec<Range<usize>> {
     let mut out = Vec::new();
     let mut offset = 0;
     for line in text.split_inclusive('\n') {
+        // Keys are ASCII here (the regex's `[A-Za-z0-9_.-]+`): a line without a hint has none.
+        if !may_name_a_secret(line) {
+            offset += line.len();
+            continue;
+        }
         for caps in KEY_VALUE.captures_iter(line) {
             let (Some(key), Some(value)) = (caps.get(1), caps.get(2)) else {
                 continue;
@@ -191,6 +209,32 @@ mod tests {
             .map(|r| &text[r])
             .collect();
         assert_eq!(found, ["hunter2", "\"p w\"", "a,b}c#d"]);
+    }
+
+    /// The hint words only skip the regexes: every key they skip is one the regexes reject.
+    #[test]
+    fn the_hint_words_cover_every_secret_field() {
+        for key in [
+            "app_key",
+            "Password",
+            "client_secret",
+            "sasl.jaas.config",
+            "SASL.JAAS.CONFIG",
+            "ssl.private.key",
+            "aad.auth.appkey",
+            "my.app.key",
+            "x.AccessKey",
+            "ApiKey",
+            "oauth.TOKEN",
+            "credentials",
+        ] {
+            assert!(may_name_a_secret(key), "{key}");
+            assert!(is_secret_field(key), "{key}");
+        }
+        for key in ["name", "topic", "aad.auth.authority", "token_file", "url"] {
+            assert!(!is_secret_field(key), "{key}");
+        }
+        assert!(lexical_secrets("topic: t\nname: n\n").is_empty());
     }
 
     #[test]

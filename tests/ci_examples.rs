@@ -37,7 +37,7 @@ fn phase(name: &str) -> Phase {
 fn load(name: &str) -> (String, Value) {
     let path = common::repo().join("examples/ci").join(name);
     let text = std::fs::read_to_string(&path).expect("read workflow");
-    let value: Value = serde_saphyr::from_str(&text)
+    let value: Value = common::yaml_json(&text)
         .unwrap_or_else(|e| panic!("{} is not valid YAML: {e}", path.display()));
     (text, value)
 }

@@ -170,7 +170,7 @@ fn expand(value: &str, known: &BTreeMap<&str, String>) -> String {
 /// runner's files for outputs and PATH), with the cache missing, against a local release.
 #[test]
 fn the_action_installs_the_pinned_version_and_puts_it_on_path() {
-    let action: Value = serde_saphyr::from_str(
+    let action: Value = common::yaml_json(
         &std::fs::read_to_string(common::repo().join("action.yml")).expect("action.yml"),
     )
     .expect("action.yml is YAML");

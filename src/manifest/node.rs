@@ -1,15 +1,15 @@
 //! A YAML document as a tree of located nodes.
 //!
-//! serde-saphyr parses the text (anchors, merge keys, duplicate-key rejection); we keep the
-//! result as a tree in which every node remembers where it was written. Having the tree lets us
-//! substitute variables, check the whole document against the JSON Schema (reporting every problem,
-//! not just the first one serde would stop at), and only then deserialize into typed structs.
+//! The tree is built straight from the YAML parser's events (`events.rs`: anchors, merge keys,
+//! duplicate-key rejection) with scalars typed by YAML 1.2's core schema (`scalar.rs`); every
+//! node remembers where it was written. Having the tree lets us substitute variables, check the
+//! whole document against the JSON Schema (reporting every problem, not just the first one serde
+//! would stop at), and only then deserialize into typed structs.
 
-use std::fmt;
+mod events;
+mod scalar;
 
-use serde::Deserialize;
-use serde::de::{self, MapAccess, SeqAccess, Visitor};
-use serde_saphyr::Spanned;
+use events::{Builder, Limits};
 
 /// A position in a manifest: which file, 1-based line and column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
@@ -85,19 +85,6 @@ impl Node {
         }
     }
 
-    /// Sets the file index of this node and all its children.
-    pub fn set_file(&mut self, file: u32) {
-        self.loc.file = file;
-        match &mut self.value {
-            Value::Seq(items) => items.iter_mut().for_each(|n| n.set_file(file)),
-            Value::Map(entries) => entries.iter_mut().for_each(|(k, v)| {
-                k.set_file(file);
-                v.set_file(file);
-            }),
-            _ => {}
-        }
-    }
-
     /// Converts to JSON for schema validation. Non-string keys are rendered as their YAML text.
     pub fn to_json(&self) -> serde_json::Value {
         match &self.value {
@@ -158,174 +145,19 @@ impl Node {
     }
 }
 
-struct RawValue(Value);
-
-impl<'de> Deserialize<'de> for Node {
-    fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let spanned = Spanned::<RawValue>::deserialize(deserializer)?;
-        let at = spanned.referenced;
-        Ok(Node {
-            loc: Loc {
-                file: 0,
-                line: u32::try_from(at.line()).unwrap_or(u32::MAX),
-                column: u32::try_from(at.column()).unwrap_or(u32::MAX),
-            },
-            value: spanned.value.0,
-        })
-    }
-}
-
-impl<'de> Deserialize<'de> for RawValue {
-    fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(RawVisitor).map(RawValue)
-    }
-}
-
-struct RawVisitor;
-
-impl<'de> Visitor<'de> for RawVisitor {
-    type Value = Value;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("any YAML value")
-    }
-
-    fn visit_unit<E>(self) -> Result<Value, E> {
-        Ok(Value::Null)
-    }
-    fn visit_none<E>(self) -> Result<Value, E> {
-        Ok(Value::Null)
-    }
-    fn visit_some<D: de::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
-        d.deserialize_any(RawVisitor)
-    }
-    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
-        Ok(Value::Bool(v))
-    }
-    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
-        Ok(Value::Int(v))
-    }
-    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
-        Ok(i64::try_from(v).map_or(Value::Float(v as f64), Value::Int))
-    }
-    fn visit_i128<E>(self, v: i128) -> Result<Value, E> {
-        Ok(i64::try_from(v).map_or(Value::Float(v as f64), Value::Int))
-    }
-    fn visit_u128<E>(self, v: u128) -> Result<Value, E> {
-        Ok(i64::try_from(v).map_or(Value::Float(v as f64), Value::Int))
-    }
-    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
-        Ok(Value::Float(v))
-    }
-    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
-        Ok(Value::Str(v.to_owned()))
-    }
-    fn visit_string<E>(self, v: String) -> Result<Value, E> {
-        Ok(Value::Str(v))
-    }
-    fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<Value, E> {
-        Ok(Value::Str(String::from_utf8_lossy(v).into_owned()))
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
-        let mut items = Vec::new();
-        while let Some(item) = seq.next_element::<Node>()? {
-            items.push(item);
-        }
-        Ok(Value::Seq(items))
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
-        let mut entries = Vec::new();
-        while let Some(key) = map.next_key::<Node>()? {
-            let value = map.next_value::<Node>()?;
-            entries.push((key, value));
-        }
-        Ok(Value::Map(entries))
-    }
-}
-
-/// A YAML error with the position serde-saphyr reported.
+/// A YAML error with its position.
 #[derive(Debug, Clone, PartialEq)]
 pub struct YamlError {
-    /// Where the parser stopped (file index set by the caller).
+    /// Where the parser stopped, or the node that is wrong.
     pub loc: Loc,
-    /// The parser's message, without its own location suffix.
+    /// What is wrong, without a position.
     pub message: String,
 }
 
-/// Parses every document of a YAML file into located nodes. Empty documents are dropped.
+/// Parses every document of a YAML file into located nodes, `file` being the file's index in
+/// the [`crate::diagnostics::SourceMap`]. Empty documents are dropped.
 pub fn parse_documents(text: &str, file: u32) -> Result<Vec<Node>, YamlError> {
-    let options = serde_saphyr::options! {
-        strict_booleans: true,
-        leading_zero_numbers_as_strings: true,
-        underscored_numbers_as_strings: true,
-        budget: Some(size_budget()),
-    };
-    match serde_saphyr::from_multiple_with_options::<Option<Node>>(text, options) {
-        Ok(docs) => Ok(docs
-            .into_iter()
-            .flatten()
-            .filter(|n| n.value != Value::Null)
-            .map(|mut n| {
-                n.set_file(file);
-                n
-            })
-            .collect()),
-        Err(err) => {
-            let loc = err.location().map_or(
-                Loc {
-                    file,
-                    line: 0,
-                    column: 0,
-                },
-                |l| Loc {
-                    file,
-                    line: u32::try_from(l.line()).unwrap_or(u32::MAX),
-                    column: u32::try_from(l.column()).unwrap_or(u32::MAX),
-                },
-            );
-            Err(YamlError {
-                loc,
-                message: plain_message(&err),
-            })
-        }
-    }
-}
-
-/// serde-saphyr's default budget stops at 1,024 documents and 250,000 nodes per file, which a
-/// stack of 10,000 tables in one file exceeds. The size limits are raised (5 million nodes is
-/// about 150,000 tables). Alias bombs must fail fast instead: an anchor that contains aliases
-/// copies their events, and the default allows a million copies, which took seconds for a
-/// 400-byte file; [`MAX_ANCHOR_COPIES`] cuts that tenfold while leaving real reuse (anchors of
-/// defaults merged into thousands of tables copy nothing) far below it.
-fn size_budget() -> serde_saphyr::Budget {
-    let mut budget = serde_saphyr::Budget::default();
-    budget.max_documents = 1_000_000;
-    budget.max_nodes = 5_000_000;
-    budget.max_events = 20_000_000;
-    budget.max_recorded_anchor_events = MAX_ANCHOR_COPIES;
-    budget
-}
-
-/// Events copied into anchored nodes (with the aliases inside them expanded) per file.
-const MAX_ANCHOR_COPIES: usize = 100_000;
-
-/// serde-saphyr renders a snippet and an "at line X column Y" suffix; we render our own snippet,
-/// so keep only the first line and drop the suffix.
-fn plain_message(err: &serde_saphyr::Error) -> String {
-    let rendered = err.without_snippet().to_string();
-    let first = rendered.lines().next().unwrap_or("invalid YAML").trim();
-    let cut = first.find(" at line ").map_or(first, |i| &first[..i]);
-    let message = cut.trim_end_matches('.');
-    match message.strip_prefix("duplicate mapping key: ") {
-        Some(rest) => {
-            let key = rest
-                .split(", set DuplicateKeyPolicy")
-                .next()
-                .unwrap_or(rest);
-            format!("duplicate key `{key}`")
-        }
-        None => message.to_string(),
-    }
+    Builder::new(text, file, Limits::MANIFEST).run()
 }
 
 #[cfg(test)]
@@ -382,42 +214,79 @@ mod tests {
         assert_eq!(parse_documents(&text, 0).map(|d| d.len()), Ok(2000));
     }
 
-    #[test]
-    fn alias_bombs_are_refused_after_a_bounded_amount_of_copying() {
+    /// A billion-laughs document: nine levels of ten aliases to the level below.
+    fn laughs() -> String {
         let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
         for i in 1..9 {
             let prev = format!("*a{}", i - 1);
             text.push_str(&format!("a{i}: &a{i} [{}]\n", vec![prev; 10].join(", ")));
         }
-        let err = parse_documents(&text, 0).expect_err("a billion-laughs document is refused");
-        assert!(
-            err.message.contains(&format!(
-                "recorded_anchor_events: {}",
-                MAX_ANCHOR_COPIES + 1
-            )),
-            "it stops at the copy budget, not later: {}",
-            err.message
-        );
+        text
     }
 
-    /// Regression for the tighter alias budget: anchors of defaults merged into many entries
-    /// (anchors live within one document; more than 100 aliases at over 10 per anchor is
-    /// refused by the parser's ratio rule, whatever the copy budget) is reuse, not a bomb.
+    #[test]
+    fn alias_bombs_are_refused_after_a_bounded_amount_of_copying() {
+        let text = laughs();
+        let mut builder = Builder::new(&text, 0, Limits::MANIFEST);
+        let err = builder
+            .run()
+            .expect_err("a billion-laughs document is refused");
+        assert!(
+            err.message.contains(&format!(
+                "would expand the file past {} copied nodes",
+                Limits::MANIFEST.max_copied
+            )),
+            "{}",
+            err.message
+        );
+        assert!(
+            builder.copied <= Limits::MANIFEST.max_copied,
+            "copying stops at the budget: {} copied",
+            builder.copied
+        );
+        // The first alias whose copy would not fit is the one named, where it is written.
+        assert_eq!(err.loc.line, 6, "{err:?}");
+    }
+
+    /// Regression: a 600-byte bomb took 11 s to refuse when every copy was made before being
+    /// counted. Copies are counted before they are made, so refusal costs at most the budget.
+    #[test]
+    fn a_600_byte_alias_bomb_is_refused_with_a_clear_error() {
+        let text = laughs();
+        assert!(text.len() <= 700, "{} bytes", text.len());
+        let small = Limits {
+            max_copied: 1_000,
+            ..Limits::MANIFEST
+        };
+        let mut builder = Builder::new(&text, 0, small);
+        let err = builder.run().expect_err("refused");
+        assert_eq!(
+            err.message,
+            "alias `*a1` would expand the file past 1000 copied nodes (aliases inside anchors multiply: an alias bomb?)"
+        );
+        assert!(builder.copied <= 1_000, "{} copied", builder.copied);
+        assert_eq!(err.loc.line, 3, "{err:?}");
+        let err = parse_documents(&text, 4).expect_err("refused with the real limits too");
+        assert_eq!((err.loc.file, err.loc.line), (4, 6), "{err:?}");
+    }
+
+    /// Regression for the alias budget: anchors of defaults merged into many entries of one
+    /// document (anchors live within a document) is reuse, not a bomb.
     #[test]
     fn defaults_merged_into_many_entries_parse() {
         let mut text = String::from(
             "defaults: &defaults {max_time: 10s, max_items: 5, max_raw_size_mb: 100}\ncolumns: &columns [{name: Id, type: int}, {name: At, type: datetime}]\ntables:\n",
         );
-        for i in 0..40 {
+        for i in 0..1000 {
             text.push_str(&format!(
                 "  - {{name: T{i}, columns: *columns, batching: {{<<: *defaults, max_items: 6}}}}\n"
             ));
         }
         let docs = parse_documents(&text, 0).expect("parses");
         let tables = docs[0].get("tables").expect("tables").to_json();
-        assert_eq!(tables[39]["batching"]["max_items"], 6);
-        assert_eq!(tables[39]["batching"]["max_time"], "10s");
-        assert_eq!(tables[39]["columns"][1]["name"], "At");
+        assert_eq!(tables[999]["batching"]["max_items"], 6);
+        assert_eq!(tables[999]["batching"]["max_time"], "10s");
+        assert_eq!(tables[999]["columns"][1]["name"], "At");
     }
 
     #[test]
@@ -436,6 +305,164 @@ mod tests {
         assert_eq!(err.loc.file, 5);
         assert_eq!(err.loc.line, 3);
         assert_eq!(err.message, "duplicate key `a`");
+    }
+
+    fn value_of(text: &str) -> Result<serde_json::Value, String> {
+        parse_documents(&format!("v: {text}\n"), 0)
+            .map(|docs| docs[0].get("v").map(Node::to_json).unwrap_or_default())
+            .map_err(|e| e.message)
+    }
+
+    #[test]
+    fn scalars_resolve_by_the_yaml_1_2_core_schema() {
+        use serde_json::json;
+        for (text, want) in [
+            ("~", json!(null)),
+            ("Null", json!(null)),
+            ("", json!(null)),
+            ("TRUE", json!(true)),
+            ("False", json!(false)),
+            ("off", json!("off")),
+            ("y", json!("y")),
+            ("-0", json!(0)),
+            ("+12", json!(12)),
+            ("0x1F", json!(31)),
+            ("-0x10", json!(-16)),
+            ("0o17", json!(15)),
+            ("0b101", json!(5)),
+            ("0xZZ", json!("0xZZ")),
+            ("007", json!("007")),
+            ("1_000", json!("1_000")),
+            ("9223372036854775808", json!(9_223_372_036_854_775_808.0)),
+            ("1.5e3", json!(1500.0)),
+            (".5", json!(0.5)),
+            ("nan", json!("nan")),
+            ("12:30", json!("12:30")),
+            ("'12'", json!("12")),
+            ("\"true\"", json!("true")),
+            ("|-\n  12", json!("12")),
+            ("!!str 12", json!("12")),
+            ("! 12", json!("12")),
+            ("!!int \"12\"", json!(12)),
+            ("!!float 1", json!(1.0)),
+            ("!!null x", json!(null)),
+            ("!custom 12", json!(12)),
+            ("!!binary aGVsbG8=", json!("hello")),
+        ] {
+            assert_eq!(value_of(text), Ok(want), "{text}");
+        }
+        for (text, message) in [
+            (
+                ".inf",
+                "non-finite number `.inf`: manifests take finite numbers only",
+            ),
+            (
+                "-.NaN",
+                "non-finite number `-.NaN`: manifests take finite numbers only",
+            ),
+            (
+                "1e999",
+                "number `1e999` is too large: manifests take finite numbers only",
+            ),
+            ("!!int abc", "invalid integer `abc`"),
+            (
+                "!!bool yes",
+                "invalid boolean `yes` (expected true or false)",
+            ),
+            ("!!timestamp 2001-12-14", "unsupported tag `!!timestamp`"),
+        ] {
+            assert_eq!(value_of(text), Err(message.to_string()), "{text}");
+        }
+    }
+
+    #[test]
+    fn an_alias_is_a_copy_located_where_the_alias_is_written() {
+        let docs = parse_documents("a: &x {k: [1]}\nb: *x\n", 0).unwrap();
+        let copy = docs[0].at_pointer("/b/k/0").unwrap();
+        assert_eq!((copy.loc.line, copy.loc.column), (2, 4));
+        assert_eq!(copy.to_json(), 1);
+        let original = docs[0].at_pointer("/a/k/0").unwrap();
+        assert_eq!((original.loc.line, original.loc.column), (1, 12));
+    }
+
+    #[test]
+    fn merge_lists_give_precedence_to_the_first_mapping_and_explicit_keys_win() {
+        let text = "a: &a {x: 1, y: 1}\nb: &b {y: 2, z: 2}\nc:\n  <<: [*a, *b]\n  z: 0\n";
+        let c = parse_documents(text, 0).unwrap()[0]
+            .get("c")
+            .unwrap()
+            .to_json();
+        assert_eq!(c, serde_json::json!({"x": 1, "y": 1, "z": 0}));
+        let keys: Vec<String> = match &parse_documents(text, 0).unwrap()[0].get("c").unwrap().value
+        {
+            Value::Map(entries) => entries.iter().map(|(k, _)| k.key_text()).collect(),
+            _ => Vec::new(),
+        };
+        assert_eq!(
+            keys,
+            ["z", "x", "y"],
+            "explicit keys first, then merged ones"
+        );
+        let quoted = parse_documents("c: {\"<<\": {x: 1}}\n", 0).unwrap()[0].to_json();
+        assert_eq!(quoted, serde_json::json!({"c": {"<<": {"x": 1}}}));
+    }
+
+    #[test]
+    fn aliases_and_merges_that_cannot_be_built_are_errors_at_their_position() {
+        let err = parse_documents("a: &r [*r]\n", 0).unwrap_err();
+        assert_eq!((err.loc.line, err.loc.column), (1, 8));
+        assert_eq!(err.message, "alias `*r` refers to a node that contains it");
+        let err = parse_documents("a: *nope\n", 0).unwrap_err();
+        assert_eq!((err.loc.line, err.loc.column), (1, 4));
+        assert_eq!(err.message, "alias references unknown anchor");
+        let err = parse_documents("c:\n  <<: [{a: 1}, 2]\n", 0).unwrap_err();
+        assert_eq!((err.loc.line, err.loc.column), (2, 16));
+        assert_eq!(
+            err.message,
+            "YAML merge value must be mapping or sequence of mappings"
+        );
+    }
+
+    /// Keys that read the same are one JSON key: `1` and `"1"` would silently become one.
+    #[test]
+    fn keys_that_read_the_same_are_duplicates_in_small_and_large_mappings() {
+        let err = parse_documents("1: a\n\"1\": b\n", 0).unwrap_err();
+        assert_eq!(
+            (err.loc.line, err.message.as_str()),
+            (2, "duplicate key `1`")
+        );
+        let mut large: String = (0..100).map(|i| format!("k{i}: {i}\n")).collect();
+        large.push_str("k42: again\n");
+        let err = parse_documents(&large, 0).unwrap_err();
+        assert_eq!(
+            (err.loc.line, err.message.as_str()),
+            (101, "duplicate key `k42`")
+        );
+        let merged = "d: &d {k1: x, k99: y, extra: z}\nm:\n  <<: *d\n";
+        let mut text = merged.to_string();
+        text.extend((0..100).map(|i| format!("  k{i}: {i}\n")));
+        let m = parse_documents(&text, 0).unwrap()[0]
+            .get("m")
+            .unwrap()
+            .to_json();
+        assert_eq!(
+            (m["k1"].clone(), m["extra"].clone()),
+            (1.into(), "z".into())
+        );
+    }
+
+    #[test]
+    fn nesting_is_limited_aliases_included() {
+        let deep = format!("{}{}", "[".repeat(65), "]".repeat(65));
+        let err = parse_documents(&deep, 0).unwrap_err();
+        assert_eq!(
+            err.message,
+            "nesting deeper than 64 levels of lists and mappings"
+        );
+        let ok = format!("a: &a {}{}\n", "[".repeat(63), "]".repeat(63));
+        assert!(parse_documents(&ok, 0).is_ok());
+        let err = parse_documents(&format!("{ok}b: [*a]\n"), 0).unwrap_err();
+        assert_eq!((err.loc.line, err.loc.column), (2, 5));
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Semantic rules: what the schema cannot say. Each rule adds one diagnostic per problem, at the
 //! position of the offending value, with a one-line fix.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use super::located::Located;
 use super::node::Loc;
@@ -78,7 +78,20 @@ pub fn transforms() -> impl Iterator<Item = &'static str> {
 
 /// Runs every semantic rule over a structurally valid stack.
 pub fn validate(m: &Manifests) -> Vec<Diagnostic> {
-    let mut v = Validator { m, out: Vec::new() };
+    let mut v = Validator {
+        m,
+        out: Vec::new(),
+        tables: HashMap::new(),
+    };
+    let mut tables: HashMap<String, HashMap<&str, &TableDoc>> = HashMap::new();
+    for t in &m.tables {
+        tables
+            .entry(v.table_db(t))
+            .or_default()
+            .entry(t.name.value.as_str())
+            .or_insert(t);
+    }
+    v.tables = tables;
     v.stack();
     v.databases();
     v.tables();
@@ -92,9 +105,12 @@ pub fn validate(m: &Manifests) -> Vec<Diagnostic> {
 struct Validator<'a> {
     m: &'a Manifests,
     out: Vec<Diagnostic>,
+    /// Tables by database (as [`Validator::table_db`] gives it) and name, the first declared of
+    /// duplicates: routes and functions find their table here, not by scanning every table.
+    tables: HashMap<String, HashMap<&'a str, &'a TableDoc>>,
 }
 
-impl Validator<'_> {
+impl<'a> Validator<'a> {
     fn push(&mut self, d: Diagnostic) {
         self.out.push(d);
     }
@@ -717,12 +733,7 @@ impl Validator<'_> {
                 &format!("function `{}`", f.name.value),
             );
             self.kusto_name("function", &f.name);
-            if let Some(t) = self
-                .m
-                .tables
-                .iter()
-                .find(|t| t.name.value == f.name.value && self.table_db(t) == *db)
-            {
+            if let Some(t) = self.table(db, &f.name.value) {
                 let table_at = self.where_(t.name.loc);
                 self.push(
                     Diagnostic::at(
@@ -792,23 +803,33 @@ impl Validator<'_> {
             |(db, v)| format!("{db}.{}", v.name.value),
             |(_, v)| v.name.loc,
         );
+        // Table and function names by database, tables first: what a view's name may clash with.
+        let mut taken: HashMap<String, HashMap<&str, (&str, &Located<String>)>> = HashMap::new();
+        let named = m
+            .tables
+            .iter()
+            .map(|t| ("table", &t.database, &t.name))
+            .chain(
+                m.functions
+                    .iter()
+                    .map(|f| ("function", &f.database, &f.name)),
+            );
+        for (kind, database, name) in named {
+            taken
+                .entry(m.database_or_default(database.as_ref()))
+                .or_default()
+                .entry(name.value.as_str())
+                .or_insert((kind, name));
+        }
         for (db, v) in &keyed {
             let what = format!("materialized view `{}`", v.name.value);
             self.database_of(&v.database, v.name.loc, &what);
             self.kusto_name("materialized view", &v.name);
             let same_db = |d: &Option<Located<String>>| m.database_or_default(d.as_ref()) == *db;
-            let clash = m
-                .tables
-                .iter()
-                .filter(|t| same_db(&t.database))
-                .map(|t| ("table", &t.name))
-                .chain(
-                    m.functions
-                        .iter()
-                        .filter(|f| same_db(&f.database))
-                        .map(|f| ("function", &f.name)),
-                )
-                .find(|(_, n)| n.value == v.name.value);
+            let clash = taken
+                .get(db.as_str())
+                .and_then(|names| names.get(v.name.value.as_str()))
+                .copied();
             if let Some((kind, other)) = clash {
                 let at = self.where_(other.loc);
                 self.push(
@@ -1346,12 +1367,7 @@ impl Validator<'_> {
                     );
                 }
             }
-            let Some(table) = self
-                .m
-                .tables
-                .iter()
-                .find(|t| t.name.value == r.table.value && self.table_db(t) == db)
-            else {
+            let Some(table) = self.table(&db, &r.table.value) else {
                 if self.m.is_broken("Table", &r.table.value) {
                     continue;
                 }
@@ -1429,6 +1445,11 @@ impl Validator<'_> {
                 }
             }
         }
+    }
+
+    /// The table `name` of database `db`, if declared.
+    fn table(&self, db: &str, name: &str) -> Option<&'a TableDoc> {
+        self.tables.get(db)?.get(name).copied()
     }
 
     fn table_db(&self, t: &TableDoc) -> String {

@@ -39,10 +39,11 @@ pub type Vars = BTreeMap<String, Node>;
 /// A string that is exactly one reference takes the variable's type (number, boolean).
 pub fn substitute(node: &mut Node, vars: &Vars, problems: &mut Vec<Diagnostic>) {
     match &mut node.value {
-        Value::Str(text) => {
+        // Most strings hold no reference: skip the regex for them.
+        Value::Str(text) if text.contains('$') => {
             if let Some(value) = whole_reference(text, node.loc, vars, problems) {
                 node.value = value;
-            } else if text.contains('$') {
+            } else {
                 *text = replace_all(text, node.loc, vars, problems);
             }
         }

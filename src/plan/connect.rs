@@ -7,7 +7,7 @@
 //! Connectors that are not declared are left alone unless they carry this stack's marker and
 //! pruning is on.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use super::phase::{CONNECTOR_REMOVALS, CONNECTOR_STATES, CONNECTORS};
 use super::{Action, Change, ImpactClass, Operation, Target};
@@ -426,24 +426,34 @@ fn route_changes(
     renamed: &[RenamedTable],
 ) -> (Vec<String>, Vec<String>) {
     let routes = |c: &Connector| routes_in(&c.config).unwrap_or_default();
-    let wanted = routes(want);
+    let wanted_routes = routes(want);
+    // `(topic, db, table)` of the declared routes, and the new names of renamed tables by
+    // `(db, old name)`: looked up per live route, never scanned (connectors of thousands of
+    // routes).
+    let wanted: HashSet<(&str, &str, &str)> = wanted_routes
+        .iter()
+        .map(|w: &Route| (w.topic.as_str(), w.db.as_str(), w.table.as_str()))
+        .collect();
+    let mut new_names: HashMap<(&str, &str), Vec<&str>> = HashMap::new();
+    for t in renamed {
+        new_names
+            .entry((t.database.as_str(), t.from.as_str()))
+            .or_default()
+            .push(t.to.as_str());
+    }
     let mut removed = Vec::new();
     let mut repointed = Vec::new();
     for r in routes(live) {
-        let declared = |table: &str| {
-            wanted
-                .iter()
-                .any(|w: &Route| w.topic == r.topic && w.db == r.db && w.table == table)
-        };
+        let declared = |table: &str| wanted.contains(&(r.topic.as_str(), r.db.as_str(), table));
         if declared(&r.table) {
             continue;
         }
         let text = format!("{} -> {}.{}", r.topic, r.db, r.table);
-        match renamed
-            .iter()
-            .find(|t| t.database == r.db && t.from == r.table && declared(&t.to))
-        {
-            Some(t) => repointed.push(format!("{text} => {}", t.to)),
+        let to = new_names
+            .get(&(r.db.as_str(), r.table.as_str()))
+            .and_then(|names| names.iter().find(|to| declared(to)));
+        match to {
+            Some(to) => repointed.push(format!("{text} => {to}")),
             None => removed.push(text),
         }
     }

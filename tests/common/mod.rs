@@ -34,6 +34,17 @@ pub fn manifest_files(dir: impl AsRef<Path>) -> Vec<PathBuf> {
     files
 }
 
+/// A one-document YAML file (a workflow, `action.yml`) as JSON, read with kustoplan's own
+/// loader: the tests need no second YAML library, and the files are read as manifests are.
+pub fn yaml_json(text: &str) -> Result<serde_json::Value, String> {
+    let docs = kustoplan::manifest::node::parse_documents(text, 0)
+        .map_err(|e| format!("{}:{}: {}", e.loc.line, e.loc.column, e.message))?;
+    match docs.as_slice() {
+        [doc] => Ok(doc.to_json()),
+        _ => Err(format!("expected one document, found {}", docs.len())),
+    }
+}
+
 /// Whether this run is CI (`CI=true`), where a missing tool is a failure, not a skip.
 pub fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| v.eq_ignore_ascii_case("true"))
