@@ -197,7 +197,10 @@ impl Sandbox {
         // The workflows call `kustoplan` from PATH, as after `cargo install`.
         let bin_dir = root.path().join("bin");
         std::fs::create_dir_all(&bin_dir).expect("bin dir");
-        std::fs::copy(common::kustoplan_bin(), bin_dir.join("kustoplan")).expect("copy binary");
+        // A link, not a copy: a copied executable still open for writing while another test
+        // thread forks cannot be run ("Text file busy").
+        std::os::unix::fs::symlink(common::kustoplan_bin(), bin_dir.join("kustoplan"))
+            .expect("link binary");
         Sandbox {
             sandbox_dir: root.path().join("sandbox"),
             _root: root,
