@@ -286,12 +286,18 @@ fn kind_of(change: &Change) -> &'static str {
             let rest = change.address.splitn(3, '.').nth(2).unwrap_or_default();
             if rest.contains(".mapping.") {
                 "mappings"
+            } else if rest.contains(".column.") {
+                "columns"
+            } else if rest.ends_with(".policy.update") {
+                "update policies"
             } else if rest.starts_with("policy.") || rest.contains(".policy.") {
                 "policies"
             } else if rest.starts_with("role.") || rest.contains(".role.") {
                 "principals"
             } else if rest.starts_with("function.") {
                 "functions"
+            } else if rest.starts_with("materialized_view.") {
+                "materialized views"
             } else if rest.starts_with("table.") {
                 "tables"
             } else {
@@ -301,8 +307,8 @@ fn kind_of(change: &Change) -> &'static str {
     }
 }
 
-/// A table of changes by kind (tables, mappings, policies, principals, functions, topics,
-/// connectors) and action, so a plan of thousands of changes still says what is in it before
+/// A table of changes by kind (tables, columns, mappings, policies, update policies,
+/// principals, functions, materialized views, topics, connectors) and action, so a plan of thousands of changes still says what is in it before
 /// any detail is cut for the comment size limit. Empty for small plans.
 fn kind_summary(plan: &Plan) -> String {
     if plan.changes.len() <= KIND_SUMMARY_FROM {
@@ -552,6 +558,26 @@ mod tests {
                 Action::Create,
                 ImpactClass::Safe,
             ),
+            change(
+                "kusto.db.table.T.column.C",
+                Action::Delete,
+                ImpactClass::DataLoss,
+            ),
+            change(
+                "kusto.db.table.T.policy.update",
+                Action::Update,
+                ImpactClass::DataLoss,
+            ),
+            change(
+                "kusto.db.table.T.policy.retention",
+                Action::Update,
+                ImpactClass::Safe,
+            ),
+            change(
+                "kusto.db.materialized_view.V",
+                Action::Create,
+                ImpactClass::Safe,
+            ),
         ];
         changes[0].target = Target::Kafka;
         changes[1].target = Target::Connect {
@@ -574,10 +600,13 @@ mod tests {
             "| connectors | 0 | 1 | 0 |",
             "| functions | 0 | 0 | 1 |",
             "| mappings | 1 | 0 | 0 |",
-            "| policies | 0 | 1 | 0 |",
+            "| policies | 0 | 2 | 0 |",
             "| principals | 1 | 0 | 0 |",
             "| tables | 5 | 0 | 0 |",
             "| topics | 1 | 0 | 0 |",
+            "| columns | 0 | 0 | 1 |",
+            "| update policies | 0 | 1 | 0 |",
+            "| materialized views | 1 | 0 | 0 |",
         ] {
             assert!(md.contains(row), "{row}: {md}");
         }
