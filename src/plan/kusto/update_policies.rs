@@ -16,7 +16,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::{Ctx, DiffOptions, address, pretty};
+use super::{Ctx, DiffOptions, address, json_side};
 use crate::kusto::observe::{schema_probe, update_policies_to_check};
 use crate::kusto::render;
 use crate::model::kusto::{Column, DatabaseState, KustoState, TableState};
@@ -124,16 +124,16 @@ fn set(
         summary.push_str("; ");
         summary.push_str(note);
     }
-    let text = |entries: &[UpdatePolicy]| {
-        (!entries.is_empty()).then(|| pretty(&update_policies_json(entries)))
+    let side = |entries: &[UpdatePolicy]| {
+        (!entries.is_empty()).then(|| json_side(update_policies_json(entries)))
     };
     ctx.push(
         policy_address(ctx.db, name),
         action,
         impact,
         summary,
-        text(&live),
-        text(&declared),
+        side(&live),
+        side(&declared),
         vec![command],
         KUSTO_UPDATE_POLICIES,
     );
@@ -705,6 +705,8 @@ mod tests {
             summary: "create Kusto sink connector sink with 2 routes".into(),
             before: None,
             after: None,
+            before_state: None,
+            after_state: None,
             target: crate::plan::Target::Connect {
                 cluster: "c".into(),
             },
