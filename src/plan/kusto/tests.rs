@@ -1771,3 +1771,79 @@ fn changes_carry_their_states_as_json_objects() {
         )
     );
 }
+
+/// A rename shows the object under both names in its states (`name` differs, the rest is the
+/// same object), and database-level policies carry their states like table-level ones.
+#[test]
+fn renames_and_database_policies_carry_their_states_as_json_objects() {
+    use serde_json::json;
+    let live = as_observed(&gameplay_table_named("Plays"));
+    let mut desired = gameplay();
+    let table = table_mut(&mut desired, "GamePlay");
+    table.renamed_from = Some("Plays".into());
+    table
+        .renamed_columns
+        .insert("Points".into(), "Score".into());
+    if let Some(score) = table.columns.iter_mut().find(|c| c.name == "Score") {
+        score.name = "Points".into();
+    }
+    for m in table.mappings.values_mut() {
+        for c in &mut m.columns {
+            if c.column == "Score" {
+                c.column = "Points".into();
+            }
+        }
+    }
+    let db = desired.databases.get_mut("gamedb").expect("gamedb");
+    db.streaming = true;
+    db.caching = Some(CachingPolicy {
+        hot: Timespan::from_secs(7 * 86_400),
+        hot_windows: Vec::new(),
+    });
+    let report = diff_report(&desired, &live, &options());
+    assert!(report.rename_problems.is_empty(), "{report:?}");
+    let states = |address: &str| {
+        let c = report
+            .changes
+            .iter()
+            .find(|c| c.address == address)
+            .unwrap_or_else(|| panic!("no change at {address}: {:?}", summary(&report.changes)));
+        (c.before_state.clone(), c.after_state.clone())
+    };
+    let (before, after) = states("kusto.gamedb.table.GamePlay");
+    assert_eq!(
+        (
+            before.as_ref().map(|b| &b["name"]),
+            after.as_ref().map(|a| &a["name"])
+        ),
+        (Some(&json!("Plays")), Some(&json!("GamePlay")))
+    );
+    assert_eq!(
+        before.map(|b| b["columns"][3].clone()),
+        Some(json!({"name": "Score", "type": "int"}))
+    );
+    assert_eq!(
+        states("kusto.gamedb.table.GamePlay.column.Points"),
+        (
+            Some(json!({"name": "Score", "type": "int"})),
+            Some(json!({"name": "Points", "type": "int"}))
+        )
+    );
+    assert_eq!(
+        states("kusto.gamedb.policy.streamingingestion"),
+        (
+            Some(json!({"enabled": false, "inherited": false})),
+            Some(json!({"enabled": true, "inherited": false}))
+        )
+    );
+    assert_eq!(
+        states("kusto.gamedb.policy.caching"),
+        (
+            None,
+            Some(json!({
+                "DataHotSpan": {"Value": "7.00:00:00"},
+                "IndexHotSpan": {"Value": "7.00:00:00"}
+            }))
+        )
+    );
+}

@@ -613,6 +613,20 @@ mod tests {
             (1, Action::Update, ImpactClass::DataLoss)
         );
         assert!(report.update_policy_problems.is_empty());
+        let policy = |enabled: bool| {
+            serde_json::json!([{
+                "IsEnabled": enabled,
+                "Source": "Raw",
+                "Query": "ParseRaw()",
+                "IsTransactional": true,
+                "PropagateIngestionProperties": false
+            }])
+        };
+        assert_eq!(
+            (c.before_state.clone(), c.after_state.clone()),
+            (Some(policy(true)), Some(policy(false))),
+            "the service's JSON array, as the text shows it"
+        );
         parsed(&mut want).update_policies = Some(Vec::new());
         let report = plan(&s, &want, false);
         let c = &report.changes[0];
@@ -624,6 +638,7 @@ mod tests {
                 vec![".delete table Parsed policy update".to_string()]
             )
         );
+        assert_eq!(c.after_state, None);
         parsed(&mut want).update_policies = None;
         assert_eq!(plan(&s, &want, false).changes, Vec::new());
         let pruned = plan(&s, &want, true);
