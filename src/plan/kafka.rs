@@ -3,10 +3,10 @@
 
 use std::collections::BTreeMap;
 
-use super::connect::describe;
-use super::phase::TOPICS;
 use serde_json::{Value, json};
 
+use super::connect::describe;
+use super::phase::TOPICS;
 use super::{Action, Change, ImpactClass, Operation, Side, Target};
 use crate::model::connect::Topic;
 
@@ -147,7 +147,10 @@ fn partitions_side(partitions: u32) -> Side {
 
 /// The values, on one side of a change, of the topic configs it sets: `key = value` lines with
 /// `(default)` where the key is not set, and `{"configs": {key: value}}` with `null` there.
-fn configs_side<T>(changed: &BTreeMap<String, T>, side: &BTreeMap<String, String>) -> Side {
+fn configs_side(
+    changed: &BTreeMap<String, Option<String>>,
+    side: &BTreeMap<String, String>,
+) -> Side {
     let text = changed
         .keys()
         .map(|k| {
