@@ -238,6 +238,8 @@ mod tests {
             summary: "drop column".into(),
             before: None,
             after: None,
+            before_state: None,
+            after_state: None,
             target: Target::Kusto {
                 database: "db".into(),
             },
@@ -317,5 +319,27 @@ mod tests {
                 "{err}"
             );
         }
+    }
+
+    /// A file of the previous format (3: no `before_state`/`after_state`) would compare as
+    /// edited against a fresh plan; it is refused up front as another kustoplan's.
+    #[test]
+    fn a_plan_of_an_older_format_is_refused_as_another_kustoplans() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("old.plan");
+        let mut file = saved(vec![drop_column()]);
+        file.plan.version = 3;
+        write(&path, &file).expect("write");
+        let err = read(&path).expect_err("a format 3 plan accepted");
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "{} was written by a different kustoplan (plan format 3, this one reads 4); make a new plan",
+                path.display()
+            )
+        );
+        file.plan.version = PLAN_VERSION;
+        write(&path, &file).expect("write");
+        assert_eq!(read(&path), Ok(file));
     }
 }

@@ -48,6 +48,8 @@ fn change(db: &str, address: String, phase: u8, command: String) -> Change {
         summary: String::new(),
         before: None,
         after: None,
+        before_state: None,
+        after_state: None,
         target: Target::Kusto {
             database: db.to_string(),
         },

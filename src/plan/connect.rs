@@ -9,10 +9,12 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
+use serde_json::{Map, Value};
+
 use super::phase::{CONNECTOR_REMOVALS, CONNECTOR_STATES, CONNECTORS};
-use super::{Action, Change, ImpactClass, Operation, Target};
+use super::{Action, Change, ImpactClass, Operation, Side, Target};
 use crate::model::connect::{
-    ConnectCluster, Connector, OWNER_KEY, RunState, config_differences, shown,
+    ConfigDiff, ConnectCluster, Connector, OWNER_KEY, RunState, config_differences, shown,
 };
 use crate::model::sink::{Route, routes_in};
 use crate::plan::kusto::RenamedTable;
@@ -69,7 +71,7 @@ pub fn diff_after_renames(
                     Action::Delete,
                     ImpactClass::DataLoss,
                     format!("delete connector {name} (owned by this stack, no longer declared): its routes stop"),
-                    Some(config_text(&live.config)),
+                    Some(config_side(&live.config)),
                     None,
                     vec![Operation::DeleteConnector { name: name.clone() }],
                     CONNECTOR_REMOVALS,
@@ -88,11 +90,13 @@ fn change(
     action: Action,
     impact: ImpactClass,
     summary: String,
-    before: Option<String>,
-    after: Option<String>,
+    before: Option<Side>,
+    after: Option<Side>,
     operations: Vec<Operation>,
     phase: u8,
 ) -> Change {
+    let (before, before_state) = Side::split(before);
+    let (after, after_state) = Side::split(after);
     Change {
         address: format!("connect.{cluster}.connector.{name}"),
         action,
@@ -100,6 +104,8 @@ fn change(
         summary,
         before,
         after,
+        before_state,
+        after_state,
         target: Target::Connect {
             cluster: cluster.to_string(),
         },
@@ -165,6 +171,66 @@ fn config_text(config: &BTreeMap<String, String>) -> String {
         .collect()
 }
 
+/// The config as JSON: an object of key -> value, secrets masked by the same rule as
+/// [`config_text`] ([`shown`]), so a secret the text hides never reaches a JSON plan either.
+fn config_state(config: &BTreeMap<String, String>) -> Map<String, Value> {
+    config
+        .iter()
+        .map(|(k, v)| (k.clone(), Value::String(shown(k, v))))
+        .collect()
+}
+
+/// A whole connector config as plans show it, in text and JSON.
+fn config_side(config: &BTreeMap<String, String>) -> Side {
+    Side::new(config_text(config), Value::Object(config_state(config)))
+}
+
+/// A connector config under one of its names, as a rename shows it: `name` first, then the
+/// config (the name wins over a `name` key the config holds).
+fn named_config_side(name: &str, config: &BTreeMap<String, String>) -> Side {
+    let mut state = Map::new();
+    state.insert("name".to_string(), Value::String(name.to_string()));
+    for (k, v) in config_state(config) {
+        state.entry(k).or_insert(v);
+    }
+    Side::new(
+        format!("name = {name}\n{}", config_text(config)),
+        Value::Object(state),
+    )
+}
+
+/// The keys an update changes, live and declared: `key = value` lines (`(unset)` where a side
+/// lacks the key) and objects of key -> value (`null` there). [`ConfigDiff`] values are
+/// masked already.
+fn diff_sides(diffs: &[ConfigDiff]) -> (Side, Side) {
+    let side = |value: fn(&ConfigDiff) -> &Option<String>| {
+        let text = diffs
+            .iter()
+            .map(|d| {
+                let shown = value(d).as_deref().unwrap_or("(unset)");
+                format!("{} = {shown}\n", d.key)
+            })
+            .collect();
+        let state = diffs
+            .iter()
+            .map(|d| {
+                (
+                    d.key.clone(),
+                    value(d).clone().map_or(Value::Null, Value::String),
+                )
+            })
+            .collect();
+        Side::new(text, Value::Object(state))
+    };
+    (side(|d| &d.before), side(|d| &d.after))
+}
+
+/// A connector's run state as plans show it (`paused`; `{"state": "paused"}`).
+fn run_state_side(state: RunState) -> Side {
+    let name = state_name(state);
+    Side::new(name.to_string(), serde_json::json!({ "state": name }))
+}
+
 fn state_op(name: &str, from: Option<RunState>, to: RunState) -> Option<Operation> {
     let name = name.to_string();
     match (from, to) {
@@ -219,7 +285,7 @@ fn create(cluster: &str, c: &Connector) -> Vec<Change> {
                 ))
         ),
         None,
-        Some(config_text(&c.config)),
+        Some(config_side(&c.config)),
         ops,
         CONNECTORS,
     )]
@@ -299,12 +365,8 @@ fn rename(
             old.name,
             want.name
         ),
-        Some(format!("name = {}\n{}", old.name, config_text(&old.config))),
-        Some(format!(
-            "name = {}\n{}",
-            want.name,
-            config_text(&want.config)
-        )),
+        Some(named_config_side(&old.name, &old.config)),
+        Some(named_config_side(&want.name, &want.config)),
         ops,
         CONNECTORS,
     );
@@ -367,25 +429,15 @@ fn update(
                 ),
             )
         };
-        let line = |v: &Option<String>| v.clone().unwrap_or_else(|| "(unset)".to_string());
+        let (before, after) = diff_sides(&diffs);
         out.push(change(
             cluster,
             &want.name,
             Action::Update,
             impact,
             summary,
-            Some(
-                diffs
-                    .iter()
-                    .map(|d| format!("{} = {}\n", d.key, line(&d.before)))
-                    .collect(),
-            ),
-            Some(
-                diffs
-                    .iter()
-                    .map(|d| format!("{} = {}\n", d.key, line(&d.after)))
-                    .collect(),
-            ),
+            Some(before),
+            Some(after),
             vec![Operation::PutConnectorConfig {
                 name: want.name.clone(),
                 config: want.config.clone(),
@@ -409,8 +461,8 @@ fn update(
                 want.name,
                 state_name(live.state)
             ),
-            Some(state_name(live.state).to_string()),
-            Some(state_name(want.state).to_string()),
+            Some(run_state_side(live.state)),
+            Some(run_state_side(want.state)),
             vec![op],
             CONNECTOR_STATES,
         ));
@@ -604,6 +656,105 @@ mod tests {
         assert_eq!(
             changes[0].summary,
             "remove route old -> gamedb.Old from gameplay-kusto-sink: ingestion from that topic stops"
+        );
+    }
+
+    /// Connector changes carry their sides as JSON objects of key -> value, masked by the
+    /// same rule as the text: a whole config when created, deleted or renamed (with `name`),
+    /// the keys an update changes (null where unset), and the run state.
+    #[test]
+    fn connector_changes_carry_their_states_as_json_with_secrets_masked() {
+        let mut want = gameplay();
+        let sink = want
+            .get_mut("main")
+            .and_then(|m| m.get_mut("gameplay-kusto-sink"))
+            .expect("connector");
+        sink.config.insert(
+            "value.converter.basic.auth.user.info".into(),
+            "bob:declared-literal".into(),
+        );
+        let keys = sink.config.len();
+        let created = diff(&want, &BTreeMap::new(), Some("gameplay"), false);
+        let after = created[0].after_state.clone().expect("after_state");
+        assert_eq!(created[0].before_state, None);
+        assert_eq!(after["value.converter.basic.auth.user.info"], "****");
+        assert_eq!(
+            after["aad.auth.appkey"], "${file:/opt/kafka/secrets/kusto.properties:appkey}",
+            "a placeholder names the secret without holding it"
+        );
+        assert_eq!(after["topics"], "gameplay");
+        assert_eq!(after["kustoplan.stack"], "gameplay");
+        assert_eq!(after.as_object().map(|o| o.len()), Some(keys), "every key");
+
+        let mut live = want.clone();
+        let c = live
+            .get_mut("main")
+            .and_then(|m| m.get_mut("gameplay-kusto-sink"))
+            .expect("connector");
+        c.config.insert("flush.interval.ms".into(), "5000".into());
+        c.config
+            .insert("aad.auth.appkey".into(), "literal-leaked-key".into());
+        c.config.insert("tasks.max".into(), "4".into());
+        c.state = RunState::Paused;
+        let changes = diff(&want, &live, Some("gameplay"), false);
+        assert_eq!(
+            changes[0].before_state,
+            Some(serde_json::json!({
+                "aad.auth.appkey": "****",
+                "flush.interval.ms": "5000",
+                "tasks.max": "4"
+            }))
+        );
+        assert_eq!(
+            changes[0].after_state,
+            Some(serde_json::json!({
+                "aad.auth.appkey": "${file:/opt/kafka/secrets/kusto.properties:appkey}",
+                "flush.interval.ms": null,
+                "tasks.max": "1"
+            }))
+        );
+        assert_eq!(
+            (
+                changes[1].before_state.clone(),
+                changes[1].after_state.clone()
+            ),
+            (
+                Some(serde_json::json!({"state": "paused"})),
+                Some(serde_json::json!({"state": "running"}))
+            )
+        );
+        let shown = serde_json::to_string(&changes).expect("serialize");
+        assert!(!shown.contains("literal-leaked-key"), "{shown}");
+
+        let nothing_declared = BTreeMap::from([("main".to_string(), ConnectCluster::new())]);
+        let deleted = diff(&nothing_declared, &live, Some("gameplay"), true);
+        let before = deleted[0].before_state.clone().expect("before_state");
+        assert_eq!(before["aad.auth.appkey"], "****");
+        assert_eq!(before["value.converter.basic.auth.user.info"], "****");
+        assert_eq!(deleted[0].after_state, None);
+
+        let mut renamed = gameplay();
+        let main = renamed.get_mut("main").expect("main");
+        let mut moved = main.remove("gameplay-kusto-sink").expect("sink");
+        moved.name = "gameplay-sink-v2".into();
+        moved.renamed_from = Some("gameplay-kusto-sink".into());
+        main.insert(moved.name.clone(), moved);
+        let changes = diff(&renamed, &gameplay(), Some("gameplay"), false);
+        let names: Vec<_> = changes
+            .iter()
+            .map(|c| {
+                (
+                    c.before_state.as_ref().map(|s| s["name"].clone()),
+                    c.after_state.as_ref().map(|s| s["name"].clone()),
+                )
+            })
+            .collect();
+        assert_eq!(
+            names,
+            vec![(
+                Some(serde_json::json!("gameplay-kusto-sink")),
+                Some(serde_json::json!("gameplay-sink-v2"))
+            )]
         );
     }
 

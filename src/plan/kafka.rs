@@ -3,9 +3,11 @@
 
 use std::collections::BTreeMap;
 
+use serde_json::{Value, json};
+
 use super::connect::describe;
 use super::phase::TOPICS;
-use super::{Action, Change, ImpactClass, Operation, Target};
+use super::{Action, Change, ImpactClass, Operation, Side, Target};
 use crate::model::connect::Topic;
 
 /// A declared topic that no plan can reach.
@@ -34,7 +36,7 @@ pub fn diff(
                 ImpactClass::Safe,
                 format!("create topic {name} with {} partitions", want.partitions),
                 None,
-                Some(topic_text(want)),
+                Some(topic_side(want)),
                 vec![Operation::CreateTopic {
                     topic: want.clone(),
                 }],
@@ -69,8 +71,8 @@ pub fn diff(
                     "grow topic {name} from {} to {} partitions (new records with a key may land in another partition)",
                     have.partitions, want.partitions
                 ),
-                Some(format!("partitions = {}\n", have.partitions)),
-                Some(format!("partitions = {}\n", want.partitions)),
+                Some(partitions_side(have.partitions)),
+                Some(partitions_side(want.partitions)),
                 vec![Operation::CreatePartitions { topic: name.clone(), total: want.partitions }],
             ));
         }
@@ -81,12 +83,6 @@ pub fn diff(
             .map(|(k, v)| (k.clone(), Some(v.clone())))
             .collect();
         if !configs.is_empty() {
-            let line = |m: &BTreeMap<String, String>| -> String {
-                configs
-                    .keys()
-                    .map(|k| format!("{k} = {}\n", m.get(k).map_or("(default)", String::as_str)))
-                    .collect()
-            };
             let deleting: Vec<&str> = configs
                 .keys()
                 .filter(|k| deletes_records(k, have.configs.get(*k), want.configs.get(*k)))
@@ -111,8 +107,8 @@ pub fn diff(
                     "set {} on topic {name}{consequence}",
                     configs.keys().cloned().collect::<Vec<_>>().join(", ")
                 ),
-                Some(line(&have.configs)),
-                Some(line(&want.configs)),
+                Some(configs_side(&configs, &have.configs)),
+                Some(configs_side(&configs, &want.configs)),
                 vec![Operation::AlterTopicConfigs {
                     topic: name.clone(),
                     configs,
@@ -123,7 +119,9 @@ pub fn diff(
     (changes, errors)
 }
 
-fn topic_text(t: &Topic) -> String {
+/// How a plan shows a topic it creates: `key = value` lines, and `{"partitions",
+/// "replication_factor", "configs"}` (`replication_factor` null for the broker default).
+fn topic_side(t: &Topic) -> Side {
     let mut s = format!("partitions = {}\n", t.partitions);
     if let Some(rf) = t.replication_factor {
         s.push_str(&format!("replication_factor = {rf}\n"));
@@ -131,7 +129,42 @@ fn topic_text(t: &Topic) -> String {
     for (k, v) in &t.configs {
         s.push_str(&format!("{k} = {v}\n"));
     }
-    s
+    let state = json!({
+        "partitions": t.partitions,
+        "replication_factor": t.replication_factor,
+        "configs": t.configs,
+    });
+    Side::new(s, state)
+}
+
+/// A topic's partition count as a growth shows it (`partitions = 4`; `{"partitions": 4}`).
+fn partitions_side(partitions: u32) -> Side {
+    Side::new(
+        format!("partitions = {partitions}\n"),
+        json!({ "partitions": partitions }),
+    )
+}
+
+/// The values, on one side of a change, of the topic configs it sets: `key = value` lines with
+/// `(default)` where the key is not set, and `{"configs": {key: value}}` with `null` there.
+fn configs_side(
+    changed: &BTreeMap<String, Option<String>>,
+    side: &BTreeMap<String, String>,
+) -> Side {
+    let text = changed
+        .keys()
+        .map(|k| {
+            format!(
+                "{k} = {}\n",
+                side.get(k).map_or("(default)", String::as_str)
+            )
+        })
+        .collect();
+    let configs: serde_json::Map<String, Value> = changed
+        .keys()
+        .map(|k| (k.clone(), side.get(k).map_or(Value::Null, |v| json!(v))))
+        .collect();
+    Side::new(text, json!({ "configs": configs }))
 }
 
 /// Whether changing a topic config from `before` (`None`: the broker default, unknown here) to
@@ -168,10 +201,12 @@ fn change(
     action: Action,
     impact: ImpactClass,
     summary: String,
-    before: Option<String>,
-    after: Option<String>,
+    before: Option<Side>,
+    after: Option<Side>,
     operations: Vec<Operation>,
 ) -> Change {
+    let (before, before_state) = Side::split(before);
+    let (after, after_state) = Side::split(after);
     Change {
         address: address.to_string(),
         action,
@@ -179,6 +214,8 @@ fn change(
         summary,
         before,
         after,
+        before_state,
+        after_state,
         target: Target::Kafka,
         commands: operations.iter().map(describe).collect(),
         operations,
@@ -296,6 +333,63 @@ mod tests {
         assert_eq!(
             changes[0].summary,
             "set retention.ms on topic t (retention.ms may delete records the broker keeps today)"
+        );
+    }
+
+    /// Each topic change carries its sides as JSON: the whole topic when created, the
+    /// partition count when grown, and the configs it sets (null for a broker default).
+    #[test]
+    fn topic_changes_carry_their_states_as_json_objects() {
+        let mut created = topic("t", 3, &[("retention.ms", "3600000")]);
+        created.replication_factor = Some(2);
+        let (changes, _) = diff(&map(vec![created]), &BTreeMap::new());
+        assert_eq!(changes[0].before_state, None);
+        assert_eq!(
+            changes[0].after_state,
+            Some(json!({
+                "partitions": 3,
+                "replication_factor": 2,
+                "configs": {"retention.ms": "3600000"}
+            }))
+        );
+        let (changes, _) = diff(
+            &map(vec![topic(
+                "t",
+                6,
+                &[("retention.ms", "7200000"), ("cleanup.policy", "delete")],
+            )]),
+            &map(vec![topic("t", 3, &[("retention.ms", "3600000")])]),
+        );
+        let states: Vec<_> = changes
+            .iter()
+            .map(|c| {
+                (
+                    c.address.as_str(),
+                    c.before_state.clone(),
+                    c.after_state.clone(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            states,
+            vec![
+                (
+                    "kafka.topic.t",
+                    Some(json!({"partitions": 3})),
+                    Some(json!({"partitions": 6}))
+                ),
+                (
+                    "kafka.topic.t.config",
+                    Some(json!({"configs": {"cleanup.policy": null, "retention.ms": "3600000"}})),
+                    Some(
+                        json!({"configs": {"cleanup.policy": "delete", "retention.ms": "7200000"}})
+                    )
+                ),
+            ]
+        );
+        assert_eq!(
+            changes[1].before.as_deref(),
+            Some("cleanup.policy = (default)\nretention.ms = 3600000\n")
         );
     }
 }

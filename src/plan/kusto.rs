@@ -28,14 +28,17 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::{Action, Change, ImpactClass, Target};
+use serde_json::json;
+
+use super::{Action, Change, ImpactClass, Side, Target};
 use crate::kusto::command::{DatabaseRole, TableRole};
 use crate::kusto::render::{self, PolicyScope, RoleScope};
 use crate::model::kusto::{
     DatabaseState, KustoState, Mapping, RoleKey, TableState, maybe_declared,
 };
 use crate::model::{
-    BatchingPolicy, CachingPolicy, Function, PrincipalRef, RetentionPolicy, Timespan, is_guid,
+    BatchingPolicy, CachingPolicy, ColumnType, Function, PrincipalRef, RetentionPolicy, Timespan,
+    is_guid,
 };
 
 use super::phase::{
@@ -147,11 +150,13 @@ impl Ctx<'_> {
         action: Action,
         impact: ImpactClass,
         summary: String,
-        before: Option<String>,
-        after: Option<String>,
+        before: Option<Side>,
+        after: Option<Side>,
         commands: Vec<String>,
         phase: u8,
     ) {
+        let (before, before_state) = Side::split(before);
+        let (after, after_state) = Side::split(after);
         self.out.push(Change {
             address,
             action,
@@ -159,6 +164,8 @@ impl Ctx<'_> {
             summary,
             before,
             after,
+            before_state,
+            after_state,
             target: Target::Kusto {
                 database: self.db.to_string(),
             },
@@ -238,7 +245,7 @@ fn database(
                 format!(
                     "drop table {name} and all its data (owned by this stack, no longer declared)"
                 ),
-                Some(table_text(table_have)),
+                Some(table_side(table_have)),
                 None,
                 vec![render::drop_table(name)],
                 PHASE_REMOVALS,
@@ -310,6 +317,38 @@ fn table_text(t: &TableState) -> String {
     format!("({})", cols.join(", "))
 }
 
+/// A table's columns, in order, as `[{"name", "type"}]`.
+fn columns_state(t: &TableState) -> serde_json::Value {
+    t.columns
+        .iter()
+        .map(|c| column_state(&c.name, c.ty))
+        .collect()
+}
+
+/// How a plan shows a table: its columns (`(A: int)`; `{"columns": [{"name", "type"}]}`).
+fn table_side(t: &TableState) -> Side {
+    Side::new(table_text(t), json!({ "columns": columns_state(t) }))
+}
+
+/// A table under one of its names, as a rename shows it (`Old (A: int)`; `{"name", "columns"}`).
+fn named_table_side(name: &str, t: &TableState) -> Side {
+    Side::new(
+        format!("{name} {}", table_text(t)),
+        json!({ "name": name, "columns": columns_state(t) }),
+    )
+}
+
+/// One column as JSON: `{"name", "type"}`.
+fn column_state(name: &str, ty: ColumnType) -> serde_json::Value {
+    json!({ "name": name, "type": ty.to_string() })
+}
+
+/// How a plan shows a column whose type changes or that is dropped: its type (`int`;
+/// `{"name", "type"}`).
+fn column_side(name: &str, ty: ColumnType) -> Side {
+    Side::new(ty.to_string(), column_state(name, ty))
+}
+
 fn create_table(ctx: &mut Ctx<'_>, t: &TableState) {
     let name = t.name.as_str();
     let cols: Vec<(&str, crate::model::ColumnType)> =
@@ -326,7 +365,7 @@ fn create_table(ctx: &mut Ctx<'_>, t: &TableState) {
         ImpactClass::Safe,
         format!("create table {name} with {} columns", t.columns.len()),
         None,
-        Some(table_text(t)),
+        Some(table_side(t)),
         commands,
         PHASE_TABLES,
     );
@@ -357,8 +396,8 @@ fn update_table(ctx: &mut Ctx<'_>, want: &TableState, have: &TableState, options
                 if missing.len() == 1 { "" } else { "s" },
                 names.join(", ")
             ),
-            Some(table_text(have)),
-            Some(table_text(want)),
+            Some(table_side(have)),
+            Some(table_side(want)),
             vec![render::alter_merge_table(name, &missing)],
             PHASE_TABLES,
         );
@@ -375,8 +414,8 @@ fn update_table(ctx: &mut Ctx<'_>, want: &TableState, have: &TableState, options
                     "change type of column {} from {} to {} (existing values become null)",
                     c.name, h.ty, c.ty
                 ),
-                Some(h.ty.to_string()),
-                Some(c.ty.to_string()),
+                Some(column_side(&c.name, h.ty)),
+                Some(column_side(&c.name, c.ty)),
                 vec![render::alter_column_type(name, &c.name, c.ty)],
                 PHASE_TABLES,
             );
@@ -389,7 +428,7 @@ fn update_table(ctx: &mut Ctx<'_>, want: &TableState, have: &TableState, options
                 Action::Delete,
                 ImpactClass::DataLoss,
                 format!("drop column {} ({}) and its data", h.name, h.ty),
-                Some(h.ty.to_string()),
+                Some(column_side(&h.name, h.ty)),
                 None,
                 vec![render::drop_column(name, &h.name)],
                 PHASE_REMOVALS,
@@ -412,8 +451,8 @@ fn update_table(ctx: &mut Ctx<'_>, want: &TableState, have: &TableState, options
             } else {
                 "set docstring".to_string()
             },
-            Some(have_doc),
-            Some(want_doc.clone()),
+            Some(Side::field("docstring", have_doc)),
+            Some(Side::field("docstring", want_doc.clone())),
             vec![render::alter_table_docstring(name, &want_doc)],
             PHASE_TABLES,
         );
@@ -424,8 +463,8 @@ fn update_table(ctx: &mut Ctx<'_>, want: &TableState, have: &TableState, options
             Action::Update,
             ImpactClass::Safe,
             "set folder".to_string(),
-            Some(have.folder.clone()),
-            Some(want.folder.clone()),
+            Some(Side::field("folder", have.folder.clone())),
+            Some(Side::field("folder", want.folder.clone())),
             vec![render::alter_table_folder(name, &want.folder)],
             PHASE_TABLES,
         );
@@ -453,8 +492,8 @@ fn functions(ctx: &mut Ctx<'_>, want: &DatabaseState, have: &DatabaseState, opti
                 None => format!("create function {name}{}", f.parameters_text()),
                 Some(_) => format!("update function {name}: {}", changes.join(", ")),
             },
-            current.map(function_text),
-            Some(function_text(f)),
+            current.map(function_side),
+            Some(function_side(f)),
             vec![render::create_or_alter_function(
                 name,
                 &parameters,
@@ -477,7 +516,7 @@ fn functions(ctx: &mut Ctx<'_>, want: &DatabaseState, have: &DatabaseState, opti
                     "drop function {name} (owned by this stack, no longer declared; queries, \
                      policies and functions that call it fail)"
                 ),
-                Some(function_text(f)),
+                Some(function_side(f)),
                 None,
                 vec![render::drop_function(name)],
                 PHASE_REMOVALS,
@@ -511,11 +550,24 @@ fn function_changes(want: &Function, have: Option<&Function>) -> Option<Vec<&'st
     (!changes.is_empty()).then_some(changes)
 }
 
-/// How a plan shows a function: its signature, folder and docstring, then the body.
-fn function_text(f: &Function) -> String {
-    let mut out = format!("{}{}\n", f.name, f.parameters_text());
-    push_definition(&mut out, &f.folder, &f.stored_docstring(), &f.body);
-    out
+/// How a plan shows a function: its signature, folder and docstring, then the body
+/// (`{"name", "parameters": [{"name", "type"}], "body", "folder", "docstring"}`).
+fn function_side(f: &Function) -> Side {
+    let mut text = format!("{}{}\n", f.name, f.parameters_text());
+    push_definition(&mut text, &f.folder, &f.stored_docstring(), &f.body);
+    let parameters: Vec<serde_json::Value> = f
+        .parameters
+        .iter()
+        .map(|p| json!({ "name": p.name, "type": p.ty.to_string() }))
+        .collect();
+    let state = json!({
+        "name": f.name,
+        "parameters": parameters,
+        "body": shown_body(&f.body),
+        "folder": f.folder,
+        "docstring": f.stored_docstring(),
+    });
+    Side::new(text, state)
 }
 
 /// The part a function and a materialized view show alike: folder and docstring when set,
@@ -529,9 +581,15 @@ fn push_definition(out: &mut String, folder: &str, docstring: &str, body: &str) 
         out.push_str(&format!("docstring: {docstring}\n"));
     }
     out.push_str("{\n");
-    let body = body.replace("\r\n", "\n").replace('\r', "\n");
-    out.push_str(body.trim_matches('\n').trim_end());
+    out.push_str(&shown_body(body));
     out.push_str("\n}\n");
+}
+
+/// A function's body or a view's query as plans show it, in text and JSON alike: line endings
+/// made `\n`, without the blank lines and trailing whitespace around it.
+fn shown_body(body: &str) -> String {
+    let body = body.replace("\r\n", "\n").replace('\r', "\n");
+    body.trim_matches('\n').trim_end().to_string()
 }
 
 /// Mappings, policies and principals of a table.
@@ -557,8 +615,8 @@ fn table_children(ctx: &mut Ctx<'_>, want: &TableState, have: &TableState, prune
                 m.kind,
                 m.name
             ),
-            current.map(mapping_text),
-            Some(mapping_text(m)),
+            current.map(mapping_side),
+            Some(mapping_side(m)),
             vec![render::create_or_alter_mapping(
                 name,
                 m.kind,
@@ -579,7 +637,7 @@ fn table_children(ctx: &mut Ctx<'_>, want: &TableState, have: &TableState, prune
                         "drop {} mapping {} (ingestion that names it fails)",
                         m.kind, m.name
                     ),
-                    Some(mapping_text(m)),
+                    Some(mapping_side(m)),
                     None,
                     vec![render::drop_mapping(name, m.kind, &m.name)],
                     PHASE_REMOVALS,
@@ -637,12 +695,18 @@ fn pretty(value: &serde_json::Value) -> String {
     format!("{value:#}\n")
 }
 
-fn mapping_text(m: &Mapping) -> String {
-    pretty(&m.to_json())
+/// A side that is a JSON document the service takes (a mapping, a policy): pretty-printed for
+/// the diff, as is for programs.
+fn json_side(value: serde_json::Value) -> Side {
+    Side::new(pretty(&value), value)
 }
 
-fn policy_text(p: &BatchingPolicy) -> String {
-    pretty(&p.to_json())
+fn mapping_side(m: &Mapping) -> Side {
+    json_side(m.to_json())
+}
+
+fn policy_side(p: &BatchingPolicy) -> Side {
+    json_side(p.to_json())
 }
 
 fn batching(
@@ -661,8 +725,8 @@ fn batching(
                 "set ingestion batching to {} / {} items / {} MB",
                 w.max_time, w.max_items, w.max_raw_size_mb
             ),
-            h.as_ref().map(policy_text),
-            Some(policy_text(&w)),
+            h.as_ref().map(policy_side),
+            Some(policy_side(&w)),
             vec![render::alter_batching_policy(scope, &w)],
             PHASE_POLICIES,
         ),
@@ -672,7 +736,7 @@ fn batching(
             ImpactClass::Safe,
             "remove ingestion batching policy (not declared; the parent's policy applies)"
                 .to_string(),
-            Some(policy_text(&h)),
+            Some(policy_side(&h)),
             None,
             vec![render::delete_batching_policy(scope)],
             PHASE_POLICIES,
@@ -722,8 +786,8 @@ fn retention(
         Action::setting(have.is_some()),
         impact,
         summary,
-        have.map(|h| pretty(&h.to_json())),
-        Some(pretty(&want.to_json())),
+        have.map(|h| json_side(h.to_json())),
+        Some(json_side(want.to_json())),
         vec![render::alter_retention_policy(scope, &want)],
         PHASE_POLICIES,
     );
@@ -754,8 +818,8 @@ fn caching(
         Action::setting(have.is_some()),
         ImpactClass::Safe,
         format!("keep the last {} hot{windows}", want.hot),
-        have.map(|h| pretty(&h.to_json())),
-        Some(pretty(&want.to_json())),
+        have.map(|h| json_side(h.to_json())),
+        Some(json_side(want.to_json())),
         vec![render::alter_caching_policy(scope, want)],
         PHASE_POLICIES,
     );
@@ -787,8 +851,8 @@ fn database_streaming(ctx: &mut Ctx<'_>, address: &str, want: bool, have: bool) 
         action,
         ImpactClass::Safe,
         summary.to_string(),
-        Some(streaming_text(Some(have), false)),
-        Some(streaming_text(Some(want), false)),
+        Some(streaming_side(Some(have), false)),
+        Some(streaming_side(Some(want), false)),
         vec![command],
         PHASE_POLICIES,
     );
@@ -840,23 +904,25 @@ fn table_streaming(
         action,
         ImpactClass::Safe,
         summary,
-        Some(streaming_text(have, database)),
-        Some(streaming_text(want, database)),
+        Some(streaming_side(have, database)),
+        Some(streaming_side(want, database)),
         vec![command],
         PHASE_POLICIES,
     );
 }
 
-/// How a plan shows a streaming setting: the policy's value, or what is inherited.
-fn streaming_text(policy: Option<bool>, inherited: bool) -> String {
-    match policy {
+/// How a plan shows a streaming setting: the policy's value, or what is inherited
+/// (`{"enabled": true|false|null, "inherited": bool}`, `null` for no policy of its own).
+fn streaming_side(policy: Option<bool>, inherited: bool) -> Side {
+    let text = match policy {
         Some(true) => "enabled".to_string(),
         Some(false) => "disabled".to_string(),
         None => format!(
             "no policy (database: {})",
             if inherited { "enabled" } else { "disabled" }
         ),
-    }
+    };
+    Side::new(text, json!({ "enabled": policy, "inherited": inherited }))
 }
 
 #[derive(Clone, Copy)]
@@ -901,7 +967,7 @@ fn principals(ctx: &mut Ctx<'_>, base: &str, scope: Scope<'_>, roles: Roles<'_>,
                 ImpactClass::Safe,
                 format!("grant {} to {}", key.role, key.fqn),
                 None,
-                Some(notes_text(notes)),
+                Some(principal_side(key, notes)),
                 vec![render::add_principals(
                     role_scope,
                     std::slice::from_ref(&p),
@@ -917,8 +983,8 @@ fn principals(ctx: &mut Ctx<'_>, base: &str, scope: Scope<'_>, roles: Roles<'_>,
                     "change notes of {} in {} (dropped and added again: access is briefly removed)",
                     key.fqn, key.role
                 ),
-                Some(notes_text(current)),
-                Some(notes_text(notes)),
+                Some(principal_side(key, current)),
+                Some(principal_side(key, notes)),
                 vec![
                     render::drop_principals(role_scope, std::slice::from_ref(&p)),
                     render::add_principals(role_scope, std::slice::from_ref(&p), notes.as_deref()),
@@ -958,7 +1024,7 @@ fn principals(ctx: &mut Ctx<'_>, base: &str, scope: Scope<'_>, roles: Roles<'_>,
             Action::Delete,
             ImpactClass::DataLoss,
             summary,
-            Some(notes_text(notes)),
+            Some(principal_side(key, notes)),
             None,
             vec![render::drop_principals(
                 role_scope,
@@ -1013,10 +1079,16 @@ fn align(
         .collect()
 }
 
-fn notes_text(notes: &Option<String>) -> String {
-    notes
+/// How a plan shows a principal in a role: its notes (`notes: X`;
+/// `{"role", "principal", "notes"}`, `notes` null when there are none).
+fn principal_side(key: &RoleKey, notes: &Option<String>) -> Side {
+    let text = notes
         .clone()
-        .map_or_else(|| "(no notes)".to_string(), |n| format!("notes: {n}"))
+        .map_or_else(|| "(no notes)".to_string(), |n| format!("notes: {n}"));
+    Side::new(
+        text,
+        json!({ "role": key.role, "principal": key.fqn, "notes": notes }),
+    )
 }
 
 #[cfg(test)]

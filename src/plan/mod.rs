@@ -170,6 +170,13 @@ pub struct Change {
     pub before: Option<String>,
     /// The object's relevant state after, as text.
     pub after: Option<String>,
+    /// The same facts as `before`, as JSON (objects with named fields, secrets masked as in
+    /// the text), so programs reading a plan need not parse text made for a diff.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before_state: Option<serde_json::Value>,
+    /// The same facts as `after`, as JSON.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after_state: Option<serde_json::Value>,
     /// Where the commands run.
     pub target: Target,
     /// The exact commands or requests apply runs, in order, as text (Kusto control commands,
@@ -188,6 +195,36 @@ pub struct Change {
     /// which build on the new name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub previous_address: Option<String>,
+}
+
+/// One side of a change (the object before or after it) in both forms a plan carries: text for
+/// the unified diff humans read, JSON for programs. Producers build both from the same typed
+/// value in one helper per kind, so the two cannot say different things.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Side {
+    /// What [`Change::before`] or [`Change::after`] holds.
+    pub text: String,
+    /// What [`Change::before_state`] or [`Change::after_state`] holds.
+    pub state: serde_json::Value,
+}
+
+impl Side {
+    /// A side in both forms.
+    pub fn new(text: String, state: serde_json::Value) -> Side {
+        Side { text, state }
+    }
+
+    /// A side that is one attribute of its object (a folder, a docstring): the bare value as
+    /// text, and `{field: value}` as JSON, so every state a program reads is an object.
+    pub fn field(field: &str, text: String) -> Side {
+        let state = serde_json::json!({ field: text });
+        Side { text, state }
+    }
+
+    /// The two fields of a [`Change`] one side fills: (text, JSON).
+    pub fn split(side: Option<Side>) -> (Option<String>, Option<serde_json::Value>) {
+        side.map_or((None, None), |s| (Some(s.text), Some(s.state)))
+    }
 }
 
 impl Change {
@@ -276,8 +313,10 @@ pub struct Plan {
 
 /// The saved-plan format version this build writes and reads. 3: update policies and
 /// materialized views took phases 6 to 8 and moved the later phases, so a plan file of format
-/// 2 would compare as edited; it is refused as written by a different kustoplan instead.
-pub const PLAN_VERSION: u32 = 3;
+/// 2 would compare as edited; it is refused as written by a different kustoplan instead. 4:
+/// changes carry `before_state`/`after_state`, which a format 3 file lacks, so it too would
+/// compare as edited and is refused the same way.
+pub const PLAN_VERSION: u32 = 4;
 
 impl Plan {
     /// Whether the live state already matches the manifests.

@@ -425,6 +425,8 @@ mod tests {
             summary: "set ingestion batching to 10s / 5 items / 100 MB".into(),
             before: Some("{\n  \"a\": 1,\n  \"b\": 2\n}".into()),
             after: Some("{\n  \"a\": 1,\n  \"b\": 3\n}".into()),
+            before_state: Some(serde_json::json!({"a": 1, "b": 2})),
+            after_state: Some(serde_json::json!({"a": 1, "b": 3})),
             target: Target::Kusto {
                 database: "db".into(),
             },
@@ -670,6 +672,23 @@ mod tests {
             serde_json::json!({"system": "kusto", "database": "db"})
         );
         assert_eq!(v["fingerprint"], "f");
+        assert_eq!(
+            v["changes"][0]["before_state"],
+            serde_json::json!({"a": 1, "b": 2})
+        );
+        assert_eq!(
+            v["changes"][0]["after_state"],
+            serde_json::json!({"a": 1, "b": 3})
+        );
+        let mut bare = p.clone();
+        bare.changes[0].before_state = None;
+        bare.changes[0].after_state = None;
+        let v: serde_json::Value = serde_json::from_str(&json(&bare, &[]).unwrap()).unwrap();
+        assert!(
+            v["changes"][0].get("before_state").is_none()
+                && v["changes"][0].get("after_state").is_none(),
+            "absent states are left out, as `previous_address` is"
+        );
     }
 
     #[test]

@@ -348,6 +348,8 @@ mod tests {
             summary: String::new(),
             before: None,
             after: None,
+            before_state: None,
+            after_state: None,
             target: Target::Kafka,
             commands: Vec::new(),
             operations: Vec::new(),

@@ -17,7 +17,9 @@
 //!   declared or live materialized view) and the name must not be taken by a table or a
 //!   function: otherwise the plan is refused.
 
-use super::{Action, Ctx, DiffOptions, ImpactClass, address};
+use serde_json::json;
+
+use super::{Action, Ctx, DiffOptions, ImpactClass, Side, address};
 use crate::kusto::render::{self, ViewSource};
 use crate::model::kusto::DatabaseState;
 use crate::model::{MaterializedView, QueryChange};
@@ -111,7 +113,7 @@ pub(super) fn plan(
                     )
                 },
                 None,
-                Some(view_text(view)),
+                Some(view_side(view)),
                 vec![render::create_materialized_view(view, on)],
                 phase(on),
             ),
@@ -129,7 +131,7 @@ pub(super) fn plan(
                     "drop materialized view {name} and all its materialized records (owned by \
                      this stack, no longer declared)"
                 ),
-                Some(view_text(live)),
+                Some(view_side(live)),
                 None,
                 vec![render::drop_materialized_view(name)],
                 PHASE_REMOVALS,
@@ -161,8 +163,8 @@ fn update(ctx: &mut Ctx<'_>, want: &MaterializedView, have: &MaterializedView, o
                     " (the new view starts empty)"
                 }
             ),
-            Some(view_text(have)),
-            Some(view_text(want)),
+            Some(view_side(have)),
+            Some(view_side(want)),
             vec![
                 render::drop_materialized_view(name),
                 render::create_materialized_view(want, on),
@@ -195,8 +197,8 @@ fn update(ctx: &mut Ctx<'_>, want: &MaterializedView, have: &MaterializedView, o
                  keep their old aggregation",
                 parts.join(", ")
             ),
-            Some(view_text(have)),
-            Some(view_text(want)),
+            Some(view_side(have)),
+            Some(view_side(want)),
             vec![render::alter_materialized_view(want, on)],
             phase(on),
         );
@@ -212,8 +214,8 @@ fn update(ctx: &mut Ctx<'_>, want: &MaterializedView, have: &MaterializedView, o
             Action::Update,
             ImpactClass::Safe,
             "set docstring".to_string(),
-            Some(have_doc),
-            Some(want_doc.clone()),
+            Some(Side::field("docstring", have_doc)),
+            Some(Side::field("docstring", want_doc.clone())),
             vec![render::alter_materialized_view_docstring(name, &want_doc)],
             phase(on),
         );
@@ -224,23 +226,34 @@ fn update(ctx: &mut Ctx<'_>, want: &MaterializedView, have: &MaterializedView, o
             Action::Update,
             ImpactClass::Safe,
             "set folder".to_string(),
-            Some(have.folder.clone()),
-            Some(want.folder.clone()),
+            Some(Side::field("folder", have.folder.clone())),
+            Some(Side::field("folder", want.folder.clone())),
             vec![render::alter_materialized_view_folder(name, &want.folder)],
             phase(on),
         );
     }
 }
 
-/// How a plan shows a view: its source and properties, then the query.
-pub(super) fn view_text(v: &MaterializedView) -> String {
-    let mut out = format!("{} on table {}\n", v.name, v.source);
+/// How a plan shows a view: its source and properties, then the query (`{"name", "source",
+/// "query", "lookback", "auto_update_schema", "folder", "docstring"}`, `lookback` and
+/// `auto_update_schema` null where not set or not reported).
+pub(super) fn view_side(v: &MaterializedView) -> Side {
+    let mut text = format!("{} on table {}\n", v.name, v.source);
     if let Some(lookback) = v.lookback {
-        out.push_str(&format!("lookback: {lookback}\n"));
+        text.push_str(&format!("lookback: {lookback}\n"));
     }
     if v.auto_update_schema == Some(true) {
-        out.push_str("autoUpdateSchema: true\n");
+        text.push_str("autoUpdateSchema: true\n");
     }
-    super::push_definition(&mut out, &v.folder, &v.stored_docstring(), &v.query);
-    out
+    super::push_definition(&mut text, &v.folder, &v.stored_docstring(), &v.query);
+    let state = json!({
+        "name": v.name,
+        "source": v.source,
+        "query": super::shown_body(&v.query),
+        "lookback": v.lookback.map(|l| l.to_string()),
+        "auto_update_schema": v.auto_update_schema,
+        "folder": v.folder,
+        "docstring": v.stored_docstring(),
+    });
+    Side::new(text, state)
 }

@@ -15,8 +15,11 @@
 //! A rename keeps all data but breaks whatever still uses the old name (queries, functions,
 //! update policies, mappings of a renamed column): `restart`-class, in place but disruptive.
 
-use super::materialized_views::view_text;
-use super::{Action, Change, ImpactClass, Target, address, function_text, table_text};
+use super::materialized_views::view_side;
+use super::{
+    Action, Change, ImpactClass, Side, Target, address, column_state, function_side,
+    named_table_side,
+};
 use super::{PHASE_FUNCTIONS, PHASE_TABLES};
 use crate::kusto::render;
 use crate::model::kusto::DatabaseState;
@@ -86,24 +89,30 @@ pub(super) fn resolve(want: &DatabaseState, have: &DatabaseState) -> Resolved {
         problems: Vec::new(),
         tables: Vec::new(),
     };
-    let change =
-        |(address, previous): (String, String), summary: String, before, after, commands, phase| {
-            Change {
-                address,
-                previous_address: Some(previous),
-                action: Action::Update,
-                impact: ImpactClass::Restart,
-                summary,
-                before: Some(before),
-                after: Some(after),
-                target: Target::Kusto {
-                    database: db.to_string(),
-                },
-                commands,
-                operations: Vec::new(),
-                phase,
-            }
-        };
+    let change = |(address, previous): (String, String),
+                  summary: String,
+                  before: Side,
+                  after: Side,
+                  commands,
+                  phase| {
+        Change {
+            address,
+            previous_address: Some(previous),
+            action: Action::Update,
+            impact: ImpactClass::Restart,
+            summary,
+            before: Some(before.text),
+            after: Some(after.text),
+            before_state: Some(before.state),
+            after_state: Some(after.state),
+            target: Target::Kusto {
+                database: db.to_string(),
+            },
+            commands,
+            operations: Vec::new(),
+            phase,
+        }
+    };
     for (new, t) in &want.tables {
         let Some(old) = &t.renamed_from else {
             continue;
@@ -140,8 +149,8 @@ pub(super) fn resolve(want: &DatabaseState, have: &DatabaseState) -> Resolved {
                         "rename table {old} to {new} (data, mappings, policies and principals \
                          move with it; queries and functions that use {old} fail)"
                     ),
-                    format!("{old} {}", table_text(&table)),
-                    format!("{new} {}", table_text(&table)),
+                    named_table_side(old, &table),
+                    named_table_side(new, &table),
                     vec![render::rename_table(old, new)],
                     PHASE_TABLES,
                 ));
@@ -200,8 +209,8 @@ pub(super) fn resolve(want: &DatabaseState, have: &DatabaseState) -> Resolved {
                             "rename column {name}.{old} to {new} (its data is kept; queries, \
                              functions and mappings that use {old} fail until changed)"
                         ),
-                        format!("{old}: {ty}"),
-                        format!("{new}: {ty}"),
+                        Side::new(format!("{old}: {ty}"), column_state(old, ty)),
+                        Side::new(format!("{new}: {ty}"), column_state(new, ty)),
                         vec![render::rename_column(name, old, new)],
                         PHASE_TABLES,
                     ));
@@ -249,8 +258,8 @@ pub(super) fn resolve(want: &DatabaseState, have: &DatabaseState) -> Resolved {
                          is created as declared and {old} dropped in the same script (a function \
                          holds no data; queries, policies and functions that call {old} fail)"
                     ),
-                    function_text(&current),
-                    function_text(f),
+                    function_side(&current),
+                    function_side(f),
                     vec![
                         render::create_or_alter_function(
                             new,
@@ -298,7 +307,7 @@ pub(super) fn resolve(want: &DatabaseState, have: &DatabaseState) -> Resolved {
                 let Some(mut view) = out.live.materialized_views.remove(old) else {
                     continue;
                 };
-                let before = view_text(&view);
+                let before = view_side(&view);
                 view.name = new.clone();
                 out.changes.push(change(
                     (addr, address::materialized_view(db, old)),
@@ -307,7 +316,7 @@ pub(super) fn resolve(want: &DatabaseState, have: &DatabaseState) -> Resolved {
                          queries that use {old} fail)"
                     ),
                     before,
-                    view_text(&view),
+                    view_side(&view),
                     vec![render::rename_materialized_view(old, new)],
                     PHASE_VIEWS,
                 ));

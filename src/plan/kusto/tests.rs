@@ -1574,3 +1574,276 @@ fn materialized_views_plan_converge_rename_and_prune() {
             .contains("has the name of a live table")
     );
 }
+
+/// Every Kusto change carries its before and after as JSON with named fields, built from the
+/// same typed values as the text: what `plan --format json` gives programs.
+#[test]
+fn changes_carry_their_states_as_json_objects() {
+    use serde_json::json;
+    let state = |changes: &[Change], address: &str| {
+        let c = changes
+            .iter()
+            .find(|c| c.address == address)
+            .unwrap_or_else(|| panic!("no change at {address}: {:?}", summary(changes)));
+        assert_eq!(c.before.is_some(), c.before_state.is_some(), "{address}");
+        assert_eq!(c.after.is_some(), c.after_state.is_some(), "{address}");
+        (c.before_state.clone(), c.after_state.clone())
+    };
+    let app = "aadapp=00000000-0000-0000-0000-00000000a11d;00000000-0000-0000-0000-0000000007e2";
+
+    // From nothing: everything is created, with no before.
+    let created = diff(&gameplay(), &KustoState::default(), &options());
+    let gameplay_columns = json!([
+        {"name": "PlayerID", "type": "int"},
+        {"name": "GameID", "type": "int"},
+        {"name": "Win", "type": "long"},
+        {"name": "Score", "type": "int"},
+        {"name": "EventTime", "type": "datetime"},
+    ]);
+    assert_eq!(
+        state(&created, "kusto.gamedb.table.GamePlay"),
+        (None, Some(json!({"columns": gameplay_columns})))
+    );
+    let (_, mapping) = state(
+        &created,
+        "kusto.gamedb.table.GamePlay.mapping.gameplay_json_mapping",
+    );
+    assert_eq!(
+        mapping.as_ref().map(|m| m[0].clone()),
+        Some(
+            json!({"column": "PlayerID", "datatype": "int", "Properties": {"Path": "$.playerId"}})
+        )
+    );
+    assert_eq!(mapping.map(|m| m.as_array().map(Vec::len)), Some(Some(5)));
+    assert_eq!(
+        state(
+            &created,
+            "kusto.gamedb.table.GamePlay.policy.ingestionbatching"
+        ),
+        (
+            None,
+            Some(json!({
+                "MaximumBatchingTimeSpan": "00:00:10",
+                "MaximumNumberOfItems": 5,
+                "MaximumRawDataSizeMB": 100
+            }))
+        )
+    );
+    assert_eq!(
+        state(&created, &format!("kusto.gamedb.role.admins.{app}")),
+        (
+            None,
+            Some(json!({"role": "admins", "principal": app, "notes": "AAD App"}))
+        )
+    );
+
+    // Against a live copy that differs in every kind of object.
+    let mut desired = with_function("GamePlay\n| where EventTime > ago(since)\n");
+    let mut live = as_observed(&desired);
+    {
+        let db = desired.databases.get_mut("gamedb").expect("gamedb");
+        db.materialized_views.insert(
+            "Wins".into(),
+            view(
+                "Wins",
+                "GamePlay",
+                "GamePlay | summarize count() by PlayerID",
+            ),
+        );
+        db.functions
+            .get_mut("RecentPlays")
+            .expect("function")
+            .folder = "Queries".into();
+        let table = db.tables.get_mut("GamePlay").expect("table");
+        table.streaming = Some(true);
+        table.retention = Some(RetentionPolicy {
+            soft_delete: Timespan::from_secs(30 * 86_400),
+            recoverable: true,
+        });
+        table.folder = "Games".into();
+        table.principals.insert(
+            RoleKey {
+                role: "ingestors".into(),
+                fqn: app.into(),
+            },
+            Some("sink".into()),
+        );
+    }
+    {
+        let table = table_mut(&mut live, "GamePlay");
+        table.columns[2].ty = crate::model::ColumnType::Int;
+        let mapping = table
+            .mappings
+            .values_mut()
+            .next()
+            .expect("the gameplay mapping");
+        mapping.columns[3]
+            .properties
+            .insert("Path".into(), "$.points".into());
+        table.principals.insert(
+            RoleKey {
+                role: "ingestors".into(),
+                fqn: app.into(),
+            },
+            None,
+        );
+    }
+    let changes = diff(&desired, &live, &options());
+    assert_eq!(
+        state(&changes, "kusto.gamedb.table.GamePlay.column.Win"),
+        (
+            Some(json!({"name": "Win", "type": "int"})),
+            Some(json!({"name": "Win", "type": "long"}))
+        )
+    );
+    let (before, after) = state(
+        &changes,
+        "kusto.gamedb.table.GamePlay.mapping.gameplay_json_mapping",
+    );
+    assert_eq!(
+        before.map(|m| m[3].clone()),
+        Some(json!({"column": "Score", "datatype": "int", "Properties": {"Path": "$.points"}}))
+    );
+    assert_eq!(
+        after.map(|m| m[3].clone()),
+        Some(json!({"column": "Score", "datatype": "int", "Properties": {"Path": "$.score"}}))
+    );
+    assert_eq!(
+        state(&changes, "kusto.gamedb.table.GamePlay.folder"),
+        (
+            Some(json!({"folder": ""})),
+            Some(json!({"folder": "Games"}))
+        )
+    );
+    assert_eq!(
+        state(
+            &changes,
+            "kusto.gamedb.table.GamePlay.policy.streamingingestion"
+        ),
+        (
+            Some(json!({"enabled": null, "inherited": false})),
+            Some(json!({"enabled": true, "inherited": false}))
+        )
+    );
+    assert_eq!(
+        state(&changes, "kusto.gamedb.table.GamePlay.policy.retention"),
+        (
+            None,
+            Some(json!({"SoftDeletePeriod": "30.00:00:00", "Recoverability": "Enabled"}))
+        )
+    );
+    assert_eq!(
+        state(
+            &changes,
+            &format!("kusto.gamedb.table.GamePlay.role.ingestors.{app}")
+        ),
+        (
+            Some(json!({"role": "ingestors", "principal": app, "notes": null})),
+            Some(json!({"role": "ingestors", "principal": app, "notes": "sink"}))
+        )
+    );
+    let function = |folder: &str| {
+        json!({
+            "name": "RecentPlays",
+            "parameters": [{"name": "since", "type": "timespan"}],
+            "body": "GamePlay\n| where EventTime > ago(since)",
+            "folder": folder,
+            "docstring": "Plays since a time [kustoplan:gameplay]",
+        })
+    };
+    assert_eq!(
+        state(&changes, "kusto.gamedb.function.RecentPlays"),
+        (Some(function("Helpers")), Some(function("Queries")))
+    );
+    assert_eq!(
+        state(&changes, "kusto.gamedb.materialized_view.Wins"),
+        (
+            None,
+            Some(json!({
+                "name": "Wins",
+                "source": "GamePlay",
+                "query": "GamePlay | summarize count() by PlayerID",
+                "lookback": null,
+                "auto_update_schema": false,
+                "folder": "",
+                "docstring": "[kustoplan:gameplay]",
+            }))
+        )
+    );
+}
+
+/// A rename shows the object under both names in its states (`name` differs, the rest is the
+/// same object), and database-level policies carry their states like table-level ones.
+#[test]
+fn renames_and_database_policies_carry_their_states_as_json_objects() {
+    use serde_json::json;
+    let live = as_observed(&gameplay_table_named("Plays"));
+    let mut desired = gameplay();
+    let table = table_mut(&mut desired, "GamePlay");
+    table.renamed_from = Some("Plays".into());
+    table
+        .renamed_columns
+        .insert("Points".into(), "Score".into());
+    if let Some(score) = table.columns.iter_mut().find(|c| c.name == "Score") {
+        score.name = "Points".into();
+    }
+    for m in table.mappings.values_mut() {
+        for c in &mut m.columns {
+            if c.column == "Score" {
+                c.column = "Points".into();
+            }
+        }
+    }
+    let db = desired.databases.get_mut("gamedb").expect("gamedb");
+    db.streaming = true;
+    db.caching = Some(CachingPolicy {
+        hot: Timespan::from_secs(7 * 86_400),
+        hot_windows: Vec::new(),
+    });
+    let report = diff_report(&desired, &live, &options());
+    assert!(report.rename_problems.is_empty(), "{report:?}");
+    let states = |address: &str| {
+        let c = report
+            .changes
+            .iter()
+            .find(|c| c.address == address)
+            .unwrap_or_else(|| panic!("no change at {address}: {:?}", summary(&report.changes)));
+        (c.before_state.clone(), c.after_state.clone())
+    };
+    let (before, after) = states("kusto.gamedb.table.GamePlay");
+    assert_eq!(
+        (
+            before.as_ref().map(|b| &b["name"]),
+            after.as_ref().map(|a| &a["name"])
+        ),
+        (Some(&json!("Plays")), Some(&json!("GamePlay")))
+    );
+    assert_eq!(
+        before.map(|b| b["columns"][3].clone()),
+        Some(json!({"name": "Score", "type": "int"}))
+    );
+    assert_eq!(
+        states("kusto.gamedb.table.GamePlay.column.Points"),
+        (
+            Some(json!({"name": "Score", "type": "int"})),
+            Some(json!({"name": "Points", "type": "int"}))
+        )
+    );
+    assert_eq!(
+        states("kusto.gamedb.policy.streamingingestion"),
+        (
+            Some(json!({"enabled": false, "inherited": false})),
+            Some(json!({"enabled": true, "inherited": false}))
+        )
+    );
+    assert_eq!(
+        states("kusto.gamedb.policy.caching"),
+        (
+            None,
+            Some(json!({
+                "DataHotSpan": {"Value": "7.00:00:00"},
+                "IndexHotSpan": {"Value": "7.00:00:00"}
+            }))
+        )
+    );
+}

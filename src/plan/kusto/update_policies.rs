@@ -16,7 +16,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::{Ctx, DiffOptions, address, pretty};
+use super::{Ctx, DiffOptions, address, json_side};
 use crate::kusto::observe::{schema_probe, update_policies_to_check};
 use crate::kusto::render;
 use crate::model::kusto::{Column, DatabaseState, KustoState, TableState};
@@ -124,16 +124,16 @@ fn set(
         summary.push_str("; ");
         summary.push_str(note);
     }
-    let text = |entries: &[UpdatePolicy]| {
-        (!entries.is_empty()).then(|| pretty(&update_policies_json(entries)))
+    let side = |entries: &[UpdatePolicy]| {
+        (!entries.is_empty()).then(|| json_side(update_policies_json(entries)))
     };
     ctx.push(
         policy_address(ctx.db, name),
         action,
         impact,
         summary,
-        text(&live),
-        text(&declared),
+        side(&live),
+        side(&declared),
         vec![command],
         KUSTO_UPDATE_POLICIES,
     );
@@ -613,6 +613,20 @@ mod tests {
             (1, Action::Update, ImpactClass::DataLoss)
         );
         assert!(report.update_policy_problems.is_empty());
+        let policy = |enabled: bool| {
+            serde_json::json!([{
+                "IsEnabled": enabled,
+                "Source": "Raw",
+                "Query": "ParseRaw()",
+                "IsTransactional": true,
+                "PropagateIngestionProperties": false
+            }])
+        };
+        assert_eq!(
+            (c.before_state.clone(), c.after_state.clone()),
+            (Some(policy(true)), Some(policy(false))),
+            "the service's JSON array, as the text shows it"
+        );
         parsed(&mut want).update_policies = Some(Vec::new());
         let report = plan(&s, &want, false);
         let c = &report.changes[0];
@@ -624,6 +638,7 @@ mod tests {
                 vec![".delete table Parsed policy update".to_string()]
             )
         );
+        assert_eq!(c.after_state, None);
         parsed(&mut want).update_policies = None;
         assert_eq!(plan(&s, &want, false).changes, Vec::new());
         let pruned = plan(&s, &want, true);
@@ -705,6 +720,8 @@ mod tests {
             summary: "create Kusto sink connector sink with 2 routes".into(),
             before: None,
             after: None,
+            before_state: None,
+            after_state: None,
             target: crate::plan::Target::Connect {
                 cluster: "c".into(),
             },

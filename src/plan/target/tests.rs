@@ -13,6 +13,8 @@ fn change(address: &str, action: Action, target: Target) -> Change {
         summary: String::new(),
         before: None,
         after: None,
+        before_state: None,
+        after_state: None,
         target,
         commands: Vec::new(),
         operations: Vec::new(),

@@ -328,6 +328,8 @@ mod tests {
             summary: String::new(),
             before: None,
             after: None,
+            before_state: None,
+            after_state: None,
             target: Target::Kusto {
                 database: database.into(),
             },
