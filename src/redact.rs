@@ -35,7 +35,15 @@ pub fn is_secret_field(key: &str) -> bool {
 
 /// Words one of which every secret field's name contains, ASCII case aside (`app_key`, and
 /// every pattern of [`crate::model::connect::must_be_reference`]).
-const SECRET_HINTS: [&str; 6] = ["key", "password", "secret", "token", "credential", "jaas"];
+const SECRET_HINTS: [&str; 7] = [
+    "key",
+    "password",
+    "secret",
+    "token",
+    "credential",
+    "jaas",
+    "user.info",
+];
 
 /// Whether ASCII `text` contains a word of [`SECRET_HINTS`]: text without one holds no secret
 /// field, and the regexes need not run on it (most lines and keys of a large stack).
@@ -227,11 +235,21 @@ mod tests {
             "ApiKey",
             "oauth.TOKEN",
             "credentials",
+            "value.converter.basic.auth.user.info",
+            "storage.sharedkey",
         ] {
             assert!(may_name_a_secret(key), "{key}");
             assert!(is_secret_field(key), "{key}");
         }
-        for key in ["name", "topic", "aad.auth.authority", "token_file", "url"] {
+        // `key` is the manifest's converter of record keys, not a credential.
+        for key in [
+            "name",
+            "topic",
+            "aad.auth.authority",
+            "token_file",
+            "url",
+            "key",
+        ] {
             assert!(!is_secret_field(key), "{key}");
         }
         assert!(lexical_secrets("topic: t\nname: n\n").is_empty());

@@ -158,6 +158,16 @@ const WRONG: &[Wrong] = &[
         validate_says: "literal secret in `consumer.override.sasl.jaas.config`",
     },
     Wrong {
+        // Plans mask this key: a literal would still reach the Connect request a plan file keeps.
+        what: "literal schema registry credential in a sink's config",
+        edits: &[(
+            "sinks.yaml",
+            "  consumer.override.auto.offset.reset: earliest\n",
+            "  consumer.override.auto.offset.reset: earliest\n  value.converter.basic.auth.user.info: 'bob:pl41n'\n",
+        )],
+        validate_says: "literal secret in `value.converter.basic.auth.user.info`",
+    },
+    Wrong {
         what: "derived key in a sink's config",
         edits: &[(
             "sinks.yaml",

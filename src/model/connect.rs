@@ -64,7 +64,7 @@ pub const PLACEHOLDER_PATTERN: &str = r"^\$\{[A-Za-z0-9_.-]+:[^}]+\}$";
 
 /// Config keys that name a credential (matched anywhere, in any case), shared with the editor
 /// schema, which spells the case-insensitivity out because JSON Schema patterns have no flags.
-pub const REFERENCE_ONLY_KEY_PATTERN: &str = r"(password|secret|token|appkey|app\.key|credential|sasl\.jaas\.config|private\.key|\.key$|accesskey|apikey)";
+pub const REFERENCE_ONLY_KEY_PATTERN: &str = r"(password|secret|token|appkey|app\.key|credential|jaas\.config|private\.key|.key$|accesskey|apikey|user\.info)";
 
 static PLACEHOLDER: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(PLACEHOLDER_PATTERN).unwrap_or_else(|e| panic!("{e}")));
@@ -73,8 +73,9 @@ static REFERENCE_ONLY_KEY: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 /// Whether a manifest must give this config key's value by reference (a config-provider
-/// placeholder), never literally: the keys that name a credential. Narrower than
-/// [`is_secret_key`], which also masks keys that only look secret.
+/// placeholder), never literally: the keys that name a credential. It covers every key
+/// [`is_secret_key`] masks, so a literal secret never reaches the Connect requests a plan
+/// shows and a plan file keeps (they carry the declared config as it is sent).
 pub fn must_be_reference(key: &str) -> bool {
     REFERENCE_ONLY_KEY.is_match(key)
 }
@@ -287,6 +288,39 @@ mod tests {
                 .unwrap_err()
                 .contains("no `db`")
         );
+    }
+
+    /// A key that plans mask but manifests could set literally would put the secret into the
+    /// Connect requests a plan prints and a plan file keeps: every masked key is reference-only.
+    #[test]
+    fn every_key_masked_as_secret_must_be_given_by_reference() {
+        for key in [
+            "aad.auth.appkey",
+            "aad.auth.accesstoken",
+            "sasl.jaas.config",
+            "producer.override.sasl.jaas.config",
+            "value.converter.basic.auth.user.info",
+            "key.converter.schema.registry.basic.auth.user.info",
+            "ssl.key.password",
+            "ssl.keystore.key",
+            "consumer.override.ssl.truststore.password",
+            "transforms.mask.apikey",
+            "some.client.secret",
+            "some.credential.file.content",
+            "storage.sharedkey",
+        ] {
+            assert!(is_secret_key(key), "{key} is masked");
+            assert!(must_be_reference(key), "{key} must be a reference");
+        }
+        for key in [
+            "flush.size.bytes",
+            "behavior.on.error",
+            "key.converter",
+            "topics",
+        ] {
+            assert!(!is_secret_key(key), "{key}");
+            assert!(!must_be_reference(key), "{key}");
+        }
     }
 
     #[test]

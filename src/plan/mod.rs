@@ -110,7 +110,8 @@ pub enum Operation {
     PutConnectorConfig {
         /// Connector name.
         name: String,
-        /// Full config (credentials are placeholders: literal secrets are rejected earlier).
+        /// Full config. Credentials are placeholders: validation refuses a literal value for every
+        /// key plans mask ([`crate::model::connect::must_be_reference`]).
         config: BTreeMap<String, String>,
     },
     /// Validate, then create a connector that starts in `initial_state` (`POST /connectors`,
@@ -118,7 +119,8 @@ pub enum Operation {
     CreateConnector {
         /// Connector name.
         name: String,
-        /// Full config (credentials are placeholders: literal secrets are rejected earlier).
+        /// Full config. Credentials are placeholders: validation refuses a literal value for every
+        /// key plans mask ([`crate::model::connect::must_be_reference`]).
         config: BTreeMap<String, String>,
         /// The declared state it starts in.
         initial_state: crate::model::connect::RunState,
