@@ -8,6 +8,7 @@ mod force_unlock;
 mod import;
 mod output;
 mod plan;
+mod progress;
 mod sandbox;
 mod schema;
 mod show;
@@ -578,6 +579,7 @@ pub fn run() -> ExitCode {
     };
     let color = ColorChoice::resolve(cli.color);
     init_logging(cli.verbose, color);
+    progress::install(color);
     match cli.command {
         Command::Validate(args) => validate::run(&args, color),
         Command::Plan(args) => plan::run(&args, color),
