@@ -10,7 +10,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use kustoplan::kusto::lease::{LeaseId, LeaseRecord, table_name};
-use kustoplan::sandbox::kusto::{Caller, ServeConfig, serve};
+use kustoplan::sandbox::kusto::{Caller, Faults, ServeConfig, serve};
 
 const STACK: &str = "waits";
 const DB: &str = "waitdb";
@@ -53,6 +53,13 @@ async fn output(mut cmd: Command) -> Output {
 
 fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// The elapsed seconds of the first line of `text` that is `prefix` followed by `<N>s`; the
+/// number itself depends on the machine's load, so tests check its range.
+fn seconds_after(text: &str, prefix: &str) -> Option<u64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(prefix)?.strip_suffix('s')?.parse().ok())
 }
 
 /// A wait for another apply's lease (`--lock-timeout 3s`) shows the plain line after a second,
@@ -106,15 +113,53 @@ async fn a_lease_wait_shows_plain_progress_lines_off_a_terminal() {
     let what = format!(
         "waiting for {holder} to release the apply lease in database `{DB}` (--lock-timeout 3s)"
     );
-    assert!(err.contains(&format!("{what} ... 1s\n")), "{err}");
     assert!(
-        err.contains(&format!("{what}: gave up, still held after 3s\n")),
+        seconds_after(&err, &format!("{what} ... ")).is_some_and(|s| s >= 1),
+        "{err}"
+    );
+    assert!(
+        seconds_after(&err, &format!("{what}: gave up, still held after ")).is_some_and(|s| s >= 3),
         "{err}"
     );
     assert!(
         err.contains(&format!(
             "error: the apply lease in database `{DB}` is held by"
         )),
+        "{err}"
+    );
+    assert!(!err.contains(['\u{1b}', '\r']), "{err:?}");
+}
+
+/// A throttled Kusto request (429 with `Retry-After: 2`) is retried after two seconds: the
+/// plain lines say what is retried, after which fault, which attempt, and the elapsed seconds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retry_longer_than_a_second_shows_what_is_retried_and_why() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut config = ServeConfig::new(dir.path(), "127.0.0.1:0".parse().expect("addr"));
+    config.databases = vec![DB.to_string()];
+    let server = serve(config).await.expect("sandbox server");
+    server.set_faults(Faults {
+        throttle_next: 1,
+        retry_after_secs: 2,
+        ..Faults::default()
+    });
+    let stack = stack(&server.url(), "{method: none}");
+    let out = output(kustoplan(stack.path(), &["plan"])).await;
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    let line = err
+        .lines()
+        .find(|l| l.starts_with("retrying Kusto command after ") && l.contains(" ... "))
+        .unwrap_or_else(|| panic!("no progress line for the retry: {err}"));
+    assert!(line.contains("429"), "{line}");
+    assert!(line.contains(": attempt 2 of 5 in 2."), "{line}");
+    let (what, _) = line.rsplit_once(" ... ").expect("elapsed");
+    assert!(
+        seconds_after(&err, &format!("{what} ... ")).is_some_and(|s| s >= 1),
+        "{err}"
+    );
+    assert!(
+        seconds_after(&err, &format!("{what}: done after ")).is_some_and(|s| s >= 2),
         "{err}"
     );
     assert!(!err.contains(['\u{1b}', '\r']), "{err:?}");

@@ -6,7 +6,6 @@
 //! [`PLAIN_EVERY`] while it lasts, and a final one, never with control characters.
 
 use std::collections::BTreeMap;
-use std::io::IsTerminal;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -23,11 +22,12 @@ const PLAIN_EVERY: u64 = 10;
 /// How often the observer looks at its waits.
 const TICK: Duration = Duration::from_millis(200);
 
-/// Installs the observer for this process: spinners when stderr is a terminal (not `TERM=dumb`),
-/// plain lines otherwise. The spinner is coloured only when stderr gets colours.
+/// Installs the observer for this process: spinners where indicatif draws them (stderr is a
+/// terminal, `TERM` is set and not `dumb`, `NO_COLOR` is unset), plain lines otherwise. The
+/// spinner is coloured only when stderr gets colours (`--color`).
 pub fn install(color: ColorChoice) {
-    let terminal =
-        std::io::stderr().is_terminal() && std::env::var_os("TERM").is_none_or(|t| t != "dumb");
+    let target = ProgressDrawTarget::stderr();
+    let terminal = !target.is_hidden();
     let observer = Arc::new(Progress {
         epoch: Instant::now(),
         state: Mutex::new(State {
@@ -35,7 +35,7 @@ pub fn install(color: ColorChoice) {
             bars: BTreeMap::new(),
         }),
         terminal: terminal.then(|| Terminal {
-            multi: MultiProgress::with_draw_target(ProgressDrawTarget::stderr()),
+            multi: MultiProgress::with_draw_target(target),
             style: spinner_style(color.stderr),
         }),
     });
@@ -121,7 +121,9 @@ impl WaitObserver for Progress {
         let now = self.epoch.elapsed();
         let mut state = self.lock();
         match event {
-            WaitEvent::Started { id, what } => state.waits.start(*id, what, now),
+            WaitEvent::Started { id, what, elapsed } => {
+                state.waits.start(*id, what, now.saturating_sub(*elapsed));
+            }
             WaitEvent::Ended {
                 id,
                 elapsed,
@@ -133,10 +135,8 @@ impl WaitObserver for Progress {
                     (Some(terminal), Some(bar), Some(line)) => {
                         bar.finish_and_clear();
                         terminal.multi.remove(&bar);
-                        // Drawn above the remaining spinners; a hidden target has nothing to say.
-                        if terminal.multi.println(&line).is_err() {
-                            eprintln!("{line}");
-                        }
+                        // Above the remaining spinners, which are redrawn below it.
+                        terminal.multi.suspend(|| eprintln!("{line}"));
                     }
                     (_, bar, Some(line)) => {
                         if let Some(bar) = bar {

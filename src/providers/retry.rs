@@ -406,7 +406,7 @@ mod tests {
         let mut seen = Vec::new();
         for event in &events {
             match event {
-                WaitEvent::Started { id, what } if what.contains("observed request") => {
+                WaitEvent::Started { id, what, .. } if what.contains("observed request") => {
                     ids.push(*id);
                     seen.push(what.split(" in ").next().unwrap_or_default().to_string());
                 }

@@ -30,6 +30,9 @@ pub enum WaitEvent {
         id: WaitId,
         /// What is waited for, e.g. `waiting for the apply lease in database `db``.
         what: String,
+        /// How long the wait had already lasted when it was reported (zero unless it was
+        /// noticed late, as the lease wait counted from the first attempt).
+        elapsed: Duration,
     },
     /// A wait ended.
     Ended {
@@ -69,16 +72,24 @@ pub struct Wait {
 impl Wait {
     /// Reports the start of a wait for `what`.
     pub fn start(what: impl Into<String>) -> Wait {
+        Wait::since(what, Instant::now())
+    }
+
+    /// Reports a wait for `what` that began at `started`, so its elapsed time matches the
+    /// limit the user set (`--lock-timeout` counts from the first attempt, not from the
+    /// first refusal).
+    pub fn since(what: impl Into<String>, started: Instant) -> Wait {
         let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
         if let Some(observer) = OBSERVER.get() {
             observer.event(&WaitEvent::Started {
                 id,
                 what: what.into(),
+                elapsed: started.elapsed(),
             });
         }
         Wait {
             id,
-            started: Instant::now(),
+            started,
             ended: false,
         }
     }

@@ -271,11 +271,14 @@ pub async fn acquire(
             });
         }
         if waiting.is_none() {
-            waiting = Some(Wait::start(format!(
-                "waiting for {holder} to release the apply lease in database `{database}` \
+            waiting = Some(Wait::since(
+                format!(
+                    "waiting for {holder} to release the apply lease in database `{database}` \
                  (--lock-timeout {}s)",
-                request.wait.as_secs()
-            )));
+                    request.wait.as_secs()
+                ),
+                started,
+            ));
         }
         tokio::time::sleep(RETRY_EVERY.min(request.wait - waited)).await;
         let now = lease::now_unix();
