@@ -22,10 +22,41 @@ const PLAIN_EVERY: u64 = 10;
 /// How often the observer looks at its waits.
 const TICK: Duration = Duration::from_millis(200);
 
+/// The spinners on stderr, for other writers to stderr that must not tear them.
+#[derive(Clone)]
+pub struct Spinners(MultiProgress);
+
+/// Log output to stderr that lifts the spinners for each write (and draws them again below),
+/// so a retry's log line never lands in the middle of a spinner line.
+pub struct LogWriter {
+    spinners: Option<Spinners>,
+}
+
+impl LogWriter {
+    /// A writer for one log event.
+    pub fn new(spinners: Option<Spinners>) -> LogWriter {
+        LogWriter { spinners }
+    }
+}
+
+impl std::io::Write for LogWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match &self.spinners {
+            Some(Spinners(multi)) => multi.suspend(|| std::io::stderr().write(buf)),
+            None => std::io::stderr().write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stderr().flush()
+    }
+}
+
 /// Installs the observer for this process: spinners where indicatif draws them (stderr is a
 /// terminal, `TERM` is set and not `dumb`, `NO_COLOR` is unset), plain lines otherwise. The
-/// spinner is coloured only when stderr gets colours (`--color`).
-pub fn install(color: ColorChoice) {
+/// spinner is coloured only when stderr gets colours (`--color`). Returns the spinners, if
+/// any, for the log writer.
+pub fn install(color: ColorChoice) -> Option<Spinners> {
     let target = ProgressDrawTarget::stderr();
     let terminal = !target.is_hidden();
     let observer = Arc::new(Progress {
@@ -39,8 +70,12 @@ pub fn install(color: ColorChoice) {
             style: spinner_style(color.stderr),
         }),
     });
+    let spinners = observer
+        .terminal
+        .as_ref()
+        .map(|terminal| Spinners(terminal.multi.clone()));
     if !set_observer(observer.clone()) {
-        return;
+        return None;
     }
     let ticker = std::thread::Builder::new()
         .name("kustoplan-progress".into())
@@ -51,8 +86,9 @@ pub fn install(color: ColorChoice) {
             }
         });
     if let Err(e) = ticker {
-        tracing::warn!("no progress lines for long waits: cannot start their thread: {e}");
+        eprintln!("warning: no progress lines for long waits: cannot start their thread: {e}");
     }
+    spinners
 }
 
 fn spinner_template(color: bool) -> &'static str {

@@ -609,6 +609,39 @@ mod tests {
         assert!(!format!("{s:?}").contains(jwt));
     }
 
+    #[tokio::test]
+    async fn token_faults_name_the_network_fault_or_the_credential() {
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = closed.local_addr().expect("addr").port();
+        drop(closed);
+        let refused = reqwest::get(format!("http://127.0.0.1:{port}/"))
+            .await
+            .expect_err("nothing listens");
+        // As azure_core's reqwest transport wraps it, inside the credential's own error.
+        let wrapped = azure_core::Error::with_error(
+            azure_core::error::ErrorKind::Connection,
+            refused,
+            "failed to execute `reqwest` request",
+        );
+        let fault = TokenFault::of(&wrapped);
+        assert_eq!(fault, TokenFault::Network(TransportFault::Refused));
+        assert_eq!(fault.kind(), "refused");
+        assert_eq!(
+            fault.to_string(),
+            "network failure, connection refused (nothing listens on that port)"
+        );
+        let answered = azure_core::Error::with_message(
+            azure_core::error::ErrorKind::Credential,
+            "AADSTS700016: Application not found in the directory",
+        );
+        assert_eq!(TokenFault::of(&answered), TokenFault::Credential);
+        assert_eq!(TokenFault::Credential.kind(), "credential");
+        assert_eq!(
+            TokenError::MissingSecretEnv { var: "X".into() }.kind(),
+            "credential"
+        );
+    }
+
     #[test]
     fn redaction() {
         assert_eq!(
