@@ -9,6 +9,8 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+mod common;
+
 use kustoplan::kusto::lease::{LeaseId, LeaseRecord, table_name};
 use kustoplan::sandbox::kusto::{Caller, Faults, ServeConfig, serve};
 
@@ -229,4 +231,42 @@ async fn a_refused_identity_is_reported_as_a_credential_failure() {
     );
     assert!(err.contains(": credential failure: "), "{err}");
     assert!(took < Duration::from_secs(30), "took {took:?}: {err}");
+}
+
+/// The built-in sandbox's directory held by another process (here, this test): an apply with
+/// `--lock-timeout 2s` shows the wait for it in plain lines, then gives up.
+#[test]
+fn a_wait_for_the_sandbox_directory_shows_plain_progress_lines() {
+    use kustoplan::sandbox::lease::{DirLease, LeaseRequest};
+    let sandbox = tempfile::tempdir().expect("tempdir");
+    let _held = DirLease::acquire(
+        sandbox.path(),
+        &LeaseRequest::write("test holder", Duration::ZERO),
+    )
+    .expect("hold the sandbox directory");
+    let stack = common::cli::gameplay_copy();
+    let stack_dir = stack.path().to_str().expect("utf-8 path");
+    let run = common::cli::kustoplan(
+        sandbox.path(),
+        &["apply", stack_dir, "--auto-approve", "--lock-timeout", "2s"],
+    );
+    assert_eq!(run.code, 1, "{}", run.all());
+    let what = format!(
+        "to release the sandbox directory {} (--lock-timeout 2s)",
+        sandbox.path().display()
+    );
+    let line = run
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("waiting for ") && l.contains(&format!("{what} ... ")))
+        .unwrap_or_else(|| panic!("no progress line: {}", run.stderr));
+    assert!(line.contains("test holder"), "{line}");
+    let (what, _) = line.rsplit_once(" ... ").expect("elapsed");
+    assert!(
+        seconds_after(&run.stderr, &format!("{what}: gave up, still held after "))
+            .is_some_and(|s| s >= 2),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains(['\u{1b}', '\r']), "{:?}", run.stderr);
 }
