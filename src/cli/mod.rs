@@ -8,6 +8,7 @@ mod force_unlock;
 mod import;
 mod output;
 mod plan;
+mod progress;
 mod sandbox;
 mod schema;
 mod show;
@@ -466,7 +467,7 @@ fn parse_var(text: &str) -> Result<(String, String), String> {
 
 /// `-v` shows kustoplan's own info and debug events (requests, retries, waits); `-vv` adds its
 /// trace events and other crates' debug output. `RUST_LOG` overrides. Logs go to stderr.
-fn init_logging(verbose: u8, color: ColorChoice) {
+fn init_logging(verbose: u8, color: ColorChoice, spinners: Option<progress::Spinners>) {
     let default = match verbose {
         0 => "warn",
         1 => "warn,kustoplan=debug",
@@ -476,7 +477,7 @@ fn init_logging(verbose: u8, color: ColorChoice) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(move || progress::LogWriter::new(spinners.clone()))
         .with_ansi(color.stderr)
         .with_target(verbose > 1)
         .try_init();
@@ -577,7 +578,8 @@ pub fn run() -> ExitCode {
         Err(code) => return code,
     };
     let color = ColorChoice::resolve(cli.color);
-    init_logging(cli.verbose, color);
+    let spinners = progress::install(color);
+    init_logging(cli.verbose, color, spinners);
     match cli.command {
         Command::Validate(args) => validate::run(&args, color),
         Command::Plan(args) => plan::run(&args, color),

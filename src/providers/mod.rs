@@ -11,3 +11,4 @@ pub mod kafka;
 pub mod kusto;
 pub mod report;
 pub mod retry;
+pub mod wait;

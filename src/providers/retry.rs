@@ -9,6 +9,8 @@
 use std::future::Future;
 use std::time::{Duration, Instant, SystemTime};
 
+use super::wait::{Wait, WaitOutcome};
+
 /// Bounds on retrying a transient failure.
 ///
 /// Both the number of attempts and the total time are bounded so that a CI job fails with
@@ -134,12 +136,23 @@ where
 {
     let started = Instant::now();
     let mut n = 1u32;
+    // A retry is one wait from its backoff until its attempt returns, so a progress line
+    // names the fault being retried while the next attempt is still in flight.
+    let mut retrying: Option<Wait> = None;
     loop {
         let id = request_id(n);
         let failure = match attempt(n, id.clone()).await {
-            Ok(done) => return Ok(done),
+            Ok(done) => {
+                if let Some(wait) = retrying.take() {
+                    wait.end(WaitOutcome::Done);
+                }
+                return Ok(done);
+            }
             Err(failure) => failure,
         };
+        if let Some(wait) = retrying.take() {
+            wait.end(WaitOutcome::Failed(failure.reason().to_string()));
+        }
         let Retry::After(retry_after) = failure.retry() else {
             tracing::debug!(request_id = %id, reason = %failure.reason(), "{what} failed (not retryable)");
             return Err(failure);
@@ -164,6 +177,13 @@ where
             wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
             "retrying {what}"
         );
+        retrying = Some(Wait::start(format!(
+            "retrying {what} after {}: attempt {} of {} in {:.1}s",
+            failure.reason(),
+            n + 1,
+            policy.max_attempts.max(1),
+            wait.as_secs_f64()
+        )));
         tokio::time::sleep(wait).await;
         n += 1;
     }
@@ -345,6 +365,66 @@ mod tests {
         )
         .await;
         assert_eq!(outcome, Err(Fails(Retry::After(Some(Duration::ZERO)), 3)));
+    }
+
+    /// Records every wait event of the process (the lib tests install no other observer).
+    struct Recorder(std::sync::Mutex<Vec<crate::providers::wait::WaitEvent>>);
+
+    impl crate::providers::wait::WaitObserver for Recorder {
+        fn event(&self, event: &crate::providers::wait::WaitEvent) {
+            self.0
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(event.clone());
+        }
+    }
+
+    #[tokio::test]
+    async fn each_retry_is_a_wait_naming_the_attempt_the_fault_and_the_delay() {
+        use crate::providers::wait::{WaitEvent, WaitOutcome, set_observer};
+        let recorder = std::sync::Arc::new(Recorder(std::sync::Mutex::new(Vec::new())));
+        assert!(
+            set_observer(recorder.clone()),
+            "one observer per test process"
+        );
+        let outcome = with_retries(
+            &quick(3),
+            "observed request",
+            |n| n.to_string(),
+            |n, _| async move {
+                if n < 3 {
+                    Err(Fails(Retry::After(Some(Duration::ZERO)), n))
+                } else {
+                    Ok(n)
+                }
+            },
+        )
+        .await;
+        assert_eq!(outcome, Ok(3));
+        let events = recorder.0.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let mut ids = Vec::new();
+        let mut seen = Vec::new();
+        for event in &events {
+            match event {
+                WaitEvent::Started { id, what, .. } if what.contains("observed request") => {
+                    ids.push(*id);
+                    seen.push(what.split(" in ").next().unwrap_or_default().to_string());
+                }
+                WaitEvent::Ended { id, outcome, .. } if ids.contains(id) => {
+                    seen.push(format!("{outcome:?}"));
+                }
+                _ => {}
+            }
+        }
+        assert_eq!(
+            seen,
+            [
+                "retrying observed request after made up: attempt 2 of 3".to_string(),
+                format!("{:?}", WaitOutcome::Failed("made up".into())),
+                "retrying observed request after made up: attempt 3 of 3".to_string(),
+                format!("{:?}", WaitOutcome::Done),
+            ]
+        );
     }
 
     async fn fault_of(request: reqwest::RequestBuilder) -> TransportFault {

@@ -21,6 +21,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
+use crate::providers::wait::{Wait, WaitOutcome};
+
 /// Name of the lock file inside the sandbox directory.
 pub const LOCK_FILE: &str = "kustoplan.lock";
 
@@ -161,21 +163,46 @@ impl DirLease {
             .open(&path)
             .map_err(io)?;
         let started = Instant::now();
+        // Shown from the first refusal until the lease is taken or given up.
+        let mut waiting: Option<Wait> = None;
         loop {
             let attempt = match request.mode {
                 LeaseMode::Shared => file.try_lock_shared(),
                 LeaseMode::Exclusive => file.try_lock(),
             };
             match attempt {
-                Ok(()) => break,
+                Ok(()) => {
+                    if let Some(waiting) = waiting.take() {
+                        waiting.end(WaitOutcome::Done);
+                    }
+                    break;
+                }
                 Err(std::fs::TryLockError::WouldBlock) => {
                     let waited = started.elapsed();
                     if waited >= request.wait {
+                        if let Some(waiting) = waiting.take() {
+                            waiting.end(WaitOutcome::Failed("gave up, still held".to_string()));
+                        }
                         return Err(LeaseError::Held {
                             dir: dir.to_path_buf(),
                             holder: read_holder(&file),
                             waited: request.wait,
                         });
+                    }
+                    if waiting.is_none() {
+                        let holder = read_holder(&file).map_or_else(
+                            || "another kustoplan process".to_string(),
+                            |h| h.to_string(),
+                        );
+                        waiting = Some(Wait::since(
+                            format!(
+                                "waiting for {holder} to release the sandbox directory {} \
+                                 (--lock-timeout {}s)",
+                                dir.display(),
+                                request.wait.as_secs()
+                            ),
+                            started,
+                        ));
                     }
                     std::thread::sleep(RETRY_EVERY.min(request.wait - waited));
                 }

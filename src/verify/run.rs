@@ -17,12 +17,14 @@ use crate::model::kusto::TableState;
 use crate::providers::connect::types::State;
 use crate::providers::kafka::KafkaError;
 use crate::providers::kusto::queued::{QueuedBlob, ingest};
+use crate::providers::wait::{Wait, WaitOutcome};
 use crate::workflow::Session;
 
 /// How often the table is queried for the canary.
 const POLL_EVERY: Duration = Duration::from_secs(1);
-/// How often a progress line is printed, and the connector's tasks are read.
-const PROGRESS_EVERY: Duration = Duration::from_secs(10);
+/// How often the connector's tasks are read while waiting (the progress line of the wait is
+/// drawn by whoever observes [`crate::providers::wait`]).
+const TASKS_EVERY: Duration = Duration::from_secs(10);
 /// Added to the implied wait for the default deadline: the sink's and Kusto's own work.
 pub const DEFAULT_MARGIN: Duration = Duration::from_secs(60);
 
@@ -264,7 +266,13 @@ async fn wait(
 ) -> Outcome {
     let label = check.label();
     let query = canary.marker.count_query(&check.table);
-    let mut next_progress = started + PROGRESS_EVERY;
+    let mut next_tasks = started + TASKS_EVERY;
+    let waiting = Wait::start(format!(
+        "verify: {label}: waiting for the canary (up to {}s expected ({}), giving up at {}s)",
+        check.expected_wait.as_secs(),
+        check.wait_basis(),
+        limit.as_secs()
+    ));
     loop {
         let last_error = match session.transport.query(&check.database, &query).await {
             Ok(response) => {
@@ -274,6 +282,7 @@ async fn wait(
                     .and_then(|v| v.as_i64());
                 if count.is_some_and(|n| n > 0) {
                     let latency = started.elapsed();
+                    waiting.end(WaitOutcome::Done);
                     progress(&format!(
                         "verify: {label}: canary queryable after {:.1}s",
                         latency.as_secs_f64()
@@ -285,16 +294,10 @@ async fn wait(
             Err(e) => Some(e.message),
         };
         let elapsed = started.elapsed();
-        if Instant::now() >= next_progress {
-            next_progress += PROGRESS_EVERY;
-            progress(&format!(
-                "verify: {label}: waiting {}s of up to {}s expected ({}), giving up at {}s",
-                elapsed.as_secs(),
-                check.expected_wait.as_secs(),
-                check.wait_basis(),
-                limit.as_secs()
-            ));
+        if Instant::now() >= next_tasks {
+            next_tasks += TASKS_EVERY;
             if let Some(failed) = failed_task(session, check).await {
+                waiting.end(WaitOutcome::Failed("a connector task failed".to_string()));
                 return Outcome::Failed { reason: failed };
             }
         }
@@ -313,6 +316,7 @@ async fn wait(
             if let Some(failure) = ingestion_failure(session, check).await {
                 reason.push_str(&format!("; Kusto recorded an ingestion failure: {failure}"));
             }
+            waiting.end(WaitOutcome::Failed("not queryable in time".to_string()));
             return Outcome::Failed { reason };
         }
         tokio::time::sleep(POLL_EVERY).await;

@@ -19,6 +19,7 @@ use crate::model::sink::KUSTO_SINK_CLASS;
 use crate::plan::Operation;
 use crate::plan::connect::describe;
 use crate::providers::report::{ApplyReport, CommandOutcome, StateCheck};
+use crate::providers::wait::{Wait, WaitOutcome};
 
 /// One invalid config key, as Connect's validate endpoint reported it (values masked).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -172,6 +173,14 @@ pub async fn wait_for(
     parallelism: usize,
 ) -> Vec<NotConverged> {
     let deadline = Instant::now() + timeout;
+    let waiting = Wait::start(match wanted.len() {
+        1 => format!(
+            "waiting for connector {} to be {}",
+            wanted.keys().next().map_or("", String::as_str),
+            wanted.values().next().map_or("", State::as_str)
+        ),
+        n => format!("waiting for {n} connectors to reach their declared state"),
+    });
     let mut pending: Vec<(&String, &State)> = wanted.iter().collect();
     let mut out = Vec::new();
     let mut last: BTreeMap<&String, String> = BTreeMap::new();
@@ -252,6 +261,10 @@ pub async fn wait_for(
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     out.sort_by(|a, b| a.connector.cmp(&b.connector));
+    waiting.end(match out.len() {
+        0 => WaitOutcome::Done,
+        n => WaitOutcome::Failed(format!("{n} not in their declared state")),
+    });
     out
 }
 

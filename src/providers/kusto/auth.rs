@@ -12,16 +12,20 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use azure_core::credentials::{AccessToken, Secret, TokenCredential};
+use azure_core::http::{ClientOptions, ExponentialRetryOptions, RetryOptions, Transport};
 use azure_core::time::{Duration, OffsetDateTime};
 use azure_identity::{
-    AzureCliCredential, AzureCliCredentialOptions, ClientSecretCredential,
-    ManagedIdentityCredential, ManagedIdentityCredentialOptions, UserAssignedId,
-    WorkloadIdentityCredential, WorkloadIdentityCredentialOptions,
+    AzureCliCredential, AzureCliCredentialOptions, ClientAssertionCredentialOptions,
+    ClientSecretCredential, ClientSecretCredentialOptions, ManagedIdentityCredential,
+    ManagedIdentityCredentialOptions, UserAssignedId, WorkloadIdentityCredential,
+    WorkloadIdentityCredentialOptions,
 };
 use reqwest::header::HeaderValue;
 use tokio::sync::Mutex;
 
 use crate::manifest::spec::{AuthMethod, KustoAuth, SecretRef};
+use crate::providers::retry::TransportFault;
+use crate::providers::wait::{Wait, WaitOutcome};
 
 use super::error::error_chain;
 
@@ -69,10 +73,12 @@ pub enum TokenError {
         hint: &'static str,
     },
     /// AAD (or the identity endpoint) refused or failed to issue a token.
-    #[error("cannot get an AAD token ({method}) for scope {scope}: {message}. {hint}")]
+    #[error("cannot get an AAD token ({method}) for scope {scope}: {fault}: {message}. {hint}")]
     Fetch {
         /// The auth method.
         method: &'static str,
+        /// Whether the network or the credential failed.
+        fault: TokenFault,
         /// The scope asked for.
         scope: String,
         /// The (redacted) error.
@@ -86,6 +92,65 @@ pub enum TokenError {
         /// The auth method.
         method: &'static str,
     },
+}
+
+/// Why a token fetch failed, so the error says at once whether to look at the network (DNS,
+/// a refused connection, a timeout) or at the credential (a wrong id, an expired secret, a
+/// missing federated credential).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenFault {
+    /// The identity endpoint or AAD could not be reached.
+    Network(TransportFault),
+    /// The identity endpoint or AAD answered, and refused.
+    Credential,
+}
+
+impl TokenFault {
+    /// Classifies a credential's error by the reqwest error it wraps, if any.
+    fn of(e: &(dyn std::error::Error + 'static)) -> TokenFault {
+        let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);
+        while let Some(c) = cause {
+            if let Some(http) = c.downcast_ref::<reqwest::Error>() {
+                return TokenFault::Network(TransportFault::of(http));
+            }
+            cause = c.source();
+        }
+        TokenFault::Credential
+    }
+
+    /// The short name progress lines use: `DNS`, `refused`, `timeout`, ... or `credential`.
+    pub fn kind(self) -> &'static str {
+        match self {
+            TokenFault::Network(TransportFault::Invalid) => "invalid request",
+            TokenFault::Network(TransportFault::Dns) => "DNS",
+            TokenFault::Network(TransportFault::Tls) => "TLS",
+            TokenFault::Network(TransportFault::Refused) => "refused",
+            TokenFault::Network(TransportFault::Unreachable) => "unreachable",
+            TokenFault::Network(TransportFault::Timeout) => "timeout",
+            TokenFault::Network(TransportFault::Lost) => "connection lost",
+            TokenFault::Credential => "credential",
+        }
+    }
+}
+
+impl fmt::Display for TokenFault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TokenFault::Network(fault) => write!(f, "network failure, {}", fault.describe()),
+            TokenFault::Credential => f.write_str("credential failure"),
+        }
+    }
+}
+
+impl TokenError {
+    /// The short name of what failed, for a progress line: a network fault's kind, or
+    /// `credential` for everything about the credential itself.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            TokenError::Fetch { fault, .. } => fault.kind(),
+            _ => "credential",
+        }
+    }
 }
 
 /// Where Kusto's bearer tokens come from; cheap to clone (clones share the cache).
@@ -168,14 +233,18 @@ impl TokenSource {
             hint: hint(method),
         };
         let mut secrets = Vec::new();
+        let client_options =
+            || credential_client_options().map_err(|e| setup(error_chain(&e), &[]));
         let credential: Arc<dyn TokenCredential> = match *auth.method {
             AuthMethod::None => return Ok(Self::none()),
             AuthMethod::WorkloadIdentity => {
                 let options = WorkloadIdentityCredentialOptions {
+                    credential_options: ClientAssertionCredentialOptions {
+                        client_options: client_options()?,
+                    },
                     tenant_id: Some(setting(&auth.tenant_id, "tenant_id")?),
                     client_id: Some(setting(&auth.client_id, "client_id")?),
                     token_file_path: auth.token_file.as_ref().map(PathBuf::from),
-                    ..Default::default()
                 };
                 WorkloadIdentityCredential::new(Some(options))
                     .map_err(|e| setup(error_chain(&e), &secrets))?
@@ -197,7 +266,10 @@ impl TokenSource {
                     .filter(|v| !v.trim().is_empty())
                     .ok_or_else(|| TokenError::MissingSecretEnv { var: var.clone() })?;
                 secrets.push(value.clone());
-                ClientSecretCredential::new(&tenant, client, Secret::new(value), None)
+                let options = ClientSecretCredentialOptions {
+                    client_options: client_options()?,
+                };
+                ClientSecretCredential::new(&tenant, client, Secret::new(value), Some(options))
                     .map_err(|e| setup(error_chain(&e), &secrets))?
             }
             AuthMethod::ManagedIdentity => {
@@ -206,7 +278,7 @@ impl TokenSource {
                         .client_id
                         .as_ref()
                         .map(|id| UserAssignedId::ClientId(id.trim().to_string())),
-                    ..Default::default()
+                    client_options: client_options()?,
                 };
                 ManagedIdentityCredential::new(Some(options))
                     .map_err(|e| setup(error_chain(&e), &secrets))?
@@ -282,7 +354,17 @@ impl TokenSource {
         let token = match fresh {
             Some(t) => t.token.clone(),
             None => {
-                let (token, scope) = p.fetch(cache.scope).await?;
+                let waiting = Wait::start(format!("getting an AAD token ({})", p.method));
+                let (token, scope) = match p.fetch(cache.scope).await {
+                    Ok(fetched) => {
+                        waiting.end(WaitOutcome::Done);
+                        fetched
+                    }
+                    Err(e) => {
+                        waiting.end(WaitOutcome::Failed(e.kind().to_string()));
+                        return Err(e);
+                    }
+                };
                 tracing::debug!(
                     method = p.method,
                     scope = %p.scopes[scope],
@@ -325,6 +407,7 @@ impl Provider {
                     }
                     return Err(TokenError::Fetch {
                         method: self.method,
+                        fault: TokenFault::of(&e),
                         scope: scope.to_string(),
                         message,
                         hint: hint(self.method),
@@ -333,6 +416,27 @@ impl Provider {
             }
         }
     }
+}
+
+/// The pipeline options of every credential kustoplan builds. azure_identity's defaults retry
+/// a failed token request silently for a minute or more (eight attempts) over an HTTP client
+/// without a timeout; two quick retries ride out a blip, and the timeouts make a silent
+/// endpoint an error, so a network or credential problem is reported within seconds.
+fn credential_client_options() -> Result<ClientOptions, reqwest::Error> {
+    let http = reqwest::Client::builder()
+        .connect_timeout(std::time::Duration::from_secs(5))
+        .timeout(std::time::Duration::from_secs(20))
+        .build()?;
+    Ok(ClientOptions {
+        retry: RetryOptions::exponential(ExponentialRetryOptions {
+            initial_delay: Duration::milliseconds(300),
+            max_retries: 2,
+            max_total_elapsed: Duration::seconds(5),
+            max_delay: Duration::seconds(2),
+        }),
+        transport: Some(Transport::new(Arc::new(http))),
+        ..Default::default()
+    })
 }
 
 fn method_name(method: AuthMethod) -> &'static str {
@@ -503,6 +607,39 @@ mod tests {
             .expect("credential");
         assert_eq!(s.method(), "workload_identity");
         assert!(!format!("{s:?}").contains(jwt));
+    }
+
+    #[tokio::test]
+    async fn token_faults_name_the_network_fault_or_the_credential() {
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = closed.local_addr().expect("addr").port();
+        drop(closed);
+        let refused = reqwest::get(format!("http://127.0.0.1:{port}/"))
+            .await
+            .expect_err("nothing listens");
+        // As azure_core's reqwest transport wraps it, inside the credential's own error.
+        let wrapped = azure_core::Error::with_error(
+            azure_core::error::ErrorKind::Connection,
+            refused,
+            "failed to execute `reqwest` request",
+        );
+        let fault = TokenFault::of(&wrapped);
+        assert_eq!(fault, TokenFault::Network(TransportFault::Refused));
+        assert_eq!(fault.kind(), "refused");
+        assert_eq!(
+            fault.to_string(),
+            "network failure, connection refused (nothing listens on that port)"
+        );
+        let answered = azure_core::Error::with_message(
+            azure_core::error::ErrorKind::Credential,
+            "AADSTS700016: Application not found in the directory",
+        );
+        assert_eq!(TokenFault::of(&answered), TokenFault::Credential);
+        assert_eq!(TokenFault::Credential.kind(), "credential");
+        assert_eq!(
+            TokenError::MissingSecretEnv { var: "X".into() }.kind(),
+            "credential"
+        );
     }
 
     #[test]

@@ -38,6 +38,7 @@ use crate::interrupt::StopRequest;
 use crate::kusto::lease::{self, Holder, LeaseId, LeaseRecord};
 use crate::kusto::render;
 use crate::model::ColumnType;
+use crate::providers::wait::{Wait, WaitOutcome};
 
 use super::apply::DEFAULT_PARALLELISM;
 use super::transport::{Failure, KustoTransport, TransportError};
@@ -182,6 +183,8 @@ pub async fn acquire(
     // Databases where our side table exists (staged, not yet renamed onto the lease).
     let mut staged: BTreeSet<String> = BTreeSet::new();
     let mut taken_over = Vec::new();
+    // Shown from the first refusal by another holder until the lease is taken or given up.
+    let mut waiting: Option<Wait> = None;
     loop {
         let mut lease = LiveLease {
             transport: transport.clone(),
@@ -244,6 +247,9 @@ pub async fn acquire(
         }
         let Some((database, holder)) = busy else {
             lease.taken_over = taken_over;
+            if let Some(waiting) = waiting {
+                waiting.end(WaitOutcome::Done);
+            }
             return Ok(lease);
         };
         // Nobody waits holding part of the lease: the holder of the rest must be able to finish.
@@ -255,11 +261,24 @@ pub async fn acquire(
             if request.stop.is_requested() {
                 return Err(LeaseError::Interrupted);
             }
+            if let Some(waiting) = waiting {
+                waiting.end(WaitOutcome::Failed("gave up, still held".to_string()));
+            }
             return Err(LeaseError::Held {
                 database,
                 holder,
                 waited: request.wait,
             });
+        }
+        if waiting.is_none() {
+            waiting = Some(Wait::since(
+                format!(
+                    "waiting for {holder} to release the apply lease in database `{database}` \
+                 (--lock-timeout {}s)",
+                    request.wait.as_secs()
+                ),
+                started,
+            ));
         }
         tokio::time::sleep(RETRY_EVERY.min(request.wait - waited)).await;
         let now = lease::now_unix();
