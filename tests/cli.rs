@@ -230,3 +230,26 @@ fn a_closed_pipe_ends_quietly() {
         "no panic message on a closed pipe"
     );
 }
+
+/// `plan` writes its text and JSON as they are rendered: a reader that stops early (`| head`)
+/// ends kustoplan quietly there too, not with a panic or an error.
+#[test]
+fn a_plan_piped_into_a_reader_that_stops_ends_quietly() {
+    let sandbox = tempfile::tempdir().expect("tempdir");
+    for format in ["text", "json"] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_kustoplan"))
+            .args(["plan", "examples/gameplay", "--format", format])
+            .env("KUSTOPLAN_SANDBOX_DIR", sandbox.path())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("start");
+        drop(child.stdout.take());
+        let out = child.wait_with_output().expect("wait");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !stderr.contains("panicked") && !stderr.contains("error"),
+            "{format}: {stderr}"
+        );
+    }
+}

@@ -8,6 +8,7 @@ mod force_unlock;
 mod import;
 mod output;
 mod plan;
+mod plan_output;
 mod progress;
 mod sandbox;
 mod schema;

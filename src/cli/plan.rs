@@ -2,8 +2,8 @@
 
 use std::process::ExitCode;
 
-use super::{ColorChoice, PlanArgs, PlanFormat, open_session, report_workflow_error, source_of};
-use crate::plan::render;
+use super::plan_output::print_plan;
+use super::{ColorChoice, PlanArgs, open_session, report_workflow_error, source_of};
 use crate::saved_plan::{self, SavedPlan};
 
 /// Exit code of `--detailed-exitcode` when the plan has changes (Terraform's convention).
@@ -22,20 +22,9 @@ pub fn run(args: &PlanArgs, color: ColorChoice) -> ExitCode {
         Err(e) => return report_workflow_error(e, color),
     };
     let allowed = session.stack_allows.clone();
-    let text = match args.format {
-        PlanFormat::Text => render::text(&plan, &allowed, color.stdout),
-        PlanFormat::Markdown => render::markdown(&plan, &allowed),
-        PlanFormat::Json => match render::json(&plan, &allowed) {
-            Ok(text) => text,
-            Err(e) => {
-                eprintln!("error: cannot write the plan as JSON: {e}");
-                return ExitCode::FAILURE;
-            }
-        },
-    };
-    print!("{text}");
-    if !text.ends_with('\n') {
-        println!();
+    if let Err(e) = print_plan(&plan, &allowed, args.format, color.stdout) {
+        eprintln!("error: {e}");
+        return ExitCode::FAILURE;
     }
     if let Some(out) = &args.out {
         let written = save(&session, &plan)

@@ -3,8 +3,8 @@
 
 use std::process::ExitCode;
 
-use super::{ColorChoice, PlanFormat, ShowArgs};
-use crate::plan::render;
+use super::plan_output::print_plan;
+use super::{ColorChoice, ShowArgs};
 use crate::saved_plan;
 
 /// Renders the saved plan in the chosen format. Impact gates are not known here (the Stack's
@@ -18,20 +18,9 @@ pub fn run(args: &ShowArgs, color: ColorChoice) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let text = match args.format {
-        PlanFormat::Text => render::text(&saved.plan, &[], color.stdout),
-        PlanFormat::Markdown => render::markdown(&saved.plan, &[]),
-        PlanFormat::Json => match render::json(&saved.plan, &[]) {
-            Ok(text) => text,
-            Err(e) => {
-                eprintln!("error: cannot write the plan as JSON: {e}");
-                return ExitCode::FAILURE;
-            }
-        },
-    };
-    print!("{text}");
-    if !text.ends_with('\n') {
-        println!();
+    if let Err(e) = print_plan(&saved.plan, &[], args.format, color.stdout) {
+        eprintln!("error: {e}");
+        return ExitCode::FAILURE;
     }
     ExitCode::SUCCESS
 }

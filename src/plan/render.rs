@@ -136,18 +136,32 @@ fn target_note(plan: &Plan, code: impl Fn(&str) -> String) -> Option<String> {
 
 /// The Terraform-like text view, with ANSI colours only when `color` is set.
 pub fn text(plan: &Plan, allowed: &[ImpactClass], color: bool) -> String {
-    let mut out = String::new();
+    let mut out = Vec::new();
+    match write_text(&mut out, plan, allowed, color) {
+        Ok(()) => String::from_utf8_lossy(&out).into_owned(),
+        Err(e) => format!("cannot render the plan: {e}"),
+    }
+}
+
+/// Writes the text view to `out` one change at a time: a plan of thousands of changes is not
+/// held a second time as one string before it reaches the terminal or a pipe.
+pub fn write_text(
+    out: &mut impl std::io::Write,
+    plan: &Plan,
+    allowed: &[ImpactClass],
+    color: bool,
+) -> std::io::Result<()> {
+    let mut chunk = String::new();
     if let Some(note) = target_note(plan, |t| format!("`{t}`")) {
-        let _ = writeln!(
-            out,
-            "{}
-",
-            paint(color, YELLOW, &note)
-        );
+        let _ = writeln!(chunk, "{}\n", paint(color, YELLOW, &note));
     }
     if plan.is_empty() {
-        let _ = writeln!(out, "{}", paint(color, BOLD, &summary_line(plan, allowed)));
-        return out;
+        let _ = writeln!(
+            chunk,
+            "{}",
+            paint(color, BOLD, &summary_line(plan, allowed))
+        );
+        return out.write_all(chunk.as_bytes());
     }
     let env = plan
         .environment
@@ -155,11 +169,13 @@ pub fn text(plan: &Plan, allowed: &[ImpactClass], color: bool) -> String {
         .map(|e| format!(", environment {e}"))
         .unwrap_or_default();
     let _ = writeln!(
-        out,
+        chunk,
         "kustoplan will make these changes (stack {}{env}):\n",
         plan.stack
     );
+    out.write_all(chunk.as_bytes())?;
     for c in &plan.changes {
+        chunk.clear();
         let symbol = paint(
             color,
             action_style(c.action),
@@ -172,8 +188,8 @@ pub fn text(plan: &Plan, allowed: &[ImpactClass], color: bool) -> String {
                 paint(color, RED, &format!("[{}]", impact_name(other)))
             ),
         };
-        let _ = writeln!(out, "{symbol} {}{impact}", paint(color, BOLD, &c.address));
-        let _ = writeln!(out, "      {}", c.summary);
+        let _ = writeln!(chunk, "{symbol} {}{impact}", paint(color, BOLD, &c.address));
+        let _ = writeln!(chunk, "      {}", c.summary);
         if let Some(diff) = unified_diff(c) {
             for line in diff.lines() {
                 let style = match line.chars().next() {
@@ -181,16 +197,16 @@ pub fn text(plan: &Plan, allowed: &[ImpactClass], color: bool) -> String {
                     Some('-') if !line.starts_with("---") => RED,
                     _ => DIM,
                 };
-                let _ = writeln!(out, "      {}", paint(color, style, line));
+                let _ = writeln!(chunk, "      {}", paint(color, style, line));
             }
         }
         for cmd in &c.commands {
-            let _ = writeln!(out, "      {}", paint(color, DIM, &one_line(cmd)));
+            let _ = writeln!(chunk, "      {}", paint(color, DIM, &one_line(cmd)));
         }
-        out.push('\n');
+        chunk.push('\n');
+        out.write_all(chunk.as_bytes())?;
     }
-    let _ = writeln!(out, "{}", paint(color, BOLD, &summary_line(plan, allowed)));
-    out
+    writeln!(out, "{}", paint(color, BOLD, &summary_line(plan, allowed)))
 }
 
 /// Long commands (mapping JSON) are cut for the terminal view; JSON output has them whole.
@@ -396,8 +412,23 @@ struct JsonSummary {
 
 /// Stable, documented field names: see README "Plan JSON".
 pub fn json(plan: &Plan, allowed: &[ImpactClass]) -> Result<String, serde_json::Error> {
+    serde_json::to_string_pretty(&json_view(plan, allowed))
+}
+
+/// Writes the JSON view to `out` as it is serialised, without building the whole document as
+/// one string first (a large plan's JSON is several times the plan's size).
+pub fn write_json(
+    out: &mut impl std::io::Write,
+    plan: &Plan,
+    allowed: &[ImpactClass],
+) -> Result<(), serde_json::Error> {
+    serde_json::to_writer_pretty(&mut *out, &json_view(plan, allowed))?;
+    out.write_all(b"\n").map_err(serde_json::Error::io)
+}
+
+fn json_view<'a>(plan: &'a Plan, allowed: &[ImpactClass]) -> JsonView<'a> {
     let (create, update, delete) = plan.counts();
-    let view = JsonView {
+    JsonView {
         format_version: plan.version,
         summary: JsonSummary {
             create,
@@ -408,8 +439,7 @@ pub fn json(plan: &Plan, allowed: &[ImpactClass]) -> Result<String, serde_json::
             undeclared_principals_left: plan.undeclared_principals_left,
         },
         plan,
-    };
-    serde_json::to_string_pretty(&view)
+    }
 }
 
 #[cfg(test)]
