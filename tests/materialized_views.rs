@@ -31,8 +31,6 @@ fn stack() -> tempfile::TempDir {
     dir
 }
 
-const NO_CHANGES: &str = "No changes. The live systems match the manifests.\n";
-
 fn assert_contains(out: &str, expected: &[&str]) {
     for e in expected {
         assert!(out.contains(e), "{e}\n---\n{out}");
@@ -69,12 +67,7 @@ fn create_with_backfill_alter_in_place_recreate_only_when_allowed() {
         apply.stdout
     );
     let again = kustoplan(s, &["plan", dir, "--detailed-exitcode"]);
-    assert_eq!(
-        (again.code, again.stdout.as_str()),
-        (0, NO_CHANGES),
-        "{}",
-        again.stderr
-    );
+    again.assert_no_changes();
 
     // Whitespace and line endings are not drift.
     edit(
@@ -84,12 +77,7 @@ fn create_with_backfill_alter_in_place_recreate_only_when_allowed() {
         "  GamePlay\r\n  |   summarize",
     );
     let same = kustoplan(s, &["plan", dir, "--detailed-exitcode"]);
-    assert_eq!(
-        (same.code, same.stdout.as_str()),
-        (0, NO_CHANGES),
-        "{}",
-        same.stderr
-    );
+    same.assert_no_changes();
 
     // A filter keeps the source and the group-by keys: altered in place.
     edit(
@@ -110,12 +98,7 @@ fn create_with_backfill_alter_in_place_recreate_only_when_allowed() {
     let apply = kustoplan(s, &["apply", dir, "--auto-approve", "--allow", "restart"]);
     assert_eq!(apply.code, 0, "{}", apply.all());
     let again = kustoplan(s, &["plan", dir, "--detailed-exitcode"]);
-    assert_eq!(
-        (again.code, again.stdout.as_str()),
-        (0, NO_CHANGES),
-        "{}",
-        again.stderr
-    );
+    again.assert_no_changes();
 
     // Other group-by keys cannot be altered: drop and create, data-loss, refused until allowed.
     edit(
@@ -144,12 +127,7 @@ fn create_with_backfill_alter_in_place_recreate_only_when_allowed() {
     let allowed = kustoplan(s, &["apply", dir, "--auto-approve", "--allow", "data-loss"]);
     assert_eq!(allowed.code, 0, "{}", allowed.all());
     let again = kustoplan(s, &["plan", dir, "--detailed-exitcode"]);
-    assert_eq!(
-        (again.code, again.stdout.as_str()),
-        (0, NO_CHANGES),
-        "{}",
-        again.stderr
-    );
+    again.assert_no_changes();
 
     // Import writes the view back: planning the stack with the imported files is clean.
     let stack_only = tempfile::tempdir().expect("tempdir");
@@ -179,12 +157,7 @@ fn create_with_backfill_alter_in_place_recreate_only_when_allowed() {
         ],
     );
     let plan = kustoplan(s, &["plan", only, out_dir, "--detailed-exitcode"]);
-    assert_eq!(
-        (plan.code, plan.stdout.as_str()),
-        (0, NO_CHANGES),
-        "{}",
-        plan.all()
-    );
+    plan.assert_no_changes();
 
     // A source that is neither a table nor a view refuses the plan, naming the view.
     edit(
@@ -295,12 +268,7 @@ async fn observe_stays_at_four_reads_whatever_the_number_of_views() {
         assert_eq!(apply.code, 0, "{}", apply.all());
         let before = server.stats().mgmt;
         let again = kustoplan_at(&url, local.path(), &["plan", path, "--detailed-exitcode"]).await;
-        assert_eq!(
-            (again.code, again.stdout.as_str()),
-            (0, NO_CHANGES),
-            "{}",
-            again.all()
-        );
+        again.assert_no_changes();
         costs.push((views, "plan after apply", server.stats().mgmt - before));
         server.shutdown().await;
     }

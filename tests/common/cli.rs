@@ -16,7 +16,30 @@ impl Run {
     pub fn all(&self) -> String {
         format!("{}{}", self.stdout, self.stderr)
     }
+
+    /// Asserts this run was a plan that found nothing to do: exit code 0 (with
+    /// `--detailed-exitcode`, 2 would mean changes) and exactly the no-changes summary on
+    /// standard output. One place for the summary line, so a test that checks convergence
+    /// cannot drift from what the binary prints.
+    #[track_caller]
+    pub fn assert_no_changes(&self) {
+        self.assert_no_changes_because("the plan should have found no changes");
+    }
+
+    /// [`Run::assert_no_changes`], saying in the failure message what the convergence proves.
+    #[track_caller]
+    pub fn assert_no_changes_because(&self, why: &str) {
+        assert_eq!(
+            (self.code, self.stdout.as_str()),
+            (0, NO_CHANGES),
+            "{why}\n--- stderr\n{}",
+            self.stderr
+        );
+    }
 }
+
+/// What `plan` prints, and all it prints, when the live systems already match the manifests.
+pub const NO_CHANGES: &str = "No changes. The live systems match the manifests.\n";
 
 /// Runs kustoplan with the built-in sandbox in `sandbox`, without colours or an environment
 /// from the caller's shell.
