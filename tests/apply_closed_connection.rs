@@ -3,12 +3,14 @@
 //! were made. A loopback proxy in front of the sandbox server forwards the reads and closes the
 //! connection as soon as it sees the large script request.
 
+mod common;
+
 use std::fmt::Write as _;
 use std::os::unix::process::ExitStatusExt;
 use std::process::Command;
 use std::time::Duration;
 
-use kustoplan::sandbox::kusto::{ServeConfig, serve};
+use common::sandbox::KustoServer;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 
@@ -83,10 +85,7 @@ fn big_stack(dir: &std::path::Path, url: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_socket_closed_during_the_script_upload_is_reported_not_a_sigpipe_kill() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut config = ServeConfig::new(dir.path(), "127.0.0.1:0".parse().expect("addr"));
-    config.databases = vec!["gamedb".to_string()];
-    let server = serve(config).await.expect("sandbox server");
+    let server = KustoServer::start(&["gamedb"]).await;
     let upstream: std::net::SocketAddr = server
         .url()
         .trim_start_matches("http://")

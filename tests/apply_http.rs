@@ -4,14 +4,12 @@
 mod common;
 
 use common::cli::kustoplan_at;
-use kustoplan::sandbox::kusto::{Faults, ServeConfig, serve};
+use common::sandbox::KustoServer;
+use kustoplan::sandbox::kusto::Faults;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn interrupted_apply_leaves_exactly_the_remaining_changes_and_a_second_apply_converges() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut config = ServeConfig::new(dir.path(), "127.0.0.1:0".parse().expect("addr"));
-    config.databases = vec!["gamedb".to_string()];
-    let server = serve(config).await.expect("sandbox server");
+    let server = KustoServer::start(&["gamedb"]).await;
     let url = server.url();
     let local = tempfile::tempdir().expect("tempdir");
 
@@ -144,10 +142,7 @@ fn scale_stack(dir: &std::path::Path, tables: usize) {
 async fn observe_costs_a_constant_number_of_requests_whatever_the_number_of_tables() {
     let mut costs = Vec::new();
     for tables in [3usize, 300] {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let mut config = ServeConfig::new(dir.path(), "127.0.0.1:0".parse().expect("addr"));
-        config.databases = vec!["scaledb".to_string()];
-        let server = serve(config).await.expect("sandbox server");
+        let server = KustoServer::start(&["scaledb"]).await;
         let url = server.url();
         let local = tempfile::tempdir().expect("tempdir");
         let stack = tempfile::tempdir().expect("tempdir");
@@ -187,10 +182,7 @@ async fn observe_costs_a_constant_number_of_requests_whatever_the_number_of_tabl
 /// waits about one latency for Kusto, not four (sequential reads would take at least 6 s).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn observe_sends_the_reads_of_a_database_concurrently() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut config = ServeConfig::new(dir.path(), "127.0.0.1:0".parse().expect("addr"));
-    config.databases = vec!["gamedb".to_string()];
-    let server = serve(config).await.expect("sandbox server");
+    let server = KustoServer::start(&["gamedb"]).await;
     // Latency keeps each request open long enough for the others to arrive if they are sent
     // together; the sandbox counts how many were open at once (no timing is asserted).
     server.set_faults(Faults {
@@ -217,10 +209,7 @@ async fn observe_sends_the_reads_of_a_database_concurrently() {
 /// reads, not one per table.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_table_only_user_declared_by_upn_converges() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut config = ServeConfig::new(dir.path(), "127.0.0.1:0".parse().expect("addr"));
-    config.databases = vec!["telemetry".to_string()];
-    let server = serve(config).await.expect("sandbox server");
+    let server = KustoServer::start(&["telemetry"]).await;
     let url = server.url();
     let local = tempfile::tempdir().expect("tempdir");
     let apply = kustoplan_at(

@@ -3,6 +3,8 @@
 //! Kusto is the sandbox served over real HTTP, so two apply processes share nothing but it, as
 //! two CI machines applying one stack to a real cluster do.
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -10,20 +12,13 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use common::sandbox::KustoServer;
 use kustoplan::kusto::lease::{LeaseId, LeaseRecord, PREFIX, table_name};
-use kustoplan::sandbox::kusto::{Caller, Faults, KustoSandbox, ServeConfig, ServerHandle, serve};
+use kustoplan::sandbox::kusto::{Caller, Faults, KustoSandbox, ServerHandle};
 
 const STACK: &str = "lease";
 const DB: &str = "lockdb";
 const TABLES: usize = 20;
-
-async fn server() -> (tempfile::TempDir, ServerHandle) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut config = ServeConfig::new(dir.path(), "127.0.0.1:0".parse().expect("addr"));
-    config.databases = vec![DB.to_string()];
-    let server = serve(config).await.expect("sandbox server");
-    (dir, server)
-}
 
 /// Stack `lease` on the served sandbox, declaring tables `{prefix}0..{prefix}{TABLES}` (and
 /// `extra` in the Stack document).
@@ -208,7 +203,7 @@ fn refusal(holder: &LeaseRecord) -> String {
 /// and a plan of A's manifests has nothing to do.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_apply_of_the_stack_is_refused_with_the_holder_and_changes_nothing() {
-    let (_dir, server) = server().await;
+    let server = KustoServer::start(&[DB]).await;
     let sandbox = server.sandbox();
     let (a, b) = (stack(&server.url(), "A", ""), stack(&server.url(), "B", ""));
     server.set_faults(Faults {
@@ -268,7 +263,7 @@ async fn a_second_apply_of_the_stack_is_refused_with_the_holder_and_changes_noth
 /// With `--lock-timeout`, the second apply waits for the first to release and then runs.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_a_lock_timeout_the_second_apply_waits_and_then_runs() {
-    let (_dir, server) = server().await;
+    let server = KustoServer::start(&[DB]).await;
     let sandbox = server.sandbox();
     let (a, b) = (stack(&server.url(), "A", ""), stack(&server.url(), "B", ""));
     server.set_faults(Faults {
@@ -306,7 +301,7 @@ async fn with_a_lock_timeout_the_second_apply_waits_and_then_runs() {
 /// apply says whose it was; a live one is not.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_expired_lease_is_taken_over_and_a_live_one_is_not() {
-    let (_dir, server) = server().await;
+    let server = KustoServer::start(&[DB]).await;
     let sandbox = server.sandbox();
     let a = stack(&server.url(), "A", "");
     let expired = record("00000000000000000000000000000001", now() - 1);
@@ -342,7 +337,7 @@ async fn an_expired_lease_is_taken_over_and_a_live_one_is_not() {
 /// lease that is held, and without `--force` off a terminal nothing is removed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn force_unlock_removes_the_lease_with_that_id_only() {
-    let (_dir, server) = server().await;
+    let server = KustoServer::start(&[DB]).await;
     let sandbox = server.sandbox();
     let a = stack(&server.url(), "A", "");
     let live = record("00000000000000000000000000000003", now() + 3600);
@@ -400,7 +395,7 @@ async fn force_unlock_removes_the_lease_with_that_id_only() {
 /// to do, and a pruning apply drops neither.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn plans_and_prune_never_see_lease_tables() {
-    let (_dir, server) = server().await;
+    let server = KustoServer::start(&[DB]).await;
     let sandbox = server.sandbox();
     let a = stack(&server.url(), "A", "safety:\n  prune: true\n");
     let out = output(apply(a.path(), &[])).await;
@@ -490,7 +485,7 @@ async fn apply_until(
 /// never sent, and the lease is released (no lease or side table is left).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_interrupted_apply_releases_the_lease() {
-    let (_dir, server) = server().await;
+    let server = KustoServer::start(&[DB]).await;
     let sandbox = server.sandbox();
     // Over 1,000 commands: two script batches.
     let a = stack_of(&server.url(), "A", 1001, "");
@@ -523,7 +518,7 @@ async fn an_interrupted_apply_releases_the_lease() {
 /// applied, and releases the lease.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_apply_interrupted_before_applying_releases_the_lease_and_applies_nothing() {
-    let (_dir, server) = server().await;
+    let server = KustoServer::start(&[DB]).await;
     let sandbox = server.sandbox();
     let a = stack(&server.url(), "A", "");
     server.set_faults(Faults {
@@ -551,7 +546,7 @@ async fn an_apply_interrupted_before_applying_releases_the_lease_and_applies_not
 /// refused as held (not as stale, and without applying); once free it applies the plan.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_saved_plan_is_applied_under_the_lease() {
-    let (_dir, server) = server().await;
+    let server = KustoServer::start(&[DB]).await;
     let sandbox = server.sandbox();
     let a = stack(&server.url(), "A", "");
     let file = a.path().join("a.plan");

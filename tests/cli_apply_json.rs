@@ -267,11 +267,9 @@ fn a_failed_step_is_followed_by_steps_not_run() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lost_response_leaves_steps_unknown() {
-    use kustoplan::sandbox::kusto::{Faults, ServeConfig, serve};
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut config = ServeConfig::new(dir.path(), "127.0.0.1:0".parse().expect("addr"));
-    config.databases = vec!["gamedb".to_string()];
-    let server = serve(config).await.expect("sandbox server");
+    use common::sandbox::KustoServer;
+    use kustoplan::sandbox::kusto::Faults;
+    let server = KustoServer::start(&["gamedb"]).await;
     let cluster = format!("kusto_cluster={}", server.url());
     let local = tempfile::tempdir().expect("tempdir");
     // The script runs 2 commands, then the connection is closed without a response.

@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use common::cli::{edit, kustoplan, kustoplan_at};
+use common::sandbox::KustoServer;
 
 const VIEW: &str = "kind: MaterializedView
 name: LatestPlay
@@ -248,13 +249,9 @@ fn viewed_stack(dir: &Path, views: usize) {
 /// reads four times per database whether it declares 2 views or 20, and after apply too.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn observe_stays_at_four_reads_whatever_the_number_of_views() {
-    use kustoplan::sandbox::kusto::{ServeConfig, serve};
     let mut costs = Vec::new();
     for views in [2usize, 20] {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let mut config = ServeConfig::new(dir.path(), "127.0.0.1:0".parse().expect("addr"));
-        config.databases = vec!["scaledb".to_string()];
-        let server = serve(config).await.expect("sandbox server");
+        let server = KustoServer::start(&["scaledb"]).await;
         let url = server.url();
         let local = tempfile::tempdir().expect("tempdir");
         let stack = tempfile::tempdir().expect("tempdir");

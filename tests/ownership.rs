@@ -6,7 +6,8 @@ mod common;
 
 use common::cli::{gameplay_copy, kustoplan};
 
-use kustoplan::sandbox::kusto::{Faults, ServeConfig, serve};
+use common::sandbox::KustoServer;
+use kustoplan::sandbox::kusto::Faults;
 
 const TABLE: &str = "---
 kind: Table
@@ -24,10 +25,7 @@ ingestion_batching: {max_time: 10s, max_items: 5, max_raw_size_mb: 100}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_table_created_by_a_cut_script_is_owned_and_can_be_pruned() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut config = ServeConfig::new(dir.path(), "127.0.0.1:0".parse().expect("addr"));
-    config.databases = vec!["gamedb".to_string()];
-    let server = serve(config).await.expect("sandbox server");
+    let server = KustoServer::start(&["gamedb"]).await;
     let stack = tempfile::tempdir().expect("tempdir");
     let head = format!(
         "kind: Stack\nname: events\nsafety: {{prune: true}}\ntargets:\n  kusto:\n    cluster: {}\n    auth: {{method: none}}\n---\nkind: Database\nname: gamedb\n",
@@ -119,10 +117,7 @@ fn removing_the_last_sink_of_a_cluster_prunes_its_owned_connectors() {
 /// declared, and only with `safety.prune`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_function_created_by_a_cut_script_is_owned_and_pruned_only_with_prune() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut config = ServeConfig::new(dir.path(), "127.0.0.1:0".parse().expect("addr"));
-    config.databases = vec!["gamedb".to_string()];
-    let server = serve(config).await.expect("sandbox server");
+    let server = KustoServer::start(&["gamedb"]).await;
     let stack = tempfile::tempdir().expect("tempdir");
     let head = |prune: bool| {
         format!(

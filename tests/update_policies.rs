@@ -8,6 +8,7 @@ mod common;
 use std::path::Path;
 
 use common::cli::{edit, kustoplan, kustoplan_at};
+use common::sandbox::KustoServer;
 
 const WINS: &str = "kind: Table
 name: Wins
@@ -202,13 +203,9 @@ fn chained_stack(dir: &Path, tables: usize, transactional: bool) {
 /// The `getschema` probes go out only for the entries a plan sets whose source is live.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn observe_stays_at_four_reads_and_probes_only_what_the_plan_sets() {
-    use kustoplan::sandbox::kusto::{ServeConfig, serve};
     let mut costs = Vec::new();
     for tables in [4usize, 40] {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let mut config = ServeConfig::new(dir.path(), "127.0.0.1:0".parse().expect("addr"));
-        config.databases = vec!["scaledb".to_string()];
-        let server = serve(config).await.expect("sandbox server");
+        let server = KustoServer::start(&["scaledb"]).await;
         let url = server.url();
         let local = tempfile::tempdir().expect("tempdir");
         let stack = tempfile::tempdir().expect("tempdir");
@@ -264,11 +261,7 @@ async fn observe_stays_at_four_reads_and_probes_only_what_the_plan_sets() {
 /// id, of the change (a saved plan applies only if re-planning gives the same changes).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unchecked_policy_is_said_and_its_saved_plan_is_not_stale() {
-    use kustoplan::sandbox::kusto::{ServeConfig, serve};
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut config = ServeConfig::new(dir.path(), "127.0.0.1:0".parse().expect("addr"));
-    config.databases = vec!["scaledb".to_string()];
-    let server = serve(config).await.expect("sandbox server");
+    let server = KustoServer::start(&["scaledb"]).await;
     let url = server.url();
     let local = tempfile::tempdir().expect("tempdir");
     let stack = tempfile::tempdir().expect("tempdir");

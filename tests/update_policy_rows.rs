@@ -2,19 +2,19 @@
 //! then raw JSON events ingested into `DeviceEventsRaw` land in `DeviceEvents` parsed by
 //! `ParseDeviceEvents()`, typed as the table declares, and only the new rows each time.
 
+mod common;
+
 use std::process::Command;
 
-use kustoplan::sandbox::kusto::{Caller, ServeConfig, serve};
+use common::sandbox::KustoServer;
+use kustoplan::sandbox::kusto::Caller;
 use serde_json::{Value, json};
 
 const DB: &str = "telemetry";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn raw_events_land_parsed_in_device_events() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut config = ServeConfig::new(dir.path(), "127.0.0.1:0".parse().expect("addr"));
-    config.databases = vec![DB.to_string()];
-    let server = serve(config).await.expect("sandbox server");
+    let server = KustoServer::start(&[DB]).await;
     let local = tempfile::tempdir().expect("tempdir");
     let args = [
         "apply".to_string(),

@@ -11,8 +11,9 @@ use std::time::{Duration, Instant};
 
 mod common;
 
+use common::sandbox::KustoServer;
 use kustoplan::kusto::lease::{LeaseId, LeaseRecord, table_name};
-use kustoplan::sandbox::kusto::{Caller, Faults, ServeConfig, serve};
+use kustoplan::sandbox::kusto::{Caller, Faults};
 
 const STACK: &str = "waits";
 const DB: &str = "waitdb";
@@ -69,10 +70,7 @@ fn seconds_after(text: &str, prefix: &str) -> Option<u64> {
 /// stderr carries an escape sequence or a carriage return.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lease_wait_shows_plain_progress_lines_off_a_terminal() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut config = ServeConfig::new(dir.path(), "127.0.0.1:0".parse().expect("addr"));
-    config.databases = vec![DB.to_string()];
-    let server = serve(config).await.expect("sandbox server");
+    let server = KustoServer::start(&[DB]).await;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .expect("clock")
@@ -136,10 +134,7 @@ async fn a_lease_wait_shows_plain_progress_lines_off_a_terminal() {
 /// plain lines say what is retried, after which fault, which attempt, and the elapsed seconds.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_retry_longer_than_a_second_shows_what_is_retried_and_why() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut config = ServeConfig::new(dir.path(), "127.0.0.1:0".parse().expect("addr"));
-    config.databases = vec![DB.to_string()];
-    let server = serve(config).await.expect("sandbox server");
+    let server = KustoServer::start(&[DB]).await;
     server.set_faults(Faults {
         throttle_next: 1,
         retry_after_secs: 2,

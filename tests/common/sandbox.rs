@@ -1,0 +1,56 @@
+//! The Kusto sandbox served over HTTP on loopback, as the tests that drive kustoplan's real
+//! client (the binary or the library) against it start it.
+
+use std::ops::Deref;
+use std::path::Path;
+
+use kustoplan::providers::kusto::transport::KustoTransport;
+use kustoplan::providers::kusto::{ClientOptions, KustoClient, TokenSource};
+use kustoplan::sandbox::kusto::{ServeConfig, ServerHandle, serve};
+
+/// A Kusto sandbox server on a free loopback port, with only `databases`, no authentication
+/// and its state in a temp dir of its own. One helper so every HTTP test starts the server
+/// the same way, and the directory lives exactly as long as the server: the handle is dropped
+/// (the server stops) before the directory is removed. Derefs to the [`ServerHandle`]
+/// (`url`, `stats`, `set_faults`, `sandbox`).
+pub struct KustoServer {
+    // Declared first: dropped, and so stopped, before `dir` is removed.
+    handle: ServerHandle,
+    dir: tempfile::TempDir,
+}
+
+impl KustoServer {
+    /// Starts the server with these databases.
+    pub async fn start(databases: &[impl AsRef<str>]) -> KustoServer {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut config = ServeConfig::new(dir.path(), "127.0.0.1:0".parse().expect("addr"));
+        config.databases = databases.iter().map(|d| d.as_ref().to_string()).collect();
+        let handle = serve(config).await.expect("sandbox server");
+        KustoServer { handle, dir }
+    }
+
+    /// The directory holding the server's persisted state.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// kustoplan's own HTTP transport to this server, without a token.
+    pub fn transport(&self) -> KustoTransport {
+        let client = KustoClient::new(&self.url(), TokenSource::none(), ClientOptions::default())
+            .expect("client");
+        KustoTransport::http(client)
+    }
+
+    /// Stops the server and waits until it has, then removes its directory.
+    pub async fn shutdown(self) {
+        self.handle.shutdown().await;
+    }
+}
+
+impl Deref for KustoServer {
+    type Target = ServerHandle;
+
+    fn deref(&self) -> &ServerHandle {
+        &self.handle
+    }
+}
