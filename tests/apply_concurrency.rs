@@ -7,7 +7,7 @@ mod common;
 
 use std::collections::BTreeSet;
 
-use common::sandbox::KustoServer;
+use common::sandbox::{KustoServer, connect_server};
 
 use kustoplan::interrupt::StopRequest;
 use kustoplan::model::connect::RunState;
@@ -16,9 +16,7 @@ use kustoplan::providers::connect::converge::{self, Step};
 use kustoplan::providers::connect::{ConnectClient, ConnectClientOptions};
 use kustoplan::providers::kusto::apply::apply;
 use kustoplan::providers::report::{ApplyReport, CommandOutcome};
-use kustoplan::sandbox::connect::{
-    ConnectFaults, ConnectServeConfig, KUSTO_SINK_CLASS, serve_connect,
-};
+use kustoplan::sandbox::connect::{ConnectFaults, KUSTO_SINK_CLASS};
 use kustoplan::sandbox::kusto::{Faults, ServerHandle};
 
 const DATABASES: usize = 6;
@@ -256,13 +254,7 @@ fn sink_config(topic: &str) -> std::collections::BTreeMap<String, String> {
 async fn connector_writes_run_concurrently_within_the_bound_phase_by_phase_and_report_in_plan_order()
  {
     const CONNECTORS: usize = 8;
-    let server = serve_connect(ConnectServeConfig {
-        dir: None,
-        listen: "127.0.0.1:0".parse().expect("addr"),
-        limits: Default::default(),
-    })
-    .await
-    .expect("serve");
+    let server = connect_server().await;
     server.set_faults(ConnectFaults {
         latency_ms: 200,
         ..ConnectFaults::default()
@@ -386,13 +378,7 @@ fn the_cli_takes_its_bounds_and_still_writes_connectors_after_kusto() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_connector_write_starts_no_other_and_the_report_says_which_ran() {
-    let server = serve_connect(ConnectServeConfig {
-        dir: None,
-        listen: "127.0.0.1:0".parse().expect("addr"),
-        limits: Default::default(),
-    })
-    .await
-    .expect("serve");
+    let server = connect_server().await;
     let client =
         ConnectClient::new(&server.url(), None, ConnectClientOptions::default()).expect("client");
     let steps: Vec<Step> = (0..4)

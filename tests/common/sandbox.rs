@@ -1,11 +1,12 @@
-//! The Kusto sandbox served over HTTP on loopback, as the tests that drive kustoplan's real
-//! client (the binary or the library) against it start it.
+//! The Kusto and Connect sandboxes served over HTTP on loopback, as the tests that drive
+//! kustoplan's real clients (the binary or the library) against them start them.
 
 use std::ops::Deref;
 use std::path::Path;
 
 use kustoplan::providers::kusto::transport::KustoTransport;
 use kustoplan::providers::kusto::{ClientOptions, KustoClient, TokenSource};
+use kustoplan::sandbox::connect::{ConnectServeConfig, ConnectServerHandle, serve_connect};
 use kustoplan::sandbox::kusto::{ServeConfig, ServerHandle, serve};
 
 /// A Kusto sandbox server on a free loopback port, with only `databases`, no authentication
@@ -53,4 +54,17 @@ impl Deref for KustoServer {
     fn deref(&self) -> &ServerHandle {
         &self.handle
     }
+}
+
+/// The Kafka Connect sandbox served on a free loopback port, in memory (nothing persisted) and
+/// with the default limits: what the tests of kustoplan's Connect client and connector writes
+/// talk to.
+pub async fn connect_server() -> ConnectServerHandle {
+    serve_connect(ConnectServeConfig {
+        dir: None,
+        listen: "127.0.0.1:0".parse().expect("addr"),
+        limits: Default::default(),
+    })
+    .await
+    .expect("serve")
 }
