@@ -23,9 +23,19 @@ pub struct KustoServer {
 impl KustoServer {
     /// Starts the server with these databases.
     pub async fn start(databases: &[impl AsRef<str>]) -> KustoServer {
+        KustoServer::start_configured(databases, |_| {}).await
+    }
+
+    /// [`KustoServer::start`] with the rest of the config set by `configure` (queued ingestion
+    /// on an Azurite account, authentication).
+    pub async fn start_configured(
+        databases: &[impl AsRef<str>],
+        configure: impl FnOnce(&mut ServeConfig),
+    ) -> KustoServer {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut config = ServeConfig::new(dir.path(), "127.0.0.1:0".parse().expect("addr"));
         config.databases = databases.iter().map(|d| d.as_ref().to_string()).collect();
+        configure(&mut config);
         let handle = serve(config).await.expect("sandbox server");
         KustoServer { handle, dir }
     }
