@@ -12,14 +12,14 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::real_env::{RealEnv, real_env};
+use common::sandbox::KustoServer;
 use kustoplan::sandbox::azurite::Azurite;
-use kustoplan::sandbox::kusto::{AuthConfig, ServeConfig, ServerHandle, serve};
+use kustoplan::sandbox::kusto::AuthConfig;
 use rdkafka::config::ClientConfig;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use serde_json::{Value, json};
@@ -66,8 +66,7 @@ async fn kustoplan(stack: &Path, vars: &[String], envs: &[(&str, String)], args:
 
 /// The Kusto sandbox over HTTP, with queued ingestion on `azurite` when given.
 struct Kusto {
-    _dir: tempfile::TempDir,
-    server: ServerHandle,
+    server: KustoServer,
     http: reqwest::Client,
     /// The bearer token the test's own requests carry, when the sandbox requires one.
     token: Option<String>,
@@ -80,15 +79,13 @@ impl Kusto {
 
     /// A sandbox that requires bearer tokens: `auth`, and the token of its cluster admin.
     async fn start_with_auth(azurite: Option<&Azurite>, auth: Option<(AuthConfig, &str)>) -> Kusto {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let mut config = ServeConfig::new(dir.path(), SocketAddr::from(([127, 0, 0, 1], 0)));
-        config.databases = vec![DB.to_string()];
-        config.queued = azurite.map(|a| a.account().clone());
         let token = auth.as_ref().map(|(_, token)| token.to_string());
-        config.auth = auth.map(|(config, _)| config);
-        let server = serve(config).await.expect("kusto sandbox");
+        let server = KustoServer::start_configured(&[DB], |config| {
+            config.queued = azurite.map(|a| a.account().clone());
+            config.auth = auth.map(|(config, _)| config);
+        })
+        .await;
         Kusto {
-            _dir: dir,
             server,
             http: reqwest::Client::new(),
             token,

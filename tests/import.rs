@@ -11,9 +11,10 @@ use std::process::Command;
 use std::sync::Arc;
 
 use common::real_env::real_env;
+use common::sandbox::KustoServer;
 use kustoplan::providers::connect::ConnectClient;
 use kustoplan::sandbox::connect::ConnectSandbox;
-use kustoplan::sandbox::kusto::{Caller, KustoSandbox, ServeConfig, serve};
+use kustoplan::sandbox::kusto::{Caller, KustoSandbox};
 
 /// A literal key written into live connector configs; it must never leave the live system.
 const LITERAL_KEY: &str = "Lit3ral-Kusto-App-Key-0042";
@@ -443,10 +444,7 @@ async fn round_trip_on_real_kafka_and_connect() {
         only.path().join("stack.yaml"),
     )
     .expect("copy");
-    let kusto_dir = tempfile::tempdir().expect("tempdir");
-    let mut config = ServeConfig::new(kusto_dir.path(), "127.0.0.1:0".parse().expect("addr"));
-    config.databases = vec!["gamedb".to_string()];
-    let kusto = serve(config).await.expect("kusto sandbox");
+    let kusto = KustoServer::start(&["gamedb"]).await;
     let vars = [
         format!("kusto_cluster={}", kusto.url()),
         format!("kafka_bootstrap={}", env.bootstrap),
