@@ -16,6 +16,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use common::cli::Run;
 use common::real_env::{RealEnv, real_env};
 use common::sandbox::KustoServer;
 use kustoplan::sandbox::azurite::Azurite;
@@ -28,12 +29,6 @@ const DB: &str = "gamedb";
 /// Generous: the example flushes every 30 s (the sink's default) and the GamePlay batching
 /// policy seals after 10 s; the machine may be busy with other builds.
 const DATA_TIMEOUT: Duration = Duration::from_secs(240);
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
 
 /// Runs kustoplan on `stack` with `vars` and the environment variables `envs`.
 async fn kustoplan(stack: &Path, vars: &[String], envs: &[(&str, String)], args: &[&str]) -> Run {
@@ -57,11 +52,7 @@ async fn kustoplan(stack: &Path, vars: &[String], envs: &[(&str, String)], args:
     })
     .await
     .expect("join");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    Run::from(out)
 }
 
 /// The Kusto sandbox over HTTP, with queued ingestion on `azurite` when given.

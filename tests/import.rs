@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
 
+use common::cli::Run;
 use common::real_env::real_env;
 use common::sandbox::KustoServer;
 use kustoplan::providers::connect::ConnectClient;
@@ -20,18 +21,6 @@ use kustoplan::sandbox::kusto::{Caller, KustoSandbox};
 const LITERAL_KEY: &str = "Lit3ral-Kusto-App-Key-0042";
 /// The variable import names for the gameplay sink's `aad.auth.appkey`.
 const APPKEY_VAR: &str = "GAMEPLAY_KUSTO_SINK_AAD_AUTH_APPKEY";
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn all(&self) -> String {
-        format!("{}{}", self.stdout, self.stderr)
-    }
-}
 
 fn kustoplan(sandbox: Option<&Path>, env: &[(&str, &str)], args: &[&str]) -> Run {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_kustoplan"));
@@ -47,11 +36,7 @@ fn kustoplan(sandbox: Option<&Path>, env: &[(&str, &str)], args: &[&str]) -> Run
         cmd.env(k, v);
     }
     let out = cmd.output().expect("run kustoplan");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    Run::from(out)
 }
 
 fn text(p: &Path) -> &str {

@@ -8,14 +8,9 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
+use common::cli::Run;
 use kustoplan::sandbox::connect::{ConnectFaults, ConnectStats};
 use kustoplan::sandbox::kusto::{Faults, RequestStats};
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
 
 fn kustoplan(args: &[&str], sandbox: Option<&Path>) -> Run {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_kustoplan"));
@@ -27,11 +22,7 @@ fn kustoplan(args: &[&str], sandbox: Option<&Path>) -> Run {
         cmd.env("KUSTOPLAN_SANDBOX_DIR", dir);
     }
     let out = cmd.output().expect("run kustoplan");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    Run::from(out)
 }
 
 fn text(p: &Path) -> &str {

@@ -1,13 +1,11 @@
 //! `plan` and `apply` as a user runs them, against the built-in sandbox persisted in a temp dir.
 
+mod common;
+
 use std::path::Path;
 use std::process::Command;
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
+use common::cli::Run;
 
 fn kustoplan(sandbox: &Path, args: &[&str]) -> Run {
     let out = Command::new(env!("CARGO_BIN_EXE_kustoplan"))
@@ -17,11 +15,7 @@ fn kustoplan(sandbox: &Path, args: &[&str]) -> Run {
         .env_remove("KUSTOPLAN_ENV")
         .output()
         .expect("run kustoplan");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    Run::from(out)
 }
 
 /// A copy of the gameplay example that a test may edit.
@@ -354,11 +348,7 @@ fn on_a_terminal(sandbox: &Path, args: &str, answer: &str) -> Option<Run> {
         .write_all(answer.as_bytes())
         .expect("type");
     let out = child.wait_with_output().expect("wait");
-    Some(Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    })
+    Some(Run::from(out))
 }
 
 #[test]

@@ -2,20 +2,17 @@
 //! object between `plan --out` and `apply FILE` makes apply refuse the plan as stale, and an
 //! edited, relabelled, re-targeted or damaged plan file is refused without running anything.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use common::cli::Run;
 use kustoplan::providers::kafka::{ConfigChange, PartitionIncrease};
 use kustoplan::sandbox::connect::{ConnectSandbox, TargetState};
 use kustoplan::sandbox::kafka::KafkaSandbox;
 use kustoplan::sandbox::kusto::{Caller, KustoSandbox};
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
 
 fn kustoplan_in(cwd: &Path, sandbox: Option<&Path>, args: &[&str]) -> Run {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_kustoplan"));
@@ -28,11 +25,7 @@ fn kustoplan_in(cwd: &Path, sandbox: Option<&Path>, args: &[&str]) -> Run {
         cmd.env("KUSTOPLAN_SANDBOX_DIR", dir);
     }
     let out = cmd.output().expect("run kustoplan");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    Run::from(out)
 }
 
 fn kustoplan(sandbox: &Path, args: &[&str]) -> Run {

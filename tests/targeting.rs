@@ -3,14 +3,12 @@
 //! what a kept change needs (naming what to add, changing nothing), and a saved targeted plan
 //! applies exactly its changes.
 
+mod common;
+
 use std::path::Path;
 use std::process::Command;
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
+use common::cli::Run;
 
 /// The gameplay example in a temporary directory, applied to its own sandbox directory.
 struct Stack {
@@ -43,11 +41,7 @@ impl Stack {
             .env("NO_COLOR", "1")
             .output()
             .expect("run kustoplan");
-        Run {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
+        Run::from(out)
     }
 
     fn plan(&self, extra: &[&str]) -> Run {

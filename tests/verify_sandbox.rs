@@ -10,17 +10,12 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::process::Command;
 
+use common::cli::Run;
 use kustoplan::sandbox::kusto::{ServeConfig, serve};
 use serde_json::{Value, json};
 
 const DB: &str = "verifydb";
 const TEST: &str = "verify_sandbox";
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
 
 async fn kustoplan(args: Vec<String>) -> Run {
     let out = tokio::task::spawn_blocking(move || {
@@ -33,11 +28,7 @@ async fn kustoplan(args: Vec<String>) -> Run {
     })
     .await
     .expect("join");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    Run::from(out)
 }
 
 /// A stack of two tables on `cluster`, no Kafka, no routes: Events (string marker column)

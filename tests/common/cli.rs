@@ -2,7 +2,7 @@
 //! gameplay example: what the CLI scenario tests share.
 
 use std::path::Path;
-use std::process::Command;
+use std::process::{Command, Output};
 
 /// One finished run of the binary.
 pub struct Run {
@@ -38,6 +38,18 @@ impl Run {
     }
 }
 
+/// The exit code (-1 when killed by a signal) and the output, decoded lossily: one conversion for
+/// every test that runs the binary, so they all read a run the same way.
+impl From<Output> for Run {
+    fn from(out: Output) -> Run {
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+}
+
 /// What `plan` prints, and all it prints, when the live systems already match the manifests.
 pub const NO_CHANGES: &str = "No changes. The live systems match the manifests.\n";
 
@@ -51,11 +63,7 @@ pub fn kustoplan(sandbox: &Path, args: &[&str]) -> Run {
         .env_remove("KUSTOPLAN_ENV")
         .output()
         .expect("run kustoplan");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    Run::from(out)
 }
 
 /// A copy of the gameplay example that a test may edit.
@@ -91,9 +99,5 @@ pub async fn kustoplan_at(url: &str, local: &Path, args: &[&str]) -> Run {
     })
     .await
     .expect("join");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    Run::from(out)
 }

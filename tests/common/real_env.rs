@@ -210,9 +210,5 @@ pub async fn kustoplan_with_vars(stack: &Path, vars: &[String], args: &[&str]) -
     })
     .await
     .expect("join");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    Run::from(out)
 }
