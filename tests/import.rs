@@ -158,12 +158,7 @@ fn telemetry_round_trip_on_the_sandbox() {
         &[],
         &["plan", stack_dir, out_dir, "--detailed-exitcode"],
     );
-    assert_eq!(
-        (plan.code, plan.stdout.as_str()),
-        (0, "No changes. The live systems match the manifests.\n"),
-        "{}",
-        plan.stderr
-    );
+    plan.assert_no_changes();
 
     let again = kustoplan(sb, &[], &["import", stack_dir, "--out", out_dir]);
     assert_eq!(again.code, 1, "{}", again.all());
@@ -287,12 +282,7 @@ async fn brownfield_gameplay_with_a_literal_secret_on_the_sandbox() {
         &[(APPKEY_VAR, LITERAL_KEY)],
         &["plan", stack_dir, out_dir, "--detailed-exitcode"],
     );
-    assert_eq!(
-        (set.code, set.stdout.as_str()),
-        (0, "No changes. The live systems match the manifests.\n"),
-        "{}",
-        set.stderr
-    );
+    set.assert_no_changes();
     let wrong = kustoplan(
         sb,
         &[(APPKEY_VAR, "another-value")],
@@ -531,12 +521,7 @@ async fn round_trip_on_real_kafka_and_connect() {
     assert!(unset.stdout.contains("aad.auth.appkey"), "{}", unset.stdout);
     assert!(!unset.all().contains(LITERAL_KEY));
     let set = run(plan_args, vec![(var.clone(), LITERAL_KEY.to_string())]).await;
-    assert_eq!(
-        (set.code, set.stdout.as_str()),
-        (0, "No changes. The live systems match the manifests.\n"),
-        "{}",
-        set.stderr
-    );
+    set.assert_no_changes();
 
     let deleted = http
         .delete(format!("{}/connectors/{sink}", env.connect_url))

@@ -204,12 +204,7 @@ fn a_stack_targets_sandbox_serve_as_the_readme_says() {
         "{}",
         apply.stdout
     );
-    assert_eq!(
-        (again.code, again.stdout.as_str()),
-        (0, "No changes. The live systems match the manifests.\n"),
-        "{}",
-        again.stderr
-    );
+    again.assert_no_changes();
     assert!(server_dir.path().join("kusto-state.json").is_file());
     assert!(server_dir.path().join("connect-state.json").is_file());
     assert!(

@@ -82,11 +82,7 @@ fn create_from_empty_then_no_op_replan() {
     );
     for _ in 0..2 {
         let again = kustoplan(s, &["plan", "examples/gameplay", "--detailed-exitcode"]);
-        assert_eq!(again.code, 0, "{}{}", again.stdout, again.stderr);
-        assert_eq!(
-            again.stdout,
-            "No changes. The live systems match the manifests.\n"
-        );
+        again.assert_no_changes();
     }
 }
 
@@ -419,10 +415,7 @@ fn principals_added_and_removed_and_drift_behind_our_back() {
     assert!(live_principals(s).contains(&analyst));
     assert!(live_principals(s).contains("analyst (upn: analyst@example.com)"));
     let converged = kustoplan(s, &["plan", dir, "--detailed-exitcode"]);
-    assert_eq!(
-        (converged.code, converged.stdout.as_str()),
-        (0, "No changes. The live systems match the manifests.\n")
-    );
+    converged.assert_no_changes();
     edit(
         stack.path(),
         "stack.yaml",
@@ -430,11 +423,7 @@ fn principals_added_and_removed_and_drift_behind_our_back() {
         "safety: {prune: true}\ntargets:\n",
     );
     let pruned = kustoplan(s, &["plan", dir, "--detailed-exitcode"]);
-    assert_eq!(
-        (pruned.code, pruned.stdout.as_str()),
-        (0, "No changes. The live systems match the manifests.\n"),
-        "prune never revokes a declared user"
-    );
+    pruned.assert_no_changes_because("prune never revokes a declared user");
     edit(
         stack.path(),
         "stack.yaml",
@@ -596,10 +585,7 @@ fn a_listed_role_is_the_exact_set_even_when_empty() {
         "the declared admin stays"
     );
     let converged = kustoplan(s, &["plan", dir, "--detailed-exitcode"]);
-    assert_eq!(
-        (converged.code, converged.stdout.as_str()),
-        (0, "No changes. The live systems match the manifests.\n")
-    );
+    converged.assert_no_changes();
 }
 
 #[test]
@@ -621,11 +607,7 @@ fn restart_failed_restarts_only_failed_tasks_when_asked() {
     drop(connect);
 
     let plain = kustoplan(s, &["apply", dir, "--auto-approve"]);
-    assert_eq!(plain.code, 0);
-    assert_eq!(
-        plain.stdout, "No changes. The live systems match the manifests.\n",
-        "a failed task is not drift"
-    );
+    plain.assert_no_changes_because("a failed task is not drift");
 
     let restarted = kustoplan(s, &["apply", dir, "--auto-approve", "--restart-failed"]);
     assert_eq!(
@@ -839,12 +821,7 @@ fn functions_plan_apply_replan_and_prune() {
         create.stdout
     );
     let again = kustoplan(s, &["plan", dir, "--detailed-exitcode"]);
-    assert_eq!(
-        (again.code, again.stdout.as_str()),
-        (0, "No changes. The live systems match the manifests.\n"),
-        "{}",
-        again.stderr
-    );
+    again.assert_no_changes();
 
     // Re-indented and with CRLF line endings: the same function.
     let respaced = FUNCTION
@@ -852,12 +829,7 @@ fn functions_plan_apply_replan_and_prune() {
         .replace('\n', "\r\n");
     std::fs::write(stack.path().join("functions.yaml"), respaced).expect("write");
     let same = kustoplan(s, &["plan", dir, "--detailed-exitcode"]);
-    assert_eq!(
-        (same.code, same.stdout.as_str()),
-        (0, "No changes. The live systems match the manifests.\n"),
-        "{}",
-        same.stderr
-    );
+    same.assert_no_changes();
 
     // A real change is an in-place update, applied without any flag.
     std::fs::write(stack.path().join("functions.yaml"), FUNCTION).expect("write");
@@ -889,10 +861,7 @@ fn functions_plan_apply_replan_and_prune() {
     // No longer declared: left alone without prune, dropped (data-loss) with it.
     std::fs::remove_file(stack.path().join("functions.yaml")).expect("remove");
     let kept = kustoplan(s, &["plan", dir, "--detailed-exitcode"]);
-    assert_eq!(
-        (kept.code, kept.stdout.as_str()),
-        (0, "No changes. The live systems match the manifests.\n")
-    );
+    kept.assert_no_changes();
     edit(
         stack.path(),
         "stack.yaml",
@@ -918,10 +887,7 @@ fn functions_plan_apply_replan_and_prune() {
         dropped.stdout
     );
     let gone = kustoplan(s, &["plan", dir, "--detailed-exitcode"]);
-    assert_eq!(
-        (gone.code, gone.stdout.as_str()),
-        (0, "No changes. The live systems match the manifests.\n")
-    );
+    gone.assert_no_changes();
 }
 
 /// Ingests `rows` (CSV) into `table` of the sandbox and returns the table's row count.
@@ -1141,10 +1107,5 @@ fn a_renamed_function_is_created_under_its_new_name_and_the_old_one_dropped_in_o
         apply.stdout
     );
     let replan = kustoplan(s, &["plan", dir, "--detailed-exitcode"]);
-    assert_eq!(
-        (replan.code, replan.stdout.as_str()),
-        (0, "No changes. The live systems match the manifests.\n"),
-        "{}",
-        replan.stderr
-    );
+    replan.assert_no_changes();
 }

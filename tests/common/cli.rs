@@ -17,7 +17,7 @@ impl Run {
         format!("{}{}", self.stdout, self.stderr)
     }
 
-    /// Asserts this run was a plan that found nothing to do: exit code 0 (with
+    /// Asserts this run was a plan (or an apply) that found nothing to do: exit code 0 (with
     /// `--detailed-exitcode`, 2 would mean changes) and exactly the no-changes summary on
     /// standard output. One place for the summary line, so a test that checks convergence
     /// cannot drift from what the binary prints.
