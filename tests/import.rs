@@ -11,7 +11,7 @@ use std::process::Command;
 use std::sync::Arc;
 
 use common::cli::Run;
-use common::real_env::real_env;
+use common::real_env::{gameplay_copy_unique, real_env};
 use common::sandbox::KustoServer;
 use kustoplan::providers::connect::ConnectClient;
 use kustoplan::sandbox::connect::ConnectSandbox;
@@ -399,20 +399,7 @@ async fn round_trip_on_real_kafka_and_connect() {
     };
     let suffix = format!("imp{}", std::process::id());
     let stack = tempfile::tempdir().expect("tempdir");
-    let secret = stack.path().join("kusto.properties");
-    std::fs::write(&secret, "appkey=not-a-real-key\n").expect("secret file");
-    for f in ["stack.yaml", "kusto.yaml", "kafka.yaml"] {
-        let body = std::fs::read_to_string(Path::new("examples/gameplay").join(f)).expect("read");
-        let body = body
-            .replace("name: gameplay\n", &format!("name: gameplay-{suffix}\n"))
-            .replace("topic: gameplay\n", &format!("topic: gameplay-{suffix}\n"))
-            .replace(
-                "name: gameplay-kusto-sink",
-                &format!("name: gameplay-sink-{suffix}"),
-            )
-            .replace("/opt/kafka/secrets/kusto.properties", text(&secret));
-        std::fs::write(stack.path().join(f), body).expect("write");
-    }
+    gameplay_copy_unique(stack.path(), &suffix, "not-a-real-key");
     let only = tempfile::tempdir().expect("tempdir");
     std::fs::copy(
         stack.path().join("stack.yaml"),

@@ -6,21 +6,9 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-use common::cli::Run;
+use common::cli::kustoplan;
 use kustoplan::sandbox::kusto::{Caller, KustoSandbox};
-
-fn kustoplan(sandbox: &Path, args: &[&str]) -> Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_kustoplan"))
-        .args(args)
-        .env("KUSTOPLAN_SANDBOX_DIR", sandbox)
-        .env_remove("KUSTOPLAN_ENV")
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run kustoplan");
-    Run::from(out)
-}
 
 fn text(p: &Path) -> &str {
     p.to_str().expect("utf-8 path")

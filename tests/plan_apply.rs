@@ -5,7 +5,7 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use common::cli::Run;
+use common::cli::{Run, gameplay_copy};
 
 fn kustoplan(sandbox: &Path, args: &[&str]) -> Run {
     let out = Command::new(env!("CARGO_BIN_EXE_kustoplan"))
@@ -18,19 +18,10 @@ fn kustoplan(sandbox: &Path, args: &[&str]) -> Run {
     Run::from(out)
 }
 
-/// A copy of the gameplay example that a test may edit.
-fn stack_copy() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("tempdir");
-    for f in ["stack.yaml", "kusto.yaml", "kafka.yaml"] {
-        std::fs::copy(Path::new("examples/gameplay").join(f), dir.path().join(f)).expect("copy");
-    }
-    dir
-}
-
 /// A sandbox and an editable copy of the gameplay stack, already applied.
 fn applied_stack() -> (tempfile::TempDir, tempfile::TempDir) {
     let sandbox = tempfile::tempdir().expect("tempdir");
-    let stack = stack_copy();
+    let stack = gameplay_copy();
     let dir = stack.path().to_str().expect("utf-8 path");
     assert_eq!(
         kustoplan(sandbox.path(), &["apply", dir, "--auto-approve"]).code,
@@ -644,7 +635,7 @@ fn restart_failed_restarts_only_failed_tasks_when_asked() {
 fn connect_validation_errors_stop_apply_before_anything_is_written() {
     let sandbox = tempfile::tempdir().expect("tempdir");
     let s = sandbox.path();
-    let stack = stack_copy();
+    let stack = gameplay_copy();
     let dir = stack.path().to_str().expect("utf-8 path");
     edit(
         stack.path(),

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::cli::Run;
+use common::cli::{Run, gameplay_copy};
 use kustoplan::providers::kafka::{ConfigChange, PartitionIncrease};
 use kustoplan::sandbox::connect::{ConnectSandbox, TargetState};
 use kustoplan::sandbox::kafka::KafkaSandbox;
@@ -42,11 +42,7 @@ struct Applied {
 impl Applied {
     fn new() -> Applied {
         let sandbox = tempfile::tempdir().expect("tempdir");
-        let stack = tempfile::tempdir().expect("tempdir");
-        for f in ["stack.yaml", "kusto.yaml", "kafka.yaml"] {
-            std::fs::copy(Path::new("examples/gameplay").join(f), stack.path().join(f))
-                .expect("copy");
-        }
+        let stack = gameplay_copy();
         let plan_file = stack.path().join("out.plan");
         let applied = Applied {
             sandbox,

@@ -5,10 +5,7 @@
 
 mod common;
 
-use std::path::Path;
-use std::process::Command;
-
-use common::cli::Run;
+use common::cli::{Run, gameplay_copy, kustoplan};
 
 /// The gameplay example in a temporary directory, applied to its own sandbox directory.
 struct Stack {
@@ -18,13 +15,8 @@ struct Stack {
 
 impl Stack {
     fn new() -> Stack {
-        let dir = tempfile::tempdir().expect("tempdir");
-        for f in ["stack.yaml", "kusto.yaml", "kafka.yaml"] {
-            std::fs::copy(Path::new("examples/gameplay").join(f), dir.path().join(f))
-                .expect("copy");
-        }
         Stack {
-            dir,
+            dir: gameplay_copy(),
             sandbox: tempfile::tempdir().expect("tempdir"),
         }
     }
@@ -34,14 +26,7 @@ impl Stack {
     }
 
     fn run(&self, args: &[&str]) -> Run {
-        let out = Command::new(env!("CARGO_BIN_EXE_kustoplan"))
-            .args(args)
-            .env("KUSTOPLAN_SANDBOX_DIR", self.sandbox.path())
-            .env_remove("KUSTOPLAN_ENV")
-            .env("NO_COLOR", "1")
-            .output()
-            .expect("run kustoplan");
-        Run::from(out)
+        kustoplan(self.sandbox.path(), args)
     }
 
     fn plan(&self, extra: &[&str]) -> Run {

@@ -201,10 +201,7 @@ fn a_directory_linked_twice_is_read_once() {
 fn markdown_plans_show_hostile_live_names_as_text() {
     use kustoplan::sandbox::connect::ConnectSandbox;
     let sandbox = tempfile::tempdir().expect("tempdir");
-    let stack = tempfile::tempdir().expect("tempdir");
-    for f in ["stack.yaml", "kusto.yaml", "kafka.yaml"] {
-        std::fs::copy(Path::new("examples/gameplay").join(f), stack.path().join(f)).expect("copy");
-    }
+    let stack = common::cli::gameplay_copy();
     let stack_file = stack.path().join("stack.yaml");
     let text_of_stack = std::fs::read_to_string(&stack_file).expect("read");
     std::fs::write(&stack_file, text_of_stack + "safety:\n  prune: true\n").expect("write");

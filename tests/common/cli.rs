@@ -66,11 +66,15 @@ pub fn kustoplan(sandbox: &Path, args: &[&str]) -> Run {
     Run::from(out)
 }
 
-/// A copy of the gameplay example that a test may edit.
+/// A copy of the gameplay example (its three manifests) in a temp dir, that a test may edit.
 pub fn gameplay_copy() -> tempfile::TempDir {
     let stack = tempfile::tempdir().expect("tempdir");
     for f in ["stack.yaml", "kusto.yaml", "kafka.yaml"] {
-        std::fs::copy(Path::new("examples/gameplay").join(f), stack.path().join(f)).expect("copy");
+        std::fs::copy(
+            super::repo().join("examples/gameplay").join(f),
+            stack.path().join(f),
+        )
+        .expect("copy");
     }
     stack
 }
