@@ -10,7 +10,7 @@ use std::os::unix::process::ExitStatusExt;
 use std::process::Command;
 use std::time::Duration;
 
-use common::sandbox::KustoServer;
+use common::sandbox::{KustoServer, stack_head};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 
@@ -65,9 +65,7 @@ async fn forward(mut client: TcpStream, upstream: std::net::SocketAddr) {
 }
 
 fn big_stack(dir: &std::path::Path, url: &str) {
-    let mut yaml = format!(
-        "kind: Stack\nname: big\ntargets:\n  kusto:\n    cluster: {url}\n    auth: {{method: none}}\n---\nkind: Database\nname: gamedb\n"
-    );
+    let mut yaml = stack_head("big", url, "{method: none}", "", "gamedb");
     for t in 0..400 {
         let _ = write!(
             yaml,

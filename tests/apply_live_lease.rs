@@ -12,7 +12,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use common::sandbox::KustoServer;
+use common::sandbox::{KustoServer, stack_head};
 use kustoplan::kusto::lease::{LeaseId, LeaseRecord, PREFIX, table_name};
 use kustoplan::sandbox::kusto::{Caller, Faults, KustoSandbox, ServerHandle};
 
@@ -29,12 +29,7 @@ fn stack(url: &str, prefix: &str, extra: &str) -> tempfile::TempDir {
 /// [`stack`] with `count` tables.
 fn stack_of(url: &str, prefix: &str, count: usize, extra: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut docs = vec![
-        format!(
-            "kind: Stack\nname: {STACK}\ntargets:\n  kusto:\n    cluster: {url}\n    auth: {{method: none}}\n{extra}"
-        ),
-        format!("kind: Database\nname: {DB}\n"),
-    ];
+    let mut docs = vec![stack_head(STACK, url, "{method: none}", extra, DB)];
     for i in 0..count {
         docs.push(format!(
             "kind: Table\nname: {prefix}{i}\ndatabase: {DB}\ncolumns:\n  - {{name: A, type: int}}\n"

@@ -6,7 +6,7 @@ mod common;
 
 use common::cli::{gameplay_copy, kustoplan};
 
-use common::sandbox::KustoServer;
+use common::sandbox::{KustoServer, stack_head};
 use kustoplan::sandbox::kusto::Faults;
 
 const TABLE: &str = "---
@@ -27,9 +27,12 @@ ingestion_batching: {max_time: 10s, max_items: 5, max_raw_size_mb: 100}
 async fn a_table_created_by_a_cut_script_is_owned_and_can_be_pruned() {
     let server = KustoServer::start(&["gamedb"]).await;
     let stack = tempfile::tempdir().expect("tempdir");
-    let head = format!(
-        "kind: Stack\nname: events\nsafety: {{prune: true}}\ntargets:\n  kusto:\n    cluster: {}\n    auth: {{method: none}}\n---\nkind: Database\nname: gamedb\n",
-        server.url()
+    let head = stack_head(
+        "events",
+        &server.url(),
+        "{method: none}",
+        "safety: {prune: true}\n",
+        "gamedb",
     );
     std::fs::write(stack.path().join("stack.yaml"), format!("{head}{TABLE}")).expect("write");
     let local = tempfile::tempdir().expect("tempdir");
@@ -120,9 +123,12 @@ async fn a_function_created_by_a_cut_script_is_owned_and_pruned_only_with_prune(
     let server = KustoServer::start(&["gamedb"]).await;
     let stack = tempfile::tempdir().expect("tempdir");
     let head = |prune: bool| {
-        format!(
-            "kind: Stack\nname: events\nsafety: {{prune: {prune}}}\ntargets:\n  kusto:\n    cluster: {}\n    auth: {{method: none}}\n---\nkind: Database\nname: gamedb\n",
-            server.url()
+        stack_head(
+            "events",
+            &server.url(),
+            "{method: none}",
+            &format!("safety: {{prune: {prune}}}\n"),
+            "gamedb",
         )
     };
     let function = "---\nkind: Function\nname: Recent\nparameters: [{name: n, type: long}]\nbody: |\n  print x = n\n  | take 1\n";

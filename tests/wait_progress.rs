@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 mod common;
 
-use common::sandbox::KustoServer;
+use common::sandbox::{KustoServer, stack_head};
 use kustoplan::kusto::lease::{LeaseId, LeaseRecord, table_name};
 use kustoplan::sandbox::kusto::{Caller, Faults};
 
@@ -23,9 +23,8 @@ const DB: &str = "waitdb";
 fn stack(url: &str, auth: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tempdir");
     let text = format!(
-        "kind: Stack\nname: {STACK}\ntargets:\n  kusto:\n    cluster: {url}\n    auth: {auth}\n---\n\
-         kind: Database\nname: {DB}\n---\n\
-         kind: Table\nname: Events\ndatabase: {DB}\ncolumns:\n  - {{name: A, type: int}}\n"
+        "{}---\nkind: Table\nname: Events\ndatabase: {DB}\ncolumns:\n  - {{name: A, type: int}}\n",
+        stack_head(STACK, url, auth, "", DB)
     );
     std::fs::write(dir.path().join("stack.yaml"), text).expect("write stack");
     dir

@@ -78,3 +78,14 @@ pub async fn connect_server() -> ConnectServerHandle {
     .await
     .expect("serve")
 }
+
+/// The documents that open a stack applied to a served sandbox: the Stack document `name` whose
+/// Kusto target is the cluster at `url` authenticating with `auth` (a flow mapping, e.g.
+/// `{method: none}`), with `extra` (whole lines of more Stack keys, e.g. `safety: {prune:
+/// true}\n`, or empty), then the Database document `database`. The tests add their own
+/// documents after it, each starting with `---`.
+pub fn stack_head(name: &str, url: &str, auth: &str, extra: &str, database: &str) -> String {
+    format!(
+        "kind: Stack\nname: {name}\ntargets:\n  kusto:\n    cluster: {url}\n    auth: {auth}\n{extra}---\nkind: Database\nname: {database}\n"
+    )
+}
