@@ -56,12 +56,7 @@ fn create_with_backfill_alter_in_place_recreate_only_when_allowed() {
 
     let apply = kustoplan(s, &["apply", dir, "--auto-approve"]);
     assert_eq!(apply.code, 0, "{}", apply.all());
-    let at = |what: &str| {
-        apply
-            .stdout
-            .find(what)
-            .unwrap_or_else(|| panic!("{what} not in {}", apply.stdout))
-    };
+    let at = |what: &str| apply.stdout_position(what);
     assert!(
         at("ok kusto.gamedb.table.GamePlay") < at("ok kusto.gamedb.materialized_view.LatestPlay"),
         "the source table is created before the view:\n{}",

@@ -60,12 +60,7 @@ fn plan_apply_replan_then_a_mismatch_and_a_cycle_are_refused() {
 
     let apply = kustoplan(s, &["apply", dir, "--auto-approve"]);
     assert_eq!(apply.code, 0, "{}", apply.all());
-    let at = |what: &str| {
-        apply
-            .stdout
-            .find(what)
-            .unwrap_or_else(|| panic!("{what} not in {}", apply.stdout))
-    };
+    let at = |what: &str| apply.stdout_position(what);
     assert!(
         at("ok kusto.gamedb.function.WinsOf") < at("ok kusto.gamedb.table.Wins.policy.update"),
         "the function is created before the policy that calls it:\n{}",

@@ -17,6 +17,15 @@ impl Run {
         format!("{}{}", self.stdout, self.stderr)
     }
 
+    /// Where `what` first stands in standard output, failing the test (with the output) when it
+    /// is not there: for the tests that check the order in which apply reports its steps.
+    #[track_caller]
+    pub fn stdout_position(&self, what: &str) -> usize {
+        self.stdout
+            .find(what)
+            .unwrap_or_else(|| panic!("{what} not in {}", self.stdout))
+    }
+
     /// Asserts this run was a plan (or an apply) that found nothing to do: exit code 0 (with
     /// `--detailed-exitcode`, 2 would mean changes) and exactly the no-changes summary on
     /// standard output. One place for the summary line, so a test that checks convergence
