@@ -4,7 +4,8 @@
 mod common;
 
 use common::cli::kustoplan_at;
-use common::sandbox::KustoServer;
+use common::cli::write_stack;
+use common::sandbox::{KustoServer, SCALE_STACK};
 use kustoplan::sandbox::kusto::Faults;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -112,7 +113,7 @@ async fn interrupted_apply_leaves_exactly_the_remaining_changes_and_a_second_app
 /// policies: everything observe reads, at table and database level.
 fn scale_stack(dir: &std::path::Path, tables: usize) {
     let mut docs = vec![
-        "kind: Stack\nname: scale\nvars:\n  kusto_cluster: sandbox\ntargets:\n  kusto:\n    cluster: ${var.kusto_cluster}\n    auth: {method: none}\n".to_string(),
+        SCALE_STACK.to_string(),
         "kind: Database\nname: scaledb\ningestion_batching: {max_time: 1m}\nstreaming_ingestion: true\nprincipals:\n  admins:\n    - {app: 00000000-0000-0000-0000-00000000a11d, tenant: 00000000-0000-0000-0000-0000000007e2, notes: AAD App}\n".to_string(),
     ];
     for i in 0..tables {
@@ -132,7 +133,7 @@ fn scale_stack(dir: &std::path::Path, tables: usize) {
             "kind: Table\nname: T{i}\ndatabase: scaledb\ncolumns:\n  - {{name: A, type: int}}\n{policy}\nprincipals:\n  admins:\n    - {{user: {oid}, tenant: {tenant}, notes: Owner {i}}}\n  ingestors:\n    - {{app: 00000000-0000-0000-0000-00000000a11d, tenant: 00000000-0000-0000-0000-0000000007e2}}\n"
         ));
     }
-    std::fs::write(dir.join("stack.yaml"), docs.join("---\n")).expect("write stack");
+    write_stack(dir, &docs);
 }
 
 /// Observe costs 4 Kusto requests per database whatever the number of tables, also when every

@@ -12,6 +12,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use common::cli::write_stack;
 use common::sandbox::{KustoServer, stack_head};
 use kustoplan::kusto::lease::{LeaseId, LeaseRecord, PREFIX, table_name};
 use kustoplan::sandbox::kusto::{Caller, Faults, KustoSandbox, ServerHandle};
@@ -35,7 +36,7 @@ fn stack_of(url: &str, prefix: &str, count: usize, extra: &str) -> tempfile::Tem
             "kind: Table\nname: {prefix}{i}\ndatabase: {DB}\ncolumns:\n  - {{name: A, type: int}}\n"
         ));
     }
-    std::fs::write(dir.path().join("stack.yaml"), docs.join("---\n")).expect("write stack");
+    write_stack(dir.path(), &docs);
     dir
 }
 

@@ -9,8 +9,8 @@ mod common;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use common::cli::{edit, kustoplan, kustoplan_at};
-use common::sandbox::KustoServer;
+use common::cli::{edit, kustoplan, kustoplan_at, write_stack};
+use common::sandbox::{KustoServer, SCALE_STACK};
 
 const VIEW: &str = "kind: MaterializedView
 name: LatestPlay
@@ -225,7 +225,7 @@ query: ''
 /// `views` tables in `scaledb`, each with a materialized view over it.
 fn viewed_stack(dir: &Path, views: usize) {
     let mut docs = vec![
-        "kind: Stack\nname: scale\nvars:\n  kusto_cluster: sandbox\ntargets:\n  kusto:\n    cluster: ${var.kusto_cluster}\n    auth: {method: none}\n".to_string(),
+        SCALE_STACK.to_string(),
         "kind: Database\nname: scaledb\n".to_string(),
     ];
     for i in 0..views {
@@ -237,7 +237,7 @@ fn viewed_stack(dir: &Path, views: usize) {
             i % 2 == 0
         ));
     }
-    std::fs::write(dir.join("stack.yaml"), docs.join("---\n")).expect("write stack");
+    write_stack(dir, &docs);
 }
 
 /// Views cost observe no request of their own: they come with the schema JSON, so a plan

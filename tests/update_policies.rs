@@ -7,8 +7,8 @@ mod common;
 
 use std::path::Path;
 
-use common::cli::{edit, kustoplan, kustoplan_at};
-use common::sandbox::KustoServer;
+use common::cli::{edit, kustoplan, kustoplan_at, write_stack};
+use common::sandbox::{KustoServer, SCALE_STACK};
 
 const WINS: &str = "kind: Table
 name: Wins
@@ -174,7 +174,7 @@ fn validate_points_at_bad_entries() {
 /// (`transactional` as given).
 fn chained_stack(dir: &Path, tables: usize, transactional: bool) {
     let mut docs = vec![
-        "kind: Stack\nname: scale\nvars:\n  kusto_cluster: sandbox\ntargets:\n  kusto:\n    cluster: ${var.kusto_cluster}\n    auth: {method: none}\n".to_string(),
+        SCALE_STACK.to_string(),
         "kind: Database\nname: scaledb\n".to_string(),
     ];
     for i in 0..tables {
@@ -191,7 +191,7 @@ fn chained_stack(dir: &Path, tables: usize, transactional: bool) {
             "kind: Table\nname: T{i}\ndatabase: scaledb\ncolumns:\n  - {{name: A, type: int}}\n{policy}"
         ));
     }
-    std::fs::write(dir.join("stack.yaml"), docs.join("---\n")).expect("write stack");
+    write_stack(dir, &docs);
 }
 
 /// Update policies cost observe no request of their own: they come with the schema script.

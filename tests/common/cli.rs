@@ -88,6 +88,12 @@ pub fn gameplay_copy() -> tempfile::TempDir {
     stack
 }
 
+/// Writes `docs` to `dir/stack.yaml`, one YAML document each (joined by `---` lines): how the
+/// tests that generate a stack (many tables, views, leases) write it.
+pub fn write_stack(dir: &Path, docs: &[String]) {
+    std::fs::write(dir.join("stack.yaml"), docs.join("---\n")).expect("write stack");
+}
+
 /// Replaces `from` (which must be there) with `to` in `dir/file`.
 pub fn edit(dir: &Path, file: &str, from: &str, to: &str) {
     let path = dir.join(file);

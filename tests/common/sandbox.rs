@@ -79,6 +79,12 @@ pub async fn connect_server() -> ConnectServerHandle {
     .expect("serve")
 }
 
+/// The Stack document `scale` of the generated stacks that measure what observe costs: its
+/// Kusto cluster is `${var.kusto_cluster}`, the built-in sandbox unless the run sets `--var
+/// kusto_cluster=URL` (as [`super::cli::kustoplan_at`] does for a [`KustoServer`]), without
+/// authentication.
+pub const SCALE_STACK: &str = "kind: Stack\nname: scale\nvars:\n  kusto_cluster: sandbox\ntargets:\n  kusto:\n    cluster: ${var.kusto_cluster}\n    auth: {method: none}\n";
+
 /// The documents that open a stack applied to a served sandbox: the Stack document `name` whose
 /// Kusto target is the cluster at `url` authenticating with `auth` (a flow mapping, e.g.
 /// `{method: none}`), with `extra` (whole lines of more Stack keys, e.g. `safety: {prune:
