@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::cli::{Run, edit, gameplay_copy, kustoplan};
+use common::cli::{Run, edit, gameplay_copy, kustoplan, widen_score};
 use serde_json::Value;
 
 /// The one JSON document on stdout (parsing fails on anything else there).
@@ -149,18 +149,7 @@ fn a_data_loss_change_without_allow_is_refused_and_nothing_is_applied() {
     let dir = stack.path().to_str().expect("utf-8");
     let first = kustoplan(s, &["apply", dir, "--auto-approve"]);
     assert_eq!(first.code, 0, "{}", first.stderr);
-    edit(
-        stack.path(),
-        "kusto.yaml",
-        "{name: Score, type: int}",
-        "{name: Score, type: long}",
-    );
-    edit(
-        stack.path(),
-        "kusto.yaml",
-        "{column: Score, path: $.score, datatype: int}",
-        "{column: Score, path: $.score, datatype: long}",
-    );
+    widen_score(stack.path());
     let before = kustoplan(s, &["plan", dir, "--format", "json"]);
     assert_eq!(before.code, 0, "{}", before.stderr);
 

@@ -5,7 +5,7 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use common::cli::{Run, gameplay_copy};
+use common::cli::{Run, edit, gameplay_copy, widen_score};
 
 fn kustoplan(sandbox: &Path, args: &[&str]) -> Run {
     let out = Command::new(env!("CARGO_BIN_EXE_kustoplan"))
@@ -28,13 +28,6 @@ fn applied_stack() -> (tempfile::TempDir, tempfile::TempDir) {
         0
     );
     (sandbox, stack)
-}
-
-fn edit(dir: &Path, file: &str, from: &str, to: &str) {
-    let path = dir.join(file);
-    let text = std::fs::read_to_string(&path).expect("read");
-    assert!(text.contains(from), "{from} not in {file}");
-    std::fs::write(&path, text.replace(from, to)).expect("write");
 }
 
 #[test]
@@ -98,18 +91,7 @@ fn add_column_then_retype_is_refused_until_allowed() {
         add.stdout
     );
 
-    edit(
-        stack.path(),
-        "kusto.yaml",
-        "{name: Score, type: int}",
-        "{name: Score, type: long}",
-    );
-    edit(
-        stack.path(),
-        "kusto.yaml",
-        "{column: Score, path: $.score, datatype: int}",
-        "{column: Score, path: $.score, datatype: long}",
-    );
+    widen_score(stack.path());
     let refused = kustoplan(s, &["apply", dir, "--auto-approve"]);
     assert_eq!(refused.code, 1);
     assert!(

@@ -102,6 +102,23 @@ pub fn edit(dir: &Path, file: &str, from: &str, to: &str) {
     std::fs::write(&path, text.replace(from, to)).expect("write");
 }
 
+/// Widens the gameplay example's `GamePlay.Score` from int to long in `dir/kusto.yaml`, the
+/// column and its JSON mapping together: the type change (data-loss) several tests plan.
+pub fn widen_score(dir: &Path) {
+    edit(
+        dir,
+        "kusto.yaml",
+        "{name: Score, type: int}",
+        "{name: Score, type: long}",
+    );
+    edit(
+        dir,
+        "kusto.yaml",
+        "{column: Score, path: $.score, datatype: int}",
+        "{column: Score, path: $.score, datatype: long}",
+    );
+}
+
 /// Runs kustoplan (off the async runtime) with its Kusto cluster at `url`, a sandbox server
 /// (`--var kusto_cluster=URL`), and the rest of the built-in sandbox in `local`.
 pub async fn kustoplan_at(url: &str, local: &Path, args: &[&str]) -> Run {
