@@ -5,7 +5,7 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use common::cli::{Run, edit, gameplay_copy, widen_score};
+use common::cli::{Run, edit, gameplay_copy, prune_on, widen_score};
 
 fn kustoplan(sandbox: &Path, args: &[&str]) -> Run {
     let out = Command::new(env!("CARGO_BIN_EXE_kustoplan"))
@@ -389,12 +389,7 @@ fn principals_added_and_removed_and_drift_behind_our_back() {
     assert!(live_principals(s).contains("analyst (upn: analyst@example.com)"));
     let converged = kustoplan(s, &["plan", dir, "--detailed-exitcode"]);
     converged.assert_no_changes();
-    edit(
-        stack.path(),
-        "stack.yaml",
-        "targets:\n",
-        "safety: {prune: true}\ntargets:\n",
-    );
+    prune_on(stack.path());
     let pruned = kustoplan(s, &["plan", dir, "--detailed-exitcode"]);
     pruned.assert_no_changes_because("prune never revokes a declared user");
     edit(
@@ -420,12 +415,7 @@ fn principals_added_and_removed_and_drift_behind_our_back() {
         "without pruning an undeclared principal in an unlisted role is left alone, and said so"
     );
 
-    edit(
-        stack.path(),
-        "stack.yaml",
-        "targets:\n",
-        "safety: {prune: true}\ntargets:\n",
-    );
+    prune_on(stack.path());
     let removal = kustoplan(s, &["apply", dir, "--auto-approve"]);
     assert_eq!(
         removal.code, 1,
@@ -835,12 +825,7 @@ fn functions_plan_apply_replan_and_prune() {
     std::fs::remove_file(stack.path().join("functions.yaml")).expect("remove");
     let kept = kustoplan(s, &["plan", dir, "--detailed-exitcode"]);
     kept.assert_no_changes();
-    edit(
-        stack.path(),
-        "stack.yaml",
-        "targets:\n",
-        "safety: {prune: true}\ntargets:\n",
-    );
+    prune_on(stack.path());
     let refused = kustoplan(s, &["apply", dir, "--auto-approve"]);
     assert_eq!(refused.code, 1, "{}", refused.stdout);
     assert!(

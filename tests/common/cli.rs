@@ -102,6 +102,17 @@ pub fn edit(dir: &Path, file: &str, from: &str, to: &str) {
     std::fs::write(&path, text.replace(from, to)).expect("write");
 }
 
+/// Turns `safety.prune` on in the Stack document of `dir/stack.yaml` (the gameplay example's,
+/// or any with a `targets:` line): what the tests of dropping undeclared objects start from.
+pub fn prune_on(dir: &Path) {
+    edit(
+        dir,
+        "stack.yaml",
+        "targets:\n",
+        "safety: {prune: true}\ntargets:\n",
+    );
+}
+
 /// Widens the gameplay example's `GamePlay.Score` from int to long in `dir/kusto.yaml`, the
 /// column and its JSON mapping together: the type change (data-loss) several tests plan.
 pub fn widen_score(dir: &Path) {
