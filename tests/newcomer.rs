@@ -8,21 +8,12 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
-use common::cli::Run;
+use common::cli::{Run, kustoplan_in};
 use kustoplan::sandbox::connect::{ConnectFaults, ConnectStats};
 use kustoplan::sandbox::kusto::{Faults, RequestStats};
 
 fn kustoplan(args: &[&str], sandbox: Option<&Path>) -> Run {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_kustoplan"));
-    cmd.args(args)
-        .env_remove("KUSTOPLAN_SANDBOX_DIR")
-        .env_remove("KUSTOPLAN_ENV")
-        .env("NO_COLOR", "1");
-    if let Some(dir) = sandbox {
-        cmd.env("KUSTOPLAN_SANDBOX_DIR", dir);
-    }
-    let out = cmd.output().expect("run kustoplan");
-    Run::from(out)
+    kustoplan_in(&common::repo(), sandbox, args)
 }
 
 fn text(p: &Path) -> &str {

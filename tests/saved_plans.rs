@@ -6,31 +6,12 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-use common::cli::{Run, gameplay_copy};
+use common::cli::{Run, gameplay_copy, kustoplan, kustoplan_in};
 use kustoplan::providers::kafka::{ConfigChange, PartitionIncrease};
 use kustoplan::sandbox::connect::{ConnectSandbox, TargetState};
 use kustoplan::sandbox::kafka::KafkaSandbox;
 use kustoplan::sandbox::kusto::{Caller, KustoSandbox};
-
-fn kustoplan_in(cwd: &Path, sandbox: Option<&Path>, args: &[&str]) -> Run {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_kustoplan"));
-    cmd.args(args)
-        .current_dir(cwd)
-        .env_remove("KUSTOPLAN_SANDBOX_DIR")
-        .env_remove("KUSTOPLAN_ENV")
-        .env("NO_COLOR", "1");
-    if let Some(dir) = sandbox {
-        cmd.env("KUSTOPLAN_SANDBOX_DIR", dir);
-    }
-    let out = cmd.output().expect("run kustoplan");
-    Run::from(out)
-}
-
-fn kustoplan(sandbox: &Path, args: &[&str]) -> Run {
-    kustoplan_in(Path::new(env!("CARGO_MANIFEST_DIR")), Some(sandbox), args)
-}
 
 /// A sandbox with the gameplay example applied, a copy of the stack, and a plan file path.
 struct Applied {

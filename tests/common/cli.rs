@@ -65,14 +65,23 @@ pub const NO_CHANGES: &str = "No changes. The live systems match the manifests.\
 /// Runs kustoplan with the built-in sandbox in `sandbox`, without colours or an environment
 /// from the caller's shell.
 pub fn kustoplan(sandbox: &Path, args: &[&str]) -> Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_kustoplan"))
-        .args(args)
-        .env("KUSTOPLAN_SANDBOX_DIR", sandbox)
-        .env("NO_COLOR", "1")
+    kustoplan_in(&super::repo(), Some(sandbox), args)
+}
+
+/// Runs kustoplan in the directory `cwd`, with the built-in sandbox in `sandbox` or, given
+/// none, where kustoplan keeps it by default (`KUSTOPLAN_SANDBOX_DIR` unset), without colours
+/// or an environment from the caller's shell: for the tests of relative paths and defaults.
+pub fn kustoplan_in(cwd: &Path, sandbox: Option<&Path>, args: &[&str]) -> Run {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_kustoplan"));
+    cmd.args(args)
+        .current_dir(cwd)
+        .env_remove("KUSTOPLAN_SANDBOX_DIR")
         .env_remove("KUSTOPLAN_ENV")
-        .output()
-        .expect("run kustoplan");
-    Run::from(out)
+        .env("NO_COLOR", "1");
+    if let Some(dir) = sandbox {
+        cmd.env("KUSTOPLAN_SANDBOX_DIR", dir);
+    }
+    Run::from(cmd.output().expect("run kustoplan"))
 }
 
 /// A copy of the gameplay example (its three manifests) in a temp dir, that a test may edit.
