@@ -17,7 +17,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::cli::Run;
-use common::real_env::{RealEnv, real_env};
+use common::real_env::{RealEnv, gameplay_copy_unique_edited, real_env};
 use common::sandbox::KustoServer;
 use kustoplan::sandbox::azurite::Azurite;
 use kustoplan::sandbox::kusto::AuthConfig;
@@ -156,31 +156,7 @@ impl Kusto {
 /// all tests), the connector's key file written where its `${file:...}` placeholder points,
 /// and `edit` applied to kafka.yaml.
 fn gameplay_copy(dir: &Path, suffix: &str, edit: impl Fn(String) -> String) {
-    gameplay_copy_with_key(dir, suffix, "not-a-real-key", edit);
-}
-
-fn gameplay_copy_with_key(dir: &Path, suffix: &str, key: &str, edit: impl Fn(String) -> String) {
-    let secret = dir.join("kusto.properties");
-    std::fs::write(&secret, format!("appkey={key}\n")).expect("secret file");
-    for f in ["stack.yaml", "kusto.yaml", "kafka.yaml"] {
-        let text = std::fs::read_to_string(common::repo().join("examples/gameplay").join(f))
-            .expect("read example");
-        let mut text = text
-            .replace("name: gameplay\n", &format!("name: gameplay-{suffix}\n"))
-            .replace("topic: gameplay\n", &format!("topic: gameplay-{suffix}\n"))
-            .replace(
-                "name: gameplay-kusto-sink",
-                &format!("name: gameplay-sink-{suffix}"),
-            )
-            .replace(
-                "/opt/kafka/secrets/kusto.properties",
-                &secret.display().to_string(),
-            );
-        if f == "kafka.yaml" {
-            text = edit(text);
-        }
-        std::fs::write(dir.join(f), text).expect("write");
-    }
+    gameplay_copy_unique_edited(dir, suffix, "not-a-real-key", edit);
 }
 
 /// A gameplay event as the walk-through's producer sends it.
@@ -669,7 +645,7 @@ async fn the_sink_signs_in_with_its_app_key_and_a_wrong_key_fails_its_task() {
     // A key the sandbox does not know: the first flush is refused with 401 and the task fails.
     let bad = format!("authbad{}", std::process::id());
     let bad_stack = tempfile::tempdir().expect("tempdir");
-    gameplay_copy_with_key(
+    gameplay_copy_unique_edited(
         bad_stack.path(),
         &bad,
         "not-the-app-key",
@@ -708,7 +684,7 @@ async fn the_sink_signs_in_with_its_app_key_and_a_wrong_key_fails_its_task() {
     // become rows.
     let good = format!("authok{}", std::process::id());
     let good_stack = tempfile::tempdir().expect("tempdir");
-    gameplay_copy_with_key(good_stack.path(), &good, APP_KEY, flush_every_second);
+    gameplay_copy_unique_edited(good_stack.path(), &good, APP_KEY, flush_every_second);
     apply_with_env(good_stack.path(), &vars, &identity).await;
     let good_sink = format!("gameplay-sink-{good}");
     let events: Vec<String> = (10..15).map(|i| event(i, 2)).collect();

@@ -175,11 +175,23 @@ pub async fn gameplay_targets(
 /// `gameplay-sink-{suffix}`) and the connector's key file, holding `appkey`, written where its
 /// `${file:...}` placeholder points.
 pub fn gameplay_copy_unique(dir: &Path, suffix: &str, appkey: &str) {
+    gameplay_copy_unique_edited(dir, suffix, appkey, |kafka| kafka);
+}
+
+/// [`gameplay_copy_unique`] with `edit_kafka` applied to `kafka.yaml` (the connector's
+/// settings) after the renames.
+pub fn gameplay_copy_unique_edited(
+    dir: &Path,
+    suffix: &str,
+    appkey: &str,
+    edit_kafka: impl Fn(String) -> String,
+) {
     let secret = dir.join("kusto.properties");
     std::fs::write(&secret, format!("appkey={appkey}\n")).expect("secret file");
     for f in ["stack.yaml", "kusto.yaml", "kafka.yaml"] {
-        let text = std::fs::read_to_string(Path::new("examples/gameplay").join(f)).expect("read");
-        let text = text
+        let text = std::fs::read_to_string(super::repo().join("examples/gameplay").join(f))
+            .expect("read example");
+        let mut text = text
             .replace("name: gameplay\n", &format!("name: gameplay-{suffix}\n"))
             .replace("topic: gameplay\n", &format!("topic: gameplay-{suffix}\n"))
             .replace(
@@ -190,6 +202,9 @@ pub fn gameplay_copy_unique(dir: &Path, suffix: &str, appkey: &str) {
                 "/opt/kafka/secrets/kusto.properties",
                 &secret.display().to_string(),
             );
+        if f == "kafka.yaml" {
+            text = edit_kafka(text);
+        }
         std::fs::write(dir.join(f), text).expect("write");
     }
 }
