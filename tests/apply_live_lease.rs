@@ -12,7 +12,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use common::cli::write_stack;
+use common::cli::{output_off_runtime, write_stack};
 use common::sandbox::{KustoServer, stack_head};
 use kustoplan::kusto::lease::{LeaseId, LeaseRecord, PREFIX, table_name};
 use kustoplan::sandbox::kusto::{Caller, Faults, KustoSandbox, ServerHandle};
@@ -71,12 +71,6 @@ fn text(out: &Output) -> (String, String) {
 }
 
 /// Runs a command to completion off the async runtime (the server runs on it).
-async fn output(mut cmd: Command) -> Output {
-    tokio::task::spawn_blocking(move || cmd.output().expect("run kustoplan"))
-        .await
-        .expect("join")
-}
-
 /// The tables of `lockdb` that are not lease tables.
 fn tables(sandbox: &KustoSandbox) -> BTreeSet<String> {
     sandbox.state().databases[DB]
@@ -211,7 +205,7 @@ async fn a_second_apply_of_the_stack_is_refused_with_the_holder_and_changes_noth
     signal(&first, libc::SIGSTOP);
     // Requests A sent just before it stopped may still arrive: count only B's.
     let before = quiet_count(&server).await;
-    let second = output(apply(b.path(), &[])).await;
+    let second = output_off_runtime(apply(b.path(), &[])).await;
     let b_requests = server.stats().mgmt - before;
     signal(&first, libc::SIGCONT);
     let first = tokio::task::spawn_blocking(move || first.wait_with_output().expect("wait A"))
@@ -250,7 +244,7 @@ async fn a_second_apply_of_the_stack_is_refused_with_the_holder_and_changes_noth
     assert_eq!(lease_tables(&sandbox), Vec::<String>::new(), "A released");
 
     server.set_faults(Faults::default());
-    let plan = output(kustoplan(a.path(), &["plan", "--detailed-exitcode"])).await;
+    let plan = output_off_runtime(kustoplan(a.path(), &["plan", "--detailed-exitcode"])).await;
     let (out, err) = text(&plan);
     assert_eq!(plan.status.code(), Some(0), "{out}{err}");
     assert_eq!(out, "No changes. The live systems match the manifests.\n");
@@ -302,7 +296,7 @@ async fn an_expired_lease_is_taken_over_and_a_live_one_is_not() {
     let a = stack(&server.url(), "A", "");
     let expired = record("00000000000000000000000000000001", now() - 1);
     write_lease(&sandbox, &expired);
-    let out = output(apply(a.path(), &[])).await;
+    let out = output_off_runtime(apply(a.path(), &[])).await;
     let (stdout, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
     let took_over = format!(
@@ -316,7 +310,7 @@ async fn an_expired_lease_is_taken_over_and_a_live_one_is_not() {
     let live = record("00000000000000000000000000000002", now() + 3600);
     write_lease(&sandbox, &live);
     let b = stack(&server.url(), "B", "");
-    let out = output(apply(b.path(), &[])).await;
+    let out = output_off_runtime(apply(b.path(), &[])).await;
     let (stdout, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
     assert_eq!(stderr, refusal(&live));
@@ -340,7 +334,7 @@ async fn force_unlock_removes_the_lease_with_that_id_only() {
     write_lease(&sandbox, &live);
 
     let wrong = "0000000000000000000000000000000f";
-    let out = output(kustoplan(a.path(), &["force-unlock", wrong, "--force"])).await;
+    let out = output_off_runtime(kustoplan(a.path(), &["force-unlock", wrong, "--force"])).await;
     let (stdout, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
     assert_eq!(
@@ -352,7 +346,7 @@ async fn force_unlock_removes_the_lease_with_that_id_only() {
     assert_eq!(held(&sandbox), Some(live.clone()));
 
     let id = live.id.to_string();
-    let out = output(kustoplan(a.path(), &["force-unlock", &id])).await;
+    let out = output_off_runtime(kustoplan(a.path(), &["force-unlock", &id])).await;
     let (stdout, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
     assert!(
@@ -363,7 +357,7 @@ async fn force_unlock_removes_the_lease_with_that_id_only() {
     );
     assert_eq!(held(&sandbox), Some(live.clone()));
 
-    let out = output(kustoplan(a.path(), &["force-unlock", &id, "-force"])).await;
+    let out = output_off_runtime(kustoplan(a.path(), &["force-unlock", &id, "-force"])).await;
     let (stdout, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
     assert_eq!(
@@ -374,7 +368,7 @@ async fn force_unlock_removes_the_lease_with_that_id_only() {
     );
     assert_eq!(lease_tables(&sandbox), Vec::<String>::new());
 
-    let out = output(kustoplan(a.path(), &["force-unlock", "nope", "--force"])).await;
+    let out = output_off_runtime(kustoplan(a.path(), &["force-unlock", "nope", "--force"])).await;
     let (_, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(1));
     assert!(
@@ -382,7 +376,7 @@ async fn force_unlock_removes_the_lease_with_that_id_only() {
         "{stderr}"
     );
 
-    let out = output(apply(a.path(), &[])).await;
+    let out = output_off_runtime(apply(a.path(), &[])).await;
     assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));
 }
 
@@ -394,7 +388,7 @@ async fn plans_and_prune_never_see_lease_tables() {
     let server = KustoServer::start(&[DB]).await;
     let sandbox = server.sandbox();
     let a = stack(&server.url(), "A", "safety:\n  prune: true\n");
-    let out = output(apply(a.path(), &[])).await;
+    let out = output_off_runtime(apply(a.path(), &[])).await;
     assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));
 
     let side = format!("{}_{}", table_name(STACK), "0".repeat(32));
@@ -402,7 +396,7 @@ async fn plans_and_prune_never_see_lease_tables() {
     let live = record("00000000000000000000000000000004", now() + 3600);
     write_lease(&sandbox, &live);
     for format in ["text", "json"] {
-        let plan = output(kustoplan(
+        let plan = output_off_runtime(kustoplan(
             a.path(),
             &["plan", "--detailed-exitcode", "--format", format],
         ))
@@ -419,7 +413,7 @@ async fn plans_and_prune_never_see_lease_tables() {
             &Caller::cluster_admin("aaduser=test@localhost"),
         )
         .expect("drop the lease");
-    let out = output(apply(a.path(), &["--allow", "data-loss"])).await;
+    let out = output_off_runtime(apply(a.path(), &["--allow", "data-loss"])).await;
     let (stdout, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
     assert_eq!(
@@ -546,7 +540,7 @@ async fn a_saved_plan_is_applied_under_the_lease() {
     let sandbox = server.sandbox();
     let a = stack(&server.url(), "A", "");
     let file = a.path().join("a.plan");
-    let planned = output(kustoplan(
+    let planned = output_off_runtime(kustoplan(
         a.path(),
         &["plan", "--out", file.to_str().expect("utf-8 path")],
     ))
@@ -562,7 +556,7 @@ async fn a_saved_plan_is_applied_under_the_lease() {
         .env("NO_COLOR", "1")
         .env_remove("KUSTOPLAN_ENV")
         .env_remove("KUSTOPLAN_SANDBOX_DIR");
-    let out = output(apply_file).await;
+    let out = output_off_runtime(apply_file).await;
     let (stdout, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
     assert_eq!(stderr, refusal(&live));
@@ -582,7 +576,7 @@ async fn a_saved_plan_is_applied_under_the_lease() {
         .env("NO_COLOR", "1")
         .env_remove("KUSTOPLAN_ENV")
         .env_remove("KUSTOPLAN_SANDBOX_DIR");
-    let out = output(apply_file).await;
+    let out = output_off_runtime(apply_file).await;
     let (stdout, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
     assert_eq!(tables(&sandbox), names("A"));

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 mod common;
 
+use common::cli::output_off_runtime;
 use common::sandbox::{KustoServer, stack_head};
 use kustoplan::kusto::lease::{LeaseId, LeaseRecord, table_name};
 use kustoplan::sandbox::kusto::{Caller, Faults};
@@ -45,12 +46,6 @@ fn kustoplan(stack: &Path, args: &[&str]) -> Command {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     cmd
-}
-
-async fn output(mut cmd: Command) -> Output {
-    tokio::task::spawn_blocking(move || cmd.output().expect("run kustoplan"))
-        .await
-        .expect("join")
 }
 
 fn stderr(out: &Output) -> String {
@@ -95,7 +90,7 @@ async fn a_lease_wait_shows_plain_progress_lines_off_a_terminal() {
         .expect("hold the lease");
     let stack = stack(&server.url(), "{method: none}");
 
-    let out = output(kustoplan(
+    let out = output_off_runtime(kustoplan(
         stack.path(),
         &[
             "apply",
@@ -140,7 +135,7 @@ async fn a_retry_longer_than_a_second_shows_what_is_retried_and_why() {
         ..Faults::default()
     });
     let stack = stack(&server.url(), "{method: none}");
-    let out = output(kustoplan(stack.path(), &["plan"])).await;
+    let out = output_off_runtime(kustoplan(stack.path(), &["plan"])).await;
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(0), "{err}");
     let line = err
@@ -176,7 +171,7 @@ async fn a_refused_identity_endpoint_is_reported_as_such_within_seconds() {
     )
     .env("IDENTITY_HEADER", "header-secret");
     let started = Instant::now();
-    let out = output(cmd).await;
+    let out = output_off_runtime(cmd).await;
     let took = started.elapsed();
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(1), "{err}");
@@ -215,7 +210,7 @@ async fn a_refused_identity_is_reported_as_a_credential_failure() {
     cmd.env("IDENTITY_ENDPOINT", format!("http://{addr}/msi/token"))
         .env("IDENTITY_HEADER", "header-secret");
     let started = Instant::now();
-    let out = output(cmd).await;
+    let out = output_off_runtime(cmd).await;
     let took = started.elapsed();
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(1), "{err}");

@@ -144,16 +144,17 @@ pub fn widen_score(dir: &Path) {
 pub async fn kustoplan_at(url: &str, local: &Path, args: &[&str]) -> Run {
     let mut all: Vec<String> = args.iter().map(|s| s.to_string()).collect();
     all.extend(["--var".to_string(), format!("kusto_cluster={url}")]);
-    let local = local.to_path_buf();
-    let out = tokio::task::spawn_blocking(move || {
-        Command::new(env!("CARGO_BIN_EXE_kustoplan"))
-            .args(&all)
-            .env("KUSTOPLAN_SANDBOX_DIR", &local)
-            .env("NO_COLOR", "1")
-            .output()
-            .expect("run kustoplan")
-    })
-    .await
-    .expect("join");
-    Run::from(out)
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_kustoplan"));
+    cmd.args(&all)
+        .env("KUSTOPLAN_SANDBOX_DIR", local)
+        .env("NO_COLOR", "1");
+    Run::from(output_off_runtime(cmd).await)
+}
+
+/// Runs `cmd` to completion on a blocking thread: a test on a tokio runtime that also serves a
+/// sandbox must not block the runtime while the binary talks to that sandbox.
+pub async fn output_off_runtime(mut cmd: Command) -> Output {
+    tokio::task::spawn_blocking(move || cmd.output().expect("run kustoplan"))
+        .await
+        .expect("join")
 }
