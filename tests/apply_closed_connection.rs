@@ -109,20 +109,15 @@ async fn a_socket_closed_during_the_script_upload_is_reported_not_a_sigpipe_kill
     let local = tempfile::tempdir().expect("tempdir");
     let stack_dir = stack.path().to_path_buf();
     let local_dir = local.path().to_path_buf();
-    let out = tokio::task::spawn_blocking(move || {
-        Command::new(env!("CARGO_BIN_EXE_kustoplan"))
-            .args([
-                "apply",
-                stack_dir.to_str().expect("utf-8"),
-                "--auto-approve",
-            ])
-            .env("KUSTOPLAN_SANDBOX_DIR", &local_dir)
-            .env("NO_COLOR", "1")
-            .output()
-            .expect("run kustoplan")
-    })
-    .await
-    .expect("join");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_kustoplan"));
+    cmd.args([
+        "apply",
+        stack_dir.to_str().expect("utf-8"),
+        "--auto-approve",
+    ])
+    .env("KUSTOPLAN_SANDBOX_DIR", &local_dir)
+    .env("NO_COLOR", "1");
+    let out = common::cli::output_off_runtime(cmd).await;
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(

@@ -41,17 +41,12 @@ async fn kustoplan(stack: &Path, vars: &[String], envs: &[(&str, String)], args:
         .iter()
         .map(|(k, v)| (k.to_string(), v.clone()))
         .collect();
-    let out = tokio::task::spawn_blocking(move || {
-        Command::new(common::kustoplan_bin())
-            .args(&all)
-            .envs(envs)
-            .env_remove("IDENTITY_SERVER_THUMBPRINT")
-            .env_remove("IMDS_ENDPOINT")
-            .output()
-            .expect("run kustoplan")
-    })
-    .await
-    .expect("join");
+    let mut cmd = Command::new(common::kustoplan_bin());
+    cmd.args(&all)
+        .envs(envs)
+        .env_remove("IDENTITY_SERVER_THUMBPRINT")
+        .env_remove("IMDS_ENDPOINT");
+    let out = common::cli::output_off_runtime(cmd).await;
     Run::from(out)
 }
 

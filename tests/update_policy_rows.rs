@@ -24,16 +24,11 @@ async fn raw_events_land_parsed_in_device_events() {
         format!("kusto_cluster={}", server.url()),
     ];
     let local_dir = local.path().to_path_buf();
-    let out = tokio::task::spawn_blocking(move || {
-        Command::new(env!("CARGO_BIN_EXE_kustoplan"))
-            .args(&args)
-            .env("KUSTOPLAN_SANDBOX_DIR", &local_dir)
-            .env("NO_COLOR", "1")
-            .output()
-            .expect("run kustoplan")
-    })
-    .await
-    .expect("join");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_kustoplan"));
+    cmd.args(&args)
+        .env("KUSTOPLAN_SANDBOX_DIR", &local_dir)
+        .env("NO_COLOR", "1");
+    let out = common::cli::output_off_runtime(cmd).await;
     assert!(
         out.status.success(),
         "{}{}",

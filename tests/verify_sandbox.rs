@@ -18,16 +18,11 @@ const DB: &str = "verifydb";
 const TEST: &str = "verify_sandbox";
 
 async fn kustoplan(args: Vec<String>) -> Run {
-    let out = tokio::task::spawn_blocking(move || {
-        Command::new(common::kustoplan_bin())
-            .args(&args)
-            .env_remove("IDENTITY_SERVER_THUMBPRINT")
-            .env_remove("IMDS_ENDPOINT")
-            .output()
-            .expect("run kustoplan")
-    })
-    .await
-    .expect("join");
+    let mut cmd = Command::new(common::kustoplan_bin());
+    cmd.args(&args)
+        .env_remove("IDENTITY_SERVER_THUMBPRINT")
+        .env_remove("IMDS_ENDPOINT");
+    let out = common::cli::output_off_runtime(cmd).await;
     Run::from(out)
 }
 

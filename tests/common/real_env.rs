@@ -217,13 +217,8 @@ pub async fn kustoplan_with_vars(stack: &Path, vars: &[String], args: &[&str]) -
     for v in vars {
         all.extend(["--var".to_string(), v.clone()]);
     }
-    let out = tokio::task::spawn_blocking(move || {
-        Command::new(super::kustoplan_bin())
-            .args(&all)
-            .output()
-            .expect("run kustoplan")
-    })
-    .await
-    .expect("join");
+    let mut cmd = Command::new(super::kustoplan_bin());
+    cmd.args(&all);
+    let out = super::cli::output_off_runtime(cmd).await;
     Run::from(out)
 }
