@@ -6,12 +6,11 @@
 
 mod common;
 
-use std::net::SocketAddr;
 use std::path::Path;
 use std::process::Command;
 
 use common::cli::Run;
-use kustoplan::sandbox::kusto::{ServeConfig, serve};
+use common::sandbox::KustoServer;
 use serde_json::{Value, json};
 
 const DB: &str = "verifydb";
@@ -75,11 +74,10 @@ async fn verify_ingests_a_tagged_canary_per_table_reports_latency_and_drops_it()
     let Some(azurite) = common::azurite::start(TEST).await else {
         return;
     };
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut config = ServeConfig::new(dir.path(), SocketAddr::from(([127, 0, 0, 1], 0)));
-    config.databases = vec![DB.to_string()];
-    config.queued = Some(azurite.account().clone());
-    let server = serve(config).await.expect("serve");
+    let server = KustoServer::start_configured(&[DB], |config| {
+        config.queued = Some(azurite.account().clone());
+    })
+    .await;
     let url = server.url();
     let http = reqwest::Client::new();
     let stack_dir = tempfile::tempdir().expect("tempdir");
