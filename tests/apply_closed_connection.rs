@@ -3,12 +3,14 @@
 //! were made. A loopback proxy in front of the sandbox server forwards the reads and closes the
 //! connection as soon as it sees the large script request.
 
+mod common;
+
 use std::fmt::Write as _;
 use std::os::unix::process::ExitStatusExt;
 use std::process::Command;
 use std::time::Duration;
 
-use kustoplan::sandbox::kusto::{ServeConfig, serve};
+use common::sandbox::{KustoServer, stack_head};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 
@@ -63,9 +65,7 @@ async fn forward(mut client: TcpStream, upstream: std::net::SocketAddr) {
 }
 
 fn big_stack(dir: &std::path::Path, url: &str) {
-    let mut yaml = format!(
-        "kind: Stack\nname: big\ntargets:\n  kusto:\n    cluster: {url}\n    auth: {{method: none}}\n---\nkind: Database\nname: gamedb\n"
-    );
+    let mut yaml = stack_head("big", url, "{method: none}", "", "gamedb");
     for t in 0..400 {
         let _ = write!(
             yaml,
@@ -83,10 +83,7 @@ fn big_stack(dir: &std::path::Path, url: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_socket_closed_during_the_script_upload_is_reported_not_a_sigpipe_kill() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut config = ServeConfig::new(dir.path(), "127.0.0.1:0".parse().expect("addr"));
-    config.databases = vec!["gamedb".to_string()];
-    let server = serve(config).await.expect("sandbox server");
+    let server = KustoServer::start(&["gamedb"]).await;
     let upstream: std::net::SocketAddr = server
         .url()
         .trim_start_matches("http://")
@@ -112,20 +109,15 @@ async fn a_socket_closed_during_the_script_upload_is_reported_not_a_sigpipe_kill
     let local = tempfile::tempdir().expect("tempdir");
     let stack_dir = stack.path().to_path_buf();
     let local_dir = local.path().to_path_buf();
-    let out = tokio::task::spawn_blocking(move || {
-        Command::new(env!("CARGO_BIN_EXE_kustoplan"))
-            .args([
-                "apply",
-                stack_dir.to_str().expect("utf-8"),
-                "--auto-approve",
-            ])
-            .env("KUSTOPLAN_SANDBOX_DIR", &local_dir)
-            .env("NO_COLOR", "1")
-            .output()
-            .expect("run kustoplan")
-    })
-    .await
-    .expect("join");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_kustoplan"));
+    cmd.args([
+        "apply",
+        stack_dir.to_str().expect("utf-8"),
+        "--auto-approve",
+    ])
+    .env("KUSTOPLAN_SANDBOX_DIR", &local_dir)
+    .env("NO_COLOR", "1");
+    let out = common::cli::output_off_runtime(cmd).await;
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(

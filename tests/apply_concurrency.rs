@@ -3,7 +3,11 @@
 //! leaving the report exactly as the cluster is, and connector writes concurrent within their
 //! bound, phase by phase, reported in plan order.
 
+mod common;
+
 use std::collections::BTreeSet;
+
+use common::sandbox::{KustoServer, connect_server};
 
 use kustoplan::interrupt::StopRequest;
 use kustoplan::model::connect::RunState;
@@ -11,13 +15,9 @@ use kustoplan::plan::{Action, Change, ImpactClass, Operation, Target, phase};
 use kustoplan::providers::connect::converge::{self, Step};
 use kustoplan::providers::connect::{ConnectClient, ConnectClientOptions};
 use kustoplan::providers::kusto::apply::apply;
-use kustoplan::providers::kusto::transport::KustoTransport;
-use kustoplan::providers::kusto::{ClientOptions, KustoClient, TokenSource};
 use kustoplan::providers::report::{ApplyReport, CommandOutcome};
-use kustoplan::sandbox::connect::{
-    ConnectFaults, ConnectServeConfig, KUSTO_SINK_CLASS, serve_connect,
-};
-use kustoplan::sandbox::kusto::{Faults, ServeConfig, ServerHandle, serve};
+use kustoplan::sandbox::connect::{ConnectFaults, KUSTO_SINK_CLASS};
+use kustoplan::sandbox::kusto::{Faults, ServerHandle};
 
 const DATABASES: usize = 6;
 const TABLES: usize = 3;
@@ -26,18 +26,9 @@ fn database(i: usize) -> String {
     format!("db{i}")
 }
 
-async fn server() -> (tempfile::TempDir, ServerHandle) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut config = ServeConfig::new(dir.path(), "127.0.0.1:0".parse().expect("addr"));
-    config.databases = (0..DATABASES).map(database).collect();
-    let server = serve(config).await.expect("sandbox server");
-    (dir, server)
-}
-
-fn transport(server: &ServerHandle) -> KustoTransport {
-    let client = KustoClient::new(&server.url(), TokenSource::none(), ClientOptions::default())
-        .expect("client");
-    KustoTransport::http(client)
+/// The sandbox server with databases `db0..db{DATABASES}`.
+async fn server() -> KustoServer {
+    KustoServer::start(&(0..DATABASES).map(database).collect::<Vec<_>>()).await
 }
 
 fn change(db: &str, address: String, phase: u8, command: String) -> Change {
@@ -111,13 +102,13 @@ fn live_tables(server: &ServerHandle) -> BTreeSet<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_database_is_one_script_and_databases_run_concurrently_within_the_bound() {
-    let (_dir, server) = server().await;
+    let server = server().await;
     // Latency keeps each script in flight long enough for the others to be sent meanwhile.
     server.set_faults(Faults {
         latency_ms: 300,
         ..Faults::default()
     });
-    let transport = transport(&server);
+    let transport = server.transport();
     let changes = changes(None);
     let mut started = Vec::new();
     let report = apply(&transport, &changes, 3, &StopRequest::default(), |b| {
@@ -147,8 +138,8 @@ async fn each_database_is_one_script_and_databases_run_concurrently_within_the_b
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_database_at_a_time_a_failure_leaves_every_later_database_not_run() {
-    let (_dir, server) = server().await;
-    let transport = transport(&server);
+    let server = server().await;
+    let transport = server.transport();
     let changes = changes(Some(1));
     let report = apply(&transport, &changes, 1, &StopRequest::default(), |_| {}).await;
 
@@ -179,12 +170,12 @@ async fn one_database_at_a_time_a_failure_leaves_every_later_database_not_run() 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_databases_in_flight_a_failure_starts_nothing_new_and_the_report_matches_the_cluster()
 {
-    let (_dir, server) = server().await;
+    let server = server().await;
     server.set_faults(Faults {
         latency_ms: 200,
         ..Faults::default()
     });
-    let transport = transport(&server);
+    let transport = server.transport();
     let changes = changes(Some(0));
     let report = apply(&transport, &changes, 2, &StopRequest::default(), |_| {}).await;
 
@@ -263,13 +254,7 @@ fn sink_config(topic: &str) -> std::collections::BTreeMap<String, String> {
 async fn connector_writes_run_concurrently_within_the_bound_phase_by_phase_and_report_in_plan_order()
  {
     const CONNECTORS: usize = 8;
-    let server = serve_connect(ConnectServeConfig {
-        dir: None,
-        listen: "127.0.0.1:0".parse().expect("addr"),
-        limits: Default::default(),
-    })
-    .await
-    .expect("serve");
+    let server = connect_server().await;
     server.set_faults(ConnectFaults {
         latency_ms: 200,
         ..ConnectFaults::default()
@@ -393,13 +378,7 @@ fn the_cli_takes_its_bounds_and_still_writes_connectors_after_kusto() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_connector_write_starts_no_other_and_the_report_says_which_ran() {
-    let server = serve_connect(ConnectServeConfig {
-        dir: None,
-        listen: "127.0.0.1:0".parse().expect("addr"),
-        limits: Default::default(),
-    })
-    .await
-    .expect("serve");
+    let server = connect_server().await;
     let client =
         ConnectClient::new(&server.url(), None, ConnectClientOptions::default()).expect("client");
     let steps: Vec<Step> = (0..4)
@@ -464,12 +443,12 @@ async fn the_apply_lease_is_taken_in_the_first_database_then_in_the_others_concu
     use kustoplan::providers::kusto::apply::DEFAULT_PARALLELISM;
     use kustoplan::providers::kusto::lease::{self, LeaseError};
 
-    let (_dir, server) = server().await;
+    let server = server().await;
     server.set_faults(Faults {
         latency_ms: 200,
         ..Faults::default()
     });
-    let transport = std::sync::Arc::new(transport(&server));
+    let transport = std::sync::Arc::new(server.transport());
     let first = lease::acquire(transport.clone(), &lease_request("first"))
         .await
         .expect("the lease is free");

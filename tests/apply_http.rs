@@ -1,48 +1,20 @@
 //! plan/apply over real HTTP: the kustoplan binary and its Kusto client against the sandbox server
 //! on loopback, including a connection dropped in the middle of an apply script.
 
-use std::process::Command;
+mod common;
 
-use kustoplan::sandbox::kusto::{Faults, ServeConfig, serve};
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-/// Runs kustoplan with Kusto at `url` (the HTTP sandbox server) and Kafka/Connect on the
-/// built-in sandbox persisted in `local`.
-async fn kustoplan(url: &str, local: &std::path::Path, args: &[&str]) -> Run {
-    let mut all: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-    all.extend(["--var".to_string(), format!("kusto_cluster={url}")]);
-    let local = local.to_path_buf();
-    let out = tokio::task::spawn_blocking(move || {
-        Command::new(env!("CARGO_BIN_EXE_kustoplan"))
-            .args(&all)
-            .env("KUSTOPLAN_SANDBOX_DIR", &local)
-            .output()
-            .expect("run kustoplan")
-    })
-    .await
-    .expect("join");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
+use common::cli::kustoplan_at;
+use common::cli::write_stack;
+use common::sandbox::{KustoServer, SCALE_STACK};
+use kustoplan::sandbox::kusto::Faults;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn interrupted_apply_leaves_exactly_the_remaining_changes_and_a_second_apply_converges() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut config = ServeConfig::new(dir.path(), "127.0.0.1:0".parse().expect("addr"));
-    config.databases = vec!["gamedb".to_string()];
-    let server = serve(config).await.expect("sandbox server");
+    let server = KustoServer::start(&["gamedb"]).await;
     let url = server.url();
     let local = tempfile::tempdir().expect("tempdir");
 
-    let plan = kustoplan(
+    let plan = kustoplan_at(
         &url,
         local.path(),
         &["plan", "examples/gameplay", "--detailed-exitcode"],
@@ -55,7 +27,7 @@ async fn interrupted_apply_leaves_exactly_the_remaining_changes_and_a_second_app
         drop_script_after: Some(2),
         ..Faults::default()
     });
-    let cut = kustoplan(
+    let cut = kustoplan_at(
         &url,
         local.path(),
         &["apply", "examples/gameplay", "--auto-approve"],
@@ -89,7 +61,7 @@ async fn interrupted_apply_leaves_exactly_the_remaining_changes_and_a_second_app
     );
     server.set_faults(Faults::default());
 
-    let remaining = kustoplan(
+    let remaining = kustoplan_at(
         &url,
         local.path(),
         &["plan", "examples/gameplay", "--detailed-exitcode"],
@@ -112,7 +84,7 @@ async fn interrupted_apply_leaves_exactly_the_remaining_changes_and_a_second_app
         remaining.stdout
     );
 
-    let finish = kustoplan(
+    let finish = kustoplan_at(
         &url,
         local.path(),
         &["apply", "examples/gameplay", "--auto-approve"],
@@ -126,16 +98,13 @@ async fn interrupted_apply_leaves_exactly_the_remaining_changes_and_a_second_app
         "{}",
         finish.stdout
     );
-    let done = kustoplan(
+    let done = kustoplan_at(
         &url,
         local.path(),
         &["plan", "examples/gameplay", "--detailed-exitcode"],
     )
     .await;
-    assert_eq!(
-        (done.code, done.stdout.as_str()),
-        (0, "No changes. The live systems match the manifests.\n")
-    );
+    done.assert_no_changes();
     server.shutdown().await;
 }
 
@@ -144,7 +113,7 @@ async fn interrupted_apply_leaves_exactly_the_remaining_changes_and_a_second_app
 /// policies: everything observe reads, at table and database level.
 fn scale_stack(dir: &std::path::Path, tables: usize) {
     let mut docs = vec![
-        "kind: Stack\nname: scale\nvars:\n  kusto_cluster: sandbox\ntargets:\n  kusto:\n    cluster: ${var.kusto_cluster}\n    auth: {method: none}\n".to_string(),
+        SCALE_STACK.to_string(),
         "kind: Database\nname: scaledb\ningestion_batching: {max_time: 1m}\nstreaming_ingestion: true\nprincipals:\n  admins:\n    - {app: 00000000-0000-0000-0000-00000000a11d, tenant: 00000000-0000-0000-0000-0000000007e2, notes: AAD App}\n".to_string(),
     ];
     for i in 0..tables {
@@ -164,7 +133,7 @@ fn scale_stack(dir: &std::path::Path, tables: usize) {
             "kind: Table\nname: T{i}\ndatabase: scaledb\ncolumns:\n  - {{name: A, type: int}}\n{policy}\nprincipals:\n  admins:\n    - {{user: {oid}, tenant: {tenant}, notes: Owner {i}}}\n  ingestors:\n    - {{app: 00000000-0000-0000-0000-00000000a11d, tenant: 00000000-0000-0000-0000-0000000007e2}}\n"
         ));
     }
-    std::fs::write(dir.join("stack.yaml"), docs.join("---\n")).expect("write stack");
+    write_stack(dir, &docs);
 }
 
 /// Observe costs 4 Kusto requests per database whatever the number of tables, also when every
@@ -174,10 +143,7 @@ fn scale_stack(dir: &std::path::Path, tables: usize) {
 async fn observe_costs_a_constant_number_of_requests_whatever_the_number_of_tables() {
     let mut costs = Vec::new();
     for tables in [3usize, 300] {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let mut config = ServeConfig::new(dir.path(), "127.0.0.1:0".parse().expect("addr"));
-        config.databases = vec!["scaledb".to_string()];
-        let server = serve(config).await.expect("sandbox server");
+        let server = KustoServer::start(&["scaledb"]).await;
         let url = server.url();
         let local = tempfile::tempdir().expect("tempdir");
         let stack = tempfile::tempdir().expect("tempdir");
@@ -185,11 +151,11 @@ async fn observe_costs_a_constant_number_of_requests_whatever_the_number_of_tabl
         let path = stack.path().to_str().expect("utf-8 path");
 
         let before = server.stats().mgmt;
-        let empty = kustoplan(&url, local.path(), &["plan", path, "--detailed-exitcode"]).await;
+        let empty = kustoplan_at(&url, local.path(), &["plan", path, "--detailed-exitcode"]).await;
         assert_eq!(empty.code, 2, "{}", empty.stderr);
         costs.push((tables, "plan from empty", server.stats().mgmt - before));
 
-        let apply = kustoplan(&url, local.path(), &["apply", path, "--auto-approve"]).await;
+        let apply = kustoplan_at(&url, local.path(), &["apply", path, "--auto-approve"]).await;
         assert_eq!(apply.code, 0, "{}{}", apply.stdout, apply.stderr);
         let live = server.sandbox().state();
         let db = &live.databases["scaledb"];
@@ -197,13 +163,8 @@ async fn observe_costs_a_constant_number_of_requests_whatever_the_number_of_tabl
         assert!(db.tables.values().all(|t| t.principals.len() == 2));
 
         let before = server.stats().mgmt;
-        let again = kustoplan(&url, local.path(), &["plan", path, "--detailed-exitcode"]).await;
-        assert_eq!(
-            (again.code, again.stdout.as_str()),
-            (0, "No changes. The live systems match the manifests.\n"),
-            "{}",
-            again.stderr
-        );
+        let again = kustoplan_at(&url, local.path(), &["plan", path, "--detailed-exitcode"]).await;
+        again.assert_no_changes();
         costs.push((tables, "plan after apply", server.stats().mgmt - before));
         server.shutdown().await;
     }
@@ -222,10 +183,7 @@ async fn observe_costs_a_constant_number_of_requests_whatever_the_number_of_tabl
 /// waits about one latency for Kusto, not four (sequential reads would take at least 6 s).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn observe_sends_the_reads_of_a_database_concurrently() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut config = ServeConfig::new(dir.path(), "127.0.0.1:0".parse().expect("addr"));
-    config.databases = vec!["gamedb".to_string()];
-    let server = serve(config).await.expect("sandbox server");
+    let server = KustoServer::start(&["gamedb"]).await;
     // Latency keeps each request open long enough for the others to arrive if they are sent
     // together; the sandbox counts how many were open at once (no timing is asserted).
     server.set_faults(Faults {
@@ -233,7 +191,7 @@ async fn observe_sends_the_reads_of_a_database_concurrently() {
         ..Faults::default()
     });
     let local = tempfile::tempdir().expect("tempdir");
-    let plan = kustoplan(&server.url(), local.path(), &["plan", "examples/gameplay"]).await;
+    let plan = kustoplan_at(&server.url(), local.path(), &["plan", "examples/gameplay"]).await;
     assert_eq!(plan.code, 0, "{}", plan.stderr);
     let stats = server.stats();
     assert_eq!(stats.mgmt, 4);
@@ -252,13 +210,10 @@ async fn observe_sends_the_reads_of_a_database_concurrently() {
 /// reads, not one per table.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_table_only_user_declared_by_upn_converges() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut config = ServeConfig::new(dir.path(), "127.0.0.1:0".parse().expect("addr"));
-    config.databases = vec!["telemetry".to_string()];
-    let server = serve(config).await.expect("sandbox server");
+    let server = KustoServer::start(&["telemetry"]).await;
     let url = server.url();
     let local = tempfile::tempdir().expect("tempdir");
-    let apply = kustoplan(
+    let apply = kustoplan_at(
         &url,
         local.path(),
         &["apply", "examples/telemetry", "--auto-approve"],
@@ -277,18 +232,13 @@ async fn a_table_only_user_declared_by_upn_converges() {
     );
 
     let before = server.stats().mgmt;
-    let again = kustoplan(
+    let again = kustoplan_at(
         &url,
         local.path(),
         &["plan", "examples/telemetry", "--detailed-exitcode"],
     )
     .await;
-    assert_eq!(
-        (again.code, again.stdout.as_str()),
-        (0, "No changes. The live systems match the manifests.\n"),
-        "{}",
-        again.stderr
-    );
+    again.assert_no_changes();
     assert_eq!(
         server.stats().mgmt - before,
         5,

@@ -3,6 +3,8 @@
 //! Kusto is the sandbox served over real HTTP, so two apply processes share nothing but it, as
 //! two CI machines applying one stack to a real cluster do.
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -10,20 +12,14 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use common::cli::{output_off_runtime, write_stack};
+use common::sandbox::{KustoServer, stack_head};
 use kustoplan::kusto::lease::{LeaseId, LeaseRecord, PREFIX, table_name};
-use kustoplan::sandbox::kusto::{Caller, Faults, KustoSandbox, ServeConfig, ServerHandle, serve};
+use kustoplan::sandbox::kusto::{Caller, Faults, KustoSandbox, ServerHandle};
 
 const STACK: &str = "lease";
 const DB: &str = "lockdb";
 const TABLES: usize = 20;
-
-async fn server() -> (tempfile::TempDir, ServerHandle) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut config = ServeConfig::new(dir.path(), "127.0.0.1:0".parse().expect("addr"));
-    config.databases = vec![DB.to_string()];
-    let server = serve(config).await.expect("sandbox server");
-    (dir, server)
-}
 
 /// Stack `lease` on the served sandbox, declaring tables `{prefix}0..{prefix}{TABLES}` (and
 /// `extra` in the Stack document).
@@ -34,18 +30,13 @@ fn stack(url: &str, prefix: &str, extra: &str) -> tempfile::TempDir {
 /// [`stack`] with `count` tables.
 fn stack_of(url: &str, prefix: &str, count: usize, extra: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut docs = vec![
-        format!(
-            "kind: Stack\nname: {STACK}\ntargets:\n  kusto:\n    cluster: {url}\n    auth: {{method: none}}\n{extra}"
-        ),
-        format!("kind: Database\nname: {DB}\n"),
-    ];
+    let mut docs = vec![stack_head(STACK, url, "{method: none}", extra, DB)];
     for i in 0..count {
         docs.push(format!(
             "kind: Table\nname: {prefix}{i}\ndatabase: {DB}\ncolumns:\n  - {{name: A, type: int}}\n"
         ));
     }
-    std::fs::write(dir.path().join("stack.yaml"), docs.join("---\n")).expect("write stack");
+    write_stack(dir.path(), &docs);
     dir
 }
 
@@ -80,12 +71,6 @@ fn text(out: &Output) -> (String, String) {
 }
 
 /// Runs a command to completion off the async runtime (the server runs on it).
-async fn output(mut cmd: Command) -> Output {
-    tokio::task::spawn_blocking(move || cmd.output().expect("run kustoplan"))
-        .await
-        .expect("join")
-}
-
 /// The tables of `lockdb` that are not lease tables.
 fn tables(sandbox: &KustoSandbox) -> BTreeSet<String> {
     sandbox.state().databases[DB]
@@ -208,7 +193,7 @@ fn refusal(holder: &LeaseRecord) -> String {
 /// and a plan of A's manifests has nothing to do.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_apply_of_the_stack_is_refused_with_the_holder_and_changes_nothing() {
-    let (_dir, server) = server().await;
+    let server = KustoServer::start(&[DB]).await;
     let sandbox = server.sandbox();
     let (a, b) = (stack(&server.url(), "A", ""), stack(&server.url(), "B", ""));
     server.set_faults(Faults {
@@ -220,7 +205,7 @@ async fn a_second_apply_of_the_stack_is_refused_with_the_holder_and_changes_noth
     signal(&first, libc::SIGSTOP);
     // Requests A sent just before it stopped may still arrive: count only B's.
     let before = quiet_count(&server).await;
-    let second = output(apply(b.path(), &[])).await;
+    let second = output_off_runtime(apply(b.path(), &[])).await;
     let b_requests = server.stats().mgmt - before;
     signal(&first, libc::SIGCONT);
     let first = tokio::task::spawn_blocking(move || first.wait_with_output().expect("wait A"))
@@ -259,7 +244,7 @@ async fn a_second_apply_of_the_stack_is_refused_with_the_holder_and_changes_noth
     assert_eq!(lease_tables(&sandbox), Vec::<String>::new(), "A released");
 
     server.set_faults(Faults::default());
-    let plan = output(kustoplan(a.path(), &["plan", "--detailed-exitcode"])).await;
+    let plan = output_off_runtime(kustoplan(a.path(), &["plan", "--detailed-exitcode"])).await;
     let (out, err) = text(&plan);
     assert_eq!(plan.status.code(), Some(0), "{out}{err}");
     assert_eq!(out, "No changes. The live systems match the manifests.\n");
@@ -268,7 +253,7 @@ async fn a_second_apply_of_the_stack_is_refused_with_the_holder_and_changes_noth
 /// With `--lock-timeout`, the second apply waits for the first to release and then runs.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_a_lock_timeout_the_second_apply_waits_and_then_runs() {
-    let (_dir, server) = server().await;
+    let server = KustoServer::start(&[DB]).await;
     let sandbox = server.sandbox();
     let (a, b) = (stack(&server.url(), "A", ""), stack(&server.url(), "B", ""));
     server.set_faults(Faults {
@@ -306,12 +291,12 @@ async fn with_a_lock_timeout_the_second_apply_waits_and_then_runs() {
 /// apply says whose it was; a live one is not.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_expired_lease_is_taken_over_and_a_live_one_is_not() {
-    let (_dir, server) = server().await;
+    let server = KustoServer::start(&[DB]).await;
     let sandbox = server.sandbox();
     let a = stack(&server.url(), "A", "");
     let expired = record("00000000000000000000000000000001", now() - 1);
     write_lease(&sandbox, &expired);
-    let out = output(apply(a.path(), &[])).await;
+    let out = output_off_runtime(apply(a.path(), &[])).await;
     let (stdout, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
     let took_over = format!(
@@ -325,7 +310,7 @@ async fn an_expired_lease_is_taken_over_and_a_live_one_is_not() {
     let live = record("00000000000000000000000000000002", now() + 3600);
     write_lease(&sandbox, &live);
     let b = stack(&server.url(), "B", "");
-    let out = output(apply(b.path(), &[])).await;
+    let out = output_off_runtime(apply(b.path(), &[])).await;
     let (stdout, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
     assert_eq!(stderr, refusal(&live));
@@ -342,14 +327,14 @@ async fn an_expired_lease_is_taken_over_and_a_live_one_is_not() {
 /// lease that is held, and without `--force` off a terminal nothing is removed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn force_unlock_removes_the_lease_with_that_id_only() {
-    let (_dir, server) = server().await;
+    let server = KustoServer::start(&[DB]).await;
     let sandbox = server.sandbox();
     let a = stack(&server.url(), "A", "");
     let live = record("00000000000000000000000000000003", now() + 3600);
     write_lease(&sandbox, &live);
 
     let wrong = "0000000000000000000000000000000f";
-    let out = output(kustoplan(a.path(), &["force-unlock", wrong, "--force"])).await;
+    let out = output_off_runtime(kustoplan(a.path(), &["force-unlock", wrong, "--force"])).await;
     let (stdout, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
     assert_eq!(
@@ -361,7 +346,7 @@ async fn force_unlock_removes_the_lease_with_that_id_only() {
     assert_eq!(held(&sandbox), Some(live.clone()));
 
     let id = live.id.to_string();
-    let out = output(kustoplan(a.path(), &["force-unlock", &id])).await;
+    let out = output_off_runtime(kustoplan(a.path(), &["force-unlock", &id])).await;
     let (stdout, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
     assert!(
@@ -372,7 +357,7 @@ async fn force_unlock_removes_the_lease_with_that_id_only() {
     );
     assert_eq!(held(&sandbox), Some(live.clone()));
 
-    let out = output(kustoplan(a.path(), &["force-unlock", &id, "-force"])).await;
+    let out = output_off_runtime(kustoplan(a.path(), &["force-unlock", &id, "-force"])).await;
     let (stdout, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
     assert_eq!(
@@ -383,7 +368,7 @@ async fn force_unlock_removes_the_lease_with_that_id_only() {
     );
     assert_eq!(lease_tables(&sandbox), Vec::<String>::new());
 
-    let out = output(kustoplan(a.path(), &["force-unlock", "nope", "--force"])).await;
+    let out = output_off_runtime(kustoplan(a.path(), &["force-unlock", "nope", "--force"])).await;
     let (_, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(1));
     assert!(
@@ -391,7 +376,7 @@ async fn force_unlock_removes_the_lease_with_that_id_only() {
         "{stderr}"
     );
 
-    let out = output(apply(a.path(), &[])).await;
+    let out = output_off_runtime(apply(a.path(), &[])).await;
     assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));
 }
 
@@ -400,10 +385,10 @@ async fn force_unlock_removes_the_lease_with_that_id_only() {
 /// to do, and a pruning apply drops neither.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn plans_and_prune_never_see_lease_tables() {
-    let (_dir, server) = server().await;
+    let server = KustoServer::start(&[DB]).await;
     let sandbox = server.sandbox();
     let a = stack(&server.url(), "A", "safety:\n  prune: true\n");
-    let out = output(apply(a.path(), &[])).await;
+    let out = output_off_runtime(apply(a.path(), &[])).await;
     assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));
 
     let side = format!("{}_{}", table_name(STACK), "0".repeat(32));
@@ -411,7 +396,7 @@ async fn plans_and_prune_never_see_lease_tables() {
     let live = record("00000000000000000000000000000004", now() + 3600);
     write_lease(&sandbox, &live);
     for format in ["text", "json"] {
-        let plan = output(kustoplan(
+        let plan = output_off_runtime(kustoplan(
             a.path(),
             &["plan", "--detailed-exitcode", "--format", format],
         ))
@@ -428,7 +413,7 @@ async fn plans_and_prune_never_see_lease_tables() {
             &Caller::cluster_admin("aaduser=test@localhost"),
         )
         .expect("drop the lease");
-    let out = output(apply(a.path(), &["--allow", "data-loss"])).await;
+    let out = output_off_runtime(apply(a.path(), &["--allow", "data-loss"])).await;
     let (stdout, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
     assert_eq!(
@@ -490,7 +475,7 @@ async fn apply_until(
 /// never sent, and the lease is released (no lease or side table is left).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_interrupted_apply_releases_the_lease() {
-    let (_dir, server) = server().await;
+    let server = KustoServer::start(&[DB]).await;
     let sandbox = server.sandbox();
     // Over 1,000 commands: two script batches.
     let a = stack_of(&server.url(), "A", 1001, "");
@@ -523,7 +508,7 @@ async fn an_interrupted_apply_releases_the_lease() {
 /// applied, and releases the lease.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_apply_interrupted_before_applying_releases_the_lease_and_applies_nothing() {
-    let (_dir, server) = server().await;
+    let server = KustoServer::start(&[DB]).await;
     let sandbox = server.sandbox();
     let a = stack(&server.url(), "A", "");
     server.set_faults(Faults {
@@ -551,11 +536,11 @@ async fn an_apply_interrupted_before_applying_releases_the_lease_and_applies_not
 /// refused as held (not as stale, and without applying); once free it applies the plan.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_saved_plan_is_applied_under_the_lease() {
-    let (_dir, server) = server().await;
+    let server = KustoServer::start(&[DB]).await;
     let sandbox = server.sandbox();
     let a = stack(&server.url(), "A", "");
     let file = a.path().join("a.plan");
-    let planned = output(kustoplan(
+    let planned = output_off_runtime(kustoplan(
         a.path(),
         &["plan", "--out", file.to_str().expect("utf-8 path")],
     ))
@@ -571,7 +556,7 @@ async fn a_saved_plan_is_applied_under_the_lease() {
         .env("NO_COLOR", "1")
         .env_remove("KUSTOPLAN_ENV")
         .env_remove("KUSTOPLAN_SANDBOX_DIR");
-    let out = output(apply_file).await;
+    let out = output_off_runtime(apply_file).await;
     let (stdout, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
     assert_eq!(stderr, refusal(&live));
@@ -591,7 +576,7 @@ async fn a_saved_plan_is_applied_under_the_lease() {
         .env("NO_COLOR", "1")
         .env_remove("KUSTOPLAN_ENV")
         .env_remove("KUSTOPLAN_SANDBOX_DIR");
-    let out = output(apply_file).await;
+    let out = output_off_runtime(apply_file).await;
     let (stdout, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
     assert_eq!(tables(&sandbox), names("A"));

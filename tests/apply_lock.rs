@@ -3,11 +3,14 @@
 //! tables. Now the second is refused (naming the holder) and changes nothing, or waits with
 //! `--lock-timeout`.
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use common::cli::write_stack;
 use kustoplan::sandbox::kusto::KustoSandbox;
 use kustoplan::sandbox::lease::{Holder, LOCK_FILE};
 
@@ -25,7 +28,7 @@ fn stack(prefix: &str) -> tempfile::TempDir {
             "kind: Table\nname: {prefix}{i}\ndatabase: lockdb\ncolumns:\n  - {{name: A, type: int}}\n  - {{name: B, type: string}}\n"
         ));
     }
-    std::fs::write(dir.path().join("stack.yaml"), docs.join("---\n")).expect("write stack");
+    write_stack(dir.path(), &docs);
     dir
 }
 

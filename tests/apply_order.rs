@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::cli::{edit, gameplay_copy, kustoplan};
+use common::cli::{edit, gameplay_copy, kustoplan, prune_on};
 
 use kustoplan::sandbox::connect::{ConnectSandbox, TargetState};
 
@@ -17,12 +17,7 @@ fn position(text: &str, needle: &str) -> usize {
 fn a_route_is_re_pointed_before_the_table_it_used_is_dropped() {
     let sandbox = tempfile::tempdir().expect("tempdir");
     let stack = gameplay_copy();
-    edit(
-        stack.path(),
-        "stack.yaml",
-        "targets:\n",
-        "safety: {prune: true}\ntargets:\n",
-    );
+    prune_on(stack.path());
     let dir = stack.path().to_str().expect("utf-8");
     assert_eq!(
         kustoplan(sandbox.path(), &["apply", dir, "--auto-approve"]).code,

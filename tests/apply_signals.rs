@@ -3,13 +3,16 @@
 //! signal exits at once. Kusto is the sandbox served over real HTTP with added latency, so the
 //! signal arrives while the Kusto script is in flight.
 
+mod common;
+
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
 
+use common::sandbox::KustoServer;
 use kustoplan::sandbox::connect::ConnectSandbox;
-use kustoplan::sandbox::kusto::{Faults, ServeConfig, serve};
+use kustoplan::sandbox::kusto::Faults;
 
 struct Run {
     code: Option<i32>,
@@ -84,10 +87,7 @@ fn apply_while_script_in_flight(url: &str, local: &Path, during: impl FnOnce(i32
 }
 
 async fn stopped_by(signal: i32) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut config = ServeConfig::new(dir.path(), "127.0.0.1:0".parse().expect("addr"));
-    config.databases = vec!["gamedb".to_string()];
-    let server = serve(config).await.expect("sandbox server");
+    let server = KustoServer::start(&["gamedb"]).await;
     let url = server.url();
     let local = tempfile::tempdir().expect("tempdir");
     server.set_faults(Faults {
@@ -158,10 +158,7 @@ async fn sigterm_finishes_the_request_in_flight_and_sends_nothing_more() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_interrupt_exits_at_once() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut config = ServeConfig::new(dir.path(), "127.0.0.1:0".parse().expect("addr"));
-    config.databases = vec!["gamedb".to_string()];
-    let server = serve(config).await.expect("sandbox server");
+    let server = KustoServer::start(&["gamedb"]).await;
     let url = server.url();
     let local = tempfile::tempdir().expect("tempdir");
     server.set_faults(Faults {
@@ -190,10 +187,7 @@ async fn a_second_interrupt_exits_at_once() {
 /// ignored (the `SigIgn` mask of /proc/PID/status has bit 13 - 1 set).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigpipe_is_ignored_while_apply_talks_to_the_network() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut config = ServeConfig::new(dir.path(), "127.0.0.1:0".parse().expect("addr"));
-    config.databases = vec!["gamedb".to_string()];
-    let server = serve(config).await.expect("sandbox server");
+    let server = KustoServer::start(&["gamedb"]).await;
     let url = server.url();
     let local = tempfile::tempdir().expect("tempdir");
     server.set_faults(Faults {

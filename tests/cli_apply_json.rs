@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::cli::{Run, edit, gameplay_copy, kustoplan};
+use common::cli::{Run, edit, gameplay_copy, kustoplan, widen_score};
 use serde_json::Value;
 
 /// The one JSON document on stdout (parsing fails on anything else there).
@@ -149,18 +149,7 @@ fn a_data_loss_change_without_allow_is_refused_and_nothing_is_applied() {
     let dir = stack.path().to_str().expect("utf-8");
     let first = kustoplan(s, &["apply", dir, "--auto-approve"]);
     assert_eq!(first.code, 0, "{}", first.stderr);
-    edit(
-        stack.path(),
-        "kusto.yaml",
-        "{name: Score, type: int}",
-        "{name: Score, type: long}",
-    );
-    edit(
-        stack.path(),
-        "kusto.yaml",
-        "{column: Score, path: $.score, datatype: int}",
-        "{column: Score, path: $.score, datatype: long}",
-    );
+    widen_score(stack.path());
     let before = kustoplan(s, &["plan", dir, "--format", "json"]);
     assert_eq!(before.code, 0, "{}", before.stderr);
 
@@ -267,11 +256,9 @@ fn a_failed_step_is_followed_by_steps_not_run() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lost_response_leaves_steps_unknown() {
-    use kustoplan::sandbox::kusto::{Faults, ServeConfig, serve};
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut config = ServeConfig::new(dir.path(), "127.0.0.1:0".parse().expect("addr"));
-    config.databases = vec!["gamedb".to_string()];
-    let server = serve(config).await.expect("sandbox server");
+    use common::sandbox::KustoServer;
+    use kustoplan::sandbox::kusto::Faults;
+    let server = KustoServer::start(&["gamedb"]).await;
     let cluster = format!("kusto_cluster={}", server.url());
     let local = tempfile::tempdir().expect("tempdir");
     // The script runs 2 commands, then the connection is closed without a response.

@@ -1,14 +1,12 @@
 //! Habits people bring from Terraform and CI: usage errors never exit 2 (which `plan
 //! --detailed-exitcode` reserves for "changes"), and Terraform's single-dash spellings work.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
+use common::cli::Run;
 
 fn kustoplan(cwd: &Path, sandbox: &Path, args: &[&str]) -> Run {
     let out = Command::new(env!("CARGO_BIN_EXE_kustoplan"))
@@ -18,11 +16,7 @@ fn kustoplan(cwd: &Path, sandbox: &Path, args: &[&str]) -> Run {
         .env_remove("KUSTOPLAN_ENV")
         .output()
         .expect("run kustoplan");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    Run::from(out)
 }
 
 fn gameplay() -> String {

@@ -6,20 +6,21 @@
 //! The sandbox is a protocol fake checked against recorded responses of a real Connect 4.3
 //! worker (`src/sandbox/connect/tests.rs`), independent of the client.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use common::sandbox::connect_server;
 use kustoplan::providers::connect::{
     BasicAuth, ConnectClient, ConnectClientError, ConnectClientOptions, PutAction, RestartOutcome,
     State,
 };
 use kustoplan::providers::retry::RetryPolicy;
-use kustoplan::sandbox::connect::{
-    ConnectFaults, ConnectServeConfig, ConnectServerHandle, KUSTO_SINK_CLASS, serve_connect,
-};
+use kustoplan::sandbox::connect::{ConnectFaults, ConnectServerHandle, KUSTO_SINK_CLASS};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
@@ -28,16 +29,6 @@ const JAAS_PASSWORD: &str = "hunter2-dlq-password";
 
 fn loopback() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], 0))
-}
-
-async fn sandbox() -> ConnectServerHandle {
-    serve_connect(ConnectServeConfig {
-        dir: None,
-        listen: loopback(),
-        limits: Default::default(),
-    })
-    .await
-    .expect("serve")
 }
 
 /// Short timeouts and backoff so retry tests run in milliseconds.
@@ -119,7 +110,7 @@ impl io::Write for Captured {
 
 #[tokio::test]
 async fn full_lifecycle() {
-    let server = sandbox().await;
+    let server = connect_server().await;
     let c = client(&server);
     let info = c.server_info().await.expect("root");
     assert_eq!(info.version, "4.3.0");
@@ -236,7 +227,7 @@ async fn full_lifecycle() {
 
 #[tokio::test]
 async fn validation_errors_are_reported_per_key_and_nothing_is_written() {
-    let server = sandbox().await;
+    let server = connect_server().await;
     let c = client(&server);
     let mut bad = sink_config("gameplay", "${env:KUSTO_APPKEY}");
     bad.insert("name".into(), "kusto-sink".into());
@@ -308,7 +299,7 @@ async fn validation_errors_are_reported_per_key_and_nothing_is_written() {
 
 #[tokio::test]
 async fn conflicts_during_a_rebalance_are_retried_then_succeed() {
-    let server = sandbox().await;
+    let server = connect_server().await;
     let c = client(&server);
     server.set_faults(ConnectFaults {
         conflict_next: 2,
@@ -387,7 +378,7 @@ async fn conflicts_during_a_rebalance_are_retried_then_succeed() {
 
 #[tokio::test]
 async fn one_expanded_list_request_whatever_the_number_of_connectors() {
-    let server = sandbox().await;
+    let server = connect_server().await;
     let c = client(&server);
     c.put_config("sink-0", &sink_config("t0", "${env:K}"))
         .await
@@ -421,7 +412,7 @@ async fn one_expanded_list_request_whatever_the_number_of_connectors() {
 async fn secrets_are_masked_in_debug_errors_traces_and_logs() {
     let captured = Captured::default();
     let _guard = captured.install();
-    let server = sandbox().await;
+    let server = connect_server().await;
     let c = client(&server);
     let mut config = sink_config("gameplay", APPKEY);
     config.insert("misc.deadletterqueue.sasl.jaas.config".into(), format!("org.apache.kafka.common.security.plain.PlainLoginModule required username=\"dlq\" password=\"{JAAS_PASSWORD}\";"));
@@ -613,7 +604,7 @@ async fn an_unresolvable_host_fails_at_once_and_says_dns() {
 
 #[tokio::test]
 async fn slow_answers_time_out_and_are_retried_within_bounds() {
-    let server = sandbox().await;
+    let server = connect_server().await;
     let mut options = fast();
     options.request_timeout = Duration::from_millis(150);
     options.retry.max_attempts = 2;
@@ -637,7 +628,7 @@ async fn slow_answers_time_out_and_are_retried_within_bounds() {
 
 #[tokio::test]
 async fn faults_and_stats_are_reachable_over_http() {
-    let server = sandbox().await;
+    let server = connect_server().await;
     let http = reqwest::Client::new();
     let set = http
         .post(format!("{}/sandbox/faults", server.url()))
@@ -694,7 +685,7 @@ async fn faults_and_stats_are_reachable_over_http() {
 /// (apart from the worker id), so observe/apply written against the client work on both.
 #[tokio::test]
 async fn the_in_process_sandbox_answers_like_its_http_face() {
-    let server = sandbox().await;
+    let server = connect_server().await;
     let remote = client(&server);
     let local = ConnectClient::local(std::sync::Arc::new(
         kustoplan::sandbox::connect::ConnectSandbox::in_memory(),

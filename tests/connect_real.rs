@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use common::real_env::{RealEnv, real_env};
-use kustoplan::sandbox::kusto::{ServeConfig, serve};
+use common::sandbox::KustoServer;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::config::ClientConfig;
@@ -539,11 +539,10 @@ async fn kusto_sink_connector_lifecycle_on_real_connect() {
     let Some(azurite) = common::azurite::start(TEST).await else {
         return;
     };
-    let kusto_dir = tempfile::tempdir().expect("tempdir");
-    let mut kusto_config = ServeConfig::new(kusto_dir.path(), "127.0.0.1:0".parse().expect("addr"));
-    kusto_config.databases = vec!["gamedb".to_string()];
-    kusto_config.queued = Some(azurite.account().clone());
-    let kusto = serve(kusto_config).await.expect("kusto sandbox");
+    let kusto = KustoServer::start_configured(&["gamedb"], |config| {
+        config.queued = Some(azurite.account().clone());
+    })
+    .await;
     let connect = Connect::new(&env, "lifecycle");
     ensure_topic(&env.bootstrap, "gameplay", 4).await;
 

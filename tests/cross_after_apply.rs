@@ -6,7 +6,7 @@ mod common;
 
 use std::path::Path;
 
-use common::cli::{edit, gameplay_copy, kustoplan};
+use common::cli::{edit, gameplay_copy, kustoplan, prune_on};
 
 use kustoplan::sandbox::kusto::{Caller, KustoSandbox};
 
@@ -14,12 +14,7 @@ use kustoplan::sandbox::kusto::{Caller, KustoSandbox};
 fn applied_with_prune() -> (tempfile::TempDir, tempfile::TempDir) {
     let sandbox = tempfile::tempdir().expect("tempdir");
     let stack = gameplay_copy();
-    edit(
-        stack.path(),
-        "stack.yaml",
-        "targets:\n",
-        "safety: {prune: true}\ntargets:\n",
-    );
+    prune_on(stack.path());
     let dir = stack.path().to_str().expect("utf-8");
     let run = kustoplan(sandbox.path(), &["apply", dir, "--auto-approve"]);
     assert_eq!(run.code, 0, "{}", run.stderr);

@@ -12,14 +12,15 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::real_env::{RealEnv, real_env};
+use common::cli::Run;
+use common::real_env::{RealEnv, gameplay_copy_unique_edited, real_env};
+use common::sandbox::KustoServer;
 use kustoplan::sandbox::azurite::Azurite;
-use kustoplan::sandbox::kusto::{AuthConfig, ServeConfig, ServerHandle, serve};
+use kustoplan::sandbox::kusto::AuthConfig;
 use rdkafka::config::ClientConfig;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use serde_json::{Value, json};
@@ -28,12 +29,6 @@ const DB: &str = "gamedb";
 /// Generous: the example flushes every 30 s (the sink's default) and the GamePlay batching
 /// policy seals after 10 s; the machine may be busy with other builds.
 const DATA_TIMEOUT: Duration = Duration::from_secs(240);
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
 
 /// Runs kustoplan on `stack` with `vars` and the environment variables `envs`.
 async fn kustoplan(stack: &Path, vars: &[String], envs: &[(&str, String)], args: &[&str]) -> Run {
@@ -46,28 +41,18 @@ async fn kustoplan(stack: &Path, vars: &[String], envs: &[(&str, String)], args:
         .iter()
         .map(|(k, v)| (k.to_string(), v.clone()))
         .collect();
-    let out = tokio::task::spawn_blocking(move || {
-        Command::new(common::kustoplan_bin())
-            .args(&all)
-            .envs(envs)
-            .env_remove("IDENTITY_SERVER_THUMBPRINT")
-            .env_remove("IMDS_ENDPOINT")
-            .output()
-            .expect("run kustoplan")
-    })
-    .await
-    .expect("join");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    let mut cmd = Command::new(common::kustoplan_bin());
+    cmd.args(&all)
+        .envs(envs)
+        .env_remove("IDENTITY_SERVER_THUMBPRINT")
+        .env_remove("IMDS_ENDPOINT");
+    let out = common::cli::output_off_runtime(cmd).await;
+    Run::from(out)
 }
 
 /// The Kusto sandbox over HTTP, with queued ingestion on `azurite` when given.
 struct Kusto {
-    _dir: tempfile::TempDir,
-    server: ServerHandle,
+    server: KustoServer,
     http: reqwest::Client,
     /// The bearer token the test's own requests carry, when the sandbox requires one.
     token: Option<String>,
@@ -80,15 +65,13 @@ impl Kusto {
 
     /// A sandbox that requires bearer tokens: `auth`, and the token of its cluster admin.
     async fn start_with_auth(azurite: Option<&Azurite>, auth: Option<(AuthConfig, &str)>) -> Kusto {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let mut config = ServeConfig::new(dir.path(), SocketAddr::from(([127, 0, 0, 1], 0)));
-        config.databases = vec![DB.to_string()];
-        config.queued = azurite.map(|a| a.account().clone());
         let token = auth.as_ref().map(|(_, token)| token.to_string());
-        config.auth = auth.map(|(config, _)| config);
-        let server = serve(config).await.expect("kusto sandbox");
+        let server = KustoServer::start_configured(&[DB], |config| {
+            config.queued = azurite.map(|a| a.account().clone());
+            config.auth = auth.map(|(config, _)| config);
+        })
+        .await;
         Kusto {
-            _dir: dir,
             server,
             http: reqwest::Client::new(),
             token,
@@ -168,31 +151,7 @@ impl Kusto {
 /// all tests), the connector's key file written where its `${file:...}` placeholder points,
 /// and `edit` applied to kafka.yaml.
 fn gameplay_copy(dir: &Path, suffix: &str, edit: impl Fn(String) -> String) {
-    gameplay_copy_with_key(dir, suffix, "not-a-real-key", edit);
-}
-
-fn gameplay_copy_with_key(dir: &Path, suffix: &str, key: &str, edit: impl Fn(String) -> String) {
-    let secret = dir.join("kusto.properties");
-    std::fs::write(&secret, format!("appkey={key}\n")).expect("secret file");
-    for f in ["stack.yaml", "kusto.yaml", "kafka.yaml"] {
-        let text = std::fs::read_to_string(common::repo().join("examples/gameplay").join(f))
-            .expect("read example");
-        let mut text = text
-            .replace("name: gameplay\n", &format!("name: gameplay-{suffix}\n"))
-            .replace("topic: gameplay\n", &format!("topic: gameplay-{suffix}\n"))
-            .replace(
-                "name: gameplay-kusto-sink",
-                &format!("name: gameplay-sink-{suffix}"),
-            )
-            .replace(
-                "/opt/kafka/secrets/kusto.properties",
-                &secret.display().to_string(),
-            );
-        if f == "kafka.yaml" {
-            text = edit(text);
-        }
-        std::fs::write(dir.join(f), text).expect("write");
-    }
+    gameplay_copy_unique_edited(dir, suffix, "not-a-real-key", edit);
 }
 
 /// A gameplay event as the walk-through's producer sends it.
@@ -681,7 +640,7 @@ async fn the_sink_signs_in_with_its_app_key_and_a_wrong_key_fails_its_task() {
     // A key the sandbox does not know: the first flush is refused with 401 and the task fails.
     let bad = format!("authbad{}", std::process::id());
     let bad_stack = tempfile::tempdir().expect("tempdir");
-    gameplay_copy_with_key(
+    gameplay_copy_unique_edited(
         bad_stack.path(),
         &bad,
         "not-the-app-key",
@@ -720,7 +679,7 @@ async fn the_sink_signs_in_with_its_app_key_and_a_wrong_key_fails_its_task() {
     // become rows.
     let good = format!("authok{}", std::process::id());
     let good_stack = tempfile::tempdir().expect("tempdir");
-    gameplay_copy_with_key(good_stack.path(), &good, APP_KEY, flush_every_second);
+    gameplay_copy_unique_edited(good_stack.path(), &good, APP_KEY, flush_every_second);
     apply_with_env(good_stack.path(), &vars, &identity).await;
     let good_sink = format!("gameplay-sink-{good}");
     let events: Vec<String> = (10..15).map(|i| event(i, 2)).collect();

@@ -5,81 +5,7 @@
 
 mod common;
 
-use std::path::Path;
-use std::process::Command;
-
-use common::real_env::{RealEnv, real_env};
-use kustoplan::sandbox::azurite::Azurite;
-use kustoplan::sandbox::kusto::{ServeConfig, ServerHandle, serve};
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-async fn kustoplan(stack: &Path, vars: &[String], args: &[&str]) -> Run {
-    let mut all: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-    all.push(stack.display().to_string());
-    for v in vars {
-        all.extend(["--var".to_string(), v.clone()]);
-    }
-    let out = tokio::task::spawn_blocking(move || {
-        Command::new(env!("CARGO_BIN_EXE_kustoplan"))
-            .args(&all)
-            .output()
-            .expect("run kustoplan")
-    })
-    .await
-    .expect("join");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
-
-/// Kusto on the sandbox server over HTTP (with queued ingestion on `queued` when given: the sink
-/// commits offsets only once it has shipped their records), and the `--var`s that point the
-/// gameplay stack at it and at the real broker and Connect worker.
-async fn targets(
-    env: &RealEnv,
-    queued: Option<&Azurite>,
-) -> (tempfile::TempDir, ServerHandle, Vec<String>) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut config = ServeConfig::new(dir.path(), "127.0.0.1:0".parse().expect("addr"));
-    config.databases = vec!["gamedb".to_string()];
-    config.queued = queued.map(|a| a.account().clone());
-    let kusto = serve(config).await.expect("kusto sandbox");
-    let vars = vec![
-        format!("kusto_cluster={}", kusto.url()),
-        format!("kafka_bootstrap={}", env.bootstrap),
-        format!("connect_url={}", env.connect_url),
-    ];
-    (dir, kusto, vars)
-}
-
-/// The gameplay example with names unique to this run (the broker and worker are shared by all
-/// tests) and the connector's key file written where its `${file:...}` placeholder points.
-fn gameplay_copy(dir: &Path, suffix: &str) {
-    let secret = dir.join("kusto.properties");
-    std::fs::write(&secret, "appkey=not-a-real-key\n").expect("secret file");
-    for f in ["stack.yaml", "kusto.yaml", "kafka.yaml"] {
-        let text = std::fs::read_to_string(Path::new("examples/gameplay").join(f)).expect("read");
-        let text = text
-            .replace("name: gameplay\n", &format!("name: gameplay-{suffix}\n"))
-            .replace("topic: gameplay\n", &format!("topic: gameplay-{suffix}\n"))
-            .replace(
-                "name: gameplay-kusto-sink",
-                &format!("name: gameplay-sink-{suffix}"),
-            )
-            .replace(
-                "/opt/kafka/secrets/kusto.properties",
-                &secret.display().to_string(),
-            );
-        std::fs::write(dir.join(f), text).expect("write");
-    }
-}
+use common::real_env::{gameplay_copy_unique, gameplay_targets, kustoplan_with_vars, real_env};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn plan_apply_converge_on_real_kafka_and_connect() {
@@ -88,11 +14,11 @@ async fn plan_apply_converge_on_real_kafka_and_connect() {
     };
     let suffix = format!("e2e{}", std::process::id());
     let stack = tempfile::tempdir().expect("tempdir");
-    gameplay_copy(stack.path(), &suffix);
-    let (_kusto_dir, kusto, vars) = targets(&env, None).await;
+    gameplay_copy_unique(stack.path(), &suffix, "not-a-real-key");
+    let (kusto, vars) = gameplay_targets(&env, None).await;
     let sink = format!("gameplay-sink-{suffix}");
 
-    let plan = kustoplan(stack.path(), &vars, &["plan", "--detailed-exitcode"]).await;
+    let plan = kustoplan_with_vars(stack.path(), &vars, &["plan", "--detailed-exitcode"]).await;
     assert_eq!(plan.code, 2, "{}{}", plan.stdout, plan.stderr);
     assert!(
         plan.stdout
@@ -107,7 +33,7 @@ async fn plan_apply_converge_on_real_kafka_and_connect() {
         plan.stdout
     );
 
-    let apply = kustoplan(stack.path(), &vars, &["apply", "--auto-approve"]).await;
+    let apply = kustoplan_with_vars(stack.path(), &vars, &["apply", "--auto-approve"]).await;
     assert_eq!(apply.code, 0, "{}{}", apply.stdout, apply.stderr);
     assert!(
         apply
@@ -135,13 +61,8 @@ async fn plan_apply_converge_on_real_kafka_and_connect() {
         "apply waited for the task: {status}"
     );
 
-    let again = kustoplan(stack.path(), &vars, &["plan", "--detailed-exitcode"]).await;
-    assert_eq!(
-        (again.code, again.stdout.as_str()),
-        (0, "No changes. The live systems match the manifests.\n"),
-        "no false drift against a real Connect worker and broker: {}",
-        again.stderr
-    );
+    let again = kustoplan_with_vars(stack.path(), &vars, &["plan", "--detailed-exitcode"]).await;
+    again.assert_no_changes_because("no false drift against a real Connect worker and broker");
 
     let kafka_yaml = stack.path().join("kafka.yaml");
     let text = std::fs::read_to_string(&kafka_yaml).expect("read");
@@ -150,7 +71,7 @@ async fn plan_apply_converge_on_real_kafka_and_connect() {
         text.replace("tasks_max: 1\n", "tasks_max: 1\nstate: paused\n"),
     )
     .expect("write");
-    let pause = kustoplan(
+    let pause = kustoplan_with_vars(
         stack.path(),
         &vars,
         &["apply", "--auto-approve", "--allow", "restart"],
@@ -164,7 +85,7 @@ async fn plan_apply_converge_on_real_kafka_and_connect() {
         "{}",
         pause.stdout
     );
-    let paused = kustoplan(stack.path(), &vars, &["plan", "--detailed-exitcode"]).await;
+    let paused = kustoplan_with_vars(stack.path(), &vars, &["plan", "--detailed-exitcode"]).await;
     assert_eq!(paused.code, 0, "{}{}", paused.stdout, paused.stderr);
 
     let deleted = reqwest::Client::new()
@@ -183,7 +104,7 @@ async fn apply_reports_a_failed_task_with_its_trace() {
     };
     let suffix = format!("fail{}", std::process::id());
     let stack = tempfile::tempdir().expect("tempdir");
-    gameplay_copy(stack.path(), &suffix);
+    gameplay_copy_unique(stack.path(), &suffix, "not-a-real-key");
     let stack_yaml = stack.path().join("stack.yaml");
     let text = std::fs::read_to_string(&stack_yaml).expect("read");
     std::fs::write(
@@ -194,9 +115,9 @@ async fn apply_reports_a_failed_task_with_its_trace() {
         ),
     )
     .expect("write");
-    let (_kusto_dir, kusto, vars) = targets(&env, None).await;
+    let (kusto, vars) = gameplay_targets(&env, None).await;
     let sink = format!("gameplay-sink-{suffix}");
-    let apply = kustoplan(stack.path(), &vars, &["apply", "--auto-approve"]).await;
+    let apply = kustoplan_with_vars(stack.path(), &vars, &["apply", "--auto-approve"]).await;
     assert_eq!(apply.code, 1, "{}{}", apply.stdout, apply.stderr);
     let line = apply
         .stdout
@@ -289,12 +210,12 @@ async fn a_renamed_sink_carries_its_offsets_on_real_connect() {
     };
     let suffix = format!("mv{}", std::process::id());
     let stack = tempfile::tempdir().expect("tempdir");
-    gameplay_copy(stack.path(), &suffix);
-    let (_kusto_dir, kusto, vars) = targets(&env, Some(&azurite)).await;
+    gameplay_copy_unique(stack.path(), &suffix, "not-a-real-key");
+    let (kusto, vars) = gameplay_targets(&env, Some(&azurite)).await;
     let old = format!("gameplay-sink-{suffix}");
     let new = format!("{old}-v2");
 
-    let apply = kustoplan(stack.path(), &vars, &["apply", "--auto-approve"]).await;
+    let apply = kustoplan_with_vars(stack.path(), &vars, &["apply", "--auto-approve"]).await;
     assert_eq!(apply.code, 0, "{}{}", apply.stdout, apply.stderr);
     produce(&env.bootstrap, &format!("gameplay-{suffix}"), 5).await;
     // The example flushes every 30 s (the sink's default); then the offsets are committed.
@@ -322,7 +243,7 @@ async fn a_renamed_sink_carries_its_offsets_on_real_connect() {
         .replace("tasks_max: 1\n", "tasks_max: 1\nstate: stopped\n"),
     )
     .expect("write");
-    let plan = kustoplan(stack.path(), &vars, &["plan", "--detailed-exitcode"]).await;
+    let plan = kustoplan_with_vars(stack.path(), &vars, &["plan", "--detailed-exitcode"]).await;
     assert_eq!(plan.code, 2, "{}{}", plan.stdout, plan.stderr);
     assert!(
         plan.stdout.contains(&format!(
@@ -339,7 +260,7 @@ async fn a_renamed_sink_carries_its_offsets_on_real_connect() {
         plan.stdout
     );
 
-    let apply = kustoplan(
+    let apply = kustoplan_with_vars(
         stack.path(),
         &vars,
         &["apply", "--auto-approve", "--allow", "restart"],
@@ -359,7 +280,7 @@ async fn a_renamed_sink_carries_its_offsets_on_real_connect() {
     );
     let text = std::fs::read_to_string(&kafka_yaml).expect("read");
     std::fs::write(&kafka_yaml, text.replace("state: stopped\n", "")).expect("write");
-    let resume = kustoplan(
+    let resume = kustoplan_with_vars(
         stack.path(),
         &vars,
         &["apply", "--auto-approve", "--allow", "restart"],
@@ -375,13 +296,8 @@ async fn a_renamed_sink_carries_its_offsets_on_real_connect() {
             .expect("json");
     assert_eq!(status["connector"]["state"], "RUNNING", "{status}");
 
-    let again = kustoplan(stack.path(), &vars, &["plan", "--detailed-exitcode"]).await;
-    assert_eq!(
-        (again.code, again.stdout.as_str()),
-        (0, "No changes. The live systems match the manifests.\n"),
-        "{}",
-        again.stderr
-    );
+    let again = kustoplan_with_vars(stack.path(), &vars, &["plan", "--detailed-exitcode"]).await;
+    again.assert_no_changes();
     reqwest::Client::new()
         .delete(format!("{}/connectors/{new}", env.connect_url))
         .send()

@@ -10,27 +10,17 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
 
-use common::real_env::real_env;
+use common::cli::Run;
+use common::real_env::{gameplay_copy_unique, real_env};
+use common::sandbox::KustoServer;
 use kustoplan::providers::connect::ConnectClient;
 use kustoplan::sandbox::connect::ConnectSandbox;
-use kustoplan::sandbox::kusto::{Caller, KustoSandbox, ServeConfig, serve};
+use kustoplan::sandbox::kusto::{Caller, KustoSandbox};
 
 /// A literal key written into live connector configs; it must never leave the live system.
 const LITERAL_KEY: &str = "Lit3ral-Kusto-App-Key-0042";
 /// The variable import names for the gameplay sink's `aad.auth.appkey`.
 const APPKEY_VAR: &str = "GAMEPLAY_KUSTO_SINK_AAD_AUTH_APPKEY";
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn all(&self) -> String {
-        format!("{}{}", self.stdout, self.stderr)
-    }
-}
 
 fn kustoplan(sandbox: Option<&Path>, env: &[(&str, &str)], args: &[&str]) -> Run {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_kustoplan"));
@@ -46,11 +36,7 @@ fn kustoplan(sandbox: Option<&Path>, env: &[(&str, &str)], args: &[&str]) -> Run
         cmd.env(k, v);
     }
     let out = cmd.output().expect("run kustoplan");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    Run::from(out)
 }
 
 fn text(p: &Path) -> &str {
@@ -172,12 +158,7 @@ fn telemetry_round_trip_on_the_sandbox() {
         &[],
         &["plan", stack_dir, out_dir, "--detailed-exitcode"],
     );
-    assert_eq!(
-        (plan.code, plan.stdout.as_str()),
-        (0, "No changes. The live systems match the manifests.\n"),
-        "{}",
-        plan.stderr
-    );
+    plan.assert_no_changes();
 
     let again = kustoplan(sb, &[], &["import", stack_dir, "--out", out_dir]);
     assert_eq!(again.code, 1, "{}", again.all());
@@ -301,12 +282,7 @@ async fn brownfield_gameplay_with_a_literal_secret_on_the_sandbox() {
         &[(APPKEY_VAR, LITERAL_KEY)],
         &["plan", stack_dir, out_dir, "--detailed-exitcode"],
     );
-    assert_eq!(
-        (set.code, set.stdout.as_str()),
-        (0, "No changes. The live systems match the manifests.\n"),
-        "{}",
-        set.stderr
-    );
+    set.assert_no_changes();
     let wrong = kustoplan(
         sb,
         &[(APPKEY_VAR, "another-value")],
@@ -423,30 +399,14 @@ async fn round_trip_on_real_kafka_and_connect() {
     };
     let suffix = format!("imp{}", std::process::id());
     let stack = tempfile::tempdir().expect("tempdir");
-    let secret = stack.path().join("kusto.properties");
-    std::fs::write(&secret, "appkey=not-a-real-key\n").expect("secret file");
-    for f in ["stack.yaml", "kusto.yaml", "kafka.yaml"] {
-        let body = std::fs::read_to_string(Path::new("examples/gameplay").join(f)).expect("read");
-        let body = body
-            .replace("name: gameplay\n", &format!("name: gameplay-{suffix}\n"))
-            .replace("topic: gameplay\n", &format!("topic: gameplay-{suffix}\n"))
-            .replace(
-                "name: gameplay-kusto-sink",
-                &format!("name: gameplay-sink-{suffix}"),
-            )
-            .replace("/opt/kafka/secrets/kusto.properties", text(&secret));
-        std::fs::write(stack.path().join(f), body).expect("write");
-    }
+    gameplay_copy_unique(stack.path(), &suffix, "not-a-real-key");
     let only = tempfile::tempdir().expect("tempdir");
     std::fs::copy(
         stack.path().join("stack.yaml"),
         only.path().join("stack.yaml"),
     )
     .expect("copy");
-    let kusto_dir = tempfile::tempdir().expect("tempdir");
-    let mut config = ServeConfig::new(kusto_dir.path(), "127.0.0.1:0".parse().expect("addr"));
-    config.databases = vec!["gamedb".to_string()];
-    let kusto = serve(config).await.expect("kusto sandbox");
+    let kusto = KustoServer::start(&["gamedb"]).await;
     let vars = [
         format!("kusto_cluster={}", kusto.url()),
         format!("kafka_bootstrap={}", env.bootstrap),
@@ -548,12 +508,7 @@ async fn round_trip_on_real_kafka_and_connect() {
     assert!(unset.stdout.contains("aad.auth.appkey"), "{}", unset.stdout);
     assert!(!unset.all().contains(LITERAL_KEY));
     let set = run(plan_args, vec![(var.clone(), LITERAL_KEY.to_string())]).await;
-    assert_eq!(
-        (set.code, set.stdout.as_str()),
-        (0, "No changes. The live systems match the manifests.\n"),
-        "{}",
-        set.stderr
-    );
+    set.assert_no_changes();
 
     let deleted = http
         .delete(format!("{}/connectors/{sink}", env.connect_url))

@@ -2,32 +2,13 @@
 //! through a symlink leading out of DIR (even with `--force`), and a failed import leaves DIR as
 //! it found it.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
+use common::cli::kustoplan;
 use kustoplan::sandbox::kusto::{Caller, KustoSandbox};
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn kustoplan(sandbox: &Path, args: &[&str]) -> Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_kustoplan"))
-        .args(args)
-        .env("KUSTOPLAN_SANDBOX_DIR", sandbox)
-        .env_remove("KUSTOPLAN_ENV")
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run kustoplan");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
 
 fn text(p: &Path) -> &str {
     p.to_str().expect("utf-8 path")

@@ -7,12 +7,11 @@
 mod common;
 
 use std::io::Write;
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use kustoplan::sandbox::kusto::{ServeConfig, ServerHandle, serve};
+use common::sandbox::KustoServer;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -93,8 +92,7 @@ fn gzip(data: &[u8]) -> Vec<u8> {
 
 struct Setup {
     _azurite: kustoplan::sandbox::azurite::Azurite,
-    _dir: tempfile::TempDir,
-    server: ServerHandle,
+    server: KustoServer,
     kusto: Kusto,
     res: Resources,
     token: String,
@@ -103,11 +101,10 @@ struct Setup {
 
 async fn setup() -> Option<Setup> {
     let azurite = common::azurite::start(TEST).await?;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut config = ServeConfig::new(dir.path(), SocketAddr::from(([127, 0, 0, 1], 0)));
-    config.databases = vec![DB.to_string()];
-    config.queued = Some(azurite.account().clone());
-    let server = serve(config).await.expect("serve");
+    let server = KustoServer::start_configured(&[DB], |config| {
+        config.queued = Some(azurite.account().clone());
+    })
+    .await;
     let kusto = Kusto {
         http: reqwest::Client::new(),
         url: server.url(),
@@ -135,7 +132,6 @@ async fn setup() -> Option<Setup> {
         .to_string();
     Some(Setup {
         _azurite: azurite,
-        _dir: dir,
         server,
         kusto,
         res,

@@ -9,7 +9,8 @@ mod common;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use common::cli::{edit, kustoplan, kustoplan_at};
+use common::cli::{edit, kustoplan, kustoplan_at, write_stack};
+use common::sandbox::{KustoServer, SCALE_STACK};
 
 const VIEW: &str = "kind: MaterializedView
 name: LatestPlay
@@ -30,8 +31,6 @@ fn stack() -> tempfile::TempDir {
     std::fs::write(dir.path().join("views.yaml"), VIEW).expect("write");
     dir
 }
-
-const NO_CHANGES: &str = "No changes. The live systems match the manifests.\n";
 
 fn assert_contains(out: &str, expected: &[&str]) {
     for e in expected {
@@ -57,24 +56,14 @@ fn create_with_backfill_alter_in_place_recreate_only_when_allowed() {
 
     let apply = kustoplan(s, &["apply", dir, "--auto-approve"]);
     assert_eq!(apply.code, 0, "{}", apply.all());
-    let at = |what: &str| {
-        apply
-            .stdout
-            .find(what)
-            .unwrap_or_else(|| panic!("{what} not in {}", apply.stdout))
-    };
+    let at = |what: &str| apply.stdout_position(what);
     assert!(
         at("ok kusto.gamedb.table.GamePlay") < at("ok kusto.gamedb.materialized_view.LatestPlay"),
         "the source table is created before the view:\n{}",
         apply.stdout
     );
     let again = kustoplan(s, &["plan", dir, "--detailed-exitcode"]);
-    assert_eq!(
-        (again.code, again.stdout.as_str()),
-        (0, NO_CHANGES),
-        "{}",
-        again.stderr
-    );
+    again.assert_no_changes();
 
     // Whitespace and line endings are not drift.
     edit(
@@ -84,12 +73,7 @@ fn create_with_backfill_alter_in_place_recreate_only_when_allowed() {
         "  GamePlay\r\n  |   summarize",
     );
     let same = kustoplan(s, &["plan", dir, "--detailed-exitcode"]);
-    assert_eq!(
-        (same.code, same.stdout.as_str()),
-        (0, NO_CHANGES),
-        "{}",
-        same.stderr
-    );
+    same.assert_no_changes();
 
     // A filter keeps the source and the group-by keys: altered in place.
     edit(
@@ -110,12 +94,7 @@ fn create_with_backfill_alter_in_place_recreate_only_when_allowed() {
     let apply = kustoplan(s, &["apply", dir, "--auto-approve", "--allow", "restart"]);
     assert_eq!(apply.code, 0, "{}", apply.all());
     let again = kustoplan(s, &["plan", dir, "--detailed-exitcode"]);
-    assert_eq!(
-        (again.code, again.stdout.as_str()),
-        (0, NO_CHANGES),
-        "{}",
-        again.stderr
-    );
+    again.assert_no_changes();
 
     // Other group-by keys cannot be altered: drop and create, data-loss, refused until allowed.
     edit(
@@ -144,12 +123,7 @@ fn create_with_backfill_alter_in_place_recreate_only_when_allowed() {
     let allowed = kustoplan(s, &["apply", dir, "--auto-approve", "--allow", "data-loss"]);
     assert_eq!(allowed.code, 0, "{}", allowed.all());
     let again = kustoplan(s, &["plan", dir, "--detailed-exitcode"]);
-    assert_eq!(
-        (again.code, again.stdout.as_str()),
-        (0, NO_CHANGES),
-        "{}",
-        again.stderr
-    );
+    again.assert_no_changes();
 
     // Import writes the view back: planning the stack with the imported files is clean.
     let stack_only = tempfile::tempdir().expect("tempdir");
@@ -179,12 +153,7 @@ fn create_with_backfill_alter_in_place_recreate_only_when_allowed() {
         ],
     );
     let plan = kustoplan(s, &["plan", only, out_dir, "--detailed-exitcode"]);
-    assert_eq!(
-        (plan.code, plan.stdout.as_str()),
-        (0, NO_CHANGES),
-        "{}",
-        plan.all()
-    );
+    plan.assert_no_changes();
 
     // A source that is neither a table nor a view refuses the plan, naming the view.
     edit(
@@ -256,7 +225,7 @@ query: ''
 /// `views` tables in `scaledb`, each with a materialized view over it.
 fn viewed_stack(dir: &Path, views: usize) {
     let mut docs = vec![
-        "kind: Stack\nname: scale\nvars:\n  kusto_cluster: sandbox\ntargets:\n  kusto:\n    cluster: ${var.kusto_cluster}\n    auth: {method: none}\n".to_string(),
+        SCALE_STACK.to_string(),
         "kind: Database\nname: scaledb\n".to_string(),
     ];
     for i in 0..views {
@@ -268,20 +237,16 @@ fn viewed_stack(dir: &Path, views: usize) {
             i % 2 == 0
         ));
     }
-    std::fs::write(dir.join("stack.yaml"), docs.join("---\n")).expect("write stack");
+    write_stack(dir, &docs);
 }
 
 /// Views cost observe no request of their own: they come with the schema JSON, so a plan
 /// reads four times per database whether it declares 2 views or 20, and after apply too.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn observe_stays_at_four_reads_whatever_the_number_of_views() {
-    use kustoplan::sandbox::kusto::{ServeConfig, serve};
     let mut costs = Vec::new();
     for views in [2usize, 20] {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let mut config = ServeConfig::new(dir.path(), "127.0.0.1:0".parse().expect("addr"));
-        config.databases = vec!["scaledb".to_string()];
-        let server = serve(config).await.expect("sandbox server");
+        let server = KustoServer::start(&["scaledb"]).await;
         let url = server.url();
         let local = tempfile::tempdir().expect("tempdir");
         let stack = tempfile::tempdir().expect("tempdir");
@@ -295,12 +260,7 @@ async fn observe_stays_at_four_reads_whatever_the_number_of_views() {
         assert_eq!(apply.code, 0, "{}", apply.all());
         let before = server.stats().mgmt;
         let again = kustoplan_at(&url, local.path(), &["plan", path, "--detailed-exitcode"]).await;
-        assert_eq!(
-            (again.code, again.stdout.as_str()),
-            (0, NO_CHANGES),
-            "{}",
-            again.all()
-        );
+        again.assert_no_changes();
         costs.push((views, "plan after apply", server.stats().mgmt - before));
         server.shutdown().await;
     }

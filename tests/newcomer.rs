@@ -8,30 +8,12 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
+use common::cli::{Run, kustoplan_in};
 use kustoplan::sandbox::connect::{ConnectFaults, ConnectStats};
 use kustoplan::sandbox::kusto::{Faults, RequestStats};
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
 fn kustoplan(args: &[&str], sandbox: Option<&Path>) -> Run {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_kustoplan"));
-    cmd.args(args)
-        .env_remove("KUSTOPLAN_SANDBOX_DIR")
-        .env_remove("KUSTOPLAN_ENV")
-        .env("NO_COLOR", "1");
-    if let Some(dir) = sandbox {
-        cmd.env("KUSTOPLAN_SANDBOX_DIR", dir);
-    }
-    let out = cmd.output().expect("run kustoplan");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    kustoplan_in(&common::repo(), sandbox, args)
 }
 
 fn text(p: &Path) -> &str {
@@ -213,12 +195,7 @@ fn a_stack_targets_sandbox_serve_as_the_readme_says() {
         "{}",
         apply.stdout
     );
-    assert_eq!(
-        (again.code, again.stdout.as_str()),
-        (0, "No changes. The live systems match the manifests.\n"),
-        "{}",
-        again.stderr
-    );
+    again.assert_no_changes();
     assert!(server_dir.path().join("kusto-state.json").is_file());
     assert!(server_dir.path().join("connect-state.json").is_file());
     assert!(

@@ -6,7 +6,8 @@ mod common;
 
 use common::cli::{gameplay_copy, kustoplan};
 
-use kustoplan::sandbox::kusto::{Faults, ServeConfig, serve};
+use common::sandbox::{KustoServer, stack_head};
+use kustoplan::sandbox::kusto::Faults;
 
 const TABLE: &str = "---
 kind: Table
@@ -24,14 +25,14 @@ ingestion_batching: {max_time: 10s, max_items: 5, max_raw_size_mb: 100}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_table_created_by_a_cut_script_is_owned_and_can_be_pruned() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut config = ServeConfig::new(dir.path(), "127.0.0.1:0".parse().expect("addr"));
-    config.databases = vec!["gamedb".to_string()];
-    let server = serve(config).await.expect("sandbox server");
+    let server = KustoServer::start(&["gamedb"]).await;
     let stack = tempfile::tempdir().expect("tempdir");
-    let head = format!(
-        "kind: Stack\nname: events\nsafety: {{prune: true}}\ntargets:\n  kusto:\n    cluster: {}\n    auth: {{method: none}}\n---\nkind: Database\nname: gamedb\n",
-        server.url()
+    let head = stack_head(
+        "events",
+        &server.url(),
+        "{method: none}",
+        "safety: {prune: true}\n",
+        "gamedb",
     );
     std::fs::write(stack.path().join("stack.yaml"), format!("{head}{TABLE}")).expect("write");
     let local = tempfile::tempdir().expect("tempdir");
@@ -119,15 +120,15 @@ fn removing_the_last_sink_of_a_cluster_prunes_its_owned_connectors() {
 /// declared, and only with `safety.prune`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_function_created_by_a_cut_script_is_owned_and_pruned_only_with_prune() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut config = ServeConfig::new(dir.path(), "127.0.0.1:0".parse().expect("addr"));
-    config.databases = vec!["gamedb".to_string()];
-    let server = serve(config).await.expect("sandbox server");
+    let server = KustoServer::start(&["gamedb"]).await;
     let stack = tempfile::tempdir().expect("tempdir");
     let head = |prune: bool| {
-        format!(
-            "kind: Stack\nname: events\nsafety: {{prune: {prune}}}\ntargets:\n  kusto:\n    cluster: {}\n    auth: {{method: none}}\n---\nkind: Database\nname: gamedb\n",
-            server.url()
+        stack_head(
+            "events",
+            &server.url(),
+            "{method: none}",
+            &format!("safety: {{prune: {prune}}}\n"),
+            "gamedb",
         )
     };
     let function = "---\nkind: Function\nname: Recent\nparameters: [{name: n, type: long}]\nbody: |\n  print x = n\n  | take 1\n";
@@ -165,20 +166,11 @@ async fn a_function_created_by_a_cut_script_is_owned_and_pruned_only_with_prune(
     );
     server.set_faults(Faults::default());
     let replan = run(&["plan", "--detailed-exitcode"]).await.expect("join");
-    assert_eq!(
-        (replan.code, replan.stdout.as_str()),
-        (0, "No changes. The live systems match the manifests.\n"),
-        "the cut script created the function: {}",
-        replan.stderr
-    );
+    replan.assert_no_changes_because("the cut script created the function");
 
     std::fs::write(stack.path().join("stack.yaml"), head(false)).expect("write");
     let kept = run(&["plan", "--detailed-exitcode"]).await.expect("join");
-    assert_eq!(
-        (kept.code, kept.stdout.as_str()),
-        (0, "No changes. The live systems match the manifests.\n"),
-        "without prune an undeclared function is left alone"
-    );
+    kept.assert_no_changes_because("without prune an undeclared function is left alone");
     std::fs::write(stack.path().join("stack.yaml"), head(true)).expect("write");
     let plan = run(&["plan", "--detailed-exitcode"]).await.expect("join");
     assert_eq!(plan.code, 2, "{}\n{}", plan.stdout, plan.stderr);

@@ -1,13 +1,11 @@
 //! `plan` and `apply` as a user runs them, against the built-in sandbox persisted in a temp dir.
 
+mod common;
+
 use std::path::Path;
 use std::process::Command;
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
+use common::cli::{Run, edit, gameplay_copy, prune_on, widen_score};
 
 fn kustoplan(sandbox: &Path, args: &[&str]) -> Run {
     let out = Command::new(env!("CARGO_BIN_EXE_kustoplan"))
@@ -17,39 +15,19 @@ fn kustoplan(sandbox: &Path, args: &[&str]) -> Run {
         .env_remove("KUSTOPLAN_ENV")
         .output()
         .expect("run kustoplan");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
-
-/// A copy of the gameplay example that a test may edit.
-fn stack_copy() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("tempdir");
-    for f in ["stack.yaml", "kusto.yaml", "kafka.yaml"] {
-        std::fs::copy(Path::new("examples/gameplay").join(f), dir.path().join(f)).expect("copy");
-    }
-    dir
+    Run::from(out)
 }
 
 /// A sandbox and an editable copy of the gameplay stack, already applied.
 fn applied_stack() -> (tempfile::TempDir, tempfile::TempDir) {
     let sandbox = tempfile::tempdir().expect("tempdir");
-    let stack = stack_copy();
+    let stack = gameplay_copy();
     let dir = stack.path().to_str().expect("utf-8 path");
     assert_eq!(
         kustoplan(sandbox.path(), &["apply", dir, "--auto-approve"]).code,
         0
     );
     (sandbox, stack)
-}
-
-fn edit(dir: &Path, file: &str, from: &str, to: &str) {
-    let path = dir.join(file);
-    let text = std::fs::read_to_string(&path).expect("read");
-    assert!(text.contains(from), "{from} not in {file}");
-    std::fs::write(&path, text.replace(from, to)).expect("write");
 }
 
 #[test]
@@ -88,11 +66,7 @@ fn create_from_empty_then_no_op_replan() {
     );
     for _ in 0..2 {
         let again = kustoplan(s, &["plan", "examples/gameplay", "--detailed-exitcode"]);
-        assert_eq!(again.code, 0, "{}{}", again.stdout, again.stderr);
-        assert_eq!(
-            again.stdout,
-            "No changes. The live systems match the manifests.\n"
-        );
+        again.assert_no_changes();
     }
 }
 
@@ -117,18 +91,7 @@ fn add_column_then_retype_is_refused_until_allowed() {
         add.stdout
     );
 
-    edit(
-        stack.path(),
-        "kusto.yaml",
-        "{name: Score, type: int}",
-        "{name: Score, type: long}",
-    );
-    edit(
-        stack.path(),
-        "kusto.yaml",
-        "{column: Score, path: $.score, datatype: int}",
-        "{column: Score, path: $.score, datatype: long}",
-    );
+    widen_score(stack.path());
     let refused = kustoplan(s, &["apply", dir, "--auto-approve"]);
     assert_eq!(refused.code, 1);
     assert!(
@@ -354,11 +317,7 @@ fn on_a_terminal(sandbox: &Path, args: &str, answer: &str) -> Option<Run> {
         .write_all(answer.as_bytes())
         .expect("type");
     let out = child.wait_with_output().expect("wait");
-    Some(Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    })
+    Some(Run::from(out))
 }
 
 #[test]
@@ -429,22 +388,10 @@ fn principals_added_and_removed_and_drift_behind_our_back() {
     assert!(live_principals(s).contains(&analyst));
     assert!(live_principals(s).contains("analyst (upn: analyst@example.com)"));
     let converged = kustoplan(s, &["plan", dir, "--detailed-exitcode"]);
-    assert_eq!(
-        (converged.code, converged.stdout.as_str()),
-        (0, "No changes. The live systems match the manifests.\n")
-    );
-    edit(
-        stack.path(),
-        "stack.yaml",
-        "targets:\n",
-        "safety: {prune: true}\ntargets:\n",
-    );
+    converged.assert_no_changes();
+    prune_on(stack.path());
     let pruned = kustoplan(s, &["plan", dir, "--detailed-exitcode"]);
-    assert_eq!(
-        (pruned.code, pruned.stdout.as_str()),
-        (0, "No changes. The live systems match the manifests.\n"),
-        "prune never revokes a declared user"
-    );
+    pruned.assert_no_changes_because("prune never revokes a declared user");
     edit(
         stack.path(),
         "stack.yaml",
@@ -468,12 +415,7 @@ fn principals_added_and_removed_and_drift_behind_our_back() {
         "without pruning an undeclared principal in an unlisted role is left alone, and said so"
     );
 
-    edit(
-        stack.path(),
-        "stack.yaml",
-        "targets:\n",
-        "safety: {prune: true}\ntargets:\n",
-    );
+    prune_on(stack.path());
     let removal = kustoplan(s, &["apply", dir, "--auto-approve"]);
     assert_eq!(
         removal.code, 1,
@@ -606,10 +548,7 @@ fn a_listed_role_is_the_exact_set_even_when_empty() {
         "the declared admin stays"
     );
     let converged = kustoplan(s, &["plan", dir, "--detailed-exitcode"]);
-    assert_eq!(
-        (converged.code, converged.stdout.as_str()),
-        (0, "No changes. The live systems match the manifests.\n")
-    );
+    converged.assert_no_changes();
 }
 
 #[test]
@@ -631,11 +570,7 @@ fn restart_failed_restarts_only_failed_tasks_when_asked() {
     drop(connect);
 
     let plain = kustoplan(s, &["apply", dir, "--auto-approve"]);
-    assert_eq!(plain.code, 0);
-    assert_eq!(
-        plain.stdout, "No changes. The live systems match the manifests.\n",
-        "a failed task is not drift"
-    );
+    plain.assert_no_changes_because("a failed task is not drift");
 
     let restarted = kustoplan(s, &["apply", dir, "--auto-approve", "--restart-failed"]);
     assert_eq!(
@@ -672,7 +607,7 @@ fn restart_failed_restarts_only_failed_tasks_when_asked() {
 fn connect_validation_errors_stop_apply_before_anything_is_written() {
     let sandbox = tempfile::tempdir().expect("tempdir");
     let s = sandbox.path();
-    let stack = stack_copy();
+    let stack = gameplay_copy();
     let dir = stack.path().to_str().expect("utf-8 path");
     edit(
         stack.path(),
@@ -849,12 +784,7 @@ fn functions_plan_apply_replan_and_prune() {
         create.stdout
     );
     let again = kustoplan(s, &["plan", dir, "--detailed-exitcode"]);
-    assert_eq!(
-        (again.code, again.stdout.as_str()),
-        (0, "No changes. The live systems match the manifests.\n"),
-        "{}",
-        again.stderr
-    );
+    again.assert_no_changes();
 
     // Re-indented and with CRLF line endings: the same function.
     let respaced = FUNCTION
@@ -862,12 +792,7 @@ fn functions_plan_apply_replan_and_prune() {
         .replace('\n', "\r\n");
     std::fs::write(stack.path().join("functions.yaml"), respaced).expect("write");
     let same = kustoplan(s, &["plan", dir, "--detailed-exitcode"]);
-    assert_eq!(
-        (same.code, same.stdout.as_str()),
-        (0, "No changes. The live systems match the manifests.\n"),
-        "{}",
-        same.stderr
-    );
+    same.assert_no_changes();
 
     // A real change is an in-place update, applied without any flag.
     std::fs::write(stack.path().join("functions.yaml"), FUNCTION).expect("write");
@@ -899,16 +824,8 @@ fn functions_plan_apply_replan_and_prune() {
     // No longer declared: left alone without prune, dropped (data-loss) with it.
     std::fs::remove_file(stack.path().join("functions.yaml")).expect("remove");
     let kept = kustoplan(s, &["plan", dir, "--detailed-exitcode"]);
-    assert_eq!(
-        (kept.code, kept.stdout.as_str()),
-        (0, "No changes. The live systems match the manifests.\n")
-    );
-    edit(
-        stack.path(),
-        "stack.yaml",
-        "targets:\n",
-        "safety: {prune: true}\ntargets:\n",
-    );
+    kept.assert_no_changes();
+    prune_on(stack.path());
     let refused = kustoplan(s, &["apply", dir, "--auto-approve"]);
     assert_eq!(refused.code, 1, "{}", refused.stdout);
     assert!(
@@ -928,10 +845,7 @@ fn functions_plan_apply_replan_and_prune() {
         dropped.stdout
     );
     let gone = kustoplan(s, &["plan", dir, "--detailed-exitcode"]);
-    assert_eq!(
-        (gone.code, gone.stdout.as_str()),
-        (0, "No changes. The live systems match the manifests.\n")
-    );
+    gone.assert_no_changes();
 }
 
 /// Ingests `rows` (CSV) into `table` of the sandbox and returns the table's row count.
@@ -1151,10 +1065,5 @@ fn a_renamed_function_is_created_under_its_new_name_and_the_old_one_dropped_in_o
         apply.stdout
     );
     let replan = kustoplan(s, &["plan", dir, "--detailed-exitcode"]);
-    assert_eq!(
-        (replan.code, replan.stdout.as_str()),
-        (0, "No changes. The live systems match the manifests.\n"),
-        "{}",
-        replan.stderr
-    );
+    replan.assert_no_changes();
 }

@@ -5,17 +5,16 @@
 
 mod common;
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::Command;
 use std::sync::OnceLock;
 
+use common::sandbox::KustoServer;
 use kustoplan::kusto::command::TableRole;
 use kustoplan::kusto::render::{self, PolicyScope, RoleScope};
 use kustoplan::model::{
     BatchingPolicy, ColumnType, MappingKind, PrincipalKind, PrincipalRef, Timespan,
 };
-use kustoplan::sandbox::kusto::{ServeConfig, serve};
 use serde_json::json;
 
 const TEST: &str = "python_sdk_conformance";
@@ -142,11 +141,8 @@ async fn run_case(case: serde_json::Value) -> Option<(bool, String)> {
     let python = tokio::task::spawn_blocking(sdk_python)
         .await
         .expect("setup task")?;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut config = ServeConfig::new(dir.path(), SocketAddr::from(([127, 0, 0, 1], 0)));
-    config.databases = vec![DB.to_string()];
-    let server = serve(config).await.expect("serve");
-    let case_file = dir.path().join("case.json");
+    let server = KustoServer::start(&[DB]).await;
+    let case_file = server.dir().join("case.json");
     std::fs::write(&case_file, case.to_string()).expect("write case");
 
     let url = server.url();
@@ -205,12 +201,11 @@ async fn python_ingest_sdk_queues_rows_into_the_sandbox() {
     let Some(azurite) = common::azurite::start(TEST).await else {
         return;
     };
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut config = ServeConfig::new(dir.path(), SocketAddr::from(([127, 0, 0, 1], 0)));
-    config.databases = vec![DB.to_string()];
-    config.queued = Some(azurite.account().clone());
-    let server = serve(config).await.expect("serve");
-    let (url, work) = (server.url(), dir.path().to_path_buf());
+    let server = KustoServer::start_configured(&[DB], |config| {
+        config.queued = Some(azurite.account().clone());
+    })
+    .await;
+    let (url, work) = (server.url(), server.dir().to_path_buf());
     let out = tokio::task::spawn_blocking(move || {
         common::run(
             Command::new(python)

@@ -2,42 +2,16 @@
 //! object between `plan --out` and `apply FILE` makes apply refuse the plan as stale, and an
 //! edited, relabelled, re-targeted or damaged plan file is refused without running anything.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
+use common::cli::{Run, gameplay_copy, kustoplan, kustoplan_in};
 use kustoplan::providers::kafka::{ConfigChange, PartitionIncrease};
 use kustoplan::sandbox::connect::{ConnectSandbox, TargetState};
 use kustoplan::sandbox::kafka::KafkaSandbox;
 use kustoplan::sandbox::kusto::{Caller, KustoSandbox};
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn kustoplan_in(cwd: &Path, sandbox: Option<&Path>, args: &[&str]) -> Run {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_kustoplan"));
-    cmd.args(args)
-        .current_dir(cwd)
-        .env_remove("KUSTOPLAN_SANDBOX_DIR")
-        .env_remove("KUSTOPLAN_ENV")
-        .env("NO_COLOR", "1");
-    if let Some(dir) = sandbox {
-        cmd.env("KUSTOPLAN_SANDBOX_DIR", dir);
-    }
-    let out = cmd.output().expect("run kustoplan");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
-
-fn kustoplan(sandbox: &Path, args: &[&str]) -> Run {
-    kustoplan_in(Path::new(env!("CARGO_MANIFEST_DIR")), Some(sandbox), args)
-}
 
 /// A sandbox with the gameplay example applied, a copy of the stack, and a plan file path.
 struct Applied {
@@ -49,11 +23,7 @@ struct Applied {
 impl Applied {
     fn new() -> Applied {
         let sandbox = tempfile::tempdir().expect("tempdir");
-        let stack = tempfile::tempdir().expect("tempdir");
-        for f in ["stack.yaml", "kusto.yaml", "kafka.yaml"] {
-            std::fs::copy(Path::new("examples/gameplay").join(f), stack.path().join(f))
-                .expect("copy");
-        }
+        let stack = gameplay_copy();
         let plan_file = stack.path().join("out.plan");
         let applied = Applied {
             sandbox,

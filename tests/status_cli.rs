@@ -23,14 +23,7 @@ fn status(stack: &std::path::Path, args: &[&str]) -> (i32, String, String) {
 
 #[test]
 fn status_on_the_sandbox_reports_states_and_why_lag_is_unavailable() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    for f in ["stack.yaml", "kusto.yaml", "kafka.yaml"] {
-        std::fs::copy(
-            common::repo().join("examples/gameplay").join(f),
-            dir.path().join(f),
-        )
-        .expect("copy");
-    }
+    let dir = common::cli::gameplay_copy();
 
     let (code, stdout, stderr) = status(dir.path(), &["status"]);
     assert_eq!(
@@ -91,15 +84,8 @@ fn kusto(dir: &std::path::Path, command: &str) -> Result<(), String> {
 
 #[test]
 fn status_reports_the_last_ingestion_and_fails_on_permanent_ingestion_failures() {
-    let stack = tempfile::tempdir().expect("tempdir");
+    let stack = common::cli::gameplay_copy();
     let sandbox = tempfile::tempdir().expect("tempdir");
-    for f in ["stack.yaml", "kusto.yaml", "kafka.yaml"] {
-        std::fs::copy(
-            common::repo().join("examples/gameplay").join(f),
-            stack.path().join(f),
-        )
-        .expect("copy");
-    }
     let s = sandbox.path().to_str().expect("utf-8 path");
     let json_status = |extra: &[&str]| {
         let mut args = vec!["status", "--sandbox-dir", s, "--format", "json"];

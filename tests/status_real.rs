@@ -5,12 +5,11 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::real_env::{RealEnv, real_env};
-use kustoplan::sandbox::azurite::Azurite;
-use kustoplan::sandbox::kusto::{ServeConfig, ServerHandle, serve};
+use common::real_env::{
+    RealEnv, gameplay_copy_unique, gameplay_targets, kustoplan_with_vars, real_env,
+};
 use rdkafka::config::ClientConfig;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use serde_json::Value;
@@ -23,80 +22,11 @@ const CONSUME_TIMEOUT: Duration = Duration::from_secs(180);
 /// The secret the connector's `${file:...}` placeholder resolves to on the worker.
 const SECRET: &str = "not-a-real-key-s3cr3t";
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-async fn kustoplan(stack: &Path, vars: &[String], args: &[&str]) -> Run {
-    let mut all: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-    all.push(stack.display().to_string());
-    for v in vars {
-        all.extend(["--var".to_string(), v.clone()]);
-    }
-    let out = tokio::task::spawn_blocking(move || {
-        Command::new(common::kustoplan_bin())
-            .args(&all)
-            .output()
-            .expect("run kustoplan")
-    })
-    .await
-    .expect("join");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
-
 async fn status_json(stack: &Path, vars: &[String]) -> (i32, Value) {
-    let run = kustoplan(stack, vars, &["status", "--format", "json"]).await;
+    let run = kustoplan_with_vars(stack, vars, &["status", "--format", "json"]).await;
     let value = serde_json::from_str(&run.stdout)
         .unwrap_or_else(|e| panic!("status JSON: {e}\n{}{}", run.stdout, run.stderr));
     (run.code, value)
-}
-
-/// Kusto on the sandbox server over HTTP (with queued ingestion on `queued` when given: the sink
-/// commits offsets only once it has shipped their records), and the `--var`s pointing the stack
-/// at it and at the real broker and Connect worker.
-async fn targets(
-    env: &RealEnv,
-    queued: Option<&Azurite>,
-) -> (tempfile::TempDir, ServerHandle, Vec<String>) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut config = ServeConfig::new(dir.path(), "127.0.0.1:0".parse().expect("addr"));
-    config.databases = vec!["gamedb".to_string()];
-    config.queued = queued.map(|a| a.account().clone());
-    let kusto = serve(config).await.expect("kusto sandbox");
-    let vars = vec![
-        format!("kusto_cluster={}", kusto.url()),
-        format!("kafka_bootstrap={}", env.bootstrap),
-        format!("connect_url={}", env.connect_url),
-    ];
-    (dir, kusto, vars)
-}
-
-/// The gameplay example with names unique to this run and the connector's key file written
-/// where its `${file:...}` placeholder points.
-fn gameplay_copy(dir: &Path, suffix: &str) {
-    let secret = dir.join("kusto.properties");
-    std::fs::write(&secret, format!("appkey={SECRET}\n")).expect("secret file");
-    for f in ["stack.yaml", "kusto.yaml", "kafka.yaml"] {
-        let text = std::fs::read_to_string(Path::new("examples/gameplay").join(f)).expect("read");
-        let text = text
-            .replace("name: gameplay\n", &format!("name: gameplay-{suffix}\n"))
-            .replace("topic: gameplay\n", &format!("topic: gameplay-{suffix}\n"))
-            .replace(
-                "name: gameplay-kusto-sink",
-                &format!("name: gameplay-sink-{suffix}"),
-            )
-            .replace(
-                "/opt/kafka/secrets/kusto.properties",
-                &secret.display().to_string(),
-            );
-        std::fs::write(dir.join(f), text).expect("write");
-    }
 }
 
 fn edit(path: &Path, from: &str, to: &str) {
@@ -149,21 +79,21 @@ async fn status_reports_exact_lag_while_paused_and_zero_after_the_sink_consumed(
     };
     let suffix = format!("lag{}", std::process::id());
     let stack = tempfile::tempdir().expect("tempdir");
-    gameplay_copy(stack.path(), &suffix);
+    gameplay_copy_unique(stack.path(), &suffix, SECRET);
     let kafka_yaml = stack.path().join("kafka.yaml");
-    let (_kusto_dir, kusto, vars) = targets(&env, Some(&azurite)).await;
+    let (kusto, vars) = gameplay_targets(&env, Some(&azurite)).await;
     let sink = format!("gameplay-sink-{suffix}");
     let topic = format!("gameplay-{suffix}");
 
     // Created running on an empty topic, then paused, as a pipeline owner would.
-    let apply = kustoplan(stack.path(), &vars, &["apply", "--auto-approve"]).await;
+    let apply = kustoplan_with_vars(stack.path(), &vars, &["apply", "--auto-approve"]).await;
     assert_eq!(apply.code, 0, "{}{}", apply.stdout, apply.stderr);
     edit(
         &kafka_yaml,
         "tasks_max: 1\n",
         "tasks_max: 1\nstate: paused\n",
     );
-    let pause = kustoplan(
+    let pause = kustoplan_with_vars(
         stack.path(),
         &vars,
         &["apply", "--auto-approve", "--allow", "restart"],
@@ -195,7 +125,7 @@ async fn status_reports_exact_lag_while_paused_and_zero_after_the_sink_consumed(
             "nothing consumed yet: {p}"
         );
     }
-    let text = kustoplan(stack.path(), &vars, &["status"]).await;
+    let text = kustoplan_with_vars(stack.path(), &vars, &["status"]).await;
     assert_eq!(text.code, 0, "{}{}", text.stdout, text.stderr);
     assert!(
         text.stdout.contains(&format!(
@@ -214,7 +144,7 @@ async fn status_reports_exact_lag_while_paused_and_zero_after_the_sink_consumed(
     );
 
     edit(&kafka_yaml, "state: paused\n", "");
-    let resume = kustoplan(
+    let resume = kustoplan_with_vars(
         stack.path(),
         &vars,
         &["apply", "--auto-approve", "--allow", "restart"],
@@ -262,22 +192,22 @@ async fn status_shows_a_failed_task_with_its_error_and_exits_3() {
     };
     let suffix = format!("stfail{}", std::process::id());
     let stack = tempfile::tempdir().expect("tempdir");
-    gameplay_copy(stack.path(), &suffix);
+    gameplay_copy_unique(stack.path(), &suffix, SECRET);
     edit(
         &stack.path().join("stack.yaml"),
         "    cluster: ${var.kusto_cluster}\n",
         "    cluster: ${var.kusto_cluster}\n    ingest: https://fail.invalid\n",
     );
-    let (_kusto_dir, kusto, vars) = targets(&env, None).await;
+    let (kusto, vars) = gameplay_targets(&env, None).await;
     let sink = format!("gameplay-sink-{suffix}");
-    let apply = kustoplan(stack.path(), &vars, &["apply", "--auto-approve"]).await;
+    let apply = kustoplan_with_vars(stack.path(), &vars, &["apply", "--auto-approve"]).await;
     assert_eq!(
         apply.code, 1,
         "the task fails: {}{}",
         apply.stdout, apply.stderr
     );
 
-    let text = kustoplan(stack.path(), &vars, &["status"]).await;
+    let text = kustoplan_with_vars(stack.path(), &vars, &["status"]).await;
     assert_eq!(text.code, 3, "{}{}", text.stdout, text.stderr);
     assert!(
         text.stdout.contains("  task 0: FAILED on "),

@@ -3,14 +3,9 @@
 //! what a kept change needs (naming what to add, changing nothing), and a saved targeted plan
 //! applies exactly its changes.
 
-use std::path::Path;
-use std::process::Command;
+mod common;
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
+use common::cli::{Run, gameplay_copy, kustoplan};
 
 /// The gameplay example in a temporary directory, applied to its own sandbox directory.
 struct Stack {
@@ -20,13 +15,8 @@ struct Stack {
 
 impl Stack {
     fn new() -> Stack {
-        let dir = tempfile::tempdir().expect("tempdir");
-        for f in ["stack.yaml", "kusto.yaml", "kafka.yaml"] {
-            std::fs::copy(Path::new("examples/gameplay").join(f), dir.path().join(f))
-                .expect("copy");
-        }
         Stack {
-            dir,
+            dir: gameplay_copy(),
             sandbox: tempfile::tempdir().expect("tempdir"),
         }
     }
@@ -36,18 +26,7 @@ impl Stack {
     }
 
     fn run(&self, args: &[&str]) -> Run {
-        let out = Command::new(env!("CARGO_BIN_EXE_kustoplan"))
-            .args(args)
-            .env("KUSTOPLAN_SANDBOX_DIR", self.sandbox.path())
-            .env_remove("KUSTOPLAN_ENV")
-            .env("NO_COLOR", "1")
-            .output()
-            .expect("run kustoplan");
-        Run {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
+        kustoplan(self.sandbox.path(), args)
     }
 
     fn plan(&self, extra: &[&str]) -> Run {

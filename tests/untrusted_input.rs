@@ -3,15 +3,13 @@
 //! in a stack directory are named instead of hanging `validate`; names from the live systems stay
 //! text in a Markdown plan.
 
+mod common;
+
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
+use common::cli::Run;
 
 /// Runs kustoplan, failing the test (instead of hanging it) after 60 s.
 fn kustoplan(args: &[&str]) -> Run {
@@ -32,11 +30,7 @@ fn kustoplan(args: &[&str]) -> Run {
         std::thread::sleep(Duration::from_millis(50));
     }
     let out = child.wait_with_output().expect("output");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    Run::from(out)
 }
 
 fn text(p: &Path) -> &str {
@@ -207,10 +201,7 @@ fn a_directory_linked_twice_is_read_once() {
 fn markdown_plans_show_hostile_live_names_as_text() {
     use kustoplan::sandbox::connect::ConnectSandbox;
     let sandbox = tempfile::tempdir().expect("tempdir");
-    let stack = tempfile::tempdir().expect("tempdir");
-    for f in ["stack.yaml", "kusto.yaml", "kafka.yaml"] {
-        std::fs::copy(Path::new("examples/gameplay").join(f), stack.path().join(f)).expect("copy");
-    }
+    let stack = common::cli::gameplay_copy();
     let stack_file = stack.path().join("stack.yaml");
     let text_of_stack = std::fs::read_to_string(&stack_file).expect("read");
     std::fs::write(&stack_file, text_of_stack + "safety:\n  prune: true\n").expect("write");

@@ -7,7 +7,8 @@ mod common;
 
 use std::path::Path;
 
-use common::cli::{edit, kustoplan, kustoplan_at};
+use common::cli::{edit, kustoplan, kustoplan_at, write_stack};
+use common::sandbox::{KustoServer, SCALE_STACK};
 
 const WINS: &str = "kind: Table
 name: Wins
@@ -37,8 +38,6 @@ fn stack() -> tempfile::TempDir {
     dir
 }
 
-const NO_CHANGES: &str = "No changes. The live systems match the manifests.\n";
-
 #[test]
 fn plan_apply_replan_then_a_mismatch_and_a_cycle_are_refused() {
     let sandbox = tempfile::tempdir().expect("tempdir");
@@ -61,24 +60,14 @@ fn plan_apply_replan_then_a_mismatch_and_a_cycle_are_refused() {
 
     let apply = kustoplan(s, &["apply", dir, "--auto-approve"]);
     assert_eq!(apply.code, 0, "{}", apply.all());
-    let at = |what: &str| {
-        apply
-            .stdout
-            .find(what)
-            .unwrap_or_else(|| panic!("{what} not in {}", apply.stdout))
-    };
+    let at = |what: &str| apply.stdout_position(what);
     assert!(
         at("ok kusto.gamedb.function.WinsOf") < at("ok kusto.gamedb.table.Wins.policy.update"),
         "the function is created before the policy that calls it:\n{}",
         apply.stdout
     );
     let again = kustoplan(s, &["plan", dir, "--detailed-exitcode"]);
-    assert_eq!(
-        (again.code, again.stdout.as_str()),
-        (0, NO_CHANGES),
-        "{}",
-        again.stderr
-    );
+    again.assert_no_changes();
 
     // The function now returns Score as long: the cluster types the declared body (the
     // function changes in the same plan) and the plan is refused before anything runs.
@@ -119,10 +108,7 @@ fn plan_apply_replan_then_a_mismatch_and_a_cycle_are_refused() {
     );
     let allowed = kustoplan(s, &["apply", dir, "--auto-approve", "--allow", "data-loss"]);
     assert_eq!(allowed.code, 0, "{}", allowed.all());
-    assert_eq!(
-        kustoplan(s, &["plan", dir, "--detailed-exitcode"]).stdout,
-        NO_CHANGES
-    );
+    kustoplan(s, &["plan", dir, "--detailed-exitcode"]).assert_no_changes();
 
     // GamePlay fed back from Wins closes a cycle.
     edit(
@@ -188,7 +174,7 @@ fn validate_points_at_bad_entries() {
 /// (`transactional` as given).
 fn chained_stack(dir: &Path, tables: usize, transactional: bool) {
     let mut docs = vec![
-        "kind: Stack\nname: scale\nvars:\n  kusto_cluster: sandbox\ntargets:\n  kusto:\n    cluster: ${var.kusto_cluster}\n    auth: {method: none}\n".to_string(),
+        SCALE_STACK.to_string(),
         "kind: Database\nname: scaledb\n".to_string(),
     ];
     for i in 0..tables {
@@ -205,20 +191,16 @@ fn chained_stack(dir: &Path, tables: usize, transactional: bool) {
             "kind: Table\nname: T{i}\ndatabase: scaledb\ncolumns:\n  - {{name: A, type: int}}\n{policy}"
         ));
     }
-    std::fs::write(dir.join("stack.yaml"), docs.join("---\n")).expect("write stack");
+    write_stack(dir, &docs);
 }
 
 /// Update policies cost observe no request of their own: they come with the schema script.
 /// The `getschema` probes go out only for the entries a plan sets whose source is live.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn observe_stays_at_four_reads_and_probes_only_what_the_plan_sets() {
-    use kustoplan::sandbox::kusto::{ServeConfig, serve};
     let mut costs = Vec::new();
     for tables in [4usize, 40] {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let mut config = ServeConfig::new(dir.path(), "127.0.0.1:0".parse().expect("addr"));
-        config.databases = vec!["scaledb".to_string()];
-        let server = serve(config).await.expect("sandbox server");
+        let server = KustoServer::start(&["scaledb"]).await;
         let url = server.url();
         let local = tempfile::tempdir().expect("tempdir");
         let stack = tempfile::tempdir().expect("tempdir");
@@ -274,11 +256,7 @@ async fn observe_stays_at_four_reads_and_probes_only_what_the_plan_sets() {
 /// id, of the change (a saved plan applies only if re-planning gives the same changes).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unchecked_policy_is_said_and_its_saved_plan_is_not_stale() {
-    use kustoplan::sandbox::kusto::{ServeConfig, serve};
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut config = ServeConfig::new(dir.path(), "127.0.0.1:0".parse().expect("addr"));
-    config.databases = vec!["scaledb".to_string()];
-    let server = serve(config).await.expect("sandbox server");
+    let server = KustoServer::start(&["scaledb"]).await;
     let url = server.url();
     let local = tempfile::tempdir().expect("tempdir");
     let stack = tempfile::tempdir().expect("tempdir");

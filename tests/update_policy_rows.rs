@@ -2,19 +2,19 @@
 //! then raw JSON events ingested into `DeviceEventsRaw` land in `DeviceEvents` parsed by
 //! `ParseDeviceEvents()`, typed as the table declares, and only the new rows each time.
 
+mod common;
+
 use std::process::Command;
 
-use kustoplan::sandbox::kusto::{Caller, ServeConfig, serve};
+use common::sandbox::KustoServer;
+use kustoplan::sandbox::kusto::Caller;
 use serde_json::{Value, json};
 
 const DB: &str = "telemetry";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn raw_events_land_parsed_in_device_events() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut config = ServeConfig::new(dir.path(), "127.0.0.1:0".parse().expect("addr"));
-    config.databases = vec![DB.to_string()];
-    let server = serve(config).await.expect("sandbox server");
+    let server = KustoServer::start(&[DB]).await;
     let local = tempfile::tempdir().expect("tempdir");
     let args = [
         "apply".to_string(),
@@ -24,16 +24,11 @@ async fn raw_events_land_parsed_in_device_events() {
         format!("kusto_cluster={}", server.url()),
     ];
     let local_dir = local.path().to_path_buf();
-    let out = tokio::task::spawn_blocking(move || {
-        Command::new(env!("CARGO_BIN_EXE_kustoplan"))
-            .args(&args)
-            .env("KUSTOPLAN_SANDBOX_DIR", &local_dir)
-            .env("NO_COLOR", "1")
-            .output()
-            .expect("run kustoplan")
-    })
-    .await
-    .expect("join");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_kustoplan"));
+    cmd.args(&args)
+        .env("KUSTOPLAN_SANDBOX_DIR", &local_dir)
+        .env("NO_COLOR", "1");
+    let out = common::cli::output_off_runtime(cmd).await;
     assert!(
         out.status.success(),
         "{}{}",

@@ -6,38 +6,23 @@
 
 mod common;
 
-use std::net::SocketAddr;
 use std::path::Path;
 use std::process::Command;
 
-use kustoplan::sandbox::kusto::{ServeConfig, serve};
+use common::cli::Run;
+use common::sandbox::KustoServer;
 use serde_json::{Value, json};
 
 const DB: &str = "verifydb";
 const TEST: &str = "verify_sandbox";
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
 async fn kustoplan(args: Vec<String>) -> Run {
-    let out = tokio::task::spawn_blocking(move || {
-        Command::new(common::kustoplan_bin())
-            .args(&args)
-            .env_remove("IDENTITY_SERVER_THUMBPRINT")
-            .env_remove("IMDS_ENDPOINT")
-            .output()
-            .expect("run kustoplan")
-    })
-    .await
-    .expect("join");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    let mut cmd = Command::new(common::kustoplan_bin());
+    cmd.args(&args)
+        .env_remove("IDENTITY_SERVER_THUMBPRINT")
+        .env_remove("IMDS_ENDPOINT");
+    let out = common::cli::output_off_runtime(cmd).await;
+    Run::from(out)
 }
 
 /// A stack of two tables on `cluster`, no Kafka, no routes: Events (string marker column)
@@ -89,11 +74,10 @@ async fn verify_ingests_a_tagged_canary_per_table_reports_latency_and_drops_it()
     let Some(azurite) = common::azurite::start(TEST).await else {
         return;
     };
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut config = ServeConfig::new(dir.path(), SocketAddr::from(([127, 0, 0, 1], 0)));
-    config.databases = vec![DB.to_string()];
-    config.queued = Some(azurite.account().clone());
-    let server = serve(config).await.expect("serve");
+    let server = KustoServer::start_configured(&[DB], |config| {
+        config.queued = Some(azurite.account().clone());
+    })
+    .await;
     let url = server.url();
     let http = reqwest::Client::new();
     let stack_dir = tempfile::tempdir().expect("tempdir");

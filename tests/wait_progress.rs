@@ -11,8 +11,10 @@ use std::time::{Duration, Instant};
 
 mod common;
 
+use common::cli::output_off_runtime;
+use common::sandbox::{KustoServer, stack_head};
 use kustoplan::kusto::lease::{LeaseId, LeaseRecord, table_name};
-use kustoplan::sandbox::kusto::{Caller, Faults, ServeConfig, serve};
+use kustoplan::sandbox::kusto::{Caller, Faults};
 
 const STACK: &str = "waits";
 const DB: &str = "waitdb";
@@ -22,9 +24,8 @@ const DB: &str = "waitdb";
 fn stack(url: &str, auth: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tempdir");
     let text = format!(
-        "kind: Stack\nname: {STACK}\ntargets:\n  kusto:\n    cluster: {url}\n    auth: {auth}\n---\n\
-         kind: Database\nname: {DB}\n---\n\
-         kind: Table\nname: Events\ndatabase: {DB}\ncolumns:\n  - {{name: A, type: int}}\n"
+        "{}---\nkind: Table\nname: Events\ndatabase: {DB}\ncolumns:\n  - {{name: A, type: int}}\n",
+        stack_head(STACK, url, auth, "", DB)
     );
     std::fs::write(dir.path().join("stack.yaml"), text).expect("write stack");
     dir
@@ -47,12 +48,6 @@ fn kustoplan(stack: &Path, args: &[&str]) -> Command {
     cmd
 }
 
-async fn output(mut cmd: Command) -> Output {
-    tokio::task::spawn_blocking(move || cmd.output().expect("run kustoplan"))
-        .await
-        .expect("join")
-}
-
 fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
@@ -69,10 +64,7 @@ fn seconds_after(text: &str, prefix: &str) -> Option<u64> {
 /// stderr carries an escape sequence or a carriage return.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lease_wait_shows_plain_progress_lines_off_a_terminal() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut config = ServeConfig::new(dir.path(), "127.0.0.1:0".parse().expect("addr"));
-    config.databases = vec![DB.to_string()];
-    let server = serve(config).await.expect("sandbox server");
+    let server = KustoServer::start(&[DB]).await;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .expect("clock")
@@ -98,7 +90,7 @@ async fn a_lease_wait_shows_plain_progress_lines_off_a_terminal() {
         .expect("hold the lease");
     let stack = stack(&server.url(), "{method: none}");
 
-    let out = output(kustoplan(
+    let out = output_off_runtime(kustoplan(
         stack.path(),
         &[
             "apply",
@@ -136,17 +128,14 @@ async fn a_lease_wait_shows_plain_progress_lines_off_a_terminal() {
 /// plain lines say what is retried, after which fault, which attempt, and the elapsed seconds.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_retry_longer_than_a_second_shows_what_is_retried_and_why() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut config = ServeConfig::new(dir.path(), "127.0.0.1:0".parse().expect("addr"));
-    config.databases = vec![DB.to_string()];
-    let server = serve(config).await.expect("sandbox server");
+    let server = KustoServer::start(&[DB]).await;
     server.set_faults(Faults {
         throttle_next: 1,
         retry_after_secs: 2,
         ..Faults::default()
     });
     let stack = stack(&server.url(), "{method: none}");
-    let out = output(kustoplan(stack.path(), &["plan"])).await;
+    let out = output_off_runtime(kustoplan(stack.path(), &["plan"])).await;
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(0), "{err}");
     let line = err
@@ -182,7 +171,7 @@ async fn a_refused_identity_endpoint_is_reported_as_such_within_seconds() {
     )
     .env("IDENTITY_HEADER", "header-secret");
     let started = Instant::now();
-    let out = output(cmd).await;
+    let out = output_off_runtime(cmd).await;
     let took = started.elapsed();
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(1), "{err}");
@@ -221,7 +210,7 @@ async fn a_refused_identity_is_reported_as_a_credential_failure() {
     cmd.env("IDENTITY_ENDPOINT", format!("http://{addr}/msi/token"))
         .env("IDENTITY_HEADER", "header-secret");
     let started = Instant::now();
-    let out = output(cmd).await;
+    let out = output_off_runtime(cmd).await;
     let took = started.elapsed();
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(1), "{err}");

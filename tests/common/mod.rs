@@ -1,4 +1,5 @@
-//! Helpers for the conformance tests that drive Microsoft's own tools (Node, Python).
+//! What the integration tests share: the conformance tests' Node and Python tools, running the
+//! binary, and the sandbox servers.
 
 #![allow(dead_code)] // Each test binary uses a different subset.
 
@@ -6,6 +7,7 @@ pub mod azurite;
 pub mod cli;
 pub mod npm;
 pub mod real_env;
+pub mod sandbox;
 pub mod venv;
 
 use std::io::Write;

@@ -28,8 +28,14 @@
 //! it prints a loud SKIPPED banner and `real_env` returns `None`.
 
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::time::Duration;
+
+use kustoplan::sandbox::azurite::Azurite;
+
+use super::cli::Run;
+use super::sandbox::KustoServer;
 
 /// Addresses of the running real components (loopback only).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -142,4 +148,77 @@ fn reachable(addr: &str) -> Result<(), String> {
         }
     }
     Err(last)
+}
+
+/// Kusto on the sandbox server over HTTP with database `gamedb` (with queued ingestion on
+/// `queued` when given: the sink commits offsets only once it has shipped their records), and
+/// the `--var`s that point the gameplay stack at it and at the real broker and Connect worker.
+/// Shared by the real-environment tests that apply the gameplay example.
+pub async fn gameplay_targets(
+    env: &RealEnv,
+    queued: Option<&Azurite>,
+) -> (KustoServer, Vec<String>) {
+    let kusto = KustoServer::start_configured(&["gamedb"], |config| {
+        config.queued = queued.map(|a| a.account().clone());
+    })
+    .await;
+    let vars = vec![
+        format!("kusto_cluster={}", kusto.url()),
+        format!("kafka_bootstrap={}", env.bootstrap),
+        format!("connect_url={}", env.connect_url),
+    ];
+    (kusto, vars)
+}
+
+/// Writes the gameplay example into `dir` with names unique to this run (the broker and worker
+/// are shared by all tests: stack `gameplay-{suffix}`, topic `gameplay-{suffix}`, connector
+/// `gameplay-sink-{suffix}`) and the connector's key file, holding `appkey`, written where its
+/// `${file:...}` placeholder points.
+pub fn gameplay_copy_unique(dir: &Path, suffix: &str, appkey: &str) {
+    gameplay_copy_unique_edited(dir, suffix, appkey, |kafka| kafka);
+}
+
+/// [`gameplay_copy_unique`] with `edit_kafka` applied to `kafka.yaml` (the connector's
+/// settings) after the renames.
+pub fn gameplay_copy_unique_edited(
+    dir: &Path,
+    suffix: &str,
+    appkey: &str,
+    edit_kafka: impl Fn(String) -> String,
+) {
+    let secret = dir.join("kusto.properties");
+    std::fs::write(&secret, format!("appkey={appkey}\n")).expect("secret file");
+    for f in ["stack.yaml", "kusto.yaml", "kafka.yaml"] {
+        let text = std::fs::read_to_string(super::repo().join("examples/gameplay").join(f))
+            .expect("read example");
+        let mut text = text
+            .replace("name: gameplay\n", &format!("name: gameplay-{suffix}\n"))
+            .replace("topic: gameplay\n", &format!("topic: gameplay-{suffix}\n"))
+            .replace(
+                "name: gameplay-kusto-sink",
+                &format!("name: gameplay-sink-{suffix}"),
+            )
+            .replace(
+                "/opt/kafka/secrets/kusto.properties",
+                &secret.display().to_string(),
+            );
+        if f == "kafka.yaml" {
+            text = edit_kafka(text);
+        }
+        std::fs::write(dir.join(f), text).expect("write");
+    }
+}
+
+/// Runs kustoplan (off the async runtime) with `args`, then the `stack` directory, then each of
+/// `vars` as `--var`: how the real-environment tests point a stack at the real components.
+pub async fn kustoplan_with_vars(stack: &Path, vars: &[String], args: &[&str]) -> Run {
+    let mut all: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    all.push(stack.display().to_string());
+    for v in vars {
+        all.extend(["--var".to_string(), v.clone()]);
+    }
+    let mut cmd = Command::new(super::kustoplan_bin());
+    cmd.args(&all);
+    let out = super::cli::output_off_runtime(cmd).await;
+    Run::from(out)
 }
