@@ -385,14 +385,61 @@ fn cargo_target_paths() -> Vec<String> {
     paths
 }
 
-/// `cargo install kustoplan` works from the packaged crate: `cargo package` builds the crate
-/// from exactly the files it would publish.
+/// `cargo install kustoplan` works from the packaged crate: the crate `cargo package` would
+/// publish compiles from exactly its own files and lock file.
+///
+/// Not `cargo package` with its own verification: that builds the packaged crate into the
+/// shared target directory and replaces `target/debug/kustoplan`, the binary the other tests
+/// of this file package and run while it builds (a different build of it, so the
+/// reproducibility check saw two different archives). `cargo check` of the unpacked crate in the
+/// same target directory compiles the same sources and writes no binary.
 #[test]
 fn the_crate_packages_and_builds_from_its_package() {
+    let target_dir = PathBuf::from(env!("CARGO_BIN_EXE_kustoplan"))
+        .parent()
+        .and_then(Path::parent)
+        .expect("the binary lies in TARGET/debug")
+        .to_path_buf();
     let out = common::run(
         Command::new(env!("CARGO"))
-            .args(["package", "--locked", "--allow-dirty", "--quiet"])
+            .args([
+                "package",
+                "--locked",
+                "--allow-dirty",
+                "--no-verify",
+                "--quiet",
+            ])
+            .arg("--target-dir")
+            .arg(&target_dir)
             .current_dir(common::repo()),
     );
     assert!(out.status.success(), "cargo package:\n{}", text(&out));
+    let krate = target_dir
+        .join("package")
+        .join(format!("kustoplan-{VERSION}.crate"));
+    let unpacked = tempfile::tempdir().expect("tempdir");
+    common::run_ok(
+        Command::new("tar")
+            .arg("-xzf")
+            .arg(&krate)
+            .arg("-C")
+            .arg(unpacked.path()),
+    );
+    let manifest = unpacked
+        .path()
+        .join(format!("kustoplan-{VERSION}"))
+        .join("Cargo.toml");
+    let out = common::run(
+        Command::new(env!("CARGO"))
+            .args(["check", "--locked", "--quiet"])
+            .arg("--manifest-path")
+            .arg(&manifest)
+            .arg("--target-dir")
+            .arg(&target_dir),
+    );
+    assert!(
+        out.status.success(),
+        "cargo check of the packaged crate:\n{}",
+        text(&out)
+    );
 }
