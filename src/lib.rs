@@ -4,6 +4,7 @@
 
 pub mod cli;
 pub mod diagnostics;
+pub mod export;
 pub mod import;
 pub mod interrupt;
 pub mod kusto;

@@ -227,6 +227,7 @@ mod tests {
             changes,
             undeclared_principals_left: 0,
             targets: Vec::new(),
+            managed_elsewhere: Default::default(),
         }
     }
 

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use crate::model::ConnectManager;
 use crate::model::connect::{ConnectCluster, Topic};
 use crate::model::endpoint::Endpoint;
 use crate::model::sink::{key, topic_list};
@@ -429,11 +430,26 @@ impl Session {
             stack: self.manifests.owner_name().to_string(),
             environment: self.manifests.environment.clone(),
             fingerprint: observed.fingerprint()?,
+            managed_elsewhere: self.managed_elsewhere(&changes),
             changes,
             undeclared_principals_left: kusto.undeclared_principals_left,
             targets: self.source.targets.clone(),
         };
         Ok(plan)
+    }
+
+    /// The Connect clusters `changes` touch whose connectors another tool writes.
+    fn managed_elsewhere(&self, changes: &[Change]) -> BTreeMap<String, ConnectManager> {
+        changes
+            .iter()
+            .filter_map(|c| match &c.target {
+                Target::Connect { cluster } => {
+                    let manager = self.manifests.connect_manager(cluster);
+                    (!manager.lets_kustoplan_write()).then(|| (cluster.clone(), manager))
+                }
+                _ => None,
+            })
+            .collect()
     }
 
     /// Whether `address` is in the plan's `--target` (everything is without one).
@@ -701,13 +717,22 @@ impl Session {
 impl Session {
     /// Restarts the failed tasks (and failed connectors) of the declared connectors with
     /// `POST /connectors/N/restart?includeTasks=true&onlyFailed=true`, then waits until they
-    /// run again. One list request per Connect cluster finds them.
+    /// run again. One list request per Connect cluster finds them. Clusters another tool
+    /// manages are left to it.
     pub async fn restart_failed(
         &self,
         mut progress: impl FnMut(String),
     ) -> Result<ApplyReport, WorkflowError> {
         let mut report = ApplyReport::default();
         for (cluster, client) in &self.connect {
+            let manager = self.manifests.connect_manager(cluster);
+            if !manager.lets_kustoplan_write() {
+                progress(format!(
+                    "Not restarting failed tasks on Connect cluster `{cluster}`: it is managed by {}.",
+                    manager.describe()
+                ));
+                continue;
+            }
             converge::restart_failed(
                 client,
                 cluster,

@@ -317,6 +317,26 @@ fn apply_leased(
             .collect();
         return ended(doc, Outcome::Refused, errors);
     }
+    let managed: Vec<String> = plan
+        .managed_elsewhere()
+        .map(|(c, manager)| {
+            format!(
+                "refusing change to {}: its Connect cluster is managed by {}; {}",
+                c.address,
+                manager.describe(),
+                manager.instead()
+            )
+        })
+        .collect();
+    if !managed.is_empty() {
+        for line in &managed {
+            eprintln!("error: {line}");
+        }
+        eprintln!(
+            "help: nothing was applied; a connector written to a cluster another tool manages is reverted or deleted by it. Apply the other changes with --target (e.g. --target 'kusto.*' --target 'kafka.*'), or declare `managed_by: kustoplan` if kustoplan is the writer"
+        );
+        return ended(doc, Outcome::Refused, managed);
+    }
     if let Err(e) = rt.block_on(session.validate_connectors(&plan.changes)) {
         return workflow_failed(doc, e, color);
     }

@@ -4,6 +4,7 @@
 mod apply;
 mod apply_json;
 pub mod args;
+mod export;
 mod force_unlock;
 mod import;
 mod output;
@@ -116,6 +117,12 @@ their `$schema` lines point to. Existing files are refused unless --force.",
         after_help = "Examples:\n  kustoplan import stack/ --out imported/\n  kustoplan import stack/ --env prod -o imported/ --database gamedb --sinks '^game'\n  kustoplan plan stack/ imported/ --env prod --detailed-exitcode"
     )]
     Import(ImportArgs),
+    /// Write the resources another tool applies for connectors kustoplan does not write:
+    /// Strimzi KafkaConnector resources for the sinks of `managed_by: strimzi` Connect clusters.
+    #[command(
+        after_help = "Without --out, the resources are printed as one YAML stream. With --out DIR, each goes to DIR/CLUSTER/CONNECTOR.yaml, and files an earlier export wrote for connectors no longer declared are removed. With --check, nothing is written: the exit code says whether DIR is up to date.\n\nExit codes: 0 written (or up to date), 1 error, 2 --check found DIR out of date.\n\nExamples:\n  kustoplan export strimzi stack/ --env prod --out deploy/connectors\n  kustoplan export strimzi stack/ --env prod --out deploy/connectors --check"
+    )]
+    Export(ExportArgs),
     /// Print the JSON Schema of manifest documents (for editors and CI), or the Markdown reference.
     #[command(
         after_help = "Examples:\n  kustoplan schema > schemas/kustoplan.schema.json\n  kustoplan schema --format markdown > docs/manifest-reference.md"
@@ -336,6 +343,30 @@ pub enum ValidateFormat {
     /// One JSON document on stdout: `format_version`, `valid`, `summary`, `problems` (each
     /// with `file`, `line`, `column`, `message`, `hint`).
     Json,
+}
+
+/// `export` options.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// What to write.
+    #[arg(value_enum)]
+    pub format: ExportFormat,
+    /// The stack.
+    #[command(flatten)]
+    pub stack: StackArgs,
+    /// Write one file per resource under DIR instead of printing them.
+    #[arg(long, short = 'o', value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Write nothing; exit with 2 when DIR differs from what an export would write.
+    #[arg(long, requires = "out")]
+    pub check: bool,
+}
+
+/// What `export` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    /// Strimzi KafkaConnector resources (kafka.strimzi.io/v1beta2).
+    Strimzi,
 }
 
 /// `show` options.
@@ -590,6 +621,7 @@ pub fn run() -> ExitCode {
         Command::Status(args) => status::run(&args, color),
         Command::Verify(args) => verify::run(&args, color),
         Command::Import(args) => import::run(&args, color),
+        Command::Export(args) => export::run(&args, color),
         Command::Schema(args) => schema::run(args.format),
         Command::Sandbox(SandboxCommand::Serve(args)) => sandbox::run(&args),
         Command::Completions { shell } => {

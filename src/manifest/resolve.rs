@@ -3,6 +3,7 @@
 
 use super::Manifests;
 use super::located::Located;
+use crate::model::ConnectManager;
 use crate::model::endpoint::Endpoint;
 
 /// The name sinks use for the Connect cluster when the stack declares none (the built-in sandbox).
@@ -73,6 +74,26 @@ impl Manifests {
                 .and_then(|s| s.targets.kafka.as_ref())
                 .map(|k| k.bootstrap_servers.value.as_str()),
         )
+    }
+
+    /// Who writes the connectors of Connect cluster `cluster`: its `managed_by`, or kustoplan
+    /// for a cluster the stack does not declare (the built-in sandbox).
+    pub fn connect_manager(&self, cluster: &str) -> ConnectManager {
+        self.stack
+            .as_ref()
+            .and_then(|s| s.targets.connect.get(cluster))
+            .map(|c| c.managed_by)
+            .unwrap_or_default()
+    }
+
+    /// The `strimzi.io/cluster` label of Connect cluster `cluster`'s KafkaConnector resources:
+    /// its `strimzi_cluster`, or its name in `targets.connect`.
+    pub fn strimzi_cluster<'a>(&'a self, cluster: &'a str) -> &'a str {
+        self.stack
+            .as_ref()
+            .and_then(|s| s.targets.connect.get(cluster))
+            .and_then(|c| c.strimzi_cluster.as_ref())
+            .map_or(cluster, |c| c.value.as_str())
     }
 
     /// Where Connect cluster `cluster` is: its `targets.connect` URL, or the sandbox.

@@ -13,8 +13,8 @@ use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
 
 use super::located::Located;
-pub use crate::model::ImpactClass;
 use crate::model::sink::{OnError, SinkAuthStrategy, Tolerance};
+pub use crate::model::{ConnectManager, ImpactClass};
 
 /// Any manifest document; the `kind` key says which. Used to generate the schema editors use.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -257,6 +257,17 @@ pub struct ConnectTarget {
     /// HTTP basic authentication password, by reference: `{env: NAME}`.
     #[serde(default)]
     pub password: Option<Located<SecretRef>>,
+    /// Who writes this cluster's connectors: `kustoplan` (the REST API), `strimzi` (the
+    /// Cluster Operator, from KafkaConnector resources) or `external` (another tool). kustoplan
+    /// still plans, checks, verifies and imports the connectors of a cluster it does not
+    /// manage, but `apply` refuses to write them: the operator would revert or delete them.
+    #[serde(default)]
+    pub managed_by: ConnectManager,
+    /// For `managed_by: strimzi`: the name of the `KafkaConnect` resource, which
+    /// `kustoplan export strimzi` puts in each KafkaConnector's `strimzi.io/cluster` label
+    /// (default: this cluster's name in `targets.connect`).
+    #[serde(default)]
+    pub strimzi_cluster: Option<Located<String>>,
 }
 
 /// What apply may do without an explicit command-line flag.

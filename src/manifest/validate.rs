@@ -17,8 +17,8 @@ use crate::model::endpoint::Endpoint;
 use crate::model::function::check_body;
 use crate::model::sink::{SinkAuthStrategy, key};
 use crate::model::{
-    ColumnType, DataFormat, MappingKind, Timespan, check_kafka_topic_name, check_kusto_name,
-    is_sink_safe_name,
+    ColumnType, ConnectManager, DataFormat, MappingKind, Timespan, check_kafka_topic_name,
+    check_kusto_name, is_sink_safe_name,
 };
 
 /// Documented limits of the ingestion batching policy.
@@ -333,6 +333,19 @@ impl<'a> Validator<'a> {
             self.url(&format!("targets.connect.{name}.url"), &connect.url);
             if let Some(p) = &connect.password {
                 self.secret("password", p, false);
+            }
+            if let Some(label) = &connect.strimzi_cluster
+                && connect.managed_by != ConnectManager::Strimzi
+            {
+                self.push(
+                    Diagnostic::at(
+                        label.loc,
+                        format!(
+                            "targets.connect.{name}.strimzi_cluster names the KafkaConnect resource of a Strimzi-managed cluster, but this cluster is not `managed_by: strimzi`"
+                        ),
+                    )
+                    .hint("set `managed_by: strimzi`, or remove `strimzi_cluster`"),
+                );
             }
         }
     }

@@ -4,6 +4,7 @@
 
 mod column_type;
 pub mod connect;
+mod connect_manager;
 pub mod endpoint;
 mod format;
 pub mod function;
@@ -19,6 +20,7 @@ pub(crate) mod timespan;
 mod update_policy;
 
 pub use column_type::ColumnType;
+pub use connect_manager::ConnectManager;
 pub use format::{DataFormat, MappingKind};
 pub use function::{Function, Parameter, ParameterType};
 pub use impact::ImpactClass;

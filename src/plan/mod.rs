@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::connect::Topic;
 
+use crate::model::ConnectManager;
 pub use crate::model::ImpactClass;
 
 /// What a change does to its object.
@@ -311,6 +312,10 @@ pub struct Plan {
     /// The `--target` patterns the plan was limited to; empty for a plan of the whole stack.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub targets: Vec<String>,
+    /// The Connect clusters this plan changes whose connectors another tool writes (their
+    /// `managed_by`): their changes are shown, and `apply` refuses them.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub managed_elsewhere: BTreeMap<String, ConnectManager>,
 }
 
 /// The saved-plan format version this build writes and reads. 3: update policies and
@@ -334,6 +339,19 @@ impl Plan {
             count(|a| matches!(a, Action::Update | Action::Replace)),
             count(|a| a == Action::Delete),
         )
+    }
+
+    /// Changes to Connect clusters whose connectors another tool writes, with that tool:
+    /// `apply` refuses them whatever is allowed, since the operator would revert them.
+    pub fn managed_elsewhere(&self) -> impl Iterator<Item = (&Change, ConnectManager)> + '_ {
+        self.changes.iter().filter_map(|c| match &c.target {
+            Target::Connect { cluster } => self
+                .managed_elsewhere
+                .get(cluster)
+                .filter(|m| !m.lets_kustoplan_write())
+                .map(|m| (c, *m)),
+            _ => None,
+        })
     }
 
     /// Changes whose impact class is not allowed.

@@ -9,6 +9,7 @@ use similar::TextDiff;
 
 use super::markdown_escape as md;
 use super::{Action, Change, ImpactClass, Plan, Target};
+use crate::model::ConnectManager;
 
 /// GitHub's limit on a comment or issue body (65,536 characters).
 pub const COMMENT_LIMIT: usize = 65_536;
@@ -117,6 +118,19 @@ pub fn summary_line(plan: &Plan, allowed: &[ImpactClass]) -> String {
             flags.join(" ")
         );
     }
+    let managed = plan.managed_elsewhere().count();
+    if managed > 0 {
+        let _ = write!(
+            line,
+            " {managed} connector {} refused: another tool manages {} Connect cluster.",
+            if managed == 1 {
+                "change is"
+            } else {
+                "changes are"
+            },
+            if managed == 1 { "its" } else { "their" },
+        );
+    }
     line
 }
 
@@ -132,6 +146,34 @@ fn target_note(plan: &Plan, code: impl Fn(&str) -> String) -> Option<String> {
         targets.join(", "),
         if targets.len() == 1 { "it" } else { "them" }
     ))
+}
+
+/// What apply will refuse because another tool writes the connectors of a cluster the plan
+/// changes, said before the changes so a reviewer does not approve what cannot run; `None`
+/// when every changed cluster is kustoplan's.
+pub fn managed_note(plan: &Plan, code: impl Fn(&str) -> String) -> Option<String> {
+    let mut by_cluster: BTreeMap<&str, (ConnectManager, usize)> = BTreeMap::new();
+    for (change, manager) in plan.managed_elsewhere() {
+        if let Target::Connect { cluster } = &change.target {
+            by_cluster.entry(cluster.as_str()).or_insert((manager, 0)).1 += 1;
+        }
+    }
+    if by_cluster.is_empty() {
+        return None;
+    }
+    let lines: Vec<String> = by_cluster
+        .iter()
+        .map(|(cluster, (manager, n))| {
+            format!(
+                "Connect cluster {} is managed by {}: apply refuses its {n} connector {}, which the operator would revert; {}, or leave them out with --target.",
+                code(cluster),
+                manager.describe(),
+                if *n == 1 { "change" } else { "changes" },
+                manager.instead()
+            )
+        })
+        .collect();
+    Some(lines.join("\n"))
 }
 
 /// The Terraform-like text view, with ANSI colours only when `color` is set.
@@ -154,6 +196,9 @@ pub fn write_text(
     let mut chunk = String::new();
     if let Some(note) = target_note(plan, |t| format!("`{t}`")) {
         let _ = writeln!(chunk, "{}\n", paint(color, YELLOW, &note));
+    }
+    if let Some(note) = managed_note(plan, |t| format!("`{t}`")) {
+        let _ = writeln!(chunk, "{}\n", paint(color, RED, &note));
     }
     if plan.is_empty() {
         let _ = writeln!(
@@ -236,6 +281,10 @@ pub fn markdown(plan: &Plan, allowed: &[ImpactClass]) -> String {
     );
     if let Some(note) = target_note(plan, md::code_span) {
         let _ = write!(head, "\n> [!NOTE]\n> {note}\n");
+    }
+    if let Some(note) = managed_note(plan, md::code_span) {
+        let quoted = note.replace('\n', "\n>\n> ");
+        let _ = write!(head, "\n> [!CAUTION]\n> {quoted}\n");
     }
     if plan.is_empty() {
         return head;
@@ -408,6 +457,7 @@ struct JsonSummary {
     refused: usize,
     changes: bool,
     undeclared_principals_left: usize,
+    managed_elsewhere: usize,
 }
 
 /// Stable, documented field names: see README "Plan JSON".
@@ -437,6 +487,7 @@ fn json_view<'a>(plan: &'a Plan, allowed: &[ImpactClass]) -> JsonView<'a> {
             refused: plan.refused(allowed).count(),
             changes: !plan.is_empty(),
             undeclared_principals_left: plan.undeclared_principals_left,
+            managed_elsewhere: plan.managed_elsewhere().count(),
         },
         plan,
     }
@@ -476,6 +527,7 @@ mod tests {
             changes,
             undeclared_principals_left: 0,
             targets: Vec::new(),
+            managed_elsewhere: Default::default(),
         }
     }
 
@@ -693,7 +745,7 @@ mod tests {
         assert_eq!(v["format_version"], 1);
         assert_eq!(
             v["summary"],
-            serde_json::json!({"create": 0, "update": 0, "delete": 1, "refused": 1, "changes": true, "undeclared_principals_left": 0})
+            serde_json::json!({"create": 0, "update": 0, "delete": 1, "refused": 1, "changes": true, "undeclared_principals_left": 0, "managed_elsewhere": 0})
         );
         assert_eq!(v["changes"][0]["action"], "delete");
         assert_eq!(v["changes"][0]["impact"], "data-loss");
