@@ -224,7 +224,7 @@ fn constraints() -> Vec<(&'static str, Json)> {
             ("/SecretRef/anyOf/0", placeholder),
             ("/SecretRef/anyOf/1/properties/env", non_blank),
             (
-                "/KustoAuth/properties/client_secret",
+                "/AadAuth/properties/client_secret",
                 json!({ "$ref": format!("#/$defs/{ENV_SECRET_REF}") }),
             ),
             (
@@ -249,7 +249,24 @@ fn constraints() -> Vec<(&'static str, Json)> {
                 ] }),
             ),
             (
-                "/KustoAuth",
+                "/KafkaSecurity",
+                // OAUTHBEARER on a SASL protocol signs in with `auth`, without user or password.
+                json!({ "allOf": [{
+                    "if": {
+                        "properties": {
+                            "protocol": { "enum": ["sasl_plaintext", "sasl_ssl"] },
+                            "sasl_mechanism": { "const": "OAUTHBEARER" }
+                        },
+                        "required": ["protocol", "sasl_mechanism"]
+                    },
+                    "then": {
+                        "properties": { "auth": true, "username": false, "password": false },
+                        "required": ["auth"]
+                    }
+                }] }),
+            ),
+            (
+                "/AadAuth",
                 json!({ "allOf": [
                     needs("method", "workload_identity", &["tenant_id", "client_id"]),
                     needs("method", "client_secret", &["tenant_id", "client_id", "client_secret"]),
