@@ -15,7 +15,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use super::oauth::KafkaContext;
 use rdkafka::admin::{
     AdminClient, AdminOptions, ConfigSource, OwnedResourceSpecifier, ResourceSpecifier,
 };
@@ -23,7 +22,7 @@ use rdkafka::error::KafkaError as RdError;
 use rdkafka::types::RDKafkaErrorCode;
 
 use super::native::{self, Failure, Limits, RefreshPump, ResourceResult};
-use super::oauth::OAuthBearer;
+use super::oauth::{KafkaContext, OAuthBearer};
 use super::{
     ClientSettings, ConfigChange, KafkaError, PartitionIncrease, TopicError, TopicErrorKind,
     TopicOutcome,

@@ -6,11 +6,12 @@
 //! sink tasks. It asks the group coordinator for the committed offsets of an explicit partition
 //! list (OffsetFetch) and each partition's leader for its watermarks (ListOffsets). Every call
 //! has librdkafka's own timeout and the whole read an outer wall-clock limit, so a silent
-//! broker cannot hang `status`.
-
-use std::time::Duration;
+//! broker cannot hang `status`. Since the consumer is never polled, an OAUTHBEARER target's
+//! token requests are answered by a refresh pump (`native::RefreshPump`) for the length of the
+//! read.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::{KafkaError as RdError, RDKafkaErrorCode};

@@ -24,14 +24,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use rdkafka::client::Client;
-
-use super::oauth::KafkaContext;
 use rdkafka::admin::AdminClient;
 use rdkafka::bindings as rd;
+use rdkafka::client::Client;
 use rdkafka::types::RDKafkaErrorCode;
 
-use super::oauth::OAuthBearer;
+use super::oauth::{KafkaContext, OAuthBearer};
 use super::{ConfigChange, PartitionIncrease};
 use crate::model::connect::Topic;
 use crate::providers::kusto::auth::TokenError;

@@ -5,10 +5,10 @@
 //!
 //! # Threads
 //!
-//! librdkafka's token request is answered synchronously, on a thread that is not kustoplan's:
-//! rdkafka's producer polling thread, or the refresh pump of the admin and offset clients
-//! ([`super::native::RefreshPump`]), or whichever thread drops a producer (it flushes and
-//! polls), which can be a tokio worker. The credential is async. Blocking on a handle of the
+//! librdkafka's token request is answered synchronously, on whichever thread serves the
+//! client's queue: rdkafka's producer polling thread, the refresh pump of the admin and offset
+//! clients (`native::RefreshPump`), or the thread that drops a producer (it flushes and polls),
+//! which can be a tokio worker. The credential is async. Blocking on a handle of the
 //! caller's runtime could deadlock: `Handle::block_on` panics on a worker, and a worker blocked
 //! waiting for a token can be the very thread whose I/O driver the credential's HTTP request
 //! needs. So tokens are fetched on a thread of their own that runs its own current-thread
@@ -364,6 +364,64 @@ mod tests {
             format!("OAuthBearer {{ method: \"managed_identity\", scope: Some({SCOPE:?}), .. }}")
         );
         assert_eq!(oauth.scope(), SCOPE);
+    }
+
+    /// A credential whose identity endpoint refuses connections, failing as azure_core's
+    /// reqwest transport reports it.
+    #[derive(Debug)]
+    struct Unreachable(u16);
+
+    #[async_trait::async_trait]
+    impl TokenCredential for Unreachable {
+        async fn get_token(
+            &self,
+            _: &[&str],
+            _: Option<TokenRequestOptions<'_>>,
+        ) -> azure_core::Result<AccessToken> {
+            // Async I/O on the fetching thread's own runtime.
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            let refused = reqwest::get(format!("http://127.0.0.1:{}/", self.0))
+                .await
+                .expect_err("nothing listens");
+            Err(azure_core::Error::with_error(
+                azure_core::error::ErrorKind::Connection,
+                refused,
+                "failed to execute `reqwest` request",
+            ))
+        }
+    }
+
+    /// The callback blocks the thread it runs on; on a runtime's only thread (a producer
+    /// dropped inside async code) it must neither panic nor wait for that runtime.
+    #[tokio::test(flavor = "current_thread")]
+    async fn an_unreachable_endpoint_is_a_network_failure_even_from_a_runtime_thread() {
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = closed.local_addr().expect("addr").port();
+        drop(closed);
+        let tokens = TokenSource::from_credential_for_scope(
+            "managed_identity",
+            Arc::new(Unreachable(port)),
+            KAFKA_AUTH_KEY,
+            SCOPE,
+        );
+        let context = KafkaContext::new(Some(Arc::new(
+            OAuthBearer::start(tokens, None).expect("start"),
+        )));
+        let Err(err) = context.generate_oauth_token(None) else {
+            panic!("expected a network failure");
+        };
+        let text = err.to_string();
+        assert!(
+            text.starts_with(&format!(
+                "cannot get an AAD token (managed_identity) for scope {SCOPE}: network failure, \
+                 connection refused"
+            )),
+            "{text}"
+        );
+        let Some(oauth) = &context.oauth else {
+            panic!("configured");
+        };
+        assert_eq!(oauth.failure().map(|e| e.kind()), Some("refused"));
     }
 
     #[test]
