@@ -2,8 +2,8 @@
 //! the offset reader (`status`) and the canary producer (`verify`) of an OAUTHBEARER target get
 //! their tokens from azure_identity's `ManagedIdentityCredential`, which asks a loopback fake
 //! App Service identity endpoint, and present them to a loopback broker that records the
-//! token of each SASL exchange. An identity the endpoint refuses makes requests fail with the
-//! credential's error, never with a token.
+//! token of each SASL exchange. An identity the endpoint refuses makes requests (and
+//! `kustoplan plan`) fail with the credential's error, never with a token.
 //!
 //! The credential reads the process environment, so this binary holds a single test that
 //! sets the variables before any other thread exists.
@@ -197,5 +197,38 @@ fn oauthbearer_tokens_come_from_the_managed_identity_and_reach_the_broker() {
         }
         assert_eq!(broker.seen().tokens.len(), before, "no token was presented");
         assert_eq!(*endpoint.refused.lock().expect("lock"), 0);
+
+        // The same through the CLI: the gameplay example's Kafka target on this broker with
+        // OAUTHBEARER, signing in as the refused identity (Kusto and Connect stay in the
+        // built-in sandbox). The binary inherits the identity endpoint's variables.
+        let stack = common::cli::gameplay_copy();
+        let sandbox = tempfile::tempdir().expect("tempdir");
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_kustoplan"));
+        cmd.arg("plan")
+            .arg(stack.path())
+            .args(["--var", &format!("kafka_bootstrap={}", broker.bootstrap)])
+            .args(["--var", "kafka_protocol=sasl_plaintext"])
+            .args(["--var", "kafka_auth=managed_identity"])
+            .args(["--var", &format!("app_id={UNASSIGNED}")])
+            .env("KUSTOPLAN_SANDBOX_DIR", sandbox.path())
+            .env("NO_COLOR", "1");
+        let run = common::cli::Run::from(common::cli::output_off_runtime(cmd).await);
+        assert_eq!(run.code, 1, "{}", run.all());
+        assert!(
+            run.stderr.contains(&format!(
+                "Metadata against {} could not authenticate: cannot get an AAD token \
+                 (managed_identity) for scope https://127.0.0.1/.default: credential failure",
+                broker.bootstrap
+            )),
+            "{}",
+            run.all()
+        );
+        for secret in [IDENTITY_SECRET, "msi-token"] {
+            assert!(
+                !run.all().contains(secret),
+                "{secret} leaked:\n{}",
+                run.all()
+            );
+        }
     });
 }
