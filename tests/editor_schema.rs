@@ -165,6 +165,22 @@ const WRONG: &[Wrong] = &[
         validate_says: "`sasl_mechanism: OAUTHBEARER` needs `auth` with an Entra ID method",
     },
     Wrong {
+        what: "an Entra ID credential for Kafka without OAUTHBEARER",
+        edits: &[
+            (
+                "stack.yaml",
+                "      protocol: ${var.kafka_protocol}\n",
+                "      protocol: plaintext\n",
+            ),
+            (
+                "stack.yaml",
+                "        method: ${var.kafka_auth}\n",
+                "        method: managed_identity\n",
+            ),
+        ],
+        validate_says: "`auth` is only used with `sasl_mechanism: OAUTHBEARER` on a SASL protocol",
+    },
+    Wrong {
         what: "literal secret in a sink's config",
         edits: &[(
             "sinks.yaml",

@@ -103,6 +103,13 @@ const INSTANT_PATTERN: &str = r"^\s*\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])(
 /// What validation rejects that a schema can express, by `$defs` pointer; each value's keys are
 /// added to (or replace those of) the schema there.
 fn constraints() -> Vec<(&'static str, Json)> {
+    let oauth_used = json!({
+        "properties": {
+            "protocol": { "not": { "enum": ["plaintext", "ssl"] } },
+            "sasl_mechanism": { "not": { "enum": ["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] } }
+        },
+        "required": ["protocol", "sasl_mechanism"]
+    });
     let column_types = json!({ "$ref": format!("#/$defs/{COLUMN_TYPE}") });
     let non_blank = json!({ "pattern": r"\S" });
     let placeholder = json!({ "pattern": PLACEHOLDER_PATTERN });
@@ -263,6 +270,25 @@ fn constraints() -> Vec<(&'static str, Json)> {
                         "properties": { "auth": true, "username": false, "password": false },
                         "required": ["auth"]
                     }
+                },
+                // An Entra ID credential or a scope only where an OAUTHBEARER token is used (a
+                // variable protocol or mechanism is left to `validate`).
+                {
+                    "if": {
+                        "properties": { "auth": {
+                            "type": "object",
+                            "properties": { "method": { "enum": [
+                                "workload_identity", "client_secret", "managed_identity", "azure_cli"
+                            ] } },
+                            "required": ["method"]
+                        } },
+                        "required": ["auth"]
+                    },
+                    "then": oauth_used.clone()
+                },
+                {
+                    "if": { "properties": { "scope": true }, "required": ["scope"] },
+                    "then": oauth_used
                 }] }),
             ),
             (
