@@ -13,7 +13,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use common::identity::{self, IDENTITY_SECRET, UNASSIGNED};
+use common::identity::{self, IDENTITY_SECRET, SHORT_LIFETIME, SHORT_LIVED, UNASSIGNED};
 use common::oauth_broker::OAuthBroker;
 use kustoplan::manifest::located::Located;
 use kustoplan::manifest::node::Loc;
@@ -149,6 +149,30 @@ fn oauthbearer_tokens_come_from_the_managed_identity_and_reach_the_broker() {
             1,
             "one token serves every client"
         );
+
+        // Refresh: librdkafka asks for a new token at 80% of the lifetime the callback gave it
+        // (its expiry in milliseconds since the epoch), before the token expires.
+        let short =
+            ClientSettings::from_target(&target(&broker.bootstrap, SHORT_LIVED)).expect("settings");
+        let refreshing = KafkaAdmin::new(&short, timeouts()).expect("admin");
+        let started = std::time::Instant::now();
+        while endpoint.issued_to(SHORT_LIVED).len() < 2
+            && started.elapsed() < Duration::from_secs(2 * SHORT_LIFETIME)
+        {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let issued = endpoint.issued_to(SHORT_LIVED);
+        assert!(
+            issued.len() >= 2,
+            "no refresh within {:?}",
+            started.elapsed()
+        );
+        assert!(
+            issued[1] - issued[0] < Duration::from_secs(SHORT_LIFETIME),
+            "the second token was asked for {:?} after the first, which lived {SHORT_LIFETIME}s",
+            issued[1] - issued[0]
+        );
+        drop(refreshing);
 
         // An identity the endpoint refuses: no token, no SASL exchange, and the request fails
         // with the credential's error.

@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use axum::Router;
 use axum::extract::State;
@@ -25,12 +25,22 @@ pub const IDENTITY_SECRET: &str = "identity-header-secret-5f1c";
 /// A user-assigned identity the resource does not have: answered with App Service's 400.
 pub const UNASSIGNED: &str = "99999999-2222-3333-4444-555555555555";
 
+/// A user-assigned identity whose tokens live [`SHORT_LIFETIME`] seconds: for the tests of a
+/// client asking for a new token before the current one expires.
+pub const SHORT_LIVED: &str = "44444444-2222-3333-4444-555555555555";
+
+/// The lifetime of [`SHORT_LIVED`]'s tokens, in seconds: long enough that a refresh at 80% of
+/// it, seen by librdkafka's one-second refresh timer, still comes before it ends.
+pub const SHORT_LIFETIME: u64 = 10;
+
 /// What the endpoint saw and how it answers.
 pub struct IdentityEndpoint {
     /// Query strings of token requests that carried the right secret header.
     pub requests: Mutex<Vec<BTreeMap<String, String>>>,
     /// Requests refused for a missing or wrong `X-IDENTITY-HEADER`.
     pub refused: Mutex<u32>,
+    /// When each token was issued, with the `client_id` it was issued to.
+    pub issued: Mutex<Vec<(Option<String>, Instant)>>,
     /// Lifetime in seconds of the first token (a short one tests refreshing); later ones live
     /// an hour.
     first_lifetime: u64,
@@ -40,6 +50,17 @@ impl IdentityEndpoint {
     /// The query strings of the token requests so far.
     pub fn requests(&self) -> Vec<BTreeMap<String, String>> {
         self.requests.lock().expect("lock").clone()
+    }
+
+    /// When tokens were issued to `client_id`, in order.
+    pub fn issued_to(&self, client_id: &str) -> Vec<Instant> {
+        self.issued
+            .lock()
+            .expect("lock")
+            .iter()
+            .filter(|(id, _)| id.as_deref() == Some(client_id))
+            .map(|(_, at)| *at)
+            .collect()
     }
 }
 
@@ -68,6 +89,7 @@ pub async fn serve(listener: std::net::TcpListener, first_lifetime: u64) -> Arc<
     let endpoint = Arc::new(IdentityEndpoint {
         requests: Mutex::new(Vec::new()),
         refused: Mutex::new(0),
+        issued: Mutex::new(Vec::new()),
         first_lifetime,
     });
     let app = Router::new()
@@ -105,11 +127,18 @@ async fn token(
         requests.push(query.clone());
         requests.len()
     };
+    endpoint
+        .issued
+        .lock()
+        .expect("lock")
+        .push((query.get("client_id").cloned(), Instant::now()));
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .expect("clock")
         .as_secs();
-    let lifetime = if n == 1 {
+    let lifetime = if query.get("client_id").map(String::as_str) == Some(SHORT_LIVED) {
+        SHORT_LIFETIME
+    } else if n == 1 {
         endpoint.first_lifetime
     } else {
         3600
