@@ -963,7 +963,7 @@ pub(crate) fn open_kusto(
         .as_ref()
         .and_then(|s| s.targets.kusto.as_ref())
         .map(|k| &k.auth);
-    let default_auth = crate::manifest::spec::KustoAuth::default();
+    let default_auth = crate::manifest::spec::AadAuth::default();
     let tokens =
         TokenSource::from_auth(auth.unwrap_or(&default_auth), cluster).map_err(|source| {
             TargetError::KustoAuth {

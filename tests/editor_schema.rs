@@ -134,8 +134,8 @@ const WRONG: &[Wrong] = &[
         what: "literal secret in the Kafka client",
         edits: &[(
             "stack.yaml",
-            "    bootstrap_servers: ${var.kafka_bootstrap}\n",
-            "    bootstrap_servers: ${var.kafka_bootstrap}\n    security: {protocol: sasl_ssl, sasl_mechanism: PLAIN, username: u, password: hunter2}\n",
+            "      sasl_mechanism: OAUTHBEARER\n",
+            "      sasl_mechanism: PLAIN\n      username: u\n      password: hunter2\n",
         )],
         validate_says: "literal secret in `password`",
     },
@@ -143,10 +143,42 @@ const WRONG: &[Wrong] = &[
         what: "Connect placeholder for a secret kustoplan reads itself",
         edits: &[(
             "stack.yaml",
-            "    bootstrap_servers: ${var.kafka_bootstrap}\n",
-            "    bootstrap_servers: ${var.kafka_bootstrap}\n    security: {protocol: sasl_ssl, sasl_mechanism: PLAIN, username: u, password: '${file:/s.properties:pw}'}\n",
+            "      sasl_mechanism: OAUTHBEARER\n",
+            "      sasl_mechanism: PLAIN\n      username: u\n      password: '${file:/s.properties:pw}'\n",
         )],
         validate_says: "`password` is read by kustoplan itself",
+    },
+    Wrong {
+        what: "OAUTHBEARER without an Entra ID credential",
+        edits: &[
+            (
+                "stack.yaml",
+                "      protocol: ${var.kafka_protocol}\n",
+                "      protocol: sasl_ssl\n",
+            ),
+            (
+                "stack.yaml",
+                "      auth:\n        method: ${var.kafka_auth}\n        tenant_id: ${var.tenant_id}\n        client_id: 00000000-0000-0000-0000-00000000c1c0\n",
+                "",
+            ),
+        ],
+        validate_says: "`sasl_mechanism: OAUTHBEARER` needs `auth` with an Entra ID method",
+    },
+    Wrong {
+        what: "an Entra ID credential for Kafka without OAUTHBEARER",
+        edits: &[
+            (
+                "stack.yaml",
+                "      protocol: ${var.kafka_protocol}\n",
+                "      protocol: plaintext\n",
+            ),
+            (
+                "stack.yaml",
+                "        method: ${var.kafka_auth}\n",
+                "        method: managed_identity\n",
+            ),
+        ],
+        validate_says: "`auth` is only used with `sasl_mechanism: OAUTHBEARER` on a SASL protocol",
     },
     Wrong {
         what: "literal secret in a sink's config",

@@ -567,8 +567,8 @@ async fn the_sasl_password_never_appears_in_errors() {
         bootstrap_servers: Located::new(Loc::default(), format!("127.0.0.1:{port}")),
         security: KafkaSecurity {
             protocol: KafkaProtocol::SaslPlaintext,
-            sasl_mechanism: Some(SaslMechanism::ScramSha256),
-            username: Some("svc".into()),
+            sasl_mechanism: Some(Located::new(Loc::default(), SaslMechanism::ScramSha256)),
+            username: Some(Located::new(Loc::default(), "svc".into())),
             password: Some(Located::new(
                 Loc::default(),
                 SecretRef::Env {
@@ -576,6 +576,8 @@ async fn the_sasl_password_never_appears_in_errors() {
                 },
             )),
             ca_location: None,
+            auth: None,
+            scope: None,
         },
         properties: BTreeMap::new(),
     };

@@ -5,81 +5,25 @@
 //! The credential reads the process environment, so this binary holds a single test that
 //! sets the variables before any other thread exists.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-use axum::Router;
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, Uri};
-use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use common::identity::{self, IDENTITY_SECRET, UNASSIGNED};
 use kustoplan::manifest::located::Located;
-use kustoplan::manifest::spec::{AuthMethod, KustoAuth};
+use kustoplan::manifest::spec::{AadAuth, AuthMethod};
 use kustoplan::providers::kusto::{
     ClientOptions, Idempotency, KustoClient, KustoClientError, RetryPolicy, TokenError, TokenSource,
 };
 use kustoplan::sandbox::kusto::{AuthConfig, RequestStats, ServeConfig, serve};
-use serde_json::json;
 
-const IDENTITY_SECRET: &str = "identity-header-secret-5f1c";
 const USER_ASSIGNED: &str = "11111111-2222-3333-4444-555555555555";
-const UNASSIGNED: &str = "99999999-2222-3333-4444-555555555555";
 
-#[derive(Default)]
-struct Endpoint {
-    /// Query strings of token requests that carried the right secret header.
-    requests: Mutex<Vec<BTreeMap<String, String>>>,
-    /// Requests refused for a missing or wrong `X-IDENTITY-HEADER`.
-    refused: Mutex<u32>,
-}
-
-/// `GET /msi/token?api-version=2019-08-01&resource=R[&client_id=C]` with header
-/// `X-IDENTITY-HEADER`, answering `{access_token, expires_on (epoch seconds, as a string),
-/// resource, token_type}` as App Service documents. The first token expires within the
-/// client's refresh margin; later ones in an hour.
-async fn token(State(endpoint): State<Arc<Endpoint>>, uri: Uri, headers: HeaderMap) -> Response {
-    let query: BTreeMap<String, String> = reqwest::Url::parse(&format!("http://fake{uri}"))
-        .map(|u| u.query_pairs().into_owned().collect())
-        .unwrap_or_default();
-    if headers
-        .get("x-identity-header")
-        .and_then(|v| v.to_str().ok())
-        != Some(IDENTITY_SECRET)
-    {
-        *endpoint.refused.lock().expect("lock") += 1;
-        return (StatusCode::UNAUTHORIZED, "missing identity header").into_response();
-    }
-    if query.get("client_id").map(String::as_str) == Some(UNASSIGNED) {
-        return (
-            StatusCode::BAD_REQUEST,
-            axum::Json(json!({"statusCode": 400, "message": "No User Assigned or Delegated Managed Identity found for specified ClientId/ResourceId/PrincipalId."})),
-        )
-            .into_response();
-    }
-    let n = {
-        let mut requests = endpoint.requests.lock().expect("lock");
-        requests.push(query.clone());
-        requests.len()
-    };
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("clock")
-        .as_secs();
-    let lifetime = if n == 1 { 120 } else { 3600 };
-    axum::Json(json!({
-        "access_token": format!("msi-token-{n}"),
-        "expires_on": (now + lifetime).to_string(),
-        "resource": query.get("resource"),
-        "token_type": "Bearer",
-        "client_id": query.get("client_id"),
-    }))
-    .into_response()
-}
-
-fn auth(client_id: &str) -> KustoAuth {
-    KustoAuth {
+fn auth(client_id: &str) -> AadAuth {
+    AadAuth {
         method: Located::new(Default::default(), AuthMethod::ManagedIdentity),
         tenant_id: None,
         client_id: Some(Located::new(Default::default(), client_id.to_string())),
@@ -91,16 +35,8 @@ fn auth(client_id: &str) -> KustoAuth {
 #[test]
 fn managed_identity_tokens_are_fetched_cached_refreshed_and_accepted() {
     let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
-    let listener = std::net::TcpListener::bind(loopback).expect("bind");
-    let identity_url = format!("http://{}/msi/token", listener.local_addr().expect("addr"));
-    // SAFETY: this is the only test in this binary and no other thread has been started by
-    // it yet, so nothing reads the environment concurrently.
-    unsafe {
-        std::env::set_var("IDENTITY_ENDPOINT", &identity_url);
-        std::env::set_var("IDENTITY_HEADER", IDENTITY_SECRET);
-        std::env::remove_var("IDENTITY_SERVER_THUMBPRINT");
-        std::env::remove_var("IMDS_ENDPOINT");
-    }
+    // This is the only test in this binary and it has started no other thread yet.
+    let listener = identity::bind_and_export();
     let captured = Arc::new(Mutex::new(Vec::<u8>::new()));
     let sink = Arc::clone(&captured);
     let subscriber = tracing_subscriber::fmt()
@@ -114,13 +50,8 @@ fn managed_identity_tokens_are_fetched_cached_refreshed_and_accepted() {
         .build()
         .expect("runtime");
     runtime.block_on(async move {
-        listener.set_nonblocking(true).expect("nonblocking");
-        let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
-        let endpoint = Arc::new(Endpoint::default());
-        let app = Router::new()
-            .route("/msi/token", get(token))
-            .with_state(Arc::clone(&endpoint));
-        tokio::spawn(async move { axum::serve(listener, app).await });
+        // The first token expires within the client's refresh margin; later ones in an hour.
+        let endpoint = identity::serve(listener, 120).await;
 
         let dir = tempfile::tempdir().expect("tempdir");
         let principal = format!("aadapp={USER_ASSIGNED};contoso.com");

@@ -103,6 +103,13 @@ const INSTANT_PATTERN: &str = r"^\s*\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])(
 /// What validation rejects that a schema can express, by `$defs` pointer; each value's keys are
 /// added to (or replace those of) the schema there.
 fn constraints() -> Vec<(&'static str, Json)> {
+    let oauth_used = json!({
+        "properties": {
+            "protocol": { "not": { "enum": ["plaintext", "ssl"] } },
+            "sasl_mechanism": { "not": { "enum": ["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] } }
+        },
+        "required": ["protocol", "sasl_mechanism"]
+    });
     let column_types = json!({ "$ref": format!("#/$defs/{COLUMN_TYPE}") });
     let non_blank = json!({ "pattern": r"\S" });
     let placeholder = json!({ "pattern": PLACEHOLDER_PATTERN });
@@ -224,7 +231,7 @@ fn constraints() -> Vec<(&'static str, Json)> {
             ("/SecretRef/anyOf/0", placeholder),
             ("/SecretRef/anyOf/1/properties/env", non_blank),
             (
-                "/KustoAuth/properties/client_secret",
+                "/AadAuth/properties/client_secret",
                 json!({ "$ref": format!("#/$defs/{ENV_SECRET_REF}") }),
             ),
             (
@@ -249,7 +256,43 @@ fn constraints() -> Vec<(&'static str, Json)> {
                 ] }),
             ),
             (
-                "/KustoAuth",
+                "/KafkaSecurity",
+                // OAUTHBEARER on a SASL protocol signs in with `auth`, without user or password.
+                json!({ "allOf": [{
+                    "if": {
+                        "properties": {
+                            "protocol": { "enum": ["sasl_plaintext", "sasl_ssl"] },
+                            "sasl_mechanism": { "const": "OAUTHBEARER" }
+                        },
+                        "required": ["protocol", "sasl_mechanism"]
+                    },
+                    "then": {
+                        "properties": { "auth": true, "username": false, "password": false },
+                        "required": ["auth"]
+                    }
+                },
+                // An Entra ID credential or a scope only where an OAUTHBEARER token is used (a
+                // variable protocol or mechanism is left to `validate`).
+                {
+                    "if": {
+                        "properties": { "auth": {
+                            "type": "object",
+                            "properties": { "method": { "enum": [
+                                "workload_identity", "client_secret", "managed_identity", "azure_cli"
+                            ] } },
+                            "required": ["method"]
+                        } },
+                        "required": ["auth"]
+                    },
+                    "then": oauth_used.clone()
+                },
+                {
+                    "if": { "properties": { "scope": true }, "required": ["scope"] },
+                    "then": oauth_used
+                }] }),
+            ),
+            (
+                "/AadAuth",
                 json!({ "allOf": [
                     needs("method", "workload_identity", &["tenant_id", "client_id"]),
                     needs("method", "client_secret", &["tenant_id", "client_id", "client_secret"]),

@@ -136,13 +136,16 @@ pub struct KustoTarget {
     pub ingest: Option<Located<String>>,
     /// How kustoplan gets an AAD token for the cluster.
     #[serde(default)]
-    pub auth: KustoAuth,
+    pub auth: AadAuth,
 }
 
-/// AAD authentication for kustoplan itself (not for the connectors).
+/// AAD (Entra ID) authentication for kustoplan itself, not for the connectors: `kusto.auth`
+/// for the Kusto cluster and `kafka.security.auth` for Event Hubs' Kafka endpoint
+/// (SASL/OAUTHBEARER). One shape and one set of rules for both, so a stack signs in to both
+/// systems the same way and with no stored secret.
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct KustoAuth {
+pub struct AadAuth {
     /// Which credential to use.
     #[serde(default)]
     pub method: Located<AuthMethod>,
@@ -161,7 +164,7 @@ pub struct KustoAuth {
     pub token_file: Option<String>,
 }
 
-/// How kustoplan authenticates to Kusto.
+/// How kustoplan gets AAD (Entra ID) tokens, for Kusto or for Event Hubs' Kafka endpoint.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AuthMethod {
@@ -201,16 +204,28 @@ pub struct KafkaSecurity {
     pub protocol: KafkaProtocol,
     /// `sasl.mechanism`, for the SASL protocols.
     #[serde(default)]
-    pub sasl_mechanism: Option<SaslMechanism>,
-    /// SASL user name.
+    pub sasl_mechanism: Option<Located<SaslMechanism>>,
+    /// SASL user name (PLAIN and SCRAM).
     #[serde(default)]
-    pub username: Option<String>,
-    /// SASL password, by reference: `{env: NAME}`.
+    pub username: Option<Located<String>>,
+    /// SASL password (PLAIN and SCRAM), by reference: `{env: NAME}`.
     #[serde(default)]
     pub password: Option<Located<SecretRef>>,
     /// CA certificate file for TLS.
     #[serde(default)]
     pub ca_location: Option<String>,
+    /// Where kustoplan's OAUTHBEARER tokens come from (required with `sasl_mechanism:
+    /// OAUTHBEARER` on a SASL protocol): an Entra ID credential, as in `kusto.auth`, so Event
+    /// Hubs' Kafka endpoint needs no stored secret. Only kustoplan's own clients use it; the
+    /// Connect worker signs in with its own configuration (README, "Event Hubs without
+    /// secrets").
+    #[serde(default)]
+    pub auth: Option<Box<AadAuth>>,
+    /// The OAUTHBEARER token scope; defaults to `https://HOST/.default` for the host of the
+    /// first bootstrap server, Event Hubs' scope (`mynamespace.servicebus.windows.net:9093`
+    /// gives `https://mynamespace.servicebus.windows.net/.default`).
+    #[serde(default)]
+    pub scope: Option<Located<String>>,
 }
 
 /// Kafka `security.protocol`.

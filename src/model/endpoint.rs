@@ -34,9 +34,55 @@ impl<'a> Endpoint<'a> {
     }
 }
 
+/// The Entra ID scope of a Kafka cluster's OAUTHBEARER tokens when the manifest sets none:
+/// `https://HOST/.default` for the host of the first bootstrap server, which is Event Hubs'
+/// scope for its Kafka endpoint (the namespace, without the Kafka port). `None` when the first
+/// server has no host to derive it from.
+pub fn oauth_scope_for_bootstrap(bootstrap: &str) -> Option<String> {
+    let first = bootstrap.split(',').next()?.trim();
+    let server = first.rsplit_once("://").map_or(first, |(_, rest)| rest);
+    let host = server
+        .rsplit_once(':')
+        .filter(|(_, port)| port.parse::<u16>().is_ok())
+        .map_or(server, |(host, _)| host);
+    let valid = !host.is_empty()
+        && !host
+            .chars()
+            .any(|c| c.is_whitespace() || matches!(c, '/' | '?' | '#' | '@' | ':'))
+        || host.starts_with('[') && host.ends_with(']');
+    valid.then(|| format!("https://{host}/.default"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_oauth_scope_is_the_first_bootstrap_host() {
+        assert_eq!(
+            oauth_scope_for_bootstrap("mynamespace.servicebus.windows.net:9093").as_deref(),
+            Some("https://mynamespace.servicebus.windows.net/.default")
+        );
+        assert_eq!(
+            oauth_scope_for_bootstrap(" a.example.com:9093 , b.example.com:9093").as_deref(),
+            Some("https://a.example.com/.default")
+        );
+        assert_eq!(
+            oauth_scope_for_bootstrap("SASL_SSL://ns.servicebus.windows.net:9093").as_deref(),
+            Some("https://ns.servicebus.windows.net/.default")
+        );
+        assert_eq!(
+            oauth_scope_for_bootstrap("[::1]:9093").as_deref(),
+            Some("https://[::1]/.default")
+        );
+        assert_eq!(
+            oauth_scope_for_bootstrap("broker").as_deref(),
+            Some("https://broker/.default")
+        );
+        assert_eq!(oauth_scope_for_bootstrap(""), None);
+        assert_eq!(oauth_scope_for_bootstrap(":9093"), None);
+        assert_eq!(oauth_scope_for_bootstrap("a b:9093"), None);
+    }
 
     #[test]
     fn only_the_word_sandbox_selects_the_sandbox() {

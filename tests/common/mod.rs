@@ -5,7 +5,9 @@
 
 pub mod azurite;
 pub mod cli;
+pub mod identity;
 pub mod npm;
+pub mod oauth_broker;
 pub mod real_env;
 pub mod sandbox;
 pub mod venv;

@@ -18,11 +18,11 @@ use std::time::Duration;
 use rdkafka::admin::{
     AdminClient, AdminOptions, ConfigSource, OwnedResourceSpecifier, ResourceSpecifier,
 };
-use rdkafka::client::DefaultClientContext;
 use rdkafka::error::KafkaError as RdError;
 use rdkafka::types::RDKafkaErrorCode;
 
-use super::native::{self, Failure, Limits, ResourceResult};
+use super::native::{self, Failure, Limits, RefreshPump, ResourceResult};
+use super::oauth::{KafkaContext, OAuthBearer};
 use super::{
     ClientSettings, ConfigChange, KafkaError, PartitionIncrease, TopicError, TopicErrorKind,
     TopicOutcome,
@@ -75,7 +75,10 @@ pub enum ConfigFilter {
 
 /// A Kafka cluster's admin API. Requests are counted for round-trip budgets and benchmarks.
 pub struct KafkaAdmin {
-    client: Arc<AdminClient<DefaultClientContext>>,
+    client: Arc<AdminClient<KafkaContext>>,
+    /// The OAUTHBEARER token provider and the pump that answers librdkafka's token requests,
+    /// when the target signs in with Entra ID.
+    oauth: Option<(Arc<OAuthBearer>, RefreshPump)>,
     bootstrap: String,
     timeouts: AdminTimeouts,
     config_filter: ConfigFilter,
@@ -93,22 +96,36 @@ impl std::fmt::Debug for KafkaAdmin {
 
 impl KafkaAdmin {
     /// A client for the cluster `settings` describe. Does not connect yet: librdkafka connects
-    /// on the first request.
+    /// on the first request (with OAUTHBEARER, once the first token is set).
     pub fn new(
         settings: &ClientSettings,
         timeouts: AdminTimeouts,
     ) -> Result<KafkaAdmin, KafkaError> {
-        let client: AdminClient<DefaultClientContext> =
-            settings
-                .client_config()
-                .create()
-                .map_err(|e| KafkaError::Request {
-                    operation: "client setup",
-                    bootstrap: settings.bootstrap().to_string(),
-                    detail: setup_error(&e),
-                })?;
+        let setup_failed = |detail: String| KafkaError::Request {
+            operation: "client setup",
+            bootstrap: settings.bootstrap().to_string(),
+            detail,
+        };
+        let client: AdminClient<KafkaContext> = settings
+            .client_config()
+            .create_with_context(settings.context())
+            .map_err(|e| setup_failed(setup_error(&e)))?;
+        let client = Arc::new(client);
+        let oauth = match settings.oauth() {
+            Some(oauth) => {
+                let pump = RefreshPump::start(
+                    Arc::clone(&client),
+                    |admin| admin.inner(),
+                    Arc::clone(oauth),
+                )
+                .map_err(|e| setup_failed(format!("cannot start the token pump: {e}")))?;
+                Some((Arc::clone(oauth), pump))
+            }
+            None => None,
+        };
         Ok(KafkaAdmin {
-            client: Arc::new(client),
+            client,
+            oauth,
             bootstrap: settings.bootstrap().to_string(),
             timeouts,
             config_filter: ConfigFilter::default(),
@@ -362,7 +379,7 @@ impl KafkaAdmin {
     /// turns its results into per-topic outcomes.
     async fn native<F>(&self, op: &'static str, call: F) -> Result<Vec<TopicOutcome>, KafkaError>
     where
-        F: FnOnce(&AdminClient<DefaultClientContext>) -> Result<Vec<ResourceResult>, Failure>
+        F: FnOnce(&AdminClient<KafkaContext>) -> Result<Vec<ResourceResult>, Failure>
             + Send
             + 'static,
     {
@@ -393,7 +410,21 @@ impl KafkaAdmin {
             .collect())
     }
 
+    /// The reason a request failed when it is that no OAUTHBEARER token could be obtained:
+    /// librdkafka then never connects, so the request only times out or finds no broker.
+    fn unauthenticated(&self, operation: &'static str) -> Option<KafkaError> {
+        let (oauth, _) = self.oauth.as_ref()?;
+        oauth.failure().map(|source| KafkaError::Token {
+            operation,
+            bootstrap: self.bootstrap.clone(),
+            source: Box::new(source),
+        })
+    }
+
     fn timed_out(&self, operation: &'static str, detail: String) -> KafkaError {
+        if let Some(e) = self.unauthenticated(operation) {
+            return e;
+        }
         KafkaError::TimedOut {
             operation,
             bootstrap: self.bootstrap.clone(),
@@ -403,6 +434,9 @@ impl KafkaAdmin {
     }
 
     fn failed(&self, operation: &'static str, detail: String) -> KafkaError {
+        if let Some(e) = self.unauthenticated(operation) {
+            return e;
+        }
         KafkaError::Request {
             operation,
             bootstrap: self.bootstrap.clone(),

@@ -3,16 +3,21 @@
 //! Built here, in one place, so that every Kafka client kustoplan creates has the same security
 //! settings and the same timeouts, and so the SASL password is handled by one audited path: it is
 //! read from the environment variable the manifest names when the client is built, kept only in
-//! the property list handed to librdkafka, and masked in every `Debug` or displayed form.
+//! the property list handed to librdkafka, and masked in every `Debug` or displayed form. With
+//! `sasl_mechanism: OAUTHBEARER` there is no password at all: the settings carry the Entra ID
+//! token provider ([`OAuthBearer`]) every client's context asks for tokens.
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use rdkafka::ClientConfig;
 
-use crate::manifest::spec::{KafkaProtocol, KafkaTarget, SaslMechanism, SecretRef};
-use crate::model::endpoint::Endpoint;
+use super::oauth::{KAFKA_AUTH_KEY, KafkaContext, OAuthBearer};
+use crate::manifest::spec::{AuthMethod, KafkaProtocol, KafkaTarget, SaslMechanism, SecretRef};
+use crate::model::endpoint::{Endpoint, oauth_scope_for_bootstrap};
+use crate::providers::kusto::auth::{TokenError, TokenSource};
 
 /// Properties only `security` may set: a password in `properties` would end up in git.
 const SECURITY_KEYS: [&str; 5] = [
@@ -50,13 +55,36 @@ pub enum ConfigError {
     /// `bootstrap_servers: sandbox` has no client.
     #[error("`bootstrap_servers: sandbox` is the built-in sandbox, not a Kafka cluster")]
     Sandbox,
+    /// OAUTHBEARER without an Entra ID credential to get tokens from.
+    #[error(
+        "sasl_mechanism OAUTHBEARER needs targets.kafka.security.auth with an Entra ID method (workload_identity, managed_identity, azure_cli or client_secret)"
+    )]
+    OAuthWithoutAuth,
+    /// A user name or password next to OAUTHBEARER, which uses neither.
+    #[error(
+        "targets.kafka.security.username and password are not used with OAUTHBEARER: remove them"
+    )]
+    CredentialsWithOAuth,
+    /// No `scope`, and none can be derived from the bootstrap servers.
+    #[error(
+        "cannot derive the OAUTHBEARER token scope from bootstrap servers `{0}`: set targets.kafka.security.scope"
+    )]
+    NoOAuthScope(String),
+    /// The Entra ID credential could not be set up (boxed: it is large and rare).
+    #[error(transparent)]
+    Token(Box<TokenError>),
+    /// The thread that fetches tokens could not start.
+    #[error("cannot start the Kafka token thread: {0}")]
+    TokenThread(String),
 }
 
-/// Client properties for one Kafka cluster. `Debug` masks the password.
+/// Client properties for one Kafka cluster, and the token provider of an OAUTHBEARER target.
+/// `Debug` masks the password and never shows a token.
 #[derive(Clone)]
 pub struct ClientSettings {
     bootstrap: String,
     properties: BTreeMap<String, String>,
+    oauth: Option<Arc<OAuthBearer>>,
 }
 
 /// Defaults that keep a dead or silent broker from hanging kustoplan. A manifest's
@@ -79,7 +107,8 @@ impl ClientSettings {
     /// The default per-request socket timeout.
     pub const SOCKET_TIMEOUT: Duration = Duration::from_secs(10);
 
-    /// Settings for `target`, reading the SASL password from the process environment.
+    /// Settings for `target`, reading the SASL password (or the Entra ID client secret) from
+    /// the process environment.
     pub fn from_target(target: &KafkaTarget) -> Result<ClientSettings, ConfigError> {
         ClientSettings::from_target_with(target, |name| std::env::var(name).ok())
     }
@@ -119,9 +148,15 @@ impl ClientSettings {
             KafkaProtocol::SaslPlaintext | KafkaProtocol::SaslSsl
         );
         if sasl {
-            let mechanism = security.sasl_mechanism.unwrap_or(SaslMechanism::Plain);
+            let mechanism = security
+                .sasl_mechanism
+                .as_deref()
+                .copied()
+                .unwrap_or(SaslMechanism::Plain);
             settings.set("sasl.mechanism", mechanism_name(mechanism));
-            if mechanism != SaslMechanism::OauthBearer {
+            if mechanism == SaslMechanism::OauthBearer {
+                settings.oauth = Some(Arc::new(oauth_bearer(target, &env)?));
+            } else {
                 let (Some(user), Some(password)) = (&security.username, &security.password) else {
                     return Err(ConfigError::MissingCredentials(protocol));
                 };
@@ -130,7 +165,7 @@ impl ClientSettings {
                 };
                 let secret = env(variable)
                     .ok_or_else(|| ConfigError::MissingPasswordVariable(variable.clone()))?;
-                settings.set("sasl.username", user);
+                settings.set("sasl.username", &user.value);
                 settings.set(PASSWORD_KEY, &secret);
             }
         }
@@ -142,6 +177,7 @@ impl ClientSettings {
         let mut settings = ClientSettings {
             bootstrap: bootstrap.to_string(),
             properties: BTreeMap::new(),
+            oauth: None,
         };
         settings.set("bootstrap.servers", bootstrap);
         for (key, value) in timeout_defaults(ClientSettings::SOCKET_TIMEOUT) {
@@ -176,6 +212,23 @@ impl ClientSettings {
             .collect()
     }
 
+    /// The context every client of these settings is created with: it answers librdkafka's
+    /// OAUTHBEARER token requests.
+    pub fn context(&self) -> KafkaContext {
+        KafkaContext::new(self.oauth.clone())
+    }
+
+    /// The OAUTHBEARER token provider, when the target signs in with Entra ID.
+    pub fn oauth(&self) -> Option<&Arc<OAuthBearer>> {
+        self.oauth.as_ref()
+    }
+
+    /// Why the last OAUTHBEARER token request failed, until a token is issued again: the
+    /// reason to report when a request fails or gets no answer.
+    pub fn token_failure(&self) -> Option<TokenError> {
+        self.oauth.as_ref().and_then(|o| o.failure())
+    }
+
     /// The rdkafka configuration (holds the password: never log it; rdkafka's `Debug` of
     /// `ClientConfig` prints values).
     pub fn client_config(&self) -> ClientConfig {
@@ -192,8 +245,37 @@ impl fmt::Debug for ClientSettings {
         f.debug_struct("ClientSettings")
             .field("bootstrap", &self.bootstrap)
             .field("properties", &self.shown())
+            .field("oauth", &self.oauth)
             .finish()
     }
+}
+
+/// The Entra ID token provider of an OAUTHBEARER target: its credential (`security.auth`,
+/// read like `kusto.auth`), for `security.scope` or the scope of the first bootstrap server's
+/// host (Event Hubs' namespace).
+fn oauth_bearer(
+    target: &KafkaTarget,
+    env: &impl Fn(&str) -> Option<String>,
+) -> Result<OAuthBearer, ConfigError> {
+    let security = &target.security;
+    if security.username.is_some() || security.password.is_some() {
+        return Err(ConfigError::CredentialsWithOAuth);
+    }
+    let auth = security
+        .auth
+        .as_ref()
+        .filter(|a| *a.method != AuthMethod::None)
+        .ok_or(ConfigError::OAuthWithoutAuth)?;
+    let bootstrap = target.bootstrap_servers.value.trim();
+    let scope = match &security.scope {
+        Some(scope) => scope.trim().to_string(),
+        None => oauth_scope_for_bootstrap(bootstrap)
+            .ok_or_else(|| ConfigError::NoOAuthScope(bootstrap.to_string()))?,
+    };
+    let tokens = TokenSource::for_scope_with_env(auth, KAFKA_AUTH_KEY, &scope, env)
+        .map_err(|e| ConfigError::Token(Box::new(e)))?;
+    let client_id = auth.client_id.as_deref().map(String::as_str);
+    OAuthBearer::start(tokens, client_id).map_err(|e| ConfigError::TokenThread(e.to_string()))
 }
 
 fn mechanism_name(mechanism: SaslMechanism) -> &'static str {
@@ -210,17 +292,19 @@ mod tests {
     use super::*;
     use crate::manifest::located::Located;
     use crate::manifest::node::Loc;
-    use crate::manifest::spec::{ConfigValue, KafkaSecurity};
+    use crate::manifest::spec::{AadAuth, ConfigValue, KafkaSecurity};
 
     fn target(protocol: KafkaProtocol, password: Option<SecretRef>) -> KafkaTarget {
         KafkaTarget {
             bootstrap_servers: Located::new(Loc::default(), "b1:9093,b2:9093".to_string()),
             security: KafkaSecurity {
                 protocol,
-                sasl_mechanism: Some(SaslMechanism::ScramSha512),
-                username: Some("svc".into()),
+                sasl_mechanism: Some(Located::new(Loc::default(), SaslMechanism::ScramSha512)),
+                username: Some(Located::new(Loc::default(), "svc".into())),
                 password: password.map(|p| Located::new(Loc::default(), p)),
                 ca_location: Some("/etc/ca.pem".into()),
+                auth: None,
+                scope: None,
             },
             properties: [(
                 "socket.timeout.ms".to_string(),
@@ -304,6 +388,131 @@ mod tests {
             Located::new(Loc::default(), ConfigValue("oidc".into())),
         );
         assert!(ClientSettings::from_target_with(&t, |_| None).is_ok());
+    }
+
+    /// An Event Hubs target signing in with `method` (no user name or password).
+    fn event_hubs(method: AuthMethod) -> KafkaTarget {
+        let mut t = target(KafkaProtocol::SaslSsl, None);
+        t.bootstrap_servers = Located::new(
+            Loc::default(),
+            "mynamespace.servicebus.windows.net:9093".to_string(),
+        );
+        t.security.sasl_mechanism = Some(Located::new(Loc::default(), SaslMechanism::OauthBearer));
+        t.security.username = None;
+        t.security.ca_location = None;
+        t.security.auth = Some(Box::new(AadAuth {
+            method: Located::new(Loc::default(), method),
+            tenant_id: Some(Located::new(Loc::default(), "tenant".to_string())),
+            client_id: Some(Located::new(Loc::default(), "client".to_string())),
+            ..AadAuth::default()
+        }));
+        t
+    }
+
+    #[test]
+    fn oauthbearer_sets_the_mechanism_and_a_token_provider_for_the_namespace_scope() {
+        let s =
+            ClientSettings::from_target_with(&event_hubs(AuthMethod::ManagedIdentity), |_| None)
+                .expect("settings");
+        let shown = s.shown();
+        assert_eq!(shown["security.protocol"], "sasl_ssl");
+        assert_eq!(shown["sasl.mechanism"], "OAUTHBEARER");
+        assert!(
+            !shown
+                .keys()
+                .any(|k| k == "sasl.username" || k == "sasl.password"),
+            "{shown:?}"
+        );
+        let oauth = s.oauth().expect("token provider");
+        assert_eq!(
+            oauth.scope(),
+            "https://mynamespace.servicebus.windows.net/.default"
+        );
+        assert_eq!(s.token_failure(), None);
+        let debug = format!("{s:?}");
+        assert!(debug.contains("managed_identity"), "{debug}");
+        // Clones share the provider (one cache, one token thread).
+        let clone = s.clone();
+        assert!(Arc::ptr_eq(
+            clone.oauth().expect("shared"),
+            s.oauth().expect("provider")
+        ));
+    }
+
+    #[test]
+    fn an_explicit_scope_wins_over_the_derived_one() {
+        let mut t = event_hubs(AuthMethod::AzureCli);
+        t.security.scope = Some(Located::new(
+            Loc::default(),
+            " api://kafka-app/.default ".to_string(),
+        ));
+        let s = ClientSettings::from_target_with(&t, |_| None).expect("settings");
+        assert_eq!(
+            s.oauth().expect("provider").scope(),
+            "api://kafka-app/.default"
+        );
+    }
+
+    #[test]
+    fn oauthbearer_refuses_missing_auth_credentials_and_unknown_scopes() {
+        let mut t = event_hubs(AuthMethod::None);
+        assert_eq!(
+            ClientSettings::from_target_with(&t, |_| None).expect_err("method none"),
+            ConfigError::OAuthWithoutAuth
+        );
+        t.security.auth = None;
+        assert_eq!(
+            ClientSettings::from_target_with(&t, |_| None).expect_err("no auth"),
+            ConfigError::OAuthWithoutAuth
+        );
+        let mut t = event_hubs(AuthMethod::ManagedIdentity);
+        t.security.password = Some(Located::new(
+            Loc::default(),
+            SecretRef::Env { env: "PW".into() },
+        ));
+        assert_eq!(
+            ClientSettings::from_target_with(&t, |_| Some("x".into())).expect_err("password"),
+            ConfigError::CredentialsWithOAuth
+        );
+        let mut t = event_hubs(AuthMethod::ManagedIdentity);
+        t.bootstrap_servers = Located::new(Loc::default(), ":9093".to_string());
+        assert_eq!(
+            ClientSettings::from_target_with(&t, |_| None).expect_err("no host"),
+            ConfigError::NoOAuthScope(":9093".into())
+        );
+        // The credential's own checks, naming the Kafka key.
+        let mut t = event_hubs(AuthMethod::WorkloadIdentity);
+        if let Some(auth) = t.security.auth.as_mut() {
+            auth.tenant_id = None;
+        }
+        let err = ClientSettings::from_target_with(&t, |_| None).expect_err("tenant");
+        assert!(
+            err.to_string().starts_with(
+                "kafka.security.auth.tenant_id is required for method workload_identity"
+            ),
+            "{err}"
+        );
+        let mut t = event_hubs(AuthMethod::ClientSecret);
+        if let Some(auth) = t.security.auth.as_mut() {
+            auth.client_secret = Some(Located::new(
+                Loc::default(),
+                SecretRef::Env {
+                    env: "EH_SECRET".into(),
+                },
+            ));
+        }
+        let err = ClientSettings::from_target_with(&t, |_| None).expect_err("secret unset");
+        assert_eq!(
+            err.to_string(),
+            "environment variable EH_SECRET (kafka.security.auth.client_secret) is not set or \
+             empty: export the client secret in EH_SECRET before running kustoplan"
+        );
+        let s = ClientSettings::from_target_with(&t, |n| {
+            (n == "EH_SECRET").then(|| "eh-s3cret-value".to_string())
+        })
+        .expect("client secret");
+        assert!(!format!("{s:?}").contains("eh-s3cret-value"));
+        assert!(!s.shown().values().any(|v| v.contains("eh-s3cret-value")));
     }
 
     #[test]

@@ -6,14 +6,19 @@
 //! sink tasks. It asks the group coordinator for the committed offsets of an explicit partition
 //! list (OffsetFetch) and each partition's leader for its watermarks (ListOffsets). Every call
 //! has librdkafka's own timeout and the whole read an outer wall-clock limit, so a silent
-//! broker cannot hang `status`.
+//! broker cannot hang `status`. Since the consumer is never polled, an OAUTHBEARER target's
+//! token requests are answered by a refresh pump (`native::RefreshPump`) for the length of the
+//! read.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::{KafkaError as RdError, RDKafkaErrorCode};
 use rdkafka::{Offset, TopicPartitionList};
 
+use super::native::RefreshPump;
+use super::oauth::KafkaContext;
 use super::{ClientSettings, KafkaError};
 
 /// The offsets of one partition, as read from the broker.
@@ -99,11 +104,24 @@ impl LagReader {
             .set("enable.auto.commit", "false")
             .set("enable.auto.offset.store", "false")
             .set("allow.auto.create.topics", "false");
-        let consumer: BaseConsumer = config.create().map_err(|e| KafkaError::Request {
+        let setup_failed = |detail: String| KafkaError::Request {
             operation: "client setup",
             bootstrap: self.bootstrap().to_string(),
-            detail: e.to_string(),
-        })?;
+            detail,
+        };
+        let consumer: Arc<BaseConsumer<KafkaContext>> = Arc::new(
+            config
+                .create_with_context(self.settings.context())
+                .map_err(|e| setup_failed(e.to_string()))?,
+        );
+        // Ends with the read: dropped when this function returns.
+        let _pump = match self.settings.oauth() {
+            Some(oauth) => Some(
+                RefreshPump::start(Arc::clone(&consumer), |c| c.client(), Arc::clone(oauth))
+                    .map_err(|e| setup_failed(format!("cannot start the token pump: {e}")))?,
+            ),
+            None => None,
+        };
         let timeout = self.timeout;
         let names = topics.to_vec();
         let reading =
@@ -112,7 +130,7 @@ impl LagReader {
         // topic is plenty for a live broker and still ends a hang.
         let requests = u32::try_from(3 * topics.len() + 2).unwrap_or(u32::MAX);
         let limit = timeout.saturating_mul(requests) + Duration::from_secs(2);
-        match tokio::time::timeout(limit, reading).await {
+        let read = match tokio::time::timeout(limit, reading).await {
             Err(_) => Err(KafkaError::TimedOut {
                 operation: OP,
                 bootstrap: self.bootstrap().to_string(),
@@ -140,14 +158,23 @@ impl LagReader {
                     detail: other.to_string(),
                 },
             }),
-        }
+        };
+        // Without a token librdkafka never connects: that, not the timeout, is the reason.
+        read.map_err(|e| match self.settings.token_failure() {
+            Some(source) => KafkaError::Token {
+                operation: OP,
+                bootstrap: self.bootstrap().to_string(),
+                source: Box::new(source),
+            },
+            None => e,
+        })
     }
 }
 
 type Failed = (&'static str, RdError);
 
 fn read_blocking(
-    consumer: &BaseConsumer,
+    consumer: &BaseConsumer<KafkaContext>,
     topics: &[String],
     timeout: Duration,
 ) -> Result<Vec<TopicOffsets>, Failed> {

@@ -3,6 +3,9 @@
 //! - [`config`]: [`ClientSettings`] turns the manifest's `targets.kafka` into librdkafka client
 //!   properties (security, SASL password read from its environment variable at run time,
 //!   timeouts so nothing hangs). The password never appears in logs, `Debug` output or errors.
+//! - [`oauth`]: SASL/OAUTHBEARER with Entra ID (Event Hubs): [`oauth::KafkaContext`], the
+//!   context of every client, answers librdkafka's token requests with tokens from the same
+//!   azure_identity credentials as Kusto's, fetched on a thread of their own.
 //! - [`admin`]: [`KafkaAdmin`], the broker side: observe in a constant number of admin requests,
 //!   batched CreateTopics / CreatePartitions / IncrementalAlterConfigs with per-topic results.
 //! - [`apply`]: a plan's topic operations as at most three batched requests, with a result per
@@ -21,6 +24,7 @@ pub mod apply;
 pub mod config;
 pub mod lag;
 mod native;
+pub mod oauth;
 pub mod produce;
 pub mod transport;
 
@@ -190,6 +194,17 @@ pub enum KafkaError {
     /// The client could not be configured (bad property, missing password variable).
     #[error(transparent)]
     Config(#[from] ConfigError),
+    /// No OAUTHBEARER token could be obtained, so the client never authenticated: the Entra ID
+    /// credential's error says whether the network or the credential failed.
+    #[error("{operation} against {bootstrap} could not authenticate: {source}")]
+    Token {
+        /// The Kafka API.
+        operation: &'static str,
+        /// The bootstrap servers.
+        bootstrap: String,
+        /// Why no token was issued (boxed: it is large and rare).
+        source: Box<crate::providers::kusto::auth::TokenError>,
+    },
     /// The built-in sandbox could not read or write its state.
     #[error("built-in Kafka sandbox: {0}")]
     Sandbox(String),

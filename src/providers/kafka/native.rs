@@ -1,5 +1,6 @@
 //! The admin writes through librdkafka's C API: CreateTopics, CreatePartitions and
-//! IncrementalAlterConfigs.
+//! IncrementalAlterConfigs; and the OAUTHBEARER refresh pump ([`RefreshPump`]) of the clients
+//! whose main queue rdkafka never serves.
 //!
 //! Why not rdkafka's safe wrappers:
 //! - rdkafka 0.39 wraps only the legacy AlterConfigs, which *replaces* every dynamic config of a
@@ -19,15 +20,19 @@
 
 use std::ffi::{CStr, CString, c_char};
 use std::ptr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use rdkafka::admin::AdminClient;
 use rdkafka::bindings as rd;
-use rdkafka::client::DefaultClientContext;
+use rdkafka::client::Client;
 use rdkafka::types::RDKafkaErrorCode;
 
+use super::oauth::{KafkaContext, OAuthBearer};
 use super::{ConfigChange, PartitionIncrease};
 use crate::model::connect::Topic;
+use crate::providers::kusto::auth::TokenError;
 
 /// One topic's result: `None` on success, else the broker's error code and message.
 pub(super) struct ResourceResult {
@@ -83,6 +88,126 @@ impl<T> Drop for Owned<T> {
     }
 }
 
+/// Serves librdkafka's OAUTHBEARER token requests for a client whose main queue nobody polls.
+///
+/// librdkafka puts its token-refresh request on the client's main queue and connects to no
+/// broker until a token is set. rdkafka's producer and consumer serve that queue when polled,
+/// but its `AdminClient` only polls its own result queue (rust-rdkafka issue #757), and the
+/// offset reader's consumer is never polled (it only sends metadata, watermark and offset
+/// requests, which block waiting for the broker). For these clients this thread polls the main
+/// queue, answers each refresh request with a token from [`OAuthBearer`] (or its failure), and
+/// drops every other event (logs and errors that rdkafka would not deliver either).
+pub(super) struct RefreshPump {
+    stop: Arc<AtomicBool>,
+}
+
+impl RefreshPump {
+    /// How long one poll of the main queue waits, so the thread notices [`Drop`] quickly.
+    const POLL: Duration = Duration::from_millis(100);
+
+    /// Starts the pump for the client `native` finds in `owner`. The thread keeps `owner`
+    /// alive while it runs, so the handle it polls is never freed under it.
+    pub(super) fn start<T, C>(
+        owner: Arc<T>,
+        native: fn(&T) -> &Client<C>,
+        oauth: Arc<OAuthBearer>,
+    ) -> std::io::Result<RefreshPump>
+    where
+        T: Send + Sync + 'static,
+        C: rdkafka::ClientContext + 'static,
+    {
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopped = Arc::clone(&stop);
+        std::thread::Builder::new()
+            .name("kustoplan-kafka-oauth".into())
+            .spawn(move || {
+                let rk = native(&owner).native_ptr();
+                // SAFETY: `rk` is the live handle of `owner`, held by this thread.
+                let Ok(queue) = Owned::new(
+                    unsafe { rd::rd_kafka_queue_get_main(rk) },
+                    rd::rd_kafka_queue_destroy,
+                    "the main queue",
+                ) else {
+                    oauth.record(Err(&TokenError::TokenThreadStopped {
+                        scope: oauth.scope().to_string(),
+                    }));
+                    return;
+                };
+                while !stopped.load(Ordering::Relaxed) {
+                    // SAFETY: valid queue of a live handle.
+                    let event = unsafe { rd::rd_kafka_queue_poll(queue.ptr, millis(Self::POLL)) };
+                    if event.is_null() {
+                        continue;
+                    }
+                    let Ok(event) = Owned::new(event, rd::rd_kafka_event_destroy, "an event")
+                    else {
+                        continue;
+                    };
+                    // SAFETY: valid event.
+                    let kind = unsafe { rd::rd_kafka_event_type(event.ptr) };
+                    if kind == rd::RD_KAFKA_EVENT_OAUTHBEARER_TOKEN_REFRESH {
+                        answer_refresh(rk, &oauth);
+                    }
+                }
+            })?;
+        Ok(RefreshPump { stop })
+    }
+}
+
+impl Drop for RefreshPump {
+    /// Asks the thread to end without waiting for it: it may be inside a token fetch (up to
+    /// the fetch limit), and it frees the client itself when it lets go of its owner.
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Sets a token from `oauth` on `rk`, or reports the failure to librdkafka (which logs it and
+/// asks again later). The token is only handed to librdkafka, never formatted.
+fn answer_refresh(rk: *mut rd::rd_kafka_t, oauth: &OAuthBearer) {
+    let failure = |message: &str| {
+        let message = CString::new(message.replace('\0', " ")).unwrap_or_default();
+        // SAFETY: `rk` is live (the pump holds its owner) and `message` is NUL-terminated.
+        unsafe { rd::rd_kafka_oauthbearer_set_token_failure(rk, message.as_ptr()) };
+    };
+    let token = match oauth.token() {
+        Ok(token) => token,
+        Err(e) => return failure(&e.to_string()),
+    };
+    let invalid = || TokenError::InvalidToken {
+        method: oauth.method(),
+    };
+    let (Ok(value), Ok(principal)) = (
+        CString::new(token.token),
+        CString::new(token.principal_name),
+    ) else {
+        let e = invalid();
+        oauth.record(Err(&e));
+        return failure(&e.to_string());
+    };
+    let mut errbuf = [0 as c_char; 512];
+    // SAFETY: live handle, NUL-terminated strings, no extensions, a writable buffer.
+    let err = unsafe {
+        rd::rd_kafka_oauthbearer_set_token(
+            rk,
+            value.as_ptr(),
+            token.lifetime_ms,
+            principal.as_ptr(),
+            ptr::null_mut(),
+            0,
+            errbuf.as_mut_ptr(),
+            errbuf.len(),
+        )
+    };
+    if !no_error(err) {
+        // librdkafka's reason (token syntax, an expired lifetime) never quotes the token.
+        let reason = text(errbuf.as_ptr());
+        let e = invalid();
+        oauth.record(Err(&e));
+        failure(&format!("{e}: {reason}"));
+    }
+}
+
 fn text(ptr: *const c_char) -> String {
     if ptr.is_null() {
         String::new()
@@ -110,7 +235,7 @@ fn no_error(err: rd::rd_kafka_resp_err_t) -> bool {
 /// Sends one admin request (`submit` gets the handle, the options and the result queue) and
 /// waits for its result event, checking the request-level error.
 fn run(
-    client: &AdminClient<DefaultClientContext>,
+    client: &AdminClient<KafkaContext>,
     op: rd::rd_kafka_admin_op_t,
     limits: Limits,
     submit: impl FnOnce(
@@ -207,7 +332,7 @@ unsafe fn topic_results(
 /// One CreateTopics request. `replication_factor: None` is sent as -1: the broker's default
 /// (KIP-464, Kafka 2.4+). Partition counts must fit in an `i32` (checked by the caller).
 pub(super) fn create_topics(
-    client: &AdminClient<DefaultClientContext>,
+    client: &AdminClient<KafkaContext>,
     topics: &[Topic],
     limits: Limits,
 ) -> Result<Vec<ResourceResult>, Failure> {
@@ -277,7 +402,7 @@ pub(super) fn create_topics(
 
 /// One CreatePartitions request (`total` is the new partition count).
 pub(super) fn create_partitions(
-    client: &AdminClient<DefaultClientContext>,
+    client: &AdminClient<KafkaContext>,
     increases: &[PartitionIncrease],
     limits: Limits,
 ) -> Result<Vec<ResourceResult>, Failure> {
@@ -333,7 +458,7 @@ pub(super) fn create_partitions(
 
 /// One IncrementalAlterConfigs request for all `changes`: SET for `set`, DELETE for `delete`.
 pub(super) fn incremental_alter_configs(
-    client: &AdminClient<DefaultClientContext>,
+    client: &AdminClient<KafkaContext>,
     changes: &[ConfigChange],
     limits: Limits,
 ) -> Result<Vec<ResourceResult>, Failure> {

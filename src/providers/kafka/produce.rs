@@ -6,6 +6,7 @@ use std::time::Duration;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 
 use super::admin::setup_error;
+use super::oauth::KafkaContext;
 use super::{ClientSettings, KafkaError};
 
 /// How long librdkafka may try to deliver one record before giving up.
@@ -24,19 +25,31 @@ pub async fn produce_one(
         "message.timeout.ms",
         DELIVERY_TIMEOUT.as_millis().to_string(),
     );
-    let producer: FutureProducer = config.create().map_err(|e| KafkaError::Request {
-        operation: "producer setup",
-        bootstrap: settings.bootstrap().to_string(),
-        detail: setup_error(&e),
-    })?;
+    // rdkafka's producer polls its main queue on its own thread, so its context answers
+    // librdkafka's OAUTHBEARER token requests without a pump.
+    let producer: FutureProducer<KafkaContext> = config
+        .create_with_context(settings.context())
+        .map_err(|e| KafkaError::Request {
+            operation: "producer setup",
+            bootstrap: settings.bootstrap().to_string(),
+            detail: setup_error(&e),
+        })?;
     let record = FutureRecord::to(topic).key(key).payload(value);
     producer
         .send(record, DELIVERY_TIMEOUT)
         .await
         .map(|_| ())
-        .map_err(|(e, _)| KafkaError::Request {
-            operation: "Produce",
-            bootstrap: settings.bootstrap().to_string(),
-            detail: format!("topic {topic}: {e}"),
+        .map_err(|(e, _)| match settings.token_failure() {
+            // Without a token librdkafka never connects: that, not the timeout, is the reason.
+            Some(source) => KafkaError::Token {
+                operation: "Produce",
+                bootstrap: settings.bootstrap().to_string(),
+                source: Box::new(source),
+            },
+            None => KafkaError::Request {
+                operation: "Produce",
+                bootstrap: settings.bootstrap().to_string(),
+                detail: format!("topic {topic}: {e}"),
+            },
         })
 }

@@ -1,8 +1,10 @@
-//! AAD tokens for Kusto: which credential to use (from the manifest's `kusto.auth`), for
-//! which scope, and a cache so one token serves many requests.
+//! AAD (Entra ID) tokens for kustoplan's own clients: which credential to use (from the
+//! manifest's `kusto.auth`, or `kafka.security.auth` for Event Hubs' Kafka endpoint), for which
+//! scope, and a cache so one token serves many requests.
 //!
-//! azure_core's bearer-token policy refuses `http://` targets (the sandbox), so the client
-//! asks this module for the token and sets the `Authorization` header itself. Tokens are
+//! azure_core's bearer-token policy refuses `http://` targets (the sandbox), so the Kusto client
+//! asks this module for the token and sets the `Authorization` header itself; the Kafka clients
+//! hand it to librdkafka as an OAUTHBEARER token (`providers::kafka::oauth`). Tokens are
 //! refreshed [`REFRESH_MARGIN`] before they expire; concurrent callers share one fetch.
 //! Nothing here logs or formats a token or secret: [`TokenSource`]'s `Debug` shows only
 //! the method and scope, and credential errors are redacted before they are stored.
@@ -23,7 +25,7 @@ use azure_identity::{
 use reqwest::header::HeaderValue;
 use tokio::sync::Mutex;
 
-use crate::manifest::spec::{AuthMethod, KustoAuth, SecretRef};
+use crate::manifest::spec::{AadAuth, AuthMethod, SecretRef};
 use crate::providers::retry::TransportFault;
 use crate::providers::wait::{Wait, WaitOutcome};
 
@@ -36,14 +38,21 @@ pub const KUSTO_DEFAULT_SCOPE: &str = "https://kusto.kusto.windows.net/.default"
 /// How long before expiry a cached token is replaced, so a token never expires in flight.
 pub const REFRESH_MARGIN: Duration = Duration::minutes(5);
 
+/// The manifest key of the Kusto credential, named by its errors.
+pub const KUSTO_AUTH_KEY: &str = "kusto.auth";
+
 /// Why no token could be obtained. Messages name variables and settings, never values.
-#[derive(Debug, thiserror::Error)]
+/// `Clone` and `Eq` so a Kafka client can keep the last failure of its token callback and
+/// report it as the reason a request failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TokenError {
-    /// A required `kusto.auth` setting is missing.
+    /// A required auth setting is missing.
     #[error(
-        "kusto.auth.{field} is required for method {method}: set it in the manifest (see `kustoplan schema`)"
+        "{key}.{field} is required for method {method}: set it in the manifest (see `kustoplan schema`)"
     )]
     MissingSetting {
+        /// The manifest key of the auth mapping (`kusto.auth`, ...).
+        key: &'static str,
         /// The auth method.
         method: &'static str,
         /// The missing field.
@@ -51,14 +60,19 @@ pub enum TokenError {
     },
     /// `client_secret` is not an environment variable reference.
     #[error(
-        "kusto.auth.client_secret must reference an environment variable, e.g. `client_secret: {{env: KUSTO_CLIENT_SECRET}}`; literal secrets are not accepted"
+        "{key}.client_secret must reference an environment variable, e.g. `client_secret: {{env: AZURE_CLIENT_SECRET}}`; literal secrets are not accepted"
     )]
-    SecretNotFromEnv,
+    SecretNotFromEnv {
+        /// The manifest key of the auth mapping.
+        key: &'static str,
+    },
     /// The environment variable holding the client secret is unset or empty.
     #[error(
-        "environment variable {var} (kusto.auth.client_secret) is not set or empty: export the client secret in {var} before running kustoplan"
+        "environment variable {var} ({key}.client_secret) is not set or empty: export the client secret in {var} before running kustoplan"
     )]
     MissingSecretEnv {
+        /// The manifest key of the auth mapping.
+        key: &'static str,
         /// The variable name.
         var: String,
     },
@@ -70,7 +84,7 @@ pub enum TokenError {
         /// The (redacted) error.
         message: String,
         /// What to check.
-        hint: &'static str,
+        hint: String,
     },
     /// AAD (or the identity endpoint) refused or failed to issue a token.
     #[error("cannot get an AAD token ({method}) for scope {scope}: {fault}: {message}. {hint}")]
@@ -84,13 +98,34 @@ pub enum TokenError {
         /// The (redacted) error.
         message: String,
         /// What to check.
-        hint: &'static str,
+        hint: String,
     },
-    /// The issued token cannot be sent as an HTTP header.
-    #[error("the {method} credential returned a token that is not a valid HTTP header value")]
+    /// The issued token cannot be sent as a bearer token (an HTTP header value, or what
+    /// librdkafka accepts for OAUTHBEARER).
+    #[error("the {method} credential returned a token that is not a valid bearer token")]
     InvalidToken {
         /// The auth method.
         method: &'static str,
+    },
+    /// No answer from the credential in time, where a caller must answer synchronously
+    /// (librdkafka's OAUTHBEARER token callback).
+    #[error(
+        "no AAD token ({method}) for scope {scope} within {seconds}s: network failure, timeout. Check that the identity endpoint or AAD is reachable from this machine"
+    )]
+    Stalled {
+        /// The auth method.
+        method: &'static str,
+        /// The scope asked for.
+        scope: String,
+        /// How long the caller waited.
+        seconds: u64,
+    },
+    /// The thread that fetches tokens for librdkafka's callback has stopped (a bug: it runs
+    /// as long as a Kafka client needs it).
+    #[error("the AAD token thread for {scope} has stopped; run kustoplan again")]
+    TokenThreadStopped {
+        /// The scope the thread served.
+        scope: String,
     },
 }
 
@@ -148,12 +183,13 @@ impl TokenError {
     pub fn kind(&self) -> &'static str {
         match self {
             TokenError::Fetch { fault, .. } => fault.kind(),
+            TokenError::Stalled { .. } => "timeout",
             _ => "credential",
         }
     }
 }
 
-/// Where Kusto's bearer tokens come from; cheap to clone (clones share the cache).
+/// Where bearer tokens come from; cheap to clone (clones share the cache).
 #[derive(Clone)]
 pub struct TokenSource {
     provider: Option<Arc<Provider>>,
@@ -161,8 +197,11 @@ pub struct TokenSource {
 
 struct Provider {
     method: &'static str,
+    /// The manifest key of the auth mapping, for hints.
+    key: &'static str,
     credential: Arc<dyn TokenCredential>,
-    /// Scopes to try, in order: the cluster's own, then [`KUSTO_DEFAULT_SCOPE`].
+    /// Scopes to try, in order: for Kusto the cluster's own, then [`KUSTO_DEFAULT_SCOPE`];
+    /// for Kafka the one OAUTHBEARER scope.
     scopes: Vec<String>,
     /// Strings that must never appear in an error message (the client secret).
     secrets: Vec<String>,
@@ -206,17 +245,39 @@ impl TokenSource {
         TokenSource { provider: None }
     }
 
-    /// Builds the credential the manifest asks for, reading the client secret's environment
-    /// variable now (so a missing variable fails before any request is sent).
-    pub fn from_auth(auth: &KustoAuth, cluster_url: &str) -> Result<Self, TokenError> {
+    /// Builds the credential `kusto.auth` asks for, for the cluster's scope, reading the client
+    /// secret's environment variable now (so a missing variable fails before any request is
+    /// sent).
+    pub fn from_auth(auth: &AadAuth, cluster_url: &str) -> Result<Self, TokenError> {
         Self::from_auth_with_env(auth, cluster_url, &|name| std::env::var(name).ok())
     }
 
     /// [`TokenSource::from_auth`] with an explicit environment lookup, so callers and tests
     /// need not mutate the process environment.
     pub fn from_auth_with_env(
-        auth: &KustoAuth,
+        auth: &AadAuth,
         cluster_url: &str,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Self, TokenError> {
+        Self::with_scopes(auth, KUSTO_AUTH_KEY, kusto_scopes(cluster_url), env)
+    }
+
+    /// Builds the credential an auth mapping other than `kusto.auth` asks for (`key` names it
+    /// in errors, e.g. `kafka.security.auth`), for exactly one `scope`: the same credentials,
+    /// cache and error classification as Kusto's, for another resource.
+    pub fn for_scope_with_env(
+        auth: &AadAuth,
+        key: &'static str,
+        scope: &str,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Self, TokenError> {
+        Self::with_scopes(auth, key, vec![scope.to_string()], env)
+    }
+
+    fn with_scopes(
+        auth: &AadAuth,
+        key: &'static str,
+        scopes: Vec<String>,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Self, TokenError> {
         let method = method_name(*auth.method);
@@ -225,12 +286,12 @@ impl TokenSource {
             v.as_ref()
                 .map(|s| s.trim().to_string())
                 .filter(|s| !s.is_empty())
-                .ok_or(TokenError::MissingSetting { method, field })
+                .ok_or(TokenError::MissingSetting { key, method, field })
         };
         let setup = |message: String, secrets: &[String]| TokenError::Setup {
             method,
             message: redact(&message, secrets),
-            hint: hint(method),
+            hint: hint(method, key),
         };
         let mut secrets = Vec::new();
         let client_options =
@@ -254,17 +315,21 @@ impl TokenSource {
                 let client = setting(&auth.client_id, "client_id")?;
                 let var = match auth.client_secret.as_deref() {
                     Some(SecretRef::Env { env }) => env.clone(),
-                    Some(SecretRef::Text(_)) => return Err(TokenError::SecretNotFromEnv),
+                    Some(SecretRef::Text(_)) => return Err(TokenError::SecretNotFromEnv { key }),
                     None => {
                         return Err(TokenError::MissingSetting {
+                            key,
                             method,
                             field: "client_secret",
                         });
                     }
                 };
-                let value = env(&var)
-                    .filter(|v| !v.trim().is_empty())
-                    .ok_or_else(|| TokenError::MissingSecretEnv { var: var.clone() })?;
+                let value = env(&var).filter(|v| !v.trim().is_empty()).ok_or_else(|| {
+                    TokenError::MissingSecretEnv {
+                        key,
+                        var: var.clone(),
+                    }
+                })?;
                 secrets.push(value.clone());
                 let options = ClientSecretCredentialOptions {
                     client_options: client_options()?,
@@ -292,7 +357,7 @@ impl TokenSource {
                     .map_err(|e| setup(error_chain(&e), &secrets))?
             }
         };
-        Ok(Self::build(method, credential, cluster_url, secrets))
+        Ok(Self::build(method, key, credential, scopes, secrets))
     }
 
     /// Uses any azure_identity credential (e.g. a chain composed by the caller); `method`
@@ -302,22 +367,37 @@ impl TokenSource {
         credential: Arc<dyn TokenCredential>,
         cluster_url: &str,
     ) -> Self {
-        Self::build(method, credential, cluster_url, Vec::new())
+        Self::build(
+            method,
+            KUSTO_AUTH_KEY,
+            credential,
+            kusto_scopes(cluster_url),
+            Vec::new(),
+        )
+    }
+
+    /// [`TokenSource::from_credential`] for one `scope` of another resource, with errors
+    /// naming the manifest `key` (e.g. `kafka.security.auth`).
+    pub fn from_credential_for_scope(
+        method: &'static str,
+        credential: Arc<dyn TokenCredential>,
+        key: &'static str,
+        scope: &str,
+    ) -> Self {
+        Self::build(method, key, credential, vec![scope.to_string()], Vec::new())
     }
 
     fn build(
         method: &'static str,
+        key: &'static str,
         credential: Arc<dyn TokenCredential>,
-        cluster_url: &str,
+        scopes: Vec<String>,
         secrets: Vec<String>,
     ) -> Self {
-        let mut scopes = vec![scope_for_cluster(cluster_url)];
-        if scopes[0] != KUSTO_DEFAULT_SCOPE {
-            scopes.push(KUSTO_DEFAULT_SCOPE.to_string());
-        }
         TokenSource {
             provider: Some(Arc::new(Provider {
                 method,
+                key,
                 credential,
                 scopes,
                 secrets,
@@ -340,9 +420,22 @@ impl TokenSource {
     }
 
     /// The `Authorization` header value (`Bearer ...`, marked sensitive so it is never
-    /// printed), or `None` without a credential. Fetches only when no cached token is
-    /// valid for at least [`REFRESH_MARGIN`]; concurrent callers wait for one fetch.
+    /// printed), or `None` without a credential. See [`TokenSource::access_token`].
     pub(crate) async fn authorization(&self) -> Result<Option<HeaderValue>, TokenError> {
+        let Some(token) = self.access_token().await? else {
+            return Ok(None);
+        };
+        let method = self.method();
+        let mut value = HeaderValue::try_from(format!("Bearer {}", token.token.secret()))
+            .map_err(|_| TokenError::InvalidToken { method })?;
+        value.set_sensitive(true);
+        Ok(Some(value))
+    }
+
+    /// The current token with its expiry (its `Debug` hides the secret), or `None` without a
+    /// credential. Fetches only when no cached token is valid for at least
+    /// [`REFRESH_MARGIN`]; concurrent callers wait for one fetch.
+    pub(crate) async fn access_token(&self) -> Result<Option<AccessToken>, TokenError> {
         let Some(p) = &self.provider else {
             return Ok(None);
         };
@@ -352,7 +445,7 @@ impl TokenSource {
             .as_ref()
             .filter(|t| t.expires_on > OffsetDateTime::now_utc() + REFRESH_MARGIN);
         let token = match fresh {
-            Some(t) => t.token.clone(),
+            Some(t) => t.clone(),
             None => {
                 let waiting = Wait::start(format!("getting an AAD token ({})", p.method));
                 let (token, scope) = match p.fetch(cache.scope).await {
@@ -371,16 +464,12 @@ impl TokenSource {
                     expires_on = %token.expires_on,
                     "fetched AAD token"
                 );
-                let secret = token.token.clone();
-                cache.token = Some(token);
+                cache.token = Some(token.clone());
                 cache.scope = scope;
-                secret
+                token
             }
         };
-        let mut value = HeaderValue::try_from(format!("Bearer {}", token.secret()))
-            .map_err(|_| TokenError::InvalidToken { method: p.method })?;
-        value.set_sensitive(true);
-        Ok(Some(value))
+        Ok(Some(token))
     }
 }
 
@@ -410,7 +499,7 @@ impl Provider {
                         fault: TokenFault::of(&e),
                         scope: scope.to_string(),
                         message,
-                        hint: hint(self.method),
+                        hint: hint(self.method, self.key),
                     });
                 }
             }
@@ -449,24 +538,35 @@ fn method_name(method: AuthMethod) -> &'static str {
     }
 }
 
-fn hint(method: &str) -> &'static str {
+/// Kusto's scopes: the cluster's own, then [`KUSTO_DEFAULT_SCOPE`] for tenants that do not
+/// know the cluster's resource.
+fn kusto_scopes(cluster_url: &str) -> Vec<String> {
+    let mut scopes = vec![scope_for_cluster(cluster_url)];
+    if scopes[0] != KUSTO_DEFAULT_SCOPE {
+        scopes.push(KUSTO_DEFAULT_SCOPE.to_string());
+    }
+    scopes
+}
+
+/// What to check when `method` fails, naming the settings under `key`.
+fn hint(method: &str, key: &str) -> String {
     match method {
-        "workload_identity" => {
-            "Check kusto.auth.tenant_id and client_id, that the federated token file \
+        "workload_identity" => format!(
+            "Check {key}.tenant_id and client_id, that the federated token file \
              (token_file or AZURE_FEDERATED_TOKEN_FILE) exists, and that the app has a federated \
              credential for this workload (GitHub Actions: azure/login with OIDC and \
              `permissions: id-token: write`)"
-        }
-        "client_secret" => {
-            "Check kusto.auth.tenant_id and client_id and that the secret in the referenced \
+        ),
+        "client_secret" => format!(
+            "Check {key}.tenant_id and client_id and that the secret in the referenced \
              environment variable is current (not expired or rotated)"
-        }
-        "managed_identity" => {
+        ),
+        "managed_identity" => format!(
             "Run on an Azure resource with a managed identity (IDENTITY_ENDPOINT or the IMDS \
-             endpoint must be reachable); for a user-assigned identity set kusto.auth.client_id"
-        }
-        "azure_cli" => "Run `az login` (and `az account set`) on this machine",
-        _ => "Check kusto.auth in the manifest",
+             endpoint must be reachable); for a user-assigned identity set {key}.client_id"
+        ),
+        "azure_cli" => "Run `az login` (and `az account set`) on this machine".to_string(),
+        _ => format!("Check {key} in the manifest"),
     }
 }
 
@@ -497,8 +597,8 @@ mod tests {
     use super::*;
     use crate::manifest::located::Located;
 
-    fn auth(method: AuthMethod) -> KustoAuth {
-        KustoAuth {
+    fn auth(method: AuthMethod) -> AadAuth {
+        AadAuth {
             method: Located::new(Default::default(), method),
             tenant_id: None,
             client_id: None,
@@ -567,7 +667,12 @@ mod tests {
         a.client_id = located("app".into());
         a.client_secret = located(SecretRef::Text(SECRET.into()));
         let err = TokenSource::from_auth_with_env(&a, "https://c", &|_| None).expect_err("literal");
-        assert!(matches!(err, TokenError::SecretNotFromEnv));
+        assert_eq!(
+            err,
+            TokenError::SecretNotFromEnv {
+                key: KUSTO_AUTH_KEY
+            }
+        );
         assert!(!err.to_string().contains(SECRET));
         let err = TokenSource::from_auth_with_env(
             &auth(AuthMethod::WorkloadIdentity),
@@ -580,6 +685,38 @@ mod tests {
             "kusto.auth.tenant_id is required for method workload_identity: set it in the \
              manifest (see `kustoplan schema`)"
         );
+    }
+
+    #[test]
+    fn another_resource_gets_its_one_scope_and_its_key_in_errors() {
+        const KEY: &str = "kafka.security.auth";
+        const SCOPE: &str = "https://ns.servicebus.windows.net/.default";
+        let err = TokenSource::for_scope_with_env(
+            &auth(AuthMethod::WorkloadIdentity),
+            KEY,
+            SCOPE,
+            &|_| None,
+        )
+        .expect_err("tenant");
+        assert_eq!(
+            err.to_string(),
+            "kafka.security.auth.tenant_id is required for method workload_identity: set it in \
+             the manifest (see `kustoplan schema`)"
+        );
+        let s = TokenSource::for_scope_with_env(
+            &auth(AuthMethod::ManagedIdentity),
+            KEY,
+            SCOPE,
+            &|_| None,
+        )
+        .expect("credential");
+        assert_eq!(s.scope(), Some(SCOPE));
+        let debug = format!("{s:?}");
+        assert!(
+            !debug.contains(KUSTO_DEFAULT_SCOPE),
+            "no Kusto fallback scope for another resource: {debug}"
+        );
+        assert!(hint("managed_identity", KEY).contains("set kafka.security.auth.client_id"));
     }
 
     #[test]
@@ -637,7 +774,11 @@ mod tests {
         assert_eq!(TokenFault::of(&answered), TokenFault::Credential);
         assert_eq!(TokenFault::Credential.kind(), "credential");
         assert_eq!(
-            TokenError::MissingSecretEnv { var: "X".into() }.kind(),
+            TokenError::MissingSecretEnv {
+                key: KUSTO_AUTH_KEY,
+                var: "X".into()
+            }
+            .kind(),
             "credential"
         );
     }

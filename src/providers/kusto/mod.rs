@@ -3,7 +3,8 @@
 //!
 //! - [`client`]: [`KustoClient::mgmt`] posts a management command with timeouts, bounded
 //!   retries and a client request id, and returns the parsed v1 response.
-//! - [`auth`]: [`TokenSource`] turns the manifest's `kusto.auth` into cached AAD tokens.
+//! - [`auth`]: [`TokenSource`] turns the manifest's `kusto.auth` into cached AAD tokens (and
+//!   `kafka.security.auth` into Event Hubs' OAUTHBEARER tokens, for `providers::kafka::oauth`).
 //! - [`error`]: [`KustoClientError`], whose messages say what to do next and never contain
 //!   tokens or secrets.
 //! - [`retry`]: [`RetryPolicy`] and [`Idempotency`], which decide what may be retried.
