@@ -4,6 +4,7 @@
 mod apply;
 mod apply_json;
 pub mod args;
+mod fmt;
 mod force_unlock;
 mod import;
 mod output;
@@ -116,6 +117,12 @@ their `$schema` lines point to. Existing files are refused unless --force.",
         after_help = "Examples:\n  kustoplan import stack/ --out imported/\n  kustoplan import stack/ --env prod -o imported/ --database gamedb --sinks '^game'\n  kustoplan plan stack/ imported/ --env prod --detailed-exitcode"
     )]
     Import(ImportArgs),
+    /// Rewrite manifests in the canonical layout (comments kept), or with --check only list
+    /// the files that are not in it (as `terraform fmt` and `cargo fmt`).
+    #[command(
+        after_help = "The layout: two spaces per level, lists indented under their key, keys in the order of the manifest reference (`kind`, `name` first; keys it does not know after them, as written), flow collections on one line (`{a: 1, b: [x]}`), scalars exactly as written, at most one blank line where there were blank lines, `---` between documents, no trailing blanks, one final line break. Comments are kept and move with the entry they stand above or beside; the comments above a document's first key stay first. A file is only rewritten if it loads to exactly the same documents afterwards; a file that does not parse, or uses anchors, aliases or tags, is left as it is and reported.\n\nExit codes: 0 every file formatted (with --check: already formatted), 1 a file could not be formatted (or, with --check, is not formatted).\n\nExamples:\n  kustoplan fmt examples/gameplay\n  kustoplan fmt --check --diff stack/"
+    )]
+    Fmt(FmtArgs),
     /// Print the JSON Schema of manifest documents (for editors and CI), or the Markdown reference.
     #[command(
         after_help = "Examples:\n  kustoplan schema > schemas/kustoplan.schema.json\n  kustoplan schema --format markdown > docs/manifest-reference.md"
@@ -336,6 +343,21 @@ pub enum ValidateFormat {
     /// One JSON document on stdout: `format_version`, `valid`, `summary`, `problems` (each
     /// with `file`, `line`, `column`, `message`, `hint`).
     Json,
+}
+
+/// `fmt` options.
+#[derive(Debug, Args)]
+pub struct FmtArgs {
+    /// Manifest files or directories (searched recursively for *.yaml and *.yml).
+    #[arg(default_value = ".")]
+    pub paths: Vec<PathBuf>,
+    /// Change nothing: list the files that are not in the canonical layout, and exit 1 if
+    /// there is one (for CI).
+    #[arg(long)]
+    pub check: bool,
+    /// Also print each change as a unified diff.
+    #[arg(long)]
+    pub diff: bool,
 }
 
 /// `show` options.
@@ -590,6 +612,7 @@ pub fn run() -> ExitCode {
         Command::Status(args) => status::run(&args, color),
         Command::Verify(args) => verify::run(&args, color),
         Command::Import(args) => import::run(&args, color),
+        Command::Fmt(args) => fmt::run(&args, color),
         Command::Schema(args) => schema::run(args.format),
         Command::Sandbox(SandboxCommand::Serve(args)) => sandbox::run(&args),
         Command::Completions { shell } => {
