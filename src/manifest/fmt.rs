@@ -48,15 +48,23 @@ impl Formatter {
         })?;
         let source = tree::Source::new(&text);
         let mut parsed = tree::read(&text, file)?;
+        let mut comments: Vec<String> = parsed.comments.iter().map(|c| c.text.clone()).collect();
+        comments.sort();
         comments::attach(&mut parsed, &source)?;
         let out = emit::file(&parsed.documents, &self.order);
-        self.check(&text, &before, &out, file)?;
+        self.check(&before, &comments, &out, file)?;
         Ok(if crlf { out.replace('\n', "\r\n") } else { out })
     }
 
     /// The safety net: the rewritten text loads to the same documents and has the same
-    /// comments.
-    fn check(&self, text: &str, before: &[Node], out: &str, file: u32) -> Result<(), Diagnostic> {
+    /// comments (`comments`: the original's, sorted).
+    fn check(
+        &self,
+        before: &[Node],
+        comments: &[String],
+        out: &str,
+        file: u32,
+    ) -> Result<(), Diagnostic> {
         let unsafe_rewrite = |what: &str| {
             Diagnostic::at(
                 Loc {
@@ -75,28 +83,23 @@ impl Formatter {
         if !same {
             return Err(unsafe_rewrite("changing a value"));
         }
-        if comment_texts(text, file)?
-            != comment_texts(out, file)
-                .map_err(|_| unsafe_rewrite("moving a comment where it cannot stand"))?
-        {
+        let mut kept: Vec<String> = tree::read(out, file)
+            .map_err(|_| unsafe_rewrite("moving a comment where it cannot stand"))?
+            .comments
+            .into_iter()
+            .map(|c| c.text)
+            .collect();
+        kept.sort();
+        if kept != comments {
             return Err(unsafe_rewrite("losing a comment"));
         }
         Ok(())
     }
 }
 
-/// Every comment of a text, sorted.
-fn comment_texts(text: &str, file: u32) -> Result<Vec<String>, Diagnostic> {
-    let mut texts: Vec<String> = tree::read(text, file)?
-        .comments
-        .into_iter()
-        .map(|c| c.text)
-        .collect();
-    texts.sort();
-    Ok(texts)
-}
-
-/// Whether two nodes hold the same value, positions and the order of mapping keys aside.
+/// Whether two nodes hold the same value, positions and the order of mapping keys aside
+/// (mappings are compared by their keys' text, which is unique within a loaded mapping; list
+/// or mapping keys, which all read `<complex key>`, keep their written order).
 pub fn same_node(a: &Node, b: &Node) -> bool {
     match (&a.value, &b.value) {
         (Value::Seq(x), Value::Seq(y)) => {
@@ -104,14 +107,21 @@ pub fn same_node(a: &Node, b: &Node) -> bool {
         }
         (Value::Map(x), Value::Map(y)) => {
             x.len() == y.len()
-                && x.iter().all(|(ka, va)| {
-                    y.iter()
-                        .find(|(kb, _)| same_node(ka, kb))
-                        .is_some_and(|(_, vb)| same_node(va, vb))
-                })
+                && by_key(x)
+                    .into_iter()
+                    .zip(by_key(y))
+                    .all(|((_, (ka, va)), (_, (kb, vb)))| same_node(ka, kb) && same_node(va, vb))
         }
         (x, y) => x == y,
     }
+}
+
+/// A mapping's entries sorted by their keys' text (stable: equal texts keep their order).
+fn by_key(entries: &[(Node, Node)]) -> Vec<(String, &(Node, Node))> {
+    let mut sorted: Vec<(String, &(Node, Node))> =
+        entries.iter().map(|e| (e.0.key_text(), e)).collect();
+    sorted.sort_by(|a, b| a.0.cmp(&b.0));
+    sorted
 }
 
 #[cfg(test)]
@@ -298,6 +308,27 @@ mod tests {
         assert!(d.loc.is_some_and(|l| l.line >= 2), "{d:?}");
         let d = refusal("a: 1\nb: 2\na: 3\n");
         assert_eq!(d.loc.map(|l| l.line), Some(3), "{d:?}");
+    }
+
+    #[test]
+    fn the_safety_net_refuses_a_rewrite_that_changes_a_value_or_drops_a_comment() {
+        let formatter = Formatter::new();
+        let before = node::parse_documents("a: 1 # one\n", 0).unwrap_or_default();
+        let comments = vec!["# one".to_string()];
+        assert_eq!(
+            formatter.check(&before, &comments, "a: 1 # one\n", 0),
+            Ok(())
+        );
+        for (out, why) in [
+            ("a: '1' # one\n", "changing a value"),
+            ("a: 1\n", "losing a comment"),
+            ("a: [1\n", "making it invalid YAML"),
+        ] {
+            let d = formatter
+                .check(&before, &comments, out, 0)
+                .expect_err("refused");
+            assert!(d.message.ends_with(why), "{out}: {d:?}");
+        }
     }
 
     #[test]

@@ -42,7 +42,9 @@ pub(super) fn attach(parsed: &mut Parsed, source: &Source<'_>) -> Result<(), Dia
     let starts: Vec<usize> = parsed.documents.iter().map(|d| d.start).collect();
     let mut by_document: Vec<Vec<&Comment>> = starts.iter().map(|_| Vec::new()).collect();
     for comment in &parsed.comments {
-        let index = starts.iter().rposition(|s| *s <= comment.byte).unwrap_or(0);
+        let index = starts
+            .partition_point(|s| *s <= comment.byte)
+            .saturating_sub(1);
         if let Some(list) = by_document.get_mut(index) {
             list.push(comment);
         }
