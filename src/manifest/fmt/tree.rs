@@ -26,7 +26,7 @@ pub(super) struct Document {
 }
 
 /// A comment on a line of its own.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug)]
 pub(super) struct CommentLine {
     /// Whether a blank line precedes it.
     pub blank_before: bool,
@@ -233,6 +233,7 @@ pub(super) fn read(text: &str, file: u32) -> Result<Parsed, Diagnostic> {
     Ok(reader.parsed)
 }
 
+/// Builds the documents from the parser's events, collection by collection.
 struct Reader<'s, 't> {
     source: &'s Source<'t>,
     file: u32,
@@ -378,7 +379,7 @@ impl Reader<'_, '_> {
         let at_header = matches!(self.source_char(&span.start), Some('|' | '>'));
         let mut header_line = span.start.line();
         if !at_header {
-            header_line -= 1;
+            header_line = header_line.saturating_sub(1);
             while header_line > 1 && self.source.is_blank(header_line) {
                 header_line -= 1;
             }
