@@ -189,6 +189,45 @@ fn a_file_that_does_not_parse_is_reported_and_left_alone() {
 }
 
 #[test]
+fn a_symlinked_manifest_is_rewritten_where_it_lives_and_stays_a_link() {
+    let real = tempfile::tempdir().expect("tempdir");
+    let stack = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        real.path().join("t.yaml"),
+        "name: t\nkind: Topic\npartitions: 1\n",
+    )
+    .expect("write");
+    std::os::unix::fs::symlink(real.path().join("t.yaml"), stack.path().join("t.yaml"))
+        .expect("link");
+    let run = fmt(stack.path(), &[]);
+    assert_eq!(
+        (run.code, run.stdout.as_str()),
+        (0, "./t.yaml\n"),
+        "{}",
+        run.all()
+    );
+    assert!(
+        std::fs::symlink_metadata(stack.path().join("t.yaml"))
+            .expect("stat")
+            .file_type()
+            .is_symlink()
+    );
+    assert_eq!(
+        std::fs::read_to_string(real.path().join("t.yaml")).expect("read"),
+        "kind: Topic\nname: t\npartitions: 1\n"
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(real.path())
+        .expect("list")
+        .map(|e| e.expect("entry").file_name())
+        .collect();
+    assert_eq!(
+        leftovers.len(),
+        1,
+        "no temporary file is left: {leftovers:?}"
+    );
+}
+
+#[test]
 fn tricky_inputs_format_safely() {
     for (name, text) in [
         (
