@@ -227,6 +227,43 @@ fn a_symlinked_manifest_is_rewritten_where_it_lives_and_stays_a_link() {
     );
 }
 
+/// Runs `kustoplan fmt ARGS` with `input` on standard input.
+fn fmt_stdin(args: &[&str], input: &str) -> Run {
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_kustoplan"))
+        .arg("fmt")
+        .args(args)
+        .env("NO_COLOR", "1")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run kustoplan");
+    std::io::Write::write_all(&mut child.stdin.take().expect("stdin"), input.as_bytes())
+        .expect("write stdin");
+    Run::from(child.wait_with_output().expect("wait"))
+}
+
+#[test]
+fn a_dash_formats_standard_input_to_standard_output() {
+    let messy = "name: t   # the topic\nkind: Topic\npartitions: 1\n";
+    let tidy = "kind: Topic\nname: t # the topic\npartitions: 1\n";
+    let run = fmt_stdin(&["-"], messy);
+    assert_eq!((run.code, run.stdout.as_str()), (0, tidy), "{}", run.all());
+    let run = fmt_stdin(&["-", "--check"], messy);
+    assert_eq!((run.code, run.stdout.as_str()), (1, ""), "{}", run.all());
+    let run = fmt_stdin(&["-", "--check"], tidy);
+    assert_eq!((run.code, run.stdout.as_str()), (0, ""), "{}", run.all());
+    let run = fmt_stdin(&["-", "--diff"], messy);
+    assert!(
+        run.stdout.contains("+name: t # the topic\n"),
+        "{}",
+        run.all()
+    );
+    let run = fmt_stdin(&["-"], "kind: [Topic\n");
+    assert_eq!((run.code, run.stdout.as_str()), (1, ""), "{}", run.all());
+    assert!(run.stderr.contains("<stdin>:1:7"), "{}", run.stderr);
+}
+
 #[test]
 fn tricky_inputs_format_safely() {
     for (name, text) in [

@@ -1,8 +1,8 @@
 //! `kustoplan fmt`: rewrites manifests in the canonical layout and lists the files it changed;
 //! with `--check`, changes nothing and lists the files that are not formatted (for CI).
 
-use std::io::Write as _;
-use std::path::Path;
+use std::io::{Read as _, Write as _};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use similar::TextDiff;
@@ -16,6 +16,11 @@ use crate::manifest::fmt::Formatter;
 /// written (it is left as it is; the others are still formatted), or with `--check` when a
 /// file is not formatted.
 pub fn run(args: &FmtArgs, color: ColorChoice) -> ExitCode {
+    if let [only] = args.paths.as_slice()
+        && only.as_os_str() == "-"
+    {
+        return run_stdin(args, color);
+    }
     let mut problems = Vec::new();
     let mut sources = SourceMap::default();
     let formatter = Formatter::new();
@@ -50,13 +55,11 @@ pub fn run(args: &FmtArgs, color: ColorChoice) -> ExitCode {
         // A closed stdout (`| head`) leaves nothing else to tell.
         let _ = writeln!(stdout, "{}", path.display());
         if args.diff {
-            let name = path.display().to_string();
-            let diff = TextDiff::from_lines(original, &formatted)
-                .unified_diff()
-                .context_radius(3)
-                .header(&name, &name)
-                .to_string();
-            let _ = write!(stdout, "{diff}");
+            let _ = write!(
+                stdout,
+                "{}",
+                unified_diff(&path.display().to_string(), original, &formatted)
+            );
         }
     }
     drop(stdout);
@@ -82,6 +85,53 @@ pub fn run(args: &FmtArgs, color: ColorChoice) -> ExitCode {
         return ExitCode::FAILURE;
     }
     ExitCode::SUCCESS
+}
+
+/// `kustoplan fmt -`, for editors: standard input formatted to standard output; with
+/// `--check` nothing is printed, with `--diff` the diff instead of the text. Exit 1 when the
+/// input does not parse (nothing is printed on stdout), or with `--check` when it would change.
+fn run_stdin(args: &FmtArgs, color: ColorChoice) -> ExitCode {
+    let mut text = String::new();
+    if let Err(e) = std::io::stdin().read_to_string(&mut text) {
+        eprintln!("error: cannot read standard input: {e}");
+        return ExitCode::FAILURE;
+    }
+    let mut sources = SourceMap::default();
+    let id = sources.add(PathBuf::from("<stdin>"), text);
+    let original = sources.text(id).unwrap_or_default();
+    let formatted = match Formatter::new().format(original, id) {
+        Ok(formatted) => formatted,
+        Err(problem) => {
+            eprint!(
+                "{}",
+                diagnostics::render(&[problem], &sources, color.stderr)
+            );
+            eprintln!("error: standard input could not be formatted");
+            return ExitCode::FAILURE;
+        }
+    };
+    let changed = formatted != original;
+    let mut stdout = std::io::stdout().lock();
+    // A closed stdout leaves nothing else to tell.
+    if args.diff {
+        let _ = write!(stdout, "{}", unified_diff("<stdin>", original, &formatted));
+    } else if !args.check {
+        let _ = write!(stdout, "{formatted}");
+    }
+    if args.check && changed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// The change as a unified diff with three lines of context, both sides named `name`.
+fn unified_diff(name: &str, old: &str, new: &str) -> String {
+    TextDiff::from_lines(old, new)
+        .unified_diff()
+        .context_radius(3)
+        .header(name, name)
+        .to_string()
 }
 
 /// Replaces the file's content through a hidden file beside it, renamed over the original:

@@ -120,7 +120,7 @@ their `$schema` lines point to. Existing files are refused unless --force.",
     /// Rewrite manifests in the canonical layout (comments kept), or with --check only list
     /// the files that are not in it (as `terraform fmt` and `cargo fmt`).
     #[command(
-        after_help = "The layout: two spaces per level, lists indented under their key, keys in the order of the manifest reference (`kind`, `name` first; keys it does not know after them, as written), flow collections on one line (`{a: 1, b: [x]}`), scalars exactly as written, at most one blank line where there were blank lines, `---` between documents, no trailing blanks, one final line break. Comments are kept and move with the entry they stand above or beside; the comments above a document's first key stay first. A file is only rewritten if it loads to exactly the same documents afterwards; a file that does not parse, or uses anchors, aliases or tags, is left as it is and reported.\n\nExit codes: 0 every file formatted (with --check: already formatted), 1 a file could not be formatted (or, with --check, is not formatted).\n\nExamples:\n  kustoplan fmt examples/gameplay\n  kustoplan fmt --check --diff stack/"
+        after_help = "The layout: two spaces per level, lists indented under their key, keys in the order of the manifest reference (`kind`, `name` first; keys it does not know after them, as written), flow collections on one line (`{a: 1, b: [x]}`), scalars exactly as written, at most one blank line where there were blank lines, `---` between documents, no trailing blanks, one final line break. Comments are kept and move with the entry they stand above or beside; the comments above a document's first key stay first. A file is only rewritten if it loads to exactly the same documents afterwards; a file that does not parse, or uses anchors, aliases or tags, is left as it is and reported.\n\nExit codes: 0 every file formatted (with --check: already formatted), 1 a file could not be formatted (or, with --check, is not formatted).\n\nExamples:\n  kustoplan fmt examples/gameplay\n  kustoplan fmt --check --diff stack/\n  kustoplan fmt - < stack/tables.yaml"
     )]
     Fmt(FmtArgs),
     /// Print the JSON Schema of manifest documents (for editors and CI), or the Markdown reference.
@@ -348,7 +348,8 @@ pub enum ValidateFormat {
 /// `fmt` options.
 #[derive(Debug, Args)]
 pub struct FmtArgs {
-    /// Manifest files or directories (searched recursively for *.yaml and *.yml).
+    /// Manifest files or directories (searched recursively for *.yaml and *.yml), or `-` to
+    /// format standard input to standard output (for editors).
     #[arg(default_value = ".")]
     pub paths: Vec<PathBuf>,
     /// Change nothing: list the files that are not in the canonical layout, and exit 1 if
