@@ -1,5 +1,6 @@
 //! `kustoplan fmt`: rewrites manifests in the canonical layout and lists the files it changed;
-//! with `--check`, changes nothing and lists the files that are not formatted (for CI).
+//! with `--check`, changes nothing and lists the files that are not formatted (for CI); `fmt -`
+//! formats standard input to standard output (for editors).
 
 use std::io::{Read as _, Write as _};
 use std::path::{Path, PathBuf};
@@ -70,7 +71,6 @@ pub fn run(args: &FmtArgs, color: ColorChoice) -> ExitCode {
             "error: {n} {} found; files with problems are left as they were",
             if n == 1 { "problem" } else { "problems" },
         );
-        return ExitCode::FAILURE;
     }
     if args.check && unformatted > 0 {
         eprintln!(
@@ -82,9 +82,12 @@ pub fn run(args: &FmtArgs, color: ColorChoice) -> ExitCode {
             },
             if unformatted == 1 { "it" } else { "them" },
         );
-        return ExitCode::FAILURE;
     }
-    ExitCode::SUCCESS
+    if problems.is_empty() && !(args.check && unformatted > 0) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
 }
 
 /// `kustoplan fmt -`, for editors: standard input formatted to standard output; with
