@@ -1,5 +1,6 @@
 //! No input makes validation panic: random bytes, random YAML-ish text, and mutations of the
-//! real examples all end in Ok or in diagnostics.
+//! real examples all end in Ok or in diagnostics. `kustoplan fmt` on the same mutations either
+//! refuses the file or rewrites it safely: same documents, and formatting again changes nothing.
 
 use std::path::PathBuf;
 
@@ -113,6 +114,22 @@ proptest! {
         let seeds = seeds();
         let text = apply(&seeds[seed % seeds.len()], &mutations);
         let _ = validate_text(&text);
+    }
+
+    #[test]
+    fn mutated_manifests_are_formatted_safely_or_refused(seed in 0usize..1000, mutations in proptest::collection::vec(mutation(), 1..6)) {
+        let seeds = seeds();
+        let text = apply(&seeds[seed % seeds.len()], &mutations);
+        let formatter = kustoplan::manifest::fmt::Formatter::new();
+        if let Ok(once) = formatter.format(&text, 0) {
+            prop_assert_eq!(formatter.format(&once, 0).ok(), Some(once.clone()), "not idempotent:\n{}", text);
+            let parse = |t: &str| manifest::node::parse_documents(t, 0).unwrap_or_default();
+            let (before, after) = (parse(&text), parse(&once));
+            prop_assert_eq!(before.len(), after.len());
+            for (a, b) in before.iter().zip(&after) {
+                prop_assert!(kustoplan::manifest::fmt::same_node(a, b), "changed:\n{}\n---\n{}", text, once);
+            }
+        }
     }
 
     #[test]

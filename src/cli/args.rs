@@ -14,7 +14,7 @@ use clap::Parser;
 use super::Cli;
 
 /// Terraform's single-dash long options that kustoplan also has, and their `--` forms.
-const TERRAFORM_SPELLINGS: [(&str, &str); 8] = [
+const TERRAFORM_SPELLINGS: [(&str, &str); 10] = [
     ("-out", "--out"),
     ("-detailed-exitcode", "--detailed-exitcode"),
     ("-auto-approve", "--auto-approve"),
@@ -23,10 +23,13 @@ const TERRAFORM_SPELLINGS: [(&str, &str); 8] = [
     ("-force", "--force"),
     ("-lock-timeout", "--lock-timeout"),
     ("-parallelism", "--parallelism"),
+    ("-check", "--check"),
+    ("-diff", "--diff"),
 ];
 
 /// `argv` with Terraform's single-dash spellings (`-out=FILE`, `-out FILE`, `-detailed-exitcode`,
-/// `-auto-approve`, `-var NAME=VALUE`, `-help`, `-force`, `-lock-timeout`, `-parallelism`) rewritten to kustoplan's `--` forms. Arguments
+/// `-auto-approve`, `-var NAME=VALUE`, `-help`, `-force`, `-lock-timeout`, `-parallelism`, and
+/// `fmt`'s `-check` and `-diff`) rewritten to kustoplan's `--` forms. Arguments
 /// after `--` are left as they are.
 pub fn terraform_spellings<I, T>(argv: I) -> Vec<OsString>
 where

@@ -5,6 +5,7 @@ mod apply;
 mod apply_json;
 pub mod args;
 mod export;
+mod fmt;
 mod force_unlock;
 mod import;
 mod output;
@@ -123,6 +124,12 @@ their `$schema` lines point to. Existing files are refused unless --force.",
         after_help = "Without --out, the resources are printed as one YAML stream. With --out DIR, each goes to DIR/CLUSTER/CONNECTOR.yaml, and files an earlier export wrote for connectors no longer declared are removed. With --check, nothing is written: the exit code says whether DIR is up to date.\n\nExit codes: 0 written (or up to date), 1 error, 2 --check found DIR out of date.\n\nExamples:\n  kustoplan export strimzi stack/ --env prod --out deploy/connectors\n  kustoplan export strimzi stack/ --env prod --out deploy/connectors --check"
     )]
     Export(ExportArgs),
+    /// Rewrite manifests in the canonical layout (comments kept), or with --check only list
+    /// the files that are not in it (as `terraform fmt` and `cargo fmt`).
+    #[command(
+        after_help = "The layout: two spaces per level, lists indented under their key, keys in the order of the manifest reference (`kind`, `name` first; keys it does not know after them, as written), flow collections on one line (`{a: 1, b: [x]}`), scalars exactly as written, at most one blank line where there were blank lines, `---` between documents, no trailing blanks, one final line break. Comments are kept and move with the entry they stand above or beside; the comments above a document's first key stay first. A file is only rewritten if it loads to exactly the same documents afterwards; a file that does not parse, or uses anchors, aliases or tags, is left as it is and reported.\n\nExit codes: 0 every file formatted (with --check: already formatted), 1 a file could not be formatted (or, with --check, is not formatted).\n\nExamples:\n  kustoplan fmt examples/gameplay\n  kustoplan fmt --check --diff stack/\n  kustoplan fmt - < stack/tables.yaml"
+    )]
+    Fmt(FmtArgs),
     /// Print the JSON Schema of manifest documents (for editors and CI), or the Markdown reference.
     #[command(
         after_help = "Examples:\n  kustoplan schema > schemas/kustoplan.schema.json\n  kustoplan schema --format markdown > docs/manifest-reference.md"
@@ -367,6 +374,20 @@ pub struct ExportArgs {
 pub enum ExportFormat {
     /// Strimzi KafkaConnector resources (kafka.strimzi.io/v1beta2).
     Strimzi,
+/// `fmt` options.
+#[derive(Debug, Args)]
+pub struct FmtArgs {
+    /// Manifest files or directories (searched recursively for *.yaml and *.yml), or `-` to
+    /// format standard input to standard output (for editors).
+    #[arg(default_value = ".")]
+    pub paths: Vec<PathBuf>,
+    /// Change nothing: list the files that are not in the canonical layout, and exit 1 if
+    /// there is one (for CI).
+    #[arg(long)]
+    pub check: bool,
+    /// Also print each change as a unified diff.
+    #[arg(long)]
+    pub diff: bool,
 }
 
 /// `show` options.
@@ -622,6 +643,7 @@ pub fn run() -> ExitCode {
         Command::Verify(args) => verify::run(&args, color),
         Command::Import(args) => import::run(&args, color),
         Command::Export(args) => export::run(&args, color),
+        Command::Fmt(args) => fmt::run(&args, color),
         Command::Schema(args) => schema::run(args.format),
         Command::Sandbox(SandboxCommand::Serve(args)) => sandbox::run(&args),
         Command::Completions { shell } => {

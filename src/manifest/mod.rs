@@ -8,6 +8,7 @@ pub mod de;
 pub mod desired;
 pub mod editor;
 pub mod files;
+pub mod fmt;
 pub mod located;
 pub mod node;
 pub mod resolve;
