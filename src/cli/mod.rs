@@ -374,6 +374,8 @@ pub struct ExportArgs {
 pub enum ExportFormat {
     /// Strimzi KafkaConnector resources (kafka.strimzi.io/v1beta2).
     Strimzi,
+}
+
 /// `fmt` options.
 #[derive(Debug, Args)]
 pub struct FmtArgs {
