@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 
 use kustoplan::sandbox::kusto::{
-    AuthConfig, Faults, RequestStats, ServeConfig, ServerHandle, serve,
+    AuthConfig, Faults, KustoSandbox, RequestStats, ServeConfig, ServerHandle, serve,
 };
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -819,9 +819,14 @@ async fn connection_drop_mid_script_keeps_first_k_effects() {
         .collect();
     assert_eq!(tables, ["A", "B"]);
     assert_eq!(server.faults().drop_script_after, None);
-    // Persisted too, not just in memory.
-    let text = std::fs::read_to_string(dir.path().join("kusto-state.json")).expect("state file");
-    assert!(text.contains("\"B\"") && !text.contains("\"C\""));
+    // Persisted too, not just in memory: the files, read as a new process would, hold it.
+    let persisted = KustoSandbox::open(dir.path(), &[]).expect("reopen the files");
+    let tables: Vec<String> = persisted.state().databases[DB]
+        .tables
+        .keys()
+        .cloned()
+        .collect();
+    assert_eq!(tables, ["A", "B"]);
     let r = k
         .ok(".execute database script <|\n.create table C (x:int)")
         .await;

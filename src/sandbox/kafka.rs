@@ -21,13 +21,13 @@
 #![warn(missing_docs)]
 
 use std::collections::BTreeMap;
-use std::fs::{self, File};
-use std::io::Write;
+use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
 use serde::{Deserialize, Serialize};
 
+use super::persist::{self, PersistError};
 use crate::model::check_kafka_topic_name;
 use crate::model::connect::Topic;
 use crate::providers::kafka::{
@@ -86,32 +86,30 @@ impl KafkaSandbox {
             source,
         })?;
         let path = dir.join(STATE_FILE);
-        let topics = match fs::read(&path) {
-            Ok(bytes) => {
-                let state: State =
-                    serde_json::from_slice(&bytes).map_err(|e| OpenError::Corrupt {
-                        path: path.clone(),
-                        reason: e.to_string(),
-                    })?;
-                if state.format != STATE_FORMAT {
-                    return Err(OpenError::Corrupt {
-                        path,
-                        reason: format!(
-                            "format {} is not supported (expected {STATE_FORMAT})",
-                            state.format
-                        ),
-                    });
-                }
-                state.topics
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => BTreeMap::new(),
-            Err(source) => {
-                return Err(OpenError::Io {
-                    action: "read",
+        let loaded = persist::load_json::<State>(&path).map_err(|e| match e {
+            PersistError::Io {
+                action,
+                path,
+                source,
+            } => OpenError::Io {
+                action,
+                path,
+                source,
+            },
+            PersistError::Corrupt { path, reason } => OpenError::Corrupt { path, reason },
+        })?;
+        let topics = match loaded {
+            Some(state) if state.format != STATE_FORMAT => {
+                return Err(OpenError::Corrupt {
                     path,
-                    source,
+                    reason: format!(
+                        "format {} is not supported (expected {STATE_FORMAT})",
+                        state.format
+                    ),
                 });
             }
+            Some(state) => state.topics,
+            None => BTreeMap::new(),
         };
         Ok(KafkaSandbox {
             dir: Some(dir.to_path_buf()),
@@ -411,24 +409,15 @@ fn check_config(key: &str, value: &str) -> Result<(), TopicError> {
     }
 }
 
-/// Atomically replaces the state file: write temp, fsync, rename, fsync directory.
+/// Atomically replaces the state file through the sandboxes' one crash-safe writer (write
+/// temp, fsync, rename, fsync directory). Topics are few and small, so the whole document is
+/// rewritten; the Kusto sandbox, which can hold tens of thousands of tables, keeps a journal.
 fn save(dir: &Path, topics: &BTreeMap<String, Topic>) -> Result<(), String> {
-    let path = dir.join(STATE_FILE);
-    let tmp = dir.join(format!("{STATE_FILE}.tmp"));
     let state = State {
         format: STATE_FORMAT,
         topics: topics.clone(),
     };
-    let bytes = serde_json::to_vec_pretty(&state).map_err(|e| format!("encode state: {e}"))?;
-    let io = |action: &str, p: &Path, e: std::io::Error| format!("{action} {}: {e}", p.display());
-    let mut file = File::create(&tmp).map_err(|e| io("create", &tmp, e))?;
-    file.write_all(&bytes).map_err(|e| io("write", &tmp, e))?;
-    file.sync_all().map_err(|e| io("fsync", &tmp, e))?;
-    drop(file);
-    fs::rename(&tmp, &path).map_err(|e| io("rename", &path, e))?;
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(|e| io("fsync directory", dir, e))
+    persist::save_json(dir, STATE_FILE, &state).map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 pub mod azurite;
 pub mod connect;
 pub mod http;
+pub mod journal;
 pub mod kafka;
 pub mod kusto;
 pub mod lease;

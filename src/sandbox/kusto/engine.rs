@@ -6,6 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
+use super::changes::{self, Change};
 use super::clock;
 use super::data;
 use super::directory;
@@ -183,11 +184,8 @@ impl KustoSandbox {
     /// databases that are missing, and saves. Databases are never created by commands,
     /// exactly like real Kusto.
     pub fn open(dir: &Path, databases: &[String]) -> Result<Self, SandboxError> {
-        let store = Store::new(dir)?;
-        let mut state = store.load()?.unwrap_or_default();
-        if declare(&mut state, databases)? {
-            store.save(&state)?;
-        }
+        let (mut store, mut state) = Store::open(dir)?;
+        store.commit(&declare(&mut state, databases)?)?;
         Ok(Self::from_parts(state, Some(store)))
     }
 
@@ -295,6 +293,9 @@ impl KustoSandbox {
         let text = data::formats::text(request.data)?;
         let extent = data::build_extent(db, table, text, &reading, Vec::new())?;
         let Inner { state, store, .. } = &mut *inner;
+        if let Some(store) = store {
+            store.compact_if_due(state).map_err(persist_error)?;
+        }
         let db = exec::database_mut(state, request.database)?;
         let ingested = data::update::append(db, request.table, extent)?;
         let failures = ingested
@@ -304,15 +305,14 @@ impl KustoSandbox {
             .collect();
         let saved_failures = state.ingestion_failures.clone();
         exec::record_failures(state, failures);
+        let changes = changes::ingested(state, request.database, &ingested.added, &saved_failures);
         if let Some(store) = store
-            && let Err(e) = store.save(state)
+            && let Err(e) = store.commit(&changes)
         {
             state.ingestion_failures = saved_failures;
             let db = exec::database_mut(state, request.database)?;
             data::update::undo(db, &ingested);
-            return Err(KustoError::internal(format!(
-                "The sandbox could not persist its state: {e}"
-            )));
+            return Err(persist_error(e));
         }
         Ok(V1Response::single(data::stream_result()))
     }
@@ -376,15 +376,39 @@ impl KustoSandbox {
             .zip(&errors)
             .map(|(blob, e)| e.as_ref().map(|e| failure(blob, e)))
             .collect();
+        let persist_failed = |e: StoreError| {
+            let error = KustoError::transient_ingestion(
+                "General_InternalError",
+                format!("The sandbox could not persist its state: {e}"),
+            );
+            BatchOutcome {
+                operation_id: operation_id.clone(),
+                root_activity_id: root_activity_id.clone(),
+                results: batch
+                    .blobs
+                    .iter()
+                    .map(|b| Some(failure(b, &error)))
+                    .collect(),
+            }
+        };
         let Inner { state, store, .. } = &mut *inner;
-        let saved = state.clone();
+        if let Some(store) = store
+            && let Err(e) = store.compact_if_due(state)
+        {
+            return persist_failed(e);
+        }
+        let saved_failures = state.ingestion_failures.clone();
         let mut results = results;
         let mut policy_failures = Vec::new();
+        let mut added = Vec::new();
         if let Some(extent) = extent
             && let Ok(db) = exec::database_mut(state, batch.database)
         {
             match data::update::append(db, batch.table, extent) {
-                Ok(ingested) => policy_failures = ingested.failures,
+                Ok(ingested) => {
+                    policy_failures = ingested.failures;
+                    added = ingested.added;
+                }
                 // A transactional update policy failed: no blob's rows are kept.
                 Err(e) => {
                     for (result, blob) in results.iter_mut().zip(&batch.blobs) {
@@ -405,24 +429,21 @@ impl KustoSandbox {
             }
         }
         exec::record_failures(state, failures);
+        let changes = changes::ingested(state, batch.database, &added, &saved_failures);
         if let Some(store) = store
-            && let Err(e) = store.save(state)
+            && let Err(e) = store.commit(&changes)
         {
-            *state = saved;
-            let error = KustoError::transient_ingestion(
-                "General_InternalError",
-                format!("The sandbox could not persist its state: {e}"),
-            );
-            let results = batch
-                .blobs
-                .iter()
-                .map(|b| Some(failure(b, &error)))
-                .collect();
-            return BatchOutcome {
-                operation_id,
-                root_activity_id,
-                results,
-            };
+            state.ingestion_failures = saved_failures;
+            if let Ok(db) = exec::database_mut(state, batch.database) {
+                data::update::undo(
+                    db,
+                    &data::update::Ingested {
+                        added,
+                        failures: Vec::new(),
+                    },
+                );
+            }
+            return persist_failed(e);
         }
         BatchOutcome {
             operation_id,
@@ -445,6 +466,12 @@ impl KustoSandbox {
             database: Some(request.database).filter(|d| !d.is_empty()),
         };
         let mut inner = self.lock();
+        let Inner { state, store, .. } = &mut *inner;
+        if !command.is_read_only()
+            && let Some(store) = store
+        {
+            store.compact_if_due(state).map_err(persist_error)?;
+        }
         if matches!(
             command,
             Command::GetIngestionResources | Command::GetKustoIdentityToken
@@ -489,13 +516,13 @@ impl KustoSandbox {
                 .and_then(|()| exec::execute(&mut work, ctx, single))
                 .map(|t| Execution::Completed(V1Response::single(t))),
         };
-        if work != inner.state {
-            if let Some(store) = &inner.store {
-                store.save(&work).map_err(|e| {
-                    KustoError::internal(format!("The sandbox could not persist its state: {e}"))
-                })?;
+        let Inner { state, store, .. } = &mut *inner;
+        let changes = changes::between(state, &work);
+        if !changes.is_empty() {
+            if let Some(store) = store {
+                store.commit(&changes).map_err(persist_error)?;
             }
-            inner.state = work;
+            *state = work;
         }
         outcome
     }
@@ -564,20 +591,27 @@ fn read_batch(
     (merged, errors)
 }
 
-/// Adds missing databases; true if anything was added.
-fn declare(state: &mut SandboxState, databases: &[String]) -> Result<bool, SandboxError> {
-    let mut added = false;
+/// Adds missing databases; the changes to persist.
+fn declare(state: &mut SandboxState, databases: &[String]) -> Result<Vec<Change>, SandboxError> {
+    let mut added = Vec::new();
     for name in databases {
         validate::entity_name("database", name)
             .map_err(|e| SandboxError::InvalidDatabase(e.detail))?;
         if !state.databases.contains_key(name) {
-            state
-                .databases
-                .insert(name.clone(), Database::new(clock::new_guid()));
-            added = true;
+            let db = Database::new(clock::new_guid());
+            added.push(Change::Database {
+                name: name.clone(),
+                value: Some(db.clone()),
+            });
+            state.databases.insert(name.clone(), db);
         }
     }
     Ok(added)
+}
+
+/// The service's answer when the sandbox cannot write its files.
+fn persist_error(e: StoreError) -> KustoError {
+    KustoError::internal(format!("The sandbox could not persist its state: {e}"))
 }
 
 fn need<'a>(cmd: &'a Command, ctx: Context<'a>) -> Need<'a> {

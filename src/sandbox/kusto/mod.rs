@@ -31,6 +31,7 @@
 
 #![warn(missing_docs)]
 
+mod changes;
 mod clock;
 mod data;
 mod directory;
@@ -65,7 +66,7 @@ pub use state::{
     Assignment, BatchingPolicy, Column, Database, Extent, IngestionFailure, Mapping, SandboxState,
     StreamingPolicy, Table,
 };
-pub use store::{STATE_FILE, StoreError};
+pub use store::{JOURNAL_FILE, STATE_FILE, StoreError};
 
 #[cfg(test)]
 mod tests;

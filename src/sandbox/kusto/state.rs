@@ -1,9 +1,9 @@
 //! The sandbox's whole world: databases, tables, mappings, policies, principals and the rows
 //! ingested into tables (held in extents, as Kusto holds them).
 //!
-//! Plain data with serde so it can be persisted as one JSON document and inspected by tests
-//! (for example to check that `.alter column` marked a column's data as nulled, which no
-//! Kusto result shows).
+//! Plain data with serde so it can be persisted (a snapshot plus a journal of changes, see
+//! `store`) and inspected by tests (for example to check that `.alter column` marked a
+//! column's data as nulled, which no Kusto result shows).
 
 use std::collections::BTreeMap;
 
