@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use crate::diagnostics::Diagnostic;
+use crate::import::yaml::quoted;
 use crate::manifest::{Manifests, desired};
 use crate::model::ConnectManager;
 use crate::model::connect::{Connector, RunState};
@@ -145,27 +146,6 @@ fn kafka_connector(connector: &Connector, strimzi_cluster: &str, stack: &str) ->
     for (k, v) in config {
         let _ = writeln!(out, "    {}: {}", quoted(k), quoted(v));
     }
-    out
-}
-
-/// A YAML double-quoted scalar (JSON string syntax is valid YAML double-quoted syntax).
-fn quoted(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 2);
-    out.push('"');
-    for c in text.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            c if c.is_control() => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
     out
 }
 

@@ -42,6 +42,22 @@ fn path(dir: &Path) -> &str {
     dir.to_str().expect("utf-8 path")
 }
 
+/// Applies everything but the connectors, as the README tells users of a managed cluster to.
+fn apply_all_but_connectors(sandbox: &Path, stack: &Path) -> Run {
+    kustoplan(
+        sandbox,
+        &[
+            "apply",
+            path(stack),
+            "--auto-approve",
+            "--target",
+            "kusto.*",
+            "--target",
+            "kafka.*",
+        ],
+    )
+}
+
 #[test]
 fn apply_refuses_the_connector_changes_of_a_strimzi_cluster_and_changes_nothing() {
     let stack = managed_stack("strimzi");
@@ -84,15 +100,7 @@ fn apply_refuses_the_connector_changes_of_a_strimzi_cluster_and_changes_nothing(
         "a refused apply must change nothing"
     );
 
-    let rest = run(&[
-        "apply",
-        path(stack.path()),
-        "--auto-approve",
-        "--target",
-        "kusto.*",
-        "--target",
-        "kafka.*",
-    ]);
+    let rest = apply_all_but_connectors(sandbox.path(), stack.path());
     assert_eq!(rest.code, 0, "{}", rest.all());
     let left = run(&["plan", path(stack.path()), "--format", "json"]);
     let left: serde_json::Value = serde_json::from_str(&left.stdout).expect("json plan");
@@ -127,18 +135,7 @@ fn a_cluster_managed_by_another_tool_is_flagged_in_the_pull_request_comment() {
 fn restart_failed_leaves_the_tasks_of_a_managed_cluster_to_its_manager() {
     let stack = managed_stack("strimzi");
     let sandbox = tempfile::tempdir().expect("tempdir");
-    let run = kustoplan(
-        sandbox.path(),
-        &[
-            "apply",
-            path(stack.path()),
-            "--auto-approve",
-            "--target",
-            "kusto.*",
-            "--target",
-            "kafka.*",
-        ],
-    );
+    let run = apply_all_but_connectors(sandbox.path(), stack.path());
     assert_eq!(run.code, 0, "{}", run.all());
     let restart = kustoplan(
         sandbox.path(),

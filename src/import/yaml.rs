@@ -207,9 +207,25 @@ fn escape_vars(text: &str) -> String {
     }
 }
 
-/// JSON string syntax is valid YAML double-quoted syntax.
-fn quoted(text: &str) -> String {
-    serde_json::to_string(text).unwrap_or_else(|_| format!("\"{}\"", text.escape_default()))
+/// A YAML double-quoted scalar that reads back as exactly `text`: quotes, backslashes and
+/// every control character escaped (DEL and the C1 controls too, which YAML does not allow
+/// unescaped and JSON string syntax would leave raw). Shared by every YAML kustoplan writes.
+pub fn quoted(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if c.is_control() => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }
 
 /// Words YAML 1.1/1.2 resolves to booleans or null.
@@ -260,6 +276,16 @@ fn is_plain(text: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn quoted_scalars_read_back_as_the_same_text_control_characters_included() {
+        let text = "a\"b\\c\nd\te\r\u{7f}\u{85}\u{8}${file:/s.properties:key}";
+        let written = super::quoted(text);
+        assert!(!written.chars().any(char::is_control), "{written:?}");
+        let docs = crate::manifest::node::parse_documents(&format!("v: {written}\n"), 0)
+            .unwrap_or_else(|e| panic!("{}", e.message));
+        assert_eq!(docs[0].to_json()["v"], text);
+    }
+
     use super::*;
 
     fn doc(root: Node) -> String {
