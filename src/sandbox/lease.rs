@@ -12,6 +12,12 @@
 //! file so that a refused process can say who holds the directory; the record is cleared on
 //! release, and a shared holder clears a record a crashed writer left behind (while it holds
 //! the lock shared, no writer can exist).
+//!
+//! A writer takes the lock before it writes its record and clears the record before the lock
+//! is released, so a refused process can find the lock held and the record empty. It then
+//! asks the lock itself (a shared try-lock fails only while a writer holds it): a writer is
+//! given a moment to finish writing its record, and a lock found free is tried again rather
+//! than refused.
 
 use std::fmt;
 use std::fs::{File, OpenOptions};
@@ -28,6 +34,14 @@ pub const LOCK_FILE: &str = "kustoplan.lock";
 
 /// How often a waiting process retries the lock.
 const RETRY_EVERY: Duration = Duration::from_millis(100);
+
+/// How long a refused process waits for a writer that holds the lock to write its record (it
+/// does so right after locking) or to release it (right after clearing the record).
+const RECORD_GRACE: Duration = Duration::from_millis(500);
+
+/// How often a refused process that found the lock free tries it again before it reports the
+/// readers it keeps finding (a writer's request refused by readers finds no writer each time).
+const FREE_RETRIES: u32 = 3;
 
 /// Whether the holder writes the directory or only reads it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,13 +115,12 @@ impl fmt::Display for Holder {
 #[derive(Debug, thiserror::Error)]
 pub enum LeaseError {
     /// Another process holds the directory.
-    #[error("{}", held_message(.dir, .holder.as_ref(), *.waited))]
+    #[error("{}", held_message(.dir, .holder, *.waited))]
     Held {
         /// The sandbox directory.
         dir: PathBuf,
-        /// The exclusive holder's record; `None` when readers hold it (or the record is being
-        /// written).
-        holder: Option<Holder>,
+        /// Who holds it.
+        holder: HeldBy,
         /// How long this process was willing to wait (`--lock-timeout`).
         waited: Duration,
     },
@@ -121,11 +134,32 @@ pub enum LeaseError {
     },
 }
 
-fn held_message(dir: &Path, holder: Option<&Holder>, waited: Duration) -> String {
-    let who = holder.map_or_else(
-        || "another kustoplan process reading it (plan or status)".to_string(),
-        Holder::to_string,
-    );
+/// Who holds a directory a process was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HeldBy {
+    /// A writer, by its record.
+    Writer(Holder),
+    /// Readers (plan, status), which write no record.
+    Readers,
+    /// A writer that wrote no record within [`RECORD_GRACE`] (a stalled process, or one
+    /// whose record cannot be read).
+    Unrecorded,
+}
+
+impl fmt::Display for HeldBy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            HeldBy::Writer(holder) => holder.fmt(f),
+            HeldBy::Readers => f.write_str("another kustoplan process reading it (plan or status)"),
+            HeldBy::Unrecorded => {
+                f.write_str("another kustoplan process writing it (it left no record of itself)")
+            }
+        }
+    }
+}
+
+fn held_message(dir: &Path, holder: &HeldBy, waited: Duration) -> String {
+    let who = holder.to_string();
     let ms = waited.as_millis();
     let waited = match ms {
         0 => String::new(),
@@ -165,6 +199,7 @@ impl DirLease {
         let started = Instant::now();
         // Shown from the first refusal until the lease is taken or given up.
         let mut waiting: Option<Wait> = None;
+        let mut free_retries = 0;
         loop {
             let attempt = match request.mode {
                 LeaseMode::Shared => file.try_lock_shared(),
@@ -180,12 +215,20 @@ impl DirLease {
                 Err(std::fs::TryLockError::WouldBlock) => {
                     let waited = started.elapsed();
                     if waited >= request.wait {
+                        let holder = match who_holds(&file).map_err(io)? {
+                            Some(writer) => writer,
+                            None if free_retries < FREE_RETRIES => {
+                                free_retries += 1;
+                                continue;
+                            }
+                            None => HeldBy::Readers,
+                        };
                         if let Some(waiting) = waiting.take() {
                             waiting.end(WaitOutcome::Failed("gave up, still held".to_string()));
                         }
                         return Err(LeaseError::Held {
                             dir: dir.to_path_buf(),
-                            holder: read_holder(&file),
+                            holder,
                             waited: request.wait,
                         });
                     }
@@ -249,6 +292,29 @@ impl Drop for DirLease {
             // The lock itself is released when the file closes; a stale record is cleared by
             // the next holder.
             tracing::warn!("cannot clear the sandbox lock record: {e}");
+        }
+    }
+}
+
+/// Who holds the lock, asked after a refusal: the writer (by its record, waiting up to
+/// [`RECORD_GRACE`] for a writer that has just locked to write it), or `None` when no writer
+/// holds it any more (readers may, or nobody: the caller tries again).
+fn who_holds(file: &File) -> std::io::Result<Option<HeldBy>> {
+    let deadline = Instant::now() + RECORD_GRACE;
+    loop {
+        if let Some(holder) = read_holder(file) {
+            return Ok(Some(HeldBy::Writer(holder)));
+        }
+        match file.try_lock_shared() {
+            Ok(()) => {
+                file.unlock()?;
+                return Ok(None);
+            }
+            Err(std::fs::TryLockError::WouldBlock) if Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            Err(std::fs::TryLockError::WouldBlock) => return Ok(Some(HeldBy::Unrecorded)),
+            Err(std::fs::TryLockError::Error(e)) => return Err(e),
         }
     }
 }

@@ -2,7 +2,7 @@ use std::time::Duration;
 
 use super::*;
 
-fn held(err: LeaseError) -> (Option<Holder>, String) {
+fn held(err: LeaseError) -> (HeldBy, String) {
     let text = err.to_string();
     match err {
         LeaseError::Held { holder, .. } => (holder, text),
@@ -24,7 +24,9 @@ fn a_second_writer_is_refused_with_the_holder_and_gets_it_after_release() {
     )
     .expect_err("second writer");
     let (holder, text) = held(err);
-    let holder = holder.expect("the writer's record");
+    let HeldBy::Writer(holder) = holder else {
+        panic!("expected the writer's record, got {holder:?}")
+    };
     assert_eq!(holder.pid, std::process::id());
     assert_eq!(holder.command, "kustoplan apply");
     assert_eq!(holder.host, host_name());
@@ -61,7 +63,7 @@ fn readers_share_and_exclude_writers_both_ways() {
         )
         .expect_err("writer while reading"),
     );
-    assert_eq!(holder, None);
+    assert_eq!(holder, HeldBy::Readers);
     assert!(
         text.contains("is held by another kustoplan process reading it (plan or status)"),
         "{text}"
@@ -75,7 +77,10 @@ fn readers_share_and_exclude_writers_both_ways() {
     let (holder, _) = held(
         DirLease::acquire(dir.path(), &LeaseRequest::read()).expect_err("reader while writing"),
     );
-    assert_eq!(holder.expect("record").command, "kustoplan sandbox serve");
+    let HeldBy::Writer(holder) = holder else {
+        panic!("expected the writer's record, got {holder:?}")
+    };
+    assert_eq!(holder.command, "kustoplan sandbox serve");
     drop(w);
 }
 
@@ -125,6 +130,88 @@ fn a_record_left_by_a_crashed_writer_is_cleared_by_the_next_holder() {
         )
         .expect_err("writer"),
     );
-    assert_eq!(holder, None, "no stale holder is named");
+    assert_eq!(holder, HeldBy::Readers, "no stale holder is named");
     drop(reader);
+}
+
+/// Opens the lock file of `dir` on its own file description and locks it exclusively with
+/// an empty record: a writer in the moment between taking the lock and writing its record (or
+/// between clearing it and closing).
+fn writer_without_record(dir: &Path) -> File {
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(dir.join(LOCK_FILE))
+        .expect("open lock file");
+    file.try_lock().expect("lock");
+    file
+}
+
+/// Regression (flaky `tests/apply_lock.rs`): a process refused while the writer had not yet
+/// written its record said readers held the directory instead of naming the writer.
+#[test]
+fn a_writer_refused_while_the_holder_writes_its_record_names_the_holder() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut file = writer_without_record(dir.path());
+    let writer = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(50));
+        let record = Holder {
+            pid: 4242,
+            host: "elsewhere".into(),
+            since_unix: 0,
+            command: "kustoplan apply".into(),
+        };
+        file.write_all(&serde_json::to_vec(&record).expect("json"))
+            .expect("write record");
+        std::thread::sleep(Duration::from_millis(200));
+        drop(file);
+    });
+    let (holder, text) = held(
+        DirLease::acquire(
+            dir.path(),
+            &LeaseRequest::write("kustoplan apply", Duration::ZERO),
+        )
+        .expect_err("held by the writer"),
+    );
+    writer.join().expect("join");
+    let HeldBy::Writer(holder) = holder else {
+        panic!("expected the writer's record, got {holder:?}: {text}")
+    };
+    assert_eq!(holder.pid, 4242);
+}
+
+/// Regression: a writer that had cleared its record but not yet closed the lock file made the
+/// next process refuse a directory that was being released; it now gets the lease.
+#[test]
+fn a_lock_released_right_after_its_record_was_cleared_is_taken() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = writer_without_record(dir.path());
+    let closer = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(50));
+        drop(file);
+    });
+    let lease = DirLease::acquire(
+        dir.path(),
+        &LeaseRequest::write("kustoplan apply", Duration::ZERO),
+    );
+    closer.join().expect("join");
+    lease.expect("the directory was released, not held");
+}
+
+#[test]
+fn a_writer_that_never_writes_its_record_is_reported_as_such() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = writer_without_record(dir.path());
+    let (holder, text) =
+        held(DirLease::acquire(dir.path(), &LeaseRequest::read()).expect_err("held"));
+    assert_eq!(holder, HeldBy::Unrecorded);
+    assert!(
+        text.ends_with(
+            "is held by another kustoplan process writing it (it left no record of itself)"
+        ),
+        "{text}"
+    );
+    drop(file);
 }
