@@ -577,10 +577,10 @@ fn read_script(t: &V1Table, command: &str, state: &mut DatabaseState) -> Result<
             Command::AlterPolicy {
                 target,
                 policy,
-                json,
+                value,
                 merge,
             } => {
-                let value: Value = serde_json::from_str(&json)
+                let value: Value = serde_json::from_str(&value.to_json())
                     .map_err(|e| bad(&format!("the policy is not JSON ({e})")))?;
                 let malformed = || bad(&format!("malformed {} policy", policy.keyword()));
                 match target {

@@ -4,7 +4,7 @@
 //! escapes resolved, adjacent string literals concatenated), but not yet validated
 //! semantically (JSON, name rules and ranges are the executor's business, as in Kusto).
 
-use crate::model::{ColumnType, MappingKind};
+use crate::model::{ColumnType, MappingKind, Timespan};
 
 /// A table reference, optionally qualified with its database (`Db.Table`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,6 +31,30 @@ pub struct Property {
     pub key: String,
     /// Value text.
     pub value: String,
+    /// Whether the value was a string literal (`folder = "x"`) rather than a bare word or
+    /// number (`backfill=true`, `lookback=365d`): the service's own scripts use both, and a
+    /// printed command keeps the form it was built with.
+    pub quoted: bool,
+}
+
+impl Property {
+    /// A string-literal property (`docstring = "..."`).
+    pub fn text(key: &str, value: &str) -> Self {
+        Property {
+            key: key.to_string(),
+            value: value.to_string(),
+            quoted: true,
+        }
+    }
+
+    /// A bare-word or number property (`backfill=true`, `lookback=365d`).
+    pub fn bare(key: &str, value: &str) -> Self {
+        Property {
+            key: key.to_string(),
+            value: value.to_string(),
+            quoted: false,
+        }
+    }
 }
 
 /// How a table-schema command treats an existing table.
@@ -103,6 +127,81 @@ impl PolicyKind {
             PolicyKind::Update => "update",
         }
     }
+}
+
+/// The value of an `.alter[-merge] ... policy P` command, in the form it is written: the policy
+/// JSON, or one of the documented property forms (which the service's schema script uses).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PolicyValue {
+    /// `'<json>'`: the policy object as JSON text (unvalidated).
+    Json(String),
+    /// `enable` / `disable`: the streaming ingestion shorthand.
+    Switch(bool),
+    /// `softdelete = T [recoverability = enabled|disabled]`.
+    Retention {
+        /// `softdelete`.
+        soft_delete: Timespan,
+        /// `recoverability`, when written.
+        recoverable: Option<bool>,
+    },
+    /// `hot = T[, hot_window = datetime(A) .. datetime(B)]...` (or `hotdata = T hotindex = T`).
+    Caching {
+        /// Hot span of the data.
+        data: Timespan,
+        /// Hot span of the index (the same as `data` when written `hot = T`).
+        index: Timespan,
+        /// Hot windows, `from` and `to` as normalised instants (`YYYY-MM-DDTHH:MM:SSZ`).
+        windows: Vec<(String, String)>,
+    },
+}
+
+impl PolicyValue {
+    /// The policy as JSON text, whatever form it was written in: what the service stores and
+    /// `.show ... policy` reports.
+    pub fn to_json(&self) -> String {
+        match self {
+            PolicyValue::Json(text) => text.clone(),
+            PolicyValue::Switch(enabled) => serde_json::json!({ "IsEnabled": enabled }).to_string(),
+            PolicyValue::Retention {
+                soft_delete,
+                recoverable,
+            } => {
+                let mut policy = serde_json::json!({ "SoftDeletePeriod": soft_delete.to_kusto() });
+                if let Some(recoverable) = recoverable {
+                    policy["Recoverability"] =
+                        serde_json::json!(if *recoverable { "Enabled" } else { "Disabled" });
+                }
+                policy.to_string()
+            }
+            PolicyValue::Caching {
+                data,
+                index,
+                windows,
+            } => {
+                let mut policy = serde_json::json!({
+                    "DataHotSpan": { "Value": data.to_kusto() },
+                    "IndexHotSpan": { "Value": index.to_kusto() },
+                });
+                if !windows.is_empty() {
+                    policy["HotWindows"] = windows
+                        .iter()
+                        .map(|(from, to)| serde_json::json!({ "MinValue": from, "MaxValue": to }))
+                        .collect();
+                }
+                policy.to_string()
+            }
+        }
+    }
+}
+
+/// What a materialized view reads: a table, or (for a view over a deduplicating view)
+/// another materialized view, which the commands name with `on materialized-view`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ViewSource {
+    /// `on table T`.
+    Table,
+    /// `on materialized-view V`.
+    MaterializedView,
 }
 
 /// Targets of `.alter ... policy` (`.alter tables (A, B) policy ...` hits several tables).
@@ -259,6 +358,8 @@ pub enum RoleScope {
 /// the sandbox holds neither encoding policies nor credentials, so they change nothing there.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SchemaScriptOptions {
+    /// `IncludeEncodingPolicies` (default true): accepted and printed, selects nothing here.
+    pub include_encoding_policies: bool,
     /// `IncludeSecuritySettings` (default true): database and table principals.
     pub include_security_settings: bool,
     /// `IncludeIngestionMappings` (default true): table ingestion mappings.
@@ -268,6 +369,7 @@ pub struct SchemaScriptOptions {
 impl Default for SchemaScriptOptions {
     fn default() -> Self {
         SchemaScriptOptions {
+            include_encoding_policies: true,
             include_security_settings: true,
             include_ingestion_mappings: true,
         }
@@ -479,8 +581,8 @@ pub enum Command {
         target: PolicyTarget,
         /// Policy.
         policy: PolicyKind,
-        /// Policy JSON text (unvalidated).
-        json: String,
+        /// The policy, as written.
+        value: PolicyValue,
     },
     /// `.delete table|database X policy P`
     DeletePolicy {
@@ -600,6 +702,8 @@ pub enum Command {
         name: String,
         /// Source table (or materialized view).
         source: String,
+        /// Whether the source is written `on table` or `on materialized-view`.
+        source_kind: ViewSource,
         /// The text between the braces, verbatim.
         query: String,
         /// `with (backfill=..., lookback=..., autoUpdateSchema=..., folder=..., docString=...)`.
@@ -611,6 +715,8 @@ pub enum Command {
         name: String,
         /// Source table (must be the view's own).
         source: String,
+        /// Whether the source is written `on table` or `on materialized-view`.
+        source_kind: ViewSource,
         /// The text between the braces, verbatim.
         query: String,
         /// `with (lookback=..., autoUpdateSchema=..., folder=..., docString=...)`.

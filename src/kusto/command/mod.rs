@@ -1,14 +1,19 @@
-//! Kusto control-command language: lexer, typed AST and parser.
+//! Kusto control-command language: lexer, typed AST, parser and printer.
 //!
-//! The sandbox executes these commands and the planner can use the same AST to check the
-//! commands it renders, so one grammar decides what is valid Kusto for both.
+//! The AST is the one representation of a command: kustoplan builds commands as values and
+//! prints them (`Display`), the sandbox parses what it receives into the same values, so one
+//! grammar decides what is valid Kusto for both.
 
 mod ast;
 mod lexer;
 mod parser;
+mod print;
+pub mod quote;
 
 pub use ast::*;
 pub use lexer::{Token, TokenKind, tokenize, tokenize_command};
+pub(crate) use print::script_header;
+pub use print::timespan_literal;
 
 use std::fmt;
 

@@ -520,24 +520,28 @@ impl<'a> Parser<'a> {
         or_alter: bool,
     ) -> Result<Command, SyntaxError> {
         let properties = self.with_properties()?;
-        let (name, source, query) = self.view_definition()?;
+        let (name, source, source_kind, query) = self.view_definition()?;
         Ok(Command::CreateMaterializedView {
             is_async,
             if_not_exists,
             or_alter,
             name,
             source,
+            source_kind,
             query,
             properties,
         })
     }
 
     /// `V on table T { query }` (or `on materialized-view W`): the view, its source and the
-    /// query between the braces. The sandbox tells the two sources apart by name.
-    fn view_definition(&mut self) -> Result<(String, String, String), SyntaxError> {
+    /// query between the braces.
+    fn view_definition(&mut self) -> Result<(String, String, ViewSource, String), SyntaxError> {
         let name = self.name()?;
         self.keyword("on")?;
-        self.one_of(&["table", "materialized-view"])?;
+        let source_kind = match self.one_of(&["table", "materialized-view"])? {
+            "table" => ViewSource::Table,
+            _ => ViewSource::MaterializedView,
+        };
         let source = self.name()?;
         let query = match self.peek() {
             Some(TokenKind::Body(text)) => {
@@ -546,7 +550,7 @@ impl<'a> Parser<'a> {
             }
             _ => return Err(self.expected("'{' to open the materialized view query")),
         };
-        Ok((name, source, query))
+        Ok((name, source, source_kind, query))
     }
 
     /// After `.alter materialized-view`: `V docstring "text"`, `V folder "text"`, or
@@ -574,10 +578,11 @@ impl<'a> Parser<'a> {
             self.pos = at;
         }
         let properties = self.with_properties()?;
-        let (name, source, query) = self.view_definition()?;
+        let (name, source, source_kind, query) = self.view_definition()?;
         Ok(Command::AlterMaterializedView {
             name,
             source,
+            source_kind,
             query,
             properties,
         })
@@ -609,15 +614,15 @@ impl<'a> Parser<'a> {
             };
             self.pos += 1;
             self.punct(TokenKind::Eq)?;
-            let value = match self.peek() {
-                Some(TokenKind::Str(_)) => self.string()?,
+            let (value, quoted) = match self.peek() {
+                Some(TokenKind::Str(_)) => (self.string()?, true),
                 Some(TokenKind::Ident(v) | TokenKind::Number(v)) => {
                     self.pos += 1;
-                    v.clone()
+                    (v.clone(), false)
                 }
                 _ => return Err(self.expected("a property value")),
             };
-            props.push(Property { key, value });
+            props.push(Property { key, value, quoted });
             if !self.eat(&TokenKind::Comma) {
                 break;
             }
@@ -728,48 +733,47 @@ impl<'a> Parser<'a> {
         let policy = self.policy_kind()?;
         // `policy streamingingestion enable|disable`: the documented shorthand for the policy
         // `{"IsEnabled": true|false}`, common in scripts users write.
-        let json = match (policy, self.peek()) {
+        let value = match (policy, self.peek()) {
             (PolicyKind::StreamingIngestion, Some(TokenKind::Ident(w)))
                 if w == "enable" || w == "disable" =>
             {
                 self.pos += 1;
-                serde_json::json!({ "IsEnabled": w == "enable" }).to_string()
+                PolicyValue::Switch(w == "enable")
             }
             (PolicyKind::Retention, Some(TokenKind::Ident(w))) if w == "softdelete" => {
                 self.retention_properties()?
             }
             (PolicyKind::Caching, Some(TokenKind::Ident(_))) => self.caching_properties()?,
-            _ => self.string()?,
+            _ => PolicyValue::Json(self.string()?),
         };
         Ok(Command::AlterPolicy {
             merge,
             target,
             policy,
-            json,
+            value,
         })
     }
 
-    /// `softdelete = T [recoverability = enabled|disabled]`, as the policy JSON (the form
-    /// `.alter-merge ... policy retention` takes and the schema script writes).
-    fn retention_properties(&mut self) -> Result<String, SyntaxError> {
+    /// `softdelete = T [recoverability = enabled|disabled]` (the form `.alter-merge ... policy
+    /// retention` takes and the schema script writes).
+    fn retention_properties(&mut self) -> Result<PolicyValue, SyntaxError> {
         self.keyword("softdelete")?;
         self.punct(TokenKind::Eq)?;
         let soft_delete = self.timespan_literal()?;
-        let mut policy = serde_json::json!({ "SoftDeletePeriod": soft_delete.to_kusto() });
+        let mut recoverable = None;
         if self.eat_keyword("recoverability") {
             self.punct(TokenKind::Eq)?;
-            let value = match self.one_of(&["enabled", "disabled"])? {
-                "enabled" => "Enabled",
-                _ => "Disabled",
-            };
-            policy["Recoverability"] = serde_json::json!(value);
+            recoverable = Some(self.one_of(&["enabled", "disabled"])? == "enabled");
         }
-        Ok(policy.to_string())
+        Ok(PolicyValue::Retention {
+            soft_delete,
+            recoverable,
+        })
     }
 
     /// `hot = T[, hot_window = datetime(A) .. datetime(B)]...` (or the older `hotdata = T
-    /// hotindex = T`), as the policy JSON the service reports.
-    fn caching_properties(&mut self) -> Result<String, SyntaxError> {
+    /// hotindex = T`).
+    fn caching_properties(&mut self) -> Result<PolicyValue, SyntaxError> {
         let (data, index) = match self.one_of(&["hot", "hotdata"])? {
             "hot" => {
                 self.punct(TokenKind::Eq)?;
@@ -793,16 +797,13 @@ impl<'a> Parser<'a> {
             self.punct(TokenKind::Dot)?;
             self.punct(TokenKind::Dot)?;
             let to = self.datetime_literal()?;
-            windows.push(serde_json::json!({ "MinValue": from, "MaxValue": to }));
+            windows.push((from, to));
         }
-        let mut policy = serde_json::json!({
-            "DataHotSpan": { "Value": data.to_kusto() },
-            "IndexHotSpan": { "Value": index.to_kusto() },
-        });
-        if !windows.is_empty() {
-            policy["HotWindows"] = serde_json::Value::Array(windows);
-        }
-        Ok(policy.to_string())
+        Ok(PolicyValue::Caching {
+            data,
+            index,
+            windows,
+        })
     }
 
     /// A timespan literal: `7d`, `12h`, `30m`, `10s`, `100ms` (a number with a unit), or
@@ -1265,10 +1266,10 @@ impl<'a> Parser<'a> {
             "schema script option",
         )? {
             match key {
+                "IncludeEncodingPolicies" => options.include_encoding_policies = flag,
                 "IncludeSecuritySettings" => options.include_security_settings = flag,
                 "IncludeIngestionMappings" => options.include_ingestion_mappings = flag,
-                // Accepted as documented; kustoplan models neither encoding policies nor
-                // obfuscated strings, so they select nothing here.
+                // Accepted as documented; kustoplan holds no credentials to obfuscate.
                 _ => {}
             }
         }

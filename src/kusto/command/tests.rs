@@ -42,14 +42,8 @@ fn create_table_with_aliases_and_properties() {
                 col("Ok", ColumnType::Bool)
             ],
             properties: vec![
-                Property {
-                    key: "docstring".into(),
-                    value: "Plays".into()
-                },
-                Property {
-                    key: "folder".into(),
-                    value: "A\\B".into()
-                }
+                Property::text("docstring", "Plays"),
+                Property::text("folder", "A\\B")
             ],
         }
     );
@@ -239,7 +233,7 @@ fn policies() {
                 table: "MyTable".into()
             }]),
             policy: PolicyKind::IngestionBatching,
-            json: "\n{\"MaximumBatchingTimeSpan\" : \"00:00:30\"}\n".into(),
+            value: PolicyValue::Json("\n{\"MaximumBatchingTimeSpan\" : \"00:00:30\"}\n".into()),
         }
     );
     assert!(matches!(
@@ -264,7 +258,7 @@ fn policies() {
                 merge: false,
                 target: PolicyTarget::Database("Db".into()),
                 policy: PolicyKind::StreamingIngestion,
-                json: format!("{{\"IsEnabled\":{on}}}"),
+                value: PolicyValue::Switch(on),
             }
         );
     }
@@ -491,6 +485,7 @@ fn schema_script_show_and_its_options() {
         Command::ShowDatabaseSchemaScript {
             database: "Db".into(),
             options: SchemaScriptOptions {
+                include_encoding_policies: true,
                 include_security_settings: false,
                 include_ingestion_mappings: false,
             },
@@ -640,14 +635,8 @@ fn ingest_inline_keeps_its_data_verbatim() {
         Command::IngestInline {
             table: t("Purchases"),
             properties: vec![
-                Property {
-                    key: "format".into(),
-                    value: "csv".into()
-                },
-                Property {
-                    key: "tags".into(),
-                    value: "[\"drop-by:x\"]".into()
-                },
+                Property::text("format", "csv"),
+                Property::text("tags", "[\"drop-by:x\"]"),
             ],
             data: "\n    Shoes,1000\n    \"Coats with \"\"quotes\"\"\",5 // not a comment\n".into()
         }
@@ -669,7 +658,7 @@ fn ingest_inline_keeps_its_data_verbatim() {
 #[test]
 fn retention_and_caching_properties_read_as_policy_json() {
     let json = |csl: &str| match ok(csl) {
-        Command::AlterPolicy { policy, json, .. } => (policy, json),
+        Command::AlterPolicy { policy, value, .. } => (policy, value.to_json()),
         other => panic!("{csl}: {other:?}"),
     };
     assert_eq!(
@@ -857,18 +846,9 @@ fn functions_parse_with_their_body_verbatim() {
             body: "\n    GamePlay // }\n    | where s == '}' and EventTime > ago(since)\n    | take n\n"
                 .into(),
             properties: vec![
-                Property {
-                    key: "folder".into(),
-                    value: "Helpers".into()
-                },
-                Property {
-                    key: "docstring".into(),
-                    value: "Recent".into()
-                },
-                Property {
-                    key: "skipvalidation".into(),
-                    value: "true".into()
-                },
+                Property::text("folder", "Helpers"),
+                Property::text("docstring", "Recent"),
+                Property::text("skipvalidation", "true"),
             ],
         }
     );

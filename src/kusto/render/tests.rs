@@ -4,7 +4,7 @@ use serde_json::{Value, json};
 
 use super::*;
 use crate::kusto::command::{
-    self, Command, EntityRef, MappingVerb, PolicyKind, PolicyShowTarget, PolicyTarget,
+    self, Command, EntityRef, MappingVerb, PolicyKind, PolicyShowTarget, PolicyTarget, PolicyValue,
     PrincipalAction, RoleScope as AstRoleScope, SchemaVerb, TableRef,
 };
 use crate::model::ColumnType;
@@ -339,7 +339,7 @@ fn policy_commands_parse_to_what_was_meant() {
         merge,
         target,
         policy: kind,
-        json,
+        value,
     } = parse(&alter_batching_policy(PolicyScope::Table("a'b"), &policy()))
     else {
         panic!("not a policy command");
@@ -347,7 +347,7 @@ fn policy_commands_parse_to_what_was_meant() {
     assert!(!merge);
     assert_eq!(target, PolicyTarget::Tables(vec![table_ref("a'b")]));
     assert_eq!(kind, PolicyKind::IngestionBatching);
-    let parsed = serde_json::from_str::<Value>(&json).expect("json");
+    let parsed = serde_json::from_str::<Value>(&value.to_json()).expect("json");
     assert_eq!(BatchingPolicy::from_json(&parsed), Some(policy()));
     assert_eq!(
         parse(&delete_streaming_policy(PolicyScope::Database("game db"))),
@@ -362,7 +362,7 @@ fn policy_commands_parse_to_what_was_meant() {
             merge: false,
             target: PolicyTarget::Database("x".into()),
             policy: PolicyKind::StreamingIngestion,
-            json: r#"{"IsEnabled":true}"#.into(),
+            value: PolicyValue::Json(r#"{"IsEnabled":true}"#.into()),
         }
     );
 }
@@ -452,6 +452,7 @@ fn show_commands_exact_and_parsed() {
             Command::ShowDatabaseSchemaScript {
                 database: DB.into(),
                 options: command::SchemaScriptOptions {
+                    include_encoding_policies: false,
                     include_security_settings: true,
                     include_ingestion_mappings: false,
                 },
@@ -974,7 +975,7 @@ fn schema_script_forms_exact_and_parsed() {
             merge: false,
             target: PolicyTarget::Database(DB.into()),
             policy: PolicyKind::StreamingIngestion,
-            json: policy.to_string(),
+            value: PolicyValue::Json(policy.to_string()),
         }
     );
     let csl = add_principal_fqns(

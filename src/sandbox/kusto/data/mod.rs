@@ -307,10 +307,7 @@ mod tests {
     }
 
     fn prop(key: &str, value: &str) -> Property {
-        Property {
-            key: key.into(),
-            value: value.into(),
-        }
+        Property::text(key, value)
     }
 
     #[test]

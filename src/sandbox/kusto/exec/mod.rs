@@ -388,8 +388,8 @@ fn dispatch(
             merge,
             target,
             policy,
-            json,
-        } => policies::alter(state, ctx, *merge, target, *policy, json),
+            value,
+        } => policies::alter(state, ctx, *merge, target, *policy, &value.to_json()),
         Command::DeletePolicy { entity, policy } => policies::delete(state, ctx, entity, *policy),
         Command::ShowPolicy { target, policy } => policies::show(state, ctx, target, *policy),
         Command::Principals {
@@ -492,6 +492,8 @@ fn dispatch(
             source,
             query,
             properties,
+            // The sandbox tells a view source from a table source by its name.
+            source_kind: _,
         } => materialized_views::create(
             state,
             ctx,
@@ -512,6 +514,7 @@ fn dispatch(
             source,
             query,
             properties,
+            source_kind: _,
         } => materialized_views::alter(
             state,
             ctx,

@@ -150,7 +150,11 @@ impl IngestionMessage {
                 } else {
                     key.clone()
                 };
-                properties.push(Property { key, value: text });
+                properties.push(Property {
+                    key,
+                    value: text,
+                    quoted: true,
+                });
             }
         }
         Ok(IngestionMessage {
