@@ -16,6 +16,7 @@ use crate::plan::{ImpactClass, Plan};
 use crate::providers::kusto::lease::{LeaseError, LeaseRequest, LiveLease, acquire};
 use crate::providers::report::{ApplyReport, CommandOutcome};
 use crate::saved_plan::{self, SavedPlan};
+use crate::text::{Style, paint};
 use crate::workflow::{Session, WorkflowError};
 
 /// Applies a fresh plan of the manifests, or exactly a saved plan if it is still current.
@@ -813,12 +814,12 @@ fn report_text(report: &ApplyReport, color: bool) -> String {
     let mut last = "";
     for (address, _, outcome) in &report.commands {
         let (mark, style, note) = match outcome {
-            CommandOutcome::Completed => ("ok", "\x1b[32m", String::new()),
-            CommandOutcome::Failed(reason) => ("FAILED", "\x1b[31m", format!(": {reason}")),
-            CommandOutcome::NotRun => ("not run", "\x1b[2m", String::new()),
+            CommandOutcome::Completed => ("ok", Style::Green, String::new()),
+            CommandOutcome::Failed(reason) => ("FAILED", Style::Red, format!(": {reason}")),
+            CommandOutcome::NotRun => ("not run", Style::Dim, String::new()),
             CommandOutcome::Unknown => (
                 "unknown",
-                "\x1b[33m",
+                Style::Yellow,
                 " (response lost; re-plan to see)".to_string(),
             ),
         };
@@ -832,7 +833,7 @@ fn report_text(report: &ApplyReport, color: bool) -> String {
         if let Err(detail) = &v.reached {
             out.push_str(&report_line(
                 "FAILED",
-                "\x1b[31m",
+                Style::Red,
                 &v.address,
                 &format!(": {detail}"),
                 color,
@@ -843,12 +844,8 @@ fn report_text(report: &ApplyReport, color: bool) -> String {
 }
 
 /// One line of [`report_text`].
-fn report_line(mark: &str, style: &str, address: &str, note: &str, color: bool) -> String {
-    let mark = if color {
-        format!("{style}{mark}\x1b[0m")
-    } else {
-        mark.to_string()
-    };
+fn report_line(mark: &str, style: Style, address: &str, note: &str, color: bool) -> String {
+    let mark = paint(color, style, mark);
     format!("  {mark:>7} {address}{note}\n")
 }
 

@@ -7,6 +7,7 @@ use super::{ColorChoice, ImportArgs, report_workflow_error, runtime, source_of};
 use crate::import::live::{Selection, read};
 use crate::import::{Context, Declared, Output, SCHEMA_FILE, render};
 use crate::manifest::{self, LoadOptions, Manifests, desired};
+use crate::text::plural;
 use crate::workflow::WorkflowError;
 
 /// Reads the live systems the Stack targets and writes manifests for them into `--out`.
@@ -85,23 +86,23 @@ pub fn run(args: &ImportArgs, color: ColorChoice) -> ExitCode {
     println!(
         "Imported {} database{}, {} table{}, {}{} topic{} and {} sink{} into {} ({} files).",
         c.databases,
-        plural(c.databases),
+        plural(c.databases, "", "s"),
         c.tables,
-        plural(c.tables),
+        plural(c.tables, "", "s"),
         match (c.functions, c.materialized_views) {
             (0, 0) => String::new(),
-            (n, 0) => format!("{n} function{}, ", plural(n)),
-            (0, v) => format!("{v} materialized view{}, ", plural(v)),
+            (n, 0) => format!("{n} function{}, ", plural(n, "", "s")),
+            (0, v) => format!("{v} materialized view{}, ", plural(v, "", "s")),
             (n, v) => format!(
                 "{n} function{}, {v} materialized view{}, ",
-                plural(n),
-                plural(v)
+                plural(n, "", "s"),
+                plural(v, "", "s")
             ),
         },
         c.topics,
-        plural(c.topics),
+        plural(c.topics, "", "s"),
         c.sinks,
-        plural(c.sinks),
+        plural(c.sinks, "", "s"),
         args.out.display(),
         output.files.len() + 1
     );
@@ -118,10 +119,6 @@ fn pattern(flag: &str, text: &Option<String>) -> Result<Option<regex::Regex>, St
         .map(regex::Regex::new)
         .transpose()
         .map_err(|e| format!("`{flag}` is not a valid regular expression: {e}"))
-}
-
-fn plural(n: usize) -> &'static str {
-    if n == 1 { "" } else { "s" }
 }
 
 fn paths_text(paths: &[PathBuf]) -> String {

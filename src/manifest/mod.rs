@@ -23,6 +23,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::diagnostics::{Diagnostic, SourceMap};
+use crate::text::plural;
 use node::{Node, Value};
 use schema::{KINDS, SchemaChecker};
 use spec::{DatabaseDoc, FunctionDoc, MaterializedViewDoc, SinkDoc, StackDoc, TableDoc, TopicDoc};
@@ -91,10 +92,6 @@ impl Manifests {
             plural(files, "file", "files"),
         )
     }
-}
-
-fn plural(n: usize, one: &'static str, many: &'static str) -> &'static str {
-    if n == 1 { one } else { many }
 }
 
 /// Why a stack could not be loaded: every problem found, with the sources to show them.

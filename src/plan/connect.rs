@@ -18,6 +18,7 @@ use crate::model::connect::{
 };
 use crate::model::sink::{Route, routes_in};
 use crate::plan::kusto::RenamedTable;
+use crate::text::plural;
 
 /// Every change that takes the live connectors to the declared ones.
 pub fn diff(
@@ -272,7 +273,7 @@ fn create(cluster: &str, c: &Connector) -> Vec<Change> {
         format!(
             "create Kusto sink connector {} with {routes} route{}{}{}",
             c.name,
-            if routes == 1 { "" } else { "s" },
+            plural(routes, "", "s"),
             if c.state == RunState::Running {
                 String::new()
             } else {
@@ -339,9 +340,9 @@ fn rename(
             ImpactClass::DataLoss,
             format!(
                 "route{} {} {} not carried over: ingestion from {} stops",
-                if removed.len() == 1 { "" } else { "s" },
+                plural(removed.len(), "", "s"),
                 removed.join(", "),
-                if removed.len() == 1 { "is" } else { "are" },
+                plural(removed.len(), "is", "are"),
                 if removed.len() == 1 {
                     "that topic"
                 } else {
@@ -405,10 +406,10 @@ fn update(
                     } else {
                         format!(
                             ": route{} {} follow{} the rename of {} table",
-                            if repointed.len() == 1 { "" } else { "s" },
+                            plural(repointed.len(), "", "s"),
                             repointed.join(", "),
-                            if repointed.len() == 1 { "s" } else { "" },
-                            if repointed.len() == 1 { "its" } else { "their" },
+                            plural(repointed.len(), "s", ""),
+                            plural(repointed.len(), "its", "their"),
                         )
                     }
                 ),
@@ -418,7 +419,7 @@ fn update(
                 ImpactClass::DataLoss,
                 format!(
                     "remove route{} {} from {}: ingestion from {} stops",
-                    if removed.len() == 1 { "" } else { "s" },
+                    plural(removed.len(), "", "s"),
                     removed.join(", "),
                     want.name,
                     if removed.len() == 1 {

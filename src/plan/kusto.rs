@@ -40,6 +40,7 @@ use crate::model::{
     BatchingPolicy, CachingPolicy, ColumnType, Function, PrincipalRef, RetentionPolicy, Timespan,
     is_guid,
 };
+use crate::text::plural;
 
 use super::phase::{
     KUSTO_FUNCTIONS as PHASE_FUNCTIONS, KUSTO_MAPPINGS as PHASE_MAPPINGS,
@@ -393,7 +394,7 @@ fn update_table(ctx: &mut Ctx<'_>, want: &TableState, have: &TableState, options
             ImpactClass::Safe,
             format!(
                 "add column{} {}",
-                if missing.len() == 1 { "" } else { "s" },
+                plural(missing.len(), "", "s"),
                 names.join(", ")
             ),
             Some(table_side(have)),

@@ -10,6 +10,7 @@ use similar::TextDiff;
 use super::markdown_escape as md;
 use super::{Action, Change, ImpactClass, Plan, Target};
 use crate::model::ConnectManager;
+use crate::text::{Style, paint, plural};
 
 /// GitHub's limit on a comment or issue body (65,536 characters).
 pub const COMMENT_LIMIT: usize = 65_536;
@@ -22,26 +23,11 @@ pub const WRAPPER_ROOM: usize = 1_024;
 /// The Markdown view's size limit, in bytes (at least as many as characters).
 pub const MARKDOWN_LIMIT: usize = COMMENT_LIMIT - WRAPPER_ROOM;
 
-const GREEN: &str = "\x1b[32m";
-const YELLOW: &str = "\x1b[33m";
-const RED: &str = "\x1b[31m";
-const BOLD: &str = "\x1b[1m";
-const DIM: &str = "\x1b[2m";
-const RESET: &str = "\x1b[0m";
-
-fn paint(color: bool, style: &str, text: &str) -> String {
-    if color {
-        format!("{style}{text}{RESET}")
-    } else {
-        text.to_string()
-    }
-}
-
-fn action_style(a: Action) -> &'static str {
+fn action_style(a: Action) -> Style {
     match a {
-        Action::Create => GREEN,
-        Action::Update | Action::Replace => YELLOW,
-        Action::Delete => RED,
+        Action::Create => Style::Green,
+        Action::Update | Action::Replace => Style::Yellow,
+        Action::Delete => Style::Red,
     }
 }
 
@@ -114,7 +100,7 @@ pub fn summary_line(plan: &Plan, allowed: &[ImpactClass]) -> String {
             } else {
                 "changes"
             },
-            if refused.len() == 1 { "s" } else { "" },
+            plural(refused.len(), "s", ""),
             flags.join(" ")
         );
     }
@@ -128,7 +114,7 @@ pub fn summary_line(plan: &Plan, allowed: &[ImpactClass]) -> String {
             } else {
                 "changes are"
             },
-            if managed == 1 { "its" } else { "their" },
+            plural(managed, "its", "their"),
         );
     }
     line
@@ -144,7 +130,7 @@ fn target_note(plan: &Plan, code: impl Fn(&str) -> String) -> Option<String> {
     Some(format!(
         "Targeted plan: only changes at {} and under {} are included; anything else that differs is left for a full plan.",
         targets.join(", "),
-        if targets.len() == 1 { "it" } else { "them" }
+        plural(targets.len(), "it", "them")
     ))
 }
 
@@ -195,16 +181,16 @@ pub fn write_text(
 ) -> std::io::Result<()> {
     let mut chunk = String::new();
     if let Some(note) = target_note(plan, |t| format!("`{t}`")) {
-        let _ = writeln!(chunk, "{}\n", paint(color, YELLOW, &note));
+        let _ = writeln!(chunk, "{}\n", paint(color, Style::Yellow, &note));
     }
     if let Some(note) = managed_note(plan, |t| format!("`{t}`")) {
-        let _ = writeln!(chunk, "{}\n", paint(color, RED, &note));
+        let _ = writeln!(chunk, "{}\n", paint(color, Style::Red, &note));
     }
     if plan.is_empty() {
         let _ = writeln!(
             chunk,
             "{}",
-            paint(color, BOLD, &summary_line(plan, allowed))
+            paint(color, Style::Bold, &summary_line(plan, allowed))
         );
         return out.write_all(chunk.as_bytes());
     }
@@ -230,28 +216,36 @@ pub fn write_text(
             ImpactClass::Safe => String::new(),
             other => format!(
                 " {}",
-                paint(color, RED, &format!("[{}]", impact_name(other)))
+                paint(color, Style::Red, &format!("[{}]", impact_name(other)))
             ),
         };
-        let _ = writeln!(chunk, "{symbol} {}{impact}", paint(color, BOLD, &c.address));
+        let _ = writeln!(
+            chunk,
+            "{symbol} {}{impact}",
+            paint(color, Style::Bold, &c.address)
+        );
         let _ = writeln!(chunk, "      {}", c.summary);
         if let Some(diff) = unified_diff(c) {
             for line in diff.lines() {
                 let style = match line.chars().next() {
-                    Some('+') if !line.starts_with("+++") => GREEN,
-                    Some('-') if !line.starts_with("---") => RED,
-                    _ => DIM,
+                    Some('+') if !line.starts_with("+++") => Style::Green,
+                    Some('-') if !line.starts_with("---") => Style::Red,
+                    _ => Style::Dim,
                 };
                 let _ = writeln!(chunk, "      {}", paint(color, style, line));
             }
         }
         for cmd in &c.commands {
-            let _ = writeln!(chunk, "      {}", paint(color, DIM, &one_line(cmd)));
+            let _ = writeln!(chunk, "      {}", paint(color, Style::Dim, &one_line(cmd)));
         }
         chunk.push('\n');
         out.write_all(chunk.as_bytes())?;
     }
-    writeln!(out, "{}", paint(color, BOLD, &summary_line(plan, allowed)))
+    writeln!(
+        out,
+        "{}",
+        paint(color, Style::Bold, &summary_line(plan, allowed))
+    )
 }
 
 /// Long commands (mapping JSON) are cut for the terminal view; JSON output has them whole.
@@ -333,7 +327,7 @@ pub fn markdown(plan: &Plan, allowed: &[ImpactClass]) -> String {
         let _ = write!(
             out,
             "\n_{omitted} more {} not shown in full to stay within the comment size limit; run `kustoplan plan --format json` for everything._\n",
-            if omitted == 1 { "change" } else { "changes" }
+            plural(omitted, "change", "changes")
         );
     }
     out

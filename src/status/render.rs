@@ -3,25 +3,13 @@
 use std::fmt::Write;
 
 use super::{ConnectorReport, Failures, Health, Lag, StatusReport};
+use crate::text::{Style, paint};
 
-const RED: &str = "\x1b[31m";
-const YELLOW: &str = "\x1b[33m";
-const GREEN: &str = "\x1b[32m";
-const BOLD: &str = "\x1b[1m";
-
-fn paint(color: bool, style: &str, text: &str) -> String {
-    if color {
-        format!("{style}{text}\x1b[0m")
-    } else {
-        text.to_string()
-    }
-}
-
-fn state_style(state: &str) -> &'static str {
+fn state_style(state: &str) -> Style {
     match state {
-        "RUNNING" => GREEN,
-        "FAILED" | "MISSING" => RED,
-        _ => YELLOW,
+        "RUNNING" => Style::Green,
+        "FAILED" | "MISSING" => Style::Red,
+        _ => Style::Yellow,
     }
 }
 
@@ -43,7 +31,7 @@ pub fn text(report: &StatusReport, color: bool) -> String {
         count(Health::Degraded),
         count(Health::Failed)
     );
-    let _ = writeln!(out, "{}", paint(color, BOLD, &summary));
+    let _ = writeln!(out, "{}", paint(color, Style::Bold, &summary));
     out
 }
 
@@ -62,7 +50,7 @@ fn connector(out: &mut String, c: &ConnectorReport, color: bool) {
     let _ = writeln!(
         out,
         "{}: {}{worker} (declared {declared})",
-        paint(color, BOLD, &c.address),
+        paint(color, Style::Bold, &c.address),
         paint(color, state_style(state), state)
     );
     if c.state.is_none() {
@@ -106,7 +94,7 @@ fn connector(out: &mut String, c: &ConnectorReport, color: bool) {
             .map_or_else(|| "no rows".to_string(), |t| format!("last ingestion {t}"));
         match &r.table_error {
             Some(e) => {
-                let _ = writeln!(out, "    table: {}", paint(color, YELLOW, e));
+                let _ = writeln!(out, "    table: {}", paint(color, Style::Yellow, e));
             }
             None => {
                 let _ = writeln!(out, "    table: {last}");
@@ -132,13 +120,17 @@ fn failures_summary(f: &Failures, color: bool) -> String {
         let reason = f.reason.as_deref().unwrap_or("not read");
         return format!(
             "ingestion failures unavailable: {}",
-            paint(color, YELLOW, reason)
+            paint(color, Style::Yellow, reason)
         );
     }
     let Some(last) = &f.last else {
         return format!("no ingestion failures since {}", f.since);
     };
-    let style = if f.permanent > 0 { RED } else { YELLOW };
+    let style = if f.permanent > 0 {
+        Style::Red
+    } else {
+        Style::Yellow
+    };
     let counts = format!(
         "{} ingestion failure(s) since {} ({} permanent)",
         f.count, f.since, f.permanent

@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 use serde_json::json;
 
 use super::{Cleanup, Outcome, VerifyReport};
+use crate::text::{Style, paint};
 
 /// Version of the JSON document's shape.
 pub const FORMAT_VERSION: u32 = 1;
@@ -13,13 +14,7 @@ pub const FORMAT_VERSION: u32 = 1;
 /// One line per check: verified with its latency, failed with the reason, or not verified
 /// and why; then the cleanup of each canary; then a summary line.
 pub fn text(report: &VerifyReport, color: bool) -> String {
-    let paint = |style: &str, s: &str| {
-        if color {
-            format!("\x1b[{style}m{s}\x1b[0m")
-        } else {
-            s.to_string()
-        }
-    };
+    let paint = |style: Style, s: &str| paint(color, style, s);
     let mut out = String::new();
     if report.checks.is_empty() {
         out.push_str("Nothing to verify: no route or table was selected.\n");
@@ -30,15 +25,18 @@ pub fn text(report: &VerifyReport, color: bool) -> String {
         let line = match &c.outcome {
             Outcome::Verified { latency } => format!(
                 "{} {label}: canary queryable after {:.1}s (expected up to {}s)",
-                paint("32", "✓ verified"),
+                paint(Style::Green, "✓ verified"),
                 latency.as_secs_f64(),
                 c.check.expected_wait.as_secs()
             ),
             Outcome::Failed { reason } => {
-                format!("{} {label}: {reason}", paint("31", "✗ failed"))
+                format!("{} {label}: {reason}", paint(Style::Red, "✗ failed"))
             }
             Outcome::NotVerified { reason } => {
-                format!("{} {label}: {reason}", paint("33", "- not verified"))
+                format!(
+                    "{} {label}: {reason}",
+                    paint(Style::Yellow, "- not verified")
+                )
             }
         };
         let _ = writeln!(out, "{line}");
@@ -51,7 +49,7 @@ pub fn text(report: &VerifyReport, color: bool) -> String {
                 let _ = writeln!(
                     out,
                     "    {} {reason}: {command}",
-                    paint("33", "canary may remain:")
+                    paint(Style::Yellow, "canary may remain:")
                 );
             }
         }
