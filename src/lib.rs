@@ -16,5 +16,6 @@ pub mod redact;
 pub mod sandbox;
 pub mod saved_plan;
 pub mod status;
+pub mod targets;
 pub mod verify;
 pub mod workflow;
