@@ -232,7 +232,7 @@ pub fn open_kusto(
                 dir: dir.clone(),
                 source: Box::new(e),
             })?;
-        return Ok(KustoTransport::local(Arc::new(sandbox)));
+        return Ok(KustoTransport::new(Arc::new(sandbox)));
     };
     let auth = m
         .stack
