@@ -25,8 +25,11 @@ use crate::providers::kusto::{
 use crate::sandbox::connect::ConnectSandbox;
 use crate::sandbox::kafka::KafkaSandbox;
 use crate::sandbox::kusto::KustoSandbox;
-use crate::sandbox::lease::{DirLease, LeaseError, LeaseRequest};
 use crate::workflow::Source;
+
+/// The built-in sandbox directory's lease, as the commands that open targets ask for it and
+/// hold it: re-exported so nothing outside this module reaches into `sandbox/` to open targets.
+pub use crate::sandbox::lease::{DirLease, LeaseError, LeaseMode, LeaseRequest};
 
 /// Why a system could not be opened, reached or read; the message says which system and what
 /// to do, and never holds a secret.

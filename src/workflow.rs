@@ -18,9 +18,8 @@ use crate::providers::connect::converge;
 use crate::providers::connect::observe::{self as connect_observe, ListError};
 use crate::providers::kafka::KafkaBackend;
 use crate::providers::report::{ApplyReport, CommandOutcome};
-use crate::sandbox::lease::{DirLease, LeaseError, LeaseMode, LeaseRequest};
-use crate::targets;
 pub use crate::targets::TargetError;
+use crate::targets::{self, DirLease, LeaseError, LeaseMode, LeaseRequest};
 
 use crate::diagnostics::{Diagnostic, SourceMap};
 use crate::interrupt::StopRequest;
