@@ -234,19 +234,17 @@ impl Session {
                 None => Ok(BTreeMap::new()),
             }
         };
-        let connect = futures::future::try_join_all(self.connect.iter().map(
-            |(cluster, client)| async move {
-                let connectors =
-                    connect_observe::observe(client, cluster, self.connectors.get(cluster)).await?;
-                Ok::<_, WorkflowError>((cluster.clone(), connectors))
-            },
-        ));
+        let connect = async {
+            connect_observe::observe_clusters(&self.connect, &self.connectors)
+                .await
+                .map_err(WorkflowError::from)
+        };
         // The systems are independent: one round trip each, all in flight at once.
         let (kusto, topics, connect) = futures::try_join!(kusto, topics, connect)?;
         Ok(Observed {
             kusto,
             topics,
-            connect: connect.into_iter().collect(),
+            connect,
         })
     }
 
@@ -472,25 +470,10 @@ impl Session {
 
     /// Validates every connector config the plan writes; nothing is written when any is invalid.
     pub async fn validate_connectors(&self, changes: &[Change]) -> Result<(), WorkflowError> {
-        let mut problems = Vec::new();
-        for (cluster, client) in &self.connect {
-            let ops: Vec<Operation> = connect_steps(changes, cluster)
-                .into_iter()
-                .flat_map(|step| step.operations)
-                .collect();
-            let invalid = converge::validate(client, &ops, self.parallelism.connect)
+        let problems =
+            converge::validate_clusters(&self.connect, changes, self.parallelism.connect)
                 .await
-                .map_err(|source| TargetError::ConnectValidate {
-                    cluster: cluster.clone(),
-                    source,
-                })?;
-            problems.extend(invalid.into_iter().map(|i| {
-                format!(
-                    "connect.{cluster}.connector.{}: `{}`: {}",
-                    i.connector, i.key, i.message
-                )
-            }));
-        }
+                .map_err(|(cluster, source)| TargetError::ConnectValidate { cluster, source })?;
         if problems.is_empty() {
             Ok(())
         } else {
@@ -511,7 +494,7 @@ impl Session {
         let mut report = ApplyReport::default();
         if stop.is_requested() {
             report.interrupted = true;
-            skip_rest(&mut report, changes, |_| true);
+            report.skip(changes, |_| true);
             return report;
         }
         if let Some(kafka) = &self.kafka {
@@ -544,14 +527,14 @@ impl Session {
                 }
                 report.requests += 1;
                 if !ok {
-                    skip_rest(&mut report, changes, |c| c.target != Target::Kafka);
+                    report.skip(changes, |c| c.target != Target::Kafka);
                     return report;
                 }
             }
         }
         if stop.is_requested() {
             report.interrupted = true;
-            skip_rest(&mut report, changes, |c| c.target != Target::Kafka);
+            report.skip(changes, |c| c.target != Target::Kafka);
             return report;
         }
         let (kusto_first, kusto_last): (Vec<Change>, Vec<Change>) = changes
@@ -563,45 +546,29 @@ impl Session {
             .apply_kusto(&kusto_first, stop, &mut report, &mut progress)
             .await
         {
-            skip_rest(&mut report, changes, |c| {
+            report.skip(changes, |c| {
                 matches!(c.target, Target::Connect { .. })
                     || c.phase == crate::plan::phase::KUSTO_REMOVALS
             });
             return report;
         }
-        for (cluster, client) in &self.connect {
-            // A failure or a stop on one Connect cluster starts nothing on the next.
-            if report.interrupted
-                || report
-                    .commands
-                    .iter()
-                    .any(|(_, _, o)| *o != CommandOutcome::Completed)
-            {
-                skip_rest(
-                    &mut report,
-                    changes,
-                    |c| matches!(&c.target, Target::Connect { cluster: name } if name == cluster),
-                );
-                continue;
-            }
-            converge::apply_cluster(
-                client,
-                cluster,
-                connect_steps(changes, cluster),
-                self.connectors.get(cluster),
-                self.parallelism.connect,
-                stop,
-                &mut progress,
-                &mut report,
-            )
-            .await;
-        }
+        // A failure or a stop on one Connect cluster starts nothing on the next.
+        converge::apply_clusters(
+            &self.connect,
+            changes,
+            &self.connectors,
+            self.parallelism.connect,
+            stop,
+            &mut progress,
+            &mut report,
+        )
+        .await;
         if !kusto_last.is_empty() {
             if report.succeeded() {
                 self.apply_kusto(&kusto_last, stop, &mut report, &mut progress)
                     .await;
             } else {
-                skip_rest(&mut report, &kusto_last, |_| true);
+                report.skip(&kusto_last, |_| true);
             }
         }
         report
@@ -621,7 +588,7 @@ impl Session {
         }
         if stop.is_requested() {
             report.interrupted = true;
-            skip_rest(report, changes, |_| true);
+            report.skip(changes, |_| true);
             return false;
         }
         let kusto = crate::providers::kusto::apply::apply(
@@ -655,51 +622,19 @@ impl Session {
         mut progress: impl FnMut(String),
     ) -> Result<ApplyReport, WorkflowError> {
         let mut report = ApplyReport::default();
-        for (cluster, client) in &self.connect {
-            let manager = self.manifests.connect_manager(cluster);
-            if !manager.lets_kustoplan_write() {
-                progress(format!(
-                    "Not restarting failed tasks on Connect cluster `{cluster}`: it is managed by {}.",
-                    manager.describe()
-                ));
-                continue;
-            }
-            converge::restart_failed(
-                client,
-                cluster,
-                self.connectors.get(cluster),
-                self.parallelism.connect,
-                &mut progress,
-                &mut report,
-            )
-            .await?;
-        }
+        converge::restart_failed_clusters(
+            &self.connect,
+            &self.connectors,
+            |cluster| {
+                let manager = self.manifests.connect_manager(cluster);
+                (!manager.lets_kustoplan_write()).then(|| manager.describe().to_string())
+            },
+            self.parallelism.connect,
+            &mut progress,
+            &mut report,
+        )
+        .await?;
         Ok(report)
-    }
-}
-
-/// The Connect steps of a plan for one cluster, in plan order.
-fn connect_steps(changes: &[Change], cluster: &str) -> Vec<converge::Step> {
-    changes
-        .iter()
-        .filter(|c| matches!(&c.target, Target::Connect { cluster: name } if name == cluster))
-        .map(|c| converge::Step {
-            address: c.address.clone(),
-            phase: c.phase,
-            operations: c.operations.clone(),
-        })
-        .collect()
-}
-
-/// Marks the commands of the changes `later` selects as not run (an earlier step failed or
-/// apply was interrupted).
-fn skip_rest(report: &mut ApplyReport, changes: &[Change], later: impl Fn(&Change) -> bool) {
-    for c in changes.iter().filter(|c| later(c)) {
-        for cmd in &c.commands {
-            report
-                .commands
-                .push((c.address.clone(), cmd.clone(), CommandOutcome::NotRun));
-        }
     }
 }
 
