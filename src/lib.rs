@@ -16,6 +16,7 @@ pub mod redact;
 pub mod sandbox;
 pub mod saved_plan;
 pub mod status;
+pub mod targets;
 pub mod text;
 pub mod verify;
 pub mod workflow;

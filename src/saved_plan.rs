@@ -14,7 +14,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::manifest::Manifests;
 use crate::plan::{PLAN_VERSION, Plan, is_sha256_hex, sha256_hex};
-use crate::workflow::{Source, sandbox_dir};
+use crate::targets::sandbox_dir;
+use crate::workflow::Source;
 
 /// A plan file written by `plan --out`: the plan, where it came from and a digest of those
 /// inputs. No secrets or tokens.

@@ -2,28 +2,24 @@
 //! command handlers thin and the planner pure.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
 use crate::model::ConnectManager;
 use crate::model::connect::{ConnectCluster, Topic};
-use crate::model::endpoint::Endpoint;
 use crate::model::sink::{key, topic_list};
 use crate::plan::{
     Change, Operation, Target, connect as connect_plan, cross, kafka as kafka_plan, target,
 };
-use crate::providers::connect::ConnectClientError;
+use crate::providers::connect::ConnectClient;
 use crate::providers::connect::converge;
 use crate::providers::connect::observe::{self as connect_observe, ListError};
-use crate::providers::connect::{BasicAuth, ConnectClient, ConnectClientOptions};
-use crate::providers::kafka::KafkaError;
-use crate::providers::kafka::transport::KafkaTransport;
+use crate::providers::kafka::KafkaBackend;
 use crate::providers::report::{ApplyReport, CommandOutcome};
-use crate::sandbox::connect::ConnectSandbox;
-use crate::sandbox::kafka::KafkaSandbox;
-use crate::sandbox::lease::{DirLease, LeaseError, LeaseMode, LeaseRequest};
+pub use crate::targets::TargetError;
+use crate::targets::{self, DirLease, LeaseError, LeaseMode, LeaseRequest};
 
 use crate::diagnostics::{Diagnostic, SourceMap};
 use crate::interrupt::StopRequest;
@@ -33,10 +29,6 @@ use crate::plan::kusto::{DiffOptions, diff_report};
 use crate::plan::{ImpactClass, PLAN_VERSION, Plan, fingerprint};
 use crate::providers::kusto::observe::observe;
 use crate::providers::kusto::transport::{KustoTransport, TransportError};
-use crate::providers::kusto::{
-    ClientOptions, KustoClient, KustoClientError, TokenError, TokenSource,
-};
-use crate::sandbox::kusto::KustoSandbox;
 
 /// Where a plan came from, so a saved plan can be applied with the same stack and targets.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -70,67 +62,6 @@ pub enum WorkflowError {
     SavedPlan(crate::saved_plan::SavedPlanError),
     /// The observed state could not be put in canonical form for its fingerprint.
     Fingerprint(String),
-}
-
-/// Why a system could not be opened, reached or read; the message says which system and what
-/// to do, and never holds a secret.
-#[derive(Debug, thiserror::Error)]
-pub enum TargetError {
-    /// A Kusto request failed.
-    #[error("{}", .0.message)]
-    Kusto(TransportError),
-    /// No token source could be set up for the cluster.
-    #[error("cannot authenticate to {cluster}: {source}")]
-    KustoAuth {
-        /// The cluster URL.
-        cluster: String,
-        /// Why.
-        source: TokenError,
-    },
-    /// The Kusto client could not be built (an invalid cluster URL, ...).
-    #[error(transparent)]
-    KustoClient(KustoClientError),
-    /// A Connect cluster could not be listed.
-    #[error(transparent)]
-    ConnectList(#[from] ListError),
-    /// A Connect cluster could not be reached.
-    #[error("cannot reach Connect cluster `{cluster}`: {source}")]
-    ConnectOpen {
-        /// The cluster's name in the stack.
-        cluster: String,
-        /// Why.
-        source: ConnectClientError,
-    },
-    /// Connect could not validate the configs the plan writes.
-    #[error("cannot validate connector configs on `{cluster}`: {source}")]
-    ConnectValidate {
-        /// The cluster's name in the stack.
-        cluster: String,
-        /// Why.
-        source: ConnectClientError,
-    },
-    /// The Kafka cluster could not be reached.
-    #[error("cannot reach Kafka: {0}")]
-    KafkaOpen(KafkaError),
-    /// The Kafka topics could not be read.
-    #[error("cannot read Kafka topics: {0}")]
-    KafkaRead(KafkaError),
-    /// The built-in sandbox of a system could not be opened.
-    #[error("cannot open the built-in {system} in {}: {source}", .dir.display())]
-    SandboxOpen {
-        /// `sandbox`, `Kafka sandbox` or `Connect sandbox`.
-        system: &'static str,
-        /// Its directory.
-        dir: PathBuf,
-        /// Why.
-        source: Box<dyn std::error::Error + Send + Sync>,
-    },
-    /// The sandbox lock could not be taken.
-    #[error(transparent)]
-    Lease(LeaseError),
-    /// The async runtime could not start.
-    #[error("cannot start the async runtime: {0}")]
-    Runtime(std::io::Error),
 }
 
 impl From<TargetError> for WorkflowError {
@@ -186,7 +117,7 @@ pub struct Session {
     /// Where Kusto commands go (shared with the apply lease's renewal).
     pub transport: Arc<KustoTransport>,
     /// Where topic operations go, when the stack has topics or routes.
-    pub kafka: Option<KafkaTransport>,
+    pub kafka: Option<Arc<dyn KafkaBackend>>,
     /// One client per Connect cluster the stack uses.
     pub connect: BTreeMap<String, ConnectClient>,
     /// How the diff treats undeclared objects.
@@ -254,13 +185,13 @@ impl Session {
         }
         let topics = desired::kafka_topics(&manifests);
         let sandbox_lease = lease_sandbox(&manifests, &topics, &connectors, &source, lease)?;
-        let transport = Arc::new(open_kusto(&manifests, &desired, &source)?);
+        let transport = Arc::new(targets::open_kusto(&manifests, &desired, &source)?);
         let kafka = if topics.is_empty() && connectors.values().all(|c| c.is_empty()) {
             None
         } else {
-            Some(open_kafka(&manifests, &source)?)
+            Some(targets::open_kafka(&manifests, &source)?)
         };
-        let connect = open_connect(&manifests, &connectors, &source)?;
+        let connect = targets::open_connect(&manifests, &connectors, &source)?;
         Ok(Session {
             connectors,
             topics,
@@ -303,19 +234,17 @@ impl Session {
                 None => Ok(BTreeMap::new()),
             }
         };
-        let connect = futures::future::try_join_all(self.connect.iter().map(
-            |(cluster, client)| async move {
-                let connectors =
-                    connect_observe::observe(client, cluster, self.connectors.get(cluster)).await?;
-                Ok::<_, WorkflowError>((cluster.clone(), connectors))
-            },
-        ));
+        let connect = async {
+            connect_observe::observe_clusters(&self.connect, &self.connectors)
+                .await
+                .map_err(WorkflowError::from)
+        };
         // The systems are independent: one round trip each, all in flight at once.
         let (kusto, topics, connect) = futures::try_join!(kusto, topics, connect)?;
         Ok(Observed {
             kusto,
             topics,
-            connect: connect.into_iter().collect(),
+            connect,
         })
     }
 
@@ -541,25 +470,10 @@ impl Session {
 
     /// Validates every connector config the plan writes; nothing is written when any is invalid.
     pub async fn validate_connectors(&self, changes: &[Change]) -> Result<(), WorkflowError> {
-        let mut problems = Vec::new();
-        for (cluster, client) in &self.connect {
-            let ops: Vec<Operation> = connect_steps(changes, cluster)
-                .into_iter()
-                .flat_map(|step| step.operations)
-                .collect();
-            let invalid = converge::validate(client, &ops, self.parallelism.connect)
+        let problems =
+            converge::validate_clusters(&self.connect, changes, self.parallelism.connect)
                 .await
-                .map_err(|source| TargetError::ConnectValidate {
-                    cluster: cluster.clone(),
-                    source,
-                })?;
-            problems.extend(invalid.into_iter().map(|i| {
-                format!(
-                    "connect.{cluster}.connector.{}: `{}`: {}",
-                    i.connector, i.key, i.message
-                )
-            }));
-        }
+                .map_err(|(cluster, source)| TargetError::ConnectValidate { cluster, source })?;
         if problems.is_empty() {
             Ok(())
         } else {
@@ -580,7 +494,7 @@ impl Session {
         let mut report = ApplyReport::default();
         if stop.is_requested() {
             report.interrupted = true;
-            skip_rest(&mut report, changes, |_| true);
+            report.skip(changes, |_| true);
             return report;
         }
         if let Some(kafka) = &self.kafka {
@@ -596,7 +510,7 @@ impl Session {
             if !ops.is_empty() {
                 progress(format!("Applying {} topic operations...", ops.len()));
                 let only: Vec<Operation> = ops.iter().map(|(_, op)| op.clone()).collect();
-                let topics = crate::providers::kafka::apply::execute(kafka, &only).await;
+                let topics = crate::providers::kafka::apply::execute(kafka.as_ref(), &only).await;
                 let ok = topics.succeeded();
                 for (address, op) in &ops {
                     let outcome = match topics.ran.iter().find(|(o, _)| o == op) {
@@ -613,14 +527,14 @@ impl Session {
                 }
                 report.requests += 1;
                 if !ok {
-                    skip_rest(&mut report, changes, |c| c.target != Target::Kafka);
+                    report.skip(changes, |c| c.target != Target::Kafka);
                     return report;
                 }
             }
         }
         if stop.is_requested() {
             report.interrupted = true;
-            skip_rest(&mut report, changes, |c| c.target != Target::Kafka);
+            report.skip(changes, |c| c.target != Target::Kafka);
             return report;
         }
         let (kusto_first, kusto_last): (Vec<Change>, Vec<Change>) = changes
@@ -632,45 +546,29 @@ impl Session {
             .apply_kusto(&kusto_first, stop, &mut report, &mut progress)
             .await
         {
-            skip_rest(&mut report, changes, |c| {
+            report.skip(changes, |c| {
                 matches!(c.target, Target::Connect { .. })
                     || c.phase == crate::plan::phase::KUSTO_REMOVALS
             });
             return report;
         }
-        for (cluster, client) in &self.connect {
-            // A failure or a stop on one Connect cluster starts nothing on the next.
-            if report.interrupted
-                || report
-                    .commands
-                    .iter()
-                    .any(|(_, _, o)| *o != CommandOutcome::Completed)
-            {
-                skip_rest(
-                    &mut report,
-                    changes,
-                    |c| matches!(&c.target, Target::Connect { cluster: name } if name == cluster),
-                );
-                continue;
-            }
-            converge::apply_cluster(
-                client,
-                cluster,
-                connect_steps(changes, cluster),
-                self.connectors.get(cluster),
-                self.parallelism.connect,
-                stop,
-                &mut progress,
-                &mut report,
-            )
-            .await;
-        }
+        // A failure or a stop on one Connect cluster starts nothing on the next.
+        converge::apply_clusters(
+            &self.connect,
+            changes,
+            &self.connectors,
+            self.parallelism.connect,
+            stop,
+            &mut progress,
+            &mut report,
+        )
+        .await;
         if !kusto_last.is_empty() {
             if report.succeeded() {
                 self.apply_kusto(&kusto_last, stop, &mut report, &mut progress)
                     .await;
             } else {
-                skip_rest(&mut report, &kusto_last, |_| true);
+                report.skip(&kusto_last, |_| true);
             }
         }
         report
@@ -690,7 +588,7 @@ impl Session {
         }
         if stop.is_requested() {
             report.interrupted = true;
-            skip_rest(report, changes, |_| true);
+            report.skip(changes, |_| true);
             return false;
         }
         let kusto = crate::providers::kusto::apply::apply(
@@ -724,126 +622,24 @@ impl Session {
         mut progress: impl FnMut(String),
     ) -> Result<ApplyReport, WorkflowError> {
         let mut report = ApplyReport::default();
-        for (cluster, client) in &self.connect {
-            let manager = self.manifests.connect_manager(cluster);
-            if !manager.lets_kustoplan_write() {
-                progress(format!(
-                    "Not restarting failed tasks on Connect cluster `{cluster}`: it is managed by {}.",
-                    manager.describe()
-                ));
-                continue;
-            }
-            converge::restart_failed(
-                client,
-                cluster,
-                self.connectors.get(cluster),
-                self.parallelism.connect,
-                &mut progress,
-                &mut report,
-            )
-            .await?;
-        }
+        converge::restart_failed_clusters(
+            &self.connect,
+            &self.connectors,
+            |cluster| {
+                let manager = self.manifests.connect_manager(cluster);
+                (!manager.lets_kustoplan_write()).then(|| manager.describe().to_string())
+            },
+            self.parallelism.connect,
+            &mut progress,
+            &mut report,
+        )
+        .await?;
         Ok(report)
     }
 }
 
-/// The Connect steps of a plan for one cluster, in plan order.
-fn connect_steps(changes: &[Change], cluster: &str) -> Vec<converge::Step> {
-    changes
-        .iter()
-        .filter(|c| matches!(&c.target, Target::Connect { cluster: name } if name == cluster))
-        .map(|c| converge::Step {
-            address: c.address.clone(),
-            phase: c.phase,
-            operations: c.operations.clone(),
-        })
-        .collect()
-}
-
-/// Marks the commands of the changes `later` selects as not run (an earlier step failed or
-/// apply was interrupted).
-fn skip_rest(report: &mut ApplyReport, changes: &[Change], later: impl Fn(&Change) -> bool) {
-    for c in changes.iter().filter(|c| later(c)) {
-        for cmd in &c.commands {
-            report
-                .commands
-                .push((c.address.clone(), cmd.clone(), CommandOutcome::NotRun));
-        }
-    }
-}
-
-/// The Kafka transport of the stack's target (the built-in sandbox without one).
-pub(crate) fn open_kafka(m: &Manifests, source: &Source) -> Result<KafkaTransport, WorkflowError> {
-    let dir = sandbox_dir(source);
-    match m.stack.as_ref().and_then(|s| s.targets.kafka.as_ref()) {
-        Some(target) => {
-            KafkaTransport::for_target(target, &dir).map_err(|e| TargetError::KafkaOpen(e).into())
-        }
-        None => KafkaSandbox::open(&dir)
-            .map(|s| KafkaTransport::local(Arc::new(s)))
-            .map_err(|e| {
-                TargetError::SandboxOpen {
-                    system: "Kafka sandbox",
-                    dir: dir.clone(),
-                    source: Box::new(e),
-                }
-                .into()
-            }),
-    }
-}
-
-/// One client per Connect cluster named by `connectors`' keys (the built-in sandbox for
-/// `url: sandbox` or an undeclared cluster).
-pub(crate) fn open_connect(
-    m: &Manifests,
-    connectors: &BTreeMap<String, ConnectCluster>,
-    source: &Source,
-) -> Result<BTreeMap<String, ConnectClient>, WorkflowError> {
-    let targets = m.stack.as_ref().map(|s| &s.targets.connect);
-    let mut out = BTreeMap::new();
-    for cluster in connectors.keys() {
-        let target = targets.and_then(|t| t.get(cluster));
-        let client = match m.connect_endpoint(cluster) {
-            Endpoint::Sandbox => {
-                let dir = sandbox_dir(source).join("connect").join(cluster);
-                let sandbox = ConnectSandbox::open(&dir).map_err(|e| TargetError::SandboxOpen {
-                    system: "Connect sandbox",
-                    dir: dir.clone(),
-                    source: Box::new(e),
-                })?;
-                ConnectClient::local(Arc::new(sandbox))
-            }
-            Endpoint::Live(url) => {
-                let auth = match target
-                    .and_then(|t| t.password.as_ref().map(|p| (t.username.clone(), p)))
-                {
-                    Some((user, password)) => match &password.value {
-                        crate::manifest::spec::SecretRef::Env { env } => {
-                            Some(BasicAuth::from_env(user.unwrap_or_default(), env).map_err(
-                                |source| TargetError::ConnectOpen {
-                                    cluster: cluster.clone(),
-                                    source,
-                                },
-                            )?)
-                        }
-                        crate::manifest::spec::SecretRef::Text(_) => None,
-                    },
-                    None => None,
-                };
-                ConnectClient::new(url, auth, ConnectClientOptions::default())
-            }
-        }
-        .map_err(|source| TargetError::ConnectOpen {
-            cluster: cluster.clone(),
-            source,
-        })?;
-        out.insert(cluster.clone(), client);
-    }
-    Ok(out)
-}
-
-/// Leases the built-in sandbox's directory when any target of the stack is the sandbox (the
-/// same choices as [`open_kusto`], [`open_kafka`] and [`open_connect`]); live targets need none.
+/// Leases the built-in sandbox's directory when any target of the stack is the sandbox
+/// ([`targets::lease_sandbox`]), with the message a held lock deserves.
 fn lease_sandbox(
     m: &Manifests,
     topics: &BTreeMap<String, Topic>,
@@ -851,18 +647,8 @@ fn lease_sandbox(
     source: &Source,
     request: &LeaseRequest,
 ) -> Result<Option<DirLease>, WorkflowError> {
-    let kusto = m.kusto_endpoint().is_sandbox();
-    let kafka = (!topics.is_empty() || connectors.values().any(|c| !c.is_empty()))
-        && m.kafka_endpoint().is_sandbox();
-    let connect = connectors
-        .keys()
-        .any(|cluster| m.connect_endpoint(cluster).is_sandbox());
-    if !(kusto || kafka || connect) {
-        return Ok(None);
-    }
-    DirLease::acquire(&sandbox_dir(source), request)
-        .map(Some)
-        .map_err(|e| match (&e, request.mode) {
+    targets::lease_sandbox(m, topics, connectors, source, request).map_err(|e| {
+        match (&e, request.mode) {
             (LeaseError::Held { .. }, LeaseMode::Exclusive) => WorkflowError::Locked(format!(
                 "{e}; nothing was changed. Wait for it to finish, or pass --lock-timeout \
                  DURATION (e.g. --lock-timeout 30s) to wait for it"
@@ -871,7 +657,8 @@ fn lease_sandbox(
                 "{e}; nothing was read. Run again when it has finished"
             )),
             (LeaseError::Io { .. }, _) => TargetError::Lease(e).into(),
-        })
+        }
+    })
 }
 
 /// A live Kusto target and what names and places the stack's apply lease there
@@ -912,66 +699,10 @@ pub fn open_lease_target(source: &Source) -> Result<Option<LeaseTarget>, Workflo
     };
     let manifests = manifest::load(&source.paths, &options)
         .map_err(|f| WorkflowError::Invalid(f.sources, f.diagnostics))?;
-    if manifests.kusto_endpoint().is_sandbox() {
+    if !targets::kusto_is_live(&manifests) {
         return Ok(None);
     }
     let desired = desired::kusto_state(&manifests);
-    let transport = Arc::new(open_kusto(&manifests, &desired, source)?);
+    let transport = Arc::new(targets::open_kusto(&manifests, &desired, source)?);
     Ok(lease_target(&manifests, &desired, transport))
-}
-
-/// The directory the built-in sandbox persists to: `--sandbox-dir`, else `.kustoplan/sandbox`
-/// next to the manifests.
-pub fn sandbox_dir(source: &Source) -> PathBuf {
-    if let Some(dir) = &source.sandbox_dir {
-        return dir.clone();
-    }
-    let root = source.paths.first().map_or_else(
-        || PathBuf::from("."),
-        |p| {
-            if p.is_dir() {
-                p.clone()
-            } else {
-                p.parent()
-                    .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
-            }
-        },
-    );
-    root.join(".kustoplan").join("sandbox")
-}
-
-/// The Kusto transport of the stack's target; the built-in sandbox is opened with `desired`'s
-/// databases.
-pub(crate) fn open_kusto(
-    m: &Manifests,
-    desired: &KustoState,
-    source: &Source,
-) -> Result<KustoTransport, WorkflowError> {
-    let Endpoint::Live(cluster) = m.kusto_endpoint() else {
-        let dir = sandbox_dir(source);
-        let databases: Vec<String> = desired.databases.keys().cloned().collect();
-        let sandbox =
-            KustoSandbox::open(&dir, &databases).map_err(|e| TargetError::SandboxOpen {
-                system: "sandbox",
-                dir: dir.clone(),
-                source: Box::new(e),
-            })?;
-        return Ok(KustoTransport::local(Arc::new(sandbox)));
-    };
-    let auth = m
-        .stack
-        .as_ref()
-        .and_then(|s| s.targets.kusto.as_ref())
-        .map(|k| &k.auth);
-    let default_auth = crate::manifest::spec::AadAuth::default();
-    let tokens =
-        TokenSource::from_auth(auth.unwrap_or(&default_auth), cluster).map_err(|source| {
-            TargetError::KustoAuth {
-                cluster: cluster.to_string(),
-                source,
-            }
-        })?;
-    let client = KustoClient::new(cluster, tokens, ClientOptions::default())
-        .map_err(TargetError::KustoClient)?;
-    Ok(KustoTransport::http(client))
 }

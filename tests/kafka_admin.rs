@@ -478,19 +478,19 @@ async fn a_dead_broker_is_a_bounded_error() {
     assert!(err.is_outcome_unknown());
 }
 
-/// The same plan operations through [`KafkaTransport`] on a broker: one request per kind of
+/// The same plan operations through [`KafkaBroker`] on a broker: one request per kind of
 /// operation, a result per operation, and CreatePartitions (unsupported by tansu) stops the
 /// apply with the clear error and lists what did not run.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn plan_operations_through_the_transport() {
     use kustoplan::plan::Operation;
-    use kustoplan::providers::kafka::KafkaTransport;
     use kustoplan::providers::kafka::apply::execute;
+    use kustoplan::providers::kafka::{KafkaBackend, KafkaBroker};
 
     let Some(broker) = start_broker("plan_operations_through_the_transport") else {
         return;
     };
-    let transport = KafkaTransport::broker(admin_reading_all(&broker));
+    let transport = KafkaBroker::new(admin_reading_all(&broker));
     let mut pinned = topic("pinned", 2, &[("retention.ms", "1000")]);
     pinned.replication_factor = Some(1);
     let ops = vec![

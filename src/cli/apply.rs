@@ -630,7 +630,7 @@ fn saved_plan(args: &ApplyArgs) -> Result<Option<SavedPlan>, String> {
     if let Some(dir) = &args.sandbox_dir {
         let given = std::path::absolute(dir)
             .map_err(|e| format!("cannot resolve {}: {e}", dir.display()))?;
-        let planned = crate::workflow::sandbox_dir(&saved.source);
+        let planned = crate::targets::sandbox_dir(&saved.source);
         if given != planned {
             return Err(format!(
                 "--sandbox-dir {} cannot be used with a plan file: {} was made against the sandbox in {}",

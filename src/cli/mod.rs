@@ -566,7 +566,7 @@ fn open_session_for_apply(
     source: crate::workflow::Source,
     lock_timeout: std::time::Duration,
 ) -> Result<(crate::workflow::Session, tokio::runtime::Runtime), crate::workflow::WorkflowError> {
-    let lease = crate::sandbox::lease::LeaseRequest::write("kustoplan apply", lock_timeout);
+    let lease = crate::targets::LeaseRequest::write("kustoplan apply", lock_timeout);
     let session = crate::workflow::Session::open_leased(source, &lease)?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -14,7 +14,8 @@ use crate::model::kusto::KustoState;
 use crate::model::sink::{KUSTO_SINK_CLASS, key, routes_in};
 use crate::providers::connect::observe as connect_observe;
 use crate::providers::kusto::observe::{database_names, observe};
-use crate::workflow::{Source, TargetError, WorkflowError, open_connect, open_kafka, open_kusto};
+use crate::targets::{open_connect, open_kafka, open_kusto};
+use crate::workflow::{Source, TargetError, WorkflowError};
 
 /// What to import; empty lists mean everything the Stack's targets reach.
 #[derive(Debug, Clone, Default)]

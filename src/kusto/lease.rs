@@ -156,7 +156,7 @@ impl LeaseRecord {
                 .ok()
                 .filter(|u| !u.is_empty())
                 .unwrap_or_else(|| "an unknown user".to_string()),
-            host: crate::sandbox::lease::host_name(),
+            host: host_name(),
             pid: std::process::id(),
             acquired_unix: now,
             expires_unix: now.saturating_add(ttl.as_secs()),
@@ -240,6 +240,17 @@ pub fn now_unix() -> u64 {
 
 fn http_date(unix: u64) -> String {
     httpdate::fmt_http_date(UNIX_EPOCH + Duration::from_secs(unix))
+}
+
+/// This machine's host name, for a lease holder's record: the apply lease's here, and the
+/// built-in sandbox directory lease's, so both say where their holder runs the same way.
+pub fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok().filter(|h| !h.is_empty()))
+        .unwrap_or_else(|| "an unknown host".to_string())
 }
 
 #[cfg(test)]

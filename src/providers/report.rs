@@ -2,6 +2,8 @@
 //! requests sent, whether the user stopped it, and whether changed connectors reached their
 //! declared state. The CLI renders it as text or JSON; exit codes follow [`ApplyReport::succeeded`].
 
+use crate::plan::Change;
+
 /// The state of one command after apply.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CommandOutcome {
@@ -39,6 +41,17 @@ pub struct StateCheck {
 }
 
 impl ApplyReport {
+    /// Marks the commands of the changes `later` selects as not run (an earlier step failed or
+    /// apply was interrupted), so the report still lists every planned command.
+    pub fn skip(&mut self, changes: &[Change], later: impl Fn(&Change) -> bool) {
+        for c in changes.iter().filter(|c| later(c)) {
+            for cmd in &c.commands {
+                self.commands
+                    .push((c.address.clone(), cmd.clone(), CommandOutcome::NotRun));
+            }
+        }
+    }
+
     /// Whether every command completed and every changed connector reached its declared state.
     pub fn succeeded(&self) -> bool {
         self.commands

@@ -23,6 +23,7 @@
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 use serde::{Deserialize, Serialize};
@@ -31,7 +32,8 @@ use super::persist::{self, PersistError};
 use crate::model::check_kafka_topic_name;
 use crate::model::connect::Topic;
 use crate::providers::kafka::{
-    ConfigChange, KafkaError, PartitionIncrease, TopicError, TopicErrorKind, TopicOutcome,
+    ConfigChange, KafkaBackend, KafkaError, LagReader, PartitionIncrease, TopicError,
+    TopicErrorKind, TopicOutcome,
 };
 
 /// File name of the topic store inside the sandbox directory.
@@ -75,6 +77,8 @@ pub enum OpenError {
 pub struct KafkaSandbox {
     dir: Option<PathBuf>,
     topics: Mutex<BTreeMap<String, Topic>>,
+    /// Requests answered through [`KafkaBackend`] (round-trip budgets count them).
+    requests: AtomicUsize,
 }
 
 impl KafkaSandbox {
@@ -114,6 +118,7 @@ impl KafkaSandbox {
         Ok(KafkaSandbox {
             dir: Some(dir.to_path_buf()),
             topics: Mutex::new(topics),
+            requests: AtomicUsize::new(0),
         })
     }
 
@@ -122,6 +127,7 @@ impl KafkaSandbox {
         KafkaSandbox {
             dir: None,
             topics: Mutex::new(BTreeMap::new()),
+            requests: AtomicUsize::new(0),
         }
     }
 
@@ -195,6 +201,11 @@ impl KafkaSandbox {
         })
     }
 
+    /// Counts one request answered through [`KafkaBackend`].
+    fn count(&self) {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// Runs `f` on a copy of the state, saves the copy if anything changed, then swaps it in.
     fn mutate(
         &self,
@@ -205,11 +216,63 @@ impl KafkaSandbox {
         let outcomes = f(&mut next);
         if next != *topics {
             if let Some(dir) = &self.dir {
-                save(dir, &next).map_err(KafkaError::Sandbox)?;
+                save(dir, &next)
+                    .map_err(|e| KafkaError::Storage(format!("built-in Kafka sandbox: {e}")))?;
             }
             *topics = next;
         }
         Ok(outcomes)
+    }
+}
+
+/// The sandbox answers the provider's topic interface in this process, so observe and apply
+/// cannot tell it from a broker.
+#[async_trait::async_trait]
+impl KafkaBackend for KafkaSandbox {
+    async fn observe(&self, names: &[String]) -> Result<BTreeMap<String, Topic>, KafkaError> {
+        self.count();
+        Ok(KafkaSandbox::observe(self, names))
+    }
+
+    async fn topic_names(&self) -> Result<Vec<String>, KafkaError> {
+        self.count();
+        Ok(KafkaSandbox::topic_names(self))
+    }
+
+    async fn create_topics(&self, topics: &[Topic]) -> Result<Vec<TopicOutcome>, KafkaError> {
+        self.count();
+        KafkaSandbox::create_topics(self, topics)
+    }
+
+    async fn create_partitions(
+        &self,
+        increases: &[PartitionIncrease],
+    ) -> Result<Vec<TopicOutcome>, KafkaError> {
+        self.count();
+        KafkaSandbox::create_partitions(self, increases)
+    }
+
+    async fn alter_configs(
+        &self,
+        changes: &[ConfigChange],
+    ) -> Result<Vec<TopicOutcome>, KafkaError> {
+        self.count();
+        KafkaSandbox::alter_configs(self, changes)
+    }
+
+    async fn produce(&self, _topic: &str, _key: &str, _value: &str) -> Result<(), KafkaError> {
+        Err(KafkaError::NotAvailable(
+            "the built-in Kafka sandbox keeps topic metadata only and carries no records"
+                .to_string(),
+        ))
+    }
+
+    fn lag_reader(&self) -> Option<&LagReader> {
+        None
+    }
+
+    fn requests(&self) -> usize {
+        self.requests.load(Ordering::Relaxed)
     }
 }
 
@@ -632,7 +695,104 @@ mod tests {
         let e = sb
             .create_topics(&[topic("t", 1, &[])])
             .expect_err("save fails");
-        assert!(matches!(e, KafkaError::Sandbox(_)), "{e}");
+        assert!(matches!(e, KafkaError::Storage(_)), "{e}");
         assert!(sb.observe(&names(&["t"])).is_empty());
+    }
+}
+
+#[cfg(test)]
+mod provider_tests {
+    //! The provider's apply against the sandbox: one request per kind of operation, a result
+    //! per operation.
+
+    use std::collections::BTreeMap;
+
+    use super::KafkaSandbox;
+    use crate::model::connect::Topic;
+    use crate::plan::Operation;
+    use crate::providers::kafka::apply::execute;
+    use crate::providers::kafka::{KafkaBackend, TopicErrorKind};
+
+    fn create(name: &str, partitions: u32) -> Operation {
+        Operation::CreateTopic {
+            topic: Topic {
+                name: name.into(),
+                partitions,
+                replication_factor: None,
+                configs: BTreeMap::from([("retention.ms".into(), "1000".into())]),
+            },
+        }
+    }
+
+    #[tokio::test]
+    async fn plan_operations_become_three_requests_with_per_operation_results() {
+        let transport = KafkaSandbox::in_memory();
+        let report = execute(&transport, &[create("a", 2), create("b", 1)]).await;
+        assert!(report.succeeded(), "{report:?}");
+        assert_eq!(transport.requests(), 1);
+
+        let ops = vec![
+            Operation::AlterTopicConfigs {
+                topic: "a".into(),
+                configs: BTreeMap::from([
+                    ("retention.ms".into(), None),
+                    ("cleanup.policy".into(), Some("compact".into())),
+                ]),
+            },
+            Operation::CreatePartitions {
+                topic: "a".into(),
+                total: 5,
+            },
+            Operation::CreatePartitions {
+                topic: "b".into(),
+                total: 1,
+            },
+            create("a", 9),
+            create("c", 1),
+        ];
+        let report = execute(&transport, &ops).await;
+        assert_eq!(transport.requests(), 4, "one request per kind of operation");
+        let results: Vec<(String, Option<TopicErrorKind>)> = report
+            .ran
+            .iter()
+            .map(|(op, r)| (describe(op), r.as_ref().err().map(|e| e.kind)))
+            .collect();
+        assert_eq!(
+            results,
+            [
+                ("create a".to_string(), Some(TopicErrorKind::AlreadyExists)),
+                ("create c".to_string(), None),
+                ("grow a".to_string(), None),
+                (
+                    "grow b".to_string(),
+                    Some(TopicErrorKind::InvalidPartitions)
+                ),
+                ("alter a".to_string(), None),
+            ]
+        );
+        assert!(report.error.is_none() && report.not_run.is_empty());
+        let seen = KafkaBackend::observe(&transport, &["a".to_string()])
+            .await
+            .expect("observe");
+        assert_eq!(seen["a"].partitions, 5);
+        assert_eq!(
+            seen["a"].configs,
+            BTreeMap::from([("cleanup.policy".to_string(), "compact".to_string())])
+        );
+    }
+
+    fn describe(op: &Operation) -> String {
+        let verb = match op {
+            Operation::CreateTopic { .. } => "create",
+            Operation::CreatePartitions { .. } => "grow",
+            _ => "alter",
+        };
+        let topic = match op {
+            Operation::CreateTopic { topic } => topic.name.as_str(),
+            Operation::CreatePartitions { topic, .. }
+            | Operation::AlterTopicConfigs { topic, .. } => topic.as_str(),
+            _ => "",
+        };
+        format!("{verb} {topic}")
     }
 }

@@ -27,6 +27,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
+use crate::kusto::lease::host_name;
 use crate::providers::wait::{Wait, WaitOutcome};
 
 /// Name of the lock file inside the sandbox directory.
@@ -326,16 +327,6 @@ fn read_holder(file: &File) -> Option<Holder> {
     reader.rewind().ok()?;
     reader.read_to_end(&mut text).ok()?;
     serde_json::from_slice(&text).ok()
-}
-
-/// This machine's host name, for the holder record (and the live-system lease's record).
-pub(crate) fn host_name() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .ok()
-        .map(|h| h.trim().to_string())
-        .filter(|h| !h.is_empty())
-        .or_else(|| std::env::var("HOSTNAME").ok().filter(|h| !h.is_empty()))
-        .unwrap_or_else(|| "an unknown host".to_string())
 }
 
 #[cfg(test)]

@@ -191,7 +191,7 @@ async fn run_one(
                 .produce(topic, &key, &canary.record)
                 .await
                 .map_err(|e| match e {
-                    KafkaError::Sandbox(reason) => (true, reason),
+                    KafkaError::NotAvailable(reason) => (true, reason),
                     other => (false, format!("producing the canary failed: {other}")),
                 })
         }

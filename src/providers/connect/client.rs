@@ -21,19 +21,19 @@ use serde::de::DeserializeOwned;
 use super::error::ConnectClientError;
 use super::mask::{MASK, Masker};
 use super::request::Answer;
+use super::rest::InProcessConnect;
 use super::types::{
     ConnectorInfo, ConnectorStatus, ExpandedConnector, PluginInfo, PutAction, PutOutcome,
     RawValidation, RestartOutcome, ServerInfo, SinkOffsets, ValidationReport,
 };
 use crate::providers::kusto::error::error_chain;
 use crate::providers::retry::RetryPolicy;
-use crate::sandbox::connect::ConnectSandbox;
 
 /// Prefix of every request id, and the `User-Agent` product.
 pub const APP_NAME: &str = "kustoplan";
 
 /// The base URL a [`ConnectClient::local`] client reports (never contacted).
-pub const LOCAL_BASE: &str = "http://kustoplan-sandbox.local";
+pub const LOCAL_BASE: &str = "http://in-process.kustoplan.local";
 
 /// Header carrying the client request id.
 pub const REQUEST_ID_HEADER: &str = "X-Request-Id";
@@ -112,10 +112,10 @@ impl Default for ConnectClientOptions {
     }
 }
 
-/// A Kafka Connect cluster's REST endpoint, or the built-in sandbox in this process; cheap
-/// to clone (connections and the set of learnt secrets are shared). Observe and apply are
-/// written once against it: [`ConnectClient::local`] answers through the sandbox's REST
-/// routing, so typed parsing and masking are the same for both.
+/// A Kafka Connect cluster's REST endpoint, or a REST API in this process
+/// ([`InProcessConnect`]); cheap to clone (connections and the set of learnt secrets are
+/// shared). Observe and apply are written once against it: [`ConnectClient::local`] sends the
+/// same requests in-process, so typed parsing and masking are the same for both.
 #[derive(Clone)]
 pub struct ConnectClient {
     pub(super) http: reqwest::Client,
@@ -123,8 +123,8 @@ pub struct ConnectClient {
     pub(super) auth: Option<BasicAuth>,
     pub(super) options: ConnectClientOptions,
     masker: Arc<Mutex<Masker>>,
-    /// Requests go to this in-process sandbox instead of the network.
-    pub(super) local: Option<Arc<ConnectSandbox>>,
+    /// Requests are answered by this in-process REST API instead of the network.
+    pub(super) local: Option<Arc<dyn InProcessConnect>>,
 }
 
 impl fmt::Debug for ConnectClient {
@@ -192,11 +192,12 @@ impl ConnectClient {
         })
     }
 
-    /// A client for the built-in sandbox in this process (the README's main job, with no
-    /// external service): the same typed methods, answered by [`ConnectSandbox::handle`].
-    pub fn local(sandbox: Arc<ConnectSandbox>) -> Result<Self, ConnectClientError> {
+    /// A client whose requests `api` answers in this process (the built-in sandbox: the
+    /// README's main job, with no external service): the same typed methods, answered by
+    /// [`InProcessConnect::handle`].
+    pub fn local(api: Arc<dyn InProcessConnect>) -> Result<Self, ConnectClientError> {
         let mut client = Self::new(LOCAL_BASE, None, ConnectClientOptions::default())?;
-        client.local = Some(sandbox);
+        client.local = Some(api);
         Ok(client)
     }
 

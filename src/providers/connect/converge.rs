@@ -16,8 +16,8 @@ use super::{ConnectClient, ConnectClientError};
 use crate::interrupt::StopRequest;
 use crate::model::connect::{ConnectCluster, RunState};
 use crate::model::sink::KUSTO_SINK_CLASS;
-use crate::plan::Operation;
 use crate::plan::connect::describe;
+use crate::plan::{Change, Operation, Target};
 use crate::providers::report::{ApplyReport, CommandOutcome, StateCheck};
 use crate::providers::wait::{Wait, WaitOutcome};
 
@@ -70,6 +70,33 @@ pub async fn validate(
         }
     }
     Ok(out)
+}
+
+/// Validates every connector config `changes` write, on every cluster of `clients`: one line
+/// per invalid key (`connect.CLUSTER.connector.NAME: `key`: message`), or the cluster whose
+/// validation could not be read and why.
+pub async fn validate_clusters(
+    clients: &BTreeMap<String, ConnectClient>,
+    changes: &[Change],
+    parallelism: usize,
+) -> Result<Vec<String>, (String, ConnectClientError)> {
+    let mut problems = Vec::new();
+    for (cluster, client) in clients {
+        let ops: Vec<Operation> = steps_of(changes, cluster)
+            .into_iter()
+            .flat_map(|step| step.operations)
+            .collect();
+        let invalid = validate(client, &ops, parallelism)
+            .await
+            .map_err(|e| (cluster.clone(), e))?;
+        problems.extend(invalid.into_iter().map(|i| {
+            format!(
+                "connect.{cluster}.connector.{}: `{}`: {}",
+                i.connector, i.key, i.message
+            )
+        }));
+    }
+    Ok(problems)
 }
 
 /// How long a connector whose offsets are copied may take to stop (its tasks commit their last
@@ -290,6 +317,19 @@ pub struct Step {
     pub operations: Vec<Operation>,
 }
 
+/// The Connect steps of `changes` for `cluster`, in plan order.
+pub fn steps_of(changes: &[Change], cluster: &str) -> Vec<Step> {
+    changes
+        .iter()
+        .filter(|c| matches!(&c.target, Target::Connect { cluster: name } if name == cluster))
+        .map(|c| Step {
+            address: c.address.clone(),
+            phase: c.phase,
+            operations: c.operations.clone(),
+        })
+        .collect()
+}
+
 /// The connectors an operation touches.
 fn connectors_of(op: &Operation) -> Vec<&str> {
     match op {
@@ -482,6 +522,46 @@ pub async fn apply_cluster(
     }
 }
 
+/// Carries out the Connect changes of a plan on every cluster of `clients`, one cluster after
+/// another ([`apply_cluster`] each). A failure, an unconfirmed state or a stop anywhere in
+/// `report` so far (Kafka and Kusto ran first) starts nothing on the next cluster: its changes
+/// are reported as not run.
+pub async fn apply_clusters(
+    clients: &BTreeMap<String, ConnectClient>,
+    changes: &[Change],
+    declared: &BTreeMap<String, ConnectCluster>,
+    parallelism: usize,
+    stop: &StopRequest,
+    progress: &mut impl FnMut(String),
+    report: &mut ApplyReport,
+) {
+    for (cluster, client) in clients {
+        if report.interrupted
+            || report
+                .commands
+                .iter()
+                .any(|(_, _, o)| *o != CommandOutcome::Completed)
+        {
+            report.skip(
+                changes,
+                |c| matches!(&c.target, Target::Connect { cluster: name } if name == cluster),
+            );
+            continue;
+        }
+        apply_cluster(
+            client,
+            cluster,
+            steps_of(changes, cluster),
+            declared.get(cluster),
+            parallelism,
+            stop,
+            progress,
+            report,
+        )
+        .await;
+    }
+}
+
 /// Updates which state each connector should end in after `op` succeeded.
 fn track_wanted_state(
     wanted: &mut BTreeMap<String, State>,
@@ -561,6 +641,37 @@ pub async fn restart_failed(
     report
         .verifications
         .extend(state_checks(cluster, &wanted, missed));
+    Ok(())
+}
+
+/// [`restart_failed`] on every cluster of `clients` whose connectors kustoplan writes:
+/// `managed_elsewhere` names who else writes a cluster's connectors, and such a cluster is only
+/// reported through `progress`, never restarted.
+pub async fn restart_failed_clusters(
+    clients: &BTreeMap<String, ConnectClient>,
+    declared: &BTreeMap<String, ConnectCluster>,
+    managed_elsewhere: impl Fn(&str) -> Option<String>,
+    parallelism: usize,
+    progress: &mut impl FnMut(String),
+    report: &mut ApplyReport,
+) -> Result<(), ListError> {
+    for (cluster, client) in clients {
+        if let Some(manager) = managed_elsewhere(cluster) {
+            progress(format!(
+                "Not restarting failed tasks on Connect cluster `{cluster}`: it is managed by {manager}."
+            ));
+            continue;
+        }
+        restart_failed(
+            client,
+            cluster,
+            declared.get(cluster),
+            parallelism,
+            progress,
+            report,
+        )
+        .await?;
+    }
     Ok(())
 }
 

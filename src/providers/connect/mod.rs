@@ -4,6 +4,8 @@
 //! - [`client`]: [`ConnectClient`], with timeouts, request ids, basic auth and bounded
 //!   retries (5xx, connection errors, 409 during a rebalance).
 //! - `request`: the retry loop and failure classification behind every call.
+//! - [`rest`]: [`InProcessConnect`], the REST API answered in this process (the built-in
+//!   sandbox implements it), which a client can send its requests to instead of the network.
 //! - [`types`]: typed responses (states, statuses with traces, configs, validation reports).
 //! - [`mask`]: [`mask_config`] and [`Masker`], because Connect returns literal secrets verbatim.
 //! - [`observe`]: listing a cluster's connectors, once for plan, status, import and restarts.
@@ -16,6 +18,7 @@ pub mod error;
 pub mod mask;
 pub mod observe;
 mod request;
+pub mod rest;
 pub mod types;
 
 #[cfg(test)]
@@ -24,6 +27,7 @@ mod fixture_tests;
 pub use client::{BasicAuth, ConnectClient, ConnectClientOptions};
 pub use error::ConnectClientError;
 pub use mask::{Masker, is_placeholder, is_secret_key, mask_config};
+pub use rest::{InProcessConnect, RestError, RestReply, RestRequest};
 pub use types::{
     ConnectorConfig, ConnectorInfo, ConnectorState, ConnectorStatus, ErrorBody, ExpandedConnector,
     PluginInfo, PutAction, PutOutcome, RestartOutcome, ServerInfo, SinkOffset, SinkOffsets,

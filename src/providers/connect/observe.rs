@@ -48,6 +48,21 @@ impl ExpandedConnector {
     }
 }
 
+/// The connectors of every cluster of `clients` as a plan compares them ([`observe`] each,
+/// all clusters at once: one list request per cluster).
+pub async fn observe_clusters(
+    clients: &BTreeMap<String, ConnectClient>,
+    declared: &BTreeMap<String, ConnectCluster>,
+) -> Result<BTreeMap<String, ConnectCluster>, ListError> {
+    let observed =
+        futures::future::try_join_all(clients.iter().map(|(cluster, client)| async move {
+            let connectors = observe(client, cluster, declared.get(cluster)).await?;
+            Ok::<_, ListError>((cluster.clone(), connectors))
+        }))
+        .await?;
+    Ok(observed.into_iter().collect())
+}
+
 /// The connectors of `cluster` as a plan compares them: masked configs, where a literal
 /// secret equal to what the declared `${env:NAME}` reference resolves to is taken as that
 /// reference (see [`adopt_resolved_secrets`]).

@@ -11,10 +11,10 @@ use reqwest::{Method, StatusCode, Url};
 
 use super::client::{APP_NAME, ConnectClient, REQUEST_ID_HEADER};
 use super::error::ConnectClientError;
+use super::rest::RestRequest;
 use super::types::ErrorBody;
 use crate::providers::kusto::error::error_chain;
 use crate::providers::retry::{Classified, Retry, TransportFault, parse_retry_after, with_retries};
-use crate::sandbox::connect::RestRequest;
 
 /// A response with a success status.
 pub(super) struct Answer {
@@ -155,7 +155,7 @@ impl ConnectClient {
         }))
     }
 
-    /// One attempt answered by the in-process sandbox's REST routing.
+    /// One attempt answered by the in-process REST API.
     fn attempt_local(
         &self,
         method: &Method,
@@ -165,16 +165,16 @@ impl ConnectClient {
         request_id: &str,
         attempt: u32,
     ) -> Result<Answer, Box<Failure>> {
-        let Some(sandbox) = &self.local else {
+        let Some(api) = &self.local else {
             return Err(Box::new(Failure {
-                reason: "no sandbox".into(),
+                reason: "not in-process".into(),
                 retry: Retry::Stop,
                 error: ConnectClientError::Setup {
-                    message: "the client has no in-process sandbox".into(),
+                    message: "the client has no in-process REST API".into(),
                 },
             }));
         };
-        let outcome = sandbox.handle(RestRequest {
+        let outcome = api.handle(RestRequest {
             method: method.as_str(),
             path: url.path(),
             query: url.query().unwrap_or(""),

@@ -1,4 +1,4 @@
-//! Apply of planned topic operations, written once for the sandbox and for brokers.
+//! Apply of planned topic operations, written once against [`KafkaBackend`].
 //!
 //! A plan's Kafka operations are sent as at most three batched requests, in this order:
 //! CreateTopics, CreatePartitions, IncrementalAlterConfigs. Kafka's batched requests are not
@@ -6,9 +6,7 @@
 //! as a whole stops the apply, and its operations and the later ones are reported as not run
 //! (for a timed-out write, re-observe: it may have taken effect).
 
-use super::{
-    ConfigChange, KafkaError, KafkaTransport, PartitionIncrease, TopicError, TopicOutcome,
-};
+use super::{ConfigChange, KafkaBackend, KafkaError, PartitionIncrease, TopicError, TopicOutcome};
 use crate::plan::Operation;
 
 /// What applying a plan's topic operations did.
@@ -30,7 +28,7 @@ impl TopicApplyReport {
 }
 
 /// Sends the Kafka operations among `operations` (others are ignored) in at most three requests.
-pub async fn execute(transport: &KafkaTransport, operations: &[Operation]) -> TopicApplyReport {
+pub async fn execute(transport: &dyn KafkaBackend, operations: &[Operation]) -> TopicApplyReport {
     let mut creates = Vec::new();
     let mut grows = Vec::new();
     let mut alters = Vec::new();
@@ -62,7 +60,7 @@ pub async fn execute(transport: &KafkaTransport, operations: &[Operation]) -> To
 
 /// One request for a batch of operations of the same kind.
 async fn send(
-    transport: &KafkaTransport,
+    transport: &dyn KafkaBackend,
     batch: &[Operation],
 ) -> Result<Vec<TopicOutcome>, KafkaError> {
     match batch.first() {
@@ -134,93 +132,4 @@ fn pair(
             (op.clone(), result)
         })
         .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use std::collections::BTreeMap;
-    use std::sync::Arc;
-
-    use super::*;
-    use crate::model::connect::Topic;
-    use crate::providers::kafka::TopicErrorKind;
-    use crate::sandbox::kafka::KafkaSandbox;
-
-    fn create(name: &str, partitions: u32) -> Operation {
-        Operation::CreateTopic {
-            topic: Topic {
-                name: name.into(),
-                partitions,
-                replication_factor: None,
-                configs: BTreeMap::from([("retention.ms".into(), "1000".into())]),
-            },
-        }
-    }
-
-    #[tokio::test]
-    async fn plan_operations_become_three_requests_with_per_operation_results() {
-        let transport = KafkaTransport::local(Arc::new(KafkaSandbox::in_memory()));
-        let report = execute(&transport, &[create("a", 2), create("b", 1)]).await;
-        assert!(report.succeeded(), "{report:?}");
-        assert_eq!(transport.requests(), 1);
-
-        let ops = vec![
-            Operation::AlterTopicConfigs {
-                topic: "a".into(),
-                configs: BTreeMap::from([
-                    ("retention.ms".into(), None),
-                    ("cleanup.policy".into(), Some("compact".into())),
-                ]),
-            },
-            Operation::CreatePartitions {
-                topic: "a".into(),
-                total: 5,
-            },
-            Operation::CreatePartitions {
-                topic: "b".into(),
-                total: 1,
-            },
-            create("a", 9),
-            create("c", 1),
-        ];
-        let report = execute(&transport, &ops).await;
-        assert_eq!(transport.requests(), 4, "one request per kind of operation");
-        let results: Vec<(String, Option<TopicErrorKind>)> = report
-            .ran
-            .iter()
-            .map(|(op, r)| (describe(op), r.as_ref().err().map(|e| e.kind)))
-            .collect();
-        assert_eq!(
-            results,
-            [
-                ("create a".to_string(), Some(TopicErrorKind::AlreadyExists)),
-                ("create c".to_string(), None),
-                ("grow a".to_string(), None),
-                (
-                    "grow b".to_string(),
-                    Some(TopicErrorKind::InvalidPartitions)
-                ),
-                ("alter a".to_string(), None),
-            ]
-        );
-        assert!(report.error.is_none() && report.not_run.is_empty());
-        let seen = transport
-            .observe(&["a".to_string()])
-            .await
-            .expect("observe");
-        assert_eq!(seen["a"].partitions, 5);
-        assert_eq!(
-            seen["a"].configs,
-            BTreeMap::from([("cleanup.policy".to_string(), "compact".to_string())])
-        );
-    }
-
-    fn describe(op: &Operation) -> String {
-        let verb = match op {
-            Operation::CreateTopic { .. } => "create",
-            Operation::CreatePartitions { .. } => "grow",
-            _ => "alter",
-        };
-        format!("{verb} {}", topic_of(op))
-    }
 }

@@ -16,7 +16,7 @@ use rdkafka::ClientConfig;
 
 use super::oauth::{KAFKA_AUTH_KEY, KafkaContext, OAuthBearer};
 use crate::manifest::spec::{AuthMethod, KafkaProtocol, KafkaTarget, SaslMechanism, SecretRef};
-use crate::model::endpoint::{Endpoint, oauth_scope_for_bootstrap};
+use crate::model::endpoint::oauth_scope_for_bootstrap;
 use crate::providers::kusto::auth::{TokenError, TokenSource};
 
 /// Properties only `security` may set: a password in `properties` would end up in git.
@@ -52,9 +52,6 @@ pub enum ConfigError {
         "targets.kafka.properties.{0} is a security setting or a secret: write it under `security`"
     )]
     SecurityInProperties(String),
-    /// `bootstrap_servers: sandbox` has no client.
-    #[error("`bootstrap_servers: sandbox` is the built-in sandbox, not a Kafka cluster")]
-    Sandbox,
     /// OAUTHBEARER without an Entra ID credential to get tokens from.
     #[error(
         "sasl_mechanism OAUTHBEARER needs targets.kafka.security.auth with an Entra ID method (workload_identity, managed_identity, azure_cli or client_secret)"
@@ -119,9 +116,6 @@ impl ClientSettings {
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<ClientSettings, ConfigError> {
         let bootstrap = target.bootstrap_servers.value.trim().to_string();
-        if Endpoint::of(&bootstrap).is_sandbox() {
-            return Err(ConfigError::Sandbox);
-        }
         let mut settings = ClientSettings::plaintext(&bootstrap);
         for (key, value) in &target.properties {
             if SECURITY_KEYS.contains(&key.as_str())

@@ -1,4 +1,4 @@
-//! The Kafka provider: topic metadata through rdkafka's AdminClient, or the built-in sandbox.
+//! The Kafka provider: topic metadata through rdkafka's AdminClient, behind [`KafkaBackend`].
 //!
 //! - [`config`]: [`ClientSettings`] turns the manifest's `targets.kafka` into librdkafka client
 //!   properties (security, SASL password read from its environment variable at run time,
@@ -13,31 +13,32 @@
 //! - [`lag`]: [`LagReader`], consumer-group committed offsets vs high watermarks for
 //!   `status`, read without joining the group.
 //! - [`produce`]: one record to a topic (the canary `verify` sends through a route).
-//! - [`transport`]: [`KafkaTransport`], the one interface observe/apply code is written against;
-//!   it is either the in-process sandbox ([`crate::sandbox::kafka::KafkaSandbox`]) or a broker.
+//! - [`backend`]: [`KafkaBackend`], the one interface observe/apply code is written against,
+//!   and [`KafkaBroker`], its implementation for a cluster (the built-in sandbox implements it
+//!   in-process, outside this module).
 //!
-//! The result types here ([`TopicOutcome`], [`TopicError`], [`KafkaError`]) are shared by both
-//! implementations, so a plan applied to the sandbox reports exactly what a broker would.
+//! The result types here ([`TopicOutcome`], [`TopicError`], [`KafkaError`]) are shared by every
+//! implementation, so a plan applied to any of them reports exactly what a broker would.
 
 pub mod admin;
 pub mod apply;
+pub mod backend;
 pub mod config;
 pub mod lag;
 mod native;
 pub mod oauth;
 pub mod produce;
-pub mod transport;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 pub use admin::{AdminTimeouts, ConfigFilter, KafkaAdmin};
+pub use backend::{KafkaBackend, KafkaBroker};
 pub use config::{ClientSettings, ConfigError};
 pub use lag::{LagReader, PartitionOffsets, TopicOffsets};
-pub use transport::KafkaTransport;
 
-/// Why one topic's part of a batched request failed, in Kafka's own terms so the sandbox and a
-/// broker can be compared and tests can match on it.
+/// Why one topic's part of a batched request failed, in Kafka's own terms so every backend and
+/// a broker can be compared and tests can match on it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum TopicErrorKind {
     /// CreateTopics on a topic that exists (`TOPIC_ALREADY_EXISTS`).
@@ -205,9 +206,13 @@ pub enum KafkaError {
         /// Why no token was issued (boxed: it is large and rare).
         source: Box<crate::providers::kusto::auth::TokenError>,
     },
-    /// The built-in sandbox could not read or write its state.
-    #[error("built-in Kafka sandbox: {0}")]
-    Sandbox(String),
+    /// The backend could not read or write its own state (the message names the backend).
+    #[error("{0}")]
+    Storage(String),
+    /// The backend cannot do this at all (one that keeps topic metadata only carries no
+    /// records); callers report it as "not checked", not as a failure.
+    #[error("{0}")]
+    NotAvailable(String),
 }
 
 impl KafkaError {

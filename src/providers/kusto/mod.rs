@@ -1,5 +1,6 @@
-//! The Kusto provider: a transport (the built-in sandbox in-process, or a cluster over HTTP),
-//! bulk observe, and apply in `.execute database script` batches.
+//! The Kusto provider: a transport over a [`transport::KustoBackend`] (a cluster over HTTP,
+//! or any in-process implementation), bulk observe, and apply in `.execute database script`
+//! batches.
 //!
 //! - [`client`]: [`KustoClient::mgmt`] posts a management command with timeouts, bounded
 //!   retries and a client request id, and returns the parsed v1 response.
@@ -8,7 +9,8 @@
 //! - [`error`]: [`KustoClientError`], whose messages say what to do next and never contain
 //!   tokens or secrets.
 //! - [`retry`]: [`RetryPolicy`] and [`Idempotency`], which decide what may be retried.
-//! - [`transport`]: where commands go (in-process sandbox or [`KustoClient`]).
+//! - [`transport`]: where commands go: the [`transport::KustoBackend`] interface, which
+//!   [`KustoClient`] implements, and the counting [`transport::KustoTransport`] over it.
 //! - [`queued`]: queued ingestion of one blob through storage, as the REST page describes.
 //! - [`lease`]: the apply lease on a live target (one apply of a stack at a time).
 

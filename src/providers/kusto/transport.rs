@@ -1,12 +1,13 @@
-//! Where Kusto management commands go. Observe and apply are written once against this.
+//! Where Kusto management commands go: [`KustoBackend`], the interface a Kusto cluster is
+//! reached through (implemented by [`KustoClient`] over HTTP, and in-process by the built-in
+//! sandbox), and [`KustoTransport`], which observe, apply, the lease, `status` and `import`
+//! are written once against.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::{Idempotency, KustoClient};
-use crate::kusto::v1::{V1Response, V1Table};
-use crate::model::ColumnType;
-use crate::sandbox::kusto::{Caller, KustoSandbox, QueryResult};
+use crate::kusto::v1::V1Response;
 
 /// A management-command failure, already worded for users (never containing secrets).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -62,37 +63,69 @@ impl Failure {
     }
 }
 
-/// A Kusto management endpoint.
+/// A Kusto cluster as kustoplan needs it: management commands and queries in a database,
+/// answered in the v1 response shape whichever implementation answers, with failures already
+/// worded for users.
+#[async_trait::async_trait]
+pub trait KustoBackend: Send + Sync {
+    /// Runs one management command in `db`. Only `.show` commands may be retried after a lost
+    /// response; a lost write is reported as outcome-unknown.
+    async fn mgmt(&self, db: &str, csl: &str) -> Result<V1Response, TransportError>;
+
+    /// Runs one query (not a management command) in `db`.
+    async fn query(&self, db: &str, csl: &str) -> Result<V1Response, TransportError>;
+
+    /// Whether the backend runs in this process: it has no queued ingestion, and its own
+    /// directory lease (not the apply lease in Kusto) keeps applies apart.
+    fn in_process(&self) -> bool;
+}
+
+#[async_trait::async_trait]
+impl KustoBackend for KustoClient {
+    async fn mgmt(&self, db: &str, csl: &str) -> Result<V1Response, TransportError> {
+        KustoClient::mgmt(self, db, csl, Idempotency::of_command(csl))
+            .await
+            .map_err(|e| TransportError {
+                message: e.to_string(),
+                outcome_unknown: e.is_outcome_unknown(),
+                failure: e.failure(),
+            })
+    }
+
+    async fn query(&self, db: &str, csl: &str) -> Result<V1Response, TransportError> {
+        KustoClient::query(self, db, csl)
+            .await
+            .map_err(|e| TransportError {
+                message: e.to_string(),
+                outcome_unknown: false,
+                failure: e.failure(),
+            })
+    }
+
+    fn in_process(&self) -> bool {
+        false
+    }
+}
+
+/// A Kusto management endpoint, counted and logged: every request of observe, apply and the
+/// lease goes through here to its [`KustoBackend`].
 pub struct KustoTransport {
-    kind: Kind,
+    backend: Arc<dyn KustoBackend>,
     requests: AtomicUsize,
 }
 
-enum Kind {
-    /// The built-in sandbox, in this process, persisted to a directory.
-    Local(Arc<KustoSandbox>),
-    /// A cluster (or a sandbox server) over HTTP.
-    Http(Box<KustoClient>),
-}
-
-/// The identity the in-process sandbox sees: kustoplan runs as cluster admin of its own sandbox.
-const LOCAL_CALLER: &str = "aaduser=kustoplan@localhost";
-
 impl KustoTransport {
-    /// The in-process sandbox.
-    pub fn local(sandbox: Arc<KustoSandbox>) -> KustoTransport {
+    /// Requests go to `backend`.
+    pub fn new(backend: Arc<dyn KustoBackend>) -> KustoTransport {
         KustoTransport {
-            kind: Kind::Local(sandbox),
+            backend,
             requests: AtomicUsize::new(0),
         }
     }
 
     /// A cluster over HTTP.
     pub fn http(client: KustoClient) -> KustoTransport {
-        KustoTransport {
-            kind: Kind::Http(Box::new(client)),
-            requests: AtomicUsize::new(0),
-        }
+        KustoTransport::new(Arc::new(client))
     }
 
     /// Runs one management command in `db`. Only `.show` commands are retried after a lost
@@ -104,71 +137,25 @@ impl KustoTransport {
             command = csl.lines().next().unwrap_or(""),
             "kusto request"
         );
-        match &self.kind {
-            Kind::Local(sandbox) => sandbox
-                .execute(db, csl, &Caller::cluster_admin(LOCAL_CALLER))
-                .map_err(|e| TransportError {
-                    message: format!("{}: {}", e.code, e.detail),
-                    outcome_unknown: false,
-                    failure: Failure::classify(Some(&e.code), Some(&e.exception_type), &e.detail),
-                }),
-            Kind::Http(client) => client
-                .mgmt(db, csl, Idempotency::of_command(csl))
-                .await
-                .map_err(|e| TransportError {
-                    message: e.to_string(),
-                    outcome_unknown: e.is_outcome_unknown(),
-                    failure: e.failure(),
-                }),
-        }
+        self.backend.mgmt(db, csl).await
     }
 
     /// Runs one query (not a management command) in `db`: `status` reads a table's last
-    /// ingestion time this way. The in-process sandbox answers its query subset; over HTTP
-    /// the query goes to `/v1/rest/query`.
+    /// ingestion time this way.
     pub async fn query(&self, db: &str, csl: &str) -> Result<V1Response, TransportError> {
         self.requests.fetch_add(1, Ordering::Relaxed);
         tracing::debug!(db, query = csl, "kusto query");
-        match &self.kind {
-            Kind::Local(sandbox) => sandbox
-                .query(db, csl, &Caller::cluster_admin(LOCAL_CALLER))
-                .map(|result| V1Response::single(v1_table(&result)))
-                .map_err(|e| TransportError {
-                    message: format!("{}: {}", e.code, e.detail),
-                    outcome_unknown: false,
-                    failure: Failure::classify(Some(&e.code), Some(&e.exception_type), &e.detail),
-                }),
-            Kind::Http(client) => client.query(db, csl).await.map_err(|e| TransportError {
-                message: e.to_string(),
-                outcome_unknown: false,
-                failure: e.failure(),
-            }),
-        }
+        self.backend.query(db, csl).await
     }
 
-    /// Whether this is the in-process built-in sandbox (whose directory lease already keeps
-    /// applies apart), not a live endpoint.
+    /// Whether the backend runs in this process ([`KustoBackend::in_process`]), not a live
+    /// endpoint.
     pub fn is_local(&self) -> bool {
-        matches!(self.kind, Kind::Local(_))
+        self.backend.in_process()
     }
 
     /// How many requests this transport has sent (for round-trip budgets and benchmarks).
     pub fn requests(&self) -> usize {
         self.requests.load(Ordering::Relaxed)
     }
-}
-
-/// The in-process sandbox's query result as the v1 table `/v1/rest/query` would return, so
-/// callers parse one shape whichever transport answered.
-fn v1_table(result: &QueryResult) -> V1Table {
-    let columns: Vec<(&str, ColumnType)> = result
-        .columns
-        .iter()
-        .map(|(name, ty)| (name.as_str(), *ty))
-        .collect();
-    let mut table = V1Table::new("Table_0", &columns);
-    for row in &result.rows {
-        table.push(row.clone());
-    }
-    table
 }

@@ -8,18 +8,23 @@ use serde_json::Value;
 
 use super::engine::{ConnectError, ConnectSandbox, Reply};
 use super::state::TargetState;
+pub use crate::providers::connect::rest::RestRequest;
+use crate::providers::connect::rest::{InProcessConnect, RestError, RestReply};
 
-/// One REST request, as the HTTP face received it.
-#[derive(Debug, Clone, Copy)]
-pub struct RestRequest<'a> {
-    /// HTTP method (`GET`, `PUT`, ...).
-    pub method: &'a str,
-    /// Raw (percent-encoded) path, e.g. `/connectors/my%20sink/config`.
-    pub path: &'a str,
-    /// Raw query string without `?` (empty when absent).
-    pub query: &'a str,
-    /// Request body.
-    pub body: &'a [u8],
+/// The sandbox answers the Connect provider's in-process REST interface, so a
+/// [`crate::providers::connect::ConnectClient::local`] client reaches it with no network.
+impl InProcessConnect for ConnectSandbox {
+    fn handle(&self, request: RestRequest<'_>) -> Result<RestReply, RestError> {
+        ConnectSandbox::handle(self, request)
+            .map(|reply| RestReply {
+                status: reply.status,
+                body: reply.body,
+            })
+            .map_err(|e| RestError {
+                status: e.status,
+                message: e.message,
+            })
+    }
 }
 
 impl ConnectSandbox {

@@ -31,6 +31,7 @@
 
 #![warn(missing_docs)]
 
+mod backend;
 mod changes;
 mod clock;
 mod data;
@@ -68,5 +69,7 @@ pub use state::{
 };
 pub use store::{JOURNAL_FILE, STATE_FILE, StoreError};
 
+#[cfg(test)]
+mod provider_tests;
 #[cfg(test)]
 mod tests;
