@@ -14,7 +14,7 @@
 //!   database is named only where the command needs it.
 //!
 //! Each command is checked against our own parser and the sandbox (unit tests) and against
-//! Microsoft's Kusto parser (`tests/render_conformance.rs`).
+//! Microsoft's Kusto parser (`tests/it/render_conformance.rs`).
 
 use serde_json::Value;
 

@@ -2,7 +2,7 @@
 
 Usage: python conformance.py CLUSTER_URL CASE_FILE
 
-CASE_FILE is JSON written by tests/python_sdk_conformance.rs:
+CASE_FILE is JSON written by tests/it/python_sdk_conformance.rs:
   {"database": DB, "table": T,
    "setup": [command, ...],                       # run in order with execute_mgmt
    "reads": {"schema": ..., "mappings": ..., "batching": ..., "script": ...},  # read-backs

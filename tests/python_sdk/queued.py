@@ -2,7 +2,7 @@
 
 Usage: python queued.py CLUSTER_URL DATABASE WORK_DIR
 
-The sandbox runs with queued ingestion on Azurite (tests/python_sdk_conformance.rs starts
+The sandbox runs with queued ingestion on Azurite (tests/it/python_sdk_conformance.rs starts
 both). `QueuedIngestClient` asks the sandbox for `.get ingestion resources` and
 `.get kusto identity token`, uploads to Azurite and posts the message to its queue; the rows
 are then read back with azure-kusto-data, exactly. Prints one line per check and exits non-zero

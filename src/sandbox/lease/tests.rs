@@ -149,7 +149,7 @@ fn writer_without_record(dir: &Path) -> File {
     file
 }
 
-/// Regression (flaky `tests/apply_lock.rs`): a process refused while the writer had not yet
+/// Regression (flaky `tests/it/apply_lock.rs`): a process refused while the writer had not yet
 /// written its record said readers held the directory instead of naming the writer.
 #[test]
 fn a_writer_refused_while_the_holder_writes_its_record_names_the_holder() {
