@@ -151,7 +151,9 @@ fn run_entry(
     entry: &UpdatePolicy,
 ) -> Result<Option<Extent>, KustoError> {
     let (_, plan) = query_plan(db, &entry.query).map_err(|e| e.into_kusto())?;
-    let result = run_plan(&plan, source, extent, |name| db.tables.get(name).cloned())?;
+    let result = run_plan(&plan, source, extent, |name| {
+        db.tables.get(name).map(|t| Table::clone(t))
+    })?;
     if result.columns.len() != target.columns.len() {
         let names = |cols: Vec<&str>| cols.join(", ");
         return Err(KustoError::ingestion(
