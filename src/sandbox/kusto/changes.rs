@@ -66,7 +66,7 @@ pub fn between(before: &SandboxState, after: &SandboxState) -> Vec<Change> {
         }
         let empty = BTreeMap::new();
         let old_tables = old.map_or(&empty, |o| &o.tables);
-        for (table, value) in &db.tables {
+        for (table, value) in db.tables.iter() {
             match old_tables.get(table) {
                 Some(old) if old == value => {}
                 Some(old) if only_appended(old, value) => changes.push(Change::Extents {

@@ -92,7 +92,7 @@ fn feed(
     let Some(source_table) = db.tables.get(source) else {
         return Err(KustoError::entity_not_found("Table", source));
     };
-    for (name, target) in &db.tables {
+    for (name, target) in db.tables.iter() {
         let entries = target.update_policies.iter().flatten();
         for entry in entries.filter(|e| e.enabled && !e.source_is_wildcard && e.source == source) {
             let mut sub = Cascade::default();
