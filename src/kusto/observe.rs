@@ -21,6 +21,7 @@
 
 use std::collections::BTreeMap;
 
+use serde::Deserialize;
 use serde_json::Value;
 
 use super::command::{self, Command, PolicyKind, PolicyTarget, PrincipalAction, RoleScope};
@@ -267,104 +268,129 @@ fn json_cell(row: &[Value], index: Option<usize>) -> Option<Value> {
     }
 }
 
+/// The parts of `.show database DB schema as json` observe reads, parsed straight from the
+/// cell's text: a `serde_json::Value` tree of 10,000 tables (then copied to be iterated) was
+/// most of observe's parsing time and a large share of its memory. Fields the service may
+/// omit or send as null read as absent; functions and views (few) stay JSON values, read by
+/// [`read_function`] and [`read_view`].
+#[derive(Deserialize)]
+struct SchemaDoc {
+    #[serde(rename = "Databases")]
+    databases: Option<BTreeMap<String, DatabaseSchema>>,
+}
+
+/// One database of [`SchemaDoc`].
+#[derive(Deserialize)]
+struct DatabaseSchema {
+    #[serde(rename = "Tables", default)]
+    tables: Option<BTreeMap<String, TableSchema>>,
+    #[serde(rename = "Functions", default)]
+    functions: Option<BTreeMap<String, Value>>,
+    #[serde(rename = "MaterializedViews", default)]
+    materialized_views: Option<BTreeMap<String, Value>>,
+}
+
+/// One table of [`DatabaseSchema`].
+#[derive(Deserialize)]
+struct TableSchema {
+    #[serde(rename = "OrderedColumns", default)]
+    columns: Option<Vec<ColumnSchema>>,
+    #[serde(rename = "DocString", default)]
+    docstring: Option<String>,
+    #[serde(rename = "Folder", default)]
+    folder: Option<String>,
+}
+
+/// One column of [`TableSchema`]: `CslType` (`long`), else the .NET `Type` (`System.Int64`).
+#[derive(Deserialize)]
+struct ColumnSchema {
+    #[serde(rename = "Name", default)]
+    name: Option<String>,
+    #[serde(rename = "CslType", default)]
+    csl_type: Option<String>,
+    #[serde(rename = "Type", default)]
+    ty: Option<String>,
+}
+
+/// The schema document of the first row: JSON text in a string cell (or, from some SDK
+/// paths, already parsed); `None` when the cell is blank or null.
+fn schema_doc(t: &V1Table, command: &str) -> Result<Option<SchemaDoc>, ObserveError> {
+    let cell = t
+        .value_rows()
+        .next()
+        .and_then(|row| row.get(t.column_index("DatabaseSchema").unwrap_or(0)));
+    let unreadable = |e: serde_json::Error| err(command, &format!("unreadable schema: {e}"));
+    match cell {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if s.trim().is_empty() || s == "null" => Ok(None),
+        Some(Value::String(s)) => serde_json::from_str(s).map(Some).map_err(unreadable),
+        Some(other) => SchemaDoc::deserialize(other).map(Some).map_err(unreadable),
+    }
+}
+
 fn read_schema(
     db: &str,
     t: &V1Table,
     command: &str,
     state: &mut DatabaseState,
 ) -> Result<(), ObserveError> {
-    let cell = t
-        .value_rows()
-        .next()
-        .and_then(|row| json_cell(row, t.column_index("DatabaseSchema").or(Some(0))))
-        .ok_or_else(|| err(command, "no DatabaseSchema cell"))?;
-    let databases = cell
-        .get("Databases")
-        .and_then(Value::as_object)
+    let doc = schema_doc(t, command)?.ok_or_else(|| err(command, "no DatabaseSchema cell"))?;
+    let mut databases = doc
+        .databases
         .ok_or_else(|| err(command, "no Databases object"))?;
-    let schema = databases
-        .get(db)
-        .or_else(|| {
-            databases
-                .iter()
-                .find(|(k, _)| k.eq_ignore_ascii_case(db))
-                .map(|(_, v)| v)
-        })
+    let key = if databases.contains_key(db) {
+        Some(db.to_string())
+    } else {
+        databases
+            .keys()
+            .find(|k| k.eq_ignore_ascii_case(db))
+            .cloned()
+    };
+    let schema = key
+        .and_then(|k| databases.remove(&k))
         .ok_or_else(|| err(command, &format!("database `{db}` is not in the schema")))?;
-    let tables = schema
-        .get("Tables")
-        .and_then(Value::as_object)
-        .cloned()
-        .unwrap_or_default();
     // kustoplan's own apply lease tables are not the stack's objects: dropped here, in the one
     // place every observation passes, so plan, prune, import and status never see them (their
     // mappings, policies and principals are skipped with them, having no table to attach to).
-    for (name, table) in tables
+    for (name, table) in schema
+        .tables
         .into_iter()
+        .flatten()
         .filter(|(name, _)| !super::lease::is_lease_table(name))
     {
         let mut columns = Vec::new();
-        for c in table
-            .get("OrderedColumns")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            let col_name = c.get("Name").and_then(Value::as_str).unwrap_or_default();
-            let type_text = c
-                .get("CslType")
-                .and_then(Value::as_str)
-                .or_else(|| c.get("Type").and_then(Value::as_str))
-                .unwrap_or_default();
-            let ty = ColumnType::parse(type_text).ok_or_else(|| {
+        for c in table.columns.into_iter().flatten() {
+            let col_name = c.name.unwrap_or_default();
+            let type_text = c.csl_type.or(c.ty).unwrap_or_default();
+            let ty = ColumnType::parse(&type_text).ok_or_else(|| {
                 err(
                     command,
                     &format!("column `{name}.{col_name}` has unknown type `{type_text}`"),
                 )
             })?;
-            columns.push(Column {
-                name: col_name.to_string(),
-                ty,
-            });
+            columns.push(Column { name: col_name, ty });
         }
-        let (docstring, owner) = TableState::split_docstring(
-            table.get("DocString").and_then(Value::as_str).unwrap_or(""),
-        );
+        let (docstring, owner) =
+            TableState::split_docstring(table.docstring.as_deref().unwrap_or(""));
         state.tables.insert(
             name.clone(),
             TableState {
                 name,
                 columns,
                 docstring,
-                folder: table
-                    .get("Folder")
-                    .and_then(Value::as_str)
-                    .unwrap_or("")
-                    .to_string(),
+                folder: table.folder.unwrap_or_default(),
                 owner,
                 ..Default::default()
             },
         );
     }
-    for (name, function) in schema
-        .get("Functions")
-        .and_then(Value::as_object)
-        .into_iter()
-        .flatten()
-    {
-        state
-            .functions
-            .insert(name.clone(), read_function(name, function));
+    for (name, function) in schema.functions.into_iter().flatten() {
+        let function = read_function(&name, &function);
+        state.functions.insert(name, function);
     }
-    for (name, view) in schema
-        .get("MaterializedViews")
-        .and_then(Value::as_object)
-        .into_iter()
-        .flatten()
-    {
-        state
-            .materialized_views
-            .insert(name.clone(), read_view(name, view));
+    for (name, view) in schema.materialized_views.into_iter().flatten() {
+        let view = read_view(&name, &view);
+        state.materialized_views.insert(name, view);
     }
     Ok(())
 }
@@ -937,6 +963,57 @@ mod tests {
             json!("AAD App"),
         ]);
         [t0, t1, t2].into_iter().map(V1Response::single).collect()
+    }
+
+    #[test]
+    fn the_schema_cell_is_read_as_text_or_as_json_and_absent_fields_read_as_empty() {
+        // No `CslType` (older services): the CLR `Type`; the database under another case;
+        // nulls and missing fields as the service may send them.
+        let schema = json!({"Databases": {"GameDB": {"Tables": {
+            "Old": {"OrderedColumns": [{"Name": "A", "Type": "System.Int64", "CslType": null}],
+                "DocString": null, "Folder": null},
+            "Bare": {}
+        }, "Functions": null}}});
+        let with_cell = |cell: Value| {
+            let mut t0 = V1Table::new("Table_0", &[("DatabaseSchema", ColumnType::String)]);
+            t0.push(vec![cell]);
+            let mut bulk = structured_reads();
+            bulk[0] = V1Response::single(t0);
+            bulk.push(script(&[]));
+            database_state("gamedb", &bulk)
+        };
+        for cell in [json!(schema.to_string()), schema.clone()] {
+            let state = with_cell(cell).expect("state");
+            assert_eq!(
+                state.tables["Old"].columns,
+                vec![Column {
+                    name: "A".into(),
+                    ty: ColumnType::Long
+                }]
+            );
+            assert_eq!(
+                (
+                    state.tables["Old"].folder.as_str(),
+                    state.tables["Old"].owner.as_ref()
+                ),
+                ("", None)
+            );
+            assert!(state.tables["Bare"].columns.is_empty());
+            assert!(state.functions.is_empty());
+        }
+        for (cell, reason) in [
+            (json!(""), "no DatabaseSchema cell"),
+            (Value::Null, "no DatabaseSchema cell"),
+            (json!("{\"Databases\": 1}"), "unreadable schema"),
+            (json!("{}"), "no Databases object"),
+            (
+                json!({"Databases": {}}),
+                "database `gamedb` is not in the schema",
+            ),
+        ] {
+            let e = with_cell(cell).expect_err("unreadable");
+            assert!(e.reason.contains(reason), "{e}");
+        }
     }
 
     #[test]

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::state::{Database, Extent, IngestionFailure, SandboxState, Table};
+use super::state::{Database, Extent, IngestionFailure, SandboxState, Shared, Table};
 
 /// The new value of one object.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -24,8 +24,8 @@ pub enum Change {
     Database {
         /// Database name.
         name: String,
-        /// The database without its tables.
-        value: Option<Database>,
+        /// The database without its tables (boxed: the other changes are small).
+        value: Option<Box<Database>>,
     },
     /// One table, rows included; `None` when it was dropped (or renamed away).
     Table {
@@ -33,8 +33,8 @@ pub enum Change {
         database: String,
         /// Table name.
         name: String,
-        /// The table.
-        value: Option<Table>,
+        /// The table (shared with the state it was read from: recording a change copies nothing).
+        value: Option<Shared<Table>>,
     },
     /// Extents appended to a table (an ingestion), nothing else of the table changed.
     Extents {
@@ -61,12 +61,12 @@ pub fn between(before: &SandboxState, after: &SandboxState) -> Vec<Change> {
         if old.is_none_or(|o| o.minor_version != db.minor_version || !o.same_settings(db)) {
             changes.push(Change::Database {
                 name: name.clone(),
-                value: Some(db.clone_without_tables()),
+                value: Some(Box::new(db.clone_without_tables())),
             });
         }
         let empty = BTreeMap::new();
         let old_tables = old.map_or(&empty, |o| &o.tables);
-        for (table, value) in &db.tables {
+        for (table, value) in db.tables.iter() {
             match old_tables.get(table) {
                 Some(old) if old == value => {}
                 Some(old) if only_appended(old, value) => changes.push(Change::Extents {
@@ -151,7 +151,7 @@ pub fn ingested(
     changes
 }
 
-fn table_change(database: &str, name: &str, value: Option<&Table>) -> Change {
+fn table_change(database: &str, name: &str, value: Option<&Shared<Table>>) -> Change {
     Change::Table {
         database: database.to_string(),
         name: name.to_string(),
@@ -182,7 +182,7 @@ pub fn apply(state: &mut SandboxState, changes: Vec<Change>) -> Result<(), Strin
                 if let Some(old) = state.databases.get_mut(&name) {
                     value.tables = std::mem::take(&mut old.tables);
                 }
-                state.databases.insert(name, value);
+                state.databases.insert(name, *value);
             }
             Change::Database { name, value: None } => {
                 state.databases.remove(&name);
@@ -247,7 +247,7 @@ mod tests {
         let mut s = SandboxState::default();
         let mut db = Database::new("id".to_string());
         for t in ["T1", "T2", "T3"] {
-            db.tables.insert(t.to_string(), table(t));
+            db.tables.insert(t.to_string(), table(t).into());
         }
         s.databases.insert("db".to_string(), db);
         s
@@ -282,8 +282,11 @@ mod tests {
     #[test]
     fn a_table_of_an_unknown_database_is_an_error() {
         let mut s = SandboxState::default();
-        let err = apply(&mut s, vec![table_change("nope", "T", Some(&table("T")))])
-            .expect_err("unknown database");
+        let err = apply(
+            &mut s,
+            vec![table_change("nope", "T", Some(&table("T").into()))],
+        )
+        .expect_err("unknown database");
         assert!(err.contains("unknown database 'nope'"), "{err}");
     }
 }

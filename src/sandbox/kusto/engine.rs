@@ -601,7 +601,7 @@ fn declare(state: &mut SandboxState, databases: &[String]) -> Result<Vec<Change>
             let db = Database::new(clock::new_guid());
             added.push(Change::Database {
                 name: name.clone(),
-                value: Some(db.clone()),
+                value: Some(Box::new(db.clone())),
             });
             state.databases.insert(name.clone(), db);
         }

@@ -6,8 +6,10 @@
 //! column's data as nulled, which no Kusto result shows).
 
 use std::collections::BTreeMap;
+use std::ops::{Deref, DerefMut};
+use std::sync::Arc;
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::kusto::command::{DatabaseRole, TableRole};
 use crate::model::{CachingPolicy, ColumnType, MappingKind, RetentionPolicy, UpdatePolicy};
@@ -89,8 +91,10 @@ pub struct Database {
     pub id: String,
     /// Schema minor version, bumped by every successful change (`.show database schema`).
     pub minor_version: u64,
-    /// Tables by name.
-    pub tables: BTreeMap<String, Table>,
+    /// Tables by name, each shared with the copies of the state until one of them writes it,
+    /// and the map itself too: a copy of the state for a command that writes no table (a
+    /// function, a view, a database policy) copies no table name either.
+    pub tables: Shared<BTreeMap<String, Shared<Table>>>,
     /// Database-level ingestion mappings.
     pub mappings: Vec<Mapping>,
     /// Database-level ingestion batching policy, if set.
@@ -186,7 +190,7 @@ impl Database {
         Database {
             id: self.id.clone(),
             minor_version: self.minor_version,
-            tables: BTreeMap::new(),
+            tables: Shared::default(),
             mappings: self.mappings.clone(),
             batching: self.batching,
             streaming: self.streaming,
@@ -225,6 +229,72 @@ impl Database {
         self.functions = saved.functions;
         self.materialized_views = saved.materialized_views;
         self.operations = saved.operations;
+    }
+}
+
+/// A value shared between copies of the state until one of them writes it (copy on write).
+///
+/// Every write runs on a copy of what it may change, so that a failed command or a failed
+/// persist leaves the state as it was, and what changed is found by comparing the copy with
+/// the original. With tables (and their map) held this way a copy of 10,000 tables costs one
+/// pointer copy until a table is written, then one copy of the names and 10,000 pointer copies
+/// instead of 10,000 deep copies, and the comparison skips every table nobody wrote (same
+/// pointer): a script against a large database costs what it changes, not the state's size.
+/// Mutable access ([`DerefMut`]) first unshares the value, so no copy ever sees another's write.
+#[derive(Debug, Clone, Default)]
+pub struct Shared<T>(Arc<T>);
+
+impl<T> Shared<T> {
+    /// Holds `value`, not shared yet.
+    pub fn new(value: T) -> Self {
+        Shared(Arc::new(value))
+    }
+}
+
+impl<T: Clone> Shared<T> {
+    /// The value, copied only if another copy of the state still shares it.
+    pub fn into_inner(self) -> T {
+        Arc::unwrap_or_clone(self.0)
+    }
+}
+
+impl<T> From<T> for Shared<T> {
+    fn from(value: T) -> Self {
+        Shared::new(value)
+    }
+}
+
+impl<T> Deref for Shared<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T: Clone> DerefMut for Shared<T> {
+    fn deref_mut(&mut self) -> &mut T {
+        Arc::make_mut(&mut self.0)
+    }
+}
+
+/// The same allocation is equal without looking inside: that is what makes comparing a copy
+/// of the state with its original cost only what was written.
+impl<T: PartialEq> PartialEq for Shared<T> {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0) || *self.0 == *other.0
+    }
+}
+
+impl<T: Serialize> Serialize for Shared<T> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(serializer)
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Shared<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        T::deserialize(deserializer).map(Shared::new)
     }
 }
 
@@ -380,7 +450,7 @@ impl Database {
         Database {
             id,
             minor_version: 0,
-            tables: BTreeMap::new(),
+            tables: Shared::default(),
             mappings: Vec::new(),
             batching: None,
             streaming: None,
@@ -416,5 +486,54 @@ impl Table {
     /// The column with this exact name.
     pub fn column(&self, name: &str) -> Option<&Column> {
         self.columns.iter().find(|c| c.name == name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_copy_of_the_state_shares_tables_until_one_side_writes() {
+        let mut before = SandboxState::default();
+        let mut db = Database::new("id".to_string());
+        for name in ["T1", "T2"] {
+            db.tables.insert(
+                name.to_string(),
+                Table::new(name.to_string(), Vec::new()).into(),
+            );
+        }
+        before.databases.insert("db".to_string(), db);
+        let mut after = before.clone();
+        let map = |s: &SandboxState| Arc::as_ptr(&s.databases["db"].tables.0);
+        assert_eq!(map(&before), map(&after), "a copy shares the map of tables");
+        let shared = |s: &SandboxState, t: &str| Arc::as_ptr(&s.databases["db"].tables[t].0);
+        assert_eq!(shared(&before, "T1"), shared(&after, "T1"));
+        if let Some(db) = after.databases.get_mut("db")
+            && let Some(t) = db.tables.get_mut("T1")
+        {
+            t.folder = "f".to_string();
+        }
+        assert_eq!(
+            before.databases["db"].tables["T1"].folder, "",
+            "the original is untouched"
+        );
+        assert_eq!(after.databases["db"].tables["T1"].folder, "f");
+        assert_ne!(map(&before), map(&after), "a write unshares the map");
+        assert_ne!(shared(&before, "T1"), shared(&after, "T1"));
+        assert_eq!(shared(&before, "T2"), shared(&after, "T2"));
+        assert_ne!(before, after);
+        let mut back = after.clone();
+        if let Some(t) = back
+            .databases
+            .get_mut("db")
+            .and_then(|d| d.tables.get_mut("T1"))
+        {
+            t.folder = String::new();
+        }
+        assert_eq!(back, before, "equal by value when not by pointer");
+        let json = serde_json::to_string(&before).expect("serialize");
+        let read: SandboxState = serde_json::from_str(&json).expect("deserialize");
+        assert_eq!(read, before, "persisted as the plain table");
     }
 }

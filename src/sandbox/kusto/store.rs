@@ -171,7 +171,7 @@ mod tests {
             .get_mut("db")
             .expect("db")
             .tables
-            .insert("T".into(), Table::new("T".into(), vec![column]));
+            .insert("T".into(), Table::new("T".into(), vec![column]).into());
         store
             .commit(&changes::between(&first, &second))
             .expect("commit 2");

@@ -92,7 +92,7 @@ fn feed(
     let Some(source_table) = db.tables.get(source) else {
         return Err(KustoError::entity_not_found("Table", source));
     };
-    for (name, target) in &db.tables {
+    for (name, target) in db.tables.iter() {
         let entries = target.update_policies.iter().flatten();
         for entry in entries.filter(|e| e.enabled && !e.source_is_wildcard && e.source == source) {
             let mut sub = Cascade::default();
@@ -151,7 +151,9 @@ fn run_entry(
     entry: &UpdatePolicy,
 ) -> Result<Option<Extent>, KustoError> {
     let (_, plan) = query_plan(db, &entry.query).map_err(|e| e.into_kusto())?;
-    let result = run_plan(&plan, source, extent, |name| db.tables.get(name).cloned())?;
+    let result = run_plan(&plan, source, extent, |name| {
+        db.tables.get(name).map(|t| Table::clone(t))
+    })?;
     if result.columns.len() != target.columns.len() {
         let names = |cols: Vec<&str>| cols.join(", ");
         return Err(KustoError::ingestion(

@@ -14,7 +14,7 @@ mod update_policies;
 use super::clock;
 use super::data;
 use super::error::KustoError;
-use super::state::{Database, IngestionFailure, SandboxState, Table};
+use super::state::{Database, IngestionFailure, SandboxState, Shared, Table};
 use crate::kusto::command::{
     Command, EntityRef, PolicyTarget, Property, RoleScope, TableRef, TableRename,
 };
@@ -68,12 +68,14 @@ pub(super) fn database_mut<'s>(
 pub(super) fn table<'s>(db: &'s Database, name: &str) -> Result<&'s Table, KustoError> {
     db.tables
         .get(name)
+        .map(|t| &**t)
         .ok_or_else(|| KustoError::entity_not_found("Table", name))
 }
 
 pub(super) fn table_mut<'s>(db: &'s mut Database, name: &str) -> Result<&'s mut Table, KustoError> {
     db.tables
         .get_mut(name)
+        .map(|t| &mut **t)
         .ok_or_else(|| KustoError::entity_not_found("Table", name))
 }
 
@@ -250,7 +252,7 @@ fn single_table(cmd: &Command) -> Option<&TableRef> {
 /// What a single-table write may change: the table itself and the database's own settings.
 /// Copying these instead of the whole state keeps a write O(1) in the number of tables.
 struct Snapshot {
-    table: Option<Table>,
+    table: Option<Shared<Table>>,
     meta: Database,
 }
 
@@ -317,7 +319,7 @@ fn dispatch(
             let name = ctx.resolve(None);
             Ok(results::table_details(
                 name,
-                database(state, name)?.tables.values(),
+                database(state, name)?.tables.values().map(|t| &**t),
             ))
         }
         Command::ShowDatabaseSchemaJson { database: name } => {

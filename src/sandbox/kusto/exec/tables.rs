@@ -102,14 +102,14 @@ pub(super) fn schema(
     let exists = db.tables.contains_key(&t.table);
     validate::column_count(
         &t.table,
-        columns_after(db.tables.get(&t.table), verb, columns),
+        columns_after(db.tables.get(&t.table).map(|t| &**t), verb, columns),
     )?;
     match (verb, exists) {
         (SchemaVerb::Create | SchemaVerb::CreateMerge, false) => {
             let mut table = Table::new(t.table.clone(), columns.iter().map(new_column).collect());
             table.docstring = docstring.unwrap_or_default();
             table.folder = folder.unwrap_or_default();
-            db.tables.insert(t.table.clone(), table);
+            db.tables.insert(t.table.clone(), table.into());
         }
         (SchemaVerb::Alter | SchemaVerb::AlterMerge, false) => {
             return Err(KustoError::entity_not_found("Table", &t.table));
@@ -252,7 +252,10 @@ pub(super) fn drop_table(
     if db.tables.remove(&t.table).is_none() && !if_exists {
         return Err(KustoError::entity_not_found("Table", &t.table));
     }
-    Ok(results::table_names(db_name, db.tables.values()))
+    Ok(results::table_names(
+        db_name,
+        db.tables.values().map(|t| &**t),
+    ))
 }
 
 /// `.rename table` (one pair) and `.rename tables` (several, as one transaction): every source
@@ -307,7 +310,10 @@ pub(super) fn rename(
     }
     Ok(results::table_names(
         db_name,
-        renamed.iter().filter_map(|n| db.tables.get(n)),
+        renamed
+            .iter()
+            .filter_map(|n| db.tables.get(n))
+            .map(|t| &**t),
     ))
 }
 
