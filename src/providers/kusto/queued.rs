@@ -12,6 +12,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use serde_json::json;
 
 use super::transport::{KustoTransport, TransportError};
+use crate::kusto::command::Command;
 use crate::kusto::v1::V1Response;
 
 /// Time allowed for each storage request (blob PUT, queue POST).
@@ -48,7 +49,7 @@ pub async fn ingest(
 ) -> Result<String, TransportError> {
     let resources = resources(transport, blob.database).await?;
     let token = transport
-        .mgmt(blob.database, ".get kusto identity token")
+        .mgmt(blob.database, &Command::GetKustoIdentityToken.to_string())
         .await?
         .primary()
         .and_then(|t| t.value_rows().next().and_then(|r| r.first()).cloned())
@@ -123,7 +124,9 @@ pub async fn ingest(
 
 /// The first `TempStorage` container and `SecuredReadyForAggregationQueue` queue.
 async fn resources(transport: &KustoTransport, db: &str) -> Result<Resources, TransportError> {
-    let response = transport.mgmt(db, ".get ingestion resources").await?;
+    let response = transport
+        .mgmt(db, &Command::GetIngestionResources.to_string())
+        .await?;
     let find = |kind: &str| resource(&response, kind);
     Ok(Resources {
         temp_storage: find("TempStorage")?,
