@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::manifest::Manifests;
-use crate::manifest::spec::{AadAuth, SecretRef};
+use crate::manifest::spec::SecretRef;
 use crate::model::connect::{ConnectCluster, Topic};
 use crate::model::endpoint::Endpoint;
 use crate::model::kusto::KustoState;
@@ -154,9 +154,8 @@ pub fn kusto_is_live(m: &Manifests) -> bool {
 /// directory (for `bootstrap_servers: sandbox` or no Kafka target), else the cluster (the SASL
 /// password is read from its environment variable now).
 pub fn open_kafka(m: &Manifests, source: &Source) -> Result<Arc<dyn KafkaBackend>, TargetError> {
-    let target = m.stack.as_ref().and_then(|s| s.targets.kafka.as_ref());
-    match (m.kafka_endpoint(), target) {
-        (Endpoint::Live(_), Some(target)) => KafkaBroker::for_target(target)
+    match (m.kafka_endpoint(), m.kafka_connection()) {
+        (Endpoint::Live(_), Some(target)) => KafkaBroker::for_target(&target)
             .map(|broker| Arc::new(broker) as Arc<dyn KafkaBackend>)
             .map_err(TargetError::KafkaOpen),
         _ => {
@@ -237,19 +236,12 @@ pub fn open_kusto(
             })?;
         return Ok(KustoTransport::new(Arc::new(sandbox)));
     };
-    let auth = m
-        .stack
-        .as_ref()
-        .and_then(|s| s.targets.kusto.as_ref())
-        .map(|k| &k.auth);
-    let default_auth = AadAuth::default();
-    let tokens =
-        TokenSource::from_auth(auth.unwrap_or(&default_auth), cluster).map_err(|source| {
-            TargetError::KustoAuth {
-                cluster: cluster.to_string(),
-                source,
-            }
-        })?;
+    let tokens = TokenSource::from_auth(&m.kusto_credential(), cluster).map_err(|source| {
+        TargetError::KustoAuth {
+            cluster: cluster.to_string(),
+            source,
+        }
+    })?;
     let client = KustoClient::new(cluster, tokens, ClientOptions::default())
         .map_err(TargetError::KustoClient)?;
     Ok(KustoTransport::http(client))

@@ -15,11 +15,8 @@ use std::time::Duration;
 
 use common::identity::{self, IDENTITY_SECRET, SHORT_LIFETIME, SHORT_LIVED, UNASSIGNED};
 use common::oauth_broker::OAuthBroker;
-use kustoplan::manifest::located::Located;
-use kustoplan::manifest::node::Loc;
-use kustoplan::manifest::spec::{
-    AadAuth, AuthMethod, KafkaProtocol, KafkaSecurity, KafkaTarget, SaslMechanism,
-};
+use kustoplan::model::auth::{AadCredential, AuthMethod};
+use kustoplan::model::kafka_target::{KafkaConnection, KafkaProtocol, SaslMechanism};
 use kustoplan::providers::kafka::produce::produce_one;
 use kustoplan::providers::kafka::{
     AdminTimeouts, ClientSettings, KafkaAdmin, KafkaError, LagReader,
@@ -30,26 +27,19 @@ use kustoplan::providers::kusto::auth::TokenFault;
 const USER_ASSIGNED: &str = "11111111-2222-3333-4444-555555555555";
 const METADATA: i16 = 3;
 
-fn located<T>(value: T) -> Located<T> {
-    Located::new(Loc::default(), value)
-}
-
 /// A `sasl_plaintext` + OAUTHBEARER target signing in with the user-assigned identity
 /// `client_id`, scope derived from the bootstrap server.
-fn target(bootstrap: &str, client_id: &str) -> KafkaTarget {
-    KafkaTarget {
-        bootstrap_servers: located(bootstrap.to_string()),
-        security: KafkaSecurity {
-            protocol: KafkaProtocol::SaslPlaintext,
-            sasl_mechanism: Some(located(SaslMechanism::OauthBearer)),
-            auth: Some(Box::new(AadAuth {
-                method: located(AuthMethod::ManagedIdentity),
-                client_id: Some(located(client_id.to_string())),
-                ..AadAuth::default()
-            })),
-            ..KafkaSecurity::default()
-        },
-        properties: BTreeMap::new(),
+fn target(bootstrap: &str, client_id: &str) -> KafkaConnection {
+    KafkaConnection {
+        bootstrap_servers: bootstrap.to_string(),
+        protocol: KafkaProtocol::SaslPlaintext,
+        sasl_mechanism: Some(SaslMechanism::OauthBearer),
+        auth: Some(AadCredential {
+            method: AuthMethod::ManagedIdentity,
+            client_id: Some(client_id.to_string()),
+            ..AadCredential::default()
+        }),
+        ..KafkaConnection::default()
     }
 }
 

@@ -13,8 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::identity::{self, IDENTITY_SECRET, UNASSIGNED};
-use kustoplan::manifest::located::Located;
-use kustoplan::manifest::spec::{AadAuth, AuthMethod};
+use kustoplan::model::auth::{AadCredential, AuthMethod};
 use kustoplan::providers::kusto::{
     ClientOptions, Idempotency, KustoClient, KustoClientError, RetryPolicy, TokenError, TokenSource,
 };
@@ -22,13 +21,11 @@ use kustoplan::sandbox::kusto::{AuthConfig, RequestStats, ServeConfig, serve};
 
 const USER_ASSIGNED: &str = "11111111-2222-3333-4444-555555555555";
 
-fn auth(client_id: &str) -> AadAuth {
-    AadAuth {
-        method: Located::new(Default::default(), AuthMethod::ManagedIdentity),
-        tenant_id: None,
-        client_id: Some(Located::new(Default::default(), client_id.to_string())),
-        client_secret: None,
-        token_file: None,
+fn auth(client_id: &str) -> AadCredential {
+    AadCredential {
+        method: AuthMethod::ManagedIdentity,
+        client_id: Some(client_id.to_string()),
+        ..AadCredential::default()
     }
 }
 

@@ -5,6 +5,7 @@
 
 pub mod calendar;
 pub mod command;
+pub mod datetime;
 pub mod lease;
 pub mod observe;
 pub mod render;

@@ -1,10 +1,16 @@
 //! Decisions about a loaded stack that several stages need, made in one place: the database
-//! of tables and routes that name none, the stack's name, and each system's endpoint.
+//! of tables and routes that name none, the stack's name, each system's endpoint, and the
+//! location-free Kafka connection and Entra ID credentials the providers are given.
+
+use std::path::PathBuf;
 
 use super::Manifests;
 use super::located::Located;
+use super::spec::{AadAuth, KafkaTarget};
 use crate::model::ConnectManager;
+use crate::model::auth::AadCredential;
 use crate::model::endpoint::Endpoint;
+use crate::model::kafka_target::KafkaConnection;
 
 /// The name sinks use for the Connect cluster when the stack declares none (the built-in sandbox).
 pub const DEFAULT_CONNECT: &str = "default";
@@ -104,6 +110,62 @@ impl Manifests {
                 .and_then(|s| s.targets.connect.get(cluster))
                 .map(|c| c.url.value.as_str()),
         )
+    }
+}
+
+impl Manifests {
+    /// The Kafka cluster of `targets.kafka`, resolved for the Kafka provider; `None` without
+    /// one (the built-in sandbox).
+    pub fn kafka_connection(&self) -> Option<KafkaConnection> {
+        self.stack
+            .as_ref()
+            .and_then(|s| s.targets.kafka.as_ref())
+            .map(KafkaTarget::resolve)
+    }
+
+    /// The credential of `targets.kusto.auth`, resolved for the Kusto provider; no credential
+    /// (method `none`) without a Kusto target.
+    pub fn kusto_credential(&self) -> AadCredential {
+        self.stack
+            .as_ref()
+            .and_then(|s| s.targets.kusto.as_ref())
+            .map(|k| k.auth.resolve())
+            .unwrap_or_default()
+    }
+}
+
+impl AadAuth {
+    /// The credential without its manifest locations (validation has reported against them).
+    pub fn resolve(&self) -> AadCredential {
+        AadCredential {
+            method: *self.method,
+            tenant_id: self.tenant_id.as_ref().map(|t| t.value.clone()),
+            client_id: self.client_id.as_ref().map(|c| c.value.clone()),
+            client_secret: self.client_secret.as_ref().map(|s| s.value.clone()),
+            token_file: self.token_file.as_ref().map(PathBuf::from),
+        }
+    }
+}
+
+impl KafkaTarget {
+    /// The connection without its manifest locations (validation has reported against them).
+    pub fn resolve(&self) -> KafkaConnection {
+        let security = &self.security;
+        KafkaConnection {
+            bootstrap_servers: self.bootstrap_servers.value.clone(),
+            protocol: security.protocol,
+            sasl_mechanism: security.sasl_mechanism.as_ref().map(|m| m.value),
+            username: security.username.as_ref().map(|u| u.value.clone()),
+            password: security.password.as_ref().map(|p| p.value.clone()),
+            ca_location: security.ca_location.as_ref().map(PathBuf::from),
+            auth: security.auth.as_ref().map(|a| a.resolve()),
+            scope: security.scope.as_ref().map(|s| s.value.clone()),
+            properties: self
+                .properties
+                .iter()
+                .map(|(k, v)| (k.clone(), v.value.0.clone()))
+                .collect(),
+        }
     }
 }
 

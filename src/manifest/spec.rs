@@ -9,10 +9,12 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use schemars::JsonSchema;
-use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize};
 
 use super::located::Located;
+pub use crate::model::auth::{AuthMethod, SecretRef};
+pub use crate::model::kafka_target::{KafkaProtocol, SaslMechanism};
 use crate::model::sink::{OnError, SinkAuthStrategy, Tolerance};
 pub use crate::model::{ConnectManager, ImpactClass};
 
@@ -164,23 +166,6 @@ pub struct AadAuth {
     pub token_file: Option<String>,
 }
 
-/// How kustoplan gets AAD (Entra ID) tokens, for Kusto or for Event Hubs' Kafka endpoint.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum AuthMethod {
-    /// No token: the built-in sandbox or a local emulator.
-    #[default]
-    None,
-    /// Federated credential (GitHub Actions OIDC, AKS workload identity).
-    WorkloadIdentity,
-    /// App registration with a client secret read from an environment variable.
-    ClientSecret,
-    /// The Azure managed identity of the machine.
-    ManagedIdentity,
-    /// The signed-in Azure CLI user (`az login`), for laptops.
-    AzureCli,
-}
-
 /// A Kafka cluster.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -226,38 +211,6 @@ pub struct KafkaSecurity {
     /// gives `https://mynamespace.servicebus.windows.net/.default`).
     #[serde(default)]
     pub scope: Option<Located<String>>,
-}
-
-/// Kafka `security.protocol`.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum KafkaProtocol {
-    /// No TLS, no SASL.
-    #[default]
-    Plaintext,
-    /// TLS.
-    Ssl,
-    /// SASL without TLS.
-    SaslPlaintext,
-    /// SASL over TLS (Event Hubs, Confluent Cloud).
-    SaslSsl,
-}
-
-/// Kafka `sasl.mechanism`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
-pub enum SaslMechanism {
-    /// PLAIN
-    #[serde(rename = "PLAIN")]
-    Plain,
-    /// SCRAM-SHA-256
-    #[serde(rename = "SCRAM-SHA-256")]
-    ScramSha256,
-    /// SCRAM-SHA-512
-    #[serde(rename = "SCRAM-SHA-512")]
-    ScramSha512,
-    /// OAUTHBEARER
-    #[serde(rename = "OAUTHBEARER")]
-    OauthBearer,
 }
 
 /// A Kafka Connect cluster's REST endpoint.
@@ -923,67 +876,6 @@ pub struct RouteSpec {
     /// Streaming ingestion (the table or database must enable it).
     #[serde(default)]
     pub streaming: Located<bool>,
-}
-
-/// A reference to a secret; never the secret itself.
-///
-/// Written as `{env: NAME}` (an environment variable), or as a Kafka Connect config-provider
-/// placeholder string such as `${file:/path:key}` (resolved by the Connect worker).
-#[derive(Debug, Clone, PartialEq, JsonSchema)]
-#[schemars(schema_with = "secret_ref_schema")]
-pub enum SecretRef {
-    /// An environment variable name.
-    Env {
-        /// Variable name.
-        env: String,
-    },
-    /// A Connect config-provider placeholder, or (rejected by validation) a literal value.
-    Text(String),
-}
-
-fn secret_ref_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-    schemars::json_schema!({
-        "description": "A secret by reference: `{env: NAME}`, or a Connect config-provider placeholder such as `${file:/path:key}`. Literal secrets are rejected.",
-        "anyOf": [
-            {"type": "string", "description": "A Connect config-provider placeholder: `${provider:path:key}`."},
-            {
-                "type": "object",
-                "properties": {"env": {"type": "string", "description": "Environment variable name."}},
-                "required": ["env"],
-                "additionalProperties": false
-            }
-        ]
-    })
-}
-
-impl<'de> Deserialize<'de> for SecretRef {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct SecretVisitor;
-        impl<'de> Visitor<'de> for SecretVisitor {
-            type Value = SecretRef;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("`{env: NAME}` or a `${provider:path:key}` placeholder")
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<SecretRef, E> {
-                Ok(SecretRef::Text(v.to_string()))
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<SecretRef, E> {
-                Ok(SecretRef::Text(v.to_string()))
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<SecretRef, A::Error> {
-                let mut env = None;
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "env" if env.is_none() => env = Some(map.next_value::<String>()?),
-                        _ => return Err(de::Error::unknown_field(&key, &["env"])),
-                    }
-                }
-                env.map(|env| SecretRef::Env { env })
-                    .ok_or_else(|| de::Error::missing_field("env"))
-            }
-        }
-        deserializer.deserialize_any(SecretVisitor)
-    }
 }
 
 /// A config value: strings, numbers and booleans are all written to Kafka as strings.

@@ -2,6 +2,7 @@
 //! (live systems). Every spelling that means the same thing is folded here, so the diff never
 //! reports drift that is only a difference of notation.
 
+pub mod auth;
 mod column_type;
 pub mod connect;
 mod connect_manager;
@@ -9,6 +10,7 @@ pub mod endpoint;
 mod format;
 pub mod function;
 mod impact;
+pub mod kafka_target;
 pub mod kusto;
 pub mod materialized_view;
 mod names;

@@ -15,13 +15,13 @@ use super::{
     ConnectorReport, Failures, Health, IngestionFailure, Lag, PartitionLag, RouteReport,
     StatusReport, TaskReport, connector_health, error_summary, route_health, shorten,
 };
+use crate::kusto::datetime::{format_datetime, parse_datetime};
 use crate::kusto::render::quote_name;
 use crate::kusto::v1::V1Response;
 use crate::model::connect::Connector;
 use crate::model::sink::routes_in;
 use crate::providers::connect::{ConnectClient, ExpandedConnector};
 use crate::providers::kafka::TopicOffsets;
-use crate::sandbox::kusto::{format_datetime, parse_datetime};
 use crate::workflow::{Session, WorkflowError};
 
 /// `--since` when not given: failures of the last hour count.

@@ -484,7 +484,7 @@ mod tests {
             .trim_start_matches("datetime(")
             .trim_end_matches(')');
         assert!(
-            crate::sandbox::kusto::parse_datetime(at).is_some(),
+            crate::kusto::datetime::parse_datetime(at).is_some(),
             "{at} parses as a Kusto datetime"
         );
         assert_eq!(datetime_after_1901(0, 0), "1901-01-01T00:00:00.0000000Z");

@@ -556,30 +556,19 @@ async fn plan_operations_through_the_transport() {
 /// The SASL password, read from its variable, appears in no error or debug output.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_sasl_password_never_appears_in_errors() {
-    use kustoplan::manifest::located::Located;
-    use kustoplan::manifest::node::Loc;
-    use kustoplan::manifest::spec::{
-        KafkaProtocol, KafkaSecurity, KafkaTarget, SaslMechanism, SecretRef,
-    };
+    use kustoplan::model::auth::SecretRef;
+    use kustoplan::model::kafka_target::{KafkaConnection, KafkaProtocol, SaslMechanism};
     const SECRET: &str = "pw-7f3a9c-never-print-me";
     let port = free_port();
-    let target = KafkaTarget {
-        bootstrap_servers: Located::new(Loc::default(), format!("127.0.0.1:{port}")),
-        security: KafkaSecurity {
-            protocol: KafkaProtocol::SaslPlaintext,
-            sasl_mechanism: Some(Located::new(Loc::default(), SaslMechanism::ScramSha256)),
-            username: Some(Located::new(Loc::default(), "svc".into())),
-            password: Some(Located::new(
-                Loc::default(),
-                SecretRef::Env {
-                    env: "KUSTOPLAN_TEST_KAFKA_PW".into(),
-                },
-            )),
-            ca_location: None,
-            auth: None,
-            scope: None,
-        },
-        properties: BTreeMap::new(),
+    let target = KafkaConnection {
+        bootstrap_servers: format!("127.0.0.1:{port}"),
+        protocol: KafkaProtocol::SaslPlaintext,
+        sasl_mechanism: Some(SaslMechanism::ScramSha256),
+        username: Some("svc".into()),
+        password: Some(SecretRef::Env {
+            env: "KUSTOPLAN_TEST_KAFKA_PW".into(),
+        }),
+        ..KafkaConnection::default()
     };
     let settings = ClientSettings::from_target_with(&target, |name| {
         (name == "KUSTOPLAN_TEST_KAFKA_PW").then(|| SECRET.to_string())

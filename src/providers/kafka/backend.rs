@@ -10,8 +10,8 @@ use super::{
     AdminTimeouts, ClientSettings, ConfigChange, KafkaAdmin, KafkaError, PartitionIncrease,
     TopicOutcome,
 };
-use crate::manifest::spec::KafkaTarget;
 use crate::model::connect::Topic;
+use crate::model::kafka_target::KafkaConnection;
 
 /// A Kafka cluster's topic metadata, as observe, apply, `status`, `import` and `verify` need it.
 /// Every batched write answers with a result per topic, in Kafka's own terms, so a plan
@@ -77,7 +77,7 @@ impl KafkaBroker {
 
     /// The cluster `target` names, with its lag reader and producer settings (the SASL
     /// password is read from its environment variable now).
-    pub fn for_target(target: &KafkaTarget) -> Result<KafkaBroker, KafkaError> {
+    pub fn for_target(target: &KafkaConnection) -> Result<KafkaBroker, KafkaError> {
         let settings = ClientSettings::from_target(target)?;
         let admin = KafkaAdmin::new(&settings, AdminTimeouts::default())?;
         Ok(KafkaBroker {
@@ -137,15 +137,12 @@ impl KafkaBackend for KafkaBroker {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::manifest::located::Located;
-    use crate::manifest::node::Loc;
 
     #[test]
     fn a_broker_target_has_a_lag_reader_and_a_producer() {
-        let target = KafkaTarget {
-            bootstrap_servers: Located::new(Loc::default(), "127.0.0.1:9".to_string()),
-            security: Default::default(),
-            properties: BTreeMap::new(),
+        let target = KafkaConnection {
+            bootstrap_servers: "127.0.0.1:9".to_string(),
+            ..KafkaConnection::default()
         };
         let broker = KafkaBroker::for_target(&target).expect("client");
         assert!(broker.lag_reader().is_some());

@@ -15,8 +15,9 @@ use std::time::Duration;
 use rdkafka::ClientConfig;
 
 use super::oauth::{KAFKA_AUTH_KEY, KafkaContext, OAuthBearer};
-use crate::manifest::spec::{AuthMethod, KafkaProtocol, KafkaTarget, SaslMechanism, SecretRef};
+use crate::model::auth::{AuthMethod, SecretRef};
 use crate::model::endpoint::oauth_scope_for_bootstrap;
+use crate::model::kafka_target::{KafkaConnection, KafkaProtocol, SaslMechanism};
 use crate::providers::kusto::auth::{TokenError, TokenSource};
 
 /// Properties only `security` may set: a password in `properties` would end up in git.
@@ -106,16 +107,16 @@ impl ClientSettings {
 
     /// Settings for `target`, reading the SASL password (or the Entra ID client secret) from
     /// the process environment.
-    pub fn from_target(target: &KafkaTarget) -> Result<ClientSettings, ConfigError> {
+    pub fn from_target(target: &KafkaConnection) -> Result<ClientSettings, ConfigError> {
         ClientSettings::from_target_with(target, |name| std::env::var(name).ok())
     }
 
     /// Settings for `target`, looking environment variables up with `env` (tests pass a map).
     pub fn from_target_with(
-        target: &KafkaTarget,
+        target: &KafkaConnection,
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<ClientSettings, ConfigError> {
-        let bootstrap = target.bootstrap_servers.value.trim().to_string();
+        let bootstrap = target.bootstrap_servers.trim().to_string();
         let mut settings = ClientSettings::plaintext(&bootstrap);
         for (key, value) in &target.properties {
             if SECURITY_KEYS.contains(&key.as_str())
@@ -124,42 +125,37 @@ impl ClientSettings {
             {
                 return Err(ConfigError::SecurityInProperties(key.clone()));
             }
-            settings.set(key, &value.value.0);
+            settings.set(key, value);
         }
-        let security = &target.security;
-        let protocol = match security.protocol {
+        let protocol = match target.protocol {
             KafkaProtocol::Plaintext => "plaintext",
             KafkaProtocol::Ssl => "ssl",
             KafkaProtocol::SaslPlaintext => "sasl_plaintext",
             KafkaProtocol::SaslSsl => "sasl_ssl",
         };
         settings.set("security.protocol", protocol);
-        if let Some(ca) = &security.ca_location {
-            settings.set("ssl.ca.location", ca);
+        if let Some(ca) = &target.ca_location {
+            settings.set("ssl.ca.location", &ca.to_string_lossy());
         }
         let sasl = matches!(
-            security.protocol,
+            target.protocol,
             KafkaProtocol::SaslPlaintext | KafkaProtocol::SaslSsl
         );
         if sasl {
-            let mechanism = security
-                .sasl_mechanism
-                .as_deref()
-                .copied()
-                .unwrap_or(SaslMechanism::Plain);
+            let mechanism = target.sasl_mechanism.unwrap_or(SaslMechanism::Plain);
             settings.set("sasl.mechanism", mechanism_name(mechanism));
             if mechanism == SaslMechanism::OauthBearer {
                 settings.oauth = Some(Arc::new(oauth_bearer(target, &env)?));
             } else {
-                let (Some(user), Some(password)) = (&security.username, &security.password) else {
+                let (Some(user), Some(password)) = (&target.username, &target.password) else {
                     return Err(ConfigError::MissingCredentials(protocol));
                 };
-                let SecretRef::Env { env: variable } = &password.value else {
+                let SecretRef::Env { env: variable } = password else {
                     return Err(ConfigError::PasswordNotFromEnv);
                 };
                 let secret = env(variable)
                     .ok_or_else(|| ConfigError::MissingPasswordVariable(variable.clone()))?;
-                settings.set("sasl.username", &user.value);
+                settings.set("sasl.username", user);
                 settings.set(PASSWORD_KEY, &secret);
             }
         }
@@ -248,27 +244,26 @@ impl fmt::Debug for ClientSettings {
 /// read like `kusto.auth`), for `security.scope` or the scope of the first bootstrap server's
 /// host (Event Hubs' namespace).
 fn oauth_bearer(
-    target: &KafkaTarget,
+    target: &KafkaConnection,
     env: &impl Fn(&str) -> Option<String>,
 ) -> Result<OAuthBearer, ConfigError> {
-    let security = &target.security;
-    if security.username.is_some() || security.password.is_some() {
+    if target.username.is_some() || target.password.is_some() {
         return Err(ConfigError::CredentialsWithOAuth);
     }
-    let auth = security
+    let auth = target
         .auth
         .as_ref()
-        .filter(|a| *a.method != AuthMethod::None)
+        .filter(|a| a.method != AuthMethod::None)
         .ok_or(ConfigError::OAuthWithoutAuth)?;
-    let bootstrap = target.bootstrap_servers.value.trim();
-    let scope = match &security.scope {
+    let bootstrap = target.bootstrap_servers.trim();
+    let scope = match &target.scope {
         Some(scope) => scope.trim().to_string(),
         None => oauth_scope_for_bootstrap(bootstrap)
             .ok_or_else(|| ConfigError::NoOAuthScope(bootstrap.to_string()))?,
     };
     let tokens = TokenSource::for_scope_with_env(auth, KAFKA_AUTH_KEY, &scope, env)
         .map_err(|e| ConfigError::Token(Box::new(e)))?;
-    let client_id = auth.client_id.as_deref().map(String::as_str);
+    let client_id = auth.client_id.as_deref();
     OAuthBearer::start(tokens, client_id).map_err(|e| ConfigError::TokenThread(e.to_string()))
 }
 
@@ -284,28 +279,21 @@ fn mechanism_name(mechanism: SaslMechanism) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::manifest::located::Located;
-    use crate::manifest::node::Loc;
-    use crate::manifest::spec::{AadAuth, ConfigValue, KafkaSecurity};
+    use crate::model::auth::AadCredential;
 
-    fn target(protocol: KafkaProtocol, password: Option<SecretRef>) -> KafkaTarget {
-        KafkaTarget {
-            bootstrap_servers: Located::new(Loc::default(), "b1:9093,b2:9093".to_string()),
-            security: KafkaSecurity {
-                protocol,
-                sasl_mechanism: Some(Located::new(Loc::default(), SaslMechanism::ScramSha512)),
-                username: Some(Located::new(Loc::default(), "svc".into())),
-                password: password.map(|p| Located::new(Loc::default(), p)),
-                ca_location: Some("/etc/ca.pem".into()),
-                auth: None,
-                scope: None,
-            },
-            properties: [(
-                "socket.timeout.ms".to_string(),
-                Located::new(Loc::default(), ConfigValue("5000".into())),
-            )]
-            .into_iter()
-            .collect(),
+    fn target(protocol: KafkaProtocol, password: Option<SecretRef>) -> KafkaConnection {
+        KafkaConnection {
+            bootstrap_servers: "b1:9093,b2:9093".to_string(),
+            protocol,
+            sasl_mechanism: Some(SaslMechanism::ScramSha512),
+            username: Some("svc".into()),
+            password,
+            ca_location: Some("/etc/ca.pem".into()),
+            auth: None,
+            scope: None,
+            properties: [("socket.timeout.ms".to_string(), "5000".to_string())]
+                .into_iter()
+                .collect(),
         }
     }
 
@@ -361,45 +349,35 @@ mod tests {
             ConfigError::MissingCredentials("sasl_ssl")
         );
         let mut t = target(KafkaProtocol::Plaintext, None);
-        t.properties.insert(
-            "sasl.password".into(),
-            Located::new(Loc::default(), ConfigValue("x".into())),
-        );
+        t.properties.insert("sasl.password".into(), "x".into());
         assert_eq!(
             ClientSettings::from_target_with(&t, |_| None).expect_err("in properties"),
             ConfigError::SecurityInProperties("sasl.password".into())
         );
         let mut t = target(KafkaProtocol::Plaintext, None);
-        t.properties.insert(
-            "sasl.oauthbearer.client.secret".into(),
-            Located::new(Loc::default(), ConfigValue("x".into())),
-        );
+        t.properties
+            .insert("sasl.oauthbearer.client.secret".into(), "x".into());
         assert!(ClientSettings::from_target_with(&t, |_| None).is_err());
         // Non-secret SASL settings (OIDC endpoint, client id) are allowed.
         let mut t = target(KafkaProtocol::Plaintext, None);
-        t.properties.insert(
-            "sasl.oauthbearer.method".into(),
-            Located::new(Loc::default(), ConfigValue("oidc".into())),
-        );
+        t.properties
+            .insert("sasl.oauthbearer.method".into(), "oidc".into());
         assert!(ClientSettings::from_target_with(&t, |_| None).is_ok());
     }
 
     /// An Event Hubs target signing in with `method` (no user name or password).
-    fn event_hubs(method: AuthMethod) -> KafkaTarget {
+    fn event_hubs(method: AuthMethod) -> KafkaConnection {
         let mut t = target(KafkaProtocol::SaslSsl, None);
-        t.bootstrap_servers = Located::new(
-            Loc::default(),
-            "mynamespace.servicebus.windows.net:9093".to_string(),
-        );
-        t.security.sasl_mechanism = Some(Located::new(Loc::default(), SaslMechanism::OauthBearer));
-        t.security.username = None;
-        t.security.ca_location = None;
-        t.security.auth = Some(Box::new(AadAuth {
-            method: Located::new(Loc::default(), method),
-            tenant_id: Some(Located::new(Loc::default(), "tenant".to_string())),
-            client_id: Some(Located::new(Loc::default(), "client".to_string())),
-            ..AadAuth::default()
-        }));
+        t.bootstrap_servers = "mynamespace.servicebus.windows.net:9093".to_string();
+        t.sasl_mechanism = Some(SaslMechanism::OauthBearer);
+        t.username = None;
+        t.ca_location = None;
+        t.auth = Some(AadCredential {
+            method,
+            tenant_id: Some("tenant".to_string()),
+            client_id: Some("client".to_string()),
+            ..AadCredential::default()
+        });
         t
     }
 
@@ -436,10 +414,7 @@ mod tests {
     #[test]
     fn an_explicit_scope_wins_over_the_derived_one() {
         let mut t = event_hubs(AuthMethod::AzureCli);
-        t.security.scope = Some(Located::new(
-            Loc::default(),
-            " api://kafka-app/.default ".to_string(),
-        ));
+        t.scope = Some(" api://kafka-app/.default ".to_string());
         let s = ClientSettings::from_target_with(&t, |_| None).expect("settings");
         assert_eq!(
             s.oauth().expect("provider").scope(),
@@ -454,29 +429,26 @@ mod tests {
             ClientSettings::from_target_with(&t, |_| None).expect_err("method none"),
             ConfigError::OAuthWithoutAuth
         );
-        t.security.auth = None;
+        t.auth = None;
         assert_eq!(
             ClientSettings::from_target_with(&t, |_| None).expect_err("no auth"),
             ConfigError::OAuthWithoutAuth
         );
         let mut t = event_hubs(AuthMethod::ManagedIdentity);
-        t.security.password = Some(Located::new(
-            Loc::default(),
-            SecretRef::Env { env: "PW".into() },
-        ));
+        t.password = Some(SecretRef::Env { env: "PW".into() });
         assert_eq!(
             ClientSettings::from_target_with(&t, |_| Some("x".into())).expect_err("password"),
             ConfigError::CredentialsWithOAuth
         );
         let mut t = event_hubs(AuthMethod::ManagedIdentity);
-        t.bootstrap_servers = Located::new(Loc::default(), ":9093".to_string());
+        t.bootstrap_servers = ":9093".to_string();
         assert_eq!(
             ClientSettings::from_target_with(&t, |_| None).expect_err("no host"),
             ConfigError::NoOAuthScope(":9093".into())
         );
         // The credential's own checks, naming the Kafka key.
         let mut t = event_hubs(AuthMethod::WorkloadIdentity);
-        if let Some(auth) = t.security.auth.as_mut() {
+        if let Some(auth) = t.auth.as_mut() {
             auth.tenant_id = None;
         }
         let err = ClientSettings::from_target_with(&t, |_| None).expect_err("tenant");
@@ -487,13 +459,10 @@ mod tests {
             "{err}"
         );
         let mut t = event_hubs(AuthMethod::ClientSecret);
-        if let Some(auth) = t.security.auth.as_mut() {
-            auth.client_secret = Some(Located::new(
-                Loc::default(),
-                SecretRef::Env {
-                    env: "EH_SECRET".into(),
-                },
-            ));
+        if let Some(auth) = t.auth.as_mut() {
+            auth.client_secret = Some(SecretRef::Env {
+                env: "EH_SECRET".into(),
+            });
         }
         let err = ClientSettings::from_target_with(&t, |_| None).expect_err("secret unset");
         assert_eq!(

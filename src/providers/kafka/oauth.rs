@@ -208,8 +208,7 @@ impl ConsumerContext for KafkaContext {}
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::manifest::located::Located;
-    use crate::manifest::spec::{AadAuth, AuthMethod};
+    use crate::model::auth::{AadCredential, AuthMethod};
     use azure_core::credentials::{Secret, TokenCredential, TokenRequestOptions};
     use azure_core::time::OffsetDateTime;
     use std::sync::atomic::{AtomicUsize, Ordering};
@@ -351,11 +350,11 @@ mod tests {
 
     #[test]
     fn debug_shows_method_and_scope_only() {
-        let mut auth = AadAuth {
-            method: Located::new(Default::default(), AuthMethod::ManagedIdentity),
-            ..AadAuth::default()
+        let auth = AadCredential {
+            method: AuthMethod::ManagedIdentity,
+            client_id: Some("id".to_string()),
+            ..AadCredential::default()
         };
-        auth.client_id = Some(Located::new(Default::default(), "id".to_string()));
         let tokens = TokenSource::for_scope_with_env(&auth, KAFKA_AUTH_KEY, SCOPE, &|_| None)
             .expect("source");
         let oauth = OAuthBearer::start(tokens, Some("id")).expect("start");

@@ -10,7 +10,6 @@
 //! the method and scope, and credential errors are redacted before they are stored.
 
 use std::fmt;
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use azure_core::credentials::{AccessToken, Secret, TokenCredential};
@@ -25,7 +24,7 @@ use azure_identity::{
 use reqwest::header::HeaderValue;
 use tokio::sync::Mutex;
 
-use crate::manifest::spec::{AadAuth, AuthMethod, SecretRef};
+use crate::model::auth::{AadCredential, AuthMethod, SecretRef};
 use crate::providers::retry::TransportFault;
 use crate::providers::wait::{Wait, WaitOutcome};
 
@@ -248,14 +247,14 @@ impl TokenSource {
     /// Builds the credential `kusto.auth` asks for, for the cluster's scope, reading the client
     /// secret's environment variable now (so a missing variable fails before any request is
     /// sent).
-    pub fn from_auth(auth: &AadAuth, cluster_url: &str) -> Result<Self, TokenError> {
+    pub fn from_auth(auth: &AadCredential, cluster_url: &str) -> Result<Self, TokenError> {
         Self::from_auth_with_env(auth, cluster_url, &|name| std::env::var(name).ok())
     }
 
     /// [`TokenSource::from_auth`] with an explicit environment lookup, so callers and tests
     /// need not mutate the process environment.
     pub fn from_auth_with_env(
-        auth: &AadAuth,
+        auth: &AadCredential,
         cluster_url: &str,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Self, TokenError> {
@@ -266,7 +265,7 @@ impl TokenSource {
     /// in errors, e.g. `kafka.security.auth`), for exactly one `scope`: the same credentials,
     /// cache and error classification as Kusto's, for another resource.
     pub fn for_scope_with_env(
-        auth: &AadAuth,
+        auth: &AadCredential,
         key: &'static str,
         scope: &str,
         env: &dyn Fn(&str) -> Option<String>,
@@ -275,14 +274,13 @@ impl TokenSource {
     }
 
     fn with_scopes(
-        auth: &AadAuth,
+        auth: &AadCredential,
         key: &'static str,
         scopes: Vec<String>,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Self, TokenError> {
-        let method = method_name(*auth.method);
-        let setting = |v: &Option<crate::manifest::located::Located<String>>,
-                       field: &'static str| {
+        let method = method_name(auth.method);
+        let setting = |v: &Option<String>, field: &'static str| {
             v.as_ref()
                 .map(|s| s.trim().to_string())
                 .filter(|s| !s.is_empty())
@@ -296,7 +294,7 @@ impl TokenSource {
         let mut secrets = Vec::new();
         let client_options =
             || credential_client_options().map_err(|e| setup(error_chain(&e), &[]));
-        let credential: Arc<dyn TokenCredential> = match *auth.method {
+        let credential: Arc<dyn TokenCredential> = match auth.method {
             AuthMethod::None => return Ok(Self::none()),
             AuthMethod::WorkloadIdentity => {
                 let options = WorkloadIdentityCredentialOptions {
@@ -305,7 +303,7 @@ impl TokenSource {
                     },
                     tenant_id: Some(setting(&auth.tenant_id, "tenant_id")?),
                     client_id: Some(setting(&auth.client_id, "client_id")?),
-                    token_file_path: auth.token_file.as_ref().map(PathBuf::from),
+                    token_file_path: auth.token_file.clone(),
                 };
                 WorkloadIdentityCredential::new(Some(options))
                     .map_err(|e| setup(error_chain(&e), &secrets))?
@@ -313,7 +311,7 @@ impl TokenSource {
             AuthMethod::ClientSecret => {
                 let tenant = setting(&auth.tenant_id, "tenant_id")?;
                 let client = setting(&auth.client_id, "client_id")?;
-                let var = match auth.client_secret.as_deref() {
+                let var = match auth.client_secret.as_ref() {
                     Some(SecretRef::Env { env }) => env.clone(),
                     Some(SecretRef::Text(_)) => return Err(TokenError::SecretNotFromEnv { key }),
                     None => {
@@ -595,20 +593,12 @@ fn redact(message: &str, secrets: &[String]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::manifest::located::Located;
 
-    fn auth(method: AuthMethod) -> AadAuth {
-        AadAuth {
-            method: Located::new(Default::default(), method),
-            tenant_id: None,
-            client_id: None,
-            client_secret: None,
-            token_file: None,
+    fn auth(method: AuthMethod) -> AadCredential {
+        AadCredential {
+            method,
+            ..AadCredential::default()
         }
-    }
-
-    fn located<T>(v: T) -> Option<Located<T>> {
-        Some(Located::new(Default::default(), v))
     }
 
     const SECRET: &str = "very-secret-value-123";
@@ -638,9 +628,9 @@ mod tests {
     #[test]
     fn client_secret_missing_env_names_the_variable() {
         let mut a = auth(AuthMethod::ClientSecret);
-        a.tenant_id = located("72f988bf-86f1-41af-91ab-2d7cd011db47".into());
-        a.client_id = located("app".into());
-        a.client_secret = located(SecretRef::Env {
+        a.tenant_id = Some("72f988bf-86f1-41af-91ab-2d7cd011db47".into());
+        a.client_id = Some("app".into());
+        a.client_secret = Some(SecretRef::Env {
             env: "KP_TEST_SECRET".into(),
         });
         let err = TokenSource::from_auth_with_env(&a, "https://c.kusto.windows.net", &|_| None)
@@ -663,9 +653,9 @@ mod tests {
     #[test]
     fn literal_secret_and_missing_settings_are_refused() {
         let mut a = auth(AuthMethod::ClientSecret);
-        a.tenant_id = located("t".into());
-        a.client_id = located("app".into());
-        a.client_secret = located(SecretRef::Text(SECRET.into()));
+        a.tenant_id = Some("t".into());
+        a.client_id = Some("app".into());
+        a.client_secret = Some(SecretRef::Text(SECRET.into()));
         let err = TokenSource::from_auth_with_env(&a, "https://c", &|_| None).expect_err("literal");
         assert_eq!(
             err,
@@ -724,9 +714,9 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let file = dir.path().join("federated-token");
         let mut a = auth(AuthMethod::WorkloadIdentity);
-        a.tenant_id = located("72f988bf-86f1-41af-91ab-2d7cd011db47".into());
-        a.client_id = located("00000000-0000-0000-0000-000000000001".into());
-        a.token_file = Some(file.display().to_string());
+        a.tenant_id = Some("72f988bf-86f1-41af-91ab-2d7cd011db47".into());
+        a.client_id = Some("00000000-0000-0000-0000-000000000001".into());
+        a.token_file = Some(file.clone());
         let err = TokenSource::from_auth_with_env(&a, "https://c.kusto.windows.net", &|_| None)
             .expect_err("missing file");
         let text = err.to_string();

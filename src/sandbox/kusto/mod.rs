@@ -55,7 +55,6 @@ pub fn resolved_fqn(fqn: &str) -> Result<String, KustoError> {
 
 /// Kusto datetime text to 100 ns ticks since the Unix epoch and back: `status` compares
 /// `FailedOn` and ingestion times with the same parser the sandbox ingests with.
-pub use data::value::{format_datetime, parse_datetime};
 pub use engine::{Caller, Execution, KustoSandbox, Request, SandboxError, StreamIngest};
 pub use error::KustoError;
 pub use faults::{Faults, RequestStats};

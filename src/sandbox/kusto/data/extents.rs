@@ -5,8 +5,8 @@
 use serde_json::{Value, json};
 
 use super::super::state::{Extent, Table};
-use super::value::{format_datetime, parse_datetime};
 use crate::kusto::command::{ExtentSelection, TagFilter, TagOp};
+use crate::kusto::datetime::{format_datetime, parse_datetime};
 use crate::kusto::v1::V1Table;
 use crate::model::ColumnType::{DateTime, Guid, Long, Real, String as Str};
 

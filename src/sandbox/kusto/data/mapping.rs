@@ -330,7 +330,9 @@ fn apply(t: Transform, raw: Raw<'_>, line: usize) -> Value {
             });
             ticks
                 .and_then(|t| i64::try_from(t).ok())
-                .map_or(Value::Null, |t| Value::String(value::format_datetime(t)))
+                .map_or(Value::Null, |t| {
+                    Value::String(crate::kusto::datetime::format_datetime(t))
+                })
         }
         Transform::BagArrayToDictionary => match raw {
             Raw::Json(Value::Array(items)) => {

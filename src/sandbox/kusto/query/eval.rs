@@ -6,10 +6,11 @@ use std::cmp::Ordering;
 
 use serde_json::Value;
 
-use super::super::data::value::{Scalar, parse_datetime};
+use super::super::data::value::Scalar;
 use super::super::error::KustoError;
 use super::super::state::Table;
 use super::{AggFunc, Aggregate, CmpOp, Expr, Literal, Op, Operand, Query};
+use crate::kusto::datetime::parse_datetime;
 use crate::model::ColumnType;
 
 mod steps;

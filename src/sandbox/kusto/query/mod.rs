@@ -20,9 +20,10 @@ pub mod plan;
 pub(super) mod response;
 pub mod schema;
 
-use super::data::value::{parse_datetime, parse_timespan_literal};
+use super::data::value::parse_timespan_literal;
 use super::error::KustoError;
 use crate::kusto::command::{SyntaxError, Token, TokenKind, tokenize};
+use crate::kusto::datetime::parse_datetime;
 
 pub(super) use eval::cast;
 pub use eval::{ResultTable, evaluate, rows_to_delete, run_plan};

@@ -5,11 +5,12 @@
 use serde_json::Value;
 
 use super::super::super::clock;
-use super::super::super::data::value::{Raw, convert, format_datetime};
+use super::super::super::data::value::{Raw, convert};
 use super::super::super::error::KustoError;
 use super::super::super::state::{Extent, Table};
 use super::super::plan::{Plan, Scalar, Step};
 use super::{Frame, ResultTable, Row};
+use crate::kusto::datetime::format_datetime;
 use crate::model::ColumnType;
 
 /// Runs `plan` where its table is `source` (whose rows are only `new_rows`, the new extent)
