@@ -11,6 +11,7 @@
 //! the kernel's backlog. When `accept` fails (for example when file descriptors run out), the
 //! loop backs off instead of spinning.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,7 +20,7 @@ use axum::body::{Body, Bytes};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, oneshot};
-use tokio::task::JoinSet;
+use tokio::task::{JoinHandle, JoinSet};
 use tower::ServiceExt;
 
 /// How long and how many clients the sandbox servers serve.
@@ -117,6 +118,66 @@ impl AcceptBackoff {
 impl Default for AcceptBackoff {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+/// A running accept loop: where it listens and how to stop it. Both sandboxes' server handles
+/// hold one, so serving, stopping and dropping a sandbox server is written once. Dropping it
+/// stops the loop (without waiting for it); [`Serving::stop`] also waits.
+#[derive(Debug)]
+pub struct Serving {
+    addr: SocketAddr,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl Serving {
+    /// Spawns the accept loop serving `router` on `listener`, bound to `addr`.
+    pub fn start(
+        listener: TcpListener,
+        addr: SocketAddr,
+        router: Router,
+        limits: ServerLimits,
+    ) -> Serving {
+        let (tx, rx) = oneshot::channel();
+        let task = tokio::spawn(accept_loop(listener, router, rx, limits));
+        Serving {
+            addr,
+            shutdown: Some(tx),
+            task: Some(task),
+        }
+    }
+
+    /// The bound address (with the real port when 0 was requested).
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://ADDR`, the URL clients use.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops accepting, closes open connections and waits for the accept loop to end.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            // The loop is gone already when nobody receives: nothing left to stop.
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take()
+            && let Err(e) = task.await
+        {
+            tracing::warn!("the sandbox server's accept loop ended abnormally: {e}");
+        }
+    }
+}
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            // The loop is gone already when nobody receives: nothing left to stop.
+            let _ = tx.send(());
+        }
     }
 }
 

@@ -14,12 +14,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::Value;
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
 
 use super::engine::{ConnectError, ConnectSandbox, OpenError};
 use super::faults::{ConnectFaults, ConnectStats, Injected, REBALANCE_MESSAGE};
 use super::rest::RestRequest;
-use crate::sandbox::http::{BodyError, ConnectionKill, ServerLimits, accept_loop, read_body};
+use crate::sandbox::http::{BodyError, ConnectionKill, ServerLimits, Serving, read_body};
 
 const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
 
@@ -85,21 +84,19 @@ impl Drop for InFlight {
 
 /// A running Connect sandbox server. Dropping it stops the server too.
 pub struct ConnectServerHandle {
-    addr: SocketAddr,
+    serving: Serving,
     shared: Arc<Shared>,
-    shutdown: Option<oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl ConnectServerHandle {
     /// The bound address (with the real port when 0 was requested).
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.serving.addr()
     }
 
     /// `http://ADDR`, the Connect URL clients should use.
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        self.serving.url()
     }
 
     /// The engine behind the server, for in-process inspection and test hooks.
@@ -123,21 +120,8 @@ impl ConnectServerHandle {
     }
 
     /// Stops accepting, closes open connections and waits for the accept loop to end.
-    pub async fn shutdown(mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(task) = self.task.take() {
-            let _ = task.await;
-        }
-    }
-}
-
-impl Drop for ConnectServerHandle {
-    fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
+    pub async fn shutdown(self) {
+        self.serving.stop().await;
     }
 }
 
@@ -170,13 +154,9 @@ pub async fn serve_connect(
         .route("/sandbox/faults", get(get_faults).post(set_faults))
         .fallback(connect_request)
         .with_state(Arc::clone(&shared));
-    let (tx, rx) = oneshot::channel();
-    let task = tokio::spawn(accept_loop(listener, router, rx, config.limits));
     Ok(ConnectServerHandle {
-        addr,
+        serving: Serving::start(listener, addr, router, config.limits),
         shared,
-        shutdown: Some(tx),
-        task: Some(task),
     })
 }
 

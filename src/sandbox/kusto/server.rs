@@ -21,7 +21,6 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
 
 use super::clock;
 use super::data::formats;
@@ -34,7 +33,7 @@ use super::query::response::{self, Ids as ResponseIds};
 use super::queued::sas::StorageAccount;
 use super::queued::storage::{Storage, StorageError};
 use super::queued::worker::Worker;
-use crate::sandbox::http::{BodyError, ConnectionKill, ServerLimits, accept_loop, read_body};
+use crate::sandbox::http::{BodyError, ConnectionKill, ServerLimits, Serving, read_body};
 
 const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
 
@@ -132,22 +131,20 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 /// A running server. Dropping it stops the server too.
 pub struct ServerHandle {
-    addr: SocketAddr,
+    serving: Serving,
     shared: Arc<Shared>,
-    shutdown: Option<oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<()>>,
     worker: Option<Worker>,
 }
 
 impl ServerHandle {
     /// The bound address (with the real port when 0 was requested).
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.serving.addr()
     }
 
     /// `http://ADDR`, the cluster URL clients should use.
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        self.serving.url()
     }
 
     /// The engine behind the server, for in-process inspection.
@@ -171,24 +168,11 @@ impl ServerHandle {
     }
 
     /// Stops accepting, closes open connections and waits for the accept loop to end.
-    pub async fn shutdown(mut self) {
-        if let Some(worker) = self.worker.take() {
+    pub async fn shutdown(self) {
+        if let Some(worker) = self.worker {
             worker.stop().await;
         }
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(task) = self.task.take() {
-            let _ = task.await;
-        }
-    }
-}
-
-impl Drop for ServerHandle {
-    fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
+        self.serving.stop().await;
     }
 }
 
@@ -233,13 +217,9 @@ pub async fn serve(config: ServeConfig) -> Result<ServerHandle, ServeError> {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(Arc::clone(&shared));
-    let (tx, rx) = oneshot::channel();
-    let task = tokio::spawn(accept_loop(listener, router, rx, config.limits));
     Ok(ServerHandle {
-        addr,
+        serving: Serving::start(listener, addr, router, config.limits),
         shared,
-        shutdown: Some(tx),
-        task: Some(task),
         worker,
     })
 }
