@@ -4,6 +4,8 @@
 //! escapes resolved, adjacent string literals concatenated), but not yet validated
 //! semantically (JSON, name rules and ranges are the executor's business, as in Kusto).
 
+use std::borrow::Cow;
+
 use crate::model::{ColumnType, MappingKind, Timespan};
 
 /// A table reference, optionally qualified with its database (`Db.Table`).
@@ -157,10 +159,11 @@ pub enum PolicyValue {
 
 impl PolicyValue {
     /// The policy as JSON text, whatever form it was written in: what the service stores and
-    /// `.show ... policy` reports.
-    pub fn to_json(&self) -> String {
-        match self {
-            PolicyValue::Json(text) => text.clone(),
+    /// `.show ... policy` reports. Borrowed when it was written as JSON (observe reads a policy
+    /// of every table this way).
+    pub fn to_json(&self) -> Cow<'_, str> {
+        Cow::Owned(match self {
+            PolicyValue::Json(text) => return Cow::Borrowed(text),
             PolicyValue::Switch(enabled) => serde_json::json!({ "IsEnabled": enabled }).to_string(),
             PolicyValue::Retention {
                 soft_delete,
@@ -190,7 +193,7 @@ impl PolicyValue {
                 }
                 policy.to_string()
             }
-        }
+        })
     }
 }
 

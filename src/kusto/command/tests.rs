@@ -658,7 +658,7 @@ fn ingest_inline_keeps_its_data_verbatim() {
 #[test]
 fn retention_and_caching_properties_read_as_policy_json() {
     let json = |csl: &str| match ok(csl) {
-        Command::AlterPolicy { policy, value, .. } => (policy, value.to_json()),
+        Command::AlterPolicy { policy, value, .. } => (policy, value.to_json().into_owned()),
         other => panic!("{csl}: {other:?}"),
     };
     assert_eq!(
