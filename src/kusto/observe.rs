@@ -606,7 +606,8 @@ fn read_script(t: &V1Table, command: &str, state: &mut DatabaseState) -> Result<
                 value,
                 merge,
             } => {
-                let value: Value = serde_json::from_str(&value.to_json())
+                let value: Value = value
+                    .to_value()
                     .map_err(|e| bad(&format!("the policy is not JSON ({e})")))?;
                 let malformed = || bad(&format!("malformed {} policy", policy.keyword()));
                 match target {

@@ -162,9 +162,27 @@ impl PolicyValue {
     /// `.show ... policy` reports. Borrowed when it was written as JSON (observe reads a policy
     /// of every table this way).
     pub fn to_json(&self) -> Cow<'_, str> {
-        Cow::Owned(match self {
-            PolicyValue::Json(text) => return Cow::Borrowed(text),
-            PolicyValue::Switch(enabled) => serde_json::json!({ "IsEnabled": enabled }).to_string(),
+        match self {
+            PolicyValue::Json(text) => Cow::Borrowed(text),
+            _ => Cow::Owned(self.property_form_json().to_string()),
+        }
+    }
+
+    /// The policy as a JSON value: parsed when it was written as JSON, built directly from a
+    /// property form (no text in between).
+    pub fn to_value(&self) -> Result<serde_json::Value, serde_json::Error> {
+        match self {
+            PolicyValue::Json(text) => serde_json::from_str(text),
+            _ => Ok(self.property_form_json()),
+        }
+    }
+
+    /// The JSON a property form stands for (`Null` for a policy written as JSON, which callers
+    /// take as text instead).
+    fn property_form_json(&self) -> serde_json::Value {
+        match self {
+            PolicyValue::Json(_) => serde_json::Value::Null,
+            PolicyValue::Switch(enabled) => serde_json::json!({ "IsEnabled": enabled }),
             PolicyValue::Retention {
                 soft_delete,
                 recoverable,
@@ -174,7 +192,7 @@ impl PolicyValue {
                     policy["Recoverability"] =
                         serde_json::json!(if *recoverable { "Enabled" } else { "Disabled" });
                 }
-                policy.to_string()
+                policy
             }
             PolicyValue::Caching {
                 data,
@@ -191,9 +209,9 @@ impl PolicyValue {
                         .map(|(from, to)| serde_json::json!({ "MinValue": from, "MaxValue": to }))
                         .collect();
                 }
-                policy.to_string()
+                policy
             }
-        })
+        }
     }
 }
 
