@@ -217,7 +217,7 @@ fn oauthbearer_tokens_come_from_the_managed_identity_and_reach_the_broker() {
         // built-in sandbox). The binary inherits the identity endpoint's variables.
         let stack = common::cli::gameplay_copy();
         let sandbox = tempfile::tempdir().expect("tempdir");
-        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_kustoplan"));
+        let mut cmd = common::cli::command();
         cmd.arg("plan")
             .arg(stack.path())
             .args(["--var", &format!("kafka_bootstrap={}", broker.bootstrap)])

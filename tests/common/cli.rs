@@ -62,6 +62,14 @@ impl From<Output> for Run {
 /// What `plan` prints, and all it prints, when the live systems already match the manifests.
 pub const NO_CHANGES: &str = "No changes. The live systems match the manifests.\n";
 
+/// The binary under test as a command with nothing set: the one way every test starts
+/// kustoplan, so `KUSTOPLAN_TEST_BIN` ([`super::kustoplan_bin`]) reaches all of them. Callers
+/// add the arguments, environment and pipes their scenario needs; [`kustoplan`] and
+/// [`kustoplan_in`] add the usual ones.
+pub fn command() -> Command {
+    Command::new(super::kustoplan_bin())
+}
+
 /// Runs kustoplan with the built-in sandbox in `sandbox`, without colours or an environment
 /// from the caller's shell.
 pub fn kustoplan(sandbox: &Path, args: &[&str]) -> Run {
@@ -72,7 +80,7 @@ pub fn kustoplan(sandbox: &Path, args: &[&str]) -> Run {
 /// none, where kustoplan keeps it by default (`KUSTOPLAN_SANDBOX_DIR` unset), without colours
 /// or an environment from the caller's shell: for the tests of relative paths and defaults.
 pub fn kustoplan_in(cwd: &Path, sandbox: Option<&Path>, args: &[&str]) -> Run {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_kustoplan"));
+    let mut cmd = command();
     cmd.args(args)
         .current_dir(cwd)
         .env_remove("KUSTOPLAN_SANDBOX_DIR")
@@ -144,7 +152,7 @@ pub fn widen_score(dir: &Path) {
 pub async fn kustoplan_at(url: &str, local: &Path, args: &[&str]) -> Run {
     let mut all: Vec<String> = args.iter().map(|s| s.to_string()).collect();
     all.extend(["--var".to_string(), format!("kusto_cluster={url}")]);
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_kustoplan"));
+    let mut cmd = command();
     cmd.args(&all)
         .env("KUSTOPLAN_SANDBOX_DIR", local)
         .env("NO_COLOR", "1");

@@ -7,7 +7,6 @@ use crate::common;
 
 use std::fmt::Write as _;
 use std::os::unix::process::ExitStatusExt;
-use std::process::Command;
 use std::time::Duration;
 
 use common::sandbox::{KustoServer, stack_head};
@@ -109,7 +108,7 @@ async fn a_socket_closed_during_the_script_upload_is_reported_not_a_sigpipe_kill
     let local = tempfile::tempdir().expect("tempdir");
     let stack_dir = stack.path().to_path_buf();
     let local_dir = local.path().to_path_buf();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_kustoplan"));
+    let mut cmd = common::cli::command();
     cmd.args([
         "apply",
         stack_dir.to_str().expect("utf-8"),

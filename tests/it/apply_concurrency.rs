@@ -321,7 +321,7 @@ async fn connector_writes_run_concurrently_within_the_bound_phase_by_phase_and_r
 }
 
 fn kustoplan_cli(sandbox: &std::path::Path, args: &[&str]) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_kustoplan"))
+    common::cli::command()
         .args(args)
         .env("KUSTOPLAN_SANDBOX_DIR", sandbox)
         .env("NO_COLOR", "1")

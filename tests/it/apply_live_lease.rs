@@ -45,7 +45,7 @@ fn names(prefix: &str) -> BTreeSet<String> {
 }
 
 fn kustoplan(stack: &Path, args: &[&str]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_kustoplan"));
+    let mut cmd = common::cli::command();
     cmd.args(args)
         .arg(stack)
         .env("KUSTOPLAN_SANDBOX_DIR", stack.join(".unused-sandbox"))
@@ -549,7 +549,7 @@ async fn a_saved_plan_is_applied_under_the_lease() {
     let live = record("00000000000000000000000000000005", now() + 3600);
     write_lease(&sandbox, &live);
 
-    let mut apply_file = Command::new(env!("CARGO_BIN_EXE_kustoplan"));
+    let mut apply_file = common::cli::command();
     apply_file
         .arg("apply")
         .arg(&file)
@@ -569,7 +569,7 @@ async fn a_saved_plan_is_applied_under_the_lease() {
             &Caller::cluster_admin("aaduser=test@localhost"),
         )
         .expect("drop the lease");
-    let mut apply_file = Command::new(env!("CARGO_BIN_EXE_kustoplan"));
+    let mut apply_file = common::cli::command();
     apply_file
         .arg("apply")
         .arg(&file)

@@ -37,7 +37,7 @@ fn names(prefix: &str) -> BTreeSet<String> {
 }
 
 fn apply(sandbox: &Path, stack: &Path, extra: &[&str]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_kustoplan"));
+    let mut cmd = common::cli::command();
     cmd.args(["apply", "--auto-approve", "--color", "never"])
         .arg(stack)
         .args(extra)
@@ -246,7 +246,7 @@ fn live_targets_take_no_sandbox_lease() {
         "kind: Stack\nname: live\ntargets:\n  kusto:\n    cluster: http://127.0.0.1:9\n    auth: {method: none}\n---\nkind: Database\nname: lockdb\n---\nkind: Table\nname: T\ndatabase: lockdb\ncolumns:\n  - {name: A, type: int}\n",
     )
     .expect("write stack");
-    let out = Command::new(env!("CARGO_BIN_EXE_kustoplan"))
+    let out = common::cli::command()
         .args(["apply", "--auto-approve"])
         .arg(stack.path())
         .env_remove("KUSTOPLAN_SANDBOX_DIR")

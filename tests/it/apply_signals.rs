@@ -7,7 +7,7 @@ use crate::common;
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::sync::mpsc;
 
 use common::sandbox::KustoServer;
@@ -35,7 +35,7 @@ fn apply_interrupted(url: &str, local: &Path, signals: &[i32]) -> Run {
 /// Runs `apply` on the gameplay example with Kusto at `url`, calls `during` with the process id
 /// once stderr shows the Kusto script was sent, and waits for the process to end.
 fn apply_while_script_in_flight(url: &str, local: &Path, during: impl FnOnce(i32)) -> Run {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_kustoplan"))
+    let mut child = common::cli::command()
         .args([
             "apply",
             "examples/gameplay",

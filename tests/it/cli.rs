@@ -2,10 +2,8 @@
 
 use crate::common;
 
-use std::process::Command;
-
 fn kustoplan(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_kustoplan"))
+    let out = common::cli::command()
         .args(args)
         .env_remove("NO_COLOR")
         .env_remove("KUSTOPLAN_ENV")
@@ -67,7 +65,7 @@ fn colours_only_when_asked_and_never_with_no_color() {
         "tests/fixtures/invalid/wrong-type.yaml",
     ]);
     assert!(forced.contains('\u{1b}'), "--color always colours");
-    let out = Command::new(env!("CARGO_BIN_EXE_kustoplan"))
+    let out = common::cli::command()
         .args(["validate", "tests/fixtures/invalid/wrong-type.yaml"])
         .env("NO_COLOR", "1")
         .output()
@@ -191,7 +189,7 @@ fn completions_for_each_shell() {
 fn verbose_logs_requests_to_stderr_and_quiet_by_default() {
     let sandbox = tempfile::tempdir().expect("tempdir");
     let run = |extra: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_kustoplan"))
+        common::cli::command()
             .args(["plan", "examples/gameplay"])
             .args(extra)
             .env("KUSTOPLAN_SANDBOX_DIR", sandbox.path())
@@ -215,7 +213,7 @@ fn verbose_logs_requests_to_stderr_and_quiet_by_default() {
 
 #[test]
 fn a_closed_pipe_ends_quietly() {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_kustoplan"))
+    let mut child = common::cli::command()
         .args(["schema", "--format", "markdown"])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -237,7 +235,7 @@ fn a_closed_pipe_ends_quietly() {
 fn a_plan_piped_into_a_reader_that_stops_ends_quietly() {
     let sandbox = tempfile::tempdir().expect("tempdir");
     for format in ["text", "json"] {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_kustoplan"))
+        let mut child = common::cli::command()
             .args(["plan", "examples/gameplay", "--format", format])
             .env("KUSTOPLAN_SANDBOX_DIR", sandbox.path())
             .stdout(std::process::Stdio::piped())

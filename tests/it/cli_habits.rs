@@ -4,12 +4,11 @@
 use crate::common;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use common::cli::Run;
 
 fn kustoplan(cwd: &Path, sandbox: &Path, args: &[&str]) -> Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_kustoplan"))
+    let out = common::cli::command()
         .args(args)
         .current_dir(cwd)
         .env("KUSTOPLAN_SANDBOX_DIR", sandbox)

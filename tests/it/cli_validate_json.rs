@@ -1,10 +1,8 @@
 //! `kustoplan validate --format json`: one JSON document on stdout for machines, with every
 //! problem's file, line and column, and no secret value.
 
-use std::process::Command;
-
 fn validate(args: &[&str]) -> (i32, serde_json::Value, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_kustoplan"))
+    let out = crate::common::cli::command()
         .arg("validate")
         .args(args)
         .args(["--format", "json"])

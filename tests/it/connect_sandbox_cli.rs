@@ -11,7 +11,7 @@ use kustoplan::sandbox::connect::KUSTO_SINK_CLASS;
 
 /// Starts the sandbox and returns the process and the Connect URL from its banner.
 fn start(dir: &std::path::Path) -> (Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_kustoplan"))
+    let mut child = crate::common::cli::command()
         .args([
             "sandbox",
             "serve",

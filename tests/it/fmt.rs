@@ -229,7 +229,7 @@ fn a_symlinked_manifest_is_rewritten_where_it_lives_and_stays_a_link() {
 
 /// Runs `kustoplan fmt ARGS` with `input` on standard input.
 fn fmt_stdin(args: &[&str], input: &str) -> Run {
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_kustoplan"))
+    let mut child = common::cli::command()
         .arg("fmt")
         .args(args)
         .env("NO_COLOR", "1")

@@ -7,7 +7,6 @@ use crate::common;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::Arc;
 
 use common::cli::Run;
@@ -23,7 +22,7 @@ const LITERAL_KEY: &str = "Lit3ral-Kusto-App-Key-0042";
 const APPKEY_VAR: &str = "GAMEPLAY_KUSTO_SINK_AAD_AUTH_APPKEY";
 
 fn kustoplan(sandbox: Option<&Path>, env: &[(&str, &str)], args: &[&str]) -> Run {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_kustoplan"));
+    let mut cmd = common::cli::command();
     cmd.args(args)
         .env_remove("KUSTOPLAN_ENV")
         .env_remove("KUSTOPLAN_SANDBOX_DIR")

@@ -6,7 +6,7 @@ use crate::common;
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 
 use common::cli::{Run, kustoplan_in};
 use kustoplan::sandbox::connect::{ConnectFaults, ConnectStats};
@@ -125,7 +125,7 @@ fn the_readme_documents_every_fault_and_stats_field() {
 
 /// Starts `sandbox serve` on free ports; returns the process and the Kusto and Connect URLs.
 fn serve(dir: &Path) -> (Child, String, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_kustoplan"))
+    let mut child = common::cli::command()
         .args([
             "sandbox",
             "serve",

@@ -8,7 +8,7 @@ use std::process::Command;
 use common::cli::{Run, edit, gameplay_copy, prune_on, widen_score};
 
 fn kustoplan(sandbox: &Path, args: &[&str]) -> Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_kustoplan"))
+    let out = common::cli::command()
         .args(args)
         .env("KUSTOPLAN_SANDBOX_DIR", sandbox)
         .env_remove("NO_COLOR")
@@ -299,7 +299,7 @@ fn on_a_terminal(sandbox: &Path, args: &str, answer: &str) -> Option<Run> {
     let mut child = Command::new("script")
         .args([
             "-qec",
-            &format!("{} {args}", env!("CARGO_BIN_EXE_kustoplan")),
+            &format!("{} {args}", common::kustoplan_bin().display()),
             "/dev/null",
         ])
         .env("KUSTOPLAN_SANDBOX_DIR", sandbox)

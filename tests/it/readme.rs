@@ -1,8 +1,6 @@
 //! The README's first command is the product's main job; this runs it as written (with the built
 //! binary in place of `cargo run -q --`, and a temporary sandbox directory).
 
-use std::process::Command;
-
 #[test]
 fn readme_main_job_plans_applies_and_converges() {
     let readme = std::fs::read_to_string("README.md").expect("README");
@@ -26,7 +24,7 @@ fn readme_main_job_plans_applies_and_converges() {
         let args = step
             .strip_prefix("cargo run -q -- ")
             .unwrap_or_else(|| panic!("unexpected step {step}"));
-        let out = Command::new(env!("CARGO_BIN_EXE_kustoplan"))
+        let out = crate::common::cli::command()
             .args(args.split_whitespace())
             .env("KUSTOPLAN_SANDBOX_DIR", sandbox.path())
             .output()

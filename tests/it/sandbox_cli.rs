@@ -9,7 +9,7 @@ use std::process::{Child, Command, Stdio};
 use serde_json::{Value, json};
 
 fn start(dir: &std::path::Path) -> (Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_kustoplan"))
+    let mut child = common::cli::command()
         .args([
             "sandbox",
             "serve",
@@ -151,7 +151,7 @@ fn a_served_directory_is_refused_to_other_processes_until_the_server_stops() {
     let held = held_by_serve(dir.path(), child.id());
     let state = std::fs::read(dir.path().join("kusto-state.json")).expect("state");
 
-    let second = Command::new(env!("CARGO_BIN_EXE_kustoplan"))
+    let second = common::cli::command()
         .args(["sandbox", "serve", "--listen", "127.0.0.1:0", "--dir"])
         .arg(dir.path())
         .output()
@@ -166,7 +166,7 @@ fn a_served_directory_is_refused_to_other_processes_until_the_server_stops() {
     assert_eq!(String::from_utf8_lossy(&second.stdout), "");
 
     let kustoplan = |command: &str| {
-        Command::new(env!("CARGO_BIN_EXE_kustoplan"))
+        common::cli::command()
             .args([command, "examples/gameplay"])
             .args(if command == "apply" {
                 &["--auto-approve"][..]
@@ -211,7 +211,7 @@ fn a_served_directory_is_refused_to_other_processes_until_the_server_stops() {
 
 /// Starts `sandbox serve` with extra arguments; returns the child and its URL.
 fn start_with(dir: &std::path::Path, extra: &[&str]) -> (Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_kustoplan"))
+    let mut child = common::cli::command()
         .args(["sandbox", "serve", "--listen", "127.0.0.1:0", "--dir"])
         .arg(dir)
         .args(extra)
@@ -335,7 +335,7 @@ fn a_bad_token_file_is_refused_at_start() {
             ),
         ),
     ] {
-        let out = Command::new(env!("CARGO_BIN_EXE_kustoplan"))
+        let out = common::cli::command()
             .args([
                 "sandbox",
                 "serve",
@@ -370,7 +370,7 @@ fn accept_errors_back_off_instead_of_spinning() {
     let dir = tempfile::tempdir().expect("tempdir");
     let script = format!(
         "ulimit -n 40 && exec {} sandbox serve --listen 127.0.0.1:0 --max-connections 1000 --dir {}",
-        env!("CARGO_BIN_EXE_kustoplan"),
+        common::kustoplan_bin().display(),
         dir.path().display()
     );
     let mut child = Command::new("sh")
@@ -413,7 +413,7 @@ async fn ingest_serves_queued_ingestion_on_azurite_and_ctrl_c_stops_it() {
         return;
     }
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_kustoplan"))
+    let mut child = common::cli::command()
         .args(["sandbox", "serve", "--listen", "127.0.0.1:0", "--ingest"])
         .args(["--database", "gamedb", "--dir"])
         .arg(dir.path())

@@ -6,14 +6,14 @@
 use crate::common;
 
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use common::cli::Run;
 
 /// Runs kustoplan, failing the test (instead of hanging it) after 60 s.
 fn kustoplan(args: &[&str]) -> Run {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_kustoplan"))
+    let mut child = common::cli::command()
         .args(args)
         .env("NO_COLOR", "1")
         .env_remove("KUSTOPLAN_ENV")
@@ -206,7 +206,7 @@ fn markdown_plans_show_hostile_live_names_as_text() {
     let text_of_stack = std::fs::read_to_string(&stack_file).expect("read");
     std::fs::write(&stack_file, text_of_stack + "safety:\n  prune: true\n").expect("write");
     let run_with_sandbox = |args: &[&str]| {
-        let out = Command::new(env!("CARGO_BIN_EXE_kustoplan"))
+        let out = common::cli::command()
             .args(args)
             .env("KUSTOPLAN_SANDBOX_DIR", sandbox.path())
             .env_remove("KUSTOPLAN_ENV")

@@ -4,8 +4,6 @@
 
 use crate::common;
 
-use std::process::Command;
-
 use common::sandbox::KustoServer;
 use kustoplan::sandbox::kusto::Caller;
 use serde_json::{Value, json};
@@ -24,7 +22,7 @@ async fn raw_events_land_parsed_in_device_events() {
         format!("kusto_cluster={}", server.url()),
     ];
     let local_dir = local.path().to_path_buf();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_kustoplan"));
+    let mut cmd = common::cli::command();
     cmd.args(&args)
         .env("KUSTOPLAN_SANDBOX_DIR", &local_dir)
         .env("NO_COLOR", "1");

@@ -33,7 +33,7 @@ fn stack(url: &str, auth: &str) -> tempfile::TempDir {
 
 /// kustoplan with piped (not terminal) output and no environment from the caller's shell.
 fn kustoplan(stack: &Path, args: &[&str]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_kustoplan"));
+    let mut cmd = common::cli::command();
     cmd.args(args)
         .arg(stack)
         .env("KUSTOPLAN_SANDBOX_DIR", stack.join(".unused-sandbox"))
