@@ -26,6 +26,17 @@ impl Run {
             .unwrap_or_else(|| panic!("{what} not in {}", self.stdout))
     }
 
+    /// Asserts standard output holds `what`, failing with the whole output: the check most
+    /// scenario tests make after each run, written once.
+    #[track_caller]
+    pub fn assert_stdout_contains(&self, what: &str) {
+        assert!(
+            self.stdout.contains(what),
+            "standard output lacks {what:?}:\n{}",
+            self.stdout
+        );
+    }
+
     /// Asserts this run was a plan (or an apply) that found nothing to do: exit code 0 (with
     /// `--detailed-exitcode`, 2 would mean changes) and exactly the no-changes summary on
     /// standard output. One place for the summary line, so a test that checks convergence

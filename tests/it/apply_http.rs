@@ -41,17 +41,8 @@ async fn interrupted_apply_leaves_exactly_the_remaining_changes_and_a_second_app
         cut.stdout,
         cut.stderr
     );
-    assert!(
-        cut.stdout.contains("     ok kafka.topic.gameplay\n"),
-        "{}",
-        cut.stdout
-    );
-    assert!(
-        cut.stdout
-            .contains("not run connect.main.connector.gameplay-kusto-sink"),
-        "{}",
-        cut.stdout
-    );
+    cut.assert_stdout_contains("     ok kafka.topic.gameplay\n");
+    cut.assert_stdout_contains("not run connect.main.connector.gameplay-kusto-sink");
     assert!(cut.stderr.contains("error: apply stopped: 1 of 6 commands confirmed; the outcome of 4 is unknown because the response was lost"), "{}", cut.stderr);
     assert_eq!(
         server.stats().mgmt - before.mgmt,

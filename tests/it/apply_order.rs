@@ -88,14 +88,10 @@ fn connectors_declared_paused_or_stopped_are_created_in_that_state() {
         let dir = stack.path().to_str().expect("utf-8");
         let run = kustoplan(sandbox.path(), &["apply", dir, "--auto-approve"]);
         assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
-        assert!(
-            run.stdout.contains(&format!(
+        run.assert_stdout_contains(&format!(
                 "PUT /connector-plugins/KustoSinkConnector/config/validate, then POST /connectors gameplay-kusto-sink (initial_state {})",
                 state.to_ascii_uppercase()
-            )),
-            "{}",
-            run.stdout
-        );
+            ));
         assert!(
             !run.stdout.contains("/pause") && !run.stdout.contains("/stop"),
             "no separate state change after the create: {}",

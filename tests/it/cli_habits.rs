@@ -53,11 +53,7 @@ fn usage_errors_exit_1_never_2() {
     assert!(no_command.stderr.contains("Usage: kustoplan"));
     let help = kustoplan(d, d, &["plan", "--help"]);
     assert_eq!(help.code, 0);
-    assert!(
-        help.stdout.contains("--detailed-exitcode"),
-        "{}",
-        help.stdout
-    );
+    help.assert_stdout_contains("--detailed-exitcode");
     let version = kustoplan(d, d, &["--version"]);
     assert_eq!(version.code, 0);
     assert!(

@@ -66,18 +66,9 @@ fn apply_refuses_the_connector_changes_of_a_strimzi_cluster_and_changes_nothing(
     let plan = run(&["plan", path(stack.path())]);
     assert_eq!(plan.code, 0, "{}", plan.all());
     assert!(plan.stdout.contains(SINK), "{}", plan.stdout);
-    assert!(
-        plan.stdout.contains(
-            "Connect cluster `main` is managed by Strimzi (KafkaConnector resources): apply refuses its 1 connector change"
-        ),
-        "{}",
-        plan.stdout
-    );
-    assert!(
-        plan.stdout
-            .contains("1 connector change is refused: another tool manages its Connect cluster."),
-        "{}",
-        plan.stdout
+    plan.assert_stdout_contains("Connect cluster `main` is managed by Strimzi (KafkaConnector resources): apply refuses its 1 connector change");
+    plan.assert_stdout_contains(
+        "1 connector change is refused: another tool manages its Connect cluster.",
     );
 
     let refused = run(&["apply", path(stack.path()), "--auto-approve"]);
@@ -124,11 +115,7 @@ fn a_cluster_managed_by_another_tool_is_flagged_in_the_pull_request_comment() {
         &["plan", path(stack.path()), "--format", "markdown"],
     );
     assert_eq!(md.code, 0, "{}", md.all());
-    assert!(
-        md.stdout.contains("> [!CAUTION]\n> Connect cluster `main` is managed by a tool other than kustoplan: apply refuses its 1 connector change"),
-        "{}",
-        md.stdout
-    );
+    md.assert_stdout_contains("> [!CAUTION]\n> Connect cluster `main` is managed by a tool other than kustoplan: apply refuses its 1 connector change");
 }
 
 #[test]
@@ -267,13 +254,7 @@ fn export_removes_only_the_files_it_wrote_for_connectors_no_longer_declared() {
         &["export", "strimzi", path(stack.path()), "--out", out_path],
     );
     assert_eq!(pruned.code, 0, "{}", pruned.all());
-    assert!(
-        pruned
-            .stdout
-            .contains(&format!("removed {}", out.path().join(EXPORTED).display())),
-        "{}",
-        pruned.stdout
-    );
+    pruned.assert_stdout_contains(&format!("removed {}", out.path().join(EXPORTED).display()));
     assert!(!out.path().join(EXPORTED).exists());
     assert!(foreign.exists(), "a file export did not write is kept");
 }

@@ -20,18 +20,8 @@ async fn plan_apply_converge_on_real_kafka_and_connect() {
 
     let plan = kustoplan_with_vars(stack.path(), &vars, &["plan", "--detailed-exitcode"]).await;
     assert_eq!(plan.code, 2, "{}{}", plan.stdout, plan.stderr);
-    assert!(
-        plan.stdout
-            .contains(&format!("  + kafka.topic.gameplay-{suffix}\n")),
-        "{}",
-        plan.stdout
-    );
-    assert!(
-        plan.stdout
-            .contains(&format!("  + connect.main.connector.{sink}\n")),
-        "{}",
-        plan.stdout
-    );
+    plan.assert_stdout_contains(&format!("  + kafka.topic.gameplay-{suffix}\n"));
+    plan.assert_stdout_contains(&format!("  + connect.main.connector.{sink}\n"));
 
     let apply = kustoplan_with_vars(stack.path(), &vars, &["apply", "--auto-approve"]).await;
     assert_eq!(apply.code, 0, "{}{}", apply.stdout, apply.stderr);
@@ -78,13 +68,7 @@ async fn plan_apply_converge_on_real_kafka_and_connect() {
     )
     .await;
     assert_eq!(pause.code, 0, "{}{}", pause.stdout, pause.stderr);
-    assert!(
-        pause
-            .stdout
-            .contains(&format!("PUT /connectors/{sink}/pause")),
-        "{}",
-        pause.stdout
-    );
+    pause.assert_stdout_contains(&format!("PUT /connectors/{sink}/pause"));
     let paused = kustoplan_with_vars(stack.path(), &vars, &["plan", "--detailed-exitcode"]).await;
     assert_eq!(paused.code, 0, "{}{}", paused.stdout, paused.stderr);
 
@@ -245,13 +229,9 @@ async fn a_renamed_sink_carries_its_offsets_on_real_connect() {
     .expect("write");
     let plan = kustoplan_with_vars(stack.path(), &vars, &["plan", "--detailed-exitcode"]).await;
     assert_eq!(plan.code, 2, "{}{}", plan.stdout, plan.stderr);
-    assert!(
-        plan.stdout.contains(&format!(
-            "rename connector {old} to {new}, carrying its consumer offsets over"
-        )),
-        "{}",
-        plan.stdout
-    );
+    plan.assert_stdout_contains(&format!(
+        "rename connector {old} to {new}, carrying its consumer offsets over"
+    ));
     assert!(
         !plan
             .stdout

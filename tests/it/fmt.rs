@@ -109,16 +109,8 @@ fn check_names_unformatted_files_and_changes_nothing() {
 
     let run = fmt(stack.path(), &["-check", "-diff", "kusto.yaml"]);
     assert_eq!(run.code, 1, "{}", run.all());
-    assert!(
-        run.stdout.contains("-name: GamePlay   \n"),
-        "{}",
-        run.stdout
-    );
-    assert!(
-        run.stdout.contains("+  - {name: PlayerID, type: int}\n"),
-        "{}",
-        run.stdout
-    );
+    run.assert_stdout_contains("-name: GamePlay   \n");
+    run.assert_stdout_contains("+  - {name: PlayerID, type: int}\n");
     assert_eq!(
         std::fs::read(stack.path().join("kusto.yaml")).expect("read"),
         before

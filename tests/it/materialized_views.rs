@@ -139,11 +139,7 @@ fn create_with_backfill_alter_in_place_recreate_only_when_allowed() {
     );
     let import = kustoplan(s, &["import", only, "--out", out_dir]);
     assert_eq!(import.code, 0, "{}", import.all());
-    assert!(
-        import.stdout.contains("1 materialized view, "),
-        "{}",
-        import.stdout
-    );
+    import.assert_stdout_contains("1 materialized view, ");
     let written = std::fs::read_to_string(out.path().join("kusto/gamedb/materialized-views.yaml"))
         .expect("the view's file");
     assert_contains(

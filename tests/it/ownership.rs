@@ -52,12 +52,8 @@ async fn a_table_created_by_a_cut_script_is_owned_and_can_be_pruned() {
             .expect("join")
     };
     assert_eq!(cut.code, 1, "{}\n{}", cut.stdout, cut.stderr);
-    assert!(
-        cut.stdout.contains(
-            r#".create table Events (Id:string) with (docstring = "[kustoplan:events]")"#
-        ),
-        "{}",
-        cut.stdout
+    cut.assert_stdout_contains(
+        r#".create table Events (Id:string) with (docstring = "[kustoplan:events]")"#,
     );
     server.set_faults(Faults::default());
 
@@ -71,12 +67,7 @@ async fn a_table_created_by_a_cut_script_is_owned_and_can_be_pruned() {
             .expect("join")
     };
     assert_eq!(plan.code, 2, "{}\n{}", plan.stdout, plan.stderr);
-    assert!(
-        plan.stdout
-            .contains("  - kusto.gamedb.table.Events [data-loss]\n"),
-        "{}",
-        plan.stdout
-    );
+    plan.assert_stdout_contains("  - kusto.gamedb.table.Events [data-loss]\n");
 }
 
 #[test]
@@ -100,12 +91,7 @@ fn removing_the_last_sink_of_a_cluster_prunes_its_owned_connectors() {
     std::fs::write(&kafka_yaml, &kafka[..sink]).expect("write");
     let plan = kustoplan(sandbox.path(), &["plan", dir, "--detailed-exitcode"]);
     assert_eq!(plan.code, 2, "{}\n{}", plan.stdout, plan.stderr);
-    assert!(
-        plan.stdout
-            .contains("  - connect.main.connector.gameplay-kusto-sink [data-loss]\n"),
-        "{}",
-        plan.stdout
-    );
+    plan.assert_stdout_contains("  - connect.main.connector.gameplay-kusto-sink [data-loss]\n");
     let pruned = kustoplan(
         sandbox.path(),
         &["apply", dir, "--auto-approve", "--allow", "data-loss"],
@@ -157,12 +143,8 @@ async fn a_function_created_by_a_cut_script_is_owned_and_pruned_only_with_prune(
     });
     let cut = run(&["apply", "--auto-approve"]).await.expect("join");
     assert_eq!(cut.code, 1, "{}\n{}", cut.stdout, cut.stderr);
-    assert!(
-        cut.stdout.contains(
-            ".create-or-alter function with (docstring = \"[kustoplan:events]\") Recent(n:long)"
-        ),
-        "{}",
-        cut.stdout
+    cut.assert_stdout_contains(
+        ".create-or-alter function with (docstring = \"[kustoplan:events]\") Recent(n:long)",
     );
     server.set_faults(Faults::default());
     let replan = run(&["plan", "--detailed-exitcode"]).await.expect("join");
@@ -174,10 +156,5 @@ async fn a_function_created_by_a_cut_script_is_owned_and_pruned_only_with_prune(
     std::fs::write(stack.path().join("stack.yaml"), head(true)).expect("write");
     let plan = run(&["plan", "--detailed-exitcode"]).await.expect("join");
     assert_eq!(plan.code, 2, "{}\n{}", plan.stdout, plan.stderr);
-    assert!(
-        plan.stdout
-            .contains("  - kusto.gamedb.function.Recent [data-loss]\n"),
-        "{}",
-        plan.stdout
-    );
+    plan.assert_stdout_contains("  - kusto.gamedb.function.Recent [data-loss]\n");
 }

@@ -49,12 +49,7 @@ fn create_from_empty_then_no_op_replan() {
         "a created connector shows its whole config: {}",
         plan.stdout
     );
-    assert!(
-        plan.stdout
-            .contains("      +value.converter.schemas.enable = false\n"),
-        "{}",
-        plan.stdout
-    );
+    plan.assert_stdout_contains("      +value.converter.schemas.enable = false\n");
     let apply = kustoplan(s, &["apply", "examples/gameplay", "--auto-approve"]);
     assert_eq!(apply.code, 0, "{}", apply.stderr);
     assert!(
@@ -83,24 +78,14 @@ fn add_column_then_retype_is_refused_until_allowed() {
     );
     let add = kustoplan(s, &["apply", dir, "--auto-approve"]);
     assert_eq!(add.code, 0, "{}", add.stderr);
-    assert!(
-        add.stdout.contains(
-            "add column Level: string\n      .alter-merge table GamePlay (Level:string)\n"
-        ),
-        "{}",
-        add.stdout
+    add.assert_stdout_contains(
+        "add column Level: string\n      .alter-merge table GamePlay (Level:string)\n",
     );
 
     widen_score(stack.path());
     let refused = kustoplan(s, &["apply", dir, "--auto-approve"]);
     assert_eq!(refused.code, 1);
-    assert!(
-        refused
-            .stdout
-            .contains("  ~ kusto.gamedb.table.GamePlay.column.Score [data-loss]\n"),
-        "{}",
-        refused.stdout
-    );
+    refused.assert_stdout_contains("  ~ kusto.gamedb.table.GamePlay.column.Score [data-loss]\n");
     assert!(
         refused.stderr.contains(
             "error: refusing data-loss change to kusto.gamedb.table.GamePlay.column.Score"
@@ -136,33 +121,11 @@ fn mapping_and_policy_changes_show_a_unified_diff() {
     edit(stack.path(), "kusto.yaml", "max_items: 5", "max_items: 50");
     let plan = kustoplan(s, &["plan", dir]);
     assert_eq!(plan.code, 0);
-    assert!(
-        plan.stdout
-            .contains("  ~ kusto.gamedb.table.GamePlay.mapping.gameplay_json_mapping\n"),
-        "{}",
-        plan.stdout
-    );
-    assert!(
-        plan.stdout.contains("      -      \"Path\": \"$.score\"\n"),
-        "{}",
-        plan.stdout
-    );
-    assert!(
-        plan.stdout
-            .contains("      +      \"Path\": \"$.points\"\n"),
-        "{}",
-        plan.stdout
-    );
-    assert!(
-        plan.stdout.contains("-  \"MaximumNumberOfItems\": 5,\n"),
-        "{}",
-        plan.stdout
-    );
-    assert!(
-        plan.stdout.contains("+  \"MaximumNumberOfItems\": 50,\n"),
-        "{}",
-        plan.stdout
-    );
+    plan.assert_stdout_contains("  ~ kusto.gamedb.table.GamePlay.mapping.gameplay_json_mapping\n");
+    plan.assert_stdout_contains("      -      \"Path\": \"$.score\"\n");
+    plan.assert_stdout_contains("      +      \"Path\": \"$.points\"\n");
+    plan.assert_stdout_contains("-  \"MaximumNumberOfItems\": 5,\n");
+    plan.assert_stdout_contains("+  \"MaximumNumberOfItems\": 50,\n");
     assert!(
         plan.stdout
             .ends_with("Plan: 0 to create, 2 to update, 0 to delete.\n"),
@@ -206,11 +169,7 @@ fn saved_plans_apply_exactly_and_refuse_when_stale() {
 
     let applied = kustoplan(s, &["apply", plan_path, "--auto-approve"]);
     assert_eq!(applied.code, 0, "{}", applied.stderr);
-    assert!(
-        applied.stdout.contains("Apply complete: 6 changes applied"),
-        "{}",
-        applied.stdout
-    );
+    applied.assert_stdout_contains("Apply complete: 6 changes applied");
 
     let stale = kustoplan(
         s,
@@ -328,17 +287,8 @@ fn on_a_terminal_apply_asks_and_only_yes_applies() {
         return;
     };
     assert_eq!(no.code, 1, "{}{}", no.stdout, no.stderr);
-    assert!(
-        no.stdout
-            .contains("Do you want to apply these changes? Only 'yes' is accepted:"),
-        "{}",
-        no.stdout
-    );
-    assert!(
-        no.stdout.contains("Apply cancelled; nothing was changed."),
-        "{}",
-        no.stdout
-    );
+    no.assert_stdout_contains("Do you want to apply these changes? Only 'yes' is accepted:");
+    no.assert_stdout_contains("Apply cancelled; nothing was changed.");
     assert!(no.stdout.contains("\x1b["), "a terminal gets colours");
     assert_eq!(
         kustoplan(s, &["plan", "examples/gameplay", "--detailed-exitcode"]).code,
@@ -348,12 +298,7 @@ fn on_a_terminal_apply_asks_and_only_yes_applies() {
         return;
     };
     assert_eq!(yes.code, 0, "{}{}", yes.stdout, yes.stderr);
-    assert!(
-        yes.stdout
-            .contains("Apply complete: 6 changes applied in 3 requests."),
-        "{}",
-        yes.stdout
-    );
+    yes.assert_stdout_contains("Apply complete: 6 changes applied in 3 requests.");
 }
 
 #[test]
@@ -369,18 +314,8 @@ fn principals_added_and_removed_and_drift_behind_our_back() {
     );
     let add = kustoplan(s, &["apply", dir, "--auto-approve"]);
     assert_eq!(add.code, 0, "{}", add.stderr);
-    assert!(
-        add.stdout
-            .contains("  + kusto.gamedb.role.viewers.aaduser=analyst@example.com\n"),
-        "{}",
-        add.stdout
-    );
-    assert!(
-        add.stdout
-            .contains(r#".add database gamedb viewers ("aaduser=analyst@example.com")"#),
-        "{}",
-        add.stdout
-    );
+    add.assert_stdout_contains("  + kusto.gamedb.role.viewers.aaduser=analyst@example.com\n");
+    add.assert_stdout_contains(r#".add database gamedb viewers ("aaduser=analyst@example.com")"#);
     // The service lists the user by object id, the UPN only in the display name: the plan
     // still converges, and pruning does not revoke the declared user.
     let analyst =
@@ -422,22 +357,12 @@ fn principals_added_and_removed_and_drift_behind_our_back() {
         "role removal is data-loss: {}",
         removal.stdout
     );
-    assert!(
-        removal.stdout.contains(&format!(
-            "  - kusto.gamedb.role.viewers.{analyst} [data-loss]\n"
-        )),
-        "{}",
-        removal.stdout
-    );
+    removal.assert_stdout_contains(&format!(
+        "  - kusto.gamedb.role.viewers.{analyst} [data-loss]\n"
+    ));
     let removed = kustoplan(s, &["apply", dir, "--auto-approve", "--allow", "data-loss"]);
     assert_eq!(removed.code, 0, "{}", removed.stderr);
-    assert!(
-        removed
-            .stdout
-            .contains(&format!(r#".drop database gamedb viewers ("{analyst}")"#)),
-        "{}",
-        removed.stdout
-    );
+    removed.assert_stdout_contains(&format!(r#".drop database gamedb viewers ("{analyst}")"#));
 
     // Someone drops the mapping by hand: the next plan puts it back.
     let sandbox_state = kustoplan::sandbox::kusto::KustoSandbox::open(s, &["gamedb".to_string()])
@@ -452,13 +377,7 @@ fn principals_added_and_removed_and_drift_behind_our_back() {
     drop(sandbox_state);
     let drift = kustoplan(s, &["plan", dir, "--detailed-exitcode"]);
     assert_eq!(drift.code, 2);
-    assert!(
-        drift
-            .stdout
-            .contains("  + kusto.gamedb.table.GamePlay.mapping.gameplay_json_mapping\n"),
-        "{}",
-        drift.stdout
-    );
+    drift.assert_stdout_contains("  + kusto.gamedb.table.GamePlay.mapping.gameplay_json_mapping\n");
 }
 
 /// `.show database gamedb principals` of the sandbox in `dir`, as JSON text.
@@ -516,13 +435,9 @@ fn a_listed_role_is_the_exact_set_even_when_empty() {
     let summary = format!(
         "revoke viewers from {viewer} (not in the declared viewers list; access is removed)"
     );
-    assert!(
-        refused.stdout.contains(&format!(
+    refused.assert_stdout_contains(&format!(
             "  - {address} [data-loss]\n      {summary}\n      .drop database gamedb viewers (\"{viewer}\")\n"
-        )),
-        "{}",
-        refused.stdout
-    );
+        ));
     assert!(
         refused.stdout.ends_with("Plan: 0 to create, 0 to update, 1 to delete. 1 change needs --allow data-loss (or `safety.allow` in the Stack).\n"),
         "{}",
@@ -585,13 +500,8 @@ fn restart_failed_restarts_only_failed_tasks_when_asked() {
         "{}",
         restarted.stderr
     );
-    assert!(
-        restarted
-            .stdout
-            .contains("Restarted the failed tasks of 1 connector(s); they run again."),
-        "{}",
-        restarted.stdout
-    );
+    restarted
+        .assert_stdout_contains("Restarted the failed tasks of 1 connector(s); they run again.");
 
     let again = kustoplan(s, &["apply", dir, "--auto-approve", "--restart-failed"]);
     assert!(
@@ -660,17 +570,9 @@ fn topics_grow_and_change_configs_but_never_shrink() {
     );
     let grow = kustoplan(s, &["apply", dir, "--auto-approve", "--allow", "data-loss"]);
     assert_eq!(grow.code, 0, "{}{}", grow.stdout, grow.stderr);
-    assert!(
-        grow.stdout
-            .contains("      CreatePartitions gameplay to 6\n"),
-        "{}",
-        grow.stdout
-    );
-    assert!(
-        grow.stdout
-            .contains("      IncrementalAlterConfigs gameplay: set retention.ms=86400000\n"),
-        "{}",
-        grow.stdout
+    grow.assert_stdout_contains("      CreatePartitions gameplay to 6\n");
+    grow.assert_stdout_contains(
+        "      IncrementalAlterConfigs gameplay: set retention.ms=86400000\n",
     );
     assert_eq!(
         kustoplan(s, &["plan", dir, "--detailed-exitcode"]).code,
@@ -776,13 +678,7 @@ fn functions_plan_apply_replan_and_prune() {
 
     let create = kustoplan(s, &["apply", dir, "--auto-approve"]);
     assert_eq!(create.code, 0, "{}{}", create.stdout, create.stderr);
-    assert!(
-        create.stdout.contains(
-            "  + kusto.gamedb.function.TopPlayers\n      create function TopPlayers(n:long, since:timespan)\n"
-        ),
-        "{}",
-        create.stdout
-    );
+    create.assert_stdout_contains("  + kusto.gamedb.function.TopPlayers\n      create function TopPlayers(n:long, since:timespan)\n");
     let again = kustoplan(s, &["plan", dir, "--detailed-exitcode"]);
     again.assert_no_changes();
 
@@ -804,19 +700,11 @@ fn functions_plan_apply_replan_and_prune() {
     );
     let update = kustoplan(s, &["apply", dir, "--auto-approve"]);
     assert_eq!(update.code, 0, "{}{}", update.stdout, update.stderr);
-    assert!(
-        update.stdout.contains(
-            "  ~ kusto.gamedb.function.TopPlayers\n      update function TopPlayers: body\n"
-        ),
-        "{}",
-        update.stdout
+    update.assert_stdout_contains(
+        "  ~ kusto.gamedb.function.TopPlayers\n      update function TopPlayers: body\n",
     );
-    assert!(
-        update.stdout.contains(
-            "      -| where EventTime > ago(since)\n      +| where EventTime >= ago(since)\n"
-        ),
-        "{}",
-        update.stdout
+    update.assert_stdout_contains(
+        "      -| where EventTime > ago(since)\n      +| where EventTime >= ago(since)\n",
     );
     let converged = kustoplan(s, &["plan", dir, "--detailed-exitcode"]);
     assert_eq!(converged.code, 0, "{}", converged.stdout);
@@ -828,22 +716,10 @@ fn functions_plan_apply_replan_and_prune() {
     prune_on(stack.path());
     let refused = kustoplan(s, &["apply", dir, "--auto-approve"]);
     assert_eq!(refused.code, 1, "{}", refused.stdout);
-    assert!(
-        refused
-            .stdout
-            .contains("  - kusto.gamedb.function.TopPlayers [data-loss]\n"),
-        "{}",
-        refused.stdout
-    );
+    refused.assert_stdout_contains("  - kusto.gamedb.function.TopPlayers [data-loss]\n");
     let dropped = kustoplan(s, &["apply", dir, "--auto-approve", "--allow", "data-loss"]);
     assert_eq!(dropped.code, 0, "{}", dropped.stderr);
-    assert!(
-        dropped
-            .stdout
-            .contains("      .drop function TopPlayers ifexists\n"),
-        "{}",
-        dropped.stdout
-    );
+    dropped.assert_stdout_contains("      .drop function TopPlayers ifexists\n");
     let gone = kustoplan(s, &["plan", dir, "--detailed-exitcode"]);
     gone.assert_no_changes();
 }
@@ -1038,17 +914,8 @@ fn a_renamed_function_is_created_under_its_new_name_and_the_old_one_dropped_in_o
     std::fs::write(stack.path().join("functions.yaml"), renamed).expect("write");
     let plan = kustoplan(s, &["plan", dir, "--detailed-exitcode"]);
     assert_eq!(plan.code, 2, "{}{}", plan.stdout, plan.stderr);
-    assert!(
-        plan.stdout
-            .contains("  ~ kusto.gamedb.function.BestPlayers [restart]\n      rename function TopPlayers to BestPlayers: Kusto has no function rename"),
-        "{}",
-        plan.stdout
-    );
-    assert!(
-        plan.stdout.contains(".drop function TopPlayers ifexists\n"),
-        "{}",
-        plan.stdout
-    );
+    plan.assert_stdout_contains("  ~ kusto.gamedb.function.BestPlayers [restart]\n      rename function TopPlayers to BestPlayers: Kusto has no function rename");
+    plan.assert_stdout_contains(".drop function TopPlayers ifexists\n");
     assert!(
         plan.stdout
             .ends_with("Plan: 0 to create, 1 to update, 0 to delete. 1 change needs --allow restart (or `safety.allow` in the Stack).\n"),

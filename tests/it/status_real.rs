@@ -127,13 +127,9 @@ async fn status_reports_exact_lag_while_paused_and_zero_after_the_sink_consumed(
     }
     let text = kustoplan_with_vars(stack.path(), &vars, &["status"]).await;
     assert_eq!(text.code, 0, "{}{}", text.stdout, text.stderr);
-    assert!(
-        text.stdout.contains(&format!(
-            "  route {topic} -> gamedb.GamePlay (group connect-{sink}): lag 9\n"
-        )),
-        "{}",
-        text.stdout
-    );
+    text.assert_stdout_contains(&format!(
+        "  route {topic} -> gamedb.GamePlay (group connect-{sink}): lag 9\n"
+    ));
     assert!(
         text.stdout.contains("    partition 2: lag 5 (")
             && text
@@ -209,18 +205,10 @@ async fn status_shows_a_failed_task_with_its_error_and_exits_3() {
 
     let text = kustoplan_with_vars(stack.path(), &vars, &["status"]).await;
     assert_eq!(text.code, 3, "{}{}", text.stdout, text.stderr);
-    assert!(
-        text.stdout.contains("  task 0: FAILED on "),
-        "{}",
-        text.stdout
-    );
-    assert!(
-        text.stdout.contains(
-            "    error: org.apache.kafka.connect.errors.ConnectException: Kusto sink stand-in: \
-             failing on purpose because kusto.ingestion.url points at host fail.invalid\n"
-        ),
-        "{}",
-        text.stdout
+    text.assert_stdout_contains("  task 0: FAILED on ");
+    text.assert_stdout_contains(
+        "    error: org.apache.kafka.connect.errors.ConnectException: Kusto sink stand-in: \
+             failing on purpose because kusto.ingestion.url points at host fail.invalid\n",
     );
     assert!(
         !text.stdout.contains("\tat "),

@@ -99,11 +99,7 @@ fn a_targeted_apply_changes_only_its_objects_and_says_the_plan_is_partial() {
     let applied = s.apply(&["--target", TABLE]);
     assert_eq!(applied.code, 0, "{}{}", applied.stdout, applied.stderr);
     let again = s.plan(&["--target", TABLE]);
-    assert!(
-        again.stdout.contains("No changes within the target."),
-        "{}",
-        again.stdout
-    );
+    again.assert_stdout_contains("No changes within the target.");
     assert!(
         !again.stdout.contains("match the manifests"),
         "a targeted plan never claims the whole stack matches"

@@ -99,13 +99,7 @@ fn plan_apply_replan_then_a_mismatch_and_a_cycle_are_refused() {
     // A policy change is data-loss: rows land differently from then on.
     let change = kustoplan(s, &["apply", dir, "--auto-approve"]);
     assert_eq!(change.code, 1, "{}", change.all());
-    assert!(
-        change
-            .stdout
-            .contains("  ~ kusto.gamedb.table.Wins.policy.update [data-loss]\n"),
-        "{}",
-        change.stdout
-    );
+    change.assert_stdout_contains("  ~ kusto.gamedb.table.Wins.policy.update [data-loss]\n");
     let allowed = kustoplan(s, &["apply", dir, "--auto-approve", "--allow", "data-loss"]);
     assert_eq!(allowed.code, 0, "{}", allowed.all());
     kustoplan(s, &["plan", dir, "--detailed-exitcode"]).assert_no_changes();
