@@ -14,19 +14,18 @@ use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use reqwest::header::{ACCEPT, HeaderMap, HeaderValue};
 use reqwest::{Method, StatusCode, Url};
 use serde::de::DeserializeOwned;
 
 use super::error::ConnectClientError;
+use super::http::HttpConnect;
 use super::mask::{MASK, Masker};
 use super::request::Answer;
-use super::rest::InProcessConnect;
+use super::rest::ConnectBackend;
 use super::types::{
     ConnectorInfo, ConnectorStatus, ExpandedConnector, PluginInfo, PutAction, PutOutcome,
     RawValidation, RestartOutcome, ServerInfo, SinkOffsets, ValidationReport,
 };
-use crate::providers::kusto::error::error_chain;
 use crate::providers::retry::RetryPolicy;
 
 /// Prefix of every request id, and the `User-Agent` product.
@@ -112,28 +111,25 @@ impl Default for ConnectClientOptions {
     }
 }
 
-/// A Kafka Connect cluster's REST endpoint, or a REST API in this process
-/// ([`InProcessConnect`]); cheap to clone (connections and the set of learnt secrets are
-/// shared). Observe and apply are written once against it: [`ConnectClient::local`] sends the
-/// same requests in-process, so typed parsing and masking are the same for both.
+/// The typed Connect REST API over any [`ConnectBackend`]: a worker's endpoint
+/// ([`ConnectClient::new`]) or a REST API in this process ([`ConnectClient::local`]). Cheap to
+/// clone (connections and the set of learnt secrets are shared). Observe and apply are written
+/// once against it, so retries, typed parsing and masking are the same for every backend.
 #[derive(Clone)]
 pub struct ConnectClient {
-    pub(super) http: reqwest::Client,
     base: Url,
-    pub(super) auth: Option<BasicAuth>,
     pub(super) options: ConnectClientOptions,
     masker: Arc<Mutex<Masker>>,
-    /// Requests are answered by this in-process REST API instead of the network.
-    pub(super) local: Option<Arc<dyn InProcessConnect>>,
+    /// Who answers the requests.
+    pub(super) backend: Arc<dyn ConnectBackend>,
 }
 
 impl fmt::Debug for ConnectClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ConnectClient")
             .field("base", &self.base.as_str())
-            .field("auth", &self.auth)
             .field("options", &self.options)
-            .field("local", &self.local.is_some())
+            .field("in_process", &self.backend.in_process())
             .finish_non_exhaustive()
     }
 }
@@ -171,34 +167,29 @@ impl ConnectClient {
                  environment variable",
             ));
         }
-        let mut headers = HeaderMap::new();
-        headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
-        let http = reqwest::Client::builder()
-            .connect_timeout(options.connect_timeout)
-            .timeout(options.request_timeout)
-            .user_agent(format!("{APP_NAME}/{}", env!("CARGO_PKG_VERSION")))
-            .default_headers(headers)
-            .build()
-            .map_err(|e| ConnectClientError::Setup {
-                message: error_chain(&e),
-            })?;
+        let backend = HttpConnect::new(base.clone(), auth, &options)?;
         Ok(ConnectClient {
-            http,
             base,
-            auth,
             options,
             masker: Arc::new(Mutex::new(Masker::default())),
-            local: None,
+            backend: Arc::new(backend),
         })
     }
 
-    /// A client whose requests `api` answers in this process (the built-in sandbox: the
-    /// README's main job, with no external service): the same typed methods, answered by
-    /// [`InProcessConnect::handle`].
-    pub fn local(api: Arc<dyn InProcessConnect>) -> Result<Self, ConnectClientError> {
-        let mut client = Self::new(LOCAL_BASE, None, ConnectClientOptions::default())?;
-        client.local = Some(api);
-        Ok(client)
+    /// A client whose requests `backend` answers in this process (the built-in sandbox: the
+    /// README's main job, with no external service): the same typed methods, requests and
+    /// parsing as over the network.
+    pub fn local(backend: Arc<dyn ConnectBackend>) -> Result<Self, ConnectClientError> {
+        let base = Url::parse(LOCAL_BASE).map_err(|e| ConnectClientError::InvalidUrl {
+            url: LOCAL_BASE.to_string(),
+            reason: e.to_string(),
+        })?;
+        Ok(ConnectClient {
+            base,
+            options: ConnectClientOptions::default(),
+            masker: Arc::new(Mutex::new(Masker::default())),
+            backend,
+        })
     }
 
     /// The base URL, with a trailing slash.

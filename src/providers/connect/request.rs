@@ -4,17 +4,13 @@
 //! Every Connect request kustoplan sends is idempotent, so connection failures, lost
 //! responses and timeouts are retried like 5xx, 429 and 409 (rebalance in progress).
 
-use std::time::{Instant, SystemTime};
-
-use reqwest::header::{CONTENT_TYPE, RETRY_AFTER};
 use reqwest::{Method, StatusCode, Url};
 
-use super::client::{APP_NAME, ConnectClient, REQUEST_ID_HEADER};
+use super::client::{APP_NAME, ConnectClient};
 use super::error::ConnectClientError;
-use super::rest::RestRequest;
+use super::rest::{NoAnswer, RestRequest};
 use super::types::ErrorBody;
-use crate::providers::kusto::error::error_chain;
-use crate::providers::retry::{Classified, Retry, TransportFault, parse_retry_after, with_retries};
+use crate::providers::retry::{Classified, Retry, TransportFault, with_retries};
 
 /// A response with a success status.
 pub(super) struct Answer {
@@ -86,61 +82,50 @@ impl ConnectClient {
         request_id: &str,
         attempt: u32,
     ) -> Result<Answer, Box<Failure>> {
-        if self.local.is_some() {
-            return self.attempt_local(method, url, body, request, request_id, attempt);
-        }
-        let mut builder = self
-            .http
-            .request(method.clone(), url.clone())
-            .header(REQUEST_ID_HEADER, request_id);
-        if let Some(auth) = &self.auth {
-            builder = builder.basic_auth(&auth.username, Some(&auth.password));
-        }
-        if let Some(body) = body {
-            builder = builder
-                .header(CONTENT_TYPE, "application/json")
-                .body(body.to_vec());
-        }
-        let sent = Instant::now();
-        let response = builder
-            .send()
-            .await
-            .map_err(|e| self.transport_failure(&e, request, request_id, attempt))?;
-        let status = response.status();
-        let retry_after = response
-            .headers()
-            .get(RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| parse_retry_after(v, SystemTime::now()));
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|e| self.transport_failure(&e, request, request_id, attempt))?
-            .to_vec();
-        tracing::debug!(
-            request_id = %request_id,
-            status = status.as_u16(),
-            elapsed_ms = u64::try_from(sent.elapsed().as_millis()).unwrap_or(u64::MAX),
-            "Kafka Connect answered"
-        );
+        let exchanged = self
+            .backend
+            .exchange(
+                RestRequest {
+                    method: method.as_str(),
+                    path: url.path(),
+                    query: url.query().unwrap_or(""),
+                    body: body.unwrap_or(&[]),
+                },
+                request_id,
+            )
+            .await;
+        let answer =
+            exchanged.map_err(|e| self.transport_failure(&e, request, request_id, attempt))?;
+        let status = StatusCode::from_u16(answer.status).map_err(|e| {
+            Box::new(Failure {
+                reason: format!("HTTP {}", answer.status),
+                retry: Retry::Stop,
+                error: ConnectClientError::InvalidResponse {
+                    message: format!("HTTP {}: {e}", answer.status),
+                    request: request.to_string(),
+                    request_id: request_id.to_string(),
+                },
+            })
+        })?;
         if status.is_success() {
             return Ok(Answer {
                 status,
-                bytes,
+                bytes: answer.body,
                 request_id: request_id.to_string(),
             });
         }
-        let parsed = ErrorBody::parse(&bytes);
+        let parsed = ErrorBody::parse(&answer.body);
         let raw_message = match &parsed {
             Some(b) => b.message.clone(),
-            None => non_connect_body(&bytes),
+            None => non_connect_body(&answer.body),
         };
         let message = self.mask_text(&raw_message);
-        let retryable = status_is_retryable(status.as_u16(), &raw_message);
+        let retryable =
+            !self.backend.in_process() && status_is_retryable(status.as_u16(), &raw_message);
         Err(Box::new(Failure {
             reason: format!("HTTP {}", status.as_u16()),
             retry: if retryable {
-                Retry::After(retry_after)
+                Retry::After(answer.retry_after)
             } else {
                 Retry::Stop
             },
@@ -155,72 +140,22 @@ impl ConnectClient {
         }))
     }
 
-    /// One attempt answered by the in-process REST API.
-    fn attempt_local(
-        &self,
-        method: &Method,
-        url: &Url,
-        body: Option<&[u8]>,
-        request: &str,
-        request_id: &str,
-        attempt: u32,
-    ) -> Result<Answer, Box<Failure>> {
-        let Some(api) = &self.local else {
-            return Err(Box::new(Failure {
-                reason: "not in-process".into(),
-                retry: Retry::Stop,
-                error: ConnectClientError::Setup {
-                    message: "the client has no in-process REST API".into(),
-                },
-            }));
-        };
-        let outcome = api.handle(RestRequest {
-            method: method.as_str(),
-            path: url.path(),
-            query: url.query().unwrap_or(""),
-            body: body.unwrap_or(&[]),
-        });
-        match outcome {
-            Ok(reply) => Ok(Answer {
-                status: StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK),
-                bytes: reply
-                    .body
-                    .map(|b| b.to_string().into_bytes())
-                    .unwrap_or_default(),
-                request_id: request_id.to_string(),
-            }),
-            Err(e) => Err(Box::new(Failure {
-                reason: format!("HTTP {}", e.status),
-                retry: Retry::Stop,
-                error: ConnectClientError::Http {
-                    status: e.status,
-                    error_code: Some(i64::from(e.status)),
-                    message: self.mask_text(&e.message),
-                    request: request.to_string(),
-                    request_id: request_id.to_string(),
-                    attempts: attempt,
-                },
-            })),
-        }
-    }
-
     /// Every Connect request kustoplan sends is idempotent, so connection failures, lost
     /// responses and timeouts are all retried; not a request that could not be built, a host
     /// that does not resolve or an untrusted certificate, which no retry can fix.
     fn transport_failure(
         &self,
-        e: &reqwest::Error,
+        e: &NoAnswer,
         request: &str,
         request_id: &str,
         attempt: u32,
     ) -> Box<Failure> {
-        let fault = TransportFault::of(e);
-        let retry = if fault.is_transient() {
+        let retry = if e.fault.is_transient() {
             Retry::After(None)
         } else {
             Retry::Stop
         };
-        let error = if fault == TransportFault::Timeout {
+        let error = if e.fault == TransportFault::Timeout {
             ConnectClientError::Timeout {
                 timeout: self.options.request_timeout,
                 request: request.to_string(),
@@ -229,14 +164,14 @@ impl ConnectClient {
             }
         } else {
             ConnectClientError::Transport {
-                message: self.mask_text(&format!("{}: {}", fault.describe(), error_chain(e))),
+                message: self.mask_text(&format!("{}: {}", e.fault.describe(), e.detail)),
                 request: request.to_string(),
                 request_id: request_id.to_string(),
                 attempts: attempt,
             }
         };
         Box::new(Failure {
-            reason: fault.describe().into(),
+            reason: e.fault.describe().into(),
             error,
             retry,
         })
@@ -282,7 +217,69 @@ fn non_connect_body(bytes: &[u8]) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU32, Ordering};
+    use std::time::Duration;
+
     use super::*;
+    use crate::providers::connect::rest::{ConnectBackend, RestAnswer};
+    use crate::providers::retry::RetryPolicy;
+
+    /// A worker that is always rebalancing: 409 with Connect's stale-configuration message.
+    struct Rebalancing {
+        in_process: bool,
+        asked: AtomicU32,
+    }
+
+    #[async_trait::async_trait]
+    impl ConnectBackend for Rebalancing {
+        async fn exchange(
+            &self,
+            _request: RestRequest<'_>,
+            _request_id: &str,
+        ) -> Result<RestAnswer, NoAnswer> {
+            self.asked.fetch_add(1, Ordering::SeqCst);
+            Ok(RestAnswer {
+                status: 409,
+                body: br#"{"error_code":409,"message":"Cannot complete request momentarily due to stale configuration"}"#.to_vec(),
+                retry_after: None,
+            })
+        }
+
+        fn in_process(&self) -> bool {
+            self.in_process
+        }
+    }
+
+    /// The same answer is retried from a worker and final from this process, whose state
+    /// cannot change between attempts.
+    #[tokio::test]
+    async fn only_a_remote_backend_is_retried() {
+        for (in_process, attempts) in [(false, 3), (true, 1)] {
+            let backend = Arc::new(Rebalancing {
+                in_process,
+                asked: AtomicU32::new(0),
+            });
+            let mut client = ConnectClient::local(backend.clone()).expect("client");
+            client.options.retry = RetryPolicy {
+                max_attempts: 3,
+                initial_backoff: Duration::from_millis(1),
+                max_backoff: Duration::from_millis(1),
+                max_elapsed: Duration::from_secs(5),
+                max_retry_after: Duration::from_millis(1),
+            };
+            let error = client.server_info().await.expect_err("409 every time");
+            assert!(
+                matches!(error, ConnectClientError::Http { status: 409, attempts: a, .. } if a == attempts),
+                "{error:?}"
+            );
+            assert_eq!(
+                backend.asked.load(Ordering::SeqCst),
+                attempts,
+                "in process: {in_process}"
+            );
+        }
+    }
 
     #[test]
     fn retryable_statuses() {

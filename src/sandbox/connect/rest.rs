@@ -9,21 +9,38 @@ use serde_json::Value;
 use super::engine::{ConnectError, ConnectSandbox, Reply};
 use super::state::TargetState;
 pub use crate::providers::connect::rest::RestRequest;
-use crate::providers::connect::rest::{InProcessConnect, RestError, RestReply};
+use crate::providers::connect::rest::{ConnectBackend, NoAnswer, RestAnswer};
 
-/// The sandbox answers the Connect provider's in-process REST interface, so a
-/// [`crate::providers::connect::ConnectClient::local`] client reaches it with no network.
-impl InProcessConnect for ConnectSandbox {
-    fn handle(&self, request: RestRequest<'_>) -> Result<RestReply, RestError> {
-        ConnectSandbox::handle(self, request)
-            .map(|reply| RestReply {
-                status: reply.status,
-                body: reply.body,
-            })
-            .map_err(|e| RestError {
-                status: e.status,
-                message: e.message,
-            })
+/// The sandbox is a Connect backend answered in this process, so a
+/// [`crate::providers::connect::ConnectClient::local`] client reaches it with no network and
+/// reads its answers, errors included (Connect's `{"error_code", "message"}` body), exactly as
+/// a worker's.
+#[async_trait::async_trait]
+impl ConnectBackend for ConnectSandbox {
+    async fn exchange(
+        &self,
+        request: RestRequest<'_>,
+        _request_id: &str,
+    ) -> Result<RestAnswer, NoAnswer> {
+        let (status, body) = status_and_body(ConnectSandbox::handle(self, request));
+        Ok(RestAnswer {
+            status,
+            body: body.map(|b| b.to_string().into_bytes()).unwrap_or_default(),
+            retry_after: None,
+        })
+    }
+
+    fn in_process(&self) -> bool {
+        true
+    }
+}
+
+/// The status and JSON body that answer `outcome`, an error as Connect words it: one shape
+/// for the HTTP face and the in-process backend.
+pub(super) fn status_and_body(outcome: Result<Reply, ConnectError>) -> (u16, Option<Value>) {
+    match outcome {
+        Ok(reply) => (reply.status, reply.body),
+        Err(e) => (e.status, Some(e.body())),
     }
 }
 

@@ -233,10 +233,7 @@ async fn connect_request(State(shared): State<Arc<Shared>>, req: Request) -> Res
 }
 
 fn answer(outcome: Result<super::engine::Reply, ConnectError>) -> Response {
-    let (status, body) = match outcome {
-        Ok(reply) => (reply.status, reply.body),
-        Err(e) => (e.status, Some(e.body())),
-    };
+    let (status, body) = super::rest::status_and_body(outcome);
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     match body {
         None => status.into_response(),
