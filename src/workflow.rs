@@ -677,7 +677,7 @@ fn lease_target(
     desired: &KustoState,
     transport: Arc<KustoTransport>,
 ) -> Option<LeaseTarget> {
-    if transport.is_local() {
+    if transport.in_process() {
         return None;
     }
     // Without a Stack document every target is the built-in sandbox, so a live target always

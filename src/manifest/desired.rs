@@ -9,7 +9,6 @@ use super::spec::{
     TableDoc,
 };
 use crate::model::connect::{ConnectCluster, Connector, RunState, Topic};
-use crate::model::endpoint::Endpoint;
 use crate::model::kusto::{
     Column, DatabaseState, KustoState, Mapping, MappingColumn, RoleKey, TableState,
 };
@@ -285,10 +284,7 @@ fn listed(
 /// with them).
 pub fn kusto_urls(m: &Manifests) -> (String, String) {
     let target = m.stack.as_ref().and_then(|s| s.targets.kusto.as_ref());
-    let query = match m.kusto_endpoint() {
-        Endpoint::Sandbox => "https://sandbox.kusto.localhost".to_string(),
-        Endpoint::Live(cluster) => cluster.trim_end_matches('/').to_string(),
-    };
+    let query = m.kusto_endpoint().kusto_query_url();
     let ingest = target
         .and_then(|k| k.ingest.as_ref())
         .map(|i| i.value.trim_end_matches('/').to_string())

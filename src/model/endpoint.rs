@@ -4,6 +4,10 @@
 /// The target value that selects the built-in sandbox, for every system.
 pub const SANDBOX: &str = "sandbox";
 
+/// The Kusto query URL that connectors writing to the built-in sandbox are given: a name that
+/// says where the data would go and can never reach a real cluster (`.localhost`).
+pub const SANDBOX_KUSTO_URL: &str = "https://sandbox.kusto.localhost";
+
 /// A system's endpoint as a target names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Endpoint<'a> {
@@ -32,6 +36,15 @@ impl<'a> Endpoint<'a> {
     pub fn is_sandbox(self) -> bool {
         self == Endpoint::Sandbox
     }
+
+    /// The Kusto query URL for a connector that writes to this Kusto endpoint, without a
+    /// trailing slash (the sink compares URLs as text).
+    pub fn kusto_query_url(self) -> String {
+        match self {
+            Endpoint::Sandbox => SANDBOX_KUSTO_URL.to_string(),
+            Endpoint::Live(cluster) => cluster.trim_end_matches('/').to_string(),
+        }
+    }
 }
 
 /// The Entra ID scope of a Kafka cluster's OAUTHBEARER tokens when the manifest sets none:
@@ -56,6 +69,18 @@ pub fn oauth_scope_for_bootstrap(bootstrap: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn connectors_get_the_cluster_url_without_a_trailing_slash_and_the_sandbox_a_local_name() {
+        assert_eq!(
+            Endpoint::of(" sandbox ").kusto_query_url(),
+            "https://sandbox.kusto.localhost"
+        );
+        assert_eq!(
+            Endpoint::of("https://c.westeurope.kusto.windows.net/").kusto_query_url(),
+            "https://c.westeurope.kusto.windows.net"
+        );
+    }
 
     #[test]
     fn the_oauth_scope_is_the_first_bootstrap_host() {

@@ -196,7 +196,7 @@ async fn run_one(
                 })
         }
         Path::QueuedIngestion => {
-            if session.transport.is_local() {
+            if session.transport.in_process() {
                 return not_verified(
                     check,
                     "the built-in sandbox in this process has no queued ingestion; serve it with \

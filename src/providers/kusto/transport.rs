@@ -150,7 +150,7 @@ impl KustoTransport {
 
     /// Whether the backend runs in this process ([`KustoBackend::in_process`]), not a live
     /// endpoint.
-    pub fn is_local(&self) -> bool {
+    pub fn in_process(&self) -> bool {
         self.backend.in_process()
     }
 
