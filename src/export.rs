@@ -41,10 +41,12 @@ pub struct Resource {
 /// (Strimzi names the connector after the resource, so it cannot be renamed on the way).
 pub fn strimzi(m: &Manifests) -> Result<Vec<Resource>, Vec<Diagnostic>> {
     let clusters = desired::connect_state(m);
+    let stack = m.resolve_stack();
     let mut resources = Vec::new();
     let mut problems = Vec::new();
     for (cluster, connectors) in &clusters {
-        if m.connect_manager(cluster) != ConnectManager::Strimzi {
+        let target = stack.connect(cluster);
+        if target.manager != ConnectManager::Strimzi {
             continue;
         }
         for connector in connectors.values() {
@@ -64,7 +66,7 @@ pub fn strimzi(m: &Manifests) -> Result<Vec<Resource>, Vec<Diagnostic>> {
             }
             resources.push(Resource {
                 file: format!("{cluster}/{}.yaml", connector.name),
-                yaml: kafka_connector(connector, m.strimzi_cluster(cluster), m.owner_name()),
+                yaml: kafka_connector(connector, &target.strimzi_cluster, &stack.owner),
             });
         }
     }

@@ -8,11 +8,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::manifest::Manifests;
-use crate::manifest::spec::SecretRef;
 use crate::model::connect::{ConnectCluster, Topic};
-use crate::model::endpoint::Endpoint;
 use crate::model::kusto::KustoState;
+use crate::model::stack::{ConnectLocation, KafkaTarget, KustoTarget, ResolvedStack};
 use crate::providers::connect::observe::ListError;
 use crate::providers::connect::{
     BasicAuth, ConnectClient, ConnectClientError, ConnectClientOptions,
@@ -116,49 +114,46 @@ pub fn sandbox_dir(source: &Source) -> PathBuf {
 /// leased before anything is opened): Kusto always, Kafka when the stack has topics or
 /// connectors, each Connect cluster with connectors.
 pub fn uses_sandbox(
-    m: &Manifests,
+    stack: &ResolvedStack,
     topics: &BTreeMap<String, Topic>,
     connectors: &BTreeMap<String, ConnectCluster>,
 ) -> bool {
-    let kusto = m.kusto_endpoint() == Endpoint::Sandbox;
+    let kusto = stack.kusto == KustoTarget::Sandbox;
     let kafka = (!topics.is_empty() || connectors.values().any(|c| !c.is_empty()))
-        && m.kafka_endpoint() == Endpoint::Sandbox;
+        && stack.kafka == KafkaTarget::Sandbox;
     let connect = connectors
         .keys()
-        .any(|cluster| m.connect_endpoint(cluster) == Endpoint::Sandbox);
+        .any(|cluster| stack.connect(cluster).location == ConnectLocation::Sandbox);
     kusto || kafka || connect
 }
 
 /// Leases the built-in sandbox's directory as `request` asks when any target of the stack is
 /// the sandbox ([`uses_sandbox`]); live targets need none.
 pub fn lease_sandbox(
-    m: &Manifests,
+    stack: &ResolvedStack,
     topics: &BTreeMap<String, Topic>,
     connectors: &BTreeMap<String, ConnectCluster>,
     source: &Source,
     request: &LeaseRequest,
 ) -> Result<Option<DirLease>, LeaseError> {
-    if !uses_sandbox(m, topics, connectors) {
+    if !uses_sandbox(stack, topics, connectors) {
         return Ok(None);
     }
     DirLease::acquire(&sandbox_dir(source), request).map(Some)
 }
 
-/// Whether the stack's Kusto target is a live cluster (`force-unlock` has nothing to do on the
-/// built-in sandbox, whose directory lease keeps applies apart).
-pub fn kusto_is_live(m: &Manifests) -> bool {
-    matches!(m.kusto_endpoint(), Endpoint::Live(_))
-}
-
 /// The Kafka backend of the stack's target: the built-in sandbox persisted in the sandbox
 /// directory (for `bootstrap_servers: sandbox` or no Kafka target), else the cluster (the SASL
 /// password is read from its environment variable now).
-pub fn open_kafka(m: &Manifests, source: &Source) -> Result<Arc<dyn KafkaBackend>, TargetError> {
-    match (m.kafka_endpoint(), m.kafka_connection()) {
-        (Endpoint::Live(_), Some(target)) => KafkaBroker::for_target(&target)
+pub fn open_kafka(
+    stack: &ResolvedStack,
+    source: &Source,
+) -> Result<Arc<dyn KafkaBackend>, TargetError> {
+    match &stack.kafka {
+        KafkaTarget::Live(target) => KafkaBroker::for_target(target)
             .map(|broker| Arc::new(broker) as Arc<dyn KafkaBackend>)
             .map_err(TargetError::KafkaOpen),
-        _ => {
+        KafkaTarget::Sandbox => {
             let dir = sandbox_dir(source);
             KafkaSandbox::open(&dir)
                 .map(|sandbox| Arc::new(sandbox) as Arc<dyn KafkaBackend>)
@@ -174,20 +169,18 @@ pub fn open_kafka(m: &Manifests, source: &Source) -> Result<Arc<dyn KafkaBackend
 /// One client per Connect cluster named by `connectors`' keys (the built-in sandbox for
 /// `url: sandbox` or an undeclared cluster).
 pub fn open_connect(
-    m: &Manifests,
+    stack: &ResolvedStack,
     connectors: &BTreeMap<String, ConnectCluster>,
     source: &Source,
 ) -> Result<BTreeMap<String, ConnectClient>, TargetError> {
-    let targets = m.stack.as_ref().map(|s| &s.targets.connect);
     let mut out = BTreeMap::new();
     for cluster in connectors.keys() {
-        let target = targets.and_then(|t| t.get(cluster));
         let open_error = |source| TargetError::ConnectOpen {
             cluster: cluster.clone(),
             source,
         };
-        let client = match m.connect_endpoint(cluster) {
-            Endpoint::Sandbox => {
+        let client = match stack.connect(cluster).location {
+            ConnectLocation::Sandbox => {
                 let dir = sandbox_dir(source).join("connect").join(cluster);
                 let sandbox = ConnectSandbox::open(&dir).map_err(|e| TargetError::SandboxOpen {
                     system: "Connect sandbox",
@@ -196,20 +189,12 @@ pub fn open_connect(
                 })?;
                 ConnectClient::local(Arc::new(sandbox))
             }
-            Endpoint::Live(url) => {
-                let auth = match target
-                    .and_then(|t| t.password.as_ref().map(|p| (t.username.clone(), p)))
-                {
-                    Some((user, password)) => match &password.value {
-                        SecretRef::Env { env } => Some(
-                            BasicAuth::from_env(user.unwrap_or_default(), env)
-                                .map_err(open_error)?,
-                        ),
-                        SecretRef::Text(_) => None,
-                    },
-                    None => None,
-                };
-                ConnectClient::new(url, auth, ConnectClientOptions::default())
+            ConnectLocation::Live { url, basic_auth } => {
+                let auth = basic_auth
+                    .map(|a| BasicAuth::from_env(a.username, &a.password_env))
+                    .transpose()
+                    .map_err(open_error)?;
+                ConnectClient::new(&url, auth, ConnectClientOptions::default())
             }
         }
         .map_err(open_error)?;
@@ -221,11 +206,15 @@ pub fn open_connect(
 /// The Kusto transport of the stack's target; the built-in sandbox is opened with `desired`'s
 /// databases.
 pub fn open_kusto(
-    m: &Manifests,
+    stack: &ResolvedStack,
     desired: &KustoState,
     source: &Source,
 ) -> Result<KustoTransport, TargetError> {
-    let Endpoint::Live(cluster) = m.kusto_endpoint() else {
+    let KustoTarget::Live {
+        cluster,
+        credential,
+    } = &stack.kusto
+    else {
         let dir = sandbox_dir(source);
         let databases: Vec<String> = desired.databases.keys().cloned().collect();
         let sandbox =
@@ -236,12 +225,11 @@ pub fn open_kusto(
             })?;
         return Ok(KustoTransport::new(Arc::new(sandbox)));
     };
-    let tokens = TokenSource::from_auth(&m.kusto_credential(), cluster).map_err(|source| {
-        TargetError::KustoAuth {
+    let tokens =
+        TokenSource::from_auth(credential, cluster).map_err(|source| TargetError::KustoAuth {
             cluster: cluster.to_string(),
             source,
-        }
-    })?;
+        })?;
     let client = KustoClient::new(cluster, tokens, ClientOptions::default())
         .map_err(TargetError::KustoClient)?;
     Ok(KustoTransport::http(client))
@@ -252,8 +240,8 @@ mod tests {
     use super::*;
     use crate::manifest::{LoadOptions, load};
 
-    /// A stack whose only target is Kafka at `bootstrap`, in `dir`, and its source.
-    fn stack(dir: &Path, bootstrap: &str) -> (Manifests, Source) {
+    /// A stack whose only target is Kafka at `bootstrap`, in `dir`, resolved, and its source.
+    fn stack(dir: &Path, bootstrap: &str) -> (ResolvedStack, Source) {
         std::fs::write(
             dir.join("stack.yaml"),
             format!(
@@ -269,7 +257,7 @@ mod tests {
             targets: Vec::new(),
         };
         let m = load(&source.paths, &LoadOptions::default()).expect("load");
-        (m, source)
+        (m.resolve_stack(), source)
     }
 
     #[tokio::test]

@@ -25,6 +25,7 @@ use crate::diagnostics::{Diagnostic, SourceMap};
 use crate::interrupt::StopRequest;
 use crate::manifest::{self, LoadOptions, Manifests, desired};
 use crate::model::kusto::KustoState;
+use crate::model::stack::ResolvedStack;
 use crate::plan::kusto::{DiffOptions, diff_report};
 use crate::plan::{ImpactClass, PLAN_VERSION, Plan, fingerprint};
 use crate::providers::kusto::observe::observe;
@@ -106,6 +107,8 @@ impl Observed {
 pub struct Session {
     /// The manifests.
     pub manifests: Manifests,
+    /// Their targets and names, resolved once.
+    pub stack: ResolvedStack,
     /// What they declare.
     pub desired: KustoState,
     /// The declared connectors by Connect cluster.
@@ -184,14 +187,15 @@ impl Session {
             }
         }
         let topics = desired::kafka_topics(&manifests);
-        let sandbox_lease = lease_sandbox(&manifests, &topics, &connectors, &source, lease)?;
-        let transport = Arc::new(targets::open_kusto(&manifests, &desired, &source)?);
+        let resolved = manifests.resolve_stack();
+        let sandbox_lease = lease_sandbox(&resolved, &topics, &connectors, &source, lease)?;
+        let transport = Arc::new(targets::open_kusto(&resolved, &desired, &source)?);
         let kafka = if topics.is_empty() && connectors.values().all(|c| c.is_empty()) {
             None
         } else {
-            Some(targets::open_kafka(&manifests, &source)?)
+            Some(targets::open_kafka(&resolved, &source)?)
         };
-        let connect = targets::open_connect(&manifests, &connectors, &source)?;
+        let connect = targets::open_connect(&resolved, &connectors, &source)?;
         Ok(Session {
             connectors,
             topics,
@@ -204,6 +208,7 @@ impl Session {
             },
             stack_allows: stack.map(|s| s.safety.allow.clone()).unwrap_or_default(),
             manifests,
+            stack: resolved,
             desired,
             transport,
             source,
@@ -215,7 +220,7 @@ impl Session {
     /// Where the apply lease lives when the Kusto target is live; `None` on the built-in
     /// sandbox, whose directory lease already keeps applies apart.
     pub fn lease_target(&self) -> Option<LeaseTarget> {
-        lease_target(&self.manifests, &self.desired, self.transport.clone())
+        lease_target(&self.stack, &self.desired, self.transport.clone())
     }
 
     /// Observes all three systems (a constant number of requests each), concurrently.
@@ -356,7 +361,7 @@ impl Session {
         }
         let plan = Plan {
             version: PLAN_VERSION,
-            stack: self.manifests.owner_name().to_string(),
+            stack: self.stack.owner.clone(),
             environment: self.manifests.environment.clone(),
             fingerprint: observed.fingerprint()?,
             managed_elsewhere: self.managed_elsewhere(&changes),
@@ -373,7 +378,7 @@ impl Session {
             .iter()
             .filter_map(|c| match &c.target {
                 Target::Connect { cluster } => {
-                    let manager = self.manifests.connect_manager(cluster);
+                    let manager = self.stack.connect(cluster).manager;
                     (!manager.lets_kustoplan_write()).then(|| (cluster.clone(), manager))
                 }
                 _ => None,
@@ -626,7 +631,7 @@ impl Session {
             &self.connect,
             &self.connectors,
             |cluster| {
-                let manager = self.manifests.connect_manager(cluster);
+                let manager = self.stack.connect(cluster).manager;
                 (!manager.lets_kustoplan_write()).then(|| manager.describe().to_string())
             },
             self.parallelism.connect,
@@ -641,13 +646,13 @@ impl Session {
 /// Leases the built-in sandbox's directory when any target of the stack is the sandbox
 /// ([`targets::lease_sandbox`]), with the message a held lock deserves.
 fn lease_sandbox(
-    m: &Manifests,
+    stack: &ResolvedStack,
     topics: &BTreeMap<String, Topic>,
     connectors: &BTreeMap<String, ConnectCluster>,
     source: &Source,
     request: &LeaseRequest,
 ) -> Result<Option<DirLease>, WorkflowError> {
-    targets::lease_sandbox(m, topics, connectors, source, request).map_err(|e| {
+    targets::lease_sandbox(stack, topics, connectors, source, request).map_err(|e| {
         match (&e, request.mode) {
             (LeaseError::Held { .. }, LeaseMode::Exclusive) => WorkflowError::Locked(format!(
                 "{e}; nothing was changed. Wait for it to finish, or pass --lock-timeout \
@@ -673,7 +678,7 @@ pub struct LeaseTarget {
 }
 
 fn lease_target(
-    m: &Manifests,
+    resolved: &ResolvedStack,
     desired: &KustoState,
     transport: Arc<KustoTransport>,
 ) -> Option<LeaseTarget> {
@@ -682,7 +687,7 @@ fn lease_target(
     }
     // Without a Stack document every target is the built-in sandbox, so a live target always
     // comes with a stack name.
-    let stack = m.stack.as_ref()?.name.value.clone();
+    let stack = resolved.name.clone()?;
     Some(LeaseTarget {
         stack,
         databases: desired.databases.keys().cloned().collect(),
@@ -699,10 +704,11 @@ pub fn open_lease_target(source: &Source) -> Result<Option<LeaseTarget>, Workflo
     };
     let manifests = manifest::load(&source.paths, &options)
         .map_err(|f| WorkflowError::Invalid(f.sources, f.diagnostics))?;
-    if !targets::kusto_is_live(&manifests) {
+    let resolved = manifests.resolve_stack();
+    if !resolved.kusto_is_live() {
         return Ok(None);
     }
     let desired = desired::kusto_state(&manifests);
-    let transport = Arc::new(targets::open_kusto(&manifests, &desired, source)?);
-    Ok(lease_target(&manifests, &desired, transport))
+    let transport = Arc::new(targets::open_kusto(&resolved, &desired, source)?);
+    Ok(lease_target(&resolved, &desired, transport))
 }

@@ -38,9 +38,10 @@ pub async fn read(
     selection: &Selection,
 ) -> Result<Observed, WorkflowError> {
     let clusters = clusters(m, selection)?;
+    let stack = m.resolve_stack();
     // No databases are named to the opener: on the built-in sandbox that would create them, and
     // import changes nothing.
-    let transport = open_kusto(m, &KustoState::default(), source)?;
+    let transport = open_kusto(&stack, &KustoState::default(), source)?;
     let databases = if selection.databases.is_empty() {
         database_names(&transport).await?
     } else {
@@ -63,7 +64,7 @@ pub async fn read(
         .iter()
         .map(|c| (c.clone(), ConnectCluster::new()))
         .collect();
-    for (cluster, client) in open_connect(m, &wanted, source)? {
+    for (cluster, client) in open_connect(&stack, &wanted, source)? {
         let listed = connect_observe::list(&client, &cluster).await?;
         let mut connectors = BTreeMap::new();
         let selected = listed
@@ -90,7 +91,7 @@ pub async fn read(
     }
 
     if !routed.is_empty() || selection.topics.is_some() {
-        let kafka = open_kafka(m, source)?;
+        let kafka = open_kafka(&stack, source)?;
         let kafka_error = TargetError::KafkaRead;
         let mut names = routed;
         if let Some(pattern) = &selection.topics {

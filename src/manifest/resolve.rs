@@ -1,16 +1,19 @@
 //! Decisions about a loaded stack that several stages need, made in one place: the database
-//! of tables and routes that name none, the stack's name, each system's endpoint, and the
-//! location-free Kafka connection and Entra ID credentials the providers are given.
+//! of tables and routes that name none, the Connect cluster of sinks that name none, the
+//! stack's name, and [`ResolvedStack`]: each system's target with the location-free Kafka
+//! connection, Entra ID credentials and Connect basic auth the providers are given.
 
 use std::path::PathBuf;
 
 use super::Manifests;
 use super::located::Located;
-use super::spec::{AadAuth, KafkaTarget};
-use crate::model::ConnectManager;
-use crate::model::auth::AadCredential;
+use super::spec::{AadAuth, ConnectTarget as ConnectTargetSpec, KafkaTarget as KafkaTargetSpec};
+use crate::model::auth::{AadCredential, SecretRef};
 use crate::model::endpoint::Endpoint;
 use crate::model::kafka_target::KafkaConnection;
+use crate::model::stack::{
+    BasicAuthRef, ConnectLocation, ConnectTarget, KafkaTarget, KustoTarget, ResolvedStack,
+};
 
 /// The name sinks use for the Connect cluster when the stack declares none (the built-in sandbox).
 pub const DEFAULT_CONNECT: &str = "default";
@@ -72,65 +75,67 @@ impl Manifests {
         )
     }
 
-    /// Where Kafka is: `targets.kafka.bootstrap_servers`, or the sandbox without one.
-    pub fn kafka_endpoint(&self) -> Endpoint<'_> {
-        Endpoint::of_optional(
-            self.stack
-                .as_ref()
-                .and_then(|s| s.targets.kafka.as_ref())
-                .map(|k| k.bootstrap_servers.value.as_str()),
-        )
-    }
-
-    /// Who writes the connectors of Connect cluster `cluster`: its `managed_by`, or kustoplan
-    /// for a cluster the stack does not declare (the built-in sandbox).
-    pub fn connect_manager(&self, cluster: &str) -> ConnectManager {
-        self.stack
-            .as_ref()
-            .and_then(|s| s.targets.connect.get(cluster))
-            .map(|c| c.managed_by)
-            .unwrap_or_default()
-    }
-
-    /// The `strimzi.io/cluster` label of Connect cluster `cluster`'s KafkaConnector resources:
-    /// its `strimzi_cluster`, or its name in `targets.connect`.
-    pub fn strimzi_cluster<'a>(&'a self, cluster: &'a str) -> &'a str {
-        self.stack
-            .as_ref()
-            .and_then(|s| s.targets.connect.get(cluster))
-            .and_then(|c| c.strimzi_cluster.as_ref())
-            .map_or(cluster, |c| c.value.as_str())
-    }
-
-    /// Where Connect cluster `cluster` is: its `targets.connect` URL, or the sandbox.
-    pub fn connect_endpoint(&self, cluster: &str) -> Endpoint<'_> {
-        Endpoint::of_optional(
-            self.stack
-                .as_ref()
-                .and_then(|s| s.targets.connect.get(cluster))
-                .map(|c| c.url.value.as_str()),
-        )
+    /// The stack's targets and names, decided once for every stage after validation.
+    pub fn resolve_stack(&self) -> ResolvedStack {
+        let targets = self.stack.as_ref().map(|s| &s.targets);
+        let kusto = match (
+            self.kusto_endpoint(),
+            targets.and_then(|t| t.kusto.as_ref()),
+        ) {
+            (Endpoint::Live(cluster), Some(k)) => KustoTarget::Live {
+                cluster: cluster.to_string(),
+                credential: k.auth.resolve(),
+            },
+            _ => KustoTarget::Sandbox,
+        };
+        let kafka = match targets.and_then(|t| t.kafka.as_ref()) {
+            Some(k) if !Endpoint::of(&k.bootstrap_servers.value).is_sandbox() => {
+                KafkaTarget::Live(Box::new(k.resolve()))
+            }
+            _ => KafkaTarget::Sandbox,
+        };
+        let connect = targets
+            .map(|t| &t.connect)
+            .into_iter()
+            .flatten()
+            .map(|(name, target)| (name.clone(), target.resolve(name)))
+            .collect();
+        ResolvedStack {
+            name: self.stack_name().map(str::to_string),
+            owner: self.owner_name().to_string(),
+            kusto,
+            kafka,
+            connect,
+        }
     }
 }
 
-impl Manifests {
-    /// The Kafka cluster of `targets.kafka`, resolved for the Kafka provider; `None` without
-    /// one (the built-in sandbox).
-    pub fn kafka_connection(&self) -> Option<KafkaConnection> {
-        self.stack
-            .as_ref()
-            .and_then(|s| s.targets.kafka.as_ref())
-            .map(KafkaTarget::resolve)
-    }
-
-    /// The credential of `targets.kusto.auth`, resolved for the Kusto provider; no credential
-    /// (method `none`) without a Kusto target.
-    pub fn kusto_credential(&self) -> AadCredential {
-        self.stack
-            .as_ref()
-            .and_then(|s| s.targets.kusto.as_ref())
-            .map(|k| k.auth.resolve())
-            .unwrap_or_default()
+impl ConnectTargetSpec {
+    /// The cluster named `name` in `targets.connect`, without its manifest locations. A
+    /// password written as text is not used (validation has refused it).
+    pub fn resolve(&self, name: &str) -> ConnectTarget {
+        let location = match Endpoint::of(&self.url.value) {
+            Endpoint::Sandbox => ConnectLocation::Sandbox,
+            Endpoint::Live(url) => ConnectLocation::Live {
+                url: url.to_string(),
+                basic_auth: match self.password.as_ref().map(|p| &p.value) {
+                    Some(SecretRef::Env { env }) => Some(BasicAuthRef {
+                        username: self.username.clone().unwrap_or_default(),
+                        password_env: env.clone(),
+                    }),
+                    Some(SecretRef::Text(_)) | None => None,
+                },
+            },
+        };
+        ConnectTarget {
+            location,
+            manager: self.managed_by,
+            strimzi_cluster: self
+                .strimzi_cluster
+                .as_ref()
+                .map_or(name, |c| c.value.as_str())
+                .to_string(),
+        }
     }
 }
 
@@ -147,7 +152,7 @@ impl AadAuth {
     }
 }
 
-impl KafkaTarget {
+impl KafkaTargetSpec {
     /// The connection without its manifest locations (validation has reported against them).
     pub fn resolve(&self) -> KafkaConnection {
         let security = &self.security;
@@ -173,6 +178,7 @@ impl KafkaTarget {
 mod tests {
     use crate::manifest::{LoadOptions, load};
     use crate::model::endpoint::Endpoint;
+    use crate::model::stack::{ConnectLocation, KafkaTarget, KustoTarget};
 
     #[test]
     fn the_gameplay_stack_resolves_its_defaults_and_endpoints() {
@@ -181,9 +187,11 @@ mod tests {
         assert_eq!(m.database_or_default(None), "gamedb");
         assert_eq!(m.connect_cluster_or_default(None), "main");
         assert_eq!(m.owner_name(), "gameplay");
-        assert!(m.kusto_endpoint().is_sandbox());
-        assert!(m.kafka_endpoint().is_sandbox());
-        assert!(m.connect_endpoint("main").is_sandbox());
+        let stack = m.resolve_stack();
+        assert_eq!(stack.kusto, KustoTarget::Sandbox);
+        assert_eq!(stack.kafka, KafkaTarget::Sandbox);
+        assert_eq!(stack.connect("main").location, ConnectLocation::Sandbox);
+        assert_eq!(stack.owner, "gameplay");
         let prod = LoadOptions {
             environment: Some("prod".into()),
             vars: Vec::new(),
@@ -193,6 +201,10 @@ mod tests {
             m.kusto_endpoint(),
             Endpoint::Live("https://gameplay.westeurope.kusto.windows.net")
         );
+        assert!(matches!(
+            m.resolve_stack().kusto,
+            KustoTarget::Live { cluster, .. } if cluster == "https://gameplay.westeurope.kusto.windows.net"
+        ));
     }
 
     #[test]
@@ -208,6 +220,38 @@ mod tests {
         assert_eq!(m.owner_name(), super::DEFAULT_STACK);
         assert_eq!(m.connect_cluster_or_default(None), super::DEFAULT_CONNECT);
         assert_eq!(m.default_database(), Some("one"));
-        assert!(m.connect_endpoint("anything").is_sandbox());
+        let stack = m.resolve_stack();
+        assert_eq!(stack.name, None);
+        assert_eq!(stack.owner, super::DEFAULT_STACK);
+        let anything = stack.connect("anything");
+        assert_eq!(anything.location, ConnectLocation::Sandbox);
+        assert_eq!(anything.manager, crate::model::ConnectManager::Kustoplan);
+        assert_eq!(anything.strimzi_cluster, "anything");
+    }
+
+    #[test]
+    fn connect_targets_resolve_their_worker_auth_by_reference_and_their_manager() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("stack.yaml"),
+            "kind: Stack\nname: s\ntargets:\n  connect:\n    ops:\n      url: https://connect.example.com:8083/\n      username: deployer\n      password: {env: CONNECT_PASSWORD}\n    k8s:\n      url: sandbox\n      managed_by: strimzi\n      strimzi_cluster: my-connect\n",
+        )
+        .unwrap();
+        let m = load(&[dir.path().to_path_buf()], &LoadOptions::default()).unwrap();
+        let stack = m.resolve_stack();
+        assert_eq!(
+            stack.connect("ops").location,
+            ConnectLocation::Live {
+                url: "https://connect.example.com:8083/".into(),
+                basic_auth: Some(crate::model::stack::BasicAuthRef {
+                    username: "deployer".into(),
+                    password_env: "CONNECT_PASSWORD".into(),
+                }),
+            }
+        );
+        let k8s = stack.connect("k8s");
+        assert_eq!(k8s.location, ConnectLocation::Sandbox);
+        assert_eq!(k8s.manager, crate::model::ConnectManager::Strimzi);
+        assert_eq!(k8s.strimzi_cluster, "my-connect");
     }
 }

@@ -18,6 +18,7 @@ mod policy;
 mod principal;
 mod retention;
 pub mod sink;
+pub mod stack;
 pub(crate) mod timespan;
 mod update_policy;
 

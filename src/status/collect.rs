@@ -87,7 +87,7 @@ pub async fn collect(session: &Session, since: Duration) -> Result<StatusReport,
             reports.push(connector_report(cluster, want, found, group, routes));
         }
     }
-    let stack = session.manifests.owner_name().to_string();
+    let stack = session.stack.owner.clone();
     Ok(StatusReport::new(
         stack,
         session.manifests.environment.clone(),
