@@ -247,7 +247,7 @@ mod tests {
             },
             commands: vec![".alter table T (A:string)".into()],
             operations: Vec::new(),
-            phase: 1,
+            phase: crate::plan::Phase::KustoTables,
             previous_address: None,
         }
     }

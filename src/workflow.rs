@@ -26,7 +26,7 @@ use crate::interrupt::StopRequest;
 use crate::manifest::{self, LoadOptions, Manifests, desired};
 use crate::model::kusto::KustoState;
 use crate::plan::kusto::{DiffOptions, diff_report};
-use crate::plan::{ImpactClass, PLAN_VERSION, Plan, fingerprint};
+use crate::plan::{ImpactClass, PLAN_VERSION, Phase, Plan, fingerprint};
 use crate::providers::kusto::observe::observe;
 use crate::providers::kusto::transport::{KustoTransport, TransportError};
 
@@ -541,14 +541,13 @@ impl Session {
             .iter()
             .filter(|c| matches!(c.target, Target::Kusto { .. }))
             .cloned()
-            .partition(|c| c.phase != crate::plan::phase::KUSTO_REMOVALS);
+            .partition(|c| c.phase != Phase::KustoRemovals);
         if !self
             .apply_kusto(&kusto_first, stop, &mut report, &mut progress)
             .await
         {
             report.skip(changes, |c| {
-                matches!(c.target, Target::Connect { .. })
-                    || c.phase == crate::plan::phase::KUSTO_REMOVALS
+                matches!(c.target, Target::Connect { .. }) || c.phase == Phase::KustoRemovals
             });
             return report;
         }

@@ -11,8 +11,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde_json::{Map, Value};
 
-use super::phase::{CONNECTOR_REMOVALS, CONNECTOR_STATES, CONNECTORS};
-use super::{Action, Change, ImpactClass, Operation, Side, Target};
+use super::{Action, Change, ImpactClass, Operation, Phase, Side, Target};
 use crate::model::connect::{
     ConfigDiff, ConnectCluster, Connector, OWNER_KEY, RunState, config_differences, shown,
 };
@@ -75,7 +74,7 @@ pub fn diff_after_renames(
                     Some(config_side(&live.config)),
                     None,
                     vec![Operation::DeleteConnector { name: name.clone() }],
-                    CONNECTOR_REMOVALS,
+                    Phase::ConnectorRemovals,
                 ));
             }
         }
@@ -94,7 +93,7 @@ fn change(
     before: Option<Side>,
     after: Option<Side>,
     operations: Vec<Operation>,
-    phase: u8,
+    phase: Phase,
 ) -> Change {
     let (before, before_state) = Side::split(before);
     let (after, after_state) = Side::split(after);
@@ -288,7 +287,7 @@ fn create(cluster: &str, c: &Connector) -> Vec<Change> {
         None,
         Some(config_side(&c.config)),
         ops,
-        CONNECTORS,
+        Phase::Connectors,
     )]
 }
 
@@ -369,7 +368,7 @@ fn rename(
         Some(named_config_side(&old.name, &old.config)),
         Some(named_config_side(&want.name, &want.config)),
         ops,
-        CONNECTORS,
+        Phase::Connectors,
     );
     Change {
         previous_address: Some(format!("connect.{cluster}.connector.{}", old.name)),
@@ -443,7 +442,7 @@ fn update(
                 name: want.name.clone(),
                 config: want.config.clone(),
             }],
-            CONNECTORS,
+            Phase::Connectors,
         ));
     }
     if let Some(op) = state_op(&want.name, Some(live.state), want.state) {
@@ -465,7 +464,7 @@ fn update(
             Some(run_state_side(live.state)),
             Some(run_state_side(want.state)),
             vec![op],
-            CONNECTOR_STATES,
+            Phase::ConnectorStates,
         ));
     }
     out

@@ -6,8 +6,7 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 
 use super::connect::describe;
-use super::phase::TOPICS;
-use super::{Action, Change, ImpactClass, Operation, Side, Target};
+use super::{Action, Change, ImpactClass, Operation, Phase, Side, Target};
 use crate::model::connect::Topic;
 
 /// A declared topic that no plan can reach.
@@ -219,7 +218,7 @@ fn change(
         target: Target::Kafka,
         commands: operations.iter().map(describe).collect(),
         operations,
-        phase: TOPICS,
+        phase: Phase::Topics,
         previous_address: None,
     }
 }

@@ -30,7 +30,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::json;
 
-use super::{Action, Change, ImpactClass, Side, Target};
+use super::{Action, Change, ImpactClass, Phase, Side, Target};
 use crate::kusto::command::{DatabaseRole, TableRole};
 use crate::kusto::render::{self, PolicyScope, RoleScope};
 use crate::model::kusto::{
@@ -41,12 +41,6 @@ use crate::model::{
     is_guid,
 };
 use crate::text::plural;
-
-use super::phase::{
-    KUSTO_FUNCTIONS as PHASE_FUNCTIONS, KUSTO_MAPPINGS as PHASE_MAPPINGS,
-    KUSTO_POLICIES as PHASE_POLICIES, KUSTO_PRINCIPALS as PHASE_PRINCIPALS,
-    KUSTO_REMOVALS as PHASE_REMOVALS, KUSTO_TABLES as PHASE_TABLES,
-};
 
 mod materialized_views;
 mod renames;
@@ -154,7 +148,7 @@ impl Ctx<'_> {
         before: Option<Side>,
         after: Option<Side>,
         commands: Vec<String>,
-        phase: u8,
+        phase: Phase,
     ) {
         let (before, before_state) = Side::split(before);
         let (after, after_state) = Side::split(after);
@@ -249,7 +243,7 @@ fn database(
                 Some(table_side(table_have)),
                 None,
                 vec![render::drop_table(name)],
-                PHASE_REMOVALS,
+                Phase::KustoRemovals,
             );
         }
     }
@@ -368,7 +362,7 @@ fn create_table(ctx: &mut Ctx<'_>, t: &TableState) {
         None,
         Some(table_side(t)),
         commands,
-        PHASE_TABLES,
+        Phase::KustoTables,
     );
     let empty = TableState {
         name: t.name.clone(),
@@ -400,7 +394,7 @@ fn update_table(ctx: &mut Ctx<'_>, want: &TableState, have: &TableState, options
             Some(table_side(have)),
             Some(table_side(want)),
             vec![render::alter_merge_table(name, &missing)],
-            PHASE_TABLES,
+            Phase::KustoTables,
         );
     }
     for c in &want.columns {
@@ -418,7 +412,7 @@ fn update_table(ctx: &mut Ctx<'_>, want: &TableState, have: &TableState, options
                 Some(column_side(&c.name, h.ty)),
                 Some(column_side(&c.name, c.ty)),
                 vec![render::alter_column_type(name, &c.name, c.ty)],
-                PHASE_TABLES,
+                Phase::KustoTables,
             );
         }
     }
@@ -432,7 +426,7 @@ fn update_table(ctx: &mut Ctx<'_>, want: &TableState, have: &TableState, options
                 Some(column_side(&h.name, h.ty)),
                 None,
                 vec![render::drop_column(name, &h.name)],
-                PHASE_REMOVALS,
+                Phase::KustoRemovals,
             );
         }
     }
@@ -455,7 +449,7 @@ fn update_table(ctx: &mut Ctx<'_>, want: &TableState, have: &TableState, options
             Some(Side::field("docstring", have_doc)),
             Some(Side::field("docstring", want_doc.clone())),
             vec![render::alter_table_docstring(name, &want_doc)],
-            PHASE_TABLES,
+            Phase::KustoTables,
         );
     }
     if want.folder != have.folder {
@@ -467,7 +461,7 @@ fn update_table(ctx: &mut Ctx<'_>, want: &TableState, have: &TableState, options
             Some(Side::field("folder", have.folder.clone())),
             Some(Side::field("folder", want.folder.clone())),
             vec![render::alter_table_folder(name, &want.folder)],
-            PHASE_TABLES,
+            Phase::KustoTables,
         );
     }
     let owned = options.owner.is_some() && have.owner == options.owner;
@@ -503,7 +497,7 @@ fn functions(ctx: &mut Ctx<'_>, want: &DatabaseState, have: &DatabaseState, opti
                 &f.stored_docstring(),
                 f.skip_validation,
             )],
-            PHASE_FUNCTIONS,
+            Phase::KustoFunctions,
         );
     }
     for (name, f) in &have.functions {
@@ -520,7 +514,7 @@ fn functions(ctx: &mut Ctx<'_>, want: &DatabaseState, have: &DatabaseState, opti
                 Some(function_side(f)),
                 None,
                 vec![render::drop_function(name)],
-                PHASE_REMOVALS,
+                Phase::KustoRemovals,
             );
         }
     }
@@ -624,7 +618,7 @@ fn table_children(ctx: &mut Ctx<'_>, want: &TableState, have: &TableState, prune
                 &m.name,
                 &m.to_json(),
             )],
-            PHASE_MAPPINGS,
+            Phase::KustoMappings,
         );
     }
     if prune {
@@ -641,7 +635,7 @@ fn table_children(ctx: &mut Ctx<'_>, want: &TableState, have: &TableState, prune
                     Some(mapping_side(m)),
                     None,
                     vec![render::drop_mapping(name, m.kind, &m.name)],
-                    PHASE_REMOVALS,
+                    Phase::KustoRemovals,
                 );
             }
         }
@@ -729,7 +723,7 @@ fn batching(
             h.as_ref().map(policy_side),
             Some(policy_side(&w)),
             vec![render::alter_batching_policy(scope, &w)],
-            PHASE_POLICIES,
+            Phase::KustoPolicies,
         ),
         (None, Some(h)) => ctx.push(
             address.to_string(),
@@ -740,7 +734,7 @@ fn batching(
             Some(policy_side(&h)),
             None,
             vec![render::delete_batching_policy(scope)],
-            PHASE_POLICIES,
+            Phase::KustoPolicies,
         ),
         _ => {}
     }
@@ -790,7 +784,7 @@ fn retention(
         have.map(|h| json_side(h.to_json())),
         Some(json_side(want.to_json())),
         vec![render::alter_retention_policy(scope, &want)],
-        PHASE_POLICIES,
+        Phase::KustoPolicies,
     );
 }
 
@@ -822,7 +816,7 @@ fn caching(
         have.map(|h| json_side(h.to_json())),
         Some(json_side(want.to_json())),
         vec![render::alter_caching_policy(scope, want)],
-        PHASE_POLICIES,
+        Phase::KustoPolicies,
     );
 }
 
@@ -855,7 +849,7 @@ fn database_streaming(ctx: &mut Ctx<'_>, address: &str, want: bool, have: bool) 
         Some(streaming_side(Some(have), false)),
         Some(streaming_side(Some(want), false)),
         vec![command],
-        PHASE_POLICIES,
+        Phase::KustoPolicies,
     );
 }
 
@@ -908,7 +902,7 @@ fn table_streaming(
         Some(streaming_side(have, database)),
         Some(streaming_side(want, database)),
         vec![command],
-        PHASE_POLICIES,
+        Phase::KustoPolicies,
     );
 }
 
@@ -974,7 +968,7 @@ fn principals(ctx: &mut Ctx<'_>, base: &str, scope: Scope<'_>, roles: Roles<'_>,
                     std::slice::from_ref(&p),
                     notes.as_deref(),
                 )],
-                PHASE_PRINCIPALS,
+                Phase::KustoPrincipals,
             ),
             Some(current) if current != notes => ctx.push(
                 address,
@@ -990,7 +984,7 @@ fn principals(ctx: &mut Ctx<'_>, base: &str, scope: Scope<'_>, roles: Roles<'_>,
                     render::drop_principals(role_scope, std::slice::from_ref(&p)),
                     render::add_principals(role_scope, std::slice::from_ref(&p), notes.as_deref()),
                 ],
-                PHASE_PRINCIPALS,
+                Phase::KustoPrincipals,
             ),
             Some(_) => {}
         }
@@ -1031,7 +1025,7 @@ fn principals(ctx: &mut Ctx<'_>, base: &str, scope: Scope<'_>, roles: Roles<'_>,
                 role_scope,
                 std::slice::from_ref(&p),
             )],
-            PHASE_REMOVALS,
+            Phase::KustoRemovals,
         );
     }
 }

@@ -507,7 +507,7 @@ mod tests {
             },
             commands: vec![".alter table T policy ingestionbatching \"{}\"".into()],
             operations: Vec::new(),
-            phase: 2,
+            phase: crate::plan::Phase::KustoMappings,
             previous_address: None,
         }
     }

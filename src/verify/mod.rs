@@ -353,7 +353,7 @@ mod tests {
             target: Target::Kafka,
             commands: Vec::new(),
             operations: Vec::new(),
-            phase: 0,
+            phase: crate::plan::Phase::Topics,
             previous_address: None,
         }
     }

@@ -11,7 +11,7 @@ use common::sandbox::{KustoServer, connect_server};
 
 use kustoplan::interrupt::StopRequest;
 use kustoplan::model::connect::RunState;
-use kustoplan::plan::{Action, Change, ImpactClass, Operation, Target, phase};
+use kustoplan::plan::{Action, Change, ImpactClass, Operation, Phase, Target};
 use kustoplan::providers::connect::converge::{self, Step};
 use kustoplan::providers::connect::{ConnectClient, ConnectClientOptions};
 use kustoplan::providers::kusto::apply::apply;
@@ -31,7 +31,7 @@ async fn server() -> KustoServer {
     KustoServer::start(&(0..DATABASES).map(database).collect::<Vec<_>>()).await
 }
 
-fn change(db: &str, address: String, phase: u8, command: String) -> Change {
+fn change(db: &str, address: String, phase: Phase, command: String) -> Change {
     Change {
         address,
         action: Action::Create,
@@ -61,7 +61,7 @@ fn changes(broken: Option<usize>) -> Vec<Change> {
             out.push(change(
                 &db,
                 format!("kusto.{db}.table.Missing.column.x"),
-                5,
+                Phase::KustoFunctions,
                 ".alter column Missing.x type=long".to_string(),
             ));
         }
@@ -69,13 +69,13 @@ fn changes(broken: Option<usize>) -> Vec<Change> {
             out.push(change(
                 &db,
                 format!("kusto.{db}.table.T{t}"),
-                1,
+                Phase::KustoTables,
                 format!(".create table T{t} (x:int)"),
             ));
             out.push(change(
                 &db,
                 format!("kusto.{db}.table.T{t}.column.y"),
-                3,
+                Phase::KustoPolicies,
                 format!(".alter-merge table T{t} (y:string)"),
             ));
         }
@@ -265,7 +265,7 @@ async fn connector_writes_run_concurrently_within_the_bound_phase_by_phase_and_r
     let mut steps: Vec<Step> = (0..CONNECTORS)
         .map(|i| Step {
             address: format!("connect.main.connector.{}", name(i)),
-            phase: phase::CONNECTORS,
+            phase: Phase::Connectors,
             operations: vec![Operation::CreateConnector {
                 name: name(i),
                 config: sink_config(&format!("topic-{i}")),
@@ -275,7 +275,7 @@ async fn connector_writes_run_concurrently_within_the_bound_phase_by_phase_and_r
         .collect();
     steps.push(Step {
         address: format!("connect.main.connector.{}", name(0)),
-        phase: phase::CONNECTOR_STATES,
+        phase: Phase::ConnectorStates,
         operations: vec![Operation::PauseConnector { name: name(0) }],
     });
     let mut lines = Vec::new();
@@ -389,7 +389,7 @@ async fn a_failed_connector_write_starts_no_other_and_the_report_says_which_ran(
             }
             Step {
                 address: format!("connect.main.connector.sink-{i}"),
-                phase: phase::CONNECTORS,
+                phase: Phase::Connectors,
                 operations: vec![Operation::CreateConnector {
                     name: format!("sink-{i}"),
                     config,

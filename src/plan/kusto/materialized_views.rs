@@ -23,16 +23,13 @@ use super::{Action, Ctx, DiffOptions, ImpactClass, Side, address};
 use crate::kusto::render::{self, ViewSource};
 use crate::model::kusto::DatabaseState;
 use crate::model::{MaterializedView, QueryChange};
-
-use super::super::phase::{
-    KUSTO_MATERIALIZED_VIEWS, KUSTO_REMOVALS as PHASE_REMOVALS, KUSTO_VIEWS_OVER_VIEWS,
-};
+use crate::plan::Phase;
 
 /// The phase of a view's changes: views over views after the views they read.
-fn phase(on: ViewSource) -> u8 {
+fn phase(on: ViewSource) -> Phase {
     match on {
-        ViewSource::Table => KUSTO_MATERIALIZED_VIEWS,
-        ViewSource::MaterializedView => KUSTO_VIEWS_OVER_VIEWS,
+        ViewSource::Table => Phase::KustoMaterializedViews,
+        ViewSource::MaterializedView => Phase::KustoViewsOverViews,
     }
 }
 
@@ -134,7 +131,7 @@ pub(super) fn plan(
                 Some(view_side(live)),
                 None,
                 vec![render::drop_materialized_view(name)],
-                PHASE_REMOVALS,
+                Phase::KustoRemovals,
             );
         }
     }

@@ -17,13 +17,11 @@
 
 use super::materialized_views::view_side;
 use super::{
-    Action, Change, ImpactClass, Side, Target, address, column_state, function_side,
+    Action, Change, ImpactClass, Phase, Side, Target, address, column_state, function_side,
     named_table_side,
 };
-use super::{PHASE_FUNCTIONS, PHASE_TABLES};
 use crate::kusto::render;
 use crate::model::kusto::DatabaseState;
-use crate::plan::phase::KUSTO_MATERIALIZED_VIEWS as PHASE_VIEWS;
 
 /// A `renamed_from` the plan cannot carry out.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -152,7 +150,7 @@ pub(super) fn resolve(want: &DatabaseState, have: &DatabaseState) -> Resolved {
                     named_table_side(old, &table),
                     named_table_side(new, &table),
                     vec![render::rename_table(old, new)],
-                    PHASE_TABLES,
+                    Phase::KustoTables,
                 ));
                 table.name.clone_from(new);
                 out.live.tables.insert(new.clone(), table);
@@ -212,7 +210,7 @@ pub(super) fn resolve(want: &DatabaseState, have: &DatabaseState) -> Resolved {
                         Side::new(format!("{old}: {ty}"), column_state(old, ty)),
                         Side::new(format!("{new}: {ty}"), column_state(new, ty)),
                         vec![render::rename_column(name, old, new)],
-                        PHASE_TABLES,
+                        Phase::KustoTables,
                     ));
                 }
             }
@@ -271,7 +269,7 @@ pub(super) fn resolve(want: &DatabaseState, have: &DatabaseState) -> Resolved {
                         ),
                         render::drop_function(old),
                     ],
-                    PHASE_FUNCTIONS,
+                    Phase::KustoFunctions,
                 ));
                 out.live.functions.insert(new.clone(), f.clone());
             }
@@ -318,7 +316,7 @@ pub(super) fn resolve(want: &DatabaseState, have: &DatabaseState) -> Resolved {
                     before,
                     view_side(&view),
                     vec![render::rename_materialized_view(old, new)],
-                    PHASE_VIEWS,
+                    Phase::KustoMaterializedViews,
                 ));
                 out.live.materialized_views.insert(new.clone(), view);
             }

@@ -906,7 +906,7 @@ fn functions_round_trip_and_only_real_body_changes_are_updates() {
     assert_eq!(created.len(), 1, "{changes:?}");
     assert_eq!(
         (created[0].action, created[0].impact, created[0].phase),
-        (Action::Create, ImpactClass::Safe, PHASE_FUNCTIONS)
+        (Action::Create, ImpactClass::Safe, Phase::KustoFunctions)
     );
     assert_eq!(
         created[0].commands,
@@ -917,7 +917,7 @@ fn functions_round_trip_and_only_real_body_changes_are_updates() {
     assert!(
         changes
             .iter()
-            .all(|c| c.phase < PHASE_FUNCTIONS || c.address.contains(".function.")),
+            .all(|c| c.phase < Phase::KustoFunctions || c.address.contains(".function.")),
         "functions come after tables, mappings, policies and principals"
     );
     apply_all(&sandbox, &changes);
@@ -1009,7 +1009,7 @@ fn undeclared_functions_are_dropped_only_when_pruning_and_owned() {
         "only the function this stack owns"
     );
     assert_eq!(changes[0].commands, [".drop function RecentPlays ifexists"]);
-    assert_eq!(changes[0].phase, PHASE_REMOVALS);
+    assert_eq!(changes[0].phase, Phase::KustoRemovals);
     assert!(
         changes[0].summary.contains("that call it fail"),
         "{}",
@@ -1365,7 +1365,7 @@ fn a_renamed_function_is_created_under_its_new_name_and_the_old_one_dropped() {
         "one change: no separate create, no prune of the old name"
     );
     let change = &report.changes[0];
-    assert_eq!(change.phase, PHASE_FUNCTIONS);
+    assert_eq!(change.phase, Phase::KustoFunctions);
     assert_eq!(
         change.previous_address.as_deref(),
         Some("kusto.gamedb.function.LatestPlays")

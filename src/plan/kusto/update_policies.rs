@@ -22,8 +22,7 @@ use crate::kusto::render;
 use crate::model::kusto::{Column, DatabaseState, KustoState, TableState};
 use crate::model::sink::routes_in;
 use crate::model::{QuerySchema, UpdatePolicy, update_policies_json};
-use crate::plan::phase::KUSTO_UPDATE_POLICIES;
-use crate::plan::{Action, Change, ImpactClass, Operation};
+use crate::plan::{Action, Change, ImpactClass, Operation, Phase};
 
 /// An update policy the plan cannot set as declared: the plan is refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -135,7 +134,7 @@ fn set(
         side(&live),
         side(&declared),
         vec![command],
-        KUSTO_UPDATE_POLICIES,
+        Phase::KustoUpdatePolicies,
     );
 }
 
@@ -730,7 +729,7 @@ mod tests {
                 name: "sink".into(),
                 config,
             }],
-            phase: crate::plan::phase::CONNECTORS,
+            phase: Phase::Connectors,
             previous_address: None,
         }];
         note_fed_tables(&mut changes, &want, &KustoState::default());

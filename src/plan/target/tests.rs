@@ -18,7 +18,7 @@ fn change(address: &str, action: Action, target: Target) -> Change {
         target,
         commands: Vec::new(),
         operations: Vec::new(),
-        phase: 0,
+        phase: crate::plan::Phase::Topics,
         previous_address: None,
     }
 }

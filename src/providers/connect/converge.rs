@@ -17,7 +17,7 @@ use crate::interrupt::StopRequest;
 use crate::model::connect::{ConnectCluster, RunState};
 use crate::model::sink::KUSTO_SINK_CLASS;
 use crate::plan::connect::describe;
-use crate::plan::{Change, Operation, Target};
+use crate::plan::{Change, Operation, Phase, Target};
 use crate::providers::report::{ApplyReport, CommandOutcome, StateCheck};
 use crate::providers::wait::{Wait, WaitOutcome};
 
@@ -312,7 +312,7 @@ pub struct Step {
     pub address: String,
     /// The change's phase: the steps of a phase may run concurrently, phases run one after
     /// another (configs, then run states, then removals, as the plan orders them).
-    pub phase: u8,
+    pub phase: Phase,
     /// Its requests, in order.
     pub operations: Vec<Operation>,
 }
@@ -706,9 +706,8 @@ fn wire_state(s: RunState) -> State {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::phase::{CONNECTOR_REMOVALS, CONNECTOR_STATES, CONNECTORS};
 
-    fn step(phase: u8, operations: Vec<Operation>) -> Step {
+    fn step(phase: Phase, operations: Vec<Operation>) -> Step {
         Step {
             address: String::new(),
             phase,
@@ -726,11 +725,11 @@ mod tests {
     #[test]
     fn phases_run_one_after_another_and_each_connector_keeps_its_order() {
         let steps = vec![
-            step(CONNECTORS, vec![put("a")]),
-            step(CONNECTORS, vec![put("b")]),
+            step(Phase::Connectors, vec![put("a")]),
+            step(Phase::Connectors, vec![put("b")]),
             // A rename: the old connector stops, the new one gets its offsets.
             step(
-                CONNECTORS,
+                Phase::Connectors,
                 vec![
                     Operation::StopConnector { name: "old".into() },
                     put("new"),
@@ -740,17 +739,17 @@ mod tests {
                     },
                 ],
             ),
-            step(CONNECTORS, vec![put("old")]),
+            step(Phase::Connectors, vec![put("old")]),
             step(
-                CONNECTOR_STATES,
+                Phase::ConnectorStates,
                 vec![Operation::PauseConnector { name: "a".into() }],
             ),
             step(
-                CONNECTOR_STATES,
+                Phase::ConnectorStates,
                 vec![Operation::ResumeConnector { name: "b".into() }],
             ),
             step(
-                CONNECTOR_REMOVALS,
+                Phase::ConnectorRemovals,
                 vec![Operation::DeleteConnector { name: "c".into() }],
             ),
         ];
@@ -767,11 +766,11 @@ mod tests {
     #[test]
     fn steps_joined_by_a_later_one_are_merged_in_plan_order() {
         let steps = vec![
-            step(CONNECTORS, vec![put("a")]),
-            step(CONNECTORS, vec![put("x")]),
-            step(CONNECTORS, vec![put("b")]),
+            step(Phase::Connectors, vec![put("a")]),
+            step(Phase::Connectors, vec![put("x")]),
+            step(Phase::Connectors, vec![put("b")]),
             step(
-                CONNECTORS,
+                Phase::Connectors,
                 vec![Operation::CopyConnectorOffsets {
                     from: "a".into(),
                     to: "b".into(),

@@ -335,7 +335,7 @@ mod tests {
             },
             commands,
             operations: Vec::new(),
-            phase: 0,
+            phase: crate::plan::Phase::Topics,
             previous_address: None,
         }
     }

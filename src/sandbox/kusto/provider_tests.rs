@@ -27,7 +27,7 @@ mod apply {
             },
             commands,
             operations: Vec::new(),
-            phase: 0,
+            phase: crate::plan::Phase::Topics,
             previous_address: None,
         }
     }
