@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::model::ConnectManager;
 use crate::model::connect::{ConnectCluster, Topic};
 use crate::model::sink::{key, topic_list};
+use crate::plan::Address;
 use crate::plan::{
     Change, Operation, Target, connect as connect_plan, cross, kafka as kafka_plan, target,
 };
@@ -341,7 +342,7 @@ impl Session {
         } else {
             &observed.kusto
         };
-        let removed: std::collections::BTreeSet<String> = changes
+        let removed: std::collections::BTreeSet<Address> = changes
             .iter()
             .filter(|c| c.action == crate::plan::Action::Delete)
             .map(|c| c.address.clone())
@@ -382,7 +383,7 @@ impl Session {
     }
 
     /// Whether `address` is in the plan's `--target` (everything is without one).
-    fn in_target(&self, address: &str) -> bool {
+    fn in_target(&self, address: &Address) -> bool {
         self.targets.as_ref().is_none_or(|f| f.matches(address))
     }
 
@@ -394,7 +395,7 @@ impl Session {
     fn route_problems(
         &self,
         observed: &Observed,
-        removed: &BTreeSet<String>,
+        removed: &BTreeSet<Address>,
         kusto_after: &KustoState,
     ) -> Vec<cross::RouteProblem> {
         let Some(filter) = &self.targets else {
@@ -420,7 +421,7 @@ impl Session {
                 let after: ConnectCluster = names
                     .into_iter()
                     .filter_map(|name| {
-                        let address = format!("connect.{cluster}.connector.{name}");
+                        let address = Address::connector(cluster, name);
                         let side = if filter.matches(&address) {
                             declared
                         } else {
@@ -438,7 +439,7 @@ impl Session {
             .keys()
             .chain(observed.topics.keys())
             .filter_map(|name| {
-                let side = if filter.matches(&format!("kafka.topic.{name}")) {
+                let side = if filter.matches(&Address::kafka_topic(name)) {
                     &self.topics
                 } else {
                     &observed.topics
@@ -498,7 +499,7 @@ impl Session {
             return report;
         }
         if let Some(kafka) = &self.kafka {
-            let ops: Vec<(String, Operation)> = changes
+            let ops: Vec<(Address, Operation)> = changes
                 .iter()
                 .filter(|c| c.target == Target::Kafka)
                 .flat_map(|c| {

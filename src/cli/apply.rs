@@ -811,7 +811,7 @@ fn confirm(json: bool) -> Result<(), String> {
 /// complete), then one per connector that did not reach its declared state.
 fn report_text(report: &ApplyReport, color: bool) -> String {
     let mut out = String::new();
-    let mut last = "";
+    let mut last = None;
     for (address, _, outcome) in &report.commands {
         let (mark, style, note) = match outcome {
             CommandOutcome::Completed => ("ok", Style::Green, String::new()),
@@ -823,18 +823,18 @@ fn report_text(report: &ApplyReport, color: bool) -> String {
                 " (response lost; re-plan to see)".to_string(),
             ),
         };
-        if address == last && *outcome == CommandOutcome::Completed {
+        if last == Some(address) && *outcome == CommandOutcome::Completed {
             continue;
         }
-        last = address;
-        out.push_str(&report_line(mark, style, address, &note, color));
+        last = Some(address);
+        out.push_str(&report_line(mark, style, address.as_str(), &note, color));
     }
     for v in &report.verifications {
         if let Err(detail) = &v.reached {
             out.push_str(&report_line(
                 "FAILED",
                 Style::Red,
-                &v.address,
+                v.address.as_str(),
                 &format!(": {detail}"),
                 color,
             ));

@@ -30,6 +30,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::json;
 
+use super::Address;
 use super::{Action, Change, ImpactClass, Phase, Side, Target};
 use crate::kusto::command::{DatabaseRole, TableRole};
 use crate::kusto::render::{self, PolicyScope, RoleScope};
@@ -141,7 +142,7 @@ impl Ctx<'_> {
     #[allow(clippy::too_many_arguments)]
     fn push(
         &mut self,
-        address: String,
+        address: Address,
         action: Action,
         impact: ImpactClass,
         summary: String,
@@ -172,40 +173,6 @@ impl Ctx<'_> {
     }
 }
 
-/// Addresses of Kusto objects. The diff names its changes with them and the cross-system checks
-/// look removals up by them, so both must spell them the same way.
-pub mod address {
-    /// `kusto.DB`: the database, and the prefix of everything in it.
-    pub fn database(db: &str) -> String {
-        format!("kusto.{db}")
-    }
-
-    /// `kusto.DB.table.T`.
-    pub fn table(db: &str, table: &str) -> String {
-        format!("{}.table.{table}", database(db))
-    }
-
-    /// `kusto.DB.table.T.mapping.NAME`.
-    pub fn mapping(db: &str, table: &str, name: &str) -> String {
-        format!("{}.mapping.{name}", self::table(db, table))
-    }
-
-    /// `kusto.DB.function.F`.
-    pub fn function(db: &str, name: &str) -> String {
-        format!("{}.function.{name}", database(db))
-    }
-
-    /// `kusto.DB.materialized_view.V`.
-    pub fn materialized_view(db: &str, name: &str) -> String {
-        format!("{}.materialized_view.{name}", database(db))
-    }
-
-    /// `SCOPE.role.ROLE.FQN`, where SCOPE is a database's or a table's address.
-    pub fn role(scope: &str, role: &str, fqn: &str) -> String {
-        format!("{scope}.role.{role}.{fqn}")
-    }
-}
-
 fn database(
     want: &DatabaseState,
     have: &DatabaseState,
@@ -223,7 +190,7 @@ fn database(
             .retention
             .map_or(RetentionPolicy::UNLIMITED, |r| r.soft_delete),
     };
-    let base = address::database(db);
+    let base = Address::kusto_database(db);
     for (name, table_want) in &want.tables {
         match have.tables.get(name) {
             None => create_table(&mut ctx, table_want),
@@ -234,7 +201,7 @@ fn database(
         let owned = options.owner.is_some() && table_have.owner == options.owner;
         if !want.tables.contains_key(name) && owned && options.prune {
             ctx.push(
-                address::table(db, name),
+                Address::kusto_table(db, name),
                 Action::Delete,
                 ImpactClass::DataLoss,
                 format!(
@@ -264,20 +231,20 @@ fn database(
     );
     batching(
         &mut ctx,
-        &format!("{base}.policy.ingestionbatching"),
+        &base.policy("ingestionbatching"),
         PolicyScope::Database(db),
         want.batching,
         have.batching,
     );
     database_streaming(
         &mut ctx,
-        &format!("{base}.policy.streamingingestion"),
+        &base.policy("streamingingestion"),
         want.streaming,
         have.streaming,
     );
     retention(
         &mut ctx,
-        &format!("{base}.policy.retention"),
+        &base.policy("retention"),
         PolicyScope::Database(db),
         (want.retention, have.retention),
         RetentionPolicy::UNLIMITED,
@@ -285,7 +252,7 @@ fn database(
     );
     caching(
         &mut ctx,
-        &format!("{base}.policy.caching"),
+        &base.policy("caching"),
         PolicyScope::Database(db),
         want.caching.as_ref(),
         have.caching.as_ref(),
@@ -355,7 +322,7 @@ fn create_table(ctx: &mut Ctx<'_>, t: &TableState) {
         &t.stored_docstring(),
     )];
     ctx.push(
-        address::table(ctx.db, name),
+        Address::kusto_table(ctx.db, name),
         Action::Create,
         ImpactClass::Safe,
         format!("create table {name} with {} columns", t.columns.len()),
@@ -373,7 +340,7 @@ fn create_table(ctx: &mut Ctx<'_>, t: &TableState) {
 
 fn update_table(ctx: &mut Ctx<'_>, want: &TableState, have: &TableState, options: &DiffOptions) {
     let name = want.name.as_str();
-    let addr = address::table(ctx.db, name);
+    let addr = Address::kusto_table(ctx.db, name);
     let missing: Vec<(&str, crate::model::ColumnType)> = want
         .columns
         .iter()
@@ -402,7 +369,7 @@ fn update_table(ctx: &mut Ctx<'_>, want: &TableState, have: &TableState, options
             && h.ty != c.ty
         {
             ctx.push(
-                format!("{addr}.column.{}", c.name),
+                addr.column(&c.name),
                 Action::Update,
                 ImpactClass::DataLoss,
                 format!(
@@ -419,7 +386,7 @@ fn update_table(ctx: &mut Ctx<'_>, want: &TableState, have: &TableState, options
     for h in &have.columns {
         if !want.columns.iter().any(|c| c.name == h.name) {
             ctx.push(
-                format!("{addr}.column.{}", h.name),
+                addr.column(&h.name),
                 Action::Delete,
                 ImpactClass::DataLoss,
                 format!("drop column {} ({}) and its data", h.name, h.ty),
@@ -438,7 +405,7 @@ fn update_table(ctx: &mut Ctx<'_>, want: &TableState, have: &TableState, options
     let marker_only = adopting && want.docstring == have.docstring;
     if want_doc != have_doc && !marker_only {
         ctx.push(
-            format!("{addr}.docstring"),
+            addr.docstring(),
             Action::Update,
             ImpactClass::Safe,
             if adopting {
@@ -454,7 +421,7 @@ fn update_table(ctx: &mut Ctx<'_>, want: &TableState, have: &TableState, options
     }
     if want.folder != have.folder {
         ctx.push(
-            format!("{addr}.folder"),
+            addr.folder(),
             Action::Update,
             ImpactClass::Safe,
             "set folder".to_string(),
@@ -480,7 +447,7 @@ fn functions(ctx: &mut Ctx<'_>, want: &DatabaseState, have: &DatabaseState, opti
             continue;
         };
         ctx.push(
-            address::function(ctx.db, name),
+            Address::kusto_function(ctx.db, name),
             Action::setting(current.is_some()),
             ImpactClass::Safe,
             match current {
@@ -504,7 +471,7 @@ fn functions(ctx: &mut Ctx<'_>, want: &DatabaseState, have: &DatabaseState, opti
         let owned = options.owner.is_some() && f.owner == options.owner;
         if !want.functions.contains_key(name) && owned && options.prune {
             ctx.push(
-                address::function(ctx.db, name),
+                Address::kusto_function(ctx.db, name),
                 Action::Delete,
                 ImpactClass::DataLoss,
                 format!(
@@ -590,14 +557,14 @@ fn shown_body(body: &str) -> String {
 /// Mappings, policies and principals of a table.
 fn table_children(ctx: &mut Ctx<'_>, want: &TableState, have: &TableState, prune: bool) {
     let name = want.name.as_str();
-    let addr = address::table(ctx.db, name);
+    let addr = Address::kusto_table(ctx.db, name);
     for (key, m) in &want.mappings {
         let current = have.mappings.get(key);
         if current == Some(m) {
             continue;
         }
         ctx.push(
-            address::mapping(ctx.db, name, &m.name),
+            Address::kusto_mapping(ctx.db, name, &m.name),
             Action::setting(current.is_some()),
             ImpactClass::Safe,
             format!(
@@ -625,7 +592,7 @@ fn table_children(ctx: &mut Ctx<'_>, want: &TableState, have: &TableState, prune
         for (key, m) in &have.mappings {
             if !want.mappings.contains_key(key) {
                 ctx.push(
-                    address::mapping(ctx.db, name, &m.name),
+                    Address::kusto_mapping(ctx.db, name, &m.name),
                     Action::Delete,
                     ImpactClass::DataLoss,
                     format!(
@@ -642,14 +609,14 @@ fn table_children(ctx: &mut Ctx<'_>, want: &TableState, have: &TableState, prune
     }
     batching(
         ctx,
-        &format!("{addr}.policy.ingestionbatching"),
+        &addr.policy("ingestionbatching"),
         PolicyScope::Table(name),
         want.batching,
         have.batching,
     );
     table_streaming(
         ctx,
-        &format!("{addr}.policy.streamingingestion"),
+        &addr.policy("streamingingestion"),
         name,
         want.streaming,
         have.streaming,
@@ -659,7 +626,7 @@ fn table_children(ctx: &mut Ctx<'_>, want: &TableState, have: &TableState, prune
     // has none, and holds no data to lose.
     retention(
         ctx,
-        &format!("{addr}.policy.retention"),
+        &addr.policy("retention"),
         PolicyScope::Table(name),
         (want.retention, have.retention),
         inherited,
@@ -667,7 +634,7 @@ fn table_children(ctx: &mut Ctx<'_>, want: &TableState, have: &TableState, prune
     );
     caching(
         ctx,
-        &format!("{addr}.policy.caching"),
+        &addr.policy("caching"),
         PolicyScope::Table(name),
         want.caching.as_ref(),
         have.caching.as_ref(),
@@ -706,14 +673,14 @@ fn policy_side(p: &BatchingPolicy) -> Side {
 
 fn batching(
     ctx: &mut Ctx<'_>,
-    address: &str,
+    address: &Address,
     scope: PolicyScope<'_>,
     want: Option<BatchingPolicy>,
     have: Option<BatchingPolicy>,
 ) {
     match (want, have) {
         (Some(w), h) if Some(w) != h => ctx.push(
-            address.to_string(),
+            address.clone(),
             Action::setting(h.is_some()),
             ImpactClass::Safe,
             format!(
@@ -726,7 +693,7 @@ fn batching(
             Phase::KustoPolicies,
         ),
         (None, Some(h)) => ctx.push(
-            address.to_string(),
+            address.clone(),
             Action::Delete,
             ImpactClass::Safe,
             "remove ingestion batching policy (not declared; the parent's policy applies)"
@@ -747,7 +714,7 @@ fn batching(
 /// since deleted data can then no longer be recovered.
 fn retention(
     ctx: &mut Ctx<'_>,
-    address: &str,
+    address: &Address,
     scope: PolicyScope<'_>,
     (want, have): (Option<RetentionPolicy>, Option<RetentionPolicy>),
     inherited: Timespan,
@@ -777,7 +744,7 @@ fn retention(
         summary.push_str("; deleted data can no longer be recovered");
     }
     ctx.push(
-        address.to_string(),
+        address.clone(),
         Action::setting(have.is_some()),
         impact,
         summary,
@@ -792,7 +759,7 @@ fn retention(
 /// it is. Caching changes query speed and cost, never data: `safe`.
 fn caching(
     ctx: &mut Ctx<'_>,
-    address: &str,
+    address: &Address,
     scope: PolicyScope<'_>,
     want: Option<&CachingPolicy>,
     have: Option<&CachingPolicy>,
@@ -809,7 +776,7 @@ fn caching(
         n => format!(" and {n} hot windows"),
     };
     ctx.push(
-        address.to_string(),
+        address.clone(),
         Action::setting(have.is_some()),
         ImpactClass::Safe,
         format!("keep the last {} hot{windows}", want.hot),
@@ -822,7 +789,7 @@ fn caching(
 
 /// The database's streaming policy: there is nothing above a database, so "no policy" and a
 /// disabling one mean the same and disabling removes the policy.
-fn database_streaming(ctx: &mut Ctx<'_>, address: &str, want: bool, have: bool) {
+fn database_streaming(ctx: &mut Ctx<'_>, address: &Address, want: bool, have: bool) {
     if want == have {
         return;
     }
@@ -842,7 +809,7 @@ fn database_streaming(ctx: &mut Ctx<'_>, address: &str, want: bool, have: bool) 
         )
     };
     ctx.push(
-        address.to_string(),
+        address.clone(),
         action,
         ImpactClass::Safe,
         summary.to_string(),
@@ -860,7 +827,7 @@ fn database_streaming(ctx: &mut Ctx<'_>, address: &str, want: bool, have: bool) 
 /// stays off in a database that streams; an undeclared setting follows the database.
 fn table_streaming(
     ctx: &mut Ctx<'_>,
-    address: &str,
+    address: &Address,
     table: &str,
     want: Option<bool>,
     have: Option<bool>,
@@ -895,7 +862,7 @@ fn table_streaming(
         ),
     };
     ctx.push(
-        address.to_string(),
+        address.clone(),
         action,
         ImpactClass::Safe,
         summary,
@@ -944,7 +911,7 @@ struct Roles<'a> {
     have: &'a BTreeMap<RoleKey, Option<String>>,
 }
 
-fn principals(ctx: &mut Ctx<'_>, base: &str, scope: Scope<'_>, roles: Roles<'_>, prune: bool) {
+fn principals(ctx: &mut Ctx<'_>, base: &Address, scope: Scope<'_>, roles: Roles<'_>, prune: bool) {
     let have = roles.have;
     let want = &align(roles.want, have, ctx.directory);
     for (key, notes) in want {
@@ -954,7 +921,7 @@ fn principals(ctx: &mut Ctx<'_>, base: &str, scope: Scope<'_>, roles: Roles<'_>,
         let Some(p) = PrincipalRef::parse_fqn(&key.fqn) else {
             continue;
         };
-        let address = address::role(base, &key.role, &key.fqn);
+        let address = base.role(&key.role, &key.fqn);
         match have.get(key) {
             None => ctx.push(
                 address,
@@ -1015,7 +982,7 @@ fn principals(ctx: &mut Ctx<'_>, base: &str, scope: Scope<'_>, roles: Roles<'_>,
             format!("revoke {} from {} (access is removed)", key.role, key.fqn)
         };
         ctx.push(
-            address::role(base, &key.role, &key.fqn),
+            base.role(&key.role, &key.fqn),
             Action::Delete,
             ImpactClass::DataLoss,
             summary,

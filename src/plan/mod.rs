@@ -4,6 +4,7 @@
 //! machines, saved to a file, and applied later only if the live state still matches the
 //! fingerprint it was made from.
 
+pub mod address;
 pub mod connect;
 pub mod cross;
 pub mod kafka;
@@ -21,6 +22,7 @@ use crate::model::connect::Topic;
 
 use crate::model::ConnectManager;
 pub use crate::model::ImpactClass;
+pub use address::Address;
 pub use phase::Phase;
 
 /// What a change does to its object.
@@ -164,7 +166,7 @@ pub enum Operation {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Change {
     /// Stable address, e.g. `kusto.gamedb.table.GamePlay.mapping.gameplay_json_mapping`.
-    pub address: String,
+    pub address: Address,
     /// What happens to the object.
     pub action: Action,
     /// How risky it is; `apply` refuses `restart` and `data-loss` unless allowed.
@@ -197,7 +199,7 @@ pub struct Change {
     /// moved, not dropped and created. A rename runs before the other changes of its phase,
     /// which build on the new name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub previous_address: Option<String>,
+    pub previous_address: Option<Address>,
 }
 
 /// One side of a change (the object before or after it) in both forms a plan carries: text for
@@ -235,21 +237,9 @@ impl Change {
     /// changes address the new names), then by address (a table before its columns and
     /// mappings). Every part of a plan sorts with this key, so a plan's order never depends on
     /// which system's changes came first.
-    pub fn apply_order(&self) -> (Phase, bool, &str) {
-        (
-            self.phase,
-            self.previous_address.is_none(),
-            self.address.as_str(),
-        )
+    pub fn apply_order(&self) -> (Phase, bool, &Address) {
+        (self.phase, self.previous_address.is_none(), &self.address)
     }
-}
-
-/// Whether `address` names something inside the object at `parent` (`kusto.db.table.T.mapping.M`
-/// inside `kusto.db.table.T`), not merely an address that starts with the same text.
-pub fn is_under(address: &str, parent: &str) -> bool {
-    address
-        .strip_prefix(parent)
-        .is_some_and(|rest| rest.starts_with('.'))
 }
 
 /// A complete plan.

@@ -16,6 +16,7 @@ use super::{ConnectClient, ConnectClientError};
 use crate::interrupt::StopRequest;
 use crate::model::connect::{ConnectCluster, RunState};
 use crate::model::sink::KUSTO_SINK_CLASS;
+use crate::plan::Address;
 use crate::plan::connect::describe;
 use crate::plan::{Change, Operation, Phase, Target};
 use crate::providers::report::{ApplyReport, CommandOutcome, StateCheck};
@@ -309,7 +310,7 @@ const CONNECTOR_WAIT: Duration = Duration::from_secs(60);
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Step {
     /// The change's address.
-    pub address: String,
+    pub address: Address,
     /// The change's phase: the steps of a phase may run concurrently, phases run one after
     /// another (configs, then run states, then removals, as the plan orders them).
     pub phase: Phase,
@@ -389,7 +390,7 @@ fn waves(steps: &[Step]) -> Vec<Vec<Vec<usize>>> {
 /// together, never spawned), so the locks are only ever held between two awaits.
 struct Run<'a, F> {
     client: &'a ConnectClient,
-    ops: &'a [(String, String, Operation)],
+    ops: &'a [(Address, String, Operation)],
     declared: Option<&'a ConnectCluster>,
     stop: &'a StopRequest,
     /// A request failed, or a stop was requested: no request starts any more.
@@ -460,7 +461,7 @@ pub async fn apply_cluster(
     report: &mut ApplyReport,
 ) {
     let waves = waves(&steps);
-    let ops: Vec<(String, String, Operation)> = steps
+    let ops: Vec<(Address, String, Operation)> = steps
         .into_iter()
         .flat_map(|step| {
             let address = step.address;
@@ -621,7 +622,7 @@ pub async fn restart_failed(
         if !c.has_failed() {
             continue;
         }
-        let address = format!("connect.{cluster}.connector.{name}");
+        let address = Address::connector(cluster, &name);
         let text = format!("POST /connectors/{name}/restart?includeTasks=true&onlyFailed=true");
         progress(text.clone());
         report.requests += 1;
@@ -689,7 +690,7 @@ fn state_checks(
     wanted
         .keys()
         .map(|name| StateCheck {
-            address: format!("connect.{cluster}.connector.{name}"),
+            address: Address::connector(cluster, name),
             reached: missed.remove(name).map_or(Ok(()), Err),
         })
         .collect()
@@ -709,7 +710,7 @@ mod tests {
 
     fn step(phase: Phase, operations: Vec<Operation>) -> Step {
         Step {
-            address: String::new(),
+            address: Address::connector("c", "n"),
             phase,
             operations,
         }
