@@ -28,9 +28,6 @@ use crate::plan::{Action, Address, Change};
 /// The Kusto sink's `flush.interval.ms` when a connector does not set it.
 pub const DEFAULT_FLUSH_INTERVAL: Duration = Duration::from_secs(30);
 
-/// Exit code of `verify` and `apply --verify` when a check failed.
-pub const EXIT_VERIFY_FAILED: u8 = 5;
-
 /// How a canary reaches its table.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "via", rename_all = "snake_case")]
