@@ -206,8 +206,8 @@ fn first_difference(saved: &Plan, fresh: &Plan) -> String {
     for i in 0..saved.changes.len().max(fresh.changes.len()) {
         match (saved.changes.get(i), fresh.changes.get(i)) {
             (Some(a), Some(b)) if a == b => {}
-            (Some(a), _) => return a.address.clone(),
-            (None, Some(b)) => return b.address.clone(),
+            (Some(a), _) => return a.address.to_string(),
+            (None, Some(b)) => return b.address.to_string(),
             (None, None) => break,
         }
     }
@@ -234,7 +234,7 @@ mod tests {
 
     fn drop_column() -> Change {
         Change {
-            address: "kusto.db.table.T.column.C".into(),
+            address: "kusto.db.table.T.column.C".parse().expect("address"),
             action: Action::Delete,
             impact: ImpactClass::DataLoss,
             summary: "drop column".into(),
@@ -247,7 +247,7 @@ mod tests {
             },
             commands: vec![".alter table T (A:string)".into()],
             operations: Vec::new(),
-            phase: 1,
+            phase: crate::plan::Phase::KustoTables,
             previous_address: None,
         }
     }

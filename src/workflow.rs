@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::model::ConnectManager;
 use crate::model::connect::{ConnectCluster, Topic};
 use crate::model::sink::{key, topic_list};
+use crate::plan::Address;
 use crate::plan::{
     Change, Operation, Target, connect as connect_plan, cross, kafka as kafka_plan, target,
 };
@@ -27,7 +28,7 @@ use crate::manifest::{self, LoadOptions, Manifests, desired};
 use crate::model::kusto::KustoState;
 use crate::model::stack::ResolvedStack;
 use crate::plan::kusto::{DiffOptions, diff_report};
-use crate::plan::{ImpactClass, PLAN_VERSION, Plan, fingerprint};
+use crate::plan::{ImpactClass, PLAN_VERSION, Phase, Plan, fingerprint};
 use crate::providers::kusto::observe::observe;
 use crate::providers::kusto::transport::{KustoTransport, TransportError};
 
@@ -346,7 +347,7 @@ impl Session {
         } else {
             &observed.kusto
         };
-        let removed: std::collections::BTreeSet<String> = changes
+        let removed: std::collections::BTreeSet<Address> = changes
             .iter()
             .filter(|c| c.action == crate::plan::Action::Delete)
             .map(|c| c.address.clone())
@@ -387,7 +388,7 @@ impl Session {
     }
 
     /// Whether `address` is in the plan's `--target` (everything is without one).
-    fn in_target(&self, address: &str) -> bool {
+    fn in_target(&self, address: &Address) -> bool {
         self.targets.as_ref().is_none_or(|f| f.matches(address))
     }
 
@@ -399,7 +400,7 @@ impl Session {
     fn route_problems(
         &self,
         observed: &Observed,
-        removed: &BTreeSet<String>,
+        removed: &BTreeSet<Address>,
         kusto_after: &KustoState,
     ) -> Vec<cross::RouteProblem> {
         let Some(filter) = &self.targets else {
@@ -425,7 +426,7 @@ impl Session {
                 let after: ConnectCluster = names
                     .into_iter()
                     .filter_map(|name| {
-                        let address = format!("connect.{cluster}.connector.{name}");
+                        let address = Address::connector(cluster, name);
                         let side = if filter.matches(&address) {
                             declared
                         } else {
@@ -443,7 +444,7 @@ impl Session {
             .keys()
             .chain(observed.topics.keys())
             .filter_map(|name| {
-                let side = if filter.matches(&format!("kafka.topic.{name}")) {
+                let side = if filter.matches(&Address::kafka_topic(name)) {
                     &self.topics
                 } else {
                     &observed.topics
@@ -503,7 +504,7 @@ impl Session {
             return report;
         }
         if let Some(kafka) = &self.kafka {
-            let ops: Vec<(String, Operation)> = changes
+            let ops: Vec<(Address, Operation)> = changes
                 .iter()
                 .filter(|c| c.target == Target::Kafka)
                 .flat_map(|c| {
@@ -546,14 +547,13 @@ impl Session {
             .iter()
             .filter(|c| matches!(c.target, Target::Kusto { .. }))
             .cloned()
-            .partition(|c| c.phase != crate::plan::phase::KUSTO_REMOVALS);
+            .partition(|c| c.phase != Phase::KustoRemovals);
         if !self
             .apply_kusto(&kusto_first, stop, &mut report, &mut progress)
             .await
         {
             report.skip(changes, |c| {
-                matches!(c.target, Target::Connect { .. })
-                    || c.phase == crate::plan::phase::KUSTO_REMOVALS
+                matches!(c.target, Target::Connect { .. }) || c.phase == Phase::KustoRemovals
             });
             return report;
         }

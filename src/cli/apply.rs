@@ -1,7 +1,7 @@
 //! `kustoplan apply`.
 
+use super::exit::Exit;
 use std::io::{BufRead, IsTerminal, Write};
-use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -27,7 +27,7 @@ use crate::workflow::{Session, WorkflowError};
 ///
 /// With `--format json` the run is the same (messages and the prompt on stderr) and its outcome
 /// is printed last, as one [`ApplyDocument`] on stdout, with the same exit code as text.
-pub fn run(args: &ApplyArgs, color: ColorChoice) -> ExitCode {
+pub fn run(args: &ApplyArgs, color: ColorChoice) -> Exit {
     let mut doc = (args.format == ApplyFormat::Json)
         .then(|| ApplyDocument::new(names_plan_file(args), Outcome::Failed));
     let code = run_reported(args, color, &mut doc);
@@ -41,13 +41,13 @@ pub fn run(args: &ApplyArgs, color: ColorChoice) -> ExitCode {
         }
         Err(e) => {
             eprintln!("error: cannot write the apply report as JSON: {e}");
-            ExitCode::FAILURE
+            Exit::Failure
         }
     }
 }
 
 /// [`run`], recording in `doc` (with `--format json`) how it ends.
-fn run_reported(args: &ApplyArgs, color: ColorChoice, doc: &mut Option<ApplyDocument>) -> ExitCode {
+fn run_reported(args: &ApplyArgs, color: ColorChoice, doc: &mut Option<ApplyDocument>) -> Exit {
     let saved = match saved_plan(args) {
         Ok(s) => s,
         Err(message) => {
@@ -267,7 +267,7 @@ fn apply_leased(
     (saved, stop, phase): (Option<&SavedPlan>, &StopRequest, &tokio::sync::Mutex<Phase>),
     color: ColorChoice,
     doc: &mut Option<ApplyDocument>,
-) -> ExitCode {
+) -> Exit {
     let json = doc.is_some();
     let plan = match rt.block_on(current_plan(session, saved)) {
         Ok(p) => p,
@@ -389,7 +389,7 @@ fn apply_leased(
         if args.verify {
             return verify_applied(args, session, rt, &plan, color, doc);
         }
-        ExitCode::SUCCESS
+        Exit::Success
     } else {
         let message = stopped_message(&report, done);
         eprintln!("error: {message}");
@@ -404,7 +404,7 @@ fn apply_leased(
         if let Some(doc) = doc.as_mut() {
             doc.errors.push(message);
         }
-        ExitCode::FAILURE
+        Exit::Failure
     }
 }
 
@@ -417,7 +417,7 @@ fn verify_applied(
     plan: &Plan,
     color: ColorChoice,
     doc: &mut Option<ApplyDocument>,
-) -> ExitCode {
+) -> Exit {
     let json = doc.is_some();
     let report = rt.block_on(super::verify::verify_changes(
         session,
@@ -479,7 +479,7 @@ fn restart_failed(
     rt: &tokio::runtime::Runtime,
     color: ColorChoice,
     doc: &mut Option<ApplyDocument>,
-) -> ExitCode {
+) -> Exit {
     let json = doc.is_some();
     let report = match rt.block_on(session.restart_failed(|line| eprintln!("{line}"))) {
         Ok(r) => r,
@@ -512,25 +512,21 @@ fn restart_failed(
 
 /// Records in `doc` (with `--format json`) that the run ended as `outcome` for `errors`; the
 /// exit code: success for `applied` and `no_changes`, else failure (as in text mode).
-fn ended(doc: &mut Option<ApplyDocument>, outcome: Outcome, errors: Vec<String>) -> ExitCode {
+fn ended(doc: &mut Option<ApplyDocument>, outcome: Outcome, errors: Vec<String>) -> Exit {
     if let Some(doc) = doc.as_mut() {
         doc.outcome = outcome;
         doc.errors.extend(errors);
     }
     match outcome {
-        Outcome::Applied | Outcome::NoChanges => ExitCode::SUCCESS,
-        _ => ExitCode::FAILURE,
+        Outcome::Applied | Outcome::NoChanges => Exit::Success,
+        _ => Exit::Failure,
     }
 }
 
 /// Reports a workflow error on stderr as text mode does, and records it in `doc`: a refusal for
 /// invalid manifests, a plan that cannot be carried out and a refused saved plan; a failure for
 /// targets that cannot be reached or read.
-fn workflow_failed(
-    doc: &mut Option<ApplyDocument>,
-    e: WorkflowError,
-    color: ColorChoice,
-) -> ExitCode {
+fn workflow_failed(doc: &mut Option<ApplyDocument>, e: WorkflowError, color: ColorChoice) -> Exit {
     if let Some(doc) = doc.as_mut() {
         let (outcome, errors) = match &e {
             WorkflowError::Invalid(sources, diagnostics) => {
@@ -754,7 +750,7 @@ async fn on_signal(
             }
             None => eprintln!("Interrupted: nothing was applied"),
         }
-        std::process::exit(1);
+        Exit::Failure.now();
     });
 }
 
@@ -765,16 +761,13 @@ fn interrupted(stop: &StopRequest) {
         eprintln!(
             "Interrupted again: exiting at once; the outcome of the request in flight is unknown (run `kustoplan plan` to see)"
         );
-        std::process::exit(EXIT_INTERRUPTED_TWICE);
+        Exit::InterruptedTwice.now();
     }
     stop.request();
     eprintln!(
         "Interrupted: finishing the requests in flight, then sending nothing more (interrupt again to exit at once)"
     );
 }
-
-/// Exit code after a second interrupt: the shell's 128 + SIGINT.
-const EXIT_INTERRUPTED_TWICE: i32 = 130;
 
 /// Asks on the terminal whether to apply (on stderr when stdout carries JSON); the refusal's
 /// message (printed) when stdin is no terminal or the answer is not `yes`.
@@ -811,7 +804,7 @@ fn confirm(json: bool) -> Result<(), String> {
 /// complete), then one per connector that did not reach its declared state.
 fn report_text(report: &ApplyReport, color: bool) -> String {
     let mut out = String::new();
-    let mut last = "";
+    let mut last = None;
     for (address, _, outcome) in &report.commands {
         let (mark, style, note) = match outcome {
             CommandOutcome::Completed => ("ok", Style::Green, String::new()),
@@ -823,18 +816,18 @@ fn report_text(report: &ApplyReport, color: bool) -> String {
                 " (response lost; re-plan to see)".to_string(),
             ),
         };
-        if address == last && *outcome == CommandOutcome::Completed {
+        if last == Some(address) && *outcome == CommandOutcome::Completed {
             continue;
         }
-        last = address;
-        out.push_str(&report_line(mark, style, address, &note, color));
+        last = Some(address);
+        out.push_str(&report_line(mark, style, address.as_str(), &note, color));
     }
     for v in &report.verifications {
         if let Err(detail) = &v.reached {
             out.push_str(&report_line(
                 "FAILED",
                 Style::Red,
-                &v.address,
+                v.address.as_str(),
                 &format!(": {detail}"),
                 color,
             ));

@@ -8,7 +8,7 @@
 
 use serde::Serialize;
 
-use crate::plan::{Plan, Target};
+use crate::plan::{Address, Plan, Target};
 use crate::providers::report::{ApplyReport, CommandOutcome};
 
 /// The apply JSON format's version (`format_version`).
@@ -89,7 +89,7 @@ impl From<&CommandOutcome> for StepOutcome {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Step {
     /// The change's address.
-    pub address: String,
+    pub address: Address,
     /// The system it talks to (`null` only for an address the plan does not hold).
     pub system: Option<System>,
     /// The command as the plan shows it (secrets are references or masked there, never values).
@@ -103,7 +103,7 @@ pub struct Step {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Verification {
     /// The connector's address.
-    pub address: String,
+    pub address: Address,
     /// Whether it (and all its tasks) reached the declared state.
     pub reached: bool,
     /// What Connect showed last when it did not (masked), else `null`.
@@ -191,7 +191,11 @@ impl ApplyDocument {
 
     /// Records the report: each step with its system (`system_of` its address), the counts and
     /// the connector checks.
-    pub fn set_report(&mut self, report: &ApplyReport, system_of: impl Fn(&str) -> Option<System>) {
+    pub fn set_report(
+        &mut self,
+        report: &ApplyReport,
+        system_of: impl Fn(&Address) -> Option<System>,
+    ) {
         self.steps = report
             .commands
             .iter()
@@ -224,10 +228,10 @@ impl ApplyDocument {
     }
 
     /// The system of the change of `plan` at `address`.
-    pub fn system_in(plan: &Plan, address: &str) -> Option<System> {
+    pub fn system_in(plan: &Plan, address: &Address) -> Option<System> {
         plan.changes
             .iter()
-            .find(|c| c.address == address)
+            .find(|c| c.address == *address)
             .map(|c| System::from(&c.target))
     }
 
@@ -252,21 +256,25 @@ mod tests {
         let report = ApplyReport {
             commands: vec![
                 (
-                    "a".into(),
+                    "kusto.db.table.a".parse().expect("address"),
                     ".create table T (x: int)".into(),
                     CommandOutcome::Completed,
                 ),
                 (
-                    "a".into(),
+                    "kusto.db.table.a".parse().expect("address"),
                     ".alter x".into(),
                     CommandOutcome::Failed("boom".into()),
                 ),
-                ("b".into(), ".drop y".into(), CommandOutcome::NotRun),
+                (
+                    "kusto.db.table.b".parse().expect("address"),
+                    ".drop y".into(),
+                    CommandOutcome::NotRun,
+                ),
             ],
             requests: 1,
             interrupted: false,
             verifications: vec![StateCheck {
-                address: "connect.main.connector.c".into(),
+                address: "connect.main.connector.c".parse().expect("address"),
                 reached: Err("FAILED".into()),
             }],
         };

@@ -6,8 +6,8 @@
 //! exits 2 on a usage error, which `plan --detailed-exitcode` reserves for "changes": a mistyped
 //! flag in CI would read as "changes", so usage errors exit 1 here.
 
+use super::exit::Exit;
 use std::ffi::{OsStr, OsString};
-use std::process::ExitCode;
 
 use clap::Parser;
 
@@ -69,7 +69,7 @@ fn rewrite(arg: &OsStr) -> Option<OsString> {
 /// Parses `argv` (Terraform spellings accepted); on a usage error, or `--help`/`--version`, clap's
 /// message has been printed and the exit code to end with is returned: 0 for help and version, 1
 /// for every usage error (never 2, which means "changes" for `plan --detailed-exitcode`).
-pub fn parse<I, T>(argv: I) -> Result<Cli, ExitCode>
+pub fn parse<I, T>(argv: I) -> Result<Cli, Exit>
 where
     I: IntoIterator<Item = T>,
     T: Into<OsString>,
@@ -77,11 +77,7 @@ where
     Cli::try_parse_from(terraform_spellings(argv)).map_err(|e| {
         // A closed stderr/stdout leaves nothing else to tell the user.
         let _ = e.print();
-        if e.exit_code() == 0 {
-            ExitCode::SUCCESS
-        } else {
-            ExitCode::FAILURE
-        }
+        Exit::success_if(e.exit_code() == 0)
     })
 }
 

@@ -1,20 +1,17 @@
 //! `kustoplan export strimzi`: the KafkaConnector resources of `managed_by: strimzi` clusters,
 //! printed, written to a directory kept in step with the manifests, or checked against one.
 
+use super::exit::Exit;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 
 use super::{ColorChoice, ExportArgs, ExportFormat};
 use crate::diagnostics;
 use crate::export::{self, HEADER, Resource};
 use crate::manifest::{self, LoadOptions};
 
-/// Exit code of `--check` when the directory is out of date (as `plan --detailed-exitcode`).
-const OUT_OF_DATE: u8 = 2;
-
 /// Loads the stack and writes, prints or checks its resources. Contacts no live system.
-pub fn run(args: &ExportArgs, color: ColorChoice) -> ExitCode {
+pub fn run(args: &ExportArgs, color: ColorChoice) -> Exit {
     let options = LoadOptions {
         environment: args.stack.env.clone(),
         vars: args.stack.vars.clone(),
@@ -27,7 +24,7 @@ pub fn run(args: &ExportArgs, color: ColorChoice) -> ExitCode {
                 diagnostics::render(&failure.diagnostics, &failure.sources, color.stderr)
             );
             eprintln!("error: the manifests are invalid; nothing was exported");
-            return ExitCode::FAILURE;
+            return Exit::Failure;
         }
     };
     let resources = match args.format {
@@ -41,7 +38,7 @@ pub fn run(args: &ExportArgs, color: ColorChoice) -> ExitCode {
                 diagnostics::render(&problems, &m.sources, color.stderr)
             );
             eprintln!("error: nothing was exported");
-            return ExitCode::FAILURE;
+            return Exit::Failure;
         }
     };
     if resources.is_empty() {
@@ -52,19 +49,19 @@ pub fn run(args: &ExportArgs, color: ColorChoice) -> ExitCode {
     let Some(dir) = &args.out else {
         let stream: Vec<&str> = resources.iter().map(|r| r.yaml.as_str()).collect();
         print!("{}", stream.join("---\n"));
-        return ExitCode::SUCCESS;
+        return Exit::Success;
     };
     let changes = match differences(dir, &resources) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("error: {e}");
-            return ExitCode::FAILURE;
+            return Exit::Failure;
         }
     };
     if args.check {
         if changes.is_empty() {
             println!("{} is up to date", dir.display());
-            return ExitCode::SUCCESS;
+            return Exit::Success;
         }
         for change in &changes {
             println!("{}", change.describe(dir));
@@ -76,19 +73,19 @@ pub fn run(args: &ExportArgs, color: ColorChoice) -> ExitCode {
             if changes.len() == 1 { "file" } else { "files" },
             dir.display()
         );
-        return ExitCode::from(OUT_OF_DATE);
+        return Exit::OutOfDate;
     }
     for change in &changes {
         if let Err(e) = change.carry_out(dir) {
             eprintln!("error: {e}");
-            return ExitCode::FAILURE;
+            return Exit::Failure;
         }
         println!("{}", change.describe(dir));
     }
     if changes.is_empty() {
         println!("{} is up to date", dir.display());
     }
-    ExitCode::SUCCESS
+    Exit::Success
 }
 
 /// One file to write or remove.

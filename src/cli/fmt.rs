@@ -2,9 +2,9 @@
 //! with `--check`, changes nothing and lists the files that are not formatted (for CI); `fmt -`
 //! formats standard input to standard output (for editors).
 
+use super::exit::Exit;
 use std::io::{Read as _, Write as _};
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 
 use similar::TextDiff;
 
@@ -16,7 +16,7 @@ use crate::manifest::fmt::Formatter;
 /// Formats every manifest file of the paths. Exit 1 when a file could not be read, parsed or
 /// written (it is left as it is; the others are still formatted), or with `--check` when a
 /// file is not formatted.
-pub fn run(args: &FmtArgs, color: ColorChoice) -> ExitCode {
+pub fn run(args: &FmtArgs, color: ColorChoice) -> Exit {
     if let [only] = args.paths.as_slice()
         && only.as_os_str() == "-"
     {
@@ -83,21 +83,17 @@ pub fn run(args: &FmtArgs, color: ColorChoice) -> ExitCode {
             if unformatted == 1 { "it" } else { "them" },
         );
     }
-    if problems.is_empty() && !(args.check && unformatted > 0) {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    }
+    Exit::success_if(problems.is_empty() && !(args.check && unformatted > 0))
 }
 
 /// `kustoplan fmt -`, for editors: standard input formatted to standard output; with
 /// `--check` nothing is printed, with `--diff` the diff instead of the text. Exit 1 when the
 /// input does not parse (nothing is printed on stdout), or with `--check` when it would change.
-fn run_stdin(args: &FmtArgs, color: ColorChoice) -> ExitCode {
+fn run_stdin(args: &FmtArgs, color: ColorChoice) -> Exit {
     let mut text = String::new();
     if let Err(e) = std::io::stdin().read_to_string(&mut text) {
         eprintln!("error: cannot read standard input: {e}");
-        return ExitCode::FAILURE;
+        return Exit::Failure;
     }
     let mut sources = SourceMap::default();
     let id = sources.add(PathBuf::from("<stdin>"), text);
@@ -110,7 +106,7 @@ fn run_stdin(args: &FmtArgs, color: ColorChoice) -> ExitCode {
                 diagnostics::render(&[problem], &sources, color.stderr)
             );
             eprintln!("error: standard input could not be formatted");
-            return ExitCode::FAILURE;
+            return Exit::Failure;
         }
     };
     let changed = formatted != original;
@@ -121,11 +117,7 @@ fn run_stdin(args: &FmtArgs, color: ColorChoice) -> ExitCode {
     } else if !args.check {
         let _ = write!(stdout, "{formatted}");
     }
-    if args.check && changed {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
-    }
+    Exit::success_if(!(args.check && changed))
 }
 
 /// The change as a unified diff with three lines of context, both sides named `name`.

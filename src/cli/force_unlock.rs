@@ -6,8 +6,8 @@
 //! asks for confirmation unless `--force`, because removing the lease of an apply that still
 //! runs lets a second apply run beside it (the first stops at its next renewal).
 
+use super::exit::Exit;
 use std::io::{BufRead, IsTerminal, Write};
-use std::process::ExitCode;
 
 use super::{ColorChoice, ForceUnlockArgs, report_workflow_error, runtime, source_of};
 use crate::kusto::lease::Holder;
@@ -15,7 +15,7 @@ use crate::providers::kusto::lease::{force_unlock, holders};
 use crate::workflow::open_lease_target;
 
 /// Removes the lease `args.lock_id` of the stack in `args.stack` from every database it holds.
-pub fn run(args: &ForceUnlockArgs, color: ColorChoice) -> ExitCode {
+pub fn run(args: &ForceUnlockArgs, color: ColorChoice) -> Exit {
     let source = source_of(&args.stack, None);
     let target = match open_lease_target(&source) {
         Ok(Some(target)) => target,
@@ -23,7 +23,7 @@ pub fn run(args: &ForceUnlockArgs, color: ColorChoice) -> ExitCode {
             eprintln!(
                 "error: the stack's Kusto target is the built-in sandbox, whose apply lock is an OS lock on its directory, released when its holder exits: there is no lease to unlock"
             );
-            return ExitCode::FAILURE;
+            return Exit::Failure;
         }
         Err(e) => return report_workflow_error(e, color),
     };
@@ -36,7 +36,7 @@ pub fn run(args: &ForceUnlockArgs, color: ColorChoice) -> ExitCode {
         Ok(seen) => seen,
         Err(e) => {
             eprintln!("error: {e}; nothing was removed");
-            return ExitCode::FAILURE;
+            return Exit::Failure;
         }
     };
     let held_by_id: Vec<(&String, &Holder)> = seen
@@ -57,7 +57,7 @@ pub fn run(args: &ForceUnlockArgs, color: ColorChoice) -> ExitCode {
                 None => eprintln!("note: no apply lease is held in database `{db}`"),
             }
         }
-        return ExitCode::FAILURE;
+        return Exit::Failure;
     };
     let databases: Vec<String> = held_by_id.iter().map(|(db, _)| format!("`{db}`")).collect();
     println!(
@@ -66,7 +66,7 @@ pub fn run(args: &ForceUnlockArgs, color: ColorChoice) -> ExitCode {
         databases.join(", ")
     );
     if !args.force && !confirm() {
-        return ExitCode::FAILURE;
+        return Exit::Failure;
     }
     match rt.block_on(force_unlock(
         &target.transport,
@@ -78,7 +78,7 @@ pub fn run(args: &ForceUnlockArgs, color: ColorChoice) -> ExitCode {
             eprintln!(
                 "error: the lease changed hands while it was being removed; nothing was removed"
             );
-            ExitCode::FAILURE
+            Exit::Failure
         }
         Ok(removed) => {
             let removed: Vec<String> = removed.iter().map(|db| format!("`{db}`")).collect();
@@ -86,11 +86,11 @@ pub fn run(args: &ForceUnlockArgs, color: ColorChoice) -> ExitCode {
                 "Apply lease {id} removed from database {}. If its apply still runs, it stops before its next request once it notices (at its next renewal).",
                 removed.join(", ")
             );
-            ExitCode::SUCCESS
+            Exit::Success
         }
         Err(e) => {
             eprintln!("error: {e}");
-            ExitCode::FAILURE
+            Exit::Failure
         }
     }
 }

@@ -1,7 +1,7 @@
 //! `kustoplan import`.
 
+use super::exit::Exit;
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 
 use super::{ColorChoice, ImportArgs, report_workflow_error, runtime, source_of};
 use crate::import::live::{Selection, read};
@@ -11,7 +11,7 @@ use crate::text::plural;
 use crate::workflow::WorkflowError;
 
 /// Reads the live systems the Stack targets and writes manifests for them into `--out`.
-pub fn run(args: &ImportArgs, color: ColorChoice) -> ExitCode {
+pub fn run(args: &ImportArgs, color: ColorChoice) -> Exit {
     let (sinks, topics) = match (
         pattern("--sinks", &args.sinks),
         pattern("--topics", &args.topics),
@@ -21,7 +21,7 @@ pub fn run(args: &ImportArgs, color: ColorChoice) -> ExitCode {
             for e in [s.err(), t.err()].into_iter().flatten() {
                 eprintln!("error: {e}");
             }
-            return ExitCode::FAILURE;
+            return Exit::Failure;
         }
     };
     let source = source_of(&args.stack, args.sandbox_dir.clone());
@@ -40,7 +40,7 @@ pub fn run(args: &ImportArgs, color: ColorChoice) -> ExitCode {
             "error: no Stack document in {}: import reads the targets (and the name) of a Stack",
             paths_text(&source.paths)
         );
-        return ExitCode::FAILURE;
+        return Exit::Failure;
     };
     let selection = Selection {
         databases: args.databases.clone(),
@@ -59,7 +59,7 @@ pub fn run(args: &ImportArgs, color: ColorChoice) -> ExitCode {
                 eprintln!("error: {p}");
             }
             eprintln!("error: nothing was imported");
-            return ExitCode::FAILURE;
+            return Exit::Failure;
         }
         Err(e) => return report_workflow_error(e, color),
     };
@@ -111,7 +111,7 @@ pub fn run(args: &ImportArgs, color: ColorChoice) -> ExitCode {
         paths_text(&source.paths),
         args.out.display()
     );
-    ExitCode::SUCCESS
+    Exit::Success
 }
 
 fn pattern(flag: &str, text: &Option<String>) -> Result<Option<regex::Regex>, String> {
@@ -179,11 +179,11 @@ fn declared(m: &Manifests) -> Declared {
 
 /// Writes every file, or none: existing files are refused (all of them listed) unless `force`,
 /// and nothing is written through a symlink leading out of `out` ([`crate::import::write`]).
-fn write(out: &Path, output: &Output, force: bool) -> Result<(), ExitCode> {
+fn write(out: &Path, output: &Output, force: bool) -> Result<(), Exit> {
     let schema =
         serde_json::to_string_pretty(&manifest::schema::manifest_schema()).map_err(|e| {
             eprintln!("error: cannot render the schema: {e}");
-            ExitCode::FAILURE
+            Exit::Failure
         })?;
     let mut files: Vec<(PathBuf, String)> = vec![(PathBuf::from(SCHEMA_FILE), schema + "\n")];
     files.extend(output.files.iter().cloned());
@@ -192,6 +192,6 @@ fn write(out: &Path, output: &Output, force: bool) -> Result<(), ExitCode> {
             eprintln!("error: {p}");
         }
         eprintln!("error: nothing was written to {}", out.display());
-        ExitCode::FAILURE
+        Exit::Failure
     })
 }

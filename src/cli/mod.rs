@@ -4,6 +4,7 @@
 mod apply;
 mod apply_json;
 pub mod args;
+pub mod exit;
 mod export;
 mod fmt;
 mod force_unlock;
@@ -21,7 +22,8 @@ mod verify;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::process::ExitCode;
+
+use exit::Exit;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
@@ -553,7 +555,7 @@ fn source_of(stack: &StackArgs, sandbox_dir: Option<PathBuf>) -> crate::workflow
 fn open_session(
     source: crate::workflow::Source,
     color: ColorChoice,
-) -> Result<(crate::workflow::Session, tokio::runtime::Runtime), ExitCode> {
+) -> Result<(crate::workflow::Session, tokio::runtime::Runtime), Exit> {
     let session =
         crate::workflow::Session::open(source).map_err(|e| report_workflow_error(e, color))?;
     Ok((session, runtime()?))
@@ -577,17 +579,17 @@ fn open_session_for_apply(
     Ok((session, rt))
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
+fn runtime() -> Result<tokio::runtime::Runtime, Exit> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| {
             eprintln!("error: cannot start the async runtime: {e}");
-            ExitCode::FAILURE
+            Exit::Failure
         })
 }
 
-fn report_workflow_error(e: crate::workflow::WorkflowError, color: ColorChoice) -> ExitCode {
+fn report_workflow_error(e: crate::workflow::WorkflowError, color: ColorChoice) -> Exit {
     match e {
         crate::workflow::WorkflowError::Invalid(sources, diagnostics) => {
             eprint!(
@@ -623,11 +625,16 @@ fn report_workflow_error(e: crate::workflow::WorkflowError, color: ColorChoice) 
             );
         }
     }
-    ExitCode::FAILURE
+    Exit::Failure
 }
 
-/// Runs the command line and returns the process exit code.
-pub fn run() -> ExitCode {
+/// Runs the command line and returns the process exit code: the one place a command's
+/// [`Exit`] becomes a number.
+pub fn run() -> std::process::ExitCode {
+    run_command().into()
+}
+
+fn run_command() -> Exit {
     let cli = match args::parse(std::env::args_os()) {
         Ok(cli) => cli,
         Err(code) => return code,
@@ -654,7 +661,7 @@ pub fn run() -> ExitCode {
             clap_complete::generate(shell, &mut command, "kustoplan", &mut script);
             // A closed pipe (`| head`) is not an error worth a panic.
             let _ = std::io::Write::write_all(&mut std::io::stdout(), &script);
-            ExitCode::SUCCESS
+            Exit::Success
         }
     }
 }

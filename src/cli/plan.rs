@@ -1,16 +1,13 @@
 //! `kustoplan plan`.
 
-use std::process::ExitCode;
+use super::exit::Exit;
 
 use super::plan_output::print_plan;
 use super::{ColorChoice, PlanArgs, open_session, report_workflow_error, source_of};
 use crate::saved_plan::{self, SavedPlan};
 
-/// Exit code of `--detailed-exitcode` when the plan has changes (Terraform's convention).
-const EXIT_CHANGES: u8 = 2;
-
 /// Observes, diffs, prints the plan; `--out` saves it for `apply`.
-pub fn run(args: &PlanArgs, color: ColorChoice) -> ExitCode {
+pub fn run(args: &PlanArgs, color: ColorChoice) -> Exit {
     let mut source = source_of(&args.stack, args.sandbox_dir.clone());
     source.targets = args.targets.clone();
     let (session, rt) = match open_session(source, color) {
@@ -24,7 +21,7 @@ pub fn run(args: &PlanArgs, color: ColorChoice) -> ExitCode {
     let allowed = session.stack_allows.clone();
     if let Err(e) = print_plan(&plan, &allowed, args.format, color.stdout) {
         eprintln!("error: {e}");
-        return ExitCode::FAILURE;
+        return Exit::Failure;
     }
     if let Some(out) = &args.out {
         let written = save(&session, &plan)
@@ -38,14 +35,14 @@ pub fn run(args: &PlanArgs, color: ColorChoice) -> ExitCode {
             ),
             Err(e) => {
                 eprintln!("error: {e}");
-                return ExitCode::FAILURE;
+                return Exit::Failure;
             }
         }
     }
     if args.detailed_exitcode && !plan.is_empty() {
-        ExitCode::from(EXIT_CHANGES)
+        Exit::Changes
     } else {
-        ExitCode::SUCCESS
+        Exit::Success
     }
 }
 

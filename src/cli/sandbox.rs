@@ -1,9 +1,9 @@
 //! `kustoplan sandbox serve`: the built-in Kusto-compatible target over HTTP, and optionally
 //! the Kafka Connect REST stand-in next to it.
 
+use super::exit::Exit;
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::ExitCode;
 use std::time::Duration;
 
 use super::SandboxServeArgs;
@@ -69,7 +69,7 @@ fn start_azurite() -> Result<Azurite, azurite::AzuriteError> {
 }
 
 /// Serves the sandbox until Ctrl-C, printing the URL first so scripts can read it.
-pub fn run(args: &SandboxServeArgs) -> ExitCode {
+pub fn run(args: &SandboxServeArgs) -> Exit {
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -77,7 +77,7 @@ pub fn run(args: &SandboxServeArgs) -> ExitCode {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
+            return Exit::Failure;
         }
     };
     // Held until the servers stop: another serve, apply or plan on this directory would load
@@ -90,7 +90,7 @@ pub fn run(args: &SandboxServeArgs) -> ExitCode {
         Err(e) => {
             eprintln!("error: cannot start the Kusto sandbox: {e}");
             eprintln!("help: stop the other process first, or serve another --dir");
-            return ExitCode::FAILURE;
+            return Exit::Failure;
         }
     };
     let auth = match &args.token_file {
@@ -99,7 +99,7 @@ pub fn run(args: &SandboxServeArgs) -> ExitCode {
             Ok(auth) => Some(auth),
             Err(message) => {
                 eprintln!("error: {message}");
-                return ExitCode::FAILURE;
+                return Exit::Failure;
             }
         },
     };
@@ -118,7 +118,7 @@ pub fn run(args: &SandboxServeArgs) -> ExitCode {
                     "help: Azurite needs Node.js and npm (npm install azurite@{})",
                     azurite::VERSION
                 );
-                return ExitCode::FAILURE;
+                return Exit::Failure;
             }
         }
     } else {
@@ -144,7 +144,7 @@ pub fn run(args: &SandboxServeArgs) -> ExitCode {
                 eprintln!(
                     "help: check that --listen is a free local address and --dir is writable"
                 );
-                return ExitCode::FAILURE;
+                return Exit::Failure;
             }
         };
         // Listen for Ctrl-C before announcing the URL: a script that reads the banner and stops
@@ -153,7 +153,7 @@ pub fn run(args: &SandboxServeArgs) -> ExitCode {
             Ok(signal) => signal,
             Err(e) => {
                 eprintln!("error: cannot listen for Ctrl-C: {e}");
-                return ExitCode::FAILURE;
+                return Exit::Failure;
             }
         };
         println!(
@@ -188,7 +188,7 @@ pub fn run(args: &SandboxServeArgs) -> ExitCode {
                              --dir is writable"
                         );
                         handle.shutdown().await;
-                        return ExitCode::FAILURE;
+                        return Exit::Failure;
                     }
                 }
             }
@@ -198,6 +198,6 @@ pub fn run(args: &SandboxServeArgs) -> ExitCode {
             connect.shutdown().await;
         }
         handle.shutdown().await;
-        ExitCode::SUCCESS
+        Exit::Success
     })
 }

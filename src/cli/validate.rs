@@ -1,6 +1,6 @@
 //! `kustoplan validate`.
 
-use std::process::ExitCode;
+use super::exit::Exit;
 
 use super::{ColorChoice, ValidateArgs, ValidateFormat};
 use crate::diagnostics;
@@ -8,7 +8,7 @@ use crate::manifest::{self, LoadOptions};
 
 /// Loads the stack; prints a one-line summary (exit 0) or every problem (exit 1); with
 /// `--format json`, one JSON document on stdout either way.
-pub fn run(args: &ValidateArgs, color: ColorChoice) -> ExitCode {
+pub fn run(args: &ValidateArgs, color: ColorChoice) -> Exit {
     let options = LoadOptions {
         environment: args.stack.env.clone(),
         vars: args.stack.vars.clone(),
@@ -33,11 +33,7 @@ pub fn run(args: &ValidateArgs, color: ColorChoice) -> ExitCode {
         out.insert("summary".into(), summary);
         out.insert("problems".into(), problems);
         println!("{:#}", serde_json::Value::Object(out));
-        return if valid {
-            ExitCode::SUCCESS
-        } else {
-            ExitCode::FAILURE
-        };
+        return Exit::success_if(valid);
     }
     match loaded {
         Ok(m) => {
@@ -47,7 +43,7 @@ pub fn run(args: &ValidateArgs, color: ColorChoice) -> ExitCode {
                 .map(|e| format!(" (environment {e})"))
                 .unwrap_or_default();
             println!("valid: {}{env}", m.summary());
-            ExitCode::SUCCESS
+            Exit::Success
         }
         Err(failure) => {
             eprint!(
@@ -59,7 +55,7 @@ pub fn run(args: &ValidateArgs, color: ColorChoice) -> ExitCode {
                 "error: {n} {} found; nothing was sent to any system",
                 if n == 1 { "problem" } else { "problems" }
             );
-            ExitCode::FAILURE
+            Exit::Failure
         }
     }
 }

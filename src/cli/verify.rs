@@ -1,15 +1,15 @@
 //! `kustoplan verify`, and the canary step of `apply --verify`.
 
-use std::process::ExitCode;
+use super::exit::Exit;
 
 use super::{ColorChoice, StatusFormat, VerifyArgs, open_session, source_of};
 use crate::plan::Change;
 use crate::verify::run::{Deadline, run as run_checks};
-use crate::verify::{Check, EXIT_VERIFY_FAILED, Scope, VerifyReport, checks, render};
+use crate::verify::{Check, Scope, VerifyReport, checks, render};
 use crate::workflow::Session;
 
 /// Verifies every declared route and table (or those `--table` selects).
-pub fn run(args: &VerifyArgs, color: ColorChoice) -> ExitCode {
+pub fn run(args: &VerifyArgs, color: ColorChoice) -> Exit {
     let source = source_of(&args.stack, args.sandbox_dir.clone());
     let (session, rt) = match open_session(source, color) {
         Ok(opened) => opened,
@@ -21,7 +21,7 @@ pub fn run(args: &VerifyArgs, color: ColorChoice) -> ExitCode {
         .collect();
     if let Some(missing) = args.tables.iter().find(|t| !session_declares(&session, t)) {
         eprintln!("error: --table {missing}: the stack declares no such table");
-        return ExitCode::FAILURE;
+        return Exit::Failure;
     }
     let report = rt.block_on(verify(&session, selected, args.timeout));
     let text = match args.format {
@@ -58,12 +58,12 @@ async fn verify(
     .await
 }
 
-/// [`EXIT_VERIFY_FAILED`] when a check failed or left a canary behind.
-pub fn exit_code(report: &VerifyReport) -> ExitCode {
+/// [`Exit::VerifyFailed`] when a check failed or left a canary behind.
+pub fn exit_code(report: &VerifyReport) -> Exit {
     if report.failed() {
-        ExitCode::from(EXIT_VERIFY_FAILED)
+        Exit::VerifyFailed
     } else {
-        ExitCode::SUCCESS
+        Exit::Success
     }
 }
 

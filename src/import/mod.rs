@@ -251,7 +251,7 @@ pub fn render(observed: &Observed, declared: &Declared, ctx: &Context) -> Output
                 continue;
             }
             if let Some(doc) = sink::sink_doc(&c.name, &c.config, c.state, &sink_ctx, &mut notes) {
-                let address = format!("connect.{cluster}.connector.{}", c.name);
+                let address = crate::plan::Address::connector(cluster, &c.name);
                 for db in route_databases(&c.config) {
                     if !observed.kusto.databases.contains_key(&db)
                         && !declared.databases.contains(&db)
@@ -264,7 +264,7 @@ pub fn render(observed: &Observed, declared: &Declared, ctx: &Context) -> Output
                 let mine: Vec<&sink::SecretReference> = observed
                     .secrets
                     .iter()
-                    .filter(|s| s.address == address)
+                    .filter(|s| s.address == address.as_str())
                     .collect();
                 secrets.extend(mine.iter().map(|s| (*s).clone()));
                 let comments = mine

@@ -41,7 +41,7 @@ pub fn reference_secrets(
         let env = env_name(connector, key);
         out.insert(key.clone(), format!("${{env:{env}}}"));
         replaced.push(SecretReference {
-            address: format!("connect.{cluster}.connector.{connector}"),
+            address: crate::plan::Address::connector(cluster, connector).to_string(),
             key: key.clone(),
             env,
         });

@@ -11,8 +11,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde_json::{Map, Value};
 
-use super::phase::{CONNECTOR_REMOVALS, CONNECTOR_STATES, CONNECTORS};
-use super::{Action, Change, ImpactClass, Operation, Side, Target};
+use super::Address;
+use super::{Action, Change, ImpactClass, Operation, Phase, Side, Target};
 use crate::model::connect::{
     ConfigDiff, ConnectCluster, Connector, OWNER_KEY, RunState, config_differences, shown,
 };
@@ -68,14 +68,14 @@ pub fn diff_after_renames(
             if !want.contains_key(name) && !moving.contains(&name) && ours && prune {
                 out.push(change(
                     cluster,
-                    name,
+                    Address::connector(cluster, name),
                     Action::Delete,
                     ImpactClass::DataLoss,
                     format!("delete connector {name} (owned by this stack, no longer declared): its routes stop"),
                     Some(config_side(&live.config)),
                     None,
                     vec![Operation::DeleteConnector { name: name.clone() }],
-                    CONNECTOR_REMOVALS,
+                    Phase::ConnectorRemovals,
                 ));
             }
         }
@@ -87,19 +87,19 @@ pub fn diff_after_renames(
 #[allow(clippy::too_many_arguments)]
 fn change(
     cluster: &str,
-    name: &str,
+    address: Address,
     action: Action,
     impact: ImpactClass,
     summary: String,
     before: Option<Side>,
     after: Option<Side>,
     operations: Vec<Operation>,
-    phase: u8,
+    phase: Phase,
 ) -> Change {
     let (before, before_state) = Side::split(before);
     let (after, after_state) = Side::split(after);
     Change {
-        address: format!("connect.{cluster}.connector.{name}"),
+        address,
         action,
         impact,
         summary,
@@ -267,7 +267,7 @@ fn create(cluster: &str, c: &Connector) -> Vec<Change> {
     let routes = routes_in(&c.config).map_or(0, |r| r.len());
     vec![change(
         cluster,
-        &c.name,
+        Address::connector(cluster, &c.name),
         Action::Create,
         ImpactClass::Safe,
         format!(
@@ -288,7 +288,7 @@ fn create(cluster: &str, c: &Connector) -> Vec<Change> {
         None,
         Some(config_side(&c.config)),
         ops,
-        CONNECTORS,
+        Phase::Connectors,
     )]
 }
 
@@ -353,7 +353,7 @@ fn rename(
     };
     let moved = change(
         cluster,
-        &want.name,
+        Address::connector(cluster, &want.name),
         Action::Update,
         impact,
         format!(
@@ -369,10 +369,10 @@ fn rename(
         Some(named_config_side(&old.name, &old.config)),
         Some(named_config_side(&want.name, &want.config)),
         ops,
-        CONNECTORS,
+        Phase::Connectors,
     );
     Change {
-        previous_address: Some(format!("connect.{cluster}.connector.{}", old.name)),
+        previous_address: Some(Address::connector(cluster, &old.name)),
         ..moved
     }
 }
@@ -433,7 +433,7 @@ fn update(
         let (before, after) = diff_sides(&diffs);
         out.push(change(
             cluster,
-            &want.name,
+            Address::connector(cluster, &want.name),
             Action::Update,
             impact,
             summary,
@@ -443,13 +443,13 @@ fn update(
                 name: want.name.clone(),
                 config: want.config.clone(),
             }],
-            CONNECTORS,
+            Phase::Connectors,
         ));
     }
     if let Some(op) = state_op(&want.name, Some(live.state), want.state) {
         out.push(change(
             cluster,
-            &format!("{}.state", want.name),
+            Address::connector(cluster, &want.name).connector_state(),
             Action::Update,
             ImpactClass::Restart,
             format!(
@@ -465,7 +465,7 @@ fn update(
             Some(run_state_side(live.state)),
             Some(run_state_side(want.state)),
             vec![op],
-            CONNECTOR_STATES,
+            Phase::ConnectorStates,
         ));
     }
     out
@@ -527,7 +527,7 @@ mod tests {
     fn summary(changes: &[Change]) -> Vec<(String, Action, ImpactClass)> {
         changes
             .iter()
-            .map(|c| (c.address.clone(), c.action, c.impact))
+            .map(|c| (c.address.to_string(), c.action, c.impact))
             .collect()
     }
 
@@ -807,7 +807,7 @@ mod tests {
             "rename connector gameplay-kusto-sink to gameplay-sink-v2, carrying its consumer offsets over (its tasks restart; nothing is ingested twice)"
         );
         assert_eq!(
-            changes[0].previous_address.as_deref(),
+            changes[0].previous_address.as_ref().map(Address::as_str),
             Some("connect.main.connector.gameplay-kusto-sink")
         );
 

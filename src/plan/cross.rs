@@ -13,13 +13,13 @@ use crate::model::connect::{ConnectCluster, Topic};
 use crate::model::kusto::{KustoState, Mapping};
 use crate::model::sink::{key, routes_in};
 use crate::model::{DataFormat, PrincipalKind, PrincipalRef};
-use crate::plan::kusto::address;
+use crate::plan::Address;
 
 /// One unmet requirement of a route.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RouteProblem {
     /// `connect.CLUSTER.connector.NAME`.
-    pub connector: String,
+    pub connector: Address,
     /// `topic -> db.table`.
     pub route: String,
     /// What is missing and what to do.
@@ -39,7 +39,7 @@ pub struct World<'a> {
     /// Live topics.
     pub topics_observed: &'a BTreeMap<String, Topic>,
     /// Addresses of the objects the plan deletes.
-    pub removed: &'a BTreeSet<String>,
+    pub removed: &'a BTreeSet<Address>,
 }
 
 /// Every problem of every route of every declared connector.
@@ -54,7 +54,7 @@ pub fn check(w: &World<'_>) -> Vec<RouteProblem> {
             for r in routes {
                 let mut problem = |message: String| {
                     out.push(RouteProblem {
-                        connector: format!("connect.{cluster}.connector.{}", c.name),
+                        connector: Address::connector(cluster, &c.name),
                         route: format!("{} -> {}.{}", r.topic, r.db, r.table),
                         message,
                     })
@@ -69,7 +69,7 @@ pub fn check(w: &World<'_>) -> Vec<RouteProblem> {
                 }
                 let db_want = w.kusto_desired.databases.get(&r.db);
                 let db_have = w.kusto_observed.databases.get(&r.db);
-                let table_address = address::table(&r.db, &r.table);
+                let table_address = Address::kusto_table(&r.db, &r.table);
                 let table_want = db_want.and_then(|d| d.tables.get(&r.table));
                 let table_have = db_have
                     .and_then(|d| d.tables.get(&r.table))
@@ -91,7 +91,9 @@ pub fn check(w: &World<'_>) -> Vec<RouteProblem> {
                     continue;
                 }
                 if let Some(name) = &r.mapping {
-                    let removed = w.removed.contains(&address::mapping(&r.db, &r.table, name));
+                    let removed = w
+                        .removed
+                        .contains(&Address::kusto_mapping(&r.db, &r.table, name));
                     let find = |t: Option<&crate::model::kusto::TableState>| -> Option<Mapping> {
                         t.and_then(|t| t.mappings.values().find(|m| &m.name == name).cloned())
                     };
@@ -143,7 +145,7 @@ pub fn check(w: &World<'_>) -> Vec<RouteProblem> {
                 }
                 if let Some(app) = &app {
                     let roles = ["admins", "ingestors"];
-                    let db_address = address::database(&r.db);
+                    let db_address = Address::kusto_database(&r.db);
                     let allowed = db_want.is_some_and(|d| holds(&d.principals, app, &roles))
                         || db_have.is_some_and(|d| {
                             holds_kept(&d.principals, app, &roles, &db_address, w.removed)
@@ -178,12 +180,12 @@ fn holds_kept(
     principals: &BTreeMap<crate::model::kusto::RoleKey, Option<String>>,
     app: &str,
     roles: &[&str],
-    scope: &str,
-    removed: &BTreeSet<String>,
+    scope: &Address,
+    removed: &BTreeSet<Address>,
 ) -> bool {
     principals
         .keys()
-        .any(|k| grants(k, app, roles) && !removed.contains(&address::role(scope, &k.role, &k.fqn)))
+        .any(|k| grants(k, app, roles) && !removed.contains(&scope.role(&k.role, &k.fqn)))
 }
 
 fn grants(k: &crate::model::kusto::RoleKey, app: &str, roles: &[&str]) -> bool {
@@ -321,8 +323,8 @@ mod tests {
             .clear();
         let connectors = desired::connect_state(&m);
         let topics = desired::kafka_topics(&m);
-        let check_with = |removed: &[String]| -> Vec<String> {
-            let removed: BTreeSet<String> = removed.iter().cloned().collect();
+        let check_with = |removed: &[Address]| -> Vec<String> {
+            let removed: BTreeSet<Address> = removed.iter().cloned().collect();
             check(&World {
                 kusto_desired: &kusto,
                 kusto_observed: &live,
@@ -337,11 +339,11 @@ mod tests {
         };
         assert_eq!(check_with(&[]), Vec::<String>::new(), "live and kept");
         assert_eq!(
-            check_with(&[address::mapping("gamedb", "GamePlay", "gameplay_json_mapping")]),
+            check_with(&[Address::kusto_mapping("gamedb", "GamePlay", "gameplay_json_mapping")]),
             vec!["the plan drops mapping `gameplay_json_mapping` of table `GamePlay`, which the route uses; keep the mapping or change the route".to_string()]
         );
         assert_eq!(
-            check_with(&[address::table("gamedb", "GamePlay")]),
+            check_with(&[Address::kusto_table("gamedb", "GamePlay")]),
             vec!["the plan drops table `gamedb.GamePlay`, which the route ingests into; remove or re-point the route in the same change".to_string()]
         );
         let admin = live.databases["gamedb"]
@@ -351,12 +353,7 @@ mod tests {
             .expect("the app's role")
             .clone();
         assert_eq!(
-            check_with(&[address::role(
-                &address::database("gamedb"),
-                &admin.role,
-                &admin.fqn
-            )])
-            .len(),
+            check_with(&[Address::kusto_database("gamedb").role(&admin.role, &admin.fqn)]).len(),
             1,
             "a revoked role no longer grants access"
         );

@@ -5,16 +5,16 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
+use super::Address;
 use super::connect::describe;
-use super::phase::TOPICS;
-use super::{Action, Change, ImpactClass, Operation, Side, Target};
+use super::{Action, Change, ImpactClass, Operation, Phase, Side, Target};
 use crate::model::connect::Topic;
 
 /// A declared topic that no plan can reach.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TopicError {
     /// `kafka.topic.NAME`.
-    pub address: String,
+    pub address: Address,
     /// What is wrong and what to do.
     pub message: String,
 }
@@ -28,7 +28,7 @@ pub fn diff(
     let mut changes = Vec::new();
     let mut errors = Vec::new();
     for (name, want) in desired {
-        let address = format!("kafka.topic.{name}");
+        let address = Address::kafka_topic(name);
         let Some(have) = observed.get(name) else {
             changes.push(change(
                 &address,
@@ -100,7 +100,7 @@ pub fn diff(
                 )
             };
             changes.push(change(
-                &format!("{address}.config"),
+                &address.topic_config(),
                 Action::Update,
                 impact,
                 format!(
@@ -197,7 +197,7 @@ fn deletes_records(key: &str, before: Option<&String>, after: Option<&String>) -
 }
 
 fn change(
-    address: &str,
+    address: &Address,
     action: Action,
     impact: ImpactClass,
     summary: String,
@@ -208,7 +208,7 @@ fn change(
     let (before, before_state) = Side::split(before);
     let (after, after_state) = Side::split(after);
     Change {
-        address: address.to_string(),
+        address: address.clone(),
         action,
         impact,
         summary,
@@ -219,7 +219,7 @@ fn change(
         target: Target::Kafka,
         commands: operations.iter().map(describe).collect(),
         operations,
-        phase: TOPICS,
+        phase: Phase::Topics,
         previous_address: None,
     }
 }
@@ -289,7 +289,7 @@ mod tests {
         assert_eq!(
             errors,
             vec![TopicError {
-                address: "kafka.topic.shrink".into(),
+                address: "kafka.topic.shrink".parse().expect("address"),
                 message: "topic shrink has 6 partitions and cannot shrink to 2; declare 6 or more (or recreate the topic by hand)".into(),
             }]
         );

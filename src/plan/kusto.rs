@@ -30,7 +30,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::json;
 
-use super::{Action, Change, ImpactClass, Side, Target};
+use super::Address;
+use super::{Action, Change, ImpactClass, Phase, Side, Target};
 use crate::kusto::command::{DatabaseRole, TableRole};
 use crate::kusto::render::{self, PolicyScope, RoleScope};
 use crate::model::kusto::{
@@ -41,12 +42,6 @@ use crate::model::{
     is_guid,
 };
 use crate::text::plural;
-
-use super::phase::{
-    KUSTO_FUNCTIONS as PHASE_FUNCTIONS, KUSTO_MAPPINGS as PHASE_MAPPINGS,
-    KUSTO_POLICIES as PHASE_POLICIES, KUSTO_PRINCIPALS as PHASE_PRINCIPALS,
-    KUSTO_REMOVALS as PHASE_REMOVALS, KUSTO_TABLES as PHASE_TABLES,
-};
 
 mod materialized_views;
 mod renames;
@@ -147,14 +142,14 @@ impl Ctx<'_> {
     #[allow(clippy::too_many_arguments)]
     fn push(
         &mut self,
-        address: String,
+        address: Address,
         action: Action,
         impact: ImpactClass,
         summary: String,
         before: Option<Side>,
         after: Option<Side>,
         commands: Vec<String>,
-        phase: u8,
+        phase: Phase,
     ) {
         let (before, before_state) = Side::split(before);
         let (after, after_state) = Side::split(after);
@@ -178,40 +173,6 @@ impl Ctx<'_> {
     }
 }
 
-/// Addresses of Kusto objects. The diff names its changes with them and the cross-system checks
-/// look removals up by them, so both must spell them the same way.
-pub mod address {
-    /// `kusto.DB`: the database, and the prefix of everything in it.
-    pub fn database(db: &str) -> String {
-        format!("kusto.{db}")
-    }
-
-    /// `kusto.DB.table.T`.
-    pub fn table(db: &str, table: &str) -> String {
-        format!("{}.table.{table}", database(db))
-    }
-
-    /// `kusto.DB.table.T.mapping.NAME`.
-    pub fn mapping(db: &str, table: &str, name: &str) -> String {
-        format!("{}.mapping.{name}", self::table(db, table))
-    }
-
-    /// `kusto.DB.function.F`.
-    pub fn function(db: &str, name: &str) -> String {
-        format!("{}.function.{name}", database(db))
-    }
-
-    /// `kusto.DB.materialized_view.V`.
-    pub fn materialized_view(db: &str, name: &str) -> String {
-        format!("{}.materialized_view.{name}", database(db))
-    }
-
-    /// `SCOPE.role.ROLE.FQN`, where SCOPE is a database's or a table's address.
-    pub fn role(scope: &str, role: &str, fqn: &str) -> String {
-        format!("{scope}.role.{role}.{fqn}")
-    }
-}
-
 fn database(
     want: &DatabaseState,
     have: &DatabaseState,
@@ -229,7 +190,7 @@ fn database(
             .retention
             .map_or(RetentionPolicy::UNLIMITED, |r| r.soft_delete),
     };
-    let base = address::database(db);
+    let base = Address::kusto_database(db);
     for (name, table_want) in &want.tables {
         match have.tables.get(name) {
             None => create_table(&mut ctx, table_want),
@@ -240,7 +201,7 @@ fn database(
         let owned = options.owner.is_some() && table_have.owner == options.owner;
         if !want.tables.contains_key(name) && owned && options.prune {
             ctx.push(
-                address::table(db, name),
+                Address::kusto_table(db, name),
                 Action::Delete,
                 ImpactClass::DataLoss,
                 format!(
@@ -249,7 +210,7 @@ fn database(
                 Some(table_side(table_have)),
                 None,
                 vec![render::drop_table(name)],
-                PHASE_REMOVALS,
+                Phase::KustoRemovals,
             );
         }
     }
@@ -270,20 +231,20 @@ fn database(
     );
     batching(
         &mut ctx,
-        &format!("{base}.policy.ingestionbatching"),
+        &base.policy("ingestionbatching"),
         PolicyScope::Database(db),
         want.batching,
         have.batching,
     );
     database_streaming(
         &mut ctx,
-        &format!("{base}.policy.streamingingestion"),
+        &base.policy("streamingingestion"),
         want.streaming,
         have.streaming,
     );
     retention(
         &mut ctx,
-        &format!("{base}.policy.retention"),
+        &base.policy("retention"),
         PolicyScope::Database(db),
         (want.retention, have.retention),
         RetentionPolicy::UNLIMITED,
@@ -291,7 +252,7 @@ fn database(
     );
     caching(
         &mut ctx,
-        &format!("{base}.policy.caching"),
+        &base.policy("caching"),
         PolicyScope::Database(db),
         want.caching.as_ref(),
         have.caching.as_ref(),
@@ -361,14 +322,14 @@ fn create_table(ctx: &mut Ctx<'_>, t: &TableState) {
         &t.stored_docstring(),
     )];
     ctx.push(
-        address::table(ctx.db, name),
+        Address::kusto_table(ctx.db, name),
         Action::Create,
         ImpactClass::Safe,
         format!("create table {name} with {} columns", t.columns.len()),
         None,
         Some(table_side(t)),
         commands,
-        PHASE_TABLES,
+        Phase::KustoTables,
     );
     let empty = TableState {
         name: t.name.clone(),
@@ -379,7 +340,7 @@ fn create_table(ctx: &mut Ctx<'_>, t: &TableState) {
 
 fn update_table(ctx: &mut Ctx<'_>, want: &TableState, have: &TableState, options: &DiffOptions) {
     let name = want.name.as_str();
-    let addr = address::table(ctx.db, name);
+    let addr = Address::kusto_table(ctx.db, name);
     let missing: Vec<(&str, crate::model::ColumnType)> = want
         .columns
         .iter()
@@ -400,7 +361,7 @@ fn update_table(ctx: &mut Ctx<'_>, want: &TableState, have: &TableState, options
             Some(table_side(have)),
             Some(table_side(want)),
             vec![render::alter_merge_table(name, &missing)],
-            PHASE_TABLES,
+            Phase::KustoTables,
         );
     }
     for c in &want.columns {
@@ -408,7 +369,7 @@ fn update_table(ctx: &mut Ctx<'_>, want: &TableState, have: &TableState, options
             && h.ty != c.ty
         {
             ctx.push(
-                format!("{addr}.column.{}", c.name),
+                addr.column(&c.name),
                 Action::Update,
                 ImpactClass::DataLoss,
                 format!(
@@ -418,21 +379,21 @@ fn update_table(ctx: &mut Ctx<'_>, want: &TableState, have: &TableState, options
                 Some(column_side(&c.name, h.ty)),
                 Some(column_side(&c.name, c.ty)),
                 vec![render::alter_column_type(name, &c.name, c.ty)],
-                PHASE_TABLES,
+                Phase::KustoTables,
             );
         }
     }
     for h in &have.columns {
         if !want.columns.iter().any(|c| c.name == h.name) {
             ctx.push(
-                format!("{addr}.column.{}", h.name),
+                addr.column(&h.name),
                 Action::Delete,
                 ImpactClass::DataLoss,
                 format!("drop column {} ({}) and its data", h.name, h.ty),
                 Some(column_side(&h.name, h.ty)),
                 None,
                 vec![render::drop_column(name, &h.name)],
-                PHASE_REMOVALS,
+                Phase::KustoRemovals,
             );
         }
     }
@@ -444,7 +405,7 @@ fn update_table(ctx: &mut Ctx<'_>, want: &TableState, have: &TableState, options
     let marker_only = adopting && want.docstring == have.docstring;
     if want_doc != have_doc && !marker_only {
         ctx.push(
-            format!("{addr}.docstring"),
+            addr.docstring(),
             Action::Update,
             ImpactClass::Safe,
             if adopting {
@@ -455,19 +416,19 @@ fn update_table(ctx: &mut Ctx<'_>, want: &TableState, have: &TableState, options
             Some(Side::field("docstring", have_doc)),
             Some(Side::field("docstring", want_doc.clone())),
             vec![render::alter_table_docstring(name, &want_doc)],
-            PHASE_TABLES,
+            Phase::KustoTables,
         );
     }
     if want.folder != have.folder {
         ctx.push(
-            format!("{addr}.folder"),
+            addr.folder(),
             Action::Update,
             ImpactClass::Safe,
             "set folder".to_string(),
             Some(Side::field("folder", have.folder.clone())),
             Some(Side::field("folder", want.folder.clone())),
             vec![render::alter_table_folder(name, &want.folder)],
-            PHASE_TABLES,
+            Phase::KustoTables,
         );
     }
     let owned = options.owner.is_some() && have.owner == options.owner;
@@ -486,7 +447,7 @@ fn functions(ctx: &mut Ctx<'_>, want: &DatabaseState, have: &DatabaseState, opti
             continue;
         };
         ctx.push(
-            address::function(ctx.db, name),
+            Address::kusto_function(ctx.db, name),
             Action::setting(current.is_some()),
             ImpactClass::Safe,
             match current {
@@ -503,14 +464,14 @@ fn functions(ctx: &mut Ctx<'_>, want: &DatabaseState, have: &DatabaseState, opti
                 &f.stored_docstring(),
                 f.skip_validation,
             )],
-            PHASE_FUNCTIONS,
+            Phase::KustoFunctions,
         );
     }
     for (name, f) in &have.functions {
         let owned = options.owner.is_some() && f.owner == options.owner;
         if !want.functions.contains_key(name) && owned && options.prune {
             ctx.push(
-                address::function(ctx.db, name),
+                Address::kusto_function(ctx.db, name),
                 Action::Delete,
                 ImpactClass::DataLoss,
                 format!(
@@ -520,7 +481,7 @@ fn functions(ctx: &mut Ctx<'_>, want: &DatabaseState, have: &DatabaseState, opti
                 Some(function_side(f)),
                 None,
                 vec![render::drop_function(name)],
-                PHASE_REMOVALS,
+                Phase::KustoRemovals,
             );
         }
     }
@@ -596,14 +557,14 @@ fn shown_body(body: &str) -> String {
 /// Mappings, policies and principals of a table.
 fn table_children(ctx: &mut Ctx<'_>, want: &TableState, have: &TableState, prune: bool) {
     let name = want.name.as_str();
-    let addr = address::table(ctx.db, name);
+    let addr = Address::kusto_table(ctx.db, name);
     for (key, m) in &want.mappings {
         let current = have.mappings.get(key);
         if current == Some(m) {
             continue;
         }
         ctx.push(
-            address::mapping(ctx.db, name, &m.name),
+            Address::kusto_mapping(ctx.db, name, &m.name),
             Action::setting(current.is_some()),
             ImpactClass::Safe,
             format!(
@@ -624,14 +585,14 @@ fn table_children(ctx: &mut Ctx<'_>, want: &TableState, have: &TableState, prune
                 &m.name,
                 &m.to_json(),
             )],
-            PHASE_MAPPINGS,
+            Phase::KustoMappings,
         );
     }
     if prune {
         for (key, m) in &have.mappings {
             if !want.mappings.contains_key(key) {
                 ctx.push(
-                    address::mapping(ctx.db, name, &m.name),
+                    Address::kusto_mapping(ctx.db, name, &m.name),
                     Action::Delete,
                     ImpactClass::DataLoss,
                     format!(
@@ -641,21 +602,21 @@ fn table_children(ctx: &mut Ctx<'_>, want: &TableState, have: &TableState, prune
                     Some(mapping_side(m)),
                     None,
                     vec![render::drop_mapping(name, m.kind, &m.name)],
-                    PHASE_REMOVALS,
+                    Phase::KustoRemovals,
                 );
             }
         }
     }
     batching(
         ctx,
-        &format!("{addr}.policy.ingestionbatching"),
+        &addr.policy("ingestionbatching"),
         PolicyScope::Table(name),
         want.batching,
         have.batching,
     );
     table_streaming(
         ctx,
-        &format!("{addr}.policy.streamingingestion"),
+        &addr.policy("streamingingestion"),
         name,
         want.streaming,
         have.streaming,
@@ -665,7 +626,7 @@ fn table_children(ctx: &mut Ctx<'_>, want: &TableState, have: &TableState, prune
     // has none, and holds no data to lose.
     retention(
         ctx,
-        &format!("{addr}.policy.retention"),
+        &addr.policy("retention"),
         PolicyScope::Table(name),
         (want.retention, have.retention),
         inherited,
@@ -673,7 +634,7 @@ fn table_children(ctx: &mut Ctx<'_>, want: &TableState, have: &TableState, prune
     );
     caching(
         ctx,
-        &format!("{addr}.policy.caching"),
+        &addr.policy("caching"),
         PolicyScope::Table(name),
         want.caching.as_ref(),
         have.caching.as_ref(),
@@ -712,14 +673,14 @@ fn policy_side(p: &BatchingPolicy) -> Side {
 
 fn batching(
     ctx: &mut Ctx<'_>,
-    address: &str,
+    address: &Address,
     scope: PolicyScope<'_>,
     want: Option<BatchingPolicy>,
     have: Option<BatchingPolicy>,
 ) {
     match (want, have) {
         (Some(w), h) if Some(w) != h => ctx.push(
-            address.to_string(),
+            address.clone(),
             Action::setting(h.is_some()),
             ImpactClass::Safe,
             format!(
@@ -729,10 +690,10 @@ fn batching(
             h.as_ref().map(policy_side),
             Some(policy_side(&w)),
             vec![render::alter_batching_policy(scope, &w)],
-            PHASE_POLICIES,
+            Phase::KustoPolicies,
         ),
         (None, Some(h)) => ctx.push(
-            address.to_string(),
+            address.clone(),
             Action::Delete,
             ImpactClass::Safe,
             "remove ingestion batching policy (not declared; the parent's policy applies)"
@@ -740,7 +701,7 @@ fn batching(
             Some(policy_side(&h)),
             None,
             vec![render::delete_batching_policy(scope)],
-            PHASE_POLICIES,
+            Phase::KustoPolicies,
         ),
         _ => {}
     }
@@ -753,7 +714,7 @@ fn batching(
 /// since deleted data can then no longer be recovered.
 fn retention(
     ctx: &mut Ctx<'_>,
-    address: &str,
+    address: &Address,
     scope: PolicyScope<'_>,
     (want, have): (Option<RetentionPolicy>, Option<RetentionPolicy>),
     inherited: Timespan,
@@ -783,14 +744,14 @@ fn retention(
         summary.push_str("; deleted data can no longer be recovered");
     }
     ctx.push(
-        address.to_string(),
+        address.clone(),
         Action::setting(have.is_some()),
         impact,
         summary,
         have.map(|h| json_side(h.to_json())),
         Some(json_side(want.to_json())),
         vec![render::alter_retention_policy(scope, &want)],
-        PHASE_POLICIES,
+        Phase::KustoPolicies,
     );
 }
 
@@ -798,7 +759,7 @@ fn retention(
 /// it is. Caching changes query speed and cost, never data: `safe`.
 fn caching(
     ctx: &mut Ctx<'_>,
-    address: &str,
+    address: &Address,
     scope: PolicyScope<'_>,
     want: Option<&CachingPolicy>,
     have: Option<&CachingPolicy>,
@@ -815,20 +776,20 @@ fn caching(
         n => format!(" and {n} hot windows"),
     };
     ctx.push(
-        address.to_string(),
+        address.clone(),
         Action::setting(have.is_some()),
         ImpactClass::Safe,
         format!("keep the last {} hot{windows}", want.hot),
         have.map(|h| json_side(h.to_json())),
         Some(json_side(want.to_json())),
         vec![render::alter_caching_policy(scope, want)],
-        PHASE_POLICIES,
+        Phase::KustoPolicies,
     );
 }
 
 /// The database's streaming policy: there is nothing above a database, so "no policy" and a
 /// disabling one mean the same and disabling removes the policy.
-fn database_streaming(ctx: &mut Ctx<'_>, address: &str, want: bool, have: bool) {
+fn database_streaming(ctx: &mut Ctx<'_>, address: &Address, want: bool, have: bool) {
     if want == have {
         return;
     }
@@ -848,14 +809,14 @@ fn database_streaming(ctx: &mut Ctx<'_>, address: &str, want: bool, have: bool) 
         )
     };
     ctx.push(
-        address.to_string(),
+        address.clone(),
         action,
         ImpactClass::Safe,
         summary.to_string(),
         Some(streaming_side(Some(have), false)),
         Some(streaming_side(Some(want), false)),
         vec![command],
-        PHASE_POLICIES,
+        Phase::KustoPolicies,
     );
 }
 
@@ -866,7 +827,7 @@ fn database_streaming(ctx: &mut Ctx<'_>, address: &str, want: bool, have: bool) 
 /// stays off in a database that streams; an undeclared setting follows the database.
 fn table_streaming(
     ctx: &mut Ctx<'_>,
-    address: &str,
+    address: &Address,
     table: &str,
     want: Option<bool>,
     have: Option<bool>,
@@ -901,14 +862,14 @@ fn table_streaming(
         ),
     };
     ctx.push(
-        address.to_string(),
+        address.clone(),
         action,
         ImpactClass::Safe,
         summary,
         Some(streaming_side(have, database)),
         Some(streaming_side(want, database)),
         vec![command],
-        PHASE_POLICIES,
+        Phase::KustoPolicies,
     );
 }
 
@@ -950,7 +911,7 @@ struct Roles<'a> {
     have: &'a BTreeMap<RoleKey, Option<String>>,
 }
 
-fn principals(ctx: &mut Ctx<'_>, base: &str, scope: Scope<'_>, roles: Roles<'_>, prune: bool) {
+fn principals(ctx: &mut Ctx<'_>, base: &Address, scope: Scope<'_>, roles: Roles<'_>, prune: bool) {
     let have = roles.have;
     let want = &align(roles.want, have, ctx.directory);
     for (key, notes) in want {
@@ -960,7 +921,7 @@ fn principals(ctx: &mut Ctx<'_>, base: &str, scope: Scope<'_>, roles: Roles<'_>,
         let Some(p) = PrincipalRef::parse_fqn(&key.fqn) else {
             continue;
         };
-        let address = address::role(base, &key.role, &key.fqn);
+        let address = base.role(&key.role, &key.fqn);
         match have.get(key) {
             None => ctx.push(
                 address,
@@ -974,7 +935,7 @@ fn principals(ctx: &mut Ctx<'_>, base: &str, scope: Scope<'_>, roles: Roles<'_>,
                     std::slice::from_ref(&p),
                     notes.as_deref(),
                 )],
-                PHASE_PRINCIPALS,
+                Phase::KustoPrincipals,
             ),
             Some(current) if current != notes => ctx.push(
                 address,
@@ -990,7 +951,7 @@ fn principals(ctx: &mut Ctx<'_>, base: &str, scope: Scope<'_>, roles: Roles<'_>,
                     render::drop_principals(role_scope, std::slice::from_ref(&p)),
                     render::add_principals(role_scope, std::slice::from_ref(&p), notes.as_deref()),
                 ],
-                PHASE_PRINCIPALS,
+                Phase::KustoPrincipals,
             ),
             Some(_) => {}
         }
@@ -1021,7 +982,7 @@ fn principals(ctx: &mut Ctx<'_>, base: &str, scope: Scope<'_>, roles: Roles<'_>,
             format!("revoke {} from {} (access is removed)", key.role, key.fqn)
         };
         ctx.push(
-            address::role(base, &key.role, &key.fqn),
+            base.role(&key.role, &key.fqn),
             Action::Delete,
             ImpactClass::DataLoss,
             summary,
@@ -1031,7 +992,7 @@ fn principals(ctx: &mut Ctx<'_>, base: &str, scope: Scope<'_>, roles: Roles<'_>,
                 role_scope,
                 std::slice::from_ref(&p),
             )],
-            PHASE_REMOVALS,
+            Phase::KustoRemovals,
         );
     }
 }

@@ -4,11 +4,13 @@
 //! machines, saved to a file, and applied later only if the live state still matches the
 //! fingerprint it was made from.
 
+pub mod address;
 pub mod connect;
 pub mod cross;
 pub mod kafka;
 pub mod kusto;
 pub mod markdown_escape;
+pub mod phase;
 pub mod render;
 pub mod target;
 
@@ -20,6 +22,8 @@ use crate::model::connect::Topic;
 
 use crate::model::ConnectManager;
 pub use crate::model::ImpactClass;
+pub use address::Address;
+pub use phase::Phase;
 
 /// What a change does to its object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -162,7 +166,7 @@ pub enum Operation {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Change {
     /// Stable address, e.g. `kusto.gamedb.table.GamePlay.mapping.gameplay_json_mapping`.
-    pub address: String,
+    pub address: Address,
     /// What happens to the object.
     pub action: Action,
     /// How risky it is; `apply` refuses `restart` and `data-loss` unless allowed.
@@ -188,16 +192,14 @@ pub struct Change {
     /// The structured Kafka/Connect requests; empty for Kusto changes.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub operations: Vec<Operation>,
-    /// Ordering phase: topics, then Kusto tables, mappings, policies, principals, functions,
-    /// update policies, materialized views, then connectors (configs, states, removals), then
-    /// Kusto removals.
-    pub phase: u8,
+    /// When in the apply order the change runs (see [`phase`]).
+    pub phase: Phase,
     /// For a rename (`renamed_from` on a table, column, function or sink), the object's
     /// address under its old name, as Terraform's `previous_address`: the object is kept and
     /// moved, not dropped and created. A rename runs before the other changes of its phase,
     /// which build on the new name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub previous_address: Option<String>,
+    pub previous_address: Option<Address>,
 }
 
 /// One side of a change (the object before or after it) in both forms a plan carries: text for
@@ -235,60 +237,9 @@ impl Change {
     /// changes address the new names), then by address (a table before its columns and
     /// mappings). Every part of a plan sorts with this key, so a plan's order never depends on
     /// which system's changes came first.
-    pub fn apply_order(&self) -> (u8, bool, &str) {
-        (
-            self.phase,
-            self.previous_address.is_none(),
-            self.address.as_str(),
-        )
+    pub fn apply_order(&self) -> (Phase, bool, &Address) {
+        (self.phase, self.previous_address.is_none(), &self.address)
     }
-}
-
-/// Whether `address` names something inside the object at `parent` (`kusto.db.table.T.mapping.M`
-/// inside `kusto.db.table.T`), not merely an address that starts with the same text.
-pub fn is_under(address: &str, parent: &str) -> bool {
-    address
-        .strip_prefix(parent)
-        .is_some_and(|rest| rest.starts_with('.'))
-}
-
-/// Apply order across systems: topics first, then Kusto objects, then connectors, and Kusto
-/// removals last: a route is removed or re-pointed (its connector updated, stopped or deleted)
-/// before the table, mapping or role it used is dropped, so a running pipeline never writes into
-/// something that is gone. Within a phase renames run first, then changes in address order (see
-/// [`Change::apply_order`]).
-pub mod phase {
-    /// Kafka topics.
-    pub const TOPICS: u8 = 0;
-    /// Kusto tables and columns.
-    pub const KUSTO_TABLES: u8 = 1;
-    /// Kusto mappings.
-    pub const KUSTO_MAPPINGS: u8 = 2;
-    /// Kusto policies.
-    pub const KUSTO_POLICIES: u8 = 3;
-    /// Kusto principals.
-    pub const KUSTO_PRINCIPALS: u8 = 4;
-    /// Kusto stored functions, after the tables, columns and mappings their bodies may use.
-    pub const KUSTO_FUNCTIONS: u8 = 5;
-    /// Kusto update policies, after the tables they read and write and the functions their
-    /// queries call (the service checks a policy's query when it is set).
-    pub const KUSTO_UPDATE_POLICIES: u8 = 6;
-    /// Kusto materialized views, after the tables they read and the update policies and
-    /// functions that fill those tables (a view created with backfill reads its source at
-    /// once).
-    pub const KUSTO_MATERIALIZED_VIEWS: u8 = 7;
-    /// Kusto materialized views over other materialized views, after the views they read
-    /// (the service allows one level: the source must be a deduplicating view over a table).
-    pub const KUSTO_VIEWS_OVER_VIEWS: u8 = 8;
-    /// Connector configs.
-    pub const CONNECTORS: u8 = 9;
-    /// Connector run states.
-    pub const CONNECTOR_STATES: u8 = 10;
-    /// Connector removals.
-    pub const CONNECTOR_REMOVALS: u8 = 11;
-    /// Kusto removals (tables, columns, mappings, roles, functions, materialized views), after
-    /// every connector change (views sort before the tables they read, so they go first).
-    pub const KUSTO_REMOVALS: u8 = 12;
 }
 
 /// A complete plan.

@@ -222,7 +222,7 @@ pub fn write_text(
         let _ = writeln!(
             chunk,
             "{symbol} {}{impact}",
-            paint(color, Style::Bold, &c.address)
+            paint(color, Style::Bold, c.address.as_str())
         );
         let _ = writeln!(chunk, "      {}", c.summary);
         if let Some(diff) = unified_diff(c) {
@@ -294,13 +294,13 @@ pub fn markdown(plan: &Plan, allowed: &[ImpactClass]) -> String {
         let row = format!(
             "| `{}` | {} | {} | {} |\n",
             c.action.symbol(),
-            md::table_code(&c.address),
+            md::table_code(c.address.as_str()),
             impact_name(c.impact),
             md::table_text(&c.summary)
         );
         let mut detail = format!(
             "<details><summary><code>{}</code> {}</summary>\n\n",
-            md::html(&c.address),
+            md::html(c.address.as_str()),
             md::html(&c.summary)
         );
         if let Some(diff) = unified_diff(c) {
@@ -342,7 +342,12 @@ fn kind_of(change: &Change) -> &'static str {
         Target::Kafka => "topics",
         Target::Connect { .. } => "connectors",
         Target::Kusto { .. } => {
-            let rest = change.address.splitn(3, '.').nth(2).unwrap_or_default();
+            let rest = change
+                .address
+                .as_str()
+                .splitn(3, '.')
+                .nth(2)
+                .unwrap_or_default();
             if rest.contains(".mapping.") {
                 "mappings"
             } else if rest.contains(".column.") {
@@ -418,7 +423,7 @@ fn risk_banner(plan: &Plan) -> String {
         let line = format!(
             "> - `{}` {} — {}\n",
             impact_name(c.impact),
-            md::code_span(&c.address),
+            md::code_span(c.address.as_str()),
             md::html(&c.summary)
         );
         if out.len() + line.len() > budget {
@@ -494,7 +499,7 @@ mod tests {
 
     fn change(address: &str, action: Action, impact: ImpactClass) -> Change {
         Change {
-            address: address.into(),
+            address: address.parse().expect("address"),
             action,
             impact,
             summary: "set ingestion batching to 10s / 5 items / 100 MB".into(),
@@ -507,7 +512,7 @@ mod tests {
             },
             commands: vec![".alter table T policy ingestionbatching \"{}\"".into()],
             operations: Vec::new(),
-            phase: 2,
+            phase: crate::plan::Phase::KustoMappings,
             previous_address: None,
         }
     }
@@ -561,9 +566,9 @@ mod tests {
         );
         // A rename (restart), a retype (data-loss), a connector update (restart): each flag once.
         let mixed = plan(vec![
-            change("a", Action::Update, ImpactClass::Restart),
-            change("b", Action::Update, ImpactClass::DataLoss),
-            change("c", Action::Update, ImpactClass::Restart),
+            change("kusto.db.table.a", Action::Update, ImpactClass::Restart),
+            change("kusto.db.table.b", Action::Update, ImpactClass::DataLoss),
+            change("kusto.db.table.c", Action::Update, ImpactClass::Restart),
         ]);
         assert!(
             text(&mixed, &[], false).ends_with(
@@ -825,7 +830,11 @@ mod tests {
         assert!(text.contains("not shown in full"), "details were truncated");
         assert!(
             !markdown(
-                &plan(vec![change("a", Action::Create, ImpactClass::Safe)]),
+                &plan(vec![change(
+                    "kusto.db.table.a",
+                    Action::Create,
+                    ImpactClass::Safe
+                )]),
                 &[]
             )
             .contains("risky")

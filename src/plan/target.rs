@@ -12,14 +12,11 @@ use std::collections::BTreeMap;
 
 use regex::Regex;
 
-use super::kusto::address;
-use super::{Action, Change, Target, is_under};
+use super::address::SYSTEMS;
+use super::{Action, Address, Change, Target};
 use crate::model::connect::ConnectCluster;
 use crate::model::query_calls;
 use crate::model::sink::routes_in;
-
-/// The systems an address can start with.
-const SYSTEMS: [&str; 3] = ["kusto", "kafka", "connect"];
 
 /// A `--target` pattern that cannot select anything.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -65,8 +62,8 @@ impl TargetFilter {
     }
 
     /// Whether `address` is selected: some pattern matches it or an address it lies under.
-    pub fn matches(&self, address: &str) -> bool {
-        self.patterns.iter().any(|p| p.is_match(address))
+    pub fn matches(&self, address: &Address) -> bool {
+        self.patterns.iter().any(|p| p.is_match(address.as_str()))
     }
 }
 
@@ -89,9 +86,9 @@ fn glob_regex(pattern: &str, tail: &str) -> Regex {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MissingDependency {
     /// The kept change's address.
-    pub change: String,
+    pub change: Address,
     /// The left-out change's address.
-    pub needs: String,
+    pub needs: Address,
     /// Why the one needs the other.
     pub because: &'static str,
 }
@@ -135,7 +132,7 @@ pub fn select(
     let covered = |m: &MissingDependency| {
         missing
             .iter()
-            .any(|other| other.change == m.change && is_under(&m.needs, &other.needs))
+            .any(|other| other.change == m.change && m.needs.is_under(&other.needs))
     };
     let missing: Vec<MissingDependency> = missing.iter().filter(|m| !covered(m)).cloned().collect();
     (kept, missing)
@@ -144,27 +141,27 @@ pub fn select(
 /// One thing a change needs to be there when it runs.
 enum Need {
     /// The object it lies under must be created (or renamed to its name) first.
-    Parent(String),
+    Parent(Address),
     /// A route's topic.
-    Topic(String),
+    Topic(Address),
     /// A route's table, or anything under it (columns, mapping, policies, table roles).
-    Table(String),
-    /// The roles of the database a route writes to (the sink's ingestor role).
-    DatabaseRoles(String),
+    Table(Address),
+    /// The roles of the database a route writes to (the sink's ingestor role): the database's
+    /// address.
+    DatabaseRoles(Address),
     /// An update policy's source table (its address): created (or renamed) first.
-    PolicySource(String),
-    /// The functions an update policy's queries may call: the database's function address
-    /// prefix and the queries' text.
+    PolicySource(Address),
+    /// The functions an update policy's queries may call: the database and the queries' text.
     PolicyFunctions(String, String),
     /// A materialized view's source: the addresses it has as a table and as a view; created
     /// (or renamed) first.
-    ViewSource([String; 2]),
+    ViewSource([Address; 2]),
 }
 
 impl Need {
     /// Why `other` is needed, when it is.
     fn needs(&self, other: &Change) -> Option<&'static str> {
-        let under = |prefix: &str| other.address == prefix || is_under(&other.address, prefix);
+        let under = |prefix: &Address| other.address == *prefix || other.address.is_under(prefix);
         match self {
             Need::Parent(address) if other.address == *address => {
                 if other.action == Action::Create {
@@ -180,7 +177,10 @@ impl Need {
                 (other.address == *address).then_some("a route reads the topic")
             }
             Need::Table(address) => under(address).then_some("a route ingests into the table"),
-            Need::DatabaseRoles(prefix) => (other.address.starts_with(prefix.as_str())
+            Need::DatabaseRoles(database) => (other
+                .address
+                .as_str()
+                .starts_with(&format!("{database}.role."))
                 && other.action != Action::Delete)
                 .then_some("the sink needs its role in the database"),
             Need::PolicySource(address) => (other.address == *address
@@ -189,9 +189,9 @@ impl Need {
             Need::ViewSource(addresses) => (addresses.contains(&other.address)
                 && (other.action == Action::Create || other.previous_address.is_some()))
             .then_some("the materialized view reads from it"),
-            Need::PolicyFunctions(prefix, queries) => other
+            Need::PolicyFunctions(database, queries) => other
                 .address
-                .strip_prefix(prefix.as_str())
+                .function_name(database)
                 .filter(|name| other.action != Action::Delete && query_calls(queries, name))
                 .map(|_| "the update policy's query calls the function"),
         }
@@ -199,12 +199,14 @@ impl Need {
 }
 
 fn needs_of(change: &Change, connectors: &BTreeMap<String, ConnectCluster>) -> Vec<Need> {
-    let mut needs: Vec<Need> = parents(&change.address)
+    let mut needs: Vec<Need> = change
+        .address
+        .parents()
         .into_iter()
         .map(Need::Parent)
         .collect();
     if let Target::Kusto { database } = &change.target
-        && change.address.ends_with(".policy.update")
+        && change.address.as_str().ends_with(".policy.update")
     {
         // `after` is the plan's own JSON array of the entries it sets (the Kusto diff writes
         // it); a change without one sets no entry and so needs nothing.
@@ -223,20 +225,17 @@ fn needs_of(change: &Change, connectors: &BTreeMap<String, ConnectCluster>) -> V
         let mut queries = String::new();
         for e in &entries {
             if let Some(source) = field(e, "Source") {
-                needs.push(Need::PolicySource(address::table(database, &source)));
+                needs.push(Need::PolicySource(Address::kusto_table(database, &source)));
             }
             if let Some(query) = field(e, "Query") {
                 queries.push_str(&query);
                 queries.push('\n');
             }
         }
-        needs.push(Need::PolicyFunctions(
-            address::function(database, ""),
-            queries,
-        ));
+        needs.push(Need::PolicyFunctions(database.clone(), queries));
     }
     if let Target::Kusto { database } = &change.target
-        && change.address.contains(".materialized_view.")
+        && change.address.as_str().contains(".materialized_view.")
         && change.action != Action::Delete
         && let Some(source) = change
             .after
@@ -247,40 +246,24 @@ fn needs_of(change: &Change, connectors: &BTreeMap<String, ConnectCluster>) -> V
     {
         // `after` is the plan's own text of the view, whose first line is `V on table T`.
         needs.push(Need::ViewSource([
-            address::table(database, source),
-            address::materialized_view(database, source),
+            Address::kusto_table(database, source),
+            Address::kusto_materialized_view(database, source),
         ]));
     }
     if let Target::Connect { cluster } = &change.target {
-        let name = change
-            .address
-            .strip_prefix(&format!("connect.{cluster}.connector."))
-            .unwrap_or_default();
+        let name = change.address.connector_name(cluster).unwrap_or_default();
         let routes = connectors
             .get(cluster)
             .and_then(|c| c.get(name))
             .and_then(|c| routes_in(&c.config))
             .unwrap_or_default();
         for r in routes {
-            needs.push(Need::Topic(format!("kafka.topic.{}", r.topic)));
-            needs.push(Need::Table(address::table(&r.db, &r.table)));
-            needs.push(Need::DatabaseRoles(format!(
-                "{}.role.",
-                address::database(&r.db)
-            )));
+            needs.push(Need::Topic(Address::kafka_topic(&r.topic)));
+            needs.push(Need::Table(Address::kusto_table(&r.db, &r.table)));
+            needs.push(Need::DatabaseRoles(Address::kusto_database(&r.db)));
         }
     }
     needs
-}
-
-/// Every proper prefix of an address at a `.` boundary (`kusto.db.table.T` for
-/// `kusto.db.table.T.mapping.M`, and so on).
-fn parents(address: &str) -> Vec<String> {
-    address
-        .char_indices()
-        .filter(|(_, c)| *c == '.')
-        .map(|(i, _)| address[..i].to_string())
-        .collect()
 }
 
 #[cfg(test)]

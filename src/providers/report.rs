@@ -2,7 +2,7 @@
 //! requests sent, whether the user stopped it, and whether changed connectors reached their
 //! declared state. The CLI renders it as text or JSON; exit codes follow [`ApplyReport::succeeded`].
 
-use crate::plan::Change;
+use crate::plan::{Address, Change};
 
 /// The state of one command after apply.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,7 +21,7 @@ pub enum CommandOutcome {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ApplyReport {
     /// (change address, command, outcome), in plan order.
-    pub commands: Vec<(String, String, CommandOutcome)>,
+    pub commands: Vec<(Address, String, CommandOutcome)>,
     /// Script requests sent.
     pub requests: usize,
     /// Apply stopped early because the user asked it to (Ctrl-C or SIGTERM).
@@ -35,7 +35,7 @@ pub struct ApplyReport {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StateCheck {
     /// The connector's address (`connect.CLUSTER.connector.NAME`).
-    pub address: String,
+    pub address: Address,
     /// `Err` with what Connect showed last (masked, first lines of task traces) when it did not.
     pub reached: Result<(), String>,
 }

@@ -20,6 +20,7 @@ use crate::kusto::render::quote_name;
 use crate::kusto::v1::V1Response;
 use crate::model::connect::Connector;
 use crate::model::sink::routes_in;
+use crate::plan::Address;
 use crate::providers::connect::{ConnectClient, ExpandedConnector};
 use crate::providers::kafka::TopicOffsets;
 use crate::workflow::{Session, WorkflowError};
@@ -342,7 +343,7 @@ fn connector_report(
         Health::max,
     );
     ConnectorReport {
-        address: format!("connect.{cluster}.connector.{}", want.name),
+        address: Address::connector(cluster, &want.name),
         cluster: cluster.to_string(),
         name: want.name.clone(),
         declared_state: want.state,

@@ -78,7 +78,7 @@ impl StatusReport {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ConnectorReport {
     /// The plan address, `connect.CLUSTER.connector.NAME`.
-    pub address: String,
+    pub address: crate::plan::Address,
     /// The Connect cluster (as named in the Stack's targets).
     pub cluster: String,
     /// The connector name.

@@ -50,7 +50,7 @@ fn connector(out: &mut String, c: &ConnectorReport, color: bool) {
     let _ = writeln!(
         out,
         "{}: {}{worker} (declared {declared})",
-        paint(color, Style::Bold, &c.address),
+        paint(color, Style::Bold, c.address.as_str()),
         paint(color, state_style(state), state)
     );
     if c.state.is_none() {
@@ -165,7 +165,7 @@ mod tests {
 
     fn report() -> StatusReport {
         let c = ConnectorReport {
-            address: "connect.main.connector.sink".into(),
+            address: crate::plan::Address::connector("main", "sink"),
             cluster: "main".into(),
             name: "sink".into(),
             declared_state: RunState::Running,

@@ -23,14 +23,10 @@ use crate::model::BatchingPolicy;
 use crate::model::connect::ConnectCluster;
 use crate::model::kusto::KustoState;
 use crate::model::sink::{key, routes_in};
-use crate::plan::kusto::address;
-use crate::plan::{Action, Change, is_under};
+use crate::plan::{Action, Address, Change};
 
 /// The Kusto sink's `flush.interval.ms` when a connector does not set it.
 pub const DEFAULT_FLUSH_INTERVAL: Duration = Duration::from_secs(30);
-
-/// Exit code of `verify` and `apply --verify` when a check failed.
-pub const EXIT_VERIFY_FAILED: u8 = 5;
 
 /// How a canary reaches its table.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -130,10 +126,10 @@ pub fn checks(
     connectors: &BTreeMap<String, ConnectCluster>,
     scope: Scope<'_>,
 ) -> Vec<Check> {
-    let touched = |address: &str| match scope {
+    let touched = |address: &Address| match scope {
         Scope::All => true,
         Scope::Changed(changes) => changes.iter().any(|c| {
-            (c.address == address && c.action != Action::Delete) || is_under(&c.address, address)
+            (c.address == *address && c.action != Action::Delete) || c.address.is_under(address)
         }),
     };
     let mut out = Vec::new();
@@ -145,14 +141,13 @@ pub fn checks(
                 .get(key::FLUSH_INTERVAL_MS)
                 .and_then(|ms| ms.trim().parse().ok())
                 .map_or(DEFAULT_FLUSH_INTERVAL, Duration::from_millis);
-            let connector_touched =
-                touched(&format!("connect.{cluster}.connector.{}", connector.name));
+            let connector_touched = touched(&Address::connector(cluster, &connector.name));
             for route in routes_in(&connector.config).unwrap_or_default() {
                 routed.insert((route.db.clone(), route.table.clone()));
-                let table_address = address::table(&route.db, &route.table);
+                let table_address = Address::kusto_table(&route.db, &route.table);
                 if !(connector_touched
                     || touched(&table_address)
-                    || touched(&format!("kafka.topic.{}", route.topic)))
+                    || touched(&Address::kafka_topic(&route.topic)))
                 {
                     continue;
                 }
@@ -180,7 +175,8 @@ pub fn checks(
     }
     for (db, database) in &desired.databases {
         for table in database.tables.keys() {
-            if routed.contains(&(db.clone(), table.clone())) || !touched(&address::table(db, table))
+            if routed.contains(&(db.clone(), table.clone()))
+                || !touched(&Address::kusto_table(db, table))
             {
                 continue;
             }
@@ -342,7 +338,7 @@ mod tests {
 
     fn change(address: &str, action: Action) -> Change {
         Change {
-            address: address.into(),
+            address: address.parse().expect("address"),
             action,
             impact: ImpactClass::Safe,
             summary: String::new(),
@@ -353,7 +349,7 @@ mod tests {
             target: Target::Kafka,
             commands: Vec::new(),
             operations: Vec::new(),
-            phase: 0,
+            phase: crate::plan::Phase::Topics,
             previous_address: None,
         }
     }

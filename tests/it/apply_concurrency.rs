@@ -11,7 +11,7 @@ use common::sandbox::{KustoServer, connect_server};
 
 use kustoplan::interrupt::StopRequest;
 use kustoplan::model::connect::RunState;
-use kustoplan::plan::{Action, Change, ImpactClass, Operation, Target, phase};
+use kustoplan::plan::{Action, Address, Change, ImpactClass, Operation, Phase, Target};
 use kustoplan::providers::connect::converge::{self, Step};
 use kustoplan::providers::connect::{ConnectClient, ConnectClientOptions};
 use kustoplan::providers::kusto::apply::apply;
@@ -31,9 +31,9 @@ async fn server() -> KustoServer {
     KustoServer::start(&(0..DATABASES).map(database).collect::<Vec<_>>()).await
 }
 
-fn change(db: &str, address: String, phase: u8, command: String) -> Change {
+fn change(db: &str, address: String, phase: Phase, command: String) -> Change {
     Change {
-        address,
+        address: address.parse().expect("address"),
         action: Action::Create,
         impact: ImpactClass::Safe,
         summary: String::new(),
@@ -61,7 +61,7 @@ fn changes(broken: Option<usize>) -> Vec<Change> {
             out.push(change(
                 &db,
                 format!("kusto.{db}.table.Missing.column.x"),
-                5,
+                Phase::KustoFunctions,
                 ".alter column Missing.x type=long".to_string(),
             ));
         }
@@ -69,13 +69,13 @@ fn changes(broken: Option<usize>) -> Vec<Change> {
             out.push(change(
                 &db,
                 format!("kusto.{db}.table.T{t}"),
-                1,
+                Phase::KustoTables,
                 format!(".create table T{t} (x:int)"),
             ));
             out.push(change(
                 &db,
                 format!("kusto.{db}.table.T{t}.column.y"),
-                3,
+                Phase::KustoPolicies,
                 format!(".alter-merge table T{t} (y:string)"),
             ));
         }
@@ -153,7 +153,9 @@ async fn one_database_at_a_time_a_failure_leaves_every_later_database_not_run() 
         let expected = if address == "kusto.db1.table.Missing.column.x" {
             assert!(matches!(outcome, CommandOutcome::Failed(r) if !r.is_empty()));
             continue;
-        } else if address.starts_with("kusto.db0.") || address.starts_with("kusto.db1.") {
+        } else if address.as_str().starts_with("kusto.db0.")
+            || address.as_str().starts_with("kusto.db1.")
+        {
             // db1's commands before the failing one ran: a script is not transactional.
             CommandOutcome::Completed
         } else {
@@ -187,7 +189,7 @@ async fn with_databases_in_flight_a_failure_starts_nothing_new_and_the_report_ma
         let outcomes: Vec<&CommandOutcome> = report
             .commands
             .iter()
-            .filter(|(a, _, _)| a.starts_with(&prefix))
+            .filter(|(a, _, _)| a.as_str().starts_with(&prefix))
             .map(|(_, _, o)| o)
             .collect();
         if d == 0 {
@@ -214,8 +216,8 @@ async fn with_databases_in_flight_a_failure_starts_nothing_new_and_the_report_ma
     let completed: BTreeSet<String> = report
         .commands
         .iter()
-        .filter(|(a, _, o)| *o == CommandOutcome::Completed && !a.contains(".column."))
-        .map(|(a, _, _)| a.clone())
+        .filter(|(a, _, o)| *o == CommandOutcome::Completed && !a.as_str().contains(".column."))
+        .map(|(a, _, _)| a.to_string())
         .collect();
     assert_eq!(live_tables(&server), completed, "the report is the cluster");
 }
@@ -264,8 +266,8 @@ async fn connector_writes_run_concurrently_within_the_bound_phase_by_phase_and_r
     let name = |i: usize| format!("sink-{i}");
     let mut steps: Vec<Step> = (0..CONNECTORS)
         .map(|i| Step {
-            address: format!("connect.main.connector.{}", name(i)),
-            phase: phase::CONNECTORS,
+            address: Address::connector("main", &name(i)),
+            phase: Phase::Connectors,
             operations: vec![Operation::CreateConnector {
                 name: name(i),
                 config: sink_config(&format!("topic-{i}")),
@@ -274,8 +276,8 @@ async fn connector_writes_run_concurrently_within_the_bound_phase_by_phase_and_r
         })
         .collect();
     steps.push(Step {
-        address: format!("connect.main.connector.{}", name(0)),
-        phase: phase::CONNECTOR_STATES,
+        address: Address::connector("main", &name(0)),
+        phase: Phase::ConnectorStates,
         operations: vec![Operation::PauseConnector { name: name(0) }],
     });
     let mut lines = Vec::new();
@@ -388,8 +390,8 @@ async fn a_failed_connector_write_starts_no_other_and_the_report_says_which_ran(
                 config.remove("connector.class");
             }
             Step {
-                address: format!("connect.main.connector.sink-{i}"),
-                phase: phase::CONNECTORS,
+                address: Address::connector("main", &format!("sink-{i}")),
+                phase: Phase::Connectors,
                 operations: vec![Operation::CreateConnector {
                     name: format!("sink-{i}"),
                     config,

@@ -19,20 +19,17 @@
 
 use serde_json::json;
 
-use super::{Action, Ctx, DiffOptions, ImpactClass, Side, address};
+use super::{Action, Ctx, DiffOptions, ImpactClass, Side};
 use crate::kusto::render::{self, ViewSource};
 use crate::model::kusto::DatabaseState;
 use crate::model::{MaterializedView, QueryChange};
-
-use super::super::phase::{
-    KUSTO_MATERIALIZED_VIEWS, KUSTO_REMOVALS as PHASE_REMOVALS, KUSTO_VIEWS_OVER_VIEWS,
-};
+use crate::plan::{Address, Phase};
 
 /// The phase of a view's changes: views over views after the views they read.
-fn phase(on: ViewSource) -> u8 {
+fn phase(on: ViewSource) -> Phase {
     match on {
-        ViewSource::Table => KUSTO_MATERIALIZED_VIEWS,
-        ViewSource::MaterializedView => KUSTO_VIEWS_OVER_VIEWS,
+        ViewSource::Table => Phase::KustoMaterializedViews,
+        ViewSource::MaterializedView => Phase::KustoViewsOverViews,
     }
 }
 
@@ -40,7 +37,7 @@ fn phase(on: ViewSource) -> u8 {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MaterializedViewProblem {
     /// The address of the declared view.
-    pub address: String,
+    pub address: Address,
     /// What is wrong and what to do.
     pub message: String,
 }
@@ -56,7 +53,7 @@ pub(super) fn plan(
 ) {
     let db = ctx.db;
     for (name, view) in &want.materialized_views {
-        let addr = address::materialized_view(db, name);
+        let addr = Address::kusto_materialized_view(db, name);
         let source = &view.source;
         let over_view = !want.tables.contains_key(source)
             && (want.materialized_views.contains_key(source)
@@ -124,7 +121,7 @@ pub(super) fn plan(
         let owned = options.owner.is_some() && live.owner == options.owner;
         if !want.materialized_views.contains_key(name) && owned && options.prune {
             ctx.push(
-                address::materialized_view(db, name),
+                Address::kusto_materialized_view(db, name),
                 Action::Delete,
                 ImpactClass::DataLoss,
                 format!(
@@ -134,7 +131,7 @@ pub(super) fn plan(
                 Some(view_side(live)),
                 None,
                 vec![render::drop_materialized_view(name)],
-                PHASE_REMOVALS,
+                Phase::KustoRemovals,
             );
         }
     }
@@ -142,7 +139,7 @@ pub(super) fn plan(
 
 fn update(ctx: &mut Ctx<'_>, want: &MaterializedView, have: &MaterializedView, on: ViewSource) {
     let name = want.name.as_str();
-    let addr = address::materialized_view(ctx.db, name);
+    let addr = Address::kusto_materialized_view(ctx.db, name);
     let change = want.query_change(have);
     if change == QueryChange::Recreate {
         let why = if want.source != have.source {
@@ -210,7 +207,7 @@ fn update(ctx: &mut Ctx<'_>, want: &MaterializedView, have: &MaterializedView, o
         have.owner.is_none() && want.owner.is_some() && want.docstring == have.docstring;
     if want_doc != have_doc && !marker_only {
         ctx.push(
-            format!("{addr}.docstring"),
+            addr.docstring(),
             Action::Update,
             ImpactClass::Safe,
             "set docstring".to_string(),
@@ -222,7 +219,7 @@ fn update(ctx: &mut Ctx<'_>, want: &MaterializedView, have: &MaterializedView, o
     }
     if want.folder != have.folder {
         ctx.push(
-            format!("{addr}.folder"),
+            addr.folder(),
             Action::Update,
             ImpactClass::Safe,
             "set folder".to_string(),

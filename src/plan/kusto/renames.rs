@@ -17,19 +17,17 @@
 
 use super::materialized_views::view_side;
 use super::{
-    Action, Change, ImpactClass, Side, Target, address, column_state, function_side,
+    Action, Address, Change, ImpactClass, Phase, Side, Target, column_state, function_side,
     named_table_side,
 };
-use super::{PHASE_FUNCTIONS, PHASE_TABLES};
 use crate::kusto::render;
 use crate::model::kusto::DatabaseState;
-use crate::plan::phase::KUSTO_MATERIALIZED_VIEWS as PHASE_VIEWS;
 
 /// A `renamed_from` the plan cannot carry out.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RenameProblem {
     /// The address of the declared (new) object.
-    pub address: String,
+    pub address: Address,
     /// What is wrong and what to do.
     pub message: String,
 }
@@ -89,7 +87,7 @@ pub(super) fn resolve(want: &DatabaseState, have: &DatabaseState) -> Resolved {
         problems: Vec::new(),
         tables: Vec::new(),
     };
-    let change = |(address, previous): (String, String),
+    let change = |(address, previous): (Address, Address),
                   summary: String,
                   before: Side,
                   after: Side,
@@ -117,7 +115,7 @@ pub(super) fn resolve(want: &DatabaseState, have: &DatabaseState) -> Resolved {
         let Some(old) = &t.renamed_from else {
             continue;
         };
-        let addr = address::table(db, new);
+        let addr = Address::kusto_table(db, new);
         match step(
             out.live.tables.contains_key(new),
             out.live.tables.contains_key(old),
@@ -144,7 +142,7 @@ pub(super) fn resolve(want: &DatabaseState, have: &DatabaseState) -> Resolved {
                     continue;
                 };
                 out.changes.push(change(
-                    (addr, address::table(db, old)),
+                    (addr, Address::kusto_table(db, old)),
                     format!(
                         "rename table {old} to {new} (data, mappings, policies and principals \
                          move with it; queries and functions that use {old} fail)"
@@ -152,7 +150,7 @@ pub(super) fn resolve(want: &DatabaseState, have: &DatabaseState) -> Resolved {
                     named_table_side(old, &table),
                     named_table_side(new, &table),
                     vec![render::rename_table(old, new)],
-                    PHASE_TABLES,
+                    Phase::KustoTables,
                 ));
                 table.name.clone_from(new);
                 out.live.tables.insert(new.clone(), table);
@@ -166,7 +164,7 @@ pub(super) fn resolve(want: &DatabaseState, have: &DatabaseState) -> Resolved {
     }
     for (name, t) in &want.tables {
         for (new, old) in &t.renamed_columns {
-            let addr = format!("{}.column.{new}", address::table(db, name));
+            let addr = Address::kusto_table(db, name).column(new);
             let Some(table) = out.live.tables.get_mut(name) else {
                 out.problems.push(RenameProblem {
                     address: addr,
@@ -202,7 +200,7 @@ pub(super) fn resolve(want: &DatabaseState, have: &DatabaseState) -> Resolved {
                     };
                     column.name.clone_from(new);
                     let ty = column.ty;
-                    let previous = format!("{}.column.{old}", address::table(db, name));
+                    let previous = Address::kusto_table(db, name).column(old);
                     out.changes.push(change(
                         (addr, previous),
                         format!(
@@ -212,7 +210,7 @@ pub(super) fn resolve(want: &DatabaseState, have: &DatabaseState) -> Resolved {
                         Side::new(format!("{old}: {ty}"), column_state(old, ty)),
                         Side::new(format!("{new}: {ty}"), column_state(new, ty)),
                         vec![render::rename_column(name, old, new)],
-                        PHASE_TABLES,
+                        Phase::KustoTables,
                     ));
                 }
             }
@@ -222,7 +220,7 @@ pub(super) fn resolve(want: &DatabaseState, have: &DatabaseState) -> Resolved {
         let Some(old) = &f.renamed_from else {
             continue;
         };
-        let addr = address::function(db, new);
+        let addr = Address::kusto_function(db, new);
         match step(
             out.live.functions.contains_key(new),
             out.live.functions.contains_key(old),
@@ -252,7 +250,7 @@ pub(super) fn resolve(want: &DatabaseState, have: &DatabaseState) -> Resolved {
                     continue;
                 };
                 out.changes.push(change(
-                    (addr, address::function(db, old)),
+                    (addr, Address::kusto_function(db, old)),
                     format!(
                         "rename function {old} to {new}: Kusto has no function rename, so {new} \
                          is created as declared and {old} dropped in the same script (a function \
@@ -271,7 +269,7 @@ pub(super) fn resolve(want: &DatabaseState, have: &DatabaseState) -> Resolved {
                         ),
                         render::drop_function(old),
                     ],
-                    PHASE_FUNCTIONS,
+                    Phase::KustoFunctions,
                 ));
                 out.live.functions.insert(new.clone(), f.clone());
             }
@@ -281,7 +279,7 @@ pub(super) fn resolve(want: &DatabaseState, have: &DatabaseState) -> Resolved {
         let Some(old) = &v.renamed_from else {
             continue;
         };
-        let addr = address::materialized_view(db, new);
+        let addr = Address::kusto_materialized_view(db, new);
         match step(
             out.live.materialized_views.contains_key(new),
             out.live.materialized_views.contains_key(old),
@@ -310,7 +308,7 @@ pub(super) fn resolve(want: &DatabaseState, have: &DatabaseState) -> Resolved {
                 let before = view_side(&view);
                 view.name = new.clone();
                 out.changes.push(change(
-                    (addr, address::materialized_view(db, old)),
+                    (addr, Address::kusto_materialized_view(db, old)),
                     format!(
                         "rename materialized view {old} to {new} (its records move with it; \
                          queries that use {old} fail)"
@@ -318,7 +316,7 @@ pub(super) fn resolve(want: &DatabaseState, have: &DatabaseState) -> Resolved {
                     before,
                     view_side(&view),
                     vec![render::rename_materialized_view(old, new)],
-                    PHASE_VIEWS,
+                    Phase::KustoMaterializedViews,
                 ));
                 out.live.materialized_views.insert(new.clone(), view);
             }

@@ -67,7 +67,7 @@ fn as_observed(desired: &KustoState) -> KustoState {
 fn summary(changes: &[Change]) -> Vec<(String, Action, ImpactClass)> {
     changes
         .iter()
-        .map(|c| (c.address.clone(), c.action, c.impact))
+        .map(|c| (c.address.to_string(), c.action, c.impact))
         .collect()
 }
 
@@ -483,7 +483,7 @@ fn a_declared_table_without_any_marker_is_adopted_without_a_change_and_never_pru
     assert!(
         diff(&undeclared, &observed, &pruning)
             .iter()
-            .all(|c| !c.address.ends_with("table.GamePlay")),
+            .all(|c| !c.address.as_str().ends_with("table.GamePlay")),
         "an unmarked table is never pruned"
     );
 }
@@ -722,7 +722,7 @@ fn streaming_is_judged_by_effect_and_declared_off_is_an_explicit_policy() {
         assert!(
             again
                 .iter()
-                .all(|c| !c.address.contains("streamingingestion")),
+                .all(|c| !c.address.as_str().contains("streamingingestion")),
             "{case}: not converged: {again:?}"
         );
     }
@@ -906,7 +906,7 @@ fn functions_round_trip_and_only_real_body_changes_are_updates() {
     assert_eq!(created.len(), 1, "{changes:?}");
     assert_eq!(
         (created[0].action, created[0].impact, created[0].phase),
-        (Action::Create, ImpactClass::Safe, PHASE_FUNCTIONS)
+        (Action::Create, ImpactClass::Safe, Phase::KustoFunctions)
     );
     assert_eq!(
         created[0].commands,
@@ -917,7 +917,7 @@ fn functions_round_trip_and_only_real_body_changes_are_updates() {
     assert!(
         changes
             .iter()
-            .all(|c| c.phase < PHASE_FUNCTIONS || c.address.contains(".function.")),
+            .all(|c| c.phase < Phase::KustoFunctions || c.address.as_str().contains(".function.")),
         "functions come after tables, mappings, policies and principals"
     );
     apply_all(&sandbox, &changes);
@@ -1009,7 +1009,7 @@ fn undeclared_functions_are_dropped_only_when_pruning_and_owned() {
         "only the function this stack owns"
     );
     assert_eq!(changes[0].commands, [".drop function RecentPlays ifexists"]);
-    assert_eq!(changes[0].phase, PHASE_REMOVALS);
+    assert_eq!(changes[0].phase, Phase::KustoRemovals);
     assert!(
         changes[0].summary.contains("that call it fail"),
         "{}",
@@ -1124,7 +1124,10 @@ fn a_renamed_table_is_renamed_first_and_diffed_under_its_new_name() {
         [".rename table Plays to GamePlay"]
     );
     assert_eq!(
-        report.changes[0].previous_address.as_deref(),
+        report.changes[0]
+            .previous_address
+            .as_ref()
+            .map(Address::as_str),
         Some("kusto.gamedb.table.Plays")
     );
     assert_eq!(report.changes[1].previous_address, None);
@@ -1323,7 +1326,10 @@ fn a_renamed_column_is_renamed_before_its_type_change_and_mapping_update() {
         [".rename column GamePlay.Score to Points"]
     );
     assert_eq!(
-        report.changes[0].previous_address.as_deref(),
+        report.changes[0]
+            .previous_address
+            .as_ref()
+            .map(Address::as_str),
         Some("kusto.gamedb.table.GamePlay.column.Score")
     );
     assert_eq!(
@@ -1365,9 +1371,9 @@ fn a_renamed_function_is_created_under_its_new_name_and_the_old_one_dropped() {
         "one change: no separate create, no prune of the old name"
     );
     let change = &report.changes[0];
-    assert_eq!(change.phase, PHASE_FUNCTIONS);
+    assert_eq!(change.phase, Phase::KustoFunctions);
     assert_eq!(
-        change.previous_address.as_deref(),
+        change.previous_address.as_ref().map(Address::as_str),
         Some("kusto.gamedb.function.LatestPlays")
     );
     assert_eq!(
@@ -1482,7 +1488,7 @@ fn materialized_views_plan_converge_rename_and_prune() {
     let changes = diff(&desired, &observe_all(&sandbox, &desired), &options());
     let views: Vec<&Change> = changes
         .iter()
-        .filter(|c| c.address.contains(".materialized_view."))
+        .filter(|c| c.address.as_str().contains(".materialized_view."))
         .collect();
     assert_eq!(views.len(), 2, "{changes:#?}");
     assert!(
@@ -1492,7 +1498,8 @@ fn materialized_views_plan_converge_rename_and_prune() {
     );
     // Best sorts before Dedup but reads it: its phase runs after Dedup's.
     assert!(
-        views[0].address.ends_with(".Dedup") && views[1].address.ends_with(".Best"),
+        views[0].address.as_str().ends_with(".Dedup")
+            && views[1].address.as_str().ends_with(".Best"),
         "{views:#?}"
     );
     apply_all(&sandbox, &changes);

@@ -16,27 +16,26 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::{Ctx, DiffOptions, address, json_side};
+use super::{Ctx, DiffOptions, json_side};
 use crate::kusto::observe::{schema_probe, update_policies_to_check};
 use crate::kusto::render;
 use crate::model::kusto::{Column, DatabaseState, KustoState, TableState};
 use crate::model::sink::routes_in;
 use crate::model::{QuerySchema, UpdatePolicy, update_policies_json};
-use crate::plan::phase::KUSTO_UPDATE_POLICIES;
-use crate::plan::{Action, Change, ImpactClass, Operation};
+use crate::plan::{Action, Address, Change, ImpactClass, Operation, Phase};
 
 /// An update policy the plan cannot set as declared: the plan is refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UpdatePolicyProblem {
     /// The address of the policy (`kusto.DB.table.T.policy.update`).
-    pub address: String,
+    pub address: Address,
     /// What is wrong and what to do.
     pub message: String,
 }
 
 /// `kusto.DB.table.T.policy.update`.
-pub fn policy_address(db: &str, table: &str) -> String {
-    format!("{}.policy.update", address::table(db, table))
+pub fn policy_address(db: &str, table: &str) -> Address {
+    Address::kusto_table(db, table).policy("update")
 }
 
 /// The changes and problems of every table's update policy in one database.
@@ -135,7 +134,7 @@ fn set(
         side(&live),
         side(&declared),
         vec![command],
-        KUSTO_UPDATE_POLICIES,
+        Phase::KustoUpdatePolicies,
     );
 }
 
@@ -581,7 +580,7 @@ mod tests {
         assert_eq!(
             report.update_policy_problems,
             vec![UpdatePolicyProblem {
-                address: "kusto.db.table.Parsed.policy.update".into(),
+                address: "kusto.db.table.Parsed.policy.update".parse().expect("address"),
                 message: "the query `ParseRaw()` returns (Id:string, Name:string) but table `Parsed` has (Id:long, Name:string): the service refuses an update policy whose query's column names, types and order differ from its table's".into(),
             }]
         );
@@ -689,7 +688,7 @@ mod tests {
         assert_eq!(
             report.update_policy_problems,
             vec![UpdatePolicyProblem {
-                address: "kusto.db.table.Parsed.policy.update".into(),
+                address: "kusto.db.table.Parsed.policy.update".parse().expect("address"),
                 message: "the update policy's source table `Missing` is neither declared nor in database `db`".into(),
             }]
         );
@@ -714,7 +713,7 @@ mod tests {
         )]
         .into();
         let mut changes = vec![Change {
-            address: "connect.c.connector.sink".into(),
+            address: "connect.c.connector.sink".parse().expect("address"),
             action: Action::Create,
             impact: ImpactClass::Safe,
             summary: "create Kusto sink connector sink with 2 routes".into(),
@@ -730,7 +729,7 @@ mod tests {
                 name: "sink".into(),
                 config,
             }],
-            phase: crate::plan::phase::CONNECTORS,
+            phase: Phase::Connectors,
             previous_address: None,
         }];
         note_fed_tables(&mut changes, &want, &KustoState::default());
@@ -749,7 +748,7 @@ mod tests {
         assert_eq!(
             report.update_policy_problems,
             vec![UpdatePolicyProblem {
-                address: "kusto.db.table.Parsed.policy.update".into(),
+                address: "kusto.db.table.Parsed.policy.update".parse().expect("address"),
                 message: "the query `ParseRaw()` returns (Id:long) but table `Parsed` has (Id:long, Name:string) once the plan changes the functions it calls: the service refuses an update policy whose query's column names, types and order differ from its table's".into(),
             }]
         );

@@ -7,7 +7,7 @@ use crate::plan::{ImpactClass, Target};
 
 fn change(address: &str, action: Action, target: Target) -> Change {
     Change {
-        address: address.into(),
+        address: address.parse().expect("address"),
         action,
         impact: ImpactClass::Safe,
         summary: String::new(),
@@ -18,7 +18,7 @@ fn change(address: &str, action: Action, target: Target) -> Change {
         target,
         commands: Vec::new(),
         operations: Vec::new(),
-        phase: 0,
+        phase: crate::plan::Phase::Topics,
         previous_address: None,
     }
 }
@@ -58,21 +58,27 @@ fn gameplay_sink() -> BTreeMap<String, ConnectCluster> {
 #[test]
 fn a_pattern_selects_its_address_everything_under_it_and_nothing_else() {
     let f = filter(&["kusto.gamedb.table.GamePlay"]);
-    assert!(f.matches("kusto.gamedb.table.GamePlay"));
-    assert!(f.matches("kusto.gamedb.table.GamePlay.mapping.m"));
+    assert!(f.matches(&"kusto.gamedb.table.GamePlay".parse().expect("address")));
     assert!(
-        !f.matches("kusto.gamedb.table.GamePlayers"),
+        f.matches(
+            &"kusto.gamedb.table.GamePlay.mapping.m"
+                .parse()
+                .expect("address")
+        )
+    );
+    assert!(
+        !f.matches(&"kusto.gamedb.table.GamePlayers".parse().expect("address")),
         "a prefix is not a parent"
     );
-    assert!(!f.matches("kusto.gamedb.table.Other"));
+    assert!(!f.matches(&"kusto.gamedb.table.Other".parse().expect("address")));
     let f = filter(&["connect.*.connector.game-*", "kafka.topic.t?"]);
-    assert!(f.matches("connect.main.connector.game-sink"));
-    assert!(!f.matches("connect.main.connector.other"));
-    assert!(f.matches("kafka.topic.t1"));
-    assert!(!f.matches("kafka.topic.t12"));
-    assert!(filter(&["*"]).matches("kafka.topic.anything"));
+    assert!(f.matches(&"connect.main.connector.game-sink".parse().expect("address")));
+    assert!(!f.matches(&"connect.main.connector.other".parse().expect("address")));
+    assert!(f.matches(&"kafka.topic.t1".parse().expect("address")));
+    assert!(!f.matches(&"kafka.topic.t12".parse().expect("address")));
+    assert!(filter(&["*"]).matches(&"kafka.topic.anything".parse().expect("address")));
     assert!(
-        !filter(&["kusto.a+b"]).matches("kusto.aab"),
+        !filter(&["kusto.a+b"]).matches(&"kusto.aab".parse().expect("address")),
         "regex characters are literal"
     );
 }
@@ -122,8 +128,10 @@ fn a_child_of_an_object_still_to_be_created_needs_it() {
     assert_eq!(
         missing,
         vec![MissingDependency {
-            change: "kusto.gamedb.table.GamePlay.mapping.m".into(),
-            needs: "kusto.gamedb.table.GamePlay".into(),
+            change: "kusto.gamedb.table.GamePlay.mapping.m"
+                .parse()
+                .expect("address"),
+            needs: "kusto.gamedb.table.GamePlay".parse().expect("address"),
             because: "it is created there",
         }]
     );
@@ -144,7 +152,7 @@ fn a_child_of_an_object_still_to_be_created_needs_it() {
 #[test]
 fn a_change_under_a_renamed_table_needs_the_rename() {
     let mut rename = kusto("kusto.gamedb.table.GamePlays", Action::Update);
-    rename.previous_address = Some("kusto.gamedb.table.GamePlay".into());
+    rename.previous_address = Some("kusto.gamedb.table.GamePlay".parse().expect("address"));
     let changes = vec![
         rename,
         kusto("kusto.gamedb.table.GamePlays.mapping.m", Action::Update),
@@ -157,8 +165,10 @@ fn a_change_under_a_renamed_table_needs_the_rename() {
     assert_eq!(
         missing,
         vec![MissingDependency {
-            change: "kusto.gamedb.table.GamePlays.mapping.m".into(),
-            needs: "kusto.gamedb.table.GamePlays".into(),
+            change: "kusto.gamedb.table.GamePlays.mapping.m"
+                .parse()
+                .expect("address"),
+            needs: "kusto.gamedb.table.GamePlays".parse().expect("address"),
             because: "it is renamed to there",
         }]
     );

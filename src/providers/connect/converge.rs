@@ -16,8 +16,9 @@ use super::{ConnectClient, ConnectClientError};
 use crate::interrupt::StopRequest;
 use crate::model::connect::{ConnectCluster, RunState};
 use crate::model::sink::KUSTO_SINK_CLASS;
+use crate::plan::Address;
 use crate::plan::connect::describe;
-use crate::plan::{Change, Operation, Target};
+use crate::plan::{Change, Operation, Phase, Target};
 use crate::providers::report::{ApplyReport, CommandOutcome, StateCheck};
 use crate::providers::wait::{Wait, WaitOutcome};
 
@@ -309,10 +310,10 @@ const CONNECTOR_WAIT: Duration = Duration::from_secs(60);
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Step {
     /// The change's address.
-    pub address: String,
+    pub address: Address,
     /// The change's phase: the steps of a phase may run concurrently, phases run one after
     /// another (configs, then run states, then removals, as the plan orders them).
-    pub phase: u8,
+    pub phase: Phase,
     /// Its requests, in order.
     pub operations: Vec<Operation>,
 }
@@ -389,7 +390,7 @@ fn waves(steps: &[Step]) -> Vec<Vec<Vec<usize>>> {
 /// together, never spawned), so the locks are only ever held between two awaits.
 struct Run<'a, F> {
     client: &'a ConnectClient,
-    ops: &'a [(String, String, Operation)],
+    ops: &'a [(Address, String, Operation)],
     declared: Option<&'a ConnectCluster>,
     stop: &'a StopRequest,
     /// A request failed, or a stop was requested: no request starts any more.
@@ -460,7 +461,7 @@ pub async fn apply_cluster(
     report: &mut ApplyReport,
 ) {
     let waves = waves(&steps);
-    let ops: Vec<(String, String, Operation)> = steps
+    let ops: Vec<(Address, String, Operation)> = steps
         .into_iter()
         .flat_map(|step| {
             let address = step.address;
@@ -621,7 +622,7 @@ pub async fn restart_failed(
         if !c.has_failed() {
             continue;
         }
-        let address = format!("connect.{cluster}.connector.{name}");
+        let address = Address::connector(cluster, &name);
         let text = format!("POST /connectors/{name}/restart?includeTasks=true&onlyFailed=true");
         progress(text.clone());
         report.requests += 1;
@@ -689,7 +690,7 @@ fn state_checks(
     wanted
         .keys()
         .map(|name| StateCheck {
-            address: format!("connect.{cluster}.connector.{name}"),
+            address: Address::connector(cluster, name),
             reached: missed.remove(name).map_or(Ok(()), Err),
         })
         .collect()
@@ -706,11 +707,10 @@ fn wire_state(s: RunState) -> State {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::phase::{CONNECTOR_REMOVALS, CONNECTOR_STATES, CONNECTORS};
 
-    fn step(phase: u8, operations: Vec<Operation>) -> Step {
+    fn step(phase: Phase, operations: Vec<Operation>) -> Step {
         Step {
-            address: String::new(),
+            address: Address::connector("c", "n"),
             phase,
             operations,
         }
@@ -726,11 +726,11 @@ mod tests {
     #[test]
     fn phases_run_one_after_another_and_each_connector_keeps_its_order() {
         let steps = vec![
-            step(CONNECTORS, vec![put("a")]),
-            step(CONNECTORS, vec![put("b")]),
+            step(Phase::Connectors, vec![put("a")]),
+            step(Phase::Connectors, vec![put("b")]),
             // A rename: the old connector stops, the new one gets its offsets.
             step(
-                CONNECTORS,
+                Phase::Connectors,
                 vec![
                     Operation::StopConnector { name: "old".into() },
                     put("new"),
@@ -740,17 +740,17 @@ mod tests {
                     },
                 ],
             ),
-            step(CONNECTORS, vec![put("old")]),
+            step(Phase::Connectors, vec![put("old")]),
             step(
-                CONNECTOR_STATES,
+                Phase::ConnectorStates,
                 vec![Operation::PauseConnector { name: "a".into() }],
             ),
             step(
-                CONNECTOR_STATES,
+                Phase::ConnectorStates,
                 vec![Operation::ResumeConnector { name: "b".into() }],
             ),
             step(
-                CONNECTOR_REMOVALS,
+                Phase::ConnectorRemovals,
                 vec![Operation::DeleteConnector { name: "c".into() }],
             ),
         ];
@@ -767,11 +767,11 @@ mod tests {
     #[test]
     fn steps_joined_by_a_later_one_are_merged_in_plan_order() {
         let steps = vec![
-            step(CONNECTORS, vec![put("a")]),
-            step(CONNECTORS, vec![put("x")]),
-            step(CONNECTORS, vec![put("b")]),
+            step(Phase::Connectors, vec![put("a")]),
+            step(Phase::Connectors, vec![put("x")]),
+            step(Phase::Connectors, vec![put("b")]),
             step(
-                CONNECTORS,
+                Phase::Connectors,
                 vec![Operation::CopyConnectorOffsets {
                     from: "a".into(),
                     to: "b".into(),

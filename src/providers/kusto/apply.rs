@@ -21,7 +21,7 @@ use futures::StreamExt;
 
 use crate::interrupt::StopRequest;
 use crate::kusto::render;
-use crate::plan::{Change, Target};
+use crate::plan::{Address, Change, Target};
 
 use super::transport::{KustoTransport, TransportError};
 use crate::providers::report::{ApplyReport, CommandOutcome};
@@ -68,7 +68,7 @@ fn names_another_database(command: &str) -> bool {
 }
 
 /// The plan's Kusto commands as (address, database, command), in plan order.
-fn commands(changes: &[Change]) -> Vec<(&str, &str, &str)> {
+fn commands(changes: &[Change]) -> Vec<(&Address, &str, &str)> {
     changes
         .iter()
         .filter_map(|change| match &change.target {
@@ -79,14 +79,14 @@ fn commands(changes: &[Change]) -> Vec<(&str, &str, &str)> {
             change
                 .commands
                 .iter()
-                .map(move |command| (change.address.as_str(), database, command.as_str()))
+                .map(move |command| (&change.address, database, command.as_str()))
         })
         .collect()
 }
 
 /// Groups the commands into stages of per-database lanes of script-sized batches (see the
 /// module documentation for why this keeps every order the plan needs).
-fn stages(commands: &[(&str, &str, &str)]) -> Vec<Stage> {
+fn stages(commands: &[(&Address, &str, &str)]) -> Vec<Stage> {
     let mut out = Vec::new();
     let mut stage = Stage::default();
     // The current stage's lane of each database.
@@ -150,7 +150,7 @@ pub struct BatchStart<'a> {
 /// never spawned), so the locks are only ever held between two awaits.
 struct Run<'a, F> {
     transport: &'a KustoTransport,
-    commands: &'a [(&'a str, &'a str, &'a str)],
+    commands: &'a [(&'a Address, &'a str, &'a str)],
     total: usize,
     stop: &'a StopRequest,
     /// A command did not complete, or a stop was requested: no batch starts any more.
@@ -257,7 +257,7 @@ pub async fn apply(
             .zip(outcomes)
             .map(|((address, _, command), outcome)| {
                 (
-                    (*address).to_string(),
+                    (*address).clone(),
                     (*command).to_string(),
                     outcome.unwrap_or(CommandOutcome::NotRun),
                 )
@@ -322,7 +322,7 @@ mod tests {
 
     fn change_in(database: &str, address: &str, commands: Vec<String>) -> Change {
         Change {
-            address: address.into(),
+            address: address.parse().expect("address"),
             action: Action::Create,
             impact: ImpactClass::Safe,
             summary: String::new(),
@@ -335,7 +335,7 @@ mod tests {
             },
             commands,
             operations: Vec::new(),
-            phase: 0,
+            phase: crate::plan::Phase::Topics,
             previous_address: None,
         }
     }
@@ -370,7 +370,7 @@ mod tests {
         let changes: Vec<Change> = (0..2500)
             .map(|i| {
                 change(
-                    &format!("t{i}"),
+                    &format!("kusto.db.table.t{i}"),
                     vec![format!(".create table T{i} (A:int)")],
                 )
             })

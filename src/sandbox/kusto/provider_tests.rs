@@ -14,7 +14,7 @@ mod apply {
 
     fn change_in(database: &str, address: &str, commands: Vec<String>) -> Change {
         Change {
-            address: address.into(),
+            address: address.parse().expect("address"),
             action: Action::Create,
             impact: ImpactClass::Safe,
             summary: String::new(),
@@ -27,7 +27,7 @@ mod apply {
             },
             commands,
             operations: Vec::new(),
-            phase: 0,
+            phase: crate::plan::Phase::Topics,
             previous_address: None,
         }
     }
@@ -41,9 +41,12 @@ mod apply {
         let sandbox = Arc::new(KustoSandbox::in_memory(&["db".to_string()]).expect("sandbox"));
         let transport = KustoTransport::new(sandbox);
         let changes = vec![
-            change("a", vec![".create table A (x:int)".into()]),
-            change("b", vec![".alter column Missing.x type=long".into()]),
-            change("c", vec![".create table C (x:int)".into()]),
+            change("kusto.db.table.a", vec![".create table A (x:int)".into()]),
+            change(
+                "kusto.db.table.b",
+                vec![".alter column Missing.x type=long".into()],
+            ),
+            change("kusto.db.table.c", vec![".create table C (x:int)".into()]),
         ];
         let report = apply(&transport, &changes, 4, &StopRequest::default(), |_| {}).await;
         assert_eq!(report.requests, 1);
@@ -52,7 +55,14 @@ mod apply {
             .iter()
             .map(|(a, _, o)| (a.as_str(), *o == CommandOutcome::Completed))
             .collect();
-        assert_eq!(outcomes, vec![("a", true), ("b", false), ("c", false)]);
+        assert_eq!(
+            outcomes,
+            vec![
+                ("kusto.db.table.a", true),
+                ("kusto.db.table.b", false),
+                ("kusto.db.table.c", false)
+            ]
+        );
         assert!(matches!(report.commands[1].2, CommandOutcome::Failed(ref r) if !r.is_empty()));
         assert_eq!(report.commands[2].2, CommandOutcome::NotRun);
         assert!(!report.succeeded());
