@@ -108,3 +108,37 @@ impl ConnectBackend for HttpConnect {
         false
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The client's request path already holds the base URL's own path (a worker behind a
+    /// proxy prefix); the backend must not add it twice or drop the query.
+    #[test]
+    fn a_request_keeps_the_workers_host_and_its_own_path_and_query() {
+        let base = Url::parse("https://connect.example.com:8443/kafka-connect/").expect("url");
+        let backend =
+            HttpConnect::new(base, None, &ConnectClientOptions::default()).expect("backend");
+        let url = backend.url(&RestRequest {
+            method: "GET",
+            path: "/kafka-connect/connectors/a%20b",
+            query: "expand=status&expand=info",
+            body: &[],
+        });
+        assert_eq!(
+            url.as_str(),
+            "https://connect.example.com:8443/kafka-connect/connectors/a%20b?expand=status&expand=info"
+        );
+        let url = backend.url(&RestRequest {
+            method: "GET",
+            path: "/kafka-connect/",
+            query: "",
+            body: &[],
+        });
+        assert_eq!(
+            url.as_str(),
+            "https://connect.example.com:8443/kafka-connect/"
+        );
+    }
+}
