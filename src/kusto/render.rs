@@ -97,7 +97,7 @@ fn block(text: &str) -> String {
 }
 
 /// `.alter[-merge] table|database X policy P <value>`.
-fn alter(scope: PolicyScope<'_>, policy: PolicyKind, merge: bool, value: PolicyValue) -> String {
+fn alter(scope: PolicyScope<'_>, policy: PolicyKind, merge: bool, value: PolicyValue) -> Command {
     let target = match scope {
         PolicyScope::Table(t) => PolicyTarget::Tables(vec![table_ref(t)]),
         PolicyScope::Database(d) => PolicyTarget::Database(d.to_string()),
@@ -108,16 +108,14 @@ fn alter(scope: PolicyScope<'_>, policy: PolicyKind, merge: bool, value: PolicyV
         policy,
         value,
     }
-    .to_string()
 }
 
 /// `.delete table|database X policy P`.
-fn delete(scope: PolicyScope<'_>, policy: PolicyKind) -> String {
+fn delete(scope: PolicyScope<'_>, policy: PolicyKind) -> Command {
     Command::DeletePolicy {
         entity: scope.entity(),
         policy,
     }
-    .to_string()
 }
 
 /// `.show table|database X policy P`.
@@ -150,14 +148,13 @@ pub fn create_table_with<N: AsRef<str>>(
     cols: &[(N, ColumnType)],
     folder: &str,
     docstring: &str,
-) -> String {
+) -> Command {
     Command::TableSchema {
         verb: SchemaVerb::Create,
         table: table_ref(table),
         columns: column_decls(cols),
         properties: table_properties(folder, docstring),
     }
-    .to_string()
 }
 
 /// `.create-merge table T (...)`: creates the table or adds the missing columns, never drops
@@ -196,89 +193,81 @@ fn table_properties(folder: &str, docstring: &str) -> Vec<Property> {
 /// `.alter-merge table T (...)`: adds columns to an existing table (fails if it is missing),
 /// keeping existing columns and data. kustoplan never renders `.alter table T (...)`, which
 /// would drop every column not listed.
-pub fn alter_merge_table<N: AsRef<str>>(table: &str, cols: &[(N, ColumnType)]) -> String {
+pub fn alter_merge_table<N: AsRef<str>>(table: &str, cols: &[(N, ColumnType)]) -> Command {
     Command::TableSchema {
         verb: SchemaVerb::AlterMerge,
         table: table_ref(table),
         columns: column_decls(cols),
         properties: Vec::new(),
     }
-    .to_string()
 }
 
 /// `.alter column T.C type=X`: retypes a column. Kusto nulls the existing data of the column
 /// (data loss), so plans classify it `data-loss`.
-pub fn alter_column_type(table: &str, column: &str, ty: ColumnType) -> String {
+pub fn alter_column_type(table: &str, column: &str, ty: ColumnType) -> Command {
     Command::AlterColumnType {
         table: table_ref(table),
         column: column.to_string(),
         ty,
     }
-    .to_string()
 }
 
 /// `.drop column T.C`: removes a column and its data. No `ifexists`: Microsoft's parser does
 /// not accept it here, and the plan only drops columns it observed.
-pub fn drop_column(table: &str, column: &str) -> String {
+pub fn drop_column(table: &str, column: &str) -> Command {
     Command::DropColumn {
         table: table_ref(table),
         column: column.to_string(),
         if_exists: false,
     }
-    .to_string()
 }
 
 /// `.drop table T ifexists`: removes a table and its data; `ifexists` makes a re-run after a
 /// partial apply succeed instead of failing on the table already gone.
-pub fn drop_table(table: &str) -> String {
+pub fn drop_table(table: &str) -> Command {
     Command::DropTable {
         table: table_ref(table),
         if_exists: true,
     }
-    .to_string()
 }
 
 /// `.rename column T.Old to New`: renames a column in place, keeping its type and data (the
 /// plan's way to apply a column's `renamed_from`). It fails when `Old` is missing or `New`
 /// exists.
-pub fn rename_column(table: &str, from: &str, to: &str) -> String {
+pub fn rename_column(table: &str, from: &str, to: &str) -> Command {
     Command::RenameColumn {
         table: table_ref(table),
         from: from.to_string(),
         to: to.to_string(),
     }
-    .to_string()
 }
 
 /// `.rename table Old to New`: Kusto's one atomic compare-and-swap. It fails when `New` exists
 /// (and when `Old` does not), so of several processes renaming onto the same name exactly one
 /// wins: the live-system apply lease ([`crate::kusto::lease`]) is built on it.
-pub fn rename_table(from: &str, to: &str) -> String {
+pub fn rename_table(from: &str, to: &str) -> Command {
     Command::RenameTable {
         from: from.to_string(),
         to: to.to_string(),
     }
-    .to_string()
 }
 
 /// `.alter table T docstring "..."`: sets the table docstring (where the ownership marker
 /// can live).
-pub fn alter_table_docstring(table: &str, text: &str) -> String {
+pub fn alter_table_docstring(table: &str, text: &str) -> Command {
     Command::AlterDocString {
         table: table_ref(table),
         docstring: text.to_string(),
     }
-    .to_string()
 }
 
 /// `.alter table T folder "..."`: sets the table folder (where the ownership marker can
 /// live).
-pub fn alter_table_folder(table: &str, text: &str) -> String {
+pub fn alter_table_folder(table: &str, text: &str) -> Command {
     Command::AlterFolder {
         table: table_ref(table),
         folder: text.to_string(),
     }
-    .to_string()
 }
 
 /// `.create-or-alter table T ingestion K mapping "name" "<json>"`: creates or replaces a
@@ -288,7 +277,7 @@ pub fn create_or_alter_mapping(
     kind: MappingKind,
     name: &str,
     mapping_json: &Value,
-) -> String {
+) -> Command {
     Command::SetMapping {
         verb: MappingVerb::CreateOrAlter,
         entity: EntityRef::Table(table_ref(table)),
@@ -296,23 +285,21 @@ pub fn create_or_alter_mapping(
         name: name.to_string(),
         json: mapping_json.to_string(),
     }
-    .to_string()
 }
 
 /// `.drop table T ingestion K mapping "name"`: removes a mapping; ingestion that still names
 /// it fails, so plans order it after the routes that use it are gone.
-pub fn drop_mapping(table: &str, kind: MappingKind, name: &str) -> String {
+pub fn drop_mapping(table: &str, kind: MappingKind, name: &str) -> Command {
     Command::DropMapping {
         entity: EntityRef::Table(table_ref(table)),
         kind,
         name: name.to_string(),
     }
-    .to_string()
 }
 
 /// `.alter table|database X policy P "<json>"` with the policy JSON as given: the form the
 /// sandbox's schema script writes a stored policy in (every field it holds).
-pub fn alter_policy(scope: PolicyScope<'_>, kind: PolicyKind, policy_json: &Value) -> String {
+pub fn alter_policy(scope: PolicyScope<'_>, kind: PolicyKind, policy_json: &Value) -> Command {
     alter(
         scope,
         kind,
@@ -323,19 +310,19 @@ pub fn alter_policy(scope: PolicyScope<'_>, kind: PolicyKind, policy_json: &Valu
 
 /// `.alter table|database X policy ingestionbatching "<json>"`: sets the whole policy. All
 /// three fields are always written, because `.alter` resets omitted fields to defaults.
-pub fn alter_batching_policy(scope: PolicyScope<'_>, policy: &BatchingPolicy) -> String {
+pub fn alter_batching_policy(scope: PolicyScope<'_>, policy: &BatchingPolicy) -> Command {
     alter_policy(scope, PolicyKind::IngestionBatching, &policy.to_json())
 }
 
 /// `.delete table|database X policy ingestionbatching`: back to the inherited policy
 /// (the database's for a table, the defaults for a database).
-pub fn delete_batching_policy(scope: PolicyScope<'_>) -> String {
+pub fn delete_batching_policy(scope: PolicyScope<'_>) -> Command {
     delete(scope, PolicyKind::IngestionBatching)
 }
 
 /// `.alter table|database X policy streamingingestion "{"IsEnabled":true}"`: turns streaming
 /// ingestion on or off for the entity.
-pub fn alter_streaming_policy(scope: PolicyScope<'_>, enabled: bool) -> String {
+pub fn alter_streaming_policy(scope: PolicyScope<'_>, enabled: bool) -> Command {
     alter_policy(
         scope,
         PolicyKind::StreamingIngestion,
@@ -344,13 +331,13 @@ pub fn alter_streaming_policy(scope: PolicyScope<'_>, enabled: bool) -> String {
 }
 
 /// `.delete table|database X policy streamingingestion`: removes the streaming policy.
-pub fn delete_streaming_policy(scope: PolicyScope<'_>) -> String {
+pub fn delete_streaming_policy(scope: PolicyScope<'_>) -> Command {
     delete(scope, PolicyKind::StreamingIngestion)
 }
 
 /// `.alter table|database X policy retention "<json>"`: sets the whole retention policy, both
 /// fields written (`.alter` resets omitted ones to the defaults).
-pub fn alter_retention_policy(scope: PolicyScope<'_>, policy: &RetentionPolicy) -> String {
+pub fn alter_retention_policy(scope: PolicyScope<'_>, policy: &RetentionPolicy) -> Command {
     alter_policy(scope, PolicyKind::Retention, &policy.to_json())
 }
 
@@ -369,17 +356,18 @@ pub fn alter_merge_retention_properties(
             recoverable: Some(policy.recoverable),
         },
     )
+    .to_string()
 }
 
 /// `.delete table|database X policy retention`: back to the inherited retention (the
 /// database's for a table, unlimited for a database).
 pub fn delete_retention_policy(scope: PolicyScope<'_>) -> String {
-    delete(scope, PolicyKind::Retention)
+    delete(scope, PolicyKind::Retention).to_string()
 }
 
 /// `.alter table|database X policy caching hot = 7d[, hot_window = datetime(A) ..
 /// datetime(B)]...`: the documented syntax (the policy takes no JSON form).
-pub fn alter_caching_policy(scope: PolicyScope<'_>, policy: &CachingPolicy) -> String {
+pub fn alter_caching_policy(scope: PolicyScope<'_>, policy: &CachingPolicy) -> Command {
     alter(
         scope,
         PolicyKind::Caching,
@@ -397,13 +385,13 @@ pub fn alter_caching_policy(scope: PolicyScope<'_>, policy: &CachingPolicy) -> S
 }
 
 /// `.delete table|database X policy caching`: back to the inherited caching policy.
-pub fn delete_caching_policy(scope: PolicyScope<'_>) -> String {
+pub fn delete_caching_policy(scope: PolicyScope<'_>) -> Command {
     delete(scope, PolicyKind::Caching)
 }
 
 /// `.alter table T policy update "<json array>"`: replaces the table's whole update policy
 /// with these entries (`.alter-merge` would append to the live ones).
-pub fn alter_update_policy(table: &str, entries: &[UpdatePolicy]) -> String {
+pub fn alter_update_policy(table: &str, entries: &[UpdatePolicy]) -> Command {
     alter_policy(
         PolicyScope::Table(table),
         PolicyKind::Update,
@@ -412,7 +400,7 @@ pub fn alter_update_policy(table: &str, entries: &[UpdatePolicy]) -> String {
 }
 
 /// `.delete table T policy update`: removes the table's update policy.
-pub fn delete_update_policy(table: &str) -> String {
+pub fn delete_update_policy(table: &str) -> Command {
     delete(PolicyScope::Table(table), PolicyKind::Update)
 }
 
@@ -441,7 +429,7 @@ pub fn add_principals(
     scope: RoleScope<'_>,
     principals: &[PrincipalRef],
     notes: Option<&str>,
-) -> String {
+) -> Command {
     let fqns: Vec<String> = principals.iter().map(PrincipalRef::fqn).collect();
     add_principal_fqns(scope, &fqns, notes)
 }
@@ -452,7 +440,7 @@ pub fn add_principal_fqns<F: AsRef<str>>(
     scope: RoleScope<'_>,
     fqns: &[F],
     notes: Option<&str>,
-) -> String {
+) -> Command {
     Command::Principals {
         action: PrincipalAction::Add,
         scope: scope.ast(),
@@ -460,13 +448,12 @@ pub fn add_principal_fqns<F: AsRef<str>>(
         skip_results: false,
         notes: notes.map(str::to_string),
     }
-    .to_string()
 }
 
 /// `.drop database DB role ("fqn", ...)` (or `table T role`): revokes a role. The database
 /// name is always written: without it Microsoft's parser reads `.drop database admins (...)`
 /// as a different command (a detach of a database named `admins`).
-pub fn drop_principals(scope: RoleScope<'_>, principals: &[PrincipalRef]) -> String {
+pub fn drop_principals(scope: RoleScope<'_>, principals: &[PrincipalRef]) -> Command {
     Command::Principals {
         action: PrincipalAction::Drop,
         scope: scope.ast(),
@@ -474,7 +461,6 @@ pub fn drop_principals(scope: RoleScope<'_>, principals: &[PrincipalRef]) -> Str
         skip_results: false,
         notes: None,
     }
-    .to_string()
 }
 
 /// `.execute database script with (ContinueOnErrors=...) <|` followed by one command per line:
@@ -504,7 +490,7 @@ pub fn create_or_alter_function<N: AsRef<str>>(
     folder: &str,
     docstring: &str,
     skip_validation: bool,
-) -> String {
+) -> Command {
     let mut properties = table_properties(folder, docstring);
     if skip_validation {
         properties.push(Property::text("skipvalidation", "true"));
@@ -515,18 +501,16 @@ pub fn create_or_alter_function<N: AsRef<str>>(
         body: block(body),
         properties,
     }
-    .to_string()
 }
 
 /// `.drop function F ifexists`: removes a stored function; queries, policies and other
 /// functions that call it fail from then on. `ifexists` makes a re-run after a partial apply
 /// succeed.
-pub fn drop_function(name: &str) -> String {
+pub fn drop_function(name: &str) -> Command {
     Command::DropFunction {
         name: name.to_string(),
         if_exists: true,
     }
-    .to_string()
 }
 
 /// The `with (...)` properties of a materialized view command: `backfill` (creation only),
@@ -560,7 +544,7 @@ fn view_properties(view: &MaterializedView, backfill: bool, metadata: bool) -> V
 /// existing records in the background. Without, `.create ifnotexists materialized-view`,
 /// which materializes only records ingested from then on. `ifnotexists` makes a re-run after
 /// a partial apply succeed.
-pub fn create_materialized_view(view: &MaterializedView, source: ViewSource) -> String {
+pub fn create_materialized_view(view: &MaterializedView, source: ViewSource) -> Command {
     Command::CreateMaterializedView {
         is_async: view.backfill,
         if_not_exists: true,
@@ -571,13 +555,12 @@ pub fn create_materialized_view(view: &MaterializedView, source: ViewSource) -> 
         query: block(&view.query),
         properties: view_properties(view, view.backfill, true),
     }
-    .to_string()
 }
 
 /// `.alter materialized-view [with (lookback=..., autoUpdateSchema=...)] V on table T { q }`:
 /// changes the query (keeping the source and group-by keys) or those properties in place,
 /// keeping the records already materialized.
-pub fn alter_materialized_view(view: &MaterializedView, source: ViewSource) -> String {
+pub fn alter_materialized_view(view: &MaterializedView, source: ViewSource) -> Command {
     Command::AlterMaterializedView {
         name: view.name.clone(),
         source: view.source.clone(),
@@ -585,49 +568,44 @@ pub fn alter_materialized_view(view: &MaterializedView, source: ViewSource) -> S
         query: block(&view.query),
         properties: view_properties(view, false, false),
     }
-    .to_string()
 }
 
 /// `.alter materialized-view V docstring "text"`: sets the docstring (with the ownership
 /// marker) without touching the query.
-pub fn alter_materialized_view_docstring(name: &str, text: &str) -> String {
+pub fn alter_materialized_view_docstring(name: &str, text: &str) -> Command {
     Command::AlterMaterializedViewMetadata {
         name: name.to_string(),
         field: ViewMetadata::DocString,
         value: text.to_string(),
     }
-    .to_string()
 }
 
 /// `.alter materialized-view V folder "text"`: sets the folder without touching the query.
-pub fn alter_materialized_view_folder(name: &str, text: &str) -> String {
+pub fn alter_materialized_view_folder(name: &str, text: &str) -> Command {
     Command::AlterMaterializedViewMetadata {
         name: name.to_string(),
         field: ViewMetadata::Folder,
         value: text.to_string(),
     }
-    .to_string()
 }
 
 /// `.drop materialized-view V`: removes a view and all its materialized records. Without
 /// `ifexists`: the docs list it, but Microsoft's parser (Kusto.Language 12.4.1) does not
 /// accept it here; plans only drop views that observe found, and a re-plan after a partial
 /// apply no longer lists a view that is gone.
-pub fn drop_materialized_view(name: &str) -> String {
+pub fn drop_materialized_view(name: &str) -> Command {
     Command::DropMaterializedView {
         name: name.to_string(),
         if_exists: false,
     }
-    .to_string()
 }
 
 /// `.rename materialized-view Old to New`: renames a view, keeping its records.
-pub fn rename_materialized_view(from: &str, to: &str) -> String {
+pub fn rename_materialized_view(from: &str, to: &str) -> Command {
     Command::RenameMaterializedView {
         from: from.to_string(),
         to: to.to_string(),
     }
-    .to_string()
 }
 
 /// `.show materialized-views`: every view of the request's database with its state (Name,

@@ -32,7 +32,7 @@ use serde_json::json;
 
 use super::Address;
 use super::{Action, Change, ImpactClass, Phase, Side, Target};
-use crate::kusto::command::{DatabaseRole, TableRole};
+use crate::kusto::command::{Command, DatabaseRole, TableRole};
 use crate::kusto::render::{self, PolicyScope, RoleScope};
 use crate::model::kusto::{
     DatabaseState, KustoState, Mapping, RoleKey, TableState, maybe_declared,
@@ -138,6 +138,12 @@ struct Ctx<'a> {
     database_retention: Timespan,
 }
 
+/// The text a change carries for its Kusto commands: the planner builds them as [`Command`]
+/// values and prints them here, when the change is made, with the AST's one printer.
+fn command_texts(commands: &[Command]) -> Vec<String> {
+    commands.iter().map(Command::to_string).collect()
+}
+
 impl Ctx<'_> {
     #[allow(clippy::too_many_arguments)]
     fn push(
@@ -148,7 +154,7 @@ impl Ctx<'_> {
         summary: String,
         before: Option<Side>,
         after: Option<Side>,
-        commands: Vec<String>,
+        commands: Vec<Command>,
         phase: Phase,
     ) {
         let (before, before_state) = Side::split(before);
@@ -165,7 +171,7 @@ impl Ctx<'_> {
             target: Target::Kusto {
                 database: self.db.to_string(),
             },
-            commands,
+            commands: command_texts(&commands),
             operations: Vec::new(),
             phase,
             previous_address: None,

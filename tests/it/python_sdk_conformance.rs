@@ -67,7 +67,8 @@ fn case() -> serde_json::Value {
             Some("72f988bf-86f1-41af-91ab-2d7cd011db47"),
         )],
         Some("Kafka \"sink\""),
-    );
+    )
+    .to_string();
     json!({
         "database": DB,
         "table": TABLE,
@@ -75,11 +76,11 @@ fn case() -> serde_json::Value {
             render::execute_script(
                 &[
                     render::create_table(TABLE, &columns),
-                    render::create_or_alter_mapping(TABLE, MappingKind::Json, MAPPING, &mapping),
+                    render::create_or_alter_mapping(TABLE, MappingKind::Json, MAPPING, &mapping).to_string(),
                 ],
                 false,
             ),
-            render::alter_batching_policy(table_scope, &policy),
+            render::alter_batching_policy(table_scope, &policy).to_string(),
             principal.clone(),
         ],
         "reads": {
@@ -91,7 +92,7 @@ fn case() -> serde_json::Value {
         // Rows through the SDK's streaming ingestion and v2 query parsing, after the checks
         // above (the streaming policy would otherwise show in the schema script).
         "data": {
-            "enable": render::alter_streaming_policy(table_scope, true),
+            "enable": render::alter_streaming_policy(table_scope, true).to_string(),
             "json_lines": concat!(
                 r#"{"id":1,"player \"x\" name":"ann","score\\v2":1.5,"t":{"k":1},"at":"2024-01-01T00:00:00Z"}"#,
                 "\n",
@@ -129,7 +130,7 @@ fn case() -> serde_json::Value {
             // Observe's read of the schema script: no mappings, one command per row.
             "script": [
                 render::create_merge_table(TABLE, &columns),
-                render::alter_batching_policy(table_scope, &policy),
+                render::alter_batching_policy(table_scope, &policy).to_string(),
                 principal,
             ],
         },

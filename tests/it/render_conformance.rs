@@ -185,25 +185,28 @@ fn representative() -> Vec<(String, &'static str)> {
                 "CreateMergeTable",
             ),
             (
-                render::alter_merge_table(table, &COLUMNS[..2]),
+                render::alter_merge_table(table, &COLUMNS[..2]).to_string(),
                 "AlterMergeTable",
             ),
             (
-                render::alter_column_type(table, "player name", ColumnType::Long),
+                render::alter_column_type(table, "player name", ColumnType::Long).to_string(),
                 "AlterColumnType",
             ),
-            (render::drop_column(table, "table"), "DropColumn"),
-            (render::drop_table(table), "DropTable"),
             (
-                render::rename_table(table, "kustoplan_lease_gameplay"),
+                render::drop_column(table, "table").to_string(),
+                "DropColumn",
+            ),
+            (render::drop_table(table).to_string(), "DropTable"),
+            (
+                render::rename_table(table, "kustoplan_lease_gameplay").to_string(),
                 "RenameTable",
             ),
             (
-                render::rename_column(table, "player name", "table"),
+                render::rename_column(table, "player name", "table").to_string(),
                 "RenameColumn",
             ),
             (
-                render::rename_column(table, "PlayerID", "Player ID 2"),
+                render::rename_column(table, "PlayerID", "Player ID 2").to_string(),
                 "RenameColumn",
             ),
             (
@@ -214,11 +217,12 @@ fn representative() -> Vec<(String, &'static str)> {
                 render::alter_table_docstring(
                     table,
                     "managed by \"kustoplan\"\\prod\nline 2\ttab\u{1}",
-                ),
+                )
+                .to_string(),
                 "AlterTableDocString",
             ),
             (
-                render::alter_table_folder(table, "kustoplan/it's"),
+                render::alter_table_folder(table, "kustoplan/it's").to_string(),
                 "AlterTableFolder",
             ),
             (
@@ -227,27 +231,28 @@ fn representative() -> Vec<(String, &'static str)> {
                     MappingKind::Json,
                     "map \"1\".v2-x",
                     &mapping(),
-                ),
+                )
+                .to_string(),
                 "CreateOrAlterTableIngestionMapping",
             ),
             (
-                render::drop_mapping(table, MappingKind::Json, "map \"1\".v2-x"),
+                render::drop_mapping(table, MappingKind::Json, "map \"1\".v2-x").to_string(),
                 "DropTableIngestionMapping",
             ),
             (
-                render::alter_batching_policy(scope, &policy),
+                render::alter_batching_policy(scope, &policy).to_string(),
                 "AlterTablePolicyIngestionBatching",
             ),
             (
-                render::delete_batching_policy(scope),
+                render::delete_batching_policy(scope).to_string(),
                 "DeleteTablePolicyIngestionBatching",
             ),
             (
-                render::alter_streaming_policy(scope, true),
+                render::alter_streaming_policy(scope, true).to_string(),
                 "AlterTablePolicyStreamingIngestion",
             ),
             (
-                render::delete_streaming_policy(scope),
+                render::delete_streaming_policy(scope).to_string(),
                 "DeleteTablePolicyStreamingIngestion",
             ),
             (
@@ -263,7 +268,8 @@ fn representative() -> Vec<(String, &'static str)> {
                     scope,
                     PolicyKind::StreamingIngestion,
                     &json!({"IsEnabled": true, "HintAllocatedRate": 2.5}),
-                ),
+                )
+                .to_string(),
                 "AlterTablePolicyStreamingIngestion",
             ),
             (
@@ -271,7 +277,8 @@ fn representative() -> Vec<(String, &'static str)> {
                     RoleScope::Table(table, TableRole::Ingestors),
                     &["msauser=someone@live.com"],
                     None,
-                ),
+                )
+                .to_string(),
                 "AddTableRole",
             ),
             (
@@ -279,14 +286,16 @@ fn representative() -> Vec<(String, &'static str)> {
                     RoleScope::Table(table, TableRole::Admins),
                     &principals,
                     Some("AAD \"App\""),
-                ),
+                )
+                .to_string(),
                 "AddTableRole",
             ),
             (
                 render::drop_principals(
                     RoleScope::Table(table, TableRole::Ingestors),
                     &principals[..1],
-                ),
+                )
+                .to_string(),
                 "DropTableRole",
             ),
             (
@@ -310,15 +319,15 @@ fn representative() -> Vec<(String, &'static str)> {
         ];
         out.extend([
             (
-                render::alter_update_policy(table, &entries),
+                render::alter_update_policy(table, &entries).to_string(),
                 "AlterTablePolicyUpdate",
             ),
             (
-                render::alter_update_policy(table, &[]),
+                render::alter_update_policy(table, &[]).to_string(),
                 "AlterTablePolicyUpdate",
             ),
             (
-                render::delete_update_policy(table),
+                render::delete_update_policy(table).to_string(),
                 "DeleteTablePolicyUpdate",
             ),
         ]);
@@ -326,28 +335,31 @@ fn representative() -> Vec<(String, &'static str)> {
     let table = TABLES[1];
     for (column, ty) in COLUMNS {
         out.push((
-            render::alter_column_type(table, column, ty),
+            render::alter_column_type(table, column, ty).to_string(),
             "AlterColumnType",
         ));
-        out.push((render::drop_column(table, column), "DropColumn"));
+        out.push((render::drop_column(table, column).to_string(), "DropColumn"));
     }
     for kind in MappingKind::ALL {
         out.push((
-            render::create_or_alter_mapping(table, kind, "m", &mapping()),
+            render::create_or_alter_mapping(table, kind, "m", &mapping()).to_string(),
             "CreateOrAlterTableIngestionMapping",
         ));
         out.push((
-            render::drop_mapping(table, kind, "m"),
+            render::drop_mapping(table, kind, "m").to_string(),
             "DropTableIngestionMapping",
         ));
     }
     for role in TableRole::ALL {
         let scope = RoleScope::Table(table, role);
         out.push((
-            render::add_principals(scope, &principals, None),
+            render::add_principals(scope, &principals, None).to_string(),
             "AddTableRole",
         ));
-        out.push((render::drop_principals(scope, &principals), "DropTableRole"));
+        out.push((
+            render::drop_principals(scope, &principals).to_string(),
+            "DropTableRole",
+        ));
     }
     let retention = RetentionPolicy {
         soft_delete: Timespan::from_secs(90 * 86_400),
@@ -372,7 +384,7 @@ fn representative() -> Vec<(String, &'static str)> {
     ] {
         out.extend([
             (
-                render::alter_retention_policy(scope, &retention),
+                render::alter_retention_policy(scope, &retention).to_string(),
                 if what == "Table" {
                     "AlterTablePolicyRetention"
                 } else {
@@ -396,7 +408,7 @@ fn representative() -> Vec<(String, &'static str)> {
                 },
             ),
             (
-                render::alter_caching_policy(scope, &caching),
+                render::alter_caching_policy(scope, &caching).to_string(),
                 if what == "Table" {
                     "AlterTablePolicyCaching"
                 } else {
@@ -404,7 +416,7 @@ fn representative() -> Vec<(String, &'static str)> {
                 },
             ),
             (
-                render::delete_caching_policy(scope),
+                render::delete_caching_policy(scope).to_string(),
                 if what == "Table" {
                     "DeleteTablePolicyCaching"
                 } else {
@@ -417,19 +429,19 @@ fn representative() -> Vec<(String, &'static str)> {
         let scope = PolicyScope::Database(db);
         out.extend([
             (
-                render::alter_batching_policy(scope, &BatchingPolicy::DEFAULTS),
+                render::alter_batching_policy(scope, &BatchingPolicy::DEFAULTS).to_string(),
                 "AlterDatabasePolicyIngestionBatching",
             ),
             (
-                render::delete_batching_policy(scope),
+                render::delete_batching_policy(scope).to_string(),
                 "DeleteDatabasePolicyIngestionBatching",
             ),
             (
-                render::alter_streaming_policy(scope, false),
+                render::alter_streaming_policy(scope, false).to_string(),
                 "AlterDatabasePolicyStreamingIngestion",
             ),
             (
-                render::delete_streaming_policy(scope),
+                render::delete_streaming_policy(scope).to_string(),
                 "DeleteDatabasePolicyStreamingIngestion",
             ),
             (
@@ -462,11 +474,11 @@ fn representative() -> Vec<(String, &'static str)> {
     for role in DatabaseRole::ALL {
         let scope = RoleScope::Database("game db", role);
         out.push((
-            render::add_principals(scope, &principals[..1], Some("AAD App")),
+            render::add_principals(scope, &principals[..1], Some("AAD App")).to_string(),
             "AddDatabaseRole",
         ));
         out.push((
-            render::drop_principals(scope, &principals),
+            render::drop_principals(scope, &principals).to_string(),
             "DropDatabaseRole",
         ));
     }
@@ -488,14 +500,16 @@ fn representative() -> Vec<(String, &'static str)> {
                     "kustoplan/it's",
                     "managed by \"kustoplan\"\\prod [kustoplan:x]",
                     i % 2 == 0,
-                ),
+                )
+                .to_string(),
                 "CreateOrAlterFunction",
             ),
             (
-                render::create_or_alter_function(name, &PARAMETERS[..0], body, "", "", false),
+                render::create_or_alter_function(name, &PARAMETERS[..0], body, "", "", false)
+                    .to_string(),
                 "CreateOrAlterFunction",
             ),
-            (render::drop_function(name), "DropFunction"),
+            (render::drop_function(name).to_string(), "DropFunction"),
             (render::show_function(name), "ShowFunction"),
         ]);
     }
@@ -533,40 +547,46 @@ fn representative() -> Vec<(String, &'static str)> {
         let over = view(name, "DedupedPlays", true);
         out.extend([
             (
-                render::create_materialized_view(&full, render::ViewSource::Table),
+                render::create_materialized_view(&full, render::ViewSource::Table).to_string(),
                 "CreateMaterializedView",
             ),
             (
-                render::create_materialized_view(&bare, render::ViewSource::Table),
+                render::create_materialized_view(&bare, render::ViewSource::Table).to_string(),
                 "CreateMaterializedView",
             ),
             (
-                render::create_materialized_view(&over, render::ViewSource::MaterializedView),
+                render::create_materialized_view(&over, render::ViewSource::MaterializedView)
+                    .to_string(),
                 "CreateMaterializedViewOverMaterializedView",
             ),
             (
-                render::alter_materialized_view(&full, render::ViewSource::Table),
+                render::alter_materialized_view(&full, render::ViewSource::Table).to_string(),
                 "AlterMaterializedView",
             ),
             (
-                render::alter_materialized_view(&bare, render::ViewSource::Table),
+                render::alter_materialized_view(&bare, render::ViewSource::Table).to_string(),
                 "AlterMaterializedView",
             ),
             (
-                render::alter_materialized_view(&over, render::ViewSource::MaterializedView),
+                render::alter_materialized_view(&over, render::ViewSource::MaterializedView)
+                    .to_string(),
                 "AlterMaterializedViewOverMaterializedView",
             ),
             (
-                render::alter_materialized_view_docstring(name, &full.stored_docstring()),
+                render::alter_materialized_view_docstring(name, &full.stored_docstring())
+                    .to_string(),
                 "AlterMaterializedViewDocString",
             ),
             (
-                render::alter_materialized_view_folder(name, &full.folder),
+                render::alter_materialized_view_folder(name, &full.folder).to_string(),
                 "AlterMaterializedViewFolder",
             ),
-            (render::drop_materialized_view(name), "DropMaterializedView"),
             (
-                render::rename_materialized_view(name, "Renamed View"),
+                render::drop_materialized_view(name).to_string(),
+                "DropMaterializedView",
+            ),
+            (
+                render::rename_materialized_view(name, "Renamed View").to_string(),
                 "RenameMaterializedView",
             ),
         ]);
@@ -608,7 +628,7 @@ fn representative() -> Vec<(String, &'static str)> {
             "DropExtents",
         ));
     }
-    script.push(render::drop_table("GamePlay"));
+    script.push(render::drop_table("GamePlay").to_string());
     out.push((
         render::execute_script(&script, false),
         "ExecuteDatabaseScript",
@@ -760,7 +780,7 @@ fn plan_commands() -> Vec<String> {
     assert!(
         changes
             .iter()
-            .any(|c| c.commands == [render::drop_function("Old Function")]),
+            .any(|c| c.commands == [render::drop_function("Old Function").to_string()]),
         "{changes:?}"
     );
     assert!(changes.len() >= 6, "{changes:?}");
@@ -802,9 +822,9 @@ fn plan_commands() -> Vec<String> {
     let changes = diff(&renamed, &old_names, &options);
     let commands: Vec<String> = changes.iter().flat_map(|c| c.commands.clone()).collect();
     for expected in [
-        render::rename_table("Game Play (old)", "GamePlay"),
-        render::rename_column("GamePlay", "score-old", "Score"),
-        render::drop_function("Old Function"),
+        render::rename_table("Game Play (old)", "GamePlay").to_string(),
+        render::rename_column("GamePlay", "score-old", "Score").to_string(),
+        render::drop_function("Old Function").to_string(),
     ] {
         assert!(commands.contains(&expected), "{expected} in {commands:?}");
     }
@@ -855,33 +875,27 @@ fn sandbox_script_rows() -> Vec<String> {
     for (i, &table) in tables.iter().enumerate() {
         run(&render::create_table(table, &COLUMNS));
         if i % 2 == 0 {
-            run(&render::alter_table_folder(table, "kustoplan/it's"));
+            run(&render::alter_table_folder(table, "kustoplan/it's").to_string());
             run(&render::alter_table_docstring(
                 table,
                 "managed by \"kustoplan\"\\prod [kustoplan:x]",
-            ));
+            )
+            .to_string());
         }
-        run(&render::create_or_alter_mapping(
-            table,
-            MappingKind::Json,
-            "map_1.v2-x",
-            &mapping(),
-        ));
-        run(&render::alter_batching_policy(
-            PolicyScope::Table(table),
-            &policy,
-        ));
-        run(&render::alter_streaming_policy(
-            PolicyScope::Table(table),
-            i % 2 == 1,
-        ));
+        run(
+            &render::create_or_alter_mapping(table, MappingKind::Json, "map_1.v2-x", &mapping())
+                .to_string(),
+        );
+        run(&render::alter_batching_policy(PolicyScope::Table(table), &policy).to_string());
+        run(&render::alter_streaming_policy(PolicyScope::Table(table), i % 2 == 1).to_string());
         run(&render::alter_retention_policy(
             PolicyScope::Table(table),
             &RetentionPolicy {
                 soft_delete: Timespan::from_secs(90 * 86_400),
                 recoverable: i % 2 == 0,
             },
-        ));
+        )
+        .to_string());
         run(&render::alter_caching_policy(
             PolicyScope::Table(table),
             &CachingPolicy {
@@ -891,43 +905,40 @@ fn sandbox_script_rows() -> Vec<String> {
                     to: "2026-02-01T00:00:00Z".into(),
                 }],
             },
-        ));
+        )
+        .to_string());
         for role in TableRole::ALL {
             run(&render::add_principals(
                 RoleScope::Table(table, role),
                 &principals,
                 Some("AAD \"App\""),
-            ));
+            )
+            .to_string());
         }
     }
-    run(&render::alter_batching_policy(
-        PolicyScope::Database(db),
-        &policy,
-    ));
-    run(&render::alter_streaming_policy(
-        PolicyScope::Database(db),
-        true,
-    ));
+    run(&render::alter_batching_policy(PolicyScope::Database(db), &policy).to_string());
+    run(&render::alter_streaming_policy(PolicyScope::Database(db), true).to_string());
     run(&render::alter_retention_policy(
         PolicyScope::Database(db),
         &RetentionPolicy {
             soft_delete: Timespan::from_secs(3650 * 86_400),
             recoverable: true,
         },
-    ));
+    )
+    .to_string());
     run(&render::alter_caching_policy(
         PolicyScope::Database(db),
         &CachingPolicy {
             hot: Timespan::from_secs(31 * 86_400),
             hot_windows: Vec::new(),
         },
-    ));
+    )
+    .to_string());
     for role in DatabaseRole::ALL {
-        run(&render::add_principals(
-            RoleScope::Database(db, role),
-            &principals[..1],
-            None,
-        ));
+        run(
+            &render::add_principals(RoleScope::Database(db, role), &principals[..1], None)
+                .to_string(),
+        );
     }
     // The source has the target's columns: the query is the source table itself.
     run(&render::alter_update_policy(
@@ -940,12 +951,14 @@ fn sandbox_script_rows() -> Vec<String> {
             false,
             Some("system"),
         )],
-    ));
+    )
+    .to_string());
     run(&render::add_principal_fqns(
         RoleScope::Database(db, DatabaseRole::Viewers),
         &["msauser=someone@live.com"],
         Some("MSA"),
-    ));
+    )
+    .to_string());
     for (i, body) in BODIES.iter().enumerate() {
         run(&render::create_or_alter_function(
             &format!("{} f{i}", tables[i % tables.len()]),
@@ -954,7 +967,8 @@ fn sandbox_script_rows() -> Vec<String> {
             if i % 2 == 0 { "kustoplan/it's" } else { "" },
             "managed by \"kustoplan\"\\prod [kustoplan:x]",
             true,
-        ));
+        )
+        .to_string());
     }
     let response = run(&format!(
         ".show database {} schema as csl script",

@@ -91,7 +91,7 @@ fn table_schema_commands_exact() {
         ".create-merge table ['game-play.v1'] (a:int, ['b c']:string)"
     );
     assert_eq!(
-        alter_merge_table("table", &[("where", ColumnType::Timespan)]),
+        alter_merge_table("table", &[("where", ColumnType::Timespan)]).to_string(),
         ".alter-merge table ['table'] (['where']:timespan)"
     );
     assert_eq!(
@@ -117,7 +117,7 @@ fn table_schema_commands_parse_to_what_was_meant() {
             SchemaVerb::CreateMerge,
         ),
         (
-            alter_merge_table(r"a'b\c d", &AWKWARD_COLUMNS),
+            alter_merge_table(r"a'b\c d", &AWKWARD_COLUMNS).to_string(),
             SchemaVerb::AlterMerge,
         ),
     ] {
@@ -150,35 +150,40 @@ fn table_schema_commands_parse_to_what_was_meant() {
 #[test]
 fn column_and_table_commands_exact_and_parsed() {
     assert_eq!(
-        alter_column_type("Game Play", "score.v2", ColumnType::Long),
+        alter_column_type("Game Play", "score.v2", ColumnType::Long).to_string(),
         ".alter column ['Game Play'].['score.v2'] type=long"
     );
     assert_eq!(
-        parse(&alter_column_type(
-            "Game Play",
-            "score.v2",
-            ColumnType::Long
-        )),
+        parse(&alter_column_type("Game Play", "score.v2", ColumnType::Long).to_string()),
         Command::AlterColumnType {
             table: table_ref("Game Play"),
             column: "score.v2".into(),
             ty: ColumnType::Long,
         }
     );
-    assert_eq!(drop_column("T", "c"), ".drop column T.c");
-    assert_eq!(drop_column("a.b", "type"), ".drop column ['a.b'].['type']");
+    assert_eq!(drop_column("T", "c").to_string(), ".drop column T.c");
     assert_eq!(
-        parse(&drop_column("a.b", "type")),
+        drop_column("a.b", "type").to_string(),
+        ".drop column ['a.b'].['type']"
+    );
+    assert_eq!(
+        parse(&drop_column("a.b", "type").to_string()),
         Command::DropColumn {
             table: table_ref("a.b"),
             column: "type".into(),
             if_exists: false,
         }
     );
-    assert_eq!(drop_table("GamePlay"), ".drop table GamePlay ifexists");
-    assert_eq!(drop_table("table"), ".drop table ['table'] ifexists");
     assert_eq!(
-        parse(&drop_table("x-y")),
+        drop_table("GamePlay").to_string(),
+        ".drop table GamePlay ifexists"
+    );
+    assert_eq!(
+        drop_table("table").to_string(),
+        ".drop table ['table'] ifexists"
+    );
+    assert_eq!(
+        parse(&drop_table("x-y").to_string()),
         Command::DropTable {
             table: table_ref("x-y"),
             if_exists: true,
@@ -189,12 +194,15 @@ fn column_and_table_commands_exact_and_parsed() {
 #[test]
 fn rename_and_show_table_schema_exact_and_parsed() {
     assert_eq!(
-        rename_table("kustoplan_lease_s_1", "kustoplan_lease_s"),
+        rename_table("kustoplan_lease_s_1", "kustoplan_lease_s").to_string(),
         ".rename table kustoplan_lease_s_1 to kustoplan_lease_s"
     );
-    assert_eq!(rename_table("a b", "to"), ".rename table ['a b'] to ['to']");
     assert_eq!(
-        parse(&rename_table("a b", "to")),
+        rename_table("a b", "to").to_string(),
+        ".rename table ['a b'] to ['to']"
+    );
+    assert_eq!(
+        parse(&rename_table("a b", "to").to_string()),
         Command::RenameTable {
             from: "a b".into(),
             to: "to".into(),
@@ -216,22 +224,22 @@ fn rename_and_show_table_schema_exact_and_parsed() {
 fn docstring_and_folder_exact_and_parsed() {
     let text = "Owned by \"kustoplan\" stack=prod\\eu\nline 2\ttab";
     assert_eq!(
-        alter_table_docstring("T", text),
+        alter_table_docstring("T", text).to_string(),
         r#".alter table T docstring "Owned by \"kustoplan\" stack=prod\\eu\nline 2\ttab""#
     );
     assert_eq!(
-        alter_table_folder("my table", "kustoplan/prod"),
+        alter_table_folder("my table", "kustoplan/prod").to_string(),
         r#".alter table ['my table'] folder "kustoplan/prod""#
     );
     assert_eq!(
-        parse(&alter_table_docstring("T", text)),
+        parse(&alter_table_docstring("T", text).to_string()),
         Command::AlterDocString {
             table: table_ref("T"),
             docstring: text.into(),
         }
     );
     assert_eq!(
-        parse(&alter_table_folder("a'b", "it's \"here\"")),
+        parse(&alter_table_folder("a'b", "it's \"here\"").to_string()),
         Command::AlterFolder {
             table: table_ref("a'b"),
             folder: "it's \"here\"".into(),
@@ -255,11 +263,12 @@ fn mapping_commands_exact_and_parsed() {
             MappingKind::Json,
             "gameplay_json_mapping",
             &json!([{"column": "a", "Properties": {"Path": "$.a"}}])
-        ),
+        )
+        .to_string(),
         r#".create-or-alter table GamePlay ingestion json mapping "gameplay_json_mapping" "[{\"column\":\"a\",\"Properties\":{\"Path\":\"$.a\"}}]""#
     );
     assert_eq!(
-        drop_mapping("Game Play", MappingKind::Csv, "csv \"m\""),
+        drop_mapping("Game Play", MappingKind::Csv, "csv \"m\"").to_string(),
         r#".drop table ['Game Play'] ingestion csv mapping "csv \"m\"""#
     );
     let mapping = gameplay_mapping();
@@ -269,12 +278,9 @@ fn mapping_commands_exact_and_parsed() {
         kind,
         name,
         json,
-    } = parse(&create_or_alter_mapping(
-        "game play",
-        MappingKind::Json,
-        "my-map.v1",
-        &mapping,
-    ))
+    } = parse(
+        &create_or_alter_mapping("game play", MappingKind::Json, "my-map.v1", &mapping).to_string(),
+    )
     else {
         panic!("not a mapping command");
     };
@@ -285,7 +291,7 @@ fn mapping_commands_exact_and_parsed() {
     assert_eq!(serde_json::from_str::<Value>(&json).expect("json"), mapping);
     assert!(!json.contains('\n'));
     for kind in MappingKind::ALL {
-        let csl = drop_mapping("T", kind, "m");
+        let csl = drop_mapping("T", kind, "m").to_string();
         let Command::DropMapping { kind: parsed, .. } = parse(&csl) else {
             panic!("{csl}");
         };
@@ -304,31 +310,32 @@ fn policy() -> BatchingPolicy {
 #[test]
 fn policy_commands_exact() {
     assert_eq!(
-        alter_batching_policy(PolicyScope::Table("GamePlay"), &policy()),
+        alter_batching_policy(PolicyScope::Table("GamePlay"), &policy()).to_string(),
         r#".alter table GamePlay policy ingestionbatching "{\"MaximumBatchingTimeSpan\":\"00:00:10\",\"MaximumNumberOfItems\":100,\"MaximumRawDataSizeMB\":256}""#
     );
     assert_eq!(
-        alter_batching_policy(PolicyScope::Database("game db"), &BatchingPolicy::DEFAULTS),
+        alter_batching_policy(PolicyScope::Database("game db"), &BatchingPolicy::DEFAULTS)
+            .to_string(),
         r#".alter database ['game db'] policy ingestionbatching "{\"MaximumBatchingTimeSpan\":\"00:05:00\",\"MaximumNumberOfItems\":500,\"MaximumRawDataSizeMB\":1024}""#
     );
     assert_eq!(
-        delete_batching_policy(PolicyScope::Table("a b")),
+        delete_batching_policy(PolicyScope::Table("a b")).to_string(),
         ".delete table ['a b'] policy ingestionbatching"
     );
     assert_eq!(
-        delete_batching_policy(PolicyScope::Database("db")),
+        delete_batching_policy(PolicyScope::Database("db")).to_string(),
         ".delete database db policy ingestionbatching"
     );
     assert_eq!(
-        alter_streaming_policy(PolicyScope::Table("T"), true),
+        alter_streaming_policy(PolicyScope::Table("T"), true).to_string(),
         r#".alter table T policy streamingingestion "{\"IsEnabled\":true}""#
     );
     assert_eq!(
-        alter_streaming_policy(PolicyScope::Database("where"), false),
+        alter_streaming_policy(PolicyScope::Database("where"), false).to_string(),
         r#".alter database ['where'] policy streamingingestion "{\"IsEnabled\":false}""#
     );
     assert_eq!(
-        delete_streaming_policy(PolicyScope::Table("T")),
+        delete_streaming_policy(PolicyScope::Table("T")).to_string(),
         ".delete table T policy streamingingestion"
     );
 }
@@ -340,7 +347,7 @@ fn policy_commands_parse_to_what_was_meant() {
         target,
         policy: kind,
         value,
-    } = parse(&alter_batching_policy(PolicyScope::Table("a'b"), &policy()))
+    } = parse(&alter_batching_policy(PolicyScope::Table("a'b"), &policy()).to_string())
     else {
         panic!("not a policy command");
     };
@@ -350,14 +357,14 @@ fn policy_commands_parse_to_what_was_meant() {
     let parsed = serde_json::from_str::<Value>(&value.to_json()).expect("json");
     assert_eq!(BatchingPolicy::from_json(&parsed), Some(policy()));
     assert_eq!(
-        parse(&delete_streaming_policy(PolicyScope::Database("game db"))),
+        parse(&delete_streaming_policy(PolicyScope::Database("game db")).to_string()),
         Command::DeletePolicy {
             entity: EntityRef::Database("game db".into()),
             policy: PolicyKind::StreamingIngestion,
         }
     );
     assert_eq!(
-        parse(&alter_streaming_policy(PolicyScope::Database("x"), true)),
+        parse(&alter_streaming_policy(PolicyScope::Database("x"), true).to_string()),
         Command::AlterPolicy {
             merge: false,
             target: PolicyTarget::Database("x".into()),
@@ -375,11 +382,12 @@ fn principal_commands_exact() {
             RoleScope::Database("game db", DatabaseRole::Admins),
             &p,
             Some("AAD App")
-        ),
+        )
+        .to_string(),
         r#".add database ['game db'] admins ("aadapp=0000-app;72f988bf-tenant") "AAD App""#
     );
     assert_eq!(
-        drop_principals(RoleScope::Database("game db", DatabaseRole::Admins), &p),
+        drop_principals(RoleScope::Database("game db", DatabaseRole::Admins), &p).to_string(),
         r#".drop database ['game db'] admins ("aadapp=0000-app;72f988bf-tenant")"#
     );
     let two = [
@@ -387,11 +395,11 @@ fn principal_commands_exact() {
         PrincipalRef::new(PrincipalKind::Group, "ops", Some("contoso.com")),
     ];
     assert_eq!(
-        add_principals(RoleScope::Table("T", TableRole::Ingestors), &two, None),
+        add_principals(RoleScope::Table("T", TableRole::Ingestors), &two, None).to_string(),
         r#".add table T ingestors ("aaduser=jane@contoso.com", "aadgroup=ops;contoso.com")"#
     );
     assert_eq!(
-        drop_principals(RoleScope::Table("table", TableRole::Admins), &two[..1]),
+        drop_principals(RoleScope::Table("table", TableRole::Admins), &two[..1]).to_string(),
         r#".drop table ['table'] admins ("aaduser=jane@contoso.com")"#
     );
     assert_eq!(
@@ -399,7 +407,8 @@ fn principal_commands_exact() {
             RoleScope::Database("db", DatabaseRole::Viewers),
             &two[..1],
             Some("say \"hi\"")
-        ),
+        )
+        .to_string(),
         r#".add database db viewers ("aaduser=jane@contoso.com") "say \"hi\"""#
     );
 }
@@ -410,11 +419,11 @@ fn principal_commands_parse_for_every_role() {
     for role in DatabaseRole::ALL {
         for (csl, action) in [
             (
-                add_principals(RoleScope::Database(DB, role), &p, Some("n")),
+                add_principals(RoleScope::Database(DB, role), &p, Some("n")).to_string(),
                 PrincipalAction::Add,
             ),
             (
-                drop_principals(RoleScope::Database(DB, role), &p),
+                drop_principals(RoleScope::Database(DB, role), &p).to_string(),
                 PrincipalAction::Drop,
             ),
         ] {
@@ -433,7 +442,7 @@ fn principal_commands_parse_for_every_role() {
         }
     }
     for role in TableRole::ALL {
-        let csl = drop_principals(RoleScope::Table("a b", role), &p);
+        let csl = drop_principals(RoleScope::Table("a b", role), &p).to_string();
         let Command::Principals { action, scope, .. } = parse(&csl) else {
             panic!("{csl}");
         };
@@ -548,8 +557,8 @@ fn show_commands_exact_and_parsed() {
 fn execute_script_exact_and_parsed() {
     let commands = vec![
         create_merge_table("a b", &[("x", ColumnType::Int)]),
-        alter_table_docstring("a b", "line1\nline2 .drop table X"),
-        create_or_alter_mapping("a b", MappingKind::Json, "m", &gameplay_mapping()),
+        alter_table_docstring("a b", "line1\nline2 .drop table X").to_string(),
+        create_or_alter_mapping("a b", MappingKind::Json, "m", &gameplay_mapping()).to_string(),
     ];
     let script = execute_script(&commands, false);
     assert_eq!(
@@ -607,16 +616,16 @@ fn sandbox_round_trip_tables_columns_docstring_folder() {
     );
     run(
         &s,
-        &alter_merge_table(table, &[("timespan", ColumnType::Timespan)]),
+        &alter_merge_table(table, &[("timespan", ColumnType::Timespan)]).to_string(),
     );
     run(
         &s,
-        &alter_column_type(table, "score.v2-final", ColumnType::Decimal),
+        &alter_column_type(table, "score.v2-final", ColumnType::Decimal).to_string(),
     );
-    run(&s, &drop_column(table, "table"));
+    run(&s, &drop_column(table, "table").to_string());
     let docstring = "managed-by: kustoplan \"prod\" \\ stack\nsecond line";
-    run(&s, &alter_table_docstring(table, docstring));
-    run(&s, &alter_table_folder(table, "kustoplan/it's"));
+    run(&s, &alter_table_docstring(table, docstring).to_string());
+    run(&s, &alter_table_folder(table, "kustoplan/it's").to_string());
     let tables = schema(&s);
     let names: Vec<(String, ColumnType)> = columns_of(&tables, table);
     assert_eq!(
@@ -634,8 +643,8 @@ fn sandbox_round_trip_tables_columns_docstring_folder() {
     assert_eq!(tables[table]["DocString"], json!(docstring));
     assert_eq!(tables[table]["Folder"], json!("kustoplan/it's"));
 
-    run(&s, &drop_table("where"));
-    run(&s, &drop_table("where"));
+    run(&s, &drop_table("where").to_string());
+    run(&s, &drop_table("where").to_string());
     assert!(schema(&s).get("where").is_none());
 }
 
@@ -650,7 +659,8 @@ fn sandbox_round_trip_mappings() {
             MappingKind::Json,
             "map-1.v2",
             &gameplay_mapping(),
-        ),
+        )
+        .to_string(),
     );
     let rows = run(&s, &show_database_mappings(DB));
     assert_eq!(rows.len(), 1);
@@ -676,7 +686,7 @@ fn sandbox_round_trip_mappings() {
     assert_eq!(run(&s, &show_table_mappings("game play")).len(), 1);
     run(
         &s,
-        &drop_mapping("game play", MappingKind::Json, "map-1.v2"),
+        &drop_mapping("game play", MappingKind::Json, "map-1.v2").to_string(),
     );
     assert!(run(&s, &show_database_mappings(DB)).is_empty());
 }
@@ -688,7 +698,7 @@ fn sandbox_round_trip_policies() {
     run(&s, &create_table("x y", &[("a", ColumnType::Int)]));
     run(
         &s,
-        &alter_batching_policy(PolicyScope::Table("x y"), &policy()),
+        &alter_batching_policy(PolicyScope::Table("x y"), &policy()).to_string(),
     );
     let rows = run(&s, &show_tables_batching_policy());
     let by_entity: Vec<(&Value, Option<BatchingPolicy>)> = rows
@@ -710,29 +720,44 @@ fn sandbox_round_trip_policies() {
     );
     run(
         &s,
-        &alter_batching_policy(PolicyScope::Database(DB), &policy()),
+        &alter_batching_policy(PolicyScope::Database(DB), &policy()).to_string(),
     );
     let rows = run(&s, &show_batching_policy(PolicyScope::Database(DB)));
     assert_eq!(
         BatchingPolicy::from_json(&json_cell(&rows, 2)),
         Some(policy())
     );
-    run(&s, &delete_batching_policy(PolicyScope::Table("x y")));
-    run(&s, &delete_batching_policy(PolicyScope::Database(DB)));
+    run(
+        &s,
+        &delete_batching_policy(PolicyScope::Table("x y")).to_string(),
+    );
+    run(
+        &s,
+        &delete_batching_policy(PolicyScope::Database(DB)).to_string(),
+    );
     let rows = run(&s, &show_batching_policy(PolicyScope::Table("x y")));
     assert_eq!(rows[0][2], json!("null"));
 
-    run(&s, &alter_streaming_policy(PolicyScope::Table("x y"), true));
+    run(
+        &s,
+        &alter_streaming_policy(PolicyScope::Table("x y"), true).to_string(),
+    );
     let rows = run(&s, &show_streaming_policy(PolicyScope::Table("x y")));
     assert_eq!(json_cell(&rows, 2)["IsEnabled"], json!(true));
     run(
         &s,
-        &alter_streaming_policy(PolicyScope::Database(DB), false),
+        &alter_streaming_policy(PolicyScope::Database(DB), false).to_string(),
     );
     let rows = run(&s, &show_streaming_policy(PolicyScope::Database(DB)));
     assert_eq!(json_cell(&rows, 2)["IsEnabled"], json!(false));
-    run(&s, &delete_streaming_policy(PolicyScope::Table("x y")));
-    run(&s, &delete_streaming_policy(PolicyScope::Database(DB)));
+    run(
+        &s,
+        &delete_streaming_policy(PolicyScope::Table("x y")).to_string(),
+    );
+    run(
+        &s,
+        &delete_streaming_policy(PolicyScope::Database(DB)).to_string(),
+    );
     let rows = run(&s, &show_streaming_policy(PolicyScope::Table("x y")));
     assert_eq!(rows[0][2], json!("null"));
 }
@@ -749,7 +774,8 @@ fn sandbox_round_trip_principals() {
             RoleScope::Database(DB, DatabaseRole::Admins),
             std::slice::from_ref(&admin),
             Some("AAD \"App\""),
-        ),
+        )
+        .to_string(),
     );
     run(
         &s,
@@ -757,7 +783,8 @@ fn sandbox_round_trip_principals() {
             RoleScope::Database(DB, DatabaseRole::Viewers),
             std::slice::from_ref(&user),
             None,
-        ),
+        )
+        .to_string(),
     );
     run(
         &s,
@@ -765,7 +792,8 @@ fn sandbox_round_trip_principals() {
             RoleScope::Table("a b", TableRole::Ingestors),
             std::slice::from_ref(&admin),
             None,
-        ),
+        )
+        .to_string(),
     );
     // The sandbox lists principals as its directory resolved them.
     let listed = |p: &PrincipalRef| {
@@ -809,14 +837,16 @@ fn sandbox_round_trip_principals() {
         &drop_principals(
             RoleScope::Database(DB, DatabaseRole::Admins),
             std::slice::from_ref(&admin),
-        ),
+        )
+        .to_string(),
     );
     run(
         &s,
         &drop_principals(
             RoleScope::Table("a b", TableRole::Ingestors),
             std::slice::from_ref(&admin),
-        ),
+        )
+        .to_string(),
     );
     assert_eq!(
         assignments(&s),
@@ -834,14 +864,15 @@ fn sandbox_runs_a_rendered_script() {
     let s = sandbox();
     let commands = vec![
         create_merge_table("GamePlay", &[("a", ColumnType::Int)]),
-        alter_table_docstring("GamePlay", "x\n.drop table GamePlay"),
+        alter_table_docstring("GamePlay", "x\n.drop table GamePlay").to_string(),
         create_or_alter_mapping(
             "GamePlay",
             MappingKind::Json,
             "m",
             &json!([{"column": "a"}]),
-        ),
-        alter_batching_policy(PolicyScope::Table("GamePlay"), &policy()),
+        )
+        .to_string(),
+        alter_batching_policy(PolicyScope::Table("GamePlay"), &policy()).to_string(),
     ];
     let rows = run(&s, &execute_script(&commands, false));
     let results: Vec<(&Value, &Value)> = rows.iter().map(|r| (&r[2], &r[3])).collect();
@@ -865,7 +896,7 @@ fn execute_script_exact() {
         execute_script(
             &[
                 create_table("A", &[("a", ColumnType::Int)]),
-                drop_table("B")
+                drop_table("B").to_string()
             ],
             false
         ),
@@ -923,7 +954,7 @@ mod quoting_properties {
         /// Whatever the text, the literal holds exactly that text, on one line.
         #[test]
         fn strings_survive_quoting(text in awkward_text()) {
-            let csl = alter_table_docstring("T", &text);
+            let csl = alter_table_docstring("T", &text).to_string();
             prop_assert!(!csl.contains('\n'), "{}", csl);
             let Command::AlterDocString { docstring, .. } = parse(&csl) else {
                 panic!("{csl}");
@@ -964,7 +995,8 @@ fn schema_script_forms_exact_and_parsed() {
         PolicyScope::Database(DB),
         PolicyKind::StreamingIngestion,
         &policy,
-    );
+    )
+    .to_string();
     assert_eq!(
         csl,
         r#".alter database ['game db'] policy streamingingestion "{\"IsEnabled\":true,\"HintAllocatedRate\":2.5}""#
@@ -982,7 +1014,8 @@ fn schema_script_forms_exact_and_parsed() {
         RoleScope::Table("a b", TableRole::Admins),
         &["msauser=someone@live.com"],
         None,
-    );
+    )
+    .to_string();
     assert_eq!(
         csl,
         r#".add table ['a b'] admins ("msauser=someone@live.com")"#

@@ -17,9 +17,10 @@
 
 use super::materialized_views::view_side;
 use super::{
-    Action, Address, Change, ImpactClass, Phase, Side, Target, column_state, function_side,
-    named_table_side,
+    Action, Address, Change, ImpactClass, Phase, Side, Target, column_state, command_texts,
+    function_side, named_table_side,
 };
+use crate::kusto::command::Command;
 use crate::kusto::render;
 use crate::model::kusto::DatabaseState;
 
@@ -91,7 +92,7 @@ pub(super) fn resolve(want: &DatabaseState, have: &DatabaseState) -> Resolved {
                   summary: String,
                   before: Side,
                   after: Side,
-                  commands,
+                  commands: Vec<Command>,
                   phase| {
         Change {
             address,
@@ -106,7 +107,7 @@ pub(super) fn resolve(want: &DatabaseState, have: &DatabaseState) -> Resolved {
             target: Target::Kusto {
                 database: db.to_string(),
             },
-            commands,
+            commands: command_texts(&commands),
             operations: Vec::new(),
             phase,
         }

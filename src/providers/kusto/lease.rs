@@ -292,7 +292,11 @@ pub async fn acquire(
 async fn drop_sides(lease: &LiveLease, staged: &BTreeSet<String>) {
     let side = lease::side_name(&lease.table, &lease.record.id);
     for db in staged {
-        if let Err(e) = lease.transport.mgmt(db, &render::drop_table(&side)).await {
+        if let Err(e) = lease
+            .transport
+            .mgmt(db, &render::drop_table(&side).to_string())
+            .await
+        {
             tracing::warn!(
                 "cannot drop the apply lease's side table `{side}` in database `{db}`: {e}"
             );
@@ -352,9 +356,10 @@ async fn stage_and_rename(
     let side = lease::side_name(table, &record.id);
     let docstring = record.to_docstring();
     let stage = if attempt.staged {
-        render::alter_table_docstring(&side, &docstring)
+        render::alter_table_docstring(&side, &docstring).to_string()
     } else {
         render::create_table_with(&side, &[("Holder", ColumnType::String)], "", &docstring)
+            .to_string()
     };
     // From here on the side table may exist (even when the answer is lost): clean it up on
     // failure.
@@ -366,7 +371,7 @@ async fn stage_and_rename(
     // Another holder may release or expire between our attempts: a few rounds, not forever.
     for _ in 0..3 {
         match transport
-            .mgmt(db, &render::rename_table(&side, table))
+            .mgmt(db, &render::rename_table(&side, table).to_string())
             .await
         {
             Ok(_) => {
@@ -439,7 +444,7 @@ pub(crate) async fn take_over(
 ) -> Result<bool, LeaseError> {
     let aside = lease::side_name(table, &LeaseId::random());
     match transport
-        .mgmt(db, &render::rename_table(table, &aside))
+        .mgmt(db, &render::rename_table(table, &aside).to_string())
         .await
     {
         Ok(_) => {}
@@ -448,14 +453,14 @@ pub(crate) async fn take_over(
     }
     if read(transport, db, &aside).await?.is(id) {
         transport
-            .mgmt(db, &render::drop_table(&aside))
+            .mgmt(db, &render::drop_table(&aside).to_string())
             .await
             .map_err(|e| target("remove", db, e))?;
         return Ok(true);
     }
     // Not the lease we meant: give it back to whoever holds it now.
     transport
-        .mgmt(db, &render::rename_table(&aside, table))
+        .mgmt(db, &render::rename_table(&aside, table).to_string())
         .await
         .map_err(|e| target("remove", db, e))?;
     Ok(false)
@@ -538,7 +543,7 @@ impl LiveLease {
         self.transport
             .mgmt(
                 db,
-                &render::alter_table_docstring(&self.table, &record.to_docstring()),
+                &render::alter_table_docstring(&self.table, &record.to_docstring()).to_string(),
             )
             .await
             .map_err(|e| target("renew", db, e))?;
@@ -599,19 +604,19 @@ impl LiveLease {
         }
         let aside = lease::side_name(&self.table, id);
         self.transport
-            .mgmt(db, &render::rename_table(&self.table, &aside))
+            .mgmt(db, &render::rename_table(&self.table, &aside).to_string())
             .await
             .map_err(|e| target("release", db, e))?;
         let moved = read(&self.transport, db, &aside).await?;
         if moved.is(id) {
             self.transport
-                .mgmt(db, &render::drop_table(&aside))
+                .mgmt(db, &render::drop_table(&aside).to_string())
                 .await
                 .map_err(|e| target("release", db, e))?;
             return Ok(());
         }
         self.transport
-            .mgmt(db, &render::rename_table(&aside, &self.table))
+            .mgmt(db, &render::rename_table(&aside, &self.table).to_string())
             .await
             .map_err(|e| target("release", db, e))?;
         Err(LeaseError::Lost {

@@ -43,9 +43,9 @@ fn rows(name: &str, db: &Database, options: SchemaScriptOptions) -> Vec<String> 
             for m in &t.mappings {
                 // Stored mappings were validated JSON on the way in.
                 let json = serde_json::from_str(&m.mapping).unwrap_or(Value::Null);
-                out.push(render::create_or_alter_mapping(
-                    &t.name, m.kind, &m.name, &json,
-                ));
+                out.push(
+                    render::create_or_alter_mapping(&t.name, m.kind, &m.name, &json).to_string(),
+                );
             }
         }
     }
@@ -55,14 +55,17 @@ fn rows(name: &str, db: &Database, options: SchemaScriptOptions) -> Vec<String> 
             .strip_prefix('{')
             .and_then(|b| b.strip_suffix('}'))
             .unwrap_or(&f.body);
-        out.push(render::create_or_alter_function(
-            &f.name,
-            &f.parameters,
-            body,
-            &f.folder,
-            &f.docstring,
-            true,
-        ));
+        out.push(
+            render::create_or_alter_function(
+                &f.name,
+                &f.parameters,
+                body,
+                &f.folder,
+                &f.docstring,
+                true,
+            )
+            .to_string(),
+        );
     }
     for t in db.tables.values() {
         policies(
@@ -76,7 +79,7 @@ fn rows(name: &str, db: &Database, options: SchemaScriptOptions) -> Vec<String> 
             },
         );
         if let Some(entries) = &t.update_policies {
-            out.push(render::alter_update_policy(&t.name, entries));
+            out.push(render::alter_update_policy(&t.name, entries).to_string());
         }
     }
     policies(
@@ -125,14 +128,14 @@ fn policies(out: &mut Vec<String>, scope: PolicyScope<'_>, stored: Stored<'_>) {
     ];
     for (kind, text) in set {
         if let Some(json) = text.and_then(|t| serde_json::from_str::<Value>(&t).ok()) {
-            out.push(render::alter_policy(scope, kind, &json));
+            out.push(render::alter_policy(scope, kind, &json).to_string());
         }
     }
     if let Some(p) = &stored.retention {
         out.push(render::alter_merge_retention_properties(scope, p));
     }
     if let Some(p) = stored.caching {
-        out.push(render::alter_caching_policy(scope, p));
+        out.push(render::alter_caching_policy(scope, p).to_string());
     }
 }
 
@@ -144,10 +147,9 @@ fn principals<'a, R: Copy + 'a>(
 ) {
     for a in assignments {
         let notes = Some(a.notes.as_str()).filter(|n| !n.is_empty());
-        out.push(render::add_principal_fqns(
-            scope(a.role),
-            std::slice::from_ref(&a.fqn),
-            notes,
-        ));
+        out.push(
+            render::add_principal_fqns(scope(a.role), std::slice::from_ref(&a.fqn), notes)
+                .to_string(),
+        );
     }
 }
