@@ -42,11 +42,14 @@ pub fn run(args: &PlanArgs, color: ColorChoice) -> ExitCode {
             }
         }
     }
-    if args.detailed_exitcode && !plan.is_empty() {
+    let code = if args.detailed_exitcode && !plan.is_empty() {
         ExitCode::from(EXIT_CHANGES)
     } else {
         ExitCode::SUCCESS
-    }
+    };
+    session.finish();
+    std::mem::forget(plan);
+    code
 }
 
 /// The plan bound to its inputs, with absolute paths so it applies from any directory.
