@@ -39,11 +39,14 @@ pub fn run(args: &PlanArgs, color: ColorChoice) -> Exit {
             }
         }
     }
-    if args.detailed_exitcode && !plan.is_empty() {
+    let exit = if args.detailed_exitcode && !plan.is_empty() {
         Exit::Changes
     } else {
         Exit::Success
-    }
+    };
+    session.finish();
+    std::mem::forget(plan);
+    exit
 }
 
 /// The plan bound to its inputs, with absolute paths so it applies from any directory.

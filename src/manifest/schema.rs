@@ -4,7 +4,10 @@
 //! Checking the node tree against the schema (instead of relying on serde alone) is what lets
 //! `validate` report every unknown key and wrong type of a document, not just the first.
 
+mod node_json;
+
 use std::collections::BTreeMap;
+use std::sync::OnceLock;
 
 use jsonschema::error::{TypeKind, ValidationErrorKind};
 use jsonschema::{JsonType, ValidationError, Validator};
@@ -86,33 +89,51 @@ fn forbid_null(value: &mut Json) {
 }
 
 /// Checks documents of each kind against the schema.
+///
+/// A document is first checked as it is, a tree of located nodes ([`node_json`]); only a
+/// document with problems is converted to JSON and checked again to explain them, so a valid
+/// stack is checked without a JSON copy of any document.
 pub struct SchemaChecker {
     root: Json,
-    validators: BTreeMap<&'static str, Validator>,
+    /// One validator per kind over the node tree: the yes-or-no check.
+    on_nodes: BTreeMap<&'static str, Validator<node_json::NodeJson>>,
+    /// One validator per kind over JSON, compiled when a document first has problems: their
+    /// explanation.
+    on_json: OnceLock<BTreeMap<&'static str, Validator>>,
 }
 
 impl SchemaChecker {
     /// Compiles one validator per document kind.
     pub fn new() -> SchemaChecker {
         let root = structural_schema();
-        let defs = root.get("$defs").cloned().unwrap_or_else(|| json!({}));
-        let validators = KINDS
-            .iter()
-            .filter_map(|(kind, def)| {
-                let schema = json!({
-                    "$schema": "https://json-schema.org/draft/2020-12/schema",
-                    "$ref": format!("#/$defs/{def}"),
-                    "$defs": defs,
-                });
-                jsonschema::validator_for(&schema).ok().map(|v| (*kind, v))
+        let on_nodes = kind_schemas(&root)
+            .filter_map(|(kind, schema)| {
+                jsonschema::options_for::<node_json::NodeJson>()
+                    .build(&schema)
+                    .ok()
+                    .map(|v| (kind, v))
             })
             .collect();
-        SchemaChecker { root, validators }
+        SchemaChecker {
+            root,
+            on_nodes,
+            on_json: OnceLock::new(),
+        }
     }
 
     /// Every structural problem of one document of the given kind.
     pub fn check(&self, kind: &str, doc: &Node) -> Vec<Diagnostic> {
-        let Some(validator) = self.validators.get(kind) else {
+        if self.on_nodes.get(kind).is_some_and(|v| v.is_valid(doc)) {
+            return Vec::new();
+        }
+        let validators = self.on_json.get_or_init(|| {
+            kind_schemas(&self.root)
+                .filter_map(|(kind, schema)| {
+                    jsonschema::validator_for(&schema).ok().map(|v| (kind, v))
+                })
+                .collect()
+        });
+        let Some(validator) = validators.get(kind) else {
             return Vec::new();
         };
         let instance = doc.to_json();
@@ -249,6 +270,19 @@ impl SchemaChecker {
             .map(|p| p.keys().cloned().collect())
             .unwrap_or_default()
     }
+}
+
+/// The schema of each document kind: a reference to its `$defs` entry, with every definition.
+fn kind_schemas(root: &Json) -> impl Iterator<Item = (&'static str, Json)> + '_ {
+    let defs = root.get("$defs").cloned().unwrap_or_else(|| json!({}));
+    KINDS.iter().map(move |(kind, def)| {
+        let schema = json!({
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            "$ref": format!("#/$defs/{def}"),
+            "$defs": defs,
+        });
+        (*kind, schema)
+    })
 }
 
 impl Default for SchemaChecker {
@@ -440,6 +474,70 @@ mod tests {
                 ),
             ]
         );
+    }
+
+    /// Every YAML file under `dir`, recursively.
+    fn yaml_files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                yaml_files(&path, out);
+            } else if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
+                out.push(path);
+            }
+        }
+    }
+
+    /// The check over nodes says yes exactly when the check over the document's JSON copy does,
+    /// for every document of the examples and the invalid fixtures, every document of each kind
+    /// checked as every kind, and shapes only nodes have (complex keys, numbers as keys).
+    #[test]
+    fn the_check_over_nodes_agrees_with_the_check_over_json() {
+        let checker = SchemaChecker::new();
+        let on_json: BTreeMap<&str, Validator> = kind_schemas(&checker.root)
+            .map(|(kind, schema)| (kind, jsonschema::validator_for(&schema).unwrap()))
+            .collect();
+        let mut files = Vec::new();
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        yaml_files(&root.join("examples"), &mut files);
+        yaml_files(&root.join("tests/fixtures/invalid"), &mut files);
+        let mut texts: Vec<String> = files
+            .iter()
+            .map(|f| std::fs::read_to_string(f).unwrap())
+            .collect();
+        texts.extend(
+            [
+                "kind: Table\nname: T\ncolumns: [{name: A, type: int}]\n? [a]\n: 1\n? [b]\n: 2\n",
+                "kind: Table\nname: T\ncolumns: [{name: A, type: int}]\n? {a: 1}\n: 1\n",
+                "kind: Topic\nname: t\npartitions: 1.0\n",
+                "kind: Topic\nname: t\npartitions: 1.5\n",
+                "kind: Topic\nname: t\npartitions: -1\n",
+                "kind: Topic\nname: t\npartitions: .inf\n",
+                "kind: Topic\nname: t\npartitions: 3\nreplication_factor: 99999999999999\n",
+                "kind: Topic\nname: 12\npartitions: 3\n1: x\n",
+                "kind: Topic\nname: t\npartitions: 3\nconfig: {a: 1, b: 1.5, c: true, d: x, 1: 2}\n",
+                "kind: Table\nname: T\ncolumns: [{name: A, type: int}]\nretention: {soft_delete: 1d, recoverability: true}\n",
+                "kind: Table\nname: T\ncolumns: []\ningestion_batching: {max_items: 0.0}\n",
+                "kind: Sink\nname: s\nauth: {strategy: application, app_key: {env: K}}\nroutes: []\n",
+                "kind: Sink\nname: s\nauth: {strategy: 1}\nroutes: []\n",
+            ]
+            .map(str::to_string),
+        );
+        let mut checked = 0;
+        for text in &texts {
+            let Ok(docs) = parse_documents(text, 0) else {
+                continue;
+            };
+            for doc in &docs {
+                for (kind, _) in KINDS {
+                    let expected = on_json[kind].is_valid(&doc.to_json());
+                    let got = checker.on_nodes[kind].is_valid(doc);
+                    assert_eq!(got, expected, "{kind}: {doc:?}");
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked > 100, "{checked}");
     }
 
     #[test]

@@ -95,8 +95,17 @@ pub fn diff_report(
     observed: &KustoState,
     options: &DiffOptions,
 ) -> KustoDiff {
+    // The observed databases the stack does not declare are copied as they are; a declared one
+    // is put there as its renames leave it, so no database is copied twice.
     let mut report = KustoDiff {
-        live_after_renames: observed.clone(),
+        live_after_renames: KustoState {
+            databases: observed
+                .databases
+                .iter()
+                .filter(|(name, _)| !desired.databases.contains_key(*name))
+                .map(|(name, db)| (name.clone(), db.clone()))
+                .collect(),
+        },
         ..Default::default()
     };
     for (name, want) in &desired.databases {
