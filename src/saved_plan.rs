@@ -245,7 +245,9 @@ mod tests {
             target: Target::Kusto {
                 database: "db".into(),
             },
-            commands: vec![".alter table T (A:string)".into()],
+            kusto_commands: vec![
+                crate::kusto::command::parse(".alter table T (A:string)").expect("command"),
+            ],
             operations: Vec::new(),
             phase: crate::plan::Phase::KustoTables,
             previous_address: None,
@@ -282,7 +284,8 @@ mod tests {
     #[test]
     fn an_edited_command_is_an_edit() {
         let mut edited = drop_column();
-        edited.commands = vec![".drop table T".into()];
+        edited.kusto_commands =
+            vec![crate::kusto::command::parse(".drop table T").expect("command")];
         let file = saved(vec![edited]);
         assert!(matches!(
             check_changes(&file, &plan(vec![drop_column()])),
@@ -318,6 +321,120 @@ mod tests {
             assert!(
                 err.to_string()
                     .ends_with("is damaged: its fingerprint is not a SHA-256 digest (64 lower-case hex digits); make a new plan"),
+                "{err}"
+            );
+        }
+    }
+
+    /// A Kusto change as the planner makes it: typed commands, built by the constructors.
+    fn kusto_change(address: &str, kusto_commands: Vec<crate::kusto::command::Command>) -> Change {
+        Change {
+            address: address.parse().expect("address"),
+            kusto_commands,
+            ..drop_column()
+        }
+    }
+
+    fn typed_plan() -> SavedPlan {
+        use crate::kusto::render;
+        let sink = Change {
+            address: "connect.c.connector.gameplay-kusto-sink"
+                .parse()
+                .expect("address"),
+            target: Target::Connect {
+                cluster: "c".into(),
+            },
+            kusto_commands: Vec::new(),
+            operations: vec![crate::plan::Operation::PutConnectorConfig {
+                name: "gameplay-kusto-sink".into(),
+                config: Default::default(),
+            }],
+            phase: crate::plan::Phase::Connectors,
+            ..drop_column()
+        };
+        saved(vec![
+            kusto_change(
+                "kusto.db.table.GamePlay",
+                vec![
+                    render::rename_table("Plays", "GamePlay"),
+                    render::rename_column("GamePlay", "Points", "Score"),
+                    render::alter_merge_table(
+                        "GamePlay",
+                        &[("Level", crate::model::ColumnType::String)],
+                    ),
+                ],
+            ),
+            kusto_change(
+                "kusto.db.function.RecentPlays",
+                vec![render::drop_function("RecentPlays")],
+            ),
+            kusto_change(
+                "kusto.db.materialized-view.TopScores",
+                vec![render::drop_materialized_view("TopScores")],
+            ),
+            sink,
+        ])
+    }
+
+    /// Plans hold typed commands, files hold their text: a saved plan reads back to equal
+    /// changes, and its `commands` are the text plans have always shown (from the planner's
+    /// tests' expectations).
+    #[test]
+    fn typed_commands_are_written_as_the_known_text_and_read_back_equal() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("typed.plan");
+        let file = typed_plan();
+        write(&path, &file).expect("write");
+        let json: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).expect("read")).expect("json");
+        let commands: Vec<&serde_json::Value> = json["plan"]["changes"]
+            .as_array()
+            .expect("changes")
+            .iter()
+            .map(|c| &c["commands"])
+            .collect();
+        assert_eq!(
+            commands,
+            [
+                &serde_json::json!([
+                    ".rename table Plays to GamePlay",
+                    ".rename column GamePlay.Points to Score",
+                    ".alter-merge table GamePlay (Level:string)"
+                ]),
+                &serde_json::json!([".drop function RecentPlays ifexists"]),
+                &serde_json::json!([".drop materialized-view TopScores"]),
+                &serde_json::json!([
+                    "PUT /connector-plugins/KustoSinkConnector/config/validate, then PUT /connectors/gameplay-kusto-sink/config"
+                ]),
+            ]
+        );
+        assert_eq!(read(&path), Ok(file));
+    }
+
+    /// A command text that is not a Kusto control command, or a request text that is not what
+    /// the change's request sends, cannot be typed back: the file is refused as damaged.
+    #[test]
+    fn an_unparsable_command_or_a_rewritten_request_is_refused_as_damaged() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("edited.plan");
+        for (change, text, expected) in [
+            (
+                0,
+                ".frobnicate table GamePlay",
+                "the plan file is damaged or was edited: a command of kusto.db.table.GamePlay is not a Kusto control command",
+            ),
+            (
+                3,
+                "DELETE /connectors/gameplay-kusto-sink",
+                "the plan file is damaged or was edited: the commands of connect.c.connector.gameplay-kusto-sink are not the requests it sends",
+            ),
+        ] {
+            let mut json = serde_json::to_value(typed_plan()).expect("json");
+            json["plan"]["changes"][change]["commands"][0] = text.into();
+            std::fs::write(&path, json.to_string()).expect("write");
+            let err = read(&path).expect_err("an edited command accepted");
+            assert!(
+                matches!(&err, SavedPlanError::Unreadable(m) if m.contains(expected)),
                 "{err}"
             );
         }

@@ -110,7 +110,7 @@ fn change(
         target: Target::Connect {
             cluster: cluster.to_string(),
         },
-        commands: operations.iter().map(describe).collect(),
+        kusto_commands: Vec::new(),
         operations,
         phase,
         previous_address: None,
@@ -543,7 +543,7 @@ mod tests {
                 ImpactClass::Safe
             )]
         );
-        assert_eq!(changes[0].commands, vec!["PUT /connector-plugins/KustoSinkConnector/config/validate, then PUT /connectors/gameplay-kusto-sink/config".to_string()]);
+        assert_eq!(changes[0].command_texts(), vec!["PUT /connector-plugins/KustoSinkConnector/config/validate, then PUT /connectors/gameplay-kusto-sink/config".to_string()]);
         let mut live = want.clone();
         let c = live
             .get_mut("main")
@@ -631,7 +631,7 @@ mod tests {
         assert_eq!(before, "aad.auth.appkey = ****\nflush.interval.ms = 5000\n");
         assert!(!format!("{changes:?}").contains("literal-leaked-key"));
         assert_eq!(
-            changes[1].commands,
+            changes[1].command_texts(),
             vec!["PUT /connectors/gameplay-kusto-sink/resume".to_string()]
         );
 
@@ -898,7 +898,7 @@ mod tests {
             )]
         );
         assert_eq!(
-            changes[0].commands,
+            changes[0].command_texts(),
             vec!["DELETE /connectors/old-sink".to_string()]
         );
     }

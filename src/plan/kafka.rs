@@ -6,7 +6,6 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 
 use super::Address;
-use super::connect::describe;
 use super::{Action, Change, ImpactClass, Operation, Phase, Side, Target};
 use crate::model::connect::Topic;
 
@@ -217,7 +216,7 @@ fn change(
         before_state,
         after_state,
         target: Target::Kafka,
-        commands: operations.iter().map(describe).collect(),
+        kusto_commands: Vec::new(),
         operations,
         phase: Phase::Topics,
         previous_address: None,
@@ -261,7 +260,7 @@ mod tests {
         let (changes, errors) = diff(&desired, &observed);
         let got: Vec<(&str, Action, Vec<String>)> = changes
             .iter()
-            .map(|c| (c.address.as_str(), c.action, c.commands.clone()))
+            .map(|c| (c.address.as_str(), c.action, c.command_texts()))
             .collect();
         assert_eq!(
             got,

@@ -147,12 +147,6 @@ struct Ctx<'a> {
     database_retention: Timespan,
 }
 
-/// The text a change carries for its Kusto commands: the planner builds them as [`Command`]
-/// values and prints them here, when the change is made, with the AST's one printer.
-fn command_texts(commands: &[Command]) -> Vec<String> {
-    commands.iter().map(Command::to_string).collect()
-}
-
 impl Ctx<'_> {
     #[allow(clippy::too_many_arguments)]
     fn push(
@@ -180,7 +174,7 @@ impl Ctx<'_> {
             target: Target::Kusto {
                 database: self.db.to_string(),
             },
-            commands: command_texts(&commands),
+            kusto_commands: commands,
             operations: Vec::new(),
             phase,
             previous_address: None,

@@ -18,6 +18,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::kusto::command::Command;
 use crate::model::connect::Topic;
 
 use crate::model::ConnectManager;
@@ -164,6 +165,7 @@ pub enum Operation {
 
 /// One change of one object.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(into = "ChangeFile", try_from = "ChangeFile")]
 pub struct Change {
     /// Stable address, e.g. `kusto.gamedb.table.GamePlay.mapping.gameplay_json_mapping`.
     pub address: Address,
@@ -179,18 +181,16 @@ pub struct Change {
     pub after: Option<String>,
     /// The same facts as `before`, as JSON (objects with named fields, secrets masked as in
     /// the text), so programs reading a plan need not parse text made for a diff.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub before_state: Option<serde_json::Value>,
     /// The same facts as `after`, as JSON.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub after_state: Option<serde_json::Value>,
     /// Where the commands run.
     pub target: Target,
-    /// The exact commands or requests apply runs, in order, as text (Kusto control commands,
-    /// or the Kafka/Connect requests that `operations` carries out).
-    pub commands: Vec<String>,
+    /// The Kusto control commands apply runs, in order; empty for Kafka/Connect changes. Kept
+    /// as values, not text, so the AST's one printer writes every text that is shown or sent,
+    /// and code that needs to know what a command does reads it instead of parsing text.
+    pub kusto_commands: Vec<Command>,
     /// The structured Kafka/Connect requests; empty for Kusto changes.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub operations: Vec<Operation>,
     /// When in the apply order the change runs (see [`phase`]).
     pub phase: Phase,
@@ -198,8 +198,101 @@ pub struct Change {
     /// address under its old name, as Terraform's `previous_address`: the object is kept and
     /// moved, not dropped and created. A rename runs before the other changes of its phase,
     /// which build on the new name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub previous_address: Option<Address>,
+}
+
+/// A [`Change`] as saved plans and JSON plans write it: the commands as text (Kusto control
+/// commands, or the Kafka/Connect requests `operations` carries out), so the file format does
+/// not depend on how the plan holds them.
+#[derive(Serialize, Deserialize)]
+struct ChangeFile {
+    address: Address,
+    action: Action,
+    impact: ImpactClass,
+    summary: String,
+    before: Option<String>,
+    after: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    before_state: Option<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    after_state: Option<serde_json::Value>,
+    target: Target,
+    commands: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    operations: Vec<Operation>,
+    phase: Phase,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    previous_address: Option<Address>,
+}
+
+impl From<Change> for ChangeFile {
+    fn from(change: Change) -> ChangeFile {
+        let commands = change.command_texts();
+        ChangeFile {
+            address: change.address,
+            action: change.action,
+            impact: change.impact,
+            summary: change.summary,
+            before: change.before,
+            after: change.after,
+            before_state: change.before_state,
+            after_state: change.after_state,
+            target: change.target,
+            commands,
+            operations: change.operations,
+            phase: change.phase,
+            previous_address: change.previous_address,
+        }
+    }
+}
+
+impl TryFrom<ChangeFile> for Change {
+    type Error = String;
+
+    /// Parses a Kusto change's command texts back into commands. Text that does not parse, or
+    /// request texts that are not what the change's requests send, mean the file was damaged or
+    /// edited: nothing in it could be trusted to run.
+    fn try_from(file: ChangeFile) -> Result<Change, String> {
+        let kusto = matches!(file.target, Target::Kusto { .. });
+        let kusto_commands = if kusto {
+            file
+                .commands
+                .iter()
+                .map(|text| {
+                    crate::kusto::command::parse(text).map_err(|e| {
+                        format!(
+                            "the plan file is damaged or was edited: a command of {} is not a Kusto control command ({e})",
+                            file.address
+                        )
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?
+        } else {
+            Vec::new()
+        };
+        let change = Change {
+            address: file.address,
+            action: file.action,
+            impact: file.impact,
+            summary: file.summary,
+            before: file.before,
+            after: file.after,
+            before_state: file.before_state,
+            after_state: file.after_state,
+            target: file.target,
+            kusto_commands,
+            operations: file.operations,
+            phase: file.phase,
+            previous_address: file.previous_address,
+        };
+        if !kusto && change.command_texts() != file.commands {
+            return Err(format!(
+                "the plan file is damaged or was edited: the commands of {} are not the requests it sends",
+                change.address
+            ));
+        }
+        Ok(change)
+    }
 }
 
 /// One side of a change (the object before or after it) in both forms a plan carries: text for
@@ -233,6 +326,16 @@ impl Side {
 }
 
 impl Change {
+    /// The commands or requests apply runs, in order, as text: what plans show, saved plans
+    /// carry and apply reports name. Printed here from the typed work, never stored.
+    pub fn command_texts(&self) -> Vec<String> {
+        self.kusto_commands
+            .iter()
+            .map(Command::to_string)
+            .chain(self.operations.iter().map(connect::describe))
+            .collect()
+    }
+
     /// The order apply runs changes in: by phase; within a phase renames first (the other
     /// changes address the new names), then by address (a table before its columns and
     /// mappings). Every part of a plan sorts with this key, so a plan's order never depends on

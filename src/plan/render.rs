@@ -235,7 +235,7 @@ pub fn write_text(
                 let _ = writeln!(chunk, "      {}", paint(color, style, line));
             }
         }
-        for cmd in &c.commands {
+        for cmd in &c.command_texts() {
             let _ = writeln!(chunk, "      {}", paint(color, Style::Dim, &one_line(cmd)));
         }
         chunk.push('\n');
@@ -309,7 +309,7 @@ pub fn markdown(plan: &Plan, allowed: &[ImpactClass]) -> String {
         let _ = writeln!(
             detail,
             "{}</details>",
-            md::fenced("kusto", &c.commands.join("\n"))
+            md::fenced("kusto", &c.command_texts().join("\n"))
         );
         let used = head.len() + rows.len() + details.len() + footer_reserve;
         if used + row.len() + detail.len() > MARKDOWN_LIMIT {
@@ -510,7 +510,10 @@ mod tests {
             target: Target::Kusto {
                 database: "db".into(),
             },
-            commands: vec![".alter table T policy ingestionbatching \"{}\"".into()],
+            kusto_commands: vec![
+                crate::kusto::command::parse(".alter table T policy ingestionbatching \"{}\"")
+                    .expect("command"),
+            ],
             operations: Vec::new(),
             phase: crate::plan::Phase::KustoMappings,
             previous_address: None,
@@ -708,7 +711,7 @@ mod tests {
             "drop table a|b<img src=x onerror=alert(1)>`c` </summary></details>".into();
         hostile.before = None;
         hostile.after = None;
-        hostile.commands = vec![".drop table ['a|b<img>`c`'] // ```\n# injected".into()];
+        hostile.kusto_commands = vec![crate::kusto::render::drop_table("a|b<img>```c\n# injected")];
         let mut p = plan(vec![hostile]);
         p.stack = "s`x".into();
         p.environment = Some("<b>dev</b>".into());
@@ -727,7 +730,7 @@ mod tests {
         );
         assert!(
             md.contains(
-                "````kusto\n.drop table ['a|b<img>`c`'] // ```\n# injected\n````\n</details>\n"
+                "````kusto\n.drop table ['a|b<img>```c\\n# injected'] ifexists\n````\n</details>\n"
             ),
             "{md}"
         );

@@ -45,9 +45,9 @@ impl ApplyReport {
     /// apply was interrupted), so the report still lists every planned command.
     pub fn skip(&mut self, changes: &[Change], later: impl Fn(&Change) -> bool) {
         for c in changes.iter().filter(|c| later(c)) {
-            for cmd in &c.commands {
+            for cmd in c.command_texts() {
                 self.commands
-                    .push((c.address.clone(), cmd.clone(), CommandOutcome::NotRun));
+                    .push((c.address.clone(), cmd, CommandOutcome::NotRun));
             }
         }
     }

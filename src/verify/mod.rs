@@ -347,7 +347,7 @@ mod tests {
             before_state: None,
             after_state: None,
             target: Target::Kafka,
-            commands: Vec::new(),
+            kusto_commands: Vec::new(),
             operations: Vec::new(),
             phase: crate::plan::Phase::Topics,
             previous_address: None,

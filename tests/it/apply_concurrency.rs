@@ -44,7 +44,7 @@ fn change(db: &str, address: String, phase: Phase, command: String) -> Change {
         target: Target::Kusto {
             database: db.to_string(),
         },
-        commands: vec![command],
+        kusto_commands: vec![kustoplan::kusto::command::parse(&command).expect("command")],
         operations: Vec::new(),
         phase,
         previous_address: None,

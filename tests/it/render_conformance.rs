@@ -746,7 +746,7 @@ fn plan_commands() -> Vec<String> {
     };
     for want in &states {
         let changes = diff(want, &KustoState::default(), &options);
-        let commands: Vec<String> = changes.iter().flat_map(|c| c.commands.clone()).collect();
+        let commands: Vec<String> = changes.iter().flat_map(|c| c.command_texts()).collect();
         out.push(kustoplan::kusto::render::execute_script(&commands, false));
         out.extend(commands);
         for db in want.databases.keys() {
@@ -780,11 +780,11 @@ fn plan_commands() -> Vec<String> {
     assert!(
         changes
             .iter()
-            .any(|c| c.commands == [render::drop_function("Old Function").to_string()]),
+            .any(|c| c.command_texts() == [render::drop_function("Old Function").to_string()]),
         "{changes:?}"
     );
     assert!(changes.len() >= 6, "{changes:?}");
-    out.extend(changes.iter().flat_map(|c| c.commands.clone()));
+    out.extend(changes.iter().flat_map(|c| c.command_texts()));
 
     // Renames: the table, one of its columns and a function, from their old names.
     let mut old_names = states[0].clone();
@@ -820,7 +820,7 @@ fn plan_commands() -> Vec<String> {
         },
     );
     let changes = diff(&renamed, &old_names, &options);
-    let commands: Vec<String> = changes.iter().flat_map(|c| c.commands.clone()).collect();
+    let commands: Vec<String> = changes.iter().flat_map(|c| c.command_texts()).collect();
     for expected in [
         render::rename_table("Game Play (old)", "GamePlay").to_string(),
         render::rename_column("GamePlay", "score-old", "Score").to_string(),

@@ -451,7 +451,7 @@ pub struct TableRename {
 }
 
 /// One command of an `.execute database script`, with its source text.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScriptCommand {
     /// The command text as written in the script (trimmed, comments between commands removed).
     pub text: String,
@@ -460,7 +460,7 @@ pub struct ScriptCommand {
 }
 
 /// A parsed control command.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
     /// `.show version`
     ShowVersion,

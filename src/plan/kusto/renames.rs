@@ -17,8 +17,8 @@
 
 use super::materialized_views::view_side;
 use super::{
-    Action, Address, Change, ImpactClass, Phase, Side, Target, column_state, command_texts,
-    function_side, named_table_side,
+    Action, Address, Change, ImpactClass, Phase, Side, Target, column_state, function_side,
+    named_table_side,
 };
 use crate::kusto::command::Command;
 use crate::kusto::render;
@@ -107,7 +107,7 @@ pub(super) fn resolve(want: &DatabaseState, have: &DatabaseState) -> Resolved {
             target: Target::Kusto {
                 database: db.to_string(),
             },
-            commands: command_texts(&commands),
+            kusto_commands: commands,
             operations: Vec::new(),
             phase,
         }

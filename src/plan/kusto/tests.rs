@@ -45,7 +45,7 @@ fn observe_all(sandbox: &KustoSandbox, desired: &KustoState) -> KustoState {
 
 fn apply_all(sandbox: &KustoSandbox, changes: &[Change]) {
     for c in changes {
-        for cmd in &c.commands {
+        for cmd in &c.command_texts() {
             run(sandbox, cmd);
         }
     }
@@ -104,21 +104,21 @@ fn from_empty_the_gameplay_walkthrough_is_four_safe_creates_in_dependency_order(
         ]
     );
     assert_eq!(
-        changes[0].commands,
+        changes[0].command_texts(),
         vec![
             r#".create table GamePlay (PlayerID:int, GameID:int, Win:long, Score:int, EventTime:datetime) with (docstring = "[kustoplan:gameplay]")"#.to_string(),
         ]
     );
     assert_eq!(
-        changes[1].commands,
+        changes[1].command_texts(),
         vec![r#".create-or-alter table GamePlay ingestion json mapping "gameplay_json_mapping" "[{\"column\":\"PlayerID\",\"datatype\":\"int\",\"Properties\":{\"Path\":\"$.playerId\"}},{\"column\":\"GameID\",\"datatype\":\"int\",\"Properties\":{\"Path\":\"$.gameId\"}},{\"column\":\"Win\",\"datatype\":\"long\",\"Properties\":{\"Path\":\"$.win\"}},{\"column\":\"Score\",\"datatype\":\"int\",\"Properties\":{\"Path\":\"$.score\"}},{\"column\":\"EventTime\",\"datatype\":\"datetime\",\"Properties\":{\"Path\":\"$.eventTime\"}}]""#.to_string()]
     );
     assert_eq!(
-        changes[2].commands,
+        changes[2].command_texts(),
         vec![r#".alter table GamePlay policy ingestionbatching "{\"MaximumBatchingTimeSpan\":\"00:00:10\",\"MaximumNumberOfItems\":5,\"MaximumRawDataSizeMB\":100}""#.to_string()]
     );
     assert_eq!(
-        changes[3].commands,
+        changes[3].command_texts(),
         vec![format!(
             r#".add database gamedb admins ("{app}") "AAD App""#
         )]
@@ -186,15 +186,15 @@ fn column_changes_are_classified_by_risk() {
         ]
     );
     assert_eq!(
-        changes[0].commands,
+        changes[0].command_texts(),
         vec![".alter-merge table GamePlay (Level:string)".to_string()]
     );
     assert_eq!(
-        changes[1].commands,
+        changes[1].command_texts(),
         vec![".alter column GamePlay.Win type=real".to_string()]
     );
     assert_eq!(
-        changes[2].commands,
+        changes[2].command_texts(),
         vec![".drop column GamePlay.Score".to_string()]
     );
 }
@@ -276,7 +276,7 @@ fn pruning_touches_only_tables_this_stack_owns() {
     let drops: Vec<_> = changes
         .iter()
         .filter(|c| c.action == Action::Delete)
-        .map(|c| (c.address.as_str(), c.impact, c.commands.clone()))
+        .map(|c| (c.address.as_str(), c.impact, c.command_texts()))
         .collect();
     assert_eq!(
         drops,
@@ -385,7 +385,7 @@ fn table_principals_and_policies_at_both_levels_round_trip() {
     let changes = diff(&desired, &observe_all(&sandbox, &desired), &owned);
     assert!(!changes.is_empty());
     for c in &changes {
-        for cmd in &c.commands {
+        for cmd in &c.command_texts() {
             sandbox
                 .execute("telemetry", cmd, &Caller::cluster_admin("aaduser=me"))
                 .unwrap_or_else(|e| panic!("{cmd}: {e:?}"));
@@ -467,7 +467,7 @@ fn a_declared_table_without_any_marker_is_adopted_without_a_change_and_never_pru
     }
     let changes = diff(&changed, &observed, &options());
     assert_eq!(
-        changes[0].commands,
+        changes[0].command_texts(),
         vec![r#".alter table GamePlay docstring "Game events [kustoplan:gameplay]""#.to_string()],
         "the marker comes with the next docstring change"
     );
@@ -525,7 +525,7 @@ fn a_listed_role_is_the_exact_set_and_unlisted_roles_are_counted() {
         )
     );
     assert_eq!(
-        report.changes[0].commands,
+        report.changes[0].command_texts(),
         vec![format!(".drop database gamedb admins (\"{intruder}\")")]
     );
     assert_eq!(report.undeclared_principals_left, 1, "the viewer is kept");
@@ -704,9 +704,9 @@ fn streaming_is_judged_by_effect_and_declared_off_is_an_explicit_policy() {
                 assert_eq!(table.len(), 1, "{case}: {changes:?}");
                 assert_eq!(table[0].action, action, "{case}");
                 assert!(
-                    table[0].commands.iter().any(|c| c.contains(command)),
+                    table[0].command_texts().iter().any(|c| c.contains(command)),
                     "{case}: {:?}",
-                    table[0].commands
+                    table[0].command_texts()
                 );
             }
         }
@@ -909,7 +909,7 @@ fn functions_round_trip_and_only_real_body_changes_are_updates() {
         (Action::Create, ImpactClass::Safe, Phase::KustoFunctions)
     );
     assert_eq!(
-        created[0].commands,
+        created[0].command_texts(),
         [
             ".create-or-alter function with (folder = \"Helpers\", docstring = \"Plays since a time [kustoplan:gameplay]\") RecentPlays(since:timespan) {\nGamePlay\n| where EventTime > ago(since)\n| take 10\n}"
         ]
@@ -1008,7 +1008,10 @@ fn undeclared_functions_are_dropped_only_when_pruning_and_owned() {
         )],
         "only the function this stack owns"
     );
-    assert_eq!(changes[0].commands, [".drop function RecentPlays ifexists"]);
+    assert_eq!(
+        changes[0].command_texts(),
+        [".drop function RecentPlays ifexists"]
+    );
     assert_eq!(changes[0].phase, Phase::KustoRemovals);
     assert!(
         changes[0].summary.contains("that call it fail"),
@@ -1120,7 +1123,7 @@ fn a_renamed_table_is_renamed_first_and_diffed_under_its_new_name() {
         ]
     );
     assert_eq!(
-        report.changes[0].commands,
+        report.changes[0].command_texts(),
         [".rename table Plays to GamePlay"]
     );
     assert_eq!(
@@ -1139,7 +1142,7 @@ fn a_renamed_table_is_renamed_first_and_diffed_under_its_new_name() {
         report.changes[0].summary
     );
     assert_eq!(
-        report.changes[1].commands,
+        report.changes[1].command_texts(),
         [".alter-merge table GamePlay (Level:string)"]
     );
     // The cross-system checks judge routes against the renamed state.
@@ -1322,7 +1325,7 @@ fn a_renamed_column_is_renamed_before_its_type_change_and_mapping_update() {
         "no drop of Score, no add of Points"
     );
     assert_eq!(
-        report.changes[0].commands,
+        report.changes[0].command_texts(),
         [".rename column GamePlay.Score to Points"]
     );
     assert_eq!(
@@ -1333,7 +1336,7 @@ fn a_renamed_column_is_renamed_before_its_type_change_and_mapping_update() {
         Some("kusto.gamedb.table.GamePlay.column.Score")
     );
     assert_eq!(
-        report.changes[1].commands,
+        report.changes[1].command_texts(),
         [".alter column GamePlay.Points type=long"]
     );
     apply_all(&sandbox, &report.changes);
@@ -1377,7 +1380,7 @@ fn a_renamed_function_is_created_under_its_new_name_and_the_old_one_dropped() {
         Some("kusto.gamedb.function.LatestPlays")
     );
     assert_eq!(
-        change.commands,
+        change.command_texts(),
         [
             ".create-or-alter function with (folder = \"Helpers\", docstring = \"Plays since a time [kustoplan:gameplay]\") RecentPlays(since:timespan) {\nGamePlay | take 1\n}",
             ".drop function LatestPlays ifexists"
@@ -1422,10 +1425,10 @@ fn a_column_of_a_renamed_table_is_renamed_after_the_table_and_before_added_colum
     });
     let report = diff_report(&desired, &observe_all(&sandbox, &desired), &pruning());
     assert!(report.rename_problems.is_empty(), "{report:?}");
-    let commands: Vec<&str> = report
+    let commands: Vec<String> = report
         .changes
         .iter()
-        .flat_map(|c| c.commands.iter().map(String::as_str))
+        .flat_map(Change::command_texts)
         .collect();
     assert_eq!(
         commands[..2],
@@ -1492,9 +1495,9 @@ fn materialized_views_plan_converge_rename_and_prune() {
         .collect();
     assert_eq!(views.len(), 2, "{changes:#?}");
     assert!(
-        views[1].commands[0].contains("Best on materialized-view Dedup"),
+        views[1].command_texts()[0].contains("Best on materialized-view Dedup"),
         "{:?}",
-        views[1].commands
+        views[1].command_texts()
     );
     // Best sorts before Dedup but reads it: its phase runs after Dedup's.
     assert!(
@@ -1522,7 +1525,7 @@ fn materialized_views_plan_converge_rename_and_prune() {
         )]
     );
     assert_eq!(
-        renamed[0].commands,
+        renamed[0].command_texts(),
         [".rename materialized-view Best to TopScores"]
     );
     apply_all(&sandbox, &renamed);
@@ -1545,7 +1548,10 @@ fn materialized_views_plan_converge_rename_and_prune() {
             ImpactClass::DataLoss
         )]
     );
-    assert_eq!(pruned[0].commands, [".drop materialized-view TopScores"]);
+    assert_eq!(
+        pruned[0].command_texts(),
+        [".drop materialized-view TopScores"]
+    );
 
     // A live table's name, or a source nobody has, refuses the plan.
     let db = desired.databases.get_mut("gamedb").expect("gamedb");

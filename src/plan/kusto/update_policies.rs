@@ -503,7 +503,7 @@ mod tests {
 
     fn apply(sandbox: &KustoSandbox, changes: &[Change]) {
         for c in changes {
-            for command in &c.commands {
+            for command in &c.command_texts() {
                 sandbox
                     .execute("db", command, &Caller::cluster_admin("aaduser=me"))
                     .unwrap_or_else(|e| panic!("{command}: {e:?}"));
@@ -546,7 +546,7 @@ mod tests {
             change.summary
         );
         assert_eq!(
-            change.commands,
+            change.command_texts(),
             vec![
                 r#".alter table Parsed policy update "[{\"IsEnabled\":true,\"Source\":\"Raw\",\"Query\":\"ParseRaw()\",\"IsTransactional\":true,\"PropagateIngestionProperties\":false}]""#
             ]
@@ -630,7 +630,7 @@ mod tests {
         let report = plan(&s, &want, false);
         let c = &report.changes[0];
         assert_eq!(
-            (c.action, c.impact, c.commands.clone()),
+            (c.action, c.impact, c.command_texts()),
             (
                 Action::Delete,
                 ImpactClass::DataLoss,
@@ -724,7 +724,7 @@ mod tests {
             target: crate::plan::Target::Connect {
                 cluster: "c".into(),
             },
-            commands: Vec::new(),
+            kusto_commands: Vec::new(),
             operations: vec![Operation::PutConnectorConfig {
                 name: "sink".into(),
                 config,

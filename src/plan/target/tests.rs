@@ -16,7 +16,7 @@ fn change(address: &str, action: Action, target: Target) -> Change {
         before_state: None,
         after_state: None,
         target,
-        commands: Vec::new(),
+        kusto_commands: Vec::new(),
         operations: Vec::new(),
         phase: crate::plan::Phase::Topics,
         previous_address: None,

@@ -67,8 +67,9 @@ fn names_another_database(command: &str) -> bool {
     lower.contains("database(") || lower.contains("cluster(")
 }
 
-/// The plan's Kusto commands as (address, database, command), in plan order.
-fn commands(changes: &[Change]) -> Vec<(&Address, &str, &str)> {
+/// The plan's Kusto commands as (address, database, command text), in plan order: each printed
+/// once, here, where it is sent.
+fn commands(changes: &[Change]) -> Vec<(&Address, &str, String)> {
     changes
         .iter()
         .filter_map(|change| match &change.target {
@@ -77,16 +78,16 @@ fn commands(changes: &[Change]) -> Vec<(&Address, &str, &str)> {
         })
         .flat_map(|(change, database)| {
             change
-                .commands
+                .kusto_commands
                 .iter()
-                .map(move |command| (&change.address, database, command.as_str()))
+                .map(move |command| (&change.address, database, command.to_string()))
         })
         .collect()
 }
 
 /// Groups the commands into stages of per-database lanes of script-sized batches (see the
 /// module documentation for why this keeps every order the plan needs).
-fn stages(commands: &[(&Address, &str, &str)]) -> Vec<Stage> {
+fn stages(commands: &[(&Address, &str, String)]) -> Vec<Stage> {
     let mut out = Vec::new();
     let mut stage = Stage::default();
     // The current stage's lane of each database.
@@ -150,7 +151,7 @@ pub struct BatchStart<'a> {
 /// never spawned), so the locks are only ever held between two awaits.
 struct Run<'a, F> {
     transport: &'a KustoTransport,
-    commands: &'a [(&'a Address, &'a str, &'a str)],
+    commands: &'a [(&'a Address, &'a str, String)],
     total: usize,
     stop: &'a StopRequest,
     /// A command did not complete, or a stop was requested: no batch starts any more.
@@ -183,7 +184,7 @@ impl<F: FnMut(BatchStart<'_>)> Run<'_, F> {
             let commands: Vec<String> = batch
                 .items
                 .iter()
-                .map(|&i| self.commands[i].2.to_string())
+                .map(|&i| self.commands[i].2.clone())
                 .collect();
             let script = render::execute_script(&commands, false);
             self.requests.fetch_add(1, Ordering::SeqCst);
@@ -333,11 +334,19 @@ mod tests {
             target: Target::Kusto {
                 database: database.into(),
             },
-            commands,
+            kusto_commands: commands
+                .iter()
+                .map(|c| crate::kusto::command::parse(c).expect("command"))
+                .collect(),
             operations: Vec::new(),
             phase: crate::plan::Phase::Topics,
             previous_address: None,
         }
+    }
+
+    /// A command that names only its own database, as printed.
+    fn table(name: &str) -> String {
+        format!(".create table {name} (x:int)")
     }
 
     fn change(address: &str, commands: Vec<String>) -> Change {
@@ -395,23 +404,23 @@ mod tests {
     fn each_database_gets_one_script_in_plan_order_whatever_the_phases_interleave() {
         // The plan sorts by phase, then address: tables of both databases, then their mappings.
         let changes = vec![
-            change_in("a", "kusto.a.table.T", vec!["A1".into()]),
-            change_in("b", "kusto.b.table.T", vec!["B1".into()]),
+            change_in("a", "kusto.a.table.T", vec![table("A1")]),
+            change_in("b", "kusto.b.table.T", vec![table("B1")]),
             change_in(
                 "a",
                 "kusto.a.table.T.mapping.m",
-                vec!["A2".into(), "A3".into()],
+                vec![table("A2"), table("A3")],
             ),
-            change_in("b", "kusto.b.table.T.mapping.m", vec!["B2".into()]),
+            change_in("b", "kusto.b.table.T.mapping.m", vec![table("B2")]),
         ];
         assert_eq!(
             shape(&changes),
             vec![vec![
                 (
                     "a".to_string(),
-                    vec![vec!["A1".into(), "A2".into(), "A3".into()]]
+                    vec![vec![table("A1"), table("A2"), table("A3")]]
                 ),
-                ("b".to_string(), vec![vec!["B1".into(), "B2".into()]]),
+                ("b".to_string(), vec![vec![table("B1"), table("B2")]]),
             ]]
         );
     }
@@ -420,27 +429,27 @@ mod tests {
     fn a_command_naming_another_database_waits_for_everything_before_it() {
         let function = ".create-or-alter function F() { Database(\"b\").T | take 1 }";
         let changes = vec![
-            change_in("a", "kusto.a.table.T", vec!["A1".into()]),
-            change_in("b", "kusto.b.table.T", vec!["B1".into()]),
+            change_in("a", "kusto.a.table.T", vec![table("A1")]),
+            change_in("b", "kusto.b.table.T", vec![table("B1")]),
             change_in("a", "kusto.a.function.F", vec![function.into()]),
-            change_in("b", "kusto.b.function.G", vec!["B2".into()]),
+            change_in("b", "kusto.b.function.G", vec![table("B2")]),
         ];
         assert_eq!(
             shape(&changes),
             vec![
                 vec![
-                    ("a".to_string(), vec![vec!["A1".to_string()]]),
-                    ("b".to_string(), vec![vec!["B1".to_string()]]),
+                    ("a".to_string(), vec![vec![table("A1")]]),
+                    ("b".to_string(), vec![vec![table("B1")]]),
                 ],
                 vec![
                     ("a".to_string(), vec![vec![function.to_string()]]),
-                    ("b".to_string(), vec![vec!["B2".to_string()]]),
+                    ("b".to_string(), vec![vec![table("B2")]]),
                 ],
             ]
         );
         // In a stage of its own database only, nothing needs to wait.
         let alone = vec![
-            change_in("a", "kusto.a.table.T", vec!["A1".into()]),
+            change_in("a", "kusto.a.table.T", vec![table("A1")]),
             change_in("a", "kusto.a.function.F", vec![function.into()]),
         ];
         assert_eq!(shape(&alone).len(), 1);

@@ -25,7 +25,10 @@ mod apply {
             target: Target::Kusto {
                 database: database.into(),
             },
-            commands,
+            kusto_commands: commands
+                .iter()
+                .map(|c| crate::kusto::command::parse(c).expect("command"))
+                .collect(),
             operations: Vec::new(),
             phase: crate::plan::Phase::Topics,
             previous_address: None,
