@@ -712,7 +712,18 @@ mod tests {
         hostile.before = None;
         hostile.after = None;
         hostile.kusto_commands = vec![crate::kusto::render::drop_table("a|b<img>```c\n# injected")];
-        let mut p = plan(vec![hostile]);
+        // A function body is free text over several lines: a fence and a heading in it must
+        // stay inside the code block.
+        let mut body = change("kusto.db.function.F", Action::Create, ImpactClass::Safe);
+        body.kusto_commands = vec![crate::kusto::render::create_or_alter_function::<&str>(
+            "F",
+            &[],
+            "T\n// ```\n# injected\n| take 1",
+            "",
+            "",
+            false,
+        )];
+        let mut p = plan(vec![hostile, body]);
         p.stack = "s`x".into();
         p.environment = Some("<b>dev</b>".into());
         let md = markdown(&p, &[]);
@@ -733,6 +744,17 @@ mod tests {
                 "````kusto\n.drop table ['a|b<img>```c\\n# injected'] ifexists\n````\n</details>\n"
             ),
             "{md}"
+        );
+        let fenced = md
+            .split("````kusto\n.create-or-alter function")
+            .nth(1)
+            .and_then(|rest| rest.split("\n````\n</details>").next())
+            .unwrap_or_else(|| {
+                panic!("the function's command is not in a four-backtick block: {md}")
+            });
+        assert!(
+            fenced.contains("\n// ```\n# injected\n"),
+            "the body's lines are kept as they are inside the block: {md}"
         );
     }
 
