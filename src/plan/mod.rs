@@ -461,6 +461,32 @@ pub fn is_sha256_hex(text: &str) -> bool {
     text.len() == 64 && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
+/// A safe Kusto create in `database` at `address` running `commands` (command text, parsed):
+/// the change the Kusto provider's apply tests build, written once.
+#[cfg(test)]
+pub(crate) fn kusto_change_for_test(database: &str, address: &str, commands: &[String]) -> Change {
+    Change {
+        address: address.parse().expect("address"),
+        action: Action::Create,
+        impact: ImpactClass::Safe,
+        summary: String::new(),
+        before: None,
+        after: None,
+        before_state: None,
+        after_state: None,
+        target: Target::Kusto {
+            database: database.into(),
+        },
+        kusto_commands: commands
+            .iter()
+            .map(|c| crate::kusto::command::parse(c).expect("command"))
+            .collect(),
+        operations: Vec::new(),
+        phase: Phase::Topics,
+        previous_address: None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

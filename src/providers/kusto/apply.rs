@@ -319,29 +319,9 @@ fn script_outcomes(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::{Action, ImpactClass};
 
     fn change_in(database: &str, address: &str, commands: Vec<String>) -> Change {
-        Change {
-            address: address.parse().expect("address"),
-            action: Action::Create,
-            impact: ImpactClass::Safe,
-            summary: String::new(),
-            before: None,
-            after: None,
-            before_state: None,
-            after_state: None,
-            target: Target::Kusto {
-                database: database.into(),
-            },
-            kusto_commands: commands
-                .iter()
-                .map(|c| crate::kusto::command::parse(c).expect("command"))
-                .collect(),
-            operations: Vec::new(),
-            phase: crate::plan::Phase::Topics,
-            previous_address: None,
-        }
+        crate::plan::kusto_change_for_test(database, address, &commands)
     }
 
     /// A command that names only its own database, as printed.

@@ -6,33 +6,14 @@ mod apply {
     use std::sync::Arc;
 
     use crate::interrupt::StopRequest;
-    use crate::plan::{Action, Change, ImpactClass, Target};
+    use crate::plan::Change;
     use crate::providers::kusto::apply::apply;
     use crate::providers::kusto::transport::KustoTransport;
     use crate::providers::report::CommandOutcome;
     use crate::sandbox::kusto::KustoSandbox;
 
     fn change_in(database: &str, address: &str, commands: Vec<String>) -> Change {
-        Change {
-            address: address.parse().expect("address"),
-            action: Action::Create,
-            impact: ImpactClass::Safe,
-            summary: String::new(),
-            before: None,
-            after: None,
-            before_state: None,
-            after_state: None,
-            target: Target::Kusto {
-                database: database.into(),
-            },
-            kusto_commands: commands
-                .iter()
-                .map(|c| crate::kusto::command::parse(c).expect("command"))
-                .collect(),
-            operations: Vec::new(),
-            phase: crate::plan::Phase::Topics,
-            previous_address: None,
-        }
+        crate::plan::kusto_change_for_test(database, address, &commands)
     }
 
     fn change(address: &str, commands: Vec<String>) -> Change {
