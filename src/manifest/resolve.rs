@@ -78,12 +78,9 @@ impl Manifests {
     /// The stack's targets and names, decided once for every stage after validation.
     pub fn resolve_stack(&self) -> ResolvedStack {
         let targets = self.stack.as_ref().map(|s| &s.targets);
-        let kusto = match (
-            self.kusto_endpoint(),
-            targets.and_then(|t| t.kusto.as_ref()),
-        ) {
-            (Endpoint::Live(cluster), Some(k)) => KustoTarget::Live {
-                cluster: cluster.to_string(),
+        let kusto = match targets.and_then(|t| t.kusto.as_ref()) {
+            Some(k) if !Endpoint::of(&k.cluster.value).is_sandbox() => KustoTarget::Live {
+                cluster: k.cluster.value.clone(),
                 credential: k.auth.resolve(),
             },
             _ => KustoTarget::Sandbox,

@@ -8,7 +8,6 @@ use std::collections::BTreeMap;
 
 use super::ConnectManager;
 use super::auth::AadCredential;
-use super::endpoint::Endpoint;
 use super::kafka_target::KafkaConnection;
 
 /// Everything about a stack's targets that the stages after validation need.
@@ -58,16 +57,6 @@ pub enum KustoTarget {
         /// The Entra ID credential (`targets.kusto.auth`).
         credential: AadCredential,
     },
-}
-
-impl KustoTarget {
-    /// The endpoint, for the questions every system's target answers the same way.
-    pub fn endpoint(&self) -> Endpoint<'_> {
-        match self {
-            KustoTarget::Sandbox => Endpoint::Sandbox,
-            KustoTarget::Live { cluster, .. } => Endpoint::Live(cluster),
-        }
-    }
 }
 
 /// Where Kafka is.

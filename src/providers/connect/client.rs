@@ -168,12 +168,7 @@ impl ConnectClient {
             ));
         }
         let backend = HttpConnect::new(base.clone(), auth, &options)?;
-        Ok(ConnectClient {
-            base,
-            options,
-            masker: Arc::new(Mutex::new(Masker::default())),
-            backend: Arc::new(backend),
-        })
+        Ok(Self::over(base, options, Arc::new(backend)))
     }
 
     /// A client whose requests `backend` answers in this process (the built-in sandbox: the
@@ -184,12 +179,17 @@ impl ConnectClient {
             url: LOCAL_BASE.to_string(),
             reason: e.to_string(),
         })?;
-        Ok(ConnectClient {
+        Ok(Self::over(base, ConnectClientOptions::default(), backend))
+    }
+
+    /// A client of `backend`, which knows nothing of any secret yet.
+    fn over(base: Url, options: ConnectClientOptions, backend: Arc<dyn ConnectBackend>) -> Self {
+        ConnectClient {
             base,
-            options: ConnectClientOptions::default(),
+            options,
             masker: Arc::new(Mutex::new(Masker::default())),
             backend,
-        })
+        }
     }
 
     /// The base URL, with a trailing slash.
