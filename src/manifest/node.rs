@@ -7,6 +7,7 @@
 //! would stop at), and only then deserialize into typed structs.
 
 mod events;
+mod fast;
 mod scalar;
 
 use events::{Builder, Limits};
@@ -157,7 +158,17 @@ pub struct YamlError {
 /// Parses every document of a YAML file into located nodes, `file` being the file's index in
 /// the [`crate::diagnostics::SourceMap`]. Empty documents are dropped.
 pub fn parse_documents(text: &str, file: u32) -> Result<Vec<Node>, YamlError> {
-    Builder::new(text, file, Limits::MANIFEST).run()
+    // The fast reader handles the YAML manifests are usually written in; for anything else,
+    // and for every error, the full parser reads the file.
+    let full = || Builder::new(text, file, Limits::MANIFEST).run();
+    match fast::read(text, Builder::new(text, file, Limits::MANIFEST)) {
+        Ok(docs) => {
+            // Debug builds (every test) check the fast reader against the full parser.
+            debug_assert_eq!(Ok(&docs), full().as_ref(), "the fast YAML reader disagrees");
+            Ok(docs)
+        }
+        Err(fast::GaveUp) => full(),
+    }
 }
 
 #[cfg(test)]

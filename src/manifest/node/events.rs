@@ -125,33 +125,13 @@ impl<'t> Builder<'t> {
     fn event(&mut self, event: Event<'t>, span: Span) -> Result<(), YamlError> {
         let loc = self.loc(span);
         match event {
-            Event::DocumentStart(..) => {
-                self.anchors.clear();
-                self.root = None;
-            }
-            Event::DocumentEnd => {
-                if let Some(root) = self.root.take().filter(|n| n.value != Value::Null) {
-                    self.docs.push(root);
-                }
-            }
+            Event::DocumentStart(..) => self.document_start(),
+            Event::DocumentEnd => self.document_end(),
             Event::Scalar(text, style, anchor, tag) => {
-                let merge = is_merge_key(&text, style, tag.as_deref());
-                let value = scalar::resolve(text, style, tag.as_deref())
-                    .map_err(|message| YamlError { loc, message })?;
-                self.count(1, loc)?;
-                self.complete(Node { loc, value }, anchor, 1, 0, merge)?;
+                self.scalar(text, style, anchor, tag.as_deref(), loc)?;
             }
-            Event::SequenceStart(_, anchor, _) => self.open(loc, anchor, Body::Seq(Vec::new()))?,
-            Event::MappingStart(_, anchor, _) => self.open(
-                loc,
-                anchor,
-                Body::Map {
-                    entries: Vec::new(),
-                    key: None,
-                    merges: Vec::new(),
-                    index: None,
-                },
-            )?,
+            Event::SequenceStart(_, anchor, _) => self.sequence_start(loc, anchor)?,
+            Event::MappingStart(_, anchor, _) => self.mapping_start(loc, anchor)?,
             Event::SequenceEnd | Event::MappingEnd => self.close()?,
             Event::Alias(id) => self.alias(id, loc, span)?,
             // Stream markers, and metadata the options leave off (comments, anchor names).
@@ -160,12 +140,70 @@ impl<'t> Builder<'t> {
         Ok(())
     }
 
-    fn loc(&self, span: Span) -> Loc {
+    /// A document begins: anchors of the previous one are forgotten.
+    pub(super) fn document_start(&mut self) {
+        self.anchors.clear();
+        self.root = None;
+    }
+
+    /// A document ends: its root is kept unless the document is empty.
+    pub(super) fn document_end(&mut self) {
+        if let Some(root) = self.root.take().filter(|n| n.value != Value::Null) {
+            self.docs.push(root);
+        }
+    }
+
+    /// A scalar at `loc`, typed by its style and tag.
+    pub(super) fn scalar(
+        &mut self,
+        text: Cow<'t, str>,
+        style: ScalarStyle,
+        anchor: usize,
+        tag: Option<&Tag>,
+        loc: Loc,
+    ) -> Result<(), YamlError> {
+        let merge = is_merge_key(&text, style, tag);
+        let value =
+            scalar::resolve(text, style, tag).map_err(|message| YamlError { loc, message })?;
+        self.count(1, loc)?;
+        self.complete(Node { loc, value }, anchor, 1, 0, merge)
+    }
+
+    /// A sequence begins at `loc`; its items follow until [`Builder::close`].
+    pub(super) fn sequence_start(&mut self, loc: Loc, anchor: usize) -> Result<(), YamlError> {
+        self.open(loc, anchor, Body::Seq(Vec::new()))
+    }
+
+    /// A mapping begins at `loc`; keys and values follow in turn until [`Builder::close`].
+    pub(super) fn mapping_start(&mut self, loc: Loc, anchor: usize) -> Result<(), YamlError> {
+        self.open(
+            loc,
+            anchor,
+            Body::Map {
+                entries: Vec::new(),
+                key: None,
+                merges: Vec::new(),
+                index: None,
+            },
+        )
+    }
+
+    /// The location of 1-based `line` and 0-based character `column` in this file.
+    pub(super) fn at(&self, line: usize, column: usize) -> Loc {
         Loc {
             file: self.file,
-            line: u32::try_from(span.start.line()).unwrap_or(u32::MAX),
-            column: u32::try_from(span.start.col() + 1).unwrap_or(u32::MAX),
+            line: u32::try_from(line).unwrap_or(u32::MAX),
+            column: u32::try_from(column.saturating_add(1)).unwrap_or(u32::MAX),
         }
+    }
+
+    /// The documents built so far.
+    pub(super) fn into_documents(self) -> Vec<Node> {
+        self.docs
+    }
+
+    fn loc(&self, span: Span) -> Loc {
+        self.at(span.start.line(), span.start.col())
     }
 
     fn error_at(&self, line: usize, column: usize, message: String) -> YamlError {
@@ -218,7 +256,8 @@ impl<'t> Builder<'t> {
         Ok(())
     }
 
-    fn close(&mut self) -> Result<(), YamlError> {
+    /// The innermost open sequence or mapping is complete.
+    pub(super) fn close(&mut self) -> Result<(), YamlError> {
         let Some(open) = self.open.pop() else {
             return Ok(());
         };
