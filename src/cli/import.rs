@@ -70,6 +70,9 @@ pub fn run(args: &ImportArgs, color: ColorChoice) -> Exit {
         ingest_url,
     };
     let output = render(&observed, &declared(&m), &ctx);
+    // The process exits next: freeing the observed state one allocation at a time (about 5% of
+    // an import of 10,000 tables) would only delay it.
+    std::mem::forget(observed);
     if let Err(code) = write(&args.out, &output, args.force) {
         return code;
     }

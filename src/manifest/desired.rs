@@ -17,7 +17,9 @@ use crate::model::sink::{
     SinkSettings, converter_class,
 };
 use crate::model::{BatchingPolicy, CachingPolicy, HotWindow, RetentionPolicy, normalize_instant};
-use crate::model::{ColumnType, MappingKind, PrincipalKind, PrincipalRef, Timespan};
+use crate::model::{
+    ColumnType, MappingKind, MappingProperties, PrincipalKind, PrincipalRef, Timespan,
+};
 use crate::model::{Function, MaterializedView, Parameter, ParameterType, UpdatePolicy};
 
 /// The Kusto state the stack declares. Call only on a stack that passed validation: invalid
@@ -169,7 +171,7 @@ fn mapping(m: &MappingSpec) -> Option<Mapping> {
         .columns
         .iter()
         .map(|c| {
-            let mut properties = BTreeMap::new();
+            let mut properties = MappingProperties::new();
             let mut put = |key: &str, value: Option<String>| {
                 if let Some(v) = value.filter(|v| !v.is_empty()) {
                     properties.insert(key.to_string(), v);

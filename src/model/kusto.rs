@@ -8,8 +8,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 use super::{
-    BatchingPolicy, CachingPolicy, ColumnType, Function, MappingKind, MaterializedView,
-    PrincipalKind, PrincipalRef, QuerySchema, RetentionPolicy, UpdatePolicy, is_guid,
+    BatchingPolicy, CachingPolicy, ColumnType, Function, MappingKind, MappingProperties,
+    MaterializedView, PrincipalKind, PrincipalRef, QuerySchema, RetentionPolicy, UpdatePolicy,
+    is_guid,
 };
 
 /// Whether a live user or group listed only by an object id that no display name explains might
@@ -233,7 +234,7 @@ pub struct MappingColumn {
     pub datatype: Option<ColumnType>,
     /// `Properties` with empty values dropped, keys in Kusto's spelling (`Path`, `ConstValue`,
     /// `Transform`, `Ordinal`, `Field`), values as strings.
-    pub properties: BTreeMap<String, String>,
+    pub properties: MappingProperties,
 }
 
 impl Mapping {
@@ -302,7 +303,7 @@ impl Mapping {
                     Some(ColumnType::parse(t).ok_or_else(|| format!("unknown datatype `{t}`"))?)
                 }
             };
-            let mut properties = BTreeMap::new();
+            let mut properties = MappingProperties::new();
             if let Some(props) = get("properties").and_then(|v| v.as_object()) {
                 for (k, v) in props {
                     let text = match v {
@@ -320,7 +321,7 @@ impl Mapping {
                 if let Some(v) = get(legacy) {
                     let text = v.as_str().map_or_else(|| v.to_string(), str::to_string);
                     if !text.is_empty() {
-                        properties.entry(legacy.to_string()).or_insert(text);
+                        properties.insert_if_absent(legacy.to_string(), text);
                     }
                 }
             }

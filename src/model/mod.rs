@@ -12,6 +12,7 @@ pub mod function;
 mod impact;
 pub mod kafka_target;
 pub mod kusto;
+mod mapping_properties;
 pub mod materialized_view;
 mod names;
 mod policy;
@@ -27,6 +28,7 @@ pub use connect_manager::ConnectManager;
 pub use format::{DataFormat, MappingKind};
 pub use function::{Function, Parameter, ParameterType};
 pub use impact::ImpactClass;
+pub use mapping_properties::MappingProperties;
 pub use materialized_view::{MaterializedView, QueryChange};
 pub use names::{
     KAFKA_TOPIC_MAX, KAFKA_TOPIC_PATTERN, KUSTO_NAME_MAX, KUSTO_NAME_PATTERN,

@@ -367,9 +367,8 @@ fn csv_field(value: &Value) -> String {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
-
     use super::*;
+    use crate::model::MappingProperties;
     use crate::model::kusto::{Column, MappingColumn};
 
     fn table(columns: &[(&str, ColumnType)]) -> TableState {
@@ -395,7 +394,7 @@ mod tests {
                 .map(|(col, key, value)| MappingColumn {
                     column: col.to_string(),
                     datatype: None,
-                    properties: BTreeMap::from([(key.to_string(), value.to_string())]),
+                    properties: MappingProperties::from([(key.to_string(), value.to_string())]),
                 })
                 .collect(),
         }
