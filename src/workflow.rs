@@ -559,13 +559,13 @@ impl Session {
             report.skip(changes, |c| c.target != Target::Kafka);
             return report;
         }
-        let (kusto_first, kusto_last): (Vec<Change>, Vec<Change>) = changes
-            .iter()
-            .filter(|c| matches!(c.target, Target::Kusto { .. }))
-            .cloned()
-            .partition(|c| c.phase != Phase::KustoRemovals);
+        // Kusto removals run after the connectors; both parts are picked out of `changes` by
+        // predicate rather than copied.
+        let kusto = |c: &Change| matches!(c.target, Target::Kusto { .. });
+        let kusto_first = |c: &Change| kusto(c) && c.phase != Phase::KustoRemovals;
+        let kusto_last = |c: &Change| kusto(c) && c.phase == Phase::KustoRemovals;
         if !self
-            .apply_kusto(&kusto_first, stop, &mut report, &mut progress)
+            .apply_kusto(changes, kusto_first, stop, &mut report, &mut progress)
             .await
         {
             report.skip(changes, |c| {
@@ -584,37 +584,39 @@ impl Session {
             &mut report,
         )
         .await;
-        if !kusto_last.is_empty() {
+        if changes.iter().any(kusto_last) {
             if report.succeeded() {
-                self.apply_kusto(&kusto_last, stop, &mut report, &mut progress)
+                self.apply_kusto(changes, kusto_last, stop, &mut report, &mut progress)
                     .await;
             } else {
-                report.skip(&kusto_last, |_| true);
+                report.skip(changes, kusto_last);
             }
         }
         report
     }
 
-    /// Runs Kusto changes in script batches and adds their outcomes to `report`; whether every
-    /// command completed.
+    /// Runs the Kusto changes `only` selects in script batches and adds their outcomes to
+    /// `report`; whether every command completed.
     async fn apply_kusto(
         &self,
         changes: &[Change],
+        only: impl Fn(&Change) -> bool,
         stop: &StopRequest,
         report: &mut ApplyReport,
         progress: &mut impl FnMut(String),
     ) -> bool {
-        if changes.is_empty() {
+        if !changes.iter().any(&only) {
             return true;
         }
         if stop.is_requested() {
             report.interrupted = true;
-            report.skip(changes, |_| true);
+            report.skip(changes, only);
             return false;
         }
-        let kusto = crate::providers::kusto::apply::apply(
+        let kusto = crate::providers::kusto::apply::apply_where(
             &self.transport,
             changes,
+            only,
             self.parallelism.kusto,
             stop,
             |b| {

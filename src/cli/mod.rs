@@ -258,8 +258,9 @@ pub struct ApplyArgs {
     /// directory, or the lease on a live Kusto target), e.g. 30s; 0 refuses at once.
     #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = parse_duration)]
     pub lock_timeout: std::time::Duration,
-    /// Kusto databases changed at once (each database's commands still run in plan order, as
-    /// scripts one after another). Default 4: schema changes within a database are serialised
+    /// Kusto scripts in flight at once, across databases (each database's commands still run
+    /// in plan order; only consecutive scripts of one phase writing disjoint tables of their own
+    /// database are sent together). Default 4: schema changes within a database are serialised
     /// by the service anyway, and four scripts in flight stay far below a cluster's limit on
     /// concurrent management commands.
     #[arg(long, value_name = "N", default_value_t = crate::providers::kusto::apply::DEFAULT_PARALLELISM,

@@ -492,3 +492,110 @@ async fn the_apply_lease_is_taken_in_the_first_database_then_in_the_others_concu
         .expect("holders");
     assert!(held.iter().all(|(_, h)| h.is_none()), "{held:?}");
 }
+
+/// `count` new tables in `db0`, one change each, all in the tables phase; with `failing_at`,
+/// that change instead sets a policy on a table that does not exist (its command fails).
+fn one_database_tables(count: usize, failing_at: Option<usize>) -> Vec<Change> {
+    let db = database(0);
+    (0..count)
+        .map(|t| {
+            if failing_at == Some(t) {
+                change(
+                    &db,
+                    format!("kusto.{db}.table.Missing"),
+                    Phase::KustoTables,
+                    ".alter table Missing policy caching hot = 7d".to_string(),
+                )
+            } else {
+                change(
+                    &db,
+                    format!("kusto.{db}.table.T{t}"),
+                    Phase::KustoTables,
+                    format!(".create table T{t} (x:int)"),
+                )
+            }
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scripts_of_one_database_on_disjoint_tables_are_in_flight_together_within_the_bound() {
+    let server = server().await;
+    // Latency keeps each script in flight long enough for the next to be sent meanwhile.
+    server.set_faults(Faults {
+        latency_ms: 300,
+        ..Faults::default()
+    });
+    let transport = server.transport();
+    let changes = one_database_tables(2500, None);
+    let mut started = Vec::new();
+    let report = apply(&transport, &changes, 2, &StopRequest::default(), |b| {
+        started.push((b.number, b.total, b.commands));
+    })
+    .await;
+
+    assert!(report.succeeded(), "{report:?}");
+    let stats = server.stats();
+    assert_eq!(stats.mgmt, 3, "1,000 commands per script");
+    assert_eq!(report.requests, 3);
+    assert!(
+        stats.max_in_flight > 1,
+        "scripts of one database on different tables were in flight together"
+    );
+    assert!(stats.max_in_flight <= 2, "never more than the bound");
+    started.sort();
+    assert_eq!(started, vec![(1, 3, 1000), (2, 3, 1000), (3, 3, 500)]);
+    let reported: Vec<&str> = report.commands.iter().map(|(a, _, _)| a.as_str()).collect();
+    let planned: Vec<&str> = changes.iter().map(|c| c.address.as_str()).collect();
+    assert_eq!(reported, planned, "the report keeps plan order");
+    assert_eq!(live_tables(&server).len(), 2500);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failure_next_to_scripts_in_flight_of_its_database_leaves_the_report_exact() {
+    let server = server().await;
+    server.set_faults(Faults {
+        latency_ms: 200,
+        ..Faults::default()
+    });
+    let transport = server.transport();
+    // The first script fails half-way; the second is in flight beside it; the third starts
+    // only if a slot frees before the failure is known.
+    let changes = one_database_tables(2500, Some(500));
+    let report = apply(&transport, &changes, 2, &StopRequest::default(), |_| {}).await;
+
+    assert!(!report.succeeded());
+    let outcomes: Vec<&CommandOutcome> = report.commands.iter().map(|(_, _, o)| o).collect();
+    assert!(
+        outcomes[..500]
+            .iter()
+            .all(|o| **o == CommandOutcome::Completed)
+    );
+    assert!(matches!(outcomes[500], CommandOutcome::Failed(r) if !r.is_empty()));
+    assert!(
+        outcomes[501..1000]
+            .iter()
+            .all(|o| **o == CommandOutcome::NotRun),
+        "a script stops at its failed command"
+    );
+    for script in [&outcomes[1000..2000], &outcomes[2000..]] {
+        let ran = script.iter().all(|o| **o == CommandOutcome::Completed);
+        let not_run = script.iter().all(|o| **o == CommandOutcome::NotRun);
+        assert!(ran || not_run, "a later script ran whole or never started");
+    }
+    assert!(
+        outcomes[1000..2000]
+            .iter()
+            .all(|o| **o == CommandOutcome::Completed),
+        "the script in flight beside the failing one ran"
+    );
+    assert_eq!(server.stats().mgmt, report.requests as u64);
+    assert!(server.stats().max_in_flight <= 2);
+    let completed: BTreeSet<String> = report
+        .commands
+        .iter()
+        .filter(|(_, _, o)| *o == CommandOutcome::Completed)
+        .map(|(a, _, _)| a.to_string())
+        .collect();
+    assert_eq!(live_tables(&server), completed, "the report is the cluster");
+}

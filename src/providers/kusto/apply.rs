@@ -12,16 +12,34 @@
 //! database (`database("…")` or `cluster("…")` in a function body or a policy's query): such a
 //! command waits until every command before it in the plan has run (a new [`Stage`] starts), so
 //! what it reads in the other database exists as it would in a one-at-a-time apply.
+//!
+//! Within a database, consecutive scripts may also be in flight together, but only when that
+//! cannot change what any of them does: every command of each is a write to named tables of its
+//! own database that reads nothing else (a table's schema, docstring, folder, mapping or one of
+//! its batching, streaming, retention or caching policies: see [`footprint`]), all of them in
+//! the same plan phase, and no table is touched by two of them. Anything else (a database-level
+//! command, a function, an update policy or a view, whose queries read other tables, a rename, a
+//! drop, a role) waits for every script before it and holds back every script after it. So the
+//! order the plan needs (a table before its mapping, tables before the functions and views that
+//! read them) is kept, and within the bound: the scripts in flight across all databases never
+//! exceed `parallelism`.
+//!
+//! Failures: once a command does not complete (or a stop is requested) no further script
+//! starts, in any database; scripts already in flight finish. A script in flight next to the
+//! failing one, later in plan order, may therefore have run: the report reads each command's
+//! outcome from its own script's answer, so it says exactly which commands ran (completed),
+//! failed, are unknown (their answer was lost) or never started, as with databases in flight.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use futures::StreamExt;
 
 use crate::interrupt::StopRequest;
+use crate::kusto::command::{Command, EntityRef, PolicyKind, PolicyTarget, TableRef};
 use crate::kusto::render;
-use crate::plan::{Address, Change, Target};
+use crate::plan::{Address, Change, Phase, Target};
 
 use super::transport::{KustoTransport, TransportError};
 use crate::providers::report::{ApplyReport, CommandOutcome};
@@ -31,9 +49,10 @@ pub const MAX_COMMANDS_PER_SCRIPT: usize = 1000;
 /// At most this many bytes of command text per script request (well under the service's limits).
 pub const MAX_SCRIPT_BYTES: usize = 1 << 20;
 
-/// How many databases apply sends scripts to at once unless told otherwise (`--parallelism`).
-/// Schema changes in one database are serialised by the service, so concurrency pays only
-/// across databases; four scripts in flight keep the latency of many databases hidden while
+/// How many scripts apply keeps in flight at once unless told otherwise (`--parallelism`).
+/// Schema changes in one database are serialised by the service, so scripts of one database in
+/// flight together (see the module documentation) hide only their round trips, while scripts of
+/// different databases also run side by side; four in flight keep that latency hidden while
 /// staying far below a cluster's limit on concurrent management requests, even on the smallest
 /// SKUs, so apply does not compete with ingestion and queries for the cluster's command slots.
 pub const DEFAULT_PARALLELISM: usize = 4;
@@ -69,9 +88,11 @@ fn names_another_database(command: &str) -> bool {
 
 /// The plan's Kusto commands as (address, database, command text), in plan order: each printed
 /// once, here, where it is sent.
-fn commands(changes: &[Change]) -> Vec<(&Address, &str, String)> {
+fn commands<'c>(
+    changes: impl IntoIterator<Item = &'c Change>,
+) -> Vec<(&'c Address, &'c str, String)> {
     changes
-        .iter()
+        .into_iter()
         .filter_map(|change| match &change.target {
             Target::Kusto { database } => Some((change, database.as_str())),
             _ => None,
@@ -83,6 +104,103 @@ fn commands(changes: &[Change]) -> Vec<(&Address, &str, String)> {
                 .map(move |command| (&change.address, database, command.to_string()))
         })
         .collect()
+}
+
+/// What a command touches, for deciding which scripts may be in flight together: its phase and
+/// the tables it writes, or `None` when it must run with nothing else of its database in
+/// flight.
+type Footprint<'a> = Option<(Phase, Vec<&'a str>)>;
+
+/// The footprint of each command of `changes`, in the order of [`commands`].
+fn footprints<'c>(changes: impl IntoIterator<Item = &'c Change>) -> Vec<Footprint<'c>> {
+    changes
+        .into_iter()
+        .filter_map(|change| match &change.target {
+            Target::Kusto { database } => Some((change, database.as_str())),
+            _ => None,
+        })
+        .flat_map(|(change, database)| {
+            change.kusto_commands.iter().map(move |command| {
+                footprint(command, database).map(|tables| (change.phase, tables))
+            })
+        })
+        .collect()
+}
+
+/// The tables a command writes when it writes only them, in `database`, and reads nothing
+/// else: its outcome then cannot depend on a command touching other tables. `None` for every
+/// other command (database-level settings, roles, renames, drops, functions, views and update
+/// policies, whose queries read other tables), which therefore never runs next to another.
+fn footprint<'a>(command: &'a Command, database: &str) -> Option<Vec<&'a str>> {
+    let own = |t: &'a TableRef| match &t.database {
+        Some(named) if named != database => None,
+        _ => Some(t.table.as_str()),
+    };
+    match command {
+        Command::TableSchema { table, .. }
+        | Command::AlterDocString { table, .. }
+        | Command::AlterFolder { table, .. }
+        | Command::SetMapping {
+            entity: EntityRef::Table(table),
+            ..
+        } => own(table).map(|t| vec![t]),
+        Command::AlterPolicy {
+            target: PolicyTarget::Tables(tables),
+            policy,
+            ..
+        } if *policy != PolicyKind::Update => tables.iter().map(own).collect(),
+        Command::DeletePolicy {
+            entity: EntityRef::Table(table),
+            policy,
+        } if *policy != PolicyKind::Update => own(table).map(|t| vec![t]),
+        _ => None,
+    }
+}
+
+/// A batch's phase and tables, when every command of it has a footprint and all share a phase.
+fn batch_footprint<'a>(
+    batch: &Batch,
+    footprints: &[Footprint<'a>],
+) -> Option<(Phase, BTreeSet<&'a str>)> {
+    let mut phase = None;
+    let mut tables = BTreeSet::new();
+    for &i in &batch.items {
+        let (p, touched) = footprints.get(i)?.as_ref()?;
+        if phase.is_some_and(|known| known != *p) {
+            return None;
+        }
+        phase = Some(*p);
+        tables.extend(touched.iter().copied());
+    }
+    phase.map(|p| (p, tables))
+}
+
+/// Splits one database's batches (in plan order) into runs that may be in flight together:
+/// consecutive batches of one phase whose commands all have footprints and touch disjoint
+/// tables (see the module documentation). A batch that cannot share is a run of its own.
+fn in_flight_runs<'b>(batches: &'b [Batch], footprints: &[Footprint<'_>]) -> Vec<&'b [Batch]> {
+    let mut runs = Vec::new();
+    let mut start = 0;
+    let mut current: Option<(Phase, BTreeSet<&str>)> = None;
+    for (i, batch) in batches.iter().enumerate() {
+        let this = batch_footprint(batch, footprints);
+        if let (Some((phase, tables)), Some((run_phase, touched))) = (&this, current.as_mut())
+            && phase == run_phase
+            && tables.is_disjoint(touched)
+        {
+            touched.extend(tables.iter().copied());
+            continue;
+        }
+        if i > start {
+            runs.push(&batches[start..i]);
+        }
+        start = i;
+        current = this;
+    }
+    if start < batches.len() {
+        runs.push(&batches[start..]);
+    }
+    runs
 }
 
 /// Groups the commands into stages of per-database lanes of script-sized batches (see the
@@ -152,6 +270,10 @@ pub struct BatchStart<'a> {
 struct Run<'a, F> {
     transport: &'a KustoTransport,
     commands: &'a [(&'a Address, &'a str, String)],
+    /// Each command's footprint, by position (see [`in_flight_runs`]).
+    footprints: &'a [Footprint<'a>],
+    /// One permit per script in flight, across every database: the `parallelism` bound.
+    slots: tokio::sync::Semaphore,
     total: usize,
     stop: &'a StopRequest,
     /// A command did not complete, or a stop was requested: no batch starts any more.
@@ -164,43 +286,59 @@ struct Run<'a, F> {
 }
 
 impl<F: FnMut(BatchStart<'_>)> Run<'_, F> {
-    /// Sends one database's batches of a stage in order, until one fails or apply halts.
+    /// Sends one database's batches of a stage in plan order, run after run (see
+    /// [`in_flight_runs`]), the batches of a run concurrently, until one fails or apply halts.
     async fn lane(&self, lane: &Lane) {
-        for batch in &lane.batches {
+        for run in in_flight_runs(&lane.batches, self.footprints) {
             if self.halted.load(Ordering::SeqCst) {
                 return;
             }
-            if self.stop.is_requested() {
-                self.interrupted.store(true, Ordering::SeqCst);
-                self.halted.store(true, Ordering::SeqCst);
-                return;
-            }
-            (lock(&self.progress))(BatchStart {
-                number: batch.number,
-                total: self.total,
-                database: &lane.database,
-                commands: batch.items.len(),
-            });
-            let commands: Vec<String> = batch
-                .items
-                .iter()
-                .map(|&i| self.commands[i].2.clone())
-                .collect();
-            let script = render::execute_script(&commands, false);
-            self.requests.fetch_add(1, Ordering::SeqCst);
-            let outcomes = match self.transport.mgmt(&lane.database, &script).await {
-                Ok(response) => script_outcomes(&response, commands.len()),
-                Err(e) => error_outcomes(e, commands.len()),
-            };
-            let completed = outcomes.iter().all(|o| *o == CommandOutcome::Completed);
-            let mut all = lock(&self.outcomes);
-            for (&i, outcome) in batch.items.iter().zip(outcomes) {
-                all[i] = Some(outcome);
-            }
-            if !completed {
-                self.halted.store(true, Ordering::SeqCst);
-                return;
-            }
+            futures::stream::iter(run)
+                .for_each_concurrent(None, |batch| self.batch(&lane.database, batch))
+                .await;
+        }
+    }
+
+    /// Sends one batch as a script once a slot is free, unless apply halted meanwhile, and
+    /// records its commands' outcomes; a command that did not complete halts apply.
+    async fn batch(&self, database: &str, batch: &Batch) {
+        // The semaphore is never closed; if it were, nothing more may start.
+        let Ok(_slot) = self.slots.acquire().await else {
+            self.halted.store(true, Ordering::SeqCst);
+            return;
+        };
+        if self.halted.load(Ordering::SeqCst) {
+            return;
+        }
+        if self.stop.is_requested() {
+            self.interrupted.store(true, Ordering::SeqCst);
+            self.halted.store(true, Ordering::SeqCst);
+            return;
+        }
+        (lock(&self.progress))(BatchStart {
+            number: batch.number,
+            total: self.total,
+            database,
+            commands: batch.items.len(),
+        });
+        let commands: Vec<String> = batch
+            .items
+            .iter()
+            .map(|&i| self.commands[i].2.clone())
+            .collect();
+        let script = render::execute_script(&commands, false);
+        self.requests.fetch_add(1, Ordering::SeqCst);
+        let outcomes = match self.transport.mgmt(database, &script).await {
+            Ok(response) => script_outcomes(&response, commands.len()),
+            Err(e) => error_outcomes(e, commands.len()),
+        };
+        let completed = outcomes.iter().all(|o| *o == CommandOutcome::Completed);
+        let mut all = lock(&self.outcomes);
+        for (&i, outcome) in batch.items.iter().zip(outcomes) {
+            all[i] = Some(outcome);
+        }
+        if !completed {
+            self.halted.store(true, Ordering::SeqCst);
         }
     }
 }
@@ -212,7 +350,9 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 /// Runs the Kusto changes' commands, batched into one script per database (or more when a
-/// database has more than a script holds), with up to `parallelism` databases in flight.
+/// database has more than a script holds), with up to `parallelism` scripts in flight (of
+/// several databases, or of one database when they cannot affect each other: see the module
+/// documentation).
 /// At the first command that does not complete, or once `stop` is requested, no further batch
 /// starts anywhere; batches in flight finish. The report lists every command in plan order:
 /// ran, failed, unknown, or not run. Changes for other systems are skipped here.
@@ -224,11 +364,30 @@ pub async fn apply(
     stop: &StopRequest,
     progress: impl FnMut(BatchStart<'_>),
 ) -> ApplyReport {
-    let commands = commands(changes);
+    apply_where(transport, changes, |_| true, parallelism, stop, progress).await
+}
+
+/// [`apply`] for the changes `only` selects; the others are left out of the report. Lets a
+/// caller run a plan's Kusto changes in parts (removals after the connectors) without copying
+/// any change (a from-empty plan at 10,000 tables holds tens of thousands of them).
+pub async fn apply_where(
+    transport: &KustoTransport,
+    changes: &[Change],
+    only: impl Fn(&Change) -> bool,
+    parallelism: usize,
+    stop: &StopRequest,
+    progress: impl FnMut(BatchStart<'_>),
+) -> ApplyReport {
+    let selected: Vec<&Change> = changes.iter().filter(|c| only(c)).collect();
+    let commands = commands(selected.iter().copied());
+    let footprints = footprints(selected.iter().copied());
     let stages = stages(&commands);
+    let parallelism = parallelism.max(1);
     let run = Run {
         transport,
         commands: &commands,
+        footprints: &footprints,
+        slots: tokio::sync::Semaphore::new(parallelism),
         total: stages
             .iter()
             .flat_map(|s| &s.lanes)
@@ -247,7 +406,7 @@ pub async fn apply(
         }
         futures::stream::iter(&stage.lanes)
             .map(|lane| run.lane(lane))
-            .buffer_unordered(parallelism.max(1))
+            .buffer_unordered(parallelism)
             .for_each(|()| async {})
             .await;
     }
@@ -433,5 +592,117 @@ mod tests {
             change_in("a", "kusto.a.function.F", vec![function.into()]),
         ];
         assert_eq!(shape(&alone).len(), 1);
+    }
+
+    /// A change of `phase` in `db` with one command.
+    fn phased(phase: Phase, address: &str, command: String) -> Change {
+        let mut change = change(address, vec![command]);
+        change.phase = phase;
+        change
+    }
+
+    /// The runs of the one database's batches, as the batches' numbers.
+    fn runs(changes: &[Change]) -> Vec<Vec<usize>> {
+        let commands = commands(changes);
+        let footprints = footprints(changes);
+        let stages = stages(&commands);
+        in_flight_runs(&stages[0].lanes[0].batches, &footprints)
+            .iter()
+            .map(|run| run.iter().map(|b| b.number).collect())
+            .collect()
+    }
+
+    fn creates(phase: Phase, tables: std::ops::Range<usize>) -> Vec<Change> {
+        tables
+            .map(|i| {
+                phased(
+                    phase,
+                    &format!("kusto.db.table.T{i}"),
+                    table(&format!("T{i}")),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn footprints_name_the_tables_of_table_local_writes_only() {
+        let of = |text: &str| {
+            let command = crate::kusto::command::parse(text).expect("command");
+            footprint(&command, "db").map(|t| t.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+        };
+        let tables = |names: &[&str]| Some(names.iter().map(|s| s.to_string()).collect());
+        assert_eq!(of(".create table T (x:int)"), tables(&["T"]));
+        assert_eq!(of(".alter-merge table T (y:int)"), tables(&["T"]));
+        assert_eq!(of(".alter table T folder 'f'"), tables(&["T"]));
+        assert_eq!(of(".alter table T policy caching hot = 7d"), tables(&["T"]));
+        assert_eq!(
+            of(".alter-merge table T policy retention softdelete = 365d recoverability = disabled"),
+            tables(&["T"])
+        );
+        assert_eq!(
+            of(
+                ".create-or-alter table T ingestion json mapping 'm' '[{\"column\":\"x\",\"Properties\":{\"Path\":\"$.x\"}}]'"
+            ),
+            tables(&["T"])
+        );
+        // Update policies read other tables; database settings, drops and functions are shared.
+        assert_eq!(
+            of(
+                ".alter table T policy update @'[{\"Source\":\"S\",\"Query\":\"S\",\"IsEnabled\":true}]'"
+            ),
+            None
+        );
+        assert_eq!(of(".alter database db policy caching hot = 7d"), None);
+        assert_eq!(of(".drop table T"), None);
+        assert_eq!(of(".create-or-alter function F() { T | take 1 }"), None);
+        assert_eq!(of(".alter table other.T folder 'f'"), None);
+    }
+
+    #[test]
+    fn scripts_of_one_phase_on_disjoint_tables_share_a_run() {
+        assert_eq!(
+            runs(&creates(Phase::KustoTables, 0..2500)),
+            vec![vec![1, 2, 3]]
+        );
+    }
+
+    #[test]
+    fn a_script_spanning_two_phases_runs_alone() {
+        // Batch 2 holds the last tables and the first folders: tables before their folders.
+        let mut changes = creates(Phase::KustoTables, 0..1500);
+        changes.extend((0..1500).map(|i| {
+            phased(
+                Phase::KustoMappings,
+                &format!("kusto.db.table.T{i}.folder"),
+                format!(".alter table T{i} folder 'f'"),
+            )
+        }));
+        assert_eq!(runs(&changes), vec![vec![1], vec![2], vec![3]]);
+    }
+
+    #[test]
+    fn scripts_touching_a_common_table_run_one_after_another() {
+        let mut changes = creates(Phase::KustoPolicies, 0..1000);
+        changes.extend((0..1000).map(|i| {
+            phased(
+                Phase::KustoPolicies,
+                &format!("kusto.db.table.T{i}.folder"),
+                format!(".alter table T{i} folder 'f'"),
+            )
+        }));
+        changes.extend(creates(Phase::KustoPolicies, 1000..1500));
+        assert_eq!(runs(&changes), vec![vec![1], vec![2, 3]]);
+    }
+
+    #[test]
+    fn a_script_with_a_database_level_command_holds_back_the_others() {
+        let mut changes = creates(Phase::KustoPolicies, 0..1000);
+        changes.push(phased(
+            Phase::KustoPolicies,
+            "kusto.db.policy.caching",
+            ".alter database db policy caching hot = 7d".to_string(),
+        ));
+        changes.extend(creates(Phase::KustoPolicies, 1000..3500));
+        assert_eq!(runs(&changes), vec![vec![1], vec![2], vec![3, 4]]);
     }
 }

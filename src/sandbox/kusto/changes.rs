@@ -64,21 +64,10 @@ pub fn between(before: &SandboxState, after: &SandboxState) -> Vec<Change> {
                 value: Some(Box::new(db.clone_without_tables())),
             });
         }
-        let empty = BTreeMap::new();
-        let old_tables = old.map_or(&empty, |o| &o.tables);
-        for (table, value) in db.tables.iter() {
-            match old_tables.get(table) {
-                Some(old) if old == value => {}
-                Some(old) if only_appended(old, value) => changes.push(Change::Extents {
-                    database: name.clone(),
-                    table: table.clone(),
-                    added: value.extents[old.extents.len()..].to_vec(),
-                }),
-                _ => changes.push(table_change(name, table, Some(value))),
-            }
-        }
-        for table in old_tables.keys().filter(|t| !db.tables.contains_key(*t)) {
-            changes.push(table_change(name, table, None));
+        match old {
+            Some(o) if Shared::same(&o.tables, &db.tables) => {}
+            Some(o) => table_changes(name, &o.tables, &db.tables, &mut changes),
+            None => table_changes(name, &BTreeMap::new(), &db.tables, &mut changes),
         }
     }
     for name in before.databases.keys() {
@@ -91,6 +80,38 @@ pub fn between(before: &SandboxState, after: &SandboxState) -> Vec<Change> {
     }
     changes.extend(settings(before, after));
     changes
+}
+
+/// Adds the changes that turn one database's tables `before` into `after`: the tables written,
+/// in name order, then those gone. Both maps are sorted by name, so they are walked side by side:
+/// a table nobody wrote (the same shared value on both sides) costs one pointer comparison, not
+/// a lookup by name, which kept every script's cost proportional to the database's size.
+fn table_changes(
+    database: &str,
+    before: &BTreeMap<String, Shared<Table>>,
+    after: &BTreeMap<String, Shared<Table>>,
+    changes: &mut Vec<Change>,
+) {
+    let mut gone = Vec::new();
+    let mut old = before.iter().peekable();
+    for (table, value) in after {
+        while let Some((name, _)) = old.next_if(|(name, _)| *name < table) {
+            gone.push(name);
+        }
+        match old.next_if(|(name, _)| *name == table) {
+            Some((_, old)) if old == value => {}
+            Some((_, old)) if only_appended(old, value) => changes.push(Change::Extents {
+                database: database.to_string(),
+                table: table.clone(),
+                added: value.extents[old.extents.len()..].to_vec(),
+            }),
+            _ => changes.push(table_change(database, table, Some(value))),
+        }
+    }
+    gone.extend(old.map(|(name, _)| name));
+    for table in gone {
+        changes.push(table_change(database, table, None));
+    }
 }
 
 /// Whether `new` is `old` with extents appended and nothing else changed.
@@ -277,6 +298,50 @@ mod tests {
         apply(&mut replayed, changes).expect("replay twice");
         assert_eq!(replayed, after, "replaying is idempotent");
         assert!(between(&after, &after).is_empty());
+    }
+
+    #[test]
+    fn tables_written_added_and_gone_anywhere_in_name_order_are_all_found() {
+        let before = state();
+        let mut after = before.clone();
+        let db = after.databases.get_mut("db").expect("db");
+        // Gone before, between and after the kept names; added at both ends and in between.
+        for gone in ["T1", "T3"] {
+            db.tables.remove(gone);
+        }
+        for added in ["A0", "T25", "Z9"] {
+            db.tables.insert(added.to_string(), table(added).into());
+        }
+        db.tables.get_mut("T2").expect("T2").docstring = "d".to_string();
+        let names: Vec<(String, bool)> = between(&before, &after)
+            .into_iter()
+            .map(|c| match c {
+                Change::Table { name, value, .. } => (name, value.is_some()),
+                other => panic!("only tables changed: {other:?}"),
+            })
+            .collect();
+        let expected = [
+            ("A0", true),
+            ("T2", true),
+            ("T25", true),
+            ("Z9", true),
+            ("T1", false),
+            ("T3", false),
+        ];
+        assert_eq!(
+            names,
+            expected.map(|(n, present)| (n.to_string(), present)),
+            "written tables in name order, then those gone"
+        );
+        let mut replayed = before.clone();
+        apply(&mut replayed, between(&before, &after)).expect("apply");
+        assert_eq!(replayed, after);
+        let from_empty = SandboxState::default();
+        assert_eq!(
+            between(&from_empty, &before).len(),
+            4,
+            "the database and its 3 tables"
+        );
     }
 
     #[test]
