@@ -26,6 +26,7 @@
 //! - Column order is not compared: Kusto appends merged columns and reordering needs a full
 //!   `.alter table`, which is not worth its risk.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::json;
@@ -79,9 +80,28 @@ pub struct KustoDiff {
     /// The tables the plan renames: a route into one that the declared sink points at the new
     /// name is re-pointed, not removed.
     pub renamed_tables: Vec<RenamedTable>,
-    /// The observed state as the plan's renames leave it (tables, columns and functions under
-    /// their new names): what the cross-system checks judge routes against.
+    /// The databases the plan's renames change, as the renames leave them (tables, columns,
+    /// functions and views under their new names); every other database is as observed, so
+    /// none is copied for a plan that renames nothing. [`live_after_renames`] lays them over
+    /// the observed state: what the cross-system checks judge routes against.
     pub live_after_renames: KustoState,
+}
+
+/// The observed state as a plan's renames leave it: `observed` with the databases of
+/// `renamed` ([`KustoDiff::live_after_renames`]) in place of its own. Borrowed when the plan
+/// renames nothing.
+pub fn live_after_renames<'a>(
+    observed: &'a KustoState,
+    renamed: &'a KustoState,
+) -> Cow<'a, KustoState> {
+    if renamed.databases.is_empty() {
+        return Cow::Borrowed(observed);
+    }
+    let mut after = observed.clone();
+    for (name, db) in &renamed.databases {
+        after.databases.insert(name.clone(), db.clone());
+    }
+    Cow::Owned(after)
 }
 
 /// Every change that takes `observed` to `desired`, ordered by phase then address.
@@ -95,19 +115,7 @@ pub fn diff_report(
     observed: &KustoState,
     options: &DiffOptions,
 ) -> KustoDiff {
-    // The observed databases the stack does not declare are copied as they are; a declared one
-    // is put there as its renames leave it, so no database is copied twice.
-    let mut report = KustoDiff {
-        live_after_renames: KustoState {
-            databases: observed
-                .databases
-                .iter()
-                .filter(|(name, _)| !desired.databases.contains_key(*name))
-                .map(|(name, db)| (name.clone(), db.clone()))
-                .collect(),
-        },
-        ..Default::default()
-    };
+    let mut report = KustoDiff::default();
     for (name, want) in &desired.databases {
         let empty = DatabaseState {
             name: name.clone(),
@@ -119,11 +127,14 @@ pub fn diff_report(
         report.rename_problems.extend(resolved.problems);
         report.renamed_tables.extend(resolved.tables);
         database(want, &resolved.live, options, &mut report);
-        if observed.databases.contains_key(name) {
+        // Only a database the renames changed is kept: the others are as observed.
+        if let Cow::Owned(live) = resolved.live
+            && observed.databases.contains_key(name)
+        {
             report
                 .live_after_renames
                 .databases
-                .insert(name.clone(), resolved.live);
+                .insert(name.clone(), live);
         }
     }
     report
