@@ -118,15 +118,14 @@ pub fn tables_to_name(observed: &DatabaseState, desired: &DatabaseState) -> Vec<
 
 /// The declared entries of a table's update policy whose output schema a plan checks: the
 /// ones not live as declared (the plan sets them), and the live ones whose query calls a
-/// declared function the plan creates or changes (the service does not check a policy again
-/// when a function it calls changes).
+/// declared function the plan creates or changes (`changed`, from [`changed_function_names`]:
+/// the service does not check a policy again when a function it calls changes).
 pub fn update_policies_to_check<'a>(
-    desired: &DatabaseState,
+    changed: &[&str],
     observed: &DatabaseState,
     want: &'a TableState,
 ) -> Vec<&'a UpdatePolicy> {
     let Some(entries) = want.update_policies.as_deref().filter(|e| !e.is_empty()) else {
-        // Most tables have no policy: no need to look at the functions for them.
         return Vec::new();
     };
     let live = observed
@@ -134,14 +133,24 @@ pub fn update_policies_to_check<'a>(
         .get(&want.name)
         .and_then(|h| h.update_policies.as_deref())
         .unwrap_or(&[]);
-    let changed: Vec<&str> = changed_functions(desired, observed)
-        .map(|(name, _)| name.as_str())
-        .collect();
     entries
         .iter()
         .filter(|entry| {
             !live.contains(entry) || changed.iter().any(|f| query_calls(&entry.query, f))
         })
+        .collect()
+}
+
+/// The names of the declared functions the plan creates or replaces
+/// ([`update_policies_to_check`] takes them). Listed once per database rather than once per
+/// table with an update policy: comparing every function's body for each such table cost
+/// tables × functions body comparisons.
+pub fn changed_function_names<'a>(
+    desired: &'a DatabaseState,
+    observed: &'a DatabaseState,
+) -> Vec<&'a str> {
+    changed_functions(desired, observed)
+        .map(|(name, _)| name.as_str())
         .collect()
 }
 
@@ -187,10 +196,11 @@ pub fn schema_probe(
 /// per declared entry to check ([`update_policies_to_check`]) whose source is live, none in
 /// steady state, so observe stays at its constant number of reads when nothing changes.
 pub fn schema_probes(observed: &DatabaseState, desired: &DatabaseState) -> Vec<String> {
+    let changed = changed_function_names(desired, observed);
     let probes: std::collections::BTreeSet<String> = desired
         .tables
         .values()
-        .flat_map(|t| update_policies_to_check(desired, observed, t))
+        .flat_map(|t| update_policies_to_check(&changed, observed, t))
         .filter_map(|entry| schema_probe(desired, observed, entry))
         .collect();
     probes.into_iter().collect()

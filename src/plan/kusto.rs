@@ -251,20 +251,20 @@ fn database(
     );
     batching(
         &mut ctx,
-        &base.policy("ingestionbatching"),
+        PolicyAt::new(&base, "ingestionbatching"),
         PolicyScope::Database(db),
         want.batching,
         have.batching,
     );
     database_streaming(
         &mut ctx,
-        &base.policy("streamingingestion"),
+        PolicyAt::new(&base, "streamingingestion"),
         want.streaming,
         have.streaming,
     );
     retention(
         &mut ctx,
-        &base.policy("retention"),
+        PolicyAt::new(&base, "retention"),
         PolicyScope::Database(db),
         (want.retention, have.retention),
         RetentionPolicy::UNLIMITED,
@@ -272,7 +272,7 @@ fn database(
     );
     caching(
         &mut ctx,
-        &base.policy("caching"),
+        PolicyAt::new(&base, "caching"),
         PolicyScope::Database(db),
         want.caching.as_ref(),
         have.caching.as_ref(),
@@ -629,14 +629,14 @@ fn table_children(ctx: &mut Ctx<'_>, want: &TableState, have: &TableState, prune
     }
     batching(
         ctx,
-        &addr.policy("ingestionbatching"),
+        PolicyAt::new(&addr, "ingestionbatching"),
         PolicyScope::Table(name),
         want.batching,
         have.batching,
     );
     table_streaming(
         ctx,
-        &addr.policy("streamingingestion"),
+        PolicyAt::new(&addr, "streamingingestion"),
         name,
         want.streaming,
         have.streaming,
@@ -646,7 +646,7 @@ fn table_children(ctx: &mut Ctx<'_>, want: &TableState, have: &TableState, prune
     // has none, and holds no data to lose.
     retention(
         ctx,
-        &addr.policy("retention"),
+        PolicyAt::new(&addr, "retention"),
         PolicyScope::Table(name),
         (want.retention, have.retention),
         inherited,
@@ -654,7 +654,7 @@ fn table_children(ctx: &mut Ctx<'_>, want: &TableState, have: &TableState, prune
     );
     caching(
         ctx,
-        &addr.policy("caching"),
+        PolicyAt::new(&addr, "caching"),
         PolicyScope::Table(name),
         want.caching.as_ref(),
         have.caching.as_ref(),
@@ -670,6 +670,28 @@ fn table_children(ctx: &mut Ctx<'_>, want: &TableState, have: &TableState, prune
         },
         prune,
     );
+}
+
+/// The address of one policy of a database or table, built only when the policy changes:
+/// most policies match, and building every table's four policy addresses up front was a
+/// visible share of a no-change plan at ten thousand tables.
+#[derive(Clone, Copy)]
+struct PolicyAt<'a> {
+    /// The database or table.
+    parent: &'a Address,
+    /// The policy's keyword (`retention`, ...).
+    kind: &'static str,
+}
+
+impl<'a> PolicyAt<'a> {
+    fn new(parent: &'a Address, kind: &'static str) -> Self {
+        PolicyAt { parent, kind }
+    }
+
+    /// `PARENT.policy.KIND`.
+    fn address(self) -> Address {
+        self.parent.policy(self.kind)
+    }
 }
 
 /// Pretty JSON with a final newline, so unified diffs need no "no newline at end" marker.
@@ -693,14 +715,14 @@ fn policy_side(p: &BatchingPolicy) -> Side {
 
 fn batching(
     ctx: &mut Ctx<'_>,
-    address: &Address,
+    address: PolicyAt<'_>,
     scope: PolicyScope<'_>,
     want: Option<BatchingPolicy>,
     have: Option<BatchingPolicy>,
 ) {
     match (want, have) {
         (Some(w), h) if Some(w) != h => ctx.push(
-            address.clone(),
+            address.address(),
             Action::setting(h.is_some()),
             ImpactClass::Safe,
             format!(
@@ -713,7 +735,7 @@ fn batching(
             Phase::KustoPolicies,
         ),
         (None, Some(h)) => ctx.push(
-            address.clone(),
+            address.address(),
             Action::Delete,
             ImpactClass::Safe,
             "remove ingestion batching policy (not declared; the parent's policy applies)"
@@ -734,7 +756,7 @@ fn batching(
 /// since deleted data can then no longer be recovered.
 fn retention(
     ctx: &mut Ctx<'_>,
-    address: &Address,
+    address: PolicyAt<'_>,
     scope: PolicyScope<'_>,
     (want, have): (Option<RetentionPolicy>, Option<RetentionPolicy>),
     inherited: Timespan,
@@ -764,7 +786,7 @@ fn retention(
         summary.push_str("; deleted data can no longer be recovered");
     }
     ctx.push(
-        address.clone(),
+        address.address(),
         Action::setting(have.is_some()),
         impact,
         summary,
@@ -779,7 +801,7 @@ fn retention(
 /// it is. Caching changes query speed and cost, never data: `safe`.
 fn caching(
     ctx: &mut Ctx<'_>,
-    address: &Address,
+    address: PolicyAt<'_>,
     scope: PolicyScope<'_>,
     want: Option<&CachingPolicy>,
     have: Option<&CachingPolicy>,
@@ -796,7 +818,7 @@ fn caching(
         n => format!(" and {n} hot windows"),
     };
     ctx.push(
-        address.clone(),
+        address.address(),
         Action::setting(have.is_some()),
         ImpactClass::Safe,
         format!("keep the last {} hot{windows}", want.hot),
@@ -809,7 +831,7 @@ fn caching(
 
 /// The database's streaming policy: there is nothing above a database, so "no policy" and a
 /// disabling one mean the same and disabling removes the policy.
-fn database_streaming(ctx: &mut Ctx<'_>, address: &Address, want: bool, have: bool) {
+fn database_streaming(ctx: &mut Ctx<'_>, address: PolicyAt<'_>, want: bool, have: bool) {
     if want == have {
         return;
     }
@@ -829,7 +851,7 @@ fn database_streaming(ctx: &mut Ctx<'_>, address: &Address, want: bool, have: bo
         )
     };
     ctx.push(
-        address.clone(),
+        address.address(),
         action,
         ImpactClass::Safe,
         summary.to_string(),
@@ -847,7 +869,7 @@ fn database_streaming(ctx: &mut Ctx<'_>, address: &Address, want: bool, have: bo
 /// stays off in a database that streams; an undeclared setting follows the database.
 fn table_streaming(
     ctx: &mut Ctx<'_>,
-    address: &Address,
+    address: PolicyAt<'_>,
     table: &str,
     want: Option<bool>,
     have: Option<bool>,
@@ -882,7 +904,7 @@ fn table_streaming(
         ),
     };
     ctx.push(
-        address.clone(),
+        address.address(),
         action,
         ImpactClass::Safe,
         summary,
