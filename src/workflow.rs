@@ -312,7 +312,9 @@ impl Session {
             &kusto.renamed_tables,
         ));
         changes.sort_by(|a, b| a.apply_order().cmp(&b.apply_order()));
-        crate::plan::kusto::note_fed_tables(&mut changes, &self.desired, &kusto.live_after_renames);
+        let after_renames =
+            crate::plan::kusto::live_after_renames(&observed.kusto, &kusto.live_after_renames);
+        crate::plan::kusto::note_fed_tables(&mut changes, &self.desired, &after_renames);
         let mut problems: Vec<String> = topic_errors
             .into_iter()
             .filter(|e| self.in_target(&e.address))
@@ -359,7 +361,7 @@ impl Session {
             })
             .count();
         let kusto_after = if kept_renames == kusto_renames {
-            &kusto.live_after_renames
+            after_renames.as_ref()
         } else {
             &observed.kusto
         };

@@ -24,7 +24,9 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::command::{self, Command, PolicyKind, PolicyTarget, PrincipalAction, RoleScope};
+use super::command::{
+    self, Command, PolicyKind, PolicyTarget, PolicyValue, PrincipalAction, RoleScope,
+};
 use super::render;
 use super::v1::{V1Response, V1Table};
 use crate::model::kusto::{
@@ -35,6 +37,8 @@ use crate::model::{
 };
 use crate::model::{ColumnType, MappingKind, PrincipalKind, PrincipalRef};
 use crate::model::{Function, MaterializedView, Parameter, ParameterType, Timespan};
+
+mod quick;
 
 /// A result that does not have the shape the documented command returns.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -114,15 +118,14 @@ pub fn tables_to_name(observed: &DatabaseState, desired: &DatabaseState) -> Vec<
 
 /// The declared entries of a table's update policy whose output schema a plan checks: the
 /// ones not live as declared (the plan sets them), and the live ones whose query calls a
-/// declared function the plan creates or changes (the service does not check a policy again
-/// when a function it calls changes).
+/// declared function the plan creates or changes (`changed`, from [`changed_function_names`]:
+/// the service does not check a policy again when a function it calls changes).
 pub fn update_policies_to_check<'a>(
-    desired: &DatabaseState,
+    changed: &[&str],
     observed: &DatabaseState,
     want: &'a TableState,
 ) -> Vec<&'a UpdatePolicy> {
     let Some(entries) = want.update_policies.as_deref().filter(|e| !e.is_empty()) else {
-        // Most tables have no policy: no need to look at the functions for them.
         return Vec::new();
     };
     let live = observed
@@ -130,14 +133,24 @@ pub fn update_policies_to_check<'a>(
         .get(&want.name)
         .and_then(|h| h.update_policies.as_deref())
         .unwrap_or(&[]);
-    let changed: Vec<&str> = changed_functions(desired, observed)
-        .map(|(name, _)| name.as_str())
-        .collect();
     entries
         .iter()
         .filter(|entry| {
             !live.contains(entry) || changed.iter().any(|f| query_calls(&entry.query, f))
         })
+        .collect()
+}
+
+/// The names of the declared functions the plan creates or replaces
+/// ([`update_policies_to_check`] takes them). Listed once per database rather than once per
+/// table with an update policy: comparing every function's body for each such table cost
+/// tables × functions body comparisons.
+pub fn changed_function_names<'a>(
+    desired: &'a DatabaseState,
+    observed: &'a DatabaseState,
+) -> Vec<&'a str> {
+    changed_functions(desired, observed)
+        .map(|(name, _)| name.as_str())
         .collect()
 }
 
@@ -183,10 +196,11 @@ pub fn schema_probe(
 /// per declared entry to check ([`update_policies_to_check`]) whose source is live, none in
 /// steady state, so observe stays at its constant number of reads when nothing changes.
 pub fn schema_probes(observed: &DatabaseState, desired: &DatabaseState) -> Vec<String> {
+    let changed = changed_function_names(desired, observed);
     let probes: std::collections::BTreeSet<String> = desired
         .tables
         .values()
-        .flat_map(|t| update_policies_to_check(desired, observed, t))
+        .flat_map(|t| update_policies_to_check(&changed, observed, t))
         .filter_map(|entry| schema_probe(desired, observed, entry))
         .collect();
     probes.into_iter().collect()
@@ -509,13 +523,33 @@ fn read_mappings(
         let kind = MappingKind::parse(kind_text)
             .ok_or_else(|| err(command, &format!("unknown mapping kind `{kind_text}`")))?;
         let name = text(row, name_i);
-        let json = json_cell(row, map_i)
-            .ok_or_else(|| err(command, &format!("mapping `{name}` has no JSON")))?;
-        let mapping = Mapping::from_json(kind, name, &json)
-            .map_err(|r| err(command, &format!("mapping `{name}`: {r}")))?;
+        let mapping = match quick_mapping(kind, name, row, map_i) {
+            Some(mapping) => mapping,
+            None => {
+                let json = json_cell(row, map_i)
+                    .ok_or_else(|| err(command, &format!("mapping `{name}` has no JSON")))?;
+                Mapping::from_json(kind, name, &json)
+                    .map_err(|r| err(command, &format!("mapping `{name}`: {r}")))?
+            }
+        };
         table.mappings.insert(mapping.key(), mapping);
     }
     Ok(())
+}
+
+/// A mapping cell in the plain shape the service lists for every table, read straight from its
+/// text ([`quick::mapping`]); `None` sends the cell the general way ([`json_cell`], then
+/// [`Mapping::from_json`]), which also words every error.
+fn quick_mapping(
+    kind: MappingKind,
+    name: &str,
+    row: &[Value],
+    index: Option<usize>,
+) -> Option<Mapping> {
+    match index.and_then(|i| row.get(i))? {
+        Value::String(text) => quick::mapping(kind, name, text),
+        _ => None,
+    }
 }
 
 /// A streaming policy row: `None` when the entity has no policy (`null`), else its
@@ -599,16 +633,26 @@ fn read_script(t: &V1Table, command: &str, state: &mut DatabaseState) -> Result<
                 &format!("row {} (`{}`): {why}", n + 1, excerpt(text)),
             )
         };
-        match command::parse(text).map_err(|e| bad(&e.to_string()))? {
+        // Every table's policy rows have one plain shape: read without the full grammar.
+        let parsed = match quick::policy_row(text) {
+            Some(parsed) => parsed,
+            None => command::parse(text).map_err(|e| bad(&e.to_string()))?,
+        };
+        match parsed {
             Command::AlterPolicy {
                 target,
                 policy,
                 value,
                 merge,
             } => {
-                let value: Value = value
-                    .to_value()
-                    .map_err(|e| bad(&format!("the policy is not JSON ({e})")))?;
+                let value = match QuickPolicy::read(policy, &value) {
+                    Some(quick) => RowPolicy::Quick(quick),
+                    None => RowPolicy::Json(
+                        value
+                            .to_value()
+                            .map_err(|e| bad(&format!("the policy is not JSON ({e})")))?,
+                    ),
+                };
                 let malformed = || bad(&format!("malformed {} policy", policy.keyword()));
                 match target {
                     PolicyTarget::Database(_) => {
@@ -620,8 +664,7 @@ fn read_script(t: &V1Table, command: &str, state: &mut DatabaseState) -> Result<
                             caching: &mut state.caching,
                             update: None,
                         };
-                        let setting =
-                            Setting::read(policy, &value, merge, &slots).ok_or_else(malformed)?;
+                        let setting = value.setting(policy, merge, &slots).ok_or_else(malformed)?;
                         setting.set(&mut slots);
                         state.streaming = streaming.unwrap_or(false);
                     }
@@ -635,8 +678,8 @@ fn read_script(t: &V1Table, command: &str, state: &mut DatabaseState) -> Result<
                                     caching: &mut table.caching,
                                     update: Some(&mut table.update_policies),
                                 };
-                                let setting = Setting::read(policy, &value, merge, &slots)
-                                    .ok_or_else(malformed)?;
+                                let setting =
+                                    value.setting(policy, merge, &slots).ok_or_else(malformed)?;
                                 setting.set(&mut slots);
                             }
                         }
@@ -681,30 +724,40 @@ fn read_script(t: &V1Table, command: &str, state: &mut DatabaseState) -> Result<
 /// streamingingestion|retention|caching|update`) or a
 /// principals command (`.add|.set database|table ...`), never a materialized view's. Decided from the words before the first
 /// string literal, so that neither a skipped row's text nor a literal can make a row count.
+///
+/// The words are looked at one by one as they are split, never collected: most rows (table
+/// creation, functions) are decided by their first word, and this runs on every row.
 fn is_read(row: &str) -> bool {
-    let words: Vec<&str> = row
+    let mut words = row
         .lines()
         .filter(|line| !line.trim_start().starts_with("//"))
         .flat_map(str::split_whitespace)
-        .take_while(|w| !starts_literal(w))
-        .collect();
-    match words.first() {
-        Some(&(".add" | ".set")) => matches!(words.get(1), Some(&("database" | "table"))),
-        // Policies of materialized views are not the stack's (views are read from the schema
-        // JSON): their rows are skipped like any other row observe does not model.
-        Some(&(".alter" | ".alter-merge")) if words.get(1) == Some(&"materialized-view") => false,
-        Some(&(".alter" | ".alter-merge")) => words.windows(2).any(|w| {
-            w[0] == "policy"
-                && [
-                    PolicyKind::IngestionBatching,
-                    PolicyKind::StreamingIngestion,
-                    PolicyKind::Retention,
-                    PolicyKind::Caching,
-                    PolicyKind::Update,
-                ]
-                .iter()
-                .any(|k| w[1] == k.keyword())
-        }),
+        .take_while(|w| !starts_literal(w));
+    match words.next() {
+        Some(".add" | ".set") => matches!(words.next(), Some("database" | "table")),
+        Some(".alter" | ".alter-merge") => {
+            let mut words = words.peekable();
+            // Policies of materialized views are not the stack's (views are read from the
+            // schema JSON): their rows are skipped like any other row observe does not model.
+            if words.peek() == Some(&"materialized-view") {
+                return false;
+            }
+            let mut previous = None;
+            words.any(|word| {
+                let read = previous == Some("policy")
+                    && [
+                        PolicyKind::IngestionBatching,
+                        PolicyKind::StreamingIngestion,
+                        PolicyKind::Retention,
+                        PolicyKind::Caching,
+                        PolicyKind::Update,
+                    ]
+                    .iter()
+                    .any(|k| word == k.keyword());
+                previous = Some(word);
+                read
+            })
+        }
         _ => false,
     }
 }
@@ -737,6 +790,102 @@ struct Slots<'a> {
     caching: &'a mut Option<CachingPolicy>,
     /// A table's update policy; `None` for a database, which has none.
     update: Option<&'a mut Option<Vec<UpdatePolicy>>>,
+}
+
+/// A policy row's value, read once for all the tables the row names.
+enum RowPolicy {
+    /// A form read without a JSON tree ([`QuickPolicy::read`]).
+    Quick(QuickPolicy),
+    /// Any other value, as JSON ([`Setting::read`]).
+    Json(Value),
+}
+
+impl RowPolicy {
+    /// The value this row sets on an entity whose current policies are `current`; `None`
+    /// when it is not a well-formed policy (see [`Setting::read`]).
+    fn setting(&self, kind: PolicyKind, merge: bool, current: &Slots<'_>) -> Option<Setting> {
+        match self {
+            RowPolicy::Quick(quick) => Some(quick.setting(merge, current)),
+            RowPolicy::Json(policy) => Setting::read(kind, policy, merge, current),
+        }
+    }
+}
+
+/// The policy forms the schema script writes for every table, read without building the JSON
+/// value [`Setting::read`] would read them from (ten thousand tables make tens of thousands
+/// of such rows), to the same setting.
+enum QuickPolicy {
+    /// A batching policy written as JSON in the service's plain shape.
+    Batching(BatchingPolicy),
+    /// `streamingingestion enable|disable`.
+    Streaming(bool),
+    /// `softdelete = T [recoverability = ...]`, the soft-delete period as it reads back from
+    /// the policy's JSON text.
+    Retention {
+        soft_delete: Timespan,
+        recoverable: Option<bool>,
+    },
+    /// `hot = T` without hot windows, the span as it reads back from the policy's JSON text.
+    Caching(Timespan),
+}
+
+impl QuickPolicy {
+    /// The quick form of a row's value; `None` for every other value (JSON of any other
+    /// policy or shape, hot windows, a span that would not read back), which goes through JSON.
+    fn read(kind: PolicyKind, value: &PolicyValue) -> Option<QuickPolicy> {
+        // Property forms stand for JSON whose spans are text (`Timespan::to_kusto`), which
+        // `Setting::read` parses back: the same round trip here keeps the same value.
+        let read_back = |span: &Timespan| Timespan::parse(&span.to_kusto());
+        match (kind, value) {
+            (PolicyKind::IngestionBatching, PolicyValue::Json(text)) => {
+                quick::batching_policy(text).map(QuickPolicy::Batching)
+            }
+            (PolicyKind::StreamingIngestion, PolicyValue::Switch(on)) => {
+                Some(QuickPolicy::Streaming(*on))
+            }
+            (
+                PolicyKind::Retention,
+                PolicyValue::Retention {
+                    soft_delete,
+                    recoverable,
+                },
+            ) => Some(QuickPolicy::Retention {
+                soft_delete: read_back(soft_delete)?,
+                recoverable: *recoverable,
+            }),
+            (PolicyKind::Caching, PolicyValue::Caching { data, windows, .. })
+                if windows.is_empty() =>
+            {
+                read_back(data).map(QuickPolicy::Caching)
+            }
+            _ => None,
+        }
+    }
+
+    /// The setting [`Setting::read`] gives for the same value: an `.alter-merge` retention row
+    /// without `recoverability` keeps the current policy's (recoverable when there is none).
+    fn setting(&self, merge: bool, current: &Slots<'_>) -> Setting {
+        match self {
+            QuickPolicy::Batching(policy) => Setting::Batching(Some(*policy)),
+            QuickPolicy::Streaming(on) => Setting::Streaming(Some(*on)),
+            QuickPolicy::Retention {
+                soft_delete,
+                recoverable,
+            } => {
+                let kept = merge
+                    .then(|| current.retention.map(|p| p.recoverable))
+                    .flatten();
+                Setting::Retention(Some(RetentionPolicy {
+                    soft_delete: *soft_delete,
+                    recoverable: recoverable.or(kept).unwrap_or(true),
+                }))
+            }
+            QuickPolicy::Caching(hot) => Setting::Caching(Some(CachingPolicy {
+                hot: *hot,
+                hot_windows: Vec::new(),
+            })),
+        }
+    }
 }
 
 /// The value a policy row sets.
@@ -1082,7 +1231,7 @@ mod tests {
 
     /// The shape the service's script has: rows kustoplan reads mixed with functions, other
     /// policies and commands its grammar does not know, which must be skipped unparsed.
-    const REALISTIC_SCRIPT: &[&str] = &[
+    pub(super) const REALISTIC_SCRIPT: &[&str] = &[
         r#".create-merge table GamePlay (PlayerID:int, EventTime:datetime) with (folder = "Game", docstring = "Plays [kustoplan:gameplay]")"#,
         ".create-merge table ['Raw Events'] (Payload:dynamic)",
         ".create-or-alter function with (folder = \"Helpers\", docstring = \"Recent plays\", skipvalidation = \"true\") RecentPlays(since:timespan = 1h) {\n    GamePlay\n    | where EventTime > ago(since)\n    | summarize count() by PlayerID\n}",
@@ -1295,6 +1444,139 @@ mod tests {
             "{}",
             e.reason
         );
+    }
+
+    /// A table's batching, streaming, retention and caching policies.
+    type TablePolicies = (
+        Option<BatchingPolicy>,
+        Option<bool>,
+        Option<RetentionPolicy>,
+        Option<CachingPolicy>,
+    );
+
+    /// What a row's value sets on a table whose retention is `current` (its other policies
+    /// set too), read quickly or through JSON: `None` when the value is malformed.
+    fn table_after(
+        kind: PolicyKind,
+        row: &RowPolicy,
+        merge: bool,
+        current: Option<RetentionPolicy>,
+    ) -> Option<TablePolicies> {
+        let mut t = TableState {
+            batching: Some(BatchingPolicy::DEFAULTS),
+            streaming: Some(true),
+            retention: current,
+            caching: Some(CachingPolicy {
+                hot: Timespan::from_secs(60),
+                hot_windows: Vec::new(),
+            }),
+            ..Default::default()
+        };
+        let mut slots = Slots {
+            batching: &mut t.batching,
+            streaming: &mut t.streaming,
+            retention: &mut t.retention,
+            caching: &mut t.caching,
+            update: Some(&mut t.update_policies),
+        };
+        row.setting(kind, merge, &slots)?.set(&mut slots);
+        Some((t.batching, t.streaming, t.retention, t.caching))
+    }
+
+    #[test]
+    fn quick_policies_set_what_their_json_sets() {
+        let days = |n: u64| Timespan::from_secs(n * 86_400);
+        let json = |text: &str| PolicyValue::Json(text.to_string());
+        let retention = |soft_delete, recoverable| PolicyValue::Retention {
+            soft_delete,
+            recoverable,
+        };
+        let values = [
+            (
+                PolicyKind::IngestionBatching,
+                json(
+                    r#"{"MaximumBatchingTimeSpan":"00:00:30","MaximumNumberOfItems":100,"MaximumRawDataSizeMB":256}"#,
+                ),
+            ),
+            (
+                PolicyKind::IngestionBatching,
+                json(r#"{"maximumnumberofitems":7}"#),
+            ),
+            (PolicyKind::IngestionBatching, json("{}")),
+            (PolicyKind::StreamingIngestion, PolicyValue::Switch(true)),
+            (PolicyKind::StreamingIngestion, PolicyValue::Switch(false)),
+            (PolicyKind::Retention, retention(days(90), Some(true))),
+            (PolicyKind::Retention, retention(days(90), Some(false))),
+            (PolicyKind::Retention, retention(days(3650), None)),
+            (
+                PolicyKind::Retention,
+                retention(Timespan::from_secs(90), None),
+            ),
+            (
+                PolicyKind::Caching,
+                PolicyValue::Caching {
+                    data: days(7),
+                    index: days(7),
+                    windows: Vec::new(),
+                },
+            ),
+            (
+                PolicyKind::Caching,
+                PolicyValue::Caching {
+                    data: days(31),
+                    index: days(2),
+                    windows: Vec::new(),
+                },
+            ),
+        ];
+        let currents = [
+            None,
+            Some(RetentionPolicy {
+                soft_delete: days(1),
+                recoverable: false,
+            }),
+            Some(RetentionPolicy {
+                soft_delete: days(1),
+                recoverable: true,
+            }),
+        ];
+        for (kind, value) in &values {
+            let as_json = RowPolicy::Json(value.to_value().expect("JSON"));
+            for merge in [false, true] {
+                for current in currents {
+                    let quick = QuickPolicy::read(*kind, value)
+                        .unwrap_or_else(|| panic!("{value:?} is read quickly"));
+                    assert_eq!(
+                        table_after(*kind, &RowPolicy::Quick(quick), merge, current),
+                        table_after(*kind, &as_json, merge, current),
+                        "{kind:?} {value:?} merge {merge} over {current:?}"
+                    );
+                }
+            }
+        }
+        // Forms left to JSON.
+        for (kind, value) in [
+            (
+                PolicyKind::Caching,
+                PolicyValue::Caching {
+                    data: days(7),
+                    index: days(7),
+                    windows: vec![("2024-01-01T00:00:00Z".into(), "2024-02-01T00:00:00Z".into())],
+                },
+            ),
+            (
+                PolicyKind::StreamingIngestion,
+                json(r#"{"IsEnabled":true}"#),
+            ),
+            (PolicyKind::Update, json("[]")),
+            (PolicyKind::IngestionBatching, json("null")),
+            (
+                PolicyKind::IngestionBatching,
+                json(r#"{"MaximumNumberOfItems":"many"}"#),
+            ),
+        ] {
+            assert!(QuickPolicy::read(kind, &value).is_none(), "{value:?}");
+        }
     }
 
     #[test]

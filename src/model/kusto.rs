@@ -339,7 +339,10 @@ impl Mapping {
     }
 }
 
-fn canonical_property(key: &str) -> String {
+/// A mapping property key in Kusto's spelling (`path` is `Path`, `ConstantValue` is
+/// `ConstValue`); keys it does not know stay as written. Shared with observe's quick mapping
+/// reader, which must spell keys exactly as [`Mapping::from_json`] does.
+pub(crate) fn canonical_property(key: &str) -> String {
     [
         "Path",
         "ConstValue",

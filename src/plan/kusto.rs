@@ -26,6 +26,7 @@
 //! - Column order is not compared: Kusto appends merged columns and reordering needs a full
 //!   `.alter table`, which is not worth its risk.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::json;
@@ -79,9 +80,28 @@ pub struct KustoDiff {
     /// The tables the plan renames: a route into one that the declared sink points at the new
     /// name is re-pointed, not removed.
     pub renamed_tables: Vec<RenamedTable>,
-    /// The observed state as the plan's renames leave it (tables, columns and functions under
-    /// their new names): what the cross-system checks judge routes against.
+    /// The databases the plan's renames change, as the renames leave them (tables, columns,
+    /// functions and views under their new names); every other database is as observed, so
+    /// none is copied for a plan that renames nothing. [`live_after_renames`] lays them over
+    /// the observed state: what the cross-system checks judge routes against.
     pub live_after_renames: KustoState,
+}
+
+/// The observed state as a plan's renames leave it: `observed` with the databases of
+/// `renamed` ([`KustoDiff::live_after_renames`]) in place of its own. Borrowed when the plan
+/// renames nothing.
+pub fn live_after_renames<'a>(
+    observed: &'a KustoState,
+    renamed: &'a KustoState,
+) -> Cow<'a, KustoState> {
+    if renamed.databases.is_empty() {
+        return Cow::Borrowed(observed);
+    }
+    let mut after = observed.clone();
+    for (name, db) in &renamed.databases {
+        after.databases.insert(name.clone(), db.clone());
+    }
+    Cow::Owned(after)
 }
 
 /// Every change that takes `observed` to `desired`, ordered by phase then address.
@@ -95,19 +115,7 @@ pub fn diff_report(
     observed: &KustoState,
     options: &DiffOptions,
 ) -> KustoDiff {
-    // The observed databases the stack does not declare are copied as they are; a declared one
-    // is put there as its renames leave it, so no database is copied twice.
-    let mut report = KustoDiff {
-        live_after_renames: KustoState {
-            databases: observed
-                .databases
-                .iter()
-                .filter(|(name, _)| !desired.databases.contains_key(*name))
-                .map(|(name, db)| (name.clone(), db.clone()))
-                .collect(),
-        },
-        ..Default::default()
-    };
+    let mut report = KustoDiff::default();
     for (name, want) in &desired.databases {
         let empty = DatabaseState {
             name: name.clone(),
@@ -119,11 +127,14 @@ pub fn diff_report(
         report.rename_problems.extend(resolved.problems);
         report.renamed_tables.extend(resolved.tables);
         database(want, &resolved.live, options, &mut report);
-        if observed.databases.contains_key(name) {
+        // Only a database the renames changed is kept: the others are as observed.
+        if let Cow::Owned(live) = resolved.live
+            && observed.databases.contains_key(name)
+        {
             report
                 .live_after_renames
                 .databases
-                .insert(name.clone(), resolved.live);
+                .insert(name.clone(), live);
         }
     }
     report
@@ -240,20 +251,20 @@ fn database(
     );
     batching(
         &mut ctx,
-        &base.policy("ingestionbatching"),
+        PolicyAt::new(&base, "ingestionbatching"),
         PolicyScope::Database(db),
         want.batching,
         have.batching,
     );
     database_streaming(
         &mut ctx,
-        &base.policy("streamingingestion"),
+        PolicyAt::new(&base, "streamingingestion"),
         want.streaming,
         have.streaming,
     );
     retention(
         &mut ctx,
-        &base.policy("retention"),
+        PolicyAt::new(&base, "retention"),
         PolicyScope::Database(db),
         (want.retention, have.retention),
         RetentionPolicy::UNLIMITED,
@@ -261,7 +272,7 @@ fn database(
     );
     caching(
         &mut ctx,
-        &base.policy("caching"),
+        PolicyAt::new(&base, "caching"),
         PolicyScope::Database(db),
         want.caching.as_ref(),
         have.caching.as_ref(),
@@ -618,14 +629,14 @@ fn table_children(ctx: &mut Ctx<'_>, want: &TableState, have: &TableState, prune
     }
     batching(
         ctx,
-        &addr.policy("ingestionbatching"),
+        PolicyAt::new(&addr, "ingestionbatching"),
         PolicyScope::Table(name),
         want.batching,
         have.batching,
     );
     table_streaming(
         ctx,
-        &addr.policy("streamingingestion"),
+        PolicyAt::new(&addr, "streamingingestion"),
         name,
         want.streaming,
         have.streaming,
@@ -635,7 +646,7 @@ fn table_children(ctx: &mut Ctx<'_>, want: &TableState, have: &TableState, prune
     // has none, and holds no data to lose.
     retention(
         ctx,
-        &addr.policy("retention"),
+        PolicyAt::new(&addr, "retention"),
         PolicyScope::Table(name),
         (want.retention, have.retention),
         inherited,
@@ -643,7 +654,7 @@ fn table_children(ctx: &mut Ctx<'_>, want: &TableState, have: &TableState, prune
     );
     caching(
         ctx,
-        &addr.policy("caching"),
+        PolicyAt::new(&addr, "caching"),
         PolicyScope::Table(name),
         want.caching.as_ref(),
         have.caching.as_ref(),
@@ -659,6 +670,28 @@ fn table_children(ctx: &mut Ctx<'_>, want: &TableState, have: &TableState, prune
         },
         prune,
     );
+}
+
+/// The address of one policy of a database or table, built only when the policy changes:
+/// most policies match, and building every table's four policy addresses up front was a
+/// visible share of a no-change plan at ten thousand tables.
+#[derive(Clone, Copy)]
+struct PolicyAt<'a> {
+    /// The database or table.
+    parent: &'a Address,
+    /// The policy's keyword (`retention`, ...).
+    kind: &'static str,
+}
+
+impl<'a> PolicyAt<'a> {
+    fn new(parent: &'a Address, kind: &'static str) -> Self {
+        PolicyAt { parent, kind }
+    }
+
+    /// `PARENT.policy.KIND`.
+    fn address(self) -> Address {
+        self.parent.policy(self.kind)
+    }
 }
 
 /// Pretty JSON with a final newline, so unified diffs need no "no newline at end" marker.
@@ -682,14 +715,14 @@ fn policy_side(p: &BatchingPolicy) -> Side {
 
 fn batching(
     ctx: &mut Ctx<'_>,
-    address: &Address,
+    address: PolicyAt<'_>,
     scope: PolicyScope<'_>,
     want: Option<BatchingPolicy>,
     have: Option<BatchingPolicy>,
 ) {
     match (want, have) {
         (Some(w), h) if Some(w) != h => ctx.push(
-            address.clone(),
+            address.address(),
             Action::setting(h.is_some()),
             ImpactClass::Safe,
             format!(
@@ -702,7 +735,7 @@ fn batching(
             Phase::KustoPolicies,
         ),
         (None, Some(h)) => ctx.push(
-            address.clone(),
+            address.address(),
             Action::Delete,
             ImpactClass::Safe,
             "remove ingestion batching policy (not declared; the parent's policy applies)"
@@ -723,7 +756,7 @@ fn batching(
 /// since deleted data can then no longer be recovered.
 fn retention(
     ctx: &mut Ctx<'_>,
-    address: &Address,
+    address: PolicyAt<'_>,
     scope: PolicyScope<'_>,
     (want, have): (Option<RetentionPolicy>, Option<RetentionPolicy>),
     inherited: Timespan,
@@ -753,7 +786,7 @@ fn retention(
         summary.push_str("; deleted data can no longer be recovered");
     }
     ctx.push(
-        address.clone(),
+        address.address(),
         Action::setting(have.is_some()),
         impact,
         summary,
@@ -768,7 +801,7 @@ fn retention(
 /// it is. Caching changes query speed and cost, never data: `safe`.
 fn caching(
     ctx: &mut Ctx<'_>,
-    address: &Address,
+    address: PolicyAt<'_>,
     scope: PolicyScope<'_>,
     want: Option<&CachingPolicy>,
     have: Option<&CachingPolicy>,
@@ -785,7 +818,7 @@ fn caching(
         n => format!(" and {n} hot windows"),
     };
     ctx.push(
-        address.clone(),
+        address.address(),
         Action::setting(have.is_some()),
         ImpactClass::Safe,
         format!("keep the last {} hot{windows}", want.hot),
@@ -798,7 +831,7 @@ fn caching(
 
 /// The database's streaming policy: there is nothing above a database, so "no policy" and a
 /// disabling one mean the same and disabling removes the policy.
-fn database_streaming(ctx: &mut Ctx<'_>, address: &Address, want: bool, have: bool) {
+fn database_streaming(ctx: &mut Ctx<'_>, address: PolicyAt<'_>, want: bool, have: bool) {
     if want == have {
         return;
     }
@@ -818,7 +851,7 @@ fn database_streaming(ctx: &mut Ctx<'_>, address: &Address, want: bool, have: bo
         )
     };
     ctx.push(
-        address.clone(),
+        address.address(),
         action,
         ImpactClass::Safe,
         summary.to_string(),
@@ -836,7 +869,7 @@ fn database_streaming(ctx: &mut Ctx<'_>, address: &Address, want: bool, have: bo
 /// stays off in a database that streams; an undeclared setting follows the database.
 fn table_streaming(
     ctx: &mut Ctx<'_>,
-    address: &Address,
+    address: PolicyAt<'_>,
     table: &str,
     want: Option<bool>,
     have: Option<bool>,
@@ -871,7 +904,7 @@ fn table_streaming(
         ),
     };
     ctx.push(
-        address.clone(),
+        address.address(),
         action,
         ImpactClass::Safe,
         summary,

@@ -15,6 +15,8 @@
 //! A rename keeps all data but breaks whatever still uses the old name (queries, functions,
 //! update policies, mappings of a renamed column): `restart`-class, in place but disruptive.
 
+use std::borrow::Cow;
+
 use super::materialized_views::view_side;
 use super::{
     Action, Address, Change, ImpactClass, Phase, Side, Target, column_state, function_side,
@@ -45,9 +47,11 @@ pub struct RenamedTable {
 }
 
 /// The renames of one database and the live state they leave behind.
-pub(super) struct Resolved {
+pub(super) struct Resolved<'a> {
     /// The database as it is after the renames: what the rest of the diff compares with.
-    pub live: DatabaseState,
+    /// Borrowed from the observed state until a rename changes it: copying every table of a
+    /// large database for a plan that renames nothing was a visible share of its time.
+    pub live: Cow<'a, DatabaseState>,
     /// The rename changes, in apply order.
     pub changes: Vec<Change>,
     /// Renames that cannot be carried out.
@@ -80,10 +84,10 @@ fn step(new_exists: bool, old_exists: bool) -> Step {
 /// Resolves the `renamed_from` of every declared table, column and function of `want`
 /// against `have`: tables first (a column rename applies to the renamed table), then columns,
 /// then functions.
-pub(super) fn resolve(want: &DatabaseState, have: &DatabaseState) -> Resolved {
+pub(super) fn resolve<'a>(want: &DatabaseState, have: &'a DatabaseState) -> Resolved<'a> {
     let db = want.name.as_str();
     let mut out = Resolved {
-        live: have.clone(),
+        live: Cow::Borrowed(have),
         changes: Vec::new(),
         problems: Vec::new(),
         tables: Vec::new(),
@@ -139,7 +143,7 @@ pub(super) fn resolve(want: &DatabaseState, have: &DatabaseState) -> Resolved {
                 ),
             }),
             Step::Rename => {
-                let Some(mut table) = out.live.tables.remove(old) else {
+                let Some(mut table) = out.live.to_mut().tables.remove(old) else {
                     continue;
                 };
                 out.changes.push(change(
@@ -154,7 +158,7 @@ pub(super) fn resolve(want: &DatabaseState, have: &DatabaseState) -> Resolved {
                     Phase::KustoTables,
                 ));
                 table.name.clone_from(new);
-                out.live.tables.insert(new.clone(), table);
+                out.live.to_mut().tables.insert(new.clone(), table);
                 out.tables.push(RenamedTable {
                     database: db.to_string(),
                     from: old.clone(),
@@ -166,7 +170,7 @@ pub(super) fn resolve(want: &DatabaseState, have: &DatabaseState) -> Resolved {
     for (name, t) in &want.tables {
         for (new, old) in &t.renamed_columns {
             let addr = Address::kusto_table(db, name).column(new);
-            let Some(table) = out.live.tables.get_mut(name) else {
+            let Some(table) = out.live.tables.get(name) else {
                 out.problems.push(RenameProblem {
                     address: addr,
                     message: format!(
@@ -196,7 +200,13 @@ pub(super) fn resolve(want: &DatabaseState, have: &DatabaseState) -> Resolved {
                     ),
                 }),
                 Step::Rename => {
-                    let Some(column) = table.columns.iter_mut().find(|c| &c.name == old) else {
+                    let column = out
+                        .live
+                        .to_mut()
+                        .tables
+                        .get_mut(name)
+                        .and_then(|t| t.columns.iter_mut().find(|c| &c.name == old));
+                    let Some(column) = column else {
                         continue;
                     };
                     column.name.clone_from(new);
@@ -247,7 +257,7 @@ pub(super) fn resolve(want: &DatabaseState, have: &DatabaseState) -> Resolved {
                 let Some(parameters) = f.scalar_parameters() else {
                     continue;
                 };
-                let Some(current) = out.live.functions.remove(old) else {
+                let Some(current) = out.live.to_mut().functions.remove(old) else {
                     continue;
                 };
                 out.changes.push(change(
@@ -272,7 +282,7 @@ pub(super) fn resolve(want: &DatabaseState, have: &DatabaseState) -> Resolved {
                     ],
                     Phase::KustoFunctions,
                 ));
-                out.live.functions.insert(new.clone(), f.clone());
+                out.live.to_mut().functions.insert(new.clone(), f.clone());
             }
         }
     }
@@ -303,7 +313,7 @@ pub(super) fn resolve(want: &DatabaseState, have: &DatabaseState) -> Resolved {
                 ),
             }),
             Step::Rename => {
-                let Some(mut view) = out.live.materialized_views.remove(old) else {
+                let Some(mut view) = out.live.to_mut().materialized_views.remove(old) else {
                     continue;
                 };
                 let before = view_side(&view);
@@ -319,7 +329,10 @@ pub(super) fn resolve(want: &DatabaseState, have: &DatabaseState) -> Resolved {
                     vec![render::rename_materialized_view(old, new)],
                     Phase::KustoMaterializedViews,
                 ));
-                out.live.materialized_views.insert(new.clone(), view);
+                out.live
+                    .to_mut()
+                    .materialized_views
+                    .insert(new.clone(), view);
             }
         }
     }

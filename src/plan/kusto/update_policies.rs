@@ -17,7 +17,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::{Ctx, DiffOptions, json_side};
-use crate::kusto::observe::{schema_probe, update_policies_to_check};
+use crate::kusto::observe::{changed_function_names, schema_probe, update_policies_to_check};
 use crate::kusto::render;
 use crate::model::kusto::{Column, DatabaseState, KustoState, TableState};
 use crate::model::sink::routes_in;
@@ -46,10 +46,11 @@ pub(super) fn plan(
     options: &DiffOptions,
     problems: &mut Vec<UpdatePolicyProblem>,
 ) {
+    let changed = changed_function_names(want, have);
     for (name, table) in &want.tables {
         let live = have.tables.get(name);
         let owned = live.is_some_and(|l| options.owner.is_some() && l.owner == options.owner);
-        let checks = check_entries(want, have, table, live, problems);
+        let checks = check_entries(want, have, table, live, &changed, problems);
         set(ctx, table, live, options.prune && owned, &checks);
     }
     problems.extend(cycles(want, have));
@@ -149,13 +150,19 @@ fn entries_text(n: usize) -> String {
 /// Checks a table's declared entries: sources must exist (a problem otherwise); the query of
 /// each entry the plan sets must return the table's columns where the cluster typed it (a
 /// problem otherwise). Returns notes for the entries whose schema could not be checked.
+/// `changed` names the functions the plan creates or replaces.
 fn check_entries(
     want_db: &DatabaseState,
     have_db: &DatabaseState,
     want: &TableState,
     have: Option<&TableState>,
+    changed: &[&str],
     problems: &mut Vec<UpdatePolicyProblem>,
 ) -> Vec<String> {
+    if want.update_policies.as_deref().is_none_or(<[_]>::is_empty) {
+        // Most tables declare no policy: nothing to check, and no address to build.
+        return Vec::new();
+    }
     let address = policy_address(&want_db.name, &want.name);
     let mut notes = Vec::new();
     for entry in want.update_policies.iter().flatten() {
@@ -174,7 +181,7 @@ fn check_entries(
     let live = have
         .and_then(|h| h.update_policies.as_deref())
         .unwrap_or(&[]);
-    for entry in update_policies_to_check(want_db, have_db, want) {
+    for entry in update_policies_to_check(changed, have_db, want) {
         // A live entry is checked because a function it calls changes: it has no change of
         // its own to carry a note, so only a known mismatch is said (as a problem).
         let set_by_plan = !live.contains(entry);
