@@ -15,7 +15,12 @@ pub fn run(args: &PlanArgs, color: ColorChoice) -> Exit {
         Err(code) => return code,
     };
     let plan = match rt.block_on(session.plan()) {
-        Ok((plan, _)) => plan,
+        Ok((plan, observed)) => {
+            // Like the session (see `Session::finish`): the process exits soon, and freeing
+            // the observed state one allocation at a time is 3% of a 10,000-table plan.
+            std::mem::forget(observed);
+            plan
+        }
         Err(e) => return report_workflow_error(e, color),
     };
     let allowed = session.stack_allows.clone();

@@ -1,4 +1,5 @@
-//! Apply over real HTTP with many databases and connectors: one Kusto script per database,
+//! Observe and apply over real HTTP with many databases and connectors: databases observed a
+//! bounded number at a time, one Kusto script per database,
 //! databases in flight at once up to the bound and never above it, a failure in one database
 //! leaving the report exactly as the cluster is, and connector writes concurrent within their
 //! bound, phase by phase, reported in plan order.
@@ -11,10 +12,12 @@ use common::sandbox::{KustoServer, connect_server};
 
 use kustoplan::interrupt::StopRequest;
 use kustoplan::model::connect::RunState;
+use kustoplan::model::kusto::{DatabaseState, KustoState};
 use kustoplan::plan::{Action, Address, Change, ImpactClass, Operation, Phase, Target};
 use kustoplan::providers::connect::converge::{self, Step};
 use kustoplan::providers::connect::{ConnectClient, ConnectClientOptions};
 use kustoplan::providers::kusto::apply::apply;
+use kustoplan::providers::kusto::observe::{DATABASES_IN_FLIGHT, observe};
 use kustoplan::providers::report::{ApplyReport, CommandOutcome};
 use kustoplan::sandbox::connect::{ConnectFaults, KUSTO_SINK_CLASS};
 use kustoplan::sandbox::kusto::{Faults, ServerHandle};
@@ -598,4 +601,53 @@ async fn a_failure_next_to_scripts_in_flight_of_its_database_leaves_the_report_e
         .map(|(a, _, _)| a.to_string())
         .collect();
     assert_eq!(live_tables(&server), completed, "the report is the cluster");
+}
+
+/// Regression: observe read every database at once (400 requests for 100 databases), and a
+/// server serving 256 connections made the rest wait 30 s for idle ones to time out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn observe_reads_a_bounded_number_of_databases_at_once() {
+    let names: Vec<String> = (0..DATABASES_IN_FLIGHT + 4)
+        .map(|i| format!("obs{i}"))
+        .collect();
+    let server = KustoServer::start(&names).await;
+    // Latency keeps each read in flight long enough for the others to be sent meanwhile.
+    server.set_faults(Faults {
+        latency_ms: 200,
+        ..Faults::default()
+    });
+    let desired = KustoState {
+        databases: names
+            .iter()
+            .map(|name| {
+                let declared = DatabaseState {
+                    name: name.clone(),
+                    ..DatabaseState::default()
+                };
+                (name.clone(), declared)
+            })
+            .collect(),
+    };
+    let observed = observe(&server.transport(), &desired)
+        .await
+        .expect("observe");
+
+    assert_eq!(
+        observed.databases.keys().collect::<Vec<_>>(),
+        desired.databases.keys().collect::<Vec<_>>()
+    );
+    let stats = server.stats();
+    assert_eq!(
+        stats.mgmt,
+        4 * names.len() as u64,
+        "four reads per database"
+    );
+    assert!(
+        stats.max_in_flight <= 4 * DATABASES_IN_FLIGHT as u64,
+        "at most {DATABASES_IN_FLIGHT} databases at once: {stats:?}"
+    );
+    assert!(
+        stats.max_in_flight > 4,
+        "databases are read concurrently: {stats:?}"
+    );
 }
