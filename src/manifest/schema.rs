@@ -476,18 +476,6 @@ mod tests {
         );
     }
 
-    /// Every YAML file under `dir`, recursively.
-    fn yaml_files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
-        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                yaml_files(&path, out);
-            } else if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
-                out.push(path);
-            }
-        }
-    }
-
     /// The check over nodes says yes exactly when the check over the document's JSON copy does,
     /// for every document of the examples and the invalid fixtures, every document of each kind
     /// checked as every kind, and shapes only nodes have (complex keys, numbers as keys).
@@ -497,10 +485,13 @@ mod tests {
         let on_json: BTreeMap<&str, Validator> = kind_schemas(&checker.root)
             .map(|(kind, schema)| (kind, jsonschema::validator_for(&schema).unwrap()))
             .collect();
-        let mut files = Vec::new();
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-        yaml_files(&root.join("examples"), &mut files);
-        yaml_files(&root.join("tests/fixtures/invalid"), &mut files);
+        let mut problems = Vec::new();
+        let files = crate::manifest::files::collect(
+            &[root.join("examples"), root.join("tests/fixtures/invalid")],
+            &mut problems,
+        );
+        assert!(problems.is_empty(), "{problems:?}");
         let mut texts: Vec<String> = files
             .iter()
             .map(|f| std::fs::read_to_string(f).unwrap())

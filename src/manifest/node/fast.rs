@@ -482,18 +482,24 @@ impl<'t> Reader<'t, '_> {
                 Some(_) => i += 1,
             }
         }
-        let text = match owned {
-            Some(mut s) => {
-                s.push_str(&self.text[from..i]);
-                Cow::Owned(s)
-            }
-            None => Cow::Borrowed(&self.text[from..i]),
-        };
+        let text = self.unescaped(owned, from, i);
         Ok(Scalar {
             text,
             style: ScalarStyle::SingleQuoted,
             end: i + 1,
         })
+    }
+
+    /// A quoted scalar's text: borrowed from the file when it had no escape, else the text
+    /// decoded so far (`owned`) and the rest from `from` to the closing quote at `end`.
+    fn unescaped(&self, owned: Option<String>, from: usize, end: usize) -> Cow<'t, str> {
+        match owned {
+            Some(mut s) => {
+                s.push_str(&self.text[from..end]);
+                Cow::Owned(s)
+            }
+            None => Cow::Borrowed(&self.text[from..end]),
+        }
     }
 
     /// A double-quoted scalar on one line at `pos`, escapes decoded.
@@ -514,13 +520,7 @@ impl<'t> Reader<'t, '_> {
                 Some(_) => i += 1,
             }
         }
-        let text = match owned {
-            Some(mut s) => {
-                s.push_str(&self.text[from..i]);
-                Cow::Owned(s)
-            }
-            None => Cow::Borrowed(&self.text[from..i]),
-        };
+        let text = self.unescaped(owned, from, i);
         Ok(Scalar {
             text,
             style: ScalarStyle::DoubleQuoted,
@@ -716,22 +716,18 @@ mod tests {
         }
     }
 
-    fn yaml_files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
-        for entry in std::fs::read_dir(dir).expect("dir").flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                yaml_files(&path, out);
-            } else if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
-                out.push(path);
-            }
-        }
+    /// The manifest files under `dir` of the repository, found as the loader finds them.
+    fn yaml_files(dir: &str) -> Vec<std::path::PathBuf> {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut problems = Vec::new();
+        let files = crate::manifest::files::collect(&[root.join(dir)], &mut problems);
+        assert!(problems.is_empty(), "{problems:?}");
+        files
     }
 
     #[test]
     fn every_example_is_read_fast_and_as_the_full_parser_reads_it() {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-        let mut files = Vec::new();
-        yaml_files(&root.join("examples"), &mut files);
+        let files = yaml_files("examples");
         assert!(files.len() >= 10, "{files:?}");
         for file in files {
             let text = std::fs::read_to_string(&file).expect("read");
@@ -741,9 +737,7 @@ mod tests {
 
     #[test]
     fn invalid_fixtures_are_read_as_the_full_parser_reads_them() {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-        let mut files = Vec::new();
-        yaml_files(&root.join("tests/fixtures"), &mut files);
+        let files = yaml_files("tests/fixtures");
         assert!(files.len() >= 20, "{files:?}");
         for file in files {
             let text = std::fs::read_to_string(&file).expect("read");

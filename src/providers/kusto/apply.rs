@@ -86,11 +86,11 @@ fn names_another_database(command: &str) -> bool {
     lower.contains("database(") || lower.contains("cluster(")
 }
 
-/// The plan's Kusto commands as (address, database, command text), in plan order: each printed
-/// once, here, where it is sent.
-fn commands<'c>(
+/// Every Kusto command of `changes` with its change and database, in plan order: the one walk
+/// that [`commands`] and [`footprints`] both take, so their positions agree.
+fn kusto_commands<'c>(
     changes: impl IntoIterator<Item = &'c Change>,
-) -> Vec<(&'c Address, &'c str, String)> {
+) -> impl Iterator<Item = (&'c Change, &'c str, &'c Command)> {
     changes
         .into_iter()
         .filter_map(|change| match &change.target {
@@ -101,8 +101,17 @@ fn commands<'c>(
             change
                 .kusto_commands
                 .iter()
-                .map(move |command| (&change.address, database, command.to_string()))
+                .map(move |command| (change, database, command))
         })
+}
+
+/// The plan's Kusto commands as (address, database, command text), in plan order: each printed
+/// once, here, where it is sent.
+fn commands<'c>(
+    changes: impl IntoIterator<Item = &'c Change>,
+) -> Vec<(&'c Address, &'c str, String)> {
+    kusto_commands(changes)
+        .map(|(change, database, command)| (&change.address, database, command.to_string()))
         .collect()
 }
 
@@ -113,16 +122,9 @@ type Footprint<'a> = Option<(Phase, Vec<&'a str>)>;
 
 /// The footprint of each command of `changes`, in the order of [`commands`].
 fn footprints<'c>(changes: impl IntoIterator<Item = &'c Change>) -> Vec<Footprint<'c>> {
-    changes
-        .into_iter()
-        .filter_map(|change| match &change.target {
-            Target::Kusto { database } => Some((change, database.as_str())),
-            _ => None,
-        })
-        .flat_map(|(change, database)| {
-            change.kusto_commands.iter().map(move |command| {
-                footprint(command, database).map(|tables| (change.phase, tables))
-            })
+    kusto_commands(changes)
+        .map(|(change, database, command)| {
+            footprint(command, database).map(|tables| (change.phase, tables))
         })
         .collect()
 }
