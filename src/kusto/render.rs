@@ -308,6 +308,12 @@ pub fn alter_policy(scope: PolicyScope<'_>, kind: PolicyKind, policy_json: &Valu
     )
 }
 
+/// [`alter_policy`] with the policy already written as compact JSON text (as the sandbox stores
+/// it), so printing a schema script does not parse each policy back into a tree to print it.
+pub fn alter_policy_text(scope: PolicyScope<'_>, kind: PolicyKind, policy_json: String) -> Command {
+    alter(scope, kind, false, PolicyValue::Json(policy_json))
+}
+
 /// `.alter table|database X policy ingestionbatching "<json>"`: sets the whole policy. All
 /// three fields are always written, because `.alter` resets omitted fields to defaults.
 pub fn alter_batching_policy(scope: PolicyScope<'_>, policy: &BatchingPolicy) -> Command {

@@ -1094,3 +1094,52 @@ fn materialized_views_follow_the_documented_commands() {
     assert_eq!(w["SourceTable"], json!("T"));
     assert_eq!(w["Query"], json!("T | summarize count() by Id"));
 }
+
+/// The schema document is written straight from the stored state (no `Value` tree): its text,
+/// field order included, is the service's shape that observe and the fixtures expect.
+#[test]
+fn schema_json_text_is_the_services_shape() {
+    let s = sandbox();
+    run(
+        &s,
+        ".create table T (Id: long, Name: string) with (folder = \"f\", docstring = \"d\\\"q\")",
+    );
+    run(
+        &s,
+        ".create-or-alter function with (folder = \"g\") F(n: long) { T | take n }",
+    );
+    run(
+        &s,
+        ".create materialized-view V on table T { T | summarize count() by Id }",
+    );
+    let schema = run(&s, ".show database db schema as json");
+    let text = rows(&schema)[0][0]
+        .as_str()
+        .expect("schema cell")
+        .to_string();
+    let version = serde_json::from_str::<Value>(&text).expect("schema json")["Databases"]["db"]
+        ["MinorVersion"]
+        .clone();
+    let view: Value = serde_json::from_str(&text).expect("schema json");
+    let view = &view["Databases"]["db"]["MaterializedViews"]["V"];
+    let expected = format!(
+        concat!(
+            r#"{{"Databases":{{"db":{{"Name":"db","Tables":{{"T":{{"Name":"T","OrderedColumns":["#,
+            r#"{{"Name":"Id","Type":"System.Int64","CslType":"long"}},"#,
+            r#"{{"Name":"Name","Type":"System.String","CslType":"string"}}],"#,
+            r#""EntityType":"Table","Folder":"f","DocString":"d\"q"}}}},"ExternalTables":{{}},"#,
+            r#""MaterializedViews":{{"V":{{"Name":"V","SourceTable":"T","Query":{query},"#,
+            r#""Folder":"","DocString":"","AutoUpdateSchema":false,"Lookback":null,"#,
+            r#""EffectiveDateTime":{effective},"OrderedColumns":[]}}}},"#,
+            r#""PrettyName":null,"MajorVersion":1,"MinorVersion":{version},"#,
+            r#""Functions":{{"F":{{"Name":"F","InputParameters":[{{"Name":"n","Type":"System.Int64","#,
+            r#""CslType":"long","CslDefaultValue":null}}],"Body":"{{ T | take n }}","#,
+            r#""Folder":"g","DocString":"","FunctionKind":"Unknown","OutputColumns":[]}}}},"#,
+            r#""DatabaseAccessMode":"ReadWrite"}}}}}}"#,
+        ),
+        query = view["Query"],
+        effective = view["EffectiveDateTime"],
+        version = version,
+    );
+    assert_eq!(text, expected);
+}

@@ -7,6 +7,7 @@ mod materialized_views;
 mod policies;
 mod principals;
 pub(super) mod results;
+mod schema_doc;
 mod schema_script;
 mod tables;
 mod update_policies;
@@ -323,7 +324,8 @@ fn dispatch(
             ))
         }
         Command::ShowDatabaseSchemaJson { database: name } => {
-            Ok(results::database_schema(name, database(state, name)?))
+            results::database_schema(name, database(state, name)?)
+                .map_err(|e| KustoError::internal(format!("cannot write the schema: {e}")))
         }
         Command::ShowDatabaseSchemaScript {
             database: name,

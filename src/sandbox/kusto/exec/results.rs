@@ -68,11 +68,7 @@ pub fn databases<'a>(
 fn schema_json(table: &Table) -> Value {
     json!({
         "Name": table.name,
-        "OrderedColumns": table.columns.iter().map(|c| json!({
-            "Name": c.name,
-            "Type": c.ty.as_clr(),
-            "CslType": c.ty.as_kql(),
-        })).collect::<Vec<_>>(),
+        "OrderedColumns": super::schema_doc::Columns(&table.columns),
     })
 }
 
@@ -124,83 +120,11 @@ pub fn table_names<'a>(database: &str, tables: impl Iterator<Item = &'a Table>) 
 }
 
 /// `.show database DB schema as json`: one `DatabaseSchema` cell of JSON text.
-pub fn database_schema(name: &str, db: &Database) -> V1Table {
-    let tables: serde_json::Map<String, Value> = db
-        .tables
-        .values()
-        .map(|tb| {
-            let mut v = schema_json(tb);
-            v["EntityType"] = json!("Table");
-            v["Folder"] = json!(tb.folder);
-            v["DocString"] = json!(tb.docstring);
-            (tb.name.clone(), v)
-        })
-        .collect();
-    let functions: serde_json::Map<String, Value> = db
-        .functions
-        .values()
-        .map(|f| (f.name.clone(), function_schema(f)))
-        .collect();
-    let views: serde_json::Map<String, Value> = db
-        .materialized_views
-        .values()
-        .map(|v| (v.name.clone(), view_schema(v)))
-        .collect();
-    let doc = json!({
-        "Databases": {
-            name: {
-                "Name": name,
-                "Tables": tables,
-                "ExternalTables": {},
-                "MaterializedViews": views,
-                "PrettyName": null,
-                "MajorVersion": 1,
-                "MinorVersion": db.minor_version,
-                "Functions": functions,
-                "DatabaseAccessMode": "ReadWrite",
-            }
-        }
-    });
+pub fn database_schema(name: &str, db: &Database) -> Result<V1Table, serde_json::Error> {
+    let doc = super::schema_doc::DatabaseSchema::of(name, db);
     let mut t = result_table(&[("DatabaseSchema", Str)]);
-    t.push(vec![json!(doc.to_string())]);
-    t
-}
-
-/// A function in `.show database DB schema as json`: typed `InputParameters` (scalar ones
-/// carry `CslType`; tabular ones, which the sandbox does not store, would carry `Columns`),
-/// the body as stored, braces included.
-fn function_schema(f: &StoredFunction) -> Value {
-    json!({
-        "Name": f.name,
-        "InputParameters": f.parameters.iter().map(|(name, ty)| json!({
-            "Name": name,
-            "Type": ty.as_clr(),
-            "CslType": ty.as_kql(),
-            "CslDefaultValue": null,
-        })).collect::<Vec<_>>(),
-        "Body": f.body,
-        "Folder": f.folder,
-        "DocString": f.docstring,
-        "FunctionKind": "Unknown",
-        "OutputColumns": [],
-    })
-}
-
-/// A materialized view in `.show database DB schema as json`: its definition (source,
-/// query without braces, folder, docstring) and properties. The sandbox does not type view
-/// queries, so `OrderedColumns` is empty.
-fn view_schema(v: &StoredView) -> Value {
-    json!({
-        "Name": v.name,
-        "SourceTable": v.source,
-        "Query": v.query,
-        "Folder": v.folder,
-        "DocString": v.docstring,
-        "AutoUpdateSchema": v.auto_update_schema,
-        "Lookback": v.lookback,
-        "EffectiveDateTime": v.effective_date_time,
-        "OrderedColumns": [],
-    })
+    t.push(vec![Value::String(serde_json::to_string(&doc)?)]);
+    Ok(t)
 }
 
 /// `.show materialized-views`, `.show materialized-view V` and the result of the sync

@@ -127,8 +127,8 @@ fn policies(out: &mut Vec<String>, scope: PolicyScope<'_>, stored: Stored<'_>) {
         ),
     ];
     for (kind, text) in set {
-        if let Some(json) = text.and_then(|t| serde_json::from_str::<Value>(&t).ok()) {
-            out.push(render::alter_policy(scope, kind, &json).to_string());
+        if let Some(json) = text {
+            out.push(render::alter_policy_text(scope, kind, json).to_string());
         }
     }
     if let Some(p) = &stored.retention {
