@@ -1,7 +1,13 @@
 //! The `kustoplan` binary; everything lives in the library.
 
+/// mimalloc instead of glibc's malloc: thread-local free lists and no arena locks, so parsing on
+/// several threads and freeing on another costs neither lock contention nor a kept high-water
+/// mark per arena (see BENCHMARKS.md, session 10).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> std::process::ExitCode {
-    one_malloc_arena();
+    commit_memory_when_used();
     end_quietly_on_closed_output();
     kustoplan::cli::run()
 }
@@ -38,18 +44,18 @@ fn end_quietly_on_closed_output() {
 #[cfg(not(unix))]
 fn end_quietly_on_closed_output() {}
 
-/// glibc gives every thread that allocates its own malloc arena and keeps freed memory in it.
-/// Manifests are parsed on worker threads and live results are parsed on tokio's, then the
-/// trees are dropped on the main thread, so each arena keeps its high-water mark: at 10,000
-/// tables a plan's peak memory was a third higher than with one arena, for no speed gained
-/// (BENCHMARKS.md). The threads spend little time in malloc, so they share one.
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-fn one_malloc_arena() {
-    // SAFETY: mallopt only changes the allocator's tuning; called before any thread starts.
+/// mimalloc commits each new arena whole by default, and holds freed pages for 10 ms before
+/// returning them: at 10,000 tables a plan's peak memory was a fifth higher than with glibc's
+/// malloc. Committing pages as they are used and returning them at once keeps it at glibc's
+/// (BENCHMARKS.md, session 10), for a little more system time.
+fn commit_memory_when_used() {
+    // The positions of the options in mimalloc's `mi_option_e` (include/mimalloc.h), which
+    // the binding does not name.
+    const ARENA_EAGER_COMMIT: libmimalloc_sys::mi_option_t = 4;
+    const PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+    // SAFETY: setting allocator options is not thread safe; called before any thread starts.
     unsafe {
-        libc::mallopt(libc::M_ARENA_MAX, 1);
+        libmimalloc_sys::mi_option_set(ARENA_EAGER_COMMIT, 0);
+        libmimalloc_sys::mi_option_set(PURGE_DELAY, 0);
     }
 }
-
-#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-fn one_malloc_arena() {}

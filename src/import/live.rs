@@ -41,7 +41,7 @@ pub async fn read(
     let stack = m.resolve_stack();
     // No databases are named to the opener: on the built-in sandbox that would create them, and
     // import changes nothing.
-    let transport = open_kusto(&stack, &KustoState::default(), source)?;
+    let transport = std::sync::Arc::new(open_kusto(&stack, &KustoState::default(), source)?);
     let databases = if selection.databases.is_empty() {
         database_names(&transport).await?
     } else {

@@ -628,7 +628,7 @@ async fn observe_reads_a_bounded_number_of_databases_at_once() {
             })
             .collect(),
     };
-    let observed = observe(&server.transport(), &desired)
+    let observed = observe(&std::sync::Arc::new(server.transport()), &desired)
         .await
         .expect("observe");
 

@@ -497,7 +497,7 @@ mod tests {
 
     /// Observes through the provider (bulk reads and the getschema probes) on the sandbox.
     fn observe(sandbox: &Arc<KustoSandbox>, desired: &KustoState) -> KustoState {
-        let transport = KustoTransport::new(sandbox.clone());
+        let transport = Arc::new(KustoTransport::new(sandbox.clone()));
         tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()

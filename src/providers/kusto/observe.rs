@@ -7,8 +7,11 @@
 //! source table is live (see
 //! [`crate::kusto::observe::schema_probes`]). In steady state only the four reads are sent.
 
+use std::sync::Arc;
+
 use crate::kusto::observe::{
-    add_query_schema, add_table_names, bulk_reads, database_state, schema_probes, tables_to_name,
+    BulkRead, Part, add_query_schema, add_table_names, bulk_reads, join_parts, read_part,
+    schema_probes, tables_to_name,
 };
 use crate::kusto::v1::V1Response;
 use crate::model::kusto::{DatabaseState, KustoState};
@@ -24,7 +27,7 @@ pub const DATABASES_IN_FLIGHT: usize = 8;
 /// Reads every declared database. A database that does not exist is an error: Kusto databases
 /// are created in Azure, not by control commands.
 pub async fn observe(
-    transport: &KustoTransport,
+    transport: &Arc<KustoTransport>,
     desired: &KustoState,
 ) -> Result<KustoState, TransportError> {
     use futures::{StreamExt, TryStreamExt};
@@ -47,20 +50,24 @@ pub async fn observe(
 }
 
 async fn observe_one(
-    transport: &KustoTransport,
+    transport: &Arc<KustoTransport>,
     db: &str,
     desired: &DatabaseState,
 ) -> Result<DatabaseState, TransportError> {
-    let [schema, mappings, principals, script] = bulk_reads(db);
-    // The reads are independent: one round trip of latency instead of four.
-    let bulk = tokio::try_join!(
-        read(transport, db, &schema),
-        read(transport, db, &mappings),
-        read(transport, db, &principals),
-        read(transport, db, &script),
-    )?;
+    // The reads are independent: one round trip of latency instead of four. Each answer is
+    // read on a task of its own as soon as it arrives, so the large ones are read on all
+    // cores while the others are still on their way.
+    let reads =
+        BulkRead::ALL.map(|read| tokio::spawn(read_bulk(transport.clone(), db.to_string(), read)));
+    let mut parts = Vec::with_capacity(reads.len());
+    for read in reads {
+        let part = read
+            .await
+            .map_err(|e| TransportError::other(format!("cannot read database `{db}`: {e}")))??;
+        parts.push(part);
+    }
     let unreadable = |e: crate::kusto::observe::ObserveError| TransportError::other(e.to_string());
-    let mut state = database_state(db, &[bulk.0, bulk.1, bulk.2, bulk.3]).map_err(unreadable)?;
+    let mut state = join_parts(db, parts).map_err(unreadable)?;
     // Users and groups that hold only table roles are listed by object id alone; where the
     // manifests name one by UPN or group name, the table's principals name it.
     let unnamed = tables_to_name(&state, desired);
@@ -99,6 +106,17 @@ async fn observe_one(
 fn stable_reason(message: &str, probe: &str) -> String {
     let reason = message.split(" [request id ").next().unwrap_or(message);
     reason.replace(&format!(" to `{probe}`"), "")
+}
+
+/// One of the [`bulk_reads`] of `db`, read into its [`Part`].
+async fn read_bulk(
+    transport: Arc<KustoTransport>,
+    db: String,
+    read: BulkRead,
+) -> Result<Part, TransportError> {
+    let command = &bulk_reads(&db)[read.index()];
+    let response = self::read(&transport, &db, command).await?;
+    read_part(&db, read, &response).map_err(|e| TransportError::other(e.to_string()))
 }
 
 async fn read(
