@@ -229,7 +229,7 @@ fn scalar(text: &str, value: bool, out: &mut String) {
 
 /// `${var.` and `$${` mean something to the manifest loader; `$${` writes a literal `${`.
 fn escape_vars(text: &str) -> Cow<'_, str> {
-    if text.contains("${var.") || text.contains("$${") {
+    if text.contains('$') && (text.contains("${var.") || text.contains("$${")) {
         Cow::Owned(text.replace("${", "$${"))
     } else {
         Cow::Borrowed(text)
@@ -262,6 +262,12 @@ const RESERVED: [&str; 11] = [
     "true", "false", "yes", "no", "on", "off", "null", "~", "y", "n", "nan",
 ];
 
+/// Whether a text starting with `first` may read as a number (`1`, `.5`, `inf`, `NaN`): the
+/// only ones worth the cost of parsing one.
+fn may_be_a_number(first: char) -> bool {
+    first.is_ascii_digit() || matches!(first.to_ascii_lowercase(), '.' | 'i' | 'n')
+}
+
 fn is_plain(text: &str) -> bool {
     let Some(first) = text.chars().next() else {
         return false;
@@ -270,10 +276,12 @@ fn is_plain(text: &str) -> bool {
         return false;
     }
     if text.ends_with([' ', ':'])
-        || text.contains(": ")
-        || text.contains(" #")
+        || text
+            .as_bytes()
+            .windows(2)
+            .any(|pair| pair == b": " || pair == b" #")
         || RESERVED.iter().any(|r| r.eq_ignore_ascii_case(text))
-        || text.parse::<f64>().is_ok()
+        || (may_be_a_number(first) && text.parse::<f64>().is_ok())
         || text
             .get(..2)
             .is_some_and(|p| p.eq_ignore_ascii_case("0x") || p.eq_ignore_ascii_case("0o"))

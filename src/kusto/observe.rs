@@ -173,13 +173,20 @@ pub fn join_parts(db: &str, parts: Vec<Part>) -> Result<DatabaseState, ObserveEr
 /// The table `name` of a part being read: the mappings and the script are read without the
 /// schema, so every table they name gets one (see [`Part`]).
 fn part_table<'a>(state: &'a mut DatabaseState, name: &str) -> &'a mut TableState {
-    state
-        .tables
-        .entry(name.to_string())
-        .or_insert_with(|| TableState {
-            name: name.to_string(),
-            ..Default::default()
-        })
+    // Looked up before the entry API, which would copy the name for every row.
+    if !state.tables.contains_key(name) {
+        state.tables.insert(
+            name.to_string(),
+            TableState {
+                name: name.to_string(),
+                ..Default::default()
+            },
+        );
+    }
+    match state.tables.get_mut(name) {
+        Some(table) => table,
+        None => unreachable!("inserted above"),
+    }
 }
 
 /// Tables whose principals must be named before the plan can match them: a role of the table

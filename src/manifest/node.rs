@@ -8,6 +8,7 @@
 
 mod events;
 mod fast;
+mod pieces;
 mod scalar;
 
 use events::{Builder, Limits};
@@ -161,7 +162,10 @@ pub fn parse_documents(text: &str, file: u32) -> Result<Vec<Node>, YamlError> {
     // The fast reader handles the YAML manifests are usually written in; for anything else,
     // and for every error, the full parser reads the file.
     let full = || Builder::new(text, file, Limits::MANIFEST).run();
-    match fast::read(text, Builder::new(text, file, Limits::MANIFEST)) {
+    let fast = pieces::read(text, file)
+        .ok_or(fast::GaveUp)
+        .or_else(|fast::GaveUp| fast::read(text, Builder::new(text, file, Limits::MANIFEST)));
+    match fast {
         Ok(docs) => {
             // Debug builds (every test) check the fast reader against the full parser.
             debug_assert_eq!(Ok(&docs), full().as_ref(), "the fast YAML reader disagrees");
