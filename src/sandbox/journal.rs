@@ -3,8 +3,10 @@
 //!
 //! The file starts with a header line naming its format ([`HEADER`]); every record after it is
 //! one line: a checksum (FNV-1a, 64 bits, hex) of the JSON that follows, a space, the record as
-//! compact JSON (which never holds a raw newline), and a newline. Each append is fsynced before
-//! the command's result is returned, so a record in the file is a committed change.
+//! compact JSON (which never holds a raw newline), and a newline. Each record is fsynced before
+//! the command's result is returned, so a record in the file is a committed change: either by
+//! [`Journal::append`], or written by [`Journal::write`] and fsynced with the records written
+//! beside it ([`super::group_commit`]).
 //!
 //! A crash during an append leaves at most one torn record at the end of the file (no newline,
 //! or a checksum that does not match): it was never committed, so reading ignores it and
@@ -14,10 +16,12 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use super::group_commit::Durability;
 use super::persist::PersistError;
 
 /// First line of every journal: the format it is written in.
@@ -30,6 +34,9 @@ pub struct Journal {
     file: File,
     len: u64,
     records: u64,
+    /// Bytes of records ever written through this handle (the group commit's positions).
+    position: u64,
+    durability: Arc<Durability>,
 }
 
 /// What [`Journal::open`] read: the committed records, in order.
@@ -140,11 +147,17 @@ impl Journal {
             .truncate(false)
             .open(path)
             .map_err(io("open", path))?;
+        let durability = Arc::new(Durability::new(
+            file.try_clone().map_err(io("open", path))?,
+            path,
+        ));
         let mut journal = Journal {
             path: path.to_path_buf(),
             file,
             len: 0,
             records: records.len() as u64,
+            position: 0,
+            durability,
         };
         match committed {
             Some(end) if end == bytes.len() => journal.len = end as u64,
@@ -157,10 +170,33 @@ impl Journal {
     /// Appends one record and fsyncs it: once this returns, the record is committed. On
     /// failure the file is cut back, so the record is not replayed later either.
     pub fn append<T: Serialize>(&mut self, record: &T) -> Result<(), PersistError> {
+        self.durability.check()?;
         let line = encode(&self.path, record)?;
-        let written = self
-            .write_at_end(&line)
-            .and_then(|()| self.file.sync_data().map_err(io("fsync", &self.path)));
+        self.put(&line, true)?;
+        // The fsync covered the records written before this one too.
+        self.durability.synced_all();
+        Ok(())
+    }
+
+    /// Writes one record without waiting for the disk, and returns the position to pass to
+    /// [`Durability::wait`] before acknowledging it: the record is committed once that
+    /// returns. On failure the file is cut back, so the record is not replayed later either.
+    pub fn write<T: Serialize>(&mut self, record: &T) -> Result<u64, PersistError> {
+        self.durability.check()?;
+        let line = encode(&self.path, record)?;
+        self.put(&line, false)?;
+        Ok(self.position)
+    }
+
+    /// Writes `line` at the end (fsynced if `sync`), or cuts the file back on failure.
+    fn put(&mut self, line: &[u8], sync: bool) -> Result<(), PersistError> {
+        let written = self.write_at_end(line).and_then(|()| {
+            if sync {
+                self.file.sync_data().map_err(io("fsync", &self.path))
+            } else {
+                Ok(())
+            }
+        });
         if let Err(e) = written {
             return Err(match self.cut(self.len) {
                 Ok(()) => e,
@@ -172,7 +208,14 @@ impl Journal {
         }
         self.len += line.len() as u64;
         self.records += 1;
+        self.position += line.len() as u64;
+        self.durability.advance(self.position);
         Ok(())
+    }
+
+    /// What is on disk of this journal, for requests to wait on outside their sandbox's lock.
+    pub fn durability(&self) -> Arc<Durability> {
+        Arc::clone(&self.durability)
     }
 
     fn write_at_end(&mut self, bytes: &[u8]) -> Result<(), PersistError> {
@@ -302,6 +345,59 @@ mod tests {
             err.to_string()
                 .contains("journal format 'kustoplan-journal 9' is not supported"),
             "{err}"
+        );
+    }
+
+    #[test]
+    fn written_records_share_one_fsync_and_are_read_back() {
+        use crate::sandbox::group_commit::FAIL_NEXT_SYNC;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("j");
+        let mut j = open(&path).expect("open").journal;
+        let durability = j.durability();
+        let first = j.write(&1u32).expect("write");
+        let second = j.write(&2u32).expect("write");
+        assert!(first < second);
+        durability.wait(first).expect("fsync");
+        // The first waiter's fsync covered the second record: waiting for it syncs nothing
+        // (a sync would fail).
+        FAIL_NEXT_SYNC.with(|f| f.set(true));
+        let grouped = durability.wait(second);
+        let synced_again = FAIL_NEXT_SYNC.with(|f| !f.replace(false));
+        grouped.expect("already on disk");
+        assert!(
+            !synced_again,
+            "the second record needed no fsync of its own"
+        );
+        drop(j);
+        assert_eq!(open(&path).expect("reopen").records, [1, 2]);
+    }
+
+    #[test]
+    fn after_a_failed_fsync_nothing_more_is_written_or_acknowledged() {
+        use crate::sandbox::group_commit::FAIL_NEXT_SYNC;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("j");
+        let mut j = open(&path).expect("open").journal;
+        let durability = j.durability();
+        let durable = j.write(&1u32).expect("write");
+        durability.wait(durable).expect("fsync");
+        let pending = j.write(&2u32).expect("write");
+        FAIL_NEXT_SYNC.with(|f| f.set(true));
+        let err = durability.wait(pending).expect_err("fsync fails");
+        assert!(err.to_string().contains("injected fsync failure"), "{err}");
+        let err = durability.wait(pending).expect_err("still unknown");
+        assert!(err.to_string().contains("an earlier fsync failed"), "{err}");
+        durability
+            .wait(durable)
+            .expect("was on disk before the failure");
+        assert!(j.write(&3u32).is_err());
+        assert!(j.append(&4u32).is_err());
+        drop(j);
+        assert_eq!(
+            open(&path).expect("reopen").records,
+            [1, 2],
+            "nothing after the failure"
         );
     }
 

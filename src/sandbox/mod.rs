@@ -2,6 +2,7 @@
 
 pub mod azurite;
 pub mod connect;
+pub mod group_commit;
 pub mod http;
 pub mod journal;
 pub mod kafka;

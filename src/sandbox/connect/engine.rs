@@ -16,7 +16,7 @@ use super::defs::{
 };
 use super::render::{info, missing_plugin, status, task_ids};
 use super::state::{ConnectState, STATE_FILE, STATE_FORMAT, StoredConnector, TargetState};
-use super::validate::validate_kusto_sink;
+use super::validate::{kusto_sink_errors, validate_kusto_sink};
 use crate::sandbox::persist::{self, PersistError};
 
 /// An error answer: HTTP status and Connect's `{"error_code","message"}` body.
@@ -288,16 +288,16 @@ impl ConnectSandbox {
             return Err(ConnectError::new(400, missing_plugin(&class)));
         }
         config.insert("name".into(), name.to_string());
-        let validation = validate_kusto_sink(&config);
-        if !validation.errors.is_empty() {
+        let errors = kusto_sink_errors(&config);
+        if !errors.is_empty() {
             return Err(ConnectError::new(
                 400,
                 format!(
                     "Connector configuration is invalid and contains the following {} \
                      error(s):\n{}\nYou can also find the above list of errors at the endpoint \
                      `/connector-plugins/{{connectorType}}/config/validate`",
-                    validation.errors.len(),
-                    validation.errors.join("\n")
+                    errors.len(),
+                    errors.join("\n")
                 ),
             ));
         }

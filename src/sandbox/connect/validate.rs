@@ -334,15 +334,31 @@ fn has_errors(checked: &[Checked], key: &str) -> bool {
         .any(|c| c.def.name == key && !c.errors.is_empty())
 }
 
-/// Validates `config` for the Kusto sink and builds the response body, shaped like a
-/// Connect 4.3 worker's (`name` is the sink class, as Connect echoes the plugin).
-pub fn validate_kusto_sink(config: &BTreeMap<String, String>) -> Validation {
+/// Every key of `config` checked, cross-field rules included.
+fn check_kusto_sink(config: &BTreeMap<String, String>) -> Vec<Checked> {
     let mut checked: Vec<Checked> = FRAMEWORK_KEYS
         .iter()
         .chain(SINK_KEYS)
         .map(|def| check_key(*def, config))
         .collect();
     cross_field(&mut checked, config);
+    checked
+}
+
+/// The errors [`validate_kusto_sink`] lists for `config`, without building its response body:
+/// a connector write needs only these, and the body (every key's definition as JSON) cost
+/// more than the check itself.
+pub fn kusto_sink_errors(config: &BTreeMap<String, String>) -> Vec<String> {
+    check_kusto_sink(config)
+        .into_iter()
+        .flat_map(|c| c.errors)
+        .collect()
+}
+
+/// Validates `config` for the Kusto sink and builds the response body, shaped like a
+/// Connect 4.3 worker's (`name` is the sink class, as Connect echoes the plugin).
+pub fn validate_kusto_sink(config: &BTreeMap<String, String>) -> Validation {
+    let checked = check_kusto_sink(config);
     let mut groups: Vec<&str> = Vec::new();
     for c in &checked {
         if !groups.contains(&c.def.group) {
@@ -391,6 +407,28 @@ pub fn validate_kusto_sink(config: &BTreeMap<String, String>) -> Validation {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_errors_alone_are_those_of_the_full_validation() {
+        let configs = [
+            vec![],
+            vec![("tasks.max", "x"), ("aad.auth.strategy", "az_dev_token")],
+            vec![
+                ("connector.class", KUSTO_SINK_CLASS),
+                ("kusto.validation.table.enable", "true"),
+                ("kusto.tables.topics.mapping", "[{'topic': 't'}]"),
+            ],
+        ];
+        for pairs in configs {
+            let config: BTreeMap<String, String> = pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            let full = validate_kusto_sink(&config);
+            assert!(!full.errors.is_empty(), "{config:?}");
+            assert_eq!(kusto_sink_errors(&config), full.errors, "{config:?}");
+        }
+    }
 
     #[test]
     fn mappings_with_single_quotes_and_rules() {

@@ -4,7 +4,7 @@
 //! directly and the HTTP server is a thin shell around it.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::changes::{self, Change};
 use super::clock;
@@ -24,6 +24,7 @@ use crate::kusto::command::{
     TableRole,
 };
 use crate::kusto::v1::V1Response;
+use crate::sandbox::group_commit::Durability;
 
 /// Who is calling: the principal FQN the bearer token maps to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -114,6 +115,8 @@ pub enum SandboxError {
 #[derive(Debug)]
 pub struct KustoSandbox {
     inner: Mutex<Inner>,
+    /// The journal's group commit (persisted sandboxes): requests wait on it after the lock.
+    durability: Option<Arc<Durability>>,
 }
 
 #[derive(Debug)]
@@ -191,6 +194,7 @@ impl KustoSandbox {
 
     fn from_parts(state: SandboxState, store: Option<Store>) -> Self {
         KustoSandbox {
+            durability: store.as_ref().map(Store::durability),
             inner: Mutex::new(Inner {
                 state,
                 store,
@@ -203,6 +207,21 @@ impl KustoSandbox {
         // A panic while holding the lock cannot leave a half-applied command behind (commands
         // run on a copy), so a poisoned lock is still consistent.
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The journal position after every change made so far: read while holding the lock, what
+    /// an answer may have seen.
+    fn position(&self) -> u64 {
+        self.durability.as_ref().map_or(0, |d| d.position())
+    }
+
+    /// Returns once everything up to `position` is on disk: no answer may leave before the
+    /// changes it could have seen are committed.
+    fn settle(&self, position: u64) -> Result<(), KustoError> {
+        match &self.durability {
+            Some(d) => d.wait(position).map_err(persist_error),
+            None => Ok(()),
+        }
     }
 
     /// A snapshot of the whole state, for inspection.
@@ -240,27 +259,21 @@ impl KustoSandbox {
         csl: &str,
         caller: &Caller,
     ) -> Result<ResultTable, KustoError> {
-        if let Some(tabular) = query::schema::strip_getschema(csl) {
-            let inner = self.lock();
-            authorize(&inner.state, caller, Need::Read(database))?;
-            let db = exec::database(&inner.state, database)?;
-            let schema = query::schema::query_schema(db, tabular).map_err(|e| e.into_kusto())?;
-            return Ok(query::schema::getschema_result(&schema));
-        }
-        let parsed = query::parse(csl)?;
-        let inner = self.lock();
-        authorize(&inner.state, caller, Need::Read(database))?;
-        let db = exec::database(&inner.state, database)?;
-        let table = db.tables.get(&parsed.table).ok_or_else(|| {
-            KustoError::query_semantic(
-                "SEM0100",
-                format!(
-                    "'table' operator: Failed to resolve table expression named '{}'",
-                    parsed.table
-                ),
-            )
-        })?;
-        query::evaluate(&parsed, table)
+        let (answer, seen) = match query::schema::strip_getschema(csl) {
+            Some(tabular) => {
+                let inner = self.lock();
+                let answer = schema_of_query(&inner.state, database, caller, tabular);
+                (answer, self.position())
+            }
+            None => {
+                let parsed = query::parse(csl)?;
+                let inner = self.lock();
+                let answer = evaluate(&inner.state, database, caller, &parsed);
+                (answer, self.position())
+            }
+        };
+        self.settle(seen)?;
+        answer
     }
 
     /// Streams data into a table: checks access (table or database ingestor or admin), the
@@ -464,6 +477,7 @@ impl KustoSandbox {
         }
         let ctx = Context {
             database: Some(request.database).filter(|d| !d.is_empty()),
+            results: true,
         };
         let mut inner = self.lock();
         let Inner { state, store, .. } = &mut *inner;
@@ -491,9 +505,13 @@ impl KustoSandbox {
         if command.is_read_only() {
             // Reads run on the live state: no copy, nothing to persist (a copy of 10,000 tables
             // per bulk read made the sandbox, not kustoplan, the bottleneck at scale).
-            return authorize(&inner.state, request.caller, need(&command, ctx))
+            let answer = authorize(&inner.state, request.caller, need(&command, ctx))
                 .and_then(|()| exec::execute(&mut inner.state, ctx, &command))
                 .map(|t| Execution::Completed(V1Response::single(t)));
+            let seen = self.position();
+            drop(inner);
+            self.settle(seen)?;
+            return answer;
         }
         let mut work = inner.state.clone();
         let outcome = match &command {
@@ -518,14 +536,58 @@ impl KustoSandbox {
         };
         let Inner { state, store, .. } = &mut *inner;
         let changes = changes::between(state, &work);
-        if !changes.is_empty() {
+        let unused = if changes.is_empty() {
+            work
+        } else {
             if let Some(store) = store {
-                store.commit(&changes).map_err(persist_error)?;
+                store.write(&changes).map_err(persist_error)?;
             }
-            *state = work;
-        }
+            std::mem::replace(state, work)
+        };
+        let seen = self.position();
+        // The state not kept (usually the one replaced, whose map of table names the script's
+        // first table write copied) is freed after the lock: other requests need not wait for
+        // 10,000 names to be freed.
+        drop(inner);
+        drop(unused);
+        // Committed once on disk, with the records of the requests that wrote meanwhile.
+        self.settle(seen)?;
         outcome
     }
+}
+
+/// `QUERY | getschema`: the columns the query would return.
+fn schema_of_query(
+    state: &SandboxState,
+    database: &str,
+    caller: &Caller,
+    tabular: &str,
+) -> Result<ResultTable, KustoError> {
+    authorize(state, caller, Need::Read(database))?;
+    let db = exec::database(state, database)?;
+    let schema = query::schema::query_schema(db, tabular).map_err(|e| e.into_kusto())?;
+    Ok(query::schema::getschema_result(&schema))
+}
+
+/// A parsed query over one table of `database`.
+fn evaluate(
+    state: &SandboxState,
+    database: &str,
+    caller: &Caller,
+    parsed: &query::Query,
+) -> Result<ResultTable, KustoError> {
+    authorize(state, caller, Need::Read(database))?;
+    let db = exec::database(state, database)?;
+    let table = db.tables.get(&parsed.table).ok_or_else(|| {
+        KustoError::query_semantic(
+            "SEM0100",
+            format!(
+                "'table' operator: Failed to resolve table expression named '{}'",
+                parsed.table
+            ),
+        )
+    })?;
+    query::evaluate(parsed, table)
 }
 
 /// Reads a queued batch against the current state (nothing is changed): the extent of the
@@ -811,7 +873,7 @@ fn run_script(
             ("Skipped", String::new())
         } else {
             match authorize(state, caller, need(&sc.command, ctx))
-                .and_then(|()| exec::execute(state, ctx, &sc.command))
+                .and_then(|()| exec::execute(state, ctx.in_script(), &sc.command))
             {
                 Ok(_) => ("Completed", String::new()),
                 Err(e) if opts.throw_on_errors => return Err(e),

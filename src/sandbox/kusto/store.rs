@@ -3,7 +3,10 @@
 //! changed since ([`super::changes`]).
 //!
 //! A command appends one record to the journal and fsyncs it before its result is returned,
-//! so persisting costs what the command changed, not the size of the state. Opening loads the
+//! so persisting costs what the command changed, not the size of the state. Management
+//! commands write their record under the sandbox's lock and wait for it to be on disk after
+//! ([`Store::write`], [`crate::sandbox::group_commit`]), so the scripts in flight together
+//! share an fsync; ingestions fsync their own under the lock ([`Store::commit`]). Opening loads the
 //! snapshot and replays the journal; a torn last record (a crash during its append) was never
 //! committed and is dropped. When the journal outgrows the snapshot (and [`COMPACT_AFTER`]),
 //! the next command first writes the state it starts from as a new snapshot (write-temp,
@@ -14,9 +17,11 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use super::changes::{self, Change};
 use super::state::{STATE_FORMAT, SandboxState};
+use crate::sandbox::group_commit::Durability;
 use crate::sandbox::journal::{Journal, Opened};
 use crate::sandbox::persist;
 
@@ -104,6 +109,7 @@ impl Store {
     /// than after a commit, so a failure here fails a command that changed nothing yet.
     pub fn compact_if_due(&mut self, current: &SandboxState) -> Result<(), StoreError> {
         if self.journal.len() > self.snapshot_len.max(COMPACT_AFTER) {
+            self.journal.durability().check()?;
             self.compact(current)?;
         }
         Ok(())
@@ -113,7 +119,10 @@ impl Store {
     fn compact(&mut self, current: &SandboxState) -> Result<(), StoreError> {
         persist::save_json(&self.dir, STATE_FILE, current)?;
         self.snapshot_len = file_len(&self.path())?;
-        self.journal.reset()
+        self.journal.reset()?;
+        // `current` holds every record written so far, and it is on disk now.
+        self.journal.durability().synced_all();
+        Ok(())
     }
 
     /// Commits what a command changed (nothing to do when it changed nothing): once this
@@ -123,6 +132,17 @@ impl Store {
             return Ok(());
         }
         self.journal.append(&changes)
+    }
+
+    /// Writes what a command changed without waiting for the disk; the command is committed
+    /// once [`Durability::wait`] returns for the position returned (see [`Store::durability`]).
+    pub fn write(&mut self, changes: &[Change]) -> Result<u64, StoreError> {
+        self.journal.write(&changes)
+    }
+
+    /// What is on disk of the journal, for requests to wait on after the sandbox's lock.
+    pub fn durability(&self) -> Arc<Durability> {
+        self.journal.durability()
     }
 }
 

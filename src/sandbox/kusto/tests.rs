@@ -225,6 +225,64 @@ fn rich_database(s: &KustoSandbox) {
     }
 }
 
+/// The commands of [`rich_database`] inside a script (whose commands render no result table)
+/// change the state exactly as the same commands sent alone (which answer with one).
+#[test]
+fn a_script_changes_what_its_commands_change_alone() {
+    let alone = sandbox();
+    rich_database(&alone);
+    let scripted = sandbox();
+    let commands = [
+        ".create table ['Game Play'] (Id:long, ['player name']:string)",
+        ".create table Raw (Payload:dynamic)",
+        ".alter table ['Game Play'] folder @'Game\\Raw'",
+        ".alter table ['Game Play'] docstring 'Plays \"all\" [kustoplan:gameplay]'",
+        r#".create table ['Game Play'] ingestion json mapping 'm1' '[{"column":"Id","Properties":{"Path":"$.id"}}]'"#,
+        r#".alter table ['Game Play'] policy ingestionbatching '{"MaximumBatchingTimeSpan":"00:00:10","MaximumNumberOfItems":5}'"#,
+        r#".alter table Raw policy streamingingestion '{"IsEnabled":true,"HintAllocatedRate":2.5}'"#,
+        r#".alter database db policy ingestionbatching '{"MaximumRawDataSizeMB":100}'"#,
+        r#".alter database db policy streamingingestion '{"IsEnabled":false}'"#,
+        ".add database db admins ('aadapp=APP;tenant') 'AAD \"App\"'",
+        ".add database db viewers ('msauser=someone@live.com')",
+        ".add table Raw ingestors ('aadapp=SINK;tenant', 'aaduser=jane@contoso.com') 'sink'",
+        ".add table ['Game Play'] admins ('aadgroup=ops;contoso.com')",
+    ];
+    let answer = run(
+        &scripted,
+        &format!(".execute database script <|\n{}", commands.join("\n")),
+    );
+    let outcomes: Vec<&Value> = rows(&answer).iter().map(|row| &row[3]).collect();
+    assert_eq!(outcomes, vec![&json!("Completed"); commands.len()]);
+    // A single command still answers with its result table.
+    let shown = run(
+        &alone,
+        r#".alter table Raw policy ingestionbatching '{"MaximumNumberOfItems":7}'"#,
+    );
+    assert_eq!(rows(&shown).len(), 1);
+    run(
+        &scripted,
+        r#".alter table Raw policy ingestionbatching '{"MaximumNumberOfItems":7}'"#,
+    );
+    let comparable = |s: &KustoSandbox| {
+        // Ids and times are drawn per sandbox.
+        let mut db = s.state().databases["db"].clone();
+        db.id = String::new();
+        for assignment in &mut db.principals {
+            assignment.id = String::new();
+        }
+        for table in db.tables.values_mut() {
+            for mapping in &mut table.mappings {
+                mapping.last_updated = String::new();
+            }
+            for assignment in &mut table.principals {
+                assignment.id = String::new();
+            }
+        }
+        db
+    };
+    assert_eq!(comparable(&scripted), comparable(&alone));
+}
+
 fn script_rows(s: &KustoSandbox, csl: &str) -> Vec<String> {
     let r = run(s, csl);
     let table = r.primary().expect("table");
@@ -1142,4 +1200,65 @@ fn schema_json_text_is_the_services_shape() {
         version = version,
     );
     assert_eq!(text, expected);
+}
+
+/// Scripts answered concurrently (their records fsynced in groups after the lock) are all in
+/// the files once answered: a second sandbox opened on the same directory, without the first
+/// one shutting down, holds every table, and so does the first.
+#[test]
+fn concurrently_answered_scripts_are_all_on_disk() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = vec!["db".to_string()];
+    let s = KustoSandbox::open(dir.path(), &db).expect("open");
+    std::thread::scope(|scope| {
+        for worker in 0..4 {
+            let s = &s;
+            scope.spawn(move || {
+                for script in 0..5 {
+                    let commands: Vec<String> = (0..10)
+                        .map(|t| format!(".create table T{worker}_{script}_{t} (a:int)"))
+                        .collect();
+                    run(
+                        s,
+                        &format!(".execute database script <|\n{}", commands.join("\n")),
+                    );
+                    // A read answered after the writes sees them too.
+                    let shown = run(s, ".show tables");
+                    assert!(rows(&shown).len() >= (script + 1) * 10);
+                }
+            });
+        }
+    });
+    let reopened = KustoSandbox::open(dir.path(), &db).expect("reopen");
+    let tables = |s: &KustoSandbox| s.state().databases["db"].tables.clone();
+    assert_eq!(tables(&reopened).len(), 200);
+    assert_eq!(tables(&reopened), tables(&s));
+}
+
+/// A command whose record cannot be fsynced is not acknowledged, and the sandbox refuses
+/// every later command rather than answer from a state the disk may not hold.
+#[test]
+fn a_failed_fsync_fails_the_command_and_every_later_one() {
+    use crate::sandbox::group_commit::FAIL_NEXT_SYNC;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let s = KustoSandbox::open(dir.path(), &["db".to_string()]).expect("open");
+    run(&s, ".create table Kept (a:int)");
+    FAIL_NEXT_SYNC.with(|f| f.set(true));
+    let err = fail(&s, ".create table Lost (a:int)");
+    assert!(
+        err.detail.contains("could not persist") && err.detail.contains("injected"),
+        "{}",
+        err.detail
+    );
+    for csl in [".create table Later (a:int)", ".show tables"] {
+        let err = fail(&s, csl);
+        assert!(
+            err.detail.contains("an earlier fsync failed"),
+            "{csl}: {}",
+            err.detail
+        );
+    }
+    assert!(s.query("db", "Kept", &root()).is_err());
+    let reopened = KustoSandbox::open(dir.path(), &["db".to_string()]).expect("reopen");
+    assert!(reopened.state().databases["db"].tables.contains_key("Kept"));
 }

@@ -71,6 +71,9 @@ pub(super) fn set(
             list.len() - 1
         }
     };
+    if !ctx.results {
+        return Ok(results::discarded());
+    }
     let row = MappingRow {
         mapping: &list[index],
         database: db_name,

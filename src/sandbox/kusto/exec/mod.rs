@@ -21,17 +21,31 @@ use crate::kusto::command::{
 };
 use crate::kusto::v1::V1Table;
 
-/// The database a command runs in, as given by the request's `db` field.
+/// The database a command runs in, as given by the request's `db` field, and whether its
+/// result table is wanted.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Context<'a> {
     /// Context database, if the request named one.
     pub database: Option<&'a str>,
+    /// False for a command inside a script: the script answers with each command's outcome,
+    /// never its result table, so the commands that render one at a cost (table schemas,
+    /// mappings and policies as JSON) skip it. A script of 1,000 commands rendered 1,000
+    /// tables under the sandbox's lock only to drop them.
+    pub results: bool,
 }
 
 /// The database the service falls back to when a request names none.
 const DEFAULT_DATABASE: &str = "NetDefaultDB";
 
 impl<'a> Context<'a> {
+    /// The context for the commands of a script run in this context: no result tables.
+    pub fn in_script(self) -> Self {
+        Context {
+            results: false,
+            ..self
+        }
+    }
+
     /// The database a command addresses: explicit if written, else the context.
     pub fn resolve(&self, explicit: Option<&'a str>) -> &'a str {
         explicit.or(self.database).unwrap_or(DEFAULT_DATABASE)

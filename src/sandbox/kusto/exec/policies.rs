@@ -158,7 +158,9 @@ pub(super) fn alter(
         PolicyTarget::Database(name) => {
             let db = database_mut(state, name)?;
             apply(db_slots(db), merge, kind, json)?;
-            rows.push(database_row(kind, name, db));
+            if ctx.results {
+                rows.push(database_row(kind, name, db));
+            }
         }
         PolicyTarget::Tables(tables) => {
             for t in tables {
@@ -172,9 +174,14 @@ pub(super) fn alter(
                 }
                 let tb = table_mut(database_mut(state, db_name)?, &t.table)?;
                 apply(table_slots(tb), merge, kind, json)?;
-                rows.push(table_row(kind, db_name, tb));
+                if ctx.results {
+                    rows.push(table_row(kind, db_name, tb));
+                }
             }
         }
+    }
+    if !ctx.results {
+        return Ok(results::discarded());
     }
     Ok(results::policies(kind.policy_name(), rows.into_iter()))
 }

@@ -16,6 +16,12 @@ fn result_table(columns: &[(&str, ColumnType)]) -> V1Table {
     V1Table::new(TABLE_NAME, columns)
 }
 
+/// What a command inside a script returns instead of its result table (see
+/// [`super::Context::results`]): nobody reads it.
+pub fn discarded() -> V1Table {
+    result_table(&[])
+}
+
 /// `.show version`.
 pub fn version() -> V1Table {
     let mut t = result_table(&[

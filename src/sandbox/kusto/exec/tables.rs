@@ -156,6 +156,9 @@ pub(super) fn schema(
             table.folder = folder.unwrap_or_default();
         }
     }
+    if !ctx.results {
+        return Ok(results::discarded());
+    }
     let db = database_mut(state, db_name)?;
     Ok(results::table_schema(db_name, super::table(db, &t.table)?))
 }
@@ -325,5 +328,8 @@ pub(super) fn alter_details(
 ) -> Result<V1Table, KustoError> {
     let (db, table) = table_ref(state, ctx, t)?;
     change(table);
+    if !ctx.results {
+        return Ok(results::discarded());
+    }
     Ok(results::table_details(&db, std::iter::once(&*table)))
 }
