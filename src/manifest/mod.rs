@@ -15,6 +15,7 @@ pub mod resolve;
 pub mod schema;
 pub mod secrets;
 pub mod spec;
+mod typed;
 pub mod validate;
 pub mod vars;
 
@@ -25,7 +26,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use crate::diagnostics::{Diagnostic, SourceMap};
 use crate::text::plural;
 use node::{Node, Value};
-use schema::{KINDS, SchemaChecker};
+use schema::SchemaChecker;
 use spec::{DatabaseDoc, FunctionDoc, MaterializedViewDoc, SinkDoc, StackDoc, TableDoc, TopicDoc};
 
 /// What the command line adds to the manifests.
@@ -148,12 +149,9 @@ pub fn load(paths: &[PathBuf], options: &LoadOptions) -> Result<Manifests, LoadF
         sinks: Vec::new(),
         broken: BTreeSet::new(),
     };
-    // Each document is dropped once read: its typed form is all that is kept.
-    for doc in docs {
-        let mut found = Vec::new();
-        read_document(&doc, &checker, &mut manifests, &mut found);
+    for read in typed::read_documents(docs, &checker) {
         problems.extend(
-            found
+            read.take_into(&mut manifests)
                 .into_iter()
                 .filter(|d| d.loc.is_none_or(|l| !var_locs.contains(&l))),
         );
@@ -300,80 +298,6 @@ fn extend_vars(vars: &mut vars::Vars, map: Option<&Node>) {
         for (k, v) in entries {
             vars.insert(k.key_text(), v.clone());
         }
-    }
-}
-
-fn read_document(
-    doc: &Node,
-    checker: &SchemaChecker,
-    out: &mut Manifests,
-    problems: &mut Vec<Diagnostic>,
-) {
-    let kinds: Vec<&str> = KINDS.iter().map(|(k, _)| *k).collect();
-    if !matches!(doc.value, Value::Map(_)) {
-        problems.push(
-            Diagnostic::at(
-                doc.loc,
-                format!(
-                    "a manifest document must be a mapping, found {}",
-                    doc.value.type_name()
-                ),
-            )
-            .hint(format!(
-                "start the document with `kind:` ({})",
-                kinds.join(", ")
-            )),
-        );
-        return;
-    }
-    let Some(kind_node) = doc.get("kind") else {
-        problems.push(
-            Diagnostic::at(doc.loc, "document has no `kind`")
-                .hint(format!("add `kind:` with one of {}", kinds.join(", "))),
-        );
-        return;
-    };
-    let kind = kind_node.as_str().unwrap_or_default();
-    if !kinds.contains(&kind) {
-        let found = kind_node.key_text();
-        let d = Diagnostic::at(kind_node.loc, format!("unknown kind `{found}`"));
-        problems.push(match schema::closest(&found, kinds.iter().copied()) {
-            Some(best) => d.hint(format!("did you mean `{best}`?")),
-            None => d.hint(format!("use one of {}", kinds.join(", "))),
-        });
-        return;
-    }
-    let structural = checker.check(kind, doc);
-    if !structural.is_empty() {
-        problems.extend(structural);
-        if let Some(name) = doc.get("name").map(Node::key_text) {
-            out.broken.insert((kind.to_string(), name));
-        }
-        return;
-    }
-    let typed = match kind {
-        "Stack" => de::from_node(doc).map(|d| {
-            if out.stack.is_some() {
-                problems.push(
-                    Diagnostic::at(doc.loc, "a stack has only one Stack document")
-                        .hint("merge the Stack documents into one"),
-                );
-            } else {
-                out.stack = Some(d);
-            }
-        }),
-        "Database" => de::from_node(doc).map(|d| out.databases.push(d)),
-        "Table" => de::from_node(doc).map(|d| out.tables.push(d)),
-        "Function" => de::from_node(doc).map(|d| out.functions.push(d)),
-        "MaterializedView" => de::from_node(doc).map(|d| out.materialized_views.push(d)),
-        "Topic" => de::from_node(doc).map(|d| out.topics.push(d)),
-        _ => de::from_node(doc).map(|d| out.sinks.push(d)),
-    };
-    if let Err(e) = typed {
-        problems.push(
-            Diagnostic::at(e.loc.unwrap_or(doc.loc), e.message)
-                .hint("see schemas/kustoplan.schema.json for the expected shape"),
-        );
     }
 }
 
