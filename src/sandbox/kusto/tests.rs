@@ -1262,3 +1262,32 @@ fn a_failed_fsync_fails_the_command_and_every_later_one() {
     let reopened = KustoSandbox::open(dir.path(), &["db".to_string()]).expect("reopen");
     assert!(reopened.state().databases["db"].tables.contains_key("Kept"));
 }
+
+/// A view over a table whose name needs brackets: its query starts from the bracketed name, as
+/// kustoplan quotes it (the sandbox once compared only the first bare word and refused it).
+#[test]
+fn a_view_query_may_start_from_a_bracketed_source_name() {
+    let s = sandbox();
+    run(&s, ".create table ['Raw Events'] (Id: long)");
+    run(&s, ".create table Other (Id: long)");
+    run(
+        &s,
+        ".create materialized-view V on table ['Raw Events'] { ['Raw Events'] | summarize count() by Id }",
+    );
+    run(
+        &s,
+        r#".create materialized-view W on table ['Raw Events'] { ["Raw Events"] | summarize count() by Id }"#,
+    );
+    assert_eq!(
+        fail(
+            &s,
+            ".create materialized-view X on table ['Raw Events'] { Other | summarize count() by Id }",
+        )
+        .detail,
+        "The query of materialized view 'X' must start from its source table 'Raw Events'."
+    );
+    fail(
+        &s,
+        ".create materialized-view Y on table ['Raw Events'] { ['Raw Events | summarize count() by Id }",
+    );
+}

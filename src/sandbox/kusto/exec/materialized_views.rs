@@ -121,20 +121,41 @@ fn check(state: &SandboxState, db_name: &str, def: &Definition<'_>) -> Result<()
     Ok(())
 }
 
-/// The query's first word must be the source table (a view reads one table).
+/// The query's first word must be the source table (a view reads one table), written bare or
+/// bracketed (`['Raw Events']`, as kustoplan quotes a name that is not a plain identifier).
 fn starts_from_source(def: &Definition<'_>) -> Result<(), KustoError> {
-    let first = def
-        .query
-        .trim()
-        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
-        .next();
-    if first != Some(def.source) {
+    if leading_name(def.query).as_deref() != Some(def.source) {
         return Err(KustoError::bad_request(format!(
             "The query of materialized view '{}' must start from its source table '{}'.",
             def.name, def.source
         )));
     }
     Ok(())
+}
+
+/// The entity name a query starts with: a bare identifier, or a bracketed `['...']` /
+/// `["..."]` name with its backslash escapes undone.
+fn leading_name(query: &str) -> Option<String> {
+    let query = query.trim_start();
+    for quote in ['\'', '"'] {
+        let Some(rest) = query.strip_prefix('[').and_then(|q| q.strip_prefix(quote)) else {
+            continue;
+        };
+        let mut name = String::new();
+        let mut chars = rest.chars();
+        while let Some(c) = chars.next() {
+            match c {
+                '\\' => name.push(chars.next()?),
+                c if c == quote => return chars.next().filter(|&c| c == ']').map(|_| name),
+                c => name.push(c),
+            }
+        }
+        return None;
+    }
+    query
+        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .next()
+        .map(str::to_string)
 }
 
 /// `.create [async] [ifnotexists] materialized-view` and `.create-or-alter
