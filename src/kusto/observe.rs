@@ -52,12 +52,7 @@ pub struct ObserveError {
 
 /// The bulk reads of one database, in the order [`database_state`] expects their results.
 pub fn bulk_reads(db: &str) -> [String; 4] {
-    [
-        render::show_database_schema_json(db),
-        render::show_database_mappings(db),
-        render::show_database_principals(db),
-        render::show_database_schema_script(db),
-    ]
+    BulkRead::ALL.map(|read| read.command(db))
 }
 
 /// Builds the database state from the results of [`bulk_reads`] (same order).
@@ -95,6 +90,16 @@ impl BulkRead {
     pub fn index(self) -> usize {
         self as usize
     }
+
+    /// Its command for database `db`.
+    pub fn command(self, db: &str) -> String {
+        match self {
+            BulkRead::Schema => render::show_database_schema_json(db),
+            BulkRead::Mappings => render::show_database_mappings(db),
+            BulkRead::Principals => render::show_database_principals(db),
+            BulkRead::Script => render::show_database_schema_script(db),
+        }
+    }
 }
 
 /// What one bulk read tells about a database, read without the others so that each answer is
@@ -111,7 +116,7 @@ pub struct Part {
 
 /// Reads the answer of one of the [`bulk_reads`].
 pub fn read_part(db: &str, read: BulkRead, response: &V1Response) -> Result<Part, ObserveError> {
-    let command = &bulk_reads(db)[read.index()];
+    let command = &read.command(db);
     let table = response
         .primary()
         .ok_or_else(|| err(command, "no result table"))?;
@@ -144,7 +149,7 @@ pub fn join_parts(db: &str, parts: Vec<Part>) -> Result<DatabaseState, ObserveEr
         Some(script),
     ] = by_read
     else {
-        return Err(err(&bulk_reads(db)[0], "a bulk read is missing"));
+        return Err(err(&BulkRead::Schema.command(db), "a bulk read is missing"));
     };
     for (name, from) in mappings.tables {
         if let Some(table) = state.tables.get_mut(&name) {

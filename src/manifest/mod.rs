@@ -65,6 +65,22 @@ pub struct Manifests {
 }
 
 impl Manifests {
+    /// No documents yet, read from `sources` with `environment`'s variables.
+    fn empty(sources: SourceMap, environment: Option<String>) -> Manifests {
+        Manifests {
+            sources,
+            environment,
+            stack: None,
+            databases: Vec::new(),
+            tables: Vec::new(),
+            functions: Vec::new(),
+            materialized_views: Vec::new(),
+            topics: Vec::new(),
+            sinks: Vec::new(),
+            broken: BTreeSet::new(),
+        }
+    }
+
     /// Whether a document of this kind and name exists but failed its structural check.
     pub fn is_broken(&self, kind: &str, name: &str) -> bool {
         self.broken.contains(&(kind.to_string(), name.to_string()))
@@ -137,18 +153,7 @@ pub fn load(paths: &[PathBuf], options: &LoadOptions) -> Result<Manifests, LoadF
     // A value whose variable is undefined is already reported; its schema errors would repeat it.
     let var_locs: BTreeSet<node::Loc> = problems[before..].iter().filter_map(|d| d.loc).collect();
     let checker = SchemaChecker::new();
-    let mut manifests = Manifests {
-        sources,
-        environment,
-        stack: None,
-        databases: Vec::new(),
-        tables: Vec::new(),
-        functions: Vec::new(),
-        materialized_views: Vec::new(),
-        topics: Vec::new(),
-        sinks: Vec::new(),
-        broken: BTreeSet::new(),
-    };
+    let mut manifests = Manifests::empty(sources, environment);
     for read in typed::read_documents(docs, &checker) {
         problems.extend(
             read.take_into(&mut manifests)

@@ -193,24 +193,9 @@ mod tests {
         crate::manifest::node::parse_documents(&text, 0).expect("yaml")
     }
 
-    fn manifests() -> Manifests {
-        Manifests {
-            sources: SourceMap::default(),
-            environment: None,
-            stack: None,
-            databases: Vec::new(),
-            tables: Vec::new(),
-            functions: Vec::new(),
-            materialized_views: Vec::new(),
-            topics: Vec::new(),
-            sinks: Vec::new(),
-            broken: BTreeSet::new(),
-        }
-    }
-
     fn read(runs: usize) -> (String, Vec<Diagnostic>) {
         let checker = SchemaChecker::new();
-        let mut out = manifests();
+        let mut out = Manifests::empty(SourceMap::default(), None);
         let mut problems = Vec::new();
         for read in read_in_runs(documents(), &checker, runs) {
             problems.extend(read.take_into(&mut out));

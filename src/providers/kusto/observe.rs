@@ -10,8 +10,8 @@
 use std::sync::Arc;
 
 use crate::kusto::observe::{
-    BulkRead, Part, add_query_schema, add_table_names, bulk_reads, join_parts, read_part,
-    schema_probes, tables_to_name,
+    BulkRead, Part, add_query_schema, add_table_names, join_parts, read_part, schema_probes,
+    tables_to_name,
 };
 use crate::kusto::v1::V1Response;
 use crate::model::kusto::{DatabaseState, KustoState};
@@ -108,13 +108,13 @@ fn stable_reason(message: &str, probe: &str) -> String {
     reason.replace(&format!(" to `{probe}`"), "")
 }
 
-/// One of the [`bulk_reads`] of `db`, read into its [`Part`].
+/// One of the [`crate::kusto::observe::bulk_reads`] of `db`, read into its [`Part`].
 async fn read_bulk(
     transport: Arc<KustoTransport>,
     db: String,
     read: BulkRead,
 ) -> Result<Part, TransportError> {
-    let command = &bulk_reads(&db)[read.index()];
+    let command = &read.command(&db);
     let response = self::read(&transport, &db, command).await?;
     read_part(&db, read, &response).map_err(|e| TransportError::other(e.to_string()))
 }

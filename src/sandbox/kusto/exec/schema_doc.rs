@@ -49,17 +49,24 @@ impl Serialize for DatabaseBody<'_> {
         map.serialize_entry("Name", name)?;
         map.serialize_entry(
             "Tables",
-            &ByName(db.tables.values().map(|t| &**t), TableSchema),
+            &by_name(db.tables.values(), |t| (t.name.as_str(), TableSchema(t))),
         )?;
         map.serialize_entry("ExternalTables", &Empty)?;
         map.serialize_entry(
             "MaterializedViews",
-            &ByName(db.materialized_views.values(), ViewSchema),
+            &by_name(db.materialized_views.values(), |v| {
+                (v.name.as_str(), ViewSchema(v))
+            }),
         )?;
         map.serialize_entry("PrettyName", &None::<&str>)?;
         map.serialize_entry("MajorVersion", &1)?;
         map.serialize_entry("MinorVersion", &db.minor_version)?;
-        map.serialize_entry("Functions", &ByName(db.functions.values(), FunctionSchema))?;
+        map.serialize_entry(
+            "Functions",
+            &by_name(db.functions.values(), |f| {
+                (f.name.as_str(), FunctionSchema(f))
+            }),
+        )?;
         map.serialize_entry("DatabaseAccessMode", "ReadWrite")?;
         map.end()
     }
@@ -74,37 +81,36 @@ impl Serialize for Empty {
     }
 }
 
-/// Objects keyed by their names, in the store's (sorted) order.
+/// Objects keyed by their names, in the store's (sorted) order: the function gives each one's
+/// name and what to write for it.
 struct ByName<I, F>(I, F);
 
-/// What [`ByName`] lists: an entity that knows its name.
-trait HasName {
-    fn name(&self) -> &str;
-}
-
-impl<I, F, T, V> Serialize for ByName<I, F>
+/// [`ByName`], with the bound that lets the closures' types be inferred.
+fn by_name<'a, I, F, T, V>(items: I, name_and_value: F) -> ByName<I, F>
 where
     I: Iterator<Item = T> + Clone,
-    F: Fn(T) -> V,
-    V: Serialize + HasName,
+    F: Fn(T) -> (&'a str, V),
+{
+    ByName(items, name_and_value)
+}
+
+impl<'a, I, F, T, V> Serialize for ByName<I, F>
+where
+    I: Iterator<Item = T> + Clone,
+    F: Fn(T) -> (&'a str, V),
+    V: Serialize,
 {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut map = serializer.serialize_map(None)?;
         for item in self.0.clone() {
-            let value = (self.1)(item);
-            map.serialize_entry(value.name(), &value)?;
+            let (name, value) = (self.1)(item);
+            map.serialize_entry(name, &value)?;
         }
         map.end()
     }
 }
 
 struct TableSchema<'a>(&'a Table);
-
-impl HasName for TableSchema<'_> {
-    fn name(&self) -> &str {
-        &self.0.name
-    }
-}
 
 impl Serialize for TableSchema<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
@@ -143,12 +149,6 @@ struct ColumnSchema<'a> {
 }
 
 struct FunctionSchema<'a>(&'a StoredFunction);
-
-impl HasName for FunctionSchema<'_> {
-    fn name(&self) -> &str {
-        &self.0.name
-    }
-}
 
 impl Serialize for FunctionSchema<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
@@ -193,12 +193,6 @@ struct ParameterSchema<'a> {
 }
 
 struct ViewSchema<'a>(&'a StoredView);
-
-impl HasName for ViewSchema<'_> {
-    fn name(&self) -> &str {
-        &self.0.name
-    }
-}
 
 impl Serialize for ViewSchema<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
