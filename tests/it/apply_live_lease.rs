@@ -428,13 +428,15 @@ async fn plans_and_prune_never_see_lease_tables() {
     assert_eq!(tables(&sandbox), names("A"));
 }
 
-/// Starts `apply` on `stack`, calls `during` once stderr shows `line`, and collects the run.
+/// Starts `apply` on `stack` with `args`, calls `during` once stderr shows `line`, and collects
+/// the run.
 async fn apply_until(
     stack: &Path,
+    args: &[&str],
     line: &'static str,
     during: impl FnOnce(&Child) + Send + 'static,
 ) -> Output {
-    let mut child = apply(stack, &[]).spawn().expect("start apply");
+    let mut child = apply(stack, args).spawn().expect("start apply");
     let stderr = child.stderr.take().expect("stderr");
     // The plan can outgrow the pipe: read stdout meanwhile, or apply blocks printing it.
     let mut stdout = child.stdout.take().expect("stdout");
@@ -472,7 +474,9 @@ async fn apply_until(
 }
 
 /// SIGINT while the first of two Kusto scripts is in flight: the script finishes, the second is
-/// never sent, and the lease is released (no lease or side table is left).
+/// never sent, and the lease is released (no lease or side table is left). One script in flight
+/// at a time (`--parallelism 1`): the two scripts are disjoint creates of one phase, which apply
+/// may otherwise send together, and then the signal can only arrive after both were sent.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_interrupted_apply_releases_the_lease() {
     let server = KustoServer::start(&[DB]).await;
@@ -483,9 +487,12 @@ async fn an_interrupted_apply_releases_the_lease() {
         latency_ms: 1000,
         ..Faults::default()
     });
-    let out = apply_until(a.path(), "Applying Kusto batch 1/2", |child| {
-        signal(child, libc::SIGINT)
-    })
+    let out = apply_until(
+        a.path(),
+        &["--parallelism", "1"],
+        "Applying Kusto batch 1/2",
+        |child| signal(child, libc::SIGINT),
+    )
     .await;
     let (stdout, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
