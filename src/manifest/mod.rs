@@ -146,20 +146,11 @@ pub fn load(paths: &[PathBuf], options: &LoadOptions) -> Result<Manifests, LoadF
             ),
         }
     }
-    let before = problems.len();
-    let environment = resolve_vars_and_substitute(&mut docs, options, &mut problems);
-    docs.iter()
-        .for_each(|doc| secrets::record(doc, &mut sources));
-    // A value whose variable is undefined is already reported; its schema errors would repeat it.
-    let var_locs: BTreeSet<node::Loc> = problems[before..].iter().filter_map(|d| d.loc).collect();
+    let (vars, environment) = resolve_vars(&docs, options, &mut problems);
     let checker = SchemaChecker::new();
     let mut manifests = Manifests::empty(sources, environment);
-    for read in typed::read_documents(docs, &checker) {
-        problems.extend(
-            read.take_into(&mut manifests)
-                .into_iter()
-                .filter(|d| d.loc.is_none_or(|l| !var_locs.contains(&l))),
-        );
+    for read in typed::read_documents(docs, &vars, &checker) {
+        problems.extend(read.take_into(&mut manifests));
     }
     problems.extend(validate::validate(&manifests));
     if problems.is_empty() {
@@ -216,11 +207,14 @@ fn parse_files(sources: &SourceMap, ids: &[u32]) -> Vec<Result<Vec<Node>, node::
 }
 
 /// Gathers variables (stack `vars`, then the environment's, then `--var`) and substitutes them.
-fn resolve_vars_and_substitute(
-    docs: &mut [Node],
+/// The variables every document is substituted with (the Stack's `vars:`, its environment's,
+/// then `--var`), and the environment chosen; substitution itself runs per document, with the
+/// typed read ([`typed::read_documents`]).
+fn resolve_vars(
+    docs: &[Node],
     options: &LoadOptions,
     problems: &mut Vec<Diagnostic>,
-) -> Option<String> {
+) -> (vars::Vars, Option<String>) {
     let stack = docs
         .iter()
         .find(|d| d.get("kind").and_then(Node::as_str) == Some("Stack"));
@@ -282,20 +276,7 @@ fn resolve_vars_and_substitute(
             });
         vars.insert(name.clone(), value);
     }
-    for doc in docs.iter_mut() {
-        let is_stack = doc.get("kind").and_then(Node::as_str) == Some("Stack");
-        match (&mut doc.value, is_stack) {
-            (Value::Map(entries), true) => {
-                for (k, v) in entries.iter_mut() {
-                    if !matches!(k.as_str(), Some("vars" | "environments")) {
-                        vars::substitute(v, &vars, problems);
-                    }
-                }
-            }
-            _ => vars::substitute(doc, &vars, problems),
-        }
-    }
-    environment
+    (vars, environment)
 }
 
 fn extend_vars(vars: &mut vars::Vars, map: Option<&Node>) {

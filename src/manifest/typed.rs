@@ -1,7 +1,8 @@
-//! Typed documents from located nodes: each document's schema check and typed read, on every
-//! core for a stack of thousands of documents (a third of loading's time at 10,000 tables was
-//! here, on one thread). Documents are read in runs, in order, and the runs joined in order, so
-//! the manifests and the problems do not depend on the schedule.
+//! Typed documents from located nodes: each document's variable substitution, secret
+//! recording, schema check and typed read, on every core for a stack of thousands of documents
+//! (a third of loading's time at 10,000 tables was here, on one thread). Documents are read in
+//! runs, in order, and the runs joined in order, so the manifests and the problems do not
+//! depend on the schedule.
 
 use std::collections::BTreeSet;
 
@@ -9,9 +10,11 @@ use super::Manifests;
 use super::de;
 use super::node::{Loc, Node, Value};
 use super::schema::{self, KINDS, SchemaChecker};
+use super::secrets;
 use super::spec::{
     DatabaseDoc, FunctionDoc, MaterializedViewDoc, SinkDoc, StackDoc, TableDoc, TopicDoc,
 };
+use super::vars::{self, Vars};
 use crate::diagnostics::Diagnostic;
 
 /// Below this many documents, one thread reads them all.
@@ -30,13 +33,17 @@ pub(super) struct Read {
     topics: Vec<TopicDoc>,
     sinks: Vec<SinkDoc>,
     broken: BTreeSet<(String, String)>,
+    secrets: secrets::Found,
     problems: Vec<Diagnostic>,
 }
 
 impl Read {
-    /// Appends this run's documents to `out`, after those of the runs before it; returns the
-    /// run's problems.
+    /// Appends this run's documents to `out`, after those of the runs before it, and records
+    /// its secrets in `out`'s sources; returns the run's problems.
     pub(super) fn take_into(self, out: &mut Manifests) -> Vec<Diagnostic> {
+        for (loc, value) in &self.secrets {
+            out.sources.add_secret(*loc, value);
+        }
         let mut problems = self.problems;
         for (loc, stack) in self.stacks {
             if out.stack.is_some() {
@@ -59,21 +66,40 @@ impl Read {
     }
 }
 
-/// Reads every document, each dropped once read (its typed form is all that is kept), in runs
-/// of consecutive documents on every core; the runs come back in document order.
-pub(super) fn read_documents(docs: Vec<Node>, checker: &SchemaChecker) -> Vec<Read> {
+/// Reads every document with `vars` substituted, each dropped once read (its typed form is all
+/// that is kept), in runs of consecutive documents on every core; the runs come back in
+/// document order.
+pub(super) fn read_documents(docs: Vec<Node>, vars: &Vars, checker: &SchemaChecker) -> Vec<Read> {
     let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
     let runs = if docs.len() < PARALLEL_FROM { 1 } else { cores };
-    read_in_runs(docs, checker, runs)
+    read_in_runs(docs, vars, checker, runs)
 }
 
 /// [`read_documents`] in up to `runs` runs, whatever the number of documents (the tests cut
 /// small stacks).
-fn read_in_runs(docs: Vec<Node>, checker: &SchemaChecker, runs: usize) -> Vec<Read> {
+fn read_in_runs(docs: Vec<Node>, vars: &Vars, checker: &SchemaChecker, runs: usize) -> Vec<Read> {
     let read_run = |run: Vec<Node>| {
         let mut read = Read::default();
-        for doc in run {
+        for mut doc in run {
+            let before = read.problems.len();
+            vars::substitute_document(&mut doc, vars, &mut read.problems);
+            // Secrets are the values after substitution: a variable's value is the secret.
+            secrets::record(&doc, &mut read.secrets);
+            if read.problems.len() == before {
+                read_document(&doc, checker, &mut read);
+                continue;
+            }
+            // A value whose variable is undefined is already reported; its schema errors would
+            // repeat it.
+            let undefined: BTreeSet<Loc> = read.problems[before..]
+                .iter()
+                .filter_map(|d| d.loc)
+                .collect();
+            let typed_from = read.problems.len();
             read_document(&doc, checker, &mut read);
+            let mut typed = read.problems.split_off(typed_from);
+            typed.retain(|d| d.loc.is_none_or(|l| !undefined.contains(&l)));
+            read.problems.extend(typed);
         }
         read
     };
@@ -172,8 +198,8 @@ mod tests {
     use crate::diagnostics::SourceMap;
 
     /// A stack whose runs each hold something order-dependent: two Stack documents far apart
-    /// (the second is the problem), a broken document, an unknown kind, and documents of every
-    /// kind in between.
+    /// (the second is the problem), a broken document, an unknown kind, variables defined and
+    /// undefined, secrets, and documents of every kind in between.
     fn documents() -> Vec<Node> {
         let mut text = String::from(
             "kind: Stack\nname: s\ntargets: {kusto: {cluster: https://x.kusto.windows.net}}\n",
@@ -184,7 +210,8 @@ mod tests {
                 1 => format!("---\nkind: Table\nname: T{i}\ndatabase: db0\ncolumns: [{{name: A, type: long}}]\n"),
                 2 => format!("---\nkind: Table\nname: Broken{i}\ncolumns: 3\n"),
                 3 => format!("---\nkind: Tabel\nname: X{i}\n"),
-                _ => format!("---\nkind: Topic\nname: t{i}\npartitions: 3\n"),
+                _ if i % 10 == 4 => format!("---\nkind: Topic\nname: t{i}\npartitions: ${{var.parts}}\n"),
+                _ => format!("---\nkind: Topic\nname: t{i}\npartitions: ${{var.part}}\n---\nkind: Sink\nname: s{i}\nauth: {{app_key: key-{i}}}\n"),
             });
             if i == 30 {
                 text.push_str("---\nkind: Stack\nname: again\ntargets: {kusto: {cluster: https://y.kusto.windows.net}}\n");
@@ -197,7 +224,13 @@ mod tests {
         let checker = SchemaChecker::new();
         let mut out = Manifests::empty(SourceMap::default(), None);
         let mut problems = Vec::new();
-        for read in read_in_runs(documents(), &checker, runs) {
+        let vars = Vars::from([(
+            "parts".to_string(),
+            crate::manifest::node::parse_documents("7", 1)
+                .expect("yaml")
+                .remove(0),
+        )]);
+        for read in read_in_runs(documents(), &vars, &checker, runs) {
             problems.extend(read.take_into(&mut out));
         }
         // Loading sorts the problems by position before reporting them.
@@ -220,6 +253,24 @@ mod tests {
                 .iter()
                 .any(|d| d.message.contains("unknown kind"))
         );
+        // Four topics take `parts` as a number; four name an undefined variable, reported
+        // once each, without the schema error of the empty value it left.
+        assert_eq!(one.matches("partitions: 7,").count(), 4, "{one}");
+        let undefined: Vec<_> = one_problems
+            .iter()
+            .filter(|d| d.message == "undefined variable `part`")
+            .collect();
+        assert_eq!(undefined.len(), 4, "{one_problems:?}");
+        for d in undefined {
+            assert_eq!(
+                one_problems.iter().filter(|p| p.loc == d.loc).count(),
+                1,
+                "{one_problems:?}"
+            );
+        }
+        for i in [9, 19, 29, 39] {
+            assert!(one.contains(&format!("\"key-{i}\"")), "{one}");
+        }
         for runs in [2, 3, 7, 64] {
             assert_eq!(
                 read(runs),

@@ -35,6 +35,22 @@ static VAR_REF: LazyLock<Regex> = LazyLock::new(|| {
 /// Variable values by name, each with where it was defined.
 pub type Vars = BTreeMap<String, Node>;
 
+/// Substitutes a whole manifest document: every value, except a Stack document's `vars:` and
+/// `environments:`, which define the variables (their own references stay as written).
+pub fn substitute_document(doc: &mut Node, vars: &Vars, problems: &mut Vec<Diagnostic>) {
+    let is_stack = doc.get("kind").and_then(Node::as_str) == Some("Stack");
+    match (&mut doc.value, is_stack) {
+        (Value::Map(entries), true) => {
+            for (k, v) in entries.iter_mut() {
+                if !matches!(k.as_str(), Some("vars" | "environments")) {
+                    substitute(v, vars, problems);
+                }
+            }
+        }
+        _ => substitute(doc, vars, problems),
+    }
+}
+
 /// Replaces every `${var.NAME}` in the strings of `node`; `$${` escapes a literal `${`.
 /// A string that is exactly one reference takes the variable's type (number, boolean).
 pub fn substitute(node: &mut Node, vars: &Vars, problems: &mut Vec<Diagnostic>) {
