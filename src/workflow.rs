@@ -296,6 +296,25 @@ impl Session {
     /// The plan from an observed state (pure): the diff of all three systems, in apply order,
     /// or the problems that stop it.
     pub fn plan_from(&self, observed: &Observed) -> Result<Plan, WorkflowError> {
+        // The fingerprint serialises and hashes the whole observed state (a tenth of a second
+        // at 10,000 tables) and needs nothing from the diff: it is taken on another core
+        // meanwhile.
+        std::thread::scope(|scope| {
+            let fingerprint = scope.spawn(|| observed.fingerprint());
+            self.plan_with(observed, || match fingerprint.join() {
+                Ok(fingerprint) => fingerprint,
+                Err(panic) => std::panic::resume_unwind(panic),
+            })
+        })
+    }
+
+    /// [`Self::plan_from`], with the observed state's fingerprint from `fingerprint`, asked for
+    /// only once the plan has no problems.
+    fn plan_with(
+        &self,
+        observed: &Observed,
+        fingerprint: impl FnOnce() -> Result<String, WorkflowError>,
+    ) -> Result<Plan, WorkflowError> {
         let (mut changes, topic_errors) = kafka_plan::diff(&self.topics, &observed.topics);
         let kusto = diff_report(&self.desired, &observed.kusto, &self.diff_options);
         let kusto_renames = kusto
@@ -382,7 +401,7 @@ impl Session {
             version: PLAN_VERSION,
             stack: self.stack.owner.clone(),
             environment: self.manifests.environment.clone(),
-            fingerprint: observed.fingerprint()?,
+            fingerprint: fingerprint()?,
             managed_elsewhere: self.managed_elsewhere(&changes),
             changes,
             undeclared_principals_left: kusto.undeclared_principals_left,
