@@ -29,7 +29,7 @@ use crate::model::kusto::KustoState;
 use crate::model::stack::ResolvedStack;
 use crate::plan::kusto::{DiffOptions, diff_report};
 use crate::plan::{ImpactClass, PLAN_VERSION, Phase, Plan, fingerprint};
-use crate::providers::kusto::observe::observe;
+use crate::providers::kusto::observe::{Prefetched, observe_prefetched};
 use crate::providers::kusto::transport::{KustoTransport, TransportError};
 
 /// Where a plan came from, so a saved plan can be applied with the same stack and targets.
@@ -133,6 +133,8 @@ pub struct Session {
     /// How many requests apply keeps in flight (the CLI sets it from `--parallelism` and
     /// `--connect-parallelism`).
     pub parallelism: Parallelism,
+    /// Kusto bulk reads started while the manifests were checked, taken by the first observe.
+    prefetched: std::sync::Mutex<Prefetched>,
     /// The built-in sandbox directory's lease, released when the session is dropped.
     _sandbox_lease: Option<DirLease>,
 }
@@ -165,18 +167,43 @@ impl Session {
         Self::open_leased(source, &LeaseRequest::read())
     }
 
+    /// [`Session::open`] for a command that only reads: on a live Kusto cluster, the bulk
+    /// reads of the first databases are sent on `runtime` as soon as the documents are read,
+    /// and answered and read while the manifests are validated (a fifth of a 10,000-table
+    /// plan). Never for apply: what is read before its lease is taken could change before it
+    /// is, and the plan must see the state under the lease.
+    pub fn open_prefetching(
+        source: Source,
+        runtime: &tokio::runtime::Handle,
+    ) -> Result<Session, WorkflowError> {
+        Self::open_with(source, &LeaseRequest::read(), Some(runtime))
+    }
+
     /// Loads the stack and opens its targets; when any target is the built-in sandbox, its
     /// directory is leased as `lease` asks first (before any state is loaded) and held until
     /// the session is dropped.
     pub fn open_leased(source: Source, lease: &LeaseRequest) -> Result<Session, WorkflowError> {
+        Self::open_with(source, lease, None)
+    }
+
+    fn open_with(
+        source: Source,
+        lease: &LeaseRequest,
+        prefetch_on: Option<&tokio::runtime::Handle>,
+    ) -> Result<Session, WorkflowError> {
         let targets = target::TargetFilter::new(&source.targets)
             .map_err(|e| WorkflowError::Plan(vec![e.to_string()]))?;
         let options = LoadOptions {
             environment: source.environment.clone(),
             vars: source.vars.clone(),
         };
-        let manifests = manifest::load(&source.paths, &options)
-            .map_err(|f| WorkflowError::Invalid(f.sources, f.diagnostics))?;
+        let mut early = None;
+        let manifests = manifest::load_with(&source.paths, &options, |typed| {
+            if let Some(runtime) = prefetch_on {
+                early = prefetch(typed, &source, runtime);
+            }
+        })
+        .map_err(|f| WorkflowError::Invalid(f.sources, f.diagnostics))?;
         let desired = desired::kusto_state(&manifests);
         let mut connectors = desired::connect_state(&manifests);
         let stack = manifests.stack.as_ref();
@@ -190,7 +217,13 @@ impl Session {
         let topics = desired::kafka_topics(&manifests);
         let resolved = manifests.resolve_stack();
         let sandbox_lease = lease_sandbox(&resolved, &topics, &connectors, &source, lease)?;
-        let transport = Arc::new(targets::open_kusto(&resolved, &desired, &source)?);
+        let (transport, prefetched) = match early {
+            Some(early) => early,
+            None => (
+                Arc::new(targets::open_kusto(&resolved, &desired, &source)?),
+                Prefetched::default(),
+            ),
+        };
         let kafka = if topics.is_empty() && connectors.values().all(|c| c.is_empty()) {
             None
         } else {
@@ -214,6 +247,7 @@ impl Session {
             transport,
             source,
             parallelism: Parallelism::default(),
+            prefetched: std::sync::Mutex::new(prefetched),
             _sandbox_lease: sandbox_lease,
         })
     }
@@ -242,8 +276,14 @@ impl Session {
 
     /// Observes all three systems (a constant number of requests each), concurrently.
     pub async fn observe(&self) -> Result<Observed, WorkflowError> {
+        let prefetched = std::mem::take(
+            &mut *self
+                .prefetched
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
         let kusto = async {
-            observe(&self.transport, &self.desired)
+            observe_prefetched(&self.transport, &self.desired, prefetched)
                 .await
                 .map_err(WorkflowError::from)
         };
@@ -684,6 +724,26 @@ impl Session {
 
 /// Leases the built-in sandbox's directory when any target of the stack is the sandbox
 /// ([`targets::lease_sandbox`]), with the message a held lock deserves.
+/// Opens a live Kusto target and starts the bulk reads of the databases the typed documents
+/// declare ([`Session::open_prefetching`]). `None` on the built-in sandbox (opened in process,
+/// after its directory lease), and when the target cannot be opened: the open after validation
+/// fails the same way and reports it then, after any problem of the manifests.
+fn prefetch(
+    typed: &Manifests,
+    source: &Source,
+    runtime: &tokio::runtime::Handle,
+) -> Option<(Arc<KustoTransport>, Prefetched)> {
+    let resolved = typed.resolve_stack();
+    if !resolved.kusto_is_live() {
+        return None;
+    }
+    // A live target's transport needs no desired state (the sandbox's would).
+    let transport = Arc::new(targets::open_kusto(&resolved, &KustoState::default(), source).ok()?);
+    let databases = typed.databases.iter().map(|d| d.name.value.clone());
+    let prefetched = Prefetched::start(runtime, &transport, databases);
+    Some((transport, prefetched))
+}
+
 fn lease_sandbox(
     stack: &ResolvedStack,
     topics: &BTreeMap<String, Topic>,

@@ -552,14 +552,17 @@ fn source_of(stack: &StackArgs, sandbox_dir: Option<PathBuf>) -> crate::workflow
 }
 
 /// Loads the stack and opens its targets, with the async runtime the providers need; on failure
-/// the problem has been printed and the exit code is returned.
+/// the problem has been printed and the exit code is returned. For commands that only read:
+/// the runtime starts first, so the Kusto reads go out while the manifests are checked
+/// ([`crate::workflow::Session::open_prefetching`]).
 fn open_session(
     source: crate::workflow::Source,
     color: ColorChoice,
 ) -> Result<(crate::workflow::Session, tokio::runtime::Runtime), Exit> {
-    let session =
-        crate::workflow::Session::open(source).map_err(|e| report_workflow_error(e, color))?;
-    Ok((session, runtime()?))
+    let rt = runtime()?;
+    let session = crate::workflow::Session::open_prefetching(source, rt.handle())
+        .map_err(|e| report_workflow_error(e, color))?;
+    Ok((session, rt))
 }
 
 /// [`open_session`] for a writer: the built-in sandbox's directory is held exclusively, waiting
@@ -597,8 +600,10 @@ fn report_workflow_error(e: crate::workflow::WorkflowError, color: ColorChoice) 
                 "{}",
                 crate::diagnostics::render(&diagnostics, &sources, color.stderr)
             );
+            // Not "nothing was sent": a read-only command may have started its Kusto reads
+            // before validation refused the manifests (`Session::open_prefetching`).
             eprintln!(
-                "error: {} {} found; nothing was sent to any system",
+                "error: {} {} found; nothing was changed in any system",
                 diagnostics.len(),
                 if diagnostics.len() == 1 {
                     "problem"

@@ -123,6 +123,19 @@ pub struct LoadFailure {
 /// Loads and validates the stack made of `paths` (files, or directories searched recursively for
 /// `*.yaml`/`*.yml`, skipping hidden ones).
 pub fn load(paths: &[PathBuf], options: &LoadOptions) -> Result<Manifests, LoadFailure> {
+    load_with(paths, options, |_| {})
+}
+
+/// [`load`], calling `typed` with the manifests as soon as every document is read and typed
+/// without a problem, before they are validated: what needs only the documents (the targets
+/// and the database names, to start reading the live state) can start while the rest of the
+/// checks run. What `typed` starts must have no effect on any live system: the manifests may
+/// still be refused.
+pub fn load_with(
+    paths: &[PathBuf],
+    options: &LoadOptions,
+    typed: impl FnOnce(&Manifests),
+) -> Result<Manifests, LoadFailure> {
     let mut sources = SourceMap::default();
     let mut problems = Vec::new();
     let mut ids = Vec::new();
@@ -151,6 +164,9 @@ pub fn load(paths: &[PathBuf], options: &LoadOptions) -> Result<Manifests, LoadF
     let mut manifests = Manifests::empty(sources, environment);
     for read in typed::read_documents(docs, &vars, &checker) {
         problems.extend(read.take_into(&mut manifests));
+    }
+    if problems.is_empty() {
+        typed(&manifests);
     }
     problems.extend(validate::validate(&manifests));
     if problems.is_empty() {

@@ -17,10 +17,12 @@ use kustoplan::plan::{Action, Address, Change, ImpactClass, Operation, Phase, Ta
 use kustoplan::providers::connect::converge::{self, Step};
 use kustoplan::providers::connect::{ConnectClient, ConnectClientOptions};
 use kustoplan::providers::kusto::apply::apply;
-use kustoplan::providers::kusto::observe::{DATABASES_IN_FLIGHT, observe};
+use kustoplan::providers::kusto::observe::{
+    DATABASES_IN_FLIGHT, Prefetched, observe, observe_prefetched,
+};
 use kustoplan::providers::report::{ApplyReport, CommandOutcome};
 use kustoplan::sandbox::connect::{ConnectFaults, KUSTO_SINK_CLASS};
-use kustoplan::sandbox::kusto::{Faults, ServerHandle};
+use kustoplan::sandbox::kusto::{Caller, Faults, ServerHandle};
 
 const DATABASES: usize = 6;
 const TABLES: usize = 3;
@@ -649,5 +651,68 @@ async fn observe_reads_a_bounded_number_of_databases_at_once() {
     assert!(
         stats.max_in_flight > 4,
         "databases are read concurrently: {stats:?}"
+    );
+}
+
+/// Reads started early (while a read-only command checks its manifests) are the reads observe
+/// would send: taken instead of sent again, no more in flight than observe's own bound, and
+/// the same observed state as without them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prefetched_reads_replace_observes_own_and_keep_its_bound() {
+    let names: Vec<String> = (0..DATABASES_IN_FLIGHT + 4)
+        .map(|i| format!("pre{i}"))
+        .collect();
+    let server = KustoServer::start(&names).await;
+    for name in &names {
+        server
+            .sandbox()
+            .execute(
+                name,
+                &format!(".create table T_{name} (A:int, B:string)"),
+                &Caller::cluster_admin("aaduser=test@localhost"),
+            )
+            .expect("create table");
+    }
+    server.set_faults(Faults {
+        latency_ms: 200,
+        ..Faults::default()
+    });
+    let desired = KustoState {
+        databases: names
+            .iter()
+            .map(|name| {
+                let declared = DatabaseState {
+                    name: name.clone(),
+                    ..DatabaseState::default()
+                };
+                (name.clone(), declared)
+            })
+            .collect(),
+    };
+    let transport = std::sync::Arc::new(server.transport());
+    let plain = observe(&transport, &desired).await.expect("observe");
+    let before = server.stats();
+
+    // Started in any order, with a repeat: only the first databases in name order are sent.
+    let prefetched = Prefetched::start(
+        &tokio::runtime::Handle::current(),
+        &transport,
+        names.iter().rev().chain(&names).cloned(),
+    );
+    let early = observe_prefetched(&transport, &desired, prefetched)
+        .await
+        .expect("observe");
+
+    assert_eq!(early, plain);
+    assert!(early.databases["pre3"].tables.contains_key("T_pre3"));
+    let stats = server.stats();
+    assert_eq!(
+        stats.mgmt - before.mgmt,
+        4 * names.len() as u64,
+        "four reads per database, none sent twice"
+    );
+    assert!(
+        stats.max_in_flight <= 4 * DATABASES_IN_FLIGHT as u64,
+        "at most {DATABASES_IN_FLIGHT} databases at once: {stats:?}"
     );
 }

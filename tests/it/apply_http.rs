@@ -237,3 +237,49 @@ async fn a_table_only_user_declared_by_upn_converges() {
     );
     server.shutdown().await;
 }
+
+/// A plan whose manifests fail validation after the Kusto reads went out (they start as soon
+/// as the documents are read) reports the problem alone and exits 1: no plan, no change, no
+/// error of the abandoned reads.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plan_refused_by_validation_after_its_reads_started_reports_only_the_problem() {
+    let server = KustoServer::start(&["scaledb"]).await;
+    server.set_faults(Faults {
+        latency_ms: 300,
+        ..Faults::default()
+    });
+    let local = tempfile::tempdir().expect("tempdir");
+    let stack = tempfile::tempdir().expect("tempdir");
+    let table = "kind: Table\nname: T\ndatabase: scaledb\ncolumns:\n  - {name: A, type: int}\n";
+    write_stack(
+        stack.path(),
+        &[
+            SCALE_STACK.to_string(),
+            "kind: Database\nname: scaledb\n".to_string(),
+            table.to_string(),
+            table.to_string(),
+        ],
+    );
+    let path = stack.path().to_str().expect("utf-8 path");
+    let plan = kustoplan_at(&server.url(), local.path(), &["plan", path]).await;
+    assert_eq!(plan.code, 1, "{}{}", plan.stdout, plan.stderr);
+    assert!(plan.stdout.is_empty(), "{}", plan.stdout);
+    assert!(
+        plan.stderr
+            .starts_with("error: duplicate table `scaledb.T`\n"),
+        "{}",
+        plan.stderr
+    );
+    assert!(
+        plan.stderr
+            .ends_with("\n\nerror: 1 problem found; nothing was changed in any system\n"),
+        "{}",
+        plan.stderr
+    );
+    assert_eq!(plan.stderr.matches("error").count(), 2, "{}", plan.stderr);
+    assert!(
+        server.sandbox().state().databases["scaledb"]
+            .tables
+            .is_empty()
+    );
+}

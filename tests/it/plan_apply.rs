@@ -232,7 +232,7 @@ fn invalid_manifests_send_nothing() {
     assert_eq!(run.code, 1);
     assert!(
         run.stderr
-            .ends_with("error: 2 problems found; nothing was sent to any system\n"),
+            .ends_with("error: 2 problems found; nothing was changed in any system\n"),
         "{}",
         run.stderr
     );

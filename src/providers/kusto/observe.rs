@@ -7,7 +7,10 @@
 //! source table is live (see
 //! [`crate::kusto::observe::schema_probes`]). In steady state only the four reads are sent.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
+
+use tokio::task::JoinHandle;
 
 use crate::kusto::observe::{
     BulkRead, Part, add_query_schema, add_table_names, join_parts, read_part, schema_probes,
@@ -24,23 +27,69 @@ use super::transport::{KustoTransport, TransportError};
 /// 256 connections, so the rest waited for idle keep-alive connections to time out (30 s).
 pub const DATABASES_IN_FLIGHT: usize = 8;
 
+/// The four bulk reads of one database, each read into its part on a task of its own.
+type BulkReads = [JoinHandle<Result<Part, TransportError>>; 4];
+
+/// Bulk reads sent before the plan asks for them: a read-only command starts them as soon as
+/// the manifests name the target and the databases, and the answers arrive and are read while
+/// the manifests are still being checked. [`observe_prefetched`] takes a database's reads from
+/// here instead of sending them again.
+#[derive(Default)]
+pub struct Prefetched {
+    reads: BTreeMap<String, BulkReads>,
+}
+
+impl Prefetched {
+    /// Starts, on `runtime`, the bulk reads of the databases among `databases` that
+    /// [`observe`] reads first (it reads them in name order, [`DATABASES_IN_FLIGHT`] at a
+    /// time), so that no more requests are in flight than observe itself sends.
+    pub fn start(
+        runtime: &tokio::runtime::Handle,
+        transport: &Arc<KustoTransport>,
+        databases: impl IntoIterator<Item = String>,
+    ) -> Prefetched {
+        let mut names: Vec<String> = databases.into_iter().collect();
+        names.sort();
+        names.dedup();
+        names.truncate(DATABASES_IN_FLIGHT);
+        let reads = names
+            .into_iter()
+            .map(|db| {
+                let reads = BulkRead::ALL
+                    .map(|read| runtime.spawn(read_bulk(transport.clone(), db.clone(), read)));
+                (db, reads)
+            })
+            .collect();
+        Prefetched { reads }
+    }
+}
+
 /// Reads every declared database. A database that does not exist is an error: Kusto databases
 /// are created in Azure, not by control commands.
 pub async fn observe(
     transport: &Arc<KustoTransport>,
     desired: &KustoState,
 ) -> Result<KustoState, TransportError> {
+    observe_prefetched(transport, desired, Prefetched::default()).await
+}
+
+/// [`observe`], taking the bulk reads of the databases in `prefetched` from there.
+pub async fn observe_prefetched(
+    transport: &Arc<KustoTransport>,
+    desired: &KustoState,
+    prefetched: Prefetched,
+) -> Result<KustoState, TransportError> {
     use futures::{StreamExt, TryStreamExt};
+    let mut prefetched = prefetched.reads;
     // Databases are independent: up to DATABASES_IN_FLIGHT of them are read at once.
-    let databases: Vec<DatabaseState> = futures::stream::iter(
-        desired
-            .databases
-            .iter()
-            .map(|(db, declared)| observe_one(transport, db, declared)),
-    )
-    .buffered(DATABASES_IN_FLIGHT)
-    .try_collect()
-    .await?;
+    let databases: Vec<DatabaseState> =
+        futures::stream::iter(desired.databases.iter().map(|(db, declared)| {
+            let reads = prefetched.remove(db);
+            observe_one(transport, db, declared, reads)
+        }))
+        .buffered(DATABASES_IN_FLIGHT)
+        .try_collect()
+        .await?;
     Ok(KustoState {
         databases: databases
             .into_iter()
@@ -53,12 +102,14 @@ async fn observe_one(
     transport: &Arc<KustoTransport>,
     db: &str,
     desired: &DatabaseState,
+    prefetched: Option<BulkReads>,
 ) -> Result<DatabaseState, TransportError> {
     // The reads are independent: one round trip of latency instead of four. Each answer is
     // read on a task of its own as soon as it arrives, so the large ones are read on all
     // cores while the others are still on their way.
-    let reads =
-        BulkRead::ALL.map(|read| tokio::spawn(read_bulk(transport.clone(), db.to_string(), read)));
+    let reads = prefetched.unwrap_or_else(|| {
+        BulkRead::ALL.map(|read| tokio::spawn(read_bulk(transport.clone(), db.to_string(), read)))
+    });
     let mut parts = Vec::with_capacity(reads.len());
     for read in reads {
         let part = read
