@@ -7,6 +7,7 @@ use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use annotate_snippets::{AnnotationKind, Group, Level, Renderer, Snippet};
 
@@ -25,18 +26,23 @@ pub struct SourceMap {
 struct SourceFile {
     path: PathBuf,
     text: String,
+    /// The values of secret keys found in the text line by line ([`redact::lexical_secrets`]),
+    /// the first time a snippet of the file is shown: a run that shows none (every run without
+    /// a problem) never scans its files for them.
+    lexical_secrets: OnceLock<Vec<Range<usize>>>,
+    /// The values recorded by [`SourceMap::add_secret`].
     secret_spans: Vec<Range<usize>>,
 }
 
 impl SourceMap {
-    /// Registers a file and returns its index for [`Loc::file`]. The values of secret keys in it
-    /// are found right away, so they are masked even if the file does not parse.
+    /// Registers a file and returns its index for [`Loc::file`]. The values of its secret keys
+    /// are found from the text alone, so they are masked even if the file does not parse.
     pub fn add(&mut self, path: PathBuf, text: String) -> u32 {
-        let secret_spans = redact::lexical_secrets(&text);
         self.files.push(SourceFile {
             path,
             text,
-            secret_spans,
+            lexical_secrets: OnceLock::new(),
+            secret_spans: Vec::new(),
         });
         u32::try_from(self.files.len() - 1).unwrap_or(u32::MAX)
     }
@@ -63,7 +69,11 @@ impl SourceMap {
     /// redacted span).
     fn masked(&self, file: u32, extra: Option<Range<usize>>) -> Option<redact::Masked> {
         let f = self.files.get(file as usize)?;
-        let mut ranges = f.secret_spans.clone();
+        let mut ranges = f
+            .lexical_secrets
+            .get_or_init(|| redact::lexical_secrets(&f.text))
+            .clone();
+        ranges.extend(f.secret_spans.iter().cloned());
         ranges.extend(extra);
         ranges.extend(
             self.secrets
