@@ -7,7 +7,11 @@
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> std::process::ExitCode {
-    commit_memory_when_used();
+    if serves_sandbox(std::env::args_os()) {
+        no_transparent_huge_pages();
+    } else {
+        commit_memory_when_used();
+    }
     end_quietly_on_closed_output();
     kustoplan::cli::run()
 }
@@ -44,6 +48,30 @@ fn end_quietly_on_closed_output() {
 #[cfg(not(unix))]
 fn end_quietly_on_closed_output() {}
 
+/// Whether the command line is `kustoplan sandbox serve` (global options such as `--color`
+/// may come later): that long-running server keeps mimalloc's defaults (its peak memory is no
+/// target) and runs without transparent huge pages (see [`no_transparent_huge_pages`]).
+fn serves_sandbox(mut args: impl Iterator<Item = std::ffi::OsString>) -> bool {
+    let _program = args.next();
+    args.next().is_some_and(|a| a == "sandbox") && args.next().is_some_and(|a| a == "serve")
+}
+
+/// mimalloc asks for transparent huge pages for its memory, so each first touch of a fresh
+/// 2 MiB region made the kernel zero all of it: a quarter of the sandbox server's CPU during an
+/// apply from empty at 10,000 tables, whose scripts allocate and free megabytes each. Without
+/// them the server used about a fifth less CPU (BENCHMARKS.md, session 11).
+#[cfg(target_os = "linux")]
+fn no_transparent_huge_pages() {
+    // SAFETY: PR_SET_THP_DISABLE only sets a flag of this process. Its result is not checked
+    // on purpose: where the kernel refuses it, the server runs as before, only slower.
+    unsafe {
+        libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn no_transparent_huge_pages() {}
+
 /// mimalloc commits each new arena whole by default, and holds freed pages for 10 ms before
 /// returning them: at 10,000 tables a plan's peak memory was a fifth higher than with glibc's
 /// malloc. Committing pages as they are used and returning them at once keeps it at glibc's
@@ -57,5 +85,26 @@ fn commit_memory_when_used() {
     unsafe {
         libmimalloc_sys::mi_option_set(ARENA_EAGER_COMMIT, 0);
         libmimalloc_sys::mi_option_set(PURGE_DELAY, 0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::serves_sandbox;
+
+    fn args(line: &str) -> impl Iterator<Item = std::ffi::OsString> {
+        line.split(' ')
+            .map(std::ffi::OsString::from)
+            .collect::<Vec<_>>()
+            .into_iter()
+    }
+
+    #[test]
+    fn only_the_sandbox_server_keeps_the_allocators_defaults() {
+        assert!(serves_sandbox(args("kustoplan sandbox serve --dir d")));
+        assert!(!serves_sandbox(args("kustoplan sandbox")));
+        assert!(!serves_sandbox(args("kustoplan sandbox status")));
+        assert!(!serves_sandbox(args("kustoplan apply sandbox serve")));
+        assert!(!serves_sandbox(args("kustoplan plan")));
     }
 }

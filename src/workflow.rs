@@ -713,7 +713,6 @@ impl Session {
                 let manager = self.stack.connect(cluster).manager;
                 (!manager.lets_kustoplan_write()).then(|| manager.describe().to_string())
             },
-            self.parallelism.connect,
             &mut progress,
             &mut report,
         )

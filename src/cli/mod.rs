@@ -259,15 +259,16 @@ pub struct ApplyArgs {
     #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = parse_duration)]
     pub lock_timeout: std::time::Duration,
     /// Kusto scripts in flight at once, across databases (each database's commands still run
-    /// in plan order; only consecutive scripts of one phase writing disjoint tables of their own
-    /// database are sent together). Default 4: schema changes within a database are serialised
+    /// in plan order; only scripts writing disjoint tables of their own database, and nothing
+    /// else, are sent together). Default 4: schema changes within a database are serialised
     /// by the service anyway, and four scripts in flight stay far below a cluster's limit on
     /// concurrent management commands.
     #[arg(long, value_name = "N", default_value_t = crate::providers::kusto::apply::DEFAULT_PARALLELISM,
           value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub parallelism: usize,
-    /// Connect requests in flight at once (connector writes, state changes and status checks;
-    /// each connector's own requests still run in plan order). Default 10, Terraform's
+    /// Connect requests in flight at once (config validations, connector writes and state
+    /// changes; each connector's own requests still run in plan order; waiting for their state
+    /// reads all of them in one request). Default 10, Terraform's
     /// default parallelism.
     #[arg(long, value_name = "N", default_value_t = crate::providers::connect::converge::DEFAULT_PARALLELISM,
           value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]

@@ -3,6 +3,7 @@
 //! apply refuses before changing anything, applies the rest with --target, and never restarts
 //! their tasks; `export strimzi` writes the KafkaConnector resources that carry the planned
 //! configs, keeps a directory in step with the manifests, and `--check` tells when it is not.
+//! A refused apply sends no connector validation either.
 
 use crate::common;
 
@@ -319,4 +320,52 @@ fn a_strimzi_label_on_a_cluster_kustoplan_manages_is_an_error_at_its_line() {
         "{}",
         run.stderr
     );
+}
+
+/// Apply validates connector configs while it prints the plan, but only once nothing is
+/// refused: a refused apply sends no validate request to the Connect cluster, and an accepted
+/// one validates its config once, before writing it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_apply_validates_nothing_and_an_accepted_one_validates_once() {
+    const VALIDATE: &str = "PUT /connector-plugins/{class}/config/validate";
+    let connect = common::sandbox::connect_server().await;
+    let var = format!("connect_url={}", connect.url());
+    let sandbox = tempfile::tempdir().expect("tempdir");
+    let apply = |stack: &Path| {
+        let (sandbox, stack, var) = (
+            sandbox.path().to_path_buf(),
+            stack.to_path_buf(),
+            var.clone(),
+        );
+        tokio::task::spawn_blocking(move || {
+            kustoplan(
+                &sandbox,
+                &["apply", path(&stack), "--auto-approve", "--var", &var],
+            )
+        })
+    };
+
+    let managed = managed_stack("strimzi");
+    let refused = apply(managed.path()).await.expect("join");
+    assert_eq!(refused.code, 1, "{}", refused.all());
+    assert!(
+        refused
+            .stderr
+            .contains(&format!("error: refusing change to {SINK}")),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(connect.stats().route(VALIDATE), 0, "{}", refused.all());
+
+    let own = gameplay_copy();
+    let applied = apply(own.path()).await.expect("join");
+    assert_eq!(applied.code, 0, "{}", applied.all());
+    assert!(
+        applied.stdout.contains(SINK),
+        "the plan is printed: {}",
+        applied.stdout
+    );
+    assert_eq!(connect.stats().route(VALIDATE), 1, "{}", applied.all());
+    let written: Vec<String> = connect.sandbox().state().connectors.into_keys().collect();
+    assert_eq!(written, ["gameplay-kusto-sink"]);
 }

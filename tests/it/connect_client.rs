@@ -1,6 +1,7 @@
 //! The Kafka Connect client against the built-in Connect sandbox over real HTTP on loopback:
 //! the full connector lifecycle, validation errors, retries of 409 (rebalance), 500 and lost
-//! connections with exact request counts, one bulk request for any number of connectors, and
+//! connections with exact request counts, one bulk request for any number of connectors (also
+//! each round of waiting for their state), and
 //! secrets masked in errors, traces, logs and `Debug` output.
 //!
 //! The sandbox is a protocol fake checked against recorded responses of a real Connect 4.3
@@ -15,6 +16,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::sandbox::connect_server;
+use kustoplan::providers::connect::converge;
 use kustoplan::providers::connect::{
     BasicAuth, ConnectClient, ConnectClientError, ConnectClientOptions, PutAction, RestartOutcome,
     State,
@@ -406,6 +408,62 @@ async fn one_expanded_list_request_whatever_the_number_of_connectors() {
         "one request for 25 connectors"
     );
     assert_eq!(server.stats().route("GET /connectors"), 2);
+}
+
+/// Waiting for many connectors reads all their states in one `GET /connectors?expand=status`
+/// per round, not one status request each; a failed task is still reported with its masked
+/// trace, and a connector the list lacks is still waited for (and named when time is up).
+#[tokio::test]
+async fn waiting_for_many_connectors_reads_their_states_in_one_request_per_round() {
+    let server = connect_server().await;
+    let c = client(&server);
+    for i in 0..25 {
+        c.put_config(&format!("sink-{i}"), &sink_config(&format!("t{i}"), APPKEY))
+            .await
+            .expect("create");
+    }
+    let trace = format!("java.lang.RuntimeException: login as {APPKEY} refused\n\tat Sink.put");
+    assert!(
+        server
+            .sandbox()
+            .fail_task("sink-3", 1, &trace)
+            .expect("hook")
+    );
+    let wanted: BTreeMap<String, State> = (0..25)
+        .map(|i| (format!("sink-{i}"), State::Running))
+        .collect();
+    let before = server.stats();
+    let missed = converge::wait_for(&c, &wanted, Duration::from_secs(60)).await;
+    let after = server.stats();
+    assert_eq!(
+        after.route("GET /connectors") - before.route("GET /connectors"),
+        1
+    );
+    assert_eq!(
+        after.total - before.total,
+        1,
+        "one request for 25 connectors"
+    );
+    assert_eq!(missed.len(), 1, "{missed:?}");
+    assert_eq!(missed[0].connector, "sink-3");
+    assert_eq!(
+        missed[0].detail,
+        "connector is RUNNING; task 1 FAILED: java.lang.RuntimeException: login as **** refused | \tat Sink.put"
+    );
+
+    let wanted: BTreeMap<String, State> = [
+        ("sink-0".to_string(), State::Running),
+        ("sink-missing".to_string(), State::Running),
+    ]
+    .into();
+    let missed = converge::wait_for(&c, &wanted, Duration::ZERO).await;
+    assert_eq!(missed.len(), 1, "{missed:?}");
+    assert_eq!(missed[0].connector, "sink-missing");
+    assert_eq!(
+        missed[0].detail,
+        "not RUNNING after 0s (connector sink-missing is not in GET /connectors yet)"
+    );
+    assert_eq!(server.stats().route("GET /connectors/{name}/status"), 0);
 }
 
 #[tokio::test]

@@ -167,7 +167,7 @@ pub async fn execute(client: &ConnectClient, op: &Operation) -> Result<(), StepE
 /// written then.
 async fn copy_offsets(client: &ConnectClient, from: &str, to: &str) -> Result<(), StepError> {
     let stopped = BTreeMap::from([(from.to_string(), State::Stopped)]);
-    if let Some(nc) = wait_for(client, &stopped, STOP_WAIT, 1)
+    if let Some(nc) = wait_for(client, &stopped, STOP_WAIT)
         .await
         .into_iter()
         .next()
@@ -192,13 +192,12 @@ pub struct NotConverged {
 
 /// Waits until each connector (name -> declared state) and all its tasks are in the declared
 /// state; `RUNNING` also needs every task `RUNNING`, `STOPPED` needs no tasks. A failed
-/// connector or task ends the wait for that connector at once. Each round asks for the pending
-/// connectors' status, up to `parallelism` requests at once; the result is in `wanted`'s order.
+/// connector or task ends the wait for that connector at once. Each round reads the pending
+/// connectors' status (see [`statuses`]); the result is in `wanted`'s order.
 pub async fn wait_for(
     client: &ConnectClient,
     wanted: &BTreeMap<String, State>,
     timeout: Duration,
-    parallelism: usize,
 ) -> Vec<NotConverged> {
     let deadline = Instant::now() + timeout;
     let waiting = Wait::start(match wanted.len() {
@@ -213,11 +212,7 @@ pub async fn wait_for(
     let mut out = Vec::new();
     let mut last: BTreeMap<&String, String> = BTreeMap::new();
     while !pending.is_empty() {
-        let statuses: Vec<_> = futures::stream::iter(&pending)
-            .map(|(name, _)| client.status(name))
-            .buffered(parallelism.max(1))
-            .collect()
-            .await;
+        let statuses = statuses(client, &pending).await;
         let mut next = Vec::new();
         for ((name, want), status) in pending.into_iter().zip(statuses) {
             match status {
@@ -265,7 +260,7 @@ pub async fn wait_for(
                     last.insert(name, seen);
                 }
                 Err(e) => {
-                    last.insert(name, e.to_string());
+                    last.insert(name, e);
                 }
             }
             next.push((name, want));
@@ -294,6 +289,35 @@ pub async fn wait_for(
         n => WaitOutcome::Failed(format!("{n} not in their declared state")),
     });
     out
+}
+
+/// The status of each of `pending`, in its order: a connector's own
+/// `GET /connectors/NAME/status` when it is the only one, otherwise one
+/// `GET /connectors?expand=status` for all of them (a round costs one request, not one per
+/// connector: waiting for a thousand routes' connectors took seconds of round trips). A
+/// connector the list lacks (not yet known to the worker answering) is an error this round,
+/// as its own status request would answer 404.
+async fn statuses(
+    client: &ConnectClient,
+    pending: &[(&String, &State)],
+) -> Vec<Result<super::ConnectorStatus, String>> {
+    if let [(name, _)] = pending {
+        return vec![client.status(name).await.map_err(|e| e.to_string())];
+    }
+    match client.list_statuses().await {
+        Ok(mut listed) => pending
+            .iter()
+            .map(|(name, _)| {
+                listed
+                    .remove(name.as_str())
+                    .ok_or_else(|| format!("connector {name} is not in GET /connectors yet"))
+            })
+            .collect(),
+        Err(e) => {
+            let message = e.to_string();
+            pending.iter().map(|_| Err(message.clone())).collect()
+        }
+    }
 }
 
 /// How many connector requests apply keeps in flight unless told otherwise
@@ -516,7 +540,7 @@ pub async fn apply_cluster(
             "Waiting for {} connector(s) on `{cluster}` to reach their declared state...",
             wanted.len()
         ));
-        let missed = wait_for(client, &wanted, CONNECTOR_WAIT, parallelism).await;
+        let missed = wait_for(client, &wanted, CONNECTOR_WAIT).await;
         report
             .verifications
             .extend(state_checks(cluster, &wanted, missed));
@@ -603,13 +627,11 @@ fn track_wanted_state(
 }
 
 /// Restarts the failed connectors and tasks of `cluster` that `declared` lists (one list
-/// request finds them), then waits until they reach their declared state, asking for up to
-/// `parallelism` statuses at once.
+/// request finds them), then waits until they reach their declared state.
 pub async fn restart_failed(
     client: &ConnectClient,
     cluster: &str,
     declared: Option<&ConnectCluster>,
-    parallelism: usize,
     progress: &mut impl FnMut(String),
     report: &mut ApplyReport,
 ) -> Result<(), ListError> {
@@ -638,7 +660,7 @@ pub async fn restart_failed(
                 .push((address, text, CommandOutcome::Failed(e.to_string()))),
         }
     }
-    let missed = wait_for(client, &wanted, CONNECTOR_WAIT, parallelism).await;
+    let missed = wait_for(client, &wanted, CONNECTOR_WAIT).await;
     report
         .verifications
         .extend(state_checks(cluster, &wanted, missed));
@@ -652,7 +674,6 @@ pub async fn restart_failed_clusters(
     clients: &BTreeMap<String, ConnectClient>,
     declared: &BTreeMap<String, ConnectCluster>,
     managed_elsewhere: impl Fn(&str) -> Option<String>,
-    parallelism: usize,
     progress: &mut impl FnMut(String),
     report: &mut ApplyReport,
 ) -> Result<(), ListError> {
@@ -663,15 +684,7 @@ pub async fn restart_failed_clusters(
             ));
             continue;
         }
-        restart_failed(
-            client,
-            cluster,
-            declared.get(cluster),
-            parallelism,
-            progress,
-            report,
-        )
-        .await?;
+        restart_failed(client, cluster, declared.get(cluster), progress, report).await?;
     }
     Ok(())
 }

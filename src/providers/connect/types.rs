@@ -242,6 +242,14 @@ pub struct ExpandedConnector {
     pub info: ConnectorInfo,
 }
 
+/// One entry of `GET /connectors?expand=status`: a connector's state and its tasks', all
+/// connectors in one request (what waiting for many connectors reads each round).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct StatusOnly {
+    /// Runtime state of the connector and its tasks.
+    pub status: ConnectorStatus,
+}
+
 /// Whether `PUT /connectors/N/config` created the connector (201) or updated it (200).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PutAction {

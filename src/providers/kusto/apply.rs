@@ -13,16 +13,18 @@
 //! command waits until every command before it in the plan has run (a new [`Stage`] starts), so
 //! what it reads in the other database exists as it would in a one-at-a-time apply.
 //!
-//! Within a database, consecutive scripts may also be in flight together, but only when that
-//! cannot change what any of them does: every command of each is a write to named tables of its
-//! own database that reads nothing else (a table's schema, docstring, folder, mapping or one of
-//! its batching, streaming, retention or caching policies: see [`footprint`]), all of them in
-//! the same plan phase, and no table is touched by two of them. Anything else (a database-level
-//! command, a function, an update policy or a view, whose queries read other tables, a rename, a
-//! drop, a role) waits for every script before it and holds back every script after it. So the
-//! order the plan needs (a table before its mapping, tables before the functions and views that
-//! read them) is kept, and within the bound: the scripts in flight across all databases never
-//! exceed `parallelism`.
+//! Within a database, scripts may also be in flight together, but only when that cannot change
+//! what any of them does: a script waits for every earlier script of its database that touches
+//! one of its tables, and, unless every command of both is a write to named tables of their own
+//! database that reads nothing else (a table's schema, docstring, folder, mapping or one of its
+//! batching, streaming, retention or caching policies: see [`footprint`]), for every earlier
+//! script at all (see [`dependencies`]). Anything else (a database-level command, a function, an
+//! update policy or a view, whose queries read other tables, a rename, a drop, a role) therefore
+//! waits for every script before it and holds back every script after it. So the order the plan
+//! needs (a table before its mappings and policies, tables before the functions and views that
+//! read them) is kept, while the mappings of the first tables need not wait for the last tables
+//! to be created; and within the bound: the scripts in flight across all databases never exceed
+//! `parallelism`.
 //!
 //! Failures: once a command does not complete (or a stop is requested) no further script
 //! starts, in any database; scripts already in flight finish. A script in flight next to the
@@ -35,11 +37,12 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use futures::StreamExt;
+use futures::future::{FutureExt, LocalBoxFuture, Shared};
 
 use crate::interrupt::StopRequest;
 use crate::kusto::command::{Command, EntityRef, PolicyKind, PolicyTarget, TableRef};
 use crate::kusto::render;
-use crate::plan::{Address, Change, Phase, Target};
+use crate::plan::{Address, Change, Target};
 
 use super::transport::{KustoTransport, TransportError};
 use crate::providers::report::{ApplyReport, CommandOutcome};
@@ -115,17 +118,14 @@ fn commands<'c>(
         .collect()
 }
 
-/// What a command touches, for deciding which scripts may be in flight together: its phase and
-/// the tables it writes, or `None` when it must run with nothing else of its database in
-/// flight.
-type Footprint<'a> = Option<(Phase, Vec<&'a str>)>;
+/// What a command touches, for deciding which scripts may be in flight together: the tables
+/// it writes, or `None` when it must run with nothing else of its database in flight.
+type Footprint<'a> = Option<Vec<&'a str>>;
 
 /// The footprint of each command of `changes`, in the order of [`commands`].
 fn footprints<'c>(changes: impl IntoIterator<Item = &'c Change>) -> Vec<Footprint<'c>> {
     kusto_commands(changes)
-        .map(|(change, database, command)| {
-            footprint(command, database).map(|tables| (change.phase, tables))
-        })
+        .map(|(_, database, command)| footprint(command, database))
         .collect()
 }
 
@@ -159,50 +159,42 @@ fn footprint<'a>(command: &'a Command, database: &str) -> Option<Vec<&'a str>> {
     }
 }
 
-/// A batch's phase and tables, when every command of it has a footprint and all share a phase.
-fn batch_footprint<'a>(
-    batch: &Batch,
-    footprints: &[Footprint<'a>],
-) -> Option<(Phase, BTreeSet<&'a str>)> {
-    let mut phase = None;
+/// A batch's tables, when every command of it has a footprint.
+fn batch_tables<'a>(batch: &Batch, footprints: &[Footprint<'a>]) -> Option<BTreeSet<&'a str>> {
     let mut tables = BTreeSet::new();
     for &i in &batch.items {
-        let (p, touched) = footprints.get(i)?.as_ref()?;
-        if phase.is_some_and(|known| known != *p) {
-            return None;
-        }
-        phase = Some(*p);
-        tables.extend(touched.iter().copied());
+        tables.extend(footprints.get(i)?.as_ref()?.iter().copied());
     }
-    phase.map(|p| (p, tables))
+    Some(tables)
 }
 
-/// Splits one database's batches (in plan order) into runs that may be in flight together:
-/// consecutive batches of one phase whose commands all have footprints and touch disjoint
-/// tables (see the module documentation). A batch that cannot share is a run of its own.
-fn in_flight_runs<'b>(batches: &'b [Batch], footprints: &[Footprint<'_>]) -> Vec<&'b [Batch]> {
-    let mut runs = Vec::new();
-    let mut start = 0;
-    let mut current: Option<(Phase, BTreeSet<&str>)> = None;
+/// For each of one database's batches (in plan order), the positions of the earlier batches it
+/// waits for (see the module documentation): a batch whose commands all have footprints waits
+/// for the last earlier batch writing each of its tables and for the last batch that could not
+/// share; a batch that cannot share waits for every batch since the previous one that could not.
+/// Each of those waited in turn for the ones before it, so a batch starts only after every
+/// earlier batch whose outcome could depend on it, or it on theirs.
+fn dependencies(batches: &[Batch], footprints: &[Footprint<'_>]) -> Vec<Vec<usize>> {
+    let mut out = Vec::with_capacity(batches.len());
+    let mut barrier: Option<usize> = None;
+    let mut since_barrier: Vec<usize> = Vec::new();
+    let mut last_writer: BTreeMap<&str, usize> = BTreeMap::new();
     for (i, batch) in batches.iter().enumerate() {
-        let this = batch_footprint(batch, footprints);
-        if let (Some((phase, tables)), Some((run_phase, touched))) = (&this, current.as_mut())
-            && phase == run_phase
-            && tables.is_disjoint(touched)
-        {
-            touched.extend(tables.iter().copied());
-            continue;
+        let mut waits: BTreeSet<usize> = barrier.into_iter().collect();
+        match batch_tables(batch, footprints) {
+            Some(tables) => {
+                waits.extend(tables.into_iter().filter_map(|t| last_writer.insert(t, i)));
+                since_barrier.push(i);
+            }
+            None => {
+                waits.extend(since_barrier.drain(..));
+                last_writer.clear();
+                barrier = Some(i);
+            }
         }
-        if i > start {
-            runs.push(&batches[start..i]);
-        }
-        start = i;
-        current = this;
+        out.push(waits.into_iter().collect());
     }
-    if start < batches.len() {
-        runs.push(&batches[start..]);
-    }
-    runs
+    out
 }
 
 /// Groups the commands into stages of per-database lanes of script-sized batches (see the
@@ -272,7 +264,7 @@ pub struct BatchStart<'a> {
 struct Run<'a, F> {
     transport: &'a KustoTransport,
     commands: &'a [(&'a Address, &'a str, String)],
-    /// Each command's footprint, by position (see [`in_flight_runs`]).
+    /// Each command's footprint, by position (see [`dependencies`]).
     footprints: &'a [Footprint<'a>],
     /// One permit per script in flight, across every database: the `parallelism` bound.
     slots: tokio::sync::Semaphore,
@@ -288,17 +280,20 @@ struct Run<'a, F> {
 }
 
 impl<F: FnMut(BatchStart<'_>)> Run<'_, F> {
-    /// Sends one database's batches of a stage in plan order, run after run (see
-    /// [`in_flight_runs`]), the batches of a run concurrently, until one fails or apply halts.
+    /// Sends one database's batches of a stage, each once the batches it waits for have
+    /// finished (see [`dependencies`]), until one fails or apply halts.
     async fn lane(&self, lane: &Lane) {
-        for run in in_flight_runs(&lane.batches, self.footprints) {
-            if self.halted.load(Ordering::SeqCst) {
-                return;
-            }
-            futures::stream::iter(run)
-                .for_each_concurrent(None, |batch| self.batch(&lane.database, batch))
-                .await;
+        let waits = dependencies(&lane.batches, self.footprints);
+        let mut batches: Vec<Shared<LocalBoxFuture<'_, ()>>> = Vec::new();
+        for (batch, waits) in lane.batches.iter().zip(&waits) {
+            let before: Vec<_> = waits.iter().map(|&j| batches[j].clone()).collect();
+            let this = async move {
+                futures::future::join_all(before).await;
+                self.batch(&lane.database, batch).await;
+            };
+            batches.push(this.boxed_local().shared());
         }
+        futures::future::join_all(batches).await;
     }
 
     /// Sends one batch as a script once a slot is free, unless apply halted meanwhile, and
@@ -480,6 +475,7 @@ fn script_outcomes(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::plan::Phase;
 
     fn change_in(database: &str, address: &str, commands: Vec<String>) -> Change {
         crate::plan::kusto_change_for_test(database, address, &commands)
@@ -603,14 +599,15 @@ mod tests {
         change
     }
 
-    /// The runs of the one database's batches, as the batches' numbers.
-    fn runs(changes: &[Change]) -> Vec<Vec<usize>> {
+    /// What each of the one database's batches waits for, as the batches' numbers.
+    fn waits(changes: &[Change]) -> Vec<Vec<usize>> {
         let commands = commands(changes);
         let footprints = footprints(changes);
         let stages = stages(&commands);
-        in_flight_runs(&stages[0].lanes[0].batches, &footprints)
+        let batches = &stages[0].lanes[0].batches;
+        dependencies(batches, &footprints)
             .iter()
-            .map(|run| run.iter().map(|b| b.number).collect())
+            .map(|w| w.iter().map(|&j| batches[j].number).collect())
             .collect()
     }
 
@@ -621,6 +618,19 @@ mod tests {
                     phase,
                     &format!("kusto.db.table.T{i}"),
                     table(&format!("T{i}")),
+                )
+            })
+            .collect()
+    }
+
+    /// One folder change per table of `tables`, in `phase`.
+    fn folders(phase: Phase, tables: std::ops::Range<usize>) -> Vec<Change> {
+        tables
+            .map(|i| {
+                phased(
+                    phase,
+                    &format!("kusto.db.table.T{i}.folder"),
+                    format!(".alter table T{i} folder 'f'"),
                 )
             })
             .collect()
@@ -661,39 +671,36 @@ mod tests {
     }
 
     #[test]
-    fn scripts_of_one_phase_on_disjoint_tables_share_a_run() {
+    fn scripts_on_disjoint_tables_wait_for_nothing() {
         assert_eq!(
-            runs(&creates(Phase::KustoTables, 0..2500)),
-            vec![vec![1, 2, 3]]
+            waits(&creates(Phase::KustoTables, 0..2500)),
+            vec![Vec::<usize>::new(); 3]
         );
     }
 
     #[test]
-    fn a_script_spanning_two_phases_runs_alone() {
+    fn a_script_waits_for_the_scripts_writing_its_tables_and_no_other() {
+        // Batch 3 sets the folders of the tables batch 1 created: it waits for batch 1 only,
+        // not for batch 2's tables, although the plan puts them in an earlier phase.
+        let mut changes = creates(Phase::KustoTables, 0..2000);
+        changes.extend(folders(Phase::KustoMappings, 0..1000));
+        assert_eq!(waits(&changes), vec![vec![], vec![], vec![1]]);
+    }
+
+    #[test]
+    fn a_script_spanning_two_phases_waits_for_each_writer_of_its_tables() {
         // Batch 2 holds the last tables and the first folders: tables before their folders.
         let mut changes = creates(Phase::KustoTables, 0..1500);
-        changes.extend((0..1500).map(|i| {
-            phased(
-                Phase::KustoMappings,
-                &format!("kusto.db.table.T{i}.folder"),
-                format!(".alter table T{i} folder 'f'"),
-            )
-        }));
-        assert_eq!(runs(&changes), vec![vec![1], vec![2], vec![3]]);
+        changes.extend(folders(Phase::KustoMappings, 0..1500));
+        assert_eq!(waits(&changes), vec![vec![], vec![1], vec![1, 2]]);
     }
 
     #[test]
     fn scripts_touching_a_common_table_run_one_after_another() {
         let mut changes = creates(Phase::KustoPolicies, 0..1000);
-        changes.extend((0..1000).map(|i| {
-            phased(
-                Phase::KustoPolicies,
-                &format!("kusto.db.table.T{i}.folder"),
-                format!(".alter table T{i} folder 'f'"),
-            )
-        }));
+        changes.extend(folders(Phase::KustoPolicies, 0..1000));
         changes.extend(creates(Phase::KustoPolicies, 1000..1500));
-        assert_eq!(runs(&changes), vec![vec![1], vec![2, 3]]);
+        assert_eq!(waits(&changes), vec![vec![], vec![1], vec![]]);
     }
 
     #[test]
@@ -705,6 +712,14 @@ mod tests {
             ".alter database db policy caching hot = 7d".to_string(),
         ));
         changes.extend(creates(Phase::KustoPolicies, 1000..3500));
-        assert_eq!(runs(&changes), vec![vec![1], vec![2], vec![3, 4]]);
+        assert_eq!(waits(&changes), vec![vec![], vec![1], vec![2], vec![2]]);
+        // And it waits for every script since the previous such script.
+        let mut changes = creates(Phase::KustoTables, 0..2000);
+        changes.push(phased(
+            Phase::KustoFunctions,
+            "kusto.db.function.F",
+            ".create-or-alter function F() { T0 | take 1 }".to_string(),
+        ));
+        assert_eq!(waits(&changes), vec![vec![], vec![], vec![1, 2]]);
     }
 }
