@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
@@ -13,7 +13,7 @@ use futures::StreamExt;
 use super::observe::{ListError, list};
 use super::types::State;
 use super::{ConnectClient, ConnectClientError};
-use crate::interrupt::StopRequest;
+use crate::interrupt::{Halt, StopRequest};
 use crate::model::connect::{ConnectCluster, RunState};
 use crate::model::sink::KUSTO_SINK_CLASS;
 use crate::plan::Address;
@@ -418,8 +418,7 @@ struct Run<'a, F> {
     declared: Option<&'a ConnectCluster>,
     stop: &'a StopRequest,
     /// A request failed, or a stop was requested: no request starts any more.
-    halted: AtomicBool,
-    interrupted: AtomicBool,
+    halt: Halt,
     requests: AtomicUsize,
     /// Each operation's outcome by number; `None` until it has been sent and answered.
     outcomes: Mutex<Vec<Option<CommandOutcome>>>,
@@ -432,12 +431,7 @@ impl<F: FnMut(String)> Run<'_, F> {
     /// Sends one group's operations in order, until one fails or apply halts.
     async fn group(&self, numbers: &[usize]) {
         for &i in numbers {
-            if self.halted.load(Ordering::SeqCst) {
-                return;
-            }
-            if self.stop.is_requested() {
-                self.interrupted.store(true, Ordering::SeqCst);
-                self.halted.store(true, Ordering::SeqCst);
+            if !self.halt.may_start(self.stop) {
                 return;
             }
             let (_, text, op) = &self.ops[i];
@@ -449,7 +443,7 @@ impl<F: FnMut(String)> Run<'_, F> {
                     CommandOutcome::Completed
                 }
                 Err(e) => {
-                    self.halted.store(true, Ordering::SeqCst);
+                    self.halt.halt();
                     CommandOutcome::Failed(e.to_string())
                 }
             };
@@ -499,15 +493,14 @@ pub async fn apply_cluster(
         ops: &ops,
         declared,
         stop,
-        halted: AtomicBool::new(false),
-        interrupted: AtomicBool::new(false),
+        halt: Halt::default(),
         requests: AtomicUsize::new(0),
         outcomes: Mutex::new(vec![None; ops.len()]),
         wanted: Mutex::new(BTreeMap::new()),
         progress: Mutex::new(progress),
     };
     for wave in &waves {
-        if run.halted.load(Ordering::SeqCst) {
+        if run.halt.is_halted() {
             break;
         }
         futures::stream::iter(wave)
@@ -529,7 +522,7 @@ pub async fn apply_cluster(
             }),
     );
     report.requests += run.requests.load(Ordering::SeqCst);
-    report.interrupted |= run.interrupted.load(Ordering::SeqCst);
+    report.interrupted |= run.halt.was_interrupted();
     let wanted = std::mem::take(&mut *lock(&run.wanted));
     let progress = run
         .progress

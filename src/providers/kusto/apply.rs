@@ -34,12 +34,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use futures::StreamExt;
 use futures::future::{FutureExt, LocalBoxFuture, Shared};
 
-use crate::interrupt::StopRequest;
+use crate::interrupt::{Halt, StopRequest};
 use crate::kusto::command::{Command, EntityRef, PolicyKind, PolicyTarget, TableRef};
 use crate::kusto::render;
 use crate::plan::{Address, Change, Target};
@@ -271,8 +271,7 @@ struct Run<'a, F> {
     total: usize,
     stop: &'a StopRequest,
     /// A command did not complete, or a stop was requested: no batch starts any more.
-    halted: AtomicBool,
-    interrupted: AtomicBool,
+    halt: Halt,
     requests: AtomicUsize,
     /// Each command's outcome by position; `None` until its batch has answered.
     outcomes: Mutex<Vec<Option<CommandOutcome>>>,
@@ -301,15 +300,10 @@ impl<F: FnMut(BatchStart<'_>)> Run<'_, F> {
     async fn batch(&self, database: &str, batch: &Batch) {
         // The semaphore is never closed; if it were, nothing more may start.
         let Ok(_slot) = self.slots.acquire().await else {
-            self.halted.store(true, Ordering::SeqCst);
+            self.halt.halt();
             return;
         };
-        if self.halted.load(Ordering::SeqCst) {
-            return;
-        }
-        if self.stop.is_requested() {
-            self.interrupted.store(true, Ordering::SeqCst);
-            self.halted.store(true, Ordering::SeqCst);
+        if !self.halt.may_start(self.stop) {
             return;
         }
         (lock(&self.progress))(BatchStart {
@@ -335,7 +329,7 @@ impl<F: FnMut(BatchStart<'_>)> Run<'_, F> {
             all[i] = Some(outcome);
         }
         if !completed {
-            self.halted.store(true, Ordering::SeqCst);
+            self.halt.halt();
         }
     }
 }
@@ -391,14 +385,13 @@ pub async fn apply_where(
             .map(|l| l.batches.len())
             .sum(),
         stop,
-        halted: AtomicBool::new(false),
-        interrupted: AtomicBool::new(false),
+        halt: Halt::default(),
         requests: AtomicUsize::new(0),
         outcomes: Mutex::new(vec![None; commands.len()]),
         progress: Mutex::new(progress),
     };
     for stage in &stages {
-        if run.halted.load(Ordering::SeqCst) {
+        if run.halt.is_halted() {
             break;
         }
         futures::stream::iter(&stage.lanes)
@@ -421,7 +414,7 @@ pub async fn apply_where(
             })
             .collect(),
         requests: run.requests.load(Ordering::SeqCst),
-        interrupted: run.interrupted.load(Ordering::SeqCst),
+        interrupted: run.halt.was_interrupted(),
         verifications: Vec::new(),
     }
 }
