@@ -204,23 +204,27 @@ fn script_rejects_conflicting_options_and_nested_scripts() {
     );
 }
 
+/// The commands of [`rich_database`]: tables with quoted names, a mapping, policies at both
+/// levels, database and table roles.
+const RICH_DATABASE: [&str; 13] = [
+    ".create table ['Game Play'] (Id:long, ['player name']:string)",
+    ".create table Raw (Payload:dynamic)",
+    ".alter table ['Game Play'] folder @'Game\\Raw'",
+    ".alter table ['Game Play'] docstring 'Plays \"all\" [kustoplan:gameplay]'",
+    r#".create table ['Game Play'] ingestion json mapping 'm1' '[{"column":"Id","Properties":{"Path":"$.id"}}]'"#,
+    r#".alter table ['Game Play'] policy ingestionbatching '{"MaximumBatchingTimeSpan":"00:00:10","MaximumNumberOfItems":5}'"#,
+    r#".alter table Raw policy streamingingestion '{"IsEnabled":true,"HintAllocatedRate":2.5}'"#,
+    r#".alter database db policy ingestionbatching '{"MaximumRawDataSizeMB":100}'"#,
+    r#".alter database db policy streamingingestion '{"IsEnabled":false}'"#,
+    ".add database db admins ('aadapp=APP;tenant') 'AAD \"App\"'",
+    ".add database db viewers ('msauser=someone@live.com')",
+    ".add table Raw ingestors ('aadapp=SINK;tenant', 'aaduser=jane@contoso.com') 'sink'",
+    ".add table ['Game Play'] admins ('aadgroup=ops;contoso.com')",
+];
+
 /// A database with something of every kind the schema script covers.
 fn rich_database(s: &KustoSandbox) {
-    for csl in [
-        ".create table ['Game Play'] (Id:long, ['player name']:string)",
-        ".create table Raw (Payload:dynamic)",
-        ".alter table ['Game Play'] folder @'Game\\Raw'",
-        ".alter table ['Game Play'] docstring 'Plays \"all\" [kustoplan:gameplay]'",
-        r#".create table ['Game Play'] ingestion json mapping 'm1' '[{"column":"Id","Properties":{"Path":"$.id"}}]'"#,
-        r#".alter table ['Game Play'] policy ingestionbatching '{"MaximumBatchingTimeSpan":"00:00:10","MaximumNumberOfItems":5}'"#,
-        r#".alter table Raw policy streamingingestion '{"IsEnabled":true,"HintAllocatedRate":2.5}'"#,
-        r#".alter database db policy ingestionbatching '{"MaximumRawDataSizeMB":100}'"#,
-        r#".alter database db policy streamingingestion '{"IsEnabled":false}'"#,
-        ".add database db admins ('aadapp=APP;tenant') 'AAD \"App\"'",
-        ".add database db viewers ('msauser=someone@live.com')",
-        ".add table Raw ingestors ('aadapp=SINK;tenant', 'aaduser=jane@contoso.com') 'sink'",
-        ".add table ['Game Play'] admins ('aadgroup=ops;contoso.com')",
-    ] {
+    for csl in RICH_DATABASE {
         run(s, csl);
     }
 }
@@ -232,21 +236,7 @@ fn a_script_changes_what_its_commands_change_alone() {
     let alone = sandbox();
     rich_database(&alone);
     let scripted = sandbox();
-    let commands = [
-        ".create table ['Game Play'] (Id:long, ['player name']:string)",
-        ".create table Raw (Payload:dynamic)",
-        ".alter table ['Game Play'] folder @'Game\\Raw'",
-        ".alter table ['Game Play'] docstring 'Plays \"all\" [kustoplan:gameplay]'",
-        r#".create table ['Game Play'] ingestion json mapping 'm1' '[{"column":"Id","Properties":{"Path":"$.id"}}]'"#,
-        r#".alter table ['Game Play'] policy ingestionbatching '{"MaximumBatchingTimeSpan":"00:00:10","MaximumNumberOfItems":5}'"#,
-        r#".alter table Raw policy streamingingestion '{"IsEnabled":true,"HintAllocatedRate":2.5}'"#,
-        r#".alter database db policy ingestionbatching '{"MaximumRawDataSizeMB":100}'"#,
-        r#".alter database db policy streamingingestion '{"IsEnabled":false}'"#,
-        ".add database db admins ('aadapp=APP;tenant') 'AAD \"App\"'",
-        ".add database db viewers ('msauser=someone@live.com')",
-        ".add table Raw ingestors ('aadapp=SINK;tenant', 'aaduser=jane@contoso.com') 'sink'",
-        ".add table ['Game Play'] admins ('aadgroup=ops;contoso.com')",
-    ];
+    let commands = RICH_DATABASE;
     let answer = run(
         &scripted,
         &format!(".execute database script <|\n{}", commands.join("\n")),
