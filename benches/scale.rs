@@ -123,9 +123,14 @@ const EXTRAS_EVERY: usize = 100;
 /// How many routes one generated Kusto sink connector carries.
 const ROUTES_PER_SINK: usize = 10;
 
-/// Writes the benchmark stack: `stack.yaml` (targets and databases), `tables.yaml`,
-/// `kusto_extras.yaml` (functions and materialized views), and with routes `kafka.yaml` (topics)
-/// and `sinks.yaml` (connectors).
+/// Tables per generated file: a manifest file holds at most 5 million YAML nodes (about 100,000
+/// of these tables), so larger stacks are split as a team would split them.
+const TABLES_PER_FILE: usize = 10_000;
+
+/// Writes the benchmark stack: `stack.yaml` (targets and databases), `tables.yaml` (then
+/// `tables-1.yaml`, ... for every further [`TABLES_PER_FILE`] tables), `kusto_extras.yaml`
+/// (functions and materialized views), and with routes `kafka.yaml` (topics) and `sinks.yaml`
+/// (connectors).
 fn generate(dir: &Path, urls: &Urls, tables: usize, routes: usize, databases: &[String]) {
     let mut stack = std::fs::File::create(dir.join("stack.yaml")).expect("stack file");
     writeln!(
@@ -142,10 +147,19 @@ fn generate(dir: &Path, urls: &Urls, tables: usize, routes: usize, databases: &[
         .expect("write");
     }
     let database = |i: usize| &databases[i % databases.len()];
-    let mut out = std::io::BufWriter::new(
-        std::fs::File::create(dir.join("tables.yaml")).expect("tables file"),
-    );
+    let tables_file = |n: usize| {
+        let name = match n {
+            0 => "tables.yaml".to_string(),
+            n => format!("tables-{n}.yaml"),
+        };
+        std::io::BufWriter::new(std::fs::File::create(dir.join(name)).expect("tables file"))
+    };
+    let mut out = tables_file(0);
     for i in 0..tables {
+        if i > 0 && i % TABLES_PER_FILE == 0 {
+            out.flush().expect("write");
+            out = tables_file(i / TABLES_PER_FILE);
+        }
         writeln!(
             out,
             "---\nkind: Table\nname: Events{i}\ndatabase: {}\nfolder: f{}\ncolumns: [{{name: Id, type: long}}, {{name: Device, type: guid}}, {{name: Value, type: real}}, {{name: At, type: datetime}}, {{name: Props, type: dynamic}}]\nmappings:\n  - name: events{i}_json\n    kind: json\n    columns: [{{column: Id, path: $.id}}, {{column: Device, path: $.device}}, {{column: Value, path: $.value}}, {{column: At, path: $.at}}, {{column: Props, path: $.props}}]\ningestion_batching: {{max_time: 30s, max_items: 100, max_raw_size_mb: 256}}\nretention: {{soft_delete: 90d}}\ncaching: {{hot: 7d}}",
