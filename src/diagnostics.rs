@@ -32,6 +32,32 @@ struct SourceFile {
     lexical_secrets: OnceLock<Vec<Range<usize>>>,
     /// The values recorded by [`SourceMap::add_secret`].
     secret_spans: Vec<Range<usize>>,
+    /// Where each line starts, found the first time a position is looked up: thousands of
+    /// problems in one large file each find their line without scanning the file again.
+    line_starts: OnceLock<Vec<usize>>,
+}
+
+impl SourceFile {
+    /// The byte range of line `line` (1-based), without its newline.
+    fn line(&self, line: u32) -> Option<Range<usize>> {
+        let starts = self.line_starts.get_or_init(|| {
+            std::iter::once(0)
+                .chain(self.text.match_indices('\n').map(|(at, _)| at + 1))
+                .collect()
+        });
+        let start = *starts.get((line as usize).checked_sub(1)?)?;
+        let end = starts
+            .get(line as usize)
+            .map_or(self.text.len(), |next| next - 1);
+        Some(start..end)
+    }
+
+    /// The byte range of the token that starts at `loc` (in this file), for underlining.
+    fn span(&self, loc: Loc) -> Option<Range<usize>> {
+        let line = self.line(loc.line)?;
+        let span = span_in_line(&self.text[line.clone()], loc.column);
+        Some(line.start + span.start..line.start + span.end)
+    }
 }
 
 impl SourceMap {
@@ -43,6 +69,7 @@ impl SourceMap {
             text,
             lexical_secrets: OnceLock::new(),
             secret_spans: Vec::new(),
+            line_starts: OnceLock::new(),
         });
         u32::try_from(self.files.len() - 1).unwrap_or(u32::MAX)
     }
@@ -51,7 +78,7 @@ impl SourceMap {
     /// `value`) is never shown, in any snippet or message.
     pub fn add_secret(&mut self, loc: Loc, value: &str) {
         if let Some(file) = self.files.get_mut(loc.file as usize)
-            && let Some(span) = span_of(&file.text, loc)
+            && let Some(span) = file.span(loc)
         {
             file.secret_spans.push(span);
         }
@@ -65,23 +92,38 @@ impl SourceMap {
         redact::redact_text(text, self.secrets.iter().map(String::as_str))
     }
 
-    /// The text of a file with every secret masked, plus `extra` ranges (a diagnostic's own
-    /// redacted span).
-    fn masked(&self, file: u32, extra: Option<Range<usize>>) -> Option<redact::Masked> {
-        let f = self.files.get(file as usize)?;
-        let mut ranges = f
+    /// The line of `loc` with every secret masked, plus `extra` (a diagnostic's own redacted
+    /// span, in the file's bytes), the line's number and where the token at `loc` is in the
+    /// masked line: what a snippet shows. Only that line is masked and handed on, so printing
+    /// thousands of problems of one large file costs what the lines cost, not thousands of
+    /// copies of the file.
+    fn masked_line(&self, loc: Loc, redact_token: bool) -> Option<(String, Range<usize>)> {
+        let f = self.files.get(loc.file as usize)?;
+        let line = f.line(loc.line)?;
+        let token = f.span(loc)?;
+        let text = &f.text[line.clone()];
+        let in_line = |r: &Range<usize>| {
+            let (start, end) = (r.start.max(line.start), r.end.min(line.end));
+            (start < end).then(|| start - line.start..end - line.start)
+        };
+        let lexical = f
             .lexical_secrets
-            .get_or_init(|| redact::lexical_secrets(&f.text))
-            .clone();
-        ranges.extend(f.secret_spans.iter().cloned());
-        ranges.extend(extra);
+            .get_or_init(|| redact::lexical_secrets(&f.text));
+        let mut ranges: Vec<Range<usize>> = lexical
+            .iter()
+            .chain(&f.secret_spans)
+            .chain(redact_token.then_some(&token))
+            .filter_map(in_line)
+            .collect();
         ranges.extend(
             self.secrets
                 .iter()
                 .flat_map(|v| redact::fragments(v))
-                .flat_map(|v| redact::occurrences(&f.text, v)),
+                .flat_map(|v| redact::occurrences(text, v)),
         );
-        Some(redact::mask(&f.text, ranges))
+        let masked = redact::mask(text, ranges);
+        let span = masked.map(token.start - line.start..token.end - line.start);
+        Some((masked.text, span))
     }
 
     /// The path of a file, as the user gave it.
@@ -172,19 +214,19 @@ pub fn render(diagnostics: &[Diagnostic], sources: &SourceMap, color: bool) -> S
         let message = sources.redact(&d.message);
         let mut group = Group::with_title(Level::ERROR.primary_title(message.as_str()));
         let snippet = d.loc.and_then(|loc| {
-            let span = span_of(sources.text(loc.file)?, loc)?;
-            let masked = sources.masked(loc.file, d.redact.then(|| span.clone()))?;
-            let span = masked.map(span);
+            let (text, span) = sources.masked_line(loc, d.redact)?;
             Some((
-                masked.text,
+                text,
                 sources.path(loc.file)?.display().to_string(),
                 span,
+                loc.line as usize,
             ))
         });
         match snippet {
-            Some((text, path, span)) => {
+            Some((text, path, span, line)) => {
                 group = group.element(
                     Snippet::source(text)
+                        .line_start(line)
                         .path(path)
                         .fold(true)
                         .annotation(AnnotationKind::Primary.span(span)),
@@ -241,29 +283,19 @@ pub fn json(diagnostics: &[Diagnostic], sources: &SourceMap) -> serde_json::Valu
     Value::Array(problems)
 }
 
-/// The byte range of the token that starts at `loc` (a scalar, a key, or a flow collection's
-/// opening bracket), for underlining.
-fn span_of(text: &str, loc: Loc) -> Option<std::ops::Range<usize>> {
-    if loc.line == 0 {
-        return None;
-    }
-    let line_start = if loc.line == 1 {
-        0
-    } else {
-        text.match_indices('\n').nth(loc.line as usize - 2)?.0 + 1
-    };
-    let line = text[line_start..].split('\n').next().unwrap_or("");
-    let col = (loc.column.max(1) - 1) as usize;
-    let start_in_line = line.char_indices().nth(col).map_or(line.len(), |(i, _)| i);
-    let rest = &line[start_in_line..];
+/// The byte range, in `line`, of the token that starts at 1-based character `column` (a
+/// scalar, a key, or a flow collection's opening bracket), for underlining.
+fn span_in_line(line: &str, column: u32) -> Range<usize> {
+    let col = (column.max(1) - 1) as usize;
+    let start = line.char_indices().nth(col).map_or(line.len(), |(i, _)| i);
+    let rest = &line[start..];
     // A token that trims to nothing (e.g. a Unicode space) still gets its first character
     // underlined; the length is always in whole characters.
     let len = match token_len(rest) {
         0 => rest.chars().next().map_or(0, char::len_utf8),
         n => n,
     };
-    let start = line_start + start_in_line;
-    Some(start..start + len)
+    start..start + len
 }
 
 fn token_len(rest: &str) -> usize {
@@ -284,6 +316,13 @@ fn token_len(rest: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The span [`SourceFile::span`] underlines at `loc` in a file of `text`.
+    fn span_of(text: &str, loc: Loc) -> Option<Range<usize>> {
+        let mut sources = SourceMap::default();
+        let file = sources.add("t.yaml".into(), text.into());
+        sources.files[file as usize].span(loc)
+    }
 
     #[test]
     fn spans_cover_the_token() {
@@ -364,6 +403,62 @@ mod tests {
         assert!(
             !out.contains('\u{1b}'),
             "no ANSI codes without color: {out}"
+        );
+    }
+
+    /// Each snippet is its own line of the file, masked: the line's number, the token
+    /// underlined where it is, a secret recorded elsewhere masked where it recurs, a secret
+    /// key's value masked, and nothing of the other lines.
+    #[test]
+    fn a_snippet_is_its_line_masked_and_numbered() {
+        let mut text = String::from("kind: Sink\nauth: {app_key: hunter2}\n");
+        for i in 3..2999 {
+            text.push_str(&format!("k{i}: v{i}\n"));
+        }
+        text.push_str("note: hunter2, bad: [1]\npassword: swordfish\n");
+        let mut sources = SourceMap::default();
+        let f = sources.add("big.yaml".into(), text);
+        sources.add_secret(
+            Loc {
+                file: f,
+                line: 2,
+                column: 16,
+            },
+            "hunter2",
+        );
+        let at = |line, column| Loc {
+            file: f,
+            line,
+            column,
+        };
+        let out = render(
+            &[
+                Diagnostic::at(at(2999, 21), "bad list"),
+                Diagnostic::at(at(3000, 1), "bad key"),
+                Diagnostic::at(at(1500, 8), "odd value"),
+            ],
+            &sources,
+            false,
+        );
+        assert!(
+            out.contains("2999 | note: <redacted>, bad: [1]\n     |                        ^\n"),
+            "{out}"
+        );
+        assert!(
+            out.contains("3000 | password: <redacted>\n     | ^^^^^^^^\n"),
+            "{out}"
+        );
+        assert!(
+            out.contains("1500 | k1500: v1500\n     |        ^^^^^\n"),
+            "{out}"
+        );
+        assert!(
+            !out.contains("hunter2") && !out.contains("swordfish"),
+            "{out}"
+        );
+        assert!(
+            !out.contains("k1499") && !out.contains("kind: Sink"),
+            "{out}"
         );
     }
 }
