@@ -92,16 +92,16 @@ impl SourceMap {
         redact::redact_text(text, self.secrets.iter().map(String::as_str))
     }
 
-    /// The line of `loc` with every secret masked, plus `extra` (a diagnostic's own redacted
-    /// span, in the file's bytes), the line's number and where the token at `loc` is in the
+    /// The line of `loc` with every secret masked (and the token at `loc` too when
+    /// `redact_token`: a diagnostic about a secret value), and where that token is in the
     /// masked line: what a snippet shows. Only that line is masked and handed on, so printing
     /// thousands of problems of one large file costs what the lines cost, not thousands of
     /// copies of the file.
     fn masked_line(&self, loc: Loc, redact_token: bool) -> Option<(String, Range<usize>)> {
         let f = self.files.get(loc.file as usize)?;
         let line = f.line(loc.line)?;
-        let token = f.span(loc)?;
         let text = &f.text[line.clone()];
+        let token = span_in_line(text, loc.column);
         let in_line = |r: &Range<usize>| {
             let (start, end) = (r.start.max(line.start), r.end.min(line.end));
             (start < end).then(|| start - line.start..end - line.start)
@@ -112,9 +112,9 @@ impl SourceMap {
         let mut ranges: Vec<Range<usize>> = lexical
             .iter()
             .chain(&f.secret_spans)
-            .chain(redact_token.then_some(&token))
             .filter_map(in_line)
             .collect();
+        ranges.extend(redact_token.then(|| token.clone()));
         ranges.extend(
             self.secrets
                 .iter()
@@ -122,7 +122,7 @@ impl SourceMap {
                 .flat_map(|v| redact::occurrences(text, v)),
         );
         let masked = redact::mask(text, ranges);
-        let span = masked.map(token.start - line.start..token.end - line.start);
+        let span = masked.map(token);
         Some((masked.text, span))
     }
 

@@ -85,10 +85,6 @@ fn read_in_runs(docs: Vec<Node>, vars: &Vars, checker: &SchemaChecker, runs: usi
             vars::substitute_document(&mut doc, vars, &mut read.problems);
             // Secrets are the values after substitution: a variable's value is the secret.
             secrets::record(&doc, &mut read.secrets);
-            if read.problems.len() == before {
-                read_document(&doc, checker, &mut read);
-                continue;
-            }
             // A value whose variable is undefined is already reported; its schema errors would
             // repeat it.
             let undefined: BTreeSet<Loc> = read.problems[before..]

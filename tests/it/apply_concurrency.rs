@@ -605,6 +605,22 @@ async fn a_failure_next_to_scripts_in_flight_of_its_database_leaves_the_report_e
     assert_eq!(live_tables(&server), completed, "the report is the cluster");
 }
 
+/// A desired state of the databases `names`, each declaring nothing: what observe reads.
+fn declaring_nothing_in(names: &[String]) -> KustoState {
+    KustoState {
+        databases: names
+            .iter()
+            .map(|name| {
+                let declared = DatabaseState {
+                    name: name.clone(),
+                    ..DatabaseState::default()
+                };
+                (name.clone(), declared)
+            })
+            .collect(),
+    }
+}
+
 /// Regression: observe read every database at once (400 requests for 100 databases), and a
 /// server serving 256 connections made the rest wait 30 s for idle ones to time out.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -618,18 +634,7 @@ async fn observe_reads_a_bounded_number_of_databases_at_once() {
         latency_ms: 200,
         ..Faults::default()
     });
-    let desired = KustoState {
-        databases: names
-            .iter()
-            .map(|name| {
-                let declared = DatabaseState {
-                    name: name.clone(),
-                    ..DatabaseState::default()
-                };
-                (name.clone(), declared)
-            })
-            .collect(),
-    };
+    let desired = declaring_nothing_in(&names);
     let observed = observe(&std::sync::Arc::new(server.transport()), &desired)
         .await
         .expect("observe");
@@ -677,18 +682,7 @@ async fn prefetched_reads_replace_observes_own_and_keep_its_bound() {
         latency_ms: 200,
         ..Faults::default()
     });
-    let desired = KustoState {
-        databases: names
-            .iter()
-            .map(|name| {
-                let declared = DatabaseState {
-                    name: name.clone(),
-                    ..DatabaseState::default()
-                };
-                (name.clone(), declared)
-            })
-            .collect(),
-    };
+    let desired = declaring_nothing_in(&names);
     let transport = std::sync::Arc::new(server.transport());
     let plain = observe(&transport, &desired).await.expect("observe");
     let before = server.stats();
