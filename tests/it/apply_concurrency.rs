@@ -433,10 +433,13 @@ async fn a_failed_connector_write_starts_no_other_and_the_report_says_which_ran(
     assert_eq!(report.requests, 2);
 }
 
+/// More databases than the lease sends requests to at once, so its bound shows.
+const LEASE_DATABASES: usize = kustoplan::providers::kusto::lease::LEASE_IN_FLIGHT + 4;
+
 fn lease_request(command: &str) -> kustoplan::providers::kusto::lease::LeaseRequest {
     kustoplan::providers::kusto::lease::LeaseRequest {
         stack: "many".into(),
-        databases: (0..DATABASES).rev().map(database).collect(),
+        databases: (0..LEASE_DATABASES).rev().map(database).collect(),
         command: command.into(),
         wait: std::time::Duration::ZERO,
         ttl: std::time::Duration::from_secs(600),
@@ -448,9 +451,10 @@ fn lease_request(command: &str) -> kustoplan::providers::kusto::lease::LeaseRequ
 async fn the_apply_lease_is_taken_in_the_first_database_then_in_the_others_concurrently() {
     use kustoplan::kusto::lease::Holder;
     use kustoplan::providers::kusto::apply::DEFAULT_PARALLELISM;
-    use kustoplan::providers::kusto::lease::{self, LeaseError};
+    use kustoplan::providers::kusto::lease::{self, LEASE_IN_FLIGHT, LeaseError};
 
-    let server = server().await;
+    let everywhere: Vec<String> = (0..LEASE_DATABASES).map(database).collect();
+    let server = KustoServer::start(&everywhere).await;
     server.set_faults(Faults {
         latency_ms: 200,
         ..Faults::default()
@@ -461,11 +465,10 @@ async fn the_apply_lease_is_taken_in_the_first_database_then_in_the_others_concu
         .expect("the lease is free");
     let stats = server.stats();
     assert!(
-        stats.max_in_flight > 1,
-        "databases after the first were taken together"
+        stats.max_in_flight > DEFAULT_PARALLELISM as u64,
+        "databases after the first were taken together, more of them than scripts are sent at once: {stats:?}"
     );
-    assert!(stats.max_in_flight <= DEFAULT_PARALLELISM as u64);
-    let everywhere: Vec<String> = (0..DATABASES).map(database).collect();
+    assert!(stats.max_in_flight <= LEASE_IN_FLIGHT as u64, "{stats:?}");
     let held = lease::holders(&transport, "many", &everywhere)
         .await
         .expect("holders");
@@ -496,6 +499,10 @@ async fn the_apply_lease_is_taken_in_the_first_database_then_in_the_others_concu
         .await
         .expect("holders");
     assert!(held.iter().all(|(_, h)| h.is_none()), "{held:?}");
+    assert!(
+        server.stats().max_in_flight <= LEASE_IN_FLIGHT as u64,
+        "renewing and releasing keep the bound too"
+    );
 }
 
 /// `count` new tables in `db0`, one change each, all in the tables phase; with `failing_at`,

@@ -4,7 +4,7 @@
 //!
 //! Steps, per declared database:
 //! - acquire, in the first database (by name) alone, then in the others concurrently (up to
-//!   [`DEFAULT_PARALLELISM`] at once): `.create table SIDE (...) with (docstring = RECORD)` (on a retry
+//!   [`LEASE_IN_FLIGHT`] at once): `.create table SIDE (...) with (docstring = RECORD)` (on a retry
 //!   `.alter table SIDE docstring`, so the expiry counts from the attempt), then
 //!   `.rename table SIDE to LEASE`. "Already exists": `.show table LEASE schema as json` reads
 //!   the holder; a live one is waited for (up to the wait asked for) or reported; an expired one
@@ -40,11 +40,20 @@ use crate::kusto::render;
 use crate::model::ColumnType;
 use crate::providers::wait::{Wait, WaitOutcome};
 
-use super::apply::DEFAULT_PARALLELISM;
 use super::transport::{Failure, KustoTransport, TransportError};
 
 /// How often a waiting apply retries a held lease (each retry is four requests at most).
 const RETRY_EVERY: Duration = Duration::from_secs(1);
+
+/// How many of the lease's requests are in flight at once, across databases, when it is taken,
+/// renewed or released. Each database costs two requests to take and four to release, one
+/// after the other, so with the scripts' bound ([`super::apply::DEFAULT_PARALLELISM`]) the
+/// lease was most of an apply of 100 small databases (8 of its 13 s at 50 ms per request).
+/// Its commands are the lightest there are (a one-column table created, renamed, read, dropped),
+/// and the cluster's default workload group admits 10 concurrent requests per core of a node
+/// (20 on the smallest SKU): 16, with apply's 4 scripts during a renewal, stays within that,
+/// and a throttled request (429) is retried like any other.
+pub const LEASE_IN_FLIGHT: usize = 16;
 
 /// What an apply asks for.
 #[derive(Debug, Clone)]
@@ -203,15 +212,12 @@ pub async fn acquire(
                 (std::slice::from_ref(first), rest)
             });
         for group in [gate, rest] {
-            let attempts: Vec<Attempt> = futures::stream::iter(group)
-                .map(|db| {
-                    let was_staged = staged.contains(db);
-                    let (transport, table, record) = (&transport, &table, &record);
-                    async move { take_one(transport, db, table, record, was_staged).await }
-                })
-                .buffered(DEFAULT_PARALLELISM)
-                .collect()
-                .await;
+            let attempts: Vec<Attempt> = each_database(group, |db| {
+                let was_staged = staged.contains(db);
+                let (transport, table, record) = (&transport, &table, &record);
+                async move { take_one(transport, db, table, record, was_staged).await }
+            })
+            .await;
             for attempt in attempts {
                 if attempt.staged {
                     staged.insert(attempt.db.clone());
@@ -285,6 +291,28 @@ pub async fn acquire(
         record = record.renewed(now, request.ttl);
         record.acquired_unix = now;
     }
+}
+
+/// Runs `step` for each database, up to [`LEASE_IN_FLIGHT`] at once, starting the next as soon
+/// as any finishes (one slow database holds back no other), and returns the outcomes in the
+/// databases' order, so the problem reported first is that of the first database.
+async fn each_database<D, T, F>(
+    databases: impl IntoIterator<Item = D>,
+    mut step: impl FnMut(D) -> F,
+) -> Vec<T>
+where
+    F: std::future::Future<Output = T>,
+{
+    let mut done: Vec<(usize, T)> = futures::stream::iter(databases.into_iter().enumerate())
+        .map(|(i, db)| {
+            let outcome = step(db);
+            async move { (i, outcome.await) }
+        })
+        .buffer_unordered(LEASE_IN_FLIGHT)
+        .collect()
+        .await;
+    done.sort_unstable_by_key(|(i, _)| *i);
+    done.into_iter().map(|(_, outcome)| outcome).collect()
 }
 
 /// Drops the side tables still staged: the cleanup of an acquisition that gives up. Best
@@ -513,21 +541,18 @@ impl LiveLease {
     }
 
     /// Pushes the expiry forward in every database, if the lease is still ours there. The
-    /// databases are renewed concurrently (up to [`DEFAULT_PARALLELISM`] at once), so a renewal
+    /// databases are renewed concurrently (up to [`LEASE_IN_FLIGHT`] at once), so a renewal
     /// of many databases stays well within the lease's time to live; the first problem in
     /// database order is returned after every database was tried.
     pub async fn renew(&self) -> Result<(), LeaseError> {
         let record = self.record.renewed(lease::now_unix(), self.ttl);
         // Owned names and records: the renewal runs in a spawned task (see `release`).
         let results: Vec<Result<(), LeaseError>> =
-            futures::stream::iter(self.databases.iter().cloned())
-                .map(|db| {
-                    let record = record.clone();
-                    async move { self.renew_one(&db, &record).await }
-                })
-                .buffered(DEFAULT_PARALLELISM)
-                .collect()
-                .await;
+            each_database(self.databases.iter().cloned(), |db| {
+                let record = record.clone();
+                async move { self.renew_one(&db, &record).await }
+            })
+            .await;
         results.into_iter().collect()
     }
 
@@ -579,17 +604,16 @@ impl LiveLease {
     /// Releases the lease in every database where it is still ours. Errors leave the rest to
     /// expire (the first error, in database order, is returned after every database was
     /// tried). Releasing one database depends on no other, so up to
-    /// [`DEFAULT_PARALLELISM`] databases are released at once: with many databases the
+    /// [`LEASE_IN_FLIGHT`] databases are released at once: with many databases the
     /// release would otherwise cost one round trip per command per database.
     pub async fn release(&self) -> Result<(), LeaseError> {
         // Owned names: a closure over borrowed ones is not `Send` for every lifetime, which
         // the interrupt handler's spawned release needs.
         let results: Vec<Result<(), LeaseError>> =
-            futures::stream::iter(self.databases.iter().cloned())
-                .map(|db| async move { self.release_one(&db).await })
-                .buffered(DEFAULT_PARALLELISM)
-                .collect()
-                .await;
+            each_database(self.databases.iter().cloned(), |db| async move {
+                self.release_one(&db).await
+            })
+            .await;
         results.into_iter().collect()
     }
 
