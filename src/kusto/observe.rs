@@ -1407,7 +1407,7 @@ mod tests {
             docstring: "Plays".into(),
             folder: "Game".into(),
             owner: Some("gameplay".into()),
-            mappings: BTreeMap::new(),
+            mappings: crate::model::SmallMap::new(),
             batching: Some(BatchingPolicy {
                 max_time: Timespan::from_secs(10),
                 max_items: 5,

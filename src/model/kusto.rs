@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     BatchingPolicy, CachingPolicy, ColumnType, Function, MappingKind, MappingProperties,
-    MaterializedView, PrincipalKind, PrincipalRef, QuerySchema, RetentionPolicy, UpdatePolicy,
-    is_guid,
+    MaterializedView, PrincipalKind, PrincipalRef, QuerySchema, RetentionPolicy, SmallMap,
+    UpdatePolicy, is_guid,
 };
 
 /// Whether a live user or group listed only by an object id that no display name explains might
@@ -105,7 +105,7 @@ pub struct TableState {
     /// The stack that owns the table, from the marker in its docstring.
     pub owner: Option<String>,
     /// Ingestion mappings by [`Mapping::key`] (kind and name: Kusto scopes names per kind).
-    pub mappings: BTreeMap<String, Mapping>,
+    pub mappings: SmallMap<String, Mapping>,
     /// Table-level ingestion batching policy.
     pub batching: Option<BatchingPolicy>,
     /// The table's own streaming ingestion policy: `None` when it has none (the database's

@@ -26,15 +26,23 @@ impl MappingProperties {
     pub fn insert(&mut self, key: String, value: String) {
         match self.position(&key) {
             Ok(i) => self.0[i].1 = value,
-            Err(i) => self.0.insert(i, (key, value)),
+            Err(i) => self.add_at(i, key, value),
         }
     }
 
     /// Sets `key` to `value` unless it already has one.
     pub fn insert_if_absent(&mut self, key: String, value: String) {
         if let Err(i) = self.position(&key) {
-            self.0.insert(i, (key, value));
+            self.add_at(i, key, value);
         }
+    }
+
+    /// Adds a property, growing the list by exactly one: a column mapping has one or two
+    /// properties, and a vector's usual first growth to four pairs cost 144 unused bytes per
+    /// column, about 14 MB for the observed and the desired state of 10,000 tables of 5 columns.
+    fn add_at(&mut self, i: usize, key: String, value: String) {
+        self.0.reserve_exact(1);
+        self.0.insert(i, (key, value));
     }
 
     /// The value of `key`.
@@ -107,6 +115,16 @@ impl<'de> Deserialize<'de> for MappingProperties {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn holds_room_for_its_properties_only() {
+        let mut p = MappingProperties::new();
+        p.insert("Path".into(), "$.a".into());
+        assert_eq!(p.0.capacity(), 1);
+        p.insert_if_absent("Transform".into(), "t".into());
+        p.insert("Path".into(), "$.b".into());
+        assert_eq!(p.0.capacity(), 2);
+    }
 
     #[test]
     fn behaves_as_a_sorted_map() {

@@ -19,6 +19,7 @@ mod policy;
 mod principal;
 mod retention;
 pub mod sink;
+mod small_map;
 pub mod stack;
 pub(crate) mod timespan;
 mod update_policy;
@@ -37,6 +38,7 @@ pub use names::{
 pub use policy::BatchingPolicy;
 pub use principal::{PrincipalKind, PrincipalRef, is_guid};
 pub use retention::{CachingPolicy, HotWindow, RetentionPolicy, normalize_instant};
+pub use small_map::SmallMap;
 pub use timespan::Timespan;
 pub use update_policy::{
     QuerySchema, UpdatePolicy, query_calls, update_policies_from_json, update_policies_json,
