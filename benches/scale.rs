@@ -81,10 +81,13 @@ struct Usage {
 }
 
 fn run_measured(cmd: &mut Command) -> Usage {
+    // Kept aside and shown when the step fails: a step that exits early (a manifest refused,
+    // a server unreachable) is otherwise only a short time and an exit code in the table.
+    let mut stderr = tempfile::tempfile().expect("stderr file");
     let start = Instant::now();
     let child = cmd
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(stderr.try_clone().expect("stderr file"))
         .spawn()
         .expect("spawn kustoplan");
     let pid = child.id() as libc::pid_t;
@@ -96,7 +99,7 @@ fn run_measured(cmd: &mut Command) -> Usage {
     let tv = |t: libc::timeval| {
         Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64)
     };
-    Usage {
+    let usage = Usage {
         wall: start.elapsed(),
         cpu: tv(usage.ru_utime) + tv(usage.ru_stime),
         peak_kb: usage.ru_maxrss,
@@ -105,6 +108,24 @@ fn run_measured(cmd: &mut Command) -> Usage {
         } else {
             -1
         },
+    };
+    if usage.code != 0 {
+        print_first_lines(&mut stderr, cmd);
+    }
+    usage
+}
+
+/// The first lines of a failed step's stderr, on the bench's stderr.
+fn print_first_lines(stderr: &mut std::fs::File, cmd: &Command) {
+    use std::io::{Read, Seek};
+    let mut text = String::new();
+    let read = stderr
+        .seek(std::io::SeekFrom::Start(0))
+        .and_then(|_| stderr.read_to_string(&mut text));
+    eprintln!("{cmd:?} failed; the first lines of its stderr:");
+    match read {
+        Ok(_) => text.lines().take(20).for_each(|line| eprintln!("  {line}")),
+        Err(e) => eprintln!("  (cannot read them: {e})"),
     }
 }
 
