@@ -59,7 +59,7 @@ pub fn bulk_reads(db: &str) -> [String; 4] {
 pub fn database_state(db: &str, bulk: &[V1Response]) -> Result<DatabaseState, ObserveError> {
     let mut parts = Vec::with_capacity(bulk.len());
     for (read, response) in BulkRead::ALL.into_iter().zip(bulk) {
-        parts.push(read_part(db, read, response)?);
+        parts.push(read_part(db, read, response.clone())?);
     }
     join_parts(db, parts)
 }
@@ -119,10 +119,11 @@ pub struct Part {
 }
 
 /// Reads the answer of one of the [`bulk_reads`].
-pub fn read_part(db: &str, read: BulkRead, response: &V1Response) -> Result<Part, ObserveError> {
+/// Takes the answer: its rows are freed as they are read.
+pub fn read_part(db: &str, read: BulkRead, response: V1Response) -> Result<Part, ObserveError> {
     let command = &read.command(db);
     let table = response
-        .primary()
+        .into_primary()
         .ok_or_else(|| err(command, "no result table"))?;
     let mut state = DatabaseState {
         name: db.to_string(),
@@ -133,8 +134,8 @@ pub fn read_part(db: &str, read: BulkRead, response: &V1Response) -> Result<Part
         BulkRead::Schema => read_schema(db, table, command, &mut state)?,
         BulkRead::Mappings => read_mappings(table, command, &mut tables)?,
         BulkRead::Principals => {
-            state.principals = principals(table, command)?;
-            state.directory = directory(table);
+            state.principals = principals(&table, command)?;
+            state.directory = directory(&table);
         }
         BulkRead::Script => read_script(table, command, &mut state, &mut tables)?,
     }
@@ -452,23 +453,25 @@ struct ColumnSchema {
 
 /// The schema document of the first row: JSON text in a string cell (or, from some SDK
 /// paths, already parsed); `None` when the cell is blank or null.
-fn schema_doc(t: &V1Table, command: &str) -> Result<Option<SchemaDoc>, ObserveError> {
+fn schema_doc(t: V1Table, command: &str) -> Result<Option<SchemaDoc>, ObserveError> {
+    let column = t.column_index("DatabaseSchema").unwrap_or(0);
+    // Owned, so the cell (megabytes of JSON at 10,000 tables) is freed once it is parsed.
     let cell = t
-        .value_rows()
+        .into_value_rows()
         .next()
-        .and_then(|row| row.get(t.column_index("DatabaseSchema").unwrap_or(0)));
+        .and_then(|row| row.into_iter().nth(column));
     let unreadable = |e: serde_json::Error| err(command, &format!("unreadable schema: {e}"));
     match cell {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) if s.trim().is_empty() || s == "null" => Ok(None),
-        Some(Value::String(s)) => serde_json::from_str(s).map(Some).map_err(unreadable),
+        Some(Value::String(s)) => serde_json::from_str(&s).map(Some).map_err(unreadable),
         Some(other) => SchemaDoc::deserialize(other).map(Some).map_err(unreadable),
     }
 }
 
 fn read_schema(
     db: &str,
-    t: &V1Table,
+    t: V1Table,
     command: &str,
     state: &mut DatabaseState,
 ) -> Result<(), ObserveError> {
@@ -628,7 +631,7 @@ fn read_function(name: &str, f: &Value) -> Function {
 }
 
 fn read_mappings(
-    t: &V1Table,
+    t: V1Table,
     command: &str,
     tables: &mut HashMap<String, TableState>,
 ) -> Result<(), ObserveError> {
@@ -638,7 +641,8 @@ fn read_mappings(
         t.column_index("Mapping"),
         t.column_index("Table"),
     );
-    for row in t.value_rows() {
+    for row in t.into_value_rows() {
+        let row = row.as_slice();
         let table = part_table(tables, text(row, table_i));
         let kind_text = text(row, kind_i);
         let kind = MappingKind::parse(kind_text)
@@ -740,7 +744,7 @@ fn directory(t: &V1Table) -> BTreeMap<String, String> {
 
 /// Reads the policy and table-principal rows of the schema script (see the module docs).
 fn read_script(
-    t: &V1Table,
+    t: V1Table,
     command: &str,
     state: &mut DatabaseState,
     tables: &mut HashMap<String, TableState>,
@@ -748,8 +752,8 @@ fn read_script(
     let column = t
         .column_index("DatabaseSchemaScript")
         .ok_or_else(|| err(command, "no DatabaseSchemaScript column"))?;
-    for (n, row) in t.value_rows().enumerate() {
-        let text = text(row, Some(column));
+    for (n, row) in t.into_value_rows().enumerate() {
+        let text = text(&row, Some(column));
         if !is_read(text) {
             continue;
         }
@@ -1525,14 +1529,14 @@ mod tests {
         let mut parts: Vec<Part> = BulkRead::ALL
             .into_iter()
             .zip(&bulk)
-            .map(|(read, response)| read_part("gamedb", read, response).unwrap())
+            .map(|(read, response)| read_part("gamedb", read, response.clone()).unwrap())
             .collect();
         parts.reverse();
         assert_eq!(join_parts("gamedb", parts).unwrap(), ordered);
         let missing: Vec<Part> = BulkRead::ALL[..3]
             .iter()
             .zip(&bulk)
-            .map(|(read, response)| read_part("gamedb", *read, response).unwrap())
+            .map(|(read, response)| read_part("gamedb", *read, response.clone()).unwrap())
             .collect();
         assert!(join_parts("gamedb", missing).is_err());
     }

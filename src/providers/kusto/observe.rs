@@ -167,7 +167,7 @@ async fn read_bulk(
 ) -> Result<Part, TransportError> {
     let command = &read.command(&db);
     let response = self::read(&transport, &db, command).await?;
-    read_part(&db, read, &response).map_err(|e| TransportError::other(e.to_string()))
+    read_part(&db, read, response).map_err(|e| TransportError::other(e.to_string()))
 }
 
 async fn read(
