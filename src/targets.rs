@@ -4,7 +4,7 @@
 //! does not know the sandbox exists, `sandbox/` implements the providers' interfaces, and
 //! `workflow`, `status`, `import` and `verify` receive what is opened here.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -173,34 +173,68 @@ pub fn open_connect(
     connectors: &BTreeMap<String, ConnectCluster>,
     source: &Source,
 ) -> Result<BTreeMap<String, ConnectClient>, TargetError> {
-    let mut out = BTreeMap::new();
-    for cluster in connectors.keys() {
-        let open_error = |source| TargetError::ConnectOpen {
-            cluster: cluster.clone(),
-            source,
-        };
-        let client = match stack.connect(cluster).location {
-            ConnectLocation::Sandbox => {
-                let dir = sandbox_dir(source).join("connect").join(cluster);
-                let sandbox = ConnectSandbox::open(&dir).map_err(|e| TargetError::SandboxOpen {
-                    system: "Connect sandbox",
-                    dir: dir.clone(),
-                    source: Box::new(e),
-                })?;
-                ConnectClient::local(Arc::new(sandbox))
-            }
-            ConnectLocation::Live { url, basic_auth } => {
-                let auth = basic_auth
-                    .map(|a| BasicAuth::from_env(a.username, &a.password_env))
-                    .transpose()
-                    .map_err(open_error)?;
-                ConnectClient::new(&url, auth, ConnectClientOptions::default())
-            }
+    connectors
+        .keys()
+        .map(|cluster| {
+            Ok((
+                cluster.clone(),
+                open_connect_cluster(stack, cluster, source)?,
+            ))
+        })
+        .collect()
+}
+
+/// Clients of the live ones of `clusters` (not the built-in sandbox, whose directory is
+/// leased first), for reads sent before the stack is checked. A cluster whose client cannot
+/// be opened is left out: [`open_connect`] opens it again and reports why.
+pub fn open_live_connect(
+    stack: &ResolvedStack,
+    clusters: &BTreeSet<String>,
+    source: &Source,
+) -> BTreeMap<String, ConnectClient> {
+    clusters
+        .iter()
+        .filter(|cluster| {
+            matches!(
+                stack.connect(cluster).location,
+                ConnectLocation::Live { .. }
+            )
+        })
+        .filter_map(|cluster| {
+            let client = open_connect_cluster(stack, cluster, source).ok()?;
+            Some((cluster.clone(), client))
+        })
+        .collect()
+}
+
+fn open_connect_cluster(
+    stack: &ResolvedStack,
+    cluster: &str,
+    source: &Source,
+) -> Result<ConnectClient, TargetError> {
+    let open_error = |source| TargetError::ConnectOpen {
+        cluster: cluster.to_string(),
+        source,
+    };
+    match stack.connect(cluster).location {
+        ConnectLocation::Sandbox => {
+            let dir = sandbox_dir(source).join("connect").join(cluster);
+            let sandbox = ConnectSandbox::open(&dir).map_err(|e| TargetError::SandboxOpen {
+                system: "Connect sandbox",
+                dir: dir.clone(),
+                source: Box::new(e),
+            })?;
+            ConnectClient::local(Arc::new(sandbox))
         }
-        .map_err(open_error)?;
-        out.insert(cluster.clone(), client);
+        ConnectLocation::Live { url, basic_auth } => {
+            let auth = basic_auth
+                .map(|a| BasicAuth::from_env(a.username, &a.password_env))
+                .transpose()
+                .map_err(open_error)?;
+            ConnectClient::new(&url, auth, ConnectClientOptions::default())
+        }
     }
-    Ok(out)
+    .map_err(open_error)
 }
 
 /// The Kusto transport of the stack's target; the built-in sandbox is opened with `desired`'s

@@ -16,7 +16,7 @@ use crate::plan::{
 };
 use crate::providers::connect::ConnectClient;
 use crate::providers::connect::converge;
-use crate::providers::connect::observe::{self as connect_observe, ListError};
+use crate::providers::connect::observe::{self as connect_observe, ListError, PrefetchedLists};
 use crate::providers::kafka::KafkaBackend;
 use crate::providers::report::{ApplyReport, CommandOutcome};
 pub use crate::targets::TargetError;
@@ -135,6 +135,8 @@ pub struct Session {
     pub parallelism: Parallelism,
     /// Kusto bulk reads started while the manifests were checked, taken by the first observe.
     prefetched: std::sync::Mutex<Prefetched>,
+    /// Connect cluster lists started with them, taken by the first observe.
+    prefetched_connect: std::sync::Mutex<PrefetchedLists>,
     /// The built-in sandbox directory's lease, released when the session is dropped.
     _sandbox_lease: Option<DirLease>,
 }
@@ -167,11 +169,13 @@ impl Session {
         Self::open_leased(source, &LeaseRequest::read())
     }
 
-    /// [`Session::open`] for a command that only reads: on a live Kusto cluster, the bulk
-    /// reads of the first databases are sent on `runtime` as soon as the documents are read,
-    /// and answered and read while the manifests are validated (a fifth of a 10,000-table
-    /// plan). Never for apply: what is read before its lease is taken could change before it
-    /// is, and the plan must see the state under the lease.
+    /// [`Session::open`] for a plan that only reads: on a live Kusto cluster, the bulk reads
+    /// of the first databases, and the list of each live Connect cluster, are sent on
+    /// `runtime` as soon as the documents are read, and answered and read while the manifests
+    /// are validated (a fifth of a 10,000-table plan). Taken by the session's first
+    /// [`Session::observe`], so only for a command that observes. Never for apply: what is
+    /// read before its lease is taken could change before it is, and the plan must see the
+    /// state under the lease.
     pub fn open_prefetching(
         source: Source,
         runtime: &tokio::runtime::Handle,
@@ -198,22 +202,20 @@ impl Session {
             vars: source.vars.clone(),
         };
         let mut early = None;
+        let mut early_connect = PrefetchedLists::new();
         let manifests = manifest::load_with(&source.paths, &options, |typed| {
             if let Some(runtime) = prefetch_on {
                 early = prefetch(typed, &source, runtime);
+                early_connect = prefetch_connect(typed, &source, runtime);
             }
         })
         .map_err(|f| WorkflowError::Invalid(f.sources, f.diagnostics))?;
         let desired = desired::kusto_state(&manifests);
         let mut connectors = desired::connect_state(&manifests);
-        let stack = manifests.stack.as_ref();
-        if stack.is_some_and(|s| s.safety.prune) {
-            // A Connect cluster whose last Sink was removed is still observed, so the
-            // connectors this stack owns there are pruned.
-            for cluster in stack.iter().flat_map(|s| s.targets.connect.keys()) {
-                connectors.entry(cluster.clone()).or_default();
-            }
+        for cluster in desired::connect_clusters(&manifests) {
+            connectors.entry(cluster).or_default();
         }
+        let stack = manifests.stack.as_ref();
         let topics = desired::kafka_topics(&manifests);
         let resolved = manifests.resolve_stack();
         let sandbox_lease = lease_sandbox(&resolved, &topics, &connectors, &source, lease)?;
@@ -248,6 +250,7 @@ impl Session {
             source,
             parallelism: Parallelism::default(),
             prefetched: std::sync::Mutex::new(prefetched),
+            prefetched_connect: std::sync::Mutex::new(early_connect),
             _sandbox_lease: sandbox_lease,
         })
     }
@@ -296,8 +299,14 @@ impl Session {
                 None => Ok(BTreeMap::new()),
             }
         };
+        let early_lists = std::mem::take(
+            &mut *self
+                .prefetched_connect
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
         let connect = async {
-            connect_observe::observe_clusters(&self.connect, &self.connectors)
+            connect_observe::observe_clusters(&self.connect, &self.connectors, early_lists)
                 .await
                 .map_err(WorkflowError::from)
         };
@@ -721,8 +730,6 @@ impl Session {
     }
 }
 
-/// Leases the built-in sandbox's directory when any target of the stack is the sandbox
-/// ([`targets::lease_sandbox`]), with the message a held lock deserves.
 /// Opens a live Kusto target and starts the bulk reads of the databases the typed documents
 /// declare ([`Session::open_prefetching`]). `None` on the built-in sandbox (opened in process,
 /// after its directory lease), and when the target cannot be opened: the open after validation
@@ -743,6 +750,20 @@ fn prefetch(
     Some((transport, prefetched))
 }
 
+/// Starts the list of each live Connect cluster a plan of `typed` reads (never the built-in
+/// sandbox's: its directory is leased first).
+fn prefetch_connect(
+    typed: &Manifests,
+    source: &Source,
+    runtime: &tokio::runtime::Handle,
+) -> PrefetchedLists {
+    let resolved = typed.resolve_stack();
+    let clients = targets::open_live_connect(&resolved, &desired::connect_clusters(typed), source);
+    connect_observe::prefetch(runtime, clients)
+}
+
+/// Leases the built-in sandbox's directory when any target of the stack is the sandbox
+/// ([`targets::lease_sandbox`]), with the message a held lock deserves.
 fn lease_sandbox(
     stack: &ResolvedStack,
     topics: &BTreeMap<String, Topic>,

@@ -553,10 +553,22 @@ fn source_of(stack: &StackArgs, sandbox_dir: Option<PathBuf>) -> crate::workflow
 }
 
 /// Loads the stack and opens its targets, with the async runtime the providers need; on failure
-/// the problem has been printed and the exit code is returned. For commands that only read:
-/// the runtime starts first, so the Kusto reads go out while the manifests are checked
-/// ([`crate::workflow::Session::open_prefetching`]).
+/// the problem has been printed and the exit code is returned. For commands that only read and
+/// do not plan (`status`, `verify`: they read other things than a plan's).
 fn open_session(
+    source: crate::workflow::Source,
+    color: ColorChoice,
+) -> Result<(crate::workflow::Session, tokio::runtime::Runtime), Exit> {
+    let rt = runtime()?;
+    let session =
+        crate::workflow::Session::open(source).map_err(|e| report_workflow_error(e, color))?;
+    Ok((session, rt))
+}
+
+/// [`open_session`] for `plan`: the runtime starts first, so the plan's reads of the live
+/// Kusto and Connect targets go out while the manifests are checked
+/// ([`crate::workflow::Session::open_prefetching`]).
+fn open_session_for_plan(
     source: crate::workflow::Source,
     color: ColorChoice,
 ) -> Result<(crate::workflow::Session, tokio::runtime::Runtime), Exit> {

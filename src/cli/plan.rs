@@ -3,14 +3,14 @@
 use super::exit::Exit;
 
 use super::plan_output::print_plan;
-use super::{ColorChoice, PlanArgs, open_session, report_workflow_error, source_of};
+use super::{ColorChoice, PlanArgs, open_session_for_plan, report_workflow_error, source_of};
 use crate::saved_plan::{self, SavedPlan};
 
 /// Observes, diffs, prints the plan; `--out` saves it for `apply`.
 pub fn run(args: &PlanArgs, color: ColorChoice) -> Exit {
     let mut source = source_of(&args.stack, args.sandbox_dir.clone());
     source.targets = args.targets.clone();
-    let (session, rt) = match open_session(source, color) {
+    let (session, rt) = match open_session_for_plan(source, color) {
         Ok(opened) => opened,
         Err(code) => return code,
     };

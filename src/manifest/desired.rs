@@ -340,6 +340,21 @@ pub fn connect_state(m: &Manifests) -> BTreeMap<String, ConnectCluster> {
     out
 }
 
+/// The Connect clusters a plan of `m` reads: those its sinks run on and, when the stack prunes,
+/// every cluster it targets (one whose last sink was removed is still read, so the connectors
+/// the stack owns there are pruned).
+pub fn connect_clusters(m: &Manifests) -> BTreeSet<String> {
+    let mut clusters: BTreeSet<String> = m
+        .sinks
+        .iter()
+        .map(|sink| m.connect_cluster_or_default(sink.connect.as_ref()))
+        .collect();
+    if let Some(stack) = m.stack.as_ref().filter(|s| s.safety.prune) {
+        clusters.extend(stack.targets.connect.keys().cloned());
+    }
+    clusters
+}
+
 /// The routes of a sink, with databases resolved.
 pub fn sink_routes(sink: &SinkDoc, m: &Manifests) -> Vec<Route> {
     sink.routes

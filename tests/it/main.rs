@@ -42,6 +42,7 @@ mod materialized_views;
 mod newcomer;
 mod ownership;
 mod plan_apply;
+mod plan_reads_early;
 mod python_sdk_conformance;
 mod readme;
 mod release;

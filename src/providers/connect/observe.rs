@@ -48,31 +48,66 @@ impl ExpandedConnector {
     }
 }
 
-/// The connectors of every cluster of `clients` as a plan compares them ([`observe`] each,
-/// all clusters at once: one list request per cluster).
+/// The connectors of every cluster of `clients` as a plan compares them, all clusters at once:
+/// one list request per cluster, or none for a cluster whose list was `prefetched`.
 pub async fn observe_clusters(
     clients: &BTreeMap<String, ConnectClient>,
     declared: &BTreeMap<String, ConnectCluster>,
+    mut prefetched: PrefetchedLists,
 ) -> Result<BTreeMap<String, ConnectCluster>, ListError> {
-    let observed =
-        futures::future::try_join_all(clients.iter().map(|(cluster, client)| async move {
-            let connectors = observe(client, cluster, declared.get(cluster)).await?;
-            Ok::<_, ListError>((cluster.clone(), connectors))
-        }))
-        .await?;
+    let observed = futures::future::try_join_all(clients.iter().map(|(cluster, client)| {
+        let early = prefetched.remove(cluster);
+        async move {
+            let listed = match early {
+                Some(task) => match task.await {
+                    Ok(listed) => listed?,
+                    // The task was cancelled or panicked: the cluster is read again.
+                    Err(_) => list(client, cluster).await?,
+                },
+                None => list(client, cluster).await?,
+            };
+            Ok::<_, ListError>((
+                cluster.clone(),
+                as_planned(client, declared.get(cluster), listed),
+            ))
+        }
+    }))
+    .await?;
     Ok(observed.into_iter().collect())
 }
 
-/// The connectors of `cluster` as a plan compares them: masked configs, where a literal
-/// secret equal to what the declared `${env:NAME}` reference resolves to is taken as that
-/// reference (see [`adopt_resolved_secrets`]).
-pub async fn observe(
+/// [`list`]s of Connect clusters sent before a plan needs them, by cluster name: a read-only
+/// command sends them as soon as the manifests are read, so the answer arrives while they are
+/// checked (see `Session::open_prefetching`).
+pub type PrefetchedLists = BTreeMap<
+    String,
+    tokio::task::JoinHandle<Result<BTreeMap<String, ExpandedConnector>, ListError>>,
+>;
+
+/// Starts [`list`] of each of `clients`' clusters on `runtime`.
+pub fn prefetch(
+    runtime: &tokio::runtime::Handle,
+    clients: BTreeMap<String, ConnectClient>,
+) -> PrefetchedLists {
+    clients
+        .into_iter()
+        .map(|(cluster, client)| {
+            let name = cluster.clone();
+            let task = runtime.spawn(async move { list(&client, &name).await });
+            (cluster, task)
+        })
+        .collect()
+}
+
+/// The connectors `listed` as a plan compares them: masked configs, where a literal secret
+/// equal to what the declared `${env:NAME}` reference resolves to is taken as that reference
+/// (see [`adopt_resolved_secrets`]).
+fn as_planned(
     client: &ConnectClient,
-    cluster: &str,
     declared: Option<&ConnectCluster>,
-) -> Result<ConnectCluster, ListError> {
-    let listed = list(client, cluster).await?;
-    Ok(listed
+    listed: BTreeMap<String, ExpandedConnector>,
+) -> ConnectCluster {
+    listed
         .into_iter()
         .map(|(name, c)| {
             let state = c.run_state();
@@ -95,5 +130,5 @@ pub async fn observe(
                 },
             )
         })
-        .collect())
+        .collect()
 }

@@ -1,0 +1,133 @@
+//! The reads a plan sends while its manifests are still being checked: the list of each live
+//! Connect cluster goes out as soon as the documents are read, the plan uses that answer (the
+//! cluster is not listed twice), a stack refused by validation afterwards reports only its
+//! problem, and the commands that do not plan (`status`) send no such early read.
+
+use crate::common;
+
+use std::path::Path;
+
+use common::cli::{Run, gameplay_copy, kustoplan, kustoplan_at, write_stack};
+use common::sandbox::{KustoServer, SCALE_STACK};
+
+/// The Connect request that lists every connector with its config and status.
+const LIST: &str = "GET /connectors";
+
+fn path(dir: &Path) -> &str {
+    dir.to_str().expect("utf-8 path")
+}
+
+/// Runs kustoplan off the test's runtime, which serves the Connect sandbox meanwhile.
+async fn run(sandbox: &Path, args: &[&str]) -> Run {
+    let (sandbox, args) = (
+        sandbox.to_path_buf(),
+        args.iter().map(|a| a.to_string()).collect::<Vec<_>>(),
+    );
+    tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        kustoplan(&sandbox, &args)
+    })
+    .await
+    .expect("join")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plan_lists_a_live_connect_cluster_once_and_before_validation_ends() {
+    let connect = common::sandbox::connect_server().await;
+    let var = format!("connect_url={}", connect.url());
+    let sandbox = tempfile::tempdir().expect("tempdir");
+    let stack = gameplay_copy();
+
+    let plan = run(sandbox.path(), &["plan", path(stack.path()), "--var", &var]).await;
+    assert_eq!(plan.code, 0, "{}", plan.all());
+    assert!(
+        plan.stdout.contains("gameplay-kusto-sink"),
+        "the connector is planned: {}",
+        plan.stdout
+    );
+    assert_eq!(
+        connect.stats().route(LIST),
+        1,
+        "the early list is the plan's: {}",
+        plan.all()
+    );
+
+    // A table declared twice is refused by validation, after the documents were read: the
+    // list went out already, and only the problem is reported.
+    let table = "kind: Table\nname: Extra\ndatabase: gamedb\ncolumns:\n  - {name: A, type: int}\n";
+    std::fs::write(
+        stack.path().join("again.yaml"),
+        format!("{table}---\n{table}"),
+    )
+    .expect("write");
+    let refused = run(sandbox.path(), &["plan", path(stack.path()), "--var", &var]).await;
+    assert_eq!(refused.code, 1, "{}", refused.all());
+    assert!(refused.stdout.is_empty(), "{}", refused.stdout);
+    assert!(
+        refused
+            .stderr
+            .starts_with("error: duplicate table `gamedb.Extra`"),
+        "{}",
+        refused.stderr
+    );
+    assert!(
+        refused
+            .stderr
+            .ends_with("\n\nerror: 1 problem found; nothing was changed in any system\n"),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(
+        connect.stats().route(LIST),
+        2,
+        "the refused plan had sent its list: {}",
+        refused.all()
+    );
+    assert!(connect.sandbox().state().connectors.is_empty());
+}
+
+/// `status` reads routes' health, not a plan's state: on a live Kusto target it sends none of
+/// the plan's bulk reads (it did, and dropped their answers, schema and all), and it lists a
+/// Connect cluster once, itself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_sends_only_its_own_reads() {
+    let kusto = KustoServer::start(&["scaledb"]).await;
+    let local = tempfile::tempdir().expect("tempdir");
+    let stack = tempfile::tempdir().expect("tempdir");
+    // Enough tables that checking them takes longer than sending a read: an early read would
+    // certainly have gone out before status ends.
+    let mut docs = vec![
+        SCALE_STACK.to_string(),
+        "kind: Database\nname: scaledb\n".to_string(),
+    ];
+    docs.extend((0..2000).map(|i| {
+        format!(
+            "kind: Table\nname: T{i}\ndatabase: scaledb\ncolumns:\n  - {{name: A, type: int}}\n"
+        )
+    }));
+    write_stack(stack.path(), &docs);
+    let status = kustoplan_at(&kusto.url(), local.path(), &["status", path(stack.path())]).await;
+    assert_eq!(status.code, 0, "{}", status.all());
+    assert_eq!(
+        kusto.stats().mgmt,
+        0,
+        "no Kusto read for a stack without routes: {}",
+        status.all()
+    );
+
+    let connect = common::sandbox::connect_server().await;
+    let var = format!("connect_url={}", connect.url());
+    let sandbox = tempfile::tempdir().expect("tempdir");
+    let gameplay = gameplay_copy();
+    let status = run(
+        sandbox.path(),
+        &["status", path(gameplay.path()), "--var", &var],
+    )
+    .await;
+    assert!(
+        status.stdout.contains("gameplay-kusto-sink"),
+        "{}",
+        status.all()
+    );
+    assert_eq!(connect.stats().route(LIST), 1, "{}", status.all());
+}
