@@ -24,9 +24,6 @@ pub fn run(args: &ImportArgs, color: ColorChoice) -> Exit {
             return Exit::Failure;
         }
     };
-    // The schema file written next to the manifests depends on nothing read: it is rendered
-    // while the manifests load and the live systems are read.
-    let schema = std::thread::spawn(schema_text);
     let source = source_of(&args.stack, args.sandbox_dir.clone());
     let options = LoadOptions {
         environment: source.environment.clone(),
@@ -55,7 +52,15 @@ pub fn run(args: &ImportArgs, color: ColorChoice) -> Exit {
         Ok(rt) => rt,
         Err(code) => return code,
     };
-    let observed = match rt.block_on(read(&m, &source, &selection)) {
+    // The schema file written next to the manifests depends on nothing read: it is rendered on
+    // a thread of its own while the answers are awaited, started once the reads are sent so it
+    // does not hold up sending them.
+    let (observed, schema) = rt.block_on(async {
+        tokio::join!(read(&m, &source, &selection), async {
+            std::thread::spawn(schema_text)
+        })
+    });
+    let observed = match observed {
         Ok(o) => o,
         Err(WorkflowError::Plan(problems)) => {
             for p in &problems {
