@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use super::{ColorChoice, ImportArgs, report_workflow_error, runtime, source_of};
 use crate::import::live::{Selection, read};
-use crate::import::{Context, Declared, Output, SCHEMA_FILE, render};
+use crate::import::{Context, Declared, SCHEMA_FILE, render};
 use crate::manifest::{self, LoadOptions, Manifests, desired};
 use crate::text::plural;
 use crate::workflow::WorkflowError;
@@ -52,7 +52,15 @@ pub fn run(args: &ImportArgs, color: ColorChoice) -> Exit {
         Ok(rt) => rt,
         Err(code) => return code,
     };
-    let observed = match rt.block_on(read(&m, &source, &selection)) {
+    // The schema file written next to the manifests depends on nothing read: it is rendered on
+    // a thread of its own while the answers are awaited, started once the reads are sent so it
+    // does not hold up sending them.
+    let (observed, schema) = rt.block_on(async {
+        tokio::join!(read(&m, &source, &selection), async {
+            std::thread::spawn(schema_text)
+        })
+    });
+    let observed = match observed {
         Ok(o) => o,
         Err(WorkflowError::Plan(problems)) => {
             for p in &problems {
@@ -69,11 +77,13 @@ pub fn run(args: &ImportArgs, color: ColorChoice) -> Exit {
         query_url,
         ingest_url,
     };
-    let output = render(&observed, &declared(&m), &ctx);
+    let mut output = render(&observed, &declared(&m), &ctx);
     // The process exits next: freeing the observed state one allocation at a time (about 5% of
     // an import of 10,000 tables) would only delay it.
     std::mem::forget(observed);
-    if let Err(code) = write(&args.out, &output, args.force) {
+    let files = std::mem::take(&mut output.files);
+    let written = files.len() + 1;
+    if let Err(code) = write(&args.out, files, args.force, schema) {
         return code;
     }
     for note in &output.notes {
@@ -107,7 +117,7 @@ pub fn run(args: &ImportArgs, color: ColorChoice) -> Exit {
         c.sinks,
         plural(c.sinks, "", "s"),
         args.out.display(),
-        output.files.len() + 1
+        written
     );
     println!(
         "Check it with: kustoplan plan {} {} --detailed-exitcode",
@@ -180,16 +190,32 @@ fn declared(m: &Manifests) -> Declared {
     }
 }
 
+/// The text of the JSON schema file the imported documents' `$schema` lines point to.
+fn schema_text() -> Result<String, String> {
+    serde_json::to_string_pretty(&manifest::schema::manifest_schema())
+        .map(|text| text + "\n")
+        .map_err(|e| format!("cannot render the schema: {e}"))
+}
+
 /// Writes every file, or none: existing files are refused (all of them listed) unless `force`,
 /// and nothing is written through a symlink leading out of `out` ([`crate::import::write`]).
-fn write(out: &Path, output: &Output, force: bool) -> Result<(), Exit> {
-    let schema =
-        serde_json::to_string_pretty(&manifest::schema::manifest_schema()).map_err(|e| {
-            eprintln!("error: cannot render the schema: {e}");
-            Exit::Failure
-        })?;
-    let mut files: Vec<(PathBuf, String)> = vec![(PathBuf::from(SCHEMA_FILE), schema + "\n")];
-    files.extend(output.files.iter().cloned());
+fn write(
+    out: &Path,
+    imported: Vec<(PathBuf, String)>,
+    force: bool,
+    schema: std::thread::JoinHandle<Result<String, String>>,
+) -> Result<(), Exit> {
+    let schema = match schema.join() {
+        Ok(text) => text,
+        Err(panic) => std::panic::resume_unwind(panic),
+    }
+    .map_err(|e| {
+        eprintln!("error: {e}");
+        Exit::Failure
+    })?;
+    let mut files: Vec<(PathBuf, String)> = Vec::with_capacity(imported.len() + 1);
+    files.push((PathBuf::from(SCHEMA_FILE), schema));
+    files.extend(imported);
     crate::import::write::write_all(out, &files, force).map_err(|problems| {
         for p in &problems {
             eprintln!("error: {p}");

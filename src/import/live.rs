@@ -3,6 +3,7 @@
 //! the configs arrive, so no other part of import ever holds a secret value.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use regex::Regex;
 
@@ -12,8 +13,10 @@ use crate::manifest::Manifests;
 use crate::model::connect::{ConnectCluster, Connector};
 use crate::model::kusto::KustoState;
 use crate::model::sink::{KUSTO_SINK_CLASS, key, routes_in};
+use crate::model::stack::ResolvedStack;
 use crate::providers::connect::observe as connect_observe;
-use crate::providers::kusto::observe::{database_names, observe};
+use crate::providers::kusto::observe::{Prefetched, database_names, observe_prefetched};
+use crate::providers::kusto::transport::KustoTransport;
 use crate::targets::{open_connect, open_kafka, open_kusto};
 use crate::workflow::{Source, TargetError, WorkflowError};
 
@@ -31,7 +34,9 @@ pub struct Selection {
     pub topics: Option<Regex>,
 }
 
-/// Reads the selected databases, connectors and topics.
+/// Reads the selected databases, connectors and topics. Kusto is read while the connectors and
+/// their topics are (the systems are independent: reading them one after another added a round
+/// trip to each import); a failure is reported as before, Kusto's first.
 pub async fn read(
     m: &Manifests,
     source: &Source,
@@ -41,11 +46,29 @@ pub async fn read(
     let stack = m.resolve_stack();
     // No databases are named to the opener: on the built-in sandbox that would create them, and
     // import changes nothing.
-    let transport = std::sync::Arc::new(open_kusto(&stack, &KustoState::default(), source)?);
-    let databases = if selection.databases.is_empty() {
-        database_names(&transport).await?
+    let transport = Arc::new(open_kusto(&stack, &KustoState::default(), source)?);
+    let (kusto, rest) = tokio::join!(
+        read_kusto(m, &stack, &transport, selection),
+        read_connect_and_kafka(&stack, &clusters, source, selection),
+    );
+    let kusto = kusto?;
+    Ok(Observed { kusto, ..rest? })
+}
+
+/// The selected databases, whole. Without `--database`, `.show databases` names them; while it
+/// is answered, the bulk reads of the databases the stack declares (the ones most likely
+/// listed) are already sent to a live cluster ([`early_reads`]).
+async fn read_kusto(
+    m: &Manifests,
+    stack: &ResolvedStack,
+    transport: &Arc<KustoTransport>,
+    selection: &Selection,
+) -> Result<KustoState, WorkflowError> {
+    let (databases, early) = if selection.databases.is_empty() {
+        let early = early_reads(m, stack, transport);
+        (database_names(transport).await?, early)
     } else {
-        selection.databases.clone()
+        (selection.databases.clone(), Prefetched::default())
     };
     let named = KustoState {
         databases: databases
@@ -53,18 +76,41 @@ pub async fn read(
             .map(|db| (db.clone(), Default::default()))
             .collect(),
     };
-    let kusto = observe(&transport, &named).await?;
+    Ok(observe_prefetched(transport, &named, early).await?)
+}
 
-    let mut observed = Observed {
-        kusto,
-        ..Default::default()
-    };
+/// The bulk reads of the declared databases, started before `.show databases` answers: one
+/// round trip less for every import of a stack that declares its databases. Observe takes the
+/// reads of the databases the cluster lists and sends no read twice; those of a declared
+/// database it does not list are dropped unread (they only read). Not on the built-in sandbox,
+/// which answers in process, without a round trip to save.
+fn early_reads(
+    m: &Manifests,
+    stack: &ResolvedStack,
+    transport: &Arc<KustoTransport>,
+) -> Prefetched {
+    if !stack.kusto_is_live() {
+        return Prefetched::default();
+    }
+    let declared = m.databases.iter().map(|d| d.name.value.clone());
+    Prefetched::start(&tokio::runtime::Handle::current(), transport, declared)
+}
+
+/// The selected connectors of every selected Connect cluster (literal secrets replaced), then
+/// the topics their Kusto sinks route from and dead-letter to, plus those `--topics` matches.
+async fn read_connect_and_kafka(
+    stack: &ResolvedStack,
+    clusters: &[String],
+    source: &Source,
+    selection: &Selection,
+) -> Result<Observed, WorkflowError> {
+    let mut observed = Observed::default();
     let mut routed = BTreeSet::new();
     let wanted: BTreeMap<String, ConnectCluster> = clusters
         .iter()
         .map(|c| (c.clone(), ConnectCluster::new()))
         .collect();
-    for (cluster, client) in open_connect(&stack, &wanted, source)? {
+    for (cluster, client) in open_connect(stack, &wanted, source)? {
         let listed = connect_observe::list(&client, &cluster).await?;
         let mut connectors = BTreeMap::new();
         let selected = listed
@@ -91,7 +137,7 @@ pub async fn read(
     }
 
     if !routed.is_empty() || selection.topics.is_some() {
-        let kafka = open_kafka(&stack, source)?;
+        let kafka = open_kafka(stack, source)?;
         let kafka_error = TargetError::KafkaRead;
         let mut names = routed;
         if let Some(pattern) = &selection.topics {

@@ -17,10 +17,10 @@ pub mod write;
 pub mod yaml;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::model::connect::{Connector, Topic};
-use crate::model::kusto::KustoState;
+use crate::model::kusto::{DatabaseState, KustoState, TableState};
 use yaml::{MapBuilder, Node};
 
 /// The file the imported documents' `$schema` lines point to, written next to them.
@@ -97,53 +97,190 @@ pub struct Counts {
     pub sinks: usize,
 }
 
+/// What separates the documents of a file.
+const DOCUMENT_START: &str = "---\n";
+
 /// Groups documents per file, files in path order, documents in name order.
 #[derive(Default)]
 struct Files(BTreeMap<PathBuf, Documents>);
 
-/// The documents of one file, each with its leading comment lines.
-type Documents = Vec<(Vec<String>, Node)>;
+/// One document of a file: a tree still to be written, with its leading comment lines, or the
+/// text of one or more written already (the tables, [`tables`]), joined as in a file.
+enum Document {
+    Tree(Vec<String>, Node),
+    Text(String),
+}
+
+/// The documents of one file.
+type Documents = Vec<Document>;
 
 impl Files {
     fn add(&mut self, path: PathBuf, comments: Vec<String>, doc: Node) {
-        self.0.entry(path).or_default().push((comments, doc));
+        self.0
+            .entry(path)
+            .or_default()
+            .push(Document::Tree(comments, doc));
     }
 
-    /// Writes every file's text. The documents are written on every core (a 10,000-table
+    fn add_text(&mut self, path: PathBuf, text: String) {
+        self.0.entry(path).or_default().push(Document::Text(text));
+    }
+
+    /// Writes every file's text. The trees are written on every core (a 10,000-table
     /// import spent a third of its time here on one), each to its own text, then joined in
-    /// order, so the output does not depend on the schedule.
+    /// order with the texts written already, so the output does not depend on the schedule.
     fn render(self) -> Vec<(PathBuf, String)> {
         let files: Vec<(PathBuf, String, Documents)> = self
             .0
             .into_iter()
             .map(|(path, docs)| {
-                let schema = format!(
-                    "{}{SCHEMA_FILE}",
-                    "../".repeat(path.components().count().saturating_sub(1))
-                );
+                let schema = schema_of(&path);
                 (path, schema, docs)
             })
             .collect();
         let jobs: Vec<(&str, &Vec<String>, &Node)> = files
             .iter()
             .flat_map(|(_, schema, docs)| {
-                docs.iter()
-                    .map(move |(comments, doc)| (schema.as_str(), comments, doc))
+                docs.iter().filter_map(move |doc| match doc {
+                    Document::Tree(comments, node) => Some((schema.as_str(), comments, node)),
+                    Document::Text(_) => None,
+                })
             })
             .collect();
-        let mut texts = write_all(&jobs).into_iter();
+        let mut written = write_all(&jobs).into_iter();
         files
-            .iter()
+            .into_iter()
             .map(|(path, _, docs)| {
-                let text = texts
-                    .by_ref()
-                    .take(docs.len())
-                    .collect::<Vec<_>>()
-                    .join("---\n");
-                (path.clone(), text)
+                let texts: Vec<String> = docs
+                    .into_iter()
+                    .map(|doc| match doc {
+                        Document::Tree(..) => written.next().unwrap_or_default(),
+                        Document::Text(done) => done,
+                    })
+                    .collect();
+                (path, texts.join(DOCUMENT_START))
             })
             .collect()
     }
+}
+
+/// Where the `$schema` line of a file at `path` (relative to `--out`) points: the schema file
+/// written next to the imported directories.
+fn schema_of(path: &Path) -> String {
+    format!(
+        "{}{SCHEMA_FILE}",
+        "../".repeat(path.components().count().saturating_sub(1))
+    )
+}
+
+/// The written `Table` documents of one database's tables that the stack does not declare: per
+/// file, the texts of the runs of [`tables`] that have documents in it (each its documents in
+/// name order, joined as in a file), in order; and the notes about them, in the same order.
+#[derive(Default)]
+struct TableTexts {
+    files: BTreeMap<PathBuf, Vec<String>>,
+    notes: Vec<String>,
+    count: usize,
+}
+
+impl TableTexts {
+    /// Appends the documents and notes of the next run of tables.
+    fn extend(&mut self, run: TableTexts) {
+        for (path, texts) in run.files {
+            self.files.entry(path).or_default().extend(texts);
+        }
+        self.notes.extend(run.notes);
+        self.count += run.count;
+    }
+}
+
+/// Runs of tables each core takes at a time: more runs than cores, so a core slowed down by
+/// another process does not hold the others up.
+const RUNS_PER_CORE: usize = 4;
+
+/// The tables of `db`, built and written on every core: a 10,000-table import spent most of
+/// its time after the reads building and writing them on one. The tables are cut into runs in
+/// name order, each core takes the next run until none is left, and the runs are joined in
+/// order, so the output (and the order of the notes) does not depend on the schedule.
+fn tables(name: &str, db: &DatabaseState, declared: &Declared, ctx: &Context) -> TableTexts {
+    let all: Vec<&TableState> = db.tables.values().collect();
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    if cores < 2 || all.len() < 256 {
+        return table_run(name, &all, declared, ctx);
+    }
+    let runs: Vec<&[&TableState]> = all
+        .chunks(all.len().div_ceil(cores * RUNS_PER_CORE))
+        .collect();
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let take = || {
+        let mut done = Vec::new();
+        loop {
+            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let Some(run) = runs.get(i) else {
+                return done;
+            };
+            done.push((i, table_run(name, run, declared, ctx)));
+        }
+    };
+    let mut done: Vec<(usize, TableTexts)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..cores).map(|_| scope.spawn(take)).collect();
+        workers
+            .into_iter()
+            .flat_map(|worker| match worker.join() {
+                Ok(done) => done,
+                Err(panic) => std::panic::resume_unwind(panic),
+            })
+            .collect()
+    });
+    done.sort_by_key(|(i, _)| *i);
+    let mut out = TableTexts::default();
+    for (_, run) in done {
+        out.extend(run);
+    }
+    out
+}
+
+/// One run of [`tables`], in order: `kusto/DB/tables/FOLDER.yaml` per table folder
+/// (`_no_folder.yaml` for the rest). Each tree is written and freed right away.
+fn table_run(name: &str, run: &[&TableState], declared: &Declared, ctx: &Context) -> TableTexts {
+    let dir = PathBuf::from("kusto").join(slug(name)).join("tables");
+    let schema = schema_of(&dir.join("_no_folder.yaml"));
+    let mut out = TableTexts::default();
+    for t in run {
+        if declared
+            .tables
+            .contains(&(name.to_string(), t.name.clone()))
+        {
+            out.notes.push(format!(
+                "kusto.{name}.table.{}: already declared; skipped",
+                t.name
+            ));
+            continue;
+        }
+        if let Some(owner) = t.owner.as_deref().filter(|o| *o != ctx.stack) {
+            out.notes.push(format!(
+                "kusto.{name}.table.{}: owned by stack `{owner}`; the plan will show this stack taking it over",
+                t.name
+            ));
+        }
+        let file = if t.folder.is_empty() {
+            "_no_folder.yaml".to_string()
+        } else {
+            format!("{}.yaml", slug(&t.folder))
+        };
+        let doc = kusto::table_doc(name, t, &mut out.notes);
+        let text = yaml::document(&schema, &[], &doc);
+        let texts = out.files.entry(dir.join(file)).or_default();
+        match texts.last_mut() {
+            Some(joined) => {
+                joined.push_str(DOCUMENT_START);
+                joined.push_str(&text);
+            }
+            None => texts.push(text),
+        }
+        out.count += 1;
+    }
+    out
 }
 
 /// The text of every document, in order, written on up to every core.
@@ -202,31 +339,13 @@ pub fn render(observed: &Observed, declared: &Declared, ctx: &Context) -> Output
             );
             counts.databases += 1;
         }
-        for t in db.tables.values() {
-            if declared.tables.contains(&(name.clone(), t.name.clone())) {
-                notes.push(format!(
-                    "kusto.{name}.table.{}: already declared; skipped",
-                    t.name
-                ));
-                continue;
+        let tables = tables(name, db, declared, ctx);
+        notes.extend(tables.notes);
+        counts.tables += tables.count;
+        for (path, texts) in tables.files {
+            for text in texts {
+                files.add_text(path.clone(), text);
             }
-            if let Some(owner) = t.owner.as_deref().filter(|o| *o != ctx.stack) {
-                notes.push(format!(
-                    "kusto.{name}.table.{}: owned by stack `{owner}`; the plan will show this stack taking it over",
-                    t.name
-                ));
-            }
-            let file = if t.folder.is_empty() {
-                "_no_folder.yaml".to_string()
-            } else {
-                format!("{}.yaml", slug(&t.folder))
-            };
-            files.add(
-                dir.join("tables").join(file),
-                Vec::new(),
-                kusto::table_doc(name, t, &mut notes),
-            );
-            counts.tables += 1;
         }
         for f in db.functions.values() {
             let address = format!("kusto.{name}.function.{}", f.name);
@@ -429,6 +548,79 @@ mod tests {
             .map(|(path, docs)| (path, docs.join("---\n")))
             .collect();
         assert_eq!(written, expected);
+    }
+
+    /// The tables of a large database are built and written on every core: the files, the
+    /// documents in them and the notes come out as from one run over all of them in order, with
+    /// declared tables skipped and foreign owners noted where they stand.
+    #[test]
+    fn tables_written_on_every_core_come_out_in_order() {
+        let mut db = DatabaseState {
+            name: "db".into(),
+            ..Default::default()
+        };
+        let mut declared = Declared::default();
+        for i in 0..1000 {
+            let table = TableState {
+                name: format!("T{i:04}"),
+                folder: if i % 5 == 0 {
+                    String::new()
+                } else {
+                    format!("f{}", i % 7)
+                },
+                owner: (i % 11 == 0).then(|| "other".to_string()),
+                ..Default::default()
+            };
+            if i % 13 == 0 {
+                declared.tables.insert(("db".into(), table.name.clone()));
+            }
+            db.tables.insert(table.name.clone(), table);
+        }
+        let ctx = Context {
+            stack: "s".into(),
+            query_url: "q".into(),
+            ingest_url: "i".into(),
+        };
+        let all: Vec<&TableState> = db.tables.values().collect();
+        let serial = table_run("db", &all, &declared, &ctx);
+        let parallel = tables("db", &db, &declared, &ctx);
+
+        let joined = |texts: &TableTexts| -> BTreeMap<PathBuf, String> {
+            texts
+                .files
+                .iter()
+                .map(|(path, runs)| (path.clone(), runs.join(DOCUMENT_START)))
+                .collect()
+        };
+        assert!(
+            parallel.files.values().any(|runs| runs.len() > 1),
+            "several runs"
+        );
+        assert_eq!(joined(&parallel), joined(&serial));
+        assert_eq!(parallel.notes, serial.notes);
+        assert_eq!(parallel.count, 1000 - 1000_usize.div_ceil(13));
+        let joined = joined(&parallel);
+        let no_folder = &joined[&PathBuf::from("kusto/db/tables/_no_folder.yaml")];
+        assert!(
+            no_folder.starts_with(
+                "# yaml-language-server: $schema=../../../kustoplan.schema.json\nkind: Table\nname: T0005\n"
+            ),
+            "{no_folder}"
+        );
+        assert_eq!(
+            no_folder.matches("# yaml-language-server").count(),
+            200 - 16,
+            "one document per table without a folder but the declared ones (every 65th)"
+        );
+        assert_eq!(
+            parallel.notes[0],
+            "kusto.db.table.T0000: already declared; skipped"
+        );
+        assert!(
+            parallel.notes[1].starts_with("kusto.db.table.T0011: owned by stack `other`"),
+            "{:?}",
+            parallel.notes
+        );
     }
 
     fn connector(name: &str, pairs: &[(&str, &str)]) -> Connector {

@@ -14,7 +14,7 @@ use common::real_env::{gameplay_copy_unique, real_env};
 use common::sandbox::KustoServer;
 use kustoplan::providers::connect::ConnectClient;
 use kustoplan::sandbox::connect::ConnectSandbox;
-use kustoplan::sandbox::kusto::{Caller, KustoSandbox};
+use kustoplan::sandbox::kusto::{Caller, Faults, KustoSandbox};
 
 /// A literal key written into live connector configs; it must never leave the live system.
 const LITERAL_KEY: &str = "Lit3ral-Kusto-App-Key-0042";
@@ -387,6 +387,144 @@ fn bad_input_writes_nothing() {
         no_stack.stderr.contains("no Stack document"),
         "{}",
         no_stack.stderr
+    );
+    assert!(!target.exists(), "nothing was written");
+}
+
+/// Runs kustoplan off the test's runtime, which serves the sandboxes it talks to.
+async fn kustoplan_off_runtime(args: Vec<String>) -> Run {
+    tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        kustoplan(None, &[], &args)
+    })
+    .await
+    .expect("kustoplan")
+}
+
+/// Without `--database`, the bulk reads of the databases the stack declares go out while
+/// `.show databases` is answered: the listed one is read once, not again after the list, and
+/// one the cluster does not list is not imported (its early reads are dropped). The files are
+/// those of an import that names the listed database.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn declared_databases_are_read_while_the_databases_are_listed() {
+    let server = KustoServer::start(&["listed"]).await;
+    server
+        .sandbox()
+        .execute(
+            "listed",
+            ".create table Events (Id:long, Body:dynamic)",
+            &Caller::cluster_admin("aaduser=ops@example.com"),
+        )
+        .expect("create table");
+    let stack = tempfile::tempdir().expect("tempdir");
+    let stack_file = stack.path().join("stack.yaml");
+    std::fs::write(
+        &stack_file,
+        common::sandbox::stack_head("early", &server.url(), "{method: none}", "", "listed")
+            + "---\nkind: Database\nname: unlisted\n",
+    )
+    .expect("write stack");
+    let out = tempfile::tempdir().expect("tempdir");
+    let (listing, naming) = (out.path().join("listing"), out.path().join("naming"));
+    let import = |target: &Path, extra: &[&str]| {
+        let mut args = vec!["import", text(&stack_file), "--out", text(target)];
+        args.extend(extra);
+        args.into_iter().map(String::from).collect::<Vec<_>>()
+    };
+    server.set_faults(Faults {
+        latency_ms: 300,
+        ..Faults::default()
+    });
+
+    let before = server.stats();
+    let listed = kustoplan_off_runtime(import(&listing, &[])).await;
+    let stats = server.stats();
+
+    assert_eq!(listed.code, 0, "{}", listed.all());
+    assert_eq!(
+        stats.mgmt - before.mgmt,
+        1 + 4 + 4,
+        "`.show databases`, the four reads of each declared database, none sent twice: {stats:?}"
+    );
+    assert!(
+        stats.max_in_flight > 4,
+        "the reads went out while `.show databases` was answered: {stats:?}"
+    );
+    let named = kustoplan_off_runtime(import(&naming, &["--database", "listed"])).await;
+    assert_eq!(named.code, 0, "{}", named.all());
+    assert_eq!(files(&listing), files(&naming));
+    assert!(
+        files(&listing).contains_key(Path::new("kusto/listed/tables/_no_folder.yaml")),
+        "{:?}",
+        files(&listing).keys()
+    );
+    assert_eq!(listed.stderr, named.stderr);
+}
+
+/// Kusto is read while Connect is: a failure of either still fails the import, names its
+/// system, and writes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_read_of_either_system_writes_nothing() {
+    let server = KustoServer::start(&["db"]).await;
+    let connect = common::sandbox::connect_server().await;
+    let stack = tempfile::tempdir().expect("tempdir");
+    let out = tempfile::tempdir().expect("tempdir");
+    let target = out.path().join("imported");
+    let stack_to = |connect_url: &str| {
+        let path = stack.path().join("stack.yaml");
+        std::fs::write(
+            &path,
+            common::sandbox::stack_head(
+                "both",
+                &server.url(),
+                "{method: none}",
+                &format!("  connect:\n    main:\n      url: {connect_url}\n"),
+                "db",
+            ),
+        )
+        .expect("write stack");
+        path
+    };
+
+    let stack_file = stack_to(&connect.url());
+    let kusto_fails = kustoplan_off_runtime(
+        [
+            "import",
+            text(&stack_file),
+            "--out",
+            text(&target),
+            "--database",
+            "missing",
+        ]
+        .map(String::from)
+        .to_vec(),
+    )
+    .await;
+    assert_eq!(kusto_fails.code, 1, "{}", kusto_fails.all());
+    assert!(
+        kusto_fails
+            .stderr
+            .contains("cannot read database `missing`"),
+        "{}",
+        kusto_fails.stderr
+    );
+    assert!(!target.exists(), "nothing was written");
+
+    // The Kusto sandbox serves no Connect REST API: listing the connectors fails.
+    let stack_file = stack_to(&server.url());
+    let connect_fails = kustoplan_off_runtime(
+        ["import", text(&stack_file), "--out", text(&target)]
+            .map(String::from)
+            .to_vec(),
+    )
+    .await;
+    assert_eq!(connect_fails.code, 1, "{}", connect_fails.all());
+    assert!(
+        connect_fails
+            .stderr
+            .contains("cannot read Connect cluster `main`"),
+        "{}",
+        connect_fails.stderr
     );
     assert!(!target.exists(), "nothing was written");
 }
