@@ -154,7 +154,10 @@ impl Files {
                 let texts: Vec<String> = docs
                     .into_iter()
                     .map(|doc| match doc {
-                        Document::Tree(..) => written.next().unwrap_or_default(),
+                        Document::Tree(..) => match written.next() {
+                            Some(text) => text,
+                            None => unreachable!("write_all returns one text per tree"),
+                        },
                         Document::Text(done) => done,
                     })
                     .collect();
