@@ -53,13 +53,17 @@ async fn a_plan_lists_a_live_connect_cluster_once_and_before_validation_ends() {
     );
 
     // A table declared twice is refused by validation, after the documents were read: the
-    // list went out already, and only the problem is reported.
-    let table = "kind: Table\nname: Extra\ndatabase: gamedb\ncolumns:\n  - {name: A, type: int}\n";
-    std::fs::write(
-        stack.path().join("again.yaml"),
-        format!("{table}---\n{table}"),
-    )
-    .expect("write");
+    // list went out already, and only the problem is reported. With enough other tables that
+    // checking them takes far longer than sending the list (a refused plan does not wait for
+    // its early reads: with a few tables it could end before the list was sent).
+    let table = |name: &str| {
+        format!(
+            "kind: Table\nname: {name}\ndatabase: gamedb\ncolumns:\n  - {{name: A, type: int}}\n"
+        )
+    };
+    let mut docs: Vec<String> = (0..2000).map(|i| table(&format!("T{i}"))).collect();
+    docs.extend([table("Extra"), table("Extra")]);
+    std::fs::write(stack.path().join("again.yaml"), docs.join("---\n")).expect("write");
     let refused = run(sandbox.path(), &["plan", path(stack.path()), "--var", &var]).await;
     assert_eq!(refused.code, 1, "{}", refused.all());
     assert!(refused.stdout.is_empty(), "{}", refused.stdout);
