@@ -205,8 +205,10 @@ impl Session {
         let mut early_connect = PrefetchedLists::new();
         let manifests = manifest::load_with(&source.paths, &options, |typed| {
             if let Some(runtime) = prefetch_on {
-                early = prefetch(typed, &source, runtime);
-                early_connect = prefetch_connect(typed, &source, runtime);
+                // Resolved once for both systems' early reads.
+                let resolved = typed.resolve_stack();
+                early = prefetch(typed, &resolved, &source, runtime);
+                early_connect = prefetch_connect(typed, &resolved, &source, runtime);
             }
         })
         .map_err(|f| WorkflowError::Invalid(f.sources, f.diagnostics))?;
@@ -736,15 +738,15 @@ impl Session {
 /// fails the same way and reports it then, after any problem of the manifests.
 fn prefetch(
     typed: &Manifests,
+    resolved: &ResolvedStack,
     source: &Source,
     runtime: &tokio::runtime::Handle,
 ) -> Option<(Arc<KustoTransport>, Prefetched)> {
-    let resolved = typed.resolve_stack();
     if !resolved.kusto_is_live() {
         return None;
     }
     // A live target's transport needs no desired state (the sandbox's would).
-    let transport = Arc::new(targets::open_kusto(&resolved, &KustoState::default(), source).ok()?);
+    let transport = Arc::new(targets::open_kusto(resolved, &KustoState::default(), source).ok()?);
     let databases = typed.databases.iter().map(|d| d.name.value.clone());
     let prefetched = Prefetched::start(runtime, &transport, databases);
     Some((transport, prefetched))
@@ -754,11 +756,11 @@ fn prefetch(
 /// sandbox's: its directory is leased first).
 fn prefetch_connect(
     typed: &Manifests,
+    resolved: &ResolvedStack,
     source: &Source,
     runtime: &tokio::runtime::Handle,
 ) -> PrefetchedLists {
-    let resolved = typed.resolve_stack();
-    let clients = targets::open_live_connect(&resolved, &desired::connect_clusters(typed), source);
+    let clients = targets::open_live_connect(resolved, &desired::connect_clusters(typed), source);
     connect_observe::prefetch(runtime, clients)
 }
 
