@@ -126,15 +126,16 @@ pub fn load(paths: &[PathBuf], options: &LoadOptions) -> Result<Manifests, LoadF
     load_with(paths, options, |_| {})
 }
 
-/// [`load`], calling `typed` with the manifests as soon as every document is read and typed
-/// without a problem, before they are validated: what needs only the documents (the targets
-/// and the database names, to start reading the live state) can start while the rest of the
-/// checks run. What `typed` starts must have no effect on any live system: the manifests may
-/// still be refused.
+/// [`load`], calling `heads` with manifests holding only the documents that name what a plan
+/// reads (the Stack's targets, the Databases, the Sinks and so the Connect clusters) as soon
+/// as every file is parsed and those documents are read and typed without a problem, before
+/// the other documents (tables: most of a large stack) are typed and everything is validated:
+/// reading the live state can start while the rest of the loading runs. What `heads` starts
+/// must have no effect on any live system: the manifests may still be refused.
 pub fn load_with(
     paths: &[PathBuf],
     options: &LoadOptions,
-    typed: impl FnOnce(&Manifests),
+    heads: impl FnOnce(&Manifests),
 ) -> Result<Manifests, LoadFailure> {
     let mut sources = SourceMap::default();
     let mut problems = Vec::new();
@@ -161,12 +162,14 @@ pub fn load_with(
     }
     let (vars, environment) = resolve_vars(&docs, options, &mut problems);
     let checker = SchemaChecker::new();
+    if problems.is_empty()
+        && let Some(early) = typed::read_heads(&docs, &vars, &checker, environment.clone())
+    {
+        heads(&early);
+    }
     let mut manifests = Manifests::empty(sources, environment);
     for read in typed::read_documents(docs, &vars, &checker) {
         problems.extend(read.take_into(&mut manifests));
-    }
-    if problems.is_empty() {
-        typed(&manifests);
     }
     problems.extend(validate::validate(&manifests));
     if problems.is_empty() {

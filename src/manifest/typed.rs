@@ -66,6 +66,37 @@ impl Read {
     }
 }
 
+/// The kinds of document that name what a plan reads: the targets, the databases and, through
+/// the sinks, the Connect clusters.
+const HEAD_KINDS: [&str; 3] = ["Stack", "Database", "Sink"];
+
+/// Manifests holding only the documents of [`HEAD_KINDS`], read from copies of them (a few
+/// documents: the tables are not touched), or `None` when any of them has a problem (which the
+/// read of every document then reports). The documents whose kind names a variable are not
+/// among them: the whole read sees them.
+pub(super) fn read_heads(
+    docs: &[Node],
+    vars: &Vars,
+    checker: &SchemaChecker,
+    environment: Option<String>,
+) -> Option<Manifests> {
+    let heads: Vec<Node> = docs
+        .iter()
+        .filter(|doc| {
+            doc.get("kind")
+                .and_then(Node::as_str)
+                .is_some_and(|kind| HEAD_KINDS.contains(&kind))
+        })
+        .cloned()
+        .collect();
+    let mut early = Manifests::empty(Default::default(), environment);
+    let problems = read_in_runs(heads, vars, checker, 1)
+        .into_iter()
+        .flat_map(|read| read.take_into(&mut early))
+        .count();
+    (problems == 0).then_some(early)
+}
+
 /// Reads every document with `vars` substituted, each dropped once read (its typed form is all
 /// that is kept), in runs of consecutive documents on every core; the runs come back in
 /// document order.
@@ -232,6 +263,23 @@ mod tests {
         // Loading sorts the problems by position before reporting them.
         problems.sort();
         (format!("{out:?}"), problems)
+    }
+
+    #[test]
+    fn the_heads_are_the_stack_databases_and_sinks_without_a_problem() {
+        let checker = SchemaChecker::new();
+        let vars = Vars::new();
+        let text = "kind: Stack\nname: s\ntargets: {kusto: {cluster: https://x.kusto.windows.net}}\n---\nkind: Table\nname: T\ndatabase: db\ncolumns: 3\n---\nkind: Database\nname: db\n---\nkind: Sink\nname: k\nauth: {strategy: application, app_id: a, tenant_id: t, app_key: {env: KEY}}\nroutes: [{topic: t, database: db, table: T, format: json}]\n---\nkind: Topic\nname: t\n";
+        let docs = crate::manifest::node::parse_documents(text, 0).expect("yaml");
+        let heads = read_heads(&docs, &vars, &checker, None).expect("no problem in the heads");
+        assert_eq!(heads.stack.map(|s| s.name.value), Some("s".to_string()));
+        let databases: Vec<_> = heads.databases.iter().map(|d| &d.name.value).collect();
+        assert_eq!(databases, ["db"]);
+        assert_eq!(heads.sinks.len(), 1);
+        assert!(heads.tables.is_empty() && heads.topics.is_empty());
+
+        // A second Stack document is a problem of the heads: no early manifests.
+        assert!(read_heads(&documents(), &vars, &checker, None).is_none());
     }
 
     #[test]

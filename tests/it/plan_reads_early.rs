@@ -135,3 +135,43 @@ async fn status_sends_only_its_own_reads() {
     );
     assert_eq!(connect.stats().route(LIST), 1, "{}", status.all());
 }
+
+/// A plan sends its Kusto reads as soon as the documents naming the target and the databases
+/// are read, before the tables are: a stack refused for a table's shape (found while the
+/// tables are typed) has sent them, and reports only that problem.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plan_reads_kusto_before_its_tables_are_typed() {
+    let kusto = KustoServer::start(&["scaledb"]).await;
+    let local = tempfile::tempdir().expect("tempdir");
+    let stack = tempfile::tempdir().expect("tempdir");
+    // Enough tables that typing and checking them takes far longer than sending the reads (a
+    // refused plan does not wait for its early reads).
+    let mut docs = vec![
+        SCALE_STACK.to_string(),
+        "kind: Database\nname: scaledb\n".to_string(),
+        "kind: Table\nname: Broken\ndatabase: scaledb\ncolumns: 3\n".to_string(),
+    ];
+    docs.extend((0..2000).map(|i| {
+        format!(
+            "kind: Table\nname: T{i}\ndatabase: scaledb\ncolumns:\n  - {{name: A, type: int}}\n"
+        )
+    }));
+    write_stack(stack.path(), &docs);
+    let refused = kustoplan_at(&kusto.url(), local.path(), &["plan", path(stack.path())]).await;
+    assert_eq!(refused.code, 1, "{}", refused.all());
+    assert!(refused.stdout.is_empty(), "{}", refused.stdout);
+    assert!(refused.stderr.contains("`columns`"), "{}", refused.stderr);
+    assert!(
+        refused
+            .stderr
+            .ends_with("\n\nerror: 1 problem found; nothing was changed in any system\n"),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(
+        kusto.stats().mgmt,
+        4,
+        "the four bulk reads of the database went out: {}",
+        refused.all()
+    );
+}
