@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::manifest::Manifests;
+use crate::diagnostics::SourceMap;
 use crate::plan::{PLAN_VERSION, Plan, is_sha256_hex, sha256_hex};
 use crate::targets::sandbox_dir;
 use crate::workflow::Source;
@@ -132,7 +132,7 @@ pub fn absolute_source(source: &Source) -> Result<Source, String> {
 /// SHA-256 over everything a plan is derived from besides the live state: each manifest file's
 /// absolute path and bytes, the environment, the variables and the built-in sandbox's directory
 /// (the other targets are written in the manifests or set by the variables).
-pub fn inputs_digest(manifests: &Manifests, source: &Source) -> Result<String, String> {
+pub fn inputs_digest(sources: &SourceMap, source: &Source) -> Result<String, String> {
     #[derive(Serialize)]
     struct Inputs<'a> {
         files: Vec<(PathBuf, String)>,
@@ -141,7 +141,6 @@ pub fn inputs_digest(manifests: &Manifests, source: &Source) -> Result<String, S
         sandbox_dir: PathBuf,
         targets: &'a [String],
     }
-    let sources = &manifests.sources;
     let mut files = Vec::with_capacity(sources.len());
     for id in 0..sources.len() {
         let id = u32::try_from(id).map_err(|e| e.to_string())?;

@@ -106,8 +106,12 @@ impl Observed {
 
 /// A loaded stack with its targets opened.
 pub struct Session {
-    /// The manifests.
-    pub manifests: Manifests,
+    /// The files the manifests were read from (what a saved plan's inputs digest covers).
+    /// The typed documents themselves are not kept: what the session needs of them is in
+    /// `desired`, `connectors` and `topics`.
+    pub sources: SourceMap,
+    /// The environment whose variables were applied.
+    pub environment: Option<String>,
     /// Their targets and names, resolved once.
     pub stack: ResolvedStack,
     /// What they declare.
@@ -220,6 +224,12 @@ impl Session {
         let stack = manifests.stack.as_ref();
         let topics = desired::kafka_topics(&manifests);
         let resolved = manifests.resolve_stack();
+        let diff_options = DiffOptions {
+            prune: stack.is_some_and(|s| s.safety.prune),
+            owner: stack.map(|s| s.name.value.clone()),
+        };
+        let stack_allows = stack.map(|s| s.safety.allow.clone()).unwrap_or_default();
+        let (sources, environment) = manifests.into_sources();
         let sandbox_lease = lease_sandbox(&resolved, &topics, &connectors, &source, lease)?;
         let (transport, prefetched) = match early {
             Some(early) => early,
@@ -240,12 +250,10 @@ impl Session {
             targets,
             kafka,
             connect,
-            diff_options: DiffOptions {
-                prune: stack.is_some_and(|s| s.safety.prune),
-                owner: stack.map(|s| s.name.value.clone()),
-            },
-            stack_allows: stack.map(|s| s.safety.allow.clone()).unwrap_or_default(),
-            manifests,
+            diff_options,
+            stack_allows,
+            sources,
+            environment,
             stack: resolved,
             desired,
             transport,
@@ -262,14 +270,14 @@ impl Session {
     /// CPU at 10,000 tables); the built-in sandbox's directory lease is released as on drop.
     pub fn finish(self) {
         let Session {
-            manifests,
+            sources,
             desired,
             connectors,
             topics,
             _sandbox_lease,
             ..
         } = self;
-        std::mem::forget((manifests, desired, connectors, topics));
+        std::mem::forget((sources, desired, connectors, topics));
         drop(_sandbox_lease);
     }
 
@@ -451,7 +459,7 @@ impl Session {
         let plan = Plan {
             version: PLAN_VERSION,
             stack: self.stack.owner.clone(),
-            environment: self.manifests.environment.clone(),
+            environment: self.environment.clone(),
             fingerprint: fingerprint()?,
             managed_elsewhere: self.managed_elsewhere(&changes),
             changes,
@@ -558,7 +566,7 @@ impl Session {
 
     /// The digest of this session's manifests and source that a saved plan is bound to.
     pub fn inputs_digest(&self) -> Result<String, String> {
-        crate::saved_plan::inputs_digest(&self.manifests, &self.source)
+        crate::saved_plan::inputs_digest(&self.sources, &self.source)
             .map_err(|e| format!("cannot digest the plan's inputs: {e}"))
     }
 

@@ -6,6 +6,8 @@
 //! whole document against the JSON Schema (reporting every problem, not just the first one serde
 //! would stop at), and only then deserialize into typed structs.
 
+use compact_str::CompactString;
+
 mod events;
 mod fast;
 mod pieces;
@@ -44,8 +46,9 @@ pub enum Value {
     Int(i64),
     /// A floating-point number.
     Float(f64),
-    /// Any string.
-    Str(String),
+    /// Any string. Most scalars of a manifest are names and short values, held inline
+    /// without an allocation of their own (a third of a table's nodes were string buffers).
+    Str(CompactString),
     /// A sequence.
     Seq(Vec<Node>),
     /// A mapping, in document order, with located keys.
@@ -96,7 +99,7 @@ impl Node {
             Value::Float(f) => serde_json::Number::from_f64(*f)
                 .map(serde_json::Value::Number)
                 .unwrap_or(serde_json::Value::Null),
-            Value::Str(s) => s.clone().into(),
+            Value::Str(s) => s.as_str().into(),
             Value::Seq(items) => items.iter().map(Node::to_json).collect(),
             Value::Map(entries) => entries
                 .iter()
@@ -109,7 +112,7 @@ impl Node {
     /// The text of a mapping key as JSON would name it.
     pub fn key_text(&self) -> String {
         match &self.value {
-            Value::Str(s) => s.clone(),
+            Value::Str(s) => s.to_string(),
             Value::Null => "null".into(),
             Value::Bool(b) => b.to_string(),
             Value::Int(i) => i.to_string(),

@@ -34,7 +34,7 @@ fn record_value(node: &Node, sources: &mut Found) {
     let text = match &node.value {
         Value::Null => return,
         Value::Str(s) if crate::model::connect::is_placeholder(s) => return,
-        Value::Str(s) => s.clone(),
+        Value::Str(s) => s.to_string(),
         Value::Bool(b) => b.to_string(),
         Value::Int(i) => i.to_string(),
         Value::Float(f) => f.to_string(),

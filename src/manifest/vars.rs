@@ -60,7 +60,7 @@ pub fn substitute(node: &mut Node, vars: &Vars, problems: &mut Vec<Diagnostic>) 
             if let Some(value) = whole_reference(text, node.loc, vars, problems) {
                 node.value = value;
             } else {
-                *text = replace_all(text, node.loc, vars, problems);
+                *text = replace_all(text, node.loc, vars, problems).into();
             }
         }
         Value::Seq(items) => items.iter_mut().for_each(|n| substitute(n, vars, problems)),
@@ -87,7 +87,7 @@ fn whole_reference(
         Some(value) => Some(value.value.clone()),
         None => {
             problems.push(undefined(name, loc, vars));
-            Some(Value::Str(String::new()))
+            Some(Value::Str(Default::default()))
         }
     }
 }
@@ -97,7 +97,7 @@ fn replace_all(text: &str, loc: Loc, vars: &Vars, problems: &mut Vec<Diagnostic>
         .replace_all(text, |caps: &regex::Captures<'_>| match caps.get(1) {
             None => "${".to_string(),
             Some(name) => match vars.get(name.as_str()).map(|n| &n.value) {
-                Some(Value::Str(s)) => s.clone(),
+                Some(Value::Str(s)) => s.to_string(),
                 Some(Value::Int(i)) => i.to_string(),
                 Some(Value::Float(f)) => f.to_string(),
                 Some(Value::Bool(b)) => b.to_string(),

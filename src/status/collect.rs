@@ -91,7 +91,7 @@ pub async fn collect(session: &Session, since: Duration) -> Result<StatusReport,
     let stack = session.stack.owner.clone();
     Ok(StatusReport::new(
         stack,
-        session.manifests.environment.clone(),
+        session.environment.clone(),
         reports,
     ))
 }

@@ -6,6 +6,7 @@
 //! serde-saphyr applied with `strict_booleans`, `leading_zero_numbers_as_strings` and
 //! `underscored_numbers_as_strings`, which the manifests were written against.
 
+use compact_str::CompactString;
 use granit_parser::{ScalarStyle, Tag};
 
 use super::Value;
@@ -69,19 +70,19 @@ pub(super) fn resolve(
     if let Wanted::Implicit = wanted {
         return match style {
             ScalarStyle::Plain => plain(text),
-            _ => Ok(Value::Str(text.into_owned())),
+            _ => Ok(Value::Str(compact(text))),
         };
     }
     let trimmed = text.trim_matches([' ', '\t', '\r', '\n']);
     match wanted {
-        Wanted::Implicit | Wanted::Str => Ok(Value::Str(text.into_owned())),
+        Wanted::Implicit | Wanted::Str => Ok(Value::Str(compact(text))),
         Wanted::Null => Ok(Value::Null),
         Wanted::Bool => core_bool(trimmed)
             .map(Value::Bool)
             .ok_or_else(|| format!("invalid boolean `{trimmed}` (expected true or false)")),
         Wanted::Int => integer(trimmed).ok_or_else(|| format!("invalid integer `{trimmed}`")),
         Wanted::Float => float(trimmed)?.ok_or_else(|| format!("invalid number `{trimmed}`")),
-        Wanted::Binary => binary(&text).map(Value::Str),
+        Wanted::Binary => binary(&text).map(|s| Value::Str(s.into())),
         Wanted::Unsupported => Err(format!(
             "unsupported tag `{}`",
             tag.map(Tag::original).unwrap_or_default()
@@ -104,13 +105,25 @@ fn plain(text: std::borrow::Cow<'_, str>) -> Result<Value, String> {
         .first()
         .is_some_and(|c| c.is_ascii_digit() || *c == b'.');
     if !starts_numeric || leading_zero(t) || t.contains('_') {
-        return Ok(Value::Str(text.into_owned()));
+        return Ok(Value::Str(compact(text)));
     }
     if let Some(value) = integer(t) {
         return Ok(value);
     }
-    Ok(float(t)?.unwrap_or_else(|| Value::Str(text.into_owned())))
+    Ok(float(t)?.unwrap_or_else(|| Value::Str(compact(text))))
 }
+
+/// A scalar's text as a string value: a short one inline, a long one keeping the buffer it
+/// was unescaped into, if any.
+fn compact(text: std::borrow::Cow<'_, str>) -> CompactString {
+    match text {
+        std::borrow::Cow::Owned(long) if long.len() > MAX_INLINE => long.into(),
+        text => CompactString::new(&text),
+    }
+}
+
+/// The longest string [`CompactString`] holds without an allocation.
+const MAX_INLINE: usize = std::mem::size_of::<CompactString>();
 
 /// The text a `!!binary` scalar encodes (line breaks and blanks in the base64 are ignored).
 fn binary(text: &str) -> Result<String, String> {

@@ -33,7 +33,7 @@ impl Json for NodeJson {
     ) -> T {
         let node = buffer.insert(Node {
             loc: Default::default(),
-            value: Value::Str(string.to_owned()),
+            value: Value::Str(string.into()),
         });
         f(node)
     }
