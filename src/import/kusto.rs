@@ -305,7 +305,7 @@ fn mapping(m: &Mapping, address: &str, notes: &mut Vec<String>) -> Node {
                 row = row.put(field, node);
             }
             for property in c.properties.keys() {
-                if !MAPPING_FIELDS.iter().any(|(p, _)| p == property) {
+                if !MAPPING_FIELDS.iter().any(|(p, _)| *p == property) {
                     notes.push(format!(
                         "{address}.mapping.{}: column {} has the property `{property}`, which manifests cannot express; it is left out, so the plan will show this mapping changing",
                         m.name, c.column

@@ -35,7 +35,7 @@ use crate::model::kusto::{
 use crate::model::{
     BatchingPolicy, CachingPolicy, QuerySchema, RetentionPolicy, UpdatePolicy, query_calls,
 };
-use crate::model::{ColumnType, MappingKind, PrincipalKind, PrincipalRef};
+use crate::model::{ColumnType, MappingKind, PrincipalKind, PrincipalRef, SmallMap};
 use crate::model::{Function, MaterializedView, Parameter, ParameterType, Timespan};
 
 mod quick;
@@ -111,11 +111,35 @@ pub struct Part {
     /// The schema's tables, functions and views; for the mappings and the script, a state
     /// holding only what they set at the database level.
     state: DatabaseState,
-    /// For the mappings and the script, a table for every table they name, with what they
-    /// set on it (the join drops the ones the schema does not list, as lease tables). Hashed:
-    /// the script names a table in several rows, and finding 10,000 similar names in an
-    /// ordered map was a fifth of reading the answers.
-    tables: HashMap<String, TableState>,
+    /// For the mappings, the mappings of every table they name; for the script, what it sets
+    /// on every table it names (the join drops the tables the schema does not list, as lease
+    /// tables). Hashed: the script names a table in several rows, and finding 10,000 similar
+    /// names in an ordered map was a fifth of reading the answers.
+    tables: PartTables,
+}
+
+/// What the mappings or the script set on each table they name: only that, not a whole
+/// [`TableState`] per table and per part (five times the size, about 13 MB at 10,000 tables).
+#[derive(Debug, Default)]
+enum PartTables {
+    /// The schema sets the tables themselves, in its state.
+    #[default]
+    None,
+    /// Each table's mappings, by [`Mapping::key`].
+    Mappings(HashMap<String, SmallMap<String, Mapping>>),
+    /// Each table's policies and principals.
+    Script(HashMap<String, ScriptedTable>),
+}
+
+/// What the schema script sets on one table.
+#[derive(Debug, Default)]
+struct ScriptedTable {
+    batching: Option<BatchingPolicy>,
+    streaming: Option<bool>,
+    retention: Option<RetentionPolicy>,
+    caching: Option<CachingPolicy>,
+    update_policies: Option<Vec<UpdatePolicy>>,
+    principals: BTreeMap<RoleKey, Option<String>>,
 }
 
 /// Reads the answer of one of the [`bulk_reads`].
@@ -129,16 +153,19 @@ pub fn read_part(db: &str, read: BulkRead, response: V1Response) -> Result<Part,
         name: db.to_string(),
         ..Default::default()
     };
-    let mut tables = HashMap::new();
-    match read {
-        BulkRead::Schema => read_schema(db, table, command, &mut state)?,
-        BulkRead::Mappings => read_mappings(table, command, &mut tables)?,
+    let tables = match read {
+        BulkRead::Schema => {
+            read_schema(db, table, command, &mut state)?;
+            PartTables::None
+        }
+        BulkRead::Mappings => PartTables::Mappings(read_mappings(table, command)?),
         BulkRead::Principals => {
             state.principals = principals(&table, command)?;
             state.directory = directory(&table);
+            PartTables::None
         }
-        BulkRead::Script => read_script(table, command, &mut state, &mut tables)?,
-    }
+        BulkRead::Script => PartTables::Script(read_script(table, command, &mut state)?),
+    };
     Ok(Part {
         read,
         state,
@@ -156,14 +183,15 @@ pub fn join_parts(db: &str, parts: Vec<Part>) -> Result<DatabaseState, ObserveEr
     let [
         Some(Part { mut state, .. }),
         Some(Part {
-            tables: mut mapped, ..
+            tables: PartTables::Mappings(mut mapped),
+            ..
         }),
         Some(Part {
             state: principals, ..
         }),
         Some(Part {
             state: script,
-            tables: mut scripted,
+            tables: PartTables::Script(mut scripted),
             ..
         }),
     ] = by_read
@@ -171,8 +199,8 @@ pub fn join_parts(db: &str, parts: Vec<Part>) -> Result<DatabaseState, ObserveEr
         return Err(err(&BulkRead::Schema.command(db), "a bulk read is missing"));
     };
     for (name, table) in state.tables.iter_mut() {
-        if let Some(from) = mapped.remove(name) {
-            table.mappings = from.mappings;
+        if let Some(mappings) = mapped.remove(name) {
+            table.mappings = mappings;
         }
         if let Some(from) = scripted.remove(name) {
             table.batching = from.batching;
@@ -193,17 +221,11 @@ pub fn join_parts(db: &str, parts: Vec<Part>) -> Result<DatabaseState, ObserveEr
 }
 
 /// The table `name` of a part being read: the mappings and the script are read without the
-/// schema, so every table they name gets one (see [`Part`]).
-fn part_table<'a>(tables: &'a mut HashMap<String, TableState>, name: &str) -> &'a mut TableState {
+/// schema, so every table they name gets an entry (see [`Part`]).
+fn part_table<'a, T: Default>(tables: &'a mut HashMap<String, T>, name: &str) -> &'a mut T {
     // Looked up before the entry API, which would copy the name for every row.
     if !tables.contains_key(name) {
-        tables.insert(
-            name.to_string(),
-            TableState {
-                name: name.to_string(),
-                ..Default::default()
-            },
-        );
+        tables.insert(name.to_string(), T::default());
     }
     match tables.get_mut(name) {
         Some(table) => table,
@@ -633,8 +655,8 @@ fn read_function(name: &str, f: &Value) -> Function {
 fn read_mappings(
     t: V1Table,
     command: &str,
-    tables: &mut HashMap<String, TableState>,
-) -> Result<(), ObserveError> {
+) -> Result<HashMap<String, SmallMap<String, Mapping>>, ObserveError> {
+    let mut tables: HashMap<String, SmallMap<String, Mapping>> = HashMap::new();
     let (name_i, kind_i, map_i, table_i) = (
         t.column_index("Name"),
         t.column_index("Kind"),
@@ -643,7 +665,7 @@ fn read_mappings(
     );
     for row in t.into_value_rows() {
         let row = row.as_slice();
-        let table = part_table(tables, text(row, table_i));
+        let mappings = part_table(&mut tables, text(row, table_i));
         let kind_text = text(row, kind_i);
         let kind = MappingKind::parse(kind_text)
             .ok_or_else(|| err(command, &format!("unknown mapping kind `{kind_text}`")))?;
@@ -657,9 +679,9 @@ fn read_mappings(
                     .map_err(|r| err(command, &format!("mapping `{name}`: {r}")))?
             }
         };
-        table.mappings.insert(mapping.key(), mapping);
+        mappings.insert(mapping.key(), mapping);
     }
-    Ok(())
+    Ok(tables)
 }
 
 /// A mapping cell in the plain shape the service lists for every table, read straight from its
@@ -747,8 +769,8 @@ fn read_script(
     t: V1Table,
     command: &str,
     state: &mut DatabaseState,
-    tables: &mut HashMap<String, TableState>,
-) -> Result<(), ObserveError> {
+) -> Result<HashMap<String, ScriptedTable>, ObserveError> {
+    let mut tables: HashMap<String, ScriptedTable> = HashMap::new();
     let column = t
         .column_index("DatabaseSchemaScript")
         .ok_or_else(|| err(command, "no DatabaseSchemaScript column"))?;
@@ -800,7 +822,7 @@ fn read_script(
                     }
                     PolicyTarget::Tables(targets) => {
                         for t in targets {
-                            let table = part_table(tables, &t.table);
+                            let table = part_table(&mut tables, &t.table);
                             let mut slots = Slots {
                                 batching: &mut table.batching,
                                 streaming: &mut table.streaming,
@@ -823,7 +845,7 @@ fn read_script(
                 ..
             } => {
                 change_roles(
-                    &mut part_table(tables, &t.table).principals,
+                    &mut part_table(&mut tables, &t.table).principals,
                     role.keyword(),
                     action,
                     &principals,
@@ -843,7 +865,7 @@ fn read_script(
             }
         }
     }
-    Ok(())
+    Ok(tables)
 }
 
 /// Whether observe reads a script row: a batching, streaming, retention, caching or update
@@ -1163,7 +1185,7 @@ mod tests {
             (t.docstring.as_str(), t.owner.as_deref(), t.folder.as_str()),
             ("Events", Some("gameplay"), "Game")
         );
-        assert_eq!(t.mappings["json:m"].columns[0].properties["Path"], "$.a");
+        assert_eq!(t.mappings["json:m"].columns[0].properties["Path"], *"$.a");
         assert_eq!(
             t.batching
                 .map(|b| (b.max_time.as_millis(), b.max_items, b.max_raw_size_mb)),

@@ -493,7 +493,7 @@ mod tests {
             })
         );
         let mapping = &t.mappings["json:gameplay_json_mapping"];
-        assert_eq!(mapping.columns[0].properties["Path"], "$.playerId");
+        assert_eq!(mapping.columns[0].properties["Path"], *"$.playerId");
         assert_eq!(mapping.columns[4].datatype, Some(ColumnType::DateTime));
         let admins: Vec<(&RoleKey, &Option<String>)> = db.principals.iter().collect();
         assert_eq!(admins.len(), 1);

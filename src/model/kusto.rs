@@ -263,7 +263,7 @@ impl Mapping {
                         "Properties".into(),
                         c.properties
                             .iter()
-                            .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+                            .map(|(k, v)| (k.to_string(), serde_json::Value::String(v.to_string())))
                             .collect::<serde_json::Map<_, _>>()
                             .into(),
                     );

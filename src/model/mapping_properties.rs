@@ -6,11 +6,14 @@
 //! 27 MB for the declared mappings and as much again for the observed ones. The list keeps the
 //! map's behaviour (one value per key, keys in order, serialised as a JSON object).
 
+use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
 
-/// Property name to value, one per name, kept sorted by name.
+/// Property name to value, one per name, kept sorted by name. Names and values are short
+/// (`Path`, `$.device`): held inline, not each in an allocation of its own (two per mapped
+/// column, in the observed and the desired state).
 #[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct MappingProperties(Vec<(String, String)>);
+pub struct MappingProperties(Vec<(CompactString, CompactString)>);
 
 impl MappingProperties {
     /// No properties.
@@ -23,31 +26,37 @@ impl MappingProperties {
     }
 
     /// Sets `key` to `value`, replacing a value it had.
-    pub fn insert(&mut self, key: String, value: String) {
+    pub fn insert(&mut self, key: impl Into<CompactString>, value: impl Into<CompactString>) {
+        let key = key.into();
         match self.position(&key) {
-            Ok(i) => self.0[i].1 = value,
-            Err(i) => self.add_at(i, key, value),
+            Ok(i) => self.0[i].1 = value.into(),
+            Err(i) => self.add_at(i, key, value.into()),
         }
     }
 
     /// Sets `key` to `value` unless it already has one.
-    pub fn insert_if_absent(&mut self, key: String, value: String) {
+    pub fn insert_if_absent(
+        &mut self,
+        key: impl Into<CompactString>,
+        value: impl Into<CompactString>,
+    ) {
+        let key = key.into();
         if let Err(i) = self.position(&key) {
-            self.add_at(i, key, value);
+            self.add_at(i, key, value.into());
         }
     }
 
     /// Adds a property, growing the list by exactly one: a column mapping has one or two
     /// properties, and a vector's usual first growth to four pairs cost 144 unused bytes per
     /// column, about 14 MB for the observed and the desired state of 10,000 tables of 5 columns.
-    fn add_at(&mut self, i: usize, key: String, value: String) {
+    fn add_at(&mut self, i: usize, key: CompactString, value: CompactString) {
         self.0.reserve_exact(1);
         self.0.insert(i, (key, value));
     }
 
     /// The value of `key`.
-    pub fn get(&self, key: &str) -> Option<&String> {
-        self.position(key).ok().map(|i| &self.0[i].1)
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.position(key).ok().map(|i| self.0[i].1.as_str())
     }
 
     /// Whether `key` has a value.
@@ -56,13 +65,13 @@ impl MappingProperties {
     }
 
     /// The names, in order.
-    pub fn keys(&self) -> impl Iterator<Item = &String> {
-        self.0.iter().map(|(k, _)| k)
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(|(k, _)| k.as_str())
     }
 
     /// Name and value pairs, in name order.
-    pub fn iter(&self) -> impl Iterator<Item = (&String, &String)> {
-        self.0.iter().map(|(k, v)| (k, v))
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
     }
 
     /// Whether there are none.
@@ -72,10 +81,10 @@ impl MappingProperties {
 }
 
 impl std::ops::Index<&str> for MappingProperties {
-    type Output = String;
+    type Output = str;
 
     /// The value of a property that must be there (tests and callers that checked first).
-    fn index(&self, key: &str) -> &String {
+    fn index(&self, key: &str) -> &str {
         match self.get(key) {
             Some(value) => value,
             None => panic!("no mapping property `{key}`"),
@@ -119,26 +128,23 @@ mod tests {
     #[test]
     fn holds_room_for_its_properties_only() {
         let mut p = MappingProperties::new();
-        p.insert("Path".into(), "$.a".into());
+        p.insert("Path", "$.a");
         assert_eq!(p.0.capacity(), 1);
-        p.insert_if_absent("Transform".into(), "t".into());
-        p.insert("Path".into(), "$.b".into());
+        p.insert_if_absent("Transform", "t");
+        p.insert("Path", "$.b");
         assert_eq!(p.0.capacity(), 2);
     }
 
     #[test]
     fn behaves_as_a_sorted_map() {
         let mut p = MappingProperties::new();
-        p.insert("Transform".into(), "t".into());
-        p.insert("Path".into(), "$.a".into());
-        p.insert("Path".into(), "$.b".into());
-        p.insert_if_absent("Path".into(), "$.c".into());
-        p.insert_if_absent("Field".into(), "f".into());
-        assert_eq!(
-            p.keys().map(String::as_str).collect::<Vec<_>>(),
-            ["Field", "Path", "Transform"]
-        );
-        assert_eq!(p["Path"], "$.b");
+        p.insert("Transform", "t");
+        p.insert("Path", "$.a");
+        p.insert("Path", "$.b");
+        p.insert_if_absent("Path", "$.c");
+        p.insert_if_absent("Field", "f");
+        assert_eq!(p.keys().collect::<Vec<_>>(), ["Field", "Path", "Transform"]);
+        assert_eq!(&p["Path"], "$.b");
         assert_eq!(p.get("Ordinal"), None);
         let json = serde_json::to_string(&p).expect("serialises");
         assert_eq!(json, r#"{"Field":"f","Path":"$.b","Transform":"t"}"#);

@@ -6,7 +6,6 @@
 //! serde-saphyr applied with `strict_booleans`, `leading_zero_numbers_as_strings` and
 //! `underscored_numbers_as_strings`, which the manifests were written against.
 
-use compact_str::CompactString;
 use granit_parser::{ScalarStyle, Tag};
 
 use super::Value;
@@ -70,12 +69,12 @@ pub(super) fn resolve(
     if let Wanted::Implicit = wanted {
         return match style {
             ScalarStyle::Plain => plain(text),
-            _ => Ok(Value::Str(compact(text))),
+            _ => Ok(Value::Str(text.into())),
         };
     }
     let trimmed = text.trim_matches([' ', '\t', '\r', '\n']);
     match wanted {
-        Wanted::Implicit | Wanted::Str => Ok(Value::Str(compact(text))),
+        Wanted::Implicit | Wanted::Str => Ok(Value::Str(text.into())),
         Wanted::Null => Ok(Value::Null),
         Wanted::Bool => core_bool(trimmed)
             .map(Value::Bool)
@@ -105,25 +104,14 @@ fn plain(text: std::borrow::Cow<'_, str>) -> Result<Value, String> {
         .first()
         .is_some_and(|c| c.is_ascii_digit() || *c == b'.');
     if !starts_numeric || leading_zero(t) || t.contains('_') {
-        return Ok(Value::Str(compact(text)));
+        return Ok(Value::Str(text.into()));
     }
     if let Some(value) = integer(t) {
         return Ok(value);
     }
-    Ok(float(t)?.unwrap_or_else(|| Value::Str(compact(text))))
+    // Short texts are held inline; a long one unescaped into a buffer keeps that buffer.
+    Ok(float(t)?.unwrap_or_else(|| Value::Str(text.into())))
 }
-
-/// A scalar's text as a string value: a short one inline, a long one keeping the buffer it
-/// was unescaped into, if any.
-fn compact(text: std::borrow::Cow<'_, str>) -> CompactString {
-    match text {
-        std::borrow::Cow::Owned(long) if long.len() > MAX_INLINE => long.into(),
-        text => CompactString::new(&text),
-    }
-}
-
-/// The longest string [`CompactString`] holds without an allocation.
-const MAX_INLINE: usize = std::mem::size_of::<CompactString>();
 
 /// The text a `!!binary` scalar encodes (line breaks and blanks in the base64 are ignored).
 fn binary(text: &str) -> Result<String, String> {

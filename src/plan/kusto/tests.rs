@@ -1690,9 +1690,7 @@ fn changes_carry_their_states_as_json_objects() {
             .values_mut()
             .next()
             .expect("the gameplay mapping");
-        mapping.columns[3]
-            .properties
-            .insert("Path".into(), "$.points".into());
+        mapping.columns[3].properties.insert("Path", "$.points");
         table.principals.insert(
             RoleKey {
                 role: "ingestors".into(),
