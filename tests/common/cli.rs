@@ -87,6 +87,19 @@ pub fn kustoplan(sandbox: &Path, args: &[&str]) -> Run {
     kustoplan_in(&super::repo(), Some(sandbox), args)
 }
 
+/// [`kustoplan`] off the test's runtime (on a blocking thread), so that the sandboxes the test
+/// serves on that runtime answer meanwhile.
+pub async fn kustoplan_beside(sandbox: &Path, args: &[&str]) -> Run {
+    let sandbox = sandbox.to_path_buf();
+    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        kustoplan(&sandbox, &args)
+    })
+    .await
+    .expect("kustoplan's thread ended")
+}
+
 /// Runs kustoplan in the directory `cwd`, with the built-in sandbox in `sandbox` or, given
 /// none, where kustoplan keeps it by default (`KUSTOPLAN_SANDBOX_DIR` unset), without colours
 /// or an environment from the caller's shell: for the tests of relative paths and defaults.

@@ -9,7 +9,7 @@ use crate::common;
 
 use std::path::Path;
 
-use common::cli::{Run, edit, gameplay_copy, kustoplan};
+use common::cli::{Run, edit, gameplay_copy, kustoplan, kustoplan_beside};
 use common::yaml_json;
 
 const SINK: &str = "connect.main.connector.gameplay-kusto-sink";
@@ -332,21 +332,13 @@ async fn a_refused_apply_validates_nothing_and_an_accepted_one_validates_once() 
     let var = format!("connect_url={}", connect.url());
     let sandbox = tempfile::tempdir().expect("tempdir");
     let apply = |stack: &Path| {
-        let (sandbox, stack, var) = (
-            sandbox.path().to_path_buf(),
-            stack.to_path_buf(),
-            var.clone(),
-        );
-        tokio::task::spawn_blocking(move || {
-            kustoplan(
-                &sandbox,
-                &["apply", path(&stack), "--auto-approve", "--var", &var],
-            )
-        })
+        let args = ["apply", path(stack), "--auto-approve", "--var", &var].map(str::to_string);
+        let sandbox = sandbox.path().to_path_buf();
+        async move { kustoplan_beside(&sandbox, &args.each_ref().map(String::as_str)).await }
     };
 
     let managed = managed_stack("strimzi");
-    let refused = apply(managed.path()).await.expect("join");
+    let refused = apply(managed.path()).await;
     assert_eq!(refused.code, 1, "{}", refused.all());
     assert!(
         refused
@@ -358,7 +350,7 @@ async fn a_refused_apply_validates_nothing_and_an_accepted_one_validates_once() 
     assert_eq!(connect.stats().route(VALIDATE), 0, "{}", refused.all());
 
     let own = gameplay_copy();
-    let applied = apply(own.path()).await.expect("join");
+    let applied = apply(own.path()).await;
     assert_eq!(applied.code, 0, "{}", applied.all());
     assert!(
         applied.stdout.contains(SINK),

@@ -4,7 +4,7 @@
 
 use crate::common;
 
-use common::cli::{gameplay_copy, kustoplan};
+use common::cli::{gameplay_copy, kustoplan, kustoplan_beside};
 
 use common::sandbox::{KustoServer, stack_head};
 use kustoplan::sandbox::kusto::Faults;
@@ -45,12 +45,7 @@ async fn a_table_created_by_a_cut_script_is_owned_and_can_be_pruned() {
         drop_script_after: Some(1),
         ..Faults::default()
     });
-    let cut = {
-        let (s, d) = (s.clone(), d.clone());
-        tokio::task::spawn_blocking(move || kustoplan(&s, &["apply", &d, "--auto-approve"]))
-            .await
-            .expect("join")
-    };
+    let cut = kustoplan_beside(&s, &["apply", &d, "--auto-approve"]).await;
     assert_eq!(cut.code, 1, "{}\n{}", cut.stdout, cut.stderr);
     cut.assert_stdout_contains(
         r#".create table Events (Id:string) with (docstring = "[kustoplan:events]")"#,
@@ -60,12 +55,7 @@ async fn a_table_created_by_a_cut_script_is_owned_and_can_be_pruned() {
     // The table is no longer declared: only the marker written with the create lets prune see
     // that this stack owns it.
     std::fs::write(stack.path().join("stack.yaml"), &head).expect("write");
-    let plan = {
-        let (s, d) = (s.clone(), d.clone());
-        tokio::task::spawn_blocking(move || kustoplan(&s, &["plan", &d, "--detailed-exitcode"]))
-            .await
-            .expect("join")
-    };
+    let plan = kustoplan_beside(&s, &["plan", &d, "--detailed-exitcode"]).await;
     assert_eq!(plan.code, 2, "{}\n{}", plan.stdout, plan.stderr);
     plan.assert_stdout_contains("  - kusto.gamedb.table.Events [data-loss]\n");
 }
@@ -130,31 +120,31 @@ async fn a_function_created_by_a_cut_script_is_owned_and_pruned_only_with_prune(
     );
     let run = |args: &'static [&'static str]| {
         let (s, d) = (s.clone(), d.clone());
-        tokio::task::spawn_blocking(move || {
+        async move {
             let mut all = args.to_vec();
             all.insert(1, &d);
-            kustoplan(&s, &all)
-        })
+            kustoplan_beside(&s, &all).await
+        }
     };
 
     server.set_faults(Faults {
         drop_script_after: Some(1),
         ..Faults::default()
     });
-    let cut = run(&["apply", "--auto-approve"]).await.expect("join");
+    let cut = run(&["apply", "--auto-approve"]).await;
     assert_eq!(cut.code, 1, "{}\n{}", cut.stdout, cut.stderr);
     cut.assert_stdout_contains(
         ".create-or-alter function with (docstring = \"[kustoplan:events]\") Recent(n:long)",
     );
     server.set_faults(Faults::default());
-    let replan = run(&["plan", "--detailed-exitcode"]).await.expect("join");
+    let replan = run(&["plan", "--detailed-exitcode"]).await;
     replan.assert_no_changes_because("the cut script created the function");
 
     std::fs::write(stack.path().join("stack.yaml"), head(false)).expect("write");
-    let kept = run(&["plan", "--detailed-exitcode"]).await.expect("join");
+    let kept = run(&["plan", "--detailed-exitcode"]).await;
     kept.assert_no_changes_because("without prune an undeclared function is left alone");
     std::fs::write(stack.path().join("stack.yaml"), head(true)).expect("write");
-    let plan = run(&["plan", "--detailed-exitcode"]).await.expect("join");
+    let plan = run(&["plan", "--detailed-exitcode"]).await;
     assert_eq!(plan.code, 2, "{}\n{}", plan.stdout, plan.stderr);
     plan.assert_stdout_contains("  - kusto.gamedb.function.Recent [data-loss]\n");
 }

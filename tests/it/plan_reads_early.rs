@@ -7,7 +7,7 @@ use crate::common;
 
 use std::path::Path;
 
-use common::cli::{Run, gameplay_copy, kustoplan, kustoplan_at, write_stack};
+use common::cli::{gameplay_copy, kustoplan_at, kustoplan_beside, write_stack};
 use common::sandbox::{KustoServer, SCALE_STACK};
 
 /// The Connect request that lists every connector with its config and status.
@@ -17,20 +17,6 @@ fn path(dir: &Path) -> &str {
     dir.to_str().expect("utf-8 path")
 }
 
-/// Runs kustoplan off the test's runtime, which serves the Connect sandbox meanwhile.
-async fn run(sandbox: &Path, args: &[&str]) -> Run {
-    let (sandbox, args) = (
-        sandbox.to_path_buf(),
-        args.iter().map(|a| a.to_string()).collect::<Vec<_>>(),
-    );
-    tokio::task::spawn_blocking(move || {
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        kustoplan(&sandbox, &args)
-    })
-    .await
-    .expect("join")
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_plan_lists_a_live_connect_cluster_once_and_before_validation_ends() {
     let connect = common::sandbox::connect_server().await;
@@ -38,7 +24,7 @@ async fn a_plan_lists_a_live_connect_cluster_once_and_before_validation_ends() {
     let sandbox = tempfile::tempdir().expect("tempdir");
     let stack = gameplay_copy();
 
-    let plan = run(sandbox.path(), &["plan", path(stack.path()), "--var", &var]).await;
+    let plan = kustoplan_beside(sandbox.path(), &["plan", path(stack.path()), "--var", &var]).await;
     assert_eq!(plan.code, 0, "{}", plan.all());
     assert!(
         plan.stdout.contains("gameplay-kusto-sink"),
@@ -64,7 +50,8 @@ async fn a_plan_lists_a_live_connect_cluster_once_and_before_validation_ends() {
     let mut docs: Vec<String> = (0..2000).map(|i| table(&format!("T{i}"))).collect();
     docs.extend([table("Extra"), table("Extra")]);
     std::fs::write(stack.path().join("again.yaml"), docs.join("---\n")).expect("write");
-    let refused = run(sandbox.path(), &["plan", path(stack.path()), "--var", &var]).await;
+    let refused =
+        kustoplan_beside(sandbox.path(), &["plan", path(stack.path()), "--var", &var]).await;
     assert_eq!(refused.code, 1, "{}", refused.all());
     assert!(refused.stdout.is_empty(), "{}", refused.stdout);
     assert!(
@@ -123,7 +110,7 @@ async fn status_sends_only_its_own_reads() {
     let var = format!("connect_url={}", connect.url());
     let sandbox = tempfile::tempdir().expect("tempdir");
     let gameplay = gameplay_copy();
-    let status = run(
+    let status = kustoplan_beside(
         sandbox.path(),
         &["status", path(gameplay.path()), "--var", &var],
     )

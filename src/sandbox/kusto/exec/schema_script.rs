@@ -24,10 +24,14 @@ pub(super) fn show(
         name,
         database(state, name)?,
         options,
-    )))
+    )?))
 }
 
-fn rows(name: &str, db: &Database, options: SchemaScriptOptions) -> Vec<String> {
+fn rows(
+    name: &str,
+    db: &Database,
+    options: SchemaScriptOptions,
+) -> Result<Vec<String>, KustoError> {
     let mut out = Vec::new();
     for t in db.tables.values() {
         let columns: Vec<(&str, _)> = t.columns.iter().map(|c| (c.name.as_str(), c.ty)).collect();
@@ -41,8 +45,14 @@ fn rows(name: &str, db: &Database, options: SchemaScriptOptions) -> Vec<String> 
     if options.include_ingestion_mappings {
         for t in db.tables.values() {
             for m in &t.mappings {
-                // Stored mappings were validated JSON on the way in.
-                let json = serde_json::from_str(&m.mapping).unwrap_or(Value::Null);
+                // Stored mappings were validated JSON on the way in: one that is not is a
+                // broken state, never printed as a `null` mapping.
+                let json: Value = serde_json::from_str(&m.mapping).map_err(|e| {
+                    KustoError::internal(format!(
+                        "the stored mapping '{}' of table '{}' is not JSON: {e}",
+                        m.name, t.name
+                    ))
+                })?;
                 out.push(
                     render::create_or_alter_mapping(&t.name, m.kind, &m.name, &json).to_string(),
                 );
@@ -102,7 +112,7 @@ fn rows(name: &str, db: &Database, options: SchemaScriptOptions) -> Vec<String> 
             });
         }
     }
-    out
+    Ok(out)
 }
 
 /// The policies of one table or database.
@@ -150,6 +160,41 @@ fn principals<'a, R: Copy + 'a>(
         out.push(
             render::add_principal_fqns(scope(a.role), std::slice::from_ref(&a.fqn), notes)
                 .to_string(),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sandbox::kusto::{Caller, KustoSandbox};
+
+    #[test]
+    fn a_stored_mapping_that_is_not_json_is_an_error_not_a_null_mapping() {
+        let sandbox = KustoSandbox::in_memory(&["db".to_string()]).expect("sandbox");
+        let admin = Caller::cluster_admin("aaduser=root@x");
+        for csl in [
+            ".create table T (A: long)",
+            r#".create table T ingestion json mapping 'm' '[{"column":"A","Properties":{"Path":"$.a"}}]'"#,
+        ] {
+            sandbox.execute("db", csl, &admin).expect(csl);
+        }
+        let mut state = sandbox.state();
+        let options = SchemaScriptOptions::default();
+        let rows = show(&state, "db", options)
+            .expect("a valid state")
+            .rows
+            .len();
+        assert!(rows >= 2, "the table and its mapping: {rows} rows");
+
+        let db = state.databases.get_mut("db").expect("db");
+        let table = db.tables.get_mut("T").expect("T");
+        table.mappings[0].mapping = "[{".to_string();
+        let err = show(&state, "db", options).expect_err("a mapping that is not JSON");
+        assert!(
+            err.to_string()
+                .contains("the stored mapping 'm' of table 'T' is not JSON"),
+            "{err}"
         );
     }
 }
