@@ -120,10 +120,9 @@ pub struct Part {
 
 /// What the mappings or the script set on each table they name: only that, not a whole
 /// [`TableState`] per table and per part (five times the size, about 13 MB at 10,000 tables).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 enum PartTables {
     /// The schema sets the tables themselves, in its state.
-    #[default]
     None,
     /// Each table's mappings, by [`Mapping::key`].
     Mappings(HashMap<String, SmallMap<String, Mapping>>),

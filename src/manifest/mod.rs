@@ -85,32 +85,12 @@ impl Manifests {
     /// own: a session keeps only what it derived from them, and freeing the tables of a large
     /// stack one allocation at a time (a few tens of megabytes at 10,000 tables) is work the
     /// plan need not wait for.
-    pub fn into_sources(self) -> (SourceMap, Option<String>) {
-        let Manifests {
-            sources,
-            environment,
-            stack,
-            databases,
-            tables,
-            functions,
-            materialized_views,
-            topics,
-            sinks,
-            broken,
-        } = self;
-        let documents = (
-            stack,
-            databases,
-            tables,
-            functions,
-            materialized_views,
-            topics,
-            sinks,
-            broken,
-        );
+    pub fn into_sources(mut self) -> (SourceMap, Option<String>) {
+        let sources = std::mem::take(&mut self.sources);
+        let environment = self.environment.take();
         let freeing = std::thread::Builder::new()
             .name("free-documents".to_string())
-            .spawn(move || drop(documents));
+            .spawn(move || drop(self));
         // Without a thread of their own, they were freed here, with the closure that held them.
         drop(freeing);
         (sources, environment)

@@ -87,6 +87,11 @@ pub fn kustoplan(sandbox: &Path, args: &[&str]) -> Run {
     kustoplan_in(&super::repo(), Some(sandbox), args)
 }
 
+/// A directory's path as a command-line argument.
+pub fn arg(dir: &Path) -> &str {
+    dir.to_str().expect("utf-8 path")
+}
+
 /// [`kustoplan`] off the test's runtime (on a blocking thread), so that the sandboxes the test
 /// serves on that runtime answer meanwhile.
 pub async fn kustoplan_beside(sandbox: &Path, args: &[&str]) -> Run {

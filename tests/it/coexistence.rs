@@ -9,7 +9,7 @@ use crate::common;
 
 use std::path::Path;
 
-use common::cli::{Run, edit, gameplay_copy, kustoplan, kustoplan_beside};
+use common::cli::{Run, arg, edit, gameplay_copy, kustoplan, kustoplan_beside};
 use common::yaml_json;
 
 const SINK: &str = "connect.main.connector.gameplay-kusto-sink";
@@ -39,17 +39,13 @@ fn managed_stack(manager: &str) -> tempfile::TempDir {
     managed_stack_labelled(manager, manager == "strimzi")
 }
 
-fn path(dir: &Path) -> &str {
-    dir.to_str().expect("utf-8 path")
-}
-
 /// Applies everything but the connectors, as the README tells users of a managed cluster to.
 fn apply_all_but_connectors(sandbox: &Path, stack: &Path) -> Run {
     kustoplan(
         sandbox,
         &[
             "apply",
-            path(stack),
+            arg(stack),
             "--auto-approve",
             "--target",
             "kusto.*",
@@ -64,7 +60,7 @@ fn apply_refuses_the_connector_changes_of_a_strimzi_cluster_and_changes_nothing(
     let stack = managed_stack("strimzi");
     let sandbox = tempfile::tempdir().expect("tempdir");
     let run = |args: &[&str]| kustoplan(sandbox.path(), args);
-    let plan = run(&["plan", path(stack.path())]);
+    let plan = run(&["plan", arg(stack.path())]);
     assert_eq!(plan.code, 0, "{}", plan.all());
     assert!(plan.stdout.contains(SINK), "{}", plan.stdout);
     plan.assert_stdout_contains("Connect cluster `main` is managed by Strimzi (KafkaConnector resources): apply refuses its 1 connector change");
@@ -72,7 +68,7 @@ fn apply_refuses_the_connector_changes_of_a_strimzi_cluster_and_changes_nothing(
         "1 connector change is refused: another tool manages its Connect cluster.",
     );
 
-    let refused = run(&["apply", path(stack.path()), "--auto-approve"]);
+    let refused = run(&["apply", arg(stack.path()), "--auto-approve"]);
     assert_eq!(refused.code, 1, "{}", refused.all());
     assert!(
         refused.stderr.contains(&format!(
@@ -86,7 +82,7 @@ fn apply_refuses_the_connector_changes_of_a_strimzi_cluster_and_changes_nothing(
         "{}",
         refused.stderr
     );
-    let again = run(&["plan", path(stack.path())]);
+    let again = run(&["plan", arg(stack.path())]);
     assert_eq!(
         again.stdout, plan.stdout,
         "a refused apply must change nothing"
@@ -94,7 +90,7 @@ fn apply_refuses_the_connector_changes_of_a_strimzi_cluster_and_changes_nothing(
 
     let rest = apply_all_but_connectors(sandbox.path(), stack.path());
     assert_eq!(rest.code, 0, "{}", rest.all());
-    let left = run(&["plan", path(stack.path()), "--format", "json"]);
+    let left = run(&["plan", arg(stack.path()), "--format", "json"]);
     let left: serde_json::Value = serde_json::from_str(&left.stdout).expect("json plan");
     let addresses: Vec<&str> = left["changes"]
         .as_array()
@@ -113,7 +109,7 @@ fn a_cluster_managed_by_another_tool_is_flagged_in_the_pull_request_comment() {
     let sandbox = tempfile::tempdir().expect("tempdir");
     let md = kustoplan(
         sandbox.path(),
-        &["plan", path(stack.path()), "--format", "markdown"],
+        &["plan", arg(stack.path()), "--format", "markdown"],
     );
     assert_eq!(md.code, 0, "{}", md.all());
     md.assert_stdout_contains("> [!CAUTION]\n> Connect cluster `main` is managed by a tool other than kustoplan: apply refuses its 1 connector change");
@@ -129,7 +125,7 @@ fn restart_failed_leaves_the_tasks_of_a_managed_cluster_to_its_manager() {
         sandbox.path(),
         &[
             "apply",
-            path(stack.path()),
+            arg(stack.path()),
             "--auto-approve",
             "--restart-failed",
             "--target",
@@ -166,9 +162,9 @@ fn export_strimzi_writes_the_planned_connector_as_a_kafka_connector_resource() {
     let stack = managed_stack("strimzi");
     let sandbox = tempfile::tempdir().expect("tempdir");
     let out = tempfile::tempdir().expect("tempdir");
-    let out_path = path(out.path());
+    let out_path = arg(out.path());
     let export = |extra: &[&str]| {
-        let mut args = vec!["export", "strimzi", path(stack.path()), "--out", out_path];
+        let mut args = vec!["export", "strimzi", arg(stack.path()), "--out", out_path];
         args.extend_from_slice(extra);
         kustoplan(sandbox.path(), &args)
     };
@@ -188,7 +184,7 @@ fn export_strimzi_writes_the_planned_connector_as_a_kafka_connector_resource() {
     assert_eq!(resource["spec"]["state"], "running");
     let plan = kustoplan(
         sandbox.path(),
-        &["plan", path(stack.path()), "--format", "json"],
+        &["plan", arg(stack.path()), "--format", "json"],
     );
     let mut planned = planned_config(&plan);
     assert_eq!(
@@ -233,10 +229,10 @@ fn export_removes_only_the_files_it_wrote_for_connectors_no_longer_declared() {
     let stack = managed_stack("strimzi");
     let sandbox = tempfile::tempdir().expect("tempdir");
     let out = tempfile::tempdir().expect("tempdir");
-    let out_path = path(out.path());
+    let out_path = arg(out.path());
     let written = kustoplan(
         sandbox.path(),
-        &["export", "strimzi", path(stack.path()), "--out", out_path],
+        &["export", "strimzi", arg(stack.path()), "--out", out_path],
     );
     assert_eq!(written.code, 0, "{}", written.all());
     let foreign = out.path().join("main/kafka-connect.yaml");
@@ -252,7 +248,7 @@ fn export_removes_only_the_files_it_wrote_for_connectors_no_longer_declared() {
     .expect("write");
     let pruned = kustoplan(
         sandbox.path(),
-        &["export", "strimzi", path(stack.path()), "--out", out_path],
+        &["export", "strimzi", arg(stack.path()), "--out", out_path],
     );
     assert_eq!(pruned.code, 0, "{}", pruned.all());
     pruned.assert_stdout_contains(&format!("removed {}", out.path().join(EXPORTED).display()));
@@ -276,9 +272,9 @@ fn a_sink_name_kubernetes_refuses_is_an_error_and_nothing_is_written() {
         &[
             "export",
             "strimzi",
-            path(stack.path()),
+            arg(stack.path()),
             "--out",
-            path(out.path()),
+            arg(out.path()),
         ],
     );
     assert_eq!(run.code, 1, "{}", run.all());
@@ -300,7 +296,7 @@ fn a_sink_name_kubernetes_refuses_is_an_error_and_nothing_is_written() {
 fn a_strimzi_label_on_a_cluster_kustoplan_manages_is_an_error_at_its_line() {
     let stack = managed_stack_labelled("kustoplan", true);
     let sandbox = tempfile::tempdir().expect("tempdir");
-    let run = kustoplan(sandbox.path(), &["validate", path(stack.path())]);
+    let run = kustoplan(sandbox.path(), &["validate", arg(stack.path())]);
     assert_eq!(run.code, 1, "{}", run.all());
     assert!(
         run.stderr.contains(
@@ -332,7 +328,7 @@ async fn a_refused_apply_validates_nothing_and_an_accepted_one_validates_once() 
     let var = format!("connect_url={}", connect.url());
     let sandbox = tempfile::tempdir().expect("tempdir");
     let apply = |stack: &Path| {
-        let args = ["apply", path(stack), "--auto-approve", "--var", &var].map(str::to_string);
+        let args = ["apply", arg(stack), "--auto-approve", "--var", &var].map(str::to_string);
         let sandbox = sandbox.path().to_path_buf();
         async move { kustoplan_beside(&sandbox, &args.each_ref().map(String::as_str)).await }
     };

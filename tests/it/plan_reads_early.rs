@@ -5,16 +5,25 @@
 
 use crate::common;
 
-use std::path::Path;
-
-use common::cli::{gameplay_copy, kustoplan_at, kustoplan_beside, write_stack};
+use common::cli::{arg, gameplay_copy, kustoplan_at, kustoplan_beside, write_stack};
 use common::sandbox::{KustoServer, SCALE_STACK};
 
 /// The Connect request that lists every connector with its config and status.
 const LIST: &str = "GET /connectors";
 
-fn path(dir: &Path) -> &str {
-    dir.to_str().expect("utf-8 path")
+/// `count` Table documents `T0`, `T1`, ... of one int column in `database`: a stack large
+/// enough that checking it takes far longer than sending a read (a refused plan does not wait
+/// for its early reads; with a few tables it could end before a read was sent).
+fn many_tables(database: &str, count: usize) -> Vec<String> {
+    (0..count)
+        .map(|i| table(database, &format!("T{i}")))
+        .collect()
+}
+
+fn table(database: &str, name: &str) -> String {
+    format!(
+        "kind: Table\nname: {name}\ndatabase: {database}\ncolumns:\n  - {{name: A, type: int}}\n"
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -24,7 +33,7 @@ async fn a_plan_lists_a_live_connect_cluster_once_and_before_validation_ends() {
     let sandbox = tempfile::tempdir().expect("tempdir");
     let stack = gameplay_copy();
 
-    let plan = kustoplan_beside(sandbox.path(), &["plan", path(stack.path()), "--var", &var]).await;
+    let plan = kustoplan_beside(sandbox.path(), &["plan", arg(stack.path()), "--var", &var]).await;
     assert_eq!(plan.code, 0, "{}", plan.all());
     assert!(
         plan.stdout.contains("gameplay-kusto-sink"),
@@ -39,19 +48,12 @@ async fn a_plan_lists_a_live_connect_cluster_once_and_before_validation_ends() {
     );
 
     // A table declared twice is refused by validation, after the documents were read: the
-    // list went out already, and only the problem is reported. With enough other tables that
-    // checking them takes far longer than sending the list (a refused plan does not wait for
-    // its early reads: with a few tables it could end before the list was sent).
-    let table = |name: &str| {
-        format!(
-            "kind: Table\nname: {name}\ndatabase: gamedb\ncolumns:\n  - {{name: A, type: int}}\n"
-        )
-    };
-    let mut docs: Vec<String> = (0..2000).map(|i| table(&format!("T{i}"))).collect();
-    docs.extend([table("Extra"), table("Extra")]);
+    // list went out already, and only the problem is reported.
+    let mut docs = many_tables("gamedb", 2000);
+    docs.extend([table("gamedb", "Extra"), table("gamedb", "Extra")]);
     std::fs::write(stack.path().join("again.yaml"), docs.join("---\n")).expect("write");
     let refused =
-        kustoplan_beside(sandbox.path(), &["plan", path(stack.path()), "--var", &var]).await;
+        kustoplan_beside(sandbox.path(), &["plan", arg(stack.path()), "--var", &var]).await;
     assert_eq!(refused.code, 1, "{}", refused.all());
     assert!(refused.stdout.is_empty(), "{}", refused.stdout);
     assert!(
@@ -85,19 +87,14 @@ async fn status_sends_only_its_own_reads() {
     let kusto = KustoServer::start(&["scaledb"]).await;
     let local = tempfile::tempdir().expect("tempdir");
     let stack = tempfile::tempdir().expect("tempdir");
-    // Enough tables that checking them takes longer than sending a read: an early read would
-    // certainly have gone out before status ends.
+    // An early read would certainly have gone out before status ends.
     let mut docs = vec![
         SCALE_STACK.to_string(),
         "kind: Database\nname: scaledb\n".to_string(),
     ];
-    docs.extend((0..2000).map(|i| {
-        format!(
-            "kind: Table\nname: T{i}\ndatabase: scaledb\ncolumns:\n  - {{name: A, type: int}}\n"
-        )
-    }));
+    docs.extend(many_tables("scaledb", 2000));
     write_stack(stack.path(), &docs);
-    let status = kustoplan_at(&kusto.url(), local.path(), &["status", path(stack.path())]).await;
+    let status = kustoplan_at(&kusto.url(), local.path(), &["status", arg(stack.path())]).await;
     assert_eq!(status.code, 0, "{}", status.all());
     assert_eq!(
         kusto.stats().mgmt,
@@ -112,7 +109,7 @@ async fn status_sends_only_its_own_reads() {
     let gameplay = gameplay_copy();
     let status = kustoplan_beside(
         sandbox.path(),
-        &["status", path(gameplay.path()), "--var", &var],
+        &["status", arg(gameplay.path()), "--var", &var],
     )
     .await;
     assert!(
@@ -131,20 +128,14 @@ async fn a_plan_reads_kusto_before_its_tables_are_typed() {
     let kusto = KustoServer::start(&["scaledb"]).await;
     let local = tempfile::tempdir().expect("tempdir");
     let stack = tempfile::tempdir().expect("tempdir");
-    // Enough tables that typing and checking them takes far longer than sending the reads (a
-    // refused plan does not wait for its early reads).
     let mut docs = vec![
         SCALE_STACK.to_string(),
         "kind: Database\nname: scaledb\n".to_string(),
         "kind: Table\nname: Broken\ndatabase: scaledb\ncolumns: 3\n".to_string(),
     ];
-    docs.extend((0..2000).map(|i| {
-        format!(
-            "kind: Table\nname: T{i}\ndatabase: scaledb\ncolumns:\n  - {{name: A, type: int}}\n"
-        )
-    }));
+    docs.extend(many_tables("scaledb", 2000));
     write_stack(stack.path(), &docs);
-    let refused = kustoplan_at(&kusto.url(), local.path(), &["plan", path(stack.path())]).await;
+    let refused = kustoplan_at(&kusto.url(), local.path(), &["plan", arg(stack.path())]).await;
     assert_eq!(refused.code, 1, "{}", refused.all());
     assert!(refused.stdout.is_empty(), "{}", refused.stdout);
     assert!(refused.stderr.contains("`columns`"), "{}", refused.stderr);
