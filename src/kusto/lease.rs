@@ -273,7 +273,11 @@ mod tests {
         for name in [dashed, dotted, long] {
             assert!(crate::model::check_kusto_name(&name).is_ok());
             assert!(is_lease_table(&name));
-            assert_eq!(crate::kusto::render::quote_name(&name), name, "plain");
+            assert_eq!(
+                crate::kusto::render::quote_name(&name).to_string(),
+                name,
+                "plain"
+            );
         }
         assert!(!is_lease_table("kustoplan_leases"));
         assert!(!is_lease_table("GamePlay"));

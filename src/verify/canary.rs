@@ -287,7 +287,7 @@ fn marker_value(ty: ColumnType, seed: uuid::Uuid) -> Option<(Value, String)> {
     match ty {
         ColumnType::String => {
             let text = format!("{MARKER_PREFIX}-{seed}");
-            Some((json!(text), quote_string(&text)))
+            Some((json!(text), quote_string(&text).to_string()))
         }
         ColumnType::Guid => Some((json!(seed.to_string()), format!("guid({seed})"))),
         ColumnType::Long => {
@@ -437,7 +437,7 @@ mod tests {
             c.marker,
             Marker {
                 column: "Name".into(),
-                literal: quote_string(&marker)
+                literal: quote_string(&marker).to_string()
             }
         );
         assert_eq!(

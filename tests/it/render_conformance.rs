@@ -613,7 +613,7 @@ fn representative() -> Vec<(String, &'static str)> {
     // verify's canary lookup and cleanup.
     for table in TABLES {
         for literal in [
-            render::quote_string("kustoplan-canary-0f3c2a9e"),
+            render::quote_string("kustoplan-canary-0f3c2a9e").to_string(),
             "-1000000123456".to_string(),
             "guid(12345678-9abc-def0-1234-56789abcdef0)".to_string(),
             "datetime(1901-03-04T05:06:07.1234567Z)".to_string(),
@@ -945,7 +945,7 @@ fn sandbox_script_rows() -> Vec<String> {
         tables[1],
         &[UpdatePolicy::new(
             tables[0],
-            &render::quote_name(tables[0]),
+            &render::quote_name(tables[0]).to_string(),
             true,
             true,
             false,

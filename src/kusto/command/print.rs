@@ -36,7 +36,7 @@ impl Display for TableRef {
         if let Some(database) = &self.database {
             write!(f, "{}.", quote::name(database))?;
         }
-        f.write_str(&quote::name(&self.table))
+        quote::name(&self.table).fmt(f)
     }
 }
 
@@ -63,7 +63,7 @@ impl Display for RoleScope {
 impl Display for PolicyValue {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
         match self {
-            PolicyValue::Json(text) => f.write_str(&quote::string(text)),
+            PolicyValue::Json(text) => quote::string(text).fmt(f),
             PolicyValue::Switch(true) => f.write_str("enable"),
             PolicyValue::Switch(false) => f.write_str("disable"),
             PolicyValue::Retention {
@@ -394,7 +394,7 @@ impl Display for Command {
                         if n > 0 {
                             f.write_str(", ")?;
                         }
-                        f.write_str(&quote::string(p))?;
+                        quote::string(p).fmt(f)?;
                     }
                     f.write_char(')')?;
                 }
@@ -469,7 +469,7 @@ impl Display for Command {
                     properties(f, props, " = ")?;
                     f.write_char(' ')?;
                 }
-                f.write_str(&quote::name(name))?;
+                quote::name(name).fmt(f)?;
                 columns(f, parameters)?;
                 write!(f, " {{{body}}}")
             }

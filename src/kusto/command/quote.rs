@@ -1,6 +1,8 @@
 //! Quoting of names and string literals: the only place that decides how text a user wrote
 //! ends up inside a command, so no name or value can ever change a command's meaning.
 
+use std::fmt::{self, Display, Formatter, Write};
+
 /// Words that are not safe as bare names: the identifier-shaped entries of Kusto.Language's
 /// `SyntaxFacts.Keywords` (query keywords and scalar type names), plus the control-command
 /// words kustoplan's own commands use. Bracketing a name that did not need it is harmless,
@@ -67,48 +69,84 @@ fn reserved() -> &'static std::collections::HashSet<&'static str> {
     &SET
 }
 
-/// Appends `text` with backslash escapes for `quote`, `\` and control characters, so the
+/// Writes `text` with backslash escapes for `quote`, `\` and control characters, so the
 /// literal stays on one line (`.execute database script` splits commands at line starts).
-fn escape_into(out: &mut String, text: &str, quote: char) {
-    for c in text.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if c == quote => {
-                out.push('\\');
-                out.push(c);
+/// The runs between escapes are written whole: most names and values need none, and the
+/// sandbox prints every name of a 10,000-table schema script through here.
+fn escape(out: &mut impl Write, text: &str, quote: char) -> fmt::Result {
+    let bytes = text.as_bytes();
+    let mut run = 0;
+    let mut at = 0;
+    while at < bytes.len() {
+        // Every character escaped is ASCII but the C1 controls (U+0080 to U+009F), which
+        // UTF-8 writes as 0xC2 then 0x80 to 0x9F: no other character starts with 0xC2 0x8_/9_.
+        let width = match bytes[at] {
+            b'\\' | b'\n' | b'\r' | b'\t' | 0x00..=0x1f | 0x7f => 1,
+            b if char::from(b) == quote => 1,
+            0xc2 if matches!(bytes.get(at + 1), Some(0x80..=0x9f)) => 2,
+            _ => {
+                at += 1;
+                continue;
             }
-            c if c.is_control() => out.push_str(&format!("\\u{:04x}", u32::from(c))),
-            c => out.push(c),
+        };
+        out.write_str(&text[run..at])?;
+        match bytes[at] {
+            b'\\' => out.write_str("\\\\")?,
+            b'\n' => out.write_str("\\n")?,
+            b'\r' => out.write_str("\\r")?,
+            b'\t' => out.write_str("\\t")?,
+            b if width == 1 && char::from(b) == quote => {
+                out.write_char('\\')?;
+                out.write_char(quote)?;
+            }
+            _ => {
+                let c = text[at..].chars().next().map_or(0, u32::from);
+                write!(out, "\\u{c:04x}")?;
+            }
         }
+        at += width;
+        run = at;
     }
+    out.write_str(&text[run..])
 }
 
 /// An entity name (database, table, column) as a command takes it: bare when it is a plain
 /// identifier, otherwise `['...']` with `'` and `\` escaped. Kusto resolves both to the
 /// same entity, so quoting never changes which object a command touches.
-pub fn name(name: &str) -> String {
-    if is_plain(name) {
-        return name.to_string();
+pub fn name(name: &str) -> Name<'_> {
+    Name(name)
+}
+
+/// [`name`], written straight into the command being printed (no text of its own).
+pub struct Name<'a>(&'a str);
+
+impl Display for Name<'_> {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        if is_plain(self.0) {
+            return f.write_str(self.0);
+        }
+        f.write_str("['")?;
+        escape(f, self.0, '\'')?;
+        f.write_str("']")
     }
-    let mut out = String::with_capacity(name.len() + 4);
-    out.push_str("['");
-    escape_into(&mut out, name, '\'');
-    out.push_str("']");
-    out
 }
 
 /// A string literal: `"..."` with `"`, `\` and control characters backslash-escaped. One
 /// form for every literal (docstrings, mapping names, JSON, principals, notes) keeps the
 /// commands predictable to read and to check.
-pub fn string(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 2);
-    out.push('"');
-    escape_into(&mut out, text, '"');
-    out.push('"');
-    out
+pub fn string(text: &str) -> Literal<'_> {
+    Literal(text)
+}
+
+/// [`string`], written straight into the command being printed (no text of its own).
+pub struct Literal<'a>(&'a str);
+
+impl Display for Literal<'_> {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        f.write_char('"')?;
+        escape(f, self.0, '"')?;
+        f.write_char('"')
+    }
 }
 
 #[cfg(test)]
@@ -117,26 +155,37 @@ mod tests {
 
     #[test]
     fn names() {
-        assert_eq!(name("GamePlay"), "GamePlay");
-        assert_eq!(name("_x1"), "_x1");
-        assert_eq!(name("game db"), "['game db']");
-        assert_eq!(name("a.b-c"), "['a.b-c']");
-        assert_eq!(name("1st"), "['1st']");
-        assert_eq!(name("table"), "['table']");
-        assert_eq!(name("string"), "['string']");
-        assert_eq!(name("Table"), "Table");
-        assert_eq!(name("it's"), r"['it\'s']");
-        assert_eq!(name(r"a\b"), r"['a\\b']");
-        assert_eq!(name("Täble"), "['Täble']");
-        assert_eq!(name(""), "['']");
+        assert_eq!(name("GamePlay").to_string(), "GamePlay");
+        assert_eq!(name("_x1").to_string(), "_x1");
+        assert_eq!(name("game db").to_string(), "['game db']");
+        assert_eq!(name("a.b-c").to_string(), "['a.b-c']");
+        assert_eq!(name("1st").to_string(), "['1st']");
+        assert_eq!(name("table").to_string(), "['table']");
+        assert_eq!(name("string").to_string(), "['string']");
+        assert_eq!(name("Table").to_string(), "Table");
+        assert_eq!(name("it's").to_string(), r"['it\'s']");
+        assert_eq!(name(r"a\b").to_string(), r"['a\\b']");
+        assert_eq!(name("Täble").to_string(), "['Täble']");
+        assert_eq!(name("").to_string(), "['']");
     }
 
     #[test]
     fn strings() {
-        assert_eq!(string("plain"), r#""plain""#);
-        assert_eq!(string(r#"say "hi" \o/"#), r#""say \"hi\" \\o/""#);
-        assert_eq!(string("it's"), r#""it's""#);
-        assert_eq!(string("a\nb\tc\rd\u{1}"), r#""a\nb\tc\rd\u0001""#);
-        assert_eq!(string("ünïcödé ✓"), "\"ünïcödé ✓\"");
+        assert_eq!(string("plain").to_string(), r#""plain""#);
+        assert_eq!(
+            string(r#"say "hi" \o/"#).to_string(),
+            r#""say \"hi\" \\o/""#
+        );
+        assert_eq!(string("it's").to_string(), r#""it's""#);
+        assert_eq!(
+            string("a\nb\tc\rd\u{1}").to_string(),
+            r#""a\nb\tc\rd\u0001""#
+        );
+        assert_eq!(string("ünïcödé ✓").to_string(), "\"ünïcödé ✓\"");
+        assert_eq!(
+            string("a\u{7f}b\u{85}c\u{a0}d").to_string(),
+            "\"a\\u007fb\\u0085c\u{a0}d\""
+        );
+        assert_eq!(name("a'\u{9f}").to_string(), r"['a\'\u009f']");
     }
 }

@@ -121,14 +121,15 @@ pub fn batching_policy(json: &str, base: BatchingPolicy) -> Result<BatchingPolic
     Ok(policy)
 }
 
-/// The policy JSON text the service returns for a batching policy.
+/// The policy JSON text the service returns for a batching policy. Written directly (the
+/// timespan is digits, `.` and `:`, nothing to escape): a schema script prints one per table.
 pub fn batching_json(p: &BatchingPolicy) -> String {
-    serde_json::json!({
-        "MaximumBatchingTimeSpan": Timespan::format_ticks(p.max_batching_ticks),
-        "MaximumNumberOfItems": p.max_items,
-        "MaximumRawDataSizeMB": p.max_raw_size_mb,
-    })
-    .to_string()
+    format!(
+        r#"{{"MaximumBatchingTimeSpan":"{}","MaximumNumberOfItems":{},"MaximumRawDataSizeMB":{}}}"#,
+        Timespan::format_ticks(p.max_batching_ticks),
+        p.max_items,
+        p.max_raw_size_mb
+    )
 }
 
 /// Applies a retention policy JSON onto `base` (`.alter-merge` keeps the fields it omits;
@@ -431,6 +432,31 @@ mod tests {
             batching_json(&merged),
             r#"{"MaximumBatchingTimeSpan":"00:00:30","MaximumNumberOfItems":7,"MaximumRawDataSizeMB":300}"#
         );
+    }
+
+    #[test]
+    fn batching_json_is_the_json_of_the_policy() {
+        for (ticks, items, size) in [
+            (0, 1, 100),
+            (TICKS_PER_SECOND * 86_400 * 3 + 15_000_000, 25_000, 4096),
+            (1, 500, 1024),
+        ] {
+            let policy = BatchingPolicy {
+                max_batching_ticks: ticks,
+                max_items: items,
+                max_raw_size_mb: size,
+            };
+            let json: serde_json::Value =
+                serde_json::from_str(&batching_json(&policy)).expect("JSON");
+            assert_eq!(
+                json,
+                serde_json::json!({
+                    "MaximumBatchingTimeSpan": Timespan::format_ticks(ticks),
+                    "MaximumNumberOfItems": items,
+                    "MaximumRawDataSizeMB": size,
+                })
+            );
+        }
     }
 
     #[test]
