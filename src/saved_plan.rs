@@ -91,8 +91,14 @@ pub fn read(path: &Path) -> Result<SavedPlan, SavedPlanError> {
             saved.plan.version
         )));
     }
+    let Some(fingerprint) = &saved.plan.fingerprint else {
+        return Err(SavedPlanError::Unreadable(format!(
+            "{} is damaged: it has no fingerprint of the live state it was made from; make a new plan",
+            path.display()
+        )));
+    };
     for (what, digest) in [
-        ("fingerprint", &saved.plan.fingerprint),
+        ("fingerprint", fingerprint),
         ("inputs digest", &saved.inputs),
     ] {
         if !is_sha256_hex(digest) {
@@ -177,13 +183,16 @@ pub fn check_inputs(saved: &SavedPlan, inputs: &str) -> Result<(), SavedPlanErro
 /// Second gate, before the plan is derived again (so a live change that makes the plan
 /// impossible still reads as "stale plan"): the live state is the one the plan saw.
 pub fn check_live(saved: &SavedPlan, live_fingerprint: &str) -> Result<(), SavedPlanError> {
-    if saved.plan.fingerprint == live_fingerprint {
-        Ok(())
-    } else {
-        Err(SavedPlanError::Stale {
-            planned: saved.plan.fingerprint.clone(),
+    match &saved.plan.fingerprint {
+        Some(planned) if planned == live_fingerprint => Ok(()),
+        Some(planned) => Err(SavedPlanError::Stale {
+            planned: planned.clone(),
             live: live_fingerprint.to_string(),
-        })
+        }),
+        None => Err(SavedPlanError::Unreadable(
+            "the plan file has no fingerprint of the live state it was made from; make a new plan"
+                .to_string(),
+        )),
     }
 }
 
@@ -223,7 +232,7 @@ mod tests {
             version: PLAN_VERSION,
             stack: "s".into(),
             environment: None,
-            fingerprint: sha256_hex(b"live"),
+            fingerprint: Some(sha256_hex(b"live")),
             changes,
             undeclared_principals_left: 0,
             targets: Vec::new(),
@@ -313,7 +322,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         for bad in ["", "abc", "é", &"ü".repeat(32), &"A".repeat(64)] {
             let mut file = saved(vec![]);
-            file.plan.fingerprint = bad.to_string();
+            file.plan.fingerprint = Some(bad.to_string());
             let path = dir.path().join("bad.plan");
             write(&path, &file).expect("write");
             let err = read(&path).expect_err("malformed fingerprint accepted");
@@ -323,6 +332,25 @@ mod tests {
                 "{err}"
             );
         }
+    }
+
+    #[test]
+    fn a_plan_file_without_a_fingerprint_is_refused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut file = saved(vec![]);
+        file.plan.fingerprint = None;
+        let path = dir.path().join("none.plan");
+        write(&path, &file).expect("write");
+        let err = read(&path).expect_err("a plan without a fingerprint accepted");
+        assert!(
+            err.to_string()
+                .ends_with("is damaged: it has no fingerprint of the live state it was made from; make a new plan"),
+            "{err}"
+        );
+        assert!(matches!(
+            check_live(&file, &sha256_hex(b"live")),
+            Err(SavedPlanError::Unreadable(_))
+        ));
     }
 
     /// A Kusto change as the planner makes it: typed commands, built by the constructors.

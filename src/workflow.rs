@@ -104,6 +104,19 @@ impl Observed {
     }
 }
 
+/// Whether a plan carries the fingerprint of the observed state: a saved plan is bound to
+/// it and the JSON plan shows it, but a plan only printed for a reviewer needs none, and
+/// hashing the whole observed state is a twentieth of a large no-change plan's work.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fingerprint {
+    /// Take it beside the diff.
+    Take,
+    /// Already taken (apply compared it with a saved plan's).
+    Taken(String),
+    /// Leave it out.
+    Skip,
+}
+
 /// A loaded stack with its targets opened.
 pub struct Session {
     /// The files the manifests were read from (what a saved plan's inputs digest covers).
@@ -347,33 +360,41 @@ impl Session {
 
     /// Observes the live state and diffs it against the manifests: topics, then Kusto, then
     /// connectors, in one plan. Refuses plans that cannot be carried out.
-    pub async fn plan(&self) -> Result<(Plan, Observed), WorkflowError> {
+    pub async fn plan(&self, fingerprint: Fingerprint) -> Result<(Plan, Observed), WorkflowError> {
         let observed = self.observe().await?;
-        let plan = self.plan_from(&observed)?;
+        let plan = self.plan_from(&observed, fingerprint)?;
         Ok((plan, observed))
     }
 
     /// The plan from an observed state (pure): the diff of all three systems, in apply order,
     /// or the problems that stop it.
-    pub fn plan_from(&self, observed: &Observed) -> Result<Plan, WorkflowError> {
-        // The fingerprint serialises and hashes the whole observed state (a tenth of a second
-        // at 10,000 tables) and needs nothing from the diff: it is taken on another core
-        // meanwhile.
-        std::thread::scope(|scope| {
-            let fingerprint = scope.spawn(|| observed.fingerprint());
-            self.plan_with(observed, || match fingerprint.join() {
-                Ok(fingerprint) => fingerprint,
-                Err(panic) => std::panic::resume_unwind(panic),
-            })
-        })
+    pub fn plan_from(
+        &self,
+        observed: &Observed,
+        fingerprint: Fingerprint,
+    ) -> Result<Plan, WorkflowError> {
+        match fingerprint {
+            Fingerprint::Skip => self.plan_with(observed, || Ok(None)),
+            Fingerprint::Taken(taken) => self.plan_with(observed, || Ok(Some(taken))),
+            // The fingerprint serialises and hashes the whole observed state (a tenth of a
+            // second at 10,000 tables) and needs nothing from the diff: it is taken on another
+            // core meanwhile.
+            Fingerprint::Take => std::thread::scope(|scope| {
+                let fingerprint = scope.spawn(|| observed.fingerprint());
+                self.plan_with(observed, || match fingerprint.join() {
+                    Ok(fingerprint) => fingerprint.map(Some),
+                    Err(panic) => std::panic::resume_unwind(panic),
+                })
+            }),
+        }
     }
 
-    /// [`Self::plan_from`], with the observed state's fingerprint from `fingerprint`, asked for
-    /// only once the plan has no problems.
+    /// [`Self::plan_from`], with the observed state's fingerprint (if any) from `fingerprint`,
+    /// asked for only once the plan has no problems.
     fn plan_with(
         &self,
         observed: &Observed,
-        fingerprint: impl FnOnce() -> Result<String, WorkflowError>,
+        fingerprint: impl FnOnce() -> Result<Option<String>, WorkflowError>,
     ) -> Result<Plan, WorkflowError> {
         let (mut changes, topic_errors) = kafka_plan::diff(&self.topics, &observed.topics);
         let kusto = diff_report(&self.desired, &observed.kusto, &self.diff_options);
@@ -841,4 +862,51 @@ pub fn open_lease_target(source: &Source) -> Result<Option<LeaseTarget>, Workflo
     let desired = desired::kusto_state(&manifests);
     let transport = Arc::new(targets::open_kusto(&resolved, &desired, source)?);
     Ok(lease_target(&resolved, &desired, transport))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The gameplay example on a fresh built-in sandbox, and the state it observes there.
+    fn example_session(dir: &std::path::Path) -> (Session, Observed, tokio::runtime::Runtime) {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let session = Session::open(Source {
+            paths: vec![root.join("examples/gameplay")],
+            environment: None,
+            vars: Vec::new(),
+            sandbox_dir: Some(dir.to_path_buf()),
+            targets: Vec::new(),
+        })
+        .expect("the example opens");
+        let rt = tokio::runtime::Runtime::new().expect("runtime");
+        let observed = rt.block_on(session.observe()).expect("observe");
+        (session, observed, rt)
+    }
+
+    #[test]
+    fn a_plan_takes_the_fingerprint_only_when_asked() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (session, observed, _rt) = example_session(dir.path());
+        let live = observed.fingerprint().expect("fingerprint");
+        assert!(crate::plan::is_sha256_hex(&live), "{live}");
+        let plan = |fingerprint| {
+            session
+                .plan_from(&observed, fingerprint)
+                .expect("a plan")
+                .fingerprint
+        };
+        assert_eq!(plan(Fingerprint::Take), Some(live.clone()));
+        assert_eq!(plan(Fingerprint::Skip), None);
+        assert_eq!(
+            plan(Fingerprint::Taken("given".to_string())),
+            Some("given".to_string())
+        );
+        let shown = session
+            .plan_from(&observed, Fingerprint::Skip)
+            .expect("a plan");
+        let json = serde_json::to_value(&shown).expect("JSON");
+        assert!(json.get("fingerprint").is_none(), "{json}");
+        assert!(!shown.is_empty(), "the example's plan on an empty sandbox");
+    }
 }

@@ -17,7 +17,7 @@ use crate::providers::kusto::lease::{LeaseError, LeaseRequest, LiveLease, acquir
 use crate::providers::report::{ApplyReport, CommandOutcome};
 use crate::saved_plan::{self, SavedPlan};
 use crate::text::{Style, paint};
-use crate::workflow::{Session, WorkflowError};
+use crate::workflow::{Fingerprint, Session, WorkflowError};
 
 /// Applies a fresh plan of the manifests, or exactly a saved plan if it is still current.
 ///
@@ -660,15 +660,16 @@ fn saved_plan(args: &ApplyArgs) -> Result<Option<SavedPlan>, String> {
 /// gates are judged on the fresh derivation.
 async fn current_plan(session: &Session, saved: Option<&SavedPlan>) -> Result<Plan, WorkflowError> {
     let Some(saved) = saved else {
-        return Ok(session.plan().await?.0);
+        return Ok(session.plan(Fingerprint::Skip).await?.0);
     };
     let inputs = session
         .inputs_digest()
         .map_err(WorkflowError::Fingerprint)?;
     saved_plan::check_inputs(saved, &inputs).map_err(WorkflowError::SavedPlan)?;
     let observed = session.observe().await?;
-    saved_plan::check_live(saved, &observed.fingerprint()?).map_err(WorkflowError::SavedPlan)?;
-    let fresh = session.plan_from(&observed)?;
+    let live = observed.fingerprint()?;
+    saved_plan::check_live(saved, &live).map_err(WorkflowError::SavedPlan)?;
+    let fresh = session.plan_from(&observed, Fingerprint::Taken(live))?;
     saved_plan::check_changes(saved, &fresh).map_err(WorkflowError::SavedPlan)?;
     Ok(fresh)
 }

@@ -3,8 +3,11 @@
 use super::exit::Exit;
 
 use super::plan_output::print_plan;
-use super::{ColorChoice, PlanArgs, open_session_for_plan, report_workflow_error, source_of};
+use super::{
+    ColorChoice, PlanArgs, PlanFormat, open_session_for_plan, report_workflow_error, source_of,
+};
 use crate::saved_plan::{self, SavedPlan};
+use crate::workflow::Fingerprint;
 
 /// Observes, diffs, prints the plan; `--out` saves it for `apply`.
 pub fn run(args: &PlanArgs, color: ColorChoice) -> Exit {
@@ -14,7 +17,14 @@ pub fn run(args: &PlanArgs, color: ColorChoice) -> Exit {
         Ok(opened) => opened,
         Err(code) => return code,
     };
-    let plan = match rt.block_on(session.plan()) {
+    // A saved plan is bound to the live state it was made from, and the JSON plan shows that
+    // state's fingerprint; a plan only printed for a reviewer needs none.
+    let fingerprint = if args.out.is_some() || args.format == PlanFormat::Json {
+        Fingerprint::Take
+    } else {
+        Fingerprint::Skip
+    };
+    let plan = match rt.block_on(session.plan(fingerprint)) {
         Ok((plan, observed)) => {
             // Like the session (see `Session::finish`): the process exits soon, and freeing
             // the observed state one allocation at a time is 3% of a 10,000-table plan.

@@ -355,8 +355,10 @@ pub struct Plan {
     /// The environment the manifests were loaded for.
     pub environment: Option<String>,
     /// Hash of the observed state the plan was made from; apply refuses a plan whose live
-    /// state has moved on.
-    pub fingerprint: String,
+    /// state has moved on. Taken only for plans that are saved or printed as JSON (see
+    /// [`crate::workflow::Fingerprint`]): a plan only shown to a reviewer has none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<String>,
     /// The changes, in the order apply runs them.
     pub changes: Vec<Change>,
     /// Live principals that are not declared, in roles the manifests do not list: kept, and

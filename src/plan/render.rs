@@ -525,7 +525,7 @@ mod tests {
             version: 1,
             stack: "s".into(),
             environment: Some("dev".into()),
-            fingerprint: "f".into(),
+            fingerprint: Some("f".into()),
             changes,
             undeclared_principals_left: 0,
             targets: Vec::new(),
