@@ -651,18 +651,69 @@ fn read_function(name: &str, f: &Value) -> Function {
     }
 }
 
+/// Mapping rows a read needs before they are read on two threads: below it a thread costs
+/// more than it saves. At 10,000 tables the mappings answer is often the last to arrive, and
+/// reading its mapping texts was most of what a no-change plan did after it, on one core.
+const SPLIT_MAPPINGS_AT: usize = 2_000;
+
+/// The mapping columns of a `.show database DB ingestion mappings` answer.
+#[derive(Clone, Copy)]
+struct MappingColumns {
+    name: Option<usize>,
+    kind: Option<usize>,
+    mapping: Option<usize>,
+    table: Option<usize>,
+}
+
+/// Mappings by table, from the rows of `.show database DB ingestion mappings`: a later row of
+/// the same table and mapping replaces an earlier one, and the first bad row is the error.
 fn read_mappings(
     t: V1Table,
     command: &str,
 ) -> Result<HashMap<String, SmallMap<String, Mapping>>, ObserveError> {
+    let columns = MappingColumns {
+        name: t.column_index("Name"),
+        kind: t.column_index("Kind"),
+        mapping: t.column_index("Mapping"),
+        table: t.column_index("Table"),
+    };
+    let mut rows: Vec<Vec<Value>> = t.into_value_rows().collect();
+    if rows.len() < SPLIT_MAPPINGS_AT {
+        return mapping_rows(rows, columns, command);
+    }
+    let later = rows.split_off(rows.len() / 2);
+    let (first, later) = std::thread::scope(|scope| {
+        let later = scope.spawn(|| mapping_rows(later, columns, command));
+        let first = mapping_rows(rows, columns, command);
+        match later.join() {
+            Ok(later) => (first, later),
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    });
+    let mut tables = first?;
+    for (name, mappings) in later? {
+        let into = part_table(&mut tables, &name);
+        for (key, mapping) in mappings {
+            into.insert(key, mapping);
+        }
+    }
+    Ok(tables)
+}
+
+/// [`read_mappings`] over some of its rows, in order.
+fn mapping_rows(
+    rows: Vec<Vec<Value>>,
+    columns: MappingColumns,
+    command: &str,
+) -> Result<HashMap<String, SmallMap<String, Mapping>>, ObserveError> {
     let mut tables: HashMap<String, SmallMap<String, Mapping>> = HashMap::new();
-    let (name_i, kind_i, map_i, table_i) = (
-        t.column_index("Name"),
-        t.column_index("Kind"),
-        t.column_index("Mapping"),
-        t.column_index("Table"),
-    );
-    for row in t.into_value_rows() {
+    let MappingColumns {
+        name: name_i,
+        kind: kind_i,
+        mapping: map_i,
+        table: table_i,
+    } = columns;
+    for row in rows {
         let row = row.as_slice();
         let mappings = part_table(&mut tables, text(row, table_i));
         let kind_text = text(row, kind_i);
@@ -1143,6 +1194,89 @@ mod tests {
     fn run(s: &KustoSandbox, csl: &str) -> V1Response {
         s.execute("db", csl, &Caller::cluster_admin("aaduser=me"))
             .unwrap_or_else(|e| panic!("{csl}: {e:?}"))
+    }
+
+    /// A `.show database DB ingestion mappings` answer with these (table, kind, name, column)
+    /// rows.
+    fn mappings_answer(rows: &[(String, &str, &str, String)]) -> V1Table {
+        let column = |name: &str| crate::kusto::v1::V1Column {
+            name: name.to_string(),
+            data_type: "String".to_string(),
+            column_type: Some("string".to_string()),
+        };
+        V1Table {
+            name: "Table_0".to_string(),
+            columns: [
+                "Name",
+                "Kind",
+                "Mapping",
+                "LastUpdatedOn",
+                "Database",
+                "Table",
+            ]
+            .map(column)
+            .to_vec(),
+            rows: rows
+                .iter()
+                .map(|(table, kind, name, col)| {
+                    let mapping =
+                        format!(r#"[{{"column":"{col}","Properties":{{"Path":"$.{col}"}}}}]"#);
+                    crate::kusto::v1::V1Row::Values(vec![
+                        json!(name),
+                        json!(kind),
+                        json!(mapping),
+                        json!("2026-12-06T00:00:00Z"),
+                        json!("db"),
+                        json!(table),
+                    ])
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn many_mapping_rows_read_on_two_threads_read_as_one_pass_does() {
+        let half = SPLIT_MAPPINGS_AT;
+        let mut rows: Vec<(String, &str, &str, String)> = (0..half)
+            .map(|n| (format!("T{n}"), "Json", "m", "early".to_string()))
+            .collect();
+        rows.push(("Kept".to_string(), "Csv", "only", "first".to_string()));
+        // The same tables and mappings again, later: these win.
+        rows.extend((0..half).map(|n| (format!("T{n}"), "Json", "m", format!("late{n}"))));
+        let answer = mappings_answer(&rows);
+        let command = ".show database db ingestion mappings";
+        let split = read_mappings(answer.clone(), command).expect("mappings");
+        let one_pass = mapping_rows(
+            answer.into_value_rows().collect(),
+            MappingColumns {
+                name: Some(0),
+                kind: Some(1),
+                mapping: Some(2),
+                table: Some(5),
+            },
+            command,
+        )
+        .expect("mappings");
+        assert_eq!(split, one_pass);
+        assert_eq!(split.len(), half + 1);
+        assert_eq!(split["T7"]["json:m"].columns[0].column, "late7");
+        assert_eq!(split["Kept"]["csv:only"].columns[0].column, "first");
+
+        // The first bad row in answer order is the one reported, in either half.
+        let mut bad = rows.clone();
+        bad[half + 100].1 = "Nope";
+        bad[10].1 = "Wrong";
+        let err = read_mappings(mappings_answer(&bad), command).expect_err("bad kinds");
+        assert!(
+            err.to_string().contains("unknown mapping kind `Wrong`"),
+            "{err}"
+        );
+        bad[10].1 = "Json";
+        let err = read_mappings(mappings_answer(&bad), command).expect_err("a bad kind");
+        assert!(
+            err.to_string().contains("unknown mapping kind `Nope`"),
+            "{err}"
+        );
     }
 
     #[test]

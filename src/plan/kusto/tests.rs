@@ -1858,3 +1858,80 @@ fn renames_and_database_policies_carry_their_states_as_json_objects() {
         )
     );
 }
+
+/// A database large enough for its tables to be diffed on two threads gives the changes, in
+/// the same order, and the count of principals left, that its parts give diffed one by one
+/// (each below the split).
+#[test]
+fn a_large_database_diffs_as_its_parts_do() {
+    let desired = gameplay();
+    let template = desired.databases["gamedb"]
+        .tables
+        .values()
+        .next()
+        .expect("a table")
+        .clone();
+    let count = SPLIT_TABLE_DIFF_AT + 500;
+    let table = |n: usize| TableState {
+        name: format!("T{n:05}"),
+        ..template.clone()
+    };
+    let database = |tables: &mut dyn Iterator<Item = TableState>| DatabaseState {
+        name: "big".to_string(),
+        tables: tables.map(|t| (t.name.clone(), t)).collect(),
+        ..Default::default()
+    };
+    let want = database(&mut (0..count).map(table));
+    let mut have = as_observed(&KustoState {
+        databases: [("big".to_string(), want.clone())].into(),
+    })
+    .databases
+    .remove("big")
+    .expect("big");
+    // Changes and left principals on both sides of the split.
+    for n in [7, count - 3] {
+        have.tables.remove(&format!("T{n:05}"));
+    }
+    for n in [100, count / 2, count - 100] {
+        let t = have.tables.get_mut(&format!("T{n:05}")).expect("table");
+        t.docstring = "changed live".to_string();
+    }
+    let viewer =
+        crate::model::PrincipalRef::parse_fqn("aaduser=someone@example.com").expect("a principal");
+    for n in [200, count - 200] {
+        let t = have.tables.get_mut(&format!("T{n:05}")).expect("table");
+        t.principals
+            .insert(crate::model::kusto::RoleKey::new("viewers", &viewer), None);
+    }
+    let state = |db: DatabaseState| KustoState {
+        databases: [("big".to_string(), db)].into(),
+    };
+    let whole = diff_report(&state(want.clone()), &state(have.clone()), &options());
+
+    let mut parts = KustoDiff::default();
+    let names: Vec<&String> = want.tables.keys().collect();
+    for chunk in names.chunks(SPLIT_TABLE_DIFF_AT - 1) {
+        let part = |db: &DatabaseState| {
+            database(
+                &mut chunk
+                    .iter()
+                    .filter_map(|name| db.tables.get(*name).cloned()),
+            )
+        };
+        let report = diff_report(&state(part(&want)), &state(part(&have)), &options());
+        parts.changes.extend(report.changes);
+        parts.undeclared_principals_left += report.undeclared_principals_left;
+    }
+    // Each report is in apply order; the parts' concatenation is put in it too.
+    parts
+        .changes
+        .sort_by(|a, b| a.apply_order().cmp(&b.apply_order()));
+    assert_eq!(whole.undeclared_principals_left, 2);
+    assert_eq!(
+        whole.undeclared_principals_left,
+        parts.undeclared_principals_left
+    );
+    assert_eq!(summary(&whole.changes), summary(&parts.changes));
+    assert_eq!(whole.changes, parts.changes);
+    assert!(whole.changes.len() >= 5, "{}", whole.changes.len());
+}
