@@ -56,7 +56,7 @@ pub fn substitute_document(doc: &mut Node, vars: &Vars, problems: &mut Vec<Diagn
 pub fn substitute(node: &mut Node, vars: &Vars, problems: &mut Vec<Diagnostic>) {
     match &mut node.value {
         // Most strings hold no reference: skip the regex for them.
-        Value::Str(text) if text.contains('$') => {
+        Value::Str(text) if text.contains("${") => {
             if let Some(value) = whole_reference(text, node.loc, vars, problems) {
                 node.value = value;
             } else {
