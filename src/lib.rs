@@ -18,5 +18,6 @@ pub mod saved_plan;
 pub mod status;
 pub mod targets;
 pub mod text;
+pub mod threads;
 pub mod verify;
 pub mod workflow;

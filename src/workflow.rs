@@ -374,28 +374,30 @@ impl Session {
         fingerprint: Fingerprint,
     ) -> Result<Plan, WorkflowError> {
         match fingerprint {
-            Fingerprint::Skip => self.plan_with(observed, || Ok(None)),
-            Fingerprint::Taken(taken) => self.plan_with(observed, || Ok(Some(taken))),
+            Fingerprint::Skip => self.plan_without_fingerprint(observed),
+            Fingerprint::Taken(taken) => Ok(Plan {
+                fingerprint: Some(taken),
+                ..self.plan_without_fingerprint(observed)?
+            }),
             // The fingerprint serialises and hashes the whole observed state (a tenth of a
             // second at 10,000 tables) and needs nothing from the diff: it is taken on another
-            // core meanwhile.
-            Fingerprint::Take => std::thread::scope(|scope| {
-                let fingerprint = scope.spawn(|| observed.fingerprint());
-                self.plan_with(observed, || match fingerprint.join() {
-                    Ok(fingerprint) => fingerprint.map(Some),
-                    Err(panic) => std::panic::resume_unwind(panic),
+            // core meanwhile. A plan with problems reports them, not a fingerprint's failure.
+            Fingerprint::Take => {
+                let (plan, fingerprint) = crate::threads::beside(
+                    || self.plan_without_fingerprint(observed),
+                    || observed.fingerprint(),
+                );
+                let plan = plan?;
+                Ok(Plan {
+                    fingerprint: Some(fingerprint?),
+                    ..plan
                 })
-            }),
+            }
         }
     }
 
-    /// [`Self::plan_from`], with the observed state's fingerprint (if any) from `fingerprint`,
-    /// asked for only once the plan has no problems.
-    fn plan_with(
-        &self,
-        observed: &Observed,
-        fingerprint: impl FnOnce() -> Result<Option<String>, WorkflowError>,
-    ) -> Result<Plan, WorkflowError> {
+    /// [`Self::plan_from`] without the observed state's fingerprint.
+    fn plan_without_fingerprint(&self, observed: &Observed) -> Result<Plan, WorkflowError> {
         let (mut changes, topic_errors) = kafka_plan::diff(&self.topics, &observed.topics);
         let kusto = diff_report(&self.desired, &observed.kusto, &self.diff_options);
         let kusto_renames = kusto
@@ -482,7 +484,7 @@ impl Session {
             version: PLAN_VERSION,
             stack: self.stack.owner.clone(),
             environment: self.environment.clone(),
-            fingerprint: fingerprint()?,
+            fingerprint: None,
             managed_elsewhere: self.managed_elsewhere(&changes),
             changes,
             undeclared_principals_left: kusto.undeclared_principals_left,

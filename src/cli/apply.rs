@@ -298,16 +298,11 @@ fn apply_leased(
     // each took a few tenths of a second, one after the other); only when nothing is refused,
     // so a refused apply still sends no request. Either way before anything is written.
     let validate = !plan.is_empty() && refused.is_empty() && managed.is_empty();
-    let validated = std::thread::scope(|scope| {
-        // With JSON on stdout, the plan is for the person watching (and answering the prompt).
-        let printer =
-            scope.spawn(|| say(json, &render::text(plan, &allowed, painted(json, color))));
-        let validated = validate.then(|| rt.block_on(session.validate_connectors(&plan.changes)));
-        match printer.join() {
-            Ok(()) => validated,
-            Err(panic) => std::panic::resume_unwind(panic),
-        }
-    });
+    // With JSON on stdout, the plan is for the person watching (and answering the prompt).
+    let (validated, ()) = crate::threads::beside(
+        || validate.then(|| rt.block_on(session.validate_connectors(&plan.changes))),
+        || say(json, &render::text(plan, &allowed, painted(json, color))),
+    );
     if plan.is_empty() {
         if !args.restart_failed {
             return ended(doc, Outcome::NoChanges, Vec::new());

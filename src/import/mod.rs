@@ -229,10 +229,7 @@ fn tables(name: &str, db: &DatabaseState, declared: &Declared, ctx: &Context) ->
         let workers: Vec<_> = (0..cores).map(|_| scope.spawn(take)).collect();
         workers
             .into_iter()
-            .flat_map(|worker| match worker.join() {
-                Ok(done) => done,
-                Err(panic) => std::panic::resume_unwind(panic),
-            })
+            .flat_map(crate::threads::joined)
             .collect()
     });
     done.sort_by_key(|(i, _)| *i);
@@ -306,10 +303,7 @@ fn write_all(jobs: &[(&str, &Vec<String>, &Node)]) -> Vec<String> {
             .collect();
         workers
             .into_iter()
-            .flat_map(|worker| match worker.join() {
-                Ok(texts) => texts,
-                Err(panic) => std::panic::resume_unwind(panic),
-            })
+            .flat_map(crate::threads::joined)
             .collect()
     })
 }

@@ -128,12 +128,7 @@ fn write_tree(dir: &Path, files: &[(PathBuf, String)]) -> Result<(), String> {
             .chunks(files.len().div_ceil(cores))
             .map(|run| scope.spawn(move || write_run(dir, run)))
             .collect();
-        workers
-            .into_iter()
-            .try_for_each(|worker| match worker.join() {
-                Ok(done) => done,
-                Err(panic) => std::panic::resume_unwind(panic),
-            })
+        workers.into_iter().try_for_each(crate::threads::joined)
     })
 }
 

@@ -682,14 +682,10 @@ fn read_mappings(
         return mapping_rows(rows, columns, command);
     }
     let later = rows.split_off(rows.len() / 2);
-    let (first, later) = std::thread::scope(|scope| {
-        let later = scope.spawn(|| mapping_rows(later, columns, command));
-        let first = mapping_rows(rows, columns, command);
-        match later.join() {
-            Ok(later) => (first, later),
-            Err(panic) => std::panic::resume_unwind(panic),
-        }
-    });
+    let (first, later) = crate::threads::beside(
+        || mapping_rows(rows, columns, command),
+        || mapping_rows(later, columns, command),
+    );
     let mut tables = first?;
     for (name, mappings) in later? {
         let into = part_table(&mut tables, &name);

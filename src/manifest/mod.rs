@@ -230,10 +230,7 @@ fn parse_files(sources: &SourceMap, ids: &[u32]) -> Vec<Result<Vec<Node>, node::
             .collect();
         workers
             .into_iter()
-            .flat_map(|worker| match worker.join() {
-                Ok(done) => done,
-                Err(panic) => std::panic::resume_unwind(panic),
-            })
+            .flat_map(crate::threads::joined)
             .collect()
     });
     done.sort_by_key(|(i, _)| *i);

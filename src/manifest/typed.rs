@@ -148,13 +148,7 @@ fn read_in_runs(docs: Vec<Node>, vars: &Vars, checker: &SchemaChecker, runs: usi
             .into_iter()
             .map(|run| scope.spawn(move || read_run(run)))
             .collect();
-        workers
-            .into_iter()
-            .map(|worker| match worker.join() {
-                Ok(read) => read,
-                Err(panic) => std::panic::resume_unwind(panic),
-            })
-            .collect()
+        workers.into_iter().map(crate::threads::joined).collect()
     })
 }
 

@@ -227,13 +227,10 @@ fn declared_tables(
         database_streams: ctx.database_streams,
         database_retention: ctx.database_retention,
     };
-    std::thread::scope(|scope| {
-        let later = scope.spawn(|| diff(&mut second, &mut want.tables.iter().skip(half)));
-        diff(ctx, &mut want.tables.iter().take(half));
-        if let Err(panic) = later.join() {
-            std::panic::resume_unwind(panic);
-        }
-    });
+    crate::threads::beside(
+        || diff(ctx, &mut want.tables.iter().take(half)),
+        || diff(&mut second, &mut want.tables.iter().skip(half)),
+    );
     ctx.out.append(&mut second_out);
     *ctx.left += second_left;
 }

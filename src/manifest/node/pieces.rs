@@ -55,12 +55,7 @@ fn read_in(text: &str, file: u32, pieces: usize) -> Option<Vec<Node>> {
             .map(|part| scope.spawn(move || read_piece(part)))
             .collect();
         let mut read = vec![read_piece(first)];
-        for worker in workers {
-            match worker.join() {
-                Ok(piece) => read.push(piece),
-                Err(panic) => std::panic::resume_unwind(panic),
-            }
-        }
+        read.extend(workers.into_iter().map(crate::threads::joined));
         read
     });
     let mut docs = Vec::new();
