@@ -317,17 +317,24 @@ mod tests {
         assert_eq!(check_changes(&file, &plan(vec![drop_column()])), Ok(()));
     }
 
+    /// Why reading back a plan file that has `fingerprint` is refused.
+    fn refusal_of_fingerprint(fingerprint: Option<&str>) -> String {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut file = saved(vec![]);
+        file.plan.fingerprint = fingerprint.map(str::to_string);
+        let path = dir.path().join("refused.plan");
+        write(&path, &file).expect("write");
+        read(&path)
+            .expect_err("a plan file without a valid fingerprint accepted")
+            .to_string()
+    }
+
     #[test]
     fn a_malformed_fingerprint_is_refused_without_panicking() {
-        let dir = tempfile::tempdir().expect("tempdir");
         for bad in ["", "abc", "é", &"ü".repeat(32), &"A".repeat(64)] {
-            let mut file = saved(vec![]);
-            file.plan.fingerprint = Some(bad.to_string());
-            let path = dir.path().join("bad.plan");
-            write(&path, &file).expect("write");
-            let err = read(&path).expect_err("malformed fingerprint accepted");
+            let err = refusal_of_fingerprint(Some(bad));
             assert!(
-                err.to_string()
+                err
                     .ends_with("is damaged: its fingerprint is not a SHA-256 digest (64 lower-case hex digits); make a new plan"),
                 "{err}"
             );
@@ -336,17 +343,14 @@ mod tests {
 
     #[test]
     fn a_plan_file_without_a_fingerprint_is_refused() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let mut file = saved(vec![]);
-        file.plan.fingerprint = None;
-        let path = dir.path().join("none.plan");
-        write(&path, &file).expect("write");
-        let err = read(&path).expect_err("a plan without a fingerprint accepted");
+        let err = refusal_of_fingerprint(None);
         assert!(
-            err.to_string()
+            err
                 .ends_with("is damaged: it has no fingerprint of the live state it was made from; make a new plan"),
             "{err}"
         );
+        let mut file = saved(vec![]);
+        file.plan.fingerprint = None;
         assert!(matches!(
             check_live(&file, &sha256_hex(b"live")),
             Err(SavedPlanError::Unreadable(_))

@@ -665,18 +665,25 @@ struct MappingColumns {
     table: Option<usize>,
 }
 
+impl MappingColumns {
+    /// Where the answer `t` has them.
+    fn of(t: &V1Table) -> MappingColumns {
+        MappingColumns {
+            name: t.column_index("Name"),
+            kind: t.column_index("Kind"),
+            mapping: t.column_index("Mapping"),
+            table: t.column_index("Table"),
+        }
+    }
+}
+
 /// Mappings by table, from the rows of `.show database DB ingestion mappings`: a later row of
 /// the same table and mapping replaces an earlier one, and the first bad row is the error.
 fn read_mappings(
     t: V1Table,
     command: &str,
 ) -> Result<HashMap<String, SmallMap<String, Mapping>>, ObserveError> {
-    let columns = MappingColumns {
-        name: t.column_index("Name"),
-        kind: t.column_index("Kind"),
-        mapping: t.column_index("Mapping"),
-        table: t.column_index("Table"),
-    };
+    let columns = MappingColumns::of(&t);
     let mut rows: Vec<Vec<Value>> = t.into_value_rows().collect();
     if rows.len() < SPLIT_MAPPINGS_AT {
         return mapping_rows(rows, columns, command);
@@ -1242,17 +1249,9 @@ mod tests {
         let answer = mappings_answer(&rows);
         let command = ".show database db ingestion mappings";
         let split = read_mappings(answer.clone(), command).expect("mappings");
-        let one_pass = mapping_rows(
-            answer.into_value_rows().collect(),
-            MappingColumns {
-                name: Some(0),
-                kind: Some(1),
-                mapping: Some(2),
-                table: Some(5),
-            },
-            command,
-        )
-        .expect("mappings");
+        let columns = MappingColumns::of(&answer);
+        let one_pass =
+            mapping_rows(answer.into_value_rows().collect(), columns, command).expect("mappings");
         assert_eq!(split, one_pass);
         assert_eq!(split.len(), half + 1);
         assert_eq!(split["T7"]["json:m"].columns[0].column, "late7");

@@ -80,26 +80,25 @@ fn escape(out: &mut impl Write, text: &str, quote: char) -> fmt::Result {
     while at < bytes.len() {
         // Every character escaped is ASCII but the C1 controls (U+0080 to U+009F), which
         // UTF-8 writes as 0xC2 then 0x80 to 0x9F: no other character starts with 0xC2 0x8_/9_.
-        let width = match bytes[at] {
-            b'\\' | b'\n' | b'\r' | b'\t' | 0x00..=0x1f | 0x7f => 1,
-            b if char::from(b) == quote => 1,
-            0xc2 if matches!(bytes.get(at + 1), Some(0x80..=0x9f)) => 2,
+        // The escape's text, or `None` for a control written as `\uXXXX`, and its width.
+        let (escaped, width) = match bytes[at] {
+            b'\\' => (Some("\\\\"), 1),
+            b'\n' => (Some("\\n"), 1),
+            b'\r' => (Some("\\r"), 1),
+            b'\t' => (Some("\\t"), 1),
+            b'"' if quote == '"' => (Some("\\\""), 1),
+            b'\'' if quote == '\'' => (Some("\\'"), 1),
+            0x00..=0x1f | 0x7f => (None, 1),
+            0xc2 if matches!(bytes.get(at + 1), Some(0x80..=0x9f)) => (None, 2),
             _ => {
                 at += 1;
                 continue;
             }
         };
         out.write_str(&text[run..at])?;
-        match bytes[at] {
-            b'\\' => out.write_str("\\\\")?,
-            b'\n' => out.write_str("\\n")?,
-            b'\r' => out.write_str("\\r")?,
-            b'\t' => out.write_str("\\t")?,
-            b if width == 1 && char::from(b) == quote => {
-                out.write_char('\\')?;
-                out.write_char(quote)?;
-            }
-            _ => {
+        match escaped {
+            Some(escaped) => out.write_str(escaped)?,
+            None => {
                 let c = text[at..].chars().next().map_or(0, u32::from);
                 write!(out, "\\u{c:04x}")?;
             }

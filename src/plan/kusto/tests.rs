@@ -1881,13 +1881,14 @@ fn a_large_database_diffs_as_its_parts_do() {
         tables: tables.map(|t| (t.name.clone(), t)).collect(),
         ..Default::default()
     };
+    let state = |db: DatabaseState| KustoState {
+        databases: [("big".to_string(), db)].into(),
+    };
     let want = database(&mut (0..count).map(table));
-    let mut have = as_observed(&KustoState {
-        databases: [("big".to_string(), want.clone())].into(),
-    })
-    .databases
-    .remove("big")
-    .expect("big");
+    let mut have = as_observed(&state(want.clone()))
+        .databases
+        .remove("big")
+        .expect("big");
     // Changes and left principals on both sides of the split.
     for n in [7, count - 3] {
         have.tables.remove(&format!("T{n:05}"));
@@ -1903,9 +1904,6 @@ fn a_large_database_diffs_as_its_parts_do() {
         t.principals
             .insert(crate::model::kusto::RoleKey::new("viewers", &viewer), None);
     }
-    let state = |db: DatabaseState| KustoState {
-        databases: [("big".to_string(), db)].into(),
-    };
     let whole = diff_report(&state(want.clone()), &state(have.clone()), &options());
 
     let mut parts = KustoDiff::default();
