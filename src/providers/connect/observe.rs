@@ -78,10 +78,11 @@ pub async fn observe_clusters(
 
 /// [`list`]s of Connect clusters sent before a plan needs them, by cluster name: a read-only
 /// command sends them as soon as the manifests are read, so the answer arrives while they are
-/// checked (see `Session::open_prefetching`).
+/// checked (see `Session::open_prefetching`). A list nobody waits for any more (a stack refused
+/// after it was sent) is stopped, not left to retry and warn while the process ends.
 pub type PrefetchedLists = BTreeMap<
     String,
-    tokio::task::JoinHandle<Result<BTreeMap<String, ExpandedConnector>, ListError>>,
+    tokio_util::task::AbortOnDropHandle<Result<BTreeMap<String, ExpandedConnector>, ListError>>,
 >;
 
 /// Starts [`list`] of each of `clients`' clusters on `runtime`.
@@ -93,7 +94,9 @@ pub fn prefetch(
         .into_iter()
         .map(|(cluster, client)| {
             let name = cluster.clone();
-            let task = runtime.spawn(async move { list(&client, &name).await });
+            let task = tokio_util::task::AbortOnDropHandle::new(
+                runtime.spawn(async move { list(&client, &name).await }),
+            );
             (cluster, task)
         })
         .collect()

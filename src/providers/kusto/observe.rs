@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use tokio::task::JoinHandle;
+use tokio_util::task::AbortOnDropHandle;
 
 use crate::kusto::observe::{
     BulkRead, Part, add_query_schema, add_table_names, join_parts, read_part, schema_probes,
@@ -27,8 +27,10 @@ use super::transport::{KustoTransport, TransportError};
 /// 256 connections, so the rest waited for idle keep-alive connections to time out (30 s).
 pub const DATABASES_IN_FLIGHT: usize = 8;
 
-/// The four bulk reads of one database, each read into its part on a task of its own.
-type BulkReads = [JoinHandle<Result<Part, TransportError>>; 4];
+/// The four bulk reads of one database, each read into its part on a task of its own. A read
+/// nobody waits for any more (a stack refused after its reads started, a database whose other
+/// read failed) is stopped, not left to retry and warn while the process ends.
+type BulkReads = [AbortOnDropHandle<Result<Part, TransportError>>; 4];
 
 /// Bulk reads sent before the plan asks for them: a read-only command starts them as soon as
 /// the manifests name the target and the databases, and the answers arrive and are read while
@@ -55,8 +57,13 @@ impl Prefetched {
         let reads = names
             .into_iter()
             .map(|db| {
-                let reads = BulkRead::ALL
-                    .map(|read| runtime.spawn(read_bulk(transport.clone(), db.clone(), read)));
+                let reads = BulkRead::ALL.map(|read| {
+                    AbortOnDropHandle::new(runtime.spawn(read_bulk(
+                        transport.clone(),
+                        db.clone(),
+                        read,
+                    )))
+                });
                 (db, reads)
             })
             .collect();
@@ -108,7 +115,13 @@ async fn observe_one(
     // read on a task of its own as soon as it arrives, so the large ones are read on all
     // cores while the others are still on their way.
     let reads = prefetched.unwrap_or_else(|| {
-        BulkRead::ALL.map(|read| tokio::spawn(read_bulk(transport.clone(), db.to_string(), read)))
+        BulkRead::ALL.map(|read| {
+            AbortOnDropHandle::new(tokio::spawn(read_bulk(
+                transport.clone(),
+                db.to_string(),
+                read,
+            )))
+        })
     });
     let mut parts = Vec::with_capacity(reads.len());
     for read in reads {
