@@ -9,4 +9,5 @@ pub mod datetime;
 pub mod lease;
 pub mod observe;
 pub mod render;
+pub mod rows;
 pub mod v1;

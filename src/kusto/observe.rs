@@ -28,7 +28,8 @@ use super::command::{
     self, Command, PolicyKind, PolicyTarget, PolicyValue, PrincipalAction, RoleScope,
 };
 use super::render;
-use super::v1::{V1Response, V1Table};
+use super::rows::{Cell, RowSink, RowsError, V1Answer};
+use super::v1::{V1Column, V1Response};
 use crate::model::kusto::{
     Column, DatabaseState, Mapping, RoleKey, TableState, maybe_declared, split_docstring,
 };
@@ -59,7 +60,12 @@ pub fn bulk_reads(db: &str) -> [String; 4] {
 pub fn database_state(db: &str, bulk: &[V1Response]) -> Result<DatabaseState, ObserveError> {
     let mut parts = Vec::with_capacity(bulk.len());
     for (read, response) in BulkRead::ALL.into_iter().zip(bulk) {
-        parts.push(read_part(db, read, response.clone())?);
+        let part =
+            read_part(db, read, &V1Answer::Parsed(response.clone())).map_err(|e| match e {
+                RowsError::Sink(e) => e,
+                other => err(&read.command(db), &format!("{other:?}")),
+            })?;
+        parts.push(part);
     }
     join_parts(db, parts)
 }
@@ -141,29 +147,70 @@ struct ScriptedTable {
     principals: BTreeMap<RoleKey, Option<String>>,
 }
 
-/// Reads the answer of one of the [`bulk_reads`].
-/// Takes the answer: its rows are freed as they are read.
-pub fn read_part(db: &str, read: BulkRead, response: V1Response) -> Result<Part, ObserveError> {
+/// Reads the answer of one of the [`bulk_reads`], row by row as it arrived (see
+/// [`crate::kusto::rows`]): no row is kept once it is read. A partial failure or a body that is
+/// not a v1 answer is the answer's error, a row of the wrong shape an [`ObserveError`].
+pub fn read_part(
+    db: &str,
+    read: BulkRead,
+    answer: &V1Answer,
+) -> Result<Part, RowsError<ObserveError>> {
     let command = &read.command(db);
-    let table = response
-        .into_primary()
-        .ok_or_else(|| err(command, "no result table"))?;
     let mut state = DatabaseState {
         name: db.to_string(),
         ..Default::default()
     };
+    let no_table = |e: RowsError<ObserveError>| match e {
+        RowsError::NoTable => RowsError::Sink(err(command, "no result table")),
+        other => other,
+    };
     let tables = match read {
         BulkRead::Schema => {
-            read_schema(db, table, command, &mut state)?;
+            let mut sink = SchemaSink {
+                command,
+                column: 0,
+                doc: None,
+            };
+            answer.read_primary(&mut sink).map_err(no_table)?;
+            let doc = sink
+                .doc
+                .flatten()
+                .ok_or_else(|| RowsError::Sink(err(command, "no DatabaseSchema cell")))?;
+            read_schema(db, doc, command, &mut state).map_err(RowsError::Sink)?;
             PartTables::None
         }
-        BulkRead::Mappings => PartTables::Mappings(read_mappings(table, command)?),
+        BulkRead::Mappings => {
+            let mut sink = MappingsSink {
+                command,
+                columns: MappingColumns::default(),
+                tables: HashMap::new(),
+            };
+            answer.read_primary(&mut sink).map_err(no_table)?;
+            PartTables::Mappings(sink.tables)
+        }
         BulkRead::Principals => {
-            state.principals = principals(&table, command)?;
-            state.directory = directory(&table);
+            let mut sink = PrincipalsSink {
+                command,
+                columns: PrincipalColumns::default(),
+                principals: BTreeMap::new(),
+                directory: BTreeMap::new(),
+            };
+            answer.read_primary(&mut sink).map_err(no_table)?;
+            state.principals = sink.principals;
+            state.directory = sink.directory;
             PartTables::None
         }
-        BulkRead::Script => PartTables::Script(read_script(table, command, &mut state)?),
+        BulkRead::Script => {
+            let mut sink = ScriptSink {
+                command,
+                column: 0,
+                read: 0,
+                tables: HashMap::new(),
+                state: &mut state,
+            };
+            answer.read_primary(&mut sink).map_err(no_table)?;
+            PartTables::Script(sink.tables)
+        }
     };
     Ok(Part {
         read,
@@ -371,11 +418,12 @@ pub fn add_query_schema(
             }
             let mut columns = Vec::new();
             for row in t.value_rows() {
-                let type_text = text(row, type_i);
+                let row: Vec<Cell> = row.iter().map(Cell::of).collect();
+                let type_text = text(&row, type_i);
                 let ty = ColumnType::parse(type_text)
                     .ok_or_else(|| err(probe, &format!("unknown column type `{type_text}`")))?;
                 columns.push(Column {
-                    name: text(row, name_i).to_string(),
+                    name: text(&row, name_i).to_string(),
                     ty,
                 });
             }
@@ -397,10 +445,16 @@ pub fn add_table_names(
     let t = result
         .primary()
         .ok_or_else(|| err(&command, "no result table"))?;
-    if t.column_index("PrincipalFQN").is_none() {
+    let columns = PrincipalColumns::of(&t.columns);
+    if columns.fqn.is_none() {
         return Err(err(&command, "no PrincipalFQN column"));
     }
-    state.directory.extend(directory(t));
+    for row in t.value_rows() {
+        let row: Vec<Cell> = row.iter().map(Cell::of).collect();
+        if let Some((id, name)) = directory_entry(&row, columns) {
+            state.directory.insert(id, name);
+        }
+    }
     Ok(())
 }
 
@@ -411,21 +465,26 @@ fn err(command: &str, reason: &str) -> ObserveError {
     }
 }
 
-fn text(row: &[Value], index: Option<usize>) -> &str {
+fn text<'a>(row: &'a [Cell<'_>], index: Option<usize>) -> &'a str {
     index
         .and_then(|i| row.get(i))
-        .and_then(Value::as_str)
+        .and_then(Cell::as_str)
         .unwrap_or("")
 }
 
 /// JSON that Kusto returns inside a string cell (or, from some SDK paths, already parsed).
-fn json_cell(row: &[Value], index: Option<usize>) -> Option<Value> {
+fn json_cell(row: &[Cell<'_>], index: Option<usize>) -> Option<Value> {
     match index.and_then(|i| row.get(i))? {
-        Value::String(s) if s.trim().is_empty() || s == "null" => None,
-        Value::String(s) => serde_json::from_str(s).ok(),
-        Value::Null => None,
-        other => Some(other.clone()),
+        Cell::Text(s) if s.trim().is_empty() || s == "null" => None,
+        Cell::Text(s) => serde_json::from_str(s).ok(),
+        Cell::Null => None,
+        other => Some(other.to_value()),
     }
+}
+
+/// Index of the column named `name`.
+fn column_index(columns: &[V1Column], name: &str) -> Option<usize> {
+    columns.iter().position(|c| c.name == name)
 }
 
 /// The parts of `.show database DB schema as json` observe reads, parsed straight from the
@@ -472,31 +531,50 @@ struct ColumnSchema {
     ty: Option<String>,
 }
 
-/// The schema document of the first row: JSON text in a string cell (or, from some SDK
-/// paths, already parsed); `None` when the cell is blank or null.
-fn schema_doc(t: V1Table, command: &str) -> Result<Option<SchemaDoc>, ObserveError> {
-    let column = t.column_index("DatabaseSchema").unwrap_or(0);
-    // Owned, so the cell (megabytes of JSON at 10,000 tables) is freed once it is parsed.
-    let cell = t
-        .into_value_rows()
-        .next()
-        .and_then(|row| row.into_iter().nth(column));
-    let unreadable = |e: serde_json::Error| err(command, &format!("unreadable schema: {e}"));
-    match cell {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) if s.trim().is_empty() || s == "null" => Ok(None),
-        Some(Value::String(s)) => serde_json::from_str(&s).map(Some).map_err(unreadable),
-        Some(other) => SchemaDoc::deserialize(other).map(Some).map_err(unreadable),
+/// Reads the schema document of the first row: JSON text in a string cell (or, from some SDK
+/// paths, already parsed); `None` when the cell is blank or null. Later rows are not read.
+struct SchemaSink<'c> {
+    command: &'c str,
+    /// The `DatabaseSchema` column (the first when the answer does not name it).
+    column: usize,
+    /// The first row's document, once read.
+    doc: Option<Option<SchemaDoc>>,
+}
+
+impl RowSink for SchemaSink<'_> {
+    type Error = ObserveError;
+
+    fn columns(&mut self, columns: &[V1Column]) -> Result<(), ObserveError> {
+        self.column = column_index(columns, "DatabaseSchema").unwrap_or(0);
+        Ok(())
+    }
+
+    fn row(&mut self, cells: &[Cell<'_>]) -> Result<(), ObserveError> {
+        if self.doc.is_some() {
+            return Ok(());
+        }
+        let unreadable =
+            |e: serde_json::Error| err(self.command, &format!("unreadable schema: {e}"));
+        let doc = match cells.get(self.column) {
+            None | Some(Cell::Null) => None,
+            Some(Cell::Text(s)) if s.trim().is_empty() || s == "null" => None,
+            Some(Cell::Text(s)) => Some(serde_json::from_str(s).map_err(unreadable)?),
+            Some(Cell::Nested(value)) => {
+                Some(SchemaDoc::deserialize(value.as_ref()).map_err(unreadable)?)
+            }
+            Some(other) => Some(SchemaDoc::deserialize(other.to_value()).map_err(unreadable)?),
+        };
+        self.doc = Some(doc);
+        Ok(())
     }
 }
 
 fn read_schema(
     db: &str,
-    t: V1Table,
+    doc: SchemaDoc,
     command: &str,
     state: &mut DatabaseState,
 ) -> Result<(), ObserveError> {
-    let doc = schema_doc(t, command)?.ok_or_else(|| err(command, "no DatabaseSchema cell"))?;
     let mut databases = doc
         .databases
         .ok_or_else(|| err(command, "no Databases object"))?;
@@ -651,13 +729,8 @@ fn read_function(name: &str, f: &Value) -> Function {
     }
 }
 
-/// Mapping rows a read needs before they are read on two threads: below it a thread costs
-/// more than it saves. At 10,000 tables the mappings answer is often the last to arrive, and
-/// reading its mapping texts was most of what a no-change plan did after it, on one core.
-const SPLIT_MAPPINGS_AT: usize = 2_000;
-
 /// The mapping columns of a `.show database DB ingestion mappings` answer.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Default)]
 struct MappingColumns {
     name: Option<usize>,
     kind: Option<usize>,
@@ -665,60 +738,35 @@ struct MappingColumns {
     table: Option<usize>,
 }
 
-impl MappingColumns {
-    /// Where the answer `t` has them.
-    fn of(t: &V1Table) -> MappingColumns {
-        MappingColumns {
-            name: t.column_index("Name"),
-            kind: t.column_index("Kind"),
-            mapping: t.column_index("Mapping"),
-            table: t.column_index("Table"),
-        }
-    }
-}
-
 /// Mappings by table, from the rows of `.show database DB ingestion mappings`: a later row of
 /// the same table and mapping replaces an earlier one, and the first bad row is the error.
-fn read_mappings(
-    t: V1Table,
-    command: &str,
-) -> Result<HashMap<String, SmallMap<String, Mapping>>, ObserveError> {
-    let columns = MappingColumns::of(&t);
-    let mut rows: Vec<Vec<Value>> = t.into_value_rows().collect();
-    if rows.len() < SPLIT_MAPPINGS_AT {
-        return mapping_rows(rows, columns, command);
-    }
-    let later = rows.split_off(rows.len() / 2);
-    let (first, later) = crate::threads::beside(
-        || mapping_rows(rows, columns, command),
-        || mapping_rows(later, columns, command),
-    );
-    let mut tables = first?;
-    for (name, mappings) in later? {
-        let into = part_table(&mut tables, &name);
-        for (key, mapping) in mappings {
-            into.insert(key, mapping);
-        }
-    }
-    Ok(tables)
+struct MappingsSink<'c> {
+    command: &'c str,
+    columns: MappingColumns,
+    tables: HashMap<String, SmallMap<String, Mapping>>,
 }
 
-/// [`read_mappings`] over some of its rows, in order.
-fn mapping_rows(
-    rows: Vec<Vec<Value>>,
-    columns: MappingColumns,
-    command: &str,
-) -> Result<HashMap<String, SmallMap<String, Mapping>>, ObserveError> {
-    let mut tables: HashMap<String, SmallMap<String, Mapping>> = HashMap::new();
-    let MappingColumns {
-        name: name_i,
-        kind: kind_i,
-        mapping: map_i,
-        table: table_i,
-    } = columns;
-    for row in rows {
-        let row = row.as_slice();
-        let mappings = part_table(&mut tables, text(row, table_i));
+impl RowSink for MappingsSink<'_> {
+    type Error = ObserveError;
+
+    fn columns(&mut self, columns: &[V1Column]) -> Result<(), ObserveError> {
+        self.columns = MappingColumns {
+            name: column_index(columns, "Name"),
+            kind: column_index(columns, "Kind"),
+            mapping: column_index(columns, "Mapping"),
+            table: column_index(columns, "Table"),
+        };
+        Ok(())
+    }
+
+    fn row(&mut self, row: &[Cell<'_>]) -> Result<(), ObserveError> {
+        let MappingColumns {
+            name: name_i,
+            kind: kind_i,
+            mapping: map_i,
+            table: table_i,
+        } = self.columns;
+        let command = self.command;
         let kind_text = text(row, kind_i);
         let kind = MappingKind::parse(kind_text)
             .ok_or_else(|| err(command, &format!("unknown mapping kind `{kind_text}`")))?;
@@ -732,9 +780,9 @@ fn mapping_rows(
                     .map_err(|r| err(command, &format!("mapping `{name}`: {r}")))?
             }
         };
-        mappings.insert(mapping.key(), mapping);
+        part_table(&mut self.tables, text(row, table_i)).insert(mapping.key(), mapping);
+        Ok(())
     }
-    Ok(tables)
 }
 
 /// A mapping cell in the plain shape the service lists for every table, read straight from its
@@ -743,11 +791,11 @@ fn mapping_rows(
 fn quick_mapping(
     kind: MappingKind,
     name: &str,
-    row: &[Value],
+    row: &[Cell<'_>],
     index: Option<usize>,
 ) -> Option<Mapping> {
     match index.and_then(|i| row.get(i))? {
-        Value::String(text) => quick::mapping(kind, name, text),
+        Cell::Text(text) => quick::mapping(kind, name, text),
         _ => None,
     }
 }
@@ -763,79 +811,114 @@ fn streaming_policy(policy: &Value) -> Option<bool> {
     })
 }
 
-fn principals(
-    t: &V1Table,
-    command: &str,
-) -> Result<BTreeMap<RoleKey, Option<String>>, ObserveError> {
-    let (role_i, fqn_i, notes_i) = (
-        t.column_index("Role"),
-        t.column_index("PrincipalFQN"),
-        t.column_index("Notes"),
-    );
-    if role_i.is_none() || fqn_i.is_none() {
-        return Err(err(command, "no Role or PrincipalFQN column"));
-    }
-    let mut out = BTreeMap::new();
-    for row in t.value_rows() {
-        let (Some(role), Some(principal)) = (
-            RoleKey::role_keyword(text(row, role_i)),
-            PrincipalRef::parse_fqn(text(row, fqn_i)),
-        ) else {
-            continue;
-        };
-        let notes = Some(text(row, notes_i).to_string()).filter(|n| !n.is_empty());
-        out.insert(RoleKey::new(role, &principal), notes);
-    }
-    Ok(out)
+/// The columns of `.show database|table X principals` observe reads.
+#[derive(Clone, Copy, Default)]
+struct PrincipalColumns {
+    role: Option<usize>,
+    fqn: Option<usize>,
+    notes: Option<usize>,
+    display_name: Option<usize>,
 }
 
-/// What the display names of `.show database|table X principals` tell about users and groups
-/// listed by object id: the UPN in `Name (upn: x@y)`, or a group's name.
-fn directory(t: &V1Table) -> BTreeMap<String, String> {
-    let (fqn_i, name_i) = (
-        t.column_index("PrincipalFQN"),
-        t.column_index("PrincipalDisplayName"),
-    );
-    let mut out = BTreeMap::new();
-    for row in t.value_rows() {
-        let Some(p) = PrincipalRef::parse_fqn(text(row, fqn_i)) else {
-            continue;
-        };
-        let display = text(row, name_i).trim();
-        let name = match p.kind {
-            PrincipalKind::User => display
-                .rsplit_once("(upn:")
-                .and_then(|(_, rest)| rest.trim().strip_suffix(')'))
-                .map(str::trim),
-            PrincipalKind::Group => Some(display),
-            PrincipalKind::App => None,
-        };
-        if let Some(name) = name.filter(|n| !n.is_empty() && *n != p.id) {
-            out.insert(p.id.clone(), name.to_ascii_lowercase());
+impl PrincipalColumns {
+    fn of(columns: &[V1Column]) -> PrincipalColumns {
+        PrincipalColumns {
+            role: column_index(columns, "Role"),
+            fqn: column_index(columns, "PrincipalFQN"),
+            notes: column_index(columns, "Notes"),
+            display_name: column_index(columns, "PrincipalDisplayName"),
         }
     }
-    out
 }
 
-/// Reads the policy and table-principal rows of the schema script (see the module docs).
-fn read_script(
-    t: V1Table,
-    command: &str,
-    state: &mut DatabaseState,
-) -> Result<HashMap<String, ScriptedTable>, ObserveError> {
-    let mut tables: HashMap<String, ScriptedTable> = HashMap::new();
-    let column = t
-        .column_index("DatabaseSchemaScript")
-        .ok_or_else(|| err(command, "no DatabaseSchemaScript column"))?;
-    for (n, row) in t.into_value_rows().enumerate() {
-        let text = text(&row, Some(column));
+/// The database's roles from `.show database DB principals`, and the names its display names
+/// give ([`directory_entry`]).
+struct PrincipalsSink<'c> {
+    command: &'c str,
+    columns: PrincipalColumns,
+    principals: BTreeMap<RoleKey, Option<String>>,
+    directory: BTreeMap<String, String>,
+}
+
+impl RowSink for PrincipalsSink<'_> {
+    type Error = ObserveError;
+
+    fn columns(&mut self, columns: &[V1Column]) -> Result<(), ObserveError> {
+        self.columns = PrincipalColumns::of(columns);
+        if self.columns.role.is_none() || self.columns.fqn.is_none() {
+            return Err(err(self.command, "no Role or PrincipalFQN column"));
+        }
+        Ok(())
+    }
+
+    fn row(&mut self, row: &[Cell<'_>]) -> Result<(), ObserveError> {
+        let PrincipalColumns {
+            role, fqn, notes, ..
+        } = self.columns;
+        if let Some((id, name)) = directory_entry(row, self.columns) {
+            self.directory.insert(id, name);
+        }
+        let (Some(role), Some(principal)) = (
+            RoleKey::role_keyword(text(row, role)),
+            PrincipalRef::parse_fqn(text(row, fqn)),
+        ) else {
+            return Ok(());
+        };
+        let notes = Some(text(row, notes).to_string()).filter(|n| !n.is_empty());
+        self.principals
+            .insert(RoleKey::new(role, &principal), notes);
+        Ok(())
+    }
+}
+
+/// What the display name of a `.show database|table X principals` row tells about a user or
+/// group listed by object id: the UPN in `Name (upn: x@y)`, or a group's name, with the id.
+fn directory_entry(row: &[Cell<'_>], columns: PrincipalColumns) -> Option<(String, String)> {
+    let p = PrincipalRef::parse_fqn(text(row, columns.fqn))?;
+    let display = text(row, columns.display_name).trim();
+    let name = match p.kind {
+        PrincipalKind::User => display
+            .rsplit_once("(upn:")
+            .and_then(|(_, rest)| rest.trim().strip_suffix(')'))
+            .map(str::trim),
+        PrincipalKind::Group => Some(display),
+        PrincipalKind::App => None,
+    };
+    name.filter(|n| !n.is_empty() && *n != p.id)
+        .map(|name| (p.id, name.to_ascii_lowercase()))
+}
+
+/// Reads the policy and table-principal rows of the schema script (see the module docs):
+/// the database's into `state`, each table's into `tables`.
+struct ScriptSink<'c, 's> {
+    command: &'c str,
+    /// The `DatabaseSchemaScript` column.
+    column: usize,
+    /// Rows read so far, for errors.
+    read: usize,
+    tables: HashMap<String, ScriptedTable>,
+    state: &'s mut DatabaseState,
+}
+
+impl RowSink for ScriptSink<'_, '_> {
+    type Error = ObserveError;
+
+    fn columns(&mut self, columns: &[V1Column]) -> Result<(), ObserveError> {
+        self.column = column_index(columns, "DatabaseSchemaScript")
+            .ok_or_else(|| err(self.command, "no DatabaseSchemaScript column"))?;
+        Ok(())
+    }
+
+    fn row(&mut self, row: &[Cell<'_>]) -> Result<(), ObserveError> {
+        self.read += 1;
+        let text = text(row, Some(self.column));
         if !is_read(text) {
-            continue;
+            return Ok(());
         }
         let bad = |why: &str| {
             err(
-                command,
-                &format!("row {} (`{}`): {why}", n + 1, excerpt(text)),
+                self.command,
+                &format!("row {} (`{}`): {why}", self.read, excerpt(text)),
             )
         };
         // Every table's policy rows have one plain shape: read without the full grammar.
@@ -861,21 +944,21 @@ fn read_script(
                 let malformed = || bad(&format!("malformed {} policy", policy.keyword()));
                 match target {
                     PolicyTarget::Database(_) => {
-                        let mut streaming = Some(state.streaming);
+                        let mut streaming = Some(self.state.streaming);
                         let mut slots = Slots {
-                            batching: &mut state.batching,
+                            batching: &mut self.state.batching,
                             streaming: &mut streaming,
-                            retention: &mut state.retention,
-                            caching: &mut state.caching,
+                            retention: &mut self.state.retention,
+                            caching: &mut self.state.caching,
                             update: None,
                         };
                         let setting = value.setting(policy, merge, &slots).ok_or_else(malformed)?;
                         setting.set(&mut slots);
-                        state.streaming = streaming.unwrap_or(false);
+                        self.state.streaming = streaming.unwrap_or(false);
                     }
                     PolicyTarget::Tables(targets) => {
                         for t in targets {
-                            let table = part_table(&mut tables, &t.table);
+                            let table = part_table(&mut self.tables, &t.table);
                             let mut slots = Slots {
                                 batching: &mut table.batching,
                                 streaming: &mut table.streaming,
@@ -898,7 +981,7 @@ fn read_script(
                 ..
             } => {
                 change_roles(
-                    &mut part_table(&mut tables, &t.table).principals,
+                    &mut part_table(&mut self.tables, &t.table).principals,
                     role.keyword(),
                     action,
                     &principals,
@@ -917,8 +1000,8 @@ fn read_script(
                 )));
             }
         }
+        Ok(())
     }
-    Ok(tables)
 }
 
 /// Whether observe reads a script row: a batching, streaming, retention, caching or update
@@ -1189,6 +1272,7 @@ fn change_roles(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kusto::v1::V1Table;
     use crate::model::Timespan;
     use crate::sandbox::kusto::{Caller, KustoSandbox};
     use serde_json::json;
@@ -1237,39 +1321,41 @@ mod tests {
         }
     }
 
+    /// The mappings part read from `answer`'s body.
+    fn read_mappings(
+        answer: V1Table,
+    ) -> Result<HashMap<String, SmallMap<String, Mapping>>, RowsError<ObserveError>> {
+        let body = serde_json::to_vec(&V1Response::single(answer)).expect("serialize");
+        let part = read_part("db", BulkRead::Mappings, &V1Answer::Body(body.into()))?;
+        match part.tables {
+            PartTables::Mappings(tables) => Ok(tables),
+            other => panic!("not the mappings: {other:?}"),
+        }
+    }
+
     #[test]
-    fn many_mapping_rows_read_on_two_threads_read_as_one_pass_does() {
-        let half = SPLIT_MAPPINGS_AT;
-        let mut rows: Vec<(String, &str, &str, String)> = (0..half)
+    fn later_mapping_rows_win_and_the_first_bad_row_is_the_error() {
+        let tables = 3_000;
+        let mut rows: Vec<(String, &str, &str, String)> = (0..tables)
             .map(|n| (format!("T{n}"), "Json", "m", "early".to_string()))
             .collect();
         rows.push(("Kept".to_string(), "Csv", "only", "first".to_string()));
         // The same tables and mappings again, later: these win.
-        rows.extend((0..half).map(|n| (format!("T{n}"), "Json", "m", format!("late{n}"))));
-        let answer = mappings_answer(&rows);
-        let command = ".show database db ingestion mappings";
-        let split = read_mappings(answer.clone(), command).expect("mappings");
-        let columns = MappingColumns::of(&answer);
-        let one_pass =
-            mapping_rows(answer.into_value_rows().collect(), columns, command).expect("mappings");
-        assert_eq!(split, one_pass);
-        assert_eq!(split.len(), half + 1);
-        assert_eq!(split["T7"]["json:m"].columns[0].column, "late7");
-        assert_eq!(split["Kept"]["csv:only"].columns[0].column, "first");
+        rows.extend((0..tables).map(|n| (format!("T{n}"), "Json", "m", format!("late{n}"))));
+        let read = read_mappings(mappings_answer(&rows)).expect("mappings");
+        assert_eq!(read.len(), tables + 1);
+        assert_eq!(read["T7"]["json:m"].columns[0].column, "late7");
+        assert_eq!(read["Kept"]["csv:only"].columns[0].column, "first");
 
-        // The first bad row in answer order is the one reported, in either half.
+        // The first bad row in answer order is the one reported.
         let mut bad = rows.clone();
-        bad[half + 100].1 = "Nope";
+        bad[tables + 100].1 = "Nope";
         bad[10].1 = "Wrong";
-        let err = read_mappings(mappings_answer(&bad), command).expect_err("bad kinds");
+        let Err(RowsError::Sink(err)) = read_mappings(mappings_answer(&bad)) else {
+            panic!("bad kinds are an error of the rows");
+        };
         assert!(
             err.to_string().contains("unknown mapping kind `Wrong`"),
-            "{err}"
-        );
-        bad[10].1 = "Json";
-        let err = read_mappings(mappings_answer(&bad), command).expect_err("a bad kind");
-        assert!(
-            err.to_string().contains("unknown mapping kind `Nope`"),
             "{err}"
         );
     }
@@ -1295,6 +1381,16 @@ mod tests {
         }
         let bulk: Vec<V1Response> = bulk_reads("db").iter().map(|c| run(&s, c)).collect();
         let state = database_state("db", &bulk).unwrap();
+        // Read row by row from the bodies a cluster would send: the same state.
+        let parts: Vec<Part> = BulkRead::ALL
+            .into_iter()
+            .zip(&bulk)
+            .map(|(read, response)| {
+                let body = serde_json::to_vec(response).expect("serialize");
+                read_part("db", read, &V1Answer::Body(body.into())).expect("read")
+            })
+            .collect();
+        assert_eq!(join_parts("db", parts).unwrap(), state);
         let t = &state.tables["T"];
         assert_eq!(
             t.columns,
@@ -1679,14 +1775,18 @@ mod tests {
         let mut parts: Vec<Part> = BulkRead::ALL
             .into_iter()
             .zip(&bulk)
-            .map(|(read, response)| read_part("gamedb", read, response.clone()).unwrap())
+            .map(|(read, response)| {
+                read_part("gamedb", read, &V1Answer::Parsed(response.clone())).unwrap()
+            })
             .collect();
         parts.reverse();
         assert_eq!(join_parts("gamedb", parts).unwrap(), ordered);
         let missing: Vec<Part> = BulkRead::ALL[..3]
             .iter()
             .zip(&bulk)
-            .map(|(read, response)| read_part("gamedb", *read, response.clone()).unwrap())
+            .map(|(read, response)| {
+                read_part("gamedb", *read, &V1Answer::Parsed(response.clone())).unwrap()
+            })
             .collect();
         assert!(join_parts("gamedb", missing).is_err());
     }

@@ -139,12 +139,6 @@ impl V1Response {
         self.tables.first()
     }
 
-    /// The primary result, taken out of the answer (to read its rows one by one, see
-    /// [`V1Table::into_value_rows`]).
-    pub fn into_primary(self) -> Option<V1Table> {
-        self.tables.into_iter().next()
-    }
-
     /// All partial-failure messages, in-band (row markers) and top-level, in document order.
     pub fn partial_failures(&self) -> Vec<&str> {
         let in_band = self
@@ -193,16 +187,6 @@ impl V1Table {
     pub fn value_rows(&self) -> impl Iterator<Item = &[Value]> {
         self.rows.iter().filter_map(|r| match r {
             V1Row::Values(v) => Some(v.as_slice()),
-            V1Row::Exceptions { .. } => None,
-        })
-    }
-
-    /// The value rows, owned and skipping in-band exception markers: each row's cells are freed
-    /// as soon as the reader is done with it, so a large answer (tens of thousands of rows at
-    /// 10,000 tables) is not held whole next to what is being built from it.
-    pub fn into_value_rows(self) -> impl Iterator<Item = Vec<Value>> {
-        self.rows.into_iter().filter_map(|r| match r {
-            V1Row::Values(v) => Some(v),
             V1Row::Exceptions { .. } => None,
         })
     }

@@ -248,10 +248,13 @@ pub(super) fn mapping(kind: MappingKind, name: &str, text: &str) -> Option<Mappi
     let mut de = serde_json::Deserializer::from_str(text);
     let elements = de.deserialize_seq(MappingElements).ok()?;
     de.end().ok()?;
-    let columns = elements
-        .into_iter()
-        .map(MappingElement::into_column)
-        .collect::<Option<Vec<_>>>()?;
+    // A vector of its own, exactly as long as the mapping: collected from `elements`, the
+    // columns would be written in place into the elements' buffer, four times their size and
+    // grown past the count, and keep it (about 1.5 KB per mapping, 15 MB at 10,000 tables).
+    let mut columns = Vec::with_capacity(elements.len());
+    for element in elements {
+        columns.push(element.into_column()?);
+    }
     Some(Mapping {
         kind,
         name: name.to_string(),

@@ -142,6 +142,21 @@ impl KustoClient {
         csl: &str,
         idempotency: Idempotency,
     ) -> Result<V1Response, KustoClientError> {
+        let (body, request_id) = self.send(&self.mgmt_url, db, csl, idempotency).await?;
+        success(&body, &request_id, &first_line(csl))
+    }
+
+    /// [`KustoClient::mgmt`], answering with the body as it arrived and the request id of the
+    /// attempt that got it, to be read row by row ([`crate::kusto::rows`]): the bulk reads of
+    /// a large database are read without building every cell first. Reading it makes the
+    /// checks [`KustoClient::mgmt`] makes (a v1 body, no partial failure); a body that fails
+    /// them was never retried either.
+    pub async fn mgmt_body(
+        &self,
+        db: &str,
+        csl: &str,
+        idempotency: Idempotency,
+    ) -> Result<(bytes::Bytes, String), KustoClientError> {
         self.send(&self.mgmt_url, db, csl, idempotency).await
     }
 
@@ -149,17 +164,21 @@ impl KustoClient {
     /// returns its v1 result; `status` reads a table's last ingestion time this way. Queries
     /// change nothing, so every transient failure is retried like a `.show` command.
     pub async fn query(&self, db: &str, csl: &str) -> Result<V1Response, KustoClientError> {
-        self.send(&self.query_url, db, csl, Idempotency::Safe).await
+        let (body, request_id) = self
+            .send(&self.query_url, db, csl, Idempotency::Safe)
+            .await?;
+        success(&body, &request_id, &first_line(csl))
     }
 
-    /// One request to `url` with the retry loop shared by commands and queries.
+    /// One request to `url` with the retry loop shared by commands and queries: the body of
+    /// the first successful answer, and the request id of its attempt.
     async fn send(
         &self,
         url: &reqwest::Url,
         db: &str,
         csl: &str,
         idempotency: Idempotency,
-    ) -> Result<V1Response, KustoClientError> {
+    ) -> Result<(bytes::Bytes, String), KustoClientError> {
         let base_id = format!("{APP_NAME};{}", uuid::Uuid::new_v4());
         let command = first_line(csl);
         let body = self.body(db, csl);
@@ -224,7 +243,7 @@ impl KustoClient {
         body: &[u8],
         idempotency: Idempotency,
         attempt: u32,
-    ) -> Result<V1Response, Box<Failure>> {
+    ) -> Result<(bytes::Bytes, String), Box<Failure>> {
         let authorization = self.tokens.authorization().await.map_err(|e| {
             Box::new(Failure {
                 reason: "no token".into(),
@@ -270,7 +289,7 @@ impl KustoClient {
             "Kusto answered"
         );
         if status.is_success() {
-            return self.success(&bytes, request_id, command);
+            return Ok((bytes, request_id.to_string()));
         }
         let error = ServiceError::parse(&bytes);
         let retryable = status_is_retryable(status.as_u16(), error.permanent(), idempotency);
@@ -296,37 +315,6 @@ impl KustoClient {
                 attempts: attempt,
             },
         }))
-    }
-
-    fn success(
-        &self,
-        bytes: &[u8],
-        request_id: &str,
-        command: &str,
-    ) -> Result<V1Response, Box<Failure>> {
-        let stop = |error| {
-            Box::new(Failure {
-                reason: "invalid response".into(),
-                error,
-                retry: Retry::Stop,
-            })
-        };
-        let response = V1Response::parse(bytes).map_err(|e| {
-            stop(KustoClientError::InvalidResponse {
-                message: e.to_string(),
-                request_id: request_id.to_string(),
-                command: command.to_string(),
-            })
-        })?;
-        let exceptions = response.partial_failures();
-        if !exceptions.is_empty() {
-            return Err(stop(KustoClientError::PartialFailure {
-                exceptions: exceptions.into_iter().map(str::to_string).collect(),
-                request_id: request_id.to_string(),
-                command: command.to_string(),
-            }));
-        }
-        Ok(response)
     }
 
     /// Classifies a reqwest error. A request that never reached the service is retried
@@ -389,6 +377,25 @@ impl KustoClient {
     }
 }
 
+/// A successful answer's body as a v1 response. A body that is not one, or that reports a
+/// partial failure, is an error that no retry can mend.
+fn success(bytes: &[u8], request_id: &str, command: &str) -> Result<V1Response, KustoClientError> {
+    let response = V1Response::parse(bytes).map_err(|e| KustoClientError::InvalidResponse {
+        message: e.to_string(),
+        request_id: request_id.to_string(),
+        command: command.to_string(),
+    })?;
+    let exceptions = response.partial_failures();
+    if !exceptions.is_empty() {
+        return Err(KustoClientError::PartialFailure {
+            exceptions: exceptions.into_iter().map(str::to_string).collect(),
+            request_id: request_id.to_string(),
+            command: command.to_string(),
+        });
+    }
+    Ok(response)
+}
+
 /// `kustoplan/<crate version>`, sent as `x-ms-client-version` and `User-Agent`.
 pub fn client_version() -> String {
     format!("{APP_NAME}/{}", env!("CARGO_PKG_VERSION"))
@@ -410,7 +417,7 @@ fn default_headers() -> HeaderMap {
 
 /// The first line of a command, trimmed and shortened, for logs and errors (scripts can be
 /// long; their first line says what they are).
-fn first_line(csl: &str) -> String {
+pub(crate) fn first_line(csl: &str) -> String {
     let line = csl.trim().lines().next().unwrap_or("").trim();
     let mut short: String = line.chars().take(120).collect();
     if short.len() < line.len() {

@@ -16,6 +16,7 @@ use crate::kusto::observe::{
     BulkRead, Part, add_query_schema, add_table_names, join_parts, read_part, schema_probes,
     tables_to_name,
 };
+use crate::kusto::rows::RowsError;
 use crate::kusto::v1::V1Response;
 use crate::model::kusto::{DatabaseState, KustoState};
 
@@ -179,8 +180,18 @@ async fn read_bulk(
     read: BulkRead,
 ) -> Result<Part, TransportError> {
     let command = &read.command(&db);
-    let response = self::read(&transport, &db, command).await?;
-    read_part(&db, read, response).map_err(|e| TransportError::other(e.to_string()))
+    let answer = transport
+        .mgmt_answer(&db, command)
+        .await
+        .map_err(|e| cannot_read(&db, &e))?;
+    read_part(&db, read, &answer.v1).map_err(|e| match e {
+        RowsError::Sink(unreadable) => TransportError::other(unreadable.to_string()),
+        failed => cannot_read(&db, &answer.failure(failed)),
+    })
+}
+
+fn cannot_read(db: &str, e: &TransportError) -> TransportError {
+    TransportError::other(format!("cannot read database `{db}`: {}", e.message))
 }
 
 async fn read(
@@ -191,7 +202,7 @@ async fn read(
     transport
         .mgmt(db, command)
         .await
-        .map_err(|e| TransportError::other(format!("cannot read database `{db}`: {}", e.message)))
+        .map_err(|e| cannot_read(db, &e))
 }
 
 /// The names of the databases the caller can see, with one `.show databases`: what `import`

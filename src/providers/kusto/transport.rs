@@ -6,7 +6,9 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use super::{Idempotency, KustoClient};
+use super::client::first_line;
+use super::{Idempotency, KustoClient, KustoClientError};
+use crate::kusto::rows::{RowsError, V1Answer};
 use crate::kusto::v1::V1Response;
 
 /// A management-command failure, already worded for users (never containing secrets).
@@ -72,6 +74,17 @@ pub trait KustoBackend: Send + Sync {
     /// response; a lost write is reported as outcome-unknown.
     async fn mgmt(&self, db: &str, csl: &str) -> Result<V1Response, TransportError>;
 
+    /// [`KustoBackend::mgmt`], answering with what arrived, to be read row by row (see
+    /// [`Answer`]). A backend that builds its responses hands them over built.
+    async fn mgmt_answer(&self, db: &str, csl: &str) -> Result<Answer, TransportError> {
+        let response = self.mgmt(db, csl).await?;
+        Ok(Answer {
+            v1: V1Answer::Parsed(response),
+            request_id: None,
+            command: first_line(csl),
+        })
+    }
+
     /// Runs one query (not a management command) in `db`.
     async fn query(&self, db: &str, csl: &str) -> Result<V1Response, TransportError>;
 
@@ -92,6 +105,22 @@ impl KustoBackend for KustoClient {
             })
     }
 
+    async fn mgmt_answer(&self, db: &str, csl: &str) -> Result<Answer, TransportError> {
+        let (body, request_id) =
+            KustoClient::mgmt_body(self, db, csl, Idempotency::of_command(csl))
+                .await
+                .map_err(|e| TransportError {
+                    message: e.to_string(),
+                    outcome_unknown: e.is_outcome_unknown(),
+                    failure: e.failure(),
+                })?;
+        Ok(Answer {
+            v1: V1Answer::Body(body),
+            request_id: Some(request_id),
+            command: first_line(csl),
+        })
+    }
+
     async fn query(&self, db: &str, csl: &str) -> Result<V1Response, TransportError> {
         KustoClient::query(self, db, csl)
             .await
@@ -104,6 +133,48 @@ impl KustoBackend for KustoClient {
 
     fn in_process(&self) -> bool {
         false
+    }
+}
+
+/// A command's answer as it arrived: read by [`V1Answer::read_primary`], whose failures
+/// [`Answer::failure`] words as the client words a bad answer to [`KustoBackend::mgmt`].
+#[derive(Debug)]
+pub struct Answer {
+    /// The answer itself.
+    pub v1: V1Answer,
+    /// The request id of the attempt answered, when the answer came over HTTP.
+    request_id: Option<String>,
+    /// The command's first line.
+    command: String,
+}
+
+impl Answer {
+    /// Why reading the answer failed, for users: a body that is not a v1 response or that
+    /// reports a partial failure as [`KustoClientError`] says it, a reader's own error as
+    /// it is.
+    pub fn failure<E: std::fmt::Display>(&self, e: RowsError<E>) -> TransportError {
+        let request_id = self
+            .request_id
+            .clone()
+            .unwrap_or_else(|| "none, in process".to_string());
+        let command = self.command.clone();
+        let message = match e {
+            RowsError::Invalid(e) => KustoClientError::InvalidResponse {
+                message: e.to_string(),
+                request_id,
+                command,
+            }
+            .to_string(),
+            RowsError::PartialFailure(exceptions) => KustoClientError::PartialFailure {
+                exceptions,
+                request_id,
+                command,
+            }
+            .to_string(),
+            RowsError::NoTable => format!("unexpected result of `{command}`: no result table"),
+            RowsError::Sink(e) => e.to_string(),
+        };
+        TransportError::other(message)
     }
 }
 
@@ -138,6 +209,17 @@ impl KustoTransport {
             "kusto request"
         );
         self.backend.mgmt(db, csl).await
+    }
+
+    /// [`KustoTransport::mgmt`], answering with what arrived, to be read row by row.
+    pub async fn mgmt_answer(&self, db: &str, csl: &str) -> Result<Answer, TransportError> {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        tracing::debug!(
+            db,
+            command = csl.lines().next().unwrap_or(""),
+            "kusto request"
+        );
+        self.backend.mgmt_answer(db, csl).await
     }
 
     /// Runs one query (not a management command) in `db`: `status` reads a table's last

@@ -513,6 +513,51 @@ async fn partial_failure_rows_in_a_200_are_an_error() {
     assert_eq!(server.requests().len(), 1);
 }
 
+/// Observe reads its four bulk answers row by row from the body, not through the client's
+/// whole-response check: a partial failure in one of them, or a body that is not a v1
+/// response, still fails the read with the client's wording and request id, and is not retried.
+#[tokio::test]
+async fn bulk_reads_read_row_by_row_still_refuse_partial_failures_and_bad_bodies() {
+    use kustoplan::model::kusto::{DatabaseState, KustoState};
+    use kustoplan::providers::kusto::observe::observe;
+    use kustoplan::providers::kusto::transport::KustoTransport;
+
+    let partial = r#"{"Tables":[{"TableName":"Table_0","Columns":[{"ColumnName":"a","DataType":"Int32"}],"Rows":[[1]]}],"Exceptions":["Query execution has exceeded the allowed limits"]}"#;
+    let desired = KustoState {
+        databases: BTreeMap::from([(
+            DB.to_string(),
+            DatabaseState {
+                name: DB.to_string(),
+                ..DatabaseState::default()
+            },
+        )]),
+    };
+    for (body, says) in [
+        (
+            partial,
+            "failed part-way: Query execution has exceeded the allowed limits",
+        ),
+        (
+            r#"{"Tables":[{"TableName":"Table_0","Rows":[]}]}"#,
+            "is not a v1 response: missing field `Columns`",
+        ),
+    ] {
+        let server = RawServer::start((0..4).map(|_| Canned::json(200, body)).collect()).await;
+        let transport = Arc::new(KustoTransport::http(client(&server.url, fast())));
+        let err = observe(&transport, &desired)
+            .await
+            .expect_err("a failed read");
+        let message = err.to_string();
+        assert!(
+            message.starts_with(&format!("cannot read database `{DB}`: ")),
+            "{message}"
+        );
+        assert!(message.contains(says), "{message}");
+        assert!(message.contains("[request id kustoplan;"), "{message}");
+        assert_eq!(server.requests().len(), 4, "four reads, none retried");
+    }
+}
+
 fn auth_config() -> AuthConfig {
     AuthConfig {
         tokens: BTreeMap::from([
