@@ -220,7 +220,7 @@ impl Session {
         };
         let mut early = None;
         let mut early_connect = PrefetchedLists::new();
-        let manifests = manifest::load_with(&source.paths, &options, |typed| {
+        let mut manifests = manifest::load_with(&source.paths, &options, |typed| {
             if let Some(runtime) = prefetch_on {
                 // Resolved once for both systems' early reads.
                 let resolved = typed.resolve_stack();
@@ -229,7 +229,7 @@ impl Session {
             }
         })
         .map_err(|f| WorkflowError::Invalid(f.sources, f.diagnostics))?;
-        let desired = desired::kusto_state(&manifests);
+        let desired = desired::kusto_state_taking_tables(&mut manifests);
         let mut connectors = desired::connect_state(&manifests);
         for cluster in desired::connect_clusters(&manifests) {
             connectors.entry(cluster).or_default();

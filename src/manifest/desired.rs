@@ -25,6 +25,21 @@ use crate::model::{Function, MaterializedView, Parameter, ParameterType, UpdateP
 /// The Kusto state the stack declares. Call only on a stack that passed validation: invalid
 /// values that validation rejects are skipped here rather than reported twice.
 pub fn kusto_state(m: &Manifests) -> KustoState {
+    state_with_tables(m, m.tables.iter())
+}
+
+/// [`kusto_state`], taking the table documents out of `m` and freeing each one as soon as its
+/// table is built: a session keeps only the state, and at 10,000 tables the documents (about
+/// 20 MB) and the state built from them (about 14 MB) were both alive at the plan's peak.
+pub fn kusto_state_taking_tables(m: &mut Manifests) -> KustoState {
+    let tables = std::mem::take(&mut m.tables);
+    state_with_tables(m, tables.into_iter())
+}
+
+fn state_with_tables<T: std::borrow::Borrow<TableDoc>>(
+    m: &Manifests,
+    tables: impl Iterator<Item = T>,
+) -> KustoState {
     let owner = m.stack_name().map(str::to_string);
     let mut state = KustoState::default();
     for db in &m.databases {
@@ -46,7 +61,8 @@ pub fn kusto_state(m: &Manifests) -> KustoState {
             },
         );
     }
-    for t in &m.tables {
+    for t in tables {
+        let t = t.borrow();
         let db_name = m.database_or_default(t.database.as_ref());
         if let Some(db) = state.databases.get_mut(&db_name) {
             db.tables
@@ -461,6 +477,18 @@ pub fn kafka_topics(m: &Manifests) -> BTreeMap<String, Topic> {
 mod tests {
     use super::*;
     use crate::manifest::{LoadOptions, load};
+
+    #[test]
+    fn taking_the_tables_builds_the_same_state_and_leaves_no_table_documents() {
+        let mut m = load(&["examples/gameplay".into()], &LoadOptions::default()).unwrap();
+        let built = kusto_state(&m);
+        assert!(!built.databases["gamedb"].tables.is_empty());
+        let taken = kusto_state_taking_tables(&mut m);
+        assert_eq!(taken, built);
+        assert!(m.tables.is_empty());
+        // What the session derives after it still comes from the other documents.
+        assert!(!connect_state(&m).is_empty());
+    }
 
     #[test]
     fn gameplay_becomes_the_walkthrough_state() {
