@@ -63,7 +63,7 @@ pub fn database_state(db: &str, bulk: &[V1Response]) -> Result<DatabaseState, Ob
         let part =
             read_part(db, read, &V1Answer::Parsed(response.clone())).map_err(|e| match e {
                 RowsError::Sink(e) => e,
-                other => err(&read.command(db), &format!("{other:?}")),
+                other => err(&read.command(db), &other.to_string()),
             })?;
         parts.push(part);
     }

@@ -114,6 +114,19 @@ pub enum RowsError<E> {
     Sink(E),
 }
 
+impl<E: fmt::Display> fmt::Display for RowsError<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RowsError::Invalid(e) => write!(f, "not a v1 response: {e}"),
+            RowsError::PartialFailure(exceptions) => {
+                write!(f, "failed part-way: {}", exceptions.join("; "))
+            }
+            RowsError::NoTable => f.write_str("no result table"),
+            RowsError::Sink(e) => e.fmt(f),
+        }
+    }
+}
+
 impl V1Answer {
     /// Reads the primary table into `sink`, row by row. An answer with a partial failure is an
     /// error even when every row reached the sink.
@@ -611,6 +624,10 @@ mod tests {
             panic!("expected a partial failure");
         };
         assert_eq!(failures, ["late", "top"]);
+        assert_eq!(
+            RowsError::<String>::PartialFailure(failures).to_string(),
+            "failed part-way: late; top"
+        );
         // A sink that refused a row before the exceptions: the partial failure is the error.
         let mut sink = Collect {
             refuse_at: Some(0),

@@ -202,24 +202,24 @@ impl KustoTransport {
     /// Runs one management command in `db`. Only `.show` commands are retried after a lost
     /// response; a lost write is reported as outcome-unknown.
     pub async fn mgmt(&self, db: &str, csl: &str) -> Result<V1Response, TransportError> {
-        self.requests.fetch_add(1, Ordering::Relaxed);
-        tracing::debug!(
-            db,
-            command = csl.lines().next().unwrap_or(""),
-            "kusto request"
-        );
+        self.count(db, csl);
         self.backend.mgmt(db, csl).await
     }
 
     /// [`KustoTransport::mgmt`], answering with what arrived, to be read row by row.
     pub async fn mgmt_answer(&self, db: &str, csl: &str) -> Result<Answer, TransportError> {
+        self.count(db, csl);
+        self.backend.mgmt_answer(db, csl).await
+    }
+
+    /// Counts and logs a management command about to be sent.
+    fn count(&self, db: &str, csl: &str) {
         self.requests.fetch_add(1, Ordering::Relaxed);
         tracing::debug!(
             db,
             command = csl.lines().next().unwrap_or(""),
             "kusto request"
         );
-        self.backend.mgmt_answer(db, csl).await
     }
 
     /// Runs one query (not a management command) in `db`: `status` reads a table's last
