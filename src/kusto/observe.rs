@@ -39,6 +39,7 @@ use crate::model::{
 use crate::model::{ColumnType, MappingKind, PrincipalKind, PrincipalRef, SmallMap};
 use crate::model::{Function, MaterializedView, Parameter, ParameterType, Timespan};
 
+mod lenient;
 mod quick;
 
 /// A result that does not have the shape the documented command returns.
@@ -504,9 +505,74 @@ struct DatabaseSchema {
     #[serde(rename = "Tables", default)]
     tables: Option<BTreeMap<String, TableSchema>>,
     #[serde(rename = "Functions", default)]
-    functions: Option<BTreeMap<String, Value>>,
+    functions: Option<BTreeMap<String, lenient::Object<FunctionSchema>>>,
     #[serde(rename = "MaterializedViews", default)]
-    materialized_views: Option<BTreeMap<String, Value>>,
+    materialized_views: Option<BTreeMap<String, lenient::Object<ViewSchema>>>,
+}
+
+/// One entry of the schema's `Functions`, every field lenient ([`lenient`]).
+#[derive(Deserialize, Default)]
+struct FunctionSchema {
+    #[serde(
+        rename = "InputParameters",
+        default,
+        deserialize_with = "lenient::list"
+    )]
+    parameters: Vec<ParameterSchema>,
+    #[serde(rename = "Body", default, deserialize_with = "lenient::text")]
+    body: Option<String>,
+    #[serde(rename = "DocString", default, deserialize_with = "lenient::text")]
+    docstring: Option<String>,
+    #[serde(rename = "Folder", default, deserialize_with = "lenient::text")]
+    folder: Option<String>,
+}
+
+/// One of [`FunctionSchema`]'s `InputParameters`: a scalar one has a `CslType`, a tabular one
+/// `Columns` instead.
+#[derive(Deserialize, Default)]
+struct ParameterSchema {
+    #[serde(rename = "Name", default, deserialize_with = "lenient::text")]
+    name: Option<String>,
+    #[serde(rename = "CslType", default, deserialize_with = "lenient::text")]
+    csl_type: Option<String>,
+    #[serde(
+        rename = "CslDefaultValue",
+        default,
+        deserialize_with = "lenient::text"
+    )]
+    default: Option<String>,
+    #[serde(rename = "Columns", default, deserialize_with = "lenient::list")]
+    columns: Vec<ParameterColumn>,
+}
+
+/// A column of a tabular [`ParameterSchema`].
+#[derive(Deserialize, Default)]
+struct ParameterColumn {
+    #[serde(rename = "Name", default, deserialize_with = "lenient::text")]
+    name: Option<String>,
+    #[serde(rename = "CslType", default, deserialize_with = "lenient::text")]
+    csl_type: Option<String>,
+}
+
+/// One entry of the schema's `MaterializedViews`, every field lenient ([`lenient`]).
+#[derive(Deserialize, Default)]
+struct ViewSchema {
+    #[serde(rename = "SourceTable", default, deserialize_with = "lenient::text")]
+    source: Option<String>,
+    #[serde(rename = "Query", default, deserialize_with = "lenient::text")]
+    query: Option<String>,
+    #[serde(rename = "DocString", default, deserialize_with = "lenient::text")]
+    docstring: Option<String>,
+    #[serde(rename = "Folder", default, deserialize_with = "lenient::text")]
+    folder: Option<String>,
+    #[serde(rename = "Lookback", default, deserialize_with = "lenient::text")]
+    lookback: Option<String>,
+    #[serde(
+        rename = "AutoUpdateSchema",
+        default,
+        deserialize_with = "lenient::flag"
+    )]
+    auto_update_schema: Option<bool>,
 }
 
 /// One table of [`DatabaseSchema`].
@@ -624,12 +690,12 @@ fn read_schema(
             },
         );
     }
-    for (name, function) in schema.functions.into_iter().flatten() {
-        let function = read_function(&name, &function);
+    for (name, lenient::Object(function)) in schema.functions.into_iter().flatten() {
+        let function = read_function(&name, function);
         state.functions.insert(name, function);
     }
-    for (name, view) in schema.materialized_views.into_iter().flatten() {
-        let view = read_view(&name, &view);
+    for (name, lenient::Object(view)) in schema.materialized_views.into_iter().flatten() {
+        let view = read_view(&name, view);
         state.materialized_views.insert(name, view);
     }
     Ok(())
@@ -638,21 +704,17 @@ fn read_schema(
 /// One entry of the schema's `MaterializedViews`: `SourceTable`, `Query` (without braces),
 /// `Folder`, `DocString` with the ownership marker, and, where the service lists them,
 /// `AutoUpdateSchema` and `Lookback` (absent or null: not reported, so never compared).
-fn read_view(name: &str, v: &Value) -> MaterializedView {
-    let field = |key: &str| v.get(key).and_then(Value::as_str).unwrap_or("");
-    let (docstring, owner) = split_docstring(field("DocString"));
+fn read_view(name: &str, v: ViewSchema) -> MaterializedView {
+    let (docstring, owner) = split_docstring(v.docstring.as_deref().unwrap_or(""));
     MaterializedView {
         name: name.to_string(),
-        source: field("SourceTable").to_string(),
-        query: field("Query").to_string(),
+        source: v.source.unwrap_or_default(),
+        query: v.query.unwrap_or_default(),
         docstring,
-        folder: field("Folder").to_string(),
+        folder: v.folder.unwrap_or_default(),
         owner,
-        lookback: v
-            .get("Lookback")
-            .and_then(Value::as_str)
-            .and_then(Timespan::parse),
-        auto_update_schema: v.get("AutoUpdateSchema").and_then(Value::as_bool),
+        lookback: v.lookback.as_deref().and_then(Timespan::parse),
+        auto_update_schema: v.auto_update_schema,
         backfill: false,
         renamed_from: None,
     }
@@ -663,21 +725,11 @@ fn read_view(name: &str, v: &Value) -> MaterializedView {
 /// stored, braces included. Parameters kustoplan does not model (tabular ones, defaults,
 /// types it does not know) are kept as CSL text: a function it does not manage must not
 /// stop observe.
-fn read_function(name: &str, f: &Value) -> Function {
-    let field = |key: &str| f.get(key).and_then(Value::as_str).unwrap_or("");
+fn read_function(name: &str, f: FunctionSchema) -> Function {
     let mut parameters = Vec::new();
-    for p in f
-        .get("InputParameters")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
-        let param = p.get("Name").and_then(Value::as_str).unwrap_or_default();
-        let csl = p.get("CslType").and_then(Value::as_str);
-        let default = p
-            .get("CslDefaultValue")
-            .and_then(Value::as_str)
-            .filter(|d| !d.is_empty());
+    for p in f.parameters {
+        let csl = p.csl_type.as_deref();
+        let default = p.default.as_deref().filter(|d| !d.is_empty());
         let ty = match (csl.and_then(ColumnType::parse), csl, default) {
             (Some(ty), _, None) => ParameterType::Scalar(ty),
             (_, Some(csl), Some(default)) => {
@@ -686,13 +738,14 @@ fn read_function(name: &str, f: &Value) -> Function {
             (_, Some(csl), None) => ParameterType::Unmodelled(csl.to_string()),
             (_, None, default) => {
                 let columns: Vec<String> = p
-                    .get("Columns")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
+                    .columns
+                    .iter()
                     .map(|c| {
-                        let text = |k: &str| c.get(k).and_then(Value::as_str).unwrap_or_default();
-                        format!("{}:{}", text("Name"), text("CslType"))
+                        format!(
+                            "{}:{}",
+                            c.name.as_deref().unwrap_or_default(),
+                            c.csl_type.as_deref().unwrap_or_default()
+                        )
                     })
                     .collect();
                 let table = if columns.is_empty() {
@@ -707,22 +760,22 @@ fn read_function(name: &str, f: &Value) -> Function {
             }
         };
         parameters.push(Parameter {
-            name: param.to_string(),
+            name: p.name.unwrap_or_default(),
             ty,
         });
     }
-    let stored = field("Body").trim();
+    let stored = f.body.as_deref().unwrap_or("").trim();
     let body = stored
         .strip_prefix('{')
         .and_then(|b| b.strip_suffix('}'))
         .unwrap_or(stored);
-    let (docstring, owner) = split_docstring(field("DocString"));
+    let (docstring, owner) = split_docstring(f.docstring.as_deref().unwrap_or(""));
     Function {
         name: name.to_string(),
         parameters,
         body: body.to_string(),
         docstring,
-        folder: field("Folder").to_string(),
+        folder: f.folder.unwrap_or_default(),
         owner,
         skip_validation: false,
         renamed_from: None,
@@ -1592,6 +1645,64 @@ mod tests {
             (tabular.body.as_str(), tabular.owner.as_ref()),
             (" T ", None)
         );
+    }
+
+    #[test]
+    fn function_and_view_fields_of_another_type_read_as_absent() {
+        let schema = json!({"Databases": {"gamedb": {"Tables": {}, "Functions": {
+            "Odd": {"InputParameters": ["not an object", {"Name": 7, "CslType": "long"},
+                        {"Name": "t", "Columns": {"x": 1}}],
+                    "Body": 42, "Folder": ["f"], "DocString": null},
+            "NoParams": {"InputParameters": "none", "Body": "{ 1 }"},
+            "NotAnObject": 5
+        }, "MaterializedViews": {
+            "V": {"SourceTable": "T", "Query": "T | count", "Lookback": 3,
+                  "AutoUpdateSchema": "yes", "Folder": {"a": 1}},
+            "W": [1, 2]
+        }}}});
+        let mut t0 = V1Table::new("Table_0", &[("DatabaseSchema", ColumnType::String)]);
+        t0.push(vec![json!(schema.to_string())]);
+        let mut bulk = structured_reads();
+        bulk[0] = V1Response::single(t0);
+        bulk.push(script(&[]));
+        let state = database_state("gamedb", &bulk).unwrap();
+        let param = |name: &str, ty| Parameter {
+            name: name.into(),
+            ty,
+        };
+        let odd = &state.functions["Odd"];
+        assert_eq!(
+            odd.parameters,
+            [
+                param("", ParameterType::Unmodelled("(*)".into())),
+                param("", ParameterType::Scalar(ColumnType::Long)),
+                param("t", ParameterType::Unmodelled("(*)".into())),
+            ]
+        );
+        assert_eq!(
+            (
+                odd.body.as_str(),
+                odd.folder.as_str(),
+                odd.docstring.as_str()
+            ),
+            ("", "", "")
+        );
+        let no_params = &state.functions["NoParams"];
+        assert!(no_params.parameters.is_empty());
+        assert_eq!(no_params.body, " 1 ");
+        let not_an_object = &state.functions["NotAnObject"];
+        assert_eq!(
+            (not_an_object.parameters.len(), not_an_object.body.as_str()),
+            (0, "")
+        );
+        let v = &state.materialized_views["V"];
+        assert_eq!(
+            (v.source.as_str(), v.query.as_str(), v.folder.as_str()),
+            ("T", "T | count", "")
+        );
+        assert_eq!((v.lookback.as_ref(), v.auto_update_schema), (None, None));
+        let w = &state.materialized_views["W"];
+        assert_eq!((w.source.as_str(), w.auto_update_schema), ("", None));
     }
 
     fn script(rows: &[&str]) -> V1Response {
