@@ -98,22 +98,14 @@ impl KustoBackend for KustoClient {
     async fn mgmt(&self, db: &str, csl: &str) -> Result<V1Response, TransportError> {
         KustoClient::mgmt(self, db, csl, Idempotency::of_command(csl))
             .await
-            .map_err(|e| TransportError {
-                message: e.to_string(),
-                outcome_unknown: e.is_outcome_unknown(),
-                failure: e.failure(),
-            })
+            .map_err(command_error)
     }
 
     async fn mgmt_answer(&self, db: &str, csl: &str) -> Result<Answer, TransportError> {
         let (body, request_id) =
             KustoClient::mgmt_body(self, db, csl, Idempotency::of_command(csl))
                 .await
-                .map_err(|e| TransportError {
-                    message: e.to_string(),
-                    outcome_unknown: e.is_outcome_unknown(),
-                    failure: e.failure(),
-                })?;
+                .map_err(command_error)?;
         Ok(Answer {
             v1: V1Answer::Body(body),
             request_id: Some(request_id),
@@ -133,6 +125,16 @@ impl KustoBackend for KustoClient {
 
     fn in_process(&self) -> bool {
         false
+    }
+}
+
+/// A management command's failure over HTTP as the transport reports it, keeping whether its
+/// outcome is unknown (a lost answer to a write).
+fn command_error(e: KustoClientError) -> TransportError {
+    TransportError {
+        message: e.to_string(),
+        outcome_unknown: e.is_outcome_unknown(),
+        failure: e.failure(),
     }
 }
 
